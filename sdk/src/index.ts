@@ -29,3 +29,30 @@ export {
 } from './reading/sign.ts'
 export * from './merkle/index.ts'
 export * from './eip712/batchHeader.ts'
+export { flueGasCo2Mg } from './methodology/flueGas.ts'
+export {
+  computeReading,
+  computeFuel,
+  computeElectricity,
+  computeFlueGas,
+  fuelEnergyKj,
+  batchTotals,
+  type FacilityContext,
+  type ReadingResult,
+} from './methodology/compute.ts'
+export { METHODOLOGY_ID, METHODOLOGY_NAME, METHODOLOGY_VERSION, methodologyId } from './methodology/methodologyId.ts'
+export {
+  FACTOR_SET_FORMAT,
+  factorSetContentSchema,
+  factorSetId,
+  parseFactorSet,
+  defaultFactorSet,
+  withSpendFactors,
+  type FactorSet,
+  type FactorSetContent,
+  type FuelFactor,
+  type DefaultFactorSetOptions,
+} from './factors/factorSet.ts'
+export { GWP_TABLES, type GwpReport, type GwpTable } from './factors/gwp.ts'
+export { IPCC_2006_FUELS, FUEL_ALIASES, type IpccFuelId, type StationarySector } from './factors/ipcc2006.ts'
+export { EMBER_CITATION, TGWF_CO2_VERSION, emberGridMgPerKwh } from './factors/grid.ts'
