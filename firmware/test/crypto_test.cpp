@@ -60,7 +60,7 @@ TEST_CASE("private key PEM round-trips and a scalar gives the same public key") 
   auto s = MbedtlsP256Signer::generate(&err);
   REQUIRE(s);
   std::string pem = s->privateKeyPem();
-  CHECK(pem.find("BEGIN EC PRIVATE KEY") != std::string::npos);
+  CHECK(pem.find("BEGIN PRIVATE KEY") != std::string::npos);
   auto back = MbedtlsP256Signer::fromPem(pem, &err);
   REQUIRE_MESSAGE(back, err);
   CHECK(back->publicKey() == s->publicKey());

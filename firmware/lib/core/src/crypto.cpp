@@ -1,15 +1,21 @@
 #include "carbonproof/crypto.h"
 
+#include <mbedtls/base64.h>
 #include <mbedtls/bignum.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecdsa.h>
 #include <mbedtls/ecp.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/version.h>
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
+
+#include "carbonproof/bytes.h"
 
 // mbedTLS 3.x (ESP-IDF 5) hides struct members behind MBEDTLS_PRIVATE();
 // 2.28 (Debian 12, ESP-IDF 4.4) exposes them directly.
@@ -139,18 +145,31 @@ std::unique_ptr<MbedtlsP256Signer> MbedtlsP256Signer::generate(std::string* err)
 }
 
 std::string MbedtlsP256Signer::privateKeyPem() const {
-  mbedtls_pk_context pk;
-  mbedtls_pk_init(&pk);
-  std::string out;
-  if (mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) == 0) {
-    mbedtls_ecp_keypair* kp = mbedtls_pk_ec(pk);
-    mbedtls_ecp_group_load(&kp->CP_MBED(grp), MBEDTLS_ECP_DP_SECP256R1);
-    mbedtls_mpi_copy(&kp->CP_MBED(d), &impl_->kp.CP_MBED(d));
-    mbedtls_ecp_copy(&kp->CP_MBED(Q), &impl_->kp.CP_MBED(Q));
-    unsigned char buf[512];
-    if (mbedtls_pk_write_key_pem(&pk, buf, sizeof buf) == 0) out = reinterpret_cast<char*>(buf);
-  }
-  mbedtls_pk_free(&pk);
+  // PKCS#8 "PRIVATE KEY", byte for byte the layout the sdk writes (sdk/src/reading/der.ts
+  // encodePkcs8): SEQ { 0, AlgorithmIdentifier(ecPublicKey, prime256v1),
+  // OCTET STRING { ECPrivateKey { 1, d, [1] publicKey } } }. mbedTLS 2.28 only writes SEC1.
+  static const char* kHead =
+      "308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b0201010420";
+  std::vector<uint8_t> der;
+  fromHex(kHead, der);
+  uint8_t d[32];
+  if (mbedtls_mpi_write_binary(&impl_->kp.CP_MBED(d), d, 32) != 0) return "";
+  der.insert(der.end(), d, d + 32);
+  der.push_back(0xa1);
+  der.push_back(0x44);
+  der.push_back(0x03);
+  der.push_back(0x42);
+  der.push_back(0x00);
+  der.insert(der.end(), pub_.begin(), pub_.end());
+  mbedtls_platform_zeroize(d, sizeof d);
+  unsigned char b64[256];
+  size_t olen = 0;
+  if (mbedtls_base64_encode(b64, sizeof b64, &olen, der.data(), der.size()) != 0) return "";
+  mbedtls_platform_zeroize(der.data(), der.size());
+  std::string out = "-----BEGIN PRIVATE KEY-----\n";
+  for (size_t i = 0; i < olen; i += 64) out.append(reinterpret_cast<char*>(b64) + i, std::min<size_t>(64, olen - i)) += "\n";
+  out += "-----END PRIVATE KEY-----\n";
+  mbedtls_platform_zeroize(b64, sizeof b64);
   return out;
 }
 

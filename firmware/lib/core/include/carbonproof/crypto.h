@@ -45,7 +45,7 @@ class MbedtlsP256Signer final : public Signer {
 
   bool sign(const Digest& digest, Signature& out) override;
   PublicKey publicKey() const override { return pub_; }
-  // SEC1 PEM of the private key (for provisioning).
+  // PKCS#8 PEM of the private key, the layout the sdk reads and writes.
   std::string privateKeyPem() const;
 
  private:
