@@ -14,6 +14,7 @@ command -v g++ >/dev/null || need+=(g++)
 [[ -f /usr/include/doctest/doctest.h ]] || need+=(doctest-dev)
 command -v mosquitto >/dev/null || need+=(mosquitto)
 command -v mosquitto_sub >/dev/null || need+=(mosquitto-clients)
+command -v openssl >/dev/null || need+=(openssl)
 if ((${#need[@]})); then
   echo "installing build dependencies: ${need[*]}"
   SUDO=""

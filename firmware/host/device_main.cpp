@@ -24,6 +24,7 @@
 #include "carbonproof/json.h"
 #include "carbonproof/node.h"
 #include "posix.h"
+#include "tls_transport.h"
 
 using namespace cp;
 
@@ -203,7 +204,12 @@ int run(const std::string& configPath) {
   mc.backoffMinMs = static_cast<uint32_t>(intField(*broker, "backoffMinMs", 1000));
   mc.backoffMaxMs = static_cast<uint32_t>(intField(*broker, "backoffMaxMs", 60000));
 
-  host::TcpTransport transport;
+  // MQTT over TLS when broker.caFile is set (as on the ESP32), plain TCP otherwise.
+  std::string caFile = strField(*broker, "caFile");
+  std::unique_ptr<mqtt::Transport> transportPtr;
+  if (caFile.empty()) transportPtr = std::make_unique<host::TcpTransport>();
+  else transportPtr = std::make_unique<host::TlsTransport>(caFile);
+  mqtt::Transport& transport = *transportPtr;
   host::SteadyClock mono;
   host::SystemWallClock wall;
   mqtt::Client client(mc, transport, mono);
@@ -230,6 +236,7 @@ int run(const std::string& configPath) {
   int64_t recorded = 0;
   uint32_t lcg = 12345;
   bool wasConnected = false;
+  uint32_t seenFailures = 0;
   std::cerr << "cp-device " << nc.deviceId << " → " << mc.host << ":" << mc.port << " topic "
             << readingsTopic(nc.facilityId, nc.deviceId) << " (ring depth " << ring.depth() << ")\n";
   while (!gStop) {
@@ -250,9 +257,19 @@ int run(const std::string& configPath) {
       nextReading += static_cast<uint64_t>(periodMs);
     }
     node.poll();
+    if (client.failures() > seenFailures && !wasConnected) {
+      std::string detail = client.lastError();
+      if (auto* tls = dynamic_cast<host::TlsTransport*>(transportPtr.get()); tls && !tls->lastError().empty())
+        detail += " (" + tls->lastError() + ")";
+      std::cerr << "mqtt attempt failed: " << detail << "; retry in " << client.currentBackoffMs() << " ms\n";
+    }
+    seenFailures = client.failures();
     if (client.connected() != wasConnected) {
       wasConnected = client.connected();
-      std::cerr << (wasConnected ? "mqtt connected" : "mqtt disconnected: " + client.lastError()) << "\n";
+      std::string detail = client.lastError();
+      if (auto* tls = dynamic_cast<host::TlsTransport*>(transportPtr.get()); tls && !tls->lastError().empty())
+        detail += " (" + tls->lastError() + ")";
+      std::cerr << (wasConnected ? "mqtt connected" : "mqtt disconnected: " + detail) << "\n";
       if (!wasConnected) std::cerr << "retry in " << client.currentBackoffMs() << " ms\n";
     }
     if (client.connected() && now >= nextHeartbeat) {
