@@ -188,7 +188,8 @@ int run(const std::string& configPath) {
   ReservingSeqStore seq(seqBackend, intField(cfg, "seqBlock", 16));
   if (!seq.begin(&err)) return std::cerr << err << "\n", 1;
   FlashRing ring;
-  if (!ring.open(dataDir + "/ring.bin", static_cast<uint32_t>(intField(cfg, "ringSlots", 256)), 768, &err))
+  if (!ring.open(dataDir + "/buffer", static_cast<uint32_t>(intField(cfg, "bufferSegments", 64)),
+                 static_cast<uint32_t>(intField(cfg, "bufferSegmentBytes", 16384)), &err))
     return std::cerr << err << "\n", 1;
 
   const json::Value* broker = cfg.find("broker");

@@ -23,7 +23,9 @@
 // Status LED
 #define CP_PIN_LED 2
 
-// Ring buffer geometry in LittleFS: 1024 slots × 768 B ≈ 768 KiB; at one
-// reading per 5 s that is ~85 minutes of outage, at one per minute ~17 hours.
-#define CP_RING_SLOTS 1024
-#define CP_RING_SLOT_SIZE 768
+// Store-and-forward log in LittleFS: 48 segments × 16 KiB = 768 KiB, about
+// 1 900 readings of ~400 B: 2.6 hours of outage at one reading per 5 s, 32 hours
+// at one per minute. Segments are append-only (LittleFS rewrites a file from a
+// modified block onwards, so in-place rings wear the flash).
+#define CP_BUFFER_SEGMENTS 48
+#define CP_BUFFER_SEGMENT_BYTES 16384

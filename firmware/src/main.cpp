@@ -227,7 +227,7 @@ void setup() {
   if (!loadSigner(err)) haltWith(err);
   gSeq = std::make_unique<ReservingSeqStore>(gSeqBackend, 64);
   if (!gSeq->begin(&err)) haltWith(err);
-  if (!gRing.open(std::string(kFsRoot) + "/ring.bin", CP_RING_SLOTS, CP_RING_SLOT_SIZE, &err)) haltWith(err);
+  if (!gRing.open(std::string(kFsRoot) + "/buffer", CP_BUFFER_SEGMENTS, CP_BUFFER_SEGMENT_BYTES, &err)) haltWith(err);
   Serial.printf("[cp] ring: %u pending, %llu dropped\n", static_cast<unsigned>(gRing.depth()),
                 static_cast<unsigned long long>(gRing.dropped()));
 

@@ -20,12 +20,13 @@ struct Rig {
   FlashRing ring;
   mqtt::Client client;
   SensorNode node;
-  explicit Rig(uint32_t slots = 16)
+  // maxSegments × segmentBytes; an envelope is ~420 bytes with its header.
+  explicit Rig(uint32_t maxSegments = 16, uint32_t segmentBytes = 16384)
       : client(cfg(), transport, clock),
         node(NodeConfig{"kangaita-chimney-1", "ktda-kangaita", "k1", "test-fw"}, *signer, seq, ring, wall, client,
              clock) {
     REQUIRE(seq.begin());
-    REQUIRE(ring.open(dir + "/ring.bin", slots, 768));
+    REQUIRE(ring.open(dir + "/buffer", maxSegments, segmentBytes));
   }
   static mqtt::ClientConfig cfg() {
     mqtt::ClientConfig c;
@@ -98,7 +99,7 @@ TEST_CASE("store and forward: readings taken offline drain oldest-first after re
   CHECK(rig.node.delivered() == 5);
 }
 
-TEST_CASE("a reading leaves the buffer only after its PUBACK; a lost ack means resend") {
+TEST_CASE("a reading leaves the buffer only after its PUBACK and a lost ack means resend") {
   Rig rig;
   REQUIRE(rig.node.recordFlueGas(kM, 5) == RecordStatus::Ok);
   rig.node.poll();
@@ -120,7 +121,7 @@ TEST_CASE("a reading leaves the buffer only after its PUBACK; a lost ack means r
 }
 
 TEST_CASE("heartbeat reports version - uptime - depth - dropped count - RSSI and faults - signed") {
-  Rig rig(4);
+  Rig rig(2, 1024);  // two envelopes per segment, two segments
   for (int i = 0; i < 6; ++i) REQUIRE(rig.node.recordFlueGas(kM, 5) == RecordStatus::Ok);
   rig.node.setFaults(kFaultThermocouple | kFaultCo2);
   rig.clock.t += 42000;

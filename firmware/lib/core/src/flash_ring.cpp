@@ -1,8 +1,12 @@
 #include "carbonproof/flash_ring.h"
 
-#include <algorithm>
-#include <cstring>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include "carbonproof/bytes.h"
@@ -12,7 +16,7 @@ namespace {
 
 constexpr uint32_t kMetaMagic = 0x4350524d;    // "CPRM"
 constexpr uint32_t kRecordMagic = 0x43505253;  // "CPRS"
-constexpr size_t kMetaSize = 40;               // magic gen slots slotSize consumed dropped crc (+pad)
+constexpr size_t kMetaSize = 32;               // magic gen consumed dropped crc (+pad)
 
 void put32(uint8_t* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (24 - 8 * i));
@@ -30,108 +34,167 @@ uint64_t get64(const uint8_t* p) {
   for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
   return v;
 }
-
-bool setErr(std::string* err, const char* m) {
+bool setErr(std::string* err, const std::string& m) {
   if (err) *err = m;
   return false;
 }
-
 bool syncFile(FILE* f) { return std::fflush(f) == 0 && fsync(fileno(f)) == 0; }
+
+bool readAll(const std::string& path, std::vector<uint8_t>& out) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  out.clear();
+  uint8_t buf[1024];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.insert(out.end(), buf, buf + n);
+  std::fclose(f);
+  return true;
+}
+
+// Validates a record at `off`; returns its total size or 0.
+size_t recordAt(const std::vector<uint8_t>& b, size_t off, uint32_t maxLen, uint64_t& id, uint32_t& len) {
+  if (off + FlashRing::kRecordHeader > b.size() || get32(&b[off]) != kRecordMagic) return 0;
+  id = get64(&b[off + 4]);
+  len = get32(&b[off + 12]);
+  if (id == 0 || len > maxLen || off + FlashRing::kRecordHeader + len > b.size()) return 0;
+  uint32_t crc = crc32(&b[off + 4], 12);
+  crc = crc32(&b[off + FlashRing::kRecordHeader], len, crc);
+  if (crc != get32(&b[off + 16])) return 0;
+  return FlashRing::kRecordHeader + len;
+}
 
 }  // namespace
 
 FlashRing::~FlashRing() { close(); }
 
 void FlashRing::close() {
-  if (f_) std::fclose(f_);
-  f_ = nullptr;
+  if (current_) std::fclose(current_);
+  current_ = nullptr;
+  segments_.clear();
   queue_.clear();
+  open_ = false;
 }
 
-long FlashRing::slotOffset(uint32_t slot) const { return static_cast<long>(2 * kMetaSize + uint64_t{slot} * slotSize_); }
+std::string FlashRing::segPath(uint32_t n) const {
+  char name[32];
+  std::snprintf(name, sizeof name, "/seg-%08u.log", static_cast<unsigned>(n));
+  return dir_ + name;
+}
 
-bool FlashRing::open(const std::string& path, uint32_t slots, uint32_t slotSize, std::string* err) {
+uint64_t FlashRing::bytesUsed() const {
+  uint64_t total = 0;
+  for (const auto& s : segments_) total += s.bytes;
+  return total;
+}
+
+bool FlashRing::open(const std::string& dir, uint32_t maxSegments, uint32_t segmentBytes, std::string* err) {
   close();
-  auto fail = [&](const std::string& m) {
-    if (err) *err = m + " (" + path + ")";
-    close();
-    return false;
-  };
-  if (slots < 2 || slotSize <= kRecordHeader) return fail("ring needs >= 2 slots larger than the record header");
-  slots_ = slots;
-  slotSize_ = slotSize;
-  consumed_ = 0;
+  if (maxSegments < 2 || segmentBytes <= kRecordHeader + 16)
+    return setErr(err, "buffer needs >= 2 segments larger than a record header");
+  dir_ = dir;
+  maxSegments_ = maxSegments;
+  segmentBytes_ = segmentBytes;
+  consumed_ = dropped_ = corrupt_ = 0;
   nextId_ = 1;
-  dropped_ = corrupt_ = 0;
   metaGen_ = 0;
-  f_ = std::fopen(path.c_str(), "r+b");
-  if (!f_) f_ = std::fopen(path.c_str(), "w+b");
-  if (!f_) return fail("cannot open ring buffer file");
+  if (mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) return setErr(err, "cannot create buffer dir " + dir_);
 
-  // Extend a new or truncated file to full size; missing bytes read as empty slots.
-  long total = slotOffset(slots_);
-  std::fseek(f_, 0, SEEK_END);
-  long size = std::ftell(f_);
-  if (size < total) {
-    std::vector<uint8_t> zeros(static_cast<size_t>(total - size), 0);
-    if (std::fwrite(zeros.data(), 1, zeros.size(), f_) != zeros.size() || !syncFile(f_))
-      return fail("cannot size ring buffer file");
-  }
-
-  // Metadata: newest valid generation of the two slots.
-  bool haveMeta = false;
-  for (int m = 0; m < 2; ++m) {
-    uint8_t b[kMetaSize];
-    std::fseek(f_, static_cast<long>(m * kMetaSize), SEEK_SET);
-    if (std::fread(b, 1, kMetaSize, f_) != kMetaSize) continue;
-    if (get32(b) != kMetaMagic || get32(b + 36) != crc32(b, 36)) continue;
-    if (get32(b + 8) != slots_ || get32(b + 12) != slotSize_)
-      return fail("ring buffer file has another geometry; move it away or configure the same slots/slotSize");
-    uint32_t gen = get32(b + 4);
-    if (!haveMeta || gen > metaGen_) {
-      haveMeta = true;
-      metaGen_ = gen;
-      consumed_ = get64(b + 16);
-      dropped_ = get64(b + 24);
+  std::vector<uint8_t> meta;
+  if (readAll(dir_ + "/meta.bin", meta)) {
+    bool have = false;
+    for (size_t m = 0; m + kMetaSize <= meta.size() && m < 2 * kMetaSize; m += kMetaSize) {
+      const uint8_t* b = &meta[m];
+      if (get32(b) != kMetaMagic || get32(b + 28) != crc32(b, 28)) continue;
+      uint32_t gen = get32(b + 4);
+      if (!have || gen > metaGen_) {
+        have = true;
+        metaGen_ = gen;
+        consumed_ = get64(b + 8);
+        dropped_ = get64(b + 16);
+      }
     }
   }
 
-  std::vector<uint64_t> pending;
+  std::vector<uint32_t> numbers;
+  if (DIR* d = opendir(dir_.c_str())) {
+    while (dirent* e = readdir(d)) {
+      unsigned n;
+      char tail;
+      if (std::sscanf(e->d_name, "seg-%8u.lo%c", &n, &tail) == 2 && tail == 'g') numbers.push_back(n);
+    }
+    closedir(d);
+  }
+  std::sort(numbers.begin(), numbers.end());
   uint64_t maxId = consumed_;
-  for (uint32_t s = 0; s < slots_; ++s) {
-    uint64_t id = 0;
-    bool looksUsed = false;
-    if (readSlot(s, id, nullptr)) {
-      maxId = std::max(maxId, id);
-      if (id > consumed_ && (id - 1) % slots_ == s) pending.push_back(id);
-    } else {
-      // A slot with our magic but a bad CRC is a torn or corrupted record.
-      uint8_t hdr[4];
-      std::fseek(f_, slotOffset(s), SEEK_SET);
-      looksUsed = std::fread(hdr, 1, 4, f_) == 4 && get32(hdr) == kRecordMagic;
-      if (looksUsed) ++corrupt_;
-    }
-  }
-  std::sort(pending.begin(), pending.end());
-  // Ids older than one lap behind the newest cannot be pending.
-  for (uint64_t id : pending)
-    if (id + slots_ > maxId) queue_.push_back(id);
+  bool lastClean = true;
+  for (uint32_t n : numbers) lastClean = scanSegment(n, maxId);
+  std::sort(queue_.begin(), queue_.end(), [](const Entry& a, const Entry& b) { return a.id < b.id; });
   nextId_ = maxId + 1;
+  open_ = true;
+  deleteDeliveredSegments();
+  if (!segments_.empty() && lastClean) {
+    // Keep appending to the newest segment: reboots must not use up segments.
+    current_ = std::fopen(segPath(segments_.back().number).c_str(), "ab");
+    if (!current_) return setErr(err, "cannot append to " + segPath(segments_.back().number));
+  } else if (!startSegment(err)) {  // never append behind a torn tail
+    return false;
+  }
+  while (segments_.size() > maxSegments_)
+    if (!dropOldestSegment(err)) return false;
   return true;
 }
 
-bool FlashRing::readSlot(uint32_t slot, uint64_t& id, std::string* payload) {
-  std::vector<uint8_t> b(slotSize_);
-  std::fseek(f_, slotOffset(slot), SEEK_SET);
-  if (std::fread(b.data(), 1, slotSize_, f_) != slotSize_) return false;
-  if (get32(b.data()) != kRecordMagic) return false;
-  id = get64(b.data() + 4);
-  uint32_t len = get32(b.data() + 12);
-  if (len > slotSize_ - kRecordHeader || id == 0) return false;
-  uint32_t crc = crc32(b.data() + 4, 12);
-  crc = crc32(b.data() + kRecordHeader, len, crc);
-  if (crc != get32(b.data() + 16)) return false;
-  if (payload) payload->assign(reinterpret_cast<const char*>(b.data() + kRecordHeader), len);
+bool FlashRing::scanSegment(uint32_t n, uint64_t& maxId) {
+  std::vector<uint8_t> b;
+  if (!readAll(segPath(n), b)) return false;
+  if (b.empty()) {  // created just before a power cut: nothing in it
+    std::remove(segPath(n).c_str());
+    return true;
+  }
+  segments_.push_back(Segment{n, static_cast<uint32_t>(b.size())});
+  size_t off = 0;
+  bool inGarbage = false;
+  while (off + kRecordHeader <= b.size()) {
+    uint64_t id;
+    uint32_t len;
+    size_t size = recordAt(b, off, segmentBytes_ - kRecordHeader, id, len);
+    if (size == 0) {
+      if (!inGarbage) ++corrupt_;  // one torn/corrupt record, however many bytes it spans
+      inGarbage = true;
+      ++off;  // resynchronise on the next record magic
+      continue;
+    }
+    inGarbage = false;
+    maxId = std::max(maxId, id);
+    if (id > consumed_) queue_.push_back(Entry{id, n, static_cast<uint32_t>(off), len});
+    off += size;
+  }
+  bool torn = inGarbage || off < b.size();
+  if (!inGarbage && off < b.size()) ++corrupt_;  // a tail shorter than a header: torn write
+  return !torn;
+}
+
+bool FlashRing::startSegment(std::string* err) {
+  if (current_) std::fclose(current_);
+  uint32_t n = segments_.empty() ? 1 : segments_.back().number + 1;
+  current_ = std::fopen(segPath(n).c_str(), "ab");
+  if (!current_) return setErr(err, "cannot create " + segPath(n));
+  segments_.push_back(Segment{n, 0});
+  return true;
+}
+
+bool FlashRing::dropOldestSegment(std::string* err) {
+  uint32_t victim = segments_.front().number;
+  while (!queue_.empty() && queue_.front().segment == victim) {
+    consumed_ = std::max(consumed_, queue_.front().id);
+    queue_.pop_front();
+    ++dropped_;
+  }
+  // The metadata goes first: a reboot between the two steps must not bring the
+  // dropped records back as pending.
+  if (!writeMeta()) return setErr(err, "buffer metadata write failed");
+  std::remove(segPath(victim).c_str());
+  segments_.pop_front();
   return true;
 }
 
@@ -140,66 +203,89 @@ bool FlashRing::writeMeta() {
   ++metaGen_;
   put32(b, kMetaMagic);
   put32(b + 4, metaGen_);
-  put32(b + 8, slots_);
-  put32(b + 12, slotSize_);
-  put64(b + 16, consumed_);
-  put64(b + 24, dropped_);
-  put32(b + 36, crc32(b, 36));
-  std::fseek(f_, static_cast<long>((metaGen_ % 2) * kMetaSize), SEEK_SET);  // alternate A/B
-  return std::fwrite(b, 1, kMetaSize, f_) == kMetaSize && syncFile(f_);
+  put64(b + 8, consumed_);
+  put64(b + 16, dropped_);
+  put32(b + 28, crc32(b, 28));
+  std::string path = dir_ + "/meta.bin";
+  FILE* f = std::fopen(path.c_str(), "r+b");
+  if (!f) f = std::fopen(path.c_str(), "w+b");
+  if (!f) return false;
+  // Alternate A/B: a torn write leaves the other slot (previous state) intact.
+  std::fseek(f, static_cast<long>((metaGen_ % 2) * kMetaSize), SEEK_SET);
+  bool ok = std::fwrite(b, 1, kMetaSize, f) == kMetaSize && syncFile(f);
+  return (std::fclose(f) == 0) && ok;
 }
 
 bool FlashRing::push(const std::string& payload, std::string* err) {
-  if (!f_) return setErr(err, "ring buffer not open");
-  if (payload.size() > maxPayload()) {
-    if (err) *err = "record of " + std::to_string(payload.size()) + " bytes exceeds slot payload " +
-                    std::to_string(maxPayload());
-    return false;
+  if (!open_) return setErr(err, "buffer not open");
+  if (payload.size() > maxPayload())
+    return setErr(err, "record of " + std::to_string(payload.size()) + " bytes exceeds the segment payload limit " +
+                           std::to_string(maxPayload()));
+  uint32_t size = static_cast<uint32_t>(kRecordHeader + payload.size());
+  if (segments_.back().bytes + size > segmentBytes_) {
+    if (!startSegment(err)) return false;
+    while (segments_.size() > maxSegments_)
+      if (!dropOldestSegment(err)) return false;
   }
+  std::vector<uint8_t> rec(size);
   uint64_t id = nextId_;
-  uint32_t slot = static_cast<uint32_t>((id - 1) % slots_);
-  if (!queue_.empty() && queue_.front() + slots_ <= id) {
-    // Full: the slot still holds the oldest pending record. Drop it first and
-    // make that durable so a reboot never resurrects it as pending.
-    consumed_ = std::max(consumed_, queue_.front());
-    queue_.pop_front();
-    ++dropped_;
-    if (!writeMeta()) return setErr(err, "ring metadata write failed");
+  put32(rec.data(), kRecordMagic);
+  put64(rec.data() + 4, id);
+  put32(rec.data() + 12, static_cast<uint32_t>(payload.size()));
+  std::memcpy(rec.data() + kRecordHeader, payload.data(), payload.size());
+  uint32_t crc = crc32(rec.data() + 4, 12);
+  crc = crc32(rec.data() + kRecordHeader, payload.size(), crc);
+  put32(rec.data() + 16, crc);
+  Segment& seg = segments_.back();
+  if (std::fwrite(rec.data(), 1, size, current_) != size || !syncFile(current_)) {
+    // The segment may now end in a partial record: continue in a fresh one.
+    startSegment(nullptr);
+    return setErr(err, "buffer write failed");
   }
-  std::vector<uint8_t> b(slotSize_, 0);
-  put32(b.data(), kRecordMagic);
-  put64(b.data() + 4, id);
-  put32(b.data() + 12, static_cast<uint32_t>(payload.size()));
-  std::memcpy(b.data() + kRecordHeader, payload.data(), payload.size());
-  uint32_t crc = crc32(b.data() + 4, 12);
-  crc = crc32(b.data() + kRecordHeader, payload.size(), crc);
-  put32(b.data() + 16, crc);
-  std::fseek(f_, slotOffset(slot), SEEK_SET);
-  if (std::fwrite(b.data(), 1, slotSize_, f_) != slotSize_ || !syncFile(f_))
-    return setErr(err, "ring record write failed");
-  queue_.push_back(id);
+  queue_.push_back(Entry{id, seg.number, seg.bytes, static_cast<uint32_t>(payload.size())});
+  seg.bytes += size;
   nextId_ = id + 1;
   return true;
 }
 
 bool FlashRing::peek(std::string& payload) {
   while (!queue_.empty()) {
-    uint64_t id = 0;
-    uint32_t slot = static_cast<uint32_t>((queue_.front() - 1) % slots_);
-    if (readSlot(slot, id, &payload) && id == queue_.front()) return true;
-    ++corrupt_;  // went bad since open (flash bit rot): skip it
-    consumed_ = std::max(consumed_, queue_.front());
-    queue_.pop_front();
-    writeMeta();
+    const Entry e = queue_.front();
+    FILE* f = std::fopen(segPath(e.segment).c_str(), "rb");
+    std::vector<uint8_t> b(kRecordHeader + e.len);
+    bool ok = f && std::fseek(f, static_cast<long>(e.offset), SEEK_SET) == 0 &&
+              std::fread(b.data(), 1, b.size(), f) == b.size();
+    if (f) std::fclose(f);
+    uint64_t id;
+    uint32_t len;
+    if (ok && recordAt(b, 0, segmentBytes_, id, len) && id == e.id) {
+      payload.assign(reinterpret_cast<const char*>(b.data() + kRecordHeader), len);
+      return true;
+    }
+    ++corrupt_;  // went bad since it was written (flash bit rot): skip it
+    pop();
   }
   return false;
 }
 
 bool FlashRing::pop() {
   if (queue_.empty()) return false;
-  consumed_ = std::max(consumed_, queue_.front());
+  consumed_ = std::max(consumed_, queue_.front().id);
   queue_.pop_front();
-  return writeMeta();
+  bool ok = writeMeta();
+  deleteDeliveredSegments();
+  return ok;
+}
+
+void FlashRing::deleteDeliveredSegments() {
+  // Segments wholly older than the oldest pending record; never the newest
+  // (it is the one appended to).
+  while (segments_.size() > 1) {
+    uint32_t front = segments_.front().number;
+    if (!queue_.empty() && front >= queue_.front().segment) break;
+    std::remove(segPath(front).c_str());
+    segments_.pop_front();
+  }
 }
 
 }  // namespace cp

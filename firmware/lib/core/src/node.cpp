@@ -106,7 +106,8 @@ std::string SensorNode::heartbeatJson(int rssiDbm) const {
   hb.set("fw", Value::string(cfg_.firmwareVersion));
   hb.set("uptimeS", Value::integer(static_cast<int64_t>((mono_.nowMs() - bootMs_) / 1000)));
   hb.set("bufferDepth", Value::integer(static_cast<int64_t>(ring_.depth())));
-  hb.set("bufferCapacity", Value::integer(ring_.capacity()));
+  hb.set("bufferBytes", Value::integer(static_cast<int64_t>(ring_.bytesUsed())));
+  hb.set("bufferCapacityBytes", Value::integer(static_cast<int64_t>(ring_.capacityBytes())));
   hb.set("dropped", Value::integer(static_cast<int64_t>(ring_.dropped())));
   hb.set("corrupt", Value::integer(static_cast<int64_t>(ring_.corrupt())));
   hb.set("lastSeq", Value::integer(seq_.last()));
