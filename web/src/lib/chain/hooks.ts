@@ -2,7 +2,7 @@
 
 import { useQuery, useQueryClient, type UseQueryResult } from "@tanstack/react-query";
 import { useCallback, useState } from "react";
-import type { Abi, Address, Hex, PublicClient } from "viem";
+import type { Abi, Address, Hex, PublicClient, TransactionReceipt } from "viem";
 import { useAccount, usePublicClient, useWriteContract } from "wagmi";
 import { useRuntimeConfig } from "@/app/providers.tsx";
 import { describeError } from "../errors.ts";
@@ -61,7 +61,7 @@ export function useTransaction() {
   const [state, setState] = useState<TxState>({ status: "idle" });
 
   const send = useCallback(
-    async (req: WriteRequest): Promise<{ ok: true; hash: Hex } | { ok: false }> => {
+    async (req: WriteRequest): Promise<{ ok: true; hash: Hex; receipt: TransactionReceipt } | { ok: false }> => {
       if (chainId !== runtime.chainId) {
         setState({ status: "failed", label: req.label, message: `Switch your wallet to ${runtime.chainName} first.` });
         return { ok: false };
@@ -81,7 +81,7 @@ export function useTransaction() {
         if (receipt.status !== "success") throw new Error(`the transaction ${hash} reverted`);
         setState({ status: "confirmed", label: req.label, hash });
         await queryClient.invalidateQueries({ queryKey: ["chain"] });
-        return { ok: true, hash };
+        return { ok: true, hash, receipt };
       } catch (cause) {
         setState({ status: "failed", label: req.label, message: describeError(cause).message, hash });
         return { ok: false };
