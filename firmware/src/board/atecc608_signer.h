@@ -11,6 +11,8 @@
 
 #include <cryptoauthlib.h>
 
+#include <algorithm>
+
 #include "carbonproof/crypto.h"
 
 #ifndef CP_ATECC_KEY_SLOT
