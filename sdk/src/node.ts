@@ -3,3 +3,4 @@
  * (files, key stores).
  */
 export * from './index.ts'
+export { fileSource } from './verify/fileSource.ts'
