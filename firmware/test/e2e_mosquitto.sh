@@ -103,3 +103,24 @@ for i in $(seq 0 $((N - 1))); do
   sed -n "$((i + 1))p" "$WORK/envelopes.txt" | grep -q "\"seq\":$i,"
 done
 echo "e2e ($MODE): $N signed readings crossed mosquitto and verified"
+
+if [[ "$MODE" == tcp ]]; then
+  # The meter variant: electricity readings from a second device.
+  mosquitto_sub -h "$HOST" -p "$PORT" -q 1 -t 'carbonproof/v1/+/kangaita-meter-1/readings' -C 2 -W 30 \
+    > "$WORK/meter.txt" &
+  SUB_PID=$!
+  sleep 0.5
+  "$DEVICE_BIN" keygen "$WORK/meter.pem" > "$WORK/meter-pub.json"
+  cat > "$WORK/meter.json" <<JSON
+{ "deviceId": "kangaita-meter-1", "facilityId": "ktda-kangaita", "keyFile": "$WORK/meter.pem", "kind": "electricity",
+  "dataDir": "$WORK/meter-data", "intervalS": 900, "periodMs": 100, "count": 2, "timeoutS": 30,
+  "sim": { "energyWh": 12500, "renewableWh": 3400 }, "broker": { "host": "$HOST", "port": $PORT } }
+JSON
+  "$DEVICE_BIN" run "$WORK/meter.json" 2> "$WORK/meter.log" || { cat "$WORK/meter.log"; exit 1; }
+  wait "$SUB_PID" || { echo "subscriber did not get the meter readings"; cat "$WORK/meter.log"; exit 1; }
+  SUB_PID=""
+  PUB=$(sed -E 's/.*"publicKey":"(0x04[0-9a-f]+)".*/\1/' "$WORK/meter-pub.json")
+  "$DEVICE_BIN" verify "$PUB" < "$WORK/meter.txt"
+  [[ $(grep -c '"kind":"electricity","m":{"energyWh":[0-9]*,"renewableWh":3400}' "$WORK/meter.txt") -eq 2 ]]
+  echo "e2e ($MODE): 2 signed electricity readings crossed mosquitto and verified"
+fi
