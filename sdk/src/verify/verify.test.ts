@@ -174,6 +174,37 @@ test('verify catches readings signed by a key the DeviceRegistry does not hold',
   assert.match(r.stdout, /^FAIL device signatures: 3 invalid/m)
 })
 
+test('cross-check on-chain: attestationIdOf = hashBatchHeader, DeviceRegistry verifies sdk P-256 signatures (low-s only)', async () => {
+  const bundle = honestBundle(2)
+  const { id, header } = await attest(bundle)
+  const onchainId = await chain.client.readContract({ address: chain.registry, abi: attestationRegistryAbi, functionName: 'attestationIdOf', args: [header] })
+  assert.equal(onchainId, id)
+  const verifyAbi = [
+    {
+      type: 'function',
+      name: 'verifyDeviceSignature',
+      stateMutability: 'view',
+      inputs: [
+        { name: 'id', type: 'bytes32' },
+        { name: 'digest', type: 'bytes32' },
+        { name: 'r', type: 'bytes32' },
+        { name: 's', type: 'bytes32' },
+      ],
+      outputs: [{ type: 'bool' }],
+    },
+  ] as const
+  const entry = bundle.readings[0]!
+  const r = entry.envelope.sig.slice(0, 66) as Hex
+  const s = `0x${entry.envelope.sig.slice(66)}` as Hex
+  const call = (digest: Hex, sValue: Hex) =>
+    chain.client.readContract({ address: chain.deviceRegistry, abi: verifyAbi, functionName: 'verifyDeviceSignature', args: [idToBytes32(DEVICE), digest, r, sValue] })
+  assert.equal(await call(entry.digest as Hex, s), true)
+  const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n
+  const highS = `0x${(n - BigInt(s)).toString(16).padStart(64, '0')}` as Hex
+  assert.equal(await call(entry.digest as Hex, highS), false)
+  assert.equal(await call(bundle.readings[1]!.digest as Hex, s), false)
+})
+
 test('library: unknown attestation id is a FAIL, not a crash', async () => {
   const report = await verifyAttestation({
     client: chain.client,
