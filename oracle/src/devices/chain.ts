@@ -25,26 +25,54 @@ export class ChainDeviceDirectory implements DeviceDirectory {
     this.#address = opts.address;
     this.#ttlMs = opts.ttlMs;
     this.#log = opts.logger.child({ part: "devices" });
-    this.#unwatch = this.#client.watchContractEvent({
-      address: this.#address,
-      abi: deviceRegistryAbi,
-      pollingInterval: opts.pollMs ?? 1000,
-      onLogs: (logs) => {
-        for (const log of logs) {
-          const id = (log.args as { id?: `0x${string}` }).id;
-          if (!id) continue;
-          try {
-            const deviceId = bytes32ToId(id);
-            this.invalidate(deviceId);
-            this.#log.info({ device: deviceId, event: log.eventName }, "device changed on-chain; cache dropped");
-          } catch (err) {
-            this.#log.warn({ err, id }, "DeviceRegistry event with an id that is not a protocol id");
+    this.#poll(opts.pollMs ?? 1000);
+  }
+
+  /**
+   * Follows DeviceRegistry events with eth_getLogs from the last seen block. Our own loop
+   * rather than viem's watchContractEvent: its cleanup awaits an RPC call before it stops
+   * polling, so a watcher closed while the RPC node goes away polled forever.
+   */
+  #poll(intervalMs: number): void {
+    let from: bigint | null = null;
+    let timer: NodeJS.Timeout | null = null;
+    let stopped = false;
+    const step = async () => {
+      try {
+        const head = await this.#client.getBlockNumber({ cacheTime: 0 });
+        if (from === null) from = head + 1n;
+        if (head >= from) {
+          const logs = await this.#client.getContractEvents({
+            address: this.#address,
+            abi: deviceRegistryAbi,
+            fromBlock: from,
+            toBlock: head,
+          });
+          from = head + 1n;
+          for (const log of logs) {
+            const id = (log.args as { id?: `0x${string}` }).id;
+            if (!id) continue;
+            try {
+              const deviceId = bytes32ToId(id);
+              this.invalidate(deviceId);
+              this.#log.info({ device: deviceId, event: log.eventName }, "device changed on-chain; cache dropped");
+            } catch (err) {
+              this.#log.warn({ err, id }, "DeviceRegistry event with an id that is not a protocol id");
+            }
           }
         }
-      },
-      onError: (err) =>
-        this.#log.warn({ err: err.message }, "watching DeviceRegistry events failed; relying on the TTL"),
-    });
+      } catch (err) {
+        // an outage: the TTL still bounds staleness; drop everything once we are back
+        this.#log.warn({ err: (err as Error).message }, "reading DeviceRegistry events failed; cache cleared");
+        this.invalidate();
+      }
+      if (!stopped) timer = setTimeout(step, intervalMs);
+    };
+    timer = setTimeout(step, 0);
+    this.#unwatch = () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    };
   }
 
   get(deviceId: string): Promise<DeviceInfo | null> {
