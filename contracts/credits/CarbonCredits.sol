@@ -4,10 +4,11 @@ pragma solidity ^0.8.28;
 import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {IAttestationRegistry} from "../attestation/IAttestationRegistry.sol";
-import {IRetirementCertificates, RetirementDetails} from "../retirement/IRetirementCertificates.sol";
+import {IRetirementCertificates} from "../retirement/IRetirementCertificates.sol";
 import {CreditMetadata} from "./CreditMetadata.sol";
 import {ICarbonCredits} from "./ICarbonCredits.sol";
 import {UtcDate} from "./UtcDate.sol";
@@ -21,8 +22,8 @@ import {UtcDate} from "./UtcDate.sol";
  *     credits (kg) ≤ floor((baseline grams of the period − fossil grams attested − corrections) / 1000)
  *
  * after the attestation's challenge window, once per attestation, by a verifier who did not co-sign
- * it. Retiring burns credits and mints a soulbound certificate (RetirementCertificates) to the
- * beneficiary. See docs/credits.md for every decision behind this contract.
+ * it. Credits are retired through RetirementCertificates, the only account that can burn them; it
+ * mints a soulbound certificate to the beneficiary. See docs/credits.md for every decision behind this contract.
  */
 contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
     using SafeCast for uint256;
@@ -35,8 +36,6 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
     bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
     /// @notice Pauses and unpauses issuance and correction recording.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
-    /// @notice An escrow (the Marketplace) that retires credits it holds on behalf of a buyer.
-    bytes32 public constant ESCROW_ROLE = keccak256("ESCROW_ROLE");
 
     /// @notice Upper bound of the configurable challenge window.
     uint64 public constant MAX_CHALLENGE_WINDOW = 90 days;
@@ -62,18 +61,33 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
         uint128 amount;
     }
 
-    /// @notice A project as issuance reads it.
+    /// @notice A project as issuance reads it (three slots).
     struct Project {
         address proponent; // receives every issuance of the project
         uint64 issuedThrough; // greatest periodEnd issued: baselines change only after it
         bool active;
-        bytes32 facilityId;
-        bytes32 methodologyId;
+        uint16 baselineCount; // number of baseline segments
+        bytes32 scope; // keccak256(abi.encode(facilityId, methodologyId)): one slot read checks both
         uint128 correctionDebtGrams; // corrections of issued periods, not yet covered
     }
 
-    /// @notice Descriptive project data, read only by views.
+    /// @notice Descriptive project data, read by views and error paths only.
     struct ProjectMeta {
+        bytes32 facilityId;
+        bytes32 methodologyId;
+        string name;
+        string standard;
+        string baselineCid;
+    }
+
+    /// @notice A project as {getProject} returns it.
+    struct ProjectView {
+        address proponent;
+        uint64 issuedThrough;
+        bool active;
+        uint128 correctionDebtGrams;
+        bytes32 facilityId;
+        bytes32 methodologyId;
         string name;
         string standard;
         string baselineCid;
@@ -120,7 +134,7 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
 
     mapping(uint40 projectId => Project) private _projects;
     mapping(uint40 projectId => ProjectMeta) private _meta;
-    mapping(uint40 projectId => BaselineSegment[]) private _baselines;
+    mapping(uint40 projectId => mapping(uint256 index => BaselineSegment)) private _baselines;
     mapping(bytes32 attestationId => AttestationUse) private _uses;
     mapping(uint256 tokenId => Supply) private _supply;
     /// @notice Who challenged an attestation (zero if never challenged).
@@ -154,14 +168,6 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
     event CorrectionRecorded(
         bytes32 indexed correctionId, bytes32 indexed originalId, uint40 indexed projectId, uint256 fossilCo2eGrams
     );
-    event CreditsRetired(
-        uint256 indexed tokenId,
-        uint256 indexed certificateId,
-        address indexed retiree,
-        address holder,
-        address beneficiary,
-        uint256 amount
-    );
 
     error CarbonCreditsUnknownProject(uint40 projectId);
     error CarbonCreditsProjectInactive(uint40 projectId);
@@ -189,8 +195,7 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
     error CarbonCreditsZeroAmount();
     error CarbonCreditsChallengeWindowTooLong(uint64 window);
     error CarbonCreditsCertificatesAlreadySet();
-    error CarbonCreditsCertificatesNotSet();
-    error CarbonCreditsLengthMismatch(uint256 ids, uint256 amounts);
+    error CarbonCreditsOnlyCertificates(address caller);
 
     /**
      * @param registry_        the AttestationRegistry
@@ -252,12 +257,18 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
             proponent: p.proponent,
             issuedThrough: 0,
             active: true,
-            facilityId: p.facilityId,
-            methodologyId: p.methodologyId,
+            baselineCount: 1,
+            scope: _scope(p.facilityId, p.methodologyId),
             correctionDebtGrams: 0
         });
-        _meta[projectId] = ProjectMeta({name: p.name, standard: p.standard, baselineCid: p.baselineCid});
-        _baselines[projectId].push(BaselineSegment(p.baselineEffectiveFrom, p.baselineGramsPerDay));
+        _meta[projectId] = ProjectMeta({
+            facilityId: p.facilityId,
+            methodologyId: p.methodologyId,
+            name: p.name,
+            standard: p.standard,
+            baselineCid: p.baselineCid
+        });
+        _baselines[projectId][0] = BaselineSegment(p.baselineEffectiveFrom, p.baselineGramsPerDay);
         emit ProjectRegistered(projectId, p.facilityId, p.methodologyId, p.proponent, p.name, p.standard);
         emit BaselineSet(projectId, p.baselineEffectiveFrom, p.baselineGramsPerDay, p.baselineCid);
     }
@@ -272,11 +283,12 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
         onlyRole(VERIFIER_ROLE)
     {
         Project storage p = _project(projectId);
-        BaselineSegment[] storage segs = _baselines[projectId];
-        uint64 notBefore = segs[segs.length - 1].effectiveFrom + 1;
+        uint16 n = p.baselineCount;
+        uint64 notBefore = _baselines[projectId][n - 1].effectiveFrom + 1;
         if (p.issuedThrough > notBefore) notBefore = p.issuedThrough;
         if (effectiveFrom < notBefore) revert CarbonCreditsBaselineTooEarly(effectiveFrom, notBefore);
-        segs.push(BaselineSegment(effectiveFrom, gramsPerDay));
+        _baselines[projectId][n] = BaselineSegment(effectiveFrom, gramsPerDay);
+        p.baselineCount = n + 1;
         _meta[projectId].baselineCid = justificationCid;
         emit BaselineSet(projectId, effectiveFrom, gramsPerDay, justificationCid);
     }
@@ -357,10 +369,7 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
         Project storage p = _project(projectId);
         if (!p.active) revert CarbonCreditsProjectInactive(projectId);
         if (header.correctionOf != 0) revert CarbonCreditsCorrectionBacksNoIssuance(header.correctionOf);
-        if (header.facilityId != p.facilityId) revert CarbonCreditsWrongFacility(p.facilityId, header.facilityId);
-        if (header.methodologyId != p.methodologyId) {
-            revert CarbonCreditsWrongMethodology(p.methodologyId, header.methodologyId);
-        }
+        if (_scope(header.facilityId, header.methodologyId) != p.scope) _revertWrongScope(projectId, header);
         attestationId = _checkedAttestation(header);
         AttestationUse storage use = _uses[attestationId];
         uint256 pendingCorrectionGrams = _usableState(attestationId, use);
@@ -370,7 +379,7 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
         tokenId = tokenIdOf(projectId, _vintageOf(header.periodStart, header.periodEnd));
 
         uint256 emitted = uint256(header.fossilCo2eGrams) + pendingCorrectionGrams;
-        uint256 baseline = baselineGrams(projectId, header.periodStart, header.periodEnd);
+        uint256 baseline = _baselineGrams(projectId, p.baselineCount, header.periodStart, header.periodEnd);
         uint256 reduction = baseline > emitted ? baseline - emitted : 0;
         uint256 debt = p.correctionDebtGrams;
         uint256 covered = debt < reduction ? debt : reduction;
@@ -421,49 +430,15 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
 
     // ------------------------------------------------------------------ retirement
 
-    /**
-     * @notice Retires (burns) `amount` kg of `tokenId` held by the caller and mints a certificate to
-     * `details.beneficiary`.
-     * @return certificateId `tokenId << 64 | n`, n = 1, 2, … the n-th retirement of that token id
-     */
-    function retire(uint256 tokenId, uint256 amount, RetirementDetails calldata details)
-        external
-        returns (uint256 certificateId)
-    {
-        return _retire(msg.sender, msg.sender, tokenId, amount, details);
-    }
-
-    /// @notice Retires credits of `holder` (the caller or an ERC-1155 operator of `holder`);
-    /// `holder` is recorded as the retiree.
-    function retireFrom(address holder, uint256 tokenId, uint256 amount, RetirementDetails calldata details)
-        external
-        returns (uint256 certificateId)
-    {
-        if (holder != msg.sender && !isApprovedForAll(holder, msg.sender)) {
-            revert ERC1155MissingApprovalForAll(msg.sender, holder);
-        }
-        return _retire(holder, holder, tokenId, amount, details);
-    }
-
-    /// @notice Retires several token ids of the caller at once: one certificate per id, same details.
-    function retireBatch(uint256[] calldata tokenIds, uint256[] calldata amounts, RetirementDetails calldata details)
-        external
-        returns (uint256[] memory certificateIds)
-    {
-        if (tokenIds.length != amounts.length) revert CarbonCreditsLengthMismatch(tokenIds.length, amounts.length);
-        certificateIds = new uint256[](tokenIds.length);
-        for (uint256 i; i < tokenIds.length; ++i) {
-            certificateIds[i] = _retire(msg.sender, msg.sender, tokenIds[i], amounts[i], details);
-        }
-    }
-
     /// @inheritdoc ICarbonCredits
-    function retireFromEscrow(address retiree, uint256 tokenId, uint256 amount, RetirementDetails calldata details)
+    function burnForRetirement(address holder, uint256 tokenId, uint256 amount)
         external
-        onlyRole(ESCROW_ROLE)
         returns (uint256 certificateId)
     {
-        return _retire(msg.sender, retiree, tokenId, amount, details);
+        if (msg.sender != address(certificates)) revert CarbonCreditsOnlyCertificates(msg.sender);
+        if (amount == 0) revert CarbonCreditsZeroAmount();
+        _burn(holder, tokenId, amount);
+        return (tokenId << 64) | _supply[tokenId].retirements;
     }
 
     // ------------------------------------------------------------------ views
@@ -482,11 +457,19 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
     /// seconds / 86,400 over the baseline segments, floored once. Reverts if the period starts before
     /// the first segment.
     function baselineGrams(uint40 projectId, uint64 periodStart, uint64 periodEnd) public view returns (uint256) {
+        return _baselineGrams(projectId, _project(projectId).baselineCount, periodStart, periodEnd);
+    }
+
+    function _baselineGrams(uint40 projectId, uint256 count, uint64 periodStart, uint64 periodEnd)
+        private
+        view
+        returns (uint256)
+    {
         if (periodEnd <= periodStart) revert CarbonCreditsInvalidPeriod(periodStart, periodEnd);
-        BaselineSegment[] storage segs = _baselines[projectId];
+        mapping(uint256 => BaselineSegment) storage segs = _baselines[projectId];
         uint256 gramSeconds;
         uint256 hi = periodEnd;
-        for (uint256 i = segs.length; i > 0;) {
+        for (uint256 i = count; i > 0;) {
             BaselineSegment memory s = segs[--i];
             if (s.effectiveFrom < hi) {
                 uint256 lo = s.effectiveFrom > periodStart ? s.effectiveFrom : periodStart;
@@ -507,20 +490,32 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
     {
         Project storage p = _project(projectId);
         uint256 emitted = uint256(header.fossilCo2eGrams) + _uses[registry.attestationIdOf(header)].amount;
-        uint256 baseline = baselineGrams(projectId, header.periodStart, header.periodEnd);
+        uint256 baseline = _baselineGrams(projectId, p.baselineCount, header.periodStart, header.periodEnd);
         uint256 reduction = baseline > emitted ? baseline - emitted : 0;
         uint256 debt = p.correctionDebtGrams;
         return (reduction - (debt < reduction ? debt : reduction)) / 1000;
     }
 
-    /// @notice The project as issuance sees it.
-    function getProject(uint40 projectId) external view returns (Project memory, ProjectMeta memory) {
-        return (_project(projectId), _meta[projectId]);
+    /// @notice Project `projectId` (reverts if unknown).
+    function getProject(uint40 projectId) external view returns (ProjectView memory v) {
+        Project storage p = _project(projectId);
+        ProjectMeta storage m = _meta[projectId];
+        v.proponent = p.proponent;
+        v.issuedThrough = p.issuedThrough;
+        v.active = p.active;
+        v.correctionDebtGrams = p.correctionDebtGrams;
+        v.facilityId = m.facilityId;
+        v.methodologyId = m.methodologyId;
+        v.name = m.name;
+        v.standard = m.standard;
+        v.baselineCid = m.baselineCid;
     }
 
     /// @notice All baseline segments of a project, oldest first.
-    function getBaselines(uint40 projectId) external view returns (BaselineSegment[] memory) {
-        return _baselines[projectId];
+    function getBaselines(uint40 projectId) external view returns (BaselineSegment[] memory segs) {
+        uint256 n = _project(projectId).baselineCount;
+        segs = new BaselineSegment[](n);
+        for (uint256 i; i < n; ++i) segs[i] = _baselines[projectId][i];
     }
 
     /// @notice What this contract did with attestation `attestationId` (see {AttestationUse}).
@@ -546,14 +541,13 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
         returns (uint40 projectId, uint16 vintage, bytes32 facilityId, bytes32 methodologyId, string memory projectName)
     {
         (projectId, vintage) = decodeTokenId(tokenId);
-        Project storage p = _projects[projectId];
-        return (projectId, vintage, p.facilityId, p.methodologyId, _meta[projectId].name);
+        ProjectMeta storage m = _meta[projectId];
+        return (projectId, vintage, m.facilityId, m.methodologyId, m.name);
     }
 
     /// @notice ERC-1155 metadata of credit `tokenId`, on-chain: `data:application/json;base64,…`.
     function uri(uint256 tokenId) public view override returns (string memory) {
         (uint40 projectId, uint16 vintage) = decodeTokenId(tokenId);
-        Project storage p = _projects[projectId];
         ProjectMeta storage m = _meta[projectId];
         Supply memory s = _supply[tokenId];
         return metadata.uri(
@@ -561,8 +555,8 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
                 tokenId: tokenId,
                 projectId: projectId,
                 vintage: vintage,
-                facilityId: p.facilityId,
-                methodologyId: p.methodologyId,
+                facilityId: m.facilityId,
+                methodologyId: m.methodologyId,
                 projectName: m.name,
                 standard: m.standard,
                 baselineCid: m.baselineCid,
@@ -574,7 +568,12 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
     }
 
     /// @inheritdoc ERC1155
-    function supportsInterface(bytes4 interfaceId) public view override(ERC1155, AccessControl) returns (bool) {
+    function supportsInterface(bytes4 interfaceId)
+        public
+        view
+        override(ERC1155, AccessControl, IERC165)
+        returns (bool)
+    {
         return super.supportsInterface(interfaceId);
     }
 
@@ -583,6 +582,16 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
     function _project(uint40 projectId) private view returns (Project storage p) {
         p = _projects[projectId];
         if (p.proponent == address(0)) revert CarbonCreditsUnknownProject(projectId);
+    }
+
+    function _scope(bytes32 facilityId, bytes32 methodologyId) private pure returns (bytes32) {
+        return keccak256(abi.encode(facilityId, methodologyId));
+    }
+
+    function _revertWrongScope(uint40 projectId, IAttestationRegistry.BatchHeader calldata header) private view {
+        ProjectMeta storage m = _meta[projectId];
+        if (header.facilityId != m.facilityId) revert CarbonCreditsWrongFacility(m.facilityId, header.facilityId);
+        revert CarbonCreditsWrongMethodology(m.methodologyId, header.methodologyId);
     }
 
     /// @dev Registry checks shared by issuance and corrections: the header is the attestation's,
@@ -610,22 +619,6 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
         if (periodEnd <= periodStart) revert CarbonCreditsInvalidPeriod(periodStart, periodEnd);
         year = UtcDate.yearOf(periodStart);
         if (periodEnd > UtcDate.startOfYear(year + 1)) revert CarbonCreditsPeriodSpansVintages(periodStart, periodEnd);
-    }
-
-    function _retire(
-        address holder,
-        address retiree,
-        uint256 tokenId,
-        uint256 amount,
-        RetirementDetails calldata details
-    ) private returns (uint256 certificateId) {
-        if (amount == 0) revert CarbonCreditsZeroAmount();
-        IRetirementCertificates certs = certificates;
-        if (address(certs) == address(0)) revert CarbonCreditsCertificatesNotSet();
-        _burn(holder, tokenId, amount);
-        certificateId = (tokenId << 64) | _supply[tokenId].retirements;
-        emit CreditsRetired(tokenId, certificateId, retiree, holder, details.beneficiary, amount);
-        certs.mintCertificate(certificateId, retiree, tokenId, amount, details);
     }
 
     /// @dev Keeps issued/retired per id: mints are issuances, burns are retirements (the only burn path).

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {RetirementDetails} from "../retirement/IRetirementCertificates.sol";
+import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 
 /// @notice The parts of CarbonCredits that the marketplace and the certificates use.
-interface ICarbonCredits {
+interface ICarbonCredits is IERC1155 {
     /// @notice Project id, vintage year, facility, methodology and project name behind credit `tokenId`.
     function creditInfo(uint256 tokenId)
         external
@@ -14,9 +14,8 @@ interface ICarbonCredits {
     /// @notice Base URL of the explorer that lists a credit's attestations (no trailing slash).
     function explorerBaseUrl() external view returns (string memory);
 
-    /// @notice Burns `amount` of `tokenId` held by the caller (the escrow, i.e. the marketplace) and
-    /// records `retiree` as the one who retired them. ESCROW_ROLE only.
-    function retireFromEscrow(address retiree, uint256 tokenId, uint256 amount, RetirementDetails calldata details)
-        external
-        returns (uint256 certificateId);
+    /// @notice Burns `amount` of `tokenId` from `holder` for a retirement (RetirementCertificates only,
+    /// which checks the caller may retire `holder`'s credits).
+    /// @return certificateId `tokenId << 64 | n`: this is the n-th retirement of `tokenId` (n ≥ 1)
+    function burnForRetirement(address holder, uint256 tokenId, uint256 amount) external returns (uint256 certificateId);
 }

@@ -6,13 +6,12 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {IERC1155Receiver} from "@openzeppelin/contracts/token/ERC1155/IERC1155Receiver.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {ICarbonCredits} from "../credits/ICarbonCredits.sol";
-import {RetirementDetails} from "../retirement/IRetirementCertificates.sol";
+import {IRetirementCertificates, RetirementDetails} from "../retirement/IRetirementCertificates.sol";
 import {MarketMath} from "./MarketMath.sol";
 
 /**
@@ -45,6 +44,8 @@ contract Marketplace is AccessControl, Pausable, ReentrancyGuardTransient, IERC1
 
     /// @notice The credits traded here.
     ICarbonCredits public immutable credits;
+    /// @notice The retirement desk (this market needs its ESCROW_ROLE for buyAndRetire).
+    IRetirementCertificates public immutable certificates;
     /// @notice Receives the protocol fee.
     address public treasury;
     /// @notice Protocol fee in basis points of the total price.
@@ -100,13 +101,21 @@ contract Marketplace is AccessControl, Pausable, ReentrancyGuardTransient, IERC1
     error MarketplaceUnexpectedCredits(address operator);
 
     /**
-     * @param credits_  the CarbonCredits contract (this market needs its ESCROW_ROLE for buyAndRetire)
+     * @param credits_  the CarbonCredits contract
+     * @param certificates_ RetirementCertificates (this market needs its ESCROW_ROLE for buyAndRetire)
      * @param admin     DEFAULT_ADMIN_ROLE holder
      * @param treasury_ fee recipient
      * @param feeBps_   initial fee, ≤ MAX_FEE_BPS
      */
-    constructor(ICarbonCredits credits_, address admin, address treasury_, uint16 feeBps_) {
+    constructor(
+        ICarbonCredits credits_,
+        IRetirementCertificates certificates_,
+        address admin,
+        address treasury_,
+        uint16 feeBps_
+    ) {
         credits = credits_;
+        certificates = certificates_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _setFee(feeBps_, treasury_);
     }
@@ -167,7 +176,7 @@ contract Marketplace is AccessControl, Pausable, ReentrancyGuardTransient, IERC1
             minFill: minFill
         });
         emit Listed(listingId, msg.sender, tokenId, amount, paymentToken, unitPrice, minFill, expiresAt);
-        IERC1155(address(credits)).safeTransferFrom(msg.sender, address(this), tokenId, amount, "");
+        credits.safeTransferFrom(msg.sender, address(this), tokenId, amount, "");
     }
 
     /// @notice Changes the unit price of an open listing (seller). Buyers are protected by `maxTotalPrice`.
@@ -191,7 +200,7 @@ contract Marketplace is AccessControl, Pausable, ReentrancyGuardTransient, IERC1
         }
         l.remaining = 0;
         emit Cancelled(listingId, msg.sender, remaining);
-        IERC1155(address(credits)).safeTransferFrom(address(this), seller, l.tokenId, remaining, "");
+        credits.safeTransferFrom(address(this), seller, l.tokenId, remaining, "");
     }
 
     // ------------------------------------------------------------------ buyers
@@ -212,7 +221,7 @@ contract Marketplace is AccessControl, Pausable, ReentrancyGuardTransient, IERC1
         uint256 fee;
         (tokenId, totalPrice, fee) = _fill(listingId, amount, maxTotalPrice);
         emit Bought(listingId, msg.sender, tokenId, amount, totalPrice, fee, false, 0);
-        IERC1155(address(credits)).safeTransferFrom(address(this), msg.sender, tokenId, amount, "");
+        credits.safeTransferFrom(address(this), msg.sender, tokenId, amount, "");
     }
 
     /**
@@ -227,7 +236,7 @@ contract Marketplace is AccessControl, Pausable, ReentrancyGuardTransient, IERC1
         RetirementDetails calldata details
     ) external payable whenNotPaused nonReentrant returns (uint256 certificateId) {
         (uint256 tokenId, uint256 totalPrice, uint256 fee) = _fill(listingId, amount, maxTotalPrice);
-        certificateId = credits.retireFromEscrow(msg.sender, tokenId, amount, details);
+        certificateId = certificates.retireFromEscrow(msg.sender, tokenId, amount, details);
         emit Bought(listingId, msg.sender, tokenId, amount, totalPrice, fee, true, certificateId);
     }
 

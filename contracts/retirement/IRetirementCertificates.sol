@@ -20,14 +20,11 @@ struct RetirementDetails {
     uint64 consumptionEnd;
 }
 
-/// @notice The certificate side of a retirement, called by CarbonCredits after it burned the credits.
+/// @notice The retirement entry the Marketplace uses.
 interface IRetirementCertificates {
-    /// @notice Mints certificate `certificateId` to `details.beneficiary` (CarbonCredits only).
-    function mintCertificate(
-        uint256 certificateId,
-        address retiree,
-        uint256 creditId,
-        uint256 amount,
-        RetirementDetails calldata details
-    ) external;
+    /// @notice Retires `amount` of `tokenId` held by the caller (an escrow with ESCROW_ROLE, i.e. the
+    /// Marketplace) on behalf of `retiree`, who is recorded as the retiree.
+    function retireFromEscrow(address retiree, uint256 tokenId, uint256 amount, RetirementDetails calldata details)
+        external
+        returns (uint256 certificateId);
 }

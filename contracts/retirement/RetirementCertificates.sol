@@ -6,6 +6,8 @@ import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {IERC721Metadata} from "@openzeppelin/contracts/token/ERC721/extensions/IERC721Metadata.sol";
 import {IERC721Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC1155Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 
 import {ICarbonCredits} from "../credits/ICarbonCredits.sol";
 import {IRetirementCertificates, RetirementDetails} from "./IRetirementCertificates.sol";
@@ -21,16 +23,26 @@ interface IERC5192 {
 
 /**
  * @title RetirementCertificates
- * @notice Soulbound ERC-721 (ERC-5192, always locked) retirement certificates, minted by
- * CarbonCredits when credits are burned. The certificate belongs to the beneficiary, not to the
- * retiree who paid or burned. Storage is compact (one slot, plus one per optional field and one per
+ * @notice The retirement desk: `retire` burns CarbonCredits (this contract is the only account that
+ * can) and mints a soulbound ERC-721 certificate (ERC-5192, always locked) to the beneficiary, not
+ * to the retiree who paid or burned. Storage is compact (one slot, plus one per optional field and one per
  * short string); `tokenURI` renders JSON and an SVG image on-chain from it.
  *
  * Certificate ids are `creditTokenId << 64 | n` (the n-th retirement of that credit id), so the
  * credit id is part of the certificate id and is not stored again.
  */
-contract RetirementCertificates is IERC721Metadata, IERC5192, IERC721Errors, IRetirementCertificates {
+contract RetirementCertificates is
+    AccessControl,
+    IERC721Metadata,
+    IERC5192,
+    IERC721Errors,
+    IERC1155Errors,
+    IRetirementCertificates
+{
     using SafeCast for uint256;
+
+    /// @notice An escrow (the Marketplace) that retires credits it holds on behalf of a buyer.
+    bytes32 public constant ESCROW_ROLE = keccak256("ESCROW_ROLE");
 
     /// @notice Longest beneficiary name accepted, in bytes.
     uint256 public constant MAX_NAME_BYTES = 64;
@@ -70,7 +82,7 @@ contract RetirementCertificates is IERC721Metadata, IERC5192, IERC721Errors, IRe
         uint64 consumptionEnd;
     }
 
-    /// @notice The credits contract: the only minter.
+    /// @notice The credits this desk retires.
     ICarbonCredits public immutable credits;
 
     mapping(uint256 certificateId => Record) private _records;
@@ -80,12 +92,13 @@ contract RetirementCertificates is IERC721Metadata, IERC5192, IERC721Errors, IRe
     mapping(uint256 certificateId => string) private _reasons;
     mapping(address owner => uint256) private _balances;
 
-    /// @notice A certificate was minted (the full record, for indexers).
-    event CertificateMinted(
+    /// @notice Credits were retired and certificate `certificateId` minted (the full record, for indexers).
+    event Retired(
         uint256 indexed certificateId,
         uint256 indexed creditId,
         address indexed beneficiary,
         address retiree,
+        address holder,
         uint256 amount,
         string beneficiaryName,
         string reason,
@@ -95,24 +108,78 @@ contract RetirementCertificates is IERC721Metadata, IERC5192, IERC721Errors, IRe
     );
 
     error RetirementCertificatesSoulbound();
-    error RetirementCertificatesOnlyCredits(address caller);
+    error RetirementCertificatesZeroAmount();
+    error RetirementCertificatesLengthMismatch(uint256 ids, uint256 amounts);
     error RetirementCertificatesTextTooLong(uint256 length, uint256 maxLength);
     error RetirementCertificatesInvalidPeriod(uint64 start, uint64 end);
     error RetirementCertificatesAlreadyMinted(uint256 certificateId);
 
-    constructor(ICarbonCredits credits_) {
+    /**
+     * @param credits_ the CarbonCredits contract (which must name this contract its certificates)
+     * @param admin    DEFAULT_ADMIN_ROLE holder (grants ESCROW_ROLE to the Marketplace)
+     */
+    constructor(ICarbonCredits credits_, address admin) {
         credits = credits_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    // ------------------------------------------------------------------ retiring
+
+    /**
+     * @notice Retires (burns) `amount` kg of credit `tokenId` held by the caller and mints a
+     * certificate to `details.beneficiary`; the caller is recorded as the retiree.
+     * @return certificateId `tokenId << 64 | n`, the n-th retirement of `tokenId`
+     */
+    function retire(uint256 tokenId, uint256 amount, RetirementDetails calldata details)
+        external
+        returns (uint256 certificateId)
+    {
+        return _retire(msg.sender, msg.sender, tokenId, amount, details);
+    }
+
+    /// @notice Retires credits of `holder`, by `holder` or an ERC-1155 operator `holder` approved on
+    /// CarbonCredits; `holder` is recorded as the retiree.
+    function retireFrom(address holder, uint256 tokenId, uint256 amount, RetirementDetails calldata details)
+        external
+        returns (uint256 certificateId)
+    {
+        if (holder != msg.sender && !credits.isApprovedForAll(holder, msg.sender)) {
+            revert ERC1155MissingApprovalForAll(msg.sender, holder);
+        }
+        return _retire(holder, holder, tokenId, amount, details);
+    }
+
+    /// @notice Retires several credit ids of the caller in one call: one certificate per id, same details.
+    function retireBatch(uint256[] calldata tokenIds, uint256[] calldata amounts, RetirementDetails calldata details)
+        external
+        returns (uint256[] memory certificateIds)
+    {
+        if (tokenIds.length != amounts.length) {
+            revert RetirementCertificatesLengthMismatch(tokenIds.length, amounts.length);
+        }
+        certificateIds = new uint256[](tokenIds.length);
+        for (uint256 i; i < tokenIds.length; ++i) {
+            certificateIds[i] = _retire(msg.sender, msg.sender, tokenIds[i], amounts[i], details);
+        }
     }
 
     /// @inheritdoc IRetirementCertificates
-    function mintCertificate(
-        uint256 certificateId,
+    function retireFromEscrow(address retiree, uint256 tokenId, uint256 amount, RetirementDetails calldata details)
+        external
+        onlyRole(ESCROW_ROLE)
+        returns (uint256 certificateId)
+    {
+        return _retire(msg.sender, retiree, tokenId, amount, details);
+    }
+
+    function _retire(
+        address holder,
         address retiree,
         uint256 creditId,
         uint256 amount,
         RetirementDetails calldata d
-    ) external {
-        if (msg.sender != address(credits)) revert RetirementCertificatesOnlyCredits(msg.sender);
+    ) private returns (uint256 certificateId) {
+        if (amount == 0) revert RetirementCertificatesZeroAmount();
         address beneficiary = d.beneficiary;
         if (beneficiary == address(0)) revert ERC721InvalidReceiver(address(0));
         if (bytes(d.beneficiaryName).length > MAX_NAME_BYTES) {
@@ -124,6 +191,7 @@ contract RetirementCertificates is IERC721Metadata, IERC5192, IERC721Errors, IRe
         if (d.consumptionEnd < d.consumptionStart) {
             revert RetirementCertificatesInvalidPeriod(d.consumptionStart, d.consumptionEnd);
         }
+        certificateId = credits.burnForRetirement(holder, creditId, amount);
         Record storage r = _records[certificateId];
         if (r.beneficiary != address(0)) revert RetirementCertificatesAlreadyMinted(certificateId);
 
@@ -140,11 +208,12 @@ contract RetirementCertificates is IERC721Metadata, IERC5192, IERC721Errors, IRe
 
         emit Transfer(address(0), beneficiary, certificateId);
         emit Locked(certificateId);
-        emit CertificateMinted(
+        emit Retired(
             certificateId,
             creditId,
             beneficiary,
             retiree,
+            holder,
             amount,
             d.beneficiaryName,
             d.reason,
@@ -261,8 +330,8 @@ contract RetirementCertificates is IERC721Metadata, IERC5192, IERC721Errors, IRe
     }
 
     /// @inheritdoc IERC165
-    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
-        return interfaceId == type(IERC165).interfaceId || interfaceId == type(IERC721).interfaceId
-            || interfaceId == type(IERC721Metadata).interfaceId || interfaceId == type(IERC5192).interfaceId;
+    function supportsInterface(bytes4 interfaceId) public view override(AccessControl, IERC165) returns (bool) {
+        return interfaceId == type(IERC721).interfaceId || interfaceId == type(IERC721Metadata).interfaceId
+            || interfaceId == type(IERC5192).interfaceId || super.supportsInterface(interfaceId);
     }
 }
