@@ -1,0 +1,547 @@
+import { createHash } from "node:crypto";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import multipart from "@fastify/multipart";
+import rateLimit from "@fastify/rate-limit";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import { envelopeSchema, formatIssues } from "../../../sdk/src/index.ts";
+import type { Common } from "../common.ts";
+import type { Ingestor } from "../ingest/ingestor.ts";
+import type { ContentStore } from "../ipfs/store.ts";
+import type { ProofService } from "../batch/proofs.ts";
+import type { ApiKey, Batch, IngestOutcome, Storage, StoredReading } from "../storage/types.ts";
+import { BATCH_STATES, REJECT_REASONS } from "../storage/types.ts";
+import { adminTokenMatches, authenticate, createApiKey } from "./keys.ts";
+
+export type ApiDeps = {
+  common: Common;
+  storage: Storage;
+  ingestor: Ingestor;
+  proofs: ProofService;
+  content: () => ContentStore | null;
+  /** Readiness of the parts the node depends on (storage, MQTT, IPFS, chain). */
+  readiness: () => Record<string, boolean>;
+};
+
+declare module "fastify" {
+  interface FastifyRequest {
+    apiKey?: ApiKey | null;
+  }
+}
+
+const errorSchema = {
+  type: "object",
+  properties: { error: { type: "string" }, message: { type: "string" } },
+} as const;
+
+const outcomeSchema = {
+  type: "object",
+  properties: {
+    status: { type: "string", enum: ["stored", "rejected"] },
+    digest: { type: "string" },
+    batchId: { type: "integer" },
+    reason: { type: "string", enum: [...REJECT_REASONS] },
+    detail: { type: "string" },
+    deadLetterId: { type: "integer" },
+  },
+} as const;
+
+class MalformedBody {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+}
+
+function presentedKey(req: FastifyRequest): string | undefined {
+  const h = req.headers["x-api-key"];
+  if (typeof h === "string") return h;
+  const auth = req.headers.authorization;
+  if (auth?.startsWith("Bearer ")) return auth.slice(7);
+  return undefined;
+}
+
+function readingView(r: StoredReading) {
+  return {
+    digest: r.digest,
+    deviceId: r.deviceId,
+    facilityId: r.facilityId,
+    seq: r.seq,
+    ts: r.ts,
+    kind: r.kind,
+    reading: JSON.parse(r.canonical) as unknown,
+    sig: r.sig,
+    keyId: r.keyId,
+    source: r.source,
+    receivedAtMs: r.receivedAtMs,
+    anomalyScore: r.anomalyScore,
+    flagged: r.flagged,
+    result: {
+      fossilCo2eMg: r.fossilMg.toString(),
+      biogenicCo2Mg: r.biogenicMg.toString(),
+      methodologyId: r.methodologyId,
+      factorSetId: r.factorSetId,
+      detail: JSON.parse(r.resultJson) as unknown,
+    },
+    batchId: r.batchId,
+  };
+}
+
+export function batchView(b: Batch) {
+  return {
+    id: b.id,
+    facilityId: b.facilityId,
+    periodStart: b.periodStart,
+    periodEnd: b.periodEnd,
+    correctionOfBatch: b.correctionOfBatch,
+    state: b.state,
+    readingCount: b.readingCount,
+    merkleRoot: b.merkleRoot,
+    fossilCo2eGrams: b.fossilCo2eGrams,
+    biogenicCo2Grams: b.biogenicCo2Grams,
+    methodologyId: b.methodologyId,
+    factorSetId: b.factorSetId,
+    bundleCid: b.bundleCid,
+    header: b.headerJson ? (JSON.parse(b.headerJson) as unknown) : null,
+    attestationId: b.attestationId,
+    txHash: b.txHash,
+    blockNumber: b.blockNumber,
+    error: b.error,
+    attempts: b.attempts,
+    updatedAtMs: b.updatedAtMs,
+  };
+}
+
+/**
+ * The node's HTTP API (fastify): ingest, auditor proofs, dead letters, manual entries with
+ * evidence, batches, keys, health/readiness/metrics, OpenAPI at /docs/json and UI at /docs.
+ */
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const { common, storage, ingestor, proofs } = deps;
+  const cfg = common.config.http;
+  const app = Fastify({
+    loggerInstance: common.logger.child({ part: "http" }),
+    disableRequestLogging: true,
+    bodyLimit: cfg.bodyLimitBytes,
+    trustProxy: false,
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: "CarbonProof oracle node",
+        version: "1",
+        description:
+          "Ingests signed sensor readings, validates and stores them, and serves what auditors need to trace a reading to its on-chain attestation. See docs/oracle.md.",
+      },
+      components: {
+        securitySchemes: { apiKey: { type: "apiKey", in: "header", name: "x-api-key" } },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+  await app.register(rateLimit, {
+    global: true,
+    max: cfg.rateLimit.max,
+    timeWindow: cfg.rateLimit.windowMs,
+    keyGenerator: (req) => presentedKey(req)?.slice(0, 64) ?? req.ip,
+    allowList: (req) => req.url === "/health" || req.url === "/ready" || req.url === "/metrics",
+  });
+  await app.register(multipart, { limits: { fileSize: cfg.evidenceMaxBytes, files: 1, fields: 10 } });
+
+  // keep a body that is not JSON, so it is dead-lettered with its raw text rather than refused unseen
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(null, new MalformedBody(body as string));
+    }
+  });
+  app.decorateRequest("apiKey", null);
+  const requireKey =
+    (scopes: ApiKey["scope"][]) =>
+    async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      const presented = presentedKey(req);
+      if (adminTokenMatches(presented, cfg.adminTokenSha256)) {
+        req.apiKey = {
+          id: 0,
+          label: "admin token",
+          scope: "admin",
+          subject: "*",
+          hash: "",
+          createdAtMs: 0,
+          revokedAtMs: null,
+        };
+        return;
+      }
+      const key = authenticate(storage, presented);
+      if (!key) {
+        await reply.code(401).send({ error: "UNAUTHORIZED", message: "send a valid API key in the x-api-key header" });
+        return;
+      }
+      if (!scopes.includes(key.scope) && key.scope !== "admin") {
+        await reply.code(403).send({ error: "FORBIDDEN", message: `this route needs a ${scopes.join(" or ")} key` });
+        return;
+      }
+      req.apiKey = key;
+    };
+
+  // ── operations ──────────────────────────────────────────────────────────
+  app.get("/health", { schema: { hide: true } }, async () => ({ status: "ok" }));
+  app.get("/ready", { schema: { hide: true } }, async (_req, reply) => {
+    const parts = deps.readiness();
+    const ready = Object.values(parts).every(Boolean);
+    return reply.code(ready ? 200 : 503).send({ ready, parts });
+  });
+  app.get("/metrics", { schema: { hide: true } }, async (_req, reply) => {
+    common.metrics.backlog.set(storage.backlog());
+    for (const [state, n] of Object.entries(storage.batchStateCounts())) common.metrics.batches.set({ state }, n);
+    return reply
+      .header("content-type", common.metrics.registry.contentType)
+      .send(await common.metrics.registry.metrics());
+  });
+
+  // ── ingest ──────────────────────────────────────────────────────────────
+  app.post(
+    "/v1/readings",
+    {
+      schema: {
+        summary: "Submit one signed reading envelope or an array of them",
+        description:
+          "Each envelope is validated (schema, device, signature, replay, clock, plausibility, anomaly) and stored or dead-lettered durably before the response. A single envelope answers 201 when stored and 422 when rejected; an array answers 200 with one result per envelope.",
+        security: [{ apiKey: [] }],
+        body: {},
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              accepted: { type: "integer" },
+              rejected: { type: "integer" },
+              results: { type: "array", items: outcomeSchema },
+            },
+          },
+          201: outcomeSchema,
+          422: outcomeSchema,
+          401: errorSchema,
+        },
+      },
+      preHandler: cfg.openIngest ? [] : [requireKey(["facility", "device"])],
+    },
+    async (req, reply) => {
+      const principal = req.apiKey ? { scope: req.apiKey.scope, subject: req.apiKey.subject } : undefined;
+      const results =
+        req.body instanceof MalformedBody
+          ? await ingestor.submitRaw(req.body.text, { source: "http", principal }, cfg.bodyLimitBytes)
+          : await ingestor.submit(req.body, { source: "http", principal }, JSON.stringify(req.body));
+      if (!Array.isArray(req.body) || results.length !== req.body.length) {
+        const r = results[0]!;
+        return reply.code(r.status === "stored" ? 201 : 422).send(r);
+      }
+      const accepted = results.filter((r) => r.status === "stored").length;
+      return reply.send({ accepted, rejected: results.length - accepted, results });
+    },
+  );
+
+  // ── auditors ────────────────────────────────────────────────────────────
+  app.get(
+    "/v1/readings/:digest",
+    {
+      schema: {
+        summary: "A reading with its result, attestation id, Merkle proof and bundle CID",
+        description:
+          "The proof is present once the reading's batch is sealed; attestationId once it is signed; txHash and blockNumber once submitted/confirmed. Check it on-chain with AttestationRegistry.verifyReading(attestationId, leaf, proof).",
+        params: {
+          type: "object",
+          properties: { digest: { type: "string", pattern: "^0x[0-9a-fA-F]{64}$" } },
+          required: ["digest"],
+        },
+      },
+    },
+    async (req, reply) => {
+      const { digest } = req.params as { digest: string };
+      const r = storage.getReading(digest.toLowerCase());
+      if (!r) return reply.code(404).send({ error: "NOT_FOUND", message: `no reading with digest ${digest}` });
+      const batch = r.batchId === null ? null : storage.getBatch(r.batchId);
+      const sealed = batch && batch.state !== "open";
+      const p = sealed ? proofs.proof(batch.id, r.digest) : null;
+      return {
+        ...readingView(r),
+        batch: batch ? batchView(batch) : null,
+        attestationId: batch?.attestationId ?? null,
+        merkleRoot: sealed ? proofs.tree(batch.id).root : null,
+        leaf: p?.leaf ?? null,
+        proof: p?.proof ?? null,
+        bundleCid: batch?.bundleCid ?? null,
+        confirmed: batch?.state === "confirmed",
+      };
+    },
+  );
+  app.get(
+    "/v1/readings",
+    {
+      schema: {
+        summary: "Latest readings, optionally of one facility or device",
+        querystring: {
+          type: "object",
+          properties: {
+            facilityId: { type: "string" },
+            deviceId: { type: "string" },
+            afterTs: { type: "integer" },
+            limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query as { facilityId?: string; deviceId?: string; afterTs?: number; limit: number };
+      return { readings: storage.listReadings(q).map(readingView) };
+    },
+  );
+  app.get(
+    "/v1/dead-letters",
+    {
+      schema: {
+        summary: "Rejected messages with the raw payload and the reason, newest first",
+        querystring: {
+          type: "object",
+          properties: {
+            reason: { type: "string", enum: [...REJECT_REASONS] },
+            deviceId: { type: "string" },
+            before: { type: "integer", description: "page: ids below this one" },
+            limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query as { reason?: string; deviceId?: string; before?: number; limit: number };
+      return {
+        deadLetters: storage.listDeadLetters({
+          limit: q.limit,
+          beforeId: q.before,
+          reason: q.reason,
+          deviceId: q.deviceId,
+        }),
+      };
+    },
+  );
+  app.get(
+    "/v1/batches",
+    {
+      schema: {
+        summary: "Batches (attestation candidates) by state and facility",
+        querystring: {
+          type: "object",
+          properties: {
+            state: { type: "string", enum: [...BATCH_STATES] },
+            facilityId: { type: "string" },
+            limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query as { state?: Batch["state"]; facilityId?: string; limit: number };
+      return {
+        batches: storage
+          .listBatches({ states: q.state ? [q.state] : undefined, facilityId: q.facilityId, limit: q.limit })
+          .map(batchView),
+      };
+    },
+  );
+  app.get(
+    "/v1/batches/:id",
+    {
+      schema: {
+        summary: "One batch",
+        params: { type: "object", properties: { id: { type: "integer" } }, required: ["id"] },
+      },
+    },
+    async (req, reply) => {
+      const b = storage.getBatch((req.params as { id: number }).id);
+      if (!b) return reply.code(404).send({ error: "NOT_FOUND", message: "no such batch" });
+      return batchView(b);
+    },
+  );
+  app.get(
+    "/v1/attestations/:id",
+    {
+      schema: {
+        summary: "The batch behind an attestation id, with its reading digests",
+        params: {
+          type: "object",
+          properties: { id: { type: "string", pattern: "^0x[0-9a-fA-F]{64}$" } },
+          required: ["id"],
+        },
+      },
+    },
+    async (req, reply) => {
+      const b = storage.getBatchByAttestation((req.params as { id: string }).id);
+      if (!b)
+        return reply.code(404).send({ error: "NOT_FOUND", message: "no batch of this node has that attestation id" });
+      return { ...batchView(b), readings: storage.readingsOfBatch(b.id).map((r) => r.digest) };
+    },
+  );
+  app.get("/v1/status", { schema: { summary: "Backlog, batch states and dead-letter count" } }, async () => ({
+    node: common.config.nodeName,
+    backlog: storage.backlog(),
+    batches: storage.batchStateCounts(),
+    deadLetters: storage.countDeadLetters(),
+    ready: deps.readiness(),
+  }));
+
+  // ── manual entry with evidence ──────────────────────────────────────────
+  const pinEvidence = async (bytes: Buffer, filename: string, mediaType: string, facilityId: string) => {
+    const store = deps.content();
+    if (!store) throw Object.assign(new Error("IPFS is not available; retry later"), { statusCode: 503 });
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const cid = await store.addAndPin(bytes);
+    storage.putEvidence({
+      sha256,
+      cid,
+      filename,
+      mediaType,
+      sizeBytes: bytes.length,
+      facilityId,
+      createdAtMs: common.clock.nowMs(),
+    });
+    return { sha256, cid };
+  };
+  app.post(
+    "/v1/evidence",
+    {
+      schema: {
+        summary: "Upload an evidence file (invoice, meter photo); it is pinned to IPFS",
+        description:
+          "Multipart with one file. Returns its SHA-256 (put it in the manual reading as m.evidenceSha256 before signing) and its CID.",
+        consumes: ["multipart/form-data"],
+        security: [{ apiKey: [] }],
+      },
+      preHandler: [requireKey(["facility"])],
+    },
+    async (req, reply) => {
+      const file = await req.file();
+      if (!file) return reply.code(400).send({ error: "NO_FILE", message: "send the evidence as a multipart file" });
+      const bytes = await file.toBuffer();
+      const out = await pinEvidence(bytes, file.filename, file.mimetype, req.apiKey!.subject);
+      return reply.code(201).send(out);
+    },
+  );
+  app.post(
+    "/v1/manual-entries",
+    {
+      schema: {
+        summary: "Manual energy or fuel entry: a signed `manual` reading plus its evidence file",
+        description:
+          "Multipart: field `envelope` (signed manual reading, JSON) and one file. The file's SHA-256 must equal the reading's m.evidenceSha256; the file is pinned to IPFS, then the reading goes through validation like any other.",
+        consumes: ["multipart/form-data"],
+        security: [{ apiKey: [] }],
+      },
+      preHandler: [requireKey(["facility"])],
+    },
+    async (req, reply) => {
+      let envelopeText: string | undefined;
+      let fileBytes: Buffer | undefined;
+      let filename = "evidence";
+      let mediaType = "application/octet-stream";
+      for await (const part of req.parts()) {
+        if (part.type === "file") {
+          fileBytes = await part.toBuffer();
+          filename = part.filename;
+          mediaType = part.mimetype;
+        } else if (part.fieldname === "envelope") envelopeText = String(part.value);
+      }
+      if (!envelopeText || !fileBytes) {
+        return reply
+          .code(400)
+          .send({ error: "INCOMPLETE", message: "send the field `envelope` and one evidence file" });
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(envelopeText);
+      } catch {
+        return reply.code(400).send({ error: "MALFORMED", message: "`envelope` is not JSON" });
+      }
+      const parsed = envelopeSchema.safeParse(value);
+      if (!parsed.success || parsed.data.reading.kind !== "manual") {
+        return reply.code(422).send({
+          error: "SCHEMA",
+          message: parsed.success
+            ? "expected a reading of kind `manual`"
+            : formatIssues(parsed.error)
+                .map((i) => `${i.path}: ${i.message}`)
+                .join("; "),
+        });
+      }
+      const sha = createHash("sha256").update(fileBytes).digest("hex");
+      const m = parsed.data.reading.m as { evidenceSha256: string };
+      if (m.evidenceSha256 !== sha) {
+        return reply
+          .code(422)
+          .send({
+            error: "EVIDENCE_MISMATCH",
+            message: `file SHA-256 ${sha} differs from m.evidenceSha256 ${m.evidenceSha256}`,
+          });
+      }
+      const ev = await pinEvidence(fileBytes, filename, mediaType, req.apiKey!.subject);
+      const [outcome] = await ingestor.submit(
+        value,
+        {
+          source: "manual",
+          principal: { scope: req.apiKey!.scope, subject: req.apiKey!.subject },
+        },
+        envelopeText,
+      );
+      const r = outcome as IngestOutcome;
+      return reply.code(r.status === "stored" ? 201 : 422).send({ ...r, evidence: ev });
+    },
+  );
+
+  // ── API keys (admin) ────────────────────────────────────────────────────
+  app.post(
+    "/v1/admin/api-keys",
+    {
+      schema: {
+        summary: "Create an API key for a facility or a device (shown once)",
+        security: [{ apiKey: [] }],
+        body: {
+          type: "object",
+          required: ["scope", "subject"],
+          properties: {
+            scope: { type: "string", enum: ["facility", "device", "admin"] },
+            subject: { type: "string" },
+            label: { type: "string" },
+          },
+        },
+      },
+      preHandler: [requireKey(["admin"])],
+    },
+    async (req, reply) => {
+      const b = req.body as { scope: ApiKey["scope"]; subject: string; label?: string };
+      return reply.code(201).send(createApiKey(storage, { ...b, nowMs: common.clock.nowMs() }));
+    },
+  );
+  app.delete(
+    "/v1/admin/api-keys/:id",
+    {
+      schema: {
+        summary: "Revoke an API key",
+        security: [{ apiKey: [] }],
+        params: { type: "object", properties: { id: { type: "integer" } } },
+      },
+      preHandler: [requireKey(["admin"])],
+    },
+    async (req, reply) => {
+      const ok = storage.revokeApiKey((req.params as { id: number }).id, common.clock.nowMs());
+      return reply.code(ok ? 204 : 404).send();
+    },
+  );
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    const status = err.statusCode ?? 500;
+    if (status >= 500) req.log.error({ err }, "request failed");
+    void reply.code(status).send({ error: err.code ?? "ERROR", message: err.message });
+  });
+  return app;
+}

@@ -1,0 +1,396 @@
+import type { Logger } from "pino";
+import {
+  ZERO_BYTES32,
+  hashBatchHeader,
+  idToBytes32,
+  packQuorumSignatures,
+  type BatchHeader,
+  type Hex,
+} from "../../../sdk/src/index.ts";
+import type { Common } from "../common.ts";
+import type { EmissionsCalculator } from "../compute/emissions.ts";
+import type { ContentStore } from "../ipfs/store.ts";
+import type { Batch, Storage } from "../storage/types.ts";
+import { buildBundle } from "./bundle.ts";
+import type { ProofService } from "./proofs.ts";
+
+export type Address = `0x${string}`;
+export type TxReceipt = { status: "success" | "reverted"; blockNumber: bigint };
+
+/**
+ * What the pipeline needs from the chain (chain/viem.ts implements it over JSON-RPC).
+ * Transactions are prepared (signed locally) and persisted before they are broadcast, so a
+ * crash between the two is healed by re-broadcasting the same bytes.
+ */
+export interface ChainPort {
+  readonly domain: { chainId: number; verifyingContract: Address };
+  readonly signerAddress: Address;
+  signHeader(header: BatchHeader): Promise<Hex>;
+  exists(attestationId: Hex): Promise<boolean>;
+  prepareSubmit(header: BatchHeader, signatures: Hex, nonce: number, bumps: number): Promise<{ hash: Hex; raw: Hex }>;
+  broadcast(raw: Hex): Promise<void>;
+  receipt(hash: Hex): Promise<TxReceipt | null>;
+  blockNumber(): Promise<bigint>;
+  nonces(): Promise<{ latest: number; pending: number }>;
+}
+
+/** Header as stored (JSON, bigints as decimal strings) and back. */
+export function headerToJson(h: BatchHeader): string {
+  return JSON.stringify(h, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+}
+export function headerFromJson(s: string): BatchHeader {
+  const o = JSON.parse(s) as Record<string, string | number>;
+  return {
+    facilityId: o.facilityId as Hex,
+    periodStart: BigInt(o.periodStart!),
+    periodEnd: BigInt(o.periodEnd!),
+    merkleRoot: o.merkleRoot as Hex,
+    readingCount: Number(o.readingCount),
+    fossilCo2eGrams: BigInt(o.fossilCo2eGrams!),
+    biogenicCo2Grams: BigInt(o.biogenicCo2Grams!),
+    methodologyId: o.methodologyId as Hex,
+    factorSetId: o.factorSetId as Hex,
+    bundleCid: o.bundleCid as string,
+    correctionOf: o.correctionOf as Hex,
+  };
+}
+
+/**
+ * Drives every batch through open → sealed → pinned → signed → submitted → confirmed (or
+ * failed with a reason). Each step reads its input from storage and ends in one idempotent
+ * transition, so a node killed at any point resumes where storage says it was.
+ */
+export class BatchPipeline {
+  readonly #common: Common;
+  readonly #log: Logger;
+  readonly #storage: Storage;
+  readonly #content: ContentStore | null;
+  readonly #calculator: EmissionsCalculator;
+  readonly #chain: ChainPort | null;
+  readonly #proofs: ProofService;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> | null = null;
+  #stopped = false;
+  #nextNonce: number | null = null;
+  #lastError: string | null = null;
+  #lastTickOkMs = 0;
+
+  constructor(deps: {
+    common: Common;
+    storage: Storage;
+    content: ContentStore | null;
+    calculator: EmissionsCalculator;
+    chain: ChainPort | null;
+    proofs: ProofService;
+  }) {
+    this.#common = deps.common;
+    this.#log = deps.common.logger.child({ part: "batch" });
+    this.#storage = deps.storage;
+    this.#content = deps.content;
+    this.#calculator = deps.calculator;
+    this.#chain = deps.chain;
+    this.#proofs = deps.proofs;
+  }
+
+  start(): void {
+    const loop = () => {
+      if (this.#stopped) return;
+      this.#running = this.tick()
+        .catch((err: unknown) => this.#log.error({ err }, "pipeline tick failed"))
+        .finally(() => {
+          this.#running = null;
+          if (!this.#stopped) this.#timer = setTimeout(loop, this.#common.config.batching.tickMs);
+        });
+    };
+    this.#timer = setTimeout(loop, 0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  healthy(): boolean {
+    return !this.#stopped;
+  }
+  get lastError(): string | null {
+    return this.#lastError;
+  }
+
+  /** One pass: seal due windows, then advance every unfinished batch as far as it goes. */
+  async tick(): Promise<void> {
+    const now = this.#common.clock.nowMs();
+    const sealed = this.#storage.sealDue(now, this.#common.config.batching.graceS);
+    for (const id of sealed) this.#log.info({ batch: id }, "batch sealed");
+    const work = this.#storage.listBatches({ states: ["sealed", "pinned", "signed", "submitted"], limit: 10_000 });
+    for (const b of work) {
+      if (this.#stopped) return;
+      if (b.nextAttemptAtMs > now) continue;
+      await this.#advance(b);
+    }
+    this.#lastTickOkMs = now;
+  }
+
+  async #advance(start: Batch): Promise<void> {
+    let b: Batch | null = start;
+    // keep going while each step succeeds, so one tick can take a batch from sealed to submitted
+    for (let guard = 0; b && guard < 6 && !this.#stopped; guard++) {
+      const before = b.state;
+      try {
+        switch (b.state) {
+          case "sealed":
+            await this.#pin(b);
+            break;
+          case "pinned":
+            if (!this.#chain) return;
+            await this.#sign(b);
+            break;
+          case "signed":
+            if (!this.#chain) return;
+            if (!(await this.#submit(b))) return;
+            break;
+          case "submitted":
+            await this.#follow(b);
+            break;
+          default:
+            return;
+        }
+      } catch (err) {
+        this.#retryLater(b, err);
+        return;
+      }
+      b = this.#storage.getBatch(b.id);
+      if (!b || b.state === before) return;
+    }
+  }
+
+  #retryLater(b: Batch, err: unknown): void {
+    const cfg = this.#common.config.batching;
+    const attempts = b.attempts + 1;
+    const delay = Math.min(cfg.retryBaseMs * 2 ** Math.min(attempts - 1, 20), cfg.retryMaxMs);
+    const message = err instanceof Error ? err.message : String(err);
+    this.#lastError = message;
+    this.#storage.patchBatch(b.id, b.state, {
+      attempts,
+      nextAttemptAtMs: this.#common.clock.nowMs() + delay,
+      error: message,
+    });
+    if (b.state === "sealed") this.#common.metrics.ipfsFailures.inc();
+    else this.#common.metrics.chainFailures.inc();
+    this.#log.warn(
+      { batch: b.id, state: b.state, attempts, retryInMs: delay, err: message },
+      "batch step failed; will retry",
+    );
+  }
+
+  /** sealed → pinned: Merkle root, totals, evidence bundle pinned to IPFS. */
+  async #pin(b: Batch): Promise<void> {
+    if (!this.#content) throw new Error("no IPFS content store configured");
+    const readings = this.#storage.readingsOfBatch(b.id);
+    if (readings.length === 0) {
+      this.#storage.transition(b.id, ["sealed"], "failed", { error: "empty batch: never attested" });
+      return;
+    }
+    const tree = this.#proofs.tree(b.id);
+    let fossilMg = 0n;
+    let biogenicMg = 0n;
+    for (const r of readings) {
+      fossilMg += r.fossilMg;
+      biogenicMg += r.biogenicMg;
+    }
+    // docs/protocol.md: sum per-reading milligrams, floor to grams once
+    const fossilG = fossilMg / 1000n;
+    const biogenicG = biogenicMg / 1000n;
+    const bundle = buildBundle({
+      batch: b,
+      readings,
+      merkleRoot: tree.root,
+      fossilCo2eGrams: fossilG,
+      biogenicCo2Grams: biogenicG,
+      calculator: this.#calculator,
+    });
+    const end = this.#common.metrics.ipfsSeconds.startTimer();
+    const cid = await this.#content.addAndPin(bundle, {
+      signal: AbortSignal.timeout(this.#common.config.ipfs.timeoutMs),
+    });
+    end();
+    const ok = this.#storage.transition(b.id, ["sealed"], "pinned", {
+      readingCount: readings.length,
+      merkleRoot: tree.root,
+      fossilCo2eGrams: fossilG.toString(),
+      biogenicCo2Grams: biogenicG.toString(),
+      methodologyId: this.#calculator.methodologyId,
+      factorSetId: this.#calculator.factorSetId,
+      bundleCid: cid,
+      attempts: 0,
+      nextAttemptAtMs: 0,
+      error: null,
+    });
+    if (ok) this.#log.info({ batch: b.id, cid, readings: readings.length, root: tree.root }, "batch pinned");
+  }
+
+  #header(b: Batch): BatchHeader {
+    let correctionOf: Hex = ZERO_BYTES32;
+    if (b.correctionOfBatch !== null) {
+      const regular = this.#storage.getBatch(b.correctionOfBatch);
+      if (!regular?.attestationId)
+        throw new Error(`correction ${b.id}: regular batch ${b.correctionOfBatch} has no attestation id yet`);
+      correctionOf = regular.attestationId as Hex;
+    }
+    return {
+      facilityId: idToBytes32(b.facilityId),
+      periodStart: BigInt(b.periodStart),
+      periodEnd: BigInt(b.periodEnd),
+      merkleRoot: b.merkleRoot as Hex,
+      readingCount: b.readingCount,
+      fossilCo2eGrams: BigInt(b.fossilCo2eGrams!),
+      biogenicCo2Grams: BigInt(b.biogenicCo2Grams!),
+      methodologyId: b.methodologyId as Hex,
+      factorSetId: b.factorSetId as Hex,
+      bundleCid: b.bundleCid!,
+      correctionOf,
+    };
+  }
+
+  /** pinned → signed: EIP-712 header signed by this node's key; the id is its digest. */
+  async #sign(b: Batch): Promise<void> {
+    const chain = this.#chain!;
+    const header = this.#header(b);
+    const id = hashBatchHeader(header, chain.domain);
+    const signature = await chain.signHeader(header);
+    const packed = packQuorumSignatures([{ signer: chain.signerAddress, signature }]);
+    if (
+      this.#storage.transition(b.id, ["pinned"], "signed", {
+        headerJson: headerToJson(header),
+        attestationId: id.toLowerCase(),
+        signatures: packed,
+        error: null,
+      })
+    ) {
+      this.#log.info({ batch: b.id, attestation: id }, "batch signed");
+    }
+  }
+
+  /** Regular batches of a facility go on-chain in period order (the registry rejects one that starts before its frontier). */
+  #blockedByEarlier(b: Batch): boolean {
+    if (b.correctionOfBatch !== null) return false;
+    return this.#storage
+      .listBatches({ facilityId: b.facilityId, states: ["open", "sealed", "pinned", "signed", "submitted"] })
+      .some((o) => o.correctionOfBatch === null && o.periodStart < b.periodStart);
+  }
+
+  /** signed → submitted (or straight to confirmed when the attestation already exists). */
+  async #submit(b: Batch): Promise<boolean> {
+    const chain = this.#chain!;
+    if (this.#blockedByEarlier(b)) return false;
+    const id = b.attestationId as Hex;
+    if (await chain.exists(id)) {
+      // submitted before a crash (or by another node of the quorum): nothing to send
+      this.#storage.transition(b.id, ["signed"], "confirmed", { error: null });
+      this.#log.info({ batch: b.id, attestation: id }, "attestation already on-chain");
+      return true;
+    }
+    const { pending } = await chain.nonces();
+    const nonce = Math.max(pending, this.#nextNonce ?? 0);
+    const tx = await chain.prepareSubmit(headerFromJson(b.headerJson!), b.signatures as Hex, nonce, 0);
+    const now = this.#common.clock.nowMs();
+    // persist before broadcast: after a crash the same signed bytes are re-broadcast, never a second nonce
+    if (
+      !this.#storage.transition(b.id, ["signed"], "submitted", {
+        txHash: tx.hash,
+        txNonce: nonce,
+        txRaw: tx.raw,
+        txSentAtMs: now,
+        txHashes: [tx.hash],
+        attempts: 0,
+        error: null,
+      })
+    ) {
+      return false;
+    }
+    this.#nextNonce = nonce + 1;
+    await chain.broadcast(tx.raw);
+    this.#log.info({ batch: b.id, attestation: id, tx: tx.hash, nonce }, "attestation submitted");
+    return true;
+  }
+
+  /** submitted → confirmed after N confirmations; re-broadcast, bump gas, or re-submit as needed. */
+  async #follow(b: Batch): Promise<void> {
+    const chain = this.#chain;
+    if (!chain) return;
+    const cfg = this.#common.config.chain;
+    for (const h of b.txHashes) {
+      const rc = await chain.receipt(h as Hex);
+      if (!rc) continue;
+      if (rc.status === "reverted") {
+        if (await chain.exists(b.attestationId as Hex)) {
+          this.#storage.transition(b.id, ["submitted"], "confirmed", {
+            txHash: h,
+            blockNumber: Number(rc.blockNumber),
+            error: null,
+          });
+          return;
+        }
+        this.#storage.transition(b.id, ["submitted"], "failed", {
+          txHash: h,
+          blockNumber: Number(rc.blockNumber),
+          error: `transaction ${h} reverted`,
+        });
+        this.#log.error({ batch: b.id, tx: h }, "attestation transaction reverted");
+        return;
+      }
+      const head = await chain.blockNumber();
+      if (head - rc.blockNumber + 1n < BigInt(cfg.confirmations)) return;
+      if (
+        this.#storage.transition(b.id, ["submitted"], "confirmed", {
+          txHash: h,
+          blockNumber: Number(rc.blockNumber),
+          error: null,
+          attempts: 0,
+        })
+      ) {
+        this.#common.metrics.chainSeconds.observe(
+          (this.#common.clock.nowMs() - (b.txSentAtMs ?? b.updatedAtMs)) / 1000,
+        );
+        this.#log.info(
+          { batch: b.id, attestation: b.attestationId, tx: h, block: Number(rc.blockNumber) },
+          "attestation confirmed",
+        );
+      }
+      return;
+    }
+    // not mined: was the nonce used by some other transaction of this account?
+    const { latest } = await chain.nonces();
+    if (b.txNonce !== null && latest > b.txNonce) {
+      if (await chain.exists(b.attestationId as Hex)) {
+        this.#storage.transition(b.id, ["submitted"], "confirmed", { error: null });
+        return;
+      }
+      this.#storage.transition(b.id, ["submitted"], "signed", {
+        txHash: null,
+        txRaw: null,
+        txNonce: null,
+        txHashes: [],
+        error: `nonce ${b.txNonce} consumed elsewhere; re-submitting`,
+      });
+      return;
+    }
+    const now = this.#common.clock.nowMs();
+    if (b.txSentAtMs !== null && now - b.txSentAtMs >= cfg.gasBumpAfterMs) {
+      const bumps = b.txHashes.length;
+      const tx = await chain.prepareSubmit(headerFromJson(b.headerJson!), b.signatures as Hex, b.txNonce!, bumps);
+      this.#storage.patchBatch(b.id, "submitted", {
+        txHash: tx.hash,
+        txRaw: tx.raw,
+        txSentAtMs: now,
+        txHashes: [...b.txHashes, tx.hash],
+      });
+      await chain.broadcast(tx.raw);
+      this.#log.warn({ batch: b.id, tx: tx.hash, nonce: b.txNonce, bumps: bumps }, "gas bumped and re-broadcast");
+      return;
+    }
+    // the RPC node may have lost it (restart): re-broadcasting the same bytes is harmless
+    if (b.txRaw) await chain.broadcast(b.txRaw as Hex);
+  }
+}

@@ -1,0 +1,65 @@
+import { pino, type Logger } from "pino";
+import type { Config } from "./config/schema.ts";
+import { createMetrics, type Metrics } from "./metrics/metrics.ts";
+
+/** Stops the node: one AbortSignal every loop watches, and hooks run in reverse order of registration. */
+export class Shutdown {
+  readonly controller = new AbortController();
+  readonly #hooks: Array<{ name: string; fn: () => Promise<void> | void }> = [];
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+  get aborted(): boolean {
+    return this.controller.signal.aborted;
+  }
+  add(name: string, fn: () => Promise<void> | void): void {
+    this.#hooks.push({ name, fn });
+  }
+  /** Aborts, then runs every hook (last registered first); errors are collected, not swallowed. */
+  async run(logger?: Logger): Promise<void> {
+    if (!this.controller.signal.aborted) this.controller.abort(new Error("shutdown"));
+    const errors: unknown[] = [];
+    while (this.#hooks.length) {
+      const h = this.#hooks.pop()!;
+      try {
+        await h.fn();
+      } catch (err) {
+        logger?.error({ err, hook: h.name }, "shutdown hook failed");
+        errors.push(err);
+      }
+    }
+    if (errors.length) throw new AggregateError(errors, "some shutdown hooks failed");
+  }
+}
+
+export type Clock = { nowMs(): number };
+export const systemClock: Clock = { nowMs: () => Date.now() };
+
+/** What every part of the node receives: config, logger, metrics, shutdown, clock (Ponder's `common`). */
+export type Common = {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  shutdown: Shutdown;
+  clock: Clock;
+};
+
+export function createCommon(
+  config: Config,
+  opts: { logger?: Logger; clock?: Clock; defaultMetrics?: boolean } = {},
+): Common {
+  const logger =
+    opts.logger ??
+    pino({
+      level: config.log.level,
+      base: { node: config.nodeName },
+      redact: ["privateKey", "password", "*.privateKey", "*.password"],
+    });
+  return {
+    config,
+    logger,
+    metrics: createMetrics({ defaultMetrics: opts.defaultMetrics }),
+    shutdown: new Shutdown(),
+    clock: opts.clock ?? systemClock,
+  };
+}

@@ -1,0 +1,153 @@
+import { z } from "zod";
+
+/**
+ * The oracle node's whole configuration, parsed once at start (file, then
+ * environment overrides) and passed around inside `common.config`.
+ * Defaults are the embedded local stack: everything on loopback, nothing dials out.
+ */
+const port = z.number().int().min(0).max(65535);
+
+export const configSchema = z
+  .object({
+    /** Where SQLite, the Helia blockstore and the keystore live. */
+    dataDir: z.string().min(1).default(".carbonproof/oracle"),
+    nodeName: z.string().min(1).default("oracle-1"),
+    log: z
+      .object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") })
+      .prefault({}),
+    http: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().default("127.0.0.1"),
+        port: port.default(8787),
+        /** Largest JSON body accepted (a batch of envelopes). */
+        bodyLimitBytes: z.number().int().min(1024).default(1_048_576),
+        /** Largest evidence file for a manual entry. */
+        evidenceMaxBytes: z.number().int().min(1024).default(10_485_760),
+        rateLimit: z
+          .object({ max: z.number().int().min(1).default(1200), windowMs: z.number().int().min(100).default(60_000) })
+          .prefault({}),
+        /**
+         * Accept readings on POST /v1/readings without an API key. The envelope is
+         * signed by the device, so a key only limits who may load the node; off by default.
+         */
+        openIngest: z.boolean().default(false),
+        /** Admin token for key management routes (sha-256 hex of it is compared). Optional. */
+        adminTokenSha256: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/)
+          .optional(),
+      })
+      .prefault({}),
+    mqtt: z
+      .object({
+        /** embedded: an in-process aedes broker; external: subscribe to a broker at `url`; off: no MQTT. */
+        mode: z.enum(["embedded", "external", "off"]).default("embedded"),
+        host: z.string().default("127.0.0.1"),
+        port: port.default(1883),
+        url: z.string().optional(),
+        username: z.string().optional(),
+        password: z.string().optional(),
+        caFile: z.string().optional(),
+        clientId: z.string().optional(),
+        /** MQTT 5 shared subscription group, so several oracle nodes split the stream (external brokers only). */
+        sharedGroup: z.string().optional(),
+        maxPayloadBytes: z.number().int().min(1024).default(262_144),
+      })
+      .prefault({}),
+    storage: z
+      .object({
+        driver: z.enum(["sqlite"]).default("sqlite"),
+        /**
+         * FULL: a reading acknowledged to a device survives power loss (fsync per group commit).
+         * NORMAL: survives a process crash only. FULL is the default because an ack lets
+         * the device delete its copy.
+         */
+        synchronous: z.enum(["FULL", "NORMAL"]).default("FULL"),
+        /** Group commit: longest a validated reading waits before its transaction. */
+        flushIntervalMs: z.number().int().min(0).max(1000).default(4),
+        maxBatchSize: z.number().int().min(1).max(100_000).default(5000),
+      })
+      .prefault({}),
+    validation: z
+      .object({
+        clockSkewS: z.number().int().min(0).default(300),
+        /** Verify P-256 signatures on this many worker threads (0: on the main thread). */
+        verifyWorkers: z.number().int().min(0).max(64).default(0),
+        anomaly: z
+          .object({
+            window: z.number().int().min(4).default(64),
+            minSamples: z.number().int().min(3).default(12),
+            /** Robust z-score |x − median| / (1.4826·MAD) above which a reading is flagged. */
+            threshold: z.number().positive().default(6),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    batching: z
+      .object({
+        /** Attestation window per facility, seconds. 60..86400 in production; smaller only for tests and the bench. */
+        windowS: z.number().int().min(1).max(86_400).default(3600),
+        /** Wait this long after a window ends before sealing it, for readings in flight. */
+        graceS: z.number().int().min(0).default(30),
+        tickMs: z.number().int().min(10).default(1000),
+        /** Retry backoff for IPFS and chain steps. */
+        retryBaseMs: z.number().int().min(1).default(500),
+        retryMaxMs: z.number().int().min(1).default(60_000),
+      })
+      .prefault({}),
+    ipfs: z
+      .object({
+        mode: z.enum(["helia", "kubo"]).default("helia"),
+        kuboUrl: z.string().default("http://127.0.0.1:5001"),
+        timeoutMs: z.number().int().min(100).default(30_000),
+      })
+      .prefault({}),
+    chain: z
+      .object({
+        enabled: z.boolean().default(false),
+        rpcUrl: z.string().default("http://127.0.0.1:8545"),
+        chainId: z.number().int().positive().default(31337),
+        attestationRegistry: z
+          .string()
+          .regex(/^0x[0-9a-fA-F]{40}$/)
+          .optional(),
+        deviceRegistry: z
+          .string()
+          .regex(/^0x[0-9a-fA-F]{40}$/)
+          .optional(),
+        confirmations: z.number().int().min(1).default(1),
+        pollMs: z.number().int().min(10).default(1000),
+        /** Re-sign the same nonce with higher fees when a transaction is not mined after this long. */
+        gasBumpAfterMs: z.number().int().min(100).default(30_000),
+        gasBumpPercent: z.number().int().min(10).max(200).default(15),
+        keystore: z
+          .object({
+            path: z.string().optional(),
+            /** Name of the environment variable holding the keystore password. */
+            passwordEnv: z.string().default("CARBONPROOF_ORACLE_KEYSTORE_PASSWORD"),
+            /** Local stack only: environment variable holding a plain private key. */
+            privateKeyEnv: z.string().default("CARBONPROOF_ORACLE_PRIVATE_KEY"),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    devices: z
+      .object({
+        /** chain: DeviceRegistry contract; file: a JSON list (local tests and air-gapped demos). */
+        source: z.enum(["chain", "file"]).default("file"),
+        file: z.string().optional(),
+        cacheTtlMs: z.number().int().min(0).default(300_000),
+      })
+      .prefault({}),
+    facilities: z
+      .record(
+        z.string(),
+        z.object({ country: z.string().length(3).optional(), gridFactorSetId: z.string().optional() }).passthrough(),
+      )
+      .default({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

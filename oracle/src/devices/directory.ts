@@ -1,0 +1,108 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { hexToBytes, publicKeyFromXY, publicKeyToXY } from "../../../sdk/src/index.ts";
+
+/** A device key and the period it is valid for (unix seconds; `validUntil` exclusive, null = open). */
+export type DeviceKey = { publicKey: Uint8Array; validFrom: number; validUntil: number | null; keyId?: string };
+
+export type DeviceStatus = "active" | "suspended" | "revoked";
+
+export type DeviceInfo = { deviceId: string; facilityId: string; status: DeviceStatus; keys: DeviceKey[] };
+
+/**
+ * Where the validator looks devices up. The chain-backed one reads the DeviceRegistry
+ * contract (devices/chain.ts); the file/memory one serves tests and air-gapped demos.
+ */
+export interface DeviceDirectory {
+  get(deviceId: string): Promise<DeviceInfo | null>;
+  /** Drops any cached entry (called on DeviceRegistry events). */
+  invalidate(deviceId?: string): void;
+  close?(): Promise<void> | void;
+}
+
+/** The keys valid at `ts` (a rotated key stays valid for the readings made before the rotation). */
+export function keysValidAt(device: DeviceInfo, ts: number): DeviceKey[] {
+  return device.keys.filter((k) => k.validFrom <= ts && (k.validUntil === null || ts < k.validUntil));
+}
+
+/** In-memory directory; `set` replaces an entry (used by tests and by the file directory). */
+export class MemoryDeviceDirectory implements DeviceDirectory {
+  readonly #devices = new Map<string, DeviceInfo>();
+  constructor(devices: DeviceInfo[] = []) {
+    for (const d of devices) this.#devices.set(d.deviceId, d);
+  }
+  set(device: DeviceInfo): void {
+    this.#devices.set(device.deviceId, device);
+  }
+  async get(deviceId: string): Promise<DeviceInfo | null> {
+    return this.#devices.get(deviceId) ?? null;
+  }
+  invalidate(): void {}
+  list(): DeviceInfo[] {
+    return [...this.#devices.values()];
+  }
+}
+
+const hex = z.string().regex(/^0x[0-9a-fA-F]+$/);
+const deviceFileSchema = z.array(
+  z.strictObject({
+    deviceId: z.string(),
+    facilityId: z.string(),
+    status: z.enum(["active", "suspended", "revoked"]).default("active"),
+    keys: z.array(
+      z.strictObject({
+        /** Uncompressed public key (0x04‖x‖y), or x and y. */
+        publicKey: hex.optional(),
+        x: hex.optional(),
+        y: hex.optional(),
+        validFrom: z.number().int().min(0).default(0),
+        validUntil: z.number().int().nullable().default(null),
+        keyId: z.string().optional(),
+      }),
+    ),
+  }),
+);
+
+/** Parses the JSON device list (`devices.file`); throws with every issue listed. */
+export function parseDeviceFile(text: string, source = "devices file"): DeviceInfo[] {
+  const parsed = deviceFileSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) {
+    throw new Error(
+      `${source} is invalid: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
+  }
+  return parsed.data.map((d) => ({
+    deviceId: d.deviceId,
+    facilityId: d.facilityId,
+    status: d.status,
+    keys: d.keys.map((k) => ({
+      publicKey: k.publicKey ? hexToBytes(k.publicKey) : publicKeyFromXY(k.x as `0x${string}`, k.y as `0x${string}`),
+      validFrom: k.validFrom,
+      validUntil: k.validUntil,
+      keyId: k.keyId,
+    })),
+  }));
+}
+
+export function loadDeviceFile(path: string): MemoryDeviceDirectory {
+  return new MemoryDeviceDirectory(parseDeviceFile(readFileSync(path, "utf8"), path));
+}
+
+/** JSON form of a device list, as `parseDeviceFile` reads it (the simulator writes it). */
+export function deviceFileJson(devices: DeviceInfo[]): string {
+  return JSON.stringify(
+    devices.map((d) => ({
+      deviceId: d.deviceId,
+      facilityId: d.facilityId,
+      status: d.status,
+      keys: d.keys.map((k) => ({
+        ...publicKeyToXY(k.publicKey),
+        validFrom: k.validFrom,
+        validUntil: k.validUntil,
+        keyId: k.keyId,
+      })),
+    })),
+    null,
+    2,
+  );
+}

@@ -1,0 +1,129 @@
+import { createServer, type Server } from "node:net";
+import { readFileSync } from "node:fs";
+import { Aedes, type AuthorizePublishHandler } from "aedes";
+import mqtt, { type MqttClient } from "mqtt";
+import type { Logger } from "pino";
+import type { Common } from "../common.ts";
+import type { Ingestor } from "./ingestor.ts";
+
+/** `carbonproof/v1/<facilityId>/<deviceId>/readings` (docs/protocol.md). */
+export const READINGS_TOPIC_FILTER = "carbonproof/v1/+/+/readings";
+
+export function parseReadingsTopic(topic: string): { facilityId: string; deviceId: string } | null {
+  const parts = topic.split("/");
+  if (parts.length !== 5 || parts[0] !== "carbonproof" || parts[1] !== "v1" || parts[4] !== "readings") return null;
+  return { facilityId: parts[2]!, deviceId: parts[3]! };
+}
+
+export function readingsTopic(facilityId: string, deviceId: string): string {
+  return `carbonproof/v1/${facilityId}/${deviceId}/readings`;
+}
+
+/** Either MQTT front end: the embedded broker or a subscription to an external one. */
+export interface MqttIngest {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Hands one MQTT message to the ingestor and resolves once its outcome is durable. A reading
+ * that fails validation is dead-lettered (durably) and acknowledged: redelivering it would
+ * not make it valid. Only a storage failure leaves the message unacknowledged.
+ */
+async function ingestMessage(ingestor: Ingestor, common: Common, topic: string, payload: Buffer): Promise<void> {
+  const t = parseReadingsTopic(topic);
+  const receivedAtMs = common.clock.nowMs();
+  if (!t) {
+    await ingestor.submitRaw(
+      JSON.stringify({ topic, payload: payload.toString("utf8").slice(0, 4096) }),
+      { source: "mqtt", receivedAtMs },
+      Number.MAX_SAFE_INTEGER,
+    );
+    return;
+  }
+  await ingestor.submitRaw(payload, { source: "mqtt", receivedAtMs, topic: t }, common.config.mqtt.maxPayloadBytes);
+}
+
+/**
+ * The in-process aedes broker on loopback. The PUBACK of a QoS 1 PUBLISH is written by
+ * aedes only after `authorizePublish` calls back (node_modules/aedes/lib/handlers/publish.js:
+ * authorizePublish, then enqueuePublish writes the PUBACK), so the hook waits for the
+ * durable commit: a device that got its PUBACK may forget the reading.
+ */
+export async function startEmbeddedBroker(deps: { common: Common; ingestor: Ingestor }): Promise<MqttIngest> {
+  const { common, ingestor } = deps;
+  const log: Logger = common.logger.child({ part: "mqtt" });
+  const authorizePublish: AuthorizePublishHandler = (client, packet, callback) => {
+    if (packet.topic.startsWith("$SYS")) return callback(new Error("$SYS topics are reserved"));
+    ingestMessage(ingestor, common, packet.topic, packet.payload as Buffer).then(
+      () => callback(null),
+      (err: unknown) => {
+        log.error({ err, client: client?.id, topic: packet.topic }, "reading not stored; message left unacknowledged");
+        callback(err as Error);
+      },
+    );
+  };
+  const broker = await Aedes.createBroker({ authorizePublish, concurrency: 1000, queueLimit: 10_000 });
+  const server: Server = createServer(broker.handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(common.config.mqtt.port, common.config.mqtt.host, () => resolve());
+  });
+  const addr = server.address();
+  const port = typeof addr === "object" && addr ? addr.port : common.config.mqtt.port;
+  const url = `mqtt://${common.config.mqtt.host}:${port}`;
+  log.info({ url }, "embedded MQTT broker listening");
+  return {
+    url,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const id of Object.keys(broker.clients)) broker.clients[id]?.close();
+      });
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * Subscribes to an external broker (Mosquitto, EMQX) with a persistent session, QoS 1.
+ * mqtt.js sends the PUBACK of an incoming message when `handleMessage`'s callback runs, so
+ * the callback waits for the durable commit; unacknowledged messages are redelivered by the
+ * broker after a crash. With `sharedGroup` (MQTT 5), several oracle nodes split the stream.
+ */
+export async function startExternalSubscriber(deps: { common: Common; ingestor: Ingestor }): Promise<MqttIngest> {
+  const { common, ingestor } = deps;
+  const cfg = common.config.mqtt;
+  const log = common.logger.child({ part: "mqtt" });
+  const url = cfg.url ?? `mqtt://${cfg.host}:${cfg.port}`;
+  const client: MqttClient = mqtt.connect(url, {
+    clientId: cfg.clientId ?? `carbonproof-oracle-${common.config.nodeName}`,
+    clean: false,
+    protocolVersion: cfg.sharedGroup ? 5 : 4,
+    username: cfg.username,
+    password: cfg.password,
+    ca: cfg.caFile ? readFileSync(cfg.caFile) : undefined,
+    reconnectPeriod: 1000,
+    ...(cfg.sharedGroup ? { properties: { sessionExpiryInterval: 0xffffffff } } : {}),
+  });
+  client.handleMessage = (packet, callback) => {
+    ingestMessage(ingestor, common, packet.topic, packet.payload as Buffer).then(
+      () => callback(),
+      (err: unknown) => {
+        // not acknowledged: drop the connection so the broker redelivers on reconnect
+        log.error({ err, topic: packet.topic }, "reading not stored; reconnecting without acknowledging");
+        client.end(true, () => client.reconnect());
+      },
+    );
+  };
+  const filter = cfg.sharedGroup ? `$share/${cfg.sharedGroup}/${READINGS_TOPIC_FILTER}` : READINGS_TOPIC_FILTER;
+  await new Promise<void>((resolve, reject) => {
+    client.once("connect", () => {
+      client.subscribe(filter, { qos: 1 }, (err) => (err ? reject(err) : resolve()));
+    });
+    client.once("error", reject);
+  });
+  client.on("error", (err) => log.error({ err }, "MQTT client error"));
+  log.info({ url, filter }, "subscribed to external MQTT broker");
+  return { url, close: () => client.endAsync() };
+}

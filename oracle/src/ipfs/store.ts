@@ -1,0 +1,42 @@
+import { CID } from "multiformats/cid";
+import * as raw from "multiformats/codecs/raw";
+import { sha256 } from "multiformats/hashes/sha2";
+
+/**
+ * Content-addressed storage with pinning: the embedded Helia node (ipfs/helia.ts) or a Kubo
+ * node / pinning service over its RPC API (ipfs/kubo.ts). Everything the node pins is a single
+ * raw block (evidence files, evidence bundles), so CIDs are CIDv1 raw sha2-256 and an
+ * evidence file's CID follows from its SHA-256 alone.
+ */
+export interface ContentStore {
+  readonly kind: "helia" | "kubo";
+  /** Stores and pins `bytes` as one raw block; resolves to its CID (v1, base32). */
+  addAndPin(bytes: Uint8Array, opts?: { signal?: AbortSignal }): Promise<string>;
+  get(cid: string, opts?: { signal?: AbortSignal }): Promise<Uint8Array | null>;
+  isPinned(cid: string, opts?: { signal?: AbortSignal }): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** CIDv1 (raw, sha2-256) of bytes, as a base32 string. */
+export async function rawCid(bytes: Uint8Array): Promise<string> {
+  return CID.createV1(raw.code, await sha256.digest(bytes)).toString();
+}
+
+/** CIDv1 (raw, sha2-256) of a file known only by its SHA-256 (hex, no 0x). */
+export function rawCidFromSha256(sha256Hex: string): string {
+  const digest = Uint8Array.from(Buffer.from(sha256Hex, "hex"));
+  const mh = new Uint8Array(2 + digest.length);
+  mh[0] = sha256.code;
+  mh[1] = digest.length;
+  mh.set(digest, 2);
+  return CID.createV1(raw.code, { code: sha256.code, size: 32, digest, bytes: mh }).toString();
+}
+
+/** An IPFS failure (node unreachable, timeout): retried by the pin queue. */
+export class IpfsError extends Error {
+  readonly code = "IPFS_UNAVAILABLE";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "IpfsError";
+  }
+}

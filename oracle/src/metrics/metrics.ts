@@ -1,0 +1,74 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Every metric the node exports on /metrics, created once per node (tests run several nodes in one process). */
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "carbonproof_oracle_" });
+  const r = [registry];
+  return {
+    registry,
+    readingsAccepted: new Counter({
+      name: "carbonproof_oracle_readings_accepted_total",
+      help: "Readings stored durably, by ingest source",
+      labelNames: ["source"],
+      registers: r,
+    }),
+    readingsRejected: new Counter({
+      name: "carbonproof_oracle_readings_rejected_total",
+      help: "Readings rejected into the dead-letter table, by reason",
+      labelNames: ["reason"],
+      registers: r,
+    }),
+    readingsFlagged: new Counter({
+      name: "carbonproof_oracle_readings_flagged_total",
+      help: "Readings accepted but flagged by the anomaly score",
+      registers: r,
+    }),
+    commitSeconds: new Histogram({
+      name: "carbonproof_oracle_ingest_commit_seconds",
+      help: "Duration of one group-commit transaction",
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: r,
+    }),
+    backlog: new Gauge({
+      name: "carbonproof_oracle_backlog_readings",
+      help: "Stored readings not yet in a confirmed attestation",
+      registers: r,
+    }),
+    ingestQueue: new Gauge({
+      name: "carbonproof_oracle_ingest_queue",
+      help: "Validated readings waiting for their group commit",
+      registers: r,
+    }),
+    batches: new Gauge({
+      name: "carbonproof_oracle_batches",
+      help: "Batches by state",
+      labelNames: ["state"],
+      registers: r,
+    }),
+    ipfsSeconds: new Histogram({
+      name: "carbonproof_oracle_ipfs_seconds",
+      help: "IPFS put+pin latency",
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers: r,
+    }),
+    ipfsFailures: new Counter({
+      name: "carbonproof_oracle_ipfs_failures_total",
+      help: "Failed IPFS attempts",
+      registers: r,
+    }),
+    chainSeconds: new Histogram({
+      name: "carbonproof_oracle_chain_seconds",
+      help: "Latency from submission to the configured number of confirmations",
+      buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers: r,
+    }),
+    chainFailures: new Counter({
+      name: "carbonproof_oracle_chain_failures_total",
+      help: "Failed chain calls (RPC errors, reverts)",
+      registers: r,
+    }),
+  };
+}

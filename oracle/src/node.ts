@@ -1,0 +1,126 @@
+import { join, resolve } from "node:path";
+import type { FastifyInstance } from "fastify";
+import type { Common } from "./common.ts";
+import type { EmissionsCalculator } from "./compute/emissions.ts";
+import type { DeviceDirectory } from "./devices/directory.ts";
+import { loadDeviceFile } from "./devices/directory.ts";
+import { Ingestor } from "./ingest/ingestor.ts";
+import { startEmbeddedBroker, startExternalSubscriber, type MqttIngest } from "./ingest/mqtt.ts";
+import { buildApi } from "./api/server.ts";
+import { ProofService } from "./batch/proofs.ts";
+import { BatchPipeline, type ChainPort } from "./batch/pipeline.ts";
+import { HeliaStore } from "./ipfs/helia.ts";
+import { KuboStore } from "./ipfs/kubo.ts";
+import type { ContentStore } from "./ipfs/store.ts";
+import { SqliteStorage } from "./storage/sqlite.ts";
+import type { Storage } from "./storage/types.ts";
+
+export type NodeParts = {
+  /** Device lookups; default from config (`devices.source`). */
+  devices?: DeviceDirectory;
+  calculator: EmissionsCalculator;
+  /** Content store; default from config (`ipfs.mode`). */
+  content?: ContentStore;
+  /** Chain access (submit, confirmations); default from config when `chain.enabled`. */
+  chain?: ChainPort | null;
+};
+
+/** A running oracle node: every part, for tests and the CLI. */
+export type OracleNode = {
+  common: Common;
+  storage: Storage;
+  ingestor: Ingestor;
+  pipeline: BatchPipeline;
+  api: FastifyInstance | null;
+  httpUrl: string | null;
+  mqtt: MqttIngest | null;
+  content: ContentStore | null;
+  /** Stops intake (MQTT, HTTP), commits what is queued, stops the pipeline, closes storage and IPFS. */
+  stop(): Promise<void>;
+};
+
+/**
+ * Starts a node: storage first (recovery is nothing more than reading it: every batch that is
+ * not confirmed or failed is resumed by the pipeline), then IPFS, the pipeline, and the
+ * intake (MQTT, HTTP) last, so nothing is accepted before it can be stored.
+ */
+export async function startNode(common: Common, parts: NodeParts): Promise<OracleNode> {
+  const { config, logger } = common;
+  const dataDir = resolve(config.dataDir);
+  const storage = new SqliteStorage(join(dataDir, "oracle.db"), { synchronous: config.storage.synchronous });
+  common.shutdown.add("storage", () => storage.close());
+
+  const devices =
+    parts.devices ??
+    (config.devices.source === "file"
+      ? loadDeviceFile(config.devices.file ?? join(dataDir, "devices.json"))
+      : (() => {
+          throw new Error("devices.source = chain needs a chain-backed directory (pass `devices`)");
+        })());
+
+  let content: ContentStore | null = parts.content ?? null;
+  if (!content) {
+    content =
+      config.ipfs.mode === "helia"
+        ? await HeliaStore.open(join(dataDir, "ipfs"))
+        : new KuboStore(config.ipfs.kuboUrl, config.ipfs.timeoutMs);
+    const c = content;
+    common.shutdown.add("ipfs", () => c.close());
+  }
+
+  const ingestor = new Ingestor({ common, storage, devices, calculator: parts.calculator });
+  const proofs = new ProofService(storage);
+  const pipeline = new BatchPipeline({
+    common,
+    storage,
+    content,
+    calculator: parts.calculator,
+    chain: parts.chain ?? null,
+    proofs,
+  });
+  pipeline.start();
+  common.shutdown.add("pipeline", () => pipeline.stop());
+
+  let mqtt: MqttIngest | null = null;
+  if (config.mqtt.mode === "embedded") mqtt = await startEmbeddedBroker({ common, ingestor });
+  else if (config.mqtt.mode === "external") mqtt = await startExternalSubscriber({ common, ingestor });
+  // intake closes first (hooks run last-registered first), then the queue is committed
+  common.shutdown.add("ingest-flush", () => ingestor.close());
+  if (mqtt) {
+    const m = mqtt;
+    common.shutdown.add("mqtt", () => m.close());
+  }
+
+  let api: FastifyInstance | null = null;
+  let httpUrl: string | null = null;
+  if (config.http.enabled) {
+    api = await buildApi({
+      common,
+      storage,
+      ingestor,
+      proofs,
+      content: () => content,
+      readiness: () => ({
+        storage: true,
+        mqtt: config.mqtt.mode === "off" || mqtt !== null,
+        pipeline: pipeline.healthy(),
+      }),
+    });
+    httpUrl = await api.listen({ host: config.http.host, port: config.http.port });
+    const a = api;
+    common.shutdown.add("http", () => a.close());
+    logger.info({ url: httpUrl }, "HTTP API listening");
+  }
+
+  return {
+    common,
+    storage,
+    ingestor,
+    pipeline,
+    api,
+    httpUrl,
+    mqtt,
+    content,
+    stop: () => common.shutdown.run(logger),
+  };
+}

@@ -1,0 +1,584 @@
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import type {
+  ApiKey,
+  Batch,
+  BatchPatch,
+  BatchState,
+  DeadLetter,
+  Evidence,
+  IngestOutcome,
+  NewDeadLetter,
+  NewReading,
+  Storage,
+  StoredReading,
+} from "./types.ts";
+import { BATCH_STATES } from "./types.ts";
+
+const SCHEMA_VERSION = 1;
+
+const MIGRATION_1 = `
+CREATE TABLE readings (
+  digest TEXT PRIMARY KEY,
+  device_id TEXT NOT NULL,
+  facility_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  canonical TEXT NOT NULL,
+  sig TEXT NOT NULL,
+  key_id TEXT,
+  source TEXT NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  anomaly_score REAL,
+  flagged INTEGER NOT NULL DEFAULT 0,
+  fossil_mg INTEGER NOT NULL,
+  biogenic_mg INTEGER NOT NULL,
+  methodology_id TEXT NOT NULL,
+  factor_set_id TEXT NOT NULL,
+  result_json TEXT NOT NULL,
+  batch_id INTEGER NOT NULL REFERENCES batches(id),
+  UNIQUE (device_id, seq)
+);
+CREATE INDEX readings_batch ON readings(batch_id);
+CREATE INDEX readings_facility_ts ON readings(facility_id, ts);
+
+CREATE TABLE dead_letters (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  received_at_ms INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  device_id TEXT,
+  seq INTEGER,
+  digest TEXT
+);
+CREATE INDEX dead_letters_reason ON dead_letters(reason, id);
+CREATE INDEX dead_letters_device ON dead_letters(device_id, id);
+
+CREATE TABLE batches (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  facility_id TEXT NOT NULL,
+  period_start INTEGER NOT NULL,
+  period_end INTEGER NOT NULL,
+  correction_of_batch INTEGER REFERENCES batches(id),
+  state TEXT NOT NULL,
+  reading_count INTEGER NOT NULL DEFAULT 0,
+  merkle_root TEXT,
+  fossil_g TEXT,
+  biogenic_g TEXT,
+  methodology_id TEXT,
+  factor_set_id TEXT,
+  bundle_cid TEXT,
+  header_json TEXT,
+  attestation_id TEXT UNIQUE,
+  signatures TEXT,
+  tx_hash TEXT,
+  tx_nonce INTEGER,
+  tx_raw TEXT,
+  tx_sent_at_ms INTEGER,
+  tx_hashes TEXT NOT NULL DEFAULT '[]',
+  block_number INTEGER,
+  error TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at_ms INTEGER NOT NULL DEFAULT 0,
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+);
+CREATE INDEX batches_state ON batches(state);
+CREATE INDEX batches_facility_period ON batches(facility_id, period_start);
+-- at most one regular batch per facility and period start, at most one open correction per regular batch
+CREATE UNIQUE INDEX batches_regular ON batches(facility_id, period_start) WHERE correction_of_batch IS NULL;
+CREATE UNIQUE INDEX batches_open_correction ON batches(correction_of_batch) WHERE correction_of_batch IS NOT NULL AND state = 'open';
+
+CREATE TABLE api_keys (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  label TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  created_at_ms INTEGER NOT NULL,
+  revoked_at_ms INTEGER
+);
+
+CREATE TABLE evidence (
+  sha256 TEXT PRIMARY KEY,
+  cid TEXT NOT NULL,
+  filename TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  size_bytes INTEGER NOT NULL,
+  facility_id TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL
+);
+
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`;
+
+type Row = Record<string, unknown>;
+
+function toReading(r: Row): StoredReading {
+  return {
+    digest: r.digest as string,
+    deviceId: r.device_id as string,
+    facilityId: r.facility_id as string,
+    seq: Number(r.seq),
+    ts: Number(r.ts),
+    kind: r.kind as string,
+    canonical: r.canonical as string,
+    sig: r.sig as string,
+    keyId: (r.key_id as string | null) ?? null,
+    source: r.source as StoredReading["source"],
+    receivedAtMs: Number(r.received_at_ms),
+    anomalyScore: r.anomaly_score === null ? null : Number(r.anomaly_score),
+    flagged: Number(r.flagged) === 1,
+    fossilMg: BigInt(r.fossil_mg as number | bigint),
+    biogenicMg: BigInt(r.biogenic_mg as number | bigint),
+    methodologyId: r.methodology_id as string,
+    factorSetId: r.factor_set_id as string,
+    resultJson: r.result_json as string,
+    batchId: r.batch_id === null ? null : Number(r.batch_id),
+  };
+}
+
+function toBatch(r: Row): Batch {
+  const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  const s = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  return {
+    id: Number(r.id),
+    facilityId: r.facility_id as string,
+    periodStart: Number(r.period_start),
+    periodEnd: Number(r.period_end),
+    correctionOfBatch: n(r.correction_of_batch),
+    state: r.state as BatchState,
+    readingCount: Number(r.reading_count),
+    merkleRoot: s(r.merkle_root),
+    fossilCo2eGrams: s(r.fossil_g),
+    biogenicCo2Grams: s(r.biogenic_g),
+    methodologyId: s(r.methodology_id),
+    factorSetId: s(r.factor_set_id),
+    bundleCid: s(r.bundle_cid),
+    headerJson: s(r.header_json),
+    attestationId: s(r.attestation_id),
+    signatures: s(r.signatures),
+    txHash: s(r.tx_hash),
+    txNonce: n(r.tx_nonce),
+    txRaw: s(r.tx_raw),
+    txSentAtMs: n(r.tx_sent_at_ms),
+    txHashes: JSON.parse((r.tx_hashes as string) ?? "[]") as string[],
+    blockNumber: n(r.block_number),
+    error: s(r.error),
+    attempts: Number(r.attempts),
+    nextAttemptAtMs: Number(r.next_attempt_at_ms),
+    createdAtMs: Number(r.created_at_ms),
+    updatedAtMs: Number(r.updated_at_ms),
+  };
+}
+
+const PATCH_COLUMNS: Record<keyof BatchPatch, string> = {
+  readingCount: "reading_count",
+  merkleRoot: "merkle_root",
+  fossilCo2eGrams: "fossil_g",
+  biogenicCo2Grams: "biogenic_g",
+  methodologyId: "methodology_id",
+  factorSetId: "factor_set_id",
+  bundleCid: "bundle_cid",
+  headerJson: "header_json",
+  attestationId: "attestation_id",
+  signatures: "signatures",
+  txHash: "tx_hash",
+  txNonce: "tx_nonce",
+  txRaw: "tx_raw",
+  txSentAtMs: "tx_sent_at_ms",
+  txHashes: "tx_hashes",
+  blockNumber: "block_number",
+  error: "error",
+  attempts: "attempts",
+  nextAttemptAtMs: "next_attempt_at_ms",
+};
+
+/** Largest raw payload kept in a dead letter; the rest is cut (the reason says so). */
+const MAX_DEAD_PAYLOAD = 65_536;
+
+/**
+ * SQLite through `node:sqlite` (no native addon). WAL so readers (HTTP API) never block the
+ * ingest writer; `synchronous` from config (FULL by default: an acknowledged reading survives
+ * power loss, the fsync cost is shared by every reading of a group commit).
+ */
+export class SqliteStorage implements Storage {
+  readonly db: DatabaseSync;
+  readonly #st: Record<string, StatementSync> = {};
+
+  constructor(path: string, opts: { synchronous?: "FULL" | "NORMAL" } = {}) {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    this.db = new DatabaseSync(path);
+    this.db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${opts.synchronous ?? "FULL"};
+      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 4000;`);
+    this.#migrate();
+  }
+
+  #migrate(): void {
+    const version = Number((this.db.prepare("PRAGMA user_version").get() as Row).user_version);
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`database schema ${version} is newer than this node (${SCHEMA_VERSION}): upgrade the node`);
+    }
+    if (version < 1) {
+      this.#tx(() => {
+        this.db.exec(MIGRATION_1);
+        this.db.exec(`PRAGMA user_version = 1`);
+      });
+    }
+  }
+
+  #s(sql: string): StatementSync {
+    return (this.#st[sql] ??= this.db.prepare(sql));
+  }
+
+  #tx<T>(fn: () => T): T {
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      const out = fn();
+      this.db.exec("COMMIT");
+      return out;
+    } catch (err) {
+      this.db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
+  #insertDead(d: NewDeadLetter): number {
+    const payload =
+      d.payload.length > MAX_DEAD_PAYLOAD
+        ? `${d.payload.slice(0, MAX_DEAD_PAYLOAD)}…[cut, ${d.payload.length} chars]`
+        : d.payload;
+    const r = this.#s(
+      `INSERT INTO dead_letters (received_at_ms, source, reason, detail, payload, device_id, seq, digest) VALUES (?,?,?,?,?,?,?,?)`,
+    ).run(d.receivedAtMs, d.source, d.reason, d.detail, payload, d.deviceId ?? null, d.seq ?? null, d.digest ?? null);
+    return Number(r.lastInsertRowid);
+  }
+
+  /**
+   * Finds the batch a reading joins, creating it when needed (docs/protocol.md, the no-double-attestation
+   * rule): the open regular batch of its period; if that period's regular batch is sealed or later, the
+   * open correction of it; if there is no regular batch but a later period was already sealed, none
+   * ("too-late": the registry would reject a regular batch that starts before its frontier).
+   */
+  #batchFor(facilityId: string, ts: number, windowS: number, nowMs: number): number | null {
+    const regular = this.#s(
+      `SELECT id, state FROM batches WHERE facility_id = ? AND correction_of_batch IS NULL AND period_start <= ? AND period_end > ? LIMIT 1`,
+    ).get(facilityId, ts, ts) as Row | undefined;
+    if (regular) {
+      if (regular.state === "open") return Number(regular.id);
+      if (regular.state === "failed") return null;
+      const corr = this.#s(`SELECT id FROM batches WHERE correction_of_batch = ? AND state = 'open'`).get(
+        regular.id as number,
+      ) as Row | undefined;
+      if (corr) return Number(corr.id);
+      const reg = this.#s(`SELECT period_start, period_end FROM batches WHERE id = ?`).get(regular.id as number) as Row;
+      const r = this.#s(
+        `INSERT INTO batches (facility_id, period_start, period_end, correction_of_batch, state, created_at_ms, updated_at_ms) VALUES (?,?,?,?, 'open', ?, ?)`,
+      ).run(facilityId, reg.period_start as number, reg.period_end as number, regular.id as number, nowMs, nowMs);
+      return Number(r.lastInsertRowid);
+    }
+    const periodStart = Math.floor(ts / windowS) * windowS;
+    const frontier = this.#s(
+      `SELECT MAX(period_end) AS f FROM batches WHERE facility_id = ? AND correction_of_batch IS NULL AND state <> 'open'`,
+    ).get(facilityId) as Row;
+    if (frontier.f !== null && Number(frontier.f) > periodStart) return null;
+    // an open regular batch that would overlap (window changed between runs) ends where the next begins
+    const r = this.#s(
+      `INSERT INTO batches (facility_id, period_start, period_end, correction_of_batch, state, created_at_ms, updated_at_ms) VALUES (?,?,?, NULL, 'open', ?, ?)`,
+    ).run(facilityId, periodStart, periodStart + windowS, nowMs, nowMs);
+    return Number(r.lastInsertRowid);
+  }
+
+  commitIngest(
+    accepted: NewReading[],
+    rejected: NewDeadLetter[],
+    opts: { windowS: number; nowMs: number },
+  ): { readings: IngestOutcome[]; deadLetterIds: number[] } {
+    return this.#tx(() => {
+      const deadLetterIds = rejected.map((d) => this.#insertDead(d));
+      const insert = this
+        .#s(`INSERT OR IGNORE INTO readings (digest, device_id, facility_id, seq, ts, kind, canonical, sig, key_id, source,
+        received_at_ms, anomaly_score, flagged, fossil_mg, biogenic_mg, methodology_id, factor_set_id, result_json, batch_id)
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`);
+      const bump = this.#s(`UPDATE batches SET reading_count = reading_count + 1 WHERE id = ?`);
+      const cache = new Map<string, number | null>();
+      const readings: IngestOutcome[] = [];
+      for (const a of accepted) {
+        const reject = (reason: "replay" | "too-late", detail: string): IngestOutcome => {
+          const id = this.#insertDead({
+            receivedAtMs: a.receivedAtMs,
+            source: a.source,
+            reason,
+            detail,
+            payload: JSON.stringify({ reading: JSON.parse(a.canonical), sig: a.sig, keyId: a.keyId ?? undefined }),
+            deviceId: a.deviceId,
+            seq: a.seq,
+            digest: a.digest,
+          });
+          return { status: "rejected", reason, detail, deadLetterId: id };
+        };
+        const key = `${a.facilityId}\u0000${Math.floor(a.ts / opts.windowS)}`;
+        let batchId = cache.get(key);
+        if (batchId === undefined) {
+          batchId = this.#batchFor(a.facilityId, a.ts, opts.windowS, opts.nowMs);
+          cache.set(key, batchId);
+        }
+        if (batchId === null) {
+          readings.push(
+            reject(
+              "too-late",
+              `period of ts ${a.ts} is behind the attested frontier of ${a.facilityId} and has no regular batch`,
+            ),
+          );
+          continue;
+        }
+        const r = insert.run(
+          a.digest,
+          a.deviceId,
+          a.facilityId,
+          a.seq,
+          a.ts,
+          a.kind,
+          a.canonical,
+          a.sig,
+          a.keyId,
+          a.source,
+          a.receivedAtMs,
+          a.anomalyScore,
+          a.flagged ? 1 : 0,
+          a.fossilMg,
+          a.biogenicMg,
+          a.methodologyId,
+          a.factorSetId,
+          JSON.stringify(a.result, (_k, v) => (typeof v === "bigint" ? v.toString() : v)),
+          batchId,
+        );
+        if (Number(r.changes) === 0) {
+          const same = this.#s(`SELECT digest FROM readings WHERE device_id = ? AND seq = ?`).get(a.deviceId, a.seq) as
+            Row | undefined;
+          readings.push(
+            reject(
+              "replay",
+              same?.digest === a.digest
+                ? `(${a.deviceId}, ${a.seq}) already stored with the same digest (a redelivery or a replay)`
+                : `(${a.deviceId}, ${a.seq}) already stored with a different digest ${String(same?.digest ?? "(same digest, other seq)")}`,
+            ),
+          );
+          continue;
+        }
+        bump.run(batchId);
+        readings.push({ status: "stored", digest: a.digest, batchId });
+      }
+      return { readings, deadLetterIds };
+    });
+  }
+
+  hasReading(deviceId: string, seq: number): boolean {
+    return this.#s(`SELECT 1 FROM readings WHERE device_id = ? AND seq = ?`).get(deviceId, seq) !== undefined;
+  }
+  getReading(digest: string): StoredReading | null {
+    const r = this.#s(`SELECT * FROM readings WHERE digest = ?`).get(digest.toLowerCase()) as Row | undefined;
+    return r ? toReading(r) : null;
+  }
+  getReadingByDeviceSeq(deviceId: string, seq: number): StoredReading | null {
+    const r = this.#s(`SELECT * FROM readings WHERE device_id = ? AND seq = ?`).get(deviceId, seq) as Row | undefined;
+    return r ? toReading(r) : null;
+  }
+  readingsOfBatch(batchId: number): StoredReading[] {
+    return (this.#s(`SELECT * FROM readings WHERE batch_id = ? ORDER BY digest`).all(batchId) as Row[]).map(toReading);
+  }
+  listReadings(q: { facilityId?: string; deviceId?: string; limit: number; afterTs?: number }): StoredReading[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.facilityId) (where.push("facility_id = ?"), args.push(q.facilityId));
+    if (q.deviceId) (where.push("device_id = ?"), args.push(q.deviceId));
+    if (q.afterTs !== undefined) (where.push("ts > ?"), args.push(q.afterTs));
+    const sql = `SELECT * FROM readings ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY ts DESC, seq DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, q.limit) as Row[]).map(toReading);
+  }
+  recentValues(deviceId: string, limit: number): string[] {
+    return (
+      this.#s(`SELECT canonical FROM readings WHERE device_id = ? ORDER BY seq DESC LIMIT ?`).all(
+        deviceId,
+        limit,
+      ) as Row[]
+    )
+      .map((r) => r.canonical as string)
+      .reverse();
+  }
+  addDeadLetter(d: NewDeadLetter): number {
+    return this.#insertDead(d);
+  }
+  listDeadLetters(q: { limit: number; beforeId?: number; reason?: string; deviceId?: string }): DeadLetter[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.beforeId !== undefined) (where.push("id < ?"), args.push(q.beforeId));
+    if (q.reason) (where.push("reason = ?"), args.push(q.reason));
+    if (q.deviceId) (where.push("device_id = ?"), args.push(q.deviceId));
+    const sql = `SELECT * FROM dead_letters ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, q.limit) as Row[]).map((r) => ({
+      id: Number(r.id),
+      receivedAtMs: Number(r.received_at_ms),
+      source: r.source as DeadLetter["source"],
+      reason: r.reason as DeadLetter["reason"],
+      detail: r.detail as string,
+      payload: r.payload as string,
+      deviceId: (r.device_id as string | null) ?? null,
+      seq: r.seq === null ? null : Number(r.seq),
+      digest: (r.digest as string | null) ?? null,
+    }));
+  }
+  countDeadLetters(): number {
+    return Number((this.#s(`SELECT COUNT(*) AS n FROM dead_letters`).get() as Row).n);
+  }
+
+  sealDue(nowMs: number, graceS: number): number[] {
+    return this.#tx(() => {
+      const nowS = Math.floor(nowMs / 1000);
+      const due = this.#s(
+        `SELECT id FROM batches WHERE state = 'open' AND correction_of_batch IS NULL AND period_end + ? <= ? ORDER BY period_start`,
+      ).all(graceS, nowS) as Row[];
+      const corr = this.#s(
+        `SELECT c.id FROM batches c JOIN batches r ON r.id = c.correction_of_batch
+         WHERE c.state = 'open' AND r.state = 'confirmed' AND c.created_at_ms + ? <= ?`,
+      ).all(graceS * 1000, nowMs) as Row[];
+      const ids = [...due, ...corr].map((r) => Number(r.id));
+      const upd = this.#s(`UPDATE batches SET state = 'sealed', updated_at_ms = ? WHERE id = ? AND state = 'open'`);
+      for (const id of ids) upd.run(nowMs, id);
+      return ids;
+    });
+  }
+  getBatch(id: number): Batch | null {
+    const r = this.#s(`SELECT * FROM batches WHERE id = ?`).get(id) as Row | undefined;
+    return r ? toBatch(r) : null;
+  }
+  getBatchByAttestation(attestationId: string): Batch | null {
+    const r = this.#s(`SELECT * FROM batches WHERE attestation_id = ?`).get(attestationId.toLowerCase()) as
+      Row | undefined;
+    return r ? toBatch(r) : null;
+  }
+  listBatches(q: { states?: BatchState[]; facilityId?: string; limit?: number }): Batch[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.states?.length) (where.push(`state IN (${q.states.map(() => "?").join(",")})`), args.push(...q.states));
+    if (q.facilityId) (where.push("facility_id = ?"), args.push(q.facilityId));
+    const sql = `SELECT * FROM batches ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY period_start, id LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, q.limit ?? 1000) as Row[]).map(toBatch);
+  }
+  #patchSql(patch: BatchPatch): { sets: string[]; args: (string | number | null)[] } {
+    const sets: string[] = [];
+    const args: (string | number | null)[] = [];
+    for (const [k, v] of Object.entries(patch) as [keyof BatchPatch, unknown][]) {
+      if (v === undefined) continue;
+      sets.push(`${PATCH_COLUMNS[k]} = ?`);
+      args.push(k === "txHashes" ? JSON.stringify(v) : (v as string | number | null));
+    }
+    return { sets, args };
+  }
+  transition(id: number, from: BatchState[], to: BatchState, patch: BatchPatch = {}): boolean {
+    const { sets, args } = this.#patchSql(patch);
+    const sql = `UPDATE batches SET state = ?, updated_at_ms = ?${sets.length ? `, ${sets.join(", ")}` : ""}
+      WHERE id = ? AND state IN (${from.map(() => "?").join(",")})`;
+    const r = this.db.prepare(sql).run(to, Date.now(), ...args, id, ...from);
+    return Number(r.changes) === 1;
+  }
+  patchBatch(id: number, state: BatchState, patch: BatchPatch): boolean {
+    const { sets, args } = this.#patchSql(patch);
+    if (!sets.length) return false;
+    const r = this.db
+      .prepare(`UPDATE batches SET updated_at_ms = ?, ${sets.join(", ")} WHERE id = ? AND state = ?`)
+      .run(Date.now(), ...args, id, state);
+    return Number(r.changes) === 1;
+  }
+  batchStateCounts(): Record<BatchState, number> {
+    const out = Object.fromEntries(BATCH_STATES.map((s) => [s, 0])) as Record<BatchState, number>;
+    for (const r of this.#s(`SELECT state, COUNT(*) AS n FROM batches GROUP BY state`).all() as Row[]) {
+      out[r.state as BatchState] = Number(r.n);
+    }
+    return out;
+  }
+  backlog(): number {
+    return Number(
+      (
+        this.#s(
+          `SELECT COALESCE(SUM(reading_count), 0) AS n FROM batches WHERE state NOT IN ('confirmed')`,
+        ).get() as Row
+      ).n,
+    );
+  }
+  maxTxNonce(): number | null {
+    const r = this.#s(`SELECT MAX(tx_nonce) AS n FROM batches`).get() as Row;
+    return r.n === null ? null : Number(r.n);
+  }
+
+  addApiKey(k: Omit<ApiKey, "id" | "revokedAtMs">): number {
+    const r = this.#s(`INSERT INTO api_keys (label, scope, subject, hash, created_at_ms) VALUES (?,?,?,?,?)`).run(
+      k.label,
+      k.scope,
+      k.subject,
+      k.hash,
+      k.createdAtMs,
+    );
+    return Number(r.lastInsertRowid);
+  }
+  #toKey(r: Row): ApiKey {
+    return {
+      id: Number(r.id),
+      label: r.label as string,
+      scope: r.scope as ApiKey["scope"],
+      subject: r.subject as string,
+      hash: r.hash as string,
+      createdAtMs: Number(r.created_at_ms),
+      revokedAtMs: r.revoked_at_ms === null ? null : Number(r.revoked_at_ms),
+    };
+  }
+  findApiKey(hash: string): ApiKey | null {
+    const r = this.#s(`SELECT * FROM api_keys WHERE hash = ? AND revoked_at_ms IS NULL`).get(hash) as Row | undefined;
+    return r ? this.#toKey(r) : null;
+  }
+  listApiKeys(): ApiKey[] {
+    return (this.#s(`SELECT * FROM api_keys ORDER BY id`).all() as Row[]).map((r) => this.#toKey(r));
+  }
+  revokeApiKey(id: number, nowMs: number): boolean {
+    return (
+      Number(
+        this.#s(`UPDATE api_keys SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL`).run(nowMs, id).changes,
+      ) === 1
+    );
+  }
+  putEvidence(e: Evidence): void {
+    this.#s(
+      `INSERT OR IGNORE INTO evidence (sha256, cid, filename, media_type, size_bytes, facility_id, created_at_ms) VALUES (?,?,?,?,?,?,?)`,
+    ).run(e.sha256, e.cid, e.filename, e.mediaType, e.sizeBytes, e.facilityId, e.createdAtMs);
+  }
+  getEvidence(sha256: string): Evidence | null {
+    const r = this.#s(`SELECT * FROM evidence WHERE sha256 = ?`).get(sha256) as Row | undefined;
+    if (!r) return null;
+    return {
+      sha256: r.sha256 as string,
+      cid: r.cid as string,
+      filename: r.filename as string,
+      mediaType: r.media_type as string,
+      sizeBytes: Number(r.size_bytes),
+      facilityId: r.facility_id as string,
+      createdAtMs: Number(r.created_at_ms),
+    };
+  }
+  getMeta(key: string): string | null {
+    const r = this.#s(`SELECT value FROM meta WHERE key = ?`).get(key) as Row | undefined;
+    return r ? (r.value as string) : null;
+  }
+  setMeta(key: string, value: string): void {
+    this.#s(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(
+      key,
+      value,
+    );
+  }
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * The node's durable state behind one interface: SQLite embedded (storage/sqlite.ts);
+ * PostgreSQL can implement the same methods. Each method is one transaction.
+ */
+
+export type IngestSource = "mqtt" | "http" | "csv" | "manual" | "sim";
+
+/** Why a message went to the dead-letter table (docs/oracle.md lists them with examples). */
+export const REJECT_REASONS = [
+  "malformed", // not JSON, not an envelope
+  "oversized", // payload larger than the configured limit
+  "topic", // MQTT topic not carbonproof/v1/<facility>/<device>/readings, or not matching the reading
+  "schema", // envelope or reading fails the sdk schema
+  "unknown-device", // device not in the DeviceRegistry
+  "device-inactive", // device suspended or revoked, or its facility differs
+  "bad-signature", // P-256 signature invalid for every key valid at the reading's time
+  "replay", // (deviceId, seq) already stored
+  "future-timestamp", // ts beyond now + clock skew
+  "implausible", // physical bounds per kind
+  "too-late", // its period is behind the facility's attested frontier with no regular batch to correct
+  "computation", // the methodology could not compute it (e.g. unknown fuel for the factor set)
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+export type NewReading = {
+  digest: string; // 0x + 64 hex, SHA-256 of the canonical bytes (sdk)
+  deviceId: string;
+  facilityId: string;
+  seq: number;
+  ts: number;
+  kind: string;
+  canonical: string; // the canonical JSON (RFC 8785) of the reading, as hashed
+  sig: string; // 0x + 128 hex
+  keyId: string | null;
+  source: IngestSource;
+  receivedAtMs: number;
+  anomalyScore: number | null;
+  flagged: boolean;
+  fossilMg: bigint;
+  biogenicMg: bigint;
+  methodologyId: string;
+  factorSetId: string;
+  result: unknown; // the sdk's per-reading result, stored as JSON
+};
+
+export type StoredReading = Omit<NewReading, "fossilMg" | "biogenicMg" | "result"> & {
+  fossilMg: bigint;
+  biogenicMg: bigint;
+  resultJson: string;
+  batchId: number | null;
+};
+
+export type NewDeadLetter = {
+  receivedAtMs: number;
+  source: IngestSource;
+  reason: RejectReason;
+  detail: string;
+  payload: string;
+  deviceId?: string | null;
+  seq?: number | null;
+  digest?: string | null;
+};
+export type DeadLetter = NewDeadLetter & { id: number };
+
+export type IngestOutcome =
+  | { status: "stored"; digest: string; batchId: number }
+  | { status: "rejected"; reason: RejectReason; detail: string; deadLetterId: number };
+
+export const BATCH_STATES = ["open", "sealed", "pinned", "signed", "submitted", "confirmed", "failed"] as const;
+export type BatchState = (typeof BATCH_STATES)[number];
+
+export type Batch = {
+  id: number;
+  facilityId: string;
+  periodStart: number;
+  periodEnd: number;
+  /** Local id of the regular batch this one corrects (null: a regular batch). */
+  correctionOfBatch: number | null;
+  state: BatchState;
+  readingCount: number;
+  merkleRoot: string | null;
+  fossilCo2eGrams: string | null;
+  biogenicCo2Grams: string | null;
+  methodologyId: string | null;
+  factorSetId: string | null;
+  bundleCid: string | null;
+  headerJson: string | null;
+  attestationId: string | null;
+  signatures: string | null;
+  txHash: string | null;
+  txNonce: number | null;
+  txRaw: string | null;
+  txSentAtMs: number | null;
+  txHashes: string[];
+  blockNumber: number | null;
+  error: string | null;
+  attempts: number;
+  nextAttemptAtMs: number;
+  createdAtMs: number;
+  updatedAtMs: number;
+};
+
+export type BatchPatch = Partial<
+  Pick<
+    Batch,
+    | "readingCount"
+    | "merkleRoot"
+    | "fossilCo2eGrams"
+    | "biogenicCo2Grams"
+    | "methodologyId"
+    | "factorSetId"
+    | "bundleCid"
+    | "headerJson"
+    | "attestationId"
+    | "signatures"
+    | "txHash"
+    | "txNonce"
+    | "txRaw"
+    | "txSentAtMs"
+    | "txHashes"
+    | "blockNumber"
+    | "error"
+    | "attempts"
+    | "nextAttemptAtMs"
+  >
+>;
+
+export type ApiKeyScope = "facility" | "device" | "admin";
+export type ApiKey = {
+  id: number;
+  label: string;
+  scope: ApiKeyScope;
+  subject: string;
+  hash: string;
+  createdAtMs: number;
+  revokedAtMs: number | null;
+};
+
+export type Evidence = {
+  sha256: string;
+  cid: string;
+  filename: string;
+  mediaType: string;
+  sizeBytes: number;
+  facilityId: string;
+  createdAtMs: number;
+};
+
+export interface Storage {
+  /** Stores validated readings (or records their rejection) in one transaction; outcome per input, same order. */
+  commitIngest(
+    accepted: NewReading[],
+    rejected: NewDeadLetter[],
+    opts: { windowS: number; nowMs: number },
+  ): { readings: IngestOutcome[]; deadLetterIds: number[] };
+  hasReading(deviceId: string, seq: number): boolean;
+  getReading(digest: string): StoredReading | null;
+  getReadingByDeviceSeq(deviceId: string, seq: number): StoredReading | null;
+  readingsOfBatch(batchId: number): StoredReading[];
+  listReadings(q: { facilityId?: string; deviceId?: string; limit: number; afterTs?: number }): StoredReading[];
+  recentValues(deviceId: string, limit: number): string[];
+  addDeadLetter(d: NewDeadLetter): number;
+  listDeadLetters(q: { limit: number; beforeId?: number; reason?: string; deviceId?: string }): DeadLetter[];
+  countDeadLetters(): number;
+
+  /** Seals open regular batches whose period ended `graceS` ago, and open corrections whose regular batch is confirmed. */
+  sealDue(nowMs: number, graceS: number): number[];
+  getBatch(id: number): Batch | null;
+  getBatchByAttestation(attestationId: string): Batch | null;
+  listBatches(q: { states?: BatchState[]; facilityId?: string; limit?: number }): Batch[];
+  /** Moves a batch from one of `from` to `to` and applies `patch`; false when it was not in `from` (idempotent). */
+  transition(id: number, from: BatchState[], to: BatchState, patch?: BatchPatch): boolean;
+  /** Updates fields without changing state (retry bookkeeping, gas bumps). */
+  patchBatch(id: number, state: BatchState, patch: BatchPatch): boolean;
+  batchStateCounts(): Record<BatchState, number>;
+  /** Readings stored but not in a confirmed batch. */
+  backlog(): number;
+  /** Highest nonce any stored transaction used, for the nonce manager. */
+  maxTxNonce(): number | null;
+
+  addApiKey(k: Omit<ApiKey, "id" | "revokedAtMs">): number;
+  findApiKey(hash: string): ApiKey | null;
+  listApiKeys(): ApiKey[];
+  revokeApiKey(id: number, nowMs: number): boolean;
+
+  putEvidence(e: Evidence): void;
+  getEvidence(sha256: string): Evidence | null;
+
+  getMeta(key: string): string | null;
+  setMeta(key: string, value: string): void;
+  close(): void;
+}

@@ -1,0 +1,117 @@
+import { pino } from "pino";
+import { generateDeviceKey, signReading, type Envelope, type Reading } from "../../sdk/src/index.ts";
+import { createCommon, type Clock } from "../src/common.ts";
+import { parseConfig } from "../src/config/load.ts";
+import type { ConfigInput } from "../src/config/schema.ts";
+import type { EmissionsCalculator } from "../src/compute/emissions.ts";
+import { MemoryDeviceDirectory, type DeviceInfo } from "../src/devices/directory.ts";
+import { startNode, type NodeParts, type OracleNode } from "../src/node.ts";
+import { tempDir } from "./helpers.ts";
+
+/**
+ * Stands in for the sdk methodology (`computeReading` with a factor set) until it lands:
+ * 1 mg CO2e per Wh, 1 mg per 10 ppm·interval-second for flue gas, 3 mg per gram of fuel.
+ * Only the plumbing is under test here; the formulas have their known-answer tests in the sdk.
+ */
+export const testCalculator: EmissionsCalculator = {
+  methodologyId: `0x${"11".repeat(32)}`,
+  factorSetId: `0x${"22".repeat(32)}`,
+  compute(r: Reading) {
+    const m = r.m as Record<string, unknown>;
+    if (typeof m.fuel === "string" && m.fuel === "unobtainium")
+      throw new Error(`fuel ${m.fuel} is not in the factor set`);
+    let mg = 0n;
+    if (typeof m.energyWh === "number") mg = BigInt(m.energyWh);
+    else if (typeof m.co2Ppm === "number") mg = (BigInt(m.co2Ppm) * BigInt(r.intervalS)) / 10n;
+    else if (typeof m.massGrams === "number") mg = BigInt(m.massGrams) * 3n;
+    const biogenic = m.fuel === "firewood";
+    return { fossilMg: biogenic ? 0n : mg, biogenicMg: biogenic ? mg : 0n, detail: { mg: mg.toString() } };
+  },
+  describe: () => ({ name: "test-methodology", v: 1 }),
+};
+
+export type TestDevice = {
+  deviceId: string;
+  facilityId: string;
+  secretKey: Uint8Array;
+  publicKey: Uint8Array;
+  seq: number;
+};
+
+export function makeDevice(deviceId: string, facilityId = "ktda-kangaita"): TestDevice {
+  const k = generateDeviceKey();
+  return { deviceId, facilityId, ...k, seq: 0 };
+}
+
+export function deviceInfo(d: TestDevice, status: DeviceInfo["status"] = "active"): DeviceInfo {
+  return {
+    deviceId: d.deviceId,
+    facilityId: d.facilityId,
+    status,
+    keys: [{ publicKey: d.publicKey, validFrom: 0, validUntil: null }],
+  };
+}
+
+export function electricity(d: TestDevice, opts: { ts?: number; energyWh?: number; seq?: number } = {}): Envelope {
+  const reading: Reading = {
+    v: 1,
+    deviceId: d.deviceId,
+    facilityId: d.facilityId,
+    seq: opts.seq ?? ++d.seq,
+    ts: opts.ts ?? Math.floor(Date.now() / 1000),
+    intervalS: 5,
+    kind: "electricity",
+    m: { energyWh: opts.energyWh ?? 120 },
+  };
+  return signReading(reading, d.secretKey);
+}
+
+export function flueGas(d: TestDevice, opts: { ts?: number; co2Ppm?: number; seq?: number } = {}): Envelope {
+  const reading: Reading = {
+    v: 1,
+    deviceId: d.deviceId,
+    facilityId: d.facilityId,
+    seq: opts.seq ?? ++d.seq,
+    ts: opts.ts ?? Math.floor(Date.now() / 1000),
+    intervalS: 5,
+    kind: "flue-gas",
+    m: { co2Ppm: opts.co2Ppm ?? 41000, tempCentiC: 18550, velocityMmS: 6200, pressurePa: 101325, ductDiameterMm: 600 },
+  };
+  return signReading(reading, d.secretKey);
+}
+
+export const quietLogger = () => pino({ level: process.env.ORACLE_TEST_LOG ?? "silent" });
+
+/** A node on a temp dir, loopback, ephemeral ports; `close` stops it and removes the dir (unless kept). */
+export async function testNode(
+  opts: { config?: ConfigInput; devices?: DeviceInfo[]; parts?: Partial<NodeParts>; clock?: Clock; dir?: string } = {},
+): Promise<OracleNode & { dir: string; devices: MemoryDeviceDirectory; close: () => Promise<void> }> {
+  const tmp = opts.dir ? { dir: opts.dir, cleanup: () => {} } : tempDir();
+  const base: ConfigInput = {
+    dataDir: tmp.dir,
+    http: { port: 0 },
+    mqtt: { port: 0 },
+    storage: { synchronous: "NORMAL" },
+    batching: { windowS: 60, graceS: 1, tickMs: 50, retryBaseMs: 50, retryMaxMs: 500 },
+  };
+  const config = parseConfig(deepMerge(base, opts.config ?? {}));
+  const common = createCommon(config, { logger: quietLogger(), clock: opts.clock, defaultMetrics: false });
+  const devices = new MemoryDeviceDirectory(opts.devices ?? []);
+  const node = await startNode(common, { calculator: testCalculator, devices, ...opts.parts });
+  return {
+    ...node,
+    dir: tmp.dir,
+    devices,
+    close: async () => {
+      await node.stop();
+      tmp.cleanup();
+    },
+  };
+}
+
+function deepMerge(a: unknown, b: unknown): unknown {
+  if (typeof a !== "object" || a === null || typeof b !== "object" || b === null || Array.isArray(b)) return b;
+  const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(b)) out[k] = deepMerge(out[k], v);
+  return out;
+}

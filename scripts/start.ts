@@ -1,0 +1,217 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: the whole local stack on embedded defaults, in one command.
+ *
+ *   1. a Hardhat node on 127.0.0.1 (in memory),
+ *   2. every contract deployed with Ignition, addresses printed,
+ *   3. the parts that exist in this checkout (oracle node, device simulator,
+ *      web app) started on top, each only once its dependencies answer.
+ *
+ * The local chain lives in memory, so every start is a clean start: local data
+ * of a previous run (oracle database, IPFS blocks) is moved aside to
+ * `.carbonproof/previous/` and the run says so. Ctrl-C (or SIGTERM) stops every
+ * part in reverse order.
+ *
+ * Flags: --port N (RPC port, default 8545), --no-services (chain + contracts only).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const stateDir = join(root, ".carbonproof");
+const started = Date.now();
+
+type Options = { port: number; services: boolean };
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { port: Number(process.env.CARBONPROOF_RPC_PORT ?? 8545), services: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--port") options.port = Number(argv[++i]);
+    else if (a === "--no-services") options.services = false;
+    else if (a === "--help" || a === "-h") {
+      process.stdout.write("usage: npm start [-- --port 8545] [-- --no-services]\n");
+      process.exit(0);
+    } else {
+      process.stderr.write(`npm start: unknown option ${a}; try --help\n`);
+      process.exit(2);
+    }
+  }
+  if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) {
+    process.stderr.write(`npm start: --port must be an integer 1-65535, got ${options.port}\n`);
+    process.exit(2);
+  }
+  return options;
+}
+
+function say(line: string): void {
+  process.stdout.write(`[start ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
+}
+
+const children: { name: string; child: ChildProcess }[] = [];
+
+function launch(name: string, command: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(command, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const prefix = `[${name}] `;
+  const pipe = (stream: NodeJS.ReadableStream, to: NodeJS.WriteStream) => {
+    let buffered = "";
+    stream.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split("\n");
+      buffered = lines.pop() ?? "";
+      for (const line of lines) if (process.env.CARBONPROOF_VERBOSE || name !== "chain") to.write(prefix + line + "\n");
+    });
+  };
+  pipe(child.stdout!, process.stdout);
+  pipe(child.stderr!, process.stderr);
+  child.on("exit", (code, signal) => {
+    if (!stopping) {
+      say(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the stack.`);
+      void stop(1);
+    }
+  });
+  children.push({ name, child });
+  return child;
+}
+
+let stopping = false;
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say("stopping…");
+  for (const { name, child } of children.reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    child.kill("SIGTERM");
+    const exited = await Promise.race([
+      new Promise<boolean>((r) => child.once("exit", () => r(true))),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 10_000)),
+    ]);
+    if (!exited) {
+      say(`${name} did not stop within 10 s; killing it`);
+      child.kill("SIGKILL");
+    }
+  }
+  say("stopped.");
+  process.exit(code);
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+async function waitForRpc(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+      });
+      if (res.ok) return;
+      last = `HTTP ${res.status}`;
+    } catch (cause) {
+      last = String(cause);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the Hardhat node did not answer on ${url} within ${timeoutMs / 1000} s (last error: ${last})`);
+}
+
+function runToEnd(name: string, command: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+    child.on("exit", (code) =>
+      code === 0 ? resolve(output) : reject(new Error(`${name} failed (exit ${code}):\n${output}`)),
+    );
+  });
+}
+
+function moveAsidePreviousRun(): void {
+  const entries = existsSync(stateDir) ? ["oracle", "ipfs", "web"].filter((d) => existsSync(join(stateDir, d))) : [];
+  mkdirSync(stateDir, { recursive: true });
+  if (entries.length === 0) {
+    say("starting clean (no local data from a previous run).");
+    return;
+  }
+  const previous = join(stateDir, "previous");
+  rmSync(previous, { recursive: true, force: true });
+  mkdirSync(previous, { recursive: true });
+  for (const d of entries) renameSync(join(stateDir, d), join(previous, d));
+  say(
+    `starting clean: the local chain lives in memory, so the local data of the previous run (${entries.join(", ")}) was moved to .carbonproof/previous/.`,
+  );
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  process.on("SIGINT", () => void stop(0));
+  process.on("SIGTERM", () => void stop(0));
+
+  if (!(await portFree(options.port))) {
+    throw new Error(
+      `port ${options.port} on 127.0.0.1 is in use (another \`npm start\` or node?). Stop it, or run \`npm start -- --port <free port>\`.`,
+    );
+  }
+  moveAsidePreviousRun();
+
+  const rpcUrl = `http://127.0.0.1:${options.port}`;
+  say(`starting the Hardhat node on ${rpcUrl}…`);
+  launch("chain", "npx", ["hardhat", "node", "--hostname", "127.0.0.1", "--port", String(options.port)]);
+  await waitForRpc(rpcUrl, 60_000);
+  say("chain is up (chain id 31337).");
+
+  const module = existsSync(join(root, "ignition/modules/Credits.ts"))
+    ? "ignition/modules/Credits.ts"
+    : "ignition/modules/CarbonProof.ts";
+  if (!existsSync(join(root, module)))
+    throw new Error(`no Ignition module found (${module}); the contracts are missing`);
+  say(`deploying ${module} with Ignition…`);
+  // The chain is new, so the previous journal of chain 31337 no longer describes it.
+  rmSync(join(root, "ignition/deployments/chain-31337"), { recursive: true, force: true });
+  await runToEnd("deploy", "npx", ["hardhat", "ignition", "deploy", module, "--network", "localhost"], {
+    CARBONPROOF_RPC_URL: rpcUrl,
+    HARDHAT_IGNITION_CONFIRM_DEPLOYMENT: "false",
+  });
+  const addresses = JSON.parse(
+    readFileSync(join(root, "ignition/deployments/chain-31337/deployed_addresses.json"), "utf8"),
+  ) as Record<string, string>;
+  say("contracts deployed:");
+  for (const [future, address] of Object.entries(addresses))
+    process.stdout.write(`    ${future.padEnd(48)} ${address}\n`);
+
+  if (options.services) {
+    // Parts that arrive with later work (oracle node, simulator, web app) start here.
+    say("no oracle, simulator or web app in this checkout yet: the stack is the chain and its contracts.");
+  }
+  say(
+    `ready in ${((Date.now() - started) / 1000).toFixed(1)} s. RPC ${rpcUrl} (chain id 31337). Ctrl-C stops everything.`,
+  );
+  say(
+    "dev wallet: Hardhat's well-known test account #0 (address 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266). Its key is public: never use it outside this local chain.",
+  );
+}
+
+main().catch((cause: unknown) => {
+  process.stderr.write(`npm start: ${cause instanceof Error ? cause.message : String(cause)}\n`);
+  void stop(1);
+});

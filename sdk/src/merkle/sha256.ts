@@ -1,0 +1,116 @@
+/**
+ * SHA-256 specialised for the two fixed message lengths of the Merkle tree:
+ * 33 bytes (leaf: 0x00 ‖ digest, one block) and 65 bytes (node: 0x01 ‖ a ‖ b, two
+ * blocks). Pure JS over Int32Array, no allocation per hash: a million-leaf tree is
+ * about three million compressions, and the generic hashers spend more time on
+ * buffers and objects than on the compression itself. Works in browsers.
+ *
+ * Checked against @noble/hashes (sha256.test.ts) for random inputs.
+ */
+
+const K = new Int32Array([
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
+  0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+  0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
+  0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+  0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
+  0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+  0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+  0xc67178f2,
+])
+const IV = new Int32Array([
+  0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+])
+
+const W = new Int32Array(64)
+const H = new Int32Array(8)
+
+function compress(): void {
+  for (let t = 16; t < 64; t++) {
+    const w15 = W[t - 15]!
+    const w2 = W[t - 2]!
+    const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3)
+    const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10)
+    W[t] = (W[t - 16]! + s0 + W[t - 7]! + s1) | 0
+  }
+  let a = H[0]!, b = H[1]!, c = H[2]!, d = H[3]!, e = H[4]!, f = H[5]!, g = H[6]!, h = H[7]!
+  for (let t = 0; t < 64; t++) {
+    const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))
+    const ch = (e & f) ^ (~e & g)
+    const t1 = (h + S1 + ch + K[t]! + W[t]!) | 0
+    const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))
+    const maj = (a & b) ^ (a & c) ^ (b & c)
+    const t2 = (S0 + maj) | 0
+    h = g
+    g = f
+    f = e
+    e = (d + t1) | 0
+    d = c
+    c = b
+    b = a
+    a = (t1 + t2) | 0
+  }
+  H[0] = (H[0]! + a) | 0
+  H[1] = (H[1]! + b) | 0
+  H[2] = (H[2]! + c) | 0
+  H[3] = (H[3]! + d) | 0
+  H[4] = (H[4]! + e) | 0
+  H[5] = (H[5]! + f) | 0
+  H[6] = (H[6]! + g) | 0
+  H[7] = (H[7]! + h) | 0
+}
+
+function readWord(src: Uint8Array, o: number): number {
+  return (src[o]! << 24) | (src[o + 1]! << 16) | (src[o + 2]! << 8) | src[o + 3]!
+}
+
+function writeState(out: Uint8Array, o: number): void {
+  for (let i = 0; i < 8; i++) {
+    const v = H[i]!
+    out[o + 4 * i] = v >>> 24
+    out[o + 4 * i + 1] = (v >>> 16) & 0xff
+    out[o + 4 * i + 2] = (v >>> 8) & 0xff
+    out[o + 4 * i + 3] = v & 0xff
+  }
+}
+
+/** out[oo..oo+32) = SHA-256(prefix ‖ src[so..so+32)). One block: 33 bytes + padding. */
+export function sha256Prefixed32(prefix: number, src: Uint8Array, so: number, out: Uint8Array, oo: number): void {
+  H.set(IV)
+  // message bytes m[0] = prefix, m[1..33) = src; m[33] = 0x80; length 264 bits in the last word.
+  W[0] = (prefix << 24) | (src[so]! << 16) | (src[so + 1]! << 8) | src[so + 2]!
+  for (let i = 1; i < 8; i++) W[i] = readWord(src, so + 4 * i - 1)
+  W[8] = (src[so + 31]! << 24) | 0x00800000
+  for (let i = 9; i < 15; i++) W[i] = 0
+  W[15] = 33 * 8
+  compress()
+  writeState(out, oo)
+}
+
+/**
+ * out[oo..oo+32) = SHA-256(prefix ‖ x ‖ y) with x = a[ao..ao+32), y = b[bo..bo+32).
+ * 65 bytes: two blocks.
+ */
+export function sha256Prefixed64(
+  prefix: number,
+  a: Uint8Array,
+  ao: number,
+  b: Uint8Array,
+  bo: number,
+  out: Uint8Array,
+  oo: number,
+): void {
+  H.set(IV)
+  // block 1: m[0] = prefix, m[1..33) = x, m[33..64) = y[0..31)
+  W[0] = (prefix << 24) | (a[ao]! << 16) | (a[ao + 1]! << 8) | a[ao + 2]!
+  for (let i = 1; i < 8; i++) W[i] = readWord(a, ao + 4 * i - 1)
+  W[8] = (a[ao + 31]! << 24) | (b[bo]! << 16) | (b[bo + 1]! << 8) | b[bo + 2]!
+  for (let i = 9; i < 16; i++) W[i] = readWord(b, bo + 4 * (i - 8) - 1)
+  compress()
+  // block 2: m[64] = y[31], 0x80, zeros, length 520 bits.
+  W[0] = (b[bo + 31]! << 24) | 0x00800000
+  for (let i = 1; i < 15; i++) W[i] = 0
+  W[15] = 65 * 8
+  compress()
+  writeState(out, oo)
+}

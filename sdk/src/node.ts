@@ -1,0 +1,5 @@
+/**
+ * @carbonproof/sdk/node — everything in the browser-safe entry plus Node-only helpers
+ * (files, key stores).
+ */
+export * from './index.ts'
