@@ -1,13 +1,17 @@
 /**
- * Shared deployment for the credits, market and retirement tests: the attestation registry with
- * three oracle nodes (quorum 2), CarbonCredits, RetirementCertificates, Marketplace and TestUSD,
+ * Shared deployment for the credits, market and retirement tests and for bench/gas-credits.ts:
+ * the real DeviceRegistry / OracleSet / AttestationRegistry (test/carbonProofFixture.ts, three
+ * oracle nodes, quorum 2) plus CarbonCredits, RetirementCertificates, Marketplace and TestUSD,
  * roles wired as in ignition/modules/Credits.ts.
  *
  * Batch headers are signed here with ethers wallets over the EIP-712 digest of docs/protocol.md,
- * and every test checks the registry computes the same id (the cross-language hash check).
+ * and `attest` checks that the registry computes the same id (the cross-language hash check).
  */
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
-import { Wallet, TypedDataEncoder, encodeBytes32String, keccak256, toUtf8Bytes, concat } from "ethers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import type { Wallet } from "ethers";
+import { TypedDataEncoder, encodeBytes32String, keccak256, toUtf8Bytes, concat, ZeroAddress } from "ethers";
+import { deployCarbonProof, type Connection } from "../carbonProofFixture.ts";
 
 export const DAY = 86_400n;
 export const CHALLENGE_WINDOW = 3n * DAY;
@@ -48,14 +52,18 @@ export const METHODOLOGY = keccak256(toUtf8Bytes("carbonproof/flue-gas/v1"));
 export const ZERO32 = "0x" + "00".repeat(32);
 /** 1 Jan 2026 00:00:00 UTC. */
 export const Y2026 = 1_767_225_600n;
+/** 1 Jan 2025 00:00:00 UTC. */
+export const Y2025 = 1_735_689_600n;
 
-/** A regular batch header for the test facility. */
-export function header(over: Partial<BatchHeader> = {}): BatchHeader {
+/** A regular batch header of the test facility: day `day` of 2025 (0-based) unless overridden. */
+export function header(over: Partial<BatchHeader> & { day?: bigint } = {}): BatchHeader {
+  const { day = 0n, ...rest } = over;
+  const periodStart = rest.periodStart ?? Y2025 + day * DAY;
   return {
     facilityId: FACILITY,
-    periodStart: Y2026,
-    periodEnd: Y2026 + DAY,
-    merkleRoot: keccak256(toUtf8Bytes(`root-${over.periodStart ?? Y2026}-${over.fossilCo2eGrams ?? 0}`)),
+    periodStart,
+    periodEnd: periodStart + DAY,
+    merkleRoot: keccak256(toUtf8Bytes(`root-${periodStart}-${rest.fossilCo2eGrams ?? 0}-${rest.correctionOf ?? ""}`)),
     readingCount: 17_280,
     fossilCo2eGrams: 600_000n,
     biogenicCo2Grams: 250_000n,
@@ -63,49 +71,84 @@ export function header(over: Partial<BatchHeader> = {}): BatchHeader {
     factorSetId: keccak256(toUtf8Bytes("ipcc-2006-v1")),
     bundleCid: "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi",
     correctionOf: ZERO32,
+    ...rest,
+  };
+}
+
+/** Plain retirement details. */
+export function details(beneficiary: string, over: Record<string, unknown> = {}) {
+  return {
+    beneficiary,
+    beneficiaryName: "Acme Tea Ltd",
+    reason: "FY2026 scope 1 offset",
+    consumptionCountry: "0x000000",
+    consumptionStart: 0n,
+    consumptionEnd: 0n,
     ...over,
   };
 }
 
-export async function deployAll(ethers: HardhatEthers) {
-  const [admin, verifier, auditor, arbiter, proponent, buyer, treasury, other] = await ethers.getSigners();
-  const nodes = [0, 1, 2].map(() => Wallet.createRandom());
+/**
+ * Deploys CarbonCredits, RetirementCertificates, Marketplace and TestUSD against `registry`,
+ * with `admin` holding every admin role. The registry's VERIFIER_ROLE is granted to CarbonCredits
+ * (upheld challenges revoke) when `admin` may grant it.
+ */
+export async function deployCredits(
+  ethers: HardhatEthers,
+  registryAddress: string,
+  admin: HardhatEthersSigner,
+  treasury: string,
+  challengeWindow: bigint = CHALLENGE_WINDOW,
+) {
+  const credits = await ethers.deployContract("CarbonCredits", [registryAddress, admin.address, challengeWindow], admin);
+  const certificates = await ethers.deployContract(
+    "RetirementCertificates",
+    [await credits.getAddress(), admin.address],
+    admin,
+  );
+  const market = await ethers.deployContract(
+    "Marketplace",
+    [await credits.getAddress(), await certificates.getAddress(), admin.address, treasury, FEE_BPS],
+    admin,
+  );
+  const usd = await ethers.deployContract("TestUSD", [], admin);
+  await (await credits.setCertificates(await certificates.getAddress())).wait();
+  await (await credits.setExplorerBaseUrl("https://explorer.carbonproof.local")).wait();
+  await (await certificates.grantRole(await certificates.ESCROW_ROLE(), await market.getAddress())).wait();
+  await (await market.setPaymentToken(await usd.getAddress(), true)).wait();
+  await (await market.setPaymentToken(ZeroAddress, true)).wait();
+  const registry = await ethers.getContractAt("AttestationRegistry", registryAddress, admin);
+  await (await registry.grantRole(await registry.VERIFIER_ROLE(), await credits.getAddress())).wait();
+  return { credits, certificates, market, usd };
+}
 
-  // Stands in for the AttestationRegistry of branch main until it is merged (see the contract).
-  const registry = await ethers.deployContract("AttestationRegistryStandIn", [
-    nodes.map((n) => n.address),
-    2n,
-    admin.address,
-  ]);
-  const credits = await ethers.deployContract("CarbonCredits", [
+/** Quorum signatures of `digest` by `wallets` (ethers), ordered by increasing address. */
+export function quorumSignatures(digest: string, wallets: Wallet[]): string {
+  const sorted = [...wallets].sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
+  return concat(sorted.map((w) => w.signingKey.sign(digest).serialized));
+}
+
+export async function deployAll(connection: Connection) {
+  const { ethers } = connection;
+  const cp = await deployCarbonProof(connection, 3, 2);
+  const signers = await ethers.getSigners();
+  const admin = cp.admin;
+  const verifier = signers[1]; // also the registry's verifier in carbonProofFixture
+  const [auditor, arbiter, proponent, buyer, treasury, other, buyer2] = signers.slice(5, 12);
+  const nodes = cp.oracles.map((o) => o.wallet);
+  const { registry } = cp;
+
+  const { credits, certificates, market, usd } = await deployCredits(
+    ethers,
     await registry.getAddress(),
-    admin.address,
-    CHALLENGE_WINDOW,
-  ]);
-  const certificates = await ethers.deployContract("RetirementCertificates", [
-    await credits.getAddress(),
-    admin.address,
-  ]);
-  const market = await ethers.deployContract("Marketplace", [
-    await credits.getAddress(),
-    await certificates.getAddress(),
-    admin.address,
+    admin,
     treasury.address,
-    FEE_BPS,
-  ]);
-  const usd = await ethers.deployContract("TestUSD");
-
-  await credits.setCertificates(await certificates.getAddress());
-  await credits.setExplorerBaseUrl("https://explorer.carbonproof.local");
+  );
   await credits.grantRole(await credits.VERIFIER_ROLE(), verifier.address);
   await credits.grantRole(await credits.AUDITOR_ROLE(), auditor.address);
   await credits.grantRole(await credits.ARBITER_ROLE(), arbiter.address);
   await credits.grantRole(await credits.PAUSER_ROLE(), admin.address);
-  await certificates.grantRole(await certificates.ESCROW_ROLE(), await market.getAddress());
-  await registry.grantRole(await registry.VERIFIER_ROLE(), await credits.getAddress());
   await market.grantRole(await market.PAUSER_ROLE(), admin.address);
-  await market.setPaymentToken(await usd.getAddress(), true);
-  await market.setPaymentToken(ethers.ZeroAddress, true);
 
   const { chainId } = await ethers.provider.getNetwork();
   const domain = {
@@ -118,24 +161,27 @@ export async function deployAll(ethers: HardhatEthers) {
   /** EIP-712 digest = attestation id (docs/protocol.md). */
   const attestationId = (h: BatchHeader) => TypedDataEncoder.hash(domain, BATCH_HEADER_TYPES, h);
 
-  /** Quorum signatures by `signers` (default: nodes 0 and 1), ordered by increasing address. */
-  function sign(h: BatchHeader, signers: Wallet[] = [nodes[0], nodes[1]]): string {
-    const digest = attestationId(h);
-    const sorted = [...signers].sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
-    return concat(sorted.map((w) => w.signingKey.sign(digest).serialized));
-  }
-
-  /** Submits `h` with a quorum; returns its id (checked against the registry's own hash). */
-  async function attest(h: BatchHeader, signers?: Wallet[]): Promise<string> {
+  /** Submits a regular batch `h` signed by nodes `signers` (default 0 and 1); returns its id,
+   * checked against the registry's own hash of the header. */
+  async function attest(h: BatchHeader, signerIdx: number[] = [0, 1]): Promise<string> {
     const id = attestationId(h);
     const onChain = await registry.attestationIdOf(h);
-    if (onChain !== id) throw new Error(`EIP-712 mismatch: sdk ${id} registry ${onChain}`);
-    await registry.connect(other).submit(h, sign(h, signers));
+    if (onChain !== id) throw new Error(`EIP-712 mismatch: ethers ${id} registry ${onChain}`);
+    const sigs = quorumSignatures(id, signerIdx.map((i) => nodes[i]));
+    await (registry.connect(nodes[signerIdx[0]]) as typeof registry).submit(h, sigs);
     return id;
   }
 
-  /** Registers the test project: baseline `gramsPerDay` from 2026-01-01. */
-  async function registerProject(gramsPerDay = 1_000_000n, effectiveFrom = Y2026): Promise<bigint> {
+  /** Submits correction `h` of `original`. */
+  async function attestCorrection(h: BatchHeader, original: BatchHeader, signerIdx: number[] = [0, 1]) {
+    const id = attestationId(h);
+    const sigs = quorumSignatures(id, signerIdx.map((i) => nodes[i]));
+    await (registry.connect(nodes[signerIdx[0]]) as typeof registry).submitCorrection(h, original, sigs);
+    return id;
+  }
+
+  /** Registers the test project: baseline `gramsPerDay` from 2025-01-01. */
+  async function registerProject(gramsPerDay = 1_000_000n, effectiveFrom = Y2025): Promise<bigint> {
     await credits.connect(verifier).registerProject({
       proponent: proponent.address,
       facilityId: FACILITY,
@@ -150,20 +196,9 @@ export async function deployAll(ethers: HardhatEthers) {
   }
 
   return {
-    admin, verifier, auditor, arbiter, proponent, buyer, treasury, other, nodes,
-    registry, credits, certificates, market, usd, domain, attestationId, sign, attest, registerProject,
-  };
-}
-
-/** Plain retirement details. */
-export function details(beneficiary: string, over: Record<string, unknown> = {}) {
-  return {
-    beneficiary,
-    beneficiaryName: "Acme Tea Ltd",
-    reason: "FY2026 scope 1 offset",
-    consumptionCountry: "0x000000",
-    consumptionStart: 0n,
-    consumptionEnd: 0n,
-    ...over,
+    ...cp,
+    admin, verifier, auditor, arbiter, proponent, buyer, buyer2, treasury, other, nodes,
+    registry, credits, certificates, market, usd, domain, attestationId, attest, attestCorrection,
+    registerProject,
   };
 }
