@@ -60,7 +60,7 @@ contract DeviceRegistry is AccessControl {
         uint64 registeredAt;
         uint64 statusChangedAt;
         string metadataURI;
-        DeviceKey[] keys;
+        DeviceKey[] keyHistory; // oldest first; the last one is the current key
     }
 
     mapping(bytes32 id => Device) private _devices;
@@ -135,7 +135,7 @@ contract DeviceRegistry is AccessControl {
         device.registeredAt = uint64(block.timestamp);
         device.statusChangedAt = uint64(block.timestamp);
         if (bytes(metadataURI).length != 0) device.metadataURI = metadataURI;
-        device.keys.push(DeviceKey({x: x, y: y, validFrom: 0}));
+        device.keyHistory.push(DeviceKey({x: x, y: y, validFrom: 0}));
         emit DeviceRegistered(id, facilityId, kind, x, y, metadataURI);
     }
 
@@ -164,9 +164,9 @@ contract DeviceRegistry is AccessControl {
         if (device.status == DeviceStatus.Retired) revert DeviceRegistryInvalidStatus(id, device.status);
         if (!P256.isValidPublicKey(x, y)) revert DeviceRegistryInvalidKey(x, y);
         uint64 validFrom = uint64(block.timestamp);
-        uint256 count = device.keys.length;
-        if (device.keys[count - 1].validFrom == validFrom) revert DeviceRegistryRotationTooSoon(id, validFrom);
-        device.keys.push(DeviceKey({x: x, y: y, validFrom: validFrom}));
+        uint256 count = device.keyHistory.length;
+        if (device.keyHistory[count - 1].validFrom == validFrom) revert DeviceRegistryRotationTooSoon(id, validFrom);
+        device.keyHistory.push(DeviceKey({x: x, y: y, validFrom: validFrom}));
         emit DeviceKeyRotated(id, count, x, y, validFrom);
     }
 
@@ -204,13 +204,13 @@ contract DeviceRegistry is AccessControl {
 
     /// @notice The key of device `id` that is valid now (the latest one). Reverts for an unknown id.
     function currentKey(bytes32 id) external view returns (DeviceKey memory) {
-        DeviceKey[] storage keys = _existing(id).keys;
+        DeviceKey[] storage keys = _existing(id).keyHistory;
         return keys[keys.length - 1];
     }
 
     /// @notice The key of device `id` valid for a reading with time `timestamp` (unix seconds).
     function keyAt(bytes32 id, uint64 timestamp) public view returns (DeviceKey memory) {
-        DeviceKey[] storage keys = _existing(id).keys;
+        DeviceKey[] storage keys = _existing(id).keyHistory;
         return keys[_keyIndexAt(keys, timestamp)];
     }
 
@@ -219,7 +219,7 @@ contract DeviceRegistry is AccessControl {
      * For a reading made before a rotation use {verifyDeviceSignatureAt}. Reverts for an unknown id.
      */
     function verifyDeviceSignature(bytes32 id, bytes32 digest, bytes32 r, bytes32 s) external view returns (bool) {
-        DeviceKey[] storage keys = _existing(id).keys;
+        DeviceKey[] storage keys = _existing(id).keyHistory;
         DeviceKey storage key = keys[keys.length - 1];
         return P256.verify(digest, r, s, key.x, key.y);
     }
@@ -235,7 +235,7 @@ contract DeviceRegistry is AccessControl {
         bytes32 s,
         uint64 timestamp
     ) external view returns (bool) {
-        DeviceKey[] storage keys = _existing(id).keys;
+        DeviceKey[] storage keys = _existing(id).keyHistory;
         DeviceKey storage key = keys[_keyIndexAt(keys, timestamp)];
         return P256.verify(digest, r, s, key.x, key.y);
     }

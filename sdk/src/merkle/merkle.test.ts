@@ -133,3 +133,14 @@ test('a leaf not in the tree has no proof', () => {
   const tree = buildMerkleTree([randomBytes(32), randomBytes(32)])
   assert.throws(() => getProof(tree, randomBytes(32)), { code: 'MERKLE_LEAF_NOT_FOUND' })
 })
+
+test('duplicate leaves and shared 64-bit prefixes sort like OpenZeppelin', () => {
+  const a = new Uint8Array(32).fill(7)
+  const b = Uint8Array.from(a)
+  b[31] = 9
+  const c = Uint8Array.from(a)
+  c[31] = 1
+  const leaves = [a, b, a, c, b].map((x) => bytesToHex(x))
+  assert.equal(buildMerkleTreeFromLeaves(leaves).root, ozTree(leaves).root)
+  assert.deepEqual(leavesOf(buildMerkleTreeFromLeaves(leaves)), [...leaves].sort())
+})

@@ -26,18 +26,21 @@ const W = new Int32Array(64)
 const H = new Int32Array(8)
 
 function compress(): void {
-  for (let t = 16; t < 64; t++) {
-    const w15 = W[t - 15]!
-    const w2 = W[t - 2]!
-    const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3)
-    const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10)
-    W[t] = (W[t - 16]! + s0 + W[t - 7]! + s1) | 0
-  }
   let a = H[0]!, b = H[1]!, c = H[2]!, d = H[3]!, e = H[4]!, f = H[5]!, g = H[6]!, h = H[7]!
   for (let t = 0; t < 64; t++) {
+    let w: number
+    if (t < 16) w = W[t]!
+    else {
+      const w15 = W[t - 15]!
+      const w2 = W[t - 2]!
+      const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3)
+      const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10)
+      w = (W[t - 16]! + s0 + W[t - 7]! + s1) | 0
+      W[t] = w
+    }
     const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))
     const ch = (e & f) ^ (~e & g)
-    const t1 = (h + S1 + ch + K[t]! + W[t]!) | 0
+    const t1 = (h + S1 + ch + K[t]! + w) | 0
     const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))
     const maj = (a & b) ^ (a & c) ^ (b & c)
     const t2 = (S0 + maj) | 0
@@ -113,4 +116,68 @@ export function sha256Prefixed64(
   W[15] = 65 * 8
   compress()
   writeState(out, oo)
+}
+
+/*
+ * Word-level variants for the tree builder: nodes are kept as big-endian 32-bit words
+ * in an Int32Array (8 words per node), so the hot loop never touches single bytes.
+ */
+
+function writeStateWords(out: Int32Array, oo: number): void {
+  out[oo] = H[0]!
+  out[oo + 1] = H[1]!
+  out[oo + 2] = H[2]!
+  out[oo + 3] = H[3]!
+  out[oo + 4] = H[4]!
+  out[oo + 5] = H[5]!
+  out[oo + 6] = H[6]!
+  out[oo + 7] = H[7]!
+}
+
+/** out[oo..oo+8) = SHA-256(prefix ‖ x) with x = the 8 words src[so..so+8). */
+export function sha256Prefixed32Words(prefix: number, src: Int32Array, so: number, out: Int32Array, oo: number): void {
+  H.set(IV)
+  let prev = src[so]!
+  W[0] = (prefix << 24) | (prev >>> 8)
+  for (let i = 1; i < 8; i++) {
+    const w = src[so + i]!
+    W[i] = (prev << 24) | (w >>> 8)
+    prev = w
+  }
+  W[8] = (prev << 24) | 0x00800000
+  for (let i = 9; i < 15; i++) W[i] = 0
+  W[15] = 33 * 8
+  compress()
+  writeStateWords(out, oo)
+}
+
+/** out[oo..oo+8) = SHA-256(prefix ‖ x ‖ y), x = a[ao..ao+8), y = b[bo..bo+8) (words). */
+export function sha256Prefixed64Words(
+  prefix: number,
+  a: Int32Array,
+  ao: number,
+  b: Int32Array,
+  bo: number,
+  out: Int32Array,
+  oo: number,
+): void {
+  H.set(IV)
+  let prev = a[ao]!
+  W[0] = (prefix << 24) | (prev >>> 8)
+  for (let i = 1; i < 8; i++) {
+    const w = a[ao + i]!
+    W[i] = (prev << 24) | (w >>> 8)
+    prev = w
+  }
+  for (let i = 0; i < 8; i++) {
+    const w = b[bo + i]!
+    W[8 + i] = (prev << 24) | (w >>> 8)
+    prev = w
+  }
+  compress()
+  W[0] = (prev << 24) | 0x00800000
+  for (let i = 1; i < 15; i++) W[i] = 0
+  W[15] = 65 * 8
+  compress()
+  writeStateWords(out, oo)
 }

@@ -73,7 +73,7 @@ export function signReading(reading: Reading, secretKey: Uint8Array | Hex, keyId
 }
 
 /** True when the envelope's signature is valid for its reading under `publicKey`. */
-export function verifyEnvelope(envelope: Envelope, publicKey: Uint8Array | Hex): boolean {
+export function verifyEnvelope(envelope: Envelope, publicKey: Uint8Array | string): boolean {
   return verifyDigest(readingDigest(envelope.reading), envelope.sig, publicKey)
 }
 

@@ -1,0 +1,95 @@
+// The device logic shared by the ESP32 build and the host-built device:
+// measurement → (time gate) → seq → signed reading → flash ring → MQTT.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "carbonproof/crypto.h"
+#include "carbonproof/flash_ring.h"
+#include "carbonproof/mqtt.h"
+#include "carbonproof/reading.h"
+#include "carbonproof/seq_store.h"
+
+namespace cp {
+
+#ifndef CP_FIRMWARE_VERSION
+#define CP_FIRMWARE_VERSION "0.1.0"
+#endif
+
+// Wall-clock time from SNTP (ESP32) or the system (host).
+class WallClock {
+ public:
+  virtual ~WallClock() = default;
+  // False until the time has been set (first SNTP sync on the device).
+  virtual bool timeSet() const = 0;
+  virtual int64_t unixSeconds() const = 0;
+};
+
+// Earliest plausible time: anything before is an unset RTC (the ESP32 boots at 1970).
+constexpr int64_t kMinValidUnixS = 1735689600;  // 2025-01-01T00:00:00Z
+
+enum class RecordStatus { Ok, TimeNotSet, InvalidReading, SeqUnavailable, SignFailed, BufferFailed };
+const char* statusName(RecordStatus s);
+
+// Sensor fault flags reported in the heartbeat.
+enum Fault : uint32_t {
+  kFaultCo2 = 1 << 0,          // S8 status bits or no Modbus response
+  kFaultThermocouple = 1 << 1, // MAX31855 OC/SCG/SCV
+  kFaultPressure = 1 << 2,     // SDP8xx CRC / no response
+  kFaultEnergyMeter = 1 << 3,
+  kFaultStorage = 1 << 4,      // ring buffer or seq store write failed
+};
+std::vector<std::string> faultNames(uint32_t faults);
+
+struct NodeConfig {
+  std::string deviceId;
+  std::string facilityId;
+  std::string keyId;  // optional, goes into the envelope
+  std::string firmwareVersion = CP_FIRMWARE_VERSION;
+};
+
+std::string readingsTopic(const std::string& facilityId, const std::string& deviceId);
+std::string heartbeatTopic(const std::string& facilityId, const std::string& deviceId);
+
+class SensorNode {
+ public:
+  SensorNode(NodeConfig cfg, Signer& signer, SeqStore& seq, FlashRing& ring, WallClock& wall, mqtt::Client& mqtt,
+             mqtt::Clock& mono);
+
+  // Builds, signs and stores a reading that ends now. Nothing is stored (and
+  // no seq consumed) while the wall clock is unset.
+  RecordStatus recordFlueGas(const FlueGas& m, int64_t intervalS, std::string* err = nullptr);
+  RecordStatus recordElectricity(const Electricity& e, int64_t intervalS, std::string* err = nullptr);
+
+  // Drives MQTT and drains the ring buffer oldest-first, one QoS 1 publish in
+  // flight; a record leaves the ring only after its PUBACK.
+  void poll();
+
+  // Heartbeat JSON (canonical, signed): fw, uptime, buffer depth, dropped,
+  // RSSI, faults. Published with QoS 0 when connected.
+  std::string heartbeatJson(int rssiDbm) const;
+  bool publishHeartbeat(int rssiDbm);
+
+  void setFaults(uint32_t f) { faults_ = f; }
+  uint32_t faults() const { return faults_; }
+  uint64_t delivered() const { return delivered_; }
+
+ private:
+  RecordStatus record(Reading r, std::string* err);
+
+  NodeConfig cfg_;
+  Signer& signer_;
+  SeqStore& seq_;
+  FlashRing& ring_;
+  WallClock& wall_;
+  mqtt::Client& mqtt_;
+  mqtt::Clock& mono_;
+  uint64_t bootMs_;
+  uint32_t faults_ = 0;
+  uint64_t delivered_ = 0;
+  uint64_t inflightRecord_ = 0;  // ring id of the record behind the QoS 1 publish in flight
+  std::string topic_;
+};
+
+}  // namespace cp

@@ -1,0 +1,79 @@
+#include "carbonproof/seq_store.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <unistd.h>
+
+#include "carbonproof/bytes.h"
+
+namespace cp {
+
+bool ReservingSeqStore::begin(std::string* err) {
+  bool found = false;
+  int64_t mark = 0;
+  if (!backend_.load(found, mark)) {
+    if (err) *err = "sequence mark unreadable or corrupt; refusing to issue seqs (would risk reuse)";
+    return false;
+  }
+  next_ = mark_ = found ? mark : 0;
+  ready_ = true;
+  return true;
+}
+
+bool ReservingSeqStore::next(int64_t& seq) {
+  if (!ready_) return false;
+  if (next_ >= mark_) {
+    int64_t newMark = next_ + block_;
+    if (!backend_.store(newMark)) return false;
+    mark_ = newMark;
+  }
+  seq = next_++;
+  last_ = seq;
+  return true;
+}
+
+namespace {
+void encode(int64_t v, uint8_t out[12]) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(static_cast<uint64_t>(v) >> (56 - 8 * i));
+  uint32_t c = crc32(out, 8);
+  for (int i = 0; i < 4; ++i) out[8 + i] = static_cast<uint8_t>(c >> (24 - 8 * i));
+}
+}  // namespace
+
+bool FileSeqBackend::load(bool& found, int64_t& mark) {
+  FILE* f = std::fopen(path_.c_str(), "rb");
+  if (!f) {
+    if (errno == ENOENT) {
+      found = false;
+      return true;
+    }
+    return false;
+  }
+  uint8_t b[12];
+  size_t n = std::fread(b, 1, sizeof b, f);
+  std::fclose(f);
+  if (n != sizeof b) return false;
+  uint8_t check[12];
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = v << 8 | b[i];
+  encode(static_cast<int64_t>(v), check);
+  for (int i = 8; i < 12; ++i)
+    if (check[i] != b[i]) return false;
+  found = true;
+  mark = static_cast<int64_t>(v);
+  return true;
+}
+
+bool FileSeqBackend::store(int64_t mark) {
+  std::string tmp = path_ + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) return false;
+  uint8_t b[12];
+  encode(mark, b);
+  bool ok = std::fwrite(b, 1, sizeof b, f) == sizeof b && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) return false;
+  return std::rename(tmp.c_str(), path_.c_str()) == 0;
+}
+
+}  // namespace cp

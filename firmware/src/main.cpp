@@ -1,0 +1,278 @@
+// CarbonProof chimney / meter node (ESP32, Arduino core).
+//
+// Board layer only: reads the sensors, keeps Wi-Fi and SNTP up, and hands
+// integers to the portable core (lib/core), which builds, signs, buffers and
+// publishes the readings exactly as on the host (firmware/host/device_main.cpp).
+#include <Arduino.h>
+#include <LittleFS.h>
+#include <WiFi.h>
+
+#include <memory>
+
+#include "board/arduino_platform.h"
+#include "board/atecc608_signer.h"
+#include "board/sensors.h"
+#include "board_config.h"
+#include "carbonproof/bytes.h"
+#include "carbonproof/drivers/pitot.h"
+#include "carbonproof/json.h"
+#include "carbonproof/node.h"
+
+using namespace cp;
+
+namespace {
+
+constexpr const char* kFsRoot = "/littlefs";  // LittleFS VFS mount: fopen() works below it
+
+struct SiteConfig {
+  NodeConfig node;
+  std::string wifiSsid, wifiPassword;
+  mqtt::ClientConfig mqtt;
+  std::string caCertPem;
+  std::string ntp1 = "pool.ntp.org", ntp2 = "time.google.com";
+  int64_t intervalS = 5;
+  int64_t heartbeatS = 60;
+  int64_t ductDiameterMm = 600;
+  int64_t staticPressurePa = 101325;  // absolute; set for the site's altitude
+  pitot::Params pitot{840, 29000};
+  int64_t co2PpmPerCount = 1;
+  bool meterEnabled = false;
+  uint32_t meterImpPerKwh = 1000;
+  int64_t meterIntervalS = 900;
+};
+
+SiteConfig gCfg;
+board::MonotonicClock gMono;
+board::SntpClock gWall;
+board::NvsSeqBackend gSeqBackend;
+std::unique_ptr<ReservingSeqStore> gSeq;
+FlashRing gRing;
+board::TlsTransport gTransport;
+std::unique_ptr<mqtt::Client> gMqtt;
+std::unique_ptr<Signer> gSigner;
+std::unique_ptr<SensorNode> gNode;
+board::SenseairS8 gS8(Serial2);
+board::Max31855 gTc;
+board::Sdp810 gSdp;
+board::PulseInput gPulses;
+std::unique_ptr<PulseEnergy> gEnergy;
+
+// Per-interval accumulation: one sample per second, integer means at the end.
+struct Accum {
+  int64_t co2 = 0, temp = 0, vel = 0;
+  int64_t n = 0;
+  uint32_t faults = 0;
+} gAcc;
+
+bool readText(const std::string& path, std::string& out) {
+  FILE* f = fopen(path.c_str(), "rb");
+  if (!f) return false;
+  char buf[512];
+  size_t n;
+  out.clear();
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  fclose(f);
+  return true;
+}
+
+int64_t num(const json::Value* o, const char* k, int64_t d) {
+  const json::Value* v = o && o->isObject() ? o->find(k) : nullptr;
+  return v && v->isInt() ? v->i : d;
+}
+std::string text(const json::Value* o, const char* k, const std::string& d = "") {
+  const json::Value* v = o && o->isObject() ? o->find(k) : nullptr;
+  return v && v->isString() ? v->s : d;
+}
+
+bool loadConfig(std::string& err) {
+  std::string raw;
+  json::Value c;
+  if (!readText(std::string(kFsRoot) + "/device.json", raw)) return err = "missing /littlefs/device.json (pio run -t uploadfs)", false;
+  if (!json::parse(raw, c, &err)) return false;
+  gCfg.node.deviceId = text(&c, "deviceId");
+  gCfg.node.facilityId = text(&c, "facilityId");
+  gCfg.node.keyId = text(&c, "keyId");
+  if (!isValidId(gCfg.node.deviceId) || !isValidId(gCfg.node.facilityId)) return err = "bad deviceId/facilityId", false;
+  const json::Value* wifi = c.find("wifi");
+  gCfg.wifiSsid = text(wifi, "ssid");
+  gCfg.wifiPassword = text(wifi, "password");
+  const json::Value* b = c.find("broker");
+  gCfg.mqtt.host = text(b, "host");
+  gCfg.mqtt.port = static_cast<uint16_t>(num(b, "port", 8883));
+  gCfg.mqtt.connect.clientId = gCfg.node.deviceId;
+  gCfg.mqtt.connect.username = text(b, "username");
+  gCfg.mqtt.connect.password = text(b, "password");
+  gCfg.mqtt.connect.keepAliveS = static_cast<uint16_t>(num(b, "keepAliveS", 60));
+  gCfg.mqtt.backoffMinMs = static_cast<uint32_t>(num(b, "backoffMinMs", 2000));
+  gCfg.mqtt.backoffMaxMs = static_cast<uint32_t>(num(b, "backoffMaxMs", 300000));
+  if (!readText(std::string(kFsRoot) + "/" + text(b, "caCertFile", "ca.pem"), gCfg.caCertPem))
+    return err = "missing broker CA certificate in LittleFS", false;
+  const json::Value* ntp = c.find("ntp");
+  if (ntp && ntp->isArray() && ntp->items.size() >= 1 && ntp->items[0].isString()) gCfg.ntp1 = ntp->items[0].s;
+  if (ntp && ntp->isArray() && ntp->items.size() >= 2 && ntp->items[1].isString()) gCfg.ntp2 = ntp->items[1].s;
+  gCfg.intervalS = num(&c, "intervalS", 5);
+  gCfg.heartbeatS = num(&c, "heartbeatS", 60);
+  const json::Value* duct = c.find("duct");
+  gCfg.ductDiameterMm = num(duct, "diameterMm", 600);
+  gCfg.staticPressurePa = num(duct, "pressurePa", 101325);
+  gCfg.pitot.coefficientPermille = num(duct, "pitotCoefficientPermille", 840);
+  gCfg.pitot.molarMassMgPerMol = num(duct, "gasMolarMassMgPerMol", 29000);
+  gCfg.co2PpmPerCount = num(c.find("co2"), "ppmPerCount", 1);
+  const json::Value* meter = c.find("energyMeter");
+  gCfg.meterEnabled = meter && meter->find("enabled") && meter->find("enabled")->b;
+  gCfg.meterImpPerKwh = static_cast<uint32_t>(num(meter, "impulsesPerKwh", 1000));
+  gCfg.meterIntervalS = num(meter, "intervalS", 900);
+  return true;
+}
+
+// Software key in NVS, generated on the device on first boot so it never
+// exists anywhere else (enable flash encryption in production), or the
+// ATECC608 build's secure-element key.
+bool loadSigner(std::string& err) {
+#if defined(CP_USE_ATECC608) && CP_USE_ATECC608
+  auto se = std::make_unique<board::Atecc608Signer>();
+  if (!se->begin()) return err = "ATECC608 not responding or slot not provisioned", false;
+  gSigner = std::move(se);
+#else
+  std::string pem;
+  if (!board::loadKeyPem(pem)) {
+    auto fresh = MbedtlsP256Signer::generate(&err);
+    if (!fresh || !board::storeKeyPem(fresh->privateKeyPem())) return err = "cannot create device key: " + err, false;
+    Serial.println("[cp] generated a new device key (stored in NVS)");
+    gSigner = std::move(fresh);
+  } else {
+    auto s = MbedtlsP256Signer::fromPem(pem, &err);
+    if (!s) return false;
+    gSigner = std::move(s);
+  }
+#endif
+  PublicKey pub = gSigner->publicKey();
+  // Provisioning line: register (x, y) with `carbonproof device register` (docs/firmware.md).
+  Serial.printf("[cp] device %s facility %s publicKey 0x%s x 0x%s y 0x%s\n", gCfg.node.deviceId.c_str(),
+                gCfg.node.facilityId.c_str(), toHex(pub).c_str(), toHex(pub.data() + 1, 32).c_str(),
+                toHex(pub.data() + 33, 32).c_str());
+  return true;
+}
+
+void haltWith(const std::string& why) {
+  Serial.printf("[cp] FATAL: %s\n", why.c_str());
+  for (;;) {
+    digitalWrite(CP_PIN_LED, !digitalRead(CP_PIN_LED));
+    delay(200);
+  }
+}
+
+void sampleSensors() {
+  auto co2 = gS8.read(gCfg.co2PpmPerCount);
+  auto tc = gTc.read();
+  auto dp = gSdp.read();
+  if (!co2.ok) gAcc.faults |= kFaultCo2;
+  if (!tc.ok()) gAcc.faults |= kFaultThermocouple;
+  if (!dp.ok) gAcc.faults |= kFaultPressure;
+  if (!co2.ok || !tc.ok() || !dp.ok) return;  // a sample counts only with all three
+  int64_t v = 0;
+  if (!pitot::velocityMmS(dp.dpMilliPa, tc.tempCentiC, gCfg.staticPressurePa, gCfg.pitot, v)) return;
+  gAcc.co2 += co2.co2Ppm;
+  gAcc.temp += tc.tempCentiC;
+  gAcc.vel += v;
+  ++gAcc.n;
+}
+
+void finishFlueGasInterval() {
+  gNode->setFaults((gNode->faults() & (kFaultStorage | kFaultEnergyMeter)) | gAcc.faults);
+  if (gAcc.n == 0) {
+    Serial.println("[cp] no valid sample this interval: no reading");
+  } else {
+    FlueGas m;
+    m.co2Ppm = gAcc.co2 / gAcc.n;
+    m.tempCentiC = gAcc.temp / gAcc.n;
+    m.velocityMmS = gAcc.vel / gAcc.n;
+    m.pressurePa = gCfg.staticPressurePa;
+    m.ductDiameterMm = gCfg.ductDiameterMm;
+    std::string err;
+    RecordStatus st = gNode->recordFlueGas(m, gCfg.intervalS, &err);
+    if (st != RecordStatus::Ok) Serial.printf("[cp] reading not recorded: %s %s\n", statusName(st), err.c_str());
+  }
+  gAcc = Accum{};
+}
+
+void finishMeterInterval() {
+  Electricity e;
+  e.energyWh = gEnergy->addPulses(gPulses.take());
+  std::string err;
+  RecordStatus st = gNode->recordElectricity(e, gCfg.meterIntervalS, &err);
+  if (st != RecordStatus::Ok) Serial.printf("[cp] meter reading not recorded: %s %s\n", statusName(st), err.c_str());
+}
+
+void keepWifi() {
+  static uint64_t lastTry = 0;
+  if (WiFi.status() == WL_CONNECTED) return;
+  uint64_t now = gMono.nowMs();
+  if (now - lastTry < 10000) return;
+  lastTry = now;
+  WiFi.disconnect();
+  WiFi.begin(gCfg.wifiSsid.c_str(), gCfg.wifiPassword.c_str());
+}
+
+}  // namespace
+
+void setup() {
+  Serial.begin(115200);
+  pinMode(CP_PIN_LED, OUTPUT);
+  Serial.printf("[cp] CarbonProof node fw %s\n", CP_FIRMWARE_VERSION);
+  if (!LittleFS.begin(true)) haltWith("LittleFS mount failed");
+  std::string err;
+  if (!loadConfig(err)) haltWith(err);
+  gSdp.begin(CP_PIN_I2C_SDA, CP_PIN_I2C_SCL);  // also starts Wire for the ATECC608
+  if (!loadSigner(err)) haltWith(err);
+  gSeq = std::make_unique<ReservingSeqStore>(gSeqBackend, 64);
+  if (!gSeq->begin(&err)) haltWith(err);
+  if (!gRing.open(std::string(kFsRoot) + "/buffer", CP_BUFFER_SEGMENTS, CP_BUFFER_SEGMENT_BYTES, &err)) haltWith(err);
+  Serial.printf("[cp] ring: %u pending, %llu dropped\n", static_cast<unsigned>(gRing.depth()),
+                static_cast<unsigned long long>(gRing.dropped()));
+
+  gS8.begin(CP_PIN_S8_RX, CP_PIN_S8_TX, CP_S8_BAUD);
+  gTc.begin(CP_PIN_TC_SCK, CP_PIN_TC_MISO, CP_PIN_TC_CS);
+  if (gCfg.meterEnabled) {
+    gEnergy = std::make_unique<PulseEnergy>(gCfg.meterImpPerKwh);
+    gPulses.begin(CP_PIN_METER_PULSE, CP_METER_MIN_PULSE_GAP_MS);
+  }
+
+  WiFi.mode(WIFI_STA);
+  WiFi.setAutoReconnect(true);
+  WiFi.begin(gCfg.wifiSsid.c_str(), gCfg.wifiPassword.c_str());
+  gWall.begin(gCfg.ntp1.c_str(), gCfg.ntp2.c_str());
+  gTransport.setCaCert(gCfg.caCertPem.c_str());
+  gMqtt = std::make_unique<mqtt::Client>(gCfg.mqtt, gTransport, gMono);
+  gMqtt->setJitter([](uint32_t base) { return static_cast<uint32_t>(esp_random() % (base / 4 + 1)); });
+  gNode = std::make_unique<SensorNode>(gCfg.node, *gSigner, *gSeq, gRing, gWall, *gMqtt, gMono);
+}
+
+void loop() {
+  static uint64_t nextSample = 0, nextInterval = 0, nextMeter = 0, nextHeartbeat = 0;
+  uint64_t now = gMono.nowMs();
+  if (nextInterval == 0) {
+    nextInterval = now + gCfg.intervalS * 1000;
+    nextMeter = now + gCfg.meterIntervalS * 1000;
+  }
+  if (now >= nextSample) {
+    sampleSensors();
+    nextSample = now + 1000;
+  }
+  if (now >= nextInterval) {
+    finishFlueGasInterval();
+    nextInterval += gCfg.intervalS * 1000;
+  }
+  if (gCfg.meterEnabled && now >= nextMeter) {
+    finishMeterInterval();
+    nextMeter += gCfg.meterIntervalS * 1000;
+  }
+  keepWifi();
+  if (WiFi.status() == WL_CONNECTED) gNode->poll();
+  if (gMqtt->connected() && now >= nextHeartbeat) {
+    gNode->publishHeartbeat(WiFi.RSSI());
+    nextHeartbeat = now + gCfg.heartbeatS * 1000;
+  }
+  digitalWrite(CP_PIN_LED, gMqtt->connected() ? HIGH : (now / 500) % 2);
+  delay(10);
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Host tests of the firmware core: configure, build, run ctest (one ctest test
+# per doctest TEST_CASE, plus the mosquitto end-to-end test).
+#   bash firmware/test.sh            (from the repo root or anywhere)
+# Installs its Debian build dependencies when missing (needs root, as in CI).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BUILD="${CP_FIRMWARE_BUILD_DIR:-$HERE/build}"
+
+need=()
+command -v cmake >/dev/null || need+=(cmake)
+command -v g++ >/dev/null || need+=(g++)
+[[ -f /usr/include/mbedtls/ecdsa.h ]] || need+=(libmbedtls-dev)
+[[ -f /usr/include/doctest/doctest.h ]] || need+=(doctest-dev)
+command -v mosquitto >/dev/null || need+=(mosquitto)
+command -v mosquitto_sub >/dev/null || need+=(mosquitto-clients)
+command -v openssl >/dev/null || need+=(openssl)
+if ((${#need[@]})); then
+  echo "installing build dependencies: ${need[*]}"
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+cmake -S "$HERE" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$BUILD" -j"$(nproc)" >/dev/null
+cd "$BUILD"
+ctest --output-on-failure -j"$(nproc)"

@@ -1,0 +1,108 @@
+#include <doctest/doctest.h>
+
+#include "carbonproof/drivers/max31855.h"
+#include "carbonproof/drivers/pitot.h"
+#include "carbonproof/drivers/pulse_energy.h"
+#include "carbonproof/drivers/sdp8xx.h"
+#include "carbonproof/drivers/senseair_s8.h"
+
+using namespace cp;
+
+TEST_CASE("senseair s8 request frame matches the manual (FE 04 00 03 00 01 D5 C5)") {
+  auto f = s8::readInputRegistersRequest(0xFE, s8::kRegCo2, 1);
+  CHECK(f == std::vector<uint8_t>{0xFE, 0x04, 0x00, 0x03, 0x00, 0x01, 0xD5, 0xC5});
+}
+
+TEST_CASE("senseair s8 response parsing: value - bad CRC - exception - short frame") {
+  const uint8_t ok[] = {0xFE, 0x04, 0x02, 0x01, 0x90, 0xAC, 0xD8};  // 400 ppm, from the S8 Modbus manual
+  auto r = s8::parseReadInputRegisters(ok, sizeof ok, 0xFE, 1);
+  REQUIRE(r.error == s8::ParseError::None);
+  CHECK(r.registers.at(0) == 400);
+  uint8_t bad[sizeof ok];
+  std::copy(ok, ok + sizeof ok, bad);
+  bad[4] ^= 0x01;
+  CHECK(s8::parseReadInputRegisters(bad, sizeof bad, 0xFE, 1).error == s8::ParseError::BadCrc);
+  CHECK(s8::parseReadInputRegisters(ok, 4, 0xFE, 1).error == s8::ParseError::TooShort);
+  uint8_t ex[5] = {0xFE, 0x84, 0x02, 0, 0};
+  uint16_t c = s8::crc16(ex, 3);
+  ex[3] = static_cast<uint8_t>(c);
+  ex[4] = static_cast<uint8_t>(c >> 8);
+  auto e = s8::parseReadInputRegisters(ex, 5, 0xFE, 1);
+  CHECK(e.error == s8::ParseError::Exception);
+  CHECK(e.exceptionCode == 2);
+}
+
+TEST_CASE("senseair s8 status and co2 decoding flags faults and applies the range scale") {
+  auto s = s8::decodeStatusAndCo2({0, 0, 0, 4100}, 10);
+  CHECK(s.ok);
+  CHECK(s.co2Ppm == 41000);
+  auto f = s8::decodeStatusAndCo2({s8::kOutOfRange, 0, 0, 4100}, 10);
+  CHECK_FALSE(f.ok);
+  CHECK_FALSE(s8::decodeStatusAndCo2({0, 0}, 1).ok);
+}
+
+TEST_CASE("max31855 frame decoding: datasheet temperatures and fault bits") {
+  // MAX31855 datasheet Table 2 (thermocouple) and Table 4 (cold junction).
+  CHECK(max31855::decode(0x64000000u).tempCentiC == 160000);  // +1600.00 °C
+  CHECK(max31855::decode(0x01900000u).tempCentiC == 2500);    // +25.00 °C
+  CHECK(max31855::decode(0xFFFC0000u).tempCentiC == -25);     // -0.25 °C
+  CHECK(max31855::decode(0xF0600000u).tempCentiC == -25000);  // -250.00 °C
+  CHECK(max31855::decode(0x7F00u).internalCentiC == 12700);   // +127.0000 °C
+  CHECK(max31855::decode(0xC900u).internalCentiC == -5500);   // -55.0000 °C
+  CHECK(max31855::decode(0x1900u).internalCentiC == 2500);    // +25.0000 °C
+  auto ok = max31855::decode(0x01900000u);
+  CHECK(ok.ok());
+  auto oc = max31855::decode(0x00010001u);
+  CHECK_FALSE(oc.ok());
+  CHECK(oc.openCircuit);
+  auto sc = max31855::decode(0x00010006u);
+  CHECK(sc.shortToGnd);
+  CHECK(sc.shortToVcc);
+}
+
+TEST_CASE("sdp8xx crc8 and readout decoding") {
+  const uint8_t beef[] = {0xBE, 0xEF};
+  CHECK(sdp8xx::crc8(beef, 2) == 0x92);  // Sensirion datasheet example
+  // Δp = 1500 counts at scale 60 → 25 Pa; temperature 4000 counts → 20 °C.
+  uint8_t f[9] = {0x05, 0xDC, 0, 0x0F, 0xA0, 0, 0x00, 0x3C, 0};
+  f[2] = sdp8xx::crc8(f, 2);
+  f[5] = sdp8xx::crc8(f + 3, 2);
+  f[8] = sdp8xx::crc8(f + 6, 2);
+  auto s = sdp8xx::decode(f, 9);
+  REQUIRE(s.ok);
+  CHECK(s.dpMilliPa == 25000);
+  CHECK(s.tempCentiC == 2000);
+  f[1] ^= 1;
+  CHECK_FALSE(sdp8xx::decode(f, 9).ok);
+}
+
+TEST_CASE("pitot velocity: air at 20 C and 25 Pa is 6.44 m/s - reverse flow is 0") {
+  int64_t v = 0;
+  pitot::Params air;
+  REQUIRE(pitot::velocityMmS(25000, 2000, 101325, air, v));
+  CHECK(v == 6443);  // sqrt(2·25 / 1.2041) = 6.4437 m/s
+  pitot::Params sType{840, 29000};
+  REQUIRE(pitot::velocityMmS(25000, 18550, 101325, sType, v));
+  CHECK(v > 6000);
+  CHECK(v < 7000);
+  REQUIRE(pitot::velocityMmS(-500, 2000, 101325, air, v));
+  CHECK(v == 0);
+  CHECK_FALSE(pitot::velocityMmS(25000, -27315, 101325, air, v));
+  CHECK(pitot::isqrt(0) == 0);
+  CHECK(pitot::isqrt(15) == 3);
+  CHECK(pitot::isqrt(16) == 4);
+  CHECK(pitot::isqrt(UINT64_MAX) == 4294967295ULL);
+}
+
+TEST_CASE("pulse energy carries fractions: 800 imp/kWh is 1.25 Wh per pulse") {
+  PulseEnergy e(800);
+  CHECK(e.addPulses(1) == 1);  // 1.25 → 1, carry 0.25
+  CHECK(e.addPulses(3) == 4);  // 0.25 + 3.75 = 4.0
+  CHECK(e.carry() == 0);
+  int64_t total = 0;
+  for (int i = 0; i < 800; ++i) total += e.addPulses(1);
+  CHECK(total == 1000);  // one kWh exactly, nothing lost
+  PulseEnergy one(1000);
+  CHECK(one.addPulses(12345) == 12345);
+  CHECK(pulsesBetween(65530, 4) == 10);  // 16-bit counter wrap
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# End to end on a real broker: starts Debian's mosquitto on 127.0.0.1 at a
+# random high port, runs the host-built device (cp-device) for a few readings,
+# captures them with mosquitto_sub and verifies every envelope (canonical
+# re-encoding + P-256 low-s signature) with cp-device verify.
+#   e2e_mosquitto.sh CP_DEVICE [tcp|tls]
+# tls: the broker has a certificate from a throwaway CA; the device must
+# authenticate it (and must refuse a broker whose CA it does not trust).
+set -euo pipefail
+DEVICE_BIN="$1"
+MODE="${2:-tcp}"
+command -v mosquitto >/dev/null || { echo "mosquitto not installed (apt-get install mosquitto mosquitto-clients)"; exit 1; }
+WORK="$(mktemp -d /tmp/cp-fw-e2e-XXXXXX)"
+PORT=$(( 20000 + RANDOM % 30000 ))
+cleanup() {
+  [[ -n "${SUB_PID:-}" ]] && kill "$SUB_PID" 2>/dev/null || true
+  [[ -f "$WORK/mosquitto.pid" ]] && kill "$(cat "$WORK/mosquitto.pid")" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+HOST=127.0.0.1
+SUB_TLS=()
+DEVICE_TLS=""
+cat > "$WORK/mosquitto.conf" <<CONF
+listener $PORT 127.0.0.1
+allow_anonymous true
+persistence false
+user $(id -un)
+pid_file $WORK/mosquitto.pid
+log_dest file $WORK/mosquitto.log
+CONF
+if [[ "$MODE" == tls ]]; then
+  HOST=localhost
+  (
+    cd "$WORK"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 1 \
+      -subj "/CN=carbonproof-test-ca" 2>/dev/null
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other.key -out other-ca.pem -days 1 \
+      -subj "/CN=untrusted-ca" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr \
+      -subj "/CN=localhost" 2>/dev/null
+    printf "subjectAltName=DNS:localhost,IP:127.0.0.1\n" > san.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 1 \
+      -extfile san.ext 2>/dev/null
+  )
+  cat >> "$WORK/mosquitto.conf" <<CONF
+cafile $WORK/ca.pem
+certfile $WORK/server.pem
+keyfile $WORK/server.key
+tls_version tlsv1.2
+CONF
+  SUB_TLS=(--cafile "$WORK/ca.pem")
+  DEVICE_TLS=", \"caFile\": \"$WORK/ca.pem\""
+fi
+mosquitto -c "$WORK/mosquitto.conf" -d
+for _ in $(seq 50); do
+  rc=0
+  mosquitto_sub -h "$HOST" -p "$PORT" "${SUB_TLS[@]}" -t probe -W 1 -C 1 >/dev/null 2>&1 || rc=$?
+  [[ $rc -eq 27 ]] && break  # connected and timed out waiting for a message: broker is up
+  sleep 0.1
+done
+
+N=4
+mosquitto_sub -h "$HOST" -p "$PORT" "${SUB_TLS[@]}" -q 1 -t 'carbonproof/v1/+/+/readings' -C "$N" -W 30 -v \
+  > "$WORK/received.txt" &
+SUB_PID=$!
+sleep 0.5
+
+"$DEVICE_BIN" keygen "$WORK/device.pem" > "$WORK/pub.json"
+config() {  # $1 = caFile clause, $2 = timeoutS
+  cat <<JSON
+{ "deviceId": "kangaita-chimney-1", "facilityId": "ktda-kangaita", "keyFile": "$WORK/device.pem",
+  "keyId": "e2e", "dataDir": "$WORK/data", "intervalS": 5, "periodMs": 100, "count": $N, "timeoutS": $2,
+  "broker": { "host": "$HOST", "port": $PORT, "backoffMinMs": 200 $1 } }
+JSON
+}
+
+if [[ "$MODE" == tls ]]; then
+  # A broker whose certificate does not chain to the configured CA is refused:
+  # nothing is published and the readings stay buffered.
+  config ", \"caFile\": \"$WORK/other-ca.pem\"" 3 > "$WORK/untrusted.json"
+  rc=0
+  "$DEVICE_BIN" run "$WORK/untrusted.json" 2> "$WORK/untrusted.log" || rc=$?
+  [[ $rc -eq 3 ]] || { echo "device did not refuse the untrusted broker (exit $rc)"; cat "$WORK/untrusted.log"; exit 1; }
+  grep -q "TLS handshake" "$WORK/untrusted.log" || { cat "$WORK/untrusted.log"; exit 1; }
+  echo "tls: untrusted broker refused, readings kept in the buffer"
+fi
+
+# Same data dir: in tls mode the 4 buffered readings from the refused run are
+# delivered first (store and forward), then the new ones.
+config "$DEVICE_TLS" 30 > "$WORK/device.json"
+"$DEVICE_BIN" run "$WORK/device.json" 2> "$WORK/device.log" || { cat "$WORK/device.log"; exit 1; }
+wait "$SUB_PID" || { echo "subscriber did not get $N messages"; cat "$WORK/device.log"; exit 1; }
+SUB_PID=""
+
+[[ $(grep -c '^carbonproof/v1/ktda-kangaita/kangaita-chimney-1/readings ' "$WORK/received.txt") -eq $N ]]
+cut -d' ' -f2- "$WORK/received.txt" > "$WORK/envelopes.txt"
+PUB=$(sed -E 's/.*"publicKey":"(0x04[0-9a-f]+)".*/\1/' "$WORK/pub.json")
+"$DEVICE_BIN" verify "$PUB" < "$WORK/envelopes.txt"
+# oldest first: seqs 0..N-1 in order
+for i in $(seq 0 $((N - 1))); do
+  sed -n "$((i + 1))p" "$WORK/envelopes.txt" | grep -q "\"seq\":$i,"
+done
+echo "e2e ($MODE): $N signed readings crossed mosquitto and verified"

@@ -1,0 +1,165 @@
+#include <doctest/doctest.h>
+
+#include "carbonproof/flue_gas.h"
+#include "carbonproof/node.h"
+#include "carbonproof/bytes.h"
+#include "test_support.h"
+
+using namespace cp;
+using namespace cptest;
+
+namespace {
+struct Rig {
+  std::string dir = tempDir();
+  FakeClock clock;
+  FakeTransport transport;
+  FakeWall wall;
+  std::unique_ptr<MbedtlsP256Signer> signer = MbedtlsP256Signer::generate(nullptr);
+  FileSeqBackend seqBackend{dir + "/seq.bin"};
+  ReservingSeqStore seq{seqBackend, 4};
+  FlashRing ring;
+  mqtt::Client client;
+  SensorNode node;
+  // maxSegments × segmentBytes; an envelope is ~420 bytes with its header.
+  explicit Rig(uint32_t maxSegments = 16, uint32_t segmentBytes = 16384)
+      : client(cfg(), transport, clock),
+        node(NodeConfig{"kangaita-chimney-1", "ktda-kangaita", "k1", "test-fw"}, *signer, seq, ring, wall, client,
+             clock) {
+    REQUIRE(seq.begin());
+    REQUIRE(ring.open(dir + "/buffer", maxSegments, segmentBytes));
+  }
+  static mqtt::ClientConfig cfg() {
+    mqtt::ClientConfig c;
+    c.connect.clientId = "kangaita-chimney-1";
+    return c;
+  }
+  // Acks every QoS 1 publish until the ring is empty; returns the payloads in order.
+  std::vector<std::string> deliverAll() {
+    std::vector<std::string> out;
+    for (int i = 0; i < 200 && (ring.depth() > 0 || client.inflight()); ++i) {
+      node.poll();
+      if (auto id = client.inflight()) {
+        auto* p = transport.last(mqtt::PUBLISH);
+        std::string topic, payload;
+        uint16_t pid;
+        splitPublish(*p, topic, pid, payload);
+        CHECK(topic == "carbonproof/v1/ktda-kangaita/kangaita-chimney-1/readings");
+        if (pid == *id) {
+          out.push_back(payload);
+          transport.puback(pid);
+        }
+      }
+    }
+    node.poll();
+    return out;
+  }
+};
+const FlueGas kM{41000, 18550, 6200, 101325, 600};
+}  // namespace
+
+TEST_CASE("readings are refused until SNTP time is set - without spending a seq") {
+  Rig rig;
+  rig.wall.set = false;
+  std::string err;
+  CHECK(rig.node.recordFlueGas(kM, 5, &err) == RecordStatus::TimeNotSet);
+  rig.wall.set = true;
+  rig.wall.now = 100;  // set but implausible (RTC at 1970)
+  CHECK(rig.node.recordFlueGas(kM, 5, &err) == RecordStatus::TimeNotSet);
+  CHECK(rig.ring.depth() == 0);
+  rig.wall.now = 1763900000;
+  REQUIRE(rig.node.recordFlueGas(kM, 5, &err) == RecordStatus::Ok);
+  CHECK(rig.seq.last() == 0);
+}
+
+TEST_CASE("store and forward: readings taken offline drain oldest-first after reconnect") {
+  Rig rig;
+  rig.transport.acceptOpen = false;  // broker unreachable
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(rig.node.recordFlueGas(kM, 5) == RecordStatus::Ok);
+    rig.wall.now += 5;
+    rig.node.poll();
+    rig.clock.t += 500;
+  }
+  CHECK(rig.ring.depth() == 5);
+  CHECK(rig.transport.count(mqtt::PUBLISH) == 0);
+  rig.transport.acceptOpen = true;
+  rig.clock.t += 60000;
+  rig.node.poll();
+  rig.transport.connack();
+  auto got = rig.deliverAll();
+  REQUIRE(got.size() == 5);
+  for (size_t i = 0; i < got.size(); ++i) {
+    Reading r;
+    std::string err;
+    REQUIRE_MESSAGE(verifyEnvelope(got[i], rig.signer->publicKey(), &r, &err), err);
+    CHECK(r.seq == static_cast<int64_t>(i));
+    CHECK(r.ts == 1763900000 + 5 * static_cast<int64_t>(i));
+  }
+  CHECK(rig.ring.depth() == 0);
+  CHECK(rig.node.delivered() == 5);
+}
+
+TEST_CASE("a reading leaves the buffer only after its PUBACK and a lost ack means resend") {
+  Rig rig;
+  REQUIRE(rig.node.recordFlueGas(kM, 5) == RecordStatus::Ok);
+  rig.node.poll();
+  rig.transport.connack();
+  rig.node.poll();  // connected
+  rig.node.poll();  // publish
+  REQUIRE(rig.client.inflight());
+  CHECK(rig.ring.depth() == 1);
+  rig.transport.peerClosed = true;  // connection dies before PUBACK
+  rig.node.poll();
+  CHECK(rig.ring.depth() == 1);
+  rig.clock.t += 1000;
+  rig.node.poll();
+  rig.transport.connack();
+  auto got = rig.deliverAll();
+  CHECK(got.size() == 1);
+  CHECK(rig.ring.depth() == 0);
+  CHECK(rig.transport.count(mqtt::PUBLISH) == 2);
+}
+
+TEST_CASE("heartbeat reports version - uptime - depth - dropped count - RSSI and faults - signed") {
+  Rig rig(2, 1024);  // two envelopes per segment, two segments
+  for (int i = 0; i < 6; ++i) REQUIRE(rig.node.recordFlueGas(kM, 5) == RecordStatus::Ok);
+  rig.node.setFaults(kFaultThermocouple | kFaultCo2);
+  rig.clock.t += 42000;
+  std::string hb = rig.node.heartbeatJson(-67);
+  json::Value v;
+  REQUIRE(json::parse(hb, v));
+  const json::Value* h = v.find("heartbeat");
+  REQUIRE(h);
+  CHECK(h->find("fw")->s == "test-fw");
+  CHECK(h->find("uptimeS")->i == 42);
+  CHECK(h->find("bufferDepth")->i == 4);
+  CHECK(h->find("dropped")->i == 2);
+  CHECK(h->find("rssiDbm")->i == -67);
+  CHECK(h->find("lastSeq")->i == 5);
+  REQUIRE(h->find("faults")->items.size() == 2);
+  CHECK(h->find("faults")->items[0].s == "co2");
+  std::string canon;
+  REQUIRE(json::canonicalize(*h, canon));
+  std::vector<uint8_t> sig;
+  REQUIRE(fromHex(v.find("sig")->s, sig));
+  Signature s;
+  std::copy(sig.begin(), sig.end(), s.begin());
+  CHECK(verifyP256(rig.signer->publicKey(), sha256(canon), s));
+}
+
+TEST_CASE("seq keeps increasing across a simulated reboot of the node") {
+  std::string dir;
+  int64_t last;
+  {
+    Rig rig;
+    dir = rig.dir;
+    for (int i = 0; i < 3; ++i) REQUIRE(rig.node.recordFlueGas(kM, 5) == RecordStatus::Ok);
+    last = rig.seq.last();
+  }
+  FileSeqBackend b(dir + "/seq.bin");
+  ReservingSeqStore s(b, 4);
+  REQUIRE(s.begin());
+  int64_t q;
+  REQUIRE(s.next(q));
+  CHECK(q > last);
+}

@@ -1,0 +1,162 @@
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
+import { SdkError } from '../errors.ts'
+import type { FactorSet } from '../factors/factorSet.ts'
+import { bytesToHex, type Hex } from '../hex.ts'
+import { idToBytes32 } from '../ids.ts'
+import { buildMerkleTree } from '../merkle/tree.ts'
+import { batchTotals, computeReading, type FacilityContext, type ReadingResult } from '../methodology/compute.ts'
+import { canonicalBytes } from '../reading/canonical.ts'
+import { readingDigest, sha256Bytes } from '../reading/digest.ts'
+import { formatIssues } from '../reading/parse.ts'
+import type { Envelope } from '../reading/schema.ts'
+import type { BatchHeader } from '../eip712/batchHeader.ts'
+import { BUNDLE_FORMAT, TREE_PARAMS, bundleSchema, type Bundle } from './schema.ts'
+
+/** Multicodec `raw` and multihash `sha2-256` (the CID of the bundle's bytes as one raw block). */
+export const RAW_CODEC = 0x55
+export const SHA2_256 = 0x12
+
+export const ZERO32: Hex = `0x${'00'.repeat(32)}`
+
+export type BuildBundleInput = {
+  facilityId: string
+  periodStart: number
+  periodEnd: number
+  envelopes: readonly Envelope[]
+  factorSet: FactorSet
+  facilityContext?: FacilityContext
+  methodologyId: Hex
+  correctionOf?: Hex
+  /** Oracle marks per reading digest (informational). */
+  flags?: Record<string, string[]>
+}
+
+function resultJson(r: ReadingResult) {
+  const s = (v: bigint | null) => (v === null ? null : v.toString())
+  return {
+    fossilCo2eMg: r.fossilCo2eMg.toString(),
+    biogenicCo2Mg: r.biogenicCo2Mg.toString(),
+    fossilCo2Mg: s(r.fossilCo2Mg),
+    ch4Mg: s(r.ch4Mg),
+    n2oMg: s(r.n2oMg),
+  }
+}
+
+function invalid(message: string, details?: Record<string, unknown>): SdkError {
+  return new SdkError(message, { code: 'INVALID_BUNDLE', docsPath: 'docs/bundle.md', ...(details ? { details } : {}) })
+}
+
+/**
+ * Builds the evidence bundle of a batch: computes every digest and result, the tree and
+ * totals. Readings are ordered by (deviceId, seq) so the same batch always gives the same
+ * bytes, whatever order they arrived in. Throws INVALID_BUNDLE for a reading of another
+ * facility, outside the period, or a repeated (deviceId, seq).
+ */
+export function buildBundle(input: BuildBundleInput): Bundle {
+  if (input.envelopes.length === 0) throw invalid('An empty batch has no bundle: it is never attested.')
+  if (!(input.periodStart < input.periodEnd)) throw invalid('periodStart must be before periodEnd.')
+  const context = input.facilityContext ?? {}
+  const sorted = [...input.envelopes].sort((a, b) =>
+    a.reading.deviceId === b.reading.deviceId ? a.reading.seq - b.reading.seq : a.reading.deviceId < b.reading.deviceId ? -1 : 1,
+  )
+  const readings = sorted.map((envelope, i) => {
+    const r = envelope.reading
+    if (r.facilityId !== input.facilityId) throw invalid(`Reading ${r.deviceId}#${r.seq} is of facility ${r.facilityId}, not ${input.facilityId}.`)
+    if (r.ts < input.periodStart || r.ts >= input.periodEnd) {
+      throw invalid(`Reading ${r.deviceId}#${r.seq} (ts ${r.ts}) is outside [${input.periodStart}, ${input.periodEnd}).`)
+    }
+    const prev = sorted[i - 1]?.reading
+    if (prev && prev.deviceId === r.deviceId && prev.seq === r.seq) throw invalid(`Reading ${r.deviceId}#${r.seq} appears twice.`)
+    const digest = bytesToHex(readingDigest(r))
+    const result = computeReading(r, input.factorSet, context)
+    const flags = input.flags?.[digest]
+    return {
+      envelope: envelope.keyId === undefined ? { reading: r, sig: envelope.sig.toLowerCase() } : { reading: r, sig: envelope.sig.toLowerCase(), keyId: envelope.keyId },
+      digest,
+      result: resultJson(result),
+      ...(flags && flags.length > 0 ? { flags: [...flags] } : {}),
+      _mg: result,
+    }
+  })
+  const tree = buildMerkleTree(readings.map((r) => r.digest))
+  const totals = batchTotals(readings.map((r) => r._mg))
+  const bundle: Bundle = {
+    format: BUNDLE_FORMAT,
+    facilityId: input.facilityId,
+    period: { start: input.periodStart, end: input.periodEnd },
+    correctionOf: input.correctionOf ?? ZERO32,
+    methodologyId: input.methodologyId,
+    factorSet: { id: input.factorSet.id, content: input.factorSet.content },
+    facilityContext: { ...context },
+    tree: { ...TREE_PARAMS },
+    root: tree.root,
+    readings: readings.map(({ _mg, ...r }) => r),
+    totals: {
+      readingCount: readings.length,
+      fossilCo2eMg: totals.fossilCo2eMg.toString(),
+      biogenicCo2Mg: totals.biogenicCo2Mg.toString(),
+      fossilCo2eGrams: totals.fossilCo2eGrams.toString(),
+      biogenicCo2Grams: totals.biogenicCo2Grams.toString(),
+    },
+  }
+  return bundle
+}
+
+/** The bundle's bytes: RFC 8785 canonical JSON, UTF-8. These bytes are what is pinned. */
+export function encodeBundle(bundle: Bundle): Uint8Array {
+  return canonicalBytes(bundle)
+}
+
+/** CIDv1 (raw codec 0x55, sha2-256), base32 — what `ipfs block put` / Helia `blockstore.put` give for these bytes. */
+export function bundleCid(bytes: Uint8Array): string {
+  return CID.createV1(RAW_CODEC, Digest.create(SHA2_256, sha256Bytes(bytes))).toString()
+}
+
+/**
+ * Parses bundle bytes: valid UTF-8 JSON, the format-1 schema, and canonical (re-encoding
+ * gives the same bytes, so the CID commits to exactly one document).
+ */
+export function decodeBundle(bytes: Uint8Array): Bundle {
+  let value: unknown
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+  } catch (cause) {
+    throw new SdkError(`Bundle bytes are not UTF-8 JSON: ${(cause as Error).message}`, { code: 'INVALID_BUNDLE', cause })
+  }
+  const result = bundleSchema.safeParse(value)
+  if (!result.success) {
+    const issues = formatIssues(result.error)
+    throw new SdkError(`Invalid bundle: ${issues.slice(0, 10).map((i) => `${i.path}: ${i.message}`).join('; ')}`, {
+      code: 'INVALID_BUNDLE',
+      cause: result.error,
+      docsPath: 'docs/bundle.md',
+      details: { issues },
+    })
+  }
+  const again = encodeBundle(result.data)
+  if (again.length !== bytes.length || again.some((b, i) => b !== bytes[i])) {
+    throw new SdkError('Bundle bytes are not in canonical form (RFC 8785); the CID must commit to one encoding.', {
+      code: 'INVALID_BUNDLE',
+      docsPath: 'docs/bundle.md',
+    })
+  }
+  return result.data
+}
+
+/** The batch header a bundle backs, given the CID it is pinned under. */
+export function bundleHeader(bundle: Bundle, cid: string): BatchHeader {
+  return {
+    facilityId: idToBytes32(bundle.facilityId),
+    periodStart: BigInt(bundle.period.start),
+    periodEnd: BigInt(bundle.period.end),
+    merkleRoot: bundle.root as Hex,
+    readingCount: bundle.totals.readingCount,
+    fossilCo2eGrams: BigInt(bundle.totals.fossilCo2eGrams),
+    biogenicCo2Grams: BigInt(bundle.totals.biogenicCo2Grams),
+    methodologyId: bundle.methodologyId as Hex,
+    factorSetId: bundle.factorSet.id as Hex,
+    bundleCid: cid,
+    correctionOf: bundle.correctionOf as Hex,
+  }
+}

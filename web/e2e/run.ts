@@ -1,0 +1,251 @@
+#!/usr/bin/env node
+/**
+ * Browser end-to-end tests (`npm run e2e -w web`): playwright-core drives Debian's
+ * chromium against the local stack of e2e/stack.ts, with an injected EIP-1193 wallet
+ * (e2e/wallet.ts). Screenshots of every step go to web/e2e/screenshots/ (named in
+ * docs/web.md); axe-core runs on every page and fails on serious or critical issues.
+ *
+ * Installs chromium with apt-get when /usr/bin/chromium is missing (needs root).
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { mnemonicToAccount } from "viem/accounts";
+import { startStack, type Stack } from "./stack.ts";
+import { injectWallet } from "./wallet.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const shots = join(here, "screenshots");
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const DEV = "test test test test test test test test test test test junk";
+const BUYER = mnemonicToAccount(DEV, { addressIndex: 2 }).address;
+const SELLER = mnemonicToAccount(DEV, { addressIndex: 6 }).address; // a project proponent of seed-demo
+const TX_TIMEOUT = 60_000;
+
+let stack: Stack;
+let browser: Browser;
+const started = Date.now();
+const log = (line: string) => process.stdout.write(`# [e2e ${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
+const axeFindings: { page: string; id: string; impact: string; help: string; nodes: number }[] = [];
+
+function ensureChromium(): void {
+  if (existsSync(CHROMIUM)) return;
+  log(`${CHROMIUM} is missing: installing Debian's chromium with apt-get`);
+  for (const args of [["update"], ["install", "-y", "chromium"]]) {
+    const r = spawnSync("apt-get", args, {
+      stdio: "inherit",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
+    if (r.status !== 0) throw new Error(`apt-get ${args.join(" ")} failed; install chromium by hand (root needed)`);
+  }
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+/** axe-core on the current page; serious/critical findings are collected and fail the axe test. */
+async function axe(page: Page, name: string): Promise<void> {
+  await page.evaluate(axeSource);
+  const result = (await page.evaluate(async () => {
+    const w = window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<unknown> } };
+    return w.axe.run(document, { resultTypes: ["violations"] });
+  })) as { violations: { id: string; impact: string; help: string; nodes: unknown[] }[] };
+  for (const v of result.violations)
+    if (v.impact === "serious" || v.impact === "critical")
+      axeFindings.push({ page: name, id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length });
+}
+
+async function walletPage(account: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  await injectWallet(page, stack.rpcUrl, account);
+  return { context, page };
+}
+
+async function connect(page: Page): Promise<void> {
+  await page.getByTestId("rk-connect-button").first().click();
+  await page.getByText("Browser Wallet").click();
+  await page.getByTestId("rk-account-button").first().waitFor();
+}
+
+async function waitConfirmed(page: Page, scope = page.locator("body")): Promise<void> {
+  const status = scope.locator("[data-tx=confirmed], [data-tx=failed]").first();
+  await status.waitFor({ timeout: TX_TIMEOUT });
+  const text = await status.innerText();
+  assert.equal(await status.getAttribute("data-tx"), "confirmed", text);
+}
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  ensureChromium();
+  stack = await startStack(log);
+  log(`stack up: web ${stack.webUrl}, chain ${stack.rpcUrl}, ${JSON.stringify(stack.timings)}`);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+  log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+});
+
+test("the market renders with no wallet: listings, provenance and verified badges", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(stack.webUrl);
+  const table = page.getByTestId("market-table");
+  await table.waitFor();
+  const rows = table.locator("tbody tr");
+  assert.ok((await rows.count()) >= 3, "seed-demo opens several listings");
+  assert.ok((await table.getByText("✓ Verified").count()) >= 3);
+  assert.match(await table.innerText(), /KEN/);
+  assert.match(await table.innerText(), /t CO2e/);
+  assert.doesNotMatch(await page.locator("main").innerText(), /\bwei\b|units|kg CO2e per unit/i);
+  await shot(page, "01-market-no-wallet");
+  await axe(page, "market");
+  await page.getByLabel("Country").selectOption("GBR");
+  assert.match(await page.getByTestId("listing-count").innerText(), /^\d+ of \d+ open listings$/);
+  assert.doesNotMatch(await table.innerText(), /KEN/);
+  await shot(page, "02-market-filtered");
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.goto(stack.webUrl);
+  await page.getByTestId("market-table").waitFor();
+  await shot(page, "03-market-phone");
+  const firstCredit = page.getByTestId("market-table").locator("tbody tr a").first();
+  await firstCredit.click();
+  await page.getByTestId("issued").waitFor();
+  await page.getByText("Supply adds up").waitFor();
+  await shot(page, "04-credit-page");
+  await axe(page, "credit");
+  await context.close();
+});
+
+let certificateUrl = "";
+
+test("a buyer connects, buys part of a listing, retires it for a named beneficiary and verifies the certificate", async () => {
+  const { context, page } = await walletPage(BUYER);
+  await page.goto(stack.webUrl);
+  await page.getByTestId("market-table").waitFor();
+  await connect(page);
+  await shot(page, "05-buyer-connected");
+  // The listing with the most left, so a partial buy leaves some.
+  await page.getByLabel("Sort by").selectOption("available:desc");
+  const row = page.getByTestId("market-table").locator("tbody tr").first();
+  const listingId = await row.getAttribute("data-listing");
+  await row.getByRole("link", { name: /^Buy from listing/ }).click();
+  await page.getByTestId("available").waitFor();
+  const before = await page.getByTestId("available").innerText();
+  await page.getByLabel("Amount (tonnes CO2e)").fill("0.5");
+  await page.getByTestId("quote").waitFor();
+  assert.match(await page.getByTestId("total").innerText(), /\d+\.\d{2} /);
+  await shot(page, "06-buy-quote");
+  await axe(page, "listing");
+  await page.getByTestId("approve").click();
+  await waitConfirmed(page);
+  await shot(page, "07-approved");
+  await page.getByTestId("buy").click();
+  await page.locator("[data-tx=confirmed]", { hasText: "Buy 0.500 t CO2e" }).waitFor({ timeout: TX_TIMEOUT });
+  await shot(page, "08-bought");
+  await page.waitForFunction(([b]) => document.querySelector("[data-testid=available]")?.textContent !== b, [before], {
+    timeout: 15_000,
+  });
+  log(
+    `bought 0.5 t from listing ${listingId}: available ${before} → ${await page.getByTestId("available").innerText()}`,
+  );
+
+  await page.goto(`${stack.webUrl}/portfolio`);
+  await page.getByTestId("holdings").waitFor();
+  await shot(page, "09-portfolio");
+  await axe(page, "portfolio");
+  await page.getByTestId("holdings").getByRole("link", { name: "Retire" }).first().click();
+  await page.getByLabel("Amount (tonnes CO2e)").fill("0.25");
+  await page.getByLabel("Beneficiary name").fill("Acme Tea Importers Ltd");
+  await page.getByLabel("Reason").fill("FY2026 scope 1 offset: boiler fuel");
+  await page.getByLabel("Consumption country (optional)").fill("GBR");
+  await axe(page, "retire");
+  await page.getByLabel("I understand that this retirement is permanent.").check();
+  await shot(page, "10-retire-form");
+  await page.getByTestId("retire").click();
+  await waitConfirmed(page);
+  await page.getByTestId("certificate-link").click();
+  await page.getByTestId("certificate-record").waitFor();
+  certificateUrl = page.url();
+  assert.equal(await page.getByTestId("cert-beneficiary").innerText(), "Acme Tea Importers Ltd");
+  assert.equal(await page.getByTestId("cert-amount").innerText(), "0.250 t CO2e");
+  await page.getByTestId("verify").click();
+  const verdict = page.getByTestId("verify-result");
+  await verdict.waitFor({ timeout: 30_000 });
+  assert.equal(await verdict.getAttribute("data-ok"), "true", await page.locator("main").innerText());
+  await shot(page, "11-certificate-verified");
+  await axe(page, "certificate");
+  await context.close();
+});
+
+test("the certificate page is public: it opens and verifies with no wallet, and prints", async () => {
+  assert.ok(certificateUrl, "the buyer test produced a certificate");
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(certificateUrl);
+  await page.getByTestId("verify").click();
+  await page.locator("[data-testid=verify-result][data-ok=true]").waitFor({ timeout: 30_000 });
+  await page.emulateMedia({ media: "print" });
+  assert.equal(await page.locator(".site-header").isVisible(), false, "print CSS hides the navigation");
+  await shot(page, "12-certificate-print");
+  await context.close();
+});
+
+test("a second wallet lists credits and cancels the listing", async () => {
+  const { context, page } = await walletPage(SELLER);
+  await page.goto(`${stack.webUrl}/sell`);
+  await connect(page);
+  await page.getByLabel("Amount (tonnes CO2e)").waitFor();
+  await axe(page, "sell");
+  const allow = page.getByRole("button", { name: "Allow the marketplace" });
+  if (await allow.isVisible()) {
+    await allow.click();
+    await waitConfirmed(page);
+  }
+  await page.getByLabel("Amount (tonnes CO2e)").fill("0.1");
+  await page.getByLabel(/^Price per tonne/).fill("30");
+  await shot(page, "13-sell-form");
+  await page.getByTestId("list").click();
+  await page.locator("[data-tx=confirmed]", { hasText: "List 0.100 t CO2e" }).waitFor({ timeout: TX_TIMEOUT });
+  const own = page.getByTestId("own-listings");
+  const mine = own.locator("li", { hasText: "0.100 t CO2e" }).last();
+  await mine.waitFor();
+  const id = await mine.getAttribute("data-own-listing");
+  await shot(page, "14-listed");
+  await page.getByTestId(`cancel-${id}`).click();
+  await page.locator("[data-tx=confirmed]", { hasText: `Cancel listing ${id}` }).waitFor({ timeout: TX_TIMEOUT });
+  await page.locator(`[data-own-listing="${id}"]`).waitFor({ state: "detached", timeout: 15_000 });
+  await shot(page, "15-cancelled");
+  await context.close();
+});
+
+test("axe-core finds no serious or critical accessibility issue on any page", () => {
+  const pages = new Set(axeFindings.map((f) => f.page));
+  assert.deepEqual(
+    axeFindings,
+    [],
+    `accessibility issues on ${[...pages].join(", ")}:\n${axeFindings.map((f) => `  ${f.page}: ${f.impact} ${f.id} (${f.nodes}×) ${f.help}`).join("\n")}`,
+  );
+});

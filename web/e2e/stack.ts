@@ -1,0 +1,196 @@
+/**
+ * The local stack the browser tests (and the Lighthouse bench) run against, on free
+ * ports, torn down afterwards:
+ *
+ *   1. a Hardhat node (in memory),
+ *   2. the contracts deployed with Ignition (ignition/modules/Credits.ts, which includes
+ *      the attestation side), under a deployment id of its own so `npm start`'s journal
+ *      of chain 31337 is never touched,
+ *   3. scripts/seed-demo.ts (facilities, devices, attestations, credits, listings),
+ *   4. `next start` on the built web app (built first when web/.next is missing).
+ *
+ * Attach mode: with CARBONPROOF_E2E_RPC and CARBONPROOF_E2E_ADDRESSES set, steps 1–2 are
+ * skipped and the tests use that chain and deployment (seeded again by step 3).
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const web = join(dirname(fileURLToPath(import.meta.url)), "..");
+const root = join(web, "..");
+
+export type Stack = {
+  rpcUrl: string;
+  webUrl: string;
+  addressesFile: string;
+  stateDir: string;
+  timings: Record<string, number>;
+  stop: () => Promise<void>;
+};
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await probe()) return;
+    } catch (cause) {
+      last = cause;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(
+    `${what} did not come up within ${timeoutMs / 1000} s${last ? ` (last error: ${String(last)})` : ""}`,
+  );
+}
+
+function run(name: string, command: string, args: string[], env: Record<string, string>, cwd = root): string {
+  const r = spawnSync(command, args, { cwd, env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${name} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+export async function startStack(log: (line: string) => void = () => {}): Promise<Stack> {
+  const children: ChildProcess[] = [];
+  const cleanups: (() => void)[] = [];
+  const timings: Record<string, number> = {};
+  const stateDir = mkdtempSync(join(tmpdir(), "carbonproof-e2e-"));
+  const stop = async () => {
+    for (const child of children.reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      // Each child leads its own process group (detached), so npx's grandchildren go too.
+      try {
+        process.kill(-child.pid!, "SIGTERM");
+      } catch {
+        child.kill("SIGTERM");
+      }
+      await Promise.race([new Promise((r) => child.once("exit", r)), new Promise((r) => setTimeout(r, 5000))]);
+    }
+    for (const c of cleanups) c();
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  const spawnChild = (command: string, args: string[], env: Record<string, string>, cwd: string) => {
+    const child = spawn(command, args, {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let output = "";
+    child.stdout!.on("data", (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
+    child.stderr!.on("data", (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
+    children.push(child);
+    return { child, output: () => output };
+  };
+
+  try {
+    let t = Date.now();
+    let rpcUrl = process.env.CARBONPROOF_E2E_RPC;
+    let addressesFile = process.env.CARBONPROOF_E2E_ADDRESSES;
+    if (!rpcUrl || !addressesFile) {
+      const rpcPort = await freePort();
+      rpcUrl = `http://127.0.0.1:${rpcPort}`;
+      log(`starting a Hardhat node on ${rpcUrl}`);
+      const node = spawnChild(
+        "npx",
+        ["hardhat", "node", "--hostname", "127.0.0.1", "--port", String(rpcPort)],
+        {},
+        root,
+      );
+      await waitFor(
+        "the Hardhat node",
+        async () => {
+          if (node.child.exitCode !== null) throw new Error(node.output());
+          const res = await fetch(rpcUrl!, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+          });
+          return res.ok;
+        },
+        90_000,
+      );
+      timings.chainMs = Date.now() - t;
+      t = Date.now();
+      const module = "ignition/modules/Credits.ts";
+      if (!existsSync(join(root, module)))
+        throw new Error(
+          `${module} is not in this checkout: the credits contracts are needed for the browser tests. ` +
+            "Attach to a running deployment with CARBONPROOF_E2E_RPC and CARBONPROOF_E2E_ADDRESSES.",
+        );
+      const deploymentId = `e2e-${rpcPort}`;
+      log(`deploying ${module} (deployment id ${deploymentId})`);
+      run(
+        "ignition deploy",
+        "npx",
+        ["hardhat", "ignition", "deploy", module, "--network", "localhost", "--deployment-id", deploymentId],
+        { CARBONPROOF_RPC_URL: rpcUrl, HARDHAT_IGNITION_CONFIRM_DEPLOYMENT: "false" },
+      );
+      const deploymentDir = join(root, "ignition/deployments", deploymentId);
+      cleanups.push(() => rmSync(deploymentDir, { recursive: true, force: true }));
+      addressesFile = join(deploymentDir, "deployed_addresses.json");
+      timings.deployMs = Date.now() - t;
+    } else log(`attaching to ${rpcUrl} with ${addressesFile}`);
+
+    t = Date.now();
+    log("seeding the demo");
+    run(
+      "seed-demo",
+      process.execPath,
+      ["scripts/seed-demo.ts", "--rpc", rpcUrl, "--addresses", addressesFile, "--out", join(stateDir, "web")],
+      {},
+    );
+    timings.seedMs = Date.now() - t;
+
+    if (!existsSync(join(web, ".next", "BUILD_ID"))) {
+      t = Date.now();
+      log("building the web app (web/.next is missing)");
+      run("next build", "npx", ["next", "build"], { NEXT_TELEMETRY_DISABLED: "1" }, web);
+      timings.buildMs = Date.now() - t;
+    }
+    t = Date.now();
+    const webPort = await freePort();
+    const webUrl = `http://127.0.0.1:${webPort}`;
+    log(`starting the web app on ${webUrl}`);
+    const server = spawnChild(
+      "npx",
+      ["next", "start", "-H", "127.0.0.1", "-p", String(webPort)],
+      {
+        NEXT_TELEMETRY_DISABLED: "1",
+        CARBONPROOF_RPC_URL: rpcUrl,
+        CARBONPROOF_CHAIN_ID: "31337",
+        CARBONPROOF_ADDRESSES: addressesFile,
+        CARBONPROOF_FACILITIES: join(stateDir, "web", "facilities.json"),
+      },
+      web,
+    );
+    await waitFor(
+      "the web app",
+      async () => {
+        if (server.child.exitCode !== null) throw new Error(server.output());
+        return (await fetch(webUrl)).ok;
+      },
+      60_000,
+    );
+    timings.webMs = Date.now() - t;
+    return { rpcUrl, webUrl, addressesFile, stateDir, timings, stop };
+  } catch (cause) {
+    await stop();
+    throw cause;
+  }
+}

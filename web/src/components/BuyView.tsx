@@ -1,0 +1,386 @@
+"use client";
+
+import Link from "next/link";
+import { useMemo, useState } from "react";
+import { parseEventLogs, type Address } from "viem";
+import { useAccount } from "wagmi";
+import { ConnectButton } from "@rainbow-me/rainbowkit";
+import { useRuntimeConfig } from "@/app/providers.tsx";
+import { marketplaceAbi, paymentTokenAbi } from "@/lib/chain/abis.ts";
+import { useChainQuery, useTransaction } from "@/lib/chain/hooks.ts";
+import { idString, readCreditFacts, readFeeBps, readListing, readPaymentToken } from "@/lib/chain/reads.ts";
+import { describeError } from "@/lib/errors.ts";
+import { parseUintId } from "@/lib/ids.ts";
+import { amountProblem, canAfford, nextStep, quote } from "@/lib/quote.ts";
+import { retirementDetails, type FieldErrors } from "@/lib/retirement.ts";
+import {
+  formatTokenAmount,
+  formatTonnes,
+  parseTonnes,
+  pricePerTonne,
+  shortAddress,
+  tonnesInputValue,
+} from "@/lib/units.ts";
+import { allPass, attestedReadings, creditChecks } from "@/lib/verification.ts";
+import { VerifiedBadge } from "./Checks.tsx";
+import { IrreversibleConfirm } from "./IrreversibleConfirm.tsx";
+import { RetirementFields, emptyRetirementForm } from "./RetirementFields.tsx";
+import { TxStatus } from "./TxStatus.tsx";
+
+const SLIPPAGE_CHOICES = [0, 50, 100, 300] as const;
+
+export function BuyView({ id }: { id: string }) {
+  const runtime = useRuntimeConfig();
+  const listingId = parseUintId(id);
+  const { address } = useAccount();
+  const q = useChainQuery(
+    ["listing", id],
+    async (client, addresses) => {
+      const listing = await readListing(client, addresses, listingId!);
+      if (listing.seller === "0x0000000000000000000000000000000000000000") return { listing: undefined };
+      const [credit, token, feeBps, block] = await Promise.all([
+        readCreditFacts(client, addresses, listing.tokenId),
+        readPaymentToken(client, listing.paymentToken),
+        readFeeBps(client, addresses),
+        client.getBlock(),
+      ]);
+      return { listing, credit, token, feeBps, nowS: Number(block.timestamp) };
+    },
+    { enabled: listingId !== undefined },
+  );
+  const wallet = useChainQuery(
+    ["buyer", id, address],
+    async (client, addresses) => {
+      const token = q.data?.listing?.paymentToken as Address;
+      const [balance, allowance] = await Promise.all([
+        client.readContract({
+          address: token,
+          abi: paymentTokenAbi,
+          functionName: "balanceOf",
+          args: [address],
+        }) as Promise<bigint>,
+        client.readContract({
+          address: token,
+          abi: paymentTokenAbi,
+          functionName: "allowance",
+          args: [address, addresses.Marketplace],
+        }) as Promise<bigint>,
+      ]);
+      return { balance, allowance };
+    },
+    { enabled: Boolean(address && q.data?.listing) },
+  );
+
+  if (listingId === undefined)
+    return (
+      <p role="alert" className="status status--bad">
+        “{id}” is not a listing id.
+      </p>
+    );
+  if (q.isPending) return <p role="status">Reading listing {id} from the chain…</p>;
+  if (q.isError)
+    return (
+      <p role="alert" className="status status--bad">
+        Could not read listing {id}: {describeError(q.error).message}
+      </p>
+    );
+  const data = q.data;
+  if (!data.listing || !data.credit || !data.token)
+    return (
+      <>
+        <h1>Listing {id}</h1>
+        <p role="alert">
+          This listing does not exist. <Link href="/">Back to the market</Link>
+        </p>
+      </>
+    );
+  const { listing, credit, token, feeBps, nowS } = data;
+  const facility = idString(credit.facilityId);
+  const closed = listing.remaining === 0n || listing.expiresAt <= nowS!;
+  return (
+    <>
+      <h1>Buy {credit.projectName}</h1>
+      <section className="panel" aria-labelledby="listing-heading">
+        <h2 id="listing-heading">
+          Listing {id} <VerifiedBadge verified={allPass(creditChecks(credit))} />
+        </h2>
+        <dl className="facts">
+          <dt>Credit</dt>
+          <dd>
+            <Link href={`/credit/${listing.tokenId}`}>
+              {credit.projectName}, vintage {credit.vintage}
+            </Link>
+          </dd>
+          <dt>Facility</dt>
+          <dd>
+            {runtime.facilities[facility]?.name ?? facility}
+            {runtime.facilities[facility]?.country ? `, ${runtime.facilities[facility]?.country}` : ""}
+          </dd>
+          <dt>Signed readings behind the credit</dt>
+          <dd>{attestedReadings(credit).toLocaleString("en")}</dd>
+          <dt>Seller</dt>
+          <dd className="mono" title={listing.seller}>
+            {shortAddress(listing.seller)}
+          </dd>
+          <dt>Price</dt>
+          <dd data-testid="price">
+            {formatTokenAmount(pricePerTonne(listing.unitPrice), token.decimals)} {token.symbol} per tonne CO2e
+          </dd>
+          <dt>Available</dt>
+          <dd data-testid="available">{formatTonnes(listing.remaining)}</dd>
+          <dt>Smallest purchase</dt>
+          <dd>{formatTonnes(listing.minFill)} (or everything that is left)</dd>
+          <dt>Open until</dt>
+          <dd>{new Date(listing.expiresAt * 1000).toISOString().slice(0, 10)}</dd>
+        </dl>
+      </section>
+      {closed ? (
+        <p role="alert" className="status status--bad">
+          This listing is sold out, cancelled or expired. <Link href="/">Find another one on the market.</Link>
+        </p>
+      ) : !address ? (
+        <div className="panel">
+          <p>Connect your wallet to buy. Browsing needs no wallet.</p>
+          <ConnectButton label="Connect wallet" />
+        </div>
+      ) : (
+        <PurchaseForm
+          listingId={listingId}
+          listing={listing}
+          tokenDecimals={token.decimals}
+          tokenSymbol={token.symbol}
+          feeBps={feeBps!}
+          account={address}
+          balance={wallet.data?.balance}
+          allowance={wallet.data?.allowance}
+        />
+      )}
+    </>
+  );
+}
+
+function PurchaseForm(props: {
+  listingId: bigint;
+  listing: Awaited<ReturnType<typeof readListing>>;
+  tokenDecimals: number;
+  tokenSymbol: string;
+  feeBps: number;
+  account: Address;
+  balance: bigint | undefined;
+  allowance: bigint | undefined;
+}) {
+  const { listing, tokenDecimals: dec, tokenSymbol: sym } = props;
+  const runtime = useRuntimeConfig();
+  const tx = useTransaction();
+  const [amountText, setAmountText] = useState(tonnesInputValue(listing.remaining < 1000n ? listing.remaining : 1000n));
+  const [slippageBps, setSlippageBps] = useState<number>(50);
+  const [mode, setMode] = useState<"buy" | "retire">("buy");
+  const [form, setForm] = useState(emptyRetirementForm(props.account));
+  const [formErrors, setFormErrors] = useState<FieldErrors>({});
+  const [confirmed, setConfirmed] = useState(false);
+  const [certificateId, setCertificateId] = useState<bigint | undefined>();
+
+  const parsed = parseTonnes(amountText);
+  const problem = parsed.ok ? amountProblem(parsed.value, listing.remaining, listing.minFill) : parsed.error;
+  const qt = useMemo(
+    () => (parsed.ok ? quote(listing.unitPrice, parsed.value, props.feeBps, slippageBps) : undefined),
+    [parsed.ok, parsed.ok ? parsed.value : 0n, listing.unitPrice, props.feeBps, slippageBps],
+  );
+  const step = qt && props.allowance !== undefined ? nextStep(props.allowance, qt) : undefined;
+  const affordable = qt && props.balance !== undefined ? canAfford(props.balance, qt) : true;
+
+  async function approve() {
+    if (!qt) return;
+    await tx.send({
+      label: `Approve ${formatTokenAmount(qt.maxTotalPrice, dec)} ${sym}`,
+      address: listing.paymentToken,
+      abi: paymentTokenAbi,
+      functionName: "approve",
+      args: [runtime.addresses.Marketplace, qt.maxTotalPrice],
+    });
+  }
+
+  async function buy() {
+    if (!qt) return;
+    if (mode === "buy") {
+      await tx.send({
+        label: `Buy ${formatTonnes(qt.amountKg)}`,
+        address: runtime.addresses.Marketplace!,
+        abi: marketplaceAbi,
+        functionName: "buy",
+        args: [props.listingId, qt.amountKg, qt.maxTotalPrice],
+      });
+      return;
+    }
+    const details = retirementDetails(form);
+    if (!details.ok) {
+      setFormErrors(details.errors);
+      return;
+    }
+    setFormErrors({});
+    const r = await tx.send({
+      label: `Buy and retire ${formatTonnes(qt.amountKg)}`,
+      address: runtime.addresses.Marketplace!,
+      abi: marketplaceAbi,
+      functionName: "buyAndRetire",
+      args: [props.listingId, qt.amountKg, qt.maxTotalPrice, details.value],
+    });
+    if (r.ok) {
+      const [bought] = parseEventLogs({
+        abi: marketplaceAbi,
+        logs: r.receipt.logs,
+        eventName: "Bought",
+      }) as unknown as {
+        args: { certificateId: bigint };
+      }[];
+      if (bought) setCertificateId(bought.args.certificateId);
+    }
+  }
+
+  return (
+    <form
+      className="panel"
+      aria-labelledby="buy-heading"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (step === "approve") void approve();
+        else void buy();
+      }}
+    >
+      <h2 id="buy-heading">Your purchase</h2>
+      <fieldset>
+        <legend>What to do with the credits</legend>
+        <div className="check" style={{ display: "flex", gap: "0.5rem", alignItems: "center" }}>
+          <input type="radio" id="mode-buy" name="mode" checked={mode === "buy"} onChange={() => setMode("buy")} />
+          <label htmlFor="mode-buy" style={{ margin: 0 }}>
+            Buy and keep them in my wallet
+          </label>
+        </div>
+        <div className="check" style={{ display: "flex", gap: "0.5rem", alignItems: "center" }}>
+          <input
+            type="radio"
+            id="mode-retire"
+            name="mode"
+            checked={mode === "retire"}
+            onChange={() => setMode("retire")}
+          />
+          <label htmlFor="mode-retire" style={{ margin: 0 }}>
+            Buy and retire them now, in one transaction
+          </label>
+        </div>
+      </fieldset>
+      <div className="grid-2">
+        <div className="field">
+          <label htmlFor="amount">Amount (tonnes CO2e)</label>
+          <input
+            id="amount"
+            inputMode="decimal"
+            value={amountText}
+            aria-invalid={problem ? true : undefined}
+            aria-describedby="amount-hint amount-error"
+            onChange={(e) => setAmountText(e.target.value)}
+          />
+          <p id="amount-hint" className="hint">
+            Up to {formatTonnes(listing.remaining)}; 0.001 t = 1 kg.{" "}
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => setAmountText(tonnesInputValue(listing.remaining))}
+            >
+              Buy all
+            </button>
+          </p>
+          <p id="amount-error" className="error" aria-live="polite">
+            {problem ?? ""}
+          </p>
+        </div>
+        <div className="field">
+          <label htmlFor="slippage">Price protection</label>
+          <select id="slippage" value={slippageBps} onChange={(e) => setSlippageBps(Number(e.target.value))}>
+            {SLIPPAGE_CHOICES.map((b) => (
+              <option key={b} value={b}>
+                {b === 0 ? "Exactly this price" : `Up to ${(b / 100).toFixed(1)} % more`}
+              </option>
+            ))}
+          </select>
+          <p className="hint">
+            If the seller raises the price before your transaction, it fails instead of charging more.
+          </p>
+        </div>
+      </div>
+      {qt && !problem ? (
+        <dl className="facts" aria-label="Price before signing" data-testid="quote">
+          <dt>You pay</dt>
+          <dd data-testid="total">
+            {formatTokenAmount(qt.totalPrice, dec)} {sym}
+          </dd>
+          <dt>Protocol fee</dt>
+          <dd>
+            {formatTokenAmount(qt.fee, dec)} {sym} ({(props.feeBps / 100).toFixed(2)} %, deducted from the seller&apos;s
+            proceeds)
+          </dd>
+          <dt>Most you can be charged</dt>
+          <dd>
+            {formatTokenAmount(qt.maxTotalPrice, dec)} {sym}
+          </dd>
+          <dt>Your balance</dt>
+          <dd>{props.balance === undefined ? "…" : `${formatTokenAmount(props.balance, dec)} ${sym}`}</dd>
+        </dl>
+      ) : null}
+      {!affordable ? (
+        <p role="alert" className="error">
+          Your balance does not cover this purchase.
+        </p>
+      ) : null}
+      {mode === "retire" ? (
+        <>
+          <RetirementFields form={form} onChange={setForm} errors={formErrors} ownAddress={props.account} />
+          <IrreversibleConfirm
+            checked={confirmed}
+            onChange={setConfirmed}
+            amountText={qt ? formatTonnes(qt.amountKg) : "The credits"}
+          />
+        </>
+      ) : null}
+      <ol className="steps">
+        <li aria-current={step === "approve" ? "step" : undefined}>
+          Approve the marketplace to take up to{" "}
+          {qt ? `${formatTokenAmount(qt.maxTotalPrice, dec)} ${sym}` : "the price"} {step === "buy" ? "(done)" : ""}
+        </li>
+        <li aria-current={step === "buy" ? "step" : undefined}>{mode === "buy" ? "Buy" : "Buy and retire"}</li>
+      </ol>
+      <div className="actions">
+        {step === "approve" ? (
+          <button type="submit" disabled={Boolean(problem) || !affordable || tx.busy} data-testid="approve">
+            Approve {qt ? `${formatTokenAmount(qt.maxTotalPrice, dec)} ${sym}` : ""}
+          </button>
+        ) : (
+          <button
+            type="submit"
+            disabled={
+              Boolean(problem) || !affordable || tx.busy || step === undefined || (mode === "retire" && !confirmed)
+            }
+            data-testid="buy"
+            className={mode === "retire" ? "danger" : undefined}
+          >
+            {mode === "buy" ? "Buy" : "Buy and retire permanently"}
+          </button>
+        )}
+      </div>
+      <TxStatus state={tx.state} explorerUrl={runtime.explorerUrl} />
+      {certificateId !== undefined ? (
+        <p className="status status--ok">
+          Your certificate:{" "}
+          <Link href={`/certificate/${certificateId}`} data-testid="certificate-link">
+            certificate {certificateId.toString()}
+          </Link>
+        </p>
+      ) : null}
+      {tx.state.status === "confirmed" && mode === "buy" ? (
+        <p>
+          The credits are in your wallet. <Link href="/portfolio">Open your portfolio</Link> to retire or resell them.
+        </p>
+      ) : null}
+    </form>
+  );
+}

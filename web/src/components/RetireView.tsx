@@ -1,0 +1,148 @@
+"use client";
+
+import Link from "next/link";
+import { useSearchParams } from "next/navigation";
+import { useState } from "react";
+import { parseEventLogs } from "viem";
+import { useRuntimeConfig } from "@/app/providers.tsx";
+import { carbonCreditsAbi } from "@/lib/chain/abis.ts";
+import { useChainQuery, useTransaction } from "@/lib/chain/hooks.ts";
+import { readPortfolio } from "@/lib/chain/reads.ts";
+import { describeError } from "@/lib/errors.ts";
+import { retirementDetails, type FieldErrors } from "@/lib/retirement.ts";
+import { formatTonnes, parseTonnes, tonnesInputValue } from "@/lib/units.ts";
+import { IrreversibleConfirm } from "./IrreversibleConfirm.tsx";
+import { RequireWallet } from "./RequireWallet.tsx";
+import { RetirementFields, emptyRetirementForm } from "./RetirementFields.tsx";
+import { TxStatus } from "./TxStatus.tsx";
+
+export function RetireView() {
+  return <RequireWallet what="retire credits you hold">{(address) => <RetireForm account={address} />}</RequireWallet>;
+}
+
+function RetireForm({ account }: { account: `0x${string}` }) {
+  const runtime = useRuntimeConfig();
+  const params = useSearchParams();
+  const portfolio = useChainQuery(["portfolio", account], (c, a) => readPortfolio(c, a, account));
+  const [tokenText, setTokenText] = useState(params.get("token") ?? "");
+  const [amountText, setAmountText] = useState("");
+  const [form, setForm] = useState(emptyRetirementForm(account));
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [confirmed, setConfirmed] = useState(false);
+  const [certificateId, setCertificateId] = useState<bigint | undefined>();
+  const tx = useTransaction();
+
+  if (portfolio.isPending) return <p role="status">Reading your credits…</p>;
+  if (portfolio.isError)
+    return (
+      <p role="alert" className="status status--bad">
+        {describeError(portfolio.error).message}
+      </p>
+    );
+  const holdings = portfolio.data.holdings;
+  const holding = holdings.find((h) => h.tokenId.toString() === tokenText) ?? holdings[0];
+  if (!holding && certificateId === undefined)
+    return (
+      <p>
+        You hold no credits to retire. <Link href="/">Buy some on the market</Link> (or buy and retire in one step).
+      </p>
+    );
+  const parsed = parseTonnes(amountText || (holding ? tonnesInputValue(holding.balanceKg) : ""));
+  const amountError = !parsed.ok
+    ? parsed.error
+    : holding && parsed.value > holding.balanceKg
+      ? `You hold ${formatTonnes(holding.balanceKg)} of this credit.`
+      : undefined;
+
+  async function retire() {
+    if (!holding || !parsed.ok || amountError) return;
+    const details = retirementDetails(form);
+    if (!details.ok) {
+      setErrors(details.errors);
+      return;
+    }
+    setErrors({});
+    const r = await tx.send({
+      label: `Retire ${formatTonnes(parsed.value)}`,
+      address: runtime.addresses.CarbonCredits!,
+      abi: carbonCreditsAbi,
+      functionName: "retire",
+      args: [holding.tokenId, parsed.value, details.value],
+    });
+    if (r.ok) {
+      const [ev] = parseEventLogs({
+        abi: carbonCreditsAbi,
+        logs: r.receipt.logs,
+        eventName: "CreditsRetired",
+      }) as unknown as {
+        args: { certificateId: bigint };
+      }[];
+      if (ev) setCertificateId(ev.args.certificateId);
+    }
+  }
+
+  return (
+    <form
+      className="panel"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void retire();
+      }}
+      aria-label="Retire credits"
+    >
+      {holding ? (
+        <div className="grid-2">
+          <div className="field">
+            <label htmlFor="token">Credit</label>
+            <select id="token" value={holding.tokenId.toString()} onChange={(e) => setTokenText(e.target.value)}>
+              {holdings.map((h) => (
+                <option key={h.tokenId.toString()} value={h.tokenId.toString()}>
+                  {h.projectName} {h.vintage}: {formatTonnes(h.balanceKg)} held
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="field">
+            <label htmlFor="retire-amount">Amount (tonnes CO2e)</label>
+            <input
+              id="retire-amount"
+              inputMode="decimal"
+              value={amountText || tonnesInputValue(holding.balanceKg)}
+              aria-invalid={amountError ? true : undefined}
+              aria-describedby="retire-amount-error"
+              onChange={(e) => setAmountText(e.target.value)}
+            />
+            <p id="retire-amount-error" className="error" aria-live="polite">
+              {amountError ?? ""}
+            </p>
+          </div>
+        </div>
+      ) : null}
+      <RetirementFields form={form} onChange={setForm} errors={errors} ownAddress={account} />
+      <IrreversibleConfirm
+        checked={confirmed}
+        onChange={setConfirmed}
+        amountText={parsed.ok ? formatTonnes(parsed.value) : "The credits"}
+      />
+      <div className="actions">
+        <button
+          type="submit"
+          className="danger"
+          disabled={!confirmed || Boolean(amountError) || tx.busy || !holding}
+          data-testid="retire"
+        >
+          Retire permanently
+        </button>
+      </div>
+      <TxStatus state={tx.state} explorerUrl={runtime.explorerUrl} />
+      {certificateId !== undefined ? (
+        <p className="status status--ok">
+          Your certificate:{" "}
+          <Link href={`/certificate/${certificateId}`} data-testid="certificate-link">
+            certificate {certificateId.toString()}
+          </Link>
+        </p>
+      ) : null}
+    </form>
+  );
+}

@@ -1,0 +1,299 @@
+"use client";
+
+import Link from "next/link";
+import { useSearchParams } from "next/navigation";
+import { useState } from "react";
+import { useRuntimeConfig } from "@/app/providers.tsx";
+import { carbonCreditsAbi, marketplaceAbi } from "@/lib/chain/abis.ts";
+import { useChainQuery, useTransaction } from "@/lib/chain/hooks.ts";
+import { readPaymentToken, readPortfolio, type Listing } from "@/lib/chain/reads.ts";
+import { describeError } from "@/lib/errors.ts";
+import {
+  formatTokenAmount,
+  formatTonnes,
+  parseTokenAmount,
+  parseTonnes,
+  pricePerKgFromTonne,
+  pricePerTonne,
+  tonnesInputValue,
+} from "@/lib/units.ts";
+import { RequireWallet } from "./RequireWallet.tsx";
+import { TxStatus } from "./TxStatus.tsx";
+
+export function SellView() {
+  return <RequireWallet what="list credits you hold">{(address) => <Sell account={address} />}</RequireWallet>;
+}
+
+function Sell({ account }: { account: `0x${string}` }) {
+  const runtime = useRuntimeConfig();
+  const q = useChainQuery(["sell", account], async (client, addresses) => {
+    const [portfolio, approved, token] = await Promise.all([
+      readPortfolio(client, addresses, account),
+      client.readContract({
+        address: addresses.CarbonCredits!,
+        abi: carbonCreditsAbi,
+        functionName: "isApprovedForAll",
+        args: [account, addresses.Marketplace],
+      }) as Promise<boolean>,
+      readPaymentToken(client, addresses.TestUSD!),
+    ]);
+    return { portfolio, approved, token };
+  });
+  if (q.isPending) return <p role="status">Reading your credits and listings…</p>;
+  if (q.isError)
+    return (
+      <p role="alert" className="status status--bad">
+        {describeError(q.error).message}
+      </p>
+    );
+  const { portfolio, approved, token } = q.data;
+  return (
+    <>
+      <NewListing
+        holdings={portfolio.holdings}
+        approved={approved}
+        tokenDecimals={token.decimals}
+        tokenSymbol={token.symbol}
+        paymentToken={token.address}
+      />
+      <section aria-labelledby="own-listings">
+        <h2 id="own-listings">Your open listings</h2>
+        {portfolio.listings.length === 0 ? (
+          <p>You have no open listing.</p>
+        ) : (
+          <ul className="checks" data-testid="own-listings">
+            {portfolio.listings.map((l) => (
+              <OwnListing key={l.listingId.toString()} listing={l} decimals={token.decimals} symbol={token.symbol} />
+            ))}
+          </ul>
+        )}
+      </section>
+      <p className="muted">
+        Listed credits are held in escrow by the marketplace until sold or cancelled; a protocol fee is taken from each
+        sale. Chain: {runtime.chainName}.
+      </p>
+    </>
+  );
+}
+
+function NewListing(props: {
+  holdings: Awaited<ReturnType<typeof readPortfolio>>["holdings"];
+  approved: boolean;
+  tokenDecimals: number;
+  tokenSymbol: string;
+  paymentToken: `0x${string}`;
+}) {
+  const runtime = useRuntimeConfig();
+  const params = useSearchParams();
+  const tx = useTransaction();
+  const [tokenText, setTokenText] = useState(params.get("token") ?? "");
+  const [amountText, setAmountText] = useState("");
+  const [priceText, setPriceText] = useState("");
+  const [minFillText, setMinFillText] = useState("0.001");
+  const [days, setDays] = useState(30);
+  const holding = props.holdings.find((h) => h.tokenId.toString() === tokenText) ?? props.holdings[0];
+  if (!holding)
+    return (
+      <p>
+        You hold no credits to list. <Link href="/portfolio">Your portfolio</Link> shows your listings and certificates.
+      </p>
+    );
+  const amount = parseTonnes(amountText);
+  const amountError = !amount.ok
+    ? amount.error
+    : amount.value > holding.balanceKg
+      ? `You hold ${formatTonnes(holding.balanceKg)} of this credit.`
+      : undefined;
+  const perTonne = parseTokenAmount(priceText, props.tokenDecimals);
+  const perKg = perTonne.ok ? pricePerKgFromTonne(perTonne.value) : perTonne;
+  const minFill = parseTonnes(minFillText);
+  const minFillError = !minFill.ok
+    ? minFill.error
+    : amount.ok && minFill.value > amount.value
+      ? "The smallest purchase cannot exceed the amount listed."
+      : undefined;
+  const invalid = Boolean(amountError || !perKg.ok || minFillError);
+
+  async function submit() {
+    if (!props.approved) {
+      await tx.send({
+        label: "Allow the marketplace to hold your listed credits",
+        address: runtime.addresses.CarbonCredits!,
+        abi: carbonCreditsAbi,
+        functionName: "setApprovalForAll",
+        args: [runtime.addresses.Marketplace, true],
+      });
+      return;
+    }
+    if (invalid || !amount.ok || !perKg.ok || !minFill.ok) return;
+    const expiresAt = BigInt(Math.floor(Date.now() / 1000) + days * 86_400);
+    await tx.send({
+      label: `List ${formatTonnes(amount.value)}`,
+      address: runtime.addresses.Marketplace!,
+      abi: marketplaceAbi,
+      functionName: "list",
+      args: [holding.tokenId, amount.value, props.paymentToken, perKg.value, minFill.value, expiresAt],
+    });
+  }
+
+  return (
+    <form
+      className="panel"
+      aria-labelledby="new-listing"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void submit();
+      }}
+    >
+      <h2 id="new-listing">New listing</h2>
+      <div className="grid-2">
+        <div className="field">
+          <label htmlFor="sell-token">Credit</label>
+          <select id="sell-token" value={holding.tokenId.toString()} onChange={(e) => setTokenText(e.target.value)}>
+            {props.holdings.map((h) => (
+              <option key={h.tokenId.toString()} value={h.tokenId.toString()}>
+                {h.projectName} {h.vintage}: {formatTonnes(h.balanceKg)} held
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="sell-amount">Amount (tonnes CO2e)</label>
+          <input
+            id="sell-amount"
+            inputMode="decimal"
+            value={amountText}
+            placeholder={tonnesInputValue(holding.balanceKg)}
+            aria-invalid={amountText && amountError ? true : undefined}
+            aria-describedby="sell-amount-error"
+            onChange={(e) => setAmountText(e.target.value)}
+          />
+          <p id="sell-amount-error" className="error" aria-live="polite">
+            {amountText ? (amountError ?? "") : ""}
+          </p>
+        </div>
+        <div className="field">
+          <label htmlFor="sell-price">Price per tonne ({props.tokenSymbol})</label>
+          <input
+            id="sell-price"
+            inputMode="decimal"
+            value={priceText}
+            aria-invalid={priceText && !perKg.ok ? true : undefined}
+            aria-describedby="sell-price-error"
+            onChange={(e) => setPriceText(e.target.value)}
+          />
+          <p id="sell-price-error" className="error" aria-live="polite">
+            {priceText && !perKg.ok ? perKg.error : ""}
+          </p>
+        </div>
+        <div className="field">
+          <label htmlFor="sell-minfill">Smallest purchase (tonnes)</label>
+          <input
+            id="sell-minfill"
+            inputMode="decimal"
+            value={minFillText}
+            aria-invalid={minFillError ? true : undefined}
+            aria-describedby="sell-minfill-error"
+            onChange={(e) => setMinFillText(e.target.value)}
+          />
+          <p id="sell-minfill-error" className="error">
+            {minFillError ?? ""}
+          </p>
+        </div>
+        <div className="field">
+          <label htmlFor="sell-days">Open for (days)</label>
+          <input
+            id="sell-days"
+            type="number"
+            min={1}
+            max={365}
+            value={days}
+            onChange={(e) => setDays(Math.max(1, Math.min(365, Number(e.target.value) || 1)))}
+          />
+        </div>
+      </div>
+      <ol className="steps">
+        <li aria-current={!props.approved ? "step" : undefined}>
+          Allow the marketplace to hold listed credits in escrow {props.approved ? "(done)" : ""}
+        </li>
+        <li aria-current={props.approved ? "step" : undefined}>List</li>
+      </ol>
+      <div className="actions">
+        <button type="submit" disabled={tx.busy || (props.approved && invalid)} data-testid="list">
+          {props.approved ? "List for sale" : "Allow the marketplace"}
+        </button>
+      </div>
+      <TxStatus state={tx.state} explorerUrl={runtime.explorerUrl} />
+    </form>
+  );
+}
+
+function OwnListing({ listing, decimals, symbol }: { listing: Listing; decimals: number; symbol: string }) {
+  const runtime = useRuntimeConfig();
+  const tx = useTransaction();
+  const [priceText, setPriceText] = useState("");
+  const perTonne = parseTokenAmount(priceText, decimals);
+  const perKg = perTonne.ok ? pricePerKgFromTonne(perTonne.value) : perTonne;
+  const id = listing.listingId.toString();
+  return (
+    <li data-own-listing={id}>
+      <p>
+        <strong>
+          <Link href={`/listing/${id}`}>Listing {id}</Link>
+        </strong>
+        : {formatTonnes(listing.remaining)} of credit{" "}
+        <Link href={`/credit/${listing.tokenId}`}>{listing.tokenId.toString()}</Link> at{" "}
+        {formatTokenAmount(pricePerTonne(listing.unitPrice), decimals)} {symbol} per tonne
+      </p>
+      <form
+        className="actions"
+        aria-label={`Change the price of listing ${id}`}
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!perKg.ok) return;
+          void tx.send({
+            label: `New price for listing ${id}`,
+            address: runtime.addresses.Marketplace!,
+            abi: marketplaceAbi,
+            functionName: "updatePrice",
+            args: [listing.listingId, perKg.value],
+          });
+        }}
+      >
+        <label htmlFor={`price-${id}`} className="visually-hidden">
+          New price per tonne for listing {id} ({symbol})
+        </label>
+        <input
+          id={`price-${id}`}
+          inputMode="decimal"
+          placeholder={`New price / t (${symbol})`}
+          value={priceText}
+          style={{ maxWidth: "12rem" }}
+          onChange={(e) => setPriceText(e.target.value)}
+        />
+        <button type="submit" className="secondary" disabled={!perKg.ok || tx.busy}>
+          Update price
+        </button>
+        <button
+          type="button"
+          className="secondary"
+          disabled={tx.busy}
+          data-testid={`cancel-${id}`}
+          onClick={() =>
+            void tx.send({
+              label: `Cancel listing ${id}`,
+              address: runtime.addresses.Marketplace!,
+              abi: marketplaceAbi,
+              functionName: "cancel",
+              args: [listing.listingId],
+            })
+          }
+        >
+          Cancel listing
+        </button>
+      </form>
+      {priceText && !perKg.ok ? <p className="error">{perKg.error}</p> : null}
+      <TxStatus state={tx.state} explorerUrl={runtime.explorerUrl} />
+    </li>
+  );
+}

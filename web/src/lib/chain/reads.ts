@@ -1,0 +1,544 @@
+/**
+ * Everything the pages read from the chain, as plain async functions of a viem
+ * PublicClient and the deployment's addresses. Reads are issued concurrently and
+ * the HTTP transport batches them into JSON-RPC batches, so a market of 1,000
+ * listings costs a handful of round trips. History (issuances, retirements,
+ * listings of an account) comes from contract events.
+ */
+import type { Address, Hex, PublicClient } from "viem";
+import { hexToString, zeroAddress } from "viem";
+import { hashBatchHeader, type BatchHeader } from "../../../../sdk/src/eip712/batchHeader.ts";
+import {
+  METHODOLOGY_ID,
+  METHODOLOGY_NAME,
+  METHODOLOGY_VERSION,
+} from "../../../../sdk/src/methodology/methodologyId.ts";
+import type { ContractName } from "../config.ts";
+import type { MarketListing } from "../market.ts";
+import {
+  attestedReadings,
+  allPass,
+  challengeSummary,
+  creditChecks,
+  decodeDataJson,
+  type AttestationFacts,
+  type CertificateFacts,
+  type CertificateMetadata,
+  type CertificateRecord,
+  type CreditFacts,
+  type IssuanceFacts,
+} from "../verification.ts";
+import {
+  attestationRegistryAbi,
+  carbonCreditsAbi,
+  marketplaceAbi,
+  oracleSetAbi,
+  paymentTokenAbi,
+  retirementCertificatesAbi,
+} from "./abis.ts";
+
+export type Addresses = Partial<Record<ContractName, Address>>;
+
+/** Facility id → what the chain does not hold about it (display name, country), from the deployment. */
+export type FacilityDirectory = Record<string, { name?: string; country?: string }>;
+
+export class MissingContractError extends Error {
+  constructor(name: ContractName) {
+    super(`The ${name} contract is not deployed on this chain (no address configured).`);
+  }
+}
+
+function need(addresses: Addresses, name: ContractName): Address {
+  const a = addresses[name];
+  if (!a) throw new MissingContractError(name);
+  return a;
+}
+
+type RawListing = {
+  seller: Address;
+  remaining: bigint;
+  paymentToken: Address;
+  expiresAt: number;
+  tokenId: bigint;
+  unitPrice: bigint;
+  minFill: bigint;
+};
+
+export type Listing = RawListing & { listingId: bigint };
+
+export type PaymentTokenInfo = { address: Address; symbol: string; decimals: number };
+
+/** The id as people write it (`ktda-kangaita`), or the hex when it is not an ASCII id. */
+export function idString(bytes32: Hex): string {
+  try {
+    const s = hexToString(bytes32, { size: 32 }).replace(/\0+$/, "");
+    return /^[a-z0-9][a-z0-9._-]{0,31}$/.test(s) ? s : bytes32;
+  } catch {
+    return bytes32;
+  }
+}
+
+/** Methodology ids are SHA-256 hashes of `name@version` (sdk); name the ones the sdk knows. */
+export function methodologyLabel(bytes32: Hex): string {
+  if (bytes32.toLowerCase() === METHODOLOGY_ID.toLowerCase()) return `${METHODOLOGY_NAME}@${METHODOLOGY_VERSION}`;
+  const s = idString(bytes32);
+  return s === bytes32 ? `${bytes32.slice(0, 10)}…` : s;
+}
+
+export async function readListing(client: PublicClient, addresses: Addresses, listingId: bigint): Promise<Listing> {
+  const raw = (await client.readContract({
+    address: need(addresses, "Marketplace"),
+    abi: marketplaceAbi,
+    functionName: "getListing",
+    args: [listingId],
+  })) as RawListing;
+  return { ...raw, listingId, expiresAt: Number(raw.expiresAt) };
+}
+
+/** Every listing ever made (open or not), newest last. */
+export async function readAllListings(client: PublicClient, addresses: Addresses): Promise<Listing[]> {
+  const count = (await client.readContract({
+    address: need(addresses, "Marketplace"),
+    abi: marketplaceAbi,
+    functionName: "listingCount",
+  })) as bigint;
+  const ids = Array.from({ length: Number(count) }, (_, i) => BigInt(i + 1));
+  return Promise.all(ids.map((id) => readListing(client, addresses, id)));
+}
+
+export async function readPaymentToken(client: PublicClient, token: Address): Promise<PaymentTokenInfo> {
+  if (token === zeroAddress) return { address: token, symbol: "ETH", decimals: 18 };
+  const [symbol, decimals] = await Promise.all([
+    client.readContract({ address: token, abi: paymentTokenAbi, functionName: "symbol" }) as Promise<string>,
+    client.readContract({ address: token, abi: paymentTokenAbi, functionName: "decimals" }) as Promise<number>,
+  ]);
+  return { address: token, symbol, decimals: Number(decimals) };
+}
+
+export async function readFeeBps(client: PublicClient, addresses: Addresses): Promise<number> {
+  return Number(
+    await client.readContract({ address: need(addresses, "Marketplace"), abi: marketplaceAbi, functionName: "feeBps" }),
+  );
+}
+
+type SubmittedLog = { args: { id: Hex; header: BatchHeader; signerBitmap: bigint } };
+type IssuedLog = {
+  args: { tokenId: bigint; attestationId: Hex; amount: bigint; boundKg: bigint };
+  blockNumber: bigint;
+  transactionHash: Hex;
+};
+
+async function readAttestation(
+  client: PublicClient,
+  addresses: Addresses,
+  id: Hex,
+  chainId: number,
+): Promise<AttestationFacts> {
+  const registry = need(addresses, "AttestationRegistry");
+  const credits = need(addresses, "CarbonCredits");
+  const [logs, exists, revoked, use, challenger] = await Promise.all([
+    client.getContractEvents({
+      address: registry,
+      abi: attestationRegistryAbi,
+      eventName: "AttestationSubmitted",
+      args: { id },
+      fromBlock: 0n,
+    }) as unknown as Promise<SubmittedLog[]>,
+    client.readContract({
+      address: registry,
+      abi: attestationRegistryAbi,
+      functionName: "exists",
+      args: [id],
+    }) as Promise<boolean>,
+    client.readContract({
+      address: registry,
+      abi: attestationRegistryAbi,
+      functionName: "isRevoked",
+      args: [id],
+    }) as Promise<boolean>,
+    client.readContract({
+      address: credits,
+      abi: carbonCreditsAbi,
+      functionName: "attestationUse",
+      args: [id],
+    }) as Promise<{
+      state: number;
+    }>,
+    client.readContract({
+      address: credits,
+      abi: carbonCreditsAbi,
+      functionName: "challengerOf",
+      args: [id],
+    }) as Promise<Address>,
+  ]);
+  let submittedAt = 0n;
+  let signers: readonly Address[] = [];
+  if (exists) {
+    const record = (await client.readContract({
+      address: registry,
+      abi: attestationRegistryAbi,
+      functionName: "getAttestation",
+      args: [id],
+    })) as { submittedAt: bigint; signerBitmap: bigint };
+    submittedAt = BigInt(record.submittedAt);
+    signers = (await client.readContract({
+      address: need(addresses, "OracleSet"),
+      abi: oracleSetAbi,
+      functionName: "signersOf",
+      args: [record.signerBitmap],
+    })) as Address[];
+  }
+  const header = logs[0]?.args.header;
+  return {
+    id,
+    header,
+    recomputedId: header ? hashBatchHeader(header, { chainId, verifyingContract: registry }) : undefined,
+    exists,
+    revoked,
+    submittedAt,
+    signers,
+    useState: Number(use.state),
+    everChallenged: challenger !== zeroAddress,
+  };
+}
+
+/** All the facts about one credit (token id) the checks and the credit page need. */
+export async function readCreditFacts(
+  client: PublicClient,
+  addresses: Addresses,
+  tokenId: bigint,
+): Promise<CreditFacts> {
+  const credits = need(addresses, "CarbonCredits");
+  const chainId = await client.getChainId();
+  const [info, supply, totalSupply, window, threshold, issued] = await Promise.all([
+    client.readContract({
+      address: credits,
+      abi: carbonCreditsAbi,
+      functionName: "creditInfo",
+      args: [tokenId],
+    }) as Promise<readonly [number, number, Hex, Hex, string]>,
+    client.readContract({
+      address: credits,
+      abi: carbonCreditsAbi,
+      functionName: "supplyOf",
+      args: [tokenId],
+    }) as Promise<{
+      issued: bigint;
+      retired: bigint;
+      retirements: bigint;
+    }>,
+    client.readContract({
+      address: credits,
+      abi: carbonCreditsAbi,
+      functionName: "totalSupply",
+      args: [tokenId],
+    }) as Promise<bigint>,
+    client.readContract({
+      address: credits,
+      abi: carbonCreditsAbi,
+      functionName: "challengeWindow",
+    }) as Promise<bigint>,
+    client.readContract({
+      address: need(addresses, "OracleSet"),
+      abi: oracleSetAbi,
+      functionName: "threshold",
+    }) as Promise<number>,
+    client.getContractEvents({
+      address: credits,
+      abi: carbonCreditsAbi,
+      eventName: "CreditsIssued",
+      args: { tokenId },
+      fromBlock: 0n,
+    }) as unknown as Promise<IssuedLog[]>,
+  ]);
+  const blockTimes = new Map<bigint, bigint>();
+  await Promise.all(
+    [...new Set(issued.map((l) => l.blockNumber))].map(async (n) =>
+      blockTimes.set(n, (await client.getBlock({ blockNumber: n })).timestamp),
+    ),
+  );
+  const issuances: IssuanceFacts[] = await Promise.all(
+    issued.map(async (l) => ({
+      attestationId: l.args.attestationId,
+      amountKg: l.args.amount,
+      boundKg: l.args.boundKg,
+      issuedAt: blockTimes.get(l.blockNumber) ?? 0n,
+      txHash: l.transactionHash,
+      attestation: await readAttestation(client, addresses, l.args.attestationId, chainId),
+    })),
+  );
+  return {
+    tokenId,
+    projectId: Number(info[0]),
+    vintage: Number(info[1]),
+    facilityId: info[2],
+    methodologyId: info[3],
+    projectName: info[4],
+    issuedKg: BigInt(supply.issued),
+    retiredKg: BigInt(supply.retired),
+    retirements: BigInt(supply.retirements),
+    totalSupplyKg: totalSupply,
+    issuances,
+    challengeWindowS: BigInt(window),
+    quorumThreshold: Number(threshold),
+  };
+}
+
+export type MarketData = {
+  listings: MarketListing[];
+  /** Raw open listings by id (payment token, min fill, expiry) for the buy form. */
+  tokens: Record<string, PaymentTokenInfo>;
+  feeBps: number;
+  nowS: number;
+};
+
+/** Open, unexpired listings joined with their credits' provenance and verification. */
+export async function readMarket(
+  client: PublicClient,
+  addresses: Addresses,
+  facilities: FacilityDirectory,
+): Promise<MarketData> {
+  const [all, block, feeBps] = await Promise.all([
+    readAllListings(client, addresses),
+    client.getBlock(),
+    readFeeBps(client, addresses),
+  ]);
+  const nowS = Number(block.timestamp);
+  const open = all.filter((l) => l.remaining > 0n && l.expiresAt > nowS);
+  const tokenIds = [...new Set(open.map((l) => l.tokenId))];
+  const paymentTokens = [...new Set(open.map((l) => l.paymentToken))];
+  const [facts, tokens] = await Promise.all([
+    Promise.all(tokenIds.map((id) => readCreditFacts(client, addresses, id))),
+    Promise.all(paymentTokens.map((t) => readPaymentToken(client, t))),
+  ]);
+  const byToken = new Map(facts.map((f) => [f.tokenId, f]));
+  const listings = open.map((l): MarketListing => {
+    const f = byToken.get(l.tokenId)!;
+    const facility = idString(f.facilityId);
+    return {
+      listingId: l.listingId,
+      tokenId: l.tokenId,
+      seller: l.seller,
+      pricePerKg: l.unitPrice,
+      availableKg: l.remaining,
+      projectId: f.projectId,
+      projectName: f.projectName,
+      facilityId: facility,
+      country: facilities[facility]?.country,
+      methodology: methodologyLabel(f.methodologyId),
+      vintage: f.vintage,
+      attestedReadings: attestedReadings(f),
+      challengeStatus: challengeSummary(f),
+      verified: allPass(creditChecks(f)),
+      paymentToken: l.paymentToken,
+      minFillKg: l.minFill,
+      expiresAt: l.expiresAt,
+    };
+  });
+  return { listings, tokens: Object.fromEntries(tokens.map((t) => [t.address, t])), feeBps, nowS };
+}
+
+// ---------------------------------------------------------------- certificates
+
+type RetiredLog = {
+  args: {
+    tokenId: bigint;
+    certificateId: bigint;
+    retiree: Address;
+    holder: Address;
+    beneficiary: Address;
+    amount: bigint;
+  };
+  transactionHash: Hex;
+};
+
+export async function readCertificateFacts(
+  client: PublicClient,
+  addresses: Addresses,
+  certificateId: bigint,
+): Promise<CertificateFacts & { imageDataUri: string | undefined }> {
+  const certs = need(addresses, "RetirementCertificates");
+  const raw = (await client.readContract({
+    address: certs,
+    abi: retirementCertificatesAbi,
+    functionName: "getCertificate",
+    args: [certificateId],
+  })) as {
+    creditId: bigint;
+    beneficiary: Address;
+    retiree: Address;
+    amount: bigint;
+    retiredAt: bigint;
+    beneficiaryName: string;
+    reason: string;
+    consumptionCountry: Hex;
+    consumptionStart: bigint;
+    consumptionEnd: bigint;
+  };
+  const record: CertificateRecord = {
+    certificateId,
+    creditId: raw.creditId,
+    beneficiary: raw.beneficiary,
+    retiree: raw.retiree,
+    amountKg: raw.amount,
+    retiredAt: raw.retiredAt,
+    beneficiaryName: raw.beneficiaryName,
+    reason: raw.reason,
+    consumptionCountry: /^0x0+$/.test(raw.consumptionCountry) ? undefined : hexToString(raw.consumptionCountry),
+    consumptionStart: BigInt(raw.consumptionStart),
+    consumptionEnd: BigInt(raw.consumptionEnd),
+  };
+  const [owner, locked, uri, retiredLogs, credit] = await Promise.all([
+    client.readContract({
+      address: certs,
+      abi: retirementCertificatesAbi,
+      functionName: "ownerOf",
+      args: [certificateId],
+    }) as Promise<Address>,
+    client.readContract({
+      address: certs,
+      abi: retirementCertificatesAbi,
+      functionName: "locked",
+      args: [certificateId],
+    }) as Promise<boolean>,
+    client.readContract({
+      address: certs,
+      abi: retirementCertificatesAbi,
+      functionName: "tokenURI",
+      args: [certificateId],
+    }) as Promise<string>,
+    client.getContractEvents({
+      address: need(addresses, "CarbonCredits"),
+      abi: carbonCreditsAbi,
+      eventName: "CreditsRetired",
+      args: { certificateId },
+      fromBlock: 0n,
+    }) as unknown as Promise<RetiredLog[]>,
+    readCreditFacts(client, addresses, raw.creditId),
+  ]);
+  const decoded = decodeDataJson(uri);
+  let metadata: CertificateMetadata | undefined;
+  let metadataError: string | undefined;
+  if (decoded.ok && typeof decoded.value === "object" && decoded.value && "certificate" in decoded.value)
+    metadata = decoded.value as CertificateMetadata;
+  else metadataError = decoded.ok ? "tokenURI JSON has no certificate record" : decoded.error;
+  const ev = retiredLogs[0];
+  return {
+    record,
+    owner,
+    locked,
+    metadata,
+    metadataError,
+    retirement: ev
+      ? {
+          certificateId: ev.args.certificateId,
+          tokenId: ev.args.tokenId,
+          amountKg: ev.args.amount,
+          beneficiary: ev.args.beneficiary,
+          retiree: ev.args.retiree,
+          txHash: ev.transactionHash,
+        }
+      : undefined,
+    credit,
+    imageDataUri:
+      typeof metadata?.image === "string" && metadata.image.startsWith("data:image/svg+xml")
+        ? metadata.image
+        : undefined,
+  };
+}
+
+// ---------------------------------------------------------------- portfolio
+
+export type Holding = { tokenId: bigint; balanceKg: bigint; projectName: string; vintage: number; facilityId: string };
+export type OwnCertificate = {
+  certificateId: bigint;
+  creditId: bigint;
+  amountKg: bigint;
+  beneficiaryName: string;
+  reason: string;
+};
+
+export type Portfolio = { holdings: Holding[]; listings: Listing[]; certificates: OwnCertificate[] };
+
+export async function readPortfolio(client: PublicClient, addresses: Addresses, account: Address): Promise<Portfolio> {
+  const credits = need(addresses, "CarbonCredits");
+  const market = addresses.Marketplace;
+  const [single, batch, listed, minted] = await Promise.all([
+    client.getContractEvents({
+      address: credits,
+      abi: carbonCreditsAbi,
+      eventName: "TransferSingle",
+      args: { to: account },
+      fromBlock: 0n,
+    }) as unknown as Promise<{ args: { id: bigint } }[]>,
+    client.getContractEvents({
+      address: credits,
+      abi: carbonCreditsAbi,
+      eventName: "TransferBatch",
+      args: { to: account },
+      fromBlock: 0n,
+    }) as unknown as Promise<{ args: { ids: bigint[] } }[]>,
+    market
+      ? (client.getContractEvents({
+          address: market,
+          abi: marketplaceAbi,
+          eventName: "Listed",
+          args: { seller: account },
+          fromBlock: 0n,
+        }) as unknown as Promise<{ args: { listingId: bigint } }[]>)
+      : Promise.resolve([]),
+    addresses.RetirementCertificates
+      ? (client.getContractEvents({
+          address: addresses.RetirementCertificates,
+          abi: retirementCertificatesAbi,
+          eventName: "CertificateMinted",
+          args: { beneficiary: account },
+          fromBlock: 0n,
+        }) as unknown as Promise<
+          {
+            args: { certificateId: bigint; creditId: bigint; amount: bigint; beneficiaryName: string; reason: string };
+          }[]
+        >)
+      : Promise.resolve([]),
+  ]);
+  const ids = [...new Set([...single.map((l) => l.args.id), ...batch.flatMap((l) => l.args.ids)])];
+  const balances = ids.length
+    ? ((await client.readContract({
+        address: credits,
+        abi: carbonCreditsAbi,
+        functionName: "balanceOfBatch",
+        args: [ids.map(() => account), ids],
+      })) as bigint[])
+    : [];
+  const held = ids.map((tokenId, i) => ({ tokenId, balanceKg: balances[i] ?? 0n })).filter((h) => h.balanceKg > 0n);
+  const infos = await Promise.all(
+    held.map(
+      (h) =>
+        client.readContract({
+          address: credits,
+          abi: carbonCreditsAbi,
+          functionName: "creditInfo",
+          args: [h.tokenId],
+        }) as Promise<readonly [number, number, Hex, Hex, string]>,
+    ),
+  );
+  const listings = (await Promise.all(listed.map((l) => readListing(client, addresses, l.args.listingId)))).filter(
+    (l) => l.remaining > 0n,
+  );
+  return {
+    holdings: held.map((h, i) => ({
+      ...h,
+      projectName: infos[i]![4],
+      vintage: Number(infos[i]![1]),
+      facilityId: idString(infos[i]![2]),
+    })),
+    listings,
+    certificates: minted.map((m) => ({
+      certificateId: m.args.certificateId,
+      creditId: m.args.creditId,
+      amountKg: m.args.amount,
+      beneficiaryName: m.args.beneficiaryName,
+      reason: m.args.reason,
+    })),
+  };
+}

@@ -1,0 +1,71 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { getAddress, isAddress, type Address } from "viem";
+import { CONTRACT_NAMES, type ContractName, type RuntimeConfig } from "./config.ts";
+import { generatedAddresses } from "./chain/abis.ts";
+
+/**
+ * Reads the deployment from the environment, once per request (cheap: a small file):
+ *   CARBONPROOF_RPC_URL       JSON-RPC URL the browser reads from (default http://127.0.0.1:8545)
+ *   CARBONPROOF_CHAIN_ID      chain id (default 31337, the local Hardhat node)
+ *   CARBONPROOF_CHAIN_NAME    display name of a production chain
+ *   CARBONPROOF_EXPLORER_URL  block explorer of that chain
+ *   CARBONPROOF_ADDRESSES     path of an Ignition `deployed_addresses.json`; by default
+ *                             ../ignition/deployments/chain-<id>/deployed_addresses.json, then
+ *                             the addresses in the sdk's generated file.
+ *   CARBONPROOF_FACILITIES    facility directory JSON ({ id: { name, country } }); by default
+ *                             ../.carbonproof/web/facilities.json (written by scripts/seed-demo.ts).
+ */
+export function runtimeConfig(): RuntimeConfig {
+  const chainId = Number(process.env.CARBONPROOF_CHAIN_ID ?? 31337);
+  if (!Number.isSafeInteger(chainId) || chainId <= 0)
+    throw new Error(`CARBONPROOF_CHAIN_ID must be a positive integer, got ${process.env.CARBONPROOF_CHAIN_ID}`);
+  const rpcUrl = process.env.CARBONPROOF_RPC_URL ?? "http://127.0.0.1:8545";
+  const { addresses, source } = loadAddresses(chainId);
+  return {
+    chainId,
+    chainName: process.env.CARBONPROOF_CHAIN_NAME ?? (chainId === 31337 ? "Local Hardhat" : `Chain ${chainId}`),
+    rpcUrl,
+    explorerUrl: process.env.CARBONPROOF_EXPLORER_URL || undefined,
+    addresses,
+    addressSource: source,
+    facilities: loadFacilities(),
+  };
+}
+
+function loadFacilities(): RuntimeConfig["facilities"] {
+  const file = process.env.CARBONPROOF_FACILITIES
+    ? resolve(process.env.CARBONPROOF_FACILITIES)
+    : join(process.cwd(), "..", ".carbonproof", "web", "facilities.json");
+  if (!existsSync(file)) return {};
+  const raw = JSON.parse(readFileSync(file, "utf8")) as unknown;
+  const out: RuntimeConfig["facilities"] = {};
+  if (raw && typeof raw === "object")
+    for (const [id, v] of Object.entries(raw as Record<string, unknown>)) {
+      if (!v || typeof v !== "object") continue;
+      const { name, country } = v as { name?: unknown; country?: unknown };
+      out[id] = {
+        name: typeof name === "string" ? name.slice(0, 100) : undefined,
+        country: typeof country === "string" && /^[A-Z]{3}$/.test(country) ? country : undefined,
+      };
+    }
+  return out;
+}
+
+function loadAddresses(chainId: number): { addresses: Partial<Record<ContractName, Address>>; source: string } {
+  const file = process.env.CARBONPROOF_ADDRESSES
+    ? resolve(process.env.CARBONPROOF_ADDRESSES)
+    : join(process.cwd(), "..", "ignition", "deployments", `chain-${chainId}`, "deployed_addresses.json");
+  if (existsSync(file)) {
+    const raw = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    const addresses: Partial<Record<ContractName, Address>> = {};
+    // Ignition keys are "<Module>#<Contract>"; the contract part is the name we need.
+    for (const [key, value] of Object.entries(raw)) {
+      const name = key.split("#").pop() as ContractName;
+      if (CONTRACT_NAMES.includes(name) && typeof value === "string" && isAddress(value))
+        addresses[name] = getAddress(value);
+    }
+    return { addresses, source: file };
+  }
+  return { addresses: generatedAddresses(chainId), source: "sdk generated addresses" };
+}

@@ -1,0 +1,16 @@
+/** Parses a token, listing or certificate id from a URL segment: decimal digits only, < 2^256. */
+export function parseUintId(text: string): bigint | undefined {
+  if (!/^\d{1,78}$/.test(text)) return undefined;
+  const v = BigInt(text);
+  return v < 1n << 256n ? v : undefined;
+}
+
+/** `tokenId = projectId << 16 | vintage` (CarbonCredits.tokenIdOf). */
+export function decodeCreditId(tokenId: bigint): { projectId: bigint; vintage: number } {
+  return { projectId: tokenId >> 16n, vintage: Number(tokenId & 0xffffn) };
+}
+
+/** `certificateId = creditId << 64 | n` (CarbonCredits._retire). */
+export function decodeCertificateId(certificateId: bigint): { creditId: bigint; retirement: bigint } {
+  return { creditId: certificateId >> 64n, retirement: certificateId & 0xffff_ffff_ffff_ffffn };
+}

@@ -1,0 +1,102 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  facets,
+  filterListings,
+  filtersFromParams,
+  filtersToParams,
+  sortListings,
+  type MarketListing,
+} from "./market.ts";
+
+function listing(over: Partial<MarketListing>): MarketListing {
+  return {
+    listingId: 1n,
+    tokenId: 65536n + 2026n,
+    seller: "0x0000000000000000000000000000000000000001",
+    pricePerKg: 25_000n,
+    availableKg: 1000n,
+    projectId: 1,
+    projectName: "Kangaita firewood efficiency",
+    facilityId: "ktda-kangaita",
+    country: "KEN",
+    methodology: "flue-gas-v1",
+    vintage: 2026,
+    attestedReadings: 100,
+    challengeStatus: "cleared",
+    verified: true,
+    paymentToken: "0x0000000000000000000000000000000000000002",
+    minFillKg: 1n,
+    expiresAt: 2_000_000_000,
+    ...over,
+  };
+}
+
+const rows = [
+  listing({ listingId: 1n, pricePerKg: 30_000n, vintage: 2025, country: "KEN" }),
+  listing({ listingId: 2n, pricePerKg: 20_000n, vintage: 2026, country: "LKA", projectName: "Ceylon tea dryers" }),
+  listing({ listingId: 3n, pricePerKg: 20_000n, vintage: 2026, verified: false, methodology: "electricity-v1" }),
+  listing({ listingId: 4n, availableKg: 0n }),
+];
+
+test("hides sold-out listings and applies every filter", () => {
+  assert.deepEqual(
+    filterListings(rows, {}).map((l) => l.listingId),
+    [1n, 2n, 3n],
+  );
+  assert.deepEqual(
+    filterListings(rows, { vintage: 2026 }).map((l) => l.listingId),
+    [2n, 3n],
+  );
+  assert.deepEqual(
+    filterListings(rows, { country: "LKA" }).map((l) => l.listingId),
+    [2n],
+  );
+  assert.deepEqual(
+    filterListings(rows, { methodology: "electricity-v1" }).map((l) => l.listingId),
+    [3n],
+  );
+  assert.deepEqual(
+    filterListings(rows, { maxPricePerTonne: 25_000_000n }).map((l) => l.listingId),
+    [2n, 3n],
+  );
+  assert.deepEqual(
+    filterListings(rows, { verifiedOnly: true }).map((l) => l.listingId),
+    [1n, 2n],
+  );
+  assert.deepEqual(
+    filterListings(rows, { text: "ceylon" }).map((l) => l.listingId),
+    [2n],
+  );
+});
+
+test("sorts by price with listing id breaking ties, both directions", () => {
+  assert.deepEqual(
+    sortListings(rows, "price", "asc").map((l) => l.listingId),
+    [2n, 3n, 4n, 1n],
+  );
+  assert.deepEqual(
+    sortListings(rows, "price", "desc").map((l) => l.listingId),
+    [1n, 4n, 2n, 3n],
+  );
+  assert.deepEqual(
+    sortListings(rows, "vintage", "asc").map((l) => l.listingId),
+    [1n, 2n, 3n, 4n],
+  );
+});
+
+test("offers the distinct filter values, newest vintage first", () => {
+  assert.deepEqual(facets(rows), {
+    vintages: [2026, 2025],
+    countries: ["KEN", "LKA"],
+    methodologies: ["electricity-v1", "flue-gas-v1"],
+  });
+});
+
+test("filters survive a round trip through the URL and junk is dropped", () => {
+  const f = { vintage: 2026, country: "KEN", maxPricePerTonne: 5n, verifiedOnly: true, text: "tea" };
+  const back = filtersFromParams(filtersToParams(f, "readings", "desc"));
+  assert.deepEqual(back, { filters: f, sort: "readings", dir: "desc" });
+  const junk = filtersFromParams(new URLSearchParams("vintage=abc&country=ke&maxPrice=-1&sort=evil"));
+  assert.deepEqual(junk, { filters: {}, sort: "price", dir: "asc" });
+});

@@ -1,0 +1,37 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { amountProblem, canAfford, nextStep, quote } from "./quote.ts";
+
+test("the buyer pays unitPrice × amount and the fee comes out of the seller's share, rounded down", () => {
+  // 18.50 tUSD per tonne = 18,500 base units (6 decimals) per kg; 1.234 t; 1 % fee.
+  const q = quote(18_500n, 1234n, 100, 0);
+  assert.equal(q.totalPrice, 22_829_000n);
+  assert.equal(q.fee, 228_290n);
+  assert.equal(q.sellerReceives + q.fee, q.totalPrice);
+  const odd = quote(7n, 3n, 333, 0); // 21 × 333 / 10000 = 0.6993 → 0
+  assert.equal(odd.fee, 0n);
+});
+
+test("the slippage guard allows at most the chosen share above the quote", () => {
+  const q = quote(20_000n, 1000n, 100, 50);
+  assert.equal(q.totalPrice, 20_000_000n);
+  assert.equal(q.maxTotalPrice, 20_100_000n);
+  assert.equal(quote(20_000n, 1000n, 100, 0).maxTotalPrice, 20_000_000n);
+});
+
+test("amounts are checked against what is left and the seller's minimum", () => {
+  assert.equal(amountProblem(500n, 1000n, 100n), undefined);
+  assert.match(amountProblem(1001n, 1000n, 100n)!, /more than/);
+  assert.match(amountProblem(50n, 1000n, 100n)!, /minimum/);
+  assert.equal(amountProblem(50n, 50n, 100n), undefined, "taking everything left is always allowed");
+  assert.match(amountProblem(1n, 0n, 1n)!, /sold out/);
+  assert.match(amountProblem(0n, 10n, 1n)!, /at least/);
+});
+
+test("approval is asked only when the allowance does not cover the worst case", () => {
+  const q = quote(20_000n, 1000n, 100, 50);
+  assert.equal(nextStep(0n, q), "approve");
+  assert.equal(nextStep(q.totalPrice, q), "approve");
+  assert.equal(nextStep(q.maxTotalPrice, q), "buy");
+  assert.equal(canAfford(q.maxTotalPrice - 1n, q), false);
+});

@@ -1,0 +1,51 @@
+/**
+ * What a purchase costs, computed exactly as Marketplace/MarketMath does it:
+ * total = unitPrice × amount (the buyer pays this, nothing more), fee =
+ * floor(total × feeBps / 10,000) taken from the seller's proceeds. The slippage
+ * guard becomes `maxTotalPrice`: the most the buyer agrees to pay if the seller
+ * raises the price between this quote and the transaction.
+ */
+
+export const BPS = 10_000n;
+
+export type Quote = {
+  amountKg: bigint;
+  totalPrice: bigint;
+  fee: bigint;
+  sellerReceives: bigint;
+  maxTotalPrice: bigint;
+};
+
+export function quote(unitPrice: bigint, amountKg: bigint, feeBps: number, slippageBps: number): Quote {
+  const totalPrice = unitPrice * amountKg;
+  const fee = (totalPrice * BigInt(feeBps)) / BPS;
+  return {
+    amountKg,
+    totalPrice,
+    fee,
+    sellerReceives: totalPrice - fee,
+    maxTotalPrice: totalPrice + (totalPrice * BigInt(slippageBps)) / BPS,
+  };
+}
+
+/** Why an amount cannot be bought from a listing, in words; undefined when it can. */
+export function amountProblem(amountKg: bigint, remainingKg: bigint, minFillKg: bigint): string | undefined {
+  if (remainingKg === 0n) return "This listing is sold out or cancelled.";
+  if (amountKg <= 0n) return "Enter an amount of at least 0.001 t.";
+  if (amountKg > remainingKg) return "That is more than the listing has left.";
+  if (amountKg < minFillKg && amountKg !== remainingKg)
+    return "The seller's minimum purchase is larger than that (or buy everything that is left).";
+  return undefined;
+}
+
+export type PurchaseStep = "approve" | "buy";
+
+/** The ERC-20 approval is needed only while the allowance is below the most the purchase may cost. */
+export function nextStep(allowance: bigint, q: Quote): PurchaseStep {
+  return allowance >= q.maxTotalPrice ? "buy" : "approve";
+}
+
+/** Whether the buyer's balance covers the worst case. */
+export function canAfford(balance: bigint, q: Quote): boolean {
+  return balance >= q.maxTotalPrice;
+}

@@ -1,0 +1,58 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  formatTonnes,
+  formatTonnesNumber,
+  formatTokenAmount,
+  parseTokenAmount,
+  parseTonnes,
+  pricePerKgFromTonne,
+  tonnesInputValue,
+} from "./units.ts";
+
+test("formats kilograms as tonnes with kilogram precision", () => {
+  assert.equal(formatTonnes(0n), "0.000 t CO2e");
+  assert.equal(formatTonnes(1n), "0.001 t CO2e");
+  assert.equal(formatTonnes(1500n), "1.500 t CO2e");
+  assert.equal(formatTonnesNumber(1234567n), "1,234.567");
+  assert.equal(formatTonnesNumber(-2500n), "-2.500");
+});
+
+test("parses tonnes typed by a person into kilograms", () => {
+  assert.deepEqual(parseTonnes("1.5"), { ok: true, value: 1500n });
+  assert.deepEqual(parseTonnes(" 0.001 "), { ok: true, value: 1n });
+  assert.deepEqual(parseTonnes("12"), { ok: true, value: 12000n });
+  assert.deepEqual(parseTonnes(".25"), { ok: true, value: 250n });
+  assert.deepEqual(parseTonnes("1,000"), { ok: true, value: 1_000_000n });
+});
+
+test("rejects amounts finer than a kilogram, zero, signs and garbage, in words", () => {
+  for (const bad of ["", "0", "0.0004", "-1", "1e3", "abc", ".", "1.2.3"]) {
+    const r = parseTonnes(bad);
+    assert.equal(r.ok, false, bad);
+    if (!r.ok) assert.match(r.error, /[a-z]/);
+  }
+  const fine = parseTonnes("0.0001");
+  assert.ok(!fine.ok && /3 decimals/.test(fine.error));
+});
+
+test("tonnes input value round-trips through parseTonnes", () => {
+  for (const kg of [1n, 10n, 999n, 1000n, 1234n, 98765432n]) {
+    const r = parseTonnes(tonnesInputValue(kg));
+    assert.deepEqual(r, { ok: true, value: kg });
+  }
+});
+
+test("formats and parses 6-decimal token amounts", () => {
+  assert.equal(formatTokenAmount(12_500_000n, 6), "12.50");
+  assert.equal(formatTokenAmount(1n, 6), "0.000001");
+  assert.equal(formatTokenAmount(1_234_567_890_000n, 6), "1,234,567.89");
+  assert.deepEqual(parseTokenAmount("12.5", 6), { ok: true, value: 12_500_000n });
+  assert.equal(parseTokenAmount("1.0000001", 6).ok, false);
+  assert.equal(parseTokenAmount("0", 6).ok, false);
+});
+
+test("a price per tonne must divide into whole units per kilogram", () => {
+  assert.deepEqual(pricePerKgFromTonne(25_000_000n), { ok: true, value: 25_000n });
+  assert.equal(pricePerKgFromTonne(25_000_001n).ok, false);
+});

@@ -1,0 +1,105 @@
+/**
+ * Amounts as people read them. On-chain, one credit unit is one kilogram CO2e
+ * (DESIGN.md "Units"); the UI speaks tonnes with kilogram precision, so every
+ * amount is a bigint of kilograms inside and a "t CO2e" string outside.
+ *
+ * Kept in the web app because no other part formats for people yet; if the CLI or
+ * the explorer needs the same strings, this file moves to the sdk unchanged.
+ */
+
+/** Kilograms per tonne. */
+export const KG_PER_TONNE = 1000n;
+
+function groupThousands(digits: string): string {
+  return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+/** `1234567n` kg → `"1,234.567"` (tonnes, always 3 decimals = kg precision). */
+export function formatTonnesNumber(kg: bigint): string {
+  const negative = kg < 0n;
+  const abs = negative ? -kg : kg;
+  const whole = abs / KG_PER_TONNE;
+  const frac = (abs % KG_PER_TONNE).toString().padStart(3, "0");
+  return `${negative ? "-" : ""}${groupThousands(whole.toString())}.${frac}`;
+}
+
+/** `1500n` kg → `"1.500 t CO2e"`. */
+export function formatTonnes(kg: bigint): string {
+  return `${formatTonnesNumber(kg)} t CO2e`;
+}
+
+export type ParseResult = { ok: true; value: bigint } | { ok: false; error: string };
+
+/**
+ * Parses what a person typed as tonnes (`"1.5"`, `"0.001"`, `"12"`) into kilograms.
+ * At most 3 decimals (one kilogram is the smallest unit); no sign, no exponent.
+ */
+export function parseTonnes(input: string): ParseResult {
+  const text = input.trim().replace(/,/g, "");
+  if (text === "") return { ok: false, error: "Enter an amount in tonnes." };
+  const m = /^(\d*)(?:\.(\d*))?$/.exec(text);
+  if (!m || (m[1] === "" && (m[2] ?? "") === ""))
+    return { ok: false, error: `"${input}" is not an amount: use digits and at most one decimal point.` };
+  const frac = m[2] ?? "";
+  if (frac.length > 3)
+    return { ok: false, error: "Use at most 3 decimals: the smallest amount is 0.001 t (one kilogram)." };
+  const kg = BigInt(m[1] || "0") * KG_PER_TONNE + BigInt(frac.padEnd(3, "0") || "0");
+  if (kg === 0n) return { ok: false, error: "The amount must be at least 0.001 t (one kilogram)." };
+  return { ok: true, value: kg };
+}
+
+/** Kilograms → the string a tonnes input shows (`1500n` → `"1.5"`, no grouping, trailing zeros cut). */
+export function tonnesInputValue(kg: bigint): string {
+  const whole = kg / KG_PER_TONNE;
+  const frac = (kg % KG_PER_TONNE).toString().padStart(3, "0").replace(/0+$/, "");
+  return frac ? `${whole}.${frac}` : whole.toString();
+}
+
+/** A payment-token amount (`decimals` places) → `"1,234.50"`: at least 2 decimals, at most `decimals`. */
+export function formatTokenAmount(amount: bigint, decimals: number): string {
+  const negative = amount < 0n;
+  const abs = negative ? -amount : amount;
+  const base = 10n ** BigInt(decimals);
+  const whole = abs / base;
+  let frac = decimals > 0 ? (abs % base).toString().padStart(decimals, "0").replace(/0+$/, "") : "";
+  if (frac.length < 2) frac = frac.padEnd(2, "0");
+  return `${negative ? "-" : ""}${groupThousands(whole.toString())}.${frac}`;
+}
+
+/** `"12.5"` in a token with `decimals` places → base units; rejects more decimals than the token has. */
+export function parseTokenAmount(input: string, decimals: number): ParseResult {
+  const text = input.trim().replace(/,/g, "");
+  const m = /^(\d*)(?:\.(\d*))?$/.exec(text);
+  if (text === "" || !m || (m[1] === "" && (m[2] ?? "") === ""))
+    return { ok: false, error: "Enter a price, e.g. 12.50." };
+  const frac = m[2] ?? "";
+  if (frac.length > decimals) return { ok: false, error: `Use at most ${decimals} decimals.` };
+  const value = BigInt(m[1] || "0") * 10n ** BigInt(decimals) + BigInt(frac.padEnd(decimals, "0") || "0");
+  if (value === 0n) return { ok: false, error: "The price must be more than zero." };
+  return { ok: true, value };
+}
+
+/** Price per kilogram (token base units) → price per tonne, what buyers compare. */
+export function pricePerTonne(pricePerKg: bigint): bigint {
+  return pricePerKg * KG_PER_TONNE;
+}
+
+/** Price per tonne typed by a seller → price per kilogram on-chain; must divide exactly. */
+export function pricePerKgFromTonne(perTonne: bigint): ParseResult {
+  if (perTonne % KG_PER_TONNE !== 0n)
+    return {
+      ok: false,
+      error: "That price per tonne is not a whole number of the token's smallest unit per kilogram; round it.",
+    };
+  return { ok: true, value: perTonne / KG_PER_TONNE };
+}
+
+/** Unix seconds → `2026-11-23` (UTC, what a certificate prints). */
+export function formatDate(unixSeconds: bigint | number): string {
+  return new Date(Number(unixSeconds) * 1000).toISOString().slice(0, 10);
+}
+
+/** Shortens `0x1234…abcd` for display; the full address stays in a title/aria-label. */
+export function shortAddress(address: string): string {
+  return address.length > 12 ? `${address.slice(0, 6)}…${address.slice(-4)}` : address;
+}
