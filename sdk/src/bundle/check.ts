@@ -8,7 +8,13 @@ import { SdkError } from '../errors.ts'
 import type { Bundle } from './schema.ts'
 
 /** One link of the chain of custody: what was checked, PASS or FAIL, and why. */
-export type LinkCheck = { link: string; ok: boolean; detail: string }
+export type LinkCheck = {
+  link: string
+  ok: boolean
+  detail: string
+  /** Could not be checked with what was given (printed SKIP; does not fail the run, says why). */
+  skipped?: boolean
+}
 
 /**
  * Re-checks everything inside a bundle that needs no chain: factor-set id, each

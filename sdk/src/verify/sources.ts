@@ -14,6 +14,8 @@ export type BundleSource = {
   readonly describe: string
   /** Bytes for `cid`. A file source ignores the CID (the verifier compares the hash). */
   get(cid: string): Promise<Uint8Array>
+  /** True when `get` really looks bundles up by CID (so other attestations' bundles can be fetched). */
+  readonly byCid: boolean
 }
 
 /** An IPFS HTTP gateway: GET <base>/ipfs/<cid>?format=raw (Accept: application/vnd.ipld.raw). */
@@ -21,6 +23,7 @@ export function gatewaySource(baseUrl: string, fetchImpl: typeof fetch = fetch):
   const base = baseUrl.replace(/\/+$/, '')
   return {
     describe: `gateway ${base}`,
+    byCid: true,
     async get(cid: string) {
       const url = `${base}/ipfs/${cid}?format=raw`
       const res = await fetchImpl(url, { headers: { accept: 'application/vnd.ipld.raw' } })
@@ -34,5 +37,18 @@ export function gatewaySource(baseUrl: string, fetchImpl: typeof fetch = fetch):
 
 /** Bytes already in memory (tests, browser uploads). */
 export function bytesSource(bytes: Uint8Array, describe = 'bytes in memory'): BundleSource {
-  return { describe, get: async () => bytes }
+  return { describe, byCid: false, get: async () => bytes }
+}
+
+/** Bundles in memory keyed by CID (e.g. a browser's cache, tests). */
+export function mapSource(byCid: ReadonlyMap<string, Uint8Array>, describe = 'bundles in memory'): BundleSource {
+  return {
+    describe,
+    byCid: true,
+    async get(cid: string) {
+      const bytes = byCid.get(cid)
+      if (!bytes) throw new SdkError(`No bundle for CID ${cid} in ${describe}.`, { code: 'INVALID_BUNDLE' })
+      return bytes
+    },
+  }
 }

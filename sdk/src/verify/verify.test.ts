@@ -125,13 +125,15 @@ test('verify (real binary): an honest attestation passes every link, from a file
   assert.equal(r.code, 0, r.stdout + r.stderr)
   t.diagnostic(r.stdout)
   const lines = r.stdout.trim().split('\n')
-  assert.ok(lines.every((l) => /^(PASS|VERIFIED)/.test(l)), r.stdout)
+  assert.ok(lines.every((l) => /^(PASS|VERIFIED|SKIP no reading attested twice)/.test(l)), r.stdout)
   for (const link of ['bundle CID = on-chain CID', 'device signatures', 'readings included', 'per-reading emissions recomputed', 'quorum signatures']) {
     assert.ok(lines.some((l) => l.startsWith(`PASS ${link}`)), `${link} missing:\n${r.stdout}`)
   }
   const viaGateway = await cli([...base(), '--attestation', id, '--bundle', gatewayUrl, '--json'])
   assert.equal(viaGateway.code, 0, viaGateway.stdout)
-  assert.equal(JSON.parse(viaGateway.stdout).ok, true)
+  const report = JSON.parse(viaGateway.stdout)
+  assert.equal(report.ok, true)
+  assert.ok(report.checks.every((c: { ok: boolean; skipped?: boolean }) => c.ok && !c.skipped), viaGateway.stdout)
 })
 
 test('verify --envelope finds the attestation holding the reading', async () => {
@@ -203,6 +205,39 @@ test('cross-check on-chain: attestationIdOf = hashBatchHeader, DeviceRegistry ve
   const highS = `0x${(n - BigInt(s)).toString(16).padStart(64, '0')}` as Hex
   assert.equal(await call(entry.digest as Hex, highS), false)
   assert.equal(await call(bundle.readings[1]!.digest as Hex, s), false)
+})
+
+test('verify catches a correction that re-attests a reading of its original', async () => {
+  const original = honestBundle(4)
+  const first = await attest(original)
+  const again = original.readings[1]!.envelope
+  const correction = buildBundle({
+    facilityId: FACILITY,
+    periodStart: original.period.start,
+    periodEnd: original.period.end,
+    envelopes: [again],
+    factorSet: set,
+    methodologyId: METHODOLOGY_ID,
+    correctionOf: first.id,
+  })
+  const bytes = encodeBundle(correction)
+  const cid = bundleCid(bytes)
+  pinned.set(cid, bytes)
+  const header = bundleHeader(correction, cid)
+  const domain = { chainId: 31337, verifyingContract: chain.registry }
+  const nodes = TEST_ONLY_HARDHAT_KEYS.slice(1, 3).map((k) => privateKeyToAccount(k))
+  const signed = await Promise.all(nodes.map(async (a) => ({ signer: a.address, signature: await signBatchHeader(a, header, domain) })))
+  await chain.write(TEST_ONLY_HARDHAT_KEYS[1]!, chain.registry, attestationRegistryAbi, 'submitCorrection', [header, first.header, packQuorumSignatures(signed)])
+  const id = hashBatchHeader(header, domain)
+  const r = await cli([...base(), '--attestation', id, '--bundle', gatewayUrl])
+  assert.equal(r.code, 1, r.stdout)
+  assert.match(r.stdout, /^PASS corrected attestation exists/m)
+  assert.match(r.stdout, new RegExp(`^FAIL no reading attested twice for the facility: 1 reading\\(s\\) attested twice; first ${DEVICE}#\\d+ also in ${first.id}`, 'm'))
+  // The original now fails the same link too: the overlap is seen from both sides.
+  const o = await cli([...base(), '--attestation', first.id, '--bundle', gatewayUrl])
+  assert.equal(o.code, 1)
+  const skipped = await cli([...base(), '--attestation', id, '--bundle', gatewayUrl, '--skip-history'])
+  assert.equal(skipped.code, 0, skipped.stdout)
 })
 
 test('library: unknown attestation id is a FAIL, not a crash', async () => {

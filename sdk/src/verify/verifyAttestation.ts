@@ -33,6 +33,11 @@ export type VerifyOptions = {
   fromBlock?: bigint
   /** How many readings to also prove with the registry's on-chain `verifyReading` (default 16). */
   onchainProofs?: number
+  /**
+   * Fetch the bundles of the facility's other attestations and check that no reading is
+   * attested twice (default true; needs a source that fetches by CID).
+   */
+  checkHistory?: boolean
 }
 
 export type VerifyReport = { attestationId: Hex | null; checks: LinkCheck[]; ok: boolean }
@@ -220,8 +225,49 @@ export async function verifyAttestation(o: VerifyOptions): Promise<VerifyReport>
   // 7. Quorum: signatures from the submitting transaction, signers = bitmap, count ≥ threshold.
   checks.push(await checkQuorum(o, sub, domain))
 
+  // 8. No reading attested twice among the facility's attestations (corrections included).
+  if (o.checkHistory !== false) checks.push(await checkHistory(o, sub, bundle))
+
   return { attestationId: id, checks, ok: checks.every((c) => c.ok) }
 }
+
+async function checkHistory(o: VerifyOptions, sub: Submitted, bundle: Bundle): Promise<LinkCheck> {
+  const link = 'no reading attested twice for the facility'
+  if (!o.source.byCid) {
+    return { link, ok: true, skipped: true, detail: `needs the other attestations' bundles: ${o.source.describe} does not fetch by CID (use a gateway)` }
+  }
+  const mine = new Map<string, string>()
+  for (const r of bundle.readings) {
+    mine.set(`${r.envelope.reading.deviceId}#${r.envelope.reading.seq}`, r.digest)
+  }
+  const digests = new Set(mine.values())
+  const others = (await findSubmissions(o, { facilityId: sub.header.facilityId })).filter((s) => s.id !== sub.id)
+  const overlaps: string[] = []
+  let checked = 0
+  let revoked = 0
+  for (const other of others) {
+    if (await o.client.readContract({ address: o.registry, abi: attestationRegistryAbi, functionName: 'isRevoked', args: [other.id] })) {
+      revoked++
+      continue
+    }
+    let otherBundle: Bundle
+    try {
+      const bytes = await o.source.get(other.header.bundleCid)
+      if (bundleCid(bytes) !== other.header.bundleCid) return fail(link, `bundle of ${other.id} from ${o.source.describe} does not hash to its CID`)
+      otherBundle = decodeBundle(bytes)
+    } catch (error) {
+      return fail(link, `cannot check against ${other.id}: ${(error as Error).message.split('\n')[0]}`)
+    }
+    checked++
+    for (const r of otherBundle.readings) {
+      const key = `${r.envelope.reading.deviceId}#${r.envelope.reading.seq}`
+      if (mine.has(key) || digests.has(r.digest)) overlaps.push(`${key} also in ${other.id}`)
+    }
+  }
+  if (overlaps.length > 0) return fail(link, `${overlaps.length} reading(s) attested twice; first ${overlaps[0]}`)
+  return pass(link, `${checked} other attestation(s) of ${bundle.facilityId} checked${revoked ? ` (${revoked} revoked, ignored)` : ''}: no (deviceId, seq) or digest in common`)
+}
+
 
 function bytes32ToIdSafe(value: Hex): string {
   try {

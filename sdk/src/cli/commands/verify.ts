@@ -26,6 +26,8 @@ line per link, PASS or FAIL with the reason:
   - readings proven on-chain with AttestationRegistry.verifyReading
   - the quorum: signatures recovered from the submitting transaction equal the
     registry's signer bitmap and reach the OracleSet threshold at that block
+  - no reading (deviceId, seq) or digest is in another live attestation of the
+    facility, corrections included (needs a gateway: prints SKIP with a file)
 
 Options:
   --rpc URL               JSON-RPC endpoint of the chain
@@ -40,10 +42,12 @@ Options:
                           provides a BundleSource over its blockstore).
   --from-block N          first block to search for events (default 0)
   --onchain-proofs N      readings also proven with verifyReading on-chain (default 16)
+  --skip-history          do not fetch the facility's other bundles (no-double-attestation check)
   --json                  print {attestationId, ok, checks[]} as JSON
   -h, --help              this help
 
-Exit status: 0 all links PASS; 1 a link FAILs; 2 bad usage or input.
+Exit status: 0 no link FAILs (SKIP lines say what could not be checked); 1 a link FAILs;
+2 bad usage or input.
 `
 
 function address(value: string, flag: string): Address {
@@ -90,6 +94,7 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
       bundle: { type: 'string' },
       'from-block': { type: 'string' },
       'onchain-proofs': { type: 'string' },
+      'skip-history': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -138,10 +143,11 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
     source: bundleSourceOf(values.bundle),
     ...(fromBlock !== undefined ? { fromBlock: BigInt(fromBlock) } : {}),
     ...(onchainProofs !== undefined ? { onchainProofs: Number(onchainProofs) } : {}),
+    checkHistory: !values['skip-history'],
   })
   if (values.json) io.stdout(`${toJson(report)}\n`)
   else {
-    const lines = report.checks.map((c) => `${c.ok ? 'PASS' : 'FAIL'} ${c.link}: ${c.detail}`)
+    const lines = report.checks.map((c) => `${c.skipped ? 'SKIP' : c.ok ? 'PASS' : 'FAIL'} ${c.link}: ${c.detail}`)
     lines.push(report.ok ? `VERIFIED attestation ${report.attestationId}` : `NOT VERIFIED${report.attestationId ? ` attestation ${report.attestationId}` : ''}`)
     io.stdout(`${lines.join('\n')}\n`)
   }
