@@ -87,6 +87,7 @@ struct Gen {
           default: v = static_cast<int64_t>(rng() % static_cast<uint64_t>(bound)) * (pick(2) ? 1 : -1);
         }
         o += std::to_string(v);
+        if (pick(6) == 0) o += pick(2) ? ".0" : "e0";  // integral value in float notation
         break;
       }
       case 1: str(o, 6); break;
