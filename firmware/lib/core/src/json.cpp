@@ -1,6 +1,7 @@
 #include "carbonproof/json.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cerrno>
 #include <cmath>
