@@ -3,6 +3,7 @@
 // the sdk's verifier (via node) against signatures made by the firmware.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -258,4 +259,58 @@ TEST_CASE("committed firmware-signed fixture is what the firmware produces and v
     REQUIRE(host::writeFile(path, lines));
     CHECK(sdkVerify(path, "0x" + toHex(signer->publicKey())) == 0);
   }
+}
+
+TEST_CASE("firmware signatures verify on-chain through the P-256 precompile (EIP-7951) on Hardhat EDR") {
+  // OpenZeppelin P256.verify (used by DeviceRegistry) calls this precompile at
+  // 0x100 first: input digest ‖ r ‖ s ‖ x ‖ y, output 32-byte 1 when valid.
+  std::string hardhat = kRepo + "/node_modules/hardhat";
+  if (!sdkRunnable() || access(hardhat.c_str(), R_OK) != 0) {
+    MESSAGE("hardhat not installed in the repo (npm ci): on-chain check skipped");
+    return;
+  }
+  std::string err;
+  auto signer = MbedtlsP256Signer::generate(&err);
+  REQUIRE(signer);
+  PublicKey pub = signer->publicKey();
+  std::string calls;
+  int n = 0;
+  for (const auto& item : readings()) {
+    Reading r;
+    if (!readingFromJson(*item.find("reading"), r)) continue;
+    SignedReading s;
+    REQUIRE(signReading(r, *signer, s, &err));
+    std::string input = toHex(s.digest) + toHex(s.sig) + toHex(pub.data() + 1, 64);
+    calls += "0x" + input + "\n";
+    if (n++ == 0) {  // and one that must fail: another digest
+      Digest other = s.digest;
+      other[31] ^= 1;
+      calls += "!0x" + toHex(other) + toHex(s.sig) + toHex(pub.data() + 1, 64) + "\n";
+    }
+  }
+  // The script must sit inside the repo so `hardhat` resolves from its node_modules.
+  char cwd[4096];
+  REQUIRE(getcwd(cwd, sizeof cwd));
+  std::string dir = std::string(cwd) + "/p256-onchain";
+  mkdir(dir.c_str(), 0700);
+  REQUIRE(host::writeFile(dir + "/calls.txt", calls));
+  std::string script =
+      "import hre from 'hardhat';\n"
+      "import { readFileSync } from 'node:fs';\n"
+      "const conn = await hre.network.create();\n"
+      "let ok = 0, bad = 0;\n"
+      "for (const line of readFileSync(process.argv[2], 'utf8').split('\\n').filter(Boolean)) {\n"
+      "  const expectFail = line.startsWith('!');\n"
+      "  const data = expectFail ? line.slice(1) : line;\n"
+      "  const res = await conn.provider.request({ method: 'eth_call', params: [{ to: "
+      "'0x0000000000000000000000000000000000000100', data }, 'latest'] });\n"
+      "  const valid = BigInt(res === '0x' ? 0 : res) === 1n;\n"
+      "  if (valid !== !expectFail) { console.error('precompile disagrees on', line); bad++; } else ok++;\n"
+      "}\n"
+      "console.log(`P-256 precompile: ${ok} as expected, ${bad} not`);\n"
+      "await conn.close?.();\n"
+      "process.exit(bad === 0 && ok > 1 ? 0 : 1);\n";
+  REQUIRE(host::writeFile(dir + "/verify.mjs", script));
+  std::string cmd = "cd " + kRepo + " && " + nodeBinary() + " " + dir + "/verify.mjs " + dir + "/calls.txt";
+  CHECK(std::system(cmd.c_str()) == 0);
 }
