@@ -128,7 +128,7 @@ async function main(): Promise<void> {
       credit: `${stack.webUrl}/credit/${tokenId}`,
       certificate: `${stack.webUrl}/certificate/${certificateId}`,
     };
-    const performance: Record<string, number> = {};
+    const perfScores: Record<string, number> = {};
     const accessibility: Record<string, number> = {};
     const chrome = await chromeLauncher.launch({ chromePath: CHROMIUM, chromeFlags: FLAGS });
     try {
@@ -141,9 +141,9 @@ async function main(): Promise<void> {
           desktopConfig,
         );
         const cats = result!.lhr.categories;
-        performance[name] = Math.round((cats.performance?.score ?? 0) * 100);
+        perfScores[name] = Math.round((cats.performance?.score ?? 0) * 100);
         accessibility[name] = Math.round((cats.accessibility?.score ?? 0) * 100);
-        log(`${name}: performance ${performance[name]}, accessibility ${accessibility[name]}`);
+        log(`${name}: performance ${perfScores[name]}, accessibility ${accessibility[name]}`);
       }
     } finally {
       await chrome.kill();
@@ -220,7 +220,7 @@ async function main(): Promise<void> {
     }
 
     const rows = Object.keys(pages).map(
-      (p) => `| ${p.padEnd(11)} | ${String(performance[p]).padStart(11)} | ${String(accessibility[p]).padStart(13)} |`,
+      (p) => `| ${p.padEnd(11)} | ${String(perfScores[p]).padStart(11)} | ${String(accessibility[p]).padStart(13)} |`,
     );
     process.stdout.write(
       [
@@ -230,7 +230,7 @@ async function main(): Promise<void> {
         ...rows,
         `market with ${opened} + seeded listings: interactive in ${market1000InteractiveMs} ms (median of 3; target < 1500)`,
         JSON.stringify({
-          lighthousePerformance: performance,
+          lighthousePerformance: perfScores,
           lighthouseAccessibility: accessibility,
           market1000InteractiveMs,
         }),

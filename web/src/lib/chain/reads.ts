@@ -14,6 +14,7 @@ import {
   METHODOLOGY_VERSION,
 } from "../../../../sdk/src/methodology/methodologyId.ts";
 import type { ContractName } from "../config.ts";
+import { foldListingEvents } from "../listings.ts";
 import type { MarketListing } from "../market.ts";
 import {
   attestedReadings,
@@ -95,15 +96,18 @@ export async function readListing(client: PublicClient, addresses: Addresses, li
   return { ...raw, listingId, expiresAt: Number(raw.expiresAt) };
 }
 
-/** Every listing ever made (open or not), newest last. */
+/** Every listing ever made (open or not), folded from the Marketplace's events (see listings.ts). */
 export async function readAllListings(client: PublicClient, addresses: Addresses): Promise<Listing[]> {
-  const count = (await client.readContract({
-    address: need(addresses, "Marketplace"),
-    abi: marketplaceAbi,
-    functionName: "listingCount",
-  })) as bigint;
-  const ids = Array.from({ length: Number(count) }, (_, i) => BigInt(i + 1));
-  return Promise.all(ids.map((id) => readListing(client, addresses, id)));
+  const address = need(addresses, "Marketplace");
+  const events = (eventName: string) =>
+    client.getContractEvents({ address, abi: marketplaceAbi, eventName, fromBlock: 0n }) as unknown as Promise<never[]>;
+  const [listed, priceUpdates, bought, cancelled] = await Promise.all([
+    events("Listed"),
+    events("PriceUpdated"),
+    events("Bought"),
+    events("Cancelled"),
+  ]);
+  return foldListingEvents(listed, priceUpdates, bought, cancelled);
 }
 
 export async function readPaymentToken(client: PublicClient, token: Address): Promise<PaymentTokenInfo> {
