@@ -1,12 +1,12 @@
-import { existsSync, readFileSync, statSync } from 'node:fs'
-import { parseArgs } from 'node:util'
-import { createPublicClient, getAddress, http, isAddress, type Address, type Hex } from 'viem'
-import { SdkError } from '../../errors.ts'
-import { parseEnvelope } from '../../reading/parse.ts'
-import { fileSource } from '../../verify/fileSource.ts'
-import { gatewaySource, type BundleSource } from '../../verify/sources.ts'
-import { verifyAttestation, type VerifyTarget } from '../../verify/verifyAttestation.ts'
-import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, parseJson, readInput, toJson, type Io } from '../io.ts'
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { createPublicClient, getAddress, http, isAddress, type Address, type Hex } from "viem";
+import { SdkError } from "../../errors.ts";
+import { parseEnvelope } from "../../reading/parse.ts";
+import { fileSource } from "../../verify/fileSource.ts";
+import { gatewaySource, type BundleSource } from "../../verify/sources.ts";
+import { verifyAttestation, type VerifyTarget } from "../../verify/verifyAttestation.ts";
+import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, parseJson, readInput, toJson, type Io } from "../io.ts";
 
 export const VERIFY_HELP = `Usage: carbonproof verify --rpc URL (--registry ADDR [--device-registry ADDR] | --addresses FILE)
                           (--attestation ID | --envelope FILE) --bundle (FILE | GATEWAY_URL) [--json]
@@ -48,93 +48,97 @@ Options:
 
 Exit status: 0 no link FAILs (SKIP lines say what could not be checked); 1 a link FAILs;
 2 bad usage or input.
-`
+`;
 
 function address(value: string, flag: string): Address {
-  if (!isAddress(value, { strict: false })) throw new CliError(`${flag}: ${JSON.stringify(value)} is not an address.`)
-  return getAddress(value)
+  if (!isAddress(value, { strict: false })) throw new CliError(`${flag}: ${JSON.stringify(value)} is not an address.`);
+  return getAddress(value);
 }
 
 function fromAddressesFile(path: string): { registry?: Address; deviceRegistry?: Address } {
-  let json: unknown
+  let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'))
+    json = JSON.parse(readFileSync(path, "utf8"));
   } catch (cause) {
-    throw new CliError(`--addresses ${path}: ${(cause as Error).message}`, EXIT_USAGE, { cause })
+    throw new CliError(`--addresses ${path}: ${(cause as Error).message}`, EXIT_USAGE, { cause });
   }
-  const out: { registry?: Address; deviceRegistry?: Address } = {}
+  const out: { registry?: Address; deviceRegistry?: Address } = {};
   for (const [key, value] of Object.entries(json as Record<string, unknown>)) {
-    if (typeof value !== 'string' || !isAddress(value, { strict: false })) continue
-    if (/(^|[#.:/])AttestationRegistry$/.test(key)) out.registry = getAddress(value)
-    if (/(^|[#.:/])DeviceRegistry$/.test(key)) out.deviceRegistry = getAddress(value)
+    if (typeof value !== "string" || !isAddress(value, { strict: false })) continue;
+    if (/(^|[#.:/])AttestationRegistry$/.test(key)) out.registry = getAddress(value);
+    if (/(^|[#.:/])DeviceRegistry$/.test(key)) out.deviceRegistry = getAddress(value);
   }
-  return out
+  return out;
 }
 
 function bundleSourceOf(value: string): BundleSource {
-  if (/^https?:\/\//.test(value)) return gatewaySource(value)
+  if (/^https?:\/\//.test(value)) return gatewaySource(value);
   if (existsSync(value) && statSync(value).isDirectory()) {
     throw new CliError(
       `--bundle ${value} is a directory. Reading a Helia repository is not implemented in the CLI (TODO: the oracle's Helia setup provides a BundleSource); pass the bundle file or a gateway URL.`,
-    )
+    );
   }
-  return fileSource(value)
+  return fileSource(value);
 }
 
 export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
-      rpc: { type: 'string' },
-      registry: { type: 'string' },
-      'device-registry': { type: 'string' },
-      addresses: { type: 'string' },
-      attestation: { type: 'string' },
-      envelope: { type: 'string' },
-      bundle: { type: 'string' },
-      'from-block': { type: 'string' },
-      'onchain-proofs': { type: 'string' },
-      'skip-history': { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
+      rpc: { type: "string" },
+      registry: { type: "string" },
+      "device-registry": { type: "string" },
+      addresses: { type: "string" },
+      attestation: { type: "string" },
+      envelope: { type: "string" },
+      bundle: { type: "string" },
+      "from-block": { type: "string" },
+      "onchain-proofs": { type: "string" },
+      "skip-history": { type: "boolean" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
-  })
+  });
   if (values.help) {
-    io.stdout(VERIFY_HELP)
-    return EXIT_OK
+    io.stdout(VERIFY_HELP);
+    return EXIT_OK;
   }
-  if (positionals.length > 0) throw new CliError(`verify takes no positional arguments.\n\n${VERIFY_HELP}`)
-  if (!values.rpc) throw new CliError('verify needs --rpc URL.')
-  const fromFile = values.addresses ? fromAddressesFile(values.addresses) : {}
-  const registry = values.registry ? address(values.registry, '--registry') : fromFile.registry
-  if (!registry) throw new CliError('verify needs --registry ADDR (or --addresses FILE naming an AttestationRegistry).')
-  const deviceRegistry = values['device-registry'] ? address(values['device-registry'], '--device-registry') : fromFile.deviceRegistry
+  if (positionals.length > 0) throw new CliError(`verify takes no positional arguments.\n\n${VERIFY_HELP}`);
+  if (!values.rpc) throw new CliError("verify needs --rpc URL.");
+  const fromFile = values.addresses ? fromAddressesFile(values.addresses) : {};
+  const registry = values.registry ? address(values.registry, "--registry") : fromFile.registry;
+  if (!registry)
+    throw new CliError("verify needs --registry ADDR (or --addresses FILE naming an AttestationRegistry).");
+  const deviceRegistry = values["device-registry"]
+    ? address(values["device-registry"], "--device-registry")
+    : fromFile.deviceRegistry;
   if ((values.attestation === undefined) === (values.envelope === undefined)) {
-    throw new CliError('verify needs exactly one of --attestation ID or --envelope FILE.')
+    throw new CliError("verify needs exactly one of --attestation ID or --envelope FILE.");
   }
-  if (!values.bundle) throw new CliError('verify needs --bundle FILE or --bundle GATEWAY_URL.')
-  let target: VerifyTarget
+  if (!values.bundle) throw new CliError("verify needs --bundle FILE or --bundle GATEWAY_URL.");
+  let target: VerifyTarget;
   if (values.attestation !== undefined) {
-    if (!/^0x[0-9a-fA-F]{64}$/.test(values.attestation)) throw new CliError('--attestation must be 0x + 64 hex characters.')
-    target = { attestationId: values.attestation.toLowerCase() as Hex }
+    if (!/^0x[0-9a-fA-F]{64}$/.test(values.attestation))
+      throw new CliError("--attestation must be 0x + 64 hex characters.");
+    target = { attestationId: values.attestation.toLowerCase() as Hex };
   } else {
-    const { text, name } = readInput(io, values.envelope)
+    const { text, name } = readInput(io, values.envelope);
     try {
-      target = { envelope: parseEnvelope(parseJson(text, name)) }
+      target = { envelope: parseEnvelope(parseJson(text, name)) };
     } catch (error) {
-      if (error instanceof SdkError) throw new CliError(`${name}: ${error.message}`, EXIT_USAGE, { cause: error })
-      throw error
+      if (error instanceof SdkError) throw new CliError(`${name}: ${error.message}`, EXIT_USAGE, { cause: error });
+      throw error;
     }
   }
   const int = (v: string | undefined, flag: string) => {
-    if (v === undefined) return undefined
-    if (!/^[0-9]+$/.test(v)) throw new CliError(`${flag} must be a non-negative integer.`)
-    return v
-  }
-  const fromBlock = int(values['from-block'], '--from-block')
-  const onchainProofs = int(values['onchain-proofs'], '--onchain-proofs')
-  const client = createPublicClient({ transport: http(values.rpc) })
+    if (v === undefined) return undefined;
+    if (!/^[0-9]+$/.test(v)) throw new CliError(`${flag} must be a non-negative integer.`);
+    return v;
+  };
+  const fromBlock = int(values["from-block"], "--from-block");
+  const onchainProofs = int(values["onchain-proofs"], "--onchain-proofs");
+  const client = createPublicClient({ transport: http(values.rpc) });
   const report = await verifyAttestation({
     client,
     registry,
@@ -143,13 +147,17 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
     source: bundleSourceOf(values.bundle),
     ...(fromBlock !== undefined ? { fromBlock: BigInt(fromBlock) } : {}),
     ...(onchainProofs !== undefined ? { onchainProofs: Number(onchainProofs) } : {}),
-    checkHistory: !values['skip-history'],
-  })
-  if (values.json) io.stdout(`${toJson(report)}\n`)
+    checkHistory: !values["skip-history"],
+  });
+  if (values.json) io.stdout(`${toJson(report)}\n`);
   else {
-    const lines = report.checks.map((c) => `${c.skipped ? 'SKIP' : c.ok ? 'PASS' : 'FAIL'} ${c.link}: ${c.detail}`)
-    lines.push(report.ok ? `VERIFIED attestation ${report.attestationId}` : `NOT VERIFIED${report.attestationId ? ` attestation ${report.attestationId}` : ''}`)
-    io.stdout(`${lines.join('\n')}\n`)
+    const lines = report.checks.map((c) => `${c.skipped ? "SKIP" : c.ok ? "PASS" : "FAIL"} ${c.link}: ${c.detail}`);
+    lines.push(
+      report.ok
+        ? `VERIFIED attestation ${report.attestationId}`
+        : `NOT VERIFIED${report.attestationId ? ` attestation ${report.attestationId}` : ""}`,
+    );
+    io.stdout(`${lines.join("\n")}\n`);
   }
-  return report.ok ? EXIT_OK : EXIT_FAIL
+  return report.ok ? EXIT_OK : EXIT_FAIL;
 }
