@@ -28,6 +28,13 @@ export type AbiParam = {
 
 export type AbiEvent = { type: "event"; name: string; inputs: AbiParam[]; anonymous?: boolean };
 
+const eventSchema = z.object({
+  type: z.literal("event"),
+  name: z.string(),
+  inputs: z.array(abiParam),
+  anonymous: z.boolean().optional(),
+});
+
 const artifactSchema = z.object({
   contractName: z.string(),
   sourceName: z.string(),
@@ -108,11 +115,9 @@ export function readContracts(artifactsDir: string): ContractArtifact[] {
     if (!parsed.success) continue; // artifacts.d.ts companions, build-info and the like
     const a = parsed.data;
     if (a.bytecode === "0x" || a.bytecode === "") continue; // interfaces, abstract contracts
-    const events = a.abi
+    const events: AbiEvent[] = a.abi
       .filter((x) => x.type === "event")
-      .map(
-        (x) => ({ ...(x as object), inputs: z.array(abiParam).parse((x as { inputs: unknown }).inputs) }) as AbiEvent,
-      )
+      .map((x) => eventSchema.parse(x))
       .filter((e) => !e.anonymous);
     if (events.length === 0) continue; // libraries and helpers with nothing to index
     const previous = found.get(a.contractName);
