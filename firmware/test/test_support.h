@@ -53,6 +53,8 @@ struct FakeTransport : cp::mqtt::Transport {
     ++opens;
     isOpen = acceptOpen;
     peerClosed = false;
+    inbound.clear();  // bytes never cross connections
+    dec.reset();
     return acceptOpen;
   }
   bool write(const uint8_t* d, size_t n) override {
@@ -71,7 +73,10 @@ struct FakeTransport : cp::mqtt::Transport {
     }
     return static_cast<int>(n);
   }
-  void close() override { isOpen = false; }
+  void close() override {
+    isOpen = false;
+    inbound.clear();
+  }
 
   void queue(const std::vector<uint8_t>& b) { inbound.insert(inbound.end(), b.begin(), b.end()); }
   void connack(uint8_t code = 0) { queue({0x20, 0x02, 0x00, code}); }
