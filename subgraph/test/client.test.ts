@@ -10,7 +10,8 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, validate } from "graphql";
-import { graphNodeApi } from "./support/graph-node-api.ts";
+import { getNamedType, isNonNullType, type GraphQLObjectType } from "graphql";
+import { entitySchema, graphNodeApi } from "./support/graph-node-api.ts";
 import { emptyStore, put, startStandIn, type Store } from "./support/graph-node-standin.ts";
 import { ALL_QUERIES } from "../client/queries.ts";
 import { SubgraphIndexer } from "../client/subgraph.ts";
@@ -418,6 +419,29 @@ function seed(): Store {
   });
   return s;
 }
+
+test("the stand-in's entities have exactly the stored fields of schema.graphql, non-null ones set", () => {
+  const entities = entitySchema(schemaSdl);
+  for (const [type, records] of seed()) {
+    const t = entities.getType(type) as GraphQLObjectType | undefined;
+    assert.ok(t, `${type} is an entity of the schema`);
+    const stored = Object.values(t.getFields()).filter(
+      (f) => !f.astNode?.directives?.some((d) => d.name.value === "derivedFrom"),
+    );
+    for (const r of records.values()) {
+      const unknown = Object.keys(r).filter((k) => !stored.some((f) => f.name === k));
+      assert.deepEqual(unknown, [], `${type} ${r.id}: fields not in the schema`);
+      for (const f of stored) {
+        if (isNonNullType(f.type)) assert.ok(r[f.name] !== undefined && r[f.name] !== null, `${type}.${f.name} set`);
+        const named = getNamedType(f.type).name;
+        const v = r[f.name];
+        if (v === null || v === undefined) continue;
+        if (named === "Int") assert.equal(typeof v, "number", `${type}.${f.name} is a number`);
+        if (named === "BigInt") assert.match(String(v), /^-?\d+$/, `${type}.${f.name} is a decimal string`);
+      }
+    }
+  }
+});
 
 let server: { url: string; close: () => Promise<void> };
 let indexer: SubgraphIndexer;

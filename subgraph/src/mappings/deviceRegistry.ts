@@ -1,5 +1,5 @@
 /** DeviceRegistry: devices of facilities, their status and P-256 key history. */
-import { BigInt, Bytes, ethereum } from "@graphprotocol/graph-ts";
+import { Bytes, ethereum } from "@graphprotocol/graph-ts";
 import {
   DeviceKeyRotated,
   DeviceMetadataUpdated,
@@ -143,7 +143,7 @@ export function handleDeviceKeyRotated(event: DeviceKeyRotated): void {
   const index = event.params.keyIndex.toI32();
   const previous = DeviceKey.load(d.currentKey);
   if (previous != null) {
-    previous.validUntil = BigInt.fromU64(event.params.validFrom.toU64());
+    previous.validUntil = event.params.validFrom;
     previous.save();
   }
   const key = new DeviceKey(keyId(d.id, index));
