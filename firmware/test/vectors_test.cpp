@@ -288,15 +288,16 @@ TEST_CASE("firmware signatures verify on-chain through the P-256 precompile (EIP
       calls += "!0x" + toHex(other) + toHex(s.sig) + toHex(pub.data() + 1, 64) + "\n";
     }
   }
-  // The script must sit inside the repo so `hardhat` resolves from its node_modules.
-  char cwd[4096];
-  REQUIRE(getcwd(cwd, sizeof cwd));
-  std::string dir = std::string(cwd) + "/p256-onchain";
-  mkdir(dir.c_str(), 0700);
+  std::string dir = cptest::tempDir();
   REQUIRE(host::writeFile(dir + "/calls.txt", calls));
+  // hardhat resolved from the repo's node_modules wherever this script lives;
+  // run from the repo root so Hardhat finds hardhat.config.ts.
   std::string script =
-      "import hre from 'hardhat';\n"
+      "import { createRequire } from 'node:module';\n"
+      "import { pathToFileURL } from 'node:url';\n"
       "import { readFileSync } from 'node:fs';\n"
+      "const req = createRequire(process.argv[3] + '/package.json');\n"
+      "const hre = (await import(pathToFileURL(req.resolve('hardhat')).href)).default;\n"
       "const conn = await hre.network.create();\n"
       "let ok = 0, bad = 0;\n"
       "for (const line of readFileSync(process.argv[2], 'utf8').split('\\n').filter(Boolean)) {\n"
@@ -311,6 +312,6 @@ TEST_CASE("firmware signatures verify on-chain through the P-256 precompile (EIP
       "await conn.close?.();\n"
       "process.exit(bad === 0 && ok > 1 ? 0 : 1);\n";
   REQUIRE(host::writeFile(dir + "/verify.mjs", script));
-  std::string cmd = "cd " + kRepo + " && " + nodeBinary() + " " + dir + "/verify.mjs " + dir + "/calls.txt";
+  std::string cmd = "cd " + kRepo + " && " + nodeBinary() + " " + dir + "/verify.mjs " + dir + "/calls.txt " + kRepo;
   CHECK(std::system(cmd.c_str()) == 0);
 }
