@@ -80,6 +80,7 @@ export const OVERVIEW_QUERY = /* GraphQL */ `
       block {
         number
       }
+      hasIndexingErrors
     }
   }
 `;

@@ -247,7 +247,7 @@ export class SubgraphIndexer implements ExplorerIndexer {
       {},
       z.object({
         protocolStat: stat.nullable(),
-        _meta: z.object({ block: z.object({ number: z.number().int() }) }).nullable(),
+        _meta: z.object({ block: z.object({ number: z.number().int() }), hasIndexingErrors: z.boolean() }).nullable(),
       }),
     );
     const s = data.protocolStat ?? {
@@ -267,7 +267,11 @@ export class SubgraphIndexer implements ExplorerIndexer {
       saleCount: 0,
       soldKg: 0n,
     };
-    return { ...s, indexedBlock: data._meta?.block.number ?? null };
+    return {
+      ...s,
+      indexedBlock: data._meta?.block.number ?? null,
+      indexingErrors: data._meta?.hasIndexingErrors ?? false,
+    };
   }
 
   async facilities(p?: Page): Promise<FacilitySummary[]> {

@@ -27,6 +27,8 @@ export type ProtocolOverview = {
   soldKg: bigint;
   /** the last block the indexer has processed, when it says */
   indexedBlock: number | null;
+  /** the indexer reports failed handlers: its data may be incomplete, show a warning */
+  indexingErrors: boolean;
 };
 
 export type FacilitySummary = FacilityRef & {

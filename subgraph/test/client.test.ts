@@ -41,19 +41,22 @@ test("the validation catches a query that the schema cannot answer", () => {
 
 // ---------------------------------------------------------------- data as the mappings write it
 
-const facilityA = protocolIdKey("ktda-kangaita");
-const facilityB = protocolIdKey("ktda-chinga");
-const device1 = protocolIdKey("kangaita-chimney-1");
-const hex32 = (n: number) => `0x${n.toString(16).padStart(64, "0")}` as Hex;
-const addr = (n: number) => `0x${n.toString(16).padStart(40, "0")}` as Hex;
-const att1 = hex32(0xa1);
-const att2 = hex32(0xa2);
-const att3 = hex32(0xa3);
-const oracleSet = addr(0x05e7);
-const tokenId = (1n << 16n) | 2026n;
-const certificateId = (tokenId << 64n) | 0n;
-const day = 20415; // 2025-11-23
-const t0 = day * 86_400;
+import {
+  addr,
+  att1,
+  att2,
+  att3,
+  certificateId,
+  day,
+  device1,
+  explorerIndexerBehavior,
+  facilityA,
+  facilityB,
+  hex32,
+  oracleSet,
+  t0,
+  tokenId,
+} from "./support/explorer.behavior.ts";
 
 function seed(): Store {
   const s = emptyStore();
@@ -455,157 +458,7 @@ after(async () => {
   await server.close();
 });
 
-test("overview: protocol totals and the indexed block", async () => {
-  const o = await indexer.overview();
-  assert.equal(o.facilityCount, 2);
-  assert.equal(o.fossilCo2eGrams, 14_000_000n);
-  assert.equal(o.issuedKg, 800n);
-  assert.equal(o.indexedBlock, 42);
-});
-
-test("facilities: largest attested fossil emissions first, paged", async () => {
-  const all = await indexer.facilities();
-  assert.deepEqual(
-    all.map((f) => f.code),
-    ["ktda-chinga", "ktda-kangaita"],
-  );
-  const second = await indexer.facilities({ first: 1, skip: 1 });
-  assert.deepEqual(
-    second.map((f) => f.code),
-    ["ktda-kangaita"],
-  );
-});
-
-test("facility page by protocol id: devices, projects and attestations newest period first", async () => {
-  const f = await indexer.facility("ktda-kangaita");
-  assert.ok(f);
-  assert.equal(f.id, facilityA);
-  assert.equal(f.readingCount, 120n);
-  assert.deepEqual(
-    f.devices.map((d) => [d.code, d.kind, d.keyCount]),
-    [["kangaita-chimney-1", "FlueGas", 2]],
-  );
-  assert.deepEqual(
-    f.projects.map((p) => [p.id, p.name]),
-    [[1n, "Kangaita biomass switch"]],
-  );
-  assert.deepEqual(
-    f.attestations.map((a) => a.id),
-    [att2, att1],
-  );
-  assert.equal(f.attestations[1]!.issuedCreditId, tokenId);
-  assert.equal(await indexer.facility("no-such-facility"), undefined);
-});
-
-test("device page: key history in order with validity windows, and its history", async () => {
-  const d = await indexer.device("kangaita-chimney-1");
-  assert.ok(d);
-  assert.equal(d.facility.code, "ktda-kangaita");
-  assert.deepEqual(
-    d.keys.map((k) => [k.index, k.validFrom, k.validUntil]),
-    [
-      [0, 0n, BigInt(t0 + 100)],
-      [1, BigInt(t0 + 100), null],
-    ],
-  );
-  assert.deepEqual(
-    d.history.map((h) => h.kind),
-    ["Registered", "KeyRotated"],
-  );
-});
-
-test("attestations: newest first, filtered by revocation", async () => {
-  const all = await indexer.attestations();
-  assert.deepEqual(
-    all.map((a) => a.id),
-    [att2, att3, att1],
-  );
-  const standing = await indexer.attestations({ revoked: false });
-  assert.deepEqual(
-    standing.map((a) => a.id),
-    [att3, att1],
-  );
-});
-
-test("attestation page: signers by index, revocation through an upheld challenge, issuance", async () => {
-  const a = await indexer.attestation(att1);
-  assert.ok(a);
-  assert.deepEqual(
-    a.signers.map((s) => [s.index, s.address]),
-    [
-      [0, addr(0x11)],
-      [2, addr(0x33)],
-    ],
-  );
-  assert.deepEqual(a.issuance, { creditId: tokenId, amountKg: 800n, boundKg: 812n, transactionHash: hex32(0x7f) });
-  assert.equal(a.revocation, null);
-  const revoked = await indexer.attestation(att2);
-  assert.ok(revoked);
-  assert.equal(revoked.revoked, true);
-  assert.equal(revoked.revocation?.byChallenge, true);
-  assert.equal(revoked.challenge?.state, "Upheld");
-  assert.equal(await indexer.attestation(hex32(0xdead)), undefined);
-});
-
-test("credit page: supply, holders, project and the attestations behind each issuance", async () => {
-  const c = await indexer.credit(tokenId);
-  assert.ok(c);
-  assert.equal(c.vintage, 2026);
-  assert.equal(c.supplyKg, 700n);
-  assert.equal(c.project.facility.code, "ktda-kangaita");
-  assert.deepEqual(
-    c.issuances.map((i) => [i.attestationId, i.amountKg]),
-    [[att1, 800n]],
-  );
-});
-
-test("listings: open ones of a credit, newest first", async () => {
-  const open = await indexer.listings({ status: "Open", creditId: tokenId });
-  assert.deepEqual(
-    open.map((l) => [l.id, l.remainingKg]),
-    [[2n, 100n]],
-  );
-  const all = await indexer.listings();
-  assert.deepEqual(
-    all.map((l) => l.id),
-    [3n, 2n, 1n],
-  );
-});
-
-test("retirement page: beneficiary, reason, country and the locked certificate", async () => {
-  const r = await indexer.retirement(certificateId);
-  assert.ok(r);
-  assert.equal(r.creditId, tokenId);
-  assert.equal(r.beneficiaryName, "Acme Tea Ltd");
-  assert.equal(r.consumptionCountry, "KEN");
-  assert.equal(r.locked, true);
-  assert.equal(r.project.facility.code, "ktda-kangaita");
-});
-
-test("holdings: positive balances only, largest first", async () => {
-  assert.deepEqual(
-    (await indexer.holdings(addr(0xbeef))).map((h) => [h.creditId, h.amountKg]),
-    [[tokenId, 500n]],
-  );
-  assert.deepEqual(await indexer.holdings(addr(0xca7)), [], "a zero balance is not a holding");
-  assert.deepEqual(await indexer.holdings(addr(0x999)), [], "an unknown account holds nothing");
-});
-
-test("daily totals: a range of days, overall and for one facility", async () => {
-  const days = await indexer.daily({ fromDay: day, toDay: day + 30 });
-  assert.deepEqual(
-    days.map((d) => [d.day, d.issuedKg]),
-    [
-      [day, 0n],
-      [day + 1, 800n],
-    ],
-  );
-  const chinga = await indexer.daily({ fromDay: day, toDay: day, facility: "ktda-chinga" });
-  assert.deepEqual(
-    chinga.map((d) => d.fossilCo2eGrams),
-    [9_000_000n],
-  );
-});
+explorerIndexerBehavior("subgraph", () => indexer, 42);
 
 test("errors: HTTP failure, GraphQL errors, unreachable server and bad arguments each have their code", async () => {
   const http500 = new SubgraphIndexer({
