@@ -9,7 +9,12 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KNOWN_CONTRACTS, manifestEventSignature, readContracts, type AbiEvent } from "../scripts/artifacts.ts";
-import { productionDeployment, readNetworksConfig, startBlocksFromJournal } from "../scripts/deployments.ts";
+import {
+  localDeployment,
+  productionDeployment,
+  readNetworksConfig,
+  startBlocksFromJournal,
+} from "../scripts/deployments.ts";
 import { generate } from "../scripts/generate.ts";
 import { checkHandlers, manifestHandlers } from "../scripts/check-handlers.ts";
 import { GENERATED_HEADER } from "../scripts/manifest.ts";
@@ -208,5 +213,52 @@ test("check-handlers names an event whose handler is missing (a contract gains a
     );
   } finally {
     rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("with only the attestation contracts in the artifacts, the credits data sources are left out and the check says which", async () => {
+  const out = tempDir();
+  try {
+    const artifacts = join(out, "artifacts");
+    const source = ensureArtifacts();
+    for (const dir of ["devices", "oracles", "attestation", "common"]) {
+      cpSync(join(source, "contracts", dir), join(artifacts, "contracts", dir), { recursive: true });
+    }
+    const dist = join(out, "dist");
+    mkdirSync(dist);
+    const { result, lines } = await generateInto(dist, artifacts);
+    assert.deepEqual(result.contracts, ["DeviceRegistry", "OracleSet", "AttestationRegistry"]);
+    assert.deepEqual(result.manifests[0]!.included, ["DeviceRegistry", "OracleSet", "AttestationRegistry"]);
+    assert.ok(
+      lines.includes(
+        "left out, no artifact (not on this branch yet): CarbonCredits, RetirementCertificates, Marketplace",
+      ),
+      lines.join("\n"),
+    );
+    const r = checkHandlers(subgraphDir, dist);
+    assert.deepEqual(r.missing, []);
+    assert.deepEqual(r.unchecked, ["CarbonCredits", "RetirementCertificates", "Marketplace"]);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("local addresses can come from a generated TypeScript module keyed by chain id", async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir, "generated.ts");
+    writeFileSync(
+      file,
+      `// GENERATED (test)\nexport const deployedContracts = {\n  31337: {\n    OracleSet: { address: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512", abi: [], deployedOnBlock: 2 },\n  },\n  1: { OracleSet: { address: "0x1111111111111111111111111111111111111111", abi: [] } },\n} as const;\n`,
+    );
+    const r = await localDeployment(dir, "hardhat", 31337, file);
+    assert.deepEqual(r.deployment?.contracts, {
+      OracleSet: { address: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512", startBlock: 2 },
+    });
+    const none = await localDeployment(dir, "hardhat", 31337);
+    assert.equal(none.deployment, undefined);
+    assert.match(none.reason!, /no deployment of chain 31337 found/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
