@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,7 +17,7 @@ import {
 } from "../scripts/deployments.ts";
 import { generate } from "../scripts/generate.ts";
 import { checkHandlers, manifestHandlers } from "../scripts/check-handlers.ts";
-import { GENERATED_HEADER } from "../scripts/manifest.ts";
+import { entityNames, GENERATED_HEADER } from "../scripts/manifest.ts";
 import { ensureArtifacts } from "./support/artifacts.ts";
 
 const subgraphDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -261,4 +261,13 @@ test("local addresses can come from a generated TypeScript module keyed by chain
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("every entity type of schema.graphql is created by some mapping", () => {
+  const schema = readFileSync(join(subgraphDir, "schema.graphql"), "utf8");
+  const sources = readdirSync(join(subgraphDir, "src/mappings"))
+    .map((f) => readFileSync(join(subgraphDir, "src/mappings", f), "utf8"))
+    .join("\n");
+  const orphans = entityNames(schema).filter((e) => !new RegExp(`new ${e}\\(`).test(sources));
+  assert.deepEqual(orphans, [], "entities no handler ever creates");
 });
