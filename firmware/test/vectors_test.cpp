@@ -196,7 +196,7 @@ TEST_CASE("sdk vectors: merkle leaves are SHA-256(0x00 || digest)") {
 
 TEST_CASE("sdk verifyEnvelope accepts envelopes signed by the firmware with a fresh key") {
   if (!sdkRunnable()) {
-    MESSAGE("node >= 22 with the repo's node_modules not available (run npm ci): sdk cross-check skipped");
+    cptest::skip("node >= 22 with the repo's node_modules not available (run npm ci): sdk cross-check skipped");
     return;
   }
   std::string err;
@@ -266,7 +266,7 @@ TEST_CASE("firmware signatures verify on-chain through the P-256 precompile (EIP
   // 0x100 first: input digest ‖ r ‖ s ‖ x ‖ y, output 32-byte 1 when valid.
   std::string hardhat = kRepo + "/node_modules/hardhat";
   if (!sdkRunnable() || access(hardhat.c_str(), R_OK) != 0) {
-    MESSAGE("hardhat not installed in the repo (npm ci): on-chain check skipped");
+    cptest::skip("hardhat not installed in the repo (npm ci): on-chain check skipped");
     return;
   }
   std::string err;
