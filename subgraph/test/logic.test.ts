@@ -4,23 +4,23 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { register } from "node:module";
 import { keccak256, toUtf8Bytes } from "ethers";
-import { BigInt, Bytes } from "./support/graph-ts.ts";
-import { dayOf, dayStartOf } from "../src/logic/time.ts";
-import { countryCodeFromBytes3, protocolIdFromBytes32 } from "../src/logic/ids.ts";
-import { roleName } from "../src/logic/roles.ts";
-import { creditIdOfCertificate, projectIdOfToken, tokenIdOf, vintageOfToken } from "../src/logic/tokenIds.ts";
-import { signerIndices } from "../src/logic/signers.ts";
-import { credit, debit, transferKind } from "../src/logic/balances.ts";
-import {
-  addAttestation,
-  fillListing,
-  revokeAttestation,
-  supplyOf,
-  zeroTotals,
-  LISTING_FILLED,
-  LISTING_OPEN,
-} from "../src/logic/aggregates.ts";
+
+// src/logic imports `@graphprotocol/graph-ts` and extensionless siblings (AssemblyScript style):
+// the hooks must be in place before those modules are resolved, hence the dynamic imports below.
+// (`npm test` also passes --import ./test/support/register.ts; registering twice is harmless.)
+register("./support/hooks.ts", import.meta.url);
+const { BigInt, Bytes } = await import("./support/graph-ts.ts");
+const { dayOf, dayStartOf } = await import("../src/logic/time.ts");
+const { countryCodeFromBytes3, protocolIdFromBytes32 } = await import("../src/logic/ids.ts");
+const { roleName } = await import("../src/logic/roles.ts");
+const { creditIdOfCertificate, projectIdOfToken, tokenIdOf, vintageOfToken } = await import("../src/logic/tokenIds.ts");
+const { signerIndices } = await import("../src/logic/signers.ts");
+const { credit, debit, transferKind } = await import("../src/logic/balances.ts");
+const { addAttestation, fillListing, revokeAttestation, supplyOf, zeroTotals, LISTING_FILLED, LISTING_OPEN } =
+  await import("../src/logic/aggregates.ts");
+type Bytes = InstanceType<typeof Bytes>;
 
 const big = (n: bigint | number) => new BigInt(globalThis.BigInt(n));
 
