@@ -269,7 +269,7 @@ void loop() {
   }
   keepWifi();
   if (WiFi.status() == WL_CONNECTED) gNode->poll();
-  if (gMqtt->connected() && now >= nextHeartbeat) {
+  if (gCfg.heartbeatS > 0 && gMqtt->connected() && now >= nextHeartbeat) {
     gNode->publishHeartbeat(WiFi.RSSI());
     nextHeartbeat = now + gCfg.heartbeatS * 1000;
   }
