@@ -2,7 +2,7 @@
  * AttestationRegistry: attested batches (header, signers, corrections), revocations, and the
  * emission totals per facility, per day of the attested period and overall.
  */
-import { BigInt, Bytes, dataSource } from "@graphprotocol/graph-ts";
+import { Bytes, dataSource } from "@graphprotocol/graph-ts";
 import {
   AttestationRevoked,
   AttestationSubmitted,
@@ -58,7 +58,7 @@ export function handleAttestationSubmitted(event: AttestationSubmitted): void {
   a.periodStart = h.periodStart;
   a.periodEnd = h.periodEnd;
   a.merkleRoot = h.merkleRoot;
-  a.readingCount = h.readingCount.toI32();
+  a.readingCount = h.readingCount;
   a.fossilCo2eGrams = h.fossilCo2eGrams;
   a.biogenicCo2Grams = h.biogenicCo2Grams;
   a.methodologyId = h.methodologyId;
@@ -131,7 +131,7 @@ export function handleAttestationRevoked(event: AttestationRevoked): void {
   r.transactionHash = event.transaction.hash;
   r.save();
 
-  const readings = BigInt.fromI32(a.readingCount);
+  const readings = a.readingCount;
   const facility = loadFacility(a.facility, event);
   setFacilityTotals(
     facility,
