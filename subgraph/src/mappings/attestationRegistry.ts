@@ -44,7 +44,9 @@ const ZERO_ID = Bytes.fromHexString("0x00000000000000000000000000000000000000000
 function oracleSetAddress(): Bytes {
   const context = dataSource.context();
   if (!context.isSet("oracleSet")) return Bytes.empty();
-  return context.getBytes("oracleSet");
+  const address = context.getString("oracleSet");
+  if (address.length == 0) return Bytes.empty();
+  return Bytes.fromHexString(address);
 }
 
 export function handleAttestationSubmitted(event: AttestationSubmitted): void {
