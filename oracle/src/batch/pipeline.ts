@@ -12,6 +12,7 @@ import type { EmissionsCalculator } from "../compute/emissions.ts";
 import type { ContentStore } from "../ipfs/store.ts";
 import type { Batch, Storage } from "../storage/types.ts";
 import { buildBundle } from "./bundle.ts";
+import { crashPoint } from "./crash.ts";
 import type { ProofService } from "./proofs.ts";
 
 export type Address = `0x${string}`;
@@ -130,6 +131,7 @@ export class BatchPipeline {
     const now = this.#common.clock.nowMs();
     const sealed = this.#storage.sealDue(now, this.#common.config.batching.graceS);
     for (const id of sealed) this.#log.info({ batch: id }, "batch sealed");
+    if (sealed.length) crashPoint("sealed");
     const work = this.#storage.listBatches({ states: ["sealed", "pinned", "signed", "submitted"], limit: 10_000 });
     for (const b of work) {
       if (this.#stopped) return;
@@ -234,7 +236,10 @@ export class BatchPipeline {
       nextAttemptAtMs: 0,
       error: null,
     });
-    if (ok) this.#log.info({ batch: b.id, cid, readings: readings.length, root: tree.root }, "batch pinned");
+    if (ok) {
+      this.#log.info({ batch: b.id, cid, readings: readings.length, root: tree.root }, "batch pinned");
+      crashPoint("pinned");
+    }
   }
 
   #header(b: Batch): BatchHeader {
@@ -276,6 +281,7 @@ export class BatchPipeline {
       })
     ) {
       this.#log.info({ batch: b.id, attestation: id }, "batch signed");
+      crashPoint("signed");
     }
   }
 
@@ -330,7 +336,9 @@ export class BatchPipeline {
       return false;
     }
     this.#nextNonce = nonce + 1;
+    crashPoint("submitted-before-broadcast");
     await chain.broadcast(tx.raw);
+    crashPoint("submitted");
     this.#log.info({ batch: b.id, attestation: id, tx: tx.hash, nonce }, "attestation submitted");
     return true;
   }
@@ -377,6 +385,7 @@ export class BatchPipeline {
           { batch: b.id, attestation: b.attestationId, tx: h, block: Number(rc.blockNumber) },
           "attestation confirmed",
         );
+        crashPoint("confirmed");
       }
       return;
     }

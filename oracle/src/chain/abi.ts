@@ -17,6 +17,7 @@ export const attestationRegistryAbi = parseAbi([
   "function attestationIdOf(BatchHeader header) view returns (bytes32)",
   "function verifyReading(bytes32 id, bytes32 leaf, bytes32[] proof) view returns (bool)",
   "function getAttestation(bytes32 id) view returns (AttestationRecord)",
+  "event AttestationSubmitted(bytes32 indexed id, bytes32 indexed facilityId, uint128 signerBitmap, BatchHeader header)",
 ]);
 
 export const deviceRegistryAbi = parseAbi([
