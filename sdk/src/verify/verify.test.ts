@@ -16,8 +16,8 @@ import { idToBytes32 } from "../ids.ts";
 import { METHODOLOGY_ID } from "../methodology/methodologyId.ts";
 import type { Reading } from "../reading/schema.ts";
 import { generateDeviceKey, publicKeyToXY, signReading } from "../reading/sign.ts";
-import { TEST_ONLY_HARDHAT_KEYS, deviceRegistryWriteAbi, startTestChain, type TestChain } from "../test/hardhatNode.ts";
-import { attestationRegistryAbi } from "./abi.ts";
+import { TEST_ONLY_HARDHAT_KEYS, startTestChain, type TestChain } from "../test/hardhatNode.ts";
+import { attestationRegistryAbi, deviceRegistryAbi } from "./abi.ts";
 import { bytesSource } from "./sources.ts";
 import { verifyAttestation } from "./verifyAttestation.ts";
 
@@ -103,7 +103,7 @@ function honestBundle(count = 6, key = deviceKey.secretKey): Bundle {
 before(async () => {
   chain = await startTestChain();
   const { x, y } = publicKeyToXY(deviceKey.publicKey);
-  await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, chain.deviceRegistry, deviceRegistryWriteAbi, "registerDevice", [
+  await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, chain.deviceRegistry, deviceRegistryAbi, "registerDevice", [
     idToBytes32(DEVICE),
     idToBytes32(FACILITY),
     0,
@@ -185,6 +185,32 @@ test("verify --envelope finds the attestation holding the reading", async () => 
   assert.match(r.stdout, /PASS envelope signature/);
 });
 
+test("verify --addresses reads an Ignition deployed_addresses.json", async () => {
+  const { id, file } = await attest(honestBundle(2));
+  const addresses = join(dir, "deployed_addresses.json");
+  writeFileSync(
+    addresses,
+    JSON.stringify({
+      "CarbonProof#AttestationRegistry": chain.registry,
+      "CarbonProof#DeviceRegistry": chain.deviceRegistry,
+      "CarbonProof#OracleSet": chain.oracleSet,
+    }),
+  );
+  const r = await cli([
+    "verify",
+    "--rpc",
+    chain.rpcUrl,
+    "--addresses",
+    addresses,
+    "--attestation",
+    id,
+    "--bundle",
+    file,
+  ]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^PASS device signatures/m);
+});
+
 test("verify fails the CID link when the bundle file is not the pinned one", async () => {
   const { id } = await attest(honestBundle());
   const other = join(dir, "other.json");
@@ -224,27 +250,13 @@ test("cross-check on-chain: attestationIdOf = hashBatchHeader, DeviceRegistry ve
     args: [header],
   });
   assert.equal(onchainId, id);
-  const verifyAbi = [
-    {
-      type: "function",
-      name: "verifyDeviceSignature",
-      stateMutability: "view",
-      inputs: [
-        { name: "id", type: "bytes32" },
-        { name: "digest", type: "bytes32" },
-        { name: "r", type: "bytes32" },
-        { name: "s", type: "bytes32" },
-      ],
-      outputs: [{ type: "bool" }],
-    },
-  ] as const;
   const entry = bundle.readings[0]!;
   const r = entry.envelope.sig.slice(0, 66) as Hex;
   const s = `0x${entry.envelope.sig.slice(66)}` as Hex;
   const call = (digest: Hex, sValue: Hex) =>
     chain.client.readContract({
       address: chain.deviceRegistry,
-      abi: verifyAbi,
+      abi: deviceRegistryAbi,
       functionName: "verifyDeviceSignature",
       args: [idToBytes32(DEVICE), digest, r, sValue],
     });
