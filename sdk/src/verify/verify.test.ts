@@ -211,6 +211,22 @@ test("verify --addresses reads an Ignition deployed_addresses.json", async () =>
   assert.match(r.stdout, /^PASS device signatures/m);
 });
 
+test("verify --envelope: a reading in no attested bundle FAILs, naming unreachable bundles", async () => {
+  const bundle = honestBundle(3);
+  const { cid } = await attest(bundle);
+  pinned.delete(cid); // the gateway no longer has it
+  const stray = signReading({ ...bundle.readings[0]!.envelope.reading, seq: 999_999 }, deviceKey.secretKey);
+  const envFile = join(dir, "stray.json");
+  writeFileSync(envFile, JSON.stringify(stray));
+  const r = await cli([...base(), "--envelope", envFile, "--bundle", gatewayUrl]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  pinned.set(cid, encodeBundle(bundle)); // later tests fetch the facility's whole history
+  assert.match(
+    r.stdout,
+    /^FAIL reading attested: no attestation of ktda-kangaita covering ts \d+ .*unreadable: 0x[0-9a-f]{64}: Gateway answered 404/m,
+  );
+});
+
 test("verify fails the CID link when the bundle file is not the pinned one", async () => {
   const { id } = await attest(honestBundle());
   const other = join(dir, "other.json");
