@@ -55,7 +55,7 @@ board::SenseairS8 gS8(Serial2);
 board::Max31855 gTc;
 board::Sdp810 gSdp;
 board::PulseInput gPulses;
-std::unique_ptr<PulseEnergy> gEnergy;
+std::unique_ptr<MeterInterval> gMeter;
 
 // Per-interval accumulation: one sample per second, integer means at the end.
 struct Accum {
@@ -196,12 +196,20 @@ void finishFlueGasInterval() {
   gAcc = Accum{};
 }
 
-void finishMeterInterval() {
+void finishMeterInterval(uint64_t now) {
+  gMeter->addPulses(gPulses.take());
+  if (!gWall.timeSet()) return;  // energy stays pending (MeterInterval)
   Electricity e;
-  e.energyWh = gEnergy->addPulses(gPulses.take());
+  e.energyWh = gMeter->pendingWh();
   std::string err;
-  RecordStatus st = gNode->recordElectricity(e, gCfg.meterIntervalS, &err);
-  if (st != RecordStatus::Ok) Serial.printf("[cp] meter reading not recorded: %s %s\n", statusName(st), err.c_str());
+  RecordStatus st = gNode->recordElectricity(e, gMeter->intervalS(now), &err);
+  if (st != RecordStatus::Ok) {
+    gNode->setFaults(gNode->faults() | kFaultEnergyMeter);
+    Serial.printf("[cp] meter reading not recorded (kept for the next): %s %s\n", statusName(st), err.c_str());
+    return;
+  }
+  gMeter->recorded(now);
+  gNode->setFaults(gNode->faults() & ~static_cast<uint32_t>(kFaultEnergyMeter));
 }
 
 void keepWifi() {
@@ -234,7 +242,7 @@ void setup() {
   gS8.begin(CP_PIN_S8_RX, CP_PIN_S8_TX, CP_S8_BAUD);
   gTc.begin(CP_PIN_TC_SCK, CP_PIN_TC_MISO, CP_PIN_TC_CS);
   if (gCfg.meterEnabled) {
-    gEnergy = std::make_unique<PulseEnergy>(gCfg.meterImpPerKwh);
+    gMeter = std::make_unique<MeterInterval>(gCfg.meterImpPerKwh, gMono.nowMs());
     gPulses.begin(CP_PIN_METER_PULSE, CP_METER_MIN_PULSE_GAP_MS);
   }
 
@@ -264,7 +272,7 @@ void loop() {
     nextInterval += gCfg.intervalS * 1000;
   }
   if (gCfg.meterEnabled && now >= nextMeter) {
-    finishMeterInterval();
+    finishMeterInterval(now);
     nextMeter += gCfg.meterIntervalS * 1000;
   }
   keepWifi();

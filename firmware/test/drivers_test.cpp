@@ -106,3 +106,22 @@ TEST_CASE("pulse energy carries fractions: 800 imp/kWh is 1.25 Wh per pulse") {
   CHECK(one.addPulses(12345) == 12345);
   CHECK(pulsesBetween(65530, 4) == 10);  // 16-bit counter wrap
 }
+
+TEST_CASE("meter interval keeps energy pending until a reading is recorded") {
+  MeterInterval m(1000, 10000);
+  m.addPulses(300);
+  CHECK(m.pendingWh() == 300);
+  CHECK(m.intervalS(10000 + 900000) == 900);
+  // Clock not set at 900 s: nothing recorded, pulses keep adding up.
+  m.addPulses(200);
+  CHECK(m.pendingWh() == 500);
+  CHECK(m.intervalS(10000 + 1800000) == 1800);  // the next reading covers both intervals
+  m.recorded(10000 + 1800000);
+  CHECK(m.pendingWh() == 0);
+  CHECK(m.intervalS(10000 + 1800000) == 1);
+  MeterInterval frac(800, 0);
+  frac.addPulses(1);  // 1.25 Wh: 1 now, the quarter carried
+  CHECK(frac.pendingWh() == 1);
+  frac.addPulses(3);
+  CHECK(frac.pendingWh() == 5);
+}
