@@ -328,6 +328,26 @@ test("verify catches a correction that re-attests a reading of its original", as
   assert.equal(skipped.code, 0, skipped.stdout);
 });
 
+test("verify: readings of a device the DeviceRegistry does not know fail the device links", async () => {
+  const { envelopes, start, end } = readings(2, deviceKey.secretKey);
+  const unknown = envelopes.map((e) =>
+    signReading({ ...e.reading, deviceId: "kangaita-chimney-9" }, deviceKey.secretKey),
+  );
+  const bundle = buildBundle({
+    facilityId: FACILITY,
+    periodStart: start,
+    periodEnd: end,
+    envelopes: unknown,
+    factorSet: set,
+    methodologyId: METHODOLOGY_ID,
+  });
+  const { id, file } = await attest(bundle);
+  const r = await cli([...base(), "--attestation", id, "--bundle", file]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^FAIL device signatures: 0 invalid, 2 without key/m);
+  assert.match(r.stdout, /^FAIL devices registered to the facility: kangaita-chimney-9 not in DeviceRegistry/m);
+});
+
 test("library: unknown attestation id is a FAIL, not a crash", async () => {
   const report = await verifyAttestation({
     client: chain.client,

@@ -1,4 +1,12 @@
-import { decodeFunctionData, isAddressEqual, type Address, type Hex, type PublicClient } from "viem";
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  decodeFunctionData,
+  isAddressEqual,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import { bundleCid, decodeBundle } from "../bundle/bundle.ts";
 import { checkBundle, type LinkCheck } from "../bundle/check.ts";
 import type { Bundle } from "../bundle/schema.ts";
@@ -380,8 +388,12 @@ function deviceKeyLookup(client: PublicClient, deviceRegistry: Address, facility
         });
         entry = { current };
       } catch (error) {
-        // A revert here means the device is unknown to the registry: a failed link, reported.
-        problems.push(`${deviceId} not in DeviceRegistry (${(error as Error).message.split("\n")[0]})`);
+        // A revert means the device is unknown to the registry: a failed link, reported.
+        // Anything else (RPC down, …) is not an answer about the device: let it propagate.
+        const reverted =
+          error instanceof BaseError && error.walk((e) => e instanceof ContractFunctionRevertedError) !== null;
+        if (!reverted) throw error;
+        problems.push(`${deviceId} not in DeviceRegistry (${error.shortMessage})`);
         entry = { current: null };
       }
       devices.set(deviceId, entry);
