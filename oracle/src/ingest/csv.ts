@@ -144,7 +144,7 @@ export async function importCsv(opts: {
       rejected: out.filter((r) => r.status === "rejected").length,
     };
   } finally {
-    ingestor.close();
+    await ingestor.close();
     chainDir?.close();
     storage.close();
   }
