@@ -13,9 +13,9 @@
  * skipped and the tests use that chain and deployment (seeded again by step 3).
  * CARBONPROOF_E2E_HARDHAT_ROOT runs steps 1–2 in another checkout (e.g. a branch's worktree).
  *
- * Ignition runs with `--build-profile default`: Hardhat's production profile (Ignition's
- * default) compiles each file in isolation and fails with "stack too deep" on these
- * contracts, while the default profile (the one tests use) builds them.
+ * Ignition runs with `--build-profile default`, the profile the tests build with, so the e2e
+ * reuses their compilation (Hardhat's production profile, Ignition's default, once failed
+ * with "stack too deep" here; the root config now gives both the same settings).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
