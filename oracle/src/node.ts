@@ -120,7 +120,7 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
   common.shutdown.add("pipeline", () => pipeline.stop());
 
   let mqtt: MqttIngest | null = null;
-  if (config.mqtt.mode === "embedded") mqtt = await startEmbeddedBroker({ common, ingestor });
+  if (config.mqtt.mode === "embedded") mqtt = await startEmbeddedBroker({ common, ingestor, storage });
   else if (config.mqtt.mode === "external") mqtt = await startExternalSubscriber({ common, ingestor });
   // intake closes first (hooks run last-registered first), then the queue is committed
   common.shutdown.add("ingest-flush", () => ingestor.close());

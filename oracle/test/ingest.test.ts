@@ -208,3 +208,36 @@ describe("ingest over MQTT and HTTP", { timeout: 60_000 }, () => {
     assert.ok(openapi.paths["/v1/readings/{digest}"]);
   });
 });
+
+describe("embedded broker with mqtt.requireAuth", { timeout: 60_000 }, () => {
+  const meter = makeDevice("kangaita-meter-1");
+  let node: Awaited<ReturnType<typeof testNode>>;
+  before(async () => {
+    node = await testNode({ devices: [deviceInfo(meter)], config: { mqtt: { requireAuth: true } } });
+  });
+  after(async () => node.close());
+
+  test("refuses a connection without a valid API key", async () => {
+    await assert.rejects(
+      mqtt.connectAsync(node.mqtt!.url, { reconnectPeriod: 0, username: meter.deviceId, password: "cpk_nope" }),
+    );
+  });
+
+  test("accepts the device with its key, and dead-letters what it publishes for another device", async () => {
+    const key = createApiKey(node.storage, { scope: "device", subject: meter.deviceId }).key;
+    const c = await mqtt.connectAsync(node.mqtt!.url, { reconnectPeriod: 0, username: meter.deviceId, password: key });
+    try {
+      const env = electricity(meter);
+      await c.publishAsync(readingsTopic(meter.facilityId, meter.deviceId), JSON.stringify(env), { qos: 1 });
+      assert.ok(node.storage.getReading(readingDigestHex(env.reading)));
+      const other = makeDevice("kangaita-meter-2");
+      node.devices.set(deviceInfo(other));
+      await c.publishAsync(readingsTopic(other.facilityId, other.deviceId), JSON.stringify(electricity(other)), {
+        qos: 1,
+      });
+      assert.equal(node.storage.listDeadLetters({ limit: 1 })[0]?.reason, "topic");
+    } finally {
+      await c.endAsync();
+    }
+  });
+});

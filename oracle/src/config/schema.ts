@@ -55,6 +55,11 @@ export const configSchema = z
         /** MQTT 5 shared subscription group, so several oracle nodes split the stream (external brokers only). */
         sharedGroup: z.string().optional(),
         maxPayloadBytes: z.number().int().min(1024).default(262_144),
+        /**
+         * Embedded broker: require MQTT username = device or facility id and password = its API key.
+         * Off by default for the local stack (payloads are signed by the devices either way).
+         */
+        requireAuth: z.boolean().default(false),
       })
       .prefault({}),
     storage: z

@@ -1,10 +1,16 @@
 import { createServer, type Server } from "node:net";
 import { readFileSync } from "node:fs";
-import { Aedes, type AuthorizePublishHandler } from "aedes";
+import { Aedes } from "aedes";
 import mqtt, { type MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import type { Common } from "../common.ts";
 import type { Ingestor } from "./ingestor.ts";
+import type { Storage } from "../storage/types.ts";
+import { authenticate as authenticateKey } from "../api/keys.ts";
+
+type AedesOptions = NonNullable<Parameters<typeof Aedes.createBroker>[0]>;
+type AuthenticateHandler = NonNullable<AedesOptions["authenticate"]>;
+type AuthorizePublishHandler = NonNullable<AedesOptions["authorizePublish"]>;
 
 /** `carbonproof/v1/<facilityId>/<deviceId>/readings` (docs/protocol.md). */
 export const READINGS_TOPIC_FILTER = "carbonproof/v1/+/+/readings";
@@ -30,7 +36,15 @@ export interface MqttIngest {
  * that fails validation is dead-lettered (durably) and acknowledged: redelivering it would
  * not make it valid. Only a storage failure leaves the message unacknowledged.
  */
-async function ingestMessage(ingestor: Ingestor, common: Common, topic: string, payload: Buffer): Promise<void> {
+type Principal = { scope: "facility" | "device" | "admin"; subject: string };
+
+async function ingestMessage(
+  ingestor: Ingestor,
+  common: Common,
+  topic: string,
+  payload: Buffer,
+  principal?: Principal,
+): Promise<void> {
   const t = parseReadingsTopic(topic);
   const receivedAtMs = common.clock.nowMs();
   if (!t) {
@@ -41,7 +55,11 @@ async function ingestMessage(ingestor: Ingestor, common: Common, topic: string, 
     );
     return;
   }
-  await ingestor.submitRaw(payload, { source: "mqtt", receivedAtMs, topic: t }, common.config.mqtt.maxPayloadBytes);
+  await ingestor.submitRaw(
+    payload,
+    { source: "mqtt", receivedAtMs, topic: t, principal },
+    common.config.mqtt.maxPayloadBytes,
+  );
 }
 
 /**
@@ -50,12 +68,33 @@ async function ingestMessage(ingestor: Ingestor, common: Common, topic: string, 
  * authorizePublish, then enqueuePublish writes the PUBACK), so the hook waits for the
  * durable commit: a device that got its PUBACK may forget the reading.
  */
-export async function startEmbeddedBroker(deps: { common: Common; ingestor: Ingestor }): Promise<MqttIngest> {
-  const { common, ingestor } = deps;
+export async function startEmbeddedBroker(deps: {
+  common: Common;
+  ingestor: Ingestor;
+  storage?: Storage;
+}): Promise<MqttIngest> {
+  const { common, ingestor, storage } = deps;
+  const principals = new WeakMap<object, Principal>();
+  const authenticate: AuthenticateHandler = (client, username, password, done) => {
+    if (!common.config.mqtt.requireAuth) return done(null, true);
+    const key = storage ? authenticateKey(storage, password?.toString("utf8")) : null;
+    if (!key || (key.scope !== "admin" && key.subject !== username)) {
+      const err = Object.assign(new Error("bad username or API key"), { returnCode: 4 as const });
+      return done(err, false);
+    }
+    principals.set(client, { scope: key.scope, subject: key.subject });
+    done(null, true);
+  };
   const log: Logger = common.logger.child({ part: "mqtt" });
   const authorizePublish: AuthorizePublishHandler = (client, packet, callback) => {
     if (packet.topic.startsWith("$SYS")) return callback(new Error("$SYS topics are reserved"));
-    ingestMessage(ingestor, common, packet.topic, packet.payload as Buffer).then(
+    ingestMessage(
+      ingestor,
+      common,
+      packet.topic,
+      packet.payload as Buffer,
+      client ? principals.get(client) : undefined,
+    ).then(
       () => callback(null),
       (err: unknown) => {
         log.error({ err, client: client?.id, topic: packet.topic }, "reading not stored; message left unacknowledged");
@@ -63,7 +102,7 @@ export async function startEmbeddedBroker(deps: { common: Common; ingestor: Inge
       },
     );
   };
-  const broker = await Aedes.createBroker({ authorizePublish, concurrency: 1000, queueLimit: 10_000 });
+  const broker = await Aedes.createBroker({ authenticate, authorizePublish, concurrency: 1000, queueLimit: 10_000 });
   const server: Server = createServer(broker.handle);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
