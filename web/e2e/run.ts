@@ -227,7 +227,7 @@ test("the certificate page is public: it opens and verifies with no wallet, and 
   await context.close();
 });
 
-test("a second wallet lists credits and cancels the listing", async () => {
+test("a second wallet lists credits, updates the price and cancels the listing", async () => {
   const { context, page } = await walletPage(SELLER);
   await page.goto(`${stack.webUrl}/sell`);
   await connect(page);
@@ -248,6 +248,14 @@ test("a second wallet lists credits and cancels the listing", async () => {
   await mine.waitFor();
   const id = await mine.getAttribute("data-own-listing");
   await shot(page, "14-listed");
+  const listed = page.locator(`[data-own-listing="${id}"]`);
+  await listed.getByLabel(`New price per tonne for listing ${id}`, { exact: false }).fill("32.5");
+  await listed.getByRole("button", { name: "Update price" }).click();
+  await page
+    .locator("[data-tx=confirmed]", { hasText: `New price for listing ${id}` })
+    .waitFor({ timeout: TX_TIMEOUT });
+  await listed.getByText("32.50 tUSD per tonne").waitFor({ timeout: 15_000 });
+  await shot(page, "14b-price-updated");
   await page.getByTestId(`cancel-${id}`).click();
   await page.locator("[data-tx=confirmed]", { hasText: `Cancel listing ${id}` }).waitFor({ timeout: TX_TIMEOUT });
   await page.locator(`[data-own-listing="${id}"]`).waitFor({ state: "detached", timeout: 15_000 });
