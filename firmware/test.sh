@@ -23,7 +23,16 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-cmake -S "$HERE" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# Debug: compiles fastest on the 2-core CI machines; mbedTLS is the system's optimised build.
+cmake -S "$HERE" -B "$BUILD" -DCMAKE_BUILD_TYPE="${CP_FIRMWARE_BUILD_TYPE:-Debug}" >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" >/dev/null
 cd "$BUILD"
-ctest --output-on-failure -j"$(nproc)"
+set +e
+ctest --output-on-failure -j"$(nproc)" 2>&1 | tee "$BUILD/ctest.log"
+rc=${PIPESTATUS[0]}
+set -e
+# ctest counts a skipped test (exit 77: node_modules or Hardhat absent) inside
+# "tests passed"; say how many so runners can tell them apart.
+skipped=$(grep -c '(Skipped)$' "$BUILD/ctest.log" || true)
+if [[ "$skipped" -gt 0 ]]; then echo "$skipped tests were skipped"; fi
+exit "$rc"

@@ -293,8 +293,8 @@ async function main(): Promise<void> {
   await ensureRole("DeviceRegistry", "DEVICE_MANAGER_ROLE", 0);
   await ensureRole("CarbonCredits", "VERIFIER_ROLE", VERIFIER);
   const escrow = role("ESCROW_ROLE");
-  if (!(await read<boolean>("CarbonCredits", "hasRole", [escrow, addr.Marketplace])))
-    await send(0, "CarbonCredits", "grantRole", [escrow, addr.Marketplace]);
+  if (!(await read<boolean>("RetirementCertificates", "hasRole", [escrow, addr.Marketplace])))
+    await send(0, "RetirementCertificates", "grantRole", [escrow, addr.Marketplace]);
   if (
     isAddressEqual(await read<Address>("CarbonCredits", "certificates"), "0x0000000000000000000000000000000000000000")
   )

@@ -231,6 +231,12 @@ int run(const std::string& configPath) {
     base.ductDiameterMm = intField(*sim, "ductDiameterMm", base.ductDiameterMm);
   }
 
+  // "kind": "electricity" simulates a pulse-output meter instead of a chimney.
+  const bool electricity = strField(cfg, "kind", "flue-gas") == "electricity";
+  if (!electricity && strField(cfg, "kind", "flue-gas") != "flue-gas")
+    return std::cerr << "config: kind must be flue-gas or electricity\n", 1;
+  const int64_t baseWh = sim && sim->isObject() ? intField(*sim, "energyWh", 12500) : 12500;
+  const int64_t baseRenewableWh = sim && sim->isObject() ? intField(*sim, "renewableWh", -1) : -1;
   std::signal(SIGINT, onSignal);
   std::signal(SIGTERM, onSignal);
   uint64_t start = mono.nowMs(), nextReading = start, nextHeartbeat = start;
@@ -242,7 +248,19 @@ int run(const std::string& configPath) {
             << readingsTopic(nc.facilityId, nc.deviceId) << " (ring depth " << ring.depth() << ")\n";
   while (!gStop) {
     uint64_t now = mono.nowMs();
-    if ((count == 0 || recorded < count) && now >= nextReading) {
+    if ((count == 0 || recorded < count) && now >= nextReading && electricity) {
+      lcg = lcg * 1103515245u + 12345u;
+      Electricity e;  // ±10 % around the configured energy per interval
+      e.energyWh = baseWh + static_cast<int64_t>(lcg % static_cast<uint32_t>(baseWh / 5 + 1)) - baseWh / 10;
+      if (baseRenewableWh >= 0) e.renewableWh = baseRenewableWh;
+      std::string rerr;
+      RecordStatus st = node.recordElectricity(e, intervalS, &rerr);
+      std::cerr << "reading " << statusName(st) << " seq=" << seq.last() << " energyWh=" << e.energyWh
+                << (rerr.empty() ? "" : " " + rerr) << "\n";
+      if (st == RecordStatus::Ok) ++recorded;
+      nextReading += static_cast<uint64_t>(periodMs);
+    }
+    if ((count == 0 || recorded < count) && now >= nextReading && !electricity) {
       lcg = lcg * 1103515245u + 12345u;
       FlueGas m = base;  // ±2 % around the configured point, integers only
       m.co2Ppm += static_cast<int64_t>(lcg % 1641) - 820;

@@ -51,6 +51,16 @@ TEST_CASE("jcs writes integers in shortest form and refuses floats and unsafe in
   CHECK_FALSE(cp::json::canonicalize(v, out, &err));
 }
 
+TEST_CASE("numbers written with a fraction or exponent read as ECMAScript does") {
+  CHECK(canon("[1.0, 1e2, -0.0, 2.5e1, 1E0]") == "[1,100,0,25,1]");
+  Value v;
+  std::string out;
+  REQUIRE(cp::json::parse("[0.5]", v));
+  CHECK_FALSE(cp::json::canonicalize(v, out));
+  REQUIRE(cp::json::parse("[1e400]", v));
+  CHECK_FALSE(cp::json::canonicalize(v, out));
+}
+
 TEST_CASE("json parser rejects malformed input - duplicate keys and invalid UTF-8") {
   Value v;
   CHECK_FALSE(cp::json::parse("{\"a\":1,\"a\":2}", v));

@@ -44,6 +44,18 @@ TEST_CASE("mqtt codec: CONNECT - PUBLISH QoS 1 and remaining-length encoding") {
   CHECK(pk.body.size() == 203);
 }
 
+TEST_CASE("mqtt decoder rejects a packet larger than its limit") {
+  Decoder d;
+  const uint8_t huge[] = {0x30, 0xFF, 0xFF, 0x7F};  // PUBLISH of ~2 MB
+  d.feed(huge, sizeof huge);
+  Packet p;
+  CHECK(d.next(p) == -1);
+  const uint8_t bad[] = {0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01};  // 5-byte remaining length
+  Decoder d2;
+  d2.feed(bad, sizeof bad);
+  CHECK(d2.next(p) == -1);
+}
+
 TEST_CASE("mqtt client connects - publishes QoS 1 and reports the PUBACK") {
   FakeClock clock;
   FakeTransport t;

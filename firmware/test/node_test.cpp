@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <random>
+#include <set>
+
 #include "carbonproof/flue_gas.h"
 #include "carbonproof/node.h"
 #include "carbonproof/bytes.h"
@@ -162,4 +165,60 @@ TEST_CASE("seq keeps increasing across a simulated reboot of the node") {
   int64_t q;
   REQUIRE(s.next(q));
   CHECK(q > last);
+}
+
+TEST_CASE("node model test: flaky broker - every reading delivered at least once and in seq order") {
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    std::mt19937_64 rng(seed);
+    Rig rig;
+    size_t seen = 0;  // packets of rig.transport.sent already handled by the fake broker
+    std::vector<int64_t> firstSeen;  // seqs in order of first delivery
+    std::set<int64_t> delivered;
+    int64_t recorded = 0;
+    bool reliable = false;
+    auto broker = [&]() {
+      for (; seen < rig.transport.sent.size(); ++seen) {
+        const auto& p = rig.transport.sent[seen];
+        if (p.type == mqtt::CONNECT) {
+          if (reliable || rng() % 4) rig.transport.connack();
+          else rig.transport.peerClosed = true;  // broker drops the connection
+        } else if (p.type == mqtt::PUBLISH) {
+          std::string topic, payload;
+          uint16_t id;
+          splitPublish(p, topic, id, payload);
+          Reading r;
+          std::string err;
+          REQUIRE_MESSAGE(verifyEnvelope(payload, rig.signer->publicKey(), &r, &err), err);
+          if (delivered.insert(r.seq).second) firstSeen.push_back(r.seq);
+          uint64_t fate = reliable ? 0 : rng() % 6;
+          if (fate <= 3) rig.transport.puback(id);
+          else if (fate == 4) rig.transport.peerClosed = true;  // lost with its PUBACK
+          // fate 5: PUBACK never comes; the client times out and reconnects
+        }
+      }
+    };
+    for (int step = 0; step < 1500; ++step) {
+      if (rng() % 5 == 0) {
+        REQUIRE(rig.node.recordFlueGas(kM, 5) == RecordStatus::Ok);
+        ++recorded;
+        rig.wall.now += 5;
+      }
+      if (!reliable && rng() % 50 == 0) rig.transport.peerClosed = true;  // Wi-Fi drop
+      rig.node.poll();
+      broker();
+      rig.clock.t += rng() % 700;
+    }
+    reliable = true;
+    for (int i = 0; i < 5000 && (rig.ring.depth() > 0 || rig.client.inflight()); ++i) {
+      rig.node.poll();
+      broker();
+      rig.clock.t += 250;
+    }
+    CHECK(rig.ring.depth() == 0);
+    CHECK(static_cast<int64_t>(delivered.size()) == recorded);
+    for (size_t i = 1; i < firstSeen.size(); ++i) REQUIRE(firstSeen[i] > firstSeen[i - 1]);
+    CHECK(rig.ring.dropped() == 0);
+    CHECK(rig.transport.opens > 10);  // the broker really was flaky
+    CHECK(recorded > 200);
+  }
 }

@@ -71,7 +71,6 @@ TEST_CASE("reading JSON round-trips and unknown fields are rejected") {
   std::string c2;
   REQUIRE(canonicalReading(back, c2));
   CHECK(c == c2);
-  v.find("m");
   json::Value extra = v;
   extra.set("extra", json::Value::integer(1));
   CHECK_FALSE(readingFromJson(extra, back, &err));

@@ -21,6 +21,7 @@ export class Shutdown {
     const errors: unknown[] = [];
     while (this.#hooks.length) {
       const h = this.#hooks.pop()!;
+      logger?.debug({ hook: h.name }, "shutdown: closing");
       try {
         await h.fn();
       } catch (err) {

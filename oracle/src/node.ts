@@ -13,6 +13,10 @@ import { HeliaStore } from "./ipfs/helia.ts";
 import { KuboStore } from "./ipfs/kubo.ts";
 import type { ContentStore } from "./ipfs/store.ts";
 import { SqliteStorage } from "./storage/sqlite.ts";
+import { ViemChain, chainFor } from "./chain/viem.ts";
+import { loadSigner } from "./chain/setup.ts";
+import { ChainDeviceDirectory } from "./devices/chain.ts";
+import { createPublicClient, http, type PublicClient } from "viem";
 import type { Storage } from "./storage/types.ts";
 
 export type NodeParts = {
@@ -50,13 +54,48 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
   const storage = new SqliteStorage(join(dataDir, "oracle.db"), { synchronous: config.storage.synchronous });
   common.shutdown.add("storage", () => storage.close());
 
-  const devices =
-    parts.devices ??
-    (config.devices.source === "file"
-      ? loadDeviceFile(config.devices.file ?? join(dataDir, "devices.json"))
-      : (() => {
-          throw new Error("devices.source = chain needs a chain-backed directory (pass `devices`)");
-        })());
+  let chain: ChainPort | null = parts.chain ?? null;
+  let viemChain: ViemChain | null = null;
+  if (parts.chain === undefined && config.chain.enabled) {
+    if (!config.chain.attestationRegistry)
+      throw new Error("chain.enabled needs chain.attestationRegistry (the registry address)");
+    viemChain = new ViemChain({
+      rpcUrl: config.chain.rpcUrl,
+      chainId: config.chain.chainId,
+      registry: config.chain.attestationRegistry as `0x${string}`,
+      account: loadSigner(config),
+      gasBumpPercent: config.chain.gasBumpPercent,
+    });
+    chain = viemChain;
+    logger.info(
+      { signer: viemChain.signerAddress, registry: config.chain.attestationRegistry },
+      "chain submission enabled",
+    );
+  }
+
+  let devices: DeviceDirectory;
+  if (parts.devices) devices = parts.devices;
+  else if (config.devices.source === "file")
+    devices = loadDeviceFile(config.devices.file ?? join(dataDir, "devices.json"));
+  else {
+    if (!config.chain.deviceRegistry)
+      throw new Error("devices.source = chain needs chain.deviceRegistry (the DeviceRegistry address)");
+    const client =
+      viemChain?.client ??
+      (createPublicClient({
+        chain: chainFor(config.chain.chainId, config.chain.rpcUrl),
+        transport: http(config.chain.rpcUrl, { timeout: 10_000, retryCount: 0 }),
+      }) as PublicClient);
+    const dir = new ChainDeviceDirectory({
+      client,
+      address: config.chain.deviceRegistry as `0x${string}`,
+      ttlMs: config.devices.cacheTtlMs,
+      logger,
+      pollMs: config.chain.pollMs,
+    });
+    devices = dir;
+    common.shutdown.add("devices", () => dir.close());
+  }
 
   let content: ContentStore | null = parts.content ?? null;
   if (!content) {
@@ -75,7 +114,7 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
     storage,
     content,
     calculator: parts.calculator,
-    chain: parts.chain ?? null,
+    chain,
     proofs,
   });
   pipeline.start();

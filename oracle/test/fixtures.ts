@@ -4,6 +4,7 @@ import { createCommon, type Clock } from "../src/common.ts";
 import { parseConfig } from "../src/config/load.ts";
 import type { ConfigInput } from "../src/config/schema.ts";
 import type { EmissionsCalculator } from "../src/compute/emissions.ts";
+import { SdkCalculator } from "../src/compute/sdk.ts";
 import { MemoryDeviceDirectory, type DeviceInfo } from "../src/devices/directory.ts";
 import { startNode, type NodeParts, type OracleNode } from "../src/node.ts";
 import { tempDir } from "./helpers.ts";
@@ -29,6 +30,11 @@ export const testCalculator: EmissionsCalculator = {
   },
   describe: () => ({ name: "test-methodology", v: 1 }),
 };
+
+/** The real sdk methodology with the default factor set; the test facility is a Kenyan tea factory burning firewood. */
+export function sdkCalculator(): SdkCalculator {
+  return new SdkCalculator({ facilities: { "ktda-kangaita": { country: "KEN", flueGasBiogenicShareBp: 10_000 } } });
+}
 
 export type TestDevice = {
   deviceId: string;
@@ -97,7 +103,7 @@ export async function testNode(
   const config = parseConfig(deepMerge(base, opts.config ?? {}));
   const common = createCommon(config, { logger: quietLogger(), clock: opts.clock, defaultMetrics: false });
   const devices = new MemoryDeviceDirectory(opts.devices ?? []);
-  const node = await startNode(common, { calculator: testCalculator, devices, ...opts.parts });
+  const node = await startNode(common, { calculator: sdkCalculator(), devices, ...opts.parts });
   return {
     ...node,
     dir: tmp.dir,

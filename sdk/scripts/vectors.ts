@@ -8,20 +8,20 @@
  *   node scripts/vectors.ts           # write the file
  *   node scripts/vectors.ts --check   # exit 1 if the file differs
  */
-import { readFileSync, writeFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { buildTestVectors } from '../src/testVectors.ts'
+import { readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { buildTestVectors } from "../src/testVectors.ts";
 
-const path = fileURLToPath(new URL('../test-vectors/v1.json', import.meta.url))
-const text = `${JSON.stringify(buildTestVectors(), null, 2)}\n`
-if (process.argv.includes('--check')) {
-  const current = readFileSync(path, 'utf8')
+const path = fileURLToPath(new URL("../test-vectors/v1.json", import.meta.url));
+const text = `${JSON.stringify(buildTestVectors(), null, 2)}\n`;
+if (process.argv.includes("--check")) {
+  const current = readFileSync(path, "utf8");
   if (current !== text) {
-    console.error(`${path} is stale: run node sdk/scripts/vectors.ts`)
-    process.exit(1)
+    console.error(`${path} is stale: run node sdk/scripts/vectors.ts`);
+    process.exit(1);
   }
-  console.log(`${path} is up to date`)
+  console.log(`${path} is up to date`);
 } else {
-  writeFileSync(path, text)
-  console.log(`wrote ${path}`)
+  writeFileSync(path, text);
+  console.log(`wrote ${path}`);
 }

@@ -2,13 +2,13 @@
  * @carbonproof/sdk — browser-safe entry. Nothing here touches node:fs or other
  * Node-only modules; those live in `./node.ts`.
  */
-export { SdkError, type SdkErrorCode } from './errors.ts'
-export { bytesToHex, hexToBytes, toBytes, compareBytes, type Hex } from './hex.ts'
-export { ID_PATTERN, isValidId, assertValidId, idToBytes32, bytes32ToId } from './ids.ts'
-export * from './reading/schema.ts'
-export { parseReading, parseEnvelope, formatIssues, type InputIssue } from './reading/parse.ts'
-export { canonicalJson, canonicalBytes, assertIntegerJson } from './reading/canonical.ts'
-export { sha256Bytes, readingDigest, readingDigestHex } from './reading/digest.ts'
+export { SdkError, type SdkErrorCode } from "./errors.ts";
+export { bytesToHex, hexToBytes, toBytes, compareBytes, type Hex } from "./hex.ts";
+export { ID_PATTERN, isValidId, assertValidId, idToBytes32, bytes32ToId } from "./ids.ts";
+export * from "./reading/schema.ts";
+export { parseReading, parseEnvelope, formatIssues, type InputIssue } from "./reading/parse.ts";
+export { canonicalJson, canonicalBytes, assertIntegerJson } from "./reading/canonical.ts";
+export { sha256Bytes, readingDigest, readingDigestHex } from "./reading/digest.ts";
 export {
   generateDeviceKey,
   publicKeyOf,
@@ -26,10 +26,10 @@ export {
   P256_N,
   P256_HALF_N,
   type DeviceKeyPair,
-} from './reading/sign.ts'
-export * from './merkle/index.ts'
-export * from './eip712/batchHeader.ts'
-export { flueGasCo2Mg } from './methodology/flueGas.ts'
+} from "./reading/sign.ts";
+export * from "./merkle/index.ts";
+export * from "./eip712/batchHeader.ts";
+export { flueGasCo2Mg } from "./methodology/flueGas.ts";
 export {
   computeReading,
   computeFuel,
@@ -39,8 +39,8 @@ export {
   batchTotals,
   type FacilityContext,
   type ReadingResult,
-} from './methodology/compute.ts'
-export { METHODOLOGY_ID, METHODOLOGY_NAME, METHODOLOGY_VERSION, methodologyId } from './methodology/methodologyId.ts'
+} from "./methodology/compute.ts";
+export { METHODOLOGY_ID, METHODOLOGY_NAME, METHODOLOGY_VERSION, methodologyId } from "./methodology/methodologyId.ts";
 export {
   FACTOR_SET_FORMAT,
   factorSetContentSchema,
@@ -52,8 +52,9 @@ export {
   type FactorSetContent,
   type FuelFactor,
   type DefaultFactorSetOptions,
-} from './factors/factorSet.ts'
-export { GWP_TABLES, type GwpReport, type GwpTable } from './factors/gwp.ts'
-export { IPCC_2006_FUELS, FUEL_ALIASES, type IpccFuelId, type StationarySector } from './factors/ipcc2006.ts'
-export { EMBER_CITATION, TGWF_CO2_VERSION, emberGridMgPerKwh } from './factors/grid.ts'
-export * from './bundle/index.ts'
+} from "./factors/factorSet.ts";
+export { GWP_TABLES, type GwpReport, type GwpTable } from "./factors/gwp.ts";
+export { IPCC_2006_FUELS, FUEL_ALIASES, type IpccFuelId, type StationarySector } from "./factors/ipcc2006.ts";
+export { EMBER_CITATION, TGWF_CO2_VERSION, emberGridMgPerKwh } from "./factors/grid.ts";
+export * from "./bundle/index.ts";
+export * from "./verify/index.ts";

@@ -2,4 +2,5 @@
  * @carbonproof/sdk/node — everything in the browser-safe entry plus Node-only helpers
  * (files, key stores).
  */
-export * from './index.ts'
+export * from "./index.ts";
+export { fileSource } from "./verify/fileSource.ts";

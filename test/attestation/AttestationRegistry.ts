@@ -514,6 +514,23 @@ describe("AttestationRegistry", function () {
       expect(await registry.verifyReading(idOf(header), leafHash(digest), [])).to.equal(true);
     });
 
+    it("answers a calling contract (GasProbe) within the depth-20 budget less 500 gas per missing level", async function () {
+      const { registry, makeHeader, submit, idOf, ethers } = await networkHelpers.loadFixture(fixture);
+      const digests = Array.from({ length: 2 ** 20 / 2 ** 14 }, (_, i) => sha256Bytes(new TextEncoder().encode(`r${i}`)));
+      const tree = buildMerkleTree(digests);
+      const header = await makeHeader({ merkleRoot: tree.root, readingCount: digests.length });
+      await submit(header);
+      const leaf = leafHash(digests[0]!);
+      const proof = getProof(tree, leaf);
+      // a 64-leaf tree (depth 6); bench/gas.ts measures depth 10 and 20 exactly
+      const probe = await ethers.deployContract("GasProbe");
+      const data = registry.interface.encodeFunctionData("verifyReading", [idOf(header), leaf, proof]);
+      const [gasUsed, success, returned] = await probe.measure(await registry.getAddress(), data);
+      expect(success).to.equal(true);
+      expect(BigInt(returned)).to.equal(1n);
+      expect(Number(gasUsed)).to.be.below(30_000 - (20 - proof.length) * 500);
+    });
+
     it("does not prove a zero leaf against an unknown attestation", async function () {
       const { registry } = await networkHelpers.loadFixture(fixture);
       expect(await registry.verifyReading(keccak256("0x01"), ZERO_BYTES32, [])).to.equal(false);

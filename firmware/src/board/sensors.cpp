@@ -55,7 +55,11 @@ sdp8xx::Sample Sdp810::read() {
 }
 
 namespace {
-volatile uint32_t gPulses = 0;
+// In RTC slow memory, not initialised at boot: pulses counted before a crash,
+// watchdog or software reset are still reported (a power cut loses them).
+RTC_NOINIT_ATTR volatile uint32_t gPulses;
+RTC_NOINIT_ATTR uint32_t gPulsesMagic;
+constexpr uint32_t kPulsesMagic = 0x50554c53;  // "PULS"
 volatile uint32_t gLastPulseMs = 0;
 uint32_t gMinGapMs = 30;
 portMUX_TYPE gMux = portMUX_INITIALIZER_UNLOCKED;
@@ -70,6 +74,10 @@ void IRAM_ATTR onPulse() {
 
 void PulseInput::begin(int pin, uint32_t minGapMs) {
   gMinGapMs = minGapMs;
+  if (gPulsesMagic != kPulsesMagic) {  // power-on: RTC memory holds garbage
+    gPulses = 0;
+    gPulsesMagic = kPulsesMagic;
+  }
   pinMode(pin, INPUT_PULLUP);
   attachInterrupt(digitalPinToInterrupt(pin), onPulse, FALLING);
 }

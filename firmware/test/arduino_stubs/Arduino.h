@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <sys/time.h>
 #define IRAM_ATTR
+#define RTC_NOINIT_ATTR
 #define HIGH 0x1
 #define LOW 0x0
 #define INPUT_PULLUP 0x05

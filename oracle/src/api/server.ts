@@ -477,12 +477,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       const sha = createHash("sha256").update(fileBytes).digest("hex");
       const m = parsed.data.reading.m as { evidenceSha256: string };
       if (m.evidenceSha256 !== sha) {
-        return reply
-          .code(422)
-          .send({
-            error: "EVIDENCE_MISMATCH",
-            message: `file SHA-256 ${sha} differs from m.evidenceSha256 ${m.evidenceSha256}`,
-          });
+        return reply.code(422).send({
+          error: "EVIDENCE_MISMATCH",
+          message: `file SHA-256 ${sha} differs from m.evidenceSha256 ${m.evidenceSha256}`,
+        });
       }
       const ev = await pinEvidence(fileBytes, filename, mediaType, req.apiKey!.subject);
       const [outcome] = await ingestor.submit(

@@ -27,7 +27,14 @@ export interface ChainPort {
   readonly signerAddress: Address;
   signHeader(header: BatchHeader): Promise<Hex>;
   exists(attestationId: Hex): Promise<boolean>;
-  prepareSubmit(header: BatchHeader, signatures: Hex, nonce: number, bumps: number): Promise<{ hash: Hex; raw: Hex }>;
+  /** Signs (does not send) `submit`, or `submitCorrection` when `original` is given. */
+  prepareSubmit(
+    header: BatchHeader,
+    signatures: Hex,
+    nonce: number,
+    bumps: number,
+    original?: BatchHeader,
+  ): Promise<{ hash: Hex; raw: Hex }>;
   broadcast(raw: Hex): Promise<void>;
   receipt(hash: Hex): Promise<TxReceipt | null>;
   blockNumber(): Promise<bigint>;
@@ -272,6 +279,13 @@ export class BatchPipeline {
     }
   }
 
+  #original(b: Batch): BatchHeader | undefined {
+    if (b.correctionOfBatch === null) return undefined;
+    const regular = this.#storage.getBatch(b.correctionOfBatch);
+    if (!regular?.headerJson) throw new Error(`correction ${b.id}: regular batch ${b.correctionOfBatch} has no header`);
+    return headerFromJson(regular.headerJson);
+  }
+
   /** Regular batches of a facility go on-chain in period order (the registry rejects one that starts before its frontier). */
   #blockedByEarlier(b: Batch): boolean {
     if (b.correctionOfBatch !== null) return false;
@@ -293,7 +307,13 @@ export class BatchPipeline {
     }
     const { pending } = await chain.nonces();
     const nonce = Math.max(pending, this.#nextNonce ?? 0);
-    const tx = await chain.prepareSubmit(headerFromJson(b.headerJson!), b.signatures as Hex, nonce, 0);
+    const tx = await chain.prepareSubmit(
+      headerFromJson(b.headerJson!),
+      b.signatures as Hex,
+      nonce,
+      0,
+      this.#original(b),
+    );
     const now = this.#common.clock.nowMs();
     // persist before broadcast: after a crash the same signed bytes are re-broadcast, never a second nonce
     if (
@@ -379,7 +399,13 @@ export class BatchPipeline {
     const now = this.#common.clock.nowMs();
     if (b.txSentAtMs !== null && now - b.txSentAtMs >= cfg.gasBumpAfterMs) {
       const bumps = b.txHashes.length;
-      const tx = await chain.prepareSubmit(headerFromJson(b.headerJson!), b.signatures as Hex, b.txNonce!, bumps);
+      const tx = await chain.prepareSubmit(
+        headerFromJson(b.headerJson!),
+        b.signatures as Hex,
+        b.txNonce!,
+        bumps,
+        this.#original(b),
+      );
       this.#storage.patchBatch(b.id, "submitted", {
         txHash: tx.hash,
         txRaw: tx.raw,

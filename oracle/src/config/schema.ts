@@ -140,10 +140,17 @@ export const configSchema = z
         cacheTtlMs: z.number().int().min(0).default(300_000),
       })
       .prefault({}),
+    /** Per facility, what readings do not carry (sdk `FacilityContext`): grid country, biogenic share of stack CO2, contractual factor. */
     facilities: z
       .record(
         z.string(),
-        z.object({ country: z.string().length(3).optional(), gridFactorSetId: z.string().optional() }).passthrough(),
+        z.strictObject({
+          country: z.string().length(3).optional(),
+          flueGasBiogenicShareBp: z.number().int().min(0).max(10_000).optional(),
+          contractualMgCo2ePerKwh: z.number().int().min(0).optional(),
+          contractualCitation: z.string().optional(),
+          scope2Method: z.enum(["location", "market"]).optional(),
+        }),
       )
       .default({}),
   })

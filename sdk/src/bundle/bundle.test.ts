@@ -1,147 +1,164 @@
-import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
-import { test } from 'node:test'
-import fc from 'fast-check'
-import { defaultFactorSet } from '../factors/factorSet.ts'
-import { hashBatchHeader } from '../eip712/batchHeader.ts'
-import { idToBytes32 } from '../ids.ts'
-import { METHODOLOGY_ID } from '../methodology/methodologyId.ts'
-import { generateDeviceKey, signReading } from '../reading/sign.ts'
-import type { Reading } from '../reading/schema.ts'
-import { buildBundle, bundleCid, bundleHeader, decodeBundle, encodeBundle } from './bundle.ts'
-import { checkBundle } from './check.ts'
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { test } from "node:test";
+import fc from "fast-check";
+import { defaultFactorSet } from "../factors/factorSet.ts";
+import { hashBatchHeader } from "../eip712/batchHeader.ts";
+import { idToBytes32 } from "../ids.ts";
+import { METHODOLOGY_ID } from "../methodology/methodologyId.ts";
+import { generateDeviceKey, signReading } from "../reading/sign.ts";
+import type { Reading } from "../reading/schema.ts";
+import { buildBundle, bundleCid, bundleHeader, decodeBundle, encodeBundle } from "./bundle.ts";
+import { checkBundle } from "./check.ts";
 
-const key = generateDeviceKey()
-const set = defaultFactorSet()
+const key = generateDeviceKey();
+const set = defaultFactorSet();
 const flue = (seq: number, co2Ppm = 41000): Reading => ({
   v: 1,
-  deviceId: 'kangaita-chimney-1',
-  facilityId: 'ktda-kangaita',
+  deviceId: "kangaita-chimney-1",
+  facilityId: "ktda-kangaita",
   seq,
   ts: 1763900000 + 5 * seq,
   intervalS: 5,
-  kind: 'flue-gas',
+  kind: "flue-gas",
   m: { co2Ppm, tempCentiC: 18550, velocityMmS: 6200, pressurePa: 101325, ductDiameterMm: 600 },
-})
-const envelopes = [0, 1, 2, 3].map((s) => signReading(flue(s), key.secretKey))
+});
+const envelopes = [0, 1, 2, 3].map((s) => signReading(flue(s), key.secretKey));
 const boiler = signReading(
-  { v: 1, deviceId: 'kangaita-boiler-1', facilityId: 'ktda-kangaita', seq: 9, ts: 1763900010, intervalS: 60, kind: 'fuel', m: { fuel: 'firewood', massGrams: 12345 } },
+  {
+    v: 1,
+    deviceId: "kangaita-boiler-1",
+    facilityId: "ktda-kangaita",
+    seq: 9,
+    ts: 1763900010,
+    intervalS: 60,
+    kind: "fuel",
+    m: { fuel: "firewood", massGrams: 12345 },
+  },
   key.secretKey,
-)
+);
 const input = {
-  facilityId: 'ktda-kangaita',
+  facilityId: "ktda-kangaita",
   periodStart: 1763900000,
   periodEnd: 1763903600,
   envelopes: [...envelopes, boiler],
   factorSet: set,
   facilityContext: { flueGasBiogenicShareBp: 10000 },
   methodologyId: METHODOLOGY_ID,
-}
+};
 
 /** RFC 4648 base32, lowercase, no padding: an independent CIDv1 encoder for the test. */
 function base32(bytes: Uint8Array): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567'
-  let bits = 0
-  let value = 0
-  let out = ''
+  const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+  let bits = 0;
+  let value = 0;
+  let out = "";
   for (const b of bytes) {
-    value = (value << 8) | b
-    bits += 8
+    value = (value << 8) | b;
+    bits += 8;
     while (bits >= 5) {
-      out += alphabet[(value >>> (bits - 5)) & 31]
-      bits -= 5
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
     }
   }
-  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31]
-  return out
+  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
+  return out;
 }
 
-test('CID is CIDv1 raw sha2-256 base32 of the canonical bytes (independent encoder)', () => {
-  const bytes = encodeBundle(buildBundle(input))
-  const digest = createHash('sha256').update(bytes).digest()
-  const expected = `b${base32(Uint8Array.from([0x01, 0x55, 0x12, 0x20, ...digest]))}`
-  assert.equal(bundleCid(bytes), expected)
-  assert.match(expected, /^bafkrei[a-z2-7]{52}$/)
-})
+test("CID is CIDv1 raw sha2-256 base32 of the canonical bytes (independent encoder)", () => {
+  const bytes = encodeBundle(buildBundle(input));
+  const digest = createHash("sha256").update(bytes).digest();
+  const expected = `b${base32(Uint8Array.from([0x01, 0x55, 0x12, 0x20, ...digest]))}`;
+  assert.equal(bundleCid(bytes), expected);
+  assert.match(expected, /^bafkrei[a-z2-7]{52}$/);
+});
 
-test('reproducible: the same batch in any arrival order gives the same bytes and CID', () => {
-  const cid = bundleCid(encodeBundle(buildBundle(input)))
+test("reproducible: the same batch in any arrival order gives the same bytes and CID", () => {
+  const cid = bundleCid(encodeBundle(buildBundle(input)));
   fc.assert(
     fc.property(fc.shuffledSubarray(input.envelopes, { minLength: input.envelopes.length }), (shuffled) => {
-      assert.equal(bundleCid(encodeBundle(buildBundle({ ...input, envelopes: shuffled }))), cid)
+      assert.equal(bundleCid(encodeBundle(buildBundle({ ...input, envelopes: shuffled }))), cid);
     }),
     { numRuns: 30 },
-  )
-})
+  );
+});
 
-test('totals: per-reading mg summed then floored to grams; biogenic share applied to stack CO2', () => {
-  const b = buildBundle(input)
-  assert.equal(b.readings[0]!.envelope.reading.deviceId, 'kangaita-boiler-1')
-  assert.equal(b.readings[1]!.result.biogenicCo2Mg, '420228')
-  assert.equal(b.totals.readingCount, 5)
-  const fossilMg = b.readings.reduce((a, r) => a + BigInt(r.result.fossilCo2eMg), 0n)
-  assert.equal(b.totals.fossilCo2eGrams, (fossilMg / 1000n).toString())
-})
+test("totals: per-reading mg summed then floored to grams; biogenic share applied to stack CO2", () => {
+  const b = buildBundle(input);
+  assert.equal(b.readings[0]!.envelope.reading.deviceId, "kangaita-boiler-1");
+  assert.equal(b.readings[1]!.result.biogenicCo2Mg, "420228");
+  assert.equal(b.totals.readingCount, 5);
+  const fossilMg = b.readings.reduce((a, r) => a + BigInt(r.result.fossilCo2eMg), 0n);
+  assert.equal(b.totals.fossilCo2eGrams, (fossilMg / 1000n).toString());
+});
 
-test('decode(encode(b)) = b; non-canonical bytes and schema violations are rejected', () => {
-  const b = buildBundle(input)
-  const bytes = encodeBundle(b)
-  assert.deepEqual(decodeBundle(bytes), b)
-  const pretty = new TextEncoder().encode(JSON.stringify(b, null, 1))
-  assert.throws(() => decodeBundle(pretty), { code: 'INVALID_BUNDLE' })
-  assert.throws(() => decodeBundle(new TextEncoder().encode(JSON.stringify({ ...b, format: 'x' }))), { code: 'INVALID_BUNDLE' })
-})
+test("decode(encode(b)) = b; non-canonical bytes and schema violations are rejected", () => {
+  const b = buildBundle(input);
+  const bytes = encodeBundle(b);
+  assert.deepEqual(decodeBundle(bytes), b);
+  const pretty = new TextEncoder().encode(JSON.stringify(b, null, 1));
+  assert.throws(() => decodeBundle(pretty), { code: "INVALID_BUNDLE" });
+  assert.throws(() => decodeBundle(new TextEncoder().encode(JSON.stringify({ ...b, format: "x" }))), {
+    code: "INVALID_BUNDLE",
+  });
+});
 
-test('checkBundle passes an honest bundle, signatures included', async () => {
-  const checks = await checkBundle(buildBundle(input), { publicKeyOf: async () => key.publicKey })
-  for (const c of checks) assert.equal(c.ok, true, `${c.link}: ${c.detail}`)
-  assert.equal(checks.length, 7)
-})
+test("checkBundle passes an honest bundle, signatures included", async () => {
+  const checks = await checkBundle(buildBundle(input), { publicKeyOf: async () => key.publicKey });
+  for (const c of checks) assert.equal(c.ok, true, `${c.link}: ${c.detail}`);
+  assert.equal(checks.length, 7);
+});
 
-test('checkBundle fails the right link for each tampering', async () => {
-  const b = buildBundle(input)
-  const failing = async (bundle: typeof b, opts = {}) => (await checkBundle(bundle, opts)).filter((c) => !c.ok).map((c) => c.link)
+test("checkBundle fails the right link for each tampering", async () => {
+  const b = buildBundle(input);
+  const failing = async (bundle: typeof b, opts = {}) =>
+    (await checkBundle(bundle, opts)).filter((c) => !c.ok).map((c) => c.link);
 
-  const changedReading = structuredClone(b)
-  changedReading.readings[1]!.envelope.reading.m = { ...flue(0, 99999).m } as never
-  assert.ok((await failing(changedReading)).includes('reading digests'))
+  const changedReading = structuredClone(b);
+  changedReading.readings[1]!.envelope.reading.m = { ...flue(0, 99999).m } as never;
+  assert.ok((await failing(changedReading)).includes("reading digests"));
 
-  const inflated = structuredClone(b)
-  inflated.readings[0]!.result.fossilCo2eMg = '1'
-  assert.deepEqual(await failing(inflated), ['per-reading emissions recomputed', 'bundle totals recomputed'])
+  const inflated = structuredClone(b);
+  inflated.readings[0]!.result.fossilCo2eMg = "1";
+  assert.deepEqual(await failing(inflated), ["per-reading emissions recomputed", "bundle totals recomputed"]);
 
-  const totals = structuredClone(b)
-  totals.totals.fossilCo2eGrams = (BigInt(b.totals.fossilCo2eGrams) - 1n).toString()
-  assert.deepEqual(await failing(totals), ['bundle totals recomputed'])
+  const totals = structuredClone(b);
+  totals.totals.fossilCo2eGrams = (BigInt(b.totals.fossilCo2eGrams) - 1n).toString();
+  assert.deepEqual(await failing(totals), ["bundle totals recomputed"]);
 
-  const factor = structuredClone(b)
-  factor.factorSet.content.fuels.firewood!.ch4KgPerTj = '3'
-  assert.ok((await failing(factor)).includes('factor set id'))
+  const factor = structuredClone(b);
+  factor.factorSet.content.fuels.firewood!.ch4KgPerTj = "3";
+  assert.ok((await failing(factor)).includes("factor set id"));
 
-  const root = structuredClone(b)
-  root.root = `0x${'00'.repeat(32)}`
-  assert.deepEqual(await failing(root), ['merkle root of the readings'])
+  const root = structuredClone(b);
+  root.root = `0x${"00".repeat(32)}`;
+  assert.deepEqual(await failing(root), ["merkle root of the readings"]);
 
-  const other = generateDeviceKey()
-  assert.deepEqual(await failing(b, { publicKeyOf: async () => other.publicKey }), ['device signatures'])
-  assert.deepEqual(await failing(b, { publicKeyOf: async () => null }), ['device signatures'])
-})
+  const other = generateDeviceKey();
+  assert.deepEqual(await failing(b, { publicKeyOf: async () => other.publicKey }), ["device signatures"]);
+  assert.deepEqual(await failing(b, { publicKeyOf: async () => null }), ["device signatures"]);
+});
 
-test('buildBundle rejects readings of another facility, outside the period, or repeated', () => {
-  assert.throws(() => buildBundle({ ...input, facilityId: 'other' }), { code: 'INVALID_BUNDLE' })
-  assert.throws(() => buildBundle({ ...input, periodEnd: 1763900010 }), { code: 'INVALID_BUNDLE' })
-  assert.throws(() => buildBundle({ ...input, envelopes: [...input.envelopes, envelopes[0]!] }), { code: 'INVALID_BUNDLE' })
-  assert.throws(() => buildBundle({ ...input, envelopes: [] }), { code: 'INVALID_BUNDLE' })
-})
+test("buildBundle rejects readings of another facility, outside the period, or repeated", () => {
+  assert.throws(() => buildBundle({ ...input, facilityId: "other" }), { code: "INVALID_BUNDLE" });
+  assert.throws(() => buildBundle({ ...input, periodEnd: 1763900010 }), { code: "INVALID_BUNDLE" });
+  assert.throws(() => buildBundle({ ...input, envelopes: [...input.envelopes, envelopes[0]!] }), {
+    code: "INVALID_BUNDLE",
+  });
+  assert.throws(() => buildBundle({ ...input, envelopes: [] }), { code: "INVALID_BUNDLE" });
+});
 
-test('bundleHeader carries the bundle into the EIP-712 header', () => {
-  const b = buildBundle(input)
-  const cid = bundleCid(encodeBundle(b))
-  const h = bundleHeader(b, cid)
-  assert.equal(h.facilityId, idToBytes32('ktda-kangaita'))
-  assert.equal(h.merkleRoot, b.root)
-  assert.equal(h.readingCount, 5)
-  assert.equal(h.fossilCo2eGrams, BigInt(b.totals.fossilCo2eGrams))
-  assert.equal(h.bundleCid, cid)
-  assert.match(hashBatchHeader(h, { chainId: 31337, verifyingContract: '0x5FbDB2315678afecb367f032d93F642f64180aa3' }), /^0x[0-9a-f]{64}$/)
-})
+test("bundleHeader carries the bundle into the EIP-712 header", () => {
+  const b = buildBundle(input);
+  const cid = bundleCid(encodeBundle(b));
+  const h = bundleHeader(b, cid);
+  assert.equal(h.facilityId, idToBytes32("ktda-kangaita"));
+  assert.equal(h.merkleRoot, b.root);
+  assert.equal(h.readingCount, 5);
+  assert.equal(h.fossilCo2eGrams, BigInt(b.totals.fossilCo2eGrams));
+  assert.equal(h.bundleCid, cid);
+  assert.match(
+    hashBatchHeader(h, { chainId: 31337, verifyingContract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" }),
+    /^0x[0-9a-f]{64}$/,
+  );
+});

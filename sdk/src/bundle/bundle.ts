@@ -1,50 +1,50 @@
-import { CID } from 'multiformats/cid'
-import * as Digest from 'multiformats/hashes/digest'
-import { SdkError } from '../errors.ts'
-import type { FactorSet } from '../factors/factorSet.ts'
-import { bytesToHex, type Hex } from '../hex.ts'
-import { idToBytes32 } from '../ids.ts'
-import { buildMerkleTree } from '../merkle/tree.ts'
-import { batchTotals, computeReading, type FacilityContext, type ReadingResult } from '../methodology/compute.ts'
-import { canonicalBytes } from '../reading/canonical.ts'
-import { readingDigest, sha256Bytes } from '../reading/digest.ts'
-import { formatIssues } from '../reading/parse.ts'
-import type { Envelope } from '../reading/schema.ts'
-import type { BatchHeader } from '../eip712/batchHeader.ts'
-import { BUNDLE_FORMAT, TREE_PARAMS, bundleSchema, type Bundle } from './schema.ts'
+import { CID } from "multiformats/cid";
+import * as Digest from "multiformats/hashes/digest";
+import { SdkError } from "../errors.ts";
+import type { FactorSet } from "../factors/factorSet.ts";
+import { bytesToHex, type Hex } from "../hex.ts";
+import { idToBytes32 } from "../ids.ts";
+import { buildMerkleTree } from "../merkle/tree.ts";
+import { batchTotals, computeReading, type FacilityContext, type ReadingResult } from "../methodology/compute.ts";
+import { canonicalBytes } from "../reading/canonical.ts";
+import { readingDigest, sha256Bytes } from "../reading/digest.ts";
+import { formatIssues } from "../reading/parse.ts";
+import type { Envelope } from "../reading/schema.ts";
+import type { BatchHeader } from "../eip712/batchHeader.ts";
+import { BUNDLE_FORMAT, TREE_PARAMS, bundleSchema, type Bundle } from "./schema.ts";
 
 /** Multicodec `raw` and multihash `sha2-256` (the CID of the bundle's bytes as one raw block). */
-export const RAW_CODEC = 0x55
-export const SHA2_256 = 0x12
+export const RAW_CODEC = 0x55;
+export const SHA2_256 = 0x12;
 
-export const ZERO32: Hex = `0x${'00'.repeat(32)}`
+export const ZERO32: Hex = `0x${"00".repeat(32)}`;
 
 export type BuildBundleInput = {
-  facilityId: string
-  periodStart: number
-  periodEnd: number
-  envelopes: readonly Envelope[]
-  factorSet: FactorSet
-  facilityContext?: FacilityContext
-  methodologyId: Hex
-  correctionOf?: Hex
+  facilityId: string;
+  periodStart: number;
+  periodEnd: number;
+  envelopes: readonly Envelope[];
+  factorSet: FactorSet;
+  facilityContext?: FacilityContext;
+  methodologyId: Hex;
+  correctionOf?: Hex;
   /** Oracle marks per reading digest (informational). */
-  flags?: Record<string, string[]>
-}
+  flags?: Record<string, string[]>;
+};
 
 function resultJson(r: ReadingResult) {
-  const s = (v: bigint | null) => (v === null ? null : v.toString())
+  const s = (v: bigint | null) => (v === null ? null : v.toString());
   return {
     fossilCo2eMg: r.fossilCo2eMg.toString(),
     biogenicCo2Mg: r.biogenicCo2Mg.toString(),
     fossilCo2Mg: s(r.fossilCo2Mg),
     ch4Mg: s(r.ch4Mg),
     n2oMg: s(r.n2oMg),
-  }
+  };
 }
 
 function invalid(message: string, details?: Record<string, unknown>): SdkError {
-  return new SdkError(message, { code: 'INVALID_BUNDLE', docsPath: 'docs/bundle.md', ...(details ? { details } : {}) })
+  return new SdkError(message, { code: "INVALID_BUNDLE", docsPath: "docs/bundle.md", ...(details ? { details } : {}) });
 }
 
 /**
@@ -54,33 +54,44 @@ function invalid(message: string, details?: Record<string, unknown>): SdkError {
  * facility, outside the period, or a repeated (deviceId, seq).
  */
 export function buildBundle(input: BuildBundleInput): Bundle {
-  if (input.envelopes.length === 0) throw invalid('An empty batch has no bundle: it is never attested.')
-  if (!(input.periodStart < input.periodEnd)) throw invalid('periodStart must be before periodEnd.')
-  const context = input.facilityContext ?? {}
+  if (input.envelopes.length === 0) throw invalid("An empty batch has no bundle: it is never attested.");
+  if (!(input.periodStart < input.periodEnd)) throw invalid("periodStart must be before periodEnd.");
+  const context = input.facilityContext ?? {};
   const sorted = [...input.envelopes].sort((a, b) =>
-    a.reading.deviceId === b.reading.deviceId ? a.reading.seq - b.reading.seq : a.reading.deviceId < b.reading.deviceId ? -1 : 1,
-  )
+    a.reading.deviceId === b.reading.deviceId
+      ? a.reading.seq - b.reading.seq
+      : a.reading.deviceId < b.reading.deviceId
+        ? -1
+        : 1,
+  );
   const readings = sorted.map((envelope, i) => {
-    const r = envelope.reading
-    if (r.facilityId !== input.facilityId) throw invalid(`Reading ${r.deviceId}#${r.seq} is of facility ${r.facilityId}, not ${input.facilityId}.`)
+    const r = envelope.reading;
+    if (r.facilityId !== input.facilityId)
+      throw invalid(`Reading ${r.deviceId}#${r.seq} is of facility ${r.facilityId}, not ${input.facilityId}.`);
     if (r.ts < input.periodStart || r.ts >= input.periodEnd) {
-      throw invalid(`Reading ${r.deviceId}#${r.seq} (ts ${r.ts}) is outside [${input.periodStart}, ${input.periodEnd}).`)
+      throw invalid(
+        `Reading ${r.deviceId}#${r.seq} (ts ${r.ts}) is outside [${input.periodStart}, ${input.periodEnd}).`,
+      );
     }
-    const prev = sorted[i - 1]?.reading
-    if (prev && prev.deviceId === r.deviceId && prev.seq === r.seq) throw invalid(`Reading ${r.deviceId}#${r.seq} appears twice.`)
-    const digest = bytesToHex(readingDigest(r))
-    const result = computeReading(r, input.factorSet, context)
-    const flags = input.flags?.[digest]
+    const prev = sorted[i - 1]?.reading;
+    if (prev && prev.deviceId === r.deviceId && prev.seq === r.seq)
+      throw invalid(`Reading ${r.deviceId}#${r.seq} appears twice.`);
+    const digest = bytesToHex(readingDigest(r));
+    const result = computeReading(r, input.factorSet, context);
+    const flags = input.flags?.[digest];
     return {
-      envelope: envelope.keyId === undefined ? { reading: r, sig: envelope.sig.toLowerCase() } : { reading: r, sig: envelope.sig.toLowerCase(), keyId: envelope.keyId },
+      envelope:
+        envelope.keyId === undefined
+          ? { reading: r, sig: envelope.sig.toLowerCase() }
+          : { reading: r, sig: envelope.sig.toLowerCase(), keyId: envelope.keyId },
       digest,
       result: resultJson(result),
       ...(flags && flags.length > 0 ? { flags: [...flags] } : {}),
       _mg: result,
-    }
-  })
-  const tree = buildMerkleTree(readings.map((r) => r.digest))
-  const totals = batchTotals(readings.map((r) => r._mg))
+    };
+  });
+  const tree = buildMerkleTree(readings.map((r) => r.digest));
+  const totals = batchTotals(readings.map((r) => r._mg));
   const bundle: Bundle = {
     format: BUNDLE_FORMAT,
     facilityId: input.facilityId,
@@ -99,18 +110,18 @@ export function buildBundle(input: BuildBundleInput): Bundle {
       fossilCo2eGrams: totals.fossilCo2eGrams.toString(),
       biogenicCo2Grams: totals.biogenicCo2Grams.toString(),
     },
-  }
-  return bundle
+  };
+  return bundle;
 }
 
 /** The bundle's bytes: RFC 8785 canonical JSON, UTF-8. These bytes are what is pinned. */
 export function encodeBundle(bundle: Bundle): Uint8Array {
-  return canonicalBytes(bundle)
+  return canonicalBytes(bundle);
 }
 
 /** CIDv1 (raw codec 0x55, sha2-256), base32 — what `ipfs block put` / Helia `blockstore.put` give for these bytes. */
 export function bundleCid(bytes: Uint8Array): string {
-  return CID.createV1(RAW_CODEC, Digest.create(SHA2_256, sha256Bytes(bytes))).toString()
+  return CID.createV1(RAW_CODEC, Digest.create(SHA2_256, sha256Bytes(bytes))).toString();
 }
 
 /**
@@ -118,30 +129,39 @@ export function bundleCid(bytes: Uint8Array): string {
  * gives the same bytes, so the CID commits to exactly one document).
  */
 export function decodeBundle(bytes: Uint8Array): Bundle {
-  let value: unknown
+  let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (cause) {
-    throw new SdkError(`Bundle bytes are not UTF-8 JSON: ${(cause as Error).message}`, { code: 'INVALID_BUNDLE', cause })
+    throw new SdkError(`Bundle bytes are not UTF-8 JSON: ${(cause as Error).message}`, {
+      code: "INVALID_BUNDLE",
+      cause,
+    });
   }
-  const result = bundleSchema.safeParse(value)
+  const result = bundleSchema.safeParse(value);
   if (!result.success) {
-    const issues = formatIssues(result.error)
-    throw new SdkError(`Invalid bundle: ${issues.slice(0, 10).map((i) => `${i.path}: ${i.message}`).join('; ')}`, {
-      code: 'INVALID_BUNDLE',
-      cause: result.error,
-      docsPath: 'docs/bundle.md',
-      details: { issues },
-    })
+    const issues = formatIssues(result.error);
+    throw new SdkError(
+      `Invalid bundle: ${issues
+        .slice(0, 10)
+        .map((i) => `${i.path}: ${i.message}`)
+        .join("; ")}`,
+      {
+        code: "INVALID_BUNDLE",
+        cause: result.error,
+        docsPath: "docs/bundle.md",
+        details: { issues },
+      },
+    );
   }
-  const again = encodeBundle(result.data)
+  const again = encodeBundle(result.data);
   if (again.length !== bytes.length || again.some((b, i) => b !== bytes[i])) {
-    throw new SdkError('Bundle bytes are not in canonical form (RFC 8785); the CID must commit to one encoding.', {
-      code: 'INVALID_BUNDLE',
-      docsPath: 'docs/bundle.md',
-    })
+    throw new SdkError("Bundle bytes are not in canonical form (RFC 8785); the CID must commit to one encoding.", {
+      code: "INVALID_BUNDLE",
+      docsPath: "docs/bundle.md",
+    });
   }
-  return result.data
+  return result.data;
 }
 
 /** The batch header a bundle backs, given the CID it is pinned under. */
@@ -158,5 +178,5 @@ export function bundleHeader(bundle: Bundle, cid: string): BatchHeader {
     factorSetId: bundle.factorSet.id as Hex,
     bundleCid: cid,
     correctionOf: bundle.correctionOf as Hex,
-  }
+  };
 }

@@ -1,3 +1,19 @@
-export { BUNDLE_FORMAT, TREE_PARAMS, bundleSchema, facilityContextSchema, type Bundle, type BundleReading } from './schema.ts'
-export { buildBundle, encodeBundle, decodeBundle, bundleCid, bundleHeader, RAW_CODEC, SHA2_256, type BuildBundleInput } from './bundle.ts'
-export { checkBundle, type LinkCheck } from './check.ts'
+export {
+  BUNDLE_FORMAT,
+  TREE_PARAMS,
+  bundleSchema,
+  facilityContextSchema,
+  type Bundle,
+  type BundleReading,
+} from "./schema.ts";
+export {
+  buildBundle,
+  encodeBundle,
+  decodeBundle,
+  bundleCid,
+  bundleHeader,
+  RAW_CODEC,
+  SHA2_256,
+  type BuildBundleInput,
+} from "./bundle.ts";
+export { checkBundle, type LinkCheck } from "./check.ts";

@@ -1,6 +1,6 @@
-import { z } from 'zod'
-import { envelopeSchema, idSchema } from '../reading/schema.ts'
-import { factorSetContentSchema } from '../factors/factorSet.ts'
+import { z } from "zod";
+import { envelopeSchema, idSchema } from "../reading/schema.ts";
+import { factorSetContentSchema } from "../factors/factorSet.ts";
 
 /**
  * Evidence bundle, format 1 (docs/bundle.md): everything an auditor needs to recompute
@@ -8,26 +8,31 @@ import { factorSetContentSchema } from '../factors/factorSet.ts'
  * and facility context used, the tree parameters, the root and totals. Integers that
  * may exceed 2^53 (milligram sums) are decimal strings so the bundle stays JCS-safe.
  */
-export const BUNDLE_FORMAT = 'carbonproof.bundle/1'
+export const BUNDLE_FORMAT = "carbonproof.bundle/1";
 
-const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, { error: 'expected 0x + 64 lowercase hex' })
-const bigDecimal = z.string().regex(/^(0|[1-9][0-9]*)$/, { error: 'expected a non-negative integer as a decimal string' })
+const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, { error: "expected 0x + 64 lowercase hex" });
+const bigDecimal = z
+  .string()
+  .regex(/^(0|[1-9][0-9]*)$/, { error: "expected a non-negative integer as a decimal string" });
 
 export const TREE_PARAMS = {
-  hash: 'sha256',
-  leaf: 'SHA-256(0x00 || readingDigest)',
-  node: 'SHA-256(0x01 || min(a,b) || max(a,b))',
+  hash: "sha256",
+  leaf: "SHA-256(0x00 || readingDigest)",
+  node: "SHA-256(0x01 || min(a,b) || max(a,b))",
   sortLeaves: true,
-  layout: 'openzeppelin-simple-merkle-tree@1.0.8',
-} as const
+  layout: "openzeppelin-simple-merkle-tree@1.0.8",
+} as const;
 
 export const facilityContextSchema = z.strictObject({
-  country: z.string().regex(/^[A-Z]{3}$/).optional(),
+  country: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .optional(),
   contractualMgCo2ePerKwh: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   contractualCitation: z.string().optional(),
-  scope2Method: z.enum(['location', 'market']).optional(),
+  scope2Method: z.enum(["location", "market"]).optional(),
   flueGasBiogenicShareBp: z.number().int().min(0).max(10000).optional(),
-})
+});
 
 export const readingResultSchema = z.strictObject({
   fossilCo2eMg: bigDecimal,
@@ -36,7 +41,7 @@ export const readingResultSchema = z.strictObject({
   fossilCo2Mg: bigDecimal.nullable(),
   ch4Mg: bigDecimal.nullable(),
   n2oMg: bigDecimal.nullable(),
-})
+});
 
 export const bundleReadingSchema = z.strictObject({
   envelope: envelopeSchema,
@@ -44,7 +49,7 @@ export const bundleReadingSchema = z.strictObject({
   result: readingResultSchema,
   /** Informational marks by the oracle (e.g. plausibility flags); the reading is counted regardless. */
   flags: z.array(z.string()).optional(),
-})
+});
 
 export const bundleSchema = z.strictObject({
   format: z.literal(BUNDLE_FORMAT),
@@ -74,7 +79,7 @@ export const bundleSchema = z.strictObject({
     fossilCo2eGrams: bigDecimal,
     biogenicCo2Grams: bigDecimal,
   }),
-})
+});
 
-export type Bundle = z.infer<typeof bundleSchema>
-export type BundleReading = z.infer<typeof bundleReadingSchema>
+export type Bundle = z.infer<typeof bundleSchema>;
+export type BundleReading = z.infer<typeof bundleReadingSchema>;

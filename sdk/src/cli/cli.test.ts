@@ -1,155 +1,199 @@
-import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { createPublicKey, verify as nodeVerify } from 'node:crypto'
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { test } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import { canonicalBytes } from '../reading/canonical.ts'
-import { protocolExampleReading } from '../test/fixtures.ts'
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { createPublicKey, verify as nodeVerify } from "node:crypto";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { canonicalBytes } from "../reading/canonical.ts";
+import { protocolExampleReading } from "../test/fixtures.ts";
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url))
-const FIXTURE_CSV = fileURLToPath(new URL('../../test-fixtures/epa-supply-chain-FIXTURE.csv', import.meta.url))
+const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
+const FIXTURE_CSV = fileURLToPath(new URL("../../test-fixtures/epa-supply-chain-FIXTURE.csv", import.meta.url));
 
 /** Runs the real binary: node on main.ts, as `npx carbonproof` does. */
 function cli(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { input, encoding: 'utf8' })
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+  const r = spawnSync(process.execPath, [MAIN, ...args], { input, encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'carbonproof-cli-'))
+const tmp = () => mkdtempSync(join(tmpdir(), "carbonproof-cli-"));
 
-test('every command has --help', () => {
+test("every command has --help", () => {
   for (const args of [
-    ['--help'],
-    ['emissions', '--help'],
-    ['device', '--help'],
-    ['device', 'keygen', '--help'],
-    ['device', 'sign', '--help'],
-    ['device', 'verify', '--help'],
-    ['factors', '--help'],
-    ['factors', 'import', '--help'],
-    ['factors', 'show', '--help'],
-    ['verify', '--help'],
+    ["--help"],
+    ["emissions", "--help"],
+    ["device", "--help"],
+    ["device", "keygen", "--help"],
+    ["device", "sign", "--help"],
+    ["device", "verify", "--help"],
+    ["factors", "--help"],
+    ["factors", "import", "--help"],
+    ["factors", "show", "--help"],
+    ["verify", "--help"],
   ]) {
-    const r = cli(args)
-    assert.equal(r.code, 0, args.join(' '))
-    assert.match(r.stdout, /Usage: carbonproof/, args.join(' '))
+    const r = cli(args);
+    assert.equal(r.code, 0, args.join(" "));
+    assert.match(r.stdout, /Usage: carbonproof/, args.join(" "));
   }
-})
+});
 
-test('emissions --json: the flue-gas known answer and IPCC diesel, from stdin', () => {
+test("emissions --json: the flue-gas known answer and IPCC diesel, from stdin", () => {
   const input = JSON.stringify([
-    { kind: 'flue-gas', co2Ppm: 41000, velocityMmS: 6200, tempCentiC: 18550, pressurePa: 101325, ductDiameterMm: 600, durationS: 5 },
-    { kind: 'fuel', fuel: 'diesel', massKg: 1000 },
-    { kind: 'electricity', energyWh: 2000, gridGramsPerKwh: 100.5 },
-    { kind: 'fuel', fuel: 'firewood', energyGj: 15.6 },
-  ])
-  const r = cli(['emissions', '--json', '-'], input)
-  assert.equal(r.code, 0, r.stderr)
-  const out = JSON.parse(r.stdout)
-  assert.equal(out.length, 4)
-  assert.equal(out[0].co2eGrams, 420.228)
-  assert.equal(out[1].fossilCo2Grams, 3186300)
-  assert.equal(out[1].ch4Grams, 129)
-  assert.equal(out[1].n2oGrams, 25.8)
-  assert.equal(out[1].co2eGrams, 3197187.6)
-  assert.equal(out[2].co2eGrams, 201)
-  assert.equal(out[2].fossilCo2Grams, null)
+    {
+      kind: "flue-gas",
+      co2Ppm: 41000,
+      velocityMmS: 6200,
+      tempCentiC: 18550,
+      pressurePa: 101325,
+      ductDiameterMm: 600,
+      durationS: 5,
+    },
+    { kind: "fuel", fuel: "diesel", massKg: 1000 },
+    { kind: "electricity", energyWh: 2000, gridGramsPerKwh: 100.5 },
+    { kind: "fuel", fuel: "firewood", energyGj: 15.6 },
+  ]);
+  const r = cli(["emissions", "--json", "-"], input);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.length, 4);
+  assert.equal(out[0].co2eGrams, 420.228);
+  assert.equal(out[1].fossilCo2Grams, 3186300);
+  assert.equal(out[1].ch4Grams, 129);
+  assert.equal(out[1].n2oGrams, 25.8);
+  assert.equal(out[1].co2eGrams, 3197187.6);
+  assert.equal(out[2].co2eGrams, 201);
+  assert.equal(out[2].fossilCo2Grams, null);
   // 15.6 GJ of wood = 1000 kg at NCV 15.6: CO2 1747.2 kg biogenic
-  assert.equal(out[3].biogenicCo2Grams, 1747200)
+  assert.equal(out[3].biogenicCo2Grams, 1747200);
   for (const o of out) {
-    assert.match(o.factorSetId, /^0x[0-9a-f]{64}$/)
-    assert.ok(o.citations.length > 0)
+    assert.match(o.factorSetId, /^0x[0-9a-f]{64}$/);
+    assert.ok(o.citations.length > 0);
   }
-})
+});
 
-test('emissions: bad input exits 2 naming record index, field and expectation, nothing on stdout', () => {
+test("emissions: bad input exits 2 naming record index, field and expectation, nothing on stdout", () => {
   const cases: [unknown, RegExp][] = [
-    [[{ kind: 'steam' }], /record 0: field "kind": expected one of/],
-    [[{ kind: 'fuel', fuel: 'diesel', massKg: 1 }, { kind: 'fuel', fuel: 'unobtainium', massKg: 1 }], /record 1: field "fuel": Unknown fuel/],
-    [[{ kind: 'fuel', fuel: 'diesel', massKg: -5 }], /record 0: field "massKg": expected a number ≥ 0/],
-    [[{ kind: 'fuel', fuel: 'diesel', massKg: '5' }], /record 0: field "massKg": expected a number/],
-    [[{ kind: 'flue-gas', co2Ppm: 41000.5, velocityMmS: 1, tempCentiC: 1, pressurePa: 1, ductDiameterMm: 1, durationS: 1 }], /record 0: field "co2Ppm": expected an integer/],
-    [[{ kind: 'flue-gas', co2Ppm: 1, velocityMmS: 1, tempCentiC: 1, pressurePa: 1, ductDiameterMm: 1 }], /record 0: field "durationS": missing/],
-    [[{ kind: 'electricity', energyWh: 1, country: 'KEN', year: 2024.5 }], /record 0: field "year": expected an integer year/],
-    [[{ kind: 'electricity', energyWh: 1, country: 'XXX', year: 2024 }], /record 0: field "country": No grid factor/],
-    [[{ kind: 'spend', category: '111111', amount: 10, currency: 'USD' }], /record 0: field "category": no spend factors/],
-    [{ kind: 'fuel' }, /expected a JSON array/],
-  ]
+    [[{ kind: "steam" }], /record 0: field "kind": expected one of/],
+    [
+      [
+        { kind: "fuel", fuel: "diesel", massKg: 1 },
+        { kind: "fuel", fuel: "unobtainium", massKg: 1 },
+      ],
+      /record 1: field "fuel": Unknown fuel/,
+    ],
+    [[{ kind: "fuel", fuel: "diesel", massKg: -5 }], /record 0: field "massKg": expected a number ≥ 0/],
+    [[{ kind: "fuel", fuel: "diesel", massKg: "5" }], /record 0: field "massKg": expected a number/],
+    [
+      [
+        {
+          kind: "flue-gas",
+          co2Ppm: 41000.5,
+          velocityMmS: 1,
+          tempCentiC: 1,
+          pressurePa: 1,
+          ductDiameterMm: 1,
+          durationS: 1,
+        },
+      ],
+      /record 0: field "co2Ppm": expected an integer/,
+    ],
+    [
+      [{ kind: "flue-gas", co2Ppm: 1, velocityMmS: 1, tempCentiC: 1, pressurePa: 1, ductDiameterMm: 1 }],
+      /record 0: field "durationS": missing/,
+    ],
+    [
+      [{ kind: "electricity", energyWh: 1, country: "KEN", year: 2024.5 }],
+      /record 0: field "year": expected an integer year/,
+    ],
+    [[{ kind: "electricity", energyWh: 1, country: "XXX", year: 2024 }], /record 0: field "country": No grid factor/],
+    [
+      [{ kind: "spend", category: "111111", amount: 10, currency: "USD" }],
+      /record 0: field "category": no spend factors/,
+    ],
+    [{ kind: "fuel" }, /expected a JSON array/],
+  ];
   for (const [input, message] of cases) {
-    const r = cli(['emissions', '--json'], JSON.stringify(input))
-    assert.equal(r.code, 2, JSON.stringify(input))
-    assert.equal(r.stdout, '', JSON.stringify(input))
-    assert.match(r.stderr, message)
+    const r = cli(["emissions", "--json"], JSON.stringify(input));
+    assert.equal(r.code, 2, JSON.stringify(input));
+    assert.equal(r.stdout, "", JSON.stringify(input));
+    assert.match(r.stderr, message);
   }
-  const notJson = cli(['emissions'], '[{')
-  assert.equal(notJson.code, 2)
-  assert.equal(notJson.stdout, '')
-})
+  const notJson = cli(["emissions"], "[{");
+  assert.equal(notJson.code, 2);
+  assert.equal(notJson.stdout, "");
+});
 
-test('device keygen (0600), sign, verify; node:crypto reads the key and checks the signature', () => {
-  const dir = tmp()
-  const key = join(dir, 'device.pem')
-  const pub = join(dir, 'device.pub.pem')
-  const gen = cli(['device', 'keygen', '--out', key, '--pub', pub, '--json'])
-  assert.equal(gen.code, 0, gen.stderr)
-  assert.equal(statSync(key).mode & 0o777, 0o600)
-  assert.equal(cli(['device', 'keygen', '--out', key]).code, 2, 'refuses to overwrite')
-  const info = JSON.parse(gen.stdout)
-  assert.match(info.x, /^0x[0-9a-f]{64}$/)
+test("device keygen (0600), sign, verify; node:crypto reads the key and checks the signature", () => {
+  const dir = tmp();
+  const key = join(dir, "device.pem");
+  const pub = join(dir, "device.pub.pem");
+  const gen = cli(["device", "keygen", "--out", key, "--pub", pub, "--json"]);
+  assert.equal(gen.code, 0, gen.stderr);
+  assert.equal(statSync(key).mode & 0o777, 0o600);
+  assert.equal(cli(["device", "keygen", "--out", key]).code, 2, "refuses to overwrite");
+  const info = JSON.parse(gen.stdout);
+  assert.match(info.x, /^0x[0-9a-f]{64}$/);
 
-  const readingFile = join(dir, 'reading.json')
-  writeFileSync(readingFile, JSON.stringify(protocolExampleReading))
-  const signed = cli(['device', 'sign', '--key', key, '--key-id', 'k1', readingFile])
-  assert.equal(signed.code, 0, signed.stderr)
-  const envelope = JSON.parse(signed.stdout)
-  assert.equal(envelope.keyId, 'k1')
+  const readingFile = join(dir, "reading.json");
+  writeFileSync(readingFile, JSON.stringify(protocolExampleReading));
+  const signed = cli(["device", "sign", "--key", key, "--key-id", "k1", readingFile]);
+  assert.equal(signed.code, 0, signed.stderr);
+  const envelope = JSON.parse(signed.stdout);
+  assert.equal(envelope.keyId, "k1");
   assert.equal(
-    nodeVerify('sha256', canonicalBytes(protocolExampleReading), { key: createPublicKey(readFileSync(pub)), dsaEncoding: 'ieee-p1363' }, Buffer.from(envelope.sig.slice(2), 'hex')),
+    nodeVerify(
+      "sha256",
+      canonicalBytes(protocolExampleReading),
+      { key: createPublicKey(readFileSync(pub)), dsaEncoding: "ieee-p1363" },
+      Buffer.from(envelope.sig.slice(2), "hex"),
+    ),
     true,
-  )
-  const envFile = join(dir, 'envelope.json')
-  writeFileSync(envFile, signed.stdout)
-  const ok = cli(['device', 'verify', envFile, '--pub', pub])
-  assert.equal(ok.code, 0)
-  assert.match(ok.stdout, /^PASS signature/)
-  assert.equal(cli(['device', 'verify', envFile, '--x', info.x, '--y', info.y]).code, 0)
+  );
+  const envFile = join(dir, "envelope.json");
+  writeFileSync(envFile, signed.stdout);
+  const ok = cli(["device", "verify", envFile, "--pub", pub]);
+  assert.equal(ok.code, 0);
+  assert.match(ok.stdout, /^PASS signature/);
+  assert.equal(cli(["device", "verify", envFile, "--x", info.x, "--y", info.y]).code, 0);
 
-  const tampered = { ...envelope, reading: { ...envelope.reading, seq: 43 } }
-  const bad = cli(['device', 'verify', '-', '--key', key], JSON.stringify(tampered))
-  assert.equal(bad.code, 1)
-  assert.match(bad.stdout, /^FAIL signature/)
+  const tampered = { ...envelope, reading: { ...envelope.reading, seq: 43 } };
+  const bad = cli(["device", "verify", "-", "--key", key], JSON.stringify(tampered));
+  assert.equal(bad.code, 1);
+  assert.match(bad.stdout, /^FAIL signature/);
 
-  const invalid = cli(['device', 'sign', '--key', key, '-'], JSON.stringify({ ...protocolExampleReading, seq: 1.5 }))
-  assert.equal(invalid.code, 2)
-  assert.match(invalid.stderr, /seq/)
-})
+  const invalid = cli(["device", "sign", "--key", key, "-"], JSON.stringify({ ...protocolExampleReading, seq: 1.5 }));
+  assert.equal(invalid.code, 2);
+  assert.match(invalid.stderr, /seq/);
+});
 
-test('factors import (EPA columns, FIXTURE csv) then emissions --factors computes spend; show prints the id', () => {
-  const dir = tmp()
-  const out = join(dir, 'factors.json')
-  const imported = cli(['factors', 'import', FIXTURE_CSV, '--out', out])
-  assert.equal(imported.code, 0, imported.stderr)
-  const set = JSON.parse(readFileSync(out, 'utf8'))
-  assert.match(set.id, /^0x[0-9a-f]{64}$/)
-  const r = cli(['emissions', '--json', '--factors', out], JSON.stringify([{ kind: 'spend', category: '222222', amount: 1000, currency: 'USD' }]))
-  assert.equal(r.code, 0, r.stderr)
-  const [res] = JSON.parse(r.stdout)
+test("factors import (EPA columns, FIXTURE csv) then emissions --factors computes spend; show prints the id", () => {
+  const dir = tmp();
+  const out = join(dir, "factors.json");
+  const imported = cli(["factors", "import", FIXTURE_CSV, "--out", out]);
+  assert.equal(imported.code, 0, imported.stderr);
+  const set = JSON.parse(readFileSync(out, "utf8"));
+  assert.match(set.id, /^0x[0-9a-f]{64}$/);
+  const r = cli(
+    ["emissions", "--json", "--factors", out],
+    JSON.stringify([{ kind: "spend", category: "222222", amount: 1000, currency: "USD" }]),
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const [res] = JSON.parse(r.stdout);
   // FIXTURE factor 0.500 kg/USD × 1000 USD = 500 kg
-  assert.equal(res.co2eGrams, 500000)
-  assert.equal(res.factorSetId, set.id)
-  const show = cli(['factors', 'show', '--factors', out])
-  assert.equal(show.code, 0)
-  assert.match(show.stdout, new RegExp(`id +${set.id}`))
-  assert.match(show.stdout, /spend +3 categories/)
-  const builtin = cli(['factors', 'show', '--json', '--gwp', 'AR5'])
-  assert.equal(JSON.parse(builtin.stdout).content.gwp.ch4Fossil, '28')
-})
+  assert.equal(res.co2eGrams, 500000);
+  assert.equal(res.factorSetId, set.id);
+  const show = cli(["factors", "show", "--factors", out]);
+  assert.equal(show.code, 0);
+  assert.match(show.stdout, new RegExp(`id +${set.id}`));
+  assert.match(show.stdout, /spend +3 categories/);
+  const builtin = cli(["factors", "show", "--json", "--gwp", "AR5"]);
+  assert.equal(JSON.parse(builtin.stdout).content.gwp.ch4Fossil, "28");
+});
 
-test('unknown commands and options exit 2', () => {
-  assert.equal(cli(['frobnicate']).code, 2)
-  assert.equal(cli(['emissions', '--nope'], '[]').code, 2)
-  assert.equal(cli([]).code, 2)
-})
+test("unknown commands and options exit 2", () => {
+  assert.equal(cli(["frobnicate"]).code, 2);
+  assert.equal(cli(["emissions", "--nope"], "[]").code, 2);
+  assert.equal(cli([]).code, 2);
+});

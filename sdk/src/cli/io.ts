@@ -1,58 +1,58 @@
-import { readFileSync } from 'node:fs'
-import { SdkError } from '../errors.ts'
+import { readFileSync } from "node:fs";
+import { SdkError } from "../errors.ts";
 
 /** Exit codes: 0 success, 1 a check failed or the run failed, 2 bad input or usage. */
-export const EXIT_OK = 0
-export const EXIT_FAIL = 1
-export const EXIT_USAGE = 2
+export const EXIT_OK = 0;
+export const EXIT_FAIL = 1;
+export const EXIT_USAGE = 2;
 
 /** A CLI error: message for stderr and its exit code. */
 export class CliError extends Error {
-  override name = 'CliError'
-  readonly exitCode: number
+  override name = "CliError";
+  readonly exitCode: number;
   constructor(message: string, exitCode: number = EXIT_USAGE, options?: { cause?: unknown }) {
-    super(message, options)
-    this.exitCode = exitCode
+    super(message, options);
+    this.exitCode = exitCode;
   }
 }
 
 export type Io = {
-  stdout: (text: string) => void
-  stderr: (text: string) => void
-  readStdin: () => string
-}
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  readStdin: () => string;
+};
 
 export const processIo: Io = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
-  readStdin: () => readFileSync(0, 'utf8'),
-}
+  readStdin: () => readFileSync(0, "utf8"),
+};
 
 /** Text of FILE, or of stdin for `-` or no file. */
 export function readInput(io: Io, file: string | undefined): { text: string; name: string } {
-  if (file === undefined || file === '-') return { text: io.readStdin(), name: 'stdin' }
+  if (file === undefined || file === "-") return { text: io.readStdin(), name: "stdin" };
   try {
-    return { text: readFileSync(file, 'utf8'), name: file }
+    return { text: readFileSync(file, "utf8"), name: file };
   } catch (cause) {
-    throw new CliError(`Cannot read ${file}: ${(cause as Error).message}`, EXIT_USAGE, { cause })
+    throw new CliError(`Cannot read ${file}: ${(cause as Error).message}`, EXIT_USAGE, { cause });
   }
 }
 
 export function parseJson(text: string, name: string): unknown {
   try {
-    return JSON.parse(text)
+    return JSON.parse(text);
   } catch (cause) {
-    throw new CliError(`${name} is not valid JSON: ${(cause as Error).message}`, EXIT_USAGE, { cause })
+    throw new CliError(`${name} is not valid JSON: ${(cause as Error).message}`, EXIT_USAGE, { cause });
   }
 }
 
 /** JSON with bigint as decimal strings. */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)
+  return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2);
 }
 
 export function describeError(error: unknown): string {
-  if (error instanceof SdkError || error instanceof CliError) return error.message
-  if (error instanceof Error) return `${error.name}: ${error.message}`
-  return String(error)
+  if (error instanceof SdkError || error instanceof CliError) return error.message;
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
 }

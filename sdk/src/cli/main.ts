@@ -3,11 +3,11 @@
  * `carbonproof` — the CarbonProof command line: emissions, device keys and signatures,
  * factor sets, and the auditor's chain-of-custody verifier.
  */
-import { deviceCommand } from './commands/device.ts'
-import { emissionsCommand } from './commands/emissions.ts'
-import { factorsCommand } from './commands/factors.ts'
-import { verifyCommand } from './commands/verify.ts'
-import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, describeError, processIo, type Io } from './io.ts'
+import { deviceCommand } from "./commands/device.ts";
+import { emissionsCommand } from "./commands/emissions.ts";
+import { factorsCommand } from "./commands/factors.ts";
+import { verifyCommand } from "./commands/verify.ts";
+import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, describeError, processIo, type Io } from "./io.ts";
 
 export const MAIN_HELP = `Usage: carbonproof <command> [options]
 
@@ -18,45 +18,45 @@ Commands:
   verify                        re-check an attestation's chain of custody against the chain
 
 Every command takes --help. Exit status: 0 success, 1 a check failed, 2 bad input.
-`
+`;
 
 export async function run(io: Io, argv: string[]): Promise<number> {
-  const [command, ...rest] = argv
+  const [command, ...rest] = argv;
   try {
     switch (command) {
       case undefined:
-        io.stderr(MAIN_HELP)
-        return EXIT_USAGE
-      case '--help':
-      case '-h':
-      case 'help':
-        io.stdout(MAIN_HELP)
-        return EXIT_OK
-      case 'emissions':
-        return emissionsCommand(io, rest)
-      case 'device':
-        return deviceCommand(io, rest)
-      case 'factors':
-        return factorsCommand(io, rest)
-      case 'verify':
-        return await verifyCommand(io, rest)
+        io.stderr(MAIN_HELP);
+        return EXIT_USAGE;
+      case "--help":
+      case "-h":
+      case "help":
+        io.stdout(MAIN_HELP);
+        return EXIT_OK;
+      case "emissions":
+        return emissionsCommand(io, rest);
+      case "device":
+        return deviceCommand(io, rest);
+      case "factors":
+        return factorsCommand(io, rest);
+      case "verify":
+        return await verifyCommand(io, rest);
       default:
-        io.stderr(`Unknown command ${JSON.stringify(command)}.\n\n${MAIN_HELP}`)
-        return EXIT_USAGE
+        io.stderr(`Unknown command ${JSON.stringify(command)}.\n\n${MAIN_HELP}`);
+        return EXIT_USAGE;
     }
   } catch (error) {
     if (error instanceof CliError) {
-      io.stderr(`carbonproof: ${error.message}\n`)
-      return error.exitCode
+      io.stderr(`carbonproof: ${error.message}\n`);
+      return error.exitCode;
     }
     // parseArgs reports unknown options and missing values as TypeErrors with a code.
-    if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
-      io.stderr(`carbonproof: ${error.message}\n`)
-      return EXIT_USAGE
+    if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
+      io.stderr(`carbonproof: ${error.message}\n`);
+      return EXIT_USAGE;
     }
-    io.stderr(`carbonproof: ${describeError(error)}\n`)
-    return EXIT_FAIL
+    io.stderr(`carbonproof: ${describeError(error)}\n`);
+    return EXIT_FAIL;
   }
 }
 
-process.exitCode = await run(processIo, process.argv.slice(2))
+process.exitCode = await run(processIo, process.argv.slice(2));

@@ -1,61 +1,80 @@
-import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import { test } from 'node:test'
-import { parseCsv } from './csv.ts'
-import { EPA_COLUMNS, importEpaSupplyChainCsv } from './epaSupplyChain.ts'
-import { defaultFactorSet, parseFactorSet, withSpendFactors } from './factorSet.ts'
-import { computeActivity } from '../methodology/activity.ts'
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { parseCsv } from "./csv.ts";
+import { EPA_COLUMNS, importEpaSupplyChainCsv } from "./epaSupplyChain.ts";
+import { defaultFactorSet, parseFactorSet, withSpendFactors } from "./factorSet.ts";
+import { computeActivity } from "../methodology/activity.ts";
 
 // FIXTURE with made-up values (sdk/test-fixtures/README.md): for parser tests only, not EPA data.
-const fixture = readFileSync(new URL('../../test-fixtures/epa-supply-chain-FIXTURE.csv', import.meta.url), 'utf8')
+const fixture = readFileSync(new URL("../../test-fixtures/epa-supply-chain-FIXTURE.csv", import.meta.url), "utf8");
 
-test('CSV parser: quotes, doubled quotes, commas in fields, CRLF', () => {
+test("CSV parser: quotes, doubled quotes, commas in fields, CRLF", () => {
   assert.deepEqual(parseCsv('a,"b,c","d ""e"""\r\n1,2,3\n'), [
-    ['a', 'b,c', 'd "e"'],
-    ['1', '2', '3'],
-  ])
-  assert.throws(() => parseCsv('a,"b'), { code: 'INVALID_CSV' })
-})
+    ["a", "b,c", 'd "e"'],
+    ["1", "2", "3"],
+  ]);
+  assert.throws(() => parseCsv('a,"b'), { code: "INVALID_CSV" });
+});
 
-test('imports the EPA v1.3 columns by name into a spend table citing the file hash', () => {
-  const table = importEpaSupplyChainCsv(fixture, 'epa-supply-chain-FIXTURE.csv')
-  assert.equal(table.currency, 'USD')
-  assert.equal(table.currencyYear, 2022)
-  assert.deepEqual(table.factors['111111'], {
-    title: 'FIXTURE, made-up values for parser tests - NOT EPA DATA',
-    kgCo2ePerUnit: '1.250',
-    withoutMargins: '1.000',
-    margins: '0.250',
-  })
-  assert.equal(table.factors['333333']!.withoutMargins, '0.120')
-  assert.equal(table.factors['333333']!.title, 'FIXTURE "quoted" title - NOT EPA DATA')
-  assert.match(table.citation, /Supply Chain Emission Factors with Margins/)
-  assert.match(table.citation, /sha256 [0-9a-f]{64}/)
-})
+test("imports the EPA v1.3 columns by name into a spend table citing the file hash", () => {
+  const table = importEpaSupplyChainCsv(fixture, "epa-supply-chain-FIXTURE.csv");
+  assert.equal(table.currency, "USD");
+  assert.equal(table.currencyYear, 2022);
+  assert.deepEqual(table.factors["111111"], {
+    title: "FIXTURE, made-up values for parser tests - NOT EPA DATA",
+    kgCo2ePerUnit: "1.250",
+    withoutMargins: "1.000",
+    margins: "0.250",
+  });
+  assert.equal(table.factors["333333"]!.withoutMargins, "0.120");
+  assert.equal(table.factors["333333"]!.title, 'FIXTURE "quoted" title - NOT EPA DATA');
+  assert.match(table.citation, /Supply Chain Emission Factors with Margins/);
+  assert.match(table.citation, /sha256 [0-9a-f]{64}/);
+});
 
-test('rejects a CSV missing a named column, a bad code, a non-CO2e unit, a duplicate', () => {
-  const header = Object.values(EPA_COLUMNS)
-  const row = (code: string, unit = '"kg CO2e/2022 USD, purchaser price"') => `${code},t,All GHGs,${unit},1,0,1`
-  assert.throws(() => importEpaSupplyChainCsv(`${header.slice(1).join(',')}\n`, 'x'), { code: 'INVALID_CSV' })
-  assert.throws(() => importEpaSupplyChainCsv(`${header.join(',')}\n${row('12345')}\n`, 'x'), { code: 'INVALID_CSV' })
-  assert.throws(() => importEpaSupplyChainCsv(`${header.join(',')}\n${row('123456', '"kg/2022 USD, purchaser price"')}\n`, 'x'), {
-    code: 'INVALID_CSV',
-  })
-  assert.throws(() => importEpaSupplyChainCsv(`${header.join(',')}\n${row('123456')}\n${row('123456')}\n`, 'x'), { code: 'INVALID_CSV' })
-  assert.throws(() => importEpaSupplyChainCsv(`${header.join(',')}\n123456,t,All GHGs,"kg CO2e/2022 USD, p",1e-3,0,1\n`, 'x'), {
-    code: 'INVALID_CSV',
-  })
-})
+test("rejects a CSV missing a named column, a bad code, a non-CO2e unit, a duplicate", () => {
+  const header = Object.values(EPA_COLUMNS);
+  const row = (code: string, unit = '"kg CO2e/2022 USD, purchaser price"') => `${code},t,All GHGs,${unit},1,0,1`;
+  assert.throws(() => importEpaSupplyChainCsv(`${header.slice(1).join(",")}\n`, "x"), { code: "INVALID_CSV" });
+  assert.throws(() => importEpaSupplyChainCsv(`${header.join(",")}\n${row("12345")}\n`, "x"), { code: "INVALID_CSV" });
+  assert.throws(
+    () => importEpaSupplyChainCsv(`${header.join(",")}\n${row("123456", '"kg/2022 USD, purchaser price"')}\n`, "x"),
+    {
+      code: "INVALID_CSV",
+    },
+  );
+  assert.throws(() => importEpaSupplyChainCsv(`${header.join(",")}\n${row("123456")}\n${row("123456")}\n`, "x"), {
+    code: "INVALID_CSV",
+  });
+  assert.throws(
+    () => importEpaSupplyChainCsv(`${header.join(",")}\n123456,t,All GHGs,"kg CO2e/2022 USD, p",1e-3,0,1\n`, "x"),
+    {
+      code: "INVALID_CSV",
+    },
+  );
+});
 
-test('spend: (amount) × factor, exact; the imported set re-hashes and round-trips', () => {
-  const set = withSpendFactors(defaultFactorSet(), importEpaSupplyChainCsv(fixture, 'fixture.csv'))
-  assert.equal(parseFactorSet(JSON.parse(JSON.stringify(set))).id, set.id)
+test("spend: (amount) × factor, exact; the imported set re-hashes and round-trips", () => {
+  const set = withSpendFactors(defaultFactorSet(), importEpaSupplyChainCsv(fixture, "fixture.csv"));
+  assert.equal(parseFactorSet(JSON.parse(JSON.stringify(set))).id, set.id);
   // 1000.50 USD × 1.250 kg/USD = 1250.625 kg
-  const r = computeActivity({ kind: 'spend', category: '111111', amount: 1000.5, currency: 'USD' }, 0, set)
-  assert.equal(r.fossilCo2eMg, 1_250_625_000n)
-  assert.throws(() => computeActivity({ kind: 'spend', category: '999999', amount: 1, currency: 'USD' }, 3, set), (e: { issues: unknown }) => {
-    assert.deepEqual(e.issues, [{ index: 3, field: 'category', expected: 'expected a category of the spend factors (NAICS-6 code); 999999 is not in them' }])
-    return true
-  })
-  assert.throws(() => computeActivity({ kind: 'spend', category: '111111', amount: 1, currency: 'EUR' }, 0, set), { code: 'INVALID_ACTIVITY' })
-})
+  const r = computeActivity({ kind: "spend", category: "111111", amount: 1000.5, currency: "USD" }, 0, set);
+  assert.equal(r.fossilCo2eMg, 1_250_625_000n);
+  assert.throws(
+    () => computeActivity({ kind: "spend", category: "999999", amount: 1, currency: "USD" }, 3, set),
+    (e: { issues: unknown }) => {
+      assert.deepEqual(e.issues, [
+        {
+          index: 3,
+          field: "category",
+          expected: "expected a category of the spend factors (NAICS-6 code); 999999 is not in them",
+        },
+      ]);
+      return true;
+    },
+  );
+  assert.throws(() => computeActivity({ kind: "spend", category: "111111", amount: 1, currency: "EUR" }, 0, set), {
+    code: "INVALID_ACTIVITY",
+  });
+});

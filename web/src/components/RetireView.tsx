@@ -5,7 +5,7 @@ import { useSearchParams } from "next/navigation";
 import { useState } from "react";
 import { parseEventLogs } from "viem";
 import { useRuntimeConfig } from "@/app/providers.tsx";
-import { carbonCreditsAbi } from "@/lib/chain/abis.ts";
+import { retirementCertificatesAbi } from "@/lib/chain/abis.ts";
 import { useChainQuery, useTransaction } from "@/lib/chain/hooks.ts";
 import { readPortfolio } from "@/lib/chain/reads.ts";
 import { describeError } from "@/lib/errors.ts";
@@ -64,16 +64,16 @@ function RetireForm({ account }: { account: `0x${string}` }) {
     setErrors({});
     const r = await tx.send({
       label: `Retire ${formatTonnes(parsed.value)}`,
-      address: runtime.addresses.CarbonCredits!,
-      abi: carbonCreditsAbi,
+      address: runtime.addresses.RetirementCertificates!,
+      abi: retirementCertificatesAbi,
       functionName: "retire",
       args: [holding.tokenId, parsed.value, details.value],
     });
     if (r.ok) {
       const [ev] = parseEventLogs({
-        abi: carbonCreditsAbi,
+        abi: retirementCertificatesAbi,
         logs: r.receipt.logs,
-        eventName: "CreditsRetired",
+        eventName: "Retired",
       }) as unknown as {
         args: { certificateId: bigint };
       }[];

@@ -76,6 +76,32 @@ const CONTRACT_ERRORS: Record<string, DescribedError> = {
     kind: "not-allowed",
     message: "Retirement is not open on this deployment yet (no certificate contract set).",
   },
+  RetirementCertificatesTextTooLong: {
+    kind: "invalid-input",
+    message: "The beneficiary name (≤ 64 bytes) or the reason (≤ 160 bytes) is too long.",
+  },
+  RetirementCertificatesInvalidPeriod: {
+    kind: "invalid-input",
+    message: "The consumption period ends before it starts.",
+  },
+  RetirementCertificatesZeroAmount: { kind: "invalid-input", message: "The amount must be at least 0.001 t." },
+  MarketplaceListingExpired: { kind: "listing-gone", message: "This listing has expired." },
+  MarketplaceBelowMinFill: {
+    kind: "invalid-input",
+    message: "That is less than the seller's smallest purchase (buy more, or everything that is left).",
+  },
+  MarketplacePaymentTokenNotAllowed: {
+    kind: "not-allowed",
+    message: "The marketplace does not accept that payment token.",
+  },
+  MarketplaceInvalidMinFill: {
+    kind: "invalid-input",
+    message: "The smallest purchase must be between 0.001 t and the amount listed.",
+  },
+  MarketplaceInvalidExpiry: {
+    kind: "invalid-input",
+    message: "The listing must stay open until a time in the future.",
+  },
   RetirementCertificatesInvalidDetails: {
     kind: "invalid-input",
     message: "The retirement details were refused: check the beneficiary name (≤ 64 bytes) and reason (≤ 160 bytes).",

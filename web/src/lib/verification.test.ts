@@ -140,7 +140,15 @@ function certificate(over: Partial<CertificateFacts> = {}): CertificateFacts {
       },
     },
     metadataError: undefined,
-    retirement: { certificateId, tokenId: creditId, amountKg: 100n, beneficiary: ALICE, retiree: BOB, txHash: "0x" },
+    retirement: {
+      certificateId,
+      tokenId: creditId,
+      amountKg: 100n,
+      beneficiary: ALICE,
+      retiree: BOB,
+      txHash: "0x",
+      burn: { tokenId: creditId, amountKg: 100n },
+    },
     credit: credit(),
     ...over,
   };
@@ -155,13 +163,15 @@ test("a certificate whose burn differs, or whose rendering lies, fails with the 
   const c = certificate();
   const forged = certificateChecks({
     ...c,
-    retirement: { ...c.retirement!, amountKg: 1n },
+    retirement: { ...c.retirement!, burn: { tokenId: c.record.creditId, amountKg: 1n } },
     metadata: { ...c.metadata!, certificate: { ...c.metadata!.certificate, beneficiaryName: "Someone else" } },
   });
   const failed = forged.filter((x) => !x.ok);
   assert.deepEqual(failed.map((x) => x.id).sort(), ["burn", "metadata"]);
   assert.match(failed.find((x) => x.id === "burn")!.detail, /burned 1 kg/);
   assert.equal(certificateChecks({ ...c, retirement: undefined }).find((x) => x.id === "burn")?.ok, false);
+  const unburned = certificateChecks({ ...c, retirement: { ...c.retirement!, burn: undefined } });
+  assert.match(unburned.find((x) => x.id === "burn")!.detail, /no credits were burned/);
 });
 
 test("decodes the on-chain data URI and refuses anything else", () => {

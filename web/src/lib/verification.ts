@@ -225,6 +225,7 @@ export type CertificateMetadata = {
   };
 };
 
+/** RetirementCertificates' `Retired` event and the ERC-1155 burn in the same transaction. */
 export type RetirementEvent = {
   certificateId: bigint;
   tokenId: bigint;
@@ -232,6 +233,8 @@ export type RetirementEvent = {
   beneficiary: Address;
   retiree: Address;
   txHash: Hex;
+  /** CarbonCredits `TransferSingle(…, to = 0)` of that transaction, if any. */
+  burn: { tokenId: bigint; amountKg: bigint } | undefined;
 };
 
 export type CertificateFacts = {
@@ -273,19 +276,25 @@ export function certificateChecks(f: CertificateFacts): Check[] {
   );
   const ev = f.retirement;
   const burnFailures: string[] = [];
-  if (!ev) burnFailures.push("no CreditsRetired event for this certificate");
+  if (!ev) burnFailures.push("no Retired event for this certificate");
   else {
-    if (ev.tokenId !== r.creditId) burnFailures.push(`burn was of credit ${ev.tokenId}`);
-    if (ev.amountKg !== r.amountKg) burnFailures.push(`burned ${ev.amountKg} kg, certificate says ${r.amountKg} kg`);
-    if (!isAddressEqual(ev.beneficiary, r.beneficiary)) burnFailures.push("the burn names another beneficiary");
-    if (!isAddressEqual(ev.retiree, r.retiree)) burnFailures.push("the burn names another retiree");
+    if (ev.tokenId !== r.creditId) burnFailures.push(`the retirement was of credit ${ev.tokenId}`);
+    if (ev.amountKg !== r.amountKg) burnFailures.push(`retired ${ev.amountKg} kg, certificate says ${r.amountKg} kg`);
+    if (!isAddressEqual(ev.beneficiary, r.beneficiary)) burnFailures.push("the retirement names another beneficiary");
+    if (!isAddressEqual(ev.retiree, r.retiree)) burnFailures.push("the retirement names another retiree");
+    if (!ev.burn) burnFailures.push("no credits were burned in the retirement transaction");
+    else {
+      if (ev.burn.tokenId !== r.creditId) burnFailures.push(`the burn was of credit ${ev.burn.tokenId}`);
+      if (ev.burn.amountKg !== r.amountKg)
+        burnFailures.push(`burned ${ev.burn.amountKg} kg, certificate says ${r.amountKg} kg`);
+    }
   }
   checks.push(
     check(
       "burn",
       "Credits burned for it",
       burnFailures,
-      `CreditsRetired burned ${r.amountKg} kg of credit ${r.creditId}`,
+      `${r.amountKg} kg of credit ${r.creditId} were burned in the retirement transaction`,
     ),
   );
   const metaFailures: string[] = [];

@@ -126,33 +126,43 @@ bool FlashRing::open(const std::string& dir, uint32_t maxSegments, uint32_t segm
   }
   std::sort(numbers.begin(), numbers.end());
   uint64_t maxId = consumed_;
-  bool lastClean = true;
-  for (uint32_t n : numbers) lastClean = scanSegment(n, maxId);
+  for (uint32_t n : numbers) {
+    uint32_t fileBytes = 0;
+    uint32_t validEnd = scanSegment(n, maxId, fileBytes);
+    if (fileBytes == 0) {  // created just before a power cut: nothing in it
+      std::remove(segPath(n).c_str());
+      continue;
+    }
+    segments_.push_back(Segment{n, fileBytes, validEnd});
+  }
   std::sort(queue_.begin(), queue_.end(), [](const Entry& a, const Entry& b) { return a.id < b.id; });
   nextId_ = maxId + 1;
   open_ = true;
   deleteDeliveredSegments();
-  if (!segments_.empty() && lastClean) {
-    // Keep appending to the newest segment: reboots must not use up segments.
-    current_ = std::fopen(segPath(segments_.back().number).c_str(), "ab");
-    if (!current_) return setErr(err, "cannot append to " + segPath(segments_.back().number));
-  } else if (!startSegment(err)) {  // never append behind a torn tail
-    return false;
+  if (!segments_.empty()) {
+    // Keep appending to the newest segment (reboots must not use up segments,
+    // or a full buffer would drop data on every reboot). A torn tail from a
+    // power cut is cut off first so nothing is appended behind garbage; if the
+    // file system cannot truncate, a fresh segment is started instead.
+    Segment& last = segments_.back();
+    std::string path = segPath(last.number);
+    if (last.validEnd == last.bytes || truncate(path.c_str(), static_cast<off_t>(last.validEnd)) == 0) {
+      last.bytes = last.validEnd;
+      current_ = std::fopen(path.c_str(), "ab");
+    }
   }
+  if (!current_ && !startSegment(err)) return false;
   while (segments_.size() > maxSegments_)
     if (!dropOldestSegment(err)) return false;
   return true;
 }
 
-bool FlashRing::scanSegment(uint32_t n, uint64_t& maxId) {
+uint32_t FlashRing::scanSegment(uint32_t n, uint64_t& maxId, uint32_t& fileBytes) {
   std::vector<uint8_t> b;
-  if (!readAll(segPath(n), b)) return false;
-  if (b.empty()) {  // created just before a power cut: nothing in it
-    std::remove(segPath(n).c_str());
-    return true;
-  }
-  segments_.push_back(Segment{n, static_cast<uint32_t>(b.size())});
-  size_t off = 0;
+  fileBytes = 0;
+  if (!readAll(segPath(n), b)) return 0;
+  fileBytes = static_cast<uint32_t>(b.size());
+  size_t off = 0, validEnd = 0;
   bool inGarbage = false;
   while (off + kRecordHeader <= b.size()) {
     uint64_t id;
@@ -168,10 +178,10 @@ bool FlashRing::scanSegment(uint32_t n, uint64_t& maxId) {
     maxId = std::max(maxId, id);
     if (id > consumed_) queue_.push_back(Entry{id, n, static_cast<uint32_t>(off), len});
     off += size;
+    validEnd = off;
   }
-  bool torn = inGarbage || off < b.size();
   if (!inGarbage && off < b.size()) ++corrupt_;  // a tail shorter than a header: torn write
-  return !torn;
+  return static_cast<uint32_t>(validEnd);
 }
 
 bool FlashRing::startSegment(std::string* err) {
@@ -179,7 +189,7 @@ bool FlashRing::startSegment(std::string* err) {
   uint32_t n = segments_.empty() ? 1 : segments_.back().number + 1;
   current_ = std::fopen(segPath(n).c_str(), "ab");
   if (!current_) return setErr(err, "cannot create " + segPath(n));
-  segments_.push_back(Segment{n, 0});
+  segments_.push_back(Segment{n, 0, 0});
   return true;
 }
 
@@ -244,6 +254,7 @@ bool FlashRing::push(const std::string& payload, std::string* err) {
   }
   queue_.push_back(Entry{id, seg.number, seg.bytes, static_cast<uint32_t>(payload.size())});
   seg.bytes += size;
+  seg.validEnd = seg.bytes;
   nextId_ = id + 1;
   return true;
 }

@@ -1,8 +1,10 @@
 #include "carbonproof/json.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 
 namespace cp::json {
@@ -245,8 +247,16 @@ class Parser {
         return true;
       }
     }
+    double d = std::strtod(tok.c_str(), nullptr);
+    // ECMAScript reads 1.0, 1e2 and -0.0 as the integers 1, 100 and 0; so must
+    // we, or an integral number written with a fraction or exponent would
+    // canonicalise differently from the sdk.
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) <= 9007199254740991.0) {
+      v = Value::integer(static_cast<int64_t>(d));
+      return true;
+    }
     v.type = Value::Type::Float;
-    v.f = std::strtod(tok.c_str(), nullptr);
+    v.f = d;
     return true;
   }
 };

@@ -80,6 +80,7 @@ int Decoder::next(Packet& out) {
     mult *= 128;
     if (!(buf_[i] & 0x80)) break;
   }
+  if (len > Decoder::kMaxPacket) return -1;
   size_t total = i + 1 + len;
   if (buf_.size() < total) return 0;
   out.type = buf_[0] >> 4;

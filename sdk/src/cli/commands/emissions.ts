@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util'
-import { ActivityError, computeActivity, parseActivities, type ActivityResult } from '../../methodology/activity.ts'
-import { CliError, EXIT_OK, EXIT_USAGE, parseJson, readInput, toJson, type Io } from '../io.ts'
-import { FACTOR_OPTIONS, FACTOR_OPTIONS_HELP, loadFactorSet } from './factorSetOption.ts'
+import { parseArgs } from "node:util";
+import { ActivityError, computeActivity, parseActivities, type ActivityResult } from "../../methodology/activity.ts";
+import { CliError, EXIT_OK, EXIT_USAGE, parseJson, readInput, toJson, type Io } from "../io.ts";
+import { FACTOR_OPTIONS, FACTOR_OPTIONS_HELP, loadFactorSet } from "./factorSetOption.ts";
 
 export const EMISSIONS_HELP = `Usage: carbonproof emissions [FILE|-] [--json] [--factors FILE | --gwp AR5|AR6 --sector S]
 
@@ -27,35 +27,35 @@ ${FACTOR_OPTIONS_HELP}
 
 Exit status: 0 computed; 2 bad input (stderr names record index, field and what is
 expected; nothing is printed to stdout).
-`
+`;
 
 function grams(mg: bigint | null): number | null {
-  if (mg === null) return null
-  return Number(mg) / 1000
+  if (mg === null) return null;
+  return Number(mg) / 1000;
 }
 
 export function emissionsCommand(io: Io, argv: string[]): number {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, ...FACTOR_OPTIONS },
+    options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" }, ...FACTOR_OPTIONS },
     allowPositionals: true,
-  })
+  });
   if (values.help) {
-    io.stdout(EMISSIONS_HELP)
-    return EXIT_OK
+    io.stdout(EMISSIONS_HELP);
+    return EXIT_OK;
   }
-  if (positionals.length > 1) throw new CliError('emissions takes at most one FILE.')
-  const set = loadFactorSet(io, values)
-  const { text, name } = readInput(io, positionals[0])
-  const input = parseJson(text, name)
-  let results: ActivityResult[]
-  let records
+  if (positionals.length > 1) throw new CliError("emissions takes at most one FILE.");
+  const set = loadFactorSet(io, values);
+  const { text, name } = readInput(io, positionals[0]);
+  const input = parseJson(text, name);
+  let results: ActivityResult[];
+  let records;
   try {
-    records = parseActivities(input)
-    results = records.map((r, i) => computeActivity(r, i, set))
+    records = parseActivities(input);
+    results = records.map((r, i) => computeActivity(r, i, set));
   } catch (error) {
-    if (error instanceof ActivityError) throw new CliError(error.message, EXIT_USAGE, { cause: error })
-    throw error
+    if (error instanceof ActivityError) throw new CliError(error.message, EXIT_USAGE, { cause: error });
+    throw error;
   }
   const out = results.map((r, index) => ({
     index,
@@ -66,26 +66,32 @@ export function emissionsCommand(io: Io, argv: string[]): number {
     co2eGrams: grams(r.fossilCo2eMg),
     biogenicCo2Grams: grams(r.biogenicCo2Mg),
     ...(r.scope2
-      ? { scope2: { locationGrams: grams(r.scope2.locationMg), marketGrams: grams(r.scope2.marketMg), renewableWh: r.scope2.renewableWh } }
+      ? {
+          scope2: {
+            locationGrams: grams(r.scope2.locationMg),
+            marketGrams: grams(r.scope2.marketMg),
+            renewableWh: r.scope2.renewableWh,
+          },
+        }
       : {}),
     factorSetId: r.factorSetId,
     citations: r.citations,
     ...(r.warnings.length > 0 ? { warnings: r.warnings } : {}),
-  }))
+  }));
   if (values.json) {
-    io.stdout(`${toJson(out)}\n`)
-    return EXIT_OK
+    io.stdout(`${toJson(out)}\n`);
+    return EXIT_OK;
   }
-  const fmt = (g: number | null) => (g === null ? '—' : `${g} g`)
-  const lines: string[] = []
+  const fmt = (g: number | null) => (g === null ? "—" : `${g} g`);
+  const lines: string[] = [];
   for (const r of out) {
     lines.push(
       `#${r.index} ${r.kind}: co2e ${fmt(r.co2eGrams)} (fossil CO2 ${fmt(r.fossilCo2Grams)}, CH4 ${fmt(r.ch4Grams)}, N2O ${fmt(r.n2oGrams)}; biogenic CO2 ${fmt(r.biogenicCo2Grams)})`,
-    )
-    for (const c of r.citations) lines.push(`    source: ${c}`)
-    for (const w of r.warnings ?? []) lines.push(`    warning: ${w}`)
+    );
+    for (const c of r.citations) lines.push(`    source: ${c}`);
+    for (const w of r.warnings ?? []) lines.push(`    warning: ${w}`);
   }
-  lines.push(`factor set ${set.id} (${set.content.name})`)
-  io.stdout(`${lines.join('\n')}\n`)
-  return EXIT_OK
+  lines.push(`factor set ${set.id} (${set.content.name})`);
+  io.stdout(`${lines.join("\n")}\n`);
+  return EXIT_OK;
 }

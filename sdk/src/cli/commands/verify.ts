@@ -1,12 +1,163 @@
-import { EXIT_USAGE, type Io } from '../io.ts'
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { createPublicClient, getAddress, http, isAddress, type Address, type Hex } from "viem";
+import { SdkError } from "../../errors.ts";
+import { parseEnvelope } from "../../reading/parse.ts";
+import { fileSource } from "../../verify/fileSource.ts";
+import { gatewaySource, type BundleSource } from "../../verify/sources.ts";
+import { verifyAttestation, type VerifyTarget } from "../../verify/verifyAttestation.ts";
+import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, parseJson, readInput, toJson, type Io } from "../io.ts";
 
-export const VERIFY_HELP = `Usage: carbonproof verify (work in progress)\n`
+export const VERIFY_HELP = `Usage: carbonproof verify --rpc URL (--registry ADDR [--device-registry ADDR] | --addresses FILE)
+                          (--attestation ID | --envelope FILE) --bundle (FILE | GATEWAY_URL) [--json]
+
+The auditor's verifier. Re-checks every link of the chain of custody and prints one
+line per link, PASS or FAIL with the reason:
+  - the attestation exists (AttestationSubmitted event), is not revoked, and its id is
+    the EIP-712 digest of its header; the stored root is the header's root
+  - the bundle's bytes hash to the CID in the header (CIDv1 raw sha2-256)
+  - the bundle is canonical format 1 and agrees with the header (facility, period,
+    root, count, totals, methodology id, factor-set id)
+  - the factor-set id is the hash of the factor set in the bundle; each reading digest;
+    each reading belongs to the facility and period; the Merkle root of the readings
+  - each device signature, with the key DeviceRegistry held at the reading's time,
+    and each device registered to the facility
+  - each reading's result and the totals, recomputed with the bundle's factor set
+  - readings proven on-chain with AttestationRegistry.verifyReading
+  - the quorum: signatures recovered from the submitting transaction equal the
+    registry's signer bitmap and reach the OracleSet threshold at that block
+  - no reading (deviceId, seq) or digest is in another live attestation of the
+    facility, corrections included (needs a gateway: prints SKIP with a file)
+
+Options:
+  --rpc URL               JSON-RPC endpoint of the chain
+  --registry ADDR         AttestationRegistry address
+  --device-registry ADDR  DeviceRegistry address (device keys)
+  --addresses FILE        deployed addresses JSON (e.g. ignition/deployments/chain-31337/deployed_addresses.json):
+                          keys ending in AttestationRegistry and DeviceRegistry are used
+  --attestation ID        attestation id (bytes32)
+  --envelope FILE         a signed reading envelope: finds the attestation whose bundle holds it
+  --bundle SRC            the bundle: a file, or an IPFS HTTP gateway base URL (fetched by CID).
+                          A Helia repository directory is not read by this CLI (the oracle
+                          provides a BundleSource over its blockstore).
+  --from-block N          first block to search for events (default 0)
+  --onchain-proofs N      readings also proven with verifyReading on-chain (default 16)
+  --skip-history          do not fetch the facility's other bundles (no-double-attestation check)
+  --json                  print {attestationId, ok, checks[]} as JSON
+  -h, --help              this help
+
+Exit status: 0 no link FAILs (SKIP lines say what could not be checked); 1 a link FAILs;
+2 bad usage or input.
+`;
+
+function address(value: string, flag: string): Address {
+  if (!isAddress(value, { strict: false })) throw new CliError(`${flag}: ${JSON.stringify(value)} is not an address.`);
+  return getAddress(value);
+}
+
+function fromAddressesFile(path: string): { registry?: Address; deviceRegistry?: Address } {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch (cause) {
+    throw new CliError(`--addresses ${path}: ${(cause as Error).message}`, EXIT_USAGE, { cause });
+  }
+  const out: { registry?: Address; deviceRegistry?: Address } = {};
+  for (const [key, value] of Object.entries(json as Record<string, unknown>)) {
+    if (typeof value !== "string" || !isAddress(value, { strict: false })) continue;
+    if (/(^|[#.:/])AttestationRegistry$/.test(key)) out.registry = getAddress(value);
+    if (/(^|[#.:/])DeviceRegistry$/.test(key)) out.deviceRegistry = getAddress(value);
+  }
+  return out;
+}
+
+function bundleSourceOf(value: string): BundleSource {
+  if (/^https?:\/\//.test(value)) return gatewaySource(value);
+  if (existsSync(value) && statSync(value).isDirectory()) {
+    throw new CliError(
+      `--bundle ${value} is a directory. Reading a Helia repository is not implemented in the CLI (TODO: the oracle's Helia setup provides a BundleSource); pass the bundle file or a gateway URL.`,
+    );
+  }
+  return fileSource(value);
+}
 
 export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    io.stdout(VERIFY_HELP)
-    return 0
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      rpc: { type: "string" },
+      registry: { type: "string" },
+      "device-registry": { type: "string" },
+      addresses: { type: "string" },
+      attestation: { type: "string" },
+      envelope: { type: "string" },
+      bundle: { type: "string" },
+      "from-block": { type: "string" },
+      "onchain-proofs": { type: "string" },
+      "skip-history": { type: "boolean" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: true,
+  });
+  if (values.help) {
+    io.stdout(VERIFY_HELP);
+    return EXIT_OK;
   }
-  io.stderr(VERIFY_HELP)
-  return EXIT_USAGE
+  if (positionals.length > 0) throw new CliError(`verify takes no positional arguments.\n\n${VERIFY_HELP}`);
+  if (!values.rpc) throw new CliError("verify needs --rpc URL.");
+  const fromFile = values.addresses ? fromAddressesFile(values.addresses) : {};
+  const registry = values.registry ? address(values.registry, "--registry") : fromFile.registry;
+  if (!registry)
+    throw new CliError("verify needs --registry ADDR (or --addresses FILE naming an AttestationRegistry).");
+  const deviceRegistry = values["device-registry"]
+    ? address(values["device-registry"], "--device-registry")
+    : fromFile.deviceRegistry;
+  if ((values.attestation === undefined) === (values.envelope === undefined)) {
+    throw new CliError("verify needs exactly one of --attestation ID or --envelope FILE.");
+  }
+  if (!values.bundle) throw new CliError("verify needs --bundle FILE or --bundle GATEWAY_URL.");
+  let target: VerifyTarget;
+  if (values.attestation !== undefined) {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(values.attestation))
+      throw new CliError("--attestation must be 0x + 64 hex characters.");
+    target = { attestationId: values.attestation.toLowerCase() as Hex };
+  } else {
+    const { text, name } = readInput(io, values.envelope);
+    try {
+      target = { envelope: parseEnvelope(parseJson(text, name)) };
+    } catch (error) {
+      if (error instanceof SdkError) throw new CliError(`${name}: ${error.message}`, EXIT_USAGE, { cause: error });
+      throw error;
+    }
+  }
+  const int = (v: string | undefined, flag: string) => {
+    if (v === undefined) return undefined;
+    if (!/^[0-9]+$/.test(v)) throw new CliError(`${flag} must be a non-negative integer.`);
+    return v;
+  };
+  const fromBlock = int(values["from-block"], "--from-block");
+  const onchainProofs = int(values["onchain-proofs"], "--onchain-proofs");
+  const client = createPublicClient({ transport: http(values.rpc) });
+  const report = await verifyAttestation({
+    client,
+    registry,
+    ...(deviceRegistry ? { deviceRegistry } : {}),
+    target,
+    source: bundleSourceOf(values.bundle),
+    ...(fromBlock !== undefined ? { fromBlock: BigInt(fromBlock) } : {}),
+    ...(onchainProofs !== undefined ? { onchainProofs: Number(onchainProofs) } : {}),
+    checkHistory: !values["skip-history"],
+  });
+  if (values.json) io.stdout(`${toJson(report)}\n`);
+  else {
+    const lines = report.checks.map((c) => `${c.skipped ? "SKIP" : c.ok ? "PASS" : "FAIL"} ${c.link}: ${c.detail}`);
+    lines.push(
+      report.ok
+        ? `VERIFIED attestation ${report.attestationId}`
+        : `NOT VERIFIED${report.attestationId ? ` attestation ${report.attestationId}` : ""}`,
+    );
+    io.stdout(`${lines.join("\n")}\n`);
+  }
+  return report.ok ? EXIT_OK : EXIT_FAIL;
 }

@@ -6,7 +6,7 @@
  * listings of an account) comes from contract events.
  */
 import type { Address, Hex, PublicClient } from "viem";
-import { hexToString, zeroAddress } from "viem";
+import { hexToString, parseEventLogs, zeroAddress } from "viem";
 import { hashBatchHeader, type BatchHeader } from "../../../../sdk/src/eip712/batchHeader.ts";
 import {
   METHODOLOGY_ID,
@@ -14,6 +14,7 @@ import {
   METHODOLOGY_VERSION,
 } from "../../../../sdk/src/methodology/methodologyId.ts";
 import type { ContractName } from "../config.ts";
+import { foldListingEvents } from "../listings.ts";
 import type { MarketListing } from "../market.ts";
 import {
   attestedReadings,
@@ -95,15 +96,18 @@ export async function readListing(client: PublicClient, addresses: Addresses, li
   return { ...raw, listingId, expiresAt: Number(raw.expiresAt) };
 }
 
-/** Every listing ever made (open or not), newest last. */
+/** Every listing ever made (open or not), folded from the Marketplace's events (see listings.ts). */
 export async function readAllListings(client: PublicClient, addresses: Addresses): Promise<Listing[]> {
-  const count = (await client.readContract({
-    address: need(addresses, "Marketplace"),
-    abi: marketplaceAbi,
-    functionName: "listingCount",
-  })) as bigint;
-  const ids = Array.from({ length: Number(count) }, (_, i) => BigInt(i + 1));
-  return Promise.all(ids.map((id) => readListing(client, addresses, id)));
+  const address = need(addresses, "Marketplace");
+  const events = (eventName: string) =>
+    client.getContractEvents({ address, abi: marketplaceAbi, eventName, fromBlock: 0n }) as unknown as Promise<never[]>;
+  const [listed, priceUpdates, bought, cancelled] = await Promise.all([
+    events("Listed"),
+    events("PriceUpdated"),
+    events("Bought"),
+    events("Cancelled"),
+  ]);
+  return foldListingEvents(listed, priceUpdates, bought, cancelled);
 }
 
 export async function readPaymentToken(client: PublicClient, token: Address): Promise<PaymentTokenInfo> {
@@ -342,11 +346,11 @@ export async function readMarket(
 
 type RetiredLog = {
   args: {
-    tokenId: bigint;
     certificateId: bigint;
+    creditId: bigint;
+    beneficiary: Address;
     retiree: Address;
     holder: Address;
-    beneficiary: Address;
     amount: bigint;
   };
   transactionHash: Hex;
@@ -408,9 +412,9 @@ export async function readCertificateFacts(
       args: [certificateId],
     }) as Promise<string>,
     client.getContractEvents({
-      address: need(addresses, "CarbonCredits"),
-      abi: carbonCreditsAbi,
-      eventName: "CreditsRetired",
+      address: certs,
+      abi: retirementCertificatesAbi,
+      eventName: "Retired",
       args: { certificateId },
       fromBlock: 0n,
     }) as unknown as Promise<RetiredLog[]>,
@@ -423,6 +427,19 @@ export async function readCertificateFacts(
     metadata = decoded.value as CertificateMetadata;
   else metadataError = decoded.ok ? "tokenURI JSON has no certificate record" : decoded.error;
   const ev = retiredLogs[0];
+  // The burn itself: CarbonCredits' ERC-1155 TransferSingle to the zero address in the same transaction.
+  let burn: { tokenId: bigint; amountKg: bigint } | undefined;
+  if (ev) {
+    const credits = need(addresses, "CarbonCredits").toLowerCase();
+    const receipt = await client.getTransactionReceipt({ hash: ev.transactionHash });
+    const transfers = parseEventLogs({
+      abi: carbonCreditsAbi,
+      logs: receipt.logs.filter((l) => l.address.toLowerCase() === credits),
+      eventName: "TransferSingle",
+    }) as unknown as { args: { from: Address; to: Address; id: bigint; value: bigint } }[];
+    const burned = transfers.find((t) => t.args.to === zeroAddress && t.args.id === ev.args.creditId);
+    if (burned) burn = { tokenId: burned.args.id, amountKg: burned.args.value };
+  }
   return {
     record,
     owner,
@@ -432,11 +449,12 @@ export async function readCertificateFacts(
     retirement: ev
       ? {
           certificateId: ev.args.certificateId,
-          tokenId: ev.args.tokenId,
+          tokenId: ev.args.creditId,
           amountKg: ev.args.amount,
           beneficiary: ev.args.beneficiary,
           retiree: ev.args.retiree,
           txHash: ev.transactionHash,
+          burn,
         }
       : undefined,
     credit,
@@ -491,7 +509,7 @@ export async function readPortfolio(client: PublicClient, addresses: Addresses, 
       ? (client.getContractEvents({
           address: addresses.RetirementCertificates,
           abi: retirementCertificatesAbi,
-          eventName: "CertificateMinted",
+          eventName: "Retired",
           args: { beneficiary: account },
           fromBlock: 0n,
         }) as unknown as Promise<

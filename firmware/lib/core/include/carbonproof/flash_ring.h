@@ -12,8 +12,8 @@
 // segments: a torn tail (power loss mid-record) or a corrupted record is
 // skipped (the scanner resynchronises on the next record magic) and counted in
 // corrupt(); every other record with id > consumed is pending, oldest first.
-// After a torn tail the next open starts a fresh segment, so nothing is ever
-// appended behind garbage; otherwise it keeps appending to the newest one. When the log would exceed maxSegments, the oldest
+// Opening keeps appending to the newest segment, after cutting off a torn
+// tail, so nothing is ever appended behind garbage and reboots use no space. When the log would exceed maxSegments, the oldest
 // segment is deleted: the newest data is kept, and the pending records lost
 // with it are counted in dropped() (persisted, reported in the heartbeat).
 // Fully delivered segments are deleted as the log drains.
@@ -64,13 +64,15 @@ class FlashRing {
   };
   struct Segment {
     uint32_t number;
-    uint32_t bytes;
+    uint32_t bytes;     // file size
+    uint32_t validEnd;  // end of the last intact record
   };
   std::string segPath(uint32_t n) const;
   bool startSegment(std::string* err);
   bool dropOldestSegment(std::string* err);
   bool writeMeta();
-  bool scanSegment(uint32_t n, uint64_t& maxId);  // false: ends in a torn/corrupt record
+  // Queues the pending records of segment n; returns the end of its last intact record.
+  uint32_t scanSegment(uint32_t n, uint64_t& maxId, uint32_t& fileBytes);
   void deleteDeliveredSegments();
 
   std::string dir_;

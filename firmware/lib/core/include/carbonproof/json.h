@@ -44,8 +44,9 @@ struct Member {
   Value value;
 };
 
-// Parses one JSON text (RFC 8259). Integers without fraction/exponent that fit
-// in int64 become Type::Int, other numbers Type::Float. Returns false and sets
+// Parses one JSON text (RFC 8259). Integer tokens that fit in int64, and
+// numbers with a fraction or exponent whose value is a safe integer (1.0, 1e2,
+// as ECMAScript reads them), become Type::Int; other numbers Type::Float. Returns false and sets
 // *err on malformed input or duplicate object keys.
 bool parse(const std::string& text, Value& out, std::string* err = nullptr);
 

@@ -69,6 +69,9 @@ struct Packet {
 // Incremental decoder: feed bytes, take whole packets.
 class Decoder {
  public:
+  // Packets larger than this are treated as a malformed stream (the device
+  // only expects small acks and commands; bounds RAM on the ESP32).
+  static constexpr size_t kMaxPacket = 16 * 1024;
   void feed(const uint8_t* data, size_t len) { buf_.insert(buf_.end(), data, data + len); }
   // 1: packet, 0: need more bytes, -1: malformed stream.
   int next(Packet& out);

@@ -38,7 +38,7 @@ enum Fault : uint32_t {
   kFaultThermocouple = 1 << 1, // MAX31855 OC/SCG/SCV
   kFaultPressure = 1 << 2,     // SDP8xx CRC / no response
   kFaultEnergyMeter = 1 << 3,
-  kFaultStorage = 1 << 4,      // ring buffer or seq store write failed
+  kFaultStorage = 1 << 4,      // store-and-forward buffer or seq store write failed
 };
 std::vector<std::string> faultNames(uint32_t faults);
 
@@ -62,7 +62,7 @@ class SensorNode {
   RecordStatus recordFlueGas(const FlueGas& m, int64_t intervalS, std::string* err = nullptr);
   RecordStatus recordElectricity(const Electricity& e, int64_t intervalS, std::string* err = nullptr);
 
-  // Drives MQTT and drains the ring buffer oldest-first, one QoS 1 publish in
+  // Drives MQTT and drains the buffer oldest-first, one QoS 1 publish in
   // flight; a record leaves the ring only after its PUBACK.
   void poll();
 

@@ -1,0 +1,128 @@
+import { createPublicClient, encodeFunctionData, http, keccak256, type Chain, type PublicClient } from "viem";
+import type { PrivateKeyAccount } from "viem/accounts";
+import { signBatchHeader, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
+import type { Address, ChainPort, TxReceipt } from "../batch/pipeline.ts";
+import { attestationRegistryAbi } from "./abi.ts";
+
+/** A minimal chain definition for viem from the node's config. */
+export function chainFor(chainId: number, rpcUrl: string): Chain {
+  return {
+    id: chainId,
+    name: `chain-${chainId}`,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  };
+}
+
+/**
+ * ChainPort over JSON-RPC with viem: EIP-712 signing with the node's key, `exists` reads,
+ * and `submit` transactions signed locally (EIP-1559, fees from the node, raised by
+ * `gasBumpPercent` per bump) so they can be persisted before they are sent.
+ */
+export class ViemChain implements ChainPort {
+  readonly domain: { chainId: number; verifyingContract: Address };
+  readonly signerAddress: Address;
+  readonly client: PublicClient;
+  readonly #account: PrivateKeyAccount;
+  readonly #bumpPercent: number;
+
+  constructor(opts: {
+    rpcUrl: string;
+    chainId: number;
+    registry: Address;
+    account: PrivateKeyAccount;
+    gasBumpPercent?: number;
+    timeoutMs?: number;
+  }) {
+    this.domain = { chainId: opts.chainId, verifyingContract: opts.registry };
+    this.#account = opts.account;
+    this.signerAddress = opts.account.address;
+    this.#bumpPercent = opts.gasBumpPercent ?? 15;
+    this.client = createPublicClient({
+      chain: chainFor(opts.chainId, opts.rpcUrl),
+      transport: http(opts.rpcUrl, { timeout: opts.timeoutMs ?? 10_000, retryCount: 0 }),
+    });
+  }
+
+  signHeader(header: BatchHeader): Promise<Hex> {
+    return signBatchHeader(this.#account, header, this.domain);
+  }
+
+  exists(id: Hex): Promise<boolean> {
+    return this.client.readContract({
+      address: this.domain.verifyingContract,
+      abi: attestationRegistryAbi,
+      functionName: "exists",
+      args: [id],
+    });
+  }
+
+  async prepareSubmit(
+    header: BatchHeader,
+    signatures: Hex,
+    nonce: number,
+    bumps: number,
+    original?: BatchHeader,
+  ): Promise<{ hash: Hex; raw: Hex }> {
+    const data = original
+      ? encodeFunctionData({
+          abi: attestationRegistryAbi,
+          functionName: "submitCorrection",
+          args: [header, original, signatures],
+        })
+      : encodeFunctionData({ abi: attestationRegistryAbi, functionName: "submit", args: [header, signatures] });
+    const to = this.domain.verifyingContract;
+    const gas = await this.client.estimateGas({ account: this.#account.address, to, data });
+    const fees = await this.client.estimateFeesPerGas();
+    const factor = (x: bigint) => {
+      let v = x;
+      for (let i = 0; i < bumps; i++) v = (v * BigInt(100 + this.#bumpPercent)) / 100n + 1n;
+      return v;
+    };
+    const raw = await this.#account.signTransaction({
+      type: "eip1559",
+      chainId: this.domain.chainId,
+      to,
+      data,
+      nonce,
+      gas: (gas * 12n) / 10n,
+      maxFeePerGas: factor(fees.maxFeePerGas),
+      maxPriorityFeePerGas: factor(fees.maxPriorityFeePerGas),
+    });
+    return { raw, hash: keccak256(raw) };
+  }
+
+  async broadcast(raw: Hex): Promise<void> {
+    try {
+      await this.client.sendRawTransaction({ serializedTransaction: raw });
+    } catch (err) {
+      // the same bytes again, or a nonce another of our transactions already used: the
+      // follow-up step sorts these out from receipts and the account's nonce
+      const msg = String((err as Error).message ?? err);
+      if (/known|already|nonce too low|replacement transaction underpriced/i.test(msg)) return;
+      throw err;
+    }
+  }
+
+  async receipt(hash: Hex): Promise<TxReceipt | null> {
+    try {
+      const r = await this.client.getTransactionReceipt({ hash });
+      return { status: r.status, blockNumber: r.blockNumber };
+    } catch (err) {
+      if ((err as Error).name === "TransactionReceiptNotFoundError") return null;
+      throw err;
+    }
+  }
+
+  blockNumber(): Promise<bigint> {
+    return this.client.getBlockNumber({ cacheTime: 0 });
+  }
+
+  async nonces(): Promise<{ latest: number; pending: number }> {
+    const [latest, pending] = await Promise.all([
+      this.client.getTransactionCount({ address: this.signerAddress, blockTag: "latest" }),
+      this.client.getTransactionCount({ address: this.signerAddress, blockTag: "pending" }),
+    ]);
+    return { latest, pending };
+  }
+}

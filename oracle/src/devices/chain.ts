@@ -1,0 +1,120 @@
+import type { Logger } from "pino";
+import type { PublicClient } from "viem";
+import { bytes32ToId, idToBytes32, publicKeyFromXY } from "../../../sdk/src/index.ts";
+import { deviceRegistryAbi } from "../chain/abi.ts";
+import type { DeviceDirectory, DeviceInfo } from "./directory.ts";
+
+const STATUS = ["none", "active", "suspended", "revoked"] as const;
+
+/**
+ * Devices read from the DeviceRegistry contract, cached, and dropped from the cache when the
+ * registry emits an event about them (registration, suspension, reactivation, key rotation,
+ * retirement) or after `ttlMs` whichever comes first. Unknown devices are cached too, so a
+ * flood of readings from an unregistered id costs one RPC call per TTL.
+ */
+export class ChainDeviceDirectory implements DeviceDirectory {
+  readonly #client: PublicClient;
+  readonly #address: `0x${string}`;
+  readonly #ttlMs: number;
+  readonly #log: Logger;
+  readonly #cache = new Map<string, { at: number; value: Promise<DeviceInfo | null> }>();
+  #unwatch: (() => void) | null = null;
+
+  constructor(opts: { client: PublicClient; address: `0x${string}`; ttlMs: number; logger: Logger; pollMs?: number }) {
+    this.#client = opts.client;
+    this.#address = opts.address;
+    this.#ttlMs = opts.ttlMs;
+    this.#log = opts.logger.child({ part: "devices" });
+    this.#poll(opts.pollMs ?? 1000);
+  }
+
+  /**
+   * Follows DeviceRegistry events with eth_getLogs from the last seen block. Our own loop
+   * rather than viem's watchContractEvent: its cleanup awaits an RPC call before it stops
+   * polling, so a watcher closed while the RPC node goes away polled forever.
+   */
+  #poll(intervalMs: number): void {
+    let from: bigint | null = null;
+    let timer: NodeJS.Timeout | null = null;
+    let stopped = false;
+    const step = async () => {
+      try {
+        const head = await this.#client.getBlockNumber({ cacheTime: 0 });
+        if (from === null) from = head + 1n;
+        if (head >= from) {
+          const logs = await this.#client.getContractEvents({
+            address: this.#address,
+            abi: deviceRegistryAbi,
+            fromBlock: from,
+            toBlock: head,
+          });
+          from = head + 1n;
+          for (const log of logs) {
+            const id = (log.args as { id?: `0x${string}` }).id;
+            if (!id) continue;
+            try {
+              const deviceId = bytes32ToId(id);
+              this.invalidate(deviceId);
+              this.#log.info({ device: deviceId, event: log.eventName }, "device changed on-chain; cache dropped");
+            } catch (err) {
+              this.#log.warn({ err, id }, "DeviceRegistry event with an id that is not a protocol id");
+            }
+          }
+        }
+      } catch (err) {
+        // an outage: the TTL still bounds staleness; drop everything once we are back
+        this.#log.warn({ err: (err as Error).message }, "reading DeviceRegistry events failed; cache cleared");
+        this.invalidate();
+      }
+      if (!stopped) timer = setTimeout(step, intervalMs);
+    };
+    timer = setTimeout(step, 0);
+    this.#unwatch = () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    };
+  }
+
+  get(deviceId: string): Promise<DeviceInfo | null> {
+    const hit = this.#cache.get(deviceId);
+    const now = Date.now();
+    if (hit && now - hit.at < this.#ttlMs) return hit.value;
+    const value = this.#load(deviceId);
+    this.#cache.set(deviceId, { at: now, value });
+    // an RPC failure is not an answer: do not cache it
+    value.catch(() => this.#cache.delete(deviceId));
+    return value;
+  }
+
+  async #load(deviceId: string): Promise<DeviceInfo | null> {
+    let d;
+    try {
+      d = await this.#client.readContract({
+        address: this.#address,
+        abi: deviceRegistryAbi,
+        functionName: "getDevice",
+        args: [idToBytes32(deviceId)],
+      });
+    } catch (err) {
+      if (/DeviceRegistryUnknownDevice|reverted/i.test(String((err as Error).message))) return null;
+      throw err;
+    }
+    const keys = d.keys.map((k, i) => ({
+      publicKey: publicKeyFromXY(k.x, k.y),
+      validFrom: Number(k.validFrom),
+      validUntil: i + 1 < d.keys.length ? Number(d.keys[i + 1]!.validFrom) : null,
+    }));
+    const status = STATUS[d.status] ?? "revoked";
+    return { deviceId, facilityId: bytes32ToId(d.facilityId), status: status === "none" ? "revoked" : status, keys };
+  }
+
+  invalidate(deviceId?: string): void {
+    if (deviceId === undefined) this.#cache.clear();
+    else this.#cache.delete(deviceId);
+  }
+
+  close(): void {
+    this.#unwatch?.();
+    this.#unwatch = null;
+  }
+}

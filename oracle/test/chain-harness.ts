@@ -1,0 +1,171 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, realpathSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  createPublicClient,
+  createWalletClient,
+  http,
+  keccak256,
+  toHex,
+  type Abi,
+  type PublicClient,
+  type WalletClient,
+} from "viem";
+import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import { idToBytes32, publicKeyToXY } from "../../sdk/src/index.ts";
+import { chainFor } from "../src/chain/viem.ts";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** Hardhat's first default account (public test key; never holds value). */
+export const ADMIN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80" as const;
+/** Second default account: the oracle node in tests. */
+export const ORACLE_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d" as const;
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** A real Hardhat node as a child process on a free loopback port (`npx hardhat node`). */
+export class HardhatNode {
+  readonly port: number;
+  readonly url: string;
+  #proc: ChildProcess | null = null;
+  constructor(port: number) {
+    this.port = port;
+    this.url = `http://127.0.0.1:${port}`;
+  }
+  static async start(port?: number): Promise<HardhatNode> {
+    const n = new HardhatNode(port ?? (await freePort()));
+    await n.start();
+    return n;
+  }
+  async start(): Promise<void> {
+    // run hardhat's CLI on this process's Node 22 (the `.bin` shebang may find the system Node 20)
+    const cli = realpathSync(join(root, "node_modules/.bin/hardhat"));
+    this.#proc = spawn(process.execPath, [cli, "node", "--hostname", "127.0.0.1", "--port", String(this.port)], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: "true", DO_NOT_TRACK: "1" },
+      detached: false,
+    });
+    let out = "";
+    this.#proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    this.#proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      try {
+        const r = await fetch(this.url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+        });
+        if (r.ok) return;
+      } catch {
+        // not listening yet
+      }
+      if (this.#proc.exitCode !== null) throw new Error(`hardhat node exited: ${out}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`hardhat node did not start: ${out}`);
+  }
+  async stop(): Promise<void> {
+    const p = this.#proc;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once("exit", () => resolve());
+      p.kill("SIGTERM");
+      setTimeout(() => p.kill("SIGKILL"), 3000).unref();
+    });
+    this.#proc = null;
+  }
+}
+
+function artifact(path: string): { abi: Abi; bytecode: `0x${string}` } {
+  const a = JSON.parse(readFileSync(join(root, "artifacts/contracts", path), "utf8")) as {
+    abi: Abi;
+    bytecode: `0x${string}`;
+  };
+  return a;
+}
+
+export type Deployment = {
+  admin: PrivateKeyAccount;
+  oracle: PrivateKeyAccount;
+  publicClient: PublicClient;
+  wallet: WalletClient;
+  deviceRegistry: `0x${string}`;
+  oracleSet: `0x${string}`;
+  attestationRegistry: `0x${string}`;
+  registerDevice(deviceId: string, facilityId: string, publicKey: Uint8Array, kind?: number): Promise<void>;
+  suspendDevice(deviceId: string): Promise<void>;
+  rotateKey(deviceId: string, publicKey: Uint8Array): Promise<void>;
+  abis: { deviceRegistry: Abi; attestationRegistry: Abi };
+};
+
+/**
+ * Deploys DeviceRegistry, OracleSet (the oracle key alone, threshold 1) and AttestationRegistry
+ * from the compiled artifacts (`npx hardhat build`), as the Ignition module will once it exists.
+ */
+export async function deploy(rpcUrl: string, chainId = 31337): Promise<Deployment> {
+  const chain = chainFor(chainId, rpcUrl);
+  const admin = privateKeyToAccount(ADMIN_KEY);
+  const oracle = privateKeyToAccount(ORACLE_KEY);
+  const publicClient = createPublicClient({ chain, transport: http(rpcUrl) }) as PublicClient;
+  const wallet = createWalletClient({ chain, transport: http(rpcUrl), account: admin });
+  const dr = artifact("devices/DeviceRegistry.sol/DeviceRegistry.json");
+  const os = artifact("oracles/OracleSet.sol/OracleSet.json");
+  const ar = artifact("attestation/AttestationRegistry.sol/AttestationRegistry.json");
+  const deployOne = async (a: { abi: Abi; bytecode: `0x${string}` }, args: unknown[]) => {
+    const hash = await wallet.deployContract({ abi: a.abi, bytecode: a.bytecode, args, account: admin, chain });
+    const r = await publicClient.waitForTransactionReceipt({ hash });
+    return r.contractAddress!;
+  };
+  const deviceRegistry = await deployOne(dr, [admin.address]);
+  const oracleSet = await deployOne(os, [admin.address, [oracle.address], 1]);
+  const attestationRegistry = await deployOne(ar, [admin.address, oracleSet]);
+  const send = async (address: `0x${string}`, abi: Abi, functionName: string, args: unknown[]) => {
+    const hash = await wallet.writeContract({ address, abi, functionName, args, account: admin, chain });
+    const r = await publicClient.waitForTransactionReceipt({ hash });
+    if (r.status !== "success") throw new Error(`${functionName} reverted`);
+  };
+  await send(deviceRegistry, dr.abi, "grantRole", [keccak256(toHex("DEVICE_MANAGER_ROLE")), admin.address]);
+  // fund the oracle account is not needed: hardhat's default accounts hold test ether
+  return {
+    admin,
+    oracle,
+    publicClient,
+    wallet,
+    deviceRegistry,
+    oracleSet,
+    attestationRegistry,
+    abis: { deviceRegistry: dr.abi, attestationRegistry: ar.abi },
+    async registerDevice(deviceId, facilityId, publicKey, kind = 0) {
+      const { x, y } = publicKeyToXY(publicKey);
+      await send(deviceRegistry, dr.abi, "registerDevice", [
+        idToBytes32(deviceId),
+        idToBytes32(facilityId),
+        kind,
+        x,
+        y,
+        "",
+      ]);
+    },
+    async suspendDevice(deviceId) {
+      await send(deviceRegistry, dr.abi, "suspendDevice", [idToBytes32(deviceId), "test"]);
+    },
+    async rotateKey(deviceId, publicKey) {
+      const { x, y } = publicKeyToXY(publicKey);
+      await send(deviceRegistry, dr.abi, "rotateKey", [idToBytes32(deviceId), x, y]);
+    },
+  };
+}

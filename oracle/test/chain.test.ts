@@ -1,0 +1,163 @@
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import mqtt from "mqtt";
+import { leafHash, readingDigestHex } from "../../sdk/src/index.ts";
+import { attestationRegistryAbi } from "../src/chain/abi.ts";
+import { readingsTopic } from "../src/ingest/mqtt.ts";
+import { createApiKey } from "../src/api/keys.ts";
+import { ChainDeviceDirectory } from "../src/devices/chain.ts";
+import { HardhatNode, ORACLE_KEY, deploy, type Deployment } from "./chain-harness.ts";
+import { electricity, flueGas, makeDevice, quietLogger, testNode } from "./fixtures.ts";
+import { waitFor } from "./helpers.ts";
+
+describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
+  let hh: HardhatNode;
+  let dep: Deployment;
+  let node: Awaited<ReturnType<typeof testNode>>;
+  const chimney = makeDevice("kangaita-chimney-1");
+  const meter = makeDevice("kangaita-meter-1");
+
+  before(async () => {
+    hh = await HardhatNode.start();
+    dep = await deploy(hh.url);
+    await dep.registerDevice(chimney.deviceId, chimney.facilityId, chimney.publicKey, 0);
+    await dep.registerDevice(meter.deviceId, meter.facilityId, meter.publicKey, 1);
+    process.env.CARBONPROOF_ORACLE_PRIVATE_KEY = ORACLE_KEY;
+    node = await testNode({
+      config: {
+        batching: { windowS: 2, graceS: 1, tickMs: 100 },
+        devices: { source: "chain", cacheTtlMs: 60_000 },
+        chain: {
+          enabled: true,
+          rpcUrl: hh.url,
+          attestationRegistry: dep.attestationRegistry,
+          deviceRegistry: dep.deviceRegistry,
+          pollMs: 100,
+        },
+      },
+      parts: { devices: undefined },
+    });
+  });
+  after(async () => {
+    delete process.env.CARBONPROOF_ORACLE_PRIVATE_KEY;
+    await node?.close();
+    await hh?.stop();
+  });
+
+  test("simulated devices over MQTT end in a confirmed attestation whose proofs verify on-chain", async () => {
+    const client = await mqtt.connectAsync(node.mqtt!.url, { reconnectPeriod: 0 });
+    const envs = [flueGas(chimney), flueGas(chimney), electricity(meter), electricity(meter)];
+    for (const e of envs) {
+      await client.publishAsync(readingsTopic(e.reading.facilityId, e.reading.deviceId), JSON.stringify(e), { qos: 1 });
+    }
+    await client.endAsync();
+    for (const e of envs) assert.ok(node.storage.getReading(readingDigestHex(e.reading)), "stored");
+
+    const digest = readingDigestHex(envs[0]!.reading);
+    const view = await waitFor(
+      async () => {
+        const r = (await (await fetch(`${node.httpUrl}/v1/readings/${digest}`)).json()) as {
+          confirmed: boolean;
+          attestationId: `0x${string}`;
+          leaf: `0x${string}`;
+          proof: `0x${string}`[];
+          bundleCid: string;
+          batch: { txHash: string; fossilCo2eGrams: string; biogenicCo2Grams: string };
+        };
+        return r.confirmed ? r : null;
+      },
+      { timeoutMs: 30_000, what: "confirmed attestation" },
+    );
+    assert.equal(view.leaf, leafHash(digest));
+    assert.ok(view.bundleCid.startsWith("bafk"));
+    assert.equal(await node.content!.isPinned(view.bundleCid), true);
+    for (const e of envs) {
+      const d = readingDigestHex(e.reading);
+      const r = (await (await fetch(`${node.httpUrl}/v1/readings/${d}`)).json()) as {
+        attestationId: `0x${string}`;
+        leaf: `0x${string}`;
+        proof: `0x${string}`[];
+      };
+      if (!r.attestationId) continue; // a reading in the next window is attested by the next batch
+      const ok = await dep.publicClient.readContract({
+        address: dep.attestationRegistry,
+        abi: attestationRegistryAbi,
+        functionName: "verifyReading",
+        args: [r.attestationId, r.leaf, r.proof],
+      });
+      assert.equal(ok, true, `proof of ${d} verifies on-chain`);
+    }
+    assert.equal(
+      await dep.publicClient.readContract({
+        address: dep.attestationRegistry,
+        abi: attestationRegistryAbi,
+        functionName: "exists",
+        args: [view.attestationId],
+      }),
+      true,
+    );
+    // biogenic CO2 of the firewood chimney is reported apart from the fossil total
+    assert.ok(BigInt(view.batch.biogenicCo2Grams) > 0n);
+  });
+
+  test("a device suspended on-chain is refused once the registry event arrives", async () => {
+    const dev = makeDevice("kangaita-meter-7");
+    await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);
+    const key = createApiKey(node.storage, { scope: "facility", subject: dev.facilityId }).key;
+    const post = (body: unknown) =>
+      fetch(`${node.httpUrl}/v1/readings`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": key },
+        body: JSON.stringify(body),
+      });
+    assert.equal((await post(electricity(dev))).status, 201);
+    await dep.suspendDevice(dev.deviceId);
+    const reason = await waitFor(
+      async () => {
+        const res = await post(electricity(dev));
+        const body = (await res.json()) as { reason?: string };
+        return body.reason === "device-inactive" ? body.reason : null;
+      },
+      { timeoutMs: 10_000, intervalMs: 200, what: "suspension seen" },
+    );
+    assert.equal(reason, "device-inactive");
+  });
+
+  test("a key rotated on-chain: the new key is accepted, the old one refused for later readings", async () => {
+    const dev = makeDevice("kangaita-meter-8");
+    await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);
+    const dir = new ChainDeviceDirectory({
+      client: dep.publicClient,
+      address: dep.deviceRegistry,
+      ttlMs: 0,
+      logger: quietLogger(),
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 1100)); // the rotation must be in a later second than registration
+      const next = makeDevice(dev.deviceId);
+      await dep.rotateKey(dev.deviceId, next.publicKey);
+      const info = (await dir.get(dev.deviceId))!;
+      assert.equal(info.keys.length, 2);
+      const rotatedAt = info.keys[1]!.validFrom;
+      const key = createApiKey(node.storage, { scope: "device", subject: dev.deviceId }).key;
+      const post = (body: unknown) =>
+        fetch(`${node.httpUrl}/v1/readings`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-api-key": key },
+          body: JSON.stringify(body),
+        });
+      const oldAfter = await post(electricity(dev, { ts: rotatedAt + 1 }));
+      assert.equal(((await oldAfter.json()) as { reason: string }).reason, "bad-signature");
+      next.seq = dev.seq;
+      assert.equal((await post(electricity(next, { ts: rotatedAt + 1 }))).status, 201);
+      dev.seq = next.seq;
+      assert.equal(
+        (await post(electricity(dev, { ts: rotatedAt - 1 }))).status,
+        201,
+        "old key still valid for readings before the rotation",
+      );
+    } finally {
+      dir.close();
+    }
+  });
+});

@@ -1,0 +1,149 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import {
+  createPublicClient,
+  createWalletClient,
+  http,
+  keccak256,
+  toHex,
+  type Abi,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+
+/**
+ * A real Hardhat JSON-RPC node (`hardhat node` from the repository root) with the
+ * compiled contracts deployed from the build artifacts — the test stand-in for the
+ * Ignition deployment, using the same bytecode.
+ */
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const HARDHAT = `${ROOT}node_modules/hardhat/dist/src/cli.js`;
+
+/** Hardhat's default dev accounts (public mnemonic "test test … junk"): TEST-ONLY keys. */
+export const TEST_ONLY_HARDHAT_KEYS: Hex[] = [
+  "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+  "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+  "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+  "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+];
+
+function artifact(path: string): { abi: Abi; bytecode: Hex } {
+  const file = `${ROOT}artifacts/contracts/${path}`;
+  if (!existsSync(file)) {
+    const r = spawnSync(process.execPath, [HARDHAT, "build", "--quiet"], { cwd: ROOT, stdio: "inherit" });
+    if (r.status !== 0) throw new Error(`hardhat build failed (${r.status}); artifacts needed for ${path}`);
+  }
+  const json = JSON.parse(readFileSync(file, "utf8"));
+  return { abi: json.abi, bytecode: json.bytecode };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export type TestChain = {
+  rpcUrl: string;
+  client: PublicClient;
+  registry: Address;
+  deviceRegistry: Address;
+  oracleSet: Address;
+  stop: () => Promise<void>;
+  write: (key: Hex, address: Address, abi: Abi, functionName: string, args: unknown[]) => Promise<Hex>;
+};
+
+export async function startTestChain(): Promise<TestChain> {
+  const registryArt = artifact("attestation/AttestationRegistry.sol/AttestationRegistry.json");
+  const oracleArt = artifact("oracles/OracleSet.sol/OracleSet.json");
+  const deviceArt = artifact("devices/DeviceRegistry.sol/DeviceRegistry.json");
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, [HARDHAT, "node", "--port", String(port)], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (d) => (output += d));
+  child.stderr?.on("data", (d) => (output += d));
+  const rpcUrl = `http://127.0.0.1:${port}`;
+  const client = createPublicClient({ transport: http(rpcUrl) });
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`hardhat node exited ${child.exitCode}:\n${output}`);
+    const ready = await client.getChainId().then(
+      () => true,
+      (error: unknown) => (error instanceof Error ? false : Promise.reject(error)),
+    );
+    if (ready) break;
+    if (Date.now() > deadline) throw new Error(`hardhat node did not answer on ${rpcUrl}:\n${output}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const chainId = await client.getChainId();
+  const chain = {
+    id: chainId,
+    name: "hardhat",
+    nativeCurrency: { name: "ETH", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  } as const;
+  const wallet = (key: Hex) =>
+    createWalletClient({ account: privateKeyToAccount(key), chain, transport: http(rpcUrl) });
+  const admin = TEST_ONLY_HARDHAT_KEYS[0]!;
+  const deploy = async (art: { abi: Abi; bytecode: Hex }, args: unknown[]): Promise<Address> => {
+    const hash = await wallet(admin).deployContract({ abi: art.abi, bytecode: art.bytecode, args });
+    const receipt = await client.waitForTransactionReceipt({ hash });
+    if (!receipt.contractAddress) throw new Error("deployment without address");
+    return receipt.contractAddress;
+  };
+  const write = async (key: Hex, address: Address, abi: Abi, functionName: string, args: unknown[]): Promise<Hex> => {
+    const hash = await wallet(key).writeContract({ address, abi, functionName, args });
+    const receipt = await client.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
+    return hash;
+  };
+  const adminAddress = privateKeyToAccount(admin).address;
+  const nodes = TEST_ONLY_HARDHAT_KEYS.slice(1).map((k) => privateKeyToAccount(k).address);
+  const deviceRegistry = await deploy(deviceArt, [adminAddress]);
+  const oracleSet = await deploy(oracleArt, [adminAddress, nodes, 2]);
+  const registry = await deploy(registryArt, [adminAddress, oracleSet]);
+  await write(admin, deviceRegistry, deviceArt.abi, "grantRole", [
+    keccak256(toHex("DEVICE_MANAGER_ROLE")),
+    adminAddress,
+  ]);
+  return {
+    rpcUrl,
+    client,
+    registry,
+    deviceRegistry,
+    oracleSet,
+    write,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    },
+  };
+}
+
+export const deviceRegistryWriteAbi = [
+  {
+    type: "function",
+    name: "registerDevice",
+    stateMutability: "nonpayable",
+    inputs: [
+      { name: "id", type: "bytes32" },
+      { name: "facilityId", type: "bytes32" },
+      { name: "kind", type: "uint8" },
+      { name: "x", type: "bytes32" },
+      { name: "y", type: "bytes32" },
+      { name: "metadataURI", type: "string" },
+    ],
+    outputs: [],
+  },
+] as const satisfies Abi;

@@ -1,0 +1,313 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import type { Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { buildBundle, bundleCid, bundleHeader, encodeBundle } from "../bundle/bundle.ts";
+import type { Bundle } from "../bundle/schema.ts";
+import { hashBatchHeader, packQuorumSignatures, signBatchHeader, type BatchHeader } from "../eip712/batchHeader.ts";
+import { defaultFactorSet } from "../factors/factorSet.ts";
+import { idToBytes32 } from "../ids.ts";
+import { METHODOLOGY_ID } from "../methodology/methodologyId.ts";
+import type { Reading } from "../reading/schema.ts";
+import { generateDeviceKey, publicKeyToXY, signReading } from "../reading/sign.ts";
+import { TEST_ONLY_HARDHAT_KEYS, deviceRegistryWriteAbi, startTestChain, type TestChain } from "../test/hardhatNode.ts";
+import { attestationRegistryAbi } from "./abi.ts";
+import { bytesSource } from "./sources.ts";
+import { verifyAttestation } from "./verifyAttestation.ts";
+
+const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
+const FACILITY = "ktda-kangaita";
+const DEVICE = "kangaita-chimney-1";
+const deviceKey = generateDeviceKey();
+const rogueKey = generateDeviceKey();
+const set = defaultFactorSet();
+const dir = mkdtempSync(join(tmpdir(), "carbonproof-verify-"));
+let chain: TestChain;
+let gateway: Server;
+let gatewayUrl = "";
+const pinned = new Map<string, Uint8Array>();
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let periodCursor = 1763900000;
+function readings(
+  count: number,
+  key: Uint8Array,
+): { envelopes: ReturnType<typeof signReading>[]; start: number; end: number } {
+  const start = periodCursor;
+  const end = start + 3600;
+  periodCursor = end;
+  const envelopes = Array.from({ length: count }, (_, i) => {
+    const r: Reading = {
+      v: 1,
+      deviceId: DEVICE,
+      facilityId: FACILITY,
+      seq: (start - 1763900000) / 5 + i,
+      ts: start + 5 * i,
+      intervalS: 5,
+      kind: "flue-gas",
+      m: { co2Ppm: 41000 + i, tempCentiC: 18550, velocityMmS: 6200, pressurePa: 101325, ductDiameterMm: 600 },
+    };
+    return signReading(r, key);
+  });
+  return { envelopes, start, end };
+}
+
+/** Pins (file + stand-in gateway), signs by two oracle nodes, submits from one; returns the id and file. */
+async function attest(bundle: Bundle): Promise<{ id: Hex; file: string; cid: string; header: BatchHeader }> {
+  const bytes = encodeBundle(bundle);
+  const cid = bundleCid(bytes);
+  const file = join(dir, `${cid}.json`);
+  writeFileSync(file, bytes);
+  pinned.set(cid, bytes);
+  const header = bundleHeader(bundle, cid);
+  const domain = { chainId: 31337, verifyingContract: chain.registry };
+  const nodes = TEST_ONLY_HARDHAT_KEYS.slice(1, 3).map((k) => privateKeyToAccount(k));
+  const signed = await Promise.all(
+    nodes.map(async (a) => ({ signer: a.address, signature: await signBatchHeader(a, header, domain) })),
+  );
+  await chain.write(TEST_ONLY_HARDHAT_KEYS[1]!, chain.registry, attestationRegistryAbi, "submit", [
+    header,
+    packQuorumSignatures(signed),
+  ]);
+  return { id: hashBatchHeader(header, domain), file, cid, header };
+}
+
+function honestBundle(count = 6, key = deviceKey.secretKey): Bundle {
+  const { envelopes, start, end } = readings(count, key);
+  return buildBundle({
+    facilityId: FACILITY,
+    periodStart: start,
+    periodEnd: end,
+    envelopes,
+    factorSet: set,
+    methodologyId: METHODOLOGY_ID,
+  });
+}
+
+before(async () => {
+  chain = await startTestChain();
+  const { x, y } = publicKeyToXY(deviceKey.publicKey);
+  await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, chain.deviceRegistry, deviceRegistryWriteAbi, "registerDevice", [
+    idToBytes32(DEVICE),
+    idToBytes32(FACILITY),
+    0,
+    x,
+    y,
+    "",
+  ]);
+  // Stand-in for an IPFS HTTP gateway (no Kubo can run here): serves pinned raw blocks
+  // at /ipfs/<cid>?format=raw like a trustless gateway.
+  gateway = createServer((req, res) => {
+    const m = /^\/ipfs\/([a-z0-9]+)\?format=raw$/.exec(req.url ?? "");
+    const bytes = m ? pinned.get(m[1]!) : undefined;
+    if (!bytes) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "content-type": "application/vnd.ipld.raw" }).end(bytes);
+  });
+  await new Promise<void>((r) => gateway.listen(0, "127.0.0.1", r));
+  const addr = gateway.address();
+  gatewayUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+});
+
+after(async () => {
+  await chain?.stop();
+  gateway?.close();
+});
+
+const base = () => [
+  "verify",
+  "--rpc",
+  chain.rpcUrl,
+  "--registry",
+  chain.registry,
+  "--device-registry",
+  chain.deviceRegistry,
+];
+
+test("verify (real binary): an honest attestation passes every link, from a file and from a gateway", async (t) => {
+  const { id, file } = await attest(honestBundle());
+  const r = await cli([...base(), "--attestation", id, "--bundle", file]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  t.diagnostic(r.stdout);
+  const lines = r.stdout.trim().split("\n");
+  assert.ok(
+    lines.every((l) => /^(PASS|VERIFIED|SKIP no reading attested twice)/.test(l)),
+    r.stdout,
+  );
+  for (const link of [
+    "bundle CID = on-chain CID",
+    "device signatures",
+    "readings included",
+    "per-reading emissions recomputed",
+    "quorum signatures",
+  ]) {
+    assert.ok(
+      lines.some((l) => l.startsWith(`PASS ${link}`)),
+      `${link} missing:\n${r.stdout}`,
+    );
+  }
+  const viaGateway = await cli([...base(), "--attestation", id, "--bundle", gatewayUrl, "--json"]);
+  assert.equal(viaGateway.code, 0, viaGateway.stdout);
+  const report = JSON.parse(viaGateway.stdout);
+  assert.equal(report.ok, true);
+  assert.ok(
+    report.checks.every((c: { ok: boolean; skipped?: boolean }) => c.ok && !c.skipped),
+    viaGateway.stdout,
+  );
+});
+
+test("verify --envelope finds the attestation holding the reading", async () => {
+  const bundle = honestBundle(4);
+  await attest(bundle);
+  const envFile = join(dir, "envelope.json");
+  writeFileSync(envFile, JSON.stringify(bundle.readings[2]!.envelope));
+  const r = await cli([...base(), "--envelope", envFile, "--bundle", gatewayUrl]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /PASS envelope = bundle entry/);
+  assert.match(r.stdout, /PASS envelope signature/);
+});
+
+test("verify fails the CID link when the bundle file is not the pinned one", async () => {
+  const { id } = await attest(honestBundle());
+  const other = join(dir, "other.json");
+  writeFileSync(other, encodeBundle(honestBundle(2)));
+  const r = await cli([...base(), "--attestation", id, "--bundle", other]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^FAIL bundle CID = on-chain CID/m);
+});
+
+test("verify catches a quorum that attested inflated totals (recomputation fails)", async () => {
+  const bundle = honestBundle();
+  const inflated = structuredClone(bundle);
+  inflated.totals.fossilCo2eMg = (BigInt(bundle.totals.fossilCo2eMg) + 5_000_000n).toString();
+  inflated.totals.fossilCo2eGrams = (BigInt(inflated.totals.fossilCo2eMg) / 1000n).toString();
+  const { id, file } = await attest(inflated);
+  const r = await cli([...base(), "--attestation", id, "--bundle", file]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^FAIL bundle totals recomputed/m);
+  assert.match(r.stdout, /^PASS bundle CID = on-chain CID/m);
+  assert.match(r.stdout, /^PASS quorum signatures/m);
+});
+
+test("verify catches readings signed by a key the DeviceRegistry does not hold", async () => {
+  const { id, file } = await attest(honestBundle(3, rogueKey.secretKey));
+  const r = await cli([...base(), "--attestation", id, "--bundle", file]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^FAIL device signatures: 3 invalid/m);
+});
+
+test("cross-check on-chain: attestationIdOf = hashBatchHeader, DeviceRegistry verifies sdk P-256 signatures (low-s only)", async () => {
+  const bundle = honestBundle(2);
+  const { id, header } = await attest(bundle);
+  const onchainId = await chain.client.readContract({
+    address: chain.registry,
+    abi: attestationRegistryAbi,
+    functionName: "attestationIdOf",
+    args: [header],
+  });
+  assert.equal(onchainId, id);
+  const verifyAbi = [
+    {
+      type: "function",
+      name: "verifyDeviceSignature",
+      stateMutability: "view",
+      inputs: [
+        { name: "id", type: "bytes32" },
+        { name: "digest", type: "bytes32" },
+        { name: "r", type: "bytes32" },
+        { name: "s", type: "bytes32" },
+      ],
+      outputs: [{ type: "bool" }],
+    },
+  ] as const;
+  const entry = bundle.readings[0]!;
+  const r = entry.envelope.sig.slice(0, 66) as Hex;
+  const s = `0x${entry.envelope.sig.slice(66)}` as Hex;
+  const call = (digest: Hex, sValue: Hex) =>
+    chain.client.readContract({
+      address: chain.deviceRegistry,
+      abi: verifyAbi,
+      functionName: "verifyDeviceSignature",
+      args: [idToBytes32(DEVICE), digest, r, sValue],
+    });
+  assert.equal(await call(entry.digest as Hex, s), true);
+  const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+  const highS = `0x${(n - BigInt(s)).toString(16).padStart(64, "0")}` as Hex;
+  assert.equal(await call(entry.digest as Hex, highS), false);
+  assert.equal(await call(bundle.readings[1]!.digest as Hex, s), false);
+});
+
+test("verify catches a correction that re-attests a reading of its original", async () => {
+  const original = honestBundle(4);
+  const first = await attest(original);
+  const again = original.readings[1]!.envelope;
+  const correction = buildBundle({
+    facilityId: FACILITY,
+    periodStart: original.period.start,
+    periodEnd: original.period.end,
+    envelopes: [again],
+    factorSet: set,
+    methodologyId: METHODOLOGY_ID,
+    correctionOf: first.id,
+  });
+  const bytes = encodeBundle(correction);
+  const cid = bundleCid(bytes);
+  pinned.set(cid, bytes);
+  const header = bundleHeader(correction, cid);
+  const domain = { chainId: 31337, verifyingContract: chain.registry };
+  const nodes = TEST_ONLY_HARDHAT_KEYS.slice(1, 3).map((k) => privateKeyToAccount(k));
+  const signed = await Promise.all(
+    nodes.map(async (a) => ({ signer: a.address, signature: await signBatchHeader(a, header, domain) })),
+  );
+  await chain.write(TEST_ONLY_HARDHAT_KEYS[1]!, chain.registry, attestationRegistryAbi, "submitCorrection", [
+    header,
+    first.header,
+    packQuorumSignatures(signed),
+  ]);
+  const id = hashBatchHeader(header, domain);
+  const r = await cli([...base(), "--attestation", id, "--bundle", gatewayUrl]);
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(r.stdout, /^PASS corrected attestation exists/m);
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `^FAIL no reading attested twice for the facility: 1 reading\\(s\\) attested twice; first ${DEVICE}#\\d+ also in ${first.id}`,
+      "m",
+    ),
+  );
+  // The original now fails the same link too: the overlap is seen from both sides.
+  const o = await cli([...base(), "--attestation", first.id, "--bundle", gatewayUrl]);
+  assert.equal(o.code, 1);
+  const skipped = await cli([...base(), "--attestation", id, "--bundle", gatewayUrl, "--skip-history"]);
+  assert.equal(skipped.code, 0, skipped.stdout);
+});
+
+test("library: unknown attestation id is a FAIL, not a crash", async () => {
+  const report = await verifyAttestation({
+    client: chain.client,
+    registry: chain.registry,
+    deviceRegistry: chain.deviceRegistry,
+    target: { attestationId: `0x${"12".repeat(32)}` },
+    source: bytesSource(new Uint8Array()),
+  });
+  assert.equal(report.ok, false);
+  assert.match(report.checks[0]!.detail, /no AttestationSubmitted event/);
+});

@@ -1,0 +1,593 @@
+/**
+ * The subgraph backend of the explorer's indexer: GraphQL over HTTP to a graph-node (or The
+ * Graph's gateway), with fetch and nothing else. Every response is validated with zod at this
+ * edge; inside, the explorer gets typed values with bigint amounts.
+ */
+import { z } from "zod";
+import { IndexerError } from "./errors.ts";
+import { protocolIdKey } from "./ids.ts";
+import type { ExplorerIndexer } from "./indexer.ts";
+import {
+  ATTESTATION_QUERY,
+  ATTESTATIONS_QUERY,
+  CREDIT_QUERY,
+  DAILY_QUERY,
+  DEVICE_QUERY,
+  FACILITIES_QUERY,
+  FACILITY_DAILY_QUERY,
+  FACILITY_QUERY,
+  HOLDINGS_QUERY,
+  LISTINGS_QUERY,
+  OVERVIEW_QUERY,
+  RETIREMENT_QUERY,
+} from "./queries.ts";
+import type {
+  AttestationDetail,
+  AttestationSummary,
+  CreditDetail,
+  DailyTotals,
+  DeviceDetail,
+  FacilityDetail,
+  FacilitySummary,
+  Hex,
+  Holding,
+  ListingStatus,
+  ListingSummary,
+  Page,
+  ProtocolOverview,
+  RetirementDetail,
+} from "./types.ts";
+
+export type SubgraphIndexerOptions = {
+  /** the subgraph's query URL, e.g. http://127.0.0.1:8000/subgraphs/name/carbonproof */
+  url: string;
+  /** extra headers (e.g. an Authorization for a gateway) */
+  headers?: Record<string, string>;
+  /** defaults to the global fetch */
+  fetch?: typeof fetch;
+  /** per-request timeout, milliseconds (default 15 s) */
+  timeoutMs?: number;
+};
+
+// ---------------------------------------------------------------- response schemas
+
+const bigintString = z
+  .string()
+  .regex(/^-?\d+$/, "a BigInt is a decimal string")
+  .transform((s) => BigInt(s));
+const hex = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]*$/, "Bytes are 0x-hex")
+  .transform((s) => s.toLowerCase() as Hex);
+const facilityRef = z.object({ id: hex, code: z.string().nullable() });
+
+const facilityFields = facilityRef.extend({
+  deviceCount: z.number().int(),
+  activeDeviceCount: z.number().int(),
+  attestationCount: z.number().int(),
+  revokedAttestationCount: z.number().int(),
+  readingCount: bigintString,
+  fossilCo2eGrams: bigintString,
+  biogenicCo2Grams: bigintString,
+  attestedUntil: bigintString,
+  creditsIssuedKg: bigintString,
+  creditsRetiredKg: bigintString,
+});
+
+const challengeState = z.enum(["None", "Pending", "Dismissed", "Upheld"]);
+
+const attestationSummary = z
+  .object({
+    id: hex,
+    facility: facilityRef,
+    periodStart: bigintString,
+    periodEnd: bigintString,
+    readingCount: z.number().int(),
+    fossilCo2eGrams: bigintString,
+    biogenicCo2Grams: bigintString,
+    isCorrection: z.boolean(),
+    revoked: z.boolean(),
+    challengeState,
+    submittedAt: bigintString,
+    issuance: z.object({ credit: z.object({ tokenId: bigintString }) }).nullable(),
+  })
+  .transform(({ issuance, ...a }): AttestationSummary => ({
+    ...a,
+    issuedCreditId: issuance ? issuance.credit.tokenId : null,
+  }));
+
+const projectFields = z.object({
+  projectId: bigintString,
+  name: z.string(),
+  standard: z.string(),
+  active: z.boolean(),
+  proponent: hex,
+  issuedKg: bigintString,
+  retiredKg: bigintString,
+});
+
+const deviceSummary = z.object({
+  id: hex,
+  code: z.string().nullable(),
+  kind: z.enum(["FlueGas", "ElectricityMeter", "FuelMeter", "ManualEntry"]),
+  status: z.enum(["Active", "Suspended", "Retired"]),
+  keyCount: z.number().int(),
+  registeredAt: bigintString,
+});
+
+const dailyFields = z.object({
+  day: z.number().int(),
+  date: bigintString,
+  attestationCount: z.number().int(),
+  revokedAttestationCount: z.number().int(),
+  readingCount: bigintString,
+  fossilCo2eGrams: bigintString,
+  biogenicCo2Grams: bigintString,
+  issuedKg: bigintString,
+  retiredKg: bigintString,
+  saleCount: z.number().int(),
+  soldKg: bigintString,
+});
+
+const graphqlResponse = z.object({
+  data: z.record(z.string(), z.unknown()).nullable().optional(),
+  errors: z.array(z.object({ message: z.string() }).passthrough()).optional(),
+});
+
+function page(p: Page | undefined): { first: number; skip: number } {
+  const first = p?.first ?? 100;
+  const skip = p?.skip ?? 0;
+  // graph-node caps `first` at 1000 and `skip` at 5000 by default; larger values are an error there.
+  if (!Number.isInteger(first) || first < 1 || first > 1000) {
+    throw new IndexerError("INDEXER_ARGUMENT_INVALID", `page.first must be an integer in 1…1000, got ${first}`);
+  }
+  if (!Number.isInteger(skip) || skip < 0 || skip > 5000) {
+    throw new IndexerError("INDEXER_ARGUMENT_INVALID", `page.skip must be an integer in 0…5000, got ${skip}`);
+  }
+  return { first, skip };
+}
+
+function projectOf(p: z.infer<typeof projectFields>) {
+  const { projectId, ...rest } = p;
+  return { id: projectId, ...rest };
+}
+
+export class SubgraphIndexer implements ExplorerIndexer {
+  readonly backend = "subgraph" as const;
+  readonly #url: string;
+  readonly #headers: Record<string, string>;
+  readonly #fetch: typeof fetch;
+  readonly #timeoutMs: number;
+
+  constructor(options: SubgraphIndexerOptions) {
+    this.#url = options.url;
+    this.#headers = options.headers ?? {};
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#timeoutMs = options.timeoutMs ?? 15_000;
+  }
+
+  /** Sends one GraphQL document and returns its `data`, validated by `schema`. */
+  async query<T extends z.ZodTypeAny>(
+    document: string,
+    variables: Record<string, unknown>,
+    schema: T,
+  ): Promise<z.output<T>> {
+    let response: Response;
+    try {
+      response = await this.#fetch(this.#url, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json", ...this.#headers },
+        body: JSON.stringify({ query: document, variables }),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (cause) {
+      throw new IndexerError(
+        "INDEXER_UNREACHABLE",
+        `cannot reach the subgraph at ${this.#url}: check CARBONPROOF_SUBGRAPH_URL and that graph-node is running`,
+        { cause },
+      );
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      throw new IndexerError(
+        "INDEXER_HTTP_ERROR",
+        `the subgraph at ${this.#url} answered HTTP ${response.status}: ${text.slice(0, 200)}`,
+        { cause: text },
+      );
+    }
+    let body: z.infer<typeof graphqlResponse>;
+    try {
+      body = graphqlResponse.parse(JSON.parse(text));
+    } catch (cause) {
+      throw new IndexerError("INDEXER_RESPONSE_INVALID", `the subgraph answered something that is not GraphQL JSON`, {
+        cause,
+      });
+    }
+    if (body.errors?.length) {
+      throw new IndexerError(
+        "INDEXER_QUERY_FAILED",
+        `the subgraph rejected the query: ${body.errors.map((e) => e.message).join("; ")} (is the deployed subgraph built from this schema.graphql?)`,
+        { cause: body.errors },
+      );
+    }
+    const parsed = schema.safeParse(body.data);
+    if (!parsed.success) {
+      throw new IndexerError(
+        "INDEXER_RESPONSE_INVALID",
+        `the subgraph's data does not have the expected shape: ${parsed.error.issues
+          .slice(0, 3)
+          .map((i) => `${i.path.join(".")}: ${i.message}`)
+          .join("; ")}`,
+        { cause: parsed.error },
+      );
+    }
+    return parsed.data;
+  }
+
+  async overview(): Promise<ProtocolOverview> {
+    const stat = z.object({
+      facilityCount: z.number().int(),
+      deviceCount: z.number().int(),
+      oracleNodeCount: z.number().int(),
+      attestationCount: z.number().int(),
+      revokedAttestationCount: z.number().int(),
+      readingCount: bigintString,
+      fossilCo2eGrams: bigintString,
+      biogenicCo2Grams: bigintString,
+      projectCount: z.number().int(),
+      issuedKg: bigintString,
+      retiredKg: bigintString,
+      retirementCount: z.number().int(),
+      listingCount: z.number().int(),
+      saleCount: z.number().int(),
+      soldKg: bigintString,
+    });
+    const data = await this.query(
+      OVERVIEW_QUERY,
+      {},
+      z.object({
+        protocolStat: stat.nullable(),
+        _meta: z.object({ block: z.object({ number: z.number().int() }), hasIndexingErrors: z.boolean() }).nullable(),
+      }),
+    );
+    const s = data.protocolStat ?? {
+      facilityCount: 0,
+      deviceCount: 0,
+      oracleNodeCount: 0,
+      attestationCount: 0,
+      revokedAttestationCount: 0,
+      readingCount: 0n,
+      fossilCo2eGrams: 0n,
+      biogenicCo2Grams: 0n,
+      projectCount: 0,
+      issuedKg: 0n,
+      retiredKg: 0n,
+      retirementCount: 0,
+      listingCount: 0,
+      saleCount: 0,
+      soldKg: 0n,
+    };
+    return {
+      ...s,
+      indexedBlock: data._meta?.block.number ?? null,
+      indexingErrors: data._meta?.hasIndexingErrors ?? false,
+    };
+  }
+
+  async facilities(p?: Page): Promise<FacilitySummary[]> {
+    const data = await this.query(FACILITIES_QUERY, page(p), z.object({ facilities: z.array(facilityFields) }));
+    return data.facilities;
+  }
+
+  async facility(id: string, p?: Page): Promise<FacilityDetail | undefined> {
+    const data = await this.query(
+      FACILITY_QUERY,
+      { id: protocolIdKey(id), ...page(p) },
+      z.object({
+        facility: facilityFields
+          .extend({
+            devices: z.array(deviceSummary),
+            projects: z.array(projectFields),
+            attestations: z.array(attestationSummary),
+          })
+          .nullable(),
+      }),
+    );
+    if (!data.facility) return undefined;
+    return { ...data.facility, projects: data.facility.projects.map(projectOf) };
+  }
+
+  async device(id: string): Promise<DeviceDetail | undefined> {
+    const data = await this.query(
+      DEVICE_QUERY,
+      { id: protocolIdKey(id) },
+      z.object({
+        device: deviceSummary
+          .extend({
+            statusReason: z.string().nullable(),
+            metadataURI: z.string(),
+            facility: facilityRef,
+            keys: z.array(
+              z.object({
+                index: z.number().int(),
+                x: hex,
+                y: hex,
+                validFrom: bigintString,
+                validUntil: bigintString.nullable(),
+              }),
+            ),
+            history: z.array(
+              z.object({
+                kind: z.enum(["Registered", "Suspended", "Reactivated", "KeyRotated", "Retired", "MetadataUpdated"]),
+                reason: z.string().nullable(),
+                timestamp: bigintString,
+                transactionHash: hex,
+              }),
+            ),
+          })
+          .nullable(),
+      }),
+    );
+    return data.device ?? undefined;
+  }
+
+  async attestations(filter?: { revoked?: boolean; isCorrection?: boolean }, p?: Page): Promise<AttestationSummary[]> {
+    const where: Record<string, unknown> = {};
+    if (filter?.revoked !== undefined) where.revoked = filter.revoked;
+    if (filter?.isCorrection !== undefined) where.isCorrection = filter.isCorrection;
+    const data = await this.query(
+      ATTESTATIONS_QUERY,
+      { ...page(p), where },
+      z.object({ attestations: z.array(attestationSummary) }),
+    );
+    return data.attestations;
+  }
+
+  async attestation(id: Hex): Promise<AttestationDetail | undefined> {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(id)) {
+      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `an attestation id is a bytes32 hex, got ${id}`);
+    }
+    const detail = z.object({
+      merkleRoot: hex,
+      methodologyId: hex,
+      factorSetId: hex,
+      bundleCid: z.string(),
+      correctionOf: z.object({ id: hex }).nullable(),
+      corrections: z.array(z.object({ id: hex })),
+      signatures: z.array(z.object({ node: z.object({ address: hex, index: z.number().int() }) })),
+      submitter: hex,
+      transactionHash: hex,
+      revocation: z
+        .object({
+          verifier: hex,
+          reason: z.string(),
+          timestamp: bigintString,
+          challenge: z.object({ id: hex }).nullable(),
+        })
+        .nullable(),
+      challenge: z
+        .object({
+          challenger: hex,
+          reason: z.string(),
+          evidenceCid: z.string(),
+          state: challengeState,
+          note: z.string().nullable(),
+        })
+        .nullable(),
+      issuance: z.object({ amountKg: bigintString, boundKg: bigintString, transactionHash: hex }).nullable(),
+    });
+    const data = await this.query(ATTESTATION_QUERY, { id: id.toLowerCase() }, z.object({ attestation: z.unknown() }));
+    if (data.attestation == null) return undefined;
+    const summary = attestationSummary.safeParse(data.attestation);
+    const rest = detail.safeParse(data.attestation);
+    if (!summary.success || !rest.success) {
+      throw new IndexerError("INDEXER_RESPONSE_INVALID", `attestation ${id}: unexpected shape`, {
+        cause: summary.success ? rest.error : summary.error,
+      });
+    }
+    const d = rest.data;
+    const s = summary.data;
+    return {
+      ...s,
+      merkleRoot: d.merkleRoot,
+      methodologyId: d.methodologyId,
+      factorSetId: d.factorSetId,
+      bundleCid: d.bundleCid,
+      correctionOf: d.correctionOf?.id ?? null,
+      corrections: d.corrections.map((c) => c.id),
+      signers: d.signatures.map((x) => x.node).sort((a, b) => a.index - b.index),
+      submitter: d.submitter,
+      transactionHash: d.transactionHash,
+      revocation: d.revocation
+        ? {
+            verifier: d.revocation.verifier,
+            reason: d.revocation.reason,
+            timestamp: d.revocation.timestamp,
+            byChallenge: d.revocation.challenge !== null,
+          }
+        : null,
+      challenge: d.challenge,
+      issuance:
+        d.issuance && s.issuedCreditId !== null
+          ? {
+              creditId: s.issuedCreditId,
+              amountKg: d.issuance.amountKg,
+              boundKg: d.issuance.boundKg,
+              transactionHash: d.issuance.transactionHash,
+            }
+          : null,
+    };
+  }
+
+  async credit(tokenId: bigint): Promise<CreditDetail | undefined> {
+    const data = await this.query(
+      CREDIT_QUERY,
+      { id: tokenId.toString() },
+      z.object({
+        credit: z
+          .object({
+            tokenId: bigintString,
+            vintage: z.number().int(),
+            issuedKg: bigintString,
+            retiredKg: bigintString,
+            supplyKg: bigintString,
+            holderCount: z.number().int(),
+            retirementCount: z.number().int(),
+            project: projectFields.extend({ facility: facilityRef }),
+            issuances: z.array(
+              z.object({
+                attestation: z.object({ id: hex }),
+                amountKg: bigintString,
+                boundKg: bigintString,
+                timestamp: bigintString,
+                transactionHash: hex,
+              }),
+            ),
+          })
+          .nullable(),
+      }),
+    );
+    const c = data.credit;
+    if (!c) return undefined;
+    return {
+      ...c,
+      project: { ...projectOf(c.project), facility: c.project.facility },
+      issuances: c.issuances.map(({ attestation, ...i }) => ({ attestationId: attestation.id, ...i })),
+    };
+  }
+
+  async listings(filter?: { status?: ListingStatus; creditId?: bigint }, p?: Page): Promise<ListingSummary[]> {
+    const where: Record<string, unknown> = {};
+    if (filter?.status) where.status = filter.status;
+    if (filter?.creditId !== undefined) where.credit = filter.creditId.toString();
+    const data = await this.query(
+      LISTINGS_QUERY,
+      { ...page(p), where },
+      z.object({
+        listings: z.array(
+          z.object({
+            listingId: bigintString,
+            seller: z.object({ id: hex }),
+            credit: z.object({ tokenId: bigintString }),
+            amountKg: bigintString,
+            remainingKg: bigintString,
+            paymentToken: hex,
+            unitPrice: bigintString,
+            minFillKg: bigintString,
+            expiresAt: bigintString,
+            status: z.enum(["Open", "Filled", "Cancelled"]),
+          }),
+        ),
+      }),
+    );
+    return data.listings.map(({ listingId, seller, credit, ...l }) => ({
+      id: listingId,
+      seller: seller.id,
+      creditId: credit.tokenId,
+      ...l,
+    }));
+  }
+
+  async retirement(certificateId: bigint): Promise<RetirementDetail | undefined> {
+    const data = await this.query(
+      RETIREMENT_QUERY,
+      { id: certificateId.toString() },
+      z.object({
+        retirement: z
+          .object({
+            id: bigintString,
+            credit: z.object({
+              tokenId: bigintString,
+              vintage: z.number().int(),
+              project: z.object({ projectId: bigintString, name: z.string(), facility: facilityRef }),
+            }),
+            beneficiary: z.object({ id: hex }),
+            retiree: z.object({ id: hex }),
+            holder: hex,
+            amountKg: bigintString,
+            beneficiaryName: z.string(),
+            reason: z.string(),
+            consumptionCountryCode: z.string().nullable(),
+            consumptionStart: bigintString,
+            consumptionEnd: bigintString,
+            timestamp: bigintString,
+            transactionHash: hex,
+            certificate: z.object({ locked: z.boolean() }),
+          })
+          .nullable(),
+      }),
+    );
+    const r = data.retirement;
+    if (!r) return undefined;
+    return {
+      certificateId: r.id,
+      creditId: r.credit.tokenId,
+      vintage: r.credit.vintage,
+      project: { id: r.credit.project.projectId, name: r.credit.project.name, facility: r.credit.project.facility },
+      beneficiary: r.beneficiary.id,
+      retiree: r.retiree.id,
+      holder: r.holder,
+      amountKg: r.amountKg,
+      beneficiaryName: r.beneficiaryName,
+      reason: r.reason,
+      consumptionCountry: r.consumptionCountryCode,
+      consumptionStart: r.consumptionStart,
+      consumptionEnd: r.consumptionEnd,
+      timestamp: r.timestamp,
+      transactionHash: r.transactionHash,
+      locked: r.certificate.locked,
+    };
+  }
+
+  async holdings(account: Hex): Promise<Holding[]> {
+    if (!/^0x[0-9a-fA-F]{40}$/.test(account)) {
+      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `an account is a 20-byte hex address, got ${account}`);
+    }
+    const data = await this.query(
+      HOLDINGS_QUERY,
+      { id: account.toLowerCase() },
+      z.object({
+        account: z
+          .object({
+            balances: z.array(
+              z.object({
+                amountKg: bigintString,
+                credit: z.object({
+                  tokenId: bigintString,
+                  vintage: z.number().int(),
+                  project: z.object({ name: z.string() }),
+                }),
+              }),
+            ),
+          })
+          .nullable(),
+      }),
+    );
+    return (data.account?.balances ?? []).map((b) => ({
+      creditId: b.credit.tokenId,
+      vintage: b.credit.vintage,
+      projectName: b.credit.project.name,
+      amountKg: b.amountKg,
+    }));
+  }
+
+  async daily(range: { fromDay: number; toDay: number; facility?: string }): Promise<DailyTotals[]> {
+    if (!Number.isInteger(range.fromDay) || !Number.isInteger(range.toDay) || range.toDay < range.fromDay) {
+      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `daily: need integer days with fromDay ≤ toDay`);
+    }
+    if (range.toDay - range.fromDay >= 1000) {
+      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `daily: at most 1000 days per call`);
+    }
+    const vars = { from: range.fromDay, to: range.toDay };
+    if (range.facility === undefined) {
+      const data = await this.query(DAILY_QUERY, vars, z.object({ dailyStats: z.array(dailyFields) }));
+      return data.dailyStats;
+    }
+    const data = await this.query(
+      FACILITY_DAILY_QUERY,
+      { ...vars, facility: protocolIdKey(range.facility) },
+      z.object({ facility: z.object({ days: z.array(dailyFields) }).nullable() }),
+    );
+    return data.facility?.days ?? [];
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * What the explorer reads from an indexer, backend-independent. Amounts are bigint with the unit
+ * in the name (grams CO2e, kilograms of credits, payment-token base units); times are unix seconds.
+ */
+
+export type Hex = `0x${string}`;
+
+export type Page = { first?: number; skip?: number };
+
+export type FacilityRef = { id: Hex; code: string | null };
+
+export type ProtocolOverview = {
+  facilityCount: number;
+  deviceCount: number;
+  oracleNodeCount: number;
+  attestationCount: number;
+  revokedAttestationCount: number;
+  readingCount: bigint;
+  fossilCo2eGrams: bigint;
+  biogenicCo2Grams: bigint;
+  projectCount: number;
+  issuedKg: bigint;
+  retiredKg: bigint;
+  retirementCount: number;
+  listingCount: number;
+  saleCount: number;
+  soldKg: bigint;
+  /** the last block the indexer has processed, when it says */
+  indexedBlock: number | null;
+  /** the indexer reports failed handlers: its data may be incomplete, show a warning */
+  indexingErrors: boolean;
+};
+
+export type FacilitySummary = FacilityRef & {
+  deviceCount: number;
+  activeDeviceCount: number;
+  attestationCount: number;
+  revokedAttestationCount: number;
+  readingCount: bigint;
+  fossilCo2eGrams: bigint;
+  biogenicCo2Grams: bigint;
+  attestedUntil: bigint;
+  creditsIssuedKg: bigint;
+  creditsRetiredKg: bigint;
+};
+
+export type FacilityDetail = FacilitySummary & {
+  devices: DeviceSummary[];
+  projects: ProjectSummary[];
+  /** newest period first */
+  attestations: AttestationSummary[];
+};
+
+export type DeviceKind = "FlueGas" | "ElectricityMeter" | "FuelMeter" | "ManualEntry";
+export type DeviceStatus = "Active" | "Suspended" | "Retired";
+
+export type DeviceSummary = {
+  id: Hex;
+  code: string | null;
+  kind: DeviceKind;
+  status: DeviceStatus;
+  keyCount: number;
+  registeredAt: bigint;
+};
+
+export type DeviceKeyInfo = { index: number; x: Hex; y: Hex; validFrom: bigint; validUntil: bigint | null };
+
+export type DeviceHistoryEntry = {
+  kind: "Registered" | "Suspended" | "Reactivated" | "KeyRotated" | "Retired" | "MetadataUpdated";
+  reason: string | null;
+  timestamp: bigint;
+  transactionHash: Hex;
+};
+
+export type DeviceDetail = DeviceSummary & {
+  facility: FacilityRef;
+  statusReason: string | null;
+  metadataURI: string;
+  keys: DeviceKeyInfo[];
+  history: DeviceHistoryEntry[];
+};
+
+export type ChallengeState = "None" | "Pending" | "Dismissed" | "Upheld";
+
+export type AttestationSummary = {
+  id: Hex;
+  facility: FacilityRef;
+  periodStart: bigint;
+  periodEnd: bigint;
+  readingCount: number;
+  fossilCo2eGrams: bigint;
+  biogenicCo2Grams: bigint;
+  isCorrection: boolean;
+  revoked: boolean;
+  challengeState: ChallengeState;
+  submittedAt: bigint;
+  /** the credit token id this attestation backs, if issued */
+  issuedCreditId: bigint | null;
+};
+
+export type AttestationDetail = AttestationSummary & {
+  merkleRoot: Hex;
+  methodologyId: Hex;
+  factorSetId: Hex;
+  bundleCid: string;
+  correctionOf: Hex | null;
+  corrections: Hex[];
+  signers: { address: Hex; index: number }[];
+  submitter: Hex;
+  transactionHash: Hex;
+  revocation: { verifier: Hex; reason: string; timestamp: bigint; byChallenge: boolean } | null;
+  challenge: {
+    challenger: Hex;
+    reason: string;
+    evidenceCid: string;
+    state: ChallengeState;
+    note: string | null;
+  } | null;
+  issuance: { creditId: bigint; amountKg: bigint; boundKg: bigint; transactionHash: Hex } | null;
+};
+
+export type ProjectSummary = {
+  id: bigint;
+  name: string;
+  standard: string;
+  active: boolean;
+  proponent: Hex;
+  issuedKg: bigint;
+  retiredKg: bigint;
+};
+
+export type CreditDetail = {
+  tokenId: bigint;
+  vintage: number;
+  project: ProjectSummary & { facility: FacilityRef };
+  issuedKg: bigint;
+  retiredKg: bigint;
+  supplyKg: bigint;
+  holderCount: number;
+  retirementCount: number;
+  issuances: { attestationId: Hex; amountKg: bigint; boundKg: bigint; timestamp: bigint; transactionHash: Hex }[];
+};
+
+export type ListingStatus = "Open" | "Filled" | "Cancelled";
+
+export type ListingSummary = {
+  id: bigint;
+  seller: Hex;
+  creditId: bigint;
+  amountKg: bigint;
+  remainingKg: bigint;
+  paymentToken: Hex;
+  unitPrice: bigint;
+  minFillKg: bigint;
+  expiresAt: bigint;
+  status: ListingStatus;
+};
+
+export type RetirementDetail = {
+  certificateId: bigint;
+  creditId: bigint;
+  vintage: number;
+  project: { id: bigint; name: string; facility: FacilityRef };
+  beneficiary: Hex;
+  retiree: Hex;
+  holder: Hex;
+  amountKg: bigint;
+  beneficiaryName: string;
+  reason: string;
+  consumptionCountry: string | null;
+  consumptionStart: bigint;
+  consumptionEnd: bigint;
+  timestamp: bigint;
+  transactionHash: Hex;
+  locked: boolean;
+};
+
+export type Holding = { creditId: bigint; vintage: number; projectName: string; amountKg: bigint };
+
+export type DailyTotals = {
+  day: number;
+  date: bigint;
+  attestationCount: number;
+  revokedAttestationCount: number;
+  readingCount: bigint;
+  fossilCo2eGrams: bigint;
+  biogenicCo2Grams: bigint;
+  issuedKg: bigint;
+  retiredKg: bigint;
+  saleCount: number;
+  soldKg: bigint;
+};

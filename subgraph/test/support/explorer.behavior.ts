@@ -1,0 +1,181 @@
+/**
+ * One explorer scenario, backend-independent: its ids and the answers every ExplorerIndexer must
+ * give for it. A backend's test lays the scenario's data out its own way (client.test.ts: as the
+ * subgraph mappings store entities) and runs explorerIndexerBehavior on it, so the explorer's
+ * page-level reads are held to the same expectations on every backend.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { protocolIdKey } from "../../client/ids.ts";
+import type { ExplorerIndexer } from "../../client/indexer.ts";
+import type { Hex } from "../../client/types.ts";
+
+export const facilityA = protocolIdKey("ktda-kangaita");
+export const facilityB = protocolIdKey("ktda-chinga");
+export const device1 = protocolIdKey("kangaita-chimney-1");
+export const hex32 = (n: number) => `0x${n.toString(16).padStart(64, "0")}` as Hex;
+export const addr = (n: number) => `0x${n.toString(16).padStart(40, "0")}` as Hex;
+export const att1 = hex32(0xa1);
+export const att2 = hex32(0xa2);
+export const att3 = hex32(0xa3);
+export const oracleSet = addr(0x05e7);
+export const tokenId = (1n << 16n) | 2026n;
+export const certificateId = (tokenId << 64n) | 0n;
+export const day = 20415; // 2025-11-23
+export const t0 = day * 86_400;
+
+/** The page-level reads of the explorer against `indexer()` holding the scenario's data. */
+export function explorerIndexerBehavior(backend: string, indexer: () => ExplorerIndexer, indexedBlock: number): void {
+  test(`${backend}: overview: protocol totals and the indexed block`, async () => {
+    const o = await indexer().overview();
+    assert.equal(o.facilityCount, 2);
+    assert.equal(o.fossilCo2eGrams, 14_000_000n);
+    assert.equal(o.issuedKg, 800n);
+    assert.equal(o.indexedBlock, indexedBlock);
+    assert.equal(o.indexingErrors, false);
+  });
+
+  test(`${backend}: facilities: largest attested fossil emissions first, paged`, async () => {
+    const all = await indexer().facilities();
+    assert.deepEqual(
+      all.map((f) => f.code),
+      ["ktda-chinga", "ktda-kangaita"],
+    );
+    const second = await indexer().facilities({ first: 1, skip: 1 });
+    assert.deepEqual(
+      second.map((f) => f.code),
+      ["ktda-kangaita"],
+    );
+  });
+
+  test(`${backend}: facility page by protocol id: devices, projects and attestations newest period first`, async () => {
+    const f = await indexer().facility("ktda-kangaita");
+    assert.ok(f);
+    assert.equal(f.id, facilityA);
+    assert.equal(f.readingCount, 120n);
+    assert.deepEqual(
+      f.devices.map((d) => [d.code, d.kind, d.keyCount]),
+      [["kangaita-chimney-1", "FlueGas", 2]],
+    );
+    assert.deepEqual(
+      f.projects.map((p) => [p.id, p.name]),
+      [[1n, "Kangaita biomass switch"]],
+    );
+    assert.deepEqual(
+      f.attestations.map((a) => a.id),
+      [att2, att1],
+    );
+    assert.equal(f.attestations[1]!.issuedCreditId, tokenId);
+    assert.equal(await indexer().facility("no-such-facility"), undefined);
+  });
+
+  test(`${backend}: device page: key history in order with validity windows, and its history`, async () => {
+    const d = await indexer().device("kangaita-chimney-1");
+    assert.ok(d);
+    assert.equal(d.facility.code, "ktda-kangaita");
+    assert.deepEqual(
+      d.keys.map((k) => [k.index, k.validFrom, k.validUntil]),
+      [
+        [0, 0n, BigInt(t0 + 100)],
+        [1, BigInt(t0 + 100), null],
+      ],
+    );
+    assert.deepEqual(
+      d.history.map((h) => h.kind),
+      ["Registered", "KeyRotated"],
+    );
+  });
+
+  test(`${backend}: attestations: newest first, filtered by revocation`, async () => {
+    const all = await indexer().attestations();
+    assert.deepEqual(
+      all.map((a) => a.id),
+      [att2, att3, att1],
+    );
+    const standing = await indexer().attestations({ revoked: false });
+    assert.deepEqual(
+      standing.map((a) => a.id),
+      [att3, att1],
+    );
+  });
+
+  test(`${backend}: attestation page: signers by index, revocation through an upheld challenge, issuance`, async () => {
+    const a = await indexer().attestation(att1);
+    assert.ok(a);
+    assert.deepEqual(
+      a.signers.map((s) => [s.index, s.address]),
+      [
+        [0, addr(0x11)],
+        [2, addr(0x33)],
+      ],
+    );
+    assert.deepEqual(a.issuance, { creditId: tokenId, amountKg: 800n, boundKg: 812n, transactionHash: hex32(0x7f) });
+    assert.equal(a.revocation, null);
+    const revoked = await indexer().attestation(att2);
+    assert.ok(revoked);
+    assert.equal(revoked.revoked, true);
+    assert.equal(revoked.revocation?.byChallenge, true);
+    assert.equal(revoked.challenge?.state, "Upheld");
+    assert.equal(await indexer().attestation(hex32(0xdead)), undefined);
+  });
+
+  test(`${backend}: credit page: supply, holders, project and the attestations behind each issuance`, async () => {
+    const c = await indexer().credit(tokenId);
+    assert.ok(c);
+    assert.equal(c.vintage, 2026);
+    assert.equal(c.supplyKg, 700n);
+    assert.equal(c.project.facility.code, "ktda-kangaita");
+    assert.deepEqual(
+      c.issuances.map((i) => [i.attestationId, i.amountKg]),
+      [[att1, 800n]],
+    );
+  });
+
+  test(`${backend}: listings: open ones of a credit, newest first`, async () => {
+    const open = await indexer().listings({ status: "Open", creditId: tokenId });
+    assert.deepEqual(
+      open.map((l) => [l.id, l.remainingKg]),
+      [[2n, 100n]],
+    );
+    const all = await indexer().listings();
+    assert.deepEqual(
+      all.map((l) => l.id),
+      [3n, 2n, 1n],
+    );
+  });
+
+  test(`${backend}: retirement page: beneficiary, reason, country and the locked certificate`, async () => {
+    const r = await indexer().retirement(certificateId);
+    assert.ok(r);
+    assert.equal(r.creditId, tokenId);
+    assert.equal(r.beneficiaryName, "Acme Tea Ltd");
+    assert.equal(r.consumptionCountry, "KEN");
+    assert.equal(r.locked, true);
+    assert.equal(r.project.facility.code, "ktda-kangaita");
+  });
+
+  test(`${backend}: holdings: positive balances only, largest first`, async () => {
+    assert.deepEqual(
+      (await indexer().holdings(addr(0xbeef))).map((h) => [h.creditId, h.amountKg]),
+      [[tokenId, 500n]],
+    );
+    assert.deepEqual(await indexer().holdings(addr(0xca7)), [], "a zero balance is not a holding");
+    assert.deepEqual(await indexer().holdings(addr(0x999)), [], "an unknown account holds nothing");
+  });
+
+  test(`${backend}: daily totals: a range of days, overall and for one facility`, async () => {
+    const days = await indexer().daily({ fromDay: day, toDay: day + 30 });
+    assert.deepEqual(
+      days.map((d) => [d.day, d.issuedKg]),
+      [
+        [day, 0n],
+        [day + 1, 800n],
+      ],
+    );
+    const chinga = await indexer().daily({ fromDay: day, toDay: day, facility: "ktda-chinga" });
+    assert.deepEqual(
+      chinga.map((d) => d.fossilCo2eGrams),
+      [9_000_000n],
+    );
+  });
+}
