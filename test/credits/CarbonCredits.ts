@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { encodeBytes32String, keccak256, toUtf8Bytes } from "ethers";
+import { AbiCoder, encodeBytes32String, keccak256, toUtf8Bytes } from "ethers";
 import { deployAll, header, DAY, CHALLENGE_WINDOW, Y2025, Y2026, FACILITY, METHODOLOGY, ZERO32 } from "./fixture.ts";
 
 const connection = await network.create();
@@ -87,6 +87,14 @@ describe("CarbonCredits", function () {
       await expect(
         f.credits.connect(f.verifier).registerProject({ ...p, facilityId: ZERO32 }),
       ).to.be.revertedWithCustomError(f.credits, "CarbonCreditsInvalidProject");
+      await f.credits.connect(f.verifier).registerProject(p);
+      const scope = keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32"], [FACILITY, METHODOLOGY]));
+      expect(await f.credits.projectOfScope(scope)).to.equal(1n);
+      await expect(f.credits.connect(f.verifier).registerProject(p))
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsScopeTaken")
+        .withArgs(FACILITY, METHODOLOGY, 1n);
+      // another methodology on the same facility is another project
+      await f.credits.connect(f.verifier).registerProject({ ...p, methodologyId: keccak256(toUtf8Bytes("other")) });
     });
 
     it("integrates the baseline over segments, floored once", async function () {
