@@ -6,7 +6,8 @@
  *
  * bench/gas.ts imports this file and calls `measure(ctx)` with its deployed AttestationRegistry;
  * `node bench/gas-credits.ts` runs it alone (deploying the attestation contracts with
- * test/carbonProofFixture.ts), prints the table and then the figures as JSON on the last line.
+ * test/carbonProofFixture.ts), prints the table, writes bench/gas-credits.snapshot.json (committed)
+ * and prints the figures as JSON on the last line.
  *
  * Scenarios (the common case, fixed so figures compare between commits):
  * - issue: second issuance into an existing (project, vintage), to the proponent who already holds
@@ -161,5 +162,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     gasOf,
   });
   printTable(rowsOf(gas));
+  // The committed snapshot of these figures: diff it in review (bench/gas.ts writes the combined one).
+  const { writeFile } = await import("node:fs/promises");
+  await writeFile(new URL("./gas-credits.snapshot.json", import.meta.url), JSON.stringify(gas, null, 2) + "\n");
   console.log(JSON.stringify(gas));
 }
