@@ -30,7 +30,13 @@ test("prettier finds every source file formatted", () => {
   assert.equal(r.status, 0, `run \`npx prettier --write .\` to fix:\n${r.output}`);
 });
 
-for (const project of ["tsconfig.json", "sdk/tsconfig.json", "oracle/tsconfig.json"]) {
+for (const project of [
+  "tsconfig.json",
+  "sdk/tsconfig.json",
+  "oracle/tsconfig.json",
+  "web/tsconfig.json",
+  "subgraph/tsconfig.json",
+]) {
   test(
     `tsc --noEmit -p ${project} finds no type errors`,
     { skip: !existsSync(join(root, project)) && `${project} does not exist yet` },

@@ -65,6 +65,7 @@ import {
   type FacilityContext,
   type Reading,
 } from "../sdk/src/index.ts";
+import { contractAbis } from "../sdk/src/contracts/generated.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DEV_MNEMONIC = "test test test test test test test test test test test junk";
@@ -88,8 +89,13 @@ const ARTIFACT_PATHS: Record<ContractName, string> = {
   TestUSD: "test/TestUSD.sol/TestUSD.json",
 };
 
-/** ABIs from Hardhat's build artifacts (the same files scripts/export-contracts.ts reads). */
+/**
+ * ABIs from the sdk's generated file; TestUSD, a test contract the generator leaves out
+ * by design, from its Hardhat build artifact (its `mint` is not in the standard ERC-20 ABI).
+ */
 function abiOf(name: ContractName): Abi {
+  const generated = (contractAbis as Record<string, Abi | undefined>)[name];
+  if (generated) return generated;
   const dir = process.env.CARBONPROOF_ARTIFACTS ?? join(root, "artifacts");
   const file = join(dir, "contracts", ARTIFACT_PATHS[name]);
   if (!existsSync(file)) throw new Error(`no artifact for ${name} at ${file}: run \`npx hardhat build\` first`);

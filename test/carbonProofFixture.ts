@@ -46,7 +46,11 @@ export async function deployCarbonProof(connection: Connection, nodeCount = 5, t
   }
 
   const deviceRegistry = await ethers.deployContract("DeviceRegistry", [admin.address]);
-  const oracleSet = await ethers.deployContract("OracleSet", [admin.address, oracles.map((o) => o.wallet.address), threshold]);
+  const oracleSet = await ethers.deployContract("OracleSet", [
+    admin.address,
+    oracles.map((o) => o.wallet.address),
+    threshold,
+  ]);
   const registry = await ethers.deployContract("AttestationRegistry", [admin.address, await oracleSet.getAddress()]);
   await deviceRegistry.grantRole(await deviceRegistry.DEVICE_MANAGER_ROLE(), deviceManager.address);
   await registry.grantRole(await registry.VERIFIER_ROLE(), verifier.address);

@@ -259,18 +259,7 @@ contract OracleSet is AccessControl {
         address previous;
         uint256 j;
         for (uint256 i = 0; i < count; ++i) {
-            bytes32 r;
-            bytes32 s;
-            uint8 v;
-            assembly ("memory-safe") {
-                let p := add(signatures.offset, mul(i, 65))
-                r := calldataload(p)
-                s := calldataload(add(p, 0x20))
-                v := byte(0, calldataload(add(p, 0x40)))
-            }
-            if (uint256(s) > _HALF_N) revert OracleSetInvalidSignature(i);
-            address signer = ecrecover(digest, v, r, s);
-            if (signer == address(0)) revert OracleSetInvalidSignature(i);
+            address signer = _signerAt(signatures, i, digest);
             if (signer <= previous) revert OracleSetSignersNotSorted(i, signer, previous);
             // signers and table are both sorted by address: advance through the table
             while (j < n && _entryAddress(entries, j) < signer) ++j;
@@ -279,6 +268,22 @@ contract OracleSet is AccessControl {
             ++j;
             previous = signer;
         }
+    }
+
+    /// @dev Signer of the `i`-th 65-byte signature; reverts for a high s or an unrecoverable signature.
+    function _signerAt(bytes calldata signatures, uint256 i, bytes32 digest) private pure returns (address signer) {
+        bytes32 r;
+        bytes32 s;
+        uint8 v;
+        assembly ("memory-safe") {
+            let p := add(signatures.offset, mul(i, 65))
+            r := calldataload(p)
+            s := calldataload(add(p, 0x20))
+            v := byte(0, calldataload(add(p, 0x40)))
+        }
+        if (uint256(s) > _HALF_N) revert OracleSetInvalidSignature(i);
+        signer = ecrecover(digest, v, r, s);
+        if (signer == address(0)) revert OracleSetInvalidSignature(i);
     }
 
     function _entryAddress(uint256 entries, uint256 e) private pure returns (address a) {

@@ -291,7 +291,7 @@ int run(const std::string& configPath) {
       std::cerr << (wasConnected ? "mqtt connected" : "mqtt disconnected: " + detail) << "\n";
       if (!wasConnected) std::cerr << "retry in " << client.currentBackoffMs() << " ms\n";
     }
-    if (client.connected() && now >= nextHeartbeat) {
+    if (heartbeatMs > 0 && client.connected() && now >= nextHeartbeat) {
       node.publishHeartbeat(0);
       nextHeartbeat = now + static_cast<uint64_t>(heartbeatMs);
     }

@@ -14,7 +14,7 @@
 #include "board/sensors.h"
 #include "board_config.h"
 #include "carbonproof/bytes.h"
-#include "carbonproof/drivers/pitot.h"
+#include "carbonproof/flue_gas_interval.h"
 #include "carbonproof/json.h"
 #include "carbonproof/node.h"
 
@@ -32,9 +32,7 @@ struct SiteConfig {
   std::string ntp1 = "pool.ntp.org", ntp2 = "time.google.com";
   int64_t intervalS = 5;
   int64_t heartbeatS = 60;
-  int64_t ductDiameterMm = 600;
-  int64_t staticPressurePa = 101325;  // absolute; set for the site's altitude
-  pitot::Params pitot{840, 29000};
+  DuctConfig duct;  // pressurePa: absolute; set for the site's altitude
   int64_t co2PpmPerCount = 1;
   bool meterEnabled = false;
   uint32_t meterImpPerKwh = 1000;
@@ -55,14 +53,9 @@ board::SenseairS8 gS8(Serial2);
 board::Max31855 gTc;
 board::Sdp810 gSdp;
 board::PulseInput gPulses;
-std::unique_ptr<PulseEnergy> gEnergy;
+std::unique_ptr<MeterInterval> gMeter;
 
-// Per-interval accumulation: one sample per second, integer means at the end.
-struct Accum {
-  int64_t co2 = 0, temp = 0, vel = 0;
-  int64_t n = 0;
-  uint32_t faults = 0;
-} gAcc;
+std::unique_ptr<FlueGasInterval> gFlue;  // per-interval samples → one reading
 
 bool readText(const std::string& path, std::string& out) {
   FILE* f = fopen(path.c_str(), "rb");
@@ -113,10 +106,10 @@ bool loadConfig(std::string& err) {
   gCfg.intervalS = num(&c, "intervalS", 5);
   gCfg.heartbeatS = num(&c, "heartbeatS", 60);
   const json::Value* duct = c.find("duct");
-  gCfg.ductDiameterMm = num(duct, "diameterMm", 600);
-  gCfg.staticPressurePa = num(duct, "pressurePa", 101325);
-  gCfg.pitot.coefficientPermille = num(duct, "pitotCoefficientPermille", 840);
-  gCfg.pitot.molarMassMgPerMol = num(duct, "gasMolarMassMgPerMol", 29000);
+  gCfg.duct.diameterMm = num(duct, "diameterMm", 600);
+  gCfg.duct.pressurePa = num(duct, "pressurePa", 101325);
+  gCfg.duct.pitot.coefficientPermille = num(duct, "pitotCoefficientPermille", 840);
+  gCfg.duct.pitot.molarMassMgPerMol = num(duct, "gasMolarMassMgPerMol", 29000);
   gCfg.co2PpmPerCount = num(c.find("co2"), "ppmPerCount", 1);
   const json::Value* meter = c.find("energyMeter");
   gCfg.meterEnabled = meter && meter->find("enabled") && meter->find("enabled")->b;
@@ -162,46 +155,34 @@ void haltWith(const std::string& why) {
   }
 }
 
-void sampleSensors() {
-  auto co2 = gS8.read(gCfg.co2PpmPerCount);
-  auto tc = gTc.read();
-  auto dp = gSdp.read();
-  if (!co2.ok) gAcc.faults |= kFaultCo2;
-  if (!tc.ok()) gAcc.faults |= kFaultThermocouple;
-  if (!dp.ok) gAcc.faults |= kFaultPressure;
-  if (!co2.ok || !tc.ok() || !dp.ok) return;  // a sample counts only with all three
-  int64_t v = 0;
-  if (!pitot::velocityMmS(dp.dpMilliPa, tc.tempCentiC, gCfg.staticPressurePa, gCfg.pitot, v)) return;
-  gAcc.co2 += co2.co2Ppm;
-  gAcc.temp += tc.tempCentiC;
-  gAcc.vel += v;
-  ++gAcc.n;
-}
+void sampleSensors() { gFlue->addSample(gS8.read(gCfg.co2PpmPerCount), gTc.read(), gSdp.read()); }
 
 void finishFlueGasInterval() {
-  gNode->setFaults((gNode->faults() & (kFaultStorage | kFaultEnergyMeter)) | gAcc.faults);
-  if (gAcc.n == 0) {
+  std::optional<FlueGas> m = gFlue->finish();
+  gNode->setFaults((gNode->faults() & (kFaultStorage | kFaultEnergyMeter)) | gFlue->faults());
+  if (!m) {
     Serial.println("[cp] no valid sample this interval: no reading");
-  } else {
-    FlueGas m;
-    m.co2Ppm = gAcc.co2 / gAcc.n;
-    m.tempCentiC = gAcc.temp / gAcc.n;
-    m.velocityMmS = gAcc.vel / gAcc.n;
-    m.pressurePa = gCfg.staticPressurePa;
-    m.ductDiameterMm = gCfg.ductDiameterMm;
-    std::string err;
-    RecordStatus st = gNode->recordFlueGas(m, gCfg.intervalS, &err);
-    if (st != RecordStatus::Ok) Serial.printf("[cp] reading not recorded: %s %s\n", statusName(st), err.c_str());
+    return;
   }
-  gAcc = Accum{};
+  std::string err;
+  RecordStatus st = gNode->recordFlueGas(*m, gCfg.intervalS, &err);
+  if (st != RecordStatus::Ok) Serial.printf("[cp] reading not recorded: %s %s\n", statusName(st), err.c_str());
 }
 
-void finishMeterInterval() {
+void finishMeterInterval(uint64_t now) {
+  gMeter->addPulses(gPulses.take());
+  if (!gWall.timeSet()) return;  // energy stays pending (MeterInterval)
   Electricity e;
-  e.energyWh = gEnergy->addPulses(gPulses.take());
+  e.energyWh = gMeter->pendingWh();
   std::string err;
-  RecordStatus st = gNode->recordElectricity(e, gCfg.meterIntervalS, &err);
-  if (st != RecordStatus::Ok) Serial.printf("[cp] meter reading not recorded: %s %s\n", statusName(st), err.c_str());
+  RecordStatus st = gNode->recordElectricity(e, gMeter->intervalS(now), &err);
+  if (st != RecordStatus::Ok) {
+    gNode->setFaults(gNode->faults() | kFaultEnergyMeter);
+    Serial.printf("[cp] meter reading not recorded (kept for the next): %s %s\n", statusName(st), err.c_str());
+    return;
+  }
+  gMeter->recorded(now);
+  gNode->setFaults(gNode->faults() & ~static_cast<uint32_t>(kFaultEnergyMeter));
 }
 
 void keepWifi() {
@@ -231,10 +212,11 @@ void setup() {
   Serial.printf("[cp] ring: %u pending, %llu dropped\n", static_cast<unsigned>(gRing.depth()),
                 static_cast<unsigned long long>(gRing.dropped()));
 
+  gFlue = std::make_unique<FlueGasInterval>(gCfg.duct);
   gS8.begin(CP_PIN_S8_RX, CP_PIN_S8_TX, CP_S8_BAUD);
   gTc.begin(CP_PIN_TC_SCK, CP_PIN_TC_MISO, CP_PIN_TC_CS);
   if (gCfg.meterEnabled) {
-    gEnergy = std::make_unique<PulseEnergy>(gCfg.meterImpPerKwh);
+    gMeter = std::make_unique<MeterInterval>(gCfg.meterImpPerKwh, gMono.nowMs());
     gPulses.begin(CP_PIN_METER_PULSE, CP_METER_MIN_PULSE_GAP_MS);
   }
 
@@ -264,12 +246,12 @@ void loop() {
     nextInterval += gCfg.intervalS * 1000;
   }
   if (gCfg.meterEnabled && now >= nextMeter) {
-    finishMeterInterval();
+    finishMeterInterval(now);
     nextMeter += gCfg.meterIntervalS * 1000;
   }
   keepWifi();
   if (WiFi.status() == WL_CONNECTED) gNode->poll();
-  if (gMqtt->connected() && now >= nextHeartbeat) {
+  if (gCfg.heartbeatS > 0 && gMqtt->connected() && now >= nextHeartbeat) {
     gNode->publishHeartbeat(WiFi.RSSI());
     nextHeartbeat = now + gCfg.heartbeatS * 1000;
   }

@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include "carbonproof/drivers/max31855.h"
+#include "carbonproof/flue_gas_interval.h"
+#include "carbonproof/node.h"
 #include "carbonproof/drivers/pitot.h"
 #include "carbonproof/drivers/pulse_energy.h"
 #include "carbonproof/drivers/sdp8xx.h"
@@ -105,4 +107,52 @@ TEST_CASE("pulse energy carries fractions: 800 imp/kWh is 1.25 Wh per pulse") {
   PulseEnergy one(1000);
   CHECK(one.addPulses(12345) == 12345);
   CHECK(pulsesBetween(65530, 4) == 10);  // 16-bit counter wrap
+}
+
+TEST_CASE("meter interval keeps energy pending until a reading is recorded") {
+  MeterInterval m(1000, 10000);
+  m.addPulses(300);
+  CHECK(m.pendingWh() == 300);
+  CHECK(m.intervalS(10000 + 900000) == 900);
+  // Clock not set at 900 s: nothing recorded, pulses keep adding up.
+  m.addPulses(200);
+  CHECK(m.pendingWh() == 500);
+  CHECK(m.intervalS(10000 + 1800000) == 1800);  // the next reading covers both intervals
+  m.recorded(10000 + 1800000);
+  CHECK(m.pendingWh() == 0);
+  CHECK(m.intervalS(10000 + 1800000) == 1);
+  MeterInterval frac(800, 0);
+  frac.addPulses(1);  // 1.25 Wh: 1 now, the quarter carried
+  CHECK(frac.pendingWh() == 1);
+  frac.addPulses(3);
+  CHECK(frac.pendingWh() == 5);
+}
+
+TEST_CASE("flue-gas interval averages valid samples and reports sensor faults") {
+  FlueGasInterval fi(DuctConfig{600, 101325, {1000, 28965}});
+  s8::Co2Sample co2{true, 0, 41000};
+  max31855::Sample tc = max31855::decode(0x01900000u);  // 25 °C
+  sdp8xx::Sample dp;
+  dp.ok = true;
+  dp.dpMilliPa = 25000;
+  fi.addSample(co2, tc, dp);
+  co2.co2Ppm = 42000;
+  fi.addSample(co2, tc, dp);
+  max31855::Sample open = max31855::decode(0x00010001u);
+  fi.addSample(co2, open, dp);  // thermocouple open: sample not counted
+  CHECK(fi.samples() == 2);
+  auto m = fi.finish();
+  REQUIRE(m);
+  CHECK(m->co2Ppm == 41500);
+  CHECK(m->tempCentiC == 2500);
+  CHECK(m->velocityMmS > 6400);
+  CHECK(m->velocityMmS < 6600);
+  CHECK(m->pressurePa == 101325);
+  CHECK(m->ductDiameterMm == 600);
+  CHECK(fi.faults() == kFaultThermocouple);
+  CHECK_FALSE(fi.finish());  // nothing sampled: no reading, faults cleared
+  CHECK(fi.faults() == 0);
+  fi.addSample(s8::Co2Sample{}, tc, dp);
+  CHECK_FALSE(fi.finish());
+  CHECK(fi.faults() == kFaultCo2);
 }

@@ -14,8 +14,14 @@ WORK="$(mktemp -d /tmp/cp-fw-e2e-XXXXXX)"
 PORT=$(( 20000 + RANDOM % 30000 ))
 cleanup() {
   [[ -n "${SUB_PID:-}" ]] && kill "$SUB_PID" 2>/dev/null || true
-  [[ -f "$WORK/mosquitto.pid" ]] && kill "$(cat "$WORK/mosquitto.pid")" 2>/dev/null || true
-  rm -rf "$WORK"
+  if [[ -f "$WORK/mosquitto.pid" ]]; then
+    local pid
+    pid="$(cat "$WORK/mosquitto.pid")"
+    kill "$pid" 2>/dev/null || true
+    # mosquitto writes its persistence file on the way out: let it finish first
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -rf "$WORK" || true
 }
 trap cleanup EXIT
 

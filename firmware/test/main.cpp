@@ -32,6 +32,7 @@ REGISTER_LISTENER("counting", 1, CountingListener);
 int main(int argc, char** argv) {
   doctest::Context ctx(argc, argv);
   int rc = ctx.run();
+  cptest::removeTempDirs();
   if (ctx.shouldExit()) return rc;  // --list-test-cases etc.
   if (rc == 0 && gStarted == 1 && cptest::skippedFlag()) return 77;  // ctest SKIP_RETURN_CODE
   if (rc == 0 && gStarted == 0) {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -27,10 +28,26 @@ inline void skip(const std::string& why) {
   std::fprintf(stderr, "SKIPPED: %s\n", why.c_str());
 }
 
+// On tmpfs when available: the buffer and seq store fsync on every write,
+// which on a busy CI disk made the model tests slow without testing more.
+// Removed when the test process exits (test/main.cpp).
+inline std::vector<std::string>& tempDirs() {
+  static std::vector<std::string> dirs;
+  return dirs;
+}
 inline std::string tempDir() {
+  char shm[] = "/dev/shm/cp-fw-test-XXXXXX";
   char tmpl[] = "/tmp/cp-fw-test-XXXXXX";
-  char* d = mkdtemp(tmpl);
-  return d ? std::string(d) : std::string("/tmp");
+  char* d = access("/dev/shm", W_OK) == 0 ? mkdtemp(shm) : nullptr;
+  if (!d) d = mkdtemp(tmpl);
+  if (!d) return std::string("/tmp");
+  tempDirs().push_back(d);
+  return std::string(d);
+}
+inline void removeTempDirs() {
+  std::error_code ec;
+  for (const auto& d : tempDirs()) std::filesystem::remove_all(d, ec);
+  tempDirs().clear();
 }
 
 inline long fileSize(const std::string& p) {

@@ -1,5 +1,4 @@
 import { join, resolve } from "node:path";
-import type { FastifyInstance } from "fastify";
 import type { Common } from "./common.ts";
 import type { EmissionsCalculator } from "./compute/emissions.ts";
 import type { DeviceDirectory } from "./devices/directory.ts";
@@ -35,7 +34,7 @@ export type OracleNode = {
   storage: Storage;
   ingestor: Ingestor;
   pipeline: BatchPipeline;
-  api: FastifyInstance | null;
+  api: Awaited<ReturnType<typeof buildApi>> | null;
   httpUrl: string | null;
   mqtt: MqttIngest | null;
   content: ContentStore | null;
@@ -130,7 +129,7 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
     common.shutdown.add("mqtt", () => m.close());
   }
 
-  let api: FastifyInstance | null = null;
+  let api: Awaited<ReturnType<typeof buildApi>> | null = null;
   let httpUrl: string | null = null;
   if (config.http.enabled) {
     api = await buildApi({

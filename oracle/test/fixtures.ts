@@ -3,33 +3,10 @@ import { generateDeviceKey, signReading, type Envelope, type Reading } from "../
 import { createCommon, type Clock } from "../src/common.ts";
 import { parseConfig } from "../src/config/load.ts";
 import type { ConfigInput } from "../src/config/schema.ts";
-import type { EmissionsCalculator } from "../src/compute/emissions.ts";
 import { SdkCalculator } from "../src/compute/sdk.ts";
 import { MemoryDeviceDirectory, type DeviceInfo } from "../src/devices/directory.ts";
 import { startNode, type NodeParts, type OracleNode } from "../src/node.ts";
 import { tempDir } from "./helpers.ts";
-
-/**
- * Stands in for the sdk methodology (`computeReading` with a factor set) until it lands:
- * 1 mg CO2e per Wh, 1 mg per 10 ppm·interval-second for flue gas, 3 mg per gram of fuel.
- * Only the plumbing is under test here; the formulas have their known-answer tests in the sdk.
- */
-export const testCalculator: EmissionsCalculator = {
-  methodologyId: `0x${"11".repeat(32)}`,
-  factorSetId: `0x${"22".repeat(32)}`,
-  compute(r: Reading) {
-    const m = r.m as Record<string, unknown>;
-    if (typeof m.fuel === "string" && m.fuel === "unobtainium")
-      throw new Error(`fuel ${m.fuel} is not in the factor set`);
-    let mg = 0n;
-    if (typeof m.energyWh === "number") mg = BigInt(m.energyWh);
-    else if (typeof m.co2Ppm === "number") mg = (BigInt(m.co2Ppm) * BigInt(r.intervalS)) / 10n;
-    else if (typeof m.massGrams === "number") mg = BigInt(m.massGrams) * 3n;
-    const biogenic = m.fuel === "firewood";
-    return { fossilMg: biogenic ? 0n : mg, biogenicMg: biogenic ? mg : 0n, detail: { mg: mg.toString() } };
-  },
-  describe: () => ({ name: "test-methodology", v: 1 }),
-};
 
 /** The real sdk methodology with the default factor set; the test facility is a Kenyan tea factory burning firewood. */
 export function sdkCalculator(): SdkCalculator {

@@ -82,7 +82,7 @@ const attestationSummary = z
     facility: facilityRef,
     periodStart: bigintString,
     periodEnd: bigintString,
-    readingCount: z.number().int(),
+    readingCount: bigintString,
     fossilCo2eGrams: bigintString,
     biogenicCo2Grams: bigintString,
     isCorrection: z.boolean(),

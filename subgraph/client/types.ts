@@ -87,7 +87,7 @@ export type AttestationSummary = {
   facility: FacilityRef;
   periodStart: bigint;
   periodEnd: bigint;
-  readingCount: number;
+  readingCount: bigint;
   fossilCo2eGrams: bigint;
   biogenicCo2Grams: bigint;
   isCorrection: boolean;

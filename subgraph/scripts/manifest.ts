@@ -68,14 +68,11 @@ export function renderManifest(
       `      address: ${quote(at.address)}`,
       `      startBlock: ${at.startBlock}`,
     );
-    const oracleSet = deployment.contracts["OracleSet"];
-    if (c.name === "AttestationRegistry" && oracleSet) {
-      lines.push(
-        "    context:",
-        "      oracleSet:",
-        "        type: Bytes",
-        `        data: ${quote(oracleSet.address)}`,
-      );
+    if (c.name === "AttestationRegistry") {
+      // Always present (empty when the OracleSet is not deployed there), so the mapping never
+      // depends on how graph-node answers dataSource.context() for a data source without one.
+      const oracleSet = deployment.contracts["OracleSet"]?.address ?? "";
+      lines.push("    context:", "      oracleSet:", "        type: String", `        data: ${quote(oracleSet)}`);
     }
     lines.push(
       "    mapping:",

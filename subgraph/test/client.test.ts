@@ -168,7 +168,7 @@ function seed(): Store {
     periodStart: String(t0),
     periodEnd: String(t0 + 3600),
     merkleRoot: hex32(0x400),
-    readingCount: 60,
+    readingCount: "60",
     fossilCo2eGrams: "2500000",
     biogenicCo2Grams: "450000",
     methodologyId: hex32(0x111),
@@ -207,7 +207,7 @@ function seed(): Store {
   put(
     s,
     "Attestation",
-    attestation(att3, facilityB, { readingCount: 10, fossilCo2eGrams: "9000000", submittedAt: String(t0 + 3800) }),
+    attestation(att3, facilityB, { readingCount: "10", fossilCo2eGrams: "9000000", submittedAt: String(t0 + 3800) }),
   );
   put(s, "AttestationSignature", { id: `${att1}00000002`, attestation: att1, node: `${oracleSet}00000002` });
   put(s, "AttestationSignature", { id: `${att1}00000000`, attestation: att1, node: `${oracleSet}00000000` });

@@ -87,7 +87,14 @@ describe("DeviceRegistry", function () {
           .withArgs(id);
       }
       // the longest id (32 chars) and every allowed character are fine
-      await asManager.registerDevice(stringToHex("a".repeat(29) + "._-", { size: 32 }), FACILITY, Kind.FlueGas, x, y, "");
+      await asManager.registerDevice(
+        stringToHex("a".repeat(29) + "._-", { size: 32 }),
+        FACILITY,
+        Kind.FlueGas,
+        x,
+        y,
+        "",
+      );
       await asManager.registerDevice(stringToHex("0", { size: 32 }), FACILITY, Kind.FlueGas, x, y, "");
     });
 
@@ -106,10 +113,9 @@ describe("DeviceRegistry", function () {
         .to.be.revertedWithCustomError(deviceRegistry, "DeviceRegistryInvalidKey")
         .withArgs(x, offCurve);
       const zero = toHex(0n, { size: 32 });
-      await expect(asManager.registerDevice(DEVICE, FACILITY, Kind.FlueGas, zero, zero, "")).to.be.revertedWithCustomError(
-        deviceRegistry,
-        "DeviceRegistryInvalidKey",
-      );
+      await expect(
+        asManager.registerDevice(DEVICE, FACILITY, Kind.FlueGas, zero, zero, ""),
+      ).to.be.revertedWithCustomError(deviceRegistry, "DeviceRegistryInvalidKey");
     });
 
     it("reverts with DeviceRegistryAlreadyRegistered for an existing id", async function () {
@@ -123,7 +129,9 @@ describe("DeviceRegistry", function () {
   describe("status: suspend, reactivate, retire", function () {
     it("suspends and reactivates a device", async function () {
       const { deviceRegistry, asManager, now } = await registered();
-      await expect(asManager.suspendDevice(DEVICE, "calibration overdue")).to.emit(deviceRegistry, "DeviceSuspended").withArgs(DEVICE, "calibration overdue");
+      await expect(asManager.suspendDevice(DEVICE, "calibration overdue"))
+        .to.emit(deviceRegistry, "DeviceSuspended")
+        .withArgs(DEVICE, "calibration overdue");
       expect(await deviceRegistry.isActive(DEVICE)).to.equal(false);
       const device = await deviceRegistry.getDevice(DEVICE);
       expect(device.status).to.equal(Status.Suspended);
@@ -134,7 +142,9 @@ describe("DeviceRegistry", function () {
 
     it("retires a device for good, from active or suspended", async function () {
       const { deviceRegistry, asManager, x, y } = await registered();
-      await expect(asManager.retireDevice(DEVICE, "replaced")).to.emit(deviceRegistry, "DeviceRetired").withArgs(DEVICE, "replaced");
+      await expect(asManager.retireDevice(DEVICE, "replaced"))
+        .to.emit(deviceRegistry, "DeviceRetired")
+        .withArgs(DEVICE, "replaced");
       expect((await deviceRegistry.getDevice(DEVICE)).status).to.equal(Status.Retired);
       expect(await deviceRegistry.isActive(DEVICE)).to.equal(false);
       const other = idToBytes32("kangaita-meter-2");
@@ -158,7 +168,9 @@ describe("DeviceRegistry", function () {
         () => asManager.reactivateDevice(DEVICE),
         () => asManager.suspendDevice(DEVICE, "x"),
       ]) {
-        await expect(call()).to.be.revertedWithCustomError(deviceRegistry, "DeviceRegistryInvalidStatus").withArgs(DEVICE, Status.Retired);
+        await expect(call())
+          .to.be.revertedWithCustomError(deviceRegistry, "DeviceRegistryInvalidStatus")
+          .withArgs(DEVICE, Status.Retired);
       }
     });
 
@@ -179,7 +191,9 @@ describe("DeviceRegistry", function () {
         () => deviceRegistry.verifyDeviceSignature(unknown, zero, zero, zero),
         () => deviceRegistry.verifyDeviceSignatureAt(unknown, zero, zero, zero, 0),
       ]) {
-        await expect(call()).to.be.revertedWithCustomError(deviceRegistry, "DeviceRegistryUnknownDevice").withArgs(unknown);
+        await expect(call())
+          .to.be.revertedWithCustomError(deviceRegistry, "DeviceRegistryUnknownDevice")
+          .withArgs(unknown);
       }
       expect(await deviceRegistry.isActive(unknown)).to.equal(false);
     });
@@ -195,13 +209,17 @@ describe("DeviceRegistry", function () {
         () => asOutsider.rotateKey(DEVICE, x, y),
         () => asOutsider.setMetadataURI(DEVICE, ""),
       ]) {
-        await expect(call()).to.be.revertedWithCustomError(deviceRegistry, "AccessControlUnauthorizedAccount").withArgs(outsider.address, role);
+        await expect(call())
+          .to.be.revertedWithCustomError(deviceRegistry, "AccessControlUnauthorizedAccount")
+          .withArgs(outsider.address, role);
       }
     });
 
     it("updates the metadata URI", async function () {
       const { deviceRegistry, asManager } = await registered();
-      await expect(asManager.setMetadataURI(DEVICE, "ipfs://v2")).to.emit(deviceRegistry, "DeviceMetadataUpdated").withArgs(DEVICE, "ipfs://v2");
+      await expect(asManager.setMetadataURI(DEVICE, "ipfs://v2"))
+        .to.emit(deviceRegistry, "DeviceMetadataUpdated")
+        .withArgs(DEVICE, "ipfs://v2");
       expect((await deviceRegistry.getDevice(DEVICE)).metadataURI).to.equal("ipfs://v2");
     });
   });
@@ -212,7 +230,9 @@ describe("DeviceRegistry", function () {
       const digest = readingDigest(protocolExampleReading);
       const [r, s] = split(signDigest(digest, key.secretKey));
       expect(await deviceRegistry.verifyDeviceSignature(DEVICE, toHex(digest), r, s)).to.equal(true);
-      expect(await deviceRegistry.verifyDeviceSignatureAt(DEVICE, toHex(digest), r, s, protocolExampleReading.ts)).to.equal(true);
+      expect(
+        await deviceRegistry.verifyDeviceSignatureAt(DEVICE, toHex(digest), r, s, protocolExampleReading.ts),
+      ).to.equal(true);
       const other = readingDigest({ ...protocolExampleReading, seq: 43 });
       expect(await deviceRegistry.verifyDeviceSignature(DEVICE, toHex(other), r, s)).to.equal(false);
       const highS = toHex(P256_N - BigInt(s), { size: 32 });
@@ -259,12 +279,16 @@ describe("DeviceRegistry", function () {
       const [oldR, oldS] = split(signDigest(digest, key.secretKey));
       const [newR, newS] = split(signDigest(digest, newKey.secretKey));
       // old key: valid for a reading before the rotation, not after, not as the current key
-      expect(await deviceRegistry.verifyDeviceSignatureAt(DEVICE, digest, oldR, oldS, rotationTime - 1n)).to.equal(true);
+      expect(await deviceRegistry.verifyDeviceSignatureAt(DEVICE, digest, oldR, oldS, rotationTime - 1n)).to.equal(
+        true,
+      );
       expect(await deviceRegistry.verifyDeviceSignatureAt(DEVICE, digest, oldR, oldS, rotationTime)).to.equal(false);
       expect(await deviceRegistry.verifyDeviceSignature(DEVICE, digest, oldR, oldS)).to.equal(false);
       // new key: the reverse
       expect(await deviceRegistry.verifyDeviceSignatureAt(DEVICE, digest, newR, newS, rotationTime)).to.equal(true);
-      expect(await deviceRegistry.verifyDeviceSignatureAt(DEVICE, digest, newR, newS, rotationTime - 1n)).to.equal(false);
+      expect(await deviceRegistry.verifyDeviceSignatureAt(DEVICE, digest, newR, newS, rotationTime - 1n)).to.equal(
+        false,
+      );
       expect(await deviceRegistry.verifyDeviceSignature(DEVICE, digest, newR, newS)).to.equal(true);
 
       // a third key: the middle one covers exactly [rotation 1, rotation 2)
@@ -290,7 +314,9 @@ describe("DeviceRegistry", function () {
     it("reverts with DeviceRegistryInvalidKey for an invalid new key", async function () {
       const { deviceRegistry, asManager, x } = await registered();
       const bad = keccak256("0x01");
-      await expect(asManager.rotateKey(DEVICE, x, bad)).to.be.revertedWithCustomError(deviceRegistry, "DeviceRegistryInvalidKey").withArgs(x, bad);
+      await expect(asManager.rotateKey(DEVICE, x, bad))
+        .to.be.revertedWithCustomError(deviceRegistry, "DeviceRegistryInvalidKey")
+        .withArgs(x, bad);
     });
   });
 });

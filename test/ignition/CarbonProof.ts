@@ -1,6 +1,11 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import CarbonProofModule, { LOCAL_ORACLE_NODES, DEVICE_MANAGER_ROLE, VERIFIER_ROLE, PAUSER_ROLE } from "../../ignition/modules/CarbonProof.ts";
+import CarbonProofModule, {
+  LOCAL_ORACLE_NODES,
+  DEVICE_MANAGER_ROLE,
+  VERIFIER_ROLE,
+  PAUSER_ROLE,
+} from "../../ignition/modules/CarbonProof.ts";
 
 const connection = await network.create();
 const { ethers, ignition } = connection;

@@ -50,16 +50,18 @@ describe("OracleSet", function () {
       await expect(ethers.deployContract("OracleSet", [admin.address, nodes, 6]))
         .to.be.revertedWithCustomError(oracleSet, "OracleSetInvalidThreshold")
         .withArgs(6, 5);
-      await expect(ethers.deployContract("OracleSet", [admin.address, [], 1])).to.be.revertedWithCustomError(oracleSet, "OracleSetInvalidThreshold");
+      await expect(ethers.deployContract("OracleSet", [admin.address, [], 1])).to.be.revertedWithCustomError(
+        oracleSet,
+        "OracleSetInvalidThreshold",
+      );
     });
 
     it("reverts with OracleSetZeroAddress or OracleSetNodeAlreadyActive for bad initial nodes", async function () {
       const { ethers, admin, oracles, oracleSet } = await networkHelpers.loadFixture(fixture);
       const a = oracles[0]!.wallet.address;
-      await expect(ethers.deployContract("OracleSet", [admin.address, [ethers.ZeroAddress], 1])).to.be.revertedWithCustomError(
-        oracleSet,
-        "OracleSetZeroAddress",
-      );
+      await expect(
+        ethers.deployContract("OracleSet", [admin.address, [ethers.ZeroAddress], 1]),
+      ).to.be.revertedWithCustomError(oracleSet, "OracleSetZeroAddress");
       await expect(ethers.deployContract("OracleSet", [admin.address, [a, a], 1]))
         .to.be.revertedWithCustomError(oracleSet, "OracleSetNodeAlreadyActive")
         .withArgs(a);
@@ -71,7 +73,9 @@ describe("OracleSet", function () {
       const { oracleSet, admin } = await networkHelpers.loadFixture(fixture);
       const [key] = oracleKeys(1, "newcomer");
       const node = privateKeyToAccount(key!).address;
-      await expect(oracleSet.connect(admin).addNode(node)).to.emit(oracleSet, "OracleNodeAdded").withArgs(node, 5, false);
+      await expect(oracleSet.connect(admin).addNode(node))
+        .to.emit(oracleSet, "OracleNodeAdded")
+        .withArgs(node, 5, false);
       expect(await oracleSet.indexOf(node)).to.equal(5);
       expect(await oracleSet.activeCount()).to.equal(6);
       await oracleSet.connect(admin).setThreshold(1);
@@ -90,7 +94,9 @@ describe("OracleSet", function () {
       const newcomer = privateKeyToAccount(key!).address;
       await oracleSet.connect(admin).addNode(newcomer);
       expect(await oracleSet.indexOf(newcomer)).to.equal(5);
-      await expect(oracleSet.connect(admin).addNode(node)).to.emit(oracleSet, "OracleNodeAdded").withArgs(node, 1, true);
+      await expect(oracleSet.connect(admin).addNode(node))
+        .to.emit(oracleSet, "OracleNodeAdded")
+        .withArgs(node, 1, true);
       expect(await oracleSet.isActiveNode(node)).to.equal(true);
       expect(await oracleSet.nodeCount()).to.equal(6n);
     });
@@ -103,8 +109,12 @@ describe("OracleSet", function () {
 
     it("reverts with OracleSetInvalidThreshold for k = 0, k > n, or a removal below k", async function () {
       const { oracleSet, admin, oracles } = await networkHelpers.loadFixture(fixture);
-      await expect(oracleSet.connect(admin).setThreshold(0)).to.be.revertedWithCustomError(oracleSet, "OracleSetInvalidThreshold").withArgs(0, 5);
-      await expect(oracleSet.connect(admin).setThreshold(6)).to.be.revertedWithCustomError(oracleSet, "OracleSetInvalidThreshold").withArgs(6, 5);
+      await expect(oracleSet.connect(admin).setThreshold(0))
+        .to.be.revertedWithCustomError(oracleSet, "OracleSetInvalidThreshold")
+        .withArgs(0, 5);
+      await expect(oracleSet.connect(admin).setThreshold(6))
+        .to.be.revertedWithCustomError(oracleSet, "OracleSetInvalidThreshold")
+        .withArgs(6, 5);
       await oracleSet.connect(admin).setThreshold(5);
       await expect(oracleSet.connect(admin).removeNode(oracles[0]!.wallet.address))
         .to.be.revertedWithCustomError(oracleSet, "OracleSetInvalidThreshold")
@@ -114,11 +124,16 @@ describe("OracleSet", function () {
     it("reverts with OracleSetNodeAlreadyActive, OracleSetNodeNotActive and OracleSetZeroAddress", async function () {
       const { oracleSet, admin, oracles, outsider, ethers } = await networkHelpers.loadFixture(fixture);
       const node = oracles[0]!.wallet.address;
-      await expect(oracleSet.connect(admin).addNode(node)).to.be.revertedWithCustomError(oracleSet, "OracleSetNodeAlreadyActive").withArgs(node);
+      await expect(oracleSet.connect(admin).addNode(node))
+        .to.be.revertedWithCustomError(oracleSet, "OracleSetNodeAlreadyActive")
+        .withArgs(node);
       await expect(oracleSet.connect(admin).removeNode(outsider.address))
         .to.be.revertedWithCustomError(oracleSet, "OracleSetNodeNotActive")
         .withArgs(outsider.address);
-      await expect(oracleSet.connect(admin).addNode(ethers.ZeroAddress)).to.be.revertedWithCustomError(oracleSet, "OracleSetZeroAddress");
+      await expect(oracleSet.connect(admin).addNode(ethers.ZeroAddress)).to.be.revertedWithCustomError(
+        oracleSet,
+        "OracleSetZeroAddress",
+      );
     });
 
     it("lets only the admin change the set", async function () {
@@ -130,13 +145,17 @@ describe("OracleSet", function () {
         () => asOutsider.removeNode(oracles[0]!.wallet.address),
         () => asOutsider.setThreshold(1),
       ]) {
-        await expect(call()).to.be.revertedWithCustomError(oracleSet, "AccessControlUnauthorizedAccount").withArgs(outsider.address, role);
+        await expect(call())
+          .to.be.revertedWithCustomError(oracleSet, "AccessControlUnauthorizedAccount")
+          .withArgs(outsider.address, role);
       }
     });
 
     it("reverts with OracleSetUnknownNode for the index of an address never added", async function () {
       const { oracleSet, outsider } = await networkHelpers.loadFixture(fixture);
-      await expect(oracleSet.indexOf(outsider.address)).to.be.revertedWithCustomError(oracleSet, "OracleSetUnknownNode").withArgs(outsider.address);
+      await expect(oracleSet.indexOf(outsider.address))
+        .to.be.revertedWithCustomError(oracleSet, "OracleSetUnknownNode")
+        .withArgs(outsider.address);
       const info = await oracleSet.nodeInfo(outsider.address);
       expect([info.known, info.active, info.index]).to.deep.equal([false, false, 0n]);
     });
@@ -144,7 +163,9 @@ describe("OracleSet", function () {
     it("reverts with OracleSetIndicesExhausted after 128 nodes", async function () {
       this.timeout(300_000);
       const { ethers, admin, oracleSet } = await networkHelpers.loadFixture(fixture);
-      const nodes = Array.from({ length: 128 }, (_, i) => ethers.getAddress(`0x${(i + 1).toString(16).padStart(40, "0")}`));
+      const nodes = Array.from({ length: 128 }, (_, i) =>
+        ethers.getAddress(`0x${(i + 1).toString(16).padStart(40, "0")}`),
+      );
       const big = await ethers.deployContract("OracleSet", [admin.address, nodes, 1]);
       expect(await big.nodeCount()).to.equal(128n);
       await expect(big.addNode(ethers.getAddress(`0x${"ff".repeat(20)}`)))
@@ -160,7 +181,9 @@ describe("OracleSet", function () {
       const { oracleSet } = await networkHelpers.loadFixture(fixture);
       const keys = oracleKeys(5);
       const digest = keccak256(stringToHex("batch"));
-      expect(await oracleSet.verifyQuorum(digest, await signDigest(digest, [keys[1]!, keys[3]!, keys[4]!]))).to.equal(0b11010n);
+      expect(await oracleSet.verifyQuorum(digest, await signDigest(digest, [keys[1]!, keys[3]!, keys[4]!]))).to.equal(
+        0b11010n,
+      );
       expect(await oracleSet.verifyQuorum(digest, await signDigest(digest, keys))).to.equal(0b11111n);
       expect(await oracleSet.signersOf(0n)).to.deep.equal([]);
     });

@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { mnemonicToAccount } from "viem/accounts";
 import { startStack, type Stack } from "./stack.ts";
-import { injectWallet } from "./wallet.ts";
+import { injectWallet, type WalletOptions } from "./wallet.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const shots = join(here, "screenshots");
@@ -43,7 +43,7 @@ let stack: Stack;
 let browser: Browser;
 const started = Date.now();
 const log = (line: string) => process.stdout.write(`# [e2e ${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
-const axeFindings: { page: string; id: string; impact: string; help: string; nodes: number }[] = [];
+const axeFindings: { page: string; id: string; impact: string; help: string; nodes: number; first: string }[] = [];
 
 function ensureChromium(): void {
   if (existsSync(CHROMIUM)) return;
@@ -67,24 +67,34 @@ async function axe(page: Page, name: string): Promise<void> {
   const result = (await page.evaluate(async () => {
     const w = window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<unknown> } };
     return w.axe.run(document, { resultTypes: ["violations"] });
-  })) as { violations: { id: string; impact: string; help: string; nodes: unknown[] }[] };
+  })) as { violations: { id: string; impact: string; help: string; nodes: { html: string }[] }[] };
   for (const v of result.violations)
     if (v.impact === "serious" || v.impact === "critical")
-      axeFindings.push({ page: name, id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length });
+      axeFindings.push({
+        page: name,
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        nodes: v.nodes.length,
+        first: v.nodes[0]?.html.slice(0, 200) ?? "",
+      });
 }
 
-async function walletPage(account: string): Promise<{ context: BrowserContext; page: Page }> {
+async function walletPage(
+  account: string,
+  options: WalletOptions = {},
+): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
-  await injectWallet(page, stack.rpcUrl, account);
+  await injectWallet(page, stack.rpcUrl, account, options);
   return { context, page };
 }
 
 async function connect(page: Page): Promise<void> {
-  await page.getByTestId("rk-connect-button").first().click();
+  await page.getByTestId("connect-wallet").first().click();
   await page.getByText("Browser Wallet").click();
-  await page.getByTestId("rk-account-button").first().waitFor();
+  await page.getByTestId("account-button").first().waitFor();
 }
 
 async function waitConfirmed(page: Page, scope = page.locator("body")): Promise<void> {
@@ -241,11 +251,46 @@ test("a second wallet lists credits and cancels the listing", async () => {
   await context.close();
 });
 
+test("a wallet on another network is asked to switch, and does", async () => {
+  const { context, page } = await walletPage(BUYER, { chainId: 1 });
+  await page.goto(stack.webUrl);
+  await page.getByTestId("market-table").waitFor();
+  // Connecting asks the wallet for the app's chain; then the user moves the wallet to mainnet.
+  await connect(page);
+  await page.evaluate(() =>
+    (window as unknown as { ethereum: { request: (a: unknown) => Promise<unknown> } }).ethereum.request({
+      method: "wallet_switchEthereumChain",
+      params: [{ chainId: "0x1" }],
+    }),
+  );
+  const banner = page.getByRole("alert").filter({ hasText: "another network" });
+  await banner.waitFor();
+  await shot(page, "16-wrong-network");
+  await axe(page, "wrong-network");
+  await banner.getByRole("button", { name: /^Switch to/ }).click();
+  await banner.waitFor({ state: "detached" });
+  await context.close();
+});
+
+test("a transaction rejected in the wallet is reported in words and nothing is sent", async () => {
+  const { context, page } = await walletPage(BUYER, { rejectTransactions: true });
+  await page.goto(`${stack.webUrl}/listing/2`);
+  await connect(page);
+  await page.getByLabel("Amount (tonnes CO2e)").fill("0.1");
+  await page.getByTestId("quote").waitFor();
+  await page.getByTestId("approve").or(page.getByTestId("buy")).click();
+  const failed = page.locator("[data-tx=failed]");
+  await failed.waitFor({ timeout: TX_TIMEOUT });
+  assert.match(await failed.innerText(), /You rejected the request in your wallet\. Nothing was sent\./);
+  await shot(page, "17-rejected-in-wallet");
+  await context.close();
+});
+
 test("axe-core finds no serious or critical accessibility issue on any page", () => {
   const pages = new Set(axeFindings.map((f) => f.page));
   assert.deepEqual(
     axeFindings,
     [],
-    `accessibility issues on ${[...pages].join(", ")}:\n${axeFindings.map((f) => `  ${f.page}: ${f.impact} ${f.id} (${f.nodes}×) ${f.help}`).join("\n")}`,
+    `accessibility issues on ${[...pages].join(", ")}:\n${axeFindings.map((f) => `  ${f.page}: ${f.impact} ${f.id} (${f.nodes}×) ${f.help}: ${f.first}`).join("\n")}`,
   );
 });

@@ -11,6 +11,11 @@
  *
  * Attach mode: with CARBONPROOF_E2E_RPC and CARBONPROOF_E2E_ADDRESSES set, steps 1–2 are
  * skipped and the tests use that chain and deployment (seeded again by step 3).
+ * CARBONPROOF_E2E_HARDHAT_ROOT runs steps 1–2 in another checkout (e.g. a branch's worktree).
+ *
+ * Ignition runs with `--build-profile default`: Hardhat's production profile (Ignition's
+ * default) compiles each file in isolation and fails with "stack too deep" on these
+ * contracts, while the default profile (the one tests use) builds them.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -21,6 +26,7 @@ import { fileURLToPath } from "node:url";
 
 const web = join(dirname(fileURLToPath(import.meta.url)), "..");
 const root = join(web, "..");
+const hardhatRoot = process.env.CARBONPROOF_E2E_HARDHAT_ROOT ?? root;
 
 export type Stack = {
   rpcUrl: string;
@@ -110,7 +116,7 @@ export async function startStack(log: (line: string) => void = () => {}): Promis
         "npx",
         ["hardhat", "node", "--hostname", "127.0.0.1", "--port", String(rpcPort)],
         {},
-        root,
+        hardhatRoot,
       );
       await waitFor(
         "the Hardhat node",
@@ -128,7 +134,7 @@ export async function startStack(log: (line: string) => void = () => {}): Promis
       timings.chainMs = Date.now() - t;
       t = Date.now();
       const module = "ignition/modules/Credits.ts";
-      if (!existsSync(join(root, module)))
+      if (!existsSync(join(hardhatRoot, module)))
         throw new Error(
           `${module} is not in this checkout: the credits contracts are needed for the browser tests. ` +
             "Attach to a running deployment with CARBONPROOF_E2E_RPC and CARBONPROOF_E2E_ADDRESSES.",
@@ -138,10 +144,22 @@ export async function startStack(log: (line: string) => void = () => {}): Promis
       run(
         "ignition deploy",
         "npx",
-        ["hardhat", "ignition", "deploy", module, "--network", "localhost", "--deployment-id", deploymentId],
+        [
+          "hardhat",
+          "--build-profile",
+          "default",
+          "ignition",
+          "deploy",
+          module,
+          "--network",
+          "localhost",
+          "--deployment-id",
+          deploymentId,
+        ],
         { CARBONPROOF_RPC_URL: rpcUrl, HARDHAT_IGNITION_CONFIRM_DEPLOYMENT: "false" },
+        hardhatRoot,
       );
-      const deploymentDir = join(root, "ignition/deployments", deploymentId);
+      const deploymentDir = join(hardhatRoot, "ignition/deployments", deploymentId);
       cleanups.push(() => rmSync(deploymentDir, { recursive: true, force: true }));
       addressesFile = join(deploymentDir, "deployed_addresses.json");
       timings.deployMs = Date.now() - t;
@@ -153,7 +171,7 @@ export async function startStack(log: (line: string) => void = () => {}): Promis
       "seed-demo",
       process.execPath,
       ["scripts/seed-demo.ts", "--rpc", rpcUrl, "--addresses", addressesFile, "--out", join(stateDir, "web")],
-      {},
+      process.env.CARBONPROOF_ARTIFACTS ? {} : { CARBONPROOF_ARTIFACTS: join(hardhatRoot, "artifacts") },
     );
     timings.seedMs = Date.now() - t;
 

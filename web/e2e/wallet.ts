@@ -10,8 +10,21 @@
  */
 import type { Page } from "playwright-core";
 
-export async function injectWallet(page: Page, rpcUrl: string, account: string, chainId = 31337): Promise<void> {
+export type WalletOptions = {
+  /** Chain the wallet starts on (a wrong one exercises the network prompt); it follows wallet_switchEthereumChain. */
+  chainId?: number;
+  /** Answer every transaction request with EIP-1193 error 4001, as a user pressing "Reject" would. */
+  rejectTransactions?: boolean;
+};
+
+export async function injectWallet(
+  page: Page,
+  rpcUrl: string,
+  account: string,
+  options: WalletOptions = {},
+): Promise<void> {
   let connected = false;
+  let chainId = options.chainId ?? 31337;
   await page.exposeFunction("__carbonproofWallet", async (method: string, params: unknown[]) => {
     switch (method) {
       case "eth_accounts":
@@ -23,9 +36,16 @@ export async function injectWallet(page: Page, rpcUrl: string, account: string, 
         return `0x${chainId.toString(16)}`;
       case "net_version":
         return String(chainId);
-      case "wallet_switchEthereumChain":
+      case "wallet_switchEthereumChain": {
+        const requested = (params[0] as { chainId: string }).chainId;
+        chainId = Number(requested);
+        return { __chainChanged: requested };
+      }
       case "wallet_addEthereumChain":
         return null;
+      case "eth_sendTransaction":
+        if (options.rejectTransactions) return { __error: { code: 4001, message: "User rejected the request." } };
+        return forward(method, params);
       case "wallet_requestPermissions":
         connected = true;
         return [{ parentCapability: "eth_accounts" }];
@@ -34,21 +54,20 @@ export async function injectWallet(page: Page, rpcUrl: string, account: string, 
       case "wallet_revokePermissions":
         connected = false;
         return null;
-      default: {
-        const res = await fetch(rpcUrl, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-        });
-        const body = (await res.json()) as {
-          result?: unknown;
-          error?: { code: number; message: string; data?: unknown };
-        };
-        if (body.error) return { __error: body.error };
-        return body.result;
-      }
+      default:
+        return forward(method, params);
     }
   });
+  async function forward(method: string, params: unknown[]): Promise<unknown> {
+    const res = await fetch(rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    });
+    const body = (await res.json()) as { result?: unknown; error?: { code: number; message: string; data?: unknown } };
+    if (body.error) return { __error: body.error };
+    return body.result;
+  }
   await page.addInitScript(() => {
     type Listener = (...args: unknown[]) => void;
     const listeners = new Map<string, Set<Listener>>();
@@ -68,6 +87,11 @@ export async function injectWallet(page: Page, rpcUrl: string, account: string, 
           throw e;
         }
         if (method === "eth_requestAccounts") setTimeout(() => emit("accountsChanged", result), 0);
+        if (result && typeof result === "object" && "__chainChanged" in result) {
+          const id = (result as { __chainChanged: string }).__chainChanged;
+          setTimeout(() => emit("chainChanged", id), 0);
+          return null;
+        }
         return result;
       },
       on(event: string, l: Listener) {

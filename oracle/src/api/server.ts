@@ -116,7 +116,7 @@ export function batchView(b: Batch) {
  * The node's HTTP API (fastify): ingest, auditor proofs, dead letters, manual entries with
  * evidence, batches, keys, health/readiness/metrics, OpenAPI at /docs/json and UI at /docs.
  */
-export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+export async function buildApi(deps: ApiDeps) {
   const { common, storage, ingestor, proofs } = deps;
   const cfg = common.config.http;
   const app = Fastify({

@@ -1,48 +1,39 @@
-import { canonicalBytes } from "../../../sdk/src/index.ts";
+import { buildBundle, encodeBundle, bundleCid, type Bundle, type Envelope, type Hex } from "../../../sdk/src/index.ts";
 import type { EmissionsCalculator } from "../compute/emissions.ts";
 import type { Batch, StoredReading } from "../storage/types.ts";
 
 /**
- * The evidence bundle of a batch: every signed reading, its result, the factor set and
- * methodology, the Merkle root and totals, as canonical JSON (sdk `canonicalBytes`), pinned
- * as one raw IPFS block whose CID goes into the header.
- *
- * TEMPORARY SHAPE: the sdk owns the bundle format (`sdk/src/bundle/`, not written yet); when
- * it lands this function becomes a call to it. Its output must be deterministic from the
- * sealed batch alone, so a node that crashed after pinning recomputes the same CID.
+ * The evidence bundle of a sealed batch (sdk `buildBundle`: every signed reading, its result,
+ * the factor set, facility context, Merkle root and totals), its canonical bytes and CID.
+ * Deterministic from the sealed reading set, so a node that crashed after pinning recomputes
+ * the same CID. Anomaly flags go in as informational `flags`.
  */
-export function buildBundle(input: {
+export function batchBundle(input: {
   batch: Batch;
   readings: StoredReading[];
-  merkleRoot: string;
-  fossilCo2eGrams: bigint;
-  biogenicCo2Grams: bigint;
   calculator: EmissionsCalculator;
-}): Uint8Array {
-  const { batch, readings } = input;
-  const doc = {
-    type: "carbonproof/evidence-bundle",
-    v: 1,
+  correctionOf?: Hex;
+}): { bundle: Bundle; bytes: Uint8Array; cid: string } {
+  const { batch, readings, calculator } = input;
+  const envelopes: Envelope[] = readings.map((r) => ({
+    reading: JSON.parse(r.canonical) as Envelope["reading"],
+    sig: r.sig as Hex,
+    ...(r.keyId ? { keyId: r.keyId } : {}),
+  }));
+  const flags: Record<string, string[]> = {};
+  for (const r of readings)
+    if (r.flagged) flags[r.digest] = [`anomaly:robust-z>${r.anomalyScore === null ? "?" : Math.floor(r.anomalyScore)}`];
+  const bundle = buildBundle({
     facilityId: batch.facilityId,
     periodStart: batch.periodStart,
     periodEnd: batch.periodEnd,
-    correction: batch.correctionOfBatch !== null,
-    merkleRoot: input.merkleRoot,
-    readingCount: readings.length,
-    fossilCo2eGrams: input.fossilCo2eGrams.toString(),
-    biogenicCo2Grams: input.biogenicCo2Grams.toString(),
-    methodologyId: input.calculator.methodologyId,
-    factorSetId: input.calculator.factorSetId,
-    methodology: input.calculator.describe(),
-    readings: readings.map((r) => ({
-      reading: JSON.parse(r.canonical) as unknown,
-      sig: r.sig,
-      ...(r.keyId ? { keyId: r.keyId } : {}),
-      digest: r.digest,
-      fossilCo2eMg: r.fossilMg.toString(),
-      biogenicCo2Mg: r.biogenicMg.toString(),
-      flagged: r.flagged,
-    })),
-  };
-  return canonicalBytes(doc);
+    envelopes,
+    factorSet: calculator.factorSet,
+    facilityContext: calculator.facilityContext(batch.facilityId),
+    methodologyId: calculator.methodologyId,
+    correctionOf: input.correctionOf,
+    flags,
+  });
+  const bytes = encodeBundle(bundle);
+  return { bundle, bytes, cid: bundleCid(bytes) };
 }

@@ -1,8 +1,7 @@
 import type { Logger } from "pino";
 import {
-  ZERO_BYTES32,
+  bundleHeader,
   hashBatchHeader,
-  idToBytes32,
   packQuorumSignatures,
   type BatchHeader,
   type Hex,
@@ -11,7 +10,8 @@ import type { Common } from "../common.ts";
 import type { EmissionsCalculator } from "../compute/emissions.ts";
 import type { ContentStore } from "../ipfs/store.ts";
 import type { Batch, Storage } from "../storage/types.ts";
-import { buildBundle } from "./bundle.ts";
+import { batchBundle } from "./bundle.ts";
+import { crashPoint } from "./crash.ts";
 import type { ProofService } from "./proofs.ts";
 
 export type Address = `0x${string}`;
@@ -130,6 +130,7 @@ export class BatchPipeline {
     const now = this.#common.clock.nowMs();
     const sealed = this.#storage.sealDue(now, this.#common.config.batching.graceS);
     for (const id of sealed) this.#log.info({ batch: id }, "batch sealed");
+    if (sealed.length) crashPoint("sealed");
     const work = this.#storage.listBatches({ states: ["sealed", "pinned", "signed", "submitted"], limit: 10_000 });
     for (const b of work) {
       if (this.#stopped) return;
@@ -191,7 +192,7 @@ export class BatchPipeline {
     );
   }
 
-  /** sealed → pinned: Merkle root, totals, evidence bundle pinned to IPFS. */
+  /** sealed → pinned: evidence bundle (sdk) with Merkle root and totals, pinned to IPFS; header fixed. */
   async #pin(b: Batch): Promise<void> {
     if (!this.#content) throw new Error("no IPFS content store configured");
     const readings = this.#storage.readingsOfBatch(b.id);
@@ -199,71 +200,47 @@ export class BatchPipeline {
       this.#storage.transition(b.id, ["sealed"], "failed", { error: "empty batch: never attested" });
       return;
     }
-    const tree = this.#proofs.tree(b.id);
-    let fossilMg = 0n;
-    let biogenicMg = 0n;
-    for (const r of readings) {
-      fossilMg += r.fossilMg;
-      biogenicMg += r.biogenicMg;
+    let correctionOf: Hex | undefined;
+    if (b.correctionOfBatch !== null) {
+      const regular = this.#storage.getBatch(b.correctionOfBatch);
+      if (!regular?.attestationId) {
+        throw new Error(`correction ${b.id}: regular batch ${b.correctionOfBatch} has no attestation id yet`);
+      }
+      correctionOf = regular.attestationId as Hex;
     }
-    // docs/protocol.md: sum per-reading milligrams, floor to grams once
-    const fossilG = fossilMg / 1000n;
-    const biogenicG = biogenicMg / 1000n;
-    const bundle = buildBundle({
-      batch: b,
-      readings,
-      merkleRoot: tree.root,
-      fossilCo2eGrams: fossilG,
-      biogenicCo2Grams: biogenicG,
-      calculator: this.#calculator,
-    });
+    const { bundle, bytes, cid } = batchBundle({ batch: b, readings, calculator: this.#calculator, correctionOf });
+    if (bundle.root !== this.#proofs.tree(b.id).root)
+      throw new Error(`batch ${b.id}: bundle root differs from the proof tree`);
     const end = this.#common.metrics.ipfsSeconds.startTimer();
-    const cid = await this.#content.addAndPin(bundle, {
+    const pinned = await this.#content.addAndPin(bytes, {
       signal: AbortSignal.timeout(this.#common.config.ipfs.timeoutMs),
     });
     end();
+    if (pinned !== cid) throw new Error(`IPFS returned CID ${pinned} for a bundle whose CID is ${cid}`);
+    const header = bundleHeader(bundle, cid);
     const ok = this.#storage.transition(b.id, ["sealed"], "pinned", {
-      readingCount: readings.length,
-      merkleRoot: tree.root,
-      fossilCo2eGrams: fossilG.toString(),
-      biogenicCo2Grams: biogenicG.toString(),
-      methodologyId: this.#calculator.methodologyId,
-      factorSetId: this.#calculator.factorSetId,
+      readingCount: bundle.totals.readingCount,
+      merkleRoot: bundle.root,
+      fossilCo2eGrams: bundle.totals.fossilCo2eGrams,
+      biogenicCo2Grams: bundle.totals.biogenicCo2Grams,
+      methodologyId: bundle.methodologyId,
+      factorSetId: bundle.factorSet.id,
       bundleCid: cid,
+      headerJson: headerToJson(header),
       attempts: 0,
       nextAttemptAtMs: 0,
       error: null,
     });
-    if (ok) this.#log.info({ batch: b.id, cid, readings: readings.length, root: tree.root }, "batch pinned");
-  }
-
-  #header(b: Batch): BatchHeader {
-    let correctionOf: Hex = ZERO_BYTES32;
-    if (b.correctionOfBatch !== null) {
-      const regular = this.#storage.getBatch(b.correctionOfBatch);
-      if (!regular?.attestationId)
-        throw new Error(`correction ${b.id}: regular batch ${b.correctionOfBatch} has no attestation id yet`);
-      correctionOf = regular.attestationId as Hex;
+    if (ok) {
+      this.#log.info({ batch: b.id, cid, readings: readings.length, root: bundle.root }, "batch pinned");
+      crashPoint("pinned");
     }
-    return {
-      facilityId: idToBytes32(b.facilityId),
-      periodStart: BigInt(b.periodStart),
-      periodEnd: BigInt(b.periodEnd),
-      merkleRoot: b.merkleRoot as Hex,
-      readingCount: b.readingCount,
-      fossilCo2eGrams: BigInt(b.fossilCo2eGrams!),
-      biogenicCo2Grams: BigInt(b.biogenicCo2Grams!),
-      methodologyId: b.methodologyId as Hex,
-      factorSetId: b.factorSetId as Hex,
-      bundleCid: b.bundleCid!,
-      correctionOf,
-    };
   }
 
   /** pinned → signed: EIP-712 header signed by this node's key; the id is its digest. */
   async #sign(b: Batch): Promise<void> {
     const chain = this.#chain!;
-    const header = this.#header(b);
+    const header = headerFromJson(b.headerJson!);
     const id = hashBatchHeader(header, chain.domain);
     const signature = await chain.signHeader(header);
     const packed = packQuorumSignatures([{ signer: chain.signerAddress, signature }]);
@@ -276,6 +253,7 @@ export class BatchPipeline {
       })
     ) {
       this.#log.info({ batch: b.id, attestation: id }, "batch signed");
+      crashPoint("signed");
     }
   }
 
@@ -330,7 +308,9 @@ export class BatchPipeline {
       return false;
     }
     this.#nextNonce = nonce + 1;
+    crashPoint("submitted-before-broadcast");
     await chain.broadcast(tx.raw);
+    crashPoint("submitted");
     this.#log.info({ batch: b.id, attestation: id, tx: tx.hash, nonce }, "attestation submitted");
     return true;
   }
@@ -377,6 +357,7 @@ export class BatchPipeline {
           { batch: b.id, attestation: b.attestationId, tx: h, block: Number(rc.blockNumber) },
           "attestation confirmed",
         );
+        crashPoint("confirmed");
       }
       return;
     }

@@ -76,7 +76,11 @@ export function encryptKey(privateKey: `0x${string}`, password: string, opts: { 
 }
 
 export function decryptKey(json: unknown, password: string): `0x${string}` {
-  const parsed = keystoreSchema.safeParse(json);
+  // geth and ethers write "Crypto", others "crypto"
+  const o = json as Record<string, unknown> | null;
+  const normalized =
+    o && typeof o === "object" && !("crypto" in o) && "Crypto" in o ? { ...o, crypto: o.Crypto } : json;
+  const parsed = keystoreSchema.safeParse(normalized);
   if (!parsed.success) {
     throw new KeystoreError(
       "KEYSTORE_INVALID",

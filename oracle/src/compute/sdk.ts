@@ -15,18 +15,18 @@ import type { EmissionResult, EmissionsCalculator } from "./emissions.ts";
 export class SdkCalculator implements EmissionsCalculator {
   readonly methodologyId = METHODOLOGY_ID;
   readonly factorSetId: `0x${string}`;
-  readonly #set: FactorSet;
+  readonly factorSet: FactorSet;
   readonly #facilities: Record<string, FacilityContext>;
   constructor(opts: { factorSet?: FactorSet; facilities?: Record<string, FacilityContext> } = {}) {
-    this.#set = opts.factorSet ?? defaultFactorSet();
-    this.factorSetId = this.#set.id;
+    this.factorSet = opts.factorSet ?? defaultFactorSet();
+    this.factorSetId = this.factorSet.id;
     this.#facilities = opts.facilities ?? {};
   }
   compute(reading: Reading): EmissionResult {
-    const r = computeReading(reading, this.#set, this.#facilities[reading.facilityId] ?? {});
+    const r = computeReading(reading, this.factorSet, this.facilityContext(reading.facilityId));
     return { fossilMg: r.fossilCo2eMg, biogenicMg: r.biogenicCo2Mg, detail: r };
   }
-  describe(): unknown {
-    return { methodologyId: this.methodologyId, factorSet: { id: this.#set.id, content: this.#set.content } };
+  facilityContext(facilityId: string): FacilityContext {
+    return this.#facilities[facilityId] ?? {};
   }
 }

@@ -72,8 +72,8 @@ export const configSchema = z
     validation: z
       .object({
         clockSkewS: z.number().int().min(0).default(300),
-        /** Verify P-256 signatures on this many worker threads (0: on the main thread). */
-        verifyWorkers: z.number().int().min(0).max(64).default(0),
+        /** Verify P-256 signatures on this many worker threads (0: on the main thread); ~cores − 1. */
+        verifyWorkers: z.number().int().min(0).max(64).default(1),
         anomaly: z
           .object({
             window: z.number().int().min(4).default(64),

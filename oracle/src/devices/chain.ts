@@ -99,10 +99,10 @@ export class ChainDeviceDirectory implements DeviceDirectory {
       if (/DeviceRegistryUnknownDevice|reverted/i.test(String((err as Error).message))) return null;
       throw err;
     }
-    const keys = d.keys.map((k, i) => ({
+    const keys = d.keyHistory.map((k, i) => ({
       publicKey: publicKeyFromXY(k.x, k.y),
       validFrom: Number(k.validFrom),
-      validUntil: i + 1 < d.keys.length ? Number(d.keys[i + 1]!.validFrom) : null,
+      validUntil: i + 1 < d.keyHistory.length ? Number(d.keyHistory[i + 1]!.validFrom) : null,
     }));
     const status = STATUS[d.status] ?? "revoked";
     return { deviceId, facilityId: bytes32ToId(d.facilityId), status: status === "none" ? "revoked" : status, keys };

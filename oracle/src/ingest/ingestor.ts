@@ -14,7 +14,7 @@ import type {
 } from "../storage/types.ts";
 import { AnomalyScorer } from "../validate/anomaly.ts";
 import { implausibility } from "../validate/plausibility.ts";
-import { SignatureVerifier } from "../validate/signature.ts";
+import { VerifyPool } from "../validate/verify-pool.ts";
 
 export type IngestContext = {
   source: IngestSource;
@@ -50,7 +50,7 @@ export class Ingestor {
   readonly #storage: Storage;
   readonly #devices: DeviceDirectory;
   readonly #calculator: EmissionsCalculator;
-  readonly #verifier = new SignatureVerifier();
+  readonly #verifier: VerifyPool;
   readonly #anomaly: AnomalyScorer;
   #queue: Pending[] = [];
   readonly #inQueue = new Set<string>();
@@ -64,6 +64,7 @@ export class Ingestor {
     this.#devices = deps.devices;
     this.#calculator = deps.calculator;
     this.#anomaly = new AnomalyScorer(deps.common.config.validation.anomaly);
+    this.#verifier = new VerifyPool(deps.common.config.validation.verifyWorkers);
   }
 
   /** Accepts one envelope or a JSON array of envelopes as raw bytes/text; one outcome per envelope. */
@@ -186,7 +187,13 @@ export class Ingestor {
     const keys = keysValidAt(device, r.ts);
     if (keys.length === 0)
       return reject("bad-signature", `no key of ${r.deviceId} is valid at ts ${r.ts}`, env, digest);
-    if (!keys.some((k) => this.#verifier.verify(bytes, env.sig, k.publicKey))) {
+    if (
+      !(await this.#verifier.verify(
+        bytes,
+        env.sig,
+        keys.map((k) => k.publicKey),
+      ))
+    ) {
       return reject(
         "bad-signature",
         `signature does not verify under the ${keys.length} key(s) valid at ts ${r.ts}`,
@@ -338,10 +345,11 @@ export class Ingestor {
     });
   }
 
-  /** Stops accepting, commits what is queued. */
-  close(): void {
+  /** Stops accepting, commits what is queued, stops the verification workers. */
+  close(): Promise<void> {
     this.#closed = true;
     this.flush();
+    return this.#verifier.close();
   }
 }
 

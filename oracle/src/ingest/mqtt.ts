@@ -78,7 +78,9 @@ export async function startEmbeddedBroker(deps: { common: Common; ingestor: Inge
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        for (const id of Object.keys(broker.clients)) broker.clients[id]?.close();
+        // aedes keeps connected clients in `clients` (not in its typings)
+        const clients = (broker as unknown as { clients: Record<string, { close(): void }> }).clients;
+        for (const id of Object.keys(clients)) clients[id]?.close();
       });
       await new Promise<void>((resolve) => broker.close(() => resolve()));
     },

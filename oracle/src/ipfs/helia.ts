@@ -24,7 +24,7 @@ export class HeliaStore implements ContentStore {
     mkdirSync(join(dir, "data"), { recursive: true });
     const blockstore = new FsBlockstore(join(dir, "blocks"));
     const datastore = new FsDatastore(join(dir, "data"));
-    const helia = createHeliaLight({ blockstore, datastore, start: false });
+    const helia = createHeliaLight({ blockstore, datastore });
     await helia.start();
     return new HeliaStore(helia);
   }

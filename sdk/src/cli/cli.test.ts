@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { bundleCid, decodeBundle, encodeBundle } from "../bundle/bundle.ts";
 import { canonicalBytes } from "../reading/canonical.ts";
 import { protocolExampleReading } from "../test/fixtures.ts";
 
@@ -32,6 +33,10 @@ test("every command has --help", () => {
     ["factors", "import", "--help"],
     ["factors", "show", "--help"],
     ["verify", "--help"],
+    ["bundle", "--help"],
+    ["bundle", "build", "--help"],
+    ["bundle", "cid", "--help"],
+    ["bundle", "check", "--help"],
   ]) {
     const r = cli(args);
     assert.equal(r.code, 0, args.join(" "));
@@ -196,4 +201,49 @@ test("unknown commands and options exit 2", () => {
   assert.equal(cli(["frobnicate"]).code, 2);
   assert.equal(cli(["emissions", "--nope"], "[]").code, 2);
   assert.equal(cli([]).code, 2);
+});
+
+test("bundle build → cid → check: same CID as the sdk, offline checks pass, tampering fails", () => {
+  const dir = tmp();
+  const key = join(dir, "device.pem");
+  const pub = join(dir, "device.pub.pem");
+  assert.equal(cli(["device", "keygen", "--out", key, "--pub", pub]).code, 0);
+  const envelopes = [0, 1, 2].map((i) => {
+    const reading = { ...protocolExampleReading, seq: 42 + i, ts: protocolExampleReading.ts + 5 * i };
+    const r = cli(["device", "sign", "--key", key, "-"], JSON.stringify(reading));
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  });
+  const envFile = join(dir, "envelopes.json");
+  writeFileSync(envFile, JSON.stringify(envelopes));
+  const context = join(dir, "context.json");
+  writeFileSync(context, JSON.stringify({ flueGasBiogenicShareBp: 10000 }));
+  const out = join(dir, "bundle.json");
+  const args = ["bundle", "build", "--facility", "ktda-kangaita", "--start", "1763900000", "--end", "1763903600"];
+  const built = cli([...args, "--context", context, "--out", out, envFile]);
+  assert.equal(built.code, 0, built.stderr);
+  const cid = /CID (\S+)/.exec(built.stdout)![1]!;
+  const bytes = readFileSync(out);
+  assert.equal(cid, bundleCid(new Uint8Array(bytes)));
+  assert.equal(decodeBundle(new Uint8Array(bytes)).totals.biogenicCo2Grams, "1260"); // 3 × 420228 mg, floored once
+
+  const shown = cli(["bundle", "cid", out]);
+  assert.equal(shown.stdout.trim(), cid);
+  assert.match(shown.stderr, /canonical bundle format 1/);
+
+  const checked = cli(["bundle", "check", out, "--pub", `kangaita-chimney-1=${pub}`]);
+  assert.equal(checked.code, 0, checked.stdout);
+  assert.match(checked.stdout, /^PASS device signatures/m);
+
+  const tampered = JSON.parse(bytes.toString("utf8"));
+  tampered.readings[0].result.biogenicCo2Mg = "1";
+  const bad = join(dir, "bad.json");
+  writeFileSync(bad, encodeBundle(tampered));
+  const failed = cli(["bundle", "check", bad]);
+  assert.equal(failed.code, 1);
+  assert.match(failed.stdout, /^FAIL per-reading emissions recomputed/m);
+
+  const outside = cli([...args.slice(0, 6), "--end", "1763900001", envFile]);
+  assert.equal(outside.code, 2);
+  assert.match(outside.stderr, /outside/);
 });

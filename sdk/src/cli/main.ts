@@ -3,6 +3,7 @@
  * `carbonproof` — the CarbonProof command line: emissions, device keys and signatures,
  * factor sets, and the auditor's chain-of-custody verifier.
  */
+import { bundleCommand } from "./commands/bundle.ts";
 import { deviceCommand } from "./commands/device.ts";
 import { emissionsCommand } from "./commands/emissions.ts";
 import { factorsCommand } from "./commands/factors.ts";
@@ -15,6 +16,7 @@ Commands:
   emissions [FILE|-]            emissions of activity records (flue gas, electricity, fuel, spend)
   device keygen|sign|verify     P-256 device keys, signed reading envelopes
   factors import|show           factor sets (EPA spend CSV import, built-in IPCC/Ember set)
+  bundle build|cid|check        evidence bundles: build from envelopes, CID, offline re-check
   verify                        re-check an attestation's chain of custody against the chain
 
 Every command takes --help. Exit status: 0 success, 1 a check failed, 2 bad input.
@@ -38,6 +40,8 @@ export async function run(io: Io, argv: string[]): Promise<number> {
         return deviceCommand(io, rest);
       case "factors":
         return factorsCommand(io, rest);
+      case "bundle":
+        return await bundleCommand(io, rest);
       case "verify":
         return await verifyCommand(io, rest);
       default:

@@ -1,3 +1,4 @@
+/// <reference path="../types/tgwf-co2.d.ts" />
 import { averageIntensity } from "@tgwf/co2/data";
 import { SdkError } from "../errors.ts";
 

@@ -130,20 +130,3 @@ export async function startTestChain(): Promise<TestChain> {
     },
   };
 }
-
-export const deviceRegistryWriteAbi = [
-  {
-    type: "function",
-    name: "registerDevice",
-    stateMutability: "nonpayable",
-    inputs: [
-      { name: "id", type: "bytes32" },
-      { name: "facilityId", type: "bytes32" },
-      { name: "kind", type: "uint8" },
-      { name: "x", type: "bytes32" },
-      { name: "y", type: "bytes32" },
-      { name: "metadataURI", type: "string" },
-    ],
-    outputs: [],
-  },
-] as const satisfies Abi;

@@ -16,8 +16,8 @@ import { idToBytes32 } from "../ids.ts";
 import { METHODOLOGY_ID } from "../methodology/methodologyId.ts";
 import type { Reading } from "../reading/schema.ts";
 import { generateDeviceKey, publicKeyToXY, signReading } from "../reading/sign.ts";
-import { TEST_ONLY_HARDHAT_KEYS, deviceRegistryWriteAbi, startTestChain, type TestChain } from "../test/hardhatNode.ts";
-import { attestationRegistryAbi } from "./abi.ts";
+import { TEST_ONLY_HARDHAT_KEYS, startTestChain, type TestChain } from "../test/hardhatNode.ts";
+import { attestationRegistryAbi, deviceRegistryAbi } from "./abi.ts";
 import { bytesSource } from "./sources.ts";
 import { verifyAttestation } from "./verifyAttestation.ts";
 
@@ -103,7 +103,7 @@ function honestBundle(count = 6, key = deviceKey.secretKey): Bundle {
 before(async () => {
   chain = await startTestChain();
   const { x, y } = publicKeyToXY(deviceKey.publicKey);
-  await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, chain.deviceRegistry, deviceRegistryWriteAbi, "registerDevice", [
+  await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, chain.deviceRegistry, deviceRegistryAbi, "registerDevice", [
     idToBytes32(DEVICE),
     idToBytes32(FACILITY),
     0,
@@ -185,6 +185,48 @@ test("verify --envelope finds the attestation holding the reading", async () => 
   assert.match(r.stdout, /PASS envelope signature/);
 });
 
+test("verify --addresses reads an Ignition deployed_addresses.json", async () => {
+  const { id, file } = await attest(honestBundle(2));
+  const addresses = join(dir, "deployed_addresses.json");
+  writeFileSync(
+    addresses,
+    JSON.stringify({
+      "CarbonProof#AttestationRegistry": chain.registry,
+      "CarbonProof#DeviceRegistry": chain.deviceRegistry,
+      "CarbonProof#OracleSet": chain.oracleSet,
+    }),
+  );
+  const r = await cli([
+    "verify",
+    "--rpc",
+    chain.rpcUrl,
+    "--addresses",
+    addresses,
+    "--attestation",
+    id,
+    "--bundle",
+    file,
+  ]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^PASS device signatures/m);
+});
+
+test("verify --envelope: a reading in no attested bundle FAILs, naming unreachable bundles", async () => {
+  const bundle = honestBundle(3);
+  const { cid } = await attest(bundle);
+  pinned.delete(cid); // the gateway no longer has it
+  const stray = signReading({ ...bundle.readings[0]!.envelope.reading, seq: 999_999 }, deviceKey.secretKey);
+  const envFile = join(dir, "stray.json");
+  writeFileSync(envFile, JSON.stringify(stray));
+  const r = await cli([...base(), "--envelope", envFile, "--bundle", gatewayUrl]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  pinned.set(cid, encodeBundle(bundle)); // later tests fetch the facility's whole history
+  assert.match(
+    r.stdout,
+    /^FAIL reading attested: no attestation of ktda-kangaita covering ts \d+ .*unreadable: 0x[0-9a-f]{64}: Gateway answered 404/m,
+  );
+});
+
 test("verify fails the CID link when the bundle file is not the pinned one", async () => {
   const { id } = await attest(honestBundle());
   const other = join(dir, "other.json");
@@ -224,27 +266,13 @@ test("cross-check on-chain: attestationIdOf = hashBatchHeader, DeviceRegistry ve
     args: [header],
   });
   assert.equal(onchainId, id);
-  const verifyAbi = [
-    {
-      type: "function",
-      name: "verifyDeviceSignature",
-      stateMutability: "view",
-      inputs: [
-        { name: "id", type: "bytes32" },
-        { name: "digest", type: "bytes32" },
-        { name: "r", type: "bytes32" },
-        { name: "s", type: "bytes32" },
-      ],
-      outputs: [{ type: "bool" }],
-    },
-  ] as const;
   const entry = bundle.readings[0]!;
   const r = entry.envelope.sig.slice(0, 66) as Hex;
   const s = `0x${entry.envelope.sig.slice(66)}` as Hex;
   const call = (digest: Hex, sValue: Hex) =>
     chain.client.readContract({
       address: chain.deviceRegistry,
-      abi: verifyAbi,
+      abi: deviceRegistryAbi,
       functionName: "verifyDeviceSignature",
       args: [idToBytes32(DEVICE), digest, r, sValue],
     });
@@ -298,6 +326,26 @@ test("verify catches a correction that re-attests a reading of its original", as
   assert.equal(o.code, 1);
   const skipped = await cli([...base(), "--attestation", id, "--bundle", gatewayUrl, "--skip-history"]);
   assert.equal(skipped.code, 0, skipped.stdout);
+});
+
+test("verify: readings of a device the DeviceRegistry does not know fail the device links", async () => {
+  const { envelopes, start, end } = readings(2, deviceKey.secretKey);
+  const unknown = envelopes.map((e) =>
+    signReading({ ...e.reading, deviceId: "kangaita-chimney-9" }, deviceKey.secretKey),
+  );
+  const bundle = buildBundle({
+    facilityId: FACILITY,
+    periodStart: start,
+    periodEnd: end,
+    envelopes: unknown,
+    factorSet: set,
+    methodologyId: METHODOLOGY_ID,
+  });
+  const { id, file } = await attest(bundle);
+  const r = await cli([...base(), "--attestation", id, "--bundle", file]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^FAIL device signatures: 0 invalid, 2 without key/m);
+  assert.match(r.stdout, /^FAIL devices registered to the facility: kangaita-chimney-9 not in DeviceRegistry/m);
 });
 
 test("library: unknown attestation id is a FAIL, not a crash", async () => {

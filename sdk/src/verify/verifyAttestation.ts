@@ -1,4 +1,12 @@
-import { decodeFunctionData, isAddressEqual, type Address, type Hex, type PublicClient } from "viem";
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  decodeFunctionData,
+  isAddressEqual,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import { bundleCid, decodeBundle } from "../bundle/bundle.ts";
 import { checkBundle, type LinkCheck } from "../bundle/check.ts";
 import type { Bundle } from "../bundle/schema.ts";
@@ -92,10 +100,25 @@ export async function verifyAttestation(o: VerifyOptions): Promise<VerifyReport>
     const candidates = (await findSubmissions(o, { facilityId: idToBytes32(reading.facilityId) })).filter(
       (s) => BigInt(reading.ts) >= s.header.periodStart && BigInt(reading.ts) < s.header.periodEnd,
     );
+    const unreadable: string[] = [];
     for (const c of candidates) {
-      const b = await o.source.get(c.header.bundleCid);
+      let b: Uint8Array;
+      try {
+        b = await o.source.get(c.header.bundleCid);
+      } catch (error) {
+        // An unreachable bundle is reported in the FAIL line below if no other candidate holds the reading.
+        unreadable.push(`${c.id}: ${(error as Error).message.split("\n")[0]}`);
+        continue;
+      }
       if (bundleCid(b) !== c.header.bundleCid) continue;
-      const decoded = decodeBundle(b);
+      let decoded: Bundle;
+      try {
+        decoded = decodeBundle(b);
+      } catch (error) {
+        if (!(error instanceof SdkError)) throw error;
+        unreadable.push(`${c.id}: ${error.message.split("\n")[0]}`);
+        continue;
+      }
       if (decoded.readings.some((r) => r.digest === envelopeDigest)) {
         sub = c;
         bytes = b;
@@ -106,7 +129,7 @@ export async function verifyAttestation(o: VerifyOptions): Promise<VerifyReport>
       checks.push(
         fail(
           "reading attested",
-          `no attestation of ${reading.facilityId} covering ts ${reading.ts} has a bundle (from ${o.source.describe}) containing digest ${envelopeDigest} (${candidates.length} candidate(s))`,
+          `no attestation of ${reading.facilityId} covering ts ${reading.ts} has a bundle (from ${o.source.describe}) containing digest ${envelopeDigest} (${candidates.length} candidate(s)${unreadable.length > 0 ? `; unreadable: ${unreadable.join("; ")}` : ""})`,
         ),
       );
       return { attestationId: null, checks, ok: false };
@@ -365,8 +388,12 @@ function deviceKeyLookup(client: PublicClient, deviceRegistry: Address, facility
         });
         entry = { current };
       } catch (error) {
-        // A revert here means the device is unknown to the registry: a failed link, reported.
-        problems.push(`${deviceId} not in DeviceRegistry (${(error as Error).message.split("\n")[0]})`);
+        // A revert means the device is unknown to the registry: a failed link, reported.
+        // Anything else (RPC down, …) is not an answer about the device: let it propagate.
+        const reverted =
+          error instanceof BaseError && error.walk((e) => e instanceof ContractFunctionRevertedError) !== null;
+        if (!reverted) throw error;
+        problems.push(`${deviceId} not in DeviceRegistry (${error.shortMessage})`);
         entry = { current: null };
       }
       devices.set(deviceId, entry);

@@ -2,7 +2,7 @@
  * AttestationRegistry: attested batches (header, signers, corrections), revocations, and the
  * emission totals per facility, per day of the attested period and overall.
  */
-import { BigInt, Bytes, dataSource } from "@graphprotocol/graph-ts";
+import { Bytes, dataSource } from "@graphprotocol/graph-ts";
 import {
   AttestationRevoked,
   AttestationSubmitted,
@@ -44,7 +44,9 @@ const ZERO_ID = Bytes.fromHexString("0x00000000000000000000000000000000000000000
 function oracleSetAddress(): Bytes {
   const context = dataSource.context();
   if (!context.isSet("oracleSet")) return Bytes.empty();
-  return context.getBytes("oracleSet");
+  const address = context.getString("oracleSet");
+  if (address.length == 0) return Bytes.empty();
+  return Bytes.fromHexString(address);
 }
 
 export function handleAttestationSubmitted(event: AttestationSubmitted): void {
@@ -58,7 +60,7 @@ export function handleAttestationSubmitted(event: AttestationSubmitted): void {
   a.periodStart = h.periodStart;
   a.periodEnd = h.periodEnd;
   a.merkleRoot = h.merkleRoot;
-  a.readingCount = h.readingCount.toI32();
+  a.readingCount = h.readingCount;
   a.fossilCo2eGrams = h.fossilCo2eGrams;
   a.biogenicCo2Grams = h.biogenicCo2Grams;
   a.methodologyId = h.methodologyId;
@@ -131,7 +133,7 @@ export function handleAttestationRevoked(event: AttestationRevoked): void {
   r.transactionHash = event.transaction.hash;
   r.save();
 
-  const readings = BigInt.fromI32(a.readingCount);
+  const readings = a.readingCount;
   const facility = loadFacility(a.facility, event);
   setFacilityTotals(
     facility,

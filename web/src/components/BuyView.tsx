@@ -4,7 +4,7 @@ import Link from "next/link";
 import { useMemo, useState } from "react";
 import { parseEventLogs, type Address } from "viem";
 import { useAccount } from "wagmi";
-import { ConnectButton } from "@rainbow-me/rainbowkit";
+import { WalletButton } from "./WalletButton.tsx";
 import { useRuntimeConfig } from "@/app/providers.tsx";
 import { marketplaceAbi, paymentTokenAbi } from "@/lib/chain/abis.ts";
 import { useChainQuery, useTransaction } from "@/lib/chain/hooks.ts";
@@ -141,7 +141,7 @@ export function BuyView({ id }: { id: string }) {
       ) : !address ? (
         <div className="panel">
           <p>Connect your wallet to buy. Browsing needs no wallet.</p>
-          <ConnectButton label="Connect wallet" />
+          <WalletButton />
         </div>
       ) : (
         <PurchaseForm

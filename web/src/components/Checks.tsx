@@ -25,9 +25,19 @@ export function VerifiedBadge({ verified }: { verified: boolean }) {
   );
 }
 
+const CHALLENGE_TEXT = {
+  cleared: ["Cleared", "Every challenge window closed with no challenge"],
+  challenged: ["Challenged", "An attestation behind it was challenged; the challenge was dismissed"],
+  revoked: ["Revoked", "An attestation behind it was revoked"],
+} as const;
+
 export function ChallengeBadge({ status }: { status: "cleared" | "challenged" | "revoked" }) {
   const cls = status === "cleared" ? "badge--ok" : status === "challenged" ? "badge--warn" : "badge--bad";
-  const text =
-    status === "cleared" ? "Window closed, unchallenged" : status === "challenged" ? "Challenged, resolved" : "Revoked";
-  return <span className={`badge ${cls}`}>{text}</span>;
+  const [text, title] = CHALLENGE_TEXT[status];
+  return (
+    <span className={`badge ${cls}`} title={title}>
+      {text}
+      <span className="visually-hidden">: {title}</span>
+    </span>
+  );
 }

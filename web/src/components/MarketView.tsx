@@ -188,7 +188,8 @@ export function MarketView() {
           <table className="cards-mobile" data-testid="market-table">
             <caption>
               Prices per tonne CO2e in {symbol}; a protocol fee of {((data?.feeBps ?? 0) / 100).toFixed(2)} % is taken
-              from the seller&apos;s proceeds.
+              from the seller&apos;s proceeds. Challenge status “Cleared”: every challenge window behind the credit
+              closed without a challenge.
             </caption>
             <thead>
               <tr>

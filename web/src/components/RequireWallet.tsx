@@ -1,6 +1,6 @@
 "use client";
 
-import { ConnectButton } from "@rainbow-me/rainbowkit";
+import { WalletButton } from "./WalletButton.tsx";
 import type { ReactNode } from "react";
 import { useAccount } from "wagmi";
 
@@ -11,7 +11,7 @@ export function RequireWallet({ children, what }: { children: (address: `0x${str
     return (
       <div className="panel">
         <p>Connect your wallet to {what}.</p>
-        <ConnectButton label="Connect wallet" />
+        <WalletButton />
       </div>
     );
   return <>{children(address)}</>;

@@ -2,7 +2,7 @@
 
 import Link from "next/link";
 import { usePathname } from "next/navigation";
-import { ConnectButton } from "@rainbow-me/rainbowkit";
+import { WalletButton } from "./WalletButton.tsx";
 import { NetworkGuard } from "./NetworkGuard.tsx";
 
 const LINKS = [
@@ -30,7 +30,10 @@ export function SiteHeader() {
             ))}
           </ul>
         </nav>
-        <ConnectButton showBalance={false} chainStatus="icon" accountStatus="address" label="Connect wallet" />
+        {/* The slot keeps its size while RainbowKit mounts after hydration: no layout shift. */}
+        <div className="wallet-slot">
+          <WalletButton />
+        </div>
       </div>
       <NetworkGuard />
     </header>

@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { createPublicClient, getAddress, http, isAddress, type Address, type Hex } from "viem";
 import { SdkError } from "../../errors.ts";
 import { parseEnvelope } from "../../reading/parse.ts";
+import { deployedContracts } from "../../verify/abi.ts";
 import { fileSource } from "../../verify/fileSource.ts";
 import { gatewaySource, type BundleSource } from "../../verify/sources.ts";
 import { verifyAttestation, type VerifyTarget } from "../../verify/verifyAttestation.ts";
@@ -34,7 +35,9 @@ Options:
   --registry ADDR         AttestationRegistry address
   --device-registry ADDR  DeviceRegistry address (device keys)
   --addresses FILE        deployed addresses JSON (e.g. ignition/deployments/chain-31337/deployed_addresses.json):
-                          keys ending in AttestationRegistry and DeviceRegistry are used
+                          keys ending in AttestationRegistry and DeviceRegistry are used.
+                          Without --registry/--addresses: the deployed addresses of the chain's id
+                          in sdk/src/contracts/generated.ts
   --attestation ID        attestation id (bytes32)
   --envelope FILE         a signed reading envelope: finds the attestation whose bundle holds it
   --bundle SRC            the bundle: a file, or an IPFS HTTP gateway base URL (fetched by CID).
@@ -106,13 +109,6 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
   }
   if (positionals.length > 0) throw new CliError(`verify takes no positional arguments.\n\n${VERIFY_HELP}`);
   if (!values.rpc) throw new CliError("verify needs --rpc URL.");
-  const fromFile = values.addresses ? fromAddressesFile(values.addresses) : {};
-  const registry = values.registry ? address(values.registry, "--registry") : fromFile.registry;
-  if (!registry)
-    throw new CliError("verify needs --registry ADDR (or --addresses FILE naming an AttestationRegistry).");
-  const deviceRegistry = values["device-registry"]
-    ? address(values["device-registry"], "--device-registry")
-    : fromFile.deviceRegistry;
   if ((values.attestation === undefined) === (values.envelope === undefined)) {
     throw new CliError("verify needs exactly one of --attestation ID or --envelope FILE.");
   }
@@ -131,6 +127,26 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
       throw error;
     }
   }
+  const client = createPublicClient({ transport: http(values.rpc) });
+  const fromFile = values.addresses ? fromAddressesFile(values.addresses) : {};
+  let registry = values.registry ? address(values.registry, "--registry") : fromFile.registry;
+  let deviceRegistry = values["device-registry"]
+    ? address(values["device-registry"], "--device-registry")
+    : fromFile.deviceRegistry;
+  let startBlock: number | undefined;
+  if (!registry || !deviceRegistry) {
+    // The generated deployed addresses of this chain (sdk/src/contracts/generated.ts).
+    const chainId = await client.getChainId();
+    const deployed = deployedContracts[chainId];
+    registry ??= deployed?.AttestationRegistry?.address;
+    deviceRegistry ??= deployed?.DeviceRegistry?.address;
+    startBlock = deployed?.AttestationRegistry?.startBlock;
+    if (!registry) {
+      throw new CliError(
+        `verify needs --registry ADDR (or --addresses FILE): no AttestationRegistry deployed on chain ${chainId} in sdk/src/contracts/generated.ts.`,
+      );
+    }
+  }
   const int = (v: string | undefined, flag: string) => {
     if (v === undefined) return undefined;
     if (!/^[0-9]+$/.test(v)) throw new CliError(`${flag} must be a non-negative integer.`);
@@ -138,14 +154,17 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
   };
   const fromBlock = int(values["from-block"], "--from-block");
   const onchainProofs = int(values["onchain-proofs"], "--onchain-proofs");
-  const client = createPublicClient({ transport: http(values.rpc) });
   const report = await verifyAttestation({
     client,
     registry,
     ...(deviceRegistry ? { deviceRegistry } : {}),
     target,
     source: bundleSourceOf(values.bundle),
-    ...(fromBlock !== undefined ? { fromBlock: BigInt(fromBlock) } : {}),
+    ...(fromBlock !== undefined
+      ? { fromBlock: BigInt(fromBlock) }
+      : startBlock !== undefined
+        ? { fromBlock: BigInt(startBlock) }
+        : {}),
     ...(onchainProofs !== undefined ? { onchainProofs: Number(onchainProofs) } : {}),
     checkHistory: !values["skip-history"],
   });

@@ -1,29 +1,38 @@
 /**
- * The one place the web app gets contract ABIs from.
+ * The one place the web app gets contract ABIs and generated addresses from: the sdk's
+ * generated file (scripts/export-contracts.ts, from the Hardhat artifacts), never a
+ * hand-copied ABI. The payment token is any ERC-20: viem's standard `erc20Abi`.
  *
- * Interim: until scripts/export-contracts.ts writes the credits contracts into
- * sdk/src/contracts/generated.ts, the ABIs are read from Hardhat's build artifacts
- * (aliased in next.config.ts), never copied by hand. When the generated file has
- * them, this file re-exports from it and nothing else in web/ changes.
+ * The ABIs are widened to `Abi` here because the reads cast their results to the small
+ * shapes they use (reads.ts); the generated `as const` ABIs stay available to callers
+ * that want viem's full inference.
  */
-import type { Abi, Address } from "viem";
-import attestationRegistry from "@cp-artifacts/AttestationRegistry";
-import oracleSet from "@cp-artifacts/OracleSet";
-import carbonCredits from "@cp-artifacts/CarbonCredits";
-import retirementCertificates from "@cp-artifacts/RetirementCertificates";
-import marketplace from "@cp-artifacts/Marketplace";
-import testUsd from "@cp-artifacts/TestUSD";
-import type { ContractName } from "../config.ts";
+import { erc20Abi, type Abi, type Address } from "viem";
+import {
+  attestationRegistryAbi as attestationRegistry,
+  carbonCreditsAbi as carbonCredits,
+  deployedContracts,
+  marketplaceAbi as marketplace,
+  oracleSetAbi as oracleSet,
+  retirementCertificatesAbi as retirementCertificates,
+} from "../../../../sdk/src/contracts/generated.ts";
+import { CONTRACT_NAMES, type ContractName } from "../config.ts";
 
-export const attestationRegistryAbi: Abi = attestationRegistry.abi;
-export const oracleSetAbi: Abi = oracleSet.abi;
-export const carbonCreditsAbi: Abi = carbonCredits.abi;
-export const retirementCertificatesAbi: Abi = retirementCertificates.abi;
-export const marketplaceAbi: Abi = marketplace.abi;
+export const attestationRegistryAbi: Abi = attestationRegistry;
+export const oracleSetAbi: Abi = oracleSet;
+export const carbonCreditsAbi: Abi = carbonCredits;
+export const retirementCertificatesAbi: Abi = retirementCertificates;
+export const marketplaceAbi: Abi = marketplace;
 /** The payment token (an ERC-20; TestUSD locally). */
-export const paymentTokenAbi: Abi = testUsd.abi;
+export const paymentTokenAbi: Abi = erc20Abi;
 
-/** Addresses of the sdk's generated file for `chainId` (none until it lists them). */
-export function generatedAddresses(_chainId: number): Partial<Record<ContractName, Address>> {
-  return {};
+/** Addresses the sdk's generated file lists for `chainId`. */
+export function generatedAddresses(chainId: number): Partial<Record<ContractName, Address>> {
+  const deployed = deployedContracts[chainId] ?? {};
+  const out: Partial<Record<ContractName, Address>> = {};
+  for (const name of CONTRACT_NAMES) {
+    const entry = (deployed as Record<string, { address: Address } | undefined>)[name];
+    if (entry) out[name] = entry.address;
+  }
+  return out;
 }

@@ -1,0 +1,151 @@
+import { join, resolve } from "node:path";
+import type { Logger } from "pino";
+import { createPublicClient, http, type PublicClient } from "viem";
+import { createCommon } from "../common.ts";
+import type { Config } from "../config/schema.ts";
+import type { EmissionsCalculator } from "../compute/emissions.ts";
+import { chainFor } from "../chain/viem.ts";
+import { ChainDeviceDirectory } from "../devices/chain.ts";
+import { loadDeviceFile, type DeviceDirectory } from "../devices/directory.ts";
+import { SqliteStorage } from "../storage/sqlite.ts";
+import { Ingestor } from "./ingestor.ts";
+
+/** RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF) to rows of strings. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') ((field += '"'), i++);
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") (row.push(field), (field = ""));
+    else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      row.push(field);
+      field = "";
+      if (row.some((f) => f !== "")) rows.push(row);
+      row = [];
+    } else field += c;
+  }
+  row.push(field);
+  if (row.some((f) => f !== "")) rows.push(row);
+  return rows;
+}
+
+const INT_FIELDS = new Set([
+  "v",
+  "seq",
+  "ts",
+  "intervalS",
+  "co2Ppm",
+  "tempCentiC",
+  "velocityMmS",
+  "pressurePa",
+  "ductDiameterMm",
+  "energyWh",
+  "renewableWh",
+  "massGrams",
+  "volumeMl",
+  "energyKj",
+]);
+const READING_FIELDS = new Set(["v", "deviceId", "facilityId", "seq", "ts", "intervalS", "kind"]);
+
+/**
+ * One CSV row to a signed envelope. Columns: deviceId, facilityId, seq, ts, intervalS, kind,
+ * the measurement fields by their protocol names (empty cells left out), sig, optional keyId
+ * and v (default 1). Integers stay integers; a cell that is not one goes through as text and
+ * fails the schema with a clear message. An ERP export is signed by the facility's manual-entry
+ * device key before import (the oracle never signs readings).
+ */
+export function rowToEnvelope(header: string[], cells: string[]): unknown {
+  const reading: Record<string, unknown> = { v: 1 };
+  const m: Record<string, unknown> = {};
+  const env: Record<string, unknown> = {};
+  header.forEach((name, i) => {
+    const raw = (cells[i] ?? "").trim();
+    if (raw === "") return;
+    const value = INT_FIELDS.has(name) && /^-?\d+$/.test(raw) ? Number(raw) : raw;
+    if (name === "sig" || name === "keyId") env[name] = value;
+    else if (READING_FIELDS.has(name)) reading[name] = value;
+    else m[name] = value;
+  });
+  return { reading: { ...reading, m }, ...env };
+}
+
+export type ImportRow = {
+  row: number;
+  status: "stored" | "rejected";
+  digest?: string;
+  reason?: string;
+  detail?: string;
+};
+
+/** Imports a CSV of signed readings into the node's storage; one report line per row. */
+export async function importCsv(opts: {
+  config: Config;
+  logger: Logger;
+  calculator: EmissionsCalculator;
+  csv: string;
+  devices?: DeviceDirectory;
+}) {
+  const { config } = opts;
+  const common = createCommon(config, { logger: opts.logger, defaultMetrics: false });
+  const storage = new SqliteStorage(join(resolve(config.dataDir), "oracle.db"), {
+    synchronous: config.storage.synchronous,
+  });
+  let devices = opts.devices;
+  let chainDir: ChainDeviceDirectory | null = null;
+  if (!devices) {
+    if (config.devices.source === "file")
+      devices = loadDeviceFile(config.devices.file ?? join(resolve(config.dataDir), "devices.json"));
+    else {
+      const client = createPublicClient({
+        chain: chainFor(config.chain.chainId, config.chain.rpcUrl),
+        transport: http(config.chain.rpcUrl),
+      }) as PublicClient;
+      devices = chainDir = new ChainDeviceDirectory({
+        client,
+        address: config.chain.deviceRegistry as `0x${string}`,
+        ttlMs: config.devices.cacheTtlMs,
+        logger: opts.logger,
+      });
+    }
+  }
+  const ingestor = new Ingestor({ common, storage, devices, calculator: opts.calculator });
+  try {
+    const [header, ...rows] = parseCsv(opts.csv);
+    if (!header) return { rows: [] as ImportRow[], stored: 0, rejected: 0 };
+    const names = header.map((h) => h.trim());
+    const out: ImportRow[] = [];
+    // chunks share a group commit; within a chunk, a repeated (device, seq) is caught by the queue check
+    const CHUNK = 1000;
+    for (let start = 0; start < rows.length; start += CHUNK) {
+      const chunk = rows.slice(start, start + CHUNK);
+      const outcomes = await Promise.all(
+        chunk.map((cells) => ingestor.submit(rowToEnvelope(names, cells), { source: "csv" }, cells.join(","))),
+      );
+      outcomes.forEach(([o], j) => {
+        const row = start + j + 2; // 1-based, after the header
+        out.push(
+          o!.status === "stored"
+            ? { row, status: "stored", digest: o!.digest }
+            : { row, status: "rejected", reason: o!.reason, detail: o!.detail },
+        );
+      });
+    }
+    return {
+      rows: out,
+      stored: out.filter((r) => r.status === "stored").length,
+      rejected: out.filter((r) => r.status === "rejected").length,
+    };
+  } finally {
+    await ingestor.close();
+    chainDir?.close();
+    storage.close();
+  }
+}

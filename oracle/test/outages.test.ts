@@ -1,0 +1,177 @@
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { join } from "node:path";
+import { readingDigestHex } from "../../sdk/src/index.ts";
+import { HeliaStore } from "../src/ipfs/helia.ts";
+import { IpfsError, type ContentStore } from "../src/ipfs/store.ts";
+import { HardhatNode, ORACLE_KEY, deploy, type Deployment } from "./chain-harness.ts";
+import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
+import { tempDir, waitFor } from "./helpers.ts";
+
+/** A real Helia store behind a switch: while `down`, every call fails as an unreachable IPFS node would. */
+class SwitchedStore implements ContentStore {
+  readonly kind = "helia" as const;
+  down = false;
+  failures = 0;
+  readonly inner: HeliaStore;
+  constructor(inner: HeliaStore) {
+    this.inner = inner;
+  }
+  #check(): void {
+    if (this.down) {
+      this.failures++;
+      throw new IpfsError("connect ECONNREFUSED (IPFS switched off by the test)");
+    }
+  }
+  async addAndPin(bytes: Uint8Array, opts?: { signal?: AbortSignal }) {
+    this.#check();
+    return this.inner.addAndPin(bytes, opts);
+  }
+  async get(cid: string) {
+    this.#check();
+    return this.inner.get(cid);
+  }
+  async isPinned(cid: string) {
+    this.#check();
+    return this.inner.isPinned(cid);
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+/** A TCP relay to the Hardhat node that can cut the line (the chain "goes away" and comes back with its state). */
+class Relay {
+  readonly server: Server;
+  down = false;
+  readonly #sockets = new Set<Socket>();
+  port = 0;
+  constructor(target: number) {
+    this.server = createServer((c) => {
+      if (this.down) return c.destroy();
+      const up = createConnection(target, "127.0.0.1");
+      this.#sockets.add(c).add(up);
+      c.pipe(up).pipe(c);
+      const drop = () => {
+        c.destroy();
+        up.destroy();
+        this.#sockets.delete(c);
+        this.#sockets.delete(up);
+      };
+      c.on("error", drop).on("close", drop);
+      up.on("error", drop).on("close", drop);
+    });
+  }
+  async listen(): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", () => r()));
+    this.port = (this.server.address() as { port: number }).port;
+    return `http://127.0.0.1:${this.port}`;
+  }
+  cut(): void {
+    this.down = true;
+    for (const s of this.#sockets) s.destroy();
+    this.#sockets.clear();
+  }
+  close(): Promise<void> {
+    this.cut();
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+describe("outages", { timeout: 120_000 }, () => {
+  const meter = makeDevice("kangaita-meter-1");
+  const tmp = tempDir();
+  after(() => tmp.cleanup());
+
+  test("IPFS unavailable then back: the batch waits in `sealed`, retries, and is pinned once IPFS returns", async () => {
+    const store = new SwitchedStore(await HeliaStore.open(join(tmp.dir, "ipfs")));
+    store.down = true;
+    const node = await testNode({
+      devices: [deviceInfo(meter)],
+      parts: { content: store, chain: null },
+      config: { batching: { windowS: 1, graceS: 0 } },
+    });
+    try {
+      const env = electricity(meter, { ts: Math.floor(Date.now() / 1000) - 5 });
+      const [o] = await node.ingestor.submit(env, { source: "http" });
+      assert.equal(o!.status, "stored");
+      const batchId = node.storage.getReading(readingDigestHex(env.reading))!.batchId!;
+      await waitFor(() => store.failures >= 2, { what: "retries while IPFS is down" });
+      const waiting = node.storage.getBatch(batchId)!;
+      assert.equal(waiting.state, "sealed");
+      assert.match(waiting.error ?? "", /ECONNREFUSED/);
+      store.down = false;
+      const pinned = await waitFor(() => {
+        const b = node.storage.getBatch(batchId)!;
+        return b.state === "pinned" ? b : null;
+      });
+      assert.equal(await store.inner.isPinned(pinned.bundleCid!), true);
+      assert.equal(pinned.error, null);
+    } finally {
+      await node.close();
+    }
+  });
+
+  describe("chain", () => {
+    let hh: HardhatNode;
+    let dep: Deployment;
+    let relay: Relay;
+    before(async () => {
+      hh = await HardhatNode.start();
+      dep = await deploy(hh.url);
+      relay = new Relay(hh.port);
+    });
+    after(async () => {
+      await relay?.close();
+      await hh?.stop();
+    });
+
+    test("chain unavailable then back: the batch waits, retries, and is confirmed once the RPC node returns", async () => {
+      const rpcUrl = await relay.listen();
+      relay.cut();
+      process.env.CARBONPROOF_ORACLE_PRIVATE_KEY = ORACLE_KEY;
+      const node = await testNode({
+        devices: [deviceInfo(meter)],
+        config: {
+          batching: { windowS: 1, graceS: 0 },
+          chain: { enabled: true, rpcUrl, attestationRegistry: dep.attestationRegistry, pollMs: 100 },
+        },
+      });
+      try {
+        const env = electricity(meter, { ts: Math.floor(Date.now() / 1000) - 5 });
+        await node.ingestor.submit(env, { source: "http" });
+        const batchId = node.storage.getReading(readingDigestHex(env.reading))!.batchId!;
+        const stuck = await waitFor(
+          () => {
+            const b = node.storage.getBatch(batchId)!;
+            return b.state === "signed" && b.attempts >= 2 ? b : null;
+          },
+          { what: "retries while the chain is down" },
+        );
+        assert.ok(stuck.error);
+        relay.down = false;
+        const done = await waitFor(
+          () => {
+            const b = node.storage.getBatch(batchId)!;
+            return b.state === "confirmed" ? b : null;
+          },
+          { timeoutMs: 30_000, what: "confirmed after the chain came back" },
+        );
+        assert.ok(done.txHash);
+        assert.equal(
+          await dep.publicClient.readContract({
+            address: dep.attestationRegistry,
+            abi: (await import("../src/chain/abi.ts")).attestationRegistryAbi,
+            functionName: "exists",
+            args: [done.attestationId as `0x${string}`],
+          }),
+          true,
+        );
+      } finally {
+        delete process.env.CARBONPROOF_ORACLE_PRIVATE_KEY;
+        await node.close();
+      }
+    });
+  });
+});

@@ -1,0 +1,207 @@
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, openSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import mqtt from "mqtt";
+import { readingDigestHex, type Envelope } from "../../sdk/src/index.ts";
+import { attestationRegistryAbi } from "../src/chain/abi.ts";
+import { deviceFileJson } from "../src/devices/directory.ts";
+import { readingsTopic } from "../src/ingest/mqtt.ts";
+import { HardhatNode, ORACLE_KEY, deploy, freePort, type Deployment } from "./chain-harness.ts";
+import { deviceInfo, electricity, flueGas, makeDevice } from "./fixtures.ts";
+import { tempDir, waitFor } from "./helpers.ts";
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), "../src/cli/main.ts");
+
+/**
+ * The node runs as a child process (`carbonproof-oracle start`) and is SIGKILLed at every
+ * state of the batch state machine (with CARBONPROOF_ORACLE_CRASH_AT, right after the durable
+ * transition), and once by the test while readings stream in. Devices re-send what was not
+ * acknowledged, as they do after an outage. At the end every reading is in exactly one
+ * confirmed attestation, on-chain: the readingCounts of all AttestationSubmitted events add
+ * up to the number of distinct readings, and each reading's proof verifies on-chain.
+ */
+describe("crash recovery (SIGKILL at each batch state)", { timeout: 900_000 }, () => {
+  const tmp = tempDir();
+  let hh: HardhatNode;
+  let dep: Deployment;
+  let configFile: string;
+  let mqttPort: number;
+  let httpPort: number;
+  let child: ChildProcess | null = null;
+  const chimney = makeDevice("kangaita-chimney-1");
+  const meter = makeDevice("kangaita-meter-1");
+  const sent = new Map<string, Envelope>(); // digest → envelope
+  const unacked = new Set<string>();
+
+  before(async () => {
+    hh = await HardhatNode.start();
+    dep = await deploy(hh.url);
+    mqttPort = await freePort();
+    httpPort = await freePort();
+    writeFileSync(join(tmp.dir, "devices.json"), deviceFileJson([deviceInfo(chimney), deviceInfo(meter)]));
+    configFile = join(tmp.dir, "oracle.json");
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        dataDir: join(tmp.dir, "data"),
+        log: { level: process.env.ORACLE_TEST_LOG ?? "info" },
+        http: { port: httpPort },
+        mqtt: { port: mqttPort },
+        devices: { source: "file", file: join(tmp.dir, "devices.json") },
+        batching: { windowS: 2, graceS: 1, tickMs: 100, retryBaseMs: 100, retryMaxMs: 1000 },
+        chain: {
+          enabled: true,
+          rpcUrl: hh.url,
+          attestationRegistry: dep.attestationRegistry,
+          pollMs: 100,
+          gasBumpAfterMs: 3000,
+        },
+        facilities: { "ktda-kangaita": { country: "KEN", flueGasBiogenicShareBp: 10000 } },
+      }),
+    );
+  });
+  after(async () => {
+    if (child && child.exitCode === null) child.kill("SIGKILL");
+    if (process.env.ORACLE_TEST_KEEP) console.log(`node log kept in ${tmp.dir}/node.log`);
+    await hh?.stop();
+    if (!process.env.ORACLE_TEST_KEEP) tmp.cleanup();
+  });
+
+  /** Starts the node; resolves with it once /health answers, or once it died starting (a crash point reached during recovery). */
+  async function startChild(crashAt?: string): Promise<ChildProcess> {
+    const env: NodeJS.ProcessEnv = { ...process.env, CARBONPROOF_ORACLE_PRIVATE_KEY: ORACLE_KEY };
+    if (crashAt) env.CARBONPROOF_ORACLE_CRASH_AT = crashAt;
+    else delete env.CARBONPROOF_ORACLE_CRASH_AT;
+    const log = openSync(join(tmp.dir, "node.log"), "a"); // the node's pino lines, for a failure's post-mortem
+    const c = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", cli, "start", "--config", configFile], {
+      env,
+      stdio: ["ignore", log, log],
+    });
+    closeSync(log);
+    child = c;
+    await waitFor(
+      async () =>
+        c.exitCode !== null || c.signalCode !== null || (await fetch(`http://127.0.0.1:${httpPort}/health`)).ok,
+      { timeoutMs: 90_000, intervalMs: 100, what: "node up" },
+    );
+    return c;
+  }
+
+  const exited = (c: ChildProcess, timeoutMs: number) =>
+    new Promise<NodeJS.Signals | number | null>((resolve, reject) => {
+      if (c.exitCode !== null || c.signalCode !== null) return resolve(c.signalCode ?? c.exitCode);
+      const t = setTimeout(() => reject(new Error(`node did not exit within ${timeoutMs} ms`)), timeoutMs);
+      c.once("exit", (code, signal) => {
+        clearTimeout(t);
+        resolve(signal ?? code);
+      });
+    });
+
+  /** Publishes each envelope with QoS 1; the ones without a PUBACK stay in `unacked` for a resend. */
+  async function publish(envs: Envelope[]): Promise<void> {
+    for (const e of envs) {
+      const d = readingDigestHex(e.reading);
+      sent.set(d, e);
+      unacked.add(d);
+    }
+    let client: mqtt.MqttClient;
+    try {
+      client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { reconnectPeriod: 0, connectTimeout: 2000 });
+    } catch {
+      return; // the node is down: all stay unacknowledged
+    }
+    client.on("error", () => {});
+    for (const e of envs) {
+      const d = readingDigestHex(e.reading);
+      const ok = await Promise.race([
+        client
+          .publishAsync(readingsTopic(e.reading.facilityId, e.reading.deviceId), JSON.stringify(e), { qos: 1 })
+          .then(
+            () => true,
+            () => false,
+          ),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 2000)),
+      ]);
+      if (ok) unacked.delete(d);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    client.end(true);
+  }
+
+  const some = (n: number) => Array.from({ length: n }, (_, i) => (i % 2 ? electricity(meter) : flueGas(chimney)));
+
+  for (const point of ["open", "sealed", "pinned", "signed", "submitted-before-broadcast", "submitted"]) {
+    test(`SIGKILL at ${point}: the node restarts and resumes`, async () => {
+      const c = await startChild(point === "open" ? undefined : point);
+      // devices re-send what was never acknowledged before the crash
+      await publish([...unacked].map((d) => sent.get(d)!));
+      if (point === "open") {
+        await publish(some(10));
+        c.kill("SIGKILL"); // while readings are open in their window
+        await publish(some(4)); // to a dead broker: not acknowledged, re-sent later
+      } else {
+        await publish(some(12));
+      }
+      const how = await exited(c, 30_000);
+      assert.equal(how, "SIGKILL");
+    });
+  }
+
+  test("after the last restart every reading is attested exactly once, with proofs that verify on-chain", async () => {
+    const c = await startChild();
+    await publish([...unacked].map((d) => sent.get(d)!));
+    assert.equal(unacked.size, 0, "every reading acknowledged in the end");
+    const status = await waitFor(
+      async () => {
+        const s = (await (await fetch(`http://127.0.0.1:${httpPort}/v1/status`)).json()) as {
+          backlog: number;
+          batches: Record<string, number>;
+        };
+        const unfinished = ["open", "sealed", "pinned", "signed", "submitted"].reduce(
+          (n, k) => n + (s.batches[k] ?? 0),
+          0,
+        );
+        return unfinished === 0 && s.backlog === 0 ? s : null;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, what: "all batches confirmed" },
+    );
+    assert.equal(status.batches.failed ?? 0, 0);
+
+    const events = await dep.publicClient.getContractEvents({
+      address: dep.attestationRegistry,
+      abi: attestationRegistryAbi,
+      eventName: "AttestationSubmitted",
+      fromBlock: 0n,
+    });
+    const onChain = events.reduce(
+      (n, e) => n + Number((e.args as { header: { readingCount: number } }).header.readingCount),
+      0,
+    );
+    assert.equal(onChain, sent.size, "sum of attested reading counts = distinct readings sent");
+    const ids = new Set(events.map((e) => (e.args as { id: string }).id));
+    assert.equal(ids.size, events.length, "no attestation twice");
+
+    for (const [digest] of sent) {
+      const r = (await (await fetch(`http://127.0.0.1:${httpPort}/v1/readings/${digest}`)).json()) as {
+        confirmed: boolean;
+        attestationId: `0x${string}`;
+        leaf: `0x${string}`;
+        proof: `0x${string}`[];
+      };
+      assert.equal(r.confirmed, true, `${digest} confirmed`);
+      assert.ok(ids.has(r.attestationId), "its attestation is on-chain");
+      const ok = await dep.publicClient.readContract({
+        address: dep.attestationRegistry,
+        abi: attestationRegistryAbi,
+        functionName: "verifyReading",
+        args: [r.attestationId, r.leaf, r.proof],
+      });
+      assert.equal(ok, true, `proof of ${digest} verifies on-chain`);
+    }
+    c.kill("SIGTERM");
+    assert.equal(await exited(c, 15_000), 0, "graceful stop on SIGTERM");
+  });
+});

@@ -1,0 +1,192 @@
+/**
+ * Writes sdk/src/contracts/generated.ts (`npm run contracts:export`, after `hardhat build`):
+ * - a typed ABI (`as const`) for every deployable contract under contracts/ — every
+ *   `contract` that is not abstract, not an interface or library, and not under contracts/test/
+ *   or contracts/mocks/ (found from the compiler's AST in the build info, so contracts added
+ *   later are picked up without touching this script);
+ * - `deployedContracts`: chainId → contract name → { address, startBlock? }, from Ignition's
+ *   default deployments `ignition/deployments/chain-<chainId>/deployed_addresses.json`
+ *   (startBlock from the deployment's journal, for indexers).
+ *
+ * Deterministic: contracts and chains sorted, no timestamps. Options (for tests):
+ * `--artifacts <dir>` `--deployments <dir>` `--out <file>`.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+type AbiItem = Record<string, unknown>;
+type Artifact = {
+  contractName: string;
+  sourceName: string;
+  abi: AbiItem[];
+  bytecode: string;
+  inputSourceName?: string;
+  buildInfoId?: string;
+};
+type AstNode = { nodeType: string; name?: string; contractKind?: string; abstract?: boolean; nodes?: AstNode[] };
+type BuildInfoOutput = { output: { sources: Record<string, { ast: AstNode }> } };
+
+export type ExportOptions = { artifactsDir: string; deploymentsDir: string; outFile: string };
+
+export type Deployment = { address: string; startBlock?: number };
+
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await walk(full)));
+    else out.push(full);
+  }
+  return out;
+}
+
+/** True for source paths whose contracts are never exported (test helpers and mocks). */
+function isTestSource(sourceName: string): boolean {
+  return /(^|\/)(test|tests|mocks)\//.test(sourceName.replace(/^contracts\//, "/")) || sourceName.endsWith(".t.sol");
+}
+
+/** Deployable contracts of contracts/, sorted by name: artifacts whose AST node is a concrete `contract`. */
+export async function readDeployableArtifacts(artifactsDir: string): Promise<Artifact[]> {
+  const contractsDir = path.join(artifactsDir, "contracts");
+  if (!existsSync(contractsDir)) throw new Error(`No artifacts in ${contractsDir}: run \`npx hardhat build\` first.`);
+  const buildInfos = new Map<string, BuildInfoOutput>();
+  const result: Artifact[] = [];
+  for (const file of (await walk(contractsDir)).sort()) {
+    if (!file.endsWith(".json") || file.endsWith(".dbg.json")) continue;
+    const artifact = JSON.parse(await readFile(file, "utf8")) as Artifact;
+    if (!artifact.abi || !artifact.contractName || isTestSource(artifact.sourceName)) continue;
+    if (!artifact.bytecode || artifact.bytecode === "0x") continue; // interfaces, abstract contracts
+    const kind = await contractKind(artifactsDir, artifact, buildInfos);
+    if (kind !== "contract") continue; // libraries
+    result.push(artifact);
+  }
+  result.sort((a, b) => (a.contractName < b.contractName ? -1 : a.contractName > b.contractName ? 1 : 0));
+  const names = new Set<string>();
+  for (const a of result) {
+    if (names.has(a.contractName))
+      throw new Error(`Two deployable contracts are named ${a.contractName}; names must be unique.`);
+    names.add(a.contractName);
+  }
+  return result;
+}
+
+async function contractKind(
+  artifactsDir: string,
+  artifact: Artifact,
+  cache: Map<string, BuildInfoOutput>,
+): Promise<string | undefined> {
+  if (!artifact.buildInfoId) return undefined;
+  let info = cache.get(artifact.buildInfoId);
+  if (!info) {
+    const file = path.join(artifactsDir, "build-info", `${artifact.buildInfoId}.output.json`);
+    info = JSON.parse(await readFile(file, "utf8")) as BuildInfoOutput;
+    cache.set(artifact.buildInfoId, info);
+  }
+  const source = info.output.sources[artifact.inputSourceName ?? artifact.sourceName];
+  const node = source?.ast.nodes?.find((n) => n.nodeType === "ContractDefinition" && n.name === artifact.contractName);
+  if (!node) return undefined;
+  return node.abstract ? "abstract" : node.contractKind;
+}
+
+/** chainId → contract name → deployment, from `chain-<id>` Ignition deployments, sorted. */
+export async function readDeployments(deploymentsDir: string): Promise<Record<string, Record<string, Deployment>>> {
+  const chains: Record<string, Record<string, Deployment>> = {};
+  if (!existsSync(deploymentsDir)) return chains;
+  const dirs = (await readdir(deploymentsDir, { withFileTypes: true }))
+    .filter((d) => d.isDirectory() && /^chain-\d+$/.test(d.name))
+    .map((d) => d.name)
+    .sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)));
+  for (const dir of dirs) {
+    const addressesFile = path.join(deploymentsDir, dir, "deployed_addresses.json");
+    if (!existsSync(addressesFile)) continue;
+    const addresses = JSON.parse(await readFile(addressesFile, "utf8")) as Record<string, string>;
+    const startBlocks = await readStartBlocks(path.join(deploymentsDir, dir, "journal.jsonl"));
+    const contracts: Record<string, Deployment> = {};
+    for (const futureId of Object.keys(addresses).sort()) {
+      const name = futureId.slice(futureId.indexOf("#") + 1);
+      const startBlock = startBlocks.get(futureId);
+      contracts[name] =
+        startBlock === undefined ? { address: addresses[futureId]! } : { address: addresses[futureId]!, startBlock };
+    }
+    chains[dir.slice(6)] = contracts;
+  }
+  return chains;
+}
+
+/** futureId → block of the deployment transaction, from Ignition's journal. */
+async function readStartBlocks(journalFile: string): Promise<Map<string, number>> {
+  const blocks = new Map<string, number>();
+  if (!existsSync(journalFile)) return blocks;
+  for (const line of (await readFile(journalFile, "utf8")).split("\n")) {
+    if (!line.includes('"TRANSACTION_CONFIRM"')) continue;
+    const entry = JSON.parse(line) as {
+      futureId?: string;
+      receipt?: { blockNumber?: number; contractAddress?: string };
+    };
+    if (entry.futureId && entry.receipt?.contractAddress && typeof entry.receipt.blockNumber === "number") {
+      blocks.set(entry.futureId, entry.receipt.blockNumber);
+    }
+  }
+  return blocks;
+}
+
+function abiConstName(contractName: string): string {
+  return contractName.charAt(0).toLowerCase() + contractName.slice(1) + "Abi";
+}
+
+/** The text of generated.ts. */
+export function renderGenerated(
+  artifacts: Artifact[],
+  deployments: Record<string, Record<string, Deployment>>,
+): string {
+  const lines: string[] = [
+    "// Generated by scripts/export-contracts.ts (`npm run contracts:export`) from Hardhat artifacts and Ignition deployments. Do not edit.",
+    "",
+  ];
+  for (const a of artifacts) {
+    lines.push(`/** ABI of \`${a.contractName}\` (${a.sourceName}). */`);
+    lines.push(`export const ${abiConstName(a.contractName)} = ${JSON.stringify(a.abi, null, 2)} as const`, "");
+  }
+  lines.push("/** Every deployable contract's ABI by contract name. */");
+  lines.push("export const contractAbis = {");
+  for (const a of artifacts) lines.push(`  ${a.contractName}: ${abiConstName(a.contractName)},`);
+  lines.push("} as const", "");
+  lines.push("export type ContractName = keyof typeof contractAbis", "");
+  lines.push("export type DeployedContract = { readonly address: `0x${string}`; readonly startBlock?: number }", "");
+  lines.push("/** chainId → contract name → address (and the block it was deployed in, for indexers). */");
+  // Annotated rather than `as const`, so the type stays the same whatever chains are deployed.
+  lines.push(
+    `export const deployedContracts: Readonly<Record<number, Partial<Record<ContractName, DeployedContract>>>> = ${JSON.stringify(deployments, null, 2)}`,
+    "",
+  );
+  return lines.join("\n");
+}
+
+export async function exportContracts(options: ExportOptions): Promise<{ contracts: string[]; chains: string[] }> {
+  const artifacts = await readDeployableArtifacts(options.artifactsDir);
+  const deployments = await readDeployments(options.deploymentsDir);
+  await mkdir(path.dirname(options.outFile), { recursive: true });
+  await writeFile(options.outFile, renderGenerated(artifacts, deployments));
+  return { contracts: artifacts.map((a) => a.contractName), chains: Object.keys(deployments) };
+}
+
+function argument(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? undefined : process.argv[i + 1];
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  const options: ExportOptions = {
+    artifactsDir: path.resolve(argument("artifacts") ?? path.join(root, "artifacts")),
+    deploymentsDir: path.resolve(argument("deployments") ?? path.join(root, "ignition", "deployments")),
+    outFile: path.resolve(argument("out") ?? path.join(root, "sdk", "src", "contracts", "generated.ts")),
+  };
+  const { contracts, chains } = await exportContracts(options);
+  console.log(
+    `Wrote ${path.relative(root, options.outFile)}: ${contracts.length} contracts (${contracts.join(", ")}), deployments on ${chains.length ? `chain ${chains.join(", ")}` : "no chain"}.`,
+  );
+}
