@@ -8,16 +8,22 @@ const require = createRequire(import.meta.url);
  * Solidity is compiled with the npm `solc` package (soljson), pinned to the exact
  * version below: Hardhat's default compiler download cannot run offline.
  */
+const compiler = {
+  version: "0.8.37",
+  path: require.resolve("solc/soljson.js"),
+  settings: {
+    evmVersion: "osaka",
+    optimizer: { enabled: true, runs: 10_000 },
+    viaIR: true,
+  },
+};
+
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
   solidity: {
-    version: "0.8.37",
-    path: require.resolve("solc/soljson.js"),
-    settings: {
-      evmVersion: "osaka",
-      optimizer: { enabled: true, runs: 10_000 },
-      viaIR: true,
-    },
+    // The same settings for every build profile: `hardhat ignition deploy` builds with the
+    // `production` profile, and without viaIR some contracts hit "stack too deep".
+    profiles: { default: compiler, production: compiler },
   },
   paths: {
     sources: "./contracts",

@@ -130,35 +130,6 @@ async function main(): Promise<void> {
         })),
       ),
     );
-    const total = seconds * rate;
-    const signStart = performance.now();
-    const startAtS = Math.floor(Date.now() / 1000) + Math.ceil(total / 15_000) + 25; // after signing and start-up
-    const corpus: { topic: string; payload: string; digest: string; atS: number }[] = new Array(total);
-    for (let i = 0; i < total; i++) {
-      const d = devices[i % deviceCount]!;
-      const atS = startAtS + Math.floor(i / rate);
-      const reading: Reading = {
-        v: 1,
-        deviceId: d.deviceId,
-        facilityId: d.facilityId,
-        seq: ++d.seq,
-        ts: atS,
-        intervalS: 5,
-        kind: "electricity",
-        m: { energyWh: 100 + (i % 50) },
-      };
-      const sig = normalizeLowS(
-        cryptoSign("sha256", canonicalBytes(reading), { key: d.key, dsaEncoding: "ieee-p1363" }),
-      );
-      corpus[i] = {
-        topic: readingsTopic(d.facilityId, d.deviceId),
-        payload: JSON.stringify({ reading, sig }),
-        digest: readingDigestHex(reading),
-        atS,
-      };
-    }
-    log(`corpus: ${total} readings signed in ${((performance.now() - signStart) / 1000).toFixed(1)} s`);
-
     const mqttPort = await freePort();
     const httpPort = await freePort();
     const config = {
@@ -198,6 +169,45 @@ async function main(): Promise<void> {
       }
       await new Promise((r) => setTimeout(r, 100));
     }
+
+    // pre-signed corpus (node:crypto signs, the sdk normalises to low-s). Each reading's ts is the
+    // second it is scheduled to be published, so the windows fill as they would live: the signing
+    // rate is calibrated first to know when publishing can start.
+    const total = seconds * rate;
+    const signOne = (d: (typeof devices)[number], ts: number, i: number) => {
+      const reading: Reading = {
+        v: 1,
+        deviceId: d.deviceId,
+        facilityId: d.facilityId,
+        seq: ++d.seq,
+        ts,
+        intervalS: 5,
+        kind: "electricity",
+        m: { energyWh: 100 + (i % 50) },
+      };
+      const sig = normalizeLowS(
+        cryptoSign("sha256", canonicalBytes(reading), { key: d.key, dsaEncoding: "ieee-p1363" }),
+      );
+      return {
+        topic: readingsTopic(d.facilityId, d.deviceId),
+        payload: JSON.stringify({ reading, sig }),
+        digest: readingDigestHex(reading),
+        atS: ts,
+      };
+    };
+    const calib = performance.now();
+    const probe = devices[0]!;
+    const probeSeq = probe.seq;
+    for (let i = 0; i < 500; i++) signOne(probe, 0, i);
+    probe.seq = probeSeq;
+    const signPerSec = 500 / ((performance.now() - calib) / 1000);
+    const signStart = performance.now();
+    const startAtS = Math.ceil(Date.now() / 1000 + (total / signPerSec) * 1.3 + 5);
+    const corpus: { topic: string; payload: string; digest: string; atS: number }[] = new Array(total);
+    for (let i = 0; i < total; i++) corpus[i] = signOne(devices[i % deviceCount]!, startAtS + Math.floor(i / rate), i);
+    log(
+      `corpus: ${total} readings signed in ${((performance.now() - signStart) / 1000).toFixed(1)} s; publishing starts in ${(startAtS - Date.now() / 1000).toFixed(1)} s`,
+    );
 
     const clients = await Promise.all(
       Array.from({ length: connectionCount }, (_, i) =>

@@ -23,7 +23,7 @@
  * Accounts: the Hardhat dev mnemonic (or CARBONPROOF_MNEMONIC). #0 is the admin
  * (deployer), the oracle nodes are whichever local accounts the OracleSet lists, #5
  * issues as verifier, #6–#8 are the facilities' project proponents (sellers), #1–#4
- * and #9 get TestUSD to buy with. Prints a summary and, last line, JSON.
+ * and #0, #9 get TestUSD to buy with. Prints a summary and, last line, JSON.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -308,7 +308,7 @@ async function main(): Promise<void> {
   if (!(await read<boolean>("Marketplace", "isPaymentToken", [addr.TestUSD])))
     await send(0, "Marketplace", "setPaymentToken", [addr.TestUSD, true]);
   const usdDecimals = Number(await read<number>("TestUSD", "decimals"));
-  for (const i of [1, 2, 3, 4, 9])
+  for (const i of [0, 1, 2, 3, 4, 9])
     await send(0, "TestUSD", "mint", [accounts[i]!.address, 250_000n * 10n ** BigInt(usdDecimals)]);
   log("roles, certificates, payment token and TestUSD balances in place");
 

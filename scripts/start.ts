@@ -15,7 +15,7 @@
  * Flags: --port N (RPC port, default 8545), --no-services (chain + contracts only).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,25 +24,35 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const stateDir = join(root, ".carbonproof");
 const started = Date.now();
 
-type Options = { port: number; services: boolean };
+type Options = { port: number; webPort: number; services: boolean };
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { port: Number(process.env.CARBONPROOF_RPC_PORT ?? 8545), services: true };
+  const options: Options = {
+    port: Number(process.env.CARBONPROOF_RPC_PORT ?? 8545),
+    webPort: Number(process.env.PORT ?? 3000),
+    services: true,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--port") options.port = Number(argv[++i]);
+    else if (a === "--web-port") options.webPort = Number(argv[++i]);
     else if (a === "--no-services") options.services = false;
     else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: npm start [-- --port 8545] [-- --no-services]\n");
+      process.stdout.write("usage: npm start [-- --port 8545] [-- --web-port 3000] [-- --no-services]\n");
       process.exit(0);
     } else {
       process.stderr.write(`npm start: unknown option ${a}; try --help\n`);
       process.exit(2);
     }
   }
-  if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) {
-    process.stderr.write(`npm start: --port must be an integer 1-65535, got ${options.port}\n`);
-    process.exit(2);
+  for (const [flag, value] of [
+    ["--port", options.port],
+    ["--web-port", options.webPort],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > 65535) {
+      process.stderr.write(`npm start: ${flag} must be an integer 1-65535, got ${value}\n`);
+      process.exit(2);
+    }
   }
   return options;
 }
@@ -53,9 +63,15 @@ function say(line: string): void {
 
 const children: { name: string; child: ChildProcess }[] = [];
 
-function launch(name: string, command: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+function launch(
+  name: string,
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd: string = root,
+): ChildProcess {
   const child = spawn(command, args, {
-    cwd: root,
+    cwd,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -130,13 +146,15 @@ async function waitForRpc(url: string, timeoutMs: number): Promise<void> {
   throw new Error(`the Hardhat node did not answer on ${url} within ${timeoutMs / 1000} s (last error: ${last})`);
 }
 
-function runToEnd(name: string, command: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+function runToEnd(
+  name: string,
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd: string = root,
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: root,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (c: Buffer) => (output += c.toString()));
     child.stderr.on("data", (c: Buffer) => (output += c.toString()));
@@ -144,6 +162,68 @@ function runToEnd(name: string, command: string, args: string[], env: Record<str
       code === 0 ? resolve(output) : reject(new Error(`${name} failed (exit ${code}):\n${output}`)),
     );
   });
+}
+
+async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      if (res.status < 500) return;
+      last = `HTTP ${res.status}`;
+    } catch (cause) {
+      last = String(cause);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs / 1000} s (last error: ${last})`);
+}
+
+/** Newest modification time of the files under `dir`, 0 when absent. */
+function newestMtime(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const t = statSync(join(entry.parentPath, entry.name)).mtimeMs;
+    if (t > newest) newest = t;
+  }
+  return newest;
+}
+
+/** The web build is stale when it is missing or older than the web or sdk sources. */
+function webBuildIsStale(): boolean {
+  const buildId = join(root, "web/.next/BUILD_ID");
+  if (!existsSync(buildId)) return true;
+  const built = statSync(buildId).mtimeMs;
+  return ["web/src", "sdk/src"].some((d) => newestMtime(join(root, d)) > built);
+}
+
+/** The parts on top of the chain: the web app (and the oracle node with its simulator). */
+async function startServices(options: Options, rpcUrl: string, addressesFile: string): Promise<void> {
+  if (!existsSync(join(root, "web/package.json"))) return;
+  if (webBuildIsStale()) {
+    say("building the web app (first start, or its sources changed)…");
+    await runToEnd("next build", "npx", ["next", "build"], { NEXT_TELEMETRY_DISABLED: "1" }, join(root, "web"));
+  }
+  if (!(await portFree(options.webPort)))
+    throw new Error(`port ${options.webPort} on 127.0.0.1 is in use; run \`npm start -- --web-port <free port>\``);
+  launch(
+    "web",
+    "npx",
+    ["next", "start", "-H", "127.0.0.1", "-p", String(options.webPort)],
+    {
+      NEXT_TELEMETRY_DISABLED: "1",
+      CARBONPROOF_RPC_URL: rpcUrl,
+      CARBONPROOF_CHAIN_ID: "31337",
+      CARBONPROOF_ADDRESSES: addressesFile,
+      CARBONPROOF_FACILITIES: join(stateDir, "web", "facilities.json"),
+    },
+    join(root, "web"),
+  );
+  await waitForHttp(`http://127.0.0.1:${options.webPort}/`, 120_000);
+  say(`web app: http://127.0.0.1:${options.webPort}/`);
 }
 
 function moveAsidePreviousRun(): void {
@@ -185,13 +265,20 @@ async function main(): Promise<void> {
     : "ignition/modules/CarbonProof.ts";
   if (!existsSync(join(root, module)))
     throw new Error(`no Ignition module found (${module}); the contracts are missing`);
-  say(`deploying ${module} with Ignition…`);
+  // The default build profile is the one the tests build with, so a tested build is reused
+  // (both profiles have the same compiler settings: hardhat.config.ts).
+  say(`deploying ${module} with Ignition (compiles the contracts first if they are not built)…`);
   // The chain is new, so the previous journal of chain 31337 no longer describes it.
   rmSync(join(root, "ignition/deployments/chain-31337"), { recursive: true, force: true });
-  await runToEnd("deploy", "npx", ["hardhat", "ignition", "deploy", module, "--network", "localhost"], {
-    CARBONPROOF_RPC_URL: rpcUrl,
-    HARDHAT_IGNITION_CONFIRM_DEPLOYMENT: "false",
-  });
+  await runToEnd(
+    "deploy",
+    "npx",
+    ["hardhat", "--build-profile", "default", "ignition", "deploy", module, "--network", "localhost"],
+    {
+      CARBONPROOF_RPC_URL: rpcUrl,
+      HARDHAT_IGNITION_CONFIRM_DEPLOYMENT: "false",
+    },
+  );
   const addresses = JSON.parse(
     readFileSync(join(root, "ignition/deployments/chain-31337/deployed_addresses.json"), "utf8"),
   ) as Record<string, string>;
@@ -200,8 +287,19 @@ async function main(): Promise<void> {
     process.stdout.write(`    ${future.padEnd(48)} ${address}\n`);
 
   if (options.services) {
-    // Parts that arrive with later work (oracle node, simulator, web app) start here.
-    say("no oracle, simulator or web app in this checkout yet: the stack is the chain and its contracts.");
+    const addressesFile = join(root, "ignition/deployments/chain-31337/deployed_addresses.json");
+    say("seeding the demo (facilities, devices, attestations, credits, listings)…");
+    const seedOutput = await runToEnd("seed-demo", process.execPath, [
+      "scripts/seed-demo.ts",
+      "--rpc",
+      rpcUrl,
+      "--addresses",
+      addressesFile,
+      "--out",
+      join(stateDir, "web"),
+    ]);
+    for (const line of seedOutput.trimEnd().split("\n").slice(-14, -1)) process.stdout.write(`    ${line}\n`);
+    await startServices(options, rpcUrl, addressesFile);
   }
   say(
     `ready in ${((Date.now() - started) / 1000).toFixed(1)} s. RPC ${rpcUrl} (chain id 31337). Ctrl-C stops everything.`,

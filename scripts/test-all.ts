@@ -84,15 +84,6 @@ function stripAnsi(s: string): string {
 const npx = "npx";
 const suites: Suite[] = [
   {
-    name: "lint",
-    what: "solhint on contracts/, prettier, TypeScript type checks",
-    present: () => existsSync(join(root, "scripts/lint.ts")),
-    command: process.execPath,
-    args: ["scripts/lint.ts"],
-    timeoutMinutes: 5,
-    parse: parseNodeTest,
-  },
-  {
     name: "contracts",
     what: "Hardhat: Solidity unit/fuzz/invariant tests and mocha flows on an in-process network",
     present: () => existsSync(join(root, "contracts")),
@@ -109,6 +100,15 @@ const suites: Suite[] = [
     args: ["scripts/check-generated.ts"],
     timeoutMinutes: 5,
     parse: parseSingle,
+  },
+  {
+    name: "lint",
+    what: "solhint on contracts/, prettier, TypeScript type checks (after contracts: tsc needs the typechain types the build writes)",
+    present: () => existsSync(join(root, "scripts/lint.ts")),
+    command: process.execPath,
+    args: ["scripts/lint.ts"],
+    timeoutMinutes: 5,
+    parse: parseNodeTest,
   },
   {
     name: "sdk",

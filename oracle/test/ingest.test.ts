@@ -186,6 +186,17 @@ describe("ingest over MQTT and HTTP", { timeout: 60_000 }, () => {
     assert.ok(body.deadLetters.every((d) => d.reason === "replay"));
   });
 
+  test("answers CORS preflights and sets the allow-origin header for browsers", async () => {
+    const pre = await fetch(`${node.httpUrl}/v1/readings`, {
+      method: "OPTIONS",
+      headers: { origin: "http://localhost:3000", "access-control-request-method": "POST" },
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get("access-control-allow-origin"), "*");
+    const get = await fetch(`${node.httpUrl}/v1/status`, { headers: { origin: "http://localhost:3000" } });
+    assert.equal(get.headers.get("access-control-allow-origin"), "*");
+  });
+
   test("/health, /ready, /metrics and /docs answer", async () => {
     assert.equal((await fetch(`${node.httpUrl}/health`)).status, 200);
     assert.equal((await fetch(`${node.httpUrl}/ready`)).status, 200);

@@ -13,12 +13,12 @@
  * skipped and the tests use that chain and deployment (seeded again by step 3).
  * CARBONPROOF_E2E_HARDHAT_ROOT runs steps 1–2 in another checkout (e.g. a branch's worktree).
  *
- * Ignition runs with `--build-profile default`: Hardhat's production profile (Ignition's
- * default) compiles each file in isolation and fails with "stack too deep" on these
- * contracts, while the default profile (the one tests use) builds them.
+ * Ignition runs with `--build-profile default`, the profile the tests build with, so the e2e
+ * reuses their compilation (Hardhat's production profile, Ignition's default, once failed
+ * with "stack too deep" here; the root config now gives both the same settings).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -69,6 +69,28 @@ function run(name: string, command: string, args: string[], env: Record<string, 
   const r = spawnSync(command, args, { cwd, env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`${name} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
+}
+
+/** Newest modification time under `dir` (files only), 0 when it does not exist. */
+function newestMtime(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+/** Why web/.next must be (re)built, or undefined when it is newer than every input. */
+function buildIsStale(): string | undefined {
+  const buildId = join(web, ".next", "BUILD_ID");
+  if (!existsSync(buildId)) return "web/.next is missing";
+  const built = statSync(buildId).mtimeMs;
+  const inputs = [join(web, "src"), join(root, "sdk", "src")];
+  const files = [join(web, "next.config.ts"), join(web, "package.json")];
+  const newest = Math.max(...inputs.map(newestMtime), ...files.map((f) => (existsSync(f) ? statSync(f).mtimeMs : 0)));
+  return newest > built ? "sources changed since the last build" : undefined;
 }
 
 export async function startStack(log: (line: string) => void = () => {}): Promise<Stack> {
@@ -175,9 +197,10 @@ export async function startStack(log: (line: string) => void = () => {}): Promis
     );
     timings.seedMs = Date.now() - t;
 
-    if (!existsSync(join(web, ".next", "BUILD_ID"))) {
+    const stale = buildIsStale();
+    if (stale) {
       t = Date.now();
-      log("building the web app (web/.next is missing)");
+      log(`building the web app (${stale})`);
       run("next build", "npx", ["next", "build"], { NEXT_TELEMETRY_DISABLED: "1" }, web);
       timings.buildMs = Date.now() - t;
     }

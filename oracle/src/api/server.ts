@@ -159,6 +159,18 @@ export async function buildApi(deps: ApiDeps) {
     }
   });
   app.decorateRequest("apiKey", null);
+  // CORS for browser clients (explorer, web app): public reads, and writes with an API key
+  app.addHook("onRequest", async (req, reply) => {
+    const origin = req.headers.origin;
+    const allowed = cfg.corsOrigins.includes("*") ? "*" : origin && cfg.corsOrigins.includes(origin) ? origin : null;
+    if (allowed) {
+      reply.header("access-control-allow-origin", allowed);
+      reply.header("access-control-allow-headers", "content-type, x-api-key, authorization");
+      reply.header("access-control-allow-methods", "GET, POST, DELETE, OPTIONS");
+      if (allowed !== "*") reply.header("vary", "origin");
+    }
+  });
+  app.options("/*", { schema: { hide: true } }, async (_req, reply) => reply.code(204).send());
   const requireKey =
     (scopes: ApiKey["scope"][]) =>
     async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {

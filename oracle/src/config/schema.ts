@@ -32,6 +32,8 @@ export const configSchema = z
          * signed by the device, so a key only limits who may load the node; off by default.
          */
         openIngest: z.boolean().default(false),
+        /** Origins allowed by CORS (browsers: the explorer and the web app); "*" for any. */
+        corsOrigins: z.array(z.string()).default(["*"]),
         /** Admin token for key management routes (sha-256 hex of it is compared). Optional. */
         adminTokenSha256: z
           .string()

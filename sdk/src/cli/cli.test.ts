@@ -117,6 +117,8 @@ test("emissions: bad input exits 2 naming record index, field and expectation, n
       [{ kind: "spend", category: "111111", amount: 10, currency: "USD" }],
       /record 0: field "category": no spend factors/,
     ],
+    [[{ kind: "fuel", fuel: "diesel", litres: 10 }], /record 0: field "litres": No density for fuel "diesel"/],
+    [[{ kind: "fuel", fuel: "diesel", litres: 10, densityKgPerM3: 840 }], /record 0: field "densitySource": expected/],
     [{ kind: "fuel" }, /expected a JSON array/],
   ];
   for (const [input, message] of cases) {
@@ -246,4 +248,16 @@ test("bundle build → cid → check: same CID as the sdk, offline checks pass, 
   const outside = cli([...args.slice(0, 6), "--end", "1763900001", envFile]);
   assert.equal(outside.code, 2);
   assert.match(outside.stderr, /outside/);
+});
+
+test("emissions: litres with a cited density convert through mass (10 L × 840 kg/m³ = 8.4 kg diesel)", () => {
+  const input = [
+    { kind: "fuel", fuel: "diesel", litres: 10, densityKgPerM3: 840, densitySource: "supplier datasheet" },
+  ];
+  const r = cli(["emissions", "--json"], JSON.stringify(input));
+  assert.equal(r.code, 0, r.stderr);
+  const [out] = JSON.parse(r.stdout);
+  // 8400 g × 43.0 kJ/g = 361,200 kJ; × 74100 kg/TJ / 1000 = 26,764,920 mg CO2
+  assert.equal(out.fossilCo2Grams, 26764.92);
+  assert.ok(out.citations.some((c: string) => c.includes("density 840 kg/m³: supplier datasheet")));
 });

@@ -179,12 +179,13 @@ export function computeActivity(record: ActivityRecord, index: number, set: Fact
   const fail = (field: string, expected: string): never => {
     throw new ActivityError([{ index, field, expected }]);
   };
-  const withField = <T>(field: string, fn: () => T): T => {
+  const withField = <T>(field: string, fn: () => T, rename: Record<string, string> = {}): T => {
     try {
       return fn();
     } catch (error) {
       if (error instanceof SdkError && error.code === "UNKNOWN_FACTOR") {
-        return fail((error.details?.field as string | undefined) ?? field, error.message);
+        const named = (error.details?.field as string | undefined) ?? field;
+        return fail(rename[named] ?? named, error.message);
       }
       throw error;
     }
@@ -255,7 +256,11 @@ export function computeActivity(record: ActivityRecord, index: number, set: Fact
           };
         }
       }
-      const r = withField("fuel", () => computeFuel(fuelSet, measurement));
+      const r = withField("fuel", () => computeFuel(fuelSet, measurement), {
+        volumeMl: "litres",
+        massGrams: "massKg",
+        energyKj: "energyGj",
+      });
       if (fuelSet !== set)
         warnings.push("density supplied in the input; the factor set id names the factors without it");
       return { ...r, factorSetId: set.id, warnings };

@@ -53,6 +53,8 @@ async function freePort(): Promise<number> {
 
 export type TestChain = {
   rpcUrl: string;
+  /** Deploys CarbonCredits (challenge window 0) and RetirementCertificates, wired together; admin = key #0. */
+  deployCredits: () => Promise<{ credits: Address; certificates: Address }>;
   client: PublicClient;
   registry: Address;
   deviceRegistry: Address;
@@ -117,8 +119,18 @@ export async function startTestChain(): Promise<TestChain> {
     keccak256(toHex("DEVICE_MANAGER_ROLE")),
     adminAddress,
   ]);
+  const deployCredits = async () => {
+    const creditsArt = artifact("credits/CarbonCredits.sol/CarbonCredits.json");
+    const certArt = artifact("retirement/RetirementCertificates.sol/RetirementCertificates.json");
+    const credits = await deploy(creditsArt, [registry, adminAddress, 0]);
+    const certificates = await deploy(certArt, [credits, adminAddress]);
+    await write(admin, credits, creditsArt.abi, "setCertificates", [certificates]);
+    await write(admin, credits, creditsArt.abi, "grantRole", [keccak256(toHex("VERIFIER_ROLE")), adminAddress]);
+    return { credits, certificates };
+  };
   return {
     rpcUrl,
+    deployCredits,
     client,
     registry,
     deviceRegistry,

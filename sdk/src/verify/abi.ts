@@ -4,4 +4,11 @@
  * contracts → sdk/src/contracts/generated.ts → sdk, oracle, web). The verifier's tests
  * run against the compiled contracts on a hardhat node, so a drift fails there.
  */
-export { attestationRegistryAbi, deviceRegistryAbi, oracleSetAbi, deployedContracts } from "../contracts/generated.ts";
+export {
+  attestationRegistryAbi,
+  carbonCreditsAbi,
+  deviceRegistryAbi,
+  oracleSetAbi,
+  retirementCertificatesAbi,
+  deployedContracts,
+} from "../contracts/generated.ts";

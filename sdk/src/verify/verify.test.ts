@@ -17,7 +17,7 @@ import { METHODOLOGY_ID } from "../methodology/methodologyId.ts";
 import type { Reading } from "../reading/schema.ts";
 import { generateDeviceKey, publicKeyToXY, signReading } from "../reading/sign.ts";
 import { TEST_ONLY_HARDHAT_KEYS, startTestChain, type TestChain } from "../test/hardhatNode.ts";
-import { attestationRegistryAbi, deviceRegistryAbi } from "./abi.ts";
+import { attestationRegistryAbi, carbonCreditsAbi, deviceRegistryAbi, retirementCertificatesAbi } from "./abi.ts";
 import { bytesSource } from "./sources.ts";
 import { verifyAttestation } from "./verifyAttestation.ts";
 
@@ -346,6 +346,89 @@ test("verify: readings of a device the DeviceRegistry does not know fail the dev
   assert.equal(r.code, 1);
   assert.match(r.stdout, /^FAIL device signatures: 0 invalid, 2 without key/m);
   assert.match(r.stdout, /^FAIL devices registered to the facility: kangaita-chimney-9 not in DeviceRegistry/m);
+});
+
+test("verify --credit and --retirement walk a credit back to its attestation", async () => {
+  const { credits, certificates } = await chain.deployCredits();
+  const admin = privateKeyToAccount(TEST_ONLY_HARDHAT_KEYS[0]!).address;
+  const bundle = honestBundle(6);
+  const { id, header } = await attest(bundle);
+  // Baseline 10 kg/h over the batch's hour; attested ~2.5 kg → bound ≈ 7 kg.
+  await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, credits, carbonCreditsAbi, "registerProject", [
+    {
+      proponent: admin,
+      facilityId: idToBytes32(FACILITY),
+      methodologyId: METHODOLOGY_ID,
+      name: "Kangaita boiler retrofit",
+      standard: "CarbonProof test",
+      baselineEffectiveFrom: 1763800000n,
+      baselineGramsPerDay: 240_000n,
+      baselineCid: "",
+    },
+  ]);
+  const bound = await chain.client.readContract({
+    address: credits,
+    abi: carbonCreditsAbi,
+    functionName: "issuanceBound",
+    args: [1, header],
+  });
+  assert.ok(bound > 0n);
+  await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, credits, carbonCreditsAbi, "issue", [1, header, bound]);
+  const issued = await chain.client.getContractEvents({
+    address: credits,
+    abi: carbonCreditsAbi,
+    eventName: "CreditsIssued",
+    fromBlock: 0n,
+  });
+  const tokenId = (issued[0]!.args as { tokenId: bigint }).tokenId;
+  const r = await cli([...base(), "--credits", credits, "--credit", String(tokenId), "--bundle", gatewayUrl]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(
+    r.stdout,
+    new RegExp(`^PASS credit ${tokenId} issued from attestation ${id}: ${bound} kg ≤ bound ${bound} kg`, "m"),
+  );
+  assert.match(r.stdout, /^PASS issuer did not co-sign the attestation/m);
+  assert.match(r.stdout, new RegExp(`^VERIFIED attestation ${id}`, "m"));
+  assert.match(r.stdout, new RegExp(`^VERIFIED credit ${tokenId}$`, "m"));
+
+  await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, certificates, retirementCertificatesAbi, "retire", [
+    tokenId,
+    1n,
+    {
+      beneficiary: admin,
+      beneficiaryName: "Test Co",
+      reason: "FY2025 scope 1",
+      consumptionCountry: "0x4b454e",
+      consumptionStart: 0n,
+      consumptionEnd: 0n,
+    },
+  ]);
+  const retired = await chain.client.getContractEvents({
+    address: certificates,
+    abi: retirementCertificatesAbi,
+    eventName: "Retired",
+    fromBlock: 0n,
+  });
+  const certificateId = (retired[0]!.args as { certificateId: bigint }).certificateId;
+  const rr = await cli([
+    ...base(),
+    "--certificates",
+    certificates,
+    "--retirement",
+    String(certificateId),
+    "--bundle",
+    gatewayUrl,
+  ]);
+  assert.equal(rr.code, 0, rr.stdout + rr.stderr);
+  assert.match(
+    rr.stdout,
+    /^PASS retirement certificate: \d+: 1 kg of credit \d+ retired for Test Co \(FY2025 scope 1\)/m,
+  );
+  assert.match(rr.stdout, new RegExp(`^VERIFIED retirement ${certificateId}$`, "m"));
+
+  const missing = await cli([...base(), "--credits", credits, "--credit", "12345", "--bundle", gatewayUrl]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stdout, /^FAIL credit issued: no CreditsIssued for token 12345/m);
 });
 
 test("library: unknown attestation id is a FAIL, not a crash", async () => {

@@ -2,6 +2,7 @@
 
 import Link from "next/link";
 import { useRuntimeConfig } from "@/app/providers.tsx";
+import { bundleUrl } from "@/lib/config.ts";
 import { useChainQuery } from "@/lib/chain/hooks.ts";
 import { idString, methodologyLabel, readCreditFacts } from "@/lib/chain/reads.ts";
 import { describeError } from "@/lib/errors.ts";
@@ -51,6 +52,7 @@ function CreditDetails({
   facts: Awaited<ReturnType<typeof readCreditFacts>>;
   facilityName: string | undefined;
 }) {
+  const runtime = useRuntimeConfig();
   const checks = creditChecks(facts);
   const facility = idString(facts.facilityId);
   if (facts.projectId === 0 || facts.facilityId === `0x${"00".repeat(32)}`)
@@ -150,7 +152,14 @@ function CreditDetails({
                       ))}
                     </td>
                     <td data-label="Evidence bundle" className="mono">
-                      {h?.bundleCid ?? "—"}
+                      {h ? (
+                        <a href={bundleUrl(runtime, h.bundleCid)} data-testid="bundle-link" title={h.bundleCid}>
+                          Signed readings
+                          <span className="visually-hidden">: evidence bundle {h.bundleCid}</span>
+                        </a>
+                      ) : (
+                        "—"
+                      )}
                     </td>
                     <td data-label="State">
                       {i.attestation.revoked ? "revoked" : (ATTESTATION_STATE[i.attestation.useState] ?? "?")}

@@ -15,6 +15,8 @@ import { generatedAddresses } from "./chain/abis.ts";
  *                             the addresses in the sdk's generated file.
  *   CARBONPROOF_FACILITIES    facility directory JSON ({ id: { name, country } }); by default
  *                             ../.carbonproof/web/facilities.json (written by scripts/seed-demo.ts).
+ *   CARBONPROOF_IPFS_GATEWAY  IPFS gateway the credit page links evidence bundles to; without it
+ *                             they are served from the local bundle folder (app/bundles/[cid]).
  */
 export function runtimeConfig(): RuntimeConfig {
   const chainId = Number(process.env.CARBONPROOF_CHAIN_ID ?? 31337);
@@ -30,6 +32,7 @@ export function runtimeConfig(): RuntimeConfig {
     addresses,
     addressSource: source,
     facilities: loadFacilities(),
+    ipfsGateway: process.env.CARBONPROOF_IPFS_GATEWAY || undefined,
   };
 }
 

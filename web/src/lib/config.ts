@@ -32,7 +32,14 @@ export type RuntimeConfig = {
    * directory is off-chain deployment metadata (scripts/seed-demo.ts writes the demo's).
    */
   facilities: Record<string, { name?: string; country?: string }>;
+  /** IPFS gateway for evidence bundles (`<gateway>/ipfs/<cid>`); without it, the app's own /bundles/<cid>. */
+  ipfsGateway: string | undefined;
 };
+
+/** Where the evidence bundle with `cid` can be downloaded. */
+export function bundleUrl(config: RuntimeConfig, cid: string): string {
+  return config.ipfsGateway ? `${config.ipfsGateway.replace(/\/$/, "")}/ipfs/${cid}` : `/bundles/${cid}`;
+}
 
 /** The chain the app reads from and asks wallets to switch to. */
 export function appChain(config: RuntimeConfig): Chain {

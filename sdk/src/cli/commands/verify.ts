@@ -6,11 +6,13 @@ import { parseEnvelope } from "../../reading/parse.ts";
 import { deployedContracts } from "../../verify/abi.ts";
 import { fileSource } from "../../verify/fileSource.ts";
 import { gatewaySource, type BundleSource } from "../../verify/sources.ts";
-import { verifyAttestation, type VerifyTarget } from "../../verify/verifyAttestation.ts";
+import { verifyAttestation, type VerifyReport, type VerifyTarget } from "../../verify/verifyAttestation.ts";
+import { verifyCredit, verifyRetirement, type CreditReport } from "../../verify/verifyCredit.ts";
 import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, parseJson, readInput, toJson, type Io } from "../io.ts";
 
 export const VERIFY_HELP = `Usage: carbonproof verify --rpc URL (--registry ADDR [--device-registry ADDR] | --addresses FILE)
-                          (--attestation ID | --envelope FILE) --bundle (FILE | GATEWAY_URL) [--json]
+                          (--attestation ID | --envelope FILE | --credit TOKEN_ID | --retirement CERT_ID)
+                          --bundle (FILE | GATEWAY_URL) [--json]
 
 The auditor's verifier. Re-checks every link of the chain of custody and prints one
 line per link, PASS or FAIL with the reason:
@@ -40,6 +42,11 @@ Options:
                           in sdk/src/contracts/generated.ts
   --attestation ID        attestation id (bytes32)
   --envelope FILE         a signed reading envelope: finds the attestation whose bundle holds it
+  --credit TOKEN_ID       a credit (CarbonCredits token id): each issuance within its bound, by an
+                          issuer who did not co-sign, and every backing attestation as above
+  --retirement CERT_ID    a retirement certificate: its credit, as --credit
+  --credits ADDR          CarbonCredits address (for --credit)
+  --certificates ADDR     RetirementCertificates address (for --retirement)
   --bundle SRC            the bundle: a file, or an IPFS HTTP gateway base URL (fetched by CID).
                           A Helia repository directory is not read by this CLI (the oracle
                           provides a BundleSource over its blockstore).
@@ -58,18 +65,22 @@ function address(value: string, flag: string): Address {
   return getAddress(value);
 }
 
-function fromAddressesFile(path: string): { registry?: Address; deviceRegistry?: Address } {
+type Addresses = { registry?: Address; deviceRegistry?: Address; credits?: Address; certificates?: Address };
+
+function fromAddressesFile(path: string): Addresses {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, "utf8"));
   } catch (cause) {
     throw new CliError(`--addresses ${path}: ${(cause as Error).message}`, EXIT_USAGE, { cause });
   }
-  const out: { registry?: Address; deviceRegistry?: Address } = {};
+  const out: Addresses = {};
   for (const [key, value] of Object.entries(json as Record<string, unknown>)) {
     if (typeof value !== "string" || !isAddress(value, { strict: false })) continue;
     if (/(^|[#.:/])AttestationRegistry$/.test(key)) out.registry = getAddress(value);
     if (/(^|[#.:/])DeviceRegistry$/.test(key)) out.deviceRegistry = getAddress(value);
+    if (/(^|[#.:/])CarbonCredits$/.test(key)) out.credits = getAddress(value);
+    if (/(^|[#.:/])RetirementCertificates$/.test(key)) out.certificates = getAddress(value);
   }
   return out;
 }
@@ -94,6 +105,10 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
       addresses: { type: "string" },
       attestation: { type: "string" },
       envelope: { type: "string" },
+      credit: { type: "string" },
+      retirement: { type: "string" },
+      credits: { type: "string" },
+      certificates: { type: "string" },
       bundle: { type: "string" },
       "from-block": { type: "string" },
       "onchain-proofs": { type: "string" },
@@ -109,12 +124,25 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
   }
   if (positionals.length > 0) throw new CliError(`verify takes no positional arguments.\n\n${VERIFY_HELP}`);
   if (!values.rpc) throw new CliError("verify needs --rpc URL.");
-  if ((values.attestation === undefined) === (values.envelope === undefined)) {
-    throw new CliError("verify needs exactly one of --attestation ID or --envelope FILE.");
+  const targets = [values.attestation, values.envelope, values.credit, values.retirement].filter(
+    (v) => v !== undefined,
+  );
+  if (targets.length !== 1) {
+    throw new CliError(
+      "verify needs exactly one of --attestation ID, --envelope FILE, --credit TOKEN_ID, --retirement CERT_ID.",
+    );
+  }
+  for (const [flag, v] of [
+    ["--credit", values.credit],
+    ["--retirement", values.retirement],
+  ] as const) {
+    if (v !== undefined && !/^[0-9]+$/.test(v)) throw new CliError(`${flag} must be a decimal token/certificate id.`);
   }
   if (!values.bundle) throw new CliError("verify needs --bundle FILE or --bundle GATEWAY_URL.");
-  let target: VerifyTarget;
-  if (values.attestation !== undefined) {
+  let target: VerifyTarget | undefined;
+  if (values.credit !== undefined || values.retirement !== undefined) {
+    target = undefined;
+  } else if (values.attestation !== undefined) {
     if (!/^0x[0-9a-fA-F]{64}$/.test(values.attestation))
       throw new CliError("--attestation must be 0x + 64 hex characters.");
     target = { attestationId: values.attestation.toLowerCase() as Hex };
@@ -133,13 +161,17 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
   let deviceRegistry = values["device-registry"]
     ? address(values["device-registry"], "--device-registry")
     : fromFile.deviceRegistry;
+  let credits = values.credits ? address(values.credits, "--credits") : fromFile.credits;
+  let certificates = values.certificates ? address(values.certificates, "--certificates") : fromFile.certificates;
   let startBlock: number | undefined;
-  if (!registry || !deviceRegistry) {
+  if (!registry || !deviceRegistry || !credits || !certificates) {
     // The generated deployed addresses of this chain (sdk/src/contracts/generated.ts).
     const chainId = await client.getChainId();
     const deployed = deployedContracts[chainId];
     registry ??= deployed?.AttestationRegistry?.address;
     deviceRegistry ??= deployed?.DeviceRegistry?.address;
+    credits ??= deployed?.CarbonCredits?.address;
+    certificates ??= deployed?.RetirementCertificates?.address;
     startBlock = deployed?.AttestationRegistry?.startBlock;
     if (!registry) {
       throw new CliError(
@@ -154,11 +186,10 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
   };
   const fromBlock = int(values["from-block"], "--from-block");
   const onchainProofs = int(values["onchain-proofs"], "--onchain-proofs");
-  const report = await verifyAttestation({
+  const common = {
     client,
     registry,
     ...(deviceRegistry ? { deviceRegistry } : {}),
-    target,
     source: bundleSourceOf(values.bundle),
     ...(fromBlock !== undefined
       ? { fromBlock: BigInt(fromBlock) }
@@ -167,16 +198,39 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
         : {}),
     ...(onchainProofs !== undefined ? { onchainProofs: Number(onchainProofs) } : {}),
     checkHistory: !values["skip-history"],
-  });
-  if (values.json) io.stdout(`${toJson(report)}\n`);
-  else {
-    const lines = report.checks.map((c) => `${c.skipped ? "SKIP" : c.ok ? "PASS" : "FAIL"} ${c.link}: ${c.detail}`);
+  };
+  const line = (c: { ok: boolean; skipped?: boolean; link: string; detail: string }) =>
+    `${c.skipped ? "SKIP" : c.ok ? "PASS" : "FAIL"} ${c.link}: ${c.detail}`;
+  const attestationLines = (r: VerifyReport) => [
+    ...r.checks.map(line),
+    r.ok
+      ? `VERIFIED attestation ${r.attestationId}`
+      : `NOT VERIFIED${r.attestationId ? ` attestation ${r.attestationId}` : ""}`,
+  ];
+  let report: VerifyReport | CreditReport;
+  let lines: string[];
+  if (target === undefined) {
+    if (values.retirement !== undefined) {
+      if (!certificates)
+        throw new CliError(
+          "--retirement needs --certificates ADDR (or --addresses FILE naming RetirementCertificates).",
+        );
+      report = await verifyRetirement({ ...common, certificates, certificateId: BigInt(values.retirement) });
+    } else {
+      if (!credits) throw new CliError("--credit needs --credits ADDR (or --addresses FILE naming CarbonCredits).");
+      report = await verifyCredit({ ...common, credits, tokenId: BigInt(values.credit!) });
+    }
+    const r = report;
+    lines = [...r.checks.map(line), ...r.attestations.flatMap(attestationLines)];
     lines.push(
-      report.ok
-        ? `VERIFIED attestation ${report.attestationId}`
-        : `NOT VERIFIED${report.attestationId ? ` attestation ${report.attestationId}` : ""}`,
+      r.ok
+        ? `VERIFIED ${values.retirement !== undefined ? `retirement ${values.retirement}` : `credit ${values.credit}`}`
+        : "NOT VERIFIED",
     );
-    io.stdout(`${lines.join("\n")}\n`);
+  } else {
+    report = await verifyAttestation({ ...common, target });
+    lines = attestationLines(report);
   }
+  io.stdout(values.json ? `${toJson(report)}\n` : `${lines.join("\n")}\n`);
   return report.ok ? EXIT_OK : EXIT_FAIL;
 }
