@@ -6,7 +6,8 @@
  *
  * bench/gas.ts imports this file and calls `measure(ctx)` with its deployed AttestationRegistry;
  * `node bench/gas-credits.ts` runs it alone (deploying the attestation contracts with
- * test/carbonProofFixture.ts), prints the table and then the figures as JSON on the last line.
+ * test/carbonProofFixture.ts), prints the table, writes bench/gas-credits.snapshot.json (committed)
+ * and prints the figures as JSON on the last line.
  *
  * Scenarios (the common case, fixed so figures compare between commits):
  * - issue: second issuance into an existing (project, vintage), to the proponent who already holds
@@ -53,7 +54,12 @@ export async function measureCredits(ctx: CreditsBenchContext): Promise<CreditsG
   const signers = await ethers.getSigners();
   const others = signers.filter((s) => s.address !== deployer.address);
   const [verifier, proponent, treasury, buyer, buyer2, earlyBuyer] = others.slice(-6);
-  const { credits, certificates, market, usd } = await deployCredits(ethers, registryAddress, deployer, treasury.address);
+  const { credits, certificates, market, usd } = await deployCredits(
+    ethers,
+    registryAddress,
+    deployer,
+    treasury.address,
+  );
   await (await credits.grantRole(await credits.VERIFIER_ROLE(), verifier.address)).wait();
 
   // Hour-long periods ending an hour ago: past (the registry's rule), inside one UTC year but for
@@ -62,16 +68,18 @@ export async function measureCredits(ctx: CreditsBenchContext): Promise<CreditsG
   const facilityId = encodeBytes32String("bench-credits-facility");
   const h1 = header({ facilityId, periodStart: now - 3n * 3600n, periodEnd: now - 2n * 3600n });
   const h2 = header({ facilityId, periodStart: now - 2n * 3600n, periodEnd: now - 3600n });
-  await (await credits.connect(verifier).registerProject({
-    proponent: proponent.address,
-    facilityId,
-    methodologyId: h1.methodologyId,
-    name: "Bench project",
-    standard: "CarbonProof Standard v1",
-    baselineEffectiveFrom: now - 30n * 86_400n,
-    baselineGramsPerDay: 100_000_000n,
-    baselineCid: "bafkreibaseline",
-  })).wait();
+  await (
+    await credits.connect(verifier).registerProject({
+      proponent: proponent.address,
+      facilityId,
+      methodologyId: h1.methodologyId,
+      name: "Bench project",
+      standard: "CarbonProof Standard v1",
+      baselineEffectiveFrom: now - 30n * 86_400n,
+      baselineGramsPerDay: 100_000_000n,
+      baselineCid: "bafkreibaseline",
+    })
+  ).wait();
   const projectId = await credits.projectCount();
   for (const h of [h1, h2]) {
     const id: string = await registry.attestationIdOf(h);
@@ -114,7 +122,12 @@ export function rowsOf(gas: CreditsGas): Row[] {
     { name: "list (escrow)", gas: gas.listGas, note: "tx gasUsed" },
     { name: "buy (partial fill, ERC-20)", gas: gas.buyGas, target: CREDITS_GAS_TARGETS.buyGas, note: "tx gasUsed" },
     { name: "retire with certificate", gas: gas.retireGas, target: CREDITS_GAS_TARGETS.retireGas, note: "tx gasUsed" },
-    { name: "buy-and-retire", gas: gas.buyAndRetireGas, target: CREDITS_GAS_TARGETS.buyAndRetireGas, note: "tx gasUsed" },
+    {
+      name: "buy-and-retire",
+      gas: gas.buyAndRetireGas,
+      target: CREDITS_GAS_TARGETS.buyAndRetireGas,
+      note: "tx gasUsed",
+    },
   ];
 }
 
@@ -149,5 +162,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     gasOf,
   });
   printTable(rowsOf(gas));
+  // The committed snapshot of these figures: diff it in review (bench/gas.ts writes the combined one).
+  const { writeFile } = await import("node:fs/promises");
+  await writeFile(new URL("./gas-credits.snapshot.json", import.meta.url), JSON.stringify(gas, null, 2) + "\n");
   console.log(JSON.stringify(gas));
 }

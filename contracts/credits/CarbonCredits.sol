@@ -137,6 +137,9 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
     mapping(uint40 projectId => mapping(uint256 index => BaselineSegment)) private _baselines;
     mapping(bytes32 attestationId => AttestationUse) private _uses;
     mapping(uint256 tokenId => Supply) private _supply;
+    /// @notice The project of a (facility, methodology) scope: at most one, so no attestation can be
+    /// shopped between projects with different baselines.
+    mapping(bytes32 scope => uint40 projectId) public projectOfScope;
     /// @notice Who challenged an attestation (zero if never challenged).
     mapping(bytes32 attestationId => address) public challengerOf;
 
@@ -172,6 +175,7 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
     error CarbonCreditsUnknownProject(uint40 projectId);
     error CarbonCreditsProjectInactive(uint40 projectId);
     error CarbonCreditsInvalidProject();
+    error CarbonCreditsScopeTaken(bytes32 facilityId, bytes32 methodologyId, uint40 projectId);
     error CarbonCreditsNotProponent(uint40 projectId, address caller);
     error CarbonCreditsBaselineTooEarly(uint64 effectiveFrom, uint64 notBefore);
     error CarbonCreditsNoBaseline(uint40 projectId, uint64 periodStart);
@@ -246,19 +250,23 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
     // ------------------------------------------------------------------ projects
 
     /**
-     * @notice Registers a project (verifier). Its first baseline segment starts at
-     * `p.baselineEffectiveFrom`; periods before it back nothing.
+     * @notice Registers a project (verifier), one per (facility, methodology). Its first baseline
+     * segment starts at `p.baselineEffectiveFrom`; periods before it back nothing.
      * @return projectId the new project's id (sequential from 1)
      */
     function registerProject(ProjectParams calldata p) external onlyRole(VERIFIER_ROLE) returns (uint40 projectId) {
         if (p.proponent == address(0) || p.facilityId == 0) revert CarbonCreditsInvalidProject();
+        bytes32 scope = _scope(p.facilityId, p.methodologyId);
+        uint40 existing = projectOfScope[scope];
+        if (existing != 0) revert CarbonCreditsScopeTaken(p.facilityId, p.methodologyId, existing);
         projectId = ++projectCount;
+        projectOfScope[scope] = projectId;
         _projects[projectId] = Project({
             proponent: p.proponent,
             issuedThrough: 0,
             active: true,
             baselineCount: 1,
-            scope: _scope(p.facilityId, p.methodologyId),
+            scope: scope,
             correctionDebtGrams: 0
         });
         _meta[projectId] = ProjectMeta({

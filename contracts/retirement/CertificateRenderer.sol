@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+// JSON and SVG literals are full of double quotes: single-quoted Solidity strings keep them
+// readable where escaped double-quoted ones would not.
+// solhint-disable quotes
+
 import {Base64} from "@openzeppelin/contracts/utils/Base64.sol";
 import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 

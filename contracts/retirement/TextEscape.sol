@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+// JSON and SVG literals are full of double quotes: single-quoted Solidity strings keep them
+// readable where escaped double-quoted ones would not.
+// solhint-disable quotes
+
 /**
  * @title TextEscape
  * @notice Makes user-supplied strings safe inside the on-chain JSON and SVG documents

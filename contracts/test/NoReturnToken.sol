@@ -7,6 +7,7 @@ pragma solidity ^0.8.28;
  * Ethereum mainnet does). Stands in for such tokens in tests of the Marketplace's SafeERC20 use;
  * no such token can be deployed from a package here.
  */
+// solhint-disable const-name-snakecase
 contract NoReturnToken {
     string public constant name = "No Return Token";
     string public constant symbol = "NRT";
@@ -14,6 +15,9 @@ contract NoReturnToken {
     uint256 public totalSupply;
     mapping(address => uint256) public balanceOf;
     mapping(address => mapping(address => uint256)) public allowance;
+
+    error NoReturnTokenInsufficientAllowance();
+    error NoReturnTokenInsufficientBalance();
 
     event Transfer(address indexed from, address indexed to, uint256 value);
     event Approval(address indexed owner, address indexed spender, uint256 value);
@@ -35,13 +39,13 @@ contract NoReturnToken {
 
     function transferFrom(address from, address to, uint256 amount) external {
         uint256 allowed = allowance[from][msg.sender];
-        require(allowed >= amount, "NoReturnToken: allowance");
+        if (allowed < amount) revert NoReturnTokenInsufficientAllowance();
         if (allowed != type(uint256).max) allowance[from][msg.sender] = allowed - amount;
         _move(from, to, amount);
     }
 
     function _move(address from, address to, uint256 amount) private {
-        require(balanceOf[from] >= amount, "NoReturnToken: balance");
+        if (balanceOf[from] < amount) revert NoReturnTokenInsufficientBalance();
         balanceOf[from] -= amount;
         balanceOf[to] += amount;
         emit Transfer(from, to, amount);

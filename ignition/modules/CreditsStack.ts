@@ -13,7 +13,7 @@
  * - Marketplace: PAUSER_ROLE → deployer; payment tokens TestUSD and native currency; fee
  *   `feeBps` (default 250 = 2.5 %) to `treasury` (default deployer).
  */
-import type { ContractFuture, IgnitionModuleBuilder } from "@nomicfoundation/ignition-core";
+import type { CallableContractFuture, IgnitionModuleBuilder } from "@nomicfoundation/ignition-core";
 import { id, ZeroAddress } from "ethers";
 
 export const ROLES = {
@@ -24,10 +24,7 @@ export const ROLES = {
   ESCROW: id("ESCROW_ROLE"),
 };
 
-export function creditsStack(
-  m: IgnitionModuleBuilder,
-  registry: ContractFuture<string>,
-) {
+export function creditsStack(m: IgnitionModuleBuilder, registry: CallableContractFuture<string>) {
   const deployer = m.getAccount(0);
   const verifier = m.getParameter("verifier", m.getAccount(5));
   const auditor = m.getParameter("auditor", m.getAccount(10));

@@ -1,9 +1,7 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { encodeBytes32String, keccak256, toUtf8Bytes } from "ethers";
-import {
-  deployAll, header, DAY, CHALLENGE_WINDOW, Y2025, Y2026, FACILITY, METHODOLOGY, ZERO32,
-} from "./fixture.ts";
+import { AbiCoder, encodeBytes32String, keccak256, toUtf8Bytes } from "ethers";
+import { deployAll, header, DAY, CHALLENGE_WINDOW, Y2025, Y2026, FACILITY, METHODOLOGY, ZERO32 } from "./fixture.ts";
 
 const connection = await network.create();
 const { networkHelpers } = connection;
@@ -14,7 +12,8 @@ async function base() {
   return deployAll(connection);
 }
 
-enum State { None, Challenged, Dismissed, Upheld, Issued, Correction }
+/** CarbonCredits.AttestationState */
+const State = { None: 0, Challenged: 1, Dismissed: 2, Upheld: 3, Issued: 4, Correction: 5 } as const;
 
 /** Project 1 (baseline 1,000,000 g/day from 2025-01-01), days 0-2 of 2025 attested, windows over. */
 async function attested() {
@@ -42,10 +41,18 @@ describe("CarbonCredits", function () {
     it("registers a project with its first baseline segment and events", async function () {
       const f = await networkHelpers.loadFixture(base);
       const tx = f.credits.connect(f.verifier).registerProject({
-        proponent: f.proponent.address, facilityId: FACILITY, methodologyId: METHODOLOGY, name: "P", standard: "S",
-        baselineEffectiveFrom: Y2025, baselineGramsPerDay: 5n, baselineCid: "cid",
+        proponent: f.proponent.address,
+        facilityId: FACILITY,
+        methodologyId: METHODOLOGY,
+        name: "P",
+        standard: "S",
+        baselineEffectiveFrom: Y2025,
+        baselineGramsPerDay: 5n,
+        baselineCid: "cid",
       });
-      await expect(tx).to.emit(f.credits, "ProjectRegistered").withArgs(1n, FACILITY, METHODOLOGY, f.proponent.address, "P", "S");
+      await expect(tx)
+        .to.emit(f.credits, "ProjectRegistered")
+        .withArgs(1n, FACILITY, METHODOLOGY, f.proponent.address, "P", "S");
       await expect(tx).to.emit(f.credits, "BaselineSet").withArgs(1n, Y2025, 5n, "cid");
       const p = await f.credits.getProject(1n);
       expect(p.proponent).to.equal(f.proponent.address);
@@ -54,39 +61,61 @@ describe("CarbonCredits", function () {
       expect(p.active).to.equal(true);
       expect(p.name).to.equal("P");
       expect(p.baselineCid).to.equal("cid");
-      expect((await f.credits.getBaselines(1n)).map((s) => [s.effectiveFrom, s.gramsPerDay])).to.deep.equal([[Y2025, 5n]]);
+      expect((await f.credits.getBaselines(1n)).map((s) => [s.effectiveFrom, s.gramsPerDay])).to.deep.equal([
+        [Y2025, 5n],
+      ]);
     });
 
     it("test_registerProject_revertsWhen_notVerifier / zero proponent / zero facility", async function () {
       const f = await networkHelpers.loadFixture(base);
       const p = {
-        proponent: f.proponent.address, facilityId: FACILITY, methodologyId: METHODOLOGY, name: "P", standard: "S",
-        baselineEffectiveFrom: Y2025, baselineGramsPerDay: 5n, baselineCid: "cid",
+        proponent: f.proponent.address,
+        facilityId: FACILITY,
+        methodologyId: METHODOLOGY,
+        name: "P",
+        standard: "S",
+        baselineEffectiveFrom: Y2025,
+        baselineGramsPerDay: 5n,
+        baselineCid: "cid",
       };
       await expect(f.credits.connect(f.other).registerProject(p))
         .to.be.revertedWithCustomError(f.credits, "AccessControlUnauthorizedAccount")
         .withArgs(f.other.address, await f.credits.VERIFIER_ROLE());
-      await expect(f.credits.connect(f.verifier).registerProject({ ...p, proponent: f.ethers.ZeroAddress }))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsInvalidProject");
-      await expect(f.credits.connect(f.verifier).registerProject({ ...p, facilityId: ZERO32 }))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsInvalidProject");
+      await expect(
+        f.credits.connect(f.verifier).registerProject({ ...p, proponent: f.ethers.ZeroAddress }),
+      ).to.be.revertedWithCustomError(f.credits, "CarbonCreditsInvalidProject");
+      await expect(
+        f.credits.connect(f.verifier).registerProject({ ...p, facilityId: ZERO32 }),
+      ).to.be.revertedWithCustomError(f.credits, "CarbonCreditsInvalidProject");
+      await f.credits.connect(f.verifier).registerProject(p);
+      const scope = keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32"], [FACILITY, METHODOLOGY]));
+      expect(await f.credits.projectOfScope(scope)).to.equal(1n);
+      await expect(f.credits.connect(f.verifier).registerProject(p))
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsScopeTaken")
+        .withArgs(FACILITY, METHODOLOGY, 1n);
+      // another methodology on the same facility is another project
+      await f.credits.connect(f.verifier).registerProject({ ...p, methodologyId: keccak256(toUtf8Bytes("other")) });
     });
 
     it("integrates the baseline over segments, floored once", async function () {
       const f = await networkHelpers.loadFixture(base);
       const id = await f.registerProject(1_000_000n, Y2025);
       await expect(f.credits.connect(f.verifier).setBaseline(id, Y2025 + DAY / 2n, 2_000_001n, "cid2"))
-        .to.emit(f.credits, "BaselineSet").withArgs(id, Y2025 + DAY / 2n, 2_000_001n, "cid2");
+        .to.emit(f.credits, "BaselineSet")
+        .withArgs(id, Y2025 + DAY / 2n, 2_000_001n, "cid2");
       // half a day at 1,000,000 + half a day at 2,000,001 = 1,500,000.5 → 1,500,000
       expect(await f.credits.baselineGrams(id, Y2025, Y2025 + DAY)).to.equal(1_500_000n);
       expect(await f.credits.baselineGrams(id, Y2025 + DAY, Y2025 + 2n * DAY)).to.equal(2_000_001n);
       expect(await f.credits.baselineGrams(id, Y2025, Y2025 + 3600n)).to.equal(1_000_000n / 24n);
       await expect(f.credits.baselineGrams(id, Y2025 - 1n, Y2025 + 10n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsNoBaseline").withArgs(id, Y2025 - 1n);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsNoBaseline")
+        .withArgs(id, Y2025 - 1n);
       await expect(f.credits.baselineGrams(id, Y2025 + 10n, Y2025 + 10n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsInvalidPeriod").withArgs(Y2025 + 10n, Y2025 + 10n);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsInvalidPeriod")
+        .withArgs(Y2025 + 10n, Y2025 + 10n);
       await expect(f.credits.baselineGrams(9n, Y2025, Y2025 + 10n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsUnknownProject").withArgs(9n);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsUnknownProject")
+        .withArgs(9n);
       // a later segment that starts after a period's end is skipped
       await f.credits.connect(f.verifier).setBaseline(id, Y2025 + 10n * DAY, 7n, "cid3");
       expect(await f.credits.baselineGrams(id, Y2025 + DAY, Y2025 + 2n * DAY)).to.equal(2_000_001n);
@@ -96,40 +125,50 @@ describe("CarbonCredits", function () {
     it("test_setBaseline_revertsWhen_notAfterPreviousSegment or before an issued period end", async function () {
       const f = await networkHelpers.loadFixture(attested);
       await expect(f.credits.connect(f.verifier).setBaseline(f.projectId, Y2025, 1n, "x"))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsBaselineTooEarly").withArgs(Y2025, Y2025 + 1n);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsBaselineTooEarly")
+        .withArgs(Y2025, Y2025 + 1n);
       await f.credits.connect(f.verifier).issue(f.projectId, f.headers[1], 1n);
       const end = f.headers[1].periodEnd;
       await expect(f.credits.connect(f.verifier).setBaseline(f.projectId, end - 1n, 1n, "x"))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsBaselineTooEarly").withArgs(end - 1n, end);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsBaselineTooEarly")
+        .withArgs(end - 1n, end);
       // an unissued earlier period keeps the old baseline: changes apply only after issuedThrough
       await f.credits.connect(f.verifier).setBaseline(f.projectId, end, 1n, "x");
       expect(await f.credits.issuanceBound(f.projectId, f.headers[0])).to.equal(400n);
-      await expect(f.credits.connect(f.other).setBaseline(f.projectId, end + 5n, 1n, "x"))
-        .to.be.revertedWithCustomError(f.credits, "AccessControlUnauthorizedAccount");
+      await expect(
+        f.credits.connect(f.other).setBaseline(f.projectId, end + 5n, 1n, "x"),
+      ).to.be.revertedWithCustomError(f.credits, "AccessControlUnauthorizedAccount");
     });
 
     it("hands a project to a new proponent (proponent only)", async function () {
       const f = await networkHelpers.loadFixture(base);
       const id = await f.registerProject();
       await expect(f.credits.connect(f.other).setProponent(id, f.other.address))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsNotProponent").withArgs(id, f.other.address);
-      await expect(f.credits.connect(f.proponent).setProponent(id, f.ethers.ZeroAddress))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsInvalidProject");
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsNotProponent")
+        .withArgs(id, f.other.address);
+      await expect(f.credits.connect(f.proponent).setProponent(id, f.ethers.ZeroAddress)).to.be.revertedWithCustomError(
+        f.credits,
+        "CarbonCreditsInvalidProject",
+      );
       await expect(f.credits.connect(f.proponent).setProponent(id, f.other.address))
-        .to.emit(f.credits, "ProjectProponentChanged").withArgs(id, f.proponent.address, f.other.address);
+        .to.emit(f.credits, "ProjectProponentChanged")
+        .withArgs(id, f.proponent.address, f.other.address);
       expect((await f.credits.getProject(id)).proponent).to.equal(f.other.address);
     });
 
     it("suspends issuance of an inactive project", async function () {
       const f = await networkHelpers.loadFixture(attested);
       await expect(f.credits.connect(f.verifier).setProjectActive(f.projectId, false))
-        .to.emit(f.credits, "ProjectActiveSet").withArgs(f.projectId, false);
+        .to.emit(f.credits, "ProjectActiveSet")
+        .withArgs(f.projectId, false);
       await expect(f.credits.connect(f.verifier).issue(f.projectId, f.headers[0], 1n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsProjectInactive").withArgs(f.projectId);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsProjectInactive")
+        .withArgs(f.projectId);
       await f.credits.connect(f.verifier).setProjectActive(f.projectId, true);
       await f.credits.connect(f.verifier).issue(f.projectId, f.headers[0], 1n);
       await expect(f.credits.connect(f.verifier).issue(7n, f.headers[1], 1n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsUnknownProject").withArgs(7n);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsUnknownProject")
+        .withArgs(7n);
     });
   });
 
@@ -139,16 +178,19 @@ describe("CarbonCredits", function () {
       // baseline 1,000,000 g − fossil 600,000 g = 400,000 g → 400 kg
       expect(await f.credits.issuanceBound(f.projectId, f.headers[0])).to.equal(400n);
       const tx = f.credits.connect(f.verifier).issue(f.projectId, f.headers[0], 400n);
-      await expect(tx).to.emit(f.credits, "CreditsIssued")
+      await expect(tx)
+        .to.emit(f.credits, "CreditsIssued")
         .withArgs(f.tokenId, f.ids[0], f.projectId, f.proponent.address, 400n, 400n, 0n);
-      await expect(tx).to.emit(f.credits, "TransferSingle")
+      await expect(tx)
+        .to.emit(f.credits, "TransferSingle")
         .withArgs(f.verifier.address, f.ethers.ZeroAddress, f.proponent.address, f.tokenId, 400n);
       expect(await f.credits.balanceOf(f.proponent.address, f.tokenId)).to.equal(400n);
       expect(await f.credits.totalSupply(f.tokenId)).to.equal(400n);
       const use = await f.credits.attestationUse(f.ids[0]);
       expect([use.state, use.projectId, use.amount]).to.deep.equal([BigInt(State.Issued), f.projectId, 400n]);
       await expect(f.credits.connect(f.verifier).issue(f.projectId, f.headers[0], 1n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAttestationUsed").withArgs(f.ids[0], State.Issued);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAttestationUsed")
+        .withArgs(f.ids[0], State.Issued);
       expect((await f.credits.getProject(f.projectId)).issuedThrough).to.equal(f.headers[0].periodEnd);
     });
 
@@ -162,7 +204,8 @@ describe("CarbonCredits", function () {
     it("test_issue_revertsWhen_amountExceedsReduction", async function () {
       const f = await networkHelpers.loadFixture(attested);
       await expect(f.credits.connect(f.verifier).issue(f.projectId, f.headers[0], 401n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAmountExceedsBound").withArgs(401n, 400n);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAmountExceedsBound")
+        .withArgs(401n, 400n);
     });
 
     it("test_issue_revertsWhen_emissionsAtOrAboveBaseline (bound 0)", async function () {
@@ -172,16 +215,20 @@ describe("CarbonCredits", function () {
       await f.attest(h);
       await time.increase(CHALLENGE_WINDOW);
       await expect(f.credits.connect(f.verifier).issue(id, h, 1n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAmountExceedsBound").withArgs(1n, 0n);
-      await expect(f.credits.connect(f.verifier).issue(id, h, 0n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsZeroAmount");
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAmountExceedsBound")
+        .withArgs(1n, 0n);
+      await expect(f.credits.connect(f.verifier).issue(id, h, 0n)).to.be.revertedWithCustomError(
+        f.credits,
+        "CarbonCreditsZeroAmount",
+      );
     });
 
     it("test_issue_revertsWhen_correctionBatch", async function () {
       const f = await networkHelpers.loadFixture(attested);
       const c = header({ day: 0n, correctionOf: f.ids[0], fossilCo2eGrams: 5n });
       await expect(f.credits.connect(f.verifier).issue(f.projectId, c, 1n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsCorrectionBacksNoIssuance").withArgs(f.ids[0]);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsCorrectionBacksNoIssuance")
+        .withArgs(f.ids[0]);
     });
 
     it("test_issue_revertsWhen_wrongFacilityOrMethodology", async function () {
@@ -189,23 +236,27 @@ describe("CarbonCredits", function () {
       const otherFacility = encodeBytes32String("other-factory");
       const otherMethod = keccak256(toUtf8Bytes("other"));
       await expect(f.credits.connect(f.verifier).issue(f.projectId, header({ facilityId: otherFacility }), 1n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsWrongFacility").withArgs(FACILITY, otherFacility);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsWrongFacility")
+        .withArgs(FACILITY, otherFacility);
       await expect(f.credits.connect(f.verifier).issue(f.projectId, header({ methodologyId: otherMethod }), 1n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsWrongMethodology").withArgs(METHODOLOGY, otherMethod);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsWrongMethodology")
+        .withArgs(METHODOLOGY, otherMethod);
     });
 
     it("test_issue_revertsWhen_unknownAttestation", async function () {
       const f = await networkHelpers.loadFixture(attested);
       const h = header({ day: 9n });
       await expect(f.credits.connect(f.verifier).issue(f.projectId, h, 1n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsUnknownAttestation").withArgs(f.attestationId(h));
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsUnknownAttestation")
+        .withArgs(f.attestationId(h));
     });
 
     it("test_issue_revertsWhen_attestationRevoked", async function () {
       const f = await networkHelpers.loadFixture(attested);
       await f.registry.connect(f.verifier).revoke(f.ids[1], "bad sensor");
       await expect(f.credits.connect(f.verifier).issue(f.projectId, f.headers[1], 1n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAttestationRevoked").withArgs(f.ids[1]);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAttestationRevoked")
+        .withArgs(f.ids[1]);
     });
 
     it("test_issue_revertsWhen_challengeWindowOpen", async function () {
@@ -223,7 +274,8 @@ describe("CarbonCredits", function () {
       const node = f.nodes[0];
       await f.credits.grantRole(await f.credits.VERIFIER_ROLE(), node.address);
       await expect((f.credits.connect(node) as typeof f.credits).issue(f.projectId, f.headers[0], 1n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsSignerCannotIssue").withArgs(f.ids[0], node.address);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsSignerCannotIssue")
+        .withArgs(f.ids[0], node.address);
       // node 2 did not sign: it may issue (it holds the verifier role here only for this check)
       const node2 = f.nodes[2];
       await f.credits.grantRole(await f.credits.VERIFIER_ROLE(), node2.address);
@@ -236,13 +288,16 @@ describe("CarbonCredits", function () {
       await f.attest(h);
       await time.increase(CHALLENGE_WINDOW);
       await expect(f.credits.connect(f.verifier).issue(f.projectId, h, 1n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsPeriodSpansVintages").withArgs(h.periodStart, h.periodEnd);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsPeriodSpansVintages")
+        .withArgs(h.periodStart, h.periodEnd);
       // the next period lies inside 2026: vintage 2026
       const last = header({ periodStart: Y2026 + DAY / 2n, periodEnd: Y2026 + DAY, fossilCo2eGrams: 1_000n });
       await f.attest(last);
       await time.increase(CHALLENGE_WINDOW);
       await f.credits.connect(f.verifier).issue(f.projectId, last, 1n);
-      expect(await f.credits.balanceOf(f.proponent.address, await f.credits.tokenIdOf(f.projectId, 2026n))).to.equal(1n);
+      expect(await f.credits.balanceOf(f.proponent.address, await f.credits.tokenIdOf(f.projectId, 2026n))).to.equal(
+        1n,
+      );
     });
 
     it("test_issue_revertsWhen_notVerifier or paused", async function () {
@@ -251,10 +306,14 @@ describe("CarbonCredits", function () {
         .to.be.revertedWithCustomError(f.credits, "AccessControlUnauthorizedAccount")
         .withArgs(f.other.address, await f.credits.VERIFIER_ROLE());
       await f.credits.pause();
-      await expect(f.credits.connect(f.verifier).issue(f.projectId, f.headers[0], 1n))
-        .to.be.revertedWithCustomError(f.credits, "EnforcedPause");
-      await expect(f.credits.connect(f.other).pause())
-        .to.be.revertedWithCustomError(f.credits, "AccessControlUnauthorizedAccount");
+      await expect(f.credits.connect(f.verifier).issue(f.projectId, f.headers[0], 1n)).to.be.revertedWithCustomError(
+        f.credits,
+        "EnforcedPause",
+      );
+      await expect(f.credits.connect(f.other).pause()).to.be.revertedWithCustomError(
+        f.credits,
+        "AccessControlUnauthorizedAccount",
+      );
       await f.credits.unpause();
       await f.credits.connect(f.verifier).issue(f.projectId, f.headers[0], 1n);
     });
@@ -272,13 +331,16 @@ describe("CarbonCredits", function () {
     it("an auditor challenge blocks issuance until an arbiter dismisses it", async function () {
       const f = await networkHelpers.loadFixture(fresh);
       await expect(f.credits.connect(f.auditor).challenge(f.id, "stack temperature implausible", "bafkreievidence"))
-        .to.emit(f.credits, "AttestationChallenged").withArgs(f.id, f.auditor.address, "stack temperature implausible", "bafkreievidence");
+        .to.emit(f.credits, "AttestationChallenged")
+        .withArgs(f.id, f.auditor.address, "stack temperature implausible", "bafkreievidence");
       expect(await f.credits.challengerOf(f.id)).to.equal(f.auditor.address);
       await time.increase(CHALLENGE_WINDOW);
       await expect(f.credits.connect(f.verifier).issue(f.projectId, f.h, 1n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsChallengePending").withArgs(f.id);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsChallengePending")
+        .withArgs(f.id);
       await expect(f.credits.connect(f.arbiter).resolveChallenge(f.id, false, "within tolerance"))
-        .to.emit(f.credits, "ChallengeResolved").withArgs(f.id, f.arbiter.address, false, "within tolerance");
+        .to.emit(f.credits, "ChallengeResolved")
+        .withArgs(f.id, f.arbiter.address, false, "within tolerance");
       expect((await f.credits.attestationUse(f.id)).state).to.equal(BigInt(State.Dismissed));
       await f.credits.connect(f.verifier).issue(f.projectId, f.h, 400n);
     });
@@ -287,12 +349,14 @@ describe("CarbonCredits", function () {
       const f = await networkHelpers.loadFixture(fresh);
       await f.credits.connect(f.verifier).challenge(f.id, "duplicate readings", "bafkreidup");
       await expect(f.credits.connect(f.arbiter).resolveChallenge(f.id, true, "upheld: duplicates"))
-        .to.emit(f.registry, "AttestationRevoked").withArgs(f.id, await f.credits.getAddress(), "upheld: duplicates");
+        .to.emit(f.registry, "AttestationRevoked")
+        .withArgs(f.id, await f.credits.getAddress(), "upheld: duplicates");
       expect(await f.registry.isRevoked(f.id)).to.equal(true);
       expect((await f.credits.attestationUse(f.id)).state).to.equal(BigInt(State.Upheld));
       await time.increase(CHALLENGE_WINDOW);
       await expect(f.credits.connect(f.verifier).issue(f.projectId, f.h, 1n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAttestationRevoked").withArgs(f.id);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAttestationRevoked")
+        .withArgs(f.id);
     });
 
     it("an upheld challenge of an attestation the registry already revoked just records it", async function () {
@@ -308,46 +372,58 @@ describe("CarbonCredits", function () {
       await expect(f.credits.connect(f.other).challenge(f.id, "r", "e"))
         .to.be.revertedWithCustomError(f.credits, "AccessControlUnauthorizedAccount")
         .withArgs(f.other.address, await f.credits.AUDITOR_ROLE());
-      await expect(f.credits.connect(f.auditor).challenge(f.id, "", "e"))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsEmptyText");
-      await expect(f.credits.connect(f.auditor).challenge(f.id, "r", ""))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsEmptyText");
+      await expect(f.credits.connect(f.auditor).challenge(f.id, "", "e")).to.be.revertedWithCustomError(
+        f.credits,
+        "CarbonCreditsEmptyText",
+      );
+      await expect(f.credits.connect(f.auditor).challenge(f.id, "r", "")).to.be.revertedWithCustomError(
+        f.credits,
+        "CarbonCreditsEmptyText",
+      );
       await expect(f.credits.connect(f.auditor).challenge(ZERO32, "r", "e"))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsUnknownAttestation").withArgs(ZERO32);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsUnknownAttestation")
+        .withArgs(ZERO32);
       await f.credits.connect(f.auditor).challenge(f.id, "r", "e");
       await expect(f.credits.connect(f.auditor).challenge(f.id, "r", "e"))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAttestationUsed").withArgs(f.id, State.Challenged);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAttestationUsed")
+        .withArgs(f.id, State.Challenged);
       const h2 = header({ day: 1n });
       const id2 = await f.attest(h2);
       await f.registry.connect(f.verifier).revoke(id2, "x");
       await expect(f.credits.connect(f.auditor).challenge(id2, "r", "e"))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAttestationRevoked").withArgs(id2);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAttestationRevoked")
+        .withArgs(id2);
       const h3 = header({ day: 2n });
       const id3 = await f.attest(h3);
       const submittedAt = (await f.registry.getAttestation(id3)).submittedAt;
       await time.increaseTo(submittedAt + CHALLENGE_WINDOW);
       await expect(f.credits.connect(f.auditor).challenge(id3, "r", "e"))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsChallengeWindowClosed").withArgs(id3, submittedAt + CHALLENGE_WINDOW);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsChallengeWindowClosed")
+        .withArgs(id3, submittedAt + CHALLENGE_WINDOW);
     });
 
     it("test_resolveChallenge_revertsWhen_notArbiter / notChallenged / selfResolution / alreadyResolved", async function () {
       const f = await networkHelpers.loadFixture(fresh);
       await expect(f.credits.connect(f.arbiter).resolveChallenge(f.id, false, "n"))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsNotChallenged").withArgs(f.id);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsNotChallenged")
+        .withArgs(f.id);
       await f.credits.grantRole(await f.credits.AUDITOR_ROLE(), f.arbiter.address);
       await f.credits.connect(f.arbiter).challenge(f.id, "r", "e");
       await expect(f.credits.connect(f.arbiter).resolveChallenge(f.id, false, "n"))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsSelfResolution").withArgs(f.id, f.arbiter.address);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsSelfResolution")
+        .withArgs(f.id, f.arbiter.address);
       await expect(f.credits.connect(f.auditor).resolveChallenge(f.id, false, "n"))
         .to.be.revertedWithCustomError(f.credits, "AccessControlUnauthorizedAccount")
         .withArgs(f.auditor.address, await f.credits.ARBITER_ROLE());
       await f.credits.grantRole(await f.credits.ARBITER_ROLE(), f.other.address);
       await f.credits.connect(f.other).resolveChallenge(f.id, false, "n");
       await expect(f.credits.connect(f.other).resolveChallenge(f.id, true, "n"))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsNotChallenged").withArgs(f.id);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsNotChallenged")
+        .withArgs(f.id);
       // a dismissed attestation cannot be challenged again
       await expect(f.credits.connect(f.auditor).challenge(f.id, "r", "e"))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAttestationUsed").withArgs(f.id, State.Dismissed);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAttestationUsed")
+        .withArgs(f.id, State.Dismissed);
     });
   });
 
@@ -355,22 +431,33 @@ describe("CarbonCredits", function () {
     it("a correction of an issued period is covered before any further credit of the project", async function () {
       const f = await networkHelpers.loadFixture(attested);
       await f.credits.connect(f.verifier).issue(f.projectId, f.headers[0], 400n);
-      const c = header({ periodStart: f.headers[0].periodStart + 3600n, periodEnd: f.headers[0].periodStart + 7200n, correctionOf: f.ids[0], fossilCo2eGrams: 150_500n });
+      const c = header({
+        periodStart: f.headers[0].periodStart + 3600n,
+        periodEnd: f.headers[0].periodStart + 7200n,
+        correctionOf: f.ids[0],
+        fossilCo2eGrams: 150_500n,
+      });
       const cid = await f.attestCorrection(c, f.headers[0]);
-      await expect(f.credits.recordCorrection(c))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsChallengeWindowOpen");
+      await expect(f.credits.recordCorrection(c)).to.be.revertedWithCustomError(
+        f.credits,
+        "CarbonCreditsChallengeWindowOpen",
+      );
       await time.increase(CHALLENGE_WINDOW);
       await expect(f.credits.connect(f.other).recordCorrection(c))
-        .to.emit(f.credits, "CorrectionRecorded").withArgs(cid, f.ids[0], f.projectId, 150_500n);
+        .to.emit(f.credits, "CorrectionRecorded")
+        .withArgs(cid, f.ids[0], f.projectId, 150_500n);
       expect((await f.credits.getProject(f.projectId)).correctionDebtGrams).to.equal(150_500n);
       await expect(f.credits.recordCorrection(c))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAttestationUsed").withArgs(cid, State.Correction);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAttestationUsed")
+        .withArgs(cid, State.Correction);
       // next period: 400,000 g reduction − 150,500 g debt = 249,500 g → 249 kg
       expect(await f.credits.issuanceBound(f.projectId, f.headers[1])).to.equal(249n);
       await expect(f.credits.connect(f.verifier).issue(f.projectId, f.headers[1], 250n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAmountExceedsBound").withArgs(250n, 249n);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAmountExceedsBound")
+        .withArgs(250n, 249n);
       await expect(f.credits.connect(f.verifier).issue(f.projectId, f.headers[1], 249n))
-        .to.emit(f.credits, "CreditsIssued").withArgs(f.tokenId, f.ids[1], f.projectId, f.proponent.address, 249n, 249n, 150_500n);
+        .to.emit(f.credits, "CreditsIssued")
+        .withArgs(f.tokenId, f.ids[1], f.projectId, f.proponent.address, 249n, 249n, 150_500n);
       expect((await f.credits.getProject(f.projectId)).correctionDebtGrams).to.equal(0n);
     });
 
@@ -383,9 +470,11 @@ describe("CarbonCredits", function () {
       await f.credits.recordCorrection(c);
       expect(await f.credits.issuanceBound(f.projectId, f.headers[1])).to.equal(0n);
       await expect(f.credits.connect(f.verifier).issue(f.projectId, f.headers[1], 1n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAmountExceedsBound").withArgs(1n, 0n);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAmountExceedsBound")
+        .withArgs(1n, 0n);
       await expect(f.credits.connect(f.verifier).issue(f.projectId, f.headers[1], 0n))
-        .to.emit(f.credits, "CreditsIssued").withArgs(f.tokenId, f.ids[1], f.projectId, f.proponent.address, 0n, 0n, 400_000n);
+        .to.emit(f.credits, "CreditsIssued")
+        .withArgs(f.tokenId, f.ids[1], f.projectId, f.proponent.address, 0n, 0n, 400_000n);
       expect((await f.credits.getProject(f.projectId)).correctionDebtGrams).to.equal(100_000n);
       // 400,000 − 100,000 = 300,000 g → 300 kg
       expect(await f.credits.issuanceBound(f.projectId, f.headers[2])).to.equal(300n);
@@ -396,12 +485,15 @@ describe("CarbonCredits", function () {
       const c = header({ correctionOf: f.ids[2], periodStart: f.headers[2].periodStart, fossilCo2eGrams: 1_500n });
       const cid = await f.attestCorrection(c, f.headers[2]);
       await time.increase(CHALLENGE_WINDOW);
-      await expect(f.credits.recordCorrection(c)).to.emit(f.credits, "CorrectionRecorded").withArgs(cid, f.ids[2], 0n, 1_500n);
+      await expect(f.credits.recordCorrection(c))
+        .to.emit(f.credits, "CorrectionRecorded")
+        .withArgs(cid, f.ids[2], 0n, 1_500n);
       expect((await f.credits.attestationUse(f.ids[2])).amount).to.equal(1_500n);
       // 1,000,000 − 600,000 − 1,500 = 398,500 g → 398 kg
       expect(await f.credits.issuanceBound(f.projectId, f.headers[2])).to.equal(398n);
       await expect(f.credits.connect(f.verifier).issue(f.projectId, f.headers[2], 398n))
-        .to.emit(f.credits, "CreditsIssued").withArgs(f.tokenId, f.ids[2], f.projectId, f.proponent.address, 398n, 398n, 1_500n);
+        .to.emit(f.credits, "CreditsIssued")
+        .withArgs(f.tokenId, f.ids[2], f.projectId, f.proponent.address, 398n, 398n, 1_500n);
     });
 
     it("a correction of a revoked (upheld) period changes nothing", async function () {
@@ -418,7 +510,8 @@ describe("CarbonCredits", function () {
     it("test_recordCorrection_revertsWhen_regularBatch / paused", async function () {
       const f = await networkHelpers.loadFixture(attested);
       await expect(f.credits.recordCorrection(f.headers[0]))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsNotACorrection").withArgs(f.ids[0]);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsNotACorrection")
+        .withArgs(f.ids[0]);
       await f.credits.pause();
       await expect(f.credits.recordCorrection(f.headers[0])).to.be.revertedWithCustomError(f.credits, "EnforcedPause");
     });
@@ -434,19 +527,36 @@ describe("CarbonCredits", function () {
       expect(meta.name).to.equal("Kangaita biomass boiler 2025");
       expect(meta.decimals).to.equal(0);
       expect(meta.properties).to.deep.include({
-        projectId: 1, vintage: 2025, facilityId: "ktda-kangaita", methodologyId: METHODOLOGY,
-        standard: "CarbonProof Standard v1", baselineCid: "bafkreibaselinejustification", issuedKg: 400, retiredKg: 0,
+        projectId: 1,
+        vintage: 2025,
+        facilityId: "ktda-kangaita",
+        methodologyId: METHODOLOGY,
+        standard: "CarbonProof Standard v1",
+        baselineCid: "bafkreibaselinejustification",
+        issuedKg: 400,
+        retiredKg: 0,
         attestations: `https://explorer.carbonproof.local/credits/${f.tokenId}`,
       });
       const info = await f.credits.creditInfo(f.tokenId);
-      expect([info.projectId, info.vintage, info.facilityId, info.projectName]).to.deep.equal([1n, 2025n, FACILITY, "Kangaita biomass boiler"]);
+      expect([info.projectId, info.vintage, info.facilityId, info.projectName]).to.deep.equal([
+        1n,
+        2025n,
+        FACILITY,
+        "Kangaita biomass boiler",
+      ]);
     });
 
     it("escapes JSON in project texts", async function () {
       const f = await networkHelpers.loadFixture(base);
       await f.credits.connect(f.verifier).registerProject({
-        proponent: f.proponent.address, facilityId: FACILITY, methodologyId: METHODOLOGY,
-        name: 'Tea "Estate" \\ 1\n', standard: "S", baselineEffectiveFrom: Y2025, baselineGramsPerDay: 5n, baselineCid: "c",
+        proponent: f.proponent.address,
+        facilityId: FACILITY,
+        methodologyId: METHODOLOGY,
+        name: 'Tea "Estate" \\ 1\n',
+        standard: "S",
+        baselineEffectiveFrom: Y2025,
+        baselineGramsPerDay: 5n,
+        baselineCid: "c",
       });
       const uri: string = await f.credits.uri(await f.credits.tokenIdOf(1n, 2025n));
       const meta = JSON.parse(Buffer.from(uri.split(",")[1], "base64").toString("utf8"));
@@ -455,22 +565,33 @@ describe("CarbonCredits", function () {
 
     it("bounds and announces the challenge window; sets certificates once; explorer URL", async function () {
       const f = await networkHelpers.loadFixture(base);
-      await expect(f.credits.setChallengeWindow(7n * DAY)).to.emit(f.credits, "ChallengeWindowSet").withArgs(CHALLENGE_WINDOW, 7n * DAY);
+      await expect(f.credits.setChallengeWindow(7n * DAY))
+        .to.emit(f.credits, "ChallengeWindowSet")
+        .withArgs(CHALLENGE_WINDOW, 7n * DAY);
       await expect(f.credits.setChallengeWindow(91n * DAY))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsChallengeWindowTooLong").withArgs(91n * DAY);
-      await expect(f.ethers.deployContract("CarbonCredits", [await f.registry.getAddress(), f.admin.address, 91n * DAY]))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsChallengeWindowTooLong");
-      await expect(f.credits.setCertificates(f.other.address))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsCertificatesAlreadySet");
-      await expect(f.credits.setExplorerBaseUrl("https://x")).to.emit(f.credits, "ExplorerBaseUrlSet").withArgs("https://x");
-      await expect(f.credits.connect(f.other).setChallengeWindow(1n))
-        .to.be.revertedWithCustomError(f.credits, "AccessControlUnauthorizedAccount");
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsChallengeWindowTooLong")
+        .withArgs(91n * DAY);
+      await expect(
+        f.ethers.deployContract("CarbonCredits", [await f.registry.getAddress(), f.admin.address, 91n * DAY]),
+      ).to.be.revertedWithCustomError(f.credits, "CarbonCreditsChallengeWindowTooLong");
+      await expect(f.credits.setCertificates(f.other.address)).to.be.revertedWithCustomError(
+        f.credits,
+        "CarbonCreditsCertificatesAlreadySet",
+      );
+      await expect(f.credits.setExplorerBaseUrl("https://x"))
+        .to.emit(f.credits, "ExplorerBaseUrlSet")
+        .withArgs("https://x");
+      await expect(f.credits.connect(f.other).setChallengeWindow(1n)).to.be.revertedWithCustomError(
+        f.credits,
+        "AccessControlUnauthorizedAccount",
+      );
     });
 
     it("lets only the certificates contract burn, and never for 0", async function () {
       const f = await networkHelpers.loadFixture(attested);
       await expect(f.credits.connect(f.proponent).burnForRetirement(f.proponent.address, f.tokenId, 1n))
-        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsOnlyCertificates").withArgs(f.proponent.address);
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsOnlyCertificates")
+        .withArgs(f.proponent.address);
     });
 
     it("supports ERC-1155, ERC-1155 metadata, AccessControl and ERC-165", async function () {

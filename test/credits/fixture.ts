@@ -100,7 +100,11 @@ export async function deployCredits(
   treasury: string,
   challengeWindow: bigint = CHALLENGE_WINDOW,
 ) {
-  const credits = await ethers.deployContract("CarbonCredits", [registryAddress, admin.address, challengeWindow], admin);
+  const credits = await ethers.deployContract(
+    "CarbonCredits",
+    [registryAddress, admin.address, challengeWindow],
+    admin,
+  );
   const certificates = await ethers.deployContract(
     "RetirementCertificates",
     [await credits.getAddress(), admin.address],
@@ -167,7 +171,10 @@ export async function deployAll(connection: Connection) {
     const id = attestationId(h);
     const onChain = await registry.attestationIdOf(h);
     if (onChain !== id) throw new Error(`EIP-712 mismatch: ethers ${id} registry ${onChain}`);
-    const sigs = quorumSignatures(id, signerIdx.map((i) => nodes[i]));
+    const sigs = quorumSignatures(
+      id,
+      signerIdx.map((i) => nodes[i]),
+    );
     await (registry.connect(nodes[signerIdx[0]]) as typeof registry).submit(h, sigs);
     return id;
   }
@@ -175,7 +182,10 @@ export async function deployAll(connection: Connection) {
   /** Submits correction `h` of `original`. */
   async function attestCorrection(h: BatchHeader, original: BatchHeader, signerIdx: number[] = [0, 1]) {
     const id = attestationId(h);
-    const sigs = quorumSignatures(id, signerIdx.map((i) => nodes[i]));
+    const sigs = quorumSignatures(
+      id,
+      signerIdx.map((i) => nodes[i]),
+    );
     await (registry.connect(nodes[signerIdx[0]]) as typeof registry).submitCorrection(h, original, sigs);
     return id;
   }
@@ -197,8 +207,25 @@ export async function deployAll(connection: Connection) {
 
   return {
     ...cp,
-    admin, verifier, auditor, arbiter, proponent, buyer, buyer2, treasury, other, nodes,
-    registry, credits, certificates, market, usd, domain, attestationId, attest, attestCorrection,
+    admin,
+    verifier,
+    auditor,
+    arbiter,
+    proponent,
+    buyer,
+    buyer2,
+    treasury,
+    other,
+    nodes,
+    registry,
+    credits,
+    certificates,
+    market,
+    usd,
+    domain,
+    attestationId,
+    attest,
+    attestCorrection,
     registerProject,
   };
 }

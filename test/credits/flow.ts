@@ -27,8 +27,10 @@ describe("credits flow", function () {
     expect(await f.registry.wasSignedBy(attestationId, f.nodes[1].address)).to.equal(false);
 
     // 3. nothing can be issued during the challenge window
-    await expect(f.credits.connect(f.verifier).issue(projectId, h, 1n))
-      .to.be.revertedWithCustomError(f.credits, "CarbonCreditsChallengeWindowOpen");
+    await expect(f.credits.connect(f.verifier).issue(projectId, h, 1n)).to.be.revertedWithCustomError(
+      f.credits,
+      "CarbonCreditsChallengeWindowOpen",
+    );
     await time.increase(CHALLENGE_WINDOW);
 
     // 4. the bound: floor((2,500,000 − 1,234,500) / 1000) = 1265 kg
@@ -48,15 +50,20 @@ describe("credits flow", function () {
     await f.usd.connect(f.buyer).approve(market, 100_000_000n);
     const total = 300n * 12_000n;
     const fee = (total * FEE_BPS) / 10_000n;
-    await expect(f.market.connect(f.buyer).buy(1n, 300n, total))
-      .to.changeTokenBalances(f.ethers, f.usd, [f.buyer, f.proponent, f.treasury], [-total, total - fee, fee]);
+    await expect(f.market.connect(f.buyer).buy(1n, 300n, total)).to.changeTokenBalances(
+      f.ethers,
+      f.usd,
+      [f.buyer, f.proponent, f.treasury],
+      [-total, total - fee, fee],
+    );
     expect(await f.credits.balanceOf(f.buyer.address, tokenId)).to.equal(300n);
 
     // 7. a second company buys 1,050 kg... more than remains: 900 kg remain, so it buys 900 and retires them
     await f.usd.mint(f.buyer2.address, 100_000_000n);
     await f.usd.connect(f.buyer2).approve(market, 100_000_000n);
     await expect(f.market.connect(f.buyer2).buyAndRetire(1n, 1_050n, 10n ** 18n, details(f.buyer2.address)))
-      .to.be.revertedWithCustomError(f.market, "MarketplaceAmountExceedsRemaining").withArgs(1_050n, 900n);
+      .to.be.revertedWithCustomError(f.market, "MarketplaceAmountExceedsRemaining")
+      .withArgs(1_050n, 900n);
     const d = details(f.buyer2.address, {
       beneficiaryName: "Kericho Packaging Co.",
       reason: "2025 scope 3: tea packaging",
@@ -100,7 +107,9 @@ describe("credits flow", function () {
     expect(issued.map((e) => e.args.attestationId)).to.deep.equal([attestationId]);
 
     // 10. the buyer retires its 300 kg itself, in the name of its client
-    await f.certificates.connect(f.buyer).retire(tokenId, 300n, details(f.other.address, { beneficiaryName: "Client Ltd" }));
+    await f.certificates
+      .connect(f.buyer)
+      .retire(tokenId, 300n, details(f.other.address, { beneficiaryName: "Client Ltd" }));
     expect(await f.certificates.ownerOf((tokenId << 64n) | 2n)).to.equal(f.other.address);
     expect((await f.certificates.getCertificate((tokenId << 64n) | 2n)).retiree).to.equal(f.buyer.address);
     expect(await f.credits.totalSupply(tokenId)).to.equal(65n);

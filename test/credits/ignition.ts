@@ -1,32 +1,21 @@
 /**
- * The Ignition wiring of the credits contracts (ignition/modules/CreditsStack.ts, used by
- * Credits.ts) deployed on the real attestation contracts, then used: every role in place.
+ * ignition/modules/Credits.ts (CarbonProof.ts + CreditsStack.ts) deployed as `npm start` deploys
+ * it: every role of the credits contracts in place.
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
-import { creditsStack, ROLES } from "../../ignition/modules/CreditsStack.ts";
+import CreditsModule from "../../ignition/modules/Credits.ts";
+import { ROLES } from "../../ignition/modules/CreditsStack.ts";
 
 const connection = await network.create();
 const { ethers, ignition } = connection;
 
-// Stands in for ignition/modules/CarbonProof.ts (the attestation module of branch main) in this test.
-const AttestationForTest = buildModule("AttestationForTest", (m) => {
-  const nodes = [m.getAccount(1), m.getAccount(2), m.getAccount(3)];
-  const oracleSet = m.contract("OracleSet", [m.getAccount(0), nodes, 2]);
-  const attestationRegistry = m.contract("AttestationRegistry", [m.getAccount(0), oracleSet]);
-  return { oracleSet, attestationRegistry };
-});
-
-const CreditsForTest = buildModule("CreditsForTest", (m) => {
-  const { attestationRegistry, oracleSet } = m.useModule(AttestationForTest);
-  return { attestationRegistry, oracleSet, ...creditsStack(m, attestationRegistry) };
-});
+const parameters = { Credits: { feeBps: 100n } };
 
 describe("ignition: credits stack", function () {
   it("deploys and wires CarbonCredits, RetirementCertificates, Marketplace and TestUSD", async function () {
     const signers = await ethers.getSigners();
-    const d = await ignition.deploy(CreditsForTest, { parameters: { CreditsForTest: { feeBps: 100n } } });
+    const d = await ignition.deploy(CreditsModule, { parameters });
     const credits = d.credits;
     const certificates = d.certificates;
     const market = d.market;
@@ -45,5 +34,7 @@ describe("ignition: credits stack", function () {
     expect(await market.feeBps()).to.equal(100n);
     expect(await market.treasury()).to.equal(signers[0].address);
     expect(await d.testUsd.decimals()).to.equal(6n);
+    // the credits verifier (#5) is not an oracle node, so it can issue what the nodes attest
+    expect(await d.oracleSet.isActiveNode(signers[5].address)).to.equal(false);
   });
 });

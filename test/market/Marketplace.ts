@@ -36,10 +36,17 @@ describe("Marketplace", function () {
       expect(await f.credits.balanceOf(f.proponent.address, f.tokenId)).to.equal(300n);
       const l = await f.market.getListing(1n);
       expect([l.seller, l.remaining, l.paymentToken, l.expiresAt, l.tokenId, l.unitPrice, l.minFill]).to.deep.equal([
-        f.proponent.address, 500n, await f.usd.getAddress(), f.expiresAt, f.tokenId, PRICE, 10n,
+        f.proponent.address,
+        500n,
+        await f.usd.getAddress(),
+        f.expiresAt,
+        f.tokenId,
+        PRICE,
+        10n,
       ]);
       await expect(f.market.connect(f.proponent).list(f.tokenId, 100n, f.ethers.ZeroAddress, 5n, 1n, f.expiresAt))
-        .to.emit(f.market, "Listed").withArgs(2n, f.proponent.address, f.tokenId, 100n, f.ethers.ZeroAddress, 5n, 1n, f.expiresAt);
+        .to.emit(f.market, "Listed")
+        .withArgs(2n, f.proponent.address, f.tokenId, 100n, f.ethers.ZeroAddress, 5n, 1n, f.expiresAt);
       expect(await f.market.listingCount()).to.equal(2n);
     });
 
@@ -47,32 +54,53 @@ describe("Marketplace", function () {
       const f = await networkHelpers.loadFixture(listed);
       const m = f.market.connect(f.proponent);
       const usd = await f.usd.getAddress();
-      await expect(m.list(f.tokenId, 0n, usd, PRICE, 1n, f.expiresAt)).to.be.revertedWithCustomError(m, "MarketplaceZeroAmount");
+      await expect(m.list(f.tokenId, 0n, usd, PRICE, 1n, f.expiresAt)).to.be.revertedWithCustomError(
+        m,
+        "MarketplaceZeroAmount",
+      );
       await expect(m.list(f.tokenId, 10n, usd, PRICE, 0n, f.expiresAt))
-        .to.be.revertedWithCustomError(m, "MarketplaceInvalidMinFill").withArgs(0n, 10n);
+        .to.be.revertedWithCustomError(m, "MarketplaceInvalidMinFill")
+        .withArgs(0n, 10n);
       await expect(m.list(f.tokenId, 10n, usd, PRICE, 11n, f.expiresAt))
-        .to.be.revertedWithCustomError(m, "MarketplaceInvalidMinFill").withArgs(11n, 10n);
+        .to.be.revertedWithCustomError(m, "MarketplaceInvalidMinFill")
+        .withArgs(11n, 10n);
       const now = BigInt(await time.latest());
       await expect(m.list(f.tokenId, 10n, usd, PRICE, 1n, now))
-        .to.be.revertedWithCustomError(m, "MarketplaceInvalidExpiry").withArgs(now);
+        .to.be.revertedWithCustomError(m, "MarketplaceInvalidExpiry")
+        .withArgs(now);
       await expect(m.list(f.tokenId, 10n, f.other.address, PRICE, 1n, f.expiresAt))
-        .to.be.revertedWithCustomError(m, "MarketplacePaymentTokenNotAllowed").withArgs(f.other.address);
+        .to.be.revertedWithCustomError(m, "MarketplacePaymentTokenNotAllowed")
+        .withArgs(f.other.address);
       await expect(m.list(2n ** 56n, 10n, usd, PRICE, 1n, f.expiresAt))
-        .to.be.revertedWithCustomError(m, "MarketplaceInvalidTokenId").withArgs(2n ** 56n);
+        .to.be.revertedWithCustomError(m, "MarketplaceInvalidTokenId")
+        .withArgs(2n ** 56n);
       await expect(f.market.connect(f.buyer).list(f.tokenId, 10n, usd, PRICE, 1n, f.expiresAt))
-        .to.be.revertedWithCustomError(f.credits, "ERC1155MissingApprovalForAll").withArgs(f.marketAddress, f.buyer.address);
+        .to.be.revertedWithCustomError(f.credits, "ERC1155MissingApprovalForAll")
+        .withArgs(f.marketAddress, f.buyer.address);
       await f.market.pause();
-      await expect(m.list(f.tokenId, 10n, usd, PRICE, 1n, f.expiresAt)).to.be.revertedWithCustomError(m, "EnforcedPause");
+      await expect(m.list(f.tokenId, 10n, usd, PRICE, 1n, f.expiresAt)).to.be.revertedWithCustomError(
+        m,
+        "EnforcedPause",
+      );
     });
 
     it("refuses credits it did not move in itself (single and batch)", async function () {
       const f = await networkHelpers.loadFixture(listed);
-      await expect(f.credits.connect(f.proponent).safeTransferFrom(f.proponent.address, f.marketAddress, f.tokenId, 1n, "0x"))
-        .to.be.revertedWithCustomError(f.market, "MarketplaceUnexpectedCredits").withArgs(f.proponent.address);
-      await expect(f.credits.connect(f.proponent).safeBatchTransferFrom(f.proponent.address, f.marketAddress, [f.tokenId], [1n], "0x"))
-        .to.be.revertedWithCustomError(f.market, "MarketplaceUnexpectedCredits").withArgs(f.proponent.address);
+      await expect(
+        f.credits.connect(f.proponent).safeTransferFrom(f.proponent.address, f.marketAddress, f.tokenId, 1n, "0x"),
+      )
+        .to.be.revertedWithCustomError(f.market, "MarketplaceUnexpectedCredits")
+        .withArgs(f.proponent.address);
+      await expect(
+        f.credits
+          .connect(f.proponent)
+          .safeBatchTransferFrom(f.proponent.address, f.marketAddress, [f.tokenId], [1n], "0x"),
+      )
+        .to.be.revertedWithCustomError(f.market, "MarketplaceUnexpectedCredits")
+        .withArgs(f.proponent.address);
       await expect(f.market.onERC1155Received(f.marketAddress, f.proponent.address, f.tokenId, 1n, "0x"))
-        .to.be.revertedWithCustomError(f.market, "MarketplaceUnexpectedCredits").withArgs(f.marketAddress);
+        .to.be.revertedWithCustomError(f.market, "MarketplaceUnexpectedCredits")
+        .withArgs(f.marketAddress);
     });
   });
 
@@ -83,8 +111,15 @@ describe("Marketplace", function () {
       const fee = (total * FEE_BPS) / 10_000n;
       expect(await f.market.quote(1n, 100n)).to.deep.equal([total, fee]);
       const tx = f.market.connect(f.buyer).buy(1n, 100n, total);
-      await expect(tx).to.emit(f.market, "Bought").withArgs(1n, f.buyer.address, f.tokenId, 100n, total, fee, false, 0n);
-      await expect(tx).to.changeTokenBalances(f.ethers, f.usd, [f.buyer, f.proponent, f.treasury, f.market], [-total, total - fee, fee, 0n]);
+      await expect(tx)
+        .to.emit(f.market, "Bought")
+        .withArgs(1n, f.buyer.address, f.tokenId, 100n, total, fee, false, 0n);
+      await expect(tx).to.changeTokenBalances(
+        f.ethers,
+        f.usd,
+        [f.buyer, f.proponent, f.treasury, f.market],
+        [-total, total - fee, fee, 0n],
+      );
       expect(await f.credits.balanceOf(f.buyer.address, f.tokenId)).to.equal(100n);
       expect(await f.credits.balanceOf(f.marketAddress, f.tokenId)).to.equal(400n);
       expect((await f.market.getListing(1n)).remaining).to.equal(400n);
@@ -93,15 +128,22 @@ describe("Marketplace", function () {
     it("rounds the fee down: 7 kg at 3 units, 2.5 % → fee 0, seller 21", async function () {
       const f = await networkHelpers.loadFixture(listed);
       await f.market.connect(f.proponent).list(f.tokenId, 7n, await f.usd.getAddress(), 3n, 1n, f.expiresAt);
-      await expect(f.market.connect(f.buyer).buy(2n, 7n, 21n))
-        .to.changeTokenBalances(f.ethers, f.usd, [f.buyer, f.proponent, f.treasury], [-21n, 21n, 0n]);
-      await expect(f.market.connect(f.buyer).buy(2n, 1n, 3n)).to.be.revertedWithCustomError(f.market, "MarketplaceListingClosed").withArgs(2n);
+      await expect(f.market.connect(f.buyer).buy(2n, 7n, 21n)).to.changeTokenBalances(
+        f.ethers,
+        f.usd,
+        [f.buyer, f.proponent, f.treasury],
+        [-21n, 21n, 0n],
+      );
+      await expect(f.market.connect(f.buyer).buy(2n, 1n, 3n))
+        .to.be.revertedWithCustomError(f.market, "MarketplaceListingClosed")
+        .withArgs(2n);
     });
 
     it("allows a last fill below the minimum fill, and not otherwise", async function () {
       const f = await networkHelpers.loadFixture(listed);
       await expect(f.market.connect(f.buyer).buy(1n, 9n, 10n ** 18n))
-        .to.be.revertedWithCustomError(f.market, "MarketplaceBelowMinFill").withArgs(9n, 10n);
+        .to.be.revertedWithCustomError(f.market, "MarketplaceBelowMinFill")
+        .withArgs(9n, 10n);
       await f.market.connect(f.buyer).buy(1n, 495n, 10n ** 18n);
       await f.market.connect(f.buyer2).buy(1n, 5n, 10n ** 18n);
       expect((await f.market.getListing(1n)).remaining).to.equal(0n);
@@ -111,27 +153,36 @@ describe("Marketplace", function () {
     it("test_buy_revertsWhen_closed / expired / zero / overRemaining / slippage / valueWithErc20 / paused", async function () {
       const f = await networkHelpers.loadFixture(listed);
       const m = f.market.connect(f.buyer);
-      await expect(m.buy(9n, 10n, 10n ** 18n)).to.be.revertedWithCustomError(m, "MarketplaceListingClosed").withArgs(9n);
+      await expect(m.buy(9n, 10n, 10n ** 18n))
+        .to.be.revertedWithCustomError(m, "MarketplaceListingClosed")
+        .withArgs(9n);
       await expect(m.buy(1n, 0n, 10n ** 18n)).to.be.revertedWithCustomError(m, "MarketplaceZeroAmount");
-      await expect(m.buy(1n, 501n, 10n ** 18n)).to.be.revertedWithCustomError(m, "MarketplaceAmountExceedsRemaining").withArgs(501n, 500n);
+      await expect(m.buy(1n, 501n, 10n ** 18n))
+        .to.be.revertedWithCustomError(m, "MarketplaceAmountExceedsRemaining")
+        .withArgs(501n, 500n);
       await expect(m.buy(1n, 100n, 100n * PRICE - 1n))
-        .to.be.revertedWithCustomError(m, "MarketplaceSlippage").withArgs(100n * PRICE, 100n * PRICE - 1n);
+        .to.be.revertedWithCustomError(m, "MarketplaceSlippage")
+        .withArgs(100n * PRICE, 100n * PRICE - 1n);
       await expect(m.buy(1n, 100n, 100n * PRICE, { value: 1n }))
-        .to.be.revertedWithCustomError(m, "MarketplaceWrongValue").withArgs(0n, 1n);
+        .to.be.revertedWithCustomError(m, "MarketplaceWrongValue")
+        .withArgs(0n, 1n);
       await f.market.pause();
       await expect(m.buy(1n, 100n, 100n * PRICE)).to.be.revertedWithCustomError(m, "EnforcedPause");
       await f.market.unpause();
       await time.increaseTo(f.expiresAt);
       await expect(m.buy(1n, 100n, 100n * PRICE))
-        .to.be.revertedWithCustomError(m, "MarketplaceListingExpired").withArgs(1n, f.expiresAt);
+        .to.be.revertedWithCustomError(m, "MarketplaceListingExpired")
+        .withArgs(1n, f.expiresAt);
     });
 
     it("protects buyers against a price raised before their transaction", async function () {
       const f = await networkHelpers.loadFixture(listed);
       await expect(f.market.connect(f.proponent).updatePrice(1n, PRICE * 2n))
-        .to.emit(f.market, "PriceUpdated").withArgs(1n, PRICE, PRICE * 2n);
+        .to.emit(f.market, "PriceUpdated")
+        .withArgs(1n, PRICE, PRICE * 2n);
       await expect(f.market.connect(f.buyer).buy(1n, 100n, 100n * PRICE))
-        .to.be.revertedWithCustomError(f.market, "MarketplaceSlippage").withArgs(200n * PRICE, 100n * PRICE);
+        .to.be.revertedWithCustomError(f.market, "MarketplaceSlippage")
+        .withArgs(200n * PRICE, 100n * PRICE);
     });
 
     it("pays in native currency: exact value, straight to seller and treasury", async function () {
@@ -141,16 +192,24 @@ describe("Marketplace", function () {
       const total = 40n * price;
       const fee = (total * FEE_BPS) / 10_000n;
       await expect(f.market.connect(f.buyer).buy(2n, 40n, total, { value: total - 1n }))
-        .to.be.revertedWithCustomError(f.market, "MarketplaceWrongValue").withArgs(total, total - 1n);
-      await expect(f.market.connect(f.buyer).buy(2n, 40n, total, { value: total }))
-        .to.changeEtherBalances(f.ethers, [f.buyer, f.proponent, f.treasury, f.market], [-total, total - fee, fee, 0n]);
+        .to.be.revertedWithCustomError(f.market, "MarketplaceWrongValue")
+        .withArgs(total, total - 1n);
+      await expect(f.market.connect(f.buyer).buy(2n, 40n, total, { value: total })).to.changeEtherBalances(
+        f.ethers,
+        [f.buyer, f.proponent, f.treasury, f.market],
+        [-total, total - fee, fee, 0n],
+      );
       // a treasury that refuses native currency makes native buys revert, not lose funds
       await f.market.setFee(FEE_BPS, await f.usd.getAddress());
       await expect(f.market.connect(f.buyer).buy(2n, 40n, total, { value: total }))
-        .to.be.revertedWithCustomError(f.market, "MarketplaceNativeTransferFailed").withArgs(await f.usd.getAddress(), fee);
+        .to.be.revertedWithCustomError(f.market, "MarketplaceNativeTransferFailed")
+        .withArgs(await f.usd.getAddress(), fee);
       await f.market.setFee(0, await f.usd.getAddress());
-      await expect(f.market.connect(f.buyer).buy(2n, 40n, total, { value: total }))
-        .to.changeEtherBalances(f.ethers, [f.buyer, f.proponent], [-total, total]);
+      await expect(f.market.connect(f.buyer).buy(2n, 40n, total, { value: total })).to.changeEtherBalances(
+        f.ethers,
+        [f.buyer, f.proponent],
+        [-total, total],
+      );
     });
 
     it("works with an ERC-20 that returns no bool (SafeERC20)", async function () {
@@ -159,11 +218,18 @@ describe("Marketplace", function () {
       await f.market.setPaymentToken(await nrt.getAddress(), true);
       await f.market.connect(f.proponent).list(f.tokenId, 100n, await nrt.getAddress(), PRICE, 1n, f.expiresAt);
       await nrt.mint(f.buyer.address, 10n ** 9n);
-      await expect(f.market.connect(f.buyer).buy(2n, 10n, 10n ** 18n)).to.be.revertedWith("NoReturnToken: allowance");
+      await expect(f.market.connect(f.buyer).buy(2n, 10n, 10n ** 18n)).to.be.revertedWithCustomError(
+        nrt,
+        "NoReturnTokenInsufficientAllowance",
+      );
       await nrt.connect(f.buyer).approve(f.marketAddress, 10n ** 9n);
       const total = 10n * PRICE;
-      await expect(f.market.connect(f.buyer).buy(2n, 10n, total))
-        .to.changeTokenBalances(f.ethers, nrt, [f.buyer, f.proponent, f.treasury], [-total, total - (total * FEE_BPS) / 10_000n, (total * FEE_BPS) / 10_000n]);
+      await expect(f.market.connect(f.buyer).buy(2n, 10n, total)).to.changeTokenBalances(
+        f.ethers,
+        nrt,
+        [f.buyer, f.proponent, f.treasury],
+        [-total, total - (total * FEE_BPS) / 10_000n, (total * FEE_BPS) / 10_000n],
+      );
     });
 
     it("holds against reentrancy from a hostile payment token", async function () {
@@ -174,8 +240,10 @@ describe("Marketplace", function () {
       await re.mint(f.buyer.address, 10n ** 9n);
       await re.connect(f.buyer).approve(f.marketAddress, 10n ** 9n);
       await re.arm(f.marketAddress, f.market.interface.encodeFunctionData("buy", [2n, 1n, 10n]));
-      await expect(f.market.connect(f.buyer).buy(2n, 10n, 10n))
-        .to.be.revertedWithCustomError(f.market, "ReentrancyGuardReentrantCall");
+      await expect(f.market.connect(f.buyer).buy(2n, 10n, 10n)).to.be.revertedWithCustomError(
+        f.market,
+        "ReentrancyGuardReentrantCall",
+      );
     });
   });
 
@@ -186,9 +254,16 @@ describe("Marketplace", function () {
       const total = 120n * PRICE;
       const fee = (total * FEE_BPS) / 10_000n;
       const tx = f.market.connect(f.buyer).buyAndRetire(1n, 120n, total, details(f.buyer2.address));
-      await expect(tx).to.emit(f.market, "Bought").withArgs(1n, f.buyer.address, f.tokenId, 120n, total, fee, true, certId);
+      await expect(tx)
+        .to.emit(f.market, "Bought")
+        .withArgs(1n, f.buyer.address, f.tokenId, 120n, total, fee, true, certId);
       await expect(tx).to.emit(f.certificates, "Retired");
-      await expect(tx).to.changeTokenBalances(f.ethers, f.usd, [f.buyer, f.proponent, f.treasury], [-total, total - fee, fee]);
+      await expect(tx).to.changeTokenBalances(
+        f.ethers,
+        f.usd,
+        [f.buyer, f.proponent, f.treasury],
+        [-total, total - fee, fee],
+      );
       const c = await f.certificates.getCertificate(certId);
       expect([c.retiree, c.beneficiary, c.amount]).to.deep.equal([f.buyer.address, f.buyer2.address, 120n]);
       expect(await f.credits.balanceOf(f.marketAddress, f.tokenId)).to.equal(380n);
@@ -199,10 +274,12 @@ describe("Marketplace", function () {
     it("test_buyAndRetire_revertsWhen_slippage / paused", async function () {
       const f = await networkHelpers.loadFixture(listed);
       await expect(f.market.connect(f.buyer).buyAndRetire(1n, 10n, 1n, details(f.buyer.address)))
-        .to.be.revertedWithCustomError(f.market, "MarketplaceSlippage").withArgs(10n * PRICE, 1n);
+        .to.be.revertedWithCustomError(f.market, "MarketplaceSlippage")
+        .withArgs(10n * PRICE, 1n);
       await f.market.pause();
-      await expect(f.market.connect(f.buyer).buyAndRetire(1n, 10n, 10n ** 18n, details(f.buyer.address)))
-        .to.be.revertedWithCustomError(f.market, "EnforcedPause");
+      await expect(
+        f.market.connect(f.buyer).buyAndRetire(1n, 10n, 10n ** 18n, details(f.buyer.address)),
+      ).to.be.revertedWithCustomError(f.market, "EnforcedPause");
     });
   });
 
@@ -210,29 +287,40 @@ describe("Marketplace", function () {
     it("test_updatePrice_revertsWhen_notSeller / closed / paused", async function () {
       const f = await networkHelpers.loadFixture(listed);
       await expect(f.market.connect(f.buyer).updatePrice(1n, 1n))
-        .to.be.revertedWithCustomError(f.market, "MarketplaceNotSeller").withArgs(1n, f.buyer.address);
+        .to.be.revertedWithCustomError(f.market, "MarketplaceNotSeller")
+        .withArgs(1n, f.buyer.address);
       await f.market.pause();
-      await expect(f.market.connect(f.proponent).updatePrice(1n, 1n)).to.be.revertedWithCustomError(f.market, "EnforcedPause");
+      await expect(f.market.connect(f.proponent).updatePrice(1n, 1n)).to.be.revertedWithCustomError(
+        f.market,
+        "EnforcedPause",
+      );
       await f.market.unpause();
       await f.market.connect(f.proponent).cancel(1n);
       await expect(f.market.connect(f.proponent).updatePrice(1n, 1n))
-        .to.be.revertedWithCustomError(f.market, "MarketplaceListingClosed").withArgs(1n);
+        .to.be.revertedWithCustomError(f.market, "MarketplaceListingClosed")
+        .withArgs(1n);
     });
 
     it("cancel returns the unsold credits: seller any time (even paused), anyone after expiry", async function () {
       const f = await networkHelpers.loadFixture(listed);
       await f.market.connect(f.buyer).buy(1n, 100n, 10n ** 18n);
       await expect(f.market.connect(f.buyer).cancel(1n))
-        .to.be.revertedWithCustomError(f.market, "MarketplaceListingNotExpired").withArgs(1n, f.expiresAt);
+        .to.be.revertedWithCustomError(f.market, "MarketplaceListingNotExpired")
+        .withArgs(1n, f.expiresAt);
       await f.market.pause();
-      await expect(f.market.connect(f.proponent).cancel(1n)).to.emit(f.market, "Cancelled").withArgs(1n, f.proponent.address, 400n);
+      await expect(f.market.connect(f.proponent).cancel(1n))
+        .to.emit(f.market, "Cancelled")
+        .withArgs(1n, f.proponent.address, 400n);
       expect(await f.credits.balanceOf(f.proponent.address, f.tokenId)).to.equal(700n);
       await expect(f.market.connect(f.proponent).cancel(1n))
-        .to.be.revertedWithCustomError(f.market, "MarketplaceListingClosed").withArgs(1n);
+        .to.be.revertedWithCustomError(f.market, "MarketplaceListingClosed")
+        .withArgs(1n);
       await f.market.unpause();
       await f.market.connect(f.proponent).list(f.tokenId, 50n, await f.usd.getAddress(), PRICE, 1n, f.expiresAt);
       await time.increaseTo(f.expiresAt);
-      await expect(f.market.connect(f.other).cancel(2n)).to.emit(f.market, "Cancelled").withArgs(2n, f.other.address, 50n);
+      await expect(f.market.connect(f.other).cancel(2n))
+        .to.emit(f.market, "Cancelled")
+        .withArgs(2n, f.other.address, 50n);
       expect(await f.credits.balanceOf(f.proponent.address, f.tokenId)).to.equal(700n);
       expect(await f.credits.balanceOf(f.marketAddress, f.tokenId)).to.equal(0n);
     });
@@ -242,21 +330,41 @@ describe("Marketplace", function () {
     it("caps the fee, requires a treasury, announces changes", async function () {
       const f = await networkHelpers.loadFixture(listed);
       await expect(f.market.setFee(1001, f.treasury.address))
-        .to.be.revertedWithCustomError(f.market, "MarketplaceFeeTooHigh").withArgs(1001n, 1000n);
-      await expect(f.market.setFee(100, f.ethers.ZeroAddress)).to.be.revertedWithCustomError(f.market, "MarketplaceInvalidTreasury");
+        .to.be.revertedWithCustomError(f.market, "MarketplaceFeeTooHigh")
+        .withArgs(1001n, 1000n);
+      await expect(f.market.setFee(100, f.ethers.ZeroAddress)).to.be.revertedWithCustomError(
+        f.market,
+        "MarketplaceInvalidTreasury",
+      );
       await expect(f.market.setFee(1000, f.other.address))
-        .to.emit(f.market, "FeeUpdated").withArgs(FEE_BPS, 1000n, f.treasury.address, f.other.address);
-      await expect(f.market.connect(f.other).setFee(1, f.other.address))
-        .to.be.revertedWithCustomError(f.market, "AccessControlUnauthorizedAccount");
-      await expect(f.market.setPaymentToken(f.other.address, true)).to.emit(f.market, "PaymentTokenSet").withArgs(f.other.address, true);
-      await expect(f.ethers.deployContract("Marketplace", [await f.credits.getAddress(), await f.certificates.getAddress(), f.admin.address, f.treasury.address, 1001n]))
-        .to.be.revertedWithCustomError(f.market, "MarketplaceFeeTooHigh");
-      await expect(f.market.connect(f.other).pause()).to.be.revertedWithCustomError(f.market, "AccessControlUnauthorizedAccount");
+        .to.emit(f.market, "FeeUpdated")
+        .withArgs(FEE_BPS, 1000n, f.treasury.address, f.other.address);
+      await expect(f.market.connect(f.other).setFee(1, f.other.address)).to.be.revertedWithCustomError(
+        f.market,
+        "AccessControlUnauthorizedAccount",
+      );
+      await expect(f.market.setPaymentToken(f.other.address, true))
+        .to.emit(f.market, "PaymentTokenSet")
+        .withArgs(f.other.address, true);
+      await expect(
+        f.ethers.deployContract("Marketplace", [
+          await f.credits.getAddress(),
+          await f.certificates.getAddress(),
+          f.admin.address,
+          f.treasury.address,
+          1001n,
+        ]),
+      ).to.be.revertedWithCustomError(f.market, "MarketplaceFeeTooHigh");
+      await expect(f.market.connect(f.other).pause()).to.be.revertedWithCustomError(
+        f.market,
+        "AccessControlUnauthorizedAccount",
+      );
     });
 
     it("supports ERC-1155 receiver, AccessControl and ERC-165", async function () {
       const f = await networkHelpers.loadFixture(listed);
-      for (const id of ["0x4e2312e0", "0x7965db0b", "0x01ffc9a7"]) expect(await f.market.supportsInterface(id)).to.equal(true);
+      for (const id of ["0x4e2312e0", "0x7965db0b", "0x01ffc9a7"])
+        expect(await f.market.supportsInterface(id)).to.equal(true);
       expect(await f.market.supportsInterface("0xffffffff")).to.equal(false);
     });
   });

@@ -33,13 +33,25 @@ describe("RetirementCertificates", function () {
       const certId = (f.tokenId << 64n) | 1n;
       const d = details(f.buyer.address);
       const tx = f.certificates.connect(f.proponent).retire(f.tokenId, 40n, d);
-      await expect(tx).to.emit(f.certificates, "Retired").withArgs(
-        certId, f.tokenId, f.buyer.address, f.proponent.address, f.proponent.address, 40n,
-        d.beneficiaryName, d.reason, "0x000000", 0n, 0n,
-      );
+      await expect(tx)
+        .to.emit(f.certificates, "Retired")
+        .withArgs(
+          certId,
+          f.tokenId,
+          f.buyer.address,
+          f.proponent.address,
+          f.proponent.address,
+          40n,
+          d.beneficiaryName,
+          d.reason,
+          "0x000000",
+          0n,
+          0n,
+        );
       await expect(tx).to.emit(f.certificates, "Transfer").withArgs(f.ethers.ZeroAddress, f.buyer.address, certId);
       await expect(tx).to.emit(f.certificates, "Locked").withArgs(certId);
-      await expect(tx).to.emit(f.credits, "TransferSingle")
+      await expect(tx)
+        .to.emit(f.credits, "TransferSingle")
         .withArgs(await f.certificates.getAddress(), f.proponent.address, f.ethers.ZeroAddress, f.tokenId, 40n);
       expect(await f.credits.balanceOf(f.proponent.address, f.tokenId)).to.equal(760n);
       expect(await f.credits.totalSupply(f.tokenId)).to.equal(760n);
@@ -64,46 +76,62 @@ describe("RetirementCertificates", function () {
 
     it("retires for a holder through an ERC-1155 operator approval only", async function () {
       const f = await networkHelpers.loadFixture(issued);
-      await expect(f.certificates.connect(f.other).retireFrom(f.proponent.address, f.tokenId, 5n, details(f.other.address)))
-        .to.be.revertedWithCustomError(f.certificates, "ERC1155MissingApprovalForAll").withArgs(f.other.address, f.proponent.address);
+      await expect(
+        f.certificates.connect(f.other).retireFrom(f.proponent.address, f.tokenId, 5n, details(f.other.address)),
+      )
+        .to.be.revertedWithCustomError(f.certificates, "ERC1155MissingApprovalForAll")
+        .withArgs(f.other.address, f.proponent.address);
       await f.credits.connect(f.proponent).setApprovalForAll(f.other.address, true);
       await f.certificates.connect(f.other).retireFrom(f.proponent.address, f.tokenId, 5n, details(f.other.address));
       const c = await f.certificates.getCertificate((f.tokenId << 64n) | 1n);
       expect([c.retiree, c.beneficiary, c.amount]).to.deep.equal([f.proponent.address, f.other.address, 5n]);
       // the holder itself needs no approval
-      await f.certificates.connect(f.proponent).retireFrom(f.proponent.address, f.tokenId, 1n, details(f.proponent.address));
+      await f.certificates
+        .connect(f.proponent)
+        .retireFrom(f.proponent.address, f.tokenId, 1n, details(f.proponent.address));
     });
 
     it("retires several ids in one call, one certificate each", async function () {
       const f = await networkHelpers.loadFixture(issued);
-      const ids = await f.certificates.connect(f.proponent).retireBatch.staticCall(
-        [f.tokenId, f.tokenId2026], [10n, 20n], details(f.buyer.address),
-      );
+      const ids = await f.certificates
+        .connect(f.proponent)
+        .retireBatch.staticCall([f.tokenId, f.tokenId2026], [10n, 20n], details(f.buyer.address));
       expect(ids).to.deep.equal([(f.tokenId << 64n) | 1n, (f.tokenId2026 << 64n) | 1n]);
-      await f.certificates.connect(f.proponent).retireBatch([f.tokenId, f.tokenId2026], [10n, 20n], details(f.buyer.address));
+      await f.certificates
+        .connect(f.proponent)
+        .retireBatch([f.tokenId, f.tokenId2026], [10n, 20n], details(f.buyer.address));
       expect(await f.certificates.balanceOf(f.buyer.address)).to.equal(2n);
       expect(await f.credits.totalSupply(f.tokenId2026)).to.equal(380n);
       await expect(f.certificates.connect(f.proponent).retireBatch([f.tokenId], [1n, 2n], details(f.buyer.address)))
-        .to.be.revertedWithCustomError(f.certificates, "RetirementCertificatesLengthMismatch").withArgs(1n, 2n);
+        .to.be.revertedWithCustomError(f.certificates, "RetirementCertificatesLengthMismatch")
+        .withArgs(1n, 2n);
     });
 
     it("test_retire_revertsWhen_zeroAmount / zeroBeneficiary / textTooLong / badPeriod / overBalance", async function () {
       const f = await networkHelpers.loadFixture(issued);
       const c = f.certificates.connect(f.proponent);
-      await expect(c.retire(f.tokenId, 0n, details(f.buyer.address)))
-        .to.be.revertedWithCustomError(f.certificates, "RetirementCertificatesZeroAmount");
+      await expect(c.retire(f.tokenId, 0n, details(f.buyer.address))).to.be.revertedWithCustomError(
+        f.certificates,
+        "RetirementCertificatesZeroAmount",
+      );
       await expect(c.retire(f.tokenId, 1n, details(f.ethers.ZeroAddress)))
-        .to.be.revertedWithCustomError(f.certificates, "ERC721InvalidReceiver").withArgs(f.ethers.ZeroAddress);
+        .to.be.revertedWithCustomError(f.certificates, "ERC721InvalidReceiver")
+        .withArgs(f.ethers.ZeroAddress);
       await expect(c.retire(f.tokenId, 1n, details(f.buyer.address, { beneficiaryName: "n".repeat(65) })))
-        .to.be.revertedWithCustomError(f.certificates, "RetirementCertificatesTextTooLong").withArgs(65n, 64n);
+        .to.be.revertedWithCustomError(f.certificates, "RetirementCertificatesTextTooLong")
+        .withArgs(65n, 64n);
       await expect(c.retire(f.tokenId, 1n, details(f.buyer.address, { reason: "r".repeat(161) })))
-        .to.be.revertedWithCustomError(f.certificates, "RetirementCertificatesTextTooLong").withArgs(161n, 160n);
+        .to.be.revertedWithCustomError(f.certificates, "RetirementCertificatesTextTooLong")
+        .withArgs(161n, 160n);
       await expect(c.retire(f.tokenId, 1n, details(f.buyer.address, { consumptionStart: 10n, consumptionEnd: 9n })))
-        .to.be.revertedWithCustomError(f.certificates, "RetirementCertificatesInvalidPeriod").withArgs(10n, 9n);
+        .to.be.revertedWithCustomError(f.certificates, "RetirementCertificatesInvalidPeriod")
+        .withArgs(10n, 9n);
       await expect(c.retire(f.tokenId, 801n, details(f.buyer.address)))
         .to.be.revertedWithCustomError(f.credits, "ERC1155InsufficientBalance")
         .withArgs(f.proponent.address, 800n, 801n, f.tokenId);
-      await expect(f.certificates.connect(f.proponent).retireFromEscrow(f.buyer.address, f.tokenId, 1n, details(f.buyer.address)))
+      await expect(
+        f.certificates.connect(f.proponent).retireFromEscrow(f.buyer.address, f.tokenId, 1n, details(f.buyer.address)),
+      )
         .to.be.revertedWithCustomError(f.certificates, "AccessControlUnauthorizedAccount")
         .withArgs(f.proponent.address, await f.certificates.ESCROW_ROLE());
     });
@@ -111,18 +139,26 @@ describe("RetirementCertificates", function () {
     it("retired credits are gone: they cannot be transferred or retired again", async function () {
       const f = await networkHelpers.loadFixture(issued);
       await f.certificates.connect(f.proponent).retire(f.tokenId, 800n, details(f.proponent.address));
-      await expect(f.credits.connect(f.proponent).safeTransferFrom(f.proponent.address, f.buyer.address, f.tokenId, 1n, "0x"))
-        .to.be.revertedWithCustomError(f.credits, "ERC1155InsufficientBalance");
-      await expect(f.certificates.connect(f.proponent).retire(f.tokenId, 1n, details(f.proponent.address)))
-        .to.be.revertedWithCustomError(f.credits, "ERC1155InsufficientBalance");
+      await expect(
+        f.credits.connect(f.proponent).safeTransferFrom(f.proponent.address, f.buyer.address, f.tokenId, 1n, "0x"),
+      ).to.be.revertedWithCustomError(f.credits, "ERC1155InsufficientBalance");
+      await expect(
+        f.certificates.connect(f.proponent).retire(f.tokenId, 1n, details(f.proponent.address)),
+      ).to.be.revertedWithCustomError(f.credits, "ERC1155InsufficientBalance");
       expect(await f.credits.totalSupply(f.tokenId)).to.equal(0n);
     });
 
     it("caps one certificate at 2^56 − 1 kg", async function () {
       const f = await networkHelpers.loadFixture(issued);
       await f.credits.connect(f.verifier).registerProject({
-        proponent: f.proponent.address, facilityId: encodeBytes32String("big-plant"), methodologyId: METHODOLOGY,
-        name: "Big", standard: "S", baselineEffectiveFrom: Y2026, baselineGramsPerDay: 2n ** 100n, baselineCid: "c",
+        proponent: f.proponent.address,
+        facilityId: encodeBytes32String("big-plant"),
+        methodologyId: METHODOLOGY,
+        name: "Big",
+        standard: "S",
+        baselineEffectiveFrom: Y2026,
+        baselineGramsPerDay: 2n ** 100n,
+        baselineCid: "c",
       });
       const h = header({ facilityId: encodeBytes32String("big-plant"), periodStart: Y2026, periodEnd: Y2026 + DAY });
       await f.attest(h);
@@ -130,7 +166,8 @@ describe("RetirementCertificates", function () {
       await f.credits.connect(f.verifier).issue(2n, h, 2n ** 57n);
       const big = await f.credits.tokenIdOf(2n, 2026n);
       await expect(f.certificates.connect(f.proponent).retire(big, 2n ** 56n, details(f.proponent.address)))
-        .to.be.revertedWithCustomError(f.certificates, "SafeCastOverflowedUintDowncast").withArgs(56n, 2n ** 56n);
+        .to.be.revertedWithCustomError(f.certificates, "SafeCastOverflowedUintDowncast")
+        .withArgs(56n, 2n ** 56n);
       await f.certificates.connect(f.proponent).retire(big, 2n ** 56n - 1n, details(f.proponent.address));
     });
   });
@@ -141,20 +178,32 @@ describe("RetirementCertificates", function () {
       await f.certificates.connect(f.proponent).retire(f.tokenId, 1n, details(f.buyer.address));
       const id = (f.tokenId << 64n) | 1n;
       const c = f.certificates.connect(f.buyer);
-      await expect(c.transferFrom(f.buyer.address, f.other.address, id)).to.be.revertedWithCustomError(c, "RetirementCertificatesSoulbound");
-      await expect(c["safeTransferFrom(address,address,uint256)"](f.buyer.address, f.other.address, id))
-        .to.be.revertedWithCustomError(c, "RetirementCertificatesSoulbound");
-      await expect(c["safeTransferFrom(address,address,uint256,bytes)"](f.buyer.address, f.other.address, id, "0x"))
-        .to.be.revertedWithCustomError(c, "RetirementCertificatesSoulbound");
+      await expect(c.transferFrom(f.buyer.address, f.other.address, id)).to.be.revertedWithCustomError(
+        c,
+        "RetirementCertificatesSoulbound",
+      );
+      await expect(
+        c["safeTransferFrom(address,address,uint256)"](f.buyer.address, f.other.address, id),
+      ).to.be.revertedWithCustomError(c, "RetirementCertificatesSoulbound");
+      await expect(
+        c["safeTransferFrom(address,address,uint256,bytes)"](f.buyer.address, f.other.address, id, "0x"),
+      ).to.be.revertedWithCustomError(c, "RetirementCertificatesSoulbound");
       await expect(c.approve(f.other.address, id)).to.be.revertedWithCustomError(c, "RetirementCertificatesSoulbound");
-      await expect(c.setApprovalForAll(f.other.address, true)).to.be.revertedWithCustomError(c, "RetirementCertificatesSoulbound");
+      await expect(c.setApprovalForAll(f.other.address, true)).to.be.revertedWithCustomError(
+        c,
+        "RetirementCertificatesSoulbound",
+      );
       expect(await c.locked(id)).to.equal(true);
       expect(await c.getApproved(id)).to.equal(f.ethers.ZeroAddress);
       expect(await c.isApprovedForAll(f.buyer.address, f.other.address)).to.equal(false);
-      await expect(c.locked(id + 1n)).to.be.revertedWithCustomError(c, "ERC721NonexistentToken").withArgs(id + 1n);
+      await expect(c.locked(id + 1n))
+        .to.be.revertedWithCustomError(c, "ERC721NonexistentToken")
+        .withArgs(id + 1n);
       await expect(c.getApproved(id + 1n)).to.be.revertedWithCustomError(c, "ERC721NonexistentToken");
       await expect(c.tokenURI(id + 1n)).to.be.revertedWithCustomError(c, "ERC721NonexistentToken");
-      await expect(c.balanceOf(f.ethers.ZeroAddress)).to.be.revertedWithCustomError(c, "ERC721InvalidOwner").withArgs(f.ethers.ZeroAddress);
+      await expect(c.balanceOf(f.ethers.ZeroAddress))
+        .to.be.revertedWithCustomError(c, "ERC721InvalidOwner")
+        .withArgs(f.ethers.ZeroAddress);
       expect(await c.name()).to.equal("CarbonProof Retirement Certificate");
       expect(await c.symbol()).to.equal("CPRC");
       for (const iface of ["0x80ac58cd", "0x5b5e139f", "0xb45a3c0e", "0x01ffc9a7", "0x7965db0b"]) {
@@ -216,12 +265,32 @@ describe("RetirementCertificates", function () {
       expect(svg).not.to.contain("<Ltd>");
     });
 
+    it("keeps apostrophes and control characters from breaking the SVG", async function () {
+      const f = await networkHelpers.loadFixture(issued);
+      await f.certificates
+        .connect(f.proponent)
+        .retire(
+          f.tokenId,
+          5n,
+          details(f.buyer.address, { beneficiaryName: "O'Brien\u0001 & Co", reason: "tab\there" }),
+        );
+      const meta = JSON.parse(
+        decodeDataUri(await f.certificates.tokenURI((f.tokenId << 64n) | 1n), "application/json"),
+      );
+      expect(meta.certificate.beneficiaryName).to.equal("O'Brien\u0001 & Co");
+      const svg = decodeDataUri(meta.image, "image/svg+xml");
+      expect(svg).to.contain("For: O&#39;Brien? &amp; Co");
+      expect(svg).to.contain("Reason: tab\there");
+    });
+
     it("renders a minimal certificate (no name, reason, country or period)", async function () {
       const f = await networkHelpers.loadFixture(issued);
-      await f.certificates.connect(f.proponent).retire(
-        f.tokenId, 5n, details(f.proponent.address, { beneficiaryName: "", reason: "" }),
+      await f.certificates
+        .connect(f.proponent)
+        .retire(f.tokenId, 5n, details(f.proponent.address, { beneficiaryName: "", reason: "" }));
+      const meta = JSON.parse(
+        decodeDataUri(await f.certificates.tokenURI((f.tokenId << 64n) | 1n), "application/json"),
       );
-      const meta = JSON.parse(decodeDataUri(await f.certificates.tokenURI((f.tokenId << 64n) | 1n), "application/json"));
       expect(meta.certificate.beneficiaryName).to.equal("");
       expect(meta.certificate.retiree).to.equal(f.proponent.address);
       expect(meta.certificate.consumptionCountry).to.equal(null);
@@ -233,10 +302,12 @@ describe("RetirementCertificates", function () {
 
     it("renders a country without a period and a period without a country", async function () {
       const f = await networkHelpers.loadFixture(issued);
-      await f.certificates.connect(f.proponent).retire(f.tokenId, 50n, details(f.buyer.address, { consumptionCountry: "0x4b454e" }));
-      await f.certificates.connect(f.proponent).retire(
-        f.tokenId, 60n, details(f.buyer.address, { consumptionStart: 0n, consumptionEnd: 86_400n }),
-      );
+      await f.certificates
+        .connect(f.proponent)
+        .retire(f.tokenId, 50n, details(f.buyer.address, { consumptionCountry: "0x4b454e" }));
+      await f.certificates
+        .connect(f.proponent)
+        .retire(f.tokenId, 60n, details(f.buyer.address, { consumptionStart: 0n, consumptionEnd: 86_400n }));
       const a = JSON.parse(decodeDataUri(await f.certificates.tokenURI((f.tokenId << 64n) | 1n), "application/json"));
       const b = JSON.parse(decodeDataUri(await f.certificates.tokenURI((f.tokenId << 64n) | 2n), "application/json"));
       expect(decodeDataUri(a.image, "image/svg+xml")).to.contain("Consumption: KEN</text>");
