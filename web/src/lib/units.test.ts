@@ -8,6 +8,7 @@ import {
   parseTonnes,
   pricePerKgFromTonne,
   tonnesInputValue,
+  formatDuration,
 } from "./units.ts";
 
 test("formats kilograms as tonnes with kilogram precision", () => {
@@ -55,4 +56,13 @@ test("formats and parses 6-decimal token amounts", () => {
 test("a price per tonne must divide into whole units per kilogram", () => {
   assert.deepEqual(pricePerKgFromTonne(25_000_000n), { ok: true, value: 25_000n });
   assert.equal(pricePerKgFromTonne(25_000_001n).ok, false);
+});
+
+test("durations read in days, hours and minutes", () => {
+  assert.equal(formatDuration(259_200n), "3 days");
+  assert.equal(formatDuration(3600), "1 h");
+  assert.equal(formatDuration(9000), "2 h 30 min");
+  assert.equal(formatDuration(45), "45 s");
+  assert.equal(formatDuration(0), "0 s");
+  assert.equal(formatDuration(86_400 + 61), "1 day 1 min");
 });

@@ -103,3 +103,17 @@ export function formatDate(unixSeconds: bigint | number): string {
 export function shortAddress(address: string): string {
   return address.length > 12 ? `${address.slice(0, 6)}…${address.slice(-4)}` : address;
 }
+
+/** Seconds → `3 days`, `2 h 30 min`, `45 s`: how long a challenge window is, for people. */
+export function formatDuration(seconds: bigint | number): string {
+  const s = Number(seconds);
+  const days = Math.floor(s / 86_400);
+  const hours = Math.floor((s % 86_400) / 3600);
+  const minutes = Math.floor((s % 3600) / 60);
+  const parts: string[] = [];
+  if (days) parts.push(`${days} day${days === 1 ? "" : "s"}`);
+  if (hours) parts.push(`${hours} h`);
+  if (minutes) parts.push(`${minutes} min`);
+  if (!parts.length || (s % 60 && !days)) parts.push(`${s % 60} s`);
+  return parts.join(" ");
+}

@@ -7,6 +7,7 @@
 import type { Address, Hex } from "viem";
 import { isAddressEqual } from "viem";
 import type { BatchHeader } from "../../../sdk/src/eip712/batchHeader.ts";
+import { formatDuration } from "./units.ts";
 
 export type Check = { id: string; label: string; ok: boolean; detail: string };
 
@@ -140,7 +141,7 @@ export function creditChecks(c: CreditFacts): Check[] {
       iss
         .filter((i) => i.issuedAt < i.attestation.submittedAt + c.challengeWindowS)
         .map((i) => `${short(i.attestationId)} was issued inside its challenge window`),
-      `each issuance came at least ${c.challengeWindowS} s after its attestation`,
+      `each issuance came at least ${formatDuration(c.challengeWindowS)} after its attestation`,
     ),
   );
   const seen = new Set<string>();
