@@ -5,7 +5,9 @@
  * oracle and web only through the generator, never by hand.
  */
 import { spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -20,7 +22,17 @@ function step(command: string, args: string[]): void {
 }
 
 step("npx", ["hardhat", "build", "--quiet"]);
-step(process.execPath, ["scripts/export-contracts.ts"]);
+// Only committed deployments count: a local `npm start` leaves chain-31337 behind, which must
+// not make this check fail on a developer's machine.
+const committed = mkdtempSync(join(tmpdir(), "carbonproof-deployments-"));
+const tracked = spawnSync("git", ["ls-files", "ignition/deployments"], { cwd: root, encoding: "utf8" });
+for (const file of tracked.stdout.split("\n").filter(Boolean)) {
+  const to = join(committed, relative("ignition/deployments", file));
+  mkdirSync(dirname(to), { recursive: true });
+  cpSync(join(root, file), to);
+}
+step(process.execPath, ["scripts/export-contracts.ts", "--deployments", committed]);
+rmSync(committed, { recursive: true, force: true });
 const diff = spawnSync("git", ["diff", "--exit-code", "--stat", "--", target], { cwd: root, encoding: "utf8" });
 if (diff.status !== 0) {
   process.stderr.write(

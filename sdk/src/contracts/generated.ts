@@ -1601,6 +1601,27 @@ export const carbonCreditsAbi = [
     "inputs": [
       {
         "internalType": "bytes32",
+        "name": "facilityId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "methodologyId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint40",
+        "name": "projectId",
+        "type": "uint40"
+      }
+    ],
+    "name": "CarbonCreditsScopeTaken",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
         "name": "attestationId",
         "type": "bytes32"
       },
@@ -3098,6 +3119,25 @@ export const carbonCreditsAbi = [
       {
         "internalType": "uint40",
         "name": "",
+        "type": "uint40"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "scope",
+        "type": "bytes32"
+      }
+    ],
+    "name": "projectOfScope",
+    "outputs": [
+      {
+        "internalType": "uint40",
+        "name": "projectId",
         "type": "uint40"
       }
     ],
