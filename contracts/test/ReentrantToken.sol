@@ -10,7 +10,7 @@ import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
  * token behaves like this on purpose; it stands for any token with transfer hooks (ERC-777-like).
  */
 contract ReentrantToken is ERC20 {
-    address public target;
+    address public reentryTarget;
     bytes public callData;
 
     constructor() ERC20("Reentrant", "RE") {}
@@ -20,14 +20,14 @@ contract ReentrantToken is ERC20 {
     }
 
     function arm(address target_, bytes calldata callData_) external {
-        target = target_;
+        reentryTarget = target_;
         callData = callData_;
     }
 
     function transferFrom(address from, address to, uint256 value) public override returns (bool) {
-        address t = target;
+        address t = reentryTarget;
         if (t != address(0)) {
-            target = address(0);
+            reentryTarget = address(0);
             (bool ok, bytes memory ret) = t.call(callData);
             if (!ok) {
                 assembly ("memory-safe") {
