@@ -79,6 +79,7 @@ export class BatchPipeline {
   #running: Promise<void> | null = null;
   #stopped = false;
   #nextNonce: number | null = null;
+  #lock: Promise<void> = Promise.resolve();
   #lastError: string | null = null;
   #lastTickOkMs = 0;
 
@@ -132,11 +133,19 @@ export class BatchPipeline {
     for (const id of sealed) this.#log.info({ batch: id }, "batch sealed");
     if (sealed.length) crashPoint("sealed");
     const work = this.#storage.listBatches({ states: ["sealed", "pinned", "signed", "submitted"], limit: 10_000 });
-    for (const b of work) {
-      if (this.#stopped) return;
-      if (b.nextAttemptAtMs > now) continue;
-      await this.#advance(b);
-    }
+    // facilities advance concurrently (IPFS and RPC round trips overlap); within a facility, in
+    // period order. Nonces are handed out under #serial, so concurrency never reuses one.
+    const byFacility = new Map<string, Batch[]>();
+    for (const b of work) byFacility.set(b.facilityId, [...(byFacility.get(b.facilityId) ?? []), b]);
+    await Promise.all(
+      [...byFacility.values()].map(async (batches) => {
+        for (const b of batches) {
+          if (this.#stopped) return;
+          if (b.nextAttemptAtMs > now) continue;
+          await this.#advance(b);
+        }
+      }),
+    );
     this.#lastTickOkMs = now;
   }
 
@@ -283,6 +292,20 @@ export class BatchPipeline {
       this.#log.info({ batch: b.id, attestation: id }, "attestation already on-chain");
       return true;
     }
+    return this.#serial(() => this.#send(b, chain, id));
+  }
+
+  /** Runs `fn` after every earlier call has finished: one nonce at a time. */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  async #send(b: Batch, chain: ChainPort, id: Hex): Promise<boolean> {
     const { pending } = await chain.nonces();
     const nonce = Math.max(pending, this.#nextNonce ?? 0);
     const tx = await chain.prepareSubmit(
