@@ -4,3 +4,4 @@
  */
 export * from "./index.ts";
 export { fileSource } from "./verify/fileSource.ts";
+export { heliaRepoSource } from "./verify/heliaRepoSource.ts";

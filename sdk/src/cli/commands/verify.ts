@@ -5,6 +5,7 @@ import { SdkError } from "../../errors.ts";
 import { parseEnvelope } from "../../reading/parse.ts";
 import { deployedContracts } from "../../verify/abi.ts";
 import { fileSource } from "../../verify/fileSource.ts";
+import { heliaRepoSource } from "../../verify/heliaRepoSource.ts";
 import { gatewaySource, type BundleSource } from "../../verify/sources.ts";
 import { verifyAttestation, type VerifyReport, type VerifyTarget } from "../../verify/verifyAttestation.ts";
 import { verifyCredit, verifyRetirement, type CreditReport } from "../../verify/verifyCredit.ts";
@@ -47,9 +48,8 @@ Options:
   --retirement CERT_ID    a retirement certificate: its credit, as --credit
   --credits ADDR          CarbonCredits address (for --credit)
   --certificates ADDR     RetirementCertificates address (for --retirement)
-  --bundle SRC            the bundle: a file, or an IPFS HTTP gateway base URL (fetched by CID).
-                          A Helia repository directory is not read by this CLI (the oracle
-                          provides a BundleSource over its blockstore).
+  --bundle SRC            the bundle: a file, an IPFS HTTP gateway base URL, or a Helia repository
+                          directory (the oracle's <dataDir>/ipfs); the last two are read by CID.
   --from-block N          first block to search for events (default 0)
   --onchain-proofs N      readings also proven with verifyReading on-chain (default 16)
   --skip-history          do not fetch the facility's other bundles (no-double-attestation check)
@@ -87,11 +87,7 @@ function fromAddressesFile(path: string): Addresses {
 
 function bundleSourceOf(value: string): BundleSource {
   if (/^https?:\/\//.test(value)) return gatewaySource(value);
-  if (existsSync(value) && statSync(value).isDirectory()) {
-    throw new CliError(
-      `--bundle ${value} is a directory. Reading a Helia repository is not implemented in the CLI (TODO: the oracle's Helia setup provides a BundleSource); pass the bundle file or a gateway URL.`,
-    );
-  }
+  if (existsSync(value) && statSync(value).isDirectory()) return heliaRepoSource(value);
   return fileSource(value);
 }
 
