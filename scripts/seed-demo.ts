@@ -42,13 +42,11 @@ import {
   type PublicClient,
 } from "viem";
 import { mnemonicToAccount, type HDAccount } from "viem/accounts";
-import { CID } from "multiformats/cid";
-import * as raw from "multiformats/codecs/raw";
-import { sha256 } from "multiformats/hashes/sha2";
 import {
   batchTotals,
-  buildMerkleTree,
-  canonicalBytes,
+  buildBundle,
+  bundleCid,
+  bundleHeader,
   computeReading,
   defaultFactorSet,
   generateDeviceKey,
@@ -57,10 +55,9 @@ import {
   METHODOLOGY_ID,
   packQuorumSignatures,
   publicKeyToXY,
-  readingDigest,
+  encodeBundle,
   signBatchHeader,
   signReading,
-  ZERO_BYTES32,
   type BatchHeader,
   type FacilityContext,
   type Reading,
@@ -386,28 +383,22 @@ async function main(): Promise<void> {
 
     for (const period of periods) {
       const envelopes = period.readings.map((r) => signReading(r, keys.get(r.deviceId)!));
-      const tree = buildMerkleTree(period.readings.map((r) => readingDigest(r)));
-      const bundle = canonicalBytes({
-        format: "carbonproof.demo-bundle/1",
+      // The same evidence bundle an oracle node pins (docs/bundle.md), so `carbonproof verify`
+      // and the audit trail check demo attestations exactly as real ones.
+      const bundle = buildBundle({
         facilityId: f.id,
-        factorSetId: factorSet.id,
-        methodologyId: METHODOLOGY_ID,
+        periodStart: Number(period.start),
+        periodEnd: Number(period.start + BigInt(PERIOD_S)),
         envelopes,
-      } as never);
-      const cid = CID.create(1, raw.code, await sha256.digest(bundle)).toString();
-      const header: BatchHeader = {
-        facilityId,
-        periodStart: period.start,
-        periodEnd: period.start + BigInt(PERIOD_S),
-        merkleRoot: tree.root,
-        readingCount: period.readings.length,
-        fossilCo2eGrams: period.fossilGrams,
-        biogenicCo2Grams: period.biogenicGrams,
+        factorSet,
+        facilityContext: f.context,
         methodologyId: METHODOLOGY_ID,
-        factorSetId: factorSet.id,
-        bundleCid: cid,
-        correctionOf: ZERO_BYTES32,
-      };
+      });
+      const bundleBytes = encodeBundle(bundle);
+      const cid = bundleCid(bundleBytes);
+      const header: BatchHeader = bundleHeader(bundle, cid);
+      if (header.fossilCo2eGrams !== period.fossilGrams || header.biogenicCo2Grams !== period.biogenicGrams)
+        throw new Error(`${f.id}: bundle totals differ from the computed period totals`);
       const signed = await Promise.all(
         nodeAccounts.map(async (i) => ({
           signer: accounts[i]!.address,
@@ -416,7 +407,7 @@ async function main(): Promise<void> {
       );
       await send(nodeAccounts[0]!, "AttestationRegistry", "submit", [header, packQuorumSignatures(signed)]);
       const id = hashBatchHeader(header, domain);
-      writeFileSync(join(o.out, "bundles", `${cid}.json`), bundle);
+      writeFileSync(join(o.out, "bundles", `${cid}.json`), bundleBytes);
       pending.push({ facility: f, projectId, header, id });
       readingsTotal += period.readings.length;
     }

@@ -3,5 +3,5 @@
  * (files, key stores).
  */
 export * from "./index.ts";
-export { fileSource } from "./verify/fileSource.ts";
+export { fileSource, folderSource } from "./verify/fileSource.ts";
 export { heliaRepoSource } from "./verify/heliaRepoSource.ts";

@@ -146,8 +146,12 @@ test("the market renders with no wallet: listings, provenance and verified badge
   await page.getByText("Supply adds up").waitFor();
   // The readings behind the credit: its attestations' evidence bundles, signed readings inside.
   const bundleHref = await page.getByTestId("bundle-link").first().getAttribute("href");
-  const bundle = (await (await fetch(new URL(bundleHref!, stack.webUrl))).json()) as { envelopes: { sig: string }[] };
-  assert.ok(bundle.envelopes.length > 0 && /^0x[0-9a-f]{128}$/.test(bundle.envelopes[0]!.sig));
+  const bundle = (await (await fetch(new URL(bundleHref!, stack.webUrl))).json()) as {
+    format: string;
+    readings: { envelope: { sig: string } }[];
+  };
+  assert.equal(bundle.format, "carbonproof.bundle/1");
+  assert.ok(bundle.readings.length > 0 && /^0x[0-9a-f]{128}$/.test(bundle.readings[0]!.envelope.sig));
   await shot(page, "04-credit-page");
   await axe(page, "credit");
   await context.close();

@@ -1,10 +1,10 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createPublicClient, getAddress, http, isAddress, type Address, type Hex } from "viem";
 import { SdkError } from "../../errors.ts";
 import { parseEnvelope } from "../../reading/parse.ts";
 import { deployedContracts } from "../../verify/abi.ts";
-import { fileSource } from "../../verify/fileSource.ts";
+import { fileSource, folderSource } from "../../verify/fileSource.ts";
 import { heliaRepoSource } from "../../verify/heliaRepoSource.ts";
 import { gatewaySource, type BundleSource } from "../../verify/sources.ts";
 import { verifyAttestation, type VerifyReport, type VerifyTarget } from "../../verify/verifyAttestation.ts";
@@ -48,8 +48,9 @@ Options:
   --retirement CERT_ID    a retirement certificate: its credit, as --credit
   --credits ADDR          CarbonCredits address (for --credit)
   --certificates ADDR     RetirementCertificates address (for --retirement)
-  --bundle SRC            the bundle: a file, an IPFS HTTP gateway base URL, or a Helia repository
-                          directory (the oracle's <dataDir>/ipfs); the last two are read by CID.
+  --bundle SRC            the bundle: a file, an IPFS HTTP gateway base URL, a folder of <cid>.json
+                          files, or a Helia repository directory (the oracle's <dataDir>/ipfs);
+                          all but a file are read by CID.
   --from-block N          first block to search for events (default 0)
   --onchain-proofs N      readings also proven with verifyReading on-chain (default 16)
   --skip-history          do not fetch the facility's other bundles (no-double-attestation check)
@@ -87,7 +88,10 @@ function fromAddressesFile(path: string): Addresses {
 
 function bundleSourceOf(value: string): BundleSource {
   if (/^https?:\/\//.test(value)) return gatewaySource(value);
-  if (existsSync(value) && statSync(value).isDirectory()) return heliaRepoSource(value);
+  if (existsSync(value) && statSync(value).isDirectory()) {
+    // A folder of <cid>.json files (seed-demo, `bundle build`), else a Helia repository.
+    return readdirSync(value).some((name) => name.endsWith(".json")) ? folderSource(value) : heliaRepoSource(value);
+  }
   return fileSource(value);
 }
 
