@@ -15,7 +15,7 @@
  * Flags: --port N (RPC port, default 8545), --no-services (chain + contracts only).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,21 +24,27 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const stateDir = join(root, ".carbonproof");
 const started = Date.now();
 
-type Options = { port: number; webPort: number; services: boolean };
+type Options = { port: number; webPort: number; oraclePort: number; mqttPort: number; services: boolean };
 
 function parseArgs(argv: string[]): Options {
   const options: Options = {
     port: Number(process.env.CARBONPROOF_RPC_PORT ?? 8545),
     webPort: Number(process.env.PORT ?? 3000),
+    oraclePort: 8787,
+    mqttPort: 1883,
     services: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--port") options.port = Number(argv[++i]);
     else if (a === "--web-port") options.webPort = Number(argv[++i]);
+    else if (a === "--oracle-port") options.oraclePort = Number(argv[++i]);
+    else if (a === "--mqtt-port") options.mqttPort = Number(argv[++i]);
     else if (a === "--no-services") options.services = false;
     else if (a === "--help" || a === "-h") {
-      process.stdout.write("usage: npm start [-- --port 8545] [-- --web-port 3000] [-- --no-services]\n");
+      process.stdout.write(
+        "usage: npm start [-- --port 8545] [-- --web-port 3000] [-- --oracle-port 8787] [-- --mqtt-port 1883] [-- --no-services]\n",
+      );
       process.exit(0);
     } else {
       process.stderr.write(`npm start: unknown option ${a}; try --help\n`);
@@ -48,6 +54,8 @@ function parseArgs(argv: string[]): Options {
   for (const [flag, value] of [
     ["--port", options.port],
     ["--web-port", options.webPort],
+    ["--oracle-port", options.oraclePort],
+    ["--mqtt-port", options.mqttPort],
   ] as const) {
     if (!Number.isInteger(value) || value < 1 || value > 65535) {
       process.stderr.write(`npm start: ${flag} must be an integer 1-65535, got ${value}\n`);
@@ -200,6 +208,102 @@ function webBuildIsStale(): boolean {
   return ["web/src", "sdk/src"].some((d) => newestMtime(join(root, d)) > built);
 }
 
+/** Hardhat's public dev mnemonic: keys of the local chain only, known to everyone. */
+const DEV_MNEMONIC = "test test test test test test test test test test test junk";
+const LIVE_FACILITY = "ktda-chinga";
+
+/**
+ * The oracle node on embedded defaults (aedes MQTT broker, Helia, SQLite) with the device
+ * simulator publishing to it. The local stack runs one node: co-signing between nodes is not
+ * built yet, so after the demo (co-signed 2 of 3 by dev accounts) the local OracleSet
+ * threshold is lowered to 1 and the node signs as oracle account #3.
+ */
+async function startOracle(options: Options, rpcUrl: string, addressesFile: string): Promise<void> {
+  if (!existsSync(join(root, "oracle/src/cli/main.ts"))) return;
+  const { createWalletClient, createPublicClient, http, toHex } = await import("viem");
+  const { mnemonicToAccount } = await import("viem/accounts");
+  const { hardhat } = await import("viem/chains");
+  const { contractAbis } = await import("../sdk/src/contracts/generated.ts");
+  const addresses = JSON.parse(readFileSync(addressesFile, "utf8")) as Record<string, `0x${string}`>;
+  const find = (name: string) => {
+    const key = Object.keys(addresses).find((k) => k.endsWith(`#${name}`));
+    if (!key) throw new Error(`${name} is not in ${addressesFile}`);
+    return addresses[key]!;
+  };
+  const account = (i: number) => mnemonicToAccount(DEV_MNEMONIC, { addressIndex: i });
+  const keyOf = (i: number) => toHex(account(i).getHdKey().privateKey!);
+  const transport = http(rpcUrl);
+  const publicClient = createPublicClient({ chain: hardhat, transport });
+  const admin = createWalletClient({ account: account(0), chain: hardhat, transport });
+  const oracleSet = find("OracleSet");
+  const threshold = await publicClient.readContract({
+    address: oracleSet,
+    abi: contractAbis.OracleSet,
+    functionName: "threshold",
+  });
+  if (Number(threshold) > 1) {
+    const hash = await admin.writeContract({
+      address: oracleSet,
+      abi: contractAbis.OracleSet,
+      functionName: "setThreshold",
+      args: [1],
+    });
+    await publicClient.waitForTransactionReceipt({ hash });
+    say(`local OracleSet threshold ${threshold} → 1 (one oracle node runs locally; see docs/oracle.md)`);
+  }
+  const dataDir = join(stateDir, "oracle");
+  mkdirSync(dataDir, { recursive: true });
+  const configFile = join(dataDir, "config.json");
+  writeFileSync(
+    configFile,
+    JSON.stringify(
+      {
+        dataDir,
+        mqtt: { mode: "embedded", host: "127.0.0.1", port: options.mqttPort },
+        http: { host: "127.0.0.1", port: options.oraclePort },
+        batching: { windowS: 60, graceS: 5 },
+        devices: { source: "chain" },
+        chain: {
+          enabled: true,
+          rpcUrl,
+          chainId: 31337,
+          attestationRegistry: find("AttestationRegistry"),
+          deviceRegistry: find("DeviceRegistry"),
+        },
+        facilities: { [LIVE_FACILITY]: { country: "KEN" } },
+      },
+      null,
+      2,
+    ),
+  );
+  launch("oracle", process.execPath, ["oracle/src/cli/main.ts", "start", "--config", configFile], {
+    CARBONPROOF_ORACLE_PRIVATE_KEY: keyOf(3),
+  });
+  await waitForHttp(`http://127.0.0.1:${options.oraclePort}/ready`, 120_000);
+  say(
+    `oracle node: http://127.0.0.1:${options.oraclePort}/docs (API), /metrics; MQTT mqtt://127.0.0.1:${options.mqttPort}; 60 s batches`,
+  );
+  launch(
+    "sim",
+    process.execPath,
+    [
+      "oracle/src/sim/main.ts",
+      "--facility",
+      LIVE_FACILITY,
+      "--mqtt",
+      `mqtt://127.0.0.1:${options.mqttPort}`,
+      "--rpc",
+      rpcUrl,
+      "--device-registry",
+      find("DeviceRegistry"),
+      "--state",
+      join(stateDir, "oracle", "sim.json"),
+    ],
+    { CARBONPROOF_SIM_ADMIN_KEY: keyOf(0) },
+  );
+  say(`device simulator: ${LIVE_FACILITY} chimneys, meter and firewood entries publishing signed readings over MQTT`);
+}
+
 /** The parts on top of the chain: the web app (and the oracle node with its simulator). */
 async function startServices(options: Options, rpcUrl: string, addressesFile: string): Promise<void> {
   if (!existsSync(join(root, "web/package.json"))) return;
@@ -207,8 +311,6 @@ async function startServices(options: Options, rpcUrl: string, addressesFile: st
     say("building the web app (first start, or its sources changed)…");
     await runToEnd("next build", "npx", ["next", "build"], { NEXT_TELEMETRY_DISABLED: "1" }, join(root, "web"));
   }
-  if (!(await portFree(options.webPort)))
-    throw new Error(`port ${options.webPort} on 127.0.0.1 is in use; run \`npm start -- --web-port <free port>\``);
   launch(
     "web",
     "npx",
@@ -247,10 +349,17 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void stop(0));
   process.on("SIGTERM", () => void stop(0));
 
-  if (!(await portFree(options.port))) {
-    throw new Error(
-      `port ${options.port} on 127.0.0.1 is in use (another \`npm start\` or node?). Stop it, or run \`npm start -- --port <free port>\`.`,
-    );
+  for (const [flag, port] of [
+    ["--port", options.port],
+    ["--web-port", options.webPort],
+    ["--oracle-port", options.oraclePort],
+    ["--mqtt-port", options.mqttPort],
+  ] as const) {
+    if (options.services || flag === "--port")
+      if (!(await portFree(port)))
+        throw new Error(
+          `port ${port} on 127.0.0.1 is in use (another \`npm start\`?). Stop it, or run \`npm start -- ${flag} <free port>\`.`,
+        );
   }
   moveAsidePreviousRun();
 
@@ -299,6 +408,7 @@ async function main(): Promise<void> {
       join(stateDir, "web"),
     ]);
     for (const line of seedOutput.trimEnd().split("\n").slice(-14, -1)) process.stdout.write(`    ${line}\n`);
+    await startOracle(options, rpcUrl, addressesFile);
     await startServices(options, rpcUrl, addressesFile);
   }
   say(
