@@ -5,3 +5,4 @@
 export * from "./index.ts";
 export { fileSource, folderSource } from "./verify/fileSource.ts";
 export { heliaRepoSource } from "./verify/heliaRepoSource.ts";
+export { SignatureVerifier, referenceVerify } from "./reading/nodeVerifier.ts";

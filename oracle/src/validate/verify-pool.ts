@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { SignatureVerifier } from "./signature.ts";
+import { SignatureVerifier } from "../../../sdk/src/reading/nodeVerifier.ts";
 
 /**
  * P-256 verification off the main thread: `size` workers, each check batched with the others of

@@ -1,5 +1,5 @@
 import { parentPort } from "node:worker_threads";
-import { SignatureVerifier } from "./signature.ts";
+import { SignatureVerifier } from "../../../sdk/src/reading/nodeVerifier.ts";
 
 /** Worker side of the verification pool: batches of checks in, a bitmap of answers out. */
 type Job = { id: number; bytes: Uint8Array; sig: string; keys: Uint8Array[] };

@@ -1,12 +1,13 @@
 import { createPublicKey, verify, type KeyObject } from "node:crypto";
-import { P256_HALF_N, bytesToHex, hexToBytes, publicKeyToPem, verifyDigest } from "../../../sdk/src/index.ts";
+import { bytesToHex, hexToBytes } from "../hex.ts";
+import { P256_HALF_N, publicKeyToPem, verifyDigest } from "./sign.ts";
 
 /**
- * P-256 signature check of a reading, on OpenSSL (node:crypto) for throughput: the sdk's
- * `verifyDigest` (noble, pure JS) verifies a few hundred signatures a second, OpenSSL ~9,000
- * per core. Same rule as the sdk (docs/protocol.md): ECDSA over SHA-256 of the canonical
- * bytes, 64-byte r‖s, low-s only. The test suite checks this against the sdk's `verifyDigest`
- * on valid, forged and high-s signatures. (Belongs in `@carbonproof/sdk/node`; move it there.)
+ * P-256 signature check of a reading on OpenSSL (node:crypto), for throughput (Node only,
+ * exported from `sdk/src/node.ts`): `verifyDigest` (noble, pure JS, browser-safe) verifies a
+ * few hundred signatures a second, OpenSSL ~9,000 per core. The same rule (docs/protocol.md):
+ * ECDSA over SHA-256 of the canonical bytes, 64-byte r‖s, low-s only. The oracle's tests hold
+ * it to `verifyDigest` on valid, forged and high-s signatures.
  */
 export class SignatureVerifier {
   readonly #keys = new Map<string, KeyObject>();
@@ -37,5 +38,5 @@ export class SignatureVerifier {
   }
 }
 
-/** The sdk's reference check, used by tests to hold the fast path to the same answers. */
+/** The browser-safe reference check, for tests that hold the fast path to the same answers. */
 export const referenceVerify = verifyDigest;
