@@ -62,6 +62,16 @@ describe("ingest over MQTT and HTTP", { timeout: 60_000 }, () => {
     assert.equal(node.storage.getReading(readingDigestHex(env.reading)), null);
   });
 
+  test("a device heartbeat is not dead-lettered; an unknown topic is", async () => {
+    const before = node.storage.listDeadLetters({ limit: 10_000 }).length;
+    const heartbeat = { heartbeat: { v: 1, kind: "heartbeat", deviceId: chimney.deviceId, dropped: 3 }, sig: "0x00" };
+    const topic = `carbonproof/v1/${chimney.facilityId}/${chimney.deviceId}/heartbeat`;
+    await client.publishAsync(topic, JSON.stringify(heartbeat), { qos: 1 });
+    assert.equal(node.storage.listDeadLetters({ limit: 10_000 }).length, before);
+    await client.publishAsync(`carbonproof/v1/${chimney.facilityId}/${chimney.deviceId}/other`, "{}", { qos: 1 });
+    assert.equal(node.storage.listDeadLetters({ limit: 10_000 }).length, before + 1);
+  });
+
   test("a single valid envelope over HTTP answers 201 with its digest", async () => {
     const env = electricity(meter);
     const res = await post(env);

@@ -21,6 +21,41 @@ export function parseReadingsTopic(topic: string): { facilityId: string; deviceI
   return { facilityId: parts[2]!, deviceId: parts[3]! };
 }
 
+/** `carbonproof/v1/<facilityId>/<deviceId>/heartbeat`: device health, never attested (docs/protocol.md). */
+export function parseHeartbeatTopic(topic: string): { facilityId: string; deviceId: string } | null {
+  const parts = topic.split("/");
+  if (parts.length !== 5 || parts[0] !== "carbonproof" || parts[1] !== "v1" || parts[4] !== "heartbeat") return null;
+  return { facilityId: parts[2]!, deviceId: parts[3]! };
+}
+
+/**
+ * Heartbeats are health data, not readings: logged (a warning when the device reports readings
+ * its full buffer dropped, since those can never be attested), not dead-lettered. Their
+ * signature is not checked, so nothing here is trusted beyond the log line.
+ */
+function noteHeartbeat(common: Common, t: { facilityId: string; deviceId: string }, payload: Buffer): void {
+  let hb: Record<string, unknown> = {};
+  try {
+    const parsed = JSON.parse(payload.toString("utf8")) as { heartbeat?: unknown };
+    if (parsed && typeof parsed.heartbeat === "object" && parsed.heartbeat !== null)
+      hb = parsed.heartbeat as Record<string, unknown>;
+  } catch (cause) {
+    common.logger.debug({ device: t.deviceId, err: cause }, "heartbeat payload is not JSON; ignored");
+    return;
+  }
+  const fields = {
+    facility: t.facilityId,
+    device: t.deviceId,
+    lastSeq: hb.lastSeq,
+    bufferDepth: hb.bufferDepth,
+    dropped: hb.dropped,
+    faults: hb.faults,
+  };
+  if (typeof hb.dropped === "number" && hb.dropped > 0)
+    common.logger.warn(fields, "device heartbeat reports readings dropped by its full buffer (unverified)");
+  else common.logger.debug(fields, "device heartbeat (unverified)");
+}
+
 export function readingsTopic(facilityId: string, deviceId: string): string {
   return `carbonproof/v1/${facilityId}/${deviceId}/readings`;
 }
@@ -45,6 +80,8 @@ async function ingestMessage(
   payload: Buffer,
   principal?: Principal,
 ): Promise<void> {
+  const heartbeat = parseHeartbeatTopic(topic);
+  if (heartbeat) return noteHeartbeat(common, heartbeat, payload);
   const t = parseReadingsTopic(topic);
   const receivedAtMs = common.clock.nowMs();
   if (!t) {
