@@ -120,6 +120,15 @@ const suites: Suite[] = [
     parse: parseNodeTest,
   },
   {
+    name: "firmware",
+    what: "portable firmware core, host-built (CMake + ctest); before the oracle, whose end-to-end test drives the built cp-device",
+    present: () => existsSync(join(root, "firmware/test.sh")),
+    command: "bash",
+    args: ["firmware/test.sh"],
+    timeoutMinutes: 15,
+    parse: parseCtest,
+  },
+  {
     name: "oracle",
     what: "oracle node with a real MQTT broker, Helia, SQLite and Hardhat node (node:test)",
     present: () => existsSync(join(root, "oracle/package.json")) && hasTestScript("oracle"),
@@ -154,15 +163,6 @@ const suites: Suite[] = [
     args: ["run", "--silent", "e2e", "-w", "web"],
     timeoutMinutes: 20,
     parse: parseNodeTest,
-  },
-  {
-    name: "firmware",
-    what: "portable firmware core, host-built (CMake + ctest)",
-    present: () => existsSync(join(root, "firmware/test.sh")),
-    command: "bash",
-    args: ["firmware/test.sh"],
-    timeoutMinutes: 15,
-    parse: parseCtest,
   },
 ];
 
