@@ -12,6 +12,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types"
 import type { Wallet } from "ethers";
 import { TypedDataEncoder, encodeBytes32String, keccak256, toUtf8Bytes, concat, ZeroAddress } from "ethers";
 import { deployCarbonProof, type Connection } from "../carbonProofFixture.ts";
+import { batchHeaderTypes } from "../../sdk/src/eip712/batchHeader.ts";
 
 export const DAY = 86_400n;
 export const CHALLENGE_WINDOW = 3n * DAY;
@@ -31,21 +32,8 @@ export interface BatchHeader {
   correctionOf: string;
 }
 
-export const BATCH_HEADER_TYPES = {
-  BatchHeader: [
-    { name: "facilityId", type: "bytes32" },
-    { name: "periodStart", type: "uint64" },
-    { name: "periodEnd", type: "uint64" },
-    { name: "merkleRoot", type: "bytes32" },
-    { name: "readingCount", type: "uint32" },
-    { name: "fossilCo2eGrams", type: "uint128" },
-    { name: "biogenicCo2Grams", type: "uint128" },
-    { name: "methodologyId", type: "bytes32" },
-    { name: "factorSetId", type: "bytes32" },
-    { name: "bundleCid", type: "string" },
-    { name: "correctionOf", type: "bytes32" },
-  ],
-};
+/** The sdk's EIP-712 type (one definition), in the mutable shape ethers' TypedDataEncoder takes. */
+export const BATCH_HEADER_TYPES = { BatchHeader: [...batchHeaderTypes.BatchHeader] };
 
 export const FACILITY = encodeBytes32String("ktda-kangaita");
 export const METHODOLOGY = keccak256(toUtf8Bytes("carbonproof/flue-gas/v1"));
