@@ -16,6 +16,7 @@ import {
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { idToBytes32, publicKeyToXY } from "../../sdk/src/index.ts";
 import { chainFor } from "../src/chain/viem.ts";
+import { testNode } from "./fixtures.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -166,6 +167,35 @@ export async function deploy(rpcUrl: string, chainId = 31337): Promise<Deploymen
     async rotateKey(deviceId, publicKey) {
       const { x, y } = publicKeyToXY(publicKey);
       await send(deviceRegistry, dr.abi, "rotateKey", [idToBytes32(deviceId), x, y]);
+    },
+  };
+}
+
+/**
+ * An oracle node on `dep`: chain enabled, devices read from the DeviceRegistry, 2 s batches,
+ * signing with ORACLE_KEY (set in the environment until `close`).
+ */
+export async function chainTestNode(hh: HardhatNode, dep: Deployment): Promise<Awaited<ReturnType<typeof testNode>>> {
+  process.env.CARBONPROOF_ORACLE_PRIVATE_KEY = ORACLE_KEY;
+  const node = await testNode({
+    config: {
+      batching: { windowS: 2, graceS: 1, tickMs: 100 },
+      devices: { source: "chain", cacheTtlMs: 60_000 },
+      chain: {
+        enabled: true,
+        rpcUrl: hh.url,
+        attestationRegistry: dep.attestationRegistry,
+        deviceRegistry: dep.deviceRegistry,
+        pollMs: 100,
+      },
+    },
+    parts: { devices: undefined },
+  });
+  return {
+    ...node,
+    close: async () => {
+      delete process.env.CARBONPROOF_ORACLE_PRIVATE_KEY;
+      await node.close();
     },
   };
 }

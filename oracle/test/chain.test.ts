@@ -6,8 +6,8 @@ import { attestationRegistryAbi } from "../src/chain/abi.ts";
 import { readingsTopic } from "../src/ingest/mqtt.ts";
 import { createApiKey } from "../src/api/keys.ts";
 import { ChainDeviceDirectory } from "../src/devices/chain.ts";
-import { HardhatNode, ORACLE_KEY, deploy, type Deployment } from "./chain-harness.ts";
-import { electricity, flueGas, makeDevice, quietLogger, testNode } from "./fixtures.ts";
+import { HardhatNode, chainTestNode, deploy, type Deployment } from "./chain-harness.ts";
+import { electricity, flueGas, makeDevice, quietLogger, type testNode } from "./fixtures.ts";
 import { waitFor } from "./helpers.ts";
 
 describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
@@ -22,24 +22,9 @@ describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
     dep = await deploy(hh.url);
     await dep.registerDevice(chimney.deviceId, chimney.facilityId, chimney.publicKey, 0);
     await dep.registerDevice(meter.deviceId, meter.facilityId, meter.publicKey, 1);
-    process.env.CARBONPROOF_ORACLE_PRIVATE_KEY = ORACLE_KEY;
-    node = await testNode({
-      config: {
-        batching: { windowS: 2, graceS: 1, tickMs: 100 },
-        devices: { source: "chain", cacheTtlMs: 60_000 },
-        chain: {
-          enabled: true,
-          rpcUrl: hh.url,
-          attestationRegistry: dep.attestationRegistry,
-          deviceRegistry: dep.deviceRegistry,
-          pollMs: 100,
-        },
-      },
-      parts: { devices: undefined },
-    });
+    node = await chainTestNode(hh, dep);
   });
   after(async () => {
-    delete process.env.CARBONPROOF_ORACLE_PRIVATE_KEY;
     await node?.close();
     await hh?.stop();
   });

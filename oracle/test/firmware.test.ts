@@ -7,8 +7,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateDeviceKey, leafHash, secretKeyToPem } from "../../sdk/src/index.ts";
 import { attestationRegistryAbi } from "../src/chain/abi.ts";
-import { HardhatNode, ORACLE_KEY, deploy, type Deployment } from "./chain-harness.ts";
-import { testNode } from "./fixtures.ts";
+import { HardhatNode, chainTestNode, deploy, type Deployment } from "./chain-harness.ts";
+import type { testNode } from "./fixtures.ts";
 import { waitFor } from "./helpers.ts";
 
 /**
@@ -36,24 +36,9 @@ describe("firmware host device → MQTT → oracle → attestation", { timeout: 
     const key = generateDeviceKey();
     writeFileSync(join(dir, "device.pem"), secretKeyToPem(key.secretKey), { mode: 0o600 });
     await dep.registerDevice(deviceId, facilityId, key.publicKey, 0);
-    process.env.CARBONPROOF_ORACLE_PRIVATE_KEY = ORACLE_KEY;
-    node = await testNode({
-      config: {
-        batching: { windowS: 2, graceS: 1, tickMs: 100 },
-        devices: { source: "chain", cacheTtlMs: 60_000 },
-        chain: {
-          enabled: true,
-          rpcUrl: hh.url,
-          attestationRegistry: dep.attestationRegistry,
-          deviceRegistry: dep.deviceRegistry,
-          pollMs: 100,
-        },
-      },
-      parts: { devices: undefined },
-    });
+    node = await chainTestNode(hh, dep);
   });
   after(async () => {
-    delete process.env.CARBONPROOF_ORACLE_PRIVATE_KEY;
     await node?.close();
     await hh?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
