@@ -17,23 +17,17 @@ import { Attestation, AttestationSignature, Challenge, OracleNode, Revocation } 
 import { addAttestation, revokeAttestation } from "../logic/aggregates";
 import { signerIndices } from "../logic/signers";
 import {
-  dailyTotals,
-  facilityDailyTotals,
-  facilityTotals,
   loadContract,
   loadDailyStat,
   loadFacility,
   loadFacilityDailyStat,
   loadProtocolStat,
   pauseChanged,
-  protocolTotals,
   roleAdminChanged,
   roleGranted,
   roleRevoked,
-  setDailyTotals,
-  setFacilityDailyTotals,
-  setFacilityTotals,
-  setProtocolTotals,
+  setTotals,
+  totalsOf,
 } from "./common";
 
 const KIND = "AttestationRegistry";
@@ -94,24 +88,18 @@ export function handleAttestationSubmitted(event: AttestationSubmitted): void {
   a.save();
 
   const readings = h.readingCount;
-  setFacilityTotals(
-    facility,
-    addAttestation(facilityTotals(facility), readings, h.fossilCo2eGrams, h.biogenicCo2Grams),
-  );
+  setTotals(facility, addAttestation(totalsOf(facility), readings, h.fossilCo2eGrams, h.biogenicCo2Grams));
   if (!a.isCorrection && h.periodEnd.gt(facility.attestedUntil)) facility.attestedUntil = h.periodEnd;
   facility.save();
 
   const day = loadDailyStat(h.periodStart);
-  setDailyTotals(day, addAttestation(dailyTotals(day), readings, h.fossilCo2eGrams, h.biogenicCo2Grams));
+  setTotals(day, addAttestation(totalsOf(day), readings, h.fossilCo2eGrams, h.biogenicCo2Grams));
   day.save();
   const fday = loadFacilityDailyStat(facility.id, h.periodStart);
-  setFacilityDailyTotals(
-    fday,
-    addAttestation(facilityDailyTotals(fday), readings, h.fossilCo2eGrams, h.biogenicCo2Grams),
-  );
+  setTotals(fday, addAttestation(totalsOf(fday), readings, h.fossilCo2eGrams, h.biogenicCo2Grams));
   fday.save();
   const stat = loadProtocolStat();
-  setProtocolTotals(stat, addAttestation(protocolTotals(stat), readings, h.fossilCo2eGrams, h.biogenicCo2Grams));
+  setTotals(stat, addAttestation(totalsOf(stat), readings, h.fossilCo2eGrams, h.biogenicCo2Grams));
   stat.save();
 }
 
@@ -135,22 +123,16 @@ export function handleAttestationRevoked(event: AttestationRevoked): void {
 
   const readings = a.readingCount;
   const facility = loadFacility(a.facility, event);
-  setFacilityTotals(
-    facility,
-    revokeAttestation(facilityTotals(facility), readings, a.fossilCo2eGrams, a.biogenicCo2Grams),
-  );
+  setTotals(facility, revokeAttestation(totalsOf(facility), readings, a.fossilCo2eGrams, a.biogenicCo2Grams));
   facility.save();
   const day = loadDailyStat(a.periodStart);
-  setDailyTotals(day, revokeAttestation(dailyTotals(day), readings, a.fossilCo2eGrams, a.biogenicCo2Grams));
+  setTotals(day, revokeAttestation(totalsOf(day), readings, a.fossilCo2eGrams, a.biogenicCo2Grams));
   day.save();
   const fday = loadFacilityDailyStat(facility.id, a.periodStart);
-  setFacilityDailyTotals(
-    fday,
-    revokeAttestation(facilityDailyTotals(fday), readings, a.fossilCo2eGrams, a.biogenicCo2Grams),
-  );
+  setTotals(fday, revokeAttestation(totalsOf(fday), readings, a.fossilCo2eGrams, a.biogenicCo2Grams));
   fday.save();
   const stat = loadProtocolStat();
-  setProtocolTotals(stat, revokeAttestation(protocolTotals(stat), readings, a.fossilCo2eGrams, a.biogenicCo2Grams));
+  setTotals(stat, revokeAttestation(totalsOf(stat), readings, a.fossilCo2eGrams, a.biogenicCo2Grams));
   stat.save();
 }
 

@@ -239,74 +239,22 @@ export function loadFacilityDailyStat(facility: Bytes, timestamp: BigInt): Facil
 
 // Copying totals between entities and EmissionTotals: the four entity types carry the same fields.
 
-export function facilityTotals(f: Facility): EmissionTotals {
+// AssemblyScript generics are compiled per entity type, so one pair serves Facility,
+// DailyStat, FacilityDailyStat and ProtocolStat (generated classes share no interface).
+export function totalsOf<T>(e: T): EmissionTotals {
   return new EmissionTotals(
-    f.attestationCount,
-    f.revokedAttestationCount,
-    f.readingCount,
-    f.fossilCo2eGrams,
-    f.biogenicCo2Grams,
+    e.attestationCount,
+    e.revokedAttestationCount,
+    e.readingCount,
+    e.fossilCo2eGrams,
+    e.biogenicCo2Grams,
   );
 }
 
-export function setFacilityTotals(f: Facility, t: EmissionTotals): void {
-  f.attestationCount = t.attestationCount;
-  f.revokedAttestationCount = t.revokedAttestationCount;
-  f.readingCount = t.readingCount;
-  f.fossilCo2eGrams = t.fossilCo2eGrams;
-  f.biogenicCo2Grams = t.biogenicCo2Grams;
-}
-
-export function dailyTotals(d: DailyStat): EmissionTotals {
-  return new EmissionTotals(
-    d.attestationCount,
-    d.revokedAttestationCount,
-    d.readingCount,
-    d.fossilCo2eGrams,
-    d.biogenicCo2Grams,
-  );
-}
-
-export function setDailyTotals(d: DailyStat, t: EmissionTotals): void {
-  d.attestationCount = t.attestationCount;
-  d.revokedAttestationCount = t.revokedAttestationCount;
-  d.readingCount = t.readingCount;
-  d.fossilCo2eGrams = t.fossilCo2eGrams;
-  d.biogenicCo2Grams = t.biogenicCo2Grams;
-}
-
-export function facilityDailyTotals(d: FacilityDailyStat): EmissionTotals {
-  return new EmissionTotals(
-    d.attestationCount,
-    d.revokedAttestationCount,
-    d.readingCount,
-    d.fossilCo2eGrams,
-    d.biogenicCo2Grams,
-  );
-}
-
-export function setFacilityDailyTotals(d: FacilityDailyStat, t: EmissionTotals): void {
-  d.attestationCount = t.attestationCount;
-  d.revokedAttestationCount = t.revokedAttestationCount;
-  d.readingCount = t.readingCount;
-  d.fossilCo2eGrams = t.fossilCo2eGrams;
-  d.biogenicCo2Grams = t.biogenicCo2Grams;
-}
-
-export function protocolTotals(s: ProtocolStat): EmissionTotals {
-  return new EmissionTotals(
-    s.attestationCount,
-    s.revokedAttestationCount,
-    s.readingCount,
-    s.fossilCo2eGrams,
-    s.biogenicCo2Grams,
-  );
-}
-
-export function setProtocolTotals(s: ProtocolStat, t: EmissionTotals): void {
-  s.attestationCount = t.attestationCount;
-  s.revokedAttestationCount = t.revokedAttestationCount;
-  s.readingCount = t.readingCount;
-  s.fossilCo2eGrams = t.fossilCo2eGrams;
-  s.biogenicCo2Grams = t.biogenicCo2Grams;
+export function setTotals<T>(e: T, t: EmissionTotals): void {
+  e.attestationCount = t.attestationCount;
+  e.revokedAttestationCount = t.revokedAttestationCount;
+  e.readingCount = t.readingCount;
+  e.fossilCo2eGrams = t.fossilCo2eGrams;
+  e.biogenicCo2Grams = t.biogenicCo2Grams;
 }
