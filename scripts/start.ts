@@ -202,7 +202,7 @@ function newestMtime(dir: string): number {
 
 /** The web build is stale when it is missing or older than the web or sdk sources. */
 function webBuildIsStale(): boolean {
-  const buildId = join(root, "web/.next/BUILD_ID");
+  const buildId = join(root, "web", process.env.NEXT_DIST_DIR || ".next", "BUILD_ID");
   if (!existsSync(buildId)) return true;
   const built = statSync(buildId).mtimeMs;
   return ["web/src", "sdk/src"].some((d) => newestMtime(join(root, d)) > built);

@@ -6,6 +6,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 const config: NextConfig = {
   reactStrictMode: true,
+  // NEXT_DIST_DIR lets parallel builds (benchmarks, a second checkout's e2e) keep their own output.
+  distDir: process.env.NEXT_DIST_DIR || ".next",
   poweredByHeader: false,
   // The sdk is TypeScript source inside the same npm workspace.
   transpilePackages: ["@carbonproof/sdk"],

@@ -84,8 +84,9 @@ function newestMtime(dir: string): number {
 
 /** Why web/.next must be (re)built, or undefined when it is newer than every input. */
 function buildIsStale(): string | undefined {
-  const buildId = join(web, ".next", "BUILD_ID");
-  if (!existsSync(buildId)) return "web/.next is missing";
+  const dist = process.env.NEXT_DIST_DIR || ".next";
+  const buildId = join(web, dist, "BUILD_ID");
+  if (!existsSync(buildId)) return `web/${dist} is missing`;
   const built = statSync(buildId).mtimeMs;
   const inputs = [join(web, "src"), join(root, "sdk", "src")];
   const files = [join(web, "next.config.ts"), join(web, "package.json")];
