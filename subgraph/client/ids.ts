@@ -5,6 +5,11 @@ import type { Hex } from "./types.ts";
 const PROTOCOL_ID = /^[a-z0-9][a-z0-9._-]{0,31}$/;
 const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
 
+/** Whether `text` is a protocol id (not its bytes32 form). */
+export function isProtocolId(text: string): boolean {
+  return PROTOCOL_ID.test(text);
+}
+
 /** `ktda-kangaita` → 0x6b7464612d6b616e6761697461000…; a bytes32 hex passes through (lower-cased). */
 export function protocolIdKey(idOrHex: string): Hex {
   if (BYTES32.test(idOrHex)) return idOrHex.toLowerCase() as Hex;

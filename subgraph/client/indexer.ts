@@ -6,6 +6,7 @@
 import type {
   AttestationDetail,
   AttestationSummary,
+  ChallengeSummary,
   CreditDetail,
   DailyTotals,
   DeviceDetail,
@@ -13,11 +14,19 @@ import type {
   FacilitySummary,
   Hex,
   Holding,
+  IssuanceSummary,
   ListingStatus,
   ListingSummary,
+  OracleNodeSummary,
   Page,
   ProtocolOverview,
+  ReadingSummary,
   RetirementDetail,
+  RetirementSummary,
+  SaleSummary,
+  SearchHit,
+  SourceTotals,
+  TransferSummary,
 } from "./types.ts";
 
 export interface ExplorerIndexer {
@@ -39,4 +48,37 @@ export interface ExplorerIndexer {
   holdings(account: Hex): Promise<Holding[]>;
   /** daily totals for days [fromDay, toDay] (day numbers since 1970-01-01), of one facility if given */
   daily(range: { fromDay: number; toDay: number; facility?: string }): Promise<DailyTotals[]>;
+
+  /** devices of every facility, newest registration first */
+  devices(filter?: { facility?: string; status?: DeviceDetail["status"] }, page?: Page): Promise<DeviceDetail[]>;
+  /** oracle nodes of the current OracleSet, by index */
+  oracleNodes(page?: Page): Promise<OracleNodeSummary[]>;
+  /** issuances, newest first */
+  issuances(filter?: { creditId?: bigint; facility?: string }, page?: Page): Promise<IssuanceSummary[]>;
+  /** ERC-1155 transfers (mints and burns included), newest first */
+  transfers(filter?: { creditId?: bigint; account?: Hex }, page?: Page): Promise<TransferSummary[]>;
+  /** marketplace sales, newest first */
+  sales(filter?: { creditId?: bigint; account?: Hex; listingId?: bigint }, page?: Page): Promise<SaleSummary[]>;
+  /** retirements, newest first */
+  retirements(
+    filter?: { creditId?: bigint; account?: Hex; facility?: string },
+    page?: Page,
+  ): Promise<RetirementSummary[]>;
+  /** challenges, newest first */
+  challenges(filter?: { state?: ChallengeSummary["state"] }, page?: Page): Promise<ChallengeSummary[]>;
+  /**
+   * What `term` is: a protocol id, a bytes32 (attestation id, reading digest, facility or device key),
+   * a transaction hash, an address, a token/certificate/listing id (decimal), a CID. Exact matches only.
+   */
+  search(term: string): Promise<SearchHit[]>;
+  /**
+   * Readings from indexed evidence bundles. The embedded backend indexes bundles; the subgraph
+   * backend does not read IPFS and answers `null` ("not available from this backend").
+   */
+  readings(
+    filter: { attestationId?: Hex; facility?: string; deviceId?: string },
+    page?: Page,
+  ): Promise<ReadingSummary[] | null>;
+  /** emissions per day and source of a facility, from indexed readings; `null` from backends without them */
+  sourceTotals(range: { fromDay: number; toDay: number; facility: string }): Promise<SourceTotals[] | null>;
 }

@@ -119,36 +119,43 @@ export const FACILITY_QUERY = /* GraphQL */ `
   ${ATTESTATION_SUMMARY_FIELDS}
 `;
 
+const DEVICE_DETAIL_FIELDS = /* GraphQL */ `
+  fragment DeviceDetailFields on Device {
+    id
+    code
+    kind
+    status
+    keyCount
+    registeredAt
+    statusReason
+    metadataURI
+    facility {
+      id
+      code
+    }
+    keys(first: 1000, orderBy: index) {
+      index
+      x
+      y
+      validFrom
+      validUntil
+    }
+    history(first: 1000, orderBy: timestamp) {
+      kind
+      reason
+      timestamp
+      transactionHash
+    }
+  }
+`;
+
 export const DEVICE_QUERY = /* GraphQL */ `
   query Device($id: ID!) {
     device(id: $id) {
-      id
-      code
-      kind
-      status
-      keyCount
-      registeredAt
-      statusReason
-      metadataURI
-      facility {
-        id
-        code
-      }
-      keys(first: 1000, orderBy: index) {
-        index
-        x
-        y
-        validFrom
-        validUntil
-      }
-      history(first: 1000, orderBy: timestamp) {
-        kind
-        reason
-        timestamp
-        transactionHash
-      }
+      ...DeviceDetailFields
     }
   }
+  ${DEVICE_DETAIL_FIELDS}
 `;
 
 export const ATTESTATIONS_QUERY = /* GraphQL */ `
@@ -346,6 +353,296 @@ export const FACILITY_DAILY_QUERY = /* GraphQL */ `
   }
 `;
 
+// ---------------------------------------------------------------- lists the explorer browses
+
+export const DEVICES_QUERY = /* GraphQL */ `
+  query Devices($first: Int!, $skip: Int!, $where: Device_filter) {
+    devices(first: $first, skip: $skip, orderBy: registeredAt, orderDirection: desc, where: $where) {
+      ...DeviceDetailFields
+    }
+  }
+  ${DEVICE_DETAIL_FIELDS}
+`;
+
+export const ORACLE_NODES_QUERY = /* GraphQL */ `
+  query OracleNodes($first: Int!, $skip: Int!) {
+    oracleNodes(first: $first, skip: $skip, orderBy: index) {
+      address
+      index
+      active
+      addedAt
+      removedAt
+      attestationsSigned
+    }
+  }
+`;
+
+export const ISSUANCES_QUERY = /* GraphQL */ `
+  query Issuances($first: Int!, $skip: Int!, $where: Issuance_filter) {
+    issuances(first: $first, skip: $skip, orderBy: timestamp, orderDirection: desc, where: $where) {
+      credit {
+        tokenId
+      }
+      attestation {
+        id
+      }
+      project {
+        projectId
+        facility {
+          id
+          code
+        }
+      }
+      amountKg
+      boundKg
+      timestamp
+      transactionHash
+    }
+  }
+`;
+
+export const TRANSFERS_QUERY = /* GraphQL */ `
+  query Transfers($first: Int!, $skip: Int!, $where: CreditTransfer_filter) {
+    creditTransfers(first: $first, skip: $skip, orderBy: timestamp, orderDirection: desc, where: $where) {
+      id
+      credit {
+        tokenId
+      }
+      kind
+      operator
+      from
+      to
+      amountKg
+      timestamp
+      blockNumber
+      transactionHash
+    }
+  }
+`;
+
+export const SALES_QUERY = /* GraphQL */ `
+  query Sales($first: Int!, $skip: Int!, $where: Sale_filter) {
+    sales(first: $first, skip: $skip, orderBy: timestamp, orderDirection: desc, where: $where) {
+      id
+      listing {
+        listingId
+        seller {
+          id
+        }
+      }
+      credit {
+        tokenId
+      }
+      buyer {
+        id
+      }
+      amountKg
+      totalPrice
+      fee
+      paymentToken
+      retired
+      certificate {
+        certificateId
+      }
+      timestamp
+      transactionHash
+    }
+  }
+`;
+
+/** The credit token ids of a facility's projects: retirements reach their facility only through them. */
+export const FACILITY_CREDITS_QUERY = /* GraphQL */ `
+  query FacilityCredits($id: ID!) {
+    facility(id: $id) {
+      projects(first: 1000) {
+        credits(first: 1000) {
+          id
+        }
+      }
+    }
+  }
+`;
+
+export const RETIREMENTS_QUERY = /* GraphQL */ `
+  query Retirements($first: Int!, $skip: Int!, $where: Retirement_filter) {
+    retirements(first: $first, skip: $skip, orderBy: timestamp, orderDirection: desc, where: $where) {
+      id
+      credit {
+        tokenId
+        project {
+          facility {
+            id
+            code
+          }
+        }
+      }
+      beneficiary {
+        id
+      }
+      beneficiaryName
+      retiree {
+        id
+      }
+      amountKg
+      reason
+      timestamp
+      transactionHash
+    }
+  }
+`;
+
+export const CHALLENGES_QUERY = /* GraphQL */ `
+  query Challenges($first: Int!, $skip: Int!, $where: Challenge_filter) {
+    challenges(first: $first, skip: $skip, orderBy: challengedAt, orderDirection: desc, where: $where) {
+      attestation {
+        id
+        facility {
+          id
+          code
+        }
+      }
+      challenger
+      reason
+      evidenceCid
+      state
+      challengedAt
+      resolvedAt
+      note
+      transactionHash
+    }
+  }
+`;
+
+/**
+ * Every exact match of a search term, in one request: the client says which readings of the term
+ * apply (`by…` flags) and `@include` skips the lookups that do not. A transaction hash is looked
+ * up in every entity that records the transaction that made it; `first: 1` is enough to name
+ * what the transaction did.
+ */
+export const SEARCH_QUERY = /* GraphQL */ `
+  query Search(
+    $key: ID!
+    $byKey: Boolean!
+    $hash: Bytes!
+    $byHash: Boolean!
+    $address: ID!
+    $addressBytes: Bytes!
+    $byAddress: Boolean!
+    $number: ID!
+    $byNumber: Boolean!
+    $cid: String!
+    $byCid: Boolean!
+  ) {
+    facility(id: $key) @include(if: $byKey) {
+      id
+      code
+    }
+    device(id: $key) @include(if: $byKey) {
+      id
+      code
+      facility {
+        id
+        code
+      }
+    }
+    attestation(id: $key) @include(if: $byHash) {
+      id
+      facility {
+        id
+        code
+      }
+      periodStart
+    }
+    oracleNodes(first: 10, orderBy: index, where: { address: $addressBytes }) @include(if: $byAddress) {
+      address
+      index
+      active
+    }
+    account(id: $address) @include(if: $byAddress) {
+      id
+    }
+    credit(id: $number) @include(if: $byNumber) {
+      tokenId
+      vintage
+      project {
+        name
+      }
+    }
+    listing(id: $number) @include(if: $byNumber) {
+      listingId
+      status
+      remainingKg
+    }
+    retirement(id: $number) @include(if: $byNumber) {
+      id
+      amountKg
+      beneficiaryName
+    }
+    bundles: attestations(first: 10, orderBy: submittedAt, orderDirection: desc, where: { bundleCid: $cid })
+      @include(if: $byCid) {
+      id
+      facility {
+        id
+        code
+      }
+    }
+    txAttestations: attestations(first: 1, where: { transactionHash: $hash }) @include(if: $byHash) {
+      id
+    }
+    txRevocations: revocations(first: 1, where: { transactionHash: $hash }) @include(if: $byHash) {
+      id
+    }
+    txChallenges: challenges(first: 1, where: { transactionHash: $hash }) @include(if: $byHash) {
+      id
+    }
+    txChallengeResolutions: challenges(first: 1, where: { resolvedTransactionHash: $hash }) @include(if: $byHash) {
+      id
+    }
+    txCorrections: correctionRecords(first: 1, where: { transactionHash: $hash }) @include(if: $byHash) {
+      id
+    }
+    txProjects: projects(first: 1, where: { transactionHash: $hash }) @include(if: $byHash) {
+      id
+    }
+    txBaselines: baselines(first: 1, where: { transactionHash: $hash }) @include(if: $byHash) {
+      id
+    }
+    txIssuances: issuances(first: 1, where: { transactionHash: $hash }) @include(if: $byHash) {
+      id
+    }
+    txTransfers: creditTransfers(first: 1, where: { transactionHash: $hash, kind: Transfer }) @include(if: $byHash) {
+      id
+    }
+    txListings: listings(first: 1, where: { transactionHash: $hash }) @include(if: $byHash) {
+      id
+    }
+    txPriceChanges: priceChanges(first: 1, where: { transactionHash: $hash }) @include(if: $byHash) {
+      id
+    }
+    txSales: sales(first: 1, where: { transactionHash: $hash }) @include(if: $byHash) {
+      id
+    }
+    txRetirements: retirements(first: 1, where: { transactionHash: $hash }) @include(if: $byHash) {
+      id
+    }
+    txDeviceEvents: deviceEvents(first: 10, where: { transactionHash: $hash }) @include(if: $byHash) {
+      kind
+    }
+    txQuorumChanges: quorumChanges(first: 10, where: { transactionHash: $hash }) @include(if: $byHash) {
+      kind
+    }
+    txPauseChanges: pauseChanges(first: 1, where: { transactionHash: $hash }) @include(if: $byHash) {
+      paused
+    }
+    txFeeChanges: feeChanges(first: 1, where: { transactionHash: $hash }) @include(if: $byHash) {
+      id
+    }
+    txRoleAdminChanges: roleAdminChanges(first: 1, where: { transactionHash: $hash }) @include(if: $byHash) {
+      id
+    }
+  }
+`;
+
 /** Every document, by name, for the validation tests. */
 export const ALL_QUERIES: Record<string, string> = {
   OVERVIEW_QUERY,
@@ -360,4 +657,13 @@ export const ALL_QUERIES: Record<string, string> = {
   HOLDINGS_QUERY,
   DAILY_QUERY,
   FACILITY_DAILY_QUERY,
+  DEVICES_QUERY,
+  ORACLE_NODES_QUERY,
+  ISSUANCES_QUERY,
+  TRANSFERS_QUERY,
+  SALES_QUERY,
+  FACILITY_CREDITS_QUERY,
+  RETIREMENTS_QUERY,
+  CHALLENGES_QUERY,
+  SEARCH_QUERY,
 };

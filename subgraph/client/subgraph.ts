@@ -6,36 +6,58 @@
 import { z } from "zod";
 import { IndexerError } from "./errors.ts";
 import { protocolIdKey } from "./ids.ts";
+import { bigintString, facilityRef, hex } from "./schemas.ts";
 import type { ExplorerIndexer } from "./indexer.ts";
 import {
   ATTESTATION_QUERY,
   ATTESTATIONS_QUERY,
+  CHALLENGES_QUERY,
   CREDIT_QUERY,
   DAILY_QUERY,
   DEVICE_QUERY,
+  DEVICES_QUERY,
   FACILITIES_QUERY,
+  FACILITY_CREDITS_QUERY,
   FACILITY_DAILY_QUERY,
   FACILITY_QUERY,
   HOLDINGS_QUERY,
+  ISSUANCES_QUERY,
   LISTINGS_QUERY,
+  ORACLE_NODES_QUERY,
   OVERVIEW_QUERY,
   RETIREMENT_QUERY,
+  RETIREMENTS_QUERY,
+  SALES_QUERY,
+  SEARCH_QUERY,
+  TRANSFERS_QUERY,
 } from "./queries.ts";
+import { searchHits, searchResult, searchVariables } from "./search.ts";
 import type {
   AttestationDetail,
   AttestationSummary,
+  ChallengeSummary,
   CreditDetail,
   DailyTotals,
   DeviceDetail,
+  DeviceStatus,
   FacilityDetail,
   FacilitySummary,
   Hex,
   Holding,
+  IssuanceSummary,
   ListingStatus,
   ListingSummary,
+  OracleNodeSummary,
   Page,
   ProtocolOverview,
+  ReadingSummary,
   RetirementDetail,
+  RetirementSummary,
+  SaleSummary,
+  SearchHit,
+  SourceTotals,
+  TransferKind,
+  TransferSummary,
 } from "./types.ts";
 
 export type SubgraphIndexerOptions = {
@@ -50,16 +72,6 @@ export type SubgraphIndexerOptions = {
 };
 
 // ---------------------------------------------------------------- response schemas
-
-const bigintString = z
-  .string()
-  .regex(/^-?\d+$/, "a BigInt is a decimal string")
-  .transform((s) => BigInt(s));
-const hex = z
-  .string()
-  .regex(/^0x[0-9a-fA-F]*$/, "Bytes are 0x-hex")
-  .transform((s) => s.toLowerCase() as Hex);
-const facilityRef = z.object({ id: hex, code: z.string().nullable() });
 
 const facilityFields = facilityRef.extend({
   deviceCount: z.number().int(),
@@ -115,6 +127,29 @@ const deviceSummary = z.object({
   registeredAt: bigintString,
 });
 
+const deviceDetail = deviceSummary.extend({
+  statusReason: z.string().nullable(),
+  metadataURI: z.string(),
+  facility: facilityRef,
+  keys: z.array(
+    z.object({
+      index: z.number().int(),
+      x: hex,
+      y: hex,
+      validFrom: bigintString,
+      validUntil: bigintString.nullable(),
+    }),
+  ),
+  history: z.array(
+    z.object({
+      kind: z.enum(["Registered", "Suspended", "Reactivated", "KeyRotated", "Retired", "MetadataUpdated"]),
+      reason: z.string().nullable(),
+      timestamp: bigintString,
+      transactionHash: hex,
+    }),
+  ),
+});
+
 const dailyFields = z.object({
   day: z.number().int(),
   date: bigintString,
@@ -151,6 +186,33 @@ function projectOf(p: z.infer<typeof projectFields>) {
   const { projectId, ...rest } = p;
   return { id: projectId, ...rest };
 }
+
+function address(account: Hex, what: string): Hex {
+  if (!/^0x[0-9a-fA-F]{40}$/.test(account)) {
+    throw new IndexerError("INDEXER_ARGUMENT_INVALID", `${what} is a 20-byte hex address, got ${account}`);
+  }
+  return account.toLowerCase() as Hex;
+}
+
+function tokenIdArg(id: bigint, what: string): string {
+  if (id < 0n) throw new IndexerError("INDEXER_ARGUMENT_INVALID", `${what} is a non-negative integer, got ${id}`);
+  return id.toString();
+}
+
+/**
+ * A where filter matching `base` and any one of `sides` (an account as sender or receiver, …).
+ * graph-node rejects `or` beside other fields of the same filter, so `base` goes into each branch.
+ */
+function eitherSide(base: Record<string, unknown>, sides: Record<string, unknown>[] | undefined) {
+  return sides ? { or: sides.map((side) => ({ ...base, ...side })) } : base;
+}
+
+/** The subgraph's TransferKind, as the explorer names ERC-1155 movements. */
+const TRANSFER_KIND: Record<"Issuance" | "Retirement" | "Transfer", TransferKind> = {
+  Issuance: "Mint",
+  Retirement: "Burn",
+  Transfer: "Transfer",
+};
 
 export class SubgraphIndexer implements ExplorerIndexer {
   readonly backend = "subgraph" as const;
@@ -301,32 +363,7 @@ export class SubgraphIndexer implements ExplorerIndexer {
     const data = await this.query(
       DEVICE_QUERY,
       { id: protocolIdKey(id) },
-      z.object({
-        device: deviceSummary
-          .extend({
-            statusReason: z.string().nullable(),
-            metadataURI: z.string(),
-            facility: facilityRef,
-            keys: z.array(
-              z.object({
-                index: z.number().int(),
-                x: hex,
-                y: hex,
-                validFrom: bigintString,
-                validUntil: bigintString.nullable(),
-              }),
-            ),
-            history: z.array(
-              z.object({
-                kind: z.enum(["Registered", "Suspended", "Reactivated", "KeyRotated", "Retired", "MetadataUpdated"]),
-                reason: z.string().nullable(),
-                timestamp: bigintString,
-                transactionHash: hex,
-              }),
-            ),
-          })
-          .nullable(),
-      }),
+      z.object({ device: deviceDetail.nullable() }),
     );
     return data.device ?? undefined;
   }
@@ -540,12 +577,9 @@ export class SubgraphIndexer implements ExplorerIndexer {
   }
 
   async holdings(account: Hex): Promise<Holding[]> {
-    if (!/^0x[0-9a-fA-F]{40}$/.test(account)) {
-      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `an account is a 20-byte hex address, got ${account}`);
-    }
     const data = await this.query(
       HOLDINGS_QUERY,
-      { id: account.toLowerCase() },
+      { id: address(account, "an account") },
       z.object({
         account: z
           .object({
@@ -589,5 +623,263 @@ export class SubgraphIndexer implements ExplorerIndexer {
       z.object({ facility: z.object({ days: z.array(dailyFields) }).nullable() }),
     );
     return data.facility?.days ?? [];
+  }
+
+  // ---------------------------------------------------------------- lists the explorer browses
+
+  async devices(filter?: { facility?: string; status?: DeviceStatus }, p?: Page): Promise<DeviceDetail[]> {
+    const where: Record<string, unknown> = {};
+    if (filter?.facility !== undefined) where.facility = protocolIdKey(filter.facility);
+    if (filter?.status !== undefined) where.status = filter.status;
+    const data = await this.query(DEVICES_QUERY, { ...page(p), where }, z.object({ devices: z.array(deviceDetail) }));
+    return data.devices;
+  }
+
+  /**
+   * The subgraph indexes the one OracleSet of its manifest's network, so every node it holds is
+   * a node of the current set (removed ones included, `active: false`).
+   */
+  async oracleNodes(p?: Page): Promise<OracleNodeSummary[]> {
+    const data = await this.query(
+      ORACLE_NODES_QUERY,
+      page(p),
+      z.object({
+        oracleNodes: z.array(
+          z.object({
+            address: hex,
+            index: z.number().int(),
+            active: z.boolean(),
+            addedAt: bigintString,
+            removedAt: bigintString.nullable(),
+            attestationsSigned: z.number().int(),
+          }),
+        ),
+      }),
+    );
+    return data.oracleNodes;
+  }
+
+  async issuances(filter?: { creditId?: bigint; facility?: string }, p?: Page): Promise<IssuanceSummary[]> {
+    const where: Record<string, unknown> = {};
+    if (filter?.creditId !== undefined) where.credit = tokenIdArg(filter.creditId, "creditId");
+    if (filter?.facility !== undefined) where.project_ = { facility: protocolIdKey(filter.facility) };
+    const data = await this.query(
+      ISSUANCES_QUERY,
+      { ...page(p), where },
+      z.object({
+        issuances: z.array(
+          z.object({
+            credit: z.object({ tokenId: bigintString }),
+            attestation: z.object({ id: hex }),
+            project: z.object({ projectId: bigintString, facility: facilityRef }),
+            amountKg: bigintString,
+            boundKg: bigintString,
+            timestamp: bigintString,
+            transactionHash: hex,
+          }),
+        ),
+      }),
+    );
+    return data.issuances.map(({ credit, attestation, project, ...i }) => ({
+      creditId: credit.tokenId,
+      attestationId: attestation.id,
+      facility: project.facility,
+      projectId: project.projectId,
+      ...i,
+    }));
+  }
+
+  async transfers(filter?: { creditId?: bigint; account?: Hex }, p?: Page): Promise<TransferSummary[]> {
+    const base: Record<string, unknown> = {};
+    if (filter?.creditId !== undefined) base.credit = tokenIdArg(filter.creditId, "creditId");
+    const account = filter?.account === undefined ? undefined : address(filter.account, "account");
+    const where = eitherSide(base, account && [{ from: account }, { to: account }]);
+    const data = await this.query(
+      TRANSFERS_QUERY,
+      { ...page(p), where },
+      z.object({
+        creditTransfers: z.array(
+          z.object({
+            id: hex,
+            credit: z.object({ tokenId: bigintString }),
+            kind: z.enum(["Issuance", "Retirement", "Transfer"]),
+            operator: hex,
+            from: hex,
+            to: hex,
+            amountKg: bigintString,
+            timestamp: bigintString,
+            blockNumber: bigintString,
+            transactionHash: hex,
+          }),
+        ),
+      }),
+    );
+    return data.creditTransfers.map(({ credit, kind, ...t }) => ({
+      ...t,
+      creditId: credit.tokenId,
+      kind: TRANSFER_KIND[kind],
+    }));
+  }
+
+  /** `account` matches the buyer or the listing's seller. */
+  async sales(filter?: { creditId?: bigint; account?: Hex; listingId?: bigint }, p?: Page): Promise<SaleSummary[]> {
+    const base: Record<string, unknown> = {};
+    if (filter?.creditId !== undefined) base.credit = tokenIdArg(filter.creditId, "creditId");
+    if (filter?.listingId !== undefined) base.listing = tokenIdArg(filter.listingId, "listingId");
+    const account = filter?.account === undefined ? undefined : address(filter.account, "account");
+    const where = eitherSide(base, account && [{ buyer: account }, { listing_: { seller: account } }]);
+    const data = await this.query(
+      SALES_QUERY,
+      { ...page(p), where },
+      z.object({
+        sales: z.array(
+          z.object({
+            id: hex,
+            listing: z.object({ listingId: bigintString, seller: z.object({ id: hex }) }),
+            credit: z.object({ tokenId: bigintString }),
+            buyer: z.object({ id: hex }),
+            amountKg: bigintString,
+            totalPrice: bigintString,
+            fee: bigintString,
+            paymentToken: hex,
+            retired: z.boolean(),
+            certificate: z.object({ certificateId: bigintString }).nullable(),
+            timestamp: bigintString,
+            transactionHash: hex,
+          }),
+        ),
+      }),
+    );
+    return data.sales.map((x) => ({
+      id: x.id,
+      listingId: x.listing.listingId,
+      creditId: x.credit.tokenId,
+      buyer: x.buyer.id,
+      seller: x.listing.seller.id,
+      amountKg: x.amountKg,
+      totalPrice: x.totalPrice,
+      fee: x.fee,
+      paymentToken: x.paymentToken,
+      retired: x.retired,
+      certificateId: x.certificate?.certificateId ?? null,
+      timestamp: x.timestamp,
+      transactionHash: x.transactionHash,
+    }));
+  }
+
+  /**
+   * `account` matches the beneficiary or the retiree. A retirement reaches its facility only through
+   * credit → project → facility, deeper than graph-node's one level of nested filter: with
+   * `facility`, a first request reads the token ids of the facility's credits.
+   */
+  async retirements(
+    filter?: { creditId?: bigint; account?: Hex; facility?: string },
+    p?: Page,
+  ): Promise<RetirementSummary[]> {
+    const base: Record<string, unknown> = {};
+    const paging = page(p);
+    const account = filter?.account === undefined ? undefined : address(filter.account, "account");
+    if (filter?.creditId !== undefined) base.credit = tokenIdArg(filter.creditId, "creditId");
+    if (filter?.facility !== undefined) {
+      const credits = await this.query(
+        FACILITY_CREDITS_QUERY,
+        { id: protocolIdKey(filter.facility) },
+        z.object({
+          facility: z
+            .object({ projects: z.array(z.object({ credits: z.array(z.object({ id: z.string() })) })) })
+            .nullable(),
+        }),
+      );
+      const ids = (credits.facility?.projects ?? []).flatMap((x) => x.credits.map((c) => c.id));
+      const inFacility = base.credit === undefined ? ids : ids.filter((id) => id === base.credit);
+      if (inFacility.length === 0) return [];
+      delete base.credit;
+      base.credit_in = inFacility;
+    }
+    const where = eitherSide(base, account && [{ beneficiary: account }, { retiree: account }]);
+    const data = await this.query(
+      RETIREMENTS_QUERY,
+      { ...paging, where },
+      z.object({
+        retirements: z.array(
+          z.object({
+            id: bigintString,
+            credit: z.object({ tokenId: bigintString, project: z.object({ facility: facilityRef }) }),
+            beneficiary: z.object({ id: hex }),
+            beneficiaryName: z.string(),
+            retiree: z.object({ id: hex }),
+            amountKg: bigintString,
+            reason: z.string(),
+            timestamp: bigintString,
+            transactionHash: hex,
+          }),
+        ),
+      }),
+    );
+    return data.retirements.map((r) => ({
+      certificateId: r.id,
+      creditId: r.credit.tokenId,
+      facility: r.credit.project.facility,
+      beneficiary: r.beneficiary.id,
+      beneficiaryName: r.beneficiaryName,
+      retiree: r.retiree.id,
+      amountKg: r.amountKg,
+      reason: r.reason,
+      timestamp: r.timestamp,
+      transactionHash: r.transactionHash,
+    }));
+  }
+
+  async challenges(filter?: { state?: ChallengeSummary["state"] }, p?: Page): Promise<ChallengeSummary[]> {
+    const where: Record<string, unknown> = {};
+    if (filter?.state !== undefined) where.state = filter.state;
+    const data = await this.query(
+      CHALLENGES_QUERY,
+      { ...page(p), where },
+      z.object({
+        challenges: z.array(
+          z.object({
+            attestation: z.object({ id: hex, facility: facilityRef }),
+            challenger: hex,
+            reason: z.string(),
+            evidenceCid: z.string(),
+            state: challengeState,
+            challengedAt: bigintString,
+            resolvedAt: bigintString.nullable(),
+            note: z.string().nullable(),
+            transactionHash: hex,
+          }),
+        ),
+      }),
+    );
+    return data.challenges.map(({ attestation, ...c }) => ({
+      attestationId: attestation.id,
+      facility: attestation.facility,
+      ...c,
+    }));
+  }
+
+  /**
+   * Exact matches of `term`, in one request (none when the term can be nothing the subgraph
+   * holds); hits come in the order of SearchHit's kinds. See ./search.ts for how a term is read.
+   */
+  async search(term: string): Promise<SearchHit[]> {
+    const variables = searchVariables(term);
+    if (variables === null) return [];
+    const data = await this.query(SEARCH_QUERY, variables, searchResult);
+    return searchHits(variables, data);
+  }
+
+  /** Always `null`: readings live in the evidence bundles on IPFS, and The Graph does not read IPFS. */
+  async readings(
+    _filter: { attestationId?: Hex; facility?: string; deviceId?: string },
+    _p?: Page,
+  ): Promise<ReadingSummary[] | null> {
+    return null;
+  }
+
+  /** Always `null`: per-source totals come from the readings of evidence bundles, which The Graph does not read. */
+  async sourceTotals(_range: { fromDay: number; toDay: number; facility: string }): Promise<SourceTotals[] | null> {
+    return null;
   }
 }

@@ -190,3 +190,125 @@ export type DailyTotals = {
   saleCount: number;
   soldKg: bigint;
 };
+
+// ---------------------------------------------------------------- lists the explorer browses (issue 8)
+
+export type OracleNodeSummary = {
+  address: Hex;
+  /** the index a signer bitmap uses */
+  index: number;
+  active: boolean;
+  addedAt: bigint;
+  removedAt: bigint | null;
+  attestationsSigned: number;
+};
+
+export type IssuanceSummary = {
+  creditId: bigint;
+  attestationId: Hex;
+  facility: FacilityRef;
+  projectId: bigint;
+  amountKg: bigint;
+  boundKg: bigint;
+  timestamp: bigint;
+  transactionHash: Hex;
+};
+
+export type TransferKind = "Mint" | "Transfer" | "Burn";
+
+export type TransferSummary = {
+  /** transaction hash ++ log index: unique */
+  id: string;
+  creditId: bigint;
+  kind: TransferKind;
+  operator: Hex;
+  from: Hex;
+  to: Hex;
+  amountKg: bigint;
+  timestamp: bigint;
+  blockNumber: bigint;
+  transactionHash: Hex;
+};
+
+export type SaleSummary = {
+  id: string;
+  listingId: bigint;
+  creditId: bigint;
+  buyer: Hex;
+  seller: Hex;
+  amountKg: bigint;
+  totalPrice: bigint;
+  fee: bigint;
+  paymentToken: Hex;
+  retired: boolean;
+  certificateId: bigint | null;
+  timestamp: bigint;
+  transactionHash: Hex;
+};
+
+export type RetirementSummary = {
+  certificateId: bigint;
+  creditId: bigint;
+  facility: FacilityRef;
+  beneficiary: Hex;
+  beneficiaryName: string;
+  retiree: Hex;
+  amountKg: bigint;
+  reason: string;
+  timestamp: bigint;
+  transactionHash: Hex;
+};
+
+export type ChallengeSummary = {
+  attestationId: Hex;
+  facility: FacilityRef;
+  challenger: Hex;
+  reason: string;
+  evidenceCid: string;
+  state: ChallengeState;
+  challengedAt: bigint;
+  resolvedAt: bigint | null;
+  note: string | null;
+  transactionHash: Hex;
+};
+
+/** What a search term turned out to be; the explorer maps each kind to its page. */
+export type SearchHit =
+  | { kind: "facility"; id: Hex; label: string }
+  | { kind: "device"; id: Hex; label: string }
+  | { kind: "oracleNode"; id: Hex; label: string }
+  | { kind: "attestation"; id: Hex; label: string }
+  | { kind: "credit"; id: bigint; label: string }
+  | { kind: "listing"; id: bigint; label: string }
+  | { kind: "retirement"; id: bigint; label: string }
+  | { kind: "account"; id: Hex; label: string }
+  | { kind: "transaction"; id: Hex; label: string }
+  /** a reading digest found in an indexed evidence bundle; id = digest, attestationId = its batch */
+  | { kind: "reading"; id: Hex; label: string; attestationId: Hex }
+  /** an evidence bundle CID named by an attestation */
+  | { kind: "bundle"; id: string; label: string; attestationId: Hex };
+
+/** One reading as indexed from an evidence bundle (embedded backend only: The Graph does not read IPFS). */
+export type ReadingSummary = {
+  digest: Hex;
+  attestationId: Hex;
+  facility: FacilityRef;
+  deviceId: string;
+  seq: number;
+  ts: number;
+  kind: string;
+  /** emissions source for dashboards: "flue-gas" | "electricity-grid" | "electricity-onsite-renewable" | "fuel" | … */
+  source: string;
+  fossilCo2eMg: bigint;
+  biogenicCo2Mg: bigint;
+  leafIndex: number;
+};
+
+/** Emissions per day and source, from the readings of indexed bundles. */
+export type SourceTotals = {
+  day: number;
+  source: string;
+  readingCount: number;
+  fossilCo2eMg: bigint;
+  biogenicCo2Mg: bigint;
+};
