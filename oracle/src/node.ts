@@ -4,6 +4,7 @@ import type { EmissionsCalculator } from "./compute/emissions.ts";
 import type { DeviceDirectory } from "./devices/directory.ts";
 import { loadDeviceFile } from "./devices/directory.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
+import { HeartbeatRecorder } from "./ingest/heartbeat.ts";
 import { startEmbeddedBroker, startExternalSubscriber, type MqttIngest } from "./ingest/mqtt.ts";
 import { buildApi } from "./api/server.ts";
 import { ProofService } from "./batch/proofs.ts";
@@ -120,8 +121,9 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
   common.shutdown.add("pipeline", () => pipeline.stop());
 
   let mqtt: MqttIngest | null = null;
-  if (config.mqtt.mode === "embedded") mqtt = await startEmbeddedBroker({ common, ingestor, storage });
-  else if (config.mqtt.mode === "external") mqtt = await startExternalSubscriber({ common, ingestor });
+  const heartbeats = new HeartbeatRecorder({ common, storage, devices });
+  if (config.mqtt.mode === "embedded") mqtt = await startEmbeddedBroker({ common, ingestor, heartbeats, storage });
+  else if (config.mqtt.mode === "external") mqtt = await startExternalSubscriber({ common, ingestor, heartbeats });
   // intake closes first (hooks run last-registered first), then the queue is committed
   common.shutdown.add("ingest-flush", () => ingestor.close());
   if (mqtt) {

@@ -75,6 +75,16 @@ describe("firmware host device → MQTT → oracle → attestation", { timeout: 
       { timeoutMs: 20_000, what: "six firmware readings stored" },
     );
     assert.equal(node.storage.listDeadLetters({ limit: 100 }).length, 0, "nothing dead-lettered, heartbeats included");
+    // the firmware's heartbeats verify under its registered key (C++ signer, TypeScript verifier): recorded as alive
+    const [health] = await waitFor(
+      () => {
+        const h = node.storage.deviceHealth({ facilityId, sinceMs: 0, gapMs: 180_000 });
+        return h[0] && h[0].heartbeatCount + h[0].unverifiedHeartbeatCount > 0 ? h : null;
+      },
+      { timeoutMs: 10_000, what: "a firmware heartbeat recorded" },
+    );
+    assert.equal(health?.unverifiedHeartbeatCount, 0, "every firmware heartbeat's signature verifies");
+    assert.ok(health!.heartbeatCount > 0);
 
     for (const { digest } of listed) {
       const view = await waitFor(

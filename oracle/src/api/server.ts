@@ -339,6 +339,41 @@ export async function buildApi(deps: ApiDeps) {
     },
   );
   app.get(
+    "/v1/devices/health",
+    {
+      schema: {
+        summary: "Per device: last reading, verified heartbeats and their gaps, rejected messages by reason",
+        description:
+          "Devices this node has seen (readings, heartbeats, dead letters), or those of one facility. Only heartbeats whose P-256 signature verifies count as the device being alive; gaps are measured between consecutive ones received since `sinceMs`, and listed when longer than `gapS`. `nowMs` is the node's clock, to measure the silence since the last heartbeat.",
+        querystring: {
+          type: "object",
+          properties: {
+            facilityId: { type: "string" },
+            sinceMs: { type: "integer", minimum: 0, description: "gaps since this time (unix ms); default 7 days ago" },
+            gapS: {
+              type: "integer",
+              minimum: 1,
+              default: 180,
+              description: "a gap is longer than this (3 heartbeats)",
+            },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query as { facilityId?: string; sinceMs?: number; gapS: number };
+      const nowMs = common.clock.nowMs();
+      const sinceMs = q.sinceMs ?? nowMs - 7 * 86_400_000;
+      return {
+        node: common.config.nodeName,
+        nowMs,
+        sinceMs,
+        gapS: q.gapS,
+        devices: storage.deviceHealth({ facilityId: q.facilityId, sinceMs, gapMs: q.gapS * 1000 }),
+      };
+    },
+  );
+  app.get(
     "/v1/batches",
     {
       schema: {

@@ -5,6 +5,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import type { Logger } from "pino";
 import type { Common } from "../common.ts";
 import type { Ingestor } from "./ingestor.ts";
+import { HEARTBEAT_TOPIC_FILTER, type HeartbeatRecorder } from "./heartbeat.ts";
 import type { Storage } from "../storage/types.ts";
 import { authenticate as authenticateKey } from "../api/keys.ts";
 
@@ -28,34 +29,6 @@ export function parseHeartbeatTopic(topic: string): { facilityId: string; device
   return { facilityId: parts[2]!, deviceId: parts[3]! };
 }
 
-/**
- * Heartbeats are health data, not readings: logged (a warning when the device reports readings
- * its full buffer dropped, since those can never be attested), not dead-lettered. Their
- * signature is not checked, so nothing here is trusted beyond the log line.
- */
-function noteHeartbeat(common: Common, t: { facilityId: string; deviceId: string }, payload: Buffer): void {
-  let hb: Record<string, unknown> = {};
-  try {
-    const parsed = JSON.parse(payload.toString("utf8")) as { heartbeat?: unknown };
-    if (parsed && typeof parsed.heartbeat === "object" && parsed.heartbeat !== null)
-      hb = parsed.heartbeat as Record<string, unknown>;
-  } catch (cause) {
-    common.logger.debug({ device: t.deviceId, err: cause }, "heartbeat payload is not JSON; ignored");
-    return;
-  }
-  const fields = {
-    facility: t.facilityId,
-    device: t.deviceId,
-    lastSeq: hb.lastSeq,
-    bufferDepth: hb.bufferDepth,
-    dropped: hb.dropped,
-    faults: hb.faults,
-  };
-  if (typeof hb.dropped === "number" && hb.dropped > 0)
-    common.logger.warn(fields, "device heartbeat reports readings dropped by its full buffer (unverified)");
-  else common.logger.debug(fields, "device heartbeat (unverified)");
-}
-
 export function readingsTopic(facilityId: string, deviceId: string): string {
   return `carbonproof/v1/${facilityId}/${deviceId}/readings`;
 }
@@ -75,13 +48,14 @@ type Principal = { scope: "facility" | "device" | "admin"; subject: string };
 
 async function ingestMessage(
   ingestor: Ingestor,
+  heartbeats: HeartbeatRecorder,
   common: Common,
   topic: string,
   payload: Buffer,
   principal?: Principal,
 ): Promise<void> {
   const heartbeat = parseHeartbeatTopic(topic);
-  if (heartbeat) return noteHeartbeat(common, heartbeat, payload);
+  if (heartbeat) return heartbeats.record(heartbeat, payload);
   const t = parseReadingsTopic(topic);
   const receivedAtMs = common.clock.nowMs();
   if (!t) {
@@ -108,9 +82,10 @@ async function ingestMessage(
 export async function startEmbeddedBroker(deps: {
   common: Common;
   ingestor: Ingestor;
+  heartbeats: HeartbeatRecorder;
   storage?: Storage;
 }): Promise<MqttIngest> {
-  const { common, ingestor, storage } = deps;
+  const { common, ingestor, heartbeats, storage } = deps;
   const principals = new WeakMap<object, Principal>();
   const authenticate: AuthenticateHandler = (client, username, password, done) => {
     if (!common.config.mqtt.requireAuth) return done(null, true);
@@ -127,6 +102,7 @@ export async function startEmbeddedBroker(deps: {
     if (packet.topic.startsWith("$SYS")) return callback(new Error("$SYS topics are reserved"));
     ingestMessage(
       ingestor,
+      heartbeats,
       common,
       packet.topic,
       packet.payload as Buffer,
@@ -169,8 +145,12 @@ export async function startEmbeddedBroker(deps: {
  * the callback waits for the durable commit; unacknowledged messages are redelivered by the
  * broker after a crash. With `sharedGroup` (MQTT 5), several oracle nodes split the stream.
  */
-export async function startExternalSubscriber(deps: { common: Common; ingestor: Ingestor }): Promise<MqttIngest> {
-  const { common, ingestor } = deps;
+export async function startExternalSubscriber(deps: {
+  common: Common;
+  ingestor: Ingestor;
+  heartbeats: HeartbeatRecorder;
+}): Promise<MqttIngest> {
+  const { common, ingestor, heartbeats } = deps;
   const cfg = common.config.mqtt;
   const log = common.logger.child({ part: "mqtt" });
   const url = cfg.url ?? `mqtt://${cfg.host}:${cfg.port}`;
@@ -185,7 +165,7 @@ export async function startExternalSubscriber(deps: { common: Common; ingestor: 
     ...(cfg.sharedGroup ? { properties: { sessionExpiryInterval: 0xffffffff } } : {}),
   });
   client.handleMessage = (packet, callback) => {
-    ingestMessage(ingestor, common, packet.topic, packet.payload as Buffer).then(
+    ingestMessage(ingestor, heartbeats, common, packet.topic, packet.payload as Buffer).then(
       () => callback(),
       (err: unknown) => {
         // not acknowledged: drop the connection so the broker redelivers on reconnect
@@ -194,10 +174,14 @@ export async function startExternalSubscriber(deps: { common: Common; ingestor: 
       },
     );
   };
-  const filter = cfg.sharedGroup ? `$share/${cfg.sharedGroup}/${READINGS_TOPIC_FILTER}` : READINGS_TOPIC_FILTER;
+  const shared = (f: string) => (cfg.sharedGroup ? `$share/${cfg.sharedGroup}/${f}` : f);
+  const filter = shared(READINGS_TOPIC_FILTER);
   await new Promise<void>((resolve, reject) => {
     client.once("connect", () => {
-      client.subscribe(filter, { qos: 1 }, (err) => (err ? reject(err) : resolve()));
+      // heartbeats are QoS 0 from the device (docs/protocol.md): health data, nothing to redeliver
+      client.subscribe({ [filter]: { qos: 1 }, [shared(HEARTBEAT_TOPIC_FILTER)]: { qos: 0 } }, (err) =>
+        err ? reject(err) : resolve(),
+      );
     });
     client.once("error", reject);
   });

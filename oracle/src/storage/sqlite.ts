@@ -7,16 +7,18 @@ import type {
   BatchPatch,
   BatchState,
   DeadLetter,
+  DeviceHealth,
   Evidence,
   IngestOutcome,
   NewDeadLetter,
+  NewHeartbeat,
   NewReading,
   Storage,
   StoredReading,
 } from "./types.ts";
 import { BATCH_STATES } from "./types.ts";
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const MIGRATION_1 = `
 CREATE TABLE readings (
@@ -114,6 +116,26 @@ CREATE TABLE evidence (
 );
 
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`;
+
+/** Device heartbeats (health data, never attested), for `GET /v1/devices/health`. */
+const MIGRATION_2 = `
+CREATE TABLE heartbeats (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  device_id TEXT NOT NULL,
+  facility_id TEXT NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  ts INTEGER,
+  last_seq INTEGER,
+  buffer_depth INTEGER,
+  dropped INTEGER,
+  rssi_dbm INTEGER,
+  uptime_s INTEGER,
+  fw TEXT,
+  faults TEXT NOT NULL DEFAULT '[]',
+  verified INTEGER NOT NULL
+);
+CREATE INDEX heartbeats_device ON heartbeats(device_id, received_at_ms);
 `;
 
 type Row = Record<string, unknown>;
@@ -227,6 +249,12 @@ export class SqliteStorage implements Storage {
       this.#tx(() => {
         this.db.exec(MIGRATION_1);
         this.db.exec(`PRAGMA user_version = 1`);
+      });
+    }
+    if (version < 2) {
+      this.#tx(() => {
+        this.db.exec(MIGRATION_2);
+        this.db.exec(`PRAGMA user_version = 2`);
       });
     }
   }
@@ -567,6 +595,127 @@ export class SqliteStorage implements Storage {
       facilityId: r.facility_id as string,
       createdAtMs: Number(r.created_at_ms),
     };
+  }
+  addHeartbeat(h: NewHeartbeat): void {
+    this.#s(
+      `INSERT INTO heartbeats (device_id, facility_id, received_at_ms, ts, last_seq, buffer_depth, dropped, rssi_dbm, uptime_s, fw, faults, verified) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+    ).run(
+      h.deviceId,
+      h.facilityId,
+      h.receivedAtMs,
+      h.ts,
+      h.lastSeq,
+      h.bufferDepth,
+      h.dropped,
+      h.rssiDbm,
+      h.uptimeS,
+      h.fw,
+      JSON.stringify(h.faults),
+      h.verified ? 1 : 0,
+    );
+  }
+  deviceHealth(q: { facilityId?: string; sinceMs: number; gapMs: number }): DeviceHealth[] {
+    const byDevice = new Map<string, DeviceHealth>();
+    const entry = (deviceId: string, facilityId: string | null): DeviceHealth => {
+      let e = byDevice.get(deviceId);
+      if (!e) {
+        e = {
+          deviceId,
+          facilityId,
+          readingCount: 0,
+          lastReadingTs: null,
+          lastReadingReceivedAtMs: null,
+          heartbeatCount: 0,
+          unverifiedHeartbeatCount: 0,
+          lastHeartbeatAtMs: null,
+          lastHeartbeat: null,
+          maxHeartbeatGapMs: null,
+          heartbeatGaps: [],
+          heartbeatGapCount: 0,
+          rejected: {},
+          rejectedTotal: 0,
+        };
+        byDevice.set(deviceId, e);
+      }
+      e.facilityId ??= facilityId;
+      return e;
+    };
+    const fac = q.facilityId ? "WHERE facility_id = ?" : "";
+    const facArgs = q.facilityId ? [q.facilityId] : [];
+    const readings = this.db
+      .prepare(
+        `SELECT device_id, MAX(facility_id) AS facility_id, COUNT(*) AS n, MAX(ts) AS last_ts, MAX(received_at_ms) AS last_rx
+         FROM readings ${fac} GROUP BY device_id`,
+      )
+      .all(...facArgs) as Row[];
+    for (const r of readings) {
+      const e = entry(r.device_id as string, r.facility_id as string);
+      e.readingCount = Number(r.n);
+      e.lastReadingTs = Number(r.last_ts);
+      e.lastReadingReceivedAtMs = Number(r.last_rx);
+    }
+    const hbCounts = this.db
+      .prepare(
+        `SELECT device_id, MAX(facility_id) AS facility_id, SUM(verified) AS ok, SUM(1 - verified) AS bad,
+           MAX(CASE WHEN verified = 1 THEN id END) AS last_id
+         FROM heartbeats ${fac} GROUP BY device_id`,
+      )
+      .all(...facArgs) as Row[];
+    const lastRow = this.#s(`SELECT * FROM heartbeats WHERE id = ?`);
+    for (const r of hbCounts) {
+      const e = entry(r.device_id as string, r.facility_id as string);
+      e.heartbeatCount = Number(r.ok);
+      e.unverifiedHeartbeatCount = Number(r.bad);
+      if (r.last_id === null) continue;
+      const h = lastRow.get(r.last_id as number) as Row;
+      const n = (v: unknown) => (v === null ? null : Number(v));
+      e.lastHeartbeatAtMs = Number(h.received_at_ms);
+      e.lastHeartbeat = {
+        receivedAtMs: Number(h.received_at_ms),
+        ts: n(h.ts),
+        lastSeq: n(h.last_seq),
+        bufferDepth: n(h.buffer_depth),
+        dropped: n(h.dropped),
+        rssiDbm: n(h.rssi_dbm),
+        uptimeS: n(h.uptime_s),
+        fw: (h.fw as string | null) ?? null,
+        faults: JSON.parse(h.faults as string) as string[],
+      };
+    }
+    // consecutive verified heartbeats of a device since sinceMs; a gap is the time between two of them
+    const gaps = this.db
+      .prepare(
+        `SELECT device_id, prev, received_at_ms FROM (
+           SELECT device_id, received_at_ms,
+             LAG(received_at_ms) OVER (PARTITION BY device_id ORDER BY received_at_ms, id) AS prev
+           FROM heartbeats WHERE verified = 1 AND received_at_ms >= ? ${q.facilityId ? "AND facility_id = ?" : ""}
+         ) WHERE prev IS NOT NULL ORDER BY received_at_ms DESC`,
+      )
+      .all(q.sinceMs, ...facArgs) as Row[];
+    for (const g of gaps) {
+      const e = entry(g.device_id as string, null);
+      const fromMs = Number(g.prev);
+      const toMs = Number(g.received_at_ms);
+      e.maxHeartbeatGapMs = Math.max(e.maxHeartbeatGapMs ?? 0, toMs - fromMs);
+      if (toMs - fromMs > q.gapMs) {
+        e.heartbeatGapCount++;
+        if (e.heartbeatGaps.length < 20) e.heartbeatGaps.push({ fromMs, toMs });
+      }
+    }
+    // dead letters carry a device id only; a facility's are those of the devices seen in it
+    const dead = this.db
+      .prepare(
+        `SELECT device_id, reason, COUNT(*) AS n FROM dead_letters WHERE device_id IS NOT NULL GROUP BY device_id, reason`,
+      )
+      .all() as Row[];
+    for (const d of dead) {
+      const id = d.device_id as string;
+      if (q.facilityId && !byDevice.has(id)) continue;
+      const e = entry(id, null);
+      e.rejected[d.reason as keyof DeviceHealth["rejected"]] = Number(d.n);
+      e.rejectedTotal += Number(d.n);
+    }
+    return [...byDevice.values()].sort((a, b) => a.deviceId.localeCompare(b.deviceId));
   }
   getMeta(key: string): string | null {
     const r = this.#s(`SELECT value FROM meta WHERE key = ?`).get(key) as Row | undefined;

@@ -146,6 +146,42 @@ export type Evidence = {
   createdAtMs: number;
 };
 
+/** A device heartbeat as received (docs/protocol.md, "Device heartbeat"); `verified`: its P-256 signature checked out. */
+export type NewHeartbeat = {
+  deviceId: string;
+  facilityId: string;
+  receivedAtMs: number;
+  ts: number | null;
+  lastSeq: number | null;
+  bufferDepth: number | null;
+  dropped: number | null;
+  rssiDbm: number | null;
+  uptimeS: number | null;
+  fw: string | null;
+  faults: string[];
+  verified: boolean;
+};
+
+/** One device's health as this node saw it: readings, verified heartbeats, rejections. */
+export type DeviceHealth = {
+  deviceId: string;
+  facilityId: string | null;
+  readingCount: number;
+  lastReadingTs: number | null;
+  lastReadingReceivedAtMs: number | null;
+  heartbeatCount: number;
+  unverifiedHeartbeatCount: number;
+  lastHeartbeatAtMs: number | null;
+  lastHeartbeat: Omit<NewHeartbeat, "deviceId" | "facilityId" | "verified"> | null;
+  /** longest time between two consecutive verified heartbeats since `sinceMs` (ms) */
+  maxHeartbeatGapMs: number | null;
+  /** gaps longer than `gapMs` since `sinceMs`, newest first (at most 20 per device) */
+  heartbeatGaps: { fromMs: number; toMs: number }[];
+  heartbeatGapCount: number;
+  rejected: Partial<Record<RejectReason, number>>;
+  rejectedTotal: number;
+};
+
 export interface Storage {
   /** Stores validated readings (or records their rejection) in one transaction; outcome per input, same order. */
   commitIngest(
@@ -185,6 +221,11 @@ export interface Storage {
 
   putEvidence(e: Evidence): void;
   getEvidence(sha256: string): Evidence | null;
+
+  /** Records one heartbeat (its own transaction; heartbeats are health data, not readings). */
+  addHeartbeat(h: NewHeartbeat): void;
+  /** Health of every device seen (readings, heartbeats, dead letters), or of one facility's devices. */
+  deviceHealth(q: { facilityId?: string; sinceMs: number; gapMs: number }): DeviceHealth[];
 
   getMeta(key: string): string | null;
   setMeta(key: string, value: string): void;

@@ -1,0 +1,99 @@
+import type { Logger } from "pino";
+import { canonicalBytes, sha256Bytes, verifyDigest } from "../../../sdk/src/index.ts";
+import type { Common } from "../common.ts";
+import { keysValidAt, type DeviceDirectory } from "../devices/directory.ts";
+import type { NewHeartbeat, Storage } from "../storage/types.ts";
+
+/** `carbonproof/v1/<facilityId>/<deviceId>/heartbeat` (docs/protocol.md, "Device heartbeat"). */
+export const HEARTBEAT_TOPIC_FILTER = "carbonproof/v1/+/+/heartbeat";
+
+const int = (v: unknown): number | null => (typeof v === "number" && Number.isSafeInteger(v) ? v : null);
+
+/**
+ * Records device heartbeats durably for the device-health view (`GET /v1/devices/health`).
+ * Heartbeats are health data, never attested and never dead-lettered (docs/protocol.md). Each is
+ * stored with whether its P-256 signature verifies under a key of the device valid at its `ts`:
+ * only verified heartbeats count as "the device was alive", so a forged one cannot hide an outage.
+ * A payload that is not a heartbeat object is logged and ignored.
+ */
+export class HeartbeatRecorder {
+  readonly #common: Common;
+  readonly #storage: Storage;
+  readonly #devices: DeviceDirectory;
+  readonly #log: Logger;
+
+  constructor(deps: { common: Common; storage: Storage; devices: DeviceDirectory }) {
+    this.#common = deps.common;
+    this.#storage = deps.storage;
+    this.#devices = deps.devices;
+    this.#log = deps.common.logger.child({ part: "heartbeat" });
+  }
+
+  async record(topic: { facilityId: string; deviceId: string }, payload: Uint8Array): Promise<void> {
+    const receivedAtMs = this.#common.clock.nowMs();
+    let hb: Record<string, unknown>;
+    let sig: unknown;
+    try {
+      const parsed = JSON.parse(Buffer.from(payload).toString("utf8")) as { heartbeat?: unknown; sig?: unknown };
+      if (
+        !parsed ||
+        typeof parsed.heartbeat !== "object" ||
+        parsed.heartbeat === null ||
+        Array.isArray(parsed.heartbeat)
+      )
+        throw new Error("expected { heartbeat: {…}, sig }");
+      hb = parsed.heartbeat as Record<string, unknown>;
+      sig = parsed.sig;
+    } catch (err) {
+      this.#log.debug({ device: topic.deviceId, err }, "heartbeat payload is not a heartbeat; ignored");
+      return;
+    }
+    const verified = await this.#verify(topic, hb, sig);
+    const row: NewHeartbeat = {
+      deviceId: topic.deviceId,
+      facilityId: topic.facilityId,
+      receivedAtMs,
+      ts: int(hb.ts),
+      lastSeq: int(hb.lastSeq),
+      bufferDepth: int(hb.bufferDepth),
+      dropped: int(hb.dropped),
+      rssiDbm: int(hb.rssiDbm),
+      uptimeS: int(hb.uptimeS),
+      fw: typeof hb.fw === "string" ? hb.fw.slice(0, 64) : null,
+      faults: Array.isArray(hb.faults) ? hb.faults.filter((f) => typeof f === "string").slice(0, 32) : [],
+      verified,
+    };
+    this.#storage.addHeartbeat(row);
+    const fields = {
+      facility: topic.facilityId,
+      device: topic.deviceId,
+      verified,
+      lastSeq: row.lastSeq,
+      dropped: row.dropped,
+    };
+    if (row.dropped !== null && row.dropped > 0)
+      this.#log.warn(fields, "device heartbeat reports readings dropped by its full buffer");
+    else this.#log.debug(fields, "device heartbeat");
+  }
+
+  async #verify(
+    topic: { facilityId: string; deviceId: string },
+    hb: Record<string, unknown>,
+    sig: unknown,
+  ): Promise<boolean> {
+    if (typeof sig !== "string" || hb.deviceId !== topic.deviceId || hb.facilityId !== topic.facilityId) return false;
+    const ts = int(hb.ts);
+    if (ts === null) return false;
+    const device = await this.#devices.get(topic.deviceId);
+    if (!device || device.facilityId !== topic.facilityId) return false;
+    let digest: Uint8Array;
+    try {
+      digest = sha256Bytes(canonicalBytes(hb));
+    } catch (err) {
+      // not canonicalisable (floats, …): cannot have been signed under the protocol
+      this.#log.debug({ device: topic.deviceId, err }, "heartbeat is not canonical JSON");
+      return false;
+    }
+    return keysValidAt(device, ts).some((k) => verifyDigest(digest, sig, k.publicKey));
+  }
+}

@@ -1,0 +1,149 @@
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import mqtt from "mqtt";
+import { canonicalBytes, generateDeviceKey, sha256Bytes, signDigest } from "../../sdk/src/index.ts";
+import { readingsTopic } from "../src/ingest/mqtt.ts";
+import type { DeviceHealth } from "../src/storage/types.ts";
+import { deviceInfo, flueGas, makeDevice, testNode, type TestDevice } from "./fixtures.ts";
+import { tempDir } from "./helpers.ts";
+
+/** A heartbeat as the firmware signs it (docs/protocol.md, "Device heartbeat"). */
+function heartbeat(d: TestDevice, ts: number, over: Record<string, unknown> = {}, secretKey = d.secretKey) {
+  const hb = {
+    v: 1,
+    kind: "heartbeat",
+    deviceId: d.deviceId,
+    facilityId: d.facilityId,
+    ts,
+    fw: "0.3.0",
+    uptimeS: 3600,
+    timeSet: true,
+    lastSeq: d.seq,
+    bufferDepth: 2,
+    bufferBytes: 512,
+    bufferCapacityBytes: 65536,
+    dropped: 0,
+    corrupt: 0,
+    rssiDbm: -61,
+    faults: [] as string[],
+    ...over,
+  };
+  return JSON.stringify({ heartbeat: hb, sig: signDigest(sha256Bytes(canonicalBytes(hb)), secretKey) });
+}
+
+describe("device health: durable heartbeats, gaps and rejections", { timeout: 60_000 }, () => {
+  const tmp = tempDir();
+  const chimney = makeDevice("kangaita-chimney-1");
+  const meter = makeDevice("kangaita-meter-1");
+  const elsewhere = makeDevice("gitugi-chimney-1", "ktda-gitugi");
+  const t0 = Date.now();
+  let offsetMs = 0;
+  const clock = { nowMs: () => t0 + offsetMs };
+  let node: Awaited<ReturnType<typeof testNode>>;
+  let client: mqtt.MqttClient;
+
+  const start = async () => {
+    node = await testNode({
+      dir: tmp.dir,
+      clock,
+      devices: [deviceInfo(chimney), deviceInfo(meter), deviceInfo(elsewhere)],
+    });
+    client = await mqtt.connectAsync(node.mqtt!.url, { clientId: "health-test", reconnectPeriod: 0 });
+  };
+  const stop = async () => {
+    await client.endAsync();
+    await node.close();
+  };
+  before(start);
+  after(async () => {
+    await stop();
+    tmp.cleanup();
+  });
+
+  const publishHeartbeat = (d: TestDevice, atOffsetS: number, payload?: string) => {
+    offsetMs = atOffsetS * 1000;
+    const ts = Math.floor(clock.nowMs() / 1000);
+    // QoS 1 so the broker's PUBACK (sent after the hook, i.e. after the insert) orders the test
+    return client.publishAsync(`carbonproof/v1/${d.facilityId}/${d.deviceId}/heartbeat`, payload ?? heartbeat(d, ts), {
+      qos: 1,
+    });
+  };
+  const health = async (query: string) => {
+    const res = await fetch(`${node.httpUrl}/v1/devices/health?${query}`);
+    assert.equal(res.status, 200);
+    return (await res.json()) as { nowMs: number; gapS: number; devices: DeviceHealth[] };
+  };
+
+  test("records signed heartbeats and reports the gaps between them, the rejections and the last reading", async () => {
+    const topic = readingsTopic(chimney.facilityId, chimney.deviceId);
+    const env = flueGas(chimney, { ts: Math.floor(t0 / 1000) });
+    await client.publishAsync(topic, JSON.stringify(env), { qos: 1 });
+    await client.publishAsync(topic, JSON.stringify(env), { qos: 1 }); // replay
+    const forged = flueGas(chimney, { ts: Math.floor(t0 / 1000) });
+    forged.reading.seq = 999; // the signature no longer matches
+    await client.publishAsync(topic, JSON.stringify(forged), { qos: 1 });
+
+    for (const s of [0, 60, 120, 360, 420]) await publishHeartbeat(chimney, s); // one 240 s gap
+    // a heartbeat signed by another key: stored, but not counted as the device being alive
+    const stranger = generateDeviceKey();
+    await publishHeartbeat(chimney, 900, heartbeat(chimney, Math.floor((t0 + 900_000) / 1000), {}, stranger.secretKey));
+    await publishHeartbeat(chimney, 900, "not json"); // ignored, and not a dead letter
+    await publishHeartbeat(
+      meter,
+      30,
+      heartbeat(meter, Math.floor((t0 + 30_000) / 1000), { dropped: 4, faults: ["co2-timeout"] }),
+    );
+    await publishHeartbeat(elsewhere, 30);
+
+    const body = await health("facilityId=ktda-kangaita&sinceMs=0&gapS=180");
+    assert.equal(body.gapS, 180);
+    assert.deepEqual(
+      body.devices.map((d) => d.deviceId),
+      ["kangaita-chimney-1", "kangaita-meter-1"],
+      "only the facility's devices",
+    );
+    const c = body.devices[0]!;
+    assert.equal(c.facilityId, "ktda-kangaita");
+    assert.equal(c.readingCount, 1);
+    assert.equal(c.lastReadingTs, env.reading.ts);
+    assert.equal(c.heartbeatCount, 5);
+    assert.equal(c.unverifiedHeartbeatCount, 1);
+    assert.equal(c.lastHeartbeatAtMs, t0 + 420_000, "the forged heartbeat does not move 'last seen'");
+    assert.equal(c.maxHeartbeatGapMs, 240_000);
+    assert.equal(c.heartbeatGapCount, 1);
+    assert.deepEqual(c.heartbeatGaps, [{ fromMs: t0 + 120_000, toMs: t0 + 360_000 }]);
+    assert.deepEqual(c.rejected, { replay: 1, "bad-signature": 1 });
+    assert.equal(c.rejectedTotal, 2);
+    assert.equal(c.lastHeartbeat?.bufferDepth, 2);
+
+    const m = body.devices[1]!;
+    assert.equal(m.readingCount, 0);
+    assert.equal(m.heartbeatCount, 1);
+    assert.equal(m.maxHeartbeatGapMs, null, "one heartbeat has no gap");
+    assert.equal(m.lastHeartbeat?.dropped, 4);
+    assert.deepEqual(m.lastHeartbeat?.faults, ["co2-timeout"]);
+
+    assert.equal(node.storage.listDeadLetters({ limit: 100, reason: "malformed" }).length, 0);
+    const all = await health("sinceMs=0");
+    assert.ok(all.devices.some((d) => d.deviceId === "gitugi-chimney-1"));
+  });
+
+  test("gaps are counted only since sinceMs, and a larger gapS lists none", async () => {
+    const body = await health(`facilityId=ktda-kangaita&sinceMs=${t0 + 300_000}&gapS=180`);
+    const c = body.devices.find((d) => d.deviceId === "kangaita-chimney-1")!;
+    assert.equal(c.maxHeartbeatGapMs, 60_000);
+    assert.equal(c.heartbeatGapCount, 0);
+    const wide = await health("facilityId=ktda-kangaita&sinceMs=0&gapS=300");
+    assert.equal(wide.devices[0]!.heartbeatGapCount, 0);
+    assert.equal(wide.devices[0]!.maxHeartbeatGapMs, 240_000);
+  });
+
+  test("heartbeats survive a restart of the node", async () => {
+    await stop();
+    await start();
+    const body = await health("facilityId=ktda-kangaita&sinceMs=0&gapS=180");
+    const c = body.devices.find((d) => d.deviceId === "kangaita-chimney-1")!;
+    assert.equal(c.heartbeatCount, 5);
+    assert.equal(c.lastHeartbeatAtMs, t0 + 420_000);
+  });
+});
