@@ -9,6 +9,11 @@
  *   3. scripts/seed-demo.ts (facilities, devices, attestations, credits, listings),
  *   4. `next start` on the built web app (built first when web/.next is missing).
  *
+ * Options: `seed` runs after step 3 on the same chain (the explorer benchmark's large
+ * scenario, bench/explorer-seed.ts), `webEnv` adds environment to step 4. With
+ * CARBONPROOF_E2E_BUILD=never an existing build is used even when sources are newer (several
+ * people editing one tree; the build is then made by hand with NEXT_DIST_DIR).
+ *
  * Attach mode: with CARBONPROOF_E2E_RPC and CARBONPROOF_E2E_ADDRESSES set, steps 1–2 are
  * skipped and the tests use that chain and deployment (seeded again by step 3).
  * CARBONPROOF_E2E_HARDHAT_ROOT runs steps 1–2 in another checkout (e.g. a branch's worktree).
@@ -33,6 +38,8 @@ export type Stack = {
   webUrl: string;
   addressesFile: string;
   stateDir: string;
+  /** seed-demo's --out: facilities.json and bundles/ (what the web app serves at /bundles/<cid>) */
+  webDir: string;
   timings: Record<string, number>;
   stop: () => Promise<void>;
 };
@@ -94,7 +101,14 @@ function buildIsStale(): string | undefined {
   return newest > built ? "sources changed since the last build" : undefined;
 }
 
-export async function startStack(log: (line: string) => void = () => {}): Promise<Stack> {
+export type StackOptions = {
+  /** extra seeding after seed-demo, before the web app starts */
+  seed?: (ctx: { rpcUrl: string; addressesFile: string; webDir: string }) => Promise<void>;
+  /** extra environment of the web app */
+  webEnv?: Record<string, string>;
+};
+
+export async function startStack(log: (line: string) => void = () => {}, options: StackOptions = {}): Promise<Stack> {
   const children: ChildProcess[] = [];
   const cleanups: (() => void)[] = [];
   const timings: Record<string, number> = {};
@@ -197,9 +211,21 @@ export async function startStack(log: (line: string) => void = () => {}): Promis
       process.env.CARBONPROOF_ARTIFACTS ? {} : { CARBONPROOF_ARTIFACTS: join(hardhatRoot, "artifacts") },
     );
     timings.seedMs = Date.now() - t;
+    const webDir = join(stateDir, "web");
+    if (options.seed) {
+      t = Date.now();
+      await options.seed({ rpcUrl, addressesFile, webDir });
+      timings.extraSeedMs = Date.now() - t;
+    }
 
     const stale = buildIsStale();
-    if (stale) {
+    if (
+      stale &&
+      process.env.CARBONPROOF_E2E_BUILD === "never" &&
+      existsSync(join(web, process.env.NEXT_DIST_DIR || ".next", "BUILD_ID"))
+    )
+      log(`using the existing build although ${stale} (CARBONPROOF_E2E_BUILD=never)`);
+    else if (stale) {
       t = Date.now();
       log(`building the web app (${stale})`);
       run("next build", "npx", ["next", "build"], { NEXT_TELEMETRY_DISABLED: "1" }, web);
@@ -217,7 +243,8 @@ export async function startStack(log: (line: string) => void = () => {}): Promis
         CARBONPROOF_RPC_URL: rpcUrl,
         CARBONPROOF_CHAIN_ID: "31337",
         CARBONPROOF_ADDRESSES: addressesFile,
-        CARBONPROOF_FACILITIES: join(stateDir, "web", "facilities.json"),
+        CARBONPROOF_FACILITIES: join(webDir, "facilities.json"),
+        ...options.webEnv,
       },
       web,
     );
@@ -230,7 +257,7 @@ export async function startStack(log: (line: string) => void = () => {}): Promis
       60_000,
     );
     timings.webMs = Date.now() - t;
-    return { rpcUrl, webUrl, addressesFile, stateDir, timings, stop };
+    return { rpcUrl, webUrl, addressesFile, stateDir, webDir, timings, stop };
   } catch (cause) {
     await stop();
     throw cause;
