@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, validate } from "graphql";
+import { z } from "zod";
 import { getNamedType, isNonNullType, type GraphQLObjectType } from "graphql";
 import { entitySchema, graphNodeApi } from "./support/graph-node-api.ts";
 import { emptyStore, put, startStandIn, type Store } from "./support/graph-node-standin.ts";
@@ -88,8 +89,8 @@ function seed(): Store {
   put(s, "Facility", {
     id: facilityB,
     code: "ktda-chinga",
-    deviceCount: 0,
-    activeDeviceCount: 0,
+    deviceCount: 2,
+    activeDeviceCount: 1,
     ...totals({ attestationCount: 1, readingCount: "10", fossilCo2eGrams: "9000000" }),
     attestedUntil: String(t0 + 3600),
     creditsIssuedKg: "0",
@@ -156,8 +157,9 @@ function seed(): Store {
       oracleSet,
       address: a,
       index: i,
-      active: true,
+      active: i !== 1,
       addedAt: String(t0),
+      removedAt: i === 1 ? String(t0 + 5000) : null,
       attestationsSigned: 1,
     });
   }
@@ -190,7 +192,17 @@ function seed(): Store {
     correctionRecord: null,
     ...o,
   });
-  put(s, "Attestation", attestation(att1, facilityA, { issuance: att1, submittedAt: String(t0 + 3700) }));
+  put(
+    s,
+    "Attestation",
+    attestation(att1, facilityA, {
+      issuance: att1,
+      submittedAt: String(t0 + 3700),
+      bundleCid: bundleCid1,
+      challengeState: "Dismissed",
+      challenge: att1,
+    }),
+  );
   put(
     s,
     "Attestation",
@@ -207,7 +219,14 @@ function seed(): Store {
   put(
     s,
     "Attestation",
-    attestation(att3, facilityB, { readingCount: "10", fossilCo2eGrams: "9000000", submittedAt: String(t0 + 3800) }),
+    attestation(att3, facilityB, {
+      readingCount: "10",
+      fossilCo2eGrams: "9000000",
+      submittedAt: String(t0 + 3800),
+      issuance: att3,
+      challengeState: "Pending",
+      challenge: att3,
+    }),
   );
   put(s, "AttestationSignature", { id: `${att1}00000002`, attestation: att1, node: `${oracleSet}00000002` });
   put(s, "AttestationSignature", { id: `${att1}00000000`, attestation: att1, node: `${oracleSet}00000000` });
@@ -331,7 +350,7 @@ function seed(): Store {
     saleCount: 0,
     ...o,
   });
-  put(s, "Listing", listing(1, { remainingKg: "0", soldKg: "100", saleCount: 1, status: "Filled" }));
+  put(s, "Listing", listing(1, { amountKg: "110", remainingKg: "0", soldKg: "110", saleCount: 2, status: "Filled" }));
   put(s, "Listing", listing(2, {}));
   put(s, "Listing", listing(3, { status: "Cancelled", remainingKg: "0" }));
   put(s, "Certificate", {
@@ -379,6 +398,7 @@ function seed(): Store {
     saleCount: 1,
     soldKg: "100",
   });
+  seedBrowsing(s);
   const daily = (d: number, o: Record<string, unknown>) => ({
     day: d,
     date: String(d * 86_400),
@@ -421,6 +441,245 @@ function seed(): Store {
     ...daily(day, { attestationCount: 1, readingCount: "10", fossilCo2eGrams: "9000000" }),
   });
   return s;
+}
+
+// ---------------------------------------------------------------- the lists the explorer browses
+
+const device2 = protocolIdKey("chinga-chimney-1");
+const device3 = protocolIdKey("chinga-meter-1");
+const tokenId2 = (2n << 16n) | 2026n;
+const certificateId1 = (tokenId << 64n) | 1n;
+const certificateId2 = (tokenId2 << 64n) | 0n;
+const marketplace = addr(0x3a7);
+/** a CIDv1 (raw, sha2-256, base32) as the sdk writes bundle CIDs */
+const bundleCid1 = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
+/** transaction hash ++ log index, as the mappings key per-event entities */
+const eventKey = (tx: Hex, logIndex: number) => `${tx}${logIndex.toString(16).padStart(8, "0")}` as Hex;
+
+const transferIds = {
+  mint1: eventKey(hex32(0x7f), 1),
+  escrow: eventKey(hex32(0x81), 0),
+  sale: eventKey(hex32(0x95), 0),
+  mint2: eventKey(hex32(0x7b), 1),
+  burn0: eventKey(hex32(0x90), 0),
+  burn2: eventKey(hex32(0x91), 0),
+  burn1: eventKey(hex32(0x96), 1),
+};
+const saleA = eventKey(hex32(0x95), 1);
+const saleB = eventKey(hex32(0x96), 0);
+
+/**
+ * Devices, issuances, transfers, sales, retirements and challenges beyond the shared scenario, for
+ * the list reads only this file tests. The aggregates (ProtocolStat, DailyStat, …) stay those the
+ * shared scenario expects.
+ */
+function seedBrowsing(s: Store): void {
+  const device = (id: Hex, code: string, o: Record<string, unknown>) => {
+    put(s, "DeviceKey", {
+      id: `${id}00000000`,
+      device: id,
+      index: 0,
+      x: hex32(5),
+      y: hex32(6),
+      validFrom: "0",
+      validUntil: null,
+      addedAt: o.registeredAt,
+      transactionHash: o.tx,
+    });
+    put(s, "DeviceEvent", {
+      id: eventKey(o.tx as Hex, 0),
+      device: id,
+      kind: "Registered",
+      reason: null,
+      timestamp: o.registeredAt,
+      blockNumber: o.registeredBlock,
+      transactionHash: o.tx,
+    });
+    const { tx: _tx, ...fields } = o;
+    put(s, "Device", {
+      id,
+      code,
+      facility: facilityB,
+      kind: "FlueGas",
+      status: "Active",
+      statusReason: null,
+      metadataURI: `ipfs://${code}`,
+      statusChangedAt: o.registeredAt,
+      currentKey: `${id}00000000`,
+      keyCount: 1,
+      ...fields,
+    });
+  };
+  device(device2, "chinga-chimney-1", { registeredAt: String(t0 + 200), registeredBlock: "5", tx: hex32(0xd2) });
+  device(device3, "chinga-meter-1", {
+    kind: "ElectricityMeter",
+    status: "Suspended",
+    statusReason: "calibration overdue",
+    registeredAt: String(t0 + 300),
+    registeredBlock: "6",
+    statusChangedAt: String(t0 + 400),
+    tx: hex32(0xd3),
+  });
+  put(s, "DeviceEvent", {
+    id: eventKey(hex32(0xd4), 0),
+    device: device3,
+    kind: "Suspended",
+    reason: "calibration overdue",
+    timestamp: String(t0 + 400),
+    blockNumber: "7",
+    transactionHash: hex32(0xd4),
+  });
+
+  put(s, "Baseline", {
+    id: "2-0",
+    project: "2",
+    index: 0,
+    effectiveFrom: String(t0 - 86_400),
+    gramsPerDay: "50000000",
+    justificationCid: "bafybaseline2",
+    setAt: String(t0),
+    transactionHash: hex32(0x7e2),
+  });
+  put(s, "Project", {
+    id: "2",
+    projectId: "2",
+    facility: facilityB,
+    methodologyId: hex32(0x111),
+    proponent: addr(0xc0de),
+    name: "Chinga boiler retrofit",
+    standard: "CarbonProof v1",
+    active: true,
+    registeredAt: String(t0),
+    transactionHash: hex32(0x7e2),
+    baselineCount: 1,
+    currentBaseline: "2-0",
+    issuedKg: "300",
+    retiredKg: "50",
+    correctionGramsRecorded: "0",
+  });
+  put(s, "Credit", {
+    id: tokenId2.toString(),
+    tokenId: tokenId2.toString(),
+    project: "2",
+    vintage: 2026,
+    issuedKg: "300",
+    retiredKg: "50",
+    supplyKg: "250",
+    retirementCount: 1,
+    holderCount: 1,
+    uri: null,
+  });
+  put(s, "Issuance", {
+    id: att3,
+    credit: tokenId2.toString(),
+    project: "2",
+    attestation: att3,
+    to: addr(0xc0de),
+    amountKg: "300",
+    boundKg: "310",
+    correctionGramsCovered: "0",
+    issuer: addr(0x44),
+    timestamp: String(t0 + 95_500),
+    blockNumber: "22",
+    transactionHash: hex32(0x7b),
+  });
+  for (const a of [addr(0xd00d), addr(0xc0de), marketplace]) put(s, "Account", { id: a });
+
+  const transfer = (id: Hex, credit: bigint, kind: string, from: Hex, to: Hex, amountKg: number, at: number) =>
+    put(s, "CreditTransfer", {
+      id,
+      credit: credit.toString(),
+      kind,
+      operator: from === addr(0) ? addr(0x44) : from,
+      from,
+      to,
+      amountKg: String(amountKg),
+      timestamp: String(t0 + at),
+      blockNumber: String(at),
+      transactionHash: id.slice(0, 66),
+    });
+  transfer(transferIds.mint1, tokenId, "Issuance", addr(0), addr(0xbeef), 800, 90_000);
+  transfer(transferIds.escrow, tokenId, "Transfer", addr(0xbeef), marketplace, 310, 90_100);
+  transfer(transferIds.sale, tokenId, "Transfer", marketplace, addr(0xb0b), 100, 95_000);
+  transfer(transferIds.mint2, tokenId2, "Issuance", addr(0), addr(0xc0de), 300, 95_500);
+  transfer(transferIds.burn0, tokenId, "Retirement", addr(0xb0b), addr(0), 100, 100_000);
+  transfer(transferIds.burn2, tokenId2, "Retirement", addr(0xc0de), addr(0), 50, 110_000);
+  transfer(transferIds.burn1, tokenId, "Retirement", marketplace, addr(0), 10, 120_000);
+
+  const sale = (id: Hex, buyer: Hex, amountKg: number, at: number, certificate: bigint | null) =>
+    put(s, "Sale", {
+      id,
+      listing: "1",
+      buyer,
+      credit: tokenId.toString(),
+      amountKg: String(amountKg),
+      totalPrice: String(amountKg * 25_000_000),
+      fee: String(amountKg * 250_000),
+      paymentToken: addr(0x05d),
+      retired: certificate !== null,
+      certificate: certificate?.toString() ?? null,
+      timestamp: String(t0 + at),
+      transactionHash: id.slice(0, 66),
+    });
+  sale(saleA, addr(0xb0b), 100, 95_000, null);
+  sale(saleB, addr(0xd00d), 10, 120_000, certificateId1);
+
+  const retirement = (id: bigint, credit: bigint, who: Hex, name: string, holder: Hex, kg: number, at: number) => {
+    const tx = at === 110_000 ? hex32(0x91) : hex32(0x96);
+    put(s, "Certificate", {
+      id: id.toString(),
+      certificateId: id.toString(),
+      owner: who,
+      locked: true,
+      retirement: id.toString(),
+      mintedAt: String(t0 + at),
+      transactionHash: tx,
+    });
+    put(s, "Retirement", {
+      id: id.toString(),
+      certificate: id.toString(),
+      credit: credit.toString(),
+      beneficiary: who,
+      retiree: who,
+      holder,
+      amountKg: String(kg),
+      beneficiaryName: name,
+      reason: "scope 1 offset",
+      consumptionCountry: "0x000000",
+      consumptionCountryCode: null,
+      consumptionStart: "0",
+      consumptionEnd: "0",
+      timestamp: String(t0 + at),
+      blockNumber: String(at),
+      transactionHash: tx,
+    });
+  };
+  retirement(certificateId1, tokenId, addr(0xd00d), "Dudu Estates", marketplace, 10, 120_000);
+  retirement(certificateId2, tokenId2, addr(0xc0de), "Chinga Tea Factory", addr(0xc0de), 50, 110_000);
+
+  const challenge = (id: Hex, o: Record<string, unknown>) =>
+    put(s, "Challenge", {
+      id,
+      attestation: id,
+      challenger: addr(0xa0e),
+      reason: "gap in readings",
+      evidenceCid: "bafyevidence2",
+      transactionHash: hex32(0xc0 + Number(BigInt(id) & 0xfn)),
+      arbiter: null,
+      note: null,
+      resolvedAt: null,
+      resolvedTransactionHash: null,
+      ...o,
+    });
+  challenge(att1, {
+    challengedAt: String(t0 + 3750),
+    state: "Dismissed",
+    arbiter: addr(0xa4b),
+    note: "gap explained by a planned shutdown",
+    resolvedAt: String(t0 + 5000),
+    resolvedTransactionHash: hex32(0xc9),
+  });
+  challenge(att3, { challengedAt: String(t0 + 7500), state: "Pending" });
 }
 
 test("the stand-in's entities have exactly the stored fields of schema.graphql, non-null ones set", () => {
@@ -515,4 +774,359 @@ test("configuration chooses the backend: embedded by default, subgraph with a UR
 test("protocolIdKey encodes protocol ids as the subgraph's bytes32 keys", () => {
   assert.equal(protocolIdKey("ab"), `0x6162${"0".repeat(60)}`);
   assert.equal(protocolIdKey(`0x${"AB".repeat(32)}`), `0x${"ab".repeat(32)}`);
+});
+
+// ---------------------------------------------------------------- the lists the explorer browses
+
+test("devices: newest registration first, with keys and history, filtered by facility and status, paged", async () => {
+  const all = await indexer.devices();
+  assert.deepEqual(
+    all.map((d) => d.code),
+    ["chinga-meter-1", "chinga-chimney-1", "kangaita-chimney-1"],
+  );
+  const meter = all[0]!;
+  assert.equal(meter.facility.code, "ktda-chinga");
+  assert.equal(meter.statusReason, "calibration overdue");
+  assert.deepEqual(
+    meter.history.map((h) => h.kind),
+    ["Registered", "Suspended"],
+  );
+  assert.deepEqual(
+    all[2]!.keys.map((k) => k.index),
+    [0, 1],
+  );
+  assert.deepEqual(
+    (await indexer.devices({ facility: "ktda-chinga" })).map((d) => d.id),
+    [device3, device2],
+  );
+  assert.deepEqual(
+    (await indexer.devices({ facility: facilityA })).map((d) => d.id),
+    [device1],
+    "a facility's bytes32 id works as well as its protocol id",
+  );
+  assert.deepEqual(
+    (await indexer.devices({ facility: "ktda-chinga", status: "Active" })).map((d) => d.code),
+    ["chinga-chimney-1"],
+  );
+  assert.deepEqual(
+    (await indexer.devices({}, { first: 1, skip: 1 })).map((d) => d.code),
+    ["chinga-chimney-1"],
+  );
+  assert.deepEqual(await indexer.devices({ facility: "no-such-facility" }), []);
+});
+
+test("oracleNodes: by index, removed nodes marked, paged", async () => {
+  const nodes = await indexer.oracleNodes();
+  assert.deepEqual(
+    nodes.map((n) => [n.index, n.address, n.active, n.removedAt]),
+    [
+      [0, addr(0x11), true, null],
+      [1, addr(0x22), false, BigInt(t0 + 5000)],
+      [2, addr(0x33), true, null],
+    ],
+  );
+  assert.deepEqual(
+    (await indexer.oracleNodes({ first: 2, skip: 1 })).map((n) => n.index),
+    [1, 2],
+  );
+});
+
+test("issuances: newest first, with attestation, project and facility; filtered by credit and by facility", async () => {
+  const all = await indexer.issuances();
+  assert.deepEqual(
+    all.map((i) => [i.attestationId, i.creditId, i.facility.code, i.projectId, i.amountKg, i.boundKg]),
+    [
+      [att3, tokenId2, "ktda-chinga", 2n, 300n, 310n],
+      [att1, tokenId, "ktda-kangaita", 1n, 800n, 812n],
+    ],
+  );
+  assert.equal(all[1]!.transactionHash, hex32(0x7f));
+  assert.deepEqual(
+    (await indexer.issuances({ creditId: tokenId })).map((i) => i.attestationId),
+    [att1],
+  );
+  assert.deepEqual(
+    (await indexer.issuances({ facility: "ktda-chinga" })).map((i) => i.attestationId),
+    [att3],
+  );
+  assert.deepEqual(await indexer.issuances({ facility: "ktda-chinga", creditId: tokenId }), []);
+  assert.deepEqual(
+    (await indexer.issuances(undefined, { first: 1, skip: 1 })).map((i) => i.attestationId),
+    [att1],
+  );
+});
+
+test("transfers: newest first, mints and burns named as such; by credit, by account on either side; paged", async () => {
+  const all = await indexer.transfers();
+  assert.deepEqual(
+    all.map((t) => t.id),
+    [
+      transferIds.burn1,
+      transferIds.burn2,
+      transferIds.burn0,
+      transferIds.mint2,
+      transferIds.sale,
+      transferIds.escrow,
+      transferIds.mint1,
+    ],
+  );
+  assert.deepEqual([all[0]!.kind, all[4]!.kind, all[6]!.kind], ["Burn", "Transfer", "Mint"]);
+  assert.equal(all[6]!.transactionHash, hex32(0x7f));
+  assert.equal(all[6]!.blockNumber, 90_000n);
+  assert.deepEqual(
+    (await indexer.transfers({ account: addr(0xb0b) })).map((t) => t.id),
+    [transferIds.burn0, transferIds.sale],
+    "as sender and as receiver",
+  );
+  assert.deepEqual(
+    (await indexer.transfers({ account: marketplace.toUpperCase().replace("0X", "0x") as Hex })).map((t) => t.id),
+    [transferIds.burn1, transferIds.sale, transferIds.escrow],
+    "an address in any case",
+  );
+  assert.deepEqual(
+    (await indexer.transfers({ creditId: tokenId2 })).map((t) => t.id),
+    [transferIds.burn2, transferIds.mint2],
+  );
+  assert.deepEqual(
+    (await indexer.transfers({ creditId: tokenId, account: addr(0xbeef) })).map((t) => t.id),
+    [transferIds.escrow, transferIds.mint1],
+  );
+  assert.deepEqual(
+    (await indexer.transfers({}, { first: 2, skip: 5 })).map((t) => t.id),
+    [transferIds.escrow, transferIds.mint1],
+  );
+  await assert.rejects(
+    indexer.transfers({ account: "0x1234" }),
+    (e: unknown) => e instanceof IndexerError && e.code === "INDEXER_ARGUMENT_INVALID",
+  );
+});
+
+test("sales: newest first, seller from the listing, certificate of a buy-and-retire; by account as buyer or seller", async () => {
+  const all = await indexer.sales();
+  assert.deepEqual(
+    all.map((x) => [x.id, x.listingId, x.buyer, x.seller, x.amountKg, x.retired, x.certificateId]),
+    [
+      [saleB, 1n, addr(0xd00d), addr(0xbeef), 10n, true, certificateId1],
+      [saleA, 1n, addr(0xb0b), addr(0xbeef), 100n, false, null],
+    ],
+  );
+  assert.equal(all[1]!.totalPrice, 2_500_000_000n);
+  assert.deepEqual(
+    (await indexer.sales({ account: addr(0xbeef) })).map((x) => x.id),
+    [saleB, saleA],
+    "the seller sees both",
+  );
+  assert.deepEqual(
+    (await indexer.sales({ account: addr(0xb0b) })).map((x) => x.id),
+    [saleA],
+  );
+  assert.deepEqual(
+    (await indexer.sales({ account: addr(0xd00d), listingId: 1n, creditId: tokenId })).map((x) => x.id),
+    [saleB],
+  );
+  assert.deepEqual(await indexer.sales({ listingId: 2n }), []);
+  assert.deepEqual(await indexer.sales({ creditId: tokenId2 }), []);
+  assert.deepEqual(
+    (await indexer.sales(undefined, { first: 1 })).map((x) => x.id),
+    [saleB],
+  );
+});
+
+test("retirements: newest first with facility; by credit, by beneficiary or retiree, by facility; paged", async () => {
+  const all = await indexer.retirements();
+  assert.deepEqual(
+    all.map((r) => [r.certificateId, r.creditId, r.facility.code, r.beneficiaryName, r.amountKg]),
+    [
+      [certificateId1, tokenId, "ktda-kangaita", "Dudu Estates", 10n],
+      [certificateId2, tokenId2, "ktda-chinga", "Chinga Tea Factory", 50n],
+      [certificateId, tokenId, "ktda-kangaita", "Acme Tea Ltd", 100n],
+    ],
+  );
+  assert.deepEqual(
+    (await indexer.retirements({ account: addr(0xb0b) })).map((r) => r.certificateId),
+    [certificateId],
+    "as retiree",
+  );
+  assert.deepEqual(
+    (await indexer.retirements({ account: addr(0xca7) })).map((r) => r.certificateId),
+    [certificateId],
+    "as beneficiary",
+  );
+  assert.deepEqual(
+    (await indexer.retirements({ creditId: tokenId })).map((r) => r.certificateId),
+    [certificateId1, certificateId],
+  );
+  assert.deepEqual(
+    (await indexer.retirements({ facility: "ktda-chinga" })).map((r) => r.certificateId),
+    [certificateId2],
+  );
+  assert.deepEqual(
+    (await indexer.retirements({ facility: "ktda-kangaita", account: addr(0xd00d) })).map((r) => r.certificateId),
+    [certificateId1],
+  );
+  assert.deepEqual(await indexer.retirements({ facility: "ktda-chinga", creditId: tokenId }), []);
+  assert.deepEqual(await indexer.retirements({ facility: "no-such-facility" }), []);
+  assert.deepEqual(
+    (await indexer.retirements({}, { first: 1, skip: 2 })).map((r) => r.certificateId),
+    [certificateId],
+  );
+});
+
+test("challenges: newest first with the attestation's facility, filtered by state", async () => {
+  const all = await indexer.challenges();
+  assert.deepEqual(
+    all.map((c) => [c.attestationId, c.state, c.facility.code]),
+    [
+      [att3, "Pending", "ktda-chinga"],
+      [att2, "Upheld", "ktda-kangaita"],
+      [att1, "Dismissed", "ktda-kangaita"],
+    ],
+  );
+  assert.equal(all[0]!.resolvedAt, null);
+  assert.equal(all[2]!.note, "gap explained by a planned shutdown");
+  assert.deepEqual(
+    (await indexer.challenges({ state: "Pending" })).map((c) => c.attestationId),
+    [att3],
+  );
+  assert.deepEqual(
+    (await indexer.challenges({}, { first: 1, skip: 1 })).map((c) => c.attestationId),
+    [att2],
+  );
+});
+
+test("list reads refuse pages beyond graph-node's limits", async () => {
+  for (const read of [
+    () => indexer.devices({}, { first: 1001 }),
+    () => indexer.oracleNodes({ skip: 5001 }),
+    () => indexer.issuances({}, { first: 0 }),
+    () => indexer.transfers({}, { first: 1.5 }),
+    () => indexer.sales({}, { skip: -1 }),
+    () => indexer.retirements({}, { first: 2000 }),
+    () => indexer.challenges({}, { first: 2000 }),
+  ]) {
+    await assert.rejects(read(), (e: unknown) => e instanceof IndexerError && e.code === "INDEXER_ARGUMENT_INVALID");
+  }
+});
+
+// ---------------------------------------------------------------- search
+
+/** An indexer over the stand-in that counts the requests it sends. */
+function countingIndexer(): { indexer: SubgraphIndexer; requests: () => number } {
+  let n = 0;
+  const counting = new SubgraphIndexer({
+    url: server.url,
+    fetch: (input, init) => {
+      n++;
+      return fetch(input, init);
+    },
+  });
+  return { indexer: counting, requests: () => n };
+}
+
+test("search: a facility or device by protocol id or bytes32 key", async () => {
+  assert.deepEqual(await indexer.search("ktda-kangaita"), [
+    { kind: "facility", id: facilityA, label: "ktda-kangaita" },
+  ]);
+  assert.deepEqual(await indexer.search(` ${facilityB.toUpperCase().replace("0X", "0x")} `), [
+    { kind: "facility", id: facilityB, label: "ktda-chinga" },
+  ]);
+  assert.deepEqual(await indexer.search("chinga-meter-1"), [
+    { kind: "device", id: device3, label: "chinga-meter-1 at ktda-chinga" },
+  ]);
+  assert.deepEqual(
+    (await indexer.search(device1)).map((h) => [h.kind, h.id]),
+    [["device", device1]],
+  );
+});
+
+test("search: an attestation by id, and the evidence bundle by its CID", async () => {
+  const hits = await indexer.search(att1);
+  assert.deepEqual(
+    hits.map((h) => [h.kind, h.id]),
+    [["attestation", att1]],
+  );
+  assert.match(hits[0]!.label, /ktda-kangaita/);
+  assert.deepEqual(await indexer.search(bundleCid1), [
+    {
+      kind: "bundle",
+      id: bundleCid1,
+      label: "evidence bundle of an attestation of ktda-kangaita",
+      attestationId: att1,
+    },
+  ]);
+});
+
+test("search: a transaction hash, named by what the transaction did", async () => {
+  const label = async (hash: Hex) => {
+    const hits = await indexer.search(hash);
+    assert.deepEqual(
+      hits.map((h) => [h.kind, h.id]),
+      [["transaction", hash]],
+    );
+    return hits[0]!.label;
+  };
+  assert.equal(await label(hex32(0x7a)), "transaction: attestation submitted");
+  assert.equal(await label(hex32(0x7f)), "transaction: credits issued");
+  assert.equal(await label(hex32(0x81)), "transaction: listing created, credits transferred");
+  assert.equal(await label(hex32(0x96)), "transaction: credits bought, credits retired");
+  assert.equal(await label(hex32(0xc9)), "transaction: challenge resolved");
+  assert.equal(await label(hex32(0xd4)), "transaction: device suspended");
+  assert.equal(await label(hex32(0x7d)), "transaction: challenge resolved, attestation revoked");
+  assert.deepEqual(await indexer.search(hex32(0xdead)), [], "an unknown bytes32 matches nothing");
+});
+
+test("search: an address as an account and as an oracle node", async () => {
+  assert.deepEqual(await indexer.search(addr(0xbeef)), [
+    { kind: "account", id: addr(0xbeef), label: `account ${addr(0xbeef)}` },
+  ]);
+  assert.deepEqual(await indexer.search(addr(0x22)), [
+    { kind: "oracleNode", id: addr(0x22), label: "oracle node #1 (removed)" },
+  ]);
+  assert.deepEqual(await indexer.search(addr(0x999)), []);
+});
+
+test("search: a decimal as a credit token id, a listing id or a certificate id", async () => {
+  assert.deepEqual(await indexer.search(tokenId.toString()), [
+    { kind: "credit", id: tokenId, label: "Kangaita biomass switch, vintage 2026" },
+  ]);
+  assert.deepEqual(await indexer.search("002"), [{ kind: "listing", id: 2n, label: "listing #2 (Open)" }]);
+  assert.deepEqual(await indexer.search(certificateId2.toString()), [
+    { kind: "retirement", id: certificateId2, label: "50 kg CO2e retired for Chinga Tea Factory" },
+  ]);
+  assert.deepEqual(
+    await indexer.search("1"),
+    [{ kind: "listing", id: 1n, label: "listing #1 (Filled)" }],
+    "also looked up as a protocol id, which no facility or device has",
+  );
+  assert.deepEqual(await indexer.search("987654321"), []);
+});
+
+test("search: every kind of lookup in one request, and none for a term that can be nothing", async () => {
+  const { indexer: counting, requests } = countingIndexer();
+  await counting.search(hex32(0x96));
+  assert.equal(requests(), 1);
+  await counting.search("1");
+  assert.equal(requests(), 2);
+  for (const term of ["", "   ", "Hello World", "0xZZ", `0x${"g".repeat(64)}`, "-5", "1,5", "a".repeat(40)]) {
+    assert.deepEqual(await counting.search(term), [], JSON.stringify(term));
+  }
+  assert.equal(requests(), 2);
+});
+
+test("readings and sourceTotals: null, without a request (The Graph does not read evidence bundles on IPFS)", async () => {
+  const { indexer: counting, requests } = countingIndexer();
+  assert.equal(await counting.readings({ attestationId: att1 }), null);
+  assert.equal(await counting.readings({ facility: "ktda-kangaita" }, { first: 10 }), null);
+  assert.equal(await counting.sourceTotals({ fromDay: day, toDay: day + 1, facility: "ktda-kangaita" }), null);
+  assert.equal(requests(), 0);
+});
+
+test("the stand-in refuses what graph-node refuses: `or` beside other filters, nested child filters", async () => {
+  const refused = async (where: Record<string, unknown>, pattern: RegExp) =>
+    assert.rejects(
+      indexer.query(`query($w: Sale_filter) { sales(where: $w) { id } }`, { w: where }, z.unknown()),
+      (e: unknown) => e instanceof IndexerError && e.code === "INDEXER_QUERY_FAILED" && pattern.test(e.message),
+    );
+  await refused({ credit: "1", or: [{ buyer: addr(1) }, { retired: true }] }, /Cannot mix column filters/);
+  await refused({ listing_: { credit_: { vintage: 2026 } } }, /Child filter nesting/);
 });

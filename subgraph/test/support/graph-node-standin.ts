@@ -140,8 +140,26 @@ export function startStandIn(
     return true;
   }
 
+  // graph-node refuses these filters (QueryExecutionError::InvalidOrFilterStructure and
+  // ChildFilterNestingNotSupportedError), so the stand-in refuses them too.
+  function checkFilter(where: Record<string, unknown>, inChild: boolean): void {
+    const fields = Object.keys(where).filter((k) => where[k] !== undefined && k !== "or" && k !== "and");
+    if ("or" in where && fields.length > 0) {
+      throw new Error(`Cannot mix column filters with 'or' operator at the same level: ${fields.join(", ")}`);
+    }
+    for (const [key, value] of Object.entries(where)) {
+      if (key === "or" || key === "and") {
+        for (const branch of value as Record<string, unknown>[]) checkFilter(branch, inChild);
+      } else if (key.endsWith("_")) {
+        if (inChild) throw new Error(`Child filter nesting not supported by value \`${key}\``);
+        checkFilter(value as Record<string, unknown>, true);
+      }
+    }
+  }
+
   function list(entity: string, records: EntityRecord[], args: ListArgs): EntityRecord[] {
     const where = args.where ?? {};
+    checkFilter(where, false);
     const orderBy = args.orderBy ?? "id";
     const dir = args.orderDirection === "desc" ? -1 : 1;
     return records
