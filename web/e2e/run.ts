@@ -16,24 +16,14 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { mnemonicToAccount } from "viem/accounts";
-import { startStack, type Stack } from "./stack.ts";
+import { CHROMIUM_ARGS, CHROMIUM_PATH, startStack, type Stack } from "./stack.ts";
 import { injectWallet, type WalletOptions } from "./wallet.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const shots = join(here, "screenshots");
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+const CHROMIUM = CHROMIUM_PATH;
 const DEV = "test test test test test test test test test test test junk";
 const BUYER = mnemonicToAccount(DEV, { addressIndex: 2 }).address;
 const SELLER = mnemonicToAccount(DEV, { addressIndex: 6 }).address; // a project proponent of seed-demo

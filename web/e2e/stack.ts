@@ -33,6 +33,19 @@ const web = join(dirname(fileURLToPath(import.meta.url)), "..");
 const root = join(web, "..");
 const hardhatRoot = process.env.CARBONPROOF_E2E_HARDHAT_ROOT ?? root;
 
+/** Debian's chromium and the flags the browser tests and benchmarks launch it with (headless, offline). */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
 export type Stack = {
   rpcUrl: string;
   webUrl: string;

@@ -1,0 +1,277 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench:explorer` (issue 8): the explorer and the audit trail at scale.
+ *
+ *   1. The e2e stack (web/e2e/stack.ts: Hardhat node, Ignition, seed-demo, `next start` on
+ *      free ports) plus the large scenario of bench/explorer-seed.ts: 100 attestations of
+ *      1,000 signed readings, one credit backed by 10 of them (10,000 readings) listed,
+ *      bought and retired.
+ *   2. The web app's embedded indexer catches up (timed): until a search for the last
+ *      attested reading digest and for the retirement transaction each lands on a page.
+ *   3. Explorer list pages: after a warm-up, N timed sequential GETs of each (whole body
+ *      read), p50/p95 per page and p95 over all of them.
+ *   4. The lineage page of the retirement certificate (and of the credit) in headless
+ *      chromium: `data-verify-ms` of `[data-testid=lineage]` once `data-state="done"`
+ *      (the page's own measure, from the start of its checks to the last verdict), with
+ *      the verdicts, over several fresh browser contexts; median and max.
+ *
+ * Prints a table (with the machine's load) and, last line, `{"lineageVerifyMs":…,"listP95Ms":…}`
+ * (median lineage verification of the certificate; p95 over all list pages). A benchmark,
+ * not a test: no thresholds are enforced here.
+ *
+ * Options: --runs N (list GETs per page, 50), --lineage-runs N (5), --attestations N (100),
+ * --readings N (per attestation, 1000). Uses NEXT_DIST_DIR's build when set (see docs/web.md);
+ * CARBONPROOF_E2E_BUILD=never keeps an existing build even when sources are newer.
+ */
+import { cpus, loadavg, totalmem } from "node:os";
+import { performance } from "node:perf_hooks";
+import { chromium, type Browser } from "playwright-core";
+import { CHROMIUM_ARGS, CHROMIUM_PATH, startStack, type Stack } from "../web/e2e/stack.ts";
+import { seedExplorerScenario, type ExplorerScenario } from "./explorer-seed.ts";
+
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: number): number => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? Number(args[i + 1]) : fallback;
+};
+const RUNS = opt("runs", 50);
+const WARMUP = 3;
+const LINEAGE_RUNS = opt("lineage-runs", 5);
+const ATTESTATIONS = opt("attestations", 100);
+const READINGS = opt("readings", 1000);
+const INDEX_TIMEOUT_MS = 15 * 60_000;
+const LINEAGE_TIMEOUT_MS = 5 * 60_000;
+
+const started = Date.now();
+const log = (line: string) =>
+  process.stderr.write(`[bench:explorer ${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
+
+const quantile = (sorted: number[], q: number): number =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "—");
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" / ");
+
+/** Where a GET ends after redirects: the search lands on the page of its single hit. */
+async function landing(url: string): Promise<{ status: number; path: string }> {
+  const res = await fetch(url);
+  await res.arrayBuffer();
+  return { status: res.status, path: new URL(res.url).pathname };
+}
+
+async function waitIndexed(stack: Stack, scenario: ExplorerScenario): Promise<number> {
+  const t0 = performance.now();
+  const probes = [scenario.lastDigest, scenario.retirementTx].map(
+    (q) => `${stack.webUrl}/explorer/search?q=${encodeURIComponent(q)}`,
+  );
+  let last = "";
+  while (performance.now() - t0 < INDEX_TIMEOUT_MS) {
+    const results = await Promise.all(probes.map(landing));
+    last = results.map((r) => `${r.status} ${r.path}`).join(", ");
+    if (results.every((r) => r.status === 200 && !r.path.startsWith("/explorer/search"))) return performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(
+    `the indexer did not catch up within ${INDEX_TIMEOUT_MS / 60_000} min: searches for the last reading digest ` +
+      `and the retirement tx still end at ${last}`,
+  );
+}
+
+type ListResult = { page: string; status: number; samples: number[]; bytes: number };
+
+async function timeList(webUrl: string, path: string): Promise<ListResult> {
+  let status = 0;
+  let bytes = 0;
+  const get = async () => {
+    const t = performance.now();
+    const res = await fetch(`${webUrl}${path}`);
+    const body = await res.arrayBuffer();
+    status = res.status;
+    bytes = body.byteLength;
+    return performance.now() - t;
+  };
+  for (let i = 0; i < WARMUP; i++) await get();
+  const samples: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const elapsed = await get();
+    if (status !== 200) break;
+    samples.push(elapsed);
+  }
+  return { page: path, status, samples: samples.sort((a, b) => a - b), bytes };
+}
+
+type LineageRun = { verifyMs: number; wallMs: number; ok: string | null; links: number; pass: number; fail: number };
+
+async function timeLineage(browser: Browser, url: string, runs: number): Promise<LineageRun[] | string> {
+  const out: LineageRun[] = [];
+  for (let i = 0; i < runs; i++) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    try {
+      const t = performance.now();
+      const res = await page.goto(url, { timeout: 60_000 });
+      if (!res || res.status() !== 200) return `HTTP ${res?.status() ?? "no response"} for ${url}`;
+      const lineage = page.locator('[data-testid="lineage"][data-state="done"]');
+      await lineage.waitFor({ timeout: LINEAGE_TIMEOUT_MS });
+      const wallMs = performance.now() - t;
+      const verifyMs = Number(await lineage.getAttribute("data-verify-ms"));
+      const ok = await lineage.getAttribute("data-ok");
+      const verdicts = await page
+        .locator("[data-verdict]")
+        .evaluateAll((els) => els.map((e) => e.getAttribute("data-verdict")));
+      out.push({
+        verifyMs,
+        wallMs,
+        ok,
+        links: verdicts.length,
+        pass: verdicts.filter((v) => v === "PASS").length,
+        fail: verdicts.filter((v) => v === "FAIL").length,
+      });
+    } catch (cause) {
+      return `${url}: ${(cause as Error).message.split("\n")[0]}`;
+    } finally {
+      await context.close();
+    }
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const loadBefore = load();
+  let scenario: ExplorerScenario | undefined;
+  const stack = await startStack(log, {
+    seed: async ({ rpcUrl, addressesFile, webDir }) => {
+      log(`seeding the large scenario: ${ATTESTATIONS} attestations × ${READINGS} readings`);
+      scenario = await seedExplorerScenario({
+        rpc: rpcUrl,
+        addresses: addressesFile,
+        out: webDir,
+        attestations: ATTESTATIONS,
+        readingsPerAttestation: READINGS,
+        log,
+      });
+    },
+  });
+  let browser: Browser | undefined;
+  try {
+    const s = scenario!;
+    log(`stack up: ${stack.webUrl} (${JSON.stringify(stack.timings)})`);
+    log(`credit ${s.creditTokenId} (${s.creditReadings} readings), certificate ${s.certificateId}`);
+    const indexMs = await waitIndexed(stack, s);
+    log(`indexer caught up in ${(indexMs / 1000).toFixed(1)} s`);
+
+    const lists = [
+      "/explorer/facilities",
+      "/explorer/attestations",
+      "/explorer/devices",
+      "/explorer/issuances",
+      "/explorer/transfers",
+      "/explorer/sales",
+      "/explorer/retirements",
+      "/explorer/listings",
+      "/explorer/challenges",
+      "/explorer/oracles",
+      `/explorer/search?q=${s.sampleDigest}`,
+    ];
+    const listResults: ListResult[] = [];
+    for (const path of lists) {
+      const r = await timeList(stack.webUrl, path);
+      listResults.push(r);
+      log(`${path}: HTTP ${r.status}, p95 ${ms(quantile(r.samples, 0.95))} ms`);
+    }
+    const all = listResults.flatMap((r) => r.samples).sort((a, b) => a - b);
+    const listP95Ms = quantile(all, 0.95);
+
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+    const certificate = await timeLineage(
+      browser,
+      `${stack.webUrl}/audit/certificate/${s.certificateId}`,
+      LINEAGE_RUNS,
+    );
+    const credit = await timeLineage(
+      browser,
+      `${stack.webUrl}/audit/credit/${s.creditTokenId}`,
+      Math.max(1, Math.ceil(LINEAGE_RUNS / 2)),
+    );
+    const loadAfter = load();
+
+    // ---- report
+    const rows: string[] = [];
+    rows.push(`explorer benchmark — ${new Date().toISOString()}`);
+    rows.push(
+      `machine: ${cpus().length} CPU (${cpus()[0]?.model.trim() ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB; ` +
+        `load average (1/5/15 min) before ${loadBefore}, after ${loadAfter}`,
+    );
+    rows.push(
+      `scenario: ${s.attestations} attestations, ${s.readings.toLocaleString("en")} readings, ${s.devices} devices in ` +
+        `${s.facilities.length} facilities (+ seed-demo), ${(s.bundleBytes / 2 ** 20).toFixed(1)} MiB of bundles; ` +
+        `seeded in ${(s.seedMs / 1000).toFixed(1)} s`,
+    );
+    rows.push(
+      `credit ${s.creditTokenId}: ${s.creditAttestationIds.length} attestations, ${s.creditReadings.toLocaleString("en")} readings, ` +
+        `${s.creditKg} kg retired as certificate ${s.certificateId}`,
+    );
+    rows.push(`indexing (embedded indexer, from web app start to caught up): ${(indexMs / 1000).toFixed(1)} s`);
+    rows.push("");
+    rows.push(`list pages: ${WARMUP} warm-up + ${RUNS} sequential GETs each, ms`);
+    const pad = (x: string, n: number) => x.padEnd(n);
+    const lpad = (x: string, n: number) => x.padStart(n);
+    rows.push(
+      `  ${pad("page", 40)} ${lpad("HTTP", 5)} ${lpad("KiB", 7)} ${lpad("p50", 8)} ${lpad("p95", 8)} ${lpad("max", 8)}`,
+    );
+    for (const r of listResults) {
+      const label = r.page.startsWith("/explorer/search") ? "/explorer/search?q=<reading digest>" : r.page;
+      rows.push(
+        `  ${pad(label, 40)} ${lpad(String(r.status), 5)} ${lpad((r.bytes / 1024).toFixed(0), 7)} ` +
+          `${lpad(ms(quantile(r.samples, 0.5)), 8)} ${lpad(ms(quantile(r.samples, 0.95)), 8)} ${lpad(ms(r.samples.at(-1) ?? NaN), 8)}`,
+      );
+    }
+    const missing = listResults.filter((r) => r.status !== 200);
+    rows.push(
+      `  ${pad("all pages", 40)} ${lpad("", 5)} ${lpad("", 7)} ${lpad(ms(quantile(all, 0.5)), 8)} ${lpad(ms(listP95Ms), 8)} ${lpad(ms(all.at(-1) ?? NaN), 8)}` +
+        (missing.length ? `   (not counted, not HTTP 200: ${missing.map((r) => r.page).join(", ")})` : ""),
+    );
+    rows.push("");
+    rows.push(
+      "lineage in headless chromium (data-verify-ms = the page's checks, first to last verdict; wall = navigation to done)",
+    );
+    const lineageRow = (name: string, runs: LineageRun[] | string) => {
+      if (typeof runs === "string") return `  ${pad(name, 40)} FAILED: ${runs}`;
+      const v = runs.map((r) => r.verifyMs);
+      const w = runs.map((r) => r.wallMs);
+      const r0 = runs[0]!;
+      return (
+        `  ${pad(name, 40)} runs ${runs.length}, verify median ${ms(median(v))} max ${ms(Math.max(...v))}, ` +
+        `wall median ${ms(median(w))}; data-ok ${[...new Set(runs.map((r) => r.ok))].join("/")}, ` +
+        `${r0.links} links: ${r0.pass} PASS, ${r0.fail} FAIL`
+      );
+    };
+    rows.push(lineageRow(`/audit/certificate/<id>`, certificate));
+    rows.push(lineageRow(`/audit/credit/${s.creditTokenId}`, credit));
+    process.stdout.write(rows.join("\n") + "\n");
+
+    const lineageVerifyMs =
+      typeof certificate === "string" ? null : Math.round(median(certificate.map((r) => r.verifyMs)));
+    process.stdout.write(
+      `${JSON.stringify({ lineageVerifyMs, listP95Ms: Number.isFinite(listP95Ms) ? Math.round(listP95Ms * 10) / 10 : null })}\n`,
+    );
+  } finally {
+    await browser?.close();
+    await stack.stop();
+  }
+}
+
+main().catch((cause: unknown) => {
+  process.stderr.write(
+    `bench:explorer failed: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}\n`,
+  );
+  process.exit(1);
+});
