@@ -517,7 +517,7 @@ export const CHALLENGES_QUERY = /* GraphQL */ `
  * Every exact match of a search term, in one request: the client says which readings of the term
  * apply (`by…` flags) and `@include` skips the lookups that do not. A transaction hash is looked
  * up in every entity that records the transaction that made it; `first: 1` is enough to name
- * what the transaction did.
+ * what the transaction did. An address comes twice: as `ID` for `account` and as `Bytes` for a filter.
  */
 export const SEARCH_QUERY = /* GraphQL */ `
   query Search(

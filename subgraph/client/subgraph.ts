@@ -776,25 +776,18 @@ export class SubgraphIndexer implements ExplorerIndexer {
     filter?: { creditId?: bigint; account?: Hex; facility?: string },
     p?: Page,
   ): Promise<RetirementSummary[]> {
-    const base: Record<string, unknown> = {};
     const paging = page(p);
     const account = filter?.account === undefined ? undefined : address(filter.account, "account");
-    if (filter?.creditId !== undefined) base.credit = tokenIdArg(filter.creditId, "creditId");
-    if (filter?.facility !== undefined) {
-      const credits = await this.query(
-        FACILITY_CREDITS_QUERY,
-        { id: protocolIdKey(filter.facility) },
-        z.object({
-          facility: z
-            .object({ projects: z.array(z.object({ credits: z.array(z.object({ id: z.string() })) })) })
-            .nullable(),
-        }),
+    const credit = filter?.creditId === undefined ? undefined : tokenIdArg(filter.creditId, "creditId");
+    const base: Record<string, unknown> = {};
+    if (filter?.facility === undefined) {
+      if (credit !== undefined) base.credit = credit;
+    } else {
+      const ids = (await this.#facilityCreditIds(filter.facility)).filter(
+        (id) => credit === undefined || id === credit,
       );
-      const ids = (credits.facility?.projects ?? []).flatMap((x) => x.credits.map((c) => c.id));
-      const inFacility = base.credit === undefined ? ids : ids.filter((id) => id === base.credit);
-      if (inFacility.length === 0) return [];
-      delete base.credit;
-      base.credit_in = inFacility;
+      if (ids.length === 0) return [];
+      base.credit_in = ids;
     }
     const where = eitherSide(base, account && [{ beneficiary: account }, { retiree: account }]);
     const data = await this.query(
@@ -828,6 +821,20 @@ export class SubgraphIndexer implements ExplorerIndexer {
       timestamp: r.timestamp,
       transactionHash: r.transactionHash,
     }));
+  }
+
+  /** Token ids (decimal) of the credits of a facility's projects. */
+  async #facilityCreditIds(facility: string): Promise<string[]> {
+    const data = await this.query(
+      FACILITY_CREDITS_QUERY,
+      { id: protocolIdKey(facility) },
+      z.object({
+        facility: z
+          .object({ projects: z.array(z.object({ credits: z.array(z.object({ id: z.string() })) })) })
+          .nullable(),
+      }),
+    );
+    return (data.facility?.projects ?? []).flatMap((project) => project.credits.map((c) => c.id));
   }
 
   async challenges(filter?: { state?: ChallengeSummary["state"] }, p?: Page): Promise<ChallengeSummary[]> {
