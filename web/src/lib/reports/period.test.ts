@@ -1,0 +1,42 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { dayToIso, inRange, isoToDay, parseRange, presetRanges, previousRange, rangeSeconds } from "./period.ts";
+
+const today = isoToDay("2026-11-23")!;
+
+test("parseRange defaults to the last 30 days up to today", () => {
+  const { range, error } = parseRange(undefined, undefined, today);
+  assert.equal(error, undefined);
+  assert.equal(dayToIso(range.fromDay), "2026-10-25");
+  assert.equal(dayToIso(range.toDay), "2026-11-23");
+});
+
+test("parseRange takes from and to inclusive, and falls back with a message on a bad or reversed date", () => {
+  assert.deepEqual(parseRange("2026-11-01", "2026-11-30", today).range, {
+    fromDay: isoToDay("2026-11-01"),
+    toDay: isoToDay("2026-11-30"),
+  });
+  assert.match(parseRange("2026-02-30", undefined, today).error!, /not a date/);
+  assert.match(parseRange("2026-11-10", "2026-11-01", today).error!, /starts .* after it ends/);
+  const long = parseRange("2020-01-01", "2026-11-23", today);
+  assert.equal(long.range.toDay - long.range.fromDay + 1, 731);
+  assert.match(long.error!, /at most 731 days/);
+});
+
+test("a period is [from 00:00, to+1 00:00) in unix seconds; the previous one has the same length", () => {
+  const r = { fromDay: isoToDay("2026-11-01")!, toDay: isoToDay("2026-11-02")! };
+  const { fromTs, toTsExclusive } = rangeSeconds(r);
+  assert.equal(toTsExclusive - fromTs, 2n * 86_400n);
+  assert.ok(inRange(fromTs, r));
+  assert.ok(!inRange(toTsExclusive, r));
+  assert.deepEqual(previousRange(r), { fromDay: r.fromDay - 2, toDay: r.fromDay - 1 });
+});
+
+test("presets include the previous calendar quarter (CBAM reports are quarterly)", () => {
+  const q = presetRanges(today).find((p) => p.label === "Previous quarter")!;
+  assert.equal(dayToIso(q.range.fromDay), "2026-07-01");
+  assert.equal(dayToIso(q.range.toDay), "2026-09-30");
+  const jan = presetRanges(isoToDay("2027-01-15")!).find((p) => p.label === "Previous quarter")!;
+  assert.equal(dayToIso(jan.range.fromDay), "2026-10-01");
+  assert.equal(dayToIso(jan.range.toDay), "2026-12-31");
+});
