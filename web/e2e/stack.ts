@@ -257,6 +257,10 @@ export async function startStack(log: (line: string) => void = () => {}, options
         CARBONPROOF_CHAIN_ID: "31337",
         CARBONPROOF_ADDRESSES: addressesFile,
         CARBONPROOF_FACILITIES: join(webDir, "facilities.json"),
+        // The embedded indexer's store and the oracle's Helia repository default to the user's
+        // .carbonproof/ (npm start's chain): the stack keeps its own, gone with it.
+        CARBONPROOF_INDEXER_DB: join(stateDir, "indexer.sqlite"),
+        CARBONPROOF_ORACLE_IPFS: join(stateDir, "no-oracle-ipfs"),
         ...options.webEnv,
       },
       web,
