@@ -1,0 +1,883 @@
+/**
+ * The embedded backend of the explorer's indexer: every read is SQL over the store the reducer
+ * and the bundle indexer fill (store.ts). Lists are ordered by indexed columns (block, log index),
+ * so a page costs the same at 100 attestations or 100,000 readings.
+ *
+ * Synchronisation is not this class's concern: `sync` (optional) is awaited before each read
+ * (index.ts passes the chain sync's bounded catch-up), and `indexedBlock` is the sync cursor.
+ */
+import { IndexerError, protocolIdKey } from "@carbonproof/subgraph/client";
+import type {
+  AttestationDetail,
+  AttestationSummary,
+  ChallengeState,
+  ChallengeSummary,
+  CreditDetail,
+  DailyTotals,
+  DeviceDetail,
+  DeviceHistoryEntry,
+  DeviceKind,
+  DeviceStatus,
+  ExplorerIndexer,
+  FacilityDetail,
+  FacilityRef,
+  FacilitySummary,
+  Hex,
+  Holding,
+  IssuanceSummary,
+  ListingStatus,
+  ListingSummary,
+  OracleNodeSummary,
+  Page,
+  ProjectSummary,
+  ProtocolOverview,
+  ReadingSummary,
+  RetirementDetail,
+  RetirementSummary,
+  SaleSummary,
+  SearchHit,
+  SourceTotals,
+  TransferSummary,
+} from "@carbonproof/subgraph/client";
+import { ALL_FACILITIES, protocolIdFromBytes32, stmt } from "./reducer.ts";
+import { getMeta, type Store } from "./store.ts";
+
+type Row = Record<string, unknown>;
+
+const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const CID = /^(b[a-z2-7]{20,120}|Qm[1-9A-HJ-NP-Za-km-z]{44})$/;
+const DECIMAL = /^\d{1,78}$/;
+
+const big = (v: unknown): bigint => (v === null || v === undefined ? 0n : BigInt(v as bigint));
+const num = (v: unknown): number => Number(v ?? 0);
+const bigOrNull = (v: unknown): bigint | null => (v === null || v === undefined ? null : BigInt(v as bigint));
+const hex = (v: unknown): Hex => String(v) as Hex;
+const ref = (id: unknown): FacilityRef => ({ id: hex(id), code: protocolIdFromBytes32(String(id)) });
+
+function page(p: Page | undefined): { first: number; skip: number } {
+  const first = p?.first ?? 100;
+  const skip = p?.skip ?? 0;
+  if (!Number.isInteger(first) || first < 1 || first > 1000)
+    throw new IndexerError("INDEXER_ARGUMENT_INVALID", `page.first must be an integer in 1…1000, got ${first}`);
+  if (!Number.isInteger(skip) || skip < 0)
+    throw new IndexerError("INDEXER_ARGUMENT_INVALID", `page.skip must be an integer ≥ 0, got ${skip}`);
+  return { first, skip };
+}
+
+function account(a: Hex, what = "an account"): string {
+  if (!ADDRESS.test(a))
+    throw new IndexerError("INDEXER_ARGUMENT_INVALID", `${what} is a 20-byte hex address, got ${a}`);
+  return a.toLowerCase();
+}
+
+function bytes32(id: string, what: string): string {
+  if (!BYTES32.test(id)) throw new IndexerError("INDEXER_ARGUMENT_INVALID", `${what} is a bytes32 hex, got ${id}`);
+  return id.toLowerCase();
+}
+
+/** A token, listing or certificate id: an integer that SQLite's INTEGER columns hold (or text for certificates). */
+function uintArg(v: bigint, what: string): bigint {
+  if (typeof v !== "bigint" || v < 0n)
+    throw new IndexerError("INDEXER_ARGUMENT_INVALID", `${what} must be a bigint ≥ 0`);
+  return v;
+}
+
+/** Ids stored in INTEGER columns fit in 63 bits; a larger id cannot match any row. */
+const fitsInteger = (v: bigint) => v < 1n << 63n;
+
+const ATTESTATION_SUMMARY_COLUMNS = `a.id, a.facility, a.period_start, a.period_end, a.reading_count, a.fossil_g, a.biogenic_g,
+  a.correction_of, a.revoked, a.challenge_state, a.submitted_at, a.issued_credit_id`;
+
+function attestationSummary(r: Row): AttestationSummary {
+  return {
+    id: hex(r.id),
+    facility: ref(r.facility),
+    periodStart: big(r.period_start),
+    periodEnd: big(r.period_end),
+    readingCount: big(r.reading_count),
+    fossilCo2eGrams: big(r.fossil_g),
+    biogenicCo2Grams: big(r.biogenic_g),
+    isCorrection: r.correction_of !== null,
+    revoked: num(r.revoked) === 1,
+    challengeState: r.challenge_state as ChallengeState,
+    submittedAt: big(r.submitted_at),
+    issuedCreditId: bigOrNull(r.issued_credit_id),
+  };
+}
+
+function facilitySummary(r: Row): FacilitySummary {
+  return {
+    ...ref(r.id),
+    deviceCount: num(r.device_count),
+    activeDeviceCount: num(r.active_device_count),
+    attestationCount: num(r.attestation_count),
+    revokedAttestationCount: num(r.revoked_attestation_count),
+    readingCount: big(r.reading_count),
+    fossilCo2eGrams: big(r.fossil_g),
+    biogenicCo2Grams: big(r.biogenic_g),
+    attestedUntil: big(r.attested_until),
+    creditsIssuedKg: big(r.credits_issued_kg),
+    creditsRetiredKg: big(r.credits_retired_kg),
+  };
+}
+
+function projectSummary(r: Row): ProjectSummary {
+  return {
+    id: big(r.id),
+    name: String(r.name),
+    standard: String(r.standard),
+    active: num(r.active) === 1,
+    proponent: hex(r.proponent),
+    issuedKg: big(r.issued_kg),
+    retiredKg: big(r.retired_kg),
+  };
+}
+
+function listingSummary(r: Row): ListingSummary {
+  return {
+    id: big(r.id),
+    seller: hex(r.seller),
+    creditId: big(r.credit),
+    amountKg: big(r.amount_kg),
+    remainingKg: big(r.remaining_kg),
+    paymentToken: hex(r.payment_token),
+    unitPrice: BigInt(String(r.unit_price)),
+    minFillKg: big(r.min_fill_kg),
+    expiresAt: big(r.expires_at),
+    status: r.status as ListingStatus,
+  };
+}
+
+function dailyTotals(r: Row): DailyTotals {
+  const day = num(r.day);
+  return {
+    day,
+    date: BigInt(day) * 86_400n,
+    attestationCount: num(r.attestation_count),
+    revokedAttestationCount: num(r.revoked_attestation_count),
+    readingCount: big(r.reading_count),
+    fossilCo2eGrams: big(r.fossil_g),
+    biogenicCo2Grams: big(r.biogenic_g),
+    issuedKg: big(r.issued_kg),
+    retiredKg: big(r.retired_kg),
+    saleCount: num(r.sale_count),
+    soldKg: big(r.sold_kg),
+  };
+}
+
+export type EmbeddedIndexerOptions = {
+  /** awaited before every read (the chain sync's bounded catch-up); reads still answer if it throws */
+  sync?: () => Promise<void>;
+};
+
+export class EmbeddedIndexer implements ExplorerIndexer {
+  readonly backend = "embedded" as const;
+  readonly db: Store;
+  readonly #sync: (() => Promise<void>) | undefined;
+
+  constructor(db: Store, options: EmbeddedIndexerOptions = {}) {
+    this.db = db;
+    this.#sync = options.sync;
+  }
+
+  async #fresh(): Promise<void> {
+    if (this.#sync) await this.#sync();
+  }
+
+  #all(sql: string, ...params: (string | number | bigint | null)[]): Row[] {
+    return stmt(this.db, sql).all(...params) as Row[];
+  }
+
+  #get(sql: string, ...params: (string | number | bigint | null)[]): Row | undefined {
+    return stmt(this.db, sql).get(...params) as Row | undefined;
+  }
+
+  /** The block the derived tables reflect (the sync cursor), null before the first sync. */
+  indexedBlock(): number | null {
+    const v = getMeta(this.db, "cursor");
+    return v === null ? null : Number(v);
+  }
+
+  async overview(): Promise<ProtocolOverview> {
+    await this.#fresh();
+    const t =
+      this.#get(
+        `SELECT SUM(attestation_count) attestation_count, SUM(revoked_attestation_count) revoked_attestation_count,
+           SUM(reading_count) reading_count, SUM(fossil_g) fossil_g, SUM(biogenic_g) biogenic_g, SUM(issued_kg) issued_kg,
+           SUM(retired_kg) retired_kg, SUM(retirement_count) retirement_count, SUM(sale_count) sale_count,
+           SUM(sold_kg) sold_kg FROM daily WHERE facility = ?`,
+        ALL_FACILITIES,
+      ) ?? {};
+    const count = (table: string) => num(this.#get(`SELECT COUNT(*) n FROM ${table}`)?.n);
+    return {
+      facilityCount: count("facilities"),
+      deviceCount: count("devices"),
+      oracleNodeCount: count("oracle_nodes"),
+      attestationCount: num(t.attestation_count),
+      revokedAttestationCount: num(t.revoked_attestation_count),
+      readingCount: big(t.reading_count),
+      fossilCo2eGrams: big(t.fossil_g),
+      biogenicCo2Grams: big(t.biogenic_g),
+      projectCount: count("projects"),
+      issuedKg: big(t.issued_kg),
+      retiredKg: big(t.retired_kg),
+      retirementCount: num(t.retirement_count),
+      listingCount: count("listings"),
+      saleCount: num(t.sale_count),
+      soldKg: big(t.sold_kg),
+      indexedBlock: this.indexedBlock(),
+      indexingErrors: Number(getMeta(this.db, "indexing_errors") ?? 0) > 0,
+    };
+  }
+
+  async facilities(p?: Page): Promise<FacilitySummary[]> {
+    const { first, skip } = page(p);
+    await this.#fresh();
+    return this.#all("SELECT * FROM facilities ORDER BY fossil_g DESC, id LIMIT ? OFFSET ?", first, skip).map(
+      facilitySummary,
+    );
+  }
+
+  async facility(id: string, p?: Page): Promise<FacilityDetail | undefined> {
+    const key = protocolIdKey(id);
+    const { first, skip } = page(p);
+    await this.#fresh();
+    const f = this.#get("SELECT * FROM facilities WHERE id = ?", key);
+    if (!f) return undefined;
+    return {
+      ...facilitySummary(f),
+      devices: this.#all(
+        "SELECT * FROM devices WHERE facility = ? ORDER BY registered_block, registered_log LIMIT 1000",
+        key,
+      ).map((d) => ({
+        id: hex(d.id),
+        code: (d.code as string | null) ?? null,
+        kind: d.kind as DeviceKind,
+        status: d.status as DeviceStatus,
+        keyCount: num(d.key_count),
+        registeredAt: big(d.registered_at),
+      })),
+      projects: this.#all(
+        "SELECT * FROM projects WHERE facility = ? ORDER BY registered_block, registered_log LIMIT 1000",
+        key,
+      ).map(projectSummary),
+      attestations: this.#all(
+        `SELECT ${ATTESTATION_SUMMARY_COLUMNS} FROM attestations a WHERE a.facility = ?
+         ORDER BY a.period_start DESC, a.submitted_block DESC, a.submitted_log DESC LIMIT ? OFFSET ?`,
+        key,
+        first,
+        skip,
+      ).map(attestationSummary),
+    };
+  }
+
+  #deviceDetail(d: Row): DeviceDetail {
+    const id = String(d.id);
+    return {
+      id: hex(id),
+      code: (d.code as string | null) ?? null,
+      kind: d.kind as DeviceKind,
+      status: d.status as DeviceStatus,
+      keyCount: num(d.key_count),
+      registeredAt: big(d.registered_at),
+      facility: ref(d.facility),
+      statusReason: (d.status_reason as string | null) ?? null,
+      metadataURI: String(d.metadata_uri),
+      keys: this.#all("SELECT * FROM device_keys WHERE device = ? ORDER BY idx", id).map((k) => ({
+        index: num(k.idx),
+        x: hex(k.x),
+        y: hex(k.y),
+        validFrom: big(k.valid_from),
+        validUntil: bigOrNull(k.valid_until),
+      })),
+      history: this.#all("SELECT * FROM device_events WHERE device = ? ORDER BY block_number, log_index", id).map(
+        (h) => ({
+          kind: h.kind as DeviceHistoryEntry["kind"],
+          reason: (h.reason as string | null) ?? null,
+          timestamp: big(h.timestamp),
+          transactionHash: hex(h.tx_hash),
+        }),
+      ),
+    };
+  }
+
+  async device(id: string): Promise<DeviceDetail | undefined> {
+    const key = protocolIdKey(id);
+    await this.#fresh();
+    const d = this.#get("SELECT * FROM devices WHERE id = ?", key);
+    return d ? this.#deviceDetail(d) : undefined;
+  }
+
+  async devices(filter?: { facility?: string; status?: DeviceDetail["status"] }, p?: Page): Promise<DeviceDetail[]> {
+    const { first, skip } = page(p);
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter?.facility !== undefined) {
+      where.push("facility = ?");
+      params.push(protocolIdKey(filter.facility));
+    }
+    if (filter?.status !== undefined) {
+      where.push("status = ?");
+      params.push(filter.status);
+    }
+    await this.#fresh();
+    return this.#all(
+      `SELECT * FROM devices ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+       ORDER BY registered_block DESC, registered_log DESC LIMIT ? OFFSET ?`,
+      ...params,
+      first,
+      skip,
+    ).map((d) => this.#deviceDetail(d));
+  }
+
+  async oracleNodes(p?: Page): Promise<OracleNodeSummary[]> {
+    const { first, skip } = page(p);
+    await this.#fresh();
+    return this.#all("SELECT * FROM oracle_nodes ORDER BY oracle_set, idx LIMIT ? OFFSET ?", first, skip).map((n) => ({
+      address: hex(n.address),
+      index: num(n.idx),
+      active: num(n.active) === 1,
+      addedAt: big(n.added_at),
+      removedAt: bigOrNull(n.removed_at),
+      attestationsSigned: num(n.attestations_signed),
+    }));
+  }
+
+  async attestations(filter?: { revoked?: boolean; isCorrection?: boolean }, p?: Page): Promise<AttestationSummary[]> {
+    const { first, skip } = page(p);
+    const where: string[] = [];
+    if (filter?.revoked !== undefined) where.push(`a.revoked = ${filter.revoked ? 1 : 0}`);
+    if (filter?.isCorrection !== undefined)
+      where.push(filter.isCorrection ? "a.correction_of IS NOT NULL" : "a.correction_of IS NULL");
+    await this.#fresh();
+    return this.#all(
+      `SELECT ${ATTESTATION_SUMMARY_COLUMNS} FROM attestations a ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+       ORDER BY a.submitted_block DESC, a.submitted_log DESC LIMIT ? OFFSET ?`,
+      first,
+      skip,
+    ).map(attestationSummary);
+  }
+
+  async attestation(id: Hex): Promise<AttestationDetail | undefined> {
+    const key = bytes32(id, "an attestation id");
+    await this.#fresh();
+    const a = this.#get("SELECT * FROM attestations a WHERE a.id = ?", key);
+    if (!a) return undefined;
+    const revocation = this.#get("SELECT * FROM revocations WHERE attestation = ?", key);
+    const challenge = this.#get("SELECT * FROM challenges WHERE attestation = ?", key);
+    const issuance = this.#get("SELECT * FROM issuances WHERE attestation = ?", key);
+    return {
+      ...attestationSummary(a),
+      merkleRoot: hex(a.merkle_root),
+      methodologyId: hex(a.methodology_id),
+      factorSetId: hex(a.factor_set_id),
+      bundleCid: String(a.bundle_cid),
+      correctionOf: (a.correction_of as Hex | null) ?? null,
+      corrections: this.#all(
+        "SELECT id FROM attestations WHERE correction_of = ? ORDER BY period_start LIMIT 1000",
+        key,
+      ).map((c) => hex(c.id)),
+      signers: this.#all("SELECT idx, address FROM attestation_signers WHERE attestation = ? ORDER BY idx", key).map(
+        (s) => ({ address: hex(s.address), index: num(s.idx) }),
+      ),
+      submitter: hex(a.submitter),
+      transactionHash: hex(a.tx_hash),
+      revocation: revocation
+        ? {
+            verifier: hex(revocation.verifier),
+            reason: String(revocation.reason),
+            timestamp: big(revocation.timestamp),
+            byChallenge: num(revocation.by_challenge) === 1,
+          }
+        : null,
+      challenge: challenge
+        ? {
+            challenger: hex(challenge.challenger),
+            reason: String(challenge.reason),
+            evidenceCid: String(challenge.evidence_cid),
+            state: challenge.state as ChallengeState,
+            note: (challenge.note as string | null) ?? null,
+          }
+        : null,
+      issuance: issuance
+        ? {
+            creditId: big(issuance.credit),
+            amountKg: big(issuance.amount_kg),
+            boundKg: big(issuance.bound_kg),
+            transactionHash: hex(issuance.tx_hash),
+          }
+        : null,
+    };
+  }
+
+  async credit(tokenId: bigint): Promise<CreditDetail | undefined> {
+    uintArg(tokenId, "a credit token id");
+    await this.#fresh();
+    if (!fitsInteger(tokenId)) return undefined;
+    const c = this.#get("SELECT * FROM credits WHERE token_id = ?", tokenId);
+    if (!c) return undefined;
+    const p = this.#get("SELECT * FROM projects WHERE id = ?", big(c.project));
+    if (!p) return undefined; // a token of an unknown project cannot be minted by CarbonCredits
+    return {
+      tokenId: big(c.token_id),
+      vintage: num(c.vintage),
+      project: { ...projectSummary(p), facility: ref(p.facility) },
+      issuedKg: big(c.issued_kg),
+      retiredKg: big(c.retired_kg),
+      supplyKg: big(c.supply_kg),
+      holderCount: num(c.holder_count),
+      retirementCount: num(c.retirement_count),
+      issuances: this.#all(
+        "SELECT * FROM issuances WHERE credit = ? ORDER BY block_number, log_index LIMIT 1000",
+        tokenId,
+      ).map((i) => ({
+        attestationId: hex(i.attestation),
+        amountKg: big(i.amount_kg),
+        boundKg: big(i.bound_kg),
+        timestamp: big(i.timestamp),
+        transactionHash: hex(i.tx_hash),
+      })),
+    };
+  }
+
+  async listings(filter?: { status?: ListingStatus; creditId?: bigint }, p?: Page): Promise<ListingSummary[]> {
+    const { first, skip } = page(p);
+    const where: string[] = [];
+    const params: (string | bigint)[] = [];
+    if (filter?.status !== undefined) {
+      where.push("status = ?");
+      params.push(filter.status);
+    }
+    if (filter?.creditId !== undefined) {
+      if (!fitsInteger(uintArg(filter.creditId, "creditId"))) return [];
+      where.push("credit = ?");
+      params.push(filter.creditId);
+    }
+    await this.#fresh();
+    return this.#all(
+      `SELECT * FROM listings ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+       ORDER BY block_number DESC, log_index DESC LIMIT ? OFFSET ?`,
+      ...params,
+      first,
+      skip,
+    ).map(listingSummary);
+  }
+
+  async retirement(certificateId: bigint): Promise<RetirementDetail | undefined> {
+    uintArg(certificateId, "a certificate id");
+    await this.#fresh();
+    const r = this.#get(
+      `SELECT r.*, c.vintage, p.name project_name, p.facility project_facility, cert.locked
+       FROM retirements r JOIN credits c ON c.token_id = r.credit LEFT JOIN projects p ON p.id = c.project
+       LEFT JOIN certificates cert ON cert.certificate_id = r.certificate_id WHERE r.certificate_id = ?`,
+      certificateId.toString(),
+    );
+    if (!r) return undefined;
+    return {
+      certificateId: BigInt(String(r.certificate_id)),
+      creditId: big(r.credit),
+      vintage: num(r.vintage),
+      project: {
+        id: big(r.project),
+        name: String(r.project_name ?? ""),
+        facility: ref(r.project_facility ?? r.facility ?? `0x${"0".repeat(64)}`),
+      },
+      beneficiary: hex(r.beneficiary),
+      retiree: hex(r.retiree),
+      holder: hex(r.holder),
+      amountKg: big(r.amount_kg),
+      beneficiaryName: String(r.beneficiary_name),
+      reason: String(r.reason),
+      consumptionCountry: (r.country_code as string | null) ?? null,
+      consumptionStart: big(r.consumption_start),
+      consumptionEnd: big(r.consumption_end),
+      timestamp: big(r.timestamp),
+      transactionHash: hex(r.tx_hash),
+      locked: num(r.locked) === 1,
+    };
+  }
+
+  async holdings(accountAddress: Hex): Promise<Holding[]> {
+    const a = account(accountAddress);
+    await this.#fresh();
+    return this.#all(
+      `SELECT b.credit, b.amount_kg, c.vintage, p.name FROM balances b JOIN credits c ON c.token_id = b.credit
+       LEFT JOIN projects p ON p.id = c.project WHERE b.account = ? AND b.amount_kg > 0
+       ORDER BY b.amount_kg DESC, b.credit LIMIT 1000`,
+      a,
+    ).map((h) => ({
+      creditId: big(h.credit),
+      vintage: num(h.vintage),
+      projectName: String(h.name ?? ""),
+      amountKg: big(h.amount_kg),
+    }));
+  }
+
+  async daily(range: { fromDay: number; toDay: number; facility?: string }): Promise<DailyTotals[]> {
+    if (!Number.isInteger(range.fromDay) || !Number.isInteger(range.toDay) || range.toDay < range.fromDay)
+      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `daily: need integer days with fromDay ≤ toDay`);
+    if (range.toDay - range.fromDay >= 1000)
+      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `daily: at most 1000 days per call`);
+    const facility = range.facility === undefined ? ALL_FACILITIES : protocolIdKey(range.facility);
+    await this.#fresh();
+    return this.#all(
+      "SELECT * FROM daily WHERE facility = ? AND day BETWEEN ? AND ? ORDER BY day",
+      facility,
+      range.fromDay,
+      range.toDay,
+    ).map(dailyTotals);
+  }
+
+  async issuances(filter?: { creditId?: bigint; facility?: string }, p?: Page): Promise<IssuanceSummary[]> {
+    const { first, skip } = page(p);
+    const where: string[] = [];
+    const params: (string | bigint)[] = [];
+    if (filter?.creditId !== undefined) {
+      if (!fitsInteger(uintArg(filter.creditId, "creditId"))) return [];
+      where.push("credit = ?");
+      params.push(filter.creditId);
+    }
+    if (filter?.facility !== undefined) {
+      where.push("facility = ?");
+      params.push(protocolIdKey(filter.facility));
+    }
+    await this.#fresh();
+    return this.#all(
+      `SELECT * FROM issuances ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+       ORDER BY block_number DESC, log_index DESC LIMIT ? OFFSET ?`,
+      ...params,
+      first,
+      skip,
+    ).map((i) => ({
+      creditId: big(i.credit),
+      attestationId: hex(i.attestation),
+      facility: ref(i.facility),
+      projectId: big(i.project),
+      amountKg: big(i.amount_kg),
+      boundKg: big(i.bound_kg),
+      timestamp: big(i.timestamp),
+      transactionHash: hex(i.tx_hash),
+    }));
+  }
+
+  async transfers(filter?: { creditId?: bigint; account?: Hex }, p?: Page): Promise<TransferSummary[]> {
+    const { first, skip } = page(p);
+    const where: string[] = [];
+    const params: (string | bigint)[] = [];
+    if (filter?.creditId !== undefined) {
+      if (!fitsInteger(uintArg(filter.creditId, "creditId"))) return [];
+      where.push("credit = ?");
+      params.push(filter.creditId);
+    }
+    let sql: string;
+    const order = "ORDER BY block_number DESC, log_index DESC, sub_index DESC";
+    if (filter?.account !== undefined) {
+      // Two index range scans (from, to) instead of an OR the planner cannot serve from one index.
+      const a = account(filter.account);
+      const extra = where.length ? `AND ${where.join(" AND ")}` : "";
+      sql = `SELECT * FROM (SELECT * FROM transfers WHERE from_address = ? ${extra}
+             UNION SELECT * FROM transfers WHERE to_address = ? ${extra}) ${order} LIMIT ? OFFSET ?`;
+      params.splice(0, params.length, a, ...params, a, ...params);
+    } else
+      sql = `SELECT * FROM transfers ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ${order} LIMIT ? OFFSET ?`;
+    await this.#fresh();
+    return this.#all(sql, ...params, first, skip).map((t) => ({
+      id: String(t.id),
+      creditId: big(t.credit),
+      kind: t.kind as TransferSummary["kind"],
+      operator: hex(t.operator),
+      from: hex(t.from_address),
+      to: hex(t.to_address),
+      amountKg: big(t.amount_kg),
+      timestamp: big(t.timestamp),
+      blockNumber: big(t.block_number),
+      transactionHash: hex(t.tx_hash),
+    }));
+  }
+
+  async sales(filter?: { creditId?: bigint; account?: Hex; listingId?: bigint }, p?: Page): Promise<SaleSummary[]> {
+    const { first, skip } = page(p);
+    const where: string[] = [];
+    const params: (string | bigint)[] = [];
+    if (filter?.creditId !== undefined) {
+      if (!fitsInteger(uintArg(filter.creditId, "creditId"))) return [];
+      where.push("credit = ?");
+      params.push(filter.creditId);
+    }
+    if (filter?.listingId !== undefined) {
+      if (!fitsInteger(uintArg(filter.listingId, "listingId"))) return [];
+      where.push("listing = ?");
+      params.push(filter.listingId);
+    }
+    if (filter?.account !== undefined) {
+      const a = account(filter.account);
+      where.push("(buyer = ? OR seller = ?)");
+      params.push(a, a);
+    }
+    await this.#fresh();
+    return this.#all(
+      `SELECT * FROM sales ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+       ORDER BY block_number DESC, log_index DESC LIMIT ? OFFSET ?`,
+      ...params,
+      first,
+      skip,
+    ).map((s) => ({
+      id: String(s.id),
+      listingId: big(s.listing),
+      creditId: big(s.credit),
+      buyer: hex(s.buyer),
+      seller: hex(s.seller),
+      amountKg: big(s.amount_kg),
+      totalPrice: BigInt(String(s.total_price)),
+      fee: BigInt(String(s.fee)),
+      paymentToken: hex(s.payment_token),
+      retired: num(s.retired) === 1,
+      certificateId: s.certificate_id === null ? null : BigInt(String(s.certificate_id)),
+      timestamp: big(s.timestamp),
+      transactionHash: hex(s.tx_hash),
+    }));
+  }
+
+  async retirements(
+    filter?: { creditId?: bigint; account?: Hex; facility?: string },
+    p?: Page,
+  ): Promise<RetirementSummary[]> {
+    const { first, skip } = page(p);
+    const where: string[] = [];
+    const params: (string | bigint)[] = [];
+    if (filter?.creditId !== undefined) {
+      if (!fitsInteger(uintArg(filter.creditId, "creditId"))) return [];
+      where.push("credit = ?");
+      params.push(filter.creditId);
+    }
+    if (filter?.facility !== undefined) {
+      where.push("facility = ?");
+      params.push(protocolIdKey(filter.facility));
+    }
+    if (filter?.account !== undefined) {
+      const a = account(filter.account);
+      where.push("(beneficiary = ? OR retiree = ? OR holder = ?)");
+      params.push(a, a, a);
+    }
+    await this.#fresh();
+    return this.#all(
+      `SELECT * FROM retirements ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+       ORDER BY block_number DESC, log_index DESC LIMIT ? OFFSET ?`,
+      ...params,
+      first,
+      skip,
+    ).map((r) => ({
+      certificateId: BigInt(String(r.certificate_id)),
+      creditId: big(r.credit),
+      facility: ref(r.facility ?? `0x${"0".repeat(64)}`),
+      beneficiary: hex(r.beneficiary),
+      beneficiaryName: String(r.beneficiary_name),
+      retiree: hex(r.retiree),
+      amountKg: big(r.amount_kg),
+      reason: String(r.reason),
+      timestamp: big(r.timestamp),
+      transactionHash: hex(r.tx_hash),
+    }));
+  }
+
+  async challenges(filter?: { state?: ChallengeSummary["state"] }, p?: Page): Promise<ChallengeSummary[]> {
+    const { first, skip } = page(p);
+    const where = filter?.state !== undefined ? "WHERE c.state = ?" : "";
+    await this.#fresh();
+    return this.#all(
+      `SELECT c.*, a.facility FROM challenges c LEFT JOIN attestations a ON a.id = c.attestation ${where}
+       ORDER BY c.block_number DESC, c.log_index DESC LIMIT ? OFFSET ?`,
+      ...(filter?.state !== undefined ? [filter.state] : []),
+      first,
+      skip,
+    ).map((c) => ({
+      attestationId: hex(c.attestation),
+      facility: ref(c.facility ?? `0x${"0".repeat(64)}`),
+      challenger: hex(c.challenger),
+      reason: String(c.reason),
+      evidenceCid: String(c.evidence_cid),
+      state: c.state as ChallengeState,
+      challengedAt: big(c.challenged_at),
+      resolvedAt: bigOrNull(c.resolved_at),
+      note: (c.note as string | null) ?? null,
+      transactionHash: hex(c.tx_hash),
+    }));
+  }
+
+  async search(term: string): Promise<SearchHit[]> {
+    const q = term.trim();
+    await this.#fresh();
+    const hits: SearchHit[] = [];
+    const facilityLabel = (id: string) => protocolIdFromBytes32(id) ?? id;
+    const lookUpKey = (key: string) => {
+      const f = this.#get("SELECT id FROM facilities WHERE id = ?", key);
+      if (f) hits.push({ kind: "facility", id: hex(f.id), label: `Facility ${facilityLabel(key)}` });
+      const d = this.#get("SELECT id, facility FROM devices WHERE id = ?", key);
+      if (d)
+        hits.push({
+          kind: "device",
+          id: hex(d.id),
+          label: `Device ${facilityLabel(key)} of ${facilityLabel(String(d.facility))}`,
+        });
+    };
+    if (/^[a-z0-9][a-z0-9._-]{0,31}$/.test(q) && !DECIMAL.test(q) && !CID.test(q)) lookUpKey(protocolIdKey(q));
+    if (BYTES32.test(q)) {
+      const key = q.toLowerCase();
+      lookUpKey(key);
+      const a = this.#get("SELECT id, facility, period_start FROM attestations WHERE id = ?", key);
+      if (a)
+        hits.push({
+          kind: "attestation",
+          id: hex(a.id),
+          label: `Attestation of ${facilityLabel(String(a.facility))} from ${new Date(num(a.period_start) * 1000).toISOString()}`,
+        });
+      for (const r of this.#all(
+        `SELECT r.digest, r.attestation_id, r.device_id, r.seq FROM readings r JOIN attestations a ON a.id = r.attestation_id
+         WHERE r.digest = ? LIMIT 10`,
+        key,
+      ))
+        hits.push({
+          kind: "reading",
+          id: hex(r.digest),
+          label: `Reading ${String(r.device_id)} #${num(r.seq)}`,
+          attestationId: hex(r.attestation_id),
+        });
+      const tx = this.#get("SELECT COUNT(*) n, MIN(block_number) block FROM events WHERE tx_hash = ?", key);
+      if (tx && num(tx.n) > 0)
+        hits.push({
+          kind: "transaction",
+          id: hex(key),
+          label: `Transaction in block ${num(tx.block)} (${num(tx.n)} CarbonProof event${num(tx.n) === 1 ? "" : "s"})`,
+        });
+    }
+    if (ADDRESS.test(q)) {
+      const a = q.toLowerCase();
+      const node = this.#get("SELECT idx FROM oracle_nodes WHERE address = ? ORDER BY idx LIMIT 1", a);
+      if (node) hits.push({ kind: "oracleNode", id: hex(a), label: `Oracle node #${num(node.idx)}` });
+      const known =
+        this.#get("SELECT 1 FROM accounts WHERE address = ?", a) ??
+        this.#get("SELECT 1 FROM projects WHERE proponent = ? LIMIT 1", a) ??
+        this.#get("SELECT 1 FROM attestations WHERE submitter = ? LIMIT 1", a) ??
+        this.#get("SELECT 1 FROM events WHERE address = ? LIMIT 1", a);
+      if (known || node) hits.push({ kind: "account", id: hex(a), label: `Account ${a}` });
+    }
+    if (DECIMAL.test(q)) {
+      const n = BigInt(q);
+      if (fitsInteger(n)) {
+        const c = this.#get(
+          "SELECT c.token_id, c.vintage, p.name FROM credits c LEFT JOIN projects p ON p.id = c.project WHERE c.token_id = ?",
+          n,
+        );
+        if (c) hits.push({ kind: "credit", id: n, label: `Credit ${String(c.name ?? "")} vintage ${num(c.vintage)}` });
+        const l = this.#get("SELECT id, status FROM listings WHERE id = ?", n);
+        if (l) hits.push({ kind: "listing", id: n, label: `Listing #${q} (${String(l.status)})` });
+      }
+      const r = this.#get("SELECT beneficiary_name FROM retirements WHERE certificate_id = ?", n.toString());
+      if (r)
+        hits.push({ kind: "retirement", id: n, label: `Retirement certificate for ${String(r.beneficiary_name)}` });
+    }
+    if (CID.test(q))
+      for (const a of this.#all("SELECT id, facility FROM attestations WHERE bundle_cid = ? LIMIT 10", q))
+        hits.push({
+          kind: "bundle",
+          id: q,
+          label: `Evidence bundle of an attestation of ${facilityLabel(String(a.facility))}`,
+          attestationId: hex(a.id),
+        });
+    return hits;
+  }
+
+  async readings(
+    filter: { attestationId?: Hex; facility?: string; deviceId?: string },
+    p?: Page,
+  ): Promise<ReadingSummary[] | null> {
+    const { first, skip } = page(p);
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.attestationId !== undefined) {
+      where.push("r.attestation_id = ?");
+      params.push(bytes32(filter.attestationId, "an attestation id"));
+    }
+    if (filter.facility !== undefined) {
+      where.push("r.facility = ?");
+      params.push(protocolIdKey(filter.facility));
+    }
+    if (filter.deviceId !== undefined) {
+      where.push("r.device_id = ?");
+      params.push(filter.deviceId);
+    }
+    // One attestation's readings in bundle (leaf) order; across attestations newest reading first.
+    const order =
+      filter.attestationId !== undefined ? "r.leaf_index" : "r.ts DESC, r.device_id DESC, r.seq DESC, r.digest";
+    await this.#fresh();
+    // Readings of attestations a reorg removed stay in the table (keyed by attestation) but are not shown.
+    return this.#all(
+      `SELECT r.* FROM readings r WHERE ${where.length ? where.join(" AND ") : "1"}
+         AND EXISTS (SELECT 1 FROM attestations a WHERE a.id = r.attestation_id)
+       ORDER BY ${order} LIMIT ? OFFSET ?`,
+      ...params,
+      first,
+      skip,
+    ).map((r) => ({
+      digest: hex(r.digest),
+      attestationId: hex(r.attestation_id),
+      facility: ref(r.facility),
+      deviceId: String(r.device_id),
+      seq: num(r.seq),
+      ts: num(r.ts),
+      kind: String(r.kind),
+      source: String(r.source),
+      fossilCo2eMg: big(r.fossil_mg),
+      biogenicCo2Mg: big(r.biogenic_mg),
+      leafIndex: num(r.leaf_index),
+    }));
+  }
+
+  async sourceTotals(range: { fromDay: number; toDay: number; facility: string }): Promise<SourceTotals[] | null> {
+    if (!Number.isInteger(range.fromDay) || !Number.isInteger(range.toDay) || range.toDay < range.fromDay)
+      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `sourceTotals: need integer days with fromDay ≤ toDay`);
+    if (range.toDay - range.fromDay >= 1000)
+      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `sourceTotals: at most 1000 days per call`);
+    const facility = protocolIdKey(range.facility);
+    await this.#fresh();
+    // Readings of standing attestations only, like the emission totals (a revoked batch leaves them).
+    return this.#all(
+      `SELECT r.day, r.source, COUNT(*) n, SUM(r.fossil_mg) fossil, SUM(r.biogenic_mg) biogenic FROM readings r
+       JOIN attestations a ON a.id = r.attestation_id AND a.revoked = 0
+       WHERE r.facility = ? AND r.day BETWEEN ? AND ? GROUP BY r.day, r.source ORDER BY r.day, r.source`,
+      facility,
+      range.fromDay,
+      range.toDay,
+    ).map((r) => ({
+      day: num(r.day),
+      source: String(r.source),
+      readingCount: num(r.n),
+      fossilCo2eMg: big(r.fossil),
+      biogenicCo2Mg: big(r.biogenic),
+    }));
+  }
+
+  /** Where the evidence bundle of an attestation stands (embedded backend only). */
+  bundleStatus(
+    attestationId: Hex,
+  ):
+    | {
+        cid: string;
+        state: "pending" | "indexed" | "unavailable" | "invalid";
+        attempts: number;
+        error: string | null;
+        readingCount: number | null;
+      }
+    | undefined {
+    const b = this.#get("SELECT * FROM bundles WHERE attestation_id = ?", bytes32(attestationId, "an attestation id"));
+    if (!b) return undefined;
+    return {
+      cid: String(b.cid),
+      state: b.state as "pending" | "indexed" | "unavailable" | "invalid",
+      attempts: num(b.attempts),
+      error: (b.error as string | null) ?? null,
+      readingCount: b.reading_count === null ? null : num(b.reading_count),
+    };
+  }
+}
