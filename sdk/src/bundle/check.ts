@@ -1,10 +1,11 @@
 import { factorSetId } from "../factors/factorSet.ts";
-import { bytesToHex } from "../hex.ts";
-import { buildMerkleTree } from "../merkle/tree.ts";
+import { bytesToHex, toBytes } from "../hex.ts";
+import { buildMerkleTree, type MerkleTree } from "../merkle/tree.ts";
 import { batchTotals, computeReading } from "../methodology/compute.ts";
-import { readingDigest } from "../reading/digest.ts";
-import { verifyEnvelope } from "../reading/sign.ts";
+import { canonicalBytes } from "../reading/canonical.ts";
+import { sha256Bytes } from "../reading/digest.ts";
 import { SdkError } from "../errors.ts";
+import { nobleSignatureVerifier, type SignatureBatchVerifier, type SignatureItem } from "../verify/signatures.ts";
 import type { Bundle } from "./schema.ts";
 
 /** One link of the chain of custody: what was checked, PASS or FAIL, and why. */
@@ -16,19 +17,46 @@ export type LinkCheck = {
   skipped?: boolean;
 };
 
+export type CheckBundleOptions = {
+  /** Device key at a reading's time (uncompressed P-256), or null when unknown. Without it, no signature link. */
+  publicKeyOf?: (deviceId: string, ts: number) => Promise<Uint8Array | string | null>;
+  /** How signatures are checked (default @noble/curves; browsers pass WebCrypto: same rule, faster). */
+  signatures?: SignatureBatchVerifier;
+  /** Called with each link as soon as it is decided (pages fill in rows as they finish). */
+  onCheck?: (check: LinkCheck) => void;
+};
+
+/** {@link checkBundle}'s links plus what it recomputed, for callers that go on (inclusion proofs). */
+export type BundleCheckDetail = {
+  checks: LinkCheck[];
+  /** SHA-256 of each reading's canonical bytes, recomputed, in bundle order. */
+  digests: Uint8Array[];
+  /** The Merkle tree over the recomputed digests. */
+  tree: MerkleTree;
+};
+
 /**
  * Re-checks everything inside a bundle that needs no chain: factor-set id, each
  * digest, the root, each result and the totals, recomputed from the readings.
  * Device signatures need keys: pass `publicKeyOf` (deviceId, ts) → key, or null when
  * unknown, to check them too.
  */
-export async function checkBundle(
+export async function checkBundle(bundle: Bundle, options: CheckBundleOptions = {}): Promise<LinkCheck[]> {
+  return (await checkBundleDetailed(bundle, options)).checks;
+}
+
+/** {@link checkBundle}, also returning the recomputed digests and tree. */
+export async function checkBundleDetailed(
   bundle: Bundle,
-  options: { publicKeyOf?: (deviceId: string, ts: number) => Promise<Uint8Array | string | null> } = {},
-): Promise<LinkCheck[]> {
+  options: CheckBundleOptions = {},
+): Promise<BundleCheckDetail> {
   const checks: LinkCheck[] = [];
+  const push = (c: LinkCheck) => {
+    checks.push(c);
+    options.onCheck?.(c);
+  };
   const computedSetId = factorSetId(bundle.factorSet.content);
-  checks.push({
+  push({
     link: "factor set id",
     ok: computedSetId === bundle.factorSet.id,
     detail:
@@ -37,8 +65,11 @@ export async function checkBundle(
         : `content hashes to ${computedSetId}, bundle says ${bundle.factorSet.id}`,
   });
 
-  const badDigests = bundle.readings.filter((r) => bytesToHex(readingDigest(r.envelope.reading)) !== r.digest);
-  checks.push({
+  // Canonical bytes and digest of each reading, once: the digest, root and signature links all use them.
+  const messages = bundle.readings.map((r) => canonicalBytes(r.envelope.reading));
+  const digests = messages.map((m) => sha256Bytes(m));
+  const badDigests = bundle.readings.filter((r, i) => bytesToHex(digests[i]!) !== r.digest);
+  push({
     link: "reading digests",
     ok: badDigests.length === 0,
     detail:
@@ -58,7 +89,7 @@ export async function checkBundle(
     const k = `${r.envelope.reading.deviceId}#${r.envelope.reading.seq}`;
     return seen.has(k) || (seen.add(k), false);
   });
-  checks.push({
+  push({
     link: "readings belong to the batch",
     ok: outside.length === 0 && dupes.length === 0,
     detail:
@@ -67,8 +98,9 @@ export async function checkBundle(
         : `${outside.length} outside facility/period, ${dupes.length} repeated (deviceId, seq)`,
   });
 
-  const root = buildMerkleTree(bundle.readings.map((r) => readingDigest(r.envelope.reading))).root;
-  checks.push({
+  const tree = buildMerkleTree(digests);
+  const root = tree.root;
+  push({
     link: "merkle root of the readings",
     ok: root === bundle.root && bundle.totals.readingCount === bundle.readings.length,
     detail:
@@ -98,7 +130,7 @@ export async function checkBundle(
       firstMismatch ||= `${r.envelope.reading.deviceId}#${r.envelope.reading.seq}: ${error.message}`;
     }
   }
-  checks.push({
+  push({
     link: "per-reading emissions recomputed",
     ok: mismatched === 0,
     detail:
@@ -113,7 +145,7 @@ export async function checkBundle(
     t.biogenicCo2Mg.toString() === bundle.totals.biogenicCo2Mg &&
     t.fossilCo2eGrams.toString() === bundle.totals.fossilCo2eGrams &&
     t.biogenicCo2Grams.toString() === bundle.totals.biogenicCo2Grams;
-  checks.push({
+  push({
     link: "bundle totals recomputed",
     ok: totalsOk,
     detail: totalsOk
@@ -122,20 +154,42 @@ export async function checkBundle(
   });
 
   if (options.publicKeyOf) {
-    let bad = 0;
+    const publicKeyOf = options.publicKeyOf;
+    const verifier = options.signatures ?? nobleSignatureVerifier;
+    // Keys concurrently (the lookup memoises per device), then one batch of signatures.
+    const keys = await Promise.all(
+      bundle.readings.map((r) => publicKeyOf(r.envelope.reading.deviceId, r.envelope.reading.ts)),
+    );
     let unknown = 0;
     let first = "";
-    for (const r of bundle.readings) {
-      const key = await options.publicKeyOf(r.envelope.reading.deviceId, r.envelope.reading.ts);
-      if (key === null) {
+    const items: SignatureItem[] = [];
+    const itemOf: number[] = [];
+    bundle.readings.forEach((r, i) => {
+      const key = keys[i];
+      if (key === null || key === undefined) {
         unknown++;
         first ||= `${r.envelope.reading.deviceId}: no registered key`;
-      } else if (!verifyEnvelope(r.envelope, key)) {
-        bad++;
-        first ||= `${r.envelope.reading.deviceId}#${r.envelope.reading.seq}: invalid signature`;
+        return;
       }
-    }
-    checks.push({
+      let publicKey: Uint8Array;
+      try {
+        publicKey = toBytes(key);
+      } catch (error) {
+        if (!(error instanceof SdkError)) throw error;
+        publicKey = new Uint8Array(0);
+      }
+      items.push({ message: messages[i]!, digest: digests[i]!, sig: r.envelope.sig, publicKey });
+      itemOf.push(i);
+    });
+    const valid = await verifier.verify(items);
+    let bad = 0;
+    valid.forEach((ok, k) => {
+      if (ok) return;
+      bad++;
+      const r = bundle.readings[itemOf[k]!]!;
+      first ||= `${r.envelope.reading.deviceId}#${r.envelope.reading.seq}: invalid signature`;
+    });
+    push({
       link: "device signatures",
       ok: bad === 0 && unknown === 0,
       detail:
@@ -144,5 +198,5 @@ export async function checkBundle(
           : `${bad} invalid, ${unknown} without key; first ${first}`,
     });
   }
-  return checks;
+  return { checks, digests, tree };
 }

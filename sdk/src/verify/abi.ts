@@ -8,6 +8,7 @@ export {
   attestationRegistryAbi,
   carbonCreditsAbi,
   deviceRegistryAbi,
+  marketplaceAbi,
   oracleSetAbi,
   retirementCertificatesAbi,
   deployedContracts,

@@ -8,19 +8,28 @@ import {
   type PublicClient,
 } from "viem";
 import { bundleCid, decodeBundle } from "../bundle/bundle.ts";
-import { checkBundle, type LinkCheck } from "../bundle/check.ts";
+import { checkBundleDetailed, type LinkCheck } from "../bundle/check.ts";
 import type { Bundle } from "../bundle/schema.ts";
 import { hashBatchHeader, recoverQuorumSigners, type BatchHeader } from "../eip712/batchHeader.ts";
 import { SdkError } from "../errors.ts";
 import { bytesToHex } from "../hex.ts";
 import { bytes32ToId, idToBytes32 } from "../ids.ts";
 import { leafHash } from "../merkle/hash.ts";
-import { getProof } from "../merkle/proof.ts";
-import { buildMerkleTree } from "../merkle/tree.ts";
+import { getProof, verifyProof } from "../merkle/proof.ts";
 import { readingDigest } from "../reading/digest.ts";
 import type { Envelope } from "../reading/schema.ts";
-import { publicKeyFromXY, verifyEnvelope } from "../reading/sign.ts";
+import { publicKeyFromXY } from "../reading/sign.ts";
+import { canonicalBytes } from "../reading/canonical.ts";
 import { attestationRegistryAbi, deviceRegistryAbi, oracleSetAbi } from "./abi.ts";
+import {
+  createVerifyCache,
+  memo,
+  type BundleReadingKeys,
+  type DeviceEntry,
+  type Submitted,
+  type VerifyCache,
+} from "./cache.ts";
+import { nobleSignatureVerifier, type SignatureBatchVerifier } from "./signatures.ts";
 import type { BundleSource } from "./sources.ts";
 
 export type VerifyTarget = { attestationId: Hex } | { envelope: Envelope };
@@ -40,16 +49,60 @@ export type VerifyOptions = {
    * attested twice (default true; needs a source that fetches by CID).
    */
   checkHistory?: boolean;
+  /** How device signatures are checked (default @noble/curves; the web app passes WebCrypto). */
+  signatures?: SignatureBatchVerifier;
+  /** Called with each link as soon as it is decided, in report order. */
+  onCheck?: (check: LinkCheck) => void;
+  /**
+   * Shared between the verifications of one walk (a credit's attestations): bundles, event
+   * lists and device keys are fetched once. Default: a fresh cache per call.
+   */
+  cache?: VerifyCache;
 };
 
-export type VerifyReport = { attestationId: Hex | null; checks: LinkCheck[]; ok: boolean };
+/** What the verifier looked at, for a page to show beside the links (never needed to judge them). */
+export type VerifyEvidence = {
+  header: BatchHeader;
+  txHash: Hex;
+  blockNumber: bigint;
+  /** Size of the bundle bytes fetched, when they were. */
+  bundleBytes?: number;
+  /** The first readings of the bundle (at most 10), when it decoded. */
+  readings?: { deviceId: string; seq: number; ts: number; digest: string; fossilCo2eMg: string }[];
+};
 
-type Submitted = { id: Hex; header: BatchHeader; bitmap: bigint; txHash: Hex; blockNumber: bigint };
+export type VerifyReport = { attestationId: Hex | null; checks: LinkCheck[]; ok: boolean; evidence?: VerifyEvidence };
 
 const pass = (link: string, detail: string): LinkCheck => ({ link, ok: true, detail });
 const fail = (link: string, detail: string): LinkCheck => ({ link, ok: false, detail });
 
-async function findSubmissions(o: VerifyOptions, args: { id?: Hex; facilityId?: Hex }): Promise<Submitted[]> {
+/** `AttestationSubmitted` events of the registry (by id, by facility, or all), through the cache when given. */
+export function findSubmissions(
+  o: Omit<VerifyOptions, "target">,
+  args: { id?: Hex; facilityId?: Hex },
+): Promise<Submitted[]> {
+  return findSubmissionsCached(o, args);
+}
+
+function findSubmissionsCached(
+  o: Omit<VerifyOptions, "target">,
+  args: { id?: Hex; facilityId?: Hex },
+): Promise<Submitted[]> {
+  const cache = o.cache;
+  if (!cache) return fetchSubmissions(o, args);
+  const key = `${o.registry}:${args.id ?? ""}:${args.facilityId ?? ""}:${o.fromBlock ?? 0n}`;
+  let found = cache.submissions.get(key);
+  if (!found) {
+    found = fetchSubmissions(o, args);
+    cache.submissions.set(key, found);
+  }
+  return found;
+}
+
+async function fetchSubmissions(
+  o: Omit<VerifyOptions, "target">,
+  args: { id?: Hex; facilityId?: Hex },
+): Promise<Submitted[]> {
   const logs = await o.client.getLogs({
     address: o.registry,
     event: attestationRegistryAbi.find((x) => x.type === "event" && x.name === "AttestationSubmitted") as Extract<
@@ -73,9 +126,14 @@ async function findSubmissions(o: VerifyOptions, args: { id?: Hex; facilityId?: 
  * The auditor's verifier: re-checks every link from the chain back to the signed readings.
  * Returns one check per link; `ok` only when all pass. Browser-safe (viem + a BundleSource).
  */
-export async function verifyAttestation(o: VerifyOptions): Promise<VerifyReport> {
+export async function verifyAttestation(options: VerifyOptions): Promise<VerifyReport> {
+  const o: VerifyOptions & { cache: VerifyCache } = { ...options, cache: options.cache ?? createVerifyCache() };
   const checks: LinkCheck[] = [];
-  const chainId = await o.client.getChainId();
+  const push = (c: LinkCheck) => {
+    checks.push(c);
+    o.onCheck?.(c);
+  };
+  const chainId = await (o.cache.chainId ??= o.client.getChainId());
   const domain = { chainId, verifyingContract: o.registry };
 
   // 1. Which attestation.
@@ -86,7 +144,7 @@ export async function verifyAttestation(o: VerifyOptions): Promise<VerifyReport>
     const found = await findSubmissions(o, { id: o.target.attestationId });
     sub = found[0];
     if (!sub) {
-      checks.push(
+      push(
         fail(
           "attestation on chain",
           `no AttestationSubmitted event for ${o.target.attestationId} at ${o.registry} on chain ${chainId}`,
@@ -104,7 +162,7 @@ export async function verifyAttestation(o: VerifyOptions): Promise<VerifyReport>
     for (const c of candidates) {
       let b: Uint8Array;
       try {
-        b = await o.source.get(c.header.bundleCid);
+        b = await getBytes(o, c.header.bundleCid);
       } catch (error) {
         // An unreachable bundle is reported in the FAIL line below if no other candidate holds the reading.
         unreadable.push(`${c.id}: ${(error as Error).message.split("\n")[0]}`);
@@ -126,7 +184,7 @@ export async function verifyAttestation(o: VerifyOptions): Promise<VerifyReport>
       }
     }
     if (!sub) {
-      checks.push(
+      push(
         fail(
           "reading attested",
           `no attestation of ${reading.facilityId} covering ts ${reading.ts} has a bundle (from ${o.source.describe}) containing digest ${envelopeDigest} (${candidates.length} candidate(s)${unreadable.length > 0 ? `; unreadable: ${unreadable.join("; ")}` : ""})`,
@@ -136,10 +194,11 @@ export async function verifyAttestation(o: VerifyOptions): Promise<VerifyReport>
     }
   }
   const { id, header } = sub;
+  const evidence: VerifyEvidence = { header, txHash: sub.txHash, blockNumber: sub.blockNumber };
 
   // 2. The registry's record and the header's id.
   const recomputedId = hashBatchHeader(header, domain);
-  checks.push(
+  push(
     recomputedId === id
       ? pass("attestation id = EIP-712 digest of the header", `${id} (chain ${chainId}, registry ${o.registry})`)
       : fail("attestation id = EIP-712 digest of the header", `event id ${id}, header hashes to ${recomputedId}`),
@@ -150,9 +209,9 @@ export async function verifyAttestation(o: VerifyOptions): Promise<VerifyReport>
     functionName: "getAttestation",
     args: [id],
   });
-  if (record.revokedAt !== 0n) checks.push(fail("attestation not revoked", `revoked at ${record.revokedAt}`));
-  else checks.push(pass("attestation not revoked", `submitted at ${record.submittedAt}, block ${sub.blockNumber}`));
-  checks.push(
+  if (record.revokedAt !== 0n) push(fail("attestation not revoked", `revoked at ${record.revokedAt}`));
+  else push(pass("attestation not revoked", `submitted at ${record.submittedAt}, block ${sub.blockNumber}`));
+  push(
     record.merkleRoot === header.merkleRoot
       ? pass("stored root = header root", header.merkleRoot)
       : fail("stored root = header root", `registry stores ${record.merkleRoot}, header says ${header.merkleRoot}`),
@@ -164,7 +223,7 @@ export async function verifyAttestation(o: VerifyOptions): Promise<VerifyReport>
       functionName: "exists",
       args: [header.correctionOf],
     });
-    checks.push(
+    push(
       original
         ? pass("corrected attestation exists", header.correctionOf)
         : fail("corrected attestation exists", `${header.correctionOf} unknown`),
@@ -174,37 +233,45 @@ export async function verifyAttestation(o: VerifyOptions): Promise<VerifyReport>
   // 3. Bundle bytes and CID.
   if (!bytes) {
     try {
-      bytes = await o.source.get(header.bundleCid);
+      bytes = await getBytes(o, header.bundleCid);
     } catch (error) {
-      checks.push(
+      push(
         fail(
           "bundle CID = on-chain CID",
           `cannot get the bundle from ${o.source.describe}: ${(error as Error).message}`,
         ),
       );
-      return { attestationId: id, checks, ok: false };
+      return { attestationId: id, checks, ok: false, evidence };
     }
   }
   const cid = bundleCid(bytes);
+  evidence.bundleBytes = bytes.length;
   if (cid !== header.bundleCid) {
-    checks.push(
+    push(
       fail(
         "bundle CID = on-chain CID",
         `bytes from ${o.source.describe} hash to ${cid}, header says ${header.bundleCid}`,
       ),
     );
-    return { attestationId: id, checks, ok: false };
+    return { attestationId: id, checks, ok: false, evidence };
   }
-  checks.push(pass("bundle CID = on-chain CID", `${cid} (${bytes.length} bytes from ${o.source.describe})`));
+  push(pass("bundle CID = on-chain CID", `${cid} (${bytes.length} bytes from ${o.source.describe})`));
   let bundle: Bundle;
   try {
     bundle = decodeBundle(bytes);
   } catch (error) {
     if (!(error instanceof SdkError)) throw error;
-    checks.push(fail("bundle format", error.message));
-    return { attestationId: id, checks, ok: false };
+    push(fail("bundle format", error.message));
+    return { attestationId: id, checks, ok: false, evidence };
   }
-  checks.push(pass("bundle format", `${bundle.format}, canonical, ${bundle.readings.length} readings`));
+  push(pass("bundle format", `${bundle.format}, canonical, ${bundle.readings.length} readings`));
+  evidence.readings = bundle.readings.slice(0, 10).map((r) => ({
+    deviceId: r.envelope.reading.deviceId,
+    seq: r.envelope.reading.seq,
+    ts: r.envelope.reading.ts,
+    digest: r.digest,
+    fossilCo2eMg: r.result.fossilCo2eMg,
+  }));
 
   // 4. Header fields = bundle.
   const mismatches: string[] = [];
@@ -221,7 +288,7 @@ export async function verifyAttestation(o: VerifyOptions): Promise<VerifyReport>
   eq("methodologyId", header.methodologyId, bundle.methodologyId);
   eq("factorSetId", header.factorSetId, bundle.factorSet.id);
   eq("correctionOf", header.correctionOf, bundle.correctionOf);
-  checks.push(
+  push(
     mismatches.length === 0
       ? pass(
           "header = bundle (facility, period, root, count, totals, methodology, factor set)",
@@ -231,61 +298,80 @@ export async function verifyAttestation(o: VerifyOptions): Promise<VerifyReport>
   );
 
   // 5. Everything recomputable from the bundle alone, and device signatures with registry keys.
-  const keyOf = o.deviceRegistry ? deviceKeyLookup(o.client, o.deviceRegistry, bundle.facilityId) : undefined;
-  const inner = await checkBundle(bundle, keyOf ? { publicKeyOf: keyOf.get } : {});
-  checks.push(...inner);
-  if (!keyOf)
-    checks.push(fail("device signatures", "no DeviceRegistry address (--device-registry): device keys unknown"));
-  else if (keyOf.problems.length > 0)
-    checks.push(fail("devices registered to the facility", keyOf.problems.join("; ")));
+  const keyOf = o.deviceRegistry ? deviceKeyLookup(o, o.deviceRegistry, bundle.facilityId) : undefined;
+  const inner = await checkBundleDetailed(bundle, {
+    ...(keyOf ? { publicKeyOf: keyOf.get } : {}),
+    signatures: o.signatures ?? nobleSignatureVerifier,
+    onCheck: push,
+  });
+  if (!keyOf) push(fail("device signatures", "no DeviceRegistry address (--device-registry): device keys unknown"));
+  else if (keyOf.problems.length > 0) push(fail("devices registered to the facility", keyOf.problems.join("; ")));
   else
-    checks.push(
+    push(
       pass(
         "devices registered to the facility",
-        `${keyOf.devices.size} device(s) of ${bundle.facilityId} in DeviceRegistry ${o.deviceRegistry}`,
+        `${keyOf.devices.size} device(s) of ${bundle.facilityId} in DeviceRegistry ${o.deviceRegistry}: ${keyOf.describe()}`,
       ),
     );
 
-  // 6. Inclusion on-chain: the registry's own verifyReading for a sample (and for the envelope asked about).
-  const tree = buildMerkleTree(bundle.readings.map((r) => r.digest as Hex));
+  // 6. Inclusion: every reading's proof, off-chain, up to the root the registry stores; a sample
+  // (and the envelope asked about) also through the registry's own verifyReading.
+  const { tree, digests } = inner;
+  const leaves = digests.map((d) => leafHash(d));
+  const offChainMisses: string[] = [];
+  leaves.forEach((leaf, i) => {
+    if (!verifyProof(record.merkleRoot, leaf, getProof(tree, leaf))) {
+      const r = bundle.readings[i]!.envelope.reading;
+      offChainMisses.push(`${r.deviceId}#${r.seq}`);
+    }
+  });
   const limit = o.onchainProofs ?? 16;
-  const sample = bundle.readings.filter((r, i) => i < limit || r.digest === envelopeDigest);
-  let provenOnChain = 0;
-  const notProven: string[] = [];
-  for (const r of sample) {
-    const leaf = leafHash(r.digest as Hex);
-    const ok = await o.client.readContract({
-      address: o.registry,
-      abi: attestationRegistryAbi,
-      functionName: "verifyReading",
-      args: [id, leaf, getProof(tree, leaf)],
-    });
-    if (ok) provenOnChain++;
-    else notProven.push(`${r.envelope.reading.deviceId}#${r.envelope.reading.seq}`);
-  }
-  checks.push(
-    notProven.length === 0 && tree.root === header.merkleRoot
+  const sample = leaves
+    .map((leaf, i) => ({ leaf, i }))
+    .filter(({ i }) => i < limit || bundle.readings[i]!.digest === envelopeDigest);
+  const onChain = await Promise.all(
+    sample.map(({ leaf }) =>
+      o.client.readContract({
+        address: o.registry,
+        abi: attestationRegistryAbi,
+        functionName: "verifyReading",
+        args: [id, leaf, getProof(tree, leaf)],
+      }),
+    ),
+  );
+  const notProven = sample
+    .filter((_, k) => !onChain[k])
+    .map(({ i }) => `${bundle.readings[i]!.envelope.reading.deviceId}#${bundle.readings[i]!.envelope.reading.seq}`);
+  push(
+    notProven.length === 0 && offChainMisses.length === 0
       ? pass(
           "readings included in the attested root",
-          `all ${bundle.readings.length} leaves under ${header.merkleRoot}; ${provenOnChain} proven with AttestationRegistry.verifyReading`,
+          `all ${bundle.readings.length} leaves under ${record.merkleRoot}; ${sample.length} proven with AttestationRegistry.verifyReading`,
         )
       : fail(
           "readings included in the attested root",
-          `${notProven.length} rejected by verifyReading (first ${notProven[0] ?? "—"}); off-chain root ${tree.root}`,
+          `${offChainMisses.length} proof(s) do not reach the stored root ${record.merkleRoot} (first ${offChainMisses[0] ?? "—"}); ${notProven.length} rejected by verifyReading (first ${notProven[0] ?? "—"}); off-chain root ${tree.root}`,
         ),
   );
   if (envelopeDigest && "envelope" in o.target) {
     const inBundle = bundle.readings.find((r) => r.digest === envelopeDigest);
     const ok = inBundle !== undefined && inBundle.envelope.sig.toLowerCase() === o.target.envelope.sig.toLowerCase();
-    checks.push(
+    push(
       ok
         ? pass("envelope = bundle entry", `digest ${envelopeDigest}`)
         : fail("envelope = bundle entry", `signature in the bundle differs for digest ${envelopeDigest}`),
     );
     if (keyOf && ok) {
-      const key = await keyOf.get(o.target.envelope.reading.deviceId, o.target.envelope.reading.ts);
-      const valid = key !== null && verifyEnvelope(o.target.envelope, key);
-      checks.push(
+      const env = o.target.envelope;
+      const key = await keyOf.get(env.reading.deviceId, env.reading.ts);
+      const message = canonicalBytes(env.reading);
+      const [valid] =
+        key === null
+          ? [false]
+          : await (o.signatures ?? nobleSignatureVerifier).verify([
+              { message, digest: readingDigest(env.reading), sig: env.sig, publicKey: key },
+            ]);
+      push(
         valid
           ? pass("envelope signature", "valid under the registered key")
           : fail("envelope signature", "not valid under the registered key"),
@@ -294,15 +380,58 @@ export async function verifyAttestation(o: VerifyOptions): Promise<VerifyReport>
   }
 
   // 7. Quorum: signatures from the submitting transaction, signers = bitmap, count ≥ threshold.
-  checks.push(await checkQuorum(o, sub, domain));
+  push(await checkQuorum(o, sub, domain));
 
   // 8. No reading attested twice among the facility's attestations (corrections included).
-  if (o.checkHistory !== false) checks.push(await checkHistory(o, sub, bundle));
+  if (o.checkHistory !== false) push(await checkHistory(o, sub, bundle));
 
-  return { attestationId: id, checks, ok: checks.every((c) => c.ok) };
+  return { attestationId: id, checks, ok: checks.every((c) => c.ok), evidence };
 }
 
-async function checkHistory(o: VerifyOptions, sub: Submitted, bundle: Bundle): Promise<LinkCheck> {
+/** Bundle bytes by CID, fetched once per walk. */
+export function getBytes(o: Omit<VerifyOptions, "target"> & { cache: VerifyCache }, cid: string): Promise<Uint8Array> {
+  return memo(o.cache.bytes, cid, () => o.source.get(cid));
+}
+
+/**
+ * (deviceId, seq) and digest of each reading of another attestation's bundle: only what the
+ * no-double-attestation link compares, read without the full schema check (that bundle's own
+ * verification does that), so a facility's whole history can be compared quickly.
+ */
+export function bundleReadingKeys(bytes: Uint8Array): BundleReadingKeys {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (cause) {
+    throw new SdkError(`Bundle bytes are not UTF-8 JSON: ${(cause as Error).message}`, {
+      code: "INVALID_BUNDLE",
+      cause,
+    });
+  }
+  const readings = (value as { readings?: unknown } | null)?.readings;
+  if (!Array.isArray(readings))
+    throw new SdkError("Invalid bundle: no readings array.", { code: "INVALID_BUNDLE", docsPath: "docs/bundle.md" });
+  const keys: string[] = [];
+  const digests: string[] = [];
+  readings.forEach((r: unknown, i) => {
+    const entry = r as { digest?: unknown; envelope?: { reading?: { deviceId?: unknown; seq?: unknown } } } | null;
+    const reading = entry?.envelope?.reading;
+    if (typeof entry?.digest !== "string" || typeof reading?.deviceId !== "string" || typeof reading.seq !== "number")
+      throw new SdkError(`Invalid bundle: readings[${i}] has no digest, deviceId or seq.`, {
+        code: "INVALID_BUNDLE",
+        docsPath: "docs/bundle.md",
+      });
+    keys.push(`${reading.deviceId}#${reading.seq}`);
+    digests.push(entry.digest);
+  });
+  return { keys, digests };
+}
+
+async function checkHistory(
+  o: VerifyOptions & { cache: VerifyCache },
+  sub: Submitted,
+  bundle: Bundle,
+): Promise<LinkCheck> {
   const link = "no reading attested twice for the facility";
   if (!o.source.byCid) {
     return {
@@ -318,35 +447,50 @@ async function checkHistory(o: VerifyOptions, sub: Submitted, bundle: Bundle): P
   }
   const digests = new Set(mine.values());
   const others = (await findSubmissions(o, { facilityId: sub.header.facilityId })).filter((s) => s.id !== sub.id);
+  // Every other attestation at once: revocation flag and reading keys (each bundle fetched and read once per walk).
+  const results = await Promise.all(
+    others.map(async (other) => {
+      const revoked = await memo(o.cache.revoked, `${o.registry}:${other.id}`, () =>
+        o.client.readContract({
+          address: o.registry,
+          abi: attestationRegistryAbi,
+          functionName: "isRevoked",
+          args: [other.id],
+        }),
+      );
+      if (revoked) return { other, revoked: true as const };
+      try {
+        const keys = await memo(o.cache.readingKeys, other.header.bundleCid, async () => {
+          const bytes = await getBytes(o, other.header.bundleCid);
+          if (bundleCid(bytes) !== other.header.bundleCid)
+            throw new SdkError(`bundle of ${other.id} from ${o.source.describe} does not hash to its CID`, {
+              code: "INVALID_BUNDLE",
+            });
+          return bundleReadingKeys(bytes);
+        });
+        return { other, revoked: false as const, keys };
+      } catch (error) {
+        return { other, revoked: false as const, keys: undefined, error: error as Error };
+      }
+    }),
+  );
   const overlaps: string[] = [];
   let checked = 0;
   let revoked = 0;
-  for (const other of others) {
-    if (
-      await o.client.readContract({
-        address: o.registry,
-        abi: attestationRegistryAbi,
-        functionName: "isRevoked",
-        args: [other.id],
-      })
-    ) {
+  for (const r of results) {
+    if (r.revoked) {
       revoked++;
       continue;
     }
-    let otherBundle: Bundle;
-    try {
-      const bytes = await o.source.get(other.header.bundleCid);
-      if (bundleCid(bytes) !== other.header.bundleCid)
-        return fail(link, `bundle of ${other.id} from ${o.source.describe} does not hash to its CID`);
-      otherBundle = decodeBundle(bytes);
-    } catch (error) {
-      return fail(link, `cannot check against ${other.id}: ${(error as Error).message.split("\n")[0]}`);
+    if (!r.keys) {
+      const message = (r.error?.message ?? "").split("\n")[0] ?? "";
+      return fail(link, message.startsWith("bundle of ") ? message : `cannot check against ${r.other.id}: ${message}`);
     }
     checked++;
-    for (const r of otherBundle.readings) {
-      const key = `${r.envelope.reading.deviceId}#${r.envelope.reading.seq}`;
-      if (mine.has(key) || digests.has(r.digest)) overlaps.push(`${key} also in ${other.id}`);
-    }
+    const { keys, digests: otherDigests } = r.keys;
+    keys.forEach((key, i) => {
+      if (mine.has(key) || digests.has(otherDigests[i]!)) overlaps.push(`${key} also in ${r.other.id}`);
+    });
   }
   if (overlaps.length > 0) return fail(link, `${overlaps.length} reading(s) attested twice; first ${overlaps[0]}`);
   return pass(
@@ -364,53 +508,63 @@ function bytes32ToIdSafe(value: Hex): string {
   }
 }
 
-function deviceKeyLookup(client: PublicClient, deviceRegistry: Address, facilityId: string) {
-  const devices = new Map<string, { current: { x: Hex; y: Hex; validFrom: bigint } | null }>();
+/**
+ * Device keys from DeviceRegistry: one `getDevice` per device (facility and whole key history),
+ * shared through the cache; the key of a reading is the one `keyAt` would give (the latest with
+ * validFrom ≤ ts; the first key always qualifies).
+ */
+function deviceKeyLookup(o: VerifyOptions & { cache: VerifyCache }, deviceRegistry: Address, facilityId: string) {
+  const devices = new Map<string, DeviceEntry>();
   const problems: string[] = [];
-  const get = async (deviceId: string, ts: number): Promise<Uint8Array | null> => {
-    const id = idToBytes32(deviceId);
-    let entry = devices.get(deviceId);
-    if (!entry) {
+  const publicKeys = new Map<string, Uint8Array>();
+  const entryOf = (deviceId: string): Promise<DeviceEntry> =>
+    memo(o.cache.devices, `${deviceRegistry}:${deviceId}`, async () => {
       try {
-        const facility = await client.readContract({
+        const device = await o.client.readContract({
           address: deviceRegistry,
           abi: deviceRegistryAbi,
-          functionName: "facilityOf",
-          args: [id],
+          functionName: "getDevice",
+          args: [idToBytes32(deviceId)],
         });
-        if (facility !== idToBytes32(facilityId))
-          problems.push(`${deviceId} is registered to ${bytes32ToIdSafe(facility)}, not ${facilityId}`);
-        const current = await client.readContract({
-          address: deviceRegistry,
-          abi: deviceRegistryAbi,
-          functionName: "currentKey",
-          args: [id],
-        });
-        entry = { current };
+        return { ok: true, facilityId: device.facilityId, keys: device.keyHistory };
       } catch (error) {
         // A revert means the device is unknown to the registry: a failed link, reported.
         // Anything else (RPC down, …) is not an answer about the device: let it propagate.
         const reverted =
           error instanceof BaseError && error.walk((e) => e instanceof ContractFunctionRevertedError) !== null;
         if (!reverted) throw error;
-        problems.push(`${deviceId} not in DeviceRegistry (${error.shortMessage})`);
-        entry = { current: null };
+        return { ok: false, problem: `${deviceId} not in DeviceRegistry (${error.shortMessage})` };
       }
+    });
+  const get = async (deviceId: string, ts: number): Promise<Uint8Array | null> => {
+    const entry = await entryOf(deviceId);
+    if (!devices.has(deviceId)) {
       devices.set(deviceId, entry);
+      if (!entry.ok) problems.push(entry.problem);
+      else if (entry.facilityId !== idToBytes32(facilityId))
+        problems.push(`${deviceId} is registered to ${bytes32ToIdSafe(entry.facilityId)}, not ${facilityId}`);
     }
-    if (!entry.current) return null;
-    const key =
-      BigInt(ts) >= entry.current.validFrom
-        ? entry.current
-        : await client.readContract({
-            address: deviceRegistry,
-            abi: deviceRegistryAbi,
-            functionName: "keyAt",
-            args: [id, BigInt(ts)],
-          });
-    return publicKeyFromXY(key.x, key.y);
+    if (!entry.ok || entry.keys.length === 0) return null;
+    let i = entry.keys.length - 1;
+    while (i > 0 && entry.keys[i]!.validFrom > BigInt(ts)) i--;
+    const key = entry.keys[i]!;
+    const id = `${deviceId}/${i}`;
+    let publicKey = publicKeys.get(id);
+    if (!publicKey) {
+      publicKey = publicKeyFromXY(key.x, key.y);
+      publicKeys.set(id, publicKey);
+    }
+    return publicKey;
   };
-  return { get, devices, problems };
+  const describe = () =>
+    [...devices]
+      .map(([deviceId, e]) =>
+        e.ok
+          ? `${deviceId} (key x ${e.keys[e.keys.length - 1]!.x.slice(0, 10)}…, ${e.keys.length} key${e.keys.length === 1 ? "" : "s"})`
+          : deviceId,
+      )
+      .join(", ");
+  return { get, devices, problems, describe };
 }
 
 async function checkQuorum(
@@ -425,20 +579,17 @@ async function checkQuorum(
     functionName: "oracleSet",
   });
   const at = { blockNumber: sub.blockNumber };
-  const threshold = await o.client.readContract({
-    address: oracleSet,
-    abi: oracleSetAbi,
-    functionName: "threshold",
-    ...at,
-  });
-  const bitmapSigners = await o.client.readContract({
-    address: oracleSet,
-    abi: oracleSetAbi,
-    functionName: "signersOf",
-    args: [sub.bitmap],
-    ...at,
-  });
-  const tx = await o.client.getTransaction({ hash: sub.txHash });
+  const [threshold, bitmapSigners, tx] = await Promise.all([
+    o.client.readContract({ address: oracleSet, abi: oracleSetAbi, functionName: "threshold", ...at }),
+    o.client.readContract({
+      address: oracleSet,
+      abi: oracleSetAbi,
+      functionName: "signersOf",
+      args: [sub.bitmap],
+      ...at,
+    }),
+    o.client.getTransaction({ hash: sub.txHash }),
+  ]);
   let signatures: Hex;
   try {
     const call = decodeFunctionData({ abi: attestationRegistryAbi, data: tx.input });

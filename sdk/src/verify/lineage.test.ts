@@ -1,0 +1,313 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { createWalletClient, http, type Address, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { hardhat as hardhatChain } from "viem/chains";
+import { buildBundle, bundleCid, bundleHeader, encodeBundle } from "../bundle/bundle.ts";
+import { hashBatchHeader, packQuorumSignatures, signBatchHeader } from "../eip712/batchHeader.ts";
+import { defaultFactorSet } from "../factors/factorSet.ts";
+import { idToBytes32 } from "../ids.ts";
+import { METHODOLOGY_ID } from "../methodology/methodologyId.ts";
+import type { Reading } from "../reading/schema.ts";
+import { generateDeviceKey, publicKeyToXY, signReading } from "../reading/sign.ts";
+import { TEST_ONLY_HARDHAT_KEYS, startTestChain, type TestChain } from "../test/hardhatNode.ts";
+import { attestationRegistryAbi, carbonCreditsAbi, deviceRegistryAbi, retirementCertificatesAbi } from "./abi.ts";
+import { nobleSignatureVerifier, webCryptoSignatureVerifier } from "./signatures.ts";
+import { mapSource } from "./sources.ts";
+import { verifyLineage, type LineageReport } from "./verifyLineage.ts";
+
+const FACILITY = "ktda-kangaita";
+const DEVICE = "kangaita-chimney-1";
+const deviceKey = generateDeviceKey();
+const pinned = new Map<string, Uint8Array>();
+let chain: TestChain;
+let credits: Address;
+let certificates: Address;
+let marketplace: Address;
+let tokenId: bigint;
+let certificateId: bigint;
+const attestationIds: Hex[] = [];
+const cids: string[] = [];
+
+/** Two attested hours of readings behind one credit, issued to the admin, 1 kg retired by the admin. */
+before(async () => {
+  chain = await startTestChain();
+  const { x, y } = publicKeyToXY(deviceKey.publicKey);
+  const admin = TEST_ONLY_HARDHAT_KEYS[0]!;
+  await chain.write(admin, chain.deviceRegistry, deviceRegistryAbi, "registerDevice", [
+    idToBytes32(DEVICE),
+    idToBytes32(FACILITY),
+    0,
+    x,
+    y,
+    "",
+  ]);
+  ({ credits, certificates } = await chain.deployCredits());
+  // The Marketplace from its build artifact (no sale here: the purchase link finds none).
+  const art = JSON.parse(
+    readFileSync(
+      fileURLToPath(new URL("../../../artifacts/contracts/market/Marketplace.sol/Marketplace.json", import.meta.url)),
+      "utf8",
+    ),
+  );
+  const account = privateKeyToAccount(admin);
+  const wallet = createWalletClient({
+    account,
+    chain: { ...hardhatChain, rpcUrls: { default: { http: [chain.rpcUrl] } } },
+    transport: http(chain.rpcUrl),
+  });
+  const hash = await wallet.deployContract({
+    abi: art.abi,
+    bytecode: art.bytecode,
+    args: [credits, certificates, account.address, account.address, 100],
+  });
+  marketplace = (await chain.client.waitForTransactionReceipt({ hash })).contractAddress!;
+  await chain.write(admin, credits, carbonCreditsAbi, "registerProject", [
+    {
+      proponent: privateKeyToAccount(admin).address,
+      facilityId: idToBytes32(FACILITY),
+      methodologyId: METHODOLOGY_ID,
+      name: "Kangaita boiler retrofit",
+      standard: "CarbonProof test",
+      baselineEffectiveFrom: 1763800000n,
+      baselineGramsPerDay: 240_000n,
+      baselineCid: "",
+    },
+  ]);
+  const domain = { chainId: 31337, verifyingContract: chain.registry };
+  for (let hour = 0; hour < 2; hour++) {
+    const start = 1763900000 + 3600 * hour;
+    const envelopes = Array.from({ length: 5 }, (_, i) => {
+      const r: Reading = {
+        v: 1,
+        deviceId: DEVICE,
+        facilityId: FACILITY,
+        seq: hour * 100 + i,
+        ts: start + 60 * i,
+        intervalS: 5,
+        kind: "flue-gas",
+        m: { co2Ppm: 41000 + i, tempCentiC: 18550, velocityMmS: 6200, pressurePa: 101325, ductDiameterMm: 600 },
+      };
+      return signReading(r, deviceKey.secretKey);
+    });
+    const bundle = buildBundle({
+      facilityId: FACILITY,
+      periodStart: start,
+      periodEnd: start + 3600,
+      envelopes,
+      factorSet: defaultFactorSet(),
+      methodologyId: METHODOLOGY_ID,
+    });
+    const bytes = encodeBundle(bundle);
+    const cid = bundleCid(bytes);
+    pinned.set(cid, bytes);
+    cids.push(cid);
+    const header = bundleHeader(bundle, cid);
+    const nodes = TEST_ONLY_HARDHAT_KEYS.slice(1, 3).map((k) => privateKeyToAccount(k));
+    const signed = await Promise.all(
+      nodes.map(async (a) => ({ signer: a.address, signature: await signBatchHeader(a, header, domain) })),
+    );
+    await chain.write(TEST_ONLY_HARDHAT_KEYS[1]!, chain.registry, attestationRegistryAbi, "submit", [
+      header,
+      packQuorumSignatures(signed),
+    ]);
+    attestationIds.push(hashBatchHeader(header, domain));
+    const bound = await chain.client.readContract({
+      address: credits,
+      abi: carbonCreditsAbi,
+      functionName: "issuanceBound",
+      args: [1, header],
+    });
+    await chain.write(admin, credits, carbonCreditsAbi, "issue", [1, header, bound]);
+  }
+  const issued = await chain.client.getContractEvents({
+    address: credits,
+    abi: carbonCreditsAbi,
+    eventName: "CreditsIssued",
+    fromBlock: 0n,
+  });
+  tokenId = (issued[0]!.args as { tokenId: bigint }).tokenId;
+  await chain.write(admin, certificates, retirementCertificatesAbi, "retire", [
+    tokenId,
+    1n,
+    {
+      beneficiary: privateKeyToAccount(admin).address,
+      beneficiaryName: "Test Co",
+      reason: "FY2025 scope 1",
+      consumptionCountry: "0x4b454e",
+      consumptionStart: 0n,
+      consumptionEnd: 0n,
+    },
+  ]);
+  const retired = await chain.client.getContractEvents({
+    address: certificates,
+    abi: retirementCertificatesAbi,
+    eventName: "Retired",
+    fromBlock: 0n,
+  });
+  certificateId = (retired[0]!.args as { certificateId: bigint }).certificateId;
+});
+
+after(async () => {
+  await chain?.stop();
+});
+
+const verdict = (c: { ok: boolean; skipped?: boolean }) => (c.skipped ? "SKIP" : c.ok ? "PASS" : "FAIL");
+const lines = (r: LineageReport) => r.sections.flatMap((s) => s.checks.map((c) => `${s.key} ${verdict(c)} ${c.link}`));
+
+test("verifyLineage walks a certificate back to its readings, every link PASS, streaming its progress", async () => {
+  const snapshots: LineageReport[] = [];
+  const report = await verifyLineage({
+    client: chain.client,
+    registry: chain.registry,
+    deviceRegistry: chain.deviceRegistry,
+    certificates,
+    marketplace,
+    source: mapSource(pinned, "test gateway"),
+    target: { certificateId },
+    signatures: webCryptoSignatureVerifier()!,
+    onProgress: (r) => snapshots.push(r),
+  });
+  assert.equal(report.ok, true, lines(report).join("\n"));
+  assert.equal(report.done, true);
+  assert.deepEqual(
+    report.sections.map((s) => s.key),
+    ["retirement", "purchase", "credit", ...attestationIds.map((id) => `attestation:${id}`)],
+  );
+  const all = lines(report);
+  for (const expected of [
+    "retirement PASS retirement certificate",
+    "purchase PASS retirement event",
+    "purchase SKIP purchase",
+    `credit PASS credit ${tokenId} issued from attestation ${attestationIds[1]}`,
+    "credit PASS issuer did not co-sign the attestation",
+    `attestation:${attestationIds[0]} PASS bundle CID = on-chain CID`,
+    `attestation:${attestationIds[0]} PASS device signatures`,
+    `attestation:${attestationIds[0]} PASS readings included in the attested root`,
+    `attestation:${attestationIds[1]} PASS per-reading emissions recomputed`,
+    `attestation:${attestationIds[1]} PASS quorum signatures`,
+    `attestation:${attestationIds[1]} PASS no reading attested twice for the facility`,
+    `attestation:${attestationIds[1]} PASS devices registered to the facility`,
+  ])
+    assert.ok(all.includes(expected), `${expected} missing:\n${all.join("\n")}`);
+  const purchase = report.sections.find((s) => s.key === "purchase")!.checks.at(-1)!;
+  assert.match(purchase.detail, /^retired by the issuer's recipient 0x[0-9a-fA-F]{40}: no purchase$/);
+  // Rows fill in as links finish: the first snapshots are partial, the last is the report.
+  assert.ok(snapshots.length > 10);
+  assert.equal(snapshots[0]!.done, false);
+  assert.ok(snapshots[0]!.sections.flatMap((s) => s.checks).length < all.length);
+  assert.deepEqual(lines(snapshots.at(-1)!), all);
+});
+
+test("verifyLineage: a tampered bundle FAILs at 'bundle CID = on-chain CID' of its attestation, the rest still PASS", async () => {
+  const tampered = new Map(pinned);
+  const bytes = pinned.get(cids[0]!)!;
+  const text = new TextDecoder().decode(bytes).replace('"co2Ppm":41000', '"co2Ppm":41999');
+  assert.notEqual(text, new TextDecoder().decode(bytes));
+  tampered.set(cids[0]!, new TextEncoder().encode(text));
+  const report = await verifyLineage({
+    client: chain.client,
+    registry: chain.registry,
+    deviceRegistry: chain.deviceRegistry,
+    credits,
+    source: mapSource(tampered, "tampering gateway"),
+    target: { tokenId },
+  });
+  assert.equal(report.ok, false);
+  const failed = report.sections.flatMap((s) => s.checks.filter((c) => !c.ok).map((c) => `${s.key} ${c.link}`));
+  assert.deepEqual(failed, [
+    `attestation:${attestationIds[0]} bundle CID = on-chain CID`,
+    `attestation:${attestationIds[1]} no reading attested twice for the facility`,
+  ]);
+  const broken = report.sections.find((s) => s.key === `attestation:${attestationIds[0]}`)!.checks.at(-1)!;
+  assert.match(
+    broken.detail,
+    new RegExp(`^bytes from tampering gateway hash to bafkrei[a-z2-7]+, header says ${cids[0]}$`),
+  );
+  // The other attestation's history check sees the tampered bundle too and says so.
+  const history = report.sections
+    .find((s) => s.key === `attestation:${attestationIds[1]}`)!
+    .checks.find((c) => c.link === "no reading attested twice for the facility")!;
+  assert.equal(history.ok, false);
+  assert.match(history.detail, /does not hash to its CID/);
+});
+
+test("verifyLineage: WebCrypto and noble signature verifiers give the same verdicts", async () => {
+  const common = {
+    client: chain.client,
+    registry: chain.registry,
+    deviceRegistry: chain.deviceRegistry,
+    credits,
+    source: mapSource(pinned),
+    target: { tokenId },
+  };
+  const a = await verifyLineage({ ...common, signatures: webCryptoSignatureVerifier()! });
+  const b = await verifyLineage({ ...common, signatures: nobleSignatureVerifier });
+  assert.deepEqual(lines(a), lines(b));
+  assert.equal(a.ok, true);
+});
+
+test("verifyLineage: an unknown certificate is a FAIL, not a crash", async () => {
+  const report = await verifyLineage({
+    client: chain.client,
+    registry: chain.registry,
+    certificates,
+    source: mapSource(pinned),
+    target: { certificateId: 999n },
+  });
+  assert.equal(report.ok, false);
+  assert.equal(report.done, true);
+  assert.match(report.sections[0]!.checks[0]!.detail, /^certificate 999: /);
+});
+
+test("verifyLineage from a reading digest finds its attestation and verifies it", async () => {
+  const bytes = pinned.get(cids[1]!)!;
+  const digest = (JSON.parse(new TextDecoder().decode(bytes)) as { readings: { digest: Hex }[] }).readings[3]!.digest;
+  const report = await verifyLineage({
+    client: chain.client,
+    registry: chain.registry,
+    deviceRegistry: chain.deviceRegistry,
+    source: mapSource(pinned),
+    target: { readingDigest: digest },
+  });
+  assert.equal(report.ok, true, lines(report).join("\n"));
+  assert.equal(report.sections[0]!.attestationId, attestationIds[1]);
+  assert.ok(lines(report).includes("reading PASS envelope = bundle entry"));
+  const missing = await verifyLineage({
+    client: chain.client,
+    registry: chain.registry,
+    source: mapSource(pinned),
+    target: { readingDigest: `0x${"ab".repeat(32)}` },
+  });
+  assert.equal(missing.ok, false);
+  assert.match(
+    missing.sections[0]!.checks[0]!.detail,
+    /^no bundle of the \d+ attestation\(s\) .* holds reading 0xabab/,
+  );
+});
+
+test("verifyLineage of a dropped bundle file: honest PASS, tampered FAIL at 'bundle CID = on-chain CID'", async () => {
+  const honest = await verifyLineage({
+    client: chain.client,
+    registry: chain.registry,
+    deviceRegistry: chain.deviceRegistry,
+    source: mapSource(pinned),
+    target: { bundleBytes: pinned.get(cids[0]!)!, name: "bundle.json" },
+  });
+  assert.equal(honest.ok, true, lines(honest).join("\n"));
+  assert.equal(honest.sections[0]!.attestationId, attestationIds[0]);
+  const text = new TextDecoder().decode(pinned.get(cids[0]!)!).replace('"co2Ppm":41001', '"co2Ppm":41002');
+  const tampered = await verifyLineage({
+    client: chain.client,
+    registry: chain.registry,
+    deviceRegistry: chain.deviceRegistry,
+    source: mapSource(pinned),
+    target: { bundleBytes: new TextEncoder().encode(text), name: "bundle.json" },
+  });
+  assert.equal(tampered.ok, false);
+  const failed = tampered.sections.flatMap((s) => s.checks.filter((c) => !c.ok));
+  assert.equal(failed[0]!.link, "bundle CID = on-chain CID");
+  assert.match(failed[0]!.detail, /^bytes from file bundle\.json hash to bafkrei/);
+});

@@ -1,0 +1,532 @@
+import { BaseError, ContractFunctionRevertedError, isAddressEqual, type Address, type Hex } from "viem";
+import type { LinkCheck } from "../bundle/check.ts";
+import type { Envelope } from "../reading/schema.ts";
+import { attestationRegistryAbi, carbonCreditsAbi, marketplaceAbi, retirementCertificatesAbi } from "./abi.ts";
+import { createVerifyCache, memo, type VerifyCache } from "./cache.ts";
+import { bundleCid, decodeBundle } from "../bundle/bundle.ts";
+import { SdkError } from "../errors.ts";
+import { idToBytes32 } from "../ids.ts";
+import type { BundleSource } from "./sources.ts";
+import {
+  bundleReadingKeys,
+  findSubmissions,
+  getBytes,
+  verifyAttestation,
+  type VerifyEvidence,
+  type VerifyOptions,
+  type VerifyReport,
+} from "./verifyAttestation.ts";
+
+/** Where a walk starts: a retirement certificate, a credit (token id), an attestation, or a signed reading. */
+export type LineageTarget =
+  | { certificateId: bigint }
+  | { tokenId: bigint }
+  | { attestationId: Hex }
+  | { envelope: Envelope }
+  /** A reading digest: the attestation whose bundle holds it is looked up (newest first). */
+  | { readingDigest: Hex }
+  /** Bundle bytes someone holds (a dropped file): checked against the attestation that names their CID. */
+  | { bundleBytes: Uint8Array; name: string };
+
+/** One step of the lineage and the links checked there, in order. */
+export type LineageSection = {
+  /** Stable key: "retirement", "purchase", "credit", "attestation:<id>", "reading". */
+  key: string;
+  kind: "retirement" | "purchase" | "credit" | "attestation";
+  title: string;
+  checks: LinkCheck[];
+  /** True once every link of the section is decided. */
+  done: boolean;
+  /** The attestation of an attestation section (null when the reading's attestation was not found). */
+  attestationId?: Hex | null;
+  /** The credit of the walk (set on the retirement and credit sections once known). */
+  tokenId?: bigint;
+  /** What an attestation section's verification looked at (header, tx, bundle size, first readings). */
+  evidence?: VerifyEvidence;
+};
+
+export type LineageReport = {
+  sections: LineageSection[];
+  /** No link FAILs (SKIPs do not fail). Meaningful when `done`. */
+  ok: boolean;
+  done: boolean;
+};
+
+export type LineageOptions = Omit<VerifyOptions, "target" | "onCheck" | "cache"> & {
+  target: LineageTarget;
+  /** CarbonCredits (credit and certificate walks). */
+  credits?: Address;
+  /** RetirementCertificates (certificate walks). */
+  certificates?: Address;
+  /** Marketplace: the purchase link of a certificate walk; without it that link is a SKIP. */
+  marketplace?: Address;
+  /** Called after every decided link with the whole report so far (a page re-renders its rows). */
+  onProgress?: (report: LineageReport) => void;
+  /** How many attestations are verified at once (default 4). */
+  concurrency?: number;
+  cache?: VerifyCache;
+};
+
+const pass = (link: string, detail: string): LinkCheck => ({ link, ok: true, detail });
+const fail = (link: string, detail: string): LinkCheck => ({ link, ok: false, detail });
+const skip = (link: string, detail: string): LinkCheck => ({ link, ok: true, skipped: true, detail });
+
+function reverted(error: unknown): error is BaseError {
+  return error instanceof BaseError && error.walk((e) => e instanceof ContractFunctionRevertedError) !== null;
+}
+
+type Certificate = {
+  creditId: bigint;
+  amount: bigint;
+  beneficiary: Address;
+  retiree: Address;
+  beneficiaryName: string;
+  reason: string;
+};
+
+/**
+ * The lineage of a credit, walked back from a retirement certificate, a credit, an attestation
+ * or a signed reading: retirement → purchase → issuance → attestations → bundle → readings →
+ * devices and their keys. Every link is checked from the chain and the bundle bytes alone (the
+ * attestation links are exactly {@link verifyAttestation}'s, the same code as `carbonproof
+ * verify`). Attestations are verified concurrently, sharing one cache; `onProgress` reports each
+ * decided link, so a page fills its rows in as they finish.
+ */
+export async function verifyLineage(o: LineageOptions): Promise<LineageReport> {
+  const cache = o.cache ?? createVerifyCache();
+  const sections: LineageSection[] = [];
+  const report = (): LineageReport => {
+    const done = sections.every((s) => s.done);
+    return {
+      sections: sections.map((s) => ({ ...s, checks: [...s.checks] })),
+      ok: sections.every((s) => s.checks.every((c) => c.ok)),
+      done,
+    };
+  };
+  const progress = () => o.onProgress?.(report());
+  const open = (section: Omit<LineageSection, "checks" | "done">): LineageSection => {
+    const s: LineageSection = { ...section, checks: [], done: false };
+    sections.push(s);
+    return s;
+  };
+  const add = (s: LineageSection, c: LinkCheck) => {
+    s.checks.push(c);
+    progress();
+  };
+  const close = (s: LineageSection) => {
+    s.done = true;
+    progress();
+  };
+  const base: Omit<VerifyOptions, "target"> = { ...o, cache };
+
+  const attest = async (
+    target: VerifyOptions["target"],
+    section: LineageSection,
+    source: BundleSource = o.source,
+  ): Promise<VerifyReport> => {
+    const r = await verifyAttestation({ ...base, source, target, onCheck: (c) => add(section, c) });
+    section.attestationId = r.attestationId;
+    if (r.evidence) section.evidence = r.evidence;
+    if (r.attestationId) section.title = `Attestation ${r.attestationId}`;
+    close(section);
+    return r;
+  };
+
+  const t = o.target;
+  if ("attestationId" in t) {
+    await attest(
+      t,
+      open({ key: `attestation:${t.attestationId}`, kind: "attestation", title: `Attestation ${t.attestationId}` }),
+    );
+    return finish(report());
+  }
+  if ("envelope" in t) {
+    await attest(t, open({ key: "reading", kind: "attestation", title: "Attestation holding the reading" }));
+    return finish(report());
+  }
+  if ("readingDigest" in t) {
+    const s = open({ key: "reading", kind: "attestation", title: `Attestation holding reading ${t.readingDigest}` });
+    const found = await findReading(base, cache, t.readingDigest);
+    if (typeof found === "string") {
+      add(s, fail("reading attested", found));
+      close(s);
+      return finish(report());
+    }
+    await attest({ envelope: found }, s);
+    return finish(report());
+  }
+  if ("bundleBytes" in t) {
+    const s = open({ key: "bundle", kind: "attestation", title: `Attestation of ${t.name}` });
+    const found = await findBundleAttestation(base, t.bundleBytes, t.name);
+    if (typeof found === "string") {
+      add(s, fail("bundle attested", found));
+      close(s);
+      return finish(report());
+    }
+    // The dropped bytes stand for the attestation's own bundle; the facility's other bundles
+    // (no-double-attestation link) come from the configured source.
+    const dropped: BundleSource = {
+      describe: `file ${t.name}`,
+      byCid: o.source.byCid,
+      get: async (cid) => (cid === found.header.bundleCid ? t.bundleBytes : o.source.get(cid)),
+    };
+    const own = createVerifyCache();
+    await verifyAttestation({
+      ...base,
+      cache: own,
+      source: dropped,
+      target: { attestationId: found.id },
+      onCheck: (c) => add(s, c),
+    }).then((r) => {
+      s.attestationId = r.attestationId;
+      if (r.evidence) s.evidence = r.evidence;
+      if (r.attestationId) s.title = `Attestation ${r.attestationId}`;
+    });
+    close(s);
+    return finish(report());
+  }
+
+  let tokenId: bigint;
+  let retirement: { certificateId: bigint; certificate: Certificate } | undefined;
+  if ("certificateId" in t) {
+    const s = open({ key: "retirement", kind: "retirement", title: `Retirement certificate ${t.certificateId}` });
+    const certificate = await readCertificate(o, t.certificateId);
+    if (typeof certificate === "string") {
+      add(s, fail("retirement certificate", certificate));
+      close(s);
+      return finish(report());
+    }
+    tokenId = certificate.creditId;
+    s.tokenId = tokenId;
+    add(
+      s,
+      pass(
+        "retirement certificate",
+        `${t.certificateId}: ${certificate.amount} kg of credit ${certificate.creditId} retired for ${certificate.beneficiaryName || certificate.beneficiary} (${certificate.reason})`,
+      ),
+    );
+    close(s);
+    retirement = { certificateId: t.certificateId, certificate };
+  } else {
+    tokenId = t.tokenId;
+  }
+
+  const creditSection = open({ key: "credit", kind: "credit", title: `Credit ${tokenId}`, tokenId });
+  const purchaseSection = retirement
+    ? open({ key: "purchase", kind: "purchase", title: "Purchase: how the retired credits reached the retiree" })
+    : undefined;
+  // Sections render in walk order: retirement, purchase, credit, attestations.
+  if (purchaseSection) {
+    sections.splice(sections.indexOf(purchaseSection), 1);
+    sections.splice(sections.indexOf(creditSection), 0, purchaseSection);
+  }
+  const purchase = purchaseSection
+    ? checkPurchase(
+        { ...o, credits: o.credits ?? (await creditsOf(o)) },
+        retirement!.certificateId,
+        retirement!.certificate,
+      ).then((checks) => {
+        for (const c of checks) add(purchaseSection, c);
+        close(purchaseSection);
+      })
+    : Promise.resolve();
+
+  const credits = o.credits ?? (retirement ? await creditsOf(o) : undefined);
+  if (!credits) {
+    add(creditSection, fail("credit issued", "no CarbonCredits address given: issuances unknown"));
+    close(creditSection);
+    await purchase;
+    return finish(report());
+  }
+  const logs = await o.client.getLogs({
+    address: credits,
+    event: carbonCreditsAbi.find((x) => x.type === "event" && x.name === "CreditsIssued") as Extract<
+      (typeof carbonCreditsAbi)[number],
+      { type: "event"; name: "CreditsIssued" }
+    >,
+    args: { tokenId },
+    fromBlock: o.fromBlock ?? 0n,
+    toBlock: "latest",
+  });
+  if (logs.length === 0) {
+    add(creditSection, fail("credit issued", `no CreditsIssued for token ${tokenId} at ${credits}`));
+    close(creditSection);
+    await purchase;
+    return finish(report());
+  }
+  const issuances = logs.map((log) => {
+    const args = log.args as { attestationId: Hex; amount: bigint; boundKg: bigint; projectId: number };
+    return { ...args, txHash: log.transactionHash as Hex };
+  });
+  const attestationSections = issuances.map((i) =>
+    open({ key: `attestation:${i.attestationId}`, kind: "attestation", title: `Attestation ${i.attestationId}` }),
+  );
+  const issuanceChecks = (async () => {
+    // Per issuance: the amount within the bound, and the issuer not among the co-signers.
+    const txs = await Promise.all(issuances.map((i) => o.client.getTransaction({ hash: i.txHash })));
+    const signed = await Promise.all(
+      issuances.map((i, k) =>
+        o.client.readContract({
+          address: o.registry,
+          abi: attestationRegistryAbi,
+          functionName: "wasSignedBy",
+          args: [i.attestationId, txs[k]!.from],
+        }),
+      ),
+    );
+    issuances.forEach((i, k) => {
+      const link = `credit ${tokenId} issued from attestation ${i.attestationId}`;
+      add(
+        creditSection,
+        i.amount <= i.boundKg
+          ? pass(link, `${i.amount} kg ≤ bound ${i.boundKg} kg (project ${i.projectId}, tx ${i.txHash})`)
+          : fail(link, `${i.amount} kg exceeds the bound ${i.boundKg} kg`),
+      );
+      const from = txs[k]!.from;
+      add(
+        creditSection,
+        signed[k]
+          ? fail("issuer did not co-sign the attestation", `${from} issued and co-signed ${i.attestationId}`)
+          : pass("issuer did not co-sign the attestation", `${from} is not among the signers of ${i.attestationId}`),
+      );
+    });
+    close(creditSection);
+  })();
+  // Attestations, a few at a time (they share the cache: each bundle and device fetched once).
+  const queue = issuances.map((i, k) => ({ id: i.attestationId, section: attestationSections[k]! }));
+  const workers = Array.from({ length: Math.min(o.concurrency ?? 4, queue.length) }, async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      await attest({ attestationId: next.id }, next.section);
+    }
+  });
+  await Promise.all([purchase, issuanceChecks, ...workers]);
+  return finish(report());
+
+  function finish(r: LineageReport): LineageReport {
+    o.onProgress?.(r);
+    return r;
+  }
+}
+
+/**
+ * The attestation whose bundle holds the reading with `digest`: every attestation's bundle,
+ * newest first, a few at a time, until one holds it. Returns the reading's envelope, or why not.
+ */
+async function findReading(
+  o: Omit<VerifyOptions, "target">,
+  cache: VerifyCache,
+  digest: Hex,
+): Promise<Envelope | string> {
+  const all = (await findSubmissions({ ...o, cache }, {})).slice().reverse();
+  const want = digest.toLowerCase();
+  const unreadable: string[] = [];
+  let found: Envelope | undefined;
+  const queue = [...all];
+  const withCache = { ...o, cache };
+  const worker = async () => {
+    for (let next = queue.shift(); next && !found; next = queue.shift()) {
+      const sub = next;
+      try {
+        const bytes = await getBytes(withCache, sub.header.bundleCid);
+        if (bundleCid(bytes) !== sub.header.bundleCid) {
+          unreadable.push(`${sub.id}: bundle does not hash to its CID`);
+          continue;
+        }
+        const keys = await memo(cache.readingKeys, sub.header.bundleCid, async () => bundleReadingKeys(bytes));
+        const i = keys.digests.findIndex((d) => d.toLowerCase() === want);
+        if (i < 0) continue;
+        found = decodeBundle(bytes).readings[i]!.envelope;
+      } catch (error) {
+        if (!(error instanceof Error)) throw error;
+        unreadable.push(`${sub.id}: ${error.message.split("\n")[0]}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(4, all.length) }, worker));
+  if (found) return found;
+  return `no bundle of the ${all.length} attestation(s) on ${o.registry} (from ${o.source.describe}) holds reading ${digest}${unreadable.length > 0 ? `; unreadable: ${unreadable.slice(0, 3).join("; ")}` : ""}`;
+}
+
+/**
+ * The attestation a bundle file belongs to: the one whose header names the file's CID, else
+ * the one of the same facility and period (the file was changed: its CID link will FAIL).
+ */
+async function findBundleAttestation(
+  o: Omit<VerifyOptions, "target">,
+  bytes: Uint8Array,
+  name: string,
+): Promise<{ id: Hex; header: { bundleCid: string } } | string> {
+  let facilityId: string;
+  let period: { start: number; end: number };
+  try {
+    const value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)) as {
+      facilityId?: unknown;
+      period?: { start?: unknown; end?: unknown };
+    };
+    if (typeof value.facilityId !== "string" || typeof value.period?.start !== "number")
+      return `${name} is not an evidence bundle (no facilityId and period)`;
+    facilityId = value.facilityId;
+    period = { start: value.period.start, end: Number(value.period.end) };
+  } catch (error) {
+    if (!(error instanceof Error)) throw error;
+    return `${name} is not JSON: ${error.message}`;
+  }
+  let facility: Hex;
+  try {
+    facility = idToBytes32(facilityId);
+  } catch (error) {
+    if (!(error instanceof SdkError)) throw error;
+    return `${name}: facility id ${JSON.stringify(facilityId)} is invalid`;
+  }
+  const cid = bundleCid(bytes);
+  const subs = await findSubmissions(o, { facilityId: facility });
+  const byCid = subs.find((s) => s.header.bundleCid === cid);
+  if (byCid) return byCid;
+  const byPeriod = subs.find(
+    (s) => s.header.periodStart === BigInt(period.start) && s.header.periodEnd === BigInt(period.end),
+  );
+  if (byPeriod) return byPeriod;
+  return `no attestation names CID ${cid}, and none of ${facilityId} covers [${period.start}, ${period.end}) (${subs.length} attestation(s) of the facility)`;
+}
+
+async function creditsOf(o: LineageOptions): Promise<Address | undefined> {
+  if (!o.certificates) return undefined;
+  return (await o.client.readContract({
+    address: o.certificates,
+    abi: retirementCertificatesAbi,
+    functionName: "credits",
+  })) as Address;
+}
+
+async function readCertificate(o: LineageOptions, certificateId: bigint): Promise<Certificate | string> {
+  if (!o.certificates) return "no RetirementCertificates address given";
+  try {
+    return (await o.client.readContract({
+      address: o.certificates,
+      abi: retirementCertificatesAbi,
+      functionName: "getCertificate",
+      args: [certificateId],
+    })) as Certificate;
+  } catch (error) {
+    // Only a revert (no such certificate) is an answer; RPC failures propagate.
+    if (!reverted(error)) throw error;
+    return `certificate ${certificateId}: ${error.shortMessage}`;
+  }
+}
+
+type BoughtLog = {
+  args: {
+    listingId: bigint;
+    buyer: Address;
+    tokenId: bigint;
+    amount: bigint;
+    totalPrice: bigint;
+    retired: boolean;
+    certificateId: bigint;
+  };
+  transactionHash: Hex;
+  blockNumber: bigint;
+};
+
+/**
+ * The purchase link: the marketplace sales that delivered the retired credits to the retiree.
+ * Bought-and-retired in one transaction (the sale names the certificate), or sales of the credit
+ * to the retiree before the retirement. No sale at all is not a failure: the retiree may be the
+ * issuance's recipient or have received the credits by transfer (an informational SKIP).
+ */
+async function checkPurchase(o: LineageOptions, certificateId: bigint, cert: Certificate): Promise<LinkCheck[]> {
+  const link = "purchase";
+  if (!o.certificates) return [skip(link, "no RetirementCertificates address given")];
+  const retiredLogs = (await o.client.getContractEvents({
+    address: o.certificates,
+    abi: retirementCertificatesAbi,
+    eventName: "Retired",
+    args: { certificateId },
+    fromBlock: o.fromBlock ?? 0n,
+  })) as unknown as {
+    args: { creditId: bigint; amount: bigint; retiree: Address; holder: Address };
+    transactionHash: Hex;
+    blockNumber: bigint;
+  }[];
+  const retired = retiredLogs[0];
+  const checks: LinkCheck[] = [];
+  if (!retired) return [fail("retirement event", `no Retired event for certificate ${certificateId}`)];
+  const same = retired.args.creditId === cert.creditId && retired.args.amount === cert.amount;
+  checks.push(
+    same
+      ? pass(
+          "retirement event",
+          `Retired: ${retired.args.amount} kg of credit ${retired.args.creditId} by ${retired.args.retiree} (tx ${retired.transactionHash}, block ${retired.blockNumber})`,
+        )
+      : fail(
+          "retirement event",
+          `Retired event says ${retired.args.amount} kg of credit ${retired.args.creditId}, the certificate ${cert.amount} kg of ${cert.creditId}`,
+        ),
+  );
+  if (!o.marketplace) {
+    checks.push(skip(link, "no Marketplace address given: sales not looked up"));
+    return checks;
+  }
+  const bought = (await o.client.getContractEvents({
+    address: o.marketplace,
+    abi: marketplaceAbi,
+    eventName: "Bought",
+    args: { buyer: cert.retiree, tokenId: cert.creditId },
+    fromBlock: o.fromBlock ?? 0n,
+    toBlock: retired.blockNumber,
+  })) as unknown as BoughtLog[];
+  const inOne = bought.find((b) => b.args.retired && b.args.certificateId === certificateId);
+  if (inOne) {
+    const ok = inOne.transactionHash === retired.transactionHash && inOne.args.amount === cert.amount;
+    checks.push(
+      ok
+        ? pass(
+            link,
+            `bought ${inOne.args.amount} kg in listing ${inOne.args.listingId} and retired in the same transaction ${inOne.transactionHash}`,
+          )
+        : fail(
+            link,
+            `sale in listing ${inOne.args.listingId} names certificate ${certificateId} but ${inOne.args.amount} kg in tx ${inOne.transactionHash}, the retirement ${cert.amount} kg in tx ${retired.transactionHash}`,
+          ),
+    );
+    return checks;
+  }
+  const sales = bought.filter((b) => !b.args.retired);
+  if (sales.length > 0) {
+    const total = sales.reduce((sum, b) => sum + b.args.amount, 0n);
+    const listings = [...new Set(sales.map((b) => b.args.listingId.toString()))];
+    checks.push(
+      pass(
+        link,
+        `${sales.length} sale(s) delivered ${total} kg of credit ${cert.creditId} to ${cert.retiree} before the retirement of ${cert.amount} kg (listing${listings.length === 1 ? "" : "s"} ${listings.join(", ")}; first tx ${sales[0]!.transactionHash})${total < cert.amount ? `; the other ${cert.amount - total} kg came from issuance or transfer` : ""}`,
+      ),
+    );
+    return checks;
+  }
+  let issuedTo = false;
+  if (o.credits) {
+    const issued = await o.client.getContractEvents({
+      address: o.credits,
+      abi: carbonCreditsAbi,
+      eventName: "CreditsIssued",
+      args: { tokenId: cert.creditId },
+      fromBlock: o.fromBlock ?? 0n,
+      toBlock: retired.blockNumber,
+    });
+    issuedTo = issued.some((l) => isAddressEqual((l.args as { to: Address }).to, cert.retiree));
+  }
+  checks.push(
+    skip(
+      link,
+      issuedTo
+        ? `retired by the issuer's recipient ${cert.retiree}: no purchase`
+        : `no marketplace sale of credit ${cert.creditId} to ${cert.retiree}: the credits reached it by transfer`,
+    ),
+  );
+  return checks;
+}
+
+/** The lineage as a flat list of links (e.g. for the CLI or a test): each section's checks in order. */
+export function lineageChecks(report: LineageReport): LinkCheck[] {
+  return report.sections.flatMap((s) => s.checks);
+}
