@@ -859,9 +859,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
   }
 
   /** Where the evidence bundle of an attestation stands (embedded backend only). */
-  bundleStatus(
-    attestationId: Hex,
-  ):
+  bundleStatus(attestationId: Hex):
     | {
         cid: string;
         state: "pending" | "indexed" | "unavailable" | "invalid";

@@ -1,0 +1,131 @@
+/**
+ * A real local chain for the indexer's tests: a Hardhat node on a free port, the contracts
+ * deployed with Ignition (ignition/modules/Credits.ts, as web/e2e/stack.ts does, under a
+ * deployment id of its own) and scripts/seed-demo.ts (facilities, devices, attestations with
+ * their evidence bundles, credits, listings). Torn down by `stop()`.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { getAddress, type Address } from "viem";
+import { freePort } from "../../../e2e/stack.ts";
+import { INDEXED_CONTRACTS, type IndexedContract } from "./events.ts";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
+
+export type TestChain = {
+  rpcUrl: string;
+  addresses: Record<IndexedContract | "TestUSD", Address>;
+  /** seed-demo's output: facilities.json and bundles/<cid>.json */
+  stateDir: string;
+  timings: Record<string, number>;
+  stop: () => Promise<void>;
+};
+
+function run(name: string, command: string, args: string[], env: Record<string, string>): string {
+  const r = spawnSync(command, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+  });
+  if (r.status !== 0) throw new Error(`${name} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+async function rpcUp(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+    });
+    return res.ok;
+  } catch {
+    return false; // not listening yet: the caller polls
+  }
+}
+
+export async function startTestChain(log: (line: string) => void = () => {}): Promise<TestChain> {
+  const timings: Record<string, number> = {};
+  const stateDir = mkdtempSync(join(tmpdir(), "carbonproof-indexer-chain-"));
+  const port = await freePort();
+  const rpcUrl = `http://127.0.0.1:${port}`;
+  const deploymentId = `indexer-test-${port}`;
+  const deploymentDir = join(root, "ignition", "deployments", deploymentId);
+  let t = Date.now();
+  log(`starting a Hardhat node on ${rpcUrl}`);
+  const node = spawn("npx", ["hardhat", "node", "--hostname", "127.0.0.1", "--port", String(port)], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let output = "";
+  node.stdout!.on("data", (c: Buffer) => (output = (output + c.toString()).slice(-10_000)));
+  node.stderr!.on("data", (c: Buffer) => (output = (output + c.toString()).slice(-10_000)));
+  const stop = async () => {
+    if (node.exitCode === null && node.signalCode === null) {
+      try {
+        process.kill(-node.pid!, "SIGTERM"); // its own process group: npx and hardhat both
+      } catch {
+        node.kill("SIGTERM");
+      }
+      await Promise.race([new Promise((r) => node.once("exit", r)), new Promise((r) => setTimeout(r, 5000))]);
+    }
+    rmSync(deploymentDir, { recursive: true, force: true });
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  try {
+    const deadline = Date.now() + 90_000;
+    while (!(await rpcUp(rpcUrl))) {
+      if (node.exitCode !== null) throw new Error(`the Hardhat node exited:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`the Hardhat node did not come up in 90 s:\n${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    timings.chainMs = Date.now() - t;
+    t = Date.now();
+    log(`deploying ignition/modules/Credits.ts (deployment id ${deploymentId})`);
+    run(
+      "ignition deploy",
+      "npx",
+      [
+        "hardhat",
+        "--build-profile",
+        "default",
+        "ignition",
+        "deploy",
+        "ignition/modules/Credits.ts",
+        "--network",
+        "localhost",
+        "--deployment-id",
+        deploymentId,
+      ],
+      { CARBONPROOF_RPC_URL: rpcUrl, HARDHAT_IGNITION_CONFIRM_DEPLOYMENT: "false" },
+    );
+    timings.deployMs = Date.now() - t;
+    const addressesFile = join(deploymentDir, "deployed_addresses.json");
+    const raw = JSON.parse(readFileSync(addressesFile, "utf8")) as Record<string, string>;
+    const addresses = {} as TestChain["addresses"];
+    for (const [key, value] of Object.entries(raw)) {
+      const name = key.split("#").pop() as IndexedContract | "TestUSD";
+      if ([...INDEXED_CONTRACTS, "TestUSD"].includes(name)) addresses[name] = getAddress(value);
+    }
+    const missing = [...INDEXED_CONTRACTS, "TestUSD" as const].filter((n) => !addresses[n]);
+    if (missing.length) throw new Error(`the deployment lacks ${missing.join(", ")}`);
+    t = Date.now();
+    log("seeding the demo");
+    run(
+      "seed-demo",
+      process.execPath,
+      ["scripts/seed-demo.ts", "--rpc", rpcUrl, "--addresses", addressesFile, "--out", join(stateDir, "web")],
+      {},
+    );
+    timings.seedMs = Date.now() - t;
+    return { rpcUrl, addresses, stateDir: join(stateDir, "web"), timings, stop };
+  } catch (cause) {
+    await stop();
+    throw cause;
+  }
+}
