@@ -46,7 +46,8 @@ type Row = Record<string, unknown>;
 
 const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-const CID = /^(b[a-z2-7]{20,120}|Qm[1-9A-HJ-NP-Za-km-z]{44})$/;
+/** CIDv1 in base32 (bafk…, bafy…) or CIDv0 (Qm…); a short one may also be a protocol id, and both are looked up. */
+const CID = /^(b[a-z2-7]{7,120}|Qm[1-9A-HJ-NP-Za-km-z]{44})$/;
 const DECIMAL = /^\d{1,78}$/;
 
 const big = (v: unknown): bigint => (v === null || v === undefined ? 0n : BigInt(v as bigint));
@@ -721,7 +722,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
           label: `Device ${facilityLabel(key)} of ${facilityLabel(String(d.facility))}`,
         });
     };
-    if (/^[a-z0-9][a-z0-9._-]{0,31}$/.test(q) && !DECIMAL.test(q) && !CID.test(q)) lookUpKey(protocolIdKey(q));
+    if (/^[a-z0-9][a-z0-9._-]{0,31}$/.test(q) && !DECIMAL.test(q)) lookUpKey(protocolIdKey(q));
     if (BYTES32.test(q)) {
       const key = q.toLowerCase();
       lookUpKey(key);
