@@ -1,0 +1,122 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import type { Hex } from "@carbonproof/subgraph/client";
+import { readExplorer } from "@/components/explorer/data.ts";
+import { CreditLink } from "@/components/explorer/Links.tsx";
+import { IndexerStatus, IndexerUnavailable, NotFound } from "@/components/explorer/Status.tsx";
+import { Table } from "@/components/explorer/Table.tsx";
+import { Badge, RetirementsTable, SalesTable, TransfersTable } from "@/components/explorer/tables.tsx";
+import { HIT_KIND_LABEL, hitHref } from "@/lib/explorer/search.ts";
+import { formatTonnesNumber } from "@/lib/units.ts";
+
+export const metadata: Metadata = { title: "Account" };
+
+const RECENT = 10;
+
+export default async function AccountPage({ params }: { params: Promise<{ address: string }> }) {
+  const raw = decodeURIComponent((await params).address);
+  if (!/^0x[0-9a-fA-F]{40}$/.test(raw))
+    return (
+      <>
+        <h1>Account</h1>
+        <NotFound what="account" term={raw} hint="An address is 0x followed by 40 hex digits." />
+      </>
+    );
+  const address = raw.toLowerCase() as Hex;
+  const read = await readExplorer(async (ix) => {
+    const [holdings, transfers, sales, retirements, oracles, hits] = await Promise.all([
+      ix.holdings(address),
+      ix.transfers({ account: address }, { first: RECENT + 1 }),
+      ix.sales({ account: address }, { first: RECENT + 1 }),
+      ix.retirements({ account: address }, { first: RECENT + 1 }),
+      ix.oracleNodes({ first: 1000 }),
+      ix.search(address),
+    ]);
+    const oracle = oracles.find((o) => o.address.toLowerCase() === address);
+    return { holdings, transfers, sales, retirements, oracle, hits: hits.filter((h) => h.kind !== "account") };
+  });
+  if (!read.ok)
+    return (
+      <>
+        <h1>Account</h1>
+        <IndexerUnavailable failure={read} what="this account" />
+      </>
+    );
+  const d = read.data;
+  const more = (rows: unknown[], list: string) =>
+    rows.length > RECENT ? (
+      <p>
+        <Link href={`/explorer/${list}?account=${address}`}>All {list} of this account →</Link>
+      </p>
+    ) : null;
+  const nothing = !d.holdings.length && !d.transfers.length && !d.sales.length && !d.retirements.length && !d.oracle;
+  return (
+    <>
+      <h1>
+        Account <span className="mono">{raw}</span>
+      </h1>
+      <IndexerStatus status={read.status} />
+      {d.oracle ? (
+        <p>
+          <Badge tone={d.oracle.active ? "ok" : "bad"}>
+            Oracle node #{d.oracle.index}
+            {d.oracle.active ? "" : " (removed)"}
+          </Badge>{" "}
+          co-signed {d.oracle.attestationsSigned} attestations. <Link href="/explorer/oracles">All oracle nodes</Link>
+        </p>
+      ) : null}
+      {d.hits.length ? (
+        <ul aria-label="Also known as">
+          {d.hits.map((h) => (
+            <li key={hitHref(h)}>
+              {HIT_KIND_LABEL[h.kind]}: <Link href={hitHref(h)}>{h.label}</Link>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {nothing ? <p role="status">The indexer has no credits, trades or retirements of this address.</p> : null}
+
+      <h2>Credits held</h2>
+      {d.holdings.length ? (
+        <Table
+          testId="holdings-table"
+          caption="Credit balances of this account (t CO2e; 1 credit = 1 kg)."
+          columns={[
+            { label: "Credit", cell: (h) => <CreditLink id={h.creditId} /> },
+            { label: "Project", cell: (h) => h.projectName },
+            { label: "Vintage", num: true, cell: (h) => h.vintage },
+            { label: "Held, t CO2e", num: true, cell: (h) => formatTonnesNumber(h.amountKg) },
+          ]}
+          rows={d.holdings}
+          rowKey={(h) => h.creditId.toString()}
+        />
+      ) : (
+        <p>No credits held.</p>
+      )}
+
+      <h2>Recent transfers</h2>
+      {d.transfers.length ? (
+        <TransfersTable rows={d.transfers.slice(0, RECENT)} caption="Newest first." />
+      ) : (
+        <p>None.</p>
+      )}
+      {more(d.transfers, "transfers")}
+
+      <h2>Recent purchases and sales</h2>
+      {d.sales.length ? (
+        <SalesTable rows={d.sales.slice(0, RECENT)} caption="As buyer or seller, newest first." />
+      ) : (
+        <p>None.</p>
+      )}
+      {more(d.sales, "sales")}
+
+      <h2>Recent retirements</h2>
+      {d.retirements.length ? (
+        <RetirementsTable rows={d.retirements.slice(0, RECENT)} caption="As beneficiary or retiree, newest first." />
+      ) : (
+        <p>None.</p>
+      )}
+      {more(d.retirements, "retirements")}
+    </>
+  );
+}

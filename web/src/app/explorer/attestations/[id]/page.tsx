@@ -1,0 +1,254 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import type { Hex } from "@carbonproof/subgraph/client";
+import { readExplorer, runtimeOnce } from "@/components/explorer/data.ts";
+import { AccountLink, AttestationLink, CreditLink, FacilityLink, Time, TxLink } from "@/components/explorer/Links.tsx";
+import { Pager } from "@/components/explorer/Pager.tsx";
+import { IndexerStatus, IndexerUnavailable, NotFound } from "@/components/explorer/Status.tsx";
+import { Table } from "@/components/explorer/Table.tsx";
+import { Badge, ChallengeStateBadge } from "@/components/explorer/tables.tsx";
+import { bundleUrl } from "@/lib/config.ts";
+import { formatCount, formatGramsAsTonnes, shortHash } from "@/lib/explorer/format.ts";
+import { PAGE_SIZE, pageWindow, parsePage, toParams } from "@/lib/explorer/lists.ts";
+import { formatTonnes } from "@/lib/units.ts";
+
+export const metadata: Metadata = { title: "Attestation" };
+
+type Props = {
+  params: Promise<{ id: string }>;
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+};
+
+const MG_PER_G = 1000n;
+
+export default async function AttestationPage({ params, searchParams }: Props) {
+  const raw = decodeURIComponent((await params).id);
+  const page = parsePage(toParams(await searchParams).get("page"));
+  if (!/^0x[0-9a-fA-F]{64}$/.test(raw))
+    return (
+      <>
+        <h1>Attestation</h1>
+        <NotFound what="attestation" term={raw} hint="An attestation id is 0x followed by 64 hex digits." />
+      </>
+    );
+  const id = raw.toLowerCase() as Hex;
+  const read = await readExplorer(async (ix) => {
+    const [attestation, readings] = await Promise.all([
+      ix.attestation(id),
+      ix.readings({ attestationId: id }, pageWindow(page)),
+    ]);
+    return { attestation, readings };
+  });
+  if (!read.ok)
+    return (
+      <>
+        <h1>Attestation</h1>
+        <IndexerUnavailable failure={read} what="this attestation" />
+      </>
+    );
+  const a = read.data.attestation;
+  if (!a)
+    return (
+      <>
+        <h1>Attestation</h1>
+        <NotFound what="attestation" term={raw} />
+      </>
+    );
+  const readings = read.data.readings;
+  const runtime = runtimeOnce();
+  return (
+    <>
+      <h1>
+        Attestation <span className="mono">{shortHash(a.id)}</span>{" "}
+        {a.revoked ? <Badge tone="bad">Revoked</Badge> : <Badge tone="ok">Valid</Badge>}
+        {a.isCorrection ? (
+          <>
+            {" "}
+            <Badge tone="warn">Correction</Badge>
+          </>
+        ) : null}
+      </h1>
+      <IndexerStatus status={read.status} />
+      <p>
+        <Link className="button" href={`/audit/attestation/${a.id}`}>
+          Audit this attestation in the browser
+        </Link>{" "}
+        <span className="muted">bundle hash, device signatures, Merkle proofs, recomputed emissions, quorum.</span>
+      </p>
+      <div className="grid-2">
+        <section className="panel" aria-labelledby="facts-heading">
+          <h2 id="facts-heading">What was attested</h2>
+          <dl className="facts">
+            <dt>Attestation id</dt>
+            <dd className="mono">{a.id}</dd>
+            <dt>Facility</dt>
+            <dd>
+              <FacilityLink facility={a.facility} />
+            </dd>
+            <dt>Period</dt>
+            <dd>
+              <Time at={a.periodStart} /> – <Time at={a.periodEnd} />
+            </dd>
+            <dt>Readings</dt>
+            <dd>{formatCount(a.readingCount)}</dd>
+            <dt>Fossil emissions</dt>
+            <dd>{formatGramsAsTonnes(a.fossilCo2eGrams)} t CO2e</dd>
+            <dt>Biogenic CO2 (apart)</dt>
+            <dd>{formatGramsAsTonnes(a.biogenicCo2Grams)} t CO2</dd>
+            <dt>Merkle root</dt>
+            <dd className="mono">{a.merkleRoot}</dd>
+            <dt>Evidence bundle</dt>
+            <dd className="mono">
+              <a href={bundleUrl(runtime, a.bundleCid)}>{a.bundleCid}</a>
+            </dd>
+            <dt>Methodology</dt>
+            <dd className="mono">{a.methodologyId}</dd>
+            <dt>Factor set</dt>
+            <dd className="mono">{a.factorSetId}</dd>
+          </dl>
+        </section>
+        <section className="panel" aria-labelledby="chain-heading">
+          <h2 id="chain-heading">On chain</h2>
+          <dl className="facts">
+            <dt>Submitted</dt>
+            <dd>
+              <Time at={a.submittedAt} /> by <AccountLink address={a.submitter} />
+            </dd>
+            <dt>Transaction</dt>
+            <dd>
+              <TxLink hash={a.transactionHash} full />
+            </dd>
+            <dt>Challenge</dt>
+            <dd>
+              <ChallengeStateBadge state={a.challengeState} />
+            </dd>
+            <dt>Credits</dt>
+            <dd>
+              {a.issuance ? (
+                <>
+                  {formatTonnes(a.issuance.amountKg)} of credit <CreditLink id={a.issuance.creditId} /> (bound{" "}
+                  {formatTonnes(a.issuance.boundKg)}), <TxLink hash={a.issuance.transactionHash} />
+                </>
+              ) : (
+                "not issued"
+              )}
+            </dd>
+            {a.correctionOf ? (
+              <>
+                <dt>Corrects</dt>
+                <dd>
+                  <AttestationLink id={a.correctionOf} />
+                </dd>
+              </>
+            ) : null}
+            {a.corrections.length ? (
+              <>
+                <dt>Corrected by</dt>
+                <dd>
+                  {a.corrections.map((c, i) => (
+                    <span key={c}>
+                      {i ? ", " : null}
+                      <AttestationLink id={c} />
+                    </span>
+                  ))}
+                </dd>
+              </>
+            ) : null}
+          </dl>
+        </section>
+      </div>
+
+      {a.revocation ? (
+        <section className="status status--bad" aria-labelledby="revocation-heading">
+          <h2 id="revocation-heading">Revoked</h2>
+          <p>
+            <Time at={a.revocation.timestamp} /> by <AccountLink address={a.revocation.verifier} />
+            {a.revocation.byChallenge ? " (challenge upheld)" : null}: {a.revocation.reason}
+          </p>
+        </section>
+      ) : null}
+      {a.challenge ? (
+        <section className="panel" aria-labelledby="challenge-heading">
+          <h2 id="challenge-heading">Challenge</h2>
+          <dl className="facts">
+            <dt>Challenger</dt>
+            <dd>
+              <AccountLink address={a.challenge.challenger} />
+            </dd>
+            <dt>State</dt>
+            <dd>
+              <ChallengeStateBadge state={a.challenge.state} />
+            </dd>
+            <dt>Reason</dt>
+            <dd>{a.challenge.reason}</dd>
+            <dt>Evidence</dt>
+            <dd className="mono">{a.challenge.evidenceCid || "—"}</dd>
+            <dt>Resolution</dt>
+            <dd>{a.challenge.note ?? "—"}</dd>
+          </dl>
+        </section>
+      ) : null}
+
+      <h2>Quorum signers</h2>
+      {a.signers.length ? (
+        <Table
+          testId="signers-table"
+          caption="Oracle nodes that co-signed this attestation's header (EIP-712)."
+          columns={[
+            { label: "Signer index", num: true, cell: (s) => s.index },
+            { label: "Oracle node", cell: (s) => <AccountLink address={s.address} full /> },
+          ]}
+          rows={a.signers}
+          rowKey={(s) => s.address}
+        />
+      ) : (
+        <p>No signer is recorded.</p>
+      )}
+
+      <h2 id="readings">Readings</h2>
+      {readings === null ? (
+        <p>
+          This indexer backend does not read evidence bundles; the readings are in the{" "}
+          <a href={bundleUrl(runtime, a.bundleCid)}>bundle</a>.
+        </p>
+      ) : readings.length === 0 ? (
+        <p>{page > 1 ? `No readings on page ${page}.` : "The evidence bundle of this attestation is not indexed."}</p>
+      ) : (
+        <>
+          <Table
+            testId="readings-table"
+            caption="Signed readings in the evidence bundle, by Merkle leaf; the digest opens the reading's audit trail. Emissions in grams."
+            columns={[
+              { label: "Leaf", num: true, cell: (r) => r.leafIndex },
+              {
+                label: "Digest",
+                cell: (r) => (
+                  <Link href={`/audit/reading/${r.digest}`} className="mono" title={r.digest}>
+                    {shortHash(r.digest)}
+                  </Link>
+                ),
+              },
+              { label: "Device", cell: (r) => <Link href={`/explorer/devices/${r.deviceId}`}>{r.deviceId}</Link> },
+              { label: "Seq", num: true, cell: (r) => r.seq },
+              { label: "Time", cell: (r) => <Time at={r.ts} /> },
+              { label: "Source", cell: (r) => r.source },
+              { label: "Fossil, g CO2e", num: true, cell: (r) => formatCount(r.fossilCo2eMg / MG_PER_G) },
+              { label: "Biogenic, g CO2", num: true, cell: (r) => formatCount(r.biogenicCo2Mg / MG_PER_G) },
+            ]}
+            rows={readings.slice(0, PAGE_SIZE)}
+            rowKey={(r) => r.digest}
+          />
+          <Pager
+            path={`/explorer/attestations/${a.id}`}
+            active={{}}
+            page={page}
+            hasNext={readings.length > PAGE_SIZE}
+            shown={Math.min(readings.length, PAGE_SIZE)}
+            pageSize={PAGE_SIZE}
+            label="readings"
+          />
+        </>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,161 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { readExplorer } from "@/components/explorer/data.ts";
+import { AttestationLink, FacilityLink, Time, TxLink } from "@/components/explorer/Links.tsx";
+import { Pager } from "@/components/explorer/Pager.tsx";
+import { IndexerStatus, IndexerUnavailable, NotFound } from "@/components/explorer/Status.tsx";
+import { Table } from "@/components/explorer/Table.tsx";
+import { Badge } from "@/components/explorer/tables.tsx";
+import { formatDateTime, shortHash } from "@/lib/explorer/format.ts";
+import { PAGE_SIZE, pageWindow, parsePage, toParams } from "@/lib/explorer/lists.ts";
+
+export const metadata: Metadata = { title: "Device" };
+
+type Props = {
+  params: Promise<{ id: string }>;
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+};
+
+export default async function DevicePage({ params, searchParams }: Props) {
+  const id = decodeURIComponent((await params).id);
+  const page = parsePage(toParams(await searchParams).get("page"));
+  const read = await readExplorer(async (ix) => {
+    const device = await ix.device(id);
+    const readings = device ? await ix.readings({ deviceId: device.code ?? device.id }, pageWindow(page)) : null;
+    return { device, readings };
+  });
+  if (!read.ok)
+    return (
+      <>
+        <h1>Device {id}</h1>
+        <IndexerUnavailable failure={read} what="this device" />
+      </>
+    );
+  const d = read.data.device;
+  if (!d)
+    return (
+      <>
+        <h1>Device</h1>
+        <NotFound
+          what="device"
+          term={id}
+          hint="A device id is the id it was registered under (e.g. kangaita-chimney-1) or its 32-byte key."
+        />
+      </>
+    );
+  const readings = read.data.readings;
+  return (
+    <>
+      <h1>
+        Device {d.code ?? shortHash(d.id)}{" "}
+        <Badge tone={d.status === "Active" ? "ok" : d.status === "Suspended" ? "warn" : "bad"}>{d.status}</Badge>
+      </h1>
+      <IndexerStatus status={read.status} />
+      <section className="panel" aria-labelledby="facts-heading">
+        <h2 id="facts-heading">Device</h2>
+        <dl className="facts">
+          <dt>Device id</dt>
+          <dd className="mono">{d.code ?? "—"}</dd>
+          <dt>Key (bytes32)</dt>
+          <dd className="mono">{d.id}</dd>
+          <dt>Facility</dt>
+          <dd>
+            <FacilityLink facility={d.facility} />
+          </dd>
+          <dt>Kind</dt>
+          <dd>{d.kind}</dd>
+          <dt>Status</dt>
+          <dd>
+            {d.status}
+            {d.statusReason ? ` — ${d.statusReason}` : null}
+          </dd>
+          <dt>Registered</dt>
+          <dd>
+            <Time at={d.registeredAt} />
+          </dd>
+          <dt>Metadata</dt>
+          <dd className="mono">{d.metadataURI || "—"}</dd>
+        </dl>
+      </section>
+
+      <h2>Signing keys</h2>
+      {d.keys.length ? (
+        <Table
+          testId="keys-table"
+          caption="P-256 public keys the device signs readings with; a reading verifies against the key valid at its time."
+          columns={[
+            { label: "Key", num: true, cell: (k) => k.index },
+            { label: "Public key x", cell: (k) => <span className="mono">{k.x}</span> },
+            { label: "Public key y", cell: (k) => <span className="mono">{k.y}</span> },
+            { label: "Valid from", cell: (k) => <Time at={k.validFrom} /> },
+            { label: "Valid until", cell: (k) => (k.validUntil === null ? "now" : formatDateTime(k.validUntil)) },
+          ]}
+          rows={d.keys}
+          rowKey={(k) => String(k.index)}
+        />
+      ) : (
+        <p>No key is registered.</p>
+      )}
+
+      <h2>History</h2>
+      {d.history.length ? (
+        <Table
+          testId="history-table"
+          caption="Registration, key rotations and status changes."
+          columns={[
+            { label: "Event", cell: (h) => h.kind },
+            { label: "Reason", cell: (h) => h.reason ?? <span className="muted">—</span> },
+            { label: "Time", cell: (h) => <Time at={h.timestamp} /> },
+            { label: "Transaction", cell: (h) => <TxLink hash={h.transactionHash} /> },
+          ]}
+          rows={d.history}
+          rowKey={(h) => `${h.transactionHash}-${h.kind}-${h.timestamp}`}
+        />
+      ) : (
+        <p>No history is indexed.</p>
+      )}
+
+      <h2 id="readings">Attested readings</h2>
+      {readings === null ? (
+        <p>
+          This indexer backend does not read evidence bundles, so it cannot list readings; each attestation&apos;s
+          bundle holds them.
+        </p>
+      ) : readings.length === 0 ? (
+        <p>{page > 1 ? `No readings on page ${page}.` : "No attested reading of this device is indexed."}</p>
+      ) : (
+        <>
+          <Table
+            testId="readings-table"
+            caption="Signed readings of this device found in indexed evidence bundles; the digest opens its audit trail."
+            columns={[
+              { label: "Seq", num: true, cell: (r) => r.seq },
+              {
+                label: "Digest",
+                cell: (r) => (
+                  <Link href={`/audit/reading/${r.digest}`} className="mono" title={r.digest}>
+                    {shortHash(r.digest)}
+                  </Link>
+                ),
+              },
+              { label: "Time", cell: (r) => <Time at={r.ts} /> },
+              { label: "Kind", cell: (r) => r.kind },
+              { label: "Attestation", cell: (r) => <AttestationLink id={r.attestationId} /> },
+            ]}
+            rows={readings.slice(0, PAGE_SIZE)}
+            rowKey={(r) => r.digest}
+          />
+          <Pager
+            path={`/explorer/devices/${d.code ?? d.id}`}
+            active={{}}
+            page={page}
+            hasNext={readings.length > PAGE_SIZE}
+            shown={Math.min(readings.length, PAGE_SIZE)}
+            pageSize={PAGE_SIZE}
+            label="readings"
+          />
+        </>
+      )}
+    </>
+  );
+}

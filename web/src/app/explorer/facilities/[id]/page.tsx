@@ -1,0 +1,166 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { facilityDirectory, readExplorer } from "@/components/explorer/data.ts";
+import { AccountLink, Time } from "@/components/explorer/Links.tsx";
+import { Pager } from "@/components/explorer/Pager.tsx";
+import { IndexerStatus, IndexerUnavailable, NotFound } from "@/components/explorer/Status.tsx";
+import { Table } from "@/components/explorer/Table.tsx";
+import { AttestationsTable, Badge, DevicesTable } from "@/components/explorer/tables.tsx";
+import styles from "@/components/explorer/explorer.module.css";
+import { formatCount, formatGramsAsTonnes } from "@/lib/explorer/format.ts";
+import { facilityKey, PAGE_SIZE, pageWindow, parsePage, toParams } from "@/lib/explorer/lists.ts";
+import { formatTonnes, formatTonnesNumber } from "@/lib/units.ts";
+
+export const metadata: Metadata = { title: "Facility" };
+
+type Props = {
+  params: Promise<{ id: string }>;
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+};
+
+export default async function FacilityPage({ params, searchParams }: Props) {
+  const id = decodeURIComponent((await params).id);
+  const page = parsePage(toParams(await searchParams).get("page"));
+  const valid = /^([a-z0-9][a-z0-9._-]{0,31}|0x[0-9a-fA-F]{64})$/.test(id);
+  const read = valid ? await readExplorer((ix) => ix.facility(id, pageWindow(page))) : undefined;
+  if (!read || (read.ok && !read.data))
+    return (
+      <>
+        <h1>Facility</h1>
+        <NotFound
+          what="facility"
+          term={id}
+          hint={
+            valid
+              ? undefined
+              : "A facility id is lower case (e.g. ktda-kangaita) or its 32-byte key (0x + 64 hex digits)."
+          }
+        />
+      </>
+    );
+  if (!read.ok)
+    return (
+      <>
+        <h1>Facility {id}</h1>
+        <IndexerUnavailable failure={read} what="this facility" />
+      </>
+    );
+  const f = read.data!;
+  const key = facilityKey(f);
+  const dir = f.code ? facilityDirectory()[f.code] : undefined;
+  const path = `/explorer/facilities/${key}`;
+  return (
+    <>
+      <h1>
+        {dir?.name ?? f.code ?? "Facility"} {dir?.name && f.code ? <span className="muted">({f.code})</span> : null}
+      </h1>
+      <IndexerStatus status={read.status} />
+      <div className="grid-2">
+        <section className="panel" aria-labelledby="facts-heading">
+          <h2 id="facts-heading">Facility</h2>
+          <dl className="facts">
+            <dt>Facility id</dt>
+            <dd className="mono">{f.code ?? "—"}</dd>
+            <dt>Key (bytes32)</dt>
+            <dd className="mono">{f.id}</dd>
+            {dir?.country ? (
+              <>
+                <dt>Country</dt>
+                <dd>{dir.country}</dd>
+              </>
+            ) : null}
+            <dt>Devices</dt>
+            <dd>
+              {f.deviceCount} ({f.activeDeviceCount} active)
+            </dd>
+            <dt>Attestations</dt>
+            <dd>
+              {formatCount(f.attestationCount)} ({formatCount(f.revokedAttestationCount)} revoked)
+            </dd>
+            <dt>Attested readings</dt>
+            <dd>{formatCount(f.readingCount)}</dd>
+            <dt>Attested until</dt>
+            <dd>
+              <Time at={f.attestedUntil} />
+            </dd>
+          </dl>
+        </section>
+        <section className="panel" aria-labelledby="totals-heading">
+          <h2 id="totals-heading">Totals</h2>
+          <dl className="facts">
+            <dt>Fossil emissions</dt>
+            <dd>{formatGramsAsTonnes(f.fossilCo2eGrams)} t CO2e</dd>
+            <dt>Biogenic CO2 (apart)</dt>
+            <dd>{formatGramsAsTonnes(f.biogenicCo2Grams)} t CO2</dd>
+            <dt>Credits issued</dt>
+            <dd>{formatTonnes(f.creditsIssuedKg)}</dd>
+            <dt>Credits retired</dt>
+            <dd>{formatTonnes(f.creditsRetiredKg)}</dd>
+            <dt>Outstanding</dt>
+            <dd>{formatTonnes(f.creditsIssuedKg - f.creditsRetiredKg)}</dd>
+          </dl>
+          <p className={styles.pager}>
+            <Link href={`/explorer/totals?facility=${key}`}>Totals by month</Link>
+            <Link href={`/dashboard/${key}`}>Dashboard</Link>
+            <Link href={`/reports/${key}`}>Emissions report</Link>
+          </p>
+        </section>
+      </div>
+      <p className={styles.pager}>
+        <Link href={`/explorer/issuances?facility=${key}`}>Issuances</Link>
+        <Link href={`/explorer/retirements?facility=${key}`}>Retirements</Link>
+        <Link href={`/explorer/devices?facility=${key}`}>Devices</Link>
+      </p>
+
+      <h2>Projects</h2>
+      {f.projects.length ? (
+        <Table
+          testId="projects-table"
+          caption="Credit projects of this facility (credits, t CO2e)."
+          columns={[
+            { label: "Project", cell: (p) => `${p.id.toString()} · ${p.name}` },
+            { label: "Standard", cell: (p) => p.standard },
+            { label: "Proponent", cell: (p) => <AccountLink address={p.proponent} /> },
+            {
+              label: "State",
+              cell: (p) => (p.active ? <Badge tone="ok">Active</Badge> : <Badge tone="bad">Inactive</Badge>),
+            },
+            { label: "Issued, t CO2e", num: true, cell: (p) => formatTonnesNumber(p.issuedKg) },
+            { label: "Retired, t CO2e", num: true, cell: (p) => formatTonnesNumber(p.retiredKg) },
+          ]}
+          rows={f.projects}
+          rowKey={(p) => p.id.toString()}
+        />
+      ) : (
+        <p>No credit project is registered for this facility.</p>
+      )}
+
+      <h2>Devices</h2>
+      {f.devices.length ? (
+        <DevicesTable rows={f.devices} withFacility={false} caption="Devices registered to this facility." />
+      ) : (
+        <p>No device is registered to this facility.</p>
+      )}
+
+      <h2 id="attestations">Attestations</h2>
+      {f.attestations.length ? (
+        <AttestationsTable
+          rows={f.attestations.slice(0, PAGE_SIZE)}
+          withFacility={false}
+          caption="This facility's attestations, newest period first."
+        />
+      ) : (
+        <p>{page > 1 ? `No attestations on page ${page}.` : "No attestation has been submitted for this facility."}</p>
+      )}
+      <Pager
+        path={path}
+        active={{}}
+        page={page}
+        hasNext={f.attestations.length > PAGE_SIZE}
+        shown={Math.min(f.attestations.length, PAGE_SIZE)}
+        pageSize={PAGE_SIZE}
+        label="attestations"
+      />
+    </>
+  );
+}

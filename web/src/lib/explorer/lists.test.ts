@@ -1,0 +1,72 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  CSV_EXPORTS,
+  devicesList,
+  exportHref,
+  listHref,
+  pageWindow,
+  parsePage,
+  salesList,
+  toParams,
+  attestationsList,
+} from "./lists.ts";
+
+test("page numbers come from ?page= and anything odd is page 1", () => {
+  assert.equal(parsePage("3"), 3);
+  assert.equal(parsePage("0"), 1);
+  assert.equal(parsePage("-2"), 1);
+  assert.equal(parsePage("two"), 1);
+  assert.equal(parsePage(undefined), 1);
+  assert.deepEqual(pageWindow(3), { first: 51, skip: 100 });
+});
+
+test("filters are read from the URL, checked, and kept for links; bad values are named", () => {
+  const p = toParams({
+    credit: "65538",
+    account: "0xABCDEF0123456789abcdef0123456789ABCDEF01",
+    listing: "x1",
+    page: "2",
+  });
+  const parsed = salesList.parse(p);
+  assert.deepEqual(parsed.filter, {
+    creditId: 65538n,
+    account: "0xabcdef0123456789abcdef0123456789abcdef01",
+    listingId: undefined,
+  });
+  assert.deepEqual(parsed.active, { credit: "65538", account: "0xABCDEF0123456789abcdef0123456789ABCDEF01" });
+  assert.equal(parsed.errors.length, 1);
+  assert.match(parsed.errors[0], /“x1” is not a listing id/);
+});
+
+test("enumerations and yes/no filters accept only their values", () => {
+  assert.deepEqual(devicesList.parse(toParams({ status: "Suspended", facility: "ktda-gitugi" })).filter, {
+    facility: "ktda-gitugi",
+    status: "Suspended",
+  });
+  assert.equal(devicesList.parse(toParams({ status: "broken" })).errors.length, 1);
+  assert.deepEqual(attestationsList.parse(toParams({ revoked: "yes", correction: "no" })).filter, {
+    revoked: true,
+    isCorrection: false,
+  });
+});
+
+test("page and export links carry the same filters", () => {
+  const active = { credit: "65538", status: "Open" };
+  assert.equal(listHref("/explorer/listings", active), "/explorer/listings?credit=65538&status=Open");
+  assert.equal(listHref("/explorer/listings", active, 2), "/explorer/listings?credit=65538&status=Open&page=2");
+  assert.equal(listHref("/explorer/oracles", {}), "/explorer/oracles");
+  assert.equal(exportHref("listings", active), "/explorer/export/listings?credit=65538&status=Open");
+});
+
+test("every list exports a header row whose amount and time columns name their unit", () => {
+  for (const [name, e] of Object.entries(CSV_EXPORTS)) {
+    const header = e.header();
+    assert.match(header, /\r\n$/, name);
+    for (const col of header.trim().split(",")) {
+      if (/amount|co2|price|fee|credits_|sold|remaining|min_fill|bound/.test(col))
+        assert.match(col, /_(kg|g|token_base_units|token_base_units_per_kg)$/, `${name}.${col}`);
+      if (/_at_|timestamp|period_|until/.test(col)) assert.match(col, /_utc$/, `${name}.${col}`);
+    }
+  }
+});

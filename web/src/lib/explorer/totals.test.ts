@@ -1,0 +1,42 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { parseTotalsQuery } from "./totals.ts";
+import { isoToDay } from "./periods.ts";
+
+const today = isoToDay("2026-11-23")!;
+
+test("defaults: all facilities, by month, from the beginning to a year ahead", () => {
+  const q = parseTotalsQuery(new URLSearchParams(), today);
+  assert.equal(q.facility, undefined);
+  assert.equal(q.period, "month");
+  assert.equal(q.fromDay, 0);
+  assert.equal(q.toDay, today + 366);
+  assert.deepEqual(q.active, { period: "month" });
+  assert.deepEqual(q.errors, []);
+});
+
+test("reads facility, period and date range, and keeps them for the export link", () => {
+  const q = parseTotalsQuery(
+    new URLSearchParams({ facility: "ktda-gitugi", period: "day", from: "2026-11-01", to: "2026-11-30" }),
+    today,
+  );
+  assert.equal(q.facility, "ktda-gitugi");
+  assert.equal(q.period, "day");
+  assert.equal(q.fromDay, isoToDay("2026-11-01"));
+  assert.equal(q.toDay, isoToDay("2026-11-30"));
+  assert.deepEqual(q.active, { facility: "ktda-gitugi", period: "day", from: "2026-11-01", to: "2026-11-30" });
+});
+
+test("says which values it did not understand, and swaps a reversed range", () => {
+  const q = parseTotalsQuery(
+    new URLSearchParams({ facility: "Bad Name", from: "2026-12-01", to: "2026-11-01", period: "week" }),
+    today,
+  );
+  assert.equal(q.facility, undefined);
+  assert.equal(q.period, "month");
+  assert.equal(q.fromDay, isoToDay("2026-11-01"));
+  assert.equal(q.toDay, isoToDay("2026-12-01"));
+  assert.equal(q.errors.length, 2);
+  assert.match(q.errors[0], /“Bad Name” is not a facility id/);
+  assert.match(q.errors[1], /swapped/);
+});
