@@ -40,6 +40,8 @@ const { values } = parseArgs({
     devices: { type: "string", default: "400" },
     facilities: { type: "string", default: "8" },
     connections: { type: "string", default: "32" },
+    /** write a V8 CPU profile of the node child into this folder (`node --cpu-prof`) */
+    "cpu-prof": { type: "string" },
   },
 });
 const seconds = Number(values.seconds);
@@ -54,6 +56,14 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 const log = (s: string) => process.stderr.write(`${s}\n`);
+
+/** CPU seconds (user + system) a process, or one of its threads, has used so far (Linux /proc). */
+function cpuSeconds(statPath: string): number {
+  // fields after the ")" that ends the command name: state is field 3, utime 14, stime 15
+  const f = readFileSync(statPath, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100;
 
 /** Raw P-256 verification (OpenSSL via node:crypto, as the node verifies) on every core for `ms`. */
 async function rawVerifyRate(ms: number): Promise<number> {
@@ -150,6 +160,7 @@ async function main(): Promise<void> {
       process.execPath,
       [
         "--disable-warning=ExperimentalWarning",
+        ...(values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] : []),
         join(root, "oracle/src/cli/main.ts"),
         "start",
         "--config",
@@ -240,6 +251,8 @@ async function main(): Promise<void> {
     const acked = new Uint8Array(total);
     let ackCount = 0;
     const cpu0 = process.cpuUsage();
+    const nodeCpu0 = cpuSeconds(`/proc/${node.pid}/stat`);
+    const nodeMainCpu0 = cpuSeconds(`/proc/${node.pid}/task/${node.pid}/stat`);
     const t0 = performance.now();
     let lastAck = t0;
     let next = 0;
@@ -266,6 +279,8 @@ async function main(): Promise<void> {
       setTimeout(resolve, (seconds + 120) * 1000).unref();
     });
     const cpu = process.cpuUsage(cpu0);
+    const nodeCpuS = cpuSeconds(`/proc/${node.pid}/stat`) - nodeCpu0;
+    const nodeMainCpuS = cpuSeconds(`/proc/${node.pid}/task/${node.pid}/stat`) - nodeMainCpu0;
     const windowMs = lastAck - t0;
     const readingsPerSec = ackCount / (windowMs / 1000);
     log(`published ${total}, acknowledged ${ackCount} in ${(windowMs / 1000).toFixed(1)} s`);
@@ -327,7 +342,11 @@ async function main(): Promise<void> {
       ["publish→on-chain p95 ms", String(result.p95OnChainMs), "< 5,000"],
       ["node peak RSS MiB", String(result.peakRssMb), "< 1,024"],
       ["readings lost", String(lost), "0"],
+      ["node CPU µs per reading (all threads)", ((nodeCpuS * 1e6) / ackCount).toFixed(0), ""],
+      ["node CPU µs per reading (main thread)", ((nodeMainCpuS * 1e6) / ackCount).toFixed(0), ""],
+      ["node CPU (% of one core)", ((nodeCpuS * 1e5) / windowMs).toFixed(0), ""],
       ["load generator CPU (% of one core)", generatorCpuPct.toFixed(0), ""],
+      ["load generator CPU µs per reading", ((cpu.user + cpu.system) / ackCount).toFixed(0), ""],
       ["cores", String(availableParallelism()), ""],
     ];
     console.log(`${"figure".padEnd(36)} ${"value".padStart(12)}  target`);

@@ -1,9 +1,8 @@
 import type { Logger } from "pino";
-import { canonicalBytes, envelopeSchema, formatIssues, readingDigestHex } from "../../../sdk/src/index.ts";
-import type { Envelope, Reading } from "../../../sdk/src/index.ts";
+import type { Reading } from "../../../sdk/src/index.ts";
 import type { Common } from "../common.ts";
 import type { EmissionsCalculator } from "../compute/emissions.ts";
-import { keysValidAt, type DeviceDirectory } from "../devices/directory.ts";
+import { keysValidAt, type DeviceDirectory, type DeviceInfo } from "../devices/directory.ts";
 import type {
   IngestOutcome,
   IngestSource,
@@ -12,9 +11,11 @@ import type {
   RejectReason,
   Storage,
 } from "../storage/types.ts";
+import type { IngestCommit, IngestWriter } from "../storage/ingest-writer.ts";
 import { AnomalyScorer } from "../validate/anomaly.ts";
 import { implausibility } from "../validate/plausibility.ts";
 import { VerifyPool } from "../validate/verify-pool.ts";
+import { safeStringify, type PreparedEnvelope } from "../validate/prepare.ts";
 
 export type IngestContext = {
   source: IngestSource;
@@ -56,6 +57,10 @@ export class Ingestor {
   readonly #inQueue = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
+  /** Group commits on their own thread (SQLite); null: on this thread (`Storage.commitIngest`). */
+  readonly #writer: IngestWriter | null;
+  /** The group commit being written; the next group gathers meanwhile. */
+  #committing: Promise<void> | null = null;
 
   constructor(deps: { common: Common; storage: Storage; devices: DeviceDirectory; calculator: EmissionsCalculator }) {
     this.#common = deps.common;
@@ -65,97 +70,100 @@ export class Ingestor {
     this.#calculator = deps.calculator;
     this.#anomaly = new AnomalyScorer(deps.common.config.validation.anomaly);
     this.#verifier = new VerifyPool(deps.common.config.validation.verifyWorkers);
+    this.#writer = deps.storage.openIngestWriter?.() ?? null;
   }
 
-  /** Accepts one envelope or a JSON array of envelopes as raw bytes/text; one outcome per envelope. */
+  /**
+   * Accepts one envelope or a JSON array of envelopes as raw bytes/text; one outcome per envelope.
+   * The CPU-bound steps (JSON, schema, canonical bytes, digest and, for MQTT, the signature under
+   * the keys of the device the topic names) run on the verification workers in one round trip.
+   */
   async submitRaw(payload: string | Uint8Array, ctx: IngestContext, maxBytes: number): Promise<IngestOutcome[]> {
     const receivedAtMs = ctx.receivedAtMs ?? this.#common.clock.nowMs();
-    const size = typeof payload === "string" ? Buffer.byteLength(payload) : payload.byteLength;
-    const text = typeof payload === "string" ? payload : Buffer.from(payload).toString("utf8");
-    if (size > maxBytes) {
+    const bytes = typeof payload === "string" ? Buffer.from(payload) : payload;
+    const text = () => (typeof payload === "string" ? payload : Buffer.from(payload).toString("utf8"));
+    if (bytes.byteLength > maxBytes) {
       return [
         await this.#dead({
           receivedAtMs,
           source: ctx.source,
           reason: "oversized",
-          detail: `${size} bytes > limit ${maxBytes}`,
-          payload: text,
+          detail: `${bytes.byteLength} bytes > limit ${maxBytes}`,
+          payload: text(),
         }),
       ];
     }
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
+    const topicDevice = ctx.topic ? await this.#devices.get(ctx.topic.deviceId) : null;
+    const prepared = await this.#verifier.prepare(bytes, topicDevice);
+    if (!prepared.ok) {
       return [
         await this.#dead({
           receivedAtMs,
           source: ctx.source,
           reason: "malformed",
-          detail: `not JSON: ${(err as Error).message}`,
-          payload: text,
+          detail: prepared.detail,
+          payload: text(),
         }),
       ];
     }
-    return this.submit(value, { ...ctx, receivedAtMs }, text);
+    const c = { ...ctx, receivedAtMs };
+    return Promise.all(
+      prepared.items.map((p) => this.#one(p, c, topicDevice, p.raw === undefined ? text : () => p.raw!)),
+    );
   }
 
   /** Accepts parsed JSON: one envelope or an array of envelopes. */
   async submit(value: unknown, ctx: IngestContext, rawText?: string): Promise<IngestOutcome[]> {
     const receivedAtMs = ctx.receivedAtMs ?? this.#common.clock.nowMs();
-    if (Array.isArray(value)) {
-      if (value.length === 0) {
-        return [
-          await this.#dead({
-            receivedAtMs,
-            source: ctx.source,
-            reason: "malformed",
-            detail: "empty array",
-            payload: rawText ?? "[]",
-          }),
-        ];
-      }
-      return Promise.all(value.map((v) => this.#one(v, { ...ctx, receivedAtMs })));
+    const prepared = this.#verifier.prepareValue(value);
+    if (!prepared.ok) {
+      return [
+        await this.#dead({
+          receivedAtMs,
+          source: ctx.source,
+          reason: "malformed",
+          detail: prepared.detail,
+          payload: rawText ?? "[]",
+        }),
+      ];
     }
-    return [await this.#one(value, { ...ctx, receivedAtMs }, rawText)];
+    const c = { ...ctx, receivedAtMs };
+    const raw = () => rawText ?? safeStringify(value);
+    return Promise.all(prepared.items.map((p) => this.#one(p, c, null, p.raw === undefined ? raw : () => p.raw!)));
   }
 
-  async #one(value: unknown, ctx: IngestContext & { receivedAtMs: number }, rawText?: string): Promise<IngestOutcome> {
-    const raw = () => rawText ?? safeStringify(value);
-    const reject = (reason: RejectReason, detail: string, env?: Envelope, digest?: string) =>
+  /**
+   * The validation steps in issue 6's order, on a prepared envelope (validate/prepare.ts did
+   * the schema, canonical bytes, digest and maybe the signature). `topicDevice`: the device the
+   * MQTT topic names, looked up before preparing; the signature was checked against its keys.
+   */
+  async #one(
+    p: PreparedEnvelope,
+    ctx: IngestContext & { receivedAtMs: number },
+    topicDevice: DeviceInfo | null,
+    raw: () => string,
+  ): Promise<IngestOutcome> {
+    const reject = (reason: RejectReason, detail: string, r?: Reading, digest?: string) =>
       this.#dead({
         receivedAtMs: ctx.receivedAtMs,
         source: ctx.source,
         reason,
         detail,
         payload: raw(),
-        deviceId: env?.reading.deviceId ?? null,
-        seq: env?.reading.seq ?? null,
+        deviceId: r?.deviceId ?? null,
+        seq: r?.seq ?? null,
         digest: digest ?? null,
       });
 
-    if (typeof value !== "object" || value === null || !("reading" in value)) {
-      return reject("malformed", "expected a signed envelope { reading, sig, keyId? }");
-    }
-    // 1. schema
-    const parsed = envelopeSchema.safeParse(value);
-    if (!parsed.success) {
-      return reject(
-        "schema",
-        formatIssues(parsed.error)
-          .map((i) => `${i.path}: ${i.message}`)
-          .join("; "),
-      );
-    }
-    const env = parsed.data;
-    const r = env.reading;
-    const bytes = canonicalBytes(r);
-    const digest = readingDigestHex(r);
+    // 0. an envelope at all, 1. schema
+    if (!p.ok) return reject(p.reason, p.detail);
+    const r = JSON.parse(p.canonical) as Reading;
+    const digest = p.digest;
     if (ctx.topic && (ctx.topic.facilityId !== r.facilityId || ctx.topic.deviceId !== r.deviceId)) {
       return reject(
         "topic",
         `topic names ${ctx.topic.facilityId}/${ctx.topic.deviceId}, reading is ${r.facilityId}/${r.deviceId}`,
-        env,
+        r,
         digest,
       );
     }
@@ -165,46 +173,48 @@ export class Ingestor {
         return reject(
           "topic",
           `API key for ${ctx.principal.scope} ${ctx.principal.subject} cannot submit readings of ${r.facilityId}/${r.deviceId}`,
-          env,
+          r,
           digest,
         );
       }
     }
-    // 2. device registered and active, in the facility the reading names
-    const device = await this.#devices.get(r.deviceId);
-    if (!device) return reject("unknown-device", `device ${r.deviceId} is not registered`, env, digest);
+    // 2. device registered and active, in the facility the reading names (the topic's device when
+    // there is a topic: the reading names the same device, checked just above)
+    const device = ctx.topic ? topicDevice : await this.#devices.get(r.deviceId);
+    if (!device) return reject("unknown-device", `device ${r.deviceId} is not registered`, r, digest);
     if (device.status !== "active")
-      return reject("device-inactive", `device ${r.deviceId} is ${device.status}`, env, digest);
+      return reject("device-inactive", `device ${r.deviceId} is ${device.status}`, r, digest);
     if (device.facilityId !== r.facilityId) {
       return reject(
         "device-inactive",
         `device ${r.deviceId} belongs to ${device.facilityId}, not ${r.facilityId}`,
-        env,
+        r,
         digest,
       );
     }
-    // 3. signature against a key valid at the reading's time
+    // 3. signature against a key valid at the reading's time (already checked by the worker
+    // against this same device record when it came with the topic)
     const keys = keysValidAt(device, r.ts);
-    if (keys.length === 0)
-      return reject("bad-signature", `no key of ${r.deviceId} is valid at ts ${r.ts}`, env, digest);
-    if (
-      !(await this.#verifier.verify(
-        bytes,
-        env.sig,
+    if (keys.length === 0) return reject("bad-signature", `no key of ${r.deviceId} is valid at ts ${r.ts}`, r, digest);
+    const sigOk =
+      p.sigOk ??
+      (await this.#verifier.verify(
+        Buffer.from(p.canonical),
+        p.sig,
         keys.map((k) => k.publicKey),
-      ))
-    ) {
+      ));
+    if (!sigOk) {
       return reject(
         "bad-signature",
         `signature does not verify under the ${keys.length} key(s) valid at ts ${r.ts}`,
-        env,
+        r,
         digest,
       );
     }
     // 4. (device, seq) never seen
     const dk = `${r.deviceId}\u0000${r.seq}`;
     if (this.#inQueue.has(dk) || this.#storage.hasReading(r.deviceId, r.seq)) {
-      return reject("replay", `(${r.deviceId}, ${r.seq}) already received`, env, digest);
+      return reject("replay", `(${r.deviceId}, ${r.seq}) already received`, r, digest);
     }
     // 5. not in the future beyond the clock-skew allowance
     const nowS = Math.floor(this.#common.clock.nowMs() / 1000);
@@ -212,19 +222,19 @@ export class Ingestor {
       return reject(
         "future-timestamp",
         `ts ${r.ts} is ${r.ts - nowS} s ahead of the node's clock (allowance ${this.#common.config.validation.clockSkewS} s)`,
-        env,
+        r,
         digest,
       );
     }
     // 6. physical plausibility
     const why = implausibility(r);
-    if (why) return reject("implausible", why, env, digest);
+    if (why) return reject("implausible", why, r, digest);
     // emissions (sdk methodology), then 7. anomaly score (flags only)
     let result;
     try {
       result = this.#calculator.compute(r);
     } catch (err) {
-      return reject("computation", (err as Error).message, env, digest);
+      return reject("computation", (err as Error).message, r, digest);
     }
     const rate = Number(result.fossilMg + result.biogenicMg) / r.intervalS;
     if (!this.#anomaly.has(r.deviceId)) this.#seedAnomaly(r.deviceId);
@@ -240,9 +250,9 @@ export class Ingestor {
       seq: r.seq,
       ts: r.ts,
       kind: r.kind,
-      canonical: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"),
-      sig: env.sig.toLowerCase(),
-      keyId: env.keyId ?? null,
+      canonical: p.canonical,
+      sig: p.sig,
+      keyId: p.keyId,
       source: ctx.source,
       receivedAtMs: ctx.receivedAtMs,
       anomalyScore: score,
@@ -282,36 +292,68 @@ export class Ingestor {
     });
   }
 
-  /** Commits everything queued in one transaction and settles each submitter. */
+  /**
+   * Commits everything queued in one transaction and settles each submitter once it is durable.
+   * With a writer thread, one commit is written at a time: what arrives meanwhile waits and goes
+   * into the next one as soon as it returns (group commit sized by the commit's own duration).
+   */
   flush(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
+    if (this.#committing || this.#queue.length === 0) return;
     const items = this.#queue;
-    if (items.length === 0) return;
     this.#queue = [];
+    this.#common.metrics.ingestQueue.set(0);
     const readings = items.filter((p) => p.kind === "reading");
     const dead = items.filter((p) => p.kind === "dead");
     const end = this.#common.metrics.commitSeconds.startTimer();
-    let out;
-    try {
-      out = this.#storage.commitIngest(
-        readings.map((p) => p.row),
-        dead.map((p) => p.row),
-        { windowS: this.#common.config.batching.windowS, nowMs: this.#common.clock.nowMs() },
-      );
-    } catch (err) {
-      this.#log.error(
-        { err, readings: readings.length, dead: dead.length },
-        "group commit failed; nothing acknowledged",
-      );
-      for (const p of readings) this.#inQueue.delete(`${p.row.deviceId}\u0000${p.row.seq}`);
-      for (const p of items)
-        p.reject(new IngestError("STORAGE_FAILED", "could not store durably; retry", { cause: err }));
+    const rows = readings.map((p) => p.row);
+    const deadRows = dead.map((p) => p.row);
+    const opts = { windowS: this.#common.config.batching.windowS, nowMs: this.#common.clock.nowMs() };
+    if (!this.#writer) {
+      let out: IngestCommit;
+      try {
+        out = this.#storage.commitIngest(rows, deadRows, opts);
+      } catch (err) {
+        this.#failed(items, readings, err);
+        return;
+      } finally {
+        end();
+      }
+      this.#settle(out, readings, dead);
       return;
-    } finally {
-      end();
-      this.#common.metrics.ingestQueue.set(this.#queue.length);
     }
+    this.#committing = this.#writer.commit(rows, deadRows, opts).then(
+      (out) => {
+        end();
+        this.#committing = null;
+        this.#settle(out, readings, dead);
+        this.flush();
+      },
+      (err: unknown) => {
+        end();
+        this.#committing = null;
+        this.#failed(items, readings, err);
+        this.flush();
+      },
+    );
+  }
+
+  #failed(items: Pending[], readings: Extract<Pending, { kind: "reading" }>[], err: unknown): void {
+    this.#log.error(
+      { err, readings: readings.length, dead: items.length - readings.length },
+      "group commit failed; nothing acknowledged",
+    );
+    for (const p of readings) this.#inQueue.delete(`${p.row.deviceId}\u0000${p.row.seq}`);
+    for (const p of items)
+      p.reject(new IngestError("STORAGE_FAILED", "could not store durably; retry", { cause: err }));
+  }
+
+  #settle(
+    out: IngestCommit,
+    readings: Extract<Pending, { kind: "reading" }>[],
+    dead: Extract<Pending, { kind: "dead" }>[],
+  ): void {
     readings.forEach((p, i) => {
       this.#inQueue.delete(`${p.row.deviceId}\u0000${p.row.seq}`);
       const o = out.readings[i]!;
@@ -346,17 +388,14 @@ export class Ingestor {
   }
 
   /** Stops accepting, commits what is queued, stops the verification workers. */
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.#closed = true;
     this.flush();
-    return this.#verifier.close();
-  }
-}
-
-function safeStringify(v: unknown): string {
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v); // not JSON-serialisable (cyclic): keep what can be shown
+    while (this.#committing) {
+      await this.#committing;
+      this.flush();
+    }
+    await this.#writer?.close();
+    await this.#verifier.close();
   }
 }

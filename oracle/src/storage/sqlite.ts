@@ -17,6 +17,7 @@ import type {
   StoredReading,
 } from "./types.ts";
 import { BATCH_STATES } from "./types.ts";
+import { IngestWriter } from "./ingest-writer.ts";
 
 const SCHEMA_VERSION = 2;
 
@@ -231,13 +232,26 @@ const MAX_DEAD_PAYLOAD = 65_536;
 export class SqliteStorage implements Storage {
   readonly db: DatabaseSync;
   readonly #st: Record<string, StatementSync> = {};
+  readonly #path: string;
+  readonly #synchronous: "FULL" | "NORMAL";
 
   constructor(path: string, opts: { synchronous?: "FULL" | "NORMAL" } = {}) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    this.#path = path;
+    this.#synchronous = opts.synchronous ?? "FULL";
     this.db = new DatabaseSync(path);
-    this.db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${opts.synchronous ?? "FULL"};
+    this.db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${this.#synchronous};
       PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 4000;`);
     this.#migrate();
+  }
+
+  /**
+   * A second connection on a thread of its own for the ingest group commits (same database,
+   * same `synchronous`), so their fsyncs do not stop the main thread. None for `:memory:`,
+   * which a second connection cannot share.
+   */
+  openIngestWriter(): IngestWriter | null {
+    return this.#path === ":memory:" ? null : new IngestWriter(this.#path, this.#synchronous);
   }
 
   #migrate(): void {
@@ -332,7 +346,8 @@ export class SqliteStorage implements Storage {
         .#s(`INSERT OR IGNORE INTO readings (digest, device_id, facility_id, seq, ts, kind, canonical, sig, key_id, source,
         received_at_ms, anomaly_score, flagged, fossil_mg, biogenic_mg, methodology_id, factor_set_id, result_json, batch_id)
         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`);
-      const bump = this.#s(`UPDATE batches SET reading_count = reading_count + 1 WHERE id = ?`);
+      const bump = this.#s(`UPDATE batches SET reading_count = reading_count + ? WHERE id = ?`);
+      const added = new Map<number, number>();
       const cache = new Map<string, number | null>();
       const readings: IngestOutcome[] = [];
       for (const a of accepted) {
@@ -398,9 +413,10 @@ export class SqliteStorage implements Storage {
           );
           continue;
         }
-        bump.run(batchId);
+        added.set(batchId, (added.get(batchId) ?? 0) + 1);
         readings.push({ status: "stored", digest: a.digest, batchId });
       }
+      for (const [batchId, n] of added) bump.run(n, batchId);
       return { readings, deadLetterIds };
     });
   }

@@ -2,6 +2,7 @@
  * The node's durable state behind one interface: SQLite embedded (storage/sqlite.ts);
  * PostgreSQL can implement the same methods. Each method is one transaction.
  */
+import type { IngestWriter } from "./ingest-writer.ts";
 
 export type IngestSource = "mqtt" | "http" | "csv" | "manual" | "sim";
 
@@ -189,6 +190,8 @@ export interface Storage {
     rejected: NewDeadLetter[],
     opts: { windowS: number; nowMs: number },
   ): { readings: IngestOutcome[]; deadLetterIds: number[] };
+  /** The same commits on a thread of their own (`IngestWriter`), or null: then `commitIngest` on the caller's. */
+  openIngestWriter?(): IngestWriter | null;
   hasReading(deviceId: string, seq: number): boolean;
   getReading(digest: string): StoredReading | null;
   getReadingByDeviceSeq(deviceId: string, seq: number): StoredReading | null;

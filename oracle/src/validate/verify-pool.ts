@@ -1,16 +1,26 @@
 import { Worker } from "node:worker_threads";
+import { bytesToHex } from "../../../sdk/src/index.ts";
 import { SignatureVerifier } from "../../../sdk/src/reading/nodeVerifier.ts";
+import type { DeviceInfo } from "../devices/directory.ts";
+import { preparePayload, prepareValue, type PostedDevice, type PreparedPayload } from "./prepare.ts";
+
+type Settle<T> = { resolve: (v: T) => void; reject: (e: unknown) => void };
 
 /**
- * P-256 verification off the main thread: `size` workers, each check batched with the others of
- * the same event-loop turn (one message per worker per turn), so the main thread keeps parsing,
- * storing and acknowledging while OpenSSL runs on the other cores. Size 0: inline.
+ * The CPU-bound part of validation off the main thread: `size` workers, each job batched with
+ * the others of the same event-loop turn (one message per worker per turn), so the main thread
+ * keeps receiving, storing and acknowledging while the other cores parse and verify.
+ * `prepare` takes a raw MQTT/HTTP payload through JSON, the sdk schema, canonical bytes, digest
+ * and signature in one round trip; `verify` checks one signature. Size 0: both inline.
  */
 export class VerifyPool {
   readonly #workers: Worker[] = [];
   readonly #inline = new SignatureVerifier();
-  readonly #pending = new Map<number, { resolve: (ok: boolean) => void; reject: (e: unknown) => void }>();
-  #queue: { id: number; bytes: Uint8Array; sig: string; keys: Uint8Array[] }[] = [];
+  readonly #verifying = new Map<number, Settle<boolean>>();
+  readonly #preparing = new Map<number, Settle<PreparedPayload>>();
+  readonly #keyHex = new WeakMap<Uint8Array, string>();
+  #verifyQueue: { id: number; bytes: Uint8Array; sig: string; keys: Uint8Array[] }[] = [];
+  #prepareQueue: { id: number; payload: Uint8Array; device: PostedDevice | null }[] = [];
   #next = 0;
   #rr = 0;
   #scheduled = false;
@@ -18,18 +28,35 @@ export class VerifyPool {
   constructor(size: number) {
     for (let i = 0; i < size; i++) {
       const w = new Worker(new URL("./verify-worker.ts", import.meta.url));
-      w.on("message", (m: { ids: number[]; ok: Uint8Array }) => {
-        m.ids.forEach((id, k) => {
-          const p = this.#pending.get(id);
-          this.#pending.delete(id);
-          p?.resolve(m.ok[k] === 1);
-        });
-      });
+      w.on(
+        "message",
+        (
+          m:
+            | { type: "verified"; ids: number[]; ok: Uint8Array }
+            | { type: "prepared"; ids: number[]; out: PreparedPayload[] },
+        ) => {
+          if (m.type === "verified") {
+            m.ids.forEach((id, k) => {
+              const p = this.#verifying.get(id);
+              this.#verifying.delete(id);
+              p?.resolve(m.ok[k] === 1);
+            });
+          } else {
+            m.ids.forEach((id, k) => {
+              const p = this.#preparing.get(id);
+              this.#preparing.delete(id);
+              p?.resolve(m.out[k]!);
+            });
+          }
+        },
+      );
       w.on("error", (err) => {
-        // a dead worker must not strand its checks: fail them, so the messages stay unacknowledged
-        for (const [id, p] of this.#pending) {
-          this.#pending.delete(id);
-          p.reject(err);
+        // a dead worker must not strand its jobs: fail them, so the messages stay unacknowledged
+        for (const pending of [this.#verifying, this.#preparing] as Map<number, Settle<never>>[]) {
+          for (const [id, p] of pending) {
+            pending.delete(id);
+            p.reject(err);
+          }
         }
       });
       this.#workers.push(w);
@@ -40,22 +67,75 @@ export class VerifyPool {
   verify(bytes: Uint8Array, sig: string, keys: Uint8Array[]): Promise<boolean> | boolean {
     if (this.#workers.length === 0) return keys.some((k) => this.#inline.verify(bytes, sig, k));
     const id = this.#next++;
-    this.#queue.push({ id, bytes, sig, keys });
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(() => this.#dispatch());
-    }
-    return new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    this.#verifyQueue.push({ id, bytes, sig, keys });
+    this.#schedule();
+    return new Promise((resolve, reject) => this.#verifying.set(id, { resolve, reject }));
+  }
+
+  /**
+   * Parses and checks a raw payload (validate/prepare.ts). `device`: the device the MQTT topic
+   * names, whose keys the signature is checked against when the reading names the same device.
+   */
+  prepare(payload: Uint8Array, device: DeviceInfo | null): Promise<PreparedPayload> | PreparedPayload {
+    const posted = device ? this.#post(device) : null;
+    if (this.#workers.length === 0) return preparePayload(Buffer.from(payload).toString("utf8"), posted, this.#inline);
+    const id = this.#next++;
+    this.#prepareQueue.push({ id, payload, device: posted });
+    this.#schedule();
+    return new Promise((resolve, reject) => this.#preparing.set(id, { resolve, reject }));
+  }
+
+  /** `prepare` for JSON already parsed (HTTP bodies, CSV rows), on this thread; the signature is left to `verify`. */
+  prepareValue(value: unknown): PreparedPayload {
+    return prepareValue(value, null, this.#inline);
+  }
+
+  #post(device: DeviceInfo): PostedDevice {
+    return {
+      deviceId: device.deviceId,
+      keys: device.keys.map((k) => {
+        let hex = this.#keyHex.get(k.publicKey);
+        if (hex === undefined) this.#keyHex.set(k.publicKey, (hex = bytesToHex(k.publicKey)));
+        return { publicKeyHex: hex, validFrom: k.validFrom, validUntil: k.validUntil };
+      }),
+    };
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => this.#dispatch());
   }
 
   #dispatch(): void {
     this.#scheduled = false;
-    const q = this.#queue;
-    this.#queue = [];
     const n = this.#workers.length;
-    const per = Math.ceil(q.length / n);
-    for (let i = 0; i < q.length; i += per) {
-      this.#workers[this.#rr++ % n]!.postMessage(q.slice(i, i + per));
+    const vq = this.#verifyQueue;
+    this.#verifyQueue = [];
+    const vper = Math.ceil(vq.length / n);
+    for (let i = 0; i < vq.length; i += vper) {
+      this.#workers[this.#rr++ % n]!.postMessage({ type: "verify", jobs: vq.slice(i, i + vper) });
+    }
+    const pq = this.#prepareQueue;
+    this.#prepareQueue = [];
+    const pper = Math.ceil(pq.length / n);
+    for (let i = 0; i < pq.length; i += pper) {
+      const part = pq.slice(i, i + pper);
+      // one buffer for the part, moved (not copied) to the worker
+      let size = 0;
+      for (const j of part) size += j.payload.byteLength;
+      const buf = new Uint8Array(size);
+      const ends = new Uint32Array(part.length);
+      let at = 0;
+      part.forEach((j, k) => {
+        buf.set(j.payload, at);
+        at += j.payload.byteLength;
+        ends[k] = at;
+      });
+      this.#workers[this.#rr++ % n]!.postMessage(
+        { type: "prepare", ids: part.map((j) => j.id), buf: buf.buffer, ends, devices: part.map((j) => j.device) },
+        [buf.buffer],
+      );
     }
   }
 

@@ -32,6 +32,7 @@ test("SignatureVerifier agrees with verifyDigest on valid, forged, high-s and wr
             verifyDigest(sha256Bytes(m), sg, pk),
             `message ${bytesToHex(m)} sig ${sg}`,
           );
+          assert.equal(verifier.verifyHexKey(m, sg, bytesToHex(pk)), verifier.verify(m, sg, pk));
         }
         assert.equal(verifier.verify(message, sig, key.publicKey), true);
         assert.equal(verifier.verify(message, highS, key.publicKey), false);
