@@ -148,6 +148,13 @@ export function CertificateView({ id }: { id: string }) {
           <Link className="button secondary" href={`/credit/${r.creditId}`}>
             Readings and attestations behind it
           </Link>
+          <Link
+            className="button secondary"
+            href={`/audit/certificate/${r.certificateId}`}
+            data-testid="audit-trail-link"
+          >
+            Audit trail: every link checked in your browser
+          </Link>
         </div>
         <div aria-live="polite">
           {verification.status === "done" ? (

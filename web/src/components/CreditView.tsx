@@ -86,6 +86,9 @@ function CreditDetails({
           <Link className="button secondary" href={`/?q=${encodeURIComponent(facts.projectName)}`}>
             Listings of this project
           </Link>
+          <Link className="button secondary" href={`/audit/credit/${facts.tokenId}`} data-testid="audit-trail-link">
+            Audit trail: back to the signed readings
+          </Link>
         </p>
       </section>
       <section aria-labelledby="checks-heading">

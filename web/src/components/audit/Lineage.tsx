@@ -1,0 +1,239 @@
+"use client";
+
+import Link from "next/link";
+import { useEffect, useState } from "react";
+import { useRuntimeConfig } from "@/app/providers.tsx";
+import { useReader } from "@/lib/chain/hooks.ts";
+import { idString } from "@/lib/chain/reads.ts";
+import { bundleUrl } from "@/lib/config.ts";
+import { describeError } from "@/lib/errors.ts";
+import { auditHref } from "@/lib/audit/target.ts";
+import { runAudit, verdictOf } from "@/lib/audit/run.ts";
+import { formatDate } from "@/lib/units.ts";
+import type { LineageReport, LineageSection, LineageTarget } from "../../../../sdk/src/verify/verifyLineage.ts";
+import styles from "./Lineage.module.css";
+
+type State =
+  | { status: "running"; report: LineageReport | undefined }
+  | { status: "done"; report: LineageReport; verifyMs: number; signatures: string }
+  | { status: "error"; report: LineageReport | undefined; message: string; verifyMs: number };
+
+/**
+ * Runs the sdk's lineage walk for `target` in this browser and shows every link as it is
+ * decided, PASS/FAIL/SKIP with the reason. The root carries the data-* contract the e2e tests
+ * and the benchmark read: data-testid="lineage", data-state, and when done data-verify-ms and
+ * data-ok; each link row data-link and data-verdict.
+ */
+export function Lineage({
+  target,
+  onDone,
+}: {
+  target: LineageTarget;
+  /** Called once with the final report (e.g. to show where the attestation leads). */
+  onDone?: (report: LineageReport) => void;
+}) {
+  const runtime = useRuntimeConfig();
+  const client = useReader();
+  const [state, setState] = useState<State>({ status: "running", report: undefined });
+
+  useEffect(() => {
+    let live = true;
+    setState({ status: "running", report: undefined });
+    const started = performance.now();
+    runAudit(client, runtime, target, (report) => {
+      if (live) setState((s) => (s.status === "running" ? { status: "running", report } : s));
+    }).then(
+      ({ report, verifyMs, signatures }) => {
+        if (!live) return;
+        setState({ status: "done", report, verifyMs, signatures });
+        onDone?.(report);
+      },
+      (cause: unknown) => {
+        if (live)
+          setState((s) => ({
+            status: "error",
+            report: s.report,
+            message: describeError(cause).message,
+            verifyMs: Math.round(performance.now() - started),
+          }));
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [client, runtime, target, onDone]);
+
+  const report = state.report;
+  const done = state.status !== "running";
+  const ok = state.status === "done" && state.report.ok;
+  const checks = report?.sections.flatMap((s) => s.checks) ?? [];
+  const failed = checks.filter((c) => !c.ok);
+  return (
+    <section
+      data-testid="lineage"
+      data-state={done ? "done" : "running"}
+      data-verify-ms={done ? state.verifyMs : undefined}
+      data-ok={done ? String(ok) : undefined}
+      aria-busy={!done}
+      aria-labelledby="lineage-summary"
+    >
+      <p
+        id="lineage-summary"
+        role="status"
+        className={`status ${!done ? "status--pending" : ok ? "status--ok" : "status--bad"}`}
+      >
+        {state.status === "running"
+          ? `Checking in your browser… ${checks.length} link${checks.length === 1 ? "" : "s"} decided so far.`
+          : state.status === "error"
+            ? `Could not finish the checks: ${state.message}`
+            : ok
+              ? `Every link verified: ${checks.filter((c) => !c.skipped).length} PASS${
+                  checks.some((c) => c.skipped) ? `, ${checks.filter((c) => c.skipped).length} SKIP` : ""
+                }, in ${state.verifyMs} ms (device signatures with ${state.signatures}).`
+              : `FAIL: ${failed.length} link${failed.length === 1 ? "" : "s"} broke, first “${failed[0]?.link}”: ${failed[0]?.detail} (${state.verifyMs} ms).`}
+      </p>
+      {state.status === "error" ? (
+        <ul className={styles.links}>
+          <li data-link="verification" data-verdict="FAIL">
+            <span className={`badge badge--bad ${styles.verdict}`}>FAIL</span>
+            <strong>verification</strong>
+            <span className={styles.detail}>{state.message}</span>
+          </li>
+        </ul>
+      ) : null}
+      <ol className={styles.walk}>
+        {report?.sections.map((s) => (
+          <Step key={s.key} section={s} target={target} />
+        ))}
+      </ol>
+    </section>
+  );
+}
+
+function Step({ section: s, target }: { section: LineageSection; target: LineageTarget }) {
+  const verdict = s.checks.some((c) => !c.ok) ? "FAIL" : s.done ? "PASS" : "running";
+  return (
+    <li className={styles.step} data-section={s.key} data-verdict={verdict} aria-busy={!s.done}>
+      <h2>{s.title}</h2>
+      <Evidence section={s} target={target} />
+      <ul className={styles.links} aria-label={`Checks: ${s.title}`}>
+        {s.checks.map((c, i) => {
+          const v = verdictOf(c);
+          return (
+            <li key={`${c.link}-${i}`} data-link={c.link} data-verdict={v}>
+              <span
+                className={`badge ${v === "PASS" ? "badge--ok" : v === "FAIL" ? "badge--bad" : "badge--warn"} ${styles.verdict}`}
+              >
+                {v}
+              </span>
+              <strong>{c.link}</strong>
+              <span className={styles.detail}>{c.detail}</span>
+            </li>
+          );
+        })}
+        {!s.done ? (
+          <li className="muted" aria-hidden="true">
+            checking…
+          </li>
+        ) : null}
+      </ul>
+    </li>
+  );
+}
+
+function Evidence({ section: s, target }: { section: LineageSection; target: LineageTarget }) {
+  const runtime = useRuntimeConfig();
+  if (s.kind === "retirement" && "certificateId" in target)
+    return (
+      <p className={styles.evidence}>
+        <Link href={`/certificate/${target.certificateId}`}>Certificate page</Link> (the contract&apos;s own rendering
+        and record)
+      </p>
+    );
+  if (s.kind === "credit" && s.tokenId !== undefined)
+    return (
+      <p className={styles.evidence}>
+        <Link href={`/credit/${s.tokenId}`}>Credit page</Link> (issuances, supply and market)
+      </p>
+    );
+  const e = s.evidence;
+  if (s.kind !== "attestation" || !e) return null;
+  const h = e.header;
+  const facility = idString(h.facilityId);
+  return (
+    <div className={styles.evidence}>
+      <dl className="facts">
+        <dt>Facility</dt>
+        <dd>{runtime.facilities[facility]?.name ? `${runtime.facilities[facility]?.name} (${facility})` : facility}</dd>
+        <dt>Period (UTC)</dt>
+        <dd>
+          {formatDate(h.periodStart)} {new Date(Number(h.periodStart) * 1000).toISOString().slice(11, 16)} to{" "}
+          {formatDate(h.periodEnd)} {new Date(Number(h.periodEnd) * 1000).toISOString().slice(11, 16)}
+        </dd>
+        <dt>Readings</dt>
+        <dd>{h.readingCount.toLocaleString("en")}</dd>
+        <dt>Attested fossil emissions (g CO2e)</dt>
+        <dd>{h.fossilCo2eGrams.toLocaleString("en")}</dd>
+        <dt>Biogenic CO2 (g, reported apart)</dt>
+        <dd>{h.biogenicCo2Grams.toLocaleString("en")}</dd>
+        <dt>Evidence bundle</dt>
+        <dd className="mono">
+          <a href={bundleUrl(runtime, h.bundleCid)}>{h.bundleCid}</a>
+          {e.bundleBytes !== undefined ? ` (${e.bundleBytes.toLocaleString("en")} bytes)` : ""}
+        </dd>
+        <dt>Submitted in</dt>
+        <dd className="mono">
+          {runtime.explorerUrl ? <a href={`${runtime.explorerUrl}/tx/${e.txHash}`}>{e.txHash}</a> : e.txHash} (block{" "}
+          {e.blockNumber.toString()})
+        </dd>
+        {s.attestationId ? (
+          <>
+            <dt>In the explorer</dt>
+            <dd>
+              <Link href={`/explorer/attestations/${s.attestationId}`}>
+                Attestation {s.attestationId.slice(0, 10)}…
+              </Link>
+            </dd>
+          </>
+        ) : null}
+      </dl>
+      {e.readings && e.readings.length > 0 ? (
+        <div className="table-wrap">
+          <table className={`cards-mobile ${styles.readings}`}>
+            <caption>First {e.readings.length} signed readings of the bundle</caption>
+            <thead>
+              <tr>
+                <th scope="col">Device</th>
+                <th scope="col" className="num">
+                  Seq
+                </th>
+                <th scope="col">Time (UTC)</th>
+                <th scope="col" className="num">
+                  Fossil CO2e (mg)
+                </th>
+                <th scope="col">Digest</th>
+              </tr>
+            </thead>
+            <tbody>
+              {e.readings.map((r) => (
+                <tr key={r.digest}>
+                  <td data-label="Device">{r.deviceId}</td>
+                  <td data-label="Seq" className="num">
+                    {r.seq}
+                  </td>
+                  <td data-label="Time (UTC)">{new Date(r.ts * 1000).toISOString().slice(0, 19).replace("T", " ")}</td>
+                  <td data-label="Fossil CO2e (mg)" className="num">
+                    {Number(r.fossilCo2eMg).toLocaleString("en")}
+                  </td>
+                  <td data-label="Digest" className="mono">
+                    <Link href={auditHref("reading", r.digest)}>{r.digest.slice(0, 14)}…</Link>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </div>
+  );
+}
