@@ -53,7 +53,7 @@ export async function ListPage<F, R>({
                   : filtered
                     ? `No ${spec.plural} match these filters.`
                     : `No ${spec.plural} are indexed yet.`
-                : `Showing ${Math.min(read.data.length, PAGE_SIZE)} ${spec.plural}${filtered ? " matching the filters" : ""}.`}
+                : `Showing ${Math.min(read.data.length, PAGE_SIZE)} ${read.data.length === 1 ? spec.singular : spec.plural}${filtered ? " matching the filters" : ""}.`}
             </p>
             <a className="button secondary" href={exportHref(spec.name, active)} download>
               Download CSV

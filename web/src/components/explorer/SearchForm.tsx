@@ -3,9 +3,9 @@ import styles from "./explorer.module.css";
 /** Search anything an auditor holds; a plain GET form, so it works before (and without) JavaScript. */
 export function SearchForm({ term, autoFocus }: { term?: string; autoFocus?: boolean }) {
   return (
-    <form action="/explorer/search" method="get" role="search" className={`panel ${styles.search}`}>
-      <div>
-        <label htmlFor="explorer-q">Search the explorer</label>
+    <form action="/explorer/search" method="get" role="search" className="panel">
+      <label htmlFor="explorer-q">Search the explorer</label>
+      <div className={styles.search}>
         <input
           id="explorer-q"
           name="q"
@@ -17,11 +17,11 @@ export function SearchForm({ term, autoFocus }: { term?: string; autoFocus?: boo
           placeholder="Reading digest, attestation id, tx hash, address, token id, device id, CID"
           aria-describedby="explorer-q-hint"
         />
-        <p id="explorer-q-hint" className="hint muted">
-          Exact values only: paste the whole id, hash or address.
-        </p>
+        <button type="submit">Search</button>
       </div>
-      <button type="submit">Search</button>
+      <p id="explorer-q-hint" className={`muted ${styles.hint}`}>
+        Exact values only: paste the whole id, hash or address.
+      </p>
     </form>
   );
 }

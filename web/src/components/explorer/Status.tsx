@@ -10,8 +10,7 @@ export function IndexerStatus({ status }: { status: Status }) {
     <>
       <p className="muted" data-testid="indexer-status">
         Data from {BACKEND_WORDS[status.backend]}
-        {status.indexedBlock !== null ? <>, indexed up to block {formatCount(status.indexedBlock)}</> : null}. No wallet
-        is needed.
+        {status.indexedBlock !== null ? <>, indexed up to block {formatCount(status.indexedBlock)}</> : null}.
       </p>
       {status.indexingErrors ? (
         <p role="status" className="status status--pending">

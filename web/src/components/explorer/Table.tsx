@@ -39,7 +39,8 @@ export function Table<R>({
             <tr key={rowKey(r)}>
               {columns.map((c) => (
                 <td key={c.label} data-label={c.label} className={c.num ? "num" : undefined}>
-                  {c.cell(r)}
+                  {/* one child: on a phone the cell is a flex row of its label and this */}
+                  <span>{c.cell(r)}</span>
                 </td>
               ))}
             </tr>

@@ -65,7 +65,8 @@ export type ParsedFilter<F> = {
 export type ListSpec<F, R> = {
   name: ListName;
   title: string;
-  /** what the rows are, for "no … match these filters" */
+  /** what a row is, and the rows are: "1 device", "no devices match these filters" */
+  singular: string;
   plural: string;
   fields: readonly FilterField[];
   parse(params: URLSearchParams): ParsedFilter<F>;
@@ -162,6 +163,7 @@ const CHALLENGE_STATES = ["Pending", "Dismissed", "Upheld"] as const satisfies r
 export const facilitiesList: ListSpec<Record<string, never>, FacilitySummary> = {
   name: "facilities",
   title: "Facilities",
+  singular: "facility",
   plural: "facilities",
   fields: [],
   parse: parser(() => ({})),
@@ -186,6 +188,7 @@ type DeviceFilter = { facility?: string; status?: DeviceDetail["status"] };
 export const devicesList: ListSpec<DeviceFilter, DeviceDetail> = {
   name: "devices",
   title: "Devices",
+  singular: "device",
   plural: "devices",
   fields: [
     { name: "facility", label: "Facility id", placeholder: "ktda-kangaita" },
@@ -212,6 +215,7 @@ export const devicesList: ListSpec<DeviceFilter, DeviceDetail> = {
 export const oraclesList: ListSpec<Record<string, never>, OracleNodeSummary> = {
   name: "oracles",
   title: "Oracle nodes",
+  singular: "oracle node",
   plural: "oracle nodes",
   fields: [],
   parse: parser(() => ({})),
@@ -230,6 +234,7 @@ type AttestationFilter = { revoked?: boolean; isCorrection?: boolean };
 export const attestationsList: ListSpec<AttestationFilter, AttestationSummary> = {
   name: "attestations",
   title: "Attestations",
+  singular: "attestation",
   plural: "attestations",
   fields: [
     { name: "revoked", label: "Revoked", options: YES_NO },
@@ -260,6 +265,7 @@ type IssuanceFilter = { creditId?: bigint; facility?: string };
 export const issuancesList: ListSpec<IssuanceFilter, IssuanceSummary> = {
   name: "issuances",
   title: "Issuances",
+  singular: "issuance",
   plural: "issuances",
   fields: [
     { name: "credit", label: "Credit token id", placeholder: "65538" },
@@ -283,6 +289,7 @@ type TransferFilter = { creditId?: bigint; account?: Hex };
 export const transfersList: ListSpec<TransferFilter, TransferSummary> = {
   name: "transfers",
   title: "Transfers",
+  singular: "transfer",
   plural: "transfers",
   fields: [
     { name: "credit", label: "Credit token id", placeholder: "65538" },
@@ -308,6 +315,7 @@ type ListingFilter = { status?: ListingSummary["status"]; creditId?: bigint };
 export const listingsList: ListSpec<ListingFilter, ListingSummary> = {
   name: "listings",
   title: "Listings",
+  singular: "listing",
   plural: "listings",
   fields: [
     { name: "status", label: "Status", options: options(LISTING_STATUSES, "Any status") },
@@ -336,6 +344,7 @@ type SaleFilter = { creditId?: bigint; account?: Hex; listingId?: bigint };
 export const salesList: ListSpec<SaleFilter, SaleSummary> = {
   name: "sales",
   title: "Sales",
+  singular: "sale",
   plural: "sales",
   fields: [
     { name: "credit", label: "Credit token id", placeholder: "65538" },
@@ -369,6 +378,7 @@ type RetirementFilter = { creditId?: bigint; account?: Hex; facility?: string };
 export const retirementsList: ListSpec<RetirementFilter, RetirementSummary> = {
   name: "retirements",
   title: "Retirements",
+  singular: "retirement",
   plural: "retirements",
   fields: [
     { name: "credit", label: "Credit token id", placeholder: "65538" },
@@ -399,6 +409,7 @@ type ChallengeFilter = { state?: ChallengeSummary["state"] };
 export const challengesList: ListSpec<ChallengeFilter, ChallengeSummary> = {
   name: "challenges",
   title: "Challenges",
+  singular: "challenge",
   plural: "challenges",
   fields: [{ name: "state", label: "State", options: options(CHALLENGE_STATES, "Any state") }],
   parse: parser((p, out) => ({

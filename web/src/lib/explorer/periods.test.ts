@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { DailyTotals } from "@carbonproof/subgraph/client";
-import { aggregateDaily, dayToIso, grandTotal, isoToDay, parsePeriod, periodKey } from "./periods.ts";
+import { aggregateDaily, dayToIso, dayWindows, grandTotal, isoToDay, parsePeriod, periodKey } from "./periods.ts";
 
 function day(iso: string, patch: Partial<DailyTotals> = {}): DailyTotals {
   const d = isoToDay(iso)!;
@@ -94,4 +94,14 @@ test("several rows of one day (one per facility) are each added once", () => {
 test("no rows, no periods", () => {
   assert.deepEqual(aggregateDaily([], "day"), []);
   assert.equal(grandTotal([]), undefined);
+});
+
+test("a long range is read in windows of at most 1,000 days, none overlapping, none missing", () => {
+  assert.deepEqual(dayWindows(0, 2_499), [
+    { fromDay: 0, toDay: 999 },
+    { fromDay: 1_000, toDay: 1_999 },
+    { fromDay: 2_000, toDay: 2_499 },
+  ]);
+  assert.deepEqual(dayWindows(5, 5), [{ fromDay: 5, toDay: 5 }]);
+  assert.deepEqual(dayWindows(10, 9), []);
 });

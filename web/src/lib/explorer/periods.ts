@@ -48,6 +48,17 @@ export function isoToDay(text: string): number | undefined {
   return ms / 86_400_000;
 }
 
+/**
+ * Splits days [fromDay, toDay] into windows of at most `maxDays` (indexers answer at most 1,000
+ * days per `daily` call), oldest first.
+ */
+export function dayWindows(fromDay: number, toDay: number, maxDays = 1000): { fromDay: number; toDay: number }[] {
+  const out: { fromDay: number; toDay: number }[] = [];
+  for (let start = fromDay; start <= toDay; start += maxDays)
+    out.push({ fromDay: start, toDay: Math.min(toDay, start + maxDays - 1) });
+  return out;
+}
+
 /** Unix seconds → day number (UTC). */
 export function dayOf(unixSeconds: number): number {
   return Math.floor(unixSeconds / SECONDS_PER_DAY);

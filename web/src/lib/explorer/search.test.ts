@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { SearchHit } from "@carbonproof/subgraph/client";
-import { hitHref, normaliseTerm, routeSearch, termShape } from "./search.ts";
+import { hitHref, normaliseTerm, protocolIdFromKey, routeSearch, termShape } from "./search.ts";
 
 const H32 = `0x${"ab".repeat(32)}` as const;
 const H32b = `0x${"cd".repeat(32)}` as const;
@@ -76,4 +76,12 @@ test("classifies the forms an auditor holds", () => {
   assert.equal(termShape("0xABC"), "unknown");
   assert.equal(termShape("Kangaita Factory"), "unknown");
   assert.equal(termShape(""), "empty");
+});
+
+test("facility and device pages are addressed by their protocol id when the key is one", () => {
+  const key = `0x${Buffer.from("ktda-gitugi").toString("hex").padEnd(64, "0")}` as const;
+  assert.equal(protocolIdFromKey(key), "ktda-gitugi");
+  assert.equal(protocolIdFromKey(H32), undefined);
+  assert.equal(hitHref({ kind: "facility", id: key, label: "" }), "/explorer/facilities/ktda-gitugi");
+  assert.equal(hitHref({ kind: "device", id: H32, label: "" }), `/explorer/devices/${H32}`);
 });

@@ -61,13 +61,26 @@ export function describeShape(shape: TermShape): string {
   return SHAPE_WORDS[shape];
 }
 
+/**
+ * A protocol id's text from its bytes32 key (`0x6b7464…00` → `ktda-kangaita`), when the key is such
+ * text zero-padded; undefined for a key that is a hash.
+ */
+export function protocolIdFromKey(key: string): string | undefined {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) return undefined;
+  const hex = key.slice(2).replace(/(00)+$/, "");
+  if (hex.length % 2) return undefined;
+  let text = "";
+  for (let i = 0; i < hex.length; i += 2) text += String.fromCharCode(parseInt(hex.slice(i, i + 2), 16));
+  return /^[a-z0-9][a-z0-9._-]{0,31}$/.test(text) ? text : undefined;
+}
+
 /** The explorer (or market, certificate, audit) page of a hit: the route map of issue 8. */
 export function hitHref(hit: SearchHit): string {
   switch (hit.kind) {
     case "facility":
-      return `/explorer/facilities/${hit.id}`;
+      return `/explorer/facilities/${protocolIdFromKey(hit.id) ?? hit.id}`;
     case "device":
-      return `/explorer/devices/${hit.id}`;
+      return `/explorer/devices/${protocolIdFromKey(hit.id) ?? hit.id}`;
     case "oracleNode":
     case "account":
       return `/explorer/accounts/${hit.id}`;

@@ -1,15 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseTotalsQuery } from "./totals.ts";
+import { FIRST_POSSIBLE_DAY, parseTotalsQuery } from "./totals.ts";
 import { isoToDay } from "./periods.ts";
 
 const today = isoToDay("2026-11-23")!;
 
-test("defaults: all facilities, by month, from the beginning to a year ahead", () => {
+test("defaults: all facilities, by month, from the first EVM block to a year ahead", () => {
   const q = parseTotalsQuery(new URLSearchParams(), today);
   assert.equal(q.facility, undefined);
   assert.equal(q.period, "month");
-  assert.equal(q.fromDay, 0);
+  assert.equal(q.fromDay, FIRST_POSSIBLE_DAY);
+  assert.equal(FIRST_POSSIBLE_DAY, isoToDay("2015-07-30"));
   assert.equal(q.toDay, today + 366);
   assert.deepEqual(q.active, { period: "month" });
   assert.deepEqual(q.errors, []);

@@ -2,8 +2,9 @@
  * The totals view's query (`/explorer/totals?facility=&period=&from=&to=`), read once for the page
  * and its CSV export, and the export's columns.
  */
+import type { DailyTotals, ExplorerIndexer } from "@carbonproof/subgraph/client";
 import type { CsvColumn } from "./csv.ts";
-import { dayToIso, isoToDay, parsePeriod, type Period, type PeriodTotals } from "./periods.ts";
+import { dayToIso, dayWindows, isoToDay, parsePeriod, type Period, type PeriodTotals } from "./periods.ts";
 
 export type TotalsQuery = {
   facility: string | undefined;
@@ -18,6 +19,8 @@ export type TotalsQuery = {
 const FACILITY = /^([a-z0-9][a-z0-9._-]{0,31}|0x[0-9a-fA-F]{64})$/;
 /** Without `to`, totals run a year past today: a local chain's clock may be ahead of the wall clock. */
 const DAYS_AHEAD = 366;
+/** Without `from`, totals start at 2015-07-30, the first EVM block ever (Ethereum's genesis). */
+export const FIRST_POSSIBLE_DAY = 16_646;
 
 export function parseTotalsQuery(params: URLSearchParams, today: number): TotalsQuery {
   const active: Record<string, string> = {};
@@ -43,7 +46,7 @@ export function parseTotalsQuery(params: URLSearchParams, today: number): Totals
     active[name] = text;
     return d;
   };
-  let fromDay = day("from", 0);
+  let fromDay = day("from", FIRST_POSSIBLE_DAY);
   let toDay = day("to", today + DAYS_AHEAD);
   if (fromDay > toDay) {
     errors.push(`The start ${dayToIso(fromDay)} is after the end ${dayToIso(toDay)}; they are swapped.`);
@@ -68,3 +71,9 @@ export const TOTALS_CSV: readonly CsvColumn<PeriodTotals>[] = [
   { header: "sales", value: (r) => r.saleCount },
   { header: "credits_sold_kg", value: (r) => r.soldKg },
 ];
+
+/** The daily totals of the query's range, read in windows the indexer accepts. */
+export async function readDaily(ix: ExplorerIndexer, q: TotalsQuery): Promise<DailyTotals[]> {
+  const parts = await Promise.all(dayWindows(q.fromDay, q.toDay).map((w) => ix.daily({ ...w, facility: q.facility })));
+  return parts.flat();
+}

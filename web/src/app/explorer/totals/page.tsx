@@ -7,7 +7,7 @@ import styles from "@/components/explorer/explorer.module.css";
 import { formatCount, formatGramsAsTonnes } from "@/lib/explorer/format.ts";
 import { exportHref, facilityKey, toParams } from "@/lib/explorer/lists.ts";
 import { aggregateDaily, dayOf, dayToIso, grandTotal, PERIODS, type PeriodTotals } from "@/lib/explorer/periods.ts";
-import { parseTotalsQuery } from "@/lib/explorer/totals.ts";
+import { parseTotalsQuery, readDaily } from "@/lib/explorer/totals.ts";
 import { formatTonnesNumber } from "@/lib/units.ts";
 
 export const metadata: Metadata = { title: "Totals per period" };
@@ -20,10 +20,7 @@ export default async function TotalsPage({ searchParams }: Props) {
   const params = toParams(await searchParams);
   const q = parseTotalsQuery(params, dayOf(Date.now() / 1000));
   const read = await readExplorer(async (ix) => {
-    const [daily, facilities] = await Promise.all([
-      ix.daily({ fromDay: q.fromDay, toDay: q.toDay, facility: q.facility }),
-      ix.facilities({ first: 1000 }),
-    ]);
+    const [daily, facilities] = await Promise.all([readDaily(ix, q), ix.facilities({ first: 1000 })]);
     return { periods: aggregateDaily(daily, q.period), facilities };
   });
   const names = facilityDirectory();

@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import styles from "@/components/explorer/explorer.module.css";
 import Link from "next/link";
 import type { Hex } from "@carbonproof/subgraph/client";
 import { readExplorer, runtimeOnce } from "@/components/explorer/data.ts";
@@ -77,7 +78,9 @@ export default async function AttestationPage({ params, searchParams }: Props) {
       </p>
       <div className="grid-2">
         <section className="panel" aria-labelledby="facts-heading">
-          <h2 id="facts-heading">What was attested</h2>
+          <h2 id="facts-heading" className={styles.panelHeading}>
+            What was attested
+          </h2>
           <dl className="facts">
             <dt>Attestation id</dt>
             <dd className="mono">{a.id}</dd>
@@ -108,7 +111,9 @@ export default async function AttestationPage({ params, searchParams }: Props) {
           </dl>
         </section>
         <section className="panel" aria-labelledby="chain-heading">
-          <h2 id="chain-heading">On chain</h2>
+          <h2 id="chain-heading" className={styles.panelHeading}>
+            On chain
+          </h2>
           <dl className="facts">
             <dt>Submitted</dt>
             <dd>
@@ -169,7 +174,9 @@ export default async function AttestationPage({ params, searchParams }: Props) {
       ) : null}
       {a.challenge ? (
         <section className="panel" aria-labelledby="challenge-heading">
-          <h2 id="challenge-heading">Challenge</h2>
+          <h2 id="challenge-heading" className={styles.panelHeading}>
+            Challenge
+          </h2>
           <dl className="facts">
             <dt>Challenger</dt>
             <dd>

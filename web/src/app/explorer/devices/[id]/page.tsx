@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import styles from "@/components/explorer/explorer.module.css";
 import Link from "next/link";
 import { readExplorer } from "@/components/explorer/data.ts";
 import { AttestationLink, FacilityLink, Time, TxLink } from "@/components/explorer/Links.tsx";
@@ -52,7 +53,9 @@ export default async function DevicePage({ params, searchParams }: Props) {
       </h1>
       <IndexerStatus status={read.status} />
       <section className="panel" aria-labelledby="facts-heading">
-        <h2 id="facts-heading">Device</h2>
+        <h2 id="facts-heading" className={styles.panelHeading}>
+          Device
+        </h2>
         <dl className="facts">
           <dt>Device id</dt>
           <dd className="mono">{d.code ?? "—"}</dd>

@@ -3,7 +3,7 @@ import { getExplorerIndexer } from "@/server/indexer/index.ts";
 import { csvHeader, csvRows } from "@/lib/explorer/csv.ts";
 import { CSV_EXPORTS, type ListName } from "@/lib/explorer/lists.ts";
 import { aggregateDaily, dayOf } from "@/lib/explorer/periods.ts";
-import { parseTotalsQuery, TOTALS_CSV } from "@/lib/explorer/totals.ts";
+import { parseTotalsQuery, readDaily, TOTALS_CSV } from "@/lib/explorer/totals.ts";
 
 /** Rows asked of the indexer at a time (The Graph answers at most 1,000). */
 const CHUNK = 500;
@@ -27,7 +27,7 @@ export async function GET(req: Request, { params }: { params: Promise<{ list: st
       `No explorer list is called "${list}". Lists: ${[...Object.keys(CSV_EXPORTS), "totals"].join(", ")}.`,
     );
   const { active, errors } = spec.parse(query);
-  if (errors.length) return text(400, errors.join("\n"));
+  if (errors.length) return text(400, `No CSV was written:\n${errors.join("\n")}`);
 
   let ix: ExplorerIndexer;
   let first: { rows: number; text: string };
@@ -65,10 +65,10 @@ export async function GET(req: Request, { params }: { params: Promise<{ list: st
 
 async function totals(query: URLSearchParams, stamp: string): Promise<Response> {
   const q = parseTotalsQuery(query, dayOf(Date.now() / 1000));
-  if (q.errors.length) return text(400, q.errors.join("\n"));
+  if (q.errors.length) return text(400, `No CSV was written:\n${q.errors.join("\n")}`);
   try {
     const ix = await getExplorerIndexer();
-    const daily = await ix.daily({ fromDay: q.fromDay, toDay: q.toDay, facility: q.facility });
+    const daily = await readDaily(ix, q);
     const body = csvHeader(TOTALS_CSV) + csvRows(TOTALS_CSV, aggregateDaily(daily, q.period));
     return new Response(body, { headers: csvHeaders(`carbonproof-totals${suffix(q.active)}-${stamp}.csv`) });
   } catch (error) {

@@ -57,7 +57,9 @@ export default async function FacilityPage({ params, searchParams }: Props) {
       <IndexerStatus status={read.status} />
       <div className="grid-2">
         <section className="panel" aria-labelledby="facts-heading">
-          <h2 id="facts-heading">Facility</h2>
+          <h2 id="facts-heading" className={styles.panelHeading}>
+            Facility
+          </h2>
           <dl className="facts">
             <dt>Facility id</dt>
             <dd className="mono">{f.code ?? "—"}</dd>
@@ -86,7 +88,9 @@ export default async function FacilityPage({ params, searchParams }: Props) {
           </dl>
         </section>
         <section className="panel" aria-labelledby="totals-heading">
-          <h2 id="totals-heading">Totals</h2>
+          <h2 id="totals-heading" className={styles.panelHeading}>
+            Totals
+          </h2>
           <dl className="facts">
             <dt>Fossil emissions</dt>
             <dd>{formatGramsAsTonnes(f.fossilCo2eGrams)} t CO2e</dd>

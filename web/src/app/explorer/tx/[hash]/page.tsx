@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import styles from "@/components/explorer/explorer.module.css";
 import Link from "next/link";
 import type { Hex } from "@carbonproof/subgraph/client";
 import { readExplorer, runtimeOnce } from "@/components/explorer/data.ts";
@@ -76,7 +77,9 @@ export default async function TransactionPage({ params }: { params: Promise<{ ha
       ) : tx.facts ? (
         <>
           <section className="panel" aria-labelledby="receipt-heading">
-            <h2 id="receipt-heading">Receipt</h2>
+            <h2 id="receipt-heading" className={styles.panelHeading}>
+              Receipt
+            </h2>
             <dl className="facts">
               <dt>Status</dt>
               <dd>
