@@ -35,6 +35,9 @@ export { applyEvent, rebuildDerived, recordEvent } from "./reducer.ts";
 export { openStore } from "./store.ts";
 export type { IndexedEvent } from "./events.ts";
 
+/** Longest a read waits for the very first sync of an empty store. */
+const FIRST_SYNC_MS = 15_000;
+
 export type EmbeddedIndexerConfig = {
   dbPath: string;
   rpcUrl: string;
@@ -181,7 +184,8 @@ export class EmbeddedRuntime {
   }
 
   /**
-   * Catches up with the chain before a read, waiting at most freshMs. When the chain cannot be
+   * Catches up with the chain before a read, waiting at most freshMs (at most FIRST_SYNC_MS while
+   * the store has never been synced, so the first page after a start shows the chain, not zeros). When the chain cannot be
    * read and nothing was ever indexed, the read fails with a message naming the setting to check;
    * with data indexed earlier it answers from that (the overview's indexedBlock shows how far).
    */
@@ -195,7 +199,13 @@ export class EmbeddedRuntime {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const outcome = await Promise.race([
       run,
-      new Promise<"late">((r) => (timer = setTimeout(() => r("late"), this.#config.freshMs))),
+      new Promise<"late">(
+        (r) =>
+          (timer = setTimeout(
+            () => r("late"),
+            this.indexer.indexedBlock() === null ? Math.max(this.#config.freshMs, FIRST_SYNC_MS) : this.#config.freshMs,
+          )),
+      ),
     ]);
     clearTimeout(timer);
     if (outcome === undefined || outcome === "late") return;

@@ -13,7 +13,7 @@ import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 
 /** Bumped whenever a table below changes shape: an older file is then rebuilt from the chain. */
-export const STORE_VERSION = 1;
+export const STORE_VERSION = 2;
 
 const RAW_TABLES = /* sql */ `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS readings (
 CREATE INDEX IF NOT EXISTS readings_digest ON readings (digest);
 CREATE INDEX IF NOT EXISTS readings_facility_ts ON readings (facility, ts DESC);
 CREATE INDEX IF NOT EXISTS readings_device_ts ON readings (device_id, ts DESC);
-CREATE INDEX IF NOT EXISTS readings_facility_day ON readings (facility, day, source);
+CREATE INDEX IF NOT EXISTS readings_facility_day ON readings (facility, day, source, fossil_mg, biogenic_mg);
 `;
 
 /** Everything below is derived from `events` by the reducer and can be dropped and rebuilt. */

@@ -68,7 +68,9 @@ export class ChainSync {
     this.#o = { startBlock: 0, rangeSize: 2_000, reorgDepth: 64, log: () => {}, ...options };
     this.#client =
       options.client ??
-      (createPublicClient({ transport: http(options.rpcUrl, { retryCount: 1, timeout: 10_000 }) }) as PublicClient);
+      (createPublicClient({
+        transport: http(options.rpcUrl, { batch: { batchSize: 100, wait: 0 }, retryCount: 1, timeout: 10_000 }),
+      }) as PublicClient);
     this.#contracts = new Map(
       INDEXED_CONTRACTS.map((name) => [
         options.addresses[name].toLowerCase(),
@@ -188,9 +190,10 @@ export class ChainSync {
     const logs = await this.#logs(fromBlock, toBlock);
     const numbers = [...new Set(logs.map((l) => Number(l.blockNumber)))];
     const blocks = new Map<number, { hash: Hex; timestamp: number }>();
-    for (let i = 0; i < numbers.length; i += 8)
+    // Requests of one tick go out as one JSON-RPC batch (the transport batches them).
+    for (let i = 0; i < numbers.length; i += 50)
       await Promise.all(
-        numbers.slice(i, i + 8).map(async (n) => {
+        numbers.slice(i, i + 50).map(async (n) => {
           const b = await this.#block(n);
           if (!b) throw new Error(`block ${n} disappeared while syncing (reorg): retrying`);
           blocks.set(n, b);
