@@ -77,8 +77,11 @@ export function dailyEmissions(counted: readonly AttestationSummary[], range: Da
 
 // ---------------------------------------------------------------- sources
 
-/** How CBAM and the GHG Protocol file a source: direct (scope 1), indirect (electricity, scope 2), or none. */
-export type SourceScope = "direct" | "indirect" | "none";
+/**
+ * How CBAM and the GHG Protocol file a source: direct (scope 1), indirect (electricity, scope 2),
+ * manual (fuel or electricity entered by hand: the indexer does not split them), or none.
+ */
+export type SourceScope = "direct" | "indirect" | "manual" | "none";
 
 const SOURCES: Record<string, { label: string; scope: SourceScope; approach: string }> = {
   "flue-gas": {
@@ -95,6 +98,12 @@ const SOURCES: Record<string, { label: string; scope: SourceScope; approach: str
     label: "Electricity from the grid",
     scope: "indirect",
     approach: "calculation-based: metered kWh × grid emission factor (location-based)",
+  },
+  manual: {
+    label: "Entered by hand (fuel or electricity, with an evidence file)",
+    scope: "manual",
+    approach:
+      "calculation-based, as for the fuel or electricity entered; the evidence file's SHA-256 is in the signed reading",
   },
   "electricity-onsite-renewable": {
     label: "Electricity, on-site renewable",
@@ -114,7 +123,7 @@ export function sourceInfo(source: string): { label: string; scope: SourceScope;
 }
 
 /** Order sources are listed in: direct, then indirect, then the rest; by name within. */
-const SCOPE_ORDER: Record<SourceScope, number> = { direct: 0, indirect: 1, none: 2 };
+const SCOPE_ORDER: Record<SourceScope, number> = { direct: 0, indirect: 1, manual: 2, none: 3 };
 
 export type SourceRow = {
   source: string;
@@ -162,6 +171,7 @@ export function scopeTotals(
   const out = {
     direct: { fossilCo2eMg: 0n, biogenicCo2Mg: 0n, readingCount: 0 },
     indirect: { fossilCo2eMg: 0n, biogenicCo2Mg: 0n, readingCount: 0 },
+    manual: { fossilCo2eMg: 0n, biogenicCo2Mg: 0n, readingCount: 0 },
     none: { fossilCo2eMg: 0n, biogenicCo2Mg: 0n, readingCount: 0 },
   };
   for (const r of rows) {

@@ -16,7 +16,8 @@ test("parseRange takes from and to inclusive, and falls back with a message on a
     fromDay: isoToDay("2026-11-01"),
     toDay: isoToDay("2026-11-30"),
   });
-  assert.match(parseRange("2026-02-30", undefined, today).error!, /not a date/);
+  assert.match(parseRange("2026-02-30", undefined, today).error!, /not a date.*showing the last 30 days/);
+  assert.equal(parseRange("2026-02-30", undefined, today).problem, '"2026-02-30" is not a date (YYYY-MM-DD)');
   assert.match(parseRange("2026-11-10", "2026-11-01", today).error!, /starts .* after it ends/);
   const long = parseRange("2020-01-01", "2026-11-23", today);
   assert.equal(long.range.toDay - long.range.fromDay + 1, 731);

@@ -52,7 +52,8 @@ export function previousRange(r: DayRange): DayRange {
   return { fromDay: r.fromDay - n, toDay: r.fromDay - 1 };
 }
 
-export type ParsedRange = { range: DayRange; error?: string };
+/** `error`: what was wrong and what is shown instead (for a page); `problem`: what was wrong (for an API). */
+export type ParsedRange = { range: DayRange; error?: string; problem?: string };
 
 /**
  * The period a page shows from its `from`/`to` query parameters. Missing: the last 30 days up to
@@ -60,23 +61,23 @@ export type ParsedRange = { range: DayRange; error?: string };
  */
 export function parseRange(from: string | undefined, to: string | undefined, today: number): ParsedRange {
   const fallback: DayRange = { fromDay: today - 29, toDay: today };
+  const bad = (problem: string): ParsedRange => ({
+    range: fallback,
+    problem,
+    error: `${problem}: showing the last 30 days.`,
+  });
   if (!from && !to) return { range: fallback };
   const f = from ? isoToDay(from) : undefined;
   const t = to ? isoToDay(to) : today;
-  if (from && f === undefined)
-    return { range: fallback, error: `"${from}" is not a date (YYYY-MM-DD): showing the last 30 days.` };
-  if (to && t === undefined)
-    return { range: fallback, error: `"${to}" is not a date (YYYY-MM-DD): showing the last 30 days.` };
+  if (from && f === undefined) return bad(`"${from}" is not a date (YYYY-MM-DD)`);
+  if (to && t === undefined) return bad(`"${to}" is not a date (YYYY-MM-DD)`);
   const fromDay = f ?? t! - 29;
   const toDay = t!;
-  if (fromDay > toDay)
-    return {
-      range: fallback,
-      error: `The period starts (${from}) after it ends (${dayToIso(toDay)}): showing the last 30 days.`,
-    };
+  if (fromDay > toDay) return bad(`The period starts (${from}) after it ends (${dayToIso(toDay)})`);
   if (toDay - fromDay + 1 > MAX_DAYS)
     return {
       range: { fromDay: toDay - MAX_DAYS + 1, toDay },
+      problem: `Periods are at most ${MAX_DAYS} days`,
       error: `Periods are at most ${MAX_DAYS} days: showing the ${MAX_DAYS} days up to ${dayToIso(toDay)}.`,
     };
   return { range: { fromDay, toDay } };

@@ -108,6 +108,16 @@ test("a reading missing from an indexed bundle shows as a data-quality problem, 
   assert.match(r.dataQuality.attestationsNotReconciled[0]!.problems.join(" "), /header says 2/);
 });
 
+test("an attestation whose bundle is not indexed yet is named, not reported as a mismatch", () => {
+  const base = input();
+  const first = base.attestations.find((a) => a.fossilCo2eGrams === 25n)!;
+  const r = buildReport({ ...base, readingsOf: (id) => (id === first.id ? [] : base.readingsOf!(id)) });
+  assert.deepEqual(r.dataQuality.bundlesNotIndexed, [first.id]);
+  assert.equal(r.dataQuality.attestationsNotReconciled.length, 0);
+  assert.equal(r.evidence.find((e) => e.attestationId === first.id)!.readingsReconciled, null);
+  assert.equal(r.emissions.attested.fossilCo2eGrams, 25n, "the chain's totals do not depend on the bundles");
+});
+
 test("without indexed readings (subgraph backend) the split is absent and says why", () => {
   const r = buildReport(input({ readingsOf: null }));
   assert.equal(r.emissions.bySource, null);

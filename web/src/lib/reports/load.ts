@@ -1,0 +1,246 @@
+/**
+ * Server-side reads of the dashboard, leaderboard and report pages: the indexer (chain events and
+ * indexed bundles), the oracle node's device health, the built-in factor sets. Pure assembly lives in
+ * the modules beside this one; this file only fetches.
+ */
+import { cache } from "react";
+import { z } from "zod";
+import type {
+  AttestationDetail,
+  AttestationSummary,
+  ExplorerIndexer,
+  FacilityDetail,
+  Hex,
+  ReadingSummary,
+} from "@carbonproof/subgraph/client";
+import { getExplorerIndexer } from "@/server/indexer/index.ts";
+import { runtimeConfig } from "@/lib/config.server.ts";
+import { defaultFactorSet } from "../../../../sdk/src/factors/factorSet.ts";
+import { type DayRange, rangeSeconds } from "./period.ts";
+import { buildReport, type CbamReport, type KnownFactorSet } from "./report.ts";
+
+const PAGE = 1000;
+/** Readings read per report at most; beyond this the split by source is left out (and says so). */
+export const MAX_REPORT_READINGS = 500_000;
+
+export const indexer = cache((): ExplorerIndexer => getExplorerIndexer());
+
+/** A facility with every attestation whose period starts at or after `fromTs` (the indexer lists newest first). */
+export async function facilityWithAttestations(
+  ix: ExplorerIndexer,
+  id: string,
+  fromTs: bigint,
+): Promise<FacilityDetail | undefined> {
+  const first = await ix.facility(id, { first: PAGE, skip: 0 });
+  if (!first) return undefined;
+  const attestations: AttestationSummary[] = [...first.attestations];
+  let last = first.attestations;
+  for (let skip = PAGE; last.length === PAGE && last.at(-1)!.periodStart >= fromTs; skip += PAGE) {
+    const next = await ix.facility(id, { first: PAGE, skip });
+    last = next?.attestations ?? [];
+    attestations.push(...last);
+  }
+  return { ...first, attestations };
+}
+
+export const STILL_INDEXING = "the indexer has not finished its first pass over the chain yet; reload in a few seconds";
+
+/** True before the indexer's first pass over the chain: "not found" would be premature then. */
+export async function stillIndexing(ix: ExplorerIndexer): Promise<boolean> {
+  const ov = await ix.overview();
+  return ov.indexedBlock === null;
+}
+
+/** Every reading of an attestation from its indexed bundle; null when the backend indexes none. */
+export async function readingsOfAttestation(ix: ExplorerIndexer, attestationId: Hex): Promise<ReadingSummary[] | null> {
+  const out: ReadingSummary[] = [];
+  for (let skip = 0; ; skip += PAGE) {
+    const page = await ix.readings({ attestationId }, { first: PAGE, skip });
+    if (page === null) return null;
+    out.push(...page);
+    if (page.length < PAGE) return out;
+  }
+}
+
+/** Details of the attestations of a facility whose period starts in `range` (revoked included). */
+export async function attestationDetails(
+  ix: ExplorerIndexer,
+  facility: FacilityDetail,
+  range: DayRange,
+): Promise<AttestationDetail[]> {
+  const { fromTs, toTsExclusive } = rangeSeconds(range);
+  const ids = facility.attestations.filter((a) => a.periodStart >= fromTs && a.periodStart < toTsExclusive);
+  const details = await Promise.all(ids.map((a) => ix.attestation(a.id)));
+  return details.filter((d): d is AttestationDetail => d !== undefined);
+}
+
+/** The built-in factor sets by id (lower-case), so a report can name the grid factor an attestation used. */
+export const knownFactorSets = cache((): Record<string, KnownFactorSet> => {
+  const out: Record<string, KnownFactorSet> = {};
+  for (const gwp of ["AR6", "AR5"] as const)
+    for (const sector of ["manufacturing", "energy"] as const) {
+      const set = defaultFactorSet({ gwp, sector });
+      out[set.id.toLowerCase()] = {
+        label: set.content.name,
+        source: set.content.source,
+        gridCitation: set.content.grid?.citation ?? "no grid factors in this set",
+        gridMgCo2ePerKwh: set.content.grid?.mgCo2ePerKwh ?? {},
+      };
+    }
+  return out;
+});
+
+/** Facility names and countries (off-chain directory, CARBONPROOF_FACILITIES). */
+export const facilityDirectory = cache(() => runtimeConfig().facilities);
+
+// ---------------------------------------------------------------- oracle node
+
+/** The oracle node whose HTTP API reports device health (`npm start` runs one on 8787). */
+export function oracleUrl(): string {
+  return (process.env.CARBONPROOF_ORACLE_URL || "http://127.0.0.1:8787").replace(/\/+$/, "");
+}
+
+const healthSchema = z.object({
+  node: z.string(),
+  nowMs: z.number(),
+  sinceMs: z.number(),
+  gapS: z.number(),
+  devices: z.array(
+    z.object({
+      deviceId: z.string(),
+      facilityId: z.string().nullable(),
+      readingCount: z.number(),
+      lastReadingTs: z.number().nullable(),
+      lastReadingReceivedAtMs: z.number().nullable(),
+      heartbeatCount: z.number(),
+      unverifiedHeartbeatCount: z.number(),
+      lastHeartbeatAtMs: z.number().nullable(),
+      lastHeartbeat: z
+        .object({
+          ts: z.number().nullable(),
+          lastSeq: z.number().nullable(),
+          bufferDepth: z.number().nullable(),
+          dropped: z.number().nullable(),
+          rssiDbm: z.number().nullable(),
+          uptimeS: z.number().nullable(),
+          fw: z.string().nullable(),
+          faults: z.array(z.string()),
+        })
+        .nullable(),
+      maxHeartbeatGapMs: z.number().nullable(),
+      heartbeatGaps: z.array(z.object({ fromMs: z.number(), toMs: z.number() })),
+      heartbeatGapCount: z.number(),
+      rejected: z.record(z.string(), z.number()),
+      rejectedTotal: z.number(),
+    }),
+  ),
+});
+export type OracleDeviceHealth = z.infer<typeof healthSchema>;
+
+export type OracleHealthRead =
+  { ok: true; url: string; data: OracleDeviceHealth } | { ok: false; url: string; message: string };
+
+/** `GET /v1/devices/health` of the oracle node; unreachable or malformed → a message to show instead. */
+export async function oracleDeviceHealth(facilityCode: string, sinceMs: number): Promise<OracleHealthRead> {
+  const url = oracleUrl();
+  const q = new URLSearchParams({ facilityId: facilityCode, sinceMs: String(Math.max(0, sinceMs)) });
+  try {
+    const res = await fetch(`${url}/v1/devices/health?${q}`, { signal: AbortSignal.timeout(2500), cache: "no-store" });
+    if (!res.ok) return { ok: false, url, message: `the oracle node answered HTTP ${res.status}` };
+    const parsed = healthSchema.safeParse(await res.json());
+    if (!parsed.success)
+      return { ok: false, url, message: "the oracle node's answer is not a device-health report (an older node?)" };
+    return { ok: true, url, data: parsed.data };
+  } catch (error) {
+    const e = error as { name?: string; cause?: { code?: string }; message?: string };
+    const why = e.name === "TimeoutError" ? "no answer within 2.5 s" : (e.cause?.code ?? e.message ?? String(error));
+    return { ok: false, url, message: `the oracle node at ${url} is not reachable (${why})` };
+  }
+}
+
+// ---------------------------------------------------------------- leaderboard
+
+/** Every facility the indexer knows (largest attested fossil emissions first). */
+export async function allFacilities(ix: ExplorerIndexer) {
+  const out = [];
+  for (let skip = 0; ; skip += PAGE) {
+    const page = await ix.facilities({ first: PAGE, skip });
+    out.push(...page);
+    if (page.length < PAGE) return out;
+  }
+}
+
+/** Credits issued (kg) per attestation id of a facility. */
+export async function issuedByAttestation(ix: ExplorerIndexer, facility: string): Promise<Map<string, bigint>> {
+  const out = new Map<string, bigint>();
+  for (let skip = 0; ; skip += PAGE) {
+    const page = await ix.issuances({ facility }, { first: PAGE, skip });
+    for (const i of page)
+      out.set(i.attestationId.toLowerCase(), (out.get(i.attestationId.toLowerCase()) ?? 0n) + i.amountKg);
+    if (page.length < PAGE) return out;
+  }
+}
+
+// ---------------------------------------------------------------- report
+
+export type ReportLoad =
+  { ok: true; report: CbamReport; ipfsGateway: string | undefined } | { ok: false; status: 404 | 503; message: string };
+
+/**
+ * Everything the report needs: the facility, the details of its attestations in the period, the
+ * readings of each counted one (for the split by source and the reconciliation), the runtime's
+ * chain and facility directory. Failures come back as a status and a message.
+ */
+export async function loadReport(facilityParam: string, range: DayRange, nowS: number): Promise<ReportLoad> {
+  const ix = indexer();
+  try {
+    const detail = await facilityWithAttestations(ix, facilityParam, rangeSeconds(range).fromTs);
+    if (!detail) {
+      if (await stillIndexing(ix)) return { ok: false, status: 503, message: STILL_INDEXING };
+      return { ok: false, status: 404, message: `no facility "${facilityParam}" is registered on-chain` };
+    }
+    const details = await attestationDetails(ix, detail, range);
+    let readings: Map<string, ReadingSummary[]> | null = new Map();
+    for (const a of details) {
+      if (a.revoked) continue;
+      const list = await readingsOfAttestation(ix, a.id);
+      if (list === null) {
+        readings = null;
+        break;
+      }
+      readings.set(a.id.toLowerCase(), list);
+    }
+    const runtime = runtimeConfig();
+    const dir = detail.code ? runtime.facilities[detail.code] : undefined;
+    const byId = readings;
+    const report = buildReport({
+      facility: {
+        id: detail.id,
+        code: detail.code,
+        name: dir?.name ?? null,
+        country: dir?.country ?? null,
+        devices: detail.devices,
+        projects: detail.projects,
+      },
+      range,
+      generatedAtS: nowS,
+      chain: {
+        chainId: runtime.chainId,
+        chainName: runtime.chainName,
+        attestationRegistry: runtime.addresses.AttestationRegistry ?? null,
+      },
+      attestations: details,
+      readingsOf: byId ? (id) => byId.get(id.toLowerCase()) ?? [] : null,
+      knownFactorSets: knownFactorSets(),
+    });
+    return { ok: true, report, ipfsGateway: runtime.ipfsGateway };
+  } catch (e) {
+    const err = e as { message?: string; code?: string };
+    console.error("reports: indexer read failed", e);
+    return {
+      ok: false,
+      status: 503,
+      message: `the indexer could not be read${err.code ? ` (${err.code})` : ""}: ${err.message ?? String(e)}`,
+    };
+  }
+}
