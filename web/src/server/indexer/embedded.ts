@@ -49,6 +49,50 @@ const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 /** CIDv1 in base32 (bafk…, bafy…) or CIDv0 (Qm…); a short one may also be a protocol id, and both are looked up. */
 const CID = /^(b[a-z2-7]{7,120}|Qm[1-9A-HJ-NP-Za-km-z]{44})$/;
 const DECIMAL = /^\d{1,78}$/;
+const PROTOCOL_ID = /^[a-z0-9][a-z0-9._-]{0,31}$/;
+
+/** What an event did, as the transaction search hit says it (the subgraph backend's words). */
+const EVENT_PARTS: Record<string, string> = {
+  AttestationSubmitted: "attestation submitted",
+  AttestationChallenged: "attestation challenged",
+  ChallengeResolved: "challenge resolved",
+  AttestationRevoked: "attestation revoked",
+  CorrectionRecorded: "correction recorded",
+  ProjectRegistered: "project registered",
+  BaselineSet: "baseline set",
+  CreditsIssued: "credits issued",
+  Listed: "listing created",
+  PriceUpdated: "listing price changed",
+  Bought: "credits bought",
+  TransferSingle: "credits transferred",
+  TransferBatch: "credits transferred",
+  Retired: "credits retired",
+  DeviceRegistered: "device registered",
+  DeviceSuspended: "device suspended",
+  DeviceReactivated: "device reactivated",
+  DeviceKeyRotated: "device key rotated",
+  DeviceRetired: "device retired",
+  DeviceMetadataUpdated: "device metadata updated",
+  OracleNodeRemoved: "oracle node removed",
+  ThresholdChanged: "quorum threshold changed",
+  Paused: "contract paused",
+  Unpaused: "contract unpaused",
+  FeeUpdated: "marketplace fee changed",
+  RoleAdminChanged: "role admin changed",
+  // RetirementCertificates: the certificate of a retirement (ERC-721 mint, ERC-5192 lock in the same call)
+  Transfer: "certificate minted",
+  Locked: "",
+  Unlocked: "certificate unlocked",
+};
+
+function transactionPart(eventName: string, args: string): string {
+  if (eventName === "OracleNodeAdded")
+    return (JSON.parse(args) as { reactivated?: boolean }).reactivated
+      ? "oracle node reactivated"
+      : "oracle node added";
+  // Any other event in words: RoleGranted → "role granted".
+  return EVENT_PARTS[eventName] ?? eventName.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase();
+}
 
 const big = (v: unknown): bigint => (v === null || v === undefined ? 0n : BigInt(v as bigint));
 const num = (v: unknown): number => Number(v ?? 0);
@@ -658,8 +702,9 @@ export class EmbeddedIndexer implements ExplorerIndexer {
     }
     if (filter?.account !== undefined) {
       const a = account(filter.account);
-      where.push("(beneficiary = ? OR retiree = ? OR holder = ?)");
-      params.push(a, a, a);
+      // As the subgraph backend: the beneficiary or the retiree (the holder burned from may be the Marketplace).
+      where.push("(beneficiary = ? OR retiree = ?)");
+      params.push(a, a);
     }
     await this.#fresh();
     return this.#all(
@@ -706,85 +751,96 @@ export class EmbeddedIndexer implements ExplorerIndexer {
     }));
   }
 
+  /**
+   * Exact matches of `term`, hits in the order of SearchHit's kinds and labelled as the subgraph
+   * backend labels them (subgraph/client/search.ts), plus reading digests from indexed bundles.
+   */
   async search(term: string): Promise<SearchHit[]> {
     const q = term.trim();
     await this.#fresh();
     const hits: SearchHit[] = [];
-    const facilityLabel = (id: string) => protocolIdFromBytes32(id) ?? id;
-    const lookUpKey = (key: string) => {
-      const f = this.#get("SELECT id FROM facilities WHERE id = ?", key);
-      if (f) hits.push({ kind: "facility", id: hex(f.id), label: `Facility ${facilityLabel(key)}` });
-      const d = this.#get("SELECT id, facility FROM devices WHERE id = ?", key);
-      if (d)
+    const name = (id: unknown) => protocolIdFromBytes32(String(id)) ?? String(id);
+    const isoDate = (seconds: unknown) => new Date(num(seconds) * 1000).toISOString().slice(0, 10);
+    const key = BYTES32.test(q) ? q.toLowerCase() : PROTOCOL_ID.test(q) ? protocolIdKey(q) : null;
+    const hash = BYTES32.test(q) ? q.toLowerCase() : null;
+    const address = ADDRESS.test(q) ? q.toLowerCase() : null;
+    const n = DECIMAL.test(q) ? BigInt(q) : null;
+    const integer = n !== null && fitsInteger(n) ? n : null;
+
+    const f = key && this.#get("SELECT id FROM facilities WHERE id = ?", key);
+    if (f) hits.push({ kind: "facility", id: hex(f.id), label: name(f.id) });
+    const d = key && this.#get("SELECT id, facility FROM devices WHERE id = ?", key);
+    if (d) hits.push({ kind: "device", id: hex(d.id), label: `${name(d.id)} at ${name(d.facility)}` });
+    if (address)
+      for (const node of this.#all("SELECT idx, active FROM oracle_nodes WHERE address = ? ORDER BY idx", address))
         hits.push({
-          kind: "device",
-          id: hex(d.id),
-          label: `Device ${facilityLabel(key)} of ${facilityLabel(String(d.facility))}`,
+          kind: "oracleNode",
+          id: hex(address),
+          label: `oracle node #${num(node.idx)}${num(node.active) === 1 ? "" : " (removed)"}`,
         });
-    };
-    if (/^[a-z0-9][a-z0-9._-]{0,31}$/.test(q) && !DECIMAL.test(q)) lookUpKey(protocolIdKey(q));
-    if (BYTES32.test(q)) {
-      const key = q.toLowerCase();
-      lookUpKey(key);
-      const a = this.#get("SELECT id, facility, period_start FROM attestations WHERE id = ?", key);
-      if (a)
-        hits.push({
-          kind: "attestation",
-          id: hex(a.id),
-          label: `Attestation of ${facilityLabel(String(a.facility))} from ${new Date(num(a.period_start) * 1000).toISOString()}`,
-        });
-      for (const r of this.#all(
-        `SELECT r.digest, r.attestation_id, r.device_id, r.seq FROM readings r JOIN attestations a ON a.id = r.attestation_id
-         WHERE r.digest = ? LIMIT 10`,
-        key,
+    const a = hash && this.#get("SELECT id, facility, period_start FROM attestations WHERE id = ?", hash);
+    if (a)
+      hits.push({
+        kind: "attestation",
+        id: hex(a.id),
+        label: `attestation of ${name(a.facility)}, period from ${isoDate(a.period_start)}`,
+      });
+    const c =
+      integer !== null &&
+      this.#get(
+        "SELECT c.vintage, p.name FROM credits c LEFT JOIN projects p ON p.id = c.project WHERE c.token_id = ?",
+        integer,
+      );
+    if (c && n !== null)
+      hits.push({ kind: "credit", id: n, label: `${String(c.name ?? "")}, vintage ${num(c.vintage)}` });
+    const l = integer !== null && this.#get("SELECT status FROM listings WHERE id = ?", integer);
+    if (l && n !== null) hits.push({ kind: "listing", id: n, label: `listing #${n} (${String(l.status)})` });
+    const r =
+      n !== null &&
+      this.#get("SELECT amount_kg, beneficiary_name FROM retirements WHERE certificate_id = ?", n.toString());
+    if (r && n !== null)
+      hits.push({
+        kind: "retirement",
+        id: n,
+        label: `${big(r.amount_kg)} kg CO2e retired for ${String(r.beneficiary_name)}`,
+      });
+    // An account: any address the credits or certificates touched (accounts), or a project's proponent.
+    const account =
+      address &&
+      (this.#get("SELECT 1 FROM accounts WHERE address = ?", address) ??
+        this.#get("SELECT 1 FROM projects WHERE proponent = ? LIMIT 1", address));
+    if (account && address) hits.push({ kind: "account", id: hex(address), label: `account ${address}` });
+    if (hash) {
+      const parts = [
+        ...new Set(
+          this.#all("SELECT event_name, args FROM events WHERE tx_hash = ? ORDER BY block_number, log_index", hash).map(
+            (e) => transactionPart(String(e.event_name), String(e.args)),
+          ),
+        ),
+      ].filter((part) => part !== "");
+      if (parts.length) hits.push({ kind: "transaction", id: hex(hash), label: `transaction: ${parts.join(", ")}` });
+      for (const reading of this.#all(
+        `SELECT r.digest, r.attestation_id, r.device_id, r.seq FROM readings r
+         WHERE r.digest = ? AND EXISTS (SELECT 1 FROM attestations a WHERE a.id = r.attestation_id) LIMIT 10`,
+        hash,
       ))
         hits.push({
           kind: "reading",
-          id: hex(r.digest),
-          label: `Reading ${String(r.device_id)} #${num(r.seq)}`,
-          attestationId: hex(r.attestation_id),
+          id: hex(reading.digest),
+          label: `reading ${String(reading.device_id)} #${num(reading.seq)}`,
+          attestationId: hex(reading.attestation_id),
         });
-      const tx = this.#get("SELECT COUNT(*) n, MIN(block_number) block FROM events WHERE tx_hash = ?", key);
-      if (tx && num(tx.n) > 0)
-        hits.push({
-          kind: "transaction",
-          id: hex(key),
-          label: `Transaction in block ${num(tx.block)} (${num(tx.n)} CarbonProof event${num(tx.n) === 1 ? "" : "s"})`,
-        });
-    }
-    if (ADDRESS.test(q)) {
-      const a = q.toLowerCase();
-      const node = this.#get("SELECT idx FROM oracle_nodes WHERE address = ? ORDER BY idx LIMIT 1", a);
-      if (node) hits.push({ kind: "oracleNode", id: hex(a), label: `Oracle node #${num(node.idx)}` });
-      const known =
-        this.#get("SELECT 1 FROM accounts WHERE address = ?", a) ??
-        this.#get("SELECT 1 FROM projects WHERE proponent = ? LIMIT 1", a) ??
-        this.#get("SELECT 1 FROM attestations WHERE submitter = ? LIMIT 1", a) ??
-        this.#get("SELECT 1 FROM events WHERE address = ? LIMIT 1", a);
-      if (known || node) hits.push({ kind: "account", id: hex(a), label: `Account ${a}` });
-    }
-    if (DECIMAL.test(q)) {
-      const n = BigInt(q);
-      if (fitsInteger(n)) {
-        const c = this.#get(
-          "SELECT c.token_id, c.vintage, p.name FROM credits c LEFT JOIN projects p ON p.id = c.project WHERE c.token_id = ?",
-          n,
-        );
-        if (c) hits.push({ kind: "credit", id: n, label: `Credit ${String(c.name ?? "")} vintage ${num(c.vintage)}` });
-        const l = this.#get("SELECT id, status FROM listings WHERE id = ?", n);
-        if (l) hits.push({ kind: "listing", id: n, label: `Listing #${q} (${String(l.status)})` });
-      }
-      const r = this.#get("SELECT beneficiary_name FROM retirements WHERE certificate_id = ?", n.toString());
-      if (r)
-        hits.push({ kind: "retirement", id: n, label: `Retirement certificate for ${String(r.beneficiary_name)}` });
     }
     if (CID.test(q))
-      for (const a of this.#all("SELECT id, facility FROM attestations WHERE bundle_cid = ? LIMIT 10", q))
+      for (const b of this.#all(
+        "SELECT id, facility FROM attestations WHERE bundle_cid = ? ORDER BY submitted_block, submitted_log LIMIT 100",
+        q,
+      ))
         hits.push({
           kind: "bundle",
           id: q,
-          label: `Evidence bundle of an attestation of ${facilityLabel(String(a.facility))}`,
-          attestationId: hex(a.id),
+          label: `evidence bundle of an attestation of ${name(b.facility)}`,
+          attestationId: hex(b.id),
         });
     return hits;
   }
