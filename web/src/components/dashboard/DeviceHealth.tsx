@@ -2,6 +2,7 @@ import Link from "next/link";
 import type { DeviceActivity } from "@/lib/reports/aggregate.ts";
 import { count, duration, utc } from "@/lib/reports/format.ts";
 import type { OracleHealthRead } from "@/lib/reports/load.ts";
+import styles from "./dashboard.module.css";
 
 const msToS = (ms: number) => Math.floor(ms / 1000);
 
@@ -40,7 +41,7 @@ export function DeviceHealth({
       )}
       {readingsNote ? <p className="muted">{readingsNote}</p> : null}
       <div className="table-wrap">
-        <table className="cards-mobile" data-testid="device-health">
+        <table className={`cards-mobile ${styles.healthTable}`} data-testid="device-health">
           <caption>
             Devices of this facility: readings attested in the period, and the oracle node&apos;s health data
           </caption>
@@ -53,7 +54,7 @@ export function DeviceHealth({
               <th scope="col">Last attested reading</th>
               <th scope="col">Longest gap between readings</th>
               <th scope="col">Last heartbeat, longest heartbeat gap</th>
-              <th scope="col">Rejected by the oracle</th>
+              <th scope="col">Rejected by the oracle, by reason</th>
             </tr>
           </thead>
           <tbody>
