@@ -523,11 +523,19 @@ test("another deployment in the same store: it starts fresh, and says so", async
   await assertMatchesChain();
 });
 
-test("an unreachable RPC is an error naming CARBONPROOF_RPC_URL", async () => {
+test("an unreachable RPC, or a chain of another id, is an error naming the setting to check", async () => {
   const down = new EmbeddedRuntime(config({ dbPath: join(dir, "down.sqlite"), rpcUrl: "http://127.0.0.1:9" }));
   await assert.rejects(
     down.indexer.overview(),
     (e: unknown) => (e as { code?: string }).code === "INDEXER_UNREACHABLE" && /CARBONPROOF_RPC_URL/.test(String(e)),
   );
   await down.stop();
+  const wrongChain = new EmbeddedRuntime(config({ dbPath: join(dir, "wrong.sqlite"), chainId: 8453 }));
+  await assert.rejects(
+    wrongChain.indexer.facilities(),
+    (e: unknown) =>
+      (e as { code?: string }).code === "INDEXER_CONFIG_INVALID" &&
+      /chain id 31337.*CARBONPROOF_CHAIN_ID/.test(String(e)),
+  );
+  await wrongChain.stop();
 });

@@ -210,7 +210,12 @@ export class EmbeddedRuntime {
     clearTimeout(timer);
     if (outcome === undefined || outcome === "late") return;
     if (!this.#synced && this.indexer.indexedBlock() === null) {
-      const code = outcome instanceof ChainSyncError ? "INDEXER_UNREACHABLE" : "INDEXER_QUERY_FAILED";
+      const code =
+        outcome instanceof ChainSyncError
+          ? outcome.code === "INDEXER_CHAIN_MISMATCH"
+            ? "INDEXER_CONFIG_INVALID"
+            : "INDEXER_UNREACHABLE"
+          : "INDEXER_QUERY_FAILED";
       throw new IndexerError(code, (outcome as Error).message, { cause: outcome });
     }
   }
