@@ -155,13 +155,20 @@ export function decodeBundle(bytes: Uint8Array): Bundle {
     );
   }
   const again = encodeBundle(result.data);
-  if (again.length !== bytes.length || again.some((b, i) => b !== bytes[i])) {
+  if (!sameBytes(again, bytes)) {
     throw new SdkError("Bundle bytes are not in canonical form (RFC 8785); the CID must commit to one encoding.", {
       code: "INVALID_BUNDLE",
       docsPath: "docs/bundle.md",
     });
   }
   return result.data;
+}
+
+/** Byte-wise equality (a plain loop: bundles are hundreds of kilobytes). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The batch header a bundle backs, given the CID it is pinned under. */

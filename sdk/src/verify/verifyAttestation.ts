@@ -12,10 +12,11 @@ import { checkBundleDetailed, type LinkCheck } from "../bundle/check.ts";
 import type { Bundle } from "../bundle/schema.ts";
 import { hashBatchHeader, recoverQuorumSigners, type BatchHeader } from "../eip712/batchHeader.ts";
 import { SdkError } from "../errors.ts";
-import { bytesToHex } from "../hex.ts";
+import { bytesToHex, hexToBytes } from "../hex.ts";
 import { bytes32ToId, idToBytes32 } from "../ids.ts";
 import { leafHash } from "../merkle/hash.ts";
-import { getProof, verifyProof } from "../merkle/proof.ts";
+import { getProof } from "../merkle/proof.ts";
+import { proofsNotReachingRoot } from "./inclusion.ts";
 import { readingDigest } from "../reading/digest.ts";
 import type { Envelope } from "../reading/schema.ts";
 import { publicKeyFromXY } from "../reading/sign.ts";
@@ -265,6 +266,17 @@ export async function verifyAttestation(options: VerifyOptions): Promise<VerifyR
     return { attestationId: id, checks, ok: false, evidence };
   }
   push(pass("bundle format", `${bundle.format}, canonical, ${bundle.readings.length} readings`));
+  // The no-double-attestation links of the walk's other attestations compare against these keys.
+  if (!o.cache.readingKeys.has(cid)) {
+    const decoded = bundle;
+    o.cache.readingKeys.set(
+      cid,
+      Promise.resolve({
+        keys: decoded.readings.map((r) => `${r.envelope.reading.deviceId}#${r.envelope.reading.seq}`),
+        digests: decoded.readings.map((r) => r.digest),
+      }),
+    );
+  }
   evidence.readings = bundle.readings.slice(0, 10).map((r) => ({
     deviceId: r.envelope.reading.deviceId,
     seq: r.envelope.reading.seq,
@@ -317,18 +329,15 @@ export async function verifyAttestation(options: VerifyOptions): Promise<VerifyR
   // 6. Inclusion: every reading's proof, off-chain, up to the root the registry stores; a sample
   // (and the envelope asked about) also through the registry's own verifyReading.
   const { tree, digests } = inner;
-  const leaves = digests.map((d) => leafHash(d));
-  const offChainMisses: string[] = [];
-  leaves.forEach((leaf, i) => {
-    if (!verifyProof(record.merkleRoot, leaf, getProof(tree, leaf))) {
-      const r = bundle.readings[i]!.envelope.reading;
-      offChainMisses.push(`${r.deviceId}#${r.seq}`);
-    }
+  const offChainMisses = proofsNotReachingRoot(tree, digests, hexToBytes(record.merkleRoot)).map((i) => {
+    const r = bundle.readings[i]!.envelope.reading;
+    return `${r.deviceId}#${r.seq}`;
   });
   const limit = o.onchainProofs ?? 16;
-  const sample = leaves
-    .map((leaf, i) => ({ leaf, i }))
-    .filter(({ i }) => i < limit || bundle.readings[i]!.digest === envelopeDigest);
+  const sample = digests
+    .map((digest, i) => ({ digest, i }))
+    .filter(({ i }) => i < limit || bundle.readings[i]!.digest === envelopeDigest)
+    .map(({ digest, i }) => ({ leaf: leafHash(digest), i }));
   const onChain = await Promise.all(
     sample.map(({ leaf }) =>
       o.client.readContract({
