@@ -3,9 +3,10 @@
  * CarbonProof contracts decoded by their ABIs: what the tx page shows beside the indexer's summary.
  * The indexer interface has no per-transaction read; the receipt is the chain's own answer.
  */
-import { createPublicClient, decodeEventLog, http, type Abi, type Address, type Hex } from "viem";
+import { decodeEventLog, type Abi, type Address, type Hex } from "viem";
 import { contractAbis } from "../../../../sdk/src/contracts/generated.ts";
 import type { DecodedEvent } from "@/lib/explorer/txEvents.ts";
+import { chainClient } from "./chain.ts";
 import { runtimeOnce } from "./data.ts";
 
 export type TxFacts = {
@@ -24,7 +25,7 @@ export type TxRead = { ok: true; facts: TxFacts | undefined } | { ok: false; mes
 /** The receipt of `hash`; `facts: undefined` when the chain does not know the transaction. */
 export async function readTransaction(hash: Hex): Promise<TxRead> {
   const runtime = runtimeOnce();
-  const client = createPublicClient({ transport: http(runtime.rpcUrl, { retryCount: 1, timeout: 10_000 }) });
+  const client = chainClient();
   const byAddress = new Map<string, { name: string; abi: Abi }>();
   for (const [name, address] of Object.entries(runtime.addresses)) {
     const abi = (contractAbis as Record<string, Abi | undefined>)[name];

@@ -15,7 +15,8 @@ import type {
   TransferSummary,
 } from "@carbonproof/subgraph/client";
 import { formatCount, formatGramsAsTonnes } from "@/lib/explorer/format.ts";
-import { formatTonnesNumber } from "@/lib/units.ts";
+import { formatDate, formatTokenAmount, formatTonnesNumber, pricePerTonne } from "@/lib/units.ts";
+import { paymentTokens } from "./chain.ts";
 import {
   AccountLink,
   AttestationLink,
@@ -65,7 +66,12 @@ function AttestationState({ a }: { a: AttestationSummary }) {
 export function FacilitiesTable({ rows, caption }: TableProps<FacilitySummary>) {
   const cols: Column<FacilitySummary>[] = [
     { label: "Facility", cell: (r) => <FacilityLink facility={r} /> },
-    { label: "Devices (active)", num: true, cell: (r) => `${r.deviceCount} (${r.activeDeviceCount})` },
+    {
+      label: "Devices",
+      num: true,
+      cell: (r) =>
+        r.activeDeviceCount === r.deviceCount ? r.deviceCount : `${r.deviceCount} (${r.activeDeviceCount} active)`,
+    },
     { label: "Attestations", num: true, cell: (r) => formatCount(r.attestationCount) },
     { label: "Readings", num: true, cell: (r) => formatCount(r.readingCount) },
     { label: `Fossil, ${T_CO2E}`, num: true, cell: (r) => formatGramsAsTonnes(r.fossilCo2eGrams) },
@@ -77,7 +83,7 @@ export function FacilitiesTable({ rows, caption }: TableProps<FacilitySummary>) 
       num: true,
       cell: (r) => formatTonnesNumber(r.creditsIssuedKg - r.creditsRetiredKg),
     },
-    { label: "Attested until", cell: (r) => <Time at={r.attestedUntil} /> },
+    { label: "Attested until", cell: (r) => (r.attestedUntil ? formatDate(r.attestedUntil) : "—") },
   ];
   return (
     <Table
@@ -238,14 +244,24 @@ export function TransfersTable({ rows, caption }: TableProps<TransferSummary>) {
   );
 }
 
-export function ListingsTable({ rows, caption }: TableProps<ListingSummary>) {
+/** `12.50 TUSD`, or base units when the token's decimals could not be read. */
+function price(amount: bigint, token: { symbol: string; decimals: number } | undefined): string {
+  return token ? `${formatTokenAmount(amount, token.decimals)} ${token.symbol}` : `${formatCount(amount)} base units`;
+}
+
+export async function ListingsTable({ rows, caption }: TableProps<ListingSummary>) {
+  const tokens = await paymentTokens(rows.map((r) => r.paymentToken));
   const cols: Column<ListingSummary>[] = [
     { label: "Listing", cell: (r) => <ListingLink id={r.id} /> },
     { label: "Credit", cell: (r) => <CreditLink id={r.creditId} /> },
     { label: "Seller", cell: (r) => <AccountLink address={r.seller} /> },
     { label: `Listed, ${T_CO2E}`, num: true, cell: (r) => formatTonnesNumber(r.amountKg) },
     { label: `Remaining, ${T_CO2E}`, num: true, cell: (r) => formatTonnesNumber(r.remainingKg) },
-    { label: "Price per kg (token base units)", num: true, cell: (r) => formatCount(r.unitPrice) },
+    {
+      label: "Price per tonne",
+      num: true,
+      cell: (r) => price(pricePerTonne(r.unitPrice), tokens.get(r.paymentToken.toLowerCase())),
+    },
     {
       label: "Status",
       cell: (r) => <Badge tone={r.status === "Open" ? "ok" : r.status === "Filled" ? "warn" : "bad"}>{r.status}</Badge>,
@@ -255,10 +271,7 @@ export function ListingsTable({ rows, caption }: TableProps<ListingSummary>) {
   return (
     <Table
       testId="listings-table"
-      caption={
-        caption ??
-        "Marketplace listings, newest first. Prices are in the payment token's smallest unit per kilogram; the listing page shows them per tonne."
-      }
+      caption={caption ?? "Marketplace listings, newest first; prices per tonne CO2e in the listing's payment token."}
       columns={cols}
       rows={rows}
       rowKey={(r) => r.id.toString()}
@@ -266,14 +279,15 @@ export function ListingsTable({ rows, caption }: TableProps<ListingSummary>) {
   );
 }
 
-export function SalesTable({ rows, caption }: TableProps<SaleSummary>) {
+export async function SalesTable({ rows, caption }: TableProps<SaleSummary>) {
+  const tokens = await paymentTokens(rows.map((r) => r.paymentToken));
   const cols: Column<SaleSummary>[] = [
     { label: "Listing", cell: (r) => <ListingLink id={r.listingId} /> },
     { label: "Credit", cell: (r) => <CreditLink id={r.creditId} /> },
     { label: "Buyer", cell: (r) => <AccountLink address={r.buyer} /> },
     { label: "Seller", cell: (r) => <AccountLink address={r.seller} /> },
     { label: `Amount, ${T_CO2E}`, num: true, cell: (r) => formatTonnesNumber(r.amountKg) },
-    { label: "Total price (token base units)", num: true, cell: (r) => formatCount(r.totalPrice) },
+    { label: "Total paid", num: true, cell: (r) => price(r.totalPrice, tokens.get(r.paymentToken.toLowerCase())) },
     {
       label: "Retired",
       cell: (r) =>

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { formatCount, formatDateTime, formatGramsAsTonnes, shortHash } from "./format.ts";
+import { formatCount, formatDateTime, formatGramsAsTonnes, formatMgAsGrams, shortHash } from "./format.ts";
 
 test("grams CO2e read as tonnes with kilogram precision", () => {
   assert.equal(formatGramsAsTonnes(0n), "0.000");
@@ -14,4 +14,10 @@ test("counts, times and hashes", () => {
   assert.equal(formatCount(1_008n), "1,008");
   assert.equal(formatDateTime(1_763_892_000n), "2025-11-23 10:00 UTC");
   assert.equal(shortHash(`0x${"ab".repeat(32)}`), "0xabababab…ababab");
+});
+
+test("a reading's milligrams read as grams with milligram precision", () => {
+  assert.equal(formatMgAsGrams(1_425_123n), "1,425.123");
+  assert.equal(formatMgAsGrams(7n), "0.007");
+  assert.equal(formatMgAsGrams(-1_500n), "-1.500");
 });

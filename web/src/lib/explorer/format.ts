@@ -18,6 +18,13 @@ export function formatGramsAsTonnes(grams: bigint): string {
   return `${negative && kg > 0n ? "-" : ""}${group(whole.toString())}.${frac}`;
 }
 
+/** Milligrams → grams with 3 decimals: `1_425_123n` → `"1,425.123"` (a reading's emissions). */
+export function formatMgAsGrams(mg: bigint): string {
+  const negative = mg < 0n;
+  const abs = negative ? -mg : mg;
+  return `${negative ? "-" : ""}${group((abs / 1000n).toString())}.${(abs % 1000n).toString().padStart(3, "0")}`;
+}
+
 /** `12345n` → `"12,345"`. */
 export function formatCount(n: bigint | number): string {
   return group(n.toString());

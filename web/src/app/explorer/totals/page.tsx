@@ -152,9 +152,7 @@ function TotalsTable({ periods, period, from }: { periods: PeriodTotals[]; perio
       rowKey={(r) => r.period}
       footer={
         <tr className={styles.total}>
-          <th scope="row" data-label={period}>
-            All
-          </th>
+          <td data-label={period}>All</td>
           {cells(total).map((c, i) => (
             <td key={labels[i]} data-label={labels[i]} className="num">
               {c}

@@ -33,7 +33,14 @@ export default async function AccountPage({ params }: { params: Promise<{ addres
       ix.search(address),
     ]);
     const oracle = oracles.find((o) => o.address.toLowerCase() === address);
-    return { holdings, transfers, sales, retirements, oracle, hits: hits.filter((h) => h.kind !== "account") };
+    return {
+      holdings,
+      transfers,
+      sales,
+      retirements,
+      oracle,
+      hits: hits.filter((h) => h.kind !== "account" && h.kind !== "oracleNode"),
+    };
   });
   if (!read.ok)
     return (

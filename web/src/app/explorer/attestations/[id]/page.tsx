@@ -9,7 +9,7 @@ import { IndexerStatus, IndexerUnavailable, NotFound } from "@/components/explor
 import { Table } from "@/components/explorer/Table.tsx";
 import { Badge, ChallengeStateBadge } from "@/components/explorer/tables.tsx";
 import { bundleUrl } from "@/lib/config.ts";
-import { formatCount, formatGramsAsTonnes, shortHash } from "@/lib/explorer/format.ts";
+import { formatCount, formatGramsAsTonnes, formatMgAsGrams, shortHash } from "@/lib/explorer/format.ts";
 import { PAGE_SIZE, pageWindow, parsePage, toParams } from "@/lib/explorer/lists.ts";
 import { formatTonnes } from "@/lib/units.ts";
 
@@ -19,8 +19,6 @@ type Props = {
   params: Promise<{ id: string }>;
   searchParams: Promise<Record<string, string | string[] | undefined>>;
 };
-
-const MG_PER_G = 1000n;
 
 export default async function AttestationPage({ params, searchParams }: Props) {
   const raw = decodeURIComponent((await params).id);
@@ -239,8 +237,8 @@ export default async function AttestationPage({ params, searchParams }: Props) {
               { label: "Seq", num: true, cell: (r) => r.seq },
               { label: "Time", cell: (r) => <Time at={r.ts} /> },
               { label: "Source", cell: (r) => r.source },
-              { label: "Fossil, g CO2e", num: true, cell: (r) => formatCount(r.fossilCo2eMg / MG_PER_G) },
-              { label: "Biogenic, g CO2", num: true, cell: (r) => formatCount(r.biogenicCo2Mg / MG_PER_G) },
+              { label: "Fossil, g CO2e", num: true, cell: (r) => formatMgAsGrams(r.fossilCo2eMg) },
+              { label: "Biogenic, g CO2", num: true, cell: (r) => formatMgAsGrams(r.biogenicCo2Mg) },
             ]}
             rows={readings.slice(0, PAGE_SIZE)}
             rowKey={(r) => r.digest}
