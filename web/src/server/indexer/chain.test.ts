@@ -501,6 +501,25 @@ test("a reorganised chain: events of abandoned blocks leave, the new blocks' eve
   );
   assert.equal((await ix.overview()).indexedBlock, await head());
   await assertMatchesChain();
+
+  // A fork shorter than what was indexed (reverted, nothing mined since): back to the older state.
+  const again = await client.request({ method: "evm_snapshot" as never, params: [] as never });
+  const standing = await ix.transfers({ account: lower(account(4).address) });
+  await send(1, chain.addresses.CarbonCredits, carbonCreditsAbi as Abi, "safeTransferFrom", [
+    account(1).address,
+    account(4).address,
+    tokenId,
+    1n,
+    "0x",
+  ]);
+  await runtime.syncNow();
+  assert.equal((await ix.transfers({ account: lower(account(4).address) })).length, standing.length + 1);
+  assert.equal(await client.request({ method: "evm_revert" as never, params: [again] as never }), true);
+  const shorter = await runtime.syncNow();
+  assert.ok(shorter.reorgedTo !== undefined);
+  assert.deepEqual(await ix.transfers({ account: lower(account(4).address) }), standing);
+  assert.equal((await ix.overview()).indexedBlock, await head());
+  await assertMatchesChain();
 });
 
 test("another deployment in the same store: it starts fresh, and says so", async () => {

@@ -1,0 +1,237 @@
+/**
+ * Reducer paths the spec's scenario does not take, each fed as contract events into a real SQLite
+ * store and read back through EmbeddedIndexer: device status changes, oracle nodes removed and
+ * re-added, correction batches, batch transfers, price updates, and a dismissed challenge.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { protocolIdKey, type Hex } from "@carbonproof/subgraph/client";
+import { addr, hex32 } from "../../../../subgraph/test/support/explorer.behavior.ts";
+import { EmbeddedIndexer } from "./embedded.ts";
+import type { IndexedContract, JsonValue } from "./events.ts";
+import { recordEvent } from "./reducer.ts";
+import { openStore, setMeta } from "./store.ts";
+
+const facility = protocolIdKey("ktda-gitugi");
+const t0 = 1_763_900_000;
+
+/** A fresh in-memory store and an `emit` that puts one transaction's logs in the next block. */
+function chain() {
+  const db = openStore(":memory:");
+  let block = 0;
+  const emit = (ts: number, logs: [IndexedContract, string, { [k: string]: JsonValue }][], from: Hex = addr(0x11)) => {
+    block++;
+    logs.forEach(([contract, eventName, args], logIndex) =>
+      recordEvent(db, {
+        blockNumber: block,
+        blockHash: hex32(0xb00 + block),
+        timestamp: ts,
+        transactionHash: hex32(0x7000 + block),
+        transactionFrom: from,
+        logIndex,
+        contract,
+        address: addr(0xc0 + contract.length),
+        eventName,
+        args,
+      }),
+    );
+    setMeta(db, "cursor", String(block));
+  };
+  return { db, emit, ix: new EmbeddedIndexer(db) };
+}
+
+test("device status: suspended, reactivated, retired keep the facility's active count and the history", async () => {
+  const { emit, ix } = chain();
+  const device = protocolIdKey("gitugi-meter-1");
+  emit(t0, [
+    [
+      "DeviceRegistry",
+      "DeviceRegistered",
+      { id: device, facilityId: facility, kind: 1, keyX: hex32(1), keyY: hex32(2), metadataURI: "ipfs://a" },
+    ],
+  ]);
+  emit(t0 + 10, [["DeviceRegistry", "DeviceSuspended", { id: device, reason: "calibration overdue" }]]);
+  let f = (await ix.facilities())[0]!;
+  assert.deepEqual([f.deviceCount, f.activeDeviceCount], [1, 0]);
+  assert.equal((await ix.device("gitugi-meter-1"))?.statusReason, "calibration overdue");
+  emit(t0 + 20, [["DeviceRegistry", "DeviceReactivated", { id: device }]]);
+  emit(t0 + 30, [["DeviceRegistry", "DeviceMetadataUpdated", { id: device, metadataURI: "ipfs://b" }]]);
+  emit(t0 + 40, [["DeviceRegistry", "DeviceRetired", { id: device, reason: "replaced" }]]);
+  f = (await ix.facilities())[0]!;
+  assert.deepEqual([f.deviceCount, f.activeDeviceCount], [1, 0]);
+  const d = (await ix.device(device))!;
+  assert.deepEqual(
+    [d.status, d.statusReason, d.metadataURI, d.kind],
+    ["Retired", "replaced", "ipfs://b", "ElectricityMeter"],
+  );
+  assert.deepEqual(
+    d.history.map((h) => [h.kind, h.reason]),
+    [
+      ["Registered", null],
+      ["Suspended", "calibration overdue"],
+      ["Reactivated", null],
+      ["MetadataUpdated", null],
+      ["Retired", "replaced"],
+    ],
+  );
+  assert.deepEqual(
+    (await ix.devices({ status: "Retired" })).map((x) => x.id),
+    [device],
+  );
+  assert.equal((await ix.overview()).deviceCount, 1);
+});
+
+test("oracle nodes: a removed node is inactive until re-added at the same index", async () => {
+  const { emit, ix } = chain();
+  emit(t0, [["OracleSet", "OracleNodeAdded", { node: addr(0x11), index: 0, reactivated: false }]]);
+  emit(t0 + 5, [["OracleSet", "OracleNodeRemoved", { node: addr(0x11), index: 0 }]]);
+  assert.deepEqual(
+    (await ix.oracleNodes()).map((n) => [n.active, n.removedAt]),
+    [[false, BigInt(t0 + 5)]],
+  );
+  assert.equal((await ix.search(addr(0x11)))[0]?.label, "oracle node #0 (removed)");
+  emit(t0 + 9, [["OracleSet", "OracleNodeAdded", { node: addr(0x11), index: 0, reactivated: true }]]);
+  assert.deepEqual(
+    (await ix.oracleNodes()).map((n) => [n.active, n.removedAt, n.addedAt]),
+    [[true, null, BigInt(t0 + 9)]],
+  );
+  assert.equal((await ix.overview()).oracleNodeCount, 1);
+  assert.match((await ix.search(hex32(0x7003)))[0]!.label, /oracle node reactivated/);
+});
+
+test("a correction batch counts on its own, leaves attestedUntil, and is listed under its original", async () => {
+  const { emit, ix } = chain();
+  const header = (start: number, readings: number, fossil: number, correctionOf: Hex) => ({
+    facilityId: facility,
+    periodStart: String(start),
+    periodEnd: String(start + 3600),
+    merkleRoot: hex32(9),
+    readingCount: readings,
+    fossilCo2eGrams: String(fossil),
+    biogenicCo2Grams: "0",
+    methodologyId: hex32(1),
+    factorSetId: hex32(2),
+    bundleCid: "bafkreicorrection",
+    correctionOf,
+  });
+  const [original, correction] = [hex32(0xa1), hex32(0xc1)];
+  emit(t0 + 3700, [
+    [
+      "AttestationRegistry",
+      "AttestationSubmitted",
+      { id: original, facilityId: facility, signerBitmap: "1", header: header(t0, 10, 1000, hex32(0)) },
+    ],
+  ]);
+  emit(t0 + 9000, [
+    [
+      "AttestationRegistry",
+      "AttestationSubmitted",
+      { id: correction, facilityId: facility, signerBitmap: "1", header: header(t0 - 7200, 2, 300, original) },
+    ],
+    [
+      "CarbonCredits",
+      "CorrectionRecorded",
+      { correctionId: correction, originalId: original, projectId: "0", fossilCo2eGrams: "300" },
+    ],
+  ]);
+  const f = (await ix.facility("ktda-gitugi"))!;
+  assert.deepEqual([f.attestationCount, f.readingCount, f.fossilCo2eGrams], [2, 12n, 1300n]);
+  assert.equal(f.attestedUntil, BigInt(t0 + 3600), "a correction does not move attestedUntil");
+  assert.deepEqual((await ix.attestation(original))?.corrections, [correction]);
+  assert.equal((await ix.attestation(correction))?.correctionOf, original);
+  assert.deepEqual(
+    (await ix.attestations({ isCorrection: true })).map((a) => a.id),
+    [correction],
+  );
+  assert.equal((await ix.attestation(correction))?.submitter, addr(0x11));
+});
+
+test("batch transfers move every id; a dismissed challenge and a price update land on their records", async () => {
+  const { emit, ix } = chain();
+  const [a, b] = [(1n << 16n) | 2025n, (1n << 16n) | 2026n].map(String) as [string, string];
+  emit(t0, [
+    [
+      "CarbonCredits",
+      "ProjectRegistered",
+      {
+        projectId: "1",
+        facilityId: facility,
+        methodologyId: hex32(1),
+        proponent: addr(0xbeef),
+        name: "Gitugi",
+        standard: "CarbonProof v1",
+      },
+    ],
+  ]);
+  emit(t0 + 1, [
+    [
+      "CarbonCredits",
+      "TransferBatch",
+      { operator: addr(5), from: addr(0), to: addr(0xbeef), ids: [a, b], values: ["100", "40"] },
+    ],
+  ]);
+  emit(t0 + 2, [
+    [
+      "CarbonCredits",
+      "TransferBatch",
+      { operator: addr(0xbeef), from: addr(0xbeef), to: addr(0xb0b), ids: [a, b], values: ["30", "40"] },
+    ],
+  ]);
+  assert.deepEqual(
+    (await ix.holdings(addr(0xbeef))).map((h) => [h.creditId, h.amountKg, h.vintage, h.projectName]),
+    [[BigInt(a), 70n, 2025, "Gitugi"]],
+  );
+  assert.deepEqual(
+    (await ix.holdings(addr(0xb0b))).map((h) => [h.creditId, h.amountKg]),
+    [
+      [BigInt(b), 40n],
+      [BigInt(a), 30n],
+    ],
+  );
+  const transfers = await ix.transfers();
+  assert.equal(transfers.length, 4);
+  assert.equal(new Set(transfers.map((t) => t.id)).size, 4);
+  assert.deepEqual([(await ix.credit(BigInt(a)))?.holderCount, (await ix.credit(BigInt(b)))?.holderCount], [2, 1]);
+
+  emit(t0 + 3, [
+    [
+      "Marketplace",
+      "Listed",
+      {
+        listingId: "7",
+        seller: addr(0xbeef),
+        tokenId: a,
+        amount: "10",
+        paymentToken: addr(0),
+        unitPrice: "1000",
+        minFill: "1",
+        expiresAt: String(t0 + 1000),
+      },
+    ],
+  ]);
+  emit(t0 + 4, [["Marketplace", "PriceUpdated", { listingId: "7", previousUnitPrice: "1000", unitPrice: "900" }]]);
+  assert.equal((await ix.listings())[0]?.unitPrice, 900n);
+
+  emit(t0 + 5, [
+    [
+      "CarbonCredits",
+      "AttestationChallenged",
+      { attestationId: hex32(0xa1), challenger: addr(0xc), reason: "r", evidenceCid: "bafkreievidence" },
+    ],
+  ]);
+  assert.deepEqual(
+    (await ix.challenges({ state: "Pending" })).map((c) => c.attestationId),
+    [hex32(0xa1)],
+  );
+  emit(t0 + 6, [
+    [
+      "CarbonCredits",
+      "ChallengeResolved",
+      { attestationId: hex32(0xa1), arbiter: addr(0xd), upheld: false, note: "sensor fine" },
+    ],
+  ]);
+  assert.deepEqual(
+    (await ix.challenges()).map((c) => [c.state, c.note, c.resolvedAt]),
+    [["Dismissed", "sensor fine", BigInt(t0 + 6)]],
+  );
+});
