@@ -6,8 +6,9 @@
  *      free ports) plus the large scenario of bench/explorer-seed.ts: 100 attestations of
  *      1,000 signed readings, one credit backed by 10 of them (10,000 readings) listed,
  *      bought and retired.
- *   2. The web app's embedded indexer catches up (timed): until a search for the last
- *      attested reading digest and for the retirement transaction each lands on a page.
+ *   2. The web app's embedded indexer catches up (timed): until searches for a reading of the
+ *      scenario's first and of its last attestation, and for the retirement transaction, each
+ *      land on a page.
  *   3. Explorer list pages: after a warm-up, N timed sequential GETs of each (whole body
  *      read), p50/p95 per page and p95 over all of them.
  *   4. The lineage page of the retirement certificate (and of the credit) in headless
@@ -69,7 +70,9 @@ async function landing(url: string): Promise<{ status: number; path: string }> {
 
 async function waitIndexed(stack: Stack, scenario: ExplorerScenario): Promise<number> {
   const t0 = performance.now();
-  const probes = [scenario.lastDigest, scenario.retirementTx].map(
+  // Bundles are indexed newest first (web/src/server/indexer/bundles.ts): the oldest of the scenario's
+  // bundles (its first attestation, which holds sampleDigest) is the last to be searchable.
+  const probes = [scenario.lastDigest, scenario.sampleDigest, scenario.retirementTx].map(
     (q) => `${stack.webUrl}/explorer/search?q=${encodeURIComponent(q)}`,
   );
   let last = "";
@@ -80,8 +83,8 @@ async function waitIndexed(stack: Stack, scenario: ExplorerScenario): Promise<nu
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(
-    `the indexer did not catch up within ${INDEX_TIMEOUT_MS / 60_000} min: searches for the last reading digest ` +
-      `and the retirement tx still end at ${last}`,
+    `the indexer did not catch up within ${INDEX_TIMEOUT_MS / 60_000} min: searches for the last reading digest, ` +
+      `the first one and the retirement tx still end at ${last}`,
   );
 }
 
@@ -92,7 +95,8 @@ async function timeList(webUrl: string, path: string): Promise<ListResult> {
   let bytes = 0;
   const get = async () => {
     const t = performance.now();
-    const res = await fetch(`${webUrl}${path}`);
+    // A search with one hit answers with a redirect to that thing's page: its own response is timed.
+    const res = await fetch(`${webUrl}${path}`, { redirect: "manual" });
     const body = await res.arrayBuffer();
     status = res.status;
     bytes = body.byteLength;
@@ -102,7 +106,7 @@ async function timeList(webUrl: string, path: string): Promise<ListResult> {
   const samples: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const elapsed = await get();
-    if (status !== 200) break;
+    if (status !== 200 && status !== 307) break;
     samples.push(elapsed);
   }
   return { page: path, status, samples: samples.sort((a, b) => a - b), bytes };
@@ -125,7 +129,7 @@ async function timeLineage(browser: Browser, url: string, runs: number): Promise
       const verifyMs = Number(await lineage.getAttribute("data-verify-ms"));
       const ok = await lineage.getAttribute("data-ok");
       const verdicts = await page
-        .locator("[data-verdict]")
+        .locator("[data-link][data-verdict]")
         .evaluateAll((els) => els.map((e) => e.getAttribute("data-verdict")));
       out.push({
         verifyMs,
@@ -228,17 +232,21 @@ async function main(): Promise<void> {
       `  ${pad("page", 40)} ${lpad("HTTP", 5)} ${lpad("KiB", 7)} ${lpad("p50", 8)} ${lpad("p95", 8)} ${lpad("max", 8)}`,
     );
     for (const r of listResults) {
-      const label = r.page.startsWith("/explorer/search") ? "/explorer/search?q=<reading digest>" : r.page;
+      const label = r.page.startsWith("/explorer/search") ? "/explorer/search?q=<reading digest> (307)" : r.page;
       rows.push(
         `  ${pad(label, 40)} ${lpad(String(r.status), 5)} ${lpad((r.bytes / 1024).toFixed(0), 7)} ` +
           `${lpad(ms(quantile(r.samples, 0.5)), 8)} ${lpad(ms(quantile(r.samples, 0.95)), 8)} ${lpad(ms(r.samples.at(-1) ?? NaN), 8)}`,
       );
     }
-    const missing = listResults.filter((r) => r.status !== 200);
+    const missing = listResults.filter((r) => r.samples.length === 0);
+    const worst = listResults.reduce((w, r) => (quantile(r.samples, 0.95) > quantile(w.samples, 0.95) ? r : w));
     rows.push(
       `  ${pad("all pages", 40)} ${lpad("", 5)} ${lpad("", 7)} ${lpad(ms(quantile(all, 0.5)), 8)} ${lpad(ms(listP95Ms), 8)} ${lpad(ms(all.at(-1) ?? NaN), 8)}` +
-        (missing.length ? `   (not counted, not HTTP 200: ${missing.map((r) => r.page).join(", ")})` : ""),
+        (missing.length
+          ? `   (not counted, failed: ${missing.map((r) => `${r.page} HTTP ${r.status}`).join(", ")})`
+          : ""),
     );
+    rows.push(`  slowest page at p95: ${worst.page} ${ms(quantile(worst.samples, 0.95))} ms (issue 8 asks < 300 ms)`);
     rows.push("");
     rows.push(
       "lineage in headless chromium (data-verify-ms = the page's checks, first to last verdict; wall = navigation to done)",
@@ -256,6 +264,7 @@ async function main(): Promise<void> {
     };
     rows.push(lineageRow(`/audit/certificate/<id>`, certificate));
     rows.push(lineageRow(`/audit/credit/${s.creditTokenId}`, credit));
+    rows.push("  (issue 8 asks < 3 s for the lineage of a credit backed by 10,000 readings)");
     process.stdout.write(rows.join("\n") + "\n");
 
     const lineageVerifyMs =
