@@ -34,11 +34,13 @@ export async function ListPage<F, R>({
       <p>{intro}</p>
       <FilterForm path={path} fields={spec.fields} values={params} label={spec.plural} />
       {errors.length ? (
-        <ul role="alert" className="status status--bad">
-          {errors.map((e) => (
-            <li key={e}>{e}</li>
-          ))}
-        </ul>
+        <div role="alert" className="status status--bad">
+          <ul>
+            {errors.map((e) => (
+              <li key={e}>{e}</li>
+            ))}
+          </ul>
+        </div>
       ) : null}
       {!read.ok ? (
         <IndexerUnavailable failure={read} what={spec.plural} />

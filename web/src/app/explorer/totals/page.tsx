@@ -88,11 +88,13 @@ export default async function TotalsPage({ searchParams }: Props) {
         </div>
       </form>
       {q.errors.length ? (
-        <ul role="alert" className="status status--bad">
-          {q.errors.map((e) => (
-            <li key={e}>{e}</li>
-          ))}
-        </ul>
+        <div role="alert" className="status status--bad">
+          <ul>
+            {q.errors.map((e) => (
+              <li key={e}>{e}</li>
+            ))}
+          </ul>
+        </div>
       ) : null}
       {!read.ok ? (
         <IndexerUnavailable failure={read} what="the totals" />
