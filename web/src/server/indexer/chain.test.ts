@@ -8,7 +8,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -32,7 +32,9 @@ import {
 } from "../../../../sdk/src/contracts/generated.ts";
 import { folderSource } from "../../../../sdk/src/verify/fileSource.ts";
 import { protocolIdKey } from "@carbonproof/subgraph/client";
-import { EmbeddedRuntime, type EmbeddedIndexerConfig } from "./index.ts";
+import { FsBlockstore } from "blockstore-fs";
+import { CID } from "multiformats/cid";
+import { EmbeddedRuntime, heliaBundleSource, type EmbeddedIndexerConfig } from "./index.ts";
 import { INDEXED_CONTRACTS, type IndexedContract } from "./events.ts";
 import { startTestChain, type TestChain } from "./testChain.ts";
 
@@ -540,6 +542,31 @@ test("another deployment in the same store: it starts fresh, and says so", async
   await runtime.syncNow();
   assert.equal(Number((runtime.db.prepare("SELECT COUNT(*) n FROM events").get() as { n: bigint }).n), events);
   await assertMatchesChain();
+});
+
+test("evidence bundles from the oracle's Helia repository (blockstore on disk) index the same readings", async () => {
+  // The oracle pins each bundle as one raw block in its FsBlockstore (<repo>/blocks); lay seed-demo's bundles out so.
+  const repo = join(dir, "oracle-ipfs");
+  const store = new FsBlockstore(join(repo, "blocks"));
+  await store.open();
+  for (const file of readdirSync(join(chain.stateDir, "bundles")))
+    await store.put(CID.parse(file.replace(/\.json$/, "")), readFileSync(join(chain.stateDir, "bundles", file)));
+  await store.close();
+  const fromHelia = new EmbeddedRuntime(
+    config({ dbPath: join(dir, "helia.sqlite"), bundleSources: [heliaBundleSource(repo)] }),
+  );
+  await fromHelia.syncNow();
+  await fromHelia.bundlesSettled();
+  const count = (r: EmbeddedRuntime) =>
+    Number((r.db.prepare("SELECT COUNT(*) n FROM readings").get() as { n: bigint }).n);
+  await runtime.bundlesSettled();
+  assert.ok(count(fromHelia) > 0);
+  assert.equal(count(fromHelia), count(runtime));
+  assert.equal(
+    Number((fromHelia.db.prepare("SELECT COUNT(*) n FROM bundles WHERE state <> 'indexed'").get() as { n: bigint }).n),
+    0,
+  );
+  await fromHelia.stop();
 });
 
 test("an unreachable RPC, or a chain of another id, is an error naming the setting to check", async () => {

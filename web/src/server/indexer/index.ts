@@ -83,7 +83,7 @@ export function embeddedConfigFromEnv(env: Record<string, string | undefined> = 
     ? resolve(env.CARBONPROOF_ORACLE_IPFS)
     : join(process.cwd(), "..", ".carbonproof", "oracle", "ipfs");
   const sources: BundleSource[] = [folderSource(bundleDir)];
-  if (existsSync(heliaDir)) sources.push(lazyHeliaSource(heliaDir));
+  if (existsSync(heliaDir)) sources.push(heliaBundleSource(heliaDir));
   if (env.CARBONPROOF_IPFS_GATEWAY) sources.push(gatewaySource(env.CARBONPROOF_IPFS_GATEWAY));
   return {
     dbPath: env.CARBONPROOF_INDEXER_DB
@@ -104,7 +104,7 @@ export function embeddedConfigFromEnv(env: Record<string, string | undefined> = 
 }
 
 /** The oracle's Helia blockstore, opened on first use (blockstore-fs is loaded only then). */
-function lazyHeliaSource(dir: string): BundleSource {
+export function heliaBundleSource(dir: string): BundleSource {
   let source: Promise<BundleSource> | undefined;
   return {
     describe: `Helia repository ${dir}`,
