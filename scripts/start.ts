@@ -321,11 +321,16 @@ async function startServices(options: Options, rpcUrl: string, addressesFile: st
       CARBONPROOF_CHAIN_ID: "31337",
       CARBONPROOF_ADDRESSES: addressesFile,
       CARBONPROOF_FACILITIES: join(stateDir, "web", "facilities.json"),
+      // the explorer: its embedded indexer's store, the live bundles and the node's device health
+      CARBONPROOF_INDEXER_DB: join(stateDir, "web", "indexer.sqlite"),
+      CARBONPROOF_ORACLE_IPFS: join(stateDir, "oracle", "ipfs"),
+      CARBONPROOF_ORACLE_URL: `http://127.0.0.1:${options.oraclePort}`,
     },
     join(root, "web"),
   );
   await waitForHttp(`http://127.0.0.1:${options.webPort}/`, 120_000);
-  say(`web app: http://127.0.0.1:${options.webPort}/`);
+  const web = `http://127.0.0.1:${options.webPort}`;
+  say(`web app: ${web}/ (market) · ${web}/explorer (explorer, no wallet) · ${web}/verify (verify a file or id)`);
 }
 
 function moveAsidePreviousRun(): void {

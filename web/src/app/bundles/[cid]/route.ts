@@ -1,12 +1,16 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { heliaBundleSource } from "@/server/indexer/index.ts";
 
 /**
- * Serves an evidence bundle (signed readings, factor set id, methodology) by its CID from
- * the local bundle folder, so "the readings behind a credit" are one click away on a local
- * stack: CARBONPROOF_BUNDLES, by default `bundles/` beside the facility directory (where
- * scripts/seed-demo.ts writes them). In production the same CIDs resolve on any IPFS
- * gateway (CARBONPROOF_IPFS_GATEWAY makes the credit page link there instead).
+ * Serves an evidence bundle (signed readings, factor set id, methodology) by its CID, so "the
+ * readings behind a credit" are one click away on a local stack and the in-browser audit trail can
+ * fetch them: first from the local bundle folder (CARBONPROOF_BUNDLES, by default `bundles/` beside
+ * the facility directory, where scripts/seed-demo.ts writes them), then from the oracle node's
+ * Helia repository (CARBONPROOF_ORACLE_IPFS, by default ../.carbonproof/oracle/ipfs, where the live
+ * attestations of `npm start` are pinned). Neither source is trusted: every reader (the audit
+ * trail, `carbonproof verify`) hashes the bytes and compares them with the CID on chain. In
+ * production the same CIDs resolve on any IPFS gateway (CARBONPROOF_IPFS_GATEWAY).
  */
 export async function GET(_req: Request, { params }: { params: Promise<{ cid: string }> }): Promise<Response> {
   const { cid } = await params;
@@ -19,12 +23,28 @@ export async function GET(_req: Request, { params }: { params: Promise<{ cid: st
     ? resolve(process.env.CARBONPROOF_BUNDLES)
     : join(dirname(facilities), "bundles");
   const file = join(dir, `${cid}.json`);
-  if (!existsSync(file))
-    return Response.json(
-      { error: `bundle ${cid} is not in ${dir}; fetch it by its CID from IPFS (any gateway or the oracle's node)` },
-      { status: 404 },
-    );
-  return new Response(readFileSync(file), {
+  if (existsSync(file)) return bundleResponse(cid, readFileSync(file));
+  const heliaDir = process.env.CARBONPROOF_ORACLE_IPFS
+    ? resolve(process.env.CARBONPROOF_ORACLE_IPFS)
+    : join(process.cwd(), "..", ".carbonproof", "oracle", "ipfs");
+  let heliaError = "no oracle IPFS repository there";
+  if (existsSync(heliaDir)) {
+    try {
+      return bundleResponse(cid, await heliaBundleSource(heliaDir).get(cid));
+    } catch (error) {
+      heliaError = (error as Error).message.split("\n")[0]!;
+    }
+  }
+  return Response.json(
+    {
+      error: `bundle ${cid} is neither in ${dir} nor in the oracle's IPFS repository ${heliaDir} (${heliaError}); fetch it by its CID from IPFS (any gateway or the oracle's node)`,
+    },
+    { status: 404 },
+  );
+}
+
+function bundleResponse(cid: string, bytes: Uint8Array): Response {
+  return new Response(new Uint8Array(bytes), {
     headers: {
       "content-type": "application/json",
       "content-disposition": `inline; filename="${cid}.json"`,
