@@ -18,6 +18,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import { mnemonicToAccount } from "viem/accounts";
 import { CHROMIUM_ARGS, CHROMIUM_PATH, startStack, type Stack } from "./stack.ts";
 import { injectWallet, type WalletOptions } from "./wallet.ts";
+import { explorerTests, seedRetirement, type ExplorerFixture } from "./explorer.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const shots = join(here, "screenshots");
@@ -31,6 +32,7 @@ const TX_TIMEOUT = 60_000;
 
 let stack: Stack;
 let browser: Browser;
+let explorerFixture: ExplorerFixture;
 const started = Date.now();
 const log = (line: string) => process.stdout.write(`# [e2e ${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
 const axeFindings: { page: string; id: string; impact: string; help: string; nodes: number; first: string }[] = [];
@@ -97,7 +99,10 @@ async function waitConfirmed(page: Page, scope = page.locator("body")): Promise<
 before(async () => {
   mkdirSync(shots, { recursive: true });
   ensureChromium();
-  stack = await startStack(log);
+  stack = await startStack(log, {
+    // seed-demo retires nothing: the explorer tests audit a retirement made here (e2e/explorer.ts).
+    seed: async (ctx) => void (explorerFixture = await seedRetirement(ctx)),
+  });
   log(`stack up: web ${stack.webUrl}, chain ${stack.rpcUrl}, ${JSON.stringify(stack.timings)}`);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
@@ -290,6 +295,16 @@ test("a transaction rejected in the wallet is reported in words and nothing is s
   assert.match(await failed.innerText(), /You rejected the request in your wallet\. Nothing was sent\./);
   await shot(page, "17-rejected-in-wallet");
   await context.close();
+});
+
+// Issue 8: the explorer, the audit trail and reports, with no wallet.
+explorerTests({
+  stack: () => stack,
+  browser: () => browser,
+  fixture: () => explorerFixture,
+  axe,
+  shot,
+  log,
 });
 
 test("axe-core finds no serious or critical accessibility issue on any page", () => {
