@@ -136,6 +136,10 @@ const healthSchema = z.object({
   ),
 });
 export type OracleDeviceHealth = z.infer<typeof healthSchema>;
+// The oracle's own type must fit this schema: a change there fails the web typecheck, not a page.
+type OracleDevice = import("../../../../oracle/src/storage/types.ts").DeviceHealth;
+const _oracleFits: (d: OracleDevice) => OracleDeviceHealth["devices"][number] = (d) => d;
+void _oracleFits;
 
 export type OracleHealthRead =
   { ok: true; url: string; data: OracleDeviceHealth } | { ok: false; url: string; message: string };
