@@ -90,7 +90,7 @@ export default async function DevicePage({ params, searchParams }: Props) {
             { label: "Key", num: true, cell: (k) => k.index },
             { label: "Public key x", cell: (k) => <span className="mono">{k.x}</span> },
             { label: "Public key y", cell: (k) => <span className="mono">{k.y}</span> },
-            { label: "Valid from", cell: (k) => <Time at={k.validFrom} /> },
+            { label: "Valid from", cell: (k) => (k.validFrom ? <Time at={k.validFrom} /> : "registration") },
             { label: "Valid until", cell: (k) => (k.validUntil === null ? "now" : formatDateTime(k.validUntil)) },
           ]}
           rows={d.keys}
