@@ -35,6 +35,8 @@ import { protocolIdKey } from "@carbonproof/subgraph/client";
 import { FsBlockstore } from "blockstore-fs";
 import { CID } from "multiformats/cid";
 import { EmbeddedRuntime, heliaBundleSource, type EmbeddedIndexerConfig } from "./index.ts";
+import { openStore } from "./store.ts";
+import { ChainSync } from "./sync.ts";
 import { INDEXED_CONTRACTS, type IndexedContract } from "./events.ts";
 import { startTestChain, type TestChain } from "./testChain.ts";
 
@@ -567,6 +569,29 @@ test("evidence bundles from the oracle's Helia repository (blockstore on disk) i
     0,
   );
   await fromHelia.stop();
+});
+
+test("an RPC that refuses wide log queries gets narrower ranges, and the same events", async () => {
+  const db = openStore(join(dir, "narrow.sqlite"));
+  const ranges: bigint[] = [];
+  // The real client, except that getLogs over more than 8 blocks fails as hosted RPCs do.
+  const narrow = new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop !== "getLogs") return Reflect.get(target, prop, receiver);
+      return async (args: { fromBlock: bigint; toBlock: bigint }) => {
+        ranges.push(args.toBlock - args.fromBlock + 1n);
+        if (args.toBlock - args.fromBlock >= 8n) throw new Error("query returned more than 10000 results");
+        return target.getLogs(args as never);
+      };
+    },
+  });
+  const sync = new ChainSync(db, { ...config(), client: narrow });
+  const result = await sync.syncOnce();
+  assert.equal(result.toBlock, await head());
+  assert.ok(ranges.some((n) => n > 8n) && ranges.some((n) => n <= 8n), "it was refused, then narrowed");
+  const count = (d: typeof db) => Number((d.prepare("SELECT COUNT(*) n FROM events").get() as { n: bigint }).n);
+  assert.equal(count(db), count(runtime.db));
+  db.close();
 });
 
 test("an unreachable RPC, or a chain of another id, is an error naming the setting to check", async () => {

@@ -291,7 +291,6 @@ export class ChainSync {
       total += range.events.length;
       if (long) this.#o.log("indexer: synced", { blocksDone: to - start + 1, toBlock: to, head, events: total });
       from = to + 1;
-      if (size < this.#o.rangeSize) size = Math.min(this.#o.rangeSize, size * 2);
     }
     return { fromBlock: start, toBlock: head, head, events: total, reorgedTo };
   }
