@@ -55,6 +55,8 @@ export class Ingestor {
   readonly #anomaly: AnomalyScorer;
   #queue: Pending[] = [];
   readonly #inQueue = new Set<string>();
+  /** highest seq known stored per device (see #stored) */
+  readonly #maxSeq = new Map<string, number>();
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
   /** Group commits on their own thread (SQLite); null: on this thread (`Storage.commitIngest`). */
@@ -213,7 +215,7 @@ export class Ingestor {
     }
     // 4. (device, seq) never seen
     const dk = `${r.deviceId}\u0000${r.seq}`;
-    if (this.#inQueue.has(dk) || this.#storage.hasReading(r.deviceId, r.seq)) {
+    if (this.#inQueue.has(dk) || this.#stored(r.deviceId, r.seq)) {
       return reject("replay", `(${r.deviceId}, ${r.seq}) already received`, r, digest);
     }
     // 5. not in the future beyond the clock-skew allowance
@@ -265,6 +267,17 @@ export class Ingestor {
     };
     this.#inQueue.add(dk);
     return this.#enqueue({ kind: "reading", row });
+  }
+
+  /**
+   * Whether (device, seq) is already stored. Devices count up, so a seq above the highest one
+   * stored for the device needs no lookup; the UNIQUE (device_id, seq) constraint stays the last
+   * word at commit (a reading stored by another process is still rejected there, as a replay).
+   */
+  #stored(deviceId: string, seq: number): boolean {
+    let max = this.#maxSeq.get(deviceId);
+    if (max === undefined) this.#maxSeq.set(deviceId, (max = this.#storage.maxSeq(deviceId) ?? -1));
+    return seq <= max && this.#storage.hasReading(deviceId, seq);
   }
 
   #seedAnomaly(deviceId: string): void {
@@ -358,6 +371,8 @@ export class Ingestor {
       this.#inQueue.delete(`${p.row.deviceId}\u0000${p.row.seq}`);
       const o = out.readings[i]!;
       if (o.status === "stored") {
+        const max = this.#maxSeq.get(p.row.deviceId);
+        if (max !== undefined && p.row.seq > max) this.#maxSeq.set(p.row.deviceId, p.row.seq);
         this.#common.metrics.readingsAccepted.inc({ source: p.row.source });
         this.#log.debug(
           { device: p.row.deviceId, seq: p.row.seq, digest: p.row.digest, batch: o.batchId },

@@ -16,6 +16,7 @@ export class IngestWriter {
   readonly #pending = new Map<number, { resolve: (c: IngestCommit) => void; reject: (e: unknown) => void }>();
   #next = 0;
   #failed: Error | null = null;
+  readonly #exited: Promise<void>;
 
   constructor(path: string, synchronous: "FULL" | "NORMAL") {
     this.#worker = new Worker(new URL("./ingest-writer-worker.ts", import.meta.url), {
@@ -37,7 +38,12 @@ export class IngestWriter {
       }
     };
     this.#worker.on("error", fail);
-    this.#worker.on("exit", (code) => fail(new Error(`ingest writer thread exited (code ${code})`)));
+    this.#exited = new Promise((resolve) =>
+      this.#worker.once("exit", (code) => {
+        fail(new Error(`ingest writer thread exited (code ${code})`));
+        resolve();
+      }),
+    );
   }
 
   /** Stores validated readings and dead letters in one transaction (`Storage.commitIngest`), off the main thread. */
@@ -56,8 +62,7 @@ export class IngestWriter {
 
   /** Closes the writer's connection once the commits already asked for are done. */
   async close(): Promise<void> {
-    const exited = new Promise<void>((resolve) => this.#worker.once("exit", () => resolve()));
     this.#worker.postMessage({ close: true });
-    await exited;
+    await this.#exited;
   }
 }

@@ -233,6 +233,8 @@ export class SqliteStorage implements Storage {
   readonly db: DatabaseSync;
   readonly #st: Record<string, StatementSync> = {};
   readonly #path: string;
+  /** reading sets of the last few sealed (or later) batches asked for; they never change */
+  readonly #sealedReadings = new Map<number, StoredReading[]>();
   readonly #synchronous: "FULL" | "NORMAL";
 
   constructor(path: string, opts: { synchronous?: "FULL" | "NORMAL" } = {}) {
@@ -424,6 +426,10 @@ export class SqliteStorage implements Storage {
   hasReading(deviceId: string, seq: number): boolean {
     return this.#s(`SELECT 1 FROM readings WHERE device_id = ? AND seq = ?`).get(deviceId, seq) !== undefined;
   }
+  maxSeq(deviceId: string): number | null {
+    const r = this.#s(`SELECT MAX(seq) AS m FROM readings WHERE device_id = ?`).get(deviceId) as Row;
+    return r.m === null ? null : Number(r.m);
+  }
   getReading(digest: string): StoredReading | null {
     const r = this.#s(`SELECT * FROM readings WHERE digest = ?`).get(digest.toLowerCase()) as Row | undefined;
     return r ? toReading(r) : null;
@@ -433,7 +439,19 @@ export class SqliteStorage implements Storage {
     return r ? toReading(r) : null;
   }
   readingsOfBatch(batchId: number): StoredReading[] {
-    return (this.#s(`SELECT * FROM readings WHERE batch_id = ? ORDER BY digest`).all(batchId) as Row[]).map(toReading);
+    // Readings only ever join open batches (#batchFor), so once a batch is sealed its reading set is
+    // fixed and can be kept: the pipeline reads it for the bundle and again for the proof tree.
+    const state = (this.#s(`SELECT state FROM batches WHERE id = ?`).get(batchId) as Row | undefined)?.state;
+    const kept = state !== "open" ? this.#sealedReadings.get(batchId) : undefined;
+    if (kept) return kept.slice();
+    const rows = (this.#s(`SELECT * FROM readings WHERE batch_id = ? ORDER BY digest`).all(batchId) as Row[]).map(
+      toReading,
+    );
+    if (state !== undefined && state !== "open") {
+      this.#sealedReadings.set(batchId, rows);
+      if (this.#sealedReadings.size > 4) this.#sealedReadings.delete(this.#sealedReadings.keys().next().value!);
+    }
+    return rows.slice();
   }
   listReadings(q: { facilityId?: string; deviceId?: string; limit: number; afterTs?: number }): StoredReading[] {
     const where: string[] = [];

@@ -193,6 +193,8 @@ export interface Storage {
   /** The same commits on a thread of their own (`IngestWriter`), or null: then `commitIngest` on the caller's. */
   openIngestWriter?(): IngestWriter | null;
   hasReading(deviceId: string, seq: number): boolean;
+  /** Highest `seq` stored for the device, or null. */
+  maxSeq(deviceId: string): number | null;
   getReading(digest: string): StoredReading | null;
   getReadingByDeviceSeq(deviceId: string, seq: number): StoredReading | null;
   readingsOfBatch(batchId: number): StoredReading[];
