@@ -383,6 +383,42 @@ export function explorerTests(env: ExplorerTestEnv): void {
     assert.equal(totals.attestations, chain.attestations, "attestations counted = live attestations of the period");
     await context.close();
   });
+
+  test("the other public pages of issue 8 open with no wallet, pass axe and fit a phone", async () => {
+    const f = env.fixture();
+    const { context, page } = await newPage();
+    const pages: [string, string][] = [
+      ["explorer-facilities", "/explorer/facilities"],
+      ["explorer-facility", `/explorer/facilities/${FACILITY}`],
+      ["explorer-devices", "/explorer/devices"],
+      ["explorer-issuances", "/explorer/issuances"],
+      ["explorer-transfers", "/explorer/transfers"],
+      ["explorer-sales", "/explorer/sales"],
+      ["explorer-listings", "/explorer/listings"],
+      ["explorer-challenges", "/explorer/challenges"],
+      ["explorer-oracles", "/explorer/oracles"],
+      ["explorer-totals", `/explorer/totals?facility=${FACILITY}&period=day`],
+      ["dashboard", `/dashboard/${FACILITY}`],
+      ["leaderboard", "/leaderboard"],
+      ["verify", "/verify"],
+    ];
+    for (const [name, path] of pages) {
+      const response = await page.goto(`${web()}${path}`);
+      assert.equal(response?.status(), 200, `${path} answers 200`);
+      await page.getByRole("heading", { level: 1 }).waitFor();
+      await env.axe(page, name);
+    }
+    // The credit's lineage, on a phone: no sideways scrolling of the page itself.
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.goto(`${web()}/audit/credit/${f.creditId}`);
+    const lineage = await lineageResult(page);
+    assert.equal(lineage.ok, "true");
+    await env.axe(page, "audit-credit");
+    await env.shot(page, "27-credit-lineage-phone");
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `the lineage page is ${overflow} px wider than a 375 px phone`);
+    await context.close();
+  });
 }
 
 /** The report JSON's on-chain totals (`emissions.attested`; integers as decimal strings). */
