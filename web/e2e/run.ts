@@ -4,6 +4,7 @@
  * chromium against the local stack of e2e/stack.ts, with an injected EIP-1193 wallet
  * (e2e/wallet.ts). Screenshots of every step go to web/e2e/screenshots/ (named in
  * docs/web.md); axe-core runs on every page and fails on serious or critical issues.
+ * e2e/explorer.ts adds issue 8's tests (explorer, audit trail, reports; no wallet) on the same stack.
  *
  * Installs chromium with apt-get when /usr/bin/chromium is missing (needs root).
  */
