@@ -122,7 +122,16 @@ async function timeLists(webUrl: string, paths: string[]): Promise<ListResult[]>
 const labelOf = (page: string) =>
   page.startsWith("/explorer/search") ? "/explorer/search?q=<reading digest> (307)" : page;
 
-type LineageRun = { verifyMs: number; wallMs: number; ok: string | null; links: number; pass: number; fail: number };
+type LineageRun = {
+  verifyMs: number;
+  wallMs: number;
+  ok: string | null;
+  links: number;
+  pass: number;
+  fail: number;
+  /** the page's own one-line summary (it names the signature verifier it used) */
+  summary: string;
+};
 
 async function timeLineage(browser: Browser, url: string, runs: number): Promise<LineageRun[] | string> {
   const out: LineageRun[] = [];
@@ -148,6 +157,7 @@ async function timeLineage(browser: Browser, url: string, runs: number): Promise
         links: verdicts.length,
         pass: verdicts.filter((v) => v === "PASS").length,
         fail: verdicts.filter((v) => v === "FAIL").length,
+        summary: (await lineage.getByRole("status").first().innerText()).trim(),
       });
     } catch (cause) {
       return `${url}: ${(cause as Error).message.split("\n")[0]}`;
@@ -267,7 +277,7 @@ async function main(): Promise<void> {
       return (
         `  ${pad(name, 40)} runs ${runs.length}, verify median ${ms(median(v))} max ${ms(Math.max(...v))}, ` +
         `wall median ${ms(median(w))}; data-ok ${[...new Set(runs.map((r) => r.ok))].join("/")}, ` +
-        `${r0.links} links: ${r0.pass} PASS, ${r0.fail} FAIL`
+        `${r0.links} links: ${r0.pass} PASS, ${r0.fail} FAIL\n    page says: ${r0.summary}`
       );
     };
     rows.push(lineageRow(`/audit/certificate/<id>`, certificate));
