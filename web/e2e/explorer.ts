@@ -35,11 +35,13 @@ const DEV = "test test test test test test test test test test test junk";
 /** seed-demo gives #4 TestUSD; the wallet tests use #2 and #6, so #4's retirement stays out of their way. */
 const RETIREE = 4;
 /**
- * seed-demo's first facility and its second listing (1.2 t of its credit): not the largest
- * listing, which the buyer test picks by sorting on the amount available.
+ * seed-demo's first facility, and its second listing (1.2 t of its credit): not the largest
+ * listing, which the buyer test picks by sorting on the amount available. seed-demo opens five
+ * listings (two of ktda-kangaita first), so it is the fourth from its last, also when the tests
+ * attach to a chain seeded before.
  */
 const FACILITY = "ktda-kangaita";
-const LISTING = 2n;
+const LISTING_FROM_LAST = 3n;
 const RETIRE_KG = 400n;
 const TAMPERED_LINK = "bundle CID = on-chain CID";
 
@@ -122,16 +124,22 @@ export async function seedRetirement(ctx: {
     assert.equal(receipt.status, "success", `${functionName} reverted`);
     return receipt;
   };
+  const listingId =
+    ((await client.readContract({
+      address: d.marketplace,
+      abi: abi("Marketplace"),
+      functionName: "listingCount",
+    })) as bigint) - LISTING_FROM_LAST;
   const [price, fee] = (await client.readContract({
     address: d.marketplace,
     abi: abi("Marketplace"),
     functionName: "quote",
-    args: [LISTING, RETIRE_KG],
+    args: [listingId, RETIRE_KG],
   })) as [bigint, bigint];
   const maxTotal = price + fee;
   await write(d.usd, erc20Abi as Abi, "approve", [d.marketplace, maxTotal]);
   const receipt = await write(d.marketplace, abi("Marketplace"), "buyAndRetire", [
-    LISTING,
+    listingId,
     RETIRE_KG,
     maxTotal,
     {
