@@ -1,12 +1,27 @@
 /**
  * Runs the sdk's lineage walk in the browser with the deployment's addresses, WebCrypto for
- * device signatures (@noble/curves where the page has no WebCrypto), and times it.
+ * device signatures (in Web Workers; in the page, or @noble/curves where there is no WebCrypto),
+ * and times it.
  */
 import type { PublicClient } from "viem";
 import { nobleSignatureVerifier, webCryptoSignatureVerifier } from "../../../../sdk/src/verify/signatures.ts";
 import { verifyLineage, type LineageReport, type LineageTarget } from "../../../../sdk/src/verify/verifyLineage.ts";
 import type { RuntimeConfig } from "../config.ts";
 import { appBundleSource } from "./source.ts";
+import { workerSignatureVerifier } from "./workerVerifier.ts";
+
+let shared: ReturnType<typeof workerSignatureVerifier> | null = null;
+/** One pool of signature workers per page, started on first use. */
+function pageSignatureVerifier() {
+  // `?signatures=page` keeps them on the page's thread (for comparing, and a way out).
+  if (typeof location !== "undefined" && new URLSearchParams(location.search).get("signatures") === "page")
+    return webCryptoSignatureVerifier() ?? nobleSignatureVerifier;
+  if (shared === null) {
+    const cores = typeof navigator === "undefined" ? 2 : navigator.hardwareConcurrency || 2;
+    shared = workerSignatureVerifier(Math.min(4, Math.max(1, cores)));
+  }
+  return shared ?? webCryptoSignatureVerifier() ?? nobleSignatureVerifier;
+}
 
 export type AuditRun = { report: LineageReport; verifyMs: number; signatures: string };
 
@@ -18,7 +33,7 @@ export async function runAudit(
 ): Promise<AuditRun> {
   const a = runtime.addresses;
   if (!a.AttestationRegistry) throw new Error("No AttestationRegistry address is configured for this chain.");
-  const signatures = webCryptoSignatureVerifier() ?? nobleSignatureVerifier;
+  const signatures = pageSignatureVerifier();
   const started = performance.now();
   const report = await verifyLineage({
     client,
