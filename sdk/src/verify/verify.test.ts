@@ -414,12 +414,18 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
     ...base(),
     "--certificates",
     certificates,
+    "--credits",
+    credits,
+    // no Marketplace in this deployment: any address without Bought events stands for one with no sale
+    "--marketplace",
+    credits,
     "--retirement",
     String(certificateId),
     "--bundle",
     gatewayUrl,
   ]);
   assert.equal(rr.code, 0, rr.stdout + rr.stderr);
+  assert.match(rr.stdout, /^SKIP purchase[^:]*: retired by the issuer's recipient 0x[0-9a-fA-F]{40}: no purchase$/m);
   assert.match(
     rr.stdout,
     /^PASS retirement certificate: \d+: 1 kg of credit \d+ retired for Test Co \(FY2025 scope 1\)/m,

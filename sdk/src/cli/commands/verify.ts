@@ -48,6 +48,8 @@ Options:
   --retirement CERT_ID    a retirement certificate: its credit, as --credit
   --credits ADDR          CarbonCredits address (for --credit)
   --certificates ADDR     RetirementCertificates address (for --retirement)
+  --marketplace ADDR      Marketplace address (for --retirement: the purchase that delivered the
+                          retired credits; without it the purchase link is a SKIP)
   --bundle SRC            the bundle: a file, an IPFS HTTP gateway base URL, a folder of <cid>.json
                           files, or a Helia repository directory (the oracle's <dataDir>/ipfs);
                           all but a file are read by CID.
@@ -66,7 +68,13 @@ function address(value: string, flag: string): Address {
   return getAddress(value);
 }
 
-type Addresses = { registry?: Address; deviceRegistry?: Address; credits?: Address; certificates?: Address };
+type Addresses = {
+  registry?: Address;
+  deviceRegistry?: Address;
+  credits?: Address;
+  certificates?: Address;
+  marketplace?: Address;
+};
 
 function fromAddressesFile(path: string): Addresses {
   let json: unknown;
@@ -82,6 +90,7 @@ function fromAddressesFile(path: string): Addresses {
     if (/(^|[#.:/])DeviceRegistry$/.test(key)) out.deviceRegistry = getAddress(value);
     if (/(^|[#.:/])CarbonCredits$/.test(key)) out.credits = getAddress(value);
     if (/(^|[#.:/])RetirementCertificates$/.test(key)) out.certificates = getAddress(value);
+    if (/(^|[#.:/])Marketplace$/.test(key)) out.marketplace = getAddress(value);
   }
   return out;
 }
@@ -109,6 +118,7 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
       retirement: { type: "string" },
       credits: { type: "string" },
       certificates: { type: "string" },
+      marketplace: { type: "string" },
       bundle: { type: "string" },
       "from-block": { type: "string" },
       "onchain-proofs": { type: "string" },
@@ -163,8 +173,9 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
     : fromFile.deviceRegistry;
   let credits = values.credits ? address(values.credits, "--credits") : fromFile.credits;
   let certificates = values.certificates ? address(values.certificates, "--certificates") : fromFile.certificates;
+  let marketplace = values.marketplace ? address(values.marketplace, "--marketplace") : fromFile.marketplace;
   let startBlock: number | undefined;
-  if (!registry || !deviceRegistry || !credits || !certificates) {
+  if (!registry || !deviceRegistry || !credits || !certificates || !marketplace) {
     // The generated deployed addresses of this chain (sdk/src/contracts/generated.ts).
     const chainId = await client.getChainId();
     const deployed = deployedContracts[chainId];
@@ -172,6 +183,7 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
     deviceRegistry ??= deployed?.DeviceRegistry?.address;
     credits ??= deployed?.CarbonCredits?.address;
     certificates ??= deployed?.RetirementCertificates?.address;
+    marketplace ??= deployed?.Marketplace?.address;
     startBlock = deployed?.AttestationRegistry?.startBlock;
     if (!registry) {
       throw new CliError(
@@ -215,7 +227,13 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
         throw new CliError(
           "--retirement needs --certificates ADDR (or --addresses FILE naming RetirementCertificates).",
         );
-      report = await verifyRetirement({ ...common, certificates, certificateId: BigInt(values.retirement) });
+      report = await verifyRetirement({
+        ...common,
+        certificates,
+        ...(credits ? { credits } : {}),
+        ...(marketplace ? { marketplace } : {}),
+        certificateId: BigInt(values.retirement),
+      });
     } else {
       if (!credits) throw new CliError("--credit needs --credits ADDR (or --addresses FILE naming CarbonCredits).");
       report = await verifyCredit({ ...common, credits, tokenId: BigInt(values.credit!) });
