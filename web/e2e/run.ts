@@ -4,7 +4,8 @@
  * chromium against the local stack of e2e/stack.ts, with an injected EIP-1193 wallet
  * (e2e/wallet.ts). Screenshots of every step go to web/e2e/screenshots/ (named in
  * docs/web.md); axe-core runs on every page and fails on serious or critical issues.
- * e2e/explorer.ts adds issue 8's tests (explorer, audit trail, reports; no wallet) on the same stack.
+ * e2e/explorer.ts adds issue 8's tests (explorer, audit trail, reports; no wallet) on the same stack,
+ * e2e/dashboards.ts its dashboards, leaderboard and report pages.
  *
  * Installs chromium with apt-get when /usr/bin/chromium is missing (needs root).
  */
@@ -20,6 +21,7 @@ import { mnemonicToAccount } from "viem/accounts";
 import { CHROMIUM_ARGS, CHROMIUM_PATH, startStack, type Stack } from "./stack.ts";
 import { injectWallet, type WalletOptions } from "./wallet.ts";
 import { explorerTests, seedRetirement, type ExplorerFixture } from "./explorer.ts";
+import { dashboardTests } from "./dashboards.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const shots = join(here, "screenshots");
@@ -103,6 +105,9 @@ before(async () => {
   stack = await startStack(log, {
     // seed-demo retires nothing: the explorer tests audit a retirement made here (e2e/explorer.ts).
     seed: async (ctx) => void (explorerFixture = await seedRetirement(ctx)),
+    // no oracle node runs in this stack: a closed port, so the dashboard's device-health panel does
+    // not depend on whether the user's own `npm start` happens to serve 8787
+    webEnv: { CARBONPROOF_ORACLE_URL: "http://127.0.0.1:9" },
   });
   log(`stack up: web ${stack.webUrl}, chain ${stack.rpcUrl}, ${JSON.stringify(stack.timings)}`);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
@@ -307,6 +312,8 @@ explorerTests({
   shot,
   log,
 });
+
+dashboardTests({ stack: () => stack, browser: () => browser, axe, shot, log });
 
 test("axe-core finds no serious or critical accessibility issue on any page", () => {
   const pages = new Set(axeFindings.map((f) => f.page));
