@@ -42,6 +42,12 @@ const ATTESTATIONS = opt("attestations", 100);
 const READINGS = opt("readings", 1000);
 const INDEX_TIMEOUT_MS = 15 * 60_000;
 const LINEAGE_TIMEOUT_MS = 5 * 60_000;
+/** --only-lineage: skip the list pages; --profile FILE: a CDP CPU profile of one certificate lineage run. */
+const ONLY_LINEAGE = args.includes("--only-lineage");
+const PROFILE = (() => {
+  const i = args.indexOf("--profile");
+  return i >= 0 ? args[i + 1] : undefined;
+})();
 
 const started = Date.now();
 const log = (line: string) =>
@@ -168,6 +174,52 @@ async function timeLineage(browser: Browser, url: string, runs: number): Promise
   return out;
 }
 
+/**
+ * One lineage run under the CDP CPU profiler (the page's main thread): writes the .cpuprofile
+ * (open it in Chrome DevTools) and logs the functions with the most self time.
+ */
+async function profileLineage(browser: Browser, url: string, file: string): Promise<void> {
+  const { writeFile } = await import("node:fs/promises");
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  try {
+    // Warm the page's chunks first so the profile shows the walk, not compilation of the route.
+    await page.goto(url, { timeout: 60_000 });
+    await page.locator('[data-testid="lineage"][data-state="done"]').waitFor({ timeout: LINEAGE_TIMEOUT_MS });
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Profiler.enable");
+    await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
+    await cdp.send("Profiler.start");
+    await page.reload({ timeout: 60_000 });
+    const lineage = page.locator('[data-testid="lineage"][data-state="done"]');
+    await lineage.waitFor({ timeout: LINEAGE_TIMEOUT_MS });
+    const { profile } = (await cdp.send("Profiler.stop")) as unknown as {
+      profile: {
+        nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+        samples: number[];
+        timeDeltas: number[];
+      };
+    };
+    await writeFile(file, JSON.stringify(profile));
+    const self = new Map<number, number>();
+    profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+    const byName = new Map<string, number>();
+    for (const n of profile.nodes) {
+      const f = n.callFrame;
+      const key = `${f.functionName || "(anonymous)"} ${f.url.split("/").pop()}:${f.lineNumber}`;
+      byName.set(key, (byName.get(key) ?? 0) + (self.get(n.id) ?? 0));
+    }
+    const total = [...byName.values()].reduce((a, b) => a + b, 0);
+    log(
+      `profile of ${url}: verify ${await lineage.getAttribute("data-verify-ms")} ms, ${(total / 1000).toFixed(0)} ms sampled, written to ${file}`,
+    );
+    for (const [name, us] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 40))
+      log(`  ${(us / 1000).toFixed(1).padStart(8)} ms  ${name}`);
+  } finally {
+    await context.close();
+  }
+}
+
 async function main(): Promise<void> {
   const loadBefore = load();
   let scenario: ExplorerScenario | undefined;
@@ -206,11 +258,12 @@ async function main(): Promise<void> {
       `/explorer/search?q=${s.sampleDigest}`,
     ];
     log(`timing ${lists.length} list pages: ${WARMUP} warm-up + ${RUNS} rounds`);
-    const listResults = await timeLists(stack.webUrl, lists);
+    const listResults = ONLY_LINEAGE ? [] : await timeLists(stack.webUrl, lists);
     const all = listResults.flatMap((r) => r.samples).sort((a, b) => a - b);
     const listP95Ms = quantile(all, 0.95);
 
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+    if (PROFILE) await profileLineage(browser, `${stack.webUrl}/audit/certificate/${s.certificateId}`, PROFILE);
     const certificate = await timeLineage(
       browser,
       `${stack.webUrl}/audit/certificate/${s.certificateId}`,
@@ -255,7 +308,10 @@ async function main(): Promise<void> {
       );
     }
     const missing = listResults.filter((r) => r.samples.length === 0);
-    const worst = listResults.reduce((w, r) => (quantile(r.samples, 0.95) > quantile(w.samples, 0.95) ? r : w));
+    const worst: ListResult = listResults.reduce(
+      (w, r) => (quantile(r.samples, 0.95) > quantile(w.samples, 0.95) ? r : w),
+      { page: "—", status: 0, samples: [], bytes: 0 },
+    );
     rows.push(
       `  ${pad("all pages", 40)} ${lpad("", 5)} ${lpad("", 7)} ${lpad(ms(quantile(all, 0.5)), 8)} ${lpad(ms(listP95Ms), 8)} ${lpad(ms(all.at(-1) ?? NaN), 8)}` +
         (missing.length

@@ -8,7 +8,7 @@ import { idToBytes32 } from "../ids.ts";
 import { METHODOLOGY_ID } from "../methodology/methodologyId.ts";
 import { generateDeviceKey, signReading } from "../reading/sign.ts";
 import type { Reading } from "../reading/schema.ts";
-import { buildBundle, bundleCid, bundleHeader, decodeBundle, encodeBundle } from "./bundle.ts";
+import { buildBundle, bundleCid, bundleCidAsync, bundleHeader, decodeBundle, encodeBundle } from "./bundle.ts";
 import { checkBundle } from "./check.ts";
 
 const key = generateDeviceKey();
@@ -71,6 +71,15 @@ test("CID is CIDv1 raw sha2-256 base32 of the canonical bytes (independent encod
   const expected = `b${base32(Uint8Array.from([0x01, 0x55, 0x12, 0x20, ...digest]))}`;
   assert.equal(bundleCid(bytes), expected);
   assert.match(expected, /^bafkrei[a-z2-7]{52}$/);
+});
+
+test("bundleCidAsync (WebCrypto SHA-256) gives bundleCid's CID, also for a view into a larger buffer", async () => {
+  const bytes = encodeBundle(buildBundle(input));
+  assert.equal(await bundleCidAsync(bytes), bundleCid(bytes));
+  const padded = new Uint8Array(bytes.length + 7);
+  padded.set(bytes, 3);
+  const view = padded.subarray(3, 3 + bytes.length);
+  assert.equal(await bundleCidAsync(view), bundleCid(bytes));
 });
 
 test("reproducible: the same batch in any arrival order gives the same bytes and CID", () => {
@@ -161,4 +170,15 @@ test("bundleHeader carries the bundle into the EIP-712 header", () => {
     hashBatchHeader(h, { chainId: 31337, verifyingContract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" }),
     /^0x[0-9a-f]{64}$/,
   );
+});
+
+test("decodeBundle rejects non-canonical bytes: a byte-order mark, whitespace, reordered keys", () => {
+  const bytes = encodeBundle(buildBundle(input));
+  assert.ok(decodeBundle(bytes));
+  const withBom = Uint8Array.from([0xef, 0xbb, 0xbf, ...bytes]);
+  const pretty = new TextEncoder().encode(JSON.stringify(JSON.parse(new TextDecoder().decode(bytes)), null, 1));
+  const { format, ...rest } = JSON.parse(new TextDecoder().decode(bytes)) as { format: string };
+  const reordered = new TextEncoder().encode(JSON.stringify({ ...rest, format }));
+  for (const b of [withBom, pretty, reordered])
+    assert.throws(() => decodeBundle(b), { code: "INVALID_BUNDLE", message: /not in canonical form/ });
 });

@@ -23,13 +23,22 @@ export type VerifyCache = {
   chainId?: Promise<number>;
   submissions: Map<string, Promise<Submitted[]>>;
   bytes: Map<string, Promise<Uint8Array>>;
+  /** The CID the bytes fetched under a CID (in `bytes`) hash to: each bundle is hashed once a walk. */
+  hashed: Map<string, Promise<string>>;
   readingKeys: Map<string, Promise<BundleReadingKeys>>;
   devices: Map<string, Promise<DeviceEntry>>;
   revoked: Map<string, Promise<boolean>>;
 };
 
 export function createVerifyCache(): VerifyCache {
-  return { submissions: new Map(), bytes: new Map(), readingKeys: new Map(), devices: new Map(), revoked: new Map() };
+  return {
+    submissions: new Map(),
+    bytes: new Map(),
+    hashed: new Map(),
+    readingKeys: new Map(),
+    devices: new Map(),
+    revoked: new Map(),
+  };
 }
 
 /** `map.get(key)`, or `make()` stored under `key` (a rejected promise is dropped, so a retry asks again). */

@@ -7,7 +7,7 @@ import {
   type Hex,
   type PublicClient,
 } from "viem";
-import { bundleCid, decodeBundle } from "../bundle/bundle.ts";
+import { bundleCidAsync, decodeBundle } from "../bundle/bundle.ts";
 import { checkBundleDetailed, type LinkCheck } from "../bundle/check.ts";
 import type { Bundle } from "../bundle/schema.ts";
 import { hashBatchHeader, recoverQuorumSigners, type BatchHeader } from "../eip712/batchHeader.ts";
@@ -169,7 +169,7 @@ export async function verifyAttestation(options: VerifyOptions): Promise<VerifyR
         unreadable.push(`${c.id}: ${(error as Error).message.split("\n")[0]}`);
         continue;
       }
-      if (bundleCid(b) !== c.header.bundleCid) continue;
+      if ((await hashedCid(o, c.header.bundleCid)) !== c.header.bundleCid) continue;
       let decoded: Bundle;
       try {
         decoded = decodeBundle(b);
@@ -245,7 +245,8 @@ export async function verifyAttestation(options: VerifyOptions): Promise<VerifyR
       return { attestationId: id, checks, ok: false, evidence };
     }
   }
-  const cid = bundleCid(bytes);
+  // The bytes were fetched under header.bundleCid (both paths above), so their hash is memoised under it.
+  const cid = await hashedCid(o, header.bundleCid);
   evidence.bundleBytes = bytes.length;
   if (cid !== header.bundleCid) {
     push(
@@ -402,6 +403,11 @@ export function getBytes(o: Omit<VerifyOptions, "target"> & { cache: VerifyCache
   return memo(o.cache.bytes, cid, () => o.source.get(cid));
 }
 
+/** The CID of the bytes fetched under `cid` (hashed once per walk; equal to `cid` unless the source lied). */
+export function hashedCid(o: Omit<VerifyOptions, "target"> & { cache: VerifyCache }, cid: string): Promise<string> {
+  return memo(o.cache.hashed, cid, async () => bundleCidAsync(await getBytes(o, cid)));
+}
+
 /**
  * (deviceId, seq) and digest of each reading of another attestation's bundle: only what the
  * no-double-attestation link compares, read without the full schema check (that bundle's own
@@ -471,7 +477,7 @@ async function checkHistory(
       try {
         const keys = await memo(o.cache.readingKeys, other.header.bundleCid, async () => {
           const bytes = await getBytes(o, other.header.bundleCid);
-          if (bundleCid(bytes) !== other.header.bundleCid)
+          if ((await hashedCid(o, other.header.bundleCid)) !== other.header.bundleCid)
             throw new SdkError(`bundle of ${other.id} from ${o.source.describe} does not hash to its CID`, {
               code: "INVALID_BUNDLE",
             });

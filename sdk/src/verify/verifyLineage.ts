@@ -3,7 +3,7 @@ import type { LinkCheck } from "../bundle/check.ts";
 import type { Envelope } from "../reading/schema.ts";
 import { attestationRegistryAbi, carbonCreditsAbi, marketplaceAbi, retirementCertificatesAbi } from "./abi.ts";
 import { createVerifyCache, memo, type VerifyCache } from "./cache.ts";
-import { bundleCid, decodeBundle } from "../bundle/bundle.ts";
+import { bundleCidAsync, decodeBundle } from "../bundle/bundle.ts";
 import { SdkError } from "../errors.ts";
 import { idToBytes32 } from "../ids.ts";
 import type { BundleSource } from "./sources.ts";
@@ -11,6 +11,7 @@ import {
   bundleReadingKeys,
   findSubmissions,
   getBytes,
+  hashedCid,
   verifyAttestation,
   type VerifyEvidence,
   type VerifyOptions,
@@ -328,7 +329,7 @@ async function findReading(
       const sub = next;
       try {
         const bytes = await getBytes(withCache, sub.header.bundleCid);
-        if (bundleCid(bytes) !== sub.header.bundleCid) {
+        if ((await hashedCid(withCache, sub.header.bundleCid)) !== sub.header.bundleCid) {
           unreadable.push(`${sub.id}: bundle does not hash to its CID`);
           continue;
         }
@@ -378,7 +379,7 @@ async function findBundleAttestation(
     if (!(error instanceof SdkError)) throw error;
     return `${name}: facility id ${JSON.stringify(facilityId)} is invalid`;
   }
-  const cid = bundleCid(bytes);
+  const cid = await bundleCidAsync(bytes);
   const subs = await findSubmissions(o, { facilityId: facility });
   const byCid = subs.find((s) => s.header.bundleCid === cid);
   if (byCid) return byCid;
