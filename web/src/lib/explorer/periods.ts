@@ -4,11 +4,13 @@
  * rounded until it reaches the screen.
  */
 import type { DailyTotals } from "@carbonproof/subgraph/client";
+import { dayOf, dayToIso, isoToDay } from "../reports/period.ts";
+
+// one definition of UTC day numbers for the explorer, the dashboards and the reports
+export { dayOf, dayToIso, isoToDay };
 
 export type Period = "day" | "month" | "year";
 export const PERIODS: readonly Period[] = ["day", "month", "year"];
-
-const SECONDS_PER_DAY = 86_400;
 
 export type PeriodTotals = {
   /** `2026-11-23`, `2026-11` or `2026` */
@@ -34,20 +36,6 @@ export function parsePeriod(text: string | undefined): Period {
   return PERIODS.includes(text as Period) ? (text as Period) : "month";
 }
 
-/** Day number (days since 1970-01-01) → `2026-11-23`. */
-export function dayToIso(day: number): string {
-  return new Date(day * SECONDS_PER_DAY * 1000).toISOString().slice(0, 10);
-}
-
-/** `2026-11-23` → its day number; undefined for anything that is not a real calendar date. */
-export function isoToDay(text: string): number | undefined {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
-  if (!m) return undefined;
-  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== text) return undefined;
-  return ms / 86_400_000;
-}
-
 /**
  * Splits days [fromDay, toDay] into windows of at most `maxDays` (indexers answer at most 1,000
  * days per `daily` call), oldest first.
@@ -57,11 +45,6 @@ export function dayWindows(fromDay: number, toDay: number, maxDays = 1000): { fr
   for (let start = fromDay; start <= toDay; start += maxDays)
     out.push({ fromDay: start, toDay: Math.min(toDay, start + maxDays - 1) });
   return out;
-}
-
-/** Unix seconds → day number (UTC). */
-export function dayOf(unixSeconds: number): number {
-  return Math.floor(unixSeconds / SECONDS_PER_DAY);
 }
 
 /** The period a day falls in: `2026-11-23`, `2026-11` or `2026`. */
