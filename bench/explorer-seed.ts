@@ -30,12 +30,9 @@ import { fileURLToPath } from "node:url";
 import {
   createPublicClient,
   createWalletClient,
-  erc20Abi,
-  getAddress,
   http,
   isAddressEqual,
   parseEventLogs,
-  type Abi,
   type Address,
   type Hex,
   type PublicClient,
@@ -63,7 +60,7 @@ import {
   type FacilityContext,
   type Reading,
 } from "../sdk/src/index.ts";
-import { contractAbis } from "../sdk/src/contracts/generated.ts";
+import { abiOf, loadAddresses, type ContractName } from "../scripts/demo-deployment.ts";
 
 const DEV_MNEMONIC = "test test test test test test test test test test test junk";
 /** seed-demo's verifier account (not an oracle node, so it may issue). */
@@ -71,24 +68,6 @@ const VERIFIER = 5;
 /** Proponent of the scenario's projects and the account that buys and retires (Hardhat funds #0–#19). */
 const PROPONENT = 10;
 const BUYER = 3; // has TestUSD from seed-demo
-
-type ContractName =
-  | "AttestationRegistry"
-  | "OracleSet"
-  | "DeviceRegistry"
-  | "CarbonCredits"
-  | "RetirementCertificates"
-  | "Marketplace"
-  | "TestUSD";
-const NAMES: ContractName[] = [
-  "AttestationRegistry",
-  "OracleSet",
-  "DeviceRegistry",
-  "CarbonCredits",
-  "RetirementCertificates",
-  "Marketplace",
-  "TestUSD",
-];
 
 export type ExplorerScenarioOptions = {
   rpc: string;
@@ -176,22 +155,6 @@ function facilitySpecs(): FacilitySpec[] {
   ];
 }
 
-function loadAddresses(file: string): Record<ContractName, Address> {
-  const raw = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
-  const out: Partial<Record<ContractName, Address>> = {};
-  for (const [key, value] of Object.entries(raw)) {
-    const name = key.split("#").pop() as ContractName;
-    if (NAMES.includes(name)) out[name] = getAddress(value);
-  }
-  const missing = NAMES.filter((n) => !out[n]);
-  if (missing.length) throw new Error(`explorer-seed: ${file} lacks ${missing.join(", ")}`);
-  return out as Record<ContractName, Address>;
-}
-
-/** TestUSD is left out of the generated ABIs; the standard ERC-20 ABI covers what is used here. */
-const abiOf = (name: ContractName): Abi =>
-  name === "TestUSD" ? (erc20Abi as Abi) : ((contractAbis as Record<string, Abi>)[name] as Abi);
-
 export async function seedExplorerScenario(o: ExplorerScenarioOptions): Promise<ExplorerScenario> {
   const started = Date.now();
   const log = o.log ?? (() => {});
@@ -211,7 +174,7 @@ export async function seedExplorerScenario(o: ExplorerScenarioOptions): Promise<
   const INTERVAL_S = 10;
   const PERIOD_S = perDevice * INTERVAL_S;
 
-  const addr = loadAddresses(o.addresses);
+  const addr = loadAddresses(o.addresses, "explorer-seed");
   const accounts: HDAccount[] = Array.from({ length: 20 }, (_, i) =>
     mnemonicToAccount(process.env.CARBONPROOF_MNEMONIC ?? DEV_MNEMONIC, { addressIndex: i }),
   );

@@ -25,18 +25,16 @@
  * issues as verifier, #6–#8 are the facilities' project proponents (sellers), #1–#4
  * and #0, #9 get TestUSD to buy with. Prints a summary and, last line, JSON.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   createPublicClient,
   createWalletClient,
-  getAddress,
   http,
   isAddressEqual,
   keccak256,
   toHex,
-  type Abi,
   type Address,
   type Hex,
   type PublicClient,
@@ -62,42 +60,10 @@ import {
   type FacilityContext,
   type Reading,
 } from "../sdk/src/index.ts";
-import { contractAbis } from "../sdk/src/contracts/generated.ts";
+import { abiOf, loadAddresses, type ContractName } from "./demo-deployment.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DEV_MNEMONIC = "test test test test test test test test test test test junk";
-
-type ContractName =
-  | "AttestationRegistry"
-  | "OracleSet"
-  | "DeviceRegistry"
-  | "CarbonCredits"
-  | "RetirementCertificates"
-  | "Marketplace"
-  | "TestUSD";
-
-const ARTIFACT_PATHS: Record<ContractName, string> = {
-  AttestationRegistry: "attestation/AttestationRegistry.sol/AttestationRegistry.json",
-  OracleSet: "oracles/OracleSet.sol/OracleSet.json",
-  DeviceRegistry: "devices/DeviceRegistry.sol/DeviceRegistry.json",
-  CarbonCredits: "credits/CarbonCredits.sol/CarbonCredits.json",
-  RetirementCertificates: "retirement/RetirementCertificates.sol/RetirementCertificates.json",
-  Marketplace: "market/Marketplace.sol/Marketplace.json",
-  TestUSD: "test/TestUSD.sol/TestUSD.json",
-};
-
-/**
- * ABIs from the sdk's generated file; TestUSD, a test contract the generator leaves out
- * by design, from its Hardhat build artifact (its `mint` is not in the standard ERC-20 ABI).
- */
-function abiOf(name: ContractName): Abi {
-  const generated = (contractAbis as Record<string, Abi | undefined>)[name];
-  if (generated) return generated;
-  const dir = process.env.CARBONPROOF_ARTIFACTS ?? join(root, "artifacts");
-  const file = join(dir, "contracts", ARTIFACT_PATHS[name]);
-  if (!existsSync(file)) throw new Error(`no artifact for ${name} at ${file}: run \`npx hardhat build\` first`);
-  return (JSON.parse(readFileSync(file, "utf8")) as { abi: Abi }).abi;
-}
 
 type Options = { rpc: string; addresses: string; out: string };
 
@@ -116,19 +82,6 @@ function parseArgs(argv: string[]): Options {
     else throw new Error(`seed-demo: unknown or incomplete option ${a}; see the header of scripts/seed-demo.ts`);
   }
   return o;
-}
-
-function loadAddresses(file: string): Record<ContractName, Address> {
-  if (!existsSync(file)) throw new Error(`seed-demo: no deployment at ${file}; deploy with Ignition first`);
-  const rawAddresses = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
-  const out: Partial<Record<ContractName, Address>> = {};
-  for (const [key, value] of Object.entries(rawAddresses)) {
-    const name = key.split("#").pop() as ContractName;
-    if (name in ARTIFACT_PATHS) out[name] = getAddress(value);
-  }
-  const missing = (Object.keys(ARTIFACT_PATHS) as ContractName[]).filter((n) => !out[n]);
-  if (missing.length) throw new Error(`seed-demo: ${file} lacks ${missing.join(", ")}`);
-  return out as Record<ContractName, Address>;
 }
 
 // ---------------------------------------------------------------- the demo's world
@@ -237,7 +190,7 @@ const PERIODS = 2;
 async function main(): Promise<void> {
   const started = Date.now();
   const o = parseArgs(process.argv.slice(2));
-  const addr = loadAddresses(o.addresses);
+  const addr = loadAddresses(o.addresses, "seed-demo");
   const mnemonic = process.env.CARBONPROOF_MNEMONIC ?? DEV_MNEMONIC;
   const accounts: HDAccount[] = Array.from({ length: 20 }, (_, i) => mnemonicToAccount(mnemonic, { addressIndex: i }));
   const transport = http(o.rpc);
