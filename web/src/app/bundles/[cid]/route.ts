@@ -1,6 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import type { BundleSource } from "../../../../../sdk/src/verify/sources.ts";
 import { heliaBundleSource } from "@/server/indexer/index.ts";
+
+/** One opened Helia blockstore per repository for the process, not one per request. */
+const heliaSources = new Map<string, BundleSource>();
 
 /**
  * Serves an evidence bundle (signed readings, factor set id, methodology) by its CID, so "the
@@ -30,7 +34,9 @@ export async function GET(_req: Request, { params }: { params: Promise<{ cid: st
   let heliaError = "no oracle IPFS repository there";
   if (existsSync(heliaDir)) {
     try {
-      return bundleResponse(cid, await heliaBundleSource(heliaDir).get(cid));
+      let source = heliaSources.get(heliaDir);
+      if (!source) heliaSources.set(heliaDir, (source = heliaBundleSource(heliaDir)));
+      return bundleResponse(cid, await source.get(cid));
     } catch (error) {
       heliaError = (error as Error).message.split("\n")[0]!;
     }
