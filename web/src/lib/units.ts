@@ -14,13 +14,26 @@ function groupThousands(digits: string): string {
   return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 
+/**
+ * An integer count of thousandths with three decimals and thousands separators: `1234567n` →
+ * `"1,234.567"`. Every amount the app shows is one (kg as tonnes, g as kg or t, mg as g).
+ */
+export function formatThousandths(n: bigint): string {
+  const negative = n < 0n;
+  const abs = negative ? -n : n;
+  const whole = abs / 1000n;
+  const frac = (abs % 1000n).toString().padStart(3, "0");
+  return `${negative ? "-" : ""}${groupThousands(whole.toString())}.${frac}`;
+}
+
 /** `1234567n` kg → `"1,234.567"` (tonnes, always 3 decimals = kg precision). */
 export function formatTonnesNumber(kg: bigint): string {
-  const negative = kg < 0n;
-  const abs = negative ? -kg : kg;
-  const whole = abs / KG_PER_TONNE;
-  const frac = (abs % KG_PER_TONNE).toString().padStart(3, "0");
-  return `${negative ? "-" : ""}${groupThousands(whole.toString())}.${frac}`;
+  return formatThousandths(kg);
+}
+
+/** `12345n` → `"12,345"`. */
+export function formatCount(n: bigint | number): string {
+  return groupThousands(n.toString());
 }
 
 /** `1500n` kg → `"1.500 t CO2e"`. */
