@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createPrivateKey, sign as cryptoSign, verify as cryptoVerify, createPublicKey } from "node:crypto";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -64,6 +64,19 @@ function cpuSeconds(statPath: string): number {
   return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
 }
 const CLOCK_TICKS = 100;
+
+/** CPU seconds of every thread of a process, by thread id. */
+function threadCpu(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(Number(t), cpuSeconds(`/proc/${pid}/task/${t}/stat`));
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
 
 /** Raw P-256 verification (OpenSSL via node:crypto, as the node verifies) on every core for `ms`. */
 async function rawVerifyRate(ms: number): Promise<number> {
@@ -253,6 +266,7 @@ async function main(): Promise<void> {
     const cpu0 = process.cpuUsage();
     const nodeCpu0 = cpuSeconds(`/proc/${node.pid}/stat`);
     const nodeMainCpu0 = cpuSeconds(`/proc/${node.pid}/task/${node.pid}/stat`);
+    const threads0 = threadCpu(node.pid!);
     const t0 = performance.now();
     let lastAck = t0;
     let next = 0;
@@ -281,6 +295,7 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     const nodeCpuS = cpuSeconds(`/proc/${node.pid}/stat`) - nodeCpu0;
     const nodeMainCpuS = cpuSeconds(`/proc/${node.pid}/task/${node.pid}/stat`) - nodeMainCpu0;
+    const threads1 = threadCpu(node.pid!);
     const windowMs = lastAck - t0;
     const readingsPerSec = ackCount / (windowMs / 1000);
     log(`published ${total}, acknowledged ${ackCount} in ${(windowMs / 1000).toFixed(1)} s`);
@@ -351,6 +366,15 @@ async function main(): Promise<void> {
     ];
     console.log(`${"figure".padEnd(36)} ${"value".padStart(12)}  target`);
     for (const [k, v, t] of table) console.log(`${k.padEnd(36)} ${v.padStart(12)}  ${t}`);
+    // the node's busiest threads: the main thread, the verify workers, the ingest writer, V8's GC helpers
+    const busiest = [...threads1]
+      .map(([tid, s]) => [tid, s - (threads0.get(tid) ?? 0)] as const)
+      .filter(([, s]) => s > 0.5)
+      .sort((a, b) => b[1] - a[1]);
+    for (const [tid, s] of busiest) {
+      const label = tid === node.pid ? "main thread" : `thread ${tid}`;
+      console.log(`${`  CPU µs per reading, ${label}`.padEnd(36)} ${((s * 1e6) / ackCount).toFixed(0).padStart(12)}`);
+    }
     console.log(JSON.stringify(result));
   } finally {
     if (node && node.exitCode === null) node.kill("SIGKILL");
