@@ -9,6 +9,7 @@ import { startEmbeddedBroker, startExternalSubscriber, type MqttIngest } from ".
 import { buildApi } from "./api/server.ts";
 import { ProofService } from "./batch/proofs.ts";
 import { BatchPipeline, type ChainPort } from "./batch/pipeline.ts";
+import { WorkerBundleBuilder } from "./batch/bundle-builder.ts";
 import { HeliaStore } from "./ipfs/helia.ts";
 import { KuboStore } from "./ipfs/kubo.ts";
 import type { ContentStore } from "./ipfs/store.ts";
@@ -115,7 +116,7 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
     content,
     calculator: parts.calculator,
     chain,
-    proofs,
+    bundles: new WorkerBundleBuilder(join(dataDir, "oracle.db"), parts.calculator),
   });
   pipeline.start();
   common.shutdown.add("pipeline", () => pipeline.stop());

@@ -3,6 +3,7 @@
  * (files, key stores).
  */
 export * from "./index.ts";
+export { nativeSha256 } from "./reading/nodeHash.ts";
 export { fileSource, folderSource } from "./verify/fileSource.ts";
 export { heliaRepoSource } from "./verify/heliaRepoSource.ts";
 export { SignatureVerifier, referenceVerify } from "./reading/nodeVerifier.ts";

@@ -1,18 +1,14 @@
 import type { Logger } from "pino";
-import {
-  bundleHeader,
-  hashBatchHeader,
-  packQuorumSignatures,
-  type BatchHeader,
-  type Hex,
-} from "../../../sdk/src/index.ts";
+import { hashBatchHeader, packQuorumSignatures, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
 import type { Common } from "../common.ts";
 import type { EmissionsCalculator } from "../compute/emissions.ts";
 import type { ContentStore } from "../ipfs/store.ts";
 import type { Batch, Storage } from "../storage/types.ts";
-import { batchBundle } from "./bundle.ts";
+import { headerFromJson, headerToJson } from "./bundle.ts";
+import { InlineBundleBuilder, type BundleBuilder } from "./bundle-builder.ts";
 import { crashPoint } from "./crash.ts";
-import type { ProofService } from "./proofs.ts";
+
+export { headerFromJson, headerToJson };
 
 export type Address = `0x${string}`;
 export type TxReceipt = { status: "success" | "reverted"; blockNumber: bigint };
@@ -41,27 +37,6 @@ export interface ChainPort {
   nonces(): Promise<{ latest: number; pending: number }>;
 }
 
-/** Header as stored (JSON, bigints as decimal strings) and back. */
-export function headerToJson(h: BatchHeader): string {
-  return JSON.stringify(h, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
-}
-export function headerFromJson(s: string): BatchHeader {
-  const o = JSON.parse(s) as Record<string, string | number>;
-  return {
-    facilityId: o.facilityId as Hex,
-    periodStart: BigInt(o.periodStart!),
-    periodEnd: BigInt(o.periodEnd!),
-    merkleRoot: o.merkleRoot as Hex,
-    readingCount: Number(o.readingCount),
-    fossilCo2eGrams: BigInt(o.fossilCo2eGrams!),
-    biogenicCo2Grams: BigInt(o.biogenicCo2Grams!),
-    methodologyId: o.methodologyId as Hex,
-    factorSetId: o.factorSetId as Hex,
-    bundleCid: o.bundleCid as string,
-    correctionOf: o.correctionOf as Hex,
-  };
-}
-
 /**
  * Drives every batch through open → sealed → pinned → signed → submitted → confirmed (or
  * failed with a reason). Each step reads its input from storage and ends in one idempotent
@@ -74,7 +49,7 @@ export class BatchPipeline {
   readonly #content: ContentStore | null;
   readonly #calculator: EmissionsCalculator;
   readonly #chain: ChainPort | null;
-  readonly #proofs: ProofService;
+  readonly #bundles: BundleBuilder;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #stopped = false;
@@ -89,7 +64,8 @@ export class BatchPipeline {
     content: ContentStore | null;
     calculator: EmissionsCalculator;
     chain: ChainPort | null;
-    proofs: ProofService;
+    /** where bundles are built (default: on this thread, `InlineBundleBuilder`) */
+    bundles?: BundleBuilder;
   }) {
     this.#common = deps.common;
     this.#log = deps.common.logger.child({ part: "batch" });
@@ -97,7 +73,7 @@ export class BatchPipeline {
     this.#content = deps.content;
     this.#calculator = deps.calculator;
     this.#chain = deps.chain;
-    this.#proofs = deps.proofs;
+    this.#bundles = deps.bundles ?? new InlineBundleBuilder(deps.storage, deps.calculator);
   }
 
   start(): void {
@@ -117,6 +93,7 @@ export class BatchPipeline {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     await this.#running;
+    await this.#bundles.close();
   }
 
   healthy(): boolean {
@@ -204,11 +181,6 @@ export class BatchPipeline {
   /** sealed → pinned: evidence bundle (sdk) with Merkle root and totals, pinned to IPFS; header fixed. */
   async #pin(b: Batch): Promise<void> {
     if (!this.#content) throw new Error("no IPFS content store configured");
-    const readings = this.#storage.readingsOfBatch(b.id);
-    if (readings.length === 0) {
-      this.#storage.transition(b.id, ["sealed"], "failed", { error: "empty batch: never attested" });
-      return;
-    }
     let correctionOf: Hex | undefined;
     if (b.correctionOfBatch !== null) {
       const regular = this.#storage.getBatch(b.correctionOfBatch);
@@ -217,31 +189,32 @@ export class BatchPipeline {
       }
       correctionOf = regular.attestationId as Hex;
     }
-    const { bundle, bytes, cid } = batchBundle({ batch: b, readings, calculator: this.#calculator, correctionOf });
-    if (bundle.root !== this.#proofs.tree(b.id).root)
-      throw new Error(`batch ${b.id}: bundle root differs from the proof tree`);
+    const built = await this.#bundles.build(b, correctionOf);
+    if (!built) {
+      this.#storage.transition(b.id, ["sealed"], "failed", { error: "empty batch: never attested" });
+      return;
+    }
     const end = this.#common.metrics.ipfsSeconds.startTimer();
-    const pinned = await this.#content.addAndPin(bytes, {
+    const pinned = await this.#content.addAndPin(built.bytes, {
       signal: AbortSignal.timeout(this.#common.config.ipfs.timeoutMs),
     });
     end();
-    if (pinned !== cid) throw new Error(`IPFS returned CID ${pinned} for a bundle whose CID is ${cid}`);
-    const header = bundleHeader(bundle, cid);
+    if (pinned !== built.cid) throw new Error(`IPFS returned CID ${pinned} for a bundle whose CID is ${built.cid}`);
     const ok = this.#storage.transition(b.id, ["sealed"], "pinned", {
-      readingCount: bundle.totals.readingCount,
-      merkleRoot: bundle.root,
-      fossilCo2eGrams: bundle.totals.fossilCo2eGrams,
-      biogenicCo2Grams: bundle.totals.biogenicCo2Grams,
-      methodologyId: bundle.methodologyId,
-      factorSetId: bundle.factorSet.id,
-      bundleCid: cid,
-      headerJson: headerToJson(header),
+      readingCount: built.readingCount,
+      merkleRoot: built.root,
+      fossilCo2eGrams: built.fossilCo2eGrams,
+      biogenicCo2Grams: built.biogenicCo2Grams,
+      methodologyId: built.methodologyId,
+      factorSetId: built.factorSetId,
+      bundleCid: built.cid,
+      headerJson: built.headerJson,
       attempts: 0,
       nextAttemptAtMs: 0,
       error: null,
     });
     if (ok) {
-      this.#log.info({ batch: b.id, cid, readings: readings.length, root: bundle.root }, "batch pinned");
+      this.#log.info({ batch: b.id, cid: built.cid, readings: built.readingCount, root: built.root }, "batch pinned");
       crashPoint("pinned");
     }
   }

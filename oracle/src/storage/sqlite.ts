@@ -236,6 +236,8 @@ export class SqliteStorage implements Storage {
   /** reading sets of the last few sealed (or later) batches asked for; they never change */
   readonly #sealedReadings = new Map<number, StoredReading[]>();
   readonly #synchronous: "FULL" | "NORMAL";
+  /** this connection runs at synchronous = NORMAL while an ingest writer commits readings at FULL */
+  #relaxed = false;
 
   constructor(path: string, opts: { synchronous?: "FULL" | "NORMAL" } = {}) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -253,7 +255,32 @@ export class SqliteStorage implements Storage {
    * which a second connection cannot share.
    */
   openIngestWriter(): IngestWriter | null {
-    return this.#path === ":memory:" ? null : new IngestWriter(this.#path, this.#synchronous);
+    if (this.#path === ":memory:") return null;
+    const writer = new IngestWriter(this.#path, this.#synchronous);
+    if (this.#synchronous === "FULL") {
+      // Readings are committed by the writer (FULL). This connection now mostly moves batches
+      // through their states, a few commits per batch, and each fsync stopped the main thread
+      // (the MQTT broker, acknowledgements) for milliseconds. In WAL mode a FULL commit syncs
+      // the log up to itself, so these commits become durable with the next ingest commit or
+      // the next FULL commit here; a process crash loses none of them (only a power cut can).
+      // Every pipeline step is idempotent and redone from the state storage shows, and the
+      // steps after which something leaves the node (a transaction broadcast) stay FULL
+      // (#durable), as do the writes nothing else follows (API keys, evidence, meta).
+      this.db.exec("PRAGMA synchronous = NORMAL");
+      this.#relaxed = true;
+    }
+    return writer;
+  }
+
+  /** Runs `fn` with synchronous = FULL on this connection (see openIngestWriter). */
+  #durable<T>(fn: () => T): T {
+    if (!this.#relaxed) return fn();
+    this.db.exec("PRAGMA synchronous = FULL");
+    try {
+      return fn();
+    } finally {
+      this.db.exec("PRAGMA synchronous = NORMAL");
+    }
   }
 
   #migrate(): void {
@@ -473,7 +500,7 @@ export class SqliteStorage implements Storage {
       .reverse();
   }
   addDeadLetter(d: NewDeadLetter): number {
-    return this.#insertDead(d);
+    return this.#durable(() => this.#insertDead(d));
   }
   listDeadLetters(q: { limit: number; beforeId?: number; reason?: string; deviceId?: string }): DeadLetter[] {
     const where: string[] = [];
@@ -545,15 +572,17 @@ export class SqliteStorage implements Storage {
     const { sets, args } = this.#patchSql(patch);
     const sql = `UPDATE batches SET state = ?, updated_at_ms = ?${sets.length ? `, ${sets.join(", ")}` : ""}
       WHERE id = ? AND state IN (${from.map(() => "?").join(",")})`;
-    const r = this.db.prepare(sql).run(to, Date.now(), ...args, id, ...from);
+    const run = () => this.#s(sql).run(to, Date.now(), ...args, id, ...from);
+    // a transaction is broadcast right after this commit: it and every state before it must be on disk
+    const r = patch.txRaw ? this.#durable(run) : run();
     return Number(r.changes) === 1;
   }
   patchBatch(id: number, state: BatchState, patch: BatchPatch): boolean {
     const { sets, args } = this.#patchSql(patch);
     if (!sets.length) return false;
-    const r = this.db
-      .prepare(`UPDATE batches SET updated_at_ms = ?, ${sets.join(", ")} WHERE id = ? AND state = ?`)
-      .run(Date.now(), ...args, id, state);
+    const sql = `UPDATE batches SET updated_at_ms = ?, ${sets.join(", ")} WHERE id = ? AND state = ?`;
+    const run = () => this.#s(sql).run(Date.now(), ...args, id, state);
+    const r = patch.txRaw ? this.#durable(run) : run();
     return Number(r.changes) === 1;
   }
   batchStateCounts(): Record<BatchState, number> {
@@ -578,14 +607,16 @@ export class SqliteStorage implements Storage {
   }
 
   addApiKey(k: Omit<ApiKey, "id" | "revokedAtMs">): number {
-    const r = this.#s(`INSERT INTO api_keys (label, scope, subject, hash, created_at_ms) VALUES (?,?,?,?,?)`).run(
-      k.label,
-      k.scope,
-      k.subject,
-      k.hash,
-      k.createdAtMs,
-    );
-    return Number(r.lastInsertRowid);
+    return this.#durable(() => {
+      const r = this.#s(`INSERT INTO api_keys (label, scope, subject, hash, created_at_ms) VALUES (?,?,?,?,?)`).run(
+        k.label,
+        k.scope,
+        k.subject,
+        k.hash,
+        k.createdAtMs,
+      );
+      return Number(r.lastInsertRowid);
+    });
   }
   #toKey(r: Row): ApiKey {
     return {
@@ -606,16 +637,15 @@ export class SqliteStorage implements Storage {
     return (this.#s(`SELECT * FROM api_keys ORDER BY id`).all() as Row[]).map((r) => this.#toKey(r));
   }
   revokeApiKey(id: number, nowMs: number): boolean {
-    return (
-      Number(
-        this.#s(`UPDATE api_keys SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL`).run(nowMs, id).changes,
-      ) === 1
-    );
+    const sql = `UPDATE api_keys SET revoked_at_ms = ? WHERE id = ? AND revoked_at_ms IS NULL`;
+    return this.#durable(() => Number(this.#s(sql).run(nowMs, id).changes) === 1);
   }
   putEvidence(e: Evidence): void {
-    this.#s(
-      `INSERT OR IGNORE INTO evidence (sha256, cid, filename, media_type, size_bytes, facility_id, created_at_ms) VALUES (?,?,?,?,?,?,?)`,
-    ).run(e.sha256, e.cid, e.filename, e.mediaType, e.sizeBytes, e.facilityId, e.createdAtMs);
+    return this.#durable(() => {
+      this.#s(
+        `INSERT OR IGNORE INTO evidence (sha256, cid, filename, media_type, size_bytes, facility_id, created_at_ms) VALUES (?,?,?,?,?,?,?)`,
+      ).run(e.sha256, e.cid, e.filename, e.mediaType, e.sizeBytes, e.facilityId, e.createdAtMs);
+    });
   }
   getEvidence(sha256: string): Evidence | null {
     const r = this.#s(`SELECT * FROM evidence WHERE sha256 = ?`).get(sha256) as Row | undefined;
@@ -756,10 +786,12 @@ export class SqliteStorage implements Storage {
     return r ? (r.value as string) : null;
   }
   setMeta(key: string, value: string): void {
-    this.#s(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(
-      key,
-      value,
-    );
+    return this.#durable(() => {
+      this.#s(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(
+        key,
+        value,
+      );
+    });
   }
   close(): void {
     if (this.db.isOpen) this.db.close();

@@ -1,5 +1,6 @@
 import { createPublicKey, verify, type KeyObject } from "node:crypto";
 import { bytesToHex, hexToBytes } from "../hex.ts";
+import "./nodeHash.ts";
 import { P256_HALF_N, publicKeyToPem, verifyDigest } from "./sign.ts";
 
 /**
