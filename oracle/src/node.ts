@@ -108,7 +108,11 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
     common.shutdown.add("ipfs", () => c.close());
   }
 
-  const ingestor = new Ingestor({ common, storage, devices, calculator: parts.calculator });
+  // readings and batch state are written on one thread of their own (storage/ingest-writer.ts),
+  // closed after the pipeline stops (shutdown hooks run last-registered first)
+  const writer = storage.openIngestWriter();
+  if (writer) common.shutdown.add("storage-writer", () => writer.close());
+  const ingestor = new Ingestor({ common, storage, devices, calculator: parts.calculator, writer });
   const proofs = new ProofService(storage);
   const pipeline = new BatchPipeline({
     common,
@@ -117,6 +121,7 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
     calculator: parts.calculator,
     chain,
     bundles: new WorkerBundleBuilder(join(dataDir, "oracle.db"), parts.calculator),
+    writes: writer ?? storage,
   });
   pipeline.start();
   common.shutdown.add("pipeline", () => pipeline.stop());

@@ -11,6 +11,15 @@ import { crashPoint } from "./crash.ts";
 export { headerFromJson, headerToJson };
 
 export type Address = `0x${string}`;
+
+/**
+ * The batch state writes (`Storage`'s own, or the ingest writer thread's, `IngestWriter`, which
+ * keeps them from waiting on SQLite's write lock on the main thread while readings commit).
+ */
+export type BatchWrites = Pick<Storage, "sealDue" | "transition" | "patchBatch"> | BatchWritesAsync;
+type BatchWritesAsync = {
+  [K in "sealDue" | "transition" | "patchBatch"]: (...args: Parameters<Storage[K]>) => Promise<ReturnType<Storage[K]>>;
+};
 export type TxReceipt = { status: "success" | "reverted"; blockNumber: bigint };
 
 /**
@@ -50,6 +59,7 @@ export class BatchPipeline {
   readonly #calculator: EmissionsCalculator;
   readonly #chain: ChainPort | null;
   readonly #bundles: BundleBuilder;
+  readonly #writes: BatchWrites;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #stopped = false;
@@ -66,6 +76,8 @@ export class BatchPipeline {
     chain: ChainPort | null;
     /** where bundles are built (default: on this thread, `InlineBundleBuilder`) */
     bundles?: BundleBuilder;
+    /** where batch state is written (default: `storage`) */
+    writes?: BatchWrites;
   }) {
     this.#common = deps.common;
     this.#log = deps.common.logger.child({ part: "batch" });
@@ -74,6 +86,7 @@ export class BatchPipeline {
     this.#calculator = deps.calculator;
     this.#chain = deps.chain;
     this.#bundles = deps.bundles ?? new InlineBundleBuilder(deps.storage, deps.calculator);
+    this.#writes = deps.writes ?? deps.storage;
   }
 
   start(): void {
@@ -106,7 +119,7 @@ export class BatchPipeline {
   /** One pass: seal due windows, then advance every unfinished batch as far as it goes. */
   async tick(): Promise<void> {
     const now = this.#common.clock.nowMs();
-    const sealed = this.#storage.sealDue(now, this.#common.config.batching.graceS);
+    const sealed = await this.#writes.sealDue(now, this.#common.config.batching.graceS);
     for (const id of sealed) this.#log.info({ batch: id }, "batch sealed");
     if (sealed.length) crashPoint("sealed");
     const work = this.#storage.listBatches({ states: ["sealed", "pinned", "signed", "submitted"], limit: 10_000 });
@@ -151,7 +164,7 @@ export class BatchPipeline {
             return;
         }
       } catch (err) {
-        this.#retryLater(b, err);
+        await this.#retryLater(b, err);
         return;
       }
       b = this.#storage.getBatch(b.id);
@@ -159,13 +172,13 @@ export class BatchPipeline {
     }
   }
 
-  #retryLater(b: Batch, err: unknown): void {
+  async #retryLater(b: Batch, err: unknown): Promise<void> {
     const cfg = this.#common.config.batching;
     const attempts = b.attempts + 1;
     const delay = Math.min(cfg.retryBaseMs * 2 ** Math.min(attempts - 1, 20), cfg.retryMaxMs);
     const message = err instanceof Error ? err.message : String(err);
     this.#lastError = message;
-    this.#storage.patchBatch(b.id, b.state, {
+    await this.#writes.patchBatch(b.id, b.state, {
       attempts,
       nextAttemptAtMs: this.#common.clock.nowMs() + delay,
       error: message,
@@ -191,7 +204,7 @@ export class BatchPipeline {
     }
     const built = await this.#bundles.build(b, correctionOf);
     if (!built) {
-      this.#storage.transition(b.id, ["sealed"], "failed", { error: "empty batch: never attested" });
+      await this.#writes.transition(b.id, ["sealed"], "failed", { error: "empty batch: never attested" });
       return;
     }
     const end = this.#common.metrics.ipfsSeconds.startTimer();
@@ -200,7 +213,7 @@ export class BatchPipeline {
     });
     end();
     if (pinned !== built.cid) throw new Error(`IPFS returned CID ${pinned} for a bundle whose CID is ${built.cid}`);
-    const ok = this.#storage.transition(b.id, ["sealed"], "pinned", {
+    const ok = await this.#writes.transition(b.id, ["sealed"], "pinned", {
       readingCount: built.readingCount,
       merkleRoot: built.root,
       fossilCo2eGrams: built.fossilCo2eGrams,
@@ -227,7 +240,7 @@ export class BatchPipeline {
     const signature = await chain.signHeader(header);
     const packed = packQuorumSignatures([{ signer: chain.signerAddress, signature }]);
     if (
-      this.#storage.transition(b.id, ["pinned"], "signed", {
+      await this.#writes.transition(b.id, ["pinned"], "signed", {
         headerJson: headerToJson(header),
         attestationId: id.toLowerCase(),
         signatures: packed,
@@ -261,7 +274,7 @@ export class BatchPipeline {
     const id = b.attestationId as Hex;
     if (await chain.exists(id)) {
       // submitted before a crash (or by another node of the quorum): nothing to send
-      this.#storage.transition(b.id, ["signed"], "confirmed", { error: null });
+      await this.#writes.transition(b.id, ["signed"], "confirmed", { error: null });
       this.#log.info({ batch: b.id, attestation: id }, "attestation already on-chain");
       return true;
     }
@@ -291,7 +304,7 @@ export class BatchPipeline {
     const now = this.#common.clock.nowMs();
     // persist before broadcast: after a crash the same signed bytes are re-broadcast, never a second nonce
     if (
-      !this.#storage.transition(b.id, ["signed"], "submitted", {
+      !(await this.#writes.transition(b.id, ["signed"], "submitted", {
         txHash: tx.hash,
         txNonce: nonce,
         txRaw: tx.raw,
@@ -299,7 +312,7 @@ export class BatchPipeline {
         txHashes: [tx.hash],
         attempts: 0,
         error: null,
-      })
+      }))
     ) {
       return false;
     }
@@ -321,14 +334,14 @@ export class BatchPipeline {
       if (!rc) continue;
       if (rc.status === "reverted") {
         if (await chain.exists(b.attestationId as Hex)) {
-          this.#storage.transition(b.id, ["submitted"], "confirmed", {
+          await this.#writes.transition(b.id, ["submitted"], "confirmed", {
             txHash: h,
             blockNumber: Number(rc.blockNumber),
             error: null,
           });
           return;
         }
-        this.#storage.transition(b.id, ["submitted"], "failed", {
+        await this.#writes.transition(b.id, ["submitted"], "failed", {
           txHash: h,
           blockNumber: Number(rc.blockNumber),
           error: `transaction ${h} reverted`,
@@ -339,7 +352,7 @@ export class BatchPipeline {
       const head = await chain.blockNumber();
       if (head - rc.blockNumber + 1n < BigInt(cfg.confirmations)) return;
       if (
-        this.#storage.transition(b.id, ["submitted"], "confirmed", {
+        await this.#writes.transition(b.id, ["submitted"], "confirmed", {
           txHash: h,
           blockNumber: Number(rc.blockNumber),
           error: null,
@@ -361,10 +374,10 @@ export class BatchPipeline {
     const { latest } = await chain.nonces();
     if (b.txNonce !== null && latest > b.txNonce) {
       if (await chain.exists(b.attestationId as Hex)) {
-        this.#storage.transition(b.id, ["submitted"], "confirmed", { error: null });
+        await this.#writes.transition(b.id, ["submitted"], "confirmed", { error: null });
         return;
       }
-      this.#storage.transition(b.id, ["submitted"], "signed", {
+      await this.#writes.transition(b.id, ["submitted"], "signed", {
         txHash: null,
         txRaw: null,
         txNonce: null,
@@ -383,7 +396,7 @@ export class BatchPipeline {
         bumps,
         this.#original(b),
       );
-      this.#storage.patchBatch(b.id, "submitted", {
+      await this.#writes.patchBatch(b.id, "submitted", {
         txHash: tx.hash,
         txRaw: tx.raw,
         txSentAtMs: now,

@@ -64,7 +64,17 @@ export class Ingestor {
   /** The group commit being written; the next group gathers meanwhile. */
   #committing: Promise<void> | null = null;
 
-  constructor(deps: { common: Common; storage: Storage; devices: DeviceDirectory; calculator: EmissionsCalculator }) {
+  /** closes the writer on close(): it opened it */
+  readonly #ownsWriter: boolean;
+
+  constructor(deps: {
+    common: Common;
+    storage: Storage;
+    devices: DeviceDirectory;
+    calculator: EmissionsCalculator;
+    /** the group-commit thread, shared with the batch pipeline (closed by whoever opened it); default: opened here */
+    writer?: IngestWriter | null;
+  }) {
     this.#common = deps.common;
     this.#log = deps.common.logger.child({ part: "ingest" });
     this.#storage = deps.storage;
@@ -72,7 +82,8 @@ export class Ingestor {
     this.#calculator = deps.calculator;
     this.#anomaly = new AnomalyScorer(deps.common.config.validation.anomaly);
     this.#verifier = new VerifyPool(deps.common.config.validation.verifyWorkers);
-    this.#writer = deps.storage.openIngestWriter?.() ?? null;
+    this.#ownsWriter = deps.writer === undefined;
+    this.#writer = deps.writer !== undefined ? deps.writer : (deps.storage.openIngestWriter?.() ?? null);
   }
 
   /**
@@ -410,7 +421,7 @@ export class Ingestor {
       await this.#committing;
       this.flush();
     }
-    await this.#writer?.close();
+    if (this.#ownsWriter) await this.#writer?.close();
     await this.#verifier.close();
   }
 }

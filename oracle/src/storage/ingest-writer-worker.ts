@@ -2,17 +2,36 @@ import { parentPort, workerData } from "node:worker_threads";
 import { SqliteStorage } from "./sqlite.ts";
 import type { NewDeadLetter, NewReading } from "./types.ts";
 
-/** Writer side of `IngestWriter`: the same `commitIngest` as on the main thread, on its own connection. */
+/**
+ * Writer side of `IngestWriter`: the same `commitIngest` as on the main thread, and the batch
+ * pipeline's state writes, on its own connection. Batch state commits at synchronous = NORMAL
+ * (`relaxBatchWrites`); reading commits and those before a broadcast stay FULL.
+ */
 const { path, synchronous } = workerData as { path: string; synchronous: "FULL" | "NORMAL" };
 const storage = new SqliteStorage(path, { synchronous });
+storage.relaxBatchWrites();
 type Job = { id: number; accepted: NewReading[]; rejected: NewDeadLetter[]; opts: { windowS: number; nowMs: number } };
-parentPort!.on("message", (m: Job | { close: true }) => {
+type Call =
+  | { id: number; call: "sealDue"; args: Parameters<SqliteStorage["sealDue"]> }
+  | { id: number; call: "transition"; args: Parameters<SqliteStorage["transition"]> }
+  | { id: number; call: "patchBatch"; args: Parameters<SqliteStorage["patchBatch"]> };
+parentPort!.on("message", (m: Job | Call | { close: true }) => {
   if ("close" in m) {
     storage.close();
     parentPort!.close();
     return;
   }
   try {
+    if ("call" in m) {
+      const result =
+        m.call === "sealDue"
+          ? storage.sealDue(...m.args)
+          : m.call === "transition"
+            ? storage.transition(...m.args)
+            : storage.patchBatch(...m.args);
+      parentPort!.postMessage({ id: m.id, result });
+      return;
+    }
     parentPort!.postMessage({ id: m.id, out: storage.commitIngest(m.accepted, m.rejected, m.opts) });
   } catch (err) {
     // the transaction was rolled back; the main thread leaves these messages unacknowledged

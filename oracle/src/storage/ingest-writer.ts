@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import type { IngestOutcome, NewDeadLetter, NewReading } from "./types.ts";
+import type { BatchPatch, BatchState, IngestOutcome, NewDeadLetter, NewReading } from "./types.ts";
 
 export type IngestCommit = { readings: IngestOutcome[]; deadLetterIds: number[] };
 
@@ -10,11 +10,16 @@ export type IngestCommit = { readings: IngestOutcome[]; deadLetterIds: number[] 
  * acknowledging for as long. Here the main thread keeps working while the commit is written;
  * `commit` resolves only after SQLite's COMMIT returned, so an acknowledgement sent on it still
  * means "durable". Commits run one at a time, in the order they were asked for.
+ *
+ * The batch pipeline's state writes (`sealDue`, `transition`, `patchBatch`) run here too: on the
+ * main thread's connection they waited for SQLite's write lock whenever a group commit held it,
+ * and SQLite's busy handler sleeps in steps of milliseconds, stopping the broker meanwhile.
  */
 export class IngestWriter {
   readonly #worker: Worker;
   readonly #pending = new Map<number, { resolve: (c: IngestCommit) => void; reject: (e: unknown) => void }>();
   #next = 0;
+  readonly #calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   #failed: Error | null = null;
   readonly #exited: Promise<void>;
 
@@ -22,19 +27,25 @@ export class IngestWriter {
     this.#worker = new Worker(new URL("./ingest-writer-worker.ts", import.meta.url), {
       workerData: { path, synchronous },
     });
-    this.#worker.on("message", (m: { id: number; out?: IngestCommit; error?: string; stack?: string }) => {
-      const p = this.#pending.get(m.id);
-      this.#pending.delete(m.id);
-      if (!p) return;
-      if (m.out) p.resolve(m.out);
-      else p.reject(Object.assign(new Error(m.error ?? "ingest commit failed"), { stack: m.stack }));
-    });
+    this.#worker.on(
+      "message",
+      (m: { id: number; out?: IngestCommit; result?: unknown; error?: string; stack?: string }) => {
+        const p = this.#pending.get(m.id) ?? this.#calls.get(m.id);
+        this.#pending.delete(m.id);
+        this.#calls.delete(m.id);
+        if (!p) return;
+        if (m.error !== undefined) p.reject(Object.assign(new Error(m.error), { stack: m.stack }));
+        else p.resolve((m.out ?? m.result) as never);
+      },
+    );
     const fail = (err: Error) => {
       // a dead writer must not strand its commits: fail them, so nothing is acknowledged
       this.#failed = err;
-      for (const [id, p] of this.#pending) {
-        this.#pending.delete(id);
-        p.reject(err);
+      for (const pending of [this.#pending, this.#calls] as Map<number, { reject: (e: unknown) => void }>[]) {
+        for (const [id, p] of pending) {
+          pending.delete(id);
+          p.reject(err);
+        }
       }
     };
     this.#worker.on("error", fail);
@@ -57,6 +68,25 @@ export class IngestWriter {
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       this.#worker.postMessage({ id, accepted, rejected, opts });
+    });
+  }
+
+  sealDue(nowMs: number, graceS: number): Promise<number[]> {
+    return this.#call("sealDue", [nowMs, graceS]);
+  }
+  transition(id: number, from: BatchState[], to: BatchState, patch: BatchPatch = {}): Promise<boolean> {
+    return this.#call("transition", [id, from, to, patch]);
+  }
+  patchBatch(id: number, state: BatchState, patch: BatchPatch): Promise<boolean> {
+    return this.#call("patchBatch", [id, state, patch]);
+  }
+
+  #call<T>(method: "sealDue" | "transition" | "patchBatch", args: unknown[]): Promise<T> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#calls.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.#worker.postMessage({ id, call: method, args });
     });
   }
 

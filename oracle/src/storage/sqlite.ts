@@ -257,19 +257,23 @@ export class SqliteStorage implements Storage {
   openIngestWriter(): IngestWriter | null {
     if (this.#path === ":memory:") return null;
     const writer = new IngestWriter(this.#path, this.#synchronous);
-    if (this.#synchronous === "FULL") {
-      // Readings are committed by the writer (FULL). This connection now mostly moves batches
-      // through their states, a few commits per batch, and each fsync stopped the main thread
-      // (the MQTT broker, acknowledgements) for milliseconds. In WAL mode a FULL commit syncs
-      // the log up to itself, so these commits become durable with the next ingest commit or
-      // the next FULL commit here; a process crash loses none of them (only a power cut can).
-      // Every pipeline step is idempotent and redone from the state storage shows, and the
-      // steps after which something leaves the node (a transaction broadcast) stay FULL
-      // (#durable), as do the writes nothing else follows (API keys, evidence, meta).
-      this.db.exec("PRAGMA synchronous = NORMAL");
-      this.#relaxed = true;
-    }
+    this.relaxBatchWrites();
     return writer;
+  }
+
+  /**
+   * Batch state and heartbeats commit at synchronous = NORMAL on this connection; readings (`commitIngest`) and the writes after which something leaves the
+   * node or nothing else follows (a transaction about to be broadcast, dead letters, API keys,
+   * evidence, meta) stay FULL (#durable). In WAL mode a FULL commit syncs the log up to itself, so a
+   * NORMAL commit is on disk by the next FULL one; a process crash loses none (a power cut can
+   * lose the last ones), and every pipeline step is idempotent, redone from the state storage
+   * shows. This took one fsync per batch state change off the main thread. No-op when
+   * `synchronous` is NORMAL already.
+   */
+  relaxBatchWrites(): void {
+    if (this.#synchronous !== "FULL" || this.#relaxed) return;
+    this.db.exec("PRAGMA synchronous = NORMAL");
+    this.#relaxed = true;
   }
 
   /** Runs `fn` with synchronous = FULL on this connection (see openIngestWriter). */
@@ -365,6 +369,14 @@ export class SqliteStorage implements Storage {
   }
 
   commitIngest(
+    accepted: NewReading[],
+    rejected: NewDeadLetter[],
+    opts: { windowS: number; nowMs: number },
+  ): { readings: IngestOutcome[]; deadLetterIds: number[] } {
+    return this.#durable(() => this.#ingestTx(accepted, rejected, opts));
+  }
+
+  #ingestTx(
     accepted: NewReading[],
     rejected: NewDeadLetter[],
     opts: { windowS: number; nowMs: number },
