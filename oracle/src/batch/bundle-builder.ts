@@ -9,7 +9,7 @@ export interface BundleBuilder {
   close(): Promise<void>;
 }
 
-/** On the caller's thread, from `Storage.readingsOfBatch` (`:memory:` databases, tests). */
+/** On the caller's thread, from `Storage.bundleReadingsOfBatch` (`:memory:` databases, tests). */
 export class InlineBundleBuilder implements BundleBuilder {
   readonly #storage: Storage;
   readonly #inputs: BundleInputs;
@@ -18,7 +18,7 @@ export class InlineBundleBuilder implements BundleBuilder {
     this.#inputs = inputs;
   }
   async build(batch: Batch, correctionOf?: Hex): Promise<BuiltBundle | null> {
-    const readings = this.#storage.readingsOfBatch(batch.id);
+    const readings = this.#storage.bundleReadingsOfBatch(batch.id);
     return buildSealedBundle(batch, readings, postedInputs(this.#inputs, batch.facilityId), correctionOf);
   }
   async close(): Promise<void> {}

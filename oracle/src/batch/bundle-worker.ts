@@ -19,7 +19,7 @@ parentPort!.on("message", (m: Job | { close: true }) => {
     return;
   }
   try {
-    const built = buildSealedBundle(m.batch, storage.readingsOfBatch(m.batch.id), m.inputs, m.correctionOf);
+    const built = buildSealedBundle(m.batch, storage.bundleReadingsOfBatch(m.batch.id), m.inputs, m.correctionOf);
     if (!built) return parentPort!.postMessage({ id: m.id, built: null });
     const whole = built.bytes.byteOffset === 0 && built.bytes.byteLength === built.bytes.buffer.byteLength;
     const bytes = whole ? built.bytes : built.bytes.slice();

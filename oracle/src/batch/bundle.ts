@@ -1,7 +1,6 @@
 import "../../../sdk/src/reading/nodeHash.ts";
 import {
   buildBundle,
-  buildMerkleTree,
   bundleCid,
   bundleHeader,
   encodeBundle,
@@ -15,6 +14,9 @@ import {
 import type { EmissionsCalculator } from "../compute/emissions.ts";
 import type { Batch, StoredReading } from "../storage/types.ts";
 
+/** The stored fields of a reading that go into a bundle (`Storage.bundleReadingsOfBatch`). */
+export type BundleReading = Pick<StoredReading, "digest" | "canonical" | "sig" | "keyId" | "flagged" | "anomalyScore">;
+
 /** What a bundle is built with besides its readings (from the node's `EmissionsCalculator`). */
 export type BundleInputs = Pick<EmissionsCalculator, "factorSet" | "facilityContext" | "methodologyId">;
 
@@ -26,7 +28,7 @@ export type BundleInputs = Pick<EmissionsCalculator, "factorSet" | "facilityCont
  */
 export function batchBundle(input: {
   batch: Batch;
-  readings: StoredReading[];
+  readings: BundleReading[];
   calculator: BundleInputs;
   correctionOf?: Hex;
 }): { bundle: Bundle; bytes: Uint8Array; cid: string } {
@@ -80,12 +82,13 @@ export function postedInputs(calculator: BundleInputs, facilityId: string): Post
 
 /**
  * Builds the bundle of a sealed batch from its stored readings (null when it has none) and
- * checks that the bundle's root, computed by the sdk from the recomputed reading digests,
- * equals the tree of the digests stored at ingest, which the proofs API serves.
+ * checks that the digests the sdk recomputed are the digests stored at ingest, which the
+ * proofs API builds its trees from: the tree sorts its leaves, so the same set of digests is
+ * the same root.
  */
 export function buildSealedBundle(
   batch: Batch,
-  readings: StoredReading[],
+  readings: BundleReading[],
   inputs: PostedBundleInputs,
   correctionOf?: Hex,
 ): BuiltBundle | null {
@@ -96,9 +99,11 @@ export function buildSealedBundle(
     methodologyId: inputs.methodologyId,
   };
   const { bundle, bytes, cid } = batchBundle({ batch, readings, calculator, correctionOf });
-  const stored = buildMerkleTree(readings.map((r) => r.digest as Hex)).root;
-  if (bundle.root !== stored)
-    throw new Error(`batch ${batch.id}: bundle root differs from the tree of the stored digests`);
+  const recomputed = bundle.readings.map((r) => r.digest).sort();
+  const stored = readings.map((r) => r.digest.toLowerCase()).sort();
+  if (recomputed.length !== stored.length || recomputed.some((d, i) => d !== stored[i])) {
+    throw new Error(`batch ${batch.id}: the bundle's reading digests differ from the stored ones`);
+  }
   return {
     bytes,
     cid,

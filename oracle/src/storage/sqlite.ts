@@ -492,6 +492,21 @@ export class SqliteStorage implements Storage {
     }
     return rows.slice();
   }
+  bundleReadingsOfBatch(
+    batchId: number,
+  ): Pick<StoredReading, "digest" | "canonical" | "sig" | "keyId" | "flagged" | "anomalyScore">[] {
+    const rows = this.#s(
+      `SELECT digest, canonical, sig, key_id, flagged, anomaly_score FROM readings WHERE batch_id = ? ORDER BY digest`,
+    ).all(batchId) as Row[];
+    return rows.map((r) => ({
+      digest: r.digest as string,
+      canonical: r.canonical as string,
+      sig: r.sig as string,
+      keyId: (r.key_id as string | null) ?? null,
+      flagged: Number(r.flagged) === 1,
+      anomalyScore: r.anomaly_score === null ? null : Number(r.anomaly_score),
+    }));
+  }
   listReadings(q: { facilityId?: string; deviceId?: string; limit: number; afterTs?: number }): StoredReading[] {
     const where: string[] = [];
     const args: (string | number)[] = [];

@@ -198,6 +198,10 @@ export interface Storage {
   getReading(digest: string): StoredReading | null;
   getReadingByDeviceSeq(deviceId: string, seq: number): StoredReading | null;
   readingsOfBatch(batchId: number): StoredReading[];
+  /** The fields of a batch's readings that go into its evidence bundle, in digest order. */
+  bundleReadingsOfBatch(
+    batchId: number,
+  ): Pick<StoredReading, "digest" | "canonical" | "sig" | "keyId" | "flagged" | "anomalyScore">[];
   listReadings(q: { facilityId?: string; deviceId?: string; limit: number; afterTs?: number }): StoredReading[];
   recentValues(deviceId: string, limit: number): string[];
   addDeadLetter(d: NewDeadLetter): number;
