@@ -46,7 +46,12 @@ export class WorkerBundleBuilder implements BundleBuilder {
   }
 
   #start(): Worker {
-    const w = new Worker(new URL("./bundle-worker.ts", import.meta.url), { workerData: { path: this.#path } });
+    const w = new Worker(new URL("./bundle-worker.ts", import.meta.url), {
+      workerData: { path: this.#path },
+      // a bundle is at most a few MiB and its readings a few times that; the limit keeps V8 from
+      // keeping hundreds of MiB of garbage between full collections (resident memory, issue 6)
+      resourceLimits: { maxOldGenerationSizeMb: 256 },
+    });
     w.on("message", (m: { id: number; built?: BuiltBundle | null; error?: string; stack?: string }) => {
       const p = this.#pending.get(m.id);
       this.#pending.delete(m.id);

@@ -26,6 +26,8 @@ export class IngestWriter {
   constructor(path: string, synchronous: "FULL" | "NORMAL") {
     this.#worker = new Worker(new URL("./ingest-writer-worker.ts", import.meta.url), {
       workerData: { path, synchronous },
+      // live heap ~20 MB; without a limit V8 let garbage grow to 100+ MB between full collections
+      resourceLimits: { maxOldGenerationSizeMb: 128 },
     });
     this.#worker.on(
       "message",

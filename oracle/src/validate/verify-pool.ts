@@ -7,6 +7,13 @@ import { preparePayload, prepareValue, type PostedDevice, type PreparedPayload }
 type Settle<T> = { resolve: (v: T) => void; reject: (e: unknown) => void };
 
 /**
+ * Heap limits of the verification workers. Their live heap is ~20 MB (code, key cache); left
+ * alone, V8 let each grow to 100+ MB of garbage between full collections, which counted in the
+ * node's resident memory (issue 6: < 1 GiB at saturation).
+ */
+const WORKER_LIMITS = { maxOldGenerationSizeMb: 96 };
+
+/**
  * The CPU-bound part of validation off the main thread: `size` workers, each job batched with
  * the others of the same event-loop turn (one message per worker per turn), so the main thread
  * keeps receiving, storing and acknowledging while the other cores parse and verify.
@@ -24,43 +31,55 @@ export class VerifyPool {
   #next = 0;
   #rr = 0;
   #scheduled = false;
+  #closing = false;
 
   constructor(size: number) {
-    for (let i = 0; i < size; i++) {
-      const w = new Worker(new URL("./verify-worker.ts", import.meta.url));
-      w.on(
-        "message",
-        (
-          m:
-            | { type: "verified"; ids: number[]; ok: Uint8Array }
-            | { type: "prepared"; ids: number[]; out: PreparedPayload[] },
-        ) => {
-          if (m.type === "verified") {
-            m.ids.forEach((id, k) => {
-              const p = this.#verifying.get(id);
-              this.#verifying.delete(id);
-              p?.resolve(m.ok[k] === 1);
-            });
-          } else {
-            m.ids.forEach((id, k) => {
-              const p = this.#preparing.get(id);
-              this.#preparing.delete(id);
-              p?.resolve(m.out[k]!);
-            });
-          }
-        },
-      );
-      w.on("error", (err) => {
-        // a dead worker must not strand its jobs: fail them, so the messages stay unacknowledged
-        for (const pending of [this.#verifying, this.#preparing] as Map<number, Settle<never>>[]) {
-          for (const [id, p] of pending) {
-            pending.delete(id);
-            p.reject(err);
-          }
+    for (let i = 0; i < size; i++) this.#workers.push(this.#spawn(i));
+  }
+
+  /**
+   * One worker. A worker that dies (an uncaught error, or running out of its heap limit) fails
+   * every job in flight, so those messages stay unacknowledged and are redelivered, and is
+   * replaced, so later jobs are never posted to a dead thread.
+   */
+  #spawn(slot: number): Worker {
+    const w = new Worker(new URL("./verify-worker.ts", import.meta.url), { resourceLimits: WORKER_LIMITS });
+    w.on(
+      "message",
+      (
+        m:
+          | { type: "verified"; ids: number[]; ok: Uint8Array }
+          | { type: "prepared"; ids: number[]; out: PreparedPayload[] },
+      ) => {
+        if (m.type === "verified") {
+          m.ids.forEach((id, k) => {
+            const p = this.#verifying.get(id);
+            this.#verifying.delete(id);
+            p?.resolve(m.ok[k] === 1);
+          });
+        } else {
+          m.ids.forEach((id, k) => {
+            const p = this.#preparing.get(id);
+            this.#preparing.delete(id);
+            p?.resolve(m.out[k]!);
+          });
         }
-      });
-      this.#workers.push(w);
-    }
+      },
+    );
+    const fail = (err: Error) => {
+      for (const pending of [this.#verifying, this.#preparing] as Map<number, Settle<never>>[]) {
+        for (const [id, p] of pending) {
+          pending.delete(id);
+          p.reject(err);
+        }
+      }
+    };
+    w.on("error", fail);
+    w.once("exit", (code) => {
+      fail(new Error(`verification worker exited (code ${code})`));
+      if (!this.#closing && this.#workers[slot] === w) this.#workers[slot] = this.#spawn(slot);
+    });
+    return w;
   }
 
   /** True when `sig` over `bytes` verifies under one of `keys`. */
@@ -140,6 +159,7 @@ export class VerifyPool {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     await Promise.all(this.#workers.map((w) => w.terminate()));
   }
 }
