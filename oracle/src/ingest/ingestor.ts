@@ -13,6 +13,7 @@ import type {
 } from "../storage/types.ts";
 import type { IngestCommit, IngestWriter } from "../storage/ingest-writer.ts";
 import { AnomalyScorer } from "../validate/anomaly.ts";
+import { SeenSeqs } from "./seen-seqs.ts";
 import { implausibility } from "../validate/plausibility.ts";
 import { VerifyPool } from "../validate/verify-pool.ts";
 import { safeStringify, type PreparedEnvelope } from "../validate/prepare.ts";
@@ -55,8 +56,8 @@ export class Ingestor {
   readonly #anomaly: AnomalyScorer;
   #queue: Pending[] = [];
   readonly #inQueue = new Set<string>();
-  /** highest seq known stored per device (see #stored) */
-  readonly #maxSeq = new Map<string, number>();
+  /** which (device, seq) are stored, from memory where it can (ingest/seen-seqs.ts) */
+  readonly #seen: SeenSeqs;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
   /** Group commits on their own thread (SQLite); null: on this thread (`Storage.commitIngest`). */
@@ -80,6 +81,7 @@ export class Ingestor {
     this.#storage = deps.storage;
     this.#devices = deps.devices;
     this.#calculator = deps.calculator;
+    this.#seen = new SeenSeqs(deps.storage);
     this.#anomaly = new AnomalyScorer(deps.common.config.validation.anomaly);
     this.#verifier = new VerifyPool(deps.common.config.validation.verifyWorkers);
     this.#ownsWriter = deps.writer === undefined;
@@ -226,7 +228,7 @@ export class Ingestor {
     }
     // 4. (device, seq) never seen
     const dk = `${r.deviceId}\u0000${r.seq}`;
-    if (this.#inQueue.has(dk) || this.#stored(r.deviceId, r.seq)) {
+    if (this.#inQueue.has(dk) || this.#seen.has(r.deviceId, r.seq)) {
       return reject("replay", `(${r.deviceId}, ${r.seq}) already received`, r, digest);
     }
     // 5. not in the future beyond the clock-skew allowance
@@ -278,17 +280,6 @@ export class Ingestor {
     };
     this.#inQueue.add(dk);
     return this.#enqueue({ kind: "reading", row });
-  }
-
-  /**
-   * Whether (device, seq) is already stored. Devices count up, so a seq above the highest one
-   * stored for the device needs no lookup; the UNIQUE (device_id, seq) constraint stays the last
-   * word at commit (a reading stored by another process is still rejected there, as a replay).
-   */
-  #stored(deviceId: string, seq: number): boolean {
-    let max = this.#maxSeq.get(deviceId);
-    if (max === undefined) this.#maxSeq.set(deviceId, (max = this.#storage.maxSeq(deviceId) ?? -1));
-    return seq <= max && this.#storage.hasReading(deviceId, seq);
   }
 
   #seedAnomaly(deviceId: string): void {
@@ -382,8 +373,7 @@ export class Ingestor {
       this.#inQueue.delete(`${p.row.deviceId}\u0000${p.row.seq}`);
       const o = out.readings[i]!;
       if (o.status === "stored") {
-        const max = this.#maxSeq.get(p.row.deviceId);
-        if (max !== undefined && p.row.seq > max) this.#maxSeq.set(p.row.deviceId, p.row.seq);
+        this.#seen.add(p.row.deviceId, p.row.seq);
         this.#common.metrics.readingsAccepted.inc({ source: p.row.source });
         this.#log.debug(
           { device: p.row.deviceId, seq: p.row.seq, digest: p.row.digest, batch: o.batchId },
