@@ -127,7 +127,7 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
   common.shutdown.add("pipeline", () => pipeline.stop());
 
   let mqtt: MqttIngest | null = null;
-  const heartbeats = new HeartbeatRecorder({ common, storage, devices });
+  const heartbeats = new HeartbeatRecorder({ common, storage, devices, writes: writer });
   if (config.mqtt.mode === "embedded") mqtt = await startEmbeddedBroker({ common, ingestor, heartbeats, storage });
   else if (config.mqtt.mode === "external") mqtt = await startExternalSubscriber({ common, ingestor, heartbeats });
   // intake closes first (hooks run last-registered first), then the queue is committed

@@ -18,13 +18,19 @@ const int = (v: unknown): number | null => (typeof v === "number" && Number.isSa
  */
 export class HeartbeatRecorder {
   readonly #common: Common;
-  readonly #storage: Storage;
+  readonly #storage: Pick<Storage, "addHeartbeat"> | { addHeartbeat(h: NewHeartbeat): Promise<void> };
   readonly #devices: DeviceDirectory;
   readonly #log: Logger;
 
-  constructor(deps: { common: Common; storage: Storage; devices: DeviceDirectory }) {
+  /** `writes`: where heartbeats are stored (the ingest writer thread in a node; default `storage`). */
+  constructor(deps: {
+    common: Common;
+    storage: Storage;
+    devices: DeviceDirectory;
+    writes?: { addHeartbeat(h: NewHeartbeat): Promise<void> } | null;
+  }) {
     this.#common = deps.common;
-    this.#storage = deps.storage;
+    this.#storage = deps.writes ?? deps.storage;
     this.#devices = deps.devices;
     this.#log = deps.common.logger.child({ part: "heartbeat" });
   }
@@ -63,7 +69,7 @@ export class HeartbeatRecorder {
       faults: Array.isArray(hb.faults) ? hb.faults.filter((f) => typeof f === "string").slice(0, 32) : [],
       verified,
     };
-    this.#storage.addHeartbeat(row);
+    await this.#storage.addHeartbeat(row);
     const fields = {
       facility: topic.facilityId,
       device: topic.deviceId,

@@ -19,7 +19,8 @@ type Job = { id: number; accepted: NewReading[]; rejected: NewDeadLetter[]; opts
 type Call =
   | { id: number; call: "sealDue"; args: Parameters<SqliteStorage["sealDue"]> }
   | { id: number; call: "transition"; args: Parameters<SqliteStorage["transition"]> }
-  | { id: number; call: "patchBatch"; args: Parameters<SqliteStorage["patchBatch"]> };
+  | { id: number; call: "patchBatch"; args: Parameters<SqliteStorage["patchBatch"]> }
+  | { id: number; call: "addHeartbeat"; args: Parameters<SqliteStorage["addHeartbeat"]> };
 parentPort!.on("message", (m: Job | Call | { close: true }) => {
   if ("close" in m) {
     storage.close();
@@ -33,7 +34,9 @@ parentPort!.on("message", (m: Job | Call | { close: true }) => {
           ? storage.sealDue(...m.args)
           : m.call === "transition"
             ? storage.transition(...m.args)
-            : storage.patchBatch(...m.args);
+            : m.call === "patchBatch"
+              ? storage.patchBatch(...m.args)
+              : storage.addHeartbeat(...m.args);
       parentPort!.postMessage({ id: m.id, result });
       return;
     }

@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import type { BatchPatch, BatchState, IngestOutcome, NewDeadLetter, NewReading } from "./types.ts";
+import type { BatchPatch, BatchState, IngestOutcome, NewDeadLetter, NewHeartbeat, NewReading } from "./types.ts";
 
 export type IngestCommit = { readings: IngestOutcome[]; deadLetterIds: number[] };
 
@@ -11,7 +11,7 @@ export type IngestCommit = { readings: IngestOutcome[]; deadLetterIds: number[] 
  * `commit` resolves only after SQLite's COMMIT returned, so an acknowledgement sent on it still
  * means "durable". Commits run one at a time, in the order they were asked for.
  *
- * The batch pipeline's state writes (`sealDue`, `transition`, `patchBatch`) run here too: on the
+ * The batch pipeline's state writes (`sealDue`, `transition`, `patchBatch`) and heartbeats run here too: on the
  * main thread's connection they waited for SQLite's write lock whenever a group commit held it,
  * and SQLite's busy handler sleeps in steps of milliseconds, stopping the broker meanwhile.
  */
@@ -83,7 +83,11 @@ export class IngestWriter {
     return this.#call("patchBatch", [id, state, patch]);
   }
 
-  #call<T>(method: "sealDue" | "transition" | "patchBatch", args: unknown[]): Promise<T> {
+  addHeartbeat(h: NewHeartbeat): Promise<void> {
+    return this.#call("addHeartbeat", [h]);
+  }
+
+  #call<T>(method: "sealDue" | "transition" | "patchBatch" | "addHeartbeat", args: unknown[]): Promise<T> {
     if (this.#failed) return Promise.reject(this.#failed);
     const id = this.#next++;
     return new Promise((resolve, reject) => {

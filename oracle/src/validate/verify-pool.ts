@@ -26,6 +26,14 @@ export class VerifyPool {
   readonly #verifying = new Map<number, Settle<boolean>>();
   readonly #preparing = new Map<number, Settle<PreparedPayload>>();
   readonly #keyHex = new WeakMap<Uint8Array, string>();
+  /** one posted form per device record, so "already sent" is an identity check */
+  readonly #posted = new WeakMap<DeviceInfo, PostedDevice>();
+  /**
+   * Per worker slot, the device records it already has: a payload then carries only the device
+   * id (its keys are ~200 bytes to clone per payload otherwise). A new record of a device (a key
+   * rotation, a status change) is a new object and is sent again; a replaced worker starts empty.
+   */
+  readonly #sent: Map<string, PostedDevice>[] = [];
   #verifyQueue: { id: number; bytes: Uint8Array; sig: string; keys: Uint8Array[] }[] = [];
   #prepareQueue: { id: number; payload: Uint8Array; device: PostedDevice | null }[] = [];
   #next = 0;
@@ -77,7 +85,10 @@ export class VerifyPool {
     w.on("error", fail);
     w.once("exit", (code) => {
       fail(new Error(`verification worker exited (code ${code})`));
-      if (!this.#closing && this.#workers[slot] === w) this.#workers[slot] = this.#spawn(slot);
+      if (!this.#closing && this.#workers[slot] === w) {
+        this.#sent[slot] = new Map();
+        this.#workers[slot] = this.#spawn(slot);
+      }
     });
     return w;
   }
@@ -110,7 +121,9 @@ export class VerifyPool {
   }
 
   #post(device: DeviceInfo): PostedDevice {
-    return {
+    let posted = this.#posted.get(device);
+    if (posted) return posted;
+    posted = {
       deviceId: device.deviceId,
       keys: device.keys.map((k) => {
         let hex = this.#keyHex.get(k.publicKey);
@@ -118,6 +131,8 @@ export class VerifyPool {
         return { publicKeyHex: hex, validFrom: k.validFrom, validUntil: k.validUntil };
       }),
     };
+    this.#posted.set(device, posted);
+    return posted;
   }
 
   #schedule(): void {
@@ -151,8 +166,17 @@ export class VerifyPool {
         at += j.payload.byteLength;
         ends[k] = at;
       });
-      this.#workers[this.#rr++ % n]!.postMessage(
-        { type: "prepare", ids: part.map((j) => j.id), buf: buf.buffer, ends, devices: part.map((j) => j.device) },
+      const slot = this.#rr++ % n;
+      const sent = (this.#sent[slot] ??= new Map());
+      const devices = part.map((j): PostedDevice | string | null => {
+        const d = j.device;
+        if (d === null) return null;
+        if (sent.get(d.deviceId) === d) return d.deviceId;
+        sent.set(d.deviceId, d);
+        return d;
+      });
+      this.#workers[slot]!.postMessage(
+        { type: "prepare", ids: part.map((j) => j.id), buf: buf.buffer, ends, devices },
         [buf.buffer],
       );
     }

@@ -11,8 +11,10 @@ import { preparePayload, type PostedDevice, type PreparedPayload } from "./prepa
 type VerifyJob = { id: number; bytes: Uint8Array; sig: string; keys: Uint8Array[] };
 type Msg =
   | { type: "verify"; jobs: VerifyJob[] }
-  | { type: "prepare"; ids: number[]; buf: ArrayBuffer; ends: Uint32Array; devices: (PostedDevice | null)[] };
+  | { type: "prepare"; ids: number[]; buf: ArrayBuffer; ends: Uint32Array; devices: (PostedDevice | string | null)[] };
 const verifier = new SignatureVerifier();
+/** device records the pool sent this worker; later payloads name the device by id (verify-pool.ts) */
+const devices = new Map<string, PostedDevice>();
 parentPort!.on("message", (m: Msg) => {
   if (m.type === "verify") {
     const out = new Uint8Array(m.jobs.length);
@@ -27,7 +29,11 @@ parentPort!.on("message", (m: Msg) => {
   let start = 0;
   for (let i = 0; i < m.ids.length; i++) {
     const end = m.ends[i]!;
-    out[i] = preparePayload(text.toString("utf8", start, end), m.devices[i]!, verifier);
+    const d = m.devices[i]!;
+    let device: PostedDevice | null = null;
+    if (typeof d === "string") device = devices.get(d) ?? null;
+    else if (d !== null) devices.set(d.deviceId, (device = d));
+    out[i] = preparePayload(text.toString("utf8", start, end), device, verifier);
     start = end;
   }
   parentPort!.postMessage({ type: "prepared", ids: m.ids, out });
