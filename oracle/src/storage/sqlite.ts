@@ -250,9 +250,10 @@ export class SqliteStorage implements Storage {
   }
 
   /**
-   * A second connection on a thread of its own for the ingest group commits (same database,
-   * same `synchronous`), so their fsyncs do not stop the main thread. None for `:memory:`,
-   * which a second connection cannot share.
+   * A second connection on a thread of its own for the ingest group commits and the batch
+   * state writes (same database, same `synchronous`), so their fsyncs and lock waits do not stop
+   * the main thread; this connection's own rare writes are then relaxed (`relaxBatchWrites`).
+   * None for `:memory:`, which a second connection cannot share.
    */
   openIngestWriter(): IngestWriter | null {
     if (this.#path === ":memory:") return null;
@@ -262,13 +263,14 @@ export class SqliteStorage implements Storage {
   }
 
   /**
-   * Batch state and heartbeats commit at synchronous = NORMAL on this connection; readings (`commitIngest`) and the writes after which something leaves the
-   * node or nothing else follows (a transaction about to be broadcast, dead letters, API keys,
-   * evidence, meta) stay FULL (#durable). In WAL mode a FULL commit syncs the log up to itself, so a
-   * NORMAL commit is on disk by the next FULL one; a process crash loses none (a power cut can
-   * lose the last ones), and every pipeline step is idempotent, redone from the state storage
-   * shows. This took one fsync per batch state change off the main thread. No-op when
-   * `synchronous` is NORMAL already.
+   * Batch state and heartbeats commit at synchronous = NORMAL on this connection; readings
+   * (`commitIngest`) and the writes after which something leaves the node or nothing else
+   * follows (a transaction about to be broadcast, dead letters, API keys, evidence, meta) stay
+   * FULL (#durable). In WAL mode a FULL commit syncs the log up to itself, so a NORMAL commit is
+   * on disk by the next FULL one; a process crash loses none (a power cut can lose the last
+   * ones), and every pipeline step is idempotent, redone from the state storage shows. No-op
+   * when `synchronous` is NORMAL already. Called on both connections of a node (this one and
+   * the writer thread's).
    */
   relaxBatchWrites(): void {
     if (this.#synchronous !== "FULL" || this.#relaxed) return;
@@ -276,7 +278,7 @@ export class SqliteStorage implements Storage {
     this.#relaxed = true;
   }
 
-  /** Runs `fn` with synchronous = FULL on this connection (see openIngestWriter). */
+  /** Runs `fn` with synchronous = FULL on this connection (see relaxBatchWrites). */
   #durable<T>(fn: () => T): T {
     if (!this.#relaxed) return fn();
     this.db.exec("PRAGMA synchronous = FULL");
