@@ -20,11 +20,12 @@
  * Readings lost (acknowledged, yet not in the node's database) are counted over both phases.
  *
  * The load generator shares the machine's cores with the node, so it is kept lean: raw
- * `node:net` sockets speaking MQTT 3.1.1, every PUBLISH encoded with its packet id when the
+ * `node:net` sockets speaking MQTT 3.1.1 (packets by mqtt-packet, the codec of mqtt.js and aedes),
+ * every PUBLISH encoded with its packet id when the
  * corpus is signed (before the measured window; phase 2's after phase 1 has drained, since each
  * reading's `ts` is the second it is scheduled to be published), one contiguous buffer per
  * connection, so that a tick is one `socket.write` of a slice per connection (every 20 ms in
- * phase 1, every 5 ms in phase 2). PUBACKs are parsed by hand and mapped back to their reading by
+ * phase 1, every 5 ms in phase 2). PUBACKs are parsed as they arrive and mapped back to their reading by
  * packet id; a message counts as acknowledged only by its PUBACK. The generator's CPU per reading,
  * how far it fell behind its schedule and its GC pauses are printed.
  *
@@ -44,6 +45,7 @@ import { parseArgs } from "node:util";
 import { PerformanceObserver } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
 import { DatabaseSync } from "node:sqlite";
+import * as mqttPacket from "mqtt-packet";
 import {
   canonicalBytes,
   generateDeviceKey,
@@ -148,35 +150,18 @@ async function rawVerifyRate(ms: number): Promise<number> {
   return counts.reduce((a, b) => a + b, 0) / (ms / 1000);
 }
 
-// ── MQTT 3.1.1, the few packets the generator needs ────────────────────────────────────────────
-
-/** Writes a Remaining Length (MQTT 3.1.1 §2.2.3: 7 bits a byte, low group first) at `o`. */
-function writeRemainingLength(b: Buffer, o: number, n: number): number {
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>>= 7;
-    if (n === 0) {
-      b[o++] = byte;
-      return o;
-    }
-    b[o++] = byte | 0x80;
-  }
-}
+// ── MQTT 3.1.1 packets, encoded and parsed by mqtt-packet (what mqtt.js and aedes use) ─────────
 
 /** CONNECT (§3.1): clean session, keep-alive 0 (no PINGREQ needed while idle between phases). */
 function connectPacket(clientId: string): Buffer {
-  const id = Buffer.from(clientId, "utf8");
-  const body = 10 + 2 + id.length;
-  const b = Buffer.alloc(1 + 4 + body);
-  b[0] = 0x10;
-  let o = writeRemainingLength(b, 1, body);
-  o += b.write("\u0000\u0004MQTT", o, "latin1");
-  b[o++] = 4; // protocol level 3.1.1
-  b[o++] = 0x02; // clean session
-  o = b.writeUInt16BE(0, o); // keep-alive
-  o = b.writeUInt16BE(id.length, o);
-  o += id.copy(b, o);
-  return b.subarray(0, o);
+  return mqttPacket.generate({
+    cmd: "connect",
+    protocolId: "MQTT",
+    protocolVersion: 4,
+    clean: true,
+    keepalive: 0,
+    clientId,
+  });
 }
 
 /** The encoded PUBLISH packets of one connection in one phase, back to back. */
@@ -192,25 +177,24 @@ class PacketRun {
     this.ends = new Uint32Array(capacity);
     this.ids = new Uint16Array(capacity);
   }
-  /** PUBLISH (§3.3), QoS 1, neither DUP nor RETAIN; `payload` is ASCII JSON. */
-  addPublish(topic: Buffer, payload: string, packetId: number): void {
-    const payloadLength = payload.length;
-    const body = 2 + topic.length + 2 + payloadLength;
-    if (this.length + 5 + body > this.bytes.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.length + 5 + body));
+  /** PUBLISH (§3.3), QoS 1, neither DUP nor RETAIN; encoded before the measured window. */
+  addPublish(topic: string, payload: string, packetId: number): void {
+    const packet = mqttPacket.generate({
+      cmd: "publish",
+      topic,
+      payload,
+      qos: 1,
+      dup: false,
+      retain: false,
+      messageId: packetId,
+    });
+    if (this.length + packet.length > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.length + packet.length));
       this.bytes.copy(grown, 0, 0, this.length);
       this.bytes = grown;
     }
-    const b = this.bytes;
-    let o = this.length;
-    b[o++] = 0x32;
-    o = writeRemainingLength(b, o, body);
-    o = b.writeUInt16BE(topic.length, o);
-    o += topic.copy(b, o);
-    o = b.writeUInt16BE(packetId, o);
-    o += b.write(payload, o, "latin1");
-    this.length = o;
-    this.ends[this.count] = o;
+    this.length += packet.copy(this.bytes, this.length);
+    this.ends[this.count] = this.length;
     this.ids[this.count++] = packetId;
   }
 }
@@ -259,12 +243,16 @@ class BenchConnection {
   lastAckedIndex = -1;
   unexpectedAcks = 0;
   closing = false;
-  #pending: Buffer | null = null;
+  readonly #parser = mqttPacket.parser({ protocolVersion: 4 });
+  /** when the chunk being parsed arrived */
+  #now = 0;
   #connack: { resolve: () => void; reject: (e: Error) => void } | null = null;
 
   constructor(index: number, port: number, onBroken: (err: Error) => void) {
     this.index = index;
     this.#onBroken = onBroken;
+    this.#parser.on("packet", (packet: mqttPacket.Packet) => this.#onPacket(packet));
+    this.#parser.on("error", (err: Error) => this.#protocolError(`unparsable packet (${err.message})`));
     // `onread` reads into one buffer of the connection's own, without a stream 'data' event and a
     // new Buffer per read: PUBACKs mostly arrive a few at a time, so that overhead would dominate
     this.socket = connect({
@@ -303,36 +291,19 @@ class BenchConnection {
     return id;
   }
 
-  /** Parses whole packets; a packet split across TCP chunks waits in `#pending` (a copy) for the rest. */
+  /** Whole packets from the broker (mqtt-packet keeps a packet split across TCP chunks for the rest). */
   #onData(chunk: Uint8Array): void {
-    const b = this.#pending ? Buffer.concat([this.#pending, chunk]) : chunk;
-    this.#pending = null;
-    const now = performance.now();
-    let o = 0;
-    parse: while (o < b.length) {
-      let p = o + 1;
-      let length = 0;
-      for (let shift = 0; ; shift += 7) {
-        if (p >= b.length) break parse;
-        const byte = b[p++]!;
-        length |= (byte & 0x7f) << shift;
-        if ((byte & 0x80) === 0) break;
-        if (shift === 21) return this.#protocolError("malformed Remaining Length");
-      }
-      if (p + length > b.length) break;
-      const type = b[o]! >> 4;
-      if (type === 4 && length === 2) this.#onPuback((b[p]! << 8) | b[p + 1]!, now);
-      else if (type === 2 && length === 2) {
-        const code = b[p + 1]!;
-        if (code === 0) this.#connack?.resolve();
-        else this.#connack?.reject(new Error(`connection ${this.index}: CONNACK return code ${code}`));
-        this.#connack = null;
-      } else if (type !== 13) {
-        return this.#protocolError(`unexpected packet type ${type} (${length} bytes)`);
-      }
-      o = p + length;
-    }
-    if (o < b.length) this.#pending = Buffer.from(b.subarray(o));
+    this.#now = performance.now();
+    this.#parser.parse(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  }
+
+  #onPacket(packet: mqttPacket.Packet): void {
+    if (packet.cmd === "puback") this.#onPuback(packet.messageId!, this.#now);
+    else if (packet.cmd === "connack") {
+      if (packet.returnCode === 0) this.#connack?.resolve();
+      else this.#connack?.reject(new Error(`connection ${this.index}: CONNACK return code ${packet.returnCode}`));
+      this.#connack = null;
+    } else if (packet.cmd !== "pingresp") this.#protocolError(`unexpected ${packet.cmd} packet`);
   }
 
   #protocolError(what: string): void {
@@ -364,7 +335,7 @@ class BenchConnection {
 
   close(): void {
     this.closing = true;
-    this.socket.end(Buffer.from([0xe0, 0x00])); // DISCONNECT
+    this.socket.end(mqttPacket.generate({ cmd: "disconnect" }));
   }
 }
 
@@ -387,7 +358,7 @@ async function main(): Promise<void> {
       return {
         deviceId,
         facilityId,
-        topic: Buffer.from(readingsTopic(facilityId, deviceId), "utf8"),
+        topic: readingsTopic(facilityId, deviceId),
         ...k,
         key: createPrivateKey(secretKeyToPem(k.secretKey)),
         seq: 0,
