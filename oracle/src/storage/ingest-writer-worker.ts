@@ -1,11 +1,12 @@
 import { parentPort, workerData } from "node:worker_threads";
+import type { WriterMethod } from "./ingest-writer.ts";
 import { SqliteStorage } from "./sqlite.ts";
-import type { NewDeadLetter, NewReading } from "./types.ts";
 
 /**
- * Writer side of `IngestWriter`: the same `commitIngest` as on the main thread, and the batch
- * pipeline's state writes, on its own connection. Batch state commits at synchronous = NORMAL
- * (`relaxBatchWrites`); reading commits and those before a broadcast stay FULL.
+ * Writer side of `IngestWriter`: each request is one `Storage` method (the same `commitIngest`
+ * as on the main thread, the batch pipeline's state writes, heartbeats) on this thread's own
+ * connection. Batch state commits at synchronous = NORMAL (`relaxBatchWrites`); reading commits
+ * and those before a broadcast stay FULL.
  */
 const { path, synchronous } = workerData as { path: string; synchronous: "FULL" | "NORMAL" };
 const storage = new SqliteStorage(path, { synchronous });
@@ -15,32 +16,23 @@ storage.relaxBatchWrites();
 // (default 2 MiB) keeps those pages in memory instead of re-reading them from the OS on every
 // commit (bench:ingest: writer CPU per reading down, mostly system time).
 storage.db.exec("PRAGMA cache_size = -32768");
-type Job = { id: number; accepted: NewReading[]; rejected: NewDeadLetter[]; opts: { windowS: number; nowMs: number } };
-type Call =
-  | { id: number; call: "sealDue"; args: Parameters<SqliteStorage["sealDue"]> }
-  | { id: number; call: "transition"; args: Parameters<SqliteStorage["transition"]> }
-  | { id: number; call: "patchBatch"; args: Parameters<SqliteStorage["patchBatch"]> }
-  | { id: number; call: "addHeartbeat"; args: Parameters<SqliteStorage["addHeartbeat"]> };
-parentPort!.on("message", (m: Job | Call | { close: true }) => {
+
+const methods: Record<WriterMethod, (...args: never[]) => unknown> = {
+  commitIngest: (...a: Parameters<SqliteStorage["commitIngest"]>) => storage.commitIngest(...a),
+  sealDue: (...a: Parameters<SqliteStorage["sealDue"]>) => storage.sealDue(...a),
+  transition: (...a: Parameters<SqliteStorage["transition"]>) => storage.transition(...a),
+  patchBatch: (...a: Parameters<SqliteStorage["patchBatch"]>) => storage.patchBatch(...a),
+  addHeartbeat: (...a: Parameters<SqliteStorage["addHeartbeat"]>) => storage.addHeartbeat(...a),
+};
+
+parentPort!.on("message", (m: { id: number; method: WriterMethod; args: never[] } | { close: true }) => {
   if ("close" in m) {
     storage.close();
     parentPort!.close();
     return;
   }
   try {
-    if ("call" in m) {
-      const result =
-        m.call === "sealDue"
-          ? storage.sealDue(...m.args)
-          : m.call === "transition"
-            ? storage.transition(...m.args)
-            : m.call === "patchBatch"
-              ? storage.patchBatch(...m.args)
-              : storage.addHeartbeat(...m.args);
-      parentPort!.postMessage({ id: m.id, result });
-      return;
-    }
-    parentPort!.postMessage({ id: m.id, out: storage.commitIngest(m.accepted, m.rejected, m.opts) });
+    parentPort!.postMessage({ id: m.id, result: methods[m.method](...m.args) });
   } catch (err) {
     // the transaction was rolled back; the main thread leaves these messages unacknowledged
     const e = err instanceof Error ? err : new Error(String(err));

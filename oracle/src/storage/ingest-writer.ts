@@ -11,15 +11,17 @@ export type IngestCommit = { readings: IngestOutcome[]; deadLetterIds: number[] 
  * `commit` resolves only after SQLite's COMMIT returned, so an acknowledgement sent on it still
  * means "durable". Commits run one at a time, in the order they were asked for.
  *
- * The batch pipeline's state writes (`sealDue`, `transition`, `patchBatch`) and heartbeats run here too: on the
- * main thread's connection they waited for SQLite's write lock whenever a group commit held it,
- * and SQLite's busy handler sleeps in steps of milliseconds, stopping the broker meanwhile.
+ * The batch pipeline's state writes (`sealDue`, `transition`, `patchBatch`) and heartbeats run
+ * here too: on the main thread's connection they waited for SQLite's write lock whenever a group
+ * commit held it, and SQLite's busy handler sleeps in steps of milliseconds, stopping the broker
+ * meanwhile. Every request is one `Storage` method called on the writer's connection.
  */
+export type WriterMethod = "commitIngest" | "sealDue" | "transition" | "patchBatch" | "addHeartbeat";
+
 export class IngestWriter {
   readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve: (c: IngestCommit) => void; reject: (e: unknown) => void }>();
+  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   #next = 0;
-  readonly #calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   #failed: Error | null = null;
   readonly #exited: Promise<void>;
 
@@ -29,25 +31,19 @@ export class IngestWriter {
       // live heap ~20 MB; without a limit V8 let garbage grow to 100+ MB between full collections
       resourceLimits: { maxOldGenerationSizeMb: 128 },
     });
-    this.#worker.on(
-      "message",
-      (m: { id: number; out?: IngestCommit; result?: unknown; error?: string; stack?: string }) => {
-        const p = this.#pending.get(m.id) ?? this.#calls.get(m.id);
-        this.#pending.delete(m.id);
-        this.#calls.delete(m.id);
-        if (!p) return;
-        if (m.error !== undefined) p.reject(Object.assign(new Error(m.error), { stack: m.stack }));
-        else p.resolve((m.out ?? m.result) as never);
-      },
-    );
+    this.#worker.on("message", (m: { id: number; result?: unknown; error?: string; stack?: string }) => {
+      const p = this.#pending.get(m.id);
+      this.#pending.delete(m.id);
+      if (!p) return;
+      if (m.error !== undefined) p.reject(Object.assign(new Error(m.error), { stack: m.stack }));
+      else p.resolve(m.result);
+    });
     const fail = (err: Error) => {
       // a dead writer must not strand its commits: fail them, so nothing is acknowledged
       this.#failed = err;
-      for (const pending of [this.#pending, this.#calls] as Map<number, { reject: (e: unknown) => void }>[]) {
-        for (const [id, p] of pending) {
-          pending.delete(id);
-          p.reject(err);
-        }
+      for (const [id, p] of this.#pending) {
+        this.#pending.delete(id);
+        p.reject(err);
       }
     };
     this.#worker.on("error", fail);
@@ -65,12 +61,7 @@ export class IngestWriter {
     rejected: NewDeadLetter[],
     opts: { windowS: number; nowMs: number },
   ): Promise<IngestCommit> {
-    if (this.#failed) return Promise.reject(this.#failed);
-    const id = this.#next++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, accepted, rejected, opts });
-    });
+    return this.#call("commitIngest", [accepted, rejected, opts]);
   }
 
   sealDue(nowMs: number, graceS: number): Promise<number[]> {
@@ -87,12 +78,12 @@ export class IngestWriter {
     return this.#call("addHeartbeat", [h]);
   }
 
-  #call<T>(method: "sealDue" | "transition" | "patchBatch" | "addHeartbeat", args: unknown[]): Promise<T> {
+  #call<T>(method: WriterMethod, args: unknown[]): Promise<T> {
     if (this.#failed) return Promise.reject(this.#failed);
     const id = this.#next++;
     return new Promise((resolve, reject) => {
-      this.#calls.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.#worker.postMessage({ id, call: method, args });
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.#worker.postMessage({ id, method, args });
     });
   }
 
