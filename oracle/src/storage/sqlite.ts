@@ -233,8 +233,6 @@ export class SqliteStorage implements Storage {
   readonly db: DatabaseSync;
   readonly #st: Record<string, StatementSync> = {};
   readonly #path: string;
-  /** reading sets of the last few sealed (or later) batches asked for; they never change */
-  readonly #sealedReadings = new Map<number, StoredReading[]>();
   readonly #synchronous: "FULL" | "NORMAL";
   /** this connection runs at synchronous = NORMAL while an ingest writer commits readings at FULL */
   #relaxed = false;
@@ -480,19 +478,7 @@ export class SqliteStorage implements Storage {
     return r ? toReading(r) : null;
   }
   readingsOfBatch(batchId: number): StoredReading[] {
-    // Readings only ever join open batches (#batchFor), so once a batch is sealed its reading set is
-    // fixed and can be kept: the pipeline reads it for the bundle and again for the proof tree.
-    const state = (this.#s(`SELECT state FROM batches WHERE id = ?`).get(batchId) as Row | undefined)?.state;
-    const kept = state !== "open" ? this.#sealedReadings.get(batchId) : undefined;
-    if (kept) return kept.slice();
-    const rows = (this.#s(`SELECT * FROM readings WHERE batch_id = ? ORDER BY digest`).all(batchId) as Row[]).map(
-      toReading,
-    );
-    if (state !== undefined && state !== "open") {
-      this.#sealedReadings.set(batchId, rows);
-      if (this.#sealedReadings.size > 4) this.#sealedReadings.delete(this.#sealedReadings.keys().next().value!);
-    }
-    return rows.slice();
+    return (this.#s(`SELECT * FROM readings WHERE batch_id = ? ORDER BY digest`).all(batchId) as Row[]).map(toReading);
   }
   bundleReadingsOfBatch(
     batchId: number,
