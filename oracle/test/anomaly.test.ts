@@ -1,7 +1,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { AnomalyScorer, madOf, medianOf, windowStats } from "../src/validate/anomaly.ts";
+import { AnomalyScorer, windowStats } from "../src/validate/anomaly.ts";
+
+/** The plain definitions: sort and take the middle. */
+function medianOf(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+function madOf(xs: number[]): number {
+  const med = medianOf(xs);
+  return medianOf(xs.map((x) => Math.abs(x - med)));
+}
 
 test("median and MAD of the sorted window equal the plain definitions (sort, take the middle)", () => {
   fc.assert(

@@ -6,7 +6,7 @@
  * Each device's window is kept twice: in arrival order (to drop the oldest) and sorted (binary
  * insertion), so the median is read off the sorted copy and the MAD found by merging the
  * deviations on either side of the median, which are already ordered: O(window) per reading
- * instead of two sorts. `medianOf`/`madOf` below are the plain definitions the tests hold it to.
+ * instead of two sorts (oracle/test/anomaly.test.ts holds it to the plain definitions).
  */
 type Window = { order: number[]; sorted: number[] };
 
@@ -89,17 +89,7 @@ function sortedMad(s: number[], med: number): number {
   return (lo + hi) / 2;
 }
 
-/** The plain definitions (sort and take the middle), for tests. */
-export function medianOf(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-export function madOf(xs: number[]): number {
-  const med = medianOf(xs);
-  return medianOf(xs.map((x) => Math.abs(x - med)));
-}
-/** The scorer's median and MAD of a window, for tests against `medianOf`/`madOf`. */
+/** The median and MAD of a window as the scorer computes them. */
 export function windowStats(xs: number[]): { median: number; mad: number } {
   const s = [...xs].sort((a, b) => a - b);
   const median = sortedMedian(s);

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { bytesToHex } from "../hex.ts";
-import { sha256Bytes, sha256Noble } from "./digest.ts";
+import { sha256 as sha256Noble } from "@noble/hashes/sha2.js";
+import { sha256Bytes } from "./digest.ts";
 import { nativeSha256 } from "./nodeHash.ts";
 
 // FIPS 180-2 Appendix B.1 and B.2 known answers

@@ -15,11 +15,6 @@ export function useSha256(fn: (bytes: Uint8Array) => Uint8Array): void {
   impl = fn;
 }
 
-/** SHA-256 with noble only (what browsers run); `sha256Bytes` gives the same bytes. */
-export function sha256Noble(bytes: Uint8Array): Uint8Array {
-  return sha256(bytes);
-}
-
 /** SHA-256 of arbitrary bytes. */
 export function sha256Bytes(bytes: Uint8Array): Uint8Array {
   return impl(bytes);
