@@ -18,7 +18,7 @@ const int = (v: unknown): number | null => (typeof v === "number" && Number.isSa
  */
 export class HeartbeatRecorder {
   readonly #common: Common;
-  readonly #storage: Pick<Storage, "addHeartbeat"> | { addHeartbeat(h: NewHeartbeat): Promise<void> };
+  readonly #writes: Pick<Storage, "addHeartbeat"> | { addHeartbeat(h: NewHeartbeat): Promise<void> };
   readonly #devices: DeviceDirectory;
   readonly #log: Logger;
 
@@ -30,7 +30,7 @@ export class HeartbeatRecorder {
     writes?: { addHeartbeat(h: NewHeartbeat): Promise<void> } | null;
   }) {
     this.#common = deps.common;
-    this.#storage = deps.writes ?? deps.storage;
+    this.#writes = deps.writes ?? deps.storage;
     this.#devices = deps.devices;
     this.#log = deps.common.logger.child({ part: "heartbeat" });
   }
@@ -69,7 +69,7 @@ export class HeartbeatRecorder {
       faults: Array.isArray(hb.faults) ? hb.faults.filter((f) => typeof f === "string").slice(0, 32) : [],
       verified,
     };
-    await this.#storage.addHeartbeat(row);
+    await this.#writes.addHeartbeat(row);
     const fields = {
       facility: topic.facilityId,
       device: topic.deviceId,

@@ -25,7 +25,6 @@ export class VerifyPool {
   readonly #inline = new SignatureVerifier();
   readonly #verifying = new Map<number, Settle<boolean>>();
   readonly #preparing = new Map<number, Settle<PreparedPayload>>();
-  readonly #keyHex = new WeakMap<Uint8Array, string>();
   /** one posted form per device record, so "already sent" is an identity check */
   readonly #posted = new WeakMap<DeviceInfo, PostedDevice>();
   /**
@@ -125,11 +124,11 @@ export class VerifyPool {
     if (posted) return posted;
     posted = {
       deviceId: device.deviceId,
-      keys: device.keys.map((k) => {
-        let hex = this.#keyHex.get(k.publicKey);
-        if (hex === undefined) this.#keyHex.set(k.publicKey, (hex = bytesToHex(k.publicKey)));
-        return { publicKeyHex: hex, validFrom: k.validFrom, validUntil: k.validUntil };
-      }),
+      keys: device.keys.map((k) => ({
+        publicKeyHex: bytesToHex(k.publicKey),
+        validFrom: k.validFrom,
+        validUntil: k.validUntil,
+      })),
     };
     this.#posted.set(device, posted);
     return posted;
