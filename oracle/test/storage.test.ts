@@ -1,7 +1,8 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { SqliteStorage } from "../src/storage/sqlite.ts";
+import { DatabaseSync } from "node:sqlite";
+import { MIGRATIONS, SqliteStorage, digestKey } from "../src/storage/sqlite.ts";
 import type { NewReading } from "../src/storage/types.ts";
 import { tempDir } from "./helpers.ts";
 
@@ -110,4 +111,97 @@ test("state transitions are idempotent and survive reopening", () => {
   assert.equal(b.bundleCid, "bafy");
   assert.deepEqual(again.batchStateCounts().pinned, 1);
   again.close();
+});
+
+test("readings are found by digest through digest_key, case-insensitively; not by a malformed or unknown digest", () => {
+  const s = new SqliteStorage(join(tmp.dir, "f.db"));
+  const rows = Array.from({ length: 50 }, (_, i) => uniq(reading("d1", i + 1, 10)));
+  // two digests sharing digestKey's 52-bit prefix: the text decides
+  const twin = { ...reading("d2", 1, 10), digest: rows[0]!.digest.slice(0, 15) + "f".repeat(51) };
+  s.commitIngest([...rows, twin], [], { windowS: 60, nowMs: 0 });
+  for (const r of [...rows, twin]) {
+    assert.equal(s.getReading(r.digest)?.seq, r.seq);
+    assert.equal(s.getReading(r.digest.toUpperCase().replace("0X", "0x"))?.deviceId, r.deviceId);
+  }
+  assert.equal(digestKey(rows[0]!.digest), digestKey(twin.digest));
+  assert.equal(s.getReading(rows[0]!.digest)?.deviceId, "d1");
+  assert.equal(s.getReading(twin.digest)?.deviceId, "d2");
+  assert.equal(s.getReading("0x" + "e".repeat(64)), null);
+  assert.equal(s.getReading("0x1234"), null);
+  assert.equal(s.getReading("not a digest"), null);
+  assert.equal(digestKey("0x" + "f".repeat(64)), 2 ** 52 - 1);
+  assert.throws(
+    () => s.commitIngest([{ ...reading("d3", 1, 10), digest: "0xABC" }], [], { windowS: 60, nowMs: 0 }),
+    /not 0x \+ 64 lowercase hex/,
+  );
+  assert.equal(s.hasReading("d3", 1), false, "the failed group commit stored nothing");
+  s.close();
+});
+
+test("a schema-2 database (digest as primary key) migrates to schema 3 with every reading and batch kept", () => {
+  const path = join(tmp.dir, "v2.db");
+  const old = new DatabaseSync(path);
+  for (const sql of MIGRATIONS.slice(0, 2)) old.exec(sql);
+  old.exec("PRAGMA user_version = 2");
+  old.exec(`INSERT INTO batches (id, facility_id, period_start, period_end, state, reading_count, created_at_ms, updated_at_ms)
+            VALUES (1, 'f1', 0, 60, 'open', 3, 0, 0)`);
+  const ins =
+    old.prepare(`INSERT INTO readings (digest, device_id, facility_id, seq, ts, kind, canonical, sig, key_id, source,
+    received_at_ms, anomaly_score, flagged, fossil_mg, biogenic_mg, methodology_id, factor_set_id, result_json, batch_id)
+    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)`);
+  const rows = [1, 2, 3].map((i) => uniq(reading("d1", i, 10 + i)));
+  for (const r of rows) {
+    ins.run(
+      r.digest,
+      r.deviceId,
+      r.facilityId,
+      r.seq,
+      r.ts,
+      r.kind,
+      r.canonical,
+      r.sig,
+      r.keyId,
+      r.source,
+      r.receivedAtMs,
+      r.anomalyScore,
+      r.flagged ? 1 : 0,
+      r.fossilMg,
+      r.biogenicMg,
+      r.methodologyId,
+      r.factorSetId,
+      "{}",
+    );
+  }
+  old.close();
+
+  const s = new SqliteStorage(path);
+  assert.equal(Number((s.db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version), 3);
+  for (const r of rows) {
+    const got = s.getReading(r.digest)!;
+    assert.equal(got.seq, r.seq);
+    assert.equal(got.canonical, r.canonical);
+    assert.equal(got.fossilMg, 1500n);
+    assert.equal(got.batchId, 1);
+  }
+  assert.deepEqual(
+    s
+      .readingsOfBatch(1)
+      .map((r) => r.seq)
+      .sort(),
+    [1, 2, 3],
+  );
+  // no index on the digest text any more: one on its key, (device_id, seq) unique, batch, (facility, ts)
+  const indexes = (s.db.prepare("PRAGMA index_list(readings)").all() as { name: string }[]).map((i) => {
+    const cols = s.db.prepare(`PRAGMA index_info(${JSON.stringify(i.name)})`).all() as { name: string }[];
+    return cols.map((c) => c.name).join(",");
+  });
+  assert.deepEqual(indexes.sort(), ["batch_id", "device_id,seq", "digest_key", "facility_id,ts"]);
+  // (device, seq) is still unique after the rebuild, and new readings go on from the old rowids
+  const again = s.commitIngest([uniq(reading("d1", 3, 13)), uniq(reading("d1", 4, 14))], [], { windowS: 60, nowMs: 0 });
+  assert.equal(again.readings[0]!.status, "rejected");
+  assert.equal(again.readings[1]!.status, "stored");
+  s.close();
+  const reopened = new SqliteStorage(path);
+  assert.equal(reopened.getReading(rows[2]!.digest)?.seq, 3);
+  reopened.close();
 });

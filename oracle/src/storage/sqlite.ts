@@ -19,8 +19,6 @@ import type {
 import { BATCH_STATES } from "./types.ts";
 import { IngestWriter } from "./ingest-writer.ts";
 
-const SCHEMA_VERSION = 2;
-
 const MIGRATION_1 = `
 CREATE TABLE readings (
   digest TEXT PRIMARY KEY,
@@ -139,6 +137,65 @@ CREATE TABLE heartbeats (
 CREATE INDEX heartbeats_device ON heartbeats(device_id, received_at_ms);
 `;
 
+/**
+ * Readings keyed by digest without a unique index on the 66-character digest text. Every reading
+ * inserted into that index wrote one random page of it per commit, which cost the writer thread
+ * ~12 µs of CPU per reading (a third of its time) in a 600,000-reading micro-benchmark. The
+ * lookup index is now on `digest_key`, the digest's first 52 bits as an integer (`digestKey`),
+ * a quarter of the size; queries by digest match the key and then the text. The digest stays
+ * unique without its own index: it is the SHA-256 of the canonical reading, which names its
+ * (device, seq), and (device_id, seq) is unique. The table is rebuilt, rows in rowid order.
+ */
+const MIGRATION_3 = `
+CREATE TABLE readings_v3 (
+  digest TEXT NOT NULL,
+  digest_key INTEGER NOT NULL,
+  device_id TEXT NOT NULL,
+  facility_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  canonical TEXT NOT NULL,
+  sig TEXT NOT NULL,
+  key_id TEXT,
+  source TEXT NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  anomaly_score REAL,
+  flagged INTEGER NOT NULL DEFAULT 0,
+  fossil_mg INTEGER NOT NULL,
+  biogenic_mg INTEGER NOT NULL,
+  methodology_id TEXT NOT NULL,
+  factor_set_id TEXT NOT NULL,
+  result_json TEXT NOT NULL,
+  batch_id INTEGER NOT NULL REFERENCES batches(id),
+  UNIQUE (device_id, seq)
+);
+INSERT INTO readings_v3 (rowid, digest, digest_key, device_id, facility_id, seq, ts, kind, canonical, sig, key_id,
+  source, received_at_ms, anomaly_score, flagged, fossil_mg, biogenic_mg, methodology_id, factor_set_id, result_json, batch_id)
+SELECT rowid, digest, carbonproof_digest_key(digest), device_id, facility_id, seq, ts, kind, canonical, sig, key_id,
+  source, received_at_ms, anomaly_score, flagged, fossil_mg, biogenic_mg, methodology_id, factor_set_id, result_json, batch_id
+FROM readings ORDER BY rowid;
+DROP TABLE readings;
+ALTER TABLE readings_v3 RENAME TO readings;
+CREATE INDEX readings_batch ON readings(batch_id);
+CREATE INDEX readings_facility_ts ON readings(facility_id, ts);
+CREATE INDEX readings_digest_key ON readings(digest_key);
+`;
+
+/** Schema version N is MIGRATIONS[0..N-1] applied in order (`PRAGMA user_version` = N). */
+export const MIGRATIONS: readonly string[] = [MIGRATION_1, MIGRATION_2, MIGRATION_3];
+const SCHEMA_VERSION = MIGRATIONS.length;
+
+const DIGEST_RE = /^0x[0-9a-f]{64}$/;
+
+/**
+ * The lookup key of a reading digest (`0x` + 64 lowercase hex): its first 13 hex digits (52
+ * bits) as an integer, exact in a JS number and in SQLite's INTEGER. Null for anything else.
+ */
+export function digestKey(digest: string): number | null {
+  return DIGEST_RE.test(digest) ? parseInt(digest.slice(2, 15), 16) : null;
+}
+
 type Row = Record<string, unknown>;
 
 function toReading(r: Row): StoredReading {
@@ -242,8 +299,11 @@ export class SqliteStorage implements Storage {
     this.#path = path;
     this.#synchronous = opts.synchronous ?? "FULL";
     this.db = new DatabaseSync(path);
+    // A checkpoint every 16,000 WAL pages (~64 MB) rather than 4,000: fewer passes copying the
+    // same hot index pages back into the database, ~4 µs less writer CPU per reading in a
+    // 600,000-reading micro-benchmark; after each checkpoint the WAL file is rewritten from its start.
     this.db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${this.#synchronous};
-      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 4000;`);
+      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 16000;`);
     this.#migrate();
   }
 
@@ -292,16 +352,18 @@ export class SqliteStorage implements Storage {
     if (version > SCHEMA_VERSION) {
       throw new Error(`database schema ${version} is newer than this node (${SCHEMA_VERSION}): upgrade the node`);
     }
-    if (version < 1) {
-      this.#tx(() => {
-        this.db.exec(MIGRATION_1);
-        this.db.exec(`PRAGMA user_version = 1`);
+    if (version < MIGRATIONS.length) {
+      // MIGRATION_3 computes each stored digest's key (digestKey) in SQL
+      this.db.function("carbonproof_digest_key", { deterministic: true }, (d) => {
+        const k = typeof d === "string" ? digestKey(d) : null;
+        if (k === null) throw new Error(`stored reading digest ${String(d)} is not 0x + 64 lowercase hex`);
+        return k;
       });
     }
-    if (version < 2) {
+    for (let v = version; v < MIGRATIONS.length; v++) {
       this.#tx(() => {
-        this.db.exec(MIGRATION_2);
-        this.db.exec(`PRAGMA user_version = 2`);
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.exec(`PRAGMA user_version = ${v + 1}`);
       });
     }
   }
@@ -384,9 +446,9 @@ export class SqliteStorage implements Storage {
     return this.#tx(() => {
       const deadLetterIds = rejected.map((d) => this.#insertDead(d));
       const insert = this
-        .#s(`INSERT OR IGNORE INTO readings (digest, device_id, facility_id, seq, ts, kind, canonical, sig, key_id, source,
+        .#s(`INSERT OR IGNORE INTO readings (digest, digest_key, device_id, facility_id, seq, ts, kind, canonical, sig, key_id, source,
         received_at_ms, anomaly_score, flagged, fossil_mg, biogenic_mg, methodology_id, factor_set_id, result_json, batch_id)
-        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`);
+        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`);
       const bump = this.#s(`UPDATE batches SET reading_count = reading_count + ? WHERE id = ?`);
       const added = new Map<number, number>();
       const cache = new Map<string, number | null>();
@@ -420,8 +482,11 @@ export class SqliteStorage implements Storage {
           );
           continue;
         }
+        const dkey = digestKey(a.digest);
+        if (dkey === null) throw new Error(`reading digest ${a.digest} is not 0x + 64 lowercase hex`);
         const r = insert.run(
           a.digest,
+          dkey,
           a.deviceId,
           a.facilityId,
           a.seq,
@@ -470,7 +535,10 @@ export class SqliteStorage implements Storage {
     return r.m === null ? null : Number(r.m);
   }
   getReading(digest: string): StoredReading | null {
-    const r = this.#s(`SELECT * FROM readings WHERE digest = ?`).get(digest.toLowerCase()) as Row | undefined;
+    const d = digest.toLowerCase();
+    const key = digestKey(d);
+    if (key === null) return null;
+    const r = this.#s(`SELECT * FROM readings WHERE digest_key = ? AND digest = ?`).get(key, d) as Row | undefined;
     return r ? toReading(r) : null;
   }
   getReadingByDeviceSeq(deviceId: string, seq: number): StoredReading | null {
