@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm run bench:ingest [-- --seconds N --rate R --latency-seconds N --latency-rate R --devices D
- *   --facilities F --connections C --cpu-prof DIR]`
+ *   --facilities F --connections C --cpu-prof DIR --node-args="FLAGS"]`
  *
  * Signed readings from many simulated devices over MQTT (QoS 1) into one oracle node
  * (`carbonproof-oracle start` as a child process, SQLite synchronous=FULL, 2 s window) with a
@@ -72,6 +72,8 @@ const { values } = parseArgs({
     connections: { type: "string", default: "32" },
     /** write a V8 CPU profile of the node child into this folder (`node --cpu-prof`) */
     "cpu-prof": { type: "string" },
+    /** extra Node/V8 flags for the node child, space-separated (e.g. "--max-semi-space-size=32") */
+    "node-args": { type: "string" },
   },
 });
 const seconds = Number(values.seconds);
@@ -397,6 +399,7 @@ async function main(): Promise<void> {
       [
         "--disable-warning=ExperimentalWarning",
         ...(values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] : []),
+        ...(values["node-args"]?.split(" ").filter(Boolean) ?? []),
         join(root, "oracle/src/cli/main.ts"),
         "start",
         "--config",

@@ -1,12 +1,12 @@
 import "../../../sdk/src/reading/nodeHash.ts";
 import {
-  buildBundle,
+  SdkError,
+  assembleBundle,
   bundleCid,
   bundleHeader,
-  encodeBundle,
+  type AssembleBundleInput,
+  type AssembledBundle,
   type BatchHeader,
-  type Bundle,
-  type Envelope,
   type FacilityContext,
   type FactorSet,
   type Hex,
@@ -20,40 +20,28 @@ export type BundleReading = Pick<StoredReading, "digest" | "canonical" | "sig" |
 /** What a bundle is built with besides its readings (from the node's `EmissionsCalculator`). */
 export type BundleInputs = Pick<EmissionsCalculator, "factorSet" | "facilityContext" | "methodologyId">;
 
-/**
- * The evidence bundle of a sealed batch (sdk `buildBundle`: every signed reading, its result,
- * the factor set, facility context, Merkle root and totals), its canonical bytes and CID.
- * Deterministic from the sealed reading set, so a node that crashed after pinning recomputes
- * the same CID. Anomaly flags go in as informational `flags`.
- */
-export function batchBundle(input: {
-  batch: Batch;
-  readings: BundleReading[];
-  calculator: BundleInputs;
-  correctionOf?: Hex;
-}): { bundle: Bundle; bytes: Uint8Array; cid: string } {
-  const { batch, readings, calculator } = input;
-  const envelopes: Envelope[] = readings.map((r) => ({
-    reading: JSON.parse(r.canonical) as Envelope["reading"],
-    sig: r.sig as Hex,
-    ...(r.keyId ? { keyId: r.keyId } : {}),
-  }));
+/** The sdk input of a sealed batch's bundle: its stored readings as they are, anomaly flags as informational `flags`. */
+function assembleInput(
+  batch: Batch,
+  readings: BundleReading[],
+  inputs: PostedBundleInputs,
+  correctionOf?: Hex,
+): AssembleBundleInput {
   const flags: Record<string, string[]> = {};
   for (const r of readings)
     if (r.flagged) flags[r.digest] = [`anomaly:robust-z>${r.anomalyScore === null ? "?" : Math.floor(r.anomalyScore)}`];
-  const bundle = buildBundle({
+  return {
     facilityId: batch.facilityId,
     periodStart: batch.periodStart,
     periodEnd: batch.periodEnd,
-    envelopes,
-    factorSet: calculator.factorSet,
-    facilityContext: calculator.facilityContext(batch.facilityId),
-    methodologyId: calculator.methodologyId,
-    correctionOf: input.correctionOf,
+    // An empty key id is none, as it always was here.
+    readings: readings.map((r) => ({ canonical: r.canonical, digest: r.digest, sig: r.sig, keyId: r.keyId || null })),
+    factorSet: inputs.factorSet,
+    facilityContext: inputs.facilityContext,
+    methodologyId: inputs.methodologyId,
+    correctionOf,
     flags,
-  });
-  const bytes = encodeBundle(bundle);
-  return { bundle, bytes, cid: bundleCid(bytes) };
+  };
 }
 
 /** A sealed batch's bundle as the pipeline pins it: bytes, CID, the header to sign, the batch's figures. */
@@ -81,10 +69,13 @@ export function postedInputs(calculator: BundleInputs, facilityId: string): Post
 }
 
 /**
- * Builds the bundle of a sealed batch from its stored readings (null when it has none) and
- * checks that the digests the sdk recomputed are the digests stored at ingest, which the
- * proofs API builds its trees from: the tree sorts its leaves, so the same set of digests is
- * the same root.
+ * Builds the evidence bundle of a sealed batch from its stored readings (null when it has
+ * none) with the sdk's `assembleBundle`: the bytes `encodeBundle(buildBundle(…))` gives, without
+ * canonicalizing every reading again. Deterministic from the sealed reading set, so a node that
+ * crashed after pinning recomputes the same CID. The bundle's digests are the digests stored at
+ * ingest, which the proofs API builds its trees from, by construction: assembleBundle writes
+ * each stored digest and refuses one that is not the SHA-256 of its stored canonical text (a
+ * tampered row). The same set of digests, the same root.
  */
 export function buildSealedBundle(
   batch: Batch,
@@ -93,27 +84,29 @@ export function buildSealedBundle(
   correctionOf?: Hex,
 ): BuiltBundle | null {
   if (readings.length === 0) return null;
-  const calculator: BundleInputs = {
-    factorSet: inputs.factorSet,
-    facilityContext: () => inputs.facilityContext,
-    methodologyId: inputs.methodologyId,
-  };
-  const { bundle, bytes, cid } = batchBundle({ batch, readings, calculator, correctionOf });
-  const recomputed = bundle.readings.map((r) => r.digest).sort();
-  const stored = readings.map((r) => r.digest.toLowerCase()).sort();
-  if (recomputed.length !== stored.length || recomputed.some((d, i) => d !== stored[i])) {
-    throw new Error(`batch ${batch.id}: the bundle's reading digests differ from the stored ones`);
+  let assembled: AssembledBundle;
+  try {
+    assembled = assembleBundle(assembleInput(batch, readings, inputs, correctionOf));
+  } catch (err) {
+    if (err instanceof SdkError && err.details?.check === "digest") {
+      throw new Error(`batch ${batch.id}: the bundle's reading digests differ from the stored ones: ${err.message}`, {
+        cause: err,
+      });
+    }
+    throw err;
   }
+  const { bytes, summary } = assembled;
+  const cid = bundleCid(bytes);
   return {
     bytes,
     cid,
-    headerJson: headerToJson(bundleHeader(bundle, cid)),
-    root: bundle.root as Hex,
-    readingCount: bundle.totals.readingCount,
-    fossilCo2eGrams: bundle.totals.fossilCo2eGrams,
-    biogenicCo2Grams: bundle.totals.biogenicCo2Grams,
-    methodologyId: bundle.methodologyId as Hex,
-    factorSetId: bundle.factorSet.id as Hex,
+    headerJson: headerToJson(bundleHeader(summary, cid)),
+    root: summary.root as Hex,
+    readingCount: summary.totals.readingCount,
+    fossilCo2eGrams: summary.totals.fossilCo2eGrams,
+    biogenicCo2Grams: summary.totals.biogenicCo2Grams,
+    methodologyId: summary.methodologyId as Hex,
+    factorSetId: summary.factorSet.id as Hex,
   };
 }
 

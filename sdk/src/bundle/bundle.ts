@@ -188,8 +188,11 @@ function startsWithBom(bytes: Uint8Array): boolean {
   return bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
 }
 
-/** The batch header a bundle backs, given the CID it is pinned under. */
-export function bundleHeader(bundle: Bundle, cid: string): BatchHeader {
+/**
+ * The batch header a bundle backs, given the CID it is pinned under. Reads the top-level fields
+ * only, so `assembleBundle`'s summary (a bundle without its readings) will do.
+ */
+export function bundleHeader(bundle: Omit<Bundle, "readings">, cid: string): BatchHeader {
   return {
     facilityId: idToBytes32(bundle.facilityId),
     periodStart: BigInt(bundle.period.start),
