@@ -122,9 +122,10 @@ export class Ingestor {
       ];
     }
     const c = { ...ctx, receivedAtMs };
-    return Promise.all(
-      prepared.items.map((p) => this.#one(p, c, topicDevice, p.raw === undefined ? text : () => p.raw!)),
-    );
+    const items = prepared.items;
+    // one envelope per MQTT message is the common case: no array of promises for it
+    if (items.length === 1) return [await this.#one(items[0]!, c, topicDevice, items[0]!.raw ?? text)];
+    return Promise.all(items.map((p) => this.#one(p, c, topicDevice, p.raw === undefined ? text : () => p.raw!)));
   }
 
   /** Accepts parsed JSON: one envelope or an array of envelopes. */
@@ -156,7 +157,7 @@ export class Ingestor {
     p: PreparedEnvelope,
     ctx: IngestContext & { receivedAtMs: number },
     topicDevice: DeviceInfo | null,
-    raw: () => string,
+    raw: string | (() => string),
   ): Promise<IngestOutcome> {
     const reject = (reason: RejectReason, detail: string, r?: Reading, digest?: string) =>
       this.#dead({
@@ -164,7 +165,7 @@ export class Ingestor {
         source: ctx.source,
         reason,
         detail,
-        payload: raw(),
+        payload: typeof raw === "string" ? raw : raw(),
         deviceId: r?.deviceId ?? null,
         seq: r?.seq ?? null,
         digest: digest ?? null,
@@ -369,16 +370,21 @@ export class Ingestor {
     readings: Extract<Pending, { kind: "reading" }>[],
     dead: Extract<Pending, { kind: "dead" }>[],
   ): void {
+    // per source, counted once per group commit (a labelled inc() hashes its labels on every call)
+    const accepted = new Map<IngestSource, number>();
+    const debug = this.#log.isLevelEnabled("debug");
     readings.forEach((p, i) => {
       this.#inQueue.delete(`${p.row.deviceId}\u0000${p.row.seq}`);
       const o = out.readings[i]!;
       if (o.status === "stored") {
         this.#seen.add(p.row.deviceId, p.row.seq);
-        this.#common.metrics.readingsAccepted.inc({ source: p.row.source });
-        this.#log.debug(
-          { device: p.row.deviceId, seq: p.row.seq, digest: p.row.digest, batch: o.batchId },
-          "reading stored",
-        );
+        accepted.set(p.row.source, (accepted.get(p.row.source) ?? 0) + 1);
+        if (debug) {
+          this.#log.debug(
+            { device: p.row.deviceId, seq: p.row.seq, digest: p.row.digest, batch: o.batchId },
+            "reading stored",
+          );
+        }
       } else {
         this.#common.metrics.readingsRejected.inc({ reason: o.reason });
         this.#log.info(
@@ -388,6 +394,7 @@ export class Ingestor {
       }
       p.resolve(o);
     });
+    for (const [source, n] of accepted) this.#common.metrics.readingsAccepted.inc({ source }, n);
     dead.forEach((p, i) => {
       this.#common.metrics.readingsRejected.inc({ reason: p.row.reason });
       this.#log.info(

@@ -17,16 +17,25 @@ type AuthorizePublishHandler = NonNullable<AedesOptions["authorizePublish"]>;
 export const READINGS_TOPIC_FILTER = "carbonproof/v1/+/+/readings";
 
 export function parseReadingsTopic(topic: string): { facilityId: string; deviceId: string } | null {
-  const parts = topic.split("/");
-  if (parts.length !== 5 || parts[0] !== "carbonproof" || parts[1] !== "v1" || parts[4] !== "readings") return null;
-  return { facilityId: parts[2]!, deviceId: parts[3]! };
+  const t = parseDeviceTopic(topic);
+  return t?.channel === "readings" ? { facilityId: t.facilityId, deviceId: t.deviceId } : null;
 }
 
 /** `carbonproof/v1/<facilityId>/<deviceId>/heartbeat`: device health, never attested (docs/protocol.md). */
 export function parseHeartbeatTopic(topic: string): { facilityId: string; deviceId: string } | null {
+  const t = parseDeviceTopic(topic);
+  return t?.channel === "heartbeat" ? { facilityId: t.facilityId, deviceId: t.deviceId } : null;
+}
+
+/** Either device topic, split once (every MQTT message goes through here). */
+export function parseDeviceTopic(
+  topic: string,
+): { facilityId: string; deviceId: string; channel: "readings" | "heartbeat" } | null {
   const parts = topic.split("/");
-  if (parts.length !== 5 || parts[0] !== "carbonproof" || parts[1] !== "v1" || parts[4] !== "heartbeat") return null;
-  return { facilityId: parts[2]!, deviceId: parts[3]! };
+  if (parts.length !== 5 || parts[0] !== "carbonproof" || parts[1] !== "v1") return null;
+  const channel = parts[4];
+  if (channel !== "readings" && channel !== "heartbeat") return null;
+  return { facilityId: parts[2]!, deviceId: parts[3]!, channel };
 }
 
 export function readingsTopic(facilityId: string, deviceId: string): string {
@@ -54,9 +63,8 @@ async function ingestMessage(
   payload: Buffer,
   principal?: Principal,
 ): Promise<void> {
-  const heartbeat = parseHeartbeatTopic(topic);
-  if (heartbeat) return heartbeats.record(heartbeat, payload);
-  const t = parseReadingsTopic(topic);
+  const t = parseDeviceTopic(topic);
+  if (t?.channel === "heartbeat") return heartbeats.record({ facilityId: t.facilityId, deviceId: t.deviceId }, payload);
   const receivedAtMs = common.clock.nowMs();
   if (!t) {
     await ingestor.submitRaw(
@@ -68,7 +76,7 @@ async function ingestMessage(
   }
   await ingestor.submitRaw(
     payload,
-    { source: "mqtt", receivedAtMs, topic: t, principal },
+    { source: "mqtt", receivedAtMs, topic: { facilityId: t.facilityId, deviceId: t.deviceId }, principal },
     common.config.mqtt.maxPayloadBytes,
   );
 }

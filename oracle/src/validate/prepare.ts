@@ -1,4 +1,4 @@
-import { bytesToHex, canonicalBytes, envelopeSchema, formatIssues, sha256Bytes } from "../../../sdk/src/index.ts";
+import { bytesToHex, canonicalJson, envelopeSchema, formatIssues, sha256Bytes } from "../../../sdk/src/index.ts";
 import type { SignatureVerifier } from "../../../sdk/src/reading/nodeVerifier.ts";
 
 /**
@@ -57,7 +57,9 @@ export function prepareEnvelope(
   }
   const env = parsed.data;
   const r = env.reading;
-  const bytes = canonicalBytes(r);
+  // the canonical text, and its UTF-8 bytes (what is hashed and signed) from it
+  const canonical = canonicalJson(r);
+  const bytes = Buffer.from(canonical, "utf8");
   const digest = bytesToHex(sha256Bytes(bytes));
   let sigOk: boolean | null = null;
   let keysValid: number | null = null;
@@ -68,7 +70,7 @@ export function prepareEnvelope(
   }
   return {
     ok: true,
-    canonical: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"),
+    canonical,
     digest,
     sig: env.sig.toLowerCase(),
     keyId: env.keyId ?? null,

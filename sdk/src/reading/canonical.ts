@@ -7,6 +7,8 @@ import { SdkError } from "../errors.ts";
  * cannot carry (undefined, functions, bigint, NaN).
  */
 export function assertIntegerJson(value: unknown, path = ""): void {
+  // the common case, a valid value, without building a path string for every member
+  if (path === "" && isIntegerJson(value)) return;
   if (value === null || typeof value === "string" || typeof value === "boolean") return;
   if (typeof value === "number") {
     if (!Number.isSafeInteger(value)) {
@@ -36,6 +38,25 @@ export function assertIntegerJson(value: unknown, path = ""): void {
   throw new SdkError(`${path || "(root)"}: a ${typeof value} cannot be encoded as JSON.`, { code: "NON_INTEGER" });
 }
 
+/** What `assertIntegerJson` accepts, as a yes or no (it then walks again to say where it fails). */
+function isIntegerJson(value: unknown): boolean {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
+  if (typeof value === "number") return Number.isSafeInteger(value);
+  if (typeof value !== "object") return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!isIntegerJson(item)) return false;
+    return true;
+  }
+  for (const k in value) {
+    if (!Object.hasOwn(value, k)) continue;
+    const v = (value as Record<string, unknown>)[k];
+    if (v === undefined || !isIntegerJson(v)) return false;
+  }
+  return true;
+}
+
+const encoder = new TextEncoder();
+
 /** RFC 8785 (JCS) canonical JSON text of an integer-only JSON value. */
 export function canonicalJson(value: unknown): string {
   assertIntegerJson(value);
@@ -46,5 +67,5 @@ export function canonicalJson(value: unknown): string {
 
 /** RFC 8785 (JCS) canonical bytes (UTF-8) of an integer-only JSON value, e.g. a reading. */
 export function canonicalBytes(value: unknown): Uint8Array {
-  return new TextEncoder().encode(canonicalJson(value));
+  return encoder.encode(canonicalJson(value));
 }
