@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm run bench:ingest [-- --seconds N --rate R --latency-seconds N --latency-rate R --devices D
- *   --facilities F --connections C --cpu-prof DIR --node-args="FLAGS"]`
+ *   --facilities F --connections C --cpu-prof DIR --node-args="FLAGS" --verify-workers N]`
  *
  * Signed readings from many simulated devices over MQTT (QoS 1) into one oracle node
  * (`carbonproof-oracle start` as a child process, SQLite synchronous=FULL, 2 s window) with a
@@ -74,6 +74,8 @@ const { values } = parseArgs({
     "cpu-prof": { type: "string" },
     /** extra Node/V8 flags for the node child, space-separated (e.g. "--max-semi-space-size=32") */
     "node-args": { type: "string" },
+    /** the node's `validation.verifyWorkers` (default: the node's default) */
+    "verify-workers": { type: "string" },
   },
 });
 const seconds = Number(values.seconds);
@@ -98,6 +100,13 @@ function cpuSeconds(statPath: string): number {
   return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
 }
 const CLOCK_TICKS = 100;
+
+/** The machine's CPU seconds so far, busy and in all (Linux /proc/stat; idle and iowait are not busy). */
+function machineCpu(): { busy: number; total: number } {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: (total - f[3]! - f[4]!) / CLOCK_TICKS, total: total / CLOCK_TICKS };
+}
 
 /** CPU seconds of every thread of a process, by thread id. */
 function threadCpu(pid: number): Map<number, number> {
@@ -387,6 +396,7 @@ async function main(): Promise<void> {
       mqtt: { port: mqttPort },
       devices: { source: "file", file: join(dir, "devices.json") },
       batching,
+      ...(values["verify-workers"] ? { validation: { verifyWorkers: Number(values["verify-workers"]) } } : {}),
       chain: { enabled: true, rpcUrl: hh.url, attestationRegistry: dep.attestationRegistry, pollMs: 200 },
       facilities: Object.fromEntries(
         Array.from({ length: facilityCount }, (_, i) => [`bench-fac-${i}`, { country: "KEN" }]),
@@ -616,8 +626,11 @@ async function main(): Promise<void> {
     const nodeCpu0 = cpuSeconds(`/proc/${nodePid}/stat`);
     const nodeMainCpu0 = cpuSeconds(`/proc/${nodePid}/task/${nodePid}/stat`);
     const threads0 = threadCpu(nodePid);
+    const machine0 = machineCpu();
     const { t0: t1 } = await publish(p1);
     const cpu1 = process.cpuUsage(cpu0);
+    const machine1 = machineCpu();
+    const machineBusyS = machine1.busy - machine0.busy;
     const nodeCpuS = cpuSeconds(`/proc/${nodePid}/stat`) - nodeCpu0;
     const nodeMainCpuS = cpuSeconds(`/proc/${nodePid}/task/${nodePid}/stat`) - nodeMainCpu0;
     const threads1 = threadCpu(nodePid);
@@ -723,6 +736,8 @@ async function main(): Promise<void> {
       ["node CPU (% of one core)", ((nodeCpuS * 1e5) / window1Ms).toFixed(0), ""],
       ["load generator CPU (% of one core)", ((generatorUs1 / 1000 / window1Ms) * 100).toFixed(0), ""],
       ["load generator CPU µs per reading", String(result.generatorCpuUsPerReading), ""],
+      // busy CPU seconds over the phase's window (publish() may return a little after the last PUBACK)
+      ["machine busy (% of all cores)", ((machineBusyS * 1e5) / window1Ms / availableParallelism()).toFixed(0), ""],
     ];
     // the node's busiest threads: the main thread, the verify workers, the ingest writer, V8's GC helpers
     const busiest = [...threads1]

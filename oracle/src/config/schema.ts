@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 
 /**
@@ -79,8 +80,18 @@ export const configSchema = z
     validation: z
       .object({
         clockSkewS: z.number().int().min(0).default(300),
-        /** Verify P-256 signatures on this many worker threads (0: on the main thread); ~cores − 1. */
-        verifyWorkers: z.number().int().min(0).max(64).default(1),
+        /**
+         * Parse and verify P-256 signatures on this many worker threads (0: on the main thread).
+         * Default: one per core, at most 8. On 2 cores, 2 workers accepted ~30 % more readings/s
+         * than 1 in bench:ingest (docs/oracle.md): with one, verification (the largest cost)
+         * could use only one core while the main thread and the writer waited on it.
+         */
+        verifyWorkers: z
+          .number()
+          .int()
+          .min(0)
+          .max(64)
+          .default(() => Math.min(8, availableParallelism())),
         anomaly: z
           .object({
             window: z.number().int().min(4).default(64),
