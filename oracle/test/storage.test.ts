@@ -205,3 +205,30 @@ test("a schema-2 database (digest as primary key) migrates to schema 3 with ever
   assert.equal(reopened.getReading(rows[2]!.digest)?.seq, 3);
   reopened.close();
 });
+
+test("a background connection checkpoints the WAL (PASSIVE) while the writer's own autocheckpoint stays off", () => {
+  const path = join(tmp.dir, "checkpoint.db");
+  // the writer's connection as the node opens it (storage/ingest-writer-worker.ts): a high backstop
+  const writer = new SqliteStorage(path, { autocheckpoint: 65536 });
+  const background = new SqliteStorage(path, { synchronous: "NORMAL" });
+  const pragma = (s: SqliteStorage) =>
+    (s.db.prepare("PRAGMA wal_autocheckpoint").get() as { wal_autocheckpoint: number }).wal_autocheckpoint;
+  assert.equal(pragma(writer), 65536);
+  assert.equal(pragma(background), 16000);
+  for (let g = 0; g < 20; g++) {
+    const rows = Array.from({ length: 200 }, (_, i) => uniq(reading(`ck${i}`, g + 1, 100 + g)));
+    writer.commitIngest(rows, [], { windowS: 60, nowMs: 0 });
+  }
+  const first = background.checkpoint();
+  assert.ok(first.walFrames > 0, "the writer's commits are in the WAL, not yet checkpointed by the writer");
+  assert.equal(first.checkpointed, first.walFrames, "nothing else reads or writes: every frame is copied back");
+  // a commit after the checkpoint starts the WAL over: it no longer grows
+  writer.commitIngest([uniq(reading("ck-after", 1, 100))], [], { windowS: 60, nowMs: 0 });
+  const second = background.checkpoint();
+  assert.ok(second.walFrames < first.walFrames, `WAL restarted (${second.walFrames} < ${first.walFrames} frames)`);
+  // everything is still readable through the background connection
+  assert.ok(background.hasReading("ck199", 20));
+  assert.ok(background.hasReading("ck-after", 1));
+  writer.close();
+  background.close();
+});

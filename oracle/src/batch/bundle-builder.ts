@@ -31,7 +31,8 @@ type Pending = { resolve: (b: BuiltBundle | null) => void; reject: (e: unknown) 
  * rows, re-canonicalising and re-hashing every reading, the Merkle tree and the bundle's
  * canonical JSON took ~20 % of the main thread at saturation, in bursts at each window's end
  * that held up the MQTT broker and its acknowledgements. A worker that dies fails the builds
- * it had (the pipeline retries them) and is started again on the next build.
+ * it had (the pipeline retries them) and is started again on the next build. The same thread
+ * checkpoints the database's write-ahead log in the background.
  */
 export class WorkerBundleBuilder implements BundleBuilder {
   readonly #path: string;
@@ -43,6 +44,8 @@ export class WorkerBundleBuilder implements BundleBuilder {
   constructor(path: string, inputs: BundleInputs) {
     this.#path = path;
     this.#inputs = inputs;
+    // started now, not at the first build: the worker also checkpoints the WAL (bundle-worker.ts)
+    this.#worker = this.#start();
   }
 
   #start(): Worker {

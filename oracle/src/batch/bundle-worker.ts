@@ -10,10 +10,22 @@ import { buildSealedBundle, type PostedBundleInputs } from "./bundle.ts";
  * not copied, back to the main thread, which pins them.
  */
 const { path } = workerData as { path: string };
+const CHECKPOINT_INTERVAL_MS = 500;
 const storage = new SqliteStorage(path, { synchronous: "NORMAL" });
+// This thread also checkpoints the write-ahead log, twice a second, PASSIVE (it never blocks the
+// writer): on the ingest writer's connection a checkpoint ran inside a group commit and held up
+// every reading waiting on that commit (storage/ingest-writer-worker.ts keeps a high backstop).
+const checkpoints = setInterval(() => {
+  try {
+    storage.checkpoint();
+  } catch {
+    // busy (another checkpoint running) or the database is closing: the next tick tries again
+  }
+}, CHECKPOINT_INTERVAL_MS);
 type Job = { id: number; batch: Batch; inputs: PostedBundleInputs; correctionOf?: Hex };
 parentPort!.on("message", (m: Job | { close: true }) => {
   if ("close" in m) {
+    clearInterval(checkpoints);
     storage.close();
     parentPort!.close();
     return;

@@ -9,7 +9,10 @@ import { SqliteStorage } from "./sqlite.ts";
  * and those before a broadcast stay FULL.
  */
 const { path, synchronous } = workerData as { path: string; synchronous: "FULL" | "NORMAL" };
-const storage = new SqliteStorage(path, { synchronous });
+// WAL checkpoints are the bundle worker's job (batch/bundle-worker.ts): one run by this connection
+// happens inside a group commit, which then stalls every reading waiting on it for as long. This
+// high threshold is the backstop should that thread fall behind (256 MiB of WAL at 4 KiB pages).
+const storage = new SqliteStorage(path, { synchronous, autocheckpoint: 65536 });
 storage.relaxBatchWrites();
 // Every reading inserts into two indexes keyed at random (the digest) or spread over all devices
 // ((device_id, seq)), so each commit touches a page per reading in each: a 32 MiB page cache
