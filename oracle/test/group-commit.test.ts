@@ -128,6 +128,44 @@ describe("group commit and the acknowledgement", { timeout: 120_000 }, () => {
     }
   });
 
+  test("PUBACKs come in the order of the PUBLISHes on each connection (MQTT-4.6.0-2), with several verify workers", async () => {
+    const devices = Array.from({ length: 20 }, (_, i) => makeDevice(`order-dev-${i}`));
+    const node = await testNode({
+      devices: devices.map((d) => deviceInfo(d)),
+      // two workers validate one connection's readings at once and may finish them out of order
+      config: { validation: { verifyWorkers: 2 } },
+    });
+    const clients = await Promise.all(
+      Array.from({ length: 2 }, (_, i) =>
+        mqtt.connectAsync(node.mqtt!.url, { clientId: `order-${i}`, reconnectPeriod: 0 }),
+      ),
+    );
+    try {
+      const acked: number[][] = clients.map(() => []);
+      const envs = Array.from({ length: 800 }, (_, i) => electricity(devices[i % devices.length]!));
+      await Promise.all(
+        envs.map((e, i) =>
+          clients[i % clients.length]!.publishAsync(
+            readingsTopic(e.reading.facilityId, e.reading.deviceId),
+            JSON.stringify(e),
+            { qos: 1 },
+          ).then(() => acked[i % clients.length]!.push(i)),
+        ),
+      );
+      for (const order of acked) {
+        assert.equal(order.length, 400);
+        assert.deepEqual(
+          order,
+          [...order].sort((a, b) => a - b),
+          "a PUBACK came before the PUBACK of an earlier PUBLISH",
+        );
+      }
+    } finally {
+      await Promise.all(clients.map((c) => c.endAsync()));
+      await node.close();
+    }
+  });
+
   test("a failed group commit acknowledges nothing and the queue check is released", async () => {
     const tmp = tempDir();
     const notADir = join(tmp.dir, "file");

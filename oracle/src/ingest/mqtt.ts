@@ -106,8 +106,34 @@ export async function startEmbeddedBroker(deps: {
     done(null, true);
   };
   const log: Logger = common.logger.child({ part: "mqtt" });
+  // MQTT 3.1.1 [MQTT-4.6.0-2]: PUBACKs go out in the order the PUBLISHes came in. aedes handles
+  // a socket chunk's packets at once and writes each PUBACK when its hook calls back; the verify
+  // workers and group commits can finish a connection's readings out of order, so each callback
+  // waits for those of the connection's earlier messages.
+  const inOrder = new WeakMap<object, { queue: Pending[]; head: number }>();
+  type Pending = { settled: boolean; err: Error | null; callback: (err: Error | null) => void };
+  const release = (q: { queue: Pending[]; head: number }) => {
+    while (q.head < q.queue.length && q.queue[q.head]!.settled) {
+      const p = q.queue[q.head++]!;
+      p.callback(p.err);
+    }
+    if (q.head === q.queue.length) {
+      q.queue = [];
+      q.head = 0;
+    }
+  };
   const authorizePublish: AuthorizePublishHandler = (client, packet, callback) => {
     if (packet.topic.startsWith("$SYS")) return callback(new Error("$SYS topics are reserved"));
+    let q = client ? inOrder.get(client) : undefined;
+    if (client && !q) inOrder.set(client, (q = { queue: [], head: 0 }));
+    const pending: Pending = { settled: false, err: null, callback };
+    q?.queue.push(pending);
+    const settle = (err: Error | null) => {
+      if (!q) return callback(err);
+      pending.settled = true;
+      pending.err = err;
+      release(q);
+    };
     ingestMessage(
       ingestor,
       heartbeats,
@@ -116,10 +142,10 @@ export async function startEmbeddedBroker(deps: {
       packet.payload as Buffer,
       client ? principals.get(client) : undefined,
     ).then(
-      () => callback(null),
+      () => settle(null),
       (err: unknown) => {
         log.error({ err, client: client?.id, topic: packet.topic }, "reading not stored; message left unacknowledged");
-        callback(err as Error);
+        settle(err as Error);
       },
     );
   };
