@@ -90,6 +90,29 @@ describe("validation on the worker threads", () => {
   });
 });
 
+function connectClients(url: string, n: number, prefix: string): Promise<mqtt.MqttClient[]> {
+  return Promise.all(
+    Array.from({ length: n }, (_, i) => mqtt.connectAsync(url, { clientId: `${prefix}-${i}`, reconnectPeriod: 0 })),
+  );
+}
+
+/** Publishes envelope i on client i mod n (QoS 1); `onAck` runs as each PUBACK arrives. */
+async function publishRoundRobin(
+  clients: mqtt.MqttClient[],
+  envs: Envelope[],
+  onAck: (e: Envelope, i: number) => void,
+): Promise<void> {
+  await Promise.all(
+    envs.map((e, i) =>
+      clients[i % clients.length]!.publishAsync(
+        readingsTopic(e.reading.facilityId, e.reading.deviceId),
+        JSON.stringify(e),
+        { qos: 1 },
+      ).then(() => onAck(e, i)),
+    ),
+  );
+}
+
 describe("group commit and the acknowledgement", { timeout: 120_000 }, () => {
   test("no PUBACK before the commit: every acknowledged reading is already readable from another connection", async () => {
     const devices = Array.from({ length: 20 }, (_, i) => makeDevice(`ack-dev-${i}`));
@@ -99,26 +122,14 @@ describe("group commit and the acknowledgement", { timeout: 120_000 }, () => {
     });
     const db = new DatabaseSync(join(node.dir, "oracle.db"), { readOnly: true });
     const seen = db.prepare("SELECT 1 FROM readings WHERE digest = ?");
-    const clients = await Promise.all(
-      Array.from({ length: 4 }, (_, i) =>
-        mqtt.connectAsync(node.mqtt!.url, { clientId: `ack-${i}`, reconnectPeriod: 0 }),
-      ),
-    );
+    const clients = await connectClients(node.mqtt!.url, 4, "ack");
     try {
       const envs = Array.from({ length: 600 }, (_, i) => electricity(devices[i % devices.length]!));
       let missing = 0;
-      await Promise.all(
-        envs.map((e, i) =>
-          clients[i % clients.length]!.publishAsync(
-            readingsTopic(e.reading.facilityId, e.reading.deviceId),
-            JSON.stringify(e),
-            { qos: 1 },
-          ).then(() => {
-            // the PUBACK has just arrived: the commit must be visible to any other reader now
-            if (seen.get(readingDigestHex(e.reading)) === undefined) missing++;
-          }),
-        ),
-      );
+      await publishRoundRobin(clients, envs, (e) => {
+        // the PUBACK has just arrived: the commit must be visible to any other reader now
+        if (seen.get(readingDigestHex(e.reading)) === undefined) missing++;
+      });
       assert.equal(missing, 0, "readings acknowledged before their commit");
       assert.equal(Number((db.prepare("SELECT COUNT(*) AS n FROM readings").get() as { n: number }).n), 600);
     } finally {
@@ -135,23 +146,11 @@ describe("group commit and the acknowledgement", { timeout: 120_000 }, () => {
       // two workers validate one connection's readings at once and may finish them out of order
       config: { validation: { verifyWorkers: 2 } },
     });
-    const clients = await Promise.all(
-      Array.from({ length: 2 }, (_, i) =>
-        mqtt.connectAsync(node.mqtt!.url, { clientId: `order-${i}`, reconnectPeriod: 0 }),
-      ),
-    );
+    const clients = await connectClients(node.mqtt!.url, 2, "order");
     try {
       const acked: number[][] = clients.map(() => []);
       const envs = Array.from({ length: 800 }, (_, i) => electricity(devices[i % devices.length]!));
-      await Promise.all(
-        envs.map((e, i) =>
-          clients[i % clients.length]!.publishAsync(
-            readingsTopic(e.reading.facilityId, e.reading.deviceId),
-            JSON.stringify(e),
-            { qos: 1 },
-          ).then(() => acked[i % clients.length]!.push(i)),
-        ),
-      );
+      await publishRoundRobin(clients, envs, (_e, i) => acked[i % clients.length]!.push(i));
       for (const order of acked) {
         assert.equal(order.length, 400);
         assert.deepEqual(

@@ -5,8 +5,8 @@ import { batchTotals, computeReading, type ReadingResult } from "../methodology/
 import { canonicalJson } from "../reading/canonical.ts";
 import { sha256Bytes } from "../reading/digest.ts";
 import type { Reading } from "../reading/schema.ts";
-import { ZERO32, type BuildBundleInput } from "./bundle.ts";
-import { BUNDLE_FORMAT, TREE_PARAMS, type Bundle } from "./schema.ts";
+import { bundleHead, type BuildBundleInput } from "./bundle.ts";
+import { TREE_PARAMS, type Bundle } from "./schema.ts";
 
 /**
  * A signed reading as stored after ingest: the reading as its RFC 8785 canonical text (the
@@ -224,15 +224,7 @@ export function assembleBundle(input: AssembleBundleInput): AssembledBundle {
   );
 
   // JCS sorts the top-level keys: these before "readings", root, totals and tree after it.
-  const head: Omit<Bundle, "readings" | "root" | "totals" | "tree"> = {
-    format: BUNDLE_FORMAT,
-    facilityId: input.facilityId,
-    period: { start: input.periodStart, end: input.periodEnd },
-    correctionOf: input.correctionOf ?? ZERO32,
-    methodologyId: input.methodologyId,
-    factorSet: { id: input.factorSet.id, content: input.factorSet.content },
-    facilityContext: { ...context },
-  };
+  const head = bundleHead(input);
   const headText = canonicalJson(head);
   // The bundle is written straight into bytes: each reading's text lands where the bundle has it
   // and is hashed there, and no string of the whole bundle is built (joining one and encoding

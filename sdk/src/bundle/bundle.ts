@@ -47,6 +47,21 @@ function invalid(message: string, details?: Record<string, unknown>): SdkError {
   return new SdkError(message, { code: "INVALID_BUNDLE", docsPath: "docs/bundle.md", ...(details ? { details } : {}) });
 }
 
+/** The members of a bundle that come from its input as they are (`buildBundle`, `assembleBundle`). */
+export function bundleHead(
+  input: Omit<BuildBundleInput, "envelopes">,
+): Omit<Bundle, "readings" | "root" | "totals" | "tree"> {
+  return {
+    format: BUNDLE_FORMAT,
+    facilityId: input.facilityId,
+    period: { start: input.periodStart, end: input.periodEnd },
+    correctionOf: input.correctionOf ?? ZERO32,
+    methodologyId: input.methodologyId,
+    factorSet: { id: input.factorSet.id, content: input.factorSet.content },
+    facilityContext: { ...(input.facilityContext ?? {}) },
+  };
+}
+
 /**
  * Builds the evidence bundle of a batch: computes every digest and result, the tree and
  * totals. Readings are ordered by (deviceId, seq) so the same batch always gives the same
@@ -93,13 +108,7 @@ export function buildBundle(input: BuildBundleInput): Bundle {
   const tree = buildMerkleTree(readings.map((r) => r.digest));
   const totals = batchTotals(readings.map((r) => r._mg));
   const bundle: Bundle = {
-    format: BUNDLE_FORMAT,
-    facilityId: input.facilityId,
-    period: { start: input.periodStart, end: input.periodEnd },
-    correctionOf: input.correctionOf ?? ZERO32,
-    methodologyId: input.methodologyId,
-    factorSet: { id: input.factorSet.id, content: input.factorSet.content },
-    facilityContext: { ...context },
+    ...bundleHead(input),
     tree: { ...TREE_PARAMS },
     root: tree.root,
     readings: readings.map(({ _mg, ...r }) => r),
