@@ -16,18 +16,10 @@ type AuthorizePublishHandler = NonNullable<AedesOptions["authorizePublish"]>;
 /** `carbonproof/v1/<facilityId>/<deviceId>/readings` (docs/protocol.md). */
 export const READINGS_TOPIC_FILTER = "carbonproof/v1/+/+/readings";
 
-export function parseReadingsTopic(topic: string): { facilityId: string; deviceId: string } | null {
-  const t = parseDeviceTopic(topic);
-  return t?.channel === "readings" ? { facilityId: t.facilityId, deviceId: t.deviceId } : null;
-}
-
-/** `carbonproof/v1/<facilityId>/<deviceId>/heartbeat`: device health, never attested (docs/protocol.md). */
-export function parseHeartbeatTopic(topic: string): { facilityId: string; deviceId: string } | null {
-  const t = parseDeviceTopic(topic);
-  return t?.channel === "heartbeat" ? { facilityId: t.facilityId, deviceId: t.deviceId } : null;
-}
-
-/** Either device topic, split once (every MQTT message goes through here). */
+/**
+ * A device topic (docs/protocol.md): `carbonproof/v1/<facilityId>/<deviceId>/readings`, or
+ * `…/heartbeat` for device health, never attested. Null for any other topic.
+ */
 export function parseDeviceTopic(
   topic: string,
 ): { facilityId: string; deviceId: string; channel: "readings" | "heartbeat" } | null {
@@ -64,7 +56,7 @@ async function ingestMessage(
   principal?: Principal,
 ): Promise<void> {
   const t = parseDeviceTopic(topic);
-  if (t?.channel === "heartbeat") return heartbeats.record({ facilityId: t.facilityId, deviceId: t.deviceId }, payload);
+  if (t?.channel === "heartbeat") return heartbeats.record(t, payload);
   const receivedAtMs = common.clock.nowMs();
   if (!t) {
     await ingestor.submitRaw(
@@ -76,7 +68,7 @@ async function ingestMessage(
   }
   await ingestor.submitRaw(
     payload,
-    { source: "mqtt", receivedAtMs, topic: { facilityId: t.facilityId, deviceId: t.deviceId }, principal },
+    { source: "mqtt", receivedAtMs, topic: t, principal },
     common.config.mqtt.maxPayloadBytes,
   );
 }
