@@ -4,55 +4,51 @@ import { SdkError } from "../errors.ts";
 /**
  * Walks a JSON value and throws `NON_INTEGER` at the first number that is not a safe
  * integer: floats are never hashed (docs/protocol.md). Also rejects values JSON
- * cannot carry (undefined, functions, bigint, NaN).
+ * cannot carry (undefined, functions, bigint, NaN). `path` prefixes the path in messages.
  */
 export function assertIntegerJson(value: unknown, path = ""): void {
-  // the common case, a valid value, without building a path string for every member
-  if (path === "" && isIntegerJson(value)) return;
-  if (value === null || typeof value === "string" || typeof value === "boolean") return;
-  if (typeof value === "number") {
-    if (!Number.isSafeInteger(value)) {
-      throw new SdkError(`${path || "(root)"}: ${value} is not a safe integer; readings carry integers only.`, {
-        code: "NON_INTEGER",
-        docsPath: "docs/protocol.md#reading-version-1",
-        details: { path, value },
-      });
-    }
-    return;
-  }
-  if (Array.isArray(value)) {
-    value.forEach((item, i) => assertIntegerJson(item, `${path}[${i}]`));
-    return;
-  }
-  if (typeof value === "object") {
-    for (const [k, v] of Object.entries(value)) {
-      if (v === undefined) {
-        throw new SdkError(`${path ? `${path}.` : ""}${k} is undefined; drop the key or give it a value.`, {
+  // one walk that keeps the path as segments and writes it out only for the error message (a
+  // path string per member cost more than the rest of the walk on every reading hashed)
+  const at: (string | number)[] = [];
+  const where = () => at.reduce<string>((p, s) => (typeof s === "number" ? `${p}[${s}]` : p ? `${p}.${s}` : s), path);
+  const walk = (v: unknown): void => {
+    if (v === null || typeof v === "string" || typeof v === "boolean") return;
+    if (typeof v === "number") {
+      if (!Number.isSafeInteger(v)) {
+        const p = where();
+        throw new SdkError(`${p || "(root)"}: ${v} is not a safe integer; readings carry integers only.`, {
           code: "NON_INTEGER",
+          docsPath: "docs/protocol.md#reading-version-1",
+          details: { path: p, value: v },
         });
       }
-      assertIntegerJson(v, path ? `${path}.${k}` : k);
+      return;
     }
-    return;
-  }
-  throw new SdkError(`${path || "(root)"}: a ${typeof value} cannot be encoded as JSON.`, { code: "NON_INTEGER" });
-}
-
-/** What `assertIntegerJson` accepts, as a yes or no (it then walks again to say where it fails). */
-function isIntegerJson(value: unknown): boolean {
-  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
-  if (typeof value === "number") return Number.isSafeInteger(value);
-  if (typeof value !== "object") return false;
-  if (Array.isArray(value)) {
-    for (const item of value) if (!isIntegerJson(item)) return false;
-    return true;
-  }
-  for (const k in value) {
-    if (!Object.hasOwn(value, k)) continue;
-    const v = (value as Record<string, unknown>)[k];
-    if (v === undefined || !isIntegerJson(v)) return false;
-  }
-  return true;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        if (!(i in v)) continue; // a hole, as forEach skips it
+        at.push(i);
+        walk(v[i]);
+        at.pop();
+      }
+      return;
+    }
+    if (typeof v === "object") {
+      for (const k in v) {
+        if (!Object.hasOwn(v, k)) continue;
+        const item = (v as Record<string, unknown>)[k];
+        at.push(k);
+        if (item === undefined) {
+          throw new SdkError(`${where()} is undefined; drop the key or give it a value.`, { code: "NON_INTEGER" });
+        }
+        walk(item);
+        at.pop();
+      }
+      return;
+    }
+    throw new SdkError(`${where() || "(root)"}: a ${typeof v} cannot be encoded as JSON.`, { code: "NON_INTEGER" });
+  };
+  walk(value);
 }
 
 const encoder = new TextEncoder();
