@@ -101,11 +101,10 @@ function cpuSeconds(statPath: string): number {
 }
 const CLOCK_TICKS = 100;
 
-/** The machine's CPU seconds so far, busy and in all (Linux /proc/stat; idle and iowait are not busy). */
-function machineCpu(): { busy: number; total: number } {
+/** The machine's busy CPU seconds so far, all cores (Linux /proc/stat; idle and iowait are not busy). */
+function machineBusySeconds(): number {
   const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
-  const total = f.reduce((a, b) => a + b, 0);
-  return { busy: (total - f[3]! - f[4]!) / CLOCK_TICKS, total: total / CLOCK_TICKS };
+  return (f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!) / CLOCK_TICKS;
 }
 
 /** CPU seconds of every thread of a process, by thread id. */
@@ -626,11 +625,10 @@ async function main(): Promise<void> {
     const nodeCpu0 = cpuSeconds(`/proc/${nodePid}/stat`);
     const nodeMainCpu0 = cpuSeconds(`/proc/${nodePid}/task/${nodePid}/stat`);
     const threads0 = threadCpu(nodePid);
-    const machine0 = machineCpu();
+    const machineBusy0 = machineBusySeconds();
     const { t0: t1 } = await publish(p1);
     const cpu1 = process.cpuUsage(cpu0);
-    const machine1 = machineCpu();
-    const machineBusyS = machine1.busy - machine0.busy;
+    const machineBusyS = machineBusySeconds() - machineBusy0;
     const nodeCpuS = cpuSeconds(`/proc/${nodePid}/stat`) - nodeCpu0;
     const nodeMainCpuS = cpuSeconds(`/proc/${nodePid}/task/${nodePid}/stat`) - nodeMainCpu0;
     const threads1 = threadCpu(nodePid);
