@@ -114,56 +114,59 @@ async function publishRoundRobin(
 }
 
 describe("group commit and the acknowledgement", { timeout: 120_000 }, () => {
-  test("no PUBACK before the commit: every acknowledged reading is already readable from another connection", async () => {
-    const devices = Array.from({ length: 20 }, (_, i) => makeDevice(`ack-dev-${i}`));
-    const node = await testNode({
-      devices: devices.map((d) => deviceInfo(d)),
-      config: { storage: { synchronous: "FULL" } },
-    });
-    const db = new DatabaseSync(join(node.dir, "oracle.db"), { readOnly: true });
-    const seen = db.prepare("SELECT 1 FROM readings WHERE digest = ?");
-    const clients = await connectClients(node.mqtt!.url, 4, "ack");
-    try {
-      const envs = Array.from({ length: 600 }, (_, i) => electricity(devices[i % devices.length]!));
-      let missing = 0;
-      await publishRoundRobin(clients, envs, (e) => {
-        // the PUBACK has just arrived: the commit must be visible to any other reader now
-        if (seen.get(readingDigestHex(e.reading)) === undefined) missing++;
+  // both embedded endpoints: the ingest-only server (default) and aedes (mqtt.embedded)
+  for (const embedded of ["ingest", "aedes"] as const) {
+    test(`no PUBACK before the commit: every acknowledged reading is already readable from another connection (${embedded})`, async () => {
+      const devices = Array.from({ length: 20 }, (_, i) => makeDevice(`ack-${embedded}-${i}`));
+      const node = await testNode({
+        devices: devices.map((d) => deviceInfo(d)),
+        config: { storage: { synchronous: "FULL" }, mqtt: { embedded } },
       });
-      assert.equal(missing, 0, "readings acknowledged before their commit");
-      assert.equal(Number((db.prepare("SELECT COUNT(*) AS n FROM readings").get() as { n: number }).n), 600);
-    } finally {
-      await Promise.all(clients.map((c) => c.endAsync()));
-      db.close();
-      await node.close();
-    }
-  });
-
-  test("PUBACKs come in the order of the PUBLISHes on each connection (MQTT-4.6.0-2), with several verify workers", async () => {
-    const devices = Array.from({ length: 20 }, (_, i) => makeDevice(`order-dev-${i}`));
-    const node = await testNode({
-      devices: devices.map((d) => deviceInfo(d)),
-      // two workers validate one connection's readings at once and may finish them out of order
-      config: { validation: { verifyWorkers: 2 } },
-    });
-    const clients = await connectClients(node.mqtt!.url, 2, "order");
-    try {
-      const acked: number[][] = clients.map(() => []);
-      const envs = Array.from({ length: 800 }, (_, i) => electricity(devices[i % devices.length]!));
-      await publishRoundRobin(clients, envs, (_e, i) => acked[i % clients.length]!.push(i));
-      for (const order of acked) {
-        assert.equal(order.length, 400);
-        assert.deepEqual(
-          order,
-          [...order].sort((a, b) => a - b),
-          "a PUBACK came before the PUBACK of an earlier PUBLISH",
-        );
+      const db = new DatabaseSync(join(node.dir, "oracle.db"), { readOnly: true });
+      const seen = db.prepare("SELECT 1 FROM readings WHERE digest = ?");
+      const clients = await connectClients(node.mqtt!.url, 4, "ack");
+      try {
+        const envs = Array.from({ length: 600 }, (_, i) => electricity(devices[i % devices.length]!));
+        let missing = 0;
+        await publishRoundRobin(clients, envs, (e) => {
+          // the PUBACK has just arrived: the commit must be visible to any other reader now
+          if (seen.get(readingDigestHex(e.reading)) === undefined) missing++;
+        });
+        assert.equal(missing, 0, "readings acknowledged before their commit");
+        assert.equal(Number((db.prepare("SELECT COUNT(*) AS n FROM readings").get() as { n: number }).n), 600);
+      } finally {
+        await Promise.all(clients.map((c) => c.endAsync()));
+        db.close();
+        await node.close();
       }
-    } finally {
-      await Promise.all(clients.map((c) => c.endAsync()));
-      await node.close();
-    }
-  });
+    });
+
+    test(`PUBACKs come in the order of the PUBLISHes on each connection (MQTT-4.6.0-2), with several verify workers (${embedded})`, async () => {
+      const devices = Array.from({ length: 20 }, (_, i) => makeDevice(`order-${embedded}-${i}`));
+      const node = await testNode({
+        devices: devices.map((d) => deviceInfo(d)),
+        // two workers validate one connection's readings at once and may finish them out of order
+        config: { validation: { verifyWorkers: 2 }, mqtt: { embedded } },
+      });
+      const clients = await connectClients(node.mqtt!.url, 2, "order");
+      try {
+        const acked: number[][] = clients.map(() => []);
+        const envs = Array.from({ length: 800 }, (_, i) => electricity(devices[i % devices.length]!));
+        await publishRoundRobin(clients, envs, (_e, i) => acked[i % clients.length]!.push(i));
+        for (const order of acked) {
+          assert.equal(order.length, 400);
+          assert.deepEqual(
+            order,
+            [...order].sort((a, b) => a - b),
+            "a PUBACK came before the PUBACK of an earlier PUBLISH",
+          );
+        }
+      } finally {
+        await Promise.all(clients.map((c) => c.endAsync()));
+        await node.close();
+      }
+    });
+  }
 
   test("a failed group commit acknowledges nothing and the queue check is released", async () => {
     const tmp = tempDir();

@@ -44,8 +44,17 @@ export const configSchema = z
       .prefault({}),
     mqtt: z
       .object({
-        /** embedded: an in-process aedes broker; external: subscribe to a broker at `url`; off: no MQTT. */
+        /** embedded: an in-process endpoint on host:port; external: subscribe to a broker at `url`; off: no MQTT. */
         mode: z.enum(["embedded", "external", "off"]).default("embedded"),
+        /**
+         * The embedded endpoint. ingest: devices publish, nothing is delivered (SUBSCRIBE is refused);
+         * the lean server of ingest/mqtt-server.ts. aedes: a whole in-process broker, for subscribers.
+         */
+        embedded: z.enum(["ingest", "aedes"]).default("ingest"),
+        /** ingest endpoint: messages of one connection being validated and stored before it is paused. */
+        maxInflightPerConnection: z.number().int().min(1).max(65_535).default(256),
+        /** ingest endpoint: the same over all connections. */
+        maxInflight: z.number().int().min(1).default(8192),
         host: z.string().default("127.0.0.1"),
         port: port.default(1883),
         url: z.string().optional(),

@@ -128,6 +128,21 @@ export class Ingestor {
     return Promise.all(items.map((p) => this.#one(p, c, topicDevice, p.raw === undefined ? text : () => p.raw!)));
   }
 
+  /**
+   * A message too large to be held whole (the MQTT endpoint skips its bytes): dead-lettered as
+   * oversized with its first bytes, so that it is on record, not silently dropped.
+   */
+  rejectOversized(head: Uint8Array, totalBytes: number, ctx: IngestContext, maxBytes: number): Promise<IngestOutcome> {
+    return this.#dead({
+      receivedAtMs: ctx.receivedAtMs ?? this.#common.clock.nowMs(),
+      source: ctx.source,
+      reason: "oversized",
+      detail: `${totalBytes} bytes > limit ${maxBytes}; the first ${head.byteLength} bytes are kept`,
+      payload: Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString("utf8"),
+      deviceId: ctx.topic?.deviceId ?? null,
+    });
+  }
+
   /** Accepts parsed JSON: one envelope or an array of envelopes. */
   async submit(value: unknown, ctx: IngestContext, rawText?: string): Promise<IngestOutcome[]> {
     const receivedAtMs = ctx.receivedAtMs ?? this.#common.clock.nowMs();

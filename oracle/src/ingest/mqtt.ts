@@ -8,6 +8,7 @@ import type { Ingestor } from "./ingestor.ts";
 import { HEARTBEAT_TOPIC_FILTER, type HeartbeatRecorder } from "./heartbeat.ts";
 import type { Storage } from "../storage/types.ts";
 import { authenticate as authenticateKey } from "../api/keys.ts";
+import { startIngestServer, type MqttPrincipal } from "./mqtt-server.ts";
 
 type AedesOptions = NonNullable<Parameters<typeof Aedes.createBroker>[0]>;
 type AuthenticateHandler = NonNullable<AedesOptions["authenticate"]>;
@@ -45,7 +46,7 @@ export interface MqttIngest {
  * that fails validation is dead-lettered (durably) and acknowledged: redelivering it would
  * not make it valid. Only a storage failure leaves the message unacknowledged.
  */
-type Principal = { scope: "facility" | "device" | "admin"; subject: string };
+type Principal = MqttPrincipal;
 
 async function ingestMessage(
   ingestor: Ingestor,
@@ -74,12 +75,61 @@ async function ingestMessage(
 }
 
 /**
+ * The embedded MQTT endpoint on loopback (`mqtt.embedded`): the ingest-only server of
+ * ingest/mqtt-server.ts by default, or a whole aedes broker.
+ */
+export async function startEmbeddedBroker(deps: {
+  common: Common;
+  ingestor: Ingestor;
+  heartbeats: HeartbeatRecorder;
+  storage?: Storage;
+}): Promise<MqttIngest> {
+  if (deps.common.config.mqtt.embedded === "aedes") return startAedesBroker(deps);
+  const { common, ingestor, heartbeats, storage } = deps;
+  const cfg = common.config.mqtt;
+  const log: Logger = common.logger.child({ part: "mqtt" });
+  const server = await startIngestServer({
+    host: cfg.host,
+    port: cfg.port,
+    logger: log,
+    // a payload up to the limit, its topic and packet id; a larger payload is dead-lettered without being held
+    maxPacketBytes: cfg.maxPayloadBytes + 2 + 65_535 + 2,
+    maxInflightPerConnection: cfg.maxInflightPerConnection,
+    maxInflight: cfg.maxInflight,
+    authenticate(_clientId, username, password) {
+      if (!cfg.requireAuth) return null;
+      const key = storage ? authenticateKey(storage, password?.toString("utf8")) : null;
+      if (!key || (key.scope !== "admin" && key.subject !== username)) return "bad-credentials";
+      return { scope: key.scope, subject: key.subject };
+    },
+    onPublish: (topic, payload, principal) =>
+      ingestMessage(ingestor, heartbeats, common, topic, payload, principal ?? undefined),
+    async onOversized(topic, head, payloadBytes, principal) {
+      const t = parseDeviceTopic(topic);
+      await ingestor.rejectOversized(
+        head,
+        payloadBytes,
+        {
+          source: "mqtt",
+          receivedAtMs: common.clock.nowMs(),
+          topic: t ? { facilityId: t.facilityId, deviceId: t.deviceId } : undefined,
+          principal: principal ?? undefined,
+        },
+        cfg.maxPayloadBytes,
+      );
+    },
+  });
+  log.info({ url: server.url }, "embedded MQTT endpoint listening (ingest only)");
+  return { url: server.url, close: () => server.close() };
+}
+
+/**
  * The in-process aedes broker on loopback. The PUBACK of a QoS 1 PUBLISH is written by
  * aedes only after `authorizePublish` calls back (node_modules/aedes/lib/handlers/publish.js:
  * authorizePublish, then enqueuePublish writes the PUBACK), so the hook waits for the
  * durable commit: a device that got its PUBACK may forget the reading.
  */
-export async function startEmbeddedBroker(deps: {
+async function startAedesBroker(deps: {
   common: Common;
   ingestor: Ingestor;
   heartbeats: HeartbeatRecorder;
