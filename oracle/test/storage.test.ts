@@ -31,7 +31,7 @@ function reading(deviceId: string, seq: number, ts: number, facilityId = "f1"): 
     biogenicMg: 0n,
     methodologyId: "0x" + "00".repeat(32),
     factorSetId: "0x" + "00".repeat(32),
-    result: { fossilMg: 1500n },
+    resultJson: JSON.stringify({ fossilMg: "1500" }),
   };
 }
 let n = 0;

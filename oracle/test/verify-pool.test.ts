@@ -3,6 +3,8 @@ import { after, describe, test } from "node:test";
 import { generateDeviceKey, signReading, type Reading } from "../../sdk/src/index.ts";
 import type { DeviceInfo } from "../src/devices/directory.ts";
 import { VerifyPool } from "../src/validate/verify-pool.ts";
+import { resultJson } from "../src/validate/prepare.ts";
+import { deviceInfo, flueGas, makeDevice, sdkCalculator } from "./fixtures.ts";
 
 const reading = (seq: number): Reading => ({
   v: 1,
@@ -53,5 +55,94 @@ describe("verify pool: device records sent to the worker once, then by id", () =
     const r3 = record(k1.publicKey);
     assert.equal(await sigOk(pool, payload(102, k1.secretKey), r3), true);
     assert.equal(await sigOk(pool, payload(103, k2.secretKey), r3), false);
+  });
+});
+
+describe("verify pool with the methodology: plausibility and emissions where the reading is parsed", () => {
+  // the real sdk calculator (default factor set, a Kenyan tea factory burning firewood) on the
+  // workers and, for comparison, on this thread
+  const calc = sdkCalculator();
+  const pool = new VerifyPool(2, calc.posted());
+  const inline = new VerifyPool(0, calc.posted());
+  after(() => pool.close());
+  const dev = makeDevice("dev-m");
+  const base = { v: 1 as const, deviceId: dev.deviceId, facilityId: dev.facilityId, ts: 1_760_000_000, intervalS: 5 };
+  let seq = 0;
+  const readings: Reading[] = [
+    { ...base, seq: ++seq, kind: "electricity", m: { energyWh: 1234 } },
+    { ...base, seq: ++seq, kind: "electricity", m: { energyWh: 0 } },
+    { ...base, seq: ++seq, kind: "flue-gas", m: flueGas(dev).reading.m } as Reading,
+    { ...base, seq: ++seq, kind: "fuel", intervalS: 3600, m: { fuel: "diesel", massGrams: 25_000 } },
+    { ...base, seq: ++seq, kind: "fuel", intervalS: 3600, m: { fuel: "firewood", massGrams: 40_000_000 } },
+    {
+      ...base,
+      seq: ++seq,
+      kind: "manual",
+      intervalS: 86_400,
+      m: { fuel: "diesel", energyKj: 1_000_000, evidenceSha256: "ab".repeat(32) },
+    } as Reading,
+  ];
+  const prepared = async (p: VerifyPool, r: Reading) => {
+    const out = await p.prepare(Buffer.from(JSON.stringify(signReading(r, dev.secretKey))), deviceInfo(dev));
+    assert.ok(out.ok);
+    const item = out.items[0]!;
+    assert.ok(item.ok, `${r.kind}: ${item.ok ? "" : item.detail}`);
+    return item;
+  };
+
+  test("every kind: the same result JSON, fossil and biogenic mg as the calculator on this thread", async () => {
+    for (const r of readings) {
+      const item = await prepared(pool, r);
+      const expected = calc.compute(r);
+      assert.deepEqual(item.evaluated, {
+        fossilMg: expected.fossilMg,
+        biogenicMg: expected.biogenicMg,
+        resultJson: resultJson(expected.detail),
+      });
+      assert.deepEqual(item.facts, {
+        deviceId: r.deviceId,
+        facilityId: r.facilityId,
+        seq: r.seq,
+        ts: r.ts,
+        intervalS: r.intervalS,
+        kind: r.kind,
+      });
+      assert.equal(item.sigOk, true);
+      // the inline pool (no workers) gives the same
+      assert.deepEqual((await prepared(inline, r)).evaluated, item.evaluated);
+    }
+    // citations are kept: the stored JSON names the factor source
+    const elec = await prepared(pool, readings[0]!);
+    assert.ok(elec.evaluated && "resultJson" in elec.evaluated);
+    assert.match(elec.evaluated.resultJson, /GHG Protocol Scope 2 Guidance/);
+  });
+
+  test("an implausible reading and one the methodology cannot compute: their reasons, no result", async () => {
+    const tooLong = await prepared(pool, {
+      ...base,
+      seq: ++seq,
+      intervalS: 10_000_000,
+      kind: "electricity",
+      m: { energyWh: 1 },
+    });
+    assert.ok(tooLong.evaluated && "implausible" in tooLong.evaluated, JSON.stringify(tooLong.evaluated));
+    assert.match(tooLong.evaluated.implausible, /intervalS/);
+    const unknownFuel = await prepared(pool, {
+      ...base,
+      seq: ++seq,
+      kind: "fuel",
+      m: { fuel: "unobtainium", massGrams: 5 },
+    });
+    assert.ok(unknownFuel.evaluated && "computeError" in unknownFuel.evaluated, JSON.stringify(unknownFuel.evaluated));
+    assert.match(unknownFuel.evaluated.computeError, /Unknown fuel "unobtainium"/);
+  });
+
+  test("without a methodology nothing is evaluated (the node computes with its own calculator)", async () => {
+    const bare = new VerifyPool(1);
+    try {
+      assert.equal((await prepared(bare, readings[0]!)).evaluated, null);
+    } finally {
+      await bare.close();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import type { FacilityContext, FactorSet, Reading } from "../../../sdk/src/index.ts";
+import type { PostedMethodology } from "../validate/prepare.ts";
 
 /** Emissions of one reading in integer milligrams (fossil CO2e in scope; biogenic CO2 reported apart). */
 export type EmissionResult = { fossilMg: bigint; biogenicMg: bigint; detail: unknown };
@@ -15,4 +16,9 @@ export interface EmissionsCalculator {
   facilityContext(facilityId: string): FacilityContext;
   /** Throws a value with a message when the reading cannot be computed (e.g. a fuel unknown to the factor set). */
   compute(reading: Reading): EmissionResult;
+  /**
+   * The same computation as plain data, for the verification workers to run where they parse
+   * each reading; absent: the main thread computes with `compute`.
+   */
+  posted?(): PostedMethodology;
 }

@@ -7,6 +7,7 @@ import {
   type Reading,
 } from "../../../sdk/src/index.ts";
 import type { EmissionResult, EmissionsCalculator } from "./emissions.ts";
+import type { PostedMethodology } from "../validate/prepare.ts";
 
 /**
  * The sdk methodology (`computeReading`) with one factor set and the facilities' context
@@ -25,6 +26,9 @@ export class SdkCalculator implements EmissionsCalculator {
   compute(reading: Reading): EmissionResult {
     const r = computeReading(reading, this.factorSet, this.facilityContext(reading.facilityId));
     return { fossilMg: r.fossilCo2eMg, biogenicMg: r.biogenicCo2Mg, detail: r };
+  }
+  posted(): PostedMethodology {
+    return { factorSet: this.factorSet, facilities: this.#facilities };
   }
   facilityContext(facilityId: string): FacilityContext {
     return this.#facilities[facilityId] ?? {};

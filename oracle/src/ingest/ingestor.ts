@@ -16,7 +16,7 @@ import { AnomalyScorer } from "../validate/anomaly.ts";
 import { SeenSeqs } from "./seen-seqs.ts";
 import { implausibility } from "../validate/plausibility.ts";
 import { VerifyPool } from "../validate/verify-pool.ts";
-import { safeStringify, type PreparedEnvelope } from "../validate/prepare.ts";
+import { resultJson, safeStringify, type Evaluated, type PreparedEnvelope } from "../validate/prepare.ts";
 
 export type IngestContext = {
   source: IngestSource;
@@ -83,7 +83,9 @@ export class Ingestor {
     this.#calculator = deps.calculator;
     this.#seen = new SeenSeqs(deps.storage);
     this.#anomaly = new AnomalyScorer(deps.common.config.validation.anomaly);
-    this.#verifier = new VerifyPool(deps.common.config.validation.verifyWorkers);
+    // the sdk calculator's factor set and facility contexts go to the workers, which compute each
+    // reading's emissions where they parse it; another calculator computes here
+    this.#verifier = new VerifyPool(deps.common.config.validation.verifyWorkers, deps.calculator.posted?.() ?? null);
     this.#ownsWriter = deps.writer === undefined;
     this.#writer = deps.writer !== undefined ? deps.writer : (deps.storage.openIngestWriter?.() ?? null);
   }
@@ -174,7 +176,7 @@ export class Ingestor {
     topicDevice: DeviceInfo | null,
     raw: string | (() => string),
   ): Promise<IngestOutcome> {
-    const reject = (reason: RejectReason, detail: string, r?: Reading, digest?: string) =>
+    const reject = (reason: RejectReason, detail: string, r?: { deviceId: string; seq: number }, digest?: string) =>
       this.#dead({
         receivedAtMs: ctx.receivedAtMs,
         source: ctx.source,
@@ -188,7 +190,7 @@ export class Ingestor {
 
     // 0. an envelope at all, 1. schema
     if (!p.ok) return reject(p.reason, p.detail);
-    const r = JSON.parse(p.canonical) as Reading;
+    const r = p.facts;
     const digest = p.digest;
     if (ctx.topic && (ctx.topic.facilityId !== r.facilityId || ctx.topic.deviceId !== r.deviceId)) {
       return reject(
@@ -257,17 +259,13 @@ export class Ingestor {
         digest,
       );
     }
-    // 6. physical plausibility
-    const why = implausibility(r);
-    if (why) return reject("implausible", why, r, digest);
-    // emissions (sdk methodology), then 7. anomaly score (flags only)
-    let result;
-    try {
-      result = this.#calculator.compute(r);
-    } catch (err) {
-      return reject("computation", (err as Error).message, r, digest);
-    }
-    const rate = Number(result.fossilMg + result.biogenicMg) / r.intervalS;
+    // 6. physical plausibility, then emissions (sdk methodology), computed where the reading was
+    // parsed (validate/prepare.ts `evaluate`) or here
+    const ev = p.evaluated ?? this.#evaluate(p.canonical);
+    if ("implausible" in ev) return reject("implausible", ev.implausible, r, digest);
+    if ("computeError" in ev) return reject("computation", ev.computeError, r, digest);
+    // 7. anomaly score (flags only)
+    const rate = Number(ev.fossilMg + ev.biogenicMg) / r.intervalS;
     if (!this.#anomaly.has(r.deviceId)) this.#seedAnomaly(r.deviceId);
     const { score, flagged } = this.#anomaly.score(r.deviceId, rate);
     if (flagged) {
@@ -288,14 +286,27 @@ export class Ingestor {
       receivedAtMs: ctx.receivedAtMs,
       anomalyScore: score,
       flagged,
-      fossilMg: result.fossilMg,
-      biogenicMg: result.biogenicMg,
+      fossilMg: ev.fossilMg,
+      biogenicMg: ev.biogenicMg,
       methodologyId: this.#calculator.methodologyId,
       factorSetId: this.#calculator.factorSetId,
-      result: result.detail,
+      resultJson: ev.resultJson,
     };
     this.#inQueue.add(dk);
     return this.#enqueue({ kind: "reading", row });
+  }
+
+  /** What validate/prepare.ts `evaluate` gives, with this node's calculator: for readings prepared without a methodology. */
+  #evaluate(canonical: string): Evaluated {
+    const r = JSON.parse(canonical) as Reading;
+    const why = implausibility(r);
+    if (why) return { implausible: why };
+    try {
+      const out = this.#calculator.compute(r);
+      return { fossilMg: out.fossilMg, biogenicMg: out.biogenicMg, resultJson: resultJson(out.detail) };
+    } catch (err) {
+      return { computeError: (err as Error).message };
+    }
   }
 
   #seedAnomaly(deviceId: string): void {

@@ -513,7 +513,7 @@ export class SqliteStorage implements Storage {
           a.biogenicMg,
           a.methodologyId,
           a.factorSetId,
-          JSON.stringify(a.result, (_k, v) => (typeof v === "bigint" ? v.toString() : v)),
+          a.resultJson,
           batchId,
         );
         if (Number(r.changes) === 0) {

@@ -41,10 +41,11 @@ export type NewReading = {
   biogenicMg: bigint;
   methodologyId: string;
   factorSetId: string;
-  result: unknown; // the sdk's per-reading result, stored as JSON
+  /** the sdk's per-reading result as stored: JSON, bigints as decimal strings (validate/prepare.ts `resultJson`) */
+  resultJson: string;
 };
 
-export type StoredReading = Omit<NewReading, "fossilMg" | "biogenicMg" | "result"> & {
+export type StoredReading = Omit<NewReading, "fossilMg" | "biogenicMg" | "resultJson"> & {
   fossilMg: bigint;
   biogenicMg: bigint;
   resultJson: string;

@@ -1,5 +1,51 @@
-import { bytesToHex, canonicalJson, envelopeSchema, formatIssues, sha256Bytes } from "../../../sdk/src/index.ts";
+import {
+  bytesToHex,
+  canonicalJson,
+  computeReading,
+  envelopeSchema,
+  formatIssues,
+  sha256Bytes,
+  type FacilityContext,
+  type FactorSet,
+  type Reading,
+} from "../../../sdk/src/index.ts";
 import type { SignatureVerifier } from "../../../sdk/src/reading/nodeVerifier.ts";
+import { implausibility } from "./plausibility.ts";
+
+/**
+ * What computes a reading's emissions, as plain data a worker thread can receive: the sdk
+ * methodology (`computeReading`) with one factor set and the facilities' context
+ * (compute/sdk.ts `SdkCalculator.posted()`).
+ */
+export type PostedMethodology = { factorSet: FactorSet; facilities: Record<string, FacilityContext> };
+
+/** The fields of a reading the node's later steps read (the whole reading is `canonical`). */
+export type ReadingFacts = Pick<Reading, "deviceId" | "facilityId" | "seq" | "ts" | "intervalS" | "kind">;
+
+/**
+ * Steps 6 and the emissions of issue 6's order, done where the reading is parsed anyway: the
+ * plausibility verdict, else the computation's failure, else its result (stored JSON, bigints
+ * as decimal strings). The node applies them in their place in the order.
+ */
+export type Evaluated =
+  { implausible: string } | { computeError: string } | { fossilMg: bigint; biogenicMg: bigint; resultJson: string };
+
+/** The stored form of a per-reading result: JSON with its bigints as decimal strings. */
+export function resultJson(detail: unknown): string {
+  return JSON.stringify(detail, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+}
+
+/** Plausibility, then emissions (sdk `computeReading`) of a reading that passed the schema. */
+export function evaluate(r: Reading, m: PostedMethodology): Evaluated {
+  const why = implausibility(r);
+  if (why) return { implausible: why };
+  try {
+    const out = computeReading(r, m.factorSet, m.facilities[r.facilityId] ?? {});
+    return { fossilMg: out.fossilCo2eMg, biogenicMg: out.biogenicCo2Mg, resultJson: resultJson(out) };
+  } catch (err) {
+    return { computeError: (err as Error).message };
+  }
+}
 
 /**
  * A device's keys as the verification workers receive them: hex strings, which cost less to
@@ -31,6 +77,10 @@ export type PreparedEnvelope =
       sigOk: boolean | null;
       /** how many keys of `device` are valid at the reading's ts (null when not checked) */
       keysValid: number | null;
+      /** what the later steps read of the reading */
+      facts: ReadingFacts;
+      /** plausibility and emissions, when a methodology was given to prepare with */
+      evaluated: Evaluated | null;
       /** the element's JSON text when it came in an array (for its dead letter) */
       raw?: string;
     };
@@ -44,6 +94,7 @@ export function prepareEnvelope(
   device: PostedDevice | null,
   verifier: SignatureVerifier,
   raw?: string,
+  methodology?: PostedMethodology | null,
 ): PreparedEnvelope {
   if (typeof value !== "object" || value === null || !("reading" in value)) {
     return { ok: false, reason: "malformed", detail: "expected a signed envelope { reading, sig, keyId? }", raw };
@@ -76,6 +127,15 @@ export function prepareEnvelope(
     keyId: env.keyId ?? null,
     sigOk,
     keysValid,
+    facts: {
+      deviceId: r.deviceId,
+      facilityId: r.facilityId,
+      seq: r.seq,
+      ts: r.ts,
+      intervalS: r.intervalS,
+      kind: r.kind,
+    },
+    evaluated: methodology ? evaluate(r, methodology) : null,
     raw,
   };
 }
@@ -85,6 +145,7 @@ export function preparePayload(
   text: string,
   device: PostedDevice | null,
   verifier: SignatureVerifier,
+  methodology?: PostedMethodology | null,
 ): PreparedPayload {
   let value: unknown;
   try {
@@ -92,7 +153,7 @@ export function preparePayload(
   } catch (err) {
     return { ok: false, detail: `not JSON: ${(err as Error).message}` };
   }
-  return prepareValue(value, device, verifier);
+  return prepareValue(value, device, verifier, methodology);
 }
 
 /** Parsed JSON: one envelope or an array of them (each element's JSON kept for its dead letter). */
@@ -100,10 +161,15 @@ export function prepareValue(
   value: unknown,
   device: PostedDevice | null,
   verifier: SignatureVerifier,
+  methodology?: PostedMethodology | null,
 ): PreparedPayload {
-  if (!Array.isArray(value)) return { ok: true, items: [prepareEnvelope(value, device, verifier)] };
+  if (!Array.isArray(value))
+    return { ok: true, items: [prepareEnvelope(value, device, verifier, undefined, methodology)] };
   if (value.length === 0) return { ok: false, detail: "empty array" };
-  return { ok: true, items: value.map((v) => prepareEnvelope(v, device, verifier, safeStringify(v))) };
+  return {
+    ok: true,
+    items: value.map((v) => prepareEnvelope(v, device, verifier, safeStringify(v), methodology)),
+  };
 }
 
 export function safeStringify(v: unknown): string {

@@ -2,7 +2,13 @@ import { Worker } from "node:worker_threads";
 import { bytesToHex } from "../../../sdk/src/index.ts";
 import { SignatureVerifier } from "../../../sdk/src/reading/nodeVerifier.ts";
 import type { DeviceInfo } from "../devices/directory.ts";
-import { preparePayload, prepareValue, type PostedDevice, type PreparedPayload } from "./prepare.ts";
+import {
+  preparePayload,
+  prepareValue,
+  type PostedDevice,
+  type PostedMethodology,
+  type PreparedPayload,
+} from "./prepare.ts";
 
 type Settle<T> = { resolve: (v: T) => void; reject: (e: unknown) => void };
 
@@ -19,6 +25,8 @@ const WORKER_LIMITS = { maxOldGenerationSizeMb: 96 };
  * keeps receiving, storing and acknowledging while the other cores parse and verify.
  * `prepare` takes a raw MQTT/HTTP payload through JSON, the sdk schema, canonical bytes, digest
  * and signature in one round trip; `verify` checks one signature. Size 0: both inline.
+ * With a methodology, `prepare` also gives each reading's plausibility and emissions, so that the
+ * main thread neither parses the reading again nor builds its result (validate/prepare.ts).
  */
 export class VerifyPool {
   readonly #workers: Worker[] = [];
@@ -39,8 +47,10 @@ export class VerifyPool {
   #rr = 0;
   #scheduled = false;
   #closing = false;
+  readonly #methodology: PostedMethodology | null;
 
-  constructor(size: number) {
+  constructor(size: number, methodology: PostedMethodology | null = null) {
+    this.#methodology = methodology;
     for (let i = 0; i < size; i++) this.#workers.push(this.#spawn(i));
   }
 
@@ -50,7 +60,10 @@ export class VerifyPool {
    * replaced, so later jobs are never posted to a dead thread.
    */
   #spawn(slot: number): Worker {
-    const w = new Worker(new URL("./verify-worker.ts", import.meta.url), { resourceLimits: WORKER_LIMITS });
+    const w = new Worker(new URL("./verify-worker.ts", import.meta.url), {
+      resourceLimits: WORKER_LIMITS,
+      workerData: { methodology: this.#methodology },
+    });
     w.on(
       "message",
       (
@@ -107,7 +120,8 @@ export class VerifyPool {
    */
   prepare(payload: Uint8Array, device: DeviceInfo | null): Promise<PreparedPayload> | PreparedPayload {
     const posted = device ? this.#post(device) : null;
-    if (this.#workers.length === 0) return preparePayload(Buffer.from(payload).toString("utf8"), posted, this.#inline);
+    if (this.#workers.length === 0)
+      return preparePayload(Buffer.from(payload).toString("utf8"), posted, this.#inline, this.#methodology);
     const id = this.#next++;
     this.#prepareQueue.push({ id, payload, device: posted });
     this.#schedule();
@@ -116,7 +130,7 @@ export class VerifyPool {
 
   /** `prepare` for JSON already parsed (HTTP bodies, CSV rows), on this thread; the signature is left to `verify`. */
   prepareValue(value: unknown): PreparedPayload {
-    return prepareValue(value, null, this.#inline);
+    return prepareValue(value, null, this.#inline, this.#methodology);
   }
 
   #post(device: DeviceInfo): PostedDevice {

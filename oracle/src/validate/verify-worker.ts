@@ -1,6 +1,6 @@
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import { SignatureVerifier } from "../../../sdk/src/reading/nodeVerifier.ts";
-import { preparePayload, type PostedDevice, type PreparedPayload } from "./prepare.ts";
+import { preparePayload, type PostedDevice, type PostedMethodology, type PreparedPayload } from "./prepare.ts";
 
 /**
  * Worker side of the verification pool. Two kinds of batches: signature checks (a bitmap of
@@ -13,6 +13,8 @@ type Msg =
   | { type: "verify"; jobs: VerifyJob[] }
   | { type: "prepare"; ids: number[]; buf: ArrayBuffer; ends: Uint32Array; devices: (PostedDevice | string | null)[] };
 const verifier = new SignatureVerifier();
+/** the factor set and facility contexts to compute emissions with (null: the main thread computes) */
+const methodology = (workerData as { methodology: PostedMethodology | null } | null)?.methodology ?? null;
 /** device records the pool sent this worker; later payloads name the device by id (verify-pool.ts) */
 const devices = new Map<string, PostedDevice>();
 parentPort!.on("message", (m: Msg) => {
@@ -33,7 +35,7 @@ parentPort!.on("message", (m: Msg) => {
     let device: PostedDevice | null = null;
     if (typeof d === "string") device = devices.get(d) ?? null;
     else if (d !== null) devices.set(d.deviceId, (device = d));
-    out[i] = preparePayload(text.toString("utf8", start, end), device, verifier);
+    out[i] = preparePayload(text.toString("utf8", start, end), device, verifier, methodology);
     start = end;
   }
   parentPort!.postMessage({ type: "prepared", ids: m.ids, out });
