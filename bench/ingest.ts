@@ -500,16 +500,17 @@ async function main(): Promise<void> {
         onAllAcked: () => {},
       };
     };
-    // the signing rate decides when publishing can start; calibrated once (after 1,000 signatures
-    // to warm up: measured cold, 500 gave a rate 2–6 times too low and phase 1 waited 75–225 s
+    // the signing rate decides when publishing can start; calibrated once (20,000 signatures after
+    // 1,000 to warm up: 500 measured cold gave a rate 2–6 times too low, and phase 1 waited 75–225 s
     // for nothing), then from phase 1
     const probe = devices[0]!;
     const probeSeq = probe.seq;
     for (let i = 0; i < 1000; i++) signOne(probe, 0, i);
     const calib = performance.now();
-    for (let i = 0; i < 2000; i++) signOne(probe, 0, i);
+    for (let i = 0; i < 20_000; i++) signOne(probe, 0, i);
     probe.seq = probeSeq;
-    let signPerSec = 2000 / ((performance.now() - calib) / 1000);
+    let signPerSec = 20_000 / ((performance.now() - calib) / 1000);
+    log(`signing: ${Math.round(signPerSec)} readings/s measured before phase 1`);
     const signed = (name: string, phaseSeconds: number, phaseRate: number, tickMs: number): Phase => {
       const total = Math.round(phaseSeconds * phaseRate);
       const start = performance.now();
