@@ -4,7 +4,7 @@ import type { EmissionsCalculator } from "./compute/emissions.ts";
 import type { DeviceDirectory } from "./devices/directory.ts";
 import { loadDeviceFile } from "./devices/directory.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
-import { HeartbeatRecorder } from "./ingest/heartbeat.ts";
+import { HeartbeatRecorder, startHeartbeatRetention } from "./ingest/heartbeat.ts";
 import { startEmbeddedBroker, startExternalSubscriber, type MqttIngest } from "./ingest/mqtt.ts";
 import { buildApi } from "./api/server.ts";
 import { ProofService } from "./batch/proofs.ts";
@@ -128,6 +128,12 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
 
   let mqtt: MqttIngest | null = null;
   const heartbeats = new HeartbeatRecorder({ common, storage, devices, writes: writer });
+  const retention = startHeartbeatRetention({
+    common,
+    prune: (beforeMs, limit) =>
+      writer ? writer.pruneHeartbeats(beforeMs, limit) : storage.pruneHeartbeats(beforeMs, limit),
+  });
+  common.shutdown.add("heartbeat-retention", () => retention.stop());
   if (config.mqtt.mode === "embedded") mqtt = await startEmbeddedBroker({ common, ingestor, heartbeats, storage });
   else if (config.mqtt.mode === "external") mqtt = await startExternalSubscriber({ common, ingestor, heartbeats });
   // intake closes first (hooks run last-registered first), then the queue is committed

@@ -4,8 +4,13 @@ import mqtt from "mqtt";
 import { canonicalBytes, generateDeviceKey, sha256Bytes, signDigest } from "../../sdk/src/index.ts";
 import { readingsTopic } from "../src/ingest/mqtt.ts";
 import type { DeviceHealth } from "../src/storage/types.ts";
-import { deviceInfo, flueGas, makeDevice, testNode, type TestDevice } from "./fixtures.ts";
+import { deviceInfo, flueGas, makeDevice, quietLogger, testNode, type TestDevice } from "./fixtures.ts";
 import { tempDir } from "./helpers.ts";
+import { join } from "node:path";
+import { createCommon } from "../src/common.ts";
+import { parseConfig } from "../src/config/load.ts";
+import { startHeartbeatRetention } from "../src/ingest/heartbeat.ts";
+import { SqliteStorage } from "../src/storage/sqlite.ts";
 
 /** A heartbeat as the firmware signs it (docs/protocol.md, "Device heartbeat"). */
 function heartbeat(d: TestDevice, ts: number, over: Record<string, unknown> = {}, secretKey = d.secretKey) {
@@ -145,5 +150,78 @@ describe("device health: durable heartbeats, gaps and rejections", { timeout: 60
     const c = body.devices.find((d) => d.deviceId === "kangaita-chimney-1")!;
     assert.equal(c.heartbeatCount, 5);
     assert.equal(c.lastHeartbeatAtMs, t0 + 420_000);
+  });
+});
+
+describe("heartbeat retention", { timeout: 60_000 }, () => {
+  const tmp = tempDir();
+  after(() => tmp.cleanup());
+  const DAY = 86_400_000;
+
+  test("deletes heartbeats older than retentionDays in steps, at start and on each tick; keeps the rest", async () => {
+    const storage = new SqliteStorage(join(tmp.dir, "hb.db"));
+    try {
+      const now = Date.UTC(2026, 11, 1);
+      const hb = (deviceId: string, receivedAtMs: number) =>
+        storage.addHeartbeat({
+          deviceId,
+          facilityId: "ktda-kangaita",
+          receivedAtMs,
+          ts: Math.floor(receivedAtMs / 1000),
+          lastSeq: 1,
+          bufferDepth: 0,
+          dropped: 0,
+          rssiDbm: -60,
+          uptimeS: 1,
+          fw: "0.3.0",
+          faults: [],
+          verified: true,
+        });
+      // two devices, one heartbeat each every 30 min over the last 40 days: 3,840 rows
+      const times: number[] = [];
+      for (let t = now - 40 * DAY; t < now; t += 1_800_000) times.push(t);
+      for (const t of times) {
+        hb("kangaita-chimney-1", t);
+        hb("kangaita-meter-1", t);
+      }
+      let clockMs = now;
+      const common = createCommon(parseConfig({ dataDir: tmp.dir, heartbeats: { retentionDays: 30 } }), {
+        logger: quietLogger(),
+        clock: { nowMs: () => clockMs },
+        defaultMetrics: false,
+      });
+      const calls: number[] = [];
+      const retention = startHeartbeatRetention({
+        common,
+        prune: (beforeMs, limit) => {
+          const n = storage.pruneHeartbeats(beforeMs, limit);
+          calls.push(n);
+          return n;
+        },
+        everyMs: 100,
+        step: 250,
+      });
+      const count = () =>
+        storage.deviceHealth({ sinceMs: 0, gapMs: DAY }).reduce((sum, d) => sum + d.heartbeatCount, 0);
+      const kept = (cutoff: number) => 2 * times.filter((t) => t >= cutoff).length;
+      try {
+        await retention.settled();
+        assert.equal(count(), kept(now - 30 * DAY));
+        // 960 rows past 30 days, in steps of 250 (the last one short)
+        assert.deepEqual(calls.slice(0, 4), [250, 250, 250, 210]);
+        const oldest = storage.deviceHealth({ sinceMs: 0, gapMs: DAY });
+        assert.equal(oldest.length, 2);
+        // a day later, the next tick deletes that day's 96 rows
+        clockMs = now + DAY;
+        const ticks = calls.length;
+        while (calls.length === ticks) await new Promise((r) => setTimeout(r, 20));
+        await retention.settled();
+        assert.equal(count(), kept(now - 29 * DAY));
+      } finally {
+        await retention.stop();
+      }
+    } finally {
+      storage.close();
+    }
   });
 });

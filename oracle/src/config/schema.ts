@@ -86,6 +86,15 @@ export const configSchema = z
         maxBatchSize: z.number().int().min(1).max(100_000).default(5000),
       })
       .prefault({}),
+    heartbeats: z
+      .object({
+        /**
+         * Heartbeats older than this are deleted (checked at start and every hour). At one a minute
+         * a device sends 1,440 a day; the device-health view looks back 7 days by default.
+         */
+        retentionDays: z.number().int().min(1).max(3650).default(30),
+      })
+      .prefault({}),
     validation: z
       .object({
         clockSkewS: z.number().int().min(0).default(300),

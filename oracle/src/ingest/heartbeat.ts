@@ -4,6 +4,50 @@ import type { Common } from "../common.ts";
 import { keysValidAt, type DeviceDirectory } from "../devices/directory.ts";
 import type { NewHeartbeat, Storage } from "../storage/types.ts";
 
+/**
+ * Deletes heartbeats older than `heartbeats.retentionDays`, at start and then every `everyMs`
+ * (an hour), in steps of `step` rows so that the writer's reading commits are not held up by one
+ * long delete. `stop` ends it once a run in progress has ended; `settled` waits for the current run.
+ */
+export function startHeartbeatRetention(opts: {
+  common: Common;
+  prune(beforeMs: number, limit: number): number | Promise<number>;
+  everyMs?: number;
+  step?: number;
+}): { stop(): Promise<void>; settled(): Promise<void> } {
+  const { common } = opts;
+  const log = common.logger.child({ part: "heartbeat" });
+  const step = opts.step ?? 2000;
+  const retentionMs = common.config.heartbeats.retentionDays * 86_400_000;
+  let stopped = false;
+  let running: Promise<void> = Promise.resolve();
+  const run = async () => {
+    const beforeMs = common.clock.nowMs() - retentionMs;
+    let deleted = 0;
+    for (;;) {
+      if (stopped) break;
+      const n = await opts.prune(beforeMs, step);
+      deleted += n;
+      if (n < step) break;
+    }
+    if (deleted > 0) log.info({ deleted, beforeMs }, "heartbeats past their retention deleted");
+  };
+  const tick = () => {
+    running = run().catch((err: unknown) => log.warn({ err }, "heartbeat retention failed; retried next hour"));
+  };
+  tick();
+  const timer = setInterval(tick, opts.everyMs ?? 3_600_000);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+    settled: () => running,
+  };
+}
+
 /** `carbonproof/v1/<facilityId>/<deviceId>/heartbeat` (docs/protocol.md, "Device heartbeat"). */
 export const HEARTBEAT_TOPIC_FILTER = "carbonproof/v1/+/+/heartbeat";
 

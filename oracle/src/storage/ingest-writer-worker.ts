@@ -26,6 +26,7 @@ const methods: Record<WriterMethod, (...args: never[]) => unknown> = {
   transition: (...a: Parameters<SqliteStorage["transition"]>) => storage.transition(...a),
   patchBatch: (...a: Parameters<SqliteStorage["patchBatch"]>) => storage.patchBatch(...a),
   addHeartbeat: (...a: Parameters<SqliteStorage["addHeartbeat"]>) => storage.addHeartbeat(...a),
+  pruneHeartbeats: (...a: Parameters<SqliteStorage["pruneHeartbeats"]>) => storage.pruneHeartbeats(...a),
 };
 
 parentPort!.on("message", (m: { id: number; method: WriterMethod; args: never[] } | { close: true }) => {

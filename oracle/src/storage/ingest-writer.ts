@@ -16,7 +16,8 @@ export type IngestCommit = { readings: IngestOutcome[]; deadLetterIds: number[] 
  * commit held it, and SQLite's busy handler sleeps in steps of milliseconds, stopping the broker
  * meanwhile. Every request is one `Storage` method called on the writer's connection.
  */
-export type WriterMethod = "commitIngest" | "sealDue" | "transition" | "patchBatch" | "addHeartbeat";
+export type WriterMethod =
+  "commitIngest" | "sealDue" | "transition" | "patchBatch" | "addHeartbeat" | "pruneHeartbeats";
 
 export class IngestWriter {
   readonly #worker: Worker;
@@ -76,6 +77,9 @@ export class IngestWriter {
 
   addHeartbeat(h: NewHeartbeat): Promise<void> {
     return this.#call("addHeartbeat", [h]);
+  }
+  pruneHeartbeats(beforeMs: number, limit: number): Promise<number> {
+    return this.#call("pruneHeartbeats", [beforeMs, limit]);
   }
 
   #call<T>(method: WriterMethod, args: unknown[]): Promise<T> {

@@ -753,6 +753,15 @@ export class SqliteStorage implements Storage {
       createdAtMs: Number(r.created_at_ms),
     };
   }
+  pruneHeartbeats(beforeMs: number, limit: number): number {
+    // heartbeats are inserted as they arrive, so the oldest have the lowest ids: look only at the
+    // first `limit` rows (a bounded scan, also when there is nothing to delete)
+    const r = this.#s(
+      `DELETE FROM heartbeats WHERE id IN (SELECT id FROM heartbeats ORDER BY id LIMIT ?) AND received_at_ms < ?`,
+    ).run(limit, beforeMs);
+    return Number(r.changes);
+  }
+
   addHeartbeat(h: NewHeartbeat): void {
     this.#s(
       `INSERT INTO heartbeats (device_id, facility_id, received_at_ms, ts, last_seq, buffer_depth, dropped, rssi_dbm, uptime_s, fw, faults, verified) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,

@@ -234,6 +234,11 @@ export interface Storage {
 
   /** Records one heartbeat (its own transaction; heartbeats are health data, not readings). */
   addHeartbeat(h: NewHeartbeat): void;
+  /**
+   * Deletes heartbeats received before `beforeMs`, at most `limit` of them, oldest first (their
+   * retention, `heartbeats.retentionDays`); returns how many were deleted.
+   */
+  pruneHeartbeats(beforeMs: number, limit: number): number;
   /** Health of every device seen (readings, heartbeats, dead letters), or of one facility's devices. */
   deviceHealth(q: { facilityId?: string; sinceMs: number; gapMs: number }): DeviceHealth[];
 
