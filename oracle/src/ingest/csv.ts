@@ -77,6 +77,12 @@ export function rowToEnvelope(header: string[], cells: string[]): unknown {
   return { reading: { ...reading, m }, ...env };
 }
 
+/** A row's (device, seq), when it names them, to keep repeats of it in file order. */
+function deviceSeqKey(env: unknown): string | null {
+  const r = (env as { reading?: { deviceId?: unknown; seq?: unknown } }).reading;
+  return typeof r?.deviceId === "string" && r.seq !== undefined ? `${r.deviceId}\u0000${String(r.seq)}` : null;
+}
+
 export type ImportRow = {
   row: number;
   status: "stored" | "rejected";
@@ -122,12 +128,25 @@ export async function importCsv(opts: {
     if (!header) return { rows: [] as ImportRow[], stored: 0, rejected: 0 };
     const names = header.map((h) => h.trim());
     const out: ImportRow[] = [];
-    // chunks share a group commit; within a chunk, a repeated (device, seq) is caught by the queue check
+    // Chunks share a group commit. Within a chunk rows are validated concurrently (the signature
+    // checks finish in any order), so a row repeating an earlier row's (device, seq) is submitted
+    // once that earlier row has its outcome: the first row in the file is the one stored and the
+    // repeat is reported as the replay, whichever signature check ends first.
     const CHUNK = 1000;
     for (let start = 0; start < rows.length; start += CHUNK) {
       const chunk = rows.slice(start, start + CHUNK);
+      const last = new Map<string, Promise<unknown>>();
       const outcomes = await Promise.all(
-        chunk.map((cells) => ingestor.submit(rowToEnvelope(names, cells), { source: "csv" }, cells.join(","))),
+        chunk.map((cells) => {
+          const env = rowToEnvelope(names, cells);
+          const submit = () => ingestor.submit(env, { source: "csv" }, cells.join(","));
+          const key = deviceSeqKey(env);
+          if (key === null) return submit();
+          const before = last.get(key);
+          const p = before ? before.then(submit, submit) : submit();
+          last.set(key, p);
+          return p;
+        }),
       );
       outcomes.forEach(([o], j) => {
         const row = start + j + 2; // 1-based, after the header
