@@ -48,6 +48,17 @@ export interface MqttIngest {
  */
 type Principal = MqttPrincipal;
 
+/** CONNECT credentials (`mqtt.requireAuth`): the API key as password, its subject as user name (any for admin keys); null when they do not match. */
+function principalOf(
+  storage: Storage | undefined,
+  username: string | undefined,
+  password: Buffer | undefined,
+): Principal | null {
+  const key = storage ? authenticateKey(storage, password?.toString("utf8")) : null;
+  if (!key || (key.scope !== "admin" && key.subject !== username)) return null;
+  return { scope: key.scope, subject: key.subject };
+}
+
 async function ingestMessage(
   ingestor: Ingestor,
   heartbeats: HeartbeatRecorder,
@@ -98,9 +109,7 @@ export async function startEmbeddedBroker(deps: {
     maxInflight: cfg.maxInflight,
     authenticate(_clientId, username, password) {
       if (!cfg.requireAuth) return null;
-      const key = storage ? authenticateKey(storage, password?.toString("utf8")) : null;
-      if (!key || (key.scope !== "admin" && key.subject !== username)) return "bad-credentials";
-      return { scope: key.scope, subject: key.subject };
+      return principalOf(storage, username, password) ?? "bad-credentials";
     },
     onPublish: (topic, payload, principal) =>
       ingestMessage(ingestor, heartbeats, common, topic, payload, principal ?? undefined),
@@ -139,12 +148,12 @@ async function startAedesBroker(deps: {
   const principals = new WeakMap<object, Principal>();
   const authenticate: AuthenticateHandler = (client, username, password, done) => {
     if (!common.config.mqtt.requireAuth) return done(null, true);
-    const key = storage ? authenticateKey(storage, password?.toString("utf8")) : null;
-    if (!key || (key.scope !== "admin" && key.subject !== username)) {
+    const principal = principalOf(storage, username, password);
+    if (!principal) {
       const err = Object.assign(new Error("bad username or API key"), { returnCode: 4 as const });
       return done(err, false);
     }
-    principals.set(client, { scope: key.scope, subject: key.subject });
+    principals.set(client, principal);
     done(null, true);
   };
   const log: Logger = common.logger.child({ part: "mqtt" });
