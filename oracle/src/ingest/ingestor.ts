@@ -14,9 +14,8 @@ import type {
 import type { IngestCommit, IngestWriter } from "../storage/ingest-writer.ts";
 import { AnomalyScorer } from "../validate/anomaly.ts";
 import { SeenSeqs } from "./seen-seqs.ts";
-import { implausibility } from "../validate/plausibility.ts";
 import { VerifyPool } from "../validate/verify-pool.ts";
-import { resultJson, safeStringify, type Evaluated, type PreparedEnvelope } from "../validate/prepare.ts";
+import { evaluate, safeStringify, type PreparedEnvelope } from "../validate/prepare.ts";
 
 export type IngestContext = {
   source: IngestSource;
@@ -261,7 +260,7 @@ export class Ingestor {
     }
     // 6. physical plausibility, then emissions (sdk methodology), computed where the reading was
     // parsed (validate/prepare.ts `evaluate`) or here
-    const ev = p.evaluated ?? this.#evaluate(p.canonical);
+    const ev = p.evaluated ?? evaluate(JSON.parse(p.canonical) as Reading, (x) => this.#calculator.compute(x));
     if ("implausible" in ev) return reject("implausible", ev.implausible, r, digest);
     if ("computeError" in ev) return reject("computation", ev.computeError, r, digest);
     // 7. anomaly score (flags only)
@@ -294,19 +293,6 @@ export class Ingestor {
     };
     this.#inQueue.add(dk);
     return this.#enqueue({ kind: "reading", row });
-  }
-
-  /** What validate/prepare.ts `evaluate` gives, with this node's calculator: for readings prepared without a methodology. */
-  #evaluate(canonical: string): Evaluated {
-    const r = JSON.parse(canonical) as Reading;
-    const why = implausibility(r);
-    if (why) return { implausible: why };
-    try {
-      const out = this.#calculator.compute(r);
-      return { fossilMg: out.fossilMg, biogenicMg: out.biogenicMg, resultJson: resultJson(out.detail) };
-    } catch (err) {
-      return { computeError: (err as Error).message };
-    }
   }
 
   #seedAnomaly(deviceId: string): void {

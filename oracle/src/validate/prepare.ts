@@ -35,11 +35,21 @@ export function resultJson(detail: unknown): string {
   return JSON.stringify(detail, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
 }
 
-/** Plausibility, then emissions (sdk `computeReading`) of a reading that passed the schema. */
-export function evaluate(r: Reading, m: PostedMethodology): Evaluated {
+/**
+ * Plausibility, then emissions of a reading that passed the schema: with a methodology, sdk
+ * `computeReading` (on the verify workers); or with the node's own calculator (`compute`).
+ */
+export function evaluate(
+  r: Reading,
+  m: PostedMethodology | ((r: Reading) => { fossilMg: bigint; biogenicMg: bigint; detail: unknown }),
+): Evaluated {
   const why = implausibility(r);
   if (why) return { implausible: why };
   try {
+    if (typeof m === "function") {
+      const out = m(r);
+      return { fossilMg: out.fossilMg, biogenicMg: out.biogenicMg, resultJson: resultJson(out.detail) };
+    }
     const out = computeReading(r, m.factorSet, m.facilities[r.facilityId] ?? {});
     return { fossilMg: out.fossilCo2eMg, biogenicMg: out.biogenicCo2Mg, resultJson: resultJson(out) };
   } catch (err) {
