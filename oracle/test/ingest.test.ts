@@ -251,3 +251,35 @@ describe("embedded broker with mqtt.requireAuth", { timeout: 60_000 }, () => {
     }
   });
 });
+
+describe("a payload that repeats a reading", { timeout: 60_000 }, () => {
+  // Two verification threads, so the signature checks of one HTTP batch run in two halves that
+  // answer in either order (a single thread would answer in the batch's order and hide the race).
+  const meter = makeDevice("kangaita-meter-1");
+  let node: Awaited<ReturnType<typeof testNode>>;
+  let key: string;
+  before(async () => {
+    node = await testNode({ config: { validation: { verifyWorkers: 2 } }, devices: [deviceInfo(meter)] });
+    key = createApiKey(node.storage, { scope: "facility", subject: "ktda-kangaita" }).key;
+  });
+  after(() => node.close());
+
+  test("an HTTP batch stores the first copy and reports the later one as the replay, every time", async () => {
+    for (let round = 0; round < 24; round++) {
+      const batch = Array.from({ length: 10 }, () => electricity(meter));
+      // the repeat goes last: its half of the batch is the shorter one, so without ordering its
+      // signature check would often finish first and it would be the copy stored
+      batch.push(batch[0]!);
+      const res = await fetch(`${node.httpUrl}/v1/readings`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": key },
+        body: JSON.stringify(batch),
+      });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { accepted: number; results: Array<{ status: string; reason?: string }> };
+      assert.equal(body.accepted, 10, `round ${round}`);
+      assert.equal(body.results[0]!.status, "stored", `round ${round}: the first copy is stored`);
+      assert.equal(body.results[10]!.reason, "replay", `round ${round}: the repeat is the replay`);
+    }
+  });
+});

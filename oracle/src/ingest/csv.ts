@@ -8,7 +8,7 @@ import { chainFor } from "../chain/viem.ts";
 import { ChainDeviceDirectory } from "../devices/chain.ts";
 import { loadDeviceFile, type DeviceDirectory } from "../devices/directory.ts";
 import { SqliteStorage } from "../storage/sqlite.ts";
-import { Ingestor } from "./ingestor.ts";
+import { Ingestor, inSubmissionOrder } from "./ingestor.ts";
 
 /** RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF) to rows of strings. */
 export function parseCsv(text: string): string[][] {
@@ -128,25 +128,16 @@ export async function importCsv(opts: {
     if (!header) return { rows: [] as ImportRow[], stored: 0, rejected: 0 };
     const names = header.map((h) => h.trim());
     const out: ImportRow[] = [];
-    // Chunks share a group commit. Within a chunk rows are validated concurrently (the signature
-    // checks finish in any order), so a row repeating an earlier row's (device, seq) is submitted
-    // once that earlier row has its outcome: the first row in the file is the one stored and the
-    // repeat is reported as the replay, whichever signature check ends first.
+    // Chunks share a group commit. Within a chunk rows are validated concurrently, and a row
+    // repeating an earlier row's (device, seq) waits for that row's outcome (inSubmissionOrder):
+    // the first row in the file is the one stored, the repeat is reported as the replay.
     const CHUNK = 1000;
     for (let start = 0; start < rows.length; start += CHUNK) {
       const chunk = rows.slice(start, start + CHUNK);
-      const last = new Map<string, Promise<unknown>>();
-      const outcomes = await Promise.all(
-        chunk.map((cells) => {
-          const env = rowToEnvelope(names, cells);
-          const submit = () => ingestor.submit(env, { source: "csv" }, cells.join(","));
-          const key = deviceSeqKey(env);
-          if (key === null) return submit();
-          const before = last.get(key);
-          const p = before ? before.then(submit, submit) : submit();
-          last.set(key, p);
-          return p;
-        }),
+      const outcomes = await inSubmissionOrder(
+        chunk.map((cells) => ({ cells, env: rowToEnvelope(names, cells) })),
+        (row) => deviceSeqKey(row.env),
+        (row) => ingestor.submit(row.env, { source: "csv" }, row.cells.join(",")),
       );
       outcomes.forEach(([o], j) => {
         const row = start + j + 2; // 1-based, after the header

@@ -30,6 +30,35 @@ type Pending =
   | { kind: "reading"; row: NewReading; resolve: (o: IngestOutcome) => void; reject: (e: unknown) => void }
   | { kind: "dead"; row: NewDeadLetter; resolve: (o: IngestOutcome) => void; reject: (e: unknown) => void };
 
+/**
+ * Runs `run` on every item concurrently, except that an item repeating an earlier item's key
+ * (a reading's `(device, seq)`; null: no key) starts only once that earlier item has its outcome.
+ * Signature checks on several verification threads finish in any order; this keeps the first copy
+ * of a reading in a payload (an HTTP batch, an MQTT array, a CSV file) the one stored and the later
+ * copies the replays, whichever check ends first. Outcomes come back in the items' order.
+ */
+export function inSubmissionOrder<T, R>(
+  items: readonly T[],
+  key: (item: T) => string | null,
+  run: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const last = new Map<string, Promise<unknown>>();
+  return Promise.all(
+    items.map((item) => {
+      const k = key(item);
+      if (k === null) return run(item);
+      const before = last.get(k);
+      const go = () => run(item);
+      const p = before ? before.then(go, go) : go();
+      last.set(k, p);
+      return p;
+    }),
+  );
+}
+
+/** The `(device, seq)` key of a prepared envelope, for `inSubmissionOrder`. */
+const preparedKey = (p: PreparedEnvelope): string | null => (p.ok ? `${p.facts.deviceId}\u0000${p.facts.seq}` : null);
+
 export class IngestError extends Error {
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
@@ -126,7 +155,9 @@ export class Ingestor {
     const items = prepared.items;
     // one envelope per MQTT message is the common case: no array of promises for it
     if (items.length === 1) return [await this.#one(items[0]!, c, topicDevice, items[0]!.raw ?? text)];
-    return Promise.all(items.map((p) => this.#one(p, c, topicDevice, p.raw === undefined ? text : () => p.raw!)));
+    return inSubmissionOrder(items, preparedKey, (p) =>
+      this.#one(p, c, topicDevice, p.raw === undefined ? text : () => p.raw!),
+    );
   }
 
   /**
@@ -161,7 +192,9 @@ export class Ingestor {
     }
     const c = { ...ctx, receivedAtMs };
     const raw = () => rawText ?? safeStringify(value);
-    return Promise.all(prepared.items.map((p) => this.#one(p, c, null, p.raw === undefined ? raw : () => p.raw!)));
+    return inSubmissionOrder(prepared.items, preparedKey, (p) =>
+      this.#one(p, c, null, p.raw === undefined ? raw : () => p.raw!),
+    );
   }
 
   /**
