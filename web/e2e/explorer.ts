@@ -340,6 +340,33 @@ export function explorerTests(env: ExplorerTestEnv): void {
     await context.close();
   });
 
+  test("a detail page for something not indexed answers 404 and says what was looked up", async () => {
+    const { context, page } = await newPage(375);
+    const unknown = `0x${"ab".repeat(32)}`;
+    const misses: [path: string, heading: string, term: string, hint: RegExp | null][] = [
+      ["/explorer/devices/no-such-meter", "Device", "no-such-meter", /registered under/],
+      ["/explorer/facilities/ktda-nowhere", "Facility", "ktda-nowhere", null],
+      ["/explorer/attestations/0x1234", "Attestation", "0x1234", /64 hex digits/],
+      [`/explorer/attestations/${unknown}`, "Attestation", unknown, null],
+      [`/explorer/tx/${unknown}`, "Transaction", unknown, /Neither the indexer nor the chain/],
+      ["/explorer/accounts/bob", "Account", "bob", /40 hex digits/],
+    ];
+    for (const [path, heading, term, hint] of misses) {
+      const response = await page.goto(`${web()}${path}`);
+      assert.equal(response?.status(), 404, `${path} answers 404`);
+      assert.equal(await page.getByRole("heading", { level: 1 }).innerText(), heading, path);
+      const box = page.getByTestId("not-found");
+      assert.ok((await box.innerText()).includes(`“${term}”`), `${path} names the term looked up`);
+      if (hint) assert.match(await box.innerText(), hint, path);
+      const search = await box.getByRole("link", { name: "search for it" }).getAttribute("href");
+      assert.equal(search, `/explorer/search?q=${encodeURIComponent(term)}`, path);
+      assert.ok(await page.getByRole("navigation").first().isVisible(), `${path} keeps the explorer's navigation`);
+    }
+    await env.axe(page, "explorer-not-found");
+    await env.shot(page, "28-explorer-not-found-phone");
+    await context.close();
+  });
+
   test("a facility report downloads as JSON and its totals equal the chain's", async () => {
     const { context, page } = await newPage();
     const stack = env.stack();

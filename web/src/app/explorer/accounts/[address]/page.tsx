@@ -3,9 +3,11 @@ import Link from "next/link";
 import type { Hex } from "@carbonproof/subgraph/client";
 import { readExplorer } from "@/components/explorer/data.ts";
 import { CreditLink } from "@/components/explorer/Links.tsx";
-import { IndexerStatus, IndexerUnavailable, NotFound } from "@/components/explorer/Status.tsx";
+import { notFound } from "next/navigation";
+import { IndexerStatus, IndexerUnavailable } from "@/components/explorer/Status.tsx";
 import { Table } from "@/components/explorer/Table.tsx";
 import { Badge, RetirementsTable, SalesTable, TransfersTable } from "@/components/explorer/tables.tsx";
+import { wellFormed } from "@/lib/explorer/notFound.ts";
 import { HIT_KIND_LABEL, hitHref } from "@/lib/explorer/search.ts";
 import { formatTonnesNumber } from "@/lib/units.ts";
 
@@ -15,13 +17,7 @@ const RECENT = 10;
 
 export default async function AccountPage({ params }: { params: Promise<{ address: string }> }) {
   const raw = decodeURIComponent((await params).address);
-  if (!/^0x[0-9a-fA-F]{40}$/.test(raw))
-    return (
-      <>
-        <h1>Account</h1>
-        <NotFound what="account" term={raw} hint="An address is 0x followed by 40 hex digits." />
-      </>
-    );
+  if (!wellFormed("accounts", raw)) notFound();
   const address = raw.toLowerCase() as Hex;
   const read = await readExplorer(async (ix) => {
     const [holdings, transfers, sales, retirements, oracles, hits] = await Promise.all([

@@ -5,10 +5,12 @@ import type { Hex } from "@carbonproof/subgraph/client";
 import { readExplorer, runtimeOnce } from "@/components/explorer/data.ts";
 import { AccountLink, AttestationLink, CreditLink, FacilityLink, Time, TxLink } from "@/components/explorer/Links.tsx";
 import { Pager } from "@/components/explorer/Pager.tsx";
-import { IndexerStatus, IndexerUnavailable, NotFound } from "@/components/explorer/Status.tsx";
+import { notFound } from "next/navigation";
+import { IndexerStatus, IndexerUnavailable } from "@/components/explorer/Status.tsx";
 import { Table } from "@/components/explorer/Table.tsx";
 import { Badge, ChallengeStateBadge } from "@/components/explorer/tables.tsx";
 import { bundleUrl } from "@/lib/config.ts";
+import { wellFormed } from "@/lib/explorer/notFound.ts";
 import { formatCount, formatGramsAsTonnes, formatMgAsGrams, shortHash } from "@/lib/explorer/format.ts";
 import { PAGE_SIZE, pageWindow, parsePage, toParams } from "@/lib/explorer/lists.ts";
 import { formatTonnes } from "@/lib/units.ts";
@@ -23,13 +25,7 @@ type Props = {
 export default async function AttestationPage({ params, searchParams }: Props) {
   const raw = decodeURIComponent((await params).id);
   const page = parsePage(toParams(await searchParams).get("page"));
-  if (!/^0x[0-9a-fA-F]{64}$/.test(raw))
-    return (
-      <>
-        <h1>Attestation</h1>
-        <NotFound what="attestation" term={raw} hint="An attestation id is 0x followed by 64 hex digits." />
-      </>
-    );
+  if (!wellFormed("attestations", raw)) notFound();
   const id = raw.toLowerCase() as Hex;
   const read = await readExplorer(async (ix) => {
     const [attestation, readings] = await Promise.all([
@@ -46,13 +42,7 @@ export default async function AttestationPage({ params, searchParams }: Props) {
       </>
     );
   const a = read.data.attestation;
-  if (!a)
-    return (
-      <>
-        <h1>Attestation</h1>
-        <NotFound what="attestation" term={raw} />
-      </>
-    );
+  if (!a) notFound();
   const readings = read.data.readings;
   const runtime = runtimeOnce();
   return (

@@ -4,7 +4,8 @@ import Link from "next/link";
 import { readExplorer } from "@/components/explorer/data.ts";
 import { AttestationLink, FacilityLink, Time, TxLink } from "@/components/explorer/Links.tsx";
 import { Pager } from "@/components/explorer/Pager.tsx";
-import { IndexerStatus, IndexerUnavailable, NotFound } from "@/components/explorer/Status.tsx";
+import { notFound } from "next/navigation";
+import { IndexerStatus, IndexerUnavailable } from "@/components/explorer/Status.tsx";
 import { Table } from "@/components/explorer/Table.tsx";
 import { Badge } from "@/components/explorer/tables.tsx";
 import { formatDateTime, shortHash } from "@/lib/explorer/format.ts";
@@ -33,17 +34,7 @@ export default async function DevicePage({ params, searchParams }: Props) {
       </>
     );
   const d = read.data.device;
-  if (!d)
-    return (
-      <>
-        <h1>Device</h1>
-        <NotFound
-          what="device"
-          term={id}
-          hint="A device id is the id it was registered under (e.g. kangaita-chimney-1) or its 32-byte key."
-        />
-      </>
-    );
+  if (!d) notFound();
   const readings = read.data.readings;
   return (
     <>

@@ -3,11 +3,13 @@ import Link from "next/link";
 import { facilityDirectory, readExplorer } from "@/components/explorer/data.ts";
 import { AccountLink, Time } from "@/components/explorer/Links.tsx";
 import { Pager } from "@/components/explorer/Pager.tsx";
-import { IndexerStatus, IndexerUnavailable, NotFound } from "@/components/explorer/Status.tsx";
+import { notFound } from "next/navigation";
+import { IndexerStatus, IndexerUnavailable } from "@/components/explorer/Status.tsx";
 import { Table } from "@/components/explorer/Table.tsx";
 import { AttestationsTable, Badge, DevicesTable } from "@/components/explorer/tables.tsx";
 import styles from "@/components/explorer/explorer.module.css";
 import { formatCount, formatGramsAsTonnes } from "@/lib/explorer/format.ts";
+import { wellFormed } from "@/lib/explorer/notFound.ts";
 import { facilityKey, PAGE_SIZE, pageWindow, parsePage, toParams } from "@/lib/explorer/lists.ts";
 import { formatTonnes, formatTonnesNumber } from "@/lib/units.ts";
 
@@ -21,23 +23,9 @@ type Props = {
 export default async function FacilityPage({ params, searchParams }: Props) {
   const id = decodeURIComponent((await params).id);
   const page = parsePage(toParams(await searchParams).get("page"));
-  const valid = /^([a-z0-9][a-z0-9._-]{0,31}|0x[0-9a-fA-F]{64})$/.test(id);
-  const read = valid ? await readExplorer((ix) => ix.facility(id, pageWindow(page))) : undefined;
-  if (!read || (read.ok && !read.data))
-    return (
-      <>
-        <h1>Facility</h1>
-        <NotFound
-          what="facility"
-          term={id}
-          hint={
-            valid
-              ? undefined
-              : "A facility id is lower case (e.g. ktda-kangaita) or its 32-byte key (0x + 64 hex digits)."
-          }
-        />
-      </>
-    );
+  if (!wellFormed("facilities", id)) notFound();
+  const read = await readExplorer((ix) => ix.facility(id, pageWindow(page)));
+  if (read.ok && !read.data) notFound();
   if (!read.ok)
     return (
       <>

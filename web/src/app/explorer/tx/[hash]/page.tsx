@@ -5,10 +5,12 @@ import type { Hex } from "@carbonproof/subgraph/client";
 import { readExplorer, runtimeOnce } from "@/components/explorer/data.ts";
 import { AccountLink, Time } from "@/components/explorer/Links.tsx";
 import { readTransaction } from "@/components/explorer/receipt.ts";
-import { IndexerStatus, IndexerUnavailable, NotFound } from "@/components/explorer/Status.tsx";
+import { notFound } from "next/navigation";
+import { IndexerStatus, IndexerUnavailable } from "@/components/explorer/Status.tsx";
 import { Table } from "@/components/explorer/Table.tsx";
 import { Badge } from "@/components/explorer/tables.tsx";
 import { formatCount } from "@/lib/explorer/format.ts";
+import { wellFormed } from "@/lib/explorer/notFound.ts";
 import { HIT_KIND_LABEL, hitHref } from "@/lib/explorer/search.ts";
 import { eventArgs } from "@/lib/explorer/txEvents.ts";
 
@@ -16,13 +18,7 @@ export const metadata: Metadata = { title: "Transaction" };
 
 export default async function TransactionPage({ params }: { params: Promise<{ hash: string }> }) {
   const raw = decodeURIComponent((await params).hash);
-  if (!/^0x[0-9a-fA-F]{64}$/.test(raw))
-    return (
-      <>
-        <h1>Transaction</h1>
-        <NotFound what="transaction" term={raw} hint="A transaction hash is 0x followed by 64 hex digits." />
-      </>
-    );
+  if (!wellFormed("tx", raw)) notFound();
   const hash = raw.toLowerCase() as Hex;
   const [read, tx] = await Promise.all([readExplorer((ix) => ix.search(hash)), readTransaction(hash)]);
   const runtime = runtimeOnce();
@@ -41,13 +37,7 @@ export default async function TransactionPage({ params }: { params: Promise<{ ha
   const hits = read.data.map((h) => ({ hit: h, href: hitHref(h) }));
   const own = hits.filter((r) => r.hit.kind === "transaction");
   const touched = hits.filter((r) => r.hit.kind !== "transaction");
-  if (!hits.length && tx.ok && !tx.facts)
-    return (
-      <>
-        {heading}
-        <NotFound what="transaction" term={hash} hint="Neither the indexer nor the chain knows this transaction." />
-      </>
-    );
+  if (!hits.length && tx.ok && !tx.facts) notFound();
   return (
     <>
       {heading}
