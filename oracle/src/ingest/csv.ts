@@ -8,34 +8,8 @@ import { chainFor } from "../chain/viem.ts";
 import { ChainDeviceDirectory } from "../devices/chain.ts";
 import { loadDeviceFile, type DeviceDirectory } from "../devices/directory.ts";
 import { SqliteStorage } from "../storage/sqlite.ts";
+import { parseCsvRecords } from "../../../sdk/src/index.ts";
 import { Ingestor, inSubmissionOrder } from "./ingestor.ts";
-
-/** RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF) to rows of strings. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') ((field += '"'), i++);
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") (row.push(field), (field = ""));
-    else if (c === "\n" || c === "\r") {
-      if (c === "\r" && text[i + 1] === "\n") i++;
-      row.push(field);
-      field = "";
-      if (row.some((f) => f !== "")) rows.push(row);
-      row = [];
-    } else field += c;
-  }
-  row.push(field);
-  if (row.some((f) => f !== "")) rows.push(row);
-  return rows;
-}
 
 const INT_FIELDS = new Set([
   "v",
@@ -84,6 +58,7 @@ function deviceSeqKey(env: unknown): string | null {
 }
 
 export type ImportRow = {
+  /** the line of the file the row starts on (the header is line 1) */
   row: number;
   status: "stored" | "rejected";
   digest?: string;
@@ -99,6 +74,10 @@ export async function importCsv(opts: {
   csv: string;
   devices?: DeviceDirectory;
 }) {
+  // the whole file is read first: one that is not CSV is refused (INVALID_CSV, with its line)
+  // before anything of it is stored
+  const [header, ...rows] = parseCsvRecords(opts.csv);
+  if (!header) return { rows: [] as ImportRow[], stored: 0, rejected: 0 };
   const { config } = opts;
   const common = createCommon(config, { logger: opts.logger, defaultMetrics: false });
   const storage = new SqliteStorage(join(resolve(config.dataDir), "oracle.db"), {
@@ -124,23 +103,31 @@ export async function importCsv(opts: {
   }
   const ingestor = new Ingestor({ common, storage, devices, calculator: opts.calculator });
   try {
-    const [header, ...rows] = parseCsv(opts.csv);
-    if (!header) return { rows: [] as ImportRow[], stored: 0, rejected: 0 };
-    const names = header.map((h) => h.trim());
+    const names = header.cells.map((h) => h.trim());
     const out: ImportRow[] = [];
     // Chunks share a group commit. Within a chunk rows are validated concurrently, and a row
     // repeating an earlier row's (device, seq) waits for that row's outcome (inSubmissionOrder):
     // the first row in the file is the one stored, the repeat is reported as the replay.
     const CHUNK = 1000;
     for (let start = 0; start < rows.length; start += CHUNK) {
-      const chunk = rows.slice(start, start + CHUNK);
+      const chunk = rows.slice(start, start + CHUNK).map((r) => ({ ...r, env: rowToEnvelope(names, r.cells) }));
       const outcomes = await inSubmissionOrder(
-        chunk.map((cells) => ({ cells, env: rowToEnvelope(names, cells) })),
-        (row) => deviceSeqKey(row.env),
-        (row) => ingestor.submit(row.env, { source: "csv" }, row.cells.join(",")),
+        chunk,
+        (row) => (row.cells.length > names.length ? null : deviceSeqKey(row.env)),
+        (row) =>
+          row.cells.length > names.length
+            ? // a cell past the header's columns would be dropped unread: the row is refused instead
+              ingestor
+                .rejectMalformed(
+                  row.cells.join(","),
+                  `${row.cells.length} cells, but the header names ${names.length} columns`,
+                  { source: "csv" },
+                )
+                .then((o) => [o])
+            : ingestor.submit(row.env, { source: "csv" }, row.cells.join(",")),
       );
       outcomes.forEach(([o], j) => {
-        const row = start + j + 2; // 1-based, after the header
+        const row = chunk[j]!.line;
         out.push(
           o!.status === "stored"
             ? { row, status: "stored", digest: o!.digest }

@@ -175,6 +175,20 @@ export class Ingestor {
     });
   }
 
+  /**
+   * A payload refused before it could be read as envelopes (a CSV row with more cells than its
+   * header names): dead-lettered as malformed with its text, so that it is on record.
+   */
+  rejectMalformed(payload: string, detail: string, ctx: IngestContext): Promise<IngestOutcome> {
+    return this.#dead({
+      receivedAtMs: ctx.receivedAtMs ?? this.#common.clock.nowMs(),
+      source: ctx.source,
+      reason: "malformed",
+      detail,
+      payload,
+    });
+  }
+
   /** Accepts parsed JSON: one envelope or an array of envelopes. */
   async submit(value: unknown, ctx: IngestContext, rawText?: string): Promise<IngestOutcome[]> {
     const receivedAtMs = ctx.receivedAtMs ?? this.#common.clock.nowMs();

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { parseCsv } from "./csv.ts";
+import fc from "fast-check";
+import { parseCsv, parseCsvRecords } from "./csv.ts";
 import { EPA_COLUMNS, importEpaSupplyChainCsv } from "./epaSupplyChain.ts";
 import { defaultFactorSet, parseFactorSet, withSpendFactors } from "./factorSet.ts";
 import { computeActivity } from "../methodology/activity.ts";
@@ -15,6 +16,51 @@ test("CSV parser: quotes, doubled quotes, commas in fields, CRLF", () => {
     ["1", "2", "3"],
   ]);
   assert.throws(() => parseCsv('a,"b'), { code: "INVALID_CSV" });
+});
+
+test("CSV records keep the line they start on; blank and all-empty rows are skipped; a BOM is ignored", () => {
+  assert.deepEqual(parseCsvRecords('\ufeffh1,h2\n\n"multi\nline",x\r\n,,\rlast,1'), [
+    { line: 1, cells: ["h1", "h2"] },
+    { line: 3, cells: ["multi\nline", "x"] },
+    { line: 6, cells: ["last", "1"] },
+  ]);
+});
+
+test("CSV errors name the line: an unclosed quote, a quote inside a field, text after a closing quote", () => {
+  assert.throws(() => parseCsv('a,b\n1,"open\n2,3\n'), { code: "INVALID_CSV", message: /line 2: .*never closed/ });
+  assert.throws(() => parseCsv('a,b\n1,2\nx"y,3'), { code: "INVALID_CSV", message: /line 3: a quote inside/ });
+  assert.throws(() => parseCsv('a,b\n"x"y,3'), { code: "INVALID_CSV", message: /line 2: text after/ });
+});
+
+test("CSV parser: any table of cells, quoted where needed, parses back to itself", () => {
+  const cell = fc.string({ unit: fc.constantFrom("a", "1", " ", ",", '"', "\n", "\r", "é", "-") });
+  fc.assert(
+    fc.property(
+      fc.array(fc.array(cell, { minLength: 2, maxLength: 4 }), { minLength: 1, maxLength: 8 }),
+      fc.constantFrom("\n", "\r\n"),
+      (table, eol) => {
+        const rows = table.filter((r) => r.some((c) => c !== ""));
+        const text = rows
+          .map((r) => r.map((c) => (/[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c)).join(","))
+          .join(eol);
+        assert.deepEqual(parseCsv(text), rows);
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+test("CSV parser: arbitrary text either parses or throws INVALID_CSV, nothing else", () => {
+  fc.assert(
+    fc.property(fc.string({ unit: fc.constantFrom("a", ",", '"', "\n", "\r", "\ufeff", " ") }), (text) => {
+      try {
+        for (const r of parseCsvRecords(text)) assert.ok(r.line >= 1 && r.cells.some((c) => c !== ""));
+      } catch (err) {
+        assert.equal((err as { code?: string }).code, "INVALID_CSV", String(err));
+      }
+    }),
+    { numRuns: 1000 },
+  );
 });
 
 test("imports the EPA v1.3 columns by name into a spend table citing the file hash", () => {
