@@ -1,8 +1,9 @@
-import { parentPort, workerData } from "node:worker_threads";
+import { workerData } from "node:worker_threads";
+import { serveRpc } from "../threads/rpc.ts";
 import type { Hex } from "../../../sdk/src/index.ts";
 import { SqliteStorage } from "../storage/sqlite.ts";
 import type { Batch } from "../storage/types.ts";
-import { buildSealedBundle, type PostedBundleInputs } from "./bundle.ts";
+import { buildSealedBundle, type BuiltBundle, type PostedBundleInputs } from "./bundle.ts";
 
 /**
  * Worker side of `WorkerBundleBuilder`: reads a sealed batch's readings on its own connection
@@ -22,22 +23,18 @@ const checkpoints = setInterval(() => {
     // busy (another checkpoint running) or the database is closing: the next tick tries again
   }
 }, CHECKPOINT_INTERVAL_MS);
-type Job = { id: number; batch: Batch; inputs: PostedBundleInputs; correctionOf?: Hex };
-parentPort!.on("message", (m: Job | { close: true }) => {
-  if ("close" in m) {
+type Job = { batch: Batch; inputs: PostedBundleInputs; correctionOf?: Hex };
+serveRpc<Job>(
+  (m) => {
+    const built = buildSealedBundle(m.batch, storage.bundleReadingsOfBatch(m.batch.id), m.inputs, m.correctionOf);
+    if (!built) return null;
+    // the bundle bytes are moved, not copied: a view of part of a buffer is copied out first
+    const whole = built.bytes.byteOffset === 0 && built.bytes.byteLength === built.bytes.buffer.byteLength;
+    return { ...built, bytes: whole ? built.bytes : built.bytes.slice() };
+  },
+  () => {
     clearInterval(checkpoints);
     storage.close();
-    parentPort!.close();
-    return;
-  }
-  try {
-    const built = buildSealedBundle(m.batch, storage.bundleReadingsOfBatch(m.batch.id), m.inputs, m.correctionOf);
-    if (!built) return parentPort!.postMessage({ id: m.id, built: null });
-    const whole = built.bytes.byteOffset === 0 && built.bytes.byteLength === built.bytes.buffer.byteLength;
-    const bytes = whole ? built.bytes : built.bytes.slice();
-    parentPort!.postMessage({ id: m.id, built: { ...built, bytes } }, [bytes.buffer as ArrayBuffer]);
-  } catch (err) {
-    const e = err instanceof Error ? err : new Error(String(err));
-    parentPort!.postMessage({ id: m.id, error: e.message, stack: e.stack });
-  }
-});
+  },
+  (result) => (result ? [(result as BuiltBundle).bytes.buffer as ArrayBuffer] : []),
+);

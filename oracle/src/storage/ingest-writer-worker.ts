@@ -1,4 +1,5 @@
-import { parentPort, workerData } from "node:worker_threads";
+import { workerData } from "node:worker_threads";
+import { serveRpc } from "../threads/rpc.ts";
 import type { WriterMethod } from "./ingest-writer.ts";
 import { SqliteStorage } from "./sqlite.ts";
 
@@ -29,17 +30,7 @@ const methods: Record<WriterMethod, (...args: never[]) => unknown> = {
   pruneHeartbeats: (...a: Parameters<SqliteStorage["pruneHeartbeats"]>) => storage.pruneHeartbeats(...a),
 };
 
-parentPort!.on("message", (m: { id: number; method: WriterMethod; args: never[] } | { close: true }) => {
-  if ("close" in m) {
-    storage.close();
-    parentPort!.close();
-    return;
-  }
-  try {
-    parentPort!.postMessage({ id: m.id, result: methods[m.method](...m.args) });
-  } catch (err) {
-    // the transaction was rolled back; the main thread leaves these messages unacknowledged
-    const e = err instanceof Error ? err : new Error(String(err));
-    parentPort!.postMessage({ id: m.id, error: e.message, stack: e.stack });
-  }
-});
+serveRpc<{ method: WriterMethod; args: never[] }>(
+  (m) => methods[m.method](...m.args), // a throw rolled the transaction back: the main thread acknowledges nothing of it
+  () => storage.close(),
+);

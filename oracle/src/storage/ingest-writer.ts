@@ -1,4 +1,4 @@
-import { Worker } from "node:worker_threads";
+import { WorkerRpc } from "../threads/rpc.ts";
 import type { BatchPatch, BatchState, IngestOutcome, NewDeadLetter, NewHeartbeat, NewReading } from "./types.ts";
 
 export type IngestCommit = { readings: IngestOutcome[]; deadLetterIds: number[] };
@@ -20,39 +20,18 @@ export type WriterMethod =
   "commitIngest" | "sealDue" | "transition" | "patchBatch" | "addHeartbeat" | "pruneHeartbeats";
 
 export class IngestWriter {
-  readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
-  #next = 0;
-  #failed: Error | null = null;
-  readonly #exited: Promise<void>;
+  readonly #rpc: WorkerRpc;
 
   constructor(path: string, synchronous: "FULL" | "NORMAL") {
-    this.#worker = new Worker(new URL("./ingest-writer-worker.ts", import.meta.url), {
-      workerData: { path, synchronous },
-      // live heap ~20 MB; without a limit V8 let garbage grow to 100+ MB between full collections
-      resourceLimits: { maxOldGenerationSizeMb: 128 },
-    });
-    this.#worker.on("message", (m: { id: number; result?: unknown; error?: string; stack?: string }) => {
-      const p = this.#pending.get(m.id);
-      this.#pending.delete(m.id);
-      if (!p) return;
-      if (m.error !== undefined) p.reject(Object.assign(new Error(m.error), { stack: m.stack }));
-      else p.resolve(m.result);
-    });
-    const fail = (err: Error) => {
-      // a dead writer must not strand its commits: fail them, so nothing is acknowledged
-      this.#failed = err;
-      for (const [id, p] of this.#pending) {
-        this.#pending.delete(id);
-        p.reject(err);
-      }
-    };
-    this.#worker.on("error", fail);
-    this.#exited = new Promise((resolve) =>
-      this.#worker.once("exit", (code) => {
-        fail(new Error(`ingest writer thread exited (code ${code})`));
-        resolve();
-      }),
+    // A dead writer fails its commits in flight and every later one, so nothing is acknowledged.
+    this.#rpc = new WorkerRpc(
+      new URL("./ingest-writer-worker.ts", import.meta.url),
+      {
+        workerData: { path, synchronous },
+        // live heap ~20 MB; without a limit V8 let garbage grow to 100+ MB between full collections
+        resourceLimits: { maxOldGenerationSizeMb: 128 },
+      },
+      "ingest writer thread",
     );
   }
 
@@ -83,17 +62,11 @@ export class IngestWriter {
   }
 
   #call<T>(method: WriterMethod, args: unknown[]): Promise<T> {
-    if (this.#failed) return Promise.reject(this.#failed);
-    const id = this.#next++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.#worker.postMessage({ id, method, args });
-    });
+    return this.#rpc.call<T>({ method, args });
   }
 
   /** Closes the writer's connection once the commits already asked for are done. */
-  async close(): Promise<void> {
-    this.#worker.postMessage({ close: true });
-    await this.#exited;
+  close(): Promise<void> {
+    return this.#rpc.close();
   }
 }
