@@ -6,15 +6,25 @@ import { parseConfig } from "../src/config/load.ts";
 import { deviceFileJson } from "../src/devices/directory.ts";
 import { importCsv } from "../src/ingest/csv.ts";
 import { SqliteStorage } from "../src/storage/sqlite.ts";
-import { deviceInfo, electricity, makeDevice, quietLogger, sdkCalculator } from "./fixtures.ts";
+import { deviceInfo, electricity, makeDevice, quietLogger, sdkCalculator, type TestDevice } from "./fixtures.ts";
 import { tempDir } from "./helpers.ts";
 
 const tmp = tempDir();
 after(() => tmp.cleanup());
 
+/** `importCsv` into a node whose data dir is `dir`, with `devices` registered in its device file. */
+function importInto(dir: string, devices: TestDevice[], csv: string) {
+  writeFileSync(join(dir, "devices.json"), deviceFileJson(devices.map((d) => deviceInfo(d))));
+  const config = parseConfig({
+    dataDir: dir,
+    devices: { source: "file", file: join(dir, "devices.json") },
+    storage: { synchronous: "NORMAL" },
+  });
+  return importCsv({ config, logger: quietLogger(), calculator: sdkCalculator(), csv });
+}
+
 test("imports signed rows and reports each rejected row with its reason", async () => {
   const meter = makeDevice("kangaita-meter-1");
-  writeFileSync(join(tmp.dir, "devices.json"), deviceFileJson([deviceInfo(meter)]));
   const ts = Math.floor(Date.now() / 1000) - 3600;
   const rows = [electricity(meter, { ts }), electricity(meter, { ts: ts + 5 }), electricity(meter, { ts: ts + 10 })];
   rows[2] = { ...rows[2]!, sig: rows[1]!.sig }; // forged
@@ -36,12 +46,7 @@ test("imports signed rows and reports each rejected row with its reason", async 
     line(rows[0]!),
     "kangaita-meter-1,ktda-kangaita,99,x,5,electricity,1,0x00",
   ].join("\n");
-  const config = parseConfig({
-    dataDir: tmp.dir,
-    devices: { source: "file", file: join(tmp.dir, "devices.json") },
-    storage: { synchronous: "NORMAL" },
-  });
-  const report = await importCsv({ config, logger: quietLogger(), calculator: sdkCalculator(), csv });
+  const report = await importInto(tmp.dir, [meter], csv);
   assert.deepEqual(
     report.rows.map((r) => [r.row, r.status, r.reason ?? null]),
     [
@@ -63,7 +68,6 @@ test("a spreadsheet's export (BOM, CRLF, blank and empty rows, an extra cell): e
   const dir = tempDir();
   try {
     const meter = makeDevice("kangaita-meter-1");
-    writeFileSync(join(dir.dir, "devices.json"), deviceFileJson([deviceInfo(meter)]));
     const ts = Math.floor(Date.now() / 1000) - 3600;
     const [a, b] = [electricity(meter, { ts }), electricity(meter, { ts: ts + 5 })];
     const line = (e: typeof a, extra = "") =>
@@ -76,12 +80,7 @@ test("a spreadsheet's export (BOM, CRLF, blank and empty rows, an extra cell): e
       line(b, ",surplus"), // line 5: a cell past the header's columns
       line(b), // line 6
     ].join("\r\n");
-    const config = parseConfig({
-      dataDir: dir.dir,
-      devices: { source: "file", file: join(dir.dir, "devices.json") },
-      storage: { synchronous: "NORMAL" },
-    });
-    const report = await importCsv({ config, logger: quietLogger(), calculator: sdkCalculator(), csv });
+    const report = await importInto(dir.dir, [meter], csv);
     assert.deepEqual(
       report.rows.map((r) => [r.row, r.status, r.reason ?? null]),
       [
@@ -105,7 +104,6 @@ test("a file that is not CSV (a quote never closed) is refused with its line, an
   const dir = tempDir();
   try {
     const meter = makeDevice("kangaita-meter-1");
-    writeFileSync(join(dir.dir, "devices.json"), deviceFileJson([deviceInfo(meter)]));
     const e = electricity(meter, { ts: Math.floor(Date.now() / 1000) - 3600 });
     const csv = [
       "deviceId,facilityId,seq,ts,intervalS,kind,energyWh,sig",
@@ -113,12 +111,7 @@ test("a file that is not CSV (a quote never closed) is refused with its line, an
       `"kangaita-meter-1,ktda-kangaita,2,${e.reading.ts},5,electricity,1,0x00`,
       `${e.reading.deviceId},${e.reading.facilityId},3,${e.reading.ts},5,electricity,1,${e.sig}`,
     ].join("\n");
-    const config = parseConfig({
-      dataDir: dir.dir,
-      devices: { source: "file", file: join(dir.dir, "devices.json") },
-      storage: { synchronous: "NORMAL" },
-    });
-    await assert.rejects(importCsv({ config, logger: quietLogger(), calculator: sdkCalculator(), csv }), {
+    await assert.rejects(importInto(dir.dir, [meter], csv), {
       code: "INVALID_CSV",
       message: /line 3: a quoted field opened on this line is never closed/,
     });

@@ -415,6 +415,7 @@ export class Ingestor {
   }
 
   #failed(items: Pending[], readings: Extract<Pending, { kind: "reading" }>[], err: unknown): void {
+    this.#common.metrics.commitFailures.inc();
     this.#log.error(
       { err, readings: readings.length, dead: items.length - readings.length },
       "group commit failed; nothing acknowledged",

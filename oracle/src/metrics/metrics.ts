@@ -32,6 +32,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: r,
     }),
+    commitFailures: new Counter({
+      name: "carbonproof_oracle_ingest_commit_failures_total",
+      help: "Group commits that failed (a full disk, an I/O error): their readings were not acknowledged",
+      registers: r,
+    }),
     backlog: new Gauge({
       name: "carbonproof_oracle_backlog_readings",
       help: "Stored readings not yet in a confirmed attestation",
