@@ -171,6 +171,19 @@ export async function buildApi(deps: ApiDeps) {
     }
   });
   app.options("/*", { schema: { hide: true } }, async (_req, reply) => reply.code(204).send());
+  // Ajv coerces "1e309" or "Infinity" in a query string to Infinity and lets it through as an
+  // integer within bounds (a number limit then reached SQLite as a datatype mismatch, a 500): the
+  // validated query may hold only finite numbers.
+  app.addHook("preHandler", async (req, reply) => {
+    for (const [k, v] of Object.entries((req.query as Record<string, unknown> | undefined) ?? {})) {
+      if (typeof v === "number" && !Number.isFinite(v)) {
+        await reply
+          .code(400)
+          .send({ error: "FST_ERR_VALIDATION", message: `querystring/${k} must be a finite number` });
+        return;
+      }
+    }
+  });
   const requireKey =
     (scopes: ApiKey["scope"][]) =>
     async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
@@ -455,6 +468,24 @@ export async function buildApi(deps: ApiDeps) {
     });
     return { sha256, cid };
   };
+  /**
+   * Reads a multipart body with `read`. The parser's errors on a body that is not valid multipart
+   * (no boundary, cut short, a malformed part header) carry no status and would answer 500: they
+   * are the request's fault, so they answer 400 and say so. Errors with a status (a file over the
+   * size limit: 413) keep it.
+   */
+  const readMultipart = async <T>(read: () => Promise<T>): Promise<T> => {
+    try {
+      return await read();
+    } catch (err) {
+      const e = err as Error & { statusCode?: number; code?: string };
+      if (e.statusCode !== undefined) throw e;
+      throw Object.assign(
+        new Error(`the multipart/form-data body cannot be read (${e.message}); check its boundary and parts`),
+        { statusCode: 400, code: "MALFORMED_MULTIPART" },
+      );
+    }
+  };
   app.post(
     "/v1/evidence",
     {
@@ -468,10 +499,12 @@ export async function buildApi(deps: ApiDeps) {
       preHandler: [requireKey(["facility"])],
     },
     async (req, reply) => {
-      const file = await req.file();
+      const file = await readMultipart(async () => {
+        const f = await req.file();
+        return f && { bytes: await f.toBuffer(), filename: f.filename, mimetype: f.mimetype };
+      });
       if (!file) return reply.code(400).send({ error: "NO_FILE", message: "send the evidence as a multipart file" });
-      const bytes = await file.toBuffer();
-      const out = await pinEvidence(bytes, file.filename, file.mimetype, req.apiKey!.subject);
+      const out = await pinEvidence(file.bytes, file.filename, file.mimetype, req.apiKey!.subject);
       return reply.code(201).send(out);
     },
   );
@@ -492,13 +525,15 @@ export async function buildApi(deps: ApiDeps) {
       let fileBytes: Buffer | undefined;
       let filename = "evidence";
       let mediaType = "application/octet-stream";
-      for await (const part of req.parts()) {
-        if (part.type === "file") {
-          fileBytes = await part.toBuffer();
-          filename = part.filename;
-          mediaType = part.mimetype;
-        } else if (part.fieldname === "envelope") envelopeText = String(part.value);
-      }
+      await readMultipart(async () => {
+        for await (const part of req.parts()) {
+          if (part.type === "file") {
+            fileBytes = await part.toBuffer();
+            filename = part.filename;
+            mediaType = part.mimetype;
+          } else if (part.fieldname === "envelope") envelopeText = String(part.value);
+        }
+      });
       if (!envelopeText || !fileBytes) {
         return reply
           .code(400)
@@ -578,8 +613,9 @@ export async function buildApi(deps: ApiDeps) {
       preHandler: [requireKey(["admin"])],
     },
     async (req, reply) => {
-      const ok = storage.revokeApiKey((req.params as { id: number }).id, common.clock.nowMs());
-      return reply.code(ok ? 204 : 404).send();
+      const id = (req.params as { id: number }).id;
+      if (storage.revokeApiKey(id, common.clock.nowMs())) return reply.code(204).send();
+      return reply.code(404).send({ error: "NOT_FOUND", message: `no API key ${id}, or it is already revoked` });
     },
   );
 
