@@ -362,6 +362,22 @@ export function explorerTests(env: ExplorerTestEnv): void {
       assert.equal(search, `/explorer/search?q=${encodeURIComponent(term)}`, path);
       assert.ok(await page.getByRole("navigation").first().isVisible(), `${path} keeps the explorer's navigation`);
     }
+    // an address that is not valid percent-encoding: a 400 that says so (Next.js alone answers a
+    // bare 500), on every route with a dynamic segment
+    for (const path of [
+      "/explorer/devices/%E0%A4%A",
+      "/explorer/facilities/%ZZ",
+      "/audit/reading/100%",
+      "/reports/%E0%A4%A/json",
+      "/dashboard/%E0%A4%A",
+      "/bundles/%ZZ",
+    ]) {
+      const response = await page.goto(`${web()}${path}`);
+      assert.equal(response?.status(), 400, `${path} answers 400`);
+      assert.equal(await page.getByRole("heading", { level: 1 }).innerText(), "Malformed address", path);
+    }
+    await env.axe(page, "malformed-address");
+    await page.goto(`${web()}/explorer/accounts/bob`);
     await env.axe(page, "explorer-not-found");
     await env.shot(page, "28-explorer-not-found-phone");
     await context.close();

@@ -5,6 +5,7 @@
 import type { Hex } from "viem";
 import type { LineageTarget } from "../../../../sdk/src/verify/verifyLineage.ts";
 import { parseUintId } from "../ids.ts";
+import { decodeParam } from "../params.ts";
 
 export type AuditKind = "credit" | "certificate" | "attestation" | "reading";
 
@@ -19,7 +20,7 @@ const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
 
 /** Target of `/audit/<kind>/<id>`, or a sentence saying why the id is not one. */
 export function parseAuditTarget(kind: AuditKind, id: string): LineageTarget | string {
-  const text = decodeURIComponent(id).trim();
+  const text = decodeParam(id).trim();
   switch (kind) {
     case "credit": {
       const tokenId = parseUintId(text);

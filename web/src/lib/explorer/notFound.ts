@@ -1,3 +1,5 @@
+import { decodeParam } from "../params.ts";
+
 /**
  * What an explorer detail page says when the thing looked up does not exist. The pages answer
  * with `notFound()` (HTTP 404, so link checkers and crawlers see a missing page as missing), and
@@ -73,12 +75,7 @@ export function explorerMiss(pathname: string): ExplorerMiss {
   if (!k || encoded === undefined || encoded === "") {
     return { title: "Page not found", what: "explorer page", term: pathname };
   }
-  let term: string;
-  try {
-    term = decodeURIComponent(encoded);
-  } catch {
-    term = encoded;
-  }
+  const term = decodeParam(encoded);
   const hint = k.pattern.test(term) ? k.unknownHint : k.formatHint || undefined;
   return { title: k.title, what: k.what, term, hint };
 }

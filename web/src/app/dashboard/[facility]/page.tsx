@@ -26,6 +26,7 @@ import {
   type OracleHealthRead,
 } from "@/lib/reports/load.ts";
 import { dayOf, parseRange, rangeQuery, rangeSeconds } from "@/lib/reports/period.ts";
+import { decodeParam } from "@/lib/params.ts";
 
 export const metadata: Metadata = { title: "Facility dashboard" };
 
@@ -40,7 +41,7 @@ type Props = {
 export default async function DashboardPage({ params, searchParams }: Props) {
   const { facility: raw } = await params;
   const sp = await searchParams;
-  const facilityParam = decodeURIComponent(raw);
+  const facilityParam = decodeParam(raw);
   const today = dayOf(Date.now() / 1000);
   const { range, error } = parseRange(sp.from, sp.to, today);
   const { fromTs, toTsExclusive } = rangeSeconds(range);

@@ -6,6 +6,7 @@ import { ReportActions } from "@/components/reports/ReportActions.tsx";
 import { loadReport } from "@/lib/reports/load.ts";
 import { dayOf, parseRange, rangeQuery } from "@/lib/reports/period.ts";
 import { notFound } from "next/navigation";
+import { decodeParam } from "@/lib/params.ts";
 
 export const metadata: Metadata = { title: "Emissions report" };
 
@@ -17,7 +18,7 @@ type Props = {
 export default async function ReportPage({ params, searchParams }: Props) {
   const { facility: raw } = await params;
   const sp = await searchParams;
-  const facility = decodeURIComponent(raw);
+  const facility = decodeParam(raw);
   const nowS = Math.floor(Date.now() / 1000);
   const today = dayOf(nowS);
   const { range, error } = parseRange(sp.from, sp.to, today);

@@ -1,11 +1,12 @@
 import type { Metadata } from "next";
 import { LineageView } from "@/components/audit/LineageView.tsx";
+import { decodeParam } from "@/lib/params.ts";
 
 const short = (id: string) => (id.length > 20 ? `${id.slice(0, 10)}…${id.slice(-4)}` : id);
 
 export async function generateMetadata({ params }: { params: Promise<{ id: string }> }): Promise<Metadata> {
   const { id } = await params;
-  return { title: `Audit trail of reading ${short(decodeURIComponent(id))}` };
+  return { title: `Audit trail of reading ${short(decodeParam(id))}` };
 }
 
 export default async function AuditReadingPage({ params }: { params: Promise<{ id: string }> }) {
@@ -13,7 +14,7 @@ export default async function AuditReadingPage({ params }: { params: Promise<{ i
   return (
     <article aria-labelledby="audit-heading">
       <h1 id="audit-heading" style={{ overflowWrap: "anywhere" }}>
-        Audit trail of reading {decodeURIComponent(id)}
+        Audit trail of reading {decodeParam(id)}
       </h1>
       <LineageView kind="reading" id={id} />
     </article>

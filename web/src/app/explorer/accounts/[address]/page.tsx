@@ -10,13 +10,14 @@ import { Badge, RetirementsTable, SalesTable, TransfersTable } from "@/component
 import { wellFormed } from "@/lib/explorer/notFound.ts";
 import { HIT_KIND_LABEL, hitHref } from "@/lib/explorer/search.ts";
 import { formatTonnesNumber } from "@/lib/units.ts";
+import { decodeParam } from "@/lib/params.ts";
 
 export const metadata: Metadata = { title: "Account" };
 
 const RECENT = 10;
 
 export default async function AccountPage({ params }: { params: Promise<{ address: string }> }) {
-  const raw = decodeURIComponent((await params).address);
+  const raw = decodeParam((await params).address);
   if (!wellFormed("accounts", raw)) notFound();
   const address = raw.toLowerCase() as Hex;
   const read = await readExplorer(async (ix) => {

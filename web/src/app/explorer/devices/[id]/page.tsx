@@ -10,6 +10,7 @@ import { Table } from "@/components/explorer/Table.tsx";
 import { Badge } from "@/components/explorer/tables.tsx";
 import { formatDateTime, shortHash } from "@/lib/explorer/format.ts";
 import { PAGE_SIZE, pageWindow, parsePage, toParams } from "@/lib/explorer/lists.ts";
+import { decodeParam } from "@/lib/params.ts";
 
 export const metadata: Metadata = { title: "Device" };
 
@@ -19,7 +20,7 @@ type Props = {
 };
 
 export default async function DevicePage({ params, searchParams }: Props) {
-  const id = decodeURIComponent((await params).id);
+  const id = decodeParam((await params).id);
   const page = parsePage(toParams(await searchParams).get("page"));
   const read = await readExplorer(async (ix) => {
     const device = await ix.device(id);

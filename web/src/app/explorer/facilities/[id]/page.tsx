@@ -12,6 +12,7 @@ import { formatCount, formatGramsAsTonnes } from "@/lib/explorer/format.ts";
 import { wellFormed } from "@/lib/explorer/notFound.ts";
 import { facilityKey, PAGE_SIZE, pageWindow, parsePage, toParams } from "@/lib/explorer/lists.ts";
 import { formatTonnes, formatTonnesNumber } from "@/lib/units.ts";
+import { decodeParam } from "@/lib/params.ts";
 
 export const metadata: Metadata = { title: "Facility" };
 
@@ -21,7 +22,7 @@ type Props = {
 };
 
 export default async function FacilityPage({ params, searchParams }: Props) {
-  const id = decodeURIComponent((await params).id);
+  const id = decodeParam((await params).id);
   const page = parsePage(toParams(await searchParams).get("page"));
   if (!wellFormed("facilities", id)) notFound();
   const read = await readExplorer((ix) => ix.facility(id, pageWindow(page)));

@@ -13,11 +13,12 @@ import { formatCount } from "@/lib/explorer/format.ts";
 import { wellFormed } from "@/lib/explorer/notFound.ts";
 import { HIT_KIND_LABEL, hitHref } from "@/lib/explorer/search.ts";
 import { eventArgs } from "@/lib/explorer/txEvents.ts";
+import { decodeParam } from "@/lib/params.ts";
 
 export const metadata: Metadata = { title: "Transaction" };
 
 export default async function TransactionPage({ params }: { params: Promise<{ hash: string }> }) {
-  const raw = decodeURIComponent((await params).hash);
+  const raw = decodeParam((await params).hash);
   if (!wellFormed("tx", raw)) notFound();
   const hash = raw.toLowerCase() as Hex;
   const [read, tx] = await Promise.all([readExplorer((ix) => ix.search(hash)), readTransaction(hash)]);

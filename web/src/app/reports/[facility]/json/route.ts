@@ -1,6 +1,7 @@
 import { loadReport } from "@/lib/reports/load.ts";
 import { dayOf, parseRange } from "@/lib/reports/period.ts";
 import { reportJson } from "@/lib/reports/report.ts";
+import { decodeParam } from "@/lib/params.ts";
 
 /**
  * The report of /reports/<facility> as JSON (schema carbonproof.cbam-report/1): the same object the
@@ -21,7 +22,7 @@ export async function GET(req: Request, { params }: { params: Promise<{ facility
       { error: "BAD_PERIOD", message: `${problem}: give from and to as YYYY-MM-DD (UTC, inclusive)` },
       { status: 400 },
     );
-  const loaded = await loadReport(decodeURIComponent(raw), range, nowS);
+  const loaded = await loadReport(decodeParam(raw), range, nowS);
   if (!loaded.ok)
     return Response.json(
       { error: loaded.status === 404 ? "NOT_FOUND" : "INDEXER_UNAVAILABLE", message: loaded.message },
