@@ -17,11 +17,20 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const stateDir = join(root, ".carbonproof");
+/**
+ * Local data of the run (oracle database, IPFS blocks, the web app's indexer). CARBONPROOF_STATE_DIR
+ * and CARBONPROOF_DEPLOYMENT_ID (the Ignition deployment id, default chain-31337) let a second
+ * stack, such as scripts/start.test.ts, run beside a developer's without touching theirs.
+ */
+const stateDir = process.env.CARBONPROOF_STATE_DIR
+  ? resolve(process.env.CARBONPROOF_STATE_DIR)
+  : join(root, ".carbonproof");
+const deploymentId = process.env.CARBONPROOF_DEPLOYMENT_ID || "chain-31337";
+const deploymentDir = join(root, "ignition/deployments", deploymentId);
 const started = Date.now();
 
 type Options = { port: number; webPort: number; oraclePort: number; mqttPort: number; services: boolean };
@@ -82,6 +91,9 @@ function launch(
     cwd,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    // its own process group, stopped as a whole: `npx hardhat node` and `npx next start` run the
+    // server in a grandchild that a signal to npx alone left running, holding its port
+    detached: true,
   });
   const prefix = `[${name}] `;
   const pipe = (stream: NodeJS.ReadableStream, to: NodeJS.WriteStream) => {
@@ -111,19 +123,45 @@ async function stop(code: number): Promise<void> {
   stopping = true;
   say("stopping…");
   for (const { name, child } of children.reverse()) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
-    child.kill("SIGTERM");
-    const exited = await Promise.race([
-      new Promise<boolean>((r) => child.once("exit", () => r(true))),
-      new Promise<boolean>((r) => setTimeout(() => r(false), 10_000)),
-    ]);
-    if (!exited) {
+    if (!groupAlive(child)) continue;
+    signalGroup(child, "SIGTERM");
+    if (!(await groupGone(child, 10_000))) {
       say(`${name} did not stop within 10 s; killing it`);
-      child.kill("SIGKILL");
+      signalGroup(child, "SIGKILL");
+      await groupGone(child, 5_000);
     }
   }
   say("stopped.");
   process.exit(code);
+}
+
+/** Signals every process of the child's group (the child and what it started). */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // the group is already gone
+  }
+}
+
+function groupAlive(child: ChildProcess): boolean {
+  if (child.pid === undefined) return false;
+  try {
+    process.kill(-child.pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until no process of the child's group is left (its ports are free then), up to `ms`. */
+async function groupGone(child: ChildProcess, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (groupAlive(child)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
 }
 
 function portFree(port: number): Promise<boolean> {
@@ -345,7 +383,7 @@ function moveAsidePreviousRun(): void {
   mkdirSync(previous, { recursive: true });
   for (const d of entries) renameSync(join(stateDir, d), join(previous, d));
   say(
-    `starting clean: the local chain lives in memory, so the local data of the previous run (${entries.join(", ")}) was moved to .carbonproof/previous/.`,
+    `starting clean: the local chain lives in memory, so the local data of the previous run (${entries.join(", ")}) was moved to ${previous}.`,
   );
 }
 
@@ -383,25 +421,36 @@ async function main(): Promise<void> {
   // (both profiles have the same compiler settings: hardhat.config.ts).
   say(`deploying ${module} with Ignition (compiles the contracts first if they are not built)…`);
   // The chain is new, so the previous journal of chain 31337 no longer describes it.
-  rmSync(join(root, "ignition/deployments/chain-31337"), { recursive: true, force: true });
+  rmSync(deploymentDir, { recursive: true, force: true });
   await runToEnd(
     "deploy",
     "npx",
-    ["hardhat", "--build-profile", "default", "ignition", "deploy", module, "--network", "localhost"],
+    [
+      "hardhat",
+      "--build-profile",
+      "default",
+      "ignition",
+      "deploy",
+      module,
+      "--network",
+      "localhost",
+      ...(deploymentId === "chain-31337" ? [] : ["--deployment-id", deploymentId]),
+    ],
     {
       CARBONPROOF_RPC_URL: rpcUrl,
       HARDHAT_IGNITION_CONFIRM_DEPLOYMENT: "false",
     },
   );
-  const addresses = JSON.parse(
-    readFileSync(join(root, "ignition/deployments/chain-31337/deployed_addresses.json"), "utf8"),
-  ) as Record<string, string>;
+  const addresses = JSON.parse(readFileSync(join(deploymentDir, "deployed_addresses.json"), "utf8")) as Record<
+    string,
+    string
+  >;
   say("contracts deployed:");
   for (const [future, address] of Object.entries(addresses))
     process.stdout.write(`    ${future.padEnd(48)} ${address}\n`);
 
   if (options.services) {
-    const addressesFile = join(root, "ignition/deployments/chain-31337/deployed_addresses.json");
+    const addressesFile = join(deploymentDir, "deployed_addresses.json");
     say("seeding the demo (facilities, devices, attestations, credits, listings)…");
     const seedOutput = await runToEnd("seed-demo", process.execPath, [
       "scripts/seed-demo.ts",

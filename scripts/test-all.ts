@@ -164,6 +164,15 @@ const suites: Suite[] = [
     timeoutMinutes: 20,
     parse: parseNodeTest,
   },
+  {
+    name: "start",
+    what: "`npm start` as the README runs it: the whole local stack up on free ports, readings stored, every part stopped on SIGTERM (after e2e, whose web build it reuses)",
+    present: () => existsSync(join(root, "scripts/start.test.ts")) && existsSync(join(root, "web/package.json")),
+    command: process.execPath,
+    args: ["--test", "--test-timeout=600000", "scripts/start.test.ts"],
+    timeoutMinutes: 12,
+    parse: parseNodeTest,
+  },
 ];
 
 function hasTestScript(workspace: string): boolean {
