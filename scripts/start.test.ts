@@ -6,6 +6,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../oracle/test/chain-harness.ts";
 
 /**
  * `npm start`, the README's first command, as a user runs it: the whole local stack comes up,
@@ -16,17 +17,6 @@ import { fileURLToPath } from "node:url";
  * the one the e2e suite just made (a stale one is rebuilt, as `npm start` does).
  */
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
