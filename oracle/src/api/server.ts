@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import multipart from "@fastify/multipart";
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
@@ -121,7 +121,8 @@ export async function buildApi(deps: ApiDeps) {
   const cfg = common.config.http;
   const app = Fastify({
     loggerInstance: common.logger.child({ part: "http" }),
-    disableRequestLogging: true,
+    // no per-request log lines (fastify 6 drops the top-level disableRequestLogging for this)
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: cfg.bodyLimitBytes,
     trustProxy: false,
   });
