@@ -251,10 +251,10 @@ const DEV_MNEMONIC = "test test test test test test test test test test test jun
 const LIVE_FACILITY = "ktda-chinga";
 
 /**
- * The oracle node on embedded defaults (aedes MQTT broker, Helia, SQLite) with the device
- * simulator publishing to it. The local stack runs one node: co-signing between nodes is not
- * built yet, so after the demo (co-signed 2 of 3 by dev accounts) the local OracleSet
- * threshold is lowered to 1 and the node signs as oracle account #3.
+ * The oracle node on embedded defaults (its MQTT endpoint, Helia, SQLite) with the device
+ * simulator publishing to it. The local stack runs one node (nodes co-sign through
+ * `quorum.peers`, docs/oracle.md "Quorum"), so after the demo (co-signed 2 of 3 by dev accounts)
+ * the local OracleSet threshold is lowered to 1 and the node signs as oracle account #3.
  */
 async function startOracle(options: Options, rpcUrl: string, addressesFile: string): Promise<void> {
   if (!existsSync(join(root, "oracle/src/cli/main.ts"))) return;

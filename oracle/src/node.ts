@@ -9,6 +9,7 @@ import { startEmbeddedBroker, startExternalSubscriber, type MqttIngest } from ".
 import { buildApi } from "./api/server.ts";
 import { ProofService } from "./batch/proofs.ts";
 import { BatchPipeline, type ChainPort } from "./batch/pipeline.ts";
+import { reviewCosign } from "./quorum/cosign.ts";
 import { WorkerBundleBuilder } from "./batch/bundle-builder.ts";
 import { HeliaStore } from "./ipfs/helia.ts";
 import { KuboStore } from "./ipfs/kubo.ts";
@@ -152,6 +153,16 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
       ingestor,
       proofs,
       content: () => content,
+      cosign: chain
+        ? async (req) => {
+            const c = chain!;
+            const review = await reviewCosign(req, { calculator: parts.calculator, devices });
+            if (!review.ok) return { refused: review.why };
+            const signature = await c.signHeader(review.header);
+            logger.info({ signer: c.signerAddress, cid: review.header.bundleCid }, "co-signed a batch header");
+            return { signer: c.signerAddress, signature };
+          }
+        : null,
       readiness: () => ({
         storage: true,
         mqtt: config.mqtt.mode === "off" || mqtt !== null,

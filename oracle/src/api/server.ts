@@ -8,6 +8,7 @@ import { envelopeSchema, formatIssues } from "../../../sdk/src/index.ts";
 import type { Common } from "../common.ts";
 import type { Ingestor } from "../ingest/ingestor.ts";
 import type { ContentStore } from "../ipfs/store.ts";
+import type { CosignRequest } from "../quorum/cosign.ts";
 import type { ProofService } from "../batch/proofs.ts";
 import type { ApiKey, Batch, IngestOutcome, Storage, StoredReading } from "../storage/types.ts";
 import { BATCH_STATES, REJECT_REASONS } from "../storage/types.ts";
@@ -21,6 +22,11 @@ export type ApiDeps = {
   content: () => ContentStore | null;
   /** Readiness of the parts the node depends on (storage, MQTT, IPFS, chain). */
   readiness: () => Record<string, boolean>;
+  /**
+   * Co-signing for another oracle node's batch (quorum/cosign.ts): the signature, or why this node
+   * refuses; null when this node has no chain key to sign with.
+   */
+  cosign?: ((req: CosignRequest) => Promise<{ signer: string; signature: string } | { refused: string }>) | null;
 };
 
 declare module "fastify" {
@@ -579,6 +585,41 @@ export async function buildApi(deps: ApiDeps) {
     },
   );
 
+  // ── quorum: co-sign another oracle node's batch header ──────────────────
+  app.post(
+    "/v1/quorum/cosign",
+    {
+      // a bundle holds every reading of a window: far more than one ingest request
+      bodyLimit: 256 * 1024 * 1024,
+      schema: {
+        summary: "Co-sign another oracle node's EIP-712 batch header after re-checking its bundle",
+        description:
+          "Body: { header (the header as JSON, bigints as decimal strings), bundle (the evidence bundle's canonical JSON) }. The header is signed only if the bundle hashes to its CID, backs exactly its fields, and every link re-checks with this node's methodology, factor set, facility context and device keys; otherwise 422 with the reason. An `oracle` key (issued by this node to the asking node) or an admin key.",
+        security: [{ apiKey: [] }],
+        body: {
+          type: "object",
+          required: ["header", "bundle"],
+          properties: { header: { type: "string" }, bundle: { type: "string" } },
+        },
+      },
+      preHandler: [requireKey(["oracle"])],
+    },
+    async (req, reply) => {
+      if (!deps.cosign) {
+        return reply.code(409).send({
+          error: "NO_CHAIN_KEY",
+          message: "this node has no chain key (chain.enabled is off): it cannot co-sign",
+        });
+      }
+      const out = await deps.cosign(req.body as CosignRequest);
+      if ("refused" in out) {
+        req.log.warn({ why: out.refused }, "co-signing refused");
+        return reply.code(422).send({ error: "COSIGN_REFUSED", message: out.refused });
+      }
+      return out;
+    },
+  );
+
   // ── API keys (admin) ────────────────────────────────────────────────────
   app.post(
     "/v1/admin/api-keys",
@@ -590,7 +631,7 @@ export async function buildApi(deps: ApiDeps) {
           type: "object",
           required: ["scope", "subject"],
           properties: {
-            scope: { type: "string", enum: ["facility", "device", "admin"] },
+            scope: { type: "string", enum: ["facility", "device", "admin", "oracle"] },
             subject: { type: "string" },
             label: { type: "string" },
           },

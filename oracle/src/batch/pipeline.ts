@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { collectCosignatures } from "../quorum/cosign.ts";
 import { hashBatchHeader, packQuorumSignatures, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
 import type { Common } from "../common.ts";
 import type { EmissionsCalculator } from "../compute/emissions.ts";
@@ -31,6 +32,10 @@ export interface ChainPort {
   readonly domain: { chainId: number; verifyingContract: Address };
   readonly signerAddress: Address;
   signHeader(header: BatchHeader): Promise<Hex>;
+  /** The OracleSet's k (signatures a header needs); absent: 1. */
+  threshold?(): Promise<number>;
+  /** Whether an address is an active node of the OracleSet (co-signers are checked before submission). */
+  isActiveOracle?(address: Address): Promise<boolean>;
   exists(attestationId: Hex): Promise<boolean>;
   /** Signs (does not send) `submit`, or `submitCorrection` when `original` is given. */
   prepareSubmit(
@@ -232,13 +237,23 @@ export class BatchPipeline {
     }
   }
 
-  /** pinned → signed: EIP-712 header signed by this node's key; the id is its digest. */
+  /**
+   * pinned → signed: EIP-712 header signed by this node's key (the id is its digest) and, when the
+   * OracleSet's threshold k is above 1, by k − 1 of `quorum.peers`, each of which re-checks the
+   * bundle first (quorum/cosign.ts). Too few co-signatures is a failed step: retried with backoff,
+   * nothing submitted meanwhile.
+   */
   async #sign(b: Batch): Promise<void> {
     const chain = this.#chain!;
     const header = headerFromJson(b.headerJson!);
     const id = hashBatchHeader(header, chain.domain);
     const signature = await chain.signHeader(header);
-    const packed = packQuorumSignatures([{ signer: chain.signerAddress, signature }]);
+    const signed = [{ signer: chain.signerAddress, signature }];
+    // no peers: this node can only sign alone, so signing stays local (a chain outage delays the
+    // submission, not the signature); a threshold above 1 then shows as the registry's revert
+    const k = this.#common.config.quorum.peers.length === 0 ? 1 : ((await chain.threshold?.()) ?? 1);
+    if (k > 1) signed.push(...(await this.#cosignatures(header, k - 1)));
+    const packed = packQuorumSignatures(signed);
     if (
       await this.#writes.transition(b.id, ["pinned"], "signed", {
         headerJson: headerToJson(header),
@@ -250,6 +265,33 @@ export class BatchPipeline {
       this.#log.info({ batch: b.id, attestation: id }, "batch signed");
       crashPoint("signed");
     }
+  }
+
+  async #cosignatures(header: BatchHeader, needed: number): Promise<{ signer: Address; signature: Hex }[]> {
+    const chain = this.#chain!;
+    const { peers, timeoutMs } = this.#common.config.quorum;
+    if (peers.length < needed) {
+      throw new Error(
+        `the OracleSet needs ${needed + 1} signatures of a header; quorum.peers names ${peers.length} other node(s)`,
+      );
+    }
+    if (!this.#content) throw new Error("no IPFS content store configured");
+    const bundle = await this.#content.get(header.bundleCid, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!bundle) throw new Error(`bundle ${header.bundleCid} is not in this node's IPFS store`);
+    const { signed, problems } = await collectCosignatures({
+      peers,
+      header,
+      bundle,
+      domain: chain.domain,
+      self: chain.signerAddress,
+      isActiveOracle: (a) => chain.isActiveOracle?.(a) ?? Promise.resolve(true),
+      timeoutMs,
+    });
+    if (signed.length < needed) {
+      throw new Error(`co-signatures: ${signed.length} of the ${needed} needed; ${problems.join("; ")}`);
+    }
+    this.#log.info({ signers: signed.map((s) => s.signer) }, "header co-signed");
+    return signed.slice(0, needed);
   }
 
   #original(b: Batch): BatchHeader | undefined {

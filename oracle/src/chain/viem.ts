@@ -2,7 +2,7 @@ import { createPublicClient, encodeFunctionData, http, keccak256, type Chain, ty
 import type { PrivateKeyAccount } from "viem/accounts";
 import { signBatchHeader, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
 import type { Address, ChainPort, TxReceipt } from "../batch/pipeline.ts";
-import { attestationRegistryAbi } from "./abi.ts";
+import { attestationRegistryAbi, oracleSetAbi } from "./abi.ts";
 
 /** A minimal chain definition for viem from the node's config. */
 export function chainFor(chainId: number, rpcUrl: string): Chain {
@@ -49,6 +49,33 @@ export class ViemChain implements ChainPort {
 
   signHeader(header: BatchHeader): Promise<Hex> {
     return signBatchHeader(this.#account, header, this.domain);
+  }
+
+  #oracleSet: Promise<Address> | null = null;
+  /** The registry's OracleSet, read once. */
+  #set(): Promise<Address> {
+    this.#oracleSet ??= this.client
+      .readContract({ address: this.domain.verifyingContract, abi: attestationRegistryAbi, functionName: "oracleSet" })
+      .catch((err: unknown) => {
+        this.#oracleSet = null; // read again next time
+        throw err;
+      }) as Promise<Address>;
+    return this.#oracleSet;
+  }
+
+  async threshold(): Promise<number> {
+    return Number(
+      await this.client.readContract({ address: await this.#set(), abi: oracleSetAbi, functionName: "threshold" }),
+    );
+  }
+
+  async isActiveOracle(address: Address): Promise<boolean> {
+    return this.client.readContract({
+      address: await this.#set(),
+      abi: oracleSetAbi,
+      functionName: "isActiveNode",
+      args: [address],
+    });
   }
 
   exists(id: Hex): Promise<boolean> {

@@ -6,7 +6,7 @@
  *   import FILE.csv [--config FILE] [--json]     bulk-import signed readings, per-row report
  *   status [--config FILE]                       backlog, batches by state, dead letters
  *   keys create|import|show|rotate [--config FILE] [--private-key-env NAME]
- *   keys api-create --scope facility|device|admin --subject ID [--label L]
+ *   keys api-create --scope facility|device|admin|oracle --subject ID [--label L]
  *   keys api-list | keys api-revoke ID
  *
  * Config: a JSON file (--config or CARBONPROOF_ORACLE_CONFIG) plus CARBONPROOF_ORACLE__*
@@ -40,7 +40,7 @@ function usage(): never {
   import FILE.csv [--config FILE] [--json]
   status [--config FILE]
   keys create|import|show|rotate [--config FILE] [--private-key-env NAME]
-  keys api-create --scope facility|device|admin --subject ID [--label L]
+  keys api-create --scope facility|device|admin|oracle --subject ID [--label L]
   keys api-list | keys api-revoke ID
 `);
   process.exit(2);
@@ -132,9 +132,9 @@ async function keys(
       return;
     }
     case "api-create": {
-      const scope = values.scope as "facility" | "device" | "admin" | undefined;
+      const scope = values.scope as "facility" | "device" | "admin" | "oracle" | undefined;
       const subject = values.subject as string | undefined;
-      if (!scope || !["facility", "device", "admin"].includes(scope) || !subject) usage();
+      if (!scope || !["facility", "device", "admin", "oracle"].includes(scope) || !subject) usage();
       const storage = openStorage(cfg);
       try {
         console.log(

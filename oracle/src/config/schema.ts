@@ -168,6 +168,17 @@ export const configSchema = z
           .prefault({}),
       })
       .prefault({}),
+    /**
+     * k-of-n quorum: when the OracleSet's threshold k is above 1, the other oracle nodes asked to
+     * co-sign each batch header (their POST /v1/quorum/cosign, with an `oracle` API key of theirs).
+     * Each re-checks the bundle before it signs (docs/oracle.md, "Quorum").
+     */
+    quorum: z
+      .object({
+        peers: z.array(z.strictObject({ url: z.string().url(), apiKey: z.string().min(1).optional() })).default([]),
+        timeoutMs: z.number().int().min(100).default(30_000),
+      })
+      .prefault({}),
     devices: z
       .object({
         /** chain: DeviceRegistry contract; file: a JSON list (local tests and air-gapped demos). */

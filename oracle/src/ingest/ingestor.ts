@@ -4,6 +4,7 @@ import type { Common } from "../common.ts";
 import type { EmissionsCalculator } from "../compute/emissions.ts";
 import { keysValidAt, type DeviceDirectory, type DeviceInfo } from "../devices/directory.ts";
 import type {
+  ApiKeyScope,
   IngestOutcome,
   IngestSource,
   NewDeadLetter,
@@ -23,7 +24,7 @@ export type IngestContext = {
   /** MQTT: facility and device named by the topic; the reading must match them. */
   topic?: { facilityId: string; deviceId: string };
   /** HTTP: the API key's scope; a device key may only submit its device's readings, a facility key its facility's. */
-  principal?: { scope: "facility" | "device" | "admin"; subject: string };
+  principal?: { scope: ApiKeyScope; subject: string };
 };
 
 type Pending =

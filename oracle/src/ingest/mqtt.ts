@@ -55,8 +55,9 @@ function principalOf(
   password: Buffer | undefined,
 ): Principal | null {
   const key = storage ? authenticateKey(storage, password?.toString("utf8")) : null;
-  if (!key || (key.scope !== "admin" && key.subject !== username)) return null;
-  return { scope: key.scope, subject: key.subject };
+  // an oracle key (quorum) may only ask for co-signatures, never publish readings
+  if (!key || key.scope === "oracle" || (key.scope !== "admin" && key.subject !== username)) return null;
+  return { scope: key.scope as Principal["scope"], subject: key.subject };
 }
 
 async function ingestMessage(

@@ -127,7 +127,8 @@ export type BatchPatch = Partial<
   >
 >;
 
-export type ApiKeyScope = "facility" | "device" | "admin";
+/** `oracle`: another oracle node of the quorum; it may only ask for co-signatures (POST /v1/quorum/cosign). */
+export type ApiKeyScope = "facility" | "device" | "admin" | "oracle";
 export type ApiKey = {
   id: number;
   label: string;

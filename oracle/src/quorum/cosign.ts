@@ -1,0 +1,134 @@
+import {
+  bundleCid,
+  bundleHeader,
+  canonicalJson,
+  checkBundle,
+  decodeBundle,
+  verifyBatchHeaderSignature,
+  type BatchHeader,
+  type Hex,
+} from "../../../sdk/src/index.ts";
+import type { Address } from "../batch/pipeline.ts";
+import { headerFromJson, headerToJson } from "../batch/bundle.ts";
+import type { EmissionsCalculator } from "../compute/emissions.ts";
+import { keysValidAt, type DeviceDirectory } from "../devices/directory.ts";
+
+/**
+ * k-of-n quorum (docs/oracle.md, "Quorum"): the node that sealed a batch asks the other oracle
+ * nodes to co-sign its EIP-712 header. A co-signer trusts nothing it is sent: it signs only a
+ * header that is exactly the one the bundle backs, whose bundle hashes to the header's CID,
+ * whose every link re-checks (sdk `checkBundle`: factor-set id, digests, root, each result and
+ * the totals recomputed, each device signature under the key its own device directory holds for
+ * the reading's time), computed with its own methodology, factor set and facility context.
+ */
+export type CosignRequest = { header: string; bundle: string };
+
+/** Why a co-signer refuses a header, or the header it may sign. */
+export async function reviewCosign(
+  req: CosignRequest,
+  deps: { calculator: EmissionsCalculator; devices: DeviceDirectory },
+): Promise<{ ok: true; header: BatchHeader } | { ok: false; why: string }> {
+  let header: BatchHeader;
+  try {
+    header = headerFromJson(req.header);
+  } catch (err) {
+    return { ok: false, why: `header is not a batch header: ${(err as Error).message}` };
+  }
+  const bytes = Buffer.from(req.bundle, "utf8");
+  const cid = bundleCid(bytes);
+  if (cid !== header.bundleCid)
+    return { ok: false, why: `bundle hashes to ${cid}, the header names ${header.bundleCid}` };
+  let bundle: ReturnType<typeof decodeBundle>;
+  try {
+    bundle = decodeBundle(bytes);
+  } catch (err) {
+    return { ok: false, why: `bundle is not a canonical evidence bundle: ${(err as Error).message}` };
+  }
+  if (headerToJson(bundleHeader(bundle, cid)) !== headerToJson(header)) {
+    return { ok: false, why: "the header's fields are not the ones the bundle backs (root, totals, period, ids)" };
+  }
+  const { calculator } = deps;
+  if (bundle.methodologyId !== calculator.methodologyId || bundle.factorSet.id !== calculator.factorSetId) {
+    return {
+      ok: false,
+      why: `computed with methodology ${bundle.methodologyId} and factor set ${bundle.factorSet.id}; this node uses ${calculator.methodologyId} and ${calculator.factorSetId}`,
+    };
+  }
+  const context = calculator.facilityContext(bundle.facilityId);
+  if (canonicalJson(bundle.facilityContext) !== canonicalJson(context)) {
+    return {
+      ok: false,
+      why: `facility context ${canonicalJson(bundle.facilityContext)} differs from this node's ${canonicalJson(context)} for ${bundle.facilityId}`,
+    };
+  }
+  const checks = await checkBundle(bundle, {
+    publicKeyOf: async (deviceId, ts) => {
+      const d = await deps.devices.get(deviceId);
+      if (!d || d.facilityId !== bundle.facilityId) return null;
+      return keysValidAt(d, ts)[0]?.publicKey ?? null;
+    },
+  });
+  const failed = checks.filter((c) => !c.ok || c.skipped);
+  if (failed.length) return { ok: false, why: failed.map((c) => `${c.link}: ${c.detail}`).join("; ") };
+  return { ok: true, header };
+}
+
+export type Peer = { url: string; apiKey?: string };
+
+/**
+ * Asks every peer to co-sign, at once, and keeps the answers that are valid signatures over this
+ * header by an active oracle node other than this one. Says why for every peer that did not give
+ * one (unreachable, refused with its reason, a signature that does not recover to its signer).
+ */
+export async function collectCosignatures(opts: {
+  peers: readonly Peer[];
+  header: BatchHeader;
+  bundle: Uint8Array;
+  domain: { chainId: number; verifyingContract: Address };
+  self: Address;
+  isActiveOracle: (a: Address) => Promise<boolean>;
+  timeoutMs: number;
+}): Promise<{ signed: { signer: Address; signature: Hex }[]; problems: string[] }> {
+  const body = JSON.stringify({
+    header: headerToJson(opts.header),
+    bundle: Buffer.from(opts.bundle.buffer, opts.bundle.byteOffset, opts.bundle.byteLength).toString("utf8"),
+  } satisfies CosignRequest);
+  const signed: { signer: Address; signature: Hex }[] = [];
+  const problems: string[] = [];
+  await Promise.all(
+    opts.peers.map(async (peer) => {
+      const url = `${peer.url.replace(/\/$/, "")}/v1/quorum/cosign`;
+      try {
+        const res = await fetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...(peer.apiKey ? { "x-api-key": peer.apiKey } : {}) },
+          body,
+          signal: AbortSignal.timeout(opts.timeoutMs),
+        });
+        const answer = (await res.json().catch(() => ({}))) as {
+          signer?: string;
+          signature?: string;
+          message?: string;
+        };
+        if (!res.ok) return problems.push(`${peer.url}: ${res.status} ${answer.message ?? ""}`.trim());
+        const { signer, signature } = answer;
+        if (!signer || !/^0x[0-9a-fA-F]{40}$/.test(signer) || !signature || !/^0x[0-9a-fA-F]{130}$/.test(signature)) {
+          return problems.push(`${peer.url}: the answer is not { signer, signature }`);
+        }
+        if (signer.toLowerCase() === opts.self.toLowerCase()) return problems.push(`${peer.url}: signs as this node`);
+        if (!(await verifyBatchHeaderSignature(opts.header, opts.domain, signature as Hex, signer as Address))) {
+          return problems.push(`${peer.url}: the signature is not ${signer}'s over this header`);
+        }
+        if (!(await opts.isActiveOracle(signer as Address))) {
+          return problems.push(`${peer.url}: ${signer} is not an active node of the OracleSet`);
+        }
+        if (!signed.some((s) => s.signer.toLowerCase() === signer.toLowerCase())) {
+          signed.push({ signer: signer as Address, signature: signature as Hex });
+        }
+      } catch (err) {
+        problems.push(`${peer.url}: ${(err as Error).message}`);
+      }
+    }),
+  );
+  return { signed, problems };
+}

@@ -1,0 +1,187 @@
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import mqtt from "mqtt";
+import { privateKeyToAccount } from "viem/accounts";
+import { recoverQuorumSigners, readingDigestHex } from "../../sdk/src/index.ts";
+import { createApiKey } from "../src/api/keys.ts";
+import { headerFromJson } from "../src/batch/bundle.ts";
+import { attestationRegistryAbi, oracleSetAbi } from "../src/chain/abi.ts";
+import { readingsTopic } from "../src/ingest/mqtt.ts";
+import { HardhatNode, ORACLE_KEY, deploy, type Deployment } from "./chain-harness.ts";
+import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
+import { waitFor } from "./helpers.ts";
+
+/** Hardhat's account #3: the second oracle node (its key is public; a local chain only). */
+const PEER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a" as const;
+
+/**
+ * k-of-n quorum with two real nodes on one Hardhat chain, OracleSet threshold 2: node A seals,
+ * pins and signs its batches and asks node B (POST /v1/quorum/cosign) to co-sign; B re-checks the
+ * bundle with its own device keys, methodology and facility context before it signs. The
+ * attestation goes on-chain only with both signatures.
+ */
+describe("quorum: two oracle nodes co-sign a batch", { timeout: 180_000 }, () => {
+  let hh: HardhatNode;
+  let dep: Deployment;
+  let a: Awaited<ReturnType<typeof testNode>>;
+  let b: Awaited<ReturnType<typeof testNode>>;
+  let bKey: string;
+  const meter = makeDevice("kangaita-meter-1");
+  const peer = privateKeyToAccount(PEER_KEY);
+
+  const chainConfig = (envName: string) => ({
+    enabled: true,
+    rpcUrl: hh.url,
+    attestationRegistry: dep.attestationRegistry,
+    deviceRegistry: dep.deviceRegistry,
+    pollMs: 100,
+    keystore: { privateKeyEnv: envName },
+  });
+
+  before(async () => {
+    hh = await HardhatNode.start();
+    dep = await deploy(hh.url);
+    for (const [functionName, args] of [
+      ["addNode", [peer.address]],
+      ["setThreshold", [2]],
+    ] as const) {
+      const hash = await dep.wallet.writeContract({
+        address: dep.oracleSet,
+        abi: oracleSetAbi,
+        functionName,
+        args,
+        account: dep.admin,
+        chain: dep.wallet.chain,
+      } as Parameters<typeof dep.wallet.writeContract>[0]);
+      assert.equal((await dep.publicClient.waitForTransactionReceipt({ hash })).status, "success");
+    }
+    process.env.CP_QUORUM_A_KEY = ORACLE_KEY;
+    process.env.CP_QUORUM_B_KEY = PEER_KEY;
+    // B: a co-signer that ingests nothing itself; it knows the device (its own directory)
+    b = await testNode({
+      devices: [deviceInfo(meter)],
+      config: { mqtt: { mode: "off" }, chain: chainConfig("CP_QUORUM_B_KEY") },
+    });
+    bKey = createApiKey(b.storage, { scope: "oracle", subject: "oracle-a", label: "oracle node A" }).key;
+  });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    delete process.env.CP_QUORUM_A_KEY;
+    delete process.env.CP_QUORUM_B_KEY;
+    await hh?.stop();
+  });
+
+  const startA = (peers: { url: string; apiKey?: string }[]) =>
+    testNode({
+      devices: [deviceInfo(meter)],
+      config: {
+        batching: { windowS: 2, graceS: 1, tickMs: 100, retryBaseMs: 100, retryMaxMs: 500 },
+        chain: chainConfig("CP_QUORUM_A_KEY"),
+        quorum: { peers, timeoutMs: 10_000 },
+      },
+    });
+
+  const publish = async (n: number) => {
+    const client = await mqtt.connectAsync(a.mqtt!.url, { reconnectPeriod: 0 });
+    const envs = Array.from({ length: n }, () => electricity(meter));
+    for (const e of envs) {
+      await client.publishAsync(readingsTopic(meter.facilityId, meter.deviceId), JSON.stringify(e), { qos: 1 });
+    }
+    await client.endAsync();
+    return envs;
+  };
+
+  test("without an answering peer the batch waits in `pinned` with the reason; nothing is submitted", async () => {
+    a = await startA([{ url: "http://127.0.0.1:9", apiKey: "nobody" }]);
+    const [env] = await publish(1);
+    const batch = await waitFor(
+      () => {
+        const r = a.storage.getReading(readingDigestHex(env!.reading));
+        const bt = r?.batchId != null ? a.storage.getBatch(r.batchId) : null;
+        return bt && bt.state === "pinned" && bt.error?.includes("co-signatures: 0 of the 1 needed") ? bt : null;
+      },
+      { timeoutMs: 30_000, what: "a pinned batch with the co-signing failure" },
+    );
+    assert.match(batch.error!, /127\.0\.0\.1:9/);
+    assert.equal(batch.txHash, null);
+    await a.close();
+  });
+
+  test("node B re-checks and co-signs; the attestation is confirmed with both signers", async () => {
+    a = await startA([{ url: b.httpUrl!, apiKey: bKey }]);
+    const envs = await publish(3);
+    const digest = readingDigestHex(envs[0]!.reading);
+    const view = await waitFor(
+      async () => {
+        const r = (await (await fetch(`${a.httpUrl}/v1/readings/${digest}`)).json()) as {
+          confirmed: boolean;
+          attestationId: `0x${string}`;
+          leaf: `0x${string}`;
+          proof: `0x${string}`[];
+        };
+        return r.confirmed ? r : null;
+      },
+      { timeoutMs: 60_000, what: "the attestation confirmed with two signatures" },
+    );
+    const ok = await dep.publicClient.readContract({
+      address: dep.attestationRegistry,
+      abi: attestationRegistryAbi,
+      functionName: "verifyReading",
+      args: [view.attestationId, view.leaf, view.proof],
+    });
+    assert.equal(ok, true);
+    // the signatures the node stored recover to both nodes, sorted as the contract wants them
+    const batch = a.storage.listBatches({ states: ["confirmed"] }).find((x) => x.attestationId === view.attestationId)!;
+    const signers = await recoverQuorumSigners(
+      headerFromJson(batch.headerJson!),
+      { chainId: 31337, verifyingContract: dep.attestationRegistry },
+      batch.signatures as `0x${string}`,
+    );
+    const expected = [privateKeyToAccount(ORACLE_KEY).address, peer.address].sort((x, y) =>
+      BigInt(x) < BigInt(y) ? -1 : 1,
+    );
+    assert.deepEqual(signers, expected);
+  });
+
+  test("B refuses a header that is not the one its bundle backs, and a bundle of readings it cannot verify", async () => {
+    const batch = a.storage.listBatches({ states: ["confirmed"] })[0]!;
+    const bundle = Buffer.from((await a.content!.get(headerFromJson(batch.headerJson!).bundleCid))!).toString("utf8");
+    const post = (body: unknown) =>
+      fetch(`${b.httpUrl}/v1/quorum/cosign`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": bKey },
+        body: JSON.stringify(body),
+      });
+    // more emissions than the bundle adds up to
+    const inflated = JSON.parse(batch.headerJson!) as Record<string, string>;
+    inflated.fossilCo2eGrams = String(BigInt(inflated.fossilCo2eGrams!) + 1000n);
+    let res = await post({ header: JSON.stringify(inflated), bundle });
+    assert.equal(res.status, 422);
+    assert.match(((await res.json()) as { message: string }).message, /not the ones the bundle backs/);
+    // a bundle changed after it was hashed: no longer the CID the header names
+    res = await post({ header: batch.headerJson, bundle: bundle.replace('"energyWh":', '"energyWh":9') });
+    assert.equal(res.status, 422);
+    assert.match(((await res.json()) as { message: string }).message, /bundle hashes to/);
+    // a device B does not know (its directory lost it): the signature link cannot be checked
+    b.devices.set({ ...deviceInfo(meter), keys: [] });
+    res = await post({ header: batch.headerJson, bundle });
+    assert.equal(res.status, 422);
+    assert.match(((await res.json()) as { message: string }).message, /signature/i);
+    b.devices.set(deviceInfo(meter));
+    // without B's key
+    res = await fetch(`${b.httpUrl}/v1/quorum/cosign`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ header: batch.headerJson, bundle }),
+    });
+    assert.equal(res.status, 401);
+    // an oracle key may ask for co-signatures and for nothing else
+    res = await fetch(`${b.httpUrl}/v1/admin/api-keys`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": bKey },
+      body: JSON.stringify({ scope: "admin", subject: "*" }),
+    });
+    assert.equal(res.status, 403);
+  });
+});
