@@ -17,6 +17,7 @@ import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { idToBytes32, publicKeyToXY } from "../../sdk/src/index.ts";
 import { chainFor } from "../src/chain/viem.ts";
 import { testNode } from "./fixtures.ts";
+import { waitFor } from "./helpers.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -198,4 +199,26 @@ export async function chainTestNode(hh: HardhatNode, dep: Deployment): Promise<A
       await node.close();
     },
   };
+}
+
+/** A reading's proof view (`GET /v1/readings/:digest`) once its attestation is confirmed. */
+export type ConfirmedReading = {
+  confirmed: true;
+  attestationId: `0x${string}`;
+  leaf: `0x${string}`;
+  proof: `0x${string}`[];
+  bundleCid: string;
+  batch: { txHash: string; fossilCo2eGrams: string; biogenicCo2Grams: string };
+};
+
+/** Polls the node's proof view of `digest` until its attestation is confirmed. */
+export function waitForConfirmed(httpUrl: string, digest: string, timeoutMs: number): Promise<ConfirmedReading> {
+  return waitFor(
+    async () => {
+      const r = (await (await fetch(`${httpUrl}/v1/readings/${digest}`)).json()) as
+        ConfirmedReading | { confirmed: false };
+      return r.confirmed ? r : null;
+    },
+    { timeoutMs, what: `the confirmed attestation of ${digest}` },
+  );
 }

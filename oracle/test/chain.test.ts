@@ -6,7 +6,7 @@ import { attestationRegistryAbi } from "../src/chain/abi.ts";
 import { readingsTopic } from "../src/ingest/mqtt.ts";
 import { createApiKey } from "../src/api/keys.ts";
 import { ChainDeviceDirectory } from "../src/devices/chain.ts";
-import { HardhatNode, chainTestNode, deploy, type Deployment } from "./chain-harness.ts";
+import { HardhatNode, chainTestNode, deploy, type Deployment, waitForConfirmed } from "./chain-harness.ts";
 import { electricity, flueGas, makeDevice, quietLogger, type testNode } from "./fixtures.ts";
 import { waitFor } from "./helpers.ts";
 
@@ -39,20 +39,7 @@ describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
     for (const e of envs) assert.ok(node.storage.getReading(readingDigestHex(e.reading)), "stored");
 
     const digest = readingDigestHex(envs[0]!.reading);
-    const view = await waitFor(
-      async () => {
-        const r = (await (await fetch(`${node.httpUrl}/v1/readings/${digest}`)).json()) as {
-          confirmed: boolean;
-          attestationId: `0x${string}`;
-          leaf: `0x${string}`;
-          proof: `0x${string}`[];
-          bundleCid: string;
-          batch: { txHash: string; fossilCo2eGrams: string; biogenicCo2Grams: string };
-        };
-        return r.confirmed ? r : null;
-      },
-      { timeoutMs: 30_000, what: "confirmed attestation" },
-    );
+    const view = await waitForConfirmed(node.httpUrl!, digest, 30_000);
     assert.equal(view.leaf, leafHash(digest));
     assert.ok(view.bundleCid.startsWith("bafk"));
     assert.equal(await node.content!.isPinned(view.bundleCid), true);

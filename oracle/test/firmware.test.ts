@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateDeviceKey, leafHash, secretKeyToPem } from "../../sdk/src/index.ts";
 import { attestationRegistryAbi } from "../src/chain/abi.ts";
-import { HardhatNode, chainTestNode, deploy, type Deployment } from "./chain-harness.ts";
+import { HardhatNode, chainTestNode, deploy, type Deployment, waitForConfirmed } from "./chain-harness.ts";
 import type { testNode } from "./fixtures.ts";
 import { waitFor } from "./helpers.ts";
 
@@ -87,18 +87,7 @@ describe("firmware host device → MQTT → oracle → attestation", { timeout: 
     assert.ok(health!.heartbeatCount > 0);
 
     for (const { digest } of listed) {
-      const view = await waitFor(
-        async () => {
-          const r = (await (await fetch(`${node.httpUrl}/v1/readings/${digest}`)).json()) as {
-            confirmed: boolean;
-            attestationId: `0x${string}`;
-            leaf: `0x${string}`;
-            proof: `0x${string}`[];
-          };
-          return r.confirmed ? r : null;
-        },
-        { timeoutMs: 40_000, what: `attestation of ${digest}` },
-      );
+      const view = await waitForConfirmed(node.httpUrl!, digest, 40_000);
       assert.equal(view.leaf, leafHash(digest));
       const ok = await dep.publicClient.readContract({
         address: dep.attestationRegistry,

@@ -7,7 +7,7 @@ import { createApiKey } from "../src/api/keys.ts";
 import { headerFromJson } from "../src/batch/bundle.ts";
 import { attestationRegistryAbi, oracleSetAbi } from "../src/chain/abi.ts";
 import { readingsTopic } from "../src/ingest/mqtt.ts";
-import { HardhatNode, ORACLE_KEY, deploy, type Deployment } from "./chain-harness.ts";
+import { HardhatNode, ORACLE_KEY, deploy, type Deployment, waitForConfirmed } from "./chain-harness.ts";
 import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
 import { waitFor } from "./helpers.ts";
 
@@ -112,18 +112,7 @@ describe("quorum: two oracle nodes co-sign a batch", { timeout: 180_000 }, () =>
     a = await startA([{ url: b.httpUrl!, apiKey: bKey }]);
     const envs = await publish(3);
     const digest = readingDigestHex(envs[0]!.reading);
-    const view = await waitFor(
-      async () => {
-        const r = (await (await fetch(`${a.httpUrl}/v1/readings/${digest}`)).json()) as {
-          confirmed: boolean;
-          attestationId: `0x${string}`;
-          leaf: `0x${string}`;
-          proof: `0x${string}`[];
-        };
-        return r.confirmed ? r : null;
-      },
-      { timeoutMs: 60_000, what: "the attestation confirmed with two signatures" },
-    );
+    const view = await waitForConfirmed(a.httpUrl!, digest, 60_000);
     const ok = await dep.publicClient.readContract({
       address: dep.attestationRegistry,
       abi: attestationRegistryAbi,
