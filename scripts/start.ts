@@ -434,7 +434,8 @@ async function main(): Promise<void> {
       module,
       "--network",
       "localhost",
-      ...(deploymentId === "chain-31337" ? [] : ["--deployment-id", deploymentId]),
+      "--deployment-id",
+      deploymentId,
     ],
     {
       CARBONPROOF_RPC_URL: rpcUrl,
