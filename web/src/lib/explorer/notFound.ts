@@ -20,7 +20,7 @@ type Kind = {
   what: string;
   /** the form a valid term has; a term of another form gets `formatHint` */
   pattern: RegExp;
-  formatHint: string;
+  formatHint?: string;
   /** said of a well-formed term that is not indexed */
   unknownHint?: string;
 };
@@ -55,7 +55,6 @@ const KINDS: Record<string, Kind> = {
     title: "Device",
     what: "device",
     pattern: /.*/,
-    formatHint: "",
     unknownHint: "A device id is the id it was registered under (e.g. kangaita-chimney-1) or its 32-byte key.",
   },
 };
@@ -76,6 +75,6 @@ export function explorerMiss(pathname: string): ExplorerMiss {
     return { title: "Page not found", what: "explorer page", term: pathname };
   }
   const term = decodeParam(encoded);
-  const hint = k.pattern.test(term) ? k.unknownHint : k.formatHint || undefined;
+  const hint = k.pattern.test(term) ? k.unknownHint : k.formatHint;
   return { title: k.title, what: k.what, term, hint };
 }
