@@ -4,6 +4,7 @@ import {
   canonicalJson,
   checkBundle,
   decodeBundle,
+  defaultSignatureVerifier,
   verifyBatchHeaderSignature,
   type BatchHeader,
   type Hex,
@@ -62,6 +63,9 @@ export async function reviewCosign(
     };
   }
   const checks = await checkBundle(bundle, {
+    // Node's WebCrypto (OpenSSL on the libuv thread pool): the sdk's default, pure-JS noble, checks
+    // a few hundred signatures a second and would hold this node's main thread for the whole window
+    signatures: defaultSignatureVerifier(),
     publicKeyOf: async (deviceId, ts) => {
       const d = await deps.devices.get(deviceId);
       if (!d || d.facilityId !== bundle.facilityId) return null;
