@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../oracle/test/chain-harness.ts";
+import { waitFor } from "../oracle/test/helpers.ts";
 
 /**
  * `npm start`, the README's first command, as a user runs it: the whole local stack comes up,
@@ -24,21 +25,6 @@ function portFree(port: number): Promise<boolean> {
     s.once("error", () => resolve(false));
     s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
   });
-}
-
-async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`${what} within ${timeoutMs / 1000} s${last ? ` (last: ${String(last)})` : ""}`);
 }
 
 test(
@@ -73,12 +59,16 @@ test(
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     const tail = () => output.split("\n").slice(-40).join("\n");
     try {
-      await until("`npm start` says it is ready", 480_000, async () => {
-        if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}:\n${tail()}`);
-        return /ready in [\d.]+ s/.test(output) ? true : undefined;
+      // ready, or out early: an early exit fails at once with its output, not at the timeout
+      await waitFor(() => /ready in [\d.]+ s/.test(output) || child.exitCode !== null, {
+        timeoutMs: 480_000,
+        intervalMs: 500,
+        what: "npm start to say it is ready",
       }).catch((err: Error) => {
         throw new Error(`${err.message}\n${tail()}`);
       });
+      if (child.exitCode !== null)
+        throw new Error(`npm start exited ${child.exitCode} before it was ready:\n${tail()}`);
       t.diagnostic(/ready in [\d.]+ s/.exec(output)![0]);
       assert.match(output, /contracts deployed:/);
 
@@ -90,11 +80,14 @@ test(
       const oracle = `http://127.0.0.1:${ports.oracle}`;
       assert.equal((await fetch(`${oracle}/ready`)).status, 200, "the oracle node is ready");
       // the simulator's devices are registered on-chain and publish signed readings over MQTT
-      const stored = await until("the simulator's first readings stored by the oracle node", 90_000, async () => {
-        const res = await fetch(`${oracle}/v1/readings?facilityId=ktda-chinga&limit=5`);
-        const { readings } = (await res.json()) as { readings: unknown[] };
-        return readings.length > 0 ? readings.length : undefined;
-      });
+      const stored = await waitFor(
+        async () => {
+          const res = await fetch(`${oracle}/v1/readings?facilityId=ktda-chinga&limit=5`);
+          const { readings } = (await res.json()) as { readings: unknown[] };
+          return readings.length;
+        },
+        { timeoutMs: 90_000, intervalMs: 500, what: "the simulator's first readings stored by the oracle node" },
+      );
       t.diagnostic(`${stored}+ readings of ktda-chinga stored`);
       assert.ok(existsSync(join(state, "oracle")), "the oracle's data is in the state directory asked for");
 
