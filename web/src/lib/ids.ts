@@ -14,3 +14,8 @@ export function decodeCreditId(tokenId: bigint): { projectId: bigint; vintage: n
 export function decodeCertificateId(certificateId: bigint): { creditId: bigint; retirement: bigint } {
   return { creditId: certificateId >> 64n, retirement: certificateId & 0xffff_ffff_ffff_ffffn };
 }
+
+/** A facility as the explorer names it: its protocol id (e.g. ktda-kangaita) or its bytes32 key. */
+export function isFacilityRef(v: string): boolean {
+  return /^[a-z0-9][a-z0-9._-]{0,31}$/.test(v) || /^0x[0-9a-fA-F]{64}$/.test(v);
+}

@@ -21,7 +21,7 @@ import type {
   TransferSummary,
 } from "@carbonproof/subgraph/client";
 import { csvHeader, csvRows, isoUtc, type CsvColumn } from "./csv.ts";
-import { parseUintId } from "../ids.ts";
+import { isFacilityRef, parseUintId } from "../ids.ts";
 
 /** Rows per page of every explorer list. */
 export const PAGE_SIZE = 50;
@@ -89,8 +89,6 @@ export type ListName =
 // ---------------------------------------------------------------- filter values
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
-const PROTOCOL_ID = /^[a-z0-9][a-z0-9._-]{0,31}$/;
 
 type Reader<T> = (params: URLSearchParams, out: ParsedFilter<Record<string, unknown>>) => T | undefined;
 
@@ -113,11 +111,7 @@ const listingIdField = (name = "listing") => field(name, parseUintId, "a listing
 const accountField = (name = "account") =>
   field(name, (v) => (ADDRESS.test(v) ? (v.toLowerCase() as Hex) : undefined), "an address (0x + 40 hex digits)");
 const facilityField = (name = "facility") =>
-  field(
-    name,
-    (v) => (PROTOCOL_ID.test(v) || BYTES32.test(v) ? v : undefined),
-    "a facility id (e.g. ktda-kangaita) or its bytes32 key",
-  );
+  field(name, (v) => (isFacilityRef(v) ? v : undefined), "a facility id (e.g. ktda-kangaita) or its bytes32 key");
 function enumField<T extends string>(name: string, values: readonly T[], what: string): Reader<T> {
   return field(name, (v) => (values.includes(v as T) ? (v as T) : undefined), what);
 }

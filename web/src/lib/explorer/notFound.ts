@@ -1,4 +1,5 @@
 import { decodeParam } from "../params.ts";
+import { isFacilityRef } from "../ids.ts";
 
 /**
  * What an explorer detail page says when the thing looked up does not exist. The pages answer
@@ -19,7 +20,7 @@ type Kind = {
   title: string;
   what: string;
   /** the form a valid term has; a term of another form gets `formatHint` */
-  pattern: RegExp;
+  pattern: { test(term: string): boolean };
   formatHint?: string;
   /** said of a well-formed term that is not indexed */
   unknownHint?: string;
@@ -48,7 +49,7 @@ const KINDS: Record<string, Kind> = {
   facilities: {
     title: "Facility",
     what: "facility",
-    pattern: /^([a-z0-9][a-z0-9._-]{0,31}|0x[0-9a-fA-F]{64})$/,
+    pattern: { test: isFacilityRef },
     formatHint: "A facility id is lower case (e.g. ktda-kangaita) or its 32-byte key (0x + 64 hex digits).",
   },
   devices: {

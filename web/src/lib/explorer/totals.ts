@@ -4,6 +4,7 @@
  */
 import type { DailyTotals, ExplorerIndexer } from "@carbonproof/subgraph/client";
 import type { CsvColumn } from "./csv.ts";
+import { isFacilityRef } from "../ids.ts";
 import { dayToIso, dayWindows, isoToDay, parsePeriod, type Period, type PeriodTotals } from "./periods.ts";
 
 export type TotalsQuery = {
@@ -16,7 +17,6 @@ export type TotalsQuery = {
   errors: string[];
 };
 
-const FACILITY = /^([a-z0-9][a-z0-9._-]{0,31}|0x[0-9a-fA-F]{64})$/;
 /** Without `to`, totals run a year past today: a local chain's clock may be ahead of the wall clock. */
 const DAYS_AHEAD = 366;
 /** Without `from`, totals start at 2015-07-30, the first EVM block ever (Ethereum's genesis). */
@@ -28,7 +28,7 @@ export function parseTotalsQuery(params: URLSearchParams, today: number): Totals
   const facilityText = params.get("facility")?.trim() || undefined;
   let facility: string | undefined;
   if (facilityText) {
-    if (FACILITY.test(facilityText)) {
+    if (isFacilityRef(facilityText)) {
       facility = facilityText;
       active.facility = facilityText;
     } else errors.push(`“${facilityText}” is not a facility id; totals are shown for all facilities.`);
