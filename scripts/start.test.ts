@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -19,6 +19,29 @@ import { waitFor } from "../oracle/test/helpers.ts";
  */
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
+/** `eth_call` of a no-argument view of a contract the stack deployed, by its Ignition name. */
+async function chainCall(port: number, name: string, signature: string): Promise<string> {
+  const { keccak256, toBytes } = await import("viem");
+  const deployed = JSON.parse(
+    readFileSync(join(root, "ignition/deployments", deploymentIdOf(port), "deployed_addresses.json"), "utf8"),
+  ) as Record<string, string>;
+  const to = Object.entries(deployed).find(([k]) => k.endsWith(`#${name}`))?.[1];
+  assert.ok(to, `${name} is deployed`);
+  const res = await fetch(`http://127.0.0.1:${port}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "eth_call",
+      params: [{ to, data: keccak256(toBytes(signature)).slice(0, 10) }, "latest"],
+    }),
+  });
+  return ((await res.json()) as { result: string }).result;
+}
+
+const deploymentIdOf = (chainPort: number) => `start-test-${chainPort}`;
+
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createServer();
@@ -31,9 +54,15 @@ test(
   "npm start brings up the chain, contracts, oracle node, simulator and web app, and SIGTERM stops them all",
   { timeout: 600_000 },
   async (t) => {
-    const ports = { chain: await freePort(), web: await freePort(), oracle: await freePort(), mqtt: await freePort() };
+    const ports = {
+      chain: await freePort(),
+      web: await freePort(),
+      oracle: await freePort(),
+      cosigner: await freePort(),
+      mqtt: await freePort(),
+    };
     const state = mkdtempSync(join(tmpdir(), "cp-start-"));
-    const deploymentId = `start-test-${ports.chain}`;
+    const deploymentId = deploymentIdOf(ports.chain);
     const child = spawn(
       process.execPath,
       [
@@ -44,6 +73,8 @@ test(
         String(ports.web),
         "--oracle-port",
         String(ports.oracle),
+        "--cosigner-port",
+        String(ports.cosigner),
         "--mqtt-port",
         String(ports.mqtt),
       ],
@@ -91,6 +122,26 @@ test(
       t.diagnostic(`${stored}+ readings of ktda-chinga stored`);
       assert.ok(existsSync(join(state, "oracle")), "the oracle's data is in the state directory asked for");
 
+      // the live batches are attested k of n: two nodes run, the OracleSet wants 2 signatures, so
+      // a confirmed batch carries the co-signing node's signature beside the submitting node's
+      assert.equal(
+        (await fetch(`http://127.0.0.1:${ports.cosigner}/ready`)).status,
+        200,
+        "the co-signing node is ready",
+      );
+      const threshold = await chainCall(ports.chain, "OracleSet", "threshold()");
+      assert.equal(BigInt(threshold), 2n, "the local OracleSet threshold is 2");
+      const confirmed = await waitFor(
+        async () => {
+          const res = await fetch(`${oracle}/v1/batches?facilityId=ktda-chinga&state=confirmed&limit=1`);
+          const { batches } = (await res.json()) as { batches: { id: number; attestationId: string }[] };
+          return batches[0];
+        },
+        { timeoutMs: 180_000, intervalMs: 1000, what: "a live batch of ktda-chinga co-signed and confirmed on-chain" },
+      );
+      t.diagnostic(`batch ${confirmed.id} confirmed as attestation ${confirmed.attestationId}`);
+      assert.match(output, /header co-signed/, "the submitting node logged the co-signature");
+
       child.kill("SIGTERM");
       assert.equal(await exited, 0, `npm start stops cleanly on SIGTERM:\n${tail()}`);
       assert.match(output, /stopped\./);
@@ -102,6 +153,49 @@ test(
         child.kill("SIGTERM");
         await exited;
       }
+      rmSync(state, { recursive: true, force: true });
+      rmSync(join(root, "ignition/deployments", deploymentId), { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  "a SIGKILLed npm start leaves nothing running: its watchdog stops the parts and frees their ports",
+  { timeout: 180_000 },
+  async () => {
+    const port = await freePort();
+    const state = mkdtempSync(join(tmpdir(), "cp-start-kill-"));
+    const deploymentId = deploymentIdOf(port);
+    const child = spawn(process.execPath, ["scripts/start.ts", "--port", String(port), "--no-services"], {
+      cwd: root,
+      env: { ...process.env, CARBONPROOF_STATE_DIR: state, CARBONPROOF_DEPLOYMENT_ID: deploymentId },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once("exit", (_code, signal) => resolve(signal)),
+    );
+    try {
+      // killed once ready, when nothing writes to the parts' output pipes any more (a part that
+      // writes to a pipe whose reader is gone dies of it, which would free its port without a watchdog)
+      await waitFor(() => /ready in [\d.]+ s/.test(output) || child.exitCode !== null, {
+        timeoutMs: 120_000,
+        intervalMs: 250,
+        what: "npm start (chain and contracts only) to say it is ready",
+      });
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.ok(!(await portFree(port)), `the chain listens on ${port}`);
+      child.kill("SIGKILL"); // no handler runs: stop() never does
+      assert.equal(await exited, "SIGKILL");
+      await waitFor(() => portFree(port), {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+        what: `the chain's port ${port} freed after npm start was killed`,
+      });
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       rmSync(state, { recursive: true, force: true });
       rmSync(join(root, "ignition/deployments", deploymentId), { recursive: true, force: true });
     }

@@ -33,13 +33,21 @@ const deploymentId = process.env.CARBONPROOF_DEPLOYMENT_ID || "chain-31337";
 const deploymentDir = join(root, "ignition/deployments", deploymentId);
 const started = Date.now();
 
-type Options = { port: number; webPort: number; oraclePort: number; mqttPort: number; services: boolean };
+type Options = {
+  port: number;
+  webPort: number;
+  oraclePort: number;
+  cosignerPort: number;
+  mqttPort: number;
+  services: boolean;
+};
 
 function parseArgs(argv: string[]): Options {
   const options: Options = {
     port: Number(process.env.CARBONPROOF_RPC_PORT ?? 8545),
     webPort: Number(process.env.PORT ?? 3000),
     oraclePort: 8787,
+    cosignerPort: 8788,
     mqttPort: 1883,
     services: true,
   };
@@ -48,11 +56,12 @@ function parseArgs(argv: string[]): Options {
     if (a === "--port") options.port = Number(argv[++i]);
     else if (a === "--web-port") options.webPort = Number(argv[++i]);
     else if (a === "--oracle-port") options.oraclePort = Number(argv[++i]);
+    else if (a === "--cosigner-port") options.cosignerPort = Number(argv[++i]);
     else if (a === "--mqtt-port") options.mqttPort = Number(argv[++i]);
     else if (a === "--no-services") options.services = false;
     else if (a === "--help" || a === "-h") {
       process.stdout.write(
-        "usage: npm start [-- --port 8545] [-- --web-port 3000] [-- --oracle-port 8787] [-- --mqtt-port 1883] [-- --no-services]\n",
+        "usage: npm start [-- --port 8545] [-- --web-port 3000] [-- --oracle-port 8787] [-- --cosigner-port 8788] [-- --mqtt-port 1883] [-- --no-services]\n",
       );
       process.exit(0);
     } else {
@@ -64,6 +73,7 @@ function parseArgs(argv: string[]): Options {
     ["--port", options.port],
     ["--web-port", options.webPort],
     ["--oracle-port", options.oraclePort],
+    ["--cosigner-port", options.cosignerPort],
     ["--mqtt-port", options.mqttPort],
   ] as const) {
     if (!Number.isInteger(value) || value < 1 || value > 65535) {
@@ -79,6 +89,43 @@ function say(line: string): void {
 }
 
 const children: { name: string; child: ChildProcess }[] = [];
+
+/**
+ * The watchdog of a killed `npm start`. `stop()` stops every part on Ctrl-C, SIGTERM or a failed
+ * part, but a SIGKILL (or a crash of this process) never runs it, and the parts, each in a
+ * process group of its own, would go on running and holding their ports. The reaper is a
+ * separate process that reads the process groups to stop from a pipe of this one: when the pipe
+ * closes before `stop()` said it is done, this process is gone, and the reaper stops each group
+ * (SIGTERM, then SIGKILL after 10 s) and exits.
+ */
+const REAPER_SOURCE = `
+const groups = new Set();
+let buffered = "", done = false;
+const alive = (g) => { try { process.kill(-g, 0); return true; } catch { return false; } };
+const signal = (g, s) => { try { process.kill(-g, s); } catch {} };
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (chunk) => {
+  buffered += chunk;
+  const lines = buffered.split("\\n");
+  buffered = lines.pop();
+  for (const line of lines) {
+    if (line === "done") done = true;
+    else if (/^[0-9]+$/.test(line)) groups.add(Number(line));
+  }
+});
+process.stdin.on("close", async () => {
+  if (done) process.exit(0);
+  for (const g of groups) signal(g, "SIGTERM");
+  const deadline = Date.now() + 10000;
+  while ([...groups].some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const g of groups) if (alive(g)) signal(g, "SIGKILL");
+  process.exit(0);
+});`;
+let reaper: ChildProcess | null = null;
+function reap(line: string): void {
+  reaper ??= spawn(process.execPath, ["-e", REAPER_SOURCE], { stdio: ["pipe", "ignore", "ignore"], detached: true });
+  reaper.stdin!.write(`${line}\n`);
+}
 
 function launch(
   name: string,
@@ -114,6 +161,7 @@ function launch(
     }
   });
   children.push({ name, child });
+  reap(String(child.pid));
   return child;
 }
 
@@ -132,6 +180,7 @@ async function stop(code: number): Promise<void> {
     }
   }
   say("stopped.");
+  reaper?.stdin!.end("done\n");
   process.exit(code);
 }
 
@@ -251,10 +300,11 @@ const DEV_MNEMONIC = "test test test test test test test test test test test jun
 const LIVE_FACILITY = "ktda-chinga";
 
 /**
- * The oracle node on embedded defaults (its MQTT endpoint, Helia, SQLite) with the device
- * simulator publishing to it. The local stack runs one node (nodes co-sign through
- * `quorum.peers`, docs/oracle.md "Quorum"), so after the demo (co-signed 2 of 3 by dev accounts)
- * the local OracleSet threshold is lowered to 1 and the node signs as oracle account #3.
+ * Two oracle nodes of the OracleSet (accounts #1–#3, threshold 2, as Ignition deploys it), so
+ * every live batch is attested k of n as in production (docs/oracle.md, "Quorum"): node A
+ * (account #3) ingests on embedded defaults (its MQTT endpoint, Helia, SQLite), seals, pins and
+ * submits; node B (account #2, no MQTT endpoint) re-checks each of A's bundles and co-signs its
+ * header with the `oracle` API key it issued to A. The device simulator publishes to A.
  */
 async function startOracle(options: Options, rpcUrl: string, addressesFile: string): Promise<void> {
   if (!existsSync(join(root, "oracle/src/cli/main.ts"))) return;
@@ -274,52 +324,90 @@ async function startOracle(options: Options, rpcUrl: string, addressesFile: stri
   const publicClient = createPublicClient({ chain: hardhat, transport });
   const admin = createWalletClient({ account: account(0), chain: hardhat, transport });
   const oracleSet = find("OracleSet");
-  const threshold = await publicClient.readContract({
-    address: oracleSet,
-    abi: contractAbis.OracleSet,
-    functionName: "threshold",
-  });
-  if (Number(threshold) > 1) {
+  const nodes = { submitter: 3, cosigner: 2 };
+  for (const [role, i] of Object.entries(nodes)) {
+    const active = await publicClient.readContract({
+      address: oracleSet,
+      abi: contractAbis.OracleSet,
+      functionName: "isActiveNode",
+      args: [account(i).address],
+    });
+    if (!active) throw new Error(`account #${i} (the ${role} oracle node) is not an active node of the OracleSet`);
+  }
+  const threshold = Number(
+    await publicClient.readContract({ address: oracleSet, abi: contractAbis.OracleSet, functionName: "threshold" }),
+  );
+  if (threshold !== 2) {
     const hash = await admin.writeContract({
       address: oracleSet,
       abi: contractAbis.OracleSet,
       functionName: "setThreshold",
-      args: [1],
+      args: [2],
     });
     await publicClient.waitForTransactionReceipt({ hash });
-    say(`local OracleSet threshold ${threshold} → 1 (one oracle node runs locally; see docs/oracle.md)`);
+    say(`local OracleSet threshold ${threshold} → 2 (two oracle nodes run locally)`);
   }
-  const dataDir = join(stateDir, "oracle");
-  mkdirSync(dataDir, { recursive: true });
-  const configFile = join(dataDir, "config.json");
-  writeFileSync(
-    configFile,
-    JSON.stringify(
-      {
-        dataDir,
-        mqtt: { mode: "embedded", host: "127.0.0.1", port: options.mqttPort },
-        http: { host: "127.0.0.1", port: options.oraclePort },
-        batching: { windowS: 60, graceS: 5 },
-        devices: { source: "chain" },
-        chain: {
-          enabled: true,
-          rpcUrl,
-          chainId: 31337,
-          attestationRegistry: find("AttestationRegistry"),
-          deviceRegistry: find("DeviceRegistry"),
+  const config = (dataDir: string, mqtt: object, port: number, quorum: object) => {
+    mkdirSync(dataDir, { recursive: true });
+    const file = join(dataDir, "config.json");
+    writeFileSync(
+      file,
+      JSON.stringify(
+        {
+          dataDir,
+          mqtt,
+          http: { host: "127.0.0.1", port },
+          batching: { windowS: 60, graceS: 5 },
+          devices: { source: "chain" },
+          chain: {
+            enabled: true,
+            rpcUrl,
+            chainId: 31337,
+            attestationRegistry: find("AttestationRegistry"),
+            deviceRegistry: find("DeviceRegistry"),
+          },
+          facilities: { [LIVE_FACILITY]: { country: "KEN" } },
+          quorum,
         },
-        facilities: { [LIVE_FACILITY]: { country: "KEN" } },
-      },
-      null,
-      2,
-    ),
+        null,
+        2,
+      ),
+    );
+    return file;
+  };
+  // node B first: the key it issues to node A goes into A's configuration
+  const cosignerConfig = config(join(stateDir, "oracle-cosigner"), { mode: "off" }, options.cosignerPort, {});
+  const issued = await runToEnd("oracle keys api-create", process.execPath, [
+    "oracle/src/cli/main.ts",
+    "keys",
+    "api-create",
+    "--scope",
+    "oracle",
+    "--subject",
+    account(nodes.submitter).address,
+    "--label",
+    "npm start: the submitting node",
+    "--config",
+    cosignerConfig,
+  ]);
+  const apiKey = /"key":"([^"]+)"/.exec(issued)?.[1];
+  if (!apiKey) throw new Error(`the co-signing node did not issue an API key:\n${issued}`);
+  launch("oracle-b", process.execPath, ["oracle/src/cli/main.ts", "start", "--config", cosignerConfig], {
+    CARBONPROOF_ORACLE_PRIVATE_KEY: keyOf(nodes.cosigner),
+  });
+  const configFile = config(
+    join(stateDir, "oracle"),
+    { mode: "embedded", host: "127.0.0.1", port: options.mqttPort },
+    options.oraclePort,
+    { peers: [{ url: `http://127.0.0.1:${options.cosignerPort}`, apiKey }] },
   );
   launch("oracle", process.execPath, ["oracle/src/cli/main.ts", "start", "--config", configFile], {
-    CARBONPROOF_ORACLE_PRIVATE_KEY: keyOf(3),
+    CARBONPROOF_ORACLE_PRIVATE_KEY: keyOf(nodes.submitter),
   });
+  await waitForHttp(`http://127.0.0.1:${options.cosignerPort}/ready`, 120_000);
   await waitForHttp(`http://127.0.0.1:${options.oraclePort}/ready`, 120_000);
   say(
-    `oracle node: http://127.0.0.1:${options.oraclePort}/docs (API), /metrics; MQTT mqtt://127.0.0.1:${options.mqttPort}; 60 s batches`,
+    `oracle nodes: http://127.0.0.1:${options.oraclePort}/docs (API), /metrics; MQTT mqtt://127.0.0.1:${options.mqttPort}; 60 s batches, co-signed 2 of 3 with the node on http://127.0.0.1:${options.cosignerPort}`,
   );
   launch(
     "sim",
@@ -372,7 +460,9 @@ async function startServices(options: Options, rpcUrl: string, addressesFile: st
 }
 
 function moveAsidePreviousRun(): void {
-  const entries = existsSync(stateDir) ? ["oracle", "ipfs", "web"].filter((d) => existsSync(join(stateDir, d))) : [];
+  const entries = existsSync(stateDir)
+    ? ["oracle", "oracle-cosigner", "ipfs", "web"].filter((d) => existsSync(join(stateDir, d)))
+    : [];
   mkdirSync(stateDir, { recursive: true });
   if (entries.length === 0) {
     say("starting clean (no local data from a previous run).");
@@ -396,6 +486,7 @@ async function main(): Promise<void> {
     ["--port", options.port],
     ["--web-port", options.webPort],
     ["--oracle-port", options.oraclePort],
+    ["--cosigner-port", options.cosignerPort],
     ["--mqtt-port", options.mqttPort],
   ] as const) {
     if (options.services || flag === "--port")
