@@ -5,6 +5,7 @@ import type { DeviceInfo } from "../devices/directory.ts";
 import {
   preparePayload,
   prepareValue,
+  unpackPrepared,
   type PostedDevice,
   type PostedMethodology,
   type PreparedPayload,
@@ -67,9 +68,7 @@ export class VerifyPool {
     w.on(
       "message",
       (
-        m:
-          | { type: "verified"; ids: number[]; ok: Uint8Array }
-          | { type: "prepared"; ids: number[]; out: PreparedPayload[] },
+        m: { type: "verified"; ids: number[]; ok: Uint8Array } | { type: "prepared"; ids: number[]; flat: unknown[] },
       ) => {
         if (m.type === "verified") {
           m.ids.forEach((id, k) => {
@@ -78,10 +77,11 @@ export class VerifyPool {
             p?.resolve(m.ok[k] === 1);
           });
         } else {
+          const out = unpackPrepared(m.flat, m.ids.length);
           m.ids.forEach((id, k) => {
             const p = this.#preparing.get(id);
             this.#preparing.delete(id);
-            p?.resolve(m.out[k]!);
+            p?.resolve(out[k]!);
           });
         }
       },
