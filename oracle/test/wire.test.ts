@@ -2,16 +2,14 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { deserialize, serialize } from "node:v8";
 import { signReading, type Reading } from "../../sdk/src/index.ts";
-import { packCommit, packReadings, unpackCommit, unpackReadings } from "../src/storage/ingest-writer.ts";
-import type { IngestOutcome, NewReading } from "../src/storage/types.ts";
 import { packPrepared, resultJson, unpackPrepared } from "../src/validate/prepare.ts";
 import { VerifyPool } from "../src/validate/verify-pool.ts";
 import { deviceInfo, makeDevice, sdkCalculator } from "./fixtures.ts";
 
 /**
- * The flat wire forms between threads (validate/prepare.ts `packPrepared`, storage/ingest-writer.ts
- * `packReadings`/`packCommit`): what arrives is exactly what was sent, for every shape a payload,
- * an envelope, an evaluation, a row and an outcome can take.
+ * The flat wire form of prepared payloads between the verification workers and the main thread
+ * (validate/prepare.ts `packPrepared`): what arrives is exactly what was sent, for every shape a
+ * payload, an envelope and an evaluation can take.
  */
 const clone = <T>(v: T): T => deserialize(serialize(v)) as T;
 
@@ -58,62 +56,6 @@ describe("prepared payloads from the verification workers", () => {
       "only primitives on the wire",
     );
     assert.deepStrictEqual(unpackPrepared(clone(flat), out.length), out);
-  });
-});
-
-describe("reading rows and commit outcomes to and from the writer thread", () => {
-  const row = (i: number, over: Partial<NewReading> = {}): NewReading => ({
-    digest: `0x${i.toString(16).padStart(64, "0")}`,
-    deviceId: `dev-${i}`,
-    facilityId: "fac-1",
-    seq: i,
-    ts: 1_760_000_000 + i,
-    kind: "electricity",
-    canonical: `{"seq":${i}}`,
-    sig: `0x${"ab".repeat(64)}`,
-    keyId: i % 2 ? "k1" : null,
-    source: i % 3 ? "mqtt" : "http",
-    receivedAtMs: 1_760_000_000_000 + i,
-    anomalyScore: i % 2 ? 0.5 * i : null,
-    flagged: i % 4 === 0,
-    fossilMg: 10n ** 20n + BigInt(i),
-    biogenicMg: BigInt(i),
-    methodologyId: `0x${"01".repeat(32)}`,
-    factorSetId: `0x${"02".repeat(32)}`,
-    resultJson: `{"fossilCo2eMg":"${i}"}`,
-    ...over,
-  });
-
-  test("rows: pack then unpack gives the same rows", () => {
-    const rows = Array.from({ length: 9 }, (_, i) => row(i + 1));
-    const flat = packReadings(rows);
-    assert.ok(
-      flat.every((v) => v === null || typeof v !== "object"),
-      "only primitives on the wire",
-    );
-    assert.deepStrictEqual(unpackReadings(clone(flat)), rows);
-    assert.deepStrictEqual(unpackReadings(clone(packReadings([]))), []);
-  });
-
-  test("outcomes: stored ones as their batch id, rejected ones whole, in the rows' order", () => {
-    const rows = Array.from({ length: 5 }, (_, i) => row(i + 1));
-    const rejected = (id: number): IngestOutcome => ({
-      status: "rejected",
-      reason: "replay",
-      detail: `replay ${id}`,
-      deadLetterId: id,
-    });
-    const commit = {
-      readings: [
-        { status: "stored", digest: rows[0]!.digest, batchId: 7 },
-        rejected(11),
-        { status: "stored", digest: rows[2]!.digest, batchId: 8 },
-        rejected(12),
-        { status: "stored", digest: rows[4]!.digest, batchId: 7 },
-      ] satisfies IngestOutcome[],
-      deadLetterIds: [3, 4],
-    };
-    assert.deepStrictEqual(unpackCommit(clone(packCommit(commit)), rows), commit);
   });
 });
 

@@ -1,6 +1,6 @@
 import { workerData } from "node:worker_threads";
 import { serveRpc } from "../threads/rpc.ts";
-import { packCommit, unpackReadings, type WriterMethod } from "./ingest-writer.ts";
+import type { WriterMethod } from "./ingest-writer.ts";
 import { SqliteStorage } from "./sqlite.ts";
 
 /**
@@ -22,10 +22,7 @@ storage.relaxBatchWrites();
 storage.db.exec("PRAGMA cache_size = -32768");
 
 const methods: Record<WriterMethod, (...args: never[]) => unknown> = {
-  commitIngestPacked: (
-    rows: unknown[],
-    ...a: Parameters<SqliteStorage["commitIngest"]> extends [unknown, ...infer R] ? R : never
-  ) => packCommit(storage.commitIngest(unpackReadings(rows), ...a)),
+  commitIngest: (...a: Parameters<SqliteStorage["commitIngest"]>) => storage.commitIngest(...a),
   sealDue: (...a: Parameters<SqliteStorage["sealDue"]>) => storage.sealDue(...a),
   transition: (...a: Parameters<SqliteStorage["transition"]>) => storage.transition(...a),
   patchBatch: (...a: Parameters<SqliteStorage["patchBatch"]>) => storage.patchBatch(...a),

@@ -17,98 +17,7 @@ export type IngestCommit = { readings: IngestOutcome[]; deadLetterIds: number[] 
  * meanwhile. Every request is one `Storage` method called on the writer's connection.
  */
 export type WriterMethod =
-  "commitIngestPacked" | "sealDue" | "transition" | "patchBatch" | "addHeartbeat" | "pruneHeartbeats";
-
-/**
- * Readings and outcomes cross to and from the writer thread as flat arrays of primitives, not as
- * objects: the structured clone of an object is generic, property by property, and a reading row
- * has 18 of them, so each took microseconds to serialize on the main thread and to rebuild on the
- * writer's; a flat array clones at a fraction of that (validate/prepare.ts `packPrepared` has the
- * figures). Field order is `packReadings`'.
- */
-const READING_FIELDS = 18;
-
-export function packReadings(rows: readonly NewReading[]): unknown[] {
-  const f: unknown[] = new Array(rows.length * READING_FIELDS);
-  let j = 0;
-  for (const r of rows) {
-    f[j++] = r.digest;
-    f[j++] = r.deviceId;
-    f[j++] = r.facilityId;
-    f[j++] = r.seq;
-    f[j++] = r.ts;
-    f[j++] = r.kind;
-    f[j++] = r.canonical;
-    f[j++] = r.sig;
-    f[j++] = r.keyId;
-    f[j++] = r.source;
-    f[j++] = r.receivedAtMs;
-    f[j++] = r.anomalyScore;
-    f[j++] = r.flagged;
-    f[j++] = r.fossilMg;
-    f[j++] = r.biogenicMg;
-    f[j++] = r.methodologyId;
-    f[j++] = r.factorSetId;
-    f[j++] = r.resultJson;
-  }
-  return f;
-}
-
-/** `packReadings`' inverse. */
-export function unpackReadings(f: readonly unknown[]): NewReading[] {
-  const rows: NewReading[] = new Array(f.length / READING_FIELDS);
-  for (let i = 0, j = 0; i < rows.length; i++, j += READING_FIELDS) {
-    rows[i] = {
-      digest: f[j] as string,
-      deviceId: f[j + 1] as string,
-      facilityId: f[j + 2] as string,
-      seq: f[j + 3] as number,
-      ts: f[j + 4] as number,
-      kind: f[j + 5] as string,
-      canonical: f[j + 6] as string,
-      sig: f[j + 7] as string,
-      keyId: f[j + 8] as string | null,
-      source: f[j + 9] as NewReading["source"],
-      receivedAtMs: f[j + 10] as number,
-      anomalyScore: f[j + 11] as number | null,
-      flagged: f[j + 12] as boolean,
-      fossilMg: f[j + 13] as bigint,
-      biogenicMg: f[j + 14] as bigint,
-      methodologyId: f[j + 15] as string,
-      factorSetId: f[j + 16] as string,
-      resultJson: f[j + 17] as string,
-    };
-  }
-  return rows;
-}
-
-/**
- * A commit's outcomes on the wire: per reading its batch id when stored (the digest is the row's,
- * which the main thread has), -1 when rejected, whose outcomes follow in order.
- */
-export type PackedCommit = { batchIds: number[]; rejected: IngestOutcome[]; deadLetterIds: number[] };
-
-export function packCommit(c: IngestCommit): PackedCommit {
-  const batchIds = new Array<number>(c.readings.length);
-  const rejected: IngestOutcome[] = [];
-  c.readings.forEach((o, i) => {
-    if (o.status === "stored") batchIds[i] = o.batchId;
-    else {
-      batchIds[i] = -1;
-      rejected.push(o);
-    }
-  });
-  return { batchIds, rejected, deadLetterIds: c.deadLetterIds };
-}
-
-/** `packCommit`'s inverse, with the rows the commit was asked for. */
-export function unpackCommit(p: PackedCommit, rows: readonly NewReading[]): IngestCommit {
-  let k = 0;
-  const readings = p.batchIds.map((batchId, i): IngestOutcome =>
-    batchId === -1 ? p.rejected[k++]! : { status: "stored", digest: rows[i]!.digest, batchId },
-  );
-  return { readings, deadLetterIds: p.deadLetterIds };
-}
+  "commitIngest" | "sealDue" | "transition" | "patchBatch" | "addHeartbeat" | "pruneHeartbeats";
 
 export class IngestWriter {
   readonly #rpc: WorkerRpc;
@@ -132,9 +41,7 @@ export class IngestWriter {
     rejected: NewDeadLetter[],
     opts: { windowS: number; nowMs: number },
   ): Promise<IngestCommit> {
-    return this.#call<PackedCommit>("commitIngestPacked", [packReadings(accepted), rejected, opts]).then((p) =>
-      unpackCommit(p, accepted),
-    );
+    return this.#call("commitIngest", [accepted, rejected, opts]);
   }
 
   sealDue(nowMs: number, graceS: number): Promise<number[]> {

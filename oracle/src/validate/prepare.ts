@@ -208,11 +208,14 @@ export function safeStringify(v: unknown): string {
 /**
  * The wire form of prepared payloads between a verification worker and the main thread: one flat
  * array of primitives for a whole batch, rebuilt into the same objects on arrival. The structured
- * clone of nested objects is generic, property by property: deserializing one prepared envelope
- * took ~3 µs of the main thread, the flat array and the rebuild ~0.7 µs (a micro-benchmark of
- * 500-payload batches; docs/oracle.md, "Benchmark"). Tags: payload 0 = not ok (detail),
- * 1 = ok (count, then each item); item 0 = refused (reason, detail, raw), 1 = prepared (fields in
- * `packPrepared`'s order); evaluated 0 = none, 1 = implausible, 2 = computation error, 3 = result.
+ * clone of nested objects is generic, property by property: rebuilding one prepared envelope
+ * from it took 2.6–3.1 µs, from the flat array 0.6–0.9 µs (500-payload batches, v8
+ * serialize/deserialize), and a `VerifyPool.prepare` round trip of a signed reading cost the main
+ * thread 5.0–5.5 µs before, 3.8–4.0 µs after (40,000 readings, 2 workers; docs/oracle.md,
+ * "Benchmark"). Rows to the writer thread, flat objects, showed no such difference and are
+ * posted as they are. Tags: payload 0 = not ok (detail), 1 = ok (count, then each item); item
+ * 0 = refused (reason, detail, raw), 1 = prepared (fields in `packPrepared`'s order); evaluated
+ * 0 = none, 1 = implausible, 2 = computation error, 3 = result.
  */
 export function packPrepared(out: readonly PreparedPayload[]): unknown[] {
   const f: unknown[] = [];
