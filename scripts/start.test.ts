@@ -42,6 +42,22 @@ async function chainCall(port: number, name: string, signature: string): Promise
 
 const deploymentIdOf = (chainPort: number) => `start-test-${chainPort}`;
 
+/** `npm start` with these flags, its own state directory and deployment id, its output gathered. */
+function startStack(args: string[], state: string, chainPort: number) {
+  const child = spawn(process.execPath, ["scripts/start.ts", ...args], {
+    cwd: root,
+    env: { ...process.env, CARBONPROOF_STATE_DIR: state, CARBONPROOF_DEPLOYMENT_ID: deploymentIdOf(chainPort) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+  child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  return { child, exited, output: () => output };
+}
+
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createServer();
@@ -63,10 +79,8 @@ test(
     };
     const state = mkdtempSync(join(tmpdir(), "cp-start-"));
     const deploymentId = deploymentIdOf(ports.chain);
-    const child = spawn(
-      process.execPath,
+    const stack = startStack(
       [
-        "scripts/start.ts",
         "--port",
         String(ports.chain),
         "--web-port",
@@ -78,20 +92,15 @@ test(
         "--mqtt-port",
         String(ports.mqtt),
       ],
-      {
-        cwd: root,
-        env: { ...process.env, CARBONPROOF_STATE_DIR: state, CARBONPROOF_DEPLOYMENT_ID: deploymentId },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
+      state,
+      ports.chain,
     );
-    let output = "";
-    child.stdout.on("data", (c: Buffer) => (output += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    const tail = () => output.split("\n").slice(-40).join("\n");
+    const { child } = stack;
+    const exited = stack.exited.then((e) => e.code);
+    const tail = () => stack.output().split("\n").slice(-40).join("\n");
     try {
       // ready, or out early: an early exit fails at once with its output, not at the timeout
-      await waitFor(() => /ready in [\d.]+ s/.test(output) || child.exitCode !== null, {
+      await waitFor(() => /ready in [\d.]+ s/.test(stack.output()) || child.exitCode !== null, {
         timeoutMs: 480_000,
         intervalMs: 500,
         what: "npm start to say it is ready",
@@ -100,8 +109,8 @@ test(
       });
       if (child.exitCode !== null)
         throw new Error(`npm start exited ${child.exitCode} before it was ready:\n${tail()}`);
-      t.diagnostic(/ready in [\d.]+ s/.exec(output)![0]);
-      assert.match(output, /contracts deployed:/);
+      t.diagnostic(/ready in [\d.]+ s/.exec(stack.output())![0]);
+      assert.match(stack.output(), /contracts deployed:/);
 
       const web = `http://127.0.0.1:${ports.web}`;
       for (const path of ["/", "/explorer", "/explorer/facilities/ktda-kangaita", "/verify"]) {
@@ -140,11 +149,11 @@ test(
         { timeoutMs: 180_000, intervalMs: 1000, what: "a live batch of ktda-chinga co-signed and confirmed on-chain" },
       );
       t.diagnostic(`batch ${confirmed.id} confirmed as attestation ${confirmed.attestationId}`);
-      assert.match(output, /header co-signed/, "the submitting node logged the co-signature");
+      assert.match(stack.output(), /header co-signed/, "the submitting node logged the co-signature");
 
       child.kill("SIGTERM");
       assert.equal(await exited, 0, `npm start stops cleanly on SIGTERM:\n${tail()}`);
-      assert.match(output, /stopped\./);
+      assert.match(stack.output(), /stopped\./);
       // every part stopped, not only what npm start spawned (npx runs the servers in children)
       for (const [name, port] of Object.entries(ports))
         assert.ok(await portFree(port), `${name} port ${port} is free again`);
@@ -166,21 +175,13 @@ test(
     const port = await freePort();
     const state = mkdtempSync(join(tmpdir(), "cp-start-kill-"));
     const deploymentId = deploymentIdOf(port);
-    const child = spawn(process.execPath, ["scripts/start.ts", "--port", String(port), "--no-services"], {
-      cwd: root,
-      env: { ...process.env, CARBONPROOF_STATE_DIR: state, CARBONPROOF_DEPLOYMENT_ID: deploymentId },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (c: Buffer) => (output += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-      child.once("exit", (_code, signal) => resolve(signal)),
-    );
+    const stack = startStack(["--port", String(port), "--no-services"], state, port);
+    const { child } = stack;
+    const exited = stack.exited.then((e) => e.signal);
     try {
       // killed once ready, when nothing writes to the parts' output pipes any more (a part that
       // writes to a pipe whose reader is gone dies of it, which would free its port without a watchdog)
-      await waitFor(() => /ready in [\d.]+ s/.test(output) || child.exitCode !== null, {
+      await waitFor(() => /ready in [\d.]+ s/.test(stack.output()) || child.exitCode !== null, {
         timeoutMs: 120_000,
         intervalMs: 250,
         what: "npm start (chain and contracts only) to say it is ready",

@@ -1,7 +1,7 @@
 import { join, resolve } from "node:path";
 import type { Common } from "./common.ts";
 import type { EmissionsCalculator } from "./compute/emissions.ts";
-import type { DeviceDirectory } from "./devices/directory.ts";
+import type { DeviceDirectory, DeviceInfo } from "./devices/directory.ts";
 import { loadDeviceFile } from "./devices/directory.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
 import { HeartbeatRecorder, startHeartbeatRetention } from "./ingest/heartbeat.ts";
@@ -9,7 +9,7 @@ import { startEmbeddedBroker, startExternalSubscriber, type MqttIngest } from ".
 import { buildApi } from "./api/server.ts";
 import { ProofService } from "./batch/proofs.ts";
 import { BatchPipeline, type ChainPort } from "./batch/pipeline.ts";
-import { reviewCosign } from "./quorum/cosign.ts";
+import { bundleDeviceIds, reviewCosign } from "./quorum/cosign.ts";
 import { WorkerBundleBuilder } from "./batch/bundle-builder.ts";
 import { HeliaStore } from "./ipfs/helia.ts";
 import { KuboStore } from "./ipfs/kubo.ts";
@@ -115,13 +115,14 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
   if (writer) common.shutdown.add("storage-writer", () => writer.close());
   const ingestor = new Ingestor({ common, storage, devices, calculator: parts.calculator, writer });
   const proofs = new ProofService(storage);
+  const bundles = new WorkerBundleBuilder(join(dataDir, "oracle.db"), parts.calculator);
   const pipeline = new BatchPipeline({
     common,
     storage,
     content,
     calculator: parts.calculator,
     chain,
-    bundles: new WorkerBundleBuilder(join(dataDir, "oracle.db"), parts.calculator),
+    bundles,
     writes: writer ?? storage,
   });
   pipeline.start();
@@ -156,7 +157,21 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
       cosign: chain
         ? async (req) => {
             const c = chain!;
-            const review = await reviewCosign(req, { calculator: parts.calculator, devices });
+            // re-checked on the bundle worker when the calculator can be posted there (the sdk's)
+            const posted = parts.calculator.posted?.();
+            const review = posted
+              ? await bundles.reviewCosign(
+                  req,
+                  {
+                    methodologyId: parts.calculator.methodologyId,
+                    factorSetId: parts.calculator.factorSetId,
+                    facilities: posted.facilities,
+                  },
+                  (await Promise.all(bundleDeviceIds(req.bundle).map((id) => devices.get(id)))).filter(
+                    (d): d is DeviceInfo => d !== null,
+                  ),
+                )
+              : await reviewCosign(req, { calculator: parts.calculator, devices });
             if (!review.ok) return { refused: review.why };
             const signature = await c.signHeader(review.header);
             logger.info({ signer: c.signerAddress, cid: review.header.bundleCid }, "co-signed a batch header");

@@ -6,6 +6,7 @@ import { recoverQuorumSigners, readingDigestHex } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
 import { headerFromJson } from "../src/batch/bundle.ts";
 import { attestationRegistryAbi, oracleSetAbi } from "../src/chain/abi.ts";
+import { bundleDeviceIds } from "../src/quorum/cosign.ts";
 import { readingsTopic } from "../src/ingest/mqtt.ts";
 import { HardhatNode, ORACLE_KEY, deploy, type Deployment, waitForConfirmed } from "./chain-harness.ts";
 import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
@@ -136,6 +137,8 @@ describe("quorum: two oracle nodes co-sign a batch", { timeout: 180_000 }, () =>
   test("B refuses a header that is not the one its bundle backs, and a bundle of readings it cannot verify", async () => {
     const batch = a.storage.listBatches({ states: ["confirmed"] })[0]!;
     const bundle = Buffer.from((await a.content!.get(headerFromJson(batch.headerJson!).bundleCid))!).toString("utf8");
+    // the devices whose keys B looks up for its bundle worker's review
+    assert.deepEqual(bundleDeviceIds(bundle), [meter.deviceId]);
     const post = (body: unknown) =>
       fetch(`${b.httpUrl}/v1/quorum/cosign`, {
         method: "POST",

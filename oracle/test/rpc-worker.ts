@@ -1,6 +1,7 @@
 /**
  * A worker for oracle/test/rpc.test.ts, served by `serveRpc`: it echoes, throws, answers with
- * something that cannot be posted, moves bytes, or exits, as the request says.
+ * something that cannot be posted, moves bytes, exits, or answers later (a promise), as the
+ * request says.
  */
 import { serveRpc } from "../src/threads/rpc.ts";
 
@@ -9,7 +10,10 @@ type Req =
   | { op: "throw"; message: string }
   | { op: "unclonable" }
   | { op: "bytes"; n: number }
-  | { op: "exit"; code: number };
+  | { op: "exit"; code: number }
+  | { op: "later"; value: unknown; ms: number }
+  | { op: "reject"; message: string }
+  | { op: "later-unclonable" };
 serveRpc<Req>(
   (m) => {
     switch (m.op) {
@@ -23,6 +27,12 @@ serveRpc<Req>(
         return new Uint8Array(m.n).fill(7);
       case "exit":
         process.exit(m.code);
+      case "later":
+        return new Promise((resolve) => setTimeout(() => resolve(m.value), m.ms));
+      case "reject":
+        return Promise.reject(new Error(m.message));
+      case "later-unclonable":
+        return Promise.resolve(() => 1);
     }
   },
   () => {},

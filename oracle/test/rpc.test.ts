@@ -52,3 +52,21 @@ test("a worker that exits fails every call in flight and every later call, and s
   await assert.rejects(rpc.call({ op: "echo", value: 1 }), /code 3/);
   await rpc.close(); // already gone: returns
 });
+
+test("a promise is answered once it settles, while later calls are answered meanwhile", async () => {
+  const rpc = start();
+  try {
+    const slow = rpc.call({ op: "later", value: "slow", ms: 300 });
+    let slowDone = false;
+    void slow.then(() => (slowDone = true));
+    assert.equal(await rpc.call({ op: "echo", value: "quick" }), "quick");
+    assert.equal(slowDone, false, "the quick call did not wait for the slow one");
+    assert.equal(await slow, "slow");
+    await assert.rejects(rpc.call({ op: "reject", message: "refused later" }), /refused later/);
+    await assert.rejects(rpc.call({ op: "later-unclonable" }), /could not be cloned/);
+    assert.equal(await rpc.call({ op: "echo", value: 8 }), 8);
+    assert.equal(rpc.failed, null, "the worker is still up");
+  } finally {
+    await rpc.close();
+  }
+});

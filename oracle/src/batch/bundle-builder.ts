@@ -1,4 +1,6 @@
-import type { Hex } from "../../../sdk/src/index.ts";
+import type { BatchHeader, Hex } from "../../../sdk/src/index.ts";
+import type { DeviceInfo } from "../devices/directory.ts";
+import type { CosignRequest, PostedReviewer } from "../quorum/cosign.ts";
 import type { Batch, Storage } from "../storage/types.ts";
 import { WorkerRpc } from "../threads/rpc.ts";
 import { buildSealedBundle, postedInputs, type BuiltBundle, type BundleInputs } from "./bundle.ts";
@@ -57,17 +59,39 @@ export class WorkerBundleBuilder implements BundleBuilder {
     );
   }
 
-  build(batch: Batch, correctionOf?: Hex): Promise<BuiltBundle | null> {
-    // a worker that died failed its builds (the pipeline retries them); the next build starts another
+  #closed = false;
+
+  #worker(): WorkerRpc {
+    if (this.#closed) throw new Error("the bundle worker is closed (the node is shutting down)");
+    // a worker that died failed its calls (the pipeline retries its builds); the next call starts another
     if (!this.#rpc || this.#rpc.failed) this.#rpc = this.#start();
-    return this.#rpc.call<BuiltBundle | null>({
+    return this.#rpc;
+  }
+
+  build(batch: Batch, correctionOf?: Hex): Promise<BuiltBundle | null> {
+    return this.#worker().call<BuiltBundle | null>({
       batch,
       inputs: postedInputs(this.#inputs, batch.facilityId),
       correctionOf,
     });
   }
 
+  /**
+   * `reviewCosign` (quorum/cosign.ts) on the bundle worker: decoding and re-checking a window's
+   * bundle (every digest, result, the root and each device signature) took seconds of the main
+   * thread for tens of thousands of readings, holding up its MQTT acknowledgements and API
+   * meanwhile. `devices`: the records of the devices the bundle names, from the node's directory.
+   */
+  reviewCosign(
+    req: CosignRequest,
+    reviewer: PostedReviewer,
+    devices: DeviceInfo[],
+  ): Promise<{ ok: true; header: BatchHeader } | { ok: false; why: string }> {
+    return Promise.resolve().then(() => this.#worker().call({ cosign: req, reviewer, devices }));
+  }
+
   async close(): Promise<void> {
+    this.#closed = true;
     const rpc = this.#rpc;
     this.#rpc = null;
     await rpc?.close();

@@ -4,11 +4,14 @@ import type { Hex } from "../../../sdk/src/index.ts";
 import { SqliteStorage } from "../storage/sqlite.ts";
 import type { Batch } from "../storage/types.ts";
 import { buildSealedBundle, type BuiltBundle, type PostedBundleInputs } from "./bundle.ts";
+import { MemoryDeviceDirectory, type DeviceInfo } from "../devices/directory.ts";
+import { reviewCosign, reviewerCalculator, type CosignRequest, type PostedReviewer } from "../quorum/cosign.ts";
 
 /**
  * Worker side of `WorkerBundleBuilder`: reads a sealed batch's readings on its own connection
  * (WAL: it never blocks the ingest writer) and builds its bundle. The bundle bytes are moved,
- * not copied, back to the main thread, which pins them.
+ * not copied, back to the main thread, which pins them. It also re-checks other oracle nodes'
+ * bundles before this node co-signs them (`WorkerBundleBuilder.reviewCosign`).
  */
 const { path } = workerData as { path: string };
 const CHECKPOINT_INTERVAL_MS = 500;
@@ -23,9 +26,18 @@ const checkpoints = setInterval(() => {
     // busy (another checkpoint running) or the database is closing: the next tick tries again
   }
 }, CHECKPOINT_INTERVAL_MS);
-type Job = { batch: Batch; inputs: PostedBundleInputs; correctionOf?: Hex };
+type Job =
+  | { batch: Batch; inputs: PostedBundleInputs; correctionOf?: Hex }
+  | { cosign: CosignRequest; reviewer: PostedReviewer; devices: DeviceInfo[] };
 serveRpc<Job>(
   (m) => {
+    // another oracle node's bundle to re-check before co-signing (quorum/cosign.ts), with the
+    // records of its devices looked up by the main thread
+    if ("cosign" in m)
+      return reviewCosign(m.cosign, {
+        calculator: reviewerCalculator(m.reviewer),
+        devices: new MemoryDeviceDirectory(m.devices),
+      });
     const built = buildSealedBundle(m.batch, storage.bundleReadingsOfBatch(m.batch.id), m.inputs, m.correctionOf);
     if (!built) return null;
     // the bundle bytes are moved, not copied: a view of part of a buffer is copied out first
@@ -36,5 +48,5 @@ serveRpc<Job>(
     clearInterval(checkpoints);
     storage.close();
   },
-  (result) => (result ? [(result as BuiltBundle).bytes.buffer as ArrayBuffer] : []),
+  (result) => (result && "bytes" in (result as object) ? [(result as BuiltBundle).bytes.buffer as ArrayBuffer] : []),
 );

@@ -13,6 +13,7 @@ import type { Address } from "../batch/pipeline.ts";
 import { headerFromJson, headerToJson } from "../batch/bundle.ts";
 import type { EmissionsCalculator } from "../compute/emissions.ts";
 import { keysValidAt, type DeviceDirectory } from "../devices/directory.ts";
+import type { FacilityContext } from "../../../sdk/src/index.ts";
 
 /**
  * k-of-n quorum (docs/oracle.md, "Quorum"): the node that sealed a batch asks the other oracle
@@ -27,7 +28,10 @@ export type CosignRequest = { header: string; bundle: string };
 /** Why a co-signer refuses a header, or the header it may sign. */
 export async function reviewCosign(
   req: CosignRequest,
-  deps: { calculator: EmissionsCalculator; devices: DeviceDirectory },
+  deps: {
+    calculator: Pick<EmissionsCalculator, "methodologyId" | "factorSetId" | "facilityContext">;
+    devices: Pick<DeviceDirectory, "get">;
+  },
 ): Promise<{ ok: true; header: BatchHeader } | { ok: false; why: string }> {
   let header: BatchHeader;
   try {
@@ -75,6 +79,36 @@ export async function reviewCosign(
   const failed = checks.filter((c) => !c.ok || c.skipped);
   if (failed.length) return { ok: false, why: failed.map((c) => `${c.link}: ${c.detail}`).join("; ") };
   return { ok: true, header };
+}
+
+/**
+ * What a review on another thread (batch/bundle-worker.ts) needs of this node's calculator, as
+ * plain data: its methodology and factor-set ids and its facilities' context.
+ */
+export type PostedReviewer = {
+  methodologyId: Hex;
+  factorSetId: Hex;
+  facilities: Record<string, FacilityContext>;
+};
+
+/** The calculator side of `reviewCosign` from a `PostedReviewer`. */
+export function reviewerCalculator(
+  r: PostedReviewer,
+): Pick<EmissionsCalculator, "methodologyId" | "factorSetId" | "facilityContext"> {
+  return { methodologyId: r.methodologyId, factorSetId: r.factorSetId, facilityContext: (f) => r.facilities[f] ?? {} };
+}
+
+/**
+ * The device ids a bundle's readings name, read off its text without parsing it, so that the
+ * thread holding the device directory can look their keys up for a review on another thread.
+ * A bundle is canonical JSON (RFC 8785 writes a string's characters as they are, escaping only
+ * quotes, backslashes and control characters, none of which an id may hold), so this finds
+ * every id; one it missed would have no key in that review, which then refuses the header.
+ */
+export function bundleDeviceIds(bundle: string): string[] {
+  const ids = new Set<string>();
+  for (const m of bundle.matchAll(/"deviceId":"([^"\\]*)"/g)) ids.add(m[1]!);
+  return [...ids];
 }
 
 export type Peer = { url: string; apiKey?: string };

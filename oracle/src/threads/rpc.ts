@@ -69,7 +69,7 @@ export class WorkerRpc {
 
 /**
  * Worker side of `WorkerRpc`: answers each request with `handle`'s result (or the error it threw,
- * message and stack), in the order requests arrive. `handle` may give `{ result, transfer }` to
+ * message and stack), in the order requests arrive; a result that is a promise once it settles. `handle` may give `{ result, transfer }` to
  * move buffers instead of copying them. On `{ close: true }` runs `onClose` and lets the thread end.
  */
 export function serveRpc<Req>(
@@ -84,12 +84,25 @@ export function serveRpc<Req>(
       port.close();
       return;
     }
-    try {
-      const result = handle(m);
-      port.postMessage({ id: m.id, result } satisfies Reply, withTransfer?.(result));
-    } catch (err) {
+    const answer = (result: unknown) => port.postMessage({ id: m.id, result } satisfies Reply, withTransfer?.(result));
+    const fail = (err: unknown) => {
       const e = err instanceof Error ? err : new Error(String(err));
       port.postMessage({ id: m.id, error: e.message, stack: e.stack } satisfies Reply);
+    };
+    try {
+      const result = handle(m);
+      // a promise is answered once it settles (later requests may be answered before it)
+      if (result instanceof Promise)
+        result.then((r) => {
+          try {
+            answer(r);
+          } catch (err) {
+            fail(err); // a result that cannot be posted
+          }
+        }, fail);
+      else answer(result);
+    } catch (err) {
+      fail(err);
     }
   });
 }
