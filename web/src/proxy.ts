@@ -16,15 +16,7 @@ export function proxy(request: NextRequest): Response | undefined {
 }
 
 export const config = {
-  // the routes with dynamic segments
-  matcher: [
-    "/explorer/:path*",
-    "/audit/:path*",
-    "/reports/:path*",
-    "/dashboard/:path*",
-    "/bundles/:path*",
-    "/credit/:path*",
-    "/certificate/:path*",
-    "/listing/:path*",
-  ],
+  // every page and route handler, so a route added later is covered without listing it here;
+  // not Next.js's own assets (they have no percent-encoded segments to decode)
+  matcher: ["/((?!_next/static|_next/image|favicon\\.ico).*)"],
 };
