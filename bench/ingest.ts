@@ -641,6 +641,11 @@ async function main(): Promise<void> {
     const threads1 = threadCpu(nodePid);
     const window1Ms = p1.lastAckMs - t1;
     const readingsPerSec = p1.ackCount / (window1Ms / 1000);
+    if (readingsPerSec >= 0.97 * rate)
+      log(
+        `phase 1 (saturation): the node kept up with the ${rate}/s offered, so ${Math.round(readingsPerSec)}/s is a ` +
+          `lower bound of what it accepts; run with a higher --rate to saturate it`,
+      );
     await drain(p1);
 
     // ── phase 2: latency, at a rate the node keeps up with ──
