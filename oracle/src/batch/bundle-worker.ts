@@ -1,3 +1,5 @@
+import { readlinkSync } from "node:fs";
+import { setPriority } from "node:os";
 import { workerData } from "node:worker_threads";
 import { serveRpc } from "../threads/rpc.ts";
 import type { Hex } from "../../../sdk/src/index.ts";
@@ -14,6 +16,15 @@ import { reviewCosign, reviewerCalculator, type CosignRequest, type PostedReview
  * bundles before this node co-signs them (`WorkerBundleBuilder.reviewCosign`).
  */
 const { path } = workerData as { path: string };
+const BUNDLE_THREAD_NICE = 5;
+// Below the ingest threads (Linux: a thread's nice value is its own; /proc/thread-self names it):
+// the bundles of every facility's window are built at once each window, and on 2 cores that burst
+// competed with verification and commits, whose latency devices wait on. A batch has seconds.
+try {
+  setPriority(Number(readlinkSync("/proc/thread-self").split("/").pop()), BUNDLE_THREAD_NICE);
+} catch {
+  // not Linux, or not allowed: the default priority
+}
 const CHECKPOINT_INTERVAL_MS = 500;
 const storage = new SqliteStorage(path, { synchronous: "NORMAL" });
 // This thread also checkpoints the write-ahead log, twice a second, PASSIVE (it never blocks the
