@@ -95,6 +95,79 @@ describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
     assert.equal(reason, "device-inactive");
   });
 
+  test("over MQTT a device's first reading waits for its lookup, later ones use the cached record; a suspension reaches both", async () => {
+    const dev = makeDevice("kangaita-meter-9");
+    await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);
+    const client = await mqtt.connectAsync(node.mqtt!.url, { reconnectPeriod: 0 });
+    try {
+      const topic = readingsTopic(dev.facilityId, dev.deviceId);
+      // the PUBACK comes once the outcome is durable, so each is stored (or refused) when it returns
+      const first = electricity(dev);
+      await client.publishAsync(topic, JSON.stringify(first), { qos: 1 });
+      const second = electricity(dev);
+      await client.publishAsync(topic, JSON.stringify(second), { qos: 1 });
+      assert.ok(node.storage.getReading(readingDigestHex(first.reading)), "first (directory lookup) stored");
+      assert.ok(node.storage.getReading(readingDigestHex(second.reading)), "second (cached record) stored");
+      // a replay of the second over the cached path is refused
+      await client.publishAsync(topic, JSON.stringify(second), { qos: 1 });
+      assert.equal(
+        node.storage.listDeadLetters({ limit: 1, deviceId: dev.deviceId })[0]?.digest,
+        readingDigestHex(second.reading),
+      );
+      await dep.suspendDevice(dev.deviceId);
+      const refused = await waitFor(
+        async () => {
+          const e = electricity(dev);
+          await client.publishAsync(topic, JSON.stringify(e), { qos: 1 });
+          const dl = node.storage.listDeadLetters({ limit: 1, deviceId: dev.deviceId })[0];
+          return dl?.digest === readingDigestHex(e.reading) && dl.reason === "device-inactive" ? dl : null;
+        },
+        { timeoutMs: 10_000, intervalMs: 200, what: "suspension seen over MQTT" },
+      );
+      assert.equal(refused.reason, "device-inactive");
+    } finally {
+      await client.endAsync();
+    }
+  });
+
+  test("the device directory's peek answers only what it has looked up, and forgets it on invalidation", async () => {
+    const dev = makeDevice("kangaita-meter-10");
+    await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);
+    const dir = new ChainDeviceDirectory({
+      client: dep.publicClient,
+      address: dep.deviceRegistry,
+      ttlMs: 60_000,
+      logger: quietLogger(),
+    });
+    try {
+      assert.equal(dir.peek(dev.deviceId), undefined, "not looked up yet");
+      const lookup = dir.get(dev.deviceId);
+      assert.equal(dir.peek(dev.deviceId), undefined, "lookup under way");
+      const info = await lookup;
+      assert.equal(dir.peek(dev.deviceId), info, "the record get resolved to");
+      assert.equal(info?.status, "active");
+      assert.equal(await dir.get("nobody-registered-this"), null);
+      assert.equal(dir.peek("nobody-registered-this"), null, "an unknown device is an answer too");
+      dir.invalidate(dev.deviceId);
+      assert.equal(dir.peek(dev.deviceId), undefined, "invalidated");
+      assert.equal(dir.peek("nobody-registered-this"), null, "only the named device is dropped");
+    } finally {
+      dir.close();
+    }
+    const uncached = new ChainDeviceDirectory({
+      client: dep.publicClient,
+      address: dep.deviceRegistry,
+      ttlMs: 0,
+      logger: quietLogger(),
+    });
+    try {
+      await uncached.get(dev.deviceId);
+      assert.equal(uncached.peek(dev.deviceId), undefined, "with no cache lifetime nothing is at hand");
+    } finally {
+      uncached.close();
+    }
+  });
+
   test("a key rotated on-chain: the new key is accepted, the old one refused for later readings", async () => {
     const dev = makeDevice("kangaita-meter-8");
     await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);

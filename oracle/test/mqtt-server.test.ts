@@ -68,6 +68,8 @@ describe("ingest-only MQTT server", { timeout: 60_000 }, () => {
   let oversized: Array<{ topic: string; head: Buffer; payloadBytes: number }> = [];
   /** onPublish resolves at once unless a test holds it */
   let hold = false;
+  /** onPublish throws on a payload "boom" (a handler's bug) */
+  let throwing = false;
   const clients: (RawClient | mqtt.MqttClient)[] = [];
   const raw = () => {
     const c = new RawClient(server.port);
@@ -91,17 +93,17 @@ describe("ingest-only MQTT server", { timeout: 60_000 }, () => {
         if (username === "nobody") return "not-authorized";
         return "bad-credentials";
       },
-      onPublish(topic, payload, principal) {
-        return new Promise<void>((resolve, reject) => {
-          const h: Handed = {
-            topic,
-            payload: Buffer.from(payload),
-            principal,
-            settle: (err) => (err ? reject(err) : resolve()),
-          };
-          handed.push(h);
-          if (!hold) h.settle();
-        });
+      onPublish(topic, payload, principal, acks, token) {
+        if (throwing && payload.toString() === "boom") throw new Error("a bug in the handler");
+        const h: Handed = {
+          topic,
+          payload: Buffer.from(payload),
+          principal,
+          settle: (err) => acks.settled(token, err !== undefined, err),
+        };
+        handed.push(h);
+        // settled within onPublish when not held: the server must take an outcome that soon
+        if (!hold) h.settle();
       },
       async onOversized(topic, head, payloadBytes) {
         oversized.push({ topic, head, payloadBytes });
@@ -112,6 +114,7 @@ describe("ingest-only MQTT server", { timeout: 60_000 }, () => {
     handed = [];
     oversized = [];
     hold = false;
+    throwing = false;
   });
   after(async () => {
     for (const c of clients) c instanceof RawClient ? c.end() : c.end(true);
@@ -162,6 +165,20 @@ describe("ingest-only MQTT server", { timeout: 60_000 }, () => {
     handed[1]!.settle(new Error("disk full"));
     await waitFor(() => c.closed, { what: "connection closed" });
     assert.deepEqual(c.acks(), [1]);
+  });
+
+  test("a handler that throws: its message is not acknowledged, nor any after it; the connection is closed", async () => {
+    throwing = true;
+    const c = raw();
+    await c.connect({ clientId: "throws" });
+    c.write(publish(1, "a"), publish(2, "boom"), publish(3, "c"));
+    await waitFor(() => c.closed, { what: "connection closed" });
+    assert.deepEqual(c.acks(), [1]);
+    // what it held in flight was given back: a later connection gets all its acknowledgements
+    const d = raw();
+    await d.connect({ clientId: "after-throws" });
+    for (let i = 1; i <= 100; i++) d.write(publish(i, `m${i}`));
+    await waitFor(() => d.acks().length === 100, { what: "100 PUBACKs" });
   });
 
   test("QoS 2: PUBREC once settled, a resent PUBLISH of the same id is not handed on again, PUBREL gets PUBCOMP", async () => {

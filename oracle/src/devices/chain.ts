@@ -17,7 +17,11 @@ export class ChainDeviceDirectory implements DeviceDirectory {
   readonly #address: `0x${string}`;
   readonly #ttlMs: number;
   readonly #log: Logger;
-  readonly #cache = new Map<string, { at: number; value: Promise<DeviceInfo | null> }>();
+  /** `known`: the looked-up answer, once `value` has resolved (for `peek`). */
+  readonly #cache = new Map<
+    string,
+    { at: number; value: Promise<DeviceInfo | null>; known: DeviceInfo | null | undefined }
+  >();
   #unwatch: (() => void) | null = null;
 
   constructor(opts: { client: PublicClient; address: `0x${string}`; ttlMs: number; logger: Logger; pollMs?: number }) {
@@ -80,10 +84,21 @@ export class ChainDeviceDirectory implements DeviceDirectory {
     const now = Date.now();
     if (hit && now - hit.at < this.#ttlMs) return hit.value;
     const value = this.#load(deviceId);
-    this.#cache.set(deviceId, { at: now, value });
-    // an RPC failure is not an answer: do not cache it
-    value.catch(() => this.#cache.delete(deviceId));
+    const entry = { at: now, value, known: undefined as DeviceInfo | null | undefined };
+    this.#cache.set(deviceId, entry);
+    value.then(
+      (d) => (entry.known = d),
+      // an RPC failure is not an answer: do not cache it
+      () => {
+        if (this.#cache.get(deviceId) === entry) this.#cache.delete(deviceId);
+      },
+    );
     return value;
+  }
+
+  peek(deviceId: string): DeviceInfo | null | undefined {
+    const hit = this.#cache.get(deviceId);
+    return hit && Date.now() - hit.at < this.#ttlMs ? hit.known : undefined;
   }
 
   async #load(deviceId: string): Promise<DeviceInfo | null> {

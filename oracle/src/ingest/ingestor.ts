@@ -15,8 +15,9 @@ import type {
 import type { IngestCommit, IngestWriter } from "../storage/ingest-writer.ts";
 import { AnomalyScorer } from "../validate/anomaly.ts";
 import { SeenSeqs } from "./seen-seqs.ts";
-import { VerifyPool } from "../validate/verify-pool.ts";
-import { evaluate, safeStringify, type PreparedEnvelope } from "../validate/prepare.ts";
+import { VerifyPool, type PrepareSink } from "../validate/verify-pool.ts";
+import { evaluate, safeStringify, type PreparedEnvelope, type PreparedPayload } from "../validate/prepare.ts";
+import type { AckSink } from "./mqtt-server.ts";
 
 export type IngestContext = {
   source: IngestSource;
@@ -27,9 +28,74 @@ export type IngestContext = {
   principal?: { scope: ApiKeyScope; subject: string };
 };
 
+/** Where a submission's outcome goes once durable: a promise's settle functions, or an MQTT message. */
+interface OutcomeSink {
+  resolve(o: IngestOutcome): void;
+  reject(err: unknown): void;
+}
+
 type Pending =
-  | { kind: "reading"; row: NewReading; resolve: (o: IngestOutcome) => void; reject: (e: unknown) => void }
-  | { kind: "dead"; row: NewDeadLetter; resolve: (o: IngestOutcome) => void; reject: (e: unknown) => void };
+  { kind: "reading"; row: NewReading; sink: OutcomeSink } | { kind: "dead"; row: NewDeadLetter; sink: OutcomeSink };
+
+/** What validation decided: store the row, refuse with a reason, or check the signature under `verify` first. */
+type Verdict =
+  | { accept: NewReading; key: string }
+  | { reason: RejectReason; detail: string; r?: { deviceId: string; seq: number }; digest?: string }
+  | { verify: Uint8Array[] };
+
+type DeviceTopic = { facilityId: string; deviceId: string };
+type Principal = { scope: ApiKeyScope; subject: string };
+
+/**
+ * One MQTT message in flight on the hot path (`Ingestor.submitMessage`): its context, where its
+ * outcome goes, and its payload until it is prepared. One object per message where a chain of
+ * async steps kept ~4 KB of promises, closures and their contexts alive on the main thread
+ * (docs/oracle.md, "Benchmark": at saturation ~8,000 messages are in flight, and every young
+ * collection copied what they held).
+ */
+class MqttMessage implements OutcomeSink, PrepareSink {
+  readonly source = "mqtt" as const;
+  readonly ingestor: Ingestor;
+  readonly receivedAtMs: number;
+  readonly topic: DeviceTopic;
+  readonly principal: Principal | undefined;
+  readonly device: DeviceInfo | null;
+  /** until prepared (for a dead letter's text) */
+  payload: Uint8Array | null;
+  readonly acks: AckSink;
+  readonly token: number;
+  constructor(
+    ingestor: Ingestor,
+    receivedAtMs: number,
+    topic: DeviceTopic,
+    principal: Principal | undefined,
+    device: DeviceInfo | null,
+    payload: Uint8Array,
+    acks: AckSink,
+    token: number,
+  ) {
+    this.ingestor = ingestor;
+    this.receivedAtMs = receivedAtMs;
+    this.topic = topic;
+    this.principal = principal;
+    this.device = device;
+    this.payload = payload;
+    this.acks = acks;
+    this.token = token;
+  }
+  prepared(p: PreparedPayload): void {
+    this.ingestor.messagePrepared(this, p);
+  }
+  failed(err: unknown): void {
+    this.acks.settled(this.token, true, err);
+  }
+  resolve(): void {
+    this.acks.settled(this.token, false);
+  }
+  reject(err: unknown): void {
+    this.acks.settled(this.token, true, err);
+  }
+}
 
 /**
  * Runs `run` on every item concurrently, except that an item repeating an earlier item's key
@@ -141,10 +207,20 @@ export class Ingestor {
     }
     const topicDevice = ctx.topic ? await this.#devices.get(ctx.topic.deviceId) : null;
     const prepared = await this.#verifier.prepare(bytes, topicDevice);
+    return this.#prepared(prepared, { ...ctx, receivedAtMs }, topicDevice, text);
+  }
+
+  /** What follows `prepare` for a raw payload: its dead letter, or each envelope's validation. */
+  async #prepared(
+    prepared: PreparedPayload,
+    ctx: IngestContext & { receivedAtMs: number },
+    topicDevice: DeviceInfo | null,
+    text: () => string,
+  ): Promise<IngestOutcome[]> {
     if (!prepared.ok) {
       return [
         await this.#dead({
-          receivedAtMs,
+          receivedAtMs: ctx.receivedAtMs,
           source: ctx.source,
           reason: "malformed",
           detail: prepared.detail,
@@ -152,13 +228,62 @@ export class Ingestor {
         }),
       ];
     }
-    const c = { ...ctx, receivedAtMs };
     const items = prepared.items;
-    // one envelope per MQTT message is the common case: no array of promises for it
-    if (items.length === 1) return [await this.#one(items[0]!, c, topicDevice, items[0]!.raw ?? text)];
+    // one envelope per message is the common case: no array of promises for it
+    if (items.length === 1) return [await this.#one(items[0]!, ctx, topicDevice, items[0]!.raw ?? text)];
     return inSubmissionOrder(items, preparedKey, (p) =>
-      this.#one(p, c, topicDevice, p.raw === undefined ? text : () => p.raw!),
+      this.#one(p, ctx, topicDevice, p.raw === undefined ? text : () => p.raw!),
     );
+  }
+
+  /**
+   * The MQTT hot path: a message on a device's readings topic (`topic`, already parsed),
+   * validated and stored as `submitRaw` would, its outcome reported with
+   * `acks.settled(token, …)` once durable: stored or dead-lettered (not failed), or not stored
+   * (failed). A single envelope of a device at hand in the directory's cache goes through with
+   * one object in flight; anything else takes `submitRaw`'s path.
+   */
+  submitMessage(
+    payload: Buffer,
+    topic: DeviceTopic,
+    principal: Principal | undefined,
+    maxBytes: number,
+    acks: AckSink,
+    token: number,
+  ): void {
+    const receivedAtMs = this.#common.clock.nowMs();
+    const device = this.#devices.peek?.(topic.deviceId);
+    if (device === undefined || payload.byteLength > maxBytes) {
+      // not at hand (a device's first message, or its cache entry expired), or oversized
+      this.submitRaw(payload, { source: "mqtt", receivedAtMs, topic, principal }, maxBytes).then(
+        () => acks.settled(token, false),
+        (err: unknown) => acks.settled(token, true, err),
+      );
+      return;
+    }
+    this.#verifier.prepareTo(
+      payload,
+      device,
+      new MqttMessage(this, receivedAtMs, topic, principal, device, payload, acks, token),
+    );
+  }
+
+  /** For `MqttMessage` only: its payload is prepared; validate and queue it. */
+  messagePrepared(m: MqttMessage, prepared: PreparedPayload): void {
+    const payload = m.payload!;
+    m.payload = null;
+    const text = () => Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("utf8");
+    const p = prepared.ok && prepared.items.length === 1 ? prepared.items[0]! : null;
+    const v = p ? this.#check(p, m, m.device, p.ok ? p.sigOk : null) : null;
+    if (!p || !v || "verify" in v) {
+      // a malformed payload, an array of envelopes, or a signature the worker did not check
+      this.#prepared(prepared, m, m.device, text).then(
+        () => m.resolve(),
+        (err: unknown) => m.reject(err),
+      );
+      return;
+    }
+    this.#apply(v, m, p.raw ?? text, m);
   }
 
   /**
@@ -213,9 +338,10 @@ export class Ingestor {
   }
 
   /**
-   * The validation steps in issue 6's order, on a prepared envelope (validate/prepare.ts did
-   * the schema, canonical bytes, digest and maybe the signature). `topicDevice`: the device the
-   * MQTT topic names, looked up before preparing; the signature was checked against its keys.
+   * The validation steps in issue 6's order on a prepared envelope (validate/prepare.ts did the
+   * schema, canonical bytes, digest and maybe the signature), then its row or dead letter queued
+   * for the next group commit. `topicDevice`: the device the MQTT topic names, looked up before
+   * preparing; the signature was checked against its keys.
    */
   async #one(
     p: PreparedEnvelope,
@@ -223,94 +349,99 @@ export class Ingestor {
     topicDevice: DeviceInfo | null,
     raw: string | (() => string),
   ): Promise<IngestOutcome> {
-    const reject = (reason: RejectReason, detail: string, r?: { deviceId: string; seq: number }, digest?: string) =>
-      this.#dead({
-        receivedAtMs: ctx.receivedAtMs,
-        source: ctx.source,
-        reason,
-        detail,
-        payload: typeof raw === "string" ? raw : raw(),
-        deviceId: r?.deviceId ?? null,
-        seq: r?.seq ?? null,
-        digest: digest ?? null,
-      });
+    const device = p.ok && !ctx.topic ? await this.#devices.get(p.facts.deviceId) : topicDevice;
+    let v = this.#check(p, ctx, device, p.ok ? p.sigOk : null);
+    if ("verify" in v && p.ok) {
+      v = this.#check(p, ctx, device, await this.#verifier.verify(Buffer.from(p.canonical), p.sig, v.verify));
+    }
+    const verdict = v;
+    return new Promise((resolve, reject) => this.#apply(verdict, ctx, raw, { resolve, reject }));
+  }
 
+  /**
+   * Steps 0–7 on a prepared envelope whose device (the topic's, or the one the reading names) is
+   * looked up. `sigOk`: the signature's verdict under the device's keys valid at the reading's
+   * time, null when not yet checked (then the verdict asks for it, before any step with an
+   * effect: the anomaly window, the metrics).
+   */
+  #check(
+    p: PreparedEnvelope,
+    ctx: IngestContext & { receivedAtMs: number },
+    device: DeviceInfo | null,
+    sigOk: boolean | null,
+  ): Verdict {
     // 0. an envelope at all, 1. schema
-    if (!p.ok) return reject(p.reason, p.detail);
+    if (!p.ok) return { reason: p.reason, detail: p.detail };
     const r = p.facts;
     const digest = p.digest;
     if (ctx.topic && (ctx.topic.facilityId !== r.facilityId || ctx.topic.deviceId !== r.deviceId)) {
-      return reject(
-        "topic",
-        `topic names ${ctx.topic.facilityId}/${ctx.topic.deviceId}, reading is ${r.facilityId}/${r.deviceId}`,
+      return {
+        reason: "topic",
+        detail: `topic names ${ctx.topic.facilityId}/${ctx.topic.deviceId}, reading is ${r.facilityId}/${r.deviceId}`,
         r,
         digest,
-      );
+      };
     }
     if (ctx.principal && ctx.principal.scope !== "admin") {
       const own = ctx.principal.scope === "device" ? r.deviceId : r.facilityId;
       if (own !== ctx.principal.subject) {
-        return reject(
-          "topic",
-          `API key for ${ctx.principal.scope} ${ctx.principal.subject} cannot submit readings of ${r.facilityId}/${r.deviceId}`,
+        return {
+          reason: "topic",
+          detail: `API key for ${ctx.principal.scope} ${ctx.principal.subject} cannot submit readings of ${r.facilityId}/${r.deviceId}`,
           r,
           digest,
-        );
+        };
       }
     }
     // 2. device registered and active, in the facility the reading names (the topic's device when
     // there is a topic: the reading names the same device, checked just above)
-    const device = ctx.topic ? topicDevice : await this.#devices.get(r.deviceId);
-    if (!device) return reject("unknown-device", `device ${r.deviceId} is not registered`, r, digest);
-    if (device.status !== "active")
-      return reject("device-inactive", `device ${r.deviceId} is ${device.status}`, r, digest);
+    if (!device) return { reason: "unknown-device", detail: `device ${r.deviceId} is not registered`, r, digest };
+    if (device.status !== "active") {
+      return { reason: "device-inactive", detail: `device ${r.deviceId} is ${device.status}`, r, digest };
+    }
     if (device.facilityId !== r.facilityId) {
-      return reject(
-        "device-inactive",
-        `device ${r.deviceId} belongs to ${device.facilityId}, not ${r.facilityId}`,
+      return {
+        reason: "device-inactive",
+        detail: `device ${r.deviceId} belongs to ${device.facilityId}, not ${r.facilityId}`,
         r,
         digest,
-      );
+      };
     }
     // 3. signature against a key valid at the reading's time (already checked by the worker
     // against this same device record when it came with the topic)
     const keys = keysValidAt(device, r.ts);
-    if (keys.length === 0) return reject("bad-signature", `no key of ${r.deviceId} is valid at ts ${r.ts}`, r, digest);
-    const sigOk =
-      p.sigOk ??
-      (await this.#verifier.verify(
-        Buffer.from(p.canonical),
-        p.sig,
-        keys.map((k) => k.publicKey),
-      ));
+    if (keys.length === 0) {
+      return { reason: "bad-signature", detail: `no key of ${r.deviceId} is valid at ts ${r.ts}`, r, digest };
+    }
+    if (sigOk === null) return { verify: keys.map((k) => k.publicKey) };
     if (!sigOk) {
-      return reject(
-        "bad-signature",
-        `signature does not verify under the ${keys.length} key(s) valid at ts ${r.ts}`,
+      return {
+        reason: "bad-signature",
+        detail: `signature does not verify under the ${keys.length} key(s) valid at ts ${r.ts}`,
         r,
         digest,
-      );
+      };
     }
     // 4. (device, seq) never seen
-    const dk = `${r.deviceId}\u0000${r.seq}`;
-    if (this.#inQueue.has(dk) || this.#seen.has(r.deviceId, r.seq)) {
-      return reject("replay", `(${r.deviceId}, ${r.seq}) already received`, r, digest);
+    const key = `${r.deviceId}\u0000${r.seq}`;
+    if (this.#inQueue.has(key) || this.#seen.has(r.deviceId, r.seq)) {
+      return { reason: "replay", detail: `(${r.deviceId}, ${r.seq}) already received`, r, digest };
     }
     // 5. not in the future beyond the clock-skew allowance
     const nowS = Math.floor(this.#common.clock.nowMs() / 1000);
     if (r.ts > nowS + this.#common.config.validation.clockSkewS) {
-      return reject(
-        "future-timestamp",
-        `ts ${r.ts} is ${r.ts - nowS} s ahead of the node's clock (allowance ${this.#common.config.validation.clockSkewS} s)`,
+      return {
+        reason: "future-timestamp",
+        detail: `ts ${r.ts} is ${r.ts - nowS} s ahead of the node's clock (allowance ${this.#common.config.validation.clockSkewS} s)`,
         r,
         digest,
-      );
+      };
     }
     // 6. physical plausibility, then emissions (sdk methodology), computed where the reading was
     // parsed (validate/prepare.ts `evaluate`) or here
     const ev = p.evaluated ?? evaluate(JSON.parse(p.canonical) as Reading, (x) => this.#calculator.compute(x));
-    if ("implausible" in ev) return reject("implausible", ev.implausible, r, digest);
-    if ("computeError" in ev) return reject("computation", ev.computeError, r, digest);
+    if ("implausible" in ev) return { reason: "implausible", detail: ev.implausible, r, digest };
+    if ("computeError" in ev) return { reason: "computation", detail: ev.computeError, r, digest };
     // 7. anomaly score (flags only)
     const rate = Number(ev.fossilMg + ev.biogenicMg) / r.intervalS;
     if (!this.#anomaly.has(r.deviceId)) this.#seedAnomaly(r.deviceId);
@@ -319,28 +450,57 @@ export class Ingestor {
       this.#common.metrics.readingsFlagged.inc();
       this.#log.warn({ device: r.deviceId, seq: r.seq, digest, score }, "reading flagged by anomaly score");
     }
-    const row: NewReading = {
-      digest,
-      deviceId: r.deviceId,
-      facilityId: r.facilityId,
-      seq: r.seq,
-      ts: r.ts,
-      kind: r.kind,
-      canonical: p.canonical,
-      sig: p.sig,
-      keyId: p.keyId,
-      source: ctx.source,
-      receivedAtMs: ctx.receivedAtMs,
-      anomalyScore: score,
-      flagged,
-      fossilMg: ev.fossilMg,
-      biogenicMg: ev.biogenicMg,
-      methodologyId: this.#calculator.methodologyId,
-      factorSetId: this.#calculator.factorSetId,
-      resultJson: ev.resultJson,
+    return {
+      key,
+      accept: {
+        digest,
+        deviceId: r.deviceId,
+        facilityId: r.facilityId,
+        seq: r.seq,
+        ts: r.ts,
+        kind: r.kind,
+        canonical: p.canonical,
+        sig: p.sig,
+        keyId: p.keyId,
+        source: ctx.source,
+        receivedAtMs: ctx.receivedAtMs,
+        anomalyScore: score,
+        flagged,
+        fossilMg: ev.fossilMg,
+        biogenicMg: ev.biogenicMg,
+        methodologyId: this.#calculator.methodologyId,
+        factorSetId: this.#calculator.factorSetId,
+        resultJson: ev.resultJson,
+      },
     };
-    this.#inQueue.add(dk);
-    return this.#enqueue({ kind: "reading", row });
+  }
+
+  /** Queues a verdict's row, or its dead letter with the raw payload, for the next group commit. */
+  #apply(
+    v: Verdict,
+    ctx: IngestContext & { receivedAtMs: number },
+    raw: string | (() => string),
+    sink: OutcomeSink,
+  ): void {
+    if ("verify" in v) throw new Error("a reading's signature was left unchecked");
+    if ("accept" in v) {
+      if (!this.#closed) this.#inQueue.add(v.key);
+      return this.#enqueue({ kind: "reading", row: v.accept, sink });
+    }
+    this.#enqueue({
+      kind: "dead",
+      sink,
+      row: {
+        receivedAtMs: ctx.receivedAtMs,
+        source: ctx.source,
+        reason: v.reason,
+        detail: v.detail,
+        payload: typeof raw === "string" ? raw : raw(),
+        deviceId: v.r?.deviceId ?? null,
+        seq: v.r?.seq ?? null,
+        digest: v.digest ?? null,
+      },
+    });
   }
 
   #seedAnomaly(deviceId: string): void {
@@ -353,19 +513,18 @@ export class Ingestor {
   }
 
   #dead(row: NewDeadLetter): Promise<IngestOutcome> {
-    return this.#enqueue({ kind: "dead", row });
+    return new Promise((resolve, reject) => this.#enqueue({ kind: "dead", row, sink: { resolve, reject } }));
   }
 
-  #enqueue(p: Omit<Pending, "resolve" | "reject">): Promise<IngestOutcome> {
-    if (this.#closed) return Promise.reject(new IngestError("INGEST_CLOSED", "the node is shutting down; retry later"));
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ ...p, resolve, reject } as Pending);
-      this.#common.metrics.ingestQueue.set(this.#queue.length);
-      if (this.#queue.length >= this.#common.config.storage.maxBatchSize) this.flush();
-      else if (!this.#timer) {
-        this.#timer = setTimeout(() => this.flush(), this.#common.config.storage.flushIntervalMs);
-      }
-    });
+  /** Queues a row for the next group commit; its sink hears once it is durable (or could not be stored). */
+  #enqueue(p: Pending): void {
+    if (this.#closed) return p.sink.reject(new IngestError("INGEST_CLOSED", "the node is shutting down; retry later"));
+    this.#queue.push(p);
+    this.#common.metrics.ingestQueue.set(this.#queue.length);
+    if (this.#queue.length >= this.#common.config.storage.maxBatchSize) this.flush();
+    else if (!this.#timer) {
+      this.#timer = setTimeout(() => this.flush(), this.#common.config.storage.flushIntervalMs);
+    }
   }
 
   /**
@@ -423,7 +582,7 @@ export class Ingestor {
     );
     for (const p of readings) this.#inQueue.delete(`${p.row.deviceId}\u0000${p.row.seq}`);
     for (const p of items)
-      p.reject(new IngestError("STORAGE_FAILED", "could not store durably; retry", { cause: err }));
+      p.sink.reject(new IngestError("STORAGE_FAILED", "could not store durably; retry", { cause: err }));
   }
 
   #settle(
@@ -453,7 +612,7 @@ export class Ingestor {
           "reading rejected",
         );
       }
-      p.resolve(o);
+      p.sink.resolve(o);
     });
     for (const [source, n] of accepted) this.#common.metrics.readingsAccepted.inc({ source }, n);
     dead.forEach((p, i) => {
@@ -462,7 +621,7 @@ export class Ingestor {
         { device: p.row.deviceId, seq: p.row.seq, digest: p.row.digest, reason: p.row.reason, detail: p.row.detail },
         "message rejected",
       );
-      p.resolve({
+      p.sink.resolve({
         status: "rejected",
         reason: p.row.reason,
         detail: p.row.detail,

@@ -37,8 +37,13 @@ export interface IngestServerOptions {
     username: string | undefined,
     password: Buffer | undefined,
   ): MqttPrincipal | null | "bad-credentials" | "not-authorized";
-  /** Resolves once the message's outcome is durable; a rejection leaves it unacknowledged and closes the connection. */
-  onPublish(topic: string, payload: Buffer, principal: MqttPrincipal | null): Promise<void>;
+  /**
+   * A PUBLISH to handle. Once its outcome is durable, `acks.settled(token, false)` acknowledges
+   * it; `settled(token, true, err)` leaves it unacknowledged and closes the connection. (A sink
+   * and a number, not a promise: a reading in flight then costs the main thread no promise,
+   * closure or acknowledgement object; docs/oracle.md, "Benchmark".)
+   */
+  onPublish(topic: string, payload: Buffer, principal: MqttPrincipal | null, acks: AckSink, token: number): void;
   /** A PUBLISH larger than `maxPacketBytes`: not buffered; its first bytes and size are reported, then it is acknowledged as handled once this resolves. */
   onOversized(topic: string, head: Buffer, payloadBytes: number, principal: MqttPrincipal | null): Promise<void>;
   /** Largest packet buffered whole (its remaining length). */
@@ -49,6 +54,11 @@ export interface IngestServerOptions {
   maxInflight?: number;
   /** A connection must send CONNECT within this (ms). */
   connectTimeoutMs?: number;
+}
+
+/** Where a message's outcome is reported: its connection, with the message's `token` there. */
+export interface AckSink {
+  settled(token: number, failed: boolean, err?: unknown): void;
 }
 
 export interface IngestServer {
@@ -64,8 +74,16 @@ const OVERSIZED_HEAD_BYTES = 4096;
 /** Longest PUBLISH variable header: topic length, topic, packet id (§3.3.2). */
 const PUBLISH_HEADER_MAX = 2 + 65_535 + 2;
 
-/** One acknowledgement a connection owes, in PUBLISH order. */
-type Owed = { settled: boolean; failed: boolean; ack: number; id: number };
+/**
+ * One acknowledgement a connection owes, in PUBLISH order, packed in a small integer: the packet
+ * id (bits 0–15), the acknowledgement's packet type (16–19), settled and failed flags.
+ */
+const SETTLED = 1 << 20,
+  FAILED = 1 << 21;
+const owedId = (o: number) => o & 0xffff;
+const owedAck = (o: number) => (o >> 16) & 0x0f;
+/** A QoS 0 message: no acknowledgement owed. */
+const NO_ACK = -1;
 
 /** MQTT control packet types (§2.2.1). */
 const CONNECT = 1,
@@ -93,7 +111,7 @@ export async function startIngestServer(opts: IngestServerOptions): Promise<Inge
   const starved = new Set<Connection>();
   let warnedSubscribe = false;
 
-  class Connection {
+  class Connection implements AckSink {
     readonly socket: Socket;
     clientId: string | null = null;
     principal: MqttPrincipal | null = null;
@@ -108,8 +126,10 @@ export async function startIngestServer(opts: IngestServerOptions): Promise<Inge
     #skip = 0;
     #skipHead: Buffer[] = [];
     #skipHeadBytes = 0;
-    #skipInfo: { topic: string; payloadBytes: number; owed: Owed | null } | null = null;
-    #owed: Owed[] = [];
+    #skipInfo: { topic: string; payloadBytes: number; token: number } | null = null;
+    /** Acknowledgements owed (packed, see SETTLED); `#owed[i]` is message token `#base + i`. */
+    #owed: number[] = [];
+    #base = 0;
     #head = 0;
     #flushScheduled = false;
     /** QoS 2 packet ids handed on whose PUBREL has not come (§4.3.3, method B). */
@@ -245,9 +265,9 @@ export async function startIngestServer(opts: IngestServerOptions): Promise<Inge
 
     #startSkip(first: number, buf: Buffer, start: number, len: number): void {
       const { topic, payloadStart } = this.#publishHeader(first, buf, start, start + len);
-      const owed = this.#owe(first, buf, payloadStart);
+      const token = this.#owe(first, buf, payloadStart);
       const payloadBytes = start + len - payloadStart;
-      this.#skipInfo = { topic, payloadBytes, owed };
+      this.#skipInfo = { topic, payloadBytes, token };
       this.#skipHead = [];
       this.#skipHeadBytes = 0;
       this.#skip = start + len - payloadStart;
@@ -269,7 +289,12 @@ export async function startIngestServer(opts: IngestServerOptions): Promise<Inge
         this.#skipInfo = null;
         const head = Buffer.concat(this.#skipHead);
         this.#skipHead = [];
-        this.#run(opts.onOversized(info.topic, head, info.payloadBytes, this.principal), info.owed);
+        const token = info.token;
+        this.#started();
+        opts.onOversized(info.topic, head, info.payloadBytes, this.principal).then(
+          () => this.settled(token, false),
+          (err: unknown) => this.settled(token, true, err),
+        );
       }
       return chunk.subarray(n);
     }
@@ -281,24 +306,32 @@ export async function startIngestServer(opts: IngestServerOptions): Promise<Inge
       switch (type) {
         case PUBLISH: {
           const { topic, payloadStart } = this.#publishHeader(first, buf, start, end);
-          const owed = this.#owe(first, buf, payloadStart);
-          if (owed?.ack === PUBREC) {
-            if (this.#awaitingRel.has(owed.id)) {
-              // a QoS 2 PUBLISH whose PUBREC is owed or went out: handed on once already (§4.3.3)
-              owed.settled = true;
-              this.#scheduleFlush();
-              return;
+          const token = this.#owe(first, buf, payloadStart);
+          if (token !== NO_ACK) {
+            const o = this.#owed[token - this.#base]!;
+            if (owedAck(o) === PUBREC) {
+              if (this.#awaitingRel.has(owedId(o))) {
+                // a QoS 2 PUBLISH whose PUBREC is owed or went out: handed on once already (§4.3.3)
+                this.#owed[token - this.#base] = o | SETTLED;
+                this.#scheduleFlush();
+                return;
+              }
+              this.#awaitingRel.add(owedId(o));
             }
-            this.#awaitingRel.add(owed.id);
           }
-          this.#run(opts.onPublish(topic, buf.subarray(payloadStart, end), this.principal), owed);
+          this.#started();
+          try {
+            opts.onPublish(topic, buf.subarray(payloadStart, end), this.principal, this, token);
+          } catch (err) {
+            this.settled(token, true, err);
+          }
           return;
         }
         case PUBREL: {
           if ((first & 0x0f) !== 0x02 || end - start !== 2) throw new ProtocolError("malformed PUBREL");
           const id = buf.readUInt16BE(start);
           this.#awaitingRel.delete(id);
-          this.#owed.push({ settled: true, failed: false, ack: PUBCOMP, id });
+          this.#owed.push(id | (PUBCOMP << 16) | SETTLED);
           this.#scheduleFlush();
           return;
         }
@@ -344,36 +377,30 @@ export async function startIngestServer(opts: IngestServerOptions): Promise<Inge
       return { topic, payloadStart: topicEnd + (qos > 0 ? 2 : 0) };
     }
 
-    /** The acknowledgement a PUBLISH is owed, queued in order; null at QoS 0. */
-    #owe(first: number, buf: Buffer, payloadStart: number): Owed | null {
+    /** The acknowledgement a PUBLISH is owed, queued in order: its token, or NO_ACK at QoS 0. */
+    #owe(first: number, buf: Buffer, payloadStart: number): number {
       const qos = (first >> 1) & 3;
-      if (qos === 0) return null;
+      if (qos === 0) return NO_ACK;
       const id = buf.readUInt16BE(payloadStart - 2);
       if (id === 0) throw new ProtocolError("packet id 0"); // [MQTT-2.3.1-1]
-      const owed: Owed = { settled: false, failed: false, ack: qos === 1 ? PUBACK : PUBREC, id };
-      this.#owed.push(owed);
-      return owed;
+      this.#owed.push(id | ((qos === 1 ? PUBACK : PUBREC) << 16));
+      return this.#base + this.#owed.length - 1;
     }
 
-    #run(done: Promise<void>, owed: Owed | null): void {
+    /** A message is handed on: counted in flight until `settled`. */
+    #started(): void {
       this.inflight++;
       inflight++;
       this.#updateFlow();
-      done.then(
-        () => this.#settle(owed, false),
-        (err: unknown) => {
-          log.error({ err, client: this.clientId }, "reading not stored; message left unacknowledged");
-          this.#settle(owed, true);
-        },
-      );
     }
 
-    #settle(owed: Owed | null, failed: boolean): void {
+    /** AckSink: the outcome of message `token` is durable (or, failed, could not be stored). */
+    settled(token: number, failed: boolean, err?: unknown): void {
+      if (failed) log.error({ err, client: this.clientId }, "reading not stored; message left unacknowledged");
       this.inflight--;
       inflight--;
-      if (owed) {
-        owed.settled = true;
-        owed.failed = failed;
+      if (token !== NO_ACK) {
+        this.#owed[token - this.#base]! |= SETTLED | (failed ? FAILED : 0);
         this.#scheduleFlush();
       } else if (failed) this.destroy("a QoS 0 message was not stored");
       this.#updateFlow();
@@ -398,34 +425,37 @@ export async function startIngestServer(opts: IngestServerOptions): Promise<Inge
     /** Writes the acknowledgements owed at the head of the queue that are settled, in order. */
     #flush(): void {
       if (this.closed) return;
+      const owed = this.#owed;
       let n = 0;
       let i = this.#head;
-      while (i < this.#owed.length && this.#owed[i]!.settled) {
-        if (this.#owed[i]!.failed) break;
+      while (i < owed.length && (owed[i]! & (SETTLED | FAILED)) === SETTLED) {
         i++;
         n++;
       }
       if (n > 0) {
         const out = Buffer.allocUnsafe(4 * n);
         for (let k = 0; k < n; k++) {
-          const o = this.#owed[this.#head + k]!;
-          out[4 * k] = o.ack === PUBCOMP ? 0x70 : o.ack << 4;
+          const o = owed[this.#head + k]!;
+          const ack = owedAck(o);
+          out[4 * k] = ack === PUBCOMP ? 0x70 : ack << 4;
           out[4 * k + 1] = 2;
-          out.writeUInt16BE(o.id, 4 * k + 2);
+          out.writeUInt16BE(owedId(o), 4 * k + 2);
         }
         this.#head = i;
         this.#write(out);
       }
-      if (i < this.#owed.length && this.#owed[i]!.settled && this.#owed[i]!.failed) {
+      if (i < owed.length && (owed[i]! & FAILED) !== 0) {
         // not stored: no acknowledgement for it or after it; the device resends after reconnecting
         this.destroy("a message was not stored");
         return;
       }
       if (this.#head === this.#owed.length) {
+        this.#base += this.#owed.length;
         this.#owed = [];
         this.#head = 0;
         if (this.#disconnecting) this.socket.end();
       } else if (this.#head > 1024 && this.#head * 2 > this.#owed.length) {
+        this.#base += this.#head;
         this.#owed = this.#owed.slice(this.#head);
         this.#head = 0;
       }

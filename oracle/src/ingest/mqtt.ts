@@ -31,6 +31,24 @@ export function parseDeviceTopic(
   return { facilityId: parts[2]!, deviceId: parts[3]!, channel };
 }
 
+/** `parseDeviceTopic`, remembered for up to `max` topics (then forgotten all at once and relearned). */
+class TopicCache {
+  readonly #parsed = new Map<string, ReturnType<typeof parseDeviceTopic>>();
+  readonly max: number;
+  constructor(max = 65_536) {
+    this.max = max;
+  }
+  get(topic: string): ReturnType<typeof parseDeviceTopic> {
+    let t = this.#parsed.get(topic);
+    if (t === undefined) {
+      t = parseDeviceTopic(topic);
+      if (this.#parsed.size >= this.max) this.#parsed.clear();
+      this.#parsed.set(topic, t);
+    }
+    return t;
+  }
+}
+
 export function readingsTopic(facilityId: string, deviceId: string): string {
   return `carbonproof/v1/${facilityId}/${deviceId}/readings`;
 }
@@ -100,6 +118,8 @@ export async function startEmbeddedBroker(deps: {
   const { common, ingestor, heartbeats, storage } = deps;
   const cfg = common.config.mqtt;
   const log: Logger = common.logger.child({ part: "mqtt" });
+  // a device's topic is parsed once, not per message
+  const topics = new TopicCache();
   const server = await startIngestServer({
     host: cfg.host,
     port: cfg.port,
@@ -112,8 +132,17 @@ export async function startEmbeddedBroker(deps: {
       if (!cfg.requireAuth) return null;
       return principalOf(storage, username, password) ?? "bad-credentials";
     },
-    onPublish: (topic, payload, principal) =>
-      ingestMessage(ingestor, heartbeats, common, topic, payload, principal ?? undefined),
+    onPublish(topic, payload, principal, acks, token) {
+      const t = topics.get(topic);
+      if (t?.channel === "readings") {
+        ingestor.submitMessage(payload, t, principal ?? undefined, cfg.maxPayloadBytes, acks, token);
+        return;
+      }
+      ingestMessage(ingestor, heartbeats, common, topic, payload, principal ?? undefined).then(
+        () => acks.settled(token, false),
+        (err: unknown) => acks.settled(token, true, err),
+      );
+    },
     async onOversized(topic, head, payloadBytes, principal) {
       const t = parseDeviceTopic(topic);
       await ingestor.rejectOversized(

@@ -13,6 +13,12 @@ import {
 
 type Settle<T> = { resolve: (v: T) => void; reject: (e: unknown) => void };
 
+/** Where `prepareTo` reports: the prepared payload, or why it could not be prepared (a worker died). */
+export interface PrepareSink {
+  prepared(p: PreparedPayload): void;
+  failed(err: unknown): void;
+}
+
 /**
  * Heap limits of the verification workers. Their live heap is ~20 MB (code, key cache); left
  * alone, V8 let each grow to 100+ MB of garbage between full collections, which counted in the
@@ -33,7 +39,7 @@ export class VerifyPool {
   readonly #workers: Worker[] = [];
   readonly #inline = new SignatureVerifier();
   readonly #verifying = new Map<number, Settle<boolean>>();
-  readonly #preparing = new Map<number, Settle<PreparedPayload>>();
+  readonly #preparing = new Map<number, PrepareSink>();
   /** one posted form per device record, so "already sent" is an identity check */
   readonly #posted = new WeakMap<DeviceInfo, PostedDevice>();
   /**
@@ -81,17 +87,19 @@ export class VerifyPool {
           m.ids.forEach((id, k) => {
             const p = this.#preparing.get(id);
             this.#preparing.delete(id);
-            p?.resolve(out[k]!);
+            p?.prepared(out[k]!);
           });
         }
       },
     );
     const fail = (err: Error) => {
-      for (const pending of [this.#verifying, this.#preparing] as Map<number, Settle<never>>[]) {
-        for (const [id, p] of pending) {
-          pending.delete(id);
-          p.reject(err);
-        }
+      for (const [id, p] of this.#verifying) {
+        this.#verifying.delete(id);
+        p.reject(err);
+      }
+      for (const [id, p] of this.#preparing) {
+        this.#preparing.delete(id);
+        p.failed(err);
       }
     };
     w.on("error", fail);
@@ -119,13 +127,33 @@ export class VerifyPool {
    * names, whose keys the signature is checked against when the reading names the same device.
    */
   prepare(payload: Uint8Array, device: DeviceInfo | null): Promise<PreparedPayload> | PreparedPayload {
-    const posted = device ? this.#post(device) : null;
-    if (this.#workers.length === 0)
-      return preparePayload(Buffer.from(payload).toString("utf8"), posted, this.#inline, this.#methodology);
+    if (this.#workers.length === 0) return this.#prepareInline(payload, device);
+    return new Promise((prepared, failed) => this.prepareTo(payload, device, { prepared, failed }));
+  }
+
+  /**
+   * `prepare`, reported to `sink` instead of a promise (the MQTT hot path keeps one object per
+   * message in flight). Without workers, reported before it returns.
+   */
+  prepareTo(payload: Uint8Array, device: DeviceInfo | null, sink: PrepareSink): void {
+    if (this.#workers.length === 0) {
+      let p: PreparedPayload;
+      try {
+        p = this.#prepareInline(payload, device);
+      } catch (err) {
+        return sink.failed(err);
+      }
+      return sink.prepared(p);
+    }
     const id = this.#next++;
-    this.#prepareQueue.push({ id, payload, device: posted });
+    this.#prepareQueue.push({ id, payload, device: device ? this.#post(device) : null });
+    this.#preparing.set(id, sink);
     this.#schedule();
-    return new Promise((resolve, reject) => this.#preparing.set(id, { resolve, reject }));
+  }
+
+  #prepareInline(payload: Uint8Array, device: DeviceInfo | null): PreparedPayload {
+    const posted = device ? this.#post(device) : null;
+    return preparePayload(Buffer.from(payload).toString("utf8"), posted, this.#inline, this.#methodology);
   }
 
   /** `prepare` for JSON already parsed (HTTP bodies, CSV rows), on this thread; the signature is left to `verify`. */
