@@ -13,8 +13,8 @@ import type { Logger } from "pino";
  * and commit in waves. This server frames PUBLISH packets itself, hands each to `onPublish` as
  * it arrives (up to a bounded number in flight per connection and overall, then the socket is
  * paused: TCP pushes back on the device), and writes the PUBACKs of a connection in the order of
- * its PUBLISHes ([MQTT-4.6.0-2]), each once `onPublish` has resolved, i.e. the reading or its
- * dead letter is durable. Rare packets (CONNECT, SUBSCRIBE, UNSUBSCRIBE) are parsed by
+ * its PUBLISHes ([MQTT-4.6.0-2]), each once its outcome is reported (`acks.settled`), i.e. the
+ * reading or its dead letter is durable. Rare packets (CONNECT, SUBSCRIBE, UNSUBSCRIBE) are parsed by
  * mqtt-packet, the codec of mqtt.js and aedes. docs/oracle.md, "MQTT", has the measurements.
  *
  * What it does not do, as an ingest endpoint: deliver messages. SUBSCRIBE is answered with
