@@ -28,6 +28,9 @@ describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
     await node?.close();
     await hh?.stop();
   });
+  /** A directory of its own on the deployed DeviceRegistry, with this cache lifetime. */
+  const directory = (ttlMs: number) =>
+    new ChainDeviceDirectory({ client: dep.publicClient, address: dep.deviceRegistry, ttlMs, logger: quietLogger() });
 
   test("simulated devices over MQTT end in a confirmed attestation whose proofs verify on-chain", async () => {
     const client = await mqtt.connectAsync(node.mqtt!.url, { reconnectPeriod: 0 });
@@ -133,12 +136,7 @@ describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
   test("the device directory's peek answers only what it has looked up, and forgets it on invalidation", async () => {
     const dev = makeDevice("kangaita-meter-10");
     await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);
-    const dir = new ChainDeviceDirectory({
-      client: dep.publicClient,
-      address: dep.deviceRegistry,
-      ttlMs: 60_000,
-      logger: quietLogger(),
-    });
+    const dir = directory(60_000);
     try {
       assert.equal(dir.peek(dev.deviceId), undefined, "not looked up yet");
       const lookup = dir.get(dev.deviceId);
@@ -154,12 +152,7 @@ describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
     } finally {
       dir.close();
     }
-    const uncached = new ChainDeviceDirectory({
-      client: dep.publicClient,
-      address: dep.deviceRegistry,
-      ttlMs: 0,
-      logger: quietLogger(),
-    });
+    const uncached = directory(0);
     try {
       await uncached.get(dev.deviceId);
       assert.equal(uncached.peek(dev.deviceId), undefined, "with no cache lifetime nothing is at hand");
@@ -171,12 +164,7 @@ describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
   test("a key rotated on-chain: the new key is accepted, the old one refused for later readings", async () => {
     const dev = makeDevice("kangaita-meter-8");
     await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);
-    const dir = new ChainDeviceDirectory({
-      client: dep.publicClient,
-      address: dep.deviceRegistry,
-      ttlMs: 0,
-      logger: quietLogger(),
-    });
+    const dir = directory(0);
     try {
       await new Promise((r) => setTimeout(r, 1100)); // the rotation must be in a later second than registration
       const next = makeDevice(dev.deviceId);
