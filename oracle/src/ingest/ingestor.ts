@@ -87,13 +87,20 @@ class MqttMessage implements OutcomeSink, PrepareSink {
     this.ingestor.messagePrepared(this, p);
   }
   failed(err: unknown): void {
-    this.acks.settled(this.token, true, err);
+    this.reject(err);
   }
   resolve(): void {
     this.acks.settled(this.token, false);
   }
   reject(err: unknown): void {
     this.acks.settled(this.token, true, err);
+  }
+  /** Settles once `work` (the promise path) has: acknowledged, or left unacknowledged when it failed. */
+  settleWhen(work: Promise<unknown>): void {
+    work.then(
+      () => this.resolve(),
+      (err: unknown) => this.reject(err),
+    );
   }
 }
 
@@ -253,19 +260,13 @@ export class Ingestor {
   ): void {
     const receivedAtMs = this.#common.clock.nowMs();
     const device = this.#devices.peek?.(topic.deviceId);
+    const m = new MqttMessage(this, receivedAtMs, topic, principal, device ?? null, payload, acks, token);
     if (device === undefined || payload.byteLength > maxBytes) {
       // not at hand (a device's first message, or its cache entry expired), or oversized
-      this.submitRaw(payload, { source: "mqtt", receivedAtMs, topic, principal }, maxBytes).then(
-        () => acks.settled(token, false),
-        (err: unknown) => acks.settled(token, true, err),
-      );
+      m.settleWhen(this.submitRaw(payload, { source: "mqtt", receivedAtMs, topic, principal }, maxBytes));
       return;
     }
-    this.#verifier.prepareTo(
-      payload,
-      device,
-      new MqttMessage(this, receivedAtMs, topic, principal, device, payload, acks, token),
-    );
+    this.#verifier.prepareTo(payload, device, m);
   }
 
   /** For `MqttMessage` only: its payload is prepared; validate and queue it. */
@@ -277,10 +278,7 @@ export class Ingestor {
     const v = p ? this.#check(p, m, m.device, p.ok ? p.sigOk : null) : null;
     if (!p || !v || "verify" in v) {
       // a malformed payload, an array of envelopes, or a signature the worker did not check
-      this.#prepared(prepared, m, m.device, text).then(
-        () => m.resolve(),
-        (err: unknown) => m.reject(err),
-      );
+      m.settleWhen(this.#prepared(prepared, m, m.device, text));
       return;
     }
     this.#apply(v, m, p.raw ?? text, m);
