@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./ports.ts";
 import {
   createPublicClient,
   createWalletClient,
@@ -39,16 +39,6 @@ function artifact(path: string): { abi: Abi; bytecode: Hex } {
   }
   const json = JSON.parse(readFileSync(file, "utf8"));
   return { abi: json.abi, bytecode: json.bytecode };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 export type TestChain = {
