@@ -16,7 +16,9 @@
  *    node's backlog has drained, `--latency-seconds` (30) at `--latency-rate` (default 60 % of
  *    phase 1's accepted rate): publish→durable p50/p95/p99 and publish→on-chain p95 (each
  *    batch's confirmation time as the node recorded it, listed once the run is over, so that no
- *    poller loads the node or the generator while latency is measured).
+ *    poller loads the node or the generator while latency is measured), the p95 by where in the
+ *    batching window a reading was published, and for the node's busy threads the share of the
+ *    phase each spent running and waiting runnable for a core (Linux schedstat).
  *
  * Readings lost (acknowledged, yet not in the node's database) are counted over both phases.
  *
@@ -118,6 +120,24 @@ function threadCpu(pid: number): Map<number, number> {
       out.set(Number(t), cpuSeconds(`/proc/${pid}/task/${t}/stat`));
     } catch {
       // the thread ended
+    }
+  }
+  return out;
+}
+
+/**
+ * Nanoseconds each thread of a process has spent running and waiting runnable for a core (Linux
+ * /proc/…/schedstat: run time, run-queue wait), by thread id; empty where the kernel keeps no
+ * schedstat.
+ */
+function threadSched(pid: number): Map<number, { runNs: number; waitNs: number }> {
+  const out = new Map<number, { runNs: number; waitNs: number }>();
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ");
+      out.set(Number(t), { runNs: Number(run), waitNs: Number(wait) });
+    } catch {
+      // the thread ended, or no schedstat
     }
   }
   return out;
@@ -657,7 +677,11 @@ async function main(): Promise<void> {
     const cpu2a = process.cpuUsage();
     // the wall clock of a publish, to compare with the node's confirmation times
     const wallMinusMonotonicMs = Date.now() - performance.now();
+    const sched2a = threadSched(nodePid);
+    const sched2aMs = performance.now();
     const { t0: t2 } = await publish(p2);
+    const sched2 = threadSched(nodePid);
+    const sched2Ms = performance.now() - sched2aMs;
     const cpu2 = process.cpuUsage(cpu2a);
     await drain(p2);
 
@@ -778,6 +802,20 @@ async function main(): Promise<void> {
       ["publish→durable p95 ms", String(result.p95DurableMs), "< 200"],
       ["publish→durable p99 ms", pct(durable2, 99).toFixed(1), ""],
       [`  p95 ms by publish time in the ${batching.windowS} s window, tenths`, sliceP95.join(" "), ""],
+      // Time a thread was runnable but had no core: on 2 cores shared with the generator and
+      // Hardhat, the node's serial stages (the main thread, the writer) queue behind the rest
+      ...[...sched2]
+        .map(([tid, s]) => {
+          const a = sched2a.get(tid) ?? { runNs: 0, waitNs: 0 };
+          return { tid, run: (s.runNs - a.runNs) / 1e4 / sched2Ms, wait: (s.waitNs - a.waitNs) / 1e4 / sched2Ms };
+        })
+        .filter((t) => t.run >= 5)
+        .sort((a, b) => b.run - a.run)
+        .map((t): [string, string, string] => [
+          `  % running / waiting for a core, ${t.tid === nodePid ? "main thread" : `thread ${t.tid}`}`,
+          `${t.run.toFixed(0)} / ${t.wait.toFixed(0)}`,
+          "",
+        ]),
       ["publish→on-chain p95 ms", String(result.p95OnChainMs), "< 5,000"],
       ["load generator CPU µs per reading", (generatorUs2 / Math.max(1, p2.ackCount)).toFixed(0), ""],
       ["cores", String(availableParallelism()), ""],
