@@ -19,6 +19,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ignitionDeploy } from "./ignition.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 /**
@@ -513,26 +514,8 @@ async function main(): Promise<void> {
   say(`deploying ${module} with Ignition (compiles the contracts first if they are not built)…`);
   // The chain is new, so the previous journal of chain 31337 no longer describes it.
   rmSync(deploymentDir, { recursive: true, force: true });
-  await runToEnd(
-    "deploy",
-    "npx",
-    [
-      "hardhat",
-      "--build-profile",
-      "default",
-      "ignition",
-      "deploy",
-      module,
-      "--network",
-      "localhost",
-      "--deployment-id",
-      deploymentId,
-    ],
-    {
-      CARBONPROOF_RPC_URL: rpcUrl,
-      HARDHAT_IGNITION_CONFIRM_DEPLOYMENT: "false",
-    },
-  );
+  const deploy = ignitionDeploy(module, deploymentId, rpcUrl);
+  await runToEnd("deploy", deploy.command, deploy.args, deploy.env);
   const addresses = JSON.parse(readFileSync(join(deploymentDir, "deployed_addresses.json"), "utf8")) as Record<
     string,
     string

@@ -28,6 +28,7 @@ import { freePort } from "../../sdk/src/test/ports.ts";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ignitionDeploy } from "../../scripts/ignition.ts";
 
 const web = join(dirname(fileURLToPath(import.meta.url)), "..");
 const root = join(web, "..");
@@ -181,24 +182,8 @@ export async function startStack(log: (line: string) => void = () => {}, options
         );
       const deploymentId = `e2e-${rpcPort}`;
       log(`deploying ${module} (deployment id ${deploymentId})`);
-      run(
-        "ignition deploy",
-        "npx",
-        [
-          "hardhat",
-          "--build-profile",
-          "default",
-          "ignition",
-          "deploy",
-          module,
-          "--network",
-          "localhost",
-          "--deployment-id",
-          deploymentId,
-        ],
-        { CARBONPROOF_RPC_URL: rpcUrl, HARDHAT_IGNITION_CONFIRM_DEPLOYMENT: "false" },
-        hardhatRoot,
-      );
+      const deploy = ignitionDeploy(module, deploymentId, rpcUrl);
+      run("ignition deploy", deploy.command, deploy.args, deploy.env, hardhatRoot);
       const deploymentDir = join(hardhatRoot, "ignition/deployments", deploymentId);
       cleanups.push(() => rmSync(deploymentDir, { recursive: true, force: true }));
       addressesFile = join(deploymentDir, "deployed_addresses.json");

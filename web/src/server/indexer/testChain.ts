@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { getAddress, type Address } from "viem";
+import { ignitionDeploy } from "../../../../scripts/ignition.ts";
 import { freePort } from "../../../e2e/stack.ts";
 import { INDEXED_CONTRACTS, type IndexedContract } from "./events.ts";
 
@@ -87,23 +88,8 @@ export async function startTestChain(log: (line: string) => void = () => {}): Pr
     timings.chainMs = Date.now() - t;
     t = Date.now();
     log(`deploying ignition/modules/Credits.ts (deployment id ${deploymentId})`);
-    run(
-      "ignition deploy",
-      "npx",
-      [
-        "hardhat",
-        "--build-profile",
-        "default",
-        "ignition",
-        "deploy",
-        "ignition/modules/Credits.ts",
-        "--network",
-        "localhost",
-        "--deployment-id",
-        deploymentId,
-      ],
-      { CARBONPROOF_RPC_URL: rpcUrl, HARDHAT_IGNITION_CONFIRM_DEPLOYMENT: "false" },
-    );
+    const deploy = ignitionDeploy("ignition/modules/Credits.ts", deploymentId, rpcUrl);
+    run("ignition deploy", deploy.command, deploy.args, deploy.env);
     timings.deployMs = Date.now() - t;
     const addressesFile = join(deploymentDir, "deployed_addresses.json");
     const raw = JSON.parse(readFileSync(addressesFile, "utf8")) as Record<string, string>;
