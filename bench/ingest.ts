@@ -60,7 +60,8 @@ import {
 } from "../sdk/src/index.ts";
 import { deviceFileJson } from "../oracle/src/devices/directory.ts";
 import { readingsTopic } from "../oracle/src/ingest/mqtt.ts";
-import { HardhatNode, ORACLE_KEY, deploy, freePort } from "../oracle/test/chain-harness.ts";
+import { freePort } from "../sdk/src/test/ports.ts";
+import { HardhatNode, ORACLE_KEY, deploy } from "../oracle/test/chain-harness.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
@@ -112,36 +113,31 @@ function machineBusySeconds(): number {
   return (f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!) / CLOCK_TICKS;
 }
 
-/** CPU seconds of every thread of a process, by thread id. */
-function threadCpu(pid: number): Map<number, number> {
-  const out = new Map<number, number>();
+/** `read(taskDir)` for every thread of a process (Linux /proc), by thread id; threads it throws for are left out. */
+function perThread<T>(pid: number, read: (taskDir: string) => T): Map<number, T> {
+  const out = new Map<number, T>();
   for (const t of readdirSync(`/proc/${pid}/task`)) {
     try {
-      out.set(Number(t), cpuSeconds(`/proc/${pid}/task/${t}/stat`));
+      out.set(Number(t), read(`/proc/${pid}/task/${t}`));
     } catch {
-      // the thread ended
+      // the thread ended (or, for schedstat, the kernel keeps none)
     }
   }
   return out;
 }
 
+/** CPU seconds of every thread of a process, by thread id. */
+const threadCpu = (pid: number) => perThread(pid, (dir) => cpuSeconds(`${dir}/stat`));
+
 /**
- * Nanoseconds each thread of a process has spent running and waiting runnable for a core (Linux
- * /proc/…/schedstat: run time, run-queue wait), by thread id; empty where the kernel keeps no
- * schedstat.
+ * Nanoseconds each thread of a process has spent running and waiting runnable for a core
+ * (/proc/…/schedstat: run time, run-queue wait), by thread id.
  */
-function threadSched(pid: number): Map<number, { runNs: number; waitNs: number }> {
-  const out = new Map<number, { runNs: number; waitNs: number }>();
-  for (const t of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const [run, wait] = readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ");
-      out.set(Number(t), { runNs: Number(run), waitNs: Number(wait) });
-    } catch {
-      // the thread ended, or no schedstat
-    }
-  }
-  return out;
-}
+const threadSched = (pid: number) =>
+  perThread(pid, (dir) => {
+    const [run, wait] = readFileSync(`${dir}/schedstat`, "utf8").split(" ");
+    return { runNs: Number(run), waitNs: Number(wait) };
+  });
 
 /** Raw P-256 verification (OpenSSL via node:crypto, as the node verifies) on every core for `ms`. */
 async function rawVerifyRate(ms: number): Promise<number> {

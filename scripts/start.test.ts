@@ -6,7 +6,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../oracle/test/chain-harness.ts";
+import { freePort } from "../sdk/src/test/ports.ts";
 import { waitFor } from "../oracle/test/helpers.ts";
 
 /**

@@ -26,8 +26,6 @@ export const ADMIN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae78
 /** Second default account: the oracle node in tests. */
 export const ORACLE_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d" as const;
 
-export { freePort };
-
 /** A real Hardhat node as a child process on a free loopback port (`npx hardhat node`). */
 export class HardhatNode {
   readonly port: number;

@@ -25,7 +25,7 @@ import { readingsTopic } from "../src/ingest/mqtt.ts";
 import { IngestWriter } from "../src/storage/ingest-writer.ts";
 import { SqliteStorage } from "../src/storage/sqlite.ts";
 import { VerifyPool } from "../src/validate/verify-pool.ts";
-import { freePort } from "./chain-harness.ts";
+import { freePort } from "../../sdk/src/test/ports.ts";
 import { deviceInfo, electricity, makeDevice, sdkCalculator, testNode } from "./fixtures.ts";
 import { tempDir, waitFor } from "./helpers.ts";
 

@@ -9,7 +9,8 @@ import { readingDigestHex, type Envelope } from "../../sdk/src/index.ts";
 import { attestationRegistryAbi } from "../src/chain/abi.ts";
 import { deviceFileJson } from "../src/devices/directory.ts";
 import { readingsTopic } from "../src/ingest/mqtt.ts";
-import { HardhatNode, ORACLE_KEY, deploy, freePort, type Deployment } from "./chain-harness.ts";
+import { freePort } from "../../sdk/src/test/ports.ts";
+import { HardhatNode, ORACLE_KEY, deploy, type Deployment } from "./chain-harness.ts";
 import { deviceInfo, electricity, flueGas, makeDevice } from "./fixtures.ts";
 import { tempDir, waitFor } from "./helpers.ts";
 

@@ -24,10 +24,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { freePort } from "../../sdk/src/test/ports.ts";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../../sdk/src/test/ports.ts";
 import { ignitionDeploy } from "../../scripts/ignition.ts";
 
 const web = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -57,8 +57,6 @@ export type Stack = {
   timings: Record<string, number>;
   stop: () => Promise<void>;
 };
-
-export { freePort };
 
 async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

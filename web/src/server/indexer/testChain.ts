@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { getAddress, type Address } from "viem";
 import { ignitionDeploy } from "../../../../scripts/ignition.ts";
-import { freePort } from "../../../e2e/stack.ts";
+import { freePort } from "../../../../sdk/src/test/ports.ts";
 import { INDEXED_CONTRACTS, type IndexedContract } from "./events.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
