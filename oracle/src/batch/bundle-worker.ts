@@ -6,6 +6,7 @@ import type { Hex } from "../../../sdk/src/index.ts";
 import { SqliteStorage } from "../storage/sqlite.ts";
 import type { Batch } from "../storage/types.ts";
 import { buildSealedBundle, type BuiltBundle, type PostedBundleInputs } from "./bundle.ts";
+import { WindowBundles } from "./window-bundles.ts";
 import { MemoryDeviceDirectory, type DeviceInfo } from "../devices/directory.ts";
 import { reviewCosign, reviewerCalculator, type CosignRequest, type PostedReviewer } from "../quorum/cosign.ts";
 
@@ -37,6 +38,20 @@ const checkpoints = setInterval(() => {
     // busy (another checkpoint running) or the database is closing: the next tick tries again
   }
 }, CHECKPOINT_INTERVAL_MS);
+// Open windows' bundles assembled as their readings are stored (batch/window-bundles.ts), so that
+// sealing a window costs little more than writing its bytes.
+const POLL_MS = 200;
+const SWEEP_EVERY = 25;
+const windows = new WindowBundles(storage);
+let polls = 0;
+const polling = setInterval(() => {
+  try {
+    windows.poll();
+    if (++polls % SWEEP_EVERY === 0) windows.sweep();
+  } catch {
+    // the database is closing, or busy: the next tick reads from the same cursor
+  }
+}, POLL_MS);
 type Job =
   | { batch: Batch; inputs: PostedBundleInputs; correctionOf?: Hex }
   | { cosign: CosignRequest; reviewer: PostedReviewer; devices: DeviceInfo[] };
@@ -49,7 +64,11 @@ serveRpc<Job>(
         calculator: reviewerCalculator(m.reviewer),
         devices: new MemoryDeviceDirectory(m.devices),
       });
-    const built = buildSealedBundle(m.batch, storage.bundleReadingsOfBatch(m.batch.id), m.inputs, m.correctionOf);
+    const assembled = windows.take(m.batch, m.inputs, m.correctionOf);
+    const built =
+      assembled !== undefined
+        ? assembled
+        : buildSealedBundle(m.batch, storage.bundleReadingsOfBatch(m.batch.id), m.inputs, m.correctionOf);
     if (!built) return null;
     // the bundle bytes are moved, not copied: a view of part of a buffer is copied out first
     const whole = built.bytes.byteOffset === 0 && built.bytes.byteLength === built.bytes.buffer.byteLength;
@@ -57,6 +76,7 @@ serveRpc<Job>(
   },
   () => {
     clearInterval(checkpoints);
+    clearInterval(polling);
     storage.close();
   },
   (result) => (result && "bytes" in (result as object) ? [(result as BuiltBundle).bytes.buffer as ArrayBuffer] : []),

@@ -6,6 +6,7 @@ import {
   bundleHeader,
   type AssembleBundleInput,
   type AssembledBundle,
+  type BundleAssembler,
   type BatchHeader,
   type FacilityContext,
   type FactorSet,
@@ -20,6 +21,11 @@ export type BundleReading = Pick<StoredReading, "digest" | "canonical" | "sig" |
 /** What a bundle is built with besides its readings (from the node's `EmissionsCalculator`). */
 export type BundleInputs = Pick<EmissionsCalculator, "factorSet" | "facilityContext" | "methodologyId">;
 
+/** A stored reading's informational flags in its bundle entry: its anomaly flag, if any. */
+export function readingFlags(r: Pick<BundleReading, "flagged" | "anomalyScore">): string[] | undefined {
+  return r.flagged ? [`anomaly:robust-z>${r.anomalyScore === null ? "?" : Math.floor(r.anomalyScore)}`] : undefined;
+}
+
 /** The sdk input of a sealed batch's bundle: its stored readings as they are, anomaly flags as informational `flags`. */
 function assembleInput(
   batch: Batch,
@@ -28,8 +34,10 @@ function assembleInput(
   correctionOf?: Hex,
 ): AssembleBundleInput {
   const flags: Record<string, string[]> = {};
-  for (const r of readings)
-    if (r.flagged) flags[r.digest] = [`anomaly:robust-z>${r.anomalyScore === null ? "?" : Math.floor(r.anomalyScore)}`];
+  for (const r of readings) {
+    const f = readingFlags(r);
+    if (f) flags[r.digest] = f;
+  }
   return {
     facilityId: batch.facilityId,
     periodStart: batch.periodStart,
@@ -84,9 +92,22 @@ export function buildSealedBundle(
   correctionOf?: Hex,
 ): BuiltBundle | null {
   if (readings.length === 0) return null;
+  return sealed(batch, () => assembleBundle(assembleInput(batch, readings, inputs, correctionOf)));
+}
+
+/**
+ * `buildSealedBundle` from a `BundleAssembler` that was given every reading of the batch as it
+ * was stored (batch/window-bundles.ts): the same bundle, its per-reading work done beforehand.
+ */
+export function finishSealedBundle(batch: Batch, assembler: BundleAssembler): BuiltBundle | null {
+  if (assembler.size === 0) return null;
+  return sealed(batch, () => assembler.finish());
+}
+
+function sealed(batch: Batch, assemble: () => AssembledBundle): BuiltBundle {
   let assembled: AssembledBundle;
   try {
-    assembled = assembleBundle(assembleInput(batch, readings, inputs, correctionOf));
+    assembled = assemble();
   } catch (err) {
     if (err instanceof SdkError && err.details?.check === "digest") {
       throw new Error(`batch ${batch.id}: the bundle's reading digests differ from the stored ones: ${err.message}`, {

@@ -558,20 +558,49 @@ export class SqliteStorage implements Storage {
   readingsOfBatch(batchId: number): StoredReading[] {
     return (this.#s(`SELECT * FROM readings WHERE batch_id = ? ORDER BY digest`).all(batchId) as Row[]).map(toReading);
   }
-  bundleReadingsOfBatch(
-    batchId: number,
-  ): Pick<StoredReading, "digest" | "canonical" | "sig" | "keyId" | "flagged" | "anomalyScore">[] {
+  bundleReadingsOfBatch(batchId: number): BundleRow[] {
     const rows = this.#s(
       `SELECT digest, canonical, sig, key_id, flagged, anomaly_score FROM readings WHERE batch_id = ? ORDER BY digest`,
     ).all(batchId) as Row[];
-    return rows.map((r) => ({
-      digest: r.digest as string,
-      canonical: r.canonical as string,
-      sig: r.sig as string,
-      keyId: (r.key_id as string | null) ?? null,
-      flagged: Number(r.flagged) === 1,
-      anomalyScore: r.anomaly_score === null ? null : Number(r.anomaly_score),
+    return rows.map(toBundleRow);
+  }
+  /**
+   * The newest reading's rowid and the newest batch's id, read together (one snapshot): a batch
+   * with a greater id has every reading after that rowid (batch/window-bundles.ts).
+   */
+  readingCursor(): { rowid: number; batchId: number } {
+    return this.#read(() => ({
+      rowid: Number((this.#s(`SELECT COALESCE(MAX(rowid), 0) AS m FROM readings`).get() as Row).m),
+      batchId: Number((this.#s(`SELECT COALESCE(MAX(id), 0) AS m FROM batches`).get() as Row).m),
     }));
+  }
+  /** Up to `limit` readings stored after rowid `after`, in rowid order, with what a bundle needs of them. */
+  bundleReadingsAfter(after: number, limit: number): (BundleRow & { rowid: number; batchId: number })[] {
+    const rows = this.#s(
+      `SELECT rowid, batch_id, digest, canonical, sig, key_id, flagged, anomaly_score FROM readings WHERE rowid > ? ORDER BY rowid LIMIT ?`,
+    ).all(after, limit) as Row[];
+    return rows.map((r) => ({ ...toBundleRow(r), rowid: Number(r.rowid), batchId: Number(r.batch_id) }));
+  }
+  /** A batch's readings stored after rowid `after` and how many it has in all, read together. */
+  bundleReadingsOfBatchAfter(batchId: number, after: number): { rows: BundleRow[]; count: number } {
+    return this.#read(() => ({
+      rows: (
+        this.#s(
+          `SELECT digest, canonical, sig, key_id, flagged, anomaly_score FROM readings WHERE batch_id = ? AND rowid > ? ORDER BY rowid`,
+        ).all(batchId, after) as Row[]
+      ).map(toBundleRow),
+      count: Number((this.#s(`SELECT COUNT(*) AS n FROM readings WHERE batch_id = ?`).get(batchId) as Row).n),
+    }));
+  }
+  /** `fn` in a read transaction: its statements see one snapshot of the database (WAL: the writer goes on). */
+  #read<T>(fn: () => T): T {
+    if (this.db.isTransaction) return fn();
+    this.db.exec("BEGIN");
+    try {
+      return fn();
+    } finally {
+      this.db.exec("COMMIT");
+    }
   }
   listReadings(q: { facilityId?: string; deviceId?: string; limit: number; afterTs?: number }): StoredReading[] {
     const where: string[] = [];
@@ -898,4 +927,18 @@ export class SqliteStorage implements Storage {
   close(): void {
     if (this.db.isOpen) this.db.close();
   }
+}
+
+/** The stored fields of a reading that go into a bundle. */
+type BundleRow = Pick<StoredReading, "digest" | "canonical" | "sig" | "keyId" | "flagged" | "anomalyScore">;
+
+function toBundleRow(r: Row): BundleRow {
+  return {
+    digest: r.digest as string,
+    canonical: r.canonical as string,
+    sig: r.sig as string,
+    keyId: (r.key_id as string | null) ?? null,
+    flagged: Number(r.flagged) === 1,
+    anomalyScore: r.anomaly_score === null ? null : Number(r.anomaly_score),
+  };
 }

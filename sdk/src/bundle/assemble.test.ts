@@ -9,7 +9,13 @@ import { METHODOLOGY_ID } from "../methodology/methodologyId.ts";
 import { canonicalJson } from "../reading/canonical.ts";
 import { readingDigestHex, sha256Bytes } from "../reading/digest.ts";
 import type { Envelope, Reading } from "../reading/schema.ts";
-import { assembleBundle, isCanonicalText, type AssembleBundleInput, type CanonicalEnvelope } from "./assemble.ts";
+import {
+  BundleAssembler,
+  assembleBundle,
+  isCanonicalText,
+  type AssembleBundleInput,
+  type CanonicalEnvelope,
+} from "./assemble.ts";
 import { buildBundle, bundleHeader, encodeBundle } from "./bundle.ts";
 
 const set = defaultFactorSet();
@@ -232,6 +238,78 @@ test("assembleBundle: flags and key ids far longer than the readings (the output
   };
   const keyed = envelopes.map((e) => ({ ...e, keyId: long }));
   assert.equal(text(assembleBundle(input).bytes), text(encodeBundle(buildBundle(reference(input, keyed)))));
+});
+
+/** A BundleAssembler given `input`'s readings in the order `order` of their indices. */
+function assembled(input: AssembleBundleInput, order: readonly number[]) {
+  const { readings, flags, ...rest } = input;
+  const a = new BundleAssembler(rest);
+  for (const i of order) a.add(readings[i]!, flags?.[readings[i]!.digest.toLowerCase()]);
+  return a.finish();
+}
+
+test("BundleAssembler: readings added in any order give assembleBundle's bundle", () => {
+  fc.assert(
+    fc.property(
+      batchArb.chain(({ input, envelopes }) =>
+        fc
+          .shuffledSubarray(
+            input.readings.map((_, i) => i),
+            { minLength: input.readings.length },
+          )
+          .map((order) => ({ input, envelopes, order })),
+      ),
+      ({ input, envelopes, order }) => {
+        const out = assembled(input, order);
+        assert.deepEqual(out.bytes, encodeBundle(buildBundle(reference(input, envelopes))));
+        assert.deepEqual(out, assembleBundle(input));
+      },
+    ),
+    { numRuns: 100 },
+  );
+});
+
+test("BundleAssembler: thousands of entries over several chunks, and one entry larger than a chunk", () => {
+  const many = Array.from({ length: 3000 }, (_, s) =>
+    pair(flue(s, { ts: periodStart + (s % 3600) }), sig, s % 3 ? null : `key-${s}`),
+  );
+  const huge = "x".repeat(300_000);
+  const input: AssembleBundleInput = {
+    ...base,
+    readings: many.map((p) => p.stored),
+    flags: { [many[1500]!.stored.digest]: [huge] },
+  };
+  const out = assembled(
+    input,
+    many.map((_, i) => (i * 7) % 3000),
+  );
+  const reference_ = encodeBundle(
+    buildBundle(
+      reference(
+        input,
+        many.map((p) => p.envelope),
+      ),
+    ),
+  );
+  assert.ok(reference_.length > 2_000_000);
+  assert.deepEqual(out.bytes, reference_);
+  assert.equal(out.summary.totals.readingCount, 3000);
+});
+
+test("BundleAssembler keeps a fault for finish, which reports the first in bundle order", () => {
+  const { readings, flags: _, ...rest } = base;
+  const a = new BundleAssembler(rest);
+  // a wrong digest on the last reading in bundle order, added first; another facility on the second
+  a.add({ ...readings[3]!, digest: `0x${"ab".repeat(32)}` });
+  a.add(pair(flue(1, { facilityId: "other" }), sig, null).stored);
+  a.add(readings[0]!);
+  assert.equal(a.size, 3);
+  assert.throws(
+    () => a.finish(),
+    (e: unknown) => e instanceof SdkError && e.details?.check === "facility",
+  );
+  assert.throws(() => new BundleAssembler(rest).finish(), { code: "INVALID_BUNDLE" });
+  assert.throws(() => new BundleAssembler({ ...rest, periodEnd: periodStart }), { code: "INVALID_BUNDLE" });
 });
 
 test("assembleBundle rejects a digest that is not the SHA-256 of the reading's text", () => {

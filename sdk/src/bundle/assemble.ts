@@ -1,7 +1,7 @@
 import { SdkError } from "../errors.ts";
 import { bytesToHex, type Hex } from "../hex.ts";
 import { buildMerkleTree } from "../merkle/tree.ts";
-import { batchTotals, computeReading, type ReadingResult } from "../methodology/compute.ts";
+import { batchTotals, computeReading, type FacilityContext, type ReadingResult } from "../methodology/compute.ts";
 import { canonicalJson } from "../reading/canonical.ts";
 import { sha256Bytes } from "../reading/digest.ts";
 import type { Reading } from "../reading/schema.ts";
@@ -132,34 +132,266 @@ function isReadingShaped(value: unknown): value is Reading {
   );
 }
 
-type Item = { reading: Reading; source: CanonicalEnvelope };
-
-/** UTF-8 text appended to a growing byte buffer. */
-class ByteWriter {
+/**
+ * Entries of a bundle as UTF-8, each contiguous in one of a list of chunks: a window of tens
+ * of thousands of readings is never copied to grow one buffer (a doubling buffer touched three
+ * times the memory, and fresh pages cost more than the copying).
+ */
+class EntryStore {
+  static readonly CHUNK = 1 << 18;
   readonly #encoder = new TextEncoder();
-  bytes: Uint8Array;
-  length = 0;
+  readonly chunks: Uint8Array[] = [];
+  #chunk = new Uint8Array(0);
+  /** where the entry being written starts in the current chunk, and where it ends so far */
+  #start = 0;
+  #at = 0;
 
-  constructor(capacity: number) {
-    this.bytes = new Uint8Array(capacity);
+  /** Starts an entry. */
+  begin(): void {
+    this.#start = this.#at;
   }
 
-  /** Appends `text` as UTF-8; returns the offset it starts at. */
+  /** Appends `text` to the entry; returns where it starts in `current`. */
   write(text: string): number {
-    const start = this.length;
     // A UTF-16 code unit is at most 3 bytes of UTF-8.
-    if (this.bytes.length - start < 3 * text.length) {
-      const grown = new Uint8Array(Math.max(2 * this.bytes.length, start + 3 * text.length));
-      grown.set(this.bytes.subarray(0, start));
-      this.bytes = grown;
+    if (this.#chunk.length - this.#at < 3 * text.length) {
+      // a new chunk, with the entry written so far moved to it
+      const sofar = this.#at - this.#start;
+      const next = new Uint8Array(Math.max(EntryStore.CHUNK, 2 * (sofar + 3 * text.length)));
+      next.set(this.#chunk.subarray(this.#start, this.#at));
+      this.chunks.push(next);
+      this.#chunk = next;
+      this.#start = 0;
+      this.#at = sofar;
     }
-    this.length += this.#encoder.encodeInto(text, this.bytes.subarray(start)).written;
-    return start;
+    const from = this.#at;
+    this.#at += this.#encoder.encodeInto(text, this.#chunk.subarray(from)).written;
+    return from;
   }
 
-  /** The bytes written, in a buffer of their own. */
-  result(): Uint8Array {
-    return this.bytes.slice(0, this.length);
+  /** The chunk the entry being written is in. */
+  get current(): Uint8Array {
+    return this.#chunk;
+  }
+  get at(): number {
+    return this.#at;
+  }
+
+  /** Ends the entry: its chunk (index in `chunks`), start and end. */
+  end(): [chunk: number, start: number, end: number] {
+    return [this.chunks.length - 1, this.#start, this.#at];
+  }
+
+  /** Forgets the entry being written. */
+  drop(): void {
+    this.#at = this.#start;
+  }
+}
+
+/** What `BundleAssembler` is built with: a batch's bundle input without its readings and flags. */
+export type BundleAssemblerInput = Omit<AssembleBundleInput, "readings" | "flags">;
+
+/**
+ * A bundle assembled reading by reading (`assembleBundle` runs one over its whole input): `add`
+ * does each reading's work (parse, canonical check, SHA-256, emissions, its entry's bytes) as the
+ * readings come, `finish` orders the entries, checks them and writes the bundle, the tree and
+ * the totals. An oracle node adds a window's readings while it is open, so that sealing it costs
+ * little more than copying bytes (oracle/src/batch/bundle-worker.ts).
+ *
+ * Same output and errors as building the bundle at once, in the same order when a batch has
+ * several faults: `add` throws at once what `assembleBundle` checks before ordering the readings
+ * (JSON, shape, canonical text) and keeps each entry's other faults, which `finish` throws in
+ * bundle order (facility, period, repeated (deviceId, seq), key id, digest, computation, sig
+ * and flags).
+ */
+export class BundleAssembler {
+  readonly #input: BundleAssemblerInput;
+  readonly #context: FacilityContext;
+  /** every entry's bytes, one after another, without the commas between them */
+  readonly #entries = new EntryStore();
+  /** per entry: chunk, start and end in the store (a dropped entry's are -1, 0, 0) */
+  readonly #where: number[] = [];
+  /**
+   * Held for the life of an open window, so kept small for the garbage collector: one string
+   * per device (interned), numbers, and the digests as bytes (their hex is written at `finish`).
+   */
+  readonly #deviceIds: string[] = [];
+  readonly #interned = new Map<string, string>();
+  readonly #seqs: number[] = [];
+  #hashes = new Uint8Array(32 * 256);
+  /** per entry, what `finish` throws for it before the repeated-(deviceId, seq) check, and after */
+  readonly #early = new Map<number, SdkError>();
+  readonly #late = new Map<number, unknown>();
+  #fossil = 0n;
+  #biogenic = 0n;
+
+  constructor(input: BundleAssemblerInput) {
+    if (!(input.periodStart < input.periodEnd)) throw invalid("period", "periodStart must be before periodEnd.");
+    this.#input = input;
+    this.#context = input.facilityContext ?? {};
+  }
+
+  /** Readings added so far. */
+  get size(): number {
+    return this.#deviceIds.length;
+  }
+
+  /**
+   * Adds a stored reading with its flags. Throws INVALID_BUNDLE (check json, shape or
+   * canonical) for text that is not a reading's canonical JSON; keeps any other fault for `finish`.
+   */
+  add(source: CanonicalEnvelope, flags?: readonly string[]): void {
+    const i = this.#deviceIds.length;
+    let value: unknown;
+    try {
+      value = JSON.parse(source.canonical);
+    } catch (cause) {
+      throw invalid("json", `Reading ${i} of the input is not JSON: ${(cause as Error).message}`, { index: i }, cause);
+    }
+    if (!isReadingShaped(value))
+      throw invalid("shape", `Reading ${i} of the input lacks the fields of a reading v1.`, { index: i });
+    if (!isCanonicalText(source.canonical, value)) {
+      throw invalid(
+        "canonical",
+        `Reading ${value.deviceId}#${value.seq}: its text is not canonical JSON (RFC 8785), so it is not the text that was hashed and signed.`,
+        { deviceId: value.deviceId, seq: value.seq },
+      );
+    }
+    const r = value;
+    const input = this.#input;
+    if (r.facilityId !== input.facilityId) {
+      this.#early.set(
+        i,
+        invalid("facility", `Reading ${r.deviceId}#${r.seq} is of facility ${r.facilityId}, not ${input.facilityId}.`),
+      );
+    } else if (r.ts < input.periodStart || r.ts >= input.periodEnd) {
+      this.#early.set(
+        i,
+        invalid(
+          "outside",
+          `Reading ${r.deviceId}#${r.seq} (ts ${r.ts}) is outside [${input.periodStart}, ${input.periodEnd}).`,
+        ),
+      );
+    }
+
+    const out = this.#entries;
+    out.begin();
+    let deviceId = this.#interned.get(r.deviceId);
+    if (deviceId === undefined) this.#interned.set(r.deviceId, (deviceId = r.deviceId));
+    this.#deviceIds.push(deviceId);
+    this.#seqs.push(r.seq);
+    // Written with the claimed digest: the text is refused unless that is its digest.
+    const digest = source.digest.toLowerCase() as Hex;
+    if (this.#hashes.length < 32 * (i + 1)) {
+      const grown = new Uint8Array(2 * this.#hashes.length);
+      grown.set(this.#hashes);
+      this.#hashes = grown;
+    }
+    try {
+      // sig and keyId (and flags) go through canonicalJson itself: it escapes strings as JCS does
+      // and refuses a lone surrogate, as encodeBundle would.
+      const keyId =
+        source.keyId === null || source.keyId === undefined ? "" : `"keyId":${canonicalJson(source.keyId)},`;
+      out.write(`{"digest":"${digest}","envelope":{${keyId}"reading":`);
+      const start = out.write(source.canonical);
+      // the reading's text is hashed where the bundle has it: no second encoding of it
+      const hash = sha256Bytes(out.current.subarray(start, out.at));
+      if (!isHexOf(digest, hash)) {
+        throw invalid(
+          "digest",
+          `Reading ${r.deviceId}#${r.seq}: digest ${source.digest} is not the SHA-256 of its canonical text (${bytesToHex(hash)}).`,
+          { deviceId: r.deviceId, seq: r.seq, claimed: source.digest, computed: bytesToHex(hash) },
+        );
+      }
+      this.#hashes.set(hash, 32 * i);
+      const result = computeReading(r, input.factorSet, this.#context);
+      this.#fossil += result.fossilCo2eMg;
+      this.#biogenic += result.biogenicCo2Mg;
+      out.write(
+        `,"sig":${canonicalJson(source.sig.toLowerCase())}}` +
+          `${flags && flags.length > 0 ? `,"flags":${canonicalJson([...flags])}` : ""},"result":${resultText(result)}}`,
+      );
+    } catch (err) {
+      // kept for finish, which throws the first fault in bundle order; the entry is dropped
+      this.#late.set(i, err);
+      out.drop();
+      this.#where.push(-1, 0, 0);
+      return;
+    }
+    this.#where.push(...out.end());
+  }
+
+  /**
+   * The bundle of the readings added: `assembleBundle`'s output for them in the order added.
+   * Throws INVALID_BUNDLE for an empty batch and for the first fault in bundle order.
+   */
+  finish(): AssembledBundle {
+    const n = this.#deviceIds.length;
+    if (n === 0) throw invalid("empty", "An empty batch has no bundle: it is never attested.");
+    const ids = this.#deviceIds;
+    const seqs = this.#seqs;
+    // buildBundle's comparator on a stable sort: the same order for the same input
+    const order = Array.from({ length: n }, (_, k) => k);
+    order.sort((a, b) => (ids[a] === ids[b] ? seqs[a]! - seqs[b]! : ids[a]! < ids[b]! ? -1 : 1));
+    for (let k = 0; k < n; k++) {
+      const i = order[k]!;
+      const early = this.#early.get(i);
+      if (early) throw early;
+      const prev = k > 0 ? order[k - 1]! : -1;
+      if (prev >= 0 && ids[prev] === ids[i] && seqs[prev] === seqs[i])
+        throw invalid("duplicate", `Reading ${ids[i]}#${seqs[i]} appears twice.`);
+      if (this.#late.has(i)) throw this.#late.get(i);
+    }
+
+    const flatDigests = new Uint8Array(32 * n);
+    const where = this.#where;
+    let size = n - 1;
+    for (let k = 0; k < n; k++) {
+      const i = order[k]!;
+      flatDigests.set(this.#hashes.subarray(32 * i, 32 * i + 32), 32 * k);
+      size += where[3 * i + 2]! - where[3 * i + 1]!;
+    }
+    const tree = buildMerkleTree(flatDigests);
+    const totals = batchTotals([{ fossilCo2eMg: this.#fossil, biogenicCo2Mg: this.#biogenic }]);
+    const tail: Pick<Bundle, "root" | "totals" | "tree"> = {
+      tree: { ...TREE_PARAMS },
+      root: tree.root,
+      totals: {
+        readingCount: n,
+        fossilCo2eMg: totals.fossilCo2eMg.toString(),
+        biogenicCo2Mg: totals.biogenicCo2Mg.toString(),
+        fossilCo2eGrams: totals.fossilCo2eGrams.toString(),
+        biogenicCo2Grams: totals.biogenicCo2Grams.toString(),
+      },
+    };
+    // JCS sorts the top-level keys: these before "readings", root, totals and tree after it.
+    const head = bundleHead(this.#input);
+    const encoder = new TextEncoder();
+    const before = encoder.encode(`${canonicalJson(head).slice(0, -1)},"readings":[`);
+    const after = encoder.encode(`],${canonicalJson(tail).slice(1)}`);
+    // written once into a buffer of the bundle's exact size
+    const bytes = new Uint8Array(before.length + size + after.length);
+    bytes.set(before);
+    let at = before.length;
+    const chunks = this.#entries.chunks;
+    for (let k = 0; k < n; k++) {
+      const i = order[k]!;
+      if (k > 0) bytes[at++] = 0x2c; // ","
+      const from = where[3 * i + 1]!;
+      const to = where[3 * i + 2]!;
+      bytes.set(chunks[where[3 * i]!]!.subarray(from, to), at);
+      at += to - from;
+    }
+    bytes.set(after, at);
+    // the digests' hex only when asked for: the oracle node pins the bytes and never reads them
+    let digests: Hex[] | undefined;
+    const out = { bytes, summary: { ...head, ...tail } } as AssembledBundle;
+    Object.defineProperty(out, "digests", {
+      enumerable: true,
+      get: () =>
+        (digests ??= Array.from({ length: n }, (_, k) => bytesToHex(flatDigests.subarray(32 * k, 32 * k + 32)))),
+    });
+    return out;
   }
 }
 
@@ -192,109 +424,8 @@ class ByteWriter {
  */
 export function assembleBundle(input: AssembleBundleInput): AssembledBundle {
   if (input.readings.length === 0) throw invalid("empty", "An empty batch has no bundle: it is never attested.");
-  if (!(input.periodStart < input.periodEnd)) throw invalid("period", "periodStart must be before periodEnd.");
-  const context = input.facilityContext ?? {};
-
-  const items: Item[] = input.readings.map((source, i) => {
-    let value: unknown;
-    try {
-      value = JSON.parse(source.canonical);
-    } catch (cause) {
-      throw invalid("json", `Reading ${i} of the input is not JSON: ${(cause as Error).message}`, { index: i }, cause);
-    }
-    if (!isReadingShaped(value))
-      throw invalid("shape", `Reading ${i} of the input lacks the fields of a reading v1.`, { index: i });
-    if (!isCanonicalText(source.canonical, value)) {
-      throw invalid(
-        "canonical",
-        `Reading ${value.deviceId}#${value.seq}: its text is not canonical JSON (RFC 8785), so it is not the text that was hashed and signed.`,
-        { deviceId: value.deviceId, seq: value.seq },
-      );
-    }
-    return { reading: value, source };
-  });
-
-  // The comparator and the (stable) sort of buildBundle: the same order for the same input.
-  items.sort((a, b) =>
-    a.reading.deviceId === b.reading.deviceId
-      ? a.reading.seq - b.reading.seq
-      : a.reading.deviceId < b.reading.deviceId
-        ? -1
-        : 1,
-  );
-
-  // JCS sorts the top-level keys: these before "readings", root, totals and tree after it.
-  const head = bundleHead(input);
-  const headText = canonicalJson(head);
-  // The bundle is written straight into bytes: each reading's text lands where the bundle has it
-  // and is hashed there, and no string of the whole bundle is built (joining one and encoding
-  // it cost as much as the rest of the writing).
-  let capacity = 3 * headText.length + 1024;
-  for (const { source } of items) capacity += source.canonical.length + 512;
-  const out = new ByteWriter(capacity);
-  out.write(`${headText.slice(0, -1)},"readings":[`);
-
-  const flatDigests = new Uint8Array(32 * items.length);
-  const digests: Hex[] = [];
-  // Only what the totals need: the results' citations would live until the end for nothing.
-  const masses: Pick<ReadingResult, "fossilCo2eMg" | "biogenicCo2Mg">[] = [];
-  for (let i = 0; i < items.length; i++) {
-    const { reading: r, source } = items[i]!;
-    if (r.facilityId !== input.facilityId)
-      throw invalid(
-        "facility",
-        `Reading ${r.deviceId}#${r.seq} is of facility ${r.facilityId}, not ${input.facilityId}.`,
-      );
-    if (r.ts < input.periodStart || r.ts >= input.periodEnd) {
-      throw invalid(
-        "outside",
-        `Reading ${r.deviceId}#${r.seq} (ts ${r.ts}) is outside [${input.periodStart}, ${input.periodEnd}).`,
-      );
-    }
-    const prev = items[i - 1]?.reading;
-    if (prev && prev.deviceId === r.deviceId && prev.seq === r.seq)
-      throw invalid("duplicate", `Reading ${r.deviceId}#${r.seq} appears twice.`);
-
-    // Written with the claimed digest: the text is refused below unless that is its digest.
-    const digest = source.digest.toLowerCase() as Hex;
-    // sig and keyId (and flags) go through canonicalJson itself: it escapes strings as JCS does
-    // and refuses a lone surrogate, as encodeBundle would.
-    const keyId = source.keyId === null || source.keyId === undefined ? "" : `"keyId":${canonicalJson(source.keyId)},`;
-    out.write(`${i === 0 ? "" : ","}{"digest":"${digest}","envelope":{${keyId}"reading":`);
-    const start = out.write(source.canonical);
-    const hash = sha256Bytes(out.bytes.subarray(start, out.length));
-    if (!isHexOf(digest, hash)) {
-      throw invalid(
-        "digest",
-        `Reading ${r.deviceId}#${r.seq}: digest ${source.digest} is not the SHA-256 of its canonical text (${bytesToHex(hash)}).`,
-        { deviceId: r.deviceId, seq: r.seq, claimed: source.digest, computed: bytesToHex(hash) },
-      );
-    }
-    flatDigests.set(hash, 32 * i);
-    digests.push(digest);
-
-    const result = computeReading(r, input.factorSet, context);
-    masses.push({ fossilCo2eMg: result.fossilCo2eMg, biogenicCo2Mg: result.biogenicCo2Mg });
-    const flags = input.flags?.[digest];
-    out.write(
-      `,"sig":${canonicalJson(source.sig.toLowerCase())}}` +
-        `${flags && flags.length > 0 ? `,"flags":${canonicalJson([...flags])}` : ""},"result":${resultText(result)}}`,
-    );
-  }
-
-  const tree = buildMerkleTree(flatDigests);
-  const totals = batchTotals(masses);
-  const tail: Pick<Bundle, "root" | "totals" | "tree"> = {
-    tree: { ...TREE_PARAMS },
-    root: tree.root,
-    totals: {
-      readingCount: items.length,
-      fossilCo2eMg: totals.fossilCo2eMg.toString(),
-      biogenicCo2Mg: totals.biogenicCo2Mg.toString(),
-      fossilCo2eGrams: totals.fossilCo2eGrams.toString(),
-      biogenicCo2Grams: totals.biogenicCo2Grams.toString(),
-    },
-  };
-  out.write(`],${canonicalJson(tail).slice(1)}`);
-  return { bytes: out.result(), summary: { ...head, ...tail }, digests };
+  const { readings, flags, ...rest } = input;
+  const assembler = new BundleAssembler(rest);
+  for (const source of readings) assembler.add(source, flags?.[source.digest.toLowerCase()]);
+  return assembler.finish();
 }

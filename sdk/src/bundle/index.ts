@@ -16,5 +16,12 @@ export {
   SHA2_256,
   type BuildBundleInput,
 } from "./bundle.ts";
-export { assembleBundle, type AssembleBundleInput, type AssembledBundle, type CanonicalEnvelope } from "./assemble.ts";
+export {
+  BundleAssembler,
+  assembleBundle,
+  type AssembleBundleInput,
+  type AssembledBundle,
+  type BundleAssemblerInput,
+  type CanonicalEnvelope,
+} from "./assemble.ts";
 export { checkBundle, type LinkCheck } from "./check.ts";
