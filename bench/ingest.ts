@@ -8,7 +8,7 @@
  * (`carbonproof-oracle start` as a child process, SQLite synchronous=FULL, 2 s window) with a
  * local Hardhat node for attestations. Two phases on the same node:
  *
- * 1. saturation: `--seconds` (60) at an offered `--rate` (12,000/s), more than the node takes.
+ * 1. saturation: `--seconds` (60) at an offered `--rate` (14,000/s), more than the node takes.
  *    Gives accepted readings/s, its ratio to the raw P-256 verification rate, peak RSS and the
  *    node's CPU per reading by thread. Publish→durable latency here only measures the queue in
  *    front of the node, so it is printed as such and not held against a target.
@@ -67,7 +67,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
   options: {
     seconds: { type: "string", default: "60" },
-    rate: { type: "string", default: "12000" },
+    rate: { type: "string", default: "14000" },
     "latency-seconds": { type: "string", default: "30" },
     /** offered rate of phase 2; default 60 % of phase 1's accepted rate */
     "latency-rate": { type: "string" },
