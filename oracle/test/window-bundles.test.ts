@@ -77,6 +77,18 @@ function seal(s: SqliteStorage, endS: number): Batch[] {
 /** What the bundle worker builds for a sealed batch without an assembler. */
 const fromRows = (s: SqliteStorage, b: Batch, i = inputs()) => buildSealedBundle(b, s.bundleReadingsOfBatch(b.id), i)!;
 
+/**
+ * A WindowBundles on `s` that has built `d`'s facility's first window from its rows (and so
+ * learned that facility's inputs): the state of a bundle worker one window after it started.
+ */
+function afterFirstWindow(s: SqliteStorage, d: TestDevice, opts?: { maxReadings?: number }): WindowBundles {
+  const w = new WindowBundles(s, opts);
+  store(s, d, 2, 0);
+  w.poll();
+  assert.equal(w.take(seal(s, T0 + WINDOW_S)[0]!, inputs()), undefined);
+  return w;
+}
+
 describe("open windows' bundles assembled as readings are stored (batch/window-bundles.ts)", () => {
   test("the bundle taken when a window is sealed is the one built from its rows, readings after the last poll included", () => {
     const s = open();
@@ -132,10 +144,7 @@ describe("open windows' bundles assembled as readings are stored (batch/window-b
   test("a build with other inputs than the assembler's, or a correction, is built from its rows", () => {
     const s = open();
     const a = makeDevice("dev-a", "fac-1");
-    const w = new WindowBundles(s);
-    store(s, a, 2, 0);
-    w.poll();
-    assert.equal(w.take(seal(s, T0 + WINDOW_S)[0]!, inputs()), undefined); // learns fac-1's inputs
+    const w = afterFirstWindow(s, a);
     store(s, a, 5, WINDOW_S);
     store(s, a, 5, 2 * WINDOW_S);
     w.poll();
@@ -154,10 +163,7 @@ describe("open windows' bundles assembled as readings are stored (batch/window-b
   test("past its limit it holds nothing and every open window is built from its rows", () => {
     const s = open();
     const a = makeDevice("dev-a", "fac-1");
-    const w = new WindowBundles(s, { maxReadings: 20 });
-    store(s, a, 2, 0);
-    w.poll();
-    assert.equal(w.take(seal(s, T0 + WINDOW_S)[0]!, inputs()), undefined);
+    const w = afterFirstWindow(s, a, { maxReadings: 20 });
     store(s, a, 15, WINDOW_S);
     w.poll();
     assert.equal(w.held, 15);
@@ -176,10 +182,7 @@ describe("open windows' bundles assembled as readings are stored (batch/window-b
   test("sweep forgets the windows that were sealed and built elsewhere; a tampered row is left to the build from rows", () => {
     const s = open();
     const a = makeDevice("dev-a", "fac-1");
-    const w = new WindowBundles(s);
-    store(s, a, 2, 0);
-    w.poll();
-    assert.equal(w.take(seal(s, T0 + WINDOW_S)[0]!, inputs()), undefined);
+    const w = afterFirstWindow(s, a);
     store(s, a, 6, WINDOW_S);
     w.poll();
     const [batch] = seal(s, T0 + 2 * WINDOW_S);
