@@ -579,7 +579,7 @@ export class SqliteStorage implements Storage {
     const rows = this.#s(
       `SELECT rowid, batch_id, digest, canonical, sig, key_id, flagged, anomaly_score FROM readings WHERE rowid > ? ORDER BY rowid LIMIT ?`,
     ).all(after, limit) as Row[];
-    return rows.map((r) => ({ ...toBundleRow(r), rowid: Number(r.rowid), batchId: Number(r.batch_id) }));
+    return rows.map((r) => Object.assign(toBundleRow(r), { rowid: Number(r.rowid), batchId: Number(r.batch_id) }));
   }
   /** A batch's readings stored after rowid `after` and how many it has in all, read together. */
   bundleReadingsOfBatchAfter(batchId: number, after: number): { rows: BundleRow[]; count: number } {

@@ -177,9 +177,9 @@ class EntryStore {
     return this.#at;
   }
 
-  /** Ends the entry: its chunk (index in `chunks`), start and end. */
-  end(): [chunk: number, start: number, end: number] {
-    return [this.chunks.length - 1, this.#start, this.#at];
+  /** Ends the entry: appends its chunk (index in `chunks`), start and end to `where`. */
+  end(where: number[]): void {
+    where.push(this.chunks.length - 1, this.#start, this.#at);
   }
 
   /** Forgets the entry being written. */
@@ -318,7 +318,7 @@ export class BundleAssembler {
       this.#where.push(-1, 0, 0);
       return;
     }
-    this.#where.push(...out.end());
+    out.end(this.#where);
   }
 
   /**
