@@ -60,6 +60,7 @@ import {
 } from "../sdk/src/index.ts";
 import { deviceFileJson } from "../oracle/src/devices/directory.ts";
 import { readingsTopic } from "../oracle/src/ingest/mqtt.ts";
+import { THREAD_NAMES } from "../oracle/src/threads/name.ts";
 import { freePort } from "../sdk/src/test/ports.ts";
 import { HardhatNode, ORACLE_KEY, deploy } from "../oracle/test/chain-harness.ts";
 
@@ -125,6 +126,27 @@ function perThread<T>(pid: number, read: (taskDir: string) => T): Map<number, T>
   }
   return out;
 }
+
+/**
+ * What a thread of the node is, from its OS name (oracle/src/threads/name.ts names the workers;
+ * V8's platform threads, which run the garbage collector's parallel and concurrent work, keep
+ * the process's name; libuv's pool is `libuv-worker`), with its id.
+ */
+function threadLabel(nodePid: number, tid: number, names: Map<number, string>): string {
+  if (tid === nodePid) return "main thread";
+  const name = names.get(tid) ?? "?";
+  const role: Record<string, string> = {
+    [THREAD_NAMES.verify]: "verify worker",
+    [THREAD_NAMES.writer]: "ingest writer",
+    [THREAD_NAMES.bundle]: "bundle worker",
+    node: "V8 helper",
+    "libuv-worker": "libuv pool",
+  };
+  return `${role[name] ?? name} ${tid}`;
+}
+
+/** OS names of every thread of a process, by thread id. */
+const threadNames = (pid: number) => perThread(pid, (dir) => readFileSync(`${dir}/comm`, "utf8").trim());
 
 /** CPU seconds of every thread of a process, by thread id. */
 const threadCpu = (pid: number) => perThread(pid, (dir) => cpuSeconds(`${dir}/stat`));
@@ -655,6 +677,7 @@ async function main(): Promise<void> {
     const nodeCpuS = cpuSeconds(`/proc/${nodePid}/stat`) - nodeCpu0;
     const nodeMainCpuS = cpuSeconds(`/proc/${nodePid}/task/${nodePid}/stat`) - nodeMainCpu0;
     const threads1 = threadCpu(nodePid);
+    const names = threadNames(nodePid);
     const window1Ms = p1.lastAckMs - t1;
     const readingsPerSec = p1.ackCount / (window1Ms / 1000);
     if (readingsPerSec >= 0.97 * rate)
@@ -787,8 +810,11 @@ async function main(): Promise<void> {
       .filter(([, s]) => s > 0.5)
       .sort((a, b) => b[1] - a[1]);
     for (const [tid, s] of busiest) {
-      const label = tid === nodePid ? "main thread" : `thread ${tid}`;
-      table.push([`  CPU µs per reading, ${label}`, ((s * 1e6) / p1.ackCount).toFixed(0), ""]);
+      table.push([
+        `  CPU µs per reading, ${threadLabel(nodePid, tid, names)}`,
+        ((s * 1e6) / p1.ackCount).toFixed(0),
+        "",
+      ]);
     }
     const p2Source = values["latency-rate"] ? "--latency-rate" : "60 % of phase 1";
     table.push(
@@ -808,7 +834,7 @@ async function main(): Promise<void> {
         .filter((t) => t.run >= 5)
         .sort((a, b) => b.run - a.run)
         .map((t): [string, string, string] => [
-          `  % running / waiting for a core, ${t.tid === nodePid ? "main thread" : `thread ${t.tid}`}`,
+          `  % running / waiting for a core, ${threadLabel(nodePid, t.tid, names)}`,
           `${t.run.toFixed(0)} / ${t.wait.toFixed(0)}`,
           "",
         ]),
@@ -816,10 +842,11 @@ async function main(): Promise<void> {
       ["load generator CPU µs per reading", (generatorUs2 / Math.max(1, p2.ackCount)).toFixed(0), ""],
       ["cores", String(availableParallelism()), ""],
     );
-    console.log(`${"figure".padEnd(38)} ${"value".padStart(12)}  target`);
+    const width = Math.max(38, ...table.map((row) => (typeof row === "string" ? 0 : row[0].length)));
+    console.log(`${"figure".padEnd(width)} ${"value".padStart(12)}  target`);
     for (const row of table) {
       if (typeof row === "string") console.log(`── ${row}`);
-      else console.log(`${row[0].padEnd(38)} ${row[1].padStart(12)}  ${row[2]}`);
+      else console.log(`${row[0].padEnd(width)} ${row[1].padStart(12)}  ${row[2]}`);
     }
     console.log(JSON.stringify(result));
   } finally {

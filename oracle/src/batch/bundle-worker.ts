@@ -1,7 +1,7 @@
-import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
 import { workerData } from "node:worker_threads";
 import { serveRpc } from "../threads/rpc.ts";
+import { nameThread, threadId, THREAD_NAMES } from "../threads/name.ts";
 import type { Hex } from "../../../sdk/src/index.ts";
 import { SqliteStorage } from "../storage/sqlite.ts";
 import type { Batch } from "../storage/types.ts";
@@ -21,10 +21,12 @@ const BUNDLE_THREAD_NICE = 5;
 // Below the ingest threads (Linux: a thread's nice value is its own; /proc/thread-self names it):
 // the bundles of every facility's window are built at once each window, and on 2 cores that burst
 // competed with verification and commits, whose latency devices wait on. A batch has seconds.
+nameThread(THREAD_NAMES.bundle);
+const tid = threadId();
 try {
-  setPriority(Number(readlinkSync("/proc/thread-self").split("/").pop()), BUNDLE_THREAD_NICE);
+  if (tid !== null) setPriority(tid, BUNDLE_THREAD_NICE);
 } catch {
-  // not Linux, or not allowed: the default priority
+  // not allowed: the default priority
 }
 const CHECKPOINT_INTERVAL_MS = 500;
 const storage = new SqliteStorage(path, { synchronous: "NORMAL" });

@@ -1,4 +1,5 @@
 import { workerData } from "node:worker_threads";
+import { nameThread, THREAD_NAMES } from "../threads/name.ts";
 import { serveRpc } from "../threads/rpc.ts";
 import type { WriterMethod } from "./ingest-writer.ts";
 import { SqliteStorage } from "./sqlite.ts";
@@ -9,6 +10,7 @@ import { SqliteStorage } from "./sqlite.ts";
  * connection. Batch state commits at synchronous = NORMAL (`relaxBatchWrites`); reading commits
  * and those before a broadcast stay FULL.
  */
+nameThread(THREAD_NAMES.writer);
 const { path, synchronous } = workerData as { path: string; synchronous: "FULL" | "NORMAL" };
 // WAL checkpoints are the bundle worker's job (batch/bundle-worker.ts): one run by this connection
 // happens inside a group commit, which then stalls every reading waiting on it for as long. This

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { SignatureVerifier } from "../../../sdk/src/reading/nodeVerifier.ts";
+import { nameThread, THREAD_NAMES } from "../threads/name.ts";
 import {
   packPrepared,
   preparePayload,
@@ -18,6 +19,7 @@ type VerifyJob = { id: number; bytes: Uint8Array; sig: string; keys: Uint8Array[
 type Msg =
   | { type: "verify"; jobs: VerifyJob[] }
   | { type: "prepare"; ids: number[]; buf: ArrayBuffer; ends: Uint32Array; devices: (PostedDevice | string | null)[] };
+nameThread(THREAD_NAMES.verify);
 const verifier = new SignatureVerifier();
 /** the factor set and facility contexts to compute emissions with (null: the main thread computes) */
 const methodology = (workerData as { methodology: PostedMethodology | null } | null)?.methodology ?? null;
