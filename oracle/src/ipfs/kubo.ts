@@ -21,6 +21,11 @@ export class KuboStore implements ContentStore {
         format: "raw",
         mhtype: "sha2-256",
         pin: true,
+        // A bundle is one raw block (its CID is the SHA-256 of its bytes, docs/bundle.md), and a long
+        // window's bundle passes Kubo's default 1 MiB block limit, which would leave the batch
+        // sealed and retrying forever. Peers may still refuse blocks that large over bitswap: a
+        // large bundle is fetched from the pinning node's gateway or RPC API.
+        allowBigBlock: true,
         signal: opts.signal,
       });
       return CID.asCID(cid)?.toV1().toString() ?? String(cid);
