@@ -161,6 +161,34 @@ describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
     }
   });
 
+  test("an anomalous but plausible reading is stored flagged: score and flag in GET /v1/readings/:digest and in its bundle entry", async () => {
+    const dev = makeDevice("kangaita-meter-9");
+    await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);
+    const client = await mqtt.connectAsync(node.mqtt!.url, { reconnectPeriod: 0 });
+    const t0 = Math.floor(Date.now() / 1000) - 100;
+    // a steady series (minSamples is 12 by default), then one reading 40 times the usual energy
+    for (let i = 0; i < 14; i++) {
+      const e = electricity(dev, { ts: t0 + i * 5, energyWh: 118 + (i % 5) });
+      await client.publishAsync(readingsTopic(e.reading.facilityId, e.reading.deviceId), JSON.stringify(e), { qos: 1 });
+    }
+    const outlier = electricity(dev, { energyWh: 4800 });
+    await client.publishAsync(readingsTopic(dev.facilityId, dev.deviceId), JSON.stringify(outlier), { qos: 1 });
+    await client.endAsync();
+    const digest = readingDigestHex(outlier.reading);
+    const stored = await waitFor(() => node.storage.getReading(digest), { timeoutMs: 30_000, what: "outlier stored" });
+    assert.equal(stored.flagged, true, "flagged, not rejected");
+    const view = (await (await fetch(`${node.httpUrl}/v1/readings/${digest}`)).json()) as {
+      flagged: boolean;
+      anomalyScore: number;
+    };
+    assert.equal(view.flagged, true);
+    assert.ok(view.anomalyScore > 6, `score ${view.anomalyScore} above the threshold`);
+    const confirmed = await waitForConfirmed(node.httpUrl!, digest, 60_000);
+    const bundle = Buffer.from((await node.content!.get(confirmed.bundleCid))!).toString("utf8");
+    assert.ok(bundle.includes(digest.replace(/^0x/, "")), "the outlier is in its bundle");
+    assert.ok(bundle.includes(`anomaly:robust-z>${Math.floor(view.anomalyScore)}`), "its flag is in the bundle");
+  });
+
   test("a key rotated on-chain while the node caches the device: the new key is accepted, the old one refused for later readings, without a restart", async () => {
     const dev = makeDevice("kangaita-meter-8");
     await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);
