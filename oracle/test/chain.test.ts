@@ -162,13 +162,12 @@ describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
   });
 
   test("an anomalous but plausible reading is stored flagged: score and flag in GET /v1/readings/:digest and in its bundle entry", async () => {
-    const dev = makeDevice("kangaita-meter-9");
+    const dev = makeDevice("anomaly-meter-1");
     await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);
     const client = await mqtt.connectAsync(node.mqtt!.url, { reconnectPeriod: 0 });
-    const t0 = Math.floor(Date.now() / 1000) - 100;
     // a steady series (minSamples is 12 by default), then one reading 40 times the usual energy
     for (let i = 0; i < 14; i++) {
-      const e = electricity(dev, { ts: t0 + i * 5, energyWh: 118 + (i % 5) });
+      const e = electricity(dev, { energyWh: 118 + (i % 5) });
       await client.publishAsync(readingsTopic(e.reading.facilityId, e.reading.deviceId), JSON.stringify(e), { qos: 1 });
     }
     const outlier = electricity(dev, { energyWh: 4800 });
@@ -187,6 +186,49 @@ describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
     const bundle = Buffer.from((await node.content!.get(confirmed.bundleCid))!).toString("utf8");
     assert.ok(bundle.includes(digest.replace(/^0x/, "")), "the outlier is in its bundle");
     assert.ok(bundle.includes(`anomaly:robust-z>${Math.floor(view.anomalyScore)}`), "its flag is in the bundle");
+  });
+
+  test("a reading for a period behind the facility's attested frontier, with no regular batch, is dead-lettered too-late by the node", async () => {
+    const dev = makeDevice("late-meter-1", "late-facility");
+    await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);
+    const key = createApiKey(node.storage, { scope: "device", subject: dev.deviceId }).key;
+    const post = async (body: unknown) => {
+      const res = await fetch(`${node.httpUrl}/v1/readings`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": key },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as { reason?: string; detail?: string } };
+    };
+    const now = flueGas(dev); // flue gas needs no facility country (electricity would, see the computation test)
+    const first = await post(now);
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    await waitForConfirmed(node.httpUrl!, readingDigestHex(now.reading), 60_000);
+    const lateTs = now.reading.ts - 30; // windows are 2 s: a period that never had a batch
+    const late = await post(flueGas(dev, { ts: lateTs }));
+    assert.equal(late.status, 422);
+    assert.equal(late.body.reason, "too-late");
+    const [dl] = node.storage.listDeadLetters({ limit: 10, reason: "too-late", deviceId: dev.deviceId });
+    assert.ok(dl, "dead letter stored");
+    assert.match(dl.detail, new RegExp(`period of ts ${lateTs} is behind the attested frontier of late-facility`));
+  });
+
+  test("a reading whose emissions cannot be computed (no country for location-based Scope 2) is dead-lettered computation by the node", async () => {
+    const dev = makeDevice("nocountry-meter-1", "facility-without-country");
+    await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);
+    const key = createApiKey(node.storage, { scope: "device", subject: dev.deviceId }).key;
+    const res = await fetch(`${node.httpUrl}/v1/readings`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": key },
+      body: JSON.stringify(electricity(dev)),
+    });
+    assert.equal(res.status, 422);
+    const body = (await res.json()) as { reason: string; detail: string; deadLetterId: number };
+    assert.equal(body.reason, "computation");
+    assert.match(body.detail, /needs the facility country/);
+    const [dl] = node.storage.listDeadLetters({ limit: 10, reason: "computation", deviceId: dev.deviceId });
+    assert.ok(dl, "dead letter stored");
+    assert.match(dl.detail, /needs the facility country/);
   });
 
   test("a key rotated on-chain while the node caches the device: the new key is accepted, the old one refused for later readings, without a restart", async () => {
