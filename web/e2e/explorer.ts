@@ -48,6 +48,8 @@ const TAMPERED_LINK = "bundle CID = on-chain CID";
 export type ExplorerFixture = {
   certificateId: bigint;
   creditId: bigint;
+  /** the seed-demo listing the retirement bought from */
+  listingId: bigint;
   retirementTx: Hex;
   /** attestations behind the credit, with their headers as submitted */
   attestations: { id: Hex; header: BatchHeader }[];
@@ -101,16 +103,20 @@ async function revokedIds(client: PublicClient, registry: Address): Promise<Set<
   return new Set(logs.map((l) => (l.args as { id: Hex }).id));
 }
 
-/** Buys part of a seed-demo listing and retires it in one transaction; what the tests navigate to. */
-export async function seedRetirement(ctx: {
-  rpcUrl: string;
-  addressesFile: string;
-  webDir: string;
-}): Promise<ExplorerFixture> {
+/**
+ * Account #4 buys `kg` from a seed-demo listing and retires them in one transaction (buyAndRetire),
+ * waiting for its receipt: the certificate it mints exists from that block on. `beforeRetire` runs
+ * between the payment token's approval and the retirement.
+ */
+export async function buyAndRetire(
+  ctx: { rpcUrl: string; addressesFile: string },
+  kg: bigint,
+  beforeRetire: () => Promise<void> = async () => {},
+): Promise<{ listingId: bigint; certificateId: bigint; creditId: bigint; transactionHash: Hex }> {
   const d = deployment(ctx.addressesFile);
   const account = mnemonicToAccount(DEV, { addressIndex: RETIREE });
   const transport = http(ctx.rpcUrl);
-  const client = createPublicClient({ transport }) as PublicClient;
+  const client = createPublicClient({ transport, pollingInterval: 50 }) as PublicClient;
   const chain = {
     id: await client.getChainId(),
     name: "local",
@@ -134,13 +140,14 @@ export async function seedRetirement(ctx: {
     address: d.marketplace,
     abi: abi("Marketplace"),
     functionName: "quote",
-    args: [listingId, RETIRE_KG],
+    args: [listingId, kg],
   })) as [bigint, bigint];
   const maxTotal = price + fee;
   await write(d.usd, erc20Abi as Abi, "approve", [d.marketplace, maxTotal]);
+  await beforeRetire();
   const receipt = await write(d.marketplace, abi("Marketplace"), "buyAndRetire", [
     listingId,
-    RETIRE_KG,
+    kg,
     maxTotal,
     {
       beneficiary: account.address,
@@ -153,6 +160,18 @@ export async function seedRetirement(ctx: {
   ]);
   const retired = parseEventLogs({ abi: abi("RetirementCertificates"), logs: receipt.logs, eventName: "Retired" })[0]!
     .args as { certificateId: bigint; creditId: bigint };
+  return { listingId, ...retired, transactionHash: receipt.transactionHash };
+}
+
+/** Buys part of a seed-demo listing and retires it in one transaction; what the tests navigate to. */
+export async function seedRetirement(ctx: {
+  rpcUrl: string;
+  addressesFile: string;
+  webDir: string;
+}): Promise<ExplorerFixture> {
+  const d = deployment(ctx.addressesFile);
+  const client = createPublicClient({ transport: http(ctx.rpcUrl) }) as PublicClient;
+  const retired = await buyAndRetire(ctx, RETIRE_KG);
   const issued = await client.getContractEvents({
     address: d.credits,
     abi: abi("CarbonCredits"),
@@ -171,7 +190,8 @@ export async function seedRetirement(ctx: {
   return {
     certificateId: retired.certificateId,
     creditId: retired.creditId,
-    retirementTx: receipt.transactionHash,
+    listingId: retired.listingId,
+    retirementTx: retired.transactionHash,
     attestations,
     digest: bundle.readings[Math.floor(bundle.readings.length / 2)]!.digest,
     bundleCid: attestations[0]!.header.bundleCid,

@@ -5,7 +5,8 @@
  * (e2e/wallet.ts). Screenshots of every step go to web/e2e/screenshots/ (named in
  * docs/web.md); axe-core runs on every page and fails on serious or critical issues.
  * e2e/explorer.ts adds issue 8's tests (explorer, audit trail, reports; no wallet) on the same stack,
- * e2e/dashboards.ts its dashboards, leaderboard and report pages.
+ * e2e/dashboards.ts its dashboards, leaderboard and report pages, e2e/detailPages.ts the 404s of the
+ * credit, certificate and listing pages.
  *
  * Installs chromium with apt-get when /usr/bin/chromium is missing (needs root).
  */
@@ -22,6 +23,7 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH, startStack, type Stack } from "./stack.ts
 import { injectWallet, type WalletOptions } from "./wallet.ts";
 import { explorerTests, seedRetirement, type ExplorerFixture } from "./explorer.ts";
 import { dashboardTests } from "./dashboards.ts";
+import { detailPageTests } from "./detailPages.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const shots = join(here, "screenshots");
@@ -314,6 +316,9 @@ explorerTests({
 });
 
 dashboardTests({ stack: () => stack, browser: () => browser, axe, shot, log });
+
+// /credit, /certificate and /listing for ids that name nothing: 404 (after the others: it retires once more).
+detailPageTests({ stack: () => stack, browser: () => browser, fixture: () => explorerFixture, axe, shot, log });
 
 test("axe-core finds no serious or critical accessibility issue on any page", () => {
   const pages = new Set(axeFindings.map((f) => f.page));
