@@ -57,10 +57,18 @@ export const configSchema = z
         maxInflight: z.number().int().min(1).default(8192),
         host: z.string().default("127.0.0.1"),
         port: port.default(1883),
-        url: z.string().optional(),
+        /** External broker, `mqtt://` or `mqtts://` (TLS); user:password in it are never logged. */
+        url: z
+          .string()
+          .refine((s) => URL.canParse(s), "must be a URL such as mqtts://broker.example:8883")
+          .optional(),
         username: z.string().optional(),
         password: z.string().optional(),
+        /** External broker over TLS: PEM of the CA that signed the broker's certificate (default: the system's CAs). */
         caFile: z.string().optional(),
+        /** External broker, mutual TLS: PEM client certificate and its unencrypted private key, both or neither. */
+        certFile: z.string().optional(),
+        keyFile: z.string().optional(),
         clientId: z.string().optional(),
         /** MQTT 5 shared subscription group, so several oracle nodes split the stream (external brokers only). */
         sharedGroup: z.string().optional(),
@@ -70,6 +78,10 @@ export const configSchema = z
          * Off by default for the local stack (payloads are signed by the devices either way).
          */
         requireAuth: z.boolean().default(false),
+      })
+      .refine((m) => (m.certFile === undefined) === (m.keyFile === undefined), {
+        message: "set both mqtt.certFile and mqtt.keyFile (the client certificate and its key), or neither",
+        path: ["certFile"],
       })
       .prefault({}),
     storage: z

@@ -255,10 +255,97 @@ async function startAedesBroker(deps: {
 }
 
 /**
+ * `url` without the user name and password it may carry (`mqtts://user:pass@host`), for logs
+ * and error messages.
+ */
+export function urlForLogs(url: string): string {
+  if (!URL.canParse(url)) return "(mqtt.url, not a URL)"; // never echoed: it may hold a password
+  const u = new URL(url);
+  u.username = "";
+  u.password = "";
+  return u.toString();
+}
+
+/** Why the node could not subscribe to the external broker, and what to change. */
+export class MqttBrokerError extends Error {
+  readonly code: "FILE" | "TLS" | "CLIENT_CERT" | "AUTH" | "UNREACHABLE" | "SUBSCRIBE" | "BROKER";
+  constructor(code: MqttBrokerError["code"], message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "MqttBrokerError";
+    this.code = code;
+  }
+}
+
+/** A PEM file named in the config (`mqtt.caFile`, `certFile`, `keyFile`). */
+function readPem(setting: "caFile" | "certFile" | "keyFile", path: string | undefined): Buffer | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new MqttBrokerError(
+      "FILE",
+      `mqtt.${setting}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); set it to a readable PEM file`,
+      { cause: err },
+    );
+  }
+}
+
+const UNTRUSTED_CERT = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/** The first connection's failure as an error that names the broker (without credentials) and the setting to change. */
+function connectError(err: unknown, safeUrl: string): MqttBrokerError {
+  const e = err as { code?: string | number; message?: string };
+  const what = (e.message ?? String(err)).trim();
+  const at = `the MQTT broker at ${safeUrl}`;
+  if (typeof e.code === "string" && UNTRUSTED_CERT.has(e.code))
+    return new MqttBrokerError(
+      "TLS",
+      `${at} presented a TLS certificate this node does not trust (${what}): set mqtt.caFile to the PEM file of the CA that signed the broker's certificate, and name the broker in mqtt.url as its certificate does`,
+      { cause: err },
+    );
+  if (typeof e.code === "string" && /CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA/.test(e.code))
+    return new MqttBrokerError(
+      "CLIENT_CERT",
+      `${at} refused this node's TLS client certificate (${what}): set mqtt.certFile and mqtt.keyFile to a certificate the broker's CA signed and its key`,
+      { cause: err },
+    );
+  // CONNACK 4/5 (MQTT 3.1.1), reason codes 134/135 (MQTT 5)
+  if (e.code === 4 || e.code === 5 || e.code === 134 || e.code === 135)
+    return new MqttBrokerError(
+      "AUTH",
+      `${at} refused the credentials (${what}): check mqtt.username and mqtt.password (or the user:password in mqtt.url)`,
+      { cause: err },
+    );
+  if (
+    typeof e.code === "string" &&
+    /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ECONNRESET)$/.test(e.code)
+  )
+    return new MqttBrokerError(
+      "UNREACHABLE",
+      `could not reach ${at} (${what}): check mqtt.url and that the broker is running`,
+      { cause: err },
+    );
+  return new MqttBrokerError("BROKER", `${at} failed the connection (${what}): check mqtt.url and the broker's log`, {
+    cause: err,
+  });
+}
+
+/**
  * Subscribes to an external broker (Mosquitto, EMQX) with a persistent session, QoS 1.
  * mqtt.js sends the PUBACK of an incoming message when `handleMessage`'s callback runs, so
  * the callback waits for the durable commit; unacknowledged messages are redelivered by the
  * broker after a crash. With `sharedGroup` (MQTT 5), several oracle nodes split the stream.
+ * The URL is logged and put in errors without its credentials (`urlForLogs`).
  */
 export async function startExternalSubscriber(deps: {
   common: Common;
@@ -268,14 +355,20 @@ export async function startExternalSubscriber(deps: {
   const { common, ingestor, heartbeats } = deps;
   const cfg = common.config.mqtt;
   const log = common.logger.child({ part: "mqtt" });
-  const url = cfg.url ?? `mqtt://${cfg.host}:${cfg.port}`;
-  const client: MqttClient = mqtt.connect(url, {
+  const rawUrl = cfg.url ?? `mqtt://${cfg.host}:${cfg.port}`;
+  const url = urlForLogs(rawUrl);
+  const ca = readPem("caFile", cfg.caFile);
+  const cert = readPem("certFile", cfg.certFile);
+  const key = readPem("keyFile", cfg.keyFile);
+  const client: MqttClient = mqtt.connect(rawUrl, {
     clientId: cfg.clientId ?? `carbonproof-oracle-${common.config.nodeName}`,
     clean: false,
     protocolVersion: cfg.sharedGroup ? 5 : 4,
     username: cfg.username,
     password: cfg.password,
-    ca: cfg.caFile ? readFileSync(cfg.caFile) : undefined,
+    ca,
+    cert,
+    key,
     reconnectPeriod: 1000,
     ...(cfg.sharedGroup ? { properties: { sessionExpiryInterval: 0xffffffff } } : {}),
   });
@@ -291,16 +384,31 @@ export async function startExternalSubscriber(deps: {
   };
   const shared = (f: string) => (cfg.sharedGroup ? `$share/${cfg.sharedGroup}/${f}` : f);
   const filter = shared(READINGS_TOPIC_FILTER);
-  await new Promise<void>((resolve, reject) => {
-    client.once("connect", () => {
-      // heartbeats are QoS 0 from the device (docs/protocol.md): health data, nothing to redeliver
-      client.subscribe({ [filter]: { qos: 1 }, [shared(HEARTBEAT_TOPIC_FILTER)]: { qos: 0 } }, (err) =>
-        err ? reject(err) : resolve(),
-      );
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.once("connect", () => {
+        // heartbeats are QoS 0 from the device (docs/protocol.md): health data, nothing to redeliver
+        client.subscribe({ [filter]: { qos: 1 }, [shared(HEARTBEAT_TOPIC_FILTER)]: { qos: 0 } }, (err, granted) => {
+          const refused = granted?.find((g) => g.qos > 2);
+          if (err || refused)
+            reject(
+              new MqttBrokerError(
+                "SUBSCRIBE",
+                `the MQTT broker at ${url} refused the subscription to ${refused?.topic ?? filter}: allow this node's user to subscribe to it in the broker's ACL`,
+                { cause: err },
+              ),
+            );
+          else resolve();
+        });
+      });
+      client.once("error", (err) => reject(connectError(err, url)));
     });
-    client.once("error", reject);
-  });
-  client.on("error", (err) => log.error({ err }, "MQTT client error"));
+  } catch (err) {
+    // stop reconnecting in the background: the node does not start
+    await client.endAsync(true);
+    throw err;
+  }
+  client.on("error", (err) => log.error({ err, url }, "MQTT client error"));
   log.info({ url, filter }, "subscribed to external MQTT broker");
   return { url, close: () => client.endAsync() };
 }

@@ -1,0 +1,444 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer as createTcpServer, type Server } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DatabaseSync } from "node:sqlite";
+import { Aedes } from "aedes";
+import mqtt, { type IClientOptions } from "mqtt";
+import { readingDigestHex, type Envelope } from "../../sdk/src/index.ts";
+import { freePort } from "../../sdk/src/test/ports.ts";
+import type { ConfigInput } from "../src/config/schema.ts";
+import { deviceFileJson } from "../src/devices/directory.ts";
+import { readingsTopic, urlForLogs } from "../src/ingest/mqtt.ts";
+import { deviceInfo, electricity, flueGas, makeDevice, testNode } from "./fixtures.ts";
+import { tempDir, waitFor } from "./helpers.ts";
+
+/**
+ * `mqtt.mode: external`: the node subscribes to a broker it does not run. The brokers are real:
+ * aedes (the house's MQTT 3.1.1 broker) on loopback, over TCP with user names and passwords and
+ * over TLS with certificates made by `openssl` at run time (never committed), and Mosquitto for
+ * MQTT 5 shared subscriptions (aedes speaks no MQTT 5). Failing starts and the log are checked on
+ * the CLI (`carbonproof-oracle start`) in a child process: what an operator sees.
+ */
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), "../src/cli/main.ts");
+const haveOpenssl = spawnSync("openssl", ["version"]).status === 0;
+const haveMosquitto = spawnSync("mosquitto", ["-h"]).error === undefined;
+
+type Pki = {
+  ca: string;
+  otherCa: string;
+  serverKey: string;
+  serverCert: string;
+  clientKey: string;
+  clientCert: string;
+};
+
+/** A CA, a server certificate for 127.0.0.1 and a client certificate signed by it, and an unrelated CA; PEM files in `dir`. */
+function makePki(dir: string): Pki {
+  const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  const ecKey = (name: string) =>
+    ssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", name);
+  const selfSigned = (name: string, cn: string) => {
+    ecKey(`${name}.key`);
+    ssl("req", "-x509", "-new", "-key", `${name}.key`, "-subj", `/CN=${cn}`, "-days", "2", "-out", `${name}.pem`);
+  };
+  const signed = (name: string, cn: string, ext: string) => {
+    ecKey(`${name}.key`);
+    ssl("req", "-new", "-key", `${name}.key`, "-subj", `/CN=${cn}`, "-out", `${name}.csr`);
+    writeFileSync(join(dir, `${name}.ext`), ext);
+    const ca = ["-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial"];
+    ssl("x509", "-req", "-in", `${name}.csr`, ...ca, "-days", "2", "-extfile", `${name}.ext`, "-out", `${name}.pem`);
+  };
+  selfSigned("ca", "carbonproof test CA");
+  selfSigned("other-ca", "some other CA");
+  signed("server", "127.0.0.1", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+  signed("client", "oracle-1", "extendedKeyUsage=clientAuth\n");
+  const p = (f: string) => join(dir, f);
+  return {
+    ca: p("ca.pem"),
+    otherCa: p("other-ca.pem"),
+    serverKey: p("server.key"),
+    serverCert: p("server.pem"),
+    clientKey: p("client.key"),
+    clientCert: p("client.pem"),
+  };
+}
+
+type Broker = { port: number; url: string; close: () => Promise<void> };
+
+/**
+ * An aedes broker on loopback: `users` (user name → password) makes it refuse other credentials
+ * (CONNACK 4); `tls` serves TLS with these options (a client certificate with `requestCert`).
+ */
+async function startAedes(
+  opts: {
+    users?: Record<string, string>;
+    tls?: { key: string; cert: string; ca?: string; requestCert?: boolean };
+  } = {},
+): Promise<Broker> {
+  const users = opts.users;
+  const broker = await Aedes.createBroker({
+    authenticate: (_client, username, password, done) => {
+      if (!users || (username !== undefined && users[username] === password?.toString("utf8"))) return done(null, true);
+      const err = Object.assign(new Error("bad user name or password"), { returnCode: 4 });
+      done(err as Parameters<typeof done>[0], false);
+    },
+  });
+  const tls = opts.tls;
+  const server: Server = tls
+    ? createTlsServer(
+        {
+          key: readFileSync(tls.key),
+          cert: readFileSync(tls.cert),
+          ca: tls.ca ? readFileSync(tls.ca) : undefined,
+          requestCert: tls.requestCert ?? false,
+          rejectUnauthorized: tls.requestCert ?? false,
+        },
+        broker.handle,
+      )
+    : createTcpServer(broker.handle);
+  server.on("tlsClientError", () => {}); // a refused handshake is what some tests expect
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    url: `${tls ? "mqtts" : "mqtt"}://127.0.0.1:${port}`,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+    },
+  };
+}
+
+/** A device publishing each envelope with QoS 1, waiting for the broker's PUBACK of each. */
+async function publish(url: string, envs: Envelope[], opts: IClientOptions = {}): Promise<void> {
+  const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 10_000, ...opts });
+  try {
+    for (const e of envs)
+      await client.publishAsync(readingsTopic(e.reading.facilityId, e.reading.deviceId), JSON.stringify(e), {
+        qos: 1,
+      });
+  } finally {
+    await client.endAsync();
+  }
+}
+
+const digests = (envs: Envelope[]) => envs.map((e) => readingDigestHex(e.reading));
+
+describe("external MQTT broker (mqtt.mode: external)", { skip: !haveOpenssl && "needs the openssl CLI" }, () => {
+  const tmp = tempDir("cp-mqtt-external-");
+  let pki: Pki;
+  const chimney = makeDevice("kangaita-chimney-1");
+  const meter = makeDevice("kangaita-meter-1");
+  const some = (n: number) => Array.from({ length: n }, (_, i) => (i % 2 ? electricity(meter) : flueGas(chimney)));
+
+  before(() => {
+    pki = makePki(tmp.dir);
+  });
+  after(() => tmp.cleanup());
+
+  /** A node (in this process) subscribed to the broker with these mqtt settings; the devices are known to it. */
+  const externalNode = (mqttCfg: NonNullable<ConfigInput["mqtt"]>, extra: ConfigInput = {}) =>
+    testNode({
+      config: { ...extra, mqtt: { mode: "external", ...mqttCfg } },
+      devices: [deviceInfo(chimney), deviceInfo(meter)],
+    });
+
+  async function assertStored(
+    node: Awaited<ReturnType<typeof testNode>>,
+    envs: Envelope[],
+    what: string,
+  ): Promise<void> {
+    await waitFor(() => digests(envs).every((d) => node.storage.getReading(d)), {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+      what,
+    });
+  }
+
+  test("stores the readings of a broker that requires a user name and password", async () => {
+    const broker = await startAedes({ users: { "oracle-1": "node-secret", "kangaita-meter-1": "device-secret" } });
+    const node = await externalNode({ url: broker.url, username: "oracle-1", password: "node-secret" });
+    try {
+      const envs = some(6);
+      await publish(broker.url, envs, { username: "kangaita-meter-1", password: "device-secret" });
+      await assertStored(node, envs, "readings stored from the broker");
+      assert.equal(node.mqtt?.url, broker.url);
+    } finally {
+      await node.close();
+      await broker.close();
+    }
+  });
+
+  test("subscribes over TLS to a broker whose certificate mqtt.caFile's CA signed", async () => {
+    const broker = await startAedes({ tls: { key: pki.serverKey, cert: pki.serverCert } });
+    const node = await externalNode({ url: broker.url, caFile: pki.ca });
+    try {
+      const envs = some(4);
+      await publish(broker.url, envs, { ca: readFileSync(pki.ca) });
+      await assertStored(node, envs, "readings stored from the TLS broker");
+    } finally {
+      await node.close();
+      await broker.close();
+    }
+  });
+
+  test("subscribes with a client certificate (mqtt.certFile, keyFile) to a broker that requires one", async () => {
+    const broker = await startAedes({
+      tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.ca, requestCert: true },
+    });
+    const node = await externalNode({
+      url: broker.url,
+      caFile: pki.ca,
+      certFile: pki.clientCert,
+      keyFile: pki.clientKey,
+    });
+    try {
+      const envs = some(4);
+      // the device holds a certificate of the same CA
+      await publish(broker.url, envs, {
+        ca: readFileSync(pki.ca),
+        cert: readFileSync(pki.clientCert),
+        key: readFileSync(pki.clientKey),
+      });
+      await assertStored(node, envs, "readings stored from the mutual-TLS broker");
+    } finally {
+      await node.close();
+      await broker.close();
+    }
+  });
+
+  describe("the CLI (carbonproof-oracle start) in a child process", () => {
+    const devicesFile = join(tmp.dir, "devices.json");
+    before(() => writeFileSync(devicesFile, deviceFileJson([deviceInfo(chimney), deviceInfo(meter)])));
+
+    /** A config file for a node on `name`'s data dir with this mqtt section; its HTTP port. */
+    async function configFile(
+      name: string,
+      mqttCfg: Record<string, unknown>,
+    ): Promise<{ file: string; httpPort: number }> {
+      const httpPort = await freePort();
+      const file = join(tmp.dir, `${name}.json`);
+      writeFileSync(
+        file,
+        JSON.stringify({
+          dataDir: join(tmp.dir, name),
+          log: { level: "debug" }, // every line the node writes, to look for the password in
+          http: { port: httpPort },
+          mqtt: { mode: "external", ...mqttCfg },
+          devices: { source: "file", file: devicesFile },
+          storage: { synchronous: "NORMAL" },
+          facilities: { "ktda-kangaita": { country: "KEN", flueGasBiogenicShareBp: 10000 } },
+        }),
+      );
+      return { file, httpPort };
+    }
+
+    /** Starts the node; resolves once /health answers or the process exited (a refused start). */
+    async function startChild(file: string, httpPort: number, logFile: string): Promise<ChildProcess> {
+      const log = openSync(logFile, "a");
+      const c = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", cli, "start", "--config", file], {
+        stdio: ["ignore", log, log],
+      });
+      closeSync(log);
+      await waitFor(
+        async () =>
+          c.exitCode !== null || c.signalCode !== null || (await fetch(`http://127.0.0.1:${httpPort}/health`)).ok,
+        { timeoutMs: 120_000, intervalMs: 200, what: "the node up, or exited" },
+      );
+      return c;
+    }
+
+    const exited = (c: ChildProcess, timeoutMs = 60_000) =>
+      c.exitCode !== null || c.signalCode !== null
+        ? Promise.resolve(c.exitCode ?? c.signalCode)
+        : new Promise<number | string | null>((resolve, reject) => {
+            const t = setTimeout(() => reject(new Error(`node did not exit within ${timeoutMs} ms`)), timeoutMs);
+            c.once("exit", (code, signal) => {
+              clearTimeout(t);
+              resolve(code ?? signal);
+            });
+          });
+
+    /** Runs a start that must fail with `exitCode` (1 failed, 2 bad config); everything it wrote. */
+    async function refusedStart(name: string, mqttCfg: Record<string, unknown>, exitCode = 1): Promise<string> {
+      const { file, httpPort } = await configFile(name, mqttCfg);
+      const logFile = join(tmp.dir, `${name}.log`);
+      const c = await startChild(file, httpPort, logFile);
+      const code = await exited(c);
+      const out = readFileSync(logFile, "utf8");
+      assert.equal(code, exitCode, `the start should fail; the node wrote:\n${out}`);
+      return out;
+    }
+
+    test("a password in mqtt.url reaches neither the log nor an error message", async () => {
+      const password = "pw-in-url-7f3a9c";
+      const broker = await startAedes({ users: { "oracle-1": password, "kangaita-meter-1": "device-secret" } });
+      const logFile = join(tmp.dir, "url-password.log");
+      let child: ChildProcess | null = null;
+      try {
+        const { file, httpPort } = await configFile("url-password", {
+          url: `mqtt://oracle-1:${password}@127.0.0.1:${broker.port}`,
+        });
+        child = await startChild(file, httpPort, logFile);
+        const envs = some(2);
+        await publish(broker.url, envs, { username: "kangaita-meter-1", password: "device-secret" });
+        await waitFor(
+          async () => {
+            for (const d of digests(envs))
+              if ((await fetch(`http://127.0.0.1:${httpPort}/v1/readings/${d}`)).status !== 200) return false;
+            return true;
+          },
+          { timeoutMs: 60_000, intervalMs: 200, what: "readings stored by the child node" },
+        );
+        child.kill("SIGTERM");
+        await exited(child);
+        // and a refused start: the wrong password, in the URL
+        const refused = await refusedStart("url-wrong-password", {
+          url: `mqtt://oracle-1:${password}-old@127.0.0.1:${broker.port}`,
+        });
+        assert.match(refused, /refused the credentials .*check mqtt\.username and mqtt\.password/);
+        const out = readFileSync(logFile, "utf8") + refused;
+        assert.match(
+          out,
+          new RegExp(`"url":"mqtt://127\\.0\\.0\\.1:${broker.port}".*"msg":"subscribed to external MQTT broker"`),
+        );
+        assert.ok(!out.includes(password), `the password is in the node's output:\n${out}`);
+        assert.ok(!out.includes("oracle-1:"), "no user:password pair in the output");
+      } finally {
+        if (child && child.exitCode === null) child.kill("SIGKILL");
+        await broker.close();
+      }
+    });
+
+    test("refuses to start with a clear error: wrong credentials, untrusted broker, no client certificate", async () => {
+      const plain = await startAedes({ users: { "oracle-1": "node-secret" } });
+      const tls = await startAedes({ tls: { key: pki.serverKey, cert: pki.serverCert } });
+      const mutual = await startAedes({
+        tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.ca, requestCert: true },
+      });
+      try {
+        const badPassword = await refusedStart("bad-password", {
+          url: plain.url,
+          username: "oracle-1",
+          password: "not-the-secret",
+        });
+        assert.match(badPassword, /MQTT broker at mqtt:\/\/127\.0\.0\.1:\d+ refused the credentials/);
+        assert.ok(!badPassword.includes("not-the-secret"));
+
+        const wrongCa = await refusedStart("wrong-ca", { url: tls.url, caFile: pki.otherCa });
+        assert.match(wrongCa, /does not trust .*set mqtt\.caFile to the PEM file of the CA/);
+
+        const noClientCert = await refusedStart("no-client-cert", { url: mutual.url, caFile: pki.ca });
+        assert.match(noClientCert, /refused this node's TLS client certificate .*set mqtt\.certFile and mqtt\.keyFile/);
+
+        const missingFile = await refusedStart("missing-ca", { url: tls.url, caFile: join(tmp.dir, "nope.pem") });
+        assert.match(missingFile, /mqtt\.caFile: cannot read .*nope\.pem \(ENOENT\)/);
+
+        const halfPair = await refusedStart("half-pair", { url: mutual.url, certFile: pki.clientCert }, 2);
+        assert.match(halfPair, /set both mqtt\.certFile and mqtt\.keyFile/);
+      } finally {
+        await Promise.all([plain.close(), tls.close(), mutual.close()]);
+      }
+    });
+
+    test("a reading the node received but had not stored when it died is redelivered and stored after the restart", async () => {
+      const broker = await startAedes();
+      const logFile = join(tmp.dir, "restart.log");
+      const { file, httpPort } = await configFile("restart", { url: broker.url });
+      let child: ChildProcess | null = null;
+      let lock: DatabaseSync | null = null;
+      try {
+        child = await startChild(file, httpPort, logFile);
+        assert.equal(child.exitCode, null, readFileSync(logFile, "utf8"));
+        // hold SQLite's write lock: the node receives the readings but cannot commit them
+        lock = new DatabaseSync(join(tmp.dir, "restart", "oracle.db"));
+        lock.exec("PRAGMA busy_timeout = 60000; BEGIN IMMEDIATE");
+        const envs = some(5);
+        await publish(broker.url, envs);
+        const metric = async () => {
+          const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+          return Number(/^carbonproof_oracle_ingest_commit_failures_total (\d+)/m.exec(text)?.[1] ?? 0);
+        };
+        await waitFor(async () => (await metric()) > 0, {
+          timeoutMs: 60_000,
+          intervalMs: 200,
+          what: "a commit that failed on the locked database",
+        });
+        child.kill("SIGKILL");
+        await exited(child);
+        lock.exec("ROLLBACK");
+        lock.close();
+        lock = null;
+        child = await startChild(file, httpPort, logFile);
+        await waitFor(
+          async () => {
+            for (const d of digests(envs))
+              if ((await fetch(`http://127.0.0.1:${httpPort}/v1/readings/${d}`)).status !== 200) return false;
+            return true;
+          },
+          { timeoutMs: 60_000, intervalMs: 200, what: "every reading stored after the restart" },
+        );
+        child.kill("SIGTERM");
+        await exited(child);
+      } finally {
+        lock?.close();
+        if (child && child.exitCode === null) child.kill("SIGKILL");
+        await broker.close();
+      }
+    });
+  });
+
+  test(
+    "sharedGroup: two nodes split the stream of a Mosquitto broker, each reading stored by exactly one",
+    { skip: !haveMosquitto && "needs the mosquitto broker (MQTT 5 shared subscriptions)" },
+    async () => {
+      const port = await freePort();
+      const conf = join(tmp.dir, "mosquitto.conf");
+      writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+      const mosquitto = spawn("mosquitto", ["-c", conf], { stdio: "ignore" });
+      const url = `mqtt://127.0.0.1:${port}`;
+      const nodes: Awaited<ReturnType<typeof testNode>>[] = [];
+      try {
+        await waitFor(
+          async () => {
+            const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 2000 });
+            await c.endAsync();
+            return true;
+          },
+          { timeoutMs: 30_000, intervalMs: 200, what: "mosquitto listening" },
+        );
+        for (const name of ["oracle-a", "oracle-b"])
+          nodes.push(await externalNode({ url, sharedGroup: "carbonproof" }, { nodeName: name }));
+        const envs = some(40);
+        await publish(url, envs, { protocolVersion: 5 });
+        const ds = digests(envs);
+        await waitFor(() => ds.every((d) => nodes.some((n) => n.storage.getReading(d))), {
+          timeoutMs: 60_000,
+          intervalMs: 100,
+          what: "every reading stored by one of the nodes",
+        });
+        const byNode = nodes.map((n) => ds.filter((d) => n.storage.getReading(d)).length);
+        assert.equal(byNode[0]! + byNode[1]!, ds.length, `stored twice: ${byNode.join(" + ")}`);
+        assert.ok(
+          byNode.every((k) => k > 0),
+          `both nodes get a share: ${byNode.join(" + ")}`,
+        );
+      } finally {
+        for (const n of nodes) await n.close();
+        mosquitto.kill("SIGTERM");
+      }
+    },
+  );
+
+  test("urlForLogs drops the user name and password of a URL", () => {
+    assert.equal(urlForLogs("mqtts://oracle:s%40cret@broker.example:8883"), "mqtts://broker.example:8883");
+    assert.equal(urlForLogs("mqtt://127.0.0.1:1883"), "mqtt://127.0.0.1:1883");
+    assert.equal(urlForLogs("oracle secret@broker"), "(mqtt.url, not a URL)");
+  });
+});
