@@ -245,7 +245,7 @@ describe("embedded broker with mqtt.requireAuth", { timeout: 60_000 }, () => {
       await c.publishAsync(readingsTopic(other.facilityId, other.deviceId), JSON.stringify(electricity(other)), {
         qos: 1,
       });
-      assert.equal(node.storage.listDeadLetters({ limit: 1 })[0]?.reason, "topic");
+      assert.equal(node.storage.listDeadLetters({ limit: 1 })[0]?.reason, "forbidden-principal");
     } finally {
       await c.endAsync();
     }

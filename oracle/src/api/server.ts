@@ -151,7 +151,14 @@ export async function buildApi(deps: ApiDeps) {
     global: true,
     max: cfg.rateLimit.max,
     timeWindow: cfg.rateLimit.windowMs,
-    keyGenerator: (req) => presentedKey(req)?.slice(0, 64) ?? req.ip,
+    // a bucket per verified key, else per client address: keyed on the key as presented, every
+    // made-up `cpk_…` value would get a fresh bucket and escape the limit
+    keyGenerator: (req) => {
+      const presented = presentedKey(req);
+      if (adminTokenMatches(presented, cfg.adminTokenSha256)) return "admin";
+      const key = authenticate(storage, presented);
+      return key ? `key:${key.id}` : `ip:${req.ip}`;
+    },
     allowList: (req) => req.url === "/health" || req.url === "/ready" || req.url === "/metrics",
   });
   await app.register(multipart, { limits: { fileSize: cfg.evidenceMaxBytes, files: 1, fields: 10 } });

@@ -384,7 +384,7 @@ export class Ingestor {
       const own = ctx.principal.scope === "device" ? r.deviceId : r.facilityId;
       if (own !== ctx.principal.subject) {
         return {
-          reason: "topic",
+          reason: "forbidden-principal",
           detail: `API key for ${ctx.principal.scope} ${ctx.principal.subject} cannot submit readings of ${r.facilityId}/${r.deviceId}`,
           r,
           digest,

@@ -11,6 +11,7 @@ export const REJECT_REASONS = [
   "malformed", // not JSON, not an envelope
   "oversized", // payload larger than the configured limit
   "topic", // MQTT topic not carbonproof/v1/<facility>/<device>/readings, or not matching the reading
+  "forbidden-principal", // a valid API key used for a facility or device other than its own
   "schema", // envelope or reading fails the sdk schema
   "unknown-device", // device not in the DeviceRegistry
   "device-inactive", // device suspended or revoked, or its facility differs
