@@ -12,8 +12,13 @@ export class Shutdown {
   get aborted(): boolean {
     return this.controller.signal.aborted;
   }
+  #closing: string | null = null;
   add(name: string, fn: () => Promise<void> | void): void {
     this.#hooks.push({ name, fn });
+  }
+  /** Parts not closed yet, the one closing now first: what a shutdown past its deadline names. */
+  get open(): string[] {
+    return [...(this.#closing ? [this.#closing] : []), ...this.#hooks.map((h) => h.name).reverse()];
   }
   /** Aborts, then runs every hook (last registered first); errors are collected, not swallowed. */
   async run(logger?: Logger): Promise<void> {
@@ -21,6 +26,7 @@ export class Shutdown {
     const errors: unknown[] = [];
     while (this.#hooks.length) {
       const h = this.#hooks.pop()!;
+      this.#closing = h.name;
       logger?.debug({ hook: h.name }, "shutdown: closing");
       try {
         await h.fn();
@@ -28,6 +34,7 @@ export class Shutdown {
         logger?.error({ err, hook: h.name }, "shutdown hook failed");
         errors.push(err);
       }
+      this.#closing = null;
     }
     if (errors.length) throw new AggregateError(errors, "some shutdown hooks failed");
   }

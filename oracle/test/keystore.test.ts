@@ -3,7 +3,16 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Wallet, encryptKeystoreJson, decryptKeystoreJson } from "ethers";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { createKeystore, decryptKey, encryptKey, openKeystore, KeystoreError } from "../src/chain/keystore.ts";
+import {
+  createKeystore,
+  decryptKey,
+  encryptKey,
+  keystoreAddress,
+  openKeystore,
+  KeystoreError,
+} from "../src/chain/keystore.ts";
+import { loadSigner } from "../src/chain/setup.ts";
+import { parseConfig } from "../src/config/load.ts";
 import { tempDir } from "./helpers.ts";
 
 const tmp = tempDir();
@@ -31,4 +40,34 @@ test("a wrong password is refused with KEYSTORE_WRONG_PASSWORD", () => {
     privateKeyToAccount(decryptKey(encryptKey(generatePrivateKey(), "x", { n: 1024 }), "x")).address.length,
     42,
   );
+});
+
+test("loadSigner takes a plain key from the environment on the local chain (31337) only, or with CARBONPROOF_ALLOW_PLAIN_KEY=1", () => {
+  const pk = generatePrivateKey();
+  const address = privateKeyToAccount(pk).address;
+  const on = (chainId: number) =>
+    parseConfig({ dataDir: join(tmp.dir, "plain"), chain: { chainId, keystore: { privateKeyEnv: "NODE_KEY" } } });
+  assert.equal(loadSigner(on(31337), { NODE_KEY: pk }).address, address);
+  assert.throws(
+    () => loadSigner(on(1), { NODE_KEY: pk }),
+    (e: unknown) =>
+      e instanceof Error &&
+      /a plain key in NODE_KEY is taken only on the local chain \(id 31337\), and chain\.chainId is 1: put the key in an encrypted keystore with `carbonproof-oracle keys create`/.test(
+        e.message,
+      ) &&
+      !e.message.includes(pk.slice(2)),
+  );
+  assert.equal(loadSigner(on(1), { NODE_KEY: pk, CARBONPROOF_ALLOW_PLAIN_KEY: "1" }).address, address);
+  assert.throws(
+    () => loadSigner(on(1), { NODE_KEY: pk, CARBONPROOF_ALLOW_PLAIN_KEY: "yes" }),
+    /only on the local chain/,
+  );
+});
+
+test("loadSigner prefers the keystore on any chain, and keystoreAddress reads its address checksummed", () => {
+  const path = join(tmp.dir, "node-keystore.json");
+  const account = createKeystore(path, "pw", { n: 1024 });
+  const cfg = parseConfig({ dataDir: tmp.dir, chain: { chainId: 1, keystore: { path } } });
+  assert.equal(loadSigner(cfg, { CARBONPROOF_ORACLE_KEYSTORE_PASSWORD: "pw" }).address, account.address);
+  assert.equal(keystoreAddress(path), account.address);
 });

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID, scryptSync, timingSafeEqual } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { bytesToHex, hexToBytes, keccak256 } from "viem";
+import { bytesToHex, getAddress, hexToBytes, keccak256 } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { z } from "zod";
 
@@ -117,7 +117,11 @@ export function readKeystore(path: string): KeystoreJson {
       { cause },
     );
   }
-  return JSON.parse(text) as KeystoreJson;
+  try {
+    return JSON.parse(text) as KeystoreJson;
+  } catch (cause) {
+    throw new KeystoreError("KEYSTORE_INVALID", `keystore ${path} is not JSON: restore it from its backup`, { cause });
+  }
 }
 
 export function createKeystore(
@@ -134,8 +138,15 @@ export function openKeystore(path: string, password: string): PrivateKeyAccount 
   return privateKeyToAccount(decryptKey(readKeystore(path), password));
 }
 
-/** Address of a keystore without decrypting it (when the file records it). */
+/** Address of a keystore without decrypting it (when the file records it), checksummed as the signer's. */
 export function keystoreAddress(path: string): string | null {
   const a = readKeystore(path).address;
-  return a ? `0x${a}` : null;
+  if (!a) return null;
+  try {
+    return getAddress(a.startsWith("0x") ? a : `0x${a}`);
+  } catch (cause) {
+    throw new KeystoreError("KEYSTORE_INVALID", `keystore ${path} records an address that is not one ("${a}")`, {
+      cause,
+    });
+  }
 }

@@ -2,19 +2,16 @@
 /**
  * `carbonproof-oracle` — run and operate an oracle node.
  *
- *   start  [--config FILE]                       run the node until SIGTERM/SIGINT
- *   import FILE.csv [--config FILE] [--json]     bulk-import signed readings, per-row report
- *   status [--config FILE]                       backlog, batches by state, dead letters
- *   keys create|import|show|rotate [--config FILE] [--private-key-env NAME]
- *   keys api-create --scope facility|device|admin|oracle --subject ID [--label L]
- *   keys api-list | keys api-revoke ID
+ *   start, import, status, keys create|import|show|rotate|api-create|api-list|api-revoke:
+ *   `carbonproof-oracle --help` lists every command and option (COMMANDS below).
+ *   Exit codes: 0 done, 1 failed, 2 bad command line or config.
  *
  * Config: a JSON file (--config or CARBONPROOF_ORACLE_CONFIG) plus CARBONPROOF_ORACLE__*
  * environment overrides, validated at start (docs/oracle.md).
  */
-import { existsSync, readFileSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import module from "node:module";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Config } from "../config/schema.ts";
 import type { SqliteStorage } from "../storage/sqlite.ts";
@@ -30,20 +27,240 @@ const { SdkCalculator: Calculator } = await import("../compute/sdk.ts");
 const { startNode } = await import("../node.ts");
 const { SqliteStorage: Sqlite } = await import("../storage/sqlite.ts");
 const { createApiKey } = await import("../api/keys.ts");
-const { createKeystore, keystoreAddress, openKeystore } = await import("../chain/keystore.ts");
+const { KeystoreError, createKeystore, keystoreAddress, openKeystore } = await import("../chain/keystore.ts");
 const { keystorePath } = await import("../chain/setup.ts");
 const { importCsv } = await import("../ingest/csv.ts");
 
-function usage(): never {
-  process.stderr.write(`usage: carbonproof-oracle <start|import|status|keys> [options]
-  start  [--config FILE]
-  import FILE.csv [--config FILE] [--json]
-  status [--config FILE]
-  keys create|import|show|rotate [--config FILE] [--private-key-env NAME]
-  keys api-create --scope facility|device|admin|oracle --subject ID [--label L]
-  keys api-list | keys api-revoke ID
-`);
-  process.exit(2);
+/** A command line that does not parse: what was wrong, then the command's usage line; exit 2. */
+class UsageError extends Error {
+  readonly code = "CLI_USAGE";
+  /** The command whose usage line goes with the message (`keys rotate`, `keys`), or null for the CLI's. */
+  readonly command: string | null;
+  constructor(message: string, command: string | null) {
+    super(message);
+    this.name = "UsageError";
+    this.command = command;
+  }
+}
+
+type OptionName = "config" | "json" | "scope" | "subject" | "label" | "private-key-env" | "shutdown-timeout" | "help";
+
+/** Every command: its usage line, what it does, the options it takes. */
+const COMMANDS: Record<string, { usage: string; about: string; options: OptionName[] }> = {
+  start: {
+    usage: "start [--config FILE] [--shutdown-timeout SECONDS]",
+    about: "run the node until SIGTERM/SIGINT; a second signal exits at once",
+    options: ["config", "shutdown-timeout"],
+  },
+  import: {
+    usage: "import FILE.csv [--config FILE] [--json]",
+    about: "bulk-import signed readings, one report line per row (exit 1 when a row is rejected)",
+    options: ["config", "json"],
+  },
+  status: { usage: "status [--config FILE]", about: "backlog, batches by state, dead letters", options: ["config"] },
+  "keys create": {
+    usage: "keys create [--config FILE]",
+    about: "new node key in an encrypted keystore (password from $CARBONPROOF_ORACLE_KEYSTORE_PASSWORD)",
+    options: ["config"],
+  },
+  "keys import": {
+    usage: "keys import [--config FILE] [--private-key-env NAME]",
+    about: "encrypt the 0x key held by the environment variable NAME (default CARBONPROOF_ORACLE_PRIVATE_KEY)",
+    options: ["config", "private-key-env"],
+  },
+  "keys show": { usage: "keys show [--config FILE]", about: "the node key's address", options: ["config"] },
+  "keys rotate": {
+    usage: "keys rotate [--config FILE]",
+    about:
+      "new node key, the old keystore kept as .bak; batches signed with the old key go back to pinned (node stopped)",
+    options: ["config"],
+  },
+  "keys api-create": {
+    usage: "keys api-create --scope facility|device|admin|oracle --subject ID [--label TEXT] [--config FILE]",
+    about: "issue an API key (printed once)",
+    options: ["config", "scope", "subject", "label"],
+  },
+  "keys api-list": {
+    usage: "keys api-list [--config FILE]",
+    about: "API keys, without their secrets",
+    options: ["config"],
+  },
+  "keys api-revoke": {
+    usage: "keys api-revoke ID [--config FILE]",
+    about: "revoke the API key with the numeric ID that api-list shows",
+    options: ["config"],
+  },
+};
+
+const OPTION_HELP: Record<OptionName, string> = {
+  config: "-c, --config FILE            JSON config file (default: $CARBONPROOF_ORACLE_CONFIG)",
+  json: "    --json                   import: print the report as one JSON object",
+  "shutdown-timeout": `    --shutdown-timeout SECONDS  start: exit non-zero, naming what is still open, when a stop takes longer (default: $${"CARBONPROOF_ORACLE_SHUTDOWN_TIMEOUT_S"} or 30)`,
+  "private-key-env": "    --private-key-env NAME   keys import: environment variable holding the 0x key",
+  scope: "    --scope SCOPE            keys api-create: facility, device, admin or oracle",
+  subject: "    --subject ID             keys api-create: the facility, device or node id the key is for",
+  label: "    --label TEXT             keys api-create: a note shown by api-list",
+  help: "-h, --help                   this help (also after a command: `keys rotate --help`)",
+};
+
+const SHUTDOWN_TIMEOUT_ENV = "CARBONPROOF_ORACLE_SHUTDOWN_TIMEOUT_S";
+const DEFAULT_SHUTDOWN_TIMEOUT_S = 30;
+
+/** Help for the whole CLI, one group (`keys`) or one command (`keys rotate`). */
+function help(command: string | null): string {
+  const names = Object.keys(COMMANDS).filter((n) => !command || n === command || n.startsWith(`${command} `));
+  const options = new Set<OptionName>(["help"]);
+  for (const n of names) for (const o of COMMANDS[n]!.options) options.add(o);
+  const lines = [
+    `usage: carbonproof-oracle ${command && names.length === 1 ? COMMANDS[command]!.usage : `${command ?? "<command>"} [options]`}`,
+    "",
+  ];
+  lines.push("commands:");
+  for (const n of names) lines.push(`  ${COMMANDS[n]!.usage}`, `      ${COMMANDS[n]!.about}`);
+  lines.push("", "options:");
+  for (const o of Object.keys(OPTION_HELP) as OptionName[]) if (options.has(o)) lines.push(`  ${OPTION_HELP[o]}`);
+  lines.push(
+    "",
+    "environment:",
+    "  CARBONPROOF_ORACLE_CONFIG              config file when --config is not given",
+    "  CARBONPROOF_ORACLE__<KEY>__<SUBKEY>    config overrides (docs/oracle.md, Configuration)",
+    "  CARBONPROOF_ORACLE_KEYSTORE_PASSWORD   keystore password (name set by chain.keystore.passwordEnv)",
+    "  CARBONPROOF_ORACLE_PRIVATE_KEY         plain key: local chain (id 31337) only, or with CARBONPROOF_ALLOW_PLAIN_KEY=1",
+    `  ${SHUTDOWN_TIMEOUT_ENV}   start: shutdown deadline in seconds`,
+    "",
+    "exit codes: 0 done, 1 failed, 2 bad command line or config",
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+/** The command a command line names (`keys rotate`, `status`), read loosely so that an error in it can still show the right usage. */
+function commandOf(positionals: string[]): string | null {
+  const [cmd, sub] = positionals;
+  if (!cmd) return null;
+  if (cmd === "keys") return sub && COMMANDS[`keys ${sub}`] ? `keys ${sub}` : "keys";
+  return COMMANDS[cmd] ? cmd : null;
+}
+
+const OPTIONS = {
+  config: { type: "string", short: "c" },
+  json: { type: "boolean" },
+  scope: { type: "string" },
+  subject: { type: "string" },
+  label: { type: "string" },
+  "private-key-env": { type: "string" },
+  "shutdown-timeout": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+type Args = {
+  command: string;
+  values: Partial<Record<OptionName, string | boolean>>;
+  /** Positionals after the command (after `keys <sub>` for keys). */
+  rest: string[];
+};
+
+/** Parses and checks the command line: `null` when help was asked for (printed), else a known command with only its options. */
+function parseCommandLine(argv: string[]): Args | null {
+  const loose = parseArgs({ args: argv, options: OPTIONS, strict: false, allowPositionals: true });
+  const guess = commandOf(loose.positionals);
+  if (loose.values.help) {
+    process.stdout.write(help(guess));
+    return null;
+  }
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: true });
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? "";
+    if (!code.startsWith("ERR_PARSE_ARGS")) throw err;
+    throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ""), guess);
+  }
+  const [cmd, ...after] = parsed.positionals;
+  if (!cmd) throw new UsageError("no command given", null);
+  let command: string;
+  let rest: string[];
+  if (cmd === "keys") {
+    const sub = after[0];
+    if (!sub)
+      throw new UsageError(
+        "`keys` needs a subcommand: create, import, show, rotate, api-create, api-list or api-revoke",
+        "keys",
+      );
+    command = `keys ${sub}`;
+    if (!COMMANDS[command]) throw new UsageError(`unknown subcommand \`keys ${sub}\``, "keys");
+    rest = after.slice(1);
+  } else {
+    if (!COMMANDS[cmd]) throw new UsageError(`unknown command \`${cmd}\`: use start, import, status or keys`, null);
+    command = cmd;
+    rest = after;
+  }
+  const spec = COMMANDS[command]!;
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (value === undefined) continue;
+    if (!spec.options.includes(name as OptionName)) throw new UsageError(`\`${command}\` takes no --${name}`, command);
+  }
+  const wanted = command === "import" || command === "keys api-revoke" ? 1 : 0;
+  if (rest.length < wanted) {
+    throw new UsageError(
+      command === "import"
+        ? "`import` needs the CSV file to read"
+        : "`keys api-revoke` needs the numeric id of the key to revoke (see `keys api-list`)",
+      command,
+    );
+  }
+  if (rest.length > wanted)
+    throw new UsageError(`\`${command}\` does not take \`${rest.slice(wanted).join(" ")}\``, command);
+  const values = parsed.values as Args["values"];
+  checkValues(command, values, rest);
+  return { command, values, rest };
+}
+
+const API_SCOPES = ["facility", "device", "admin", "oracle"] as const;
+type ApiScope = (typeof API_SCOPES)[number];
+
+/** Values a command needs in a given shape, checked before any config or file is read. */
+function checkValues(command: string, values: Args["values"], rest: string[]): void {
+  if (command === "keys api-create") {
+    const scope = values.scope;
+    if (typeof scope !== "string" || !(API_SCOPES as readonly string[]).includes(scope))
+      throw new UsageError(
+        `--scope must be one of ${API_SCOPES.join(", ")}${typeof scope === "string" ? ` (got "${scope}")` : ""}`,
+        command,
+      );
+    if (typeof values.subject !== "string" || !values.subject.trim())
+      throw new UsageError("--subject needs the facility, device or node id the key is for", command);
+  }
+  if (command === "keys api-revoke" && !/^[1-9][0-9]{0,14}$/.test(rest[0]!))
+    throw new UsageError(
+      `the key id is a positive whole number as \`keys api-list\` shows it (got "${rest[0]}")`,
+      command,
+    );
+  if (command === "keys import") {
+    const name = values["private-key-env"];
+    if (typeof name === "string" && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new UsageError(
+        "--private-key-env takes the name of an environment variable (letters, digits, _), not a key or other value: put the key in that variable",
+        command,
+      );
+  }
+}
+
+function stringOption(args: Args, name: OptionName): string | undefined {
+  const v = args.values[name];
+  return typeof v === "string" ? v : undefined;
+}
+
+/** The shutdown deadline in seconds: --shutdown-timeout, else the environment, else 30. */
+function shutdownTimeoutS(args: Args): number {
+  const flag = stringOption(args, "shutdown-timeout");
+  const raw = flag ?? process.env[SHUTDOWN_TIMEOUT_ENV];
+  if (raw === undefined || raw === "") return DEFAULT_SHUTDOWN_TIMEOUT_S;
+  const s = Number(raw);
+  if (!Number.isFinite(s) || s <= 0 || s > 86_400) {
+    const where = flag !== undefined ? "--shutdown-timeout" : SHUTDOWN_TIMEOUT_ENV;
+    throw new UsageError(`${where} must be a number of seconds above 0 and at most 86400 (got "${raw}")`, "start");
+  }
+  return s;
 }
 
 function config(file: string | undefined): Config {
@@ -64,18 +281,79 @@ function password(cfg: Config): string {
   return p;
 }
 
-async function start(cfg: Config): Promise<void> {
+/** Opens the node's keystore; a wrong password says which variable to fix. */
+function openNodeKeystore(path: string, cfg: Config): { address: string } {
+  try {
+    return openKeystore(path, password(cfg));
+  } catch (err) {
+    if (err instanceof KeystoreError && err.code === "KEYSTORE_WRONG_PASSWORD") {
+      throw new Error(
+        `wrong password for the keystore ${path}: set ${cfg.chain.keystore.passwordEnv} to the password it was created with`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+}
+
+/** The pid file a running `start` keeps in its data dir, so that `keys rotate` can tell the node is stopped. */
+function pidFile(cfg: Config): string {
+  return join(resolve(cfg.dataDir), "oracle.pid");
+}
+
+/** The pid of a node running on this data dir, or null (no pid file, or its process is gone). */
+function runningNodePid(cfg: Config): number | null {
+  const file = pidFile(cfg);
+  if (!existsSync(file)) return null;
+  const pid = Number(readFileSync(file, "utf8").trim());
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (err) {
+    // EPERM: the process exists but belongs to another user
+    if ((err as NodeJS.ErrnoException).code === "EPERM") return pid;
+    return null;
+  }
+}
+
+async function start(cfg: Config, deadlineS: number): Promise<void> {
   const common = createCommon(cfg);
+  const pids = pidFile(cfg);
+  mkdirSync(dirname(pids), { recursive: true });
+  writeFileSync(pids, `${process.pid}\n`);
+  process.on("exit", () => {
+    if (existsSync(pids) && readFileSync(pids, "utf8").trim() === String(process.pid)) rmSync(pids, { force: true });
+  });
   const node = await startNode(common, { calculator: calculator(cfg) });
   common.logger.info(
     { http: node.httpUrl, mqtt: node.mqtt?.url ?? null, dataDir: resolve(cfg.dataDir), chain: cfg.chain.enabled },
     "oracle node started",
   );
   let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // the operator means it: what is acknowledged is already durable (docs/oracle.md, Durability)
+      const open = common.shutdown.open;
+      common.logger.error(
+        { signal, open },
+        `second ${signal} during shutdown: exiting now, ${open.join(", ") || "nothing"} not closed`,
+      );
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    }
     stopping = true;
-    common.logger.info({ signal }, "stopping: intake closed, flushing, closing");
+    common.logger.info(
+      { signal, deadlineS },
+      "stopping: intake closed, flushing, closing (a second signal exits at once)",
+    );
+    setTimeout(() => {
+      const open = common.shutdown.open;
+      common.logger.error(
+        { deadlineS, open },
+        `shutdown did not finish within ${deadlineS} s: exiting with ${open.join(", ")} still open`,
+      );
+      process.exit(1);
+    }, deadlineS * 1000);
     node.stop().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -88,64 +366,103 @@ async function start(cfg: Config): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-async function keys(
-  sub: string | undefined,
-  cfg: Config,
-  values: Record<string, string | boolean | undefined>,
-  rest: string[],
-) {
+/**
+ * After a rotation the batches signed with the old key (signed, not yet submitted) carry a
+ * signature the OracleSet will refuse once the old key is removed: back to pinned, so that the
+ * next start signs them again with the new key. The header, and so the attestation id, stay.
+ */
+function resetSignedBatches(cfg: Config): number {
+  if (!existsSync(join(resolve(cfg.dataDir), "oracle.db"))) return 0;
+  const storage = openStorage(cfg);
+  try {
+    let reset = 0;
+    for (const b of storage.listBatches({ states: ["signed"], limit: 1_000_000 })) {
+      if (
+        storage.transition(b.id, ["signed"], "pinned", {
+          signatures: null,
+          error: null,
+          attempts: 0,
+          nextAttemptAtMs: 0,
+        })
+      )
+        reset++;
+    }
+    return reset;
+  } finally {
+    storage.close();
+  }
+}
+
+async function keys(command: string, cfg: Config, args: Args) {
   const path = keystorePath(cfg);
-  switch (sub) {
-    case "create": {
+  switch (command) {
+    case "keys create": {
       if (existsSync(path)) throw new Error(`${path} exists; use \`keys rotate\` to replace it`);
       const account = createKeystore(path, password(cfg));
       console.log(JSON.stringify({ keystore: path, address: account.address }));
       return;
     }
-    case "import": {
-      const envName = (values["private-key-env"] as string | undefined) ?? cfg.chain.keystore.privateKeyEnv;
+    case "keys import": {
+      const envName = stringOption(args, "private-key-env") ?? cfg.chain.keystore.privateKeyEnv;
       const pk = process.env[envName];
       if (!pk || !/^0x[0-9a-fA-F]{64}$/.test(pk))
-        throw new Error(`put the 0x-prefixed private key in the environment variable ${envName}`);
+        throw new Error(`put the 0x-prefixed private key (64 hex digits) in the environment variable ${envName}`);
       if (existsSync(path)) throw new Error(`${path} exists; use \`keys rotate\` to replace it`);
       const account = createKeystore(path, password(cfg), { privateKey: pk as `0x${string}` });
       console.log(JSON.stringify({ keystore: path, address: account.address }));
       return;
     }
-    case "show": {
-      const address = keystoreAddress(path) ?? openKeystore(path, password(cfg)).address;
+    case "keys show": {
+      const address = keystoreAddress(path) ?? openNodeKeystore(path, cfg).address;
       console.log(JSON.stringify({ keystore: path, address }));
       return;
     }
-    case "rotate": {
-      const old = existsSync(path) ? openKeystore(path, password(cfg)).address : null;
-      if (existsSync(path)) renameSync(path, `${path}.${Date.now()}.bak`);
-      const account = createKeystore(path, password(cfg));
+    case "keys rotate": {
+      const pid = runningNodePid(cfg);
+      if (pid !== null) {
+        throw new Error(
+          `the node runs on ${resolve(cfg.dataDir)} (pid ${pid}): stop it first, then rotate; the rotation resets batches a running node may be submitting`,
+        );
+      }
+      const newPassword = password(cfg);
+      const old = existsSync(path) ? openNodeKeystore(path, cfg).address : null;
+      // reset before the old key is moved away: a rotation cut short leaves pinned batches and the old key, which signs them again
+      const reset = resetSignedBatches(cfg);
+      const archived = existsSync(path) ? `${path}.${Date.now()}.bak` : null;
+      if (archived) renameSync(path, archived);
+      const account = createKeystore(path, newPassword);
       console.log(
         JSON.stringify({
           keystore: path,
           previous: old,
+          archived,
           address: account.address,
-          next: "ask the OracleSet admin to addNode(new) and removeNode(previous); batches signed but not submitted are re-signed after a restart only if you reset them",
+          resetBatches: reset,
+          next: `ask the OracleSet admin to addNode(${account.address})${old ? ` and removeNode(${old})` : ""}; ${reset} batch(es) signed with the previous key and not submitted went back to pinned and are signed with the new key at the next start`,
         }),
       );
       return;
     }
-    case "api-create": {
-      const scope = values.scope as "facility" | "device" | "admin" | "oracle" | undefined;
-      const subject = values.subject as string | undefined;
-      if (!scope || !["facility", "device", "admin", "oracle"].includes(scope) || !subject) usage();
+    case "keys api-create": {
+      const scope = stringOption(args, "scope") as ApiScope;
+      const subject = stringOption(args, "subject")!;
       const storage = openStorage(cfg);
       try {
         console.log(
-          JSON.stringify(createApiKey(storage, { scope, subject, label: values.label as string | undefined })),
+          JSON.stringify(
+            createApiKey(storage, {
+              scope,
+              subject,
+              label: stringOption(args, "label"),
+            }),
+          ),
         );
       } finally {
         storage.close();
       }
       return;
     }
-    case "api-list": {
+    case "keys api-list": {
       const storage = openStorage(cfg);
       try {
         for (const k of storage.listApiKeys()) console.log(JSON.stringify({ ...k, hash: undefined }));
@@ -154,39 +471,38 @@ async function keys(
       }
       return;
     }
-    case "api-revoke": {
+    case "keys api-revoke": {
+      const id = Number(args.rest[0]);
       const storage = openStorage(cfg);
       try {
-        console.log(JSON.stringify({ revoked: storage.revokeApiKey(Number(rest[0]), Date.now()) }));
+        const revoked = storage.revokeApiKey(id, Date.now());
+        console.log(JSON.stringify({ id, revoked }));
+        if (!revoked) {
+          process.stderr.write(
+            `carbonproof-oracle: no active API key with id ${id}: \`keys api-list\` shows the ids\n`,
+          );
+          process.exitCode = 1;
+        }
       } finally {
         storage.close();
       }
       return;
     }
-    default:
-      usage();
   }
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      config: { type: "string", short: "c" },
-      json: { type: "boolean" },
-      scope: { type: "string" },
-      subject: { type: "string" },
-      label: { type: "string" },
-      "private-key-env": { type: "string" },
-    },
-  });
-  const [cmd, ...rest] = positionals;
-  if (!cmd) usage();
-  const cfg = config(values.config);
-  switch (cmd) {
+  const args = parseCommandLine(process.argv.slice(2));
+  if (!args) return;
+  const deadlineS = args.command === "start" ? shutdownTimeoutS(args) : 0;
+  const cfg = config(stringOption(args, "config"));
+  switch (args.command) {
     case "start":
-      return start(cfg);
+      return start(cfg, deadlineS);
     case "status": {
+      const db = join(resolve(cfg.dataDir), "oracle.db");
+      if (!existsSync(db))
+        throw new Error(`no database at ${db}: check dataDir (or --config), or start the node once to create it`);
       const storage = openStorage(cfg);
       try {
         const out = {
@@ -205,8 +521,8 @@ async function main(): Promise<void> {
       return;
     }
     case "import": {
-      const file = rest[0];
-      if (!file) usage();
+      const file = args.rest[0]!;
+      if (!existsSync(file)) throw new Error(`no CSV file at ${resolve(file)}: check the path given to \`import\``);
       const logger = pino({ level: "warn" });
       const report = await importCsv({
         config: cfg,
@@ -214,7 +530,7 @@ async function main(): Promise<void> {
         calculator: calculator(cfg),
         csv: readFileSync(file, "utf8"),
       });
-      if (values.json) console.log(JSON.stringify(report));
+      if (args.values.json) console.log(JSON.stringify(report));
       else {
         for (const r of report.rows) {
           console.log(
@@ -226,15 +542,22 @@ async function main(): Promise<void> {
       process.exitCode = report.rejected > 0 ? 1 : 0;
       return;
     }
-    case "keys":
-      return keys(rest[0], cfg, values, rest.slice(1));
     default:
-      usage();
+      return keys(args.command, cfg, args);
   }
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
-  else process.stderr.write(`carbonproof-oracle: ${(err as Error).message ?? String(err)}\n`);
+  if (err instanceof UsageError) {
+    process.stderr.write(
+      `carbonproof-oracle: ${err.message}\nusage: carbonproof-oracle ${err.command && COMMANDS[err.command] ? COMMANDS[err.command]!.usage : `${err.command ?? "<command>"} [options]`}\nRun \`carbonproof-oracle ${err.command ? `${err.command} ` : ""}--help\` for every command and option.\n`,
+    );
+    process.exit(2);
+  }
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`carbonproof-oracle: ${(err as Error).message ?? String(err)}\n`);
   process.exit(1);
 });
