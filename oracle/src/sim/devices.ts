@@ -12,7 +12,12 @@ export type SimDevice = {
   publicKey: Uint8Array;
   seq: number;
   offlineUntilMs: number;
+  /** readings not yet acknowledged, oldest first; kept in the state file across runs */
   buffer: Envelope[];
+  /** `ts` of the last reading made, so a later run continues after it instead of overlapping it */
+  lastTs?: number;
+  /** the device's last envelope sent without an injected fault: what an injected replay re-sends */
+  lastGood?: Envelope;
 };
 
 export function makeSimDevices(opts: {

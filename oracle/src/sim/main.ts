@@ -4,13 +4,19 @@
  *
  *   --facility ID            facility id (default ktda-kangaita)
  *   --chimneys N --meters N --fuel N   devices of each kind (default 2, 1, 1)
- *   --mqtt URL | --http URL --api-key KEY   transport (default mqtt://127.0.0.1:1883)
+ *   --mqtt URL | --http URL  transport (default mqtt://127.0.0.1:1883)
+ *   --api-key KEY            a facility or device API key (or CARBONPROOF_SIM_API_KEY): HTTP sends it as
+ *                            x-api-key; MQTT sends it as the password, with the facility id as user name
+ *   --username U --password P   MQTT credentials instead (e.g. a device id and its key, or mqtt://u:p@host)
  *   --state FILE             keys and sequence numbers, kept across runs (default .carbonproof/sim.json)
  *   --devices-file FILE      write the device list for a node with devices.source = file
  *   --rpc URL --device-registry ADDR [--admin-key-env NAME]   register the devices on-chain
  *   --duration S             stop after S seconds (default: run until SIGINT)
- *   --speed X                simulated seconds per real second (default 1)
- *   --offline-rate P         chance per tick that a device drops offline for 10–60 s, buffering
+ *   --speed X                simulated seconds per real second (default 1). Above 1 it needs --duration S
+ *                            and back-fills S × X seconds of history that ends now: timestamps are never
+ *                            ahead of the wall clock, and a device continues after its last reading
+ *   --offline-rate P         chance per tick that a device drops offline for 10–60 s, buffering; the buffer
+ *                            is kept in the state file and sent first by the next run
  *   --bad-sig-rate P --replay-rate P --implausible-rate P   faults to inject
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -24,6 +30,7 @@ import { chainFor } from "../chain/viem.ts";
 import { deviceFileJson } from "../devices/directory.ts";
 import { readingsTopic } from "../ingest/mqtt.ts";
 import { makeSimDevices, nextReading, signSim, type SimDevice } from "./devices.ts";
+import { Backoff, postReadings, SimHttpError, type PostVerdict } from "./http.ts";
 
 const { values } = parseArgs({
   options: {
@@ -34,6 +41,8 @@ const { values } = parseArgs({
     mqtt: { type: "string" },
     http: { type: "string" },
     "api-key": { type: "string" },
+    username: { type: "string" },
+    password: { type: "string" },
     state: { type: "string", default: ".carbonproof/sim.json" },
     "devices-file": { type: "string" },
     rpc: { type: "string" },
@@ -49,6 +58,17 @@ const { values } = parseArgs({
   },
 });
 
+/** A numeric flag, or a clear error naming the flag and its range. */
+function numberFlag(name: keyof typeof values, min: number, max = Infinity): number {
+  const raw = values[name];
+  const n = Number(raw);
+  if (typeof raw !== "string" || raw.trim() === "" || !Number.isFinite(n) || n < min || n > max)
+    throw new Error(
+      `--${name} must be a number from ${min}${max === Infinity ? " up" : ` to ${max}`}, not ${JSON.stringify(raw)}`,
+    );
+  return n;
+}
+
 type Saved = {
   deviceId: string;
   facilityId: string;
@@ -56,6 +76,8 @@ type Saved = {
   intervalS: number;
   secretKey: string;
   seq: number;
+  lastTs?: number;
+  buffer?: Envelope[];
 };
 
 function loadOrCreate(): SimDevice[] {
@@ -66,7 +88,7 @@ function loadOrCreate(): SimDevice[] {
       secretKey: hexToBytes(s.secretKey),
       publicKey: hexToBytes(saved.publicKeys[i]!),
       offlineUntilMs: 0,
-      buffer: [],
+      buffer: s.buffer ?? [],
     }));
   }
   return makeSimDevices({
@@ -87,6 +109,8 @@ function save(devices: SimDevice[]): void {
       intervalS: d.intervalS,
       secretKey: bytesToHex(d.secretKey),
       seq: d.seq,
+      lastTs: d.lastTs,
+      buffer: d.buffer,
     })),
     publicKeys: devices.map((d) => bytesToHex(d.publicKey)),
   };
@@ -141,30 +165,62 @@ async function main(): Promise<void> {
   }
   if (values.rpc) await registerOnChain(devices);
 
-  const speed = Number(values.speed);
+  const speed = numberFlag("speed", 0.001);
+  const durationS = values.duration === undefined ? undefined : numberFlag("duration", 0);
+  if (speed > 1 && durationS === undefined)
+    throw new Error(
+      `--speed ${speed} needs --duration S: the simulator back-fills S × ${speed} seconds of history that ends now, because a reading stamped ahead of the wall clock is rejected (future-timestamp)`,
+    );
   const rates = {
-    offline: Number(values["offline-rate"]),
-    badSig: Number(values["bad-sig-rate"]),
-    replay: Number(values["replay-rate"]),
-    implausible: Number(values["implausible-rate"]),
+    offline: numberFlag("offline-rate", 0, 1),
+    badSig: numberFlag("bad-sig-rate", 0, 1),
+    replay: numberFlag("replay-rate", 0, 1),
+    implausible: numberFlag("implausible-rate", 0, 1),
   };
-  const stats = { published: 0, acked: 0, failed: 0, buffered: 0, injected: 0 };
-  let send: (d: SimDevice, envs: Envelope[]) => Promise<boolean>;
+  if (rates.badSig + rates.implausible > 1)
+    throw new Error("--bad-sig-rate plus --implausible-rate must be at most 1 (a reading gets at most one of them)");
+  const apiKey = values["api-key"] ?? process.env.CARBONPROOF_SIM_API_KEY;
+  const stats = {
+    published: 0,
+    acked: 0,
+    failed: 0,
+    buffered: 0,
+    injected: 0,
+    faults: { badSignature: 0, replay: 0, implausible: 0 },
+    retries: 0,
+    rateLimited: 0,
+  };
+  /** sends a device's batch; `done` takes it out of the buffer, anything else keeps it for a later tick */
+  let send: (d: SimDevice, envs: Envelope[]) => Promise<PostVerdict>;
   let client: mqtt.MqttClient | null = null;
-  if (values.http) {
-    send = async (_d, envs) => {
-      const res = await fetch(`${values.http}/v1/readings`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          ...(values["api-key"] ? { "x-api-key": values["api-key"] } : {}),
-        },
-        body: JSON.stringify(envs.length === 1 ? envs[0] : envs),
-      }).catch(() => null);
-      return res !== null && res.status < 500;
-    };
+  if (durationS === 0) {
+    // set-up only (keys, state, device list): nothing to send, so no connection
+    send = async () => ({ kind: "retry", why: "--duration 0" });
+  } else if (values.http) {
+    const base = values.http.replace(/\/+$/, "");
+    send = (_d, envs) => postReadings(base, apiKey, envs);
   } else {
-    client = await mqtt.connectAsync(values.mqtt ?? "mqtt://127.0.0.1:1883", { reconnectPeriod: 1000 });
+    const url = values.mqtt ?? "mqtt://127.0.0.1:1883";
+    // the node's MQTT auth (mqtt.requireAuth): user name = the key's facility or device id, password = the key
+    const username = values.username ?? (apiKey ? devices[0]?.facilityId : undefined);
+    const password = values.password ?? apiKey;
+    try {
+      client = await mqtt.connectAsync(url, {
+        reconnectPeriod: 1000,
+        ...(username !== undefined ? { username } : {}),
+        ...(password !== undefined ? { password } : {}),
+      });
+    } catch (err) {
+      const code = (err as { code?: number }).code;
+      if (code === 4 || code === 5)
+        throw new Error(
+          `the MQTT endpoint refused the credentials (CONNACK ${code}): give --api-key with a facility API key (user name = the facility id), or --username <device or facility id> --password <its API key>`,
+          { cause: err },
+        );
+      throw new Error(`cannot connect to ${url.replace(/\/\/[^@/]*@/, "//")}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
     const c = client;
     send = (d, envs) =>
       c
@@ -172,60 +228,95 @@ async function main(): Promise<void> {
           qos: 1,
         })
         .then(
-          () => true,
-          () => false,
+          (): PostVerdict => ({ kind: "done" }),
+          (err: Error): PostVerdict => ({ kind: "retry", why: err.message }),
         );
   }
 
   const startMs = Date.now();
-  const simStartS = Math.floor(startMs / 1000);
-  const nextDue = new Map(devices.map((d) => [d.deviceId, simStartS + d.intervalS]));
-  let last: Envelope | null = null;
+  const endAtMs = durationS !== undefined ? startMs + durationS * 1000 : Infinity;
+  // Simulated time runs at `speed` and reaches the wall clock at the end of the run: it starts
+  // (speed − 1) × duration seconds back, so it is never ahead of now (ts ≤ now, never future-timestamp).
+  const simStartMs = startMs - Math.max(0, speed - 1) * (durationS ?? 0) * 1000;
+  const simNowS = (nowMs: number) =>
+    Math.min(Math.floor(nowMs / 1000), Math.floor((simStartMs + (nowMs - startMs) * speed) / 1000));
+  const simStartS = Math.floor(simStartMs / 1000);
+  // a device continues after its last reading of an earlier run, so no two readings cover the same interval
+  const nextDue = new Map(devices.map((d) => [d.deviceId, Math.max(simStartS, d.lastTs ?? 0) + d.intervalS]));
   let stop = false;
   process.on("SIGINT", () => (stop = true));
   process.on("SIGTERM", () => (stop = true));
-  const endAtMs = values.duration ? startMs + Number(values.duration) * 1000 : Infinity;
+  const backoff = new Backoff();
+  let holdUntilMs = 0; // no sending before this (after a 429, a 5xx or a connection error)
+  let maxBatch = 200; // halved on a 413
 
-  while (!stop && Date.now() < endAtMs) {
-    const nowMs = Date.now();
-    const simNowS = simStartS + Math.floor(((nowMs - startMs) / 1000) * speed);
-    for (const d of devices) {
-      while (nextDue.get(d.deviceId)! <= simNowS) {
-        const ts = nextDue.get(d.deviceId)!;
-        nextDue.set(d.deviceId, ts + d.intervalS);
-        const implausible = Math.random() < rates.implausible;
-        let env = signSim(d, nextReading(d, ts, { implausible }));
-        if (Math.random() < rates.badSig) {
-          env = { ...env, sig: `0x${env.sig.slice(2, 66)}${"1".repeat(64)}` as Hex };
-          stats.injected++;
+  try {
+    // the last pass runs at the end time itself, so the history reaches it and what is due is sent
+    while (!stop) {
+      const nowMs = Math.min(Date.now(), endAtMs);
+      const simNow = simNowS(nowMs);
+      for (const d of devices) {
+        while (nextDue.get(d.deviceId)! <= simNow) {
+          const ts = nextDue.get(d.deviceId)!;
+          nextDue.set(d.deviceId, ts + d.intervalS);
+          d.lastTs = ts;
+          // at most one of the two faults a reading, so each injected fault is one dead letter with its reason
+          const r = Math.random();
+          const implausible = r < rates.implausible;
+          const badSig = !implausible && r < rates.implausible + rates.badSig;
+          let env = signSim(d, nextReading(d, ts, { implausible }));
+          if (badSig) {
+            env = { ...env, sig: `0x${env.sig.slice(2, 66)}${"1".repeat(64)}` as Hex };
+            stats.faults.badSignature++;
+          } else if (implausible) stats.faults.implausible++;
+          d.buffer.push(env);
+          // a replay is this device's earlier good envelope sent again on its own topic: rejected as `replay`
+          if (d.lastGood && Math.random() < rates.replay) {
+            d.buffer.push(d.lastGood);
+            stats.faults.replay++;
+          }
+          if (!badSig && !implausible) d.lastGood = env;
         }
-        if (implausible) stats.injected++;
-        d.buffer.push(env);
-        if (last && Math.random() < rates.replay) {
-          d.buffer.push(last);
-          stats.injected++;
+        if (d.offlineUntilMs === 0 && Math.random() < rates.offline)
+          d.offlineUntilMs = nowMs + (10 + Math.random() * 50) * 1000;
+        if (d.offlineUntilMs > nowMs) continue;
+        d.offlineUntilMs = 0;
+        if (d.buffer.length === 0 || Date.now() < holdUntilMs) continue;
+        const batch = d.buffer.slice(0, maxBatch);
+        stats.published += batch.length;
+        const verdict = await send(d, batch);
+        if (verdict.kind === "done") {
+          d.buffer.splice(0, batch.length);
+          stats.acked += batch.length;
+          backoff.reset();
+          continue;
         }
-        last = env;
-      }
-      if (d.offlineUntilMs === 0 && Math.random() < rates.offline)
-        d.offlineUntilMs = nowMs + (10 + Math.random() * 50) * 1000;
-      if (d.offlineUntilMs > nowMs) continue;
-      d.offlineUntilMs = 0;
-      if (d.buffer.length === 0) continue;
-      const batch = d.buffer.splice(0, 200);
-      stats.published += batch.length;
-      if (await send(d, batch)) stats.acked += batch.length;
-      else {
+        // kept: a reading leaves the buffer only once the node answered for it
         stats.failed += batch.length;
-        d.buffer.unshift(...batch); // keep them: an unacknowledged reading is re-sent
+        if (verdict.kind === "split") {
+          maxBatch = Math.max(1, Math.ceil(batch.length / 2));
+          continue;
+        }
+        stats.retries++;
+        if (verdict.why === "HTTP 429") stats.rateLimited++;
+        const waitMs = backoff.next(verdict.afterMs);
+        holdUntilMs = Date.now() + waitMs;
+        process.stderr.write(
+          `carbonproof-sim: ${verdict.why}; ${batch.length} readings kept, retrying in ${waitMs} ms\n`,
+        );
       }
+      save(devices);
+      stats.buffered = devices.reduce((n, d) => n + d.buffer.length, 0);
+      if (nowMs >= endAtMs) break;
+      await new Promise((r) => setTimeout(r, 250));
     }
+  } finally {
+    // whatever stops the run (the end, a signal, a refused key), unsent readings stay in the state file
     save(devices);
-    stats.buffered = devices.reduce((n, d) => n + d.buffer.length, 0);
-    await new Promise((r) => setTimeout(r, 250));
+    await client?.endAsync();
   }
-  save(devices);
-  await client?.endAsync();
+  stats.buffered = devices.reduce((n, d) => n + d.buffer.length, 0);
+  stats.injected = stats.faults.badSignature + stats.faults.replay + stats.faults.implausible;
   console.log(JSON.stringify(stats));
 }
 
