@@ -53,6 +53,7 @@ describe("HTTP API fuzz", { timeout: 120_000 }, () => {
     ["GET", "/v1/attestations/:p"],
     ["GET", "/v1/status"],
     ["POST", "/v1/evidence"],
+    ["GET", "/v1/evidence/:p"],
     ["POST", "/v1/manual-entries"],
     ["POST", "/v1/admin/api-keys"],
     ["DELETE", "/v1/admin/api-keys/:p"],

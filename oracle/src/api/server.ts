@@ -522,6 +522,40 @@ export async function buildApi(deps: ApiDeps) {
       return reply.code(201).send(out);
     },
   );
+  app.get(
+    "/v1/evidence/:sha256",
+    {
+      schema: {
+        summary: "An evidence file's record: its CID in IPFS, size, media type and facility",
+        description:
+          "Look up the evidence behind a manual reading by its m.evidenceSha256; fetch the file itself from IPFS by the CID.",
+        params: {
+          type: "object",
+          properties: { sha256: { type: "string", pattern: "^[0-9a-fA-F]{64}$" } },
+          required: ["sha256"],
+        },
+      },
+    },
+    async (req, reply) => {
+      const { sha256 } = req.params as { sha256: string };
+      const e = storage.getEvidence(sha256.toLowerCase());
+      if (!e) {
+        return reply.code(404).send({
+          error: "NOT_FOUND",
+          message: `no evidence with SHA-256 ${sha256}; upload it with POST /v1/evidence`,
+        });
+      }
+      return {
+        sha256: e.sha256,
+        cid: e.cid,
+        filename: e.filename,
+        mediaType: e.mediaType,
+        sizeBytes: e.sizeBytes,
+        facilityId: e.facilityId,
+        createdAtMs: e.createdAtMs,
+      };
+    },
+  );
   app.post(
     "/v1/manual-entries",
     {
@@ -548,35 +582,46 @@ export async function buildApi(deps: ApiDeps) {
           } else if (part.fieldname === "envelope") envelopeText = String(part.value);
         }
       });
-      if (!envelopeText || !fileBytes) {
-        return reply
-          .code(400)
-          .send({ error: "INCOMPLETE", message: "send the field `envelope` and one evidence file" });
-      }
+      // a refused entry is dead-lettered with the envelope as sent; the evidence file is described
+      // (size, type, SHA-256), never stored there
+      const sha = fileBytes && createHash("sha256").update(fileBytes).digest("hex");
+      const file = fileBytes
+        ? `evidence ${filename} (${mediaType}, ${fileBytes.length} bytes, SHA-256 ${sha})`
+        : "no evidence file";
+      const refuse = async (code: 400 | 422, error: string, message: string) => {
+        await ingestor.rejectMalformed(envelopeText ?? "", `manual entry ${error}: ${message}; ${file}`, {
+          source: "manual",
+          principal: { scope: req.apiKey!.scope, subject: req.apiKey!.subject },
+        });
+        return reply.code(code).send({ error, message });
+      };
+      if (!envelopeText || !fileBytes)
+        return refuse(400, "INCOMPLETE", "send the field `envelope` and one evidence file");
       let value: unknown;
       try {
         value = JSON.parse(envelopeText);
       } catch {
-        return reply.code(400).send({ error: "MALFORMED", message: "`envelope` is not JSON" });
+        return refuse(400, "MALFORMED", "`envelope` is not JSON; send the signed envelope as a JSON text field");
       }
       const parsed = envelopeSchema.safeParse(value);
       if (!parsed.success || parsed.data.reading.kind !== "manual") {
-        return reply.code(422).send({
-          error: "SCHEMA",
-          message: parsed.success
+        return refuse(
+          422,
+          "SCHEMA",
+          parsed.success
             ? "expected a reading of kind `manual`"
             : formatIssues(parsed.error)
                 .map((i) => `${i.path}: ${i.message}`)
                 .join("; "),
-        });
+        );
       }
-      const sha = createHash("sha256").update(fileBytes).digest("hex");
       const m = parsed.data.reading.m as { evidenceSha256: string };
       if (m.evidenceSha256 !== sha) {
-        return reply.code(422).send({
-          error: "EVIDENCE_MISMATCH",
-          message: `file SHA-256 ${sha} differs from m.evidenceSha256 ${m.evidenceSha256}`,
-        });
+        return refuse(
+          422,
+          "EVIDENCE_MISMATCH",
+          `file SHA-256 ${sha} differs from m.evidenceSha256 ${m.evidenceSha256}; sign the reading with the SHA-256 of the file you send`,
+        );
       }
       const ev = await pinEvidence(fileBytes, filename, mediaType, req.apiKey!.subject);
       const [outcome] = await ingestor.submit(

@@ -1,0 +1,96 @@
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readingDigestHex, signReading, type Reading } from "../../sdk/src/index.ts";
+import { createApiKey } from "../src/api/keys.ts";
+import { rawCid } from "../src/ipfs/store.ts";
+import { deviceInfo, makeDevice, testNode } from "./fixtures.ts";
+
+describe("manual entry with an evidence file", { timeout: 120_000 }, () => {
+  const dev = makeDevice("kangaita-logbook-1");
+  let node: Awaited<ReturnType<typeof testNode>>;
+  let key: string;
+  before(async () => {
+    // the node's own content store: Helia on the test node's temp dir
+    node = await testNode({ devices: [deviceInfo(dev)], config: { ipfs: { mode: "helia" } } });
+    key = createApiKey(node.storage, { scope: "facility", subject: dev.facilityId }).key;
+  });
+  after(() => node.close());
+
+  const manual = (evidenceSha256: string) => {
+    const reading: Reading = {
+      v: 1,
+      deviceId: dev.deviceId,
+      facilityId: dev.facilityId,
+      seq: ++dev.seq,
+      ts: Math.floor(Date.now() / 1000),
+      intervalS: 86_400,
+      kind: "manual",
+      m: { fuel: "diesel", energyKj: 1_000_000, evidenceSha256 },
+    } as Reading;
+    return signReading(reading, dev.secretKey);
+  };
+  const postEntry = (envelope: string, file: Buffer, type = "application/pdf") => {
+    const form = new FormData();
+    form.append("envelope", envelope);
+    form.append("file", new Blob([new Uint8Array(file)], { type }), "invoice.pdf");
+    return fetch(`${node.httpUrl}/v1/manual-entries`, { method: "POST", headers: { "x-api-key": key }, body: form });
+  };
+  const lastDeadLetter = () => node.storage.listDeadLetters({ limit: 1 })[0]!;
+
+  test("stores the reading as manual and pins its evidence under the digest the record signs", async () => {
+    const file = Buffer.from(`%PDF-1.4 diesel invoice ${Date.now()}`);
+    const sha = createHash("sha256").update(file).digest("hex");
+    const env = manual(sha);
+    const res = await postEntry(JSON.stringify(env), file);
+    assert.equal(res.status, 201, await res.clone().text());
+    const stored = node.storage.getReading(readingDigestHex(env.reading));
+    assert.ok(stored, "reading stored");
+    assert.equal(stored.source, "manual");
+
+    const ev = await fetch(`${node.httpUrl}/v1/evidence/${sha}`);
+    assert.equal(ev.status, 200);
+    const record = (await ev.json()) as { cid: string; sizeBytes: number; mediaType: string; facilityId: string };
+    assert.equal(record.cid, await rawCid(file));
+    assert.equal(record.sizeBytes, file.length);
+    assert.equal(record.mediaType, "application/pdf");
+    assert.equal(record.facilityId, dev.facilityId);
+    assert.ok(await node.content!.isPinned(record.cid), "pinned in the node's IPFS");
+    assert.deepEqual(Buffer.from((await node.content!.get(record.cid))!), file);
+  });
+
+  test("GET /v1/evidence/:sha256 answers 404 for an unknown digest and is in the OpenAPI document", async () => {
+    assert.equal((await fetch(`${node.httpUrl}/v1/evidence/${"0".repeat(64)}`)).status, 404);
+    const openapi = (await (await fetch(`${node.httpUrl}/docs/json`)).json()) as { paths: Record<string, unknown> };
+    assert.ok(openapi.paths["/v1/evidence/{sha256}"]);
+  });
+
+  test("an evidence mismatch is refused and dead-lettered without the file's bytes", async () => {
+    const file = Buffer.from(`SECRET-FILE-BYTES ${Date.now()}`);
+    const sha = createHash("sha256").update(file).digest("hex");
+    const text = JSON.stringify(manual("ab".repeat(32)));
+    const res = await postEntry(text, file, "image/jpeg");
+    assert.equal(res.status, 422);
+    assert.equal(((await res.json()) as { error: string }).error, "EVIDENCE_MISMATCH");
+    const dl = lastDeadLetter();
+    assert.equal(dl.source, "manual");
+    assert.equal(dl.payload, text);
+    assert.match(dl.detail, /EVIDENCE_MISMATCH/);
+    assert.ok(
+      dl.detail.includes(sha) && dl.detail.includes(`${file.length} bytes`) && dl.detail.includes("image/jpeg"),
+    );
+    assert.ok(!JSON.stringify(dl).includes("SECRET-FILE-BYTES"), "the file's bytes are not in the dead letter");
+    assert.equal(node.storage.getEvidence(sha), null, "a refused file is not pinned");
+  });
+
+  test("an envelope that is not JSON, or not a manual reading, is refused and dead-lettered", async () => {
+    const file = Buffer.from("evidence");
+    assert.equal((await postEntry("{not json", file)).status, 400);
+    assert.equal(lastDeadLetter().payload, "{not json");
+    assert.match(lastDeadLetter().detail, /MALFORMED/);
+    const wrong = JSON.stringify({ reading: { kind: "manual" }, sig: "0x00" });
+    assert.equal((await postEntry(wrong, file)).status, 422);
+    assert.equal(lastDeadLetter().payload, wrong);
+    assert.match(lastDeadLetter().detail, /SCHEMA/);
+  });
+});
