@@ -151,9 +151,37 @@ describe("ingest over MQTT and HTTP", { timeout: 60_000 }, () => {
     assert.equal(dl.reason, "oversized");
   });
 
-  test("an oversized HTTP body is refused with 413", async () => {
-    const res = await post(JSON.stringify({ pad: "x".repeat(1_100_000) }));
+  test("an oversized HTTP body is refused with 413 and dead-lettered with its first 4 KiB and length", async () => {
+    const body = JSON.stringify({ pad: "x".repeat(1_100_000) });
+    const res = await post(body);
     assert.equal(res.status, 413);
+    assert.match(((await res.json()) as { message: string }).message, /over the limit/);
+    const dl = node.storage.listDeadLetters({ limit: 1 })[0]!;
+    assert.equal(dl.reason, "oversized");
+    assert.equal(dl.source, "http");
+    assert.equal(dl.payload, body.slice(0, 4096));
+    assert.match(dl.detail, new RegExp(`^${body.length} bytes > limit`));
+  });
+
+  test("an oversized body sent without a length (chunked) is dead-lettered too", async () => {
+    const chunk = new TextEncoder().encode("x".repeat(64 * 1024));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent++ < 20) c.enqueue(chunk);
+        else c.close();
+      },
+    });
+    const res = await fetch(`${node.httpUrl}/v1/readings`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": key },
+      body: stream,
+      duplex: "half",
+    } as RequestInit);
+    assert.equal(res.status, 413);
+    const dl = node.storage.listDeadLetters({ limit: 1 })[0]!;
+    assert.equal(dl.reason, "oversized");
+    assert.equal(dl.payload, "x".repeat(4096));
   });
 
   test("a batch of envelopes over HTTP answers per envelope", async () => {

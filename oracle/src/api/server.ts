@@ -59,6 +59,21 @@ class MalformedBody {
   }
 }
 
+/** How much of an oversized body its dead letter keeps. */
+const OVERSIZED_HEAD_BYTES = 4096;
+
+/** A JSON body over the route's limit: its first bytes and its length (declared, or as read). */
+class OversizedBody {
+  readonly head: Buffer;
+  readonly totalBytes: number;
+  readonly limitBytes: number;
+  constructor(head: Buffer, totalBytes: number, limitBytes: number) {
+    this.head = head;
+    this.totalBytes = totalBytes;
+    this.limitBytes = limitBytes;
+  }
+}
+
 function presentedKey(req: FastifyRequest): string | undefined {
   const h = req.headers["x-api-key"];
   if (typeof h === "string") return h;
@@ -165,13 +180,63 @@ export async function buildApi(deps: ApiDeps) {
 
   // keep a body that is not JSON, so it is dead-lettered with its raw text rather than refused unseen
   app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
-    try {
-      done(null, JSON.parse(body as string));
-    } catch {
-      done(null, new MalformedBody(body as string));
-    }
+  // A body over the limit is not refused unseen either: its first 4 KiB and its length are kept
+  // (read no further than that), so POST /v1/readings can dead-letter it as `oversized`.
+  app.addContentTypeParser("application/json", (req, payload, done) => {
+    const limit = req.routeOptions.bodyLimit ?? cfg.bodyLimitBytes;
+    const declared = Number(req.headers["content-length"]);
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const stop = () => {
+      payload.removeListener("data", onData);
+      payload.removeListener("end", onEnd);
+      payload.removeListener("error", onError);
+    };
+    const oversized = () => {
+      stop();
+      const head = Buffer.concat(chunks).subarray(0, OVERSIZED_HEAD_BYTES);
+      done(
+        null,
+        new OversizedBody(head, Number.isFinite(declared) && declared > received ? declared : received, limit),
+      );
+    };
+    const onData = (chunk: Buffer | string) => {
+      const b = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+      received += b.length;
+      chunks.push(b);
+      if (received > limit || (declared > limit && received >= OVERSIZED_HEAD_BYTES)) oversized();
+    };
+    const onEnd = () => {
+      stop();
+      if (received > limit || declared > limit) return oversized();
+      const text = Buffer.concat(chunks).toString("utf8");
+      try {
+        done(null, JSON.parse(text));
+      } catch {
+        done(null, new MalformedBody(text));
+      }
+    };
+    const onError = (err: Error) => {
+      stop();
+      done(err, undefined);
+    };
+    payload.on("data", onData);
+    payload.on("end", onEnd);
+    payload.on("error", onError);
   });
+  // routes other than POST /v1/readings refuse an oversized body as before, with nothing recorded
+  app.addHook("preValidation", async (req, reply) => {
+    if (!(req.body instanceof OversizedBody) || req.routeOptions.url === "/v1/readings") return;
+    await tooLarge(reply, req.body);
+  });
+  const tooLarge = (reply: FastifyReply, body: OversizedBody) =>
+    reply
+      .code(413)
+      .header("connection", "close")
+      .send({
+        error: "FST_ERR_CTP_BODY_TOO_LARGE",
+        message: `the body is ${body.totalBytes} bytes, over the limit of ${body.limitBytes}; send fewer envelopes per request`,
+      });
   app.decorateRequest("apiKey", null);
   // CORS for browser clients (explorer, web app): public reads, and writes with an API key
   app.addHook("onRequest", async (req, reply) => {
@@ -269,6 +334,15 @@ export async function buildApi(deps: ApiDeps) {
     },
     async (req, reply) => {
       const principal = req.apiKey ? { scope: req.apiKey.scope, subject: req.apiKey.subject } : undefined;
+      if (req.body instanceof OversizedBody) {
+        await ingestor.rejectOversized(
+          req.body.head,
+          req.body.totalBytes,
+          { source: "http", principal },
+          req.body.limitBytes,
+        );
+        return tooLarge(reply, req.body);
+      }
       const results =
         req.body instanceof MalformedBody
           ? await ingestor.submitRaw(req.body.text, { source: "http", principal }, cfg.bodyLimitBytes)
