@@ -1,6 +1,6 @@
 import { test, afterEach, beforeEach, describe } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -118,6 +118,28 @@ function assertNoneLostInOrder(node: Node): number {
   assert.equal(rows.length, total);
   return total;
 }
+
+test("--help explains --speed; --speed above 1 without --duration stops with what to do", () => {
+  const help = spawnSync(process.execPath, ["--disable-warning=ExperimentalWarning", sim, "--help"], {
+    encoding: "utf8",
+  });
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /back-fills S × X seconds of history that ends now/);
+  const fast = spawnSync(
+    process.execPath,
+    ["--disable-warning=ExperimentalWarning", sim, "--speed", "60", "--state", "/nonexistent/sim.json"],
+    {
+      encoding: "utf8",
+    },
+  );
+  assert.equal(fast.status, 1);
+  assert.match(fast.stderr, /--speed 60 needs --duration S/);
+  const bad = spawnSync(process.execPath, ["--disable-warning=ExperimentalWarning", sim, "--replay-rate", "lots"], {
+    encoding: "utf8",
+  });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--replay-rate must be a number from 0 to 1/);
+});
 
 describe("carbonproof-sim over MQTT", { timeout: 180_000 }, () => {
   let node: Node;

@@ -1,23 +1,7 @@
 #!/usr/bin/env node
 /**
- * `carbonproof-sim` — simulated tea-factory devices publishing signed readings.
- *
- *   --facility ID            facility id (default ktda-kangaita)
- *   --chimneys N --meters N --fuel N   devices of each kind (default 2, 1, 1)
- *   --mqtt URL | --http URL  transport (default mqtt://127.0.0.1:1883)
- *   --api-key KEY            a facility or device API key (or CARBONPROOF_SIM_API_KEY): HTTP sends it as
- *                            x-api-key; MQTT sends it as the password, with the facility id as user name
- *   --username U --password P   MQTT credentials instead (e.g. a device id and its key, or mqtt://u:p@host)
- *   --state FILE             keys and sequence numbers, kept across runs (default .carbonproof/sim.json)
- *   --devices-file FILE      write the device list for a node with devices.source = file
- *   --rpc URL --device-registry ADDR [--admin-key-env NAME]   register the devices on-chain
- *   --duration S             stop after S seconds (default: run until SIGINT)
- *   --speed X                simulated seconds per real second (default 1). Above 1 it needs --duration S
- *                            and back-fills S × X seconds of history that ends now: timestamps are never
- *                            ahead of the wall clock, and a device continues after its last reading
- *   --offline-rate P         chance per tick that a device drops offline for 10–60 s, buffering; the buffer
- *                            is kept in the state file and sent first by the next run
- *   --bad-sig-rate P --replay-rate P --implausible-rate P   faults to inject
+ * `carbonproof-sim` — simulated tea-factory devices publishing signed readings; options in
+ * USAGE below (`--help`) and docs/oracle.md.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
@@ -32,31 +16,72 @@ import { readingsTopic } from "../ingest/mqtt.ts";
 import { makeSimDevices, nextReading, signSim, type SimDevice } from "./devices.ts";
 import { Backoff, postReadings, SimHttpError, type PostVerdict } from "./http.ts";
 
-const { values } = parseArgs({
-  options: {
-    facility: { type: "string", default: "ktda-kangaita" },
-    chimneys: { type: "string", default: "2" },
-    meters: { type: "string", default: "1" },
-    fuel: { type: "string", default: "1" },
-    mqtt: { type: "string" },
-    http: { type: "string" },
-    "api-key": { type: "string" },
-    username: { type: "string" },
-    password: { type: "string" },
-    state: { type: "string", default: ".carbonproof/sim.json" },
-    "devices-file": { type: "string" },
-    rpc: { type: "string" },
-    "device-registry": { type: "string" },
-    "admin-key-env": { type: "string", default: "CARBONPROOF_SIM_ADMIN_KEY" },
-    "chain-id": { type: "string", default: "31337" },
-    duration: { type: "string" },
-    speed: { type: "string", default: "1" },
-    "offline-rate": { type: "string", default: "0" },
-    "bad-sig-rate": { type: "string", default: "0" },
-    "replay-rate": { type: "string", default: "0" },
-    "implausible-rate": { type: "string", default: "0" },
-  },
-});
+const USAGE = `Usage: carbonproof-sim [options]
+
+  --facility ID            facility id (default ktda-kangaita)
+  --chimneys N --meters N --fuel N   devices of each kind (default 2, 1, 1)
+  --mqtt URL | --http URL  transport (default mqtt://127.0.0.1:1883)
+  --api-key KEY            a facility or device API key (or CARBONPROOF_SIM_API_KEY): HTTP sends it as
+                           x-api-key; MQTT sends it as the password, with the facility id as user name
+  --username U --password P   MQTT credentials instead (e.g. a device id and its key, or mqtt://u:p@host)
+  --state FILE             keys and sequence numbers, kept across runs (default .carbonproof/sim.json)
+  --devices-file FILE      write the device list for a node with devices.source = file
+  --rpc URL --device-registry ADDR [--admin-key-env NAME]   register the devices on-chain
+  --duration S             stop after S seconds (default: run until SIGINT)
+  --speed X                simulated seconds per real second (default 1). Above 1 it needs --duration S
+                           and back-fills S × X seconds of history that ends now: timestamps are never
+                           ahead of the wall clock, and a device continues after its last reading
+  --offline-rate P         chance per tick that a device drops offline for 10–60 s, buffering; the buffer
+                           is kept in the state file and sent first by the next run
+  --bad-sig-rate P --replay-rate P --implausible-rate P   faults to inject, each one dead letter:
+                           bad-signature; replay (the same device's earlier envelope, sent again on
+                           its own topic); implausible. The last line printed (JSON) counts them.
+  -h, --help               this text
+
+A reading leaves the buffer only once the node answered for it (PUBACK, HTTP 2xx, or 422 for a
+single rejected envelope). HTTP 429, 5xx and connection errors keep it and retry after the node's
+Retry-After (else a backoff up to 30 s); 413 re-sends in halves; 401/403 stop (wrong API key).
+`;
+
+const { values } = parseCommandLine();
+
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      options: {
+        help: { type: "boolean", short: "h" },
+        facility: { type: "string", default: "ktda-kangaita" },
+        chimneys: { type: "string", default: "2" },
+        meters: { type: "string", default: "1" },
+        fuel: { type: "string", default: "1" },
+        mqtt: { type: "string" },
+        http: { type: "string" },
+        "api-key": { type: "string" },
+        username: { type: "string" },
+        password: { type: "string" },
+        state: { type: "string", default: ".carbonproof/sim.json" },
+        "devices-file": { type: "string" },
+        rpc: { type: "string" },
+        "device-registry": { type: "string" },
+        "admin-key-env": { type: "string", default: "CARBONPROOF_SIM_ADMIN_KEY" },
+        "chain-id": { type: "string", default: "31337" },
+        duration: { type: "string" },
+        speed: { type: "string", default: "1" },
+        "offline-rate": { type: "string", default: "0" },
+        "bad-sig-rate": { type: "string", default: "0" },
+        "replay-rate": { type: "string", default: "0" },
+        "implausible-rate": { type: "string", default: "0" },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`carbonproof-sim: ${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 
 /** A numeric flag, or a clear error naming the flag and its range. */
 function numberFlag(name: keyof typeof values, min: number, max = Infinity): number {
@@ -148,6 +173,21 @@ async function registerOnChain(devices: SimDevice[]): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // the command line first, so a mistake in it leaves no state file behind
+  const speed = numberFlag("speed", 0.001);
+  const durationS = values.duration === undefined ? undefined : numberFlag("duration", 0);
+  if (speed > 1 && durationS === undefined)
+    throw new Error(
+      `--speed ${speed} needs --duration S: the simulator back-fills S × ${speed} seconds of history that ends now, because a reading stamped ahead of the wall clock is rejected (future-timestamp)`,
+    );
+  const rates = {
+    offline: numberFlag("offline-rate", 0, 1),
+    badSig: numberFlag("bad-sig-rate", 0, 1),
+    replay: numberFlag("replay-rate", 0, 1),
+    implausible: numberFlag("implausible-rate", 0, 1),
+  };
+  if (rates.badSig + rates.implausible > 1)
+    throw new Error("--bad-sig-rate plus --implausible-rate must be at most 1 (a reading gets at most one of them)");
   const devices = loadOrCreate();
   save(devices);
   if (values["devices-file"]) {
@@ -165,20 +205,6 @@ async function main(): Promise<void> {
   }
   if (values.rpc) await registerOnChain(devices);
 
-  const speed = numberFlag("speed", 0.001);
-  const durationS = values.duration === undefined ? undefined : numberFlag("duration", 0);
-  if (speed > 1 && durationS === undefined)
-    throw new Error(
-      `--speed ${speed} needs --duration S: the simulator back-fills S × ${speed} seconds of history that ends now, because a reading stamped ahead of the wall clock is rejected (future-timestamp)`,
-    );
-  const rates = {
-    offline: numberFlag("offline-rate", 0, 1),
-    badSig: numberFlag("bad-sig-rate", 0, 1),
-    replay: numberFlag("replay-rate", 0, 1),
-    implausible: numberFlag("implausible-rate", 0, 1),
-  };
-  if (rates.badSig + rates.implausible > 1)
-    throw new Error("--bad-sig-rate plus --implausible-rate must be at most 1 (a reading gets at most one of them)");
   const apiKey = values["api-key"] ?? process.env.CARBONPROOF_SIM_API_KEY;
   const stats = {
     published: 0,
