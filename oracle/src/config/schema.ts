@@ -8,6 +8,9 @@ import { z } from "zod";
  */
 const port = z.number().int().min(0).max(65535);
 
+/** Storage drivers the node has (storage/sqlite.ts); `storage.driver` accepts these only. */
+export const STORAGE_DRIVERS = ["sqlite"] as const;
+
 export const configSchema = z
   .object({
     /** Where SQLite, the Helia blockstore and the keystore live. */
@@ -86,7 +89,13 @@ export const configSchema = z
       .prefault({}),
     storage: z
       .object({
-        driver: z.enum(["sqlite"]).default("sqlite"),
+        /** The only storage that exists is SQLite; PostgreSQL is not implemented yet (docs/oracle.md). */
+        driver: z
+          .enum(STORAGE_DRIVERS, {
+            error: (i) =>
+              `storage driver ${JSON.stringify(i.input)} does not exist: the drivers that exist are ${STORAGE_DRIVERS.join(", ")} (PostgreSQL is not yet implemented); set storage.driver to "sqlite" or leave it out`,
+          })
+          .default("sqlite"),
         /**
          * FULL: a reading acknowledged to a device survives power loss (fsync per group commit).
          * NORMAL: survives a process crash only. FULL is the default because an ack lets
