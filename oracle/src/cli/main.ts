@@ -43,6 +43,9 @@ class UsageError extends Error {
   }
 }
 
+const SHUTDOWN_TIMEOUT_ENV = "CARBONPROOF_ORACLE_SHUTDOWN_TIMEOUT_S";
+const DEFAULT_SHUTDOWN_TIMEOUT_S = 30;
+
 type OptionName = "config" | "json" | "scope" | "subject" | "label" | "private-key-env" | "shutdown-timeout" | "help";
 
 /** Every command: its usage line, what it does, the options it takes. */
@@ -95,16 +98,13 @@ const COMMANDS: Record<string, { usage: string; about: string; options: OptionNa
 const OPTION_HELP: Record<OptionName, string> = {
   config: "-c, --config FILE            JSON config file (default: $CARBONPROOF_ORACLE_CONFIG)",
   json: "    --json                   import: print the report as one JSON object",
-  "shutdown-timeout": `    --shutdown-timeout SECONDS  start: exit non-zero, naming what is still open, when a stop takes longer (default: $${"CARBONPROOF_ORACLE_SHUTDOWN_TIMEOUT_S"} or 30)`,
+  "shutdown-timeout": `    --shutdown-timeout SECONDS  start: exit non-zero, naming what is still open, when a stop takes longer (default: $${SHUTDOWN_TIMEOUT_ENV} or ${DEFAULT_SHUTDOWN_TIMEOUT_S})`,
   "private-key-env": "    --private-key-env NAME   keys import: environment variable holding the 0x key",
   scope: "    --scope SCOPE            keys api-create: facility, device, admin or oracle",
   subject: "    --subject ID             keys api-create: the facility, device or node id the key is for",
   label: "    --label TEXT             keys api-create: a note shown by api-list",
   help: "-h, --help                   this help (also after a command: `keys rotate --help`)",
 };
-
-const SHUTDOWN_TIMEOUT_ENV = "CARBONPROOF_ORACLE_SHUTDOWN_TIMEOUT_S";
-const DEFAULT_SHUTDOWN_TIMEOUT_S = 30;
 
 /** Help for the whole CLI, one group (`keys`) or one command (`keys rotate`). */
 function help(command: string | null): string {
