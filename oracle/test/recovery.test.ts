@@ -134,7 +134,7 @@ describe("crash recovery (SIGKILL at each batch state)", { timeout: 900_000 }, (
 
   const some = (n: number) => Array.from({ length: n }, (_, i) => (i % 2 ? electricity(meter) : flueGas(chimney)));
 
-  for (const point of ["open", "sealed", "pinned", "signed", "submitted-before-broadcast", "submitted"]) {
+  for (const point of ["open", "sealed", "pinned", "signed", "submitted-before-broadcast", "submitted", "confirmed"]) {
     test(`SIGKILL at ${point}: the node restarts and resumes`, async () => {
       const c = await startChild(point === "open" ? undefined : point);
       // devices re-send what was never acknowledged before the crash
