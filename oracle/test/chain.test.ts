@@ -7,13 +7,31 @@ import { readingsTopic } from "../src/ingest/mqtt.ts";
 import { createApiKey } from "../src/api/keys.ts";
 import { ChainDeviceDirectory } from "../src/devices/chain.ts";
 import { HardhatNode, chainTestNode, deploy, type Deployment, waitForConfirmed } from "./chain-harness.ts";
-import { electricity, flueGas, makeDevice, quietLogger, type testNode } from "./fixtures.ts";
+import { electricity, flueGas, makeDevice, quietLogger, type TestDevice, type testNode } from "./fixtures.ts";
 import { waitFor } from "./helpers.ts";
 
 describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
   let hh: HardhatNode;
   let dep: Deployment;
   let node: Awaited<ReturnType<typeof testNode>>;
+
+  /**
+   * Registers `dev` on-chain and gives it an API key on the node (for the device itself, or its
+   * facility); the answer posts a body to `POST /v1/readings` with that key.
+   */
+  async function httpDevice(dev: TestDevice, scope: "device" | "facility" = "device") {
+    await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);
+    const subject = scope === "device" ? dev.deviceId : dev.facilityId;
+    const key = createApiKey(node.storage, { scope, subject }).key;
+    return async (body: unknown) => {
+      const res = await fetch(`${node.httpUrl}/v1/readings`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": key },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as { reason?: string; detail?: string } };
+    };
+  }
   const chimney = makeDevice("kangaita-chimney-1");
   const meter = makeDevice("kangaita-meter-1");
 
@@ -77,20 +95,12 @@ describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
 
   test("a device suspended on-chain is refused once the registry event arrives", async () => {
     const dev = makeDevice("kangaita-meter-7");
-    await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);
-    const key = createApiKey(node.storage, { scope: "facility", subject: dev.facilityId }).key;
-    const post = (body: unknown) =>
-      fetch(`${node.httpUrl}/v1/readings`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-api-key": key },
-        body: JSON.stringify(body),
-      });
+    const post = await httpDevice(dev, "facility");
     assert.equal((await post(electricity(dev))).status, 201);
     await dep.suspendDevice(dev.deviceId);
     const reason = await waitFor(
       async () => {
-        const res = await post(electricity(dev));
-        const body = (await res.json()) as { reason?: string };
+        const { body } = await post(electricity(dev));
         return body.reason === "device-inactive" ? body.reason : null;
       },
       { timeoutMs: 10_000, intervalMs: 200, what: "suspension seen" },
@@ -190,16 +200,7 @@ describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
 
   test("a reading for a period behind the facility's attested frontier, with no regular batch, is dead-lettered too-late by the node", async () => {
     const dev = makeDevice("late-meter-1", "late-facility");
-    await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);
-    const key = createApiKey(node.storage, { scope: "device", subject: dev.deviceId }).key;
-    const post = async (body: unknown) => {
-      const res = await fetch(`${node.httpUrl}/v1/readings`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-api-key": key },
-        body: JSON.stringify(body),
-      });
-      return { status: res.status, body: (await res.json()) as { reason?: string; detail?: string } };
-    };
+    const post = await httpDevice(dev);
     const now = flueGas(dev); // flue gas needs no facility country (electricity would, see the computation test)
     const first = await post(now);
     assert.equal(first.status, 201, JSON.stringify(first.body));
@@ -215,17 +216,11 @@ describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
 
   test("a reading whose emissions cannot be computed (no country for location-based Scope 2) is dead-lettered computation by the node", async () => {
     const dev = makeDevice("nocountry-meter-1", "facility-without-country");
-    await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);
-    const key = createApiKey(node.storage, { scope: "device", subject: dev.deviceId }).key;
-    const res = await fetch(`${node.httpUrl}/v1/readings`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-api-key": key },
-      body: JSON.stringify(electricity(dev)),
-    });
-    assert.equal(res.status, 422);
-    const body = (await res.json()) as { reason: string; detail: string; deadLetterId: number };
+    const post = await httpDevice(dev);
+    const { status, body } = await post(electricity(dev));
+    assert.equal(status, 422);
     assert.equal(body.reason, "computation");
-    assert.match(body.detail, /needs the facility country/);
+    assert.match(body.detail ?? "", /needs the facility country/);
     const [dl] = node.storage.listDeadLetters({ limit: 10, reason: "computation", deviceId: dev.deviceId });
     assert.ok(dl, "dead letter stored");
     assert.match(dl.detail, /needs the facility country/);
@@ -233,16 +228,7 @@ describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
 
   test("a key rotated on-chain while the node caches the device: the new key is accepted, the old one refused for later readings, without a restart", async () => {
     const dev = makeDevice("kangaita-meter-8");
-    await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);
-    const key = createApiKey(node.storage, { scope: "device", subject: dev.deviceId }).key;
-    const post = async (body: unknown) => {
-      const res = await fetch(`${node.httpUrl}/v1/readings`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-api-key": key },
-        body: JSON.stringify(body),
-      });
-      return { status: res.status, body: (await res.json()) as { reason?: string } };
-    };
+    const post = await httpDevice(dev);
     // the node looks the device up and caches it (cache lifetime 60 s, longer than this test)
     assert.equal((await post(electricity(dev))).status, 201, "accepted under key 1");
     const dir = directory(0);
