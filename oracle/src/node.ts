@@ -20,6 +20,7 @@ import { loadSigner } from "./chain/setup.ts";
 import { ChainDeviceDirectory } from "./devices/chain.ts";
 import { createPublicClient, http, type PublicClient } from "viem";
 import type { Storage } from "./storage/types.ts";
+import { PinWatch, Readiness } from "./readiness.ts";
 
 export type NodeParts = {
   /** Device lookups; default from config (`devices.source`). */
@@ -41,6 +42,8 @@ export type OracleNode = {
   httpUrl: string | null;
   mqtt: MqttIngest | null;
   content: ContentStore | null;
+  /** What GET /ready answers (storage, MQTT, pipeline, IPFS pinning, chain RPC). */
+  readiness: Readiness;
   /** Stops intake (MQTT, HTTP), commits what is queued, stops the pipeline, closes storage and IPFS. */
   stop(): Promise<void>;
 };
@@ -114,12 +117,14 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
   const writer = storage.openIngestWriter();
   if (writer) common.shutdown.add("storage-writer", () => writer.close());
   const ingestor = new Ingestor({ common, storage, devices, calculator: parts.calculator, writer });
+  // pins of the pipeline and of evidence uploads go through the watch: /ready reports IPFS by them
+  const pins = new PinWatch(content, () => common.clock.nowMs());
   const proofs = new ProofService(storage);
   const bundles = new WorkerBundleBuilder(join(dataDir, "oracle.db"), parts.calculator);
   const pipeline = new BatchPipeline({
     common,
     storage,
-    content,
+    content: pins,
     calculator: parts.calculator,
     chain,
     bundles,
@@ -145,6 +150,18 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
     common.shutdown.add("mqtt", () => m.close());
   }
 
+  const readiness = new Readiness({
+    common,
+    storage,
+    writerFailed: writer ? () => writer.failed : undefined,
+    pins,
+    chain,
+    mqtt: () => config.mqtt.mode === "off" || mqtt !== null,
+    pipeline: () => pipeline.healthy(),
+  });
+  readiness.start();
+  common.shutdown.add("readiness", () => readiness.stop());
+
   let api: Awaited<ReturnType<typeof buildApi>> | null = null;
   let httpUrl: string | null = null;
   if (config.http.enabled) {
@@ -153,7 +170,7 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
       storage,
       ingestor,
       proofs,
-      content: () => content,
+      content: () => pins,
       cosign: chain
         ? async (req) => {
             const c = chain!;
@@ -178,11 +195,7 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
             return { signer: c.signerAddress, signature };
           }
         : null,
-      readiness: () => ({
-        storage: true,
-        mqtt: config.mqtt.mode === "off" || mqtt !== null,
-        pipeline: pipeline.healthy(),
-      }),
+      readiness: () => readiness.parts(),
     });
     httpUrl = await api.listen({ host: config.http.host, port: config.http.port });
     const a = api;
@@ -199,6 +212,7 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
     httpUrl,
     mqtt,
     content,
+    readiness,
     stop: () => common.shutdown.run(logger),
   };
 }

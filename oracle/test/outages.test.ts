@@ -79,6 +79,13 @@ class Relay {
   }
 }
 
+type Ready = { ready: boolean; parts: Record<string, boolean>; failing: string[] };
+/** GET /ready: its status and body. */
+async function ready(httpUrl: string | null): Promise<{ status: number; body: Ready }> {
+  const res = await fetch(`${httpUrl}/ready`);
+  return { status: res.status, body: (await res.json()) as Ready };
+}
+
 describe("outages", { timeout: 120_000 }, () => {
   const meter = makeDevice("kangaita-meter-1");
   const tmp = tempDir();
@@ -108,6 +115,48 @@ describe("outages", { timeout: 120_000 }, () => {
       });
       assert.equal(await store.inner.isPinned(pinned.bundleCid!), true);
       assert.equal(pinned.error, null);
+    } finally {
+      await node.close();
+    }
+  });
+
+  test("IPFS pinning failing longer than readiness.ipfsFailingForMs: /ready answers 503 naming ipfs, and 200 once a pin succeeds", async () => {
+    const store = new SwitchedStore(await HeliaStore.open(join(tmp.dir, "ipfs-ready")));
+    store.down = true;
+    const node = await testNode({
+      devices: [deviceInfo(meter)],
+      parts: { content: store, chain: null },
+      config: {
+        batching: { windowS: 1, graceS: 0, retryBaseMs: 50, retryMaxMs: 200 },
+        readiness: { ipfsFailingForMs: 300 },
+      },
+    });
+    try {
+      // IPFS down but nothing to pin yet: nothing has failed
+      assert.equal((await ready(node.httpUrl)).status, 200);
+      await node.ingestor.submit(electricity(meter, { ts: Math.floor(Date.now() / 1000) - 5 }), { source: "http" });
+      const down = await waitFor(
+        async () => {
+          const r = await ready(node.httpUrl);
+          return r.status === 503 ? r : null;
+        },
+        { timeoutMs: 30_000, what: "/ready 503 while pins fail" },
+      );
+      assert.deepEqual(down.body.failing, ["ipfs"]);
+      assert.equal(down.body.parts.ipfs, false);
+      assert.equal(down.body.ready, false);
+      assert.ok(store.failures >= 2, "failed more than once before the threshold passed");
+      assert.equal((await fetch(`${node.httpUrl}/health`)).status, 200, "still alive: /health is liveness only");
+      store.down = false;
+      const up = await waitFor(
+        async () => {
+          const r = await ready(node.httpUrl);
+          return r.status === 200 ? r : null;
+        },
+        { timeoutMs: 30_000, what: "/ready 200 once a pin succeeds" },
+      );
+      assert.deepEqual(up.body.failing, []);
+      assert.equal(up.body.parts.ipfs, true);
     } finally {
       await node.close();
     }
@@ -168,6 +217,88 @@ describe("outages", { timeout: 120_000 }, () => {
           }),
           true,
         );
+      } finally {
+        delete process.env.CARBONPROOF_ORACLE_PRIVATE_KEY;
+        await node.close();
+      }
+    });
+
+    test("chain RPC silent longer than readiness.chainSilentForMs: /ready answers 503 naming chain, and 200 once it answers", async () => {
+      const line = new Relay(hh.port);
+      const rpcUrl = await line.listen();
+      process.env.CARBONPROOF_ORACLE_PRIVATE_KEY = ORACLE_KEY;
+      const node = await testNode({
+        devices: [deviceInfo(meter)],
+        config: {
+          chain: { enabled: true, rpcUrl, attestationRegistry: dep.attestationRegistry, pollMs: 100 },
+          readiness: { probeMs: 50, chainSilentForMs: 500 },
+        },
+      });
+      try {
+        await waitFor(async () => (await ready(node.httpUrl)).status === 200, {
+          timeoutMs: 30_000,
+          what: "/ready 200 while the chain answers",
+        });
+        line.cut();
+        const down = await waitFor(
+          async () => {
+            const r = await ready(node.httpUrl);
+            return r.status === 503 ? r : null;
+          },
+          { timeoutMs: 30_000, what: "/ready 503 while the chain is silent" },
+        );
+        assert.deepEqual(down.body.failing, ["chain"]);
+        assert.equal(down.body.parts.chain, false);
+        line.down = false;
+        const up = await waitFor(
+          async () => {
+            const r = await ready(node.httpUrl);
+            return r.status === 200 ? r : null;
+          },
+          { timeoutMs: 30_000, what: "/ready 200 once the chain answers again" },
+        );
+        assert.equal(up.body.parts.chain, true);
+      } finally {
+        delete process.env.CARBONPROOF_ORACLE_PRIVATE_KEY;
+        await node.close();
+        await line.close();
+      }
+    });
+
+    test("/metrics exports readings accepted and rejected by reason, backlog, batch states, IPFS and chain latency", async () => {
+      process.env.CARBONPROOF_ORACLE_PRIVATE_KEY = ORACLE_KEY;
+      const node = await testNode({
+        devices: [deviceInfo(meter)],
+        config: {
+          batching: { windowS: 1, graceS: 0 },
+          chain: { enabled: true, rpcUrl: hh.url, attestationRegistry: dep.attestationRegistry, pollMs: 100 },
+        },
+      });
+      try {
+        const env = electricity(meter, { ts: Math.floor(Date.now() / 1000) - 5 });
+        assert.equal((await node.ingestor.submit(env, { source: "http" }))[0]!.status, "stored");
+        const [again] = await node.ingestor.submit(env, { source: "http" });
+        assert.equal(again!.status, "rejected", "the same (device, seq) again is a replay");
+        const batchId = node.storage.getReading(readingDigestHex(env.reading))!.batchId!;
+        await waitFor(() => node.storage.getBatch(batchId)!.state === "confirmed", {
+          timeoutMs: 30_000,
+          what: "the batch confirmed on-chain",
+        });
+        const text = await (await fetch(`${node.httpUrl}/metrics`)).text();
+        const sample = (line: RegExp) => {
+          const m = line.exec(text);
+          assert.ok(m, `/metrics has ${line.source}`);
+          return Number(m[1]);
+        };
+        assert.equal(sample(/^carbonproof_oracle_readings_accepted_total\{source="http"\} (\d+)$/m), 1);
+        assert.equal(sample(/^carbonproof_oracle_readings_rejected_total\{reason="replay"\} (\d+)$/m), 1);
+        assert.equal(sample(/^carbonproof_oracle_backlog_readings (\d+)$/m), 0);
+        assert.equal(sample(/^carbonproof_oracle_batches\{state="confirmed"\} (\d+)$/m), 1);
+        assert.equal(sample(/^carbonproof_oracle_batches\{state="sealed"\} (\d+)$/m), 0);
+        assert.equal(sample(/^carbonproof_oracle_ipfs_seconds_count (\d+)$/m), 1);
+        assert.ok(sample(/^carbonproof_oracle_ipfs_seconds_sum ([\d.e-]+)$/m) > 0);
+        assert.equal(sample(/^carbonproof_oracle_chain_seconds_count (\d+)$/m), 1);
+        assert.ok(sample(/^carbonproof_oracle_chain_seconds_sum ([\d.e-]+)$/m) > 0);
       } finally {
         delete process.env.CARBONPROOF_ORACLE_PRIVATE_KEY;
         await node.close();

@@ -295,8 +295,8 @@ export async function buildApi(deps: ApiDeps) {
   app.get("/health", { schema: { hide: true } }, async () => ({ status: "ok" }));
   app.get("/ready", { schema: { hide: true } }, async (_req, reply) => {
     const parts = deps.readiness();
-    const ready = Object.values(parts).every(Boolean);
-    return reply.code(ready ? 200 : 503).send({ ready, parts });
+    const failing = Object.keys(parts).filter((k) => !parts[k]);
+    return reply.code(failing.length ? 503 : 200).send({ ready: failing.length === 0, parts, failing });
   });
   app.get("/metrics", { schema: { hide: true } }, async (_req, reply) => {
     common.metrics.backlog.set(storage.backlog());

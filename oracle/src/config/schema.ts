@@ -116,6 +116,17 @@ export const configSchema = z
         retentionDays: z.number().int().min(1).max(3650).default(30),
       })
       .prefault({}),
+    /** GET /ready (docs/oracle.md, "HTTP API"): how often its probes run and how long a failure is tolerated. */
+    readiness: z
+      .object({
+        /** Storage write probe and chain `eth_blockNumber` probe, this often. */
+        probeMs: z.number().int().min(10).default(5000),
+        /** Not ready once every IPFS pin has failed for this long (a pin's own timeout is `ipfs.timeoutMs`). */
+        ipfsFailingForMs: z.number().int().min(0).default(120_000),
+        /** Not ready once the chain RPC has not answered for this long (chain.enabled only). */
+        chainSilentForMs: z.number().int().min(0).default(60_000),
+      })
+      .prefault({}),
     validation: z
       .object({
         clockSkewS: z.number().int().min(0).default(300),

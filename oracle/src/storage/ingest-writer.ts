@@ -65,6 +65,11 @@ export class IngestWriter {
     return this.#rpc.call<T>({ method, args });
   }
 
+  /** Why the writer thread stopped answering (every later write fails); null while it runs. For /ready. */
+  get failed(): Error | null {
+    return this.#rpc.failed;
+  }
+
   /** Closes the writer's connection once the commits already asked for are done. */
   close(): Promise<void> {
     return this.#rpc.close();

@@ -1,0 +1,188 @@
+import type { Logger } from "pino";
+import type { Common } from "./common.ts";
+import type { ChainPort } from "./batch/pipeline.ts";
+import type { ContentStore } from "./ipfs/store.ts";
+import type { SqliteStorage } from "./storage/sqlite.ts";
+
+/**
+ * A content store that remembers since when pinning has been failing: from the first failed
+ * `addAndPin` after a success (or after the start) until the next one that succeeds. What the
+ * pipeline and the evidence uploads pin goes through it; `get` and `isPinned` are passed on as
+ * they are (a read failing does not mean nothing can be pinned).
+ */
+export class PinWatch implements ContentStore {
+  readonly #inner: ContentStore;
+  readonly #nowMs: () => number;
+  #failingSinceMs: number | null = null;
+  #failures = 0;
+
+  constructor(inner: ContentStore, nowMs: () => number) {
+    this.#inner = inner;
+    this.#nowMs = nowMs;
+  }
+  get kind(): ContentStore["kind"] {
+    return this.#inner.kind;
+  }
+  /** When the pins failing now began to fail; null while the last one succeeded. */
+  get failingSinceMs(): number | null {
+    return this.#failingSinceMs;
+  }
+  /** Pins failed since the last one that succeeded. */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  async addAndPin(bytes: Uint8Array, opts?: { signal?: AbortSignal }): Promise<string> {
+    try {
+      const cid = await this.#inner.addAndPin(bytes, opts);
+      this.#failingSinceMs = null;
+      this.#failures = 0;
+      return cid;
+    } catch (err) {
+      this.#failingSinceMs ??= this.#nowMs();
+      this.#failures++;
+      throw err;
+    }
+  }
+  get(cid: string, opts?: { signal?: AbortSignal }): Promise<Uint8Array | null> {
+    return this.#inner.get(cid, opts);
+  }
+  isPinned(cid: string, opts?: { signal?: AbortSignal }): Promise<boolean> {
+    return this.#inner.isPinned(cid, opts);
+  }
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+}
+
+/** The parts /ready reports; each is false while it keeps the node from doing its work. */
+export type ReadyParts = { storage: boolean; mqtt: boolean; pipeline: boolean; ipfs: boolean; chain: boolean };
+
+/**
+ * What GET /ready answers (`/health` is liveness only): the node is ready when
+ * - storage: a small write commits (a `meta` row, every `readiness.probeMs`, on the main
+ *   connection) and the writer thread that commits readings is running;
+ * - ipfs: pinning has not been failing for longer than `readiness.ipfsFailingForMs`;
+ * - chain (when the node submits): the RPC node answered `eth_blockNumber` within the last
+ *   `readiness.chainSilentForMs` (probed every `readiness.probeMs`, one request at a time);
+ * - mqtt and pipeline: started and not stopped.
+ * The probes run in the background, so a request to /ready reads the last results and costs nothing.
+ * A part that turns not ready, or ready again, is logged once, without the error's text (an RPC or
+ * Kubo URL may carry a key).
+ */
+export class Readiness {
+  readonly #common: Common;
+  readonly #log: Logger;
+  readonly #storage: SqliteStorage;
+  readonly #writerFailed: () => Error | null;
+  readonly #pins: PinWatch | null;
+  readonly #chain: ChainPort | null;
+  readonly #mqtt: () => boolean;
+  readonly #pipeline: () => boolean;
+  #storageOk = true;
+  #chainAnsweredMs: number;
+  #chainProbe: Promise<void> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #last: ReadyParts | null = null;
+
+  constructor(deps: {
+    common: Common;
+    storage: SqliteStorage;
+    /** the ingest writer thread's `failed` (null while it runs); absent without a writer */
+    writerFailed?: () => Error | null;
+    pins: PinWatch | null;
+    chain: ChainPort | null;
+    mqtt: () => boolean;
+    pipeline: () => boolean;
+  }) {
+    this.#common = deps.common;
+    this.#log = deps.common.logger.child({ part: "readiness" });
+    this.#storage = deps.storage;
+    this.#writerFailed = deps.writerFailed ?? (() => null);
+    this.#pins = deps.pins;
+    this.#chain = deps.chain;
+    this.#mqtt = deps.mqtt;
+    this.#pipeline = deps.pipeline;
+    // silent since the start: not ready only once the whole threshold passed without an answer
+    this.#chainAnsweredMs = deps.common.clock.nowMs();
+  }
+
+  /** Probes at once, then every `readiness.probeMs` until `stop`. */
+  start(): void {
+    const loop = () => {
+      this.probe();
+      this.parts(); // logs a part that turned not ready even when nobody asks /ready
+      this.#timer = setTimeout(loop, this.#common.config.readiness.probeMs);
+      this.#timer.unref();
+    };
+    loop();
+  }
+
+  stop(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  /** One round of probes: the storage write now, the chain's answer when it comes. */
+  probe(): void {
+    try {
+      this.#storage.setMeta("readiness_probe_ms", String(this.#common.clock.nowMs()));
+      this.#storageOk = true;
+    } catch (err) {
+      if (this.#storageOk) this.#log.error({ code: (err as { code?: string }).code }, "storage probe write failed");
+      this.#storageOk = false;
+    }
+    const chain = this.#chain;
+    if (chain && !this.#chainProbe) {
+      this.#chainProbe = chain
+        .blockNumber()
+        .then(
+          () => {
+            this.#chainAnsweredMs = this.#common.clock.nowMs();
+          },
+          () => undefined, // silence is what counts: #chainAnsweredMs stays where it was
+        )
+        .finally(() => {
+          this.#chainProbe = null;
+        });
+    }
+  }
+
+  /** The parts, each true when ready (what /ready and /v1/status show). */
+  parts(): ReadyParts {
+    const cfg = this.#common.config.readiness;
+    const now = this.#common.clock.nowMs();
+    const failingSince = this.#pins?.failingSinceMs ?? null;
+    const parts: ReadyParts = {
+      storage: this.#storageOk && this.#writerFailed() === null,
+      mqtt: this.#mqtt(),
+      pipeline: this.#pipeline(),
+      ipfs: failingSince === null || now - failingSince <= cfg.ipfsFailingForMs,
+      chain: this.#chain === null || now - this.#chainAnsweredMs <= cfg.chainSilentForMs,
+    };
+    this.#logChanges(parts, now, failingSince);
+    return parts;
+  }
+
+  #logChanges(parts: ReadyParts, now: number, failingSince: number | null): void {
+    const last = this.#last;
+    this.#last = parts;
+    if (!last) return;
+    for (const k of Object.keys(parts) as (keyof ReadyParts)[]) {
+      if (parts[k] === last[k]) continue;
+      if (parts[k]) this.#log.info({ readyPart: k }, "ready again");
+      else
+        this.#log.warn(
+          {
+            readyPart: k,
+            ...(k === "ipfs" && failingSince !== null
+              ? { failingForMs: now - failingSince, failures: this.#pins?.failures }
+              : {}),
+            ...(k === "chain" ? { silentForMs: now - this.#chainAnsweredMs } : {}),
+            ...(k === "storage" ? { writerThread: this.#writerFailed() ? "failed" : "running" } : {}),
+          },
+          "not ready",
+        );
+    }
+  }
+}

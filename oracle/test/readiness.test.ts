@@ -1,0 +1,72 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
+import { waitFor } from "./helpers.ts";
+
+/**
+ * /ready and storage on a real full disk: the data folder is a 16 MiB tmpfs (ENOSPC as on a full
+ * disk, SQLITE_FULL for SQLite), filled while readings come in, then freed. Mounting needs root
+ * (CI runs as root); elsewhere the test is skipped and says why.
+ */
+const dir = mkdtempSync(join(tmpdir(), "cp-ready-"));
+const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", dir]).status === 0;
+
+test(
+  "a full disk: /ready answers 503 naming storage while nothing can be written, and 200 once space is freed",
+  { skip: mounted ? false : "mounting a small tmpfs needs root", timeout: 120_000 },
+  async () => {
+    const meter = makeDevice("kangaita-meter-1");
+    const node = await testNode({
+      dir,
+      devices: [deviceInfo(meter)],
+      config: { storage: { synchronous: "FULL" }, readiness: { probeMs: 50 } },
+    });
+    const filler = join(dir, "filler");
+    const ready = async () => {
+      const res = await fetch(`${node.httpUrl}/ready`);
+      return { status: res.status, body: (await res.json()) as { parts: Record<string, boolean>; failing: string[] } };
+    };
+    try {
+      assert.equal((await ready()).status, 200);
+      const fs = statfsSync(dir);
+      writeFileSync(filler, Buffer.alloc(fs.bavail * fs.bsize));
+      // readings until a group commit fails: the write-ahead log can grow no more
+      let refused = false;
+      for (let i = 0; i < 5000 && !refused; i++) {
+        refused = await node.ingestor.submit(electricity(meter), { source: "http" }).then(
+          () => false,
+          () => true,
+        );
+      }
+      assert.ok(refused, "the disk never filled");
+      const down = await waitFor(
+        async () => {
+          const r = await ready();
+          return r.status === 503 ? r : null;
+        },
+        { timeoutMs: 30_000, what: "/ready 503 on a full disk" },
+      );
+      assert.deepEqual(down.body.failing, ["storage"]);
+      assert.equal((await fetch(`${node.httpUrl}/health`)).status, 200, "still alive: /health is liveness only");
+      rmSync(filler);
+      const up = await waitFor(
+        async () => {
+          const r = await ready();
+          return r.status === 200 ? r : null;
+        },
+        { timeoutMs: 30_000, what: "/ready 200 once space is freed" },
+      );
+      assert.equal(up.body.parts.storage, true);
+      const [o] = await node.ingestor.submit(electricity(meter), { source: "http" });
+      assert.equal(o!.status, "stored", "and readings are stored again");
+    } finally {
+      await node.stop();
+      spawnSync("umount", [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
