@@ -16,8 +16,6 @@ import {
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { idToBytes32, publicKeyToXY } from "../../sdk/src/index.ts";
 import { chainFor } from "../src/chain/viem.ts";
-import type { ConfigInput } from "../src/config/schema.ts";
-import type { NodeParts } from "../src/node.ts";
 import { testNode } from "./fixtures.ts";
 import { waitFor } from "./helpers.ts";
 
@@ -167,12 +165,7 @@ export async function deploy(rpcUrl: string, chainId = 31337): Promise<Deploymen
  * An oracle node on `dep`: chain enabled, devices read from the DeviceRegistry, 2 s batches,
  * signing with ORACLE_KEY (set in the environment until `close`).
  */
-export async function chainTestNode(
-  hh: HardhatNode,
-  dep: Deployment,
-  /** `chain` settings over these (confirmations, gas bumps), and a data dir kept across restarts */
-  opts: { chain?: NonNullable<ConfigInput["chain"]>; dir?: string; parts?: Partial<NodeParts> } = {},
-): Promise<Awaited<ReturnType<typeof testNode>>> {
+export async function chainTestNode(hh: HardhatNode, dep: Deployment): Promise<Awaited<ReturnType<typeof testNode>>> {
   process.env.CARBONPROOF_ORACLE_PRIVATE_KEY = ORACLE_KEY;
   const node = await testNode({
     config: {
@@ -184,11 +177,9 @@ export async function chainTestNode(
         attestationRegistry: dep.attestationRegistry,
         deviceRegistry: dep.deviceRegistry,
         pollMs: 100,
-        ...opts.chain,
       },
     },
-    parts: { devices: undefined, ...opts.parts },
-    dir: opts.dir,
+    parts: { devices: undefined },
   });
   return {
     ...node,
