@@ -16,6 +16,8 @@ import {
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { idToBytes32, publicKeyToXY } from "../../sdk/src/index.ts";
 import { chainFor } from "../src/chain/viem.ts";
+import type { ConfigInput } from "../src/config/schema.ts";
+import type { NodeParts } from "../src/node.ts";
 import { testNode } from "./fixtures.ts";
 import { waitFor } from "./helpers.ts";
 
@@ -165,7 +167,12 @@ export async function deploy(rpcUrl: string, chainId = 31337): Promise<Deploymen
  * An oracle node on `dep`: chain enabled, devices read from the DeviceRegistry, 2 s batches,
  * signing with ORACLE_KEY (set in the environment until `close`).
  */
-export async function chainTestNode(hh: HardhatNode, dep: Deployment): Promise<Awaited<ReturnType<typeof testNode>>> {
+export async function chainTestNode(
+  hh: HardhatNode,
+  dep: Deployment,
+  /** `chain` settings over these (confirmations, gas bumps), and a data dir kept across restarts */
+  opts: { chain?: NonNullable<ConfigInput["chain"]>; dir?: string; parts?: Partial<NodeParts> } = {},
+): Promise<Awaited<ReturnType<typeof testNode>>> {
   process.env.CARBONPROOF_ORACLE_PRIVATE_KEY = ORACLE_KEY;
   const node = await testNode({
     config: {
@@ -177,9 +184,11 @@ export async function chainTestNode(hh: HardhatNode, dep: Deployment): Promise<A
         attestationRegistry: dep.attestationRegistry,
         deviceRegistry: dep.deviceRegistry,
         pollMs: 100,
+        ...opts.chain,
       },
     },
-    parts: { devices: undefined },
+    parts: { devices: undefined, ...opts.parts },
+    dir: opts.dir,
   });
   return {
     ...node,

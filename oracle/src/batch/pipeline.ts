@@ -42,9 +42,10 @@ export interface ChainPort {
     header: BatchHeader,
     signatures: Hex,
     nonce: number,
-    bumps: number,
     original?: BatchHeader,
   ): Promise<{ hash: Hex; raw: Hex }>;
+  /** Signs (does not send) a replacement of `raw`: same nonce and call, fees raised over raw's own. */
+  prepareReplacement(raw: Hex): Promise<{ hash: Hex; raw: Hex }>;
   broadcast(raw: Hex): Promise<void>;
   receipt(hash: Hex): Promise<TxReceipt | null>;
   blockNumber(): Promise<bigint>;
@@ -119,6 +120,10 @@ export class BatchPipeline {
   }
   get lastError(): string | null {
     return this.#lastError;
+  }
+  /** Clock time at which the last completed tick started: every batch due then was advanced after it. */
+  get lastTickOkMs(): number {
+    return this.#lastTickOkMs;
   }
 
   /** One pass: seal due windows, then advance every unfinished batch as far as it goes. */
@@ -335,14 +340,11 @@ export class BatchPipeline {
 
   async #send(b: Batch, chain: ChainPort, id: Hex): Promise<boolean> {
     const { pending } = await chain.nonces();
-    const nonce = Math.max(pending, this.#nextNonce ?? 0);
-    const tx = await chain.prepareSubmit(
-      headerFromJson(b.headerJson!),
-      b.signatures as Hex,
-      nonce,
-      0,
-      this.#original(b),
-    );
+    // the RPC node's pending count misses our transactions it lost (a restart of it, an
+    // eviction) until they are re-broadcast; the stored in-flight ones still hold their nonces
+    const inFlight = this.#storage.maxTxNonce();
+    const nonce = Math.max(pending, inFlight === null ? 0 : inFlight + 1, this.#nextNonce ?? 0);
+    const tx = await chain.prepareSubmit(headerFromJson(b.headerJson!), b.signatures as Hex, nonce, this.#original(b));
     const now = this.#common.clock.nowMs();
     // persist before broadcast: after a crash the same signed bytes are re-broadcast, never a second nonce
     if (
@@ -415,6 +417,9 @@ export class BatchPipeline {
     // not mined: was the nonce used by some other transaction of this account?
     const { latest } = await chain.nonces();
     if (b.txNonce !== null && latest > b.txNonce) {
+      // one of ours may have been mined since its receipt was asked for: the next pass counts
+      // its confirmations rather than taking the attestation as confirmed now
+      for (const h of b.txHashes) if (await chain.receipt(h as Hex)) return;
       if (await chain.exists(b.attestationId as Hex)) {
         await this.#writes.transition(b.id, ["submitted"], "confirmed", { error: null });
         return;
@@ -429,15 +434,10 @@ export class BatchPipeline {
       return;
     }
     const now = this.#common.clock.nowMs();
-    if (b.txSentAtMs !== null && now - b.txSentAtMs >= cfg.gasBumpAfterMs) {
+    if (b.txRaw && b.txSentAtMs !== null && now - b.txSentAtMs >= cfg.gasBumpAfterMs) {
       const bumps = b.txHashes.length;
-      const tx = await chain.prepareSubmit(
-        headerFromJson(b.headerJson!),
-        b.signatures as Hex,
-        b.txNonce!,
-        bumps,
-        this.#original(b),
-      );
+      // from the last transaction's own fees, not the current estimate (which may have fallen)
+      const tx = await chain.prepareReplacement(b.txRaw as Hex);
       await this.#writes.patchBatch(b.id, "submitted", {
         txHash: tx.hash,
         txRaw: tx.raw,

@@ -1,4 +1,12 @@
-import { createPublicClient, encodeFunctionData, http, keccak256, type Chain, type PublicClient } from "viem";
+import {
+  createPublicClient,
+  encodeFunctionData,
+  http,
+  keccak256,
+  parseTransaction,
+  type Chain,
+  type PublicClient,
+} from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { signBatchHeader, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
 import type { Address, ChainPort, TxReceipt } from "../batch/pipeline.ts";
@@ -16,8 +24,8 @@ export function chainFor(chainId: number, rpcUrl: string): Chain {
 
 /**
  * ChainPort over JSON-RPC with viem: EIP-712 signing with the node's key, `exists` reads,
- * and `submit` transactions signed locally (EIP-1559, fees from the node, raised by
- * `gasBumpPercent` per bump) so they can be persisted before they are sent.
+ * and `submit` transactions signed locally (EIP-1559, fees from the node; a bump raises the
+ * replaced transaction's own fees by `gasBumpPercent`) so they can be persisted before they are sent.
  */
 export class ViemChain implements ChainPort {
   readonly domain: { chainId: number; verifyingContract: Address };
@@ -91,7 +99,6 @@ export class ViemChain implements ChainPort {
     header: BatchHeader,
     signatures: Hex,
     nonce: number,
-    bumps: number,
     original?: BatchHeader,
   ): Promise<{ hash: Hex; raw: Hex }> {
     const data = original
@@ -104,21 +111,61 @@ export class ViemChain implements ChainPort {
     const to = this.domain.verifyingContract;
     const gas = await this.client.estimateGas({ account: this.#account.address, to, data });
     const fees = await this.client.estimateFeesPerGas();
-    const factor = (x: bigint) => {
-      let v = x;
-      for (let i = 0; i < bumps; i++) v = (v * BigInt(100 + this.#bumpPercent)) / 100n + 1n;
-      return v;
-    };
-    const raw = await this.#account.signTransaction({
-      type: "eip1559",
-      chainId: this.domain.chainId,
+    return this.#sign({
       to,
       data,
       nonce,
       gas: (gas * 12n) / 10n,
-      maxFeePerGas: factor(fees.maxFeePerGas),
-      maxPriorityFeePerGas: factor(fees.maxPriorityFeePerGas),
+      maxFeePerGas: fees.maxFeePerGas,
+      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
     });
+  }
+
+  /**
+   * Re-signs `raw` (same nonce, gas limit and call) with both fees at least `gasBumpPercent`
+   * above ITS fees, or at the current estimate when that is higher. Nodes accept a replacement
+   * only at ≥ 10 % over the transaction it replaces (geth's and Hardhat's rule), so scaling
+   * the current estimate instead would be refused as underpriced whenever fees have fallen.
+   * The gas limit is kept: estimating again would run against a pending state in which the
+   * replaced transaction already recorded the attestation, and revert.
+   */
+  async prepareReplacement(raw: Hex): Promise<{ hash: Hex; raw: Hex }> {
+    const prev = parseTransaction(raw);
+    if (
+      prev.type !== "eip1559" ||
+      prev.nonce === undefined ||
+      prev.gas === undefined ||
+      prev.maxFeePerGas === undefined ||
+      prev.maxPriorityFeePerGas === undefined
+    ) {
+      throw new Error(
+        `cannot bump transaction ${keccak256(raw)}: not an EIP-1559 transaction with nonce, gas and fees; ` +
+          `set the batch back to 'signed' to submit it afresh`,
+      );
+    }
+    const fees = await this.client.estimateFeesPerGas();
+    const bumped = (x: bigint) => (x * BigInt(100 + this.#bumpPercent) + 99n) / 100n; // rounded up
+    const max = (a: bigint, b: bigint) => (a > b ? a : b);
+    const maxPriorityFeePerGas = max(bumped(prev.maxPriorityFeePerGas), fees.maxPriorityFeePerGas);
+    return this.#sign({
+      to: prev.to ?? this.domain.verifyingContract,
+      data: prev.data ?? "0x",
+      nonce: prev.nonce,
+      gas: prev.gas,
+      maxFeePerGas: max(max(bumped(prev.maxFeePerGas), fees.maxFeePerGas), maxPriorityFeePerGas),
+      maxPriorityFeePerGas,
+    });
+  }
+
+  async #sign(tx: {
+    to: Address;
+    data: Hex;
+    nonce: number;
+    gas: bigint;
+    maxFeePerGas: bigint;
+    maxPriorityFeePerGas: bigint;
+  }): Promise<{ hash: Hex; raw: Hex }> {
+    const raw = await this.#account.signTransaction({ type: "eip1559", chainId: this.domain.chainId, ...tx });
     return { raw, hash: keccak256(raw) };
   }
 
@@ -129,7 +176,16 @@ export class ViemChain implements ChainPort {
       // the same bytes again, or a nonce another of our transactions already used: the
       // follow-up step sorts these out from receipts and the account's nonce
       const msg = String((err as Error).message ?? err);
-      if (/known|already|nonce too low|replacement transaction underpriced/i.test(msg)) return;
+      if (/known|already|nonce too low/i.test(msg)) return;
+      // not swallowed: the RPC node keeps a different transaction at this nonce, so this one
+      // will never be mined; the batch retries and the next bump starts from these fees
+      if (/underpriced/i.test(msg)) {
+        throw new Error(
+          `transaction ${keccak256(raw)} refused as an underpriced replacement; ` +
+            `the next gas bump raises its fees (chain.gasBumpPercent sets by how much)`,
+          { cause: err },
+        );
+      }
       throw err;
     }
   }

@@ -724,7 +724,9 @@ export class SqliteStorage implements Storage {
     );
   }
   maxTxNonce(): number | null {
-    const r = this.#s(`SELECT MAX(tx_nonce) AS n FROM batches`).get() as Row;
+    // in flight only: a confirmed batch's nonce is below the account's count on its chain, and
+    // counting it would open a nonce gap if the node is pointed at a fresh chain
+    const r = this.#s(`SELECT MAX(tx_nonce) AS n FROM batches WHERE state = 'submitted'`).get() as Row;
     return r.n === null ? null : Number(r.n);
   }
 

@@ -223,7 +223,7 @@ export interface Storage {
   batchStateCounts(): Record<BatchState, number>;
   /** Readings stored but not in a confirmed batch. */
   backlog(): number;
-  /** Highest nonce any stored transaction used, for the nonce manager. */
+  /** Highest nonce of a transaction still in flight (batch `submitted`), for the nonce manager. */
   maxTxNonce(): number | null;
 
   addApiKey(k: Omit<ApiKey, "id" | "revokedAtMs">): number;

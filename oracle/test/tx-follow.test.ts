@@ -1,0 +1,305 @@
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import mqtt from "mqtt";
+import { parseTransaction, type Hex, type TransactionSerializableEIP1559 } from "viem";
+import { SdkCalculator } from "../src/compute/sdk.ts";
+import { readingsTopic } from "../src/ingest/mqtt.ts";
+import type { Batch } from "../src/storage/types.ts";
+import { HardhatNode, chainTestNode, deploy, type Deployment } from "./chain-harness.ts";
+import { electricity, makeDevice, type TestDevice, type testNode } from "./fixtures.ts";
+import { tempDir, waitFor } from "./helpers.ts";
+
+type Node = Awaited<ReturnType<typeof testNode>>;
+const gwei = 1_000_000_000n;
+
+/**
+ * Following a submitted attestation to its confirmations on a real Hardhat node with automine
+ * off: the test mines every block itself, so "not mined yet" and "N confirmations" are exact.
+ */
+describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => {
+  let hh: HardhatNode;
+  let dep: Deployment;
+  // one facility per test, so each test's batches are its own
+  const meters = {
+    confirmations: makeDevice("follow-meter-1", "follow-confirmations"),
+    bump: makeDevice("follow-meter-2", "follow-bump"),
+    dropped: makeDevice("follow-meter-3", "follow-dropped"),
+    first: makeDevice("follow-meter-4", "follow-back-to-back-a"),
+    second: makeDevice("follow-meter-5", "follow-back-to-back-b"),
+    restart: makeDevice("follow-meter-6", "follow-restart"),
+  };
+
+  // the real methodology, with these facilities known to it (Kenyan tea factories on grid power)
+  const calculator = new SdkCalculator({
+    facilities: Object.fromEntries(
+      Object.values(meters).map((d) => [d.facilityId, { country: "KEN", flueGasBiogenicShareBp: 10_000 }]),
+    ),
+  });
+  const startOracle = (chain: { enabled?: boolean; confirmations?: number; gasBumpAfterMs?: number }, dir?: string) =>
+    chainTestNode(hh, dep, { chain, dir, parts: { calculator } });
+
+  const rpc = async <T = unknown>(method: string, params: unknown[] = []): Promise<T> => {
+    const r = (await (
+      await fetch(hh.url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+      })
+    ).json()) as { result?: T; error?: { message: string } };
+    if (r.error) throw new Error(`${method}: ${r.error.message}`);
+    return r.result as T;
+  };
+  const mine = async (blocks = 1) => {
+    for (let i = 0; i < blocks; i++) await rpc("evm_mine");
+  };
+  const head = async () => BigInt(await rpc<string>("eth_blockNumber"));
+  const inMempool = async (hash: string) => (await rpc<unknown>("eth_getTransactionByHash", [hash])) !== null;
+  const oracleNonce = async (tag: "latest" | "pending") =>
+    Number(await rpc<string>("eth_getTransactionCount", [dep.oracle.address, tag]));
+
+  const publish = async (node: Node, d: TestDevice, ts?: number) => {
+    const client = await mqtt.connectAsync(node.mqtt!.url, { reconnectPeriod: 0 });
+    try {
+      const e = electricity(d, { ts });
+      // the PUBACK comes once the reading is durable
+      await client.publishAsync(readingsTopic(d.facilityId, d.deviceId), JSON.stringify(e), { qos: 1 });
+    } finally {
+      await client.endAsync();
+    }
+  };
+  /** Each test sends its facility one reading: one batch. */
+  const batchOf = (node: Node, d: TestDevice): Batch | undefined =>
+    node.storage.listBatches({ facilityId: d.facilityId })[0];
+  const waitForState = (node: Node, d: TestDevice, state: Batch["state"], timeoutMs = 60_000) =>
+    waitFor(
+      () => {
+        const b = batchOf(node, d);
+        return b?.state === state ? b : null;
+      },
+      { timeoutMs, intervalMs: 50, what: `${d.facilityId}'s batch ${state}` },
+    );
+  /** Resolves once a pipeline tick that started after now has finished (it saw the chain as it is now). */
+  const nextTick = async (node: Node) => {
+    const now = Date.now();
+    await waitFor(() => node.pipeline.lastTickOkMs > now, { timeoutMs: 30_000, what: "a full pipeline tick" });
+  };
+  const submissions = async (attestationId: string) =>
+    dep.publicClient.getContractEvents({
+      address: dep.attestationRegistry,
+      abi: dep.abis.attestationRegistry,
+      eventName: "AttestationSubmitted",
+      args: { id: attestationId as Hex },
+      fromBlock: 0n,
+    });
+  const fees = (raw: string) => parseTransaction(raw as Hex) as TransactionSerializableEIP1559;
+
+  before(async () => {
+    hh = await HardhatNode.start();
+    dep = await deploy(hh.url);
+    for (const d of Object.values(meters)) await dep.registerDevice(d.deviceId, d.facilityId, d.publicKey, 1);
+    // from here on, blocks are mined by the tests alone
+    await rpc("evm_setAutomine", [false]);
+  });
+  after(async () => {
+    await hh?.stop();
+  });
+
+  test("an attestation is confirmed only once its transaction has `confirmations` blocks", async () => {
+    const node = await startOracle({ confirmations: 3, gasBumpAfterMs: 600_000 });
+    try {
+      await publish(node, meters.confirmations);
+      const sent = await waitForState(node, meters.confirmations, "submitted");
+      await waitFor(() => inMempool(sent.txHash!), { what: "the transaction in the mempool" });
+      await mine(1);
+      const rc = await dep.publicClient.getTransactionReceipt({ hash: sent.txHash as Hex });
+      assert.equal(rc.status, "success");
+      for (const confirmations of [1, 2]) {
+        assert.equal(await head(), rc.blockNumber + BigInt(confirmations - 1));
+        await nextTick(node);
+        await nextTick(node);
+        assert.equal(batchOf(node, meters.confirmations)?.state, "submitted", `${confirmations} of 3: not yet`);
+        if (confirmations < 2) await mine(1);
+      }
+      await mine(1);
+      const done = await waitForState(node, meters.confirmations, "confirmed");
+      assert.equal(done.txHash, sent.txHash);
+      assert.equal(done.blockNumber, Number(rc.blockNumber));
+      assert.equal((await submissions(done.attestationId!)).length, 1);
+    } finally {
+      await node.close();
+    }
+  });
+
+  test("an unmined transaction is replaced at the same nonce with fees above its own even when the estimate fell, and confirms once", async () => {
+    // a high base fee when the node signs, then the chain put back to a low one: the node's fee
+    // estimate falls below the fees of the transaction it must replace
+    const snapshot = await rpc<string>("evm_snapshot");
+    await rpc("hardhat_setNextBlockBaseFeePerGas", [`0x${(100n * gwei).toString(16)}`]);
+    await mine(1);
+    const node = await startOracle({ gasBumpAfterMs: 1_500 });
+    try {
+      await publish(node, meters.bump);
+      const sent = await waitForState(node, meters.bump, "submitted");
+      const raws = new Map<string, string>([[sent.txHash!, sent.txRaw!]]);
+      const first = fees(sent.txRaw!);
+      assert.ok(first.maxFeePerGas! > 100n * gwei, "signed at the high base fee");
+      assert.equal(await rpc("evm_revert", [snapshot]), true);
+      const estimate = await dep.publicClient.estimateFeesPerGas();
+      assert.ok(estimate.maxFeePerGas < first.maxFeePerGas!, "the estimate has fallen below the first transaction's");
+
+      // every version the node signs, in order, until one has replaced the first in the mempool
+      const bumped = await waitFor(
+        async () => {
+          const b = batchOf(node, meters.bump)!;
+          if (b.txHash && b.txRaw) raws.set(b.txHash, b.txRaw);
+          return b.txHashes.length >= 2 && (await inMempool(b.txHash!)) ? b : null;
+        },
+        { timeoutMs: 60_000, intervalMs: 20, what: "a gas bump accepted by the RPC node" },
+      );
+      assert.equal(await inMempool(sent.txHash!), false, "the first transaction was replaced");
+      await mine(1);
+      const done = await waitForState(node, meters.bump, "confirmed");
+      for (const h of done.txHashes) if (!raws.has(h)) raws.set(h, done.txRaw!);
+      const versions = done.txHashes.map((h) => fees(raws.get(h)!));
+      for (let i = 1; i < versions.length; i++) {
+        const [prev, next] = [versions[i - 1]!, versions[i]!];
+        assert.equal(next.nonce, first.nonce, "same nonce");
+        // Hardhat (like geth) accepts a replacement at 10 % over both fees of the one it replaces
+        assert.ok(next.maxFeePerGas! * 100n >= prev.maxFeePerGas! * 110n, `bump ${i}: maxFeePerGas +10 %`);
+        assert.ok(
+          next.maxPriorityFeePerGas! * 100n >= prev.maxPriorityFeePerGas! * 110n,
+          `bump ${i}: maxPriorityFeePerGas +10 %`,
+        );
+      }
+      assert.notEqual(done.txHash, sent.txHash, "a replacement was mined, not the first transaction");
+      assert.ok(bumped.txHashes.includes(done.txHash!));
+      const rc = await dep.publicClient.getTransactionReceipt({ hash: done.txHash as Hex });
+      assert.equal(rc.status, "success");
+      assert.equal((await submissions(done.attestationId!)).length, 1, "attested exactly once");
+      assert.equal(await oracleNonce("latest"), first.nonce! + 1);
+    } finally {
+      await node.close();
+    }
+  });
+
+  test("a transaction dropped from the RPC node's mempool is re-broadcast and confirmed", async () => {
+    const node = await startOracle({ gasBumpAfterMs: 600_000 });
+    try {
+      await publish(node, meters.dropped);
+      const sent = await waitForState(node, meters.dropped, "submitted");
+      await waitFor(() => inMempool(sent.txHash!), { what: "the transaction in the mempool" });
+      assert.equal(await rpc("hardhat_dropTransaction", [sent.txHash]), true);
+      await waitFor(() => inMempool(sent.txHash!), { timeoutMs: 30_000, what: "the same transaction re-broadcast" });
+      await mine(1);
+      const done = await waitForState(node, meters.dropped, "confirmed");
+      assert.equal(done.txHash, sent.txHash, "the same signed bytes, no second nonce");
+      assert.deepEqual(done.txHashes, [sent.txHash]);
+      assert.equal((await submissions(done.attestationId!)).length, 1);
+    } finally {
+      await node.close();
+    }
+  });
+
+  test("two batches submitted back to back get consecutive nonces and both confirm", async () => {
+    const node = await startOracle({ gasBumpAfterMs: 600_000 });
+    try {
+      const nonce = await oracleNonce("latest");
+      await publish(node, meters.first);
+      await publish(node, meters.second);
+      const a = await waitForState(node, meters.first, "submitted");
+      const b = await waitForState(node, meters.second, "submitted");
+      assert.deepEqual([a.txNonce, b.txNonce].sort(), [nonce, nonce + 1]);
+      await waitFor(async () => (await inMempool(a.txHash!)) && (await inMempool(b.txHash!)), {
+        what: "both transactions in the mempool",
+      });
+      await mine(1);
+      const [ca, cb] = [
+        await waitForState(node, meters.first, "confirmed"),
+        await waitForState(node, meters.second, "confirmed"),
+      ];
+      assert.equal(ca.txHash, a.txHash);
+      assert.equal(cb.txHash, b.txHash);
+      assert.equal(await oracleNonce("latest"), nonce + 2);
+    } finally {
+      await node.close();
+    }
+  });
+
+  test("after a restart, a batch does not take the nonce of an in-flight transaction the RPC node lost", async () => {
+    const d = meters.restart;
+    const { dir, cleanup } = tempDir();
+    const batches = (node: Node) => node.storage.listBatches({ facilityId: d.facilityId });
+    const running: Node[] = []; // closed in `finally` whatever fails
+    const start = async (chain: Parameters<typeof startOracle>[0]) => {
+      const node = await startOracle(chain, dir);
+      running.push(node);
+      return node;
+    };
+    const stop = async (node: Node) => {
+      running.splice(running.indexOf(node), 1);
+      await node.close();
+    };
+    try {
+      // a regular batch confirmed, then the next window's batch A submitted and left unmined
+      const first = await start({ gasBumpAfterMs: 600_000 });
+      const earlyTs = Math.floor(Date.now() / 1000);
+      await publish(first, d, earlyTs);
+      const sent = await waitForState(first, d, "submitted");
+      await waitFor(() => inMempool(sent.txHash!), { what: "the regular batch's transaction in the mempool" });
+      await mine(1);
+      const regular = await waitForState(first, d, "confirmed");
+      await publish(first, d);
+      const a = await waitFor(() => batches(first).find((b) => b.id !== regular.id && b.state === "submitted"), {
+        timeoutMs: 60_000,
+        what: "the second batch submitted",
+      });
+      await waitFor(() => inMempool(a.txHash!), { what: "A in the mempool" });
+      await stop(first);
+
+      // the RPC node loses A (as on its restart): its pending count falls back to A's nonce
+      assert.equal(await rpc("hardhat_dropTransaction", [a.txHash]), true);
+      assert.equal(await oracleNonce("pending"), a.txNonce);
+
+      // meanwhile a late reading of the first window makes a correction, pinned by the node
+      // running without the chain; A is not re-broadcast while it is down
+      const offline = await start({ enabled: false });
+      await publish(offline, d, earlyTs);
+      const pinned = await waitFor(
+        () => batches(offline).find((b) => b.correctionOfBatch === regular.id && b.state === "pinned"),
+        { timeoutMs: 60_000, what: "the correction pinned" },
+      );
+      await stop(offline);
+
+      // back with the chain: the correction comes first in the facility's period order and is
+      // submitted before A is re-broadcast, so only the stored nonces tell that A's is taken
+      const node = await start({ gasBumpAfterMs: 600_000 });
+      const c = await waitFor(
+        () => {
+          const b = node.storage.getBatch(pinned.id);
+          return b?.state === "submitted" ? b : null;
+        },
+        { timeoutMs: 60_000, what: "the correction submitted" },
+      );
+      assert.equal(c.txNonce, a.txNonce! + 1, "the nonce after A's, not A's");
+      await waitFor(async () => (await inMempool(a.txHash!)) && (await inMempool(c.txHash!)), {
+        timeoutMs: 30_000,
+        what: "A re-broadcast beside the correction",
+      });
+      await mine(1);
+      for (const id of [a.id, c.id]) {
+        const done = await waitFor(
+          () => {
+            const b = node.storage.getBatch(id);
+            return b?.state === "confirmed" ? b : null;
+          },
+          { timeoutMs: 60_000, what: `batch ${id} confirmed` },
+        );
+        assert.deepEqual(done.txHashes, [id === a.id ? a.txHash : c.txHash], "no nonce collision, no re-submission");
+      }
+      assert.equal(await oracleNonce("latest"), a.txNonce! + 2);
+    } finally {
+      for (const node of running) await node.close();
+      cleanup();
+    }
+  });
+});
