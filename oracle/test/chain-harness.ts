@@ -15,10 +15,11 @@ import {
 } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { idToBytes32, publicKeyToXY } from "../../sdk/src/index.ts";
+import { createApiKey } from "../src/api/keys.ts";
 import { chainFor } from "../src/chain/viem.ts";
 import type { ConfigInput } from "../src/config/schema.ts";
 import type { NodeParts } from "../src/node.ts";
-import { testNode } from "./fixtures.ts";
+import { testNode, type TestDevice } from "./fixtures.ts";
 import { waitFor } from "./helpers.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -70,6 +71,18 @@ export class HardhatNode {
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error(`hardhat node did not start: ${out}`);
+  }
+  /** One JSON-RPC call to the node (`evm_mine`, `evm_setAutomine`, …); an error answer throws. */
+  async rpc<T = unknown>(method: string, params: unknown[] = []): Promise<T> {
+    const r = (await (
+      await fetch(this.url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+      })
+    ).json()) as { result?: T; error?: { message: string } };
+    if (r.error) throw new Error(`${method}: ${r.error.message}`);
+    return r.result as T;
   }
   async stop(): Promise<void> {
     const p = this.#proc;
@@ -206,7 +219,13 @@ export type ConfirmedReading = {
   leaf: `0x${string}`;
   proof: `0x${string}`[];
   bundleCid: string;
-  batch: { txHash: string; fossilCo2eGrams: string; biogenicCo2Grams: string };
+  batch: {
+    id: number;
+    correctionOfBatch: number | null;
+    txHash: string;
+    fossilCo2eGrams: string;
+    biogenicCo2Grams: string;
+  };
 };
 
 /** Polls the node's proof view of `digest` until its attestation is confirmed. */
@@ -219,4 +238,36 @@ export function waitForConfirmed(httpUrl: string, digest: string, timeoutMs: num
     },
     { timeoutMs, what: `the confirmed attestation of ${digest}` },
   );
+}
+
+/** What `POST /v1/readings` answers: one outcome (201/422), or for an array the outcomes (200). */
+export type IngestAnswer = {
+  status?: "stored" | "rejected";
+  digest?: string;
+  batchId?: number;
+  reason?: string;
+  detail?: string;
+  accepted?: number;
+  rejected?: number;
+  results?: IngestAnswer[];
+};
+
+/**
+ * Gives `dev` (or its facility) an API key on `node`; the answer posts a body (an envelope or an
+ * array of them) to `POST /v1/readings` with it. The device must be registered already.
+ */
+export function readingPoster(
+  node: Pick<Awaited<ReturnType<typeof testNode>>, "storage" | "httpUrl">,
+  dev: TestDevice,
+  scope: "device" | "facility" = "device",
+): (body: unknown) => Promise<{ status: number; body: IngestAnswer }> {
+  const key = createApiKey(node.storage, { scope, subject: scope === "device" ? dev.deviceId : dev.facilityId }).key;
+  return async (body) => {
+    const res = await fetch(`${node.httpUrl}/v1/readings`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": key },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as IngestAnswer };
+  };
 }

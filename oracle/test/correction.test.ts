@@ -1,0 +1,421 @@
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import { BaseError, ContractFunctionRevertedError, decodeFunctionData, zeroHash, type Hex } from "viem";
+import {
+  decodeBundle,
+  hashBatchHeader,
+  idToBytes32,
+  leafHash,
+  readingDigestHex,
+  verifyAttestation,
+  type BatchHeader,
+  type BundleSource,
+  type Envelope,
+  type VerifyReport,
+} from "../../sdk/src/index.ts";
+import { headerFromJson } from "../src/batch/bundle.ts";
+import { attestationRegistryAbi } from "../src/chain/abi.ts";
+import type { Batch } from "../src/storage/types.ts";
+import {
+  HardhatNode,
+  chainTestNode,
+  deploy,
+  readingPoster,
+  waitForConfirmed,
+  type ConfirmedReading,
+  type Deployment,
+} from "./chain-harness.ts";
+import { flueGas, makeDevice, type TestDevice, type testNode } from "./fixtures.ts";
+import { waitFor } from "./helpers.ts";
+
+type Node = Awaited<ReturnType<typeof testNode>>;
+
+/**
+ * Late readings end to end on a real Hardhat node with the contracts deployed: a reading that
+ * arrives after its window's regular batch was sealed goes into a correction batch of that
+ * window, which is submitted with AttestationRegistry.submitCorrection once the regular batch is
+ * confirmed (docs/oracle.md, "Batches, attestation and recovery"; docs/protocol.md, "No reading
+ * is attested twice"). Windows are 2 s with 1 s grace (chainTestNode); each test has a facility
+ * of its own, so its batches are its own.
+ */
+describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
+  let hh: HardhatNode;
+  let dep: Deployment;
+  let node: Node;
+  const meters = {
+    attested: makeDevice("late-chimney-1", "corr-attested"),
+    waits: makeDevice("late-chimney-2", "corr-waits"),
+    second: makeDevice("late-chimney-3", "corr-second"),
+    rules: makeDevice("late-chimney-4", "corr-rules"),
+  };
+  const domain = () => ({ chainId: 31337, verifyingContract: dep.attestationRegistry });
+
+  before(async () => {
+    hh = await HardhatNode.start();
+    dep = await deploy(hh.url);
+    // all registrations up front: one test mines its blocks by hand
+    for (const d of Object.values(meters)) await dep.registerDevice(d.deviceId, d.facilityId, d.publicKey, 0);
+    node = await chainTestNode(hh, dep);
+  });
+  after(async () => {
+    await node?.close();
+    await hh?.stop();
+  });
+
+  const digestOf = (e: Envelope) => readingDigestHex(e.reading);
+  const batchOfReading = (digest: string): Batch | null => {
+    const r = node.storage.getReading(digest);
+    return r?.batchId == null ? null : node.storage.getBatch(r.batchId);
+  };
+  /** The reading's confirmed proof view; on a timeout, says where its batch got stuck and why. */
+  const confirmed = async (digest: string): Promise<ConfirmedReading> => {
+    try {
+      return await waitForConfirmed(node.httpUrl!, digest, 90_000);
+    } catch (err) {
+      const b = batchOfReading(digest);
+      throw new Error(
+        `${(err as Error).message}; its batch ${b?.id} (correction of ${b?.correctionOfBatch}) is ${b?.state}` +
+          (b?.error ? `: ${b.error}` : ""),
+        { cause: err },
+      );
+    }
+  };
+  const mine = () => hh.rpc("evm_mine");
+  /** Resolves once a pipeline tick that started after now has finished (it saw storage as it is now). */
+  const nextTick = async () => {
+    const now = Date.now();
+    await waitFor(() => node.pipeline.lastTickOkMs > now, { timeoutMs: 30_000, what: "a full pipeline tick" });
+  };
+  const verifyReadingOnChain = (attestationId: Hex, leaf: Hex, proof: Hex[]) =>
+    dep.publicClient.readContract({
+      address: dep.attestationRegistry,
+      abi: attestationRegistryAbi,
+      functionName: "verifyReading",
+      args: [attestationId, leaf, proof],
+    });
+  /** The call of the transaction that attested `b`, decoded. */
+  const callOf = async (b: Batch) => {
+    const tx = await dep.publicClient.getTransaction({ hash: b.txHash as Hex });
+    return decodeFunctionData({ abi: attestationRegistryAbi, data: tx.input });
+  };
+  /** The node's own Helia store as the sdk verifier's bundle source (the real store, by CID). */
+  const nodeStore = (): BundleSource => ({
+    describe: "the oracle node's Helia store",
+    byCid: true,
+    async get(cid) {
+      const bytes = await node.content!.get(cid);
+      if (!bytes) throw new Error(`bundle ${cid} is not in the oracle node's Helia store`);
+      return bytes;
+    },
+  });
+  const sdkVerify = (target: { envelope: Envelope } | { attestationId: Hex }) =>
+    verifyAttestation({
+      client: dep.publicClient,
+      registry: dep.attestationRegistry,
+      deviceRegistry: dep.deviceRegistry,
+      target,
+      source: nodeStore(),
+    });
+  const failedChecks = (r: VerifyReport) =>
+    r.checks
+      .filter((c) => !c.ok)
+      .map((c) => `${c.link}: ${c.detail}`)
+      .join("; ");
+  const check = (r: VerifyReport, link: string) => {
+    const c = r.checks.find((x) => x.link === link);
+    assert.ok(c, `the verifier ran "${link}"`);
+    return c;
+  };
+  /**
+   * Every reading digest in the facility's attestations on-chain (their bundles read from the
+   * node's store), with the attestations holding it: "exactly one" means nothing lost, nothing twice.
+   */
+  const attestedIn = async (facilityId: string): Promise<Map<string, Hex[]>> => {
+    const events = await dep.publicClient.getContractEvents({
+      address: dep.attestationRegistry,
+      abi: attestationRegistryAbi,
+      eventName: "AttestationSubmitted",
+      args: { facilityId: idToBytes32(facilityId) },
+      fromBlock: 0n,
+    });
+    const out = new Map<string, Hex[]>();
+    for (const ev of events) {
+      const bytes = await nodeStore().get(ev.args.header!.bundleCid);
+      for (const r of decodeBundle(bytes).readings) out.set(r.digest, [...(out.get(r.digest) ?? []), ev.args.id!]);
+    }
+    return out;
+  };
+  /** The revert a registry call would end in (simulated as the oracle node, which may submit). */
+  const revertOf = async (
+    call:
+      | { functionName: "submit"; args: readonly [BatchHeader, Hex] }
+      | { functionName: "submitCorrection"; args: readonly [BatchHeader, BatchHeader, Hex] },
+  ): Promise<{ errorName: string; args: readonly unknown[] }> => {
+    try {
+      await dep.publicClient.simulateContract({
+        address: dep.attestationRegistry,
+        abi: attestationRegistryAbi,
+        account: dep.oracle.address,
+        ...call,
+      } as Parameters<typeof dep.publicClient.simulateContract>[0]);
+    } catch (err) {
+      const reverted = err instanceof BaseError ? err.walk((e) => e instanceof ContractFunctionRevertedError) : null;
+      if (reverted instanceof ContractFunctionRevertedError && reverted.data) {
+        return { errorName: reverted.data.errorName, args: reverted.data.args ?? [] };
+      }
+      throw err;
+    }
+    throw new Error(`${call.functionName} was accepted by the registry`);
+  };
+
+  /**
+   * A reading of `d` attested by its window's regular batch, then a reading of the same window
+   * (other seq) posted after that: the late one is answered and returned, not waited for.
+   */
+  async function regularThenLate(d: TestDevice) {
+    const post = readingPoster(node, d);
+    const first = flueGas(d);
+    const stored = await post(first);
+    assert.equal(stored.status, 201, JSON.stringify(stored.body));
+    await confirmed(digestOf(first));
+    const regular = batchOfReading(digestOf(first))!;
+    assert.equal(regular.correctionOfBatch, null, "the first reading is in a regular batch");
+    const late = flueGas(d, { ts: first.reading.ts });
+    const answer = await post(late);
+    return { post, first, regular, late, answer };
+  }
+
+  test("a reading arriving after its window's batch is confirmed is accepted into a correction of that batch, attested with submitCorrection, and provable on-chain", async () => {
+    const d = meters.attested;
+    const { first, regular, late, answer } = await regularThenLate(d);
+    assert.equal(answer.status, 201, `the late reading is accepted: ${JSON.stringify(answer.body)}`);
+    const opened = node.storage.getBatch(answer.body.batchId!)!;
+    assert.equal(opened.correctionOfBatch, regular.id, "it lands in a correction of the regular batch");
+    assert.deepEqual([opened.periodStart, opened.periodEnd], [regular.periodStart, regular.periodEnd]);
+
+    const view = await confirmed(digestOf(late));
+    const correction = node.storage.getBatch(opened.id)!;
+    assert.equal(correction.state, "confirmed");
+    assert.equal(view.batch.id, correction.id);
+    assert.equal(view.batch.correctionOfBatch, regular.id);
+    assert.equal(view.attestationId, correction.attestationId, "GET /v1/readings/:digest names the correction");
+    assert.notEqual(view.attestationId, regular.attestationId);
+    assert.equal(view.bundleCid, correction.bundleCid);
+    assert.equal(view.leaf, leafHash(digestOf(late)));
+    assert.equal(await verifyReadingOnChain(view.attestationId, view.leaf, view.proof), true, "proof verifies");
+    assert.equal(
+      await verifyReadingOnChain(regular.attestationId as Hex, view.leaf, view.proof),
+      false,
+      "the late reading is not under the regular root",
+    );
+
+    // on-chain: submitted through submitCorrection, naming the regular attestation and its header
+    const call = await callOf(correction);
+    assert.equal(call.functionName, "submitCorrection");
+    const [header, original] = call.args as readonly [BatchHeader, BatchHeader, Hex];
+    assert.equal(header.correctionOf, regular.attestationId);
+    assert.equal(hashBatchHeader(original, domain()).toLowerCase(), regular.attestationId);
+    assert.equal(hashBatchHeader(header, domain()).toLowerCase(), correction.attestationId);
+    assert.equal(
+      await dep.publicClient.readContract({
+        address: dep.attestationRegistry,
+        abi: attestationRegistryAbi,
+        functionName: "attestedUntil",
+        args: [idToBytes32(d.facilityId)],
+      }),
+      BigInt(regular.periodEnd),
+      "a correction does not move the facility's frontier",
+    );
+
+    // the auditor's verifier, from the envelope alone: finds the correction, every link holds
+    const report = await sdkVerify({ envelope: late });
+    assert.ok(report.ok, failedChecks(report));
+    assert.equal(report.attestationId, view.attestationId);
+    assert.equal(check(report, "corrected attestation exists").ok, true);
+    const history = check(report, "no reading attested twice for the facility");
+    assert.ok(history.ok && !history.skipped, history.detail);
+
+    const attested = await attestedIn(d.facilityId);
+    assert.deepEqual(attested.get(digestOf(first)), [regular.attestationId]);
+    assert.deepEqual(attested.get(digestOf(late)), [correction.attestationId]);
+    assert.equal(attested.size, 2);
+  });
+
+  test("late readings arriving before the regular batch is confirmed wait in one open correction, sealed only once it is confirmed", async () => {
+    const d = meters.waits;
+    const post = readingPoster(node, d);
+    await hh.rpc("evm_setAutomine", [false]);
+    try {
+      const first = flueGas(d);
+      assert.equal((await post(first)).status, 201);
+      // sealed after its window and grace, sent, and held unmined in the mempool
+      const regular = await waitFor(
+        () => {
+          const b = batchOfReading(digestOf(first));
+          return b?.state === "submitted" ? b : null;
+        },
+        { timeoutMs: 60_000, intervalMs: 50, what: "the regular batch submitted" },
+      );
+      // the first and the last second of the regular batch's window
+      const late = [flueGas(d, { ts: regular.periodStart }), flueGas(d, { ts: regular.periodEnd - 1 })];
+      const answer = await post(late);
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      assert.equal(answer.body.accepted, 2, JSON.stringify(answer.body));
+      const ids = new Set(answer.body.results!.map((r) => r.batchId));
+      assert.equal(ids.size, 1, "both late readings are in one batch");
+      const correctionId = [...ids][0]!;
+      const opened = node.storage.getBatch(correctionId)!;
+      assert.equal(opened.correctionOfBatch, regular.id);
+
+      // past the correction's own grace, two whole ticks: still open, as its regular batch is not confirmed
+      const graceMs = node.common.config.batching.graceS * 1000;
+      await waitFor(() => Date.now() > opened.createdAtMs + graceMs + 200, { timeoutMs: 30_000 });
+      await nextTick();
+      await nextTick();
+      assert.equal(node.storage.getBatch(regular.id)!.state, "submitted");
+      assert.equal(node.storage.getBatch(correctionId)!.state, "open", "not sealed before the regular batch confirms");
+
+      // mine until both are confirmed: the regular one's block first, then the correction's
+      const done = await waitFor(
+        async () => {
+          const c = node.storage.getBatch(correctionId)!;
+          if (c.state === "confirmed" || c.state === "failed") return c;
+          await mine();
+          return null;
+        },
+        { timeoutMs: 120_000, intervalMs: 250, what: "the correction confirmed" },
+      );
+      assert.equal(done.state, "confirmed", done.error ?? "");
+      const regularDone = node.storage.getBatch(regular.id)!;
+      assert.equal(regularDone.state, "confirmed");
+      assert.ok(done.blockNumber! > regularDone.blockNumber!, "the correction is mined after the regular batch");
+      assert.equal(done.readingCount, 2);
+      assert.equal((await callOf(done)).functionName, "submitCorrection");
+      for (const e of late) {
+        const view = await confirmed(digestOf(e));
+        assert.equal(view.attestationId, done.attestationId);
+        assert.equal(await verifyReadingOnChain(view.attestationId, view.leaf, view.proof), true);
+      }
+      const attested = await attestedIn(d.facilityId);
+      assert.deepEqual(attested.get(digestOf(first)), [regular.attestationId]);
+      for (const e of late) assert.deepEqual(attested.get(digestOf(e)), [done.attestationId]);
+    } finally {
+      await mine();
+      await hh.rpc("evm_setAutomine", [true]);
+    }
+  });
+
+  test("a reading arriving after the first correction is sealed goes into a second correction of the same attestation; no reading is attested twice", async () => {
+    const d = meters.second;
+    const { post, first, regular, late, answer } = await regularThenLate(d);
+    assert.equal(answer.status, 201, JSON.stringify(answer.body));
+    const firstCorrection = (await confirmed(digestOf(late))).attestationId;
+
+    const later = flueGas(d, { ts: first.reading.ts });
+    const second = await post(later);
+    assert.equal(second.status, 201, `accepted after the first correction: ${JSON.stringify(second.body)}`);
+    assert.notEqual(second.body.batchId, answer.body.batchId, "a new correction, not the sealed one");
+    assert.equal(node.storage.getBatch(second.body.batchId!)!.correctionOfBatch, regular.id);
+    const view = await confirmed(digestOf(later));
+    const correction2 = node.storage.getBatch(second.body.batchId!)!;
+    assert.notEqual(view.attestationId, firstCorrection);
+    assert.equal(await verifyReadingOnChain(view.attestationId, view.leaf, view.proof), true);
+    const call = await callOf(correction2);
+    assert.equal(call.functionName, "submitCorrection");
+    assert.equal((call.args as readonly [BatchHeader, BatchHeader, Hex])[0].correctionOf, regular.attestationId);
+
+    // the late reading sent again is a replay: refused, and no batch is opened for it
+    const batchesBefore = node.storage.listBatches({ facilityId: d.facilityId }).length;
+    const replay = await post(late);
+    assert.equal(replay.status, 422);
+    assert.equal(replay.body.reason, "replay");
+    await nextTick();
+    assert.equal(node.storage.listBatches({ facilityId: d.facilityId }).length, batchesBefore);
+
+    const attested = await attestedIn(d.facilityId);
+    assert.deepEqual(attested.get(digestOf(first)), [regular.attestationId]);
+    assert.deepEqual(attested.get(digestOf(late)), [firstCorrection]);
+    assert.deepEqual(attested.get(digestOf(later)), [view.attestationId]);
+    assert.equal(attested.size, 3);
+    const report = await sdkVerify({ attestationId: view.attestationId });
+    assert.ok(report.ok, failedChecks(report));
+    assert.match(check(report, "no reading attested twice for the facility").detail, /2 other attestation\(s\)/);
+  });
+
+  test("the registry takes late readings only in a correction inside the attested period, once; a window with no regular batch behind the frontier is too late for any", async () => {
+    const d = meters.rules;
+    const { post, first, regular, late, answer } = await regularThenLate(d);
+    assert.equal(answer.status, 201, JSON.stringify(answer.body));
+    await confirmed(digestOf(late));
+    const correction = batchOfReading(digestOf(late))!;
+    const header = headerFromJson(correction.headerJson!);
+    const original = headerFromJson(regular.headerJson!);
+    const sigs = correction.signatures as Hex;
+    const facility = idToBytes32(d.facilityId);
+
+    // the node's correction, sent as a regular batch, or as a regular batch of the attested period
+    assert.equal(
+      (await revertOf({ functionName: "submit", args: [header, sigs] })).errorName,
+      "AttestationRegistryCorrectionNeedsOriginal",
+    );
+    const asRegular = await revertOf({ functionName: "submit", args: [{ ...header, correctionOf: zeroHash }, sigs] });
+    assert.equal(asRegular.errorName, "AttestationRegistryPeriodOverlap");
+    assert.deepEqual(asRegular.args, [facility, original.periodStart, original.periodEnd]);
+    // the same correction twice, a correction of the correction, one reaching past the corrected period
+    const again = await revertOf({ functionName: "submitCorrection", args: [header, original, sigs] });
+    assert.deepEqual(again, { errorName: "AttestationRegistryAlreadyAttested", args: [correction.attestationId] });
+    assert.equal(
+      (
+        await revertOf({
+          functionName: "submitCorrection",
+          args: [{ ...header, correctionOf: correction.attestationId as Hex }, header, sigs],
+        })
+      ).errorName,
+      "AttestationRegistryOriginalIsCorrection",
+    );
+    const before = original.periodStart - 2n; // the window before: no reading, so no regular batch
+    assert.equal(
+      (
+        await revertOf({
+          functionName: "submitCorrection",
+          args: [{ ...header, periodStart: before }, original, sigs],
+        })
+      ).errorName,
+      "AttestationRegistryCorrectionOutsidePeriod",
+    );
+
+    // so a reading of that earlier window can be attested by nothing: the node dead-letters it
+    const tooLate = flueGas(d, { ts: Number(before) });
+    const refused = await post(tooLate);
+    assert.equal(refused.status, 422);
+    assert.equal(refused.body.reason, "too-late");
+    assert.equal(node.storage.getReading(digestOf(tooLate)), null, "not stored");
+    const [dead] = node.storage.listDeadLetters({ limit: 1, reason: "too-late", deviceId: d.deviceId });
+    assert.equal(dead?.digest, digestOf(tooLate));
+    assert.equal(
+      (
+        await revertOf({
+          functionName: "submit",
+          args: [{ ...original, periodStart: before, periodEnd: original.periodStart }, sigs],
+        })
+      ).errorName,
+      "AttestationRegistryPeriodOverlap",
+      "the registry would refuse a regular batch for it",
+    );
+
+    await nextTick();
+    const attested = await attestedIn(d.facilityId);
+    assert.deepEqual(attested.get(digestOf(first)), [regular.attestationId]);
+    assert.deepEqual(attested.get(digestOf(late)), [correction.attestationId]);
+    assert.equal(attested.has(digestOf(tooLate)), false);
+    assert.equal(attested.size, 2);
+    assert.deepEqual(
+      node.storage.listBatches({ facilityId: d.facilityId }).map((b) => [b.state, b.correctionOfBatch]),
+      [
+        ["confirmed", null],
+        ["confirmed", regular.id],
+      ],
+      "no batch opened for the too-late reading",
+    );
+  });
+});
