@@ -1,7 +1,10 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { secretKeyToPem } from "../../sdk/src/index.ts";
 import { parseConfig } from "../src/config/load.ts";
 import { deviceFileJson } from "../src/devices/directory.ts";
 import { importCsv } from "../src/ingest/csv.ts";
@@ -116,6 +119,62 @@ test("a file that is not CSV (a quote never closed) is refused with its line, an
       message: /line 3: a quoted field opened on this line is never closed/,
     });
     assert.equal(existsSync(join(dir.dir, "oracle.db")), false, "no database was even opened");
+  } finally {
+    dir.cleanup();
+  }
+});
+
+/** The sdk's `carbonproof` binary, run as `npx carbonproof` runs it. */
+const SDK_CLI = fileURLToPath(new URL("../../sdk/src/cli/main.ts", import.meta.url));
+
+test("rows signed by `carbonproof device sign-csv` are imported; a row changed after signing is a bad signature", async () => {
+  const dir = tempDir();
+  try {
+    const manual = makeDevice("kangaita-manual");
+    const keyFile = join(dir.dir, "manual.pem");
+    writeFileSync(keyFile, secretKeyToPem(manual.secretKey), { mode: 0o600 });
+    const day = 86_400;
+    const ts = Math.floor(Date.now() / 1000 / day) * day - 4 * day;
+    // an ERP export: the columns of every kind it holds, empty where a kind has no such field
+    const erp = [
+      "deviceId,facilityId,seq,ts,intervalS,kind,energyWh,fuel,massGrams,evidenceSha256",
+      `kangaita-manual,ktda-kangaita,1,${ts},${day},electricity,120000,,,`,
+      `kangaita-manual,ktda-kangaita,2,${ts + day},${day},fuel,,firewood,1000000,`,
+      `kangaita-manual,ktda-kangaita,3,${ts + 2 * day},${day},manual,,diesel,2500,${"ab".repeat(32)}`,
+      `kangaita-manual,ktda-kangaita,4,${ts + 3 * day},3600,electricity,500,,,`,
+    ].join("\n");
+    writeFileSync(join(dir.dir, "erp.csv"), erp);
+    const signedFile = join(dir.dir, "signed.csv");
+    const args = ["device", "sign-csv", "--key", keyFile, "--key-id", "manual-1", join(dir.dir, "erp.csv")];
+    const signing = spawnSync(process.execPath, [SDK_CLI, ...args, "--out", signedFile], { encoding: "utf8" });
+    assert.equal(signing.status, 0, signing.stderr);
+    assert.match(signing.stderr, /signed 4 rows/);
+    const lines = readFileSync(signedFile, "utf8").split("\n");
+    assert.ok(lines[4]!.includes(",500,"));
+    lines[4] = lines[4]!.replace(",500,", ",5000,"); // changed after signing
+    const report = await importInto(dir.dir, [manual], lines.join("\n"));
+    assert.deepEqual(
+      report.rows.map((r) => [r.row, r.status, r.reason ?? null]),
+      [
+        [2, "stored", null],
+        [3, "stored", null],
+        [4, "stored", null],
+        [5, "rejected", "bad-signature"],
+      ],
+    );
+    const s = new SqliteStorage(join(dir.dir, "oracle.db"));
+    assert.deepEqual(
+      s
+        .listReadings({ limit: 10 })
+        .map((r) => [r.seq, r.kind])
+        .sort(),
+      [
+        [1, "electricity"],
+        [2, "fuel"],
+        [3, "manual"],
+      ],
+    );
+    s.close();
   } finally {
     dir.cleanup();
   }

@@ -57,5 +57,6 @@ export { GWP_TABLES, type GwpReport, type GwpTable } from "./factors/gwp.ts";
 export { IPCC_2006_FUELS, FUEL_ALIASES, type IpccFuelId, type StationarySector } from "./factors/ipcc2006.ts";
 export { EMBER_CITATION, TGWF_CO2_VERSION, emberGridMgPerKwh } from "./factors/grid.ts";
 export { parseCsv, parseCsvRecords, type CsvRecord } from "./factors/csv.ts";
+export * from "./reading/csv.ts";
 export * from "./bundle/index.ts";
 export * from "./verify/index.ts";

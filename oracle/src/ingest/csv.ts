@@ -8,48 +8,8 @@ import { chainFor } from "../chain/viem.ts";
 import { ChainDeviceDirectory } from "../devices/chain.ts";
 import { loadDeviceFile, type DeviceDirectory } from "../devices/directory.ts";
 import { SqliteStorage } from "../storage/sqlite.ts";
-import { parseCsvRecords } from "../../../sdk/src/index.ts";
+import { csvRowToEnvelope, parseCsvRecords } from "../../../sdk/src/index.ts";
 import { Ingestor, inSubmissionOrder } from "./ingestor.ts";
-
-const INT_FIELDS = new Set([
-  "v",
-  "seq",
-  "ts",
-  "intervalS",
-  "co2Ppm",
-  "tempCentiC",
-  "velocityMmS",
-  "pressurePa",
-  "ductDiameterMm",
-  "energyWh",
-  "renewableWh",
-  "massGrams",
-  "volumeMl",
-  "energyKj",
-]);
-const READING_FIELDS = new Set(["v", "deviceId", "facilityId", "seq", "ts", "intervalS", "kind"]);
-
-/**
- * One CSV row to a signed envelope. Columns: deviceId, facilityId, seq, ts, intervalS, kind,
- * the measurement fields by their protocol names (empty cells left out), sig, optional keyId
- * and v (default 1). Integers stay integers; a cell that is not one goes through as text and
- * fails the schema with a clear message. An ERP export is signed by the facility's manual-entry
- * device key before import (the oracle never signs readings).
- */
-export function rowToEnvelope(header: string[], cells: string[]): unknown {
-  const reading: Record<string, unknown> = { v: 1 };
-  const m: Record<string, unknown> = {};
-  const env: Record<string, unknown> = {};
-  header.forEach((name, i) => {
-    const raw = (cells[i] ?? "").trim();
-    if (raw === "") return;
-    const value = INT_FIELDS.has(name) && /^-?\d+$/.test(raw) ? Number(raw) : raw;
-    if (name === "sig" || name === "keyId") env[name] = value;
-    else if (READING_FIELDS.has(name)) reading[name] = value;
-    else m[name] = value;
-  });
-  return { reading: { ...reading, m }, ...env };
-}
 
 /** A row's (device, seq), when it names them, to keep repeats of it in file order. */
 function deviceSeqKey(env: unknown): string | null {
@@ -110,7 +70,7 @@ export async function importCsv(opts: {
     // the first row in the file is the one stored, the repeat is reported as the replay.
     const CHUNK = 1000;
     for (let start = 0; start < rows.length; start += CHUNK) {
-      const chunk = rows.slice(start, start + CHUNK).map((r) => ({ ...r, env: rowToEnvelope(names, r.cells) }));
+      const chunk = rows.slice(start, start + CHUNK).map((r) => ({ ...r, env: csvRowToEnvelope(names, r.cells) }));
       const outcomes = await inSubmissionOrder(
         chunk,
         (row) => (row.cells.length > names.length ? null : deviceSeqKey(row.env)),

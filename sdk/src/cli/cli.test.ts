@@ -1,13 +1,17 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createPublicKey, verify as nodeVerify } from "node:crypto";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { bundleCid, decodeBundle, encodeBundle } from "../bundle/bundle.ts";
 import { canonicalBytes } from "../reading/canonical.ts";
+import { csvRowToEnvelope } from "../reading/csv.ts";
+import { parseCsvRecords } from "../factors/csv.ts";
+import { parseEnvelope } from "../reading/parse.ts";
+import { verifyEnvelope, publicKeyFromPem } from "../reading/sign.ts";
 import { protocolExampleReading } from "../test/fixtures.ts";
 
 const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
@@ -28,6 +32,7 @@ test("every command has --help", () => {
     ["device", "--help"],
     ["device", "keygen", "--help"],
     ["device", "sign", "--help"],
+    ["device", "sign-csv", "--help"],
     ["device", "verify", "--help"],
     ["factors", "--help"],
     ["factors", "import", "--help"],
@@ -260,4 +265,139 @@ test("emissions: litres with a cited density convert through mass (10 L × 840 k
   // 8400 g × 43.0 kJ/g = 361,200 kJ; × 74100 kg/TJ / 1000 = 26,764,920 mg CO2
   assert.equal(out.fossilCo2Grams, 26764.92);
   assert.ok(out.citations.some((c: string) => c.includes("density 840 kg/m³: supplier datasheet")));
+});
+
+/** A CSV of one reading of each kind, unsigned, as an ERP export might give them. */
+const UNSIGNED_CSV = [
+  "deviceId,facilityId,seq,ts,intervalS,kind,co2Ppm,tempCentiC,velocityMmS,pressurePa,ductDiameterMm,energyWh,fuel,massGrams,evidenceSha256",
+  "kangaita-manual,ktda-kangaita,1,1763900000,5,flue-gas,41000,18550,6200,101325,600,,,,",
+  "kangaita-manual,ktda-kangaita,2,1763900005,3600,electricity,,,,,,120000,,,",
+  "kangaita-manual,ktda-kangaita,3,1763903605,86400,fuel,,,,,,,firewood,1000000,",
+  `kangaita-manual,ktda-kangaita,4,1763990005,86400,manual,,,,,,,diesel,2500,${"ab".repeat(32)}`,
+].join("\n");
+
+/** The envelopes of a signed CSV, read back with the mapping the oracle's import uses. */
+function envelopesOf(csv: string) {
+  const [header, ...rows] = parseCsvRecords(csv);
+  const names = header!.cells.map((c) => c.trim());
+  return { names, envelopes: rows.map((r) => parseEnvelope(csvRowToEnvelope(names, r.cells))) };
+}
+
+test("device sign-csv signs every row as device sign signs its reading; --key-id fills a keyId column", () => {
+  const dir = tmp();
+  const key = join(dir, "manual.pem");
+  const pub = join(dir, "manual.pub.pem");
+  assert.equal(cli(["device", "keygen", "--out", key, "--pub", pub]).code, 0);
+  const input = join(dir, "erp.csv");
+  writeFileSync(input, UNSIGNED_CSV);
+  const out = join(dir, "signed.csv");
+  const r = cli(["device", "sign-csv", "--key", key, "--key-id", "manual-2026", input, "--out", out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /^signed 4 rows to .*signed\.csv$/m);
+  const csv = readFileSync(out, "utf8");
+  assert.equal(csv.split("\n")[0], `${UNSIGNED_CSV.split("\n")[0]},sig,keyId`);
+  const { envelopes } = envelopesOf(csv);
+  assert.deepEqual(
+    envelopes.map((e) => [e.reading.kind, e.reading.seq, e.keyId]),
+    [
+      ["flue-gas", 1, "manual-2026"],
+      ["electricity", 2, "manual-2026"],
+      ["fuel", 3, "manual-2026"],
+      ["manual", 4, "manual-2026"],
+    ],
+  );
+  const publicKey = publicKeyFromPem(readFileSync(pub, "utf8"));
+  for (const e of envelopes) {
+    assert.ok(verifyEnvelope(e, publicKey), `row seq ${e.reading.seq} verifies`);
+    // RFC 6979: `device sign` of the same reading gives the same signature
+    const one = cli(["device", "sign", "--key", key, "-"], JSON.stringify(e.reading));
+    assert.equal(JSON.parse(one.stdout).sig, e.sig);
+  }
+  assert.equal((envelopes[0]!.reading.m as { co2Ppm: number }).co2Ppm, 41000, "integers stay integers");
+
+  // stdin to stdout: CRLF kept; a cell is quoted only when it must be
+  const crlf = `deviceId,facilityId,seq,ts,intervalS,kind,energyWh,sig\r\n"kangaita-manual",ktda-kangaita,9,1763900000,5,electricity,7,\r\n`;
+  const piped = cli(["device", "sign-csv", "--key", key], crlf);
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.match(
+    piped.stdout,
+    /^deviceId,facilityId,seq,ts,intervalS,kind,energyWh,sig\r\nkangaita-manual,ktda-kangaita,9,1763900000,5,electricity,7,0x[0-9a-f]{128}\r\n$/,
+  );
+  assert.ok(verifyEnvelope(envelopesOf(piped.stdout).envelopes[0]!, publicKey));
+});
+
+test("device sign-csv: a bad row exits 2 naming its line and column and writes nothing; --skip-invalid signs the others", () => {
+  const dir = tmp();
+  const key = join(dir, "manual.pem");
+  assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
+  const lines = UNSIGNED_CSV.split("\n");
+  const bad = [
+    lines[0],
+    lines[1],
+    "kangaita-manual,ktda-kangaita,5,1763900000,5,electricity,,,,,,12.5,,,", // line 3: a fraction
+    "kangaita-manual,ktda-kangaita,7,,5,electricity,,,,,,12,,,", // line 4: no ts
+    lines[2],
+    "", // a blank line: skipped, still counted
+    "kangaita-manual,ktda-kangaita,6,1763900000,5,steam,,,,,,1,,,", // line 7: unknown kind
+    `${lines[3]},surplus`, // line 8: a cell past the header
+  ].join("\n");
+  const input = join(dir, "erp.csv");
+  writeFileSync(input, bad);
+  const out = join(dir, "signed.csv");
+  const r = cli(["device", "sign-csv", "--key", key, input, "--out", out]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /4 invalid row\(s\); nothing was signed or written\. .*--skip-invalid/);
+  assert.match(r.stderr, /line 3: energyWh: expected an integer/);
+  assert.match(r.stderr, /line 4: ts: empty or missing; expected an integer/);
+  assert.match(r.stderr, /line 7: kind: expected kind "flue-gas", "electricity", "fuel" or "manual"/);
+  assert.match(r.stderr, /line 8: 16 cells, but the header names 15 columns/);
+  assert.deepEqual(readdirSync(dir), ["erp.csv", "manual.pem"], "no output file, no temp file left");
+
+  const skipped = cli(["device", "sign-csv", "--key", key, input, "--out", out, "--skip-invalid"]);
+  assert.equal(skipped.code, 0, skipped.stderr);
+  assert.match(skipped.stderr, /skipped 4 invalid row\(s\):\n  line 3: .*\n  line 4: .*\n  line 7: .*\n  line 8: /);
+  assert.match(skipped.stderr, /signed 2 rows to /);
+  assert.deepEqual(
+    envelopesOf(readFileSync(out, "utf8")).envelopes.map((e) => e.reading.seq),
+    [1, 2],
+  );
+
+  // the header is checked as a whole: an unknown column is named, with the columns there are
+  const header = cli(["device", "sign-csv", "--key", key], "deviceId,facilityId,seq,ts,intervalS,kind,energyKwh\n");
+  assert.equal(header.code, 2);
+  assert.match(
+    header.stderr,
+    /stdin: CSV header, column 7: "energyKwh" is not a reading field; columns are .*energyWh/,
+  );
+  assert.equal(cli(["device", "sign-csv", input]).code, 2, "no --key");
+});
+
+test("device sign-csv refuses an existing --out without --force, and a signed row without --resign", () => {
+  const dir = tmp();
+  const key = join(dir, "manual.pem");
+  assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
+  const input = join(dir, "erp.csv");
+  writeFileSync(input, UNSIGNED_CSV);
+  const out = join(dir, "signed.csv");
+  writeFileSync(out, "keep me");
+  const refused = cli(["device", "sign-csv", "--key", key, input, "--out", out]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /signed\.csv exists; pass --force to overwrite/);
+  assert.equal(readFileSync(out, "utf8"), "keep me");
+  assert.equal(cli(["device", "sign-csv", "--key", key, input, "--out", out, "--force"]).code, 0);
+  const signed = readFileSync(out, "utf8");
+
+  // signing the signed file again: every row is refused, unless --resign (with another key here)
+  const again = cli(["device", "sign-csv", "--key", key], signed);
+  assert.equal(again.code, 2);
+  assert.match(again.stderr, /line 2: already signed \(its sig cell is set\): empty the cell, or pass --resign/);
+  const other = join(dir, "other.pem");
+  const otherPub = join(dir, "other.pub.pem");
+  assert.equal(cli(["device", "keygen", "--out", other, "--pub", otherPub]).code, 0);
+  const resigned = cli(["device", "sign-csv", "--key", other, "--resign"], signed);
+  assert.equal(resigned.code, 0, resigned.stderr);
+  const otherKey = publicKeyFromPem(readFileSync(otherPub, "utf8"));
+  for (const e of envelopesOf(resigned.stdout).envelopes) assert.ok(verifyEnvelope(e, otherKey));
 });

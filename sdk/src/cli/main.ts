@@ -14,7 +14,8 @@ export const MAIN_HELP = `Usage: carbonproof <command> [options]
 
 Commands:
   emissions [FILE|-]            emissions of activity records (flue gas, electricity, fuel, spend)
-  device keygen|sign|verify     P-256 device keys, signed reading envelopes
+  device keygen|sign|sign-csv|verify
+                                P-256 device keys, signed reading envelopes, signed CSV rows
   factors import|show           factor sets (EPA spend CSV import, built-in IPCC/Ember set)
   bundle build|cid|check        evidence bundles: build from envelopes, CID, offline re-check
   verify                        re-check an attestation's chain of custody against the chain

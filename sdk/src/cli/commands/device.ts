@@ -1,8 +1,10 @@
-import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { SdkError } from "../../errors.ts";
 import { parseEnvelope, parseReading } from "../../reading/parse.ts";
 import { readingDigestHex } from "../../reading/digest.ts";
+import { signCsv, type CsvRowProblem } from "../../reading/csv.ts";
 import {
   generateDeviceKey,
   publicKeyFromPem,
@@ -18,11 +20,12 @@ import {
 import { bytesToHex } from "../../hex.ts";
 import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, parseJson, readInput, toJson, type Io } from "../io.ts";
 
-export const DEVICE_HELP = `Usage: carbonproof device <keygen|sign|verify> [options]
+export const DEVICE_HELP = `Usage: carbonproof device <keygen|sign|sign-csv|verify> [options]
 
-  keygen   make a P-256 key pair (PKCS#8 PEM, file mode 0600)
-  sign     sign a reading file into an envelope
-  verify   verify an envelope's signature
+  keygen     make a P-256 key pair (PKCS#8 PEM, file mode 0600)
+  sign       sign a reading file into an envelope
+  sign-csv   sign the rows of a CSV of readings for \`carbonproof-oracle import\`
+  verify     verify an envelope's signature
 
 Run \`carbonproof device <command> --help\` for each command's options.
 `;
@@ -39,6 +42,27 @@ const SIGN_HELP = `Usage: carbonproof device sign --key KEY.pem [READING.json|-]
 
 Validates the reading (reading v1, docs/protocol.md), signs SHA-256 of its canonical
 bytes with P-256 (RFC 6979, low-s) and prints the envelope {reading, sig[, keyId]}.
+`;
+
+const SIGN_CSV_HELP = `Usage: carbonproof device sign-csv --key KEY.pem [IN.csv|-] [--out OUT.csv] [--force]
+         [--key-id ID] [--skip-invalid] [--resign]
+
+Signs a CSV of readings, one per row, for \`carbonproof-oracle import\` (docs/oracle.md
+"CSV import"): columns deviceId, facilityId, seq, ts, intervalS, kind, the measurement fields
+by their protocol names (energyWh, co2Ppm, fuel, massGrams, evidenceSha256, …), optional v,
+sig and keyId. Each row is validated as a reading v1 and signed as \`device sign\` signs one
+(P-256 over SHA-256 of its canonical bytes, low-s). Writes the same CSV with the sig column
+(added when missing) filled in, to OUT.csv or stdout.
+
+  --out OUT.csv     write here (atomically: a temp file renamed); refuses an existing
+                    file unless --force
+  --key-id ID       set every row's keyId (a keyId column is added when missing)
+  --skip-invalid    leave bad rows out and list them on stderr (exit 0); by default any
+                    bad row stops the run with exit 2 and nothing is written
+  --resign          sign rows that already carry a sig again (by default they are bad rows)
+
+Bad rows are named by the line of the file they start on (the header is line 1). Progress
+goes to stderr every 10,000 rows, and a final count.
 `;
 
 const VERIFY_HELP = `Usage: carbonproof device verify [ENVELOPE.json|-] (--pub PUB.pem | --key KEY.pem | --x HEX --y HEX)
@@ -117,6 +141,7 @@ export function deviceCommand(io: Io, argv: string[]): number {
     io.stdout(`${toJson(signReading(reading, secretKey, values["key-id"]))}\n`);
     return EXIT_OK;
   }
+  if (sub === "sign-csv") return signCsvCommand(io, rest);
   if (sub === "verify") {
     const { values, positionals } = parseArgs({
       args: rest,
@@ -153,4 +178,72 @@ export function deviceCommand(io: Io, argv: string[]): number {
     return EXIT_FAIL;
   }
   throw new CliError(`Unknown device command ${JSON.stringify(sub)}.\n\n${DEVICE_HELP}`);
+}
+
+function listProblems(problems: CsvRowProblem[]): string {
+  return problems.map((p) => `  line ${p.line}: ${p.message}\n`).join("");
+}
+
+function signCsvCommand(io: Io, argv: string[]): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      key: { type: "string" },
+      "key-id": { type: "string" },
+      out: { type: "string" },
+      force: { type: "boolean" },
+      "skip-invalid": { type: "boolean" },
+      resign: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: true,
+  });
+  if (values.help) return (io.stdout(SIGN_CSV_HELP), EXIT_OK);
+  if (values.key === undefined) throw new CliError("sign-csv needs --key KEY.pem (the device's private key).");
+  if (positionals.length > 1) throw new CliError("sign-csv takes at most one CSV file (or - for stdin).");
+  const out = values.out;
+  // refused before any work: a long file is not signed only to be thrown away
+  if (out !== undefined && existsSync(out) && !values.force)
+    throw new CliError(`${out} exists; pass --force to overwrite.`);
+  const secretKey = asCliError(() => secretKeyFromPem(readPem(values.key!)));
+  const { text, name } = readInput(io, positionals[0]);
+  let result;
+  try {
+    result = signCsv(text, secretKey, {
+      keyId: values["key-id"],
+      resign: values.resign ?? false,
+      skipInvalid: values["skip-invalid"] ?? false,
+      onProgress: (signed, total) =>
+        io.stderr(`signed ${signed.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} rows\n`),
+    });
+  } catch (error) {
+    const invalid = error instanceof SdkError ? (error.details?.invalid as CsvRowProblem[] | undefined) : undefined;
+    if (invalid !== undefined) {
+      const shown = invalid.slice(0, 20);
+      const more = invalid.length > shown.length ? `  … and ${invalid.length - shown.length} more\n` : "";
+      throw new CliError(
+        `${name}: ${invalid.length} invalid row(s); nothing was signed or written. Fix them, or pass --skip-invalid to sign the others:\n${listProblems(shown)}${more}`.trimEnd(),
+        EXIT_USAGE,
+        { cause: error },
+      );
+    }
+    if (error instanceof SdkError) throw new CliError(`${name}: ${error.message}`, EXIT_USAGE, { cause: error });
+    throw error;
+  }
+  if (out === undefined) io.stdout(result.csv);
+  else {
+    // a temp file in the same directory, renamed: OUT.csv is either absent/old or complete
+    const temp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+    try {
+      writeFileSync(temp, result.csv);
+      renameSync(temp, out);
+    } catch (cause) {
+      rmSync(temp, { force: true });
+      throw new CliError(`Cannot write ${out}: ${(cause as Error).message}`, EXIT_FAIL, { cause });
+    }
+  }
+  if (result.invalid.length > 0)
+    io.stderr(`skipped ${result.invalid.length} invalid row(s):\n${listProblems(result.invalid)}`);
+  io.stderr(`signed ${result.signed.toLocaleString("en-US")} rows${out === undefined ? "" : ` to ${out}`}\n`);
+  return EXIT_OK;
 }
