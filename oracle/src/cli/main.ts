@@ -272,7 +272,7 @@ function openStorage(cfg: Config): SqliteStorage {
 }
 
 function calculator(cfg: Config): SdkCalculator {
-  return new Calculator({ facilities: cfg.facilities });
+  return Calculator.fromConfig(cfg);
 }
 
 function password(cfg: Config): string {

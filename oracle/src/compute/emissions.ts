@@ -6,7 +6,8 @@ export type EmissionResult = { fossilMg: bigint; biogenicMg: bigint; detail: unk
 
 /**
  * The methodology the node applies: the sdk's `computeReading(reading, factorSet, facility)`
- * with the active factor set (compute/sdk.ts). The evidence bundle (sdk `buildBundle`)
+ * with the active factor set (compute/sdk.ts: `methodology.factorSetFile`, else the sdk's built-in
+ * one). The evidence bundle (sdk `buildBundle`)
  * recomputes every result from the same factor set and facility context, so an auditor can.
  */
 export interface EmissionsCalculator {

@@ -6,6 +6,8 @@ import {
   type FactorSet,
   type Reading,
 } from "../../../sdk/src/index.ts";
+import type { Config } from "../config/schema.ts";
+import { loadFactorSetFile } from "../config/load.ts";
 import type { EmissionResult, EmissionsCalculator } from "./emissions.ts";
 import type { PostedMethodology } from "../validate/prepare.ts";
 
@@ -22,6 +24,13 @@ export class SdkCalculator implements EmissionsCalculator {
     this.factorSet = opts.factorSet ?? defaultFactorSet();
     this.factorSetId = this.factorSet.id;
     this.#facilities = opts.facilities ?? {};
+  }
+  /**
+   * The calculator a node's config describes: the factor set of `methodology.factorSetFile` (else
+   * the built-in one) and `facilities`. Throws `ConfigError` naming the file when it is unusable.
+   */
+  static fromConfig(config: Pick<Config, "methodology" | "facilities">): SdkCalculator {
+    return new SdkCalculator({ factorSet: loadFactorSetFile(config), facilities: config.facilities });
   }
   compute(reading: Reading): EmissionResult {
     const r = computeReading(reading, this.factorSet, this.facilityContext(reading.facilityId));

@@ -1,4 +1,6 @@
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { FACTOR_SET_FORMAT, SdkError, parseFactorSet, type FactorSet } from "../../../sdk/src/index.ts";
 import { configSchema, type Config } from "./schema.ts";
 
 /** A configuration that does not parse: the message lists every offending key and what to do. */
@@ -76,4 +78,54 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
   }
   const merged = merge(merge(fromFile, envOverrides(opts.env ?? process.env)), opts.overrides ?? {});
   return parseConfig(merged, opts.file ? `config (${opts.file} + environment)` : "config (environment)");
+}
+
+/**
+ * The factor set named by `methodology.factorSetFile` (relative to the working directory), or
+ * undefined when none is set (the sdk's built-in set applies). Throws {@link ConfigError} naming
+ * the file and what is wrong with it: missing, not JSON, not a factor set (each zod path), or an
+ * `id` that does not match its content.
+ */
+export function loadFactorSetFile(config: Pick<Config, "methodology">): FactorSet | undefined {
+  const setting = config.methodology.factorSetFile;
+  if (setting === undefined) return undefined;
+  const file = resolve(setting);
+  const key = `methodology.factorSetFile (${file})`;
+  const write = `write one with \`carbonproof factors show --json\` or \`carbonproof factors import --out FILE\``;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (cause) {
+    const why = (cause as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (cause as Error).message;
+    throw new ConfigError(
+      `${key} cannot be read: ${why}; check the path, or leave the key out for the built-in factor set`,
+      {
+        cause,
+      },
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new ConfigError(`${key} is not valid JSON (${(cause as Error).message}): ${write}`, { cause });
+  }
+  try {
+    return parseFactorSet(value);
+  } catch (cause) {
+    if (!(cause instanceof SdkError) || cause.code !== "INVALID_FACTOR_SET") throw cause;
+    const issues = cause.details?.issues as { path: string; message: string }[] | undefined;
+    if (issues) {
+      const lines = issues.map((i) => `  - ${i.path}: ${i.message}`);
+      throw new ConfigError(
+        `${key} is not a valid factor set (${FACTOR_SET_FORMAT}):\n${lines.join("\n")}\nFix these fields, or ${write}.`,
+        { cause },
+      );
+    }
+    // the only other INVALID_FACTOR_SET: an `id` beside the content that is not the content's hash
+    throw new ConfigError(
+      `${key}: ${cause.message.replace(/^Factor set id/, "its id").replace(/\.$/, "")}: the content was changed after the id was computed; restore the file, or remove its "id" to take the content as it is (the node computes the id)`,
+      { cause },
+    );
+  }
 }

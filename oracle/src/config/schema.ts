@@ -8,6 +8,15 @@ import { z } from "zod";
  */
 const port = z.number().int().min(0).max(65535);
 
+/** Shortest attestation window outside the local chain (issue 6: windows of 1 min to 24 h). */
+export const MIN_WINDOW_S = 60;
+/**
+ * Hardhat's chain id: the local stack, where test shortcuts (short windows) are allowed. The same
+ * number as chain/setup.ts `LOCAL_CHAIN_ID` (a plain key); not imported from there, so that parsing
+ * a config does not load the chain modules.
+ */
+const LOCAL_CHAIN_ID = 31337;
+
 /** Storage drivers the node has (storage/sqlite.ts); `storage.driver` accepts these only. */
 export const STORAGE_DRIVERS = ["sqlite"] as const;
 
@@ -75,6 +84,17 @@ export const configSchema = z
         clientId: z.string().optional(),
         /** MQTT 5 shared subscription group, so several oracle nodes split the stream (external brokers only). */
         sharedGroup: z.string().optional(),
+        /**
+         * External broker: subscriber connections, each with its own session (`<clientId>-<i>`) in the
+         * `sharedGroup`, so that this many readings are in flight and a group commit takes them all.
+         * Default 16 with `sharedGroup`, 1 without; more than 1 needs `sharedGroup`.
+         */
+        subscribers: z
+          .number()
+          .int()
+          .min(1, { error: "must be 1 to 256 subscriber connections" })
+          .max(256, { error: "must be 1 to 256 subscriber connections" })
+          .optional(),
         maxPayloadBytes: z.number().int().min(1024).default(262_144),
         /**
          * Embedded broker: require MQTT username = device or facility id and password = its API key.
@@ -85,6 +105,11 @@ export const configSchema = z
       .refine((m) => (m.certFile === undefined) === (m.keyFile === undefined), {
         message: "set both mqtt.certFile and mqtt.keyFile (the client certificate and its key), or neither",
         path: ["certFile"],
+      })
+      .refine((m) => (m.subscribers ?? 1) === 1 || m.sharedGroup !== undefined, {
+        message:
+          "more than 1 subscriber connection needs mqtt.sharedGroup: without a shared subscription every connection receives every reading; set mqtt.sharedGroup to a group name (MQTT 5 shared subscription: Mosquitto, EMQX) or mqtt.subscribers to 1",
+        path: ["subscribers"],
       })
       .prefault({}),
     storage: z
@@ -154,8 +179,18 @@ export const configSchema = z
       .prefault({}),
     batching: z
       .object({
-        /** Attestation window per facility, seconds. 60..86400 in production; smaller only for tests and the bench. */
-        windowS: z.number().int().min(1).max(86_400).default(3600),
+        /**
+         * Attestation window per facility, seconds: 60 (1 min) to 86400 (24 h). Under 60 only on the
+         * local chain (`chain.chainId` 31337: tests, the bench, `npm start`) or with `allowShortWindows`.
+         */
+        windowS: z
+          .number()
+          .int()
+          .min(1, { error: "must be a whole number of seconds from 60 (1 min) to 86400 (24 h)" })
+          .max(86_400, { error: "must be at most 86400 (24 h): set a window from 60 (1 min) to 86400 (24 h)" })
+          .default(3600),
+        /** Take windows under 60 s on a chain other than the local one (a test network). */
+        allowShortWindows: z.boolean().default(false),
         /** Wait this long after a window ends before sealing it, for readings in flight. */
         graceS: z.number().int().min(0).default(30),
         tickMs: z.number().int().min(10).default(1000),
@@ -175,7 +210,7 @@ export const configSchema = z
       .object({
         enabled: z.boolean().default(false),
         rpcUrl: z.string().default("http://127.0.0.1:8545"),
-        chainId: z.number().int().positive().default(31337),
+        chainId: z.number().int().positive().default(LOCAL_CHAIN_ID),
         attestationRegistry: z
           .string()
           .regex(/^0x[0-9a-fA-F]{40}$/)
@@ -219,6 +254,18 @@ export const configSchema = z
         cacheTtlMs: z.number().int().min(0).default(300_000),
       })
       .prefault({}),
+    /** How readings are computed besides the sdk methodology itself. */
+    methodology: z
+      .object({
+        /**
+         * A factor-set JSON file ("carbonproof.factor-set/1", as `carbonproof factors show --json` or
+         * `factors import --out` write it) used instead of the sdk's built-in set. Relative to the
+         * working directory, like every path here. Read and checked at start (config/load.ts).
+         */
+        factorSetFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
     /** Per facility, what readings do not carry (sdk `FacilityContext`): grid country, biogenic share of stack CO2, contractual factor. */
     facilities: z
       .record(
@@ -233,7 +280,20 @@ export const configSchema = z
       )
       .default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // Issue 6: windows are 1 min to 24 h. Shorter ones exist for tests and the bench on the local
+    // chain, the same boundary a plain key in the environment has (chain/setup.ts).
+    const { windowS, allowShortWindows } = c.batching;
+    // under 1 s the field's own check has already said what to set
+    if (windowS >= 1 && windowS < MIN_WINDOW_S && c.chain.chainId !== LOCAL_CHAIN_ID && !allowShortWindows) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["batching", "windowS"],
+        message: `${windowS} s is under the minimum of ${MIN_WINDOW_S} s (1 min): windows under ${MIN_WINDOW_S} s are for tests and the local chain (chain.chainId ${LOCAL_CHAIN_ID}) only, and chain.chainId is ${c.chain.chainId}; set batching.windowS to ${MIN_WINDOW_S}..86400, or batching.allowShortWindows to true on a test network`,
+      });
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
