@@ -1,6 +1,14 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
-import { BaseError, ContractFunctionRevertedError, decodeFunctionData, zeroHash, type Hex } from "viem";
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  decodeFunctionData,
+  keccak256,
+  toHex,
+  zeroHash,
+  type Hex,
+} from "viem";
 import {
   decodeBundle,
   hashBatchHeader,
@@ -47,6 +55,7 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
     waits: makeDevice("late-chimney-2", "corr-waits"),
     second: makeDevice("late-chimney-3", "corr-second"),
     rules: makeDevice("late-chimney-4", "corr-rules"),
+    stranded: makeDevice("late-chimney-5", "corr-stranded"),
   };
   const domain = () => ({ chainId: 31337, verifyingContract: dep.attestationRegistry });
 
@@ -55,6 +64,16 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
     dep = await deploy(hh.url);
     // all registrations up front: one test mines its blocks by hand
     for (const d of Object.values(meters)) await dep.registerDevice(d.deviceId, d.facilityId, d.publicKey, 0);
+    // the admin may pause the registry (one test makes a submission revert that way)
+    const grant = await dep.wallet.writeContract({
+      address: dep.attestationRegistry,
+      abi: attestationRegistryAbi,
+      functionName: "grantRole",
+      args: [keccak256(toHex("PAUSER_ROLE")), dep.admin.address],
+      account: dep.admin,
+      chain: dep.wallet.chain,
+    });
+    assert.equal((await dep.publicClient.waitForTransactionReceipt({ hash: grant })).status, "success");
     node = await chainTestNode(hh, dep);
   });
   after(async () => {
@@ -81,6 +100,34 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
     }
   };
   const mine = () => hh.rpc("evm_mine");
+  /** Mines blocks until batch `id` is confirmed or failed; on a timeout, says where it is and why. */
+  const mineUntilDone = async (id: number): Promise<Batch> => {
+    try {
+      return await waitFor(
+        async () => {
+          const b = node.storage.getBatch(id)!;
+          if (b.state === "confirmed" || b.state === "failed") return b;
+          await mine();
+          return null;
+        },
+        { timeoutMs: 120_000, intervalMs: 250, what: `batch ${id} confirmed or failed` },
+      );
+    } catch (err) {
+      const b = node.storage.getBatch(id);
+      throw new Error(`${(err as Error).message}; it is ${b?.state}${b?.error ? `: ${b.error}` : ""}`, { cause: err });
+    }
+  };
+  /** With automine off: posts `first` and waits until its regular batch's transaction is in the mempool. */
+  const submittedUnmined = async (post: ReturnType<typeof readingPoster>, first: Envelope): Promise<Batch> => {
+    assert.equal((await post(first)).status, 201);
+    return waitFor(
+      () => {
+        const b = batchOfReading(digestOf(first));
+        return b?.state === "submitted" ? b : null;
+      },
+      { timeoutMs: 60_000, intervalMs: 50, what: "the regular batch submitted" },
+    );
+  };
   /** Resolves once a pipeline tick that started after now has finished (it saw storage as it is now). */
   const nextTick = async () => {
     const now = Date.now();
@@ -247,15 +294,8 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
     await hh.rpc("evm_setAutomine", [false]);
     try {
       const first = flueGas(d);
-      assert.equal((await post(first)).status, 201);
       // sealed after its window and grace, sent, and held unmined in the mempool
-      const regular = await waitFor(
-        () => {
-          const b = batchOfReading(digestOf(first));
-          return b?.state === "submitted" ? b : null;
-        },
-        { timeoutMs: 60_000, intervalMs: 50, what: "the regular batch submitted" },
-      );
+      const regular = await submittedUnmined(post, first);
       // the first and the last second of the regular batch's window
       const late = [flueGas(d, { ts: regular.periodStart }), flueGas(d, { ts: regular.periodEnd - 1 })];
       const answer = await post(late);
@@ -276,15 +316,7 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
       assert.equal(node.storage.getBatch(correctionId)!.state, "open", "not sealed before the regular batch confirms");
 
       // mine until both are confirmed: the regular one's block first, then the correction's
-      const done = await waitFor(
-        async () => {
-          const c = node.storage.getBatch(correctionId)!;
-          if (c.state === "confirmed" || c.state === "failed") return c;
-          await mine();
-          return null;
-        },
-        { timeoutMs: 120_000, intervalMs: 250, what: "the correction confirmed" },
-      );
+      const done = await mineUntilDone(correctionId);
       assert.equal(done.state, "confirmed", done.error ?? "");
       const regularDone = node.storage.getBatch(regular.id)!;
       assert.equal(regularDone.state, "confirmed");
@@ -418,4 +450,64 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
       "no batch opened for the too-late reading",
     );
   });
+
+  test(
+    "late readings waiting on a regular batch whose submission fails are not left in an open correction",
+    {
+      todo: "a correction whose regular batch failed stays open forever: its readings, acknowledged 201, are never attested and never reported (storage sealDue only seals corrections of confirmed batches)",
+    },
+    async () => {
+      const d = meters.stranded;
+      const post = readingPoster(node, d);
+      await hh.rpc("evm_setAutomine", [false]);
+      let paused = false;
+      try {
+        const first = flueGas(d);
+        const regular = await submittedUnmined(post, first);
+        const late = flueGas(d, { ts: regular.periodStart });
+        const answer = await post(late);
+        assert.equal(answer.status, 201, JSON.stringify(answer.body));
+        const correctionId = answer.body.batchId!;
+        assert.equal(node.storage.getBatch(correctionId)!.correctionOfBatch, regular.id);
+        // a pause mined ahead of the submission (a far higher tip) makes it revert: the batch fails
+        await dep.wallet.writeContract({
+          address: dep.attestationRegistry,
+          abi: attestationRegistryAbi,
+          functionName: "pause",
+          account: dep.admin,
+          chain: dep.wallet.chain,
+          gas: 100_000n,
+          maxFeePerGas: 2_000_000_000_000n,
+          maxPriorityFeePerGas: 1_000_000_000_000n,
+        });
+        paused = true;
+        const failed = await mineUntilDone(regular.id);
+        assert.equal(failed.state, "failed", "the regular batch's submission reverted");
+
+        // the correction can never be attested now: it must not stay open, silently holding its readings
+        const graceMs = node.common.config.batching.graceS * 1000;
+        await waitFor(() => Date.now() > node.storage.getBatch(correctionId)!.createdAtMs + graceMs + 200, {
+          timeoutMs: 30_000,
+        });
+        await nextTick();
+        await nextTick();
+        const correction = node.storage.getBatch(correctionId)!;
+        assert.equal(correction.state, "failed", `the correction of failed batch ${regular.id} is ${correction.state}`);
+        assert.match(correction.error ?? "", new RegExp(`regular batch ${regular.id}`));
+      } finally {
+        await mine();
+        await hh.rpc("evm_setAutomine", [true]);
+        if (paused) {
+          const hash = await dep.wallet.writeContract({
+            address: dep.attestationRegistry,
+            abi: attestationRegistryAbi,
+            functionName: "unpause",
+            account: dep.admin,
+            chain: dep.wallet.chain,
+          });
+          await dep.publicClient.waitForTransactionReceipt({ hash });
+        }
+      }
+    },
+  );
 });
