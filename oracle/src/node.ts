@@ -54,6 +54,21 @@ export type OracleNode = {
  * intake (MQTT, HTTP) last, so nothing is accepted before it can be stored.
  */
 export async function startNode(common: Common, parts: NodeParts): Promise<OracleNode> {
+  try {
+    return await startParts(common, parts);
+  } catch (err) {
+    // a start that fails part-way (a port in use, IPFS that cannot open, a bad registry address)
+    // closes what it had opened: the database, the writer, verify and bundle threads, Helia's
+    // repo lock, the broker. Otherwise a process that embeds the node, or retries the start,
+    // keeps them all, and the next start on the same data dir finds them locked.
+    await common.shutdown.run(common.logger).catch((closeErr: unknown) => {
+      common.logger.error({ err: closeErr }, "closing the parts of a failed start");
+    });
+    throw err;
+  }
+}
+
+async function startParts(common: Common, parts: NodeParts): Promise<OracleNode> {
   const { config, logger } = common;
   const dataDir = resolve(config.dataDir);
   const storage = new SqliteStorage(join(dataDir, "oracle.db"), { synchronous: config.storage.synchronous });
@@ -121,6 +136,7 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
   const pins = new PinWatch(content, () => common.clock.nowMs());
   const proofs = new ProofService(storage);
   const bundles = new WorkerBundleBuilder(join(dataDir, "oracle.db"), parts.calculator);
+  common.shutdown.add("bundle-worker", () => bundles.close()); // the pipeline's stop closes it too
   const pipeline = new BatchPipeline({
     common,
     storage,
@@ -141,10 +157,11 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
       writer ? writer.pruneHeartbeats(beforeMs, limit) : storage.pruneHeartbeats(beforeMs, limit),
   });
   common.shutdown.add("heartbeat-retention", () => retention.stop());
+  // intake closes first (hooks run last-registered first), then the queue is committed; added
+  // before the broker starts, so that a broker that fails to start still closes the verify threads
+  common.shutdown.add("ingest-flush", () => ingestor.close());
   if (config.mqtt.mode === "embedded") mqtt = await startEmbeddedBroker({ common, ingestor, heartbeats, storage });
   else if (config.mqtt.mode === "external") mqtt = await startExternalSubscriber({ common, ingestor, heartbeats });
-  // intake closes first (hooks run last-registered first), then the queue is committed
-  common.shutdown.add("ingest-flush", () => ingestor.close());
   if (mqtt) {
     const m = mqtt;
     common.shutdown.add("mqtt", () => m.close());
@@ -154,6 +171,7 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
     common,
     storage,
     writerFailed: writer ? () => writer.failed : undefined,
+    storageWrite: writer ? (key, value) => writer.setMeta(key, value) : undefined,
     pins,
     chain,
     mqtt: () => config.mqtt.mode === "off" || mqtt !== null,
@@ -197,9 +215,9 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
         : null,
       readiness: () => readiness.parts(),
     });
-    httpUrl = await api.listen({ host: config.http.host, port: config.http.port });
     const a = api;
     common.shutdown.add("http", () => a.close());
+    httpUrl = await api.listen({ host: config.http.host, port: config.http.port });
     logger.info({ url: httpUrl }, "HTTP API listening");
   }
 

@@ -58,10 +58,15 @@ export class PinWatch implements ContentStore {
 /** The parts /ready reports; each is false while it keeps the node from doing its work. */
 export type ReadyParts = { storage: boolean; mqtt: boolean; pipeline: boolean; ipfs: boolean; chain: boolean };
 
+/** A storage probe that has not committed after this long makes storage not ready (a stuck writer). */
+export const STORAGE_PROBE_STALL_MS = 15_000;
+
 /**
  * What GET /ready answers (`/health` is liveness only): the node is ready when
- * - storage: a small write commits (a `meta` row, every `readiness.probeMs`, on the main
- *   connection) and the writer thread that commits readings is running;
+ * - storage: a small write commits (a `meta` row, every `readiness.probeMs`, on the writer
+ *   thread's connection, queued behind the group commits of readings, so that it proves the path
+ *   readings take and never blocks the main thread on SQLite's lock or an fsync), none has been
+ *   waiting longer than `STORAGE_PROBE_STALL_MS`, and the writer thread is running;
  * - ipfs: pinning has not been failing for longer than `readiness.ipfsFailingForMs`;
  * - chain (when the node submits): the RPC node answered `eth_blockNumber` within the last
  *   `readiness.chainSilentForMs` (probed every `readiness.probeMs`, one request at a time);
@@ -79,7 +84,10 @@ export class Readiness {
   readonly #chain: ChainPort | null;
   readonly #mqtt: () => boolean;
   readonly #pipeline: () => boolean;
+  readonly #storageWrite: (() => Promise<void>) | null;
   #storageOk = true;
+  /** Clock time the pending storage probe was sent; null when none is pending. */
+  #storageProbeSentMs: number | null = null;
   #chainAnsweredMs: number;
   #chainProbe: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -90,6 +98,8 @@ export class Readiness {
     storage: SqliteStorage;
     /** the ingest writer thread's `failed` (null while it runs); absent without a writer */
     writerFailed?: () => Error | null;
+    /** the probe write on the writer thread (`IngestWriter.setMeta`); without a writer, on `storage` */
+    storageWrite?: (key: string, value: string) => Promise<void>;
     pins: PinWatch | null;
     chain: ChainPort | null;
     mqtt: () => boolean;
@@ -99,6 +109,8 @@ export class Readiness {
     this.#log = deps.common.logger.child({ part: "readiness" });
     this.#storage = deps.storage;
     this.#writerFailed = deps.writerFailed ?? (() => null);
+    const write = deps.storageWrite;
+    this.#storageWrite = write ? () => write("readiness_probe_ms", String(deps.common.clock.nowMs())) : null;
     this.#pins = deps.pins;
     this.#chain = deps.chain;
     this.#mqtt = deps.mqtt;
@@ -118,6 +130,19 @@ export class Readiness {
     loop();
   }
 
+  #storageProbed(err: unknown): void {
+    this.#storageProbeSentMs = null;
+    if (err && this.#storageOk)
+      this.#log.error({ code: (err as { code?: string }).code }, "storage probe write failed");
+    this.#storageOk = !err;
+  }
+
+  /** The pending probe has waited too long: the writer is stuck (a hung disk, a lock never released). */
+  #storageStalled(): boolean {
+    const sent = this.#storageProbeSentMs;
+    return sent !== null && this.#common.clock.nowMs() - sent > STORAGE_PROBE_STALL_MS;
+  }
+
   stop(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
@@ -125,12 +150,21 @@ export class Readiness {
 
   /** One round of probes: the storage write now, the chain's answer when it comes. */
   probe(): void {
-    try {
-      this.#storage.setMeta("readiness_probe_ms", String(this.#common.clock.nowMs()));
-      this.#storageOk = true;
-    } catch (err) {
-      if (this.#storageOk) this.#log.error({ code: (err as { code?: string }).code }, "storage probe write failed");
-      this.#storageOk = false;
+    const write = this.#storageWrite;
+    if (!write) {
+      try {
+        this.#storage.setMeta("readiness_probe_ms", String(this.#common.clock.nowMs()));
+        this.#storageProbed(null);
+      } catch (err) {
+        this.#storageProbed(err);
+      }
+    } else if (this.#storageProbeSentMs === null) {
+      // one at a time: a probe still queued behind the writer's commits is the stall check's business
+      this.#storageProbeSentMs = this.#common.clock.nowMs();
+      write().then(
+        () => this.#storageProbed(null),
+        (err: unknown) => this.#storageProbed(err),
+      );
     }
     const chain = this.#chain;
     if (chain && !this.#chainProbe) {
@@ -154,7 +188,7 @@ export class Readiness {
     const now = this.#common.clock.nowMs();
     const failingSince = this.#pins?.failingSinceMs ?? null;
     const parts: ReadyParts = {
-      storage: this.#storageOk && this.#writerFailed() === null,
+      storage: this.#storageOk && !this.#storageStalled() && this.#writerFailed() === null,
       mqtt: this.#mqtt(),
       pipeline: this.#pipeline(),
       ipfs: failingSince === null || now - failingSince <= cfg.ipfsFailingForMs,
@@ -179,7 +213,12 @@ export class Readiness {
               ? { failingForMs: now - failingSince, failures: this.#pins?.failures }
               : {}),
             ...(k === "chain" ? { silentForMs: now - this.#chainAnsweredMs } : {}),
-            ...(k === "storage" ? { writerThread: this.#writerFailed() ? "failed" : "running" } : {}),
+            ...(k === "storage"
+              ? {
+                  writerThread: this.#writerFailed() ? "failed" : "running",
+                  probePendingMs: this.#storageProbeSentMs === null ? null : now - this.#storageProbeSentMs,
+                }
+              : {}),
           },
           "not ready",
         );

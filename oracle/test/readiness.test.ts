@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
 import { waitFor } from "./helpers.ts";
@@ -70,3 +71,43 @@ test(
     }
   },
 );
+
+test("another process holding SQLite's write lock: /ready names storage, the main thread keeps answering, and it recovers", async () => {
+  const meter = makeDevice("kangaita-meter-2");
+  const node = await testNode({ devices: [deviceInfo(meter)], config: { readiness: { probeMs: 50 } } });
+  // a second connection, as a backup tool or a stray sqlite3 shell would open it
+  const other = new DatabaseSync(join(node.dir, "oracle.db"));
+  try {
+    assert.equal((await fetch(`${node.httpUrl}/ready`)).status, 200);
+    other.exec("BEGIN IMMEDIATE");
+    // the probe waits on the writer thread (busy_timeout 5 s), then fails: not ready, naming storage.
+    // Meanwhile the main thread must not wait with it: /health is timed all along.
+    let slowestHealthMs = 0;
+    const down = await waitFor(
+      async () => {
+        const t0 = performance.now();
+        assert.equal((await fetch(`${node.httpUrl}/health`)).status, 200);
+        slowestHealthMs = Math.max(slowestHealthMs, performance.now() - t0);
+        const r = await fetch(`${node.httpUrl}/ready`);
+        return r.status === 503 ? ((await r.json()) as { failing: string[] }) : null;
+      },
+      { timeoutMs: 30_000, what: "/ready 503 while the write lock is held" },
+    );
+    assert.deepEqual(down.failing, ["storage"]);
+    assert.ok(
+      slowestHealthMs < 2000,
+      `/health took ${Math.round(slowestHealthMs)} ms: the probe blocked the main thread`,
+    );
+    other.exec("COMMIT");
+    await waitFor(async () => ((await fetch(`${node.httpUrl}/ready`)).status === 200 ? true : null), {
+      timeoutMs: 30_000,
+      what: "/ready 200 once the lock is released",
+    });
+    const [o] = await node.ingestor.submit(electricity(meter), { source: "http" });
+    assert.equal(o!.status, "stored");
+  } finally {
+    if (other.isTransaction) other.exec("ROLLBACK");
+    other.close();
+    await node.close();
+  }
+});

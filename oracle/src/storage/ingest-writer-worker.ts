@@ -30,6 +30,7 @@ const methods: Record<WriterMethod, (...args: never[]) => unknown> = {
   patchBatch: (...a: Parameters<SqliteStorage["patchBatch"]>) => storage.patchBatch(...a),
   addHeartbeat: (...a: Parameters<SqliteStorage["addHeartbeat"]>) => storage.addHeartbeat(...a),
   pruneHeartbeats: (...a: Parameters<SqliteStorage["pruneHeartbeats"]>) => storage.pruneHeartbeats(...a),
+  setMeta: (...a: Parameters<SqliteStorage["setMeta"]>) => storage.setMeta(...a),
 };
 
 serveRpc<{ method: WriterMethod; args: never[] }>(

@@ -17,7 +17,7 @@ export type IngestCommit = { readings: IngestOutcome[]; deadLetterIds: number[] 
  * meanwhile. Every request is one `Storage` method called on the writer's connection.
  */
 export type WriterMethod =
-  "commitIngest" | "sealDue" | "transition" | "patchBatch" | "addHeartbeat" | "pruneHeartbeats";
+  "commitIngest" | "sealDue" | "transition" | "patchBatch" | "addHeartbeat" | "pruneHeartbeats" | "setMeta";
 
 export class IngestWriter {
   readonly #rpc: WorkerRpc;
@@ -59,6 +59,11 @@ export class IngestWriter {
   }
   pruneHeartbeats(beforeMs: number, limit: number): Promise<number> {
     return this.#call("pruneHeartbeats", [beforeMs, limit]);
+  }
+
+  /** One `meta` row written and committed on the writer's connection: /ready's storage probe. */
+  setMeta(key: string, value: string): Promise<void> {
+    return this.#call("setMeta", [key, value]);
   }
 
   #call<T>(method: WriterMethod, args: unknown[]): Promise<T> {
