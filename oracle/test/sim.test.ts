@@ -35,7 +35,7 @@ type SimRun = { code: number | null; stats: SimStats | null; stderr: string };
 type Node = Awaited<ReturnType<typeof testNode>>;
 
 /** Runs the simulator as its own process (what a user runs) with its state in the node's temp dir. */
-function runSim(node: Node, transport: string[], extra: string[]): Promise<SimRun> {
+function runSim(node: Node, transport: string[], extra: string[], env: NodeJS.ProcessEnv = {}): Promise<SimRun> {
   const args = [
     "--disable-warning=ExperimentalWarning",
     sim,
@@ -53,7 +53,7 @@ function runSim(node: Node, transport: string[], extra: string[]): Promise<SimRu
     ...extra,
   ];
   return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const c = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     let out = "";
     let err = "";
     c.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -226,6 +226,13 @@ describe("carbonproof-sim over MQTT", { timeout: 180_000 }, () => {
       timeoutMs: 30_000,
       what: "the readings stored",
     });
+    // the same key as a password from the environment, out of sight of ps
+    const viaEnv = await runSim(node, mqttArgs, ["--duration", "2", "--speed", "30", "--username", "ktda-kangaita"], {
+      CARBONPROOF_SIM_PASSWORD: key,
+    });
+    assert.equal(viaEnv.code, 0, viaEnv.stderr);
+    assert.ok(viaEnv.stats!.acked > 0);
+    assert.ok(!viaEnv.stderr.includes(key), "the password is never printed");
   });
 });
 

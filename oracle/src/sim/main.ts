@@ -23,7 +23,9 @@ const USAGE = `Usage: carbonproof-sim [options]
   --mqtt URL | --http URL  transport (default mqtt://127.0.0.1:1883)
   --api-key KEY            a facility or device API key (or CARBONPROOF_SIM_API_KEY): HTTP sends it as
                            x-api-key; MQTT sends it as the password, with the facility id as user name
-  --username U --password P   MQTT credentials instead (e.g. a device id and its key, or mqtt://u:p@host)
+  --username U --password P   MQTT credentials instead (e.g. a device id and its key, or mqtt://u:p@host);
+                           the password also from CARBONPROOF_SIM_PASSWORD. Options are visible to every
+                           user in ps: on a shared host give keys and passwords in the environment
   --state FILE             keys and sequence numbers, kept across runs (default .carbonproof/sim.json)
   --devices-file FILE      write the device list for a node with devices.source = file
   --rpc URL --device-registry ADDR [--admin-key-env NAME]   register the devices on-chain
@@ -229,7 +231,7 @@ async function main(): Promise<void> {
     const url = values.mqtt ?? "mqtt://127.0.0.1:1883";
     // the node's MQTT auth (mqtt.requireAuth): user name = the key's facility or device id, password = the key
     const username = values.username ?? (apiKey ? devices[0]?.facilityId : undefined);
-    const password = values.password ?? apiKey;
+    const password = values.password ?? process.env.CARBONPROOF_SIM_PASSWORD ?? apiKey;
     try {
       client = await mqtt.connectAsync(url, {
         reconnectPeriod: 1000,
