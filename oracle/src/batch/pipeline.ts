@@ -48,8 +48,13 @@ export interface ChainPort {
   prepareReplacement(raw: Hex): Promise<{ hash: Hex; raw: Hex }>;
   broadcast(raw: Hex): Promise<void>;
   receipt(hash: Hex): Promise<TxReceipt | null>;
+  /** The account that signed `raw` (recovered from its signature). */
+  senderOf(raw: Hex): Promise<Address>;
+  /** Whether the RPC node knows the transaction: in its mempool or mined. */
+  isKnown(hash: Hex): Promise<boolean>;
   blockNumber(): Promise<bigint>;
-  nonces(): Promise<{ latest: number; pending: number }>;
+  /** Transaction counts of `address` (default: `signerAddress`) at the latest block and pending. */
+  nonces(address?: Address): Promise<{ latest: number; pending: number }>;
 }
 
 /**
@@ -73,6 +78,10 @@ export class BatchPipeline {
   #lock: Promise<void> = Promise.resolve();
   #lastError: string | null = null;
   #lastTickOkMs = 0;
+  /** every `submitted` batch stored without its sender has had it read from its raw transaction */
+  #sendersKnown = false;
+  /** batch id → when a transaction of another account (before a key rotation) was first seen gone from the RPC node */
+  readonly #goneSinceMs = new Map<number, number>();
 
   constructor(deps: {
     common: Common;
@@ -132,6 +141,7 @@ export class BatchPipeline {
     const sealed = await this.#writes.sealDue(now, this.#common.config.batching.graceS);
     for (const id of sealed) this.#log.info({ batch: id }, "batch sealed");
     if (sealed.length) crashPoint("sealed");
+    if (this.#chain && !this.#sendersKnown) await this.#recordSenders(this.#chain);
     const work = this.#storage.listBatches({ states: ["sealed", "pinned", "signed", "submitted"], limit: 10_000 });
     // facilities advance concurrently (IPFS and RPC round trips overlap); within a facility, in
     // period order. Nonces are handed out under #serial, so concurrency never reuses one.
@@ -180,6 +190,29 @@ export class BatchPipeline {
       b = this.#storage.getBatch(b.id);
       if (!b || b.state === before) return;
     }
+  }
+
+  /**
+   * Batches submitted before senders were stored (schema 4) get theirs from the raw transaction's
+   * signature, before anything is sent: a new nonce must not count those of another account.
+   */
+  async #recordSenders(chain: ChainPort): Promise<void> {
+    for (const b of this.#storage.listBatches({ states: ["submitted"], limit: 1_000_000 })) {
+      if (b.txFrom !== null || !b.txRaw) continue;
+      let txFrom: Address;
+      try {
+        txFrom = await chain.senderOf(b.txRaw as Hex);
+      } catch (err) {
+        // left without a sender, the batch is followed as this account's, as before schema 4
+        const error = `cannot read the sender of stored transaction ${b.txHash}: ${(err as Error).message}`;
+        await this.#writes.patchBatch(b.id, "submitted", { error });
+        this.#log.error({ batch: b.id, tx: b.txHash, err }, "sender of a stored transaction unreadable");
+        continue;
+      }
+      await this.#writes.patchBatch(b.id, "submitted", { txFrom });
+      this.#log.info({ batch: b.id, tx: b.txHash, from: txFrom }, "sender of a stored transaction recorded");
+    }
+    this.#sendersKnown = true;
   }
 
   async #retryLater(b: Batch, err: unknown): Promise<void> {
@@ -342,7 +375,7 @@ export class BatchPipeline {
     const { pending } = await chain.nonces();
     // the RPC node's pending count misses our transactions it lost (a restart of it, an
     // eviction) until they are re-broadcast; the stored in-flight ones still hold their nonces
-    const inFlight = this.#storage.maxTxNonce();
+    const inFlight = this.#storage.maxTxNonce(chain.signerAddress);
     const nonce = Math.max(pending, inFlight === null ? 0 : inFlight + 1, this.#nextNonce ?? 0);
     const tx = await chain.prepareSubmit(headerFromJson(b.headerJson!), b.signatures as Hex, nonce, this.#original(b));
     const now = this.#common.clock.nowMs();
@@ -351,6 +384,7 @@ export class BatchPipeline {
       !(await this.#writes.transition(b.id, ["signed"], "submitted", {
         txHash: tx.hash,
         txNonce: nonce,
+        txFrom: chain.signerAddress,
         txRaw: tx.raw,
         txSentAtMs: now,
         txHashes: [tx.hash],
@@ -368,11 +402,19 @@ export class BatchPipeline {
     return true;
   }
 
-  /** submitted → confirmed after N confirmations; re-broadcast, bump gas, or re-submit as needed. */
+  /**
+   * submitted → confirmed after N confirmations; re-broadcast, bump gas, or re-submit as needed.
+   * A transaction of another account (sent before a key rotation) is only watched: this node
+   * cannot sign at that account's nonce, and the old transaction may still be mined. Once it is
+   * lost (reverted, its nonce used by another, or gone from the RPC node for `gasBumpAfterMs`),
+   * the batch goes back to `pinned` to be signed and sent by this node's account (`#handOver`).
+   */
   async #follow(b: Batch): Promise<void> {
     const chain = this.#chain;
     if (!chain) return;
     const cfg = this.#common.config.chain;
+    const sender = (b.txFrom ?? chain.signerAddress) as Address;
+    const foreign = sender.toLowerCase() !== chain.signerAddress.toLowerCase();
     for (const h of b.txHashes) {
       const rc = await chain.receipt(h as Hex);
       if (!rc) continue;
@@ -385,6 +427,8 @@ export class BatchPipeline {
           });
           return;
         }
+        // the old account's, most likely refused as no longer an active node of the OracleSet
+        if (foreign) return this.#handOver(b, sender, `transaction ${h} of ${sender} reverted`);
         await this.#writes.transition(b.id, ["submitted"], "failed", {
           txHash: h,
           blockNumber: Number(rc.blockNumber),
@@ -414,8 +458,8 @@ export class BatchPipeline {
       }
       return;
     }
-    // not mined: was the nonce used by some other transaction of this account?
-    const { latest } = await chain.nonces();
+    // not mined: was the nonce used by some other transaction of the sending account?
+    const { latest } = await chain.nonces(foreign ? sender : undefined);
     if (b.txNonce !== null && latest > b.txNonce) {
       // one of ours may have been mined since its receipt was asked for: the next pass counts
       // its confirmations rather than taking the attestation as confirmed now
@@ -424,16 +468,35 @@ export class BatchPipeline {
         await this.#writes.transition(b.id, ["submitted"], "confirmed", { error: null });
         return;
       }
+      if (foreign) return this.#handOver(b, sender, `nonce ${b.txNonce} of ${sender} consumed elsewhere`);
       await this.#writes.transition(b.id, ["submitted"], "signed", {
         txHash: null,
         txRaw: null,
         txNonce: null,
+        txFrom: null,
         txHashes: [],
         error: `nonce ${b.txNonce} consumed elsewhere; re-submitting`,
       });
       return;
     }
     const now = this.#common.clock.nowMs();
+    if (foreign) {
+      // never bumped, never re-broadcast: the transaction is the old account's to send
+      const known = await Promise.all(b.txHashes.map((h) => chain.isKnown(h as Hex)));
+      if (known.some(Boolean)) {
+        this.#goneSinceMs.delete(b.id);
+        return;
+      }
+      const goneSince = this.#goneSinceMs.get(b.id) ?? now;
+      this.#goneSinceMs.set(b.id, goneSince);
+      if (now - goneSince < cfg.gasBumpAfterMs || now - (b.txSentAtMs ?? 0) < cfg.gasBumpAfterMs) return;
+      // mined between the receipts above and now: isKnown saw it, or exists does
+      if (await chain.exists(b.attestationId as Hex)) {
+        await this.#writes.transition(b.id, ["submitted"], "confirmed", { error: null });
+        return;
+      }
+      return this.#handOver(b, sender, `transaction ${b.txHash} of ${sender} gone from the RPC node`);
+    }
     if (b.txRaw && b.txSentAtMs !== null && now - b.txSentAtMs >= cfg.gasBumpAfterMs) {
       const bumps = b.txHashes.length;
       // from the last transaction's own fees, not the current estimate (which may have fallen)
@@ -450,5 +513,36 @@ export class BatchPipeline {
     }
     // the RPC node may have lost it (restart): re-broadcasting the same bytes is harmless
     if (b.txRaw) await chain.broadcast(b.txRaw as Hex);
+  }
+
+  /**
+   * submitted → pinned for a batch whose transaction another account sent (before a key rotation)
+   * and lost: signed again with this node's key (the header's signatures were the old key's, which
+   * the OracleSet refuses once the old node is removed) and sent from this account at its own
+   * nonce. The header and attestation id stay; `#submit` confirms instead of sending when the id
+   * is on-chain by then, and the registry refuses a header twice, so the batch counts once.
+   */
+  async #handOver(b: Batch, sender: Address, reason: string): Promise<void> {
+    this.#goneSinceMs.delete(b.id);
+    const error = `${reason}; signing again and submitting from ${this.#chain!.signerAddress}`;
+    if (
+      await this.#writes.transition(b.id, ["submitted"], "pinned", {
+        signatures: null,
+        txHash: null,
+        txNonce: null,
+        txFrom: null,
+        txRaw: null,
+        txSentAtMs: null,
+        txHashes: [],
+        attempts: 0,
+        nextAttemptAtMs: 0,
+        error,
+      })
+    ) {
+      this.#log.warn(
+        { batch: b.id, attestation: b.attestationId, tx: b.txHash, nonce: b.txNonce, from: sender },
+        "transaction of a previous key lost; batch handed over to the current key",
+      );
+    }
   }
 }

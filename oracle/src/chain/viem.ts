@@ -4,8 +4,10 @@ import {
   http,
   keccak256,
   parseTransaction,
+  recoverTransactionAddress,
   type Chain,
   type PublicClient,
+  type TransactionSerialized,
 } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { signBatchHeader, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
@@ -190,6 +192,15 @@ export class ViemChain implements ChainPort {
     }
   }
 
+  senderOf(raw: Hex): Promise<Address> {
+    return recoverTransactionAddress({ serializedTransaction: raw as TransactionSerialized });
+  }
+
+  async isKnown(hash: Hex): Promise<boolean> {
+    // null for a hash the RPC node has neither in its mempool nor in a block
+    return (await this.client.request({ method: "eth_getTransactionByHash", params: [hash] })) !== null;
+  }
+
   async receipt(hash: Hex): Promise<TxReceipt | null> {
     try {
       const r = await this.client.getTransactionReceipt({ hash });
@@ -204,10 +215,10 @@ export class ViemChain implements ChainPort {
     return this.client.getBlockNumber({ cacheTime: 0 });
   }
 
-  async nonces(): Promise<{ latest: number; pending: number }> {
+  async nonces(address: Address = this.signerAddress): Promise<{ latest: number; pending: number }> {
     const [latest, pending] = await Promise.all([
-      this.client.getTransactionCount({ address: this.signerAddress, blockTag: "latest" }),
-      this.client.getTransactionCount({ address: this.signerAddress, blockTag: "pending" }),
+      this.client.getTransactionCount({ address, blockTag: "latest" }),
+      this.client.getTransactionCount({ address, blockTag: "pending" }),
     ]);
     return { latest, pending };
   }

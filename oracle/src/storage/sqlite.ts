@@ -182,8 +182,18 @@ CREATE INDEX readings_facility_ts ON readings(facility_id, ts);
 CREATE INDEX readings_digest_key ON readings(digest_key);
 `;
 
+/**
+ * The account that sent a batch's transaction: after a key rotation a `submitted` batch may hold
+ * a transaction of the old account, which the node must follow but never replace, and whose nonce
+ * is not in the current account's nonce space (`maxTxNonce`). Existing rows get NULL; the batch
+ * pipeline fills it from each stored raw transaction's signature before it sends anything.
+ */
+const MIGRATION_4 = `
+ALTER TABLE batches ADD COLUMN tx_from TEXT;
+`;
+
 /** Schema version N is MIGRATIONS[0..N-1] applied in order (`PRAGMA user_version` = N). */
-export const MIGRATIONS: readonly string[] = [MIGRATION_1, MIGRATION_2, MIGRATION_3];
+export const MIGRATIONS: readonly string[] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4];
 const SCHEMA_VERSION = MIGRATIONS.length;
 
 const DIGEST_RE = /^0x[0-9a-f]{64}$/;
@@ -244,6 +254,7 @@ function toBatch(r: Row): Batch {
     signatures: s(r.signatures),
     txHash: s(r.tx_hash),
     txNonce: n(r.tx_nonce),
+    txFrom: s(r.tx_from),
     txRaw: s(r.tx_raw),
     txSentAtMs: n(r.tx_sent_at_ms),
     txHashes: JSON.parse((r.tx_hashes as string) ?? "[]") as string[],
@@ -269,6 +280,7 @@ const PATCH_COLUMNS: Record<keyof BatchPatch, string> = {
   signatures: "signatures",
   txHash: "tx_hash",
   txNonce: "tx_nonce",
+  txFrom: "tx_from",
   txRaw: "tx_raw",
   txSentAtMs: "tx_sent_at_ms",
   txHashes: "tx_hashes",
@@ -723,10 +735,13 @@ export class SqliteStorage implements Storage {
       ).n,
     );
   }
-  maxTxNonce(): number | null {
+  maxTxNonce(sender: string): number | null {
     // in flight only: a confirmed batch's nonce is below the account's count on its chain, and
-    // counting it would open a nonce gap if the node is pointed at a fresh chain
-    const r = this.#s(`SELECT MAX(tx_nonce) AS n FROM batches WHERE state = 'submitted'`).get() as Row;
+    // counting it would open a nonce gap if the node is pointed at a fresh chain; and of `sender`
+    // only: another account's nonces (before a key rotation) would open one just the same
+    const r = this.#s(
+      `SELECT MAX(tx_nonce) AS n FROM batches WHERE state = 'submitted' AND (tx_from IS NULL OR lower(tx_from) = lower(?))`,
+    ).get(sender) as Row;
     return r.n === null ? null : Number(r.n);
   }
 

@@ -21,6 +21,7 @@ export const REJECT_REASONS = [
   "implausible", // physical bounds per kind
   "too-late", // its period is behind the facility's attested frontier with no regular batch to correct
   "computation", // the methodology could not compute it (e.g. unknown fuel for the factor set)
+  "evidence-mismatch", // a manual entry whose evidence file is not the one its reading signs (m.evidenceSha256)
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -92,6 +93,12 @@ export type Batch = {
   signatures: string | null;
   txHash: string | null;
   txNonce: number | null;
+  /**
+   * The account that signed and sent the transaction (`txRaw`); null when none, or when stored
+   * before senders were recorded (the pipeline then reads it from `txRaw`). After a key rotation
+   * it is another account than the node's: such a transaction is followed, never replaced.
+   */
+  txFrom: string | null;
   txRaw: string | null;
   txSentAtMs: number | null;
   txHashes: string[];
@@ -118,6 +125,7 @@ export type BatchPatch = Partial<
     | "signatures"
     | "txHash"
     | "txNonce"
+    | "txFrom"
     | "txRaw"
     | "txSentAtMs"
     | "txHashes"
@@ -223,8 +231,12 @@ export interface Storage {
   batchStateCounts(): Record<BatchState, number>;
   /** Readings stored but not in a confirmed batch. */
   backlog(): number;
-  /** Highest nonce of a transaction still in flight (batch `submitted`), for the nonce manager. */
-  maxTxNonce(): number | null;
+  /**
+   * Highest nonce of a transaction of `sender` still in flight (batch `submitted`), for the nonce
+   * manager. Transactions of other accounts (sent before a key rotation) are in their own nonce
+   * space and do not count; those whose sender is not recorded yet (null) do.
+   */
+  maxTxNonce(sender: string): number | null;
 
   addApiKey(k: Omit<ApiKey, "id" | "revokedAtMs">): number;
   findApiKey(hash: string): ApiKey | null;

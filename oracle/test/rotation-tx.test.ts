@@ -1,0 +1,361 @@
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import mqtt from "mqtt";
+import { createWalletClient, http, parseTransaction, type Hex, type TransactionSerializableEIP1559 } from "viem";
+import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import { oracleSetAbi, attestationRegistryAbi } from "../src/chain/abi.ts";
+import { chainFor, ViemChain } from "../src/chain/viem.ts";
+import { SdkCalculator } from "../src/compute/sdk.ts";
+import { readingsTopic } from "../src/ingest/mqtt.ts";
+import { MIGRATIONS, SqliteStorage } from "../src/storage/sqlite.ts";
+import type { Batch } from "../src/storage/types.ts";
+import { HardhatNode, chainTestNode, deploy, type Deployment } from "./chain-harness.ts";
+import { electricity, makeDevice, type TestDevice, type testNode } from "./fixtures.ts";
+import { tempDir, waitFor } from "./helpers.ts";
+
+type Node = Awaited<ReturnType<typeof testNode>>;
+
+test("schema 4 adds the sender to a database of schema 3; a stored in-flight nonce without one still counts", () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const path = join(dir, "oracle.db");
+    const db = new DatabaseSync(path);
+    // MIGRATION_3 names the function that computes digest keys; there are no readings to compute
+    db.function("carbonproof_digest_key", (_digest) => 0);
+    for (const sql of MIGRATIONS.slice(0, 3)) db.exec(sql);
+    db.exec(`PRAGMA user_version = 3`);
+    db.exec(`INSERT INTO batches (facility_id, period_start, period_end, state, tx_nonce, created_at_ms, updated_at_ms)
+      VALUES ('f1', 0, 60, 'submitted', 7, 1, 1)`);
+    db.close();
+
+    const storage = new SqliteStorage(path);
+    try {
+      const [b] = storage.listBatches({ states: ["submitted"] });
+      assert.equal(b!.txFrom, null, "an existing row has no sender yet");
+      const current = privateKeyToAccount(generatePrivateKey()).address;
+      assert.equal(storage.maxTxNonce(current), 7, "of unknown sender: counted, as before schema 4");
+      const previous = privateKeyToAccount(generatePrivateKey()).address;
+      assert.ok(storage.patchBatch(b!.id, "submitted", { txFrom: previous }));
+      assert.equal(storage.maxTxNonce(current), null, "another account's nonce is not the current one's");
+      assert.equal(storage.maxTxNonce(previous.toLowerCase()), 7);
+    } finally {
+      storage.close();
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+/**
+ * A key rotation with a batch in flight, on a real Hardhat node with automine off (the tests
+ * mine every block). `carbonproof-oracle keys rotate` leaves `submitted` batches as they are;
+ * here the node is stopped and started again on the same data dir with another account: the
+ * ViemChain it is given holds the key the rotated keystore would.
+ */
+describe("transactions sent before a key rotation, on a Hardhat node", { timeout: 300_000 }, () => {
+  let hh: HardhatNode;
+  let dep: Deployment;
+  // one facility per test, so each test's batches are its own
+  const meters = {
+    mined: makeDevice("rotation-meter-1", "rotation-mined"),
+    oldInFlight: makeDevice("rotation-meter-2", "rotation-nonce-old"),
+    fresh: makeDevice("rotation-meter-3", "rotation-nonce-new"),
+    dropped: makeDevice("rotation-meter-4", "rotation-dropped"),
+    consumed: makeDevice("rotation-meter-5", "rotation-consumed"),
+    reverted: makeDevice("rotation-meter-6", "rotation-reverted"),
+  };
+  const calculator = new SdkCalculator({
+    facilities: Object.fromEntries(
+      Object.values(meters).map((d) => [d.facilityId, { country: "KEN", flueGasBiogenicShareBp: 10_000 }]),
+    ),
+  });
+
+  const rpc = <T = unknown>(method: string, params: unknown[] = []): Promise<T> =>
+    dep.publicClient.request({ method, params } as never) as Promise<T>;
+  const mine = async (blocks = 1) => {
+    for (let i = 0; i < blocks; i++) await rpc("evm_mine");
+  };
+  const inMempool = async (hash: string) => (await rpc<unknown>("eth_getTransactionByHash", [hash])) !== null;
+  const nonceOf = async (address: string, tag: "latest" | "pending") =>
+    Number(await rpc<string>("eth_getTransactionCount", [address, tag]));
+  const same = (a: string | null | undefined, b: string) => a?.toLowerCase() === b.toLowerCase();
+
+  /** An admin call to the OracleSet, mined at once (with whatever else is in the mempool). */
+  const oracleSet = async (functionName: "addNode" | "removeNode", address: Hex) => {
+    const hash = await dep.wallet.writeContract({
+      address: dep.oracleSet,
+      abi: oracleSetAbi,
+      functionName,
+      args: [address],
+      account: dep.admin,
+      chain: dep.wallet.chain,
+    });
+    await mine(1);
+    assert.equal((await dep.publicClient.getTransactionReceipt({ hash })).status, "success", functionName);
+  };
+  /** An account of its own per test (nonces and OracleSet membership per test), funded and an active node. */
+  const oracleAccount = async (): Promise<PrivateKeyAccount> => {
+    const account = privateKeyToAccount(generatePrivateKey());
+    await rpc("hardhat_setBalance", [account.address, "0x56bc75e2d63100000"]); // 100 ETH
+    await oracleSet("addNode", account.address);
+    return account;
+  };
+  const walletOf = (account: PrivateKeyAccount) =>
+    createWalletClient({ account, chain: chainFor(31337, hh.url), transport: http(hh.url) });
+
+  const running: Node[] = [];
+  const start = async (account: PrivateKeyAccount, chain: { gasBumpAfterMs: number }, dir: string) => {
+    const viem = new ViemChain({ rpcUrl: hh.url, chainId: 31337, registry: dep.attestationRegistry, account });
+    const node = await chainTestNode(hh, dep, { chain, dir, parts: { calculator, chain: viem } });
+    running.push(node);
+    return node;
+  };
+  const stop = async (node: Node) => {
+    running.splice(running.indexOf(node), 1);
+    await node.close();
+  };
+
+  const publish = async (node: Node, d: TestDevice) => {
+    const client = await mqtt.connectAsync(node.mqtt!.url, { reconnectPeriod: 0 });
+    try {
+      // the PUBACK comes once the reading is durable
+      await client.publishAsync(readingsTopic(d.facilityId, d.deviceId), JSON.stringify(electricity(d)), { qos: 1 });
+    } finally {
+      await client.endAsync();
+    }
+  };
+  /** Each test sends a facility one reading: one batch. */
+  const batchOf = (node: Node, d: TestDevice): Batch | undefined =>
+    node.storage.listBatches({ facilityId: d.facilityId })[0];
+  const waitForBatch = (node: Node, d: TestDevice, ok: (b: Batch) => boolean, what: string) =>
+    waitFor(
+      () => {
+        const b = batchOf(node, d);
+        return b && ok(b) ? b : null;
+      },
+      { timeoutMs: 90_000, intervalMs: 50, what: `${d.facilityId}'s batch ${what}` },
+    );
+  const waitForState = (node: Node, d: TestDevice, state: Batch["state"]) =>
+    waitForBatch(node, d, (b) => b.state === state, state);
+  /** Resolves once a pipeline tick that started after now has finished. */
+  const nextTick = async (node: Node) => {
+    const now = Date.now();
+    await waitFor(() => node.pipeline.lastTickOkMs > now, { timeoutMs: 30_000, what: "a full pipeline tick" });
+  };
+  const submissions = (attestationId: string) =>
+    dep.publicClient.getContractEvents({
+      address: dep.attestationRegistry,
+      abi: dep.abis.attestationRegistry,
+      eventName: "AttestationSubmitted",
+      args: { id: attestationId as Hex },
+      fromBlock: 0n,
+    });
+  const signedBy = (attestationId: string, node: Hex) =>
+    dep.publicClient.readContract({
+      address: dep.attestationRegistry,
+      abi: attestationRegistryAbi,
+      functionName: "wasSignedBy",
+      args: [attestationId as Hex, node],
+    });
+
+  /** The old key's node submits `d`'s batch and stops with the transaction unmined in the mempool. */
+  const submittedByOldKey = async (d: TestDevice, oldKey: PrivateKeyAccount, dir: string) => {
+    const first = await start(oldKey, { gasBumpAfterMs: 600_000 }, dir);
+    await publish(first, d);
+    const sent = await waitForState(first, d, "submitted");
+    assert.ok(same(sent.txFrom, oldKey.address), "the sender is recorded");
+    await waitFor(() => inMempool(sent.txHash!), { timeoutMs: 30_000, what: "the transaction in the mempool" });
+    await stop(first);
+    return sent;
+  };
+
+  before(async () => {
+    hh = await HardhatNode.start();
+    dep = await deploy(hh.url);
+    for (const d of Object.values(meters)) await dep.registerDevice(d.deviceId, d.facilityId, d.publicKey, 1);
+    // from here on, blocks are mined by the tests alone
+    await rpc("evm_setAutomine", [false]);
+  });
+  after(async () => {
+    for (const node of running) await node.close();
+    await hh?.stop();
+  });
+
+  test("a transaction of the previous key that is mined confirms the batch once; the new key never bumps it", async () => {
+    const d = meters.mined;
+    const { dir, cleanup } = tempDir();
+    try {
+      const [oldKey, newKey] = [await oracleAccount(), await oracleAccount()];
+      const sent = await submittedByOldKey(d, oldKey, dir);
+      // as stored before schema 4 recorded senders: the node reads it from the raw transaction
+      const stored = new SqliteStorage(join(dir, "oracle.db"));
+      assert.ok(stored.patchBatch(sent.id, "submitted", { txFrom: null }));
+      stored.close();
+
+      // bumps after 1 s: a transaction of its own would have been replaced several times over
+      const node = await start(newKey, { gasBumpAfterMs: 1_000 }, dir);
+      await waitFor(() => Date.now() > sent.txSentAtMs! + 4_000, { timeoutMs: 30_000, what: "4 s after sending" });
+      await nextTick(node);
+      await nextTick(node);
+      const watched = batchOf(node, d)!;
+      assert.equal(watched.state, "submitted");
+      assert.ok(same(watched.txFrom, oldKey.address), "sender read from the stored transaction");
+      assert.deepEqual(watched.txHashes, [sent.txHash], "not replaced");
+      assert.equal(await nonceOf(newKey.address, "pending"), 0, "nothing sent from the new account");
+      assert.ok(await inMempool(sent.txHash!), "the old transaction is still pending");
+
+      await mine(1);
+      const done = await waitForState(node, d, "confirmed");
+      assert.equal(done.txHash, sent.txHash);
+      assert.equal((await submissions(done.attestationId!)).length, 1, "attested exactly once");
+      assert.equal(await nonceOf(newKey.address, "latest"), 0);
+      assert.equal(await nonceOf(oldKey.address, "latest"), sent.txNonce! + 1);
+    } finally {
+      for (const node of [...running]) await stop(node);
+      cleanup();
+    }
+  });
+
+  test("a new batch takes the new account's nonce, not one after the previous key's in-flight transaction", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const [oldKey, newKey] = [await oracleAccount(), await oracleAccount()];
+      const old = await submittedByOldKey(meters.oldInFlight, oldKey, dir);
+      const node = await start(newKey, { gasBumpAfterMs: 600_000 }, dir);
+      await publish(node, meters.fresh);
+      const fresh = await waitForState(node, meters.fresh, "submitted");
+      assert.ok(same(fresh.txFrom, newKey.address));
+      assert.equal(fresh.txNonce, 0, "the new account's first nonce");
+      await waitFor(async () => (await inMempool(old.txHash!)) && (await inMempool(fresh.txHash!)), {
+        timeoutMs: 30_000,
+        what: "both transactions in the mempool",
+      });
+      await mine(1);
+      for (const d of [meters.oldInFlight, meters.fresh]) {
+        const done = await waitForState(node, d, "confirmed");
+        assert.equal((await submissions(done.attestationId!)).length, 1);
+      }
+      assert.equal(await nonceOf(newKey.address, "latest"), 1);
+    } finally {
+      for (const node of [...running]) await stop(node);
+      cleanup();
+    }
+  });
+
+  test("a transaction of the previous key dropped from the mempool: signed again and submitted by the new account at its nonce, confirmed once", async () => {
+    const d = meters.dropped;
+    const { dir, cleanup } = tempDir();
+    try {
+      const [oldKey, newKey] = [await oracleAccount(), await oracleAccount()];
+      // the new account has sent before: its nonce (2) is not the old one's (0)
+      for (let i = 0; i < 2; i++) await walletOf(newKey).sendTransaction({ to: newKey.address, value: 0n });
+      await mine(1);
+      const newNonce = await nonceOf(newKey.address, "latest");
+      assert.equal(newNonce, 2);
+
+      const sent = await submittedByOldKey(d, oldKey, dir);
+      assert.equal(await rpc("hardhat_dropTransaction", [sent.txHash]), true);
+      // the rotation done: the old node leaves the OracleSet, so its signature no longer counts
+      await oracleSet("removeNode", oldKey.address);
+
+      const node = await start(newKey, { gasBumpAfterMs: 1_500 }, dir);
+      const resent = await waitForBatch(
+        node,
+        d,
+        (b) => b.state === "submitted" && same(b.txFrom, newKey.address),
+        "submitted by the new account",
+      );
+      assert.equal(resent.txNonce, newNonce, "at the new account's nonce");
+      assert.equal(resent.attestationId, sent.attestationId, "the same header");
+      assert.notEqual(resent.signatures, sent.signatures, "signed again with the new key");
+      assert.deepEqual(resent.txHashes, [resent.txHash]);
+      await waitFor(() => inMempool(resent.txHash!), { timeoutMs: 30_000, what: "the new transaction in the mempool" });
+      await mine(1);
+
+      const done = await waitForState(node, d, "confirmed");
+      assert.equal(done.txHash, resent.txHash);
+      const rc = await dep.publicClient.getTransactionReceipt({ hash: done.txHash as Hex });
+      assert.equal(rc.status, "success");
+      assert.ok(same(rc.from, newKey.address));
+      assert.equal((await submissions(done.attestationId!)).length, 1, "attested exactly once");
+      assert.equal(await signedBy(done.attestationId!, newKey.address), true);
+      assert.equal(await nonceOf(oldKey.address, "pending"), 0, "the old account sent nothing more");
+      assert.equal(await nonceOf(newKey.address, "latest"), newNonce + 1);
+    } finally {
+      for (const node of [...running]) await stop(node);
+      cleanup();
+    }
+  });
+
+  test("the previous key's nonce used by another of its transactions: the batch is submitted by the new account, confirmed once", async () => {
+    const d = meters.consumed;
+    const { dir, cleanup } = tempDir();
+    try {
+      const [oldKey, newKey] = [await oracleAccount(), await oracleAccount()];
+      const sent = await submittedByOldKey(d, oldKey, dir);
+      // the old key (still held elsewhere) replaces it at the same nonce with a plain transfer
+      const prev = parseTransaction(sent.txRaw as Hex) as TransactionSerializableEIP1559;
+      const other = await walletOf(oldKey).sendTransaction({
+        to: oldKey.address,
+        value: 0n,
+        nonce: sent.txNonce!,
+        maxFeePerGas: prev.maxFeePerGas! * 2n,
+        maxPriorityFeePerGas: prev.maxPriorityFeePerGas! * 2n,
+      });
+      await mine(1);
+      assert.equal((await dep.publicClient.getTransactionReceipt({ hash: other })).status, "success");
+
+      // no bumps and no "gone" deadline in this test: only the old account's nonce tells
+      const node = await start(newKey, { gasBumpAfterMs: 600_000 }, dir);
+      const resent = await waitForBatch(
+        node,
+        d,
+        (b) => b.state === "submitted" && same(b.txFrom, newKey.address),
+        "submitted by the new account",
+      );
+      assert.equal(resent.txNonce, 0);
+      await waitFor(() => inMempool(resent.txHash!), { timeoutMs: 30_000, what: "the new transaction in the mempool" });
+      await mine(1);
+      const done = await waitForState(node, d, "confirmed");
+      assert.equal(done.txHash, resent.txHash);
+      assert.equal((await submissions(done.attestationId!)).length, 1, "attested exactly once");
+    } finally {
+      for (const node of [...running]) await stop(node);
+      cleanup();
+    }
+  });
+
+  test("a transaction of the previous key that reverts (its node removed) is not a failed batch: the new account submits it", async () => {
+    const d = meters.reverted;
+    const { dir, cleanup } = tempDir();
+    try {
+      const [oldKey, newKey] = [await oracleAccount(), await oracleAccount()];
+      const sent = await submittedByOldKey(d, oldKey, dir);
+      // the admin's removal mined first, then the old transaction: refused by the OracleSet
+      assert.equal(await rpc("hardhat_dropTransaction", [sent.txHash]), true);
+      await oracleSet("removeNode", oldKey.address);
+      await rpc("eth_sendRawTransaction", [sent.txRaw]);
+      await mine(1);
+      assert.equal((await dep.publicClient.getTransactionReceipt({ hash: sent.txHash as Hex })).status, "reverted");
+
+      const node = await start(newKey, { gasBumpAfterMs: 600_000 }, dir);
+      const resent = await waitForBatch(
+        node,
+        d,
+        (b) => b.state === "submitted" && same(b.txFrom, newKey.address),
+        "submitted by the new account",
+      );
+      await waitFor(() => inMempool(resent.txHash!), { timeoutMs: 30_000, what: "the new transaction in the mempool" });
+      await mine(1);
+      const done = await waitForState(node, d, "confirmed");
+      assert.equal(done.txHash, resent.txHash);
+      assert.equal((await submissions(done.attestationId!)).length, 1, "attested exactly once");
+      assert.equal(await signedBy(done.attestationId!, newKey.address), true);
+    } finally {
+      for (const node of [...running]) await stop(node);
+      cleanup();
+    }
+  });
+});
