@@ -74,6 +74,7 @@ describe("manual entry with an evidence file", { timeout: 120_000 }, () => {
     assert.equal(((await res.json()) as { error: string }).error, "EVIDENCE_MISMATCH");
     const dl = lastDeadLetter();
     assert.equal(dl.source, "manual");
+    assert.equal(dl.reason, "evidence-mismatch");
     assert.equal(dl.payload, text);
     assert.match(dl.detail, /EVIDENCE_MISMATCH/);
     assert.ok(
@@ -88,9 +89,11 @@ describe("manual entry with an evidence file", { timeout: 120_000 }, () => {
     assert.equal((await postEntry("{not json", file)).status, 400);
     assert.equal(lastDeadLetter().payload, "{not json");
     assert.match(lastDeadLetter().detail, /MALFORMED/);
+    assert.equal(lastDeadLetter().reason, "malformed");
     const wrong = JSON.stringify({ reading: { kind: "manual" }, sig: "0x00" });
     assert.equal((await postEntry(wrong, file)).status, 422);
     assert.equal(lastDeadLetter().payload, wrong);
     assert.match(lastDeadLetter().detail, /SCHEMA/);
+    assert.equal(lastDeadLetter().reason, "schema");
   });
 });

@@ -662,11 +662,21 @@ export async function buildApi(deps: ApiDeps) {
       const file = fileBytes
         ? `evidence ${filename} (${mediaType}, ${fileBytes.length} bytes, SHA-256 ${sha})`
         : "no evidence file";
-      const refuse = async (code: 400 | 422, error: string, message: string) => {
-        await ingestor.rejectMalformed(envelopeText ?? "", `manual entry ${error}: ${message}; ${file}`, {
-          source: "manual",
-          principal: { scope: req.apiKey!.scope, subject: req.apiKey!.subject },
-        });
+      // dead-letter reasons as for any reading: not JSON or no envelope is `malformed`, a failed
+      // schema `schema`, a file that is not the one signed for `evidence-mismatch`
+      const reasons = {
+        INCOMPLETE: "malformed",
+        MALFORMED: "malformed",
+        SCHEMA: "schema",
+        EVIDENCE_MISMATCH: "evidence-mismatch",
+      } as const;
+      const refuse = async (code: 400 | 422, error: keyof typeof reasons, message: string) => {
+        await ingestor.rejectMalformed(
+          envelopeText ?? "",
+          `manual entry ${error}: ${message}; ${file}`,
+          { source: "manual", principal: { scope: req.apiKey!.scope, subject: req.apiKey!.subject } },
+          reasons[error],
+        );
         return reply.code(code).send({ error, message });
       };
       if (!envelopeText || !fileBytes)

@@ -303,11 +303,16 @@ export class Ingestor {
    * A payload refused before it could be read as envelopes (a CSV row with more cells than its
    * header names): dead-lettered as malformed with its text, so that it is on record.
    */
-  rejectMalformed(payload: string, detail: string, ctx: IngestContext): Promise<IngestOutcome> {
+  rejectMalformed(
+    payload: string,
+    detail: string,
+    ctx: IngestContext,
+    reason: Extract<RejectReason, "malformed" | "schema" | "evidence-mismatch"> = "malformed",
+  ): Promise<IngestOutcome> {
     return this.#dead({
       receivedAtMs: ctx.receivedAtMs ?? this.#common.clock.nowMs(),
       source: ctx.source,
-      reason: "malformed",
+      reason,
       detail,
       payload,
     });
