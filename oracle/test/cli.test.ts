@@ -26,7 +26,7 @@ import { readingsTopic } from "../src/ingest/mqtt.ts";
 import { SqliteStorage } from "../src/storage/sqlite.ts";
 import type { NewReading } from "../src/storage/types.ts";
 import { ORACLE_KEY } from "./chain-harness.ts";
-import { deviceInfo, electricity, makeDevice, type TestDevice } from "./fixtures.ts";
+import { deviceInfo, electricity, makeDevice, storedReading, type TestDevice } from "./fixtures.ts";
 import { tempDir, waitFor } from "./helpers.ts";
 
 /**
@@ -370,7 +370,7 @@ function seedBatches(dbPath: string): { signed: number[]; pinned: number; submit
   const s = new SqliteStorage(dbPath);
   try {
     const windowS = 60;
-    const readings: NewReading[] = [0, 1, 2, 3].map((w) => syntheticReading("meter-1", w + 1, w * windowS + 10));
+    const readings: NewReading[] = [0, 1, 2, 3].map((w) => storedReading("meter-1", w + 1, w * windowS + 10));
     s.commitIngest(readings, [], { windowS, nowMs: 0 });
     const ids = s.sealDue(10_000_000, 0).sort((a, b) => a - b);
     assert.equal(ids.length, 4);
@@ -388,29 +388,6 @@ function seedBatches(dbPath: string): { signed: number[]; pinned: number; submit
 }
 
 const attestationIdOf = (batchId: number) => `0x${batchId.toString(16).padStart(64, "a")}`;
-
-function syntheticReading(deviceId: string, seq: number, ts: number): NewReading {
-  return {
-    digest: `0x${seq.toString(16).padStart(64, "0")}`,
-    deviceId,
-    facilityId: "f1",
-    seq,
-    ts,
-    kind: "electricity",
-    canonical: JSON.stringify({ deviceId, seq, ts }),
-    sig: `0x${"11".repeat(64)}`,
-    keyId: null,
-    source: "http",
-    receivedAtMs: 1,
-    anomalyScore: null,
-    flagged: false,
-    fossilMg: 1500n,
-    biogenicMg: 0n,
-    methodologyId: `0x${"00".repeat(32)}`,
-    factorSetId: `0x${"00".repeat(32)}`,
-    resultJson: JSON.stringify({ fossilMg: "1500" }),
-  };
-}
 
 describe("carbonproof-oracle status", () => {
   test("refuses a data dir without a database, and creates none", async () => {

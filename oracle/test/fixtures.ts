@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { pino } from "pino";
 import { generateDeviceKey, signReading, type Envelope, type Reading } from "../../sdk/src/index.ts";
 import { createCommon, type Clock } from "../src/common.ts";
@@ -5,6 +6,7 @@ import { parseConfig } from "../src/config/load.ts";
 import type { ConfigInput } from "../src/config/schema.ts";
 import { SdkCalculator } from "../src/compute/sdk.ts";
 import { MemoryDeviceDirectory, type DeviceInfo } from "../src/devices/directory.ts";
+import type { NewReading } from "../src/storage/types.ts";
 import { startNode, type NodeParts, type OracleNode } from "../src/node.ts";
 import { tempDir } from "./helpers.ts";
 
@@ -61,6 +63,34 @@ export function flueGas(d: TestDevice, opts: { ts?: number; co2Ppm?: number; seq
     m: { co2Ppm: opts.co2Ppm ?? 41000, tempCentiC: 18550, velocityMmS: 6200, pressurePa: 101325, ductDiameterMm: 600 },
   };
   return signReading(reading, d.secretKey);
+}
+
+/**
+ * A row as storage takes it (`commitIngest`), for storage and CLI tests that need rows without
+ * devices, keys or signatures: the digest is SHA-256 of "device/seq" (unique per device and seq),
+ * the result a fixed 1.5 g CO2e.
+ */
+export function storedReading(deviceId: string, seq: number, ts: number, facilityId = "f1"): NewReading {
+  return {
+    digest: `0x${createHash("sha256").update(`${deviceId}/${seq}`).digest("hex")}`,
+    deviceId,
+    facilityId,
+    seq,
+    ts,
+    kind: "electricity",
+    canonical: JSON.stringify({ deviceId, seq, ts }),
+    sig: `0x${"11".repeat(64)}`,
+    keyId: null,
+    source: "http",
+    receivedAtMs: 1,
+    anomalyScore: null,
+    flagged: false,
+    fossilMg: 1500n,
+    biogenicMg: 0n,
+    methodologyId: `0x${"00".repeat(32)}`,
+    factorSetId: `0x${"00".repeat(32)}`,
+    resultJson: JSON.stringify({ fossilMg: "1500" }),
+  };
 }
 
 export const quietLogger = () => pino({ level: process.env.ORACLE_TEST_LOG ?? "silent" });

@@ -4,36 +4,12 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { MIGRATIONS, SqliteStorage, digestKey } from "../src/storage/sqlite.ts";
 import type { NewReading } from "../src/storage/types.ts";
+import { storedReading } from "./fixtures.ts";
 import { tempDir } from "./helpers.ts";
 
 const tmp = tempDir();
 after(() => tmp.cleanup());
 
-function reading(deviceId: string, seq: number, ts: number, facilityId = "f1"): NewReading {
-  return {
-    digest: `0x${(deviceId + seq)
-      .padStart(64, "0")
-      .slice(-64)
-      .replace(/[^0-9a-f]/g, "a")}${""}`,
-    deviceId,
-    facilityId,
-    seq,
-    ts,
-    kind: "electricity",
-    canonical: JSON.stringify({ deviceId, seq, ts }),
-    sig: "0x" + "11".repeat(64),
-    keyId: null,
-    source: "http",
-    receivedAtMs: 1,
-    anomalyScore: null,
-    flagged: false,
-    fossilMg: 1500n,
-    biogenicMg: 0n,
-    methodologyId: "0x" + "00".repeat(32),
-    factorSetId: "0x" + "00".repeat(32),
-    resultJson: JSON.stringify({ fossilMg: "1500" }),
-  };
-}
 let n = 0;
 function uniq(r: NewReading): NewReading {
   return { ...r, digest: "0x" + (++n).toString(16).padStart(64, "0") };
@@ -41,7 +17,10 @@ function uniq(r: NewReading): NewReading {
 
 test("stores readings once per (device, seq) and records a replay as a dead letter", () => {
   const s = new SqliteStorage(join(tmp.dir, "a.db"));
-  const out = s.commitIngest([uniq(reading("d1", 1, 100)), uniq(reading("d1", 1, 100))], [], { windowS: 60, nowMs: 0 });
+  const out = s.commitIngest([uniq(storedReading("d1", 1, 100)), uniq(storedReading("d1", 1, 100))], [], {
+    windowS: 60,
+    nowMs: 0,
+  });
   assert.equal(out.readings[0]!.status, "stored");
   assert.equal(out.readings[1]!.status, "rejected");
   assert.equal(out.readings[1]!.status === "rejected" && out.readings[1]!.reason, "replay");
@@ -53,10 +32,14 @@ test("stores readings once per (device, seq) and records a replay as a dead lett
 
 test("assigns readings to the facility's window and seals it after the grace period", () => {
   const s = new SqliteStorage(join(tmp.dir, "b.db"));
-  s.commitIngest([uniq(reading("d1", 1, 61)), uniq(reading("d2", 1, 119)), uniq(reading("d1", 2, 120))], [], {
-    windowS: 60,
-    nowMs: 0,
-  });
+  s.commitIngest(
+    [uniq(storedReading("d1", 1, 61)), uniq(storedReading("d2", 1, 119)), uniq(storedReading("d1", 2, 120))],
+    [],
+    {
+      windowS: 60,
+      nowMs: 0,
+    },
+  );
   const open = s.listBatches({ states: ["open"] });
   assert.deepEqual(
     open.map((b) => [b.periodStart, b.periodEnd, b.readingCount]),
@@ -74,9 +57,12 @@ test("assigns readings to the facility's window and seals it after the grace per
 
 test("a late reading for a sealed period goes into one open correction batch", () => {
   const s = new SqliteStorage(join(tmp.dir, "c.db"));
-  s.commitIngest([uniq(reading("d1", 1, 10))], [], { windowS: 60, nowMs: 0 });
+  s.commitIngest([uniq(storedReading("d1", 1, 10))], [], { windowS: 60, nowMs: 0 });
   const [regular] = s.sealDue(70_000, 0);
-  s.commitIngest([uniq(reading("d1", 2, 20)), uniq(reading("d1", 3, 30))], [], { windowS: 60, nowMs: 80_000 });
+  s.commitIngest([uniq(storedReading("d1", 2, 20)), uniq(storedReading("d1", 3, 30))], [], {
+    windowS: 60,
+    nowMs: 80_000,
+  });
   const corr = s.listBatches({ states: ["open"] });
   assert.equal(corr.length, 1);
   assert.equal(corr[0]!.correctionOfBatch, regular);
@@ -90,9 +76,9 @@ test("a late reading for a sealed period goes into one open correction batch", (
 
 test("a reading behind the facility's frontier without a regular batch is rejected as too-late", () => {
   const s = new SqliteStorage(join(tmp.dir, "d.db"));
-  s.commitIngest([uniq(reading("d1", 5, 200))], [], { windowS: 60, nowMs: 0 });
+  s.commitIngest([uniq(storedReading("d1", 5, 200))], [], { windowS: 60, nowMs: 0 });
   s.sealDue(1_000_000, 0);
-  const out = s.commitIngest([uniq(reading("d1", 1, 10))], [], { windowS: 60, nowMs: 0 });
+  const out = s.commitIngest([uniq(storedReading("d1", 1, 10))], [], { windowS: 60, nowMs: 0 });
   assert.equal(out.readings[0]!.status === "rejected" && out.readings[0]!.reason, "too-late");
   s.close();
 });
@@ -100,7 +86,7 @@ test("a reading behind the facility's frontier without a regular batch is reject
 test("state transitions are idempotent and survive reopening", () => {
   const path = join(tmp.dir, "e.db");
   const s = new SqliteStorage(path);
-  s.commitIngest([uniq(reading("d1", 1, 10))], [], { windowS: 60, nowMs: 0 });
+  s.commitIngest([uniq(storedReading("d1", 1, 10))], [], { windowS: 60, nowMs: 0 });
   const [id] = s.sealDue(1_000_000, 0);
   assert.ok(s.transition(id!, ["sealed"], "pinned", { bundleCid: "bafy", merkleRoot: "0xab" }));
   assert.equal(s.transition(id!, ["sealed"], "pinned", { bundleCid: "other" }), false);
@@ -115,9 +101,9 @@ test("state transitions are idempotent and survive reopening", () => {
 
 test("readings are found by digest through digest_key, case-insensitively; not by a malformed or unknown digest", () => {
   const s = new SqliteStorage(join(tmp.dir, "f.db"));
-  const rows = Array.from({ length: 50 }, (_, i) => uniq(reading("d1", i + 1, 10)));
+  const rows = Array.from({ length: 50 }, (_, i) => uniq(storedReading("d1", i + 1, 10)));
   // two digests sharing digestKey's 52-bit prefix: the text decides
-  const twin = { ...reading("d2", 1, 10), digest: rows[0]!.digest.slice(0, 15) + "f".repeat(51) };
+  const twin = { ...storedReading("d2", 1, 10), digest: rows[0]!.digest.slice(0, 15) + "f".repeat(51) };
   s.commitIngest([...rows, twin], [], { windowS: 60, nowMs: 0 });
   for (const r of [...rows, twin]) {
     assert.equal(s.getReading(r.digest)?.seq, r.seq);
@@ -131,7 +117,7 @@ test("readings are found by digest through digest_key, case-insensitively; not b
   assert.equal(s.getReading("not a digest"), null);
   assert.equal(digestKey("0x" + "f".repeat(64)), 2 ** 52 - 1);
   assert.throws(
-    () => s.commitIngest([{ ...reading("d3", 1, 10), digest: "0xABC" }], [], { windowS: 60, nowMs: 0 }),
+    () => s.commitIngest([{ ...storedReading("d3", 1, 10), digest: "0xABC" }], [], { windowS: 60, nowMs: 0 }),
     /not 0x \+ 64 lowercase hex/,
   );
   assert.equal(s.hasReading("d3", 1), false, "the failed group commit stored nothing");
@@ -149,7 +135,7 @@ test("a schema-2 database (digest as primary key) migrates to schema 3 with ever
     old.prepare(`INSERT INTO readings (digest, device_id, facility_id, seq, ts, kind, canonical, sig, key_id, source,
     received_at_ms, anomaly_score, flagged, fossil_mg, biogenic_mg, methodology_id, factor_set_id, result_json, batch_id)
     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)`);
-  const rows = [1, 2, 3].map((i) => uniq(reading("d1", i, 10 + i)));
+  const rows = [1, 2, 3].map((i) => uniq(storedReading("d1", i, 10 + i)));
   for (const r of rows) {
     ins.run(
       r.digest,
@@ -175,7 +161,10 @@ test("a schema-2 database (digest as primary key) migrates to schema 3 with ever
   old.close();
 
   const s = new SqliteStorage(path);
-  assert.equal(Number((s.db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version), 3);
+  assert.equal(
+    Number((s.db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version),
+    MIGRATIONS.length,
+  );
   for (const r of rows) {
     const got = s.getReading(r.digest)!;
     assert.equal(got.seq, r.seq);
@@ -197,7 +186,10 @@ test("a schema-2 database (digest as primary key) migrates to schema 3 with ever
   });
   assert.deepEqual(indexes.sort(), ["batch_id", "device_id,seq", "digest_key", "facility_id,ts"]);
   // (device, seq) is still unique after the rebuild, and new readings go on from the old rowids
-  const again = s.commitIngest([uniq(reading("d1", 3, 13)), uniq(reading("d1", 4, 14))], [], { windowS: 60, nowMs: 0 });
+  const again = s.commitIngest([uniq(storedReading("d1", 3, 13)), uniq(storedReading("d1", 4, 14))], [], {
+    windowS: 60,
+    nowMs: 0,
+  });
   assert.equal(again.readings[0]!.status, "rejected");
   assert.equal(again.readings[1]!.status, "stored");
   s.close();
@@ -216,14 +208,14 @@ test("a background connection checkpoints the WAL (PASSIVE) while the writer's o
   assert.equal(pragma(writer), 65536);
   assert.equal(pragma(background), 16000);
   for (let g = 0; g < 20; g++) {
-    const rows = Array.from({ length: 200 }, (_, i) => uniq(reading(`ck${i}`, g + 1, 100 + g)));
+    const rows = Array.from({ length: 200 }, (_, i) => uniq(storedReading(`ck${i}`, g + 1, 100 + g)));
     writer.commitIngest(rows, [], { windowS: 60, nowMs: 0 });
   }
   const first = background.checkpoint();
   assert.ok(first.walFrames > 0, "the writer's commits are in the WAL, not yet checkpointed by the writer");
   assert.equal(first.checkpointed, first.walFrames, "nothing else reads or writes: every frame is copied back");
   // a commit after the checkpoint starts the WAL over: it no longer grows
-  writer.commitIngest([uniq(reading("ck-after", 1, 100))], [], { windowS: 60, nowMs: 0 });
+  writer.commitIngest([uniq(storedReading("ck-after", 1, 100))], [], { windowS: 60, nowMs: 0 });
   const second = background.checkpoint();
   assert.ok(second.walFrames < first.walFrames, `WAL restarted (${second.walFrames} < ${first.walFrames} frames)`);
   // everything is still readable through the background connection

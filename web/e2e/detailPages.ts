@@ -7,18 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { buyAndRetire, type ExplorerFixture } from "./explorer.ts";
-import type { Stack } from "./stack.ts";
+import { buyAndRetire, type ExplorerTestEnv } from "./explorer.ts";
 
-export type DetailPageTestEnv = {
-  stack: () => Stack;
-  browser: () => Browser;
-  fixture: () => ExplorerFixture;
-  axe: (page: Page, name: string) => Promise<void>;
-  shot: (page: Page, name: string) => Promise<void>;
-  log: (line: string) => void;
-};
+/** The same stack, browser and explorer fixture as the explorer's tests. */
+export type DetailPageTestEnv = ExplorerTestEnv;
 
 /** An id of the right form that nothing goes by: far past every token, listing and certificate. */
 const UNKNOWN = "999999999";
