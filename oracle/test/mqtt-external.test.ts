@@ -12,8 +12,10 @@ import mqtt, { type IClientOptions } from "mqtt";
 import { readingDigestHex, type Envelope } from "../../sdk/src/index.ts";
 import { freePort } from "../../sdk/src/test/ports.ts";
 import type { ConfigInput } from "../src/config/schema.ts";
+import { parseConfig } from "../src/config/load.ts";
+import type { Metrics } from "../src/metrics/metrics.ts";
 import { deviceFileJson } from "../src/devices/directory.ts";
-import { readingsTopic, urlForLogs } from "../src/ingest/mqtt.ts";
+import { externalSubscriberCount, readingsTopic, urlForLogs } from "../src/ingest/mqtt.ts";
 import { deviceInfo, electricity, flueGas, makeDevice, testNode } from "./fixtures.ts";
 import { tempDir, waitFor } from "./helpers.ts";
 
@@ -112,6 +114,75 @@ async function startAedes(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await new Promise<void>((resolve) => broker.close(() => resolve()));
     },
+  };
+}
+
+/**
+ * Mosquitto on a loopback port (MQTT 5 shared subscriptions), sessions in memory
+ * (`persistence false`: they outlive a subscriber, not the broker). `max_queued_messages 0`: no
+ * cap per session, so that a burst is never dropped by the broker (its default is 1,000).
+ */
+async function startMosquitto(dir: string): Promise<Broker> {
+  const port = await freePort();
+  const conf = join(dir, `mosquitto-${port}.conf`);
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\n`);
+  const mosquitto = spawn("mosquitto", ["-c", conf], { stdio: "ignore" });
+  const url = `mqtt://127.0.0.1:${port}`;
+  const close = async () => {
+    if (mosquitto.exitCode !== null || mosquitto.signalCode !== null) return;
+    const exited = new Promise((resolve) => mosquitto.once("exit", resolve));
+    mosquitto.kill("SIGTERM");
+    await exited;
+  };
+  try {
+    await waitFor(
+      async () => {
+        const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 2000 });
+        await c.endAsync();
+        return true;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, what: "mosquitto listening" },
+    );
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { port, url, close };
+}
+
+/** Devices publishing every envelope with QoS 1 at once over `connections` connections; resolves on the last PUBACK. */
+async function publishBurst(url: string, envs: Envelope[], connections = 4): Promise<void> {
+  const clients = await Promise.all(
+    Array.from({ length: connections }, () =>
+      mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 10_000, protocolVersion: 5 }),
+    ),
+  );
+  try {
+    await Promise.all(
+      envs.map((e, i) =>
+        clients[i % connections]!.publishAsync(
+          readingsTopic(e.reading.facilityId, e.reading.deviceId),
+          JSON.stringify(e),
+          {
+            qos: 1,
+          },
+        ),
+      ),
+    );
+  } finally {
+    await Promise.all(clients.map((c) => c.endAsync()));
+  }
+}
+
+/** Readings stored per group commit so far, from the node's metrics (accepted readings over commits). */
+async function readingsPerCommit(node: {
+  common: { metrics: Metrics };
+}): Promise<{ readings: number; commits: number }> {
+  const accepted = await node.common.metrics.readingsAccepted.get();
+  const commits = await node.common.metrics.commitSeconds.get();
+  return {
+    readings: accepted.values.reduce((n, v) => n + v.value, 0),
+    commits: commits.values.find((v) => v.metricName === "carbonproof_oracle_ingest_commit_seconds_count")?.value ?? 0,
   };
 }
 
@@ -392,27 +463,84 @@ describe("external MQTT broker (mqtt.mode: external)", { skip: !haveOpenssl && "
         await broker.close();
       }
     });
+
+    /** Readings accepted over MQTT so far, from the child's /metrics. */
+    const acceptedMqtt = async (httpPort: number) => {
+      const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+      return Number(/^carbonproof_oracle_readings_accepted_total\{source="mqtt"\} (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+
+    test(
+      "subscribers: a node killed mid-burst gets the readings of all its sessions redelivered after the restart, none lost",
+      { skip: !haveMosquitto && "needs the mosquitto broker (MQTT 5 shared subscriptions)" },
+      async () => {
+        const mosquitto = await startMosquitto(tmp.dir);
+        const logFile = join(tmp.dir, "kill-burst.log");
+        const { file, httpPort } = await configFile("kill-burst", {
+          url: mosquitto.url,
+          sharedGroup: "carbonproof",
+          subscribers: 8,
+        });
+        const stored = () => {
+          const db = new DatabaseSync(join(tmp.dir, "kill-burst", "oracle.db"), { readOnly: true });
+          try {
+            return (db.prepare("SELECT digest FROM readings").all() as { digest: string }[]).map((r) => r.digest);
+          } finally {
+            db.close();
+          }
+        };
+        let child: ChildProcess | null = null;
+        try {
+          child = await startChild(file, httpPort, logFile);
+          assert.equal(child.exitCode, null, readFileSync(logFile, "utf8"));
+          const envs = some(1500);
+          const published = publishBurst(mosquitto.url, envs);
+          await waitFor(async () => (await acceptedMqtt(httpPort)) >= 100, {
+            timeoutMs: 60_000,
+            intervalMs: 50,
+            what: "the first readings of the burst stored",
+          });
+          child.kill("SIGKILL");
+          await exited(child);
+          const before = stored().length;
+          assert.ok(
+            before < envs.length,
+            `the kill came after the whole burst was stored (${before}); nothing to redeliver`,
+          );
+          await published;
+          child = await startChild(file, httpPort, logFile);
+          const want = digests(envs);
+          await waitFor(() => stored().length >= want.length, {
+            timeoutMs: 120_000,
+            intervalMs: 250,
+            what: `every reading stored after the restart (${before} before the kill)`,
+          });
+          const got = stored();
+          assert.equal(got.length, want.length, "each reading stored once");
+          const have = new Set(got);
+          assert.deepEqual(
+            want.filter((d) => !have.has(d)),
+            [],
+            "readings lost",
+          );
+          child.kill("SIGTERM");
+          await exited(child);
+        } finally {
+          if (child && child.exitCode === null) child.kill("SIGKILL");
+          await mosquitto.close();
+        }
+      },
+    );
   });
 
   test(
     "sharedGroup: two nodes split the stream of a Mosquitto broker, each reading stored by exactly one",
     { skip: !haveMosquitto && "needs the mosquitto broker (MQTT 5 shared subscriptions)" },
     async () => {
-      const port = await freePort();
-      const conf = join(tmp.dir, "mosquitto.conf");
-      writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-      const mosquitto = spawn("mosquitto", ["-c", conf], { stdio: "ignore" });
-      const url = `mqtt://127.0.0.1:${port}`;
+      const mosquitto = await startMosquitto(tmp.dir);
+      const url = mosquitto.url;
       const nodes: Awaited<ReturnType<typeof testNode>>[] = [];
       try {
-        await waitFor(
-          async () => {
-            const c = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 2000 });
-            await c.endAsync();
-            return true;
-          },
-          { timeoutMs: 30_000, intervalMs: 200, what: "mosquitto listening" },
-        );
         for (const name of ["oracle-a", "oracle-b"])
           nodes.push(await externalNode({ url, sharedGroup: "carbonproof" }, { nodeName: name }));
         const envs = some(40);
@@ -431,10 +559,58 @@ describe("external MQTT broker (mqtt.mode: external)", { skip: !haveOpenssl && "
         );
       } finally {
         for (const n of nodes) await n.close();
-        mosquitto.kill("SIGTERM");
+        await mosquitto.close();
       }
     },
   );
+
+  test(
+    "subscribers: 16 connections of one node in the shared group store a burst of 3,000 readings exactly once, several per group commit",
+    { skip: !haveMosquitto && "needs the mosquitto broker (MQTT 5 shared subscriptions)" },
+    async () => {
+      const mosquitto = await startMosquitto(tmp.dir);
+      // synchronous FULL, as in production: one fsync per group commit
+      const node = await externalNode(
+        { url: mosquitto.url, sharedGroup: "carbonproof", subscribers: 16 },
+        { storage: { synchronous: "FULL" } },
+      );
+      try {
+        const envs = some(3000);
+        await publishBurst(mosquitto.url, envs);
+        await assertStored(node, envs, "every reading of the burst stored");
+        const db = new DatabaseSync(join(node.dir, "oracle.db"), { readOnly: true });
+        try {
+          const rows = db.prepare("SELECT COUNT(*) AS n, COUNT(DISTINCT digest) AS d FROM readings").get() as {
+            n: number;
+            d: number;
+          };
+          assert.deepEqual({ ...rows }, { n: 3000, d: 3000 }, "each reading stored once");
+        } finally {
+          db.close();
+        }
+        // a second delivery of a stored reading would be dead-lettered as a replay
+        assert.equal(node.storage.countDeadLetters(), 0, "no reading delivered twice");
+        const { readings, commits } = await readingsPerCommit(node);
+        assert.equal(readings, 3000);
+        assert.ok(readings / commits >= 2, `readings per group commit: ${readings} / ${commits}`);
+      } finally {
+        await node.close();
+        await mosquitto.close();
+      }
+    },
+  );
+
+  test("refuses mqtt.subscribers above 1 without mqtt.sharedGroup: every connection would get every reading", () => {
+    assert.throws(
+      () => parseConfig({ mqtt: { mode: "external", url: "mqtt://127.0.0.1:1883", subscribers: 4 } }),
+      /mqtt\.subscribers: more than 1 subscriber connection needs mqtt\.sharedGroup: .*set mqtt\.sharedGroup to a group name .* or mqtt\.subscribers to 1/,
+    );
+    assert.throws(() => parseConfig({ mqtt: { subscribers: 0 } }), /mqtt\.subscribers: must be 1 to 256/);
+    // one connection needs no group; with a group the default is 16
+    assert.equal(externalSubscriberCount(parseConfig({ mqtt: { mode: "external", subscribers: 1 } }).mqtt), 1);
+    assert.equal(externalSubscriberCount(parseConfig({ mqtt: { mode: "external" } }).mqtt), 1);
+    assert.equal(externalSubscriberCount(parseConfig({ mqtt: { mode: "external", sharedGroup: "g" } }).mqtt), 16);
+  });
 
   test("urlForLogs drops the user name and password of a URL", () => {
     assert.equal(urlForLogs("mqtts://oracle:s%40cret@broker.example:8883"), "mqtts://broker.example:8883");

@@ -341,11 +341,22 @@ function connectError(err: unknown, safeUrl: string): MqttBrokerError {
 }
 
 /**
- * Subscribes to an external broker (Mosquitto, EMQX) with a persistent session, QoS 1.
+ * Subscriber connections of `mqtt.mode: external` (`mqtt.subscribers`): 16 by default with a
+ * shared group, 1 without (the config refuses more than 1 without one).
+ */
+export function externalSubscriberCount(cfg: Common["config"]["mqtt"]): number {
+  return cfg.subscribers ?? (cfg.sharedGroup ? 16 : 1);
+}
+
+/**
+ * Subscribes to an external broker (Mosquitto, EMQX) with persistent sessions, QoS 1.
  * mqtt.js sends the PUBACK of an incoming message when `handleMessage`'s callback runs, so
  * the callback waits for the durable commit; unacknowledged messages are redelivered by the
  * broker after a crash. With `sharedGroup` (MQTT 5), several oracle nodes split the stream.
- * The URL is logged and put in errors without its credentials (`urlForLogs`).
+ * mqtt.js handles a connection's messages one at a time (the next waits for the PUBACK of the
+ * one before), so one connection gives the group commit one reading at a time, one fsync each;
+ * `mqtt.subscribers` connections in the shared group keep that many in flight and a commit takes
+ * them together. The URL is logged and put in errors without its credentials (`urlForLogs`).
  */
 export async function startExternalSubscriber(deps: {
   common: Common;
@@ -357,38 +368,51 @@ export async function startExternalSubscriber(deps: {
   const log = common.logger.child({ part: "mqtt" });
   const rawUrl = cfg.url ?? `mqtt://${cfg.host}:${cfg.port}`;
   const url = urlForLogs(rawUrl);
-  const ca = readPem("caFile", cfg.caFile);
-  const cert = readPem("certFile", cfg.certFile);
-  const key = readPem("keyFile", cfg.keyFile);
-  const client: MqttClient = mqtt.connect(rawUrl, {
-    clientId: cfg.clientId ?? `carbonproof-oracle-${common.config.nodeName}`,
-    clean: false,
-    protocolVersion: cfg.sharedGroup ? 5 : 4,
-    username: cfg.username,
-    password: cfg.password,
-    ca,
-    cert,
-    key,
-    reconnectPeriod: 1000,
-    ...(cfg.sharedGroup ? { properties: { sessionExpiryInterval: 0xffffffff } } : {}),
-  });
-  client.handleMessage = (packet, callback) => {
-    ingestMessage(ingestor, heartbeats, common, packet.topic, packet.payload as Buffer).then(
-      () => callback(),
-      (err: unknown) => {
-        // not acknowledged: drop the connection so the broker redelivers on reconnect
-        log.error({ err, topic: packet.topic }, "reading not stored; reconnecting without acknowledging");
-        client.end(true, () => client.reconnect());
-      },
-    );
+  const tls = {
+    ca: readPem("caFile", cfg.caFile),
+    cert: readPem("certFile", cfg.certFile),
+    key: readPem("keyFile", cfg.keyFile),
   };
+  const count = externalSubscriberCount(cfg);
+  const baseId = cfg.clientId ?? `carbonproof-oracle-${common.config.nodeName}`;
   const shared = (f: string) => (cfg.sharedGroup ? `$share/${cfg.sharedGroup}/${f}` : f);
   const filter = shared(READINGS_TOPIC_FILTER);
-  try {
-    await new Promise<void>((resolve, reject) => {
+  // one connection keeps the session id of a single subscriber (`clientId` itself)
+  const clients = Array.from({ length: count }, (_, i) =>
+    mqtt.connect(rawUrl, {
+      clientId: count === 1 ? baseId : `${baseId}-${i}`,
+      clean: false,
+      protocolVersion: cfg.sharedGroup ? 5 : 4,
+      username: cfg.username,
+      password: cfg.password,
+      ...tls,
+      reconnectPeriod: 1000,
+      ...(cfg.sharedGroup ? { properties: { sessionExpiryInterval: 0xffffffff } } : {}),
+    }),
+  );
+  clients.forEach((client, i) => {
+    client.handleMessage = (packet, callback) => {
+      ingestMessage(ingestor, heartbeats, common, packet.topic, packet.payload as Buffer).then(
+        () => callback(),
+        (err: unknown) => {
+          // not acknowledged: drop this connection so the broker redelivers on reconnect
+          log.error(
+            { err, topic: packet.topic, subscriber: i },
+            "reading not stored; reconnecting without acknowledging",
+          );
+          client.end(true, () => client.reconnect());
+        },
+      );
+    };
+  });
+  const subscribed = (client: MqttClient, i: number) =>
+    new Promise<void>((resolve, reject) => {
       client.once("connect", () => {
-        // heartbeats are QoS 0 from the device (docs/protocol.md): health data, nothing to redeliver
-        client.subscribe({ [filter]: { qos: 1 }, [shared(HEARTBEAT_TOPIC_FILTER)]: { qos: 0 } }, (err, granted) => {
+        // heartbeats on the first connection only, so that a non-shared one is not stored N times;
+        // they are QoS 0 from the device (docs/protocol.md): health data, nothing to redeliver
+        const filters: Record<string, { qos: 0 | 1 }> = { [filter]: { qos: 1 } };
+        if (i === 0) filters[shared(HEARTBEAT_TOPIC_FILTER)] = { qos: 0 };
+        client.subscribe(filters, (err, granted) => {
           const refused = granted?.find((g) => g.qos > 2);
           if (err || refused)
             reject(
@@ -403,12 +427,16 @@ export async function startExternalSubscriber(deps: {
       });
       client.once("error", (err) => reject(connectError(err, url)));
     });
+  try {
+    await Promise.all(clients.map(subscribed));
   } catch (err) {
-    // stop reconnecting in the background: the node does not start
-    await client.endAsync(true);
+    // stop reconnecting in the background, those connected too: the node does not start
+    await Promise.all(clients.map((c) => c.endAsync(true)));
     throw err;
   }
-  client.on("error", (err) => log.error({ err, url }, "MQTT client error"));
-  log.info({ url, filter }, "subscribed to external MQTT broker");
-  return { url, close: () => client.endAsync() };
+  clients.forEach((client, i) =>
+    client.on("error", (err) => log.error({ err, url, subscriber: i }, "MQTT client error")),
+  );
+  log.info({ url, filter, subscribers: count }, "subscribed to external MQTT broker");
+  return { url, close: async () => void (await Promise.all(clients.map((c) => c.endAsync()))) };
 }
