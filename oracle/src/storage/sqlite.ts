@@ -672,6 +672,14 @@ export class SqliteStorage implements Storage {
       const ids = [...due, ...corr].map((r) => Number(r.id));
       const upd = this.#s(`UPDATE batches SET state = 'sealed', updated_at_ms = ? WHERE id = ? AND state = 'open'`);
       for (const id of ids) upd.run(nowMs, id);
+      // a correction of a failed regular batch can never be attested (the registry takes a
+      // correction only of an attestation it holds): fail it too, so that `status` and /metrics
+      // show its readings instead of an open batch waiting forever
+      this.#s(
+        `UPDATE batches SET state = 'failed', updated_at_ms = ?,
+           error = 'regular batch ' || correction_of_batch || ' failed: its correction cannot be attested; resolve the regular batch first'
+         WHERE state = 'open' AND correction_of_batch IN (SELECT id FROM batches WHERE state = 'failed' AND correction_of_batch IS NULL)`,
+      ).run(nowMs);
       return ids;
     });
   }
