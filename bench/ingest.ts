@@ -49,19 +49,10 @@ import { PerformanceObserver } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
 import { DatabaseSync } from "node:sqlite";
 import * as mqttPacket from "mqtt-packet";
-import {
-  canonicalBytes,
-  generateDeviceKey,
-  normalizeLowS,
-  publicKeyToPem,
-  readingDigestHex,
-  secretKeyToPem,
-  type Reading,
-} from "../sdk/src/index.ts";
-import { deviceFileJson } from "../oracle/src/devices/directory.ts";
-import { readingsTopic } from "../oracle/src/ingest/mqtt.ts";
+import { canonicalBytes, generateDeviceKey, publicKeyToPem, secretKeyToPem } from "../sdk/src/index.ts";
 import { THREAD_NAMES } from "../oracle/src/threads/name.ts";
 import { freePort } from "../sdk/src/test/ports.ts";
+import { benchDevices, signBenchReading, writeBenchDeviceFile } from "./corpus.ts";
 import { HardhatNode, ORACLE_KEY, deploy } from "../oracle/test/chain-harness.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -402,30 +393,8 @@ async function main(): Promise<void> {
     hh = await HardhatNode.start();
     const dep = await deploy(hh.url);
 
-    const devices = Array.from({ length: deviceCount }, (_, i) => {
-      const k = generateDeviceKey();
-      const deviceId = `bench-dev-${i}`;
-      const facilityId = `bench-fac-${i % facilityCount}`;
-      return {
-        deviceId,
-        facilityId,
-        topic: readingsTopic(facilityId, deviceId),
-        ...k,
-        key: createPrivateKey(secretKeyToPem(k.secretKey)),
-        seq: 0,
-      };
-    });
-    writeFileSync(
-      join(dir, "devices.json"),
-      deviceFileJson(
-        devices.map((d) => ({
-          deviceId: d.deviceId,
-          facilityId: d.facilityId,
-          status: "active",
-          keys: [{ publicKey: d.publicKey, validFrom: 0, validUntil: null }],
-        })),
-      ),
-    );
+    const devices = benchDevices(deviceCount, facilityCount);
+    writeBenchDeviceFile(join(dir, "devices.json"), devices);
     const mqttPort = await freePort();
     const httpPort = await freePort();
     const batching = { windowS: 2, graceS: 1, tickMs: 100 };
@@ -484,22 +453,7 @@ async function main(): Promise<void> {
     // Pre-signed corpus (node:crypto signs, the sdk normalises to low-s), each PUBLISH encoded
     // with its packet id. Each reading's ts is the second it is scheduled to be published, so the
     // windows fill as they would live; seqs keep increasing per device across the phases.
-    const signOne = (d: (typeof devices)[number], ts: number, i: number) => {
-      const reading: Reading = {
-        v: 1,
-        deviceId: d.deviceId,
-        facilityId: d.facilityId,
-        seq: ++d.seq,
-        ts,
-        intervalS: 5,
-        kind: "electricity",
-        m: { energyWh: 100 + (i % 50) },
-      };
-      const sig = normalizeLowS(
-        cryptoSign("sha256", canonicalBytes(reading), { key: d.key, dsaEncoding: "ieee-p1363" }),
-      );
-      return { payload: JSON.stringify({ reading, sig }), digest: readingDigestHex(reading) };
-    };
+    const signOne = signBenchReading;
     const buildPhase = (
       name: string,
       phaseSeconds: number,

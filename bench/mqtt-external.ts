@@ -26,7 +26,6 @@
  * {"readingsPerSecOneConnection","readingsPerSec","readingsPerCommitOneConnection","readingsPerCommit","subscribers","lost"}.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { createPrivateKey, sign as cryptoSign } from "node:crypto";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -34,17 +33,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DatabaseSync } from "node:sqlite";
 import mqtt from "mqtt";
-import {
-  canonicalBytes,
-  generateDeviceKey,
-  normalizeLowS,
-  readingDigestHex,
-  secretKeyToPem,
-  type Reading,
-} from "../sdk/src/index.ts";
-import { deviceFileJson } from "../oracle/src/devices/directory.ts";
-import { readingsTopic } from "../oracle/src/ingest/mqtt.ts";
 import { freePort } from "../sdk/src/test/ports.ts";
+import { benchDevices, signBenchReading, writeBenchDeviceFile } from "./corpus.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
@@ -131,31 +121,9 @@ type Corpus = {
 
 /** Devices and their signed readings, as bench:ingest makes them; signed before any measured window. */
 function signCorpus(dir: string): Corpus {
-  const devices = Array.from({ length: deviceCount }, (_, i) => {
-    const k = generateDeviceKey();
-    const deviceId = `bench-dev-${i}`;
-    const facilityId = `bench-fac-${i % facilityCount}`;
-    return {
-      deviceId,
-      facilityId,
-      topic: readingsTopic(facilityId, deviceId),
-      ...k,
-      key: createPrivateKey(secretKeyToPem(k.secretKey)),
-      seq: 0,
-    };
-  });
+  const devices = benchDevices(deviceCount, facilityCount);
   const devicesFile = join(dir, "devices.json");
-  writeFileSync(
-    devicesFile,
-    deviceFileJson(
-      devices.map((d) => ({
-        deviceId: d.deviceId,
-        facilityId: d.facilityId,
-        status: "active",
-        keys: [{ publicKey: d.publicKey, validFrom: 0, validUntil: null }],
-      })),
-    ),
-  );
+  writeBenchDeviceFile(devicesFile, devices);
   // readings 5 s apart per device, the last one about now (well inside the node's clock skew)
   const perDevice = Math.ceil(readingCount / deviceCount);
   const nowS = Math.floor(Date.now() / 1000);
@@ -163,20 +131,9 @@ function signCorpus(dir: string): Corpus {
   const digests: string[] = [];
   for (let i = 0; i < readingCount; i++) {
     const d = devices[i % deviceCount]!;
-    const seq = ++d.seq;
-    const reading: Reading = {
-      v: 1,
-      deviceId: d.deviceId,
-      facilityId: d.facilityId,
-      seq,
-      ts: nowS - (perDevice - seq) * 5,
-      intervalS: 5,
-      kind: "electricity",
-      m: { energyWh: 100 + (i % 50) },
-    };
-    const sig = normalizeLowS(cryptoSign("sha256", canonicalBytes(reading), { key: d.key, dsaEncoding: "ieee-p1363" }));
-    messages.push({ topic: d.topic, payload: JSON.stringify({ reading, sig }) });
-    digests.push(readingDigestHex(reading));
+    const { payload, digest } = signBenchReading(d, nowS - (perDevice - (d.seq + 1)) * 5, i);
+    messages.push({ topic: d.topic, payload });
+    digests.push(digest);
   }
   return { devicesFile, facilities: [...new Set(devices.map((d) => d.facilityId))], messages, digests };
 }
