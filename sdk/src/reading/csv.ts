@@ -32,22 +32,15 @@ export const CSV_MEASUREMENT_COLUMNS = [
 export const CSV_ENVELOPE_COLUMNS = ["sig", "keyId"] as const;
 
 const READING_FIELDS = new Set<string>(CSV_READING_COLUMNS);
+/** The text measurement fields; every other measurement is an integer. */
+const TEXT_MEASUREMENTS = new Set<string>(["fuel", "evidenceSha256"]);
 /** The columns whose cells are integers in the reading; every other cell is text. */
-const INT_FIELDS = new Set([
+const INT_FIELDS = new Set<string>([
   "v",
   "seq",
   "ts",
   "intervalS",
-  "co2Ppm",
-  "tempCentiC",
-  "velocityMmS",
-  "pressurePa",
-  "ductDiameterMm",
-  "energyWh",
-  "renewableWh",
-  "massGrams",
-  "volumeMl",
-  "energyKj",
+  ...CSV_MEASUREMENT_COLUMNS.filter((c) => !TEXT_MEASUREMENTS.has(c)),
 ]);
 const REQUIRED_COLUMNS = ["deviceId", "facilityId", "seq", "ts", "intervalS", "kind"] as const;
 const KNOWN_COLUMNS = new Set<string>([...CSV_READING_COLUMNS, ...CSV_MEASUREMENT_COLUMNS, ...CSV_ENVELOPE_COLUMNS]);
