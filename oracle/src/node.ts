@@ -161,7 +161,8 @@ async function startParts(common: Common, parts: NodeParts): Promise<OracleNode>
   // before the broker starts, so that a broker that fails to start still closes the verify threads
   common.shutdown.add("ingest-flush", () => ingestor.close());
   if (config.mqtt.mode === "embedded") mqtt = await startEmbeddedBroker({ common, ingestor, heartbeats, storage });
-  else if (config.mqtt.mode === "external") mqtt = await startExternalSubscriber({ common, ingestor, heartbeats });
+  else if (config.mqtt.mode === "external")
+    mqtt = await startExternalSubscriber({ common, ingestor, heartbeats, storage, writes: writer });
   if (mqtt) {
     const m = mqtt;
     common.shutdown.add("mqtt", () => m.close());

@@ -8,14 +8,14 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DatabaseSync } from "node:sqlite";
 import { Aedes } from "aedes";
-import mqtt, { type IClientOptions } from "mqtt";
+import mqtt, { type IClientOptions, type IConnackPacket } from "mqtt";
 import { readingDigestHex, type Envelope } from "../../sdk/src/index.ts";
 import { freePort } from "../../sdk/src/test/ports.ts";
 import type { ConfigInput } from "../src/config/schema.ts";
 import { parseConfig } from "../src/config/load.ts";
 import type { Metrics } from "../src/metrics/metrics.ts";
 import { deviceFileJson } from "../src/devices/directory.ts";
-import { externalSubscriberCount, readingsTopic, urlForLogs } from "../src/ingest/mqtt.ts";
+import { externalSubscriberCount, readingsTopic, SUBSCRIBER_IDS_META_KEY, urlForLogs } from "../src/ingest/mqtt.ts";
 import { deviceInfo, electricity, flueGas, makeDevice, testNode } from "./fixtures.ts";
 import { tempDir, waitFor } from "./helpers.ts";
 
@@ -75,17 +75,23 @@ type Broker = { port: number; url: string; close: () => Promise<void> };
 
 /**
  * An aedes broker on loopback: `users` (user name → password) makes it refuse other credentials
- * (CONNACK 4); `tls` serves TLS with these options (a client certificate with `requestCert`).
+ * (CONNACK 4); `tls` serves TLS with these options (a client certificate with `requestCert`);
+ * `refuseClientId` refuses the client ids it returns true for (CONNACK 2, identifier rejected).
  */
 async function startAedes(
   opts: {
     users?: Record<string, string>;
     tls?: { key: string; cert: string; ca?: string; requestCert?: boolean };
+    refuseClientId?: (clientId: string) => boolean;
   } = {},
 ): Promise<Broker> {
   const users = opts.users;
   const broker = await Aedes.createBroker({
-    authenticate: (_client, username, password, done) => {
+    authenticate: (client, username, password, done) => {
+      if (opts.refuseClientId?.(client.id)) {
+        const err = Object.assign(new Error("client id refused"), { returnCode: 2 });
+        return done(err as Parameters<typeof done>[0], false);
+      }
       if (!users || (username !== undefined && users[username] === password?.toString("utf8"))) return done(null, true);
       const err = Object.assign(new Error("bad user name or password"), { returnCode: 4 });
       done(err as Parameters<typeof done>[0], false);
@@ -201,6 +207,39 @@ async function publish(url: string, envs: Envelope[], opts: IClientOptions = {})
 
 const digests = (envs: Envelope[]) => envs.map((e) => readingDigestHex(e.reading));
 
+/** Whether the broker holds a session for `clientId` (MQTT 5); the look leaves none behind (session expiry 0). */
+async function hasSession(url: string, clientId: string): Promise<boolean> {
+  const client = mqtt.connect(url, {
+    clientId,
+    clean: false,
+    protocolVersion: 5,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+    properties: { sessionExpiryInterval: 0 },
+  });
+  try {
+    const connack = await new Promise<IConnackPacket>((resolve, reject) => {
+      client.once("connect", resolve);
+      client.once("error", reject);
+    });
+    return connack.sessionPresent;
+  } finally {
+    await client.endAsync();
+  }
+}
+
+/** The client ids a stopped node remembers subscribing with (`meta`), read from its database. */
+function rememberedIds(dataDir: string): unknown {
+  const db = new DatabaseSync(join(dataDir, "oracle.db"), { readOnly: true });
+  try {
+    const row = db.prepare("SELECT value FROM meta WHERE key = ?").get(SUBSCRIBER_IDS_META_KEY) as
+      { value: string } | undefined;
+    return row ? JSON.parse(row.value) : null;
+  } finally {
+    db.close();
+  }
+}
+
 describe("external MQTT broker (mqtt.mode: external)", { skip: !haveOpenssl && "needs the openssl CLI" }, () => {
   const tmp = tempDir("cp-mqtt-external-");
   let pki: Pki;
@@ -280,6 +319,55 @@ describe("external MQTT broker (mqtt.mode: external)", { skip: !haveOpenssl && "
       await assertStored(node, envs, "readings stored from the mutual-TLS broker");
     } finally {
       await node.close();
+      await broker.close();
+    }
+  });
+
+  test("a remembered client id the broker refuses to drain does not stop the start, and is kept until a later start drains it", async () => {
+    let refusing = false;
+    const refusals: string[] = [];
+    const broker = await startAedes({
+      refuseClientId: (id) => {
+        if (!refusing || id !== "oracle-old") return false;
+        refusals.push(id);
+        return true;
+      },
+    });
+    const data = tempDir("cp-mqtt-drain-refused-");
+    const start = (clientId: string) =>
+      testNode({
+        dir: data.dir,
+        config: { mqtt: { mode: "external", url: broker.url, clientId } },
+        devices: [deviceInfo(chimney), deviceInfo(meter)],
+      });
+    try {
+      await (await start("oracle-old")).close();
+      assert.deepEqual(rememberedIds(data.dir), ["oracle-old"]);
+      refusing = true;
+      // another clientId: the session of oracle-old is to be drained, and the broker refuses it
+      const node = await start("oracle-new");
+      try {
+        const envs = some(4);
+        await publish(broker.url, envs);
+        await assertStored(node, envs, "readings stored by the live subscriber");
+        await waitFor(() => refusals.length > 0, { timeoutMs: 60_000, intervalMs: 100, what: "the drain refused" });
+      } finally {
+        await node.close(); // waits for the drain's outcome to be recorded
+      }
+      assert.deepEqual(rememberedIds(data.dir), ["oracle-new", "oracle-old"]);
+      refusing = false;
+      const again = await start("oracle-new");
+      try {
+        await waitFor(() => again.storage.getMeta(SUBSCRIBER_IDS_META_KEY) === JSON.stringify(["oracle-new"]), {
+          timeoutMs: 60_000,
+          intervalMs: 100,
+          what: "oracle-old drained and forgotten by the next start",
+        });
+      } finally {
+        await again.close();
+      }
+    } finally {
+      data.cleanup();
       await broker.close();
     }
   });
@@ -595,6 +683,69 @@ describe("external MQTT broker (mqtt.mode: external)", { skip: !haveOpenssl && "
         assert.ok(readings / commits >= 2, `readings per group commit: ${readings} / ${commits}`);
       } finally {
         await node.close();
+        await mosquitto.close();
+      }
+    },
+  );
+
+  test(
+    "subscribers: a start with fewer subscribers drains the sessions it no longer opens, every reading queued there stored once, and the broker forgets them",
+    { skip: !haveMosquitto && "needs the mosquitto broker (MQTT 5 shared subscriptions)" },
+    async () => {
+      const mosquitto = await startMosquitto(tmp.dir);
+      const data = tempDir("cp-mqtt-drain-");
+      const ids = (n: number) => Array.from({ length: n }, (_, i) => `oracle-drain-${i}`);
+      const start = (subscribers: number) =>
+        testNode({
+          dir: data.dir,
+          config: {
+            mqtt: {
+              mode: "external",
+              url: mosquitto.url,
+              sharedGroup: "carbonproof",
+              clientId: "oracle-drain",
+              subscribers,
+            },
+          },
+          devices: [deviceInfo(chimney), deviceInfo(meter)],
+        });
+      try {
+        await (await start(4)).close();
+        assert.deepEqual(rememberedIds(data.dir), ids(4));
+        // the node is stopped: the broker queues the burst in the 4 offline sessions of the group,
+        // and the devices have had their PUBACKs
+        const envs = some(400);
+        await publishBurst(mosquitto.url, envs);
+        const node = await start(2);
+        try {
+          await assertStored(node, envs, "every reading queued in the 4 sessions stored");
+          const db = new DatabaseSync(join(data.dir, "oracle.db"), { readOnly: true });
+          try {
+            const rows = db.prepare("SELECT COUNT(*) AS n, COUNT(DISTINCT digest) AS d FROM readings").get() as {
+              n: number;
+              d: number;
+            };
+            assert.deepEqual({ ...rows }, { n: 400, d: 400 }, "each reading stored once");
+          } finally {
+            db.close();
+          }
+          assert.equal(node.storage.countDeadLetters(), 0, "no reading delivered twice");
+          await waitFor(() => node.storage.getMeta(SUBSCRIBER_IDS_META_KEY) === JSON.stringify(ids(2)), {
+            timeoutMs: 60_000,
+            intervalMs: 100,
+            what: "the drained client ids forgotten",
+          });
+          for (const id of ["oracle-drain-2", "oracle-drain-3"])
+            assert.equal(await hasSession(mosquitto.url, id), false, `the broker still holds the session of ${id}`);
+          // no offline member of the group keeps a share: a new burst reaches the 2 subscribers whole
+          const more = some(100);
+          await publishBurst(mosquitto.url, more);
+          await assertStored(node, more, "every reading published after the drain stored");
+        } finally {
+          await node.close();
+        }
+      } finally {
+        data.cleanup();
         await mosquitto.close();
       }
     },

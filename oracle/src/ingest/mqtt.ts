@@ -1,7 +1,8 @@
 import { createServer, type Server } from "node:net";
 import { readFileSync } from "node:fs";
 import { Aedes } from "aedes";
-import mqtt, { type MqttClient } from "mqtt";
+import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from "mqtt";
+import { z } from "zod";
 import type { Logger } from "pino";
 import type { Common } from "../common.ts";
 import type { Ingestor } from "./ingestor.ts";
@@ -348,6 +349,133 @@ export function externalSubscriberCount(cfg: Common["config"]["mqtt"]): number {
   return cfg.subscribers ?? (cfg.sharedGroup ? 16 : 1);
 }
 
+/** The `meta` row holding the client ids the external subscriber opened persistent sessions with (JSON array). */
+export const SUBSCRIBER_IDS_META_KEY = "mqtt_subscriber_client_ids";
+
+/**
+ * A drained session is left once no message has come for this long. A broker resuming a session
+ * sends its queued messages right after CONNACK, each as soon as the one before is acknowledged
+ * (mqtt.js acknowledges one at a time), so a gap this long with nothing in flight means the
+ * queue is empty; it is counted from the last acknowledgement, so a slow commit does not end it.
+ */
+const DRAIN_QUIET_MS = 2_000;
+/** A drain whose broker does not answer CONNECT within this gives up (and the id is kept for the next start). */
+const DRAIN_CONNECT_TIMEOUT_MS = 10_000;
+/** Longest a drain stays subscribed waiting for a quiet period (see `drainSession`). */
+const DRAIN_SUBSCRIBED_MAX_MS = 60_000;
+const DRAIN_POLL_MS = 100;
+
+/**
+ * Takes every message queued in the broker's persistent session of `clientId` (a subscriber
+ * connection a previous start opened and this one does not) through `ingest`, acknowledging each
+ * only once `ingest` resolved, then unsubscribes and ends the session so that the broker stops
+ * giving it a share of the group: MQTT 5 by DISCONNECT with session expiry 0, MQTT 3.1.1 by
+ * connecting again with clean session. Resolves with the number of readings it delivered;
+ * rejects when it cannot connect, a reading is not stored (left unacknowledged, the session
+ * kept) or `signal` aborts.
+ */
+async function drainSession(opts: {
+  connect: (clientId: string, extra: IClientOptions) => MqttClient;
+  clientId: string;
+  protocolVersion: 4 | 5;
+  filters: string[];
+  ingest: (topic: string, payload: Buffer) => Promise<void>;
+  signal: AbortSignal;
+  safeUrl: string;
+}): Promise<number> {
+  const { clientId, signal } = opts;
+  const client = opts.connect(clientId, {
+    clean: false,
+    reconnectPeriod: 0,
+    connectTimeout: DRAIN_CONNECT_TIMEOUT_MS,
+    // kept while draining: a node that dies mid-drain leaves the unacknowledged messages queued
+    ...(opts.protocolVersion === 5 ? { properties: { sessionExpiryInterval: 0xffffffff } } : {}),
+  });
+  let failed: unknown = null;
+  let pending = 0;
+  let readings = 0;
+  let lastActivityMs = performance.now();
+  const fail = (err: unknown) => {
+    failed ??= err;
+    client.end(true);
+  };
+  client.on("error", fail);
+  client.on("close", () => fail(new Error(`the connection of ${clientId} closed while draining`)));
+  const abort = () => fail(signal.reason);
+  if (signal.aborted) abort();
+  signal.addEventListener("abort", abort);
+  client.handleMessage = (packet, callback) => {
+    pending++;
+    lastActivityMs = performance.now();
+    if (parseDeviceTopic(packet.topic)?.channel !== "heartbeat") readings++;
+    opts.ingest(packet.topic, packet.payload as Buffer).then(
+      () => {
+        pending--;
+        lastActivityMs = performance.now();
+        callback();
+      },
+      // not acknowledged: the message stays queued in the session, which the next start drains
+      (err: unknown) => fail(err),
+    );
+  };
+  // real time, not common.clock: the quiet period is the broker's, on the wire
+  const until = async (done: () => boolean) => {
+    while (!done()) {
+      if (failed !== null) throw failed;
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+    }
+    if (failed !== null) throw failed;
+  };
+  try {
+    let connack: IConnackPacket | null = null;
+    client.once("connect", (packet) => (connack = packet));
+    await until(() => connack !== null);
+    if (connack!.sessionPresent) {
+      const quiet = () => pending === 0 && performance.now() - lastActivityMs >= DRAIN_QUIET_MS;
+      // still in the group, the session gets its share of new readings too, and a steady stream
+      // may never leave a quiet period: past DRAIN_SUBSCRIBED_MAX_MS it unsubscribes anyway and
+      // takes what the broker still holds for it (MQTT 5 3.10.4 lets a broker deliver what it had
+      // buffered; Mosquitto 2.0.11 does: a session unsubscribed with 29 of 50 messages still
+      // queued got all 50, checked by hand)
+      const subscribedMs = performance.now();
+      await until(() => quiet() || (pending === 0 && performance.now() - subscribedMs >= DRAIN_SUBSCRIBED_MAX_MS));
+      await client.unsubscribeAsync(opts.filters);
+      lastActivityMs = performance.now(); // what the broker still delivers may come after its UNSUBACK
+      await until(quiet);
+    }
+    signal.removeEventListener("abort", abort);
+    client.removeAllListeners("close");
+    if (opts.protocolVersion === 5) await client.endAsync(false, { properties: { sessionExpiryInterval: 0 } });
+    else {
+      await client.endAsync();
+      const clean = opts.connect(clientId, {
+        clean: true,
+        reconnectPeriod: 0,
+        connectTimeout: DRAIN_CONNECT_TIMEOUT_MS,
+      });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          clean.once("connect", () => resolve());
+          clean.on("error", reject);
+        });
+      } finally {
+        await clean.endAsync(true);
+      }
+    }
+    return readings;
+  } catch (err) {
+    signal.removeEventListener("abort", abort);
+    await client.endAsync(true);
+    throw connectErrorOf(err, opts.safeUrl);
+  }
+}
+
+/** A failure of a drain as logged: broker errors as `connectError` words them, others as they are. */
+function connectErrorOf(err: unknown, safeUrl: string): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === undefined ? err : connectError(err, safeUrl);
+}
+
 /**
  * Subscribes to an external broker (Mosquitto, EMQX) with persistent sessions, QoS 1.
  * mqtt.js sends the PUBACK of an incoming message when `handleMessage`'s callback runs, so
@@ -357,11 +485,21 @@ export function externalSubscriberCount(cfg: Common["config"]["mqtt"]): number {
  * one before), so one connection gives the group commit one reading at a time, one fsync each;
  * `mqtt.subscribers` connections in the shared group keep that many in flight and a commit takes
  * them together. The URL is logged and put in errors without its credentials (`urlForLogs`).
+ *
+ * The client ids are remembered in `meta`; a start that no longer opens one (fewer `subscribers`,
+ * another `clientId`) drains its session alongside the live subscribers and then ends it
+ * (`drainSession`), since the broker would keep queueing that session's share of the group's
+ * readings, acknowledged to the devices and never read. A drain that fails keeps the id for the
+ * next start; `close` cuts drains short the same way.
  */
 export async function startExternalSubscriber(deps: {
   common: Common;
   ingestor: Ingestor;
   heartbeats: HeartbeatRecorder;
+  /** where the client ids subscribed with are remembered (`meta`), to drain those a later start no longer opens */
+  storage: Pick<Storage, "getMeta" | "setMeta">;
+  /** the ingest writer thread, when there is one: the `meta` write goes there, not on the main thread's connection */
+  writes?: { setMeta(key: string, value: string): Promise<void> } | null;
 }): Promise<MqttIngest> {
   const { common, ingestor, heartbeats } = deps;
   const cfg = common.config.mqtt;
@@ -377,15 +515,49 @@ export async function startExternalSubscriber(deps: {
   const baseId = cfg.clientId ?? `carbonproof-oracle-${common.config.nodeName}`;
   const shared = (f: string) => (cfg.sharedGroup ? `$share/${cfg.sharedGroup}/${f}` : f);
   const filter = shared(READINGS_TOPIC_FILTER);
-  // one connection keeps the session id of a single subscriber (`clientId` itself)
-  const clients = Array.from({ length: count }, (_, i) =>
+  const protocolVersion = cfg.sharedGroup ? 5 : 4;
+  const connect = (clientId: string, extra: IClientOptions) =>
     mqtt.connect(rawUrl, {
-      clientId: count === 1 ? baseId : `${baseId}-${i}`,
-      clean: false,
-      protocolVersion: cfg.sharedGroup ? 5 : 4,
+      clientId,
+      protocolVersion,
       username: cfg.username,
       password: cfg.password,
       ...tls,
+      ...extra,
+    });
+  // one connection keeps the session id of a single subscriber (`clientId` itself)
+  const ids = Array.from({ length: count }, (_, i) => (count === 1 ? baseId : `${baseId}-${i}`));
+  const remember = async (list: string[]) => {
+    const value = JSON.stringify(list);
+    if (deps.writes) await deps.writes.setMeta(SUBSCRIBER_IDS_META_KEY, value);
+    else deps.storage.setMeta(SUBSCRIBER_IDS_META_KEY, value);
+  };
+  // sessions of earlier starts this one does not open (fewer subscribers, another clientId): still
+  // in the group, the broker queues their share of readings, so each is drained, then ended
+  const stale = rememberedIds(deps.storage, log).filter((id) => !ids.includes(id));
+  // remembered before any connection opens: a node that dies during the start still knows them
+  await remember([...ids, ...stale]);
+  const stopping = new AbortController();
+  const drained = drainStale({
+    stale,
+    log,
+    url,
+    drain: (clientId) =>
+      drainSession({
+        connect,
+        clientId,
+        protocolVersion,
+        // every filter the session may hold: this group's or, from a start without one, unshared
+        filters: [...new Set([filter, shared(HEARTBEAT_TOPIC_FILTER), READINGS_TOPIC_FILTER, HEARTBEAT_TOPIC_FILTER])],
+        ingest: (topic, payload) => ingestMessage(ingestor, heartbeats, common, topic, payload),
+        signal: stopping.signal,
+        safeUrl: url,
+      }),
+    remember: (kept) => remember([...ids, ...kept]),
+  });
+  const clients = ids.map((clientId) =>
+    connect(clientId, {
+      clean: false,
       reconnectPeriod: 1000,
       ...(cfg.sharedGroup ? { properties: { sessionExpiryInterval: 0xffffffff } } : {}),
     }),
@@ -431,12 +603,75 @@ export async function startExternalSubscriber(deps: {
     await Promise.all(clients.map(subscribed));
   } catch (err) {
     // stop reconnecting in the background, those connected too: the node does not start
-    await Promise.all(clients.map((c) => c.endAsync(true)));
+    stopping.abort(new Error("the node did not start"));
+    await Promise.all([drained, ...clients.map((c) => c.endAsync(true))]);
     throw err;
   }
   clients.forEach((client, i) =>
     client.on("error", (err) => log.error({ err, url, subscriber: i }, "MQTT client error")),
   );
   log.info({ url, filter, subscribers: count }, "subscribed to external MQTT broker");
-  return { url, close: async () => void (await Promise.all(clients.map((c) => c.endAsync()))) };
+  return {
+    url,
+    async close() {
+      // a drain cut short leaves its session (and what is unacknowledged) for the next start
+      stopping.abort(new Error("the node is stopping"));
+      await Promise.all([drained, ...clients.map((c) => c.endAsync())]);
+    },
+  };
+}
+
+/** The client ids remembered in `meta` (`SUBSCRIBER_IDS_META_KEY`); none before the first start. */
+function rememberedIds(storage: Pick<Storage, "getMeta">, log: Logger): string[] {
+  const raw = storage.getMeta(SUBSCRIBER_IDS_META_KEY);
+  if (raw === null) return [];
+  let err: unknown;
+  try {
+    const parsed = z.array(z.string().min(1)).safeParse(JSON.parse(raw));
+    if (parsed.success) return parsed.data;
+    err = parsed.error;
+  } catch (notJson) {
+    err = notJson;
+  }
+  log.warn(
+    { key: SUBSCRIBER_IDS_META_KEY, value: raw, err },
+    "remembered MQTT client ids unreadable: none drained, this start's ids remembered instead",
+  );
+  return [];
+}
+
+/**
+ * Drains every stale session at once, alongside the live subscribers (a reading both deliver is
+ * stored once: a replayed (device, seq) is rejected), then remembers the live ids and those whose
+ * drain failed, for the next start to try again. Never rejects: failures are logged.
+ */
+async function drainStale(opts: {
+  stale: string[];
+  log: Logger;
+  url: string;
+  drain: (clientId: string) => Promise<number>;
+  remember: (kept: string[]) => Promise<void>;
+}): Promise<void> {
+  const { log, url } = opts;
+  if (opts.stale.length === 0) return;
+  const kept = await Promise.all(
+    opts.stale.map(async (clientId) => {
+      try {
+        const readings = await opts.drain(clientId);
+        log.info({ url, clientId, readings }, "drained and ended the broker session of a subscriber no longer opened");
+        return [];
+      } catch (err) {
+        log.warn(
+          { err, url, clientId },
+          "could not drain the broker session of a subscriber no longer opened: its share of readings stays queued there; the id is kept and the next start tries again",
+        );
+        return [clientId];
+      }
+    }),
+  );
+  try {
+    await opts.remember(kept.flat());
+  } catch (err) {
+    log.error({ err, url }, "could not record the drained MQTT client ids; the next start drains them again");
+  }
 }
