@@ -38,17 +38,7 @@ describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => 
   const startOracle = (chain: { enabled?: boolean; confirmations?: number; gasBumpAfterMs?: number }, dir?: string) =>
     chainTestNode(hh, dep, { chain, dir, parts: { calculator } });
 
-  const rpc = async <T = unknown>(method: string, params: unknown[] = []): Promise<T> => {
-    const r = (await (
-      await fetch(hh.url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-      })
-    ).json()) as { result?: T; error?: { message: string } };
-    if (r.error) throw new Error(`${method}: ${r.error.message}`);
-    return r.result as T;
-  };
+  const rpc = <T = unknown>(method: string, params: unknown[] = []): Promise<T> => hh.rpc<T>(method, params);
   const mine = async (blocks = 1) => {
     for (let i = 0; i < blocks; i++) await rpc("evm_mine");
   };
