@@ -35,6 +35,13 @@ import {
 } from "./chain-harness.ts";
 import { flueGas, makeDevice, type TestDevice, type testNode } from "./fixtures.ts";
 import { waitFor } from "./helpers.ts";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), "../src/cli/main.ts");
 
 type Node = Awaited<ReturnType<typeof testNode>>;
 
@@ -56,6 +63,8 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
     second: makeDevice("late-chimney-3", "corr-second"),
     rules: makeDevice("late-chimney-4", "corr-rules"),
     stranded: makeDevice("late-chimney-5", "corr-stranded"),
+    held: makeDevice("late-chimney-6", "corr-held"),
+    given: makeDevice("late-chimney-7", "corr-given"),
   };
   const domain = () => ({ chainId: 31337, verifyingContract: dep.attestationRegistry });
 
@@ -128,6 +137,75 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
       { timeoutMs: 60_000, intervalMs: 50, what: "the regular batch submitted" },
     );
   };
+  /** Pauses the registry with a far higher tip than the node's, so that it is mined ahead of a pending submission. */
+  const pauseRegistry = () =>
+    dep.wallet.writeContract({
+      address: dep.attestationRegistry,
+      abi: attestationRegistryAbi,
+      functionName: "pause",
+      account: dep.admin,
+      chain: dep.wallet.chain,
+      gas: 100_000n,
+      maxFeePerGas: 2_000_000_000_000n,
+      maxPriorityFeePerGas: 1_000_000_000_000n,
+    });
+  const unpauseRegistry = async () => {
+    const hash = await dep.wallet.writeContract({
+      address: dep.attestationRegistry,
+      abi: attestationRegistryAbi,
+      functionName: "unpause",
+      account: dep.admin,
+      chain: dep.wallet.chain,
+    });
+    await dep.publicClient.waitForTransactionReceipt({ hash });
+  };
+  /** `carbonproof-oracle ARGS` on the running node's data dir and chain (a config file of the test's own). */
+  const oracleCli = async (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> => {
+    const config = join(node.dir, "cli-config.json");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        dataDir: node.common.config.dataDir,
+        chain: { enabled: true, rpcUrl: hh.url, attestationRegistry: dep.attestationRegistry },
+      }),
+    );
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("CARBONPROOF_")) env[k] = v;
+    const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", CLI, ...args, "--config", config], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const [code] = (await once(child, "close")) as [number | null];
+    return { code, stdout, stderr };
+  };
+  /** With automine off: `first`'s regular batch submitted, then reverted by a pause mined ahead of it. */
+  const failedByPause = async (post: ReturnType<typeof readingPoster>, first: Envelope): Promise<Batch> => {
+    await hh.rpc("evm_setAutomine", [false]);
+    try {
+      const regular = await submittedUnmined(post, first);
+      await pauseRegistry();
+      const failed = await mineUntilDone(regular.id);
+      assert.equal(failed.state, "failed", "the regular batch's submission reverted");
+      return failed;
+    } finally {
+      await mine();
+      await hh.rpc("evm_setAutomine", [true]);
+    }
+  };
+  /** Waits until the batch of `digest` exists and is held back by batch `by` (its error says so). */
+  const heldBy = (digest: string, by: number) =>
+    waitFor(
+      () => {
+        const b = batchOfReading(digest);
+        return b?.error?.includes(`waits for regular batch ${by} `) ? b : null;
+      },
+      { timeoutMs: 60_000, intervalMs: 100, what: `a later batch held by failed batch ${by}` },
+    );
+
   /** Resolves once a pipeline tick that started after now has finished (it saw storage as it is now). */
   const nextTick = async () => {
     const now = Date.now();
@@ -451,7 +529,7 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
     );
   });
 
-  test("late readings waiting on a regular batch whose submission fails are not left in an open correction", async () => {
+  test("late readings waiting on a regular batch whose submission fails are not left in an open correction; `retry` sends both", async () => {
     const d = meters.stranded;
     const post = readingPoster(node, d);
     await hh.rpc("evm_setAutomine", [false]);
@@ -465,16 +543,7 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
       const correctionId = answer.body.batchId!;
       assert.equal(node.storage.getBatch(correctionId)!.correctionOfBatch, regular.id);
       // a pause mined ahead of the submission (a far higher tip) makes it revert: the batch fails
-      await dep.wallet.writeContract({
-        address: dep.attestationRegistry,
-        abi: attestationRegistryAbi,
-        functionName: "pause",
-        account: dep.admin,
-        chain: dep.wallet.chain,
-        gas: 100_000n,
-        maxFeePerGas: 2_000_000_000_000n,
-        maxPriorityFeePerGas: 1_000_000_000_000n,
-      });
+      await pauseRegistry();
       paused = true;
       const failed = await mineUntilDone(regular.id);
       assert.equal(failed.state, "failed", "the regular batch's submission reverted");
@@ -489,19 +558,120 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
       const correction = node.storage.getBatch(correctionId)!;
       assert.equal(correction.state, "failed", `the correction of failed batch ${regular.id} is ${correction.state}`);
       assert.match(correction.error ?? "", new RegExp(`regular batch ${regular.id}`));
+
+      // the cause fixed, the operator's `retry` of the regular batch takes its correction along
+      await mine();
+      await hh.rpc("evm_setAutomine", [true]);
+      await unpauseRegistry();
+      paused = false;
+      const early = await oracleCli(["retry", String(correctionId)]);
+      assert.equal(early.code, 1, early.stderr);
+      assert.match(early.stderr, new RegExp(`retry ${regular.id}, which takes its corrections along`));
+      const retried = await oracleCli(["retry", String(regular.id)]);
+      assert.equal(retried.code, 0, retried.stderr);
+      assert.deepEqual(JSON.parse(retried.stdout), {
+        batch: regular.id,
+        done: true,
+        state: "pinned",
+        readings: 1,
+        corrections: [correctionId],
+      });
+      assert.equal((await confirmed(digestOf(first))).batch.id, regular.id);
+      const fixed = await confirmed(digestOf(late));
+      assert.equal(fixed.batch.id, correctionId);
+      assert.equal(await verifyReadingOnChain(fixed.attestationId, fixed.leaf, fixed.proof), true);
     } finally {
       await mine();
       await hh.rpc("evm_setAutomine", [true]);
-      if (paused) {
-        const hash = await dep.wallet.writeContract({
-          address: dep.attestationRegistry,
-          abi: attestationRegistryAbi,
-          functionName: "unpause",
-          account: dep.admin,
-          chain: dep.wallet.chain,
-        });
-        await dep.publicClient.waitForTransactionReceipt({ hash });
-      }
+      if (paused) await unpauseRegistry();
+    }
+  });
+
+  test("a failed regular batch holds its facility's later batches until `retry` sends it again", async () => {
+    const d = meters.held;
+    const post = readingPoster(node, d);
+    const first = flueGas(d);
+    let paused = true;
+    try {
+      const failed = await failedByPause(post, first);
+      // a late reading of the failed window is refused (no correction of an unattested batch)...
+      const late = await post(flueGas(d, { ts: failed.periodStart }));
+      assert.equal(late.status, 422, JSON.stringify(late.body));
+      // ...and a reading of a later window is stored, its batch signed, but not sent past the failed one
+      const later = flueGas(d);
+      assert.equal((await post(later)).status, 201);
+      const held = await heldBy(digestOf(later), failed.id);
+      assert.match(held.error!, new RegExp(`carbonproof-oracle retry ${failed.id}`));
+      await unpauseRegistry();
+      paused = false;
+      // the cause is fixed, but only the operator knows that: the later batch still waits
+      await nextTick();
+      await nextTick();
+      const still = batchOfReading(digestOf(later))!;
+      assert.ok(["sealed", "pinned", "signed"].includes(still.state), `the later batch is ${still.state}`);
+      assert.equal(still.txHash, null);
+
+      const usage = await oracleCli(["retry"]);
+      assert.equal(usage.code, 2, usage.stderr);
+      assert.match(usage.stderr, /needs the ids of the failed batches/);
+      const notFailed = await oracleCli(["retry", String(still.id)]);
+      assert.equal(notFailed.code, 1, notFailed.stderr);
+      assert.match(notFailed.stderr, new RegExp(`batch ${still.id} is ${still.state}: only a failed batch is retried`));
+
+      const retried = await oracleCli(["retry", String(failed.id)]);
+      assert.equal(retried.code, 0, retried.stderr);
+      assert.deepEqual(JSON.parse(retried.stdout), {
+        batch: failed.id,
+        done: true,
+        state: "pinned",
+        readings: 1,
+        corrections: [],
+      });
+      const a = await confirmed(digestOf(first));
+      const b = await confirmed(digestOf(later));
+      assert.equal(a.batch.id, failed.id);
+      assert.notEqual(a.attestationId, b.attestationId);
+      for (const r of [a, b]) assert.equal(await verifyReadingOnChain(r.attestationId, r.leaf, r.proof), true);
+      const regular = node.storage.getBatch(failed.id)!;
+      assert.ok(regular.blockNumber! < node.storage.getBatch(b.batch.id)!.blockNumber!, "attested in period order");
+      assert.match(regular.error ?? "", /^$|retried by the operator/);
+    } finally {
+      if (paused) await unpauseRegistry();
+    }
+  });
+
+  test("`abandon` lets the later batches go; the registry then has a later period, so `retry` refuses", async () => {
+    const d = meters.given;
+    const post = readingPoster(node, d);
+    const first = flueGas(d);
+    let paused = true;
+    try {
+      const failed = await failedByPause(post, first);
+      const later = flueGas(d);
+      assert.equal((await post(later)).status, 201);
+      await heldBy(digestOf(later), failed.id);
+      await unpauseRegistry();
+      paused = false;
+
+      const given = await oracleCli(["abandon", String(failed.id)]);
+      assert.equal(given.code, 0, given.stderr);
+      assert.equal(JSON.parse(given.stdout).done, true);
+      assert.match(given.stderr, /its 1 readings stay stored and unattested/);
+      const b = await confirmed(digestOf(later));
+      assert.notEqual(b.batch.id, failed.id);
+      const abandoned = node.storage.getBatch(failed.id)!;
+      assert.equal(abandoned.state, "failed");
+      assert.match(abandoned.error!, /^abandoned by the operator at .*: transaction 0x[0-9a-f]+ reverted/);
+
+      const refused = await oracleCli(["retry", String(failed.id)]);
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.match(refused.stderr, /would reject the batch again \(period overlap\)/);
+      assert.equal(node.storage.getBatch(failed.id)!.state, "failed", "a refused retry changes nothing");
+      const all = await oracleCli(["retry", "--all"]);
+      assert.equal(all.code, 0, all.stderr);
+      assert.match(all.stderr, /no failed batch to retry/, "an abandoned batch is not in --all");
+    } finally {
+      if (paused) await unpauseRegistry();
     }
   });
 });

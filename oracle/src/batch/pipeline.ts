@@ -5,6 +5,7 @@ import type { Common } from "../common.ts";
 import type { EmissionsCalculator } from "../compute/emissions.ts";
 import type { ContentStore } from "../ipfs/store.ts";
 import type { Batch, Storage } from "../storage/types.ts";
+import { holdsLaterBatches } from "../storage/types.ts";
 import { headerFromJson, headerToJson } from "./bundle.ts";
 import { InlineBundleBuilder, type BundleBuilder } from "./bundle-builder.ts";
 import { crashPoint } from "./crash.ts";
@@ -339,18 +340,35 @@ export class BatchPipeline {
     return headerFromJson(regular.headerJson);
   }
 
-  /** Regular batches of a facility go on-chain in period order (the registry rejects one that starts before its frontier). */
-  #blockedByEarlier(b: Batch): boolean {
+  /**
+   * Regular batches of a facility go on-chain in period order (the registry rejects one that starts
+   * before its frontier). A failed one with readings holds the later ones too: once a later period
+   * is attested its readings could never be, so they wait for the operator's `retry` (after the
+   * cause is fixed) or `abandon` (storage `holdsLaterBatches`).
+   */
+  async #blockedByEarlier(b: Batch): Promise<boolean> {
     if (b.correctionOfBatch !== null) return false;
-    return this.#storage
-      .listBatches({ facilityId: b.facilityId, states: ["open", "sealed", "pinned", "signed", "submitted"] })
-      .some((o) => o.correctionOfBatch === null && o.periodStart < b.periodStart);
+    const earlier = this.#storage
+      .listBatches({ facilityId: b.facilityId, states: ["open", "sealed", "pinned", "signed", "submitted", "failed"] })
+      .filter((o) => o.correctionOfBatch === null && o.periodStart < b.periodStart);
+    const failed = earlier.find(holdsLaterBatches);
+    if (failed) {
+      const why = `waits for regular batch ${failed.id} of ${b.facilityId}, which failed (${failed.error ?? "no reason recorded"}): fix the cause, then \`carbonproof-oracle retry ${failed.id}\`, or \`carbonproof-oracle abandon ${failed.id}\` to attest later periods without its readings`;
+      if (b.error !== why && (await this.#writes.patchBatch(b.id, b.state, { error: why }))) {
+        this.#log.error(
+          { batch: b.id, heldBy: failed.id },
+          "batch held: an earlier regular batch of its facility failed",
+        );
+      }
+      return true;
+    }
+    return earlier.some((o) => o.state !== "failed");
   }
 
   /** signed → submitted (or straight to confirmed when the attestation already exists). */
   async #submit(b: Batch): Promise<boolean> {
     const chain = this.#chain!;
-    if (this.#blockedByEarlier(b)) return false;
+    if (await this.#blockedByEarlier(b)) return false;
     const id = b.attestationId as Hex;
     if (await chain.exists(id)) {
       // submitted before a crash (or by another node of the quorum): nothing to send

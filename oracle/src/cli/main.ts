@@ -2,7 +2,7 @@
 /**
  * `carbonproof-oracle` — run and operate an oracle node.
  *
- *   start, import, status, keys create|import|show|rotate|api-create|api-list|api-revoke:
+ *   start, import, status, retry, abandon, keys create|import|show|rotate|api-create|api-list|api-revoke:
  *   `carbonproof-oracle --help` lists every command and option (COMMANDS below).
  *   Exit codes: 0 done, 1 failed, 2 bad command line or config.
  *
@@ -15,6 +15,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Config } from "../config/schema.ts";
 import type { SqliteStorage } from "../storage/sqlite.ts";
+import type { Batch } from "../storage/types.ts";
 import type { SdkCalculator } from "../compute/sdk.ts";
 
 // compiled-code cache: the node's module graph (helia, viem, fastify, the sdk) takes seconds to
@@ -30,6 +31,8 @@ const { createApiKey } = await import("../api/keys.ts");
 const { KeystoreError, createKeystore, keystoreAddress, openKeystore } = await import("../chain/keystore.ts");
 const { keystorePath } = await import("../chain/setup.ts");
 const { importCsv } = await import("../ingest/csv.ts");
+const { ABANDONED_PREFIX, holdsLaterBatches } = await import("../storage/types.ts");
+const { headerFromJson } = await import("../batch/bundle.ts");
 
 /** A command line that does not parse: what was wrong, then the command's usage line; exit 2. */
 class UsageError extends Error {
@@ -46,7 +49,8 @@ class UsageError extends Error {
 const SHUTDOWN_TIMEOUT_ENV = "CARBONPROOF_ORACLE_SHUTDOWN_TIMEOUT_S";
 const DEFAULT_SHUTDOWN_TIMEOUT_S = 30;
 
-type OptionName = "config" | "json" | "scope" | "subject" | "label" | "private-key-env" | "shutdown-timeout" | "help";
+type OptionName =
+  "config" | "json" | "all" | "scope" | "subject" | "label" | "private-key-env" | "shutdown-timeout" | "help";
 
 /** Every command: its usage line, what it does, the options it takes. */
 const COMMANDS: Record<string, { usage: string; about: string; options: OptionName[] }> = {
@@ -61,6 +65,18 @@ const COMMANDS: Record<string, { usage: string; about: string; options: OptionNa
     options: ["config", "json"],
   },
   status: { usage: "status [--config FILE]", about: "backlog, batches by state, dead letters", options: ["config"] },
+  retry: {
+    usage: "retry BATCH_ID... | --all [--config FILE]",
+    about:
+      "send failed batches again once the cause is fixed (a paused registry, a node key not in the OracleSet); a regular batch takes its failed corrections along; works while the node runs",
+    options: ["config", "all"],
+  },
+  abandon: {
+    usage: "abandon BATCH_ID [--config FILE]",
+    about:
+      "give up on a failed batch: it stays failed with its readings unattested and no longer holds back its facility's later batches",
+    options: ["config"],
+  },
   "keys create": {
     usage: "keys create [--config FILE]",
     about: "new node key in an encrypted keystore (password from $CARBONPROOF_ORACLE_KEYSTORE_PASSWORD)",
@@ -98,6 +114,7 @@ const COMMANDS: Record<string, { usage: string; about: string; options: OptionNa
 const OPTION_HELP: Record<OptionName, string> = {
   config: "-c, --config FILE            JSON config file (default: $CARBONPROOF_ORACLE_CONFIG)",
   json: "    --json                   import: print the report as one JSON object",
+  all: "    --all                    retry: every failed batch that holds readings and was not abandoned, in period order",
   "shutdown-timeout": `    --shutdown-timeout SECONDS  start: exit non-zero, naming what is still open, when a stop takes longer (default: $${SHUTDOWN_TIMEOUT_ENV} or ${DEFAULT_SHUTDOWN_TIMEOUT_S})`,
   "private-key-env": "    --private-key-env NAME   keys import: environment variable holding the 0x key",
   scope: "    --scope SCOPE            keys api-create: facility, device, admin or oracle",
@@ -144,6 +161,7 @@ function commandOf(positionals: string[]): string | null {
 const OPTIONS = {
   config: { type: "string", short: "c" },
   json: { type: "boolean" },
+  all: { type: "boolean" },
   scope: { type: "string" },
   subject: { type: "string" },
   label: { type: "string" },
@@ -190,7 +208,8 @@ function parseCommandLine(argv: string[]): Args | null {
     if (!COMMANDS[command]) throw new UsageError(`unknown subcommand \`keys ${sub}\``, "keys");
     rest = after.slice(1);
   } else {
-    if (!COMMANDS[cmd]) throw new UsageError(`unknown command \`${cmd}\`: use start, import, status or keys`, null);
+    if (!COMMANDS[cmd])
+      throw new UsageError(`unknown command \`${cmd}\`: use start, import, status, retry, abandon or keys`, null);
     command = cmd;
     rest = after;
   }
@@ -199,18 +218,27 @@ function parseCommandLine(argv: string[]): Args | null {
     if (value === undefined) continue;
     if (!spec.options.includes(name as OptionName)) throw new UsageError(`\`${command}\` takes no --${name}`, command);
   }
-  const wanted = command === "import" || command === "keys api-revoke" ? 1 : 0;
+  const values = parsed.values as Args["values"];
+  if (command === "retry") {
+    if (values.all && rest.length) throw new UsageError("give batch ids or --all, not both", command);
+    if (!values.all && !rest.length)
+      throw new UsageError("`retry` needs the ids of the failed batches (`status` lists them), or --all", command);
+    checkValues(command, values, rest);
+    return { command, values, rest };
+  }
+  const wanted = command === "import" || command === "keys api-revoke" || command === "abandon" ? 1 : 0;
   if (rest.length < wanted) {
     throw new UsageError(
       command === "import"
         ? "`import` needs the CSV file to read"
-        : "`keys api-revoke` needs the numeric id of the key to revoke (see `keys api-list`)",
+        : command === "abandon"
+          ? "`abandon` needs the id of the failed batch (`status` lists them)"
+          : "`keys api-revoke` needs the numeric id of the key to revoke (see `keys api-list`)",
       command,
     );
   }
   if (rest.length > wanted)
     throw new UsageError(`\`${command}\` does not take \`${rest.slice(wanted).join(" ")}\``, command);
-  const values = parsed.values as Args["values"];
   checkValues(command, values, rest);
   return { command, values, rest };
 }
@@ -229,6 +257,11 @@ function checkValues(command: string, values: Args["values"], rest: string[]): v
       );
     if (typeof values.subject !== "string" || !values.subject.trim())
       throw new UsageError("--subject needs the facility, device or node id the key is for", command);
+  }
+  if (command === "retry" || command === "abandon") {
+    const bad = rest.find((id) => !/^[1-9][0-9]{0,14}$/.test(id));
+    if (bad !== undefined)
+      throw new UsageError(`a batch id is a positive whole number as \`status\` shows it (got "${bad}")`, command);
   }
   if (command === "keys api-revoke" && !/^[1-9][0-9]{0,14}$/.test(rest[0]!))
     throw new UsageError(
@@ -393,6 +426,107 @@ function resetSignedBatches(cfg: Config): number {
   }
 }
 
+/**
+ * `retry`: failed batches back into the pipeline (storage `retryFailedBatch`), in period order, so
+ * that a running node picks them up at its next tick and a stopped one at its start. A regular batch
+ * is first checked against the registry's frontier when the chain is configured: one that starts
+ * before it would only revert again (period overlap), and is refused with what to do instead.
+ */
+async function retry(cfg: Config, ids: number[] | null): Promise<void> {
+  const storage = openStorage(cfg);
+  try {
+    const failedRegular = (b: Batch | null) => b?.state === "failed" && b.correctionOfBatch === null;
+    const order =
+      ids === null
+        ? storage
+            .listBatches({ states: ["failed"], limit: 1_000_000 })
+            .filter(
+              (b) =>
+                b.readingCount > 0 &&
+                !(b.error ?? "").startsWith(ABANDONED_PREFIX) &&
+                (b.correctionOfBatch === null || !failedRegular(storage.getBatch(b.correctionOfBatch))),
+            )
+            .map((b) => b.id)
+        : [...new Set(ids)].sort(
+            (x, y) => (storage.getBatch(x)?.periodStart ?? 0) - (storage.getBatch(y)?.periodStart ?? 0) || x - y,
+          );
+    if (!order.length) {
+      process.stderr.write("carbonproof-oracle: no failed batch to retry (`status` lists batches by state)\n");
+      return;
+    }
+    const frontier = await registryFrontier(cfg);
+    for (const id of order) {
+      const b = storage.getBatch(id);
+      if (frontier && b && failedRegular(b) && b.headerJson) {
+        const facility = headerFromJson(b.headerJson).facilityId;
+        try {
+          const until = await frontier(facility);
+          if (until > BigInt(b.periodStart)) {
+            process.stderr.write(
+              `carbonproof-oracle: batch ${id} starts at ${b.periodStart} but the AttestationRegistry has facility ${b.facilityId} attested up to ${until}: it would reject the batch again (period overlap), and its ${b.readingCount} readings cannot be attested as a regular batch; \`abandon ${id}\` stops it holding back later batches\n`,
+            );
+            process.exitCode = 1;
+            continue;
+          }
+        } catch (err) {
+          process.stderr.write(
+            `carbonproof-oracle: warning: could not read the registry's frontier for batch ${id} from chain.rpcUrl (${(err as Error).message.split("\n")[0]}); retried without that check\n`,
+          );
+        }
+      }
+      const out = storage.retryFailedBatch(id, Date.now());
+      if (out.done) console.log(JSON.stringify(out));
+      else {
+        process.stderr.write(`carbonproof-oracle: ${out.reason}\n`);
+        process.exitCode = 1;
+      }
+    }
+  } finally {
+    storage.close();
+  }
+}
+
+/** `attestedUntil(facility)` of the configured AttestationRegistry, or null when the node has no chain. */
+async function registryFrontier(cfg: Config): Promise<((facility: `0x${string}`) => Promise<bigint>) | null> {
+  const address = cfg.chain.attestationRegistry as `0x${string}` | undefined;
+  if (!cfg.chain.enabled || !address) return null;
+  const { createPublicClient, http } = await import("viem");
+  const { chainFor } = await import("../chain/viem.ts");
+  const { attestationRegistryAbi } = await import("../chain/abi.ts");
+  const client = createPublicClient({
+    chain: chainFor(cfg.chain.chainId, cfg.chain.rpcUrl),
+    transport: http(cfg.chain.rpcUrl, { timeout: 10_000, retryCount: 0 }),
+  });
+  return async (facility) =>
+    BigInt(
+      await client.readContract({
+        address,
+        abi: attestationRegistryAbi,
+        functionName: "attestedUntil",
+        args: [facility],
+      }),
+    );
+}
+
+/** `abandon`: the operator gives up on a failed batch (storage `abandonFailedBatch`). */
+function abandon(cfg: Config, id: number): void {
+  const storage = openStorage(cfg);
+  try {
+    const out = storage.abandonFailedBatch(id, Date.now());
+    if (out.done) {
+      console.log(JSON.stringify(out));
+      process.stderr.write(
+        `carbonproof-oracle: batch ${id} abandoned: its ${out.readings} readings stay stored and unattested; \`retry ${id}\` takes it back while the registry has not attested a later period of its facility\n`,
+      );
+    } else {
+      process.stderr.write(`carbonproof-oracle: ${out.reason}\n`);
+      process.exitCode = 1;
+    }
+  } finally {
+    storage.close();
+  }
+}
+
 async function keys(command: string, cfg: Config, args: Args) {
   const path = keystorePath(cfg);
   switch (command) {
@@ -510,9 +644,14 @@ async function main(): Promise<void> {
           backlog: storage.backlog(),
           batches: storage.batchStateCounts(),
           deadLetters: storage.countDeadLetters(),
-          failed: storage
-            .listBatches({ states: ["failed"], limit: 20 })
-            .map((b) => ({ id: b.id, facility: b.facilityId, error: b.error })),
+          failed: storage.listBatches({ states: ["failed"], limit: 20 }).map((b) => ({
+            id: b.id,
+            facility: b.facilityId,
+            readings: b.readingCount,
+            // true: its facility's later regular batches wait for `retry` or `abandon` of it
+            holdsLater: holdsLaterBatches(b),
+            error: b.error,
+          })),
         };
         console.log(JSON.stringify(out, null, 2));
       } finally {
@@ -520,6 +659,10 @@ async function main(): Promise<void> {
       }
       return;
     }
+    case "retry":
+      return retry(cfg, args.values.all === true ? null : args.rest.map(Number));
+    case "abandon":
+      return abandon(cfg, Number(args.rest[0]));
     case "import": {
       const file = args.rest[0]!;
       if (!existsSync(file)) throw new Error(`no CSV file at ${resolve(file)}: check the path given to \`import\``);

@@ -13,10 +13,11 @@ import type {
   NewDeadLetter,
   NewHeartbeat,
   NewReading,
+  OperatorOutcome,
   Storage,
   StoredReading,
 } from "./types.ts";
-import { BATCH_STATES } from "./types.ts";
+import { ABANDONED_PREFIX, BATCH_STATES } from "./types.ts";
 import { IngestWriter } from "./ingest-writer.ts";
 
 const MIGRATION_1 = `
@@ -751,6 +752,78 @@ export class SqliteStorage implements Storage {
       `SELECT MAX(tx_nonce) AS n FROM batches WHERE state = 'submitted' AND (tx_from IS NULL OR lower(tx_from) = lower(?))`,
     ).get(sender) as Row;
     return r.n === null ? null : Number(r.n);
+  }
+
+  retryFailedBatch(id: number, nowMs: number): OperatorOutcome {
+    return this.#durable(() =>
+      this.#tx((): OperatorOutcome => {
+        const b = this.getBatch(id);
+        const refuse = (reason: string): OperatorOutcome => ({ batch: id, done: false, reason });
+        if (!b) return refuse(`no batch ${id}: \`status\` lists the failed ones`);
+        if (b.state !== "failed") return refuse(`batch ${id} is ${b.state}: only a failed batch is retried`);
+        if (b.readingCount === 0) return refuse(`batch ${id} has no readings: there is nothing to attest`);
+        if (b.correctionOfBatch !== null) {
+          const regular = this.getBatch(b.correctionOfBatch);
+          if (regular?.state === "failed") {
+            return refuse(
+              `batch ${id} corrects regular batch ${b.correctionOfBatch}, which failed: retry ${b.correctionOfBatch}, which takes its corrections along`,
+            );
+          }
+        }
+        const note = `retried by the operator at ${new Date(nowMs).toISOString()} (was: ${b.error ?? "no reason recorded"})`;
+        const state = this.#restart(b, note, nowMs);
+        const corrections: number[] = [];
+        if (b.correctionOfBatch === null) {
+          for (const c of this.listBatches({ facilityId: b.facilityId, states: ["failed"] })) {
+            if (c.correctionOfBatch !== id || c.readingCount === 0) continue;
+            this.#restart(
+              c,
+              `retried with regular batch ${id} at ${new Date(nowMs).toISOString()} (was: ${c.error ?? "no reason recorded"})`,
+              nowMs,
+            );
+            corrections.push(c.id);
+          }
+        }
+        return { batch: id, done: true, state, readings: b.readingCount, corrections };
+      }),
+    );
+  }
+
+  /**
+   * A failed batch back to where its next attempt starts: `pinned` when its bundle was pinned (a
+   * reverted submission: signed again, at a new nonce), else `sealed` (a regular batch) or `open`
+   * (a correction failed with its regular batch: sealed once that one is confirmed).
+   */
+  #restart(b: Batch, note: string, nowMs: number): BatchState {
+    const state: BatchState = b.bundleCid ? "pinned" : b.correctionOfBatch === null ? "sealed" : "open";
+    this.#s(
+      `UPDATE batches SET state = ?, updated_at_ms = ?, signatures = NULL, tx_hash = NULL, tx_nonce = NULL,
+         tx_from = NULL, tx_raw = NULL, tx_sent_at_ms = NULL, tx_hashes = '[]', block_number = NULL,
+         attempts = 0, next_attempt_at_ms = 0, error = ?
+       WHERE id = ? AND state = 'failed'`,
+    ).run(state, nowMs, note, b.id);
+    return state;
+  }
+
+  abandonFailedBatch(id: number, nowMs: number): OperatorOutcome {
+    return this.#durable(() =>
+      this.#tx((): OperatorOutcome => {
+        const b = this.getBatch(id);
+        const refuse = (reason: string): OperatorOutcome => ({ batch: id, done: false, reason });
+        if (!b) return refuse(`no batch ${id}: \`status\` lists the failed ones`);
+        if (b.state !== "failed") {
+          return refuse(`batch ${id} is ${b.state}: only a failed batch is abandoned`);
+        }
+        if (!(b.error ?? "").startsWith(ABANDONED_PREFIX)) {
+          this.#s(`UPDATE batches SET updated_at_ms = ?, error = ? WHERE id = ? AND state = 'failed'`).run(
+            nowMs,
+            `${ABANDONED_PREFIX} at ${new Date(nowMs).toISOString()}: ${b.error ?? "no reason recorded"}`,
+            id,
+          );
+        }
+        return { batch: id, done: true, state: "failed", readings: b.readingCount, corrections: [] };
+      }),
+    );
   }
 
   addApiKey(k: Omit<ApiKey, "id" | "revokedAtMs">): number {

@@ -73,6 +73,27 @@ export type IngestOutcome =
 export const BATCH_STATES = ["open", "sealed", "pinned", "signed", "submitted", "confirmed", "failed"] as const;
 export type BatchState = (typeof BATCH_STATES)[number];
 
+/**
+ * How `abandon` marks a failed batch (its `error` starts with it): the operator gave up on it, so it
+ * no longer holds back the later regular batches of its facility (pipeline `#blockedByEarlier`).
+ */
+export const ABANDONED_PREFIX = "abandoned by the operator";
+
+/** A failed regular batch with readings holds back its facility's later ones until retried or abandoned. */
+export function holdsLaterBatches(b: Pick<Batch, "state" | "correctionOfBatch" | "readingCount" | "error">): boolean {
+  return (
+    b.state === "failed" &&
+    b.correctionOfBatch === null &&
+    b.readingCount > 0 &&
+    !(b.error ?? "").startsWith(ABANDONED_PREFIX)
+  );
+}
+
+/** What `retry` or `abandon` did to one batch, or why it did nothing. */
+export type OperatorOutcome =
+  | { batch: number; done: true; state: BatchState; readings: number; corrections: number[] }
+  | { batch: number; done: false; reason: string };
+
 export type Batch = {
   id: number;
   facilityId: string;
@@ -237,6 +258,14 @@ export interface Storage {
    * space and do not count; those whose sender is not recorded yet (null) do.
    */
   maxTxNonce(sender: string): number | null;
+  /**
+   * Operator's `retry`: a failed batch goes back to the step its next attempt starts from
+   * (`pinned` when it has a bundle, to be signed and sent again; else `sealed`, or `open` for a
+   * correction), with its transaction forgotten; a regular batch takes its failed corrections along.
+   */
+  retryFailedBatch(id: number, nowMs: number): OperatorOutcome;
+  /** Operator's `abandon`: a failed batch stays failed, marked so that it no longer holds back later batches. */
+  abandonFailedBatch(id: number, nowMs: number): OperatorOutcome;
 
   addApiKey(k: Omit<ApiKey, "id" | "revokedAtMs">): number;
   findApiKey(hash: string): ApiKey | null;
