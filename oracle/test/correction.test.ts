@@ -196,6 +196,13 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
       await hh.rpc("evm_setAutomine", [true]);
     }
   };
+  /** `carbonproof_oracle_batches_holding` from the node's /metrics. */
+  const holding = async () => {
+    const text = await (await fetch(`${node.httpUrl}/metrics`)).text();
+    const m = /^carbonproof_oracle_batches_holding (\d+)$/m.exec(text);
+    assert.ok(m, "/metrics has carbonproof_oracle_batches_holding");
+    return Number(m[1]);
+  };
   /** Waits until the batch of `digest` exists and is held back by batch `by` (its error says so). */
   const heldBy = (digest: string, by: number) =>
     waitFor(
@@ -602,6 +609,7 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
       assert.equal((await post(later)).status, 201);
       const held = await heldBy(digestOf(later), failed.id);
       assert.match(held.error!, new RegExp(`carbonproof-oracle retry ${failed.id}`));
+      assert.ok((await holding()) >= 1, "/metrics counts the failed batch as holding");
       await unpauseRegistry();
       paused = false;
       // the cause is fixed, but only the operator knows that: the later batch still waits
@@ -635,6 +643,7 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
       const regular = node.storage.getBatch(failed.id)!;
       assert.ok(regular.blockNumber! < node.storage.getBatch(b.batch.id)!.blockNumber!, "attested in period order");
       assert.match(regular.error ?? "", /^$|retried by the operator/);
+      assert.equal(await holding(), 0, "/metrics: nothing holds after the retry");
     } finally {
       if (paused) await unpauseRegistry();
     }

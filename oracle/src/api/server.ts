@@ -301,6 +301,7 @@ export async function buildApi(deps: ApiDeps) {
   app.get("/metrics", { schema: { hide: true } }, async (_req, reply) => {
     common.metrics.backlog.set(storage.backlog());
     for (const [state, n] of Object.entries(storage.batchStateCounts())) common.metrics.batches.set({ state }, n);
+    common.metrics.holding.set(storage.countHoldingBatches());
     return reply
       .header("content-type", common.metrics.registry.contentType)
       .send(await common.metrics.registry.metrics());

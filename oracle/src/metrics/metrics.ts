@@ -53,6 +53,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ["state"],
       registers: r,
     }),
+    holding: new Gauge({
+      name: "carbonproof_oracle_batches_holding",
+      help: "Failed regular batches with readings that hold back their facility's later batches until `retry` or `abandon`",
+      registers: r,
+    }),
     ipfsSeconds: new Histogram({
       name: "carbonproof_oracle_ipfs_seconds",
       help: "IPFS put+pin latency",

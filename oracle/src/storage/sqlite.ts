@@ -805,6 +805,15 @@ export class SqliteStorage implements Storage {
     return state;
   }
 
+  countHoldingBatches(): number {
+    // the SQL of types.ts holdsLaterBatches
+    const r = this.#s(
+      `SELECT COUNT(*) AS n FROM batches WHERE state = 'failed' AND correction_of_batch IS NULL AND reading_count > 0
+         AND (error IS NULL OR substr(error, 1, ?) <> ?)`,
+    ).get(ABANDONED_PREFIX.length, ABANDONED_PREFIX) as Row;
+    return Number(r.n);
+  }
+
   abandonFailedBatch(id: number, nowMs: number): OperatorOutcome {
     return this.#durable(() =>
       this.#tx((): OperatorOutcome => {

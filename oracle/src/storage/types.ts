@@ -264,6 +264,8 @@ export interface Storage {
    * correction), with its transaction forgotten; a regular batch takes its failed corrections along.
    */
   retryFailedBatch(id: number, nowMs: number): OperatorOutcome;
+  /** Failed batches for which {@link holdsLaterBatches} is true. */
+  countHoldingBatches(): number;
   /** Operator's `abandon`: a failed batch stays failed, marked so that it no longer holds back later batches. */
   abandonFailedBatch(id: number, nowMs: number): OperatorOutcome;
 
