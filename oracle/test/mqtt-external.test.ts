@@ -15,7 +15,14 @@ import type { ConfigInput } from "../src/config/schema.ts";
 import { parseConfig } from "../src/config/load.ts";
 import type { Metrics } from "../src/metrics/metrics.ts";
 import { deviceFileJson } from "../src/devices/directory.ts";
-import { externalSubscriberCount, readingsTopic, SUBSCRIBER_IDS_META_KEY, urlForLogs } from "../src/ingest/mqtt.ts";
+import {
+  brokerIdentity,
+  externalSubscriberCount,
+  PREVIOUS_BROKERS_META_KEY,
+  readingsTopic,
+  SUBSCRIBER_IDS_META_KEY,
+  urlForLogs,
+} from "../src/ingest/mqtt.ts";
 import { deviceInfo, electricity, flueGas, makeDevice, testNode } from "./fixtures.ts";
 import { tempDir, waitFor } from "./helpers.ts";
 
@@ -370,6 +377,75 @@ describe("external MQTT broker (mqtt.mode: external)", { skip: !haveOpenssl && "
       data.cleanup();
       await broker.close();
     }
+  });
+
+  test("remembered sessions belong to their broker: another broker never sees their ids, and pointing back drains them", async () => {
+    const seen = { a: [] as string[], b: [] as string[] };
+    const a = await startAedes({ refuseClientId: (id) => (seen.a.push(id), false) });
+    const b = await startAedes({ refuseClientId: (id) => (seen.b.push(id), false) });
+    const data = tempDir("cp-mqtt-brokers-");
+    const start = (url: string, clientId: string) =>
+      testNode({
+        dir: data.dir,
+        config: { mqtt: { mode: "external", url, clientId } },
+        devices: [deviceInfo(chimney), deviceInfo(meter)],
+      });
+    try {
+      await (await start(a.url, "oracle-a")).close();
+      // moved to broker b with another client id: oracle-a is a session at a, not to be drained at b
+      const atB = await start(b.url, "oracle-b");
+      try {
+        const envs = some(2);
+        await publish(b.url, envs);
+        await assertStored(atB, envs, "readings stored from broker b");
+      } finally {
+        await atB.close();
+      }
+      assert.deepEqual(
+        seen.b.filter((id) => id.startsWith("oracle-")),
+        ["oracle-b"],
+        "broker b saw only the live id",
+      );
+      assert.deepEqual(rememberedIds(data.dir), ["oracle-b"]);
+      const previous = () => {
+        const db = new DatabaseSync(join(data.dir, "oracle.db"), { readOnly: true });
+        try {
+          const row = db.prepare("SELECT value FROM meta WHERE key = ?").get(PREVIOUS_BROKERS_META_KEY) as {
+            value: string;
+          };
+          return JSON.parse(row.value) as unknown;
+        } finally {
+          db.close();
+        }
+      };
+      assert.deepEqual(previous(), { [brokerIdentity(a.url)]: ["oracle-a"] });
+      // back at broker a: oracle-a is drained there (and b's id is now the one kept apart)
+      const seenAtA = seen.a.length;
+      const back = await start(a.url, "oracle-b");
+      try {
+        await waitFor(() => back.storage.getMeta(SUBSCRIBER_IDS_META_KEY) === JSON.stringify(["oracle-b"]), {
+          timeoutMs: 60_000,
+          intervalMs: 100,
+          what: "oracle-a drained at broker a and forgotten",
+        });
+      } finally {
+        await back.close();
+      }
+      assert.ok(seen.a.slice(seenAtA).includes("oracle-a"), `broker a saw ${seen.a.slice(seenAtA).join(", ")}`);
+      assert.deepEqual(previous(), { [brokerIdentity(b.url)]: ["oracle-b"] });
+    } finally {
+      data.cleanup();
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test("brokerIdentity: scheme, host and port (defaults made explicit), never credentials", () => {
+    assert.equal(brokerIdentity("mqtt://user:secret@Broker.Example:1883"), "mqtt://broker.example:1883");
+    assert.equal(brokerIdentity("mqtt://broker.example"), "mqtt://broker.example:1883");
+    assert.equal(brokerIdentity("mqtts://broker.example/"), "mqtts://broker.example:8883");
+    assert.equal(brokerIdentity("wss://broker.example/mqtt?x=1"), "wss://broker.example:443/mqtt");
+    assert.notEqual(brokerIdentity("mqtt://broker.example:1884"), brokerIdentity("mqtt://broker.example"));
   });
 
   describe("the CLI (carbonproof-oracle start) in a child process", () => {

@@ -351,6 +351,31 @@ export function externalSubscriberCount(cfg: Common["config"]["mqtt"]): number {
 
 /** The `meta` row holding the client ids the external subscriber opened persistent sessions with (JSON array). */
 export const SUBSCRIBER_IDS_META_KEY = "mqtt_subscriber_client_ids";
+/** The broker (`brokerIdentity`) whose sessions `SUBSCRIBER_IDS_META_KEY` names; absent before it was recorded. */
+export const SUBSCRIBER_BROKER_META_KEY = "mqtt_subscriber_broker";
+/** Client ids remembered at brokers the node no longer uses, `{ broker: ids }`, drained if it points back at one. */
+export const PREVIOUS_BROKERS_META_KEY = "mqtt_previous_brokers";
+
+const DEFAULT_PORTS: Record<string, string> = {
+  "mqtt:": "1883",
+  "tcp:": "1883",
+  "mqtts:": "8883",
+  "ssl:": "8883",
+  "ws:": "80",
+  "wss:": "443",
+};
+
+/**
+ * Which broker a URL names, for remembering sessions per broker: scheme, host, port (the scheme's
+ * default made explicit) and path; no credentials, no query. Never holds a password.
+ */
+export function brokerIdentity(url: string): string {
+  if (!URL.canParse(url)) return "(mqtt.url, not a URL)";
+  const u = new URL(url);
+  const port = u.port || DEFAULT_PORTS[u.protocol] || "";
+  const path = u.pathname === "/" ? "" : u.pathname;
+  return `${u.protocol}//${u.hostname.toLowerCase()}${port ? `:${port}` : ""}${path}`;
+}
 
 /**
  * A drained session is left once no message has come for this long. A broker resuming a session
@@ -527,15 +552,28 @@ export async function startExternalSubscriber(deps: {
     });
   // one connection keeps the session id of a single subscriber (`clientId` itself)
   const ids = Array.from({ length: count }, (_, i) => (count === 1 ? baseId : `${baseId}-${i}`));
-  const remember = async (list: string[]) => {
-    const value = JSON.stringify(list);
-    if (deps.writes) await deps.writes.setMeta(SUBSCRIBER_IDS_META_KEY, value);
-    else deps.storage.setMeta(SUBSCRIBER_IDS_META_KEY, value);
+  const setMeta = async (key: string, value: string) => {
+    if (deps.writes) await deps.writes.setMeta(key, value);
+    else deps.storage.setMeta(key, value);
   };
+  const remember = (list: string[]) => setMeta(SUBSCRIBER_IDS_META_KEY, JSON.stringify(list));
+  // the remembered ids are sessions at one broker: pointed at another, the node cannot drain them
+  // there, so they are kept apart (and drained if it points back), and the operator is told
+  const broker = brokerIdentity(rawUrl);
+  const known = rememberedSessions(deps.storage, broker, log);
   // sessions of earlier starts this one does not open (fewer subscribers, another clientId): still
   // in the group, the broker queues their share of readings, so each is drained, then ended
-  const stale = rememberedIds(deps.storage, log).filter((id) => !ids.includes(id));
+  const stale = known.here.filter((id) => !ids.includes(id));
+  for (const [elsewhere, clientIds] of Object.entries(known.elsewhere)) {
+    // a warning at the start that changed brokers; later starts only note it
+    (known.moved ? log.warn.bind(log) : log.info.bind(log))(
+      { url, previousBroker: elsewhere, clientIds },
+      "sessions of this node's subscribers at a broker it no longer uses are not drained: readings queued there for them were acknowledged to the devices; point mqtt.url back at that broker once to drain them, or remove the sessions there",
+    );
+  }
   // remembered before any connection opens: a node that dies during the start still knows them
+  await setMeta(PREVIOUS_BROKERS_META_KEY, JSON.stringify(known.elsewhere));
+  await setMeta(SUBSCRIBER_BROKER_META_KEY, broker);
   await remember([...ids, ...stale]);
   const stopping = new AbortController();
   const drained = drainStale({
@@ -621,23 +659,43 @@ export async function startExternalSubscriber(deps: {
   };
 }
 
-/** The client ids remembered in `meta` (`SUBSCRIBER_IDS_META_KEY`); none before the first start. */
-function rememberedIds(storage: Pick<Storage, "getMeta">, log: Logger): string[] {
-  const raw = storage.getMeta(SUBSCRIBER_IDS_META_KEY);
-  if (raw === null) return [];
+/**
+ * The sessions remembered in `meta`: those at `broker` (to drain the ones a start no longer opens)
+ * and those at other brokers, by broker. Ids stored before their broker was recorded count as at
+ * `broker`, as they did then.
+ */
+function rememberedSessions(
+  storage: Pick<Storage, "getMeta">,
+  broker: string,
+  log: Logger,
+): { here: string[]; elsewhere: Record<string, string[]>; moved: boolean } {
+  const ids = metaJson(storage, SUBSCRIBER_IDS_META_KEY, z.array(z.string().min(1)), log) ?? [];
+  const elsewhere =
+    metaJson(storage, PREVIOUS_BROKERS_META_KEY, z.record(z.string(), z.array(z.string().min(1))), log) ?? {};
+  const last = storage.getMeta(SUBSCRIBER_BROKER_META_KEY) ?? broker;
+  if (last !== broker && ids.length) elsewhere[last] = [...new Set([...(elsewhere[last] ?? []), ...ids])];
+  const here = [...new Set([...(last === broker ? ids : []), ...(elsewhere[broker] ?? [])])];
+  delete elsewhere[broker];
+  return { here, elsewhere, moved: last !== broker };
+}
+
+/** A `meta` value as JSON of a shape, or null (absent; unreadable ones are logged and read as absent). */
+function metaJson<T>(storage: Pick<Storage, "getMeta">, key: string, shape: z.ZodType<T>, log: Logger): T | null {
+  const raw = storage.getMeta(key);
+  if (raw === null) return null;
   let err: unknown;
   try {
-    const parsed = z.array(z.string().min(1)).safeParse(JSON.parse(raw));
+    const parsed = shape.safeParse(JSON.parse(raw));
     if (parsed.success) return parsed.data;
     err = parsed.error;
   } catch (notJson) {
     err = notJson;
   }
   log.warn(
-    { key: SUBSCRIBER_IDS_META_KEY, value: raw, err },
-    "remembered MQTT client ids unreadable: none drained, this start's ids remembered instead",
+    { key, value: raw, err },
+    "remembered MQTT sessions unreadable: none drained from it, this start's remembered instead",
   );
-  return [];
+  return null;
 }
 
 /**
