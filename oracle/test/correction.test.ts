@@ -196,11 +196,13 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
       await hh.rpc("evm_setAutomine", [true]);
     }
   };
-  /** `carbonproof_oracle_batches_holding` from the node's /metrics. */
+  /** `carbonproof_oracle_batches_holding` from the node's /metrics (and `holding` of /v1/status). */
   const holding = async () => {
     const text = await (await fetch(`${node.httpUrl}/metrics`)).text();
     const m = /^carbonproof_oracle_batches_holding (\d+)$/m.exec(text);
     assert.ok(m, "/metrics has carbonproof_oracle_batches_holding");
+    const status = (await (await fetch(`${node.httpUrl}/v1/status`)).json()) as { holding: number };
+    assert.equal(status.holding, Number(m[1]), "/v1/status and /metrics agree");
     return Number(m[1]);
   };
   /** Waits until the batch of `digest` exists and is held back by batch `by` (its error says so). */

@@ -536,6 +536,8 @@ export async function buildApi(deps: ApiDeps) {
     node: common.config.nodeName,
     backlog: storage.backlog(),
     batches: storage.batchStateCounts(),
+    // failed batches holding back their facility's later ones (`carbonproof-oracle retry` or `abandon`)
+    holding: storage.countHoldingBatches(),
     deadLetters: storage.countDeadLetters(),
     ready: deps.readiness(),
   }));
