@@ -64,7 +64,11 @@ const COMMANDS: Record<string, { usage: string; about: string; options: OptionNa
     about: "bulk-import signed readings, one report line per row (exit 1 when a row is rejected)",
     options: ["config", "json"],
   },
-  status: { usage: "status [--config FILE]", about: "backlog, batches by state, dead letters", options: ["config"] },
+  status: {
+    usage: "status [--config FILE]",
+    about: "backlog, batches by state, dead letters, failed batches (holdsLater: holding back later ones)",
+    options: ["config"],
+  },
   retry: {
     usage: "retry BATCH_ID... | --all [--config FILE]",
     about:
