@@ -74,12 +74,65 @@ test("a late reading for a sealed period goes into one open correction batch", (
   s.close();
 });
 
+/** Moves a sealed batch to `signed` as the pipeline would (its header and signatures made up). */
+function signedFrom(s: SqliteStorage, id: number): void {
+  assert.ok(s.transition(id, ["sealed"], "pinned", { headerJson: "{}", bundleCid: `bafy${id}`, readingCount: 1 }));
+  assert.ok(s.transition(id, ["pinned"], "signed", { attestationId: `0x${id.toString(16).padStart(64, "0")}` }));
+}
+
 test("a reading behind the facility's frontier without a regular batch is rejected as too-late", () => {
   const s = new SqliteStorage(join(tmp.dir, "d.db"));
   s.commitIngest([uniq(storedReading("d1", 5, 200))], [], { windowS: 60, nowMs: 0 });
-  s.sealDue(1_000_000, 0);
+  const [later] = s.sealDue(1_000_000, 0);
+  signedFrom(s, later!);
+  assert.ok(s.transition(later!, ["signed"], "submitted", { txHash: `0x${"22".repeat(32)}`, txNonce: 0 }));
   const out = s.commitIngest([uniq(storedReading("d1", 1, 10))], [], { windowS: 60, nowMs: 0 });
   assert.equal(out.readings[0]!.status === "rejected" && out.readings[0]!.reason, "too-late");
+  s.close();
+});
+
+test("an earlier window gets its regular batch while the later one is not sent, and the later one waits for it", () => {
+  const s = new SqliteStorage(join(tmp.dir, "d2.db"));
+  s.commitIngest([uniq(storedReading("d1", 5, 200))], [], { windowS: 60, nowMs: 0 });
+  const [later] = s.sealDue(1_000_000, 0);
+  signedFrom(s, later!);
+  // a second device of the facility back-filling more slowly: its window [0, 60) has no batch yet
+  const out = s.commitIngest([uniq(storedReading("d2", 1, 10))], [], { windowS: 60, nowMs: 1_000_000 });
+  assert.equal(out.readings[0]!.status, "stored", JSON.stringify(out.readings[0]));
+  const earlier = s.getBatch(out.readings[0]!.status === "stored" ? out.readings[0]!.batchId : -1)!;
+  assert.deepEqual([earlier.periodStart, earlier.periodEnd, earlier.correctionOfBatch], [0, 60, null]);
+  // the later batch is not sent past it (the registry would then refuse it as before its frontier)
+  const send = () => s.transition(later!, ["signed"], "submitted", { txNonce: 0 }, { afterEarlier: true });
+  assert.equal(send(), false, "held while the earlier window's batch is open");
+  assert.deepEqual(s.sealDue(1_000_000, 0), [earlier.id]);
+  signedFrom(s, earlier.id);
+  assert.equal(send(), false, "held while it is signed");
+  assert.ok(s.transition(earlier.id, ["signed"], "submitted", { txNonce: 0 }, { afterEarlier: true }));
+  assert.equal(send(), false, "held while it is in flight");
+  assert.ok(s.transition(earlier.id, ["submitted"], "confirmed"));
+  assert.equal(send(), true, "sent once it is confirmed");
+  // without the guard (every other transition) nothing is checked
+  assert.equal(s.getBatch(later!)!.state, "submitted");
+  s.close();
+});
+
+test("a new regular batch never overlaps another: a window changed between runs is cut where they end and begin", () => {
+  const s = new SqliteStorage(join(tmp.dir, "d3.db"));
+  s.commitIngest([uniq(storedReading("d1", 1, 70))], [], { windowS: 60, nowMs: 0 });
+  // windowS now 3,600: the hour around the 60 s batch [60, 120) is cut in two around it
+  s.commitIngest([uniq(storedReading("d1", 2, 10)), uniq(storedReading("d1", 3, 130))], [], {
+    windowS: 3600,
+    nowMs: 0,
+  });
+  const periods = s
+    .listBatches({})
+    .map((b) => [b.periodStart, b.periodEnd, b.readingCount])
+    .sort((a, b) => a[0]! - b[0]!);
+  assert.deepEqual(periods, [
+    [0, 60, 1],
+    [60, 120, 1],
+    [120, 3600, 1],
+  ]);
   s.close();
 });
 

@@ -47,8 +47,14 @@ export class IngestWriter {
   sealDue(nowMs: number, graceS: number): Promise<number[]> {
     return this.#call("sealDue", [nowMs, graceS]);
   }
-  transition(id: number, from: BatchState[], to: BatchState, patch: BatchPatch = {}): Promise<boolean> {
-    return this.#call("transition", [id, from, to, patch]);
+  transition(
+    id: number,
+    from: BatchState[],
+    to: BatchState,
+    patch: BatchPatch = {},
+    opts: { afterEarlier?: boolean } = {},
+  ): Promise<boolean> {
+    return this.#call("transition", [id, from, to, patch, opts]);
   }
   patchBatch(id: number, state: BatchState, patch: BatchPatch): Promise<boolean> {
     return this.#call("patchBatch", [id, state, patch]);

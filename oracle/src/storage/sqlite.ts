@@ -421,36 +421,55 @@ export class SqliteStorage implements Storage {
   /**
    * Finds the batch a reading joins, creating it when needed (docs/protocol.md, the no-double-attestation
    * rule): the open regular batch of its period; if that period's regular batch is sealed or later, the
-   * open correction of it; if there is no regular batch but a later period was already sealed, none
-   * ("too-late": the registry would reject a regular batch that starts before its frontier).
+   * open correction of it; if there is no regular batch, a new one for its window (never overlapping
+   * another), unless a regular batch at or after that window was already sent ("too-late", null: the
+   * registry would reject a regular batch that starts before its frontier). A later batch sealed but
+   * not sent yet does not make it too late: it waits for this earlier one (pipeline
+   * `#blockedByEarlier`, and `transition`'s `afterEarlier` guard when it is sent).
    */
-  #batchFor(facilityId: string, ts: number, windowS: number, nowMs: number): number | null {
+  #batchFor(
+    facilityId: string,
+    ts: number,
+    windowS: number,
+    nowMs: number,
+  ): { id: number; start: number; end: number } | null {
     const regular = this.#s(
-      `SELECT id, state FROM batches WHERE facility_id = ? AND correction_of_batch IS NULL AND period_start <= ? AND period_end > ? LIMIT 1`,
+      `SELECT id, state, period_start, period_end FROM batches WHERE facility_id = ? AND correction_of_batch IS NULL AND period_start <= ? AND period_end > ? LIMIT 1`,
     ).get(facilityId, ts, ts) as Row | undefined;
     if (regular) {
-      if (regular.state === "open") return Number(regular.id);
+      const start = Number(regular.period_start);
+      const end = Number(regular.period_end);
+      if (regular.state === "open") return { id: Number(regular.id), start, end };
       if (regular.state === "failed") return null;
       const corr = this.#s(`SELECT id FROM batches WHERE correction_of_batch = ? AND state = 'open'`).get(
         regular.id as number,
       ) as Row | undefined;
-      if (corr) return Number(corr.id);
-      const reg = this.#s(`SELECT period_start, period_end FROM batches WHERE id = ?`).get(regular.id as number) as Row;
+      if (corr) return { id: Number(corr.id), start, end };
       const r = this.#s(
         `INSERT INTO batches (facility_id, period_start, period_end, correction_of_batch, state, created_at_ms, updated_at_ms) VALUES (?,?,?,?, 'open', ?, ?)`,
-      ).run(facilityId, reg.period_start as number, reg.period_end as number, regular.id as number, nowMs, nowMs);
-      return Number(r.lastInsertRowid);
+      ).run(facilityId, start, end, regular.id as number, nowMs, nowMs);
+      return { id: Number(r.lastInsertRowid), start, end };
     }
-    const periodStart = Math.floor(ts / windowS) * windowS;
+    // the window, cut where the regular batches next to it end and begin (after a change of
+    // windowS between runs they need not be aligned with it): periods never overlap
+    const before = this.#s(
+      `SELECT MAX(period_end) AS e FROM batches WHERE facility_id = ? AND correction_of_batch IS NULL AND period_end <= ?`,
+    ).get(facilityId, ts) as Row;
+    const after = this.#s(
+      `SELECT MIN(period_start) AS s FROM batches WHERE facility_id = ? AND correction_of_batch IS NULL AND period_start > ?`,
+    ).get(facilityId, ts) as Row;
+    const windowStart = Math.floor(ts / windowS) * windowS;
+    const periodStart = before.e === null ? windowStart : Math.max(windowStart, Number(before.e));
+    const periodEnd = after.s === null ? windowStart + windowS : Math.min(windowStart + windowS, Number(after.s));
+    // the registry's frontier once the transactions in flight are mined
     const frontier = this.#s(
-      `SELECT MAX(period_end) AS f FROM batches WHERE facility_id = ? AND correction_of_batch IS NULL AND state <> 'open'`,
+      `SELECT MAX(period_end) AS f FROM batches WHERE facility_id = ? AND correction_of_batch IS NULL AND state IN ('submitted', 'confirmed')`,
     ).get(facilityId) as Row;
     if (frontier.f !== null && Number(frontier.f) > periodStart) return null;
-    // an open regular batch that would overlap (window changed between runs) ends where the next begins
     const r = this.#s(
       `INSERT INTO batches (facility_id, period_start, period_end, correction_of_batch, state, created_at_ms, updated_at_ms) VALUES (?,?,?, NULL, 'open', ?, ?)`,
-    ).run(facilityId, periodStart, periodStart + windowS, nowMs, nowMs);
-    return Number(r.lastInsertRowid);
+    ).run(facilityId, periodStart, periodEnd, nowMs, nowMs);
+    return { id: Number(r.lastInsertRowid), start: periodStart, end: periodEnd };
   }
 
   commitIngest(
@@ -474,7 +493,8 @@ export class SqliteStorage implements Storage {
         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`);
       const bump = this.#s(`UPDATE batches SET reading_count = reading_count + ? WHERE id = ?`);
       const added = new Map<number, number>();
-      const cache = new Map<string, number | null>();
+      // per facility and window, the batch last found (its period may be cut shorter than the window)
+      const cache = new Map<string, { id: number; start: number; end: number }>();
       const readings: IngestOutcome[] = [];
       for (const a of accepted) {
         const reject = (reason: "replay" | "too-late", detail: string): IngestOutcome => {
@@ -491,11 +511,13 @@ export class SqliteStorage implements Storage {
           return { status: "rejected", reason, detail, deadLetterId: id };
         };
         const key = `${a.facilityId}\u0000${Math.floor(a.ts / opts.windowS)}`;
-        let batchId = cache.get(key);
-        if (batchId === undefined) {
-          batchId = this.#batchFor(a.facilityId, a.ts, opts.windowS, opts.nowMs);
-          cache.set(key, batchId);
+        let batch = cache.get(key) ?? null;
+        if (!batch || a.ts < batch.start || a.ts >= batch.end) {
+          // a too-late answer is not cached: it can depend on where in the window ts lies
+          batch = this.#batchFor(a.facilityId, a.ts, opts.windowS, opts.nowMs);
+          if (batch) cache.set(key, batch);
         }
+        const batchId = batch?.id ?? null;
         if (batchId === null) {
           readings.push(
             reject(
@@ -711,10 +733,26 @@ export class SqliteStorage implements Storage {
     }
     return { sets, args };
   }
-  transition(id: number, from: BatchState[], to: BatchState, patch: BatchPatch = {}): boolean {
+  transition(
+    id: number,
+    from: BatchState[],
+    to: BatchState,
+    patch: BatchPatch = {},
+    opts: { afterEarlier?: boolean } = {},
+  ): boolean {
     const { sets, args } = this.#patchSql(patch);
+    // afterEarlier: a regular batch moves only while no earlier regular batch of its facility is
+    // unfinished (or failed and holding, types.ts holdsLaterBatches). Checked here, on the thread that
+    // also creates batches, so that one created for an earlier window since the pipeline looked
+    // (storage #batchFor) is never overtaken by a transaction that would make it too late.
+    const guard = opts.afterEarlier
+      ? ` AND (correction_of_batch IS NOT NULL OR NOT EXISTS (SELECT 1 FROM batches o
+            WHERE o.facility_id = batches.facility_id AND o.correction_of_batch IS NULL AND o.period_start < batches.period_start
+              AND (o.state IN ('open', 'sealed', 'pinned', 'signed', 'submitted')
+                OR (o.state = 'failed' AND o.reading_count > 0 AND (o.error IS NULL OR substr(o.error, 1, ${ABANDONED_PREFIX.length}) <> '${ABANDONED_PREFIX}')))))`
+      : "";
     const sql = `UPDATE batches SET state = ?, updated_at_ms = ?${sets.length ? `, ${sets.join(", ")}` : ""}
-      WHERE id = ? AND state IN (${from.map(() => "?").join(",")})`;
+      WHERE id = ? AND state IN (${from.map(() => "?").join(",")})${guard}`;
     const run = () => this.#s(sql).run(to, Date.now(), ...args, id, ...from);
     // a transaction is broadcast right after this commit: it and every state before it must be on disk
     const r = patch.txRaw ? this.#durable(run) : run();

@@ -245,8 +245,18 @@ export interface Storage {
   getBatch(id: number): Batch | null;
   getBatchByAttestation(attestationId: string): Batch | null;
   listBatches(q: { states?: BatchState[]; facilityId?: string; limit?: number }): Batch[];
-  /** Moves a batch from one of `from` to `to` and applies `patch`; false when it was not in `from` (idempotent). */
-  transition(id: number, from: BatchState[], to: BatchState, patch?: BatchPatch): boolean;
+  /**
+   * Moves a batch from one of `from` to `to` and applies `patch`; false when it was not in `from`
+   * (idempotent), or, with `afterEarlier`, when it is a regular batch and an earlier regular batch of
+   * its facility is unfinished or holding (`holdsLaterBatches`).
+   */
+  transition(
+    id: number,
+    from: BatchState[],
+    to: BatchState,
+    patch?: BatchPatch,
+    opts?: { afterEarlier?: boolean },
+  ): boolean;
   /** Updates fields without changing state (retry bookkeeping, gas bumps). */
   patchBatch(id: number, state: BatchState, patch: BatchPatch): boolean;
   batchStateCounts(): Record<BatchState, number>;
