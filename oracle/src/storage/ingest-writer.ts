@@ -1,5 +1,13 @@
 import { WorkerRpc } from "../threads/rpc.ts";
-import type { BatchPatch, BatchState, IngestOutcome, NewDeadLetter, NewHeartbeat, NewReading } from "./types.ts";
+import type {
+  BatchPatch,
+  BatchState,
+  IngestOutcome,
+  NewDeadLetter,
+  NewHeartbeat,
+  NewReading,
+  Storage,
+} from "./types.ts";
 
 export type IngestCommit = { readings: IngestOutcome[]; deadLetterIds: number[] };
 
@@ -47,14 +55,8 @@ export class IngestWriter {
   sealDue(nowMs: number, graceS: number): Promise<number[]> {
     return this.#call("sealDue", [nowMs, graceS]);
   }
-  transition(
-    id: number,
-    from: BatchState[],
-    to: BatchState,
-    patch: BatchPatch = {},
-    opts: { afterEarlier?: boolean } = {},
-  ): Promise<boolean> {
-    return this.#call("transition", [id, from, to, patch, opts]);
+  transition(...args: Parameters<Storage["transition"]>): Promise<boolean> {
+    return this.#call("transition", args);
   }
   patchBatch(id: number, state: BatchState, patch: BatchPatch): Promise<boolean> {
     return this.#call("patchBatch", [id, state, patch]);
