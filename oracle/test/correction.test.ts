@@ -65,6 +65,9 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
     stranded: makeDevice("late-chimney-5", "corr-stranded"),
     held: makeDevice("late-chimney-6", "corr-held"),
     given: makeDevice("late-chimney-7", "corr-given"),
+    // two devices of one facility back-filling after a shared outage, one slower than the other
+    fast: makeDevice("late-chimney-8", "corr-backfill"),
+    slow: makeDevice("late-chimney-9", "corr-backfill"),
   };
   const domain = () => ({ chainId: 31337, verifyingContract: dep.attestationRegistry });
 
@@ -684,5 +687,47 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
     } finally {
       if (paused) await unpauseRegistry();
     }
+  });
+
+  test("a slower device's back-fill gets its window while the later window's batch is not sent yet, and goes on-chain first", async () => {
+    const { fast, slow } = meters;
+    const postFast = readingPoster(node, fast);
+    const postSlow = readingPoster(node, slow);
+    const now = Math.floor(Date.now() / 1000);
+    const first = flueGas(fast, { ts: now - 30 });
+    const ahead = flueGas(fast, { ts: now - 20 });
+    const behind = flueGas(slow, { ts: now - 25 });
+    await hh.rpc("evm_setAutomine", [false]);
+    try {
+      // the fast device's oldest window is in flight; its next window's batch is sealed and signed, held behind it
+      await submittedUnmined(postFast, first);
+      assert.equal((await postFast(ahead)).status, 201);
+      const held = await waitFor(
+        () => {
+          const b = batchOfReading(digestOf(ahead));
+          return b?.state === "signed" ? b : null;
+        },
+        { timeoutMs: 60_000, intervalMs: 50, what: "the later window's batch signed and held" },
+      );
+      // the slow device's reading of the window between: a regular batch of its own, not too-late
+      const answer = await postSlow(behind);
+      assert.equal(answer.status, 201, JSON.stringify(answer.body));
+      const between = node.storage.getBatch(answer.body.batchId!)!;
+      assert.equal(between.correctionOfBatch, null);
+      assert.ok(between.periodEnd <= held.periodStart, "its period lies before the held batch's");
+      await mineUntilDone(batchOfReading(digestOf(first))!.id);
+      await mineUntilDone(between.id);
+      await mineUntilDone(held.id);
+    } finally {
+      await mine();
+      await hh.rpc("evm_setAutomine", [true]);
+    }
+    const proofs = await Promise.all([first, behind, ahead].map((e) => confirmed(digestOf(e))));
+    const blocks = proofs.map((p) => node.storage.getBatch(p.batch.id)!.blockNumber!);
+    assert.ok(
+      blocks[0]! < blocks[1]! && blocks[1]! < blocks[2]!,
+      `attested in period order: blocks ${blocks.join(", ")}`,
+    );
+    for (const p of proofs) assert.equal(await verifyReadingOnChain(p.attestationId, p.leaf, p.proof), true);
   });
 });
