@@ -11,9 +11,10 @@ import { SdkCalculator } from "../src/compute/sdk.ts";
 import { readingsTopic } from "../src/ingest/mqtt.ts";
 import { MIGRATIONS, SqliteStorage } from "../src/storage/sqlite.ts";
 import type { Batch } from "../src/storage/types.ts";
-import { HardhatNode, chainTestNode, deploy, type Deployment } from "./chain-harness.ts";
+import { chainTestNode, type HardhatNode, type Deployment } from "./chain-harness.ts";
 import { electricity, makeDevice, type TestDevice, type testNode } from "./fixtures.ts";
 import { tempDir, waitFor } from "./helpers.ts";
+import { manualMiningChain } from "./tx-harness.ts";
 
 type Node = Awaited<ReturnType<typeof testNode>>;
 
@@ -54,9 +55,10 @@ test("schema 4 adds the sender to a database of schema 3; a stored in-flight non
  * here the node is stopped and started again on the same data dir with another account: the
  * ViemChain it is given holds the key the rotated keystore would.
  */
-describe("transactions sent before a key rotation, on a Hardhat node", { timeout: 300_000 }, () => {
+describe("transactions sent before a key rotation, on a Hardhat node", { timeout: 600_000 }, () => {
   let hh: HardhatNode;
   let dep: Deployment;
+  let harness: Awaited<ReturnType<typeof manualMiningChain>>;
   // one facility per test, so each test's batches are its own
   const meters = {
     mined: makeDevice("rotation-meter-1", "rotation-mined"),
@@ -65,6 +67,10 @@ describe("transactions sent before a key rotation, on a Hardhat node", { timeout
     dropped: makeDevice("rotation-meter-4", "rotation-dropped"),
     consumed: makeDevice("rotation-meter-5", "rotation-consumed"),
     reverted: makeDevice("rotation-meter-6", "rotation-reverted"),
+    stuckBoth: makeDevice("rotation-meter-7", "rotation-stuck-both-mined"),
+    stuckOldMined: makeDevice("rotation-meter-8", "rotation-stuck-old-mined"),
+    stuckOldReverted: makeDevice("rotation-meter-9", "rotation-stuck-old-reverted"),
+    restarts: makeDevice("rotation-meter-10", "rotation-gone-restarts"),
   };
   const calculator = new SdkCalculator({
     facilities: Object.fromEntries(
@@ -74,10 +80,8 @@ describe("transactions sent before a key rotation, on a Hardhat node", { timeout
 
   const rpc = <T = unknown>(method: string, params: unknown[] = []): Promise<T> =>
     dep.publicClient.request({ method, params } as never) as Promise<T>;
-  const mine = async (blocks = 1) => {
-    for (let i = 0; i < blocks; i++) await rpc("evm_mine");
-  };
-  const inMempool = async (hash: string) => (await rpc<unknown>("eth_getTransactionByHash", [hash])) !== null;
+  const mine = (blocks = 1) => harness.mine(blocks);
+  const inMempool = (hash: string) => harness.inMempool(hash);
   const nonceOf = async (address: string, tag: "latest" | "pending") =>
     Number(await rpc<string>("eth_getTransactionCount", [address, tag]));
   const same = (a: string | null | undefined, b: string) => a?.toLowerCase() === b.toLowerCase();
@@ -106,7 +110,11 @@ describe("transactions sent before a key rotation, on a Hardhat node", { timeout
     createWalletClient({ account, chain: chainFor(31337, hh.url), transport: http(hh.url) });
 
   const running: Node[] = [];
-  const start = async (account: PrivateKeyAccount, chain: { gasBumpAfterMs: number }, dir: string) => {
+  const start = async (
+    account: PrivateKeyAccount,
+    chain: { gasBumpAfterMs: number; handOverAfterMs?: number },
+    dir: string,
+  ) => {
     const viem = new ViemChain({ rpcUrl: hh.url, chainId: 31337, registry: dep.attestationRegistry, account });
     const node = await chainTestNode(hh, dep, { chain, dir, parts: { calculator, chain: viem } });
     running.push(node);
@@ -144,14 +152,7 @@ describe("transactions sent before a key rotation, on a Hardhat node", { timeout
     const now = Date.now();
     await waitFor(() => node.pipeline.lastTickOkMs > now, { timeoutMs: 30_000, what: "a full pipeline tick" });
   };
-  const submissions = (attestationId: string) =>
-    dep.publicClient.getContractEvents({
-      address: dep.attestationRegistry,
-      abi: dep.abis.attestationRegistry,
-      eventName: "AttestationSubmitted",
-      args: { id: attestationId as Hex },
-      fromBlock: 0n,
-    });
+  const submissions = (attestationId: string) => harness.submissions(attestationId);
   const signedBy = (attestationId: string, node: Hex) =>
     dep.publicClient.readContract({
       address: dep.attestationRegistry,
@@ -171,12 +172,43 @@ describe("transactions sent before a key rotation, on a Hardhat node", { timeout
     return sent;
   };
 
+  /**
+   * The old key's transaction stuck (its fees under the next block's base fee, its node gone,
+   * nobody to raise them) and the new key's node started with `handOverAfterMs` 3 s: the batch is
+   * handed over and sent from the new account, the old transaction still pending beside the new
+   * one. The new node is stopped and the base fee put back, for the test to mine as it likes.
+   */
+  const handedOverWhilePending = async (
+    d: TestDevice,
+    oldKey: PrivateKeyAccount,
+    newKey: PrivateKeyAccount,
+    dir: string,
+  ) => {
+    const sent = await submittedByOldKey(d, oldKey, dir);
+    const { maxFeePerGas } = parseTransaction(sent.txRaw as Hex) as TransactionSerializableEIP1559;
+    const { baseFeePerGas } = await dep.publicClient.getBlock();
+    await rpc("hardhat_setNextBlockBaseFeePerGas", [`0x${(maxFeePerGas! * 4n).toString(16)}`]);
+    const node = await start(newKey, { gasBumpAfterMs: 600_000, handOverAfterMs: 3_000 }, dir);
+    const resent = await waitForBatch(
+      node,
+      d,
+      (b) => b.state === "submitted" && same(b.txFrom, newKey.address),
+      "submitted by the new account",
+    );
+    assert.ok(resent.txSentAtMs! - sent.txSentAtMs! >= 3_000, "not before handOverAfterMs");
+    assert.equal(resent.attestationId, sent.attestationId, "the same header");
+    assert.deepEqual(resent.txHashes, [sent.txHash, resent.txHash], "the old transaction still watched");
+    await waitFor(() => inMempool(resent.txHash!), { timeoutMs: 30_000, what: "the new transaction in the mempool" });
+    assert.ok(await inMempool(sent.txHash!), "the old transaction still pending");
+    await stop(node);
+    await rpc("hardhat_setNextBlockBaseFeePerGas", [`0x${baseFeePerGas!.toString(16)}`]);
+    return { sent, resent };
+  };
+  const receiptOf = (hash: string) => dep.publicClient.getTransactionReceipt({ hash: hash as Hex });
+
   before(async () => {
-    hh = await HardhatNode.start();
-    dep = await deploy(hh.url);
-    for (const d of Object.values(meters)) await dep.registerDevice(d.deviceId, d.facilityId, d.publicKey, 1);
-    // from here on, blocks are mined by the tests alone
-    await rpc("evm_setAutomine", [false]);
+    harness = await manualMiningChain(Object.values(meters));
+    ({ hh, dep } = harness);
   });
   after(async () => {
     for (const node of running) await node.close();
@@ -278,7 +310,12 @@ describe("transactions sent before a key rotation, on a Hardhat node", { timeout
       await mine(1);
 
       const done = await waitForState(node, d, "confirmed");
-      assert.ok(done.txHashes.includes(done.txHash!) && done.txHashes[0] === resent.txHash);
+      assert.ok(done.txHashes.includes(done.txHash!));
+      assert.deepEqual(
+        done.txHashes.slice(0, 2),
+        [sent.txHash, resent.txHash],
+        "the old hash still listed, never re-sent",
+      );
       const rc = await dep.publicClient.getTransactionReceipt({ hash: done.txHash as Hex });
       assert.equal(rc.status, "success");
       assert.ok(same(rc.from, newKey.address));
@@ -356,6 +393,142 @@ describe("transactions sent before a key rotation, on a Hardhat node", { timeout
       assert.equal(done.txHash, resent.txHash);
       assert.equal((await submissions(done.attestationId!)).length, 1, "attested exactly once");
       assert.equal(await signedBy(done.attestationId!, newKey.address), true);
+    } finally {
+      for (const node of [...running]) await stop(node);
+      cleanup();
+    }
+  });
+
+  test("a transaction of the previous key stuck unmined is handed over after handOverAfterMs; both mined, the new first: confirmed once by the new one", async () => {
+    const d = meters.stuckBoth;
+    const { dir, cleanup } = tempDir();
+    try {
+      const [oldKey, newKey] = [await oracleAccount(), await oracleAccount()];
+      const { sent, resent } = await handedOverWhilePending(d, oldKey, newKey, dir);
+      // the new transaction mined first, then the old one after all: the registry refuses it
+      assert.equal(await rpc("hardhat_dropTransaction", [sent.txHash]), true);
+      await mine(1);
+      await rpc("eth_sendRawTransaction", [sent.txRaw]);
+      await mine(1);
+      assert.equal((await receiptOf(resent.txHash!)).status, "success");
+      assert.equal((await receiptOf(sent.txHash!)).status, "reverted", "the second attestation of the id refused");
+
+      // the node sees both receipts at once, the reverted one listed first
+      const node = await start(newKey, { gasBumpAfterMs: 600_000 }, dir);
+      const done = await waitForState(node, d, "confirmed");
+      assert.equal(done.txHash, resent.txHash, "confirmed by the transaction that attested");
+      assert.equal(done.blockNumber, Number((await receiptOf(resent.txHash!)).blockNumber));
+      assert.equal((await submissions(done.attestationId!)).length, 1, "attested exactly once");
+      assert.equal(await signedBy(done.attestationId!, newKey.address), true);
+      assert.equal(await signedBy(done.attestationId!, oldKey.address), false);
+    } finally {
+      for (const node of [...running]) await stop(node);
+      cleanup();
+    }
+  });
+
+  test("the previous key's transaction mined after the handover confirms the batch; the new one is not pushed again, and reverts when mined", async () => {
+    const d = meters.stuckOldMined;
+    const { dir, cleanup } = tempDir();
+    try {
+      const [oldKey, newKey] = [await oracleAccount(), await oracleAccount()];
+      const { sent, resent } = await handedOverWhilePending(d, oldKey, newKey, dir);
+      // the RPC node loses the new transaction; the old one is mined after all
+      assert.equal(await rpc("hardhat_dropTransaction", [resent.txHash]), true);
+      await mine(1);
+      assert.equal((await receiptOf(sent.txHash!)).status, "success");
+
+      const node = await start(newKey, { gasBumpAfterMs: 600_000 }, dir);
+      const done = await waitForState(node, d, "confirmed");
+      assert.equal(done.txHash, sent.txHash, "confirmed by the old transaction");
+      assert.equal(done.blockNumber, Number((await receiptOf(sent.txHash!)).blockNumber));
+      await nextTick(node);
+      assert.equal(await inMempool(resent.txHash!), false, "the new transaction not re-broadcast");
+      assert.equal(await nonceOf(newKey.address, "pending"), 0);
+
+      // broadcast anyway (another RPC node still had it): mined, refused
+      await rpc("eth_sendRawTransaction", [resent.txRaw]);
+      await mine(1);
+      assert.equal((await receiptOf(resent.txHash!)).status, "reverted");
+      await nextTick(node);
+      assert.equal(batchOf(node, d)!.txHash, sent.txHash);
+      assert.equal((await submissions(done.attestationId!)).length, 1, "attested exactly once");
+      assert.equal(await signedBy(done.attestationId!, oldKey.address), true);
+    } finally {
+      for (const node of [...running]) await stop(node);
+      cleanup();
+    }
+  });
+
+  test("the previous key's transaction reverting after the handover (its node removed) does not fail the batch: the new one confirms it", async () => {
+    const d = meters.stuckOldReverted;
+    const { dir, cleanup } = tempDir();
+    try {
+      const [oldKey, newKey] = [await oracleAccount(), await oracleAccount()];
+      const { sent, resent } = await handedOverWhilePending(d, oldKey, newKey, dir);
+      // the rotation finished (the old node removed), then the old transaction mined: refused
+      for (const h of [sent.txHash, resent.txHash]) assert.equal(await rpc("hardhat_dropTransaction", [h]), true);
+      await oracleSet("removeNode", oldKey.address);
+      await rpc("eth_sendRawTransaction", [sent.txRaw]);
+      await mine(1);
+      assert.equal((await receiptOf(sent.txHash!)).status, "reverted");
+
+      // the node's own transaction, unknown to the RPC node now, is re-broadcast
+      const node = await start(newKey, { gasBumpAfterMs: 600_000 }, dir);
+      await waitFor(() => inMempool(resent.txHash!), { timeoutMs: 30_000, what: "the new transaction re-broadcast" });
+      await nextTick(node);
+      assert.equal(batchOf(node, d)!.state, "submitted", "not failed by the old transaction's revert");
+      await mine(1);
+      const done = await waitForState(node, d, "confirmed");
+      assert.equal(done.txHash, resent.txHash);
+      assert.equal((await receiptOf(resent.txHash!)).status, "success");
+      assert.equal((await submissions(done.attestationId!)).length, 1, "attested exactly once");
+      assert.equal(await signedBy(done.attestationId!, newKey.address), true);
+    } finally {
+      for (const node of [...running]) await stop(node);
+      cleanup();
+    }
+  });
+
+  test("a transaction of the previous key gone from the RPC node is handed over even when the node restarts more often than gasBumpAfterMs", async () => {
+    const d = meters.restarts;
+    const gasBumpAfterMs = 8_000;
+    const { dir, cleanup } = tempDir();
+    try {
+      const [oldKey, newKey] = [await oracleAccount(), await oracleAccount()];
+      const sent = await submittedByOldKey(d, oldKey, dir);
+      assert.equal(await rpc("hardhat_dropTransaction", [sent.txHash]), true);
+
+      // each node runs two pipeline ticks, far less than gasBumpAfterMs, then stops
+      const deadline = Date.now() + 90_000;
+      let starts = 0;
+      for (;;) {
+        assert.ok(Date.now() < deadline, `not handed over after ${starts} starts`);
+        const node = await start(newKey, { gasBumpAfterMs, handOverAfterMs: 600_000 }, dir);
+        const upAtMs = Date.now();
+        starts++;
+        await nextTick(node);
+        await nextTick(node);
+        const b = batchOf(node, d)!;
+        await stop(node);
+        assert.ok(Date.now() - upAtMs < gasBumpAfterMs, "each node stops before gasBumpAfterMs");
+        if (b.state !== "submitted" || !same(b.txFrom, oldKey.address)) break;
+        assert.match(b.error ?? "", /unknown to the RPC node/, "the first miss is stored");
+      }
+      assert.ok(starts >= 2, "handed over by a later start than the one that missed it first");
+
+      const node = await start(newKey, { gasBumpAfterMs: 600_000 }, dir);
+      const resent = await waitForBatch(
+        node,
+        d,
+        (b) => b.state === "submitted" && same(b.txFrom, newKey.address),
+        "submitted by the new account",
+      );
+      await waitFor(() => inMempool(resent.txHash!), { timeoutMs: 30_000, what: "the new transaction in the mempool" });
+      await mine(1);
+      const done = await waitForState(node, d, "confirmed");
+      assert.equal(done.txHash, resent.txHash);
+      assert.equal((await submissions(done.attestationId!)).length, 1, "attested exactly once");
     } finally {
       for (const node of [...running]) await stop(node);
       cleanup();

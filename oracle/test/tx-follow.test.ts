@@ -5,9 +5,10 @@ import { parseTransaction, type Hex, type TransactionSerializableEIP1559 } from 
 import { SdkCalculator } from "../src/compute/sdk.ts";
 import { readingsTopic } from "../src/ingest/mqtt.ts";
 import type { Batch } from "../src/storage/types.ts";
-import { HardhatNode, chainTestNode, deploy, type Deployment } from "./chain-harness.ts";
+import { chainTestNode, type HardhatNode, type Deployment } from "./chain-harness.ts";
 import { electricity, makeDevice, type TestDevice, type testNode } from "./fixtures.ts";
 import { tempDir, waitFor } from "./helpers.ts";
+import { manualMiningChain } from "./tx-harness.ts";
 
 type Node = Awaited<ReturnType<typeof testNode>>;
 const gwei = 1_000_000_000n;
@@ -19,6 +20,7 @@ const gwei = 1_000_000_000n;
 describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => {
   let hh: HardhatNode;
   let dep: Deployment;
+  let harness: Awaited<ReturnType<typeof manualMiningChain>>;
   // one facility per test, so each test's batches are its own
   const meters = {
     confirmations: makeDevice("follow-meter-1", "follow-confirmations"),
@@ -39,11 +41,9 @@ describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => 
     chainTestNode(hh, dep, { chain, dir, parts: { calculator } });
 
   const rpc = <T = unknown>(method: string, params: unknown[] = []): Promise<T> => hh.rpc<T>(method, params);
-  const mine = async (blocks = 1) => {
-    for (let i = 0; i < blocks; i++) await rpc("evm_mine");
-  };
+  const mine = (blocks = 1) => harness.mine(blocks);
   const head = async () => BigInt(await rpc<string>("eth_blockNumber"));
-  const inMempool = async (hash: string) => (await rpc<unknown>("eth_getTransactionByHash", [hash])) !== null;
+  const inMempool = (hash: string) => harness.inMempool(hash);
   const oracleNonce = async (tag: "latest" | "pending") =>
     Number(await rpc<string>("eth_getTransactionCount", [dep.oracle.address, tag]));
 
@@ -73,22 +73,12 @@ describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => 
     const now = Date.now();
     await waitFor(() => node.pipeline.lastTickOkMs > now, { timeoutMs: 30_000, what: "a full pipeline tick" });
   };
-  const submissions = async (attestationId: string) =>
-    dep.publicClient.getContractEvents({
-      address: dep.attestationRegistry,
-      abi: dep.abis.attestationRegistry,
-      eventName: "AttestationSubmitted",
-      args: { id: attestationId as Hex },
-      fromBlock: 0n,
-    });
+  const submissions = (attestationId: string) => harness.submissions(attestationId);
   const fees = (raw: string) => parseTransaction(raw as Hex) as TransactionSerializableEIP1559;
 
   before(async () => {
-    hh = await HardhatNode.start();
-    dep = await deploy(hh.url);
-    for (const d of Object.values(meters)) await dep.registerDevice(d.deviceId, d.facilityId, d.publicKey, 1);
-    // from here on, blocks are mined by the tests alone
-    await rpc("evm_setAutomine", [false]);
+    harness = await manualMiningChain(Object.values(meters));
+    ({ hh, dep } = harness);
   });
   after(async () => {
     await hh?.stop();

@@ -22,7 +22,14 @@ export type BatchWrites = Pick<Storage, "sealDue" | "transition" | "patchBatch">
 type BatchWritesAsync = {
   [K in "sealDue" | "transition" | "patchBatch"]: (...args: Parameters<Storage[K]>) => Promise<ReturnType<Storage[K]>>;
 };
-export type TxReceipt = { status: "success" | "reverted"; blockNumber: bigint };
+/** `from`: the account that sent the transaction (a batch may list several accounts' after a key rotation). */
+export type TxReceipt = { status: "success" | "reverted"; blockNumber: bigint; from: Address };
+
+/**
+ * How `error` starts on a `submitted` batch whose transaction, of a previous key, the RPC node did
+ * not know at its last look; `nextAttemptAtMs` is then when it is handed over unless it reappears.
+ */
+export const UNKNOWN_TO_RPC = "transaction of a previous key unknown to the RPC node";
 
 /**
  * What the pipeline needs from the chain (chain/viem.ts implements it over JSON-RPC).
@@ -81,8 +88,6 @@ export class BatchPipeline {
   #lastTickOkMs = 0;
   /** every `submitted` batch stored without its sender has had it read from its raw transaction */
   #sendersKnown = false;
-  /** batch id → when a transaction of another account (before a key rotation) was first seen gone from the RPC node */
-  readonly #goneSinceMs = new Map<number, number>();
 
   constructor(deps: {
     common: Common;
@@ -405,7 +410,8 @@ export class BatchPipeline {
         txFrom: chain.signerAddress,
         txRaw: tx.raw,
         txSentAtMs: now,
-        txHashes: [tx.hash],
+        // after a key rotation, the previous key's transactions stay listed: one may still be mined
+        txHashes: [...b.txHashes, tx.hash],
         attempts: 0,
         error: null,
       }))
@@ -422,39 +428,21 @@ export class BatchPipeline {
 
   /**
    * submitted → confirmed after N confirmations; re-broadcast, bump gas, or re-submit as needed.
-   * A transaction of another account (sent before a key rotation) is only watched: this node
-   * cannot sign at that account's nonce, and the old transaction may still be mined. Once it is
-   * lost (reverted, its nonce used by another, or gone from the RPC node for `gasBumpAfterMs`),
-   * the batch goes back to `pinned` to be signed and sent by this node's account (`#handOver`).
+   * `txHashes` lists every transaction sent for the batch, by this account or (before a key
+   * rotation) another; whichever is mined successfully confirms it. A transaction of another
+   * account is only watched (`#watch`): this node cannot sign at that account's nonce, and it may
+   * still be mined. Once it is reverted or its nonce used by another transaction, the batch goes
+   * back to `pinned` to be signed and sent by this node's account (`#handOver`).
    */
   async #follow(b: Batch): Promise<void> {
     const chain = this.#chain;
     if (!chain) return;
     const cfg = this.#common.config.chain;
     const sender = (b.txFrom ?? chain.signerAddress) as Address;
-    const foreign = sender.toLowerCase() !== chain.signerAddress.toLowerCase();
-    for (const h of b.txHashes) {
-      const rc = await chain.receipt(h as Hex);
-      if (!rc) continue;
-      if (rc.status === "reverted") {
-        if (await chain.exists(b.attestationId as Hex)) {
-          await this.#writes.transition(b.id, ["submitted"], "confirmed", {
-            txHash: h,
-            blockNumber: Number(rc.blockNumber),
-            error: null,
-          });
-          return;
-        }
-        // the old account's, most likely refused as no longer an active node of the OracleSet
-        if (foreign) return this.#handOver(b, sender, `transaction ${h} of ${sender} reverted`);
-        await this.#writes.transition(b.id, ["submitted"], "failed", {
-          txHash: h,
-          blockNumber: Number(rc.blockNumber),
-          error: `transaction ${h} reverted`,
-        });
-        this.#log.error({ batch: b.id, tx: h }, "attestation transaction reverted");
-        return;
-      }
+    const foreign = !sameAddress(sender, chain.signerAddress);
+    const mined = await this.#mined(chain, b, sender);
+    if (mined?.rc.status === "success") {
+      const { hash: h, rc } = mined;
       const head = await chain.blockNumber();
       if (head - rc.blockNumber + 1n < BigInt(cfg.confirmations)) return;
       if (
@@ -476,45 +464,54 @@ export class BatchPipeline {
       }
       return;
     }
+    if (mined) {
+      const { hash: h, rc } = mined;
+      if (await chain.exists(b.attestationId as Hex)) {
+        // attested by a transaction this batch does not list (another node of the quorum)
+        await this.#writes.transition(b.id, ["submitted"], "confirmed", {
+          txHash: h,
+          blockNumber: Number(rc.blockNumber),
+          error: null,
+        });
+        return;
+      }
+      if (sameAddress(rc.from, sender)) {
+        // the old account's, most likely refused as no longer an active node of the OracleSet
+        if (foreign) return this.#handOver(b, sender, `transaction ${h} of ${sender} reverted`);
+        await this.#writes.transition(b.id, ["submitted"], "failed", {
+          txHash: h,
+          blockNumber: Number(rc.blockNumber),
+          error: `transaction ${h} reverted`,
+        });
+        this.#log.error({ batch: b.id, tx: h }, "attestation transaction reverted");
+        return;
+      }
+      // a previous key's transaction, refused (its node removed): the current one is followed on
+    }
     // not mined: was the nonce used by some other transaction of the sending account?
     const { latest } = await chain.nonces(foreign ? sender : undefined);
     if (b.txNonce !== null && latest > b.txNonce) {
       // one of ours may have been mined since its receipt was asked for: the next pass counts
       // its confirmations rather than taking the attestation as confirmed now
-      for (const h of b.txHashes) if (await chain.receipt(h as Hex)) return;
+      const since = await this.#mined(chain, b, sender);
+      if (since && (since.rc.status === "success" || sameAddress(since.rc.from, sender))) return;
       if (await chain.exists(b.attestationId as Hex)) {
         await this.#writes.transition(b.id, ["submitted"], "confirmed", { error: null });
         return;
       }
       if (foreign) return this.#handOver(b, sender, `nonce ${b.txNonce} of ${sender} consumed elsewhere`);
+      // the hashes stay: a previous key's transaction among them may still be mined
       await this.#writes.transition(b.id, ["submitted"], "signed", {
         txHash: null,
         txRaw: null,
         txNonce: null,
         txFrom: null,
-        txHashes: [],
         error: `nonce ${b.txNonce} consumed elsewhere; re-submitting`,
       });
       return;
     }
     const now = this.#common.clock.nowMs();
-    if (foreign) {
-      // never bumped, never re-broadcast: the transaction is the old account's to send
-      const known = await Promise.all(b.txHashes.map((h) => chain.isKnown(h as Hex)));
-      if (known.some(Boolean)) {
-        this.#goneSinceMs.delete(b.id);
-        return;
-      }
-      const goneSince = this.#goneSinceMs.get(b.id) ?? now;
-      this.#goneSinceMs.set(b.id, goneSince);
-      if (now - goneSince < cfg.gasBumpAfterMs || now - (b.txSentAtMs ?? 0) < cfg.gasBumpAfterMs) return;
-      // mined between the receipts above and now: isKnown saw it, or exists does
-      if (await chain.exists(b.attestationId as Hex)) {
-        await this.#writes.transition(b.id, ["submitted"], "confirmed", { error: null });
-        return;
-      }
-      return this.#handOver(b, sender, `transaction ${b.txHash} of ${sender} gone from the RPC node`);
-    }
+    if (foreign) return this.#watch(chain, b, sender, now);
     if (b.txRaw && b.txSentAtMs !== null && now - b.txSentAtMs >= cfg.gasBumpAfterMs) {
       const bumps = b.txHashes.length;
       // from the last transaction's own fees, not the current estimate (which may have fallen)
@@ -534,14 +531,76 @@ export class BatchPipeline {
   }
 
   /**
+   * The receipt that decides a batch: a successful one if any of its transactions has one, else a
+   * reverted one (the current sender's first); null while none is mined.
+   */
+  async #mined(chain: ChainPort, b: Batch, sender: Address): Promise<{ hash: Hex; rc: TxReceipt } | null> {
+    const receipts = await Promise.all(b.txHashes.map((h) => chain.receipt(h as Hex)));
+    let reverted: { hash: Hex; rc: TxReceipt } | null = null;
+    for (const [i, rc] of receipts.entries()) {
+      if (!rc) continue;
+      const hash = b.txHashes[i] as Hex;
+      if (rc.status === "success") return { hash, rc };
+      if (!reverted || (sameAddress(rc.from, sender) && !sameAddress(reverted.rc.from, sender)))
+        reverted = { hash, rc };
+    }
+    return reverted;
+  }
+
+  /**
+   * An unmined transaction of another account (sent before a key rotation): never bumped, never
+   * re-broadcast, since the transaction is the old account's to send. Handed over once unknown to
+   * the RPC node at two looks `gasBumpAfterMs` apart (dropped from its mempool), or still unmined
+   * `handOverAfterMs` after it was sent (stuck: its fees too low, and nobody left to raise them).
+   * Both clocks are stored — `txSentAtMs`, and a first miss in `error` with the second look due at
+   * `nextAttemptAtMs` — so a node restarted more often than either still hands the batch over.
+   */
+  async #watch(chain: ChainPort, b: Batch, sender: Address, now: number): Promise<void> {
+    const cfg = this.#common.config.chain;
+    const known = (await Promise.all(b.txHashes.map((h) => chain.isKnown(h as Hex)))).some(Boolean);
+    const missed = b.error?.startsWith(UNKNOWN_TO_RPC) ?? false;
+    let reason: string;
+    if (known) {
+      const sentAtMs = b.txSentAtMs ?? b.updatedAtMs;
+      if (now - sentAtMs < cfg.handOverAfterMs) {
+        // back in the RPC node's mempool: a later miss waits its own gasBumpAfterMs
+        if (missed) await this.#writes.patchBatch(b.id, "submitted", { error: null, nextAttemptAtMs: 0 });
+        return;
+      }
+      reason = `transaction ${b.txHash} of ${sender} still unmined ${Math.round((now - sentAtMs) / 1000)} s after it was sent (chain.handOverAfterMs)`;
+    } else if (!missed) {
+      const atMs = Math.max(now, b.txSentAtMs ?? 0) + cfg.gasBumpAfterMs;
+      const error = `${UNKNOWN_TO_RPC}: transaction ${b.txHash} of ${sender}, first missed at ${new Date(now).toISOString()}; handed over to ${chain.signerAddress} at ${new Date(atMs).toISOString()} unless it reappears`;
+      // the tick leaves the batch alone until the second look
+      await this.#writes.patchBatch(b.id, "submitted", { error, nextAttemptAtMs: atMs });
+      this.#log.warn(
+        { batch: b.id, tx: b.txHash, from: sender, handOverAtMs: atMs },
+        "transaction of a previous key unknown to the RPC node",
+      );
+      return;
+    } else if (now < b.nextAttemptAtMs) {
+      return;
+    } else {
+      reason = `transaction ${b.txHash} of ${sender} gone from the RPC node`;
+    }
+    // mined between the receipts above and now: isKnown saw it, or exists does
+    if (await chain.exists(b.attestationId as Hex)) {
+      await this.#writes.transition(b.id, ["submitted"], "confirmed", { error: null });
+      return;
+    }
+    return this.#handOver(b, sender, reason);
+  }
+
+  /**
    * submitted → pinned for a batch whose transaction another account sent (before a key rotation)
    * and lost: signed again with this node's key (the header's signatures were the old key's, which
    * the OracleSet refuses once the old node is removed) and sent from this account at its own
-   * nonce. The header and attestation id stay; `#submit` confirms instead of sending when the id
-   * is on-chain by then, and the registry refuses a header twice, so the batch counts once.
+   * nonce. The header and attestation id stay, and so do the old hashes: if the old transaction is
+   * mined after all, it confirms the batch (and the new one reverts), or it reverts. `#submit`
+   * confirms instead of sending when the id is on-chain by then; the registry refuses a header
+   * twice, so the batch counts once.
    */
   async #handOver(b: Batch, sender: Address, reason: string): Promise<void> {
-    this.#goneSinceMs.delete(b.id);
     const error = `${reason}; signing again and submitting from ${this.#chain!.signerAddress}`;
     if (
       await this.#writes.transition(b.id, ["submitted"], "pinned", {
@@ -551,7 +610,6 @@ export class BatchPipeline {
         txFrom: null,
         txRaw: null,
         txSentAtMs: null,
-        txHashes: [],
         attempts: 0,
         nextAttemptAtMs: 0,
         error,
@@ -563,4 +621,8 @@ export class BatchPipeline {
       );
     }
   }
+}
+
+function sameAddress(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
 }

@@ -204,7 +204,7 @@ export class ViemChain implements ChainPort {
   async receipt(hash: Hex): Promise<TxReceipt | null> {
     try {
       const r = await this.client.getTransactionReceipt({ hash });
-      return { status: r.status, blockNumber: r.blockNumber };
+      return { status: r.status, blockNumber: r.blockNumber, from: r.from };
     } catch (err) {
       if ((err as Error).name === "TransactionReceiptNotFoundError") return null;
       throw err;

@@ -224,6 +224,12 @@ export const configSchema = z
         /** Re-sign the same nonce with higher fees when a transaction is not mined after this long. */
         gasBumpAfterMs: z.number().int().min(100).default(30_000),
         gasBumpPercent: z.number().int().min(10).max(200).default(15),
+        /**
+         * Hand a transaction of a previous key (sent before `keys rotate`) over to the current key
+         * when it is still unmined this long after it was sent: stuck in mempools, its fees too low
+         * and no node left to raise them. Safe: the registry never attests a header twice.
+         */
+        handOverAfterMs: z.number().int().min(1_000).default(600_000),
         keystore: z
           .object({
             path: z.string().optional(),
