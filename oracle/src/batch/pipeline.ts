@@ -404,17 +404,24 @@ export class BatchPipeline {
     const now = this.#common.clock.nowMs();
     // persist before broadcast: after a crash the same signed bytes are re-broadcast, never a second nonce
     if (
-      !(await this.#writes.transition(b.id, ["signed"], "submitted", {
-        txHash: tx.hash,
-        txNonce: nonce,
-        txFrom: chain.signerAddress,
-        txRaw: tx.raw,
-        txSentAtMs: now,
-        // after a key rotation, the previous key's transactions stay listed: one may still be mined
-        txHashes: [...b.txHashes, tx.hash],
-        attempts: 0,
-        error: null,
-      }))
+      !(await this.#writes.transition(
+        b.id,
+        ["signed"],
+        "submitted",
+        {
+          txHash: tx.hash,
+          txNonce: nonce,
+          txFrom: chain.signerAddress,
+          txRaw: tx.raw,
+          txSentAtMs: now,
+          // after a key rotation, the previous key's transactions stay listed: one may still be mined
+          txHashes: [...b.txHashes, tx.hash],
+          attempts: 0,
+          error: null,
+        },
+        // not past a batch of an earlier window opened since #blockedByEarlier looked
+        { afterEarlier: true },
+      ))
     ) {
       return false;
     }
