@@ -1,11 +1,12 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { defaultFactorSet, factorSetId, type FactorSet } from "../../sdk/src/index.ts";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { defaultFactorSet } from "../../sdk/src/index.ts";
 import { ConfigError, loadConfig, loadFactorSetFile, parseConfig } from "../src/config/load.ts";
+import { PATH_SETTINGS, type Config } from "../src/config/schema.ts";
 import { SdkCalculator } from "../src/compute/sdk.ts";
-import { electricity, makeDevice } from "./fixtures.ts";
+import { electricity, kenya500FactorSet, makeDevice } from "./fixtures.ts";
 import { tempDir } from "./helpers.ts";
 
 const tmp = tempDir("cp-config-");
@@ -84,16 +85,6 @@ describe("batching.windowS: 1 min to 24 h (issue 6), shorter only on the local c
 });
 
 describe("methodology.factorSetFile: a factor set of the operator's instead of the built-in one", () => {
-  /** The built-in set with Kenya's grid factor set to 500 g CO2e/kWh, under another name (so another id). */
-  function customSet(): FactorSet {
-    const base = defaultFactorSet().content;
-    const content = {
-      ...base,
-      name: "test/kenya-500",
-      grid: { ...base.grid!, mgCo2ePerKwh: { ...base.grid!.mgCo2ePerKwh, KEN: 500_000 } },
-    };
-    return { id: factorSetId(content), content };
-  }
   /** A file in the temp dir holding `text`; its path. */
   function file(name: string, text: string): string {
     const path = join(tmp.dir, name);
@@ -106,7 +97,7 @@ describe("methodology.factorSetFile: a factor set of the operator's instead of t
     );
 
   test("computes with the file's factors and carries its id (known answer: 120 Wh × 500 g CO2e/kWh = 60 g)", () => {
-    const set = customSet();
+    const set = kenya500FactorSet();
     const meter = makeDevice("kangaita-meter-1", "kangaita");
     const reading = electricity(meter, { energyWh: 120 }).reading;
     // as `carbonproof factors show --json` writes it ({id, content}), and the bare content
@@ -124,13 +115,14 @@ describe("methodology.factorSetFile: a factor set of the operator's instead of t
     assert.notEqual(builtIn.compute(reading).fossilMg, 60_000n);
   });
 
-  test("a relative path resolves against the working directory, like every path in the config", () => {
-    const set = customSet();
+  test("a relative path from the environment resolves against the working directory", () => {
+    const set = kenya500FactorSet();
     file("relative.json", JSON.stringify(set));
     const cwd = process.cwd();
     process.chdir(tmp.dir);
     try {
-      assert.equal(calculatorFor("relative.json").factorSetId, set.id);
+      const config = loadConfig({ env: { CARBONPROOF_ORACLE__METHODOLOGY__FACTOR_SET_FILE: "relative.json" } });
+      assert.equal(loadFactorSetFile(config)!.id, set.id);
     } finally {
       process.chdir(cwd);
     }
@@ -154,7 +146,7 @@ describe("methodology.factorSetFile: a factor set of the operator's instead of t
   });
 
   test("a file that fails the factor-set schema is refused with each offending field's path", () => {
-    const { content } = customSet();
+    const { content } = kenya500FactorSet();
     const bad = { ...content, fuels: { ...content.fuels, wood: { ...content.fuels.wood!, co2KgPerTj: 112000 } } };
     delete (bad as Partial<typeof bad>).name;
     const path = file("bad-schema.json", JSON.stringify({ content: bad }));
@@ -169,7 +161,7 @@ describe("methodology.factorSetFile: a factor set of the operator's instead of t
   });
 
   test("a file whose id does not match its content is refused, saying both ids", () => {
-    const set = customSet();
+    const set = kenya500FactorSet();
     const edited = { id: set.id, content: { ...set.content, name: "edited by hand" } };
     const path = file("id-mismatch.json", JSON.stringify(edited));
     throwsConfigError(
@@ -178,6 +170,141 @@ describe("methodology.factorSetFile: a factor set of the operator's instead of t
         `methodology\\.factorSetFile \\(${literal(path)}\\): its id ${set.id} does not match its content \\(0x[0-9a-f]{64}\\)`,
       ),
       /restore the file, or remove its "id"/,
+    );
+  });
+});
+
+describe("relative paths: a config file's against its directory, the environment's against the working directory", () => {
+  /** `PATH_SETTINGS` key → a relative value for it. */
+  const relativeValues: Record<(typeof PATH_SETTINGS)[number], string> = {
+    dataDir: "data",
+    "mqtt.caFile": "tls/ca.pem",
+    "mqtt.certFile": "tls/client.pem",
+    "mqtt.keyFile": "../secrets/client.key",
+    "chain.keystore.path": "keys/keystore.json",
+    "devices.file": "devices.json",
+    "methodology.factorSetFile": "factors/kenya-500.json",
+  };
+  /** A nested object with each `settings` key (dotted) set to its value. */
+  function nested(settings: Record<string, string>): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [setting, value] of Object.entries(settings)) {
+      const keys = setting.split(".");
+      let node = out;
+      for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+      node[keys.at(-1)!] = value;
+    }
+    return out;
+  }
+  const valueAt = (config: Config, setting: string): unknown =>
+    setting.split(".").reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
+  /** `config` written as `dir`/oracle.json; its path. */
+  function configFile(dir: string, config: unknown): string {
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, "oracle.json");
+    writeFileSync(path, JSON.stringify(config));
+    return path;
+  }
+  /** Runs `fn` with the working directory `dir` (another one than the config file's). */
+  function inDir<T>(dir: string, fn: () => T): T {
+    mkdirSync(dir, { recursive: true });
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      return fn();
+    } finally {
+      process.chdir(cwd);
+    }
+  }
+  const etc = join(tmp.dir, "etc", "cp");
+  const elsewhere = join(tmp.dir, "elsewhere");
+
+  test("each relative path in the file resolves against the file's directory, wherever the node is started", () => {
+    const file = configFile(etc, nested(relativeValues));
+    const config = inDir(elsewhere, () => loadConfig({ file, env: {} }));
+    for (const [setting, value] of Object.entries(relativeValues)) {
+      assert.equal(valueAt(config, setting), resolve(etc, value), setting);
+    }
+    assert.equal(config.mqtt.keyFile, join(tmp.dir, "etc", "secrets", "client.key"), "`..` is normalised");
+  });
+
+  test("a config file named by a relative path: its directory is found from the working directory", () => {
+    configFile(etc, { dataDir: "data" });
+    const config = inDir(tmp.dir, () => loadConfig({ file: join("etc", "cp", "oracle.json"), env: {} }));
+    assert.equal(config.dataDir, join(etc, "data"));
+  });
+
+  test("absolute paths in the file are kept as they are", () => {
+    const absolute = Object.fromEntries(
+      Object.entries(relativeValues).map(([setting, value]) => [setting, join(tmp.dir, "abs", value)]),
+    );
+    const file = configFile(join(tmp.dir, "abs-config"), nested(absolute));
+    const config = inDir(elsewhere, () => loadConfig({ file, env: {} }));
+    for (const [setting, value] of Object.entries(absolute)) assert.equal(valueAt(config, setting), value, setting);
+  });
+
+  test("a relative path from the environment or overrides stays relative to the working directory, also over the file's", () => {
+    const file = configFile(etc, { dataDir: "data", devices: { file: "devices.json" } });
+    const config = inDir(elsewhere, () =>
+      loadConfig({
+        file,
+        env: { CARBONPROOF_ORACLE__DATA_DIR: "env-data", CARBONPROOF_ORACLE__MQTT__CA_FILE: "ca.pem" },
+        overrides: { devices: { file: "override-devices.json" } },
+      }),
+    );
+    assert.equal(config.dataDir, "env-data");
+    assert.equal(config.mqtt.caFile, "ca.pem");
+    assert.equal(config.devices.file, "override-devices.json");
+  });
+
+  test("dataDir left out of the file keeps its default, relative to the working directory as without a file", () => {
+    const file = configFile(join(tmp.dir, "no-data-dir"), { nodeName: "n" });
+    assert.equal(loadConfig({ file, env: {} }).dataDir, ".carbonproof/oracle");
+    assert.equal(loadConfig({ env: {} }).dataDir, ".carbonproof/oracle");
+  });
+
+  test("a path that is not a string or is empty is still refused by the schema, naming the key", () => {
+    const file = configFile(join(tmp.dir, "bad-paths"), { dataDir: "", devices: { file: 7 } });
+    throwsConfigError(() => loadConfig({ file, env: {} }), /- dataDir: /, /- devices\.file: /);
+  });
+
+  test("a relative dataDir whose database is only where the working directory put it before is refused, saying how to move it", () => {
+    const dir = join(tmp.dir, "upgraded");
+    const file = configFile(dir, { dataDir: "state" });
+    const started = join(tmp.dir, "started-here");
+    // the database of a node that ran from `started` when paths were relative to the working directory
+    // (only its existence is checked: an empty file stands for it)
+    mkdirSync(join(started, "state"), { recursive: true });
+    writeFileSync(join(started, "state", "oracle.db"), "");
+    throwsConfigError(
+      () => inDir(started, () => loadConfig({ file, env: {} })),
+      new RegExp(
+        `dataDir "state" in ${literal(file)} is relative to the config file's directory \\(${literal(join(dir, "state"))}\\), which has no database, while ${literal(join(started, "state"))} \\(relative to the working directory, as paths were before\\) has one: move ${literal(join(started, "state"))} to ${literal(join(dir, "state"))}, or set dataDir to "${literal(join(started, "state"))}"`,
+      ),
+    );
+    const fromEnv = inDir(started, () => loadConfig({ file, env: { CARBONPROOF_ORACLE__DATA_DIR: "state" } }));
+    assert.equal(fromEnv.dataDir, "state", "a dataDir from the environment is the working directory's, as before");
+    mkdirSync(join(dir, "state"), { recursive: true });
+    writeFileSync(join(dir, "state", "oracle.db"), "");
+    assert.equal(inDir(started, () => loadConfig({ file, env: {} })).dataDir, join(dir, "state"), "once moved");
+  });
+
+  test("methodology.factorSetFile relative to the config's directory loads that file, not one of the same name in the working directory", () => {
+    const set = kenya500FactorSet();
+    mkdirSync(join(etc, "factors"), { recursive: true });
+    writeFileSync(join(etc, "factors", "kenya-500.json"), JSON.stringify(set));
+    mkdirSync(join(elsewhere, "factors"), { recursive: true });
+    writeFileSync(join(elsewhere, "factors", "kenya-500.json"), JSON.stringify(defaultFactorSet()));
+    const file = configFile(etc, { methodology: { factorSetFile: "factors/kenya-500.json" } });
+    const loaded = inDir(elsewhere, () => loadFactorSetFile(loadConfig({ file, env: {} })));
+    assert.equal(loaded!.id, set.id);
+    assert.notEqual(set.id, defaultFactorSet().id);
+    // and an error names the resolved file
+    const missing = configFile(join(tmp.dir, "missing-factors"), { methodology: { factorSetFile: "none.json" } });
+    const expected = join(tmp.dir, "missing-factors", "none.json");
+    throwsConfigError(
+      () => inDir(elsewhere, () => loadFactorSetFile(loadConfig({ file: missing, env: {} }))),
+      new RegExp(`methodology\\.factorSetFile \\(${literal(expected)}\\) cannot be read: no such file`),
     );
   });
 });

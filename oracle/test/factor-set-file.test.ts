@@ -1,15 +1,16 @@
 import { test, after, describe } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { decodeBundle, defaultFactorSet, factorSetId, readingDigestHex, type FactorSet } from "../../sdk/src/index.ts";
+import { decodeBundle, readingDigestHex } from "../../sdk/src/index.ts";
+import { freePort } from "../../sdk/src/test/ports.ts";
 import { parseConfig } from "../src/config/load.ts";
 import { deviceFileJson } from "../src/devices/directory.ts";
 import { SdkCalculator } from "../src/compute/sdk.ts";
-import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
+import { deviceInfo, electricity, kenya500FactorSet, makeDevice, testNode } from "./fixtures.ts";
 import { tempDir, waitFor } from "./helpers.ts";
 
 /**
@@ -20,20 +21,17 @@ import { tempDir, waitFor } from "./helpers.ts";
 const tmp = tempDir("cp-factor-set-");
 after(() => tmp.cleanup());
 
-/** The built-in set with Kenya's grid factor set to 500 g CO2e/kWh, under another name (so another id). */
-function kenya500(): FactorSet {
-  const base = defaultFactorSet().content;
-  const content = {
-    ...base,
-    name: "test/kenya-500",
-    grid: { ...base.grid!, mgCo2ePerKwh: { ...base.grid!.mgCo2ePerKwh, KEN: 500_000 } },
-  };
-  return { id: factorSetId(content), content };
+const cli = join(dirname(fileURLToPath(import.meta.url)), "../src/cli/main.ts");
+/** The environment without the caller's CARBONPROOF_* variables. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("CARBONPROOF_")) env[k] = v;
+  return env;
 }
 
 describe("methodology.factorSetFile", { timeout: 300_000 }, () => {
   test("a node computes with the file's factor set, stores its id with the reading, and its bundle carries the set", async () => {
-    const set = kenya500();
+    const set = kenya500FactorSet();
     const factorSetFile = join(tmp.dir, "kenya-500.json");
     writeFileSync(factorSetFile, JSON.stringify(set)); // the {id, content} `carbonproof factors show --json` prints
     const methodology = { methodology: { factorSetFile }, facilities: { "ktda-kangaita": { country: "KEN" } } };
@@ -72,7 +70,6 @@ describe("methodology.factorSetFile", { timeout: 300_000 }, () => {
   });
 
   test("carbonproof-oracle start on a missing factor-set file exits 2 naming the file and the key", async () => {
-    const cli = join(dirname(fileURLToPath(import.meta.url)), "../src/cli/main.ts");
     const missing = join(tmp.dir, "no-such-factors.json");
     const devices = join(tmp.dir, "devices.json");
     writeFileSync(devices, deviceFileJson([]));
@@ -88,12 +85,10 @@ describe("methodology.factorSetFile", { timeout: 300_000 }, () => {
         methodology: { factorSetFile: missing },
       }),
     );
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("CARBONPROOF_")) env[k] = v;
     const r = await promisify(execFile)(
       process.execPath,
       ["--disable-warning=ExperimentalWarning", cli, "start", "--config", config],
-      { env, timeout: 180_000 },
+      { env: cleanEnv(), timeout: 180_000 },
     ).then(
       () => ({ code: 0, stderr: "" }),
       (err: { code: number | null; stderr: string }) => err,
@@ -106,5 +101,66 @@ describe("methodology.factorSetFile", { timeout: 300_000 }, () => {
       r.stderr,
     );
     assert.doesNotMatch(r.stderr, /\n\s+at /, "a config error, not a stack trace");
+  });
+
+  test("carbonproof-oracle start reads the paths of its config file relative to that file's directory, not the working directory", async () => {
+    // the layout of /etc/carbonproof with relative paths in oracle.json; the node started from elsewhere
+    const etc = join(tmp.dir, "etc");
+    const elsewhere = join(tmp.dir, "elsewhere");
+    mkdirSync(join(etc, "factors"), { recursive: true });
+    mkdirSync(elsewhere, { recursive: true });
+    const set = kenya500FactorSet();
+    writeFileSync(join(etc, "factors", "kenya-500.json"), JSON.stringify(set));
+    const meter = makeDevice("kangaita-meter-rel");
+    writeFileSync(join(etc, "devices.json"), deviceFileJson([deviceInfo(meter)]));
+    const httpPort = await freePort();
+    const config = join(etc, "oracle.json");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        dataDir: "data",
+        http: { port: httpPort, openIngest: true },
+        mqtt: { mode: "off" },
+        devices: { source: "file", file: "devices.json" },
+        methodology: { factorSetFile: "factors/kenya-500.json" },
+        facilities: { "ktda-kangaita": { country: "KEN" } },
+      }),
+    );
+    const log = join(tmp.dir, "relative-node.log");
+    const fd = openSync(log, "a");
+    const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", cli, "start", "--config", config], {
+      cwd: elsewhere,
+      env: cleanEnv(),
+      stdio: ["ignore", fd, fd],
+    });
+    closeSync(fd);
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    try {
+      await waitFor(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`node exited ${child.exitCode}:\n${readFileSync(log, "utf8")}`);
+          return (await fetch(`http://127.0.0.1:${httpPort}/health`).catch(() => null))?.ok;
+        },
+        { timeoutMs: 120_000, intervalMs: 200, what: "the node started from another directory up" },
+      );
+      const env = electricity(meter, { energyWh: 120, ts: Math.floor(Date.now() / 1000) - 5 });
+      const res = await fetch(`http://127.0.0.1:${httpPort}/v1/readings`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(env),
+      });
+      assert.equal(res.status, 201, `the device in ${etc}/devices.json is known: ${await res.clone().text()}`);
+      const stored = (await (
+        await fetch(`http://127.0.0.1:${httpPort}/v1/readings/${readingDigestHex(env.reading)}`)
+      ).json()) as { result: { fossilCo2eMg: string; factorSetId: string } };
+      // known answer, GHG Protocol Scope 2 location-based: 0.120 kWh × 500 g CO2e/kWh (the file's KEN factor) = 60 g
+      assert.equal(stored.result.factorSetId, set.id, "the factor set of the config file's directory");
+      assert.equal(stored.result.fossilCo2eMg, "60000");
+      assert.ok(existsSync(join(etc, "data", "oracle.db")), "the database is in the config file's data dir");
+      assert.ok(!existsSync(join(elsewhere, "data")), "nothing in the working directory");
+    } finally {
+      child.kill("SIGTERM");
+      await exited;
+    }
   });
 });

@@ -1,6 +1,14 @@
 import { createHash } from "node:crypto";
 import { pino } from "pino";
-import { generateDeviceKey, signReading, type Envelope, type Reading } from "../../sdk/src/index.ts";
+import {
+  defaultFactorSet,
+  factorSetId,
+  generateDeviceKey,
+  signReading,
+  type Envelope,
+  type FactorSet,
+  type Reading,
+} from "../../sdk/src/index.ts";
 import { createCommon, type Clock } from "../src/common.ts";
 import { parseConfig } from "../src/config/load.ts";
 import type { ConfigInput } from "../src/config/schema.ts";
@@ -13,6 +21,21 @@ import { tempDir } from "./helpers.ts";
 /** The real sdk methodology with the default factor set; the test facility is a Kenyan tea factory burning firewood. */
 export function sdkCalculator(): SdkCalculator {
   return new SdkCalculator({ facilities: { "ktda-kangaita": { country: "KEN", flueGasBiogenicShareBp: 10_000 } } });
+}
+
+/**
+ * The built-in factor set with Kenya's grid factor set to 500 g CO2e/kWh, under another name (so
+ * another id): a set of the operator's for `methodology.factorSetFile`. A Kenyan meter's 120 Wh
+ * then computes to 60 g CO2e (0.120 kWh × 500 g/kWh, GHG Protocol Scope 2 location-based).
+ */
+export function kenya500FactorSet(): FactorSet {
+  const base = defaultFactorSet().content;
+  const content = {
+    ...base,
+    name: "test/kenya-500",
+    grid: { ...base.grid!, mgCo2ePerKwh: { ...base.grid!.mgCo2ePerKwh, KEN: 500_000 } },
+  };
+  return { id: factorSetId(content), content };
 }
 
 export type TestDevice = {

@@ -1,16 +1,13 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
-import type { Config } from "../config/schema.ts";
+import { LOCAL_CHAIN_ID, type Config } from "../config/schema.ts";
 import { openKeystore } from "./keystore.ts";
 
 /** Default keystore location inside the data dir. */
 export function keystorePath(config: Config): string {
   return resolve(config.chain.keystore.path ?? join(config.dataDir, "keystore.json"));
 }
-
-/** Chain id of the local stack (Hardhat, what `npm start` runs): the one chain a plain key is taken for. */
-export const LOCAL_CHAIN_ID = 31337;
 
 /** Set to `1` to take a plain key from the environment on another chain (a test network, at the operator's risk). */
 export const ALLOW_PLAIN_KEY_ENV = "CARBONPROOF_ALLOW_PLAIN_KEY";

@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { FACTOR_SET_FORMAT, SdkError, parseFactorSet, type FactorSet } from "../../../sdk/src/index.ts";
-import { configSchema, type Config } from "./schema.ts";
+import { PATH_SETTINGS, configSchema, type Config } from "./schema.ts";
 
 /** A configuration that does not parse: the message lists every offending key and what to do. */
 export class ConfigError extends Error {
@@ -41,11 +41,32 @@ export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   return out;
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
 function merge(base: unknown, over: unknown): unknown {
-  if (typeof base !== "object" || base === null || Array.isArray(base)) return over;
-  if (typeof over !== "object" || over === null || Array.isArray(over)) return over;
-  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  if (!isRecord(base) || !isRecord(over)) return over;
+  const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) out[k] = merge(out[k], v);
+  return out;
+}
+
+/**
+ * `fromFile` (a config file's parsed JSON) with each relative {@link PATH_SETTINGS} value made
+ * absolute against `dir`, the file's directory: the rule is stated once, beside PATH_SETTINGS.
+ * Values that are not non-empty strings are left for the schema to refuse.
+ */
+function resolveFilePaths(fromFile: unknown, dir: string): unknown {
+  if (!isRecord(fromFile)) return fromFile;
+  const out = structuredClone(fromFile);
+  for (const setting of PATH_SETTINGS) {
+    const keys = setting.split(".");
+    const last = keys.pop()!;
+    let node: unknown = out;
+    for (const key of keys) node = isRecord(node) ? node[key] : undefined;
+    if (!isRecord(node)) continue;
+    const value = node[last];
+    if (typeof value === "string" && value !== "" && !isAbsolute(value)) node[last] = resolve(dir, value);
+  }
   return out;
 }
 
@@ -60,9 +81,15 @@ export function parseConfig(input: unknown, source = "configuration"): Config {
   );
 }
 
-/** Loads the config file (JSON, optional), applies environment overrides, validates. */
+/**
+ * Loads the config file (JSON, optional), applies environment overrides, then `overrides`, and
+ * validates. Relative paths in the file are made absolute against the file's directory first
+ * ({@link PATH_SETTINGS}); those from the environment and `overrides` stay relative to the working
+ * directory.
+ */
 export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overrides?: unknown } = {}): Config {
   let fromFile: unknown = {};
+  let written: unknown;
   if (opts.file) {
     let text: string;
     try {
@@ -75,13 +102,37 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
     } catch (cause) {
       throw new ConfigError(`config file ${opts.file} is not valid JSON: ${(cause as Error).message}`, { cause });
     }
+    written = isRecord(fromFile) ? fromFile.dataDir : undefined;
+    fromFile = resolveFilePaths(fromFile, dirname(resolve(opts.file)));
   }
   const merged = merge(merge(fromFile, envOverrides(opts.env ?? process.env)), opts.overrides ?? {});
-  return parseConfig(merged, opts.file ? `config (${opts.file} + environment)` : "config (environment)");
+  const config = parseConfig(merged, opts.file ? `config (${opts.file} + environment)` : "config (environment)");
+  if (opts.file) refuseMovedDataDir(written, config, opts.file);
+  return config;
 }
 
 /**
- * The factor set named by `methodology.factorSetFile` (relative to the working directory), or
+ * Relative paths in a config file were once taken from the working directory. A node whose file
+ * names a relative `dataDir` and that was started from another directory than the file's would now
+ * open an empty data dir: a new database that no longer knows which readings it stored and
+ * attested, so it would take and attest them again. Stops with what to do instead, while the old
+ * data dir (relative to the working directory) has a database and the new one has none.
+ */
+function refuseMovedDataDir(written: unknown, config: Config, file: string): void {
+  if (typeof written !== "string" || written === "" || isAbsolute(written)) return;
+  const now = resolve(dirname(resolve(file)), written);
+  const before = resolve(written);
+  if (config.dataDir !== now || before === now) return; // dataDir from the environment, or the same place
+  const db = "oracle.db"; // the database in a data dir (node.ts)
+  if (!existsSync(join(before, db)) || existsSync(join(now, db))) return;
+  throw new ConfigError(
+    `dataDir "${written}" in ${file} is relative to the config file's directory (${now}), which has no database, while ${before} (relative to the working directory, as paths were before) has one: move ${before} to ${now}, or set dataDir to "${before}" in ${file}`,
+  );
+}
+
+/**
+ * The factor set named by `methodology.factorSetFile` (still relative only when it came from the
+ * environment or overrides: then relative to the working directory; see {@link loadConfig}), or
  * undefined when none is set (the sdk's built-in set applies). Throws {@link ConfigError} naming
  * the file and what is wrong with it: missing, not JSON, not a factor set (each zod path), or an
  * `id` that does not match its content.

@@ -11,18 +11,37 @@ const port = z.number().int().min(0).max(65535);
 /** Shortest attestation window outside the local chain (issue 6: windows of 1 min to 24 h). */
 export const MIN_WINDOW_S = 60;
 /**
- * Hardhat's chain id: the local stack, where test shortcuts (short windows) are allowed. The same
- * number as chain/setup.ts `LOCAL_CHAIN_ID` (a plain key); not imported from there, so that parsing
- * a config does not load the chain modules.
+ * Hardhat's chain id: the local stack (what `npm start`, the tests and the bench run), where test
+ * shortcuts are allowed: windows under {@link MIN_WINDOW_S} here, a plain key in chain/setup.ts.
+ * Defined here, not in the chain modules, so that parsing a config does not load them.
  */
-const LOCAL_CHAIN_ID = 31337;
+export const LOCAL_CHAIN_ID = 31337;
+
+/**
+ * Every setting that names a file or directory. The one rule for a relative path (config/load.ts):
+ * written in the config file, it is relative to that file's directory (as Prometheus's
+ * `rule_files` and docker compose do), so a config means the same wherever the node is started;
+ * from a `CARBONPROOF_ORACLE__*` variable or programmatic overrides, it is relative to the working
+ * directory, as a shell user expects; a default the file leaves out (`dataDir`'s
+ * `.carbonproof/oracle`, and the data-dir files derived from it) is relative to the working
+ * directory too, as it is without a config file. A new path setting must be added here.
+ */
+export const PATH_SETTINGS = [
+  "dataDir",
+  "mqtt.caFile",
+  "mqtt.certFile",
+  "mqtt.keyFile",
+  "chain.keystore.path",
+  "devices.file",
+  "methodology.factorSetFile",
+] as const;
 
 /** Storage drivers the node has (storage/sqlite.ts); `storage.driver` accepts these only. */
 export const STORAGE_DRIVERS = ["sqlite"] as const;
 
 export const configSchema = z
   .object({
-    /** Where SQLite, the Helia blockstore and the keystore live. */
+    /** Where SQLite, the Helia blockstore and the keystore live; a path ({@link PATH_SETTINGS}). */
     dataDir: z.string().min(1).default(".carbonproof/oracle"),
     nodeName: z.string().min(1).default("oracle-1"),
     log: z
@@ -232,6 +251,7 @@ export const configSchema = z
         handOverAfterMs: z.number().int().min(1_000).default(600_000),
         keystore: z
           .object({
+            /** The encrypted keystore file (default: `keystore.json` in `dataDir`). */
             path: z.string().optional(),
             /** Name of the environment variable holding the keystore password. */
             passwordEnv: z.string().default("CARBONPROOF_ORACLE_KEYSTORE_PASSWORD"),
@@ -256,6 +276,7 @@ export const configSchema = z
       .object({
         /** chain: DeviceRegistry contract; file: a JSON list (local tests and air-gapped demos). */
         source: z.enum(["chain", "file"]).default("file"),
+        /** The JSON list for `source: "file"` (default: `devices.json` in `dataDir`). */
         file: z.string().optional(),
         cacheTtlMs: z.number().int().min(0).default(300_000),
       })
@@ -265,8 +286,8 @@ export const configSchema = z
       .object({
         /**
          * A factor-set JSON file ("carbonproof.factor-set/1", as `carbonproof factors show --json` or
-         * `factors import --out` write it) used instead of the sdk's built-in set. Relative to the
-         * working directory, like every path here. Read and checked at start (config/load.ts).
+         * `factors import --out` write it) used instead of the sdk's built-in set. A relative path is
+         * resolved like every path here ({@link PATH_SETTINGS}). Read and checked at start (config/load.ts).
          */
         factorSetFile: z.string().min(1).optional(),
       })
