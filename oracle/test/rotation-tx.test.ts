@@ -71,6 +71,7 @@ describe("transactions sent before a key rotation, on a Hardhat node", { timeout
     stuckOldMined: makeDevice("rotation-meter-8", "rotation-stuck-old-mined"),
     stuckOldReverted: makeDevice("rotation-meter-9", "rotation-stuck-old-reverted"),
     restarts: makeDevice("rotation-meter-10", "rotation-gone-restarts"),
+    pendingBlock: makeDevice("rotation-meter-11", "rotation-stuck-pending-block"),
   };
   const calculator = new SdkCalculator({
     facilities: Object.fromEntries(
@@ -421,6 +422,32 @@ describe("transactions sent before a key rotation, on a Hardhat node", { timeout
       assert.equal((await submissions(done.attestationId!)).length, 1, "attested exactly once");
       assert.equal(await signedBy(done.attestationId!, newKey.address), true);
       assert.equal(await signedBy(done.attestationId!, oldKey.address), false);
+    } finally {
+      for (const node of [...running]) await stop(node);
+      cleanup();
+    }
+  });
+
+  test("a previous key's transaction pending at fees the next block takes is handed over too: the submission is estimated against the latest block, not the pending one", async () => {
+    const d = meters.pendingBlock;
+    const { dir, cleanup } = tempDir();
+    try {
+      const [oldKey, newKey] = [await oracleAccount(), await oracleAccount()];
+      // not underpriced: Hardhat's pending block holds it, and there the attestation already exists
+      const sent = await submittedByOldKey(d, oldKey, dir);
+      const node = await start(newKey, { gasBumpAfterMs: 600_000, handOverAfterMs: 3_000 }, dir);
+      const resent = await waitForBatch(
+        node,
+        d,
+        (b) => b.state === "submitted" && same(b.txFrom, newKey.address),
+        "submitted by the new account",
+      );
+      assert.ok(await inMempool(sent.txHash!), "the old transaction still pending beside it");
+      await mine(1);
+      const done = await waitForState(node, d, "confirmed");
+      assert.equal((await submissions(done.attestationId!)).length, 1, "attested exactly once");
+      assert.ok([sent.txHash, resent.txHash].includes(done.txHash), "confirmed by one of the two");
+      assert.equal((await receiptOf(done.txHash!)).status, "success");
     } finally {
       for (const node of [...running]) await stop(node);
       cleanup();

@@ -111,7 +111,16 @@ export class ViemChain implements ChainPort {
         })
       : encodeFunctionData({ abi: attestationRegistryAbi, functionName: "submit", args: [header, signatures] });
     const to = this.domain.verifyingContract;
-    const gas = await this.client.estimateGas({ account: this.#account.address, to, data });
+    const call = { account: this.#account.address, to, data } as const;
+    // against the pending block (the default: its timestamp is now, where the latest block's may lie
+    // before the period's end), then, if that reverts, the latest one: a previous key's transaction
+    // of the same header waiting in the mempool (handed over, pipeline #handOver) makes the pending
+    // state revert (the id exists there); if both are mined, the registry refuses the second
+    const gas = await this.client
+      .estimateGas(call)
+      .catch((pending: unknown) =>
+        this.client.estimateGas({ ...call, blockTag: "latest" }).catch(() => Promise.reject(pending)),
+      );
     const fees = await this.client.estimateFeesPerGas();
     return this.#sign({
       to,
