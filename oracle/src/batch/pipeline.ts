@@ -45,6 +45,11 @@ export interface ChainPort {
   /** Whether an address is an active node of the OracleSet (co-signers are checked before submission). */
   isActiveOracle?(address: Address): Promise<boolean>;
   exists(attestationId: Hex): Promise<boolean>;
+  /**
+   * The transaction and block that attested `attestationId` (the registry's `AttestationSubmitted`
+   * event), or null when the event is not found.
+   */
+  attestedIn(attestationId: Hex): Promise<{ txHash: Hex; blockNumber: bigint } | null>;
   /** Signs (does not send) `submit`, or `submitCorrection` when `original` is given. */
   prepareSubmit(
     header: BatchHeader,
@@ -88,6 +93,8 @@ export class BatchPipeline {
   #lastTickOkMs = 0;
   /** every `submitted` batch stored without its sender has had it read from its raw transaction */
   #sendersKnown = false;
+  /** attestation id → the transaction found attesting it (`#attestingTx`), until its batch is confirmed */
+  readonly #attesting = new Map<string, Hex>();
 
   constructor(deps: {
     common: Common;
@@ -376,10 +383,9 @@ export class BatchPipeline {
     if (await this.#blockedByEarlier(b)) return false;
     const id = b.attestationId as Hex;
     if (await chain.exists(id)) {
-      // submitted before a crash (or by another node of the quorum): nothing to send
-      await this.#writes.transition(b.id, ["signed"], "confirmed", { error: null });
-      this.#log.info({ batch: b.id, attestation: id }, "attestation already on-chain");
-      return true;
+      // submitted before a crash whose record was lost, by another node of the quorum, or by a
+      // previous key's transaction mined since the handover: nothing to send
+      return this.#confirmAttested(chain, b, "signed", "attestation already on-chain");
     }
     return this.#serial(() => this.#send(b, chain, id));
   }
@@ -474,12 +480,9 @@ export class BatchPipeline {
     if (mined) {
       const { hash: h, rc } = mined;
       if (await chain.exists(b.attestationId as Hex)) {
-        // attested by a transaction this batch does not list (another node of the quorum)
-        await this.#writes.transition(b.id, ["submitted"], "confirmed", {
-          txHash: h,
-          blockNumber: Number(rc.blockNumber),
-          error: null,
-        });
+        // attested by a transaction this batch does not list (another node of the quorum); `h`
+        // is the one of ours the registry refused
+        await this.#confirmAttested(chain, b, "submitted", `transaction ${h} reverted: attested by another`);
         return;
       }
       if (sameAddress(rc.from, sender)) {
@@ -503,7 +506,7 @@ export class BatchPipeline {
       const since = await this.#mined(chain, b, sender);
       if (since && (since.rc.status === "success" || sameAddress(since.rc.from, sender))) return;
       if (await chain.exists(b.attestationId as Hex)) {
-        await this.#writes.transition(b.id, ["submitted"], "confirmed", { error: null });
+        await this.#confirmAttested(chain, b, "submitted", `nonce ${b.txNonce} of ${sender} consumed elsewhere`);
         return;
       }
       if (foreign) return this.#handOver(b, sender, `nonce ${b.txNonce} of ${sender} consumed elsewhere`);
@@ -535,6 +538,70 @@ export class BatchPipeline {
     }
     // the RPC node may have lost it (restart): re-broadcasting the same bytes is harmless
     if (b.txRaw) await chain.broadcast(b.txRaw as Hex);
+  }
+
+  /**
+   * `from` → confirmed for a batch whose attestation is on-chain by a transaction it has no receipt
+   * of (`exists` said so): the transaction and block of the registry's event are recorded, for the
+   * auditor, once that block has `chain.confirmations` confirmations, as with a receipt of its own.
+   * When the event cannot be read (an RPC node refusing the log query, logs pruned) the batch is
+   * confirmed all the same, without the two fields, and a warning says so: the attestation is on-chain.
+   * @returns whether the batch was confirmed now (false: waiting for confirmations)
+   */
+  async #confirmAttested(chain: ChainPort, b: Batch, from: "signed" | "submitted", why: string): Promise<boolean> {
+    const id = b.attestationId as Hex;
+    let found: { txHash: Hex; blockNumber: bigint } | null = null;
+    let lookup: unknown = null;
+    try {
+      found = await this.#attestingTx(chain, id);
+    } catch (err) {
+      lookup = err;
+    }
+    if (found) {
+      const head = await chain.blockNumber();
+      if (head - found.blockNumber + 1n < BigInt(this.#common.config.chain.confirmations)) return false;
+    } else {
+      this.#log.warn(
+        { batch: b.id, attestation: id, err: lookup ?? "no AttestationSubmitted event for the id" },
+        "attesting transaction not found: batch confirmed without its transaction hash and block number",
+      );
+    }
+    const ok = await this.#writes.transition(b.id, [from], "confirmed", {
+      txHash: found?.txHash ?? null,
+      blockNumber: found ? Number(found.blockNumber) : null,
+      error: null,
+      attempts: 0,
+    });
+    this.#attesting.delete(id);
+    if (ok) {
+      this.#log.info(
+        {
+          batch: b.id,
+          attestation: id,
+          tx: found?.txHash ?? null,
+          block: found ? Number(found.blockNumber) : null,
+          why,
+        },
+        "attestation confirmed: attested by a transaction this node has no receipt of",
+      );
+    }
+    return ok;
+  }
+
+  /**
+   * The attesting transaction of `id`: the one found before while its receipt still says so (a
+   * reorg may have moved or dropped it), else looked up again from the registry's event.
+   */
+  async #attestingTx(chain: ChainPort, id: Hex): Promise<{ txHash: Hex; blockNumber: bigint } | null> {
+    const known = this.#attesting.get(id);
+    if (known) {
+      const rc = await chain.receipt(known);
+      if (rc?.status === "success") return { txHash: known, blockNumber: rc.blockNumber };
+      this.#attesting.delete(id);
+    }
+    const found = await chain.attestedIn(id);
+    if (found) this.#attesting.set(id, found.txHash);
+    return found;
   }
 
   /**
@@ -592,7 +659,7 @@ export class BatchPipeline {
     }
     // mined between the receipts above and now: isKnown saw it, or exists does
     if (await chain.exists(b.attestationId as Hex)) {
-      await this.#writes.transition(b.id, ["submitted"], "confirmed", { error: null });
+      await this.#confirmAttested(chain, b, "submitted", reason);
       return;
     }
     return this.#handOver(b, sender, reason);

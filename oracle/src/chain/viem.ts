@@ -97,6 +97,57 @@ export class ViemChain implements ChainPort {
     });
   }
 
+  /**
+   * The transaction and block of `id`'s `AttestationSubmitted` event (the id is indexed), or null
+   * when no such event is found. The log query spans only the blocks stamped with the record's
+   * `submittedAt` (the attesting block's timestamp), found by bisection over block headers: one
+   * block where timestamps strictly increase (Ethereum, Hardhat), a few on chains with sub-second
+   * blocks. No look-back window to configure, and far below the block ranges RPC nodes cap
+   * `eth_getLogs` at; a node that refuses it anyway makes this throw (the caller confirms without
+   * the audit fields). O(log head) header reads, once per batch attested by a transaction it
+   * does not list (the pipeline keeps the hash it found).
+   */
+  async attestedIn(id: Hex): Promise<{ txHash: Hex; blockNumber: bigint } | null> {
+    const address = this.domain.verifyingContract;
+    const record = await this.client.readContract({
+      address,
+      abi: attestationRegistryAbi,
+      functionName: "getAttestation",
+      args: [id],
+    });
+    const at = BigInt(record.submittedAt);
+    const head = await this.client.getBlockNumber({ cacheTime: 0 });
+    const stamp = async (n: bigint) => (await this.client.getBlock({ blockNumber: n })).timestamp;
+    // smallest block in [lo, hi] stamped at or after `t` (hi + 1 if none); timestamps never decrease
+    const firstFrom = async (t: bigint, lo: bigint, hi: bigint): Promise<bigint> => {
+      let a = lo;
+      let b = hi + 1n;
+      while (a < b) {
+        const mid = (a + b) / 2n;
+        if ((await stamp(mid)) >= t) b = mid;
+        else a = mid + 1n;
+      }
+      return a;
+    };
+    const fromBlock = await firstFrom(at, 0n, head);
+    if (fromBlock > head) return null;
+    // the last block stamped `at`: usually fromBlock itself, so probe its successor first
+    const toBlock =
+      fromBlock === head || (await stamp(fromBlock + 1n)) > at
+        ? fromBlock
+        : (await firstFrom(at + 1n, fromBlock + 1n, head)) - 1n;
+    const logs = await this.client.getContractEvents({
+      address,
+      abi: attestationRegistryAbi,
+      eventName: "AttestationSubmitted",
+      args: { id },
+      fromBlock,
+      toBlock,
+    });
+    const log = logs.find((l) => !l.removed && l.blockNumber !== null);
+    return log ? { txHash: log.transactionHash, blockNumber: log.blockNumber } : null;
+  }
+
   async prepareSubmit(
     header: BatchHeader,
     signatures: Hex,
