@@ -1,4 +1,6 @@
 import Link from "next/link";
+import type { ReactNode } from "react";
+import { notIndexedYet } from "@/lib/explorer/detail.ts";
 import { formatCount } from "@/lib/explorer/format.ts";
 import type { IndexerStatus as Status, ReadFailure } from "./data.ts";
 
@@ -57,6 +59,50 @@ export function NotFound({ what, term, hint }: { what: string; term: string; hin
         Check the value, or <Link href={`/explorer/search?q=${encodeURIComponent(term)}`}>search for it</Link> across
         everything the explorer knows.
       </p>
+    </div>
+  );
+}
+
+/**
+ * A detail page for something the indexer has not seen, while it is behind the chain (or the chain
+ * or indexer cannot be read): the thing may exist, so not a 404 (docs/web.md). Says how far each
+ * is, and links to this page again; `children` offers a view that reads the chain itself, if any.
+ */
+export function NotIndexedYet({
+  what,
+  term,
+  href,
+  indexedBlock,
+  head,
+  children,
+}: {
+  what: string;
+  term: string;
+  href: string;
+  indexedBlock: number | null;
+  head: bigint | null;
+  children?: ReactNode;
+}) {
+  return (
+    <div
+      role="status"
+      className="status status--pending"
+      data-testid="not-indexed"
+      data-indexed-block={indexedBlock ?? undefined}
+      data-head={head?.toString()}
+    >
+      {/* a placeholder, not the page: kept out of search engines */}
+      <meta name="robots" content="noindex" />
+      <p>
+        <strong>
+          No {what} “<span className="mono">{term}</span>” is indexed yet.
+        </strong>
+      </p>
+      <p>{notIndexedYet(what, indexedBlock, head)}</p>
+      <p>
+        <a href={href}>Reload this page</a>
+      </p>
+      {children}
     </div>
   );
 }

@@ -7,6 +7,8 @@ import { cache } from "react";
 import type { ExplorerIndexer, ProtocolOverview } from "@carbonproof/subgraph/client";
 import { getExplorerIndexer } from "@/server/indexer/index.ts";
 import { runtimeConfig } from "@/lib/config.server.ts";
+import { settleDetail, type Detail, type DetailRoute } from "@/lib/explorer/detail.ts";
+import { indexedPresence } from "@/server/indexedPresence.ts";
 
 export type IndexerStatus = {
   backend: ExplorerIndexer["backend"];
@@ -26,16 +28,7 @@ export async function readExplorer<T>(fn: (ix: ExplorerIndexer) => Promise<T>): 
   try {
     ix = await getExplorerIndexer();
     const [overview, data] = await Promise.all([overviewOnce(ix), fn(ix)]);
-    return {
-      ok: true,
-      data,
-      status: {
-        backend: ix.backend,
-        indexedBlock: overview.indexedBlock,
-        indexingErrors: overview.indexingErrors,
-        overview,
-      },
-    };
+    return { ok: true, data, status: statusOf(ix, overview) };
   } catch (error) {
     // Shown on the page (IndexerUnavailable) and logged with its cause for the operator.
     console.error("explorer: indexer read failed", error);
@@ -47,6 +40,37 @@ export async function readExplorer<T>(fn: (ix: ExplorerIndexer) => Promise<T>): 
       message: typeof e?.message === "string" ? e.message : String(error),
     };
   }
+}
+
+function statusOf(ix: ExplorerIndexer, overview: ProtocolOverview): IndexerStatus {
+  return {
+    backend: ix.backend,
+    indexedBlock: overview.indexedBlock,
+    indexingErrors: overview.indexingErrors,
+    overview,
+  };
+}
+
+export type DetailRead<T> = { ok: true; detail: Detail<T>; status: IndexerStatus } | ReadFailure;
+
+/**
+ * A detail page's read (lib/explorer/detail.ts): a miss is settled (indexedPresence) before the page
+ * answers 404, so an id created a moment ago opens, or gets the "not indexed yet" page.
+ */
+export async function readExplorerDetail<T>(route: DetailRoute<T>): Promise<DetailRead<T>> {
+  const read = await readExplorer(route.read);
+  if (!read.ok) return read;
+  const detail = await settleDetail(route, read.data, indexedPresence);
+  let status = read.status;
+  if (detail.presence !== "present" || detail.settled) {
+    // the indexer has read on since the first read: say how far, beside what the page now shows
+    const ix = getExplorerIndexer();
+    status = await ix.overview().then(
+      (overview) => statusOf(ix, overview),
+      (cause: unknown) => (console.error("explorer: indexer overview failed", cause), read.status),
+    );
+  }
+  return { ok: true, detail, status };
 }
 
 /** Facility directory (names and countries are off-chain), read once per request. */

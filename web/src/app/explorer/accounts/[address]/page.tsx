@@ -1,12 +1,13 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import type { Hex } from "@carbonproof/subgraph/client";
-import { readExplorer } from "@/components/explorer/data.ts";
+import { readExplorerDetail } from "@/components/explorer/data.ts";
 import { CreditLink } from "@/components/explorer/Links.tsx";
 import { notFound } from "next/navigation";
-import { IndexerStatus, IndexerUnavailable } from "@/components/explorer/Status.tsx";
+import { IndexerStatus, IndexerUnavailable, NotIndexedYet } from "@/components/explorer/Status.tsx";
 import { Table } from "@/components/explorer/Table.tsx";
 import { Badge, RetirementsTable, SalesTable, TransfersTable } from "@/components/explorer/tables.tsx";
+import { ACCOUNT_RECENT, explorerDetails } from "@/lib/explorer/detail.ts";
 import { wellFormed } from "@/lib/explorer/notFound.ts";
 import { HIT_KIND_LABEL, hitHref } from "@/lib/explorer/search.ts";
 import { formatTonnesNumber } from "@/lib/units.ts";
@@ -14,31 +15,13 @@ import { decodeParam } from "@/lib/params.ts";
 
 export const metadata: Metadata = { title: "Account" };
 
-const RECENT = 10;
+const RECENT = ACCOUNT_RECENT;
 
 export default async function AccountPage({ params }: { params: Promise<{ address: string }> }) {
   const raw = decodeParam((await params).address);
   if (!wellFormed("accounts", raw)) notFound();
   const address = raw.toLowerCase() as Hex;
-  const read = await readExplorer(async (ix) => {
-    const [holdings, transfers, sales, retirements, oracles, hits] = await Promise.all([
-      ix.holdings(address),
-      ix.transfers({ account: address }, { first: RECENT + 1 }),
-      ix.sales({ account: address }, { first: RECENT + 1 }),
-      ix.retirements({ account: address }, { first: RECENT + 1 }),
-      ix.oracleNodes({ first: 1000 }),
-      ix.search(address),
-    ]);
-    const oracle = oracles.find((o) => o.address.toLowerCase() === address);
-    return {
-      holdings,
-      transfers,
-      sales,
-      retirements,
-      oracle,
-      hits: hits.filter((h) => h.kind !== "account" && h.kind !== "oracleNode"),
-    };
-  });
+  const read = await readExplorerDetail(explorerDetails.account(address));
   if (!read.ok)
     return (
       <>
@@ -46,7 +29,12 @@ export default async function AccountPage({ params }: { params: Promise<{ addres
         <IndexerUnavailable failure={read} what="this account" />
       </>
     );
-  const d = read.data;
+  // absent: nothing of this address is indexed, at the chain's head (said below); unknown: the indexer is behind
+  const behind = read.detail.presence === "unknown" ? read.detail : undefined;
+  const d =
+    read.detail.presence === "present"
+      ? read.detail.data
+      : { holdings: [], transfers: [], sales: [], retirements: [], oracle: undefined, hits: [] };
   const more = (rows: unknown[], list: string) =>
     rows.length > RECENT ? (
       <p>
@@ -78,7 +66,17 @@ export default async function AccountPage({ params }: { params: Promise<{ addres
           ))}
         </ul>
       ) : null}
-      {nothing ? <p role="status">The indexer has no credits, trades or retirements of this address.</p> : null}
+      {behind ? (
+        <NotIndexedYet
+          what="account"
+          term={raw}
+          href={`/explorer/accounts/${raw}`}
+          indexedBlock={behind.indexedBlock}
+          head={behind.head}
+        />
+      ) : nothing ? (
+        <p role="status">The indexer has no credits, trades or retirements of this address.</p>
+      ) : null}
 
       <h2>Credits held</h2>
       {d.holdings.length ? (

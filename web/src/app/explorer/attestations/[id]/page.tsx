@@ -2,17 +2,18 @@ import type { Metadata } from "next";
 import styles from "@/components/explorer/explorer.module.css";
 import Link from "next/link";
 import type { Hex } from "@carbonproof/subgraph/client";
-import { readExplorer, runtimeOnce } from "@/components/explorer/data.ts";
+import { readExplorerDetail, runtimeOnce } from "@/components/explorer/data.ts";
 import { AccountLink, AttestationLink, CreditLink, FacilityLink, Time, TxLink } from "@/components/explorer/Links.tsx";
 import { Pager } from "@/components/explorer/Pager.tsx";
 import { notFound } from "next/navigation";
-import { IndexerStatus, IndexerUnavailable } from "@/components/explorer/Status.tsx";
+import { IndexerStatus, IndexerUnavailable, NotIndexedYet } from "@/components/explorer/Status.tsx";
 import { Table } from "@/components/explorer/Table.tsx";
 import { Badge, ChallengeStateBadge } from "@/components/explorer/tables.tsx";
 import { bundleUrl } from "@/lib/config.ts";
+import { explorerDetails } from "@/lib/explorer/detail.ts";
 import { wellFormed } from "@/lib/explorer/notFound.ts";
 import { formatCount, formatGramsAsTonnes, formatMgAsGrams, shortHash } from "@/lib/explorer/format.ts";
-import { PAGE_SIZE, pageWindow, parsePage, toParams } from "@/lib/explorer/lists.ts";
+import { PAGE_SIZE, parsePage, toParams } from "@/lib/explorer/lists.ts";
 import { formatTonnes } from "@/lib/units.ts";
 
 export const metadata: Metadata = { title: "Attestation" };
@@ -27,13 +28,7 @@ export default async function AttestationPage({ params, searchParams }: Props) {
   const page = parsePage(toParams(await searchParams).get("page"));
   if (!wellFormed("attestations", raw)) notFound();
   const id = raw.toLowerCase() as Hex;
-  const read = await readExplorer(async (ix) => {
-    const [attestation, readings] = await Promise.all([
-      ix.attestation(id),
-      ix.readings({ attestationId: id }, pageWindow(page)),
-    ]);
-    return { attestation, readings };
-  });
+  const read = await readExplorerDetail(explorerDetails.attestation(id, page));
   if (!read.ok)
     return (
       <>
@@ -41,9 +36,30 @@ export default async function AttestationPage({ params, searchParams }: Props) {
         <IndexerUnavailable failure={read} what="this attestation" />
       </>
     );
-  const a = read.data.attestation;
-  if (!a) notFound();
-  const readings = read.data.readings;
+  if (read.detail.presence === "absent") notFound();
+  if (read.detail.presence === "unknown")
+    return (
+      <>
+        <h1>
+          Attestation <span className="mono">{shortHash(id)}</span>
+        </h1>
+        <IndexerStatus status={read.status} />
+        <NotIndexedYet
+          what="attestation"
+          term={id}
+          href={`/explorer/attestations/${id}`}
+          indexedBlock={read.detail.indexedBlock}
+          head={read.detail.head}
+        >
+          <p>
+            The audit trail reads the chain itself:{" "}
+            <Link href={`/audit/attestation/${id}`}>audit this attestation in the browser</Link>.
+          </p>
+        </NotIndexedYet>
+      </>
+    );
+  const { attestation: a, readings } = read.detail.data;
+  if (!a) notFound(); // present: found() saw it
   const runtime = runtimeOnce();
   return (
     <>

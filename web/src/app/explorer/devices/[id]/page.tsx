@@ -1,15 +1,16 @@
 import type { Metadata } from "next";
 import styles from "@/components/explorer/explorer.module.css";
 import Link from "next/link";
-import { readExplorer } from "@/components/explorer/data.ts";
+import { readExplorerDetail } from "@/components/explorer/data.ts";
 import { AttestationLink, FacilityLink, Time, TxLink } from "@/components/explorer/Links.tsx";
 import { Pager } from "@/components/explorer/Pager.tsx";
 import { notFound } from "next/navigation";
-import { IndexerStatus, IndexerUnavailable } from "@/components/explorer/Status.tsx";
+import { IndexerStatus, IndexerUnavailable, NotIndexedYet } from "@/components/explorer/Status.tsx";
 import { Table } from "@/components/explorer/Table.tsx";
 import { Badge } from "@/components/explorer/tables.tsx";
+import { explorerDetails } from "@/lib/explorer/detail.ts";
 import { formatDateTime, shortHash } from "@/lib/explorer/format.ts";
-import { PAGE_SIZE, pageWindow, parsePage, toParams } from "@/lib/explorer/lists.ts";
+import { PAGE_SIZE, parsePage, toParams } from "@/lib/explorer/lists.ts";
 import { decodeParam } from "@/lib/params.ts";
 
 export const metadata: Metadata = { title: "Device" };
@@ -22,11 +23,7 @@ type Props = {
 export default async function DevicePage({ params, searchParams }: Props) {
   const id = decodeParam((await params).id);
   const page = parsePage(toParams(await searchParams).get("page"));
-  const read = await readExplorer(async (ix) => {
-    const device = await ix.device(id);
-    const readings = device ? await ix.readings({ deviceId: device.code ?? device.id }, pageWindow(page)) : null;
-    return { device, readings };
-  });
+  const read = await readExplorerDetail(explorerDetails.device(id, page));
   if (!read.ok)
     return (
       <>
@@ -34,9 +31,23 @@ export default async function DevicePage({ params, searchParams }: Props) {
         <IndexerUnavailable failure={read} what="this device" />
       </>
     );
-  const d = read.data.device;
-  if (!d) notFound();
-  const readings = read.data.readings;
+  if (read.detail.presence === "absent") notFound();
+  if (read.detail.presence === "unknown")
+    return (
+      <>
+        <h1>Device {id}</h1>
+        <IndexerStatus status={read.status} />
+        <NotIndexedYet
+          what="device"
+          term={id}
+          href={`/explorer/devices/${encodeURIComponent(id)}`}
+          indexedBlock={read.detail.indexedBlock}
+          head={read.detail.head}
+        />
+      </>
+    );
+  const { device: d, readings } = read.detail.data;
+  if (!d) notFound(); // present: found() saw it
   return (
     <>
       <h1>

@@ -1,16 +1,17 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { facilityDirectory, readExplorer } from "@/components/explorer/data.ts";
+import { facilityDirectory, readExplorerDetail } from "@/components/explorer/data.ts";
 import { AccountLink, Time } from "@/components/explorer/Links.tsx";
 import { Pager } from "@/components/explorer/Pager.tsx";
 import { notFound } from "next/navigation";
-import { IndexerStatus, IndexerUnavailable } from "@/components/explorer/Status.tsx";
+import { IndexerStatus, IndexerUnavailable, NotIndexedYet } from "@/components/explorer/Status.tsx";
 import { Table } from "@/components/explorer/Table.tsx";
 import { AttestationsTable, Badge, DevicesTable } from "@/components/explorer/tables.tsx";
 import styles from "@/components/explorer/explorer.module.css";
 import { formatCount, formatGramsAsTonnes } from "@/lib/explorer/format.ts";
+import { explorerDetails } from "@/lib/explorer/detail.ts";
 import { wellFormed } from "@/lib/explorer/notFound.ts";
-import { facilityKey, PAGE_SIZE, pageWindow, parsePage, toParams } from "@/lib/explorer/lists.ts";
+import { facilityKey, PAGE_SIZE, parsePage, toParams } from "@/lib/explorer/lists.ts";
 import { formatTonnes, formatTonnesNumber } from "@/lib/units.ts";
 import { decodeParam } from "@/lib/params.ts";
 
@@ -25,8 +26,7 @@ export default async function FacilityPage({ params, searchParams }: Props) {
   const id = decodeParam((await params).id);
   const page = parsePage(toParams(await searchParams).get("page"));
   if (!wellFormed("facilities", id)) notFound();
-  const read = await readExplorer((ix) => ix.facility(id, pageWindow(page)));
-  if (read.ok && !read.data) notFound();
+  const read = await readExplorerDetail(explorerDetails.facility(id, page));
   if (!read.ok)
     return (
       <>
@@ -34,7 +34,23 @@ export default async function FacilityPage({ params, searchParams }: Props) {
         <IndexerUnavailable failure={read} what="this facility" />
       </>
     );
-  const f = read.data!;
+  if (read.detail.presence === "absent") notFound();
+  if (read.detail.presence === "unknown")
+    return (
+      <>
+        <h1>Facility {id}</h1>
+        <IndexerStatus status={read.status} />
+        <NotIndexedYet
+          what="facility"
+          term={id}
+          href={`/explorer/facilities/${encodeURIComponent(id)}`}
+          indexedBlock={read.detail.indexedBlock}
+          head={read.detail.head}
+        />
+      </>
+    );
+  const f = read.detail.data;
+  if (!f) notFound(); // present: found() saw it
   const key = facilityKey(f);
   const dir = f.code ? facilityDirectory()[f.code] : undefined;
   const path = `/explorer/facilities/${key}`;

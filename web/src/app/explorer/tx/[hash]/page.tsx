@@ -2,14 +2,15 @@ import type { Metadata } from "next";
 import styles from "@/components/explorer/explorer.module.css";
 import Link from "next/link";
 import type { Hex } from "@carbonproof/subgraph/client";
-import { readExplorer, runtimeOnce } from "@/components/explorer/data.ts";
+import { readExplorerDetail, runtimeOnce } from "@/components/explorer/data.ts";
 import { AccountLink, Time } from "@/components/explorer/Links.tsx";
 import { readTransaction } from "@/components/explorer/receipt.ts";
 import { notFound } from "next/navigation";
-import { IndexerStatus, IndexerUnavailable } from "@/components/explorer/Status.tsx";
+import { IndexerStatus, IndexerUnavailable, NotIndexedYet } from "@/components/explorer/Status.tsx";
 import { Table } from "@/components/explorer/Table.tsx";
 import { Badge } from "@/components/explorer/tables.tsx";
 import { formatCount } from "@/lib/explorer/format.ts";
+import { explorerDetails } from "@/lib/explorer/detail.ts";
 import { wellFormed } from "@/lib/explorer/notFound.ts";
 import { HIT_KIND_LABEL, hitHref } from "@/lib/explorer/search.ts";
 import { eventArgs } from "@/lib/explorer/txEvents.ts";
@@ -21,7 +22,10 @@ export default async function TransactionPage({ params }: { params: Promise<{ ha
   const raw = decodeParam((await params).hash);
   if (!wellFormed("tx", raw)) notFound();
   const hash = raw.toLowerCase() as Hex;
-  const [read, tx] = await Promise.all([readExplorer((ix) => ix.search(hash)), readTransaction(hash)]);
+  // The receipt first: when the chain shows CarbonProof events of it, an indexer miss is settled
+  // (lib/explorer/detail.ts) so that a transaction mined a moment ago shows what the indexer links to it.
+  const tx = await readTransaction(hash);
+  const read = await readExplorerDetail(explorerDetails.transaction(hash, tx.ok && !!tx.facts?.events.length));
   const runtime = runtimeOnce();
   const heading = (
     <h1>
@@ -35,7 +39,8 @@ export default async function TransactionPage({ params }: { params: Promise<{ ha
         <IndexerUnavailable failure={read} what="this transaction" />
       </>
     );
-  const hits = read.data.map((h) => ({ hit: h, href: hitHref(h) }));
+  const behind = read.detail.presence === "unknown" ? read.detail : undefined;
+  const hits = (read.detail.presence === "present" ? read.detail.data : []).map((h) => ({ hit: h, href: hitHref(h) }));
   const own = hits.filter((r) => r.hit.kind === "transaction");
   const touched = hits.filter((r) => r.hit.kind !== "transaction");
   if (!hits.length && tx.ok && !tx.facts) notFound();
@@ -48,7 +53,19 @@ export default async function TransactionPage({ params }: { params: Promise<{ ha
           {r.hit.label}
         </p>
       ))}
-      {!hits.length ? <p>The indexer holds no CarbonProof event of this transaction.</p> : null}
+      {behind ? (
+        <NotIndexedYet
+          what="transaction"
+          term={hash}
+          href={`/explorer/tx/${hash}`}
+          indexedBlock={behind.indexedBlock}
+          head={behind.head}
+        >
+          <p>Its receipt below is read from the chain itself.</p>
+        </NotIndexedYet>
+      ) : !hits.length ? (
+        <p>The indexer holds no CarbonProof event of this transaction.</p>
+      ) : null}
       {touched.length ? (
         <Table
           caption="What the indexer links to this transaction."

@@ -1,0 +1,136 @@
+/**
+ * What each explorer detail page (attestation, device, facility, transaction, account) reads from
+ * the indexer, and the decision a miss goes through before the page says "not found".
+ *
+ * A read waits for the indexer's catch-up with the chain only so long, so an attestation submitted
+ * a second ago can be missing from it although it exists. A miss therefore goes through the dApp
+ * pages' decision (server/settlePresence.ts, through indexedPresence): absent (→ 404) only once the
+ * indexer has read up to the chain's head as it was after the miss; present when a later read finds
+ * it (the page shows that read); unknown when the indexer does not get there in time, or the
+ * indexer or the chain cannot be read (→ the "not indexed yet" page, with both blocks).
+ */
+import type { ExplorerIndexer, Hex } from "@carbonproof/subgraph/client";
+import type { Presence } from "../../server/settlePresence.ts";
+import type { PresenceSeen } from "../../server/indexedPresence.ts";
+import { pageWindow } from "./lists.ts";
+
+/** One detail page's indexer read, and whether its answer holds the thing looked up. */
+export type DetailRoute<T> = {
+  /** names the id in log lines */
+  what: string;
+  read: (ix: ExplorerIndexer) => Promise<T>;
+  found: (data: T) => boolean;
+};
+
+/** indexedPresence's signature (the pages pass it; tests pass the same decision on their own indexer). */
+export type PresenceLookup = (
+  what: string,
+  lookup: (ix: ExplorerIndexer) => Promise<boolean>,
+  seen: PresenceSeen,
+) => Promise<Presence>;
+
+export type Detail<T> =
+  | { presence: "present"; data: T; /** found only by a read after the first */ settled: boolean }
+  | { presence: "absent" }
+  | { presence: "unknown"; indexedBlock: number | null; head: bigint | null };
+
+/**
+ * The page's answer for `first`, the page's own read: present with it when it holds the thing;
+ * else whatever `presence` decides, reading with `route.read` again (present: with the read that
+ * found it).
+ */
+export async function settleDetail<T>(route: DetailRoute<T>, first: T, presence: PresenceLookup): Promise<Detail<T>> {
+  if (route.found(first)) return { presence: "present", data: first, settled: false };
+  let last = first;
+  const seen: PresenceSeen = { indexedBlock: null, head: null };
+  const decided = await presence(route.what, async (ix) => route.found((last = await route.read(ix))), seen);
+  if (decided === "present") return { presence: "present", data: last, settled: true };
+  if (decided === "absent") return { presence: "absent" };
+  return { presence: "unknown", indexedBlock: seen.indexedBlock, head: seen.head };
+}
+
+/** How many rows of each kind the account page shows (it reads one more, to know there are more). */
+export const ACCOUNT_RECENT = 10;
+
+/** The reads of the explorer's detail pages (app/explorer/<kind>/[id]/page.tsx). */
+export const explorerDetails = {
+  attestation: (id: Hex, page: number) => ({
+    what: `attestation ${id}`,
+    read: async (ix: ExplorerIndexer) => {
+      const [attestation, readings] = await Promise.all([
+        ix.attestation(id),
+        ix.readings({ attestationId: id }, pageWindow(page)),
+      ]);
+      return { attestation, readings };
+    },
+    found: (d: { attestation: unknown }) => d.attestation !== undefined,
+  }),
+  device: (id: string, page: number) => ({
+    what: `device ${id}`,
+    read: async (ix: ExplorerIndexer) => {
+      const device = await ix.device(id);
+      const readings = device ? await ix.readings({ deviceId: device.code ?? device.id }, pageWindow(page)) : null;
+      return { device, readings };
+    },
+    found: (d: { device: unknown }) => d.device !== undefined,
+  }),
+  facility: (id: string, page: number) => ({
+    what: `facility ${id}`,
+    read: (ix: ExplorerIndexer) => ix.facility(id, pageWindow(page)),
+    found: (f: unknown) => f !== undefined,
+  }),
+  /**
+   * The indexer's hits for a transaction (its events, and what they touched). `hasEvents`: the
+   * chain's receipt holds CarbonProof events; without them an empty answer is complete, not a miss.
+   */
+  transaction: (hash: Hex, hasEvents: boolean) => ({
+    what: `transaction ${hash}`,
+    read: (ix: ExplorerIndexer) => ix.search(hash),
+    found: (hits: readonly unknown[]) => hits.length > 0 || !hasEvents,
+  }),
+  account: (address: Hex) => ({
+    what: `account ${address}`,
+    read: async (ix: ExplorerIndexer) => {
+      const [holdings, transfers, sales, retirements, oracles, hits] = await Promise.all([
+        ix.holdings(address),
+        ix.transfers({ account: address }, { first: ACCOUNT_RECENT + 1 }),
+        ix.sales({ account: address }, { first: ACCOUNT_RECENT + 1 }),
+        ix.retirements({ account: address }, { first: ACCOUNT_RECENT + 1 }),
+        ix.oracleNodes({ first: 1000 }),
+        ix.search(address),
+      ]);
+      const oracle = oracles.find((o) => o.address.toLowerCase() === address);
+      return {
+        holdings,
+        transfers,
+        sales,
+        retirements,
+        oracle,
+        hits: hits.filter((h) => h.kind !== "account" && h.kind !== "oracleNode"),
+      };
+    },
+    found: (d: {
+      holdings: unknown[];
+      transfers: unknown[];
+      sales: unknown[];
+      retirements: unknown[];
+      oracle: unknown;
+    }) =>
+      d.holdings.length > 0 || d.transfers.length > 0 || d.sales.length > 0 || d.retirements.length > 0 || !!d.oracle,
+  }),
+};
+
+/**
+ * What the "not indexed yet" page says of `what` (e.g. "attestation"): how far the indexer and the
+ * chain are, and to reload; or which of them could not be read.
+ */
+export function notIndexedYet(what: string, indexedBlock: number | null, head: bigint | null): string {
+  if (head === null)
+    return `Whether this ${what} exists cannot be told now: the chain could not be read (CARBONPROOF_RPC_URL). Reload in a few seconds; if it persists, the server's log says why.`;
+  if (indexedBlock === null)
+    return `The indexer has not finished its first read of the chain (the chain is at block ${head}). If this ${what} was created recently, reload in a few seconds.`;
+  if (BigInt(indexedBlock) >= head)
+    return `Whether this ${what} exists cannot be told now: the indexer could not be read. Reload in a few seconds; if it persists, the server's log says why.`;
+  const article = /^[aeiou]/.test(what) ? "an" : "a";
+  return `The indexer is at block ${indexedBlock}, the chain at block ${head}: ${article} ${what} created in the last ${head - BigInt(indexedBlock)} block(s) is not indexed yet. Reload in a few seconds.`;
+}
