@@ -24,6 +24,7 @@ import { injectWallet, type WalletOptions } from "./wallet.ts";
 import { explorerTests, seedRetirement, type ExplorerFixture } from "./explorer.ts";
 import { dashboardTests } from "./dashboards.ts";
 import { detailPageTests } from "./detailPages.ts";
+import { explorerFreshTests } from "./explorerFresh.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const shots = join(here, "screenshots");
@@ -319,6 +320,8 @@ dashboardTests({ stack: () => stack, browser: () => browser, axe, shot, log });
 
 // /credit, /certificate and /listing for ids that name nothing: 404 (after the others: it retires once more).
 detailPageTests({ stack: () => stack, browser: () => browser, fixture: () => explorerFixture, axe, shot, log });
+// Explorer detail pages of ids created a moment ago: 200, not 404 (attests for new facilities).
+explorerFreshTests({ stack: () => stack, browser: () => browser, fixture: () => explorerFixture, axe, shot, log });
 
 test("axe-core finds no serious or critical accessibility issue on any page", () => {
   const pages = new Set(axeFindings.map((f) => f.page));
