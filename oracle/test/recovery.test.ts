@@ -5,10 +5,15 @@ import { closeSync, openSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import mqtt from "mqtt";
+import { createWalletClient, http, type Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { readingDigestHex, type Envelope } from "../../sdk/src/index.ts";
-import { attestationRegistryAbi } from "../src/chain/abi.ts";
+import { headerFromJson } from "../src/batch/bundle.ts";
+import { attestationRegistryAbi, oracleSetAbi } from "../src/chain/abi.ts";
+import { chainFor } from "../src/chain/viem.ts";
 import { deviceFileJson } from "../src/devices/directory.ts";
 import { readingsTopic } from "../src/ingest/mqtt.ts";
+import { SqliteStorage } from "../src/storage/sqlite.ts";
 import { freePort } from "../../sdk/src/test/ports.ts";
 import { HardhatNode, ORACLE_KEY, deploy, type Deployment } from "./chain-harness.ts";
 import { deviceInfo, electricity, flueGas, makeDevice } from "./fixtures.ts";
@@ -36,6 +41,9 @@ describe("crash recovery (SIGKILL at each batch state)", { timeout: 900_000 }, (
   const meter = makeDevice("kangaita-meter-1");
   const sent = new Map<string, Envelope>(); // digest → envelope
   const unacked = new Set<string>();
+  /** another node of the quorum, which submits a batch this node signed while it is down */
+  const other = privateKeyToAccount(generatePrivateKey());
+  const otherSubmissions: Hex[] = [];
 
   before(async () => {
     hh = await HardhatNode.start();
@@ -154,7 +162,53 @@ describe("crash recovery (SIGKILL at each batch state)", { timeout: 900_000 }, (
       }
       const how = await exited(c, 30_000);
       assert.equal(how, "SIGKILL");
+      if (point === "signed") await submitSignedByOther();
     });
+  }
+
+  /**
+   * While the node is down after its crash at `signed`, another node of the quorum submits the
+   * earliest signed batch with the header and signatures this node stored: on restart the node
+   * finds the attestation on-chain without a receipt of its own, and must record that transaction.
+   */
+  async function submitSignedByOther(): Promise<void> {
+    const storage = new SqliteStorage(join(tmp.dir, "data", "oracle.db"));
+    const [b] = storage.listBatches({ states: ["signed"] }).sort((x, y) => x.periodStart - y.periodStart);
+    assert.ok(b, "a batch signed at the crash");
+    // a correction (of a batch confirmed before) goes on-chain with its regular header
+    const original = b.correctionOfBatch === null ? null : storage.getBatch(b.correctionOfBatch)!.headerJson!;
+    storage.close();
+    const admin = dep.wallet;
+    await dep.publicClient.waitForTransactionReceipt({
+      hash: await admin.writeContract({
+        address: dep.oracleSet,
+        abi: oracleSetAbi,
+        functionName: "addNode",
+        args: [other.address],
+        account: dep.admin,
+        chain: admin.chain,
+      }),
+    });
+    await hh.rpc("hardhat_setBalance", [other.address, "0x56bc75e2d63100000"]); // 100 ETH
+    const wallet = createWalletClient({ account: other, chain: chainFor(31337, hh.url), transport: http(hh.url) });
+    const header = headerFromJson(b.headerJson!);
+    const hash = await wallet.writeContract(
+      original === null
+        ? {
+            address: dep.attestationRegistry,
+            abi: attestationRegistryAbi,
+            functionName: "submit",
+            args: [header, b.signatures as Hex],
+          }
+        : {
+            address: dep.attestationRegistry,
+            abi: attestationRegistryAbi,
+            functionName: "submitCorrection",
+            args: [header, headerFromJson(original), b.signatures as Hex],
+          },
+    );
+    assert.equal((await dep.publicClient.waitForTransactionReceipt({ hash })).status, "success");
+    otherSubmissions.push(hash);
   }
 
   test("after the last restart every reading is attested exactly once, with proofs that verify on-chain", async () => {
@@ -192,6 +246,25 @@ describe("crash recovery (SIGKILL at each batch state)", { timeout: 900_000 }, (
     assert.equal(onChain, sent.size, "sum of attested reading counts = distinct readings sent");
     const ids = new Set(events.map((e) => (e.args as { id: string }).id));
     assert.equal(ids.size, events.length, "no attestation twice");
+    // every confirmed batch names the transaction and block that attested it, also the one the
+    // other node submitted (no receipt of this node's own)
+    const confirmed = (
+      (await (await fetch(`http://127.0.0.1:${httpPort}/v1/batches?state=confirmed&limit=1000`)).json()) as {
+        batches: { id: number; attestationId: string; txHash: string | null; blockNumber: number | null }[];
+      }
+    ).batches;
+    assert.equal(confirmed.length, events.length, "one confirmed batch per attestation");
+    for (const bt of confirmed) {
+      const e = events.find((x) => (x.args as { id: string }).id === bt.attestationId);
+      assert.ok(e, `batch ${bt.id}'s attestation is on-chain`);
+      assert.equal(bt.txHash, e.transactionHash, `batch ${bt.id}: the attesting transaction`);
+      assert.equal(bt.blockNumber, Number(e.blockNumber), `batch ${bt.id}: its block`);
+    }
+    assert.equal(otherSubmissions.length, 1);
+    assert.ok(
+      confirmed.some((bt) => bt.txHash === otherSubmissions[0]),
+      "the batch the other node submitted is confirmed with its transaction",
+    );
 
     for (const [digest] of sent) {
       const r = (await (await fetch(`http://127.0.0.1:${httpPort}/v1/readings/${digest}`)).json()) as {
