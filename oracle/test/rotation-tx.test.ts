@@ -189,13 +189,10 @@ describe("transactions sent before a key rotation, on a Hardhat node", { timeout
     const { maxFeePerGas } = parseTransaction(sent.txRaw as Hex) as TransactionSerializableEIP1559;
     const { baseFeePerGas } = await dep.publicClient.getBlock();
     await rpc("hardhat_setNextBlockBaseFeePerGas", [`0x${(maxFeePerGas! * 4n).toString(16)}`]);
-    const node = await start(newKey, { gasBumpAfterMs: 600_000, handOverAfterMs: 3_000 }, dir);
-    const resent = await waitForBatch(
-      node,
-      d,
-      (b) => b.state === "submitted" && same(b.txFrom, newKey.address),
-      "submitted by the new account",
-    );
+    const { node, resent } = await submittedByNewKey(d, newKey, dir, {
+      gasBumpAfterMs: 600_000,
+      handOverAfterMs: 3_000,
+    });
     assert.ok(resent.txSentAtMs! - sent.txSentAtMs! >= 3_000, "not before handOverAfterMs");
     assert.equal(resent.attestationId, sent.attestationId, "the same header");
     assert.deepEqual(resent.txHashes, [sent.txHash, resent.txHash], "the old transaction still watched");
@@ -204,6 +201,31 @@ describe("transactions sent before a key rotation, on a Hardhat node", { timeout
     await stop(node);
     await rpc("hardhat_setNextBlockBaseFeePerGas", [`0x${baseFeePerGas!.toString(16)}`]);
     return { sent, resent };
+  };
+  /** The new key's node on `dir`, once it has submitted `d`'s batch from its own account. */
+  const submittedByNewKey = async (
+    d: TestDevice,
+    newKey: PrivateKeyAccount,
+    dir: string,
+    chain: Parameters<typeof start>[1] = { gasBumpAfterMs: 600_000 },
+  ) => {
+    const node = await start(newKey, chain, dir);
+    const resent = await waitForBatch(
+      node,
+      d,
+      (b) => b.state === "submitted" && same(b.txFrom, newKey.address),
+      "submitted by the new account",
+    );
+    return { node, resent };
+  };
+  /** Mines the new account's transaction; `d`'s batch confirmed by it, attested exactly once. */
+  const minedAndConfirmed = async (node: Node, d: TestDevice, resent: Batch) => {
+    await waitFor(() => inMempool(resent.txHash!), { timeoutMs: 30_000, what: "the new transaction in the mempool" });
+    await mine(1);
+    const done = await waitForState(node, d, "confirmed");
+    assert.equal(done.txHash, resent.txHash);
+    assert.equal((await submissions(done.attestationId!)).length, 1, "attested exactly once");
+    return done;
   };
   const receiptOf = (hash: string) => dep.publicClient.getTransactionReceipt({ hash: hash as Hex });
 
@@ -293,13 +315,7 @@ describe("transactions sent before a key rotation, on a Hardhat node", { timeout
       // the rotation done: the old node leaves the OracleSet, so its signature no longer counts
       await oracleSet("removeNode", oldKey.address);
 
-      const node = await start(newKey, { gasBumpAfterMs: 1_500 }, dir);
-      const resent = await waitForBatch(
-        node,
-        d,
-        (b) => b.state === "submitted" && same(b.txFrom, newKey.address),
-        "submitted by the new account",
-      );
+      const { node, resent } = await submittedByNewKey(d, newKey, dir, { gasBumpAfterMs: 1_500 });
       assert.equal(resent.txNonce, newNonce, "at the new account's nonce");
       assert.equal(resent.attestationId, sent.attestationId, "the same header");
       assert.notEqual(resent.signatures, sent.signatures, "signed again with the new key");
@@ -349,19 +365,9 @@ describe("transactions sent before a key rotation, on a Hardhat node", { timeout
       assert.equal((await dep.publicClient.getTransactionReceipt({ hash: other })).status, "success");
 
       // no bumps and no "gone" deadline in this test: only the old account's nonce tells
-      const node = await start(newKey, { gasBumpAfterMs: 600_000 }, dir);
-      const resent = await waitForBatch(
-        node,
-        d,
-        (b) => b.state === "submitted" && same(b.txFrom, newKey.address),
-        "submitted by the new account",
-      );
+      const { node, resent } = await submittedByNewKey(d, newKey, dir);
       assert.equal(resent.txNonce, 0);
-      await waitFor(() => inMempool(resent.txHash!), { timeoutMs: 30_000, what: "the new transaction in the mempool" });
-      await mine(1);
-      const done = await waitForState(node, d, "confirmed");
-      assert.equal(done.txHash, resent.txHash);
-      assert.equal((await submissions(done.attestationId!)).length, 1, "attested exactly once");
+      const done = await minedAndConfirmed(node, d, resent);
     } finally {
       for (const node of [...running]) await stop(node);
       cleanup();
@@ -381,18 +387,8 @@ describe("transactions sent before a key rotation, on a Hardhat node", { timeout
       await mine(1);
       assert.equal((await dep.publicClient.getTransactionReceipt({ hash: sent.txHash as Hex })).status, "reverted");
 
-      const node = await start(newKey, { gasBumpAfterMs: 600_000 }, dir);
-      const resent = await waitForBatch(
-        node,
-        d,
-        (b) => b.state === "submitted" && same(b.txFrom, newKey.address),
-        "submitted by the new account",
-      );
-      await waitFor(() => inMempool(resent.txHash!), { timeoutMs: 30_000, what: "the new transaction in the mempool" });
-      await mine(1);
-      const done = await waitForState(node, d, "confirmed");
-      assert.equal(done.txHash, resent.txHash);
-      assert.equal((await submissions(done.attestationId!)).length, 1, "attested exactly once");
+      const { node, resent } = await submittedByNewKey(d, newKey, dir);
+      const done = await minedAndConfirmed(node, d, resent);
       assert.equal(await signedBy(done.attestationId!, newKey.address), true);
     } finally {
       for (const node of [...running]) await stop(node);
@@ -435,13 +431,10 @@ describe("transactions sent before a key rotation, on a Hardhat node", { timeout
       const [oldKey, newKey] = [await oracleAccount(), await oracleAccount()];
       // not underpriced: Hardhat's pending block holds it, and there the attestation already exists
       const sent = await submittedByOldKey(d, oldKey, dir);
-      const node = await start(newKey, { gasBumpAfterMs: 600_000, handOverAfterMs: 3_000 }, dir);
-      const resent = await waitForBatch(
-        node,
-        d,
-        (b) => b.state === "submitted" && same(b.txFrom, newKey.address),
-        "submitted by the new account",
-      );
+      const { node, resent } = await submittedByNewKey(d, newKey, dir, {
+        gasBumpAfterMs: 600_000,
+        handOverAfterMs: 3_000,
+      });
       assert.ok(await inMempool(sent.txHash!), "the old transaction still pending beside it");
       await mine(1);
       const done = await waitForState(node, d, "confirmed");
@@ -544,18 +537,8 @@ describe("transactions sent before a key rotation, on a Hardhat node", { timeout
       }
       assert.ok(starts >= 2, "handed over by a later start than the one that missed it first");
 
-      const node = await start(newKey, { gasBumpAfterMs: 600_000 }, dir);
-      const resent = await waitForBatch(
-        node,
-        d,
-        (b) => b.state === "submitted" && same(b.txFrom, newKey.address),
-        "submitted by the new account",
-      );
-      await waitFor(() => inMempool(resent.txHash!), { timeoutMs: 30_000, what: "the new transaction in the mempool" });
-      await mine(1);
-      const done = await waitForState(node, d, "confirmed");
-      assert.equal(done.txHash, resent.txHash);
-      assert.equal((await submissions(done.attestationId!)).length, 1, "attested exactly once");
+      const { node, resent } = await submittedByNewKey(d, newKey, dir);
+      const done = await minedAndConfirmed(node, d, resent);
     } finally {
       for (const node of [...running]) await stop(node);
       cleanup();
