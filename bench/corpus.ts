@@ -4,7 +4,6 @@
  * low-s by the sdk, so that signing costs the load generator what a device's signature costs.
  */
 import { createPrivateKey, sign as cryptoSign, type KeyObject } from "node:crypto";
-import { writeFileSync } from "node:fs";
 import {
   canonicalBytes,
   generateDeviceKey,
@@ -14,7 +13,7 @@ import {
   type DeviceKeyPair,
   type Reading,
 } from "../sdk/src/index.ts";
-import { deviceFileJson } from "../oracle/src/devices/directory.ts";
+import { writeSingleKeyDeviceFile } from "../oracle/src/devices/directory.ts";
 import { readingsTopic } from "../oracle/src/ingest/mqtt.ts";
 
 export type BenchDevice = DeviceKeyPair & {
@@ -44,17 +43,7 @@ export function benchDevices(count: number, facilityCount: number): BenchDevice[
 
 /** The node's device file (devices.source = file) for these devices, each with its one key. */
 export function writeBenchDeviceFile(path: string, devices: BenchDevice[]): void {
-  writeFileSync(
-    path,
-    deviceFileJson(
-      devices.map((d) => ({
-        deviceId: d.deviceId,
-        facilityId: d.facilityId,
-        status: "active",
-        keys: [{ publicKey: d.publicKey, validFrom: 0, validUntil: null }],
-      })),
-    ),
-  );
+  writeSingleKeyDeviceFile(path, devices);
 }
 
 /** The device's next reading (its seq advanced) at `ts`, signed: the MQTT payload and its digest. */

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { z } from "zod";
 import { hexToBytes, publicKeyFromXY, publicKeyToXY } from "../../../sdk/src/index.ts";
 
@@ -112,5 +112,26 @@ export function deviceFileJson(devices: DeviceInfo[]): string {
     })),
     null,
     2,
+  );
+}
+
+/**
+ * Writes the device file (`devices.source = file`) for devices that each have one key, active and valid
+ * from 0 with no end: what the simulator and the benches make for the devices they sign as.
+ */
+export function writeSingleKeyDeviceFile(
+  path: string,
+  devices: readonly { deviceId: string; facilityId: string; publicKey: Uint8Array }[],
+): void {
+  writeFileSync(
+    path,
+    deviceFileJson(
+      devices.map((d) => ({
+        deviceId: d.deviceId,
+        facilityId: d.facilityId,
+        status: "active",
+        keys: [{ publicKey: d.publicKey, validFrom: 0, validUntil: null }],
+      })),
+    ),
   );
 }

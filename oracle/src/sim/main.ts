@@ -11,7 +11,7 @@ import { createPublicClient, createWalletClient, http, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { bytesToHex, hexToBytes, idToBytes32, publicKeyToXY, type Envelope } from "../../../sdk/src/index.ts";
 import { chainFor } from "../chain/viem.ts";
-import { deviceFileJson } from "../devices/directory.ts";
+import { writeSingleKeyDeviceFile } from "../devices/directory.ts";
 import { readingsTopic } from "../ingest/mqtt.ts";
 import { makeSimDevices, nextReading, signSim, type SimDevice } from "./devices.ts";
 import { Backoff, postReadings, SimHttpError, type PostVerdict } from "./http.ts";
@@ -192,19 +192,7 @@ async function main(): Promise<void> {
     throw new Error("--bad-sig-rate plus --implausible-rate must be at most 1 (a reading gets at most one of them)");
   const devices = loadOrCreate();
   save(devices);
-  if (values["devices-file"]) {
-    writeFileSync(
-      values["devices-file"],
-      deviceFileJson(
-        devices.map((d) => ({
-          deviceId: d.deviceId,
-          facilityId: d.facilityId,
-          status: "active",
-          keys: [{ publicKey: d.publicKey, validFrom: 0, validUntil: null }],
-        })),
-      ),
-    );
-  }
+  if (values["devices-file"]) writeSingleKeyDeviceFile(values["devices-file"], devices);
   if (values.rpc) await registerOnChain(devices);
 
   const apiKey = values["api-key"] ?? process.env.CARBONPROOF_SIM_API_KEY;
