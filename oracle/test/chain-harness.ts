@@ -183,13 +183,21 @@ export async function deploy(rpcUrl: string, chainId = 31337): Promise<Deploymen
 export async function chainTestNode(
   hh: HardhatNode,
   dep: Deployment,
-  /** `chain` settings over these (confirmations, gas bumps), and a data dir kept across restarts */
-  opts: { chain?: NonNullable<ConfigInput["chain"]>; dir?: string; parts?: Partial<NodeParts> } = {},
+  /**
+   * `chain` settings over these (confirmations, gas bumps), `batching` settings over these (window,
+   * grace), and a data dir kept across restarts
+   */
+  opts: {
+    chain?: NonNullable<ConfigInput["chain"]>;
+    batching?: NonNullable<ConfigInput["batching"]>;
+    dir?: string;
+    parts?: Partial<NodeParts>;
+  } = {},
 ): Promise<Awaited<ReturnType<typeof testNode>>> {
   process.env.CARBONPROOF_ORACLE_PRIVATE_KEY = ORACLE_KEY;
   const node = await testNode({
     config: {
-      batching: { windowS: 2, graceS: 1, tickMs: 100 },
+      batching: { windowS: 2, graceS: 1, tickMs: 100, ...opts.batching },
       devices: { source: "chain", cacheTtlMs: 60_000 },
       chain: {
         enabled: true,

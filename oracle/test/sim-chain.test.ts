@@ -14,10 +14,8 @@
  */
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import {
   bundleCid,
   decodeBundle,
@@ -39,9 +37,8 @@ import {
   type Deployment,
 } from "./chain-harness.ts";
 import { testNode } from "./fixtures.ts";
-import { tempDir, waitFor } from "./helpers.ts";
+import { runSimProcess, tempDir, waitFor } from "./helpers.ts";
 
-const sim = join(dirname(fileURLToPath(import.meta.url)), "../src/sim/main.ts");
 const FACILITY = "ktda-kangaita"; // the simulator's default facility, known to the test calculator
 /** the ingesting node's window: short (under a minute, the local chain only), about 50 in the back-fill */
 const WINDOW_S = 20;
@@ -54,60 +51,18 @@ const SIM_ARGS = ["--chimneys", "2", "--meters", "1", "--fuel", "4", "--duration
 const FAULT_ARGS = ["--bad-sig-rate", "0.03", "--replay-rate", "0.03", "--implausible-rate", "0.03"];
 const ADMIN_KEY_ENV = "CARBONPROOF_TEST_SIM_ADMIN_KEY";
 
-type SimStats = {
-  published: number;
-  acked: number;
-  failed: number;
-  buffered: number;
-  injected: number;
-  faults: { badSignature: number; replay: number; implausible: number };
-};
 type SimState = {
   devices: { deviceId: string; kind: string; seq: number; buffer?: unknown[] }[];
   publicKeys: string[];
 };
 
-/** Runs `carbonproof-sim` as its own process; its last stdout line is its stats (JSON). */
-function runSim(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; stats: SimStats; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", sim, ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...env },
-    });
-    let out = "";
-    let err = "";
-    c.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    c.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    // a hung run must not hang the suite: 4 s of sending plus start-up and registration take far less
-    const kill = setTimeout(() => c.kill("SIGKILL"), 120_000);
-    c.once("error", reject);
-    c.once("exit", (code) => {
-      clearTimeout(kill);
-      const last = out.trim().split("\n").at(-1);
-      if (!last) return reject(new Error(`carbonproof-sim printed no stats (exit ${code}): ${err}`));
-      resolve({ code, stats: JSON.parse(last) as SimStats, stderr: err });
-    });
-  });
-}
-
 /**
  * The node that takes the back-fill: devices from the DeviceRegistry (cache dropped by its
  * events), 20 s windows, and a grace of an hour so that no window is sealed while the back-fill
- * arrives. It submits nothing: the restarted node (`chainTestNode`) does.
+ * arrives. It submits nothing (`chain.enabled` off): the restarted node (the harness's defaults) does.
  */
 function ingestNode(hh: HardhatNode, dep: Deployment, dir: string) {
-  return testNode({
-    config: {
-      batching: { windowS: WINDOW_S, graceS: 3600, tickMs: 100 },
-      devices: { source: "chain", cacheTtlMs: 60_000 },
-      chain: { rpcUrl: hh.url, deviceRegistry: dep.deviceRegistry, pollMs: 100 },
-    },
-    parts: { devices: undefined },
-    dir,
-  });
+  return chainTestNode(hh, dep, { batching: { windowS: WINDOW_S, graceS: 3600 }, chain: { enabled: false }, dir });
 }
 
 describe("carbonproof-sim to confirmed attestations on a Hardhat node", { timeout: 300_000 }, () => {
@@ -133,7 +88,7 @@ describe("carbonproof-sim to confirmed attestations on a Hardhat node", { timeou
     node = await ingestNode(hh, dep, tmp.dir);
     lap("node started");
     const statePath = join(tmp.dir, "sim-state.json");
-    const run = await runSim(
+    const run = await runSimProcess(
       [
         "--mqtt",
         node.mqtt!.url,
@@ -149,11 +104,14 @@ describe("carbonproof-sim to confirmed attestations on a Hardhat node", { timeou
         ...FAULT_ARGS,
       ],
       { [ADMIN_KEY_ENV]: ADMIN_KEY }, // the admin key in the environment, never on the command line
+      // a hung run must not hang the suite: 4 s of sending plus start-up and registration take far less
+      { killAfterMs: 120_000 },
     );
     lap("simulator done");
     assert.equal(run.code, 0, run.stderr);
     assert.ok(!run.stderr.includes(ADMIN_KEY.slice(2)), "the admin key is never printed");
     const s = run.stats;
+    assert.ok(s, `carbonproof-sim printed no stats: ${run.stderr}`);
     t.diagnostic(`simulator: ${JSON.stringify(s)}`);
     assert.equal(s.buffered, 0, "the simulator holds nothing back");
     assert.equal(s.failed, 0);

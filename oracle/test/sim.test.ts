@@ -1,6 +1,6 @@
 import { test, afterEach, beforeEach, describe } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,7 +9,7 @@ import { parseDeviceFile } from "../src/devices/directory.ts";
 import { dayFactor } from "../src/sim/devices.ts";
 import { SqliteStorage } from "../src/storage/sqlite.ts";
 import { testNode } from "./fixtures.ts";
-import { waitFor } from "./helpers.ts";
+import { runSimProcess, waitFor, type SimRun } from "./helpers.ts";
 
 const sim = join(dirname(fileURLToPath(import.meta.url)), "../src/sim/main.ts");
 
@@ -21,49 +21,27 @@ test("the day/night pattern is low at night and peaks in the afternoon (UTC+3)",
   assert.ok(dayFactor(localNight) <= 0.2 + 1e-9);
 });
 
-type SimStats = {
-  published: number;
-  acked: number;
-  failed: number;
-  buffered: number;
-  injected: number;
-  faults: { badSignature: number; replay: number; implausible: number };
-  retries: number;
-  rateLimited: number;
-};
-type SimRun = { code: number | null; stats: SimStats | null; stderr: string };
 type Node = Awaited<ReturnType<typeof testNode>>;
 
 /** Runs the simulator as its own process (what a user runs) with its state in the node's temp dir. */
 function runSim(node: Node, transport: string[], extra: string[], env: NodeJS.ProcessEnv = {}): Promise<SimRun> {
-  const args = [
-    "--disable-warning=ExperimentalWarning",
-    sim,
-    ...transport,
-    "--chimneys",
-    "2",
-    "--meters",
-    "1",
-    "--fuel",
-    "1",
-    "--state",
-    join(node.dir, "sim-state.json"),
-    "--devices-file",
-    join(node.dir, "sim-devices.json"),
-    ...extra,
-  ];
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
-    let out = "";
-    let err = "";
-    c.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    c.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    c.once("error", reject);
-    c.once("exit", (code) => {
-      const last = out.trim().split("\n").at(-1);
-      resolve({ code, stats: last ? (JSON.parse(last) as SimStats) : null, stderr: err });
-    });
-  });
+  return runSimProcess(
+    [
+      ...transport,
+      "--chimneys",
+      "2",
+      "--meters",
+      "1",
+      "--fuel",
+      "1",
+      "--state",
+      join(node.dir, "sim-state.json"),
+      "--devices-file",
+      join(node.dir, "sim-devices.json"),
+      ...extra,
+    ],
+    env,
+  );
 }
 
 /** First run: only the keys and the device list (duration 0), which the node's directory then holds. */
