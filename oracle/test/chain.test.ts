@@ -4,9 +4,15 @@ import mqtt from "mqtt";
 import { leafHash, readingDigestHex } from "../../sdk/src/index.ts";
 import { attestationRegistryAbi } from "../src/chain/abi.ts";
 import { readingsTopic } from "../src/ingest/mqtt.ts";
-import { createApiKey } from "../src/api/keys.ts";
 import { ChainDeviceDirectory } from "../src/devices/chain.ts";
-import { HardhatNode, chainTestNode, deploy, type Deployment, waitForConfirmed } from "./chain-harness.ts";
+import {
+  HardhatNode,
+  chainTestNode,
+  deploy,
+  readingPoster,
+  type Deployment,
+  waitForConfirmed,
+} from "./chain-harness.ts";
 import { electricity, flueGas, makeDevice, quietLogger, type TestDevice, type testNode } from "./fixtures.ts";
 import { waitFor } from "./helpers.ts";
 
@@ -21,16 +27,7 @@ describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
    */
   async function httpDevice(dev: TestDevice, scope: "device" | "facility" = "device") {
     await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);
-    const subject = scope === "device" ? dev.deviceId : dev.facilityId;
-    const key = createApiKey(node.storage, { scope, subject }).key;
-    return async (body: unknown) => {
-      const res = await fetch(`${node.httpUrl}/v1/readings`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-api-key": key },
-        body: JSON.stringify(body),
-      });
-      return { status: res.status, body: (await res.json()) as { reason?: string; detail?: string } };
-    };
+    return readingPoster(node, dev, scope);
   }
   const chimney = makeDevice("kangaita-chimney-1");
   const meter = makeDevice("kangaita-meter-1");
