@@ -31,7 +31,7 @@ const { createApiKey } = await import("../api/keys.ts");
 const { KeystoreError, createKeystore, keystoreAddress, openKeystore } = await import("../chain/keystore.ts");
 const { keystorePath } = await import("../chain/setup.ts");
 const { importCsv } = await import("../ingest/csv.ts");
-const { ABANDONED_PREFIX, holdsLaterBatches } = await import("../storage/types.ts");
+const { holdsLaterBatches, isAbandoned } = await import("../storage/types.ts");
 const { headerFromJson } = await import("../batch/bundle.ts");
 
 /** A command line that does not parse: what was wrong, then the command's usage line; exit 2. */
@@ -447,7 +447,7 @@ async function retry(cfg: Config, ids: number[] | null): Promise<void> {
             .filter(
               (b) =>
                 b.readingCount > 0 &&
-                !(b.error ?? "").startsWith(ABANDONED_PREFIX) &&
+                !isAbandoned(b) &&
                 (b.correctionOfBatch === null || !failedRegular(storage.getBatch(b.correctionOfBatch))),
             )
             .map((b) => b.id)

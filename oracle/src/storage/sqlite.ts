@@ -17,7 +17,12 @@ import type {
   Storage,
   StoredReading,
 } from "./types.ts";
-import { ABANDONED_PREFIX, BATCH_STATES } from "./types.ts";
+import { ABANDONED_PREFIX, BATCH_STATES, isAbandoned } from "./types.ts";
+
+/** types.ts `holdsLaterBatches` as SQL over the batches row `t` (a constant prefix, no user input). */
+const holdsLaterSql = (t: string) =>
+  `(${t}.state = 'failed' AND ${t}.correction_of_batch IS NULL AND ${t}.reading_count > 0
+    AND (${t}.error IS NULL OR substr(${t}.error, 1, ${ABANDONED_PREFIX.length}) <> '${ABANDONED_PREFIX}'))`;
 import { IngestWriter } from "./ingest-writer.ts";
 
 const MIGRATION_1 = `
@@ -749,7 +754,7 @@ export class SqliteStorage implements Storage {
       ? ` AND (correction_of_batch IS NOT NULL OR NOT EXISTS (SELECT 1 FROM batches o
             WHERE o.facility_id = batches.facility_id AND o.correction_of_batch IS NULL AND o.period_start < batches.period_start
               AND (o.state IN ('open', 'sealed', 'pinned', 'signed', 'submitted')
-                OR (o.state = 'failed' AND o.reading_count > 0 AND (o.error IS NULL OR substr(o.error, 1, ${ABANDONED_PREFIX.length}) <> '${ABANDONED_PREFIX}')))))`
+                OR ${holdsLaterSql("o")})))`
       : "";
     const sql = `UPDATE batches SET state = ?, updated_at_ms = ?${sets.length ? `, ${sets.join(", ")}` : ""}
       WHERE id = ? AND state IN (${from.map(() => "?").join(",")})${guard}`;
@@ -844,11 +849,7 @@ export class SqliteStorage implements Storage {
   }
 
   countHoldingBatches(): number {
-    // the SQL of types.ts holdsLaterBatches
-    const r = this.#s(
-      `SELECT COUNT(*) AS n FROM batches WHERE state = 'failed' AND correction_of_batch IS NULL AND reading_count > 0
-         AND (error IS NULL OR substr(error, 1, ?) <> ?)`,
-    ).get(ABANDONED_PREFIX.length, ABANDONED_PREFIX) as Row;
+    const r = this.#s(`SELECT COUNT(*) AS n FROM batches WHERE ${holdsLaterSql("batches")}`).get() as Row;
     return Number(r.n);
   }
 
@@ -861,7 +862,7 @@ export class SqliteStorage implements Storage {
         if (b.state !== "failed") {
           return refuse(`batch ${id} is ${b.state}: only a failed batch is abandoned`);
         }
-        if (!(b.error ?? "").startsWith(ABANDONED_PREFIX)) {
+        if (!isAbandoned(b)) {
           this.#s(`UPDATE batches SET updated_at_ms = ?, error = ? WHERE id = ? AND state = 'failed'`).run(
             nowMs,
             `${ABANDONED_PREFIX} at ${new Date(nowMs).toISOString()}: ${b.error ?? "no reason recorded"}`,

@@ -79,14 +79,14 @@ export type BatchState = (typeof BATCH_STATES)[number];
  */
 export const ABANDONED_PREFIX = "abandoned by the operator";
 
+/** Whether the operator abandoned the batch (`abandon`: its `error` starts with {@link ABANDONED_PREFIX}). */
+export function isAbandoned(b: Pick<Batch, "error">): boolean {
+  return (b.error ?? "").startsWith(ABANDONED_PREFIX);
+}
+
 /** A failed regular batch with readings holds back its facility's later ones until retried or abandoned. */
 export function holdsLaterBatches(b: Pick<Batch, "state" | "correctionOfBatch" | "readingCount" | "error">): boolean {
-  return (
-    b.state === "failed" &&
-    b.correctionOfBatch === null &&
-    b.readingCount > 0 &&
-    !(b.error ?? "").startsWith(ABANDONED_PREFIX)
-  );
+  return b.state === "failed" && b.correctionOfBatch === null && b.readingCount > 0 && !isAbandoned(b);
 }
 
 /** What `retry` or `abandon` did to one batch, or why it did nothing. */
