@@ -16,22 +16,12 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  createPublicClient,
-  createWalletClient,
-  http,
-  type Abi,
-  type Address,
-  type Hex,
-  type PublicClient,
-} from "viem";
+import { createPublicClient, createWalletClient, http, type Abi, type Hex, type PublicClient } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { carbonCreditsAbi } from "../../../../sdk/src/contracts/generated.ts";
-import { folderSource } from "../../../../sdk/src/verify/fileSource.ts";
 import { freePort } from "../../../../sdk/src/test/ports.ts";
 import { EmbeddedRuntime, type EmbeddedIndexerConfig } from "../../server/indexer/index.ts";
-import { INDEXED_CONTRACTS, type IndexedContract } from "../../server/indexer/events.ts";
-import { startTestChain, type TestChain } from "../../server/indexer/testChain.ts";
+import { indexerConfigFor, startTestChain, type TestChain } from "../../server/indexer/testChain.ts";
 import { settlePresence } from "../../server/settlePresence.ts";
 import { prepareFreshIds } from "../../../e2e/freshIds.ts";
 import { explorerDetails, notIndexedYet, settleDetail, type DetailRoute, type PresenceLookup } from "./detail.ts";
@@ -48,21 +38,15 @@ let main: EmbeddedRuntime;
 let tags = 0;
 
 function runtime(overrides: Partial<EmbeddedIndexerConfig> = {}): EmbeddedRuntime {
-  const r = new EmbeddedRuntime({
-    dbPath: join(dir, "indexer.sqlite"),
-    rpcUrl: chain.rpcUrl,
-    chainId: 31337,
-    addresses: Object.fromEntries(INDEXED_CONTRACTS.map((n) => [n, chain.addresses[n]])) as Record<
-      IndexedContract,
-      Address
-    >,
-    startBlock: 0,
-    bundleSources: [folderSource(join(chain.stateDir, "bundles"))],
-    pollMs: 60_000, // never started: syncs only when a read asks
-    freshMs: 0,
-    log: () => {},
-    ...overrides,
-  });
+  const r = new EmbeddedRuntime(
+    indexerConfigFor(chain, {
+      dbPath: join(dir, "indexer.sqlite"),
+      pollMs: 60_000, // never started: syncs only when a read asks
+      freshMs: 0,
+      log: () => {},
+      ...overrides,
+    }),
+  );
   runtimes.push(r);
   return r;
 }

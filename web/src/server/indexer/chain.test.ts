@@ -30,7 +30,6 @@ import {
   oracleSetAbi,
   retirementCertificatesAbi,
 } from "../../../../sdk/src/contracts/generated.ts";
-import { folderSource } from "../../../../sdk/src/verify/fileSource.ts";
 import { protocolIdKey } from "@carbonproof/subgraph/client";
 import { FsBlockstore } from "blockstore-fs";
 import { CID } from "multiformats/cid";
@@ -38,7 +37,7 @@ import { EmbeddedRuntime, heliaBundleSource, type EmbeddedIndexerConfig } from "
 import { openStore } from "./store.ts";
 import { ChainSync } from "./sync.ts";
 import { INDEXED_CONTRACTS, type IndexedContract } from "./events.ts";
-import { startTestChain, type TestChain } from "./testChain.ts";
+import { indexerConfigFor, startTestChain, type TestChain } from "./testChain.ts";
 
 const DEV_MNEMONIC = "test test test test test test test test test test test junk";
 const account = (i: number) => mnemonicToAccount(DEV_MNEMONIC, { addressIndex: i });
@@ -53,21 +52,13 @@ let runtime: EmbeddedRuntime;
 const logLines: string[] = [];
 
 function config(overrides: Partial<EmbeddedIndexerConfig> = {}): EmbeddedIndexerConfig {
-  return {
+  return indexerConfigFor(chain, {
     dbPath: join(dir, "indexer.sqlite"),
-    rpcUrl: chain.rpcUrl,
-    chainId: 31337,
-    addresses: Object.fromEntries(INDEXED_CONTRACTS.map((n) => [n, chain.addresses[n]])) as Record<
-      IndexedContract,
-      Address
-    >,
-    startBlock: 0,
-    bundleSources: [folderSource(join(chain.stateDir, "bundles"))],
     pollMs: 1000,
     freshMs: 5000,
     log: (line, fields) => logLines.push(`${line} ${JSON.stringify(fields ?? {})}`),
     ...overrides,
-  };
+  });
 }
 
 function read<T>(name: IndexedContract, abi: Abi, functionName: string, args: unknown[] = []): Promise<T> {

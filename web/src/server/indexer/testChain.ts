@@ -12,7 +12,9 @@ import { fileURLToPath } from "node:url";
 import { getAddress, type Address } from "viem";
 import { ignitionDeploy } from "../../../../scripts/ignition.ts";
 import { freePort } from "../../../../sdk/src/test/ports.ts";
+import { folderSource } from "../../../../sdk/src/verify/fileSource.ts";
 import { INDEXED_CONTRACTS, type IndexedContract } from "./events.ts";
+import type { EmbeddedIndexerConfig } from "./index.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
 
@@ -114,4 +116,22 @@ export async function startTestChain(log: (line: string) => void = () => {}): Pr
     await stop();
     throw cause;
   }
+}
+
+/** An embedded indexer's config for `chain` (every indexed contract, from block 0, its bundles folder), `rest` laid over it. */
+export function indexerConfigFor(
+  chain: TestChain,
+  rest: Pick<EmbeddedIndexerConfig, "dbPath" | "pollMs" | "freshMs" | "log"> & Partial<EmbeddedIndexerConfig>,
+): EmbeddedIndexerConfig {
+  return {
+    rpcUrl: chain.rpcUrl,
+    chainId: 31337,
+    addresses: Object.fromEntries(INDEXED_CONTRACTS.map((n) => [n, chain.addresses[n]])) as Record<
+      IndexedContract,
+      Address
+    >,
+    startBlock: 0,
+    bundleSources: [folderSource(join(chain.stateDir, "bundles"))],
+    ...rest,
+  };
 }
