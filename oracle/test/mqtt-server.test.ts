@@ -280,6 +280,22 @@ describe("ingest-only MQTT server", { timeout: 60_000 }, () => {
     assert.equal(c.closed, false);
   });
 
+  test("a SUBSCRIBE without a topic filter closes that connection; the server goes on", async () => {
+    const c = raw();
+    await c.connect({ clientId: "empty-subscribe" });
+    // type 8 with flags 0b0010, remaining length 2: the message id and no filter (found by the fuzz test)
+    c.write(Buffer.from([0x82, 0x02, 0x00, 0x07]));
+    await waitFor(() => c.closed);
+    assert.equal(
+      c.packets.some((p) => p.cmd === "suback"),
+      false,
+    );
+    const ok = raw();
+    await ok.connect({ clientId: "after-empty-subscribe" });
+    ok.write({ cmd: "pingreq" });
+    await waitFor(() => ok.packets.some((p) => p.cmd === "pingresp"));
+  });
+
   test("CONNECT return codes: protocol level 5 → 1, empty id without clean session → 2, bad key → 4, not authorized → 5", async () => {
     const cases: Array<[Partial<mqttPacket.IConnectPacket> | Buffer, number]> = [
       [{ protocolVersion: 5, clientId: "v5" }, 1],

@@ -506,6 +506,8 @@ export async function startIngestServer(opts: IngestServerOptions): Promise<Inge
         throw new ProtocolError(`malformed packet: ${(error as Error | null)?.message ?? "incomplete"}`);
       const p = packet as mqttPacket.ISubscribePacket | mqttPacket.IUnsubscribePacket;
       if (p.cmd === "subscribe") {
+        // a SUBACK needs one code per filter: mqtt-packet throws outside ProtocolError on none
+        if (!p.subscriptions.length) throw new ProtocolError("SUBSCRIBE without a topic filter"); // [MQTT-3.8.3-3]
         if (!warnedSubscribe) {
           warnedSubscribe = true;
           log.warn(
