@@ -7,14 +7,16 @@ import { cache } from "react";
 import { z } from "zod";
 import type {
   AttestationDetail,
-  AttestationSummary,
   ExplorerIndexer,
   FacilityDetail,
   Hex,
   ReadingSummary,
 } from "@carbonproof/subgraph/client";
 import { getExplorerIndexer } from "@/server/indexer/index.ts";
+import { indexedPresence } from "@/server/indexedPresence.ts";
 import { runtimeConfig } from "@/lib/config.server.ts";
+import { notIndexedYet, type PresenceLookup } from "../explorer/detail.ts";
+import { lookUpFacility } from "./facility.ts";
 import { defaultFactorSet } from "../../../../sdk/src/factors/factorSet.ts";
 import { type DayRange, rangeSeconds } from "./period.ts";
 import { buildReport, type CbamReport, type KnownFactorSet } from "./report.ts";
@@ -25,31 +27,7 @@ export const MAX_REPORT_READINGS = 500_000;
 
 export const indexer = cache((): ExplorerIndexer => getExplorerIndexer());
 
-/** A facility with every attestation whose period starts at or after `fromTs` (the indexer lists newest first). */
-export async function facilityWithAttestations(
-  ix: ExplorerIndexer,
-  id: string,
-  fromTs: bigint,
-): Promise<FacilityDetail | undefined> {
-  const first = await ix.facility(id, { first: PAGE, skip: 0 });
-  if (!first) return undefined;
-  const attestations: AttestationSummary[] = [...first.attestations];
-  let last = first.attestations;
-  for (let skip = PAGE; last.length === PAGE && last.at(-1)!.periodStart >= fromTs; skip += PAGE) {
-    const next = await ix.facility(id, { first: PAGE, skip });
-    last = next?.attestations ?? [];
-    attestations.push(...last);
-  }
-  return { ...first, attestations };
-}
-
-export const STILL_INDEXING = "the indexer has not finished its first pass over the chain yet; reload in a few seconds";
-
-/** True before the indexer's first pass over the chain: "not found" would be premature then. */
-export async function stillIndexing(ix: ExplorerIndexer): Promise<boolean> {
-  const ov = await ix.overview();
-  return ov.indexedBlock === null;
-}
+export { facilityWithAttestations, lookUpFacility } from "./facility.ts";
 
 /** Every reading of an attestation from its indexed bundle; null when the backend indexes none. */
 export async function readingsOfAttestation(ix: ExplorerIndexer, attestationId: Hex): Promise<ReadingSummary[] | null> {
@@ -187,22 +165,56 @@ export async function issuedByAttestation(ix: ExplorerIndexer, facility: string)
 
 // ---------------------------------------------------------------- report
 
+/** Seconds a client is told to wait (Retry-After) before asking again for a facility not indexed yet. */
+export const NOT_INDEXED_RETRY_S = 5;
+
 export type ReportLoad =
-  { ok: true; report: CbamReport; ipfsGateway: string | undefined } | { ok: false; status: 404 | 503; message: string };
+  | { ok: true; report: CbamReport; ipfsGateway: string | undefined }
+  | { ok: false; status: 404; code: "NOT_FOUND"; message: string }
+  | { ok: false; status: 503; code: "INDEXER_UNAVAILABLE"; message: string }
+  /** the indexer has not read the chain far enough to tell (lookUpFacility): the facility may exist */
+  | {
+      ok: false;
+      status: 503;
+      code: "NOT_INDEXED_YET";
+      message: string;
+      indexedBlock: number | null;
+      head: bigint | null;
+    };
 
 /**
  * Everything the report needs: the facility, the details of its attestations in the period, the
  * readings of each counted one (for the split by source and the reconciliation), the runtime's
- * chain and facility directory. Failures come back as a status and a message.
+ * chain and facility directory. Failures come back as a status, a code and a message; a facility
+ * the indexer has not found is NOT_FOUND only once it has read up to the chain's head
+ * (lookUpFacility), NOT_INDEXED_YET before. `presence` is indexedPresence but in tests.
  */
-export async function loadReport(facilityParam: string, range: DayRange, nowS: number): Promise<ReportLoad> {
+export async function loadReport(
+  facilityParam: string,
+  range: DayRange,
+  nowS: number,
+  presence: PresenceLookup = indexedPresence,
+): Promise<ReportLoad> {
   const ix = indexer();
   try {
-    const detail = await facilityWithAttestations(ix, facilityParam, rangeSeconds(range).fromTs);
-    if (!detail) {
-      if (await stillIndexing(ix)) return { ok: false, status: 503, message: STILL_INDEXING };
-      return { ok: false, status: 404, message: `no facility "${facilityParam}" is registered on-chain` };
-    }
+    const found = await lookUpFacility(ix, facilityParam, rangeSeconds(range).fromTs, presence);
+    if (found.presence === "absent")
+      return {
+        ok: false,
+        status: 404,
+        code: "NOT_FOUND",
+        message: `no facility "${facilityParam}" is registered on-chain`,
+      };
+    if (found.presence === "unknown")
+      return {
+        ok: false,
+        status: 503,
+        code: "NOT_INDEXED_YET",
+        message: notIndexedYet("facility", found.indexedBlock, found.head),
+        indexedBlock: found.indexedBlock,
+        head: found.head,
+      };
+    const detail = found.facility;
     const details = await attestationDetails(ix, detail, range);
     let readings: Map<string, ReadingSummary[]> | null = new Map();
     for (const a of details) {
@@ -244,6 +256,7 @@ export async function loadReport(facilityParam: string, range: DayRange, nowS: n
     return {
       ok: false,
       status: 503,
+      code: "INDEXER_UNAVAILABLE",
       message: `the indexer could not be read${err.code ? ` (${err.code})` : ""}: ${err.message ?? String(e)}`,
     };
   }

@@ -18,13 +18,13 @@ import {
 import { count, gramsAsKg, gramsToKgNumber, mgAsKg, mgToKgNumber } from "@/lib/reports/format.ts";
 import {
   facilityDirectory,
-  facilityWithAttestations,
   indexer,
+  lookUpFacility,
   oracleDeviceHealth,
-  STILL_INDEXING,
-  stillIndexing,
   type OracleHealthRead,
 } from "@/lib/reports/load.ts";
+import { NotIndexedYet } from "@/components/explorer/Status.tsx";
+import { indexedPresence } from "@/server/indexedPresence.ts";
 import { dayOf, parseRange, rangeQuery, rangeSeconds } from "@/lib/reports/period.ts";
 import { decodeParam } from "@/lib/params.ts";
 
@@ -47,16 +47,28 @@ export default async function DashboardPage({ params, searchParams }: Props) {
   const { fromTs, toTsExclusive } = rangeSeconds(range);
   const ix = indexer();
 
-  let detail;
+  let found;
   try {
-    detail = await facilityWithAttestations(ix, facilityParam, fromTs);
+    // a miss is 404 only once the indexer has read up to the chain's head (lib/reports/facility.ts)
+    found = await lookUpFacility(ix, facilityParam, fromTs, indexedPresence);
   } catch (e) {
     return <IndexerProblem error={e} />;
   }
-  if (!detail) {
-    if (await stillIndexing(ix).catch(() => false)) return <IndexerProblem error={new Error(STILL_INDEXING)} />;
-    notFound();
-  }
+  if (found.presence === "absent") notFound();
+  if (found.presence === "unknown")
+    return (
+      <>
+        <h1>Facility dashboard</h1>
+        <NotIndexedYet
+          what="facility"
+          term={facilityParam}
+          href={`/dashboard/${encodeURIComponent(facilityParam)}?${rangeQuery(range)}`}
+          indexedBlock={found.indexedBlock}
+          head={found.head}
+        />
+      </>
+    );
+  const detail = found.facility;
   const code = detail.code ?? detail.id;
   const dir = detail.code ? facilityDirectory()[detail.code] : undefined;
   const split = attestationsInRange(detail.attestations, range);

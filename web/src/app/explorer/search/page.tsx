@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { redirect } from "next/navigation";
-import { readExplorer } from "@/components/explorer/data.ts";
+import { readExplorerDetail } from "@/components/explorer/data.ts";
 import { SearchForm } from "@/components/explorer/SearchForm.tsx";
 import { IndexerStatus, IndexerUnavailable } from "@/components/explorer/Status.tsx";
 import { Table } from "@/components/explorer/Table.tsx";
@@ -13,6 +13,7 @@ import {
   routeSearch,
   type SearchOutcome,
 } from "@/lib/explorer/search.ts";
+import { searchLagNote } from "./lag.ts";
 
 export const metadata: Metadata = { title: "Search" };
 
@@ -30,10 +31,19 @@ export default async function SearchPage({ searchParams }: Props) {
       </>
     );
   }
-  const read = await readExplorer((ix) => ix.search(term));
+  // A miss is settled as the detail pages settle theirs (lib/explorer/detail.ts): an id created a
+  // moment ago is found once the indexer reads it; "unknown" means the indexer stayed behind the head.
+  const read = await readExplorerDetail({
+    what: `search "${term}"`,
+    read: (ix) => ix.search(term),
+    found: (hits) => hits.length > 0,
+  });
+  const hits = read.ok && read.detail.presence === "present" ? read.detail.data : [];
   // redirect() throws to end the render: it stays outside any try/catch.
-  const outcome: SearchOutcome | undefined = read.ok ? routeSearch(term, read.data) : undefined;
+  const outcome: SearchOutcome | undefined = read.ok ? routeSearch(term, hits) : undefined;
   if (outcome?.kind === "redirect") redirect(outcome.href);
+  const lag =
+    read.ok && read.detail.presence === "unknown" ? searchLagNote(read.detail.indexedBlock, read.detail.head) : null;
   return (
     <>
       <h1>Search</h1>
@@ -61,11 +71,23 @@ export default async function SearchPage({ searchParams }: Props) {
             </>
           ) : outcome?.kind === "none" ? (
             <>
-              <div role="status" className="status status--bad" data-testid="search-none">
+              <div
+                role="status"
+                className={lag ? "status status--pending" : "status status--bad"}
+                data-testid="search-none"
+              >
                 <p>
-                  Nothing indexed matches “<span className="mono">{term}</span>”. It looks like{" "}
+                  Nothing indexed matches “<span className="mono">{term}</span>”{lag ? " yet" : ""}. It looks like{" "}
                   {describeShape(outcome.shape)}.
                 </p>
+                {lag ? (
+                  <>
+                    <p data-testid="search-lag">{lag}</p>
+                    <p>
+                      <a href={`/explorer/search?q=${encodeURIComponent(term)}`}>Search again</a>
+                    </p>
+                  </>
+                ) : null}
               </div>
               <AcceptedForms />
             </>

@@ -3,6 +3,7 @@ import Link from "next/link";
 import { PeriodForm } from "@/components/dashboard/PeriodForm.tsx";
 import { CbamReportView } from "@/components/reports/CbamReportView.tsx";
 import { ReportActions } from "@/components/reports/ReportActions.tsx";
+import { NotIndexedYet } from "@/components/explorer/Status.tsx";
 import { loadReport } from "@/lib/reports/load.ts";
 import { dayOf, parseRange, rangeQuery } from "@/lib/reports/period.ts";
 import { notFound } from "next/navigation";
@@ -23,7 +24,23 @@ export default async function ReportPage({ params, searchParams }: Props) {
   const today = dayOf(nowS);
   const { range, error } = parseRange(sp.from, sp.to, today);
   const loaded = await loadReport(facility, range, nowS);
-  if (!loaded.ok && loaded.status === 404) notFound();
+  if (!loaded.ok && loaded.code === "NOT_FOUND") notFound();
+  // 200, not 404: the facility may have been registered after the indexer's last block (docs/web.md)
+  if (!loaded.ok && loaded.code === "NOT_INDEXED_YET")
+    return (
+      <>
+        <h1>Emissions report</h1>
+        <NotIndexedYet
+          what="facility"
+          term={facility}
+          href={`/reports/${encodeURIComponent(facility)}?${rangeQuery(range)}`}
+          indexedBlock={loaded.indexedBlock}
+          head={loaded.head}
+        >
+          <p>The report is made from what the indexer has read: it shows once the facility is indexed.</p>
+        </NotIndexedYet>
+      </>
+    );
   if (!loaded.ok)
     return (
       <>

@@ -1,4 +1,4 @@
-import { loadReport } from "@/lib/reports/load.ts";
+import { loadReport, NOT_INDEXED_RETRY_S } from "@/lib/reports/load.ts";
 import { dayOf, parseRange } from "@/lib/reports/period.ts";
 import { reportJson } from "@/lib/reports/report.ts";
 import { decodeParam } from "@/lib/params.ts";
@@ -6,7 +6,10 @@ import { decodeParam } from "@/lib/params.ts";
 /**
  * The report of /reports/<facility> as JSON (schema carbonproof.cbam-report/1): the same object the
  * page renders, bigint figures as decimal strings, units in the key names. A bad period is an error
- * here (400), not a silent default: a machine asked for exactly that period.
+ * here (400), not a silent default: a machine asked for exactly that period. A facility the
+ * indexer has not read yet (it is behind the chain's head) is 503 NOT_INDEXED_YET with Retry-After,
+ * not a 404 and not a report of zeros: the facility may exist; 404 NOT_FOUND only once the indexer
+ * is at the head and still has no such facility.
  */
 export async function GET(req: Request, { params }: { params: Promise<{ facility: string }> }): Promise<Response> {
   const { facility: raw } = await params;
@@ -23,11 +26,17 @@ export async function GET(req: Request, { params }: { params: Promise<{ facility
       { status: 400 },
     );
   const loaded = await loadReport(decodeParam(raw), range, nowS);
-  if (!loaded.ok)
+  if (!loaded.ok && loaded.code === "NOT_INDEXED_YET")
     return Response.json(
-      { error: loaded.status === 404 ? "NOT_FOUND" : "INDEXER_UNAVAILABLE", message: loaded.message },
-      { status: loaded.status },
+      {
+        error: loaded.code,
+        message: loaded.message,
+        indexedBlock: loaded.indexedBlock,
+        headBlock: loaded.head === null ? null : Number(loaded.head),
+      },
+      { status: loaded.status, headers: { "retry-after": String(NOT_INDEXED_RETRY_S), "cache-control": "no-store" } },
     );
+  if (!loaded.ok) return Response.json({ error: loaded.code, message: loaded.message }, { status: loaded.status });
   const r = loaded.report;
   return new Response(reportJson(r), {
     headers: {
