@@ -11,7 +11,7 @@ import { getAddress, type Address } from "viem";
 import type { ExplorerTestEnv } from "./explorer.ts";
 import { prepareFreshIds } from "./freshIds.ts";
 
-function addresses(file: string): { AttestationRegistry: Address; DeviceRegistry: Address; OracleSet: Address } {
+export function addresses(file: string): { AttestationRegistry: Address; DeviceRegistry: Address; OracleSet: Address } {
   const raw = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
   const find = (name: string) => {
     const key = Object.keys(raw).find((k) => k.split("#").pop() === name);
