@@ -22,6 +22,7 @@ import {
   type VerifyReport,
 } from "../../sdk/src/index.ts";
 import { headerFromJson } from "../src/batch/bundle.ts";
+import { createApiKey } from "../src/api/keys.ts";
 import { attestationRegistryAbi } from "../src/chain/abi.ts";
 import type { Batch } from "../src/storage/types.ts";
 import {
@@ -68,6 +69,10 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
     // two devices of one facility back-filling after a shared outage, one slower than the other
     fast: makeDevice("late-chimney-8", "corr-backfill"),
     slow: makeDevice("late-chimney-9", "corr-backfill"),
+    // failed batches retried and abandoned over the admin HTTP API
+    apiHeld: makeDevice("late-chimney-10", "corr-api-held"),
+    apiGiven: makeDevice("late-chimney-11", "corr-api-given"),
+    apiBack: makeDevice("late-chimney-12", "corr-api-back"),
   };
   const domain = () => ({ chainId: 31337, verifyingContract: dep.attestationRegistry });
 
@@ -185,6 +190,13 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
     const [code] = (await once(child, "close")) as [number | null];
     return { code, stdout, stderr };
   };
+  /** `POST path` on the node with an admin key (or `key`: another key, or none). */
+  const adminPost = async (path: string, key: string | null = adminKey()) => {
+    const res = await fetch(`${node.httpUrl}${path}`, { method: "POST", headers: key ? { "x-api-key": key } : {} });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  let admin: string | null = null;
+  const adminKey = () => (admin ??= createApiKey(node.storage, { scope: "admin", subject: "*" }).key);
   /** With automine off: `first`'s regular batch submitted, then reverted by a pause mined ahead of it. */
   const failedByPause = async (post: ReturnType<typeof readingPoster>, first: Envelope): Promise<Batch> => {
     await hh.rpc("evm_setAutomine", [false]);
@@ -587,6 +599,7 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
         state: "pinned",
         readings: 1,
         corrections: [correctionId],
+        abandonedAt: null,
       });
       assert.equal((await confirmed(digestOf(first))).batch.id, regular.id);
       const fixed = await confirmed(digestOf(late));
@@ -639,6 +652,7 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
         state: "pinned",
         readings: 1,
         corrections: [],
+        abandonedAt: null,
       });
       const a = await confirmed(digestOf(first));
       const b = await confirmed(digestOf(later));
@@ -675,7 +689,11 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
       assert.notEqual(b.batch.id, failed.id);
       const abandoned = node.storage.getBatch(failed.id)!;
       assert.equal(abandoned.state, "failed");
-      assert.match(abandoned.error!, /^abandoned by the operator at .*: transaction 0x[0-9a-f]+ reverted/);
+      assert.ok(abandoned.abandonedAt !== null, "abandonedAt is set");
+      assert.match(abandoned.error!, /^transaction 0x[0-9a-f]+ reverted/, "the reason it failed stays the error");
+      const twice = await oracleCli(["abandon", String(failed.id)]);
+      assert.equal(twice.code, 1, twice.stderr);
+      assert.match(twice.stderr, new RegExp(`batch ${failed.id} was abandoned at .* already: it holds nothing back`));
 
       const refused = await oracleCli(["retry", String(failed.id)]);
       assert.equal(refused.code, 1, refused.stderr);
@@ -684,6 +702,132 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
       const all = await oracleCli(["retry", "--all"]);
       assert.equal(all.code, 0, all.stderr);
       assert.match(all.stderr, /no failed batch to retry/, "an abandoned batch is not in --all");
+    } finally {
+      if (paused) await unpauseRegistry();
+    }
+  });
+
+  test("over the admin API, `retry` of a failed regular batch gets it attested, then the batch it held; refusals say why", async () => {
+    const d = meters.apiHeld;
+    const post = readingPoster(node, d);
+    const first = flueGas(d);
+    let paused = true;
+    try {
+      const failed = await failedByPause(post, first);
+      const later = flueGas(d);
+      assert.equal((await post(later)).status, 201);
+      await heldBy(digestOf(later), failed.id);
+      assert.ok((await holding()) >= 1);
+      await unpauseRegistry();
+      paused = false;
+
+      assert.equal((await adminPost(`/v1/admin/batches/${failed.id}/retry`, null)).status, 401);
+      const facilityKey = createApiKey(node.storage, { scope: "facility", subject: d.facilityId }).key;
+      assert.equal((await adminPost(`/v1/admin/batches/${failed.id}/retry`, facilityKey)).status, 403);
+      assert.equal((await adminPost(`/v1/admin/batches/x${failed.id}/retry`)).status, 400);
+      const still = batchOfReading(digestOf(later))!;
+      const notFailed = await adminPost(`/v1/admin/batches/${still.id}/retry`);
+      assert.equal(notFailed.status, 409);
+      assert.equal(notFailed.body.error, "NOT_FAILED");
+      assert.match(
+        String(notFailed.body.message),
+        new RegExp(`batch ${still.id} is \\w+: only a failed batch is retried`),
+      );
+      assert.equal(node.storage.getBatch(failed.id)!.state, "failed", "no refusal changed the failed batch");
+
+      const retried = await adminPost(`/v1/admin/batches/${failed.id}/retry`);
+      assert.equal(retried.status, 200, JSON.stringify(retried.body));
+      assert.deepEqual(retried.body, {
+        batch: failed.id,
+        done: true,
+        state: "pinned",
+        readings: 1,
+        corrections: [],
+        abandonedAt: null,
+      });
+      // the running pipeline picks it up: attested, then the later one, in period order
+      const a = await confirmed(digestOf(first));
+      const b = await confirmed(digestOf(later));
+      assert.equal(a.batch.id, failed.id);
+      for (const r of [a, b]) assert.equal(await verifyReadingOnChain(r.attestationId, r.leaf, r.proof), true);
+      assert.ok(
+        node.storage.getBatch(failed.id)!.blockNumber! < node.storage.getBatch(b.batch.id)!.blockNumber!,
+        "attested in period order",
+      );
+      assert.equal(await holding(), 0);
+    } finally {
+      if (paused) await unpauseRegistry();
+    }
+  });
+
+  test("over the admin API, `abandon` stops the holding (0 in /v1/status) and the later batch goes; `retry` is then refused as the registry has a later period", async () => {
+    const d = meters.apiGiven;
+    const post = readingPoster(node, d);
+    const first = flueGas(d);
+    let paused = true;
+    try {
+      const failed = await failedByPause(post, first);
+      const later = flueGas(d);
+      assert.equal((await post(later)).status, 201);
+      await heldBy(digestOf(later), failed.id);
+      assert.ok((await holding()) >= 1);
+      await unpauseRegistry();
+      paused = false;
+
+      const given = await adminPost(`/v1/admin/batches/${failed.id}/abandon`);
+      assert.equal(given.status, 200, JSON.stringify(given.body));
+      assert.equal(given.body.state, "failed");
+      assert.equal(typeof given.body.abandonedAt, "number");
+      assert.equal(await holding(), 0, "an abandoned batch holds nothing back");
+      const b = await confirmed(digestOf(later));
+      assert.notEqual(b.batch.id, failed.id);
+      const view = (await (await fetch(`${node.httpUrl}/v1/batches/${failed.id}`)).json()) as Record<string, unknown>;
+      assert.equal(view.state, "failed");
+      assert.equal(view.abandonedAt, given.body.abandonedAt);
+
+      const refused = await adminPost(`/v1/admin/batches/${failed.id}/retry`);
+      assert.equal(refused.status, 409);
+      assert.equal(refused.body.error, "REGISTRY_PAST");
+      assert.match(
+        String(refused.body.message),
+        /would reject the batch again \(period overlap\), and its 1 readings cannot be attested as a regular batch; it stays abandoned/,
+      );
+      const again = await adminPost(`/v1/admin/batches/${failed.id}/abandon`);
+      assert.equal(again.status, 409);
+      assert.equal(again.body.error, "ALREADY_ABANDONED");
+      const kept = node.storage.getBatch(failed.id)!;
+      assert.equal(kept.state, "failed", "a refused retry changes nothing");
+      assert.equal(kept.abandonedAt, given.body.abandonedAt);
+    } finally {
+      if (paused) await unpauseRegistry();
+    }
+  });
+
+  test("over the admin API, a batch abandoned before a later period is attested is taken back by `retry`: abandonedAt cleared, attested", async () => {
+    const d = meters.apiBack;
+    const post = readingPoster(node, d);
+    const first = flueGas(d);
+    let paused = true;
+    try {
+      const failed = await failedByPause(post, first);
+      await unpauseRegistry();
+      paused = false;
+      const given = await adminPost(`/v1/admin/batches/${failed.id}/abandon`);
+      assert.equal(given.status, 200, JSON.stringify(given.body));
+      assert.ok(node.storage.getBatch(failed.id)!.abandonedAt !== null);
+      const all = await adminPost("/v1/admin/batches/retry-all");
+      assert.equal(all.status, 200);
+      assert.ok(
+        !(all.body.retried as { batch: number }[]).some((r) => r.batch === failed.id),
+        "retry-all leaves an abandoned batch alone",
+      );
+      const back = await adminPost(`/v1/admin/batches/${failed.id}/retry`);
+      assert.equal(back.status, 200, JSON.stringify(back.body));
+      assert.equal(back.body.abandonedAt, null);
+      assert.equal((await confirmed(digestOf(first))).batch.id, failed.id);
+      const b = node.storage.getBatch(failed.id)!;
+      assert.equal(b.abandonedAt, null);
+      assert.equal(b.state, "confirmed");
     } finally {
       if (paused) await unpauseRegistry();
     }

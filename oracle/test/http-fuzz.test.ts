@@ -57,6 +57,9 @@ describe("HTTP API fuzz", { timeout: 120_000 }, () => {
     ["POST", "/v1/manual-entries"],
     ["POST", "/v1/admin/api-keys"],
     ["DELETE", "/v1/admin/api-keys/:p"],
+    ["POST", "/v1/admin/batches/:p/retry"],
+    ["POST", "/v1/admin/batches/:p/abandon"],
+    ["POST", "/v1/admin/batches/retry-all"],
     ["GET", "/v1/:p"],
   ];
   const request = fc.record({

@@ -10,7 +10,8 @@ import type { Ingestor } from "../ingest/ingestor.ts";
 import type { ContentStore } from "../ipfs/store.ts";
 import type { CosignRequest } from "../quorum/cosign.ts";
 import type { ProofService } from "../batch/proofs.ts";
-import type { ApiKey, Batch, IngestOutcome, Storage, StoredReading } from "../storage/types.ts";
+import type { ApiKey, Batch, IngestOutcome, OperatorRefusal, Storage, StoredReading } from "../storage/types.ts";
+import { BatchOperator, registryFrontier, type OperatorResult } from "../batch/operator.ts";
 import { BATCH_STATES, REJECT_REASONS } from "../storage/types.ts";
 import { adminTokenMatches, authenticate, createApiKey } from "./keys.ts";
 
@@ -128,6 +129,7 @@ export function batchView(b: Batch) {
     txHash: b.txHash,
     blockNumber: b.blockNumber,
     error: b.error,
+    abandonedAt: b.abandonedAt,
     attempts: b.attempts,
     updatedAtMs: b.updatedAtMs,
   };
@@ -797,6 +799,153 @@ export async function buildApi(deps: ApiDeps) {
       const id = (req.params as { id: number }).id;
       if (storage.revokeApiKey(id, common.clock.nowMs())) return reply.code(204).send();
       return reply.code(404).send({ error: "NOT_FOUND", message: `no API key ${id}, or it is already revoked` });
+    },
+  );
+
+  // ── failed batches (admin): the CLI's `retry` and `abandon` (batch/operator.ts) ──
+  const operator = new BatchOperator({
+    storage,
+    frontier: registryFrontier(common.config),
+    nowMs: () => common.clock.nowMs(),
+    logger: common.logger.child({ part: "operator" }),
+  });
+  const byKey = (req: FastifyRequest) => `api key ${req.apiKey!.id}`;
+  const refusalBody = (out: Extract<OperatorResult, { done: false }>) => ({
+    error: out.code.toUpperCase().replace(/-/g, "_"),
+    message: out.reason,
+    batch: out.batch,
+  });
+  const refusalStatus = (code: OperatorRefusal) => (code === "unknown-batch" ? 404 : 409);
+  /** The batch id of the path, or null after a 400 that says what one looks like. */
+  const batchIdOf = async (req: FastifyRequest, reply: FastifyReply): Promise<number | null> => {
+    if (!req.validationError) return Number((req.params as { id: string }).id);
+    const raw = (req.params as { id?: unknown }).id;
+    await reply.code(400).send({
+      error: "BAD_BATCH_ID",
+      message: `a batch id is a positive whole number as GET /v1/batches or \`carbonproof-oracle status\` shows it (got "${String(raw)}")`,
+    });
+    return null;
+  };
+  const batchIdParams = {
+    type: "object",
+    properties: { id: { type: "string", pattern: "^[1-9][0-9]{0,14}$", description: "the batch's id" } },
+    required: ["id"],
+  } as const;
+  const doneSchema = {
+    type: "object",
+    properties: {
+      batch: { type: "integer" },
+      done: { type: "boolean" },
+      state: { type: "string", enum: [...BATCH_STATES], description: "the batch's state now" },
+      readings: { type: "integer" },
+      corrections: {
+        type: "array",
+        items: { type: "integer" },
+        description: "failed corrections of this regular batch retried with it",
+      },
+      abandonedAt: {
+        type: "integer",
+        nullable: true,
+        description: "when it was abandoned (unix ms); null once retried",
+      },
+      warning: {
+        type: "string",
+        description: "the registry's frontier could not be read: retried without that check",
+      },
+    },
+  } as const;
+  const refusalSchema = {
+    type: "object",
+    properties: {
+      error: {
+        type: "string",
+        enum: ["UNKNOWN_BATCH", "NOT_FAILED", "NO_READINGS", "REGULAR_FAILED", "REGISTRY_PAST", "ALREADY_ABANDONED"],
+      },
+      message: { type: "string", description: "why, and what to do" },
+      batch: { type: "integer" },
+    },
+  } as const;
+  const batchOpResponses = {
+    200: doneSchema,
+    400: errorSchema,
+    401: errorSchema,
+    403: errorSchema,
+    404: refusalSchema,
+    409: refusalSchema,
+  } as const;
+  app.post(
+    "/v1/admin/batches/:id/retry",
+    {
+      // a bad id answers 400 after the key check (batchIdOf), with what an id looks like
+      attachValidation: true,
+      schema: {
+        summary: "Send a failed batch again once the cause is fixed (`carbonproof-oracle retry ID`)",
+        description:
+          "The batch goes back to `pinned` (`sealed` or `open` when it has no bundle yet) with its transaction forgotten and `abandonedAt` cleared; a regular batch takes its failed corrections along. The running pipeline picks it up at its next tick. A regular batch that starts before the AttestationRegistry's `attestedUntil` for its facility is refused (409 REGISTRY_PAST): the registry would revert it again. 409 also for a batch that is not failed, has no readings, or corrects a failed regular batch (retry that one); 404 for an unknown id. Admin key.",
+        security: [{ apiKey: [] }],
+        params: batchIdParams,
+        response: batchOpResponses,
+      },
+      preHandler: [requireKey(["admin"])],
+    },
+    async (req, reply) => {
+      const id = await batchIdOf(req, reply);
+      if (id === null) return reply;
+      const out = await operator.retry(id, byKey(req));
+      if (!out.done) return reply.code(refusalStatus(out.code)).send(refusalBody(out));
+      return out;
+    },
+  );
+  app.post(
+    "/v1/admin/batches/retry-all",
+    {
+      schema: {
+        summary: "Send every failed batch again (`carbonproof-oracle retry --all`)",
+        description:
+          "Every failed batch with readings that was not abandoned, in period order (a regular batch takes its failed corrections along). 200 with those retried and those refused, each refusal with its reason as POST /v1/admin/batches/:id/retry gives it; both empty when there is nothing to retry. Admin key.",
+        security: [{ apiKey: [] }],
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              retried: { type: "array", items: doneSchema },
+              refused: { type: "array", items: refusalSchema },
+            },
+          },
+          401: errorSchema,
+          403: errorSchema,
+        },
+      },
+      preHandler: [requireKey(["admin"])],
+    },
+    async (req) => {
+      const outcomes = await operator.retryMany(null, byKey(req));
+      return {
+        retried: outcomes.filter((o) => o.done),
+        refused: outcomes.flatMap((o) => (o.done ? [] : [refusalBody(o)])),
+      };
+    },
+  );
+  app.post(
+    "/v1/admin/batches/:id/abandon",
+    {
+      attachValidation: true,
+      schema: {
+        summary: "Give up on a failed batch (`carbonproof-oracle abandon ID`)",
+        description:
+          "The batch stays `failed` with its readings stored and unattested, and `abandonedAt` set: it no longer holds back its facility's later regular batches (`holding` in /v1/status). POST /v1/admin/batches/:id/retry takes it back while the registry has no later period of its facility. 409 for a batch that is not failed or is abandoned already; 404 for an unknown id. Admin key.",
+        security: [{ apiKey: [] }],
+        params: batchIdParams,
+        response: batchOpResponses,
+      },
+      preHandler: [requireKey(["admin"])],
+    },
+    async (req, reply) => {
+      const id = await batchIdOf(req, reply);
+      if (id === null) return reply;
+      const out = operator.abandon(id, byKey(req));
+      if (!out.done) return reply.code(refusalStatus(out.code)).send(refusalBody(out));
+      return out;
     },
   );
 

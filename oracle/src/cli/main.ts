@@ -15,7 +15,6 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Config } from "../config/schema.ts";
 import type { SqliteStorage } from "../storage/sqlite.ts";
-import type { Batch } from "../storage/types.ts";
 import type { SdkCalculator } from "../compute/sdk.ts";
 
 // compiled-code cache: the node's module graph (helia, viem, fastify, the sdk) takes seconds to
@@ -31,8 +30,8 @@ const { createApiKey } = await import("../api/keys.ts");
 const { KeystoreError, createKeystore, keystoreAddress, openKeystore } = await import("../chain/keystore.ts");
 const { keystorePath } = await import("../chain/setup.ts");
 const { importCsv } = await import("../ingest/csv.ts");
-const { holdsLaterBatches, isAbandoned } = await import("../storage/types.ts");
-const { headerFromJson } = await import("../batch/bundle.ts");
+const { holdsLaterBatches } = await import("../storage/types.ts");
+const { BatchOperator, registryFrontier } = await import("../batch/operator.ts");
 
 /** A command line that does not parse: what was wrong, then the command's usage line; exit 2. */
 class UsageError extends Error {
@@ -72,13 +71,13 @@ const COMMANDS: Record<string, { usage: string; about: string; options: OptionNa
   retry: {
     usage: "retry BATCH_ID... | --all [--config FILE]",
     about:
-      "send failed batches again once the cause is fixed (a paused registry, a node key not in the OracleSet); a regular batch takes its failed corrections along; works while the node runs",
+      "send failed batches again once the cause is fixed (a paused registry, a node key not in the OracleSet); a regular batch takes its failed corrections along; works while the node runs (as POST /v1/admin/batches/ID/retry)",
     options: ["config", "all"],
   },
   abandon: {
     usage: "abandon BATCH_ID [--config FILE]",
     about:
-      "give up on a failed batch: it stays failed with its readings unattested and no longer holds back its facility's later batches",
+      "give up on a failed batch: it stays failed with its readings unattested, abandonedAt set, and no longer holds back its facility's later batches (as POST /v1/admin/batches/ID/abandon)",
     options: ["config"],
   },
   "keys create": {
@@ -430,55 +429,32 @@ function resetSignedBatches(cfg: Config): number {
   }
 }
 
+/** The operator's decisions on failed batches (batch/operator.ts), on this command's own connection. */
+function batchOperator(cfg: Config, storage: SqliteStorage) {
+  // its log lines go nowhere: the command prints what it did, and a running node logs its own work
+  return new BatchOperator({
+    storage,
+    frontier: registryFrontier(cfg),
+    nowMs: () => Date.now(),
+    logger: pino({ level: "silent" }),
+  });
+}
+
 /**
- * `retry`: failed batches back into the pipeline (storage `retryFailedBatch`), in period order, so
- * that a running node picks them up at its next tick and a stopped one at its start. A regular batch
- * is first checked against the registry's frontier when the chain is configured: one that starts
- * before it would only revert again (period overlap), and is refused with what to do instead.
+ * `retry`: failed batches back into the pipeline (batch/operator.ts), in period order, so that a
+ * running node picks them up at its next tick and a stopped one at its start. A regular batch is
+ * first checked against the registry's frontier when the chain is configured.
  */
 async function retry(cfg: Config, ids: number[] | null): Promise<void> {
   const storage = openStorage(cfg);
   try {
-    const failedRegular = (b: Batch | null) => b?.state === "failed" && b.correctionOfBatch === null;
-    const order =
-      ids === null
-        ? storage
-            .listBatches({ states: ["failed"], limit: 1_000_000 })
-            .filter(
-              (b) =>
-                b.readingCount > 0 &&
-                !isAbandoned(b) &&
-                (b.correctionOfBatch === null || !failedRegular(storage.getBatch(b.correctionOfBatch))),
-            )
-            .map((b) => b.id)
-        : [...new Set(ids)].sort(
-            (x, y) => (storage.getBatch(x)?.periodStart ?? 0) - (storage.getBatch(y)?.periodStart ?? 0) || x - y,
-          );
-    if (!order.length) {
+    const outcomes = await batchOperator(cfg, storage).retryMany(ids, "cli");
+    if (!outcomes.length) {
       process.stderr.write("carbonproof-oracle: no failed batch to retry (`status` lists batches by state)\n");
       return;
     }
-    const frontier = await registryFrontier(cfg);
-    for (const id of order) {
-      const b = storage.getBatch(id);
-      if (frontier && b && failedRegular(b) && b.headerJson) {
-        const facility = headerFromJson(b.headerJson).facilityId;
-        try {
-          const until = await frontier(facility);
-          if (until > BigInt(b.periodStart)) {
-            process.stderr.write(
-              `carbonproof-oracle: batch ${id} starts at ${b.periodStart} but the AttestationRegistry has facility ${b.facilityId} attested up to ${until}: it would reject the batch again (period overlap), and its ${b.readingCount} readings cannot be attested as a regular batch; \`abandon ${id}\` stops it holding back later batches\n`,
-            );
-            process.exitCode = 1;
-            continue;
-          }
-        } catch (err) {
-          process.stderr.write(
-            `carbonproof-oracle: warning: could not read the registry's frontier for batch ${id} from chain.rpcUrl (${(err as Error).message.split("\n")[0]}); retried without that check\n`,
-          );
-        }
-      }
-      const out = storage.retryFailedBatch(id, Date.now());
+    for (const { warning, ...out } of outcomes) {
+      if (warning) process.stderr.write(`carbonproof-oracle: warning: ${warning}\n`);
       if (out.done) console.log(JSON.stringify(out));
       else {
         process.stderr.write(`carbonproof-oracle: ${out.reason}\n`);
@@ -490,33 +466,11 @@ async function retry(cfg: Config, ids: number[] | null): Promise<void> {
   }
 }
 
-/** `attestedUntil(facility)` of the configured AttestationRegistry, or null when the node has no chain. */
-async function registryFrontier(cfg: Config): Promise<((facility: `0x${string}`) => Promise<bigint>) | null> {
-  const address = cfg.chain.attestationRegistry as `0x${string}` | undefined;
-  if (!cfg.chain.enabled || !address) return null;
-  const { createPublicClient, http } = await import("viem");
-  const { chainFor } = await import("../chain/viem.ts");
-  const { attestationRegistryAbi } = await import("../chain/abi.ts");
-  const client = createPublicClient({
-    chain: chainFor(cfg.chain.chainId, cfg.chain.rpcUrl),
-    transport: http(cfg.chain.rpcUrl, { timeout: 10_000, retryCount: 0 }),
-  });
-  return async (facility) =>
-    BigInt(
-      await client.readContract({
-        address,
-        abi: attestationRegistryAbi,
-        functionName: "attestedUntil",
-        args: [facility],
-      }),
-    );
-}
-
-/** `abandon`: the operator gives up on a failed batch (storage `abandonFailedBatch`). */
+/** `abandon`: the operator gives up on a failed batch (batch/operator.ts). */
 function abandon(cfg: Config, id: number): void {
   const storage = openStorage(cfg);
   try {
-    const out = storage.abandonFailedBatch(id, Date.now());
+    const out = batchOperator(cfg, storage).abandon(id, "cli");
     if (out.done) {
       console.log(JSON.stringify(out));
       process.stderr.write(
@@ -654,6 +608,8 @@ async function main(): Promise<void> {
             readings: b.readingCount,
             // true: its facility's later regular batches wait for `retry` or `abandon` of it
             holdsLater: holdsLaterBatches(b),
+            // when the operator abandoned it (ms), or null
+            abandonedAt: b.abandonedAt,
             error: b.error,
           })),
         };

@@ -14,16 +14,16 @@ import type {
   NewHeartbeat,
   NewReading,
   OperatorOutcome,
+  OperatorRefusal,
   Storage,
   StoredReading,
 } from "./types.ts";
-import { ABANDONED_PREFIX, BATCH_STATES, isAbandoned } from "./types.ts";
-
-/** types.ts `holdsLaterBatches` as SQL over the batches row `t` (a constant prefix, no user input). */
-const holdsLaterSql = (t: string) =>
-  `(${t}.state = 'failed' AND ${t}.correction_of_batch IS NULL AND ${t}.reading_count > 0
-    AND (${t}.error IS NULL OR substr(${t}.error, 1, ${ABANDONED_PREFIX.length}) <> '${ABANDONED_PREFIX}'))`;
+import { BATCH_STATES } from "./types.ts";
 import { IngestWriter } from "./ingest-writer.ts";
+
+/** types.ts `holdsLaterBatches` as SQL over the batches row `t` (a table alias, no user input). */
+const holdsLaterSql = (t: string) =>
+  `(${t}.state = 'failed' AND ${t}.correction_of_batch IS NULL AND ${t}.reading_count > 0 AND ${t}.abandoned_at_ms IS NULL)`;
 
 const MIGRATION_1 = `
 CREATE TABLE readings (
@@ -198,8 +198,28 @@ const MIGRATION_4 = `
 ALTER TABLE batches ADD COLUMN tx_from TEXT;
 `;
 
+/**
+ * How schemas before 5 marked an abandoned batch: its `error` was
+ * "abandoned by the operator at <ISO time>: <the reason it failed>".
+ */
+const LEGACY_ABANDONED = /^abandoned by the operator at (\S+): ([\s\S]*)$/;
+const LEGACY_ABANDONED_PREFIX = "abandoned by the operator";
+
+/**
+ * Abandonment as a recorded fact (`abandoned_at_ms`) instead of a prefix of the batch's `error`.
+ * A row marked the old way gets the time its prefix names (else its `updated_at_ms`), and its
+ * `error` loses the prefix and reads again as the reason the batch failed (null when the prefix
+ * said there was none), as it does for a batch abandoned from schema 5 on.
+ */
+const MIGRATION_5 = `
+ALTER TABLE batches ADD COLUMN abandoned_at_ms INTEGER;
+UPDATE batches SET abandoned_at_ms = carbonproof_legacy_abandoned_at(error, updated_at_ms),
+  error = carbonproof_legacy_abandoned_error(error)
+WHERE state = 'failed' AND substr(error, 1, ${LEGACY_ABANDONED_PREFIX.length}) = '${LEGACY_ABANDONED_PREFIX}';
+`;
+
 /** Schema version N is MIGRATIONS[0..N-1] applied in order (`PRAGMA user_version` = N). */
-export const MIGRATIONS: readonly string[] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4];
+export const MIGRATIONS: readonly string[] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5];
 const SCHEMA_VERSION = MIGRATIONS.length;
 
 const DIGEST_RE = /^0x[0-9a-f]{64}$/;
@@ -266,6 +286,7 @@ function toBatch(r: Row): Batch {
     txHashes: JSON.parse((r.tx_hashes as string) ?? "[]") as string[],
     blockNumber: n(r.block_number),
     error: s(r.error),
+    abandonedAt: n(r.abandoned_at_ms),
     attempts: Number(r.attempts),
     nextAttemptAtMs: Number(r.next_attempt_at_ms),
     createdAtMs: Number(r.created_at_ms),
@@ -295,6 +316,10 @@ const PATCH_COLUMNS: Record<keyof BatchPatch, string> = {
   attempts: "attempts",
   nextAttemptAtMs: "next_attempt_at_ms",
 };
+
+/** An operator's refusal of an unknown batch id, the same for the CLI and the HTTP API. */
+const noBatch = (id: number) =>
+  `no batch ${id}: \`carbonproof-oracle status\` or GET /v1/batches?state=failed lists the failed ones`;
 
 /** Largest raw payload kept in a dead letter; the rest is cut (the reason says so). */
 const MAX_DEAD_PAYLOAD = 65_536;
@@ -386,6 +411,17 @@ export class SqliteStorage implements Storage {
         const k = typeof d === "string" ? digestKey(d) : null;
         if (k === null) throw new Error(`stored reading digest ${String(d)} is not 0x + 64 lowercase hex`);
         return k;
+      });
+      // MIGRATION_5 reads the time and the reason out of an old "abandoned by the operator" error
+      this.db.function("carbonproof_legacy_abandoned_at", { deterministic: true }, (error, updatedAtMs) => {
+        const m = LEGACY_ABANDONED.exec(String(error));
+        const at = m ? Date.parse(m[1]!) : NaN;
+        return Number.isFinite(at) ? at : Number(updatedAtMs);
+      });
+      this.db.function("carbonproof_legacy_abandoned_error", { deterministic: true }, (error) => {
+        const m = LEGACY_ABANDONED.exec(String(error));
+        if (!m) return String(error);
+        return m[2] === "no reason recorded" ? null : m[2]!;
       });
     }
     for (let v = version; v < MIGRATIONS.length; v++) {
@@ -801,19 +837,29 @@ export class SqliteStorage implements Storage {
     return this.#durable(() =>
       this.#tx((): OperatorOutcome => {
         const b = this.getBatch(id);
-        const refuse = (reason: string): OperatorOutcome => ({ batch: id, done: false, reason });
-        if (!b) return refuse(`no batch ${id}: \`status\` lists the failed ones`);
-        if (b.state !== "failed") return refuse(`batch ${id} is ${b.state}: only a failed batch is retried`);
-        if (b.readingCount === 0) return refuse(`batch ${id} has no readings: there is nothing to attest`);
+        const refuse = (code: OperatorRefusal, reason: string): OperatorOutcome => ({
+          batch: id,
+          done: false,
+          code,
+          reason,
+        });
+        if (!b) return refuse("unknown-batch", noBatch(id));
+        if (b.state !== "failed")
+          return refuse("not-failed", `batch ${id} is ${b.state}: only a failed batch is retried`);
+        if (b.readingCount === 0) {
+          return refuse("no-readings", `batch ${id} has no readings: there is nothing to attest`);
+        }
         if (b.correctionOfBatch !== null) {
           const regular = this.getBatch(b.correctionOfBatch);
           if (regular?.state === "failed") {
             return refuse(
+              "regular-failed",
               `batch ${id} corrects regular batch ${b.correctionOfBatch}, which failed: retry ${b.correctionOfBatch}, which takes its corrections along`,
             );
           }
         }
-        const note = `retried by the operator at ${new Date(nowMs).toISOString()} (was: ${b.error ?? "no reason recorded"})`;
+        const was = `${b.error ?? "no reason recorded"}${b.abandonedAt === null ? "" : `; abandoned at ${new Date(b.abandonedAt).toISOString()}`}`;
+        const note = `retried by the operator at ${new Date(nowMs).toISOString()} (was: ${was})`;
         const state = this.#restart(b, note, nowMs);
         const corrections: number[] = [];
         if (b.correctionOfBatch === null) {
@@ -827,7 +873,7 @@ export class SqliteStorage implements Storage {
             corrections.push(c.id);
           }
         }
-        return { batch: id, done: true, state, readings: b.readingCount, corrections };
+        return { batch: id, done: true, state, readings: b.readingCount, corrections, abandonedAt: null };
       }),
     );
   }
@@ -842,7 +888,7 @@ export class SqliteStorage implements Storage {
     this.#s(
       `UPDATE batches SET state = ?, updated_at_ms = ?, signatures = NULL, tx_hash = NULL, tx_nonce = NULL,
          tx_from = NULL, tx_raw = NULL, tx_sent_at_ms = NULL, tx_hashes = '[]', block_number = NULL,
-         attempts = 0, next_attempt_at_ms = 0, error = ?
+         attempts = 0, next_attempt_at_ms = 0, error = ?, abandoned_at_ms = NULL
        WHERE id = ? AND state = 'failed'`,
     ).run(state, nowMs, note, b.id);
     return state;
@@ -857,19 +903,35 @@ export class SqliteStorage implements Storage {
     return this.#durable(() =>
       this.#tx((): OperatorOutcome => {
         const b = this.getBatch(id);
-        const refuse = (reason: string): OperatorOutcome => ({ batch: id, done: false, reason });
-        if (!b) return refuse(`no batch ${id}: \`status\` lists the failed ones`);
+        const refuse = (code: OperatorRefusal, reason: string): OperatorOutcome => ({
+          batch: id,
+          done: false,
+          code,
+          reason,
+        });
+        if (!b) return refuse("unknown-batch", noBatch(id));
         if (b.state !== "failed") {
-          return refuse(`batch ${id} is ${b.state}: only a failed batch is abandoned`);
+          return refuse("not-failed", `batch ${id} is ${b.state}: only a failed batch is abandoned`);
         }
-        if (!isAbandoned(b)) {
-          this.#s(`UPDATE batches SET updated_at_ms = ?, error = ? WHERE id = ? AND state = 'failed'`).run(
-            nowMs,
-            `${ABANDONED_PREFIX} at ${new Date(nowMs).toISOString()}: ${b.error ?? "no reason recorded"}`,
-            id,
+        if (b.abandonedAt !== null) {
+          return refuse(
+            "already-abandoned",
+            `batch ${id} was abandoned at ${new Date(b.abandonedAt).toISOString()} already: it holds nothing back; retry ${id} takes it back while the registry has no later period of its facility`,
           );
         }
-        return { batch: id, done: true, state: "failed", readings: b.readingCount, corrections: [] };
+        this.#s(`UPDATE batches SET updated_at_ms = ?, abandoned_at_ms = ? WHERE id = ? AND state = 'failed'`).run(
+          nowMs,
+          nowMs,
+          id,
+        );
+        return {
+          batch: id,
+          done: true,
+          state: "failed",
+          readings: b.readingCount,
+          corrections: [],
+          abandonedAt: nowMs,
+        };
       }),
     );
   }

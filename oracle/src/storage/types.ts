@@ -73,26 +73,36 @@ export type IngestOutcome =
 export const BATCH_STATES = ["open", "sealed", "pinned", "signed", "submitted", "confirmed", "failed"] as const;
 export type BatchState = (typeof BATCH_STATES)[number];
 
-/**
- * How `abandon` marks a failed batch (its `error` starts with it): the operator gave up on it, so it
- * no longer holds back the later regular batches of its facility (pipeline `#blockedByEarlier`).
- */
-export const ABANDONED_PREFIX = "abandoned by the operator";
-
-/** Whether the operator abandoned the batch (`abandon`: its `error` starts with {@link ABANDONED_PREFIX}). */
-export function isAbandoned(b: Pick<Batch, "error">): boolean {
-  return (b.error ?? "").startsWith(ABANDONED_PREFIX);
-}
-
 /** A failed regular batch with readings holds back its facility's later ones until retried or abandoned. */
-export function holdsLaterBatches(b: Pick<Batch, "state" | "correctionOfBatch" | "readingCount" | "error">): boolean {
-  return b.state === "failed" && b.correctionOfBatch === null && b.readingCount > 0 && !isAbandoned(b);
+export function holdsLaterBatches(
+  b: Pick<Batch, "state" | "correctionOfBatch" | "readingCount" | "abandonedAt">,
+): boolean {
+  return b.state === "failed" && b.correctionOfBatch === null && b.readingCount > 0 && b.abandonedAt === null;
 }
 
-/** What `retry` or `abandon` did to one batch, or why it did nothing. */
+/**
+ * Why an operator's `retry` or `abandon` did nothing: `unknown-batch` (the API answers 404), or
+ * the batch is not in a state for it (409): `not-failed`, `no-readings`, `regular-failed` (a
+ * correction whose regular batch failed: retry that one), `registry-past` (the AttestationRegistry
+ * has the facility attested past the batch's start), `already-abandoned`.
+ */
+export type OperatorRefusal =
+  "unknown-batch" | "not-failed" | "no-readings" | "regular-failed" | "registry-past" | "already-abandoned";
+
+/**
+ * What `retry` or `abandon` did to one batch (its state after, its readings, the corrections
+ * retried along with it, when it was abandoned: null once retried), or why it did nothing.
+ */
 export type OperatorOutcome =
-  | { batch: number; done: true; state: BatchState; readings: number; corrections: number[] }
-  | { batch: number; done: false; reason: string };
+  | {
+      batch: number;
+      done: true;
+      state: BatchState;
+      readings: number;
+      corrections: number[];
+      abandonedAt: number | null;
+    }
+  | { batch: number; done: false; code: OperatorRefusal; reason: string };
 
 export type Batch = {
   id: number;
@@ -124,7 +134,16 @@ export type Batch = {
   txSentAtMs: number | null;
   txHashes: string[];
   blockNumber: number | null;
+  /**
+   * For a failed batch, the reason it failed (an abandoned one keeps it); on a batch on its way,
+   * the last step's error.
+   */
   error: string | null;
+  /**
+   * When the operator abandoned this failed batch (`abandon`; ms), or null: an abandoned batch
+   * stays `failed` and no longer holds back its facility's later batches. `retry` clears it.
+   */
+  abandonedAt: number | null;
   attempts: number;
   nextAttemptAtMs: number;
   createdAtMs: number;
@@ -271,12 +290,16 @@ export interface Storage {
   /**
    * Operator's `retry`: a failed batch goes back to the step its next attempt starts from
    * (`pinned` when it has a bundle, to be signed and sent again; else `sealed`, or `open` for a
-   * correction), with its transaction forgotten; a regular batch takes its failed corrections along.
+   * correction), with its transaction forgotten and `abandonedAt` cleared; a regular batch takes
+   * its failed corrections along. The registry's frontier is not checked here (batch/operator.ts).
    */
   retryFailedBatch(id: number, nowMs: number): OperatorOutcome;
   /** Failed batches for which {@link holdsLaterBatches} is true. */
   countHoldingBatches(): number;
-  /** Operator's `abandon`: a failed batch stays failed, marked so that it no longer holds back later batches. */
+  /**
+   * Operator's `abandon`: a failed batch stays failed, its `abandonedAt` set, so that it no longer
+   * holds back later batches; refused (`already-abandoned`) when it is set already.
+   */
   abandonFailedBatch(id: number, nowMs: number): OperatorOutcome;
 
   addApiKey(k: Omit<ApiKey, "id" | "revokedAtMs">): number;

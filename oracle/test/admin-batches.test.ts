@@ -1,0 +1,231 @@
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { createApiKey } from "../src/api/keys.ts";
+import { MIGRATIONS, SqliteStorage } from "../src/storage/sqlite.ts";
+import { readingDigestHex } from "../../sdk/src/index.ts";
+import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
+import { tempDir, waitFor } from "./helpers.ts";
+
+test("schema 5 records an abandonment as abandonedAt: a batch abandoned by schema 4 (its error prefixed) opens abandoned, its error the failure's reason again", () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const path = join(dir, "oracle.db");
+    const db = new DatabaseSync(path);
+    // MIGRATION_3 names the function that computes digest keys; there are no readings to compute
+    db.function("carbonproof_digest_key", (_digest) => 0);
+    for (const sql of MIGRATIONS.slice(0, 4)) db.exec(sql);
+    db.exec(`PRAGMA user_version = 4`);
+    const insert = db.prepare(
+      `INSERT INTO batches (id, facility_id, period_start, period_end, state, reading_count, error, created_at_ms, updated_at_ms)
+       VALUES (?, 'f1', ?, ?, 'failed', 3, ?, 1, 5000)`,
+    );
+    // as schema 4's `abandon` wrote them: with the reason it failed, and with none recorded
+    insert.run(1, 0, 60, "abandoned by the operator at 2026-03-01T10:00:00.000Z: transaction 0xab reverted");
+    insert.run(2, 60, 120, "abandoned by the operator at 2026-03-02T10:00:00.000Z: no reason recorded");
+    // failed, not abandoned: still holding
+    insert.run(3, 120, 180, "transaction 0xcd reverted");
+    db.close();
+
+    const storage = new SqliteStorage(path);
+    try {
+      const [a, b, c] = [1, 2, 3].map((id) => storage.getBatch(id)!);
+      assert.equal(a!.abandonedAt, Date.parse("2026-03-01T10:00:00.000Z"));
+      assert.equal(a!.error, "transaction 0xab reverted");
+      assert.equal(a!.state, "failed", "an abandoned batch stays failed");
+      assert.equal(b!.abandonedAt, Date.parse("2026-03-02T10:00:00.000Z"));
+      assert.equal(b!.error, null);
+      assert.equal(c!.abandonedAt, null);
+      assert.equal(c!.error, "transaction 0xcd reverted");
+      assert.equal(storage.countHoldingBatches(), 1, "only the batch that was not abandoned holds");
+      // retry clears it; abandon sets it, once
+      const retried = storage.retryFailedBatch(1, 9000);
+      assert.equal(retried.done, true);
+      assert.equal(storage.getBatch(1)!.abandonedAt, null);
+      assert.match(
+        storage.getBatch(1)!.error!,
+        /was: transaction 0xab reverted; abandoned at 2026-03-01T10:00:00\.000Z/,
+      );
+      const given = storage.abandonFailedBatch(3, 9500);
+      assert.deepEqual(given, {
+        batch: 3,
+        done: true,
+        state: "failed",
+        readings: 3,
+        corrections: [],
+        abandonedAt: 9500,
+      });
+      assert.equal(storage.getBatch(3)!.error, "transaction 0xcd reverted", "abandoning keeps the reason");
+      const again = storage.abandonFailedBatch(3, 9600);
+      assert.equal(again.done === false && again.code, "already-abandoned");
+      assert.equal(storage.countHoldingBatches(), 0);
+    } finally {
+      storage.close();
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+/**
+ * The admin batch routes on a node without a chain. Its batch fails the way the pipeline fails
+ * one whose transaction reverted (a transition to `failed` with the reason): a revert needs a
+ * chain, which `correction.test.ts` runs these routes against (Hardhat, a paused registry).
+ */
+describe("admin HTTP API: failed batches", { timeout: 120_000 }, () => {
+  const meter = makeDevice("admin-batch-meter-1");
+  let node: Awaited<ReturnType<typeof testNode>>;
+  let keys: { admin: string; facility: string };
+  before(async () => {
+    node = await testNode({ devices: [deviceInfo(meter)] });
+    keys = {
+      admin: createApiKey(node.storage, { scope: "admin", subject: "*" }).key,
+      facility: createApiKey(node.storage, { scope: "facility", subject: meter.facilityId }).key,
+    };
+  });
+  after(() => node.close());
+
+  const post = (path: string, key?: string) =>
+    fetch(`${node.httpUrl}${path}`, { method: "POST", headers: key ? { "x-api-key": key } : {} });
+  const holding = async () =>
+    ((await (await fetch(`${node.httpUrl}/v1/status`)).json()) as { holding: number }).holding;
+
+  /** A batch of one reading, pinned (no chain: it goes no further), then failed as a revert fails it. */
+  const failedBatch = async (tsS: number) => {
+    const e = electricity(meter, { ts: tsS });
+    const res = await fetch(`${node.httpUrl}/v1/readings`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": keys.facility },
+      body: JSON.stringify(e),
+    });
+    assert.equal(res.status, 201, await res.text());
+    const id = node.storage.getReading(readingDigestHex(e.reading))!.batchId!;
+    await waitFor(() => node.storage.getBatch(id)!.state === "pinned", { timeoutMs: 60_000, what: "batch pinned" });
+    assert.ok(node.storage.transition(id, ["pinned"], "failed", { error: "transaction 0x01 reverted" }));
+    return id;
+  };
+
+  test("retry and abandon need an admin key, a well-formed id and a failed batch, and say why not", async () => {
+    const nowS = Math.floor(Date.now() / 1000);
+    const id = await failedBatch(nowS - 3600);
+    for (const op of ["retry", "abandon"]) {
+      const none = await post(`/v1/admin/batches/${id}/${op}`);
+      assert.equal(none.status, 401, op);
+      const facility = await post(`/v1/admin/batches/${id}/${op}`, keys.facility);
+      assert.equal(facility.status, 403, op);
+      assert.match(((await facility.json()) as { message: string }).message, /needs a admin key/);
+      for (const bad of ["abc", "0", "-1", "1.5", "1e3"]) {
+        const r = await post(`/v1/admin/batches/${bad}/${op}`, keys.admin);
+        assert.equal(r.status, 400, `${op} ${bad}`);
+        const body = (await r.json()) as { error: string; message: string };
+        assert.equal(body.error, "BAD_BATCH_ID");
+        assert.match(body.message, new RegExp(`positive whole number .* \\(got "${bad.replace(".", "\\.")}"\\)`));
+      }
+      const unknown = await post(`/v1/admin/batches/987654/${op}`, keys.admin);
+      assert.equal(unknown.status, 404, op);
+      assert.deepEqual(await unknown.json(), {
+        error: "UNKNOWN_BATCH",
+        message: "no batch 987654: `carbonproof-oracle status` or GET /v1/batches?state=failed lists the failed ones",
+        batch: 987654,
+      });
+    }
+    assert.equal(node.storage.getBatch(id)!.state, "failed", "nothing refused changed the batch");
+    assert.equal(node.storage.getBatch(id)!.abandonedAt, null);
+    assert.equal(await (await post("/v1/admin/batches/retry-all")).status, 401);
+    assert.equal(await (await post("/v1/admin/batches/retry-all", keys.facility)).status, 403);
+
+    // a batch that is not failed: 409 with the CLI's words
+    const retried = await post(`/v1/admin/batches/${id}/retry`, keys.admin);
+    assert.equal(retried.status, 200);
+    assert.deepEqual(await retried.json(), {
+      batch: id,
+      done: true,
+      state: "pinned",
+      readings: 1,
+      corrections: [],
+      abandonedAt: null,
+    });
+    for (const op of ["retry", "abandon"]) {
+      const r = await post(`/v1/admin/batches/${id}/${op}`, keys.admin);
+      assert.equal(r.status, 409, op);
+      assert.deepEqual(await r.json(), {
+        error: "NOT_FAILED",
+        message: `batch ${id} is pinned: only a failed batch is ${op === "retry" ? "retried" : "abandoned"}`,
+        batch: id,
+      });
+    }
+  });
+
+  test("abandon stops the batch holding (abandonedAt in /v1/batches), a second abandon is refused, and retry clears it", async () => {
+    const nowS = Math.floor(Date.now() / 1000);
+    const id = await failedBatch(nowS - 1800);
+    assert.equal(await holding(), 1, "the failed batch holds its facility's later ones");
+
+    const given = await post(`/v1/admin/batches/${id}/abandon`, keys.admin);
+    assert.equal(given.status, 200);
+    const out = (await given.json()) as { abandonedAt: number };
+    assert.deepEqual(out, {
+      batch: id,
+      done: true,
+      state: "failed",
+      readings: 1,
+      corrections: [],
+      abandonedAt: out.abandonedAt,
+    });
+    assert.ok(Math.abs(out.abandonedAt - Date.now()) < 60_000);
+    assert.equal(await holding(), 0, "an abandoned batch holds nothing back");
+    const listed = (await (await fetch(`${node.httpUrl}/v1/batches?state=failed`)).json()) as {
+      batches: { id: number; abandonedAt: number | null; error: string | null }[];
+    };
+    const view = listed.batches.find((b) => b.id === id)!;
+    assert.equal(view.abandonedAt, out.abandonedAt);
+    assert.equal(view.error, "transaction 0x01 reverted", "the reason it failed stays readable");
+
+    const again = await post(`/v1/admin/batches/${id}/abandon`, keys.admin);
+    assert.equal(again.status, 409);
+    const refusal = (await again.json()) as { error: string; message: string };
+    assert.equal(refusal.error, "ALREADY_ABANDONED");
+    assert.match(refusal.message, new RegExp(`batch ${id} was abandoned at .* already: it holds nothing back`));
+
+    // retry-all leaves an abandoned batch alone; retrying it by id takes it back
+    const all = await post("/v1/admin/batches/retry-all", keys.admin);
+    assert.equal(all.status, 200);
+    assert.deepEqual(await all.json(), { retried: [], refused: [] });
+    const back = await post(`/v1/admin/batches/${id}/retry`, keys.admin);
+    assert.equal(back.status, 200);
+    assert.equal(((await back.json()) as { abandonedAt: unknown }).abandonedAt, null);
+    const b = node.storage.getBatch(id)!;
+    assert.equal(b.state, "pinned");
+    assert.equal(b.abandonedAt, null);
+    assert.match(b.error!, /retried by the operator at .* \(was: transaction 0x01 reverted; abandoned at /);
+
+    // failed again: retry-all takes it
+    assert.ok(node.storage.transition(id, ["pinned"], "failed", { error: "transaction 0x02 reverted" }));
+    const later = await post("/v1/admin/batches/retry-all", keys.admin);
+    assert.equal(later.status, 200);
+    const body = (await later.json()) as { retried: { batch: number; state: string }[]; refused: unknown[] };
+    assert.deepEqual(
+      body.retried.map((r) => [r.batch, r.state]),
+      [[id, "pinned"]],
+    );
+    assert.deepEqual(body.refused, []);
+    assert.equal(await holding(), 0);
+  });
+
+  test("the routes are in the OpenAPI document with their parameters and answers", async () => {
+    const doc = (await (await fetch(`${node.httpUrl}/docs/json`)).json()) as {
+      paths: Record<string, Record<string, { responses: Record<string, unknown>; parameters?: { name: string }[] }>>;
+    };
+    for (const path of ["/v1/admin/batches/{id}/retry", "/v1/admin/batches/{id}/abandon"]) {
+      const op = doc.paths[path]?.post;
+      assert.ok(op, path);
+      assert.deepEqual(Object.keys(op.responses).sort(), ["200", "400", "401", "403", "404", "409"], path);
+      assert.deepEqual(
+        op.parameters?.map((p) => p.name),
+        ["id"],
+      );
+    }
+    assert.ok(doc.paths["/v1/admin/batches/retry-all"]?.post?.responses["200"]);
+  });
+});
