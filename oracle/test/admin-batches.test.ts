@@ -3,6 +3,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { createApiKey } from "../src/api/keys.ts";
+import { createServer } from "node:net";
+import { pino } from "pino";
+import { BatchOperator, registryFrontier } from "../src/batch/operator.ts";
+import { headerToJson } from "../src/batch/bundle.ts";
+import { parseConfig } from "../src/config/load.ts";
 import { MIGRATIONS, SqliteStorage } from "../src/storage/sqlite.ts";
 import { readingDigestHex } from "../../sdk/src/index.ts";
 import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
@@ -64,6 +69,70 @@ test("schema 5 records an abandonment as abandonedAt: a batch abandoned by schem
       storage.close();
     }
   } finally {
+    cleanup();
+  }
+});
+
+test("a retry when the registry cannot be read goes ahead without the frontier check, with a warning; one per batch, in period order", async () => {
+  const { dir, cleanup } = tempDir();
+  // an RPC URL on loopback where nothing listens (a port just closed): the registry unreachable
+  const probe = createServer();
+  await new Promise<void>((ok) => probe.listen(0, "127.0.0.1", ok));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((ok) => probe.close(ok));
+  const storage = new SqliteStorage(join(dir, "oracle.db"));
+  try {
+    const header = (periodStart: number) =>
+      headerToJson({
+        facilityId: `0x${"11".repeat(32)}`,
+        periodStart: BigInt(periodStart),
+        periodEnd: BigInt(periodStart + 60),
+        merkleRoot: `0x${"22".repeat(32)}`,
+        readingCount: 1,
+        fossilCo2eGrams: 1n,
+        biogenicCo2Grams: 0n,
+        methodologyId: `0x${"33".repeat(32)}`,
+        factorSetId: `0x${"44".repeat(32)}`,
+        bundleCid: "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
+        correctionOf: `0x${"00".repeat(32)}`,
+      });
+    const insert = storage.db.prepare(
+      `INSERT INTO batches (id, facility_id, period_start, period_end, state, reading_count, bundle_cid, header_json, error, created_at_ms, updated_at_ms)
+       VALUES (?, 'f1', ?, ?, 'failed', 1, 'bafy', ?, 'transaction 0x01 reverted', 1, 1)`,
+    );
+    insert.run(7, 120, 180, header(120));
+    insert.run(8, 60, 120, header(60));
+    const config = parseConfig({
+      chain: {
+        enabled: true,
+        rpcUrl: `http://127.0.0.1:${port}`,
+        attestationRegistry: `0x${"55".repeat(20)}`,
+      },
+    });
+    const operator = new BatchOperator({
+      storage,
+      frontier: registryFrontier(config),
+      nowMs: () => 1000,
+      logger: pino({ level: "silent" }),
+    });
+    const out = await operator.retryMany([7, 8], "test");
+    assert.deepEqual(
+      out.map((o) => o.batch),
+      [8, 7],
+      "the earlier period first",
+    );
+    for (const o of out) {
+      assert.equal(o.done, true);
+      assert.match(
+        o.warning ?? "",
+        new RegExp(
+          `could not read the registry's frontier for batch ${o.batch} from chain.rpcUrl .*; retried without that check`,
+        ),
+      );
+      assert.equal(storage.getBatch(o.batch)!.state, "pinned");
+    }
+  } finally {
+    storage.close();
     cleanup();
   }
 });
