@@ -6,7 +6,8 @@
  * docs/web.md); axe-core runs on every page and fails on serious or critical issues.
  * e2e/explorer.ts adds issue 8's tests (explorer, audit trail, reports; no wallet) on the same stack,
  * e2e/dashboards.ts its dashboards, leaderboard and report pages, e2e/detailPages.ts the 404s of the
- * credit, certificate and listing pages.
+ * credit, certificate and listing pages, e2e/notIndexedYet.ts (its own stack) the report, dashboard
+ * and search pages while the indexer is behind.
  *
  * Installs chromium with apt-get when /usr/bin/chromium is missing (needs root).
  */
@@ -25,6 +26,7 @@ import { explorerTests, seedRetirement, type ExplorerFixture } from "./explorer.
 import { dashboardTests } from "./dashboards.ts";
 import { detailPageTests } from "./detailPages.ts";
 import { explorerFreshTests } from "./explorerFresh.ts";
+import { notIndexedYetTests } from "./notIndexedYet.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const shots = join(here, "screenshots");
@@ -322,6 +324,8 @@ dashboardTests({ stack: () => stack, browser: () => browser, axe, shot, log });
 detailPageTests({ stack: () => stack, browser: () => browser, fixture: () => explorerFixture, axe, shot, log });
 // Explorer detail pages of ids created a moment ago: 200, not 404 (attests for new facilities).
 explorerFreshTests({ stack: () => stack, browser: () => browser, fixture: () => explorerFixture, axe, shot, log });
+// Report, dashboard and search while the indexer is held behind the head (a stack of its own, behind an RPC proxy).
+notIndexedYetTests(log);
 
 test("axe-core finds no serious or critical accessibility issue on any page", () => {
   const pages = new Set(axeFindings.map((f) => f.page));
