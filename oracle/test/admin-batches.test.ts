@@ -73,7 +73,7 @@ test("schema 5 records an abandonment as abandonedAt: a batch abandoned by schem
   }
 });
 
-test("a retry when the registry cannot be read goes ahead without the frontier check, with a warning; one per batch, in period order", async () => {
+test("a retry when the registry cannot be read goes ahead without the frontier check, with a warning; one per batch, in period order, each logged", async () => {
   const { dir, cleanup } = tempDir();
   // an RPC URL on loopback where nothing listens (a port just closed): the registry unreachable
   const probe = createServer();
@@ -81,6 +81,7 @@ test("a retry when the registry cannot be read goes ahead without the frontier c
   const port = (probe.address() as { port: number }).port;
   await new Promise((ok) => probe.close(ok));
   const storage = new SqliteStorage(join(dir, "oracle.db"));
+  const logged: Record<string, unknown>[] = [];
   try {
     const header = (periodStart: number) =>
       headerToJson({
@@ -113,9 +114,9 @@ test("a retry when the registry cannot be read goes ahead without the frontier c
       storage,
       frontier: registryFrontier(config),
       nowMs: () => 1000,
-      logger: pino({ level: "silent" }),
+      logger: pino({ level: "info" }, { write: (line: string) => void logged.push(JSON.parse(line)) }),
     });
-    const out = await operator.retryMany([7, 8], "test");
+    const out = await operator.retryMany([7, 8], "api key 3");
     assert.deepEqual(
       out.map((o) => o.batch),
       [8, 7],
@@ -131,6 +132,20 @@ test("a retry when the registry cannot be read goes ahead without the frontier c
       );
       assert.equal(storage.getBatch(o.batch)!.state, "pinned");
     }
+    // one log line per operation, with the batch and who asked
+    assert.deepEqual(
+      logged.map((l) => [l.msg, l.batch, l.by, l.state]),
+      [
+        ["failed batch retried by the operator", 8, "api key 3", "pinned"],
+        ["failed batch retried by the operator", 7, "api key 3", "pinned"],
+      ],
+    );
+    const refused = operator.abandon(8, "cli");
+    assert.equal(refused.done, false);
+    assert.deepEqual(
+      [logged[2]!.msg, logged[2]!.batch, logged[2]!.code],
+      ["abandon of a batch refused", 8, "not-failed"],
+    );
   } finally {
     storage.close();
     cleanup();

@@ -809,7 +809,8 @@ export async function buildApi(deps: ApiDeps) {
     nowMs: () => common.clock.nowMs(),
     logger: common.logger.child({ part: "operator" }),
   });
-  const byKey = (req: FastifyRequest) => `api key ${req.apiKey!.id}`;
+  // who asked, for the operator's log line: the key's id (0 is the configured admin token), never the key
+  const byKey = (req: FastifyRequest) => (req.apiKey!.id === 0 ? "admin token" : `api key ${req.apiKey!.id}`);
   const refusalBody = (out: Extract<OperatorResult, { done: false }>) => ({
     error: out.code.toUpperCase().replace(/-/g, "_"),
     message: out.reason,
