@@ -131,7 +131,7 @@ export class BatchOperator {
     return this.#logged("abandon", by, this.#storage.abandonFailedBatch(id, this.#nowMs()));
   }
 
-  /** `by`: who asked (`cli`, or `api key <id>`), for the log; never a secret. */
+  /** `by`: who asked (`cli`, `api key <id>` or `admin token`), for the log; never a secret. */
   #logged(op: "retry" | "abandon", by: string, out: OperatorResult): OperatorResult {
     if (out.done) {
       this.#log.info(
