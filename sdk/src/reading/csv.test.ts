@@ -1,14 +1,18 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { parseCsvRecords } from "../factors/csv.ts";
 import {
   CSV_ENVELOPE_COLUMNS,
   CSV_MEASUREMENT_COLUMNS,
   CSV_READING_COLUMNS,
+  CsvRecordParser,
   csvRowToEnvelope,
   envelopeToCsvRow,
   formatCsvRecord,
+  readCsvRecords,
   signCsv,
 } from "./csv.ts";
 import { readingDigestHex } from "./digest.ts";
@@ -133,4 +137,95 @@ test("signCsv reports progress every progressEvery rows; envelopeToCsvRow refuse
       message: /no column for renewableWh/,
     },
   );
+});
+
+/** What `parseCsvRecords` gives for `text`: its records, or its error's message. */
+function whole(text: string) {
+  try {
+    return { records: parseCsvRecords(text) };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
+
+/** The same, read by `readCsvRecords` from `pieces` (text, or UTF-8 bytes cut anywhere). */
+async function streamed(pieces: (string | Uint8Array)[]) {
+  const records = [];
+  try {
+    for await (const r of readCsvRecords(pieces)) records.push(r);
+    return { records };
+  } catch (error) {
+    assert.equal((error as { code?: string }).code, "INVALID_CSV");
+    return { error: (error as Error).message };
+  }
+}
+
+/** `text` cut at `cuts` (positions, any order, repeats give empty pieces). */
+function cut<T extends string | Uint8Array>(text: T, cuts: number[]): T[] {
+  const at = [0, ...cuts.map((c) => c % (text.length + 1)).sort((a, b) => a - b), text.length];
+  return at.slice(1).map((end, k) => text.slice(at[k], end) as T);
+}
+
+const FIXTURES = {
+  // sdk/src/factors/epaSupplyChain.test.ts: BOM, blank line, a quoted line break, CRLF, an all-empty row, CR
+  known: '\ufeffh1,h2\n\n"multi\nline",x\r\n,,\rlast,1',
+  epa: readFileSync(
+    fileURLToPath(new URL("../../test-fixtures/epa-supply-chain-FIXTURE.csv", import.meta.url)),
+    "utf8",
+  ),
+  quoted: 'a,"b,c","d ""e"""\r\n1,"two\r\nlines",3\r\n"",x,"\r"\r\n',
+  unclosed: 'a,b\n1,"open\n2,3\n',
+  quoteInside: 'a,b\n1,2\nx"y,3',
+  textAfterQuote: 'a,b\n"x"y,3',
+};
+
+test("readCsvRecords yields what parseCsvRecords gives for the fixtures, in pieces of 1, 2, 3 and 7 characters or bytes", async () => {
+  for (const [name, text] of Object.entries(FIXTURES)) {
+    const expected = whole(text);
+    assert.ok(name.startsWith("known") || name === "epa" || name === "quoted" ? expected.records : expected.error);
+    assert.deepEqual(await streamed([text]), expected, name);
+    const bytes = new TextEncoder().encode(text);
+    for (const size of [1, 2, 3, 7]) {
+      const cuts = Array.from({ length: Math.ceil(text.length / size) }, (_, k) => k * size);
+      assert.deepEqual(await streamed(cut(text, cuts)), expected, `${name} in ${size}-character pieces`);
+      const byteCuts = Array.from({ length: Math.ceil(bytes.length / size) }, (_, k) => k * size);
+      assert.deepEqual(await streamed(cut(bytes, byteCuts)), expected, `${name} in ${size}-byte pieces`);
+    }
+  }
+  assert.deepEqual((await streamed([FIXTURES.known])).records, [
+    { line: 1, cells: ["h1", "h2"] },
+    { line: 3, cells: ["multi\nline", "x"] },
+    { line: 6, cells: ["last", "1"] },
+  ]);
+});
+
+test("readCsvRecords equals parseCsvRecords on any text cut anywhere (records, lines and errors)", async () => {
+  const char = fc.constantFrom("a", "b", " ", ",", '"', '""', "\r", "\n", "\r\n", "\ufeff", "é", "😀");
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(char, { maxLength: 60 }).map((cs) => cs.join("")),
+      fc.array(fc.nat(), { maxLength: 8 }),
+      fc.boolean(),
+      async (text, cuts, asBytes) => {
+        const pieces = asBytes ? cut(new TextEncoder().encode(text), cuts) : cut(text, cuts);
+        assert.deepEqual(await streamed(pieces), whole(text));
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+test("CsvRecordParser notes a BOM and the first line break outside quotes", () => {
+  const p = new CsvRecordParser();
+  assert.deepEqual(p.push('\ufeffa,"x\n'), []);
+  assert.equal(p.bom, true);
+  assert.equal(p.eol, null, "the quoted line break is not the file's");
+  assert.deepEqual(p.push('y"\r'), []);
+  assert.deepEqual(p.push("\nb,c"), [{ line: 1, cells: ["a", "x\ny"] }]);
+  assert.equal(p.eol, "\r\n");
+  assert.deepEqual(p.end(), [{ line: 3, cells: ["b", "c"] }]);
+  const plain = new CsvRecordParser();
+  plain.push("a\nb\r\n");
+  assert.equal(plain.bom, false);
+  assert.equal(plain.eol, "\n");
 });

@@ -1,5 +1,5 @@
 import { SdkError } from "../errors.ts";
-import { parseCsvRecords } from "../factors/csv.ts";
+import { parseCsvRecords, type CsvRecord } from "../factors/csv.ts";
 import type { Hex } from "../hex.ts";
 import { formatIssues } from "./parse.ts";
 import { readingSchema, type Envelope, type Reading } from "./schema.ts";
@@ -10,6 +10,172 @@ import { signReading } from "./sign.ts";
  * row format, used by `carbonproof device sign-csv` to sign rows and by the oracle's
  * `carbonproof-oracle import` to read them back, so that both hash the same reading.
  */
+
+/** The next character that ends a run of plain text outside, and inside, a quoted field. */
+const UNQUOTED_STOP = /[,"\r\n]/g;
+const QUOTED_STOP = /["\r\n]/g;
+
+/**
+ * `parseCsvRecords` (sdk factors/csv.ts) fed in pieces, for files too large to hold whole: the
+ * same rules (RFC 4180 quoting, CRLF/LF/CR, a leading UTF-8 BOM ignored, all-empty records
+ * skipped), the same records with the line each starts on, and the same `INVALID_CSV` errors.
+ * A piece may end anywhere: inside a quoted field, between a doubled quote's two quotes, between
+ * the CR and LF of a line break. `push` returns the records a piece completes, `end` the last one.
+ */
+export class CsvRecordParser {
+  #row: string[] = [];
+  #field = "";
+  #quoted = false;
+  #wasQuoted = false;
+  #line = 1;
+  #rowLine = 1;
+  #quoteLine = 1;
+  /** a `"` (inside a quoted field) or a CR that ended the last piece: what it means depends on the next character */
+  #carry = "";
+  #started = false;
+  /** the text began with a UTF-8 BOM (skipped) */
+  bom = false;
+  /** the first line break outside a quoted field (`"\r\n"`, `"\n"` or `"\r"`); null until one is read */
+  eol: string | null = null;
+
+  /** The records that `piece` completes. Throws `INVALID_CSV` where `parseCsvRecords` would. */
+  push(piece: string): CsvRecord[] {
+    return this.#scan(this.#carry + piece, false);
+  }
+
+  /** The last record, at the end of the text; throws `INVALID_CSV` for a quoted field never closed. */
+  end(): CsvRecord[] {
+    return this.#scan(this.#carry, true);
+  }
+
+  #scan(text: string, final: boolean): CsvRecord[] {
+    const out: CsvRecord[] = [];
+    let row = this.#row;
+    let field = this.#field;
+    let quoted = this.#quoted;
+    let wasQuoted = this.#wasQuoted;
+    let line = this.#line;
+    let rowLine = this.#rowLine;
+    const n = text.length;
+    let i = 0;
+    this.#carry = "";
+    if (!this.#started && n > 0) {
+      this.#started = true;
+      if (text.charCodeAt(0) === 0xfeff) {
+        this.bom = true;
+        i = 1;
+      }
+    }
+    const endRow = () => {
+      row.push(field);
+      if (row.some((f) => f !== "")) out.push({ line: rowLine, cells: row });
+      row = [];
+      field = "";
+      wasQuoted = false;
+    };
+    while (i < n) {
+      if (quoted) {
+        QUOTED_STOP.lastIndex = i;
+        const j = QUOTED_STOP.exec(text)?.index ?? n;
+        field += text.slice(i, j);
+        i = j;
+        if (i === n) break;
+        const c = text[i]!;
+        if (c !== "\n" && i + 1 === n && !final) {
+          this.#carry = c;
+          break;
+        }
+        if (c === '"') {
+          if (text[i + 1] === '"') {
+            field += '"';
+            i += 2;
+          } else {
+            quoted = false;
+            i++;
+          }
+        } else {
+          if (c === "\n" || text[i + 1] !== "\n") line++;
+          field += c;
+          i++;
+        }
+        continue;
+      }
+      UNQUOTED_STOP.lastIndex = i;
+      const j = UNQUOTED_STOP.exec(text)?.index ?? n;
+      if (j > i) {
+        if (wasQuoted) {
+          throw new SdkError(`CSV line ${line}: text after a quoted field's closing quote; quote the whole field.`, {
+            code: "INVALID_CSV",
+          });
+        }
+        field += text.slice(i, j);
+        i = j;
+        if (i === n) break;
+      }
+      const c = text[i]!;
+      if (c === '"') {
+        if (field !== "" || wasQuoted) {
+          throw new SdkError(`CSV line ${line}: a quote inside an unquoted field; quote the whole field.`, {
+            code: "INVALID_CSV",
+          });
+        }
+        quoted = wasQuoted = true;
+        this.#quoteLine = line;
+        i++;
+      } else if (c === ",") {
+        row.push(field);
+        field = "";
+        wasQuoted = false;
+        i++;
+      } else {
+        if (c === "\r" && i + 1 === n && !final) {
+          this.#carry = c;
+          break;
+        }
+        const crlf = c === "\r" && text[i + 1] === "\n";
+        this.eol ??= crlf ? "\r\n" : c;
+        i += crlf ? 2 : 1;
+        endRow();
+        line++;
+        rowLine = line;
+      }
+    }
+    if (final) {
+      if (quoted) {
+        throw new SdkError(`CSV line ${this.#quoteLine}: a quoted field opened on this line is never closed.`, {
+          code: "INVALID_CSV",
+        });
+      }
+      endRow();
+    }
+    this.#row = row;
+    this.#field = field;
+    this.#quoted = quoted;
+    this.#wasQuoted = wasQuoted;
+    this.#line = line;
+    this.#rowLine = rowLine;
+    return out;
+  }
+}
+
+/**
+ * The records of a CSV read in pieces (a file or stdin stream: bytes, decoded as UTF-8, or text),
+ * one at a time, holding only the record being read: `CsvRecordParser` over the stream. A file
+ * that is not CSV throws `INVALID_CSV` where it stops being CSV, after the records before it.
+ * Pass a `parser` to read its `bom` and `eol` once the header is read.
+ */
+export async function* readCsvRecords(
+  source: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>,
+  parser: CsvRecordParser = new CsvRecordParser(),
+): AsyncGenerator<CsvRecord> {
+  // ignoreBOM keeps a BOM in the text, where the parser skips it and notes it (as parseCsvRecords on a file's text)
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  for await (const piece of source) {
+    yield* parser.push(typeof piece === "string" ? piece : decoder.decode(piece, { stream: true }));
+  }
+  yield* parser.push(decoder.decode());
+  yield* parser.end();
+}
 
 /** The reading's own columns; `v` is optional (default 1). */
 export const CSV_READING_COLUMNS = ["v", "deviceId", "facilityId", "seq", "ts", "intervalS", "kind"] as const;
@@ -155,6 +321,67 @@ function rowIssues(reading: unknown): string | null {
     .join("; ");
 }
 
+/** A row that passed `CsvRowSigner.check`: its cells under the signer's header, and its reading. */
+export type CheckedCsvRow = { line: number; cells: string[]; reading: Reading };
+
+/** Checks and signs rows one at a time under one header (`csvRowSigner`). */
+export type CsvRowSigner = {
+  /** the output header: the input's columns, with sig (and keyId, when a keyId is given) added when missing */
+  header: string[];
+  /** the row as a reading to sign, or what is wrong with it */
+  check: (row: CsvRecord) => CheckedCsvRow | CsvRowProblem;
+  /** the row's cells with sig (and keyId, when given) filled in */
+  sign: (row: CheckedCsvRow) => string[];
+};
+
+/**
+ * The row-by-row signer behind `signCsv`, for callers that read a file in pieces
+ * (`readCsvRecords`): checks the header row once (`INVALID_CSV` for unknown, repeated or missing
+ * columns), then each row as `signCsv` does.
+ */
+export function csvRowSigner(
+  headCells: readonly string[],
+  secretKey: Uint8Array | Hex,
+  opts: Pick<SignCsvOptions, "keyId" | "resign"> = {},
+): CsvRowSigner {
+  if (opts.keyId !== undefined && (opts.keyId.length < 1 || opts.keyId.length > 128))
+    throw new SdkError("keyId must be 1–128 characters.", { code: "INVALID_READING" });
+  const header = checkHeader(headCells);
+  if (!header.includes("sig")) header.push("sig");
+  if (opts.keyId !== undefined && !header.includes("keyId")) header.push("keyId");
+  const sigAt = header.indexOf("sig");
+  const keyIdAt = header.indexOf("keyId");
+  return {
+    header,
+    check(row) {
+      const problem = (message: string) => ({ line: row.line, message });
+      if (row.cells.length > headCells.length)
+        return problem(`${row.cells.length} cells, but the header names ${headCells.length} columns`);
+      const cells = header.map((_, i) => row.cells[i] ?? "");
+      if (!opts.resign && cells[sigAt]!.trim() !== "")
+        return problem("already signed (its sig cell is set): empty the cell, or pass --resign to sign it again");
+      if (keyIdAt >= 0 && opts.keyId === undefined && cells[keyIdAt]!.trim().length > 128)
+        return problem("keyId: expected at most 128 characters");
+      const { reading } = csvRowToEnvelope(header, cells) as { reading: unknown };
+      const issues = rowIssues(reading);
+      return issues === null ? { line: row.line, cells, reading: reading as Reading } : problem(issues);
+    },
+    sign({ cells, reading }) {
+      const out = [...cells];
+      out[sigAt] = signReading(reading, secretKey).sig;
+      if (opts.keyId !== undefined) out[keyIdAt] = opts.keyId;
+      return out;
+    },
+  };
+}
+
+/** The message listing invalid rows (the first 20) when nothing was signed. */
+export function invalidRowsMessage(count: number, shown: readonly CsvRowProblem[]): string {
+  const listed = shown.slice(0, 20).map((p) => `  line ${p.line}: ${p.message}`);
+  if (count > listed.length) listed.push(`  … and ${count - listed.length} more`);
+  return `${count} invalid row(s); nothing was signed:\n${listed.join("\n")}`;
+}
+
 /**
  * Signs the readings of a CSV file (text) with a device key, row by row as `signReading` signs
  * one reading (SHA-256 of the canonical bytes, P-256, low-s), and returns the file with the sig
@@ -162,59 +389,36 @@ function rowIssues(reading: unknown): string | null {
  * row — not a reading, more cells than the header has columns, already signed without `resign` —
  * throws `INVALID_CSV` listing every bad row (`details.invalid`) and signs nothing, unless
  * `skipInvalid`, which leaves bad rows out and returns them. A file that is not CSV, or whose
- * header names unknown, repeated or too few columns, always throws `INVALID_CSV`.
+ * header names unknown, repeated or too few columns, always throws `INVALID_CSV`. The whole
+ * text is held: for large files, `readCsvRecords` and `csvRowSigner` sign row by row.
  */
 export function signCsv(text: string, secretKey: Uint8Array | Hex, opts: SignCsvOptions = {}): SignCsvResult {
   const [head, ...rows] = parseCsvRecords(text);
-  if (!head)
-    throw csvError(
-      `The CSV is empty; its first row names the columns (${REQUIRED_COLUMNS.join(", ")}, the measurement fields).`,
-    );
-  if (opts.keyId !== undefined && (opts.keyId.length < 1 || opts.keyId.length > 128))
-    throw new SdkError("keyId must be 1–128 characters.", { code: "INVALID_READING" });
-  const header = checkHeader(head.cells);
-  if (!header.includes("sig")) header.push("sig");
-  if (opts.keyId !== undefined && !header.includes("keyId")) header.push("keyId");
-  const sigAt = header.indexOf("sig");
-  const keyIdAt = header.indexOf("keyId");
-
+  if (!head) throw emptyCsvError();
+  const signer = csvRowSigner(head.cells, secretKey, opts);
   const invalid: CsvRowProblem[] = [];
-  const good: { cells: string[]; reading: Reading }[] = [];
+  const good: CheckedCsvRow[] = [];
   for (const row of rows) {
-    const problem = (message: string) => invalid.push({ line: row.line, message });
-    if (row.cells.length > head.cells.length) {
-      problem(`${row.cells.length} cells, but the header names ${head.cells.length} columns`);
-      continue;
-    }
-    const cells = header.map((_, i) => row.cells[i] ?? "");
-    if (!opts.resign && cells[sigAt]!.trim() !== "") {
-      problem("already signed (its sig cell is set): empty the cell, or pass --resign to sign it again");
-      continue;
-    }
-    if (keyIdAt >= 0 && opts.keyId === undefined && cells[keyIdAt]!.trim().length > 128) {
-      problem("keyId: expected at most 128 characters");
-      continue;
-    }
-    const { reading } = csvRowToEnvelope(header, cells) as { reading: unknown };
-    const issues = rowIssues(reading);
-    if (issues !== null) problem(issues);
-    else good.push({ cells, reading: reading as Reading });
+    const checked = signer.check(row);
+    if ("message" in checked) invalid.push(checked);
+    else good.push(checked);
   }
-  if (invalid.length > 0 && !opts.skipInvalid) {
-    const listed = invalid.slice(0, 20).map((p) => `  line ${p.line}: ${p.message}`);
-    if (invalid.length > 20) listed.push(`  … and ${invalid.length - 20} more`);
-    throw csvError(`${invalid.length} invalid row(s); nothing was signed:\n${listed.join("\n")}`, { invalid });
-  }
+  if (invalid.length > 0 && !opts.skipInvalid) throw csvError(invalidRowsMessage(invalid.length, invalid), { invalid });
 
   const eol = text.includes("\r\n") ? "\r\n" : "\n";
-  const out = [formatCsvRecord(header)];
+  const out = [formatCsvRecord(signer.header)];
   const every = opts.progressEvery ?? 10_000;
-  for (const { cells, reading } of good) {
-    cells[sigAt] = signReading(reading, secretKey).sig;
-    if (opts.keyId !== undefined) cells[keyIdAt] = opts.keyId;
-    out.push(formatCsvRecord(cells));
+  for (const row of good) {
+    out.push(formatCsvRecord(signer.sign(row)));
     if (opts.onProgress && (out.length - 1) % every === 0) opts.onProgress(out.length - 1, good.length);
   }
   const bom = text.charCodeAt(0) === 0xfeff ? "\ufeff" : "";
   return { csv: `${bom}${out.join(eol)}${eol}`, signed: good.length, invalid };
+}
+
+/** `INVALID_CSV` for a file without a header row. */
+export function emptyCsvError(): SdkError {
+  return csvError(
+    `The CSV is empty; its first row names the columns (${REQUIRED_COLUMNS.join(", ")}, the measurement fields).`,
+  );
 }
