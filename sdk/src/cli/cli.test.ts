@@ -1,14 +1,24 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createPublicKey, verify as nodeVerify } from "node:crypto";
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  createReadStream,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { bundleCid, decodeBundle, encodeBundle } from "../bundle/bundle.ts";
 import { canonicalBytes } from "../reading/canonical.ts";
-import { csvRowToEnvelope } from "../reading/csv.ts";
+import { csvRowToEnvelope, readCsvRecords } from "../reading/csv.ts";
 import { parseCsvRecords } from "../factors/csv.ts";
 import { parseEnvelope } from "../reading/parse.ts";
 import { verifyEnvelope, publicKeyFromPem } from "../reading/sign.ts";
@@ -357,7 +367,11 @@ test("device sign-csv: a bad row exits 2 naming its line and column and writes n
 
   const skipped = cli(["device", "sign-csv", "--key", key, input, "--out", out, "--skip-invalid"]);
   assert.equal(skipped.code, 0, skipped.stderr);
-  assert.match(skipped.stderr, /skipped 4 invalid row\(s\):\n  line 3: .*\n  line 4: .*\n  line 7: .*\n  line 8: /);
+  // each skipped row is named as it is read (the file is streamed), then the count
+  assert.match(
+    skipped.stderr,
+    /^skipped line 3: .*\nskipped line 4: .*\nskipped line 7: .*\nskipped line 8: .*\nskipped 4 invalid row\(s\)$/m,
+  );
   assert.match(skipped.stderr, /signed 2 rows to /);
   assert.deepEqual(
     envelopesOf(readFileSync(out, "utf8")).envelopes.map((e) => e.reading.seq),
@@ -400,4 +414,64 @@ test("device sign-csv refuses an existing --out without --force, and a signed ro
   assert.equal(resigned.code, 0, resigned.stderr);
   const otherKey = publicKeyFromPem(readFileSync(otherPub, "utf8"));
   for (const e of envelopesOf(resigned.stdout).envelopes) assert.ok(verifyEnvelope(e, otherKey));
+});
+
+/** Prints the child's peak RSS (getrusage, KiB) on stderr when it exits. */
+const REPORT_MAX_RSS = `--import=data:text/javascript,process.on("exit",()=>process.stderr.write("maxRSS "+process.resourceUsage().maxRSS+"\\n"))`;
+
+test("device sign-csv streams a file larger than its heap: every row signed in order, peak RSS far below the file", async () => {
+  const dir = tmp();
+  const key = join(dir, "manual.pem");
+  const pub = join(dir, "manual.pub.pem");
+  assert.equal(cli(["device", "keygen", "--out", key, "--pub", pub]).code, 0);
+  // a fixed-width export: energyWh padded with spaces (a cell is trimmed when read as a reading),
+  // so that the file (~200 MB) is far larger than the child's 64 MB heap
+  const ROWS = 2000;
+  const pad = " ".repeat(100_000);
+  const input = join(dir, "history.csv");
+  const fd = openSync(input, "w");
+  writeSync(fd, "deviceId,facilityId,seq,ts,intervalS,kind,energyWh\r\n");
+  for (let seq = 1; seq <= ROWS; seq++)
+    writeSync(fd, `kangaita-manual,ktda-kangaita,${seq},${1763900000 + 5 * seq},5,electricity,${pad}${seq}\r\n`);
+  closeSync(fd);
+  const fileBytes = statSync(input).size;
+  const signCsvIn = (file: string, out: string) => {
+    const r = spawnSync(
+      process.execPath,
+      ["--max-old-space-size=64", REPORT_MAX_RSS, MAIN, "device", "sign-csv", "--key", key, file, "--out", out],
+      { encoding: "utf8" },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    return { stderr: r.stderr, maxRssKiB: Number(/^maxRSS (\d+)$/m.exec(r.stderr)?.[1]) };
+  };
+  writeFileSync(
+    join(dir, "one.csv"),
+    "deviceId,facilityId,seq,ts,intervalS,kind,energyWh\n" +
+      `kangaita-manual,ktda-kangaita,1,1763900000,5,electricity,1\n`,
+  );
+  const baseline = signCsvIn(join(dir, "one.csv"), join(dir, "one.signed.csv"));
+  const out = join(dir, "signed.csv");
+  const big = signCsvIn(input, out);
+  assert.match(big.stderr, /^signed 2,000 rows to .*signed\.csv$/m);
+  for (const l of big.stderr.trim().split("\n")) assert.match(l, /^(signed .*rows.*|maxRSS \d+)$/);
+
+  const publicKey = publicKeyFromPem(readFileSync(pub, "utf8"));
+  let header: string[] | null = null;
+  let seq = 0;
+  for await (const row of readCsvRecords(createReadStream(out))) {
+    if (header === null) {
+      header = row.cells;
+      assert.deepEqual(header, ["deviceId", "facilityId", "seq", "ts", "intervalS", "kind", "energyWh", "sig"]);
+      continue;
+    }
+    seq++;
+    const envelope = parseEnvelope(csvRowToEnvelope(header, row.cells));
+    assert.equal(envelope.reading.seq, seq);
+    assert.equal(row.cells[6], `${pad}${seq}`, "the cell is written as it was read");
+    if (seq % 100 === 0) assert.ok(verifyEnvelope(envelope, publicKey), `row seq ${seq} verifies`);
+  }
+  assert.equal(seq, ROWS);
+  assert.ok(readFileSync(out).subarray(0, 200).includes("\r\n"), "the header's CRLF is kept");
+  const grewKiB = big.maxRssKiB - baseline.maxRssKiB;
+  assert.ok(grewKiB < fileBytes / 1024 / 2, `peak RSS grew ${grewKiB} KiB over a one-row file, for ${fileBytes} B`);
 });

@@ -20,12 +20,18 @@ export type Io = {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   readStdin: () => string;
+  /** stdin in pieces, for input too large to hold whole */
+  stdinStream: () => AsyncIterable<Uint8Array | string>;
+  /** stderr is a terminal: progress lines are rewritten in place there */
+  stderrIsTty: boolean;
 };
 
 export const processIo: Io = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   readStdin: () => readFileSync(0, "utf8"),
+  stdinStream: () => process.stdin,
+  stderrIsTty: process.stderr.isTTY === true,
 };
 
 /** Text of FILE, or of stdin for `-` or no file. */

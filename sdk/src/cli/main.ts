@@ -38,7 +38,7 @@ export async function run(io: Io, argv: string[]): Promise<number> {
       case "emissions":
         return emissionsCommand(io, rest);
       case "device":
-        return deviceCommand(io, rest);
+        return await deviceCommand(io, rest);
       case "factors":
         return factorsCommand(io, rest);
       case "bundle":

@@ -1,10 +1,33 @@
-import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  createReadStream,
+  existsSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { randomBytes } from "node:crypto";
+import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import { parseArgs } from "node:util";
 import { SdkError } from "../../errors.ts";
 import { parseEnvelope, parseReading } from "../../reading/parse.ts";
 import { readingDigestHex } from "../../reading/digest.ts";
-import { signCsv, type CsvRowProblem } from "../../reading/csv.ts";
+import {
+  CsvRecordParser,
+  csvRowSigner,
+  emptyCsvError,
+  formatCsvRecord,
+  readCsvRecords,
+  type CsvRowProblem,
+} from "../../reading/csv.ts";
 import {
   generateDeviceKey,
   publicKeyFromPem,
@@ -19,6 +42,7 @@ import {
 } from "../../reading/sign.ts";
 import { bytesToHex } from "../../hex.ts";
 import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, parseJson, readInput, toJson, type Io } from "../io.ts";
+import { ProgressLine, formatCount } from "../progress.ts";
 
 export const DEVICE_HELP = `Usage: carbonproof device <keygen|sign|sign-csv|verify> [options]
 
@@ -61,8 +85,12 @@ sig and keyId. Each row is validated as a reading v1 and signed as \`device sign
                     bad row stops the run with exit 2 and nothing is written
   --resign          sign rows that already carry a sig again (by default they are bad rows)
 
-Bad rows are named by the line of the file they start on (the header is line 1). Progress
-goes to stderr every 10,000 rows, and a final count.
+Bad rows are named by the line of the file they start on (the header is line 1). The file
+is read and written in pieces (memory stays bounded however long it is); the output is
+written to a temp file first (next to OUT.csv, or in the temp directory for stdout) and only
+put in place, or copied to stdout, when every row passed. Progress (rows signed, rows/s, how
+far into the file) goes to stderr: rewritten in place on a terminal, otherwise a line every
+5 s; then a final count.
 `;
 
 const VERIFY_HELP = `Usage: carbonproof device verify [ENVELOPE.json|-] (--pub PUB.pem | --key KEY.pem | --x HEX --y HEX)
@@ -94,7 +122,7 @@ function asCliError<T>(fn: () => T): T {
   }
 }
 
-export function deviceCommand(io: Io, argv: string[]): number {
+export async function deviceCommand(io: Io, argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === "--help" || sub === "-h") {
     io.stdout(DEVICE_HELP);
@@ -141,7 +169,7 @@ export function deviceCommand(io: Io, argv: string[]): number {
     io.stdout(`${toJson(signReading(reading, secretKey, values["key-id"]))}\n`);
     return EXIT_OK;
   }
-  if (sub === "sign-csv") return signCsvCommand(io, rest);
+  if (sub === "sign-csv") return await signCsvCommand(io, rest);
   if (sub === "verify") {
     const { values, positionals } = parseArgs({
       args: rest,
@@ -184,7 +212,56 @@ function listProblems(problems: CsvRowProblem[]): string {
   return problems.map((p) => `  line ${p.line}: ${p.message}\n`).join("");
 }
 
-function signCsvCommand(io: Io, argv: string[]): number {
+/** The pieces of `source`; an error reading it is a `CliError` naming `name`. */
+async function* readPieces(
+  source: AsyncIterable<Uint8Array | string>,
+  name: string,
+  onPiece: (bytes: number) => void,
+): AsyncGenerator<Uint8Array | string> {
+  try {
+    for await (const piece of source) {
+      onPiece(piece.length);
+      yield piece;
+    }
+  } catch (cause) {
+    throw new CliError(`Cannot read ${name}: ${(cause as Error).message}`, EXIT_USAGE, { cause });
+  }
+}
+
+/** Text written to a file descriptor in pieces of about 64 KiB. */
+function bufferedWriter(fd: number) {
+  let parts: string[] = [];
+  let length = 0;
+  const flush = () => {
+    if (length > 0) writeSync(fd, parts.join(""));
+    parts = [];
+    length = 0;
+  };
+  return {
+    write(text: string) {
+      parts.push(text);
+      length += text.length;
+      if (length >= 65_536) flush();
+    },
+    flush,
+  };
+}
+
+/** Copies the file at `path` to stdout in pieces. */
+function copyToStdout(io: Io, path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    const buffer = Buffer.alloc(65_536);
+    const decoder = new StringDecoder("utf8");
+    for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) io.stdout(decoder.write(buffer.subarray(0, n)));
+    const rest = decoder.end();
+    if (rest !== "") io.stdout(rest);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function signCsvCommand(io: Io, argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
@@ -206,44 +283,101 @@ function signCsvCommand(io: Io, argv: string[]): number {
   if (out !== undefined && existsSync(out) && !values.force)
     throw new CliError(`${out} exists; pass --force to overwrite.`);
   const secretKey = asCliError(() => secretKeyFromPem(readPem(values.key!)));
-  const { text, name } = readInput(io, positionals[0]);
-  let result;
+  const skipInvalid = values["skip-invalid"] ?? false;
+
+  const file = positionals[0] === "-" ? undefined : positionals[0];
+  const name = file ?? "stdin";
+  let source: AsyncIterable<Uint8Array | string>;
+  let sizeBytes: number | null = null;
+  if (file === undefined) source = io.stdinStream();
+  else {
+    let fd: number;
+    try {
+      fd = openSync(file, "r");
+      sizeBytes = fstatSync(fd).size;
+    } catch (cause) {
+      throw new CliError(`Cannot read ${file}: ${(cause as Error).message}`, EXIT_USAGE, { cause });
+    }
+    source = createReadStream(file, { fd, highWaterMark: 65_536 });
+  }
+  let readBytes = 0;
+  const parser = new CsvRecordParser();
+  const records = readCsvRecords(
+    readPieces(source, name, (n) => (readBytes += n)),
+    parser,
+  );
+
+  // the output goes to a temp file (next to OUT.csv, renamed into place; or in the temp
+  // directory, then copied to stdout) so that nothing is written unless every row passed
+  const temp =
+    out === undefined
+      ? join(tmpdir(), `carbonproof-sign-csv-${process.pid}-${randomBytes(4).toString("hex")}.csv`)
+      : join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+  const progress = new ProgressLine({ write: io.stderr, tty: io.stderrIsTty });
+  let signed = 0;
+  let invalid = 0;
+  const shown: CsvRowProblem[] = [];
+  let fd: number | null = null;
   try {
-    result = signCsv(text, secretKey, {
-      keyId: values["key-id"],
-      resign: values.resign ?? false,
-      skipInvalid: values["skip-invalid"] ?? false,
-      onProgress: (signed, total) =>
-        io.stderr(`signed ${signed.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} rows\n`),
-    });
-  } catch (error) {
-    const invalid = error instanceof SdkError ? (error.details?.invalid as CsvRowProblem[] | undefined) : undefined;
-    if (invalid !== undefined) {
-      const shown = invalid.slice(0, 20);
-      const more = invalid.length > shown.length ? `  … and ${invalid.length - shown.length} more\n` : "";
+    try {
+      const head = await records.next();
+      if (head.done) throw emptyCsvError();
+      const signer = csvRowSigner(head.value.cells, secretKey, { keyId: values["key-id"], resign: values.resign });
+      try {
+        fd = openSync(temp, "w");
+      } catch (cause) {
+        throw new CliError(`Cannot write ${out ?? temp}: ${(cause as Error).message}`, EXIT_FAIL, { cause });
+      }
+      const output = bufferedWriter(fd);
+      // the header's line ending for every row (CRLF from a spreadsheet stays CRLF), and its BOM
+      const eol = parser.eol ?? "\n";
+      output.write(`${parser.bom ? "\ufeff" : ""}${formatCsvRecord(signer.header)}${eol}`);
+      const line = () => {
+        const far = sizeBytes ? `, ${Math.floor((100 * readBytes) / sizeBytes)}% of ${name}` : "";
+        const bad = invalid > 0 ? `, ${formatCount(invalid)} invalid` : "";
+        return `signed ${formatCount(signed)} rows${bad}, ${formatCount(progress.rate(signed))} rows/s${far}`;
+      };
+      for await (const row of records) {
+        const checked = signer.check(row);
+        if ("message" in checked) {
+          invalid++;
+          if (skipInvalid) progress.log(`skipped line ${checked.line}: ${checked.message}\n`);
+          else if (shown.length < 20) shown.push(checked);
+        } else if (skipInvalid || invalid === 0) {
+          // once a row is bad nothing is written: the rest are only checked, to list them all
+          output.write(`${formatCsvRecord(signer.sign(checked))}${eol}`);
+          signed++;
+        }
+        progress.update(line);
+      }
+      output.flush();
+    } catch (error) {
+      if (error instanceof SdkError) throw new CliError(`${name}: ${error.message}`, EXIT_USAGE, { cause: error });
+      throw error;
+    } finally {
+      progress.done();
+      if (fd !== null) closeSync(fd);
+    }
+    if (invalid > 0 && !skipInvalid) {
+      const more = invalid > shown.length ? `  … and ${invalid - shown.length} more\n` : "";
       throw new CliError(
-        `${name}: ${invalid.length} invalid row(s); nothing was signed or written. Fix them, or pass --skip-invalid to sign the others:\n${listProblems(shown)}${more}`.trimEnd(),
+        `${name}: ${invalid} invalid row(s); nothing was signed or written. Fix them, or pass --skip-invalid to sign the others:\n${listProblems(shown)}${more}`.trimEnd(),
         EXIT_USAGE,
-        { cause: error },
       );
     }
-    if (error instanceof SdkError) throw new CliError(`${name}: ${error.message}`, EXIT_USAGE, { cause: error });
-    throw error;
-  }
-  if (out === undefined) io.stdout(result.csv);
-  else {
-    // a temp file in the same directory, renamed: OUT.csv is either absent/old or complete
-    const temp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
-    try {
-      writeFileSync(temp, result.csv);
-      renameSync(temp, out);
-    } catch (cause) {
-      rmSync(temp, { force: true });
-      throw new CliError(`Cannot write ${out}: ${(cause as Error).message}`, EXIT_FAIL, { cause });
+    if (out === undefined) copyToStdout(io, temp);
+    else {
+      try {
+        renameSync(temp, out);
+      } catch (cause) {
+        throw new CliError(`Cannot write ${out}: ${(cause as Error).message}`, EXIT_FAIL, { cause });
+      }
     }
+  } finally {
+    await records.return(undefined); // closes the input when a bad header or syntax stopped the run early
+    rmSync(temp, { force: true });
   }
-  if (result.invalid.length > 0)
-    io.stderr(`skipped ${result.invalid.length} invalid row(s):\n${listProblems(result.invalid)}`);
-  io.stderr(`signed ${result.signed.toLocaleString("en-US")} rows${out === undefined ? "" : ` to ${out}`}\n`);
+  if (invalid > 0) io.stderr(`skipped ${formatCount(invalid)} invalid row(s)\n`);
+  io.stderr(`signed ${formatCount(signed)} rows${out === undefined ? "" : ` to ${out}`}\n`);
   return EXIT_OK;
 }
