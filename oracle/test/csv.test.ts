@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { secretKeyToPem } from "../../sdk/src/index.ts";
 import { parseConfig } from "../src/config/load.ts";
 import { deviceFileJson } from "../src/devices/directory.ts";
-import { importCsv } from "../src/ingest/csv.ts";
+import { importCsvText } from "../src/ingest/csv.ts";
 import { SqliteStorage } from "../src/storage/sqlite.ts";
 import { deviceInfo, electricity, makeDevice, quietLogger, sdkCalculator, type TestDevice } from "./fixtures.ts";
 import { tempDir } from "./helpers.ts";
@@ -15,7 +15,7 @@ import { tempDir } from "./helpers.ts";
 const tmp = tempDir();
 after(() => tmp.cleanup());
 
-/** `importCsv` into a node whose data dir is `dir`, with `devices` registered in its device file. */
+/** `importCsvText` into a node whose data dir is `dir`, with `devices` registered in its device file. */
 function importInto(dir: string, devices: TestDevice[], csv: string) {
   writeFileSync(join(dir, "devices.json"), deviceFileJson(devices.map((d) => deviceInfo(d))));
   const config = parseConfig({
@@ -23,7 +23,7 @@ function importInto(dir: string, devices: TestDevice[], csv: string) {
     devices: { source: "file", file: join(dir, "devices.json") },
     storage: { synchronous: "NORMAL" },
   });
-  return importCsv({ config, logger: quietLogger(), calculator: sdkCalculator(), csv });
+  return importCsvText({ config, logger: quietLogger(), calculator: sdkCalculator(), csv });
 }
 
 test("imports signed rows and reports each rejected row with its reason", async () => {

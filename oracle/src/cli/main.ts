@@ -626,23 +626,56 @@ async function main(): Promise<void> {
     case "import": {
       const file = args.rest[0]!;
       if (!existsSync(file)) throw new Error(`no CSV file at ${resolve(file)}: check the path given to \`import\``);
-      const logger = pino({ level: "warn" });
-      const report = await importCsv({
+      const { createReadStream } = await import("node:fs");
+      const { ProgressLine, formatCount } = await import("../../../sdk/src/cli/progress.ts");
+      const json = args.values.json === true;
+      // the report is written as rows are decided (a file of millions of rows is never held), and
+      // the writer waits when stdout's reader is slower than the import
+      const write = async (text: string) => {
+        if (!process.stdout.write(text)) await new Promise((go) => process.stdout.once("drain", go));
+      };
+      // progress goes to stderr only: rewritten in place on a terminal, otherwise a line every 5 s
+      const newProgress = () =>
+        new ProgressLine({ write: (t) => process.stderr.write(t), tty: process.stderr.isTTY === true });
+      let progress = newProgress();
+      let total = 0;
+      let reported = 0;
+      const counts = await importCsv({
         config: cfg,
-        logger,
+        logger: pino({ level: "warn" }),
         calculator: calculator(cfg),
-        csv: readFileSync(file, "utf8"),
-      });
-      if (args.values.json) console.log(JSON.stringify(report));
-      else {
-        for (const r of report.rows) {
-          console.log(
-            `row ${r.row}: ${r.status}${r.status === "stored" ? ` ${r.digest}` : ` ${r.reason}: ${r.detail}`}`,
+        source: () => createReadStream(file, { highWaterMark: 65_536 }),
+        onChecking: (rows) => progress.update(() => `import: checking the file is CSV, ${formatCount(rows)} rows read`),
+        onChecked: (rows) => {
+          total = rows;
+          progress.done();
+          progress = newProgress(); // rows/s of the import itself, not of the check
+        },
+        onRows: async (rows, sofar) => {
+          // --json: the same one object as ever, {"rows":[…],"stored":n,"rejected":n}, written row by row
+          await write(
+            json
+              ? rows.map((r) => `${reported++ === 0 ? '{"rows":[' : ","}${JSON.stringify(r)}`).join("")
+              : rows
+                  .map(
+                    (r) =>
+                      `row ${r.row}: ${r.status}${r.status === "stored" ? ` ${r.digest}` : ` ${r.reason}: ${r.detail}`}\n`,
+                  )
+                  .join(""),
           );
-        }
-        console.log(`${report.stored} stored, ${report.rejected} rejected of ${report.rows.length} rows`);
-      }
-      process.exitCode = report.rejected > 0 ? 1 : 0;
+          progress.update(
+            () =>
+              `import: ${formatCount(sofar.rows)} of ${formatCount(total)} rows (${Math.floor((100 * sofar.rows) / Math.max(total, 1))}%), ${formatCount(sofar.stored)} stored, ${formatCount(sofar.rejected)} rejected, ${formatCount(progress.rate(sofar.rows))} rows/s`,
+          );
+        },
+      });
+      progress.done();
+      await write(
+        json
+          ? `${reported === 0 ? '{"rows":[' : ""}],"stored":${counts.stored},"rejected":${counts.rejected}}\n`
+          : `${counts.stored} stored, ${counts.rejected} rejected of ${counts.rows} rows\n`,
+      );
+      process.exitCode = counts.rejected > 0 ? 1 : 0;
       return;
     }
     default:

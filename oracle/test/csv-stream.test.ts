@@ -1,0 +1,216 @@
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createPrivateKey, sign } from "node:crypto";
+import { closeSync, mkdirSync, openSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { fileURLToPath } from "node:url";
+import { canonicalBytes, readingDigestHex, secretKeyToPem, type Reading } from "../../sdk/src/index.ts";
+import { deviceFileJson } from "../src/devices/directory.ts";
+import { deviceInfo, electricity, makeDevice, type TestDevice } from "./fixtures.ts";
+import { tempDir } from "./helpers.ts";
+
+/**
+ * `carbonproof-oracle import` as an operator runs it on a long file: the real CLI in a child
+ * process, a real SQLite database, the file read in pieces.
+ */
+const CLI = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
+const tmp = tempDir("cp-csv-stream-");
+after(() => tmp.cleanup());
+
+/** The child's JS heap limit (MB). The file below is larger than it; holding the file's records fails. */
+const HEAP_MB = 128;
+/** Prints the child's peak RSS (getrusage, all its threads, KiB) on stderr when it exits. */
+const REPORT_MAX_RSS = `--import=data:text/javascript,process.on("exit",()=>process.stderr.write("maxRSS "+process.resourceUsage().maxRSS+"\\n"))`;
+
+type Run = { code: number | null; stdout: string; stderr: string; maxRssKiB: number };
+
+function runImport(dir: string, file: string, extra: string[] = []): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(
+      process.execPath,
+      [
+        `--max-old-space-size=${HEAP_MB}`,
+        REPORT_MAX_RSS,
+        "--disable-warning=ExperimentalWarning",
+        CLI,
+        "import",
+        file,
+        "--config",
+        join(dir, "oracle.json"),
+        ...extra,
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const out: Buffer[] = [];
+    let stderr = "";
+    c.stdout.on("data", (d: Buffer) => out.push(d));
+    c.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    c.on("error", reject);
+    c.on("close", (code) => {
+      const rss = /^maxRSS (\d+)$/m.exec(stderr);
+      resolve({ code, stdout: Buffer.concat(out).toString(), stderr, maxRssKiB: Number(rss?.[1] ?? NaN) });
+    });
+  });
+}
+
+/** A node's config in `dir`: device file with `devices`, one verification thread (RSS not by core count). */
+function nodeIn(dir: string, devices: TestDevice[]): void {
+  writeFileSync(join(dir, "devices.json"), deviceFileJson(devices.map((d) => deviceInfo(d))));
+  writeFileSync(
+    join(dir, "oracle.json"),
+    JSON.stringify({
+      dataDir: join(dir, "data"),
+      devices: { source: "file", file: join(dir, "devices.json") },
+      facilities: { "ktda-kangaita": { country: "KEN" } },
+      validation: { verifyWorkers: 1 },
+      storage: { synchronous: "NORMAL" },
+    }),
+  );
+}
+
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+/**
+ * `signReading`'s signature made with node:crypto (OpenSSL), 10× faster than the sdk's noble
+ * signer for 50,000 rows: P-256 over SHA-256 of the canonical bytes, r‖s, s made low as the sdk does.
+ */
+function fastSigner(d: TestDevice): (r: Reading) => string {
+  const key = createPrivateKey(secretKeyToPem(d.secretKey));
+  return (r) => {
+    const raw = sign("sha256", canonicalBytes(r), { key, dsaEncoding: "ieee-p1363" });
+    let s = BigInt(`0x${raw.subarray(32).toString("hex")}`);
+    if (s > P256_N / 2n) s = P256_N - s;
+    return `0x${raw.subarray(0, 32).toString("hex")}${s.toString(16).padStart(64, "0")}`;
+  };
+}
+
+test("a 50,000-row file larger than the importer's heap: every row reported in order, counts, bounded memory", async () => {
+  const dir = join(tmp.dir, "big");
+  const meter = makeDevice("kangaita-meter-1");
+  mkdirSync(dir);
+  nodeIn(dir, [meter]);
+  const ROWS = 50_000;
+  // a fixed-width ERP export: the energyWh column padded with spaces (a cell is trimmed), so that
+  // the file (~400 MB) is far larger than the child's heap and than its RSS without the file
+  const PAD = " ".repeat(8000);
+  const signOf = fastSigner(meter);
+  const ts0 = Math.floor(Date.now() / 1000) - 5 * ROWS - 3600; // 5 s apart, the last an hour ago
+  const file = join(dir, "history.csv");
+  const fd = openSync(file, "w");
+  let text = "deviceId,facilityId,seq,ts,intervalS,kind,energyWh,sig\n";
+  const digests: string[] = [];
+  const forged = new Set<number>();
+  let lastSig = "";
+  for (let seq = 1; seq <= ROWS; seq++) {
+    const r: Reading = {
+      v: 1,
+      deviceId: meter.deviceId,
+      facilityId: meter.facilityId,
+      seq,
+      ts: ts0 + 5 * seq,
+      intervalS: 5,
+      kind: "electricity",
+      m: { energyWh: 100 + (seq % 50) },
+    };
+    // every 10,000th row carries the row before's signature: a bad-signature, reported on its line
+    const sig = seq % 10_000 === 0 ? lastSig : signOf(r);
+    if (seq % 10_000 === 0) forged.add(seq + 1);
+    lastSig = sig;
+    digests.push(readingDigestHex(r));
+    text += `${r.deviceId},${r.facilityId},${seq},${r.ts},5,electricity,${PAD}${r.m.energyWh},${sig}\n`;
+    if (text.length > 1 << 20) {
+      writeSync(fd, text);
+      text = "";
+    }
+  }
+  writeSync(fd, text);
+  closeSync(fd);
+  const fileBytes = statSync(file).size;
+
+  // the same node, a small file: its peak RSS is what the importer takes without a large file
+  const small = join(tmp.dir, "small");
+  mkdirSync(small);
+  nodeIn(small, [meter]);
+  const e = electricity(meter, { ts: ts0 });
+  writeFileSync(
+    join(small, "one.csv"),
+    `deviceId,facilityId,seq,ts,intervalS,kind,energyWh,sig\n${meter.deviceId},${meter.facilityId},${e.reading.seq},${ts0},5,electricity,120,${e.sig}\n`,
+  );
+  const baseline = await runImport(small, join(small, "one.csv"));
+  assert.equal(baseline.code, 0, baseline.stderr);
+
+  const started = performance.now();
+  const r = await runImport(dir, file);
+  const importS = (performance.now() - started) / 1000;
+  assert.equal(r.code, 1, `exit 1: rows were rejected\n${r.stderr.slice(-2000)}`);
+  const lines = r.stdout.split("\n");
+  assert.equal(lines.pop(), "", "stdout ends with a line break");
+  assert.equal(lines.pop(), `${ROWS - forged.size} stored, ${forged.size} rejected of ${ROWS} rows`);
+  assert.equal(lines.length, ROWS, "one report line per row");
+  lines.forEach((line, i) => {
+    const row = i + 2; // the header is line 1
+    const expected = forged.has(row) ? `row ${row}: rejected bad-signature: ` : `row ${row}: stored ${digests[i]}`;
+    assert.ok(line.startsWith(expected), `line ${i + 1} of stdout is ${JSON.stringify(line.slice(0, 120))}`);
+  });
+  // stderr holds only progress lines (at most one per 5 s, stderr is not a terminal here) and the RSS line
+  for (const l of r.stderr.trim().split("\n"))
+    assert.match(l, /^(import: .*rows.*|maxRSS \d+)$/, `stderr line ${JSON.stringify(l)}`);
+  const db = new DatabaseSync(join(dir, "data", "oracle.db"), { readOnly: true });
+  assert.deepEqual({ ...db.prepare("SELECT COUNT(*) AS n FROM readings").get() }, { n: ROWS - forged.size });
+  db.close();
+
+  // Memory: the importer's peak RSS grows by far less than the file. Held whole, the file alone
+  // (as a string, outside the JS heap) would add its ~400 MB; its parsed records would not fit
+  // the heap at all (the child would stop out of memory).
+  const grewKiB = r.maxRssKiB - baseline.maxRssKiB;
+  assert.ok(
+    grewKiB < fileBytes / 1024 / 2,
+    `peak RSS ${r.maxRssKiB} KiB, ${grewKiB} KiB over the one-row import, for a ${fileBytes} B file`,
+  );
+  console.log(
+    `# ${fileBytes} B, ${ROWS} rows in ${importS.toFixed(1)} s; peak RSS ${r.maxRssKiB} KiB (one row: ${baseline.maxRssKiB} KiB)`,
+  );
+});
+
+test("import --json prints the one report object, {rows, stored, rejected}, streamed row by row", async () => {
+  const dir = join(tmp.dir, "json");
+  mkdirSync(dir);
+  const meter = makeDevice("kangaita-meter-1");
+  nodeIn(dir, [meter]);
+  const ts = Math.floor(Date.now() / 1000) - 3600;
+  const [a, b] = [electricity(meter, { ts }), electricity(meter, { ts: ts + 5 })];
+  const row = (e: typeof a, sig = e.sig) =>
+    `${e.reading.deviceId},${e.reading.facilityId},${e.reading.seq},${e.reading.ts},5,electricity,120,${sig}`;
+  writeFileSync(
+    join(dir, "two.csv"),
+    ["deviceId,facilityId,seq,ts,intervalS,kind,energyWh,sig", row(a), row(b, a.sig)].join("\n"),
+  );
+  const r = await runImport(dir, join(dir, "two.csv"), ["--json"]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stdout.split("\n").length, 2, "one line");
+  const report = JSON.parse(r.stdout) as { rows: Record<string, unknown>[] };
+  assert.deepEqual(report, {
+    rows: [
+      { row: 2, status: "stored", digest: readingDigestHex(a.reading) },
+      { row: 3, status: "rejected", reason: "bad-signature", detail: report.rows[1]!.detail },
+    ],
+    stored: 1,
+    rejected: 1,
+  });
+  assert.equal(typeof report.rows[1]!.detail, "string");
+  writeFileSync(join(dir, "header.csv"), "deviceId,facilityId,seq,ts,intervalS,kind,energyWh,sig\n");
+  const none = await runImport(dir, join(dir, "header.csv"), ["--json"]);
+  assert.equal(none.code, 0, none.stderr);
+  assert.equal(none.stdout, '{"rows":[],"stored":0,"rejected":0}\n', "a header and no rows");
+  // a file that is not CSV: refused with its line, nothing on stdout, nothing stored
+  writeFileSync(
+    join(dir, "broken.csv"),
+    `deviceId,facilityId,seq,ts,intervalS,kind,energyWh,sig\n${row(b)}\n"open,1\n`,
+  );
+  const broken = await runImport(dir, join(dir, "broken.csv"), ["--json"]);
+  assert.equal(broken.code, 1);
+  assert.equal(broken.stdout, "");
+  assert.match(broken.stderr, /CSV line 3: a quoted field opened on this line is never closed/);
+});
