@@ -376,7 +376,7 @@ export function csvRowSigner(
 }
 
 /** The message listing invalid rows (the first 20) when nothing was signed. */
-export function invalidRowsMessage(count: number, shown: readonly CsvRowProblem[]): string {
+function invalidRowsMessage(count: number, shown: readonly CsvRowProblem[]): string {
   const listed = shown.slice(0, 20).map((p) => `  line ${p.line}: ${p.message}`);
   if (count > listed.length) listed.push(`  … and ${count - listed.length} more`);
   return `${count} invalid row(s); nothing was signed:\n${listed.join("\n")}`;
