@@ -5,7 +5,7 @@ import type { DeviceDirectory, DeviceInfo } from "./devices/directory.ts";
 import { loadDeviceFile } from "./devices/directory.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
 import { HeartbeatRecorder, startHeartbeatRetention } from "./ingest/heartbeat.ts";
-import { startEmbeddedBroker, startExternalSubscriber, type MqttIngest } from "./ingest/mqtt.ts";
+import { startEmbeddedBroker, startExternalSubscriber, type DrainTimings, type MqttIngest } from "./ingest/mqtt.ts";
 import { buildApi } from "./api/server.ts";
 import { ProofService } from "./batch/proofs.ts";
 import { BatchPipeline, type ChainPort } from "./batch/pipeline.ts";
@@ -30,6 +30,8 @@ export type NodeParts = {
   content?: ContentStore;
   /** Chain access (submit, confirmations); default from config when `chain.enabled`. */
   chain?: ChainPort | null;
+  /** How long the external subscriber's drains wait (`DEFAULT_DRAIN_TIMINGS` if not given); tests shorten them. */
+  mqttDrain?: Partial<DrainTimings>;
 };
 
 /** A running oracle node: every part, for tests and the CLI. */
@@ -162,7 +164,14 @@ async function startParts(common: Common, parts: NodeParts): Promise<OracleNode>
   common.shutdown.add("ingest-flush", () => ingestor.close());
   if (config.mqtt.mode === "embedded") mqtt = await startEmbeddedBroker({ common, ingestor, heartbeats, storage });
   else if (config.mqtt.mode === "external")
-    mqtt = await startExternalSubscriber({ common, ingestor, heartbeats, storage, writes: writer });
+    mqtt = await startExternalSubscriber({
+      common,
+      ingestor,
+      heartbeats,
+      storage,
+      writes: writer,
+      drain: parts.mqttDrain,
+    });
   if (mqtt) {
     const m = mqtt;
     common.shutdown.add("mqtt", () => m.close());

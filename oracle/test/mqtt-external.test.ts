@@ -17,6 +17,7 @@ import type { Metrics } from "../src/metrics/metrics.ts";
 import { deviceFileJson } from "../src/devices/directory.ts";
 import {
   brokerIdentity,
+  type DrainTimings,
   externalSubscriberCount,
   PREVIOUS_BROKERS_META_KEY,
   readingsTopic,
@@ -212,6 +213,50 @@ async function publish(url: string, envs: Envelope[], opts: IClientOptions = {})
   }
 }
 
+/**
+ * A device publishing a reading (QoS 1, from `next`) every `intervalMs` after the broker's PUBACK
+ * of the one before, until `stop`, or `max` readings (a bound on a test that goes wrong); `stop`
+ * resolves with every envelope the broker acknowledged.
+ */
+function steadyStream(url: string, next: () => Envelope, opts: { intervalMs: number; max: number }) {
+  const published: Envelope[] = [];
+  let stopping = false;
+  let running = true;
+  const done = (async () => {
+    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 10_000, protocolVersion: 5 });
+    try {
+      while (!stopping && published.length < opts.max) {
+        const e = next();
+        await client.publishAsync(readingsTopic(e.reading.facilityId, e.reading.deviceId), JSON.stringify(e), {
+          qos: 1,
+        });
+        published.push(e);
+        await sleep(opts.intervalMs);
+      }
+    } finally {
+      running = false;
+      await client.endAsync();
+    }
+  })();
+  return {
+    /** readings acknowledged so far */
+    get count() {
+      return published.length;
+    },
+    /** false once it stopped, asked to or not (`max`, a broker error) */
+    get running() {
+      return running;
+    },
+    async stop(): Promise<Envelope[]> {
+      stopping = true;
+      await done;
+      return published;
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 const digests = (envs: Envelope[]) => envs.map((e) => readingDigestHex(e.reading));
 
 /** Whether the broker holds a session for `clientId` (MQTT 5); the look leaves none behind (session expiry 0). */
@@ -242,6 +287,20 @@ function rememberedIds(dataDir: string): unknown {
     const row = db.prepare("SELECT value FROM meta WHERE key = ?").get(SUBSCRIBER_IDS_META_KEY) as
       { value: string } | undefined;
     return row ? JSON.parse(row.value) : null;
+  } finally {
+    db.close();
+  }
+}
+
+/** Readings rows of a node's database and how many distinct digests they hold (equal: none stored twice). */
+function readingRows(dataDir: string): { n: number; d: number } {
+  const db = new DatabaseSync(join(dataDir, "oracle.db"), { readOnly: true });
+  try {
+    const row = db.prepare("SELECT COUNT(*) AS n, COUNT(DISTINCT digest) AS d FROM readings").get() as {
+      n: number;
+      d: number;
+    };
+    return { n: row.n, d: row.d };
   } finally {
     db.close();
   }
@@ -821,6 +880,74 @@ describe("external MQTT broker (mqtt.mode: external)", { skip: !haveOpenssl && "
           await node.close();
         }
       } finally {
+        data.cleanup();
+        await mosquitto.close();
+      }
+    },
+  );
+
+  /**
+   * The node of a drain test: `subscribers` connections in Mosquitto's group `carbonproof` with
+   * client ids `oracle-drain-<i>`, on `dataDir` (kept across starts), drains waiting `drain`.
+   */
+  const groupNode = (url: string, dataDir: string, subscribers: number, drain?: Partial<DrainTimings>) =>
+    testNode({
+      dir: dataDir,
+      config: {
+        mqtt: { mode: "external", url, sharedGroup: "carbonproof", clientId: "oracle-drain", subscribers },
+      },
+      devices: [deviceInfo(chimney), deviceInfo(meter)],
+      parts: { mqttDrain: drain },
+    });
+  const drainIds = (n: number) => Array.from({ length: n }, (_, i) => `oracle-drain-${i}`);
+  let alternate = 0;
+  const nextReading = () => (alternate++ % 2 ? electricity(meter) : flueGas(chimney));
+
+  test(
+    "subscribers: a drain that a steady stream never leaves quiet unsubscribes after subscribedMaxMs, and every reading, queued before or published during it, is stored once",
+    { skip: !haveMosquitto && "needs the mosquitto broker (MQTT 5 shared subscriptions)" },
+    async () => {
+      const mosquitto = await startMosquitto(tmp.dir);
+      const data = tempDir("cp-mqtt-drain-steady-");
+      // a reading every ~40 ms over 4 members of the group: one every ~160 ms to each drained
+      // session, never a quiet period of 500 ms
+      const drain = { quietMs: 500, subscribedMaxMs: 1_500 };
+      let stream: ReturnType<typeof steadyStream> | null = null;
+      try {
+        await (await groupNode(mosquitto.url, data.dir, 4)).close();
+        const queued = some(200);
+        await publishBurst(mosquitto.url, queued);
+        stream = steadyStream(mosquitto.url, nextReading, { intervalMs: 40, max: 1_000 });
+        const startedMs = performance.now();
+        const node = await groupNode(mosquitto.url, data.dir, 2, drain);
+        try {
+          await waitFor(() => node.storage.getMeta(SUBSCRIBER_IDS_META_KEY) === JSON.stringify(drainIds(2)), {
+            timeoutMs: 30_000,
+            intervalMs: 50,
+            what: "the drains ended under a steady stream",
+          });
+          const drainedMs = performance.now() - startedMs;
+          assert.ok(
+            stream.running,
+            "the stream went on until the drains ended (else they could end on a quiet period)",
+          );
+          assert.ok(drainedMs >= drain.subscribedMaxMs, `the drains ended after ${drainedMs} ms`);
+          for (const id of ["oracle-drain-2", "oracle-drain-3"])
+            assert.equal(await hasSession(mosquitto.url, id), false, `the broker still holds the session of ${id}`);
+          // the stream goes on a while after the drains, to the two live subscribers alone
+          const atDrained = stream.count;
+          await sleep(1_000);
+          assert.ok(stream.count > atDrained, "the stream went on after the drains");
+          const streamed = await stream.stop();
+          const all = [...queued, ...streamed];
+          await assertStored(node, all, "every reading queued before and streamed during the drains stored");
+          assert.deepEqual(readingRows(data.dir), { n: all.length, d: all.length }, "each reading stored once");
+          assert.equal(node.storage.countDeadLetters(), 0, "no reading delivered twice");
+        } finally {
+          await node.close();
+        }
+      } finally {
+        await stream?.stop();
         data.cleanup();
         await mosquitto.close();
       }

@@ -378,16 +378,28 @@ export function brokerIdentity(url: string): string {
 }
 
 /**
- * A drained session is left once no message has come for this long. A broker resuming a session
- * sends its queued messages right after CONNACK, each as soon as the one before is acknowledged
- * (mqtt.js acknowledges one at a time), so a gap this long with nothing in flight means the
- * queue is empty; it is counted from the last acknowledgement, so a slow commit does not end it.
+ * How long a drain waits (`drainSession`). The defaults are `DEFAULT_DRAIN_TIMINGS`; tests pass
+ * shorter ones through `startExternalSubscriber` (they are not a config key: no operator has
+ * needed to change them).
  */
-const DRAIN_QUIET_MS = 2_000;
-/** A drain whose broker does not answer CONNECT within this gives up (and the id is kept for the next start). */
-const DRAIN_CONNECT_TIMEOUT_MS = 10_000;
-/** Longest a drain stays subscribed waiting for a quiet period (see `drainSession`). */
-const DRAIN_SUBSCRIBED_MAX_MS = 60_000;
+export type DrainTimings = {
+  /**
+   * A drained session is left once no message has come for this long. A broker resuming a session
+   * sends its queued messages right after CONNACK, each as soon as the one before is acknowledged
+   * (mqtt.js acknowledges one at a time), so a gap this long with nothing in flight means the
+   * queue is empty; it is counted from the last acknowledgement, so a slow commit does not end it.
+   */
+  quietMs: number;
+  /** Longest a drain stays subscribed waiting for a quiet period (see `drainSession`). */
+  subscribedMaxMs: number;
+  /** A drain whose broker does not answer CONNECT within this gives up (and the id is kept for the next start). */
+  connectTimeoutMs: number;
+};
+export const DEFAULT_DRAIN_TIMINGS: Readonly<DrainTimings> = {
+  quietMs: 2_000,
+  subscribedMaxMs: 60_000,
+  connectTimeoutMs: 10_000,
+};
 const DRAIN_POLL_MS = 100;
 
 /**
@@ -407,12 +419,13 @@ async function drainSession(opts: {
   ingest: (topic: string, payload: Buffer) => Promise<void>;
   signal: AbortSignal;
   safeUrl: string;
+  timings: DrainTimings;
 }): Promise<number> {
-  const { clientId, signal } = opts;
+  const { clientId, signal, timings } = opts;
   const client = opts.connect(clientId, {
     clean: false,
     reconnectPeriod: 0,
-    connectTimeout: DRAIN_CONNECT_TIMEOUT_MS,
+    connectTimeout: timings.connectTimeoutMs,
     // kept while draining: a node that dies mid-drain leaves the unacknowledged messages queued
     ...(opts.protocolVersion === 5 ? { properties: { sessionExpiryInterval: 0xffffffff } } : {}),
   });
@@ -456,14 +469,14 @@ async function drainSession(opts: {
     client.once("connect", (packet) => (connack = packet));
     await until(() => connack !== null);
     if (connack!.sessionPresent) {
-      const quiet = () => pending === 0 && performance.now() - lastActivityMs >= DRAIN_QUIET_MS;
+      const quiet = () => pending === 0 && performance.now() - lastActivityMs >= timings.quietMs;
       // still in the group, the session gets its share of new readings too, and a steady stream
-      // may never leave a quiet period: past DRAIN_SUBSCRIBED_MAX_MS it unsubscribes anyway and
+      // may never leave a quiet period: past `subscribedMaxMs` it unsubscribes anyway and
       // takes what the broker still holds for it (MQTT 5 3.10.4 lets a broker deliver what it had
       // buffered; Mosquitto 2.0.11 does: a session unsubscribed with 29 of 50 messages still
       // queued got all 50, checked by hand)
       const subscribedMs = performance.now();
-      await until(() => quiet() || (pending === 0 && performance.now() - subscribedMs >= DRAIN_SUBSCRIBED_MAX_MS));
+      await until(() => quiet() || (pending === 0 && performance.now() - subscribedMs >= timings.subscribedMaxMs));
       await client.unsubscribeAsync(opts.filters);
       lastActivityMs = performance.now(); // what the broker still delivers may come after its UNSUBACK
       await until(quiet);
@@ -476,7 +489,7 @@ async function drainSession(opts: {
       const clean = opts.connect(clientId, {
         clean: true,
         reconnectPeriod: 0,
-        connectTimeout: DRAIN_CONNECT_TIMEOUT_MS,
+        connectTimeout: timings.connectTimeoutMs,
       });
       try {
         await new Promise<void>((resolve, reject) => {
@@ -525,6 +538,8 @@ export async function startExternalSubscriber(deps: {
   storage: Pick<Storage, "getMeta" | "setMeta">;
   /** the ingest writer thread, when there is one: the `meta` write goes there, not on the main thread's connection */
   writes?: { setMeta(key: string, value: string): Promise<void> } | null;
+  /** how long a drain waits; `DEFAULT_DRAIN_TIMINGS` for what is not given (tests shorten them) */
+  drain?: Partial<DrainTimings>;
 }): Promise<MqttIngest> {
   const { common, ingestor, heartbeats } = deps;
   const cfg = common.config.mqtt;
@@ -576,6 +591,11 @@ export async function startExternalSubscriber(deps: {
   await setMeta(SUBSCRIBER_BROKER_META_KEY, broker);
   await remember([...ids, ...stale]);
   const stopping = new AbortController();
+  const timings: DrainTimings = {
+    quietMs: deps.drain?.quietMs ?? DEFAULT_DRAIN_TIMINGS.quietMs,
+    subscribedMaxMs: deps.drain?.subscribedMaxMs ?? DEFAULT_DRAIN_TIMINGS.subscribedMaxMs,
+    connectTimeoutMs: deps.drain?.connectTimeoutMs ?? DEFAULT_DRAIN_TIMINGS.connectTimeoutMs,
+  };
   const drained = drainStale({
     stale,
     log,
@@ -590,6 +610,7 @@ export async function startExternalSubscriber(deps: {
         ingest: (topic, payload) => ingestMessage(ingestor, heartbeats, common, topic, payload),
         signal: stopping.signal,
         safeUrl: url,
+        timings,
       }),
     remember: (kept) => remember([...ids, ...kept]),
   });
