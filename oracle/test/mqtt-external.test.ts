@@ -823,49 +823,42 @@ describe("external MQTT broker (mqtt.mode: external)", { skip: !haveOpenssl && "
     },
   );
 
+  /**
+   * The node of a drain test: `subscribers` connections in Mosquitto's group `carbonproof` with
+   * client ids `oracle-drain-<i>`, on `dataDir` (kept across starts), drains waiting `drain`.
+   */
+  const groupNode = (url: string, dataDir: string, subscribers: number, drain?: Partial<DrainTimings>) =>
+    testNode({
+      dir: dataDir,
+      config: {
+        mqtt: { mode: "external", url, sharedGroup: "carbonproof", clientId: "oracle-drain", subscribers },
+      },
+      devices: [deviceInfo(chimney), deviceInfo(meter)],
+      parts: { mqttDrain: drain },
+    });
+  const drainIds = (n: number) => Array.from({ length: n }, (_, i) => `oracle-drain-${i}`);
+  let alternate = 0;
+  const nextReading = () => (alternate++ % 2 ? electricity(meter) : flueGas(chimney));
+
   test(
     "subscribers: a start with fewer subscribers drains the sessions it no longer opens, every reading queued there stored once, and the broker forgets them",
     { skip: !haveMosquitto && "needs the mosquitto broker (MQTT 5 shared subscriptions)" },
     async () => {
       const mosquitto = await startMosquitto(tmp.dir);
       const data = tempDir("cp-mqtt-drain-");
-      const ids = (n: number) => Array.from({ length: n }, (_, i) => `oracle-drain-${i}`);
-      const start = (subscribers: number) =>
-        testNode({
-          dir: data.dir,
-          config: {
-            mqtt: {
-              mode: "external",
-              url: mosquitto.url,
-              sharedGroup: "carbonproof",
-              clientId: "oracle-drain",
-              subscribers,
-            },
-          },
-          devices: [deviceInfo(chimney), deviceInfo(meter)],
-        });
       try {
-        await (await start(4)).close();
-        assert.deepEqual(rememberedIds(data.dir), ids(4));
+        await (await groupNode(mosquitto.url, data.dir, 4)).close();
+        assert.deepEqual(rememberedIds(data.dir), drainIds(4));
         // the node is stopped: the broker queues the burst in the 4 offline sessions of the group,
         // and the devices have had their PUBACKs
         const envs = some(400);
         await publishBurst(mosquitto.url, envs);
-        const node = await start(2);
+        const node = await groupNode(mosquitto.url, data.dir, 2);
         try {
           await assertStored(node, envs, "every reading queued in the 4 sessions stored");
-          const db = new DatabaseSync(join(data.dir, "oracle.db"), { readOnly: true });
-          try {
-            const rows = db.prepare("SELECT COUNT(*) AS n, COUNT(DISTINCT digest) AS d FROM readings").get() as {
-              n: number;
-              d: number;
-            };
-            assert.deepEqual({ ...rows }, { n: 400, d: 400 }, "each reading stored once");
-          } finally {
-            db.close();
-          }
+          assert.deepEqual(readingRows(data.dir), { n: 400, d: 400 }, "each reading stored once");
           assert.equal(node.storage.countDeadLetters(), 0, "no reading delivered twice");
-          await waitFor(() => node.storage.getMeta(SUBSCRIBER_IDS_META_KEY) === JSON.stringify(ids(2)), {
+          await waitFor(() => node.storage.getMeta(SUBSCRIBER_IDS_META_KEY) === JSON.stringify(drainIds(2)), {
             timeoutMs: 60_000,
             intervalMs: 100,
             what: "the drained client ids forgotten",
@@ -885,23 +878,6 @@ describe("external MQTT broker (mqtt.mode: external)", { skip: !haveOpenssl && "
       }
     },
   );
-
-  /**
-   * The node of a drain test: `subscribers` connections in Mosquitto's group `carbonproof` with
-   * client ids `oracle-drain-<i>`, on `dataDir` (kept across starts), drains waiting `drain`.
-   */
-  const groupNode = (url: string, dataDir: string, subscribers: number, drain?: Partial<DrainTimings>) =>
-    testNode({
-      dir: dataDir,
-      config: {
-        mqtt: { mode: "external", url, sharedGroup: "carbonproof", clientId: "oracle-drain", subscribers },
-      },
-      devices: [deviceInfo(chimney), deviceInfo(meter)],
-      parts: { mqttDrain: drain },
-    });
-  const drainIds = (n: number) => Array.from({ length: n }, (_, i) => `oracle-drain-${i}`);
-  let alternate = 0;
-  const nextReading = () => (alternate++ % 2 ? electricity(meter) : flueGas(chimney));
 
   test(
     "subscribers: a drain that a steady stream never leaves quiet unsubscribes after subscribedMaxMs, and every reading, queued before or published during it, is stored once",
@@ -945,6 +921,58 @@ describe("external MQTT broker (mqtt.mode: external)", { skip: !haveOpenssl && "
           assert.equal(node.storage.countDeadLetters(), 0, "no reading delivered twice");
         } finally {
           await node.close();
+        }
+      } finally {
+        await stream?.stop();
+        data.cleanup();
+        await mosquitto.close();
+      }
+    },
+  );
+
+  test(
+    "subscribers: a node stopped mid-drain keeps the drained ids and acknowledges what it stored, and the next start drains them with nothing lost or replayed",
+    { skip: !haveMosquitto && "needs the mosquitto broker (MQTT 5 shared subscriptions)" },
+    async () => {
+      const mosquitto = await startMosquitto(tmp.dir);
+      const data = tempDir("cp-mqtt-drain-stopped-");
+      let stream: ReturnType<typeof steadyStream> | null = null;
+      try {
+        await (await groupNode(mosquitto.url, data.dir, 4)).close();
+        const queued = some(200);
+        await publishBurst(mosquitto.url, queued);
+        // the stream keeps the drains from a quiet period, and the first one's subscribedMaxMs is long
+        stream = steadyStream(mosquitto.url, nextReading, { intervalMs: 40, max: 2_000 });
+        const first = await groupNode(mosquitto.url, data.dir, 2, { quietMs: 500, subscribedMaxMs: 60_000 });
+        try {
+          // the drains are under way: readings arrive through them and the live subscribers
+          await assertStored(first, queued.slice(0, 20), "the first queued readings stored");
+          await sleep(1_000);
+          assert.equal(first.storage.getMeta(SUBSCRIBER_IDS_META_KEY), JSON.stringify(drainIds(4)), "drains under way");
+        } finally {
+          await first.close();
+        }
+        assert.deepEqual(rememberedIds(data.dir), drainIds(4), "the ids of the drains cut short are kept");
+        // stopped, the node misses part of the stream: the broker queues it in all four sessions
+        await sleep(500);
+        const next = await groupNode(mosquitto.url, data.dir, 2, { quietMs: 500, subscribedMaxMs: 1_500 });
+        try {
+          await waitFor(() => next.storage.getMeta(SUBSCRIBER_IDS_META_KEY) === JSON.stringify(drainIds(2)), {
+            timeoutMs: 30_000,
+            intervalMs: 50,
+            what: "the next start's drains ended",
+          });
+          for (const id of ["oracle-drain-2", "oracle-drain-3"])
+            assert.equal(await hasSession(mosquitto.url, id), false, `the broker still holds the session of ${id}`);
+          const streamed = await stream.stop();
+          const all = [...queued, ...streamed];
+          await assertStored(next, all, "every reading queued, streamed while draining and while stopped stored");
+          assert.deepEqual(readingRows(data.dir), { n: all.length, d: all.length }, "each reading stored once");
+          // a reading stored before the stop and not acknowledged would come again after it, and be
+          // dead-lettered as a replay (before the stop acknowledged what was in flight: 3 runs in 9)
+          assert.equal(next.storage.countDeadLetters(), 0, "no reading delivered twice");
+        } finally {
+          await next.close();
         }
       } finally {
         await stream?.stop();

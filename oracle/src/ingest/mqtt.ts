@@ -439,10 +439,14 @@ async function drainSession(opts: {
   };
   client.on("error", fail);
   client.on("close", () => fail(new Error(`the connection of ${clientId} closed while draining`)));
-  const abort = () => fail(signal.reason);
+  // the connection is ended once what is in flight is acknowledged (see the `catch` below): a
+  // reading stored and left unacknowledged would come again at the next start, a replay
+  const abort = () => (failed ??= signal.reason);
   if (signal.aborted) abort();
   signal.addEventListener("abort", abort);
   client.handleMessage = (packet, callback) => {
+    // failed or stopping: not taken, the message stays queued in the session for the next start
+    if (failed !== null) return;
     pending++;
     lastActivityMs = performance.now();
     if (parseDeviceTopic(packet.topic)?.channel !== "heartbeat") readings++;
@@ -452,8 +456,11 @@ async function drainSession(opts: {
         lastActivityMs = performance.now();
         callback();
       },
-      // not acknowledged: the message stays queued in the session, which the next start drains
-      (err: unknown) => fail(err),
+      (err: unknown) => {
+        pending--;
+        // not acknowledged: the message stays queued in the session, which the next start drains
+        fail(err);
+      },
     );
   };
   // real time, not common.clock: the quiet period is the broker's, on the wire
@@ -503,6 +510,7 @@ async function drainSession(opts: {
     return readings;
   } catch (err) {
     signal.removeEventListener("abort", abort);
+    while (pending > 0 && client.connected) await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
     await client.endAsync(true);
     throw connectErrorOf(err, opts.safeUrl);
   }
@@ -528,7 +536,9 @@ function connectErrorOf(err: unknown, safeUrl: string): unknown {
  * another `clientId`) drains its session alongside the live subscribers and then ends it
  * (`drainSession`), since the broker would keep queueing that session's share of the group's
  * readings, acknowledged to the devices and never read. A drain that fails keeps the id for the
- * next start; `close` cuts drains short the same way.
+ * next start; `close` cuts drains short the same way. `close` takes no new message and ends each
+ * connection once what it has in flight is stored and acknowledged: a reading stored and not
+ * acknowledged would be redelivered at the next start and rejected there as a replay.
  */
 export async function startExternalSubscriber(deps: {
   common: Common;
@@ -621,9 +631,14 @@ export async function startExternalSubscriber(deps: {
       ...(cfg.sharedGroup ? { properties: { sessionExpiryInterval: 0xffffffff } } : {}),
     }),
   );
+  let closing = false;
+  // at most one per connection (mqtt.js hands over the next after the PUBACK); `close` waits for them
+  const inFlight = new Set<Promise<void>>();
   clients.forEach((client, i) => {
     client.handleMessage = (packet, callback) => {
-      ingestMessage(ingestor, heartbeats, common, packet.topic, packet.payload as Buffer).then(
+      // stopping: not taken, the broker keeps the message in the session for the next start
+      if (closing) return;
+      const taken = ingestMessage(ingestor, heartbeats, common, packet.topic, packet.payload as Buffer).then(
         () => callback(),
         (err: unknown) => {
           // not acknowledged: drop this connection so the broker redelivers on reconnect
@@ -631,9 +646,11 @@ export async function startExternalSubscriber(deps: {
             { err, topic: packet.topic, subscriber: i },
             "reading not stored; reconnecting without acknowledging",
           );
-          client.end(true, () => client.reconnect());
+          if (!closing) client.end(true, () => client.reconnect());
         },
       );
+      inFlight.add(taken);
+      void taken.then(() => inFlight.delete(taken));
     };
   });
   const subscribed = (client: MqttClient, i: number) =>
@@ -674,8 +691,12 @@ export async function startExternalSubscriber(deps: {
     url,
     async close() {
       // a drain cut short leaves its session (and what is unacknowledged) for the next start
+      closing = true;
       stopping.abort(new Error("the node is stopping"));
-      await Promise.all([drained, ...clients.map((c) => c.endAsync())]);
+      // what is in flight is stored, then acknowledged before the connection ends: a reading
+      // stored and left unacknowledged would be redelivered at the next start, a replay
+      const ended = Promise.all(inFlight).then(() => Promise.all(clients.map((c) => c.endAsync())));
+      await Promise.all([drained, ended]);
     },
   };
 }
