@@ -874,28 +874,34 @@ export async function buildApi(deps: ApiDeps) {
     404: refusalSchema,
     409: refusalSchema,
   } as const;
-  app.post(
-    "/v1/admin/batches/:id/retry",
-    {
-      // a bad id answers 400 after the key check (batchIdOf), with what an id looks like
-      attachValidation: true,
-      schema: {
-        summary: "Send a failed batch again once the cause is fixed (`carbonproof-oracle retry ID`)",
-        description:
-          "The batch goes back to `pinned` (`sealed` or `open` when it has no bundle yet) with its transaction forgotten and `abandonedAt` cleared; a regular batch takes its failed corrections along. The running pipeline picks it up at its next tick. A regular batch that starts before the AttestationRegistry's `attestedUntil` for its facility is refused (409 REGISTRY_PAST): the registry would revert it again. 409 also for a batch that is not failed, has no readings, or corrects a failed regular batch (retry that one); 404 for an unknown id. Admin key.",
-        security: [{ apiKey: [] }],
-        params: batchIdParams,
-        response: batchOpResponses,
+  /** A POST on one failed batch (`:id`): admin key, the id checked after the key, a refusal as 404/409. */
+  const batchOpRoute = (
+    op: "retry" | "abandon",
+    summary: string,
+    description: string,
+    run: (id: number, by: string) => OperatorResult | Promise<OperatorResult>,
+  ) =>
+    app.post(
+      `/v1/admin/batches/:id/${op}`,
+      {
+        // a bad id answers 400 after the key check (batchIdOf), with what an id looks like
+        attachValidation: true,
+        schema: { summary, description, security: [{ apiKey: [] }], params: batchIdParams, response: batchOpResponses },
+        preHandler: [requireKey(["admin"])],
       },
-      preHandler: [requireKey(["admin"])],
-    },
-    async (req, reply) => {
-      const id = await batchIdOf(req, reply);
-      if (id === null) return reply;
-      const out = await operator.retry(id, byKey(req));
-      if (!out.done) return reply.code(refusalStatus(out.code)).send(refusalBody(out));
-      return out;
-    },
+      async (req, reply) => {
+        const id = await batchIdOf(req, reply);
+        if (id === null) return reply;
+        const out = await run(id, byKey(req));
+        if (!out.done) return reply.code(refusalStatus(out.code)).send(refusalBody(out));
+        return out;
+      },
+    );
+  batchOpRoute(
+    "retry",
+    "Send a failed batch again once the cause is fixed (`carbonproof-oracle retry ID`)",
+    "The batch goes back to `pinned` (`sealed` or `open` when it has no bundle yet) with its transaction forgotten and `abandonedAt` cleared; a regular batch takes its failed corrections along. The running pipeline picks it up at its next tick. A regular batch that starts before the AttestationRegistry's `attestedUntil` for its facility is refused (409 REGISTRY_PAST): the registry would revert it again. 409 also for a batch that is not failed, has no readings, or corrects a failed regular batch (retry that one); 404 for an unknown id. Admin key.",
+    (id, by) => operator.retry(id, by),
   );
   app.post(
     "/v1/admin/batches/retry-all",
@@ -927,27 +933,11 @@ export async function buildApi(deps: ApiDeps) {
       };
     },
   );
-  app.post(
-    "/v1/admin/batches/:id/abandon",
-    {
-      attachValidation: true,
-      schema: {
-        summary: "Give up on a failed batch (`carbonproof-oracle abandon ID`)",
-        description:
-          "The batch stays `failed` with its readings stored and unattested, and `abandonedAt` set: it no longer holds back its facility's later regular batches (`holding` in /v1/status). POST /v1/admin/batches/:id/retry takes it back while the registry has no later period of its facility. 409 for a batch that is not failed or is abandoned already; 404 for an unknown id. Admin key.",
-        security: [{ apiKey: [] }],
-        params: batchIdParams,
-        response: batchOpResponses,
-      },
-      preHandler: [requireKey(["admin"])],
-    },
-    async (req, reply) => {
-      const id = await batchIdOf(req, reply);
-      if (id === null) return reply;
-      const out = operator.abandon(id, byKey(req));
-      if (!out.done) return reply.code(refusalStatus(out.code)).send(refusalBody(out));
-      return out;
-    },
+  batchOpRoute(
+    "abandon",
+    "Give up on a failed batch (`carbonproof-oracle abandon ID`)",
+    "The batch stays `failed` with its readings stored and unattested, and `abandonedAt` set: it no longer holds back its facility's later regular batches (`holding` in /v1/status). POST /v1/admin/batches/:id/retry takes it back while the registry has no later period of its facility. 409 for a batch that is not failed or is abandoned already; 404 for an unknown id. Admin key.",
+    (id, by) => operator.abandon(id, by),
   );
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {

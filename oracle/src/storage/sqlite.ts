@@ -317,6 +317,13 @@ const PATCH_COLUMNS: Record<keyof BatchPatch, string> = {
   nextAttemptAtMs: "next_attempt_at_ms",
 };
 
+/** An operator command on batch `id` refused, with why (storage retryFailedBatch, abandonFailedBatch). */
+const refusal = (id: number, code: OperatorRefusal, reason: string): OperatorOutcome => ({
+  batch: id,
+  done: false,
+  code,
+  reason,
+});
 /** An operator's refusal of an unknown batch id, the same for the CLI and the HTTP API. */
 const noBatch = (id: number) =>
   `no batch ${id}: \`carbonproof-oracle status\` or GET /v1/batches?state=failed lists the failed ones`;
@@ -837,12 +844,7 @@ export class SqliteStorage implements Storage {
     return this.#durable(() =>
       this.#tx((): OperatorOutcome => {
         const b = this.getBatch(id);
-        const refuse = (code: OperatorRefusal, reason: string): OperatorOutcome => ({
-          batch: id,
-          done: false,
-          code,
-          reason,
-        });
+        const refuse = (code: OperatorRefusal, reason: string) => refusal(id, code, reason);
         if (!b) return refuse("unknown-batch", noBatch(id));
         if (b.state !== "failed")
           return refuse("not-failed", `batch ${id} is ${b.state}: only a failed batch is retried`);
@@ -903,12 +905,7 @@ export class SqliteStorage implements Storage {
     return this.#durable(() =>
       this.#tx((): OperatorOutcome => {
         const b = this.getBatch(id);
-        const refuse = (code: OperatorRefusal, reason: string): OperatorOutcome => ({
-          batch: id,
-          done: false,
-          code,
-          reason,
-        });
+        const refuse = (code: OperatorRefusal, reason: string) => refusal(id, code, reason);
         if (!b) return refuse("unknown-batch", noBatch(id));
         if (b.state !== "failed") {
           return refuse("not-failed", `batch ${id} is ${b.state}: only a failed batch is abandoned`);
