@@ -25,7 +25,7 @@
  * Prints a table, then as the very last line one JSON object:
  * {"readingsPerSecOneConnection","readingsPerSec","readingsPerCommitOneConnection","readingsPerCommit","subscribers","lost"}.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -34,6 +34,7 @@ import { parseArgs } from "node:util";
 import { DatabaseSync } from "node:sqlite";
 import mqtt from "mqtt";
 import { freePort } from "../sdk/src/test/ports.ts";
+import { ensureDebianCommand } from "../scripts/debian.ts";
 import { benchDevices, signBenchReading, writeBenchDeviceFile } from "./corpus.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -65,23 +66,8 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Mosquitto's binary, installed with apt when missing (root only, as firmware/test.sh). */
-function mosquittoBinary(): string {
-  for (const bin of ["mosquitto", "/usr/sbin/mosquitto"]) if (spawnSync(bin, ["-h"]).error === undefined) return bin;
-  if (process.getuid?.() !== 0)
-    throw new Error("mosquitto is not installed: install it (apt-get install mosquitto) or run this bench as root");
-  log("installing mosquitto with apt-get");
-  for (const args of [
-    ["update", "-qq"],
-    ["install", "-y", "-qq", "mosquitto"],
-  ]) {
-    const r = spawnSync("apt-get", args, {
-      stdio: "inherit",
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-    });
-    if (r.status !== 0) throw new Error(`apt-get ${args.join(" ")} failed (exit ${r.status})`);
-  }
-  return "/usr/sbin/mosquitto";
-}
+const mosquittoBinary = () =>
+  ensureDebianCommand({ bins: ["mosquitto", "/usr/sbin/mosquitto"], args: ["-h"], pkg: "mosquitto", log });
 
 /** Mosquitto on a fresh loopback port, sessions in memory, no cap on a session's queue. */
 async function startMosquitto(bin: string, dir: string): Promise<{ url: string; process: ChildProcess }> {

@@ -13,13 +13,13 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { mnemonicToAccount } from "viem/accounts";
+import { ensureDebianCommand } from "../../scripts/debian.ts";
 import { CHROMIUM_ARGS, CHROMIUM_PATH, startStack, type Stack } from "./stack.ts";
 import { injectWallet, type WalletOptions } from "./wallet.ts";
 import { explorerTests, seedRetirement, type ExplorerFixture } from "./explorer.ts";
@@ -46,15 +46,7 @@ const log = (line: string) => process.stdout.write(`# [e2e ${((Date.now() - star
 const axeFindings: { page: string; id: string; impact: string; help: string; nodes: number; first: string }[] = [];
 
 function ensureChromium(): void {
-  if (existsSync(CHROMIUM)) return;
-  log(`${CHROMIUM} is missing: installing Debian's chromium with apt-get`);
-  for (const args of [["update"], ["install", "-y", "chromium"]]) {
-    const r = spawnSync("apt-get", args, {
-      stdio: "inherit",
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-    });
-    if (r.status !== 0) throw new Error(`apt-get ${args.join(" ")} failed; install chromium by hand (root needed)`);
-  }
+  ensureDebianCommand({ bins: [CHROMIUM], args: ["--version"], pkg: "chromium", log });
 }
 
 async function shot(page: Page, name: string): Promise<void> {
