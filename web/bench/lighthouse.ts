@@ -12,7 +12,7 @@
  * Prints a table, and as the last line JSON:
  * {"lighthousePerformance":{page:…},"lighthouseAccessibility":{page:…},"market1000InteractiveMs":…}
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import lighthouse from "lighthouse";
@@ -31,6 +31,7 @@ import {
 } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
+import { ensureDebianCommand } from "../../scripts/debian.ts";
 import { startStack } from "../e2e/stack.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -60,8 +61,7 @@ function abiOf(name: string): Abi {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or run npm run e2e -w web once)`);
+  ensureDebianCommand({ bins: [CHROMIUM], args: ["--version"], pkg: "chromium", log });
   const stack = await startStack(log);
   try {
     const addr = Object.fromEntries(
