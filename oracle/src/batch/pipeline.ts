@@ -365,7 +365,7 @@ export class BatchPipeline {
       .filter((o) => o.correctionOfBatch === null && o.periodStart < b.periodStart);
     const failed = earlier.find(holdsLaterBatches);
     if (failed) {
-      const why = `waits for regular batch ${failed.id} of ${b.facilityId}, which failed (${failed.error ?? "no reason recorded"}): fix the cause, then \`carbonproof-oracle retry ${failed.id}\`, or \`carbonproof-oracle abandon ${failed.id}\` to attest later periods without its readings`;
+      const why = `waits for regular batch ${failed.id} of ${b.facilityId}, which failed (${failed.error ?? "no reason recorded"}): fix the cause, then \`carbonproof-oracle retry ${failed.id}\` (POST /v1/admin/batches/${failed.id}/retry), or \`carbonproof-oracle abandon ${failed.id}\` (POST /v1/admin/batches/${failed.id}/abandon) to attest later periods without its readings`;
       if (b.error !== why && (await this.#writes.patchBatch(b.id, b.state, { error: why }))) {
         this.#log.error(
           { batch: b.id, heldBy: failed.id },
