@@ -21,10 +21,9 @@ import { mnemonicToAccount } from "viem/accounts";
 import { carbonCreditsAbi } from "../../../../sdk/src/contracts/generated.ts";
 import { freePort } from "../../../../sdk/src/test/ports.ts";
 import { EmbeddedRuntime, type EmbeddedIndexerConfig } from "../../server/indexer/index.ts";
-import { indexerConfigFor, startTestChain, type TestChain } from "../../server/indexer/testChain.ts";
-import { settlePresence } from "../../server/settlePresence.ts";
+import { indexerConfigFor, presenceOn, startTestChain, type TestChain } from "../../server/indexer/testChain.ts";
 import { prepareFreshIds } from "../../../e2e/freshIds.ts";
-import { explorerDetails, notIndexedYet, settleDetail, type DetailRoute, type PresenceLookup } from "./detail.ts";
+import { explorerDetails, notIndexedYet, settleDetail, type DetailRoute } from "./detail.ts";
 
 const DEV = "test test test test test test test test test test test junk";
 const UNKNOWN_HASH = `0x${"ab".repeat(32)}` as Hex;
@@ -51,17 +50,6 @@ function runtime(overrides: Partial<EmbeddedIndexerConfig> = {}): EmbeddedRuntim
   return r;
 }
 
-/** indexedPresence's decision on `r` and this chain; `settleMs` generous: the machine is shared. */
-function presenceOn(r: EmbeddedRuntime, settleMs = 60_000): PresenceLookup {
-  return (_what, lookup, seen) =>
-    settlePresence({
-      found: () => lookup(r.indexer),
-      indexedBlock: async () => (seen.indexedBlock = (await r.indexer.overview()).indexedBlock),
-      head: async () => (seen.head = await client.getBlockNumber({ cacheTime: 0 })),
-      settleMs,
-    });
-}
-
 /**
  * Syncs `r` to the head, sends `create` (mined at once), then reads `route(made)` from `r` as the
  * page does first: that read must miss (else the test proves nothing); then the page's decision.
@@ -76,7 +64,7 @@ async function freshCase<M, T>(
   const page = route(made);
   const first = await page.read(r.indexer);
   assert.equal(page.found(first), false, `${page.what}: the page's first read answers from before it was created`);
-  return { made, first, detail: await settleDetail(page, first, presenceOn(r)) };
+  return { made, first, detail: await settleDetail(page, first, presenceOn(r, client)) };
 }
 
 const chainCtx = () => ({ rpcUrl: chain.rpcUrl, addresses: chain.addresses });
@@ -189,7 +177,7 @@ test("an id nothing goes by is absent once the indexer is at the chain's head, o
   ] as DetailRoute<unknown>[];
   for (const route of routes) {
     const first = await route.read(r.indexer);
-    assert.deepEqual(await settleDetail(route, first, presenceOn(r)), { presence: "absent" }, route.what);
+    assert.deepEqual(await settleDetail(route, first, presenceOn(r, client)), { presence: "absent" }, route.what);
   }
   // a transaction whose receipt has no CarbonProof event: nothing to wait for, the empty answer stands
   const none = explorerDetails.transaction(UNKNOWN_HASH, false);
@@ -210,7 +198,7 @@ test("an indexer that cannot reach the chain's head is unknown, with its block a
   const behind = runtime({ dbPath, rpcUrl: `http://127.0.0.1:${await freePort()}` });
   const made = await (await fresh())();
   const route = explorerDetails.attestation(made.attestationId, 1);
-  const detail = await settleDetail(route, await route.read(behind.indexer), presenceOn(behind, 1_500));
+  const detail = await settleDetail(route, await route.read(behind.indexer), presenceOn(behind, client, 1_500));
   const head = await client.getBlockNumber({ cacheTime: 0 });
   assert.deepEqual(detail, { presence: "unknown", indexedBlock: Number(indexedBlock), head });
   assert.match(

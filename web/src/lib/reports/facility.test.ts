@@ -20,8 +20,7 @@ import { join } from "node:path";
 import { createPublicClient, http, type PublicClient } from "viem";
 import { freePort } from "../../../../sdk/src/test/ports.ts";
 import { EmbeddedRuntime, type EmbeddedIndexerConfig } from "../../server/indexer/index.ts";
-import { indexerConfigFor, startTestChain, type TestChain } from "../../server/indexer/testChain.ts";
-import { settlePresence } from "../../server/settlePresence.ts";
+import { indexerConfigFor, presenceOn, startTestChain, type TestChain } from "../../server/indexer/testChain.ts";
 import { prepareFreshIds } from "../../../e2e/freshIds.ts";
 import { notIndexedYet, type PresenceLookup } from "../explorer/detail.ts";
 import { lookUpFacility } from "./facility.ts";
@@ -43,17 +42,6 @@ function runtime(overrides: Partial<EmbeddedIndexerConfig> = {}): EmbeddedRuntim
   );
   runtimes.push(r);
   return r;
-}
-
-/** indexedPresence's decision on `r` and this chain. */
-function presenceOn(r: EmbeddedRuntime, settleMs: number): PresenceLookup {
-  return (_what, lookup, seen) =>
-    settlePresence({
-      found: () => lookup(r.indexer),
-      indexedBlock: async () => (seen.indexedBlock = (await r.indexer.overview()).indexedBlock),
-      head: async () => (seen.head = await client.getBlockNumber({ cacheTime: 0 })),
-      settleMs,
-    });
 }
 
 before(async () => {
@@ -85,7 +73,7 @@ test("a facility registered after the indexer's last block is not indexed yet (n
   const behind = runtime({ rpcUrl: `http://127.0.0.1:${await freePort()}` });
   const head = await client.getBlockNumber({ cacheTime: 0 });
   for (const id of [ids.facility, "ktda-nowhere"]) {
-    const found = await lookUpFacility(behind.indexer, id, 0n, presenceOn(behind, 1_500));
+    const found = await lookUpFacility(behind.indexer, id, 0n, presenceOn(behind, client, 1_500));
     // even a facility that does not exist cannot be called absent by an indexer behind the head
     assert.deepEqual(found, { presence: "unknown", indexedBlock: Number(indexedBlock), head }, id);
   }
@@ -100,11 +88,11 @@ test("a facility registered after the indexer's last block is not indexed yet (n
   // The indexer reads the chain again: the page's first read still answers from the old store, and
   // the decision waits for the sync it starts.
   const caughtUp = runtime();
-  const found = await lookUpFacility(caughtUp.indexer, ids.facility, 0n, presenceOn(caughtUp, 60_000));
+  const found = await lookUpFacility(caughtUp.indexer, ids.facility, 0n, presenceOn(caughtUp, client, 60_000));
   assert.equal(found.presence, "present");
   assert.equal(found.presence === "present" && found.facility.code, ids.facility);
   assert.deepEqual(found.presence === "present" && found.facility.attestations.map((a) => a.id), [ids.attestationId]);
-  assert.deepEqual(await lookUpFacility(caughtUp.indexer, "ktda-nowhere", 0n, presenceOn(caughtUp, 60_000)), {
+  assert.deepEqual(await lookUpFacility(caughtUp.indexer, "ktda-nowhere", 0n, presenceOn(caughtUp, client, 60_000)), {
     presence: "absent",
   });
 });

@@ -9,12 +9,14 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { getAddress, type Address } from "viem";
+import { getAddress, type Address, type PublicClient } from "viem";
 import { ignitionDeploy } from "../../../../scripts/ignition.ts";
 import { freePort } from "../../../../sdk/src/test/ports.ts";
 import { folderSource } from "../../../../sdk/src/verify/fileSource.ts";
 import { INDEXED_CONTRACTS, type IndexedContract } from "./events.ts";
-import type { EmbeddedIndexerConfig } from "./index.ts";
+import type { EmbeddedIndexerConfig, EmbeddedRuntime } from "./index.ts";
+import { settlePresence } from "../settlePresence.ts";
+import type { PresenceLookup } from "../../lib/explorer/detail.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
 
@@ -134,4 +136,20 @@ export function indexerConfigFor(
     bundleSources: [folderSource(join(chain.stateDir, "bundles"))],
     ...rest,
   };
+}
+
+/**
+ * indexedPresence's decision (settlePresence on the indexer's block and the chain's head) on a
+ * test's own indexer `r` and chain `client`: indexedPresence itself reads the process-wide indexer
+ * and RPC client through Next's "@/" paths, which node's test runner cannot load. `settleMs`
+ * generous by default: the machine is shared.
+ */
+export function presenceOn(r: EmbeddedRuntime, client: PublicClient, settleMs = 60_000): PresenceLookup {
+  return (_what, lookup, seen) =>
+    settlePresence({
+      found: () => lookup(r.indexer),
+      indexedBlock: async () => (seen.indexedBlock = (await r.indexer.overview()).indexedBlock),
+      head: async () => (seen.head = await client.getBlockNumber({ cacheTime: 0 })),
+      settleMs,
+    });
 }
