@@ -38,6 +38,7 @@ import { tempDir, waitFor } from "./helpers.ts";
 const cli = join(dirname(fileURLToPath(import.meta.url)), "../src/cli/main.ts");
 const haveOpenssl = spawnSync("openssl", ["version"]).status === 0;
 const haveMosquitto = spawnSync("mosquitto", ["-h"]).error === undefined;
+const needsMosquitto = { skip: !haveMosquitto && "needs the mosquitto broker (MQTT 5 shared subscriptions)" };
 
 type Pki = {
   ca: string;
@@ -695,7 +696,7 @@ describe("external MQTT broker (mqtt.mode: external)", { skip: !haveOpenssl && "
 
     test(
       "subscribers: a node killed mid-burst gets the readings of all its sessions redelivered after the restart, none lost",
-      { skip: !haveMosquitto && "needs the mosquitto broker (MQTT 5 shared subscriptions)" },
+      needsMosquitto,
       async () => {
         const mosquitto = await startMosquitto(tmp.dir);
         const logFile = join(tmp.dir, "kill-burst.log");
@@ -758,7 +759,7 @@ describe("external MQTT broker (mqtt.mode: external)", { skip: !haveOpenssl && "
 
   test(
     "sharedGroup: two nodes split the stream of a Mosquitto broker, each reading stored by exactly one",
-    { skip: !haveMosquitto && "needs the mosquitto broker (MQTT 5 shared subscriptions)" },
+    needsMosquitto,
     async () => {
       const mosquitto = await startMosquitto(tmp.dir);
       const url = mosquitto.url;
@@ -789,7 +790,7 @@ describe("external MQTT broker (mqtt.mode: external)", { skip: !haveOpenssl && "
 
   test(
     "subscribers: 16 connections of one node in the shared group store a burst of 3,000 readings exactly once, several per group commit",
-    { skip: !haveMosquitto && "needs the mosquitto broker (MQTT 5 shared subscriptions)" },
+    needsMosquitto,
     async () => {
       const mosquitto = await startMosquitto(tmp.dir);
       // synchronous FULL, as in production: one fsync per group commit
@@ -840,110 +841,143 @@ describe("external MQTT broker (mqtt.mode: external)", { skip: !haveOpenssl && "
   let alternate = 0;
   const nextReading = () => (alternate++ % 2 ? electricity(meter) : flueGas(chimney));
 
+  /**
+   * A drain test's start: a Mosquitto broker and a data dir of its own, on which a node with 4
+   * subscribers started and stopped (the ids of their sessions kept); then `queued` readings
+   * published to the stopped group (the broker queues them in the 4 sessions, and the devices have
+   * had their PUBACKs). `body` gets them, and `streaming(max)` to start a steady stream of a reading
+   * every 40 ms (steadyStream), stopped at the end if `body` did not.
+   */
+  async function drainTest(
+    queuedCount: number,
+    body: (t: {
+      url: string;
+      dataDir: string;
+      queued: Envelope[];
+      streaming: (max: number) => ReturnType<typeof steadyStream>;
+    }) => Promise<void>,
+  ): Promise<void> {
+    const mosquitto = await startMosquitto(tmp.dir);
+    const data = tempDir("cp-mqtt-drain-");
+    const streams: ReturnType<typeof steadyStream>[] = [];
+    try {
+      await (await groupNode(mosquitto.url, data.dir, 4)).close();
+      assert.deepEqual(rememberedIds(data.dir), drainIds(4));
+      const queued = some(queuedCount);
+      await publishBurst(mosquitto.url, queued);
+      await body({
+        url: mosquitto.url,
+        dataDir: data.dir,
+        queued,
+        streaming: (max) => {
+          const stream = steadyStream(mosquitto.url, nextReading, { intervalMs: 40, max });
+          streams.push(stream);
+          return stream;
+        },
+      });
+    } finally {
+      for (const stream of streams) await stream.stop();
+      data.cleanup();
+      await mosquitto.close();
+    }
+  }
+
+  /**
+   * Waits until a node of 2 subscribers has forgotten the ids of the sessions it drained, and
+   * checks the broker forgot those sessions; returns when the drains were seen ended
+   * (performance.now()).
+   */
+  async function drainsEnded(
+    node: Awaited<ReturnType<typeof testNode>>,
+    url: string,
+    what: string,
+    timeoutMs = 30_000,
+  ): Promise<number> {
+    await waitFor(() => node.storage.getMeta(SUBSCRIBER_IDS_META_KEY) === JSON.stringify(drainIds(2)), {
+      timeoutMs,
+      intervalMs: 50,
+      what,
+    });
+    const endedMs = performance.now();
+    for (const id of ["oracle-drain-2", "oracle-drain-3"])
+      assert.equal(await hasSession(url, id), false, `the broker still holds the session of ${id}`);
+    return endedMs;
+  }
+
+  /** Asserts every reading of `envs` stored, each once: a second delivery would be dead-lettered as a replay. */
+  async function assertStoredOnce(
+    node: Awaited<ReturnType<typeof testNode>>,
+    dataDir: string,
+    envs: Envelope[],
+    what: string,
+  ): Promise<void> {
+    await assertStored(node, envs, what);
+    assert.deepEqual(readingRows(dataDir), { n: envs.length, d: envs.length }, "each reading stored once");
+    assert.equal(node.storage.countDeadLetters(), 0, "no reading delivered twice");
+  }
+
   test(
     "subscribers: a start with fewer subscribers drains the sessions it no longer opens, every reading queued there stored once, and the broker forgets them",
-    { skip: !haveMosquitto && "needs the mosquitto broker (MQTT 5 shared subscriptions)" },
-    async () => {
-      const mosquitto = await startMosquitto(tmp.dir);
-      const data = tempDir("cp-mqtt-drain-");
-      try {
-        await (await groupNode(mosquitto.url, data.dir, 4)).close();
-        assert.deepEqual(rememberedIds(data.dir), drainIds(4));
-        // the node is stopped: the broker queues the burst in the 4 offline sessions of the group,
-        // and the devices have had their PUBACKs
-        const envs = some(400);
-        await publishBurst(mosquitto.url, envs);
-        const node = await groupNode(mosquitto.url, data.dir, 2);
+    needsMosquitto,
+    () =>
+      drainTest(400, async ({ url, dataDir, queued }) => {
+        const node = await groupNode(url, dataDir, 2);
         try {
-          await assertStored(node, envs, "every reading queued in the 4 sessions stored");
-          assert.deepEqual(readingRows(data.dir), { n: 400, d: 400 }, "each reading stored once");
-          assert.equal(node.storage.countDeadLetters(), 0, "no reading delivered twice");
-          await waitFor(() => node.storage.getMeta(SUBSCRIBER_IDS_META_KEY) === JSON.stringify(drainIds(2)), {
-            timeoutMs: 60_000,
-            intervalMs: 100,
-            what: "the drained client ids forgotten",
-          });
-          for (const id of ["oracle-drain-2", "oracle-drain-3"])
-            assert.equal(await hasSession(mosquitto.url, id), false, `the broker still holds the session of ${id}`);
+          await assertStoredOnce(node, dataDir, queued, "every reading queued in the 4 sessions stored");
+          await drainsEnded(node, url, "the drained client ids forgotten", 60_000);
           // no offline member of the group keeps a share: a new burst reaches the 2 subscribers whole
           const more = some(100);
-          await publishBurst(mosquitto.url, more);
+          await publishBurst(url, more);
           await assertStored(node, more, "every reading published after the drain stored");
         } finally {
           await node.close();
         }
-      } finally {
-        data.cleanup();
-        await mosquitto.close();
-      }
-    },
+      }),
   );
 
   test(
     "subscribers: a drain that a steady stream never leaves quiet unsubscribes after subscribedMaxMs, and every reading, queued before or published during it, is stored once",
-    { skip: !haveMosquitto && "needs the mosquitto broker (MQTT 5 shared subscriptions)" },
-    async () => {
-      const mosquitto = await startMosquitto(tmp.dir);
-      const data = tempDir("cp-mqtt-drain-steady-");
-      // a reading every ~40 ms over 4 members of the group: one every ~160 ms to each drained
-      // session, never a quiet period of 500 ms
-      const drain = { quietMs: 500, subscribedMaxMs: 1_500 };
-      let stream: ReturnType<typeof steadyStream> | null = null;
-      try {
-        await (await groupNode(mosquitto.url, data.dir, 4)).close();
-        const queued = some(200);
-        await publishBurst(mosquitto.url, queued);
-        stream = steadyStream(mosquitto.url, nextReading, { intervalMs: 40, max: 1_000 });
+    needsMosquitto,
+    () =>
+      drainTest(200, async ({ url, dataDir, queued, streaming }) => {
+        // a reading every ~40 ms over 4 members of the group: one every ~160 ms to each drained
+        // session, never a quiet period of 500 ms
+        const drain = { quietMs: 500, subscribedMaxMs: 1_500 };
+        const stream = streaming(1_000);
         const startedMs = performance.now();
-        const node = await groupNode(mosquitto.url, data.dir, 2, drain);
+        const node = await groupNode(url, dataDir, 2, drain);
         try {
-          await waitFor(() => node.storage.getMeta(SUBSCRIBER_IDS_META_KEY) === JSON.stringify(drainIds(2)), {
-            timeoutMs: 30_000,
-            intervalMs: 50,
-            what: "the drains ended under a steady stream",
-          });
-          const drainedMs = performance.now() - startedMs;
+          const drainedMs = (await drainsEnded(node, url, "the drains ended under a steady stream")) - startedMs;
           assert.ok(
             stream.running,
             "the stream went on until the drains ended (else they could end on a quiet period)",
           );
           assert.ok(drainedMs >= drain.subscribedMaxMs, `the drains ended after ${drainedMs} ms`);
-          for (const id of ["oracle-drain-2", "oracle-drain-3"])
-            assert.equal(await hasSession(mosquitto.url, id), false, `the broker still holds the session of ${id}`);
           // the stream goes on a while after the drains, to the two live subscribers alone
           const atDrained = stream.count;
           await sleep(1_000);
           assert.ok(stream.count > atDrained, "the stream went on after the drains");
-          const streamed = await stream.stop();
-          const all = [...queued, ...streamed];
-          await assertStored(node, all, "every reading queued before and streamed during the drains stored");
-          assert.deepEqual(readingRows(data.dir), { n: all.length, d: all.length }, "each reading stored once");
-          assert.equal(node.storage.countDeadLetters(), 0, "no reading delivered twice");
+          const all = [...queued, ...(await stream.stop())];
+          await assertStoredOnce(
+            node,
+            dataDir,
+            all,
+            "every reading queued before and streamed during the drains stored",
+          );
         } finally {
           await node.close();
         }
-      } finally {
-        await stream?.stop();
-        data.cleanup();
-        await mosquitto.close();
-      }
-    },
+      }),
   );
 
   test(
     "subscribers: a node stopped mid-drain keeps the drained ids and acknowledges what it stored, and the next start drains them with nothing lost or replayed",
-    { skip: !haveMosquitto && "needs the mosquitto broker (MQTT 5 shared subscriptions)" },
-    async () => {
-      const mosquitto = await startMosquitto(tmp.dir);
-      const data = tempDir("cp-mqtt-drain-stopped-");
-      let stream: ReturnType<typeof steadyStream> | null = null;
-      try {
-        await (await groupNode(mosquitto.url, data.dir, 4)).close();
-        const queued = some(200);
-        await publishBurst(mosquitto.url, queued);
+    needsMosquitto,
+    () =>
+      drainTest(200, async ({ url, dataDir, queued, streaming }) => {
         // the stream keeps the drains from a quiet period, and the first one's subscribedMaxMs is long
-        stream = steadyStream(mosquitto.url, nextReading, { intervalMs: 40, max: 2_000 });
-        const first = await groupNode(mosquitto.url, data.dir, 2, { quietMs: 500, subscribedMaxMs: 60_000 });
+        const stream = streaming(2_000);
+        const first = await groupNode(url, dataDir, 2, { quietMs: 500, subscribedMaxMs: 60_000 });
         try {
           // the drains are under way: readings arrive through them and the live subscribers
           await assertStored(first, queued.slice(0, 20), "the first queued readings stored");
@@ -952,34 +986,25 @@ describe("external MQTT broker (mqtt.mode: external)", { skip: !haveOpenssl && "
         } finally {
           await first.close();
         }
-        assert.deepEqual(rememberedIds(data.dir), drainIds(4), "the ids of the drains cut short are kept");
+        assert.deepEqual(rememberedIds(dataDir), drainIds(4), "the ids of the drains cut short are kept");
         // stopped, the node misses part of the stream: the broker queues it in all four sessions
         await sleep(500);
-        const next = await groupNode(mosquitto.url, data.dir, 2, { quietMs: 500, subscribedMaxMs: 1_500 });
+        const next = await groupNode(url, dataDir, 2, { quietMs: 500, subscribedMaxMs: 1_500 });
         try {
-          await waitFor(() => next.storage.getMeta(SUBSCRIBER_IDS_META_KEY) === JSON.stringify(drainIds(2)), {
-            timeoutMs: 30_000,
-            intervalMs: 50,
-            what: "the next start's drains ended",
-          });
-          for (const id of ["oracle-drain-2", "oracle-drain-3"])
-            assert.equal(await hasSession(mosquitto.url, id), false, `the broker still holds the session of ${id}`);
-          const streamed = await stream.stop();
-          const all = [...queued, ...streamed];
-          await assertStored(next, all, "every reading queued, streamed while draining and while stopped stored");
-          assert.deepEqual(readingRows(data.dir), { n: all.length, d: all.length }, "each reading stored once");
+          await drainsEnded(next, url, "the next start's drains ended");
+          const all = [...queued, ...(await stream.stop())];
           // a reading stored before the stop and not acknowledged would come again after it, and be
           // dead-lettered as a replay (before the stop acknowledged what was in flight: 3 runs in 9)
-          assert.equal(next.storage.countDeadLetters(), 0, "no reading delivered twice");
+          await assertStoredOnce(
+            next,
+            dataDir,
+            all,
+            "every reading queued, streamed while draining and while stopped stored",
+          );
         } finally {
           await next.close();
         }
-      } finally {
-        await stream?.stop();
-        data.cleanup();
-        await mosquitto.close();
-      }
-    },
+      }),
   );
 
   test("refuses mqtt.subscribers above 1 without mqtt.sharedGroup: every connection would get every reading", () => {
