@@ -24,7 +24,7 @@ import {
 import { headerFromJson } from "../src/batch/bundle.ts";
 import { createApiKey } from "../src/api/keys.ts";
 import { attestationRegistryAbi } from "../src/chain/abi.ts";
-import type { Batch } from "../src/storage/types.ts";
+import type { Batch, OperatorOutcome } from "../src/storage/types.ts";
 import {
   HardhatNode,
   chainTestNode,
@@ -66,10 +66,11 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
     stranded: makeDevice("late-chimney-5", "corr-stranded"),
     held: makeDevice("late-chimney-6", "corr-held"),
     given: makeDevice("late-chimney-7", "corr-given"),
+    back: makeDevice("late-chimney-13", "corr-back"),
     // two devices of one facility back-filling after a shared outage, one slower than the other
     fast: makeDevice("late-chimney-8", "corr-backfill"),
     slow: makeDevice("late-chimney-9", "corr-backfill"),
-    // failed batches retried and abandoned over the admin HTTP API
+    // held, given and back again, for the runs over the admin HTTP API
     apiHeld: makeDevice("late-chimney-10", "corr-api-held"),
     apiGiven: makeDevice("late-chimney-11", "corr-api-given"),
     apiBack: makeDevice("late-chimney-12", "corr-api-back"),
@@ -612,226 +613,237 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
     }
   });
 
-  test("a failed regular batch holds its facility's later batches until `retry` sends it again", async () => {
-    const d = meters.held;
+  /**
+   * What `retry` or `abandon` answered, by either operator path: `out`, the outcome when done (the
+   * CLI's stdout, the API's 200 body), else null and the refusal's `reason` (the CLI's stderr, the
+   * API's message); `raw` as the path gave it, for the checks of its own.
+   */
+  type OpAnswer = {
+    out: Extract<OperatorOutcome, { done: true }> | null;
+    reason: string;
+    raw:
+      | { path: "CLI"; code: number | null; stderr: string }
+      | { path: "admin API"; status: number; body: Record<string, unknown> };
+  };
+  /** The two ways an operator retries and abandons batches, each checked by the same scenarios. */
+  type Operator = {
+    name: "CLI" | "admin API";
+    /** the scenarios' devices, each of a facility of its own, so that each run's batches are its own */
+    devices: { held: TestDevice; given: TestDevice; back: TestDevice };
+    retry: (id: number) => Promise<OpAnswer>;
+    abandon: (id: number) => Promise<OpAnswer>;
+    /** Every failed batch again (`retry --all`, POST /v1/admin/batches/retry-all), none refused: the ids retried. */
+    retryAll: () => Promise<number[]>;
+    /** Asserts `a` is a refusal as this path gives one (CLI: exit 1; API: 409 with `error`); its reason. */
+    refused: (a: OpAnswer, error: string) => string;
+    /** Asserts this path's refusals of a call before any batch is looked at (CLI: usage; API: key, scope, id). */
+    badCalls: (failed: Batch) => Promise<void>;
+  };
+  const cliAnswer = async (args: string[]): Promise<OpAnswer> => {
+    const r = await oracleCli(args);
+    return {
+      out: r.code === 0 ? JSON.parse(r.stdout) : null,
+      reason: r.code === 0 ? "" : r.stderr,
+      raw: { path: "CLI", code: r.code, stderr: r.stderr },
+    };
+  };
+  const apiAnswer = async (path: string): Promise<OpAnswer> => {
+    const r = await adminPost(path);
+    return {
+      out: r.status === 200 ? (r.body as OpAnswer["out"]) : null,
+      reason: r.status === 200 ? "" : String(r.body.message),
+      raw: { path: "admin API", ...r },
+    };
+  };
+  const operators: Operator[] = [
+    {
+      name: "CLI",
+      devices: { held: meters.held, given: meters.given, back: meters.back },
+      retry: (id) => cliAnswer(["retry", String(id)]),
+      abandon: (id) => cliAnswer(["abandon", String(id)]),
+      retryAll: async () => {
+        const r = await oracleCli(["retry", "--all"]);
+        assert.equal(r.code, 0, r.stderr);
+        const retried = r.stdout
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => (JSON.parse(line) as { batch: number }).batch);
+        if (!retried.length) assert.match(r.stderr, /no failed batch to retry/);
+        return retried;
+      },
+      refused: (a) => {
+        assert.ok(a.raw.path === "CLI");
+        assert.equal(a.raw.code, 1, a.raw.stderr);
+        return a.reason;
+      },
+      badCalls: async () => {
+        const usage = await oracleCli(["retry"]);
+        assert.equal(usage.code, 2, usage.stderr);
+        assert.match(usage.stderr, /needs the ids of the failed batches/);
+      },
+    },
+    {
+      name: "admin API",
+      devices: { held: meters.apiHeld, given: meters.apiGiven, back: meters.apiBack },
+      retry: (id) => apiAnswer(`/v1/admin/batches/${id}/retry`),
+      abandon: (id) => apiAnswer(`/v1/admin/batches/${id}/abandon`),
+      retryAll: async () => {
+        const all = await adminPost("/v1/admin/batches/retry-all");
+        assert.equal(all.status, 200, JSON.stringify(all.body));
+        assert.deepEqual(all.body.refused, []);
+        return (all.body.retried as { batch: number }[]).map((o) => o.batch);
+      },
+      refused: (a, error) => {
+        assert.ok(a.raw.path === "admin API");
+        assert.deepEqual([a.raw.status, a.raw.body.error], [409, error], JSON.stringify(a.raw.body));
+        return a.reason;
+      },
+      badCalls: async (failed) => {
+        assert.equal((await adminPost(`/v1/admin/batches/${failed.id}/retry`, null)).status, 401);
+        const facilityKey = createApiKey(node.storage, { scope: "facility", subject: failed.facilityId }).key;
+        assert.equal((await adminPost(`/v1/admin/batches/${failed.id}/retry`, facilityKey)).status, 403);
+        assert.equal((await adminPost(`/v1/admin/batches/x${failed.id}/retry`)).status, 400);
+      },
+    },
+  ];
+  /** Asserts `a` done; its outcome. */
+  const done = (a: OpAnswer) => {
+    assert.ok(a.out?.done, `refused: ${a.reason}`);
+    return a.out;
+  };
+
+  /**
+   * `d`'s `first` reading stored, and its regular batch `failed` by a pause of the registry mined
+   * ahead of its submission; then `body`, which calls `unpause` once the cause is to be fixed (the
+   * registry is unpaused at the end if it did not).
+   */
+  const withFailedBatch = async (
+    d: TestDevice,
+    body: (t: {
+      post: ReturnType<typeof readingPoster>;
+      first: Envelope;
+      failed: Batch;
+      unpause: () => Promise<void>;
+    }) => Promise<void>,
+  ) => {
     const post = readingPoster(node, d);
     const first = flueGas(d);
     let paused = true;
-    try {
-      const failed = await failedByPause(post, first);
-      // a late reading of the failed window is refused (no correction of an unattested batch)...
-      const late = await post(flueGas(d, { ts: failed.periodStart }));
-      assert.equal(late.status, 422, JSON.stringify(late.body));
-      // ...and a reading of a later window is stored, its batch signed, but not sent past the failed one
-      const later = flueGas(d);
-      assert.equal((await post(later)).status, 201);
-      const held = await heldBy(digestOf(later), failed.id);
-      assert.match(held.error!, new RegExp(`carbonproof-oracle retry ${failed.id}`));
-      assert.ok((await holding()) >= 1, "/metrics counts the failed batch as holding");
+    const unpause = async () => {
       await unpauseRegistry();
       paused = false;
-      // the cause is fixed, but only the operator knows that: the later batch still waits
-      await nextTick();
-      await nextTick();
-      const still = batchOfReading(digestOf(later))!;
-      assert.ok(["sealed", "pinned", "signed"].includes(still.state), `the later batch is ${still.state}`);
-      assert.equal(still.txHash, null);
+    };
+    try {
+      await body({ post, first, failed: await failedByPause(post, first), unpause });
+    } finally {
+      if (paused) await unpauseRegistry();
+    }
+  };
 
-      const usage = await oracleCli(["retry"]);
-      assert.equal(usage.code, 2, usage.stderr);
-      assert.match(usage.stderr, /needs the ids of the failed batches/);
-      const notFailed = await oracleCli(["retry", String(still.id)]);
-      assert.equal(notFailed.code, 1, notFailed.stderr);
-      assert.match(notFailed.stderr, new RegExp(`batch ${still.id} is ${still.state}: only a failed batch is retried`));
+  for (const op of operators) {
+    test(`${op.name}: a failed regular batch holds its facility's later batches until \`retry\` sends it again; the refusals say why`, async () => {
+      const d = op.devices.held;
+      await withFailedBatch(d, async ({ post, first, failed, unpause }) => {
+        // a late reading of the failed window is refused (no correction of an unattested batch)...
+        const late = await post(flueGas(d, { ts: failed.periodStart }));
+        assert.equal(late.status, 422, JSON.stringify(late.body));
+        // ...and a reading of a later window is stored, its batch signed, but not sent past the failed one
+        const later = flueGas(d);
+        assert.equal((await post(later)).status, 201);
+        const held = await heldBy(digestOf(later), failed.id);
+        assert.match(held.error!, new RegExp(`carbonproof-oracle retry ${failed.id}`));
+        assert.ok((await holding()) >= 1, "/metrics counts the failed batch as holding");
+        await unpause();
+        // the cause is fixed, but only the operator knows that: the later batch still waits
+        await nextTick();
+        await nextTick();
+        const still = batchOfReading(digestOf(later))!;
+        assert.ok(["sealed", "pinned", "signed"].includes(still.state), `the later batch is ${still.state}`);
+        assert.equal(still.txHash, null);
 
-      const retried = await oracleCli(["retry", String(failed.id)]);
-      assert.equal(retried.code, 0, retried.stderr);
-      assert.deepEqual(JSON.parse(retried.stdout), {
-        batch: failed.id,
-        done: true,
-        state: "pinned",
-        readings: 1,
-        corrections: [],
-        abandonedAt: null,
+        await op.badCalls(failed);
+        const notFailed = await op.retry(still.id);
+        assert.match(
+          op.refused(notFailed, "NOT_FAILED"),
+          new RegExp(`batch ${still.id} is ${still.state}: only a failed batch is retried`),
+        );
+        assert.equal(node.storage.getBatch(failed.id)!.state, "failed", "no refusal changed the failed batch");
+
+        assert.deepEqual(done(await op.retry(failed.id)), {
+          batch: failed.id,
+          done: true,
+          state: "pinned",
+          readings: 1,
+          corrections: [],
+          abandonedAt: null,
+        });
+        // the running pipeline picks it up: attested, then the later one, in period order
+        const a = await confirmed(digestOf(first));
+        const b = await confirmed(digestOf(later));
+        assert.equal(a.batch.id, failed.id);
+        assert.notEqual(a.attestationId, b.attestationId);
+        for (const r of [a, b]) assert.equal(await verifyReadingOnChain(r.attestationId, r.leaf, r.proof), true);
+        const regular = node.storage.getBatch(failed.id)!;
+        assert.ok(regular.blockNumber! < node.storage.getBatch(b.batch.id)!.blockNumber!, "attested in period order");
+        assert.match(regular.error ?? "", /^$|retried by the operator/);
+        assert.equal(await holding(), 0, "/metrics: nothing holds after the retry");
       });
-      const a = await confirmed(digestOf(first));
-      const b = await confirmed(digestOf(later));
-      assert.equal(a.batch.id, failed.id);
-      assert.notEqual(a.attestationId, b.attestationId);
-      for (const r of [a, b]) assert.equal(await verifyReadingOnChain(r.attestationId, r.leaf, r.proof), true);
-      const regular = node.storage.getBatch(failed.id)!;
-      assert.ok(regular.blockNumber! < node.storage.getBatch(b.batch.id)!.blockNumber!, "attested in period order");
-      assert.match(regular.error ?? "", /^$|retried by the operator/);
-      assert.equal(await holding(), 0, "/metrics: nothing holds after the retry");
-    } finally {
-      if (paused) await unpauseRegistry();
-    }
-  });
+    });
 
-  test("`abandon` lets the later batches go; the registry then has a later period, so `retry` refuses", async () => {
-    const d = meters.given;
-    const post = readingPoster(node, d);
-    const first = flueGas(d);
-    let paused = true;
-    try {
-      const failed = await failedByPause(post, first);
-      const later = flueGas(d);
-      assert.equal((await post(later)).status, 201);
-      await heldBy(digestOf(later), failed.id);
-      await unpauseRegistry();
-      paused = false;
+    test(`${op.name}: \`abandon\` stops the holding (0 in /v1/status) and the later batch goes; the registry then has a later period, so \`retry\` is refused`, async () => {
+      const d = op.devices.given;
+      await withFailedBatch(d, async ({ post, first, failed, unpause }) => {
+        const later = flueGas(d);
+        assert.equal((await post(later)).status, 201);
+        await heldBy(digestOf(later), failed.id);
+        assert.ok((await holding()) >= 1);
+        await unpause();
 
-      const given = await oracleCli(["abandon", String(failed.id)]);
-      assert.equal(given.code, 0, given.stderr);
-      assert.equal(JSON.parse(given.stdout).done, true);
-      assert.match(given.stderr, /its 1 readings stay stored and unattested/);
-      const b = await confirmed(digestOf(later));
-      assert.notEqual(b.batch.id, failed.id);
-      const abandoned = node.storage.getBatch(failed.id)!;
-      assert.equal(abandoned.state, "failed");
-      assert.ok(abandoned.abandonedAt !== null, "abandonedAt is set");
-      assert.match(abandoned.error!, /^transaction 0x[0-9a-f]+ reverted/, "the reason it failed stays the error");
-      const twice = await oracleCli(["abandon", String(failed.id)]);
-      assert.equal(twice.code, 1, twice.stderr);
-      assert.match(twice.stderr, new RegExp(`batch ${failed.id} was abandoned at .* already: it holds nothing back`));
+        const given = await op.abandon(failed.id);
+        const out = done(given);
+        assert.equal(out.state, "failed");
+        assert.equal(typeof out.abandonedAt, "number");
+        if (given.raw.path === "CLI") assert.match(given.raw.stderr, /its 1 readings stay stored and unattested/);
+        assert.equal(await holding(), 0, "an abandoned batch holds nothing back");
+        const b = await confirmed(digestOf(later));
+        assert.notEqual(b.batch.id, failed.id);
+        const abandoned = node.storage.getBatch(failed.id)!;
+        assert.equal(abandoned.state, "failed");
+        assert.equal(abandoned.abandonedAt, out.abandonedAt);
+        assert.match(abandoned.error!, /^transaction 0x[0-9a-f]+ reverted/, "the reason it failed stays the error");
+        const view = (await (await fetch(`${node.httpUrl}/v1/batches/${failed.id}`)).json()) as Record<string, unknown>;
+        assert.equal(view.state, "failed");
+        assert.equal(view.abandonedAt, out.abandonedAt);
+        assert.match(
+          op.refused(await op.abandon(failed.id), "ALREADY_ABANDONED"),
+          new RegExp(`batch ${failed.id} was abandoned at .* already: it holds nothing back`),
+        );
 
-      const refused = await oracleCli(["retry", String(failed.id)]);
-      assert.equal(refused.code, 1, refused.stderr);
-      assert.match(refused.stderr, /would reject the batch again \(period overlap\)/);
-      assert.equal(node.storage.getBatch(failed.id)!.state, "failed", "a refused retry changes nothing");
-      const all = await oracleCli(["retry", "--all"]);
-      assert.equal(all.code, 0, all.stderr);
-      assert.match(all.stderr, /no failed batch to retry/, "an abandoned batch is not in --all");
-    } finally {
-      if (paused) await unpauseRegistry();
-    }
-  });
-
-  test("over the admin API, `retry` of a failed regular batch gets it attested, then the batch it held; refusals say why", async () => {
-    const d = meters.apiHeld;
-    const post = readingPoster(node, d);
-    const first = flueGas(d);
-    let paused = true;
-    try {
-      const failed = await failedByPause(post, first);
-      const later = flueGas(d);
-      assert.equal((await post(later)).status, 201);
-      await heldBy(digestOf(later), failed.id);
-      assert.ok((await holding()) >= 1);
-      await unpauseRegistry();
-      paused = false;
-
-      assert.equal((await adminPost(`/v1/admin/batches/${failed.id}/retry`, null)).status, 401);
-      const facilityKey = createApiKey(node.storage, { scope: "facility", subject: d.facilityId }).key;
-      assert.equal((await adminPost(`/v1/admin/batches/${failed.id}/retry`, facilityKey)).status, 403);
-      assert.equal((await adminPost(`/v1/admin/batches/x${failed.id}/retry`)).status, 400);
-      const still = batchOfReading(digestOf(later))!;
-      const notFailed = await adminPost(`/v1/admin/batches/${still.id}/retry`);
-      assert.equal(notFailed.status, 409);
-      assert.equal(notFailed.body.error, "NOT_FAILED");
-      assert.match(
-        String(notFailed.body.message),
-        new RegExp(`batch ${still.id} is \\w+: only a failed batch is retried`),
-      );
-      assert.equal(node.storage.getBatch(failed.id)!.state, "failed", "no refusal changed the failed batch");
-
-      const retried = await adminPost(`/v1/admin/batches/${failed.id}/retry`);
-      assert.equal(retried.status, 200, JSON.stringify(retried.body));
-      assert.deepEqual(retried.body, {
-        batch: failed.id,
-        done: true,
-        state: "pinned",
-        readings: 1,
-        corrections: [],
-        abandonedAt: null,
+        assert.match(
+          op.refused(await op.retry(failed.id), "REGISTRY_PAST"),
+          /would reject the batch again \(period overlap\), and its 1 readings cannot be attested as a regular batch; it stays abandoned/,
+        );
+        const kept = node.storage.getBatch(failed.id)!;
+        assert.equal(kept.state, "failed", "a refused retry changes nothing");
+        assert.equal(kept.abandonedAt, out.abandonedAt);
+        assert.deepEqual(await op.retryAll(), [], "an abandoned batch is not retried with all the failed ones");
       });
-      // the running pipeline picks it up: attested, then the later one, in period order
-      const a = await confirmed(digestOf(first));
-      const b = await confirmed(digestOf(later));
-      assert.equal(a.batch.id, failed.id);
-      for (const r of [a, b]) assert.equal(await verifyReadingOnChain(r.attestationId, r.leaf, r.proof), true);
-      assert.ok(
-        node.storage.getBatch(failed.id)!.blockNumber! < node.storage.getBatch(b.batch.id)!.blockNumber!,
-        "attested in period order",
-      );
-      assert.equal(await holding(), 0);
-    } finally {
-      if (paused) await unpauseRegistry();
-    }
-  });
+    });
 
-  test("over the admin API, `abandon` stops the holding (0 in /v1/status) and the later batch goes; `retry` is then refused as the registry has a later period", async () => {
-    const d = meters.apiGiven;
-    const post = readingPoster(node, d);
-    const first = flueGas(d);
-    let paused = true;
-    try {
-      const failed = await failedByPause(post, first);
-      const later = flueGas(d);
-      assert.equal((await post(later)).status, 201);
-      await heldBy(digestOf(later), failed.id);
-      assert.ok((await holding()) >= 1);
-      await unpauseRegistry();
-      paused = false;
-
-      const given = await adminPost(`/v1/admin/batches/${failed.id}/abandon`);
-      assert.equal(given.status, 200, JSON.stringify(given.body));
-      assert.equal(given.body.state, "failed");
-      assert.equal(typeof given.body.abandonedAt, "number");
-      assert.equal(await holding(), 0, "an abandoned batch holds nothing back");
-      const b = await confirmed(digestOf(later));
-      assert.notEqual(b.batch.id, failed.id);
-      const view = (await (await fetch(`${node.httpUrl}/v1/batches/${failed.id}`)).json()) as Record<string, unknown>;
-      assert.equal(view.state, "failed");
-      assert.equal(view.abandonedAt, given.body.abandonedAt);
-
-      const refused = await adminPost(`/v1/admin/batches/${failed.id}/retry`);
-      assert.equal(refused.status, 409);
-      assert.equal(refused.body.error, "REGISTRY_PAST");
-      assert.match(
-        String(refused.body.message),
-        /would reject the batch again \(period overlap\), and its 1 readings cannot be attested as a regular batch; it stays abandoned/,
-      );
-      const again = await adminPost(`/v1/admin/batches/${failed.id}/abandon`);
-      assert.equal(again.status, 409);
-      assert.equal(again.body.error, "ALREADY_ABANDONED");
-      const kept = node.storage.getBatch(failed.id)!;
-      assert.equal(kept.state, "failed", "a refused retry changes nothing");
-      assert.equal(kept.abandonedAt, given.body.abandonedAt);
-    } finally {
-      if (paused) await unpauseRegistry();
-    }
-  });
-
-  test("over the admin API, a batch abandoned before a later period is attested is taken back by `retry`: abandonedAt cleared, attested", async () => {
-    const d = meters.apiBack;
-    const post = readingPoster(node, d);
-    const first = flueGas(d);
-    let paused = true;
-    try {
-      const failed = await failedByPause(post, first);
-      await unpauseRegistry();
-      paused = false;
-      const given = await adminPost(`/v1/admin/batches/${failed.id}/abandon`);
-      assert.equal(given.status, 200, JSON.stringify(given.body));
-      assert.ok(node.storage.getBatch(failed.id)!.abandonedAt !== null);
-      const all = await adminPost("/v1/admin/batches/retry-all");
-      assert.equal(all.status, 200);
-      assert.ok(
-        !(all.body.retried as { batch: number }[]).some((r) => r.batch === failed.id),
-        "retry-all leaves an abandoned batch alone",
-      );
-      const back = await adminPost(`/v1/admin/batches/${failed.id}/retry`);
-      assert.equal(back.status, 200, JSON.stringify(back.body));
-      assert.equal(back.body.abandonedAt, null);
-      assert.equal((await confirmed(digestOf(first))).batch.id, failed.id);
-      const b = node.storage.getBatch(failed.id)!;
-      assert.equal(b.abandonedAt, null);
-      assert.equal(b.state, "confirmed");
-    } finally {
-      if (paused) await unpauseRegistry();
-    }
-  });
+    test(`${op.name}: a batch abandoned before a later period is attested is taken back by \`retry\`: abandonedAt cleared, attested`, async () => {
+      await withFailedBatch(op.devices.back, async ({ first, failed, unpause }) => {
+        await unpause();
+        done(await op.abandon(failed.id));
+        assert.ok(node.storage.getBatch(failed.id)!.abandonedAt !== null);
+        assert.deepEqual(await op.retryAll(), [], "an abandoned batch is not retried with all the failed ones");
+        assert.equal(done(await op.retry(failed.id)).abandonedAt, null);
+        assert.equal((await confirmed(digestOf(first))).batch.id, failed.id);
+        const b = node.storage.getBatch(failed.id)!;
+        assert.equal(b.abandonedAt, null);
+        assert.equal(b.state, "confirmed");
+      });
+    });
+  }
 
   test("a slower device's back-fill gets its window while the later window's batch is not sent yet, and goes on-chain first", async () => {
     const { fast, slow } = meters;
