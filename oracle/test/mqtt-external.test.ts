@@ -11,6 +11,7 @@ import { Aedes } from "aedes";
 import mqtt, { type IClientOptions, type IConnackPacket } from "mqtt";
 import { readingDigestHex, type Envelope } from "../../sdk/src/index.ts";
 import { freePort } from "../../sdk/src/test/ports.ts";
+import { ensureDebianCommand } from "../../scripts/debian.ts";
 import type { ConfigInput } from "../src/config/schema.ts";
 import { parseConfig } from "../src/config/load.ts";
 import type { Metrics } from "../src/metrics/metrics.ts";
@@ -37,8 +38,26 @@ import { tempDir, waitFor } from "./helpers.ts";
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), "../src/cli/main.ts");
 const haveOpenssl = spawnSync("openssl", ["version"]).status === 0;
-const haveMosquitto = spawnSync("mosquitto", ["-h"]).error === undefined;
-const needsMosquitto = { skip: !haveMosquitto && "needs the mosquitto broker (MQTT 5 shared subscriptions)" };
+/**
+ * Mosquitto (MQTT 5 shared subscriptions), installed with apt-get when missing and this runs as
+ * root (scripts/debian.ts, as firmware/test.sh and bench:mqtt-external do); otherwise the tests
+ * that need it skip, saying why.
+ */
+const mosquittoFound: { bin: string } | { missing: string } = (() => {
+  try {
+    const log = (line: string) => process.stderr.write(`# ${line}\n`);
+    return {
+      bin: ensureDebianCommand({ bins: ["mosquitto", "/usr/sbin/mosquitto"], args: ["-h"], pkg: "mosquitto", log }),
+    };
+  } catch (err) {
+    return { missing: (err as Error).message };
+  }
+})();
+const needsMosquitto = {
+  skip:
+    "missing" in mosquittoFound &&
+    `needs the mosquitto broker (MQTT 5 shared subscriptions): ${mosquittoFound.missing}`,
+};
 
 type Pki = {
   ca: string;
@@ -141,7 +160,9 @@ async function startMosquitto(dir: string): Promise<Broker> {
   const port = await freePort();
   const conf = join(dir, `mosquitto-${port}.conf`);
   writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\n`);
-  const mosquitto = spawn("mosquitto", ["-c", conf], { stdio: "ignore" });
+  const mosquitto = spawn("bin" in mosquittoFound ? mosquittoFound.bin : "mosquitto", ["-c", conf], {
+    stdio: "ignore",
+  });
   const url = `mqtt://127.0.0.1:${port}`;
   const close = async () => {
     if (mosquitto.exitCode !== null || mosquitto.signalCode !== null) return;
