@@ -1,15 +1,35 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createPrivateKey, sign } from "node:crypto";
-import { closeSync, mkdirSync, openSync, statSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  constants as fsConstants,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { canonicalBytes, readingDigestHex, secretKeyToPem, type Reading } from "../../sdk/src/index.ts";
 import { deviceFileJson } from "../src/devices/directory.ts";
 import { deviceInfo, electricity, makeDevice, type TestDevice } from "./fixtures.ts";
-import { tempDir } from "./helpers.ts";
+import { tempDir, waitFor } from "./helpers.ts";
+
+/** Where a /proc fd link points, or null once it is gone. */
+function readlinkSafe(path: string): string | null {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return null;
+  }
+}
 
 /**
  * `carbonproof-oracle import` as an operator runs it on a long file: the real CLI in a child
@@ -26,7 +46,7 @@ const REPORT_MAX_RSS = `--import=data:text/javascript,process.on("exit",()=>proc
 
 type Run = { code: number | null; stdout: string; stderr: string; maxRssKiB: number };
 
-function runImport(dir: string, file: string, extra: string[] = []): Promise<Run> {
+function runImport(dir: string, file: string, extra: string[] = [], onSpawn?: (pid: number) => void): Promise<Run> {
   return new Promise((resolve, reject) => {
     const c = spawn(
       process.execPath,
@@ -43,6 +63,7 @@ function runImport(dir: string, file: string, extra: string[] = []): Promise<Run
       ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
+    if (c.pid !== undefined) onSpawn?.(c.pid);
     const out: Buffer[] = [];
     let stderr = "";
     c.stdout.on("data", (d: Buffer) => out.push(d));
@@ -174,7 +195,7 @@ test("a 50,000-row file larger than the importer's heap: every row reported in o
   );
 });
 
-test("import --json prints the one report object, {rows, stored, rejected}, streamed row by row", async () => {
+test("import --json prints the one report object, {rows, stored, alreadyStored, rejected}, streamed row by row", async () => {
   const dir = join(tmp.dir, "json");
   mkdirSync(dir);
   const meter = makeDevice("kangaita-meter-1");
@@ -197,13 +218,14 @@ test("import --json prints the one report object, {rows, stored, rejected}, stre
       { row: 3, status: "rejected", reason: "bad-signature", detail: report.rows[1]!.detail },
     ],
     stored: 1,
+    alreadyStored: 0,
     rejected: 1,
   });
   assert.equal(typeof report.rows[1]!.detail, "string");
   writeFileSync(join(dir, "header.csv"), "deviceId,facilityId,seq,ts,intervalS,kind,energyWh,sig\n");
   const none = await runImport(dir, join(dir, "header.csv"), ["--json"]);
   assert.equal(none.code, 0, none.stderr);
-  assert.equal(none.stdout, '{"rows":[],"stored":0,"rejected":0}\n', "a header and no rows");
+  assert.equal(none.stdout, '{"rows":[],"stored":0,"alreadyStored":0,"rejected":0}\n', "a header and no rows");
   // a file that is not CSV: refused with its line, nothing on stdout, nothing stored
   writeFileSync(
     join(dir, "broken.csv"),
@@ -213,4 +235,82 @@ test("import --json prints the one report object, {rows, stored, rejected}, stre
   assert.equal(broken.code, 1);
   assert.equal(broken.stdout, "");
   assert.match(broken.stderr, /CSV line 3: a quoted field opened on this line is never closed/);
+});
+
+test("import of a file that changes between its passes: --json stays one object, with the rows stored and the error; the same import again goes on", async () => {
+  const dir = join(tmp.dir, "changed");
+  mkdirSync(dir);
+  const meter = makeDevice("kangaita-meter-1");
+  nodeIn(dir, [meter]);
+  const signOf = fastSigner(meter);
+  const ts0 = Math.floor(Date.now() / 1000) - 86_400;
+  const digests: string[] = [];
+  const rows = Array.from({ length: 1_001 }, (_, i) => {
+    const r: Reading = {
+      v: 1,
+      deviceId: meter.deviceId,
+      facilityId: meter.facilityId,
+      seq: i + 1,
+      ts: ts0 + 5 * i,
+      intervalS: 5,
+      kind: "electricity",
+      m: { energyWh: 120 },
+    };
+    digests.push(readingDigestHex(r));
+    return `${r.deviceId},${r.facilityId},${r.seq},${r.ts},5,electricity,120,${signOf(r)}`;
+  });
+  const text = ["deviceId,facilityId,seq,ts,intervalS,kind,energyWh,sig", ...rows].join("\n");
+  const at = text.lastIndexOf(",120,");
+  const edited = `${text.slice(0, at)},121,${text.slice(at + 5)}`; // the last row's energy, after it was checked
+  // a FIFO: the importer's first pass reads the file as it was, its second the file edited
+  const fifo = join(dir, "export.csv");
+  const made = spawnSync("mkfifo", [fifo]);
+  assert.equal(made.status, 0, String(made.stderr));
+  let pid = 0;
+  const holdsFifo = () => {
+    try {
+      return readdirSync(`/proc/${pid}/fd`).some((fd) => readlinkSafe(`/proc/${pid}/fd/${fd}`) === fifo);
+    } catch {
+      return false; // the importer has exited
+    }
+  };
+  const writer = (async () => {
+    await writeFile(fifo, text); // opens once the first pass opens it; its end is the pass's end
+    // the second writer must not open the FIFO before the first pass closed it (it would write into
+    // the first pass's pipe): wait until the importer holds no descriptor of it
+    await waitFor(() => !holdsFifo(), { timeoutMs: 30_000, what: "the importer to close its first pass" });
+    await writeFile(fifo, edited);
+  })();
+  const r = await runImport(dir, fifo, ["--json"], (p) => (pid = p));
+  // unblock the writer if the importer did not open the FIFO twice (the assertions below say why)
+  closeSync(openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK));
+  await writer.catch(() => {});
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stdout.split("\n").length, 2, "one line");
+  const report = JSON.parse(r.stdout) as {
+    rows: { row: number; status: string; digest: string }[];
+    error: { code: string; message: string };
+  };
+  assert.equal(report.rows.length, 1_000, "the first chunk, stored before the change was seen");
+  assert.deepEqual(report.rows[999], { row: 1_001, status: "stored", digest: digests[999] });
+  assert.deepEqual(
+    { ...report, rows: undefined },
+    { rows: undefined, stored: 1_000, alreadyStored: 0, rejected: 0, error: report.error },
+  );
+  assert.equal(report.error.code, "FILE_CHANGED");
+  assert.match(report.error.message, /the file changed while it was imported \(the same length, other bytes\)/);
+  assert.match(r.stderr, /carbonproof-oracle: the file changed while it was imported/);
+
+  // the finished file, imported again: the 1,000 stored rows are already stored, the last is stored
+  writeFileSync(join(dir, "export-final.csv"), text);
+  const again = await runImport(dir, join(dir, "export-final.csv"));
+  assert.equal(again.code, 0, again.stderr);
+  const lines = again.stdout.trimEnd().split("\n");
+  assert.equal(lines.at(-1), "1 stored, 1000 already stored, 0 rejected of 1001 rows");
+  assert.equal(lines[0], `row 2: already stored ${digests[0]}`);
+  assert.equal(lines[1_000], `row 1002: stored ${digests[1_000]}`);
+  const db = new DatabaseSync(join(dir, "data", "oracle.db"), { readOnly: true });
+  assert.deepEqual({ ...db.prepare("SELECT COUNT(*) AS n FROM readings").get() }, { n: 1_001 });
+  assert.deepEqual({ ...db.prepare("SELECT COUNT(*) AS n FROM dead_letters").get() }, { n: 0 });
+  db.close();
 });

@@ -1,13 +1,14 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { createPrivateKey, sign } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { secretKeyToPem } from "../../sdk/src/index.ts";
+import { canonicalBytes, readingDigestHex, secretKeyToPem, type Envelope } from "../../sdk/src/index.ts";
 import { parseConfig } from "../src/config/load.ts";
 import { deviceFileJson } from "../src/devices/directory.ts";
-import { importCsvText } from "../src/ingest/csv.ts";
+import { ImportStoppedError, importCsv, importCsvText, type ImportRow } from "../src/ingest/csv.ts";
 import { SqliteStorage } from "../src/storage/sqlite.ts";
 import { deviceInfo, electricity, makeDevice, quietLogger, sdkCalculator, type TestDevice } from "./fixtures.ts";
 import { tempDir } from "./helpers.ts";
@@ -175,6 +176,163 @@ test("rows signed by `carbonproof device sign-csv` are imported; a row changed a
       ],
     );
     s.close();
+  } finally {
+    dir.cleanup();
+  }
+});
+
+/** An import config in `dir` with `devices` in its device file. */
+function importConfig(dir: string, devices: TestDevice[]) {
+  writeFileSync(join(dir, "devices.json"), deviceFileJson(devices.map((d) => deviceInfo(d))));
+  return parseConfig({
+    dataDir: dir,
+    devices: { source: "file", file: join(dir, "devices.json") },
+    storage: { synchronous: "NORMAL" },
+  });
+}
+
+const HEADER = "deviceId,facilityId,seq,ts,intervalS,kind,energyWh,sig";
+const csvLine = (e: Envelope, sig = e.sig) =>
+  `${e.reading.deviceId},${e.reading.facilityId},${e.reading.seq},${e.reading.ts},5,electricity,${(e.reading.m as { energyWh: number }).energyWh},${sig}`;
+
+/** A second valid signature of the same reading (OpenSSL's random nonce, s made low as the sdk does). */
+function otherSignature(d: TestDevice, e: Envelope): string {
+  const raw = sign("sha256", canonicalBytes(e.reading), {
+    key: createPrivateKey(secretKeyToPem(d.secretKey)),
+    dsaEncoding: "ieee-p1363",
+  });
+  const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+  let s = BigInt(`0x${raw.subarray(32).toString("hex")}`);
+  if (s > n / 2n) s = n - s;
+  return `0x${raw.subarray(0, 32).toString("hex")}${s.toString(16).padStart(64, "0")}`;
+}
+
+test("an import run again reports the rows stored before as already stored, writes nothing for them, and stores the rest", async () => {
+  const dir = tempDir();
+  try {
+    const meter = makeDevice("kangaita-meter-1");
+    const config = importConfig(dir.dir, [meter]);
+    const ts = Math.floor(Date.now() / 1000) - 3600;
+    const [a, b, c] = [
+      electricity(meter, { ts }),
+      electricity(meter, { ts: ts + 5 }),
+      electricity(meter, { ts: ts + 10 }),
+    ];
+    const first = [HEADER, csvLine(a), csvLine(b), csvLine(c, b.sig), csvLine(a)].join("\n");
+    const run = (csv: string) => importCsvText({ config, logger: quietLogger(), calculator: sdkCalculator(), csv });
+    const one = await run(first);
+    assert.deepEqual(
+      one.rows.map((r) => [r.row, r.status, r.reason ?? null]),
+      [
+        [2, "stored", null],
+        [3, "stored", null],
+        [4, "rejected", "bad-signature"],
+        [5, "rejected", "replay"], // a repeat within one import is still the replay
+      ],
+    );
+    const d = electricity(meter, { ts: ts + 15 });
+    const again = `${first}\n${csvLine(d)}\n${csvLine(b, otherSignature(meter, b))}`;
+    const two = await run(again);
+    assert.deepEqual(
+      two.rows.map((r) => [r.row, r.status, r.reason ?? null, r.digest ?? null]),
+      [
+        [2, "already-stored", null, readingDigestHex(a.reading)],
+        [3, "already-stored", null, readingDigestHex(b.reading)],
+        [4, "rejected", "bad-signature", null],
+        [5, "already-stored", null, readingDigestHex(a.reading)],
+        [6, "stored", null, readingDigestHex(d.reading)],
+        // the same reading under another valid signature is not the row stored: a replay
+        [7, "rejected", "replay", null],
+      ],
+    );
+    assert.deepEqual([two.stored, two.alreadyStored, two.rejected], [1, 3, 2]);
+    const s = new SqliteStorage(join(dir.dir, "oracle.db"));
+    try {
+      assert.equal(s.listReadings({ limit: 10 }).length, 3);
+      assert.deepEqual(
+        s
+          .listDeadLetters({ limit: 10 })
+          .map((x) => x.reason)
+          .sort(),
+        ["bad-signature", "bad-signature", "replay", "replay"],
+        "rows already stored leave no dead letter",
+      );
+    } finally {
+      s.close();
+    }
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test("a file that changes between the two passes stops the import with FILE_CHANGED and the counts so far; the same import again goes on", async () => {
+  const dir = tempDir();
+  try {
+    const meter = makeDevice("kangaita-meter-1");
+    const config = importConfig(dir.dir, [meter]);
+    const ts = Math.floor(Date.now() / 1000) - 86_400;
+    const rows = Array.from({ length: 1_001 }, (_, i) => csvLine(electricity(meter, { ts: ts + 5 * i })));
+    const file = [HEADER, ...rows].join("\n");
+    /** `importCsv` whose first pass reads `checked` and second the pieces of `read`. */
+    const importing = (checked: string, read: () => Iterable<string> | AsyncIterable<string>) => {
+      let pass = 0;
+      const reports: ImportRow[] = [];
+      const done = importCsv({
+        config,
+        logger: quietLogger(),
+        calculator: sdkCalculator(),
+        source: () => (pass++ === 0 ? [checked] : read()),
+        onRows: (r) => void reports.push(...r),
+      });
+      return { done, reports };
+    };
+    const stored = () => {
+      const s = new SqliteStorage(join(dir.dir, "oracle.db"));
+      try {
+        return s.listReadings({ limit: 2_000 }).length;
+      } finally {
+        s.close();
+      }
+    };
+    // longer the second time: stopped as soon as the extra bytes are read, the first chunk stored
+    const longer = importing(file, () => [file, `\n${csvLine(electricity(meter, { ts: ts - 5 }))}`]);
+    await assert.rejects(longer.done, (err: unknown) => {
+      assert.ok(err instanceof ImportStoppedError);
+      assert.equal(err.code, "FILE_CHANGED");
+      assert.match(err.message, new RegExp(`more than the ${Buffer.byteLength(file)} bytes checked`));
+      assert.match(err.message, /import the finished file again/);
+      assert.deepEqual(err.counts, { rows: 1_000, stored: 1_000, alreadyStored: 0, rejected: 0 });
+      return true;
+    });
+    assert.equal(longer.reports.length, 1_000, "the chunk stored was reported");
+    assert.equal(stored(), 1_000);
+    // the same length, one digit changed in the last row: its chunk is not stored
+    const lastEnergy = file.lastIndexOf(",120,");
+    const edited = `${file.slice(0, lastEnergy)},121,${file.slice(lastEnergy + 5)}`;
+    const same = importing(file, () => [edited]);
+    await assert.rejects(same.done, { code: "FILE_CHANGED", message: /the same length, other bytes/ });
+    assert.deepEqual(
+      new Set(same.reports.map((r) => r.status)),
+      new Set(["already-stored"]),
+      "the first 1,000 rows again",
+    );
+    assert.equal(stored(), 1_000, "the changed last row was not stored");
+    // a read that fails half-way: IMPORT_FAILED with what was decided, then the unchanged file completes
+    const failing = importing(file, async function* () {
+      yield file.slice(0, file.length >> 1);
+      throw Object.assign(new Error("EIO: i/o error, read"), { code: "EIO" });
+    });
+    await assert.rejects(failing.done, (err: unknown) => {
+      assert.ok(err instanceof ImportStoppedError);
+      assert.equal(err.code, "IMPORT_FAILED");
+      assert.match(err.message, /the import stopped after 0 of 1001 rows: EIO: i\/o error, read/);
+      assert.equal((err.cause as { code?: string }).code, "EIO");
+      return true;
+    });
+    const whole = importing(file, () => [file]);
+    assert.deepEqual(await whole.done, { rows: 1_001, stored: 1, alreadyStored: 1_000, rejected: 0 });
+    assert.equal(whole.reports.at(-1)!.status, "stored");
+    assert.equal(stored(), 1_001);
   } finally {
     dir.cleanup();
   }

@@ -29,7 +29,7 @@ const { SqliteStorage: Sqlite } = await import("../storage/sqlite.ts");
 const { createApiKey } = await import("../api/keys.ts");
 const { KeystoreError, createKeystore, keystoreAddress, openKeystore } = await import("../chain/keystore.ts");
 const { keystorePath } = await import("../chain/setup.ts");
-const { importCsv } = await import("../ingest/csv.ts");
+const { ImportStoppedError, importCsv } = await import("../ingest/csv.ts");
 const { holdsLaterBatches } = await import("../storage/types.ts");
 const { BatchOperator, registryFrontier } = await import("../batch/operator.ts");
 
@@ -60,7 +60,8 @@ const COMMANDS: Record<string, { usage: string; about: string; options: OptionNa
   },
   import: {
     usage: "import FILE.csv [--config FILE] [--json]",
-    about: "bulk-import signed readings, one report line per row (exit 1 when a row is rejected)",
+    about:
+      "bulk-import signed readings, one report line per row (exit 1 when a row is rejected or the import stopped); run again after a stop, rows stored before are reported as already stored",
     options: ["config", "json"],
   },
   status: {
@@ -640,41 +641,58 @@ async function main(): Promise<void> {
       let progress = newProgress();
       let total = 0;
       let reported = 0;
-      const counts = await importCsv({
-        config: cfg,
-        logger: pino({ level: "warn" }),
-        calculator: calculator(cfg),
-        source: () => createReadStream(file, { highWaterMark: 65_536 }),
-        onChecking: (rows) => progress.update(() => `import: checking the file is CSV, ${formatCount(rows)} rows read`),
-        onChecked: (rows) => {
-          total = rows;
-          progress.done();
-          progress = newProgress(); // rows/s of the import itself, not of the check
-        },
-        onRows: async (rows, sofar) => {
-          // --json: the same one object as ever, {"rows":[…],"stored":n,"rejected":n}, written row by row
-          await write(
-            json
-              ? rows.map((r) => `${reported++ === 0 ? '{"rows":[' : ","}${JSON.stringify(r)}`).join("")
-              : rows
-                  .map(
-                    (r) =>
-                      `row ${r.row}: ${r.status}${r.status === "stored" ? ` ${r.digest}` : ` ${r.reason}: ${r.detail}`}\n`,
-                  )
-                  .join(""),
-          );
-          progress.update(
-            () =>
-              `import: ${formatCount(sofar.rows)} of ${formatCount(total)} rows (${Math.floor((100 * sofar.rows) / Math.max(total, 1))}%), ${formatCount(sofar.stored)} stored, ${formatCount(sofar.rejected)} rejected, ${formatCount(progress.rate(sofar.rows))} rows/s`,
-          );
-        },
-      });
+      const summary = (c: { rows: number; stored: number; alreadyStored: number; rejected: number }) =>
+        `${c.stored} stored, ${c.alreadyStored > 0 ? `${c.alreadyStored} already stored, ` : ""}${c.rejected} rejected of ${c.rows} rows`;
+      // --json: the one object, {"rows":[…],"stored":n,"alreadyStored":n,"rejected":n}, and "error"
+      // when the import stopped half-way, so that what was stored is on record either way
+      const closing = (c: { stored: number; alreadyStored: number; rejected: number }, error?: object) =>
+        `${reported === 0 ? '{"rows":[' : ""}],"stored":${c.stored},"alreadyStored":${c.alreadyStored},"rejected":${c.rejected}${error ? `,"error":${JSON.stringify(error)}` : ""}}\n`;
+      let counts;
+      try {
+        counts = await importCsv({
+          config: cfg,
+          logger: pino({ level: "warn" }),
+          calculator: calculator(cfg),
+          source: () => createReadStream(file, { highWaterMark: 65_536 }),
+          onChecking: (rows) =>
+            progress.update(() => `import: checking the file is CSV, ${formatCount(rows)} rows read`),
+          onChecked: (rows) => {
+            total = rows;
+            progress.done();
+            progress = newProgress(); // rows/s of the import itself, not of the check
+          },
+          onRows: async (rows, sofar) => {
+            await write(
+              json
+                ? rows.map((r) => `${reported++ === 0 ? '{"rows":[' : ","}${JSON.stringify(r)}`).join("")
+                : rows
+                    .map(
+                      (r) =>
+                        `row ${r.row}: ${r.status === "rejected" ? `rejected ${r.reason}: ${r.detail}` : `${r.status === "stored" ? "stored" : "already stored"} ${r.digest}`}\n`,
+                    )
+                    .join(""),
+            );
+            progress.update(
+              () =>
+                `import: ${formatCount(sofar.rows)} of ${formatCount(total)} rows (${Math.floor((100 * sofar.rows) / Math.max(total, 1))}%), ${formatCount(sofar.stored)} stored, ${sofar.alreadyStored > 0 ? `${formatCount(sofar.alreadyStored)} already stored, ` : ""}${formatCount(sofar.rejected)} rejected, ${formatCount(progress.rate(sofar.rows))} rows/s`,
+            );
+          },
+        });
+      } catch (err) {
+        progress.done();
+        if (!(err instanceof ImportStoppedError)) throw err;
+        // what was decided before the stop is reported in full, then the reason, on stderr too
+        await write(
+          json
+            ? closing(err.counts, { code: err.code, message: err.message })
+            : `${summary(err.counts)}, then stopped\n`,
+        );
+        process.stderr.write(`carbonproof-oracle: ${err.message}\n`);
+        process.exitCode = 1;
+        return;
+      }
       progress.done();
-      await write(
-        json
-          ? `${reported === 0 ? '{"rows":[' : ""}],"stored":${counts.stored},"rejected":${counts.rejected}}\n`
-          : `${counts.stored} stored, ${counts.rejected} rejected of ${counts.rows} rows\n`,
-      );
+      await write(json ? closing(counts) : `${summary(counts)}\n`);
       process.exitCode = counts.rejected > 0 ? 1 : 0;
       return;
     }

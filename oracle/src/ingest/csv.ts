@@ -1,3 +1,4 @@
+import { createHash, type Hash } from "node:crypto";
 import { join, resolve } from "node:path";
 import type { Logger } from "pino";
 import { createPublicClient, http, type PublicClient } from "viem";
@@ -8,7 +9,7 @@ import { chainFor } from "../chain/viem.ts";
 import { ChainDeviceDirectory } from "../devices/chain.ts";
 import { loadDeviceFile, type DeviceDirectory } from "../devices/directory.ts";
 import { SqliteStorage } from "../storage/sqlite.ts";
-import { csvRowToEnvelope, readCsvRecords, type CsvRecord } from "../../../sdk/src/index.ts";
+import { canonicalJson, csvRowToEnvelope, readCsvRecords, type CsvRecord } from "../../../sdk/src/index.ts";
 import { Ingestor, inSubmissionOrder } from "./ingestor.ts";
 
 /** A row's (device, seq), when it names them, to keep repeats of it in file order. */
@@ -20,14 +21,59 @@ function deviceSeqKey(env: unknown): string | null {
 export type ImportRow = {
   /** the line of the file the row starts on (the header is line 1) */
   row: number;
-  status: "stored" | "rejected";
+  /**
+   * `already-stored`: the same reading with the same signature was stored before this import
+   * began (an import run again after it stopped half-way, or a file that overlaps an earlier one);
+   * nothing is written for it. A repeat of a row stored by this same import is a `replay`.
+   */
+  status: "stored" | "already-stored" | "rejected";
   digest?: string;
   reason?: string;
   detail?: string;
 };
 
-/** Where an import has got to: rows decided so far, and of those stored and rejected. */
-export type ImportCounts = { rows: number; stored: number; rejected: number };
+/** Where an import has got to: rows decided so far, and of those stored, already stored and rejected. */
+export type ImportCounts = { rows: number; stored: number; alreadyStored: number; rejected: number };
+
+const noRows = (): ImportCounts => ({ rows: 0, stored: 0, alreadyStored: 0, rejected: 0 });
+
+/**
+ * An import that stopped after its check pass, with `counts` of the rows decided (and reported
+ * to `onRows`) before it stopped: those rows stay as reported, and running the import again
+ * reports them as `already-stored`. `FILE_CHANGED`: the file read the second time was not the
+ * file checked the first time.
+ */
+export class ImportStoppedError extends Error {
+  readonly code: "FILE_CHANGED" | "IMPORT_FAILED";
+  readonly counts: ImportCounts;
+  constructor(code: ImportStoppedError["code"], message: string, counts: ImportCounts, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = "ImportStoppedError";
+    this.code = code;
+    this.counts = counts;
+  }
+}
+
+/** What a pass read: its bytes' SHA-256 and count, to tell whether the second pass read the first's file. */
+class Fingerprint {
+  readonly #hash: Hash = createHash("sha256");
+  bytes = 0;
+  /** `source`'s pieces, unchanged, fingerprinted as they pass; `onPiece` may throw to stop the pass. */
+  async *tap(
+    source: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>,
+    onPiece?: () => void,
+  ): AsyncGenerator<string | Uint8Array> {
+    for await (const piece of source) {
+      this.#hash.update(piece);
+      this.bytes += typeof piece === "string" ? Buffer.byteLength(piece) : piece.byteLength;
+      onPiece?.();
+      yield piece;
+    }
+  }
+  digest(): string {
+    return this.#hash.digest("hex");
+  }
+}
 
 /** Rows ingested together: one group commit, validated concurrently. */
 const CHUNK_ROWS = 1000;
@@ -39,6 +85,11 @@ const CHUNK_ROWS = 1000;
  * is not is refused (`INVALID_CSV`, with its line) before anything of it is stored, and counts
  * its rows; the second ingests chunks of 1000 rows and hands each chunk's reports, in file
  * order, to `onRows` as the chunk completes.
+ *
+ * Rows are stored chunk by chunk, so an import can stop half-way (the file changed between the
+ * passes, the disk filled, the device registry could not be read): it then throws
+ * `ImportStoppedError` with the counts of what was decided, and the same import run again reports
+ * the rows stored before as `already-stored` and goes on with the rest.
  */
 export async function importCsv(opts: {
   config: Config;
@@ -54,9 +105,11 @@ export async function importCsv(opts: {
   onChecked?: (rows: number) => void;
 }): Promise<ImportCounts> {
   let total = -1; // the header is not a row
-  const check = readCsvRecords(opts.source());
+  const checked = new Fingerprint();
+  const check = readCsvRecords(checked.tap(opts.source()));
   while (!(await check.next()).done) if (++total % CHUNK_ROWS === 0) opts.onChecking?.(total);
-  if (total < 0) return { rows: 0, stored: 0, rejected: 0 };
+  if (total < 0) return noRows();
+  const checkedDigest = checked.digest();
   opts.onChecked?.(total);
   const { config } = opts;
   const common = createCommon(config, { logger: opts.logger, defaultMetrics: false });
@@ -82,20 +135,45 @@ export async function importCsv(opts: {
     }
   }
   const ingestor = new Ingestor({ common, storage, devices, calculator: opts.calculator });
-  const counts: ImportCounts = { rows: 0, stored: 0, rejected: 0 };
+  const counts = noRows();
+  // readings stored from now on are this import's own: a repeat of one of them is a replay
+  const startedAtMs = common.clock.nowMs();
+  /** The digest of the reading `env` holds when it and its signature were stored before this import. */
+  const storedBefore = (env: unknown): string | null => {
+    const { reading: r, sig } = env as { reading?: { deviceId?: unknown; seq?: unknown }; sig?: unknown };
+    if (typeof r?.deviceId !== "string" || !Number.isSafeInteger(r.seq) || typeof sig !== "string") return null;
+    const stored = storage.getReadingByDeviceSeq(r.deviceId, r.seq as number);
+    if (!stored || stored.receivedAtMs >= startedAtMs || stored.sig.toLowerCase() !== sig.toLowerCase()) return null;
+    try {
+      return canonicalJson(r) === stored.canonical ? stored.digest : null;
+    } catch {
+      return null; // not a reading the schema would take: validation says why
+    }
+  };
+  const changed = (detail: string) =>
+    new ImportStoppedError(
+      "FILE_CHANGED",
+      `the file changed while it was imported (${detail}): ${counts.rows} rows were decided from the changed file and stay as reported; import the finished file again: rows already stored are reported as already stored`,
+      { ...counts },
+    );
   try {
     let names: string[] | null = null;
     let chunk: CsvRecord[] = [];
     const ingestChunk = async () => {
       const header = names!;
-      const rows = chunk.map((r) => ({ ...r, env: csvRowToEnvelope(header, r.cells) }));
+      const rows = chunk.map((r) => {
+        const env = csvRowToEnvelope(header, r.cells);
+        return { ...r, env, storedBefore: r.cells.length > header.length ? null : storedBefore(env) };
+      });
       chunk = [];
       // Within a chunk rows are validated concurrently, and a row repeating an earlier row's
       // (device, seq) waits for that row's outcome (inSubmissionOrder): the first row in the file
       // is the one stored, the repeat is reported as the replay. Across chunks the earlier row is
       // already stored when the repeat comes.
+      // rows whose reading was stored before this import (an import run again) are not submitted
+      const submitted = rows.filter((row) => row.storedBefore === null);
       const outcomes = await inSubmissionOrder(
-        rows,
+        submitted,
         (row) => (row.cells.length > header.length ? null : deviceSeqKey(row.env)),
         (row) =>
           row.cells.length > header.length
@@ -109,21 +187,44 @@ export async function importCsv(opts: {
                 .then((o) => [o])
             : ingestor.submit(row.env, { source: "csv" }, row.cells.join(",")),
       );
-      const reports = outcomes.map(([o], j): ImportRow => {
-        const row = rows[j]!.line;
+      let next = 0;
+      const reports = rows.map(({ line: row, storedBefore: digest }): ImportRow => {
+        if (digest !== null) return { row, status: "already-stored", digest };
+        const [o] = outcomes[next++]!;
         return o!.status === "stored"
           ? { row, status: "stored", digest: o!.digest }
           : { row, status: "rejected", reason: o!.reason, detail: o!.detail };
       });
-      for (const r of reports) counts[r.status]++;
+      for (const r of reports) counts[r.status === "already-stored" ? "alreadyStored" : r.status]++;
       counts.rows += reports.length;
       await opts.onRows?.(reports, { ...counts });
     };
-    for await (const record of readCsvRecords(opts.source())) {
-      if (names === null) names = record.cells.map((h) => h.trim());
-      else if (chunk.push(record) === CHUNK_ROWS) await ingestChunk();
+    const read = new Fingerprint();
+    const longer = () => {
+      if (read.bytes > checked.bytes) throw changed(`more than the ${checked.bytes} bytes checked`);
+    };
+    try {
+      for await (const record of readCsvRecords(read.tap(opts.source(), longer))) {
+        if (names === null) names = record.cells.map((h) => h.trim());
+        else if (chunk.push(record) === CHUNK_ROWS) await ingestChunk();
+      }
+      // the last rows are stored only if the whole file read is the file checked
+      if (read.bytes !== checked.bytes || read.digest() !== checkedDigest)
+        throw changed(
+          read.bytes === checked.bytes
+            ? "the same length, other bytes"
+            : `${read.bytes} bytes, ${checked.bytes} checked`,
+        );
+      if (chunk.length > 0) await ingestChunk();
+    } catch (err) {
+      if (err instanceof ImportStoppedError) throw err;
+      throw new ImportStoppedError(
+        "IMPORT_FAILED",
+        `the import stopped after ${counts.rows} of ${total} rows: ${(err as Error).message ?? String(err)}; the rows decided stay as reported; run the same import again: rows already stored are reported as already stored`,
+        { ...counts },
+        err,
+      );
     }
-    if (chunk.length > 0) await ingestChunk();
     return counts;
   } finally {
     await ingestor.close();
@@ -142,9 +243,9 @@ export async function importCsvText(opts: {
   calculator: EmissionsCalculator;
   csv: string;
   devices?: DeviceDirectory;
-}): Promise<{ rows: ImportRow[]; stored: number; rejected: number }> {
+}): Promise<{ rows: ImportRow[]; stored: number; alreadyStored: number; rejected: number }> {
   const rows: ImportRow[] = [];
   const { csv, ...rest } = opts;
   const counts = await importCsv({ ...rest, source: () => [csv], onRows: (r) => void rows.push(...r) });
-  return { rows, stored: counts.stored, rejected: counts.rejected };
+  return { rows, stored: counts.stored, alreadyStored: counts.alreadyStored, rejected: counts.rejected };
 }
