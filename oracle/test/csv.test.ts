@@ -16,15 +16,19 @@ import { tempDir } from "./helpers.ts";
 const tmp = tempDir();
 after(() => tmp.cleanup());
 
-/** `importCsvText` into a node whose data dir is `dir`, with `devices` registered in its device file. */
-function importInto(dir: string, devices: TestDevice[], csv: string) {
+/** An import's config: data dir `dir`, with `devices` registered in its device file. */
+function importConfig(dir: string, devices: TestDevice[]) {
   writeFileSync(join(dir, "devices.json"), deviceFileJson(devices.map((d) => deviceInfo(d))));
-  const config = parseConfig({
+  return parseConfig({
     dataDir: dir,
     devices: { source: "file", file: join(dir, "devices.json") },
     storage: { synchronous: "NORMAL" },
   });
-  return importCsvText({ config, logger: quietLogger(), calculator: sdkCalculator(), csv });
+}
+
+/** `importCsvText` into a node whose data dir is `dir`, with `devices` registered in its device file. */
+function importInto(dir: string, devices: TestDevice[], csv: string) {
+  return importCsvText({ config: importConfig(dir, devices), logger: quietLogger(), calculator: sdkCalculator(), csv });
 }
 
 test("imports signed rows and reports each rejected row with its reason", async () => {
@@ -180,16 +184,6 @@ test("rows signed by `carbonproof device sign-csv` are imported; a row changed a
     dir.cleanup();
   }
 });
-
-/** An import config in `dir` with `devices` in its device file. */
-function importConfig(dir: string, devices: TestDevice[]) {
-  writeFileSync(join(dir, "devices.json"), deviceFileJson(devices.map((d) => deviceInfo(d))));
-  return parseConfig({
-    dataDir: dir,
-    devices: { source: "file", file: join(dir, "devices.json") },
-    storage: { synchronous: "NORMAL" },
-  });
-}
 
 const HEADER = "deviceId,facilityId,seq,ts,intervalS,kind,energyWh,sig";
 const csvLine = (e: Envelope, sig = e.sig) =>
