@@ -281,7 +281,9 @@ test("import of a file that changes between its passes: --json stays one object,
     await waitFor(() => !holdsFifo(), { timeoutMs: 30_000, what: "the importer to close its first pass" });
     await writeFile(fifo, edited);
   })();
-  const r = await runImport(dir, fifo, ["--json"], (p) => (pid = p));
+  // an importer stuck on the FIFO (a regression) is killed rather than left behind the test
+  const guard = setTimeout(() => pid && process.kill(pid, "SIGKILL"), 60_000);
+  const r = await runImport(dir, fifo, ["--json"], (p) => (pid = p)).finally(() => clearTimeout(guard));
   // unblock the writer if the importer did not open the FIFO twice (the assertions below say why)
   closeSync(openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK));
   await writer.catch(() => {});
