@@ -103,6 +103,27 @@ test("issuances, transfers, sales, retirements and challenges: newest first, fil
   );
   assert.equal(new Set(transfers.map((t) => t.id)).size, transfers.length, "transfer ids are unique");
   assert.deepEqual(await ix.transfers({ creditId: tokenId + 1n }), []);
+  // filters combine: an account's transfers of one credit (both sides of the UNION filtered)
+  assert.deepEqual(
+    (await ix.transfers({ account: addr(0xca7), creditId: tokenId })).map((t) => [t.from, t.to]),
+    [
+      [addr(0xca7), addr(0x3a7)],
+      [addr(0xbeef), addr(0xca7)],
+    ],
+  );
+  assert.deepEqual(await ix.transfers({ account: addr(0xca7), creditId: tokenId + 1n }), []);
+  // an id beyond SQLite's integers matches nothing (no row can hold it) instead of failing
+  const huge = 1n << 64n;
+  for (const list of [
+    ix.transfers({ creditId: huge }),
+    ix.transfers({ creditId: huge, account: addr(0xca7) }),
+    ix.issuances({ creditId: huge }),
+    ix.listings({ creditId: huge }),
+    ix.sales({ listingId: huge }),
+    ix.sales({ creditId: huge }),
+    ix.retirements({ creditId: huge }),
+  ])
+    assert.deepEqual(await list, []);
 
   const sales = await ix.sales();
   assert.deepEqual(
@@ -111,6 +132,12 @@ test("issuances, transfers, sales, retirements and challenges: newest first, fil
   );
   assert.equal((await ix.sales({ account: addr(0xbeef) })).length, 1, "the seller's sales");
   assert.deepEqual(await ix.sales({ listingId: 2n }), []);
+  assert.equal(
+    (await ix.sales({ listingId: 1n, creditId: tokenId, account: addr(0xb0b) })).length,
+    1,
+    "filters combine",
+  );
+  assert.deepEqual(await ix.sales({ listingId: 1n, account: addr(0xca7) }), []);
 
   assert.deepEqual(
     (await ix.retirements({ facility: "ktda-kangaita" })).map((r) => [r.certificateId, r.beneficiaryName, r.retiree]),
@@ -118,6 +145,11 @@ test("issuances, transfers, sales, retirements and challenges: newest first, fil
   );
   assert.equal((await ix.retirements({ account: addr(0xca7) })).length, 1, "as beneficiary");
   assert.deepEqual(await ix.retirements({ account: addr(0x999) }), []);
+  assert.equal(
+    (await ix.retirements({ account: addr(0xca7), facility: "ktda-kangaita", creditId: tokenId })).length,
+    1,
+  );
+  assert.deepEqual(await ix.retirements({ account: addr(0xca7), facility: "ktda-chinga" }), []);
 
   assert.deepEqual(
     (await ix.challenges()).map((c) => [c.attestationId, c.facility.code, c.state, c.note, c.resolvedAt]),

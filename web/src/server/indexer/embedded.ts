@@ -131,6 +131,37 @@ function uintArg(v: bigint, what: string): bigint {
 /** Ids stored in INTEGER columns fit in 63 bits; a larger id cannot match any row. */
 const fitsInteger = (v: bigint) => v < 1n << 63n;
 
+type SqlParam = string | number | bigint;
+
+/**
+ * A list query's filters: its WHERE conditions, ANDed, with their parameters in order. `none`:
+ * a filter no row can match (an id beyond SQLite's integers), so the list is empty.
+ */
+class Where {
+  readonly conditions: string[] = [];
+  readonly params: SqlParam[] = [];
+  none = false;
+
+  /** `condition`, its `?`s taking `params`. */
+  add(condition: string, ...params: SqlParam[]): this {
+    this.conditions.push(condition);
+    this.params.push(...params);
+    return this;
+  }
+
+  /** `column = id` for a token or listing id, when given (`what` names it in an error). */
+  id(column: string, id: bigint | undefined, what: string): this {
+    if (id === undefined) return this;
+    if (!fitsInteger(uintArg(id, what))) this.none = true;
+    return this.add(`${column} = ?`, id);
+  }
+
+  /** `WHERE …`, or nothing without conditions. */
+  get clause(): string {
+    return this.conditions.length ? `WHERE ${this.conditions.join(" AND ")}` : "";
+  }
+}
+
 const ATTESTATION_SUMMARY_COLUMNS = `a.id, a.facility, a.period_start, a.period_end, a.reading_count, a.fossil_g, a.biogenic_g,
   a.correction_of, a.revoked, a.challenge_state, a.submitted_at, a.issued_credit_id`;
 
@@ -356,21 +387,14 @@ export class EmbeddedIndexer implements ExplorerIndexer {
 
   async devices(filter?: { facility?: string; status?: DeviceDetail["status"] }, p?: Page): Promise<DeviceDetail[]> {
     const { first, skip } = page(p);
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (filter?.facility !== undefined) {
-      where.push("facility = ?");
-      params.push(protocolIdKey(filter.facility));
-    }
-    if (filter?.status !== undefined) {
-      where.push("status = ?");
-      params.push(filter.status);
-    }
+    const where = new Where();
+    if (filter?.facility !== undefined) where.add("facility = ?", protocolIdKey(filter.facility));
+    if (filter?.status !== undefined) where.add("status = ?", filter.status);
     await this.#fresh();
     return this.#all(
-      `SELECT * FROM devices ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      `SELECT * FROM devices ${where.clause}
        ORDER BY registered_block DESC, registered_log DESC LIMIT ? OFFSET ?`,
-      ...params,
+      ...where.params,
       first,
       skip,
     ).map((d) => this.#deviceDetail(d));
@@ -391,14 +415,15 @@ export class EmbeddedIndexer implements ExplorerIndexer {
 
   async attestations(filter?: { revoked?: boolean; isCorrection?: boolean }, p?: Page): Promise<AttestationSummary[]> {
     const { first, skip } = page(p);
-    const where: string[] = [];
-    if (filter?.revoked !== undefined) where.push(`a.revoked = ${filter.revoked ? 1 : 0}`);
+    const where = new Where();
+    if (filter?.revoked !== undefined) where.add(`a.revoked = ${filter.revoked ? 1 : 0}`);
     if (filter?.isCorrection !== undefined)
-      where.push(filter.isCorrection ? "a.correction_of IS NOT NULL" : "a.correction_of IS NULL");
+      where.add(filter.isCorrection ? "a.correction_of IS NOT NULL" : "a.correction_of IS NULL");
     await this.#fresh();
     return this.#all(
-      `SELECT ${ATTESTATION_SUMMARY_COLUMNS} FROM attestations a ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      `SELECT ${ATTESTATION_SUMMARY_COLUMNS} FROM attestations a ${where.clause}
        ORDER BY a.submitted_block DESC, a.submitted_log DESC LIMIT ? OFFSET ?`,
+      ...where.params,
       first,
       skip,
     ).map(attestationSummary);
@@ -488,22 +513,14 @@ export class EmbeddedIndexer implements ExplorerIndexer {
 
   async listings(filter?: { status?: ListingStatus; creditId?: bigint }, p?: Page): Promise<ListingSummary[]> {
     const { first, skip } = page(p);
-    const where: string[] = [];
-    const params: (string | bigint)[] = [];
-    if (filter?.status !== undefined) {
-      where.push("status = ?");
-      params.push(filter.status);
-    }
-    if (filter?.creditId !== undefined) {
-      if (!fitsInteger(uintArg(filter.creditId, "creditId"))) return [];
-      where.push("credit = ?");
-      params.push(filter.creditId);
-    }
+    const where = new Where();
+    if (filter?.status !== undefined) where.add("status = ?", filter.status);
+    if (where.id("credit", filter?.creditId, "creditId").none) return [];
     await this.#fresh();
     return this.#all(
-      `SELECT * FROM listings ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      `SELECT * FROM listings ${where.clause}
        ORDER BY block_number DESC, log_index DESC LIMIT ? OFFSET ?`,
-      ...params,
+      ...where.params,
       first,
       skip,
     ).map(listingSummary);
@@ -576,22 +593,14 @@ export class EmbeddedIndexer implements ExplorerIndexer {
 
   async issuances(filter?: { creditId?: bigint; facility?: string }, p?: Page): Promise<IssuanceSummary[]> {
     const { first, skip } = page(p);
-    const where: string[] = [];
-    const params: (string | bigint)[] = [];
-    if (filter?.creditId !== undefined) {
-      if (!fitsInteger(uintArg(filter.creditId, "creditId"))) return [];
-      where.push("credit = ?");
-      params.push(filter.creditId);
-    }
-    if (filter?.facility !== undefined) {
-      where.push("facility = ?");
-      params.push(protocolIdKey(filter.facility));
-    }
+    const where = new Where().id("credit", filter?.creditId, "creditId");
+    if (where.none) return [];
+    if (filter?.facility !== undefined) where.add("facility = ?", protocolIdKey(filter.facility));
     await this.#fresh();
     return this.#all(
-      `SELECT * FROM issuances ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      `SELECT * FROM issuances ${where.clause}
        ORDER BY block_number DESC, log_index DESC LIMIT ? OFFSET ?`,
-      ...params,
+      ...where.params,
       first,
       skip,
     ).map((i) => ({
@@ -608,24 +617,23 @@ export class EmbeddedIndexer implements ExplorerIndexer {
 
   async transfers(filter?: { creditId?: bigint; account?: Hex }, p?: Page): Promise<TransferSummary[]> {
     const { first, skip } = page(p);
-    const where: string[] = [];
-    const params: (string | bigint)[] = [];
-    if (filter?.creditId !== undefined) {
-      if (!fitsInteger(uintArg(filter.creditId, "creditId"))) return [];
-      where.push("credit = ?");
-      params.push(filter.creditId);
-    }
+    const credit = new Where().id("credit", filter?.creditId, "creditId");
+    if (credit.none) return [];
     let sql: string;
+    let params: SqlParam[];
     const order = "ORDER BY block_number DESC, log_index DESC, sub_index DESC";
     if (filter?.account !== undefined) {
       // Two index range scans (from, to) instead of an OR the planner cannot serve from one index.
       const a = account(filter.account);
-      const extra = where.length ? `AND ${where.join(" AND ")}` : "";
-      sql = `SELECT * FROM (SELECT * FROM transfers WHERE from_address = ? ${extra}
-             UNION SELECT * FROM transfers WHERE to_address = ? ${extra}) ${order} LIMIT ? OFFSET ?`;
-      params.splice(0, params.length, a, ...params, a, ...params);
-    } else
-      sql = `SELECT * FROM transfers ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ${order} LIMIT ? OFFSET ?`;
+      const from = new Where().add("from_address = ?", a).id("credit", filter.creditId, "creditId");
+      const to = new Where().add("to_address = ?", a).id("credit", filter.creditId, "creditId");
+      sql = `SELECT * FROM (SELECT * FROM transfers ${from.clause}
+             UNION SELECT * FROM transfers ${to.clause}) ${order} LIMIT ? OFFSET ?`;
+      params = [...from.params, ...to.params];
+    } else {
+      sql = `SELECT * FROM transfers ${credit.clause} ${order} LIMIT ? OFFSET ?`;
+      params = credit.params;
+    }
     await this.#fresh();
     return this.#all(sql, ...params, first, skip).map((t) => ({
       id: String(t.id),
@@ -643,28 +651,17 @@ export class EmbeddedIndexer implements ExplorerIndexer {
 
   async sales(filter?: { creditId?: bigint; account?: Hex; listingId?: bigint }, p?: Page): Promise<SaleSummary[]> {
     const { first, skip } = page(p);
-    const where: string[] = [];
-    const params: (string | bigint)[] = [];
-    if (filter?.creditId !== undefined) {
-      if (!fitsInteger(uintArg(filter.creditId, "creditId"))) return [];
-      where.push("credit = ?");
-      params.push(filter.creditId);
-    }
-    if (filter?.listingId !== undefined) {
-      if (!fitsInteger(uintArg(filter.listingId, "listingId"))) return [];
-      where.push("listing = ?");
-      params.push(filter.listingId);
-    }
+    const where = new Where().id("credit", filter?.creditId, "creditId");
+    if (where.none || where.id("listing", filter?.listingId, "listingId").none) return [];
     if (filter?.account !== undefined) {
       const a = account(filter.account);
-      where.push("(buyer = ? OR seller = ?)");
-      params.push(a, a);
+      where.add("(buyer = ? OR seller = ?)", a, a);
     }
     await this.#fresh();
     return this.#all(
-      `SELECT * FROM sales ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      `SELECT * FROM sales ${where.clause}
        ORDER BY block_number DESC, log_index DESC LIMIT ? OFFSET ?`,
-      ...params,
+      ...where.params,
       first,
       skip,
     ).map((s) => ({
@@ -689,28 +686,19 @@ export class EmbeddedIndexer implements ExplorerIndexer {
     p?: Page,
   ): Promise<RetirementSummary[]> {
     const { first, skip } = page(p);
-    const where: string[] = [];
-    const params: (string | bigint)[] = [];
-    if (filter?.creditId !== undefined) {
-      if (!fitsInteger(uintArg(filter.creditId, "creditId"))) return [];
-      where.push("credit = ?");
-      params.push(filter.creditId);
-    }
-    if (filter?.facility !== undefined) {
-      where.push("facility = ?");
-      params.push(protocolIdKey(filter.facility));
-    }
+    const where = new Where().id("credit", filter?.creditId, "creditId");
+    if (where.none) return [];
+    if (filter?.facility !== undefined) where.add("facility = ?", protocolIdKey(filter.facility));
     if (filter?.account !== undefined) {
       const a = account(filter.account);
       // As the subgraph backend: the beneficiary or the retiree (the holder burned from may be the Marketplace).
-      where.push("(beneficiary = ? OR retiree = ?)");
-      params.push(a, a);
+      where.add("(beneficiary = ? OR retiree = ?)", a, a);
     }
     await this.#fresh();
     return this.#all(
-      `SELECT * FROM retirements ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      `SELECT * FROM retirements ${where.clause}
        ORDER BY block_number DESC, log_index DESC LIMIT ? OFFSET ?`,
-      ...params,
+      ...where.params,
       first,
       skip,
     ).map((r) => ({
@@ -850,30 +838,20 @@ export class EmbeddedIndexer implements ExplorerIndexer {
     p?: Page,
   ): Promise<ReadingSummary[] | null> {
     const { first, skip } = page(p);
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    if (filter.attestationId !== undefined) {
-      where.push("r.attestation_id = ?");
-      params.push(bytes32(filter.attestationId, "an attestation id"));
-    }
-    if (filter.facility !== undefined) {
-      where.push("r.facility = ?");
-      params.push(protocolIdKey(filter.facility));
-    }
-    if (filter.deviceId !== undefined) {
-      where.push("r.device_id = ?");
-      params.push(filter.deviceId);
-    }
+    // readings of attestations a reorg removed stay in the table (keyed by attestation) but are not shown
+    const where = new Where().add("EXISTS (SELECT 1 FROM attestations a WHERE a.id = r.attestation_id)");
+    if (filter.attestationId !== undefined)
+      where.add("r.attestation_id = ?", bytes32(filter.attestationId, "an attestation id"));
+    if (filter.facility !== undefined) where.add("r.facility = ?", protocolIdKey(filter.facility));
+    if (filter.deviceId !== undefined) where.add("r.device_id = ?", filter.deviceId);
     // One attestation's readings in bundle (leaf) order; across attestations newest reading first.
     const order =
       filter.attestationId !== undefined ? "r.leaf_index" : "r.ts DESC, r.device_id DESC, r.seq DESC, r.digest";
     await this.#fresh();
-    // Readings of attestations a reorg removed stay in the table (keyed by attestation) but are not shown.
     return this.#all(
-      `SELECT r.* FROM readings r WHERE ${where.length ? where.join(" AND ") : "1"}
-         AND EXISTS (SELECT 1 FROM attestations a WHERE a.id = r.attestation_id)
+      `SELECT r.* FROM readings r ${where.clause}
        ORDER BY ${order} LIMIT ? OFFSET ?`,
-      ...params,
+      ...where.params,
       first,
       skip,
     ).map((r) => ({
