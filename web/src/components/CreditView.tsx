@@ -10,6 +10,7 @@ import { decodeCreditId, parseUintId } from "@/lib/ids.ts";
 import { formatDate, formatTonnes, shortAddress } from "@/lib/units.ts";
 import { ATTESTATION_STATE, allPass, attestedReadings, creditChecks } from "@/lib/verification.ts";
 import { Checks, VerifiedBadge } from "./Checks.tsx";
+import { NumTh } from "@/components/NumTh.tsx";
 
 export function CreditView({ id }: { id: string }) {
   const runtime = useRuntimeConfig();
@@ -102,20 +103,12 @@ function CreditDetails({
             <thead>
               <tr>
                 <th scope="col">Issued on</th>
-                <th scope="col" className="num">
-                  Amount
-                </th>
-                <th scope="col" className="num">
-                  Bound
-                </th>
+                <NumTh>Amount</NumTh>
+                <NumTh>Bound</NumTh>
                 <th scope="col">Attestation</th>
                 <th scope="col">Period (UTC)</th>
-                <th scope="col" className="num">
-                  Readings
-                </th>
-                <th scope="col" className="num">
-                  Attested fossil emissions
-                </th>
+                <NumTh>Readings</NumTh>
+                <NumTh>Attested fossil emissions</NumTh>
                 <th scope="col">Quorum</th>
                 <th scope="col">Evidence bundle</th>
                 <th scope="col">State</th>

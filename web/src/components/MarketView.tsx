@@ -19,6 +19,7 @@ import {
 } from "@/lib/market.ts";
 import { formatTokenAmount, formatTonnes, parseTokenAmount, pricePerTonne, shortAddress } from "@/lib/units.ts";
 import { ChallengeBadge, VerifiedBadge } from "./Checks.tsx";
+import { NumTh } from "@/components/NumTh.tsx";
 
 const PAGE = 50;
 
@@ -197,18 +198,10 @@ export function MarketView() {
                 <th scope="col">Facility</th>
                 <th scope="col">Country</th>
                 <th scope="col">Methodology</th>
-                <th scope="col" className="num">
-                  Vintage
-                </th>
-                <th scope="col" className="num">
-                  Price / t
-                </th>
-                <th scope="col" className="num">
-                  Available
-                </th>
-                <th scope="col" className="num">
-                  Attested readings
-                </th>
+                <NumTh>Vintage</NumTh>
+                <NumTh>Price / t</NumTh>
+                <NumTh>Available</NumTh>
+                <NumTh>Attested readings</NumTh>
                 <th scope="col">Challenge status</th>
                 <th scope="col">Checks</th>
                 <th scope="col">

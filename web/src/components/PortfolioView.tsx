@@ -6,6 +6,7 @@ import { readPortfolio } from "@/lib/chain/reads.ts";
 import { describeError } from "@/lib/errors.ts";
 import { formatTonnes } from "@/lib/units.ts";
 import { RequireWallet } from "./RequireWallet.tsx";
+import { NumTh } from "@/components/NumTh.tsx";
 
 export function PortfolioView() {
   return (
@@ -39,12 +40,8 @@ function Portfolio({ account }: { account: `0x${string}` }) {
                 <tr>
                   <th scope="col">Credit</th>
                   <th scope="col">Facility</th>
-                  <th scope="col" className="num">
-                    Vintage
-                  </th>
-                  <th scope="col" className="num">
-                    Balance
-                  </th>
+                  <NumTh>Vintage</NumTh>
+                  <NumTh>Balance</NumTh>
                   <th scope="col">Actions</th>
                 </tr>
               </thead>

@@ -13,6 +13,7 @@ import {
 } from "@/lib/reports/load.ts";
 import { dayOf, dayToIso, parseRange, previousRange, rangeQuery, rangeSeconds } from "@/lib/reports/period.ts";
 import { formatTonnesNumber } from "@/lib/units.ts";
+import { NumTh } from "@/components/NumTh.tsx";
 
 export const metadata: Metadata = { title: "Leaderboard" };
 
@@ -86,20 +87,12 @@ export default async function LeaderboardPage({ searchParams }: Props) {
           </caption>
           <thead>
             <tr>
-              <th scope="col" className="num">
-                Rank
-              </th>
+              <NumTh>Rank</NumTh>
               <th scope="col">Facility</th>
               <th scope="col">Country</th>
-              <th scope="col" className="num">
-                Reductions credited (t CO2e)
-              </th>
-              <th scope="col" className="num">
-                Attested fossil CO2e (kg)
-              </th>
-              <th scope="col" className="num">
-                Attestations
-              </th>
+              <NumTh>Reductions credited (t CO2e)</NumTh>
+              <NumTh>Attested fossil CO2e (kg)</NumTh>
+              <NumTh>Attestations</NumTh>
             </tr>
           </thead>
           <tbody>
@@ -138,19 +131,11 @@ export default async function LeaderboardPage({ searchParams }: Props) {
             <caption>Period-over-period change of attested fossil CO2e</caption>
             <thead>
               <tr>
-                <th scope="col" className="num">
-                  Rank
-                </th>
+                <NumTh>Rank</NumTh>
                 <th scope="col">Facility</th>
-                <th scope="col" className="num">
-                  Previous period (kg)
-                </th>
-                <th scope="col" className="num">
-                  This period (kg)
-                </th>
-                <th scope="col" className="num">
-                  Change
-                </th>
+                <NumTh>Previous period (kg)</NumTh>
+                <NumTh>This period (kg)</NumTh>
+                <NumTh>Change</NumTh>
               </tr>
             </thead>
             <tbody>

@@ -12,6 +12,7 @@ import { runAudit, verdictOf } from "@/lib/audit/run.ts";
 import { formatDate } from "@/lib/units.ts";
 import type { LineageReport, LineageSection, LineageTarget } from "../../../../sdk/src/verify/verifyLineage.ts";
 import styles from "./Lineage.module.css";
+import { NumTh } from "@/components/NumTh.tsx";
 
 /** How often the rows of a running walk are re-rendered. */
 const PROGRESS_MS = 150;
@@ -241,13 +242,9 @@ function Evidence({ section: s, target }: { section: LineageSection; target: Lin
             <thead>
               <tr>
                 <th scope="col">Device</th>
-                <th scope="col" className="num">
-                  Seq
-                </th>
+                <NumTh>Seq</NumTh>
                 <th scope="col">Time (UTC)</th>
-                <th scope="col" className="num">
-                  Fossil CO2e (mg)
-                </th>
+                <NumTh>Fossil CO2e (mg)</NumTh>
                 <th scope="col">Digest</th>
               </tr>
             </thead>

@@ -3,6 +3,7 @@ import type { DeviceActivity } from "@/lib/reports/aggregate.ts";
 import { count, duration, utc } from "@/lib/reports/format.ts";
 import type { OracleHealthRead } from "@/lib/reports/load.ts";
 import styles from "./dashboard.module.css";
+import { NumTh } from "@/components/NumTh.tsx";
 
 const msToS = (ms: number) => Math.floor(ms / 1000);
 
@@ -48,9 +49,7 @@ export function DeviceHealth({
           <thead>
             <tr>
               <th scope="col">Device</th>
-              <th scope="col" className="num">
-                Readings attested
-              </th>
+              <NumTh>Readings attested</NumTh>
               <th scope="col">Last attested reading</th>
               <th scope="col">Longest gap between readings</th>
               <th scope="col">Last heartbeat, longest heartbeat gap</th>

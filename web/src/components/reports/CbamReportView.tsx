@@ -4,6 +4,7 @@ import { count, gramsAsKg, gramsAsTonnes, mgAsKg, short, utc } from "@/lib/repor
 import type { CbamReport, EvidenceRef } from "@/lib/reports/report.ts";
 import { formatTonnesNumber } from "@/lib/units.ts";
 import styles from "./report.module.css";
+import { NumTh } from "@/components/NumTh.tsx";
 
 function bundleHref(cid: string, gateway: string | undefined): string {
   return gateway ? `${gateway.replace(/\/+$/, "")}/ipfs/${cid}` : `/bundles/${cid}`;
@@ -27,15 +28,9 @@ function EvidenceTable({
         <thead>
           <tr>
             <th scope="col">Attestation and period (UTC)</th>
-            <th scope="col" className="num">
-              Readings
-            </th>
-            <th scope="col" className="num">
-              Fossil CO2e (g)
-            </th>
-            <th scope="col" className="num">
-              Biogenic CO2 (g)
-            </th>
+            <NumTh>Readings</NumTh>
+            <NumTh>Fossil CO2e (g)</NumTh>
+            <NumTh>Biogenic CO2 (g)</NumTh>
             <th scope="col">References</th>
           </tr>
         </thead>
@@ -197,9 +192,7 @@ export function CbamReportView({ report: r, gateway }: { report: CbamReport; gat
             <thead>
               <tr>
                 <th scope="col">Item</th>
-                <th scope="col" className="num">
-                  kg CO2e
-                </th>
+                <NumTh>kg CO2e</NumTh>
                 <th scope="col">Basis</th>
               </tr>
             </thead>
@@ -277,15 +270,9 @@ export function CbamReportView({ report: r, gateway }: { report: CbamReport; gat
                 <tr>
                   <th scope="col">Source</th>
                   <th scope="col">Monitoring approach</th>
-                  <th scope="col" className="num">
-                    Readings
-                  </th>
-                  <th scope="col" className="num">
-                    Fossil CO2e (kg)
-                  </th>
-                  <th scope="col" className="num">
-                    Biogenic CO2 (kg)
-                  </th>
+                  <NumTh>Readings</NumTh>
+                  <NumTh>Fossil CO2e (kg)</NumTh>
+                  <NumTh>Biogenic CO2 (kg)</NumTh>
                 </tr>
               </thead>
               <tbody>

@@ -27,6 +27,7 @@ import { NotIndexedYet } from "@/components/explorer/Status.tsx";
 import { indexedPresence } from "@/server/indexedPresence.ts";
 import { dayOf, parseRange, rangeQuery, rangeSeconds } from "@/lib/reports/period.ts";
 import { decodeParam } from "@/lib/params.ts";
+import { NumTh } from "@/components/NumTh.tsx";
 
 export const metadata: Metadata = { title: "Facility dashboard" };
 
@@ -163,15 +164,9 @@ export default async function DashboardPage({ params, searchParams }: Props) {
               <thead>
                 <tr>
                   <th scope="col">Day (UTC)</th>
-                  <th scope="col" className="num">
-                    Attestations
-                  </th>
-                  <th scope="col" className="num">
-                    Fossil CO2e (kg)
-                  </th>
-                  <th scope="col" className="num">
-                    Biogenic CO2 (kg)
-                  </th>
+                  <NumTh>Attestations</NumTh>
+                  <NumTh>Fossil CO2e (kg)</NumTh>
+                  <NumTh>Biogenic CO2 (kg)</NumTh>
                 </tr>
               </thead>
               <tbody>
@@ -225,15 +220,9 @@ export default async function DashboardPage({ params, searchParams }: Props) {
                   <tr>
                     <th scope="col">Source</th>
                     <th scope="col">Scope</th>
-                    <th scope="col" className="num">
-                      Readings
-                    </th>
-                    <th scope="col" className="num">
-                      Fossil CO2e (kg)
-                    </th>
-                    <th scope="col" className="num">
-                      Biogenic CO2 (kg)
-                    </th>
+                    <NumTh>Readings</NumTh>
+                    <NumTh>Fossil CO2e (kg)</NumTh>
+                    <NumTh>Biogenic CO2 (kg)</NumTh>
                   </tr>
                 </thead>
                 <tbody>
