@@ -4,7 +4,7 @@ import Link from "next/link";
 import type { Hex } from "@carbonproof/subgraph/client";
 import { readExplorerDetail, runtimeOnce } from "@/components/explorer/data.ts";
 import { AccountLink, AttestationLink, CreditLink, FacilityLink, Time, TxLink } from "@/components/explorer/Links.tsx";
-import { Pager } from "@/components/explorer/Pager.tsx";
+import { ReadingsTable, digestColumn } from "@/components/explorer/Readings.tsx";
 import { notFound } from "next/navigation";
 import { IndexerStatus, IndexerUnavailable, NotIndexedYet } from "@/components/explorer/Status.tsx";
 import { Table } from "@/components/explorer/Table.tsx";
@@ -13,7 +13,7 @@ import { bundleUrl } from "@/lib/config.ts";
 import { explorerDetails } from "@/lib/explorer/detail.ts";
 import { wellFormed } from "@/lib/explorer/notFound.ts";
 import { formatCount, formatGramsAsTonnes, formatMgAsGrams, shortHash } from "@/lib/explorer/format.ts";
-import { PAGE_SIZE, parsePage, toParams } from "@/lib/explorer/lists.ts";
+import { parsePage, toParams } from "@/lib/explorer/lists.ts";
 import { formatTonnes } from "@/lib/units.ts";
 
 export const metadata: Metadata = { title: "Attestation" };
@@ -217,49 +217,29 @@ export default async function AttestationPage({ params, searchParams }: Props) {
       )}
 
       <h2 id="readings">Readings</h2>
-      {readings === null ? (
-        <p>
-          This indexer backend does not read evidence bundles; the readings are in the{" "}
-          <a href={bundleUrl(runtime, a.bundleCid)}>bundle</a>.
-        </p>
-      ) : readings.length === 0 ? (
-        <p>{page > 1 ? `No readings on page ${page}.` : "The evidence bundle of this attestation is not indexed."}</p>
-      ) : (
-        <>
-          <Table
-            testId="readings-table"
-            caption="Signed readings in the evidence bundle, by Merkle leaf; the digest opens the reading's audit trail. Emissions in grams."
-            columns={[
-              { label: "Leaf", num: true, cell: (r) => r.leafIndex },
-              {
-                label: "Digest",
-                cell: (r) => (
-                  <Link href={`/audit/reading/${r.digest}`} className="mono" title={r.digest}>
-                    {shortHash(r.digest)}
-                  </Link>
-                ),
-              },
-              { label: "Device", cell: (r) => <Link href={`/explorer/devices/${r.deviceId}`}>{r.deviceId}</Link> },
-              { label: "Seq", num: true, cell: (r) => r.seq },
-              { label: "Time", cell: (r) => <Time at={r.ts} /> },
-              { label: "Source", cell: (r) => r.source },
-              { label: "Fossil, g CO2e", num: true, cell: (r) => formatMgAsGrams(r.fossilCo2eMg) },
-              { label: "Biogenic, g CO2", num: true, cell: (r) => formatMgAsGrams(r.biogenicCo2Mg) },
-            ]}
-            rows={readings.slice(0, PAGE_SIZE)}
-            rowKey={(r) => r.digest}
-          />
-          <Pager
-            path={`/explorer/attestations/${a.id}`}
-            active={{}}
-            page={page}
-            hasNext={readings.length > PAGE_SIZE}
-            shown={Math.min(readings.length, PAGE_SIZE)}
-            pageSize={PAGE_SIZE}
-            label="readings"
-          />
-        </>
-      )}
+      <ReadingsTable
+        readings={readings}
+        page={page}
+        path={`/explorer/attestations/${a.id}`}
+        caption="Signed readings in the evidence bundle, by Merkle leaf; the digest opens the reading's audit trail. Emissions in grams."
+        columns={[
+          { label: "Leaf", num: true, cell: (r) => r.leafIndex },
+          digestColumn,
+          { label: "Device", cell: (r) => <Link href={`/explorer/devices/${r.deviceId}`}>{r.deviceId}</Link> },
+          { label: "Seq", num: true, cell: (r) => r.seq },
+          { label: "Time", cell: (r) => <Time at={r.ts} /> },
+          { label: "Source", cell: (r) => r.source },
+          { label: "Fossil, g CO2e", num: true, cell: (r) => formatMgAsGrams(r.fossilCo2eMg) },
+          { label: "Biogenic, g CO2", num: true, cell: (r) => formatMgAsGrams(r.biogenicCo2Mg) },
+        ]}
+        notRead={
+          <>
+            This indexer backend does not read evidence bundles; the readings are in the{" "}
+            <a href={bundleUrl(runtime, a.bundleCid)}>bundle</a>.
+          </>
+        }
+        none="The evidence bundle of this attestation is not indexed."
+      />
     </>
   );
 }

@@ -1,16 +1,15 @@
 import type { Metadata } from "next";
 import styles from "@/components/explorer/explorer.module.css";
-import Link from "next/link";
 import { readExplorerDetail } from "@/components/explorer/data.ts";
 import { AttestationLink, FacilityLink, Time, TxLink } from "@/components/explorer/Links.tsx";
-import { Pager } from "@/components/explorer/Pager.tsx";
+import { ReadingsTable, digestColumn } from "@/components/explorer/Readings.tsx";
 import { notFound } from "next/navigation";
 import { IndexerStatus, IndexerUnavailable, NotIndexedYet } from "@/components/explorer/Status.tsx";
 import { Table } from "@/components/explorer/Table.tsx";
 import { Badge } from "@/components/explorer/tables.tsx";
 import { explorerDetails } from "@/lib/explorer/detail.ts";
 import { formatDateTime, shortHash } from "@/lib/explorer/format.ts";
-import { PAGE_SIZE, parsePage, toParams } from "@/lib/explorer/lists.ts";
+import { parsePage, toParams } from "@/lib/explorer/lists.ts";
 import { decodeParam } from "@/lib/params.ts";
 
 export const metadata: Metadata = { title: "Device" };
@@ -122,46 +121,26 @@ export default async function DevicePage({ params, searchParams }: Props) {
       )}
 
       <h2 id="readings">Attested readings</h2>
-      {readings === null ? (
-        <p>
-          This indexer backend does not read evidence bundles, so it cannot list readings; each attestation&apos;s
-          bundle holds them.
-        </p>
-      ) : readings.length === 0 ? (
-        <p>{page > 1 ? `No readings on page ${page}.` : "No attested reading of this device is indexed."}</p>
-      ) : (
-        <>
-          <Table
-            testId="readings-table"
-            caption="Signed readings of this device found in indexed evidence bundles; the digest opens its audit trail."
-            columns={[
-              { label: "Seq", num: true, cell: (r) => r.seq },
-              {
-                label: "Digest",
-                cell: (r) => (
-                  <Link href={`/audit/reading/${r.digest}`} className="mono" title={r.digest}>
-                    {shortHash(r.digest)}
-                  </Link>
-                ),
-              },
-              { label: "Time", cell: (r) => <Time at={r.ts} /> },
-              { label: "Kind", cell: (r) => r.kind },
-              { label: "Attestation", cell: (r) => <AttestationLink id={r.attestationId} /> },
-            ]}
-            rows={readings.slice(0, PAGE_SIZE)}
-            rowKey={(r) => r.digest}
-          />
-          <Pager
-            path={`/explorer/devices/${d.code ?? d.id}`}
-            active={{}}
-            page={page}
-            hasNext={readings.length > PAGE_SIZE}
-            shown={Math.min(readings.length, PAGE_SIZE)}
-            pageSize={PAGE_SIZE}
-            label="readings"
-          />
-        </>
-      )}
+      <ReadingsTable
+        readings={readings}
+        page={page}
+        path={`/explorer/devices/${d.code ?? d.id}`}
+        caption="Signed readings of this device found in indexed evidence bundles; the digest opens its audit trail."
+        columns={[
+          { label: "Seq", num: true, cell: (r) => r.seq },
+          digestColumn,
+          { label: "Time", cell: (r) => <Time at={r.ts} /> },
+          { label: "Kind", cell: (r) => r.kind },
+          { label: "Attestation", cell: (r) => <AttestationLink id={r.attestationId} /> },
+        ]}
+        notRead={
+          <>
+            This indexer backend does not read evidence bundles, so it cannot list readings; each attestation&apos;s
+            bundle holds them.
+          </>
+        }
+        none="No attested reading of this device is indexed."
+      />
     </>
   );
 }
