@@ -2,13 +2,20 @@
 
 import Link from "next/link";
 import { useMemo, useState } from "react";
-import { parseEventLogs, type Address } from "viem";
+import type { Address } from "viem";
 import { useAccount } from "wagmi";
 import { WalletButton } from "./WalletButton.tsx";
 import { useRuntimeConfig } from "@/app/providers.tsx";
 import { marketplaceAbi, paymentTokenAbi } from "@/lib/chain/abis.ts";
 import { useChainQuery, useTransaction } from "@/lib/chain/hooks.ts";
-import { idString, readCreditFacts, readFeeBps, readListing, readPaymentToken } from "@/lib/chain/reads.ts";
+import {
+  certificateIdIn,
+  idString,
+  readCreditFacts,
+  readFeeBps,
+  readListing,
+  readPaymentToken,
+} from "@/lib/chain/reads.ts";
 import { describeError } from "@/lib/errors.ts";
 import { parseUintId } from "@/lib/ids.ts";
 import { amountProblem, canAfford, nextStep, quote } from "@/lib/quote.ts";
@@ -225,16 +232,8 @@ function PurchaseForm(props: {
       functionName: "buyAndRetire",
       args: [props.listingId, qt.amountKg, qt.maxTotalPrice, details.value],
     });
-    if (r.ok) {
-      const [bought] = parseEventLogs({
-        abi: marketplaceAbi,
-        logs: r.receipt.logs,
-        eventName: "Bought",
-      }) as unknown as {
-        args: { certificateId: bigint };
-      }[];
-      if (bought) setCertificateId(bought.args.certificateId);
-    }
+    const minted = r.ok ? certificateIdIn(r.receipt.logs, "Bought") : undefined;
+    if (minted !== undefined) setCertificateId(minted);
   }
 
   return (

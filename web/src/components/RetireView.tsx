@@ -3,15 +3,15 @@
 import Link from "next/link";
 import { useSearchParams } from "next/navigation";
 import { useState } from "react";
-import { parseEventLogs } from "viem";
 import { useRuntimeConfig } from "@/app/providers.tsx";
 import { retirementCertificatesAbi } from "@/lib/chain/abis.ts";
 import { useChainQuery, useTransaction } from "@/lib/chain/hooks.ts";
-import { readPortfolio } from "@/lib/chain/reads.ts";
+import { certificateIdIn, readPortfolio } from "@/lib/chain/reads.ts";
 import { describeError } from "@/lib/errors.ts";
 import { retirementDetails, type FieldErrors } from "@/lib/retirement.ts";
 import { formatTonnes, parseTonnes, tonnesInputValue } from "@/lib/units.ts";
 import { IrreversibleConfirm } from "./IrreversibleConfirm.tsx";
+import { HoldingSelect } from "./HoldingSelect.tsx";
 import { RequireWallet } from "./RequireWallet.tsx";
 import { RetirementFields, emptyRetirementForm } from "./RetirementFields.tsx";
 import { TxStatus } from "./TxStatus.tsx";
@@ -69,16 +69,8 @@ function RetireForm({ account }: { account: `0x${string}` }) {
       functionName: "retire",
       args: [holding.tokenId, parsed.value, details.value],
     });
-    if (r.ok) {
-      const [ev] = parseEventLogs({
-        abi: retirementCertificatesAbi,
-        logs: r.receipt.logs,
-        eventName: "Retired",
-      }) as unknown as {
-        args: { certificateId: bigint };
-      }[];
-      if (ev) setCertificateId(ev.args.certificateId);
-    }
+    const minted = r.ok ? certificateIdIn(r.receipt.logs, "Retired") : undefined;
+    if (minted !== undefined) setCertificateId(minted);
   }
 
   return (
@@ -92,16 +84,7 @@ function RetireForm({ account }: { account: `0x${string}` }) {
     >
       {holding ? (
         <div className="grid-2">
-          <div className="field">
-            <label htmlFor="token">Credit</label>
-            <select id="token" value={holding.tokenId.toString()} onChange={(e) => setTokenText(e.target.value)}>
-              {holdings.map((h) => (
-                <option key={h.tokenId.toString()} value={h.tokenId.toString()}>
-                  {h.projectName} {h.vintage}: {formatTonnes(h.balanceKg)} held
-                </option>
-              ))}
-            </select>
-          </div>
+          <HoldingSelect id="token" holdings={holdings} value={holding.tokenId} onChange={setTokenText} />
           <div className="field">
             <label htmlFor="retire-amount">Amount (tonnes CO2e)</label>
             <input

@@ -17,6 +17,7 @@ import {
   pricePerTonne,
   tonnesInputValue,
 } from "@/lib/units.ts";
+import { HoldingSelect } from "./HoldingSelect.tsx";
 import { RequireWallet } from "./RequireWallet.tsx";
 import { TxStatus } from "./TxStatus.tsx";
 
@@ -147,16 +148,7 @@ function NewListing(props: {
     >
       <h2 id="new-listing">New listing</h2>
       <div className="grid-2">
-        <div className="field">
-          <label htmlFor="sell-token">Credit</label>
-          <select id="sell-token" value={holding.tokenId.toString()} onChange={(e) => setTokenText(e.target.value)}>
-            {props.holdings.map((h) => (
-              <option key={h.tokenId.toString()} value={h.tokenId.toString()}>
-                {h.projectName} {h.vintage}: {formatTonnes(h.balanceKg)} held
-              </option>
-            ))}
-          </select>
-        </div>
+        <HoldingSelect id="sell-token" holdings={props.holdings} value={holding.tokenId} onChange={setTokenText} />
         <div className="field">
           <label htmlFor="sell-amount">Amount (tonnes CO2e)</label>
           <input

@@ -5,7 +5,7 @@
  * listings costs a handful of round trips. History (issuances, retirements,
  * listings of an account) comes from contract events.
  */
-import type { Address, Hex, PublicClient } from "viem";
+import type { Address, Hex, Log, PublicClient } from "viem";
 import { hexToString, parseEventLogs, zeroAddress } from "viem";
 import { hashBatchHeader, type BatchHeader } from "../../../../sdk/src/eip712/batchHeader.ts";
 import {
@@ -559,4 +559,18 @@ export async function readPortfolio(client: PublicClient, addresses: Addresses, 
       reason: m.args.reason,
     })),
   };
+}
+
+/**
+ * The retirement certificate a confirmed transaction minted: the `certificateId` of its
+ * RetirementCertificates `Retired` event (a retirement) or of its Marketplace `Bought` event (a
+ * purchase: 0 unless retired in the same transaction); undefined without such an event.
+ */
+export function certificateIdIn(logs: readonly Log[], event: "Retired" | "Bought"): bigint | undefined {
+  const [ev] = (event === "Retired"
+    ? parseEventLogs({ abi: retirementCertificatesAbi, logs: [...logs], eventName: "Retired" })
+    : parseEventLogs({ abi: marketplaceAbi, logs: [...logs], eventName: "Bought" })) as unknown as {
+    args: { certificateId: bigint };
+  }[];
+  return ev?.args.certificateId;
 }
