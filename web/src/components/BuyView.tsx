@@ -32,6 +32,7 @@ import { allPass, attestedReadings, creditChecks } from "@/lib/verification.ts";
 import { VerifiedBadge } from "./Checks.tsx";
 import { IrreversibleConfirm } from "./IrreversibleConfirm.tsx";
 import { RetirementFields, emptyRetirementForm } from "./RetirementFields.tsx";
+import { MintedCertificate } from "./MintedCertificate.tsx";
 import { TxStatus } from "./TxStatus.tsx";
 
 const SLIPPAGE_CHOICES = [0, 50, 100, 300] as const;
@@ -367,14 +368,7 @@ function PurchaseForm(props: {
         )}
       </div>
       <TxStatus state={tx.state} explorerUrl={runtime.explorerUrl} />
-      {certificateId !== undefined ? (
-        <p className="status status--ok">
-          Your certificate:{" "}
-          <Link href={`/certificate/${certificateId}`} data-testid="certificate-link">
-            certificate {certificateId.toString()}
-          </Link>
-        </p>
-      ) : null}
+      <MintedCertificate id={certificateId} />
       {tx.state.status === "confirmed" && mode === "buy" ? (
         <p>
           The credits are in your wallet. <Link href="/portfolio">Open your portfolio</Link> to retire or resell them.

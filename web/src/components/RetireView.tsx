@@ -14,6 +14,7 @@ import { IrreversibleConfirm } from "./IrreversibleConfirm.tsx";
 import { HoldingSelect } from "./HoldingSelect.tsx";
 import { RequireWallet } from "./RequireWallet.tsx";
 import { RetirementFields, emptyRetirementForm } from "./RetirementFields.tsx";
+import { MintedCertificate } from "./MintedCertificate.tsx";
 import { TxStatus } from "./TxStatus.tsx";
 
 export function RetireView() {
@@ -118,14 +119,7 @@ function RetireForm({ account }: { account: `0x${string}` }) {
         </button>
       </div>
       <TxStatus state={tx.state} explorerUrl={runtime.explorerUrl} />
-      {certificateId !== undefined ? (
-        <p className="status status--ok">
-          Your certificate:{" "}
-          <Link href={`/certificate/${certificateId}`} data-testid="certificate-link">
-            certificate {certificateId.toString()}
-          </Link>
-        </p>
-      ) : null}
+      <MintedCertificate id={certificateId} />
     </form>
   );
 }
