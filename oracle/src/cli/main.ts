@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import type { Config } from "../config/schema.ts";
 import type { SqliteStorage } from "../storage/sqlite.ts";
 import type { SdkCalculator } from "../compute/sdk.ts";
+import type { ImportCounts } from "../ingest/csv.ts";
 
 // compiled-code cache: the node's module graph (helia, viem, fastify, the sdk) takes seconds to
 // load on a busy 2-core machine; the cache cuts restarts, which recovery depends on
@@ -641,11 +642,11 @@ async function main(): Promise<void> {
       let progress = newProgress();
       let total = 0;
       let reported = 0;
-      const summary = (c: { rows: number; stored: number; alreadyStored: number; rejected: number }) =>
+      const summary = (c: ImportCounts) =>
         `${c.stored} stored, ${c.alreadyStored > 0 ? `${c.alreadyStored} already stored, ` : ""}${c.rejected} rejected of ${c.rows} rows`;
       // --json: the one object, {"rows":[…],"stored":n,"alreadyStored":n,"rejected":n}, and "error"
       // when the import stopped half-way, so that what was stored is on record either way
-      const closing = (c: { stored: number; alreadyStored: number; rejected: number }, error?: object) =>
+      const closing = (c: ImportCounts, error?: object) =>
         `${reported === 0 ? '{"rows":[' : ""}],"stored":${c.stored},"alreadyStored":${c.alreadyStored},"rejected":${c.rejected}${error ? `,"error":${JSON.stringify(error)}` : ""}}\n`;
       let counts;
       try {
