@@ -12,8 +12,10 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
+import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { bundleCid, decodeBundle, encodeBundle } from "../bundle/bundle.ts";
@@ -23,6 +25,8 @@ import { parseCsvRecords } from "../factors/csv.ts";
 import { parseEnvelope } from "../reading/parse.ts";
 import { verifyEnvelope, publicKeyFromPem } from "../reading/sign.ts";
 import { protocolExampleReading } from "../test/fixtures.ts";
+import { deviceCommand } from "./commands/device.ts";
+import type { Io } from "./io.ts";
 
 const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
 const FIXTURE_CSV = fileURLToPath(new URL("../../test-fixtures/epa-supply-chain-FIXTURE.csv", import.meta.url));
@@ -474,4 +478,54 @@ test("device sign-csv streams a file larger than its heap: every row signed in o
   assert.ok(readFileSync(out).subarray(0, 200).includes("\r\n"), "the header's CRLF is kept");
   const grewKiB = big.maxRssKiB - baseline.maxRssKiB;
   assert.ok(grewKiB < fileBytes / 1024 / 2, `peak RSS grew ${grewKiB} KiB over a one-row file, for ${fileBytes} B`);
+});
+
+test("device sign-csv to stdout waits for a slow reader instead of holding the output in memory", async () => {
+  // stdout here is a real Node stream with a slow reader: Linux pipes block the writer on their
+  // own, so the buffering that an asynchronous pipe (macOS) would allow is shown in-process
+  const dir = tmp();
+  const key = join(dir, "manual.pem");
+  assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
+  const ROWS = 4000;
+  const lines = ["deviceId,facilityId,seq,ts,intervalS,kind,energyWh"];
+  for (let seq = 1; seq <= ROWS; seq++)
+    lines.push(`kangaita-manual,ktda-kangaita,${seq},${1763900000 + 5 * seq},5,electricity,${seq}`);
+  const input = join(dir, "history.csv");
+  writeFileSync(input, `${lines.join("\n")}\n`);
+
+  const received: Buffer[] = [];
+  const stdout = new Writable({
+    highWaterMark: 16_384,
+    write(chunk: Buffer, _encoding, done) {
+      received.push(chunk);
+      setTimeout(done, 2);
+    },
+  });
+  let peak = 0;
+  const stderr: string[] = [];
+  const io: Io = {
+    stdout: (text) => {
+      stdout.write(text);
+      peak = Math.max(peak, stdout.writableLength);
+    },
+    stdoutDrained: async () => {
+      if (stdout.writableNeedDrain) await once(stdout, "drain");
+    },
+    stderr: (text) => void stderr.push(text),
+    readStdin: () => "",
+    stdinStream: () => (async function* () {})(),
+    stderrIsTty: false,
+  };
+  assert.equal(await deviceCommand(io, ["sign-csv", "--key", key, input]), 0, stderr.join(""));
+  await new Promise((resolve) => stdout.end(resolve));
+
+  const text = Buffer.concat(received).toString("utf8");
+  const { envelopes } = envelopesOf(text);
+  assert.deepEqual(
+    envelopes.map((e) => e.reading.seq),
+    Array.from({ length: ROWS }, (_, i) => i + 1),
+  );
+  assert.ok(text.length > 600_000, `${text.length} B of output`);
+  // one 64 KiB piece at a time (plus the one being read): not the whole output
+  assert.ok(peak <= 2 * 65_536, `stdout held up to ${peak} B of ${text.length}`);
 });

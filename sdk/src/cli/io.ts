@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { SdkError } from "../errors.ts";
 
@@ -18,6 +19,12 @@ export class CliError extends Error {
 
 export type Io = {
   stdout: (text: string) => void;
+  /**
+   * Resolves once stdout has room again (its buffer drained). Commands that stream much output
+   * await it between pieces, so a slow reader holds the writer back instead of the output piling
+   * up in memory: pipes are asynchronous on macOS, for one. Absent where stdout never buffers.
+   */
+  stdoutDrained?: () => Promise<void>;
   stderr: (text: string) => void;
   readStdin: () => string;
   /** stdin in pieces, for input too large to hold whole */
@@ -28,6 +35,9 @@ export type Io = {
 
 export const processIo: Io = {
   stdout: (text) => process.stdout.write(text),
+  stdoutDrained: async () => {
+    if (process.stdout.writableNeedDrain) await once(process.stdout, "drain");
+  },
   stderr: (text) => process.stderr.write(text),
   readStdin: () => readFileSync(0, "utf8"),
   stdinStream: () => process.stdin,

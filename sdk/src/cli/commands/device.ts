@@ -247,13 +247,16 @@ function bufferedWriter(fd: number) {
   };
 }
 
-/** Copies the file at `path` to stdout in pieces. */
-function copyToStdout(io: Io, path: string): void {
+/** Copies the file at `path` to stdout in pieces, each once stdout has room for it. */
+async function copyToStdout(io: Io, path: string): Promise<void> {
   const fd = openSync(path, "r");
   try {
     const buffer = Buffer.alloc(65_536);
     const decoder = new StringDecoder("utf8");
-    for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) io.stdout(decoder.write(buffer.subarray(0, n)));
+    for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) {
+      io.stdout(decoder.write(buffer.subarray(0, n)));
+      await io.stdoutDrained?.();
+    }
     const rest = decoder.end();
     if (rest !== "") io.stdout(rest);
   } finally {
@@ -365,7 +368,7 @@ async function signCsvCommand(io: Io, argv: string[]): Promise<number> {
         EXIT_USAGE,
       );
     }
-    if (out === undefined) copyToStdout(io, temp);
+    if (out === undefined) await copyToStdout(io, temp);
     else {
       try {
         renameSync(temp, out);
