@@ -44,6 +44,7 @@ import {
   bundleCid,
   bundleHeader,
   canonicalBytes,
+  chainFor,
   defaultFactorSet,
   encodeBundle,
   generateDeviceKey,
@@ -181,12 +182,7 @@ export async function seedExplorerScenario(o: ExplorerScenarioOptions): Promise<
   const transport = http(o.rpc);
   const client = createPublicClient({ transport }) as PublicClient;
   const chainId = await client.getChainId();
-  const chain = {
-    id: chainId,
-    name: `chain ${chainId}`,
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [o.rpc] } },
-  };
+  const chain = chainFor(chainId, o.rpc);
   const wallets = accounts.map((account) => createWalletClient({ account, chain, transport }));
   const send = async (
     from: number,

@@ -45,6 +45,7 @@ import {
   buildBundle,
   bundleCid,
   bundleHeader,
+  chainFor,
   computeReading,
   defaultFactorSet,
   generateDeviceKey,
@@ -196,12 +197,7 @@ async function main(): Promise<void> {
   const transport = http(o.rpc);
   const client = createPublicClient({ transport }) as PublicClient;
   const chainId = await client.getChainId();
-  const chain = {
-    id: chainId,
-    name: `chain ${chainId}`,
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [o.rpc] } },
-  };
+  const chain = chainFor(chainId, o.rpc);
   const wallet = (i: number) => createWalletClient({ account: accounts[i]!, chain, transport });
   const log = (line: string) => process.stdout.write(`[seed ${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
 

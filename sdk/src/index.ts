@@ -60,3 +60,4 @@ export { parseCsv, parseCsvRecords, type CsvRecord } from "./factors/csv.ts";
 export * from "./reading/csv.ts";
 export * from "./bundle/index.ts";
 export * from "./verify/index.ts";
+export { chainFor } from "./chain.ts";

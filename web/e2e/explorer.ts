@@ -28,7 +28,7 @@ import {
 } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { contractAbis } from "../../sdk/src/contracts/generated.ts";
-import { idToBytes32, type BatchHeader } from "../../sdk/src/index.ts";
+import { chainFor, idToBytes32, type BatchHeader } from "../../sdk/src/index.ts";
 import type { Stack } from "./stack.ts";
 
 const DEV = "test test test test test test test test test test test junk";
@@ -117,12 +117,7 @@ export async function buyAndRetire(
   const account = mnemonicToAccount(DEV, { addressIndex: RETIREE });
   const transport = http(ctx.rpcUrl);
   const client = createPublicClient({ transport, pollingInterval: 50 }) as PublicClient;
-  const chain = {
-    id: await client.getChainId(),
-    name: "local",
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [ctx.rpcUrl] } },
-  };
+  const chain = chainFor(await client.getChainId(), ctx.rpcUrl);
   const wallet = createWalletClient({ account, chain, transport });
   const write = async (address: Address, contractAbi: Abi, functionName: string, args: unknown[]) => {
     const { request } = await client.simulateContract({ account, address, abi: contractAbi, functionName, args });

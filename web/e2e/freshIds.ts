@@ -22,6 +22,7 @@ import {
 import { mnemonicToAccount } from "viem/accounts";
 import { contractAbis } from "../../sdk/src/contracts/generated.ts";
 import {
+  chainFor,
   generateDeviceKey,
   hashBatchHeader,
   idToBytes32,
@@ -51,12 +52,7 @@ export async function prepareFreshIds(
   const transport = http(ctx.rpcUrl);
   const client = createPublicClient({ transport, pollingInterval: 50 }) as PublicClient;
   const chainId = await client.getChainId();
-  const chain = {
-    id: chainId,
-    name: "local",
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [ctx.rpcUrl] } },
-  };
+  const chain = chainFor(chainId, ctx.rpcUrl);
   const accounts = Array.from({ length: 20 }, (_, i) => mnemonicToAccount(DEV, { addressIndex: i }));
   const read = <T>(address: Address, name: string, functionName: string) =>
     client.readContract({ address, abi: abi(name), functionName }) as Promise<T>;

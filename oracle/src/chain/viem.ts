@@ -10,19 +10,12 @@ import {
   type TransactionSerialized,
 } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
-import { signBatchHeader, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
+import { chainFor, signBatchHeader, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
 import type { Address, ChainPort, TxReceipt } from "../batch/pipeline.ts";
 import { attestationRegistryAbi, oracleSetAbi } from "./abi.ts";
 
-/** A minimal chain definition for viem from the node's config. */
-export function chainFor(chainId: number, rpcUrl: string): Chain {
-  return {
-    id: chainId,
-    name: `chain-${chainId}`,
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [rpcUrl] } },
-  };
-}
+/** The chain of the node's config, for viem's wallet clients (the sdk's). */
+export { chainFor };
 
 /**
  * ChainPort over JSON-RPC with viem: EIP-712 signing with the node's key, `exists` reads,

@@ -18,6 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPublicClient, createWalletClient, http, type Abi, type Hex, type PublicClient } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
+import { chainFor } from "../../../../sdk/src/chain.ts";
 import { carbonCreditsAbi } from "../../../../sdk/src/contracts/generated.ts";
 import { freePort } from "../../../../sdk/src/test/ports.ts";
 import { EmbeddedRuntime, type EmbeddedIndexerConfig } from "../../server/indexer/index.ts";
@@ -137,12 +138,7 @@ test("an account that received credits after the indexer's last sync shows them"
   const from = accounts[holder.index]!;
   const wallet = createWalletClient({
     account: from,
-    chain: {
-      id: 31337,
-      name: "hardhat",
-      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-      rpcUrls: { default: { http: [chain.rpcUrl] } },
-    },
+    chain: chainFor(31337, chain.rpcUrl),
     transport: http(chain.rpcUrl),
   });
   const { detail } = await freshCase(

@@ -30,6 +30,7 @@ import {
   oracleSetAbi,
   retirementCertificatesAbi,
 } from "../../../../sdk/src/contracts/generated.ts";
+import { chainFor } from "../../../../sdk/src/chain.ts";
 import { protocolIdKey } from "@carbonproof/subgraph/client";
 import { FsBlockstore } from "blockstore-fs";
 import { CID } from "multiformats/cid";
@@ -68,12 +69,7 @@ function read<T>(name: IndexedContract, abi: Abi, functionName: string, args: un
 async function send(from: number, address: Address, abi: Abi, functionName: string, args: unknown[]): Promise<Hex> {
   const wallet = createWalletClient({
     account: account(from),
-    chain: {
-      id: 31337,
-      name: "hardhat",
-      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-      rpcUrls: { default: { http: [chain.rpcUrl] } },
-    },
+    chain: chainFor(31337, chain.rpcUrl),
     transport: http(chain.rpcUrl),
   });
   const { request } = await client.simulateContract({ account: account(from), address, abi, functionName, args });
