@@ -46,7 +46,13 @@ const REPORT_MAX_RSS = `--import=data:text/javascript,process.on("exit",()=>proc
 
 type Run = { code: number | null; stdout: string; stderr: string; maxRssKiB: number };
 
-function runImport(dir: string, file: string, extra: string[] = [], onSpawn?: (pid: number) => void): Promise<Run> {
+function runImport(
+  dir: string,
+  file: string,
+  extra: string[] = [],
+  onSpawn?: (pid: number) => void,
+  onStdout?: (sofar: string) => void,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const c = spawn(
       process.execPath,
@@ -66,7 +72,10 @@ function runImport(dir: string, file: string, extra: string[] = [], onSpawn?: (p
     if (c.pid !== undefined) onSpawn?.(c.pid);
     const out: Buffer[] = [];
     let stderr = "";
-    c.stdout.on("data", (d: Buffer) => out.push(d));
+    c.stdout.on("data", (d: Buffer) => {
+      out.push(d);
+      onStdout?.(Buffer.concat(out).toString());
+    });
     c.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     c.on("error", reject);
     c.on("close", (code) => {
@@ -315,4 +324,91 @@ test("import of a file that changes between its passes: --json stays one object,
   assert.deepEqual({ ...db.prepare("SELECT COUNT(*) AS n FROM readings").get() }, { n: 1_001 });
   assert.deepEqual({ ...db.prepare("SELECT COUNT(*) AS n FROM dead_letters").get() }, { n: 0 });
   db.close();
+});
+
+test("SIGINT or SIGTERM during an import: it stops after the rows in hand, closes the report (exit 130/143), and the same import again goes on", async () => {
+  const dir = join(tmp.dir, "interrupted");
+  mkdirSync(dir);
+  const meter = makeDevice("kangaita-meter-1");
+  nodeIn(dir, [meter]);
+  const signOf = fastSigner(meter);
+  const ROWS = 20_000;
+  const ts0 = Math.floor(Date.now() / 1000) - 5 * ROWS - 3600;
+  const lines = ["deviceId,facilityId,seq,ts,intervalS,kind,energyWh,sig"];
+  for (let seq = 1; seq <= ROWS; seq++) {
+    const r: Reading = {
+      v: 1,
+      deviceId: meter.deviceId,
+      facilityId: meter.facilityId,
+      seq,
+      ts: ts0 + 5 * seq,
+      intervalS: 5,
+      kind: "electricity",
+      m: { energyWh: 120 },
+    };
+    lines.push(`${r.deviceId},${r.facilityId},${seq},${r.ts},5,electricity,120,${signOf(r)}`);
+  }
+  const file = join(dir, "history.csv");
+  writeFileSync(file, `${lines.join("\n")}\n`);
+  const storedInDb = () => {
+    const db = new DatabaseSync(join(dir, "data", "oracle.db"), { readOnly: true });
+    try {
+      return (db.prepare("SELECT COUNT(*) AS n FROM readings").get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
+  /** The import of `file`, sent `signal` once its report holds a first chunk's rows. */
+  const interrupted = (signal: NodeJS.Signals, extra: string[]) => {
+    let pid = 0;
+    let sent = false;
+    return runImport(
+      dir,
+      file,
+      extra,
+      (p) => (pid = p),
+      (sofar) => {
+        if (!sent && (sofar.includes('"row":1001') || sofar.includes("row 1001:"))) {
+          sent = true;
+          process.kill(pid, signal);
+        }
+      },
+    );
+  };
+
+  const first = await interrupted("SIGINT", ["--json"]);
+  assert.equal(first.code, 130, first.stderr);
+  assert.equal(first.stdout.split("\n").length, 2, "one line: the report is closed");
+  const report = JSON.parse(first.stdout) as {
+    rows: { row: number; status: string }[];
+    stored: number;
+    error: { code: string; message: string };
+  };
+  assert.equal(report.error.code, "INTERRUPTED");
+  assert.ok(report.stored >= 1_000 && report.stored < ROWS, `stopped part-way: ${report.stored} of ${ROWS} stored`);
+  assert.equal(report.stored % 1_000, 0, "stopped at a chunk boundary");
+  assert.equal(report.rows.length, report.stored);
+  assert.ok(report.rows.every((r, i) => r.row === i + 2 && r.status === "stored"));
+  assert.equal(storedInDb(), report.stored, "every row reported stored is stored, and no other");
+  assert.match(first.stderr, /SIGINT: stopping the import after the rows in hand \(a second signal exits at once\)/);
+  assert.match(first.stderr, new RegExp(`interrupted after ${report.stored} of ${ROWS} rows`));
+
+  const second = await interrupted("SIGTERM", []);
+  assert.equal(second.code, 143, second.stderr);
+  const summary = second.stdout.trimEnd().split("\n").at(-1)!;
+  const m = /^(\d+) stored, (\d+) already stored, 0 rejected of (\d+) rows, then stopped$/.exec(summary);
+  assert.ok(m, `the text report closes with its summary: ${summary}`);
+  assert.equal(Number(m[2]) + Number(m[1]), Number(m[3]), "every row reported is stored or already stored");
+  // already stored: exactly those of the rows it reached that the first import stored
+  assert.equal(Number(m[2]), Math.min(Number(m[3]), report.stored), summary);
+  const afterTwo = storedInDb();
+  assert.ok(afterTwo < ROWS, `the second import stopped part-way too: ${afterTwo}`);
+
+  const last = await runImport(dir, file);
+  assert.equal(last.code, 0, last.stderr);
+  assert.equal(
+    last.stdout.trimEnd().split("\n").at(-1),
+    `${ROWS - afterTwo} stored, ${afterTwo} already stored, 0 rejected of ${ROWS} rows`,
+  );
+  assert.equal(storedInDb(), ROWS);
 });

@@ -331,3 +331,75 @@ test("a file that changes between the two passes stops the import with FILE_CHAN
     dir.cleanup();
   }
 });
+
+test("an aborted signal stops the import between chunks with INTERRUPTED and the counts so far; the same import again goes on", async () => {
+  const dir = tempDir();
+  try {
+    const meter = makeDevice("kangaita-meter-1");
+    const config = importConfig(dir.dir, [meter]);
+    const ts = Math.floor(Date.now() / 1000) - 86_400;
+    const file = [
+      HEADER,
+      ...Array.from({ length: 2_500 }, (_, i) => csvLine(electricity(meter, { ts: ts + 5 * i }))),
+    ].join("\n");
+    const stored = () => {
+      const s = new SqliteStorage(join(dir.dir, "oracle.db"));
+      try {
+        return s.listReadings({ limit: 5_000 }).length;
+      } finally {
+        s.close();
+      }
+    };
+    // aborted before the import began: stopped in the check pass, nothing stored (no database made)
+    const before = new AbortController();
+    before.abort();
+    await assert.rejects(
+      importCsv({
+        config,
+        logger: quietLogger(),
+        calculator: sdkCalculator(),
+        source: () => [file],
+        signal: before.signal,
+      }),
+      (err: unknown) => {
+        assert.ok(err instanceof ImportStoppedError);
+        assert.equal(err.code, "INTERRUPTED");
+        assert.match(err.message, /interrupted while the file was checked \(0 rows read\): nothing was stored/);
+        assert.deepEqual(err.counts, { rows: 0, stored: 0, alreadyStored: 0, rejected: 0 });
+        return true;
+      },
+    );
+    assert.equal(existsSync(join(dir.dir, "oracle.db")), false, "the check pass opens no database");
+    // aborted while the first chunk is stored: that chunk completes, reported whole; the next is not begun
+    const during = new AbortController();
+    const reports: ImportRow[] = [];
+    await assert.rejects(
+      importCsv({
+        config,
+        logger: quietLogger(),
+        calculator: sdkCalculator(),
+        source: () => [file],
+        signal: during.signal,
+        onChecked: () => setImmediate(() => during.abort()),
+        onRows: (r) => void reports.push(...r),
+      }),
+      (err: unknown) => {
+        assert.ok(err instanceof ImportStoppedError);
+        assert.equal(err.code, "INTERRUPTED");
+        assert.match(err.message, /interrupted after 1000 of 2500 rows; the rows decided stay as reported/);
+        assert.deepEqual(err.counts, { rows: 1_000, stored: 1_000, alreadyStored: 0, rejected: 0 });
+        return true;
+      },
+    );
+    assert.equal(reports.length, 1_000);
+    assert.equal(stored(), 1_000, "exactly the chunk reported was stored");
+    // run again: the 1,000 are already stored, the rest stored
+    assert.deepEqual(
+      await importCsv({ config, logger: quietLogger(), calculator: sdkCalculator(), source: () => [file] }),
+      { rows: 2_500, stored: 1_500, alreadyStored: 1_000, rejected: 0 },
+    );
+    assert.equal(stored(), 2_500);
+  } finally {
+    dir.cleanup();
+  }
+});

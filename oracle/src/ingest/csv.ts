@@ -41,10 +41,12 @@ const noRows = (): ImportCounts => ({ rows: 0, stored: 0, alreadyStored: 0, reje
  * An import that stopped after its check pass, with `counts` of the rows decided (and reported
  * to `onRows`) before it stopped: those rows stay as reported, and running the import again
  * reports them as `already-stored`. `FILE_CHANGED`: the file read the second time was not the
- * file checked the first time.
+ * file checked the first time. `INTERRUPTED`: the caller's signal was aborted (the CLI on SIGINT
+ * or SIGTERM); the import stops between chunks, so every row reported is decided and no chunk is
+ * left half-stored.
  */
 export class ImportStoppedError extends Error {
-  readonly code: "FILE_CHANGED" | "IMPORT_FAILED";
+  readonly code: "FILE_CHANGED" | "IMPORT_FAILED" | "INTERRUPTED";
   readonly counts: ImportCounts;
   constructor(code: ImportStoppedError["code"], message: string, counts: ImportCounts, cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause });
@@ -103,11 +105,37 @@ export async function importCsv(opts: {
   onChecking?: (rows: number) => void;
   /** after the check pass: how many rows the file holds (header not counted) */
   onChecked?: (rows: number) => void;
+  /**
+   * aborted: stop at the next chunk boundary (or check-pass step) with `INTERRUPTED`; the rows
+   * decided so far stay as reported, and the same import run again goes on after them
+   */
+  signal?: AbortSignal;
 }): Promise<ImportCounts> {
   let total = -1; // the header is not a row
+  const counts = noRows();
+  let checking = true;
+  const stopIfAborted = () => {
+    if (!opts.signal?.aborted) return;
+    throw new ImportStoppedError(
+      "INTERRUPTED",
+      checking
+        ? `the import was interrupted while the file was checked (${Math.max(total, 0)} rows read): nothing was stored`
+        : `the import was interrupted after ${counts.rows} of ${total} rows; the rows decided stay as reported; run the same import again to go on: rows already stored are reported as already stored`,
+      { ...counts },
+    );
+  };
   const checked = new Fingerprint();
   const check = readCsvRecords(checked.tap(opts.source()));
-  while (!(await check.next()).done) if (++total % CHUNK_ROWS === 0) opts.onChecking?.(total);
+  try {
+    while (!(await check.next()).done)
+      if (++total % CHUNK_ROWS === 0) {
+        opts.onChecking?.(total);
+        stopIfAborted();
+      }
+  } finally {
+    await check.return(undefined); // the file closed, read to its end or not
+  }
+  checking = false;
   if (total < 0) return noRows();
   const checkedDigest = checked.digest();
   opts.onChecked?.(total);
@@ -135,7 +163,6 @@ export async function importCsv(opts: {
     }
   }
   const ingestor = new Ingestor({ common, storage, devices, calculator: opts.calculator });
-  const counts = noRows();
   // readings stored from now on are this import's own: a repeat of one of them is a replay
   const startedAtMs = common.clock.nowMs();
   /** The digest of the reading `env` holds when it and its signature were stored before this import. */
@@ -160,6 +187,8 @@ export async function importCsv(opts: {
     let names: string[] | null = null;
     let chunk: CsvRecord[] = [];
     const ingestChunk = async () => {
+      // between chunks only: a chunk is one group commit, stored and reported whole
+      stopIfAborted();
       const header = names!;
       const rows = chunk.map((r) => {
         const env = csvRowToEnvelope(header, r.cells);
