@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createPublicKey, verify as nodeVerify } from "node:crypto";
 import {
   closeSync,
@@ -528,4 +528,46 @@ test("device sign-csv to stdout waits for a slow reader instead of holding the o
   assert.ok(text.length > 600_000, `${text.length} B of output`);
   // one 64 KiB piece at a time (plus the one being read): not the whole output
   assert.ok(peak <= 2 * 65_536, `stdout held up to ${peak} B of ${text.length}`);
+});
+
+test("device sign-csv stopped by SIGINT or SIGTERM removes its temp file, writes no output file, and exits 130/143", async () => {
+  const dir = tmp();
+  const key = join(dir, "manual.pem");
+  assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
+  const rows = ["deviceId,facilityId,seq,ts,intervalS,kind,energyWh"];
+  for (let seq = 1; seq <= 200; seq++)
+    rows.push(`kangaita-manual,ktda-kangaita,${seq},${1763900000 + 5 * seq},5,electricity,${seq}`);
+  /** sign-csv reading stdin that stays open (an export still being written), sent `signal` once its temp file exists. */
+  const stopped = async (signal: NodeJS.Signals, out: string | null) => {
+    const child = spawn(process.execPath, [MAIN, "device", "sign-csv", "--key", key, ...(out ? ["--out", out] : [])], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdout.resume();
+    child.stdin.write(`${rows.join("\n")}\n`);
+    const tempOf = () =>
+      out
+        ? readdirSync(dir).filter((f) => f.startsWith(".signed.csv."))
+        : readdirSync(tmpdir()).filter((f) => f.startsWith(`carbonproof-sign-csv-${child.pid}-`));
+    for (let i = 0; tempOf().length === 0; i++) {
+      assert.ok(i < 600, `no temp file within 30 s: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const closed = once(child, "close");
+    child.kill(signal);
+    const [code] = (await closed) as [number | null];
+    child.stdin.destroy();
+    return { code, stderr, temps: tempOf() };
+  };
+  const out = join(dir, "signed.csv");
+  const int = await stopped("SIGINT", out);
+  assert.equal(int.code, 130, int.stderr);
+  assert.match(int.stderr, /interrupted by SIGINT: nothing was written to .*signed\.csv/);
+  assert.deepEqual(int.temps, [], "the temp file is removed");
+  assert.equal(readdirSync(dir).includes("signed.csv"), false, "no output file");
+  const term = await stopped("SIGTERM", null);
+  assert.equal(term.code, 143, term.stderr);
+  assert.match(term.stderr, /interrupted by SIGTERM/);
+  assert.deepEqual(term.temps, [], "the temp file in the temp directory is removed");
 });

@@ -321,6 +321,17 @@ async function signCsvCommand(io: Io, argv: string[]): Promise<number> {
   let invalid = 0;
   const shown: CsvRowProblem[] = [];
   let fd: number | null = null;
+  // Ctrl-C or SIGTERM: the temp file (as large as the output) is removed, OUT.csv not written, exit 130/143
+  const interrupted = (signal: NodeJS.Signals) => {
+    progress.done();
+    rmSync(temp, { force: true });
+    io.stderr(
+      `interrupted by ${signal}: nothing was written${out === undefined ? " past what stdout has" : ` to ${out}`}\n`,
+    );
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.on("SIGINT", interrupted);
+  process.on("SIGTERM", interrupted);
   try {
     try {
       const head = await records.next();
@@ -377,6 +388,8 @@ async function signCsvCommand(io: Io, argv: string[]): Promise<number> {
       }
     }
   } finally {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
     await records.return(undefined); // closes the input when a bad header or syntax stopped the run early
     rmSync(temp, { force: true });
   }
