@@ -116,6 +116,12 @@ function fastSigner(d: TestDevice): (r: Reading) => string {
   };
 }
 
+/** `meter`'s electricity reading `seq` at `ts`. */
+function meterReading(meter: TestDevice, seq: number, ts: number, energyWh: number): Reading {
+  const { deviceId, facilityId } = meter;
+  return { v: 1, deviceId, facilityId, seq, ts, intervalS: 5, kind: "electricity", m: { energyWh } };
+}
+
 test("a 50,000-row file larger than the importer's heap: every row reported in order, counts, bounded memory", async () => {
   const dir = join(tmp.dir, "big");
   const meter = makeDevice("kangaita-meter-1");
@@ -134,22 +140,14 @@ test("a 50,000-row file larger than the importer's heap: every row reported in o
   const forged = new Set<number>();
   let lastSig = "";
   for (let seq = 1; seq <= ROWS; seq++) {
-    const r: Reading = {
-      v: 1,
-      deviceId: meter.deviceId,
-      facilityId: meter.facilityId,
-      seq,
-      ts: ts0 + 5 * seq,
-      intervalS: 5,
-      kind: "electricity",
-      m: { energyWh: 100 + (seq % 50) },
-    };
+    const energyWh = 100 + (seq % 50);
+    const r = meterReading(meter, seq, ts0 + 5 * seq, energyWh);
     // every 10,000th row carries the row before's signature: a bad-signature, reported on its line
     const sig = seq % 10_000 === 0 ? lastSig : signOf(r);
     if (seq % 10_000 === 0) forged.add(seq + 1);
     lastSig = sig;
     digests.push(readingDigestHex(r));
-    text += `${r.deviceId},${r.facilityId},${seq},${r.ts},5,electricity,${PAD}${r.m.energyWh},${sig}\n`;
+    text += `${r.deviceId},${r.facilityId},${seq},${r.ts},5,electricity,${PAD}${energyWh},${sig}\n`;
     if (text.length > 1 << 20) {
       writeSync(fd, text);
       text = "";
@@ -255,16 +253,7 @@ test("import of a file that changes between its passes: --json stays one object,
   const ts0 = Math.floor(Date.now() / 1000) - 86_400;
   const digests: string[] = [];
   const rows = Array.from({ length: 1_001 }, (_, i) => {
-    const r: Reading = {
-      v: 1,
-      deviceId: meter.deviceId,
-      facilityId: meter.facilityId,
-      seq: i + 1,
-      ts: ts0 + 5 * i,
-      intervalS: 5,
-      kind: "electricity",
-      m: { energyWh: 120 },
-    };
+    const r = meterReading(meter, i + 1, ts0 + 5 * i, 120);
     digests.push(readingDigestHex(r));
     return `${r.deviceId},${r.facilityId},${r.seq},${r.ts},5,electricity,120,${signOf(r)}`;
   });
@@ -336,16 +325,7 @@ test("SIGINT or SIGTERM during an import: it stops after the rows in hand, close
   const ts0 = Math.floor(Date.now() / 1000) - 5 * ROWS - 3600;
   const lines = ["deviceId,facilityId,seq,ts,intervalS,kind,energyWh,sig"];
   for (let seq = 1; seq <= ROWS; seq++) {
-    const r: Reading = {
-      v: 1,
-      deviceId: meter.deviceId,
-      facilityId: meter.facilityId,
-      seq,
-      ts: ts0 + 5 * seq,
-      intervalS: 5,
-      kind: "electricity",
-      m: { energyWh: 120 },
-    };
+    const r = meterReading(meter, seq, ts0 + 5 * seq, 120);
     lines.push(`${r.deviceId},${r.facilityId},${seq},${r.ts},5,electricity,120,${signOf(r)}`);
   }
   const file = join(dir, "history.csv");
