@@ -5,6 +5,7 @@ import { createPrivateKey, sign } from "node:crypto";
 import {
   closeSync,
   constants as fsConstants,
+  existsSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -46,13 +47,16 @@ const REPORT_MAX_RSS = `--import=data:text/javascript,process.on("exit",()=>proc
 
 type Run = { code: number | null; stdout: string; stderr: string; maxRssKiB: number };
 
-function runImport(
-  dir: string,
-  file: string,
-  extra: string[] = [],
-  onSpawn?: (pid: number) => void,
-  onStdout?: (sofar: string) => void,
-): Promise<Run> {
+/** What a test does with the importer while it runs. */
+type Hooks = {
+  onSpawn?: (pid: number) => void;
+  /** everything on stdout so far, at each piece */
+  onStdout?: (sofar: string) => void;
+  /** what stdin gets (then closed), or a function that writes it (stdin left open) */
+  stdin?: string | ((stdin: NodeJS.WritableStream, pid: number) => void);
+};
+
+function runImport(dir: string, file: string, extra: string[] = [], hooks: Hooks = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const c = spawn(
       process.execPath,
@@ -67,18 +71,24 @@ function runImport(
         join(dir, "oracle.json"),
         ...extra,
       ],
-      { stdio: ["ignore", "pipe", "pipe"] },
+      { stdio: [hooks.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"] },
     );
-    if (c.pid !== undefined) onSpawn?.(c.pid);
+    if (c.pid !== undefined) hooks.onSpawn?.(c.pid);
+    if (typeof hooks.stdin === "string") c.stdin!.end(hooks.stdin);
+    else if (hooks.stdin) {
+      c.stdin!.on("error", () => {}); // the importer may exit with stdin still open
+      hooks.stdin(c.stdin!, c.pid!);
+    }
     const out: Buffer[] = [];
     let stderr = "";
-    c.stdout.on("data", (d: Buffer) => {
+    c.stdout!.on("data", (d: Buffer) => {
       out.push(d);
-      onStdout?.(Buffer.concat(out).toString());
+      hooks.onStdout?.(Buffer.concat(out).toString());
     });
-    c.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    c.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
     c.on("error", reject);
     c.on("close", (code) => {
+      c.stdin?.destroy();
       const rss = /^maxRSS (\d+)$/m.exec(stderr);
       resolve({ code, stdout: Buffer.concat(out).toString(), stderr, maxRssKiB: Number(rss?.[1] ?? NaN) });
     });
@@ -114,6 +124,16 @@ function fastSigner(d: TestDevice): (r: Reading) => string {
     if (s > P256_N / 2n) s = P256_N - s;
     return `0x${raw.subarray(0, 32).toString("hex")}${s.toString(16).padStart(64, "0")}`;
   };
+}
+
+/** How many readings the node configured in `dir` (by `nodeIn`) has stored. */
+function readingCount(dir: string): number {
+  const db = new DatabaseSync(join(dir, "data", "oracle.db"), { readOnly: true });
+  try {
+    return (db.prepare("SELECT COUNT(*) AS n FROM readings").get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
 }
 
 /** `meter`'s electricity reading `seq` at `ts`. */
@@ -281,7 +301,7 @@ test("import of a file that changes between its passes: --json stays one object,
   })();
   // an importer stuck on the FIFO (a regression) is killed rather than left behind the test
   const guard = setTimeout(() => pid && process.kill(pid, "SIGKILL"), 60_000);
-  const r = await runImport(dir, fifo, ["--json"], (p) => (pid = p)).finally(() => clearTimeout(guard));
+  const r = await runImport(dir, fifo, ["--json"], { onSpawn: (p) => (pid = p) }).finally(() => clearTimeout(guard));
   // unblock the writer if the importer did not open the FIFO twice (the assertions below say why)
   closeSync(openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK));
   await writer.catch(() => {});
@@ -330,30 +350,20 @@ test("SIGINT or SIGTERM during an import: it stops after the rows in hand, close
   }
   const file = join(dir, "history.csv");
   writeFileSync(file, `${lines.join("\n")}\n`);
-  const storedInDb = () => {
-    const db = new DatabaseSync(join(dir, "data", "oracle.db"), { readOnly: true });
-    try {
-      return (db.prepare("SELECT COUNT(*) AS n FROM readings").get() as { n: number }).n;
-    } finally {
-      db.close();
-    }
-  };
+  const storedInDb = () => readingCount(dir);
   /** The import of `file`, sent `signal` once its report holds a first chunk's rows. */
   const interrupted = (signal: NodeJS.Signals, extra: string[]) => {
     let pid = 0;
     let sent = false;
-    return runImport(
-      dir,
-      file,
-      extra,
-      (p) => (pid = p),
-      (sofar) => {
+    return runImport(dir, file, extra, {
+      onSpawn: (p) => (pid = p),
+      onStdout: (sofar) => {
         if (!sent && (sofar.includes('"row":1001') || sofar.includes("row 1001:"))) {
           sent = true;
           process.kill(pid, signal);
         }
       },
-    );
+    });
   };
 
   const first = await interrupted("SIGINT", ["--json"]);
@@ -391,4 +401,50 @@ test("SIGINT or SIGTERM during an import: it stops after the rows in hand, close
     `${ROWS - afterTwo} stored, ${afterTwo} already stored, 0 rejected of ${ROWS} rows`,
   );
   assert.equal(storedInDb(), ROWS);
+});
+
+test("import - reads the CSV from stdin (copied to the data dir, removed at the end); SIGINT while stdin is read stores nothing", async () => {
+  const dir = join(tmp.dir, "stdin");
+  mkdirSync(dir);
+  const meter = makeDevice("kangaita-meter-1");
+  nodeIn(dir, [meter]);
+  const signOf = fastSigner(meter);
+  const ts0 = Math.floor(Date.now() / 1000) - 86_400;
+  const rows = Array.from({ length: 2_500 }, (_, i) => {
+    const r = meterReading(meter, i + 1, ts0 + 5 * i, 120);
+    return `${r.deviceId},${r.facilityId},${r.seq},${r.ts},5,electricity,120,${signOf(r)}`;
+  });
+  const text = `deviceId,facilityId,seq,ts,intervalS,kind,energyWh,sig\n${rows.join("\n")}\n`;
+  const spools = () => readdirSync(join(dir, "data")).filter((f) => f.startsWith("import-stdin."));
+  const readingsInDb = () => readingCount(dir);
+
+  // stdin left open after half the file (an export still being written): SIGINT once it is spooling
+  const half = text.slice(0, text.length >> 1);
+  const cut = await runImport(dir, "-", ["--json"], {
+    stdin: (stdin, pid) => {
+      stdin.write(half);
+      void waitFor(() => existsSync(join(dir, "data")) && spools().length > 0, {
+        timeoutMs: 30_000,
+        what: "the importer to spool stdin",
+      }).then(() => process.kill(pid, "SIGINT"));
+    },
+  });
+  assert.equal(cut.code, 130, cut.stderr);
+  assert.deepEqual(JSON.parse(cut.stdout), {
+    rows: [],
+    stored: 0,
+    alreadyStored: 0,
+    rejected: 0,
+    error: { code: "INTERRUPTED", message: "the import was interrupted while stdin was read: nothing was stored" },
+  });
+  assert.deepEqual(spools(), [], "the copy of stdin is removed");
+  assert.equal(existsSync(join(dir, "data", "oracle.db")), false, "nothing was stored");
+
+  const whole = await runImport(dir, "-", [], { stdin: text });
+  assert.equal(whole.code, 0, whole.stderr);
+  const lines = whole.stdout.trimEnd().split("\n");
+  assert.equal(lines.at(-1), "2500 stored, 0 rejected of 2500 rows");
+  assert.equal(lines.length, 2_501);
+  assert.deepEqual(spools(), [], "the copy of stdin is removed");
+  assert.equal(readingsInDb(), 2_500);
 });

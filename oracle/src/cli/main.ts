@@ -51,9 +51,9 @@ const COMMANDS: Record<string, { usage: string; about: string; options: OptionNa
     options: ["config", "shutdown-timeout"],
   },
   import: {
-    usage: "import FILE.csv [--config FILE] [--json]",
+    usage: "import FILE.csv|- [--config FILE] [--json]",
     about:
-      "bulk-import signed readings, one report line per row (exit 1 when a row is rejected or the import stopped); Ctrl-C or SIGTERM stops it after the rows in hand, the report closed; run again after a stop, rows stored before are reported as already stored",
+      "bulk-import signed readings (- reads stdin), one report line per row (exit 1 when a row is rejected or the import stopped); Ctrl-C or SIGTERM stops it after the rows in hand, the report closed; run again after a stop, rows stored before are reported as already stored",
     options: ["config", "json"],
   },
   status: {
@@ -226,7 +226,7 @@ function parseCommandLine(argv: string[]): Args | null {
   if (rest.length < wanted) {
     throw new UsageError(
       command === "import"
-        ? "`import` needs the CSV file to read"
+        ? "`import` needs the CSV file to read (`-` for stdin)"
         : command === "abandon"
           ? "`abandon` needs the id of the failed batch (`status` lists them)"
           : "`keys api-revoke` needs the numeric id of the key to revoke (see `keys api-list`)",
@@ -591,6 +591,26 @@ async function keys(command: string, cfg: Config, args: Args) {
   }
 }
 
+/** Copies stdin to a new file at `path` (refused if it exists), reporting the bytes copied so far. */
+async function spoolStdin(path: string, signal: AbortSignal, onBytes: (bytes: number) => void): Promise<void> {
+  const { createWriteStream } = await import("node:fs");
+  const { pipeline } = await import("node:stream/promises");
+  mkdirSync(dirname(path), { recursive: true });
+  let bytes = 0;
+  await pipeline(
+    process.stdin,
+    async function* (source: AsyncIterable<Buffer>) {
+      for await (const piece of source) {
+        bytes += piece.byteLength;
+        onBytes(bytes);
+        yield piece;
+      }
+    },
+    createWriteStream(path, { flags: "wx" }),
+    { signal },
+  );
+}
+
 async function main(): Promise<void> {
   const args = parseCommandLine(process.argv.slice(2));
   if (!args) return;
@@ -633,8 +653,13 @@ async function main(): Promise<void> {
     case "abandon":
       return abandon(cfg, Number(args.rest[0]));
     case "import": {
-      const file = args.rest[0]!;
-      if (!existsSync(file)) throw new Error(`no CSV file at ${resolve(file)}: check the path given to \`import\``);
+      const given = args.rest[0]!;
+      const fromStdin = given === "-";
+      if (!fromStdin && !existsSync(given))
+        throw new Error(`no CSV file at ${resolve(given)}: check the path given to \`import\` (\`-\` reads stdin)`);
+      // `import -`: stdin is copied to a file in the data dir first (the import reads its file
+      // twice: a check pass, then the rows), removed when the import ends
+      const file = fromStdin ? join(resolve(cfg.dataDir), `import-stdin.${process.pid}.csv`) : given;
       const { createReadStream } = await import("node:fs");
       const { pino } = await import("pino");
       const { ImportStoppedError, importCsv } = await import("../ingest/csv.ts");
@@ -662,7 +687,10 @@ async function main(): Promise<void> {
       const interrupt = new AbortController();
       let signalled: NodeJS.Signals | null = null;
       const onSignal = (signal: NodeJS.Signals) => {
-        if (signalled) process.exit(signal === "SIGINT" ? 130 : 143);
+        if (signalled) {
+          if (fromStdin) rmSync(file, { force: true });
+          process.exit(signal === "SIGINT" ? 130 : 143);
+        }
         signalled = signal;
         interrupt.abort();
         progress.log(
@@ -673,6 +701,19 @@ async function main(): Promise<void> {
       process.on("SIGTERM", onSignal);
       let counts;
       try {
+        if (fromStdin) {
+          if (process.stdin.isTTY) progress.log("import: reading CSV from the terminal; end it with Ctrl-D\n");
+          await spoolStdin(file, interrupt.signal, (bytes) =>
+            progress.update(() => `import: reading stdin, ${formatCount(bytes)} bytes`),
+          ).catch((err: unknown) => {
+            if (!interrupt.signal.aborted) throw err;
+            throw new ImportStoppedError(
+              "INTERRUPTED",
+              "the import was interrupted while stdin was read: nothing was stored",
+              { rows: 0, stored: 0, alreadyStored: 0, rejected: 0 },
+            );
+          });
+        }
         counts = await importCsv({
           signal: interrupt.signal,
           config: cfg,
@@ -715,6 +756,8 @@ async function main(): Promise<void> {
         process.stderr.write(`carbonproof-oracle: ${err.message}\n`);
         process.exitCode = err.code === "INTERRUPTED" ? (signalled === "SIGTERM" ? 143 : 130) : 1;
         return;
+      } finally {
+        if (fromStdin) rmSync(file, { force: true });
       }
       progress.done();
       await write(json ? closing(counts) : `${summary(counts)}\n`);
