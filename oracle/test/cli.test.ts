@@ -439,6 +439,34 @@ describe("carbonproof-oracle start: the signing key", () => {
   });
 });
 
+describe("carbonproof-oracle start: the device list (devices.source file)", () => {
+  test("a missing, unreadable, non-JSON or invalid device file stops the start with the path and what to do", async () => {
+    const dir = join(tmp.dir, "device-file");
+    const cfg = configIn(dir);
+    const devicesJson = join(dir, "data", "devices.json");
+    const missing = await run(["start", "--config", cfg]);
+    assert.equal(missing.code, 1, missing.stderr);
+    assert.match(
+      missing.stderr,
+      /carbonproof-oracle: no device file at \S+devices\.json \(devices\.source is "file"\): write the devices' list there \(`carbonproof-sim --devices-file` writes one\), set devices\.file to where it is, or set devices\.source to "chain"/,
+    );
+    assert.ok(!existsSync(join(dir, "data", "oracle.pid")), "the pid file goes with the process");
+    mkdirSync(devicesJson); // a directory where the file should be: EISDIR
+    const unreadable = await run(["start", "--config", cfg]);
+    assert.equal(unreadable.code, 1, unreadable.stderr);
+    assert.match(unreadable.stderr, /cannot read the device file \S+devices\.json: EISDIR/);
+    rmSync(devicesJson, { recursive: true });
+    writeFileSync(devicesJson, '[{"deviceId": "m1",');
+    const notJson = await run(["start", "--config", cfg]);
+    assert.equal(notJson.code, 1, notJson.stderr);
+    assert.match(notJson.stderr, /\S+devices\.json is not JSON: /);
+    writeFileSync(devicesJson, JSON.stringify([{ deviceId: "m1", facilityId: "f1", status: "sleeping", keys: [] }]));
+    const invalid = await run(["start", "--config", cfg]);
+    assert.equal(invalid.code, 1, invalid.stderr);
+    assert.match(invalid.stderr, /\S+devices\.json is invalid: 0\.status: /);
+  });
+});
+
 /**
  * `start` and its signals. Readings go in over MQTT with QoS 1 from devices that keep several
  * publishes in flight; a reading counts as acknowledged when its PUBACK arrived, which the node

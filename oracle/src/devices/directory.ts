@@ -73,7 +73,13 @@ const deviceFileSchema = z.array(
 
 /** Parses the JSON device list (`devices.file`); throws with every issue listed. */
 export function parseDeviceFile(text: string, source = "devices file"): DeviceInfo[] {
-  const parsed = deviceFileSchema.safeParse(JSON.parse(text));
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${source} is not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = deviceFileSchema.safeParse(json);
   if (!parsed.success) {
     throw new Error(
       `${source} is invalid: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
@@ -92,8 +98,20 @@ export function parseDeviceFile(text: string, source = "devices file"): DeviceIn
   }));
 }
 
+/** The device list at `path` (`devices.source` "file"); a missing or unreadable file says what to do. */
 export function loadDeviceFile(path: string): MemoryDeviceDirectory {
-  return new MemoryDeviceDirectory(parseDeviceFile(readFileSync(path, "utf8"), path));
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT")
+      throw new Error(
+        `no device file at ${path} (devices.source is "file"): write the devices' list there (\`carbonproof-sim --devices-file\` writes one), set devices.file to where it is, or set devices.source to "chain" to read the DeviceRegistry`,
+        { cause: err },
+      );
+    throw new Error(`cannot read the device file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  return new MemoryDeviceDirectory(parseDeviceFile(text, path));
 }
 
 /** JSON form of a device list, as `parseDeviceFile` reads it (the simulator writes it). */
