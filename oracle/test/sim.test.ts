@@ -1,7 +1,8 @@
 import { test, afterEach, beforeEach, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createApiKey } from "../src/api/keys.ts";
@@ -119,6 +120,52 @@ test("--help explains --speed; --speed above 1 without --duration stops with wha
   assert.match(bad.stderr, /--replay-rate must be a number from 0 to 1/);
 });
 
+test("a state file that is not JSON or not a simulator state stops the run with what to do, and is left as it was", () => {
+  const dir = mkdtempSync(join(tmpdir(), "cp-sim-state-"));
+  try {
+    const state = join(dir, "sim.json");
+    for (const [text, message] of [
+      [
+        '{"devices": [',
+        /the state file \S+sim\.json cannot be read as JSON \(.+\); it holds the devices' keys and unsent readings: repair it, or move it aside to start with new devices/,
+      ],
+      [
+        '{"devices": 5, "publicKeys": []}',
+        /the state file \S+sim\.json is not a simulator state: devices: .+; repair it, or move it aside/,
+      ],
+      [
+        JSON.stringify({
+          devices: [{ deviceId: "d", facilityId: "f", kind: "chimney", intervalS: 5, secretKey: "0x01", seq: 0 }],
+          publicKeys: ["0x04"],
+        }),
+        /is not a simulator state: devices\.0\.kind: /,
+      ],
+    ] as const) {
+      writeFileSync(state, text);
+      // an unreachable node: the state is read before anything is sent
+      const r = spawnSync(
+        process.execPath,
+        [
+          "--disable-warning=ExperimentalWarning",
+          sim,
+          "--state",
+          state,
+          "--http",
+          "http://127.0.0.1:9",
+          "--duration",
+          "1",
+        ],
+        { encoding: "utf8" },
+      );
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, message);
+      assert.equal(readFileSync(state, "utf8"), text, "the state file is not overwritten");
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 describe("carbonproof-sim over MQTT", { timeout: 180_000 }, () => {
   let node: Node;
   beforeEach(async () => {
@@ -179,6 +226,12 @@ describe("carbonproof-sim over MQTT", { timeout: 180_000 }, () => {
     assert.equal(offline.stats!.acked, 0);
     assert.ok(offline.stats!.buffered > 20, `buffered ${offline.stats!.buffered}`);
     assert.equal(node.storage.listReadings({ limit: 10 }).length, 0, "nothing sent while offline");
+    // saved through a temp file renamed over it: owner-only, nothing left beside it
+    assert.equal(statSync(join(node.dir, "sim-state.json")).mode & 0o777, 0o600);
+    assert.deepEqual(
+      readdirSync(node.dir).filter((f) => f.startsWith("sim-state.json.")),
+      [],
+    );
     const online = await runSim(node, mqttArgs, ["--duration", "3"]);
     assert.equal(online.code, 0, online.stderr);
     assert.equal(online.stats!.buffered, 0);

@@ -3,10 +3,11 @@
  * `carbonproof-sim` — simulated tea-factory devices publishing signed readings; options in
  * USAGE below (`--help`) and docs/oracle.md.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import mqtt from "mqtt";
+import { z } from "zod";
 import { createPublicClient, createWalletClient, http, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { bytesToHex, hexToBytes, idToBytes32, publicKeyToXY, type Envelope } from "../../../sdk/src/index.ts";
@@ -107,9 +108,48 @@ type Saved = {
   buffer?: Envelope[];
 };
 
+const hex = z.string().regex(/^0x[0-9a-fA-F]+$/, "0x-prefixed hex");
+/** The state file as `save` writes it; readings in `buffer` are checked by the node when they are sent. */
+const stateSchema = z
+  .object({
+    devices: z.array(
+      z.object({
+        deviceId: z.string().min(1),
+        facilityId: z.string().min(1),
+        kind: z.enum(["flue-gas", "electricity", "fuel"] as const satisfies readonly SimDevice["kind"][]),
+        intervalS: z.number().int().positive(),
+        secretKey: hex,
+        seq: z.number().int().min(0),
+        lastTs: z.number().int().optional(),
+        buffer: z.array(z.custom<Envelope>((e) => typeof e === "object" && e !== null)).optional(),
+      }),
+    ),
+    publicKeys: z.array(hex),
+  })
+  .refine((s) => s.publicKeys.length === s.devices.length, "publicKeys: one per device");
+
+/** The saved devices; a file that is not a state file stops the run with what to do (it holds device keys: never overwritten). */
+function readState(path: string): { devices: Saved[]; publicKeys: string[] } {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new Error(
+      `the state file ${path} cannot be read as JSON (${(err as Error).message}); it holds the devices' keys and unsent readings: repair it, or move it aside to start with new devices`,
+      { cause: err },
+    );
+  }
+  const parsed = stateSchema.safeParse(json);
+  if (!parsed.success)
+    throw new Error(
+      `the state file ${path} is not a simulator state: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(file)"}: ${i.message}`).join("; ")}; repair it, or move it aside to start with new devices`,
+    );
+  return parsed.data as { devices: Saved[]; publicKeys: string[] };
+}
+
 function loadOrCreate(): SimDevice[] {
   if (existsSync(values.state!)) {
-    const saved = JSON.parse(readFileSync(values.state!, "utf8")) as { devices: Saved[]; publicKeys: string[] };
+    const saved = readState(values.state!);
     return saved.devices.map((s, i) => ({
       ...s,
       secretKey: hexToBytes(s.secretKey),
@@ -141,7 +181,17 @@ function save(devices: SimDevice[]): void {
     })),
     publicKeys: devices.map((d) => bytesToHex(d.publicKey)),
   };
-  writeFileSync(values.state!, JSON.stringify(out, null, 2), { mode: 0o600 });
+  // written beside it, synced, then renamed over it: a crash mid-save leaves the previous state
+  // whole, never a truncated file (it holds the devices' keys and their unsent readings)
+  const temp = `${values.state!}.${process.pid}.tmp`;
+  const fd = openSync(temp, "w", 0o600);
+  try {
+    writeSync(fd, JSON.stringify(out, null, 2));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, values.state!);
 }
 
 async function registerOnChain(devices: SimDevice[]): Promise<void> {
