@@ -21,6 +21,7 @@ import { ChainDeviceDirectory } from "./devices/chain.ts";
 import { createPublicClient, http, type PublicClient } from "viem";
 import type { Storage } from "./storage/types.ts";
 import { PinWatch, Readiness } from "./readiness.ts";
+import { listenFailure } from "./listen.ts";
 
 export type NodeParts = {
   /** Device lookups; default from config (`devices.source`). */
@@ -227,7 +228,9 @@ async function startParts(common: Common, parts: NodeParts): Promise<OracleNode>
     });
     const a = api;
     common.shutdown.add("http", () => a.close());
-    httpUrl = await api.listen({ host: config.http.host, port: config.http.port });
+    httpUrl = await api.listen({ host: config.http.host, port: config.http.port }).catch((err: unknown) => {
+      throw listenFailure("http", config.http.host, config.http.port, err);
+    });
     logger.info({ url: httpUrl }, "HTTP API listening");
   }
 

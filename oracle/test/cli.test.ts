@@ -467,6 +467,21 @@ describe("carbonproof-oracle start: the device list (devices.source file)", () =
   });
 });
 
+describe("carbonproof-oracle start: its data dir", () => {
+  test("a dataDir that cannot be created or written stops the start naming it and the setting", async () => {
+    const dir = join(tmp.dir, "bad-data-dir");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "a-file"), "");
+    const cfg = configIn(dir, { dataDir: join(dir, "a-file", "data") });
+    const r = await run(["start", "--config", cfg]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /carbonproof-oracle: dataDir \S+a-file\/data cannot be the node's data directory \(ENOTDIR\): set dataDir \(config file, or CARBONPROOF_ORACLE__DATA_DIR\) to a directory this user can create or write/,
+    );
+  });
+});
+
 /**
  * `start` and its signals. Readings go in over MQTT with QoS 1 from devices that keep several
  * publishes in flight; a reading counts as acknowledged when its PUBACK arrived, which the node

@@ -50,8 +50,30 @@ test(
           devices: [deviceInfo(device)],
           config: { http: { port: held.port, host: "127.0.0.1" } },
         }),
-        (err: NodeJS.ErrnoException) => err.code === "EADDRINUSE",
+        (err: NodeJS.ErrnoException) => {
+          assert.equal(err.code, "EADDRINUSE");
+          assert.equal(
+            err.message,
+            `http: cannot listen on 127.0.0.1:${held.port} (EADDRINUSE): the port is in use by another process: stop it, or set http.port to a free port`,
+          );
+          return true;
+        },
       );
+      // the MQTT endpoint's port taken, with either embedded endpoint: the setting to change is named
+      for (const embedded of ["ingest", "aedes"] as const) {
+        await assert.rejects(
+          testNode({
+            dir: tmp.dir,
+            devices: [deviceInfo(device)],
+            config: { mqtt: { mode: "embedded", embedded, port: held.port, host: "127.0.0.1" } },
+          }),
+          {
+            code: "EADDRINUSE",
+            message: `mqtt: cannot listen on 127.0.0.1:${held.port} (EADDRINUSE): the port is in use by another process: stop it, or set mqtt.port to a free port`,
+          },
+          embedded,
+        );
+      }
       // worker threads end asynchronously after terminate(); give them a few seconds
       let left = nodeThreads();
       for (let i = 0; i < 100 && left.length > 0; i++) {

@@ -10,7 +10,16 @@
  * Config: a JSON file (--config or CARBONPROOF_ORACLE_CONFIG) plus CARBONPROOF_ORACLE__*
  * environment overrides, validated at start (docs/oracle.md).
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  constants as fsConstants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import module from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -357,9 +366,18 @@ function runningNodePid(cfg: Config): number | null {
 async function start(cfg: Config, deadlineS: number): Promise<void> {
   const { createCommon } = await import("../common.ts");
   const { startNode } = await import("../node.ts");
+  const dataDir = resolve(cfg.dataDir);
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    accessSync(dataDir, fsConstants.R_OK | fsConstants.W_OK);
+  } catch (err) {
+    throw new Error(
+      `dataDir ${dataDir} cannot be the node's data directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): set dataDir (config file, or CARBONPROOF_ORACLE__DATA_DIR) to a directory this user can create or write`,
+      { cause: err },
+    );
+  }
   const common = createCommon(cfg);
   const pids = pidFile(cfg);
-  mkdirSync(dirname(pids), { recursive: true });
   writeFileSync(pids, `${process.pid}\n`);
   process.on("exit", () => {
     if (existsSync(pids) && readFileSync(pids, "utf8").trim() === String(process.pid)) rmSync(pids, { force: true });

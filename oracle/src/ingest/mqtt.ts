@@ -10,6 +10,7 @@ import { HEARTBEAT_TOPIC_FILTER, type HeartbeatRecorder } from "./heartbeat.ts";
 import type { Storage } from "../storage/types.ts";
 import { authenticate as authenticateKey } from "../api/keys.ts";
 import { startIngestServer, type MqttPrincipal } from "./mqtt-server.ts";
+import { listenFailure } from "../listen.ts";
 
 type AedesOptions = NonNullable<Parameters<typeof Aedes.createBroker>[0]>;
 type AuthenticateHandler = NonNullable<AedesOptions["authenticate"]>;
@@ -158,6 +159,8 @@ export async function startEmbeddedBroker(deps: {
         cfg.maxPayloadBytes,
       );
     },
+  }).catch((err: unknown) => {
+    throw listenFailure("mqtt", cfg.host, cfg.port, err);
   });
   log.info({ url: server.url }, "embedded MQTT endpoint listening (ingest only)");
   return { url: server.url, close: () => server.close() };
@@ -234,7 +237,10 @@ async function startAedesBroker(deps: {
   const broker = await Aedes.createBroker({ authenticate, authorizePublish, concurrency: 1000, queueLimit: 10_000 });
   const server: Server = createServer(broker.handle);
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (err) => {
+      broker.close(); // nothing else of it was started
+      reject(listenFailure("mqtt", common.config.mqtt.host, common.config.mqtt.port, err));
+    });
     server.listen(common.config.mqtt.port, common.config.mqtt.host, () => resolve());
   });
   const addr = server.address();
