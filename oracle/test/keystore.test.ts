@@ -1,5 +1,6 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Wallet, encryptKeystoreJson, decryptKeystoreJson } from "ethers";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
@@ -40,6 +41,22 @@ test("a wrong password is refused with KEYSTORE_WRONG_PASSWORD", () => {
     privateKeyToAccount(decryptKey(encryptKey(generatePrivateKey(), "x", { n: 1024 }), "x")).address.length,
     42,
   );
+});
+
+test("a file that is not a keystore is refused with KEYSTORE_INVALID naming the file, what is missing, and what to do", () => {
+  const notJson = join(tmp.dir, "not-json.json");
+  writeFileSync(notJson, "{");
+  assert.throws(() => openKeystore(notJson, "x"), {
+    code: "KEYSTORE_INVALID",
+    message: `keystore ${notJson} is not JSON: restore it from its backup`,
+  });
+  const other = join(tmp.dir, "other.json");
+  writeFileSync(other, JSON.stringify({ version: 3, note: "not a keystore" }));
+  assert.throws(() => openKeystore(other, "x"), {
+    code: "KEYSTORE_INVALID",
+    message: `keystore ${other} is not a v3 scrypt/aes-128-ctr keystore (missing or invalid: id, crypto): restore it from its backup`,
+  });
+  assert.throws(() => openKeystore(join(tmp.dir, "none.json"), "x"), { code: "KEYSTORE_MISSING" });
 });
 
 test("loadSigner takes a plain key from the environment on the local chain (31337) only, or with CARBONPROOF_ALLOW_PLAIN_KEY=1", () => {

@@ -84,7 +84,7 @@ export function decryptKey(json: unknown, password: string): `0x${string}` {
   if (!parsed.success) {
     throw new KeystoreError(
       "KEYSTORE_INVALID",
-      `not a v3 scrypt/aes-128-ctr keystore: ${parsed.error.issues.map((i) => i.path.join(".")).join(", ")}`,
+      `not a v3 scrypt/aes-128-ctr keystore (missing or invalid: ${parsed.error.issues.map((i) => i.path.join(".")).join(", ")})`,
     );
   }
   const c = parsed.data.crypto;
@@ -135,7 +135,16 @@ export function createKeystore(
 }
 
 export function openKeystore(path: string, password: string): PrivateKeyAccount {
-  return privateKeyToAccount(decryptKey(readKeystore(path), password));
+  const json = readKeystore(path);
+  try {
+    return privateKeyToAccount(decryptKey(json, password));
+  } catch (err) {
+    if (err instanceof KeystoreError && err.code === "KEYSTORE_INVALID")
+      throw new KeystoreError("KEYSTORE_INVALID", `keystore ${path} is ${err.message}: restore it from its backup`, {
+        cause: err,
+      });
+    throw err;
+  }
 }
 
 /** Address of a keystore without decrypting it (when the file records it), checksummed as the signer's. */
