@@ -571,3 +571,15 @@ test("device sign-csv stopped by SIGINT or SIGTERM removes its temp file, writes
   assert.match(term.stderr, /interrupted by SIGTERM/);
   assert.deepEqual(term.temps, [], "the temp file in the temp directory is removed");
 });
+
+test("bundle cid and bundle check: a missing file or a directory is a usage error naming it and why", () => {
+  const dir = tmp();
+  for (const sub of ["cid", "check"]) {
+    const missing = cli(["bundle", sub, join(dir, "none.json")]);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /^carbonproof: Cannot read \S+none\.json: ENOENT: /m);
+    const directory = cli(["bundle", sub, dir]);
+    assert.equal(directory.code, 2, directory.stderr);
+    assert.match(directory.stderr, /^carbonproof: Cannot read \S+: EISDIR: /m);
+  }
+});

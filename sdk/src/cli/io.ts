@@ -44,6 +44,15 @@ export const processIo: Io = {
   stderrIsTty: process.stderr.isTTY === true,
 };
 
+/** The bytes of FILE; a file that cannot be read (missing, a directory) is a usage error naming it and why. */
+export function readFileBytes(file: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(file));
+  } catch (cause) {
+    throw new CliError(`Cannot read ${file}: ${(cause as Error).message}`, EXIT_USAGE, { cause });
+  }
+}
+
 /** Text of FILE, or of stdin for `-` or no file. */
 export function readInput(io: Io, file: string | undefined): { text: string; name: string } {
   if (file === undefined || file === "-") return { text: io.readStdin(), name: "stdin" };

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { buildBundle, bundleCid, decodeBundle, encodeBundle } from "../../bundle/bundle.ts";
 import { checkBundle } from "../../bundle/check.ts";
@@ -7,7 +7,17 @@ import { SdkError } from "../../errors.ts";
 import { METHODOLOGY_ID } from "../../methodology/methodologyId.ts";
 import { parseEnvelope } from "../../reading/parse.ts";
 import { publicKeyFromPem } from "../../reading/sign.ts";
-import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, parseJson, readInput, toJson, type Io } from "../io.ts";
+import {
+  CliError,
+  EXIT_FAIL,
+  EXIT_OK,
+  EXIT_USAGE,
+  parseJson,
+  readFileBytes,
+  readInput,
+  toJson,
+  type Io,
+} from "../io.ts";
 import { FACTOR_OPTIONS, FACTOR_OPTIONS_HELP, loadFactorSet } from "./factorSetOption.ts";
 
 export const BUNDLE_HELP = `Usage: carbonproof bundle <build|cid|check> [options]
@@ -139,8 +149,7 @@ export async function bundleCommand(io: Io, argv: string[]): Promise<number> {
     if (values.help) return (io.stdout(CID_HELP), EXIT_OK);
     if (positionals.length !== 1) throw new CliError("bundle cid needs exactly one FILE.");
     const file = positionals[0]!;
-    if (!existsSync(file)) throw new CliError(`Cannot read ${file}.`);
-    const bytes = new Uint8Array(readFileSync(file));
+    const bytes = readFileBytes(file);
     let note = "canonical bundle format 1";
     try {
       decodeBundle(bytes);
@@ -165,8 +174,8 @@ export async function bundleCommand(io: Io, argv: string[]): Promise<number> {
     if (values.help) return (io.stdout(CHECK_HELP), EXIT_OK);
     if (positionals.length !== 1) throw new CliError("bundle check needs exactly one FILE.");
     const file = positionals[0]!;
-    if (!existsSync(file)) throw new CliError(`Cannot read ${file}.`);
-    const bundle = asUsage(file, () => decodeBundle(new Uint8Array(readFileSync(file))));
+    const bytes = readFileBytes(file);
+    const bundle = asUsage(file, () => decodeBundle(bytes));
     const keys = new Map<string, Uint8Array>();
     for (const spec of values.pub ?? []) {
       const at = spec.indexOf("=");
