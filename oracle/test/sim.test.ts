@@ -1,7 +1,7 @@
 import { test, afterEach, beforeEach, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -118,6 +118,36 @@ test("--help explains --speed; --speed above 1 without --duration stops with wha
   });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--replay-rate must be a number from 0 to 1/);
+  // device counts and URLs are checked before anything is made: no state file is left behind
+  const dir = mkdtempSync(join(tmpdir(), "cp-sim-flags-"));
+  try {
+    const state = join(dir, "sim.json");
+    for (const [args, message] of [
+      [["--chimneys", "abc"], /--chimneys must be a number from 0 to 10000, not "abc"/],
+      [["--meters", "1.5"], /--meters must be a whole number from 0 to 10000, not "1.5"/],
+      [["--chimneys", "0", "--meters", "0", "--fuel", "0"], /the simulator needs at least one device/],
+      [["--http", "127.0.0.1:8787"], /--http must be a URL starting with http:\/\/ or https:\/\//],
+      [["--mqtt", "http://127.0.0.1:1883"], /--mqtt must be a URL starting with mqtt:\/\/ or mqtts:\/\//],
+    ] as const) {
+      const r = spawnSync(
+        process.execPath,
+        ["--disable-warning=ExperimentalWarning", sim, ...args, "--duration", "1", "--state", state],
+        { encoding: "utf8" },
+      );
+      assert.equal(r.status, 1, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(existsSync(state), false, `${args.join(" ")} left a state file`);
+    }
+    const toDir = spawnSync(
+      process.execPath,
+      ["--disable-warning=ExperimentalWarning", sim, "--devices-file", dir, "--duration", "0", "--state", state],
+      { encoding: "utf8" },
+    );
+    assert.equal(toDir.status, 1, toDir.stderr);
+    assert.match(toDir.stderr, /--devices-file: cannot write \S+ \(EISDIR\): give the path of a file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("a state file that is not JSON or not a simulator state stops the run with what to do, and is left as it was", () => {

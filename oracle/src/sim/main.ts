@@ -97,6 +97,30 @@ function numberFlag(name: keyof typeof values, min: number, max = Infinity): num
   return n;
 }
 
+/** A whole-number flag in [min, max], or a clear error naming the flag and its range. */
+function countFlag(name: keyof typeof values, min: number, max: number): number {
+  const n = numberFlag(name, min, max);
+  if (!Number.isInteger(n))
+    throw new Error(`--${name} must be a whole number from ${min} to ${max}, not ${JSON.stringify(values[name])}`);
+  return n;
+}
+
+/** `--http` or `--mqtt`: a URL with one of `schemes`, or a clear error naming the flag. */
+function urlFlag(name: "http" | "mqtt", schemes: readonly string[]): void {
+  const raw = values[name];
+  if (raw === undefined) return;
+  let scheme: string | null = null;
+  try {
+    scheme = new URL(raw).protocol.replace(/:$/, "");
+  } catch {
+    // not a URL
+  }
+  if (scheme === null || !schemes.includes(scheme))
+    throw new Error(
+      `--${name} must be a URL starting with ${schemes.map((x) => `${x}://`).join(" or ")} (e.g. ${name === "http" ? "http://127.0.0.1:8787" : "mqtt://127.0.0.1:1883"}), not ${JSON.stringify(raw)}`,
+    );
+}
+
 type Saved = {
   deviceId: string;
   facilityId: string;
@@ -147,7 +171,8 @@ function readState(path: string): { devices: Saved[]; publicKeys: string[] } {
   return parsed.data as { devices: Saved[]; publicKeys: string[] };
 }
 
-function loadOrCreate(): SimDevice[] {
+/** The devices of the state file, or new ones: `counts` of each kind (used only when there is no state file yet). */
+function loadOrCreate(counts: { chimneys: number; meters: number; fuel: number }): SimDevice[] {
   if (existsSync(values.state!)) {
     const saved = readState(values.state!);
     return saved.devices.map((s, i) => ({
@@ -158,12 +183,7 @@ function loadOrCreate(): SimDevice[] {
       buffer: s.buffer ?? [],
     }));
   }
-  return makeSimDevices({
-    facilityId: values.facility!,
-    chimneys: Number(values.chimneys),
-    meters: Number(values.meters),
-    fuel: Number(values.fuel),
-  });
+  return makeSimDevices({ facilityId: values.facility!, ...counts });
 }
 
 function save(devices: SimDevice[]): void {
@@ -240,9 +260,29 @@ async function main(): Promise<void> {
   };
   if (rates.badSig + rates.implausible > 1)
     throw new Error("--bad-sig-rate plus --implausible-rate must be at most 1 (a reading gets at most one of them)");
-  const devices = loadOrCreate();
+  const counts = {
+    chimneys: countFlag("chimneys", 0, 10_000),
+    meters: countFlag("meters", 0, 10_000),
+    fuel: countFlag("fuel", 0, 10_000),
+  };
+  if (counts.chimneys + counts.meters + counts.fuel === 0)
+    throw new Error("--chimneys, --meters and --fuel are all 0: the simulator needs at least one device");
+  urlFlag("http", ["http", "https"]);
+  urlFlag("mqtt", ["mqtt", "mqtts", "tcp", "tls", "ws", "wss"]);
+  if (values.rpc) countFlag("chain-id", 1, Number.MAX_SAFE_INTEGER);
+  const devices = loadOrCreate(counts);
   save(devices);
-  if (values["devices-file"]) writeSingleKeyDeviceFile(values["devices-file"], devices);
+  const devicesFile = values["devices-file"];
+  if (devicesFile) {
+    try {
+      writeSingleKeyDeviceFile(devicesFile, devices);
+    } catch (err) {
+      throw new Error(
+        `--devices-file: cannot write ${devicesFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): give the path of a file in a directory that exists and this user can write`,
+        { cause: err },
+      );
+    }
+  }
   if (values.rpc) await registerOnChain(devices);
 
   const apiKey = values["api-key"] ?? process.env.CARBONPROOF_SIM_API_KEY;
