@@ -14,7 +14,7 @@ import { WorkerBundleBuilder } from "./batch/bundle-builder.ts";
 import { HeliaStore } from "./ipfs/helia.ts";
 import { KuboStore } from "./ipfs/kubo.ts";
 import type { ContentStore } from "./ipfs/store.ts";
-import { SqliteStorage } from "./storage/sqlite.ts";
+import { openStorage, storageSpec } from "./storage/open.ts";
 import { ViemChain, chainFor } from "./chain/viem.ts";
 import { loadSigner } from "./chain/setup.ts";
 import { ChainDeviceDirectory } from "./devices/chain.ts";
@@ -74,7 +74,8 @@ export async function startNode(common: Common, parts: NodeParts): Promise<Oracl
 async function startParts(common: Common, parts: NodeParts): Promise<OracleNode> {
   const { config, logger } = common;
   const dataDir = resolve(config.dataDir);
-  const storage = new SqliteStorage(join(dataDir, "oracle.db"), { synchronous: config.storage.synchronous });
+  const spec = storageSpec(config);
+  const storage = openStorage(spec);
   common.shutdown.add("storage", () => storage.close());
 
   let chain: ChainPort | null = parts.chain ?? null;
@@ -138,7 +139,7 @@ async function startParts(common: Common, parts: NodeParts): Promise<OracleNode>
   // pins of the pipeline and of evidence uploads go through the watch: /ready reports IPFS by them
   const pins = new PinWatch(content, () => common.clock.nowMs());
   const proofs = new ProofService(storage);
-  const bundles = new WorkerBundleBuilder(join(dataDir, "oracle.db"), parts.calculator);
+  const bundles = new WorkerBundleBuilder(spec, parts.calculator);
   common.shutdown.add("bundle-worker", () => bundles.close()); // the pipeline's stop closes it too
   const pipeline = new BatchPipeline({
     common,

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Common } from "./common.ts";
 import type { ChainPort } from "./batch/pipeline.ts";
 import type { ContentStore } from "./ipfs/store.ts";
-import type { SqliteStorage } from "./storage/sqlite.ts";
+import type { SqlStorage } from "./storage/sql-storage.ts";
 
 /**
  * A content store that remembers since when pinning has been failing: from the first failed
@@ -78,7 +78,7 @@ export const STORAGE_PROBE_STALL_MS = 15_000;
 export class Readiness {
   readonly #common: Common;
   readonly #log: Logger;
-  readonly #storage: SqliteStorage;
+  readonly #storage: SqlStorage;
   readonly #writerFailed: () => Error | null;
   readonly #pins: PinWatch | null;
   readonly #chain: ChainPort | null;
@@ -95,7 +95,7 @@ export class Readiness {
 
   constructor(deps: {
     common: Common;
-    storage: SqliteStorage;
+    storage: SqlStorage;
     /** the ingest writer thread's `failed` (null while it runs); absent without a writer */
     writerFailed?: () => Error | null;
     /** the probe write on the writer thread (`IngestWriter.setMeta`); without a writer, on `storage` */

@@ -21,27 +21,47 @@ function throwsConfigError(fn: () => unknown, ...patterns: RegExp[]): void {
   });
 }
 
-test("storage.driver: sqlite is accepted and the default", () => {
+test("storage.driver: sqlite is accepted and the default; postgres with a postgres:// storage.url", () => {
   assert.equal(parseConfig({}).storage.driver, "sqlite");
   assert.equal(parseConfig({ storage: { driver: "sqlite" } }).storage.driver, "sqlite");
+  const cfg = loadConfig({
+    env: {
+      CARBONPROOF_ORACLE__STORAGE__DRIVER: "postgres",
+      CARBONPROOF_ORACLE__STORAGE__URL: "postgres://oracle:secret@127.0.0.1:5432/carbonproof",
+    },
+  });
+  assert.deepEqual(
+    [cfg.storage.driver, cfg.storage.url],
+    ["postgres", "postgres://oracle:secret@127.0.0.1:5432/carbonproof"],
+  );
 });
 
-test("storage.driver: a driver that does not exist is refused, naming the ones that exist and that PostgreSQL is not yet implemented", () => {
-  for (const driver of ["postgres", "postgresql", "mysql"]) {
+test("storage: a driver that does not exist, postgres without a URL, or a URL that is not postgres:// are refused, saying what to set", () => {
+  const refused = (env: Record<string, string>, message: RegExp) =>
     assert.throws(
-      () => loadConfig({ env: { CARBONPROOF_ORACLE__STORAGE__DRIVER: driver } }),
+      () => loadConfig({ env }),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
-        assert.match(
-          err.message,
-          new RegExp(
-            `storage\\.driver: storage driver "${driver}" does not exist: the drivers that exist are sqlite \\(PostgreSQL is not yet implemented\\); set storage\\.driver to "sqlite" or leave it out`,
-          ),
-        );
+        assert.match(err.message, message);
         return true;
       },
     );
-  }
+  for (const driver of ["postgresql", "mysql"])
+    refused(
+      { CARBONPROOF_ORACLE__STORAGE__DRIVER: driver },
+      new RegExp(
+        `storage\\.driver: storage driver "${driver}" does not exist: the drivers that exist are sqlite, postgres; set storage\\.driver to one of them or leave it out \\(sqlite\\)`,
+      ),
+    );
+  refused(
+    { CARBONPROOF_ORACLE__STORAGE__DRIVER: "postgres" },
+    /storage\.url: storage\.driver "postgres" needs storage\.url \(postgres:\/\/user:password@host:5432\/database\)/,
+  );
+  for (const url of ["mysql://x@127.0.0.1/db", "not a url", "postgres://"])
+    refused(
+      { CARBONPROOF_ORACLE__STORAGE__DRIVER: "postgres", CARBONPROOF_ORACLE__STORAGE__URL: url },
+      /storage\.url: storage\.url must be a postgres:\/\/ \(or postgresql:\/\/\) URL/,
+    );
 });
 
 describe("batching.windowS: 1 min to 24 h (issue 6), shorter only on the local chain or when allowed", () => {

@@ -175,7 +175,7 @@ describe("group commit and the acknowledgement", { timeout: 120_000 }, () => {
     // a writer whose database cannot be opened (its folder is a file): every commit fails
     class BrokenWriterStorage extends SqliteStorage {
       override openIngestWriter(): IngestWriter {
-        return new IngestWriter(join(notADir, "oracle.db"), "FULL");
+        return new IngestWriter({ driver: "sqlite", path: join(notADir, "oracle.db"), synchronous: "FULL" });
       }
     }
     const storage = new BrokenWriterStorage(join(tmp.dir, "oracle.db"));

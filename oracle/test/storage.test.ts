@@ -1,9 +1,12 @@
-import { test, after } from "node:test";
+import { test, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { MIGRATIONS, SqliteStorage, digestKey } from "../src/storage/sqlite.ts";
 import type { NewReading } from "../src/storage/types.ts";
+import { PostgresStorage } from "../src/storage/postgres.ts";
+import type { SqlStorage } from "../src/storage/sql-storage.ts";
+import { postgresMissing, startPostgres, type PostgresServer } from "./postgres-harness.ts";
 import { storedReading } from "./fixtures.ts";
 import { tempDir } from "./helpers.ts";
 
@@ -15,167 +18,193 @@ function uniq(r: NewReading): NewReading {
   return { ...r, digest: "0x" + (++n).toString(16).padStart(64, "0") };
 }
 
-test("stores readings once per (device, seq) and records a replay as a dead letter", () => {
-  const s = new SqliteStorage(join(tmp.dir, "a.db"));
-  const out = s.commitIngest([uniq(storedReading("d1", 1, 100)), uniq(storedReading("d1", 1, 100))], [], {
-    windowS: 60,
-    nowMs: 0,
-  });
-  assert.equal(out.readings[0]!.status, "stored");
-  assert.equal(out.readings[1]!.status, "rejected");
-  assert.equal(out.readings[1]!.status === "rejected" && out.readings[1]!.reason, "replay");
-  assert.equal(s.countDeadLetters(), 1);
-  assert.ok(s.hasReading("d1", 1));
-  assert.equal(s.backlog(), 1);
-  s.close();
-});
-
-test("assigns readings to the facility's window and seals it after the grace period", () => {
-  const s = new SqliteStorage(join(tmp.dir, "b.db"));
-  s.commitIngest(
-    [uniq(storedReading("d1", 1, 61)), uniq(storedReading("d2", 1, 119)), uniq(storedReading("d1", 2, 120))],
-    [],
-    {
-      windowS: 60,
-      nowMs: 0,
-    },
-  );
-  const open = s.listBatches({ states: ["open"] });
-  assert.deepEqual(
-    open.map((b) => [b.periodStart, b.periodEnd, b.readingCount]),
-    [
-      [60, 120, 2],
-      [120, 180, 1],
-    ],
-  );
-  assert.deepEqual(s.sealDue(124_000, 5), [], "not yet past grace");
-  const sealed = s.sealDue(126_000, 5);
-  assert.equal(sealed.length, 1);
-  assert.equal(s.getBatch(sealed[0]!)!.state, "sealed");
-  s.close();
-});
-
-test("a late reading for a sealed period goes into one open correction batch", () => {
-  const s = new SqliteStorage(join(tmp.dir, "c.db"));
-  s.commitIngest([uniq(storedReading("d1", 1, 10))], [], { windowS: 60, nowMs: 0 });
-  const [regular] = s.sealDue(70_000, 0);
-  s.commitIngest([uniq(storedReading("d1", 2, 20)), uniq(storedReading("d1", 3, 30))], [], {
-    windowS: 60,
-    nowMs: 80_000,
-  });
-  const corr = s.listBatches({ states: ["open"] });
-  assert.equal(corr.length, 1);
-  assert.equal(corr[0]!.correctionOfBatch, regular);
-  assert.equal(corr[0]!.readingCount, 2);
-  // not sealed before its regular batch is confirmed
-  assert.deepEqual(s.sealDue(10_000_000, 0), []);
-  assert.ok(s.transition(regular!, ["sealed"], "confirmed"));
-  assert.deepEqual(s.sealDue(10_000_000, 0), [corr[0]!.id]);
-  s.close();
-});
-
-/** Moves a sealed batch to `signed` as the pipeline would (its header and signatures made up). */
-function signedFrom(s: SqliteStorage, id: number): void {
-  assert.ok(s.transition(id, ["sealed"], "pinned", { headerJson: "{}", bundleCid: `bafy${id}`, readingCount: 1 }));
-  assert.ok(s.transition(id, ["pinned"], "signed", { attestationId: `0x${id.toString(16).padStart(64, "0")}` }));
+/**
+ * The storage logic on each driver: SQLite (a file per test) and PostgreSQL (a database per test
+ * on a real server, postgres-harness.ts). `open(name)` twice opens the same database again.
+ */
+const drivers: { name: string; skip: string | false; open: (name: string) => Promise<SqlStorage> }[] = [
+  { name: "SQLite", skip: false, open: async (name) => new SqliteStorage(join(tmp.dir, `${name}.db`)) },
+  {
+    name: "PostgreSQL",
+    skip: postgresMissing ?? false,
+    open: async (name) => new PostgresStorage(await pgDatabase(name)),
+  },
+];
+let server: Promise<PostgresServer> | null = null;
+const pgUrls = new Map<string, Promise<string>>();
+function pgDatabase(name: string): Promise<string> {
+  server ??= startPostgres();
+  let url = pgUrls.get(name);
+  if (!url) pgUrls.set(name, (url = server.then((s) => s.createDatabase())));
+  return url;
 }
-
-test("a reading behind the facility's frontier without a regular batch is rejected as too-late", () => {
-  const s = new SqliteStorage(join(tmp.dir, "d.db"));
-  s.commitIngest([uniq(storedReading("d1", 5, 200))], [], { windowS: 60, nowMs: 0 });
-  const [later] = s.sealDue(1_000_000, 0);
-  signedFrom(s, later!);
-  assert.ok(s.transition(later!, ["signed"], "submitted", { txHash: `0x${"22".repeat(32)}`, txNonce: 0 }));
-  const out = s.commitIngest([uniq(storedReading("d1", 1, 10))], [], { windowS: 60, nowMs: 0 });
-  assert.equal(out.readings[0]!.status === "rejected" && out.readings[0]!.reason, "too-late");
-  s.close();
+after(async () => {
+  if (server) await (await server).stop();
 });
 
-test("an earlier window gets its regular batch while the later one is not sent, and the later one waits for it", () => {
-  const s = new SqliteStorage(join(tmp.dir, "d2.db"));
-  s.commitIngest([uniq(storedReading("d1", 5, 200))], [], { windowS: 60, nowMs: 0 });
-  const [later] = s.sealDue(1_000_000, 0);
-  signedFrom(s, later!);
-  // a second device of the facility back-filling more slowly: its window [0, 60) has no batch yet
-  const out = s.commitIngest([uniq(storedReading("d2", 1, 10))], [], { windowS: 60, nowMs: 1_000_000 });
-  assert.equal(out.readings[0]!.status, "stored", JSON.stringify(out.readings[0]));
-  const earlier = s.getBatch(out.readings[0]!.status === "stored" ? out.readings[0]!.batchId : -1)!;
-  assert.deepEqual([earlier.periodStart, earlier.periodEnd, earlier.correctionOfBatch], [0, 60, null]);
-  // the later batch is not sent past it (the registry would then refuse it as before its frontier)
-  const send = () => s.transition(later!, ["signed"], "submitted", { txNonce: 0 }, { afterEarlier: true });
-  assert.equal(send(), false, "held while the earlier window's batch is open");
-  assert.deepEqual(s.sealDue(1_000_000, 0), [earlier.id]);
-  signedFrom(s, earlier.id);
-  assert.equal(send(), false, "held while it is signed");
-  assert.ok(s.transition(earlier.id, ["signed"], "submitted", { txNonce: 0 }, { afterEarlier: true }));
-  assert.equal(send(), false, "held while it is in flight");
-  assert.ok(s.transition(earlier.id, ["submitted"], "confirmed"));
-  assert.equal(send(), true, "sent once it is confirmed");
-  // without the guard (every other transition) nothing is checked
-  assert.equal(s.getBatch(later!)!.state, "submitted");
-  s.close();
-});
+for (const { name: driver, skip, open: openStorage } of drivers)
+  describe(driver, { skip }, () => {
+    test("stores readings once per (device, seq) and records a replay as a dead letter", async () => {
+      const s = await openStorage("a");
+      const out = s.commitIngest([uniq(storedReading("d1", 1, 100)), uniq(storedReading("d1", 1, 100))], [], {
+        windowS: 60,
+        nowMs: 0,
+      });
+      assert.equal(out.readings[0]!.status, "stored");
+      assert.equal(out.readings[1]!.status, "rejected");
+      assert.equal(out.readings[1]!.status === "rejected" && out.readings[1]!.reason, "replay");
+      assert.equal(s.countDeadLetters(), 1);
+      assert.ok(s.hasReading("d1", 1));
+      assert.equal(s.backlog(), 1);
+      s.close();
+    });
 
-test("a new regular batch never overlaps another: a window changed between runs is cut where they end and begin", () => {
-  const s = new SqliteStorage(join(tmp.dir, "d3.db"));
-  s.commitIngest([uniq(storedReading("d1", 1, 70))], [], { windowS: 60, nowMs: 0 });
-  // windowS now 3,600: the hour around the 60 s batch [60, 120) is cut in two around it
-  s.commitIngest([uniq(storedReading("d1", 2, 10)), uniq(storedReading("d1", 3, 130))], [], {
-    windowS: 3600,
-    nowMs: 0,
+    test("assigns readings to the facility's window and seals it after the grace period", async () => {
+      const s = await openStorage("b");
+      s.commitIngest(
+        [uniq(storedReading("d1", 1, 61)), uniq(storedReading("d2", 1, 119)), uniq(storedReading("d1", 2, 120))],
+        [],
+        {
+          windowS: 60,
+          nowMs: 0,
+        },
+      );
+      const open = s.listBatches({ states: ["open"] });
+      assert.deepEqual(
+        open.map((b) => [b.periodStart, b.periodEnd, b.readingCount]),
+        [
+          [60, 120, 2],
+          [120, 180, 1],
+        ],
+      );
+      assert.deepEqual(s.sealDue(124_000, 5), [], "not yet past grace");
+      const sealed = s.sealDue(126_000, 5);
+      assert.equal(sealed.length, 1);
+      assert.equal(s.getBatch(sealed[0]!)!.state, "sealed");
+      s.close();
+    });
+
+    test("a late reading for a sealed period goes into one open correction batch", async () => {
+      const s = await openStorage("c");
+      s.commitIngest([uniq(storedReading("d1", 1, 10))], [], { windowS: 60, nowMs: 0 });
+      const [regular] = s.sealDue(70_000, 0);
+      s.commitIngest([uniq(storedReading("d1", 2, 20)), uniq(storedReading("d1", 3, 30))], [], {
+        windowS: 60,
+        nowMs: 80_000,
+      });
+      const corr = s.listBatches({ states: ["open"] });
+      assert.equal(corr.length, 1);
+      assert.equal(corr[0]!.correctionOfBatch, regular);
+      assert.equal(corr[0]!.readingCount, 2);
+      // not sealed before its regular batch is confirmed
+      assert.deepEqual(s.sealDue(10_000_000, 0), []);
+      assert.ok(s.transition(regular!, ["sealed"], "confirmed"));
+      assert.deepEqual(s.sealDue(10_000_000, 0), [corr[0]!.id]);
+      s.close();
+    });
+
+    /** Moves a sealed batch to `signed` as the pipeline would (its header and signatures made up). */
+    function signedFrom(s: SqlStorage, id: number): void {
+      assert.ok(s.transition(id, ["sealed"], "pinned", { headerJson: "{}", bundleCid: `bafy${id}`, readingCount: 1 }));
+      assert.ok(s.transition(id, ["pinned"], "signed", { attestationId: `0x${id.toString(16).padStart(64, "0")}` }));
+    }
+
+    test("a reading behind the facility's frontier without a regular batch is rejected as too-late", async () => {
+      const s = await openStorage("d");
+      s.commitIngest([uniq(storedReading("d1", 5, 200))], [], { windowS: 60, nowMs: 0 });
+      const [later] = s.sealDue(1_000_000, 0);
+      signedFrom(s, later!);
+      assert.ok(s.transition(later!, ["signed"], "submitted", { txHash: `0x${"22".repeat(32)}`, txNonce: 0 }));
+      const out = s.commitIngest([uniq(storedReading("d1", 1, 10))], [], { windowS: 60, nowMs: 0 });
+      assert.equal(out.readings[0]!.status === "rejected" && out.readings[0]!.reason, "too-late");
+      s.close();
+    });
+
+    test("an earlier window gets its regular batch while the later one is not sent, and the later one waits for it", async () => {
+      const s = await openStorage("d2");
+      s.commitIngest([uniq(storedReading("d1", 5, 200))], [], { windowS: 60, nowMs: 0 });
+      const [later] = s.sealDue(1_000_000, 0);
+      signedFrom(s, later!);
+      // a second device of the facility back-filling more slowly: its window [0, 60) has no batch yet
+      const out = s.commitIngest([uniq(storedReading("d2", 1, 10))], [], { windowS: 60, nowMs: 1_000_000 });
+      assert.equal(out.readings[0]!.status, "stored", JSON.stringify(out.readings[0]));
+      const earlier = s.getBatch(out.readings[0]!.status === "stored" ? out.readings[0]!.batchId : -1)!;
+      assert.deepEqual([earlier.periodStart, earlier.periodEnd, earlier.correctionOfBatch], [0, 60, null]);
+      // the later batch is not sent past it (the registry would then refuse it as before its frontier)
+      const send = () => s.transition(later!, ["signed"], "submitted", { txNonce: 0 }, { afterEarlier: true });
+      assert.equal(send(), false, "held while the earlier window's batch is open");
+      assert.deepEqual(s.sealDue(1_000_000, 0), [earlier.id]);
+      signedFrom(s, earlier.id);
+      assert.equal(send(), false, "held while it is signed");
+      assert.ok(s.transition(earlier.id, ["signed"], "submitted", { txNonce: 0 }, { afterEarlier: true }));
+      assert.equal(send(), false, "held while it is in flight");
+      assert.ok(s.transition(earlier.id, ["submitted"], "confirmed"));
+      assert.equal(send(), true, "sent once it is confirmed");
+      // without the guard (every other transition) nothing is checked
+      assert.equal(s.getBatch(later!)!.state, "submitted");
+      s.close();
+    });
+
+    test("a new regular batch never overlaps another: a window changed between runs is cut where they end and begin", async () => {
+      const s = await openStorage("d3");
+      s.commitIngest([uniq(storedReading("d1", 1, 70))], [], { windowS: 60, nowMs: 0 });
+      // windowS now 3,600: the hour around the 60 s batch [60, 120) is cut in two around it
+      s.commitIngest([uniq(storedReading("d1", 2, 10)), uniq(storedReading("d1", 3, 130))], [], {
+        windowS: 3600,
+        nowMs: 0,
+      });
+      const periods = s
+        .listBatches({})
+        .map((b) => [b.periodStart, b.periodEnd, b.readingCount])
+        .sort((a, b) => a[0]! - b[0]!);
+      assert.deepEqual(periods, [
+        [0, 60, 1],
+        [60, 120, 1],
+        [120, 3600, 1],
+      ]);
+      s.close();
+    });
+
+    test("state transitions are idempotent and survive reopening", async () => {
+      const s = await openStorage("e");
+      s.commitIngest([uniq(storedReading("d1", 1, 10))], [], { windowS: 60, nowMs: 0 });
+      const [id] = s.sealDue(1_000_000, 0);
+      assert.ok(s.transition(id!, ["sealed"], "pinned", { bundleCid: "bafy", merkleRoot: "0xab" }));
+      assert.equal(s.transition(id!, ["sealed"], "pinned", { bundleCid: "other" }), false);
+      s.close();
+      const again = await openStorage("e");
+      const b = again.getBatch(id!)!;
+      assert.equal(b.state, "pinned");
+      assert.equal(b.bundleCid, "bafy");
+      assert.deepEqual(again.batchStateCounts().pinned, 1);
+      again.close();
+    });
+
+    test("readings are found by digest through digest_key, case-insensitively; not by a malformed or unknown digest", async () => {
+      const s = await openStorage("f");
+      const rows = Array.from({ length: 50 }, (_, i) => uniq(storedReading("d1", i + 1, 10)));
+      // two digests sharing digestKey's 52-bit prefix: the text decides
+      const twin = { ...storedReading("d2", 1, 10), digest: rows[0]!.digest.slice(0, 15) + "f".repeat(51) };
+      s.commitIngest([...rows, twin], [], { windowS: 60, nowMs: 0 });
+      for (const r of [...rows, twin]) {
+        assert.equal(s.getReading(r.digest)?.seq, r.seq);
+        assert.equal(s.getReading(r.digest.toUpperCase().replace("0X", "0x"))?.deviceId, r.deviceId);
+      }
+      assert.equal(digestKey(rows[0]!.digest), digestKey(twin.digest));
+      assert.equal(s.getReading(rows[0]!.digest)?.deviceId, "d1");
+      assert.equal(s.getReading(twin.digest)?.deviceId, "d2");
+      assert.equal(s.getReading("0x" + "e".repeat(64)), null);
+      assert.equal(s.getReading("0x1234"), null);
+      assert.equal(s.getReading("not a digest"), null);
+      assert.equal(digestKey("0x" + "f".repeat(64)), 2 ** 52 - 1);
+      assert.throws(
+        () => s.commitIngest([{ ...storedReading("d3", 1, 10), digest: "0xABC" }], [], { windowS: 60, nowMs: 0 }),
+        /not 0x \+ 64 lowercase hex/,
+      );
+      assert.equal(s.hasReading("d3", 1), false, "the failed group commit stored nothing");
+      s.close();
+    });
   });
-  const periods = s
-    .listBatches({})
-    .map((b) => [b.periodStart, b.periodEnd, b.readingCount])
-    .sort((a, b) => a[0]! - b[0]!);
-  assert.deepEqual(periods, [
-    [0, 60, 1],
-    [60, 120, 1],
-    [120, 3600, 1],
-  ]);
-  s.close();
-});
-
-test("state transitions are idempotent and survive reopening", () => {
-  const path = join(tmp.dir, "e.db");
-  const s = new SqliteStorage(path);
-  s.commitIngest([uniq(storedReading("d1", 1, 10))], [], { windowS: 60, nowMs: 0 });
-  const [id] = s.sealDue(1_000_000, 0);
-  assert.ok(s.transition(id!, ["sealed"], "pinned", { bundleCid: "bafy", merkleRoot: "0xab" }));
-  assert.equal(s.transition(id!, ["sealed"], "pinned", { bundleCid: "other" }), false);
-  s.close();
-  const again = new SqliteStorage(path);
-  const b = again.getBatch(id!)!;
-  assert.equal(b.state, "pinned");
-  assert.equal(b.bundleCid, "bafy");
-  assert.deepEqual(again.batchStateCounts().pinned, 1);
-  again.close();
-});
-
-test("readings are found by digest through digest_key, case-insensitively; not by a malformed or unknown digest", () => {
-  const s = new SqliteStorage(join(tmp.dir, "f.db"));
-  const rows = Array.from({ length: 50 }, (_, i) => uniq(storedReading("d1", i + 1, 10)));
-  // two digests sharing digestKey's 52-bit prefix: the text decides
-  const twin = { ...storedReading("d2", 1, 10), digest: rows[0]!.digest.slice(0, 15) + "f".repeat(51) };
-  s.commitIngest([...rows, twin], [], { windowS: 60, nowMs: 0 });
-  for (const r of [...rows, twin]) {
-    assert.equal(s.getReading(r.digest)?.seq, r.seq);
-    assert.equal(s.getReading(r.digest.toUpperCase().replace("0X", "0x"))?.deviceId, r.deviceId);
-  }
-  assert.equal(digestKey(rows[0]!.digest), digestKey(twin.digest));
-  assert.equal(s.getReading(rows[0]!.digest)?.deviceId, "d1");
-  assert.equal(s.getReading(twin.digest)?.deviceId, "d2");
-  assert.equal(s.getReading("0x" + "e".repeat(64)), null);
-  assert.equal(s.getReading("0x1234"), null);
-  assert.equal(s.getReading("not a digest"), null);
-  assert.equal(digestKey("0x" + "f".repeat(64)), 2 ** 52 - 1);
-  assert.throws(
-    () => s.commitIngest([{ ...storedReading("d3", 1, 10), digest: "0xABC" }], [], { windowS: 60, nowMs: 0 }),
-    /not 0x \+ 64 lowercase hex/,
-  );
-  assert.equal(s.hasReading("d3", 1), false, "the failed group commit stored nothing");
-  s.close();
-});
 
 test("a schema-2 database (digest as primary key) migrates to schema 3 with every reading and batch kept", () => {
   const path = join(tmp.dir, "v2.db");

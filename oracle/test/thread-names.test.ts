@@ -36,8 +36,9 @@ test(
     const before = threadNames();
     const mainBefore = readFileSync(`/proc/self/task/${process.pid}/comm`, "utf8").trim();
     const pool = new VerifyPool(2);
-    const writer = new IngestWriter(path, "FULL");
-    const bundles = new WorkerBundleBuilder(path, sdkCalculator());
+    const spec = { driver: "sqlite", path, synchronous: "FULL" } as const;
+    const writer = new IngestWriter(spec);
+    const bundles = new WorkerBundleBuilder(spec, sdkCalculator());
     try {
       const want = { [THREAD_NAMES.verify]: 2, [THREAD_NAMES.writer]: 1, [THREAD_NAMES.bundle]: 1 };
       let names = threadNames();

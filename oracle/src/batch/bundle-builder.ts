@@ -3,6 +3,7 @@ import type { DeviceInfo } from "../devices/directory.ts";
 import type { CosignRequest, PostedReviewer } from "../quorum/cosign.ts";
 import type { Batch, Storage } from "../storage/types.ts";
 import { WorkerRpc } from "../threads/rpc.ts";
+import type { StorageSpec } from "../storage/open.ts";
 import { buildSealedBundle, postedInputs, type BuiltBundle, type BundleInputs } from "./bundle.ts";
 
 /** Builds the evidence bundle of a sealed batch (null: the batch has no readings). */
@@ -27,7 +28,7 @@ export class InlineBundleBuilder implements BundleBuilder {
 }
 
 /**
- * On a thread of its own with its own connection to the SQLite database. Reading a batch's
+ * On a thread of its own with its own connection to the database (SQLite or PostgreSQL). Reading a batch's
  * rows, re-canonicalising and re-hashing every reading, the Merkle tree and the bundle's
  * canonical JSON took ~20 % of the main thread at saturation, in bursts at each window's end
  * that held up the MQTT broker and its acknowledgements. A worker that dies fails the builds
@@ -35,12 +36,12 @@ export class InlineBundleBuilder implements BundleBuilder {
  * checkpoints the database's write-ahead log in the background.
  */
 export class WorkerBundleBuilder implements BundleBuilder {
-  readonly #path: string;
+  readonly #spec: StorageSpec;
   readonly #inputs: BundleInputs;
   #rpc: WorkerRpc | null;
 
-  constructor(path: string, inputs: BundleInputs) {
-    this.#path = path;
+  constructor(spec: StorageSpec, inputs: BundleInputs) {
+    this.#spec = spec;
     this.#inputs = inputs;
     // started now, not at the first build: the worker also checkpoints the WAL (bundle-worker.ts)
     this.#rpc = this.#start();
@@ -50,7 +51,7 @@ export class WorkerBundleBuilder implements BundleBuilder {
     return new WorkerRpc(
       new URL("./bundle-worker.ts", import.meta.url),
       {
-        workerData: { path: this.#path },
+        workerData: { spec: this.#spec },
         // a bundle is at most a few MiB and its readings a few times that; the limit keeps V8 from
         // keeping hundreds of MiB of garbage between full collections (resident memory, issue 6)
         resourceLimits: { maxOldGenerationSizeMb: 256 },

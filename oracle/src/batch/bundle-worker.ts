@@ -4,6 +4,7 @@ import { serveRpc } from "../threads/rpc.ts";
 import { nameThread, threadId, THREAD_NAMES } from "../threads/name.ts";
 import type { Hex } from "../../../sdk/src/index.ts";
 import { SqliteStorage } from "../storage/sqlite.ts";
+import { openStorage, type StorageSpec } from "../storage/open.ts";
 import type { Batch } from "../storage/types.ts";
 import { buildSealedBundle, type BuiltBundle, type PostedBundleInputs } from "./bundle.ts";
 import { WindowBundles } from "./window-bundles.ts";
@@ -16,7 +17,7 @@ import { reviewCosign, reviewerCalculator, type CosignRequest, type PostedReview
  * not copied, back to the main thread, which pins them. It also re-checks other oracle nodes'
  * bundles before this node co-signs them (`WorkerBundleBuilder.reviewCosign`).
  */
-const { path } = workerData as { path: string };
+const { spec } = workerData as { spec: StorageSpec };
 const BUNDLE_THREAD_NICE = 5;
 // Below the ingest threads (Linux: a thread's nice value is its own; /proc/thread-self names it):
 // the bundles of every facility's window are built at once each window, and on 2 cores that burst
@@ -29,13 +30,13 @@ try {
   // not allowed: the default priority
 }
 const CHECKPOINT_INTERVAL_MS = 500;
-const storage = new SqliteStorage(path, { synchronous: "NORMAL" });
+const storage = openStorage(spec, { synchronous: "NORMAL" });
 // This thread also checkpoints the write-ahead log, twice a second, PASSIVE (it never blocks the
 // writer): on the ingest writer's connection a checkpoint ran inside a group commit and held up
 // every reading waiting on that commit (storage/ingest-writer-worker.ts keeps a high backstop).
 const checkpoints = setInterval(() => {
   try {
-    storage.checkpoint();
+    if (storage instanceof SqliteStorage) storage.checkpoint();
   } catch {
     // busy (another checkpoint running) or the database is closing: the next tick tries again
   }

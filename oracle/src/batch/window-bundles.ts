@@ -1,5 +1,5 @@
 import { BundleAssembler, type Hex } from "../../../sdk/src/index.ts";
-import type { SqliteStorage } from "../storage/sqlite.ts";
+import type { SqlStorage } from "../storage/sql-storage.ts";
 import type { Batch } from "../storage/types.ts";
 import { finishSealedBundle, readingFlags, type BuiltBundle, type PostedBundleInputs } from "./bundle.ts";
 
@@ -28,7 +28,7 @@ export const MAX_WINDOW_READINGS = 100_000;
  * of that facility.
  */
 export class WindowBundles {
-  readonly #storage: SqliteStorage;
+  readonly #storage: SqlStorage;
   readonly #max: number;
   /** the last rowid read */
   #cursor: number;
@@ -40,7 +40,7 @@ export class WindowBundles {
   readonly #inputs = new Map<string, { inputs: PostedBundleInputs; key: string }>();
   #held = 0;
 
-  constructor(storage: SqliteStorage, opts: { maxReadings?: number } = {}) {
+  constructor(storage: SqlStorage, opts: { maxReadings?: number } = {}) {
     this.#storage = storage;
     this.#max = opts.maxReadings ?? MAX_WINDOW_READINGS;
     const c = storage.readingCursor();

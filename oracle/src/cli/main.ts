@@ -24,7 +24,7 @@ import module from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Config } from "../config/schema.ts";
-import type { SqliteStorage } from "../storage/sqlite.ts";
+import type { SqlStorage } from "../storage/sql-storage.ts";
 import type { ImportCounts } from "../ingest/csv.ts";
 
 // compiled-code cache: the node's module graph (helia, viem, fastify, the sdk) takes seconds to
@@ -310,9 +310,14 @@ async function config(file: string | undefined): Promise<Config> {
   return loadConfig({ file: file ?? process.env.CARBONPROOF_ORACLE_CONFIG });
 }
 
-async function openStorage(cfg: Config): Promise<SqliteStorage> {
-  const { SqliteStorage } = await import("../storage/sqlite.ts");
-  return new SqliteStorage(join(resolve(cfg.dataDir), "oracle.db"), { synchronous: cfg.storage.synchronous });
+async function openStorage(cfg: Config): Promise<SqlStorage> {
+  const { openStorage, storageSpec } = await import("../storage/open.ts");
+  return openStorage(storageSpec(cfg));
+}
+
+/** Whether the node's database exists: always for PostgreSQL (the server says otherwise), else its file. */
+function hasDatabase(cfg: Config): boolean {
+  return cfg.storage.driver === "postgres" || existsSync(join(resolve(cfg.dataDir), "oracle.db"));
 }
 
 async function calculator(cfg: Config) {
@@ -429,7 +434,7 @@ async function start(cfg: Config, deadlineS: number): Promise<void> {
  * next start signs them again with the new key. The header, and so the attestation id, stay.
  */
 async function resetSignedBatches(cfg: Config): Promise<number> {
-  if (!existsSync(join(resolve(cfg.dataDir), "oracle.db"))) return 0;
+  if (!hasDatabase(cfg)) return 0;
   const storage = await openStorage(cfg);
   try {
     let reset = 0;
@@ -451,7 +456,7 @@ async function resetSignedBatches(cfg: Config): Promise<number> {
 }
 
 /** The operator's decisions on failed batches (batch/operator.ts), on this command's own connection. */
-async function batchOperator(cfg: Config, storage: SqliteStorage) {
+async function batchOperator(cfg: Config, storage: SqlStorage) {
   const { BatchOperator, registryFrontier } = await import("../batch/operator.ts");
   const { pino } = await import("pino");
   // its log lines go nowhere: the command prints what it did, and a running node logs its own work
@@ -639,7 +644,7 @@ async function main(): Promise<void> {
       return start(cfg, deadlineS);
     case "status": {
       const db = join(resolve(cfg.dataDir), "oracle.db");
-      if (!existsSync(db))
+      if (!hasDatabase(cfg))
         throw new Error(`no database at ${db}: check dataDir (or --config), or start the node once to create it`);
       const { holdsLaterBatches } = await import("../storage/types.ts");
       const storage = await openStorage(cfg);

@@ -36,8 +36,8 @@ export const PATH_SETTINGS = [
   "methodology.factorSetFile",
 ] as const;
 
-/** Storage drivers the node has (storage/sqlite.ts); `storage.driver` accepts these only. */
-export const STORAGE_DRIVERS = ["sqlite"] as const;
+/** Storage drivers the node has (storage/sqlite.ts, storage/postgres.ts); `storage.driver` accepts these only. */
+export const STORAGE_DRIVERS = ["sqlite", "postgres"] as const;
 
 export const configSchema = z
   .object({
@@ -133,13 +133,25 @@ export const configSchema = z
       .prefault({}),
     storage: z
       .object({
-        /** The only storage that exists is SQLite; PostgreSQL is not implemented yet (docs/oracle.md). */
+        /** sqlite: `<dataDir>/oracle.db` (embedded, the default); postgres: the server at `url` (docs/oracle.md). */
         driver: z
           .enum(STORAGE_DRIVERS, {
             error: (i) =>
-              `storage driver ${JSON.stringify(i.input)} does not exist: the drivers that exist are ${STORAGE_DRIVERS.join(", ")} (PostgreSQL is not yet implemented); set storage.driver to "sqlite" or leave it out`,
+              `storage driver ${JSON.stringify(i.input)} does not exist: the drivers that exist are ${STORAGE_DRIVERS.join(", ")}; set storage.driver to one of them or leave it out (sqlite)`,
           })
           .default("sqlite"),
+        /**
+         * PostgreSQL's connection URL, `postgres://user:password@host:5432/database` (for driver
+         * postgres; better from the environment, CARBONPROOF_ORACLE__STORAGE__URL, than in a file,
+         * since it may hold a password). Never logged with its password.
+         */
+        url: z
+          .string()
+          .refine((u) => /^postgres(ql)?:\/\/./.test(u) && URL.canParse(u), {
+            message:
+              "storage.url must be a postgres:// (or postgresql://) URL, e.g. postgres://oracle@127.0.0.1:5432/carbonproof",
+          })
+          .optional(),
         /**
          * FULL: a reading acknowledged to a device survives power loss (fsync per group commit).
          * NORMAL: survives a process crash only. FULL is the default because an ack lets
@@ -149,6 +161,11 @@ export const configSchema = z
         /** Group commit: longest a validated reading waits before its transaction. */
         flushIntervalMs: z.number().int().min(0).max(1000).default(4),
         maxBatchSize: z.number().int().min(1).max(100_000).default(5000),
+      })
+      .refine((st) => st.driver !== "postgres" || st.url !== undefined, {
+        message:
+          'storage.driver "postgres" needs storage.url (postgres://user:password@host:5432/database), e.g. from CARBONPROOF_ORACLE__STORAGE__URL',
+        path: ["url"],
       })
       .prefault({}),
     heartbeats: z

@@ -8,7 +8,7 @@ import type { EmissionsCalculator } from "../compute/emissions.ts";
 import { chainFor } from "../chain/viem.ts";
 import { ChainDeviceDirectory } from "../devices/chain.ts";
 import { loadDeviceFile, type DeviceDirectory } from "../devices/directory.ts";
-import { SqliteStorage } from "../storage/sqlite.ts";
+import { openStorage, storageSpec } from "../storage/open.ts";
 import { canonicalJson, csvRowToEnvelope, readCsvRecords, type CsvRecord } from "../../../sdk/src/index.ts";
 import { Ingestor, inSubmissionOrder } from "./ingestor.ts";
 
@@ -141,9 +141,7 @@ export async function importCsv(opts: {
   opts.onChecked?.(total);
   const { config } = opts;
   const common = createCommon(config, { logger: opts.logger, defaultMetrics: false });
-  const storage = new SqliteStorage(join(resolve(config.dataDir), "oracle.db"), {
-    synchronous: config.storage.synchronous,
-  });
+  const storage = openStorage(storageSpec(config));
   let devices = opts.devices;
   let chainDir: ChainDeviceDirectory | null = null;
   if (!devices) {

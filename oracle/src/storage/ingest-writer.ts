@@ -1,4 +1,5 @@
 import { WorkerRpc } from "../threads/rpc.ts";
+import type { StorageSpec } from "./open.ts";
 import type {
   BatchPatch,
   BatchState,
@@ -12,8 +13,8 @@ import type {
 export type IngestCommit = { readings: IngestOutcome[]; deadLetterIds: number[] };
 
 /**
- * Group commits of ingested readings on a thread of their own, with its own SQLite connection
- * to the same WAL database. `node:sqlite` is synchronous: on the main thread the fsync of every
+ * Group commits of ingested readings on a thread of their own, with its own connection to the
+ * same database (SQLite in WAL mode, or PostgreSQL). `node:sqlite` is synchronous: on the main thread the fsync of every
  * commit (synchronous = FULL, ~5 ms on this kind of disk) stopped the MQTT broker, parsing and
  * acknowledging for as long. Here the main thread keeps working while the commit is written;
  * `commit` resolves only after SQLite's COMMIT returned, so an acknowledgement sent on it still
@@ -30,12 +31,12 @@ export type WriterMethod =
 export class IngestWriter {
   readonly #rpc: WorkerRpc;
 
-  constructor(path: string, synchronous: "FULL" | "NORMAL") {
+  constructor(spec: StorageSpec) {
     // A dead writer fails its commits in flight and every later one, so nothing is acknowledged.
     this.#rpc = new WorkerRpc(
       new URL("./ingest-writer-worker.ts", import.meta.url),
       {
-        workerData: { path, synchronous },
+        workerData: { spec },
         // live heap ~20 MB; without a limit V8 let garbage grow to 100+ MB between full collections
         resourceLimits: { maxOldGenerationSizeMb: 128 },
       },

@@ -5,6 +5,8 @@ export const THREAD_NAMES = {
   verify: "cp-verify",
   writer: "cp-writer",
   bundle: "cp-bundle",
+  /** a PostgreSQL connection's client (storage/pg-bridge.ts) */
+  pg: "cp-pg",
 } as const;
 
 /**

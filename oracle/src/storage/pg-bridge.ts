@@ -1,0 +1,138 @@
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+
+export type BridgeRequest =
+  | { id: number; op: "connect" }
+  | { id: number; op: "close" }
+  | { id: number; op: "query"; sql: string; args: unknown[]; simple?: boolean };
+export type BridgeReply =
+  | { id: number; ok: true; rows: Record<string, unknown>[]; rowCount: number }
+  | { id: number; ok: false; message: string; code?: string; detail?: string };
+
+/** An error PostgreSQL (or the connection to it) answered, with its SQLSTATE `code` when it has one. */
+export class PgError extends Error {
+  readonly code: string | undefined;
+  constructor(message: string, code?: string) {
+    super(message);
+    this.name = "PgError";
+    this.code = code;
+  }
+}
+
+/** `url` without its password, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(storage.url, not a URL)";
+  }
+}
+
+/**
+ * Synchronous calls to PostgreSQL from any thread: the `pg` client runs on a thread of its own
+ * (storage/pg-bridge-worker.ts), and the calling thread waits for each reply on a shared flag
+ * (`Atomics.wait`), then takes it with `receiveMessageOnPort`. It is what lets one storage
+ * logic (storage/sql-storage.ts, synchronous, as `node:sqlite` is) run on PostgreSQL too. The
+ * node's hot writes (group commits) run on the ingest writer thread, so its main thread waits
+ * only for its own few reads and writes.
+ */
+export class PgBridge {
+  readonly #worker: Worker;
+  readonly #port: MessagePort;
+  readonly #signal: Int32Array;
+  readonly #timeoutMs: number;
+  readonly #where: string;
+  #next = 0;
+  #closed = false;
+
+  constructor(url: string, opts: { timeoutMs?: number; connectTimeoutMs?: number; applicationName?: string } = {}) {
+    const flag = new SharedArrayBuffer(4);
+    this.#signal = new Int32Array(flag);
+    const { port1, port2 } = new MessageChannel();
+    this.#port = port1;
+    this.#timeoutMs = opts.timeoutMs ?? 60_000;
+    this.#where = redactUrl(url);
+    const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+    this.#worker = new Worker(new URL("./pg-bridge-worker.ts", import.meta.url), {
+      workerData: {
+        url,
+        port: port2,
+        flag,
+        connectTimeoutMs,
+        applicationName: opts.applicationName ?? "carbonproof-oracle",
+      },
+      transferList: [port2],
+      resourceLimits: { maxOldGenerationSizeMb: 256 },
+    });
+    this.#worker.unref();
+    try {
+      this.#call({ op: "connect" }, connectTimeoutMs + 5_000);
+    } catch (err) {
+      void this.#worker.terminate();
+      this.#closed = true;
+      throw new PgError(
+        `cannot connect to PostgreSQL at ${this.#where}: ${(err as Error).message}. Start the server, or set storage.url (CARBONPROOF_ORACLE__STORAGE__URL) to one that accepts this node`,
+        (err as PgError).code,
+      );
+    }
+  }
+
+  /**
+   * Runs one statement with `$n` parameters (prepared once per connection); its rows and the
+   * number of rows it changed. `simple`: sent as text, unprepared, without parameters, so that
+   * it may hold several statements (a migration).
+   */
+  query(sql: string, args: unknown[] = [], simple = false): { rows: Record<string, unknown>[]; rowCount: number } {
+    if (this.#closed) throw new PgError(`the PostgreSQL connection to ${this.#where} is closed`);
+    const reply = this.#call({ op: "query", sql, args, simple }, this.#timeoutMs);
+    return { rows: reply.rows, rowCount: reply.rowCount };
+  }
+
+  get isOpen(): boolean {
+    return !this.#closed;
+  }
+
+  /** Ends the connection and its thread. */
+  close(): void {
+    if (this.#closed) return;
+    try {
+      this.#call({ op: "close" }, 5_000);
+    } catch {
+      // the connection was gone already
+    }
+    this.#closed = true;
+    this.#port.close();
+    void this.#worker.terminate();
+  }
+
+  #call(
+    req: { op: "connect" } | { op: "close" } | { op: "query"; sql: string; args: unknown[]; simple: boolean },
+    timeoutMs: number,
+  ): Extract<BridgeReply, { ok: true }> {
+    const id = this.#next++;
+    Atomics.store(this.#signal, 0, 0);
+    this.#port.postMessage({ ...req, id });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = receiveMessageOnPort(this.#port);
+      if (m) {
+        const reply = m.message as BridgeReply;
+        if (reply.id !== id) continue; // the late reply of a call that timed out
+        if (!reply.ok) {
+          const text = reply.detail ? `${reply.message} (${reply.detail})` : reply.message;
+          throw new PgError(text, reply.code);
+        }
+        return reply;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new PgError(
+          `PostgreSQL at ${this.#where} did not answer within ${Math.round(timeoutMs / 1000)} s`,
+          "TIMEOUT",
+        );
+      Atomics.wait(this.#signal, 0, 0, left);
+      Atomics.store(this.#signal, 0, 0);
+    }
+  }
+}

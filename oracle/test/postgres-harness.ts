@@ -1,0 +1,164 @@
+/**
+ * A real PostgreSQL server for the tests, on loopback, in a temp dir of its own: Debian's
+ * `postgresql` (installed with apt-get when missing and this runs as root, scripts/debian.ts).
+ * As root the server runs as the `postgres` account (PostgreSQL refuses to run as root).
+ * `fsync=off` only here, for speed: what a test checks is the node's logic on the real server,
+ * not the server's own durability.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { ensureDebianCommand } from "../../scripts/debian.ts";
+
+const VERSIONS = ["18", "17", "16", "15", "14", "13"];
+
+/** The directory of Debian's PostgreSQL programs (initdb, postgres), installing the package when it can. */
+function postgresBin(log: (line: string) => void): string {
+  const installed = () => {
+    if (!existsSync("/usr/lib/postgresql")) return null;
+    const versions = readdirSync("/usr/lib/postgresql")
+      .filter((v) => existsSync(join("/usr/lib/postgresql", v, "bin", "initdb")))
+      .sort((a, b) => Number(b) - Number(a));
+    return versions.length ? join("/usr/lib/postgresql", versions[0]!, "bin") : null;
+  };
+  const found = installed();
+  if (found) return found;
+  const initdb = ensureDebianCommand({
+    bins: VERSIONS.map((v) => `/usr/lib/postgresql/${v}/bin/initdb`),
+    args: ["--version"],
+    pkg: "postgresql",
+    log,
+  });
+  return join(initdb, "..");
+}
+
+/** Why PostgreSQL cannot run here, or null when it can (tests that need it skip, saying why). */
+export const postgresMissing: string | null = (() => {
+  try {
+    postgresBin((line) => process.stderr.write(`# ${line}\n`));
+    if (process.getuid?.() === 0 && spawnSync("id", ["-u", "postgres"]).status !== 0)
+      return "running as root and there is no postgres account to run the server as";
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+})();
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export type PostgresServer = {
+  port: number;
+  /** A new empty database; its URL. */
+  createDatabase(): Promise<string>;
+  /** Stops the server (fast shutdown) and removes its files. */
+  stop(): Promise<void>;
+  /** Stops the server without removing its files, and starts it again on the same port (an outage). */
+  restart(opts?: { downMs?: number }): Promise<void>;
+};
+
+export async function startPostgres(): Promise<PostgresServer> {
+  const bin = postgresBin(() => {});
+  const root = process.getuid?.() === 0;
+  const dir = mkdtempSync(join(tmpdir(), "cp-pg-"));
+  const data = join(dir, "data");
+  // as root, the server's programs run as the postgres account (spawn's uid and gid: the child is
+  // the server itself, so that its signals reach it)
+  let user: { uid: number; gid: number } | object = {};
+  if (root) {
+    const uid = Number(spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }).stdout.trim());
+    const gid = Number(spawnSync("id", ["-g", "postgres"], { encoding: "utf8" }).stdout.trim());
+    chownSync(dir, uid, gid);
+    user = { uid, gid };
+  }
+  const init = spawnSync(
+    join(bin, "initdb"),
+    ["-D", data, "-U", "postgres", "--auth=trust", "--no-locale", "-E", "UTF8", "--no-sync"],
+    { encoding: "utf8", cwd: dir, ...user },
+  );
+  if (init.status !== 0) throw new Error(`initdb failed (exit ${init.status}): ${init.stderr}`);
+  const port = await freePort();
+  let child: ChildProcess | null = null;
+  const kill = () => child?.kill("SIGKILL");
+  process.once("exit", kill);
+
+  const launch = async () => {
+    const args = [
+      "-D",
+      data,
+      "-p",
+      String(port),
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      `unix_socket_directories=${dir}`,
+      "-c",
+      "fsync=off",
+      "-c",
+      "max_connections=200",
+    ];
+    let stderr = "";
+    const c = spawn(join(bin, "postgres"), args, { stdio: ["ignore", "ignore", "pipe"], cwd: dir, ...user });
+    c.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    child = c;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (c.exitCode !== null) throw new Error(`postgres exited (code ${c.exitCode}): ${stderr}`);
+      const client = new pg.Client({ host: "127.0.0.1", port, user: "postgres", database: "postgres" });
+      try {
+        await client.connect();
+        await client.end();
+        return;
+      } catch {
+        await client.end().catch(() => {});
+        if (Date.now() > deadline) throw new Error(`postgres did not accept connections within 30 s: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  };
+  const halt = async () => {
+    const c = child;
+    if (!c || c.exitCode !== null) return;
+    const exited = new Promise((r) => c.once("exit", r));
+    c.kill("SIGINT"); // fast shutdown: open connections are closed
+    await exited;
+  };
+  await launch();
+
+  let n = 0;
+  return {
+    port,
+    async createDatabase() {
+      const name = `cp_test_${process.pid}_${++n}`;
+      const client = new pg.Client({ host: "127.0.0.1", port, user: "postgres", database: "postgres" });
+      await client.connect();
+      try {
+        await client.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await client.end();
+      }
+      return `postgres://postgres@127.0.0.1:${port}/${name}`;
+    },
+    async stop() {
+      await halt();
+      process.removeListener("exit", kill);
+      rmSync(dir, { recursive: true, force: true });
+    },
+    async restart(opts = {}) {
+      await halt();
+      await new Promise((r) => setTimeout(r, opts.downMs ?? 0));
+      await launch();
+    },
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * What only PostgreSQL storage has (storage/postgres.ts, storage/pg-bridge.ts), on a real server
+ * (postgres-harness.ts). The storage logic itself runs on both drivers in storage.test.ts.
+ */
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import { Worker } from "node:worker_threads";
+import pg from "pg";
+import { numberPlaceholders, PG_MIGRATIONS, PostgresStorage } from "../src/storage/postgres.ts";
+import { PgBridge, redactUrl } from "../src/storage/pg-bridge.ts";
+import { storedReading } from "./fixtures.ts";
+import { postgresMissing, startPostgres, type PostgresServer } from "./postgres-harness.ts";
+
+test("? placeholders are numbered $1, $2, … outside quoted text", () => {
+  assert.equal(
+    numberPlaceholders("SELECT ? AS a, '?' AS b, x || ' ? ' FROM t WHERE y = ? AND z IN (?,?)"),
+    "SELECT $1 AS a, '?' AS b, x || ' ? ' FROM t WHERE y = $2 AND z IN ($3,$4)",
+  );
+});
+
+test("a URL's password never appears in what is shown of it", () => {
+  assert.equal(redactUrl("postgres://oracle:s3cret@db.example:5432/cp"), "postgres://oracle:***@db.example:5432/cp");
+  assert.equal(redactUrl("postgres://oracle@127.0.0.1/cp"), "postgres://oracle@127.0.0.1/cp");
+  assert.equal(redactUrl("not a url s3cret"), "(storage.url, not a URL)");
+});
+
+describe("PostgreSQL storage on a real server", { skip: postgresMissing ?? false }, () => {
+  let server: PostgresServer;
+  before(async () => {
+    server = await startPostgres();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  test("a server that refuses the connection: a clear error naming the server without its password, and what to do", async () => {
+    const url = (await server.createDatabase()).replace("postgres@", "postgres:s3cret@").replace(
+      `:${server.port}/`,
+      ":1/", // nothing listens on port 1
+    );
+    assert.throws(
+      () => new PostgresStorage(url, { connectTimeoutMs: 3_000 }),
+      (err: Error) => {
+        assert.match(err.message, /^cannot connect to PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\//);
+        assert.match(err.message, /ECONNREFUSED|connect/);
+        assert.match(err.message, /set storage\.url \(CARBONPROOF_ORACLE__STORAGE__URL\)/);
+        assert.ok(!err.message.includes("s3cret"));
+        return true;
+      },
+    );
+  });
+
+  test("the schema is made once, by whichever connection comes first, and a newer schema is refused", async () => {
+    const url = await server.createDatabase();
+    // three connections at once, as a node's main thread, writer and bundle worker open it
+    const opened = [new PostgresStorage(url), new PostgresStorage(url), new PostgresStorage(url)];
+    for (const s of opened) assert.deepEqual(s.batchStateCounts().open, 0);
+    for (const s of opened) s.close();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query("SELECT version FROM carbonproof_schema");
+      assert.deepEqual(rows, [{ version: PG_MIGRATIONS.length }]);
+      await client.query("UPDATE carbonproof_schema SET version = version + 1");
+    } finally {
+      await client.end();
+    }
+    assert.throws(
+      () => new PostgresStorage(url),
+      new RegExp(
+        `database schema ${PG_MIGRATIONS.length + 1} at .* is newer than this node \\(${PG_MIGRATIONS.length}\\): upgrade the node`,
+      ),
+    );
+  });
+
+  test("two writers on their own threads and connections: every reading stored once, one regular batch per window, counts exact", async () => {
+    const url = await server.createDatabase();
+    new PostgresStorage(url).close(); // the schema, as the node makes it before its threads
+    const COMMITS = 40;
+    const PER = 25;
+    const run = (device: string) =>
+      new Promise<{ stored: number }>((resolve, reject) => {
+        const w = new Worker(new URL("./pg-writer-worker.ts", import.meta.url), {
+          workerData: { url, device, commits: COMMITS, perCommit: PER },
+        });
+        w.once("message", resolve);
+        w.once("error", reject);
+      });
+    const [a, b] = await Promise.all([run("wa"), run("wb")]);
+    assert.deepEqual([a.stored, b.stored], [COMMITS * PER, COMMITS * PER]);
+    const s = new PostgresStorage(url);
+    try {
+      const batches = s.listBatches({ limit: 100_000 });
+      const periods = batches.map((x) => x.periodStart);
+      assert.equal(new Set(periods).size, periods.length, "one regular batch per window");
+      assert.ok(batches.every((x) => x.correctionOfBatch === null && x.periodEnd - x.periodStart === 60));
+      // each device's readings are 20 s apart from 20 s on: 3 a window, both devices share every window
+      assert.equal(batches.length, Math.ceil(((COMMITS * PER + 1) * 20) / 60));
+      assert.equal(
+        batches.reduce((n, x) => n + x.readingCount, 0),
+        2 * COMMITS * PER,
+        "every batch's count is its readings'",
+      );
+      for (const x of batches) assert.equal(s.readingsOfBatch(x.id).length, x.readingCount);
+      assert.equal(s.maxSeq("wa"), COMMITS * PER);
+      assert.equal(s.backlog(), 2 * COMMITS * PER);
+      // the bundle cursor's promise: rowids grow in commit order, so a reading read past is never missed
+      const after = s.bundleReadingsAfter(0, 100_000);
+      assert.equal(after.length, 2 * COMMITS * PER);
+      assert.ok(after.every((r, i) => i === 0 || r.rowid > after[i - 1]!.rowid));
+    } finally {
+      s.close();
+    }
+  });
+
+  test("the server restarted between two calls: the next call reconnects; a transaction cut by it stores nothing", async () => {
+    const url = await server.createDatabase();
+    const s = new PostgresStorage(url);
+    try {
+      s.commitIngest([storedReading("r1", 1, 10)], [], { windowS: 60, nowMs: 0 });
+      await server.restart({ downMs: 200 });
+      // the connection was lost while idle: this call's first statement runs on a new one
+      const out = s.commitIngest([storedReading("r1", 2, 20)], [], { windowS: 60, nowMs: 0 });
+      assert.deepEqual(
+        out.readings.map((r) => r.status),
+        ["stored"],
+      );
+      assert.equal(s.maxSeq("r1"), 2);
+      assert.equal(s.backlog(), 2);
+    } finally {
+      s.close();
+    }
+  });
+
+  test("a transaction whose connection is lost fails to its end, COMMIT included; after its ROLLBACK a new connection is made", async () => {
+    const url = await server.createDatabase();
+    new PostgresStorage(url).close();
+    const bridge = new PgBridge(url);
+    try {
+      bridge.query("BEGIN");
+      bridge.query("INSERT INTO meta (key, value) VALUES ('k', 'v')");
+      await server.restart({ downMs: 100 });
+      assert.throws(
+        () => bridge.query("INSERT INTO meta (key, value) VALUES ('k2', 'v')"),
+        /lost inside a transaction/,
+      );
+      assert.throws(() => bridge.query("COMMIT"), /lost inside a transaction/, "never taken for committed");
+      bridge.query("ROLLBACK");
+      assert.deepEqual(bridge.query("SELECT COUNT(*)::int AS n FROM meta").rows, [{ n: 0 }], "nothing of it stored");
+    } finally {
+      bridge.close();
+    }
+  });
+
+  test("batch bookkeeping that SQLite keeps as numbers comes back as numbers (BIGINT columns)", async () => {
+    const s = new PostgresStorage(await server.createDatabase());
+    try {
+      const big = 1_700_000_000_123;
+      s.commitIngest([{ ...storedReading("n1", 9_007_199_254, 1_700_000_000), fossilMg: 2n ** 62n }], [], {
+        windowS: 60,
+        nowMs: big,
+      });
+      const [b] = s.listBatches({});
+      assert.equal(typeof b!.id, "number");
+      assert.equal(b!.createdAtMs, big);
+      assert.equal(b!.periodStart, 1_699_999_980);
+      const r = s.getReadingByDeviceSeq("n1", 9_007_199_254)!;
+      assert.equal(r.seq, 9_007_199_254);
+      assert.equal(r.fossilMg, 2n ** 62n, "a BIGINT beyond 2^53 kept exactly");
+      assert.ok(s.transition(b!.id, ["open"], "sealed", { txNonce: 7, txHashes: ["0xaa"] }));
+      const again = s.getBatch(b!.id)!;
+      assert.deepEqual([again.txNonce, again.txHashes, again.state], [7, ["0xaa"], "sealed"]);
+    } finally {
+      s.close();
+    }
+  });
+});
