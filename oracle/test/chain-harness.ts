@@ -190,6 +190,8 @@ export async function chainTestNode(
   opts: {
     chain?: NonNullable<ConfigInput["chain"]>;
     batching?: NonNullable<ConfigInput["batching"]>;
+    /** the node's storage (SQLite in the data dir when absent; PostgreSQL with a URL) */
+    storage?: NonNullable<ConfigInput["storage"]>;
     dir?: string;
     parts?: Partial<NodeParts>;
   } = {},
@@ -207,6 +209,7 @@ export async function chainTestNode(
         pollMs: 100,
         ...opts.chain,
       },
+      ...(opts.storage ? { storage: opts.storage } : {}),
     },
     parts: { devices: undefined, ...opts.parts },
     dir: opts.dir,
