@@ -2,7 +2,7 @@
 /**
  * `npm run bench:ingest [-- --seconds N --rate R --latency-seconds N --latency-rate R --devices D
  *   --facilities F --connections C --cpu-prof DIR --node-args="FLAGS" --verify-workers N
- *   --embedded ingest|aedes]`
+ *   --embedded ingest|aedes --storage sqlite|postgres]`
  *
  * Signed readings from many simulated devices over MQTT (QoS 1) into one oracle node
  * (`carbonproof-oracle start` as a child process, SQLite synchronous=FULL, 2 s window) with a
@@ -21,6 +21,10 @@
  *    phase each spent running and waiting runnable for a core (Linux schedstat).
  *
  * Readings lost (acknowledged, yet not in the node's database) are counted over both phases.
+ *
+ * `--storage postgres`: the node stores into a PostgreSQL server started for the run on loopback
+ * (Debian's postgresql, oracle/test/postgres-harness.ts, with fsync on as in production) instead
+ * of SQLite: the production storage's figures, measured the same way.
  *
  * The load generator shares the machine's cores with the node, so it is kept lean: raw
  * `node:net` sockets speaking MQTT 3.1.1 (packets by mqtt-packet, the codec of mqtt.js and aedes),
@@ -54,6 +58,8 @@ import { THREAD_NAMES } from "../oracle/src/threads/name.ts";
 import { freePort } from "../sdk/src/test/ports.ts";
 import { benchDevices, signBenchReading, writeBenchDeviceFile } from "./corpus.ts";
 import { HardhatNode, ORACLE_KEY, deploy } from "../oracle/test/chain-harness.ts";
+import { startPostgres, type PostgresServer } from "../oracle/test/postgres-harness.ts";
+import pg from "pg";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({
@@ -74,8 +80,12 @@ const { values } = parseArgs({
     "verify-workers": { type: "string" },
     /** the node's `mqtt.embedded` endpoint: ingest (the default) or aedes (the whole broker it replaced) */
     embedded: { type: "string", default: "ingest" },
+    /** the node's storage.driver: sqlite (the default) or postgres (a server started for the run) */
+    storage: { type: "string", default: "sqlite" },
   },
 });
+if (values.storage !== "sqlite" && values.storage !== "postgres")
+  throw new Error(`--storage must be sqlite or postgres, got ${values.storage}`);
 const seconds = Number(values.seconds);
 const rate = Number(values.rate);
 const latencySeconds = Number(values["latency-seconds"]);
@@ -381,12 +391,40 @@ class BenchConnection {
   }
 }
 
+/** Every stored reading's digest and batch, read from the node's database once it stopped. */
+async function storedDigests(dir: string, pgUrl: string | null): Promise<{ digest: string; batch_id: number }[]> {
+  if (pgUrl) {
+    const client = new pg.Client({ connectionString: pgUrl });
+    await client.connect();
+    try {
+      return (
+        await client.query<{ digest: string; batch_id: string }>("SELECT digest, batch_id FROM readings")
+      ).rows.map((r) => ({ digest: r.digest, batch_id: Number(r.batch_id) }));
+    } finally {
+      await client.end();
+    }
+  }
+  const db = new DatabaseSync(join(dir, "data/oracle.db"), { readOnly: true });
+  try {
+    return db.prepare("SELECT digest, batch_id FROM readings").all() as { digest: string; batch_id: number }[];
+  } finally {
+    db.close();
+  }
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "cp-bench-"));
   let hh: HardhatNode | null = null;
   let node: ChildProcess | null = null;
   const conns: BenchConnection[] = [];
+  let pgServer: PostgresServer | null = null;
+  let pgUrl: string | null = null;
   try {
+    if (values.storage === "postgres") {
+      pgServer = await startPostgres({ fsync: true });
+      pgUrl = await pgServer.createDatabase();
+      log(`PostgreSQL on 127.0.0.1:${pgServer.port}`);
+    }
     log(
       `bench: phase 1 ${seconds} s at ${rate} readings/s offered, phase 2 ${latencySeconds} s at ${values["latency-rate"] ?? "60 % of phase 1's accepted"} readings/s; ${deviceCount} devices in ${facilityCount} facilities, ${connectionCount} MQTT connections`,
     );
@@ -407,6 +445,7 @@ async function main(): Promise<void> {
       batching,
       ...(values["verify-workers"] ? { validation: { verifyWorkers: Number(values["verify-workers"]) } } : {}),
       chain: { enabled: true, rpcUrl: hh.url, attestationRegistry: dep.attestationRegistry, pollMs: 200 },
+      ...(pgUrl ? { storage: { driver: "postgres", url: pgUrl } } : {}),
       facilities: Object.fromEntries(
         Array.from({ length: facilityCount }, (_, i) => [`bench-fac-${i}`, { country: "KEN" }]),
       ),
@@ -682,9 +721,7 @@ async function main(): Promise<void> {
     await new Promise((r) => node!.once("exit", r));
 
     // lost = acknowledged but not stored; on-chain latency per reading from its batch's confirmation
-    const db = new DatabaseSync(join(dir, "data/oracle.db"), { readOnly: true });
-    const rows = db.prepare("SELECT digest, batch_id FROM readings").all() as { digest: string; batch_id: number }[];
-    db.close();
+    const rows = await storedDigests(dir, pgUrl);
     const batchOf = new Map(rows.map((r) => [r.digest, Number(r.batch_id)]));
     log(`stored readings: ${rows.length}; confirmed batches: ${confirmedAtMs.size}`);
     let lost = 0;
@@ -740,10 +777,11 @@ async function main(): Promise<void> {
       lost,
       latencyRate,
       generatorCpuUsPerReading: Math.round(generatorUs1 / p1.ackCount),
+      storage: values.storage,
     };
     const n = (x: number) => x.toLocaleString("en-US");
     const table: ([string, string, string] | string)[] = [
-      `phase 1, saturation: ${n(rate)}/s offered for ${seconds} s to the ${values.embedded} MQTT endpoint`,
+      `phase 1, saturation: ${n(rate)}/s offered for ${seconds} s to the ${values.embedded} MQTT endpoint, storage ${values.storage}`,
       ["accepted readings/s", String(result.readingsPerSec), "≥ 10,000"],
       ["raw P-256 verify/s (all cores)", String(result.rawVerifyPerSec), ""],
       ["ratio", String(result.ratio), "≥ 0.5"],
@@ -807,6 +845,7 @@ async function main(): Promise<void> {
     for (const c of conns) if (!c.closing) c.close();
     if (node && node.exitCode === null) node.kill("SIGKILL");
     await hh?.stop();
+    await pgServer?.stop();
     if (process.env.BENCH_KEEP) log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }

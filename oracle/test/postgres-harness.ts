@@ -2,8 +2,8 @@
  * A real PostgreSQL server for the tests, on loopback, in a temp dir of its own: Debian's
  * `postgresql` (installed with apt-get when missing and this runs as root, scripts/debian.ts).
  * As root the server runs as the `postgres` account (PostgreSQL refuses to run as root).
- * `fsync=off` only here, for speed: what a test checks is the node's logic on the real server,
- * not the server's own durability.
+ * `fsync=off` for the tests, for speed: what a test checks is the node's logic on the real server,
+ * not the server's own durability; a benchmark asks for `fsync: true`, as in production.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -68,7 +68,7 @@ export type PostgresServer = {
   restart(opts?: { downMs?: number }): Promise<void>;
 };
 
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(opts: { fsync?: boolean } = {}): Promise<PostgresServer> {
   const bin = postgresBin(() => {});
   const root = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), "cp-pg-"));
@@ -104,7 +104,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       "-c",
       `unix_socket_directories=${dir}`,
       "-c",
-      "fsync=off",
+      `fsync=${opts.fsync ? "on" : "off"}`,
       "-c",
       "max_connections=200",
     ];

@@ -159,6 +159,58 @@ const refusal = (id: number, code: OperatorRefusal, reason: string): OperatorOut
 const noBatch = (id: number) =>
   `no batch ${id}: \`carbonproof-oracle status\` or GET /v1/batches?state=failed lists the failed ones`;
 
+/** A reading to insert: its batch, its digest's key, and where its outcome goes. */
+export type ReadingRow = { reading: NewReading; digestKey: number; batchId: number; at: number };
+
+/** The columns a reading is inserted with, in the order of `readingValues`. */
+export const READING_COLUMNS = [
+  "digest",
+  "digest_key",
+  "device_id",
+  "facility_id",
+  "seq",
+  "ts",
+  "kind",
+  "canonical",
+  "sig",
+  "key_id",
+  "source",
+  "received_at_ms",
+  "anomaly_score",
+  "flagged",
+  "fossil_mg",
+  "biogenic_mg",
+  "methodology_id",
+  "factor_set_id",
+  "result_json",
+  "batch_id",
+] as const;
+
+export function readingValues({ reading: a, digestKey: dkey, batchId }: ReadingRow): SqlArg[] {
+  return [
+    a.digest,
+    dkey,
+    a.deviceId,
+    a.facilityId,
+    a.seq,
+    a.ts,
+    a.kind,
+    a.canonical,
+    a.sig,
+    a.keyId,
+    a.source,
+    a.receivedAtMs,
+    a.anomalyScore,
+    a.flagged ? 1 : 0,
+    a.fossilMg,
+    a.biogenicMg,
+    a.methodologyId,
+    a.factorSetId,
+    a.resultJson,
+    batchId,
+  ];
+}
+
 /** Largest raw payload kept in a dead letter; the rest is cut (the reason says so). */
 const MAX_DEAD_PAYLOAD = 65_536;
 
@@ -264,27 +316,26 @@ export class SqlStorage implements Storage {
     opts: { windowS: number; nowMs: number },
   ): { readings: IngestOutcome[]; deadLetterIds: number[] } {
     const deadLetterIds = rejected.map((d) => this.#insertDead(d));
-    const insert = `INSERT INTO readings (digest, digest_key, device_id, facility_id, seq, ts, kind, canonical, sig, key_id, source,
-        received_at_ms, anomaly_score, flagged, fossil_mg, biogenic_mg, methodology_id, factor_set_id, result_json, batch_id)
-        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`;
     const added = new Map<number, number>();
     // per facility and window, the batch last found (its period may be cut shorter than the window)
     const cache = new Map<string, { id: number; start: number; end: number }>();
-    const readings: IngestOutcome[] = [];
+    const readings: (IngestOutcome | null)[] = [];
+    const reject = (a: NewReading, reason: "replay" | "too-late", detail: string): IngestOutcome => {
+      const id = this.#insertDead({
+        receivedAtMs: a.receivedAtMs,
+        source: a.source,
+        reason,
+        detail,
+        payload: JSON.stringify({ reading: JSON.parse(a.canonical), sig: a.sig, keyId: a.keyId ?? undefined }),
+        deviceId: a.deviceId,
+        seq: a.seq,
+        digest: a.digest,
+      });
+      return { status: "rejected", reason, detail, deadLetterId: id };
+    };
+    // each reading's batch first (a too-late one is rejected here), then the rows inserted together
+    const rows: ReadingRow[] = [];
     for (const a of accepted) {
-      const reject = (reason: "replay" | "too-late", detail: string): IngestOutcome => {
-        const id = this.#insertDead({
-          receivedAtMs: a.receivedAtMs,
-          source: a.source,
-          reason,
-          detail,
-          payload: JSON.stringify({ reading: JSON.parse(a.canonical), sig: a.sig, keyId: a.keyId ?? undefined }),
-          deviceId: a.deviceId,
-          seq: a.seq,
-          digest: a.digest,
-        });
-        return { status: "rejected", reason, detail, deadLetterId: id };
-      };
       const key = `${a.facilityId}\u0000${Math.floor(a.ts / opts.windowS)}`;
       let batch = cache.get(key) ?? null;
       if (!batch || a.ts < batch.start || a.ts >= batch.end) {
@@ -292,10 +343,10 @@ export class SqlStorage implements Storage {
         batch = this.#batchFor(a.facilityId, a.ts, opts.windowS, opts.nowMs);
         if (batch) cache.set(key, batch);
       }
-      const batchId = batch?.id ?? null;
-      if (batchId === null) {
+      if (batch === null) {
         readings.push(
           reject(
+            a,
             "too-late",
             `period of ts ${a.ts} is behind the attested frontier of ${a.facilityId} and has no regular batch`,
           ),
@@ -304,46 +355,40 @@ export class SqlStorage implements Storage {
       }
       const dkey = digestKey(a.digest);
       if (dkey === null) throw new Error(`reading digest ${a.digest} is not 0x + 64 lowercase hex`);
-      const changes = this.sql.run(insert, [
-        a.digest,
-        dkey,
-        a.deviceId,
-        a.facilityId,
-        a.seq,
-        a.ts,
-        a.kind,
-        a.canonical,
-        a.sig,
-        a.keyId,
-        a.source,
-        a.receivedAtMs,
-        a.anomalyScore,
-        a.flagged ? 1 : 0,
-        a.fossilMg,
-        a.biogenicMg,
-        a.methodologyId,
-        a.factorSetId,
-        a.resultJson,
-        batchId,
-      ]);
-      if (changes === 0) {
+      rows.push({ reading: a, digestKey: dkey, batchId: batch.id, at: readings.length });
+      readings.push(null);
+    }
+    const inserted = this.insertReadings(rows);
+    for (let k = 0; k < rows.length; k++) {
+      const { reading: a, batchId, at } = rows[k]!;
+      if (!inserted[k]) {
         const same = this.sql.get(`SELECT digest FROM readings WHERE device_id = ? AND seq = ?`, [a.deviceId, a.seq]);
-        readings.push(
-          reject(
-            "replay",
-            same?.digest === a.digest
-              ? `(${a.deviceId}, ${a.seq}) already stored with the same digest (a redelivery or a replay)`
-              : `(${a.deviceId}, ${a.seq}) already stored with a different digest ${String(same?.digest ?? "(same digest, other seq)")}`,
-          ),
+        readings[at] = reject(
+          a,
+          "replay",
+          same?.digest === a.digest
+            ? `(${a.deviceId}, ${a.seq}) already stored with the same digest (a redelivery or a replay)`
+            : `(${a.deviceId}, ${a.seq}) already stored with a different digest ${String(same?.digest ?? "(same digest, other seq)")}`,
         );
         continue;
       }
       added.set(batchId, (added.get(batchId) ?? 0) + 1);
-      readings.push({ status: "stored", digest: a.digest, batchId });
+      readings[at] = { status: "stored", digest: a.digest, batchId };
     }
     for (const [batchId, n] of added)
       this.sql.run(`UPDATE batches SET reading_count = reading_count + ? WHERE id = ?`, [n, batchId]);
-    return { readings, deadLetterIds };
+    return { readings: readings as IngestOutcome[], deadLetterIds };
+  }
+
+  /**
+   * Inserts readings, each unless its (device, seq) is stored already (an earlier one of `rows`
+   * included); for each row, whether it was inserted. One statement a row here (SQLite's are
+   * prepared and local); PostgreSQL inserts them all in one (storage/postgres.ts).
+   */
+  protected insertReadings(rows: readonly ReadingRow[]): boolean[] {
+    const insert = `INSERT INTO readings (${READING_COLUMNS.join(", ")})
+        VALUES (${READING_COLUMNS.map(() => "?").join(",")}) ON CONFLICT DO NOTHING`;
+    return rows.map((r) => this.sql.run(insert, readingValues(r)) === 1);
   }
 
   hasReading(deviceId: string, seq: number): boolean {
