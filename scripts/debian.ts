@@ -6,6 +6,9 @@
  */
 import { spawnSync } from "node:child_process";
 
+/** Serialises this project's apt-get runs across processes (flock). */
+const APT_LOCK = "/tmp/carbonproof-apt.lock";
+
 /** Whether `bin` runs (`args` must make it exit without doing anything, e.g. `-h`, `--version`). */
 function runs(bin: string, args: string[]): boolean {
   return spawnSync(bin, args, { stdio: "ignore" }).error === undefined;
@@ -28,11 +31,15 @@ export function ensureDebianCommand(opts: {
   if (process.getuid?.() !== 0)
     throw new Error(`${opts.bins[0]} is not installed: install it (apt-get install ${opts.pkg}) or run this as root`);
   opts.log?.(`${opts.bins[0]} is missing: installing Debian's ${opts.pkg} with apt-get`);
+  // Test files running at once may each install a package (PostgreSQL for several of the
+  // oracle's): one apt-get at a time (flock), and each waits for dpkg's lock rather than failing.
+  const locked = runs("flock", ["--version"]);
   for (const args of [
-    ["update", "-qq"],
-    ["install", "-y", "-qq", opts.pkg],
+    ["-o", "DPkg::Lock::Timeout=600", "update", "-qq"],
+    ["-o", "DPkg::Lock::Timeout=600", "install", "-y", "-qq", opts.pkg],
   ]) {
-    const r = spawnSync("apt-get", args, {
+    const [cmd, argv] = locked ? ["flock", [APT_LOCK, "apt-get", ...args]] : ["apt-get", args];
+    const r = spawnSync(cmd, argv, {
       stdio: ["ignore", "inherit", "inherit"],
       env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
     });

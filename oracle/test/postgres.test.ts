@@ -152,6 +152,19 @@ describe("PostgreSQL storage on a real server", { skip: postgresMissing ?? false
     }
   });
 
+  test("a statement slower than the timeout fails with what happened; its late reply is not taken for the next one's", async () => {
+    const bridge = new PgBridge(await server.createDatabase(), { timeoutMs: 300 });
+    try {
+      assert.throws(() => bridge.query("SELECT pg_sleep(1) AS slow"), /did not answer within 300 ms/);
+      // the client thread still runs the slow one; the next call waits for its own reply
+      assert.throws(() => bridge.query("SELECT 1 AS one"), /did not answer within/);
+      await new Promise((r) => setTimeout(r, 1200));
+      assert.deepEqual(bridge.query("SELECT 2 AS two").rows, [{ two: 2 }]);
+    } finally {
+      bridge.close();
+    }
+  });
+
   test("batch bookkeeping that SQLite keeps as numbers comes back as numbers (BIGINT columns)", async () => {
     const s = new PostgresStorage(await server.createDatabase());
     try {

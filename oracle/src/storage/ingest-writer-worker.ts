@@ -2,7 +2,8 @@ import { workerData } from "node:worker_threads";
 import { nameThread, THREAD_NAMES } from "../threads/name.ts";
 import { serveRpc } from "../threads/rpc.ts";
 import type { WriterMethod } from "./ingest-writer.ts";
-import { openStorage, type StorageSpec } from "./open.ts";
+import type { StorageSpec } from "./open.ts";
+import { PostgresStorage } from "./postgres.ts";
 import type { SqlStorage } from "./sql-storage.ts";
 import { SqliteStorage } from "./sqlite.ts";
 
@@ -21,7 +22,9 @@ const storage: SqlStorage =
       // as long. This high threshold is the backstop should that thread fall behind (256 MiB of WAL
       // at 4 KiB pages).
       new SqliteStorage(spec.path, { synchronous: spec.synchronous, autocheckpoint: 65536 })
-    : openStorage(spec);
+    : // its client thread holds one group commit at a time (at most storage.maxBatchSize readings):
+      // a heap limit keeps V8 from letting garbage grow to hundreds of MiB between collections
+      new PostgresStorage(spec.url, { heapLimitMb: 128 });
 if (storage instanceof SqliteStorage) {
   storage.relaxBatchWrites();
   // Every reading inserts into two indexes keyed at random (the digest) or spread over all devices

@@ -46,7 +46,14 @@ export class PgBridge {
   #next = 0;
   #closed = false;
 
-  constructor(url: string, opts: { timeoutMs?: number; connectTimeoutMs?: number; applicationName?: string } = {}) {
+  /**
+   * `heapLimitMb`: the client thread's old-generation limit, for a connection whose statements and
+   * results are bounded (the ingest writer's: one group commit at a time); none by default.
+   */
+  constructor(
+    url: string,
+    opts: { timeoutMs?: number; connectTimeoutMs?: number; applicationName?: string; heapLimitMb?: number } = {},
+  ) {
     const flag = new SharedArrayBuffer(4);
     this.#signal = new Int32Array(flag);
     const { port1, port2 } = new MessageChannel();
@@ -63,9 +70,17 @@ export class PgBridge {
         applicationName: opts.applicationName ?? "carbonproof-oracle",
       },
       transferList: [port2],
-      resourceLimits: { maxOldGenerationSizeMb: 256 },
+      // No heap limit unless asked: on a connection that reads whole batches, one could stop the
+      // thread (the caller would learn it as THREAD_STOPPED). A small young generation: the rows of
+      // one statement at a time are short-lived.
+      resourceLimits: {
+        maxYoungGenerationSizeMb: 16,
+        ...(opts.heapLimitMb ? { maxOldGenerationSizeMb: opts.heapLimitMb } : {}),
+      },
     });
     this.#worker.unref();
+    // a thread that fails is noticed by the call waiting on it (#call); no uncaught 'error' event
+    this.#worker.on("error", () => {});
     try {
       this.#call({ op: "connect" }, connectTimeoutMs + 5_000);
     } catch (err) {
@@ -128,10 +143,16 @@ export class PgBridge {
       const left = deadline - Date.now();
       if (left <= 0)
         throw new PgError(
-          `PostgreSQL at ${this.#where} did not answer within ${Math.round(timeoutMs / 1000)} s`,
+          `PostgreSQL at ${this.#where} did not answer within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}`,
           "TIMEOUT",
         );
-      Atomics.wait(this.#signal, 0, 0, left);
+      // in slices, to notice a client thread that stopped (its threadId turns -1 before any event,
+      // which this thread, waiting, could not receive); a reply it posted first was taken above
+      if (this.#worker.threadId === -1) {
+        this.#closed = true;
+        throw new PgError(`the PostgreSQL client thread of ${this.#where} stopped: restart the node`, "THREAD_STOPPED");
+      }
+      Atomics.wait(this.#signal, 0, 0, Math.min(left, 500));
       Atomics.store(this.#signal, 0, 0);
     }
   }

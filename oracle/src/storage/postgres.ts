@@ -262,7 +262,7 @@ export class PostgresStorage extends SqlStorage {
   readonly url: string;
   readonly #driver: PgDriver;
 
-  constructor(url: string, opts: { timeoutMs?: number; connectTimeoutMs?: number } = {}) {
+  constructor(url: string, opts: { timeoutMs?: number; connectTimeoutMs?: number; heapLimitMb?: number } = {}) {
     const driver = new PgDriver(new PgBridge(url, opts));
     super(driver);
     this.url = url;
