@@ -66,6 +66,9 @@ export type PostgresServer = {
   stop(): Promise<void>;
   /** Stops the server without removing its files, and starts it again on the same port (an outage). */
   restart(opts?: { downMs?: number }): Promise<void>;
+  /** Stops the server, keeping its files (`up` starts it again on the same port). */
+  down(): Promise<void>;
+  up(): Promise<void>;
 };
 
 export async function startPostgres(opts: { fsync?: boolean } = {}): Promise<PostgresServer> {
@@ -155,6 +158,8 @@ export async function startPostgres(opts: { fsync?: boolean } = {}): Promise<Pos
       process.removeListener("exit", kill);
       rmSync(dir, { recursive: true, force: true });
     },
+    down: halt,
+    up: launch,
     async restart(opts = {}) {
       await halt();
       await new Promise((r) => setTimeout(r, opts.downMs ?? 0));

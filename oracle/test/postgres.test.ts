@@ -132,6 +132,26 @@ describe("PostgreSQL storage on a real server", { skip: postgresMissing ?? false
     }
   });
 
+  test("while the server is down calls fail with its refusal, at most one attempt a second; once it is back they work again", async () => {
+    const url = await server.createDatabase();
+    const s = new PostgresStorage(url);
+    try {
+      s.commitIngest([storedReading("o1", 1, 10)], [], { windowS: 60, nowMs: 0 });
+      await server.down();
+      const t0 = performance.now();
+      assert.throws(() => s.commitIngest([storedReading("o1", 2, 20)], [], { windowS: 60, nowMs: 0 }), /ECONNREFUSED/);
+      for (let i = 0; i < 20; i++) assert.throws(() => s.maxSeq("o1"), /ECONNREFUSED/);
+      assert.ok(performance.now() - t0 < 900, "the calls after the first refusal are told at once");
+      await server.up();
+      await new Promise((r) => setTimeout(r, 1000)); // past the second after the last refusal
+      const out = s.commitIngest([storedReading("o1", 2, 20)], [], { windowS: 60, nowMs: 0 });
+      assert.equal(out.readings[0]!.status, "stored");
+      assert.equal(s.maxSeq("o1"), 2, "the refused commit stored nothing; the resend did");
+    } finally {
+      s.close();
+    }
+  });
+
   test("a transaction whose connection is lost fails to its end, COMMIT included; after its ROLLBACK a new connection is made", async () => {
     const url = await server.createDatabase();
     new PostgresStorage(url).close();

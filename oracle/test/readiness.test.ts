@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
@@ -14,6 +14,27 @@ import { waitFor } from "./helpers.ts";
  * (CI runs as root); elsewhere the test is skipped and says why.
  */
 const dir = mkdtempSync(join(tmpdir(), "cp-ready-"));
+
+/**
+ * Writes `path` until the file system is full (ENOSPC), in 1 MiB and then 4 KiB pieces: the node
+ * writes to the same disk meanwhile (its WAL, IPFS), so the free space read once beforehand may
+ * be gone by the time a single write of that size lands.
+ */
+function fillDisk(path: string): void {
+  const fd = openSync(path, "w");
+  try {
+    for (const size of [1 << 20, 4096]) {
+      const piece = Buffer.alloc(size);
+      try {
+        for (;;) writeSync(fd, piece);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOSPC") throw err;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
 const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", dir]).status === 0;
 
 test(
@@ -33,8 +54,7 @@ test(
     };
     try {
       assert.equal((await ready()).status, 200);
-      const fs = statfsSync(dir);
-      writeFileSync(filler, Buffer.alloc(fs.bavail * fs.bsize));
+      fillDisk(filler);
       // readings until a group commit fails: the write-ahead log can grow no more
       let refused = false;
       for (let i = 0; i < 5000 && !refused; i++) {

@@ -31,7 +31,14 @@ let txLost = false;
 /** named statements prepared on the current connection */
 const names = new Map<string, string>();
 
+/** The last failed attempt to connect: for a second after it, calls fail at once with its error. */
+let refused: { atMs: number; err: unknown } | null = null;
+const RECONNECT_AFTER_MS = 1000;
+
 async function connect(): Promise<pg.Client> {
+  // While the server is down, every statement of the waiting thread would try again and wait for
+  // its own refusal or timeout; one attempt a second, the others told at once.
+  if (refused && Date.now() - refused.atMs < RECONNECT_AFTER_MS) throw refused.err;
   const c = new pg.Client({
     connectionString: url,
     connectionTimeoutMillis: connectTimeoutMs,
@@ -46,7 +53,13 @@ async function connect(): Promise<pg.Client> {
   };
   c.on("error", drop);
   c.on("end", () => drop(new Error("the server closed the connection")));
-  await c.connect();
+  try {
+    await c.connect();
+  } catch (err) {
+    refused = { atMs: Date.now(), err };
+    throw err;
+  }
+  refused = null;
   names.clear();
   client = c;
   lost = null;
