@@ -4,6 +4,9 @@
  */
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import pg from "pg";
 import { numberPlaceholders, PG_MIGRATIONS, PostgresStorage } from "../src/storage/postgres.ts";
@@ -185,6 +188,29 @@ describe("PostgreSQL storage on a real server", { skip: postgresMissing ?? false
     }
   });
 
+  test("carbonproof-oracle status reads a PostgreSQL database; an unreachable one is an error that says what to set, without the password", async () => {
+    const url = await server.createDatabase();
+    const s = new PostgresStorage(url);
+    s.commitIngest([storedReading("c1", 1, 10), storedReading("c1", 2, 20)], [], { windowS: 60, nowMs: 0 });
+    s.close();
+    const env = {
+      CARBONPROOF_ORACLE__STORAGE__DRIVER: "postgres",
+      CARBONPROOF_ORACLE__DATA_DIR: "/nonexistent-data-dir",
+    };
+    const ok = await runCli(["status"], { ...env, CARBONPROOF_ORACLE__STORAGE__URL: url });
+    assert.equal(ok.code, 0, ok.stderr);
+    const status = JSON.parse(ok.stdout) as { backlog: number; batches: Record<string, number> };
+    assert.deepEqual([status.backlog, status.batches.open], [2, 1]);
+    const down = await runCli(["status"], {
+      ...env,
+      CARBONPROOF_ORACLE__STORAGE__URL: `postgres://postgres:s3cret@127.0.0.1:1/nothing`,
+    });
+    assert.notEqual(down.code, 0);
+    assert.match(down.stderr, /cannot connect to PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/nothing/);
+    assert.match(down.stderr, /set storage\.url \(CARBONPROOF_ORACLE__STORAGE__URL\)/);
+    assert.ok(!(down.stdout + down.stderr).includes("s3cret"));
+  });
+
   test("batch bookkeeping that SQLite keeps as numbers comes back as numbers (BIGINT columns)", async () => {
     const s = new PostgresStorage(await server.createDatabase());
     try {
@@ -208,3 +234,26 @@ describe("PostgreSQL storage on a real server", { skip: postgresMissing ?? false
     }
   });
 });
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), "../src/cli/main.ts");
+
+/** Runs `carbonproof-oracle` to its end with only the CARBONPROOF_* variables of `env`. */
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const base: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("CARBONPROOF_")) base[k] = v;
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", cli, ...args], {
+      env: { ...base, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    c.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    c.on("error", reject);
+    c.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
