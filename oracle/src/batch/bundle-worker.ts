@@ -34,13 +34,17 @@ const storage = openStorage(spec, { synchronous: "NORMAL" });
 // This thread also checkpoints the write-ahead log, twice a second, PASSIVE (it never blocks the
 // writer): on the ingest writer's connection a checkpoint ran inside a group commit and held up
 // every reading waiting on that commit (storage/ingest-writer-worker.ts keeps a high backstop).
-const checkpoints = setInterval(() => {
-  try {
-    if (storage instanceof SqliteStorage) storage.checkpoint();
-  } catch {
-    // busy (another checkpoint running) or the database is closing: the next tick tries again
-  }
-}, CHECKPOINT_INTERVAL_MS);
+// (SQLite only: PostgreSQL checkpoints itself).
+const checkpoints =
+  storage instanceof SqliteStorage
+    ? setInterval(() => {
+        try {
+          storage.checkpoint();
+        } catch {
+          // busy (another checkpoint running) or the database is closing: the next tick tries again
+        }
+      }, CHECKPOINT_INTERVAL_MS)
+    : null;
 // Open windows' bundles assembled as their readings are stored (batch/window-bundles.ts), so that
 // sealing a window costs little more than writing its bytes.
 const POLL_MS = 200;
@@ -78,7 +82,7 @@ serveRpc<Job>(
     return { ...built, bytes: whole ? built.bytes : built.bytes.slice() };
   },
   () => {
-    clearInterval(checkpoints);
+    if (checkpoints) clearInterval(checkpoints);
     clearInterval(polling);
     storage.close();
   },

@@ -30,6 +30,8 @@ let inTx = false;
 let txLost = false;
 /** named statements prepared on the current connection */
 const names = new Map<string, string>();
+/** the next statement name: never reused on a connection, also when one is named again after a reconnect */
+let nextName = 0;
 
 /** The last failed attempt to connect: for a second after it, calls fail at once with its error. */
 let refused: { atMs: number; err: unknown } | null = null;
@@ -109,7 +111,7 @@ async function handle(req: BridgeRequest): Promise<BridgeReply> {
     c = await connect();
   }
   let name = names.get(text);
-  if (name === undefined && !isBegin && !isEnd && !req.simple) names.set(text, (name = `cp${names.size}`));
+  if (name === undefined && !isBegin && !isEnd && !req.simple) names.set(text, (name = `cp${nextName++}`));
   const wasInTx = inTx;
   try {
     let r: pg.QueryResult;
