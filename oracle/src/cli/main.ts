@@ -10,6 +10,7 @@
  * Config: a JSON file (--config or CARBONPROOF_ORACLE_CONFIG) plus CARBONPROOF_ORACLE__*
  * environment overrides, validated at start (docs/oracle.md).
  */
+import "../quiet-sqlite-warning.ts";
 import {
   accessSync,
   constants as fsConstants,
