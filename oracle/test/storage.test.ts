@@ -44,6 +44,40 @@ after(async () => {
 
 for (const { name: driver, skip, open: openStorage } of drivers)
   describe(driver, { skip }, () => {
+    test("a dead letter whose payload and reason hold NUL characters is stored whole, each NUL shown as \\u0000", async () => {
+      const s = await openStorage("nul");
+      try {
+        // a NUL in the rejected payload of a group commit must not fail the commit (PostgreSQL's
+        // text refuses NUL; SQLite's reads stop at it): the reading beside it is stored
+        const out = s.commitIngest(
+          [uniq(storedReading("d-nul", 1, 100))],
+          [
+            {
+              receivedAtMs: 1,
+              source: "mqtt",
+              reason: "malformed",
+              detail: "not JSON: Unexpected token '\u0000'",
+              payload: 'a\u0000b "\\u0000" tail',
+              deviceId: "d\u0000x",
+            },
+          ],
+          { windowS: 60, nowMs: 0 },
+        );
+        assert.equal(out.readings[0]!.status, "stored");
+        const [d] = s.listDeadLetters({ limit: 1 });
+        assert.equal(d!.payload, 'a\\u0000b "\\u0000" tail');
+        assert.equal(d!.detail, "not JSON: Unexpected token '\\u0000'");
+        assert.equal(d!.deviceId, "d\\u0000x");
+        assert.equal(
+          s.addDeadLetter({ receivedAtMs: 2, source: "http", reason: "schema", detail: "x", payload: "\u0000" }),
+          d!.id + 1,
+        );
+        assert.equal(s.listDeadLetters({ limit: 1 })[0]!.payload, "\\u0000");
+      } finally {
+        s.close();
+      }
+    });
+
     test("stores readings once per (device, seq) and records a replay as a dead letter", async () => {
       const s = await openStorage("a");
       const out = s.commitIngest([uniq(storedReading("d1", 1, 100)), uniq(storedReading("d1", 1, 100))], [], {

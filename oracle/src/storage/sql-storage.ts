@@ -215,6 +215,15 @@ export function readingValues({ reading: a, digestKey: dkey, batchId }: ReadingR
 const MAX_DEAD_PAYLOAD = 65_536;
 
 /**
+ * A dead letter's text with each NUL character (U+0000) written as the six characters `\u0000`.
+ * A raw payload may hold NULs (a device's, or an attacker's, bytes as received); PostgreSQL's text
+ * cannot hold one (the insert, and with it the whole group commit, would fail) and SQLite's reads
+ * stop at the first. Written out, the dead letter keeps the whole payload on both, and shows it.
+ */
+export const showNul = (text: string): string =>
+  text.includes("\u0000") ? text.replaceAll("\u0000", "\\u0000") : text;
+
+/**
  * Every `Storage` method over a `SqlDriver`; the drivers' classes (SqliteStorage,
  * PostgresStorage) open the connection and its schema.
  */
@@ -235,9 +244,19 @@ export class SqlStorage implements Storage {
       d.payload.length > MAX_DEAD_PAYLOAD
         ? `${d.payload.slice(0, MAX_DEAD_PAYLOAD)}…[cut, ${d.payload.length} chars]`
         : d.payload;
+    const text = (v: string | null | undefined) => (v == null ? null : showNul(v));
     const r = this.sql.get(
       `INSERT INTO dead_letters (received_at_ms, source, reason, detail, payload, device_id, seq, digest) VALUES (?,?,?,?,?,?,?,?) RETURNING id`,
-      [d.receivedAtMs, d.source, d.reason, d.detail, payload, d.deviceId ?? null, d.seq ?? null, d.digest ?? null],
+      [
+        d.receivedAtMs,
+        d.source,
+        d.reason,
+        showNul(d.detail),
+        showNul(payload),
+        text(d.deviceId),
+        d.seq ?? null,
+        text(d.digest),
+      ],
     );
     return Number(r!.id);
   }
