@@ -10,6 +10,7 @@ import {
   openSync,
   readdirSync,
   readlinkSync,
+  rmSync,
   statSync,
   writeFileSync,
   writeSync,
@@ -440,11 +441,22 @@ test("import - reads the CSV from stdin (copied to the data dir, removed at the 
   assert.deepEqual(spools(), [], "the copy of stdin is removed");
   assert.equal(existsSync(join(dir, "data", "oracle.db")), false, "nothing was stored");
 
+  // what an import killed outright (SIGKILL) leaves: its spool, whose process is gone; and the
+  // spool of an import still running (this test's own process stands in for it)
+  const gone = spawnSync(process.execPath, ["-e", "0"]).pid!;
+  mkdirSync(join(dir, "data"), { recursive: true });
+  writeFileSync(join(dir, "data", `import-stdin.${gone}.csv`), half);
+  writeFileSync(join(dir, "data", `import-stdin.${process.pid}.csv`), half);
   const whole = await runImport(dir, "-", [], { stdin: text });
   assert.equal(whole.code, 0, whole.stderr);
   const lines = whole.stdout.trimEnd().split("\n");
   assert.equal(lines.at(-1), "2500 stored, 0 rejected of 2500 rows");
   assert.equal(lines.length, 2_501);
-  assert.deepEqual(spools(), [], "the copy of stdin is removed");
+  assert.deepEqual(
+    spools(),
+    [`import-stdin.${process.pid}.csv`],
+    "its own copy of stdin is removed, and the one a killed import left; a running import's is kept",
+  );
+  rmSync(join(dir, "data", `import-stdin.${process.pid}.csv`));
   assert.equal(readingsInDb(), 2_500);
 });

@@ -16,6 +16,7 @@ import {
   constants as fsConstants,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -81,6 +82,12 @@ const COMMANDS: Record<string, { usage: string; about: string; options: OptionNa
     usage: "abandon BATCH_ID [--config FILE]",
     about:
       "give up on a failed batch: it stays failed with its readings unattested, abandonedAt set, and no longer holds back its facility's later batches (as POST /v1/admin/batches/ID/abandon)",
+    options: ["config"],
+  },
+  "copy-from-sqlite": {
+    usage: "copy-from-sqlite FILE.db [--config FILE]",
+    about:
+      "copy a node's SQLite database (dataDir/oracle.db) into the configured PostgreSQL database (storage.driver postgres), which must be empty: one transaction, every id kept, rows checked by count and SHA-256 before it commits; the node stopped",
     options: ["config"],
   },
   "keys create": {
@@ -215,7 +222,10 @@ function parseCommandLine(argv: string[]): Args | null {
     rest = after.slice(1);
   } else {
     if (!COMMANDS[cmd])
-      throw new UsageError(`unknown command \`${cmd}\`: use start, import, status, retry, abandon or keys`, null);
+      throw new UsageError(
+        `unknown command \`${cmd}\`: use start, import, status, retry, abandon, copy-from-sqlite or keys`,
+        null,
+      );
     command = cmd;
     rest = after;
   }
@@ -232,14 +242,19 @@ function parseCommandLine(argv: string[]): Args | null {
     checkValues(command, values, rest);
     return { command, values, rest };
   }
-  const wanted = command === "import" || command === "keys api-revoke" || command === "abandon" ? 1 : 0;
+  const wanted =
+    command === "import" || command === "keys api-revoke" || command === "abandon" || command === "copy-from-sqlite"
+      ? 1
+      : 0;
   if (rest.length < wanted) {
     throw new UsageError(
       command === "import"
         ? "`import` needs the CSV file to read (`-` for stdin)"
-        : command === "abandon"
-          ? "`abandon` needs the id of the failed batch (`status` lists them)"
-          : "`keys api-revoke` needs the numeric id of the key to revoke (see `keys api-list`)",
+        : command === "copy-from-sqlite"
+          ? "`copy-from-sqlite` needs the SQLite database to copy (the old node's dataDir/oracle.db)"
+          : command === "abandon"
+            ? "`abandon` needs the id of the failed batch (`status` lists them)"
+            : "`keys api-revoke` needs the numeric id of the key to revoke (see `keys api-list`)",
       command,
     );
   }
@@ -355,7 +370,12 @@ function pidFile(cfg: Config): string {
 
 /** The pid of a node running on this data dir, or null (no pid file, or its process is gone). */
 function runningNodePid(cfg: Config): number | null {
-  const file = pidFile(cfg);
+  return runningNodePidIn(resolve(cfg.dataDir));
+}
+
+/** The pid of a node running on the data dir `dir`, or null. */
+function runningNodePidIn(dir: string): number | null {
+  const file = join(dir, "oracle.pid");
   if (!existsSync(file)) return null;
   const pid = Number(readFileSync(file, "utf8").trim());
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return null;
@@ -367,6 +387,59 @@ function runningNodePid(cfg: Config): number | null {
     if ((err as NodeJS.ErrnoException).code === "EPERM") return pid;
     return null;
   }
+}
+
+/**
+ * `copy-from-sqlite FILE`: the SQLite database of a stopped node into the configured, empty
+ * PostgreSQL database (storage/copy-to-postgres.ts); a JSON report on stdout, progress on stderr.
+ */
+async function copyFromSqlite(cfg: Config, given: string): Promise<void> {
+  if (cfg.storage.driver !== "postgres" || !cfg.storage.url)
+    throw new Error(
+      "copy-from-sqlite copies into the node's PostgreSQL database: set storage.driver to postgres and storage.url (or CARBONPROOF_ORACLE__STORAGE__DRIVER and CARBONPROOF_ORACLE__STORAGE__URL), then run it again",
+    );
+  const file = resolve(given);
+  if (!existsSync(file))
+    throw new Error(`no SQLite database at ${file}: give the old node's database file, dataDir/oracle.db`);
+  for (const dir of new Set([dirname(file), resolve(cfg.dataDir)])) {
+    const pid = runningNodePidIn(dir);
+    if (pid !== null)
+      throw new Error(
+        `a node runs on ${dir} (pid ${pid}): stop it first, so that no reading arrives during or after the copy that the copy misses`,
+      );
+  }
+  const { copySqliteToPostgres } = await import("../storage/copy-to-postgres.ts");
+  const { redactUrl } = await import("../storage/pg-bridge.ts");
+  const { ProgressLine, formatCount } = await import("../../../sdk/src/cli/progress.ts");
+  const progress = new ProgressLine({ write: (t) => process.stderr.write(t), tty: process.stderr.isTTY === true });
+  const started = performance.now();
+  const report = copySqliteToPostgres({
+    file,
+    url: cfg.storage.url,
+    onProgress: (p) =>
+      progress.update(
+        () =>
+          `copy-from-sqlite: ${p.phase === "copy" ? "copying" : "checking"} ${p.table}, ${formatCount(p.done)} of ${formatCount(p.total)} rows (${Math.floor((100 * p.done) / Math.max(p.total, 1))}%)`,
+      ),
+  });
+  progress.done();
+  console.log(
+    JSON.stringify(
+      {
+        from: file,
+        to: redactUrl(cfg.storage.url),
+        rows: report.tables,
+        sha256: report.sha256,
+        seconds: Math.round((performance.now() - started) / 100) / 10,
+      },
+      null,
+      2,
+    ),
+  );
+  process.stderr.write(
+    `copy-from-sqlite: done; start the node with this config (storage.driver postgres). ${file} is unchanged: keep it until the node runs on PostgreSQL.
+`,
+  );
 }
 
 async function start(cfg: Config, deadlineS: number): Promise<void> {
@@ -615,6 +688,34 @@ async function keys(command: string, cfg: Config, args: Args) {
   }
 }
 
+/**
+ * Removes the stdin spool files (`import-stdin.<pid>.csv`) that imports killed outright (SIGKILL,
+ * a power cut) left in `dataDir`: those whose process is gone. A running import's is kept.
+ */
+function removeStaleSpools(dataDir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dataDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^import-stdin\.([0-9]+)\.csv$/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = pid === process.pid;
+    if (!alive) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch (err) {
+        alive = (err as NodeJS.ErrnoException).code === "EPERM";
+      }
+    }
+    if (!alive) rmSync(join(dataDir, name), { force: true });
+  }
+}
+
 /** Copies stdin to a new file at `path` (refused if it exists), reporting the bytes copied so far. */
 async function spoolStdin(path: string, signal: AbortSignal, onBytes: (bytes: number) => void): Promise<void> {
   const { createWriteStream } = await import("node:fs");
@@ -674,6 +775,8 @@ async function main(): Promise<void> {
     }
     case "retry":
       return retry(cfg, args.values.all === true ? null : args.rest.map(Number));
+    case "copy-from-sqlite":
+      return copyFromSqlite(cfg, args.rest[0]!);
     case "abandon":
       return abandon(cfg, Number(args.rest[0]));
     case "import": {
@@ -684,6 +787,7 @@ async function main(): Promise<void> {
       // `import -`: stdin is copied to a file in the data dir first (the import reads its file
       // twice: a check pass, then the rows), removed when the import ends
       const file = fromStdin ? join(resolve(cfg.dataDir), `import-stdin.${process.pid}.csv`) : given;
+      if (fromStdin) removeStaleSpools(resolve(cfg.dataDir));
       const { createReadStream } = await import("node:fs");
       const { pino } = await import("pino");
       const { ImportStoppedError, importCsv } = await import("../ingest/csv.ts");
