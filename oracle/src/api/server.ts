@@ -254,14 +254,18 @@ export async function buildApi(deps: ApiDeps) {
   app.options("/*", { schema: { hide: true } }, async (_req, reply) => reply.code(204).send());
   // Ajv coerces "1e309" or "Infinity" in a query string to Infinity and lets it through as an
   // integer within bounds (a number limit then reached SQLite as a datatype mismatch, a 500): the
-  // validated query may hold only finite numbers.
+  // validated query and path may hold only finite numbers (an id of "1e309" reached PostgreSQL as
+  // "Infinity", a 500).
   app.addHook("preHandler", async (req, reply) => {
-    for (const [k, v] of Object.entries((req.query as Record<string, unknown> | undefined) ?? {})) {
-      if (typeof v === "number" && !Number.isFinite(v)) {
-        await reply
-          .code(400)
-          .send({ error: "FST_ERR_VALIDATION", message: `querystring/${k} must be a finite number` });
-        return;
+    for (const [part, values] of [
+      ["querystring", req.query],
+      ["params", req.params],
+    ] as const) {
+      for (const [k, v] of Object.entries((values as Record<string, unknown> | undefined) ?? {})) {
+        if (typeof v === "number" && !Number.isFinite(v)) {
+          await reply.code(400).send({ error: "FST_ERR_VALIDATION", message: `${part}/${k} must be a finite number` });
+          return;
+        }
       }
     }
   });
@@ -403,7 +407,7 @@ export async function buildApi(deps: ApiDeps) {
           properties: {
             facilityId: { type: "string" },
             deviceId: { type: "string" },
-            afterTs: { type: "integer" },
+            afterTs: { type: "integer", minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },
             limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
           },
         },
@@ -424,7 +428,12 @@ export async function buildApi(deps: ApiDeps) {
           properties: {
             reason: { type: "string", enum: [...REJECT_REASONS] },
             deviceId: { type: "string" },
-            before: { type: "integer", description: "page: ids below this one" },
+            before: {
+              type: "integer",
+              minimum: 1,
+              maximum: Number.MAX_SAFE_INTEGER,
+              description: "page: ids below this one",
+            },
             limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
           },
         },
@@ -453,10 +462,16 @@ export async function buildApi(deps: ApiDeps) {
           type: "object",
           properties: {
             facilityId: { type: "string" },
-            sinceMs: { type: "integer", minimum: 0, description: "gaps since this time (unix ms); default 7 days ago" },
+            sinceMs: {
+              type: "integer",
+              minimum: 0,
+              maximum: Number.MAX_SAFE_INTEGER,
+              description: "gaps since this time (unix ms); default 7 days ago",
+            },
             gapS: {
               type: "integer",
               minimum: 1,
+              maximum: 31_622_400,
               default: 180,
               description: "a gap is longer than this (3 heartbeats)",
             },
@@ -506,7 +521,11 @@ export async function buildApi(deps: ApiDeps) {
     {
       schema: {
         summary: "One batch",
-        params: { type: "object", properties: { id: { type: "integer" } }, required: ["id"] },
+        params: {
+          type: "object",
+          properties: { id: { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
+          required: ["id"],
+        },
       },
     },
     async (req, reply) => {
@@ -791,7 +810,10 @@ export async function buildApi(deps: ApiDeps) {
       schema: {
         summary: "Revoke an API key",
         security: [{ apiKey: [] }],
-        params: { type: "object", properties: { id: { type: "integer" } } },
+        params: {
+          type: "object",
+          properties: { id: { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
+        },
       },
       preHandler: [requireKey(["admin"])],
     },

@@ -18,6 +18,7 @@ import { PgBridge, PgError, redactUrl } from "./pg-bridge.ts";
 import {
   READING_COLUMNS,
   readingValues,
+  showNul,
   SqlStorage,
   type ReadingRow,
   type Row,
@@ -187,9 +188,16 @@ const READING_TYPES: readonly string[] = [
   "bigint",
 ];
 
-const toPgValue = (a: SqlArg): unknown => (typeof a === "bigint" ? a.toString() : a);
+/**
+ * A value as `pg` sends it: a bigint as decimal text (PostgreSQL casts it to BIGINT); a string
+ * with its NUL characters written as `\u0000` (`showNul`), which PostgreSQL's text cannot hold:
+ * a look-up for such text (a query string's device id, say) finds nothing instead of failing, as on
+ * SQLite, and what is stored is what dead letters store on both.
+ */
+const toPgValue = (a: SqlArg): unknown =>
+  typeof a === "bigint" ? a.toString() : typeof a === "string" && a.includes("\u0000") ? showNul(a) : a;
 
-/** Values as `pg` sends them: bigints as decimal text (PostgreSQL casts them to BIGINT). */
+/** Values as `pg` sends them (`toPgValue`). */
 function toPg(args: readonly SqlArg[]): unknown[] {
   return args.map(toPgValue);
 }
