@@ -327,6 +327,15 @@ describe("copy-from-sqlite on a real PostgreSQL server", { skip: postgresMissing
       /no SQLite database at .*nowhere\.db: give the old node's database file, dataDir\/oracle\.db/,
     );
 
+    const notDb = join(dir, "notes.txt");
+    writeFileSync(notDb, "these are not the readings you are looking for\n".repeat(100));
+    const wrong = await runCli(["copy-from-sqlite", notDb], env);
+    assert.equal(wrong.code, 1);
+    assert.match(
+      wrong.stderr,
+      /notes\.txt cannot be opened as a node's SQLite database \(.*not a database.*\): give the old node's dataDir\/oracle\.db/,
+    );
+
     const noFile = await runCli(["copy-from-sqlite"], env);
     assert.equal(noFile.code, 2);
     assert.match(noFile.stderr, /`copy-from-sqlite` needs the SQLite database to copy/);

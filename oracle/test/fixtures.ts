@@ -118,6 +118,26 @@ export function storedReading(deviceId: string, seq: number, ts: number, facilit
 
 export const quietLogger = () => pino({ level: process.env.ORACLE_TEST_LOG ?? "silent" });
 
+/**
+ * `ORACLE_TEST_STORAGE=postgres`: every `testNode` of a test run stores in PostgreSQL (a server of
+ * the run's own, started on first use, a new database per node) instead of SQLite, to run any suite
+ * against the production storage by hand (docs/oracle.md, "PostgreSQL"). Tests that read the
+ * SQLite file themselves do not apply then. Unset: SQLite, as CI runs them.
+ */
+let pgForRun: Promise<{ createDatabase(): Promise<string>; stop(): Promise<void> }> | null = null;
+/** the database of each data dir: a node started again on the same dir finds its data */
+const pgDatabases = new Map<string, Promise<string>>();
+async function storageUnderTest(dataDir: string): Promise<{ driver?: "postgres"; url?: string }> {
+  if (process.env.ORACLE_TEST_STORAGE !== "postgres") return {};
+  if (!pgForRun) {
+    const { startPostgres } = await import("./postgres-harness.ts");
+    pgForRun = startPostgres({ unref: true });
+  }
+  let url = pgDatabases.get(dataDir);
+  if (!url) pgDatabases.set(dataDir, (url = pgForRun.then((server) => server.createDatabase())));
+  return { driver: "postgres", url: await url };
+}
+
 /** A node on a temp dir, loopback, ephemeral ports; `close` stops it and removes the dir (unless kept). */
 export async function testNode(
   opts: { config?: ConfigInput; devices?: DeviceInfo[]; parts?: Partial<NodeParts>; clock?: Clock; dir?: string } = {},
@@ -127,7 +147,7 @@ export async function testNode(
     dataDir: tmp.dir,
     http: { port: 0 },
     mqtt: { port: 0 },
-    storage: { synchronous: "NORMAL" },
+    storage: { synchronous: "NORMAL", ...(await storageUnderTest(tmp.dir)) },
     batching: { windowS: 60, graceS: 1, tickMs: 50, retryBaseMs: 50, retryMaxMs: 500 },
   };
   const config = parseConfig(deepMerge(base, opts.config ?? {}));

@@ -71,7 +71,11 @@ export type PostgresServer = {
   up(): Promise<void>;
 };
 
-export async function startPostgres(opts: { fsync?: boolean } = {}): Promise<PostgresServer> {
+/**
+ * `unref`: the server does not keep the test process alive; it is killed and its files removed when
+ * the process exits (for a server shared by a whole test file, started on first use).
+ */
+export async function startPostgres(opts: { fsync?: boolean; unref?: boolean } = {}): Promise<PostgresServer> {
   const bin = postgresBin(() => {});
   const root = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), "cp-pg-"));
@@ -93,7 +97,10 @@ export async function startPostgres(opts: { fsync?: boolean } = {}): Promise<Pos
   if (init.status !== 0) throw new Error(`initdb failed (exit ${init.status}): ${init.stderr}`);
   const port = await freePort();
   let child: ChildProcess | null = null;
-  const kill = () => child?.kill("SIGKILL");
+  const kill = () => {
+    child?.kill("SIGKILL");
+    if (opts.unref) rmSync(dir, { recursive: true, force: true });
+  };
   process.once("exit", kill);
 
   const launch = async () => {
@@ -114,6 +121,10 @@ export async function startPostgres(opts: { fsync?: boolean } = {}): Promise<Pos
     let stderr = "";
     const c = spawn(join(bin, "postgres"), args, { stdio: ["ignore", "ignore", "pipe"], cwd: dir, ...user });
     c.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    if (opts.unref) {
+      c.unref();
+      (c.stderr as unknown as { unref(): void }).unref();
+    }
     child = c;
     const deadline = Date.now() + 30_000;
     for (;;) {

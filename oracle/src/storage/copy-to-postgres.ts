@@ -83,7 +83,15 @@ export function copySqliteToPostgres(opts: {
   const where = redactUrl(opts.url);
   if (!existsSync(opts.file)) throw new CopyError("NO_SOURCE", `no SQLite database at ${opts.file}`);
   // brings the file to this node's schema (as a start of the node would), then only reads it
-  new SqliteStorage(opts.file).close();
+  try {
+    new SqliteStorage(opts.file).close();
+  } catch (err) {
+    throw new CopyError(
+      "NO_SOURCE",
+      `${opts.file} cannot be opened as a node's SQLite database (${(err as Error).message}): give the old node's dataDir/oracle.db`,
+      { cause: err },
+    );
+  }
   new PostgresStorage(opts.url).close();
   const db = new DatabaseSync(opts.file, { readOnly: true });
   const pg = new PgBridge(opts.url, { applicationName: "carbonproof-oracle copy-from-sqlite", timeoutMs: 600_000 });
