@@ -6,7 +6,16 @@
  * not the server's own durability; a benchmark asks for `fsync: true`, as in production.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -60,6 +69,8 @@ function freePort(): Promise<number> {
 
 export type PostgresServer = {
   port: number;
+  /** With `tls`: the CA certificate (PEM file) that signed the server's, for `sslrootcert`. */
+  caFile: string | null;
   /** A new empty database; its URL. */
   createDatabase(): Promise<string>;
   /** Stops the server (fast shutdown) and removes its files. */
@@ -72,10 +83,79 @@ export type PostgresServer = {
 };
 
 /**
+ * A test CA and a server certificate it signed for 127.0.0.1 (P-256 keys, two days), made with
+ * openssl in `dir`; and a second CA that signed nothing, for a client that trusts the wrong one.
+ */
+function makeCertificates(dir: string): { ca: string; otherCa: string; cert: string; key: string } {
+  const files = {
+    ca: join(dir, "ca.pem"),
+    otherCa: join(dir, "other-ca.pem"),
+    cert: join(dir, "server.pem"),
+    key: join(dir, "server.key"),
+  };
+  const openssl = (args: string[]) => {
+    const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed (exit ${r.status}): ${r.stderr}`);
+  };
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  openssl([
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "ca.key",
+    "-out",
+    files.ca,
+    "-days",
+    "2",
+    "-subj",
+    "/CN=CarbonProof test CA",
+  ]);
+  openssl([
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "other-ca.key",
+    "-out",
+    files.otherCa,
+    "-days",
+    "2",
+    "-subj",
+    "/CN=Some other CA",
+  ]);
+  openssl(["req", ...ec, "-keyout", files.key, "-out", "server.csr", "-subj", "/CN=127.0.0.1"]);
+  writeFileSync(join(dir, "san.ext"), "subjectAltName=IP:127.0.0.1\n");
+  openssl([
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    files.ca,
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    files.cert,
+    "-days",
+    "2",
+    "-extfile",
+    "san.ext",
+  ]);
+  chmodSync(files.key, 0o600);
+  return files;
+}
+
+/**
  * `unref`: the server does not keep the test process alive; it is killed and its files removed when
  * the process exits (for a server shared by a whole test file, started on first use).
+ * `tls`: the server takes TLS connections only (`hostssl` in pg_hba.conf, others rejected), with a
+ * certificate for 127.0.0.1 signed by the test CA (`caFile`); `otherCaFile` names a CA that did not sign it.
  */
-export async function startPostgres(opts: { fsync?: boolean; unref?: boolean } = {}): Promise<PostgresServer> {
+export async function startPostgres(
+  opts: { fsync?: boolean; unref?: boolean; tls?: boolean } = {},
+): Promise<PostgresServer & { otherCaFile: string | null }> {
   const bin = postgresBin(() => {});
   const root = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), "cp-pg-"));
@@ -95,6 +175,22 @@ export async function startPostgres(opts: { fsync?: boolean; unref?: boolean } =
     { encoding: "utf8", cwd: dir, ...user },
   );
   if (init.status !== 0) throw new Error(`initdb failed (exit ${init.status}): ${init.stderr}`);
+  const tls = opts.tls ? makeCertificates(dir) : null;
+  if (tls) {
+    if ("uid" in user) for (const f of [tls.cert, tls.key]) chownSync(f, user.uid, user.gid);
+    writeFileSync(
+      join(data, "pg_hba.conf"),
+      "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
+    );
+  }
+  const adminClient = () =>
+    new pg.Client({
+      host: "127.0.0.1",
+      port,
+      user: "postgres",
+      database: "postgres",
+      ...(tls ? { ssl: { ca: readFileSync(tls.ca, "utf8") } } : {}),
+    });
   const port = await freePort();
   let child: ChildProcess | null = null;
   const kill = () => {
@@ -117,6 +213,7 @@ export async function startPostgres(opts: { fsync?: boolean; unref?: boolean } =
       `fsync=${opts.fsync ? "on" : "off"}`,
       "-c",
       "max_connections=200",
+      ...(tls ? ["-c", "ssl=on", "-c", `ssl_cert_file=${tls.cert}`, "-c", `ssl_key_file=${tls.key}`] : []),
     ];
     let stderr = "";
     const c = spawn(join(bin, "postgres"), args, { stdio: ["ignore", "ignore", "pipe"], cwd: dir, ...user });
@@ -129,7 +226,7 @@ export async function startPostgres(opts: { fsync?: boolean; unref?: boolean } =
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (c.exitCode !== null) throw new Error(`postgres exited (code ${c.exitCode}): ${stderr}`);
-      const client = new pg.Client({ host: "127.0.0.1", port, user: "postgres", database: "postgres" });
+      const client = adminClient();
       try {
         await client.connect();
         await client.end();
@@ -153,9 +250,11 @@ export async function startPostgres(opts: { fsync?: boolean; unref?: boolean } =
   let n = 0;
   return {
     port,
+    caFile: tls?.ca ?? null,
+    otherCaFile: tls?.otherCa ?? null,
     async createDatabase() {
       const name = `cp_test_${process.pid}_${++n}`;
-      const client = new pg.Client({ host: "127.0.0.1", port, user: "postgres", database: "postgres" });
+      const client = adminClient();
       await client.connect();
       try {
         await client.query(`CREATE DATABASE ${name}`);

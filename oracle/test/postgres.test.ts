@@ -235,6 +235,83 @@ describe("PostgreSQL storage on a real server", { skip: postgresMissing ?? false
   });
 });
 
+describe("PostgreSQL over TLS (a server that takes TLS connections only)", { skip: postgresMissing ?? false }, () => {
+  let server: Awaited<ReturnType<typeof startPostgres>>;
+  before(async () => {
+    server = await startPostgres({ tls: true });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  const tlsUrl = (db: string, ca: string) => `${db}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`;
+
+  test("sslmode=verify-full with the CA that signed the server's certificate: readings stored and read over an encrypted connection, by the CLI too", async () => {
+    const url = tlsUrl(await server.createDatabase(), server.caFile!);
+    const s = new PostgresStorage(url);
+    try {
+      const out = s.commitIngest([storedReading("tls-1", 1, 10), storedReading("tls-1", 2, 20)], [], {
+        windowS: 60,
+        nowMs: 0,
+      });
+      assert.deepEqual(
+        out.readings.map((r) => r.status),
+        ["stored", "stored"],
+      );
+      assert.equal(s.getReadingByDeviceSeq("tls-1", 2)!.ts, 20);
+    } finally {
+      s.close();
+    }
+    const bridge = new PgBridge(url);
+    try {
+      const { rows } = bridge.query("SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+      assert.equal(rows[0]!.ssl, true, "the session is encrypted");
+      assert.match(String(rows[0]!.version), /^TLSv1\.[23]$/);
+    } finally {
+      bridge.close();
+    }
+    const status = await runCli(["status"], {
+      CARBONPROOF_ORACLE__STORAGE__DRIVER: "postgres",
+      CARBONPROOF_ORACLE__DATA_DIR: "/nonexistent-data-dir",
+      CARBONPROOF_ORACLE__STORAGE__URL: url,
+    });
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal((JSON.parse(status.stdout) as { backlog: number }).backlog, 2);
+  });
+
+  test("refused, each saying what to change in storage.url: no TLS, a CA that did not sign the certificate, a CA file that is not there", async () => {
+    const db = await server.createDatabase();
+    const refusal = (url: string) => {
+      try {
+        new PostgresStorage(url, { connectTimeoutMs: 5_000 }).close();
+      } catch (err) {
+        return (err as Error).message;
+      }
+      assert.fail(`${url} was accepted`);
+    };
+    const plain = refusal(db);
+    assert.match(
+      plain,
+      /^cannot connect to PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/cp_test_\w+: .*pg_hba\.conf.*no encryption/,
+    );
+    assert.match(
+      plain,
+      /The server refused a connection without TLS: add \?sslmode=verify-full&sslrootcert=\/path\/to\/ca\.pem to storage\.url/,
+    );
+    const wrongCa = refusal(tlsUrl(db, server.otherCaFile!));
+    assert.match(wrongCa, /certificate/i);
+    assert.match(
+      wrongCa,
+      /The server's certificate was not accepted: give the CA that signed it as sslrootcert in storage\.url/,
+    );
+    const noCa = refusal(tlsUrl(db, "/nonexistent/ca.pem"));
+    assert.match(noCa, /ENOENT.*\/nonexistent\/ca\.pem/);
+    assert.match(
+      noCa,
+      /A file named in storage\.url \(CARBONPROOF_ORACLE__STORAGE__URL\) \(sslrootcert, sslcert or sslkey\) cannot be read/,
+    );
+  });
+});
+
 const cli = join(dirname(fileURLToPath(import.meta.url)), "../src/cli/main.ts");
 
 /** Runs `carbonproof-oracle` to its end with only the CARBONPROOF_* variables of `env`. */

@@ -29,6 +29,27 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** What to do about a connection that failed, by its cause (TLS, the server's pg_hba.conf, or no server). */
+export function connectHint(err: unknown): string {
+  const e = err as { code?: string; message?: string; path?: string };
+  const message = e.message ?? "";
+  const url = "storage.url (CARBONPROOF_ORACLE__STORAGE__URL)";
+  if (e.code === "ENOENT" || e.code === "EACCES")
+    return `A file named in ${url} (sslrootcert, sslcert or sslkey) cannot be read: give a path this user can read`;
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(e.code ?? "") || /certificate/i.test(message))
+    return `The server's certificate was not accepted: give the CA that signed it as sslrootcert in ${url} (?sslmode=verify-full&sslrootcert=/path/to/ca.pem), and connect by the host name the certificate names`;
+  if (/does not support SSL/i.test(message))
+    return `The server does not take TLS connections: turn ssl on at the server, or remove sslmode from ${url}`;
+  if (/pg_hba\.conf/.test(message))
+    return /no encryption/.test(message)
+      ? `The server refused a connection without TLS: add ?sslmode=verify-full&sslrootcert=/path/to/ca.pem to ${url}`
+      : `The server refused this node (its pg_hba.conf): allow this user, database and address there, or set ${url}`;
+  if (e.code === "28P01" || /password authentication failed/i.test(message))
+    return `The user or password was refused: set the right ones in ${url}`;
+  if (e.code === "3D000") return `The database does not exist: create it (createdb), or set ${url}`;
+  return `Start the server, or set ${url} to one that accepts this node`;
+}
+
 /**
  * Synchronous calls to PostgreSQL from any thread: the `pg` client runs on a thread of its own
  * (storage/pg-bridge-worker.ts), and the calling thread waits for each reply on a shared flag
@@ -87,7 +108,7 @@ export class PgBridge {
       void this.#worker.terminate();
       this.#closed = true;
       throw new PgError(
-        `cannot connect to PostgreSQL at ${this.#where}: ${(err as Error).message}. Start the server, or set storage.url (CARBONPROOF_ORACLE__STORAGE__URL) to one that accepts this node`,
+        `cannot connect to PostgreSQL at ${this.#where}: ${(err as Error).message}. ${connectHint(err)}`,
         (err as PgError).code,
       );
     }
