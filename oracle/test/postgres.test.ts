@@ -303,6 +303,8 @@ describe("PostgreSQL over TLS (a server that takes TLS connections only)", { ski
       wrongCa,
       /The server's certificate was not accepted: give the CA that signed it as sslrootcert in storage\.url/,
     );
+    const noDb = refusal(tlsUrl(db.replace(/\/cp_test_\w+$/, "/no_such_db"), server.caFile!));
+    assert.match(noDb, /database "no_such_db" does not exist\. The database does not exist: create it \(createdb\)/);
     const noCa = refusal(tlsUrl(db, "/nonexistent/ca.pem"));
     assert.match(noCa, /ENOENT.*\/nonexistent\/ca\.pem/);
     assert.match(
