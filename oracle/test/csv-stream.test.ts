@@ -23,6 +23,8 @@ import { canonicalBytes, readingDigestHex, secretKeyToPem, type Reading } from "
 import { deviceFileJson } from "../src/devices/directory.ts";
 import { deviceInfo, electricity, makeDevice, type TestDevice } from "./fixtures.ts";
 import { tempDir, waitFor } from "./helpers.ts";
+import { postgresMissing, startPostgres } from "./postgres-harness.ts";
+import { PostgresStorage } from "../src/storage/postgres.ts";
 
 /** Where a /proc fd link points, or null once it is gone. */
 function readlinkSafe(path: string): string | null {
@@ -97,7 +99,7 @@ function runImport(dir: string, file: string, extra: string[] = [], hooks: Hooks
 }
 
 /** A node's config in `dir`: device file with `devices`, one verification thread (RSS not by core count). */
-function nodeIn(dir: string, devices: TestDevice[]): void {
+function nodeIn(dir: string, devices: TestDevice[], storage: object = {}): void {
   writeFileSync(join(dir, "devices.json"), deviceFileJson(devices.map((d) => deviceInfo(d))));
   writeFileSync(
     join(dir, "oracle.json"),
@@ -106,7 +108,7 @@ function nodeIn(dir: string, devices: TestDevice[]): void {
       devices: { source: "file", file: join(dir, "devices.json") },
       facilities: { "ktda-kangaita": { country: "KEN" } },
       validation: { verifyWorkers: 1 },
-      storage: { synchronous: "NORMAL" },
+      storage: { synchronous: "NORMAL", ...storage },
     }),
   );
 }
@@ -460,3 +462,51 @@ test("import - reads the CSV from stdin (copied to the data dir, removed at the 
   rmSync(join(dir, "data", `import-stdin.${process.pid}.csv`));
   assert.equal(readingsInDb(), 2_500);
 });
+
+test(
+  "import into PostgreSQL (storage.driver postgres): every good row stored, a forged one rejected; the same file again reports each stored row as already stored",
+  { skip: postgresMissing ?? false },
+  async () => {
+    const server = await startPostgres();
+    try {
+      const dir = join(tmp.dir, "pg");
+      mkdirSync(dir);
+      const meter = makeDevice("kangaita-meter-1");
+      const url = await server.createDatabase();
+      nodeIn(dir, [meter], { driver: "postgres", url });
+      const signOf = fastSigner(meter);
+      const ts0 = Math.floor(Date.now() / 1000) - 86_400;
+      const ROWS = 3_000;
+      const rows = Array.from({ length: ROWS }, (_, i) => {
+        const wh = 120 + (i % 7);
+        const r = meterReading(meter, i + 1, ts0 + 5 * i, wh);
+        return `${r.deviceId},${r.facilityId},${r.seq},${r.ts},5,electricity,${wh},${signOf(r)}`;
+      });
+      // row 1,501: a value changed after signing
+      rows[1_500] = rows[1_500]!.replace(/,electricity,\d+,/, ",electricity,999,");
+      const file = join(dir, "erp.csv");
+      writeFileSync(file, `deviceId,facilityId,seq,ts,intervalS,kind,energyWh,sig\n${rows.join("\n")}\n`);
+      const first = await runImport(dir, file);
+      assert.equal(first.code, 1, first.stderr);
+      const lines = first.stdout.trimEnd().split("\n");
+      assert.equal(lines.at(-1), `${ROWS - 1} stored, 1 rejected of ${ROWS} rows`);
+      assert.match(lines[1_500]!, /^row 1502: rejected bad-signature: /);
+      const s = new PostgresStorage(url);
+      try {
+        assert.equal(s.backlog(), ROWS - 1);
+        assert.equal(s.getReadingByDeviceSeq(meter.deviceId, 3_000)!.ts, ts0 + 5 * 2_999);
+        assert.equal(s.getReadingByDeviceSeq(meter.deviceId, 1_501), null);
+      } finally {
+        s.close();
+      }
+      const again = await runImport(dir, file);
+      assert.equal(again.code, 1, again.stderr);
+      assert.equal(
+        again.stdout.trimEnd().split("\n").at(-1),
+        `0 stored, ${ROWS - 1} already stored, 1 rejected of ${ROWS} rows`,
+      );
+    } finally {
+      await server.stop();
+    }
+  },
+);
