@@ -179,8 +179,22 @@ describe("copy-from-sqlite on a real PostgreSQL server", { skip: postgresMissing
       CARBONPROOF_ORACLE__STORAGE__DRIVER: "postgres",
       CARBONPROOF_ORACLE__STORAGE__URL: url,
     };
+    // a rehearsal first: everything copied and checked, then rolled back
+    const dry = await runCli(["copy-from-sqlite", file, "--dry-run"], env);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stderr, /dry run: every row copied and checked, then rolled back/);
+    const rehearsed = JSON.parse(dry.stdout) as { dryRun: boolean; rows: Record<string, number> };
+    assert.equal(rehearsed.dryRun, true);
+    assert.equal(rehearsed.rows.readings, 2_401);
+    const untouched = new PostgresStorage(url);
+    try {
+      assert.equal(untouched.listBatches({ limit: 1 }).length, 0, "the dry run left the target empty");
+    } finally {
+      untouched.close();
+    }
     const r = await runCli(["copy-from-sqlite", file], env);
     assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((JSON.parse(r.stdout) as { rows: unknown }).rows, rehearsed.rows);
     const out = JSON.parse(r.stdout) as { rows: Record<string, number>; sha256: Record<string, string>; to: string };
     assert.deepEqual(out.rows, {
       batches: out.rows.batches,

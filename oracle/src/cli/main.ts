@@ -10,7 +10,7 @@
  * Config: a JSON file (--config or CARBONPROOF_ORACLE_CONFIG) plus CARBONPROOF_ORACLE__*
  * environment overrides, validated at start (docs/oracle.md).
  */
-import "../quiet-sqlite-warning.ts";
+import "../../../sdk/src/quiet-sqlite-warning.ts";
 import {
   accessSync,
   constants as fsConstants,
@@ -52,7 +52,16 @@ const SHUTDOWN_TIMEOUT_ENV = "CARBONPROOF_ORACLE_SHUTDOWN_TIMEOUT_S";
 const DEFAULT_SHUTDOWN_TIMEOUT_S = 30;
 
 type OptionName =
-  "config" | "json" | "all" | "scope" | "subject" | "label" | "private-key-env" | "shutdown-timeout" | "help";
+  | "config"
+  | "json"
+  | "all"
+  | "scope"
+  | "subject"
+  | "label"
+  | "private-key-env"
+  | "shutdown-timeout"
+  | "dry-run"
+  | "help";
 
 /** Every command: its usage line, what it does, the options it takes. */
 const COMMANDS: Record<string, { usage: string; about: string; options: OptionName[] }> = {
@@ -85,10 +94,10 @@ const COMMANDS: Record<string, { usage: string; about: string; options: OptionNa
     options: ["config"],
   },
   "copy-from-sqlite": {
-    usage: "copy-from-sqlite FILE.db [--config FILE]",
+    usage: "copy-from-sqlite FILE.db [--dry-run] [--config FILE]",
     about:
       "copy a node's SQLite database (dataDir/oracle.db) into the configured PostgreSQL database (storage.driver postgres), which must be empty: one transaction, every id kept, rows checked by count and SHA-256 before it commits; the node stopped",
-    options: ["config"],
+    options: ["config", "dry-run"],
   },
   "keys create": {
     usage: "keys create [--config FILE]",
@@ -133,6 +142,8 @@ const OPTION_HELP: Record<OptionName, string> = {
   scope: "    --scope SCOPE            keys api-create: facility, device, admin or oracle",
   subject: "    --subject ID             keys api-create: the facility, device or node id the key is for",
   label: "    --label TEXT             keys api-create: a note shown by api-list",
+  "dry-run":
+    "    --dry-run                copy-from-sqlite: copy and check everything, then roll back (the target stays empty)",
   help: "-h, --help                   this help (also after a command: `keys rotate --help`)",
 };
 
@@ -180,6 +191,7 @@ const OPTIONS = {
   label: { type: "string" },
   "private-key-env": { type: "string" },
   "shutdown-timeout": { type: "string" },
+  "dry-run": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -393,7 +405,7 @@ function runningNodePidIn(dir: string): number | null {
  * `copy-from-sqlite FILE`: the SQLite database of a stopped node into the configured, empty
  * PostgreSQL database (storage/copy-to-postgres.ts); a JSON report on stdout, progress on stderr.
  */
-async function copyFromSqlite(cfg: Config, given: string): Promise<void> {
+async function copyFromSqlite(cfg: Config, given: string, dryRun: boolean): Promise<void> {
   if (cfg.storage.driver !== "postgres" || !cfg.storage.url)
     throw new Error(
       "copy-from-sqlite copies into the node's PostgreSQL database: set storage.driver to postgres and storage.url (or CARBONPROOF_ORACLE__STORAGE__DRIVER and CARBONPROOF_ORACLE__STORAGE__URL), then run it again",
@@ -416,6 +428,7 @@ async function copyFromSqlite(cfg: Config, given: string): Promise<void> {
   const report = copySqliteToPostgres({
     file,
     url: cfg.storage.url,
+    dryRun,
     onProgress: (p) =>
       progress.update(
         () =>
@@ -428,6 +441,7 @@ async function copyFromSqlite(cfg: Config, given: string): Promise<void> {
       {
         from: file,
         to: redactUrl(cfg.storage.url),
+        dryRun,
         rows: report.tables,
         sha256: report.sha256,
         seconds: Math.round((performance.now() - started) / 100) / 10,
@@ -437,8 +451,9 @@ async function copyFromSqlite(cfg: Config, given: string): Promise<void> {
     ),
   );
   process.stderr.write(
-    `copy-from-sqlite: done; start the node with this config (storage.driver postgres). ${file} is unchanged: keep it until the node runs on PostgreSQL.
-`,
+    dryRun
+      ? `copy-from-sqlite: dry run: every row copied and checked, then rolled back; ${redactUrl(cfg.storage.url)} is as it was. Run it without --dry-run to copy.\n`
+      : `copy-from-sqlite: done; start the node with this config (storage.driver postgres). ${file} is unchanged: keep it until the node runs on PostgreSQL.\n`,
   );
 }
 
@@ -776,7 +791,7 @@ async function main(): Promise<void> {
     case "retry":
       return retry(cfg, args.values.all === true ? null : args.rest.map(Number));
     case "copy-from-sqlite":
-      return copyFromSqlite(cfg, args.rest[0]!);
+      return copyFromSqlite(cfg, args.rest[0]!, args.values["dry-run"] === true);
     case "abandon":
       return abandon(cfg, Number(args.rest[0]));
     case "import": {

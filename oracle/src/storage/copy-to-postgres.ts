@@ -79,6 +79,8 @@ export function copySqliteToPostgres(opts: {
   url: string;
   onProgress?: CopyProgress;
   chunkRows?: number;
+  /** copy and check everything, then roll back: a rehearsal that leaves the target as it was */
+  dryRun?: boolean;
 }): CopyReport {
   const where = redactUrl(opts.url);
   if (!existsSync(opts.file)) throw new CopyError("NO_SOURCE", `no SQLite database at ${opts.file}`);
@@ -127,7 +129,7 @@ export function copySqliteToPostgres(opts: {
       } finally {
         db.exec("COMMIT");
       }
-      pg.query("COMMIT");
+      pg.query(opts.dryRun ? "ROLLBACK" : "COMMIT");
       return report;
     } catch (err) {
       try {
