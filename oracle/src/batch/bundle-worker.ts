@@ -1,4 +1,4 @@
-import "../quiet-sqlite-warning.ts";
+import "../../../sdk/src/quiet-sqlite-warning.ts";
 import { setPriority } from "node:os";
 import { workerData } from "node:worker_threads";
 import { serveRpc } from "../threads/rpc.ts";

@@ -1,4 +1,4 @@
-import "../quiet-sqlite-warning.ts";
+import "../../../sdk/src/quiet-sqlite-warning.ts";
 import { workerData } from "node:worker_threads";
 import { nameThread, THREAD_NAMES } from "../threads/name.ts";
 import { serveRpc } from "../threads/rpc.ts";

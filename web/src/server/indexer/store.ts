@@ -8,6 +8,7 @@
  * token amounts, certificate ids = creditId << 64 | n, signer bitmaps) are decimal TEXT. Hex
  * values are lower case.
  */
+import "../../../../sdk/src/quiet-sqlite-warning.ts";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
