@@ -414,6 +414,7 @@ describe("carbonproof-oracle status", () => {
     assert.equal(empty.code, 0, empty.stderr);
     const e = JSON.parse(empty.stdout) as { node: string; backlog: number; batches: Record<string, number> };
     assert.equal(e.node, "status-node");
+    assert.equal((e as { storage?: string }).storage, join(dir, "data", "oracle.db"));
     assert.equal(e.backlog, 0);
     assert.ok(Object.values(e.batches).every((n) => n === 0));
 

@@ -199,8 +199,9 @@ describe("PostgreSQL storage on a real server", { skip: postgresMissing ?? false
     };
     const ok = await runCli(["status"], { ...env, CARBONPROOF_ORACLE__STORAGE__URL: url });
     assert.equal(ok.code, 0, ok.stderr);
-    const status = JSON.parse(ok.stdout) as { backlog: number; batches: Record<string, number> };
+    const status = JSON.parse(ok.stdout) as { backlog: number; batches: Record<string, number>; storage: string };
     assert.deepEqual([status.backlog, status.batches.open], [2, 1]);
+    assert.equal(status.storage, url, "the database status read, named by its URL");
     const down = await runCli(["status"], {
       ...env,
       CARBONPROOF_ORACLE__STORAGE__URL: `postgres://postgres:s3cret@127.0.0.1:1/nothing`,
@@ -272,9 +273,11 @@ describe("PostgreSQL over TLS (a server that takes TLS connections only)", { ski
     const status = await runCli(["status"], {
       CARBONPROOF_ORACLE__STORAGE__DRIVER: "postgres",
       CARBONPROOF_ORACLE__DATA_DIR: "/nonexistent-data-dir",
-      CARBONPROOF_ORACLE__STORAGE__URL: url,
+      CARBONPROOF_ORACLE__STORAGE__URL: url.replace("postgres@", "postgres:s3cret@"),
     });
     assert.equal(status.code, 0, status.stderr);
+    assert.ok(!status.stdout.includes("s3cret"), "status names the database without its password");
+    assert.match(status.stdout, /"storage": "postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:/);
     assert.equal((JSON.parse(status.stdout) as { backlog: number }).backlog, 2);
   });
 

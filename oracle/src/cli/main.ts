@@ -766,8 +766,11 @@ async function main(): Promise<void> {
       const { holdsLaterBatches } = await import("../storage/types.ts");
       const storage = await openStorage(cfg);
       try {
+        const { redactUrl } = await import("../storage/pg-bridge.ts");
         const out = {
           node: cfg.nodeName,
+          // which database this is: the SQLite file, or the PostgreSQL URL without its password
+          storage: cfg.storage.driver === "postgres" ? redactUrl(cfg.storage.url ?? "") : db,
           backlog: storage.backlog(),
           batches: storage.batchStateCounts(),
           deadLetters: storage.countDeadLetters(),
