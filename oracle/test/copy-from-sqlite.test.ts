@@ -4,11 +4,9 @@
  */
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { PostgresStorage } from "../src/storage/postgres.ts";
 import { SqliteStorage } from "../src/storage/sqlite.ts";
@@ -16,25 +14,7 @@ import { SqlStorage } from "../src/storage/sql-storage.ts";
 import { CopyError, copySqliteToPostgres } from "../src/storage/copy-to-postgres.ts";
 import { storedReading } from "./fixtures.ts";
 import { postgresMissing, startPostgres, type PostgresServer } from "./postgres-harness.ts";
-
-const cli = join(dirname(fileURLToPath(import.meta.url)), "../src/cli/main.ts");
-
-function runCli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const base: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("CARBONPROOF_")) base[k] = v;
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [cli, ...args], { env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    c.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    c.on("error", reject);
-    c.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runOracleCli } from "./helpers.ts";
 
 const WINDOW_S = 60;
 const reading = (device: string, seq: number, ts: number, facility: string) => {
@@ -180,7 +160,7 @@ describe("copy-from-sqlite on a real PostgreSQL server", { skip: postgresMissing
       CARBONPROOF_ORACLE__STORAGE__URL: url,
     };
     // a rehearsal first: everything copied and checked, then rolled back
-    const dry = await runCli(["copy-from-sqlite", file, "--dry-run"], env);
+    const dry = await runOracleCli(["copy-from-sqlite", file, "--dry-run"], env);
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stderr, /dry run: every row copied and checked, then rolled back/);
     const rehearsed = JSON.parse(dry.stdout) as { dryRun: boolean; rows: Record<string, number> };
@@ -192,7 +172,7 @@ describe("copy-from-sqlite on a real PostgreSQL server", { skip: postgresMissing
     } finally {
       untouched.close();
     }
-    const r = await runCli(["copy-from-sqlite", file], env);
+    const r = await runOracleCli(["copy-from-sqlite", file], env);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual((JSON.parse(r.stdout) as { rows: unknown }).rows, rehearsed.rows);
     const out = JSON.parse(r.stdout) as { rows: Record<string, number>; sha256: Record<string, string>; to: string };
@@ -247,7 +227,7 @@ describe("copy-from-sqlite on a real PostgreSQL server", { skip: postgresMissing
     }
 
     // the target now holds data: a second copy is refused and changes nothing
-    const again = await runCli(["copy-from-sqlite", file], env);
+    const again = await runOracleCli(["copy-from-sqlite", file], env);
     assert.equal(again.code, 1);
     assert.match(
       again.stderr,
@@ -327,14 +307,14 @@ describe("copy-from-sqlite on a real PostgreSQL server", { skip: postgresMissing
       CARBONPROOF_ORACLE__STORAGE__DRIVER: "postgres",
       CARBONPROOF_ORACLE__STORAGE__URL: url,
     };
-    const onSqlite = await runCli(["copy-from-sqlite", file], { CARBONPROOF_ORACLE__DATA_DIR: join(dir, "x") });
+    const onSqlite = await runOracleCli(["copy-from-sqlite", file], { CARBONPROOF_ORACLE__DATA_DIR: join(dir, "x") });
     assert.equal(onSqlite.code, 1);
     assert.match(
       onSqlite.stderr,
       /copy-from-sqlite copies into the node's PostgreSQL database: set storage\.driver to postgres and storage\.url/,
     );
 
-    const missing = await runCli(["copy-from-sqlite", join(dir, "nowhere.db")], env);
+    const missing = await runOracleCli(["copy-from-sqlite", join(dir, "nowhere.db")], env);
     assert.equal(missing.code, 1);
     assert.match(
       missing.stderr,
@@ -343,20 +323,20 @@ describe("copy-from-sqlite on a real PostgreSQL server", { skip: postgresMissing
 
     const notDb = join(dir, "notes.txt");
     writeFileSync(notDb, "these are not the readings you are looking for\n".repeat(100));
-    const wrong = await runCli(["copy-from-sqlite", notDb], env);
+    const wrong = await runOracleCli(["copy-from-sqlite", notDb], env);
     assert.equal(wrong.code, 1);
     assert.match(
       wrong.stderr,
       /notes\.txt cannot be opened as a node's SQLite database \(.*not a database.*\): give the old node's dataDir\/oracle\.db/,
     );
 
-    const noFile = await runCli(["copy-from-sqlite"], env);
+    const noFile = await runOracleCli(["copy-from-sqlite"], env);
     assert.equal(noFile.code, 2);
     assert.match(noFile.stderr, /`copy-from-sqlite` needs the SQLite database to copy/);
 
     // this test's own process stands in for a node whose pid file is in the database's directory
     writeFileSync(join(dir, "node-d", "oracle.pid"), `${process.pid}\n`);
-    const running = await runCli(["copy-from-sqlite", file], env);
+    const running = await runOracleCli(["copy-from-sqlite", file], env);
     assert.equal(running.code, 1);
     assert.match(running.stderr, new RegExp(`a node runs on .*node-d \\(pid ${process.pid}\\): stop it first`));
     const pg = new PostgresStorage(url);

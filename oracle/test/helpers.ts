@@ -72,3 +72,25 @@ export function runSimProcess(
     });
   });
 }
+
+/**
+ * Runs `carbonproof-oracle` to its end as an operator runs it (no --disable-warning) with the
+ * caller's environment but for its CARBONPROOF_* variables, plus `env`.
+ */
+export function runOracleCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const base: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("CARBONPROOF_")) base[k] = v;
+  const cli = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [cli, ...args], { env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    c.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    c.on("error", reject);
+    c.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -4,15 +4,13 @@
  */
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import pg from "pg";
 import { numberPlaceholders, PG_MIGRATIONS, PostgresStorage } from "../src/storage/postgres.ts";
 import { PgBridge, redactUrl } from "../src/storage/pg-bridge.ts";
 import { storedReading } from "./fixtures.ts";
 import { postgresMissing, startPostgres, type PostgresServer } from "./postgres-harness.ts";
+import { runOracleCli } from "./helpers.ts";
 
 test("? placeholders are numbered $1, $2, … outside quoted text", () => {
   assert.equal(
@@ -197,12 +195,12 @@ describe("PostgreSQL storage on a real server", { skip: postgresMissing ?? false
       CARBONPROOF_ORACLE__STORAGE__DRIVER: "postgres",
       CARBONPROOF_ORACLE__DATA_DIR: "/nonexistent-data-dir",
     };
-    const ok = await runCli(["status"], { ...env, CARBONPROOF_ORACLE__STORAGE__URL: url });
+    const ok = await runOracleCli(["status"], { ...env, CARBONPROOF_ORACLE__STORAGE__URL: url });
     assert.equal(ok.code, 0, ok.stderr);
     const status = JSON.parse(ok.stdout) as { backlog: number; batches: Record<string, number>; storage: string };
     assert.deepEqual([status.backlog, status.batches.open], [2, 1]);
     assert.equal(status.storage, url, "the database status read, named by its URL");
-    const down = await runCli(["status"], {
+    const down = await runOracleCli(["status"], {
       ...env,
       CARBONPROOF_ORACLE__STORAGE__URL: `postgres://postgres:s3cret@127.0.0.1:1/nothing`,
     });
@@ -270,7 +268,7 @@ describe("PostgreSQL over TLS (a server that takes TLS connections only)", { ski
     } finally {
       bridge.close();
     }
-    const status = await runCli(["status"], {
+    const status = await runOracleCli(["status"], {
       CARBONPROOF_ORACLE__STORAGE__DRIVER: "postgres",
       CARBONPROOF_ORACLE__DATA_DIR: "/nonexistent-data-dir",
       CARBONPROOF_ORACLE__STORAGE__URL: url.replace("postgres@", "postgres:s3cret@"),
@@ -316,26 +314,3 @@ describe("PostgreSQL over TLS (a server that takes TLS connections only)", { ski
     );
   });
 });
-
-const cli = join(dirname(fileURLToPath(import.meta.url)), "../src/cli/main.ts");
-
-/** Runs `carbonproof-oracle` to its end with only the CARBONPROOF_* variables of `env`. */
-function runCli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const base: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("CARBONPROOF_")) base[k] = v;
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", cli, ...args], {
-      env: { ...base, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    c.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    c.on("error", reject);
-    c.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
