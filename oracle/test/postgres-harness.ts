@@ -150,7 +150,8 @@ function makeCertificates(dir: string): { ca: string; otherCa: string; cert: str
 /**
  * `unref`: the server does not keep the test process alive; it is killed and its files removed when
  * the process exits (for a server shared by a whole test file, started on first use).
- * `tls`: the server takes TLS connections only (`hostssl` in pg_hba.conf, others rejected), with a
+ * `tls`: the server takes TLS connections only (`hostssl` in pg_hba.conf, others rejected; the role
+ * `oracle_pw`, if a test makes it, with its password, SCRAM), with a
  * certificate for 127.0.0.1 signed by the test CA (`caFile`); `otherCaFile` names a CA that did not sign it.
  */
 export async function startPostgres(
@@ -180,7 +181,8 @@ export async function startPostgres(
     if ("uid" in user) for (const f of [tls.cert, tls.key]) chownSync(f, user.uid, user.gid);
     writeFileSync(
       join(data, "pg_hba.conf"),
-      "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
+      // the role `oracle_pw` (made by a test) signs in with its password; the others are trusted
+      "local all all trust\nhostssl all oracle_pw 127.0.0.1/32 scram-sha-256\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
     );
   }
   const adminClient = () =>

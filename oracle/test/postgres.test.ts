@@ -279,6 +279,36 @@ describe("PostgreSQL over TLS (a server that takes TLS connections only)", { ski
     assert.equal((JSON.parse(status.stdout) as { backlog: number }).backlog, 2);
   });
 
+  test("a role that signs in with a password: the right one connects; a wrong one is refused saying to set them in storage.url, never shown", async () => {
+    const db = await server.createDatabase();
+    const admin = new pg.Client({ connectionString: tlsUrl(db, server.caFile!) });
+    await admin.connect();
+    try {
+      await admin.query("CREATE ROLE oracle_pw LOGIN PASSWORD 'right-pw-1'");
+      await admin.query(`ALTER DATABASE ${new URL(db).pathname.slice(1)} OWNER TO oracle_pw`);
+    } finally {
+      await admin.end();
+    }
+    const withPassword = (pw: string) => tlsUrl(db.replace("postgres@", `oracle_pw:${pw}@`), server.caFile!);
+    const s = new PostgresStorage(withPassword("right-pw-1"));
+    try {
+      s.commitIngest([storedReading("pw-1", 1, 10)], [], { windowS: 60, nowMs: 0 });
+      assert.equal(s.backlog(), 1);
+    } finally {
+      s.close();
+    }
+    assert.throws(
+      () => new PostgresStorage(withPassword("wrong-pw-2"), { connectTimeoutMs: 5_000 }),
+      (err: Error) => {
+        assert.match(err.message, /^cannot connect to PostgreSQL at postgres:\/\/oracle_pw:\*\*\*@127\.0\.0\.1:/);
+        assert.match(err.message, /password authentication failed for user "oracle_pw"/);
+        assert.match(err.message, /The user or password was refused: set the right ones in storage\.url/);
+        assert.ok(!err.message.includes("wrong-pw-2"), "the password is never shown");
+        return true;
+      },
+    );
+  });
+
   test("refused, each saying what to change in storage.url: no TLS, a CA that did not sign the certificate, a CA file that is not there", async () => {
     const db = await server.createDatabase();
     const refusal = (url: string) => {
