@@ -391,13 +391,16 @@ function runningNodePidIn(dir: string): number | null {
   if (!existsSync(file)) return null;
   const pid = Number(readFileSync(file, "utf8").trim());
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return null;
+  return processAlive(pid) ? pid : null;
+}
+
+/** Whether process `pid` exists (EPERM: it does, as another user's). */
+function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return pid;
+    return true;
   } catch (err) {
-    // EPERM: the process exists but belongs to another user
-    if ((err as NodeJS.ErrnoException).code === "EPERM") return pid;
-    return null;
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -718,16 +721,7 @@ function removeStaleSpools(dataDir: string): void {
     const m = /^import-stdin\.([0-9]+)\.csv$/.exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
-    let alive = pid === process.pid;
-    if (!alive) {
-      try {
-        process.kill(pid, 0);
-        alive = true;
-      } catch (err) {
-        alive = (err as NodeJS.ErrnoException).code === "EPERM";
-      }
-    }
-    if (!alive) rmSync(join(dataDir, name), { force: true });
+    if (pid !== process.pid && !processAlive(pid)) rmSync(join(dataDir, name), { force: true });
   }
 }
 

@@ -288,17 +288,17 @@ function readBack(
 
 /** The table's sequence continues after the largest id SQLite gave (kept in sqlite_sequence for AUTOINCREMENT). */
 function setSequence(db: DatabaseSync, pg: PgBridge, p: TablePlan): void {
-  const max = db.prepare(`SELECT MAX(${p.key === "rowid" ? "rowid" : p.key}) AS m FROM ${p.table}`);
-  max.setReadBigInts(true);
-  const largest = (max.get() as { m: bigint | null }).m ?? 0n;
-  const seqRow = db.prepare(`SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'`).get()
-    ? (() => {
-        const s = db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = ?`);
-        s.setReadBigInts(true);
-        return (s.get(p.table) as { seq: bigint } | undefined)?.seq ?? 0n;
-      })()
+  const bigint = (sql: string, ...args: string[]): bigint => {
+    const st = db.prepare(sql);
+    st.setReadBigInts(true);
+    return (st.get(...args) as { n: bigint | null } | undefined)?.n ?? 0n;
+  };
+  const largest = bigint(`SELECT MAX(${p.key}) AS n FROM ${p.table}`);
+  // sqlite_sequence exists once a table with AUTOINCREMENT does
+  const given = db.prepare(`SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'`).get()
+    ? bigint(`SELECT seq AS n FROM sqlite_sequence WHERE name = ?`, p.table)
     : 0n;
-  const last = largest > seqRow ? largest : seqRow;
+  const last = largest > given ? largest : given;
   // is_called false with 1: the next id is 1, as on a new table
   pg.query(`SELECT setval(pg_get_serial_sequence($1, $2), $3, $4)`, [
     p.table,
