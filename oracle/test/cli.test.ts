@@ -151,6 +151,16 @@ describe("carbonproof-oracle: help and the command line", () => {
     [["keys", "api-create", "--subject", "f1"], /--scope must be one of facility, device, admin, oracle/, /api-create/],
     [["keys", "api-create", "--scope", "root", "--subject", "f1"], /\(got "root"\)/, /api-create/],
     [["keys", "api-create", "--scope", "facility"], /--subject needs/, /api-create/],
+    [
+      ["keys", "api-create", "--scope", "facility", "--subject", "F 1"],
+      /--subject "F 1" is not a facility id/,
+      /api-create/,
+    ],
+    [
+      ["keys", "api-create", "--scope", "device", "--subject", "m1", "--label", "x".repeat(201)],
+      /--label is 201 characters long; the most is 200/,
+      /api-create/,
+    ],
     [["keys", "import", "--private-key-env", "0xabc"], /name of an environment variable/, /keys import/],
     [["status", "--json"], /`status` takes no --json/, /usage: carbonproof-oracle status/],
     [["status", "extra"], /`status` does not take `extra`/, /usage: carbonproof-oracle status/],

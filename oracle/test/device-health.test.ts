@@ -98,7 +98,12 @@ describe("device health: durable heartbeats, gaps and rejections", { timeout: 60
       30,
       heartbeat(meter, Math.floor((t0 + 30_000) / 1000), { dropped: 4, faults: ["co2-timeout"] }),
     );
-    await publishHeartbeat(elsewhere, 30);
+    // control characters in a device's text are stored as U+FFFD: a NUL would cut it on SQLite's reads
+    await publishHeartbeat(
+      elsewhere,
+      30,
+      heartbeat(elsewhere, Math.floor((t0 + 30_000) / 1000), { fw: "0.3.0\u0000-evil", faults: ["\u001b[2Jsd-full"] }),
+    );
 
     const body = await health("facilityId=ktda-kangaita&sinceMs=0&gapS=180");
     assert.equal(body.gapS, 180);
@@ -130,7 +135,9 @@ describe("device health: durable heartbeats, gaps and rejections", { timeout: 60
 
     assert.equal(node.storage.listDeadLetters({ limit: 100, reason: "malformed" }).length, 0);
     const all = await health("sinceMs=0");
-    assert.ok(all.devices.some((d) => d.deviceId === "gitugi-chimney-1"));
+    const gitugi = all.devices.find((d) => d.deviceId === "gitugi-chimney-1");
+    assert.equal(gitugi?.lastHeartbeat?.fw, "0.3.0\ufffd-evil");
+    assert.deepEqual(gitugi?.lastHeartbeat?.faults, ["\ufffd[2Jsd-full"]);
   });
 
   test("gaps are counted only since sinceMs, and a larger gapS lists none", async () => {

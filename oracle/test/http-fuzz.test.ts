@@ -161,6 +161,32 @@ for (const driver of drivers)
         ["DELETE", "/v1/admin/api-keys/9223372036854775296", null, null, 400, /id must be <= 9007199254740991/],
         ["POST", "/v1/readings", "application/json", '{"a":"\u0000"}\u0000', 422, /./],
         ["POST", "/v1/readings", "application/json", '{"reading":{"deviceId":"a\\u0000b"}}', 422, /./],
+        // an API key's subject and label: what the key could never use, or a name that would come back cut
+        [
+          "POST",
+          "/v1/admin/api-keys",
+          "application/json",
+          '{"scope":"facility","subject":"Kangaita Gate"}',
+          400,
+          /subject "Kangaita Gate" is not a facility id/,
+        ],
+        [
+          "POST",
+          "/v1/admin/api-keys",
+          "application/json",
+          '{"scope":"device","subject":"m1","label":"a\\u0000b"}',
+          400,
+          /label holds a control character \(U\+0000\)/,
+        ],
+        [
+          "POST",
+          "/v1/admin/api-keys",
+          "application/json",
+          '{"scope":"oracle","subject":"node\\u0007"}',
+          400,
+          /subject holds a control character \(U\+0007\)/,
+        ],
+        ["POST", "/v1/admin/api-keys", "application/json", '{"scope":"admin","subject":"  "}', 400, /subject is empty/],
       ];
       for (const [method, path, contentType, body, status, message] of cases) {
         const res = await fetch(`${node.httpUrl}${path}`, {
@@ -173,6 +199,16 @@ for (const driver of drivers)
         const json = JSON.parse(raw) as { message?: string; detail?: string };
         if (status >= 400) assert.match(json.message ?? json.detail ?? "", message, `${method} ${path}`);
       }
+      // a label outside ASCII is kept as sent
+      const label = "Kangaita – mittari 1 ☕";
+      const made = await fetch(`${node.httpUrl}/v1/admin/api-keys`, {
+        method: "POST",
+        headers: { "x-api-key": keys.admin, "content-type": "application/json" },
+        body: JSON.stringify({ scope: "device", subject: "mittari-1", label }),
+      });
+      assert.equal(made.status, 201);
+      const { id } = (await made.json()) as { id: number };
+      assert.equal(node.storage.listApiKeys().find((k) => k.id === id)?.label, label);
       // what was refused for its content is on record, a NUL shown as \u0000
       const dead = await fetch(`${node.httpUrl}/v1/dead-letters?limit=5`, { headers: { "x-api-key": keys.admin } });
       assert.equal(dead.status, 200);

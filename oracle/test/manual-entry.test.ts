@@ -30,10 +30,10 @@ describe("manual entry with an evidence file", { timeout: 120_000 }, () => {
     } as Reading;
     return signReading(reading, dev.secretKey);
   };
-  const postEntry = (envelope: string, file: Buffer, type = "application/pdf") => {
+  const postEntry = (envelope: string, file: Buffer, type = "application/pdf", name = "invoice.pdf") => {
     const form = new FormData();
     form.append("envelope", envelope);
-    form.append("file", new Blob([new Uint8Array(file)], { type }), "invoice.pdf");
+    form.append("file", new Blob([new Uint8Array(file)], { type }), name);
     return fetch(`${node.httpUrl}/v1/manual-entries`, { method: "POST", headers: { "x-api-key": key }, body: form });
   };
   const lastDeadLetter = () => node.storage.listDeadLetters({ limit: 1 })[0]!;
@@ -95,5 +95,47 @@ describe("manual entry with an evidence file", { timeout: 120_000 }, () => {
     assert.equal(lastDeadLetter().payload, wrong);
     assert.match(lastDeadLetter().detail, /SCHEMA/);
     assert.equal(lastDeadLetter().reason, "schema");
+  });
+
+  test("a file name is stored as sent, or refused when it cannot be (a control character, over 255 characters)", async () => {
+    // a name outside ASCII comes back exactly as sent
+    const file = Buffer.from(`lasku ${Date.now()}`);
+    const sha = createHash("sha256").update(file).digest("hex");
+    const name = "lasku – päivä 5.12. Kangaita ☕.pdf";
+    assert.equal((await postEntry(JSON.stringify(manual(sha)), file, "application/pdf", name)).status, 201);
+    const record = (await (await fetch(`${node.httpUrl}/v1/evidence/${sha}`)).json()) as { filename: string };
+    assert.equal(record.filename, name);
+
+    // SQLite's reads stop at a NUL (the name would come back cut) and PostgreSQL's text cannot hold one
+    const upload = (bytes: Buffer, filename: string) => {
+      const form = new FormData();
+      form.append("file", new Blob([new Uint8Array(bytes)], { type: "application/pdf" }), filename);
+      return fetch(`${node.httpUrl}/v1/evidence`, { method: "POST", headers: { "x-api-key": key }, body: form });
+    };
+    for (const [filename, why] of [
+      ["invoice\u0000.exe.pdf", /the file name holds a control character \(U\+0000\)/],
+      ["invoice\u001b[31m.pdf", /the file name holds a control character \(U\+001B\)/],
+      [`${"a".repeat(252)}.pdf`, /the file name is 256 characters long; the most is 255/],
+    ] as const) {
+      const bytes = Buffer.from(`refused ${filename.length} ${Math.random()}`);
+      const bytesSha = createHash("sha256").update(bytes).digest("hex");
+      const res = await upload(bytes, filename);
+      assert.equal(res.status, 400, filename);
+      const body = (await res.json()) as { error: string; message: string };
+      assert.equal(body.error, "BAD_FILE_NAME");
+      assert.match(body.message, why);
+      assert.match(body.message, /rename the file/);
+      assert.equal(node.storage.getEvidence(bytesSha), null, "nothing stored for a refused name");
+
+      // the same file with a signed manual entry: refused, dead-lettered with the name written out
+      const res2 = await postEntry(JSON.stringify(manual(bytesSha)), bytes, "application/pdf", filename);
+      assert.equal(res2.status, 400);
+      assert.equal(((await res2.json()) as { error: string }).error, "BAD_FILE_NAME");
+      const dl = lastDeadLetter();
+      assert.equal(dl.reason, "malformed");
+      assert.match(dl.detail, why);
+      assert.equal(node.storage.getEvidence(bytesSha), null);
+    }
+    assert.match(lastDeadLetter().detail, /a{252}\.pdf/, "a dead letter's detail keeps the whole name");
   });
 });

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { isValidId } from "../../../sdk/src/ids.ts";
 import type { ApiKey, ApiKeyScope, Storage } from "../storage/types.ts";
 
 /** API keys are `cpk_` + 32 random bytes (base64url); only their SHA-256 is stored. */
@@ -10,11 +11,49 @@ export function hashApiKey(key: string): string {
   return createHash("sha256").update(key, "utf8").digest("hex");
 }
 
-/** Creates a key for a facility, a device or an admin; returns the plain key (shown once). */
+/**
+ * The first control character in `text` (C0, DEL, C1), written as `U+0000`; null when there is none.
+ * Stored text must hold none: PostgreSQL's text cannot hold a NUL and SQLite's reads stop at one,
+ * so a name with one would come back cut or not at all.
+ */
+export function controlCharIn(text: string): string | null {
+  const m = /[\u0000-\u001f\u007f-\u009f]/.exec(text);
+  return m ? `U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}` : null;
+}
+
+/** A note for an operator's text field (label, file name) that is not fit to store, or null. */
+export function textFieldProblem(what: string, text: string, maxChars: number): string | null {
+  const c = controlCharIn(text);
+  if (c) return `${what} holds a control character (${c}); use printable text`;
+  if (text.length > maxChars) return `${what} is ${text.length} characters long; the most is ${maxChars}`;
+  return null;
+}
+
+/**
+ * What is wrong with a key's subject or label, or null. A facility or device key's subject is the
+ * id the readings carry (docs/protocol.md "Identifiers"): any other would make a key that can
+ * submit nothing.
+ */
+export function apiKeyFieldsProblem(opts: { scope: ApiKeyScope; subject: string; label?: string }): string | null {
+  if ((opts.scope === "facility" || opts.scope === "device") && !isValidId(opts.subject))
+    return `subject ${JSON.stringify(opts.subject)} is not a ${opts.scope} id: use 1–32 characters of a-z, 0-9, '.', '_', '-', starting with a letter or digit`;
+  if (!opts.subject.trim()) return "subject is empty: give the node or admin the key is for";
+  return (
+    textFieldProblem("subject", opts.subject, 128) ??
+    (opts.label === undefined ? null : textFieldProblem("label", opts.label, 200))
+  );
+}
+
+/**
+ * Creates a key for a facility, a device, an admin or another oracle node; returns the plain key
+ * (shown once). A subject or label that `apiKeyFieldsProblem` refuses throws `BAD_API_KEY` (400).
+ */
 export function createApiKey(
   storage: Storage,
   opts: { scope: ApiKeyScope; subject: string; label?: string; nowMs?: number },
 ): { key: string; id: number } {
+  const problem = apiKeyFieldsProblem(opts);
+  if (problem) throw Object.assign(new Error(problem), { statusCode: 400, code: "BAD_API_KEY" });
   const key = newApiKey();
   const id = storage.addApiKey({
     label: opts.label ?? `${opts.scope}:${opts.subject}`,

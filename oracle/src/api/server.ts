@@ -13,7 +13,7 @@ import type { ProofService } from "../batch/proofs.ts";
 import type { ApiKey, Batch, IngestOutcome, OperatorRefusal, Storage, StoredReading } from "../storage/types.ts";
 import { BatchOperator, registryFrontier, type OperatorResult } from "../batch/operator.ts";
 import { BATCH_STATES, REJECT_REASONS } from "../storage/types.ts";
-import { adminTokenMatches, authenticate, createApiKey } from "./keys.ts";
+import { adminTokenMatches, authenticate, createApiKey, textFieldProblem } from "./keys.ts";
 
 export type ApiDeps = {
   common: Common;
@@ -564,7 +564,15 @@ export async function buildApi(deps: ApiDeps) {
   }));
 
   // ── manual entry with evidence ──────────────────────────────────────────
+  /** Refuses a file name or media type that cannot be stored as sent (a control character; too long). */
+  const evidenceFileProblem = (filename: string, mediaType: string): string | null => {
+    const problem =
+      textFieldProblem("the file name", filename, 255) ?? textFieldProblem("the media type", mediaType, 255);
+    return problem && `${problem}: rename the file, or send it with a plain name and type`;
+  };
   const pinEvidence = async (bytes: Buffer, filename: string, mediaType: string, facilityId: string) => {
+    const problem = evidenceFileProblem(filename, mediaType);
+    if (problem) throw Object.assign(new Error(problem), { statusCode: 400, code: "BAD_FILE_NAME" });
     const store = deps.content();
     if (!store) throw Object.assign(new Error("IPFS is not available; retry later"), { statusCode: 503 });
     const sha256 = createHash("sha256").update(bytes).digest("hex");
@@ -690,6 +698,7 @@ export async function buildApi(deps: ApiDeps) {
       // schema `schema`, a file that is not the one signed for `evidence-mismatch`
       const reasons = {
         INCOMPLETE: "malformed",
+        BAD_FILE_NAME: "malformed",
         MALFORMED: "malformed",
         SCHEMA: "schema",
         EVIDENCE_MISMATCH: "evidence-mismatch",
@@ -723,6 +732,8 @@ export async function buildApi(deps: ApiDeps) {
                 .join("; "),
         );
       }
+      const nameProblem = evidenceFileProblem(filename, mediaType);
+      if (nameProblem) return refuse(400, "BAD_FILE_NAME", nameProblem);
       const m = parsed.data.reading.m as { evidenceSha256: string };
       if (m.evidenceSha256 !== sha) {
         return refuse(

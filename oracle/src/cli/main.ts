@@ -28,6 +28,7 @@ import { parseArgs } from "node:util";
 import type { Config } from "../config/schema.ts";
 import type { SqlStorage } from "../storage/sql-storage.ts";
 import type { ImportCounts } from "../ingest/csv.ts";
+import { apiKeyFieldsProblem } from "../api/keys.ts";
 
 // compiled-code cache: the node's module graph (helia, viem, fastify, the sdk) takes seconds to
 // load on a busy 2-core machine; the cache cuts restarts, which recovery depends on
@@ -290,6 +291,9 @@ function checkValues(command: string, values: Args["values"], rest: string[]): v
       );
     if (typeof values.subject !== "string" || !values.subject.trim())
       throw new UsageError("--subject needs the facility, device or node id the key is for", command);
+    const label = typeof values.label === "string" ? values.label : undefined;
+    const problem = apiKeyFieldsProblem({ scope: scope as ApiScope, subject: values.subject, label });
+    if (problem) throw new UsageError(problem.replace(/^(subject|label)\b/, "--$1"), command);
   }
   if (command === "retry" || command === "abandon") {
     const bad = rest.find((id) => !/^[1-9][0-9]{0,14}$/.test(id));

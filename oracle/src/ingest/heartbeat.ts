@@ -60,6 +60,13 @@ const int = (v: unknown): number | null => (typeof v === "number" && Number.isSa
  * only verified heartbeats count as "the device was alive", so a forged one cannot hide an outage.
  * A payload that is not a heartbeat object is logged and ignored.
  */
+/**
+ * A device's text (firmware version, fault names) as stored: control characters become U+FFFD.
+ * A NUL would cut the text on SQLite's reads and fail the insert on PostgreSQL; an escape
+ * sequence has no place in a status page or a terminal.
+ */
+const printable = (text: string): string => text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "\ufffd");
+
 export class HeartbeatRecorder {
   readonly #common: Common;
   readonly #writes: Pick<Storage, "addHeartbeat"> | { addHeartbeat(h: NewHeartbeat): Promise<void> };
@@ -109,8 +116,13 @@ export class HeartbeatRecorder {
       dropped: int(hb.dropped),
       rssiDbm: int(hb.rssiDbm),
       uptimeS: int(hb.uptimeS),
-      fw: typeof hb.fw === "string" ? hb.fw.slice(0, 64) : null,
-      faults: Array.isArray(hb.faults) ? hb.faults.filter((f) => typeof f === "string").slice(0, 32) : [],
+      fw: typeof hb.fw === "string" ? printable(hb.fw.slice(0, 64)) : null,
+      faults: Array.isArray(hb.faults)
+        ? hb.faults
+            .filter((f) => typeof f === "string")
+            .slice(0, 32)
+            .map((f: string) => printable(f.slice(0, 64)))
+        : [],
       verified,
     };
     await this.#writes.addHeartbeat(row);
