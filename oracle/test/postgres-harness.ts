@@ -147,7 +147,52 @@ function makeCertificates(dir: string): { ca: string; otherCa: string; cert: str
   return files;
 }
 
+const OWNER_FILE = "owner.pid";
+
+/** True while process `pid` exists (EPERM: it exists, as another user's). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /**
+ * Stops and removes the test servers of test processes that died without cleaning up (SIGKILL, a
+ * runner's timeout): each server's dir names the process that started it (`owner.pid`); when that
+ * process is gone, the server (its `postmaster.pid`, if it is still a postgres process) is killed
+ * and the dir removed. Dirs without an owner file are left alone. Returns the dirs removed.
+ */
+export function sweepOrphanServers(root = tmpdir()): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(root)) {
+    if (!name.startsWith("cp-pg-")) continue;
+    const dir = join(root, name);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(join(dir, OWNER_FILE), "utf8"));
+    } catch {
+      continue;
+    }
+    if (!Number.isSafeInteger(owner) || owner <= 0 || alive(owner)) continue;
+    try {
+      const server = Number(readFileSync(join(dir, "data", "postmaster.pid"), "utf8").split("\n")[0]);
+      const cmdline = readFileSync(`/proc/${server}/cmdline`, "utf8");
+      if (cmdline.includes("postgres") && cmdline.includes(dir)) process.kill(server, "SIGKILL");
+    } catch {
+      // no pid file, or the server is gone already
+    }
+    rmSync(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
+/**
+ * Every server's dir names its test process (`owner.pid`), and each start first sweeps away the
+ * servers of test processes that died without stopping theirs (`sweepOrphanServers`).
  * `unref`: the server does not keep the test process alive; it is killed and its files removed when
  * the process exits (for a server shared by a whole test file, started on first use).
  * `tls`: the server takes TLS connections only (`hostssl` in pg_hba.conf, others rejected; the role
@@ -159,7 +204,9 @@ export async function startPostgres(
 ): Promise<PostgresServer & { otherCaFile: string | null }> {
   const bin = postgresBin(() => {});
   const root = process.getuid?.() === 0;
+  sweepOrphanServers();
   const dir = mkdtempSync(join(tmpdir(), "cp-pg-"));
+  writeFileSync(join(dir, OWNER_FILE), String(process.pid));
   const data = join(dir, "data");
   // as root, the server's programs run as the postgres account (spawn's uid and gid: the child is
   // the server itself, so that its signals reach it)

@@ -4,12 +4,16 @@
  */
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import pg from "pg";
 import { numberPlaceholders, PG_MIGRATIONS, PostgresStorage } from "../src/storage/postgres.ts";
 import { PgBridge, redactUrl } from "../src/storage/pg-bridge.ts";
 import { storedReading } from "./fixtures.ts";
-import { postgresMissing, startPostgres, type PostgresServer } from "./postgres-harness.ts";
+import { postgresMissing, startPostgres, sweepOrphanServers, type PostgresServer } from "./postgres-harness.ts";
 import { runOracleCli } from "./helpers.ts";
 
 test("? placeholders are numbered $1, $2, … outside quoted text", () => {
@@ -49,6 +53,73 @@ describe("PostgreSQL storage on a real server", { skip: postgresMissing ?? false
         return true;
       },
     );
+  });
+
+  test("sslmode=require on a server without TLS: refused, saying to turn ssl on at the server or drop sslmode", async () => {
+    const url = `${await server.createDatabase()}?sslmode=require`;
+    assert.throws(
+      () => new PostgresStorage(url, { connectTimeoutMs: 3_000 }),
+      (err: Error) => {
+        assert.match(err.message, /does not support SSL/);
+        assert.match(
+          err.message,
+          /The server does not take TLS connections: turn ssl on at the server, or remove sslmode/,
+        );
+        return true;
+      },
+    );
+  });
+
+  test("a test process killed outright leaves its server behind; the next start stops it and removes its files", async () => {
+    // a test process of its own starts a server, then dies by SIGKILL (as a runner's timeout kills it)
+    // in a temp root of its own, so that no other test file's start sweeps it first
+    const root = mkdtempSync(join(tmpdir(), "cp-orphans-"));
+    chmodSync(root, 0o755); // the server, as the postgres account, reaches its dir through it
+    const harness = new URL("./postgres-harness.ts", import.meta.url).pathname;
+    const child = spawn(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `const { startPostgres } = await import(${JSON.stringify(harness)});
+         const s = await startPostgres();
+         console.log(JSON.stringify({ port: s.port }));
+         setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, TMPDIR: root } },
+    );
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = "";
+      child.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+        const m = /\{"port":(\d+)\}/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once("exit", (code) => reject(new Error(`the test process exited (${code}) before its server was up`)));
+    });
+    const connect = async () => {
+      const c = new pg.Client({ host: "127.0.0.1", port, user: "postgres", database: "postgres" });
+      try {
+        await c.connect();
+        return true;
+      } catch {
+        return false;
+      } finally {
+        await c.end().catch(() => {});
+      }
+    };
+    const died = new Promise((r) => child.once("exit", r));
+    child.kill("SIGKILL");
+    await died;
+    assert.equal(await connect(), true, "its server outlives it");
+    const removed = sweepOrphanServers(root);
+    assert.equal(removed.length, 1, "its server's dir is swept");
+    for (const dir of removed) assert.ok(!existsSync(dir), `${dir} removed`);
+    assert.equal(await connect(), false, "its server stopped");
+    rmSync(root, { recursive: true, force: true });
+    // this file's own server, whose process lives, is left alone by the sweep of the shared temp dir
+    sweepOrphanServers();
+    assert.equal((await server.createDatabase()).startsWith("postgres://"), true);
   });
 
   test("the schema is made once, by whichever connection comes first, and a newer schema is refused", async () => {
