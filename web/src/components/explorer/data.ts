@@ -3,6 +3,7 @@
  * indexer's status (backend, indexed block) to show beside the data, or fails with a message the
  * page shows instead of partial data.
  */
+import { connection } from "next/server";
 import { cache } from "react";
 import type { ExplorerIndexer, ProtocolOverview } from "@carbonproof/subgraph/client";
 import { getExplorerIndexer } from "@/server/indexer/index.ts";
@@ -24,6 +25,10 @@ const overviewOnce = cache(async (ix: ExplorerIndexer) => ix.overview());
 
 /** Runs `fn` against the configured indexer, with its status; failures become a value to show. */
 export async function readExplorer<T>(fn: (ix: ExplorerIndexer) => Promise<T>): Promise<Read<T>> {
+  // At request time only: the build's prerender of a page stops here (the layout is dynamic too),
+  // instead of reading a chain that is not there and logging the failure during `npm install`.
+  // Outside the try: Next.js stops a prerender by what connection() throws.
+  await connection();
   let ix: ExplorerIndexer | undefined;
   try {
     ix = await getExplorerIndexer();
