@@ -2,7 +2,8 @@
 /**
  * `carbonproof-oracle` — run and operate an oracle node.
  *
- *   start, import, status, retry, abandon, keys create|import|show|rotate|api-create|api-list|api-revoke:
+ *   start, import, status, retry, abandon, backup, restore, copy-from-sqlite,
+ *   keys create|import|show|rotate|api-create|api-list|api-revoke:
  *   `carbonproof-oracle --help` lists every command and option (COMMANDS below).
  *   Exit codes: 0 done, 1 failed, 2 bad command line or config, 130/143 import or a second
  *   signal at shutdown stopped by SIGINT/SIGTERM.
@@ -20,6 +21,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import module from "node:module";
@@ -62,6 +64,7 @@ type OptionName =
   | "private-key-env"
   | "shutdown-timeout"
   | "dry-run"
+  | "force"
   | "help";
 
 /** Every command: its usage line, what it does, the options it takes. */
@@ -99,6 +102,18 @@ const COMMANDS: Record<string, { usage: string; about: string; options: OptionNa
     about:
       "copy a node's SQLite database (dataDir/oracle.db) into the configured PostgreSQL database (storage.driver postgres), which must be empty: one transaction, every id kept, rows checked by count and SHA-256 before it commits; the node stopped",
     options: ["config", "dry-run"],
+  },
+  backup: {
+    usage: "backup FILE.db [--force] [--config FILE]",
+    about:
+      "a consistent copy of the node's SQLite database while the node runs (or not): written beside FILE.db, synced, checked by SQLite's quick_check, then renamed to it; prints what it holds",
+    options: ["config", "force"],
+  },
+  restore: {
+    usage: "restore FILE.db [--config FILE]",
+    about:
+      "put a backup back as dataDir/oracle.db, the node stopped; the database it replaces is kept beside it with its -wal and -shm files (oracle.db.replaced-TIME); readings accepted after the backup was made are not in it",
+    options: ["config"],
   },
   "keys create": {
     usage: "keys create [--config FILE]",
@@ -145,6 +160,7 @@ const OPTION_HELP: Record<OptionName, string> = {
   label: "    --label TEXT             keys api-create: a note shown by api-list",
   "dry-run":
     "    --dry-run                copy-from-sqlite: copy and check everything, then roll back (the target stays empty)",
+  force: "    --force                  backup: replace FILE.db if it exists",
   help: "-h, --help                   this help (also after a command: `keys rotate --help`)",
 };
 
@@ -193,6 +209,7 @@ const OPTIONS = {
   "private-key-env": { type: "string" },
   "shutdown-timeout": { type: "string" },
   "dry-run": { type: "boolean" },
+  force: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -236,7 +253,7 @@ function parseCommandLine(argv: string[]): Args | null {
   } else {
     if (!COMMANDS[cmd])
       throw new UsageError(
-        `unknown command \`${cmd}\`: use start, import, status, retry, abandon, copy-from-sqlite or keys`,
+        `unknown command \`${cmd}\`: use start, import, status, retry, abandon, backup, restore, copy-from-sqlite or keys`,
         null,
       );
     command = cmd;
@@ -256,7 +273,12 @@ function parseCommandLine(argv: string[]): Args | null {
     return { command, values, rest };
   }
   const wanted =
-    command === "import" || command === "keys api-revoke" || command === "abandon" || command === "copy-from-sqlite"
+    command === "import" ||
+    command === "keys api-revoke" ||
+    command === "abandon" ||
+    command === "copy-from-sqlite" ||
+    command === "backup" ||
+    command === "restore"
       ? 1
       : 0;
   if (rest.length < wanted) {
@@ -265,9 +287,13 @@ function parseCommandLine(argv: string[]): Args | null {
         ? "`import` needs the CSV file to read (`-` for stdin)"
         : command === "copy-from-sqlite"
           ? "`copy-from-sqlite` needs the SQLite database to copy (the old node's dataDir/oracle.db)"
-          : command === "abandon"
-            ? "`abandon` needs the id of the failed batch (`status` lists them)"
-            : "`keys api-revoke` needs the numeric id of the key to revoke (see `keys api-list`)",
+          : command === "backup"
+            ? "`backup` needs the file to write the backup to (FILE.db)"
+            : command === "restore"
+              ? "`restore` needs the backup to put back (the FILE.db `backup` wrote)"
+              : command === "abandon"
+                ? "`abandon` needs the id of the failed batch (`status` lists them)"
+                : "`keys api-revoke` needs the numeric id of the key to revoke (see `keys api-list`)",
       command,
     );
   }
@@ -406,6 +432,40 @@ function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/**
+ * `backup FILE` and `restore FILE` (storage/backup.ts): SQLite only; PostgreSQL has its own tools.
+ * A JSON report on stdout, a line on stderr before the work (a large database takes a while).
+ */
+async function backupOrRestore(cfg: Config, command: "backup" | "restore", given: string, force: boolean) {
+  if (cfg.storage.driver === "postgres")
+    throw new Error(
+      `this node stores in PostgreSQL (storage.driver postgres): ${command === "backup" ? "back it up with pg_dump, or the server's own backups" : "restore it with pg_restore or psql"} (docs/oracle.md, "Backups")`,
+    );
+  const { backupDatabase, restoreDatabase } = await import("../storage/backup.ts");
+  const database = join(resolve(cfg.dataDir), "oracle.db");
+  if (command === "backup") {
+    if (existsSync(database))
+      process.stderr.write(
+        `backing up ${database} (${(statSync(database).size / 2 ** 20).toFixed(1)} MiB) to ${resolve(given)}…\n`,
+      );
+    console.log(JSON.stringify(backupDatabase({ source: database, target: given, force })));
+    return;
+  }
+  const pid = runningNodePid(cfg);
+  if (pid !== null)
+    throw new Error(
+      `a node runs on ${resolve(cfg.dataDir)} (pid ${pid}): stop it first; a restore under a running node would lose what it writes`,
+    );
+  process.stderr.write(`restoring ${resolve(given)} as ${database}…\n`);
+  const report = restoreDatabase({ backup: given, database });
+  console.log(
+    JSON.stringify({
+      ...report,
+      next: "start the node: it resumes the batches the backup holds; readings it accepted after the backup was made are not in it (devices do not send an acknowledged reading again)",
+    }),
+  );
 }
 
 /**
@@ -793,6 +853,9 @@ async function main(): Promise<void> {
       return retry(cfg, args.values.all === true ? null : args.rest.map(Number));
     case "copy-from-sqlite":
       return copyFromSqlite(cfg, args.rest[0]!, args.values["dry-run"] === true);
+    case "backup":
+    case "restore":
+      return backupOrRestore(cfg, args.command, args.rest[0]!, args.values.force === true);
     case "abandon":
       return abandon(cfg, Number(args.rest[0]));
     case "import": {
