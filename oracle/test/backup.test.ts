@@ -4,7 +4,7 @@
  */
 import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { readingDigestHex, type Envelope } from "../../sdk/src/index.ts";
@@ -51,13 +51,18 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
     const digests = (envs: Envelope[]) => envs.map((e) => readingDigestHex(e.reading));
     const before = digests(await post(300));
 
-    // readings keep arriving while the backup runs
+    // readings keep arriving while the backup command runs
     let streaming = true;
     const during: string[] = [];
     const stream = (async () => {
       while (streaming) during.push(...digests(await post(25)));
     })();
     const backupFile = join(tmp.dir, "oracle-backup.db");
+    // the temp file of a backup killed outright (its process gone) is removed; a live backup's is not
+    const stale = join(tmp.dir, ".oracle-backup.db.4194305.partial");
+    const live = join(tmp.dir, `.oracle-backup.db.${process.pid}.partial`);
+    writeFileSync(stale, "cut short");
+    writeFileSync(live, "in progress");
     const made = await cli("backup", backupFile);
     streaming = false;
     await stream;
@@ -68,6 +73,9 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
     assert.equal(report.apiKeys, 1);
     assert.ok(report.bytes > 0);
     assert.ok(during.length > 0, "readings arrived during the backup");
+    assert.ok(!existsSync(stale), "a dead backup's temp file removed");
+    assert.ok(existsSync(live), "a live backup's temp file kept");
+    rmSync(live);
     assert.deepEqual(
       readdirSync(tmp.dir).filter((f) => f.includes("partial")),
       [],
@@ -76,8 +84,8 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
     const inBackup = digestsIn(backupFile);
     assert.equal(inBackup.size, report.readings, "the report counts what the file holds");
     for (const d of before) assert.ok(inBackup.has(d), "every reading stored before the backup began is in it");
-    const live = new Set([...before, ...during]);
-    for (const d of inBackup) assert.ok(live.has(d), "the backup holds only readings the node stored");
+    const stored = new Set([...before, ...during]);
+    for (const d of inBackup) assert.ok(stored.has(d), "the backup holds only readings the node stored");
     const later = digests(await post(40));
 
     // the same path again: refused without --force, replaced with it
@@ -85,10 +93,14 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
     assert.equal(again.code, 1);
     assert.match(again.stderr, /oracle-backup\.db exists: give another path, or --force to replace it/);
     assert.equal(digestsIn(backupFile).size, inBackup.size, "the refused backup left the file as it was");
-    const forced = await cli("backup", join(tmp.dir, "second.db"));
+    const second = join(tmp.dir, "second.db");
+    const made2 = await cli("backup", second);
+    assert.equal(made2.code, 0, made2.stderr);
+    assert.equal(digestsIn(second).size, stored.size + later.length);
+    const last = digests(await post(3));
+    const forced = await cli("backup", second, "--force");
     assert.equal(forced.code, 0, forced.stderr);
-    assert.equal(digestsIn(join(tmp.dir, "second.db")).size, live.size + later.length);
-    assert.equal((await cli("backup", join(tmp.dir, "second.db"), "--force")).code, 0);
+    assert.equal(digestsIn(second).size, stored.size + later.length + last.length, "--force replaced it");
 
     // a restore under a running node is refused (its pid file names a live process: this one)
     writeFileSync(join(dataDir, "oracle.pid"), String(process.pid));
@@ -100,17 +112,16 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
     await node.stop();
     const restored = await cli("restore", backupFile);
     assert.equal(restored.code, 0, restored.stderr);
-    const r = JSON.parse(restored.stdout) as { database: string; previous: string[]; readings: number; next: string };
+    const r = JSON.parse(restored.stdout) as { database: string; previous: string; readings: number; next: string };
     assert.equal(r.database, join(dataDir, "oracle.db"));
     assert.equal(r.readings, inBackup.size);
     assert.match(r.next, /readings it accepted after the backup was made are not in it/);
-    assert.match(r.previous[0]!, /oracle\.db\.replaced-\d{4}-\d\d-\d\dT[\d-]+Z$/);
-    for (const f of r.previous) assert.ok(existsSync(f));
+    assert.match(r.previous, /oracle\.db\.replaced-\d{4}-\d\d-\d\dT[\d-]+Z$/);
     assert.ok(
       !existsSync(join(dataDir, "oracle.db-wal")),
       "no WAL of the replaced database left beside the restored one",
     );
-    const replaced = digestsIn(r.previous[0]!);
+    const replaced = digestsIn(r.previous);
     for (const d of later)
       assert.ok(replaced.has(d), "the replaced database, kept, holds the readings after the backup");
 
@@ -123,6 +134,55 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
     } finally {
       await node.stop();
     }
+  });
+
+  test("a database with commits still in its WAL (a node killed outright): the restore keeps them in the replaced file, and a backup with a WAL of its own is restored whole", async () => {
+    // a crashed node's files: the main file and a WAL that holds a commit the main file lacks
+    // (made with SQLite itself: a connection that never checkpoints, copied before it closes)
+    const crashed = join(tmp.dir, "crashed");
+    mkdirSync(crashed);
+    const walImage = (from: string, to: string, marker: string) => {
+      copyFileSync(from, to);
+      const db = new DatabaseSync(to);
+      db.exec("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0");
+      db.prepare("INSERT INTO meta (key, value) VALUES (?, 'in the WAL only')").run(marker);
+      copyFileSync(to, `${to}.image`);
+      copyFileSync(`${to}-wal`, `${to}.image-wal`);
+      db.close();
+      rmSync(to);
+      renameSync(`${to}.image`, to);
+      renameSync(`${to}.image-wal`, `${to}-wal`);
+      assert.ok(statSync(`${to}-wal`).size > 0);
+    };
+    const metaIn = (file: string, marker: string) => {
+      const db = new DatabaseSync(file, { readOnly: true });
+      try {
+        return db.prepare("SELECT value FROM meta WHERE key = ?").get(marker) !== undefined;
+      } finally {
+        db.close();
+      }
+    };
+    const backupFile = join(tmp.dir, "oracle-backup.db");
+    walImage(backupFile, join(crashed, "oracle.db"), "crashed-commit");
+    const withWal = join(tmp.dir, "with-wal.db");
+    walImage(backupFile, withWal, "backup-commit");
+
+    const crashedConfig = join(tmp.dir, "crashed.json");
+    writeFileSync(crashedConfig, JSON.stringify({ dataDir: crashed }));
+    const restored = await runOracleCli(["restore", withWal, "--config", crashedConfig], {});
+    assert.equal(restored.code, 0, restored.stderr);
+    const { previous } = JSON.parse(restored.stdout) as { previous: string };
+    assert.ok(metaIn(previous, "crashed-commit"), "the replaced database kept the commit its WAL held");
+    assert.ok(!existsSync(`${previous}-wal`) || statSync(`${previous}-wal`).size === 0);
+    const db = join(crashed, "oracle.db");
+    assert.ok(!existsSync(`${db}-wal`), "no WAL beside the restored database");
+    assert.ok(metaIn(db, "backup-commit"), "the backup's own WAL was restored with it");
+    assert.ok(!metaIn(db, "crashed-commit"), "and nothing of the replaced database");
+    assert.deepEqual(
+      readdirSync(crashed).filter((f) => f.includes("restoring")),
+      [],
+      "no temporary file left",
+    );
   });
 
   test("refused, saying why: not a SQLite file, a SQLite file that is not a node's, no backup there, a PostgreSQL node", async () => {

@@ -187,6 +187,23 @@ for (const driver of drivers)
           /subject holds a control character \(U\+0007\)/,
         ],
         ["POST", "/v1/admin/api-keys", "application/json", '{"scope":"admin","subject":"  "}', 400, /subject is empty/],
+        [
+          "POST",
+          "/v1/admin/api-keys",
+          "application/json",
+          '{"scope":"device","subject":"m1","label":"a\\ud800b"}',
+          400,
+          /label is not valid Unicode \(a lone surrogate\)/,
+        ],
+        // lengths count characters: 200 emoji are 400 UTF-16 units, and fit
+        [
+          "POST",
+          "/v1/admin/api-keys",
+          "application/json",
+          JSON.stringify({ scope: "device", subject: "m1", label: "😀".repeat(200) }),
+          201,
+          /./,
+        ],
       ];
       for (const [method, path, contentType, body, status, message] of cases) {
         const res = await fetch(`${node.httpUrl}${path}`, {

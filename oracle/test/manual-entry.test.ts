@@ -115,6 +115,8 @@ describe("manual entry with an evidence file", { timeout: 120_000 }, () => {
     for (const [filename, why] of [
       ["invoice\u0000.exe.pdf", /the file name holds a control character \(U\+0000\)/],
       ["invoice\u001b[31m.pdf", /the file name holds a control character \(U\+001B\)/],
+      // a bidirectional override shows "invoice\u202Efdp.exe" as "invoiceexe.pdf"
+      ["invoice\u202Efdp.exe", /the file name holds a control character \(U\+202E\)/],
       [`${"a".repeat(252)}.pdf`, /the file name is 256 characters long; the most is 255/],
     ] as const) {
       const bytes = Buffer.from(`refused ${filename.length} ${Math.random()}`);

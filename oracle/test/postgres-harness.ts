@@ -14,6 +14,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { createServer } from "node:net";
@@ -159,6 +160,14 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The uids whose test server dirs this process may sweep: its own, and postgres's when root. */
+function ownUids(): number[] {
+  const uid = process.getuid?.() ?? -1;
+  if (uid !== 0) return [uid];
+  const pg = Number(spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }).stdout.trim());
+  return Number.isInteger(pg) ? [0, pg] : [0];
+}
+
 /**
  * Stops and removes the test servers of test processes that died without cleaning up (SIGKILL, a
  * runner's timeout): each server's dir names the process that started it (`owner.pid`); when that
@@ -177,6 +186,8 @@ export function sweepOrphanServers(root = tmpdir()): string[] {
       continue;
     }
     if (!Number.isSafeInteger(owner) || owner <= 0 || alive(owner)) continue;
+    // only this account's test servers (as root: the postgres account's, which they run as)
+    if (process.getuid && !ownUids().includes(statSync(dir).uid)) continue;
     try {
       const server = Number(readFileSync(join(dir, "data", "postmaster.pid"), "utf8").split("\n")[0]);
       const cmdline = readFileSync(`/proc/${server}/cmdline`, "utf8");
@@ -184,8 +195,12 @@ export function sweepOrphanServers(root = tmpdir()): string[] {
     } catch {
       // no pid file, or the server is gone already
     }
-    rmSync(dir, { recursive: true, force: true });
-    removed.push(dir);
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      removed.push(dir);
+    } catch {
+      // not ours to remove after all (permissions): left, and this start goes on
+    }
   }
   return removed;
 }

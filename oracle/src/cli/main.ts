@@ -112,7 +112,7 @@ const COMMANDS: Record<string, { usage: string; about: string; options: OptionNa
   restore: {
     usage: "restore FILE.db [--config FILE]",
     about:
-      "put a backup back as dataDir/oracle.db, the node stopped; the database it replaces is kept beside it with its -wal and -shm files (oracle.db.replaced-TIME); readings accepted after the backup was made are not in it",
+      "put a backup back as dataDir/oracle.db, the node stopped; the database it replaces is checkpointed and kept beside it (oracle.db.replaced-TIME); readings accepted after the backup was made are not in it",
     options: ["config"],
   },
   "keys create": {

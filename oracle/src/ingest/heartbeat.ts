@@ -54,19 +54,22 @@ export const HEARTBEAT_TOPIC_FILTER = "carbonproof/v1/+/+/heartbeat";
 const int = (v: unknown): number | null => (typeof v === "number" && Number.isSafeInteger(v) ? v : null);
 
 /**
+ * A device's text (firmware version, fault names) as stored: control characters (and a surrogate
+ * left alone by the cut to 64) become U+FFFD. A NUL would cut the text on SQLite's reads and fail
+ * the insert on PostgreSQL; an escape sequence has no place in a status page or a terminal.
+ */
+const printable = (text: string): string =>
+  text
+    .replace(/\p{Cs}/gu, "\ufffd")
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, "\ufffd");
+
+/**
  * Records device heartbeats durably for the device-health view (`GET /v1/devices/health`).
  * Heartbeats are health data, never attested and never dead-lettered (docs/protocol.md). Each is
  * stored with whether its P-256 signature verifies under a key of the device valid at its `ts`:
  * only verified heartbeats count as "the device was alive", so a forged one cannot hide an outage.
  * A payload that is not a heartbeat object is logged and ignored.
  */
-/**
- * A device's text (firmware version, fault names) as stored: control characters become U+FFFD.
- * A NUL would cut the text on SQLite's reads and fail the insert on PostgreSQL; an escape
- * sequence has no place in a status page or a terminal.
- */
-const printable = (text: string): string => text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "\ufffd");
-
 export class HeartbeatRecorder {
   readonly #common: Common;
   readonly #writes: Pick<Storage, "addHeartbeat"> | { addHeartbeat(h: NewHeartbeat): Promise<void> };

@@ -1,27 +1,33 @@
 /**
  * Backing up and restoring a node's SQLite database (`carbonproof-oracle backup` and `restore`).
  *
- * A backup is SQLite's `VACUUM INTO`: one read transaction, so the copy is a consistent snapshot
- * of every commit before it began, taken while the node runs (WAL readers do not block its
- * writer). It is written under a temporary name beside the target, synced (VACUUM INTO does not
- * sync), checked (`PRAGMA quick_check`), and only then renamed to the target: a backup cut short
- * by a crash or a full disk never stands under the target's name.
+ * A backup is SQLite's `VACUUM INTO` on a read-only connection: one read transaction, so the copy
+ * is a consistent snapshot of every commit before it began, taken while the node runs (a WAL
+ * reader blocks no writer). It is written under a temporary name beside the target, synced
+ * (VACUUM INTO does not sync), checked (`PRAGMA quick_check`), and only then put under the
+ * target's name: a backup cut short by a crash or a full disk never stands there.
  *
- * A restore puts a backup back as `dataDir/oracle.db`, the node stopped. The database it replaces
- * is kept beside it with its `-wal` and `-shm` files, renamed together: a WAL file left behind
- * would be applied to the restored database at the next open and corrupt it, and it may hold
- * commits the main file does not.
+ * A restore puts a backup back as `dataDir/oracle.db`, the node stopped. The copy is made first,
+ * beside it, by VACUUM INTO from the backup (so a backup with a WAL of its own is copied whole)
+ * and checked. The database it replaces is checkpointed into its main file (its WAL emptied and
+ * removed), kept under `oracle.db.replaced-TIME` by a hard link, and then the copy is renamed over
+ * `oracle.db` in one step: at every moment `oracle.db` is either the old database or the
+ * restored one, and no WAL of the old one is ever left beside the new one (SQLite would apply it
+ * at the next open and corrupt the file).
  */
 import {
   closeSync,
   existsSync,
   fsyncSync,
+  linkSync,
   openSync,
+  readdirSync,
   readSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
-  copyFileSync,
+  unlinkSync,
 } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -40,6 +46,9 @@ const NODE_TABLES = ["readings", "batches", "dead_letters", "api_keys", "evidenc
 
 const SQLITE_MAGIC = "SQLite format 3\u0000";
 
+/** SQLite's result code for a full disk (its own, or its temporary directory's). */
+const SQLITE_FULL = 13;
+
 /** Throws, saying what the file is, unless `file` starts like a SQLite database. */
 function assertSqliteFile(file: string, what: string): void {
   const fd = openSync(file, "r");
@@ -54,17 +63,19 @@ function assertSqliteFile(file: string, what: string): void {
 }
 
 /**
- * Opens `file` read-only and checks it: SQLite's quick_check, and the node's tables; returns the
- * row counts. Throws, naming the file and what is wrong, otherwise.
+ * Checks `file` read-only: a SQLite file with the node's tables, and (`quickCheck`) SQLite's
+ * quick_check; returns its row counts. Throws, naming the file and what is wrong, otherwise.
  */
-export function checkNodeDatabase(file: string, what = "the database"): DatabaseCounts {
+export function checkNodeDatabase(file: string, what = "the database", quickCheck = true): DatabaseCounts {
   assertSqliteFile(file, what);
   const db = new DatabaseSync(file, { readOnly: true });
   try {
-    const check = db.prepare("PRAGMA quick_check").all() as { quick_check: string }[];
-    const problems = check.map((r) => r.quick_check).filter((r) => r !== "ok");
-    if (problems.length)
-      throw new Error(`${what} ${file} fails SQLite's quick_check: ${problems.slice(0, 3).join("; ")}`);
+    if (quickCheck) {
+      const check = db.prepare("PRAGMA quick_check").all() as { quick_check: string }[];
+      const problems = check.map((r) => r.quick_check).filter((r) => r !== "ok");
+      if (problems.length)
+        throw new Error(`${what} ${file} fails SQLite's quick_check: ${problems.slice(0, 3).join("; ")}`);
+    }
     const tables = new Set(
       (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map(
         (r) => r.name,
@@ -89,7 +100,7 @@ export function checkNodeDatabase(file: string, what = "the database"): Database
   }
 }
 
-/** Syncs a file's data, and a directory's entries (a rename is durable once its directory is synced). */
+/** Syncs a file's data, or a directory's entries (a rename is durable once its directory is synced). */
 function fsyncPath(path: string): void {
   const fd = openSync(path, "r");
   try {
@@ -99,12 +110,78 @@ function fsyncPath(path: string): void {
   }
 }
 
+/** A path with its directory's symbolic links resolved (the file itself need not exist). */
+function realPath(path: string): string {
+  return join(realpathSync(dirname(path)), basename(path));
+}
+
+/** Whether `a` and `b` name the same file: the same real path, or the same inode. */
+function sameFile(a: string, b: string): boolean {
+  if (realPath(a) === realPath(b)) return true;
+  if (!existsSync(a) || !existsSync(b)) return false;
+  const sa = statSync(a);
+  const sb = statSync(b);
+  return sa.dev === sb.dev && sa.ino === sb.ino;
+}
+
+/** Whether process `pid` exists (EPERM: it does, as another user's). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** A temporary file beside `file` that belongs to this process: `.NAME.PID.TAG`. */
+function tempBeside(file: string, tag: string): string {
+  return join(dirname(file), `.${basename(file)}.${process.pid}.${tag}`);
+}
+
+/**
+ * Removes the temporary files (`.NAME.PID.TAG`, with their -journal) beside `file` whose process
+ * is gone (killed outright: a scheduled backup would otherwise leave one a run) or is this one;
+ * leaves a live process's alone.
+ */
+function removeStaleTemps(file: string, tag: string): void {
+  const prefix = `.${basename(file)}.`;
+  for (const name of readdirSync(dirname(file))) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d+)\.([a-z]+)(-journal)?$/.exec(name.slice(prefix.length));
+    if (!m || m[2] !== tag) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || !processAlive(pid)) rmSync(join(dirname(file), name), { force: true });
+  }
+}
+
+/** VACUUM INTO `to` from the database `from` (read-only); a full disk says so. */
+function vacuumInto(from: string, to: string, what: string): void {
+  const db = new DatabaseSync(from, { readOnly: true });
+  try {
+    // the first read of a WAL database may wait for a checkpoint's lock
+    db.exec("PRAGMA busy_timeout = 10000");
+    db.prepare("VACUUM INTO ?").run(to);
+  } catch (err) {
+    rmSync(to, { force: true });
+    const e = err as Error & { errcode?: number };
+    if (e.errcode === SQLITE_FULL)
+      throw new Error(
+        `${what} failed: a disk is full (SQLITE_FULL), the one of ${dirname(to)} or SQLite's temporary directory; free space, or write to another disk`,
+        { cause: err },
+      );
+    throw new Error(`${what} failed: ${e.message}`, { cause: err });
+  } finally {
+    db.close();
+  }
+}
+
 export type BackupReport = DatabaseCounts & { backup: string; source: string; bytes: number; tookMs: number };
 
 /**
  * A consistent copy of the node database `source` at `target` (see the module's comment). Refuses
- * a target that exists unless `force`, a target that is the source or one of its files, and a
- * target directory that does not exist.
+ * a target that exists unless `force`, a target that is the source or one of its files (through
+ * a symbolic link too), and a target directory that does not exist.
  */
 export function backupDatabase(opts: { source: string; target: string; force?: boolean }): BackupReport {
   const source = resolve(opts.source);
@@ -112,38 +189,33 @@ export function backupDatabase(opts: { source: string; target: string; force?: b
   const started = performance.now();
   if (!existsSync(source))
     throw new Error(`no database at ${source}: check dataDir (or --config), or start the node once to create it`);
-  if ([source, `${source}-wal`, `${source}-shm`, `${source}-journal`].includes(target))
-    throw new Error(`${target} is the node's own database: give the backup another path`);
   if (!existsSync(dirname(target))) throw new Error(`no directory ${dirname(target)} for the backup: create it first`);
+  if (["", "-wal", "-shm", "-journal"].some((s) => sameFile(`${source}${s}`, target)))
+    throw new Error(`${target} is the node's own database: give the backup another path`);
   if (existsSync(target) && !opts.force)
     throw new Error(`${target} exists: give another path, or --force to replace it`);
-  checkNodeDatabase(source, "the node's database");
+  // the source's tables only: its quick_check would read it all twice; the copy is checked
+  checkNodeDatabase(source, "the node's database", false);
 
-  const temp = join(dirname(target), `.${basename(target)}.${process.pid}.partial`);
-  rmSync(temp, { force: true });
-  const db = new DatabaseSync(source);
-  try {
-    // a node's writer holds its lock for one group commit at a time; a backup waits for none
-    // (it reads), but the first read of a WAL database may wait for a checkpoint's lock
-    db.exec("PRAGMA busy_timeout = 10000");
-    db.prepare("VACUUM INTO ?").run(temp);
-  } catch (err) {
-    rmSync(temp, { force: true });
-    const e = err as NodeJS.ErrnoException & { errcode?: number };
-    // SQLITE_FULL (13): the disk the backup goes to is full
-    if (e.errcode === 13 || /full/i.test(e.message))
-      throw new Error(`the disk of ${dirname(target)} is full: free space there, or back up to another disk`, {
-        cause: err,
-      });
-    throw new Error(`the backup of ${source} failed: ${e.message}`, { cause: err });
-  } finally {
-    db.close();
-  }
+  removeStaleTemps(target, "partial");
+  const temp = tempBeside(target, "partial");
+  vacuumInto(source, temp, `the backup of ${source}`);
   let counts: DatabaseCounts;
   try {
     fsyncPath(temp);
     counts = checkNodeDatabase(temp, "the backup");
-    renameSync(temp, target);
+    if (opts.force) renameSync(temp, target);
+    else {
+      // a link fails if the target appeared meanwhile: never replaced without --force
+      try {
+        linkSync(temp, target);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EEXIST")
+          throw new Error(`${target} exists: give another path, or --force to replace it`, { cause: err });
+        throw err;
+      }
+      unlinkSync(temp);
+    }
     fsyncPath(dirname(target));
   } catch (err) {
     rmSync(temp, { force: true });
@@ -158,47 +230,75 @@ export function backupDatabase(opts: { source: string; target: string; force?: b
   };
 }
 
-export type RestoreReport = DatabaseCounts & { restored: string; database: string; previous: string[] };
+export type RestoreReport = DatabaseCounts & { restored: string; database: string; previous: string | null };
 
 /**
  * Puts the backup `backup` in place as the node database `database` (the node stopped: the caller
- * checks). The database it replaces, with its -wal and -shm files, is renamed to
- * `<name>.replaced-<time>` beside it, never deleted.
+ * checks); see the module's comment. The database it replaces is kept as
+ * `<name>.replaced-<time>`, never deleted.
  */
 export function restoreDatabase(opts: { backup: string; database: string; nowMs?: number }): RestoreReport {
   const backup = resolve(opts.backup);
   const database = resolve(opts.database);
   if (!existsSync(backup)) throw new Error(`no backup at ${backup}: give the file \`backup\` wrote`);
-  if (backup === database) throw new Error(`${backup} is the node's own database: give a backup of it`);
-  const counts = checkNodeDatabase(backup, "the backup");
   if (!existsSync(dirname(database))) throw new Error(`no data directory ${dirname(database)}: create it first`);
+  if (["", "-wal", "-shm", "-journal"].some((s) => sameFile(`${database}${s}`, backup)))
+    throw new Error(`${backup} is the node's own database: give a backup of it`);
+  checkNodeDatabase(backup, "the backup", false);
 
-  // the copy first, under a temporary name: a full disk fails here, with the node's database untouched
-  const temp = `${database}.restoring`;
+  // 1. the copy, beside the database: a full disk fails here, the database untouched
+  removeStaleTemps(database, "restoring");
+  const temp = tempBeside(database, "restoring");
+  vacuumInto(backup, temp, `the copy of ${backup}`);
+  let counts: DatabaseCounts;
   try {
-    copyFileSync(backup, temp);
     fsyncPath(temp);
+    counts = checkNodeDatabase(temp, "the copy of the backup");
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
+
+  // 2. the database it replaces: its WAL checkpointed into its main file, then kept by a hard link
+  let previous: string | null = null;
+  try {
+    if (existsSync(database)) {
+      const old = new DatabaseSync(database);
+      try {
+        old.exec("PRAGMA busy_timeout = 10000");
+        const r = old.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get() as { busy: number } | undefined;
+        if (r && r.busy !== 0)
+          throw new Error(
+            `${database} is in use by another connection (its WAL cannot be checkpointed): stop every process that has it open`,
+          );
+      } finally {
+        old.close(); // the last connection: SQLite removes the emptied -wal and -shm
+      }
+      for (const s of ["-wal", "-journal"])
+        if (existsSync(`${database}${s}`) && statSync(`${database}${s}`).size > 0)
+          throw new Error(
+            `${database}${s} still holds changes after the checkpoint: stop every process that has the database open`,
+          );
+      const stamp = new Date(opts.nowMs ?? Date.now()).toISOString().replace(/[:.]/g, "-");
+      previous = `${database}.replaced-${stamp}`;
+      linkSync(database, previous);
+      fsyncPath(dirname(database));
+    }
   } catch (err) {
     rmSync(temp, { force: true });
     throw new Error(`the restore of ${backup} failed, nothing replaced: ${(err as Error).message}`, { cause: err });
   }
-  const stamp = new Date(opts.nowMs ?? Date.now()).toISOString().replace(/[:.]/g, "-");
-  const moved: [from: string, to: string][] = [];
+
+  // 3. one rename puts the copy in place; an empty -wal or -shm of the old database goes with it
+  renameSync(temp, database);
+  for (const s of ["-wal", "-shm"]) rmSync(`${database}${s}`, { force: true });
   try {
-    for (const suffix of ["", "-wal", "-shm", "-journal"]) {
-      const from = `${database}${suffix}`;
-      if (!existsSync(from)) continue;
-      const to = `${database}.replaced-${stamp}${suffix}`;
-      renameSync(from, to);
-      moved.push([from, to]);
-    }
-    renameSync(temp, database);
     fsyncPath(dirname(database));
   } catch (err) {
-    // put back what was moved: the node's database as it was
-    for (const [from, to] of moved.reverse()) if (!existsSync(from)) renameSync(to, from);
-    rmSync(temp, { force: true });
-    throw new Error(`the restore of ${backup} failed, nothing replaced: ${(err as Error).message}`, { cause: err });
+    throw new Error(
+      `${backup} is in place as ${database}, but its directory could not be synced (${(err as Error).message}): a power cut now could undo the restore; run it again`,
+      { cause: err },
+    );
   }
-  return { restored: backup, database, previous: moved.map(([, to]) => to), ...counts };
+  return { restored: backup, database, previous, ...counts };
 }
