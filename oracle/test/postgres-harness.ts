@@ -22,6 +22,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { ensureDebianCommand } from "../../scripts/debian.ts";
+import { processAlive } from "../src/pid.ts";
 
 const VERSIONS = ["18", "17", "16", "15", "14", "13"];
 
@@ -150,16 +151,6 @@ function makeCertificates(dir: string): { ca: string; otherCa: string; cert: str
 
 const OWNER_FILE = "owner.pid";
 
-/** True while process `pid` exists (EPERM: it exists, as another user's). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** The uids whose test server dirs this process may sweep: its own, and postgres's when root. */
 function ownUids(): number[] {
   const uid = process.getuid?.() ?? -1;
@@ -185,7 +176,7 @@ export function sweepOrphanServers(root = tmpdir()): string[] {
     } catch {
       continue;
     }
-    if (!Number.isSafeInteger(owner) || owner <= 0 || alive(owner)) continue;
+    if (!Number.isSafeInteger(owner) || owner <= 0 || processAlive(owner)) continue;
     // only this account's test servers (as root: the postgres account's, which they run as)
     if (process.getuid && !ownUids().includes(statSync(dir).uid)) continue;
     try {

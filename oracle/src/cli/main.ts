@@ -31,6 +31,7 @@ import type { Config } from "../config/schema.ts";
 import type { SqlStorage } from "../storage/sql-storage.ts";
 import type { ImportCounts } from "../ingest/csv.ts";
 import { apiKeyFieldsProblem } from "../api/keys.ts";
+import { processAlive } from "../pid.ts";
 
 // compiled-code cache: the node's module graph (helia, viem, fastify, the sdk) takes seconds to
 // load on a busy 2-core machine; the cache cuts restarts, which recovery depends on
@@ -422,16 +423,6 @@ function runningNodePidIn(dir: string): number | null {
   const pid = Number(readFileSync(file, "utf8").trim());
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return null;
   return processAlive(pid) ? pid : null;
-}
-
-/** Whether process `pid` exists (EPERM: it does, as another user's). */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /**

@@ -31,6 +31,7 @@ import {
 } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { processAlive } from "../pid.ts";
 
 /** What a backup or a restore holds, counted in the copy itself. */
 export type DatabaseCounts = {
@@ -124,16 +125,6 @@ function sameFile(a: string, b: string): boolean {
   return sa.dev === sb.dev && sa.ino === sb.ino;
 }
 
-/** Whether process `pid` exists (EPERM: it does, as another user's). */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** A temporary file beside `file` that belongs to this process: `.NAME.PID.TAG`. */
 function tempBeside(file: string, tag: string): string {
   return join(dirname(file), `.${basename(file)}.${process.pid}.${tag}`);
@@ -176,6 +167,29 @@ function vacuumInto(from: string, to: string, what: string): void {
   }
 }
 
+/**
+ * A synced and checked VACUUM INTO copy of `from`, in this process's temporary file beside
+ * `beside` (the stale ones of dead processes removed first); the copy removed if anything fails.
+ */
+function checkedCopy(
+  from: string,
+  beside: string,
+  tag: string,
+  what: string,
+  checkedAs: string,
+): { temp: string; counts: DatabaseCounts } {
+  removeStaleTemps(beside, tag);
+  const temp = tempBeside(beside, tag);
+  vacuumInto(from, temp, what);
+  try {
+    fsyncPath(temp);
+    return { temp, counts: checkNodeDatabase(temp, checkedAs) };
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
+}
+
 export type BackupReport = DatabaseCounts & { backup: string; source: string; bytes: number; tookMs: number };
 
 /**
@@ -197,13 +211,8 @@ export function backupDatabase(opts: { source: string; target: string; force?: b
   // the source's tables only: its quick_check would read it all twice; the copy is checked
   checkNodeDatabase(source, "the node's database", false);
 
-  removeStaleTemps(target, "partial");
-  const temp = tempBeside(target, "partial");
-  vacuumInto(source, temp, `the backup of ${source}`);
-  let counts: DatabaseCounts;
+  const { temp, counts } = checkedCopy(source, target, "partial", `the backup of ${source}`, "the backup");
   try {
-    fsyncPath(temp);
-    counts = checkNodeDatabase(temp, "the backup");
     if (opts.force) renameSync(temp, target);
     else {
       // a link fails if the target appeared meanwhile: never replaced without --force
@@ -247,17 +256,13 @@ export function restoreDatabase(opts: { backup: string; database: string; nowMs?
   checkNodeDatabase(backup, "the backup", false);
 
   // 1. the copy, beside the database: a full disk fails here, the database untouched
-  removeStaleTemps(database, "restoring");
-  const temp = tempBeside(database, "restoring");
-  vacuumInto(backup, temp, `the copy of ${backup}`);
-  let counts: DatabaseCounts;
-  try {
-    fsyncPath(temp);
-    counts = checkNodeDatabase(temp, "the copy of the backup");
-  } catch (err) {
-    rmSync(temp, { force: true });
-    throw err;
-  }
+  const { temp, counts } = checkedCopy(
+    backup,
+    database,
+    "restoring",
+    `the copy of ${backup}`,
+    "the copy of the backup",
+  );
 
   // 2. the database it replaces: its WAL checkpointed into its main file, then kept by a hard link
   let previous: string | null = null;
