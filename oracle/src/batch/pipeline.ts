@@ -45,6 +45,8 @@ export interface ChainPort {
   /** Whether an address is an active node of the OracleSet (co-signers are checked before submission). */
   isActiveOracle?(address: Address): Promise<boolean>;
   exists(attestationId: Hex): Promise<boolean>;
+  /** The registry's `attestedUntil(facilityId)` (unix s): where the facility's next regular batch must start. */
+  attestedUntil?(facilityId: Hex): Promise<bigint>;
   /**
    * The transaction and block that attested `attestationId` (the registry's `AttestationSubmitted`
    * event), or null when the event is not found.
@@ -390,6 +392,35 @@ export class BatchPipeline {
     return this.#serial(() => this.#send(b, chain, id));
   }
 
+  /**
+   * Whether regular batch `b` can never be attested because the registry has its facility attested
+   * past the batch's start by another regular batch (period overlap: a restored database that
+   * sealed an attested window again from fewer readings, or a node outside this one's quorum). It
+   * is then failed with that reason, for the operator to `abandon`: `retry` refuses it for the
+   * same reason (batch/operator.ts). False when the registry cannot be read, or `b` was attested
+   * meanwhile (the next pass confirms it).
+   */
+  async #periodPast(b: Batch, chain: ChainPort, id: Hex): Promise<boolean> {
+    if (b.correctionOfBatch !== null || !chain.attestedUntil || !b.headerJson) return false;
+    let until: bigint;
+    try {
+      until = await chain.attestedUntil(headerFromJson(b.headerJson).facilityId);
+      if (until <= BigInt(b.periodStart) || (await chain.exists(id))) return false;
+    } catch {
+      return false;
+    }
+    const error =
+      `the AttestationRegistry has facility ${b.facilityId} attested up to ${until}, past this batch's start ${b.periodStart}, by another batch: ` +
+      `it would reject this one (period overlap), and its ${b.readingCount} readings cannot be attested as a regular batch (a restored database that sealed an attested window again?); ` +
+      `\`carbonproof-oracle abandon ${b.id}\` (or POST /v1/admin/batches/${b.id}/abandon) stops it holding back later batches`;
+    if (await this.#writes.transition(b.id, ["signed"], "failed", { error }))
+      this.#log.error(
+        { batch: b.id, facility: b.facilityId, attestedUntil: Number(until) },
+        "batch can never be attested: its period is attested already by another batch",
+      );
+    return true;
+  }
+
   /** Runs `fn` after every earlier call has finished: one nonce at a time. */
   #serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#lock.then(fn, fn);
@@ -406,7 +437,15 @@ export class BatchPipeline {
     // eviction) until they are re-broadcast; the stored in-flight ones still hold their nonces
     const inFlight = this.#storage.maxTxNonce(chain.signerAddress);
     const nonce = Math.max(pending, inFlight === null ? 0 : inFlight + 1, this.#nextNonce ?? 0);
-    const tx = await chain.prepareSubmit(headerFromJson(b.headerJson!), b.signatures as Hex, nonce, this.#original(b));
+    let tx: { hash: Hex; raw: Hex };
+    try {
+      tx = await chain.prepareSubmit(headerFromJson(b.headerJson!), b.signatures as Hex, nonce, this.#original(b));
+    } catch (err) {
+      // the estimate reverted: a regular batch whose period the registry has attested past can
+      // never go on-chain, and retrying it would hold its facility's later batches for ever
+      if (await this.#periodPast(b, chain, id)) return false;
+      throw err;
+    }
     const now = this.#common.clock.nowMs();
     // persist before broadcast: after a crash the same signed bytes are re-broadcast, never a second nonce
     if (

@@ -81,6 +81,17 @@ export class ViemChain implements ChainPort {
     });
   }
 
+  async attestedUntil(facilityId: Hex): Promise<bigint> {
+    return BigInt(
+      await this.client.readContract({
+        address: this.domain.verifyingContract,
+        abi: attestationRegistryAbi,
+        functionName: "attestedUntil",
+        args: [facilityId],
+      }),
+    );
+  }
+
   exists(id: Hex): Promise<boolean> {
     return this.client.readContract({
       address: this.domain.verifyingContract,

@@ -1,0 +1,113 @@
+/**
+ * A restore whose backup predates an attested window, on a real Hardhat chain: the node seals
+ * that window again from the fewer readings the backup holds, the registry has the window
+ * attested already (with all of them), and the batch must end failed with the registry's reason,
+ * not be retried for ever holding back its facility's later batches.
+ */
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { readingDigestHex, type Envelope } from "../../sdk/src/index.ts";
+import { createApiKey } from "../src/api/keys.ts";
+import { backupDatabase, restoreDatabase } from "../src/storage/backup.ts";
+import type { Batch } from "../src/storage/types.ts";
+import {
+  chainTestNode,
+  deploy,
+  HardhatNode,
+  readingPoster,
+  waitForConfirmed,
+  type Deployment,
+} from "./chain-harness.ts";
+import { electricity, makeDevice } from "./fixtures.ts";
+import { tempDir, waitFor } from "./helpers.ts";
+
+const WINDOW_S = 6;
+
+describe("a restore whose backup predates an attested window", { timeout: 180_000 }, () => {
+  let hh: HardhatNode;
+  let dep: Deployment;
+  const tmp = tempDir();
+  const dev = makeDevice("restore-meter-1");
+  before(async () => {
+    hh = await HardhatNode.start();
+    dep = await deploy(hh.url);
+    await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);
+  });
+  after(async () => {
+    await hh?.stop();
+    tmp.cleanup();
+  });
+
+  test("the window sealed again from the backup's readings fails with the registry's reason; abandoned, the later batches go on", async () => {
+    const dataDir = join(tmp.dir, "data");
+    const start = () =>
+      chainTestNode(hh, dep, {
+        dir: dataDir,
+        batching: { windowS: WINDOW_S, graceS: 1 },
+        storage: { driver: "sqlite", url: undefined },
+      });
+    // two readings of one window, stored on either side of the backup: start early in a window
+    const nowS = () => Math.floor(Date.now() / 1000);
+    if (WINDOW_S - (nowS() % WINDOW_S) < 4)
+      await new Promise((r) => setTimeout(r, (WINDOW_S - (nowS() % WINDOW_S)) * 1000));
+    let node = await start();
+    let post = readingPoster(node, dev);
+    const send = async (e: Envelope) => {
+      const res = await post(e);
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      return readingDigestHex(e.reading);
+    };
+    const ts = nowS();
+    const first = await send(electricity(dev, { ts }));
+    const backupFile = join(tmp.dir, "backup.db");
+    backupDatabase({ source: join(dataDir, "oracle.db"), target: backupFile });
+    const second = await send(electricity(dev, { ts }));
+
+    // the window is attested with both readings
+    const attested = await waitForConfirmed(node.httpUrl!, second, 60_000);
+    const firstView = await waitForConfirmed(node.httpUrl!, first, 10_000);
+    assert.equal(firstView.attestationId, attested.attestationId, "one batch holds both");
+    await node.close();
+
+    restoreDatabase({ backup: backupFile, database: join(dataDir, "oracle.db") });
+    node = await start();
+    post = readingPoster(node, dev);
+    try {
+      assert.equal(node.storage.getReading(second), null, "the backup predates the second reading");
+      const failed = await waitFor(
+        () => {
+          const b = node.storage.listBatches({ facilityId: dev.facilityId }).find((x: Batch) => x.state === "failed");
+          return b ?? null;
+        },
+        { timeoutMs: 60_000, intervalMs: 100, what: "the re-sealed batch failed" },
+      );
+      assert.match(failed.error ?? "", /attested up to \d+, past this batch's start \d+, by another batch/);
+      assert.match(failed.error ?? "", new RegExp(`carbonproof-oracle abandon ${failed.id}`));
+      assert.equal(failed.readingCount, 1);
+      assert.equal(failed.txHash, null, "nothing was sent");
+
+      // a later window's reading waits behind it until it is abandoned, then is attested
+      const later = await send(electricity(dev, { ts: nowS() + WINDOW_S }));
+      const held = await waitFor(
+        () =>
+          node.storage
+            .listBatches({ facilityId: dev.facilityId })
+            .find((x: Batch) => x.periodStart > failed.periodStart && /waits for regular batch/.test(x.error ?? "")) ??
+          null,
+        { timeoutMs: 60_000, intervalMs: 100, what: "the later batch held behind the failed one" },
+      );
+      assert.match(held.error!, new RegExp(`waits for regular batch ${failed.id} `));
+      const admin = createApiKey(node.storage, { scope: "admin", subject: "restore-test" }).key;
+      const res = await fetch(`${node.httpUrl}/v1/admin/batches/${failed.id}/abandon`, {
+        method: "POST",
+        headers: { "x-api-key": admin },
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      const view = await waitForConfirmed(node.httpUrl!, later, 60_000);
+      assert.notEqual(view.attestationId, attested.attestationId);
+    } finally {
+      await node.close();
+    }
+  });
+});
