@@ -166,12 +166,27 @@ export function renderGenerated(
   return lines.join("\n");
 }
 
-export async function exportContracts(options: ExportOptions): Promise<{ contracts: string[]; chains: string[] }> {
+/**
+ * Writes generated.ts, only when its text changes: a rewrite of the same text would still make
+ * whatever builds from sdk/src (the web app's build, which e2e and `npm start` check by
+ * modification time) think it stale and build again.
+ */
+export async function exportContracts(
+  options: ExportOptions,
+): Promise<{ contracts: string[]; chains: string[]; written: boolean }> {
   const artifacts = await readDeployableArtifacts(options.artifactsDir);
   const deployments = await readDeployments(options.deploymentsDir);
-  await mkdir(path.dirname(options.outFile), { recursive: true });
-  await writeFile(options.outFile, renderGenerated(artifacts, deployments));
-  return { contracts: artifacts.map((a) => a.contractName), chains: Object.keys(deployments) };
+  const text = renderGenerated(artifacts, deployments);
+  const current = existsSync(options.outFile) ? await readFile(options.outFile, "utf8") : null;
+  if (current !== text) {
+    await mkdir(path.dirname(options.outFile), { recursive: true });
+    await writeFile(options.outFile, text);
+  }
+  return {
+    contracts: artifacts.map((a) => a.contractName),
+    chains: Object.keys(deployments),
+    written: current !== text,
+  };
 }
 
 function argument(name: string): string | undefined {
@@ -185,8 +200,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
     deploymentsDir: path.resolve(argument("deployments") ?? path.join(root, "ignition", "deployments")),
     outFile: path.resolve(argument("out") ?? path.join(root, "sdk", "src", "contracts", "generated.ts")),
   };
-  const { contracts, chains } = await exportContracts(options);
+  const { contracts, chains, written } = await exportContracts(options);
   console.log(
-    `Wrote ${path.relative(root, options.outFile)}: ${contracts.length} contracts (${contracts.join(", ")}), deployments on ${chains.length ? `chain ${chains.join(", ")}` : "no chain"}.`,
+    `${written ? "Wrote" : "Unchanged:"} ${path.relative(root, options.outFile)}: ${contracts.length} contracts (${contracts.join(", ")}), deployments on ${chains.length ? `chain ${chains.join(", ")}` : "no chain"}.`,
   );
 }

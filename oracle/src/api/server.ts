@@ -612,7 +612,7 @@ export async function buildApi(deps: ApiDeps) {
       schema: {
         summary: "Upload an evidence file (invoice, meter photo); it is pinned to IPFS",
         description:
-          "Multipart with one file. Returns its SHA-256 (put it in the manual reading as m.evidenceSha256 before signing) and its CID.",
+          "Multipart with one file. Returns its SHA-256 (put it in the manual reading as m.evidenceSha256 before signing) and its CID. 400 BAD_FILE_NAME for a file name or media type with a control character (C0, DEL, C1, line separators, bidirectional controls) or over 255 characters: the name is stored as sent or not at all.",
         consumes: ["multipart/form-data"],
         security: [{ apiKey: [] }],
       },
@@ -668,7 +668,7 @@ export async function buildApi(deps: ApiDeps) {
       schema: {
         summary: "Manual energy or fuel entry: a signed `manual` reading plus its evidence file",
         description:
-          "Multipart: field `envelope` (signed manual reading, JSON) and one file. The file's SHA-256 must equal the reading's m.evidenceSha256; the file is pinned to IPFS, then the reading goes through validation like any other.",
+          "Multipart: field `envelope` (signed manual reading, JSON) and one file. The file's SHA-256 must equal the reading's m.evidenceSha256; the file is pinned to IPFS, then the reading goes through validation like any other. A file name POST /v1/evidence would refuse is refused here too (400 BAD_FILE_NAME), and dead-lettered as malformed.",
         consumes: ["multipart/form-data"],
         security: [{ apiKey: [] }],
       },
@@ -797,14 +797,16 @@ export async function buildApi(deps: ApiDeps) {
     {
       schema: {
         summary: "Create an API key for a facility or a device (shown once)",
+        description:
+          "A facility or device key's subject is the facility or device id its readings carry (1–32 characters of a-z, 0-9, '.', '_', '-'); an admin or oracle key's, who it is for (up to 128 characters). The label (up to 200) is shown by the key list. 400 BAD_API_KEY, saying what is wrong, for another subject, a control character (C0, DEL, C1, line separators, bidirectional controls) or a lone surrogate in either. Admin key.",
         security: [{ apiKey: [] }],
         body: {
           type: "object",
           required: ["scope", "subject"],
           properties: {
             scope: { type: "string", enum: ["facility", "device", "admin", "oracle"] },
-            subject: { type: "string" },
-            label: { type: "string" },
+            subject: { type: "string", minLength: 1, maxLength: 128 },
+            label: { type: "string", maxLength: 200 },
           },
         },
       },
