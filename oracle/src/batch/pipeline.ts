@@ -44,9 +44,13 @@ export interface ChainPort {
   threshold?(): Promise<number>;
   /** Whether an address is an active node of the OracleSet (co-signers are checked before submission). */
   isActiveOracle?(address: Address): Promise<boolean>;
-  exists(attestationId: Hex): Promise<boolean>;
-  /** The registry's `attestedUntil(facilityId)` (unix s): where the facility's next regular batch must start. */
-  attestedUntil?(facilityId: Hex): Promise<bigint>;
+  /** Whether the registry holds `attestationId` (at `blockNumber`, default the latest block). */
+  exists(attestationId: Hex, blockNumber?: bigint): Promise<boolean>;
+  /**
+   * The registry's `attestedUntil(facilityId)` (unix s) at `blockNumber` (default the latest
+   * block): where the facility's next regular batch must start.
+   */
+  attestedUntil?(facilityId: Hex, blockNumber?: bigint): Promise<bigint>;
   /**
    * The transaction and block that attested `attestationId` (the registry's `AttestationSubmitted`
    * event), or null when the event is not found.
@@ -399,13 +403,22 @@ export class BatchPipeline {
    * is then failed with that reason, for the operator to `abandon`: `retry` refuses it for the
    * same reason (batch/operator.ts). False when the registry cannot be read, or `b` was attested
    * meanwhile (the next pass confirms it).
+   *
+   * Both reads are of one block, `chain.confirmations` deep: the registry's frontier only grows,
+   * so a frontier past the batch's start with the batch itself not attested at the same block
+   * means it never can be. Read at the latest block by two calls instead, a load-balanced RPC
+   * endpoint could answer them from different heads, and a block that may yet be reorged out
+   * would decide.
    */
   async #periodPast(b: Batch, chain: ChainPort, id: Hex): Promise<boolean> {
     if (b.correctionOfBatch !== null || !chain.attestedUntil || !b.headerJson) return false;
     let until: bigint;
     try {
-      until = await chain.attestedUntil(headerFromJson(b.headerJson).facilityId);
-      if (until <= BigInt(b.periodStart) || (await chain.exists(id))) return false;
+      const head = await chain.blockNumber();
+      const deep = BigInt(Math.max(this.#common.config.chain.confirmations - 1, 0));
+      const at = head > deep ? head - deep : 0n;
+      until = await chain.attestedUntil(headerFromJson(b.headerJson).facilityId, at);
+      if (until <= BigInt(b.periodStart) || (await chain.exists(id, at))) return false;
     } catch {
       return false;
     }

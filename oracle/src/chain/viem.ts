@@ -81,23 +81,25 @@ export class ViemChain implements ChainPort {
     });
   }
 
-  async attestedUntil(facilityId: Hex): Promise<bigint> {
+  async attestedUntil(facilityId: Hex, blockNumber?: bigint): Promise<bigint> {
     return BigInt(
       await this.client.readContract({
         address: this.domain.verifyingContract,
         abi: attestationRegistryAbi,
         functionName: "attestedUntil",
         args: [facilityId],
+        ...(blockNumber === undefined ? {} : { blockNumber }),
       }),
     );
   }
 
-  exists(id: Hex): Promise<boolean> {
+  exists(id: Hex, blockNumber?: bigint): Promise<boolean> {
     return this.client.readContract({
       address: this.domain.verifyingContract,
       abi: attestationRegistryAbi,
       functionName: "exists",
       args: [id],
+      ...(blockNumber === undefined ? {} : { blockNumber }),
     });
   }
 
