@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { isValidId } from "../../../sdk/src/ids.ts";
+import { textFieldProblem } from "../text.ts";
 import type { ApiKey, ApiKeyScope, Storage } from "../storage/types.ts";
 
 /** API keys are `cpk_` + 32 random bytes (base64url); only their SHA-256 is stored. */
@@ -9,32 +10,6 @@ export function newApiKey(): string {
 
 export function hashApiKey(key: string): string {
   return createHash("sha256").update(key, "utf8").digest("hex");
-}
-
-/**
- * The first character of `text` that stored text must not hold, written as `U+0000`; null when
- * there is none: a control character (C0, DEL, C1: PostgreSQL's text cannot hold a NUL and
- * SQLite's reads stop at one, so a name with one would come back cut or not at all), a line or
- * paragraph separator, or a bidirectional control (U+202A–U+202E, U+2066–U+2069: they make
- * `invoice\u202Efdp.exe` show as `invoiceexe.pdf`).
- */
-export function controlCharIn(text: string): string | null {
-  const m = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.exec(text);
-  return m ? `U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}` : null;
-}
-
-/**
- * A note for an operator's text field (label, file name) that is not fit to store, or null.
- * Lengths count characters (code points), not UTF-16 units.
- */
-export function textFieldProblem(what: string, text: string, maxChars: number): string | null {
-  const c = controlCharIn(text);
-  if (c) return `${what} holds a control character (${c}); use printable text`;
-  // a lone surrogate is not text: stored as UTF-8 it would come back as U+FFFD
-  if (/\p{Cs}/u.test(text)) return `${what} is not valid Unicode (a lone surrogate); send it as UTF-8 text`;
-  const chars = [...text].length;
-  if (chars > maxChars) return `${what} is ${chars} characters long; the most is ${maxChars}`;
-  return null;
 }
 
 /**

@@ -13,7 +13,8 @@ import type { ProofService } from "../batch/proofs.ts";
 import type { ApiKey, Batch, IngestOutcome, OperatorRefusal, Storage, StoredReading } from "../storage/types.ts";
 import { BatchOperator, registryFrontier, type OperatorResult } from "../batch/operator.ts";
 import { BATCH_STATES, REJECT_REASONS } from "../storage/types.ts";
-import { adminTokenMatches, authenticate, createApiKey, textFieldProblem } from "./keys.ts";
+import { textFieldProblem } from "../text.ts";
+import { adminTokenMatches, authenticate, createApiKey } from "./keys.ts";
 
 export type ApiDeps = {
   common: Common;

@@ -107,7 +107,7 @@ const COMMANDS: Record<string, { usage: string; about: string; options: OptionNa
   backup: {
     usage: "backup FILE.db [--force] [--config FILE]",
     about:
-      "a consistent copy of the node's SQLite database while the node runs (or not): written beside FILE.db, synced, checked by SQLite's quick_check, then renamed to it; prints what it holds",
+      "a consistent copy of the node's SQLite database while the node runs (or not): written beside FILE.db, synced, checked by SQLite's quick_check, then put in place; prints what it holds",
     options: ["config", "force"],
   },
   restore: {

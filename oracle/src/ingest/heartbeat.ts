@@ -3,6 +3,7 @@ import { canonicalBytes, sha256Bytes, verifyDigest } from "../../../sdk/src/inde
 import type { Common } from "../common.ts";
 import { keysValidAt, type DeviceDirectory } from "../devices/directory.ts";
 import type { NewHeartbeat, Storage } from "../storage/types.ts";
+import { printable } from "../text.ts";
 
 /**
  * Deletes heartbeats older than `heartbeats.retentionDays`, at start and then every `everyMs`
@@ -52,16 +53,6 @@ export function startHeartbeatRetention(opts: {
 export const HEARTBEAT_TOPIC_FILTER = "carbonproof/v1/+/+/heartbeat";
 
 const int = (v: unknown): number | null => (typeof v === "number" && Number.isSafeInteger(v) ? v : null);
-
-/**
- * A device's text (firmware version, fault names) as stored: control characters (and a surrogate
- * left alone by the cut to 64) become U+FFFD. A NUL would cut the text on SQLite's reads and fail
- * the insert on PostgreSQL; an escape sequence has no place in a status page or a terminal.
- */
-const printable = (text: string): string =>
-  text
-    .replace(/\p{Cs}/gu, "\ufffd")
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, "\ufffd");
 
 /**
  * Records device heartbeats durably for the device-health view (`GET /v1/devices/health`).
