@@ -164,7 +164,7 @@ describe("admin HTTP API: failed batches", { timeout: 120_000 }, () => {
   before(async () => {
     node = await testNode({ devices: [deviceInfo(meter)] });
     keys = {
-      admin: createApiKey(node.storage, { scope: "admin", subject: "*" }).key,
+      admin: createApiKey(node.storage, { scope: "admin", subject: "ops" }).key,
       facility: createApiKey(node.storage, { scope: "facility", subject: meter.facilityId }).key,
     };
   });

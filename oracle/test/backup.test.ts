@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { readingDigestHex, type Envelope } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
+import { lockDataDir } from "../src/pid.ts";
 import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
 import { runOracleCli, tempDir } from "./helpers.ts";
 
@@ -102,12 +103,13 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
     assert.equal(forced.code, 0, forced.stderr);
     assert.equal(digestsIn(second).size, stored.size + later.length + last.length, "--force replaced it");
 
-    // a restore under a running node is refused (its pid file names a live process: this one)
-    writeFileSync(join(dataDir, "oracle.pid"), String(process.pid));
+    // a restore under a running node is refused (this process holds the data dir's lock, as `start` does)
+    const lock = lockDataDir(dataDir, "start");
+    assert.ok(lock.ok);
     const busy = await cli("restore", backupFile);
+    lock.release();
     assert.equal(busy.code, 1);
-    assert.match(busy.stderr, new RegExp(`a node runs on .* \\(pid ${process.pid}\\): stop it first`));
-    rmSync(join(dataDir, "oracle.pid"));
+    assert.match(busy.stderr, new RegExp(`a node \\(pid ${process.pid}\\) runs on .*: stop it first`));
 
     await node.stop();
     const restored = await cli("restore", backupFile);

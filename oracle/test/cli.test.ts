@@ -23,6 +23,7 @@ import { freePort } from "../../sdk/src/test/ports.ts";
 import { decryptKey } from "../src/chain/keystore.ts";
 import { deviceFileJson } from "../src/devices/directory.ts";
 import { readingsTopic } from "../src/ingest/mqtt.ts";
+import { lockDataDir } from "../src/pid.ts";
 import { SqliteStorage } from "../src/storage/sqlite.ts";
 import type { NewReading } from "../src/storage/types.ts";
 import { ORACLE_KEY } from "./chain-harness.ts";
@@ -314,15 +315,18 @@ describe("carbonproof-oracle keys", () => {
     };
     const backups = () => readdirSync(join(rdir, "data")).filter((f) => f.endsWith(".bak"));
 
-    test("refuses while a node runs on the data dir (its pid file names a live process); nothing changes", async () => {
-      const pidFile = join(rdir, "data", "oracle.pid");
-      writeFileSync(pidFile, `${process.pid}\n`); // this test process stands for the running node
+    test("refuses while a node runs on the data dir (it holds the dir's lock); nothing changes", async () => {
+      const lock = lockDataDir(join(rdir, "data"), "start"); // this test process stands for the running node
+      assert.ok(lock.ok);
       try {
         const r = await run(["keys", "rotate", "--config", cfg], withPassword);
         assert.equal(r.code, 1);
-        assert.match(r.stderr, new RegExp(`the node runs on .* \\(pid ${process.pid}\\): stop it first`));
+        assert.match(
+          r.stderr,
+          new RegExp(`a node \\(pid ${process.pid}\\) runs on .*: stop it first, then rotate; the rotation resets`),
+        );
       } finally {
-        rmSync(pidFile);
+        lock.release();
       }
       assert.equal(states().signed, 2);
       assert.deepEqual(backups(), []);
@@ -650,6 +654,56 @@ describe("carbonproof-oracle start: shutdown", { timeout: 900_000 }, () => {
     assert.ok(!existsSync(join(node.dataDir, "oracle.pid")), "the pid file goes with the node");
     const status = await run(["status", "--config", join(tmp.dir, "sigint", "oracle.json")]);
     assert.ok((JSON.parse(status.stdout) as { backlog: number }).backlog >= pub.acked.size);
+  });
+
+  test("a second start on a running node's data dir is refused and leaves its pid file; a node killed outright leaves no lock", async () => {
+    const node = await startNode("twice", { batching: { windowS: 3600 } });
+    const cfg = join(tmp.dir, "twice", "oracle.json");
+    const pidFile = join(node.dataDir, "oracle.pid");
+    try {
+      assert.equal(readFileSync(pidFile, "utf8"), `${node.child.pid}\nstart\n`);
+      const second = await run(["start", "--config", cfg]);
+      assert.equal(second.code, 1, second.stderr);
+      assert.match(
+        second.stderr,
+        new RegExp(
+          `a node \\(pid ${node.child.pid}\\) runs on \\S+data: stop it first, or give this node a dataDir of its own`,
+        ),
+      );
+      assert.equal(readFileSync(pidFile, "utf8"), `${node.child.pid}\nstart\n`, "the refused start left the pid file");
+      const restore = await run(["restore", join(tmp.dir, "no-such-backup.db"), "--config", cfg]);
+      assert.equal(restore.code, 1, restore.stderr);
+      assert.match(
+        restore.stderr,
+        new RegExp(`a node \\(pid ${node.child.pid}\\) runs on \\S+data: stop it first; a restore`),
+      );
+      assert.equal(
+        (await fetch(`http://127.0.0.1:${node.httpPort}/health`)).status,
+        200,
+        "the first node still serves",
+      );
+    } finally {
+      node.child.kill("SIGKILL");
+      await exited(node.child, 60_000);
+    }
+    // the kernel dropped the lock with the process; its pid file, left behind, does not hold the dir
+    assert.ok(existsSync(pidFile));
+    const again = spawn(process.execPath, [cli, "start", "--config", cfg], { env: cleanEnv(), stdio: "ignore" });
+    try {
+      await waitFor(
+        async () => {
+          if (again.exitCode !== null) throw new Error(`the restart exited ${again.exitCode}`);
+          return (await fetch(`http://127.0.0.1:${node.httpPort}/health`).catch(() => null))?.ok === true;
+        },
+        { timeoutMs: 120_000, intervalMs: 200, what: "the restart up" },
+      );
+      assert.equal(readFileSync(pidFile, "utf8"), `${again.pid}\nstart\n`);
+      again.kill("SIGINT");
+      assert.equal(await exited(again, 120_000), 0);
+    } finally {
+      if (again.exitCode === null) again.kill("SIGKILL");
+    }
+    assert.ok(!existsSync(pidFile), "the pid file goes with the node");
   });
 
   /** A node whose shutdown will be held up: a batch seals each second and its pin waits on the stalled IPFS daemon. */

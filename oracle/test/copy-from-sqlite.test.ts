@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { lockDataDir } from "../src/pid.ts";
 import { PostgresStorage } from "../src/storage/postgres.ts";
 import { SqliteStorage } from "../src/storage/sqlite.ts";
 import { SqlStorage } from "../src/storage/sql-storage.ts";
@@ -334,11 +335,13 @@ describe("copy-from-sqlite on a real PostgreSQL server", { skip: postgresMissing
     assert.equal(noFile.code, 2);
     assert.match(noFile.stderr, /`copy-from-sqlite` needs the SQLite database to copy/);
 
-    // this test's own process stands in for a node whose pid file is in the database's directory
-    writeFileSync(join(dir, "node-d", "oracle.pid"), `${process.pid}\n`);
+    // this test's own process stands in for a node running on the database's directory (it holds its lock)
+    const lock = lockDataDir(join(dir, "node-d"), "start");
+    assert.ok(lock.ok);
     const running = await runOracleCli(["copy-from-sqlite", file], env);
+    lock.release();
     assert.equal(running.code, 1);
-    assert.match(running.stderr, new RegExp(`a node runs on .*node-d \\(pid ${process.pid}\\): stop it first`));
+    assert.match(running.stderr, new RegExp(`a node \\(pid ${process.pid}\\) runs on .*node-d: stop it first`));
     const pg = new PostgresStorage(url);
     try {
       assert.equal(pg.listBatches({ limit: 1 }).length, 0);

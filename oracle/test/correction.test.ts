@@ -197,7 +197,7 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   let admin: string | null = null;
-  const adminKey = () => (admin ??= createApiKey(node.storage, { scope: "admin", subject: "*" }).key);
+  const adminKey = () => (admin ??= createApiKey(node.storage, { scope: "admin", subject: "ops" }).key);
   /** With automine off: `first`'s regular batch submitted, then reverted by a pause mined ahead of it. */
   const failedByPause = async (post: ReturnType<typeof readingPoster>, first: Envelope): Promise<Batch> => {
     await hh.rpc("evm_setAutomine", [false]);

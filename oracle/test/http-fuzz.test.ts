@@ -37,7 +37,7 @@ for (const driver of drivers)
         config: { http: { rateLimit: { max: 100_000 } }, storage: await driver.storage() },
       });
       keys = {
-        admin: createApiKey(node.storage, { scope: "admin", subject: "*" }).key,
+        admin: createApiKey(node.storage, { scope: "admin", subject: "ops" }).key,
         facility: createApiKey(node.storage, { scope: "facility", subject: meter.facilityId }).key,
         device: createApiKey(node.storage, { scope: "device", subject: meter.deviceId }).key,
       };
@@ -187,6 +187,14 @@ for (const driver of drivers)
           /subject holds a control character \(U\+0007\)/,
         ],
         ["POST", "/v1/admin/api-keys", "application/json", '{"scope":"admin","subject":"  "}', 400, /subject is empty/],
+        [
+          "POST",
+          "/v1/admin/api-keys",
+          "application/json",
+          '{"scope":"admin","subject":" * "}',
+          400,
+          /subject "\*" is reserved for the admin token/,
+        ],
         [
           "POST",
           "/v1/admin/api-keys",

@@ -172,7 +172,7 @@ describe("quorum: two oracle nodes co-sign a batch", { timeout: 180_000 }, () =>
     res = await fetch(`${b.httpUrl}/v1/admin/api-keys`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-api-key": bKey },
-      body: JSON.stringify({ scope: "admin", subject: "*" }),
+      body: JSON.stringify({ scope: "admin", subject: "ops" }),
     });
     assert.equal(res.status, 403);
   });

@@ -21,6 +21,9 @@ export function apiKeyFieldsProblem(opts: { scope: ApiKeyScope; subject: string;
   if ((opts.scope === "facility" || opts.scope === "device") && !isValidId(opts.subject))
     return `subject ${JSON.stringify(opts.subject)} is not a ${opts.scope} id: use 1–32 characters of a-z, 0-9, '.', '_', '-', starting with a letter or digit`;
   if (!opts.subject.trim()) return "subject is empty: give the node or admin the key is for";
+  // "*" names the configured admin token in logs and in the principal of manual entries
+  if (opts.subject.trim() === "*")
+    return 'subject "*" is reserved for the admin token (http.adminTokenSha256): give the node or admin the key is for';
   return (
     textFieldProblem("subject", opts.subject, 128) ??
     (opts.label === undefined ? null : textFieldProblem("label", opts.label, 200))

@@ -18,11 +18,9 @@ import {
   existsSync,
   mkdirSync,
   readdirSync,
-  readFileSync,
   renameSync,
   rmSync,
   statSync,
-  writeFileSync,
 } from "node:fs";
 import module from "node:module";
 import { dirname, join, resolve } from "node:path";
@@ -31,7 +29,7 @@ import type { Config } from "../config/schema.ts";
 import type { SqlStorage } from "../storage/sql-storage.ts";
 import type { ImportCounts } from "../ingest/csv.ts";
 import { apiKeyFieldsProblem } from "../api/keys.ts";
-import { processAlive } from "../pid.ts";
+import { describeHolder, lockDataDir, processAlive } from "../pid.ts";
 
 // compiled-code cache: the node's module graph (helia, viem, fastify, the sdk) takes seconds to
 // load on a busy 2-core machine; the cache cuts restarts, which recovery depends on
@@ -406,23 +404,25 @@ async function openNodeKeystore(path: string, cfg: Config): Promise<{ address: s
   }
 }
 
-/** The pid file a running `start` keeps in its data dir, so that `keys rotate` can tell the node is stopped. */
-function pidFile(cfg: Config): string {
-  return join(resolve(cfg.dataDir), "oracle.pid");
+/**
+ * Takes the lock of the data dir `dir` for `purpose` until this process exits (pid.ts
+ * `lockDataDir`: a node's `start`, a `restore`, a `keys rotate` exclude each other), or throws
+ * naming who holds it; `why` says what running beside it would break.
+ */
+function takeDataDir(dir: string, purpose: string, why: string): () => void {
+  const lock = lockDataDir(dir, purpose);
+  if (!lock.ok) throw new Error(`${describeHolder(lock.holder)} runs on ${dir}: stop it first${why}`);
+  process.on("exit", lock.release);
+  return lock.release;
 }
 
-/** The pid of a node running on this data dir, or null (no pid file, or its process is gone). */
-function runningNodePid(cfg: Config): number | null {
-  return runningNodePidIn(resolve(cfg.dataDir));
-}
-
-/** The pid of a node running on the data dir `dir`, or null. */
-function runningNodePidIn(dir: string): number | null {
-  const file = join(dir, "oracle.pid");
-  if (!existsSync(file)) return null;
-  const pid = Number(readFileSync(file, "utf8").trim());
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return null;
-  return processAlive(pid) ? pid : null;
+/**
+ * Throws if a process holds the data dir `dir` (a dir where a node never ran has no lock file and
+ * is not written to); `why` as for `takeDataDir`.
+ */
+function refuseIfHeld(dir: string, why: string): void {
+  if (!existsSync(join(dir, "oracle.lock"))) return;
+  takeDataDir(dir, "copy-from-sqlite", why)();
 }
 
 /**
@@ -444,11 +444,8 @@ async function backupOrRestore(cfg: Config, command: "backup" | "restore", given
     console.log(JSON.stringify(backupDatabase({ source: database, target: given, force })));
     return;
   }
-  const pid = runningNodePid(cfg);
-  if (pid !== null)
-    throw new Error(
-      `a node runs on ${resolve(cfg.dataDir)} (pid ${pid}): stop it first; a restore under a running node would lose what it writes`,
-    );
+  // held until the restore ends: a node started meanwhile is refused
+  takeDataDir(resolve(cfg.dataDir), "restore", "; a restore under a running node would lose what it writes");
   process.stderr.write(`restoring ${resolve(given)} as ${database}…\n`);
   const report = restoreDatabase({ backup: given, database });
   console.log(
@@ -471,13 +468,10 @@ async function copyFromSqlite(cfg: Config, given: string, dryRun: boolean): Prom
   const file = resolve(given);
   if (!existsSync(file))
     throw new Error(`no SQLite database at ${file}: give the old node's database file, dataDir/oracle.db`);
-  for (const dir of new Set([dirname(file), resolve(cfg.dataDir)])) {
-    const pid = runningNodePidIn(dir);
-    if (pid !== null)
-      throw new Error(
-        `a node runs on ${dir} (pid ${pid}): stop it first, so that no reading arrives during or after the copy that the copy misses`,
-      );
-  }
+  const why = ", so that no reading arrives during or after the copy that the copy misses";
+  // the old node's dir is checked; this node's is held until the copy ends (a node started meanwhile is refused)
+  if (dirname(file) !== resolve(cfg.dataDir)) refuseIfHeld(dirname(file), why);
+  if (existsSync(resolve(cfg.dataDir))) takeDataDir(resolve(cfg.dataDir), "copy-from-sqlite", why);
   const { copySqliteToPostgres } = await import("../storage/copy-to-postgres.ts");
   const { redactUrl } = await import("../storage/pg-bridge.ts");
   const { ProgressLine, formatCount } = await import("../../../sdk/src/cli/progress.ts");
@@ -528,12 +522,9 @@ async function start(cfg: Config, deadlineS: number): Promise<void> {
       { cause: err },
     );
   }
+  // before anything is opened: a second node on one data dir would seal, sign and submit the same batches
+  takeDataDir(dataDir, "start", ", or give this node a dataDir of its own");
   const common = createCommon(cfg);
-  const pids = pidFile(cfg);
-  writeFileSync(pids, `${process.pid}\n`);
-  process.on("exit", () => {
-    if (existsSync(pids) && readFileSync(pids, "utf8").trim() === String(process.pid)) rmSync(pids, { force: true });
-  });
   const node = await startNode(common, { calculator: await calculator(cfg) });
   common.logger.info(
     { http: node.httpUrl, mqtt: node.mqtt?.url ?? null, dataDir: resolve(cfg.dataDir), chain: cfg.chain.enabled },
@@ -687,12 +678,12 @@ async function keys(command: string, cfg: Config, args: Args) {
       return;
     }
     case "keys rotate": {
-      const pid = runningNodePid(cfg);
-      if (pid !== null) {
-        throw new Error(
-          `the node runs on ${resolve(cfg.dataDir)} (pid ${pid}): stop it first, then rotate; the rotation resets batches a running node may be submitting`,
+      if (existsSync(resolve(cfg.dataDir)))
+        takeDataDir(
+          resolve(cfg.dataDir),
+          "keys rotate",
+          ", then rotate; the rotation resets batches a running node may be submitting",
         );
-      }
       const newPassword = password(cfg);
       const old = existsSync(path) ? (await openNodeKeystore(path, cfg)).address : null;
       // reset before the old key is moved away: a rotation cut short leaves pinned batches and the old key, which signs them again
