@@ -5,11 +5,14 @@
 import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import fs from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { readingDigestHex, type Envelope } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
 import { lockDataDir } from "../src/pid.ts";
+import { backupDatabase, restoreDatabase } from "../src/storage/backup.ts";
 import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
 import { runOracleCli, tempDir } from "./helpers.ts";
 
@@ -217,5 +220,41 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
     const pg = await runOracleCli(["backup", join(tmp.dir, "pg.db"), "--config", pgConfig], {});
     assert.equal(pg.code, 1);
     assert.match(pg.stderr, /stores in PostgreSQL .*back it up with pg_dump/);
+  });
+
+  test("on a file system without hard links (an SMB share, some FUSE mounts) backup and restore fall back to rename and copy", () => {
+    // Stands for such a mount, which cannot be mounted here: link(2) answers EPERM, as those do.
+    // The modules import linkSync by name; syncBuiltinESMExports carries the patch to them.
+    const link = fs.linkSync;
+    fs.linkSync = () => {
+      throw Object.assign(new Error("EPERM: operation not permitted, link"), { code: "EPERM" });
+    };
+    syncBuiltinESMExports();
+    try {
+      const source = join(tmp.dir, "oracle-backup.db"); // the first test's backup: a node's database
+      const share = join(tmp.dir, "share");
+      mkdirSync(share);
+      const target = join(share, "nightly.db");
+      const made = backupDatabase({ source, target });
+      assert.equal(made.readings, digestsIn(source).size);
+      assert.deepEqual(digestsIn(target), digestsIn(source));
+      assert.throws(() => backupDatabase({ source, target }), /nightly\.db exists: give another path, or --force/);
+      assert.deepEqual(readdirSync(share), ["nightly.db"], "no temporary file left");
+
+      const node = join(tmp.dir, "no-links");
+      mkdirSync(node);
+      const database = join(node, "oracle.db");
+      const old = new DatabaseSync(database);
+      old.exec("CREATE TABLE readings (digest TEXT); INSERT INTO readings VALUES ('0xold')");
+      old.close();
+      const r = restoreDatabase({ backup: target, database });
+      assert.ok(r.previous, "the replaced database is kept");
+      assert.notEqual(statSync(r.previous).ino, statSync(database).ino);
+      assert.deepEqual(digestsIn(r.previous), new Set(["0xold"]), "kept as a copy");
+      assert.deepEqual(digestsIn(database), digestsIn(source), "the backup is in place");
+    } finally {
+      fs.linkSync = link;
+      syncBuiltinESMExports();
+    }
   });
 });

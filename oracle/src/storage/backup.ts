@@ -10,13 +10,16 @@
  * A restore puts a backup back as `dataDir/oracle.db`, the node stopped. The copy is made first,
  * beside it, by VACUUM INTO from the backup (so a backup with a WAL of its own is copied whole)
  * and checked. The database it replaces is checkpointed into its main file (its WAL emptied and
- * removed), kept under `oracle.db.replaced-TIME` by a hard link, and then the copy is renamed over
+ * removed), kept under `oracle.db.replaced-TIME` by a hard link (a copy where the file system has
+ * none), and then the copy is renamed over
  * `oracle.db` in one step: at every moment `oracle.db` is either the old database or the
  * restored one, and no WAL of the old one is ever left beside the new one (SQLite would apply it
  * at the next open and corrupt the file).
  */
 import {
   closeSync,
+  constants as fsConstants,
+  copyFileSync,
   existsSync,
   fsyncSync,
   linkSync,
@@ -216,14 +219,18 @@ export function backupDatabase(opts: { source: string; target: string; force?: b
     if (opts.force) renameSync(temp, target);
     else {
       // a link fails if the target appeared meanwhile: never replaced without --force
+      const taken = (cause?: unknown) =>
+        new Error(`${target} exists: give another path, or --force to replace it`, { cause });
       try {
         linkSync(temp, target);
+        unlinkSync(temp);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "EEXIST")
-          throw new Error(`${target} exists: give another path, or --force to replace it`, { cause: err });
-        throw err;
+        if ((err as NodeJS.ErrnoException).code === "EEXIST") throw taken(err);
+        if (!noHardLinks(err)) throw err;
+        // a share without hard links (SMB, some FUSE mounts): checked, then renamed
+        if (existsSync(target)) throw taken();
+        renameSync(temp, target);
       }
-      unlinkSync(temp);
     }
     fsyncPath(dirname(target));
   } catch (err) {
@@ -237,6 +244,25 @@ export function backupDatabase(opts: { source: string; target: string; force?: b
     ...counts,
     tookMs: Math.round(performance.now() - started),
   };
+}
+
+/** Whether a `link` failed because the file system has no hard links (not because the name is taken). */
+function noHardLinks(err: unknown): boolean {
+  return ["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EMLINK"].includes((err as NodeJS.ErrnoException).code ?? "");
+}
+
+/**
+ * Keeps `file` under the new name `kept` as well: a hard link, or a synced copy where the file
+ * system has none (some FUSE and SMB mounts answer EPERM or ENOTSUP).
+ */
+function keepAs(file: string, kept: string): void {
+  try {
+    linkSync(file, kept);
+  } catch (err) {
+    if (!noHardLinks(err)) throw err;
+    copyFileSync(file, kept, fsConstants.COPYFILE_EXCL);
+    fsyncPath(kept);
+  }
 }
 
 export type RestoreReport = DatabaseCounts & { restored: string; database: string; previous: string | null };
@@ -286,7 +312,7 @@ export function restoreDatabase(opts: { backup: string; database: string; nowMs?
           );
       const stamp = new Date(opts.nowMs ?? Date.now()).toISOString().replace(/[:.]/g, "-");
       previous = `${database}.replaced-${stamp}`;
-      linkSync(database, previous);
+      keepAs(database, previous);
       fsyncPath(dirname(database));
     }
   } catch (err) {
