@@ -11,6 +11,7 @@
 //   cp-device fixture <sdk-vectors.json> <key.pem>
 //                                       prints firmware/test-vectors/firmware-signed-v1.json: the sdk
 //                                       vectors' flue-gas and electricity readings signed by the firmware
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <csignal>
@@ -64,10 +65,18 @@ int keygen(const std::string& path) {
   std::string err;
   auto s = MbedtlsP256Signer::generate(&err);
   if (!s) return std::cerr << err << "\n", 1;
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0) return std::cerr << path << " exists; refusing to overwrite a device key\n", 1;
-  if (!host::writeFile(path, s->privateKeyPem()) || chmod(path.c_str(), 0600) != 0)
+  // Created 0600 and exclusively in one call: never readable by others, not even
+  // for a moment, and never over a key that appeared meanwhile.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0 && errno == EEXIST) return std::cerr << path << " exists; refusing to overwrite a device key\n", 1;
+  if (fd < 0) return std::cerr << "cannot write " << path << ": " << std::strerror(errno) << "\n", 1;
+  const std::string pem = s->privateKeyPem();
+  bool ok = ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size()) && ::fsync(fd) == 0;
+  ok = ::close(fd) == 0 && ok;
+  if (!ok) {
+    ::unlink(path.c_str());
     return std::cerr << "cannot write " << path << "\n", 1;
+  }
   std::cout << pubJson(s->publicKey()) << "\n";
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <LittleFS.h>
 #include <WiFi.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "board/arduino_platform.h"
@@ -128,7 +129,11 @@ bool loadSigner(std::string& err) {
   gSigner = std::move(se);
 #else
   std::string pem;
-  if (!board::loadKeyPem(pem)) {
+  board::KeyLoad load = board::loadKeyPem(pem);
+  if (load == board::KeyLoad::NvsError)
+    return err = "NVS cannot be read: no new key generated over the registered one (reflash NVS only to re-provision)",
+           false;
+  if (load == board::KeyLoad::Absent) {
     auto fresh = MbedtlsP256Signer::generate(&err);
     if (!fresh || !board::storeKeyPem(fresh->privateKeyPem())) return err = "cannot create device key: " + err, false;
     Serial.println("[cp] generated a new device key (stored in NVS)");
@@ -157,7 +162,7 @@ void haltWith(const std::string& why) {
 
 void sampleSensors() { gFlue->addSample(gS8.read(gCfg.co2PpmPerCount), gTc.read(), gSdp.read()); }
 
-void finishFlueGasInterval() {
+void finishFlueGasInterval(int64_t intervalS) {
   std::optional<FlueGas> m = gFlue->finish();
   gNode->setFaults((gNode->faults() & (kFaultStorage | kFaultEnergyMeter)) | gFlue->faults());
   if (!m) {
@@ -165,13 +170,17 @@ void finishFlueGasInterval() {
     return;
   }
   std::string err;
-  RecordStatus st = gNode->recordFlueGas(*m, gCfg.intervalS, &err);
+  RecordStatus st = gNode->recordFlueGas(*m, intervalS, &err);
   if (st != RecordStatus::Ok) Serial.printf("[cp] reading not recorded: %s %s\n", statusName(st), err.c_str());
 }
 
 void finishMeterInterval(uint64_t now) {
+  // Before SNTP sets the clock the pulses stay in RTC memory, which a watchdog or
+  // software reset keeps (RAM does not): taken first, hours of energy waiting for
+  // the clock would go with such a reset. Energy is still kept pending in RAM
+  // while a reading cannot be stored (MeterInterval).
+  if (!gWall.timeSet()) return;
   gMeter->addPulses(gPulses.take());
-  if (!gWall.timeSet()) return;  // energy stays pending (MeterInterval)
   Electricity e;
   e.energyWh = gMeter->pendingWh();
   std::string err;
@@ -231,9 +240,10 @@ void setup() {
 }
 
 void loop() {
-  static uint64_t nextSample = 0, nextInterval = 0, nextMeter = 0, nextHeartbeat = 0;
+  static uint64_t nextSample = 0, intervalStart = 0, nextInterval = 0, nextMeter = 0, nextHeartbeat = 0;
   uint64_t now = gMono.nowMs();
   if (nextInterval == 0) {
+    intervalStart = now;
     nextInterval = now + gCfg.intervalS * 1000;
     nextMeter = now + gCfg.meterIntervalS * 1000;
   }
@@ -242,8 +252,18 @@ void loop() {
     nextSample = now + 1000;
   }
   if (now >= nextInterval) {
-    finishFlueGasInterval();
-    nextInterval += gCfg.intervalS * 1000;
+    // The reading covers the time since the last one, not the configured
+    // interval: when the loop was held up (a TLS connect or DNS lookup of
+    // gNode->poll() can take seconds), the overdue intervals would otherwise
+    // finish back to back with no samples and no reading, and the emissions of
+    // that time would go unreported. The rate measured before the stall stands
+    // for it (over- rather than under-reporting emissions).
+    // Whole seconds are claimed and the rest carried, so that the claimed
+    // intervals add up to the time elapsed.
+    int64_t claimedS = std::max<int64_t>(1, static_cast<int64_t>((now - intervalStart) / 1000));
+    finishFlueGasInterval(claimedS);
+    intervalStart += static_cast<uint64_t>(claimedS) * 1000;
+    nextInterval = intervalStart + gCfg.intervalS * 1000;
   }
   if (gCfg.meterEnabled && now >= nextMeter) {
     finishMeterInterval(now);

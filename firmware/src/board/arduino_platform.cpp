@@ -48,10 +48,11 @@ int64_t SntpClock::unixSeconds() const { return static_cast<int64_t>(time(nullpt
 
 bool NvsSeqBackend::load(bool& found, int64_t& mark) {
   Preferences p;
-  if (!p.begin("carbonproof", true)) {  // namespace absent: fresh device
-    found = false;
-    return true;
-  }
+  // Opened read-write, which creates the namespace on a fresh device: a failure
+  // is then an NVS error, never "fresh" (seq 0 would reuse every seq sent, and
+  // the oracle would reject them all as replays). A read-only open fails on a
+  // missing namespace and on a broken NVS alike.
+  if (!p.begin("carbonproof", false)) return false;
   found = p.isKey("seqMark");
   if (found) mark = p.getLong64("seqMark", -1);
   p.end();
@@ -66,13 +67,14 @@ bool NvsSeqBackend::store(int64_t mark) {
   return ok;
 }
 
-bool loadKeyPem(std::string& pem) {
+KeyLoad loadKeyPem(std::string& pem) {
   Preferences p;
-  if (!p.begin("carbonproof", true)) return false;
+  if (!p.begin("carbonproof", false)) return KeyLoad::NvsError;  // read-write: see NvsSeqBackend::load
   bool found = p.isKey("devkey");
   if (found) pem = p.getString("devkey", "").c_str();
   p.end();
-  return found && !pem.empty();
+  if (!found) return KeyLoad::Absent;
+  return pem.empty() ? KeyLoad::NvsError : KeyLoad::Found;
 }
 
 bool storeKeyPem(const std::string& pem) {

@@ -46,7 +46,10 @@ class NvsSeqBackend final : public SeqBackend {
 // Software device key (PKCS#8 PEM) in NVS: a separate partition from LittleFS,
 // so `pio run -t uploadfs` never erases it. Enable flash + NVS encryption in
 // production, or use the ATECC608 build.
-bool loadKeyPem(std::string& pem);
+// Absent only on a device that never stored a key; NvsError when NVS cannot be
+// read (a new key must then not be generated over the registered one).
+enum class KeyLoad { Found, Absent, NvsError };
+KeyLoad loadKeyPem(std::string& pem);
 bool storeKeyPem(const std::string& pem);
 
 }  // namespace cp::board

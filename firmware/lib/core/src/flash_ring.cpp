@@ -1,6 +1,7 @@
 #include "carbonproof/flash_ring.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -247,15 +248,32 @@ bool FlashRing::push(const std::string& payload, std::string* err) {
   crc = crc32(rec.data() + kRecordHeader, payload.size(), crc);
   put32(rec.data() + 16, crc);
   Segment& seg = segments_.back();
+  // The id is spent whatever happens below: a record of a failed push may be on
+  // the medium, and no later record may share its id (a reboot would then count
+  // one of the two as delivered with the other).
+  nextId_ = id + 1;
   if (std::fwrite(rec.data(), 1, size, current_) != size || !syncFile(current_)) {
-    // The segment may now end in a partial record: continue in a fresh one.
-    startSegment(nullptr);
+    // The caller keeps what it could not store (a meter carries the energy into
+    // its next reading), so the record must not reappear at the next reboot:
+    // the file is closed (flushing what stdio still holds) and cut back to its
+    // last good record. If even that fails, the record may survive; its id is
+    // unique, so nothing is lost, and the oracle counts it as one more reading.
+    std::fclose(current_);
+    current_ = nullptr;
+    std::string path = segPath(seg.number);
+    if (truncate(path.c_str(), static_cast<off_t>(seg.bytes)) == 0) {
+      int fd = ::open(path.c_str(), O_RDONLY);
+      if (fd >= 0) {
+        fsync(fd);
+        ::close(fd);
+      }
+    }
+    startSegment(nullptr);  // continue in a fresh segment
     return setErr(err, "buffer write failed");
   }
   queue_.push_back(Entry{id, seg.number, seg.bytes, static_cast<uint32_t>(payload.size())});
   seg.bytes += size;
   seg.validEnd = seg.bytes;
-  nextId_ = id + 1;
   return true;
 }
 

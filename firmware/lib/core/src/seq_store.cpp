@@ -2,6 +2,8 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <string>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "carbonproof/bytes.h"
@@ -73,7 +75,15 @@ bool FileSeqBackend::store(int64_t mark) {
   bool ok = std::fwrite(b, 1, sizeof b, f) == sizeof b && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
   ok = (std::fclose(f) == 0) && ok;
   if (!ok) return false;
-  return std::rename(tmp.c_str(), path_.c_str()) == 0;
+  if (std::rename(tmp.c_str(), path_.c_str()) != 0) return false;
+  // The rename is durable once the directory is synced: a power cut before that
+  // could bring back the previous mark (or none), and seqs would be reused.
+  std::string dir = path_.substr(0, path_.find_last_of('/') == std::string::npos ? 0 : path_.find_last_of('/'));
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY);
+  if (fd < 0) return false;
+  ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
 }
 
 }  // namespace cp
