@@ -171,6 +171,8 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
     event CorrectionRecorded(
         bytes32 indexed correctionId, bytes32 indexed originalId, uint40 indexed projectId, uint256 fossilCo2eGrams
     );
+    /// @notice A period that emitted more than its baseline was settled: its excess is owed by the project.
+    event ShortfallRecorded(bytes32 indexed attestationId, uint40 indexed projectId, uint256 excessGrams);
 
     error CarbonCreditsUnknownProject(uint40 projectId);
     error CarbonCreditsProjectInactive(uint40 projectId);
@@ -200,6 +202,9 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
     error CarbonCreditsChallengeWindowTooLong(uint64 window);
     error CarbonCreditsCertificatesAlreadySet();
     error CarbonCreditsOnlyCertificates(address caller);
+    error CarbonCreditsProponentIsVerifier(address proponent);
+    error CarbonCreditsPeriodAboveBaseline(bytes32 attestationId, uint256 excessGrams);
+    error CarbonCreditsNoShortfall(bytes32 attestationId, uint256 reductionGrams);
 
     /**
      * @param registry_        the AttestationRegistry
@@ -256,6 +261,7 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
      */
     function registerProject(ProjectParams calldata p) external onlyRole(VERIFIER_ROLE) returns (uint40 projectId) {
         if (p.proponent == address(0) || p.facilityId == 0) revert CarbonCreditsInvalidProject();
+        _notVerifier(p.proponent);
         bytes32 scope = _scope(p.facilityId, p.methodologyId);
         uint40 existing = projectOfScope[scope];
         if (existing != 0) revert CarbonCreditsScopeTaken(p.facilityId, p.methodologyId, existing);
@@ -306,6 +312,7 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
         Project storage p = _project(projectId);
         if (msg.sender != p.proponent) revert CarbonCreditsNotProponent(projectId, msg.sender);
         if (proponent == address(0)) revert CarbonCreditsInvalidProject();
+        _notVerifier(proponent);
         emit ProjectProponentChanged(projectId, p.proponent, proponent);
         p.proponent = proponent;
     }
@@ -376,19 +383,19 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
     {
         Project storage p = _project(projectId);
         if (!p.active) revert CarbonCreditsProjectInactive(projectId);
-        if (header.correctionOf != 0) revert CarbonCreditsCorrectionBacksNoIssuance(header.correctionOf);
-        if (_scope(header.facilityId, header.methodologyId) != p.scope) _revertWrongScope(projectId, header);
-        attestationId = _checkedAttestation(header);
-        AttestationUse storage use = _uses[attestationId];
-        uint256 pendingCorrectionGrams = _usableState(attestationId, use);
+        uint256 emitted;
+        uint256 baseline;
+        (attestationId, emitted, baseline) = _unsettled(projectId, p, header);
         if (registry.wasSignedBy(attestationId, msg.sender)) {
             revert CarbonCreditsSignerCannotIssue(attestationId, msg.sender);
         }
+        // a role granted after registration: the verifier would mint to itself
+        _notVerifier(p.proponent);
         tokenId = tokenIdOf(projectId, _vintageOf(header.periodStart, header.periodEnd));
 
-        uint256 emitted = uint256(header.fossilCo2eGrams) + pendingCorrectionGrams;
-        uint256 baseline = _baselineGrams(projectId, p.baselineCount, header.periodStart, header.periodEnd);
-        uint256 reduction = baseline > emitted ? baseline - emitted : 0;
+        if (emitted > baseline) revert CarbonCreditsPeriodAboveBaseline(attestationId, emitted - baseline);
+        uint256 pendingCorrectionGrams = emitted - header.fossilCo2eGrams;
+        uint256 reduction = baseline - emitted;
         uint256 debt = p.correctionDebtGrams;
         uint256 covered = debt < reduction ? debt : reduction;
         uint256 bound = (reduction - covered) / 1000;
@@ -434,6 +441,34 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
             original.amount += grams; // the corrected period is not issued yet: its issuance will cover it
         }
         emit CorrectionRecorded(correctionId, originalId, projectId, grams);
+    }
+
+    /**
+     * @notice Settles an attestation of project `projectId` whose period emitted more than its
+     * baseline (anyone, once its challenge window has passed, while it is unused): the excess
+     * grams are owed by the project and covered before any further credit of it, as a correction
+     * is. Without this, a verifier could issue the periods below the baseline and leave the others
+     * unissued, crediting more than the project's net reduction. Reverts
+     * `CarbonCreditsNoShortfall` for a period at or below its baseline (that one is issued).
+     * @return attestationId the EIP-712 id of `header`
+     * @return excessGrams   the grams charged to the project
+     */
+    function recordShortfall(uint40 projectId, IAttestationRegistry.BatchHeader calldata header)
+        external
+        whenNotPaused
+        returns (bytes32 attestationId, uint256 excessGrams)
+    {
+        Project storage p = _project(projectId);
+        uint256 emitted;
+        uint256 baseline;
+        (attestationId, emitted, baseline) = _unsettled(projectId, p, header);
+        if (emitted <= baseline) revert CarbonCreditsNoShortfall(attestationId, baseline - emitted);
+        excessGrams = emitted - baseline;
+        p.correctionDebtGrams = (uint256(p.correctionDebtGrams) + excessGrams).toUint128();
+        if (header.periodEnd > p.issuedThrough) p.issuedThrough = header.periodEnd;
+        // settled: it backs nothing, and a later correction of it is charged to the project
+        _uses[attestationId] = AttestationUse(AttestationState.Issued, projectId, 0);
+        emit ShortfallRecorded(attestationId, projectId, excessGrams);
     }
 
     // ------------------------------------------------------------------ retirement
@@ -610,6 +645,26 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
         if (registry.isRevoked(id)) revert CarbonCreditsAttestationRevoked(id);
         uint256 endsAt = uint256(registry.getAttestation(id).submittedAt) + challengeWindow;
         if (block.timestamp < endsAt) revert CarbonCreditsChallengeWindowOpen(id, endsAt);
+    }
+
+    /// @dev A proponent never holds the verifier role: a verifier would mint to itself.
+    function _notVerifier(address proponent) private view {
+        if (hasRole(VERIFIER_ROLE, proponent)) revert CarbonCreditsProponentIsVerifier(proponent);
+    }
+
+    /// @dev Checks shared by `issue` and `recordShortfall`: a regular attestation of the project's
+    /// facility and methodology, its challenge window over, not used. Returns its id, the grams it
+    /// emitted (with corrections recorded against it while unissued) and its period's baseline.
+    function _unsettled(uint40 projectId, Project storage p, IAttestationRegistry.BatchHeader calldata header)
+        private
+        view
+        returns (bytes32 id, uint256 emitted, uint256 baseline)
+    {
+        if (header.correctionOf != 0) revert CarbonCreditsCorrectionBacksNoIssuance(header.correctionOf);
+        if (_scope(header.facilityId, header.methodologyId) != p.scope) _revertWrongScope(projectId, header);
+        id = _checkedAttestation(header);
+        emitted = uint256(header.fossilCo2eGrams) + _usableState(id, _uses[id]);
+        baseline = _baselineGrams(projectId, p.baselineCount, header.periodStart, header.periodEnd);
     }
 
     /// @dev Reverts unless the attestation is unused and not under challenge; returns the correction

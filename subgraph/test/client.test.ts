@@ -279,6 +279,7 @@ function seed(): Store {
     issuedKg: "800",
     retiredKg: "100",
     correctionGramsRecorded: "0",
+    shortfallGramsRecorded: "0",
   });
   put(s, "Credit", {
     id: tokenId.toString(),
@@ -556,6 +557,7 @@ function seedBrowsing(s: Store): void {
     issuedKg: "300",
     retiredKg: "50",
     correctionGramsRecorded: "0",
+    shortfallGramsRecorded: "0",
   });
   put(s, "Credit", {
     id: tokenId2.toString(),

@@ -517,6 +517,139 @@ describe("CarbonCredits", function () {
     });
   });
 
+  describe("periods above their baseline (review: credits exceeded the net reduction)", function () {
+    /** Baseline 1,000,000 g/day; day 0 in two halves: a day shift emitting twice its baseline, a night shift emitting nothing. */
+    async function shifts() {
+      const f = await deployAll(connection);
+      const projectId = await f.registerProject();
+      const day = header({ periodStart: Y2025, periodEnd: Y2025 + DAY / 2n, fossilCo2eGrams: 1_000_000n });
+      const night = header({ periodStart: Y2025 + DAY / 2n, periodEnd: Y2025 + DAY, fossilCo2eGrams: 0n });
+      const dayId = await f.attest(day);
+      const nightId = await f.attest(night);
+      await time.increase(CHALLENGE_WINDOW);
+      const tokenId = await f.credits.tokenIdOf(projectId, 2025n);
+      return { ...f, projectId, day, night, dayId, nightId, tokenId };
+    }
+
+    it("the excess of a period above its baseline is owed by the project: the day nets to 0 kg", async function () {
+      const f = await networkHelpers.loadFixture(shifts);
+      // the day shift cannot be issued: it says by how much it is above
+      await expect(f.credits.connect(f.verifier).issue(f.projectId, f.day, 0n))
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsPeriodAboveBaseline")
+        .withArgs(f.dayId, 500_000n);
+      // anyone settles it once its window is over; the night then backs nothing
+      await expect(f.credits.connect(f.other).recordShortfall(f.projectId, f.day))
+        .to.emit(f.credits, "ShortfallRecorded")
+        .withArgs(f.dayId, f.projectId, 500_000n);
+      expect((await f.credits.getProject(f.projectId)).correctionDebtGrams).to.equal(500_000n);
+      expect((await f.credits.getProject(f.projectId)).issuedThrough).to.equal(f.day.periodEnd);
+      const use = await f.credits.attestationUse(f.dayId);
+      expect([use.state, use.projectId, use.amount]).to.deep.equal([BigInt(State.Issued), f.projectId, 0n]);
+      await expect(f.credits.recordShortfall(f.projectId, f.day))
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAttestationUsed")
+        .withArgs(f.dayId, State.Issued);
+      expect(await f.credits.issuanceBound(f.projectId, f.night)).to.equal(0n);
+      await expect(f.credits.connect(f.verifier).issue(f.projectId, f.night, 1n))
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAmountExceedsBound")
+        .withArgs(1n, 0n);
+      await expect(f.credits.connect(f.verifier).issue(f.projectId, f.night, 0n))
+        .to.emit(f.credits, "CreditsIssued")
+        .withArgs(f.tokenId, f.nightId, f.projectId, f.proponent.address, 0n, 0n, 500_000n);
+      expect(await f.credits.totalSupply(f.tokenId)).to.equal(0n);
+      expect((await f.credits.getProject(f.projectId)).correctionDebtGrams).to.equal(0n);
+    });
+
+    it("night issued first: the day's excess is covered by the project's next credits", async function () {
+      const f = await networkHelpers.loadFixture(shifts);
+      await f.credits.connect(f.verifier).issue(f.projectId, f.night, 500n);
+      await f.credits.connect(f.other).recordShortfall(f.projectId, f.day);
+      expect((await f.credits.getProject(f.projectId)).correctionDebtGrams).to.equal(500_000n);
+      const next = header({ day: 1n }); // 1,000,000 − 600,000 = 400,000 g, all of it to the debt
+      await f.attest(next);
+      await time.increase(CHALLENGE_WINDOW);
+      expect(await f.credits.issuanceBound(f.projectId, next)).to.equal(0n);
+      await f.credits.connect(f.verifier).issue(f.projectId, next, 0n);
+      expect((await f.credits.getProject(f.projectId)).correctionDebtGrams).to.equal(100_000n);
+      // 500 kg issued against a net reduction of 500 + 400 − 500 = 400 kg so far, 100 kg still owed
+    });
+
+    it("a correction of a settled period is charged to the project", async function () {
+      const f = await networkHelpers.loadFixture(shifts);
+      await f.credits.recordShortfall(f.projectId, f.day);
+      const c = header({
+        periodStart: f.day.periodStart,
+        periodEnd: f.day.periodEnd,
+        correctionOf: f.dayId,
+        fossilCo2eGrams: 7n,
+      });
+      await f.attestCorrection(c, f.day);
+      await time.increase(CHALLENGE_WINDOW);
+      await f.credits.recordCorrection(c);
+      expect((await f.credits.getProject(f.projectId)).correctionDebtGrams).to.equal(500_007n);
+    });
+
+    it("test_recordShortfall_revertsWhen_atOrBelowBaseline / windowOpen / correction / wrongScope / paused", async function () {
+      const f = await networkHelpers.loadFixture(shifts);
+      await expect(f.credits.recordShortfall(f.projectId, f.night))
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsNoShortfall")
+        .withArgs(f.nightId, 500_000n);
+      const later = header({ day: 2n, fossilCo2eGrams: 2_000_000n });
+      const laterId = await f.attest(later);
+      await expect(f.credits.recordShortfall(f.projectId, later)).to.be.revertedWithCustomError(
+        f.credits,
+        "CarbonCreditsChallengeWindowOpen",
+      );
+      const c = header({
+        periodStart: f.day.periodStart,
+        periodEnd: f.day.periodEnd,
+        correctionOf: f.dayId,
+        fossilCo2eGrams: 9n,
+      });
+      await expect(f.credits.recordShortfall(f.projectId, c))
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsCorrectionBacksNoIssuance")
+        .withArgs(f.dayId);
+      const elsewhere = { ...f.day, facilityId: encodeBytes32String("other-facility") };
+      await expect(f.credits.recordShortfall(f.projectId, elsewhere))
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsWrongFacility")
+        .withArgs(FACILITY, elsewhere.facilityId);
+      await f.credits.pause();
+      await expect(f.credits.recordShortfall(f.projectId, f.day)).to.be.revertedWithCustomError(
+        f.credits,
+        "EnforcedPause",
+      );
+      expect((await f.credits.attestationUse(laterId)).state).to.equal(BigInt(State.None));
+    });
+  });
+
+  describe("a verifier never mints to itself (review: it could name itself proponent)", function () {
+    it("refuses a verifier as proponent at registration, at a hand-over, and at issuance if the role came later", async function () {
+      const f = await networkHelpers.loadFixture(attested);
+      const p = {
+        proponent: f.verifier.address,
+        facilityId: FACILITY,
+        methodologyId: keccak256(toUtf8Bytes("other")),
+        name: "P",
+        standard: "S",
+        baselineEffectiveFrom: Y2025,
+        baselineGramsPerDay: 5n,
+        baselineCid: "cid",
+      };
+      await expect(f.credits.connect(f.verifier).registerProject(p))
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsProponentIsVerifier")
+        .withArgs(f.verifier.address);
+      await expect(f.credits.connect(f.proponent).setProponent(f.projectId, f.verifier.address))
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsProponentIsVerifier")
+        .withArgs(f.verifier.address);
+      // the proponent is made a verifier after registration: the other verifier cannot issue to it
+      await f.credits.grantRole(await f.credits.VERIFIER_ROLE(), f.proponent.address);
+      await expect(f.credits.connect(f.verifier).issue(f.projectId, f.headers[0], 1n))
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsProponentIsVerifier")
+        .withArgs(f.proponent.address);
+      await f.credits.revokeRole(await f.credits.VERIFIER_ROLE(), f.proponent.address);
+      await f.credits.connect(f.verifier).issue(f.projectId, f.headers[0], 1n);
+    });
+  });
+
   describe("metadata and administration", function () {
     it("serves on-chain ERC-1155 metadata JSON for a credit id", async function () {
       const f = await networkHelpers.loadFixture(attested);

@@ -92,10 +92,27 @@ contract CreditsFuzzTest is CreditsTestBase {
         vm.warp(block.timestamp + WINDOW);
         uint256 bound = _expectedBound(start, end, fossil);
         require(credits.issuanceBound(projectId, h) == bound, "view bound = expected bound");
+        uint256 baseline = uint256(BASELINE_PER_DAY) * (end - start) / DAY;
+        bytes32 id = registry.attestationIdOf(h);
+        if (fossil > baseline) {
+            // above its baseline: not issuable; settled, its excess is owed by the project
+            vm.expectRevert(
+                abi.encodeWithSelector(CarbonCredits.CarbonCreditsPeriodAboveBaseline.selector, id, fossil - baseline)
+            );
+            credits.issue(projectId, h, 0);
+            uint256 debt = credits.getProject(projectId).correctionDebtGrams;
+            credits.recordShortfall(projectId, h);
+            require(credits.getProject(projectId).correctionDebtGrams - debt == fossil - baseline, "excess owed");
+            return;
+        }
         vm.expectRevert(
             abi.encodeWithSelector(CarbonCredits.CarbonCreditsAmountExceedsBound.selector, bound + 1, bound)
         );
         credits.issue(projectId, h, bound + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(CarbonCredits.CarbonCreditsNoShortfall.selector, id, baseline - fossil)
+        );
+        credits.recordShortfall(projectId, h);
         if (bound == 0) return;
         uint256 amount = amountSeed % bound + 1;
         uint256 before = credits.balanceOf(proponent, tokenId);

@@ -1527,6 +1527,22 @@ export const carbonCreditsAbi = [
         "internalType": "bytes32",
         "name": "attestationId",
         "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "reductionGrams",
+        "type": "uint256"
+      }
+    ],
+    "name": "CarbonCreditsNoShortfall",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "attestationId",
+        "type": "bytes32"
       }
     ],
     "name": "CarbonCreditsNotACorrection",
@@ -1573,6 +1589,22 @@ export const carbonCreditsAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "attestationId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "excessGrams",
+        "type": "uint256"
+      }
+    ],
+    "name": "CarbonCreditsPeriodAboveBaseline",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "periodStart",
         "type": "uint64"
@@ -1595,6 +1627,17 @@ export const carbonCreditsAbi = [
       }
     ],
     "name": "CarbonCreditsProjectInactive",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "proponent",
+        "type": "address"
+      }
+    ],
+    "name": "CarbonCreditsProponentIsVerifier",
     "type": "error"
   },
   {
@@ -2253,6 +2296,31 @@ export const carbonCreditsAbi = [
       }
     ],
     "name": "RoleRevoked",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "attestationId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint40",
+        "name": "projectId",
+        "type": "uint40"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "excessGrams",
+        "type": "uint256"
+      }
+    ],
+    "name": "ShortfallRecorded",
     "type": "event"
   },
   {
@@ -3215,6 +3283,92 @@ export const carbonCreditsAbi = [
         "internalType": "bytes32",
         "name": "correctionId",
         "type": "bytes32"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint40",
+        "name": "projectId",
+        "type": "uint40"
+      },
+      {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "facilityId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "periodStart",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "periodEnd",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "merkleRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "readingCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint128",
+            "name": "fossilCo2eGrams",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint128",
+            "name": "biogenicCo2Grams",
+            "type": "uint128"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "methodologyId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "factorSetId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "string",
+            "name": "bundleCid",
+            "type": "string"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "correctionOf",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct IAttestationRegistry.BatchHeader",
+        "name": "header",
+        "type": "tuple"
+      }
+    ],
+    "name": "recordShortfall",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "attestationId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "excessGrams",
+        "type": "uint256"
       }
     ],
     "stateMutability": "nonpayable",

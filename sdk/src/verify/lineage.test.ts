@@ -31,11 +31,12 @@ let certificateId: bigint;
 const attestationIds: Hex[] = [];
 const cids: string[] = [];
 
-/** Two attested hours of readings behind one credit, issued to the admin, 1 kg retired by the admin. */
+/** Two attested hours of readings behind one credit, issued to account 3, 1 kg retired by it. */
 before(async () => {
   chain = await startTestChain();
   const { x, y } = publicKeyToXY(deviceKey.publicKey);
   const admin = TEST_ONLY_HARDHAT_KEYS[0]!;
+  const proponent = TEST_ONLY_HARDHAT_KEYS[3]!;
   await chain.write(admin, chain.deviceRegistry, deviceRegistryAbi, "registerDevice", [
     idToBytes32(DEVICE),
     idToBytes32(FACILITY),
@@ -66,7 +67,8 @@ before(async () => {
   marketplace = (await chain.client.waitForTransactionReceipt({ hash })).contractAddress!;
   await chain.write(admin, credits, carbonCreditsAbi, "registerProject", [
     {
-      proponent: privateKeyToAccount(admin).address,
+      // not the admin: it is the verifier here, and a verifier is never a proponent
+      proponent: privateKeyToAccount(proponent).address,
       facilityId: idToBytes32(FACILITY),
       methodologyId: METHODOLOGY_ID,
       name: "Kangaita boiler retrofit",
@@ -129,7 +131,7 @@ before(async () => {
     fromBlock: 0n,
   });
   tokenId = (issued[0]!.args as { tokenId: bigint }).tokenId;
-  await chain.write(admin, certificates, retirementCertificatesAbi, "retire", [
+  await chain.write(proponent, certificates, retirementCertificatesAbi, "retire", [
     tokenId,
     1n,
     {

@@ -356,7 +356,8 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
   // Baseline 10 kg/h over the batch's hour; attested ~2.5 kg → bound ≈ 7 kg.
   await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, credits, carbonCreditsAbi, "registerProject", [
     {
-      proponent: admin,
+      // not the admin: it is the verifier here, and a verifier is never a proponent
+      proponent: privateKeyToAccount(TEST_ONLY_HARDHAT_KEYS[3]!).address,
       facilityId: idToBytes32(FACILITY),
       methodologyId: METHODOLOGY_ID,
       name: "Kangaita boiler retrofit",
@@ -391,7 +392,7 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
   assert.match(r.stdout, new RegExp(`^VERIFIED attestation ${id}`, "m"));
   assert.match(r.stdout, new RegExp(`^VERIFIED credit ${tokenId}$`, "m"));
 
-  await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, certificates, retirementCertificatesAbi, "retire", [
+  await chain.write(TEST_ONLY_HARDHAT_KEYS[3]!, certificates, retirementCertificatesAbi, "retire", [
     tokenId,
     1n,
     {

@@ -17,6 +17,7 @@ import {
   ProjectActiveSet,
   ProjectProponentChanged,
   ProjectRegistered,
+  ShortfallRecorded,
   RoleAdminChanged,
   RoleGranted,
   RoleRevoked,
@@ -106,6 +107,7 @@ export function handleProjectRegistered(event: ProjectRegistered): void {
   p.issuedKg = ZERO;
   p.retiredKg = ZERO;
   p.correctionGramsRecorded = ZERO;
+  p.shortfallGramsRecorded = ZERO;
   p.save();
   const stat = loadProtocolStat();
   stat.projectCount = stat.projectCount + 1;
@@ -200,6 +202,13 @@ export function handleCorrectionRecorded(event: CorrectionRecorded): void {
     a.correctionRecord = r.id;
     a.save();
   }
+}
+
+export function handleShortfallRecorded(event: ShortfallRecorded): void {
+  const p = Project.load(event.params.projectId.toString());
+  if (p == null) return;
+  p.shortfallGramsRecorded = p.shortfallGramsRecorded.plus(event.params.excessGrams);
+  p.save();
 }
 
 // ---------------------------------------------------------------- issuance
