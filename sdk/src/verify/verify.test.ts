@@ -436,6 +436,28 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
   const missing = await cli([...base(), "--credits", credits, "--credit", "12345", "--bundle", gatewayUrl]);
   assert.equal(missing.code, 1);
   assert.match(missing.stdout, /^FAIL credit issued: no CreditsIssued for token 12345/m);
+
+  // A later hour of the facility above the project's baseline (40 readings ≈ 17 kg against 10 kg),
+  // not recorded: the credit's walk fails until recordShortfall charges its excess to the project.
+  const above = await attest(honestBundle(40));
+  const before = await cli([...base(), "--credits", credits, "--credit", String(tokenId), "--bundle", gatewayUrl]);
+  assert.equal(before.code, 1, before.stdout + before.stderr);
+  const unrecorded = new RegExp(
+    `^FAIL periods above the baseline recorded \\(project 1\\): 1 period\\(s\\) above the baseline not recorded, (\\d+) g the project does not owe yet: call recordShortfall\\(1, header\\) for ${above.id}$`,
+    "m",
+  );
+  const excess = BigInt(unrecorded.exec(before.stdout)?.[1] ?? "0");
+  assert.ok(excess > 0n, before.stdout);
+  await chain.write(TEST_ONLY_HARDHAT_KEYS[2]!, credits, carbonCreditsAbi, "recordShortfall", [1, above.header]);
+  const after = await cli([...base(), "--credits", credits, "--credit", String(tokenId), "--bundle", gatewayUrl]);
+  assert.equal(after.code, 0, after.stdout + after.stderr);
+  assert.match(
+    after.stdout,
+    new RegExp(
+      `^PASS periods above the baseline recorded \\(project 1\\): none of the \\d+ regular attestations of the facility is above its baseline and unrecorded; the project owes ${excess} g$`,
+      "m",
+    ),
+  );
 });
 
 test("library: unknown attestation id is a FAIL, not a crash", async () => {

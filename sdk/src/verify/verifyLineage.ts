@@ -291,8 +291,62 @@ export async function verifyLineage(o: LineageOptions): Promise<LineageReport> {
           : pass("issuer did not co-sign the attestation", `${from} is not among the signers of ${i.attestationId}`),
       );
     });
+    add(creditSection, await shortfallsSettled(issuances[0]!.projectId));
     close(creditSection);
   })();
+
+  /**
+   * Whether every period of the project's facility that emitted more than its baseline was
+   * recorded (`recordShortfall`), so that its excess is owed by the project: credits never exceed
+   * the net reduction only if so (docs/credits.md). Each regular attestation of the facility is
+   * asked by a call of `recordShortfall` that changes nothing (eth_call): it succeeds exactly for
+   * a period above its baseline, its challenge window over, not yet settled.
+   */
+  async function shortfallsSettled(projectId: number): Promise<LinkCheck> {
+    const link = `periods above the baseline recorded (project ${projectId})`;
+    const project = (await o.client.readContract({
+      address: credits!,
+      abi: carbonCreditsAbi,
+      functionName: "getProject",
+      args: [projectId],
+    })) as { facilityId: Hex; methodologyId: Hex; correctionDebtGrams: bigint };
+    const regular = (await findSubmissions({ ...base }, { facilityId: project.facilityId })).filter(
+      (s) => BigInt(s.header.correctionOf) === 0n && s.header.methodologyId === project.methodologyId,
+    );
+    const unrecorded: { id: Hex; grams: bigint }[] = [];
+    const unasked: string[] = [];
+    const queue = [...regular];
+    const worker = async () => {
+      for (let s = queue.shift(); s; s = queue.shift()) {
+        try {
+          const [id, grams] = (await o.client.readContract({
+            address: credits!,
+            abi: carbonCreditsAbi,
+            functionName: "recordShortfall",
+            args: [projectId, s.header],
+          } as never)) as readonly [Hex, bigint];
+          unrecorded.push({ id, grams });
+        } catch (err) {
+          // reverted: at or below its baseline, settled already, in its window, or before the baseline
+          if (err instanceof BaseError && err.walk((e) => e instanceof ContractFunctionRevertedError)) continue;
+          unasked.push(`${s.id}: ${err instanceof BaseError ? err.shortMessage : String(err)}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 4, regular.length) }, worker));
+    if (unasked.length > 0)
+      return fail(link, `${unasked.length} attestation(s) could not be asked: ${unasked.slice(0, 3).join("; ")}`);
+    if (unrecorded.length === 0)
+      return pass(
+        link,
+        `none of the ${regular.length} regular attestations of the facility is above its baseline and unrecorded; the project owes ${project.correctionDebtGrams} g`,
+      );
+    const total = unrecorded.reduce((sum, u) => sum + u.grams, 0n);
+    return fail(
+      link,
+      `${unrecorded.length} period(s) above the baseline not recorded, ${total} g the project does not owe yet: call recordShortfall(${projectId}, header) for ${unrecorded.map((u) => u.id).join(", ")}`,
+    );
+  }
   // Attestations, a few at a time (they share the cache: each bundle and device fetched once).
   const queue = issuances.map((i, k) => ({ id: i.attestationId, section: attestationSections[k]! }));
   const workers = Array.from({ length: Math.min(o.concurrency ?? 4, queue.length) }, async () => {
