@@ -77,7 +77,7 @@ export function lockDataDir(
   };
 }
 
-/** "pid 123, a restore" or the like: who holds a data dir, for a refusal's message. */
+/** "a node (pid 123)", "`restore` (pid 123)": who holds a data dir, for a refusal's message. */
 export function describeHolder(h: DataDirHolder): string {
   const what = h.purpose === "start" ? "a node" : h.purpose ? `\`${h.purpose}\`` : "a process";
   return h.pid === null ? `${what} (pid unknown)` : `${what} (pid ${h.pid})`;
