@@ -171,7 +171,11 @@ void finishFlueGasInterval(int64_t intervalS) {
   }
   std::string err;
   RecordStatus st = gNode->recordFlueGas(*m, intervalS, &err);
-  if (st != RecordStatus::Ok) Serial.printf("[cp] reading not recorded: %s %s\n", statusName(st), err.c_str());
+  if (st == RecordStatus::Held)
+    Serial.printf("[cp] clock not set yet (SNTP): %u measurement(s) held in RAM\n",
+                  static_cast<unsigned>(gNode->held()));
+  else if (st != RecordStatus::Ok)
+    Serial.printf("[cp] reading not recorded: %s %s\n", statusName(st), err.c_str());
 }
 
 void finishMeterInterval(uint64_t now) {

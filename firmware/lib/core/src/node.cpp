@@ -7,6 +7,7 @@ namespace cp {
 const char* statusName(RecordStatus s) {
   switch (s) {
     case RecordStatus::Ok: return "ok";
+    case RecordStatus::Held: return "held";
     case RecordStatus::TimeNotSet: return "time-not-set";
     case RecordStatus::InvalidReading: return "invalid-reading";
     case RecordStatus::SeqUnavailable: return "seq-unavailable";
@@ -38,7 +39,24 @@ SensorNode::SensorNode(NodeConfig cfg, Signer& signer, SeqStore& seq, FlashRing&
     : cfg_(std::move(cfg)), signer_(signer), seq_(seq), ring_(ring), wall_(wall), mqtt_(mqtt), mono_(mono),
       bootMs_(mono.nowMs()), topic_(readingsTopic(cfg_.facilityId, cfg_.deviceId)) {}
 
+bool SensorNode::clockSet() const { return wall_.timeSet() && wall_.unixSeconds() >= kMinValidUnixS; }
+
 RecordStatus SensorNode::recordFlueGas(const FlueGas& m, int64_t intervalS, std::string* err) {
+  // Before SNTP has set the clock (a power cut that took the site's router down
+  // too), the chimney's measurements are held, not lost; in order, before this one.
+  RecordStatus st = recordHeld(err);
+  if (st != RecordStatus::Ok || !clockSet()) {
+    if (held_.size() >= kMaxHeld) {
+      held_.pop_front();
+      ++heldDropped_;
+    }
+    held_.push_back(HeldFlueGas{m, intervalS, mono_.nowMs()});
+    if (st == RecordStatus::Ok) {
+      if (err) *err = "wall clock not set (waiting for SNTP): measurement held";
+      return RecordStatus::Held;
+    }
+    return st;
+  }
   Reading r;
   r.kind = ReadingKind::FlueGas;
   r.flueGas = m;
@@ -54,14 +72,42 @@ RecordStatus SensorNode::recordElectricity(const Electricity& e, int64_t interva
   return record(std::move(r), err);
 }
 
-RecordStatus SensorNode::record(Reading r, std::string* err) {
-  if (!wall_.timeSet() || wall_.unixSeconds() < kMinValidUnixS) {
+// Records the held measurements, oldest first, each with the time it ended:
+// now minus the monotonic time since. Ok when none is left (or the clock is
+// still unset); otherwise the first failure, the rest kept for the next try.
+RecordStatus SensorNode::recordHeld(std::string* err) {
+  while (!held_.empty() && clockSet()) {
+    const HeldFlueGas& h = held_.front();
+    int64_t agoS = static_cast<int64_t>((mono_.nowMs() - h.endedMs) / 1000);
+    if (wall_.unixSeconds() - agoS < kMinValidUnixS) {  // its time cannot be told
+      held_.pop_front();
+      ++heldDropped_;
+      continue;
+    }
+    Reading r;
+    r.kind = ReadingKind::FlueGas;
+    r.flueGas = h.m;
+    r.intervalS = h.intervalS;
+    RecordStatus st = record(std::move(r), err, agoS);
+    if (st == RecordStatus::InvalidReading) {  // never recordable
+      held_.pop_front();
+      ++heldDropped_;
+      continue;
+    }
+    if (st != RecordStatus::Ok) return st;
+    held_.pop_front();
+  }
+  return RecordStatus::Ok;
+}
+
+RecordStatus SensorNode::record(Reading r, std::string* err, int64_t agoS) {
+  if (!clockSet()) {
     if (err) *err = "wall clock not set (waiting for SNTP): reading refused";
     return RecordStatus::TimeNotSet;
   }
   r.deviceId = cfg_.deviceId;
   r.facilityId = cfg_.facilityId;
-  r.ts = wall_.unixSeconds();
+  r.ts = wall_.unixSeconds() - agoS;
   r.seq = 0;
   if (!validateReading(r, err)) return RecordStatus::InvalidReading;  // before a seq is spent
   int64_t seq;
@@ -81,6 +127,7 @@ RecordStatus SensorNode::record(Reading r, std::string* err) {
 }
 
 void SensorNode::poll() {
+  if (!held_.empty()) recordHeld(nullptr);  // the clock may have been set since the last reading
   mqtt_.poll();
   if (mqtt_.takeAcked()) {
     // The record may already be gone if the full ring dropped it meanwhile.

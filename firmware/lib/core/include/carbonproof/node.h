@@ -2,6 +2,7 @@
 // measurement → (time gate) → seq → signed reading → flash ring → MQTT.
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -29,7 +30,7 @@ class WallClock {
 // Earliest plausible time: anything before is an unset RTC (the ESP32 boots at 1970).
 constexpr int64_t kMinValidUnixS = 1735689600;  // 2025-01-01T00:00:00Z
 
-enum class RecordStatus { Ok, TimeNotSet, InvalidReading, SeqUnavailable, SignFailed, BufferFailed };
+enum class RecordStatus { Ok, Held, TimeNotSet, InvalidReading, SeqUnavailable, SignFailed, BufferFailed };
 const char* statusName(RecordStatus s);
 
 // Sensor fault flags reported in the heartbeat.
@@ -57,10 +58,20 @@ class SensorNode {
   SensorNode(NodeConfig cfg, Signer& signer, SeqStore& seq, FlashRing& ring, WallClock& wall, mqtt::Client& mqtt,
              mqtt::Clock& mono);
 
-  // Builds, signs and stores a reading that ends now. Nothing is stored (and
-  // no seq consumed) while the wall clock is unset.
+  // Builds, signs and stores a reading that ends now. While the wall clock is
+  // unset nothing is signed or stored and no seq is consumed: an electricity
+  // reading is refused (TimeNotSet: the meter keeps its energy pending), a
+  // flue-gas measurement is held in RAM with its monotonic time (Held, at most
+  // kMaxHeld, the oldest dropped and counted) and recorded, back-dated, before
+  // the next reading once the clock is set (or at the next poll).
   RecordStatus recordFlueGas(const FlueGas& m, int64_t intervalS, std::string* err = nullptr);
   RecordStatus recordElectricity(const Electricity& e, int64_t intervalS, std::string* err = nullptr);
+
+  // Flue-gas measurements held for the clock (1 h at a 5 s interval), and how
+  // many were dropped because there were more or their time could not be told.
+  static constexpr size_t kMaxHeld = 720;
+  size_t held() const { return held_.size(); }
+  uint64_t heldDropped() const { return heldDropped_; }
 
   // Drives MQTT and drains the buffer oldest-first, one QoS 1 publish in
   // flight; a record leaves the ring only after its PUBACK.
@@ -76,7 +87,17 @@ class SensorNode {
   uint64_t delivered() const { return delivered_; }
 
  private:
-  RecordStatus record(Reading r, std::string* err);
+  RecordStatus record(Reading r, std::string* err, int64_t agoS = 0);
+  bool clockSet() const;
+  RecordStatus recordHeld(std::string* err);
+
+  struct HeldFlueGas {
+    FlueGas m;
+    int64_t intervalS;
+    uint64_t endedMs;  // monotonic
+  };
+  std::deque<HeldFlueGas> held_;
+  uint64_t heldDropped_ = 0;
 
   NodeConfig cfg_;
   Signer& signer_;
