@@ -120,6 +120,28 @@ TEST_CASE("held flue gas: at most kMaxHeld - the oldest dropped and counted - an
   CHECK(rig.ring.depth() == SensorNode::kMaxHeld);
 }
 
+TEST_CASE("held flue gas that cannot be stored is retried by poll every 5 s - not at every poll") {
+  Rig rig;
+  rig.wall.set = false;
+  CHECK(rig.node.recordFlueGas(kM, 5) == RecordStatus::Held);
+  rig.wall.set = true;
+  rig.wall.now = 1763900000;
+  rig.ring.close();  // stands for a storage fault: every push fails
+  rig.node.poll();
+  int64_t spent = rig.seq.last();  // a failed try spends its seq (reserved before signing)
+  CHECK(spent >= 0);
+  for (int i = 0; i < 100; ++i) {
+    rig.clock.t += 10;  // the board polls every ~10 ms
+    rig.node.poll();
+  }
+  CHECK(rig.seq.last() == spent);  // no seq burnt in between
+  CHECK(rig.node.held() == 1);
+  rig.clock.t += 5000;
+  rig.node.poll();
+  CHECK(rig.seq.last() == spent + 1);
+  CHECK(rig.node.held() == 1);
+}
+
 TEST_CASE("store and forward: readings taken offline drain oldest-first after reconnect") {
   Rig rig;
   rig.transport.acceptOpen = false;  // broker unreachable

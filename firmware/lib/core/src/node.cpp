@@ -127,7 +127,10 @@ RecordStatus SensorNode::record(Reading r, std::string* err, int64_t agoS) {
 }
 
 void SensorNode::poll() {
-  if (!held_.empty()) recordHeld(nullptr);  // the clock may have been set since the last reading
+  // The clock may have been set since the last reading. A failure (a storage
+  // fault: each try spends a seq) is retried every 5 s, not at every poll.
+  if (!held_.empty() && mono_.nowMs() >= heldRetryMs_ && recordHeld(nullptr) != RecordStatus::Ok)
+    heldRetryMs_ = mono_.nowMs() + 5000;
   mqtt_.poll();
   if (mqtt_.takeAcked()) {
     // The record may already be gone if the full ring dropped it meanwhile.

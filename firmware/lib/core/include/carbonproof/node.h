@@ -98,6 +98,7 @@ class SensorNode {
   };
   std::deque<HeldFlueGas> held_;
   uint64_t heldDropped_ = 0;
+  uint64_t heldRetryMs_ = 0;  // monotonic: poll's next try after a failed one
 
   NodeConfig cfg_;
   Signer& signer_;
