@@ -145,6 +145,10 @@ contract CreditsHandler is CreditsTestBase {
         return tokenIds.length;
     }
 
+    function baselinePerDay() external pure returns (uint256) {
+        return BASELINE_PER_DAY;
+    }
+
     function debt() external view returns (uint256) {
         return credits.getProject(projectId).correctionDebtGrams;
     }
@@ -292,11 +296,11 @@ contract CreditsInvariantTest {
         invariant_marketHoldsExactlyOpenListings();
         invariant_noPaymentStaysInMarket();
         // a day at three times its baseline: settled, two days' baseline owed, covered by later credits
-        handler.attestAndIssue(DAY_SEED, BASELINE_PER_DAY * 3 - 1, 0);
-        require(handler.ghostExcessG() == BASELINE_PER_DAY * 2 - 1 && handler.debt() == handler.ghostExcessG(), "owed");
+        uint256 baselinePerDay = handler.baselinePerDay();
+        handler.attestAndIssue(DAY_SEED, baselinePerDay * 3 - 1, 0);
+        require(handler.ghostExcessG() == baselinePerDay * 2 - 1 && handler.debt() == handler.ghostExcessG(), "owed");
         invariant_issuedWithinNetReduction();
     }
 
     uint256 private constant DAY_SEED = 86_400 - 3600; // a one-day period
-    uint256 private constant BASELINE_PER_DAY = 1_000_000; // CreditsTestBase's
 }
