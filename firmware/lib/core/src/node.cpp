@@ -39,6 +39,16 @@ SensorNode::SensorNode(NodeConfig cfg, Signer& signer, SeqStore& seq, FlashRing&
     : cfg_(std::move(cfg)), signer_(signer), seq_(seq), ring_(ring), wall_(wall), mqtt_(mqtt), mono_(mono),
       bootMs_(mono.nowMs()), topic_(readingsTopic(cfg_.facilityId, cfg_.deviceId)) {}
 
+namespace {
+Reading flueGasReading(const FlueGas& m, int64_t intervalS) {
+  Reading r;
+  r.kind = ReadingKind::FlueGas;
+  r.flueGas = m;
+  r.intervalS = intervalS;
+  return r;
+}
+}  // namespace
+
 bool SensorNode::clockSet() const { return wall_.timeSet() && wall_.unixSeconds() >= kMinValidUnixS; }
 
 RecordStatus SensorNode::recordFlueGas(const FlueGas& m, int64_t intervalS, std::string* err) {
@@ -57,11 +67,7 @@ RecordStatus SensorNode::recordFlueGas(const FlueGas& m, int64_t intervalS, std:
     }
     return st;
   }
-  Reading r;
-  r.kind = ReadingKind::FlueGas;
-  r.flueGas = m;
-  r.intervalS = intervalS;
-  return record(std::move(r), err);
+  return record(flueGasReading(m, intervalS), err);
 }
 
 RecordStatus SensorNode::recordElectricity(const Electricity& e, int64_t intervalS, std::string* err) {
@@ -84,11 +90,7 @@ RecordStatus SensorNode::recordHeld(std::string* err) {
       ++heldDropped_;
       continue;
     }
-    Reading r;
-    r.kind = ReadingKind::FlueGas;
-    r.flueGas = h.m;
-    r.intervalS = h.intervalS;
-    RecordStatus st = record(std::move(r), err, agoS);
+    RecordStatus st = record(flueGasReading(h.m, h.intervalS), err, agoS);
     if (st == RecordStatus::InvalidReading) {  // never recordable
       held_.pop_front();
       ++heldDropped_;
