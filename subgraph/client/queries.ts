@@ -54,6 +54,8 @@ const PROJECT_FIELDS = /* GraphQL */ `
     proponent
     issuedKg
     retiredKg
+    owedGrams
+    shortfallGramsRecorded
   }
 `;
 
@@ -207,6 +209,13 @@ export const ATTESTATION_QUERY = /* GraphQL */ `
       issuance {
         amountKg
         boundKg
+        transactionHash
+      }
+      shortfall {
+        project {
+          projectId
+        }
+        excessGrams
         transactionHash
       }
     }

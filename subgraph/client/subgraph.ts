@@ -116,6 +116,8 @@ const projectFields = z.object({
   proponent: hex,
   issuedKg: bigintString,
   retiredKg: bigintString,
+  owedGrams: bigintString,
+  shortfallGramsRecorded: bigintString,
 });
 
 const deviceSummary = z.object({
@@ -183,8 +185,8 @@ function page(p: Page | undefined): { first: number; skip: number } {
 }
 
 function projectOf(p: z.infer<typeof projectFields>) {
-  const { projectId, ...rest } = p;
-  return { id: projectId, ...rest };
+  const { projectId, shortfallGramsRecorded, ...rest } = p;
+  return { id: projectId, ...rest, shortfallGrams: shortfallGramsRecorded };
 }
 
 function address(account: Hex, what: string): Hex {
@@ -412,6 +414,9 @@ export class SubgraphIndexer implements ExplorerIndexer {
         })
         .nullable(),
       issuance: z.object({ amountKg: bigintString, boundKg: bigintString, transactionHash: hex }).nullable(),
+      shortfall: z
+        .object({ project: z.object({ projectId: bigintString }), excessGrams: bigintString, transactionHash: hex })
+        .nullable(),
     });
     const data = await this.query(ATTESTATION_QUERY, { id: id.toLowerCase() }, z.object({ attestation: z.unknown() }));
     if (data.attestation == null) return undefined;
@@ -453,6 +458,13 @@ export class SubgraphIndexer implements ExplorerIndexer {
               transactionHash: d.issuance.transactionHash,
             }
           : null,
+      shortfall: d.shortfall
+        ? {
+            projectId: d.shortfall.project.projectId,
+            excessGrams: d.shortfall.excessGrams,
+            transactionHash: d.shortfall.transactionHash,
+          }
+        : null,
     };
   }
 

@@ -117,6 +117,8 @@ export type AttestationDetail = AttestationSummary & {
     note: string | null;
   } | null;
   issuance: { creditId: bigint; amountKg: bigint; boundKg: bigint; transactionHash: Hex } | null;
+  /** set once the period was settled as above its project's baseline (CarbonCredits.recordShortfall) */
+  shortfall: { projectId: bigint; excessGrams: bigint; transactionHash: Hex } | null;
 };
 
 export type ProjectSummary = {
@@ -127,6 +129,13 @@ export type ProjectSummary = {
   proponent: Hex;
   issuedKg: bigint;
   retiredKg: bigint;
+  /**
+   * the contract's correctionDebtGrams: corrections of issued periods and periods above the
+   * baseline (shortfalls), less what issuances covered; the project's next credits cover it first
+   */
+  owedGrams: bigint;
+  /** grams of settled periods above the baseline, all time */
+  shortfallGrams: bigint;
 };
 
 export type CreditDetail = {

@@ -190,6 +190,7 @@ function seed(): Store {
     challenge: null,
     issuance: null,
     correctionRecord: null,
+    shortfall: null,
     ...o,
   });
   put(
@@ -280,6 +281,8 @@ function seed(): Store {
     retiredKg: "100",
     correctionGramsRecorded: "0",
     shortfallGramsRecorded: "0",
+    correctionGramsCovered: "0",
+    owedGrams: "0",
   });
   put(s, "Credit", {
     id: tokenId.toString(),
@@ -558,6 +561,8 @@ function seedBrowsing(s: Store): void {
     retiredKg: "50",
     correctionGramsRecorded: "0",
     shortfallGramsRecorded: "0",
+    correctionGramsCovered: "0",
+    owedGrams: "0",
   });
   put(s, "Credit", {
     id: tokenId2.toString(),
@@ -684,9 +689,43 @@ function seedBrowsing(s: Store): void {
   challenge(att3, { challengedAt: String(t0 + 7500), state: "Pending" });
 }
 
+/**
+ * The seed and a later period of project 1 above its baseline, settled by recordShortfall
+ * (handleShortfallRecorded: a Shortfall, the attestation's link to it, the project's grams owed).
+ */
+const att4 = hex32(0xa4);
+function withShortfall(s: Store): Store {
+  const byId = (type: string, id: string) => s.get(type)!.get(id)!;
+  put(s, "Attestation", {
+    ...byId("Attestation", att1),
+    id: att4,
+    periodStart: String(t0 + 7200),
+    periodEnd: String(t0 + 10_800),
+    fossilCo2eGrams: "5666667",
+    submittedAt: String(t0 + 10_900),
+    submittedBlock: "30",
+    transactionHash: hex32(0x7a4),
+    challengeState: "None",
+    challenge: null,
+    issuance: null,
+    shortfall: att4,
+  });
+  put(s, "Shortfall", {
+    id: att4,
+    attestation: att4,
+    project: "1",
+    excessGrams: "1500000",
+    recorder: addr(0xa0d),
+    timestamp: String(t0 + 200_000),
+    transactionHash: hex32(0x5f),
+  });
+  put(s, "Project", { ...byId("Project", "1"), shortfallGramsRecorded: "1500000", owedGrams: "1500000" });
+  return s;
+}
+
 test("the stand-in's entities have exactly the stored fields of schema.graphql, non-null ones set", () => {
   const entities = entitySchema(schemaSdl);
-  for (const [type, records] of seed()) {
+  for (const [type, records] of withShortfall(seed())) {
     const t = entities.getType(type) as GraphQLObjectType | undefined;
     assert.ok(t, `${type} is an entity of the schema`);
     const stored = Object.values(t.getFields()).filter(
@@ -720,6 +759,30 @@ after(async () => {
 });
 
 explorerIndexerBehavior("subgraph", () => indexer, 42);
+
+test("a period above the baseline: its attestation names the shortfall, its project the grams owed", async () => {
+  assert.equal((await indexer.attestation(att1))?.shortfall, null);
+  assert.deepEqual(
+    (await indexer.facility("ktda-kangaita"))?.projects.map((p) => [p.id, p.owedGrams, p.shortfallGrams]),
+    [[1n, 0n, 0n]],
+  );
+  const settled = await startStandIn(schemaSdl, withShortfall(seed()), 43);
+  try {
+    const ix = new SubgraphIndexer({ url: settled.url });
+    assert.deepEqual((await ix.attestation(att4))?.shortfall, {
+      projectId: 1n,
+      excessGrams: 1_500_000n,
+      transactionHash: hex32(0x5f),
+    });
+    assert.deepEqual(
+      (await ix.facility("ktda-kangaita"))?.projects.map((p) => [p.id, p.owedGrams, p.shortfallGrams]),
+      [[1n, 1_500_000n, 1_500_000n]],
+    );
+    assert.deepEqual((await ix.credit(tokenId))?.project.owedGrams, 1_500_000n);
+  } finally {
+    await settled.close();
+  }
+});
 
 test("errors: HTTP failure, GraphQL errors, unreachable server and bad arguments each have their code", async () => {
   const http500 = new SubgraphIndexer({

@@ -37,6 +37,7 @@ import {
   Issuance,
   OperatorApproval,
   Project,
+  Shortfall,
 } from "../../dist/generated/schema";
 import { supplyOf } from "../logic/aggregates";
 import {
@@ -108,6 +109,8 @@ export function handleProjectRegistered(event: ProjectRegistered): void {
   p.retiredKg = ZERO;
   p.correctionGramsRecorded = ZERO;
   p.shortfallGramsRecorded = ZERO;
+  p.correctionGramsCovered = ZERO;
+  p.owedGrams = ZERO;
   p.save();
   const stat = loadProtocolStat();
   stat.projectCount = stat.projectCount + 1;
@@ -193,6 +196,7 @@ export function handleCorrectionRecorded(event: CorrectionRecorded): void {
     if (p != null) {
       r.project = p.id;
       p.correctionGramsRecorded = p.correctionGramsRecorded.plus(event.params.fossilCo2eGrams);
+      p.owedGrams = p.owedGrams.plus(event.params.fossilCo2eGrams);
       p.save();
     }
   }
@@ -206,9 +210,23 @@ export function handleCorrectionRecorded(event: CorrectionRecorded): void {
 
 export function handleShortfallRecorded(event: ShortfallRecorded): void {
   const p = Project.load(event.params.projectId.toString());
-  if (p == null) return;
+  if (p == null) return; // the contract reverts for unknown projects
   p.shortfallGramsRecorded = p.shortfallGramsRecorded.plus(event.params.excessGrams);
+  p.owedGrams = p.owedGrams.plus(event.params.excessGrams);
   p.save();
+  const s = new Shortfall(event.params.attestationId);
+  s.attestation = event.params.attestationId;
+  s.project = p.id;
+  s.excessGrams = event.params.excessGrams;
+  s.recorder = event.transaction.from;
+  s.timestamp = event.block.timestamp;
+  s.transactionHash = event.transaction.hash;
+  s.save();
+  const a = Attestation.load(event.params.attestationId);
+  if (a != null) {
+    a.shortfall = s.id;
+    a.save();
+  }
 }
 
 // ---------------------------------------------------------------- issuance
@@ -241,6 +259,9 @@ export function handleCreditsIssued(event: CreditsIssued): void {
 
   const amount = event.params.amount;
   p.issuedKg = p.issuedKg.plus(amount);
+  const covered = event.params.correctionGramsCovered;
+  p.correctionGramsCovered = p.correctionGramsCovered.plus(covered);
+  p.owedGrams = p.owedGrams.minus(covered);
   p.save();
   const facility = loadFacility(p.facility, event);
   facility.creditsIssuedKg = facility.creditsIssuedKg.plus(amount);

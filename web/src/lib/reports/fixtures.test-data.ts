@@ -34,6 +34,7 @@ export function attestation(n: number, over: Partial<AttestationDetail> = {}): A
     revocation: null,
     challenge: null,
     issuance: null,
+    shortfall: null,
     ...over,
   };
 }

@@ -207,6 +207,9 @@ function projectSummary(r: Row): ProjectSummary {
     proponent: hex(r.proponent),
     issuedKg: big(r.issued_kg),
     retiredKg: big(r.retired_kg),
+    // CarbonCredits' correctionDebtGrams, from the events that move it
+    owedGrams: big(r.correction_g) + big(r.shortfall_g) - big(r.covered_g),
+    shortfallGrams: big(r.shortfall_g),
   };
 }
 
@@ -437,6 +440,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
     const revocation = this.#get("SELECT * FROM revocations WHERE attestation = ?", key);
     const challenge = this.#get("SELECT * FROM challenges WHERE attestation = ?", key);
     const issuance = this.#get("SELECT * FROM issuances WHERE attestation = ?", key);
+    const shortfall = this.#get("SELECT * FROM shortfalls WHERE attestation = ?", key);
     return {
       ...attestationSummary(a),
       merkleRoot: hex(a.merkle_root),
@@ -476,6 +480,13 @@ export class EmbeddedIndexer implements ExplorerIndexer {
             amountKg: big(issuance.amount_kg),
             boundKg: big(issuance.bound_kg),
             transactionHash: hex(issuance.tx_hash),
+          }
+        : null,
+      shortfall: shortfall
+        ? {
+            projectId: big(shortfall.project),
+            excessGrams: big(shortfall.excess_g),
+            transactionHash: hex(shortfall.tx_hash),
           }
         : null,
     };

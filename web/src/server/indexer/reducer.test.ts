@@ -235,3 +235,98 @@ test("batch transfers move every id; a dismissed challenge and a price update la
     [["Dismissed", "sensor fine", BigInt(t0 + 6)]],
   );
 });
+
+test("a period above the baseline: its shortfall is on the attestation, and the project owes it until credits cover it", async () => {
+  const { emit, ix } = chain();
+  const header = (start: number, fossil: number) => ({
+    facilityId: facility,
+    periodStart: String(start),
+    periodEnd: String(start + 3600),
+    merkleRoot: hex32(0x400 + start),
+    readingCount: "10",
+    fossilCo2eGrams: String(fossil),
+    biogenicCo2Grams: "0",
+    methodologyId: hex32(1),
+    factorSetId: hex32(2),
+    bundleCid: "bafkreishortfall",
+    correctionOf: hex32(0),
+  });
+  const [above, below, correction] = [hex32(0xa1), hex32(0xa2), hex32(0xc1)];
+  emit(t0, [
+    [
+      "CarbonCredits",
+      "ProjectRegistered",
+      {
+        projectId: "1",
+        facilityId: facility,
+        methodologyId: hex32(1),
+        proponent: addr(0xbeef),
+        name: "Gitugi",
+        standard: "CarbonProof v1",
+      },
+    ],
+  ]);
+  emit(t0 + 3700, [
+    [
+      "AttestationRegistry",
+      "AttestationSubmitted",
+      { id: above, facilityId: facility, signerBitmap: "1", header: header(t0, 9_000_000) },
+    ],
+  ]);
+  emit(t0 + 7300, [
+    [
+      "AttestationRegistry",
+      "AttestationSubmitted",
+      { id: below, facilityId: facility, signerBitmap: "1", header: header(t0 + 3600, 1_000_000) },
+    ],
+  ]);
+  const owed = async () =>
+    (await ix.facility("ktda-gitugi"))!.projects.map((p) => [p.id, p.owedGrams, p.shortfallGrams]);
+  assert.deepEqual(await owed(), [[1n, 0n, 0n]]);
+  assert.equal((await ix.attestation(above))?.shortfall, null);
+
+  // recordShortfall by anyone (0xa0d), once the window is over
+  emit(
+    t0 + 90_000,
+    [["CarbonCredits", "ShortfallRecorded", { attestationId: above, projectId: "1", excessGrams: "4833334" }]],
+    addr(0xa0d),
+  );
+  assert.deepEqual((await ix.attestation(above))?.shortfall, {
+    projectId: 1n,
+    excessGrams: 4_833_334n,
+    transactionHash: hex32(0x7000 + 4), // the fourth block
+  });
+  assert.deepEqual(await owed(), [[1n, 4_833_334n, 4_833_334n]]);
+  // a correction of the settled period is charged to the project too
+  emit(t0 + 91_000, [
+    [
+      "AttestationRegistry",
+      "AttestationSubmitted",
+      { id: correction, facilityId: facility, signerBitmap: "1", header: { ...header(t0, 66), correctionOf: above } },
+    ],
+    [
+      "CarbonCredits",
+      "CorrectionRecorded",
+      { correctionId: correction, originalId: above, projectId: "1", fossilCo2eGrams: "66" },
+    ],
+  ]);
+  assert.deepEqual(await owed(), [[1n, 4_833_400n, 4_833_334n]]);
+  // the next issuance covers the debt first (CreditsIssued.correctionGramsCovered)
+  emit(t0 + 92_000, [
+    [
+      "CarbonCredits",
+      "CreditsIssued",
+      {
+        tokenId: String((1n << 16n) | 2025n),
+        attestationId: below,
+        projectId: "1",
+        to: addr(0xbeef),
+        amount: "0",
+        boundKg: "0",
+        correctionGramsCovered: "3166666",
+      },
+    ],
+  ]);
+  assert.deepEqual(await owed(), [[1n, 1_666_734n, 4_833_334n]]);
+  assert.equal((await ix.attestation(below))?.shortfall, null);
+});

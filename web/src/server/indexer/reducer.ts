@@ -563,6 +563,19 @@ function carbonCredits(db: Store, e: IndexedEvent): void {
         );
       return;
     }
+    case "ShortfallRecorded": {
+      // the contract reverts for an unknown project, a second record of a period, or one at or below its baseline
+      const projectId = argBig(a, "projectId");
+      const excess = argBig(a, "excessGrams");
+      const r = stmt(db, "UPDATE projects SET shortfall_g = shortfall_g + ? WHERE id = ?").run(excess, projectId);
+      if (Number(r.changes) === 0) return;
+      stmt(
+        db,
+        `INSERT INTO shortfalls (attestation, project, excess_g, recorder, timestamp, tx_hash) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT DO NOTHING`,
+      ).run(argHex(a, "attestationId"), projectId, excess, e.transactionFrom, e.timestamp, e.transactionHash);
+      return;
+    }
     case "CreditsIssued": {
       const projectId = argBig(a, "projectId");
       const facility = projectFacility(db, projectId);
@@ -591,7 +604,11 @@ function carbonCredits(db: Store, e: IndexedEvent): void {
         e.transactionHash,
       );
       stmt(db, "UPDATE attestations SET issued_credit_id = ? WHERE id = ?").run(tokenId, attestation);
-      stmt(db, "UPDATE projects SET issued_kg = issued_kg + ? WHERE id = ?").run(amount, projectId);
+      stmt(db, "UPDATE projects SET issued_kg = issued_kg + ?, covered_g = covered_g + ? WHERE id = ?").run(
+        amount,
+        argBig(a, "correctionGramsCovered"),
+        projectId,
+      );
       stmt(db, "UPDATE facilities SET credits_issued_kg = credits_issued_kg + ? WHERE id = ?").run(amount, facility);
       bumpDays(db, facility, dayOf(e.timestamp), { issued_kg: amount, issuance_count: 1n });
       return;

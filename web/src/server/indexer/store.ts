@@ -14,7 +14,7 @@ import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 
 /** Bumped whenever a table below changes shape: an older file is then rebuilt from the chain. */
-export const STORE_VERSION = 2;
+export const STORE_VERSION = 3;
 
 const RAW_TABLES = /* sql */ `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -57,6 +57,7 @@ export const DERIVED_TABLES = [
   "revocations",
   "challenges",
   "projects",
+  "shortfalls",
   "credits",
   "issuances",
   "balances",
@@ -132,9 +133,13 @@ CREATE TABLE IF NOT EXISTS projects (
   name TEXT NOT NULL, standard TEXT NOT NULL, active INTEGER NOT NULL, registered_at INTEGER NOT NULL,
   registered_block INTEGER NOT NULL, registered_log INTEGER NOT NULL, tx_hash TEXT NOT NULL,
   baseline_count INTEGER NOT NULL DEFAULT 0, issued_kg INTEGER NOT NULL DEFAULT 0, retired_kg INTEGER NOT NULL DEFAULT 0,
-  correction_g INTEGER NOT NULL DEFAULT 0
+  correction_g INTEGER NOT NULL DEFAULT 0, shortfall_g INTEGER NOT NULL DEFAULT 0, covered_g INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS projects_facility ON projects (facility);
+CREATE TABLE IF NOT EXISTS shortfalls (
+  attestation TEXT PRIMARY KEY, project INTEGER NOT NULL, excess_g INTEGER NOT NULL, recorder TEXT NOT NULL,
+  timestamp INTEGER NOT NULL, tx_hash TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS credits (
   token_id INTEGER PRIMARY KEY, project INTEGER NOT NULL, vintage INTEGER NOT NULL,
   issued_kg INTEGER NOT NULL DEFAULT 0, retired_kg INTEGER NOT NULL DEFAULT 0, supply_kg INTEGER NOT NULL DEFAULT 0,

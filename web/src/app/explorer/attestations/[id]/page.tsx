@@ -138,6 +138,12 @@ export default async function AttestationPage({ params, searchParams }: Props) {
                   {formatTonnes(a.issuance.amountKg)} of credit <CreditLink id={a.issuance.creditId} /> (bound{" "}
                   {formatTonnes(a.issuance.boundKg)}), <TxLink hash={a.issuance.transactionHash} />
                 </>
+              ) : a.shortfall ? (
+                <>
+                  none: the period emitted {formatGramsAsTonnes(a.shortfall.excessGrams)} t CO2e above the baseline of
+                  project {a.shortfall.projectId.toString()}, which owes it from its next credits,{" "}
+                  <TxLink hash={a.shortfall.transactionHash} />
+                </>
               ) : (
                 "not issued"
               )}

@@ -125,7 +125,7 @@ export default async function FacilityPage({ params, searchParams }: Props) {
       {f.projects.length ? (
         <Table
           testId="projects-table"
-          caption="Credit projects of this facility (credits, t CO2e)."
+          caption="Credit projects of this facility, t CO2e. Owed: corrections and periods above the baseline that the project's next credits cover first."
           columns={[
             { label: "Project", cell: (p) => `${p.id.toString()} · ${p.name}` },
             { label: "Standard", cell: (p) => p.standard },
@@ -136,6 +136,8 @@ export default async function FacilityPage({ params, searchParams }: Props) {
             },
             { label: "Issued, t CO2e", num: true, cell: (p) => formatTonnesNumber(p.issuedKg) },
             { label: "Retired, t CO2e", num: true, cell: (p) => formatTonnesNumber(p.retiredKg) },
+            // CarbonCredits' correctionDebtGrams: corrections and periods above the baseline, not yet covered
+            { label: "Owed, t CO2e", num: true, cell: (p) => formatGramsAsTonnes(p.owedGrams) },
           ]}
           rows={f.projects}
           rowKey={(p) => p.id.toString()}
