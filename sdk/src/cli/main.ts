@@ -7,6 +7,7 @@ import { bundleCommand } from "./commands/bundle.ts";
 import { deviceCommand } from "./commands/device.ts";
 import { emissionsCommand } from "./commands/emissions.ts";
 import { factorsCommand } from "./commands/factors.ts";
+import { shortfallsCommand } from "./commands/shortfalls.ts";
 import { verifyCommand } from "./commands/verify.ts";
 import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, describeError, processIo, type Io } from "./io.ts";
 
@@ -19,6 +20,7 @@ Commands:
   factors import|show           factor sets (EPA spend CSV import, built-in IPCC/Ember set)
   bundle build|cid|check        evidence bundles: build from envelopes, CID, offline re-check
   verify                        re-check an attestation's chain of custody against the chain
+  shortfalls                    a project's periods above its baseline that nobody has recorded
 
 Every command takes --help. Exit status: 0 success, 1 a check failed, 2 bad input.
 `;
@@ -45,6 +47,8 @@ export async function run(io: Io, argv: string[]): Promise<number> {
         return await bundleCommand(io, rest);
       case "verify":
         return await verifyCommand(io, rest);
+      case "shortfalls":
+        return await shortfallsCommand(io, rest);
       default:
         io.stderr(`Unknown command ${JSON.stringify(command)}.\n\n${MAIN_HELP}`);
         return EXIT_USAGE;

@@ -30,3 +30,9 @@ export {
   type LineageSection,
   type LineageTarget,
 } from "./verifyLineage.ts";
+export {
+  projectShortfalls,
+  type ProjectShortfalls,
+  type ShortfallOptions,
+  type UnrecordedShortfall,
+} from "./shortfalls.ts";

@@ -448,6 +448,28 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
   );
   const excess = BigInt(unrecorded.exec(before.stdout)?.[1] ?? "0");
   assert.ok(excess > 0n, before.stdout);
+  // `carbonproof shortfalls` lists the same period, with the header recordShortfall takes
+  const shortfalls = (...extra: string[]) =>
+    cli(["shortfalls", "--rpc", chain.rpcUrl, "--registry", chain.registry, "--credits", credits, ...extra]);
+  const listed = await shortfalls("--project", "1");
+  assert.equal(listed.code, 1, listed.stdout + listed.stderr);
+  assert.match(listed.stdout, new RegExp(`^UNRECORDED ${above.id} \\S+ to \\S+: ${excess} g above the baseline`, "m"));
+  assert.match(listed.stdout, /^1 period\(s\) above the baseline not recorded/m);
+  const listedJson = JSON.parse((await shortfalls("--project", "1", "--json")).stdout) as {
+    ok: boolean;
+    unrecorded: { attestationId: string; excessGrams: string; header: { merkleRoot: string } }[];
+  };
+  assert.equal(listedJson.ok, false);
+  assert.deepEqual(
+    listedJson.unrecorded.map((u) => [u.attestationId, u.excessGrams, u.header.merkleRoot]),
+    [[above.id, String(excess), above.header.merkleRoot]],
+  );
+  const usage = await shortfalls("--project", "0");
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /--project must be a project id from 1/);
+  const unknown = await shortfalls("--project", "7");
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /project 7 is not registered: CarbonCredits at 0x[0-9a-fA-F]{40} has 1\./);
   await chain.write(TEST_ONLY_HARDHAT_KEYS[2]!, credits, carbonCreditsAbi, "recordShortfall", [1, above.header]);
   const after = await cli([...base(), "--credits", credits, "--credit", String(tokenId), "--bundle", gatewayUrl]);
   assert.equal(after.code, 0, after.stdout + after.stderr);
@@ -458,6 +480,10 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
       "m",
     ),
   );
+  const none = await shortfalls("--project", "1");
+  assert.equal(none.code, 0, none.stdout + none.stderr);
+  assert.match(none.stdout, new RegExp(`the project owes ${excess} g$`, "m"));
+  assert.match(none.stdout, /^nothing to record: no period of project 1 is above its baseline and unrecorded$/m);
 });
 
 test("library: unknown attestation id is a FAIL, not a crash", async () => {

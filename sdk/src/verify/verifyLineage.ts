@@ -7,6 +7,7 @@ import { bundleCidAsync, decodeBundle } from "../bundle/bundle.ts";
 import { SdkError } from "../errors.ts";
 import { idToBytes32 } from "../ids.ts";
 import type { BundleSource } from "./sources.ts";
+import { projectShortfalls } from "./shortfalls.ts";
 import {
   bundleReadingKeys,
   findSubmissions,
@@ -304,64 +305,26 @@ export async function verifyLineage(o: LineageOptions): Promise<LineageReport> {
    */
   async function shortfallsSettled(projectId: number): Promise<LinkCheck> {
     const link = `periods above the baseline recorded (project ${projectId})`;
-    const project = (await o.client.readContract({
-      address: credits!,
-      abi: carbonCreditsAbi,
-      functionName: "getProject",
-      args: [projectId],
-    })) as { facilityId: Hex; methodologyId: Hex; correctionDebtGrams: bigint };
-    // the attestations the project issued or settled already need no call (a mature facility has thousands)
-    const settledLogs = await Promise.all(
-      (["CreditsIssued", "ShortfallRecorded"] as const).map((eventName) =>
-        o.client.getContractEvents({
-          address: credits!,
-          abi: carbonCreditsAbi,
-          eventName,
-          args: { projectId },
-          fromBlock: o.fromBlock ?? 0n,
-          toBlock: "latest",
-        }),
-      ),
-    );
-    const settled = new Set(
-      settledLogs.flat().map((l) => ((l.args as { attestationId: Hex }).attestationId ?? "").toLowerCase()),
-    );
-    const all = (await findSubmissions({ ...base }, { facilityId: project.facilityId })).filter(
-      (s) => BigInt(s.header.correctionOf) === 0n && s.header.methodologyId === project.methodologyId,
-    );
-    const regular = all.filter((s) => !settled.has(s.id.toLowerCase()));
-    const unrecorded: { id: Hex; grams: bigint }[] = [];
-    const unasked: string[] = [];
-    const queue = [...regular];
-    const worker = async () => {
-      for (let s = queue.shift(); s; s = queue.shift()) {
-        try {
-          const [id, grams] = (await o.client.readContract({
-            address: credits!,
-            abi: carbonCreditsAbi,
-            functionName: "recordShortfall",
-            args: [projectId, s.header],
-          } as never)) as readonly [Hex, bigint];
-          unrecorded.push({ id, grams });
-        } catch (err) {
-          // reverted: at or below its baseline, settled already, in its window, or before the baseline
-          if (err instanceof BaseError && err.walk((e) => e instanceof ContractFunctionRevertedError)) continue;
-          unasked.push(`${s.id}: ${err instanceof BaseError ? err.shortMessage : String(err)}`);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 4, regular.length) }, worker));
-    if (unasked.length > 0)
-      return fail(link, `${unasked.length} attestation(s) could not be asked: ${unasked.slice(0, 3).join("; ")}`);
-    if (unrecorded.length === 0)
+    const r = await projectShortfalls({
+      client: o.client,
+      registry: o.registry,
+      credits: credits!,
+      projectId,
+      fromBlock: o.fromBlock,
+      concurrency: o.concurrency,
+      cache,
+    });
+    if (r.unasked.length > 0)
+      return fail(link, `${r.unasked.length} attestation(s) could not be asked: ${r.unasked.slice(0, 3).join("; ")}`);
+    if (r.unrecorded.length === 0)
       return pass(
         link,
-        `none of the ${all.length} regular attestations of the facility (${all.length - regular.length} issued or recorded) is above its baseline and unrecorded; the project owes ${project.correctionDebtGrams} g`,
+        `none of the ${r.regular} regular attestations of the facility (${r.settled} issued or recorded) is above its baseline and unrecorded; the project owes ${r.owedGrams} g`,
       );
-    const total = unrecorded.reduce((sum, u) => sum + u.grams, 0n);
+    const total = r.unrecorded.reduce((sum, u) => sum + u.excessGrams, 0n);
     return fail(
       link,
-      `${unrecorded.length} period(s) above the baseline not recorded, ${total} g the project does not owe yet: call recordShortfall(${projectId}, header) for ${unrecorded.map((u) => u.id).join(", ")}`,
+      `${r.unrecorded.length} period(s) above the baseline not recorded, ${total} g the project does not owe yet: call recordShortfall(${projectId}, header) for ${r.unrecorded.map((u) => u.attestationId).join(", ")}`,
     );
   }
   // Attestations, a few at a time (they share the cache: each bundle and device fetched once).

@@ -63,7 +63,7 @@ Exit status: 0 no link FAILs (SKIP lines say what could not be checked); 1 a lin
 2 bad usage or input.
 `;
 
-function address(value: string, flag: string): Address {
+export function address(value: string, flag: string): Address {
   if (!isAddress(value, { strict: false })) throw new CliError(`${flag}: ${JSON.stringify(value)} is not an address.`);
   return getAddress(value);
 }
@@ -76,7 +76,7 @@ type Addresses = {
   marketplace?: Address;
 };
 
-function fromAddressesFile(path: string): Addresses {
+export function fromAddressesFile(path: string): Addresses {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, "utf8"));

@@ -1,0 +1,136 @@
+/**
+ * The periods of a credit project above its baseline that nobody has recorded yet
+ * (CarbonCredits.recordShortfall, docs/credits.md "Periods above the baseline"). Until one is
+ * recorded, its excess is not owed by the project and its other periods' credits can exceed the
+ * project's net reduction: the audit walk fails on them (verifyLineage), the CLI lists them
+ * (`carbonproof shortfalls`) and the web's project page lets anyone record them with a wallet.
+ * Browser-safe (viem only).
+ */
+import { BaseError, ContractFunctionRevertedError, type Address, type Hex, type PublicClient } from "viem";
+import type { BatchHeader } from "../eip712/batchHeader.ts";
+import { carbonCreditsAbi } from "./abi.ts";
+import type { VerifyCache } from "./cache.ts";
+import type { BundleSource } from "./sources.ts";
+import { findSubmissions } from "./verifyAttestation.ts";
+
+export type ShortfallOptions = {
+  client: PublicClient;
+  /** AttestationRegistry: the facility's submissions (AttestationSubmitted) */
+  registry: Address;
+  /** CarbonCredits: the project, its issued and recorded periods, and the calls */
+  credits: Address;
+  projectId: number;
+  fromBlock?: bigint;
+  /** calls in flight at once (default 4) */
+  concurrency?: number;
+  /** shared with a walk's other verifications (verifyLineage) */
+  cache?: VerifyCache;
+};
+
+export type UnrecordedShortfall = {
+  attestationId: Hex;
+  header: BatchHeader;
+  /** grams above the baseline, which recordShortfall would charge to the project */
+  excessGrams: bigint;
+  txHash: Hex;
+  blockNumber: bigint;
+};
+
+export type ProjectShortfalls = {
+  projectId: number;
+  facilityId: Hex;
+  methodologyId: Hex;
+  /** CarbonCredits' correctionDebtGrams now: corrections and recorded shortfalls not yet covered */
+  owedGrams: bigint;
+  /** regular attestations of the project's facility and methodology */
+  regular: number;
+  /** of those, the ones the project issued or recorded (no call needed) */
+  settled: number;
+  /** above the baseline, window over, not recorded: oldest period first */
+  unrecorded: UnrecordedShortfall[];
+  /** attestations whose call failed for a reason other than a revert: `id: reason` */
+  unasked: string[];
+};
+
+/**
+ * Asks each regular attestation of the project's facility that the project has neither issued
+ * nor recorded with an `eth_call` of `recordShortfall`, which succeeds exactly for a period above
+ * its baseline whose challenge window is over and which is still unsettled. A revert means
+ * "nothing to record" (at or below the baseline, in its window, before the first baseline, or
+ * revoked); any other failure is reported in `unasked`, never taken as nothing to record.
+ */
+export async function projectShortfalls(o: ShortfallOptions): Promise<ProjectShortfalls> {
+  const project = (await o.client.readContract({
+    address: o.credits,
+    abi: carbonCreditsAbi,
+    functionName: "getProject",
+    args: [o.projectId],
+  })) as { facilityId: Hex; methodologyId: Hex; correctionDebtGrams: bigint };
+  // the attestations the project issued or settled already need no call (a mature facility has thousands)
+  const settledLogs = await Promise.all(
+    (["CreditsIssued", "ShortfallRecorded"] as const).map((eventName) =>
+      o.client.getContractEvents({
+        address: o.credits,
+        abi: carbonCreditsAbi,
+        eventName,
+        args: { projectId: o.projectId },
+        fromBlock: o.fromBlock ?? 0n,
+        toBlock: "latest",
+      }),
+    ),
+  );
+  const settled = new Set(
+    settledLogs.flat().map((l) => ((l.args as { attestationId?: Hex }).attestationId ?? "").toLowerCase()),
+  );
+  const all = (
+    await findSubmissions(
+      { client: o.client, registry: o.registry, fromBlock: o.fromBlock, cache: o.cache, source: noSource },
+      { facilityId: project.facilityId },
+    )
+  ).filter((s) => BigInt(s.header.correctionOf) === 0n && s.header.methodologyId === project.methodologyId);
+  const open = all.filter((s) => !settled.has(s.id.toLowerCase()));
+  const unrecorded: UnrecordedShortfall[] = [];
+  const unasked: string[] = [];
+  const queue = [...open];
+  const worker = async () => {
+    for (let s = queue.shift(); s; s = queue.shift()) {
+      try {
+        const [, grams] = (await o.client.readContract({
+          address: o.credits,
+          abi: carbonCreditsAbi,
+          functionName: "recordShortfall",
+          args: [o.projectId, s.header],
+        } as never)) as readonly [Hex, bigint];
+        unrecorded.push({
+          attestationId: s.id,
+          header: s.header,
+          excessGrams: grams,
+          txHash: s.txHash,
+          blockNumber: s.blockNumber,
+        });
+      } catch (err) {
+        if (err instanceof BaseError && err.walk((e) => e instanceof ContractFunctionRevertedError)) continue;
+        unasked.push(`${s.id}: ${err instanceof BaseError ? err.shortMessage : String(err)}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 4, open.length) }, worker));
+  unrecorded.sort((a, b) => (a.header.periodStart < b.header.periodStart ? -1 : 1));
+  return {
+    projectId: o.projectId,
+    facilityId: project.facilityId,
+    methodologyId: project.methodologyId,
+    owedGrams: project.correctionDebtGrams,
+    regular: all.length,
+    settled: all.length - open.length,
+    unrecorded,
+    unasked,
+  };
+}
+
+/** findSubmissions reads events only; its options type asks for a bundle source it never uses. */
+const noSource: BundleSource = {
+  describe: "no bundle source",
+  get: () => Promise.reject(new Error("no bundle source: shortfalls read events only")),
+  byCid: false,
+};
