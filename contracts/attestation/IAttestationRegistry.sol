@@ -76,5 +76,8 @@ interface IAttestationRegistry {
     function wasSignedBy(bytes32 id, address node) external view returns (bool);
 
     /// @notice Merkle inclusion of `leaf` (= SHA-256(0x00 ‖ readingDigest)) in attestation `id`.
+    /// @dev `leaf` is taken as given: the root with an empty proof, or an inner node with the upper
+    /// part of a proof, is "included" too. A caller that gets the leaf from someone else must hash
+    /// it from the reading digest itself, or call {verifyReadingDigest}, which does.
     function verifyReading(bytes32 id, bytes32 leaf, bytes32[] calldata proof) external view returns (bool);
 }

@@ -113,6 +113,16 @@ TEST_CASE("held flue gas: at most kMaxHeld - the oldest dropped and counted - an
   }
   CHECK(rig.node.held() == SensorNode::kMaxHeld);
   CHECK(rig.node.heldDropped() == 2);
+  {
+    // the heartbeat says so: the oracle logs both, and a dashboard can tell "waiting for SNTP"
+    json::Value v;
+    REQUIRE(json::parse(rig.node.heartbeatJson(-60), v));
+    const json::Value* h = v.find("heartbeat");
+    REQUIRE(h);
+    CHECK(h->find("timeSet")->b == false);
+    CHECK(h->find("held")->i == static_cast<int64_t>(SensorNode::kMaxHeld));
+    CHECK(h->find("heldDropped")->i == 2);
+  }
   rig.wall.set = true;
   rig.wall.now = 1763900000;
   rig.node.poll();
@@ -207,6 +217,8 @@ TEST_CASE("heartbeat reports version - uptime - depth - dropped count - RSSI and
   CHECK(h->find("dropped")->i == 2);
   CHECK(h->find("rssiDbm")->i == -67);
   CHECK(h->find("lastSeq")->i == 5);
+  CHECK(h->find("held")->i == 0);
+  CHECK(h->find("heldDropped")->i == 0);
   REQUIRE(h->find("faults")->items.size() == 2);
   CHECK(h->find("faults")->items[0].s == "co2");
   std::string canon;

@@ -573,6 +573,18 @@ describe("AttestationRegistry", function () {
       expect(await registry.verifyReadingDigest(keccak256("0x"), toHex(digests[5]!), proof)).to.equal(false);
     });
 
+    it("takes verifyReading's leaf as given (the root passes with no proof); verifyReadingDigest hashes it first", async function () {
+      const { registry, makeHeader, submit, idOf } = await networkHelpers.loadFixture(fixture);
+      const digests = Array.from({ length: 4 }, (_, i) => sha256Bytes(new TextEncoder().encode(`reading ${i}`)));
+      const tree = buildMerkleTree(digests);
+      const header = await makeHeader({ merkleRoot: tree.root, readingCount: digests.length });
+      await submit(header);
+      const id = idOf(header);
+      // documented (IAttestationRegistry, docs/contracts.md): a caller must not take a leaf from others
+      expect(await registry.verifyReading(id, tree.root, [])).to.equal(true);
+      expect(await registry.verifyReadingDigest(id, tree.root, [])).to.equal(false);
+    });
+
     it("proves the single reading of a one-leaf batch with an empty proof", async function () {
       const { registry, makeHeader, submit, idOf } = await networkHelpers.loadFixture(fixture);
       const digest = sha256Bytes(new TextEncoder().encode("only reading"));

@@ -19,7 +19,7 @@ import {
   type Hex,
   type PublicClient,
 } from "viem";
-import { mnemonicToAccount } from "viem/accounts";
+import { mnemonicToAccount, type HDAccount } from "viem/accounts";
 import { contractAbis } from "../../sdk/src/contracts/generated.ts";
 import {
   chainFor,
@@ -34,7 +34,22 @@ import {
 } from "../../sdk/src/index.ts";
 
 const DEV = "test test test test test test test test test test test junk";
-const abi = (name: string) => (contractAbis as Record<string, Abi>)[name]!;
+export const abi = (name: string) => (contractAbis as Record<string, Abi>)[name]!;
+
+/** The dev accounts, and the first `threshold` of them the OracleSet lists: a quorum that can sign here. */
+export async function localQuorum(
+  client: PublicClient,
+  oracleSet: Address,
+): Promise<{ accounts: HDAccount[]; signers: HDAccount[] }> {
+  const accounts = Array.from({ length: 20 }, (_, i) => mnemonicToAccount(DEV, { addressIndex: i }));
+  const read = <T>(functionName: string) =>
+    client.readContract({ address: oracleSet, abi: abi("OracleSet"), functionName }) as Promise<T>;
+  const nodes = await read<Address[]>("activeNodes");
+  const threshold = Number(await read<number>("threshold"));
+  const signers = accounts.filter((a) => nodes.some((n) => isAddressEqual(n, a.address))).slice(0, threshold);
+  assert.equal(signers.length, threshold, "the OracleSet's quorum is local dev accounts (seed-demo's set-up)");
+  return { accounts, signers };
+}
 
 export type FreshIds = {
   facility: string;
@@ -53,13 +68,7 @@ export async function prepareFreshIds(
   const client = createPublicClient({ transport, pollingInterval: 50 }) as PublicClient;
   const chainId = await client.getChainId();
   const chain = chainFor(chainId, ctx.rpcUrl);
-  const accounts = Array.from({ length: 20 }, (_, i) => mnemonicToAccount(DEV, { addressIndex: i }));
-  const read = <T>(address: Address, name: string, functionName: string) =>
-    client.readContract({ address, abi: abi(name), functionName }) as Promise<T>;
-  const nodes = await read<Address[]>(ctx.addresses.OracleSet, "OracleSet", "activeNodes");
-  const threshold = Number(await read<number>(ctx.addresses.OracleSet, "OracleSet", "threshold"));
-  const signers = accounts.filter((a) => nodes.some((n) => isAddressEqual(n, a.address))).slice(0, threshold);
-  assert.equal(signers.length, threshold, "the OracleSet's quorum is local dev accounts (seed-demo's set-up)");
+  const { accounts, signers } = await localQuorum(client, ctx.addresses.OracleSet);
 
   const facility = `fresh-${tag}`;
   const device = `fresh-${tag}-meter`;

@@ -27,6 +27,7 @@ import { dashboardTests } from "./dashboards.ts";
 import { detailPageTests } from "./detailPages.ts";
 import { explorerFreshTests } from "./explorerFresh.ts";
 import { notIndexedYetTests } from "./notIndexedYet.ts";
+import { shortfallTests } from "./shortfalls.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const shots = join(here, "screenshots");
@@ -316,6 +317,17 @@ dashboardTests({ stack: () => stack, browser: () => browser, axe, shot, log });
 detailPageTests({ stack: () => stack, browser: () => browser, fixture: () => explorerFixture, axe, shot, log });
 // Explorer detail pages of ids created a moment ago: 200, not 404 (attests for new facilities).
 explorerFreshTests({ stack: () => stack, browser: () => browser, fixture: () => explorerFixture, axe, shot, log });
+// A period above a project's baseline recorded from /audit/project (moves the chain past a challenge window: last on this stack).
+shortfallTests({
+  stack: () => stack,
+  browser: () => browser,
+  axe,
+  shot,
+  log,
+  walletPage: (account) => walletPage(account),
+  connect,
+  waitConfirmed: (page) => waitConfirmed(page),
+});
 // Report, dashboard and search while the indexer is held behind the head (a stack of its own, behind an RPC proxy).
 notIndexedYetTests(log);
 

@@ -19,3 +19,11 @@ export function decodeCertificateId(certificateId: bigint): { creditId: bigint; 
 export function isFacilityRef(v: string): boolean {
   return /^[a-z0-9][a-z0-9._-]{0,31}$/.test(v) || /^0x[0-9a-fA-F]{64}$/.test(v);
 }
+
+/** A CarbonCredits project id from a URL (uint40, numbered from 1), or what is wrong with `raw`. */
+export function parseProjectId(raw: string): number | string {
+  if (!/^[0-9]{1,13}$/.test(raw)) return `“${raw}” is not a project id: project ids are decimal numbers, from 1.`;
+  const n = Number(raw);
+  if (n < 1 || n >= 2 ** 40) return `${raw} is not a project id: project ids run from 1 to 2^40 − 1.`;
+  return n;
+}

@@ -165,6 +165,10 @@ std::string SensorNode::heartbeatJson(int rssiDbm) const {
   hb.set("lastSeq", Value::integer(seq_.last()));
   hb.set("rssiDbm", Value::integer(rssiDbm));
   hb.set("timeSet", Value::boolean(wall_.timeSet()));
+  // flue gas measured before the clock was set, waiting in RAM (lost by a power cut), and how
+  // many of those the bound dropped
+  hb.set("held", Value::integer(static_cast<int64_t>(held_.size())));
+  hb.set("heldDropped", Value::integer(static_cast<int64_t>(heldDropped_)));
   Value faults = Value::array();
   for (auto& n : faultNames(faults_)) faults.push(Value::string(n));
   hb.set("faults", std::move(faults));

@@ -148,6 +148,18 @@ const Step = memo(
     a.section.tokenId === b.section.tokenId,
 );
 
+/** The sdk's shortfall link (verifyLineage `shortfallsSettled`): on a FAIL, where to record the periods. */
+const SHORTFALL_LINK = /^periods above the baseline recorded \(project (\d+)\)$/;
+function RecordShortfalls({ link, verdict }: { link: string; verdict: string }) {
+  const project = SHORTFALL_LINK.exec(link)?.[1];
+  if (!project || verdict !== "FAIL") return null;
+  return (
+    <span className={styles.detail}>
+      <Link href={`/audit/project/${project}`}>Record these periods with a wallet</Link>
+    </span>
+  );
+}
+
 function StepRows({ section: s, target }: { section: LineageSection; target: LineageTarget }) {
   const verdict = s.checks.some((c) => !c.ok) ? "FAIL" : s.done ? "PASS" : "running";
   return (
@@ -166,6 +178,7 @@ function StepRows({ section: s, target }: { section: LineageSection; target: Lin
               </span>
               <strong>{c.link}</strong>
               <span className={styles.detail}>{c.detail}</span>
+              <RecordShortfalls link={c.link} verdict={v} />
             </li>
           );
         })}

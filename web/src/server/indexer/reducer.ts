@@ -573,7 +573,14 @@ function carbonCredits(db: Store, e: IndexedEvent): void {
         db,
         `INSERT INTO shortfalls (attestation, project, excess_g, recorder, timestamp, tx_hash) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT DO NOTHING`,
-      ).run(argHex(a, "attestationId"), projectId, excess, e.transactionFrom, e.timestamp, e.transactionHash);
+      ).run(
+        argHex(a, "attestationId"),
+        projectId,
+        excess,
+        e.transactionFrom ?? ZERO_ADDRESS, // the sync fetches it (SENDER_NEEDED); a raw log of an older store may lack it
+        e.timestamp,
+        e.transactionHash,
+      );
       return;
     }
     case "CreditsIssued": {

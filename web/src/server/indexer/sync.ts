@@ -19,6 +19,9 @@ import { INDEXED_CONTRACTS, toJsonArgs, type IndexedContract, type IndexedEvent 
 import { rebuildDerived, recordEvent, stmt } from "./reducer.ts";
 import { clearAll, getMeta, inTransaction, setMeta, type Store } from "./store.ts";
 
+/** Events whose transaction's sender the reducer stores (one eth_getTransaction per transaction). */
+const SENDER_NEEDED = new Set(["AttestationSubmitted", "CreditsIssued", "ShortfallRecorded"]);
+
 export type SyncLog = (line: string, fields?: Record<string, unknown>) => void;
 
 export type ChainSyncOptions = {
@@ -222,8 +225,9 @@ export class ChainSync {
         throw new Error(`block ${log.blockNumber} changed while syncing (reorg): retrying`);
       const eventName = String(decoded.eventName);
       let transactionFrom: Hex | null = null;
-      // The reducer records who submitted an attestation and who issued credits: the transaction's sender.
-      if (eventName === "AttestationSubmitted" || eventName === "CreditsIssued") {
+      // The reducer records who submitted an attestation, who issued credits and who recorded a
+      // shortfall: the transaction's sender.
+      if (SENDER_NEEDED.has(eventName)) {
         const hash = log.transactionHash!.toLowerCase();
         if (!senders.has(hash)) {
           const tx = await this.#rpc(`transaction ${hash}`, () => this.#client.getTransaction({ hash: hash as Hex }));

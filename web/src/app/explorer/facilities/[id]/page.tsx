@@ -138,6 +138,10 @@ export default async function FacilityPage({ params, searchParams }: Props) {
             { label: "Retired, t CO2e", num: true, cell: (p) => formatTonnesNumber(p.retiredKg) },
             // CarbonCredits' correctionDebtGrams: corrections and periods above the baseline, not yet covered
             { label: "Owed, t CO2e", num: true, cell: (p) => formatGramsAsTonnes(p.owedGrams) },
+            {
+              label: "Periods above the baseline",
+              cell: (p) => <Link href={`/audit/project/${p.id.toString()}`}>Check project {p.id.toString()}</Link>,
+            },
           ]}
           rows={f.projects}
           rowKey={(p) => p.id.toString()}

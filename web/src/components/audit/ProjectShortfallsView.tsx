@@ -1,0 +1,209 @@
+"use client";
+
+import Link from "next/link";
+import { useState } from "react";
+import { useAccount } from "wagmi";
+import { useRuntimeConfig } from "@/app/providers.tsx";
+import { TxStatus } from "@/components/TxStatus.tsx";
+import { WalletButton } from "@/components/WalletButton.tsx";
+import { carbonCreditsAbi } from "@/lib/chain/abis.ts";
+import { useChainQuery, useTransaction } from "@/lib/chain/hooks.ts";
+import { idString } from "@/lib/chain/reads.ts";
+import { formatDateTime, formatGramsAsTonnes, shortHash } from "@/lib/explorer/format.ts";
+import { parseProjectId } from "@/lib/ids.ts";
+import { projectShortfalls, type UnrecordedShortfall } from "../../../../sdk/src/verify/shortfalls.ts";
+
+/**
+ * `/audit/project/<id>`: the project's periods above its baseline, their challenge window over,
+ * that nobody has recorded (CarbonCredits.recordShortfall), found in this browser by the sdk's
+ * `projectShortfalls` (the audit walk's and `carbonproof shortfalls`' check), and a button per
+ * period that records it with the connected wallet: anyone may, and should.
+ */
+export function ProjectShortfallsView({ id }: { id: string }) {
+  const runtime = useRuntimeConfig();
+  const projectId = parseProjectId(id);
+  const credits = runtime.addresses.CarbonCredits;
+  const registry = runtime.addresses.AttestationRegistry;
+  const q = useChainQuery(
+    ["project-shortfalls", id],
+    async (client) => {
+      if (typeof projectId === "string" || !credits || !registry) return null;
+      const count = Number(
+        await client.readContract({ address: credits, abi: carbonCreditsAbi, functionName: "projectCount" }),
+      );
+      if (projectId > count) return { missing: count } as const;
+      return projectShortfalls({ client, registry, credits, projectId });
+    },
+    { enabled: typeof projectId === "number" && Boolean(credits && registry) },
+  );
+  if (typeof projectId === "string")
+    return (
+      <p role="alert" className="status status--bad">
+        {projectId}
+      </p>
+    );
+  if (!credits || !registry)
+    return (
+      <p role="alert" className="status status--bad">
+        No CarbonCredits or AttestationRegistry address is configured for this chain.
+      </p>
+    );
+  return (
+    <>
+      <p>
+        A period whose attested fossil emissions exceed the project&apos;s baseline earns no credit, and its excess is
+        owed by the project once someone records it: the project&apos;s next credits cover it first. Until then, the
+        credits of its other periods can exceed its net reduction. Anyone may record such a period once its challenge
+        window is over; the transaction costs gas only. The same check is{" "}
+        <code>carbonproof shortfalls --project {projectId}</code>.
+      </p>
+      {q.isPending ? (
+        <p role="status" className="status status--pending">
+          Asking each of the facility&apos;s attestations…
+        </p>
+      ) : q.isError ? (
+        <p role="alert" className="status status--bad">
+          Could not read the chain: {q.error.message}
+        </p>
+      ) : q.data === null ? null : "missing" in q.data ? (
+        <p role="alert" className="status status--bad" data-testid="project-missing">
+          Project {projectId} is not registered: CarbonCredits has {q.data.missing} project
+          {q.data.missing === 1 ? "" : "s"}.
+        </p>
+      ) : (
+        <Shortfalls projectId={projectId} data={q.data} credits={credits} />
+      )}
+    </>
+  );
+}
+
+function Shortfalls({
+  projectId,
+  credits,
+  data,
+}: {
+  projectId: number;
+  credits: `0x${string}`;
+  data: Awaited<ReturnType<typeof projectShortfalls>>;
+}) {
+  const runtime = useRuntimeConfig();
+  const { address } = useAccount();
+  const tx = useTransaction();
+  const [sending, setSending] = useState<string | null>(null);
+  const record = async (rows: UnrecordedShortfall[]) => {
+    for (const u of rows) {
+      setSending(u.attestationId);
+      const r = await tx.send({
+        label: `Record the period of ${shortHash(u.attestationId)} above the baseline`,
+        address: credits,
+        abi: carbonCreditsAbi,
+        functionName: "recordShortfall",
+        args: [projectId, u.header],
+      });
+      if (!r.ok) break;
+    }
+    setSending(null);
+  };
+  const total = data.unrecorded.reduce((s, u) => s + u.excessGrams, 0n);
+  return (
+    <>
+      <dl className="facts" data-testid="project-facts">
+        <dt>Facility</dt>
+        <dd>
+          <Link href={`/explorer/facilities/${idString(data.facilityId)}`} title={data.facilityId}>
+            {idString(data.facilityId)}
+          </Link>
+        </dd>
+        <dt>Regular attestations</dt>
+        <dd>
+          {data.regular} ({data.settled} issued or recorded)
+        </dd>
+        <dt>Owed by the project</dt>
+        <dd data-testid="owed">{formatGramsAsTonnes(data.owedGrams)} t CO2e</dd>
+      </dl>
+      {data.unasked.length > 0 ? (
+        <p role="alert" className="status status--bad">
+          {data.unasked.length} attestation(s) could not be asked, so this list may be incomplete: {data.unasked[0]}.
+          Reload to ask again.
+        </p>
+      ) : null}
+      {data.unrecorded.length === 0 ? (
+        <p role="status" className="status status--ok" data-testid="shortfalls-none">
+          Nothing to record: no period of project {projectId} is above its baseline and unrecorded.
+        </p>
+      ) : (
+        <section aria-labelledby="unrecorded-heading">
+          <h2 id="unrecorded-heading">
+            {data.unrecorded.length} period{data.unrecorded.length === 1 ? "" : "s"} not recorded,{" "}
+            {formatGramsAsTonnes(total)} t CO2e the project does not owe yet
+          </h2>
+          <div className="table-wrap">
+            <table className="cards-mobile" data-testid="shortfalls-table">
+              <caption className="visually-hidden">
+                Periods of project {projectId} above its baseline, oldest first (t CO2e).
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">Period (UTC)</th>
+                  <th scope="col">Attestation</th>
+                  <th scope="col" className="num">
+                    Attested fossil, t
+                  </th>
+                  <th scope="col" className="num">
+                    Above the baseline, t
+                  </th>
+                  <th scope="col">Record</th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.unrecorded.map((u) => (
+                  <tr key={u.attestationId} data-attestation={u.attestationId}>
+                    <td data-label="Period (UTC)">
+                      {formatDateTime(u.header.periodStart)} to {formatDateTime(u.header.periodEnd)}
+                    </td>
+                    <td data-label="Attestation">
+                      <Link href={`/explorer/attestations/${u.attestationId}`} className="mono">
+                        {shortHash(u.attestationId)}
+                      </Link>
+                    </td>
+                    <td data-label="Attested fossil, t" className="num">
+                      {formatGramsAsTonnes(u.header.fossilCo2eGrams)}
+                    </td>
+                    <td data-label="Above the baseline, t" className="num">
+                      {formatGramsAsTonnes(u.excessGrams)}
+                    </td>
+                    <td data-label="Record">
+                      <button
+                        type="button"
+                        disabled={!address || tx.busy}
+                        aria-label={`Record the period of ${u.attestationId} above the baseline`}
+                        onClick={() => void record([u])}
+                      >
+                        {sending === u.attestationId ? "Recording…" : "Record"}
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          {address ? (
+            data.unrecorded.length > 1 ? (
+              <p>
+                <button type="button" disabled={tx.busy} onClick={() => void record(data.unrecorded)}>
+                  Record all {data.unrecorded.length}, one transaction each
+                </button>
+              </p>
+            ) : null
+          ) : (
+            <div className="panel">
+              <p>Connect a wallet to record them.</p>
+              <WalletButton />
+            </div>
+          )}
+        </section>
+      )}
+      <TxStatus state={tx.state} explorerUrl={runtime.explorerUrl} />
+    </>
+  );
+}
