@@ -366,6 +366,8 @@ async function startOracle(options: Options, rpcUrl: string, addressesFile: stri
             chainId: 31337,
             attestationRegistry: find("AttestationRegistry"),
             deviceRegistry: find("DeviceRegistry"),
+            // the node records its own periods above their project's baseline (docs/credits.md)
+            carbonCredits: find("CarbonCredits"),
           },
           facilities: { [LIVE_FACILITY]: { country: "KEN" } },
           quorum,

@@ -16,6 +16,7 @@ import { KuboStore } from "./ipfs/kubo.ts";
 import type { ContentStore } from "./ipfs/store.ts";
 import { openStorage, storageSpec } from "./storage/open.ts";
 import { ViemChain, chainFor } from "./chain/viem.ts";
+import { ShortfallRecorder } from "./credits/shortfalls.ts";
 import { loadSigner } from "./chain/setup.ts";
 import { ChainDeviceDirectory } from "./devices/chain.ts";
 import { createPublicClient, http, type PublicClient } from "viem";
@@ -150,8 +151,25 @@ async function startParts(common: Common, parts: NodeParts): Promise<OracleNode>
     bundles,
     writes: writer ?? storage,
   });
+  // before the pipeline starts: it tells the pipeline the nonce of its unmined transaction, if any
+  let shortfalls: ShortfallRecorder | null = null;
+  if (viemChain && config.chain.carbonCredits && config.shortfalls.enabled)
+    shortfalls = new ShortfallRecorder({
+      common,
+      storage,
+      chain: viemChain,
+      pipeline,
+      carbonCredits: config.chain.carbonCredits as `0x${string}`,
+    });
   pipeline.start();
   common.shutdown.add("pipeline", () => pipeline.stop());
+  if (shortfalls) {
+    const recorder = shortfalls;
+    recorder.start();
+    // stopped before the pipeline (hooks run last-registered first)
+    common.shutdown.add("shortfalls", () => recorder.stop());
+    logger.info({ carbonCredits: config.chain.carbonCredits }, "recording this node's periods above their baseline");
+  }
 
   let mqtt: MqttIngest | null = null;
   const heartbeats = new HeartbeatRecorder({ common, storage, devices, writes: writer });

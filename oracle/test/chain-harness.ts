@@ -96,7 +96,7 @@ export class HardhatNode {
   }
 }
 
-function artifact(path: string): { abi: Abi; bytecode: `0x${string}` } {
+export function artifact(path: string): { abi: Abi; bytecode: `0x${string}` } {
   const a = JSON.parse(readFileSync(join(root, "artifacts/contracts", path), "utf8")) as {
     abi: Abi;
     bytecode: `0x${string}`;
@@ -192,6 +192,8 @@ export async function chainTestNode(
     batching?: NonNullable<ConfigInput["batching"]>;
     /** the node's storage (SQLite in the data dir when absent; PostgreSQL with a URL) */
     storage?: NonNullable<ConfigInput["storage"]>;
+    /** recording periods above their baseline (with `chain.carbonCredits`) */
+    shortfalls?: NonNullable<ConfigInput["shortfalls"]>;
     dir?: string;
     parts?: Partial<NodeParts>;
   } = {},
@@ -210,6 +212,7 @@ export async function chainTestNode(
         ...opts.chain,
       },
       ...(opts.storage ? { storage: opts.storage } : {}),
+      ...(opts.shortfalls ? { shortfalls: opts.shortfalls } : {}),
     },
     parts: { devices: undefined, ...opts.parts },
     dir: opts.dir,

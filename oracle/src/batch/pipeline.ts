@@ -63,6 +63,11 @@ export interface ChainPort {
     nonce: number,
     original?: BatchHeader,
   ): Promise<{ hash: Hex; raw: Hex }>;
+  /**
+   * Signs (does not send) a call of `data` on `to` at `nonce` (gas estimated, fees from the node):
+   * the node's other transactions (CarbonCredits.recordShortfall, credits/shortfalls.ts).
+   */
+  prepareCall?(to: Address, data: Hex, nonce: number): Promise<{ hash: Hex; raw: Hex }>;
   /** Signs (does not send) a replacement of `raw`: same nonce and call, fees raised over raw's own. */
   prepareReplacement(raw: Hex): Promise<{ hash: Hex; raw: Hex }>;
   broadcast(raw: Hex): Promise<void>;
@@ -101,6 +106,9 @@ export class BatchPipeline {
   #sendersKnown = false;
   /** attestation id → the transaction found attesting it (`#attestingTx`), until its batch is confirmed */
   readonly #attesting = new Map<string, Hex>();
+
+  /** the nonce of a transaction of this account sent outside the pipeline and not yet mined */
+  #otherInFlight: () => number | null = () => null;
 
   constructor(deps: {
     common: Common;
@@ -434,6 +442,43 @@ export class BatchPipeline {
     return true;
   }
 
+  /**
+   * Sends a transaction of the node's account that is not a batch's, in the pipeline's nonce lane:
+   * `send(nonce)` gets the next nonce (as a batch would), persists and broadcasts its transaction,
+   * and the batches' next one goes after it. `inFlight` tells the pipeline, from then on, the nonce
+   * of such a transaction still unmined (it persists it; after a restart too), so that a batch
+   * never takes it while the RPC node has lost it. No chain: refused.
+   */
+  async sendOther(send: (chain: ChainPort, nonce: number) => Promise<void>): Promise<void> {
+    const chain = this.#chain;
+    if (!chain) throw new Error("no chain configured: cannot send a transaction");
+    await this.#serial(async () => {
+      const nonce = await this.#nextFree(chain);
+      await send(chain, nonce);
+      this.#nextNonce = nonce + 1;
+    });
+  }
+
+  /** Where the nonce of a transaction sent by `sendOther` and not yet mined is kept (null: none). */
+  setOtherInFlight(read: () => number | null): void {
+    this.#otherInFlight = read;
+  }
+
+  /** The next nonce of this account: past the RPC node's pending count and every stored in-flight one. */
+  async #nextFree(chain: ChainPort): Promise<number> {
+    const { pending } = await chain.nonces();
+    // the RPC node's pending count misses our transactions it lost (a restart of it, an
+    // eviction) until they are re-broadcast; the stored in-flight ones still hold their nonces
+    const inFlight = this.#storage.maxTxNonce(chain.signerAddress);
+    const other = this.#otherInFlight();
+    return Math.max(
+      pending,
+      inFlight === null ? 0 : inFlight + 1,
+      other === null ? 0 : other + 1,
+      this.#nextNonce ?? 0,
+    );
+  }
+
   /** Runs `fn` after every earlier call has finished: one nonce at a time. */
   #serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#lock.then(fn, fn);
@@ -445,11 +490,7 @@ export class BatchPipeline {
   }
 
   async #send(b: Batch, chain: ChainPort, id: Hex): Promise<boolean> {
-    const { pending } = await chain.nonces();
-    // the RPC node's pending count misses our transactions it lost (a restart of it, an
-    // eviction) until they are re-broadcast; the stored in-flight ones still hold their nonces
-    const inFlight = this.#storage.maxTxNonce(chain.signerAddress);
-    const nonce = Math.max(pending, inFlight === null ? 0 : inFlight + 1, this.#nextNonce ?? 0);
+    const nonce = await this.#nextFree(chain);
     let tx: { hash: Hex; raw: Hex };
     try {
       tx = await chain.prepareSubmit(headerFromJson(b.headerJson!), b.signatures as Hex, nonce, this.#original(b));

@@ -189,6 +189,19 @@ export class ViemChain implements ChainPort {
     });
   }
 
+  async prepareCall(to: Address, data: Hex, nonce: number): Promise<{ hash: Hex; raw: Hex }> {
+    const gas = await this.client.estimateGas({ account: this.#account.address, to, data });
+    const fees = await this.client.estimateFeesPerGas();
+    return this.#sign({
+      to,
+      data,
+      nonce,
+      gas: (gas * 12n) / 10n,
+      maxFeePerGas: fees.maxFeePerGas,
+      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+    });
+  }
+
   /**
    * Re-signs `raw` (same nonce, gas limit and call) with both fees at least `gasBumpPercent`
    * above ITS fees, or at the current estimate when that is higher. Nodes accept a replacement

@@ -255,6 +255,14 @@ export const configSchema = z
           .string()
           .regex(/^0x[0-9a-fA-F]{40}$/)
           .optional(),
+        /**
+         * CarbonCredits: with it, the node records its own confirmed periods that emitted more than
+         * their project's baseline (`shortfalls`, docs/credits.md).
+         */
+        carbonCredits: z
+          .string()
+          .regex(/^0x[0-9a-fA-F]{40}$/)
+          .optional(),
         confirmations: z.number().int().min(1).default(1),
         pollMs: z.number().int().min(10).default(1000),
         /** Re-sign the same nonce with higher fees when a transaction is not mined after this long. */
@@ -276,6 +284,18 @@ export const configSchema = z
             privateKeyEnv: z.string().default("CARBONPROOF_ORACLE_PRIVATE_KEY"),
           })
           .prefault({}),
+      })
+      .prefault({}),
+    /**
+     * Recording the node's confirmed periods above their project's baseline on CarbonCredits
+     * (`recordShortfall`; needs `chain.enabled` and `chain.carbonCredits`).
+     */
+    shortfalls: z
+      .object({
+        enabled: z.boolean().default(true),
+        everyMs: z.number().int().min(100).default(60_000),
+        /** confirmed batches whose period ended at most this long ago are asked */
+        lookbackDays: z.number().int().min(1).max(3650).default(30),
       })
       .prefault({}),
     /**

@@ -80,5 +80,10 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: "Failed chain calls (RPC errors, reverts)",
       registers: r,
     }),
+    shortfallsRecorded: new Counter({
+      name: "carbonproof_oracle_shortfalls_recorded_total",
+      help: "Periods above their project's baseline this node recorded on CarbonCredits (recordShortfall mined)",
+      registers: r,
+    }),
   };
 }

@@ -11,6 +11,7 @@ import type {
   Batch,
   BatchPatch,
   BatchState,
+  ListBatchesQuery,
   DeadLetter,
   DeviceHealth,
   Evidence,
@@ -548,11 +549,13 @@ export class SqlStorage implements Storage {
     const r = this.sql.get(`SELECT * FROM batches WHERE attestation_id = ?`, [attestationId.toLowerCase()]);
     return r ? toBatch(r) : null;
   }
-  listBatches(q: { states?: BatchState[]; facilityId?: string; limit?: number }): Batch[] {
+  listBatches(q: ListBatchesQuery): Batch[] {
     const where: string[] = [];
     const args: (string | number)[] = [];
     if (q.states?.length) (where.push(`state IN (${q.states.map(() => "?").join(",")})`), args.push(...q.states));
     if (q.facilityId) (where.push("facility_id = ?"), args.push(q.facilityId));
+    if (q.afterId !== undefined) (where.push("id > ?"), args.push(q.afterId));
+    if (q.periodEndFrom !== undefined) (where.push("period_end >= ?"), args.push(q.periodEndFrom));
     const sql = `SELECT * FROM batches ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY period_start, id LIMIT ?`;
     return this.sql.all(sql, [...args, q.limit ?? 1000]).map(toBatch);
   }

@@ -234,6 +234,15 @@ export type DeviceHealth = {
   rejectedTotal: number;
 };
 
+/** Batches in period order (then id): of these states, this facility, ids above `afterId`, periods ending at or after `periodEndFrom` (unix s). */
+export type ListBatchesQuery = {
+  states?: BatchState[];
+  facilityId?: string;
+  afterId?: number;
+  periodEndFrom?: number;
+  limit?: number;
+};
+
 export interface Storage {
   /** Stores validated readings (or records their rejection) in one transaction; outcome per input, same order. */
   commitIngest(
@@ -263,7 +272,7 @@ export interface Storage {
   sealDue(nowMs: number, graceS: number): number[];
   getBatch(id: number): Batch | null;
   getBatchByAttestation(attestationId: string): Batch | null;
-  listBatches(q: { states?: BatchState[]; facilityId?: string; limit?: number }): Batch[];
+  listBatches(q: ListBatchesQuery): Batch[];
   /**
    * Moves a batch from one of `from` to `to` and applies `patch`; false when it was not in `from`
    * (idempotent), or, with `afterEarlier`, when it is a regular batch and an earlier regular batch of

@@ -1,0 +1,250 @@
+/**
+ * The node records its own confirmed periods above their project's baseline on a real
+ * CarbonCredits (credits/shortfalls.ts), on a Hardhat node: one facility's project has a baseline
+ * its readings exceed, the other's one they stay under. Only the first is recorded, once, and not
+ * again after a restart; the project then owes the period's excess on chain.
+ */
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import { encodeFunctionData, keccak256, toHex, type Abi, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { idToBytes32, METHODOLOGY_ID, readingDigestHex } from "../../sdk/src/index.ts";
+import { headerFromJson } from "../src/batch/bundle.ts";
+import { carbonCreditsAbi } from "../src/chain/abi.ts";
+import { SdkCalculator } from "../src/compute/sdk.ts";
+import { CURSOR_META_KEY, PENDING_META_KEY } from "../src/credits/shortfalls.ts";
+import {
+  artifact,
+  HardhatNode,
+  chainTestNode,
+  deploy,
+  readingPoster,
+  type Deployment,
+  waitForConfirmed,
+} from "./chain-harness.ts";
+import { electricity, makeDevice, type testNode } from "./fixtures.ts";
+import { tempDir, waitFor } from "./helpers.ts";
+
+/** Hardhat's fourth default account: the projects' proponent (a verifier may not be one). */
+const PROPONENT = privateKeyToAccount("0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6");
+
+describe(
+  "recording the node's periods above their baseline (CarbonCredits.recordShortfall)",
+  { timeout: 180_000 },
+  () => {
+    const tmp = tempDir();
+    let hh: HardhatNode;
+    let dep: Deployment;
+    let credits: Hex;
+    let node: Awaited<ReturnType<typeof testNode>>;
+    const above = makeDevice("kangaita-meter-1", "ktda-kangaita"); // grid electricity: fossil CO2e
+    const below = makeDevice("gitugi-meter-1", "ktda-gitugi");
+    const start = () =>
+      chainTestNode(hh, dep, {
+        dir: tmp.dir,
+        chain: { carbonCredits: credits },
+        shortfalls: { everyMs: 200 },
+        // both facilities Kenyan: grid electricity has a factor
+        parts: {
+          calculator: new SdkCalculator({
+            facilities: { "ktda-kangaita": { country: "KEN" }, "ktda-gitugi": { country: "KEN" } },
+          }),
+        },
+      }).then((n) => {
+        node = n;
+      });
+    const shortfalls = async () =>
+      (
+        await dep.publicClient.getContractEvents({
+          address: credits,
+          abi: carbonCreditsAbi,
+          eventName: "ShortfallRecorded",
+          fromBlock: 0n,
+        })
+      ).map((l) => l.args as { attestationId: Hex; projectId: number; excessGrams: bigint });
+
+    before(async () => {
+      hh = await HardhatNode.start();
+      dep = await deploy(hh.url);
+      const cc = artifact("credits/CarbonCredits.sol/CarbonCredits.json");
+      // challenge window 0: a confirmed period can be settled at once
+      const hash = await dep.wallet.deployContract({
+        abi: cc.abi,
+        bytecode: cc.bytecode,
+        args: [dep.attestationRegistry, dep.admin.address, 0n],
+        account: dep.admin,
+        chain: dep.wallet.chain,
+      });
+      credits = (await dep.publicClient.waitForTransactionReceipt({ hash })).contractAddress!;
+      const send = async (functionName: string, args: unknown[]) => {
+        const h = await dep.wallet.writeContract({
+          address: credits,
+          abi: cc.abi as Abi,
+          functionName,
+          args,
+          account: dep.admin,
+          chain: dep.wallet.chain,
+        });
+        assert.equal((await dep.publicClient.waitForTransactionReceipt({ hash: h })).status, "success", functionName);
+      };
+      await send("grantRole", [keccak256(toHex("VERIFIER_ROLE")), dep.admin.address]);
+      const now = BigInt(Math.floor(Date.now() / 1000));
+      const project = (facility: string, gramsPerDay: bigint) =>
+        send("registerProject", [
+          {
+            proponent: PROPONENT.address,
+            facilityId: idToBytes32(facility),
+            methodologyId: METHODOLOGY_ID,
+            name: facility,
+            standard: "CarbonProof v1",
+            baselineEffectiveFrom: now - 86_400n,
+            baselineGramsPerDay: gramsPerDay,
+            baselineCid: "",
+          },
+        ]);
+      await project("ktda-kangaita", 1n); // 1 g a day: every period is above it
+      await project("ktda-gitugi", 10n ** 15n); // 1,000 kt a day: none is
+      await dep.registerDevice(above.deviceId, above.facilityId, above.publicKey, 1);
+      await dep.registerDevice(below.deviceId, below.facilityId, below.publicKey, 1);
+      await start();
+    });
+    after(async () => {
+      await node?.close();
+      await hh?.stop();
+      tmp.cleanup();
+    });
+
+    test("a confirmed period above its baseline is recorded once; one under it never", async () => {
+      const postAbove = readingPoster(node, above);
+      const postBelow = readingPoster(node, below);
+      const a = electricity(above);
+      const b = electricity(below);
+      assert.equal((await postAbove(a)).status, 201);
+      assert.equal((await postBelow(b)).status, 201);
+      const va = await waitForConfirmed(node.httpUrl!, readingDigestHex(a.reading), 60_000);
+      const vb = await waitForConfirmed(node.httpUrl!, readingDigestHex(b.reading), 60_000);
+      const recorded = await waitFor(
+        async () => ((await shortfalls()).some((s) => s.attestationId === va.attestationId) ? shortfalls() : null),
+        { timeoutMs: 30_000, what: `ShortfallRecorded for ${va.attestationId}` },
+      );
+      assert.equal(recorded.length, 1);
+      const fossil = BigInt(va.batch.fossilCo2eGrams);
+      assert.ok(fossil > 0n, "grid electricity emits fossil CO2e");
+      // a batch of a few seconds against 1 g a day: the baseline rounds down to 0 g
+      assert.deepEqual(recorded[0], { attestationId: va.attestationId, projectId: 1, excessGrams: fossil });
+      const p1 = (await dep.publicClient.readContract({
+        address: credits,
+        abi: carbonCreditsAbi,
+        functionName: "getProject",
+        args: [1],
+      })) as { correctionDebtGrams: bigint };
+      assert.equal(p1.correctionDebtGrams, fossil, "the project owes the period's excess");
+      // its next pass sees the transaction mined and clears it
+      await waitFor(() => node.storage.getMeta(PENDING_META_KEY) === "", { what: "the pending transaction settled" });
+      const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
+      assert.match(metrics, /^carbonproof_oracle_shortfalls_recorded_total 1$/m);
+      // both batches settled: behind the cursor, not listed again (after a restart either)
+      await waitFor(() => Number(node.storage.getMeta(CURSOR_META_KEY)) >= Math.max(va.batch.id, vb.batch.id), {
+        what: "the cursor past both batches",
+      });
+      // the period under its baseline: issuable, not a shortfall; the node never sends for it
+      await assert.rejects(
+        dep.publicClient.simulateContract({
+          address: credits,
+          abi: carbonCreditsAbi,
+          functionName: "recordShortfall",
+          args: [2, headerOf(vb.attestationId)],
+          account: dep.admin,
+        }),
+        /CarbonCreditsNoShortfall/,
+      );
+    });
+
+    test("after a restart nothing is sent again, and batches keep their nonces", async () => {
+      const before = (await shortfalls()).length;
+      const nonceBefore = await dep.publicClient.getTransactionCount({ address: dep.oracle.address });
+      await node.close();
+      await start();
+      // several passes of the recorder (every 200 ms here; it runs once at start)
+      await new Promise((r) => setTimeout(r, 1_500));
+      assert.equal((await shortfalls()).length, before);
+      // the next batch of the facility is attested after the restart, and its period recorded too
+      const post = readingPoster(node, above);
+      const c = electricity(above);
+      assert.equal((await post(c)).status, 201);
+      const vc = await waitForConfirmed(node.httpUrl!, readingDigestHex(c.reading), 60_000);
+      await waitFor(async () => (await shortfalls()).some((s) => s.attestationId === vc.attestationId) || null, {
+        timeoutMs: 30_000,
+        what: `ShortfallRecorded for ${vc.attestationId}`,
+      });
+      assert.equal((await shortfalls()).length, before + 1);
+      const nonceAfter = await dep.publicClient.getTransactionCount({ address: dep.oracle.address });
+      assert.equal(nonceAfter, nonceBefore + 2, "one submit and one recordShortfall, nothing else");
+    });
+
+    test("a recordShortfall persisted but never broadcast (a crash between the two) is sent after the restart, once", async () => {
+      // the recorder off while the next period is attested, as if the node died right after persisting
+      await node.close();
+      node = await chainTestNode(hh, dep, {
+        dir: tmp.dir,
+        chain: { carbonCredits: credits },
+        shortfalls: { enabled: false },
+        parts: {
+          calculator: new SdkCalculator({
+            facilities: { "ktda-kangaita": { country: "KEN" }, "ktda-gitugi": { country: "KEN" } },
+          }),
+        },
+      });
+      const d = electricity(above);
+      assert.equal((await readingPoster(node, above)(d)).status, 201);
+      const vd = await waitForConfirmed(node.httpUrl!, readingDigestHex(d.reading), 60_000);
+      const count = (await shortfalls()).length;
+      // what #send persists before broadcasting: the signed call at the account's next nonce
+      const nonce = await dep.publicClient.getTransactionCount({ address: dep.oracle.address, blockTag: "pending" });
+      const fees = await dep.publicClient.estimateFeesPerGas();
+      const raw = await dep.oracle.signTransaction({
+        type: "eip1559",
+        chainId: 31337,
+        to: credits,
+        data: encodeFunctionData({
+          abi: carbonCreditsAbi,
+          functionName: "recordShortfall",
+          args: [1, headerOf(vd.attestationId)],
+        }),
+        nonce,
+        gas: 500_000n,
+        maxFeePerGas: fees.maxFeePerGas,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+      });
+      node.storage.setMeta(
+        PENDING_META_KEY,
+        JSON.stringify({
+          attestationId: vd.attestationId.toLowerCase(),
+          projectId: 1,
+          nonce,
+          raw,
+          hashes: [keccak256(raw)],
+          sentAtMs: Date.now(),
+        }),
+      );
+      await node.close();
+      await start(); // reads the pending transaction at start, before the pipeline sends anything
+      await waitFor(async () => (await shortfalls()).some((s) => s.attestationId === vd.attestationId) || null, {
+        timeoutMs: 30_000,
+        what: `ShortfallRecorded for ${vd.attestationId}`,
+      });
+      await waitFor(() => node.storage.getMeta(PENDING_META_KEY) === "", { what: "the pending transaction settled" });
+      await new Promise((r) => setTimeout(r, 1_000));
+      assert.equal((await shortfalls()).length, count + 1, "recorded once: by the persisted transaction");
+      const mined = await dep.publicClient.getTransactionReceipt({ hash: keccak256(raw) });
+      assert.equal(mined.status, "success", "the persisted bytes are what was mined");
+    });
+
+    /** The header of a batch the node attested, as stored (the argument recordShortfall takes). */
+    function headerOf(attestationId: Hex) {
+      const batch = node.storage.getBatchByAttestation(attestationId);
+      assert.ok(batch?.headerJson, `batch of ${attestationId}`);
+      return headerFromJson(batch.headerJson);
+    }
+  },
+);
