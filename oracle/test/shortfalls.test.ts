@@ -44,15 +44,13 @@ describe(
         dir: tmp.dir,
         chain: { carbonCredits: credits },
         shortfalls: { everyMs: 200 },
-        // both facilities Kenyan: grid electricity has a factor
-        parts: {
-          calculator: new SdkCalculator({
-            facilities: { "ktda-kangaita": { country: "KEN" }, "ktda-gitugi": { country: "KEN" } },
-          }),
-        },
+        parts: { calculator: calculator() },
       }).then((n) => {
         node = n;
       });
+    /** both facilities Kenyan: grid electricity has a factor */
+    const calculator = () =>
+      new SdkCalculator({ facilities: { "ktda-kangaita": { country: "KEN" }, "ktda-gitugi": { country: "KEN" } } });
     const shortfalls = async () =>
       (
         await dep.publicClient.getContractEvents({
@@ -189,11 +187,7 @@ describe(
         dir: tmp.dir,
         chain: { carbonCredits: credits },
         shortfalls: { enabled: false },
-        parts: {
-          calculator: new SdkCalculator({
-            facilities: { "ktda-kangaita": { country: "KEN" }, "ktda-gitugi": { country: "KEN" } },
-          }),
-        },
+        parts: { calculator: calculator() },
       });
       const d = electricity(above);
       assert.equal((await readingPoster(node, above)(d)).status, 201);
@@ -219,6 +213,8 @@ describe(
       node.storage.setMeta(
         PENDING_META_KEY,
         JSON.stringify({
+          from: dep.oracle.address.toLowerCase(),
+          chainId: 31337,
           attestationId: vd.attestationId.toLowerCase(),
           projectId: 1,
           nonce,
@@ -238,6 +234,41 @@ describe(
       assert.equal((await shortfalls()).length, count + 1, "recorded once: by the persisted transaction");
       const mined = await dep.publicClient.getTransactionReceipt({ hash: keccak256(raw) });
       assert.equal(mined.status, "success", "the persisted bytes are what was mined");
+    });
+
+    test("a pending recordShortfall of another key (rotated since) is dropped at start: batches keep the current key's nonces", async () => {
+      await node.close();
+      node = await chainTestNode(hh, dep, {
+        dir: tmp.dir,
+        shortfalls: { enabled: false },
+        parts: { calculator: calculator() },
+      });
+      node.storage.setMeta(
+        PENDING_META_KEY,
+        JSON.stringify({
+          from: dep.admin.address.toLowerCase(),
+          chainId: 31337,
+          attestationId: `0x${"ab".repeat(32)}`,
+          projectId: 1,
+          nonce: 500,
+          raw: "0x02",
+          hashes: [`0x${"cd".repeat(32)}`],
+          sentAtMs: Date.now(),
+        }),
+      );
+      await node.close();
+      await start();
+      await waitFor(() => node.storage.getMeta(PENDING_META_KEY) === "", {
+        what: "the other key's transaction dropped",
+      });
+      // had the pipeline counted nonce 500 as in flight, this batch would wait behind a gap for ever
+      const e = electricity(above);
+      assert.equal((await readingPoster(node, above)(e)).status, 201);
+      const ve = await waitForConfirmed(node.httpUrl!, readingDigestHex(e.reading), 60_000);
+      await waitFor(async () => (await shortfalls()).some((x) => x.attestationId === ve.attestationId) || null, {
+        timeoutMs: 30_000,
+        what: `ShortfallRecorded for ${ve.attestationId}`,
+      });
     });
 
     /** The header of a batch the node attested, as stored (the argument recordShortfall takes). */

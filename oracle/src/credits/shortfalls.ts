@@ -24,7 +24,7 @@ import {
   type PublicClient,
 } from "viem";
 import { z } from "zod";
-import type { Hex } from "../../../sdk/src/index.ts";
+import type { BatchHeader, Hex } from "../../../sdk/src/index.ts";
 import type { Address, BatchPipeline, ChainPort } from "../batch/pipeline.ts";
 import { headerFromJson } from "../batch/bundle.ts";
 import { carbonCreditsAbi } from "../chain/abi.ts";
@@ -37,6 +37,9 @@ export const PENDING_META_KEY = "shortfalls.pending";
 export const CURSOR_META_KEY = "shortfalls.settledThroughBatch";
 
 const pendingShape = z.object({
+  /** the account that signed it, and its chain: after a key rotation or on another chain it is not ours to follow */
+  from: z.string(),
+  chainId: z.number().int().positive(),
   attestationId: z.string(),
   batchId: z.number().int().positive().optional(),
   projectId: z.number().int().positive(),
@@ -63,13 +66,15 @@ const FINAL_REVERTS = new Set([
 
 /** States a batch may leave for `confirmed` (failed ones by an operator's retry). */
 const UNFINISHED: BatchState[] = ["open", "sealed", "pinned", "signed", "submitted", "failed"];
+/** eth_calls of recordShortfall in one pass at most (after a restart, or a long pause, the rest wait). */
+const MAX_CALLS_PER_PASS = 500;
 
 export type ShortfallOutcome = { asked: number; sent: string | null; pending: string | null };
 
 export class ShortfallRecorder {
   readonly #common: Common;
   readonly #log: Logger;
-  readonly #storage: Pick<Storage, "listBatches" | "getMeta" | "setMeta">;
+  readonly #storage: Pick<Storage, "listBatches" | "getBatch" | "getMeta" | "setMeta">;
   readonly #chain: ChainPort & { client: PublicClient };
   readonly #pipeline: Pick<BatchPipeline, "sendOther" | "setOtherInFlight">;
   readonly #credits: Address;
@@ -82,7 +87,7 @@ export class ShortfallRecorder {
 
   constructor(deps: {
     common: Common;
-    storage: Pick<Storage, "listBatches" | "getMeta" | "setMeta">;
+    storage: Pick<Storage, "listBatches" | "getBatch" | "getMeta" | "setMeta">;
     chain: ChainPort & { client: PublicClient };
     pipeline: Pick<BatchPipeline, "sendOther" | "setOtherInFlight">;
     carbonCredits: Address;
@@ -131,24 +136,15 @@ export class ShortfallRecorder {
         functionName: "challengeWindow",
       }),
     );
+    // `lookbackDays` after the challenge window: a window of any length leaves that long to ask
     const batches = this.#storage.listBatches({
       states: ["confirmed"],
       afterId: cursor,
-      periodEndFrom: nowS - cfg.lookbackDays * 86_400,
+      periodEndFrom: nowS - window - cfg.lookbackDays * 86_400,
       limit: 100_000,
     });
     const projects = new Map<string, number>();
-    let asked = 0;
-    /** the smallest id of a batch of a project still to settle: the cursor stays below it */
-    let firstOpen = Number.POSITIVE_INFINITY;
-    const open = (id: number) => (firstOpen = Math.min(firstOpen, id));
-    let sent: string | null = null;
-    for (const b of batches) {
-      if (this.#stopped) break;
-      if (b.correctionOfBatch !== null || b.headerJson === null || b.attestationId === null) continue;
-      const id = b.attestationId.toLowerCase();
-      if (this.#done.has(b.id)) continue;
-      const header = headerFromJson(b.headerJson);
+    const projectOf = async (header: BatchHeader): Promise<number> => {
       const scope = keccak256(
         encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }], [header.facilityId, header.methodologyId]),
       );
@@ -164,42 +160,69 @@ export class ShortfallRecorder {
         );
         projects.set(scope, projectId);
       }
+      return projectId;
+    };
+    let asked = 0;
+    /** the smallest id of a batch still to settle: the cursor stays below it */
+    let firstOpen = Number.POSITIVE_INFINITY;
+    const open = (id: number) => (firstOpen = Math.min(firstOpen, id));
+    let sent: string | null = null;
+    let halted = false; // paused, a transaction sent, or the pass's calls used up: the rest waits
+    for (const b of batches) {
+      if (this.#stopped) break;
+      if (b.headerJson === null || b.attestationId === null || this.#done.has(b.id)) continue;
+      // a correction adds its grams to its period while that is unissued (recordCorrection), which
+      // may take the period over its baseline: the period it corrects is asked again
+      const target = b.correctionOfBatch === null ? b : (this.#storage.getBatch(b.correctionOfBatch) ?? null);
+      if (
+        target === null ||
+        target.state !== "confirmed" ||
+        target.correctionOfBatch !== null ||
+        target.headerJson === null ||
+        target.attestationId === null
+      ) {
+        this.#done.add(b.id);
+        continue;
+      }
+      const header = headerFromJson(target.headerJson);
+      const projectId = await projectOf(header);
       // no project for this facility and methodology: nothing to record (one registered later with
       // a back-dated baseline is found by `carbonproof shortfalls` and the audit walk)
-      if (projectId === 0) continue;
+      if (projectId === 0) {
+        this.#done.add(b.id);
+        continue;
+      }
       // its challenge window cannot be over yet (it began when the batch was submitted, before it
       // was confirmed): not asked, and the cursor waits for it
-      if (sent !== null || b.updatedAtMs / 1000 + window > nowS) {
+      if (halted || b.updatedAtMs / 1000 + window > nowS) {
+        open(b.id);
+        continue;
+      }
+      if (asked >= MAX_CALLS_PER_PASS) {
+        halted = true;
         open(b.id);
         continue;
       }
       asked++;
-      let excessGrams: bigint;
-      try {
-        const [, grams] = (await this.#chain.client.readContract({
-          address: this.#credits,
-          abi: carbonCreditsAbi,
-          functionName: "recordShortfall",
-          args: [projectId, header],
-          account: this.#chain.signerAddress,
-        } as never)) as readonly [Hex, bigint];
-        excessGrams = grams;
-      } catch (err) {
-        const name = revertName(err);
-        if (name === null) throw err; // not an answer of the contract: the RPC; the pass is retried
-        if (FINAL_REVERTS.has(name)) this.#done.add(b.id);
-        // otherwise (window open, challenge pending, project inactive, paused): asked again later
-        else open(b.id);
+      const answer = await this.#ask(projectId, header);
+      if (answer.kind === "final") {
+        this.#done.add(b.id);
         continue;
       }
-      open(b.id); // settled once its transaction is mined (#follow), asked again otherwise
-      await this.#send(id, projectId, header, excessGrams, b.id);
+      open(b.id);
+      if (answer.kind === "halt") halted = true;
+      if (answer.kind !== "send") continue;
+      // settled once its transaction is mined (#follow), asked again otherwise
+      const id = target.attestationId.toLowerCase();
+      await this.#send(id, projectId, header, answer.excessGrams, b.id);
       sent = id;
+      halted = true;
     }
-    // every batch up to just below the first open one is settled: not listed again, after a restart
-    // too. A batch not confirmed yet (or failed, which an operator may retry) holds it as well.
+    // Every batch up to just below the first open one is settled: not listed again, after a
+    // restart too. A batch not confirmed yet holds it as well, and so does a failed regular one
+    // with readings (an operator may retry it, abandoned or not).
     for (const u of this.#storage.listBatches({ states: UNFINISHED, afterId: cursor, limit: 10_000 }))
-      if (u.abandonedAt === null) open(u.id);
+      if (u.state !== "failed" || (u.correctionOfBatch === null && u.readingCount > 0)) open(u.id);
     const listedMax = batches.reduce((m, b) => Math.max(m, b.id), cursor);
     const through = firstOpen === Number.POSITIVE_INFINITY ? listedMax : Math.min(listedMax, firstOpen - 1);
     if (through > cursor && !this.#stopped) {
@@ -207,6 +230,33 @@ export class ShortfallRecorder {
       for (const done of this.#done) if (done <= through) this.#done.delete(done);
     }
     return { asked, sent, pending: this.#pending?.attestationId ?? null };
+  }
+
+  /**
+   * `recordShortfall(projectId, header)` as an eth_call: `send` with the grams it would charge,
+   * `final` when it reverts for a reason that stays, `later` for one that may change, `halt` when
+   * CarbonCredits is paused (every other call would revert too). An RPC failure throws.
+   */
+  async #ask(
+    projectId: number,
+    header: BatchHeader,
+  ): Promise<{ kind: "send"; excessGrams: bigint } | { kind: "final" | "later" | "halt" }> {
+    try {
+      const [, grams] = (await this.#chain.client.readContract({
+        address: this.#credits,
+        abi: carbonCreditsAbi,
+        functionName: "recordShortfall",
+        args: [projectId, header],
+        account: this.#chain.signerAddress,
+      } as never)) as readonly [Hex, bigint];
+      return { kind: "send", excessGrams: grams };
+    } catch (err) {
+      const name = revertName(err);
+      if (name === null) throw err; // not an answer of the contract: the RPC; the pass is retried
+      if (FINAL_REVERTS.has(name)) return { kind: "final" };
+      if (name === "EnforcedPause") return { kind: "halt" };
+      return { kind: "later" }; // window open, challenge pending, an unknown reason
+    }
   }
 
   async #send(
@@ -226,6 +276,8 @@ export class ShortfallRecorder {
       const tx = await chain.prepareCall(this.#credits, data as Hex, nonce);
       // persisted before it is broadcast: after a crash the same bytes are followed, not a second call
       this.#setPending({
+        from: chain.signerAddress.toLowerCase(),
+        chainId: chain.domain.chainId,
         attestationId: id,
         batchId,
         projectId,
@@ -295,12 +347,24 @@ export class ShortfallRecorder {
   #readPending(): Pending | null {
     const raw = this.#storage.getMeta(PENDING_META_KEY);
     if (raw === null || raw === "") return null;
+    let p: Pending;
     try {
-      return pendingShape.parse(JSON.parse(raw));
+      p = pendingShape.parse(JSON.parse(raw));
     } catch (err) {
       this.#log.error({ err }, `meta ${PENDING_META_KEY} is not a pending transaction; ignored`);
       return null;
     }
+    if (p.from !== this.#chain.signerAddress.toLowerCase() || p.chainId !== this.#chain.domain.chainId) {
+      // another key's (rotated since) or another chain's: its nonce means nothing to this account,
+      // and if it is mined after all, the period is recorded once either way
+      this.#log.warn(
+        { attestation: p.attestationId, from: p.from, chainId: p.chainId, nonce: p.nonce },
+        "a recordShortfall transaction of another account or chain was pending; no longer followed",
+      );
+      this.#storage.setMeta(PENDING_META_KEY, "");
+      return null;
+    }
+    return p;
   }
 
   #setPending(p: Pending | null): void {
