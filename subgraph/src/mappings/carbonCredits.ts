@@ -199,6 +199,17 @@ export function handleCorrectionRecorded(event: CorrectionRecorded): void {
       p.owedGrams = p.owedGrams.plus(event.params.fossilCo2eGrams);
       p.save();
     }
+  } else {
+    // the corrected period is not issued yet: CarbonCredits adds the grams to it, and its issuance
+    // covers them (counted in that issuance's correctionGramsCovered, never in a project's debt)
+    const original = Attestation.load(event.params.originalId);
+    if (original != null) {
+      // (a nullable BigInt is tested for presence, not compared with null: BigInt overloads ==)
+      const before = original.pendingCorrectionGrams;
+      if (before) original.pendingCorrectionGrams = before.plus(event.params.fossilCo2eGrams);
+      else original.pendingCorrectionGrams = event.params.fossilCo2eGrams;
+      original.save();
+    }
   }
   r.save();
   const a = Attestation.load(event.params.correctionId);
@@ -259,7 +270,13 @@ export function handleCreditsIssued(event: CreditsIssued): void {
 
   const amount = event.params.amount;
   p.issuedKg = p.issuedKg.plus(amount);
-  const covered = event.params.correctionGramsCovered;
+  // correctionGramsCovered = the project's debt covered + the attestation's own pending corrections
+  let covered = event.params.correctionGramsCovered;
+  const backing = Attestation.load(event.params.attestationId);
+  if (backing != null) {
+    const pending = backing.pendingCorrectionGrams;
+    if (pending) covered = covered.gt(pending) ? covered.minus(pending) : ZERO;
+  }
   p.correctionGramsCovered = p.correctionGramsCovered.plus(covered);
   p.owedGrams = p.owedGrams.minus(covered);
   p.save();

@@ -311,7 +311,23 @@ test("a period above the baseline: its shortfall is on the attestation, and the 
     ],
   ]);
   assert.deepEqual(await owed(), [[1n, 4_833_400n, 4_833_334n]]);
-  // the next issuance covers the debt first (CreditsIssued.correctionGramsCovered)
+  // a correction of the unissued period below the baseline is the attestation's, not the project's
+  const late = hex32(0xc2);
+  emit(t0 + 91_500, [
+    [
+      "AttestationRegistry",
+      "AttestationSubmitted",
+      { id: late, facilityId: facility, signerBitmap: "1", header: { ...header(t0 + 3600, 100), correctionOf: below } },
+    ],
+    [
+      "CarbonCredits",
+      "CorrectionRecorded",
+      { correctionId: late, originalId: below, projectId: "0", fossilCo2eGrams: "100" },
+    ],
+  ]);
+  assert.deepEqual(await owed(), [[1n, 4_833_400n, 4_833_334n]]);
+  // the next issuance covers the debt first; its correctionGramsCovered also counts the 100 g of the
+  // period's own correction, which were never the project's debt (CarbonCredits.issue)
   emit(t0 + 92_000, [
     [
       "CarbonCredits",
@@ -323,7 +339,7 @@ test("a period above the baseline: its shortfall is on the attestation, and the 
         to: addr(0xbeef),
         amount: "0",
         boundKg: "0",
-        correctionGramsCovered: "3166666",
+        correctionGramsCovered: "3166766",
       },
     ],
   ]);

@@ -561,6 +561,13 @@ function carbonCredits(db: Store, e: IndexedEvent): void {
           argBig(a, "fossilCo2eGrams"),
           projectId,
         );
+      // the corrected period is not issued yet: its issuance covers these grams (CarbonCredits adds
+      // them to the attestation, not to a project's debt)
+      else
+        stmt(db, "UPDATE attestations SET pending_correction_g = pending_correction_g + ? WHERE id = ?").run(
+          argBig(a, "fossilCo2eGrams"),
+          argHex(a, "originalId"),
+        );
       return;
     }
     case "ShortfallRecorded": {
@@ -611,9 +618,14 @@ function carbonCredits(db: Store, e: IndexedEvent): void {
         e.transactionHash,
       );
       stmt(db, "UPDATE attestations SET issued_credit_id = ? WHERE id = ?").run(tokenId, attestation);
+      // correctionGramsCovered is the project's debt covered plus the attestation's own pending
+      // corrections (CarbonCredits.issue): only the first lowers the debt
+      const pending = stmt(db, "SELECT pending_correction_g AS g FROM attestations WHERE id = ?").get(attestation) as
+        { g: bigint } | undefined;
+      const coveredDebt = argBig(a, "correctionGramsCovered") - (pending?.g ?? 0n);
       stmt(db, "UPDATE projects SET issued_kg = issued_kg + ?, covered_g = covered_g + ? WHERE id = ?").run(
         amount,
-        argBig(a, "correctionGramsCovered"),
+        coveredDebt > 0n ? coveredDebt : 0n,
         projectId,
       );
       stmt(db, "UPDATE facilities SET credits_issued_kg = credits_issued_kg + ? WHERE id = ?").run(amount, facility);

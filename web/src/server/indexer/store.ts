@@ -14,7 +14,7 @@ import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 
 /** Bumped whenever a table below changes shape: an older file is then rebuilt from the chain. */
-export const STORE_VERSION = 3;
+export const STORE_VERSION = 4;
 
 const RAW_TABLES = /* sql */ `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -108,7 +108,8 @@ CREATE TABLE IF NOT EXISTS attestations (
   methodology_id TEXT NOT NULL, factor_set_id TEXT NOT NULL, bundle_cid TEXT NOT NULL, correction_of TEXT,
   signer_bitmap TEXT NOT NULL, signer_count INTEGER NOT NULL, submitter TEXT NOT NULL, submitted_at INTEGER NOT NULL,
   submitted_block INTEGER NOT NULL, submitted_log INTEGER NOT NULL, tx_hash TEXT NOT NULL,
-  revoked INTEGER NOT NULL DEFAULT 0, challenge_state TEXT NOT NULL DEFAULT 'None', issued_credit_id INTEGER
+  revoked INTEGER NOT NULL DEFAULT 0, challenge_state TEXT NOT NULL DEFAULT 'None', issued_credit_id INTEGER,
+  pending_correction_g INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS attestations_newest ON attestations (submitted_block DESC, submitted_log DESC);
 CREATE INDEX IF NOT EXISTS attestations_facility ON attestations (facility, period_start DESC);
