@@ -13,6 +13,26 @@ import type { VerifyCache } from "./cache.ts";
 import type { BundleSource } from "./sources.ts";
 import { findSubmissions } from "./verifyAttestation.ts";
 
+/**
+ * The reverts of recordShortfall that mean "nothing to record now": at or below the baseline,
+ * settled already, before the first baseline, not a regular period of the project, revoked, or
+ * still in its challenge window or under challenge (asked again on a later run).
+ */
+const NOTHING_TO_RECORD = new Set([
+  "CarbonCreditsNoShortfall",
+  "CarbonCreditsAttestationUsed",
+  "CarbonCreditsNoBaseline",
+  "CarbonCreditsCorrectionBacksNoIssuance",
+  "CarbonCreditsWrongFacility",
+  "CarbonCreditsWrongMethodology",
+  "CarbonCreditsAttestationRevoked",
+  "CarbonCreditsInvalidPeriod",
+  "CarbonCreditsPeriodSpansVintages",
+  "CarbonCreditsUnknownAttestation",
+  "CarbonCreditsChallengeWindowOpen",
+  "CarbonCreditsChallengePending",
+]);
+
 export type ShortfallOptions = {
   client: PublicClient;
   /** AttestationRegistry: the facility's submissions (AttestationSubmitted) */
@@ -55,9 +75,9 @@ export type ProjectShortfalls = {
 /**
  * Asks each regular attestation of the project's facility that the project has neither issued
  * nor recorded with an `eth_call` of `recordShortfall`, which succeeds exactly for a period above
- * its baseline whose challenge window is over and which is still unsettled. A revert means
- * "nothing to record" (at or below the baseline, in its window, before the first baseline, or
- * revoked); any other failure is reported in `unasked`, never taken as nothing to record.
+ * its baseline whose challenge window is over and which is still unsettled. A revert named in
+ * NOTHING_TO_RECORD means nothing to record now; any other failure (a paused contract, another
+ * revert, the RPC) is reported in `unasked`, never taken as nothing to record.
  */
 export async function projectShortfalls(o: ShortfallOptions): Promise<ProjectShortfalls> {
   const project = (await o.client.readContract({
@@ -109,8 +129,11 @@ export async function projectShortfalls(o: ShortfallOptions): Promise<ProjectSho
           blockNumber: s.blockNumber,
         });
       } catch (err) {
-        if (err instanceof BaseError && err.walk((e) => e instanceof ContractFunctionRevertedError)) continue;
-        unasked.push(`${s.id}: ${err instanceof BaseError ? err.shortMessage : String(err)}`);
+        const reverted = err instanceof BaseError ? err.walk((e) => e instanceof ContractFunctionRevertedError) : null;
+        const name = reverted instanceof ContractFunctionRevertedError ? reverted.data?.errorName : undefined;
+        if (name !== undefined && NOTHING_TO_RECORD.has(name)) continue;
+        // a pause, another revert, or no revert at all (the RPC): never read as "nothing to record"
+        unasked.push(`${s.id}: ${name ?? (err instanceof BaseError ? err.shortMessage : String(err))}`);
       }
     }
   };

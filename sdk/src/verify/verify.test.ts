@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import type { Hex } from "viem";
+import { keccak256, toHex, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { buildBundle, bundleCid, bundleHeader, encodeBundle } from "../bundle/bundle.ts";
 import type { Bundle } from "../bundle/schema.ts";
@@ -464,6 +464,17 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
     listedJson.unrecorded.map((u) => [u.attestationId, u.excessGrams, u.header.merkleRoot]),
     [[above.id, String(excess), above.header.merkleRoot]],
   );
+  // paused, CarbonCredits reverts every call: that is "could not be asked", never "nothing to record"
+  await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, credits, carbonCreditsAbi, "grantRole", [
+    keccak256(toHex("PAUSER_ROLE")),
+    privateKeyToAccount(TEST_ONLY_HARDHAT_KEYS[0]!).address,
+  ]);
+  await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, credits, carbonCreditsAbi, "pause", []);
+  const paused = await shortfalls("--project", "1");
+  assert.equal(paused.code, 1, paused.stdout + paused.stderr);
+  assert.match(paused.stdout, new RegExp(`^UNASKED ${above.id}: EnforcedPause$`, "m"));
+  assert.doesNotMatch(paused.stdout, /nothing to record/);
+  await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, credits, carbonCreditsAbi, "unpause", []);
   const usage = await shortfalls("--project", "0");
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /--project must be a project id from 1/);
