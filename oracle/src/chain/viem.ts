@@ -178,19 +178,16 @@ export class ViemChain implements ChainPort {
       .catch((pending: unknown) =>
         this.client.estimateGas({ ...call, blockTag: "latest" }).catch(() => Promise.reject(pending)),
       );
-    const fees = await this.client.estimateFeesPerGas();
-    return this.#sign({
-      to,
-      data,
-      nonce,
-      gas: (gas * 12n) / 10n,
-      maxFeePerGas: fees.maxFeePerGas,
-      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-    });
+    return this.#signAtCurrentFees(to, data, nonce, gas);
   }
 
   async prepareCall(to: Address, data: Hex, nonce: number): Promise<{ hash: Hex; raw: Hex }> {
     const gas = await this.client.estimateGas({ account: this.#account.address, to, data });
+    return this.#signAtCurrentFees(to, data, nonce, gas);
+  }
+
+  /** Signs at the node's current fee estimate, with 20 % over the estimated gas. */
+  async #signAtCurrentFees(to: Address, data: Hex, nonce: number, gas: bigint): Promise<{ hash: Hex; raw: Hex }> {
     const fees = await this.client.estimateFeesPerGas();
     return this.#sign({
       to,

@@ -15,6 +15,23 @@ import { openStore, setMeta } from "./store.ts";
 const facility = protocolIdKey("ktda-gitugi");
 const t0 = 1_763_900_000;
 
+/** An hour's batch header of the test facility as AttestationSubmitted carries it (decimal strings). */
+function header(start: number, fossil: number, over: { readingCount?: number; correctionOf?: Hex } = {}) {
+  return {
+    facilityId: facility,
+    periodStart: String(start),
+    periodEnd: String(start + 3600),
+    merkleRoot: hex32(0x400 + start),
+    readingCount: String(over.readingCount ?? 10),
+    fossilCo2eGrams: String(fossil),
+    biogenicCo2Grams: "0",
+    methodologyId: hex32(1),
+    factorSetId: hex32(2),
+    bundleCid: "bafkreitest",
+    correctionOf: over.correctionOf ?? hex32(0),
+  };
+}
+
 /** A fresh in-memory store and an `emit` that puts one transaction's logs in the next block. */
 function chain() {
   const db = openStore(":memory:");
@@ -101,32 +118,24 @@ test("oracle nodes: a removed node is inactive until re-added at the same index"
 
 test("a correction batch counts on its own, leaves attestedUntil, and is listed under its original", async () => {
   const { emit, ix } = chain();
-  const header = (start: number, readings: number, fossil: number, correctionOf: Hex) => ({
-    facilityId: facility,
-    periodStart: String(start),
-    periodEnd: String(start + 3600),
-    merkleRoot: hex32(9),
-    readingCount: readings,
-    fossilCo2eGrams: String(fossil),
-    biogenicCo2Grams: "0",
-    methodologyId: hex32(1),
-    factorSetId: hex32(2),
-    bundleCid: "bafkreicorrection",
-    correctionOf,
-  });
   const [original, correction] = [hex32(0xa1), hex32(0xc1)];
   emit(t0 + 3700, [
     [
       "AttestationRegistry",
       "AttestationSubmitted",
-      { id: original, facilityId: facility, signerBitmap: "1", header: header(t0, 10, 1000, hex32(0)) },
+      { id: original, facilityId: facility, signerBitmap: "1", header: header(t0, 1000, { readingCount: 10 }) },
     ],
   ]);
   emit(t0 + 9000, [
     [
       "AttestationRegistry",
       "AttestationSubmitted",
-      { id: correction, facilityId: facility, signerBitmap: "1", header: header(t0 - 7200, 2, 300, original) },
+      {
+        id: correction,
+        facilityId: facility,
+        signerBitmap: "1",
+        header: header(t0 - 7200, 300, { readingCount: 2, correctionOf: original }),
+      },
     ],
     [
       "CarbonCredits",
@@ -238,19 +247,6 @@ test("batch transfers move every id; a dismissed challenge and a price update la
 
 test("a period above the baseline: its shortfall is on the attestation, and the project owes it until credits cover it", async () => {
   const { emit, ix } = chain();
-  const header = (start: number, fossil: number) => ({
-    facilityId: facility,
-    periodStart: String(start),
-    periodEnd: String(start + 3600),
-    merkleRoot: hex32(0x400 + start),
-    readingCount: "10",
-    fossilCo2eGrams: String(fossil),
-    biogenicCo2Grams: "0",
-    methodologyId: hex32(1),
-    factorSetId: hex32(2),
-    bundleCid: "bafkreishortfall",
-    correctionOf: hex32(0),
-  });
   const [above, below, correction] = [hex32(0xa1), hex32(0xa2), hex32(0xc1)];
   emit(t0, [
     [
@@ -302,7 +298,7 @@ test("a period above the baseline: its shortfall is on the attestation, and the 
     [
       "AttestationRegistry",
       "AttestationSubmitted",
-      { id: correction, facilityId: facility, signerBitmap: "1", header: { ...header(t0, 66), correctionOf: above } },
+      { id: correction, facilityId: facility, signerBitmap: "1", header: header(t0, 66, { correctionOf: above }) },
     ],
     [
       "CarbonCredits",
@@ -317,7 +313,7 @@ test("a period above the baseline: its shortfall is on the attestation, and the 
     [
       "AttestationRegistry",
       "AttestationSubmitted",
-      { id: late, facilityId: facility, signerBitmap: "1", header: { ...header(t0 + 3600, 100), correctionOf: below } },
+      { id: late, facilityId: facility, signerBitmap: "1", header: header(t0 + 3600, 100, { correctionOf: below }) },
     ],
     [
       "CarbonCredits",
