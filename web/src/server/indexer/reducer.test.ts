@@ -15,6 +15,20 @@ import { openStore, setMeta } from "./store.ts";
 const facility = protocolIdKey("ktda-gitugi");
 const t0 = 1_763_900_000;
 
+/** Project 1, of the test facility, as CarbonCredits announces it. */
+const gitugiProject: [IndexedContract, string, { [k: string]: JsonValue }] = [
+  "CarbonCredits",
+  "ProjectRegistered",
+  {
+    projectId: "1",
+    facilityId: facility,
+    methodologyId: hex32(1),
+    proponent: addr(0xbeef),
+    name: "Gitugi",
+    standard: "CarbonProof v1",
+  },
+];
+
 /** An hour's batch header of the test facility as AttestationSubmitted carries it (decimal strings). */
 function header(start: number, fossil: number, over: { readingCount?: number; correctionOf?: Hex } = {}) {
   return {
@@ -158,20 +172,7 @@ test("a correction batch counts on its own, leaves attestedUntil, and is listed 
 test("batch transfers move every id; a dismissed challenge and a price update land on their records", async () => {
   const { emit, ix } = chain();
   const [a, b] = [(1n << 16n) | 2025n, (1n << 16n) | 2026n].map(String) as [string, string];
-  emit(t0, [
-    [
-      "CarbonCredits",
-      "ProjectRegistered",
-      {
-        projectId: "1",
-        facilityId: facility,
-        methodologyId: hex32(1),
-        proponent: addr(0xbeef),
-        name: "Gitugi",
-        standard: "CarbonProof v1",
-      },
-    ],
-  ]);
+  emit(t0, [gitugiProject]);
   emit(t0 + 1, [
     [
       "CarbonCredits",
@@ -248,20 +249,7 @@ test("batch transfers move every id; a dismissed challenge and a price update la
 test("a period above the baseline: its shortfall is on the attestation, and the project owes it until credits cover it", async () => {
   const { emit, ix } = chain();
   const [above, below, correction] = [hex32(0xa1), hex32(0xa2), hex32(0xc1)];
-  emit(t0, [
-    [
-      "CarbonCredits",
-      "ProjectRegistered",
-      {
-        projectId: "1",
-        facilityId: facility,
-        methodologyId: hex32(1),
-        proponent: addr(0xbeef),
-        name: "Gitugi",
-        standard: "CarbonProof v1",
-      },
-    ],
-  ]);
+  emit(t0, [gitugiProject]);
   emit(t0 + 3700, [
     [
       "AttestationRegistry",
