@@ -271,6 +271,53 @@ describe(
       });
     });
 
+    test("a correction batch of the node is recorded on CarbonCredits (recordCorrection), once, and its period asked again", async () => {
+      // a late reading of the gitugi window already attested (and not issued) goes into a correction batch
+      const post = readingPoster(node, below);
+      const first = electricity(below);
+      assert.equal((await post(first)).status, 201);
+      const regular = await waitForConfirmed(node.httpUrl!, readingDigestHex(first.reading), 60_000);
+      const late = electricity(below, { ts: first.reading.ts });
+      assert.equal((await post(late)).status, 201);
+      const correction = await waitForConfirmed(node.httpUrl!, readingDigestHex(late.reading), 60_000);
+      assert.equal(correction.batch.correctionOfBatch, regular.batch.id, "the late reading is in a correction batch");
+      const recorded = async () =>
+        (
+          await dep.publicClient.getContractEvents({
+            address: credits,
+            abi: carbonCreditsAbi,
+            eventName: "CorrectionRecorded",
+            fromBlock: 0n,
+          })
+        ).map((l) => l.args as { correctionId: Hex; originalId: Hex; projectId: number; fossilCo2eGrams: bigint });
+      const events = await waitFor(
+        async () => {
+          const all = await recorded();
+          return all.some((e) => e.correctionId === correction.attestationId) ? all : null;
+        },
+        { timeoutMs: 30_000, what: `CorrectionRecorded for ${correction.attestationId}` },
+      );
+      const mine = events.filter((e) => e.correctionId === correction.attestationId);
+      // the corrected period is not issued: the grams are its own (project 0), not a project's debt
+      assert.deepEqual(mine, [
+        {
+          correctionId: correction.attestationId,
+          originalId: regular.attestationId,
+          projectId: 0,
+          fossilCo2eGrams: BigInt(correction.batch.fossilCo2eGrams),
+        },
+      ]);
+      await waitFor(() => node.storage.getMeta(PENDING_META_KEY) === "", { what: "the pending transaction settled" });
+      await waitFor(() => Number(node.storage.getMeta(CURSOR_META_KEY)) >= correction.batch.id, {
+        what: "the cursor past the correction (its period asked again: still under its baseline)",
+      });
+      assert.match(
+        await (await fetch(`${node.httpUrl}/metrics`)).text(),
+        /^carbonproof_oracle_corrections_recorded_total 1$/m,
+      );
+      assert.equal((await recorded()).filter((e) => e.correctionId === correction.attestationId).length, 1);
+    });
+
     /** The header of a batch the node attested, as stored (the argument recordShortfall takes). */
     function headerOf(attestationId: Hex) {
       const batch = node.storage.getBatchByAttestation(attestationId);

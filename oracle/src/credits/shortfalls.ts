@@ -40,6 +40,8 @@ const pendingShape = z.object({
   /** the account that signed it, and its chain: after a key rotation or on another chain it is not ours to follow */
   from: z.string(),
   chainId: z.number().int().positive(),
+  /** recordShortfall of a period, or recordCorrection of a correction batch (absent: shortfall) */
+  kind: z.enum(["shortfall", "correction"]).default("shortfall"),
   attestationId: z.string(),
   batchId: z.number().int().positive().optional(),
   projectId: z.number().int().positive(),
@@ -203,8 +205,29 @@ export class ShortfallRecorder {
         open(b.id);
         continue;
       }
+      if (b !== target) {
+        // a correction counts against its period only once recorded on CarbonCredits (anyone may):
+        // charged to the project if the period was issued, else to the period before it is
+        asked++;
+        const own = headerFromJson(b.headerJson);
+        const recorded = await this.#ask("recordCorrection", [own]);
+        if (recorded.kind === "halt" || recorded.kind === "later") {
+          if (recorded.kind === "halt") halted = true;
+          open(b.id);
+          continue;
+        }
+        if (recorded.kind === "send") {
+          open(b.id); // asked again once mined: then its period is
+          const id = b.attestationId.toLowerCase();
+          await this.#send({ kind: "correction", id, projectId, batchId: b.id, args: [own] });
+          sent = id;
+          halted = true;
+          continue;
+        }
+        // recorded already (or nothing to record): on to the period it corrects
+      }
       asked++;
-      const answer = await this.#ask(projectId, header);
+      const answer = await this.#ask("recordShortfall", [projectId, header]);
       if (answer.kind === "final") {
         this.#done.add(b.id);
         continue;
@@ -214,7 +237,14 @@ export class ShortfallRecorder {
       if (answer.kind !== "send") continue;
       // settled once its transaction is mined (#follow), asked again otherwise
       const id = target.attestationId.toLowerCase();
-      await this.#send(id, projectId, header, answer.excessGrams, b.id);
+      await this.#send({
+        kind: "shortfall",
+        id,
+        projectId,
+        batchId: b.id,
+        args: [projectId, header],
+        excessGrams: answer.excessGrams,
+      });
       sent = id;
       halted = true;
     }
@@ -233,23 +263,24 @@ export class ShortfallRecorder {
   }
 
   /**
-   * `recordShortfall(projectId, header)` as an eth_call: `send` with the grams it would charge,
-   * `final` when it reverts for a reason that stays, `later` for one that may change, `halt` when
-   * CarbonCredits is paused (every other call would revert too). An RPC failure throws.
+   * `fn(...args)` of CarbonCredits as an eth_call from this account: `send` (with the grams a
+   * shortfall would charge), `final` when it reverts for a reason that stays, `later` for one that
+   * may change, `halt` when CarbonCredits is paused (every other call would revert too). An RPC
+   * failure throws.
    */
   async #ask(
-    projectId: number,
-    header: BatchHeader,
+    fn: "recordShortfall" | "recordCorrection",
+    args: readonly unknown[],
   ): Promise<{ kind: "send"; excessGrams: bigint } | { kind: "final" | "later" | "halt" }> {
     try {
-      const [, grams] = (await this.#chain.client.readContract({
+      const result = (await this.#chain.client.readContract({
         address: this.#credits,
         abi: carbonCreditsAbi,
-        functionName: "recordShortfall",
-        args: [projectId, header],
+        functionName: fn,
+        args,
         account: this.#chain.signerAddress,
-      } as never)) as readonly [Hex, bigint];
-      return { kind: "send", excessGrams: grams };
+      } as never)) as unknown;
+      return { kind: "send", excessGrams: Array.isArray(result) ? (result[1] as bigint) : 0n };
     } catch (err) {
       const name = revertName(err);
       if (name === null) throw err; // not an answer of the contract: the RPC; the pass is retried
@@ -259,18 +290,16 @@ export class ShortfallRecorder {
     }
   }
 
-  async #send(
-    id: string,
-    projectId: number,
-    header: ReturnType<typeof headerFromJson>,
-    excessGrams: bigint,
-    batchId: number,
-  ): Promise<void> {
-    const data = encodeFunctionData({
-      abi: carbonCreditsAbi,
-      functionName: "recordShortfall",
-      args: [projectId, header],
-    });
+  async #send(t: {
+    kind: "shortfall" | "correction";
+    id: string;
+    projectId: number;
+    batchId: number;
+    args: readonly unknown[];
+    excessGrams?: bigint;
+  }): Promise<void> {
+    const fn = t.kind === "shortfall" ? "recordShortfall" : "recordCorrection";
+    const data = encodeFunctionData({ abi: carbonCreditsAbi, functionName: fn, args: t.args } as never);
     await this.#pipeline.sendOther(async (chain, nonce) => {
       if (!chain.prepareCall) throw new Error("this chain port cannot sign other calls");
       const tx = await chain.prepareCall(this.#credits, data as Hex, nonce);
@@ -278,9 +307,10 @@ export class ShortfallRecorder {
       this.#setPending({
         from: chain.signerAddress.toLowerCase(),
         chainId: chain.domain.chainId,
-        attestationId: id,
-        batchId,
-        projectId,
+        kind: t.kind,
+        attestationId: t.id,
+        batchId: t.batchId,
+        projectId: t.projectId,
         nonce,
         raw: tx.raw,
         hashes: [tx.hash],
@@ -289,14 +319,16 @@ export class ShortfallRecorder {
       await chain.broadcast(tx.raw);
       this.#log.info(
         {
-          batch: batchId,
-          attestation: id,
-          project: projectId,
-          excessGrams: excessGrams.toString(),
+          batch: t.batchId,
+          attestation: t.id,
+          project: t.projectId,
+          ...(t.excessGrams === undefined ? {} : { excessGrams: t.excessGrams.toString() }),
           tx: tx.hash,
           nonce,
         },
-        "period above the project's baseline: recordShortfall sent",
+        t.kind === "shortfall"
+          ? "period above the project's baseline: recordShortfall sent"
+          : "correction batch: recordCorrection sent",
       );
     });
   }
@@ -304,18 +336,26 @@ export class ShortfallRecorder {
   /** Follows the pending transaction; true once it is settled (mined, or its nonce consumed). */
   async #follow(p: Pending): Promise<boolean> {
     const chain = this.#chain;
+    const fn = p.kind === "shortfall" ? "recordShortfall" : "recordCorrection";
     for (const hash of p.hashes) {
       const rc = await chain.receipt(hash as Hex);
       if (!rc) continue;
-      if (rc.status === "success")
+      if (rc.status === "success") {
         this.#log.info(
           { attestation: p.attestationId, project: p.projectId, tx: hash, block: Number(rc.blockNumber) },
-          "shortfall recorded: the project owes the period's excess",
+          p.kind === "shortfall"
+            ? "shortfall recorded: the project owes the period's excess"
+            : "correction recorded: its grams count against the period it corrects",
         );
-      // reverted: recorded by someone else first (or issued meanwhile); either way settled
-      else this.#log.warn({ attestation: p.attestationId, tx: hash }, "recordShortfall reverted; asked again");
-      if (rc.status === "success") this.#common.metrics.shortfallsRecorded.inc();
-      if (rc.status === "success" && p.batchId !== undefined) this.#done.add(p.batchId);
+        (p.kind === "shortfall"
+          ? this.#common.metrics.shortfallsRecorded
+          : this.#common.metrics.correctionsRecorded
+        ).inc();
+        // a recorded correction's batch stays open: the period it corrects is asked next
+        if (p.kind === "shortfall" && p.batchId !== undefined) this.#done.add(p.batchId);
+      }
+      // reverted: recorded by someone else first (or issued meanwhile); the next pass asks again
+      else this.#log.warn({ attestation: p.attestationId, tx: hash }, `${fn} reverted; asked again`);
       this.#setPending(null);
       return true;
     }
@@ -324,7 +364,7 @@ export class ShortfallRecorder {
       // another transaction of ours took the nonce (a batch's, after the RPC node lost this one)
       this.#log.warn(
         { attestation: p.attestationId, nonce: p.nonce },
-        "recordShortfall's nonce used by another transaction; asked again",
+        `${fn}'s nonce used by another transaction; asked again`,
       );
       this.#setPending(null);
       return true;
@@ -336,7 +376,7 @@ export class ShortfallRecorder {
       await chain.broadcast(tx.raw);
       this.#log.warn(
         { attestation: p.attestationId, tx: tx.hash, nonce: p.nonce },
-        "recordShortfall gas bumped and re-broadcast",
+        `${fn} gas bumped and re-broadcast`,
       );
       return false;
     }

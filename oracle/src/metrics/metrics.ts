@@ -80,6 +80,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: "Failed chain calls (RPC errors, reverts)",
       registers: r,
     }),
+    correctionsRecorded: new Counter({
+      name: "carbonproof_oracle_corrections_recorded_total",
+      help: "Correction batches of this node it recorded on CarbonCredits (recordCorrection mined)",
+      registers: r,
+    }),
     shortfallsRecorded: new Counter({
       name: "carbonproof_oracle_shortfalls_recorded_total",
       help: "Periods above their project's baseline this node recorded on CarbonCredits (recordShortfall mined)",
