@@ -35,4 +35,5 @@ export {
   type ProjectShortfalls,
   type ShortfallOptions,
   type UnrecordedShortfall,
+  type UnrecordedCorrection,
 } from "./shortfalls.ts";

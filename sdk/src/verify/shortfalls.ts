@@ -56,6 +56,17 @@ export type UnrecordedShortfall = {
   blockNumber: bigint;
 };
 
+export type UnrecordedCorrection = {
+  attestationId: Hex;
+  header: BatchHeader;
+  /** the regular attestation it corrects */
+  corrects: Hex;
+  /** its fossil grams: what recordCorrection would count against the period it corrects */
+  fossilCo2eGrams: bigint;
+  txHash: Hex;
+  blockNumber: bigint;
+};
+
 export type ProjectShortfalls = {
   projectId: number;
   facilityId: Hex;
@@ -68,6 +79,10 @@ export type ProjectShortfalls = {
   settled: number;
   /** above the baseline, window over, not recorded: oldest period first */
   unrecorded: UnrecordedShortfall[];
+  /** correction batches of the project's facility and methodology */
+  corrections: number;
+  /** of those, the ones whose window is over and that nobody recorded (recordCorrection): until then they count against nothing */
+  unrecordedCorrections: UnrecordedCorrection[];
   /** attestations whose call failed for a reason other than a revert: `id: reason` */
   unasked: string[];
 };
@@ -102,19 +117,58 @@ export async function projectShortfalls(o: ShortfallOptions): Promise<ProjectSho
   const settled = new Set(
     settledLogs.flat().map((l) => ((l.args as { attestationId?: Hex }).attestationId ?? "").toLowerCase()),
   );
-  const all = (
+  const submissions = (
     await findSubmissions(
       { client: o.client, registry: o.registry, fromBlock: o.fromBlock, cache: o.cache, source: noSource },
       { facilityId: project.facilityId },
     )
-  ).filter((s) => BigInt(s.header.correctionOf) === 0n && s.header.methodologyId === project.methodologyId);
+  ).filter((s) => s.header.methodologyId === project.methodologyId);
+  const all = submissions.filter((s) => BigInt(s.header.correctionOf) === 0n);
+  const corrections = submissions.filter((s) => BigInt(s.header.correctionOf) !== 0n);
   const open = all.filter((s) => !settled.has(s.id.toLowerCase()));
+  // corrections recorded already (CorrectionRecorded, of any project: an unissued period's are project 0)
+  const recordedCorrections = new Set(
+    corrections.length === 0
+      ? []
+      : (
+          await o.client.getContractEvents({
+            address: o.credits,
+            abi: carbonCreditsAbi,
+            eventName: "CorrectionRecorded",
+            fromBlock: o.fromBlock ?? 0n,
+            toBlock: "latest",
+          })
+        ).map((l) => ((l.args as { correctionId?: Hex }).correctionId ?? "").toLowerCase()),
+  );
+  const openCorrections = corrections.filter((s) => !recordedCorrections.has(s.id.toLowerCase()));
   const unrecorded: UnrecordedShortfall[] = [];
+  const unrecordedCorrections: UnrecordedCorrection[] = [];
   const unasked: string[] = [];
-  const queue = [...open];
+  const queue = [
+    ...openCorrections.map((s) => ({ kind: "correction" as const, s })),
+    ...open.map((s) => ({ kind: "shortfall" as const, s })),
+  ];
   const worker = async () => {
-    for (let s = queue.shift(); s; s = queue.shift()) {
+    for (let item = queue.shift(); item; item = queue.shift()) {
+      const { kind, s } = item;
       try {
+        if (kind === "correction") {
+          await o.client.readContract({
+            address: o.credits,
+            abi: carbonCreditsAbi,
+            functionName: "recordCorrection",
+            args: [s.header],
+          } as never);
+          unrecordedCorrections.push({
+            attestationId: s.id,
+            header: s.header,
+            corrects: s.header.correctionOf,
+            fossilCo2eGrams: BigInt(s.header.fossilCo2eGrams),
+            txHash: s.txHash,
+            blockNumber: s.blockNumber,
+          });
+          continue;
+        }
         const [, grams] = (await o.client.readContract({
           address: o.credits,
           abi: carbonCreditsAbi,
@@ -137,8 +191,9 @@ export async function projectShortfalls(o: ShortfallOptions): Promise<ProjectSho
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 4, open.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 4, queue.length) }, worker));
   unrecorded.sort((a, b) => (a.header.periodStart < b.header.periodStart ? -1 : 1));
+  unrecordedCorrections.sort((a, b) => (a.header.periodStart < b.header.periodStart ? -1 : 1));
   return {
     projectId: o.projectId,
     facilityId: project.facilityId,
@@ -147,6 +202,8 @@ export async function projectShortfalls(o: ShortfallOptions): Promise<ProjectSho
     regular: all.length,
     settled: all.length - open.length,
     unrecorded,
+    corrections: corrections.length,
+    unrecordedCorrections,
     unasked,
   };
 }

@@ -382,6 +382,40 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
     fromBlock: 0n,
   });
   const tokenId = (issued[0]!.args as { tokenId: bigint }).tokenId;
+  const shortfalls = (...extra: string[]) =>
+    cli(["shortfalls", "--rpc", chain.rpcUrl, "--registry", chain.registry, "--credits", credits, ...extra]);
+  // The correction batch of the facility an earlier test attested is not recorded on CarbonCredits:
+  // its grams count against nothing, so the credit's walk fails until someone records it.
+  const unrecordedCorrection = await cli([
+    ...base(),
+    "--credits",
+    credits,
+    "--credit",
+    String(tokenId),
+    "--bundle",
+    gatewayUrl,
+  ]);
+  assert.equal(unrecordedCorrection.code, 1, unrecordedCorrection.stdout);
+  assert.match(
+    unrecordedCorrection.stdout,
+    /^FAIL corrections recorded \(project 1\): 1 correction batch\(es\) not recorded, \d+ g that count against nothing yet: call recordCorrection\(header\) for 0x[0-9a-f]{64}$/m,
+  );
+  const listedCorrections = await shortfalls("--project", "1", "--json");
+  assert.equal(listedCorrections.code, 1);
+  const { unrecordedCorrections } = JSON.parse(listedCorrections.stdout) as {
+    unrecordedCorrections: { header: Record<string, string | number> }[];
+  };
+  assert.equal(unrecordedCorrections.length, 1);
+  for (const { header: h } of unrecordedCorrections)
+    await chain.write(TEST_ONLY_HARDHAT_KEYS[2]!, credits, carbonCreditsAbi, "recordCorrection", [
+      {
+        ...h,
+        periodStart: BigInt(h.periodStart!),
+        periodEnd: BigInt(h.periodEnd!),
+        fossilCo2eGrams: BigInt(h.fossilCo2eGrams!),
+        biogenicCo2Grams: BigInt(h.biogenicCo2Grams!),
+      },
+    ]);
   const r = await cli([...base(), "--credits", credits, "--credit", String(tokenId), "--bundle", gatewayUrl]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(
@@ -449,8 +483,6 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
   const excess = BigInt(unrecorded.exec(before.stdout)?.[1] ?? "0");
   assert.ok(excess > 0n, before.stdout);
   // `carbonproof shortfalls` lists the same period, with the header recordShortfall takes
-  const shortfalls = (...extra: string[]) =>
-    cli(["shortfalls", "--rpc", chain.rpcUrl, "--registry", chain.registry, "--credits", credits, ...extra]);
   const listed = await shortfalls("--project", "1");
   assert.equal(listed.code, 1, listed.stdout + listed.stderr);
   assert.match(listed.stdout, new RegExp(`^UNRECORDED ${above.id} \\S+ to \\S+: ${excess} g above the baseline`, "m"));
@@ -494,7 +526,7 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
   const none = await shortfalls("--project", "1");
   assert.equal(none.code, 0, none.stdout + none.stderr);
   assert.match(none.stdout, new RegExp(`the project owes ${excess} g$`, "m"));
-  assert.match(none.stdout, /^nothing to record: no period of project 1 is above its baseline and unrecorded$/m);
+  assert.match(none.stdout, /^nothing to record: no period of project 1 is above its baseline and unrecorded, and no correction is unrecorded$/m);
 });
 
 test("library: unknown attestation id is a FAIL, not a crash", async () => {

@@ -292,7 +292,7 @@ export async function verifyLineage(o: LineageOptions): Promise<LineageReport> {
           : pass("issuer did not co-sign the attestation", `${from} is not among the signers of ${i.attestationId}`),
       );
     });
-    add(creditSection, await shortfallsSettled(issuances[0]!.projectId));
+    for (const check of await shortfallsSettled(issuances[0]!.projectId)) add(creditSection, check);
     close(creditSection);
   })();
 
@@ -303,8 +303,9 @@ export async function verifyLineage(o: LineageOptions): Promise<LineageReport> {
    * asked by a call of `recordShortfall` that changes nothing (eth_call): it succeeds exactly for
    * a period above its baseline, its challenge window over, not yet settled.
    */
-  async function shortfallsSettled(projectId: number): Promise<LinkCheck> {
+  async function shortfallsSettled(projectId: number): Promise<LinkCheck[]> {
     const link = `periods above the baseline recorded (project ${projectId})`;
+    const linkCorrections = `corrections recorded (project ${projectId})`;
     const r = await projectShortfalls({
       client: o.client,
       registry: o.registry,
@@ -314,19 +315,41 @@ export async function verifyLineage(o: LineageOptions): Promise<LineageReport> {
       concurrency: o.concurrency,
       cache,
     });
-    if (r.unasked.length > 0)
-      return fail(link, `${r.unasked.length} attestation(s) could not be asked: ${r.unasked.slice(0, 3).join("; ")}`);
+    if (r.unasked.length > 0) {
+      const why = `${r.unasked.length} attestation(s) could not be asked: ${r.unasked.slice(0, 3).join("; ")}`;
+      return [fail(linkCorrections, why), fail(link, why)];
+    }
+    // a correction counts against its period only once recorded: before then, the period's
+    // reduction (or the project's debt) misses its grams
+    const g = r.unrecordedCorrections.reduce((sum, u) => sum + u.fossilCo2eGrams, 0n);
+    const corrections =
+      r.unrecordedCorrections.length === 0
+        ? pass(
+            linkCorrections,
+            `every correction batch of the facility whose window is over is recorded (${r.corrections} in all)`,
+          )
+        : fail(
+            linkCorrections,
+            `${r.unrecordedCorrections.length} correction batch(es) not recorded, ${g} g that count against nothing yet: call recordCorrection(header) for ${r.unrecordedCorrections.map((u) => u.attestationId).join(", ")}`,
+          );
     if (r.unrecorded.length === 0)
-      return pass(
-        link,
-        `none of the ${r.regular} regular attestations of the facility (${r.settled} issued or recorded) is above its baseline and unrecorded; the project owes ${r.owedGrams} g`,
-      );
+      return [
+        corrections,
+        pass(
+          link,
+          `none of the ${r.regular} regular attestations of the facility (${r.settled} issued or recorded) is above its baseline and unrecorded; the project owes ${r.owedGrams} g`,
+        ),
+      ];
     const total = r.unrecorded.reduce((sum, u) => sum + u.excessGrams, 0n);
-    return fail(
-      link,
-      `${r.unrecorded.length} period(s) above the baseline not recorded, ${total} g the project does not owe yet: call recordShortfall(${projectId}, header) for ${r.unrecorded.map((u) => u.attestationId).join(", ")}`,
-    );
+    return [
+      corrections,
+      fail(
+        link,
+        `${r.unrecorded.length} period(s) above the baseline not recorded, ${total} g the project does not owe yet: call recordShortfall(${projectId}, header) for ${r.unrecorded.map((u) => u.attestationId).join(", ")}`,
+      ),
+    ];
   }
+
   // Attestations, a few at a time (they share the cache: each bundle and device fetched once).
   const queue = issuances.map((i, k) => ({ id: i.attestationId, section: attestationSections[k]! }));
   const workers = Array.from({ length: Math.min(o.concurrency ?? 4, queue.length) }, async () => {

@@ -9,11 +9,13 @@ export const SHORTFALLS_HELP = `Usage: carbonproof shortfalls --rpc URL --projec
                               [--credits ADDR --registry ADDR | --addresses FILE] [--from-block N] [--json]
 
 The periods of a credit project that emitted more than its baseline, their challenge window
-over, that nobody has recorded yet (CarbonCredits.recordShortfall). Until one is recorded its
-excess is not owed by the project, so the credits of its other periods can exceed the project's
-net reduction (docs/credits.md). Anyone may record them: call recordShortfall(ID, header) with
-each header printed by --json, or open the web app's /audit/project/ID and record them there
-with a wallet. \`carbonproof verify --credit\` fails on the same periods.
+over, that nobody has recorded yet (CarbonCredits.recordShortfall), and the correction batches
+of its facility nobody has recorded (recordCorrection). Until a period is recorded its excess
+is not owed by the project, and until a correction is, its grams count against nothing: either
+way the credits of the project's other periods can exceed its net reduction (docs/credits.md).
+Anyone may record them: call recordCorrection(header) and recordShortfall(ID, header) with each
+header printed by --json (corrections first), or open the web app's /audit/project/ID and record
+them there with a wallet. \`carbonproof verify --credit\` fails on the same periods.
 
 Each regular attestation of the project's facility that the project has neither issued nor
 recorded is asked with an eth_call of recordShortfall, which succeeds exactly for such a period.
@@ -91,14 +93,19 @@ export async function shortfallsCommand(io: Io, argv: string[]): Promise<number>
         ? BigInt(startBlock)
         : undefined;
   const r = await projectShortfalls({ client, registry, credits, projectId, fromBlock });
-  const failed = r.unrecorded.length > 0 || r.unasked.length > 0;
+  const failed = r.unrecorded.length > 0 || r.unrecordedCorrections.length > 0 || r.unasked.length > 0;
   if (values.json) {
     io.stdout(`${toJson({ ...r, ok: !failed })}\n`);
     return failed ? EXIT_FAIL : EXIT_OK;
   }
   io.stdout(
-    `project ${projectId}, facility ${r.facilityId}: ${r.regular} regular attestation(s), ${r.settled} issued or recorded; the project owes ${r.owedGrams} g\n`,
+    `project ${projectId}, facility ${r.facilityId}: ${r.regular} regular attestation(s), ${r.settled} issued or recorded, ${r.corrections} correction batch(es); the project owes ${r.owedGrams} g\n`,
   );
+  // corrections first: recording one can take the period it corrects over its baseline
+  for (const u of r.unrecordedCorrections)
+    io.stdout(
+      `UNRECORDED-CORRECTION ${u.attestationId} ${iso(u.header.periodStart)} to ${iso(u.header.periodEnd)}: ${u.fossilCo2eGrams} g against ${u.corrects} (attested in ${u.txHash})\n`,
+    );
   for (const u of r.unrecorded)
     io.stdout(
       `UNRECORDED ${u.attestationId} ${iso(u.header.periodStart)} to ${iso(u.header.periodEnd)}: ${u.excessGrams} g above the baseline (attested in ${u.txHash})\n`,
@@ -106,13 +113,21 @@ export async function shortfallsCommand(io: Io, argv: string[]): Promise<number>
   for (const line of r.unasked) io.stdout(`UNASKED ${line}\n`);
   if (r.unasked.length > 0)
     io.stdout(`${r.unasked.length} attestation(s) could not be asked: check the RPC endpoint and run again\n`);
+  if (r.unrecordedCorrections.length > 0) {
+    const grams = r.unrecordedCorrections.reduce((s, u) => s + u.fossilCo2eGrams, 0n);
+    io.stdout(
+      `${r.unrecordedCorrections.length} correction batch(es) not recorded, ${grams} g that count against nothing yet: anyone may call recordCorrection(header) (headers: --json), or record them at /audit/project/${projectId}\n`,
+    );
+  }
   if (r.unrecorded.length > 0) {
     const total = r.unrecorded.reduce((s, u) => s + u.excessGrams, 0n);
     io.stdout(
       `${r.unrecorded.length} period(s) above the baseline not recorded, ${total} g the project does not owe yet: anyone may call recordShortfall(${projectId}, header) (headers: --json), or record them with a wallet at the web app's /audit/project/${projectId}\n`,
     );
-  } else if (r.unasked.length === 0) {
-    io.stdout(`nothing to record: no period of project ${projectId} is above its baseline and unrecorded\n`);
+  } else if (!failed) {
+    io.stdout(
+      `nothing to record: no period of project ${projectId} is above its baseline and unrecorded, and no correction is unrecorded\n`,
+    );
   }
   return failed ? EXIT_FAIL : EXIT_OK;
 }

@@ -148,8 +148,8 @@ const Step = memo(
     a.section.tokenId === b.section.tokenId,
 );
 
-/** The sdk's shortfall link (verifyLineage `shortfallsSettled`): on a FAIL, where to record the periods. */
-const SHORTFALL_LINK = /^periods above the baseline recorded \(project (\d+)\)$/;
+/** The sdk's shortfall and correction links (verifyLineage `shortfallsSettled`): on a FAIL, where to record them. */
+const SHORTFALL_LINK = /^(?:periods above the baseline|corrections) recorded \(project (\d+)\)$/;
 function RecordShortfalls({ link, verdict }: { link: string; verdict: string }) {
   const project = SHORTFALL_LINK.exec(link)?.[1];
   if (!project || verdict !== "FAIL") return null;

@@ -11,7 +11,11 @@ import { useChainQuery, useTransaction } from "@/lib/chain/hooks.ts";
 import { idString } from "@/lib/chain/reads.ts";
 import { formatDateTime, formatGramsAsTonnes, shortHash } from "@/lib/explorer/format.ts";
 import { parseProjectId } from "@/lib/ids.ts";
-import { projectShortfalls, type UnrecordedShortfall } from "../../../../sdk/src/verify/shortfalls.ts";
+import {
+  projectShortfalls,
+  type UnrecordedCorrection,
+  type UnrecordedShortfall,
+} from "../../../../sdk/src/verify/shortfalls.ts";
 
 /**
  * `/audit/project/<id>`: the project's periods above its baseline, their challenge window over,
@@ -53,8 +57,9 @@ export function ProjectShortfallsView({ id }: { id: string }) {
       <p>
         A period whose attested fossil emissions exceed the project&apos;s baseline earns no credit, and its excess is
         owed by the project once someone records it: the project&apos;s next credits cover it first. Until then, the
-        credits of its other periods can exceed its net reduction. Anyone may record such a period once its challenge
-        window is over; the transaction costs gas only. The same check is{" "}
+        credits of its other periods can exceed its net reduction. The same holds for a correction batch (readings that
+        arrived late): its grams count only once it is recorded. Anyone may record either once its challenge window is
+        over; the transaction costs gas only. The same check is{" "}
         <code>carbonproof shortfalls --project {projectId}</code>.
       </p>
       {q.isPending ? (
@@ -104,6 +109,18 @@ function Shortfalls({
     }
     setSending(null);
   };
+  const recordCorrection = async (u: UnrecordedCorrection) => {
+    setSending(u.attestationId);
+    await tx.send({
+      label: `Record the correction ${shortHash(u.attestationId)}`,
+      address: credits,
+      abi: carbonCreditsAbi,
+      functionName: "recordCorrection",
+      args: [u.header],
+    });
+    setSending(null);
+  };
+  const anything = data.unrecorded.length + data.unrecordedCorrections.length > 0;
   const total = data.unrecorded.reduce((s, u) => s + u.excessGrams, 0n);
   return (
     <>
@@ -127,11 +144,75 @@ function Shortfalls({
           Reload to ask again.
         </p>
       ) : null}
-      {data.unrecorded.length === 0 ? (
+      {!anything ? (
         <p role="status" className="status status--ok" data-testid="shortfalls-none">
-          Nothing to record: no period of project {projectId} is above its baseline and unrecorded.
+          Nothing to record: no period of project {projectId} is above its baseline and unrecorded, and every correction
+          batch of its facility is recorded.
         </p>
-      ) : (
+      ) : null}
+      {data.unrecordedCorrections.length > 0 ? (
+        <section aria-labelledby="corrections-heading">
+          <h2 id="corrections-heading">
+            {data.unrecordedCorrections.length} correction batch
+            {data.unrecordedCorrections.length === 1 ? "" : "es"} not recorded: their grams count against nothing yet
+          </h2>
+          <p>
+            Record these first: a correction of an unissued period adds its grams to that period, which may take it over
+            the baseline.
+          </p>
+          <div className="table-wrap">
+            <table className="cards-mobile" data-testid="corrections-table">
+              <caption className="visually-hidden">
+                Correction batches of project {projectId}&apos;s facility not recorded on CarbonCredits (t CO2e).
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">Period (UTC)</th>
+                  <th scope="col">Correction</th>
+                  <th scope="col">Corrects</th>
+                  <th scope="col" className="num">
+                    Fossil, t
+                  </th>
+                  <th scope="col">Record</th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.unrecordedCorrections.map((u) => (
+                  <tr key={u.attestationId} data-attestation={u.attestationId}>
+                    <td data-label="Period (UTC)">
+                      {formatDateTime(u.header.periodStart)} to {formatDateTime(u.header.periodEnd)}
+                    </td>
+                    <td data-label="Correction">
+                      <Link href={`/explorer/attestations/${u.attestationId}`} className="mono">
+                        {shortHash(u.attestationId)}
+                      </Link>
+                    </td>
+                    <td data-label="Corrects">
+                      <Link href={`/explorer/attestations/${u.corrects}`} className="mono">
+                        {shortHash(u.corrects)}
+                      </Link>
+                    </td>
+                    <td data-label="Fossil, t" className="num">
+                      {formatGramsAsTonnes(u.fossilCo2eGrams)}
+                    </td>
+                    <td data-label="Record">
+                      <button
+                        type="button"
+                        disabled={!address || tx.busy}
+                        aria-label={`Record the correction ${u.attestationId}`}
+                        onClick={() => void recordCorrection(u)}
+                      >
+                        {sending === u.attestationId ? "Recording…" : "Record"}
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      ) : null}
+      {data.unrecorded.length === 0 ? null : (
         <section aria-labelledby="unrecorded-heading">
           <h2 id="unrecorded-heading">
             {data.unrecorded.length} period{data.unrecorded.length === 1 ? "" : "s"} not recorded,{" "}
@@ -187,22 +268,21 @@ function Shortfalls({
               </tbody>
             </table>
           </div>
-          {address ? (
-            data.unrecorded.length > 1 ? (
-              <p>
-                <button type="button" disabled={tx.busy} onClick={() => void record(data.unrecorded)}>
-                  Record all {data.unrecorded.length}, one transaction each
-                </button>
-              </p>
-            ) : null
-          ) : (
-            <div className="panel">
-              <p>Connect a wallet to record them.</p>
-              <WalletButton />
-            </div>
-          )}
+          {address && data.unrecorded.length > 1 ? (
+            <p>
+              <button type="button" disabled={tx.busy} onClick={() => void record(data.unrecorded)}>
+                Record all {data.unrecorded.length}, one transaction each
+              </button>
+            </p>
+          ) : null}
         </section>
       )}
+      {anything && !address ? (
+        <div className="panel">
+          <p>Connect a wallet to record them.</p>
+          <WalletButton />
+        </div>
+      ) : null}
       <TxStatus state={tx.state} explorerUrl={runtime.explorerUrl} />
     </>
   );
