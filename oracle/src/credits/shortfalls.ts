@@ -143,6 +143,8 @@ export class ShortfallRecorder {
       states: ["confirmed"],
       afterId: cursor,
       periodEndFrom: nowS - window - cfg.lookbackDays * 86_400,
+      // a correction has its original's (old) period: listed whatever its age, or the cursor would pass it
+      correctionsOfAnyPeriod: true,
       limit: 100_000,
     });
     const projects = new Map<string, number>();

@@ -555,7 +555,10 @@ export class SqlStorage implements Storage {
     if (q.states?.length) (where.push(`state IN (${q.states.map(() => "?").join(",")})`), args.push(...q.states));
     if (q.facilityId) (where.push("facility_id = ?"), args.push(q.facilityId));
     if (q.afterId !== undefined) (where.push("id > ?"), args.push(q.afterId));
-    if (q.periodEndFrom !== undefined) (where.push("period_end >= ?"), args.push(q.periodEndFrom));
+    if (q.periodEndFrom !== undefined)
+      q.correctionsOfAnyPeriod
+        ? (where.push("(period_end >= ? OR correction_of_batch IS NOT NULL)"), args.push(q.periodEndFrom))
+        : (where.push("period_end >= ?"), args.push(q.periodEndFrom));
     const sql = `SELECT * FROM batches ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY period_start, id LIMIT ?`;
     return this.sql.all(sql, [...args, q.limit ?? 1000]).map(toBatch);
   }

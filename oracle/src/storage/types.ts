@@ -240,6 +240,8 @@ export type ListBatchesQuery = {
   facilityId?: string;
   afterId?: number;
   periodEndFrom?: number;
+  /** with `periodEndFrom`: correction batches whatever their period (a late reading may be months late) */
+  correctionsOfAnyPeriod?: boolean;
   limit?: number;
 };
 

@@ -117,29 +117,34 @@ export async function projectShortfalls(o: ShortfallOptions): Promise<ProjectSho
   const settled = new Set(
     settledLogs.flat().map((l) => ((l.args as { attestationId?: Hex }).attestationId ?? "").toLowerCase()),
   );
-  const submissions = (
-    await findSubmissions(
-      { client: o.client, registry: o.registry, fromBlock: o.fromBlock, cache: o.cache, source: noSource },
-      { facilityId: project.facilityId },
-    )
-  ).filter((s) => s.header.methodologyId === project.methodologyId);
-  const all = submissions.filter((s) => BigInt(s.header.correctionOf) === 0n);
-  const corrections = submissions.filter((s) => BigInt(s.header.correctionOf) !== 0n);
-  const open = all.filter((s) => !settled.has(s.id.toLowerCase()));
-  // corrections recorded already (CorrectionRecorded, of any project: an unissued period's are project 0)
-  const recordedCorrections = new Set(
-    corrections.length === 0
-      ? []
-      : (
-          await o.client.getContractEvents({
-            address: o.credits,
-            abi: carbonCreditsAbi,
-            eventName: "CorrectionRecorded",
-            fromBlock: o.fromBlock ?? 0n,
-            toBlock: "latest",
-          })
-        ).map((l) => ((l.args as { correctionId?: Hex }).correctionId ?? "").toLowerCase()),
+  const submissions = await findSubmissions(
+    { client: o.client, registry: o.registry, fromBlock: o.fromBlock, cache: o.cache, source: noSource },
+    { facilityId: project.facilityId },
   );
+  const all = submissions.filter(
+    (s) => BigInt(s.header.correctionOf) === 0n && s.header.methodologyId === project.methodologyId,
+  );
+  // corrections of this project's periods, whatever their own methodology (a facility that moved
+  // to a new methodology corrects its old periods with it; recordCorrection charges the original's)
+  const ids = new Set(all.map((s) => s.id.toLowerCase()));
+  const corrections = submissions.filter(
+    (s) => BigInt(s.header.correctionOf) !== 0n && ids.has(s.header.correctionOf.toLowerCase()),
+  );
+  const open = all.filter((s) => !settled.has(s.id.toLowerCase()));
+  // the ones recorded already (CorrectionRecorded, indexed by correction id: asked 100 ids a query)
+  const recordedCorrections = new Set<string>();
+  for (let i = 0; i < corrections.length; i += 100) {
+    const logs = await o.client.getContractEvents({
+      address: o.credits,
+      abi: carbonCreditsAbi,
+      eventName: "CorrectionRecorded",
+      args: { correctionId: corrections.slice(i, i + 100).map((c) => c.id) },
+      fromBlock: o.fromBlock ?? 0n,
+      toBlock: "latest",
+    });
+    for (const l of logs)
+      recordedCorrections.add(((l.args as { correctionId?: Hex }).correctionId ?? "").toLowerCase());
+  }
   const openCorrections = corrections.filter((s) => !recordedCorrections.has(s.id.toLowerCase()));
   const unrecorded: UnrecordedShortfall[] = [];
   const unrecordedCorrections: UnrecordedCorrection[] = [];

@@ -155,7 +155,7 @@ function RecordShortfalls({ link, verdict }: { link: string; verdict: string }) 
   if (!project || verdict !== "FAIL") return null;
   return (
     <span className={styles.detail}>
-      <Link href={`/audit/project/${project}`}>Record these periods with a wallet</Link>
+      <Link href={`/audit/project/${project}`}>Record them with a wallet</Link>
     </span>
   );
 }

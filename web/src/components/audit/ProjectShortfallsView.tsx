@@ -144,7 +144,7 @@ function Shortfalls({
           Reload to ask again.
         </p>
       ) : null}
-      {!anything ? (
+      {!anything && data.unasked.length === 0 ? (
         <p role="status" className="status status--ok" data-testid="shortfalls-none">
           Nothing to record: no period of project {projectId} is above its baseline and unrecorded, and every correction
           batch of its facility is recorded.
