@@ -2,8 +2,10 @@
 
 import Link from "next/link";
 import { useState } from "react";
+import type { Hex } from "viem";
 import { useAccount } from "wagmi";
 import { useRuntimeConfig } from "@/app/providers.tsx";
+import { Table, type Column } from "@/components/explorer/Table.tsx";
 import { TxStatus } from "@/components/TxStatus.tsx";
 import { WalletButton } from "@/components/WalletButton.tsx";
 import { carbonCreditsAbi } from "@/lib/chain/abis.ts";
@@ -11,11 +13,28 @@ import { useChainQuery, useTransaction } from "@/lib/chain/hooks.ts";
 import { idString } from "@/lib/chain/reads.ts";
 import { formatDateTime, formatGramsAsTonnes, shortHash } from "@/lib/explorer/format.ts";
 import { parseProjectId } from "@/lib/ids.ts";
+import type { BatchHeader } from "../../../../sdk/src/eip712/batchHeader.ts";
 import {
   projectShortfalls,
   type UnrecordedCorrection,
   type UnrecordedShortfall,
 } from "../../../../sdk/src/verify/shortfalls.ts";
+
+const PERIOD: Column<{ header: BatchHeader }> = {
+  label: "Period (UTC)",
+  cell: (u) => `${formatDateTime(u.header.periodStart)} to ${formatDateTime(u.header.periodEnd)}`,
+};
+
+function attestationColumn<R>(label: string, id: (row: R) => Hex): Column<R> {
+  return {
+    label,
+    cell: (u) => (
+      <Link href={`/explorer/attestations/${id(u)}`} className="mono">
+        {shortHash(id(u))}
+      </Link>
+    ),
+  };
+}
 
 /**
  * `/audit/project/<id>`: the project's periods above its baseline, their challenge window over,
@@ -121,6 +140,24 @@ function Shortfalls({
     setSending(null);
   };
   const anything = data.unrecorded.length + data.unrecordedCorrections.length > 0;
+  /** The Record button of a row: waits for a wallet, one transaction at a time. */
+  const recordColumn = <R extends { attestationId: Hex }>(
+    what: string,
+    onRecord: (row: R) => void,
+    after = "",
+  ): Column<R> => ({
+    label: "Record",
+    cell: (u) => (
+      <button
+        type="button"
+        disabled={!address || tx.busy}
+        aria-label={`${what} ${u.attestationId}${after ? ` ${after}` : ""}`}
+        onClick={() => onRecord(u)}
+      >
+        {sending === u.attestationId ? "Recording…" : "Record"}
+      </button>
+    ),
+  });
   const total = data.unrecorded.reduce((s, u) => s + u.excessGrams, 0n);
   return (
     <>
@@ -160,56 +197,19 @@ function Shortfalls({
             Record these first: a correction of an unissued period adds its grams to that period, which may take it over
             the baseline.
           </p>
-          <div className="table-wrap">
-            <table className="cards-mobile" data-testid="corrections-table">
-              <caption className="visually-hidden">
-                Correction batches of project {projectId}&apos;s facility not recorded on CarbonCredits (t CO2e).
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">Period (UTC)</th>
-                  <th scope="col">Correction</th>
-                  <th scope="col">Corrects</th>
-                  <th scope="col" className="num">
-                    Fossil, t
-                  </th>
-                  <th scope="col">Record</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.unrecordedCorrections.map((u) => (
-                  <tr key={u.attestationId} data-attestation={u.attestationId}>
-                    <td data-label="Period (UTC)">
-                      {formatDateTime(u.header.periodStart)} to {formatDateTime(u.header.periodEnd)}
-                    </td>
-                    <td data-label="Correction">
-                      <Link href={`/explorer/attestations/${u.attestationId}`} className="mono">
-                        {shortHash(u.attestationId)}
-                      </Link>
-                    </td>
-                    <td data-label="Corrects">
-                      <Link href={`/explorer/attestations/${u.corrects}`} className="mono">
-                        {shortHash(u.corrects)}
-                      </Link>
-                    </td>
-                    <td data-label="Fossil, t" className="num">
-                      {formatGramsAsTonnes(u.fossilCo2eGrams)}
-                    </td>
-                    <td data-label="Record">
-                      <button
-                        type="button"
-                        disabled={!address || tx.busy}
-                        aria-label={`Record the correction ${u.attestationId}`}
-                        onClick={() => void recordCorrection(u)}
-                      >
-                        {sending === u.attestationId ? "Recording…" : "Record"}
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            testId="corrections-table"
+            caption={`Correction batches of project ${projectId}'s facility not recorded on CarbonCredits (t CO2e).`}
+            rows={data.unrecordedCorrections}
+            rowKey={(u) => u.attestationId}
+            columns={[
+              PERIOD,
+              attestationColumn<UnrecordedCorrection>("Correction", (u) => u.attestationId),
+              attestationColumn<UnrecordedCorrection>("Corrects", (u) => u.corrects),
+              { label: "Fossil, t", num: true, cell: (u) => formatGramsAsTonnes(u.fossilCo2eGrams) },
+              recordColumn<UnrecordedCorrection>("Record the correction", (u) => void recordCorrection(u)),
+            ]}
+          />
         </section>
       ) : null}
       {data.unrecorded.length === 0 ? null : (
@@ -218,56 +218,19 @@ function Shortfalls({
             {data.unrecorded.length} period{data.unrecorded.length === 1 ? "" : "s"} not recorded,{" "}
             {formatGramsAsTonnes(total)} t CO2e the project does not owe yet
           </h2>
-          <div className="table-wrap">
-            <table className="cards-mobile" data-testid="shortfalls-table">
-              <caption className="visually-hidden">
-                Periods of project {projectId} above its baseline, oldest first (t CO2e).
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">Period (UTC)</th>
-                  <th scope="col">Attestation</th>
-                  <th scope="col" className="num">
-                    Attested fossil, t
-                  </th>
-                  <th scope="col" className="num">
-                    Above the baseline, t
-                  </th>
-                  <th scope="col">Record</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.unrecorded.map((u) => (
-                  <tr key={u.attestationId} data-attestation={u.attestationId}>
-                    <td data-label="Period (UTC)">
-                      {formatDateTime(u.header.periodStart)} to {formatDateTime(u.header.periodEnd)}
-                    </td>
-                    <td data-label="Attestation">
-                      <Link href={`/explorer/attestations/${u.attestationId}`} className="mono">
-                        {shortHash(u.attestationId)}
-                      </Link>
-                    </td>
-                    <td data-label="Attested fossil, t" className="num">
-                      {formatGramsAsTonnes(u.header.fossilCo2eGrams)}
-                    </td>
-                    <td data-label="Above the baseline, t" className="num">
-                      {formatGramsAsTonnes(u.excessGrams)}
-                    </td>
-                    <td data-label="Record">
-                      <button
-                        type="button"
-                        disabled={!address || tx.busy}
-                        aria-label={`Record the period of ${u.attestationId} above the baseline`}
-                        onClick={() => void record([u])}
-                      >
-                        {sending === u.attestationId ? "Recording…" : "Record"}
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            testId="shortfalls-table"
+            caption={`Periods of project ${projectId} above its baseline, oldest first (t CO2e).`}
+            rows={data.unrecorded}
+            rowKey={(u) => u.attestationId}
+            columns={[
+              PERIOD,
+              attestationColumn<UnrecordedShortfall>("Attestation", (u) => u.attestationId),
+              { label: "Attested fossil, t", num: true, cell: (u) => formatGramsAsTonnes(u.header.fossilCo2eGrams) },
+              { label: "Above the baseline, t", num: true, cell: (u) => formatGramsAsTonnes(u.excessGrams) },
+              recordColumn<UnrecordedShortfall>("Record the period of", (u) => void record([u]), "above the baseline"),
+            ]}
+          />
           {address && data.unrecorded.length > 1 ? (
             <p>
               <button type="button" disabled={tx.busy} onClick={() => void record(data.unrecorded)}>
