@@ -526,7 +526,10 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
   const none = await shortfalls("--project", "1");
   assert.equal(none.code, 0, none.stdout + none.stderr);
   assert.match(none.stdout, new RegExp(`the project owes ${excess} g$`, "m"));
-  assert.match(none.stdout, /^nothing to record: no period of project 1 is above its baseline and unrecorded, and no correction is unrecorded$/m);
+  assert.match(
+    none.stdout,
+    /^nothing to record: no period of project 1 is above its baseline and unrecorded, and no correction is unrecorded$/m,
+  );
 });
 
 test("library: unknown attestation id is a FAIL, not a crash", async () => {
