@@ -8,7 +8,7 @@
  */
 import { BaseError, ContractFunctionRevertedError, type Address, type Hex, type PublicClient } from "viem";
 import type { BatchHeader } from "../eip712/batchHeader.ts";
-import { carbonCreditsAbi } from "./abi.ts";
+import { attestationRegistryAbi, carbonCreditsAbi } from "./abi.ts";
 import type { VerifyCache } from "./cache.ts";
 import type { BundleSource } from "./sources.ts";
 import { findSubmissions } from "./verifyAttestation.ts";
@@ -83,8 +83,10 @@ export type ProjectShortfalls = {
   corrections: number;
   /** of those, the ones whose window is over and that nobody recorded (recordCorrection): until then they count against nothing */
   unrecordedCorrections: UnrecordedCorrection[];
-  /** attestations whose call failed for a reason other than a revert: `id: reason` */
+  /** attestations that could not be asked (a pause, an unknown revert, the RPC): `id: reason` */
   unasked: string[];
+  /** of those, the correction batches */
+  unaskedCorrections: string[];
 };
 
 /**
@@ -148,7 +150,8 @@ export async function projectShortfalls(o: ShortfallOptions): Promise<ProjectSho
   const openCorrections = corrections.filter((s) => !recordedCorrections.has(s.id.toLowerCase()));
   const unrecorded: UnrecordedShortfall[] = [];
   const unrecordedCorrections: UnrecordedCorrection[] = [];
-  const unasked: string[] = [];
+  const unaskedShortfalls: string[] = [];
+  const unaskedCorrections: string[] = [];
   const queue = [
     ...openCorrections.map((s) => ({ kind: "correction" as const, s })),
     ...open.map((s) => ({ kind: "shortfall" as const, s })),
@@ -158,6 +161,14 @@ export async function projectShortfalls(o: ShortfallOptions): Promise<ProjectSho
       const { kind, s } = item;
       try {
         if (kind === "correction") {
+          // a correction of a revoked period is recorded and changes nothing (docs/credits.md)
+          const revoked = await o.client.readContract({
+            address: o.registry,
+            abi: attestationRegistryAbi,
+            functionName: "isRevoked",
+            args: [s.header.correctionOf],
+          });
+          if (revoked) continue;
           await o.client.readContract({
             address: o.credits,
             abi: carbonCreditsAbi,
@@ -192,7 +203,9 @@ export async function projectShortfalls(o: ShortfallOptions): Promise<ProjectSho
         const name = reverted instanceof ContractFunctionRevertedError ? reverted.data?.errorName : undefined;
         if (name !== undefined && NOTHING_TO_RECORD.has(name)) continue;
         // a pause, another revert, or no revert at all (the RPC): never read as "nothing to record"
-        unasked.push(`${s.id}: ${name ?? (err instanceof BaseError ? err.shortMessage : String(err))}`);
+        (kind === "correction" ? unaskedCorrections : unaskedShortfalls).push(
+          `${s.id}: ${name ?? (err instanceof BaseError ? err.shortMessage : String(err))}`,
+        );
       }
     }
   };
@@ -209,7 +222,8 @@ export async function projectShortfalls(o: ShortfallOptions): Promise<ProjectSho
     unrecorded,
     corrections: corrections.length,
     unrecordedCorrections,
-    unasked,
+    unasked: [...unaskedCorrections, ...unaskedShortfalls],
+    unaskedCorrections,
   };
 }
 

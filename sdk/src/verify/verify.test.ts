@@ -530,6 +530,44 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
     none.stdout,
     /^nothing to record: no period of project 1 is above its baseline and unrecorded, and no correction is unrecorded$/m,
   );
+  // A correction of a revoked period changes nothing once recorded (docs/credits.md): not listed,
+  // where its successful eth_call alone would have been a false alarm.
+  const revokedBundle = honestBundle(3);
+  const revoked = await attest(revokedBundle);
+  const admin0 = privateKeyToAccount(TEST_ONLY_HARDHAT_KEYS[0]!).address;
+  await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, chain.registry, attestationRegistryAbi, "grantRole", [
+    keccak256(toHex("VERIFIER_ROLE")),
+    admin0,
+  ]);
+  await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, chain.registry, attestationRegistryAbi, "revoke", [revoked.id, "test"]);
+  const ofRevoked = buildBundle({
+    facilityId: FACILITY,
+    periodStart: revokedBundle.period.start,
+    periodEnd: revokedBundle.period.end,
+    envelopes: [revokedBundle.readings[0]!.envelope],
+    factorSet: set,
+    methodologyId: METHODOLOGY_ID,
+    correctionOf: revoked.id,
+  });
+  const ofRevokedHeader = bundleHeader(ofRevoked, bundleCid(encodeBundle(ofRevoked)));
+  const registryDomain = { chainId: 31337, verifyingContract: chain.registry };
+  const cosigners = TEST_ONLY_HARDHAT_KEYS.slice(1, 3).map((k) => privateKeyToAccount(k));
+  await chain.write(TEST_ONLY_HARDHAT_KEYS[1]!, chain.registry, attestationRegistryAbi, "submitCorrection", [
+    ofRevokedHeader,
+    revoked.header,
+    packQuorumSignatures(
+      await Promise.all(
+        cosigners.map(async (a) => ({
+          signer: a.address,
+          signature: await signBatchHeader(a, ofRevokedHeader, registryDomain),
+        })),
+      ),
+    ),
+  ]);
+  const withRevoked = await shortfalls("--project", "1", "--json");
+  assert.equal(withRevoked.code, 0, withRevoked.stdout + withRevoked.stderr);
+  const listedRevoked = JSON.parse(withRevoked.stdout) as { corrections: number; unrecordedCorrections: unknown[] };
+  assert.deepEqual([listedRevoked.corrections, listedRevoked.unrecordedCorrections.length], [2, 0]);
 });
 
 test("library: unknown attestation id is a FAIL, not a crash", async () => {

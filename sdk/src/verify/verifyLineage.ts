@@ -315,23 +315,25 @@ export async function verifyLineage(o: LineageOptions): Promise<LineageReport> {
       concurrency: o.concurrency,
       cache,
     });
-    if (r.unasked.length > 0) {
-      const why = `${r.unasked.length} attestation(s) could not be asked: ${r.unasked.slice(0, 3).join("; ")}`;
-      return [fail(linkCorrections, why), fail(link, why)];
-    }
+    const unaskedShortfalls = r.unasked.filter((u) => !r.unaskedCorrections.includes(u));
+    const unasked = (what: string, list: string[]) =>
+      `${list.length} ${what} could not be asked: ${list.slice(0, 3).join("; ")}`;
     // a correction counts against its period only once recorded: before then, the period's
     // reduction (or the project's debt) misses its grams
     const g = r.unrecordedCorrections.reduce((sum, u) => sum + u.fossilCo2eGrams, 0n);
     const corrections =
-      r.unrecordedCorrections.length === 0
-        ? pass(
-            linkCorrections,
-            `every correction batch of the facility whose window is over is recorded (${r.corrections} in all)`,
-          )
-        : fail(
-            linkCorrections,
-            `${r.unrecordedCorrections.length} correction batch(es) not recorded, ${g} g that count against nothing yet: call recordCorrection(header) for ${r.unrecordedCorrections.map((u) => u.attestationId).join(", ")}`,
-          );
+      r.unaskedCorrections.length > 0
+        ? fail(linkCorrections, unasked("correction batch(es)", r.unaskedCorrections))
+        : r.unrecordedCorrections.length === 0
+          ? pass(
+              linkCorrections,
+              `every correction batch of the facility whose window is over is recorded (${r.corrections} in all)`,
+            )
+          : fail(
+              linkCorrections,
+              `${r.unrecordedCorrections.length} correction batch(es) not recorded, ${g} g that count against nothing yet: call recordCorrection(header) for ${r.unrecordedCorrections.map((u) => u.attestationId).join(", ")}`,
+            );
+    if (unaskedShortfalls.length > 0) return [corrections, fail(link, unasked("attestation(s)", unaskedShortfalls))];
     if (r.unrecorded.length === 0)
       return [
         corrections,
