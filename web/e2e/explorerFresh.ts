@@ -11,7 +11,12 @@ import { getAddress, type Address } from "viem";
 import type { ExplorerTestEnv } from "./explorer.ts";
 import { prepareFreshIds } from "./freshIds.ts";
 
-export function addresses(file: string): { AttestationRegistry: Address; DeviceRegistry: Address; OracleSet: Address } {
+export function addresses(file: string): {
+  AttestationRegistry: Address;
+  DeviceRegistry: Address;
+  OracleSet: Address;
+  CarbonCredits: Address;
+} {
   const raw = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
   const find = (name: string) => {
     const key = Object.keys(raw).find((k) => k.split("#").pop() === name);
@@ -22,6 +27,7 @@ export function addresses(file: string): { AttestationRegistry: Address; DeviceR
     AttestationRegistry: find("AttestationRegistry"),
     DeviceRegistry: find("DeviceRegistry"),
     OracleSet: find("OracleSet"),
+    CarbonCredits: find("CarbonCredits"),
   };
 }
 

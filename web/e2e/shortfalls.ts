@@ -8,20 +8,9 @@
  * all show the excess owed.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import type { BrowserContext, Page } from "playwright-core";
-import {
-  createPublicClient,
-  createWalletClient,
-  getAddress,
-  http,
-  keccak256,
-  toHex,
-  type Address,
-  type Hex,
-  type PublicClient,
-} from "viem";
+import { createPublicClient, createWalletClient, http, keccak256, toHex, type Hex, type PublicClient } from "viem";
 import {
   chainFor,
   hashBatchHeader,
@@ -45,18 +34,11 @@ const VERIFIER = 5; // seed-demo's verifier (registers projects)
 const PROPONENT = 7;
 const ANYONE = 9; // neither verifier, oracle node nor proponent
 
-function creditsAddress(file: string): Address {
-  const raw = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
-  const key = Object.keys(raw).find((k) => k.split("#").pop() === "CarbonCredits");
-  if (!key) throw new Error(`${file} has no CarbonCredits`);
-  return getAddress(raw[key]!);
-}
-
 export function shortfallTests(env: ShortfallTestEnv): void {
   test("a period above the baseline: /audit/project lists it, any wallet records it, and the explorer shows what the project owes", async () => {
     const stack = env.stack();
     const a = deployed(stack.addressesFile);
-    const credits = creditsAddress(stack.addressesFile);
+    const credits = a.CarbonCredits;
     const transport = http(stack.rpcUrl);
     const client = createPublicClient({ transport, pollingInterval: 50 }) as PublicClient;
     const chainId = await client.getChainId();
