@@ -318,6 +318,58 @@ describe(
       assert.equal((await recorded()).filter((e) => e.correctionId === correction.attestationId).length, 1);
     });
 
+    test("a correction of a revoked period is not recorded: it would change nothing, and costs gas", async () => {
+      const registry = artifact("attestation/AttestationRegistry.sol/AttestationRegistry.json");
+      const write = async (functionName: string, args: unknown[]) => {
+        const h = await dep.wallet.writeContract({
+          address: dep.attestationRegistry,
+          abi: registry.abi as Abi,
+          functionName,
+          args,
+          account: dep.admin,
+          chain: dep.wallet.chain,
+        });
+        assert.equal((await dep.publicClient.waitForTransactionReceipt({ hash: h })).status, "success", functionName);
+      };
+      const post = readingPoster(node, below);
+      const first = electricity(below);
+      assert.equal((await post(first)).status, 201);
+      const regular = await waitForConfirmed(node.httpUrl!, readingDigestHex(first.reading), 60_000);
+      await write("grantRole", [keccak256(toHex("VERIFIER_ROLE")), dep.admin.address]);
+      await write("revoke", [regular.attestationId, "test: meter replaced"]);
+      const late = electricity(below, { ts: first.reading.ts });
+      assert.equal((await post(late)).status, 201);
+      const correction = await waitForConfirmed(node.httpUrl!, readingDigestHex(late.reading), 60_000);
+      assert.equal(correction.batch.correctionOfBatch, regular.batch.id, "the late reading is in a correction batch");
+      const recordedBefore = await recordedCorrections();
+      // the recorder passes it (settled for good: the cursor moves past it) without sending anything
+      await waitFor(() => Number(node.storage.getMeta(CURSOR_META_KEY)) >= correction.batch.id, {
+        what: "the cursor past the correction of the revoked period",
+      });
+      assert.equal(node.storage.getMeta(PENDING_META_KEY) ?? "", "", "nothing sent");
+      const after = await recordedCorrections();
+      assert.equal(after.length, recordedBefore.length);
+      assert.ok(!after.includes(correction.attestationId.toLowerCase()));
+      // the contract would have taken it: what the node saved is a transaction, not a revert
+      await dep.publicClient.simulateContract({
+        address: credits,
+        abi: carbonCreditsAbi,
+        functionName: "recordCorrection",
+        args: [headerOf(correction.attestationId)],
+        account: dep.admin,
+      });
+    });
+
+    const recordedCorrections = async () =>
+      (
+        await dep.publicClient.getContractEvents({
+          address: credits,
+          abi: carbonCreditsAbi,
+          eventName: "CorrectionRecorded",
+          fromBlock: 0n,
+        })
+      ).map((l) => (l.args as { correctionId: Hex }).correctionId.toLowerCase());
+
     /** The header of a batch the node attested, as stored (the argument recordShortfall takes). */
     function headerOf(attestationId: Hex) {
       const batch = node.storage.getBatchByAttestation(attestationId);

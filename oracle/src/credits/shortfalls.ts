@@ -27,7 +27,7 @@ import { z } from "zod";
 import type { BatchHeader, Hex } from "../../../sdk/src/index.ts";
 import type { Address, BatchPipeline, ChainPort } from "../batch/pipeline.ts";
 import { headerFromJson } from "../batch/bundle.ts";
-import { carbonCreditsAbi } from "../chain/abi.ts";
+import { attestationRegistryAbi, carbonCreditsAbi } from "../chain/abi.ts";
 import type { Common } from "../common.ts";
 import type { BatchState, Storage } from "../storage/types.ts";
 
@@ -210,7 +210,19 @@ export class ShortfallRecorder {
       if (b !== target) {
         // a correction counts against its period only once recorded on CarbonCredits (anyone may):
         // charged to the project if the period was issued, else to the period before it is
+        // a correction of a revoked period would be recorded and change nothing (docs/credits.md):
+        // not sent, as the sdk's `projectShortfalls` does not list it
         asked++;
+        const revoked = await this.#chain.client.readContract({
+          address: this.#chain.domain.verifyingContract,
+          abi: attestationRegistryAbi,
+          functionName: "isRevoked",
+          args: [target.attestationId as Hex],
+        });
+        if (revoked) {
+          this.#done.add(b.id);
+          continue;
+        }
         const own = headerFromJson(b.headerJson);
         const recorded = await this.#ask("recordCorrection", [own]);
         if (recorded.kind === "halt" || recorded.kind === "later") {
