@@ -98,6 +98,8 @@ function populate(file: string): void {
         ts: i,
         lastSeq: i,
         bufferDepth: i === 5 ? null : i,
+        held: i === 4 ? 3 : null,
+        heldDropped: i === 4 ? 1 : null,
         dropped: 0,
         rssiDbm: -60 - i,
         uptimeS: 100 * i,

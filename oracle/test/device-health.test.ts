@@ -96,7 +96,12 @@ describe("device health: durable heartbeats, gaps and rejections", { timeout: 60
     await publishHeartbeat(
       meter,
       30,
-      heartbeat(meter, Math.floor((t0 + 30_000) / 1000), { dropped: 4, faults: ["co2-timeout"] }),
+      heartbeat(meter, Math.floor((t0 + 30_000) / 1000), {
+        dropped: 4,
+        held: 720,
+        heldDropped: 15,
+        faults: ["co2-timeout"],
+      }),
     );
     // control characters in a device's text are stored as U+FFFD: a NUL would cut it on SQLite's reads
     await publishHeartbeat(
@@ -131,6 +136,9 @@ describe("device health: durable heartbeats, gaps and rejections", { timeout: 60
     assert.equal(m.heartbeatCount, 1);
     assert.equal(m.maxHeartbeatGapMs, null, "one heartbeat has no gap");
     assert.equal(m.lastHeartbeat?.dropped, 4);
+    assert.equal(m.lastHeartbeat?.held, 720, "measurements held until the clock is set");
+    assert.equal(m.lastHeartbeat?.heldDropped, 15, "and those discarded at the bound");
+    assert.equal(c.lastHeartbeat?.heldDropped, null, "absent from the heartbeat: unknown, not 0");
     assert.deepEqual(m.lastHeartbeat?.faults, ["co2-timeout"]);
 
     assert.equal(node.storage.listDeadLetters({ limit: 100, reason: "malformed" }).length, 0);
@@ -178,6 +186,8 @@ describe("heartbeat retention", { timeout: 60_000 }, () => {
           lastSeq: 1,
           bufferDepth: 0,
           dropped: 0,
+          held: null,
+          heldDropped: null,
           rssiDbm: -60,
           uptimeS: 1,
           fw: "0.3.0",

@@ -85,6 +85,8 @@ describe("firmware host device → MQTT → oracle → attestation", { timeout: 
     );
     assert.equal(health?.unverifiedHeartbeatCount, 0, "every firmware heartbeat's signature verifies");
     assert.ok(health!.heartbeatCount > 0);
+    // its clock was set before the first reading: nothing held, nothing lost while waiting for it
+    assert.deepEqual([health!.lastHeartbeat?.held, health!.lastHeartbeat?.heldDropped], [0, 0]);
 
     for (const { digest } of listed) {
       const view = await waitForConfirmed(node.httpUrl!, digest, 40_000);

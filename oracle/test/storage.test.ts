@@ -240,6 +240,39 @@ for (const { name: driver, skip, open: openStorage } of drivers)
     });
   });
 
+test("a schema-5 database migrates to schema 6: its heartbeats kept, held and heldDropped unknown (null)", () => {
+  const path = join(tmp.dir, "v5.db");
+  // schema 6 made by the node, then taken back to 5 (MIGRATION_6 adds two columns, nothing else)
+  new SqliteStorage(path).close();
+  const old = new DatabaseSync(path);
+  old.exec("ALTER TABLE heartbeats DROP COLUMN held; ALTER TABLE heartbeats DROP COLUMN held_dropped");
+  old.exec("PRAGMA user_version = 5");
+  old.exec(`INSERT INTO heartbeats (device_id, facility_id, received_at_ms, ts, dropped, faults, verified)
+            VALUES ('d1', 'f1', 5000, 5, 2, '[]', 1)`);
+  old.close();
+  const s = new SqliteStorage(path);
+  try {
+    const [h] = s.deviceHealth({ sinceMs: 0, gapMs: 60_000 });
+    assert.equal(h?.heartbeatCount, 1);
+    assert.equal(h?.lastHeartbeat?.dropped, 2);
+    assert.equal(h?.lastHeartbeat?.held, null);
+    assert.equal(h?.lastHeartbeat?.heldDropped, null);
+    s.addHeartbeat({
+      ...h!.lastHeartbeat!,
+      deviceId: "d1",
+      facilityId: "f1",
+      receivedAtMs: 6000,
+      held: 4,
+      heldDropped: 1,
+      verified: true,
+    });
+    const [after] = s.deviceHealth({ sinceMs: 0, gapMs: 60_000 });
+    assert.deepEqual([after?.lastHeartbeat?.held, after?.lastHeartbeat?.heldDropped], [4, 1]);
+  } finally {
+    s.close();
+  }
+});
+
 test("a schema-2 database (digest as primary key) migrates to schema 3 with every reading and batch kept", () => {
   const path = join(tmp.dir, "v2.db");
   const old = new DatabaseSync(path);

@@ -108,6 +108,8 @@ export class HeartbeatRecorder {
       lastSeq: int(hb.lastSeq),
       bufferDepth: int(hb.bufferDepth),
       dropped: int(hb.dropped),
+      held: int(hb.held),
+      heldDropped: int(hb.heldDropped),
       rssiDbm: int(hb.rssiDbm),
       uptimeS: int(hb.uptimeS),
       fw: typeof hb.fw === "string" ? printable(hb.fw.slice(0, 64)) : null,
@@ -126,9 +128,13 @@ export class HeartbeatRecorder {
       verified,
       lastSeq: row.lastSeq,
       dropped: row.dropped,
+      held: row.held,
+      heldDropped: row.heldDropped,
     };
     if (row.dropped !== null && row.dropped > 0)
       this.#log.warn(fields, "device heartbeat reports readings dropped by its full buffer");
+    else if (row.heldDropped !== null && row.heldDropped > 0)
+      this.#log.warn(fields, "device heartbeat reports measurements dropped while its clock was not set");
     else this.#log.debug(fields, "device heartbeat");
   }
 

@@ -150,6 +150,11 @@ CREATE TABLE heartbeats (
 );
 CREATE INDEX heartbeats_device ON heartbeats(device_id, received_at_ms);
 `,
+  // a heartbeat's held and heldDropped (SQLite's MIGRATION_6)
+  `
+ALTER TABLE heartbeats ADD COLUMN held BIGINT;
+ALTER TABLE heartbeats ADD COLUMN held_dropped BIGINT;
+`,
 ];
 
 /** `?` placeholders numbered `$1`, `$2`, … as PostgreSQL takes them (none appear inside quoted text here). */

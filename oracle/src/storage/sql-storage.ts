@@ -778,7 +778,7 @@ export class SqlStorage implements Storage {
   addHeartbeat(h: NewHeartbeat): void {
     this.sql.write(() =>
       this.sql.run(
-        `INSERT INTO heartbeats (device_id, facility_id, received_at_ms, ts, last_seq, buffer_depth, dropped, rssi_dbm, uptime_s, fw, faults, verified) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+        `INSERT INTO heartbeats (device_id, facility_id, received_at_ms, ts, last_seq, buffer_depth, dropped, held, held_dropped, rssi_dbm, uptime_s, fw, faults, verified) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
         [
           h.deviceId,
           h.facilityId,
@@ -787,6 +787,8 @@ export class SqlStorage implements Storage {
           h.lastSeq,
           h.bufferDepth,
           h.dropped,
+          h.held,
+          h.heldDropped,
           h.rssiDbm,
           h.uptimeS,
           h.fw,
@@ -855,6 +857,8 @@ export class SqlStorage implements Storage {
         lastSeq: n(h.last_seq),
         bufferDepth: n(h.buffer_depth),
         dropped: n(h.dropped),
+        held: n(h.held),
+        heldDropped: n(h.held_dropped),
         rssiDbm: n(h.rssi_dbm),
         uptimeS: n(h.uptime_s),
         fw: (h.fw as string | null) ?? null,

@@ -204,8 +204,24 @@ UPDATE batches SET abandoned_at_ms = carbonproof_legacy_abandoned_at(error, upda
 WHERE state = 'failed' AND substr(error, 1, ${LEGACY_ABANDONED_PREFIX.length}) = '${LEGACY_ABANDONED_PREFIX}';
 `;
 
+/**
+ * A heartbeat's `held` and `heldDropped` (docs/protocol.md): flue-gas measurements a device holds
+ * until its clock is set, and those it discarded at its bound. Earlier heartbeats have NULL.
+ */
+const MIGRATION_6 = `
+ALTER TABLE heartbeats ADD COLUMN held INTEGER;
+ALTER TABLE heartbeats ADD COLUMN held_dropped INTEGER;
+`;
+
 /** Schema version N is MIGRATIONS[0..N-1] applied in order (`PRAGMA user_version` = N). */
-export const MIGRATIONS: readonly string[] = [MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5];
+export const MIGRATIONS: readonly string[] = [
+  MIGRATION_1,
+  MIGRATION_2,
+  MIGRATION_3,
+  MIGRATION_4,
+  MIGRATION_5,
+  MIGRATION_6,
+];
 const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**

@@ -207,6 +207,10 @@ export type NewHeartbeat = {
   lastSeq: number | null;
   bufferDepth: number | null;
   dropped: number | null;
+  /** flue-gas measurements the device holds in RAM until its clock is set (firmware 0.4 on) */
+  held: number | null;
+  /** held measurements the device discarded at its bound (lost at the device, never signed) */
+  heldDropped: number | null;
   rssiDbm: number | null;
   uptimeS: number | null;
   fw: string | null;

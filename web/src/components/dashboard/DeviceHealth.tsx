@@ -102,6 +102,12 @@ export function DeviceHealth({
                           {h.lastHeartbeat?.dropped
                             ? `, ${h.lastHeartbeat.dropped} readings dropped by its full buffer`
                             : ""}
+                          {h.lastHeartbeat?.held
+                            ? `, ${h.lastHeartbeat.held} measurements held until its clock is set`
+                            : ""}
+                          {h.lastHeartbeat?.heldDropped
+                            ? `, ${h.lastHeartbeat.heldDropped} measurements lost while its clock was not set`
+                            : ""}
                           {h.lastHeartbeat?.faults.length ? `, faults: ${h.lastHeartbeat.faults.join(", ")}` : ""})
                         </span>
                       </>

@@ -99,6 +99,9 @@ const healthSchema = z.object({
           lastSeq: z.number().nullable(),
           bufferDepth: z.number().nullable(),
           dropped: z.number().nullable(),
+          // from schema 6 of the oracle's storage on; absent from an older node: unknown
+          held: z.number().nullable().default(null),
+          heldDropped: z.number().nullable().default(null),
           rssiDbm: z.number().nullable(),
           uptimeS: z.number().nullable(),
           fw: z.string().nullable(),
