@@ -6,13 +6,15 @@
  */
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { encodeFunctionData, keccak256, toHex, type Abi, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { idToBytes32, METHODOLOGY_ID, readingDigestHex } from "../../sdk/src/index.ts";
 import { headerFromJson } from "../src/batch/bundle.ts";
 import { carbonCreditsAbi } from "../src/chain/abi.ts";
 import { SdkCalculator } from "../src/compute/sdk.ts";
-import { CURSOR_META_KEY, PENDING_META_KEY } from "../src/credits/shortfalls.ts";
+import { CURSOR_META_KEY, PENDING_META_KEY, RECHECK_META_KEY } from "../src/credits/shortfalls.ts";
 import {
   artifact,
   HardhatNode,
@@ -142,7 +144,7 @@ describe(
       const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
       assert.match(metrics, /^carbonproof_oracle_shortfalls_recorded_total 1$/m);
       // both batches settled: behind the cursor, not listed again (after a restart either)
-      await waitFor(() => Number(node.storage.getMeta(CURSOR_META_KEY)) >= Math.max(va.batch.id, vb.batch.id), {
+      await waitFor(() => behindCursor(va.batch.id) && behindCursor(vb.batch.id), {
         what: "the cursor past both batches",
       });
       // the period under its baseline: issuable, not a shortfall; the node never sends for it
@@ -308,7 +310,7 @@ describe(
         },
       ]);
       await waitFor(() => node.storage.getMeta(PENDING_META_KEY) === "", { what: "the pending transaction settled" });
-      await waitFor(() => Number(node.storage.getMeta(CURSOR_META_KEY)) >= correction.batch.id, {
+      await waitFor(() => behindCursor(correction.batch.id), {
         what: "the cursor past the correction (its period asked again: still under its baseline)",
       });
       assert.match(
@@ -343,7 +345,7 @@ describe(
       assert.equal(correction.batch.correctionOfBatch, regular.batch.id, "the late reading is in a correction batch");
       const recordedBefore = await recordedCorrections();
       // the recorder passes it (settled for good: the cursor moves past it) without sending anything
-      await waitFor(() => Number(node.storage.getMeta(CURSOR_META_KEY)) >= correction.batch.id, {
+      await waitFor(() => behindCursor(correction.batch.id), {
         what: "the cursor past the correction of the revoked period",
       });
       assert.equal(node.storage.getMeta(PENDING_META_KEY) ?? "", "", "nothing sent");
@@ -359,6 +361,51 @@ describe(
         account: dep.admin,
       });
     });
+
+    test("a batch confirmed after the cursor passed its id (an operator's retry) is still asked, and recorded", async () => {
+      // the recorder off while two periods are attested: one above its baseline, then one under it
+      await node.close();
+      node = await chainTestNode(hh, dep, {
+        dir: tmp.dir,
+        chain: { carbonCredits: credits },
+        shortfalls: { enabled: false },
+        parts: { calculator: calculator() },
+      });
+      const v = electricity(above);
+      assert.equal((await readingPoster(node, above)(v)).status, 201);
+      const vv = await waitForConfirmed(node.httpUrl!, readingDigestHex(v.reading), 60_000);
+      const w = electricity(below);
+      assert.equal((await readingPoster(node, below)(w)).status, 201);
+      const vw = await waitForConfirmed(node.httpUrl!, readingDigestHex(w.reading), 60_000);
+      const later = node.storage.getBatch(vw.batch.id)!;
+      assert.ok(later.id > vv.batch.id);
+      // the cursor at the later batch, as if both had been asked; then the earlier one is confirmed
+      // anew (what `retry` of a failed batch and its new transaction do), after the cursor in time
+      node.storage.setMeta(CURSOR_META_KEY, JSON.stringify({ atMs: later.updatedAtMs, id: later.id }));
+      node.storage.setMeta(RECHECK_META_KEY, "[]");
+      await node.close();
+      const db = new DatabaseSync(join(tmp.dir, "oracle.db"));
+      db.prepare("UPDATE batches SET updated_at_ms = ? WHERE id = ?").run(later.updatedAtMs + 1, vv.batch.id);
+      db.close();
+      const count = (await shortfalls()).length;
+      await start();
+      await waitFor(async () => (await shortfalls()).some((s) => s.attestationId === vv.attestationId) || null, {
+        timeoutMs: 30_000,
+        what: `ShortfallRecorded for ${vv.attestationId}, confirmed after the cursor's batch`,
+      });
+      await waitFor(() => behindCursor(vv.batch.id), { what: "the cursor past it" });
+      assert.equal((await shortfalls()).length, count + 1);
+    });
+
+    /** The recorder has asked this batch and need not ask it again: behind its cursor, not to be asked again. */
+    const behindCursor = (batchId: number) => {
+      const raw = node.storage.getMeta(CURSOR_META_KEY);
+      const b = node.storage.getBatch(batchId);
+      if (!raw || !b) return false;
+      const c = JSON.parse(raw) as { atMs: number; id: number };
+      const recheck = JSON.parse(node.storage.getMeta(RECHECK_META_KEY) || "[]") as number[];
+      return (c.atMs > b.updatedAtMs || (c.atMs === b.updatedAtMs && c.id >= b.id)) && !recheck.includes(batchId);
+    };
 
     const recordedCorrections = async () =>
       (

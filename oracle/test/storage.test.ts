@@ -44,6 +44,38 @@ after(async () => {
 
 for (const { name: driver, skip, open: openStorage } of drivers)
   describe(driver, { skip }, () => {
+    test("confirmed batches are listed in the order they were confirmed, after a cursor and up to a time", async () => {
+      const s = await openStorage("confirmed-order");
+      try {
+        // four windows of one facility: batches 1..4
+        for (let w = 0; w < 4; w++)
+          s.commitIngest([uniq(storedReading("d-order", w + 1, 60 * w + 1))], [], { windowS: 60, nowMs: 0 });
+        const ids = s.listBatches({}).map((b) => b.id);
+        assert.equal(ids.length, 4);
+        const [a, b, c, d] = ids as [number, number, number, number];
+        // confirmed out of id order, a few ms apart (updated_at_ms is the commit's wall clock); d never
+        for (const id of [c, a, b]) {
+          const until = Date.now() + 3;
+          while (Date.now() < until);
+          assert.ok(s.transition(id, ["open"], "confirmed"));
+        }
+        const at = (id: number) => s.getBatch(id)!.updatedAtMs;
+        const list = (after: { atMs: number; id: number }, toMs = Date.now() + 1_000, limit = 10) =>
+          s.listConfirmedSince({ after, toMs, limit }).map((x) => x.id);
+        assert.deepEqual(list({ atMs: 0, id: 0 }), [c, a, b], "confirmation order, not id order; d is not confirmed");
+        assert.deepEqual(list({ atMs: at(a), id: a }), [b], "strictly after the cursor");
+        assert.deepEqual(list({ atMs: at(a), id: a - 1 }), [a, b], "the same time: then by id");
+        assert.deepEqual(list({ atMs: 0, id: 0 }, at(a)), [c, a], "confirmed at or before toMs");
+        assert.deepEqual(list({ atMs: 0, id: 0 }, Date.now() + 1_000, 1), [c], "at most limit");
+        assert.equal(
+          typeof s.listConfirmedSince({ after: { atMs: 0, id: 0 }, toMs: at(b), limit: 1 })[0]!.updatedAtMs,
+          "number",
+        );
+      } finally {
+        s.close();
+      }
+    });
+
     test("a dead letter whose payload and reason hold NUL characters is stored whole, each NUL shown as \\u0000", async () => {
       const s = await openStorage("nul");
       try {
@@ -240,12 +272,13 @@ for (const { name: driver, skip, open: openStorage } of drivers)
     });
   });
 
-test("a schema-5 database migrates to schema 6: its heartbeats kept, held and heldDropped unknown (null)", () => {
+test("a schema-5 database migrates to the current schema: its heartbeats kept, held and heldDropped unknown (null)", () => {
   const path = join(tmp.dir, "v5.db");
-  // schema 6 made by the node, then taken back to 5 (MIGRATION_6 adds two columns, nothing else)
+  // the node's schema, taken back to 5 (MIGRATION_6 adds two columns; MIGRATION_7 swaps an index)
   new SqliteStorage(path).close();
   const old = new DatabaseSync(path);
   old.exec("ALTER TABLE heartbeats DROP COLUMN held; ALTER TABLE heartbeats DROP COLUMN held_dropped");
+  old.exec("DROP INDEX batches_state_updated; CREATE INDEX batches_state ON batches(state)");
   old.exec("PRAGMA user_version = 5");
   old.exec(`INSERT INTO heartbeats (device_id, facility_id, received_at_ms, ts, dropped, faults, verified)
             VALUES ('d1', 'f1', 5000, 5, 2, '[]', 1)`);

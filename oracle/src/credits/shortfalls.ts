@@ -4,10 +4,14 @@
  * reduction until someone else records them. Anyone may; the node that attested the period is the
  * one that knows of it first and already pays for transactions.
  *
- * Every `everyMs` (and once at start), each confirmed regular batch of the last `lookbackDays` not
- * settled yet is asked with an `eth_call` of `recordShortfall(projectId, header)` (the project is
+ * Every `everyMs` (and once at start), each confirmed batch is asked once its challenge window is
+ * over, in the order batches were confirmed (a cursor in meta; the first time, from `lookbackDays`
+ * back): a regular one with an `eth_call` of `recordShortfall(projectId, header)` (the project is
  * CarbonCredits' `projectOfScope(keccak256(abi.encode(facilityId, methodologyId)))`), which
- * succeeds exactly for a period above its baseline, its challenge window over, still unsettled.
+ * succeeds exactly for a period above its baseline, its challenge window over, still unsettled; a
+ * correction first with `recordCorrection`. One whose answer may change (a challenge pending) is
+ * kept in meta and asked again at each pass. A batch an operator retries is confirmed later, and
+ * listed then: nothing holds the cursor back.
  * For one that succeeds, the transaction is signed at the pipeline's next nonce, persisted (meta
  * `shortfalls.pending`) and broadcast; one at a time, followed like a batch's: re-broadcast, gas
  * bumped after `chain.gasBumpAfterMs`, done when mined or when its nonce went to another
@@ -29,12 +33,19 @@ import type { Address, BatchPipeline, ChainPort } from "../batch/pipeline.ts";
 import { headerFromJson } from "../batch/bundle.ts";
 import { attestationRegistryAbi, carbonCreditsAbi } from "../chain/abi.ts";
 import type { Common } from "../common.ts";
-import type { BatchState, Storage } from "../storage/types.ts";
+import type { Batch, ConfirmedCursor, Storage } from "../storage/types.ts";
 
 /** Meta key of the node's one unmined recordShortfall transaction. */
 export const PENDING_META_KEY = "shortfalls.pending";
-/** Meta key of the batch id up to which every confirmed batch is settled (not listed again). */
-export const CURSOR_META_KEY = "shortfalls.settledThroughBatch";
+/**
+ * Meta key of the recorder's place in the order batches were confirmed (JSON `{ atMs, id }`: the
+ * batch's `updatedAtMs` and id): every confirmed batch up to it has been asked, and those to ask
+ * again are in `RECHECK_META_KEY`.
+ */
+export const CURSOR_META_KEY = "shortfalls.cursor";
+/** Meta key of the ids of batches behind the cursor to ask again (JSON array). */
+export const RECHECK_META_KEY = "shortfalls.recheck";
+const cursorShape = z.object({ atMs: z.number().int(), id: z.number().int().nonnegative() });
 
 const pendingShape = z.object({
   /** the account that signed it, and its chain: after a key rotation or on another chain it is not ours to follow */
@@ -66,22 +77,35 @@ const FINAL_REVERTS = new Set([
   "CarbonCreditsUnknownAttestation", // not on the registry CarbonCredits reads (another deployment)
 ]);
 
-/** States a batch may leave for `confirmed` (failed ones by an operator's retry). */
-const UNFINISHED: BatchState[] = ["open", "sealed", "pinned", "signed", "submitted", "failed"];
-/** eth_calls of recordShortfall in one pass at most (after a restart, or a long pause, the rest wait). */
+/** eth_calls of recordShortfall and recordCorrection in one pass at most (the rest wait for the next). */
 const MAX_CALLS_PER_PASS = 500;
+/** Confirmed batches listed in one pass at most. */
+const LIST_LIMIT = 2_000;
+/** Batches kept to ask again at most; past it, newer batches wait (the cursor does not pass them). */
+const MAX_RECHECK = 10_000;
+/**
+ * A batch is listed once confirmed at least this long ago, whatever the challenge window. Batches
+ * are confirmed by one writer, one commit after another, so their `updatedAtMs` grow in the order
+ * they become visible; this second only keeps a listing clear of the commit under way and of a
+ * small step back of the wall clock.
+ */
+const SETTLE_MS = 1_000;
+/** A pass that left work for the next (calls used up, a full listing) is followed after this. */
+const CATCH_UP_MS = 1_000;
 
-export type ShortfallOutcome = { asked: number; sent: string | null; pending: string | null };
+/** `more`: the pass stopped with batches due still to ask; the next follows within a second. */
+export type ShortfallOutcome = { asked: number; sent: string | null; pending: string | null; more: boolean };
+/** `callsUpTo`: the calls this part of the pass may have made in all (`asked`) before it stops. */
+type PassContext = { asked: number; callsUpTo: number; sent: string | null; projects: Map<string, number> };
+type Verdict = "settled" | "recheck" | "sent" | "halt" | "budget";
 
 export class ShortfallRecorder {
   readonly #common: Common;
   readonly #log: Logger;
-  readonly #storage: Pick<Storage, "listBatches" | "getBatch" | "getMeta" | "setMeta">;
+  readonly #storage: Pick<Storage, "listConfirmedSince" | "getBatch" | "getMeta" | "setMeta">;
   readonly #chain: ChainPort & { client: PublicClient };
   readonly #pipeline: Pick<BatchPipeline, "sendOther" | "setOtherInFlight">;
   readonly #credits: Address;
-  /** ids of batches above the cursor settled for good (final revert, or recorded by this node) */
-  readonly #done = new Set<number>();
   #pending: Pending | null;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<unknown> | null = null;
@@ -89,7 +113,7 @@ export class ShortfallRecorder {
 
   constructor(deps: {
     common: Common;
-    storage: Pick<Storage, "listBatches" | "getBatch" | "getMeta" | "setMeta">;
+    storage: Pick<Storage, "listConfirmedSince" | "getBatch" | "getMeta" | "setMeta">;
     chain: ChainPort & { client: PublicClient };
     pipeline: Pick<BatchPipeline, "sendOther" | "setOtherInFlight">;
     carbonCredits: Address;
@@ -108,11 +132,15 @@ export class ShortfallRecorder {
     const every = this.#common.config.shortfalls.everyMs;
     const loop = () => {
       if (this.#stopped) return;
+      let next = every;
       this.#running = this.pass()
+        .then((o) => {
+          if (o.more) next = CATCH_UP_MS;
+        })
         .catch((err: unknown) => this.#log.warn({ err }, "shortfall pass failed; retried at the next"))
         .finally(() => {
           this.#running = null;
-          if (!this.#stopped) this.#timer = setTimeout(loop, every);
+          if (!this.#stopped) this.#timer = setTimeout(loop, next);
         });
     };
     this.#timer = setTimeout(loop, 0);
@@ -124,13 +152,14 @@ export class ShortfallRecorder {
     await this.#running;
   }
 
-  /** One pass: follow the pending transaction; if none is left, ask the batches and send the first found. */
+  /**
+   * One pass: follow the pending transaction; if none is left, ask again the batches kept for it,
+   * then those confirmed since the cursor whose challenge window is over, and send the first found.
+   */
   async pass(): Promise<ShortfallOutcome> {
     if (this.#pending && !(await this.#follow(this.#pending)))
-      return { asked: 0, sent: null, pending: this.#pending.attestationId };
-    const cfg = this.#common.config.shortfalls;
-    const nowS = Math.floor(this.#common.clock.nowMs() / 1000);
-    const cursor = Number(this.#storage.getMeta(CURSOR_META_KEY) ?? 0) || 0;
+      return { asked: 0, sent: null, pending: this.#pending.attestationId, more: false };
+    const nowMs = this.#common.clock.nowMs();
     const window = Number(
       await this.#chain.client.readContract({
         address: this.#credits,
@@ -138,142 +167,182 @@ export class ShortfallRecorder {
         functionName: "challengeWindow",
       }),
     );
-    // `lookbackDays` after the challenge window: a window of any length leaves that long to ask
-    const batches = this.#storage.listBatches({
-      states: ["confirmed"],
-      afterId: cursor,
-      periodEndFrom: nowS - window - cfg.lookbackDays * 86_400,
-      // a correction has its original's (old) period: listed whatever its age, or the cursor would pass it
-      correctionsOfAnyPeriod: true,
-      limit: 100_000,
-    });
-    const projects = new Map<string, number>();
-    const projectOf = async (header: BatchHeader): Promise<number> => {
-      const scope = keccak256(
-        encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }], [header.facilityId, header.methodologyId]),
-      );
-      let projectId = projects.get(scope);
-      if (projectId === undefined) {
-        projectId = Number(
-          await this.#chain.client.readContract({
-            address: this.#credits,
-            abi: carbonCreditsAbi,
-            functionName: "projectOfScope",
-            args: [scope],
-          }),
-        );
-        projects.set(scope, projectId);
-      }
-      return projectId;
-    };
-    let asked = 0;
-    /** the smallest id of a batch still to settle: the cursor stays below it */
-    let firstOpen = Number.POSITIVE_INFINITY;
-    const open = (id: number) => (firstOpen = Math.min(firstOpen, id));
-    let sent: string | null = null;
-    let halted = false; // paused, a transaction sent, or the pass's calls used up: the rest waits
-    for (const b of batches) {
-      if (this.#stopped) break;
-      if (b.headerJson === null || b.attestationId === null || this.#done.has(b.id)) continue;
-      // a correction adds its grams to its period while that is unissued (recordCorrection), which
-      // may take the period over its baseline: the period it corrects is asked again
-      const target = b.correctionOfBatch === null ? b : (this.#storage.getBatch(b.correctionOfBatch) ?? null);
-      if (
-        target === null ||
-        target.state !== "confirmed" ||
-        target.correctionOfBatch !== null ||
-        target.headerJson === null ||
-        target.attestationId === null
-      ) {
-        this.#done.add(b.id);
+    // a batch's challenge window began when it was submitted, before it was confirmed: one confirmed
+    // that long ago is due
+    const dueToMs = Math.min(nowMs - window * 1000, nowMs - SETTLE_MS);
+    const cursorBefore = this.#readCursor(dueToMs);
+    let cursor = cursorBefore;
+    const recheck = this.#readRecheck();
+    const recheckBefore = JSON.stringify([...recheck]);
+    // batches to ask again first, with half the pass's calls at most (each asked goes to the back of
+    // the list, so that the next pass begins with the others), then those confirmed since the cursor
+    const ctx: PassContext = { asked: 0, callsUpTo: MAX_CALLS_PER_PASS / 2, sent: null, projects: new Map() };
+    let halted = false; // paused, or a transaction sent: the rest waits for the next pass
+    for (const id of [...recheck]) {
+      if (this.#stopped) return this.#outcome(ctx, false);
+      const b = this.#storage.getBatch(id);
+      if (!b || b.state !== "confirmed" || b.updatedAtMs > dueToMs) {
+        // no longer confirmed (an operator's retry, after a restore): listed again once it is
+        recheck.delete(id);
         continue;
       }
-      const header = headerFromJson(target.headerJson);
-      const projectId = await projectOf(header);
-      // no project for this facility and methodology: nothing to record (one registered later with
-      // a back-dated baseline is found by `carbonproof shortfalls` and the audit walk)
-      if (projectId === 0) {
-        this.#done.add(b.id);
-        continue;
-      }
-      // its challenge window cannot be over yet (it began when the batch was submitted, before it
-      // was confirmed): not asked, and the cursor waits for it
-      if (halted || b.updatedAtMs / 1000 + window > nowS) {
-        open(b.id);
-        continue;
-      }
-      if (asked >= MAX_CALLS_PER_PASS) {
+      const verdict = await this.#consider(b, ctx);
+      if (verdict === "budget") break;
+      recheck.delete(id);
+      if (verdict !== "settled") recheck.add(id);
+      if (verdict === "halt" || verdict === "sent") {
         halted = true;
-        open(b.id);
-        continue;
+        break;
       }
-      if (b !== target) {
-        // a correction counts against its period only once recorded on CarbonCredits (anyone may):
-        // charged to the project if the period was issued, else to the period before it is
-        // a correction of a revoked period would be recorded and change nothing (docs/credits.md):
-        // not sent, as the sdk's `projectShortfalls` does not list it
-        asked++;
-        const revoked = await this.#chain.client.readContract({
-          address: this.#chain.domain.verifyingContract,
-          abi: attestationRegistryAbi,
-          functionName: "isRevoked",
-          args: [target.attestationId as Hex],
-        });
-        if (revoked) {
-          this.#done.add(b.id);
-          continue;
-        }
-        const own = headerFromJson(b.headerJson);
-        const recorded = await this.#ask("recordCorrection", [own]);
-        if (recorded.kind === "halt" || recorded.kind === "later") {
-          if (recorded.kind === "halt") halted = true;
-          open(b.id);
-          continue;
-        }
-        if (recorded.kind === "send") {
-          open(b.id); // asked again once mined: then its period is
-          const id = b.attestationId.toLowerCase();
-          await this.#send({ kind: "correction", id, projectId, batchId: b.id, args: [own] });
-          sent = id;
-          halted = true;
-          continue;
-        }
-        // recorded already (or nothing to record): on to the period it corrects
+    }
+    ctx.callsUpTo = MAX_CALLS_PER_PASS;
+    const fresh = halted ? [] : this.#storage.listConfirmedSince({ after: cursor, toMs: dueToMs, limit: LIST_LIMIT });
+    let more = fresh.length === LIST_LIMIT;
+    for (const b of fresh) {
+      if (this.#stopped) return this.#outcome(ctx, false);
+      if (recheck.size >= MAX_RECHECK) {
+        this.#log.warn({ recheck: recheck.size }, "too many batches to ask again; newer ones wait");
+        more = false;
+        break;
       }
-      asked++;
-      const answer = await this.#ask("recordShortfall", [projectId, header]);
-      if (answer.kind === "final") {
-        this.#done.add(b.id);
-        continue;
+      const verdict = await this.#consider(b, ctx);
+      if (verdict === "halt" || verdict === "budget") {
+        more = verdict === "budget";
+        break;
       }
-      open(b.id);
-      if (answer.kind === "halt") halted = true;
-      if (answer.kind !== "send") continue;
-      // settled once its transaction is mined (#follow), asked again otherwise
-      const id = target.attestationId.toLowerCase();
-      await this.#send({
-        kind: "shortfall",
-        id,
-        projectId,
-        batchId: b.id,
-        args: [projectId, header],
-        excessGrams: answer.excessGrams,
+      if (verdict !== "settled") recheck.add(b.id);
+      cursor = { atMs: b.updatedAtMs, id: b.id };
+      if (verdict === "sent") {
+        more = false; // the next pass follows the transaction first
+        break;
+      }
+    }
+    if (this.#stopped) return this.#outcome(ctx, false);
+    if (cursor !== cursorBefore || this.#storage.getMeta(CURSOR_META_KEY) === null)
+      this.#storage.setMeta(CURSOR_META_KEY, JSON.stringify(cursor));
+    const recheckAfter = JSON.stringify([...recheck]);
+    if (recheckAfter !== recheckBefore) this.#storage.setMeta(RECHECK_META_KEY, recheckAfter);
+    // a full listing, or the calls used up before its end: the next pass follows at once (catching up)
+    return this.#outcome(ctx, more);
+  }
+
+  #outcome(ctx: PassContext, more: boolean): ShortfallOutcome {
+    return { asked: ctx.asked, sent: ctx.sent, pending: this.#pending?.attestationId ?? null, more };
+  }
+
+  /**
+   * Asks CarbonCredits about one confirmed batch: `settled` for good (nothing to record, now or
+   * ever, or not this node's to ask), `recheck` (ask again at the next pass: a challenge pending,
+   * a reason that may change), `sent` (a transaction is on its way: asked again once mined),
+   * `halt` (paused: the pass ends) or `budget` (its calls used up: not asked).
+   */
+  async #consider(b: Batch, ctx: PassContext): Promise<Verdict> {
+    if (b.headerJson === null || b.attestationId === null) return "settled";
+    // a correction adds its grams to its period while that is unissued (recordCorrection), which
+    // may take the period over its baseline: the period it corrects is asked again
+    const target = b.correctionOfBatch === null ? b : (this.#storage.getBatch(b.correctionOfBatch) ?? null);
+    if (
+      target === null ||
+      target.state !== "confirmed" ||
+      target.correctionOfBatch !== null ||
+      target.headerJson === null ||
+      target.attestationId === null
+    )
+      return "settled";
+    const header = headerFromJson(target.headerJson);
+    const projectId = await this.#projectOf(header, ctx.projects);
+    // no project for this facility and methodology: nothing to record (one registered later with
+    // a back-dated baseline is found by `carbonproof shortfalls` and the audit walk)
+    if (projectId === 0) return "settled";
+    if (ctx.asked >= ctx.callsUpTo) return "budget";
+    if (b !== target) {
+      // a correction counts against its period only once recorded on CarbonCredits (anyone may):
+      // charged to the project if the period was issued, else to the period before it is. One of
+      // a revoked period would be recorded and change nothing (docs/credits.md): not sent, as the
+      // sdk's `projectShortfalls` does not list it
+      ctx.asked++;
+      const revoked = await this.#chain.client.readContract({
+        address: this.#chain.domain.verifyingContract,
+        abi: attestationRegistryAbi,
+        functionName: "isRevoked",
+        args: [target.attestationId as Hex],
       });
-      sent = id;
-      halted = true;
+      if (revoked) return "settled";
+      const own = headerFromJson(b.headerJson);
+      const recorded = await this.#ask("recordCorrection", [own]);
+      if (recorded.kind === "halt") return "halt";
+      if (recorded.kind === "later") return "recheck";
+      if (recorded.kind === "send") {
+        const id = b.attestationId.toLowerCase();
+        await this.#send({ kind: "correction", id, projectId, batchId: b.id, args: [own] });
+        ctx.sent = id;
+        return "sent"; // asked again once mined: then its period is
+      }
+      // recorded already (or nothing to record): on to the period it corrects
     }
-    // Every batch up to just below the first open one is settled: not listed again, after a
-    // restart too. A batch not confirmed yet holds it as well, and so does a failed regular one
-    // with readings (an operator may retry it, abandoned or not).
-    for (const u of this.#storage.listBatches({ states: UNFINISHED, afterId: cursor, limit: 10_000 }))
-      if (u.state !== "failed" || (u.correctionOfBatch === null && u.readingCount > 0)) open(u.id);
-    const listedMax = batches.reduce((m, b) => Math.max(m, b.id), cursor);
-    const through = firstOpen === Number.POSITIVE_INFINITY ? listedMax : Math.min(listedMax, firstOpen - 1);
-    if (through > cursor && !this.#stopped) {
-      this.#storage.setMeta(CURSOR_META_KEY, String(through));
-      for (const done of this.#done) if (done <= through) this.#done.delete(done);
+    ctx.asked++;
+    const answer = await this.#ask("recordShortfall", [projectId, header]);
+    if (answer.kind !== "send")
+      return answer.kind === "final" ? "settled" : answer.kind === "halt" ? "halt" : "recheck";
+    // settled once its transaction is mined and the next ask says so (#follow), asked again otherwise
+    const id = target.attestationId.toLowerCase();
+    await this.#send({
+      kind: "shortfall",
+      id,
+      projectId,
+      batchId: b.id,
+      args: [projectId, header],
+      excessGrams: answer.excessGrams,
+    });
+    ctx.sent = id;
+    return "sent";
+  }
+
+  /** CarbonCredits' project of a period's facility and methodology (0: none), once per pass each. */
+  async #projectOf(header: BatchHeader, projects: Map<string, number>): Promise<number> {
+    const scope = keccak256(
+      encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }], [header.facilityId, header.methodologyId]),
+    );
+    let projectId = projects.get(scope);
+    if (projectId === undefined) {
+      projectId = Number(
+        await this.#chain.client.readContract({
+          address: this.#credits,
+          abi: carbonCreditsAbi,
+          functionName: "projectOfScope",
+          args: [scope],
+        }),
+      );
+      projects.set(scope, projectId);
     }
-    return { asked, sent, pending: this.#pending?.attestationId ?? null };
+    return projectId;
+  }
+
+  /**
+   * Where the last pass left off; at the first, `lookbackDays` before the batches now due. An
+   * unreadable value is logged and read as the first.
+   */
+  #readCursor(dueToMs: number): ConfirmedCursor {
+    const raw = this.#storage.getMeta(CURSOR_META_KEY);
+    if (raw !== null && raw !== "") {
+      try {
+        return cursorShape.parse(JSON.parse(raw));
+      } catch (err) {
+        this.#log.error({ err, raw }, `meta ${CURSOR_META_KEY} is not a cursor; starting lookbackDays back`);
+      }
+    }
+    return { atMs: dueToMs - this.#common.config.shortfalls.lookbackDays * 86_400_000, id: 0 };
+  }
+
+  #readRecheck(): Set<number> {
+    const raw = this.#storage.getMeta(RECHECK_META_KEY);
+    if (raw === null || raw === "") return new Set();
+    try {
+      return new Set(z.array(z.number().int().positive()).parse(JSON.parse(raw)));
+    } catch (err) {
+      this.#log.error({ err }, `meta ${RECHECK_META_KEY} is not a list of batch ids; ignored`);
+      return new Set();
+    }
   }
 
   /**
@@ -365,8 +434,8 @@ export class ShortfallRecorder {
           ? this.#common.metrics.shortfallsRecorded
           : this.#common.metrics.correctionsRecorded
         ).inc();
-        // a recorded correction's batch stays open: the period it corrects is asked next
-        if (p.kind === "shortfall" && p.batchId !== undefined) this.#done.add(p.batchId);
+        // its batch is asked again at the next pass: a shortfall's then settles, and a correction's
+        // period is asked
       }
       // reverted: recorded by someone else first (or issued meanwhile); the next pass asks again
       else this.#log.warn({ attestation: p.attestationId, tx: hash }, `${fn} reverted; asked again`);

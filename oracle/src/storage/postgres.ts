@@ -155,6 +155,11 @@ CREATE INDEX heartbeats_device ON heartbeats(device_id, received_at_ms);
 ALTER TABLE heartbeats ADD COLUMN held BIGINT;
 ALTER TABLE heartbeats ADD COLUMN held_dropped BIGINT;
 `,
+  // batches of a state in the order they last changed (SQLite's MIGRATION_7)
+  `
+CREATE INDEX batches_state_updated ON batches(state, updated_at_ms, id);
+DROP INDEX batches_state;
+`,
 ];
 
 /** `?` placeholders numbered `$1`, `$2`, … as PostgreSQL takes them (none appear inside quoted text here). */

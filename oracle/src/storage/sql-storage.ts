@@ -11,6 +11,7 @@ import type {
   Batch,
   BatchPatch,
   BatchState,
+  ConfirmedCursor,
   ListBatchesQuery,
   DeadLetter,
   DeviceHealth,
@@ -555,12 +556,18 @@ export class SqlStorage implements Storage {
     if (q.states?.length) (where.push(`state IN (${q.states.map(() => "?").join(",")})`), args.push(...q.states));
     if (q.facilityId) (where.push("facility_id = ?"), args.push(q.facilityId));
     if (q.afterId !== undefined) (where.push("id > ?"), args.push(q.afterId));
-    if (q.periodEndFrom !== undefined)
-      q.correctionsOfAnyPeriod
-        ? (where.push("(period_end >= ? OR correction_of_batch IS NOT NULL)"), args.push(q.periodEndFrom))
-        : (where.push("period_end >= ?"), args.push(q.periodEndFrom));
     const sql = `SELECT * FROM batches ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY period_start, id LIMIT ?`;
     return this.sql.all(sql, [...args, q.limit ?? 1000]).map(toBatch);
+  }
+  listConfirmedSince(q: { after: ConfirmedCursor; toMs: number; limit: number }): Batch[] {
+    // `state = 'confirmed'` as written here with the row comparison: an index range of batches_state_updated
+    return this.sql
+      .all(
+        `SELECT * FROM batches WHERE state = 'confirmed' AND (updated_at_ms, id) > (?, ?) AND updated_at_ms <= ?
+         ORDER BY updated_at_ms, id LIMIT ?`,
+        [q.after.atMs, q.after.id, q.toMs, q.limit],
+      )
+      .map(toBatch);
   }
   #patchSql(patch: BatchPatch): { sets: string[]; args: SqlArg[] } {
     const sets: string[] = [];

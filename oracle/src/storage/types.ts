@@ -238,16 +238,16 @@ export type DeviceHealth = {
   rejectedTotal: number;
 };
 
-/** Batches in period order (then id): of these states, this facility, ids above `afterId`, periods ending at or after `periodEndFrom` (unix s). */
+/** Batches in period order (then id): of these states, this facility, ids above `afterId`. */
 export type ListBatchesQuery = {
   states?: BatchState[];
   facilityId?: string;
   afterId?: number;
-  periodEndFrom?: number;
-  /** with `periodEndFrom`: correction batches whatever their period (a late reading may be months late) */
-  correctionsOfAnyPeriod?: boolean;
   limit?: number;
 };
+
+/** A place in the order of confirmation: `updated_at_ms` of a confirmed batch, then its id. */
+export type ConfirmedCursor = { atMs: number; id: number };
 
 export interface Storage {
   /** Stores validated readings (or records their rejection) in one transaction; outcome per input, same order. */
@@ -279,6 +279,12 @@ export interface Storage {
   getBatch(id: number): Batch | null;
   getBatchByAttestation(attestationId: string): Batch | null;
   listBatches(q: ListBatchesQuery): Batch[];
+  /**
+   * Confirmed batches in the order they were confirmed (`updatedAtMs`, then id), after `after` and
+   * confirmed at or before `toMs`, at most `limit` (an index of confirmed batches only: a query
+   * costs the rows it returns, not the table).
+   */
+  listConfirmedSince(q: { after: ConfirmedCursor; toMs: number; limit: number }): Batch[];
   /**
    * Moves a batch from one of `from` to `to` and applies `patch`; false when it was not in `from`
    * (idempotent), or, with `afterEarlier`, when it is a regular batch and an earlier regular batch of
