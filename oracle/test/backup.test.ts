@@ -4,17 +4,29 @@
  */
 import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import fs from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { readingDigestHex, type Envelope } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
+import { rawCid } from "../src/ipfs/store.ts";
 import { lockDataDir } from "../src/pid.ts";
 import { backupDatabase, restoreDatabase } from "../src/storage/backup.ts";
 import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
-import { runOracleCli, tempDir } from "./helpers.ts";
+import { runOracleCli, tempDir, waitFor } from "./helpers.ts";
 
 /** The digests of the readings a SQLite file holds. */
 function digestsIn(file: string): Set<string> {
@@ -138,6 +150,121 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
       assert.equal((await post(5)).length, 5);
     } finally {
       await node.stop();
+    }
+  });
+
+  test("--content copies the bundle and evidence files a backup names, only those it lacks; restore puts them back, pinned, after checking every one", async () => {
+    const dataDir = join(tmp.dir, "data-content");
+    const configFile = join(tmp.dir, "oracle-content.json");
+    writeFileSync(configFile, JSON.stringify({ dataDir }));
+    const cli = (...args: string[]) => runOracleCli([...args, "--config", configFile], {});
+    const meter = makeDevice("kangaita-meter-8");
+    const start = () =>
+      testNode({
+        dir: dataDir,
+        devices: [deviceInfo(meter)],
+        config: { storage: { driver: "sqlite", url: undefined } },
+      });
+    let node = await start();
+    // an evidence file (a manual entry's invoice), pinned and recorded as the evidence upload does
+    const invoice = Buffer.from(`invoice KPLC-2026-11 ${randomBytes(8).toString("hex")}`);
+    const evidenceCid = await node.content!.addAndPin(invoice);
+    node.storage.putEvidence({
+      sha256: createHash("sha256").update(invoice).digest("hex"),
+      cid: evidenceCid,
+      filename: "invoice.pdf",
+      mediaType: "application/pdf",
+      sizeBytes: invoice.length,
+      facilityId: meter.facilityId,
+      createdAtMs: Date.now(),
+    });
+    // readings of a window two hours ago: sealed at once, their bundle built and pinned
+    const key = createApiKey(node.storage, { scope: "device", subject: meter.deviceId }).key;
+    const ts = Math.floor(Date.now() / 1000) - 7200;
+    const res = await fetch(`${node.httpUrl}/v1/readings`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": key },
+      body: JSON.stringify([0, 1, 2].map((i) => electricity(meter, { ts: ts + i * 5 }))),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    const bundleCid = await waitFor(() => node.storage.listBatches({}).find((b) => b.bundleCid)?.bundleCid ?? null, {
+      what: "the window's bundle pinned",
+    });
+    const bundle = (await node.content!.get(bundleCid))!;
+
+    const backupFile = join(tmp.dir, "content-backup.db");
+    const contentDir = join(tmp.dir, "content-backup");
+    const made = await cli("backup", backupFile, "--content", contentDir); // the node running
+    assert.equal(made.code, 0, made.stderr);
+    const report = JSON.parse(made.stdout) as {
+      content: { cids: number; copied: number; present: number; missing: unknown[] };
+    };
+    assert.deepEqual(
+      { ...report.content, bytes: undefined, dir: undefined },
+      { cids: 2, copied: 2, present: 0, missing: [], bytes: undefined, dir: undefined },
+    );
+    assert.deepEqual(readdirSync(contentDir).sort(), [bundleCid, evidenceCid].sort(), "one file per CID, nothing else");
+    assert.deepEqual(readFileSync(join(contentDir, evidenceCid)), invoice);
+    assert.deepEqual(new Uint8Array(readFileSync(join(contentDir, bundleCid))), new Uint8Array(bundle));
+    // again: nothing copied twice
+    const again = await cli("backup", backupFile, "--force", "--content", contentDir);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(
+      [
+        (JSON.parse(again.stdout) as typeof report).content.copied,
+        (JSON.parse(again.stdout) as typeof report).content.present,
+      ],
+      [0, 2],
+    );
+    // a file the node's store never had: the database backup stands, the command fails naming it
+    const lost = Buffer.from("a meter photo nobody pinned");
+    const lostCid = await rawCid(lost);
+    node.storage.putEvidence({
+      sha256: createHash("sha256").update(lost).digest("hex"),
+      cid: lostCid,
+      filename: "meter.jpg",
+      mediaType: "image/jpeg",
+      sizeBytes: lost.length,
+      facilityId: meter.facilityId,
+      createdAtMs: Date.now(),
+    });
+    const partial = await cli("backup", join(tmp.dir, "content-backup-2.db"), "--content", contentDir);
+    assert.equal(partial.code, 1);
+    assert.match(
+      partial.stderr,
+      new RegExp(
+        `1 of the 3 files it names are not in the node's IPFS store \\(${lostCid}: not in the node's IPFS store\\)`,
+      ),
+    );
+    assert.match(partial.stderr, /pin them again from any IPFS node that holds them, then run backup again/);
+    assert.ok(existsSync(join(tmp.dir, "content-backup-2.db")), "the database backup was written");
+    await node.close();
+
+    // the disk that held the node's IPFS store is lost
+    rmSync(join(dataDir, "ipfs"), { recursive: true, force: true });
+    // a file that is not the block its name says: nothing restored, the database untouched
+    writeFileSync(join(contentDir, lostCid), "something else");
+    const refused = await cli("restore", backupFile, "--content", contentDir);
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      new RegExp(`${lostCid} \\(its bytes do not hash to the CID \\(corrupt or cut short\\)\\)`),
+    );
+    assert.match(refused.stderr, /Nothing was restored: move them out/);
+    assert.ok(!readdirSync(dataDir).some((f) => f.startsWith("oracle.db.replaced-")), "the database was not replaced");
+    rmSync(join(contentDir, lostCid));
+
+    const restored = await cli("restore", backupFile, "--content", contentDir);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.equal((JSON.parse(restored.stdout) as { content: { blocks: number } }).content.blocks, 2);
+    node = await start();
+    try {
+      assert.deepEqual(Buffer.from((await node.content!.get(evidenceCid))!), invoice);
+      assert.deepEqual(new Uint8Array((await node.content!.get(bundleCid))!), new Uint8Array(bundle));
+      assert.equal(await node.content!.isPinned(evidenceCid), true);
+      assert.equal(await node.content!.isPinned(bundleCid), true);
+    } finally {
+      await node.close();
     }
   });
 

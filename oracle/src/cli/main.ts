@@ -64,6 +64,7 @@ type OptionName =
   | "shutdown-timeout"
   | "dry-run"
   | "force"
+  | "content"
   | "help";
 
 /** Every command: its usage line, what it does, the options it takes. */
@@ -103,16 +104,16 @@ const COMMANDS: Record<string, { usage: string; about: string; options: OptionNa
     options: ["config", "dry-run"],
   },
   backup: {
-    usage: "backup FILE.db [--force] [--config FILE]",
+    usage: "backup FILE.db [--content DIR] [--force] [--config FILE]",
     about:
       "a consistent copy of the node's SQLite database while the node runs (or not): written beside FILE.db, synced, checked by SQLite's quick_check, then put in place; prints what it holds",
-    options: ["config", "force"],
+    options: ["config", "content", "force"],
   },
   restore: {
-    usage: "restore FILE.db [--config FILE]",
+    usage: "restore FILE.db [--content DIR] [--config FILE]",
     about:
       "put a backup back as dataDir/oracle.db, the node stopped; the database it replaces is checkpointed and kept beside it (oracle.db.replaced-TIME); readings accepted after the backup was made are not in it",
-    options: ["config"],
+    options: ["config", "content"],
   },
   "keys create": {
     usage: "keys create [--config FILE]",
@@ -160,6 +161,8 @@ const OPTION_HELP: Record<OptionName, string> = {
   "dry-run":
     "    --dry-run                copy-from-sqlite: copy and check everything, then roll back (the target stays empty)",
   force: "    --force                  backup: replace FILE.db if it exists",
+  content:
+    "    --content DIR            backup: also copy each bundle and evidence file the backup names into DIR, one file per CID (only those DIR lacks); restore: put DIR's files back into the node's IPFS store, pinned",
   help: "-h, --help                   this help (also after a command: `keys rotate --help`)",
 };
 
@@ -209,6 +212,7 @@ const OPTIONS = {
   "shutdown-timeout": { type: "string" },
   "dry-run": { type: "boolean" },
   force: { type: "boolean" },
+  content: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -429,7 +433,12 @@ function refuseIfHeld(dir: string, why: string): void {
  * `backup FILE` and `restore FILE` (storage/backup.ts): SQLite only; PostgreSQL has its own tools.
  * A JSON report on stdout, a line on stderr before the work (a large database takes a while).
  */
-async function backupOrRestore(cfg: Config, command: "backup" | "restore", given: string, force: boolean) {
+async function backupOrRestore(
+  cfg: Config,
+  command: "backup" | "restore",
+  given: string,
+  opts: { force: boolean; content: string | null },
+) {
   if (cfg.storage.driver === "postgres")
     throw new Error(
       `this node stores in PostgreSQL (storage.driver postgres): ${command === "backup" ? "back it up with pg_dump, or the server's own backups" : "restore it with pg_restore or psql"} (docs/oracle.md, "Backups")`,
@@ -441,19 +450,106 @@ async function backupOrRestore(cfg: Config, command: "backup" | "restore", given
       process.stderr.write(
         `backing up ${database} (${(statSync(database).size / 2 ** 20).toFixed(1)} MiB) to ${resolve(given)}…\n`,
       );
-    console.log(JSON.stringify(backupDatabase({ source: database, target: given, force })));
+    const report = backupDatabase({ source: database, target: given, force: opts.force });
+    if (opts.content === null) {
+      console.log(JSON.stringify(report));
+      return;
+    }
+    const content = await backupContentOf(cfg, report.backup, resolve(opts.content));
+    console.log(JSON.stringify({ ...report, content }));
+    if (content.missing.length)
+      throw new Error(
+        `the database backup ${report.backup} is complete, but ${content.missing.length} of the ${content.cids} files it names are not in the node's IPFS store (${content.missing
+          .slice(0, 3)
+          .map((m) => `${m.cid}: ${m.why}`)
+          .join(
+            "; ",
+          )}${content.missing.length > 3 ? "; …" : ""}): pin them again from any IPFS node that holds them, then run backup again`,
+      );
     return;
   }
   // held until the restore ends: a node started meanwhile is refused
   takeDataDir(resolve(cfg.dataDir), "restore", "; a restore under a running node would lose what it writes");
+  // the files first: putting blocks into the store changes nothing a node reads by itself, and a
+  // content backup that is not what it says stops the restore before the database is touched
+  const content = opts.content === null ? null : await restoreContentOf(cfg, resolve(opts.content));
   process.stderr.write(`restoring ${resolve(given)} as ${database}…\n`);
   const report = restoreDatabase({ backup: given, database });
   console.log(
     JSON.stringify({
       ...report,
+      ...(content ? { content } : {}),
       next: "start the node: it resumes the batches the backup holds; readings it accepted after the backup was made are not in it (devices do not send an acknowledged reading again)",
     }),
   );
+}
+
+/** `backup --content DIR`: the blocks the backup `file` names, from the node's store into DIR. */
+async function backupContentOf(cfg: Config, file: string, dir: string) {
+  const { backupContent, contentCids } = await import("../ipfs/content-backup.ts");
+  const { formatCount } = await import("../../../sdk/src/cli/progress.ts");
+  const store = await openContentReader(cfg);
+  const progress = await progressLine();
+  try {
+    const cids = contentCids(file);
+    process.stderr.write(`copying the ${cids.length} bundle and evidence files it names to ${dir}…\n`);
+    return await backupContent({
+      cids,
+      dir,
+      read: (cid) => store.get(cid),
+      progress: (done, total) =>
+        progress.update(() => `backup --content: ${formatCount(done)} of ${formatCount(total)} files`),
+    });
+  } finally {
+    progress.done();
+    await store.close();
+  }
+}
+
+/** `restore --content DIR`: DIR's blocks into the node's store, pinned (the node stopped). */
+async function restoreContentOf(cfg: Config, dir: string) {
+  const { restoreContent } = await import("../ipfs/content-backup.ts");
+  const { formatCount } = await import("../../../sdk/src/cli/progress.ts");
+  const store =
+    cfg.ipfs.mode === "helia"
+      ? await (await import("../ipfs/helia.ts")).HeliaStore.open(join(resolve(cfg.dataDir), "ipfs"))
+      : new (await import("../ipfs/kubo.ts")).KuboStore(cfg.ipfs.kuboUrl, cfg.ipfs.timeoutMs);
+  const progress = await progressLine();
+  try {
+    process.stderr.write(`putting the files of ${dir} into the node's IPFS store (${cfg.ipfs.mode})…\n`);
+    return await restoreContent({
+      dir,
+      put: (bytes) => store.addAndPin(bytes),
+      progress: (done, total) =>
+        progress.update(() => `restore --content: ${formatCount(done)} of ${formatCount(total)} files`),
+    });
+  } finally {
+    progress.done();
+    await store.close();
+  }
+}
+
+/** A progress line on stderr (sdk/src/cli/progress.ts). */
+async function progressLine() {
+  const { ProgressLine } = await import("../../../sdk/src/cli/progress.ts");
+  return new ProgressLine({ write: (t) => process.stderr.write(t), tty: process.stderr.isTTY === true });
+}
+
+/**
+ * The node's content store, to read from beside a running node: the embedded store's block files
+ * (Helia itself is not started: its datastore belongs to the node), or the Kubo node's RPC API.
+ */
+async function openContentReader(
+  cfg: Config,
+): Promise<{ get(cid: string): Promise<Uint8Array | null>; close(): Promise<void> }> {
+  if (cfg.ipfs.mode === "kubo")
+    return new (await import("../ipfs/kubo.ts")).KuboStore(cfg.ipfs.kuboUrl, cfg.ipfs.timeoutMs);
+  const dir = join(resolve(cfg.dataDir), "ipfs");
+  if (!existsSync(join(dir, "blocks")))
+    throw new Error(
+      `no embedded IPFS store at ${dir}: is dataDir right, or does the node pin to Kubo (ipfs.mode kubo)?`,
+    );
+  return (await import("../ipfs/helia.ts")).openBlockReader(dir);
 }
 
 /**
@@ -837,7 +933,10 @@ async function main(): Promise<void> {
       return copyFromSqlite(cfg, args.rest[0]!, args.values["dry-run"] === true);
     case "backup":
     case "restore":
-      return backupOrRestore(cfg, args.command, args.rest[0]!, args.values.force === true);
+      return backupOrRestore(cfg, args.command, args.rest[0]!, {
+        force: args.values.force === true,
+        content: typeof args.values.content === "string" ? args.values.content : null,
+      });
     case "abandon":
       return abandon(cfg, Number(args.rest[0]));
     case "import": {

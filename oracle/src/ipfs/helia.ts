@@ -36,16 +36,8 @@ export class HeliaStore implements ContentStore {
     }
     return cid.toString();
   }
-  async get(cid: string, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array | null> {
-    const c = CID.parse(cid);
-    if (!(await this.#helia.blockstore.has(c, opts))) return null;
-    const out = this.#helia.blockstore.get(c, opts) as unknown;
-    // Helia 7 blockstores may stream a block as chunks; join them
-    if (out instanceof Uint8Array) return out;
-    if (out && typeof (out as Promise<unknown>).then === "function") return (await out) as Uint8Array;
-    const parts: Uint8Array[] = [];
-    for await (const chunk of out as AsyncIterable<Uint8Array>) parts.push(chunk);
-    return Buffer.concat(parts);
+  get(cid: string, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array | null> {
+    return readBlock(this.#helia.blockstore, cid, opts);
   }
   async isPinned(cid: string, opts: { signal?: AbortSignal } = {}): Promise<boolean> {
     return this.#helia.pins.isPinned(CID.parse(cid), opts);
@@ -53,4 +45,35 @@ export class HeliaStore implements ContentStore {
   async close(): Promise<void> {
     await this.#helia.stop();
   }
+}
+
+/**
+ * Reads blocks of the embedded store's blockstore (`dir/blocks`) without starting Helia: for
+ * `backup --content` beside a running node (block files are written whole, then renamed).
+ */
+export async function openBlockReader(
+  dir: string,
+): Promise<{ get(cid: string): Promise<Uint8Array | null>; close(): Promise<void> }> {
+  const blockstore = new FsBlockstore(join(dir, "blocks"), { createIfMissing: false });
+  await blockstore.open();
+  return { get: (cid) => readBlock(blockstore, cid), close: () => blockstore.close() };
+}
+
+async function readBlock(
+  blockstore: {
+    has(cid: CID, opts?: { signal?: AbortSignal }): unknown;
+    get(cid: CID, opts?: { signal?: AbortSignal }): unknown;
+  },
+  cid: string,
+  opts: { signal?: AbortSignal } = {},
+): Promise<Uint8Array | null> {
+  const c = CID.parse(cid);
+  if (!(await (blockstore.has(c, opts) as Promise<boolean> | boolean))) return null;
+  const out = blockstore.get(c, opts) as unknown;
+  // Helia 7 blockstores may stream a block as chunks; join them
+  if (out instanceof Uint8Array) return out;
+  if (out && typeof (out as Promise<unknown>).then === "function") return (await out) as Uint8Array;
+  const parts: Uint8Array[] = [];
+  for await (const chunk of out as AsyncIterable<Uint8Array>) parts.push(chunk);
+  return Buffer.concat(parts);
 }

@@ -1,0 +1,200 @@
+/**
+ * The IPFS side of `carbonproof-oracle backup --content DIR` and `restore --content DIR`: the
+ * blocks a node database names (its batches' evidence bundles, its evidence files), one file per
+ * block named by its CID.
+ *
+ * The database holds only CIDs. A bundle can be built again from the readings, but an evidence
+ * file (an invoice, a meter photo) exists nowhere else once its uploader deleted it, so a backup
+ * of the database alone would leave a restored node naming files no one holds. Every block the
+ * node pins is one raw block (ipfs/store.ts), so a block's file is the file itself, and its name
+ * says what its bytes must hash to: each is checked against it when copied and when put back.
+ *
+ * The copy is incremental: a file already in DIR is complete (each is written under a temporary
+ * name, synced, then renamed) and content-addressed, so it is not copied again.
+ */
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { CID } from "multiformats/cid";
+import * as raw from "multiformats/codecs/raw";
+import { sha256 } from "multiformats/hashes/sha2";
+import { processAlive } from "../pid.ts";
+
+/** The CIDs a node database (a backup's copy: one snapshot) names: bundles first, then evidence. */
+export function contentCids(databaseFile: string): string[] {
+  const db = new DatabaseSync(databaseFile, { readOnly: true });
+  try {
+    const rows = db
+      .prepare(
+        `SELECT bundle_cid AS cid FROM batches WHERE bundle_cid IS NOT NULL
+         UNION SELECT cid FROM evidence ORDER BY cid`,
+      )
+      .all() as { cid: string }[];
+    return rows.map((r) => r.cid);
+  } finally {
+    db.close();
+  }
+}
+
+/** Why `bytes` are not the block `cid` names, or null when they are (raw codec or not, sha2-256). */
+export async function blockMismatch(cid: string, bytes: Uint8Array): Promise<string | null> {
+  let c: CID;
+  try {
+    c = CID.parse(cid);
+  } catch {
+    return "not a CID";
+  }
+  if (c.code !== raw.code) return `not a raw block (codec 0x${c.code.toString(16)}): the node pins raw blocks only`;
+  if (c.multihash.code !== sha256.code) return `hashed with multihash 0x${c.multihash.code.toString(16)}, not sha2-256`;
+  const digest = await sha256.digest(bytes);
+  return Buffer.from(digest.digest).equals(Buffer.from(c.multihash.digest))
+    ? null
+    : "its bytes do not hash to the CID (corrupt or cut short)";
+}
+
+export type ContentBackupReport = {
+  dir: string;
+  /** CIDs the database names */
+  cids: number;
+  /** copied by this run */
+  copied: number;
+  /** in DIR already (an earlier backup) */
+  present: number;
+  bytes: number;
+  /** named by the database, but not in the node's store, or not the bytes their CID says */
+  missing: { cid: string; why: string }[];
+};
+
+/**
+ * Copies each block of `cids` that DIR lacks from the node's store (`read`) into DIR. A block
+ * the store lacks, or whose bytes do not hash to its CID, is listed in `missing`; the rest are
+ * copied all the same.
+ */
+export async function backupContent(opts: {
+  cids: string[];
+  dir: string;
+  read(cid: string): Promise<Uint8Array | null>;
+  progress?(done: number, total: number): void;
+}): Promise<ContentBackupReport> {
+  mkdirSync(opts.dir, { recursive: true });
+  // the temporary file of a backup killed outright (its process gone) is removed by the next
+  for (const name of readdirSync(opts.dir)) {
+    const m = /^\..+\.(\d+)\.partial$/.exec(name);
+    if (m && !processAlive(Number(m[1]))) rmSync(join(opts.dir, name), { force: true });
+  }
+  const report: ContentBackupReport = {
+    dir: opts.dir,
+    cids: opts.cids.length,
+    copied: 0,
+    present: 0,
+    bytes: 0,
+    missing: [],
+  };
+  let done = 0;
+  for (const cid of opts.cids) {
+    opts.progress?.(done++, opts.cids.length);
+    const target = join(opts.dir, cid);
+    if (existsSync(target)) {
+      report.present++;
+      continue;
+    }
+    let bytes: Uint8Array | null;
+    try {
+      bytes = await opts.read(cid);
+    } catch (err) {
+      report.missing.push({ cid, why: `could not be read: ${(err as Error).message}` });
+      continue;
+    }
+    if (bytes === null) {
+      report.missing.push({ cid, why: "not in the node's IPFS store" });
+      continue;
+    }
+    const wrong = await blockMismatch(cid, bytes);
+    if (wrong) {
+      report.missing.push({ cid, why: `the store's block: ${wrong}` });
+      continue;
+    }
+    writeDurably(target, bytes);
+    report.copied++;
+    report.bytes += bytes.length;
+  }
+  opts.progress?.(done, opts.cids.length);
+  if (report.copied > 0) fsyncDir(opts.dir);
+  return report;
+}
+
+export type ContentRestoreReport = { dir: string; blocks: number; bytes: number };
+
+/**
+ * Puts every block file of DIR into the node's store and pins it (`put`: ContentStore
+ * `addAndPin`). Every file is checked first, and nothing is put unless all are the blocks their
+ * names say: a file that is not is named, with what to do.
+ */
+export async function restoreContent(opts: {
+  dir: string;
+  put(bytes: Uint8Array): Promise<string>;
+  progress?(done: number, total: number): void;
+}): Promise<ContentRestoreReport> {
+  if (!existsSync(opts.dir))
+    throw new Error(`no content backup at ${opts.dir}: give the directory \`backup --content\` wrote`);
+  const names = readdirSync(opts.dir).filter((n) => !n.startsWith("."));
+  const wrong: string[] = [];
+  for (const name of names) {
+    const why = await blockMismatch(name, readFileSync(join(opts.dir, name)));
+    if (why) wrong.push(`${name} (${why})`);
+  }
+  if (wrong.length)
+    throw new Error(
+      `${wrong.length} file(s) in ${opts.dir} are not the block their name says: ${wrong.slice(0, 5).join("; ")}${wrong.length > 5 ? "; …" : ""}. Nothing was restored: move them out (a block can be fetched again from any IPFS node that holds its CID) and run restore again`,
+    );
+  const report: ContentRestoreReport = { dir: opts.dir, blocks: 0, bytes: 0 };
+  for (const name of names) {
+    opts.progress?.(report.blocks, names.length);
+    const bytes = readFileSync(join(opts.dir, name));
+    const cid = await opts.put(bytes);
+    if (cid !== CID.parse(name).toV1().toString())
+      throw new Error(`the store put ${name} as ${cid}: not the same block`);
+    report.blocks++;
+    report.bytes += bytes.length;
+  }
+  opts.progress?.(report.blocks, names.length);
+  return report;
+}
+
+/** `bytes` as `file`: written beside it under a temporary name, synced, renamed. */
+function writeDurably(file: string, bytes: Uint8Array): void {
+  const dot = join(dirname(file), `.${basename(file)}.${process.pid}.partial`);
+  const fd = openSync(dot, "w");
+  try {
+    writeSync(fd, bytes);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    renameSync(dot, file);
+  } catch (err) {
+    rmSync(dot, { force: true });
+    throw err;
+  }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
