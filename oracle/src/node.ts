@@ -244,6 +244,7 @@ async function startParts(common: Common, parts: NodeParts): Promise<OracleNode>
           }
         : null,
       readiness: () => readiness.parts(),
+      shortfalls: () => shortfalls?.status() ?? null,
     });
     const a = api;
     common.shutdown.add("http", () => a.close());

@@ -147,6 +147,35 @@ describe(
       await waitFor(() => behindCursor(va.batch.id) && behindCursor(vb.batch.id), {
         what: "the cursor past both batches",
       });
+      // what an operator sees of it: caught up, nothing to ask again, nothing in flight
+      const status = await waitFor(
+        async () => {
+          const body = (await (await fetch(`${node.httpUrl}/v1/status`)).json()) as {
+            shortfalls: {
+              caughtUp: boolean;
+              recheck: number;
+              pending: unknown;
+              lastError: unknown;
+              lastPassAtMs: number;
+            };
+          };
+          return body.shortfalls.caughtUp && body.shortfalls.pending === null ? body.shortfalls : null;
+        },
+        { what: "/v1/status: the recorder caught up" },
+      );
+      assert.deepEqual(
+        { ...status, lastPassAtMs: typeof status.lastPassAtMs },
+        {
+          caughtUp: true,
+          recheck: 0,
+          pending: null,
+          lastError: null,
+          lastPassAtMs: "number",
+        },
+      );
+      const gauges = await (await fetch(`${node.httpUrl}/metrics`)).text();
+      assert.match(gauges, /^carbonproof_oracle_shortfalls_recheck 0$/m);
+      assert.match(gauges, /^carbonproof_oracle_shortfalls_behind 0$/m);
       // the period under its baseline: issuable, not a shortfall; the node never sends for it
       await assert.rejects(
         dep.publicClient.simulateContract({

@@ -14,6 +14,7 @@ import type { ApiKey, Batch, IngestOutcome, OperatorRefusal, Storage, StoredRead
 import { BatchOperator, registryFrontier, type OperatorResult } from "../batch/operator.ts";
 import { BATCH_STATES, REJECT_REASONS } from "../storage/types.ts";
 import { textFieldProblem } from "../text.ts";
+import type { ShortfallStatus } from "../credits/shortfalls.ts";
 import { adminTokenMatches, authenticate, createApiKey } from "./keys.ts";
 
 export type ApiDeps = {
@@ -29,6 +30,8 @@ export type ApiDeps = {
    * refuses; null when this node has no chain key to sign with.
    */
   cosign?: ((req: CosignRequest) => Promise<{ signer: string; signature: string } | { refused: string }>) | null;
+  /** The shortfall recorder's state (credits/shortfalls.ts); null when it does not run. */
+  shortfalls?: () => ShortfallStatus | null;
 };
 
 declare module "fastify" {
@@ -561,6 +564,8 @@ export async function buildApi(deps: ApiDeps) {
     // failed batches holding back their facility's later ones (`carbonproof-oracle retry` or `abandon`)
     holding: storage.countHoldingBatches(),
     deadLetters: storage.countDeadLetters(),
+    // the recording of this node's periods above their baseline (null: not configured)
+    shortfalls: deps.shortfalls?.() ?? null,
     ready: deps.readiness(),
   }));
 

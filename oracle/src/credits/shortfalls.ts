@@ -93,6 +93,20 @@ const SETTLE_MS = 1_000;
 /** A pass that left work for the next (calls used up, a full listing) is followed after this. */
 const CATCH_UP_MS = 1_000;
 
+/** What `/v1/status` says of the recorder (`shortfalls`). */
+export type ShortfallStatus = {
+  /** when the last pass ended (ms), null before the first */
+  lastPassAtMs: number | null;
+  /** the last pass asked every batch due (nothing left for the next but new ones) */
+  caughtUp: boolean;
+  /** batches asked again at each pass */
+  recheck: number;
+  /** the node's unmined recordShortfall or recordCorrection, if any */
+  pending: { kind: "shortfall" | "correction"; attestationId: string; nonce: number } | null;
+  /** why the last pass failed (an RPC error), null when it did not */
+  lastError: string | null;
+};
+
 /** `more`: the pass stopped with batches due still to ask; the next follows within a second. */
 export type ShortfallOutcome = { asked: number; sent: string | null; pending: string | null; more: boolean };
 /** `callsUpTo`: the calls this part of the pass may have made in all (`asked`) before it stops. */
@@ -110,6 +124,7 @@ export class ShortfallRecorder {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<unknown> | null = null;
   #stopped = false;
+  #status: Omit<ShortfallStatus, "pending"> = { lastPassAtMs: null, caughtUp: false, recheck: 0, lastError: null };
 
   constructor(deps: {
     common: Common;
@@ -136,8 +151,14 @@ export class ShortfallRecorder {
       this.#running = this.pass()
         .then((o) => {
           if (o.more) next = CATCH_UP_MS;
+          this.#status.lastError = null;
         })
-        .catch((err: unknown) => this.#log.warn({ err }, "shortfall pass failed; retried at the next"))
+        .catch((err: unknown) => {
+          this.#log.warn({ err }, "shortfall pass failed; retried at the next");
+          this.#status.lastError = err instanceof Error ? err.message.split("\n")[0]! : String(err);
+          this.#status.caughtUp = false;
+          this.#common.metrics.shortfallsBehind.set(1);
+        })
         .finally(() => {
           this.#running = null;
           if (!this.#stopped) this.#timer = setTimeout(loop, next);
@@ -152,13 +173,21 @@ export class ShortfallRecorder {
     await this.#running;
   }
 
+  /** The recorder's state for `/v1/status`. */
+  status(): ShortfallStatus {
+    const p = this.#pending;
+    return { ...this.#status, pending: p ? { kind: p.kind, attestationId: p.attestationId, nonce: p.nonce } : null };
+  }
+
   /**
    * One pass: follow the pending transaction; if none is left, ask again the batches kept for it,
    * then those confirmed since the cursor whose challenge window is over, and send the first found.
    */
   async pass(): Promise<ShortfallOutcome> {
-    if (this.#pending && !(await this.#follow(this.#pending)))
+    if (this.#pending && !(await this.#follow(this.#pending))) {
+      this.#status.lastPassAtMs = this.#common.clock.nowMs();
       return { asked: 0, sent: null, pending: this.#pending.attestationId, more: false };
+    }
     const nowMs = this.#common.clock.nowMs();
     const window = Number(
       await this.#chain.client.readContract({
@@ -198,22 +227,25 @@ export class ShortfallRecorder {
     ctx.callsUpTo = MAX_CALLS_PER_PASS;
     const fresh = halted ? [] : this.#storage.listConfirmedSince({ after: cursor, toMs: dueToMs, limit: LIST_LIMIT });
     let more = fresh.length === LIST_LIMIT;
+    let caughtUp = !halted && !more; // every batch due asked, unless the loop below stops early
     for (const b of fresh) {
       if (this.#stopped) return this.#outcome(ctx, false);
       if (recheck.size >= MAX_RECHECK) {
         this.#log.warn({ recheck: recheck.size }, "too many batches to ask again; newer ones wait");
-        more = false;
+        more = caughtUp = false;
         break;
       }
       const verdict = await this.#consider(b, ctx);
       if (verdict === "halt" || verdict === "budget") {
         more = verdict === "budget";
+        caughtUp = false;
         break;
       }
       if (verdict !== "settled") recheck.add(b.id);
       cursor = { atMs: b.updatedAtMs, id: b.id };
       if (verdict === "sent") {
         more = false; // the next pass follows the transaction first
+        caughtUp = caughtUp && b === fresh[fresh.length - 1];
         break;
       }
     }
@@ -222,6 +254,9 @@ export class ShortfallRecorder {
       this.#storage.setMeta(CURSOR_META_KEY, JSON.stringify(cursor));
     const recheckAfter = JSON.stringify([...recheck]);
     if (recheckAfter !== recheckBefore) this.#storage.setMeta(RECHECK_META_KEY, recheckAfter);
+    this.#status = { lastPassAtMs: this.#common.clock.nowMs(), caughtUp, recheck: recheck.size, lastError: null };
+    this.#common.metrics.shortfallsRecheck.set(recheck.size);
+    this.#common.metrics.shortfallsBehind.set(caughtUp ? 0 : 1);
     // a full listing, or the calls used up before its end: the next pass follows at once (catching up)
     return this.#outcome(ctx, more);
   }

@@ -90,5 +90,15 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: "Periods above their project's baseline this node recorded on CarbonCredits (recordShortfall mined)",
       registers: r,
     }),
+    shortfallsRecheck: new Gauge({
+      name: "carbonproof_oracle_shortfalls_recheck",
+      help: "Confirmed batches the shortfall recorder asks again at each pass (a challenge pending, a reason that may change)",
+      registers: r,
+    }),
+    shortfallsBehind: new Gauge({
+      name: "carbonproof_oracle_shortfalls_behind",
+      help: "1 while the shortfall recorder's last pass left batches due unasked (catching up, paused, or failing), else 0",
+      registers: r,
+    }),
   };
 }
