@@ -14,7 +14,12 @@ import { idToBytes32, METHODOLOGY_ID, readingDigestHex } from "../../sdk/src/ind
 import { headerFromJson } from "../src/batch/bundle.ts";
 import { carbonCreditsAbi } from "../src/chain/abi.ts";
 import { SdkCalculator } from "../src/compute/sdk.ts";
-import { CURSOR_META_KEY, PENDING_META_KEY, RECHECK_META_KEY } from "../src/credits/shortfalls.ts";
+import {
+  CURSOR_META_KEY,
+  LEGACY_CURSOR_META_KEY,
+  PENDING_META_KEY,
+  RECHECK_META_KEY,
+} from "../src/credits/shortfalls.ts";
 import {
   artifact,
   HardhatNode,
@@ -423,6 +428,44 @@ describe(
         what: `ShortfallRecorded for ${vv.attestationId}, confirmed after the cursor's batch`,
       });
       await waitFor(() => behindCursor(vv.batch.id), { what: "the cursor past it" });
+      assert.equal((await shortfalls()).length, count + 1);
+    });
+
+    test("after the upgrade from the id cursor, a batch it had not settled is asked, however old", async () => {
+      await node.close();
+      node = await chainTestNode(hh, dep, {
+        dir: tmp.dir,
+        chain: { carbonCredits: credits },
+        shortfalls: { enabled: false },
+        parts: { calculator: calculator() },
+      });
+      const v = electricity(above);
+      assert.equal((await readingPoster(node, above)(v)).status, 201);
+      const vv = await waitForConfirmed(node.httpUrl!, readingDigestHex(v.reading), 60_000);
+      await node.close();
+      // as a node before schema 7 left it: its id cursor just below the batch, no new cursor; and
+      // the batch confirmed three days ago, before the first pass's lookbackDays (1 here)
+      const db = new DatabaseSync(join(tmp.dir, "oracle.db"));
+      db.prepare("UPDATE batches SET updated_at_ms = ? WHERE id = ?").run(Date.now() - 3 * 86_400_000, vv.batch.id);
+      db.prepare("DELETE FROM meta WHERE key IN (?, ?)").run(CURSOR_META_KEY, RECHECK_META_KEY);
+      db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(
+        LEGACY_CURSOR_META_KEY,
+        String(vv.batch.id - 1),
+      );
+      db.close();
+      const count = (await shortfalls()).length;
+      node = await chainTestNode(hh, dep, {
+        dir: tmp.dir,
+        chain: { carbonCredits: credits },
+        shortfalls: { everyMs: 200, lookbackDays: 1 },
+        parts: { calculator: calculator() },
+      });
+      await waitFor(async () => (await shortfalls()).some((s) => s.attestationId === vv.attestationId) || null, {
+        timeoutMs: 30_000,
+        what: `ShortfallRecorded for ${vv.attestationId}, settled by neither cursor`,
+      });
+      await waitFor(() => behindCursor(vv.batch.id), { what: "then settled" });
+      assert.equal(node.storage.getMeta(LEGACY_CURSOR_META_KEY), "", "the old cursor read once, then cleared");
       assert.equal((await shortfalls()).length, count + 1);
     });
 

@@ -455,16 +455,29 @@ async function backupOrRestore(
       console.log(JSON.stringify(report));
       return;
     }
-    const content = await backupContentOf(cfg, report.backup, resolve(opts.content));
+    let content: Awaited<ReturnType<typeof backupContentOf>>;
+    try {
+      content = await backupContentOf(cfg, report.backup, resolve(opts.content));
+    } catch (err) {
+      console.log(JSON.stringify(report));
+      throw new Error(
+        `the database backup ${report.backup} is complete, but its bundle and evidence files were not copied: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
     console.log(JSON.stringify({ ...report, content }));
+    const some = (list: { cid: string; why: string }[]) =>
+      `${list
+        .slice(0, 3)
+        .map((m) => `${m.cid}: ${m.why}`)
+        .join("; ")}${list.length > 3 ? "; …" : ""}`;
+    if (content.unreadable.length)
+      throw new Error(
+        `the database backup ${report.backup} is complete, but ${content.unreadable.length} of the ${content.cids} files it names could not be read from the node's IPFS store (${some(content.unreadable)}): is it reachable (ipfs.mode ${cfg.ipfs.mode})? Run backup again; what was copied stays`,
+      );
     if (content.missing.length)
       throw new Error(
-        `the database backup ${report.backup} is complete, but ${content.missing.length} of the ${content.cids} files it names are not in the node's IPFS store (${content.missing
-          .slice(0, 3)
-          .map((m) => `${m.cid}: ${m.why}`)
-          .join(
-            "; ",
-          )}${content.missing.length > 3 ? "; …" : ""}): pin them again from any IPFS node that holds them, then run backup again`,
+        `the database backup ${report.backup} is complete, but ${content.missing.length} of the ${content.cids} files it names are not in the node's IPFS store (${some(content.missing)}): pin them again from any IPFS node that holds them, then run backup again`,
       );
     return;
   }
@@ -472,7 +485,7 @@ async function backupOrRestore(
   takeDataDir(resolve(cfg.dataDir), "restore", "; a restore under a running node would lose what it writes");
   // the files first: putting blocks into the store changes nothing a node reads by itself, and a
   // content backup that is not what it says stops the restore before the database is touched
-  const content = opts.content === null ? null : await restoreContentOf(cfg, resolve(opts.content));
+  const content = opts.content === null ? null : await restoreContentOf(cfg, resolve(opts.content), resolve(given));
   process.stderr.write(`restoring ${resolve(given)} as ${database}…\n`);
   const report = restoreDatabase({ backup: given, database });
   console.log(
@@ -507,8 +520,12 @@ async function backupContentOf(cfg: Config, file: string, dir: string) {
 }
 
 /** `restore --content DIR`: DIR's blocks into the node's store, pinned (the node stopped). */
-async function restoreContentOf(cfg: Config, dir: string) {
-  const { restoreContent } = await import("../ipfs/content-backup.ts");
+async function restoreContentOf(cfg: Config, dir: string, backup: string) {
+  const { contentCids, restoreContent } = await import("../ipfs/content-backup.ts");
+  const { checkNodeDatabase } = await import("../storage/backup.ts");
+  // the backup first: a file that is no node database is refused before any block is put
+  if (!existsSync(backup)) throw new Error(`no backup at ${backup}: give the file \`backup\` wrote`);
+  checkNodeDatabase(backup, "the backup", false);
   const { formatCount } = await import("../../../sdk/src/cli/progress.ts");
   const store =
     cfg.ipfs.mode === "helia"
@@ -517,12 +534,18 @@ async function restoreContentOf(cfg: Config, dir: string) {
   const progress = await progressLine();
   try {
     process.stderr.write(`putting the files of ${dir} into the node's IPFS store (${cfg.ipfs.mode})…\n`);
-    return await restoreContent({
+    const report = await restoreContent({
       dir,
+      cids: contentCids(backup),
       put: (bytes) => store.addAndPin(bytes),
       progress: (done, total) =>
         progress.update(() => `restore --content: ${formatCount(done)} of ${formatCount(total)} files`),
     });
+    if (report.lacking.length)
+      process.stderr.write(
+        `warning: ${report.lacking.length} file(s) the backup names are not in ${dir} (${report.lacking.slice(0, 3).join(", ")}${report.lacking.length > 3 ? ", …" : ""}): pin them from another copy of their CID\n`,
+      );
+    return report;
   } finally {
     progress.done();
     await store.close();

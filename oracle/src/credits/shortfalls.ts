@@ -45,6 +45,11 @@ export const PENDING_META_KEY = "shortfalls.pending";
 export const CURSOR_META_KEY = "shortfalls.cursor";
 /** Meta key of the ids of batches behind the cursor to ask again (JSON array). */
 export const RECHECK_META_KEY = "shortfalls.recheck";
+/**
+ * The cursor of nodes before storage schema 7: every batch up to this id was settled. Read once,
+ * at the first pass after the upgrade, then cleared.
+ */
+export const LEGACY_CURSOR_META_KEY = "shortfalls.settledThroughBatch";
 const cursorShape = z.object({ atMs: z.number().int(), id: z.number().int().nonnegative() });
 
 const pendingShape = z.object({
@@ -93,6 +98,10 @@ const SETTLE_MS = 1_000;
 /** A pass that left work for the next (calls used up, a full listing) is followed after this. */
 const CATCH_UP_MS = 1_000;
 
+/** Whether batch `b` comes after `c` in the order of confirmation. */
+const after = (b: Batch, c: ConfirmedCursor): boolean =>
+  b.updatedAtMs > c.atMs || (b.updatedAtMs === c.atMs && b.id > c.id);
+
 /** What `/v1/status` says of the recorder (`shortfalls`). */
 export type ShortfallStatus = {
   /** when the last pass ended (ms), null before the first */
@@ -116,7 +125,7 @@ type Verdict = "settled" | "recheck" | "sent" | "halt" | "budget";
 export class ShortfallRecorder {
   readonly #common: Common;
   readonly #log: Logger;
-  readonly #storage: Pick<Storage, "listConfirmedSince" | "getBatch" | "getMeta" | "setMeta">;
+  readonly #storage: Pick<Storage, "listConfirmedSince" | "listBatches" | "getBatch" | "getMeta" | "setMeta">;
   readonly #chain: ChainPort & { client: PublicClient };
   readonly #pipeline: Pick<BatchPipeline, "sendOther" | "setOtherInFlight">;
   readonly #credits: Address;
@@ -128,7 +137,7 @@ export class ShortfallRecorder {
 
   constructor(deps: {
     common: Common;
-    storage: Pick<Storage, "listConfirmedSince" | "getBatch" | "getMeta" | "setMeta">;
+    storage: Pick<Storage, "listConfirmedSince" | "listBatches" | "getBatch" | "getMeta" | "setMeta">;
     chain: ChainPort & { client: PublicClient };
     pipeline: Pick<BatchPipeline, "sendOther" | "setOtherInFlight">;
     carbonCredits: Address;
@@ -203,57 +212,80 @@ export class ShortfallRecorder {
     let cursor = cursorBefore;
     const recheck = this.#readRecheck();
     const recheckBefore = JSON.stringify([...recheck]);
+    const legacy = Number(this.#storage.getMeta(LEGACY_CURSOR_META_KEY) || Number.NaN);
+    if (Number.isSafeInteger(legacy) && legacy >= 0) {
+      // the first pass after the upgrade starts `lookbackDays` back: a batch the old cursor had not
+      // settled that was confirmed before that (a correction of any age, one still asked again) is
+      // kept to ask again instead of being passed over
+      for (const b of this.#storage.listBatches({ states: ["confirmed"], afterId: legacy, limit: MAX_RECHECK }))
+        if (!after(b, cursorBefore) && recheck.size < MAX_RECHECK) recheck.add(b.id);
+    }
     // batches to ask again first, with half the pass's calls at most (each asked goes to the back of
     // the list, so that the next pass begins with the others), then those confirmed since the cursor
     const ctx: PassContext = { asked: 0, callsUpTo: MAX_CALLS_PER_PASS / 2, sent: null, projects: new Map() };
     let halted = false; // paused, or a transaction sent: the rest waits for the next pass
-    for (const id of [...recheck]) {
-      if (this.#stopped) return this.#outcome(ctx, false);
-      const b = this.#storage.getBatch(id);
-      if (!b || b.state !== "confirmed" || b.updatedAtMs > dueToMs) {
-        // no longer confirmed (an operator's retry, after a restore): listed again once it is
+    let more = false;
+    let caughtUp = false;
+    // what was asked is kept whatever ends the pass (an RPC failure throws out of it): the next
+    // pass goes on from there instead of asking it all again
+    const save = () => {
+      if (this.#stopped) return;
+      if (cursor !== cursorBefore || this.#storage.getMeta(CURSOR_META_KEY) !== JSON.stringify(cursor))
+        this.#storage.setMeta(CURSOR_META_KEY, JSON.stringify(cursor));
+      const recheckAfter = JSON.stringify([...recheck]);
+      if (recheckAfter !== recheckBefore) this.#storage.setMeta(RECHECK_META_KEY, recheckAfter);
+      if (!Number.isNaN(legacy)) this.#storage.setMeta(LEGACY_CURSOR_META_KEY, "");
+    };
+    try {
+      for (const id of [...recheck]) {
+        if (this.#stopped) return this.#outcome(ctx, false);
+        const b = this.#storage.getBatch(id);
+        if (!b || b.state !== "confirmed" || after(b, cursorBefore)) {
+          // no longer confirmed (an operator's retry, after a restore), or confirmed again since
+          // the cursor: listed again once its window is over
+          recheck.delete(id);
+          continue;
+        }
+        // behind the cursor but not due (the window raised since, the wall clock stepped back): kept
+        if (b.updatedAtMs > dueToMs) continue;
+        const verdict = await this.#consider(b, ctx);
+        if (verdict === "budget") break;
         recheck.delete(id);
-        continue;
+        if (verdict !== "settled") recheck.add(id);
+        if (verdict === "halt" || verdict === "sent") {
+          halted = true;
+          break;
+        }
       }
-      const verdict = await this.#consider(b, ctx);
-      if (verdict === "budget") break;
-      recheck.delete(id);
-      if (verdict !== "settled") recheck.add(id);
-      if (verdict === "halt" || verdict === "sent") {
-        halted = true;
-        break;
+      ctx.callsUpTo = MAX_CALLS_PER_PASS;
+      const fresh = halted ? [] : this.#storage.listConfirmedSince({ after: cursor, toMs: dueToMs, limit: LIST_LIMIT });
+      more = fresh.length === LIST_LIMIT;
+      caughtUp = !halted && !more; // every batch due asked, unless the loop below stops early
+      for (const b of fresh) {
+        if (this.#stopped) return this.#outcome(ctx, false);
+        if (recheck.size >= MAX_RECHECK) {
+          this.#log.warn({ recheck: recheck.size }, "too many batches to ask again; newer ones wait");
+          more = caughtUp = false;
+          break;
+        }
+        const verdict = await this.#consider(b, ctx);
+        if (verdict === "halt" || verdict === "budget") {
+          more = verdict === "budget";
+          caughtUp = false;
+          break;
+        }
+        if (verdict !== "settled") recheck.add(b.id);
+        cursor = { atMs: b.updatedAtMs, id: b.id };
+        if (verdict === "sent") {
+          more = false; // the next pass follows the transaction first
+          caughtUp = caughtUp && b === fresh[fresh.length - 1];
+          break;
+        }
       }
-    }
-    ctx.callsUpTo = MAX_CALLS_PER_PASS;
-    const fresh = halted ? [] : this.#storage.listConfirmedSince({ after: cursor, toMs: dueToMs, limit: LIST_LIMIT });
-    let more = fresh.length === LIST_LIMIT;
-    let caughtUp = !halted && !more; // every batch due asked, unless the loop below stops early
-    for (const b of fresh) {
-      if (this.#stopped) return this.#outcome(ctx, false);
-      if (recheck.size >= MAX_RECHECK) {
-        this.#log.warn({ recheck: recheck.size }, "too many batches to ask again; newer ones wait");
-        more = caughtUp = false;
-        break;
-      }
-      const verdict = await this.#consider(b, ctx);
-      if (verdict === "halt" || verdict === "budget") {
-        more = verdict === "budget";
-        caughtUp = false;
-        break;
-      }
-      if (verdict !== "settled") recheck.add(b.id);
-      cursor = { atMs: b.updatedAtMs, id: b.id };
-      if (verdict === "sent") {
-        more = false; // the next pass follows the transaction first
-        caughtUp = caughtUp && b === fresh[fresh.length - 1];
-        break;
-      }
+    } finally {
+      save();
     }
     if (this.#stopped) return this.#outcome(ctx, false);
-    if (cursor !== cursorBefore || this.#storage.getMeta(CURSOR_META_KEY) === null)
-      this.#storage.setMeta(CURSOR_META_KEY, JSON.stringify(cursor));
-    const recheckAfter = JSON.stringify([...recheck]);
-    if (recheckAfter !== recheckBefore) this.#storage.setMeta(RECHECK_META_KEY, recheckAfter);
     this.#status = { lastPassAtMs: this.#common.clock.nowMs(), caughtUp, recheck: recheck.size, lastError: null };
     this.#common.metrics.shortfallsRecheck.set(recheck.size);
     this.#common.metrics.shortfallsBehind.set(caughtUp ? 0 : 1);
@@ -284,7 +316,16 @@ export class ShortfallRecorder {
       target.attestationId === null
     )
       return "settled";
-    const header = headerFromJson(target.headerJson);
+    let header: BatchHeader;
+    let own: BatchHeader;
+    try {
+      header = headerFromJson(target.headerJson);
+      own = b === target ? header : headerFromJson(b.headerJson);
+    } catch (err) {
+      // a stored header that does not parse cannot be asked about, now or later
+      this.#log.error({ err, batch: b.id }, "stored batch header unreadable; not asked about shortfalls");
+      return "settled";
+    }
     const projectId = await this.#projectOf(header, ctx.projects);
     // no project for this facility and methodology: nothing to record (one registered later with
     // a back-dated baseline is found by `carbonproof shortfalls` and the audit walk)
@@ -296,14 +337,19 @@ export class ShortfallRecorder {
       // a revoked period would be recorded and change nothing (docs/credits.md): not sent, as the
       // sdk's `projectShortfalls` does not list it
       ctx.asked++;
-      const revoked = await this.#chain.client.readContract({
-        address: this.#chain.domain.verifyingContract,
-        abi: attestationRegistryAbi,
-        functionName: "isRevoked",
-        args: [target.attestationId as Hex],
-      });
+      let revoked: boolean;
+      try {
+        revoked = await this.#chain.client.readContract({
+          address: this.#chain.domain.verifyingContract,
+          abi: attestationRegistryAbi,
+          functionName: "isRevoked",
+          args: [target.attestationId as Hex],
+        });
+      } catch (err) {
+        if (revertName(err) === null) throw err; // the RPC: the pass ends, what it did is kept
+        return "recheck";
+      }
       if (revoked) return "settled";
-      const own = headerFromJson(b.headerJson);
       const recorded = await this.#ask("recordCorrection", [own]);
       if (recorded.kind === "halt") return "halt";
       if (recorded.kind === "later") return "recheck";

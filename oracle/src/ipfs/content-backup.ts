@@ -22,6 +22,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
@@ -31,7 +32,7 @@ import * as raw from "multiformats/codecs/raw";
 import { sha256 } from "multiformats/hashes/sha2";
 import { processAlive } from "../pid.ts";
 
-/** The CIDs a node database (a backup's copy: one snapshot) names: bundles first, then evidence. */
+/** The CIDs a node database (a backup's copy: one snapshot) names: its bundles' and its evidence files', sorted. */
 export function contentCids(databaseFile: string): string[] {
   const db = new DatabaseSync(databaseFile, { readOnly: true });
   try {
@@ -74,7 +75,18 @@ export type ContentBackupReport = {
   bytes: number;
   /** named by the database, but not in the node's store, or not the bytes their CID says */
   missing: { cid: string; why: string }[];
+  /** named by the database, but the store could not be asked (unreachable, refused): run backup again */
+  unreadable: { cid: string; why: string }[];
 };
+
+/** The file name of the block `cid` names: its CIDv1 in base32, the form the node stores; null if not a CID. */
+export function blockFileName(cid: string): string | null {
+  try {
+    return CID.parse(cid).toV1().toString();
+  } catch {
+    return null;
+  }
+}
 
 /**
  * Copies each block of `cids` that DIR lacks from the node's store (`read`) into DIR. A block
@@ -100,11 +112,17 @@ export async function backupContent(opts: {
     present: 0,
     bytes: 0,
     missing: [],
+    unreadable: [],
   };
   let done = 0;
   for (const cid of opts.cids) {
     opts.progress?.(done++, opts.cids.length);
-    const target = join(opts.dir, cid);
+    const name = blockFileName(cid);
+    if (name === null) {
+      report.missing.push({ cid, why: "the database holds it, but it is not a CID" });
+      continue;
+    }
+    const target = join(opts.dir, name);
     if (existsSync(target)) {
       report.present++;
       continue;
@@ -113,7 +131,7 @@ export async function backupContent(opts: {
     try {
       bytes = await opts.read(cid);
     } catch (err) {
-      report.missing.push({ cid, why: `could not be read: ${(err as Error).message}` });
+      report.unreadable.push({ cid, why: (err as Error).message });
       continue;
     }
     if (bytes === null) {
@@ -134,7 +152,13 @@ export async function backupContent(opts: {
   return report;
 }
 
-export type ContentRestoreReport = { dir: string; blocks: number; bytes: number };
+export type ContentRestoreReport = {
+  dir: string;
+  blocks: number;
+  bytes: number;
+  /** CIDs the restored database names that DIR does not hold (pin them from another copy) */
+  lacking: string[];
+};
 
 /**
  * Puts every block file of DIR into the node's store and pins it (`put`: ContentStore
@@ -144,21 +168,30 @@ export type ContentRestoreReport = { dir: string; blocks: number; bytes: number 
 export async function restoreContent(opts: {
   dir: string;
   put(bytes: Uint8Array): Promise<string>;
+  /** the CIDs the database being restored names: those DIR lacks are reported */
+  cids?: string[];
   progress?(done: number, total: number): void;
 }): Promise<ContentRestoreReport> {
-  if (!existsSync(opts.dir))
+  if (!existsSync(opts.dir) || !statSync(opts.dir).isDirectory())
     throw new Error(`no content backup at ${opts.dir}: give the directory \`backup --content\` wrote`);
   const names = readdirSync(opts.dir).filter((n) => !n.startsWith("."));
   const wrong: string[] = [];
   for (const name of names) {
-    const why = await blockMismatch(name, readFileSync(join(opts.dir, name)));
+    const file = join(opts.dir, name);
+    const why = !statSync(file).isFile()
+      ? "not a file"
+      : blockFileName(name) !== name
+        ? "not a CIDv1 in base32, as backup names its files"
+        : await blockMismatch(name, readFileSync(file));
     if (why) wrong.push(`${name} (${why})`);
   }
   if (wrong.length)
     throw new Error(
       `${wrong.length} file(s) in ${opts.dir} are not the block their name says: ${wrong.slice(0, 5).join("; ")}${wrong.length > 5 ? "; …" : ""}. Nothing was restored: move them out (a block can be fetched again from any IPFS node that holds its CID) and run restore again`,
     );
-  const report: ContentRestoreReport = { dir: opts.dir, blocks: 0, bytes: 0 };
+  const held = new Set(names);
+  const lacking = (opts.cids ?? []).filter((c) => !held.has(blockFileName(c) ?? c));
+  const report: ContentRestoreReport = { dir: opts.dir, blocks: 0, bytes: 0, lacking };
   for (const name of names) {
     opts.progress?.(report.blocks, names.length);
     const bytes = readFileSync(join(opts.dir, name));

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { accessSync, constants as fsConstants, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { FsBlockstore } from "blockstore-fs";
 import { FsDatastore } from "datastore-fs";
@@ -54,9 +54,11 @@ export class HeliaStore implements ContentStore {
 export async function openBlockReader(
   dir: string,
 ): Promise<{ get(cid: string): Promise<Uint8Array | null>; close(): Promise<void> }> {
-  const blockstore = new FsBlockstore(join(dir, "blocks"), { createIfMissing: false });
-  await blockstore.open();
-  return { get: (cid) => readBlock(blockstore, cid), close: () => blockstore.close() };
+  const blocks = join(dir, "blocks");
+  // read access is all this needs (FsBlockstore's own `open` asks for write access: not called)
+  accessSync(blocks, fsConstants.R_OK | fsConstants.X_OK);
+  const blockstore = new FsBlockstore(blocks, { createIfMissing: false });
+  return { get: (cid) => readBlock(blockstore, cid), close: async () => {} };
 }
 
 async function readBlock(

@@ -158,7 +158,7 @@ ALTER TABLE heartbeats ADD COLUMN held_dropped BIGINT;
   // batches of a state in the order they last changed (SQLite's MIGRATION_7)
   `
 CREATE INDEX batches_state_updated ON batches(state, updated_at_ms, id);
-DROP INDEX batches_state;
+DROP INDEX IF EXISTS batches_state;
 `,
 ];
 

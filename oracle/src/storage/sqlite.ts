@@ -221,7 +221,7 @@ ALTER TABLE heartbeats ADD COLUMN held_dropped INTEGER;
  */
 const MIGRATION_7 = `
 CREATE INDEX batches_state_updated ON batches(state, updated_at_ms, id);
-DROP INDEX batches_state;
+DROP INDEX IF EXISTS batches_state;
 `;
 
 /** Schema version N is MIGRATIONS[0..N-1] applied in order (`PRAGMA user_version` = N). */
