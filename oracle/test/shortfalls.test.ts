@@ -58,15 +58,13 @@ describe(
     /** both facilities Kenyan: grid electricity has a factor */
     const calculator = () =>
       new SdkCalculator({ facilities: { "ktda-kangaita": { country: "KEN" }, "ktda-gitugi": { country: "KEN" } } });
-    const shortfalls = async () =>
+    /** The arguments of every `eventName` CarbonCredits emitted. */
+    const creditsEvents = async <T>(eventName: "ShortfallRecorded" | "CorrectionRecorded") =>
       (
-        await dep.publicClient.getContractEvents({
-          address: credits,
-          abi: carbonCreditsAbi,
-          eventName: "ShortfallRecorded",
-          fromBlock: 0n,
-        })
-      ).map((l) => l.args as { attestationId: Hex; projectId: number; excessGrams: bigint });
+        await dep.publicClient.getContractEvents({ address: credits, abi: carbonCreditsAbi, eventName, fromBlock: 0n })
+      ).map((l) => l.args as T);
+    const shortfalls = () =>
+      creditsEvents<{ attestationId: Hex; projectId: number; excessGrams: bigint }>("ShortfallRecorded");
 
     before(async () => {
       hh = await HardhatNode.start();
@@ -81,17 +79,7 @@ describe(
         chain: dep.wallet.chain,
       });
       credits = (await dep.publicClient.waitForTransactionReceipt({ hash })).contractAddress!;
-      const send = async (functionName: string, args: unknown[]) => {
-        const h = await dep.wallet.writeContract({
-          address: credits,
-          abi: cc.abi as Abi,
-          functionName,
-          args,
-          account: dep.admin,
-          chain: dep.wallet.chain,
-        });
-        assert.equal((await dep.publicClient.waitForTransactionReceipt({ hash: h })).status, "success", functionName);
-      };
+      const send = (functionName: string, args: unknown[]) => adminWrite(credits, cc.abi as Abi, functionName, args);
       await send("grantRole", [keccak256(toHex("VERIFIER_ROLE")), dep.admin.address]);
       const now = BigInt(Math.floor(Date.now() / 1000));
       const project = (facility: string, gramsPerDay: bigint) =>
@@ -218,16 +206,8 @@ describe(
 
     test("a recordShortfall persisted but never broadcast (a crash between the two) is sent after the restart, once", async () => {
       // the recorder off while the next period is attested, as if the node died right after persisting
-      await node.close();
-      node = await chainTestNode(hh, dep, {
-        dir: tmp.dir,
-        chain: { carbonCredits: credits },
-        shortfalls: { enabled: false },
-        parts: { calculator: calculator() },
-      });
-      const d = electricity(above);
-      assert.equal((await readingPoster(node, above)(d)).status, 201);
-      const vd = await waitForConfirmed(node.httpUrl!, readingDigestHex(d.reading), 60_000);
+      await startQuiet();
+      const vd = await attest(above);
       const count = (await shortfalls()).length;
       // what #send persists before broadcasting: the signed call at the account's next nonce
       const nonce = await dep.publicClient.getTransactionCount({ address: dep.oracle.address, blockTag: "pending" });
@@ -317,15 +297,10 @@ describe(
       assert.equal((await post(late)).status, 201);
       const correction = await waitForConfirmed(node.httpUrl!, readingDigestHex(late.reading), 60_000);
       assert.equal(correction.batch.correctionOfBatch, regular.batch.id, "the late reading is in a correction batch");
-      const recorded = async () =>
-        (
-          await dep.publicClient.getContractEvents({
-            address: credits,
-            abi: carbonCreditsAbi,
-            eventName: "CorrectionRecorded",
-            fromBlock: 0n,
-          })
-        ).map((l) => l.args as { correctionId: Hex; originalId: Hex; projectId: number; fossilCo2eGrams: bigint });
+      const recorded = () =>
+        creditsEvents<{ correctionId: Hex; originalId: Hex; projectId: number; fossilCo2eGrams: bigint }>(
+          "CorrectionRecorded",
+        );
       const events = await waitFor(
         async () => {
           const all = await recorded();
@@ -356,17 +331,8 @@ describe(
 
     test("a correction of a revoked period is not recorded: it would change nothing, and costs gas", async () => {
       const registry = artifact("attestation/AttestationRegistry.sol/AttestationRegistry.json");
-      const write = async (functionName: string, args: unknown[]) => {
-        const h = await dep.wallet.writeContract({
-          address: dep.attestationRegistry,
-          abi: registry.abi as Abi,
-          functionName,
-          args,
-          account: dep.admin,
-          chain: dep.wallet.chain,
-        });
-        assert.equal((await dep.publicClient.waitForTransactionReceipt({ hash: h })).status, "success", functionName);
-      };
+      const write = (functionName: string, args: unknown[]) =>
+        adminWrite(dep.attestationRegistry, registry.abi as Abi, functionName, args);
       const post = readingPoster(node, below);
       const first = electricity(below);
       assert.equal((await post(first)).status, 201);
@@ -398,19 +364,9 @@ describe(
 
     test("a batch confirmed after the cursor passed its id (an operator's retry) is still asked, and recorded", async () => {
       // the recorder off while two periods are attested: one above its baseline, then one under it
-      await node.close();
-      node = await chainTestNode(hh, dep, {
-        dir: tmp.dir,
-        chain: { carbonCredits: credits },
-        shortfalls: { enabled: false },
-        parts: { calculator: calculator() },
-      });
-      const v = electricity(above);
-      assert.equal((await readingPoster(node, above)(v)).status, 201);
-      const vv = await waitForConfirmed(node.httpUrl!, readingDigestHex(v.reading), 60_000);
-      const w = electricity(below);
-      assert.equal((await readingPoster(node, below)(w)).status, 201);
-      const vw = await waitForConfirmed(node.httpUrl!, readingDigestHex(w.reading), 60_000);
+      await startQuiet();
+      const vv = await attest(above);
+      const vw = await attest(below);
       const later = node.storage.getBatch(vw.batch.id)!;
       assert.ok(later.id > vv.batch.id);
       // the cursor at the later batch, as if both had been asked; then the earlier one is confirmed
@@ -432,16 +388,8 @@ describe(
     });
 
     test("after the upgrade from the id cursor, a batch it had not settled is asked, however old", async () => {
-      await node.close();
-      node = await chainTestNode(hh, dep, {
-        dir: tmp.dir,
-        chain: { carbonCredits: credits },
-        shortfalls: { enabled: false },
-        parts: { calculator: calculator() },
-      });
-      const v = electricity(above);
-      assert.equal((await readingPoster(node, above)(v)).status, 201);
-      const vv = await waitForConfirmed(node.httpUrl!, readingDigestHex(v.reading), 60_000);
+      await startQuiet();
+      const vv = await attest(above);
       await node.close();
       // as a node before schema 7 left it: its id cursor just below the batch, no new cursor; and
       // the batch confirmed three days ago, before the first pass's lookbackDays (1 here)
@@ -469,6 +417,37 @@ describe(
       assert.equal((await shortfalls()).length, count + 1);
     });
 
+    /** `functionName(...args)` sent by the deployment's admin to `address`, mined successfully. */
+    const adminWrite = async (address: Hex, abi: Abi, functionName: string, args: unknown[]) => {
+      const h = await dep.wallet.writeContract({
+        address,
+        abi,
+        functionName,
+        args,
+        account: dep.admin,
+        chain: dep.wallet.chain,
+      });
+      assert.equal((await dep.publicClient.waitForTransactionReceipt({ hash: h })).status, "success", functionName);
+    };
+
+    /** The node started again with its recorder off (as a node that has not asked yet). */
+    const startQuiet = async () => {
+      await node.close();
+      node = await chainTestNode(hh, dep, {
+        dir: tmp.dir,
+        chain: { carbonCredits: credits },
+        shortfalls: { enabled: false },
+        parts: { calculator: calculator() },
+      });
+    };
+
+    /** A reading of device `d` posted and attested: its view once confirmed. */
+    const attest = async (d: typeof above) => {
+      const e = electricity(d);
+      assert.equal((await readingPoster(node, d)(e)).status, 201);
+      return waitForConfirmed(node.httpUrl!, readingDigestHex(e.reading), 60_000);
+    };
+
     /** The recorder has asked this batch and need not ask it again: behind its cursor, not to be asked again. */
     const behindCursor = (batchId: number) => {
       const raw = node.storage.getMeta(CURSOR_META_KEY);
@@ -480,14 +459,7 @@ describe(
     };
 
     const recordedCorrections = async () =>
-      (
-        await dep.publicClient.getContractEvents({
-          address: credits,
-          abi: carbonCreditsAbi,
-          eventName: "CorrectionRecorded",
-          fromBlock: 0n,
-        })
-      ).map((l) => (l.args as { correctionId: Hex }).correctionId.toLowerCase());
+      (await creditsEvents<{ correctionId: Hex }>("CorrectionRecorded")).map((a) => a.correctionId.toLowerCase());
 
     /** The header of a batch the node attested, as stored (the argument recordShortfall takes). */
     function headerOf(attestationId: Hex) {

@@ -31,6 +31,7 @@ import { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
 import { sha256 } from "multiformats/hashes/sha2";
 import { processAlive } from "../pid.ts";
+import { fsyncPath } from "../storage/backup.ts";
 
 /** The CIDs a node database (a backup's copy: one snapshot) names: its bundles' and its evidence files', sorted. */
 export function contentCids(databaseFile: string): string[] {
@@ -148,7 +149,7 @@ export async function backupContent(opts: {
     report.bytes += bytes.length;
   }
   opts.progress?.(done, opts.cids.length);
-  if (report.copied > 0) fsyncDir(opts.dir);
+  if (report.copied > 0) fsyncPath(opts.dir); // the renames durable
   return report;
 }
 
@@ -220,14 +221,5 @@ function writeDurably(file: string, bytes: Uint8Array): void {
   } catch (err) {
     rmSync(dot, { force: true });
     throw err;
-  }
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

@@ -105,7 +105,7 @@ export function checkNodeDatabase(file: string, what = "the database", quickChec
 }
 
 /** Syncs a file's data, or a directory's entries (a rename is durable once its directory is synced). */
-function fsyncPath(path: string): void {
+export function fsyncPath(path: string): void {
   const fd = openSync(path, "r");
   try {
     fsyncSync(fd);
