@@ -180,7 +180,8 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
     });
     // readings of a window two hours ago: sealed at once, their bundle built and pinned
     const key = createApiKey(node.storage, { scope: "device", subject: meter.deviceId }).key;
-    const ts = Math.floor(Date.now() / 1000) - 7200;
+    // the start of a 60 s window (the test node's) two hours ago: all three readings in one window, one bundle
+    const ts = Math.floor((Date.now() / 1000 - 7200) / 60) * 60;
     const res = await fetch(`${node.httpUrl}/v1/readings`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-api-key": key },
