@@ -6,9 +6,12 @@
  */
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { readingDigestHex, type Envelope } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
+import { attestationRegistryAbi } from "../src/chain/abi.ts";
+import { SdkCalculator } from "../src/compute/sdk.ts";
 import { backupDatabase, restoreDatabase } from "../src/storage/backup.ts";
 import type { Batch } from "../src/storage/types.ts";
 import {
@@ -71,6 +74,8 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
     await node.close();
 
     restoreDatabase({ backup: backupFile, database: join(dataDir, "oracle.db") });
+    // the node's IPFS store lost with it: the attested bundle is nowhere this node can read
+    rmSync(join(dataDir, "ipfs"), { recursive: true, force: true });
     node = await start();
     post = readingPoster(node, dev);
     try {
@@ -84,6 +89,12 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
       );
       assert.match(failed.error ?? "", /attested up to \d+, past this batch's start \d+, by another batch/);
       assert.match(failed.error ?? "", new RegExp(`carbonproof-oracle abandon ${failed.id}`));
+      assert.match(
+        failed.error ?? "",
+        new RegExp(
+          `nor taken as that attestation's record \\(attestation ${attested.attestationId}'s bundle \\S+ is not in this node's IPFS store\\)`,
+        ),
+      );
       assert.equal(failed.readingCount, 1);
       assert.equal(failed.txHash, null, "nothing was sent");
 
@@ -104,6 +115,74 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
         headers: { "x-api-key": admin },
       });
       assert.equal(res.status, 200, await res.clone().text());
+      const view = await waitForConfirmed(node.httpUrl!, later, 60_000);
+      assert.notEqual(view.attestationId, attested.attestationId);
+    } finally {
+      await node.close();
+    }
+  });
+
+  test("its bundle in the node's store: the batch becomes the attestation's record, and the readings the backup lacked come back from it, provable", async () => {
+    const dataDir = join(tmp.dir, "data-adopt");
+    // a facility of its own: the first test's frontier is not this one's
+    const meter = makeDevice("restore-meter-2", "ktda-gitugi");
+    await dep.registerDevice(meter.deviceId, meter.facilityId, meter.publicKey, 1);
+    const start = () =>
+      chainTestNode(hh, dep, {
+        dir: dataDir,
+        batching: { windowS: WINDOW_S, graceS: 1 },
+        storage: { driver: "sqlite", url: undefined },
+        parts: { calculator: new SdkCalculator({ facilities: { "ktda-gitugi": { country: "KEN" } } }) },
+      });
+    const nowS = () => Math.floor(Date.now() / 1000);
+    if (WINDOW_S - (nowS() % WINDOW_S) < 4)
+      await new Promise((r) => setTimeout(r, (WINDOW_S - (nowS() % WINDOW_S)) * 1000));
+    let node = await start();
+    let post = readingPoster(node, meter);
+    const send = async (e: Envelope) => {
+      const res = await post(e);
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      return readingDigestHex(e.reading);
+    };
+    const ts = nowS();
+    const first = await send(electricity(meter, { ts }));
+    const backupFile = join(tmp.dir, "backup-adopt.db");
+    backupDatabase({ source: join(dataDir, "oracle.db"), target: backupFile });
+    // accepted after the backup: lost with the database, but attested in the window's bundle
+    const lost = [await send(electricity(meter, { ts })), await send(electricity(meter, { ts: ts + 1 }))];
+    const attested = await waitForConfirmed(node.httpUrl!, lost[0]!, 60_000);
+    await node.close();
+
+    restoreDatabase({ backup: backupFile, database: join(dataDir, "oracle.db") });
+    node = await start();
+    post = readingPoster(node, meter);
+    try {
+      assert.equal(node.storage.getReading(lost[0]!), null, "the backup predates them");
+      for (const digest of [first, ...lost]) {
+        const view = await waitForConfirmed(node.httpUrl!, digest, 60_000);
+        assert.equal(view.attestationId, attested.attestationId, "the attested batch, not a new one");
+        assert.equal(view.bundleCid, attested.bundleCid);
+        const ok = await dep.publicClient.readContract({
+          address: dep.attestationRegistry,
+          abi: attestationRegistryAbi,
+          functionName: "verifyReading",
+          args: [view.attestationId, view.leaf, view.proof],
+        });
+        assert.equal(ok, true, `the proof of ${digest} verifies on-chain`);
+      }
+      for (const digest of lost) assert.equal(node.storage.getReading(digest)?.source, "bundle");
+      assert.equal(node.storage.getReading(first)?.source, "http");
+      const batch = node.storage.getBatchByAttestation(attested.attestationId)!;
+      assert.equal(batch.state, "confirmed");
+      assert.equal(batch.readingCount, 3);
+      assert.equal(batch.txHash, attested.batch.txHash, "the transaction that attested it");
+      assert.equal(
+        node.storage.listBatches({ facilityId: meter.facilityId }).filter((b) => b.state === "failed").length,
+        0,
+        "nothing failed, nothing to abandon",
+      );
+      // the facility goes on: a later window is attested
+      const later = await send(electricity(meter, { ts: nowS() + WINDOW_S }));
       const view = await waitForConfirmed(node.httpUrl!, later, 60_000);
       assert.notEqual(view.attestationId, attested.attestationId);
     } finally {

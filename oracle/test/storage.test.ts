@@ -44,6 +44,45 @@ after(async () => {
 
 for (const { name: driver, skip, open: openStorage } of drivers)
   describe(driver, { skip }, () => {
+    test("adoptAttestation: the batch confirmed with the attested header, the readings it lacked stored in it, in one transaction", async () => {
+      const s = await openStorage("adopt");
+      try {
+        s.commitIngest([uniq(storedReading("d-adopt", 1, 61))], [], { windowS: 60, nowMs: 0 });
+        const [b] = s.listBatches({});
+        assert.ok(s.transition(b!.id, ["open"], "signed"));
+        const back = [uniq(storedReading("d-adopt", 2, 62)), uniq(storedReading("d-adopt", 3, 63))].map((r) => ({
+          ...r,
+          source: "bundle" as const,
+        }));
+        const patch = {
+          attestationId: `0x${"ab".repeat(32)}`,
+          bundleCid: "bafyattested",
+          txHash: `0x${"cd".repeat(32)}`,
+        };
+        assert.equal(s.adoptAttestation(b!.id, ["open"], back, patch), false, "not in `from`: nothing done");
+        assert.equal(s.readingsOfBatch(b!.id).length, 1);
+        assert.equal(s.adoptAttestation(b!.id, ["signed"], back, patch), true);
+        const after = s.getBatch(b!.id)!;
+        assert.deepEqual(
+          [after.state, after.readingCount, after.attestationId, after.bundleCid, after.txHash],
+          ["confirmed", 3, patch.attestationId, "bafyattested", patch.txHash],
+        );
+        assert.deepEqual(
+          s
+            .readingsOfBatch(b!.id)
+            .map((r) => [r.seq, r.source])
+            .sort(),
+          [
+            [1, "http"],
+            [2, "bundle"],
+            [3, "bundle"],
+          ],
+        );
+      } finally {
+        s.close();
+      }
+    });
+
     test("confirmed batches are listed in the order they were confirmed, after a cursor and up to a time", async () => {
       const s = await openStorage("confirmed-order");
       try {

@@ -388,12 +388,12 @@ export async function buildApi(deps: ApiDeps) {
       if (!r) return reply.code(404).send({ error: "NOT_FOUND", message: `no reading with digest ${digest}` });
       const batch = r.batchId === null ? null : storage.getBatch(r.batchId);
       const sealed = batch && batch.state !== "open";
-      const p = sealed ? proofs.proof(batch.id, r.digest) : null;
+      const p = sealed ? proofs.proof(batch, r.digest) : null;
       return {
         ...readingView(r),
         batch: batch ? batchView(batch) : null,
         attestationId: batch?.attestationId ?? null,
-        merkleRoot: sealed ? proofs.tree(batch.id).root : null,
+        merkleRoot: sealed ? proofs.tree(batch).root : null,
         leaf: p?.leaf ?? null,
         proof: p?.proof ?? null,
         bundleCid: batch?.bundleCid ?? null,

@@ -1,10 +1,20 @@
 import type { Logger } from "pino";
 import { collectCosignatures } from "../quorum/cosign.ts";
-import { hashBatchHeader, packQuorumSignatures, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
+import {
+  bundleCid,
+  bundleHeader,
+  canonicalBytes,
+  checkBundle,
+  decodeBundle,
+  hashBatchHeader,
+  packQuorumSignatures,
+  type BatchHeader,
+  type Hex,
+} from "../../../sdk/src/index.ts";
 import type { Common } from "../common.ts";
 import type { EmissionsCalculator } from "../compute/emissions.ts";
 import type { ContentStore } from "../ipfs/store.ts";
-import type { Batch, Storage } from "../storage/types.ts";
+import type { Batch, NewReading, Storage } from "../storage/types.ts";
 import { holdsLaterBatches } from "../storage/types.ts";
 import { headerFromJson, headerToJson } from "./bundle.ts";
 import { InlineBundleBuilder, type BundleBuilder } from "./bundle-builder.ts";
@@ -18,9 +28,12 @@ export type Address = `0x${string}`;
  * The batch state writes (`Storage`'s own, or the ingest writer thread's, `IngestWriter`, which
  * keeps them from waiting on SQLite's write lock on the main thread while readings commit).
  */
-export type BatchWrites = Pick<Storage, "sealDue" | "transition" | "patchBatch"> | BatchWritesAsync;
+export type BatchWrites =
+  Pick<Storage, "sealDue" | "transition" | "patchBatch" | "adoptAttestation"> | BatchWritesAsync;
 type BatchWritesAsync = {
-  [K in "sealDue" | "transition" | "patchBatch"]: (...args: Parameters<Storage[K]>) => Promise<ReturnType<Storage[K]>>;
+  [K in "sealDue" | "transition" | "patchBatch" | "adoptAttestation"]: (
+    ...args: Parameters<Storage[K]>
+  ) => Promise<ReturnType<Storage[K]>>;
 };
 /** `from`: the account that sent the transaction (a batch may list several accounts' after a key rotation). */
 export type TxReceipt = { status: "success" | "reverted"; blockNumber: bigint; from: Address };
@@ -56,6 +69,15 @@ export interface ChainPort {
    * event), or null when the event is not found.
    */
   attestedIn(attestationId: Hex): Promise<{ txHash: Hex; blockNumber: bigint } | null>;
+  /**
+   * The regular attestation of `facilityId` whose period holds `periodStart` (its
+   * `AttestationSubmitted` event, looked for from the first block stamped at or after
+   * `periodStart`: none can be earlier), or null when none is found.
+   */
+  findRegularAttestation?(
+    facilityId: Hex,
+    periodStart: bigint,
+  ): Promise<{ id: Hex; header: BatchHeader; txHash: Hex; blockNumber: bigint } | null>;
   /** Signs (does not send) `submit`, or `submitCorrection` when `original` is given. */
   prepareSubmit(
     header: BatchHeader,
@@ -430,15 +452,110 @@ export class BatchPipeline {
     } catch {
       return false;
     }
+    // a window sealed again after a restore: the attestation of its period, made by this node's
+    // lost database from more readings, may hold all of this batch's, and give back the others
+    const adopted = await this.#adopt(b, chain).catch(
+      (err: unknown) => `looking for it failed: ${(err as Error).message}`,
+    );
+    if (adopted === true) return true;
     const error =
       `the AttestationRegistry has facility ${b.facilityId} attested up to ${until}, past this batch's start ${b.periodStart}, by another batch: ` +
-      `it would reject this one (period overlap), and its ${b.readingCount} readings cannot be attested as a regular batch (a restored database that sealed an attested window again?); ` +
+      `it would reject this one (period overlap), and its ${b.readingCount} readings cannot be attested as a regular batch (a restored database that sealed an attested window again?), ` +
+      `nor taken as that attestation's record (${adopted}); ` +
       `\`carbonproof-oracle abandon ${b.id}\` (or POST /v1/admin/batches/${b.id}/abandon) stops it holding back later batches`;
     if (await this.#writes.transition(b.id, ["signed"], "failed", { error }))
       this.#log.error(
         { batch: b.id, facility: b.facilityId, attestedUntil: Number(until) },
         "batch can never be attested: its period is attested already by another batch",
       );
+    return true;
+  }
+
+  /**
+   * Regular batch `b`, signed, whose period the registry has attested by another batch: when that
+   * attestation is found (the facility's `AttestationSubmitted` events), its bundle is in this
+   * node's store, checks out (its CID, every digest, root, result and total, and the header it
+   * names) and holds every reading of `b`, then `b` becomes its record. The bundle's readings this
+   * database lacks (accepted after the backup a restore put back was made: devices never send an
+   * acknowledged reading again) are stored from it (source `bundle`), and `b` is confirmed with the
+   * attested header, id and transaction, so every one of them has its proof again. True when done,
+   * else why not.
+   */
+  async #adopt(b: Batch, chain: ChainPort): Promise<true | string> {
+    if (!chain.findRegularAttestation || !this.#content) return "no chain events or IPFS store to look in";
+    const own = headerFromJson(b.headerJson!);
+    const found = await chain.findRegularAttestation(own.facilityId, BigInt(b.periodStart));
+    if (!found) return "no regular attestation of its period was found in the registry's events";
+    const cid = found.header.bundleCid;
+    const bytes = await this.#content.get(cid, { signal: AbortSignal.timeout(this.#common.config.ipfs.timeoutMs) });
+    if (!bytes) return `attestation ${found.id}'s bundle ${cid} is not in this node's IPFS store`;
+    if (bundleCid(bytes) !== cid) return `the store's copy of bundle ${cid} is not its bytes`;
+    const bundle = decodeBundle(bytes);
+    const failing = (await checkBundle(bundle)).filter((c) => !c.ok && !c.skipped);
+    if (failing.length) return `bundle ${cid} fails its own checks (${failing.map((c) => c.link).join(", ")})`;
+    if (headerToJson(bundleHeader(bundle, cid)) !== headerToJson(found.header))
+      return `bundle ${cid} is not what attestation ${found.id}'s header says`;
+    if (bundle.methodologyId !== own.methodologyId || bundle.factorSet.id !== own.factorSetId)
+      return `attestation ${found.id} was computed with another methodology or factor set`;
+    const inBundle = new Set(bundle.readings.map((e) => e.digest));
+    const mine = this.#storage.readingsOfBatch(b.id);
+    const outside = mine.filter((r) => !inBundle.has(r.digest));
+    if (outside.length)
+      return `${outside.length} of its readings are not in attestation ${found.id} (first ${outside[0]!.digest})`;
+    const have = new Set(mine.map((r) => r.digest));
+    const nowMs = this.#common.clock.nowMs();
+    const back: NewReading[] = [];
+    for (const e of bundle.readings) {
+      if (have.has(e.digest)) continue;
+      const r = e.envelope.reading;
+      // stored elsewhere under its (device, seq): the batch could not hold the attested set exactly
+      if (this.#storage.hasReading(r.deviceId, r.seq))
+        return `${r.deviceId}#${r.seq} of attestation ${found.id} is stored in another batch or with another digest`;
+      back.push({
+        digest: e.digest,
+        deviceId: r.deviceId,
+        facilityId: r.facilityId,
+        seq: r.seq,
+        ts: r.ts,
+        kind: r.kind,
+        canonical: Buffer.from(canonicalBytes(r)).toString("utf8"),
+        sig: e.envelope.sig,
+        keyId: e.envelope.keyId ?? null,
+        source: "bundle",
+        receivedAtMs: nowMs,
+        anomalyScore: null,
+        flagged: (e.flags?.length ?? 0) > 0,
+        fossilMg: BigInt(e.result.fossilCo2eMg),
+        biogenicMg: BigInt(e.result.biogenicCo2Mg),
+        methodologyId: bundle.methodologyId,
+        factorSetId: bundle.factorSet.id,
+        // the bundle's per-reading result: the stored one's figures, without its citations
+        resultJson: JSON.stringify(e.result),
+      });
+    }
+    const done = await this.#writes.adoptAttestation(b.id, ["signed"], back, {
+      headerJson: headerToJson(found.header),
+      attestationId: found.id,
+      merkleRoot: found.header.merkleRoot,
+      bundleCid: cid,
+      fossilCo2eGrams: found.header.fossilCo2eGrams.toString(),
+      biogenicCo2Grams: found.header.biogenicCo2Grams.toString(),
+      txHash: found.txHash,
+      blockNumber: Number(found.blockNumber),
+      error: null,
+      attempts: 0,
+    });
+    if (!done) return "it left the signed state meanwhile";
+    this.#log.warn(
+      {
+        batch: b.id,
+        attestation: found.id,
+        readings: bundle.readings.length,
+        recovered: back.length,
+        tx: found.txHash,
+      },
+      "window sealed again after a restore: taken as the record of its attestation, readings lost with the database taken back from its bundle",
+    );
     return true;
   }
 

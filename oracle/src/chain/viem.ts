@@ -10,9 +10,12 @@ import {
   type TransactionSerialized,
 } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
-import { chainFor, signBatchHeader, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
+import { chainFor, signBatchHeader, ZERO_BYTES32, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
 import type { Address, ChainPort, TxReceipt } from "../batch/pipeline.ts";
 import { attestationRegistryAbi, oracleSetAbi } from "./abi.ts";
+
+/** Blocks per `eth_getLogs` when looking for an attestation by facility (many RPC nodes cap ranges at 10,000). */
+const FIND_RANGE = 5_000n;
 
 /** The chain of the node's config, for viem's wallet clients (the sdk's). */
 export { chainFor };
@@ -123,25 +126,13 @@ export class ViemChain implements ChainPort {
     });
     const at = BigInt(record.submittedAt);
     const head = await this.client.getBlockNumber({ cacheTime: 0 });
-    const stamp = async (n: bigint) => (await this.client.getBlock({ blockNumber: n })).timestamp;
-    // smallest block in [lo, hi] stamped at or after `t` (hi + 1 if none); timestamps never decrease
-    const firstFrom = async (t: bigint, lo: bigint, hi: bigint): Promise<bigint> => {
-      let a = lo;
-      let b = hi + 1n;
-      while (a < b) {
-        const mid = (a + b) / 2n;
-        if ((await stamp(mid)) >= t) b = mid;
-        else a = mid + 1n;
-      }
-      return a;
-    };
-    const fromBlock = await firstFrom(at, 0n, head);
+    const fromBlock = await this.#firstStampedFrom(at, 0n, head);
     if (fromBlock > head) return null;
     // the last block stamped `at`: usually fromBlock itself, so probe its successor first
     const toBlock =
-      fromBlock === head || (await stamp(fromBlock + 1n)) > at
+      fromBlock === head || (await this.#stamp(fromBlock + 1n)) > at
         ? fromBlock
-        : (await firstFrom(at + 1n, fromBlock + 1n, head)) - 1n;
+        : (await this.#firstStampedFrom(at + 1n, fromBlock + 1n, head)) - 1n;
     const logs = await this.client.getContractEvents({
       address,
       abi: attestationRegistryAbi,
@@ -152,6 +143,69 @@ export class ViemChain implements ChainPort {
     });
     const log = logs.find((l) => !l.removed && l.blockNumber !== null);
     return log ? { txHash: log.transactionHash, blockNumber: log.blockNumber } : null;
+  }
+
+  async findRegularAttestation(
+    facilityId: Hex,
+    periodStart: bigint,
+  ): Promise<{ id: Hex; header: BatchHeader; txHash: Hex; blockNumber: bigint } | null> {
+    const address = this.domain.verifyingContract;
+    const head = await this.client.getBlockNumber({ cacheTime: 0 });
+    // submitted once its period had ended, so after `periodStart`, which the period holds
+    const start = await this.#firstStampedFrom(periodStart, 0n, head);
+    // in ranges RPC nodes take (many cap eth_getLogs at 10,000 blocks), at most 100 of them
+    for (let from = start, n = 0; from <= head && n < 100; from += FIND_RANGE, n++) {
+      const to = from + FIND_RANGE - 1n < head ? from + FIND_RANGE - 1n : head;
+      const logs = await this.client.getContractEvents({
+        address,
+        abi: attestationRegistryAbi,
+        eventName: "AttestationSubmitted",
+        args: { facilityId },
+        fromBlock: from,
+        toBlock: to,
+      });
+      for (const log of logs) {
+        const h = log.args.header;
+        if (log.removed || !h || !log.args.id || log.blockNumber === null) continue;
+        if (
+          h.correctionOf !== ZERO_BYTES32 ||
+          BigInt(h.periodStart) > periodStart ||
+          BigInt(h.periodEnd) <= periodStart
+        )
+          continue;
+        const header: BatchHeader = {
+          facilityId: h.facilityId,
+          periodStart: BigInt(h.periodStart),
+          periodEnd: BigInt(h.periodEnd),
+          merkleRoot: h.merkleRoot,
+          readingCount: Number(h.readingCount),
+          fossilCo2eGrams: BigInt(h.fossilCo2eGrams),
+          biogenicCo2Grams: BigInt(h.biogenicCo2Grams),
+          methodologyId: h.methodologyId,
+          factorSetId: h.factorSetId,
+          bundleCid: h.bundleCid,
+          correctionOf: h.correctionOf,
+        };
+        return { id: log.args.id, header, txHash: log.transactionHash, blockNumber: log.blockNumber };
+      }
+    }
+    return null;
+  }
+
+  async #stamp(n: bigint): Promise<bigint> {
+    return (await this.client.getBlock({ blockNumber: n })).timestamp;
+  }
+
+  /** The smallest block in [lo, hi] stamped at or after `t` (hi + 1 if none); timestamps never decrease. */
+  async #firstStampedFrom(t: bigint, lo: bigint, hi: bigint): Promise<bigint> {
+    let a = lo;
+    let b = hi + 1n;
+    while (a < b) {
+      const mid = (a + b) / 2n;
+      if ((await this.#stamp(mid)) >= t) b = mid;
+      else a = mid + 1n;
+    }
+    return a;
   }
 
   async prepareSubmit(

@@ -26,7 +26,14 @@ export type IngestCommit = { readings: IngestOutcome[]; deadLetterIds: number[] 
  * meanwhile. Every request is one `Storage` method called on the writer's connection.
  */
 export type WriterMethod =
-  "commitIngest" | "sealDue" | "transition" | "patchBatch" | "addHeartbeat" | "pruneHeartbeats" | "setMeta";
+  | "commitIngest"
+  | "sealDue"
+  | "transition"
+  | "patchBatch"
+  | "adoptAttestation"
+  | "addHeartbeat"
+  | "pruneHeartbeats"
+  | "setMeta";
 
 export class IngestWriter {
   readonly #rpc: WorkerRpc;
@@ -61,6 +68,9 @@ export class IngestWriter {
   }
   patchBatch(id: number, state: BatchState, patch: BatchPatch): Promise<boolean> {
     return this.#call("patchBatch", [id, state, patch]);
+  }
+  adoptAttestation(...args: Parameters<Storage["adoptAttestation"]>): Promise<boolean> {
+    return this.#call("adoptAttestation", args);
   }
 
   addHeartbeat(h: NewHeartbeat): Promise<void> {

@@ -559,6 +559,28 @@ export class SqlStorage implements Storage {
     const sql = `SELECT * FROM batches ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY period_start, id LIMIT ?`;
     return this.sql.all(sql, [...args, q.limit ?? 1000]).map(toBatch);
   }
+  adoptAttestation(id: number, from: BatchState[], readings: NewReading[], patch: BatchPatch): boolean {
+    return this.sql.durable(() =>
+      this.sql.tx(() => {
+        const row = this.sql.get(`SELECT state FROM batches WHERE id = ?`, [id]);
+        if (!row || !from.includes(row.state as BatchState)) return false;
+        const rows: ReadingRow[] = readings.map((reading, at) => {
+          const key = digestKey(reading.digest);
+          if (key === null) throw new Error(`reading digest ${reading.digest} is not 0x + 64 lowercase hex`);
+          return { reading, digestKey: key, batchId: id, at };
+        });
+        this.insertReadings(rows);
+        const { sets, args } = this.#patchSql(patch);
+        this.sql.run(
+          `UPDATE batches SET state = 'confirmed', updated_at_ms = ?,
+             reading_count = (SELECT COUNT(*) FROM readings WHERE batch_id = ?)${sets.length ? `, ${sets.join(", ")}` : ""}
+           WHERE id = ?`,
+          [Date.now(), id, ...args, id],
+        );
+        return true;
+      }),
+    );
+  }
   listConfirmedSince(q: { after: ConfirmedCursor; toMs: number; limit: number }): Batch[] {
     // `state = 'confirmed'` as written here with the row comparison: an index range of batches_state_updated
     return this.sql

@@ -4,7 +4,8 @@
  */
 import type { IngestWriter } from "./ingest-writer.ts";
 
-export type IngestSource = "mqtt" | "http" | "csv" | "manual" | "sim";
+/** How a reading reached the node; `bundle`: taken back from an attested bundle after a restore (batch/pipeline.ts). */
+export type IngestSource = "mqtt" | "http" | "csv" | "manual" | "sim" | "bundle";
 
 /** Why a message went to the dead-letter table (docs/oracle.md lists them with examples). */
 export const REJECT_REASONS = [
@@ -285,6 +286,14 @@ export interface Storage {
    * costs the rows it returns, not the table).
    */
   listConfirmedSince(q: { after: ConfirmedCursor; toMs: number; limit: number }): Batch[];
+  /**
+   * Makes batch `id`, while in one of `from`, the confirmed record of an attestation made of a
+   * superset of its readings (a window sealed again after a restore, attested before it): the
+   * attested bundle's `readings` this database lacks inserted into it, its reading count recounted
+   * and `patch` (the attested header, id, root, CID, totals, transaction) applied, in one durable
+   * transaction. False when the batch was not in `from`.
+   */
+  adoptAttestation(id: number, from: BatchState[], readings: NewReading[], patch: BatchPatch): boolean;
   /**
    * Moves a batch from one of `from` to `to` and applies `patch`; false when it was not in `from`
    * (idempotent), or, with `afterEarlier`, when it is a regular batch and an earlier regular batch of
