@@ -42,6 +42,19 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
     tmp.cleanup();
   });
 
+  const nowS = () => Math.floor(Date.now() / 1000);
+  /** Waits, if need be, for a window with 4 s or more left: readings of one window on either side of a backup. */
+  const earlyInWindow = async () => {
+    if (WINDOW_S - (nowS() % WINDOW_S) < 4)
+      await new Promise((r) => setTimeout(r, (WINDOW_S - (nowS() % WINDOW_S)) * 1000));
+  };
+  /** Posts `e` with `post`, expects it stored, and gives its digest. */
+  const stored = async (post: ReturnType<typeof readingPoster>, e: Envelope) => {
+    const res = await post(e);
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return readingDigestHex(e.reading);
+  };
+
   test("the window sealed again from the backup's readings fails with the registry's reason; abandoned, the later batches go on", async () => {
     const dataDir = join(tmp.dir, "data");
     const start = () =>
@@ -51,16 +64,10 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
         storage: { driver: "sqlite", url: undefined },
       });
     // two readings of one window, stored on either side of the backup: start early in a window
-    const nowS = () => Math.floor(Date.now() / 1000);
-    if (WINDOW_S - (nowS() % WINDOW_S) < 4)
-      await new Promise((r) => setTimeout(r, (WINDOW_S - (nowS() % WINDOW_S)) * 1000));
+    await earlyInWindow();
     let node = await start();
     let post = readingPoster(node, dev);
-    const send = async (e: Envelope) => {
-      const res = await post(e);
-      assert.equal(res.status, 201, JSON.stringify(res.body));
-      return readingDigestHex(e.reading);
-    };
+    const send = (e: Envelope) => stored(post, e);
     const ts = nowS();
     const first = await send(electricity(dev, { ts }));
     const backupFile = join(tmp.dir, "backup.db");
@@ -134,16 +141,10 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
         storage: { driver: "sqlite", url: undefined },
         parts: { calculator: new SdkCalculator({ facilities: { "ktda-gitugi": { country: "KEN" } } }) },
       });
-    const nowS = () => Math.floor(Date.now() / 1000);
-    if (WINDOW_S - (nowS() % WINDOW_S) < 4)
-      await new Promise((r) => setTimeout(r, (WINDOW_S - (nowS() % WINDOW_S)) * 1000));
+    await earlyInWindow();
     let node = await start();
     let post = readingPoster(node, meter);
-    const send = async (e: Envelope) => {
-      const res = await post(e);
-      assert.equal(res.status, 201, JSON.stringify(res.body));
-      return readingDigestHex(e.reading);
-    };
+    const send = (e: Envelope) => stored(post, e);
     const ts = nowS();
     const first = await send(electricity(meter, { ts }));
     const backupFile = join(tmp.dir, "backup-adopt.db");
