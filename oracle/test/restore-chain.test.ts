@@ -1,8 +1,10 @@
 /**
  * A restore whose backup predates an attested window, on a real Hardhat chain: the node seals
- * that window again from the fewer readings the backup holds, the registry has the window
- * attested already (with all of them), and the batch must end failed with the registry's reason,
- * not be retried for ever holding back its facility's later batches.
+ * that window again from the fewer readings the backup holds, and the registry has the window
+ * attested already (with all of them). With the attested bundle in the node's IPFS store, the
+ * batch becomes that attestation's record and the readings the backup lacked come back from the
+ * bundle; without it, the batch must end failed with the registry's reason, not be retried for
+ * ever holding back its facility's later batches.
  */
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";

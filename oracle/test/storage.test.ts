@@ -55,12 +55,22 @@ for (const { name: driver, skip, open: openStorage } of drivers)
           source: "bundle" as const,
         }));
         const patch = {
+          readingCount: 3,
           attestationId: `0x${"ab".repeat(32)}`,
           bundleCid: "bafyattested",
           txHash: `0x${"cd".repeat(32)}`,
         };
         assert.equal(s.adoptAttestation(b!.id, ["open"], back, patch), false, "not in `from`: nothing done");
-        assert.equal(s.readingsOfBatch(b!.id).length, 1);
+        // a count other than the attestation's, or a reading stored already: refused, nothing changed
+        assert.throws(
+          () => s.adoptAttestation(b!.id, ["signed"], back, { ...patch, readingCount: 4 }),
+          /the batch would hold 3 readings, the attestation 4: not adopted/,
+        );
+        assert.throws(
+          () => s.adoptAttestation(b!.id, ["signed"], [back[0]!, { ...back[1]!, seq: 1 }], patch),
+          /d-adopt#1 is stored already \(1 reading\(s\) of the attestation\): not adopted/,
+        );
+        assert.deepEqual([s.readingsOfBatch(b!.id).length, s.getBatch(b!.id)!.state], [1, "signed"]);
         assert.equal(s.adoptAttestation(b!.id, ["signed"], back, patch), true);
         const after = s.getBatch(b!.id)!;
         assert.deepEqual(

@@ -44,6 +44,9 @@ export type TxReceipt = { status: "success" | "reverted"; blockNumber: bigint; f
  */
 export const UNKNOWN_TO_RPC = "transaction of a previous key unknown to the RPC node";
 
+/** Attempts of a batch at looking for the attestation of its period (`#adopt`) before it fails. */
+const ADOPT_ATTEMPTS = 5;
+
 /**
  * What the pipeline needs from the chain (chain/viem.ts implements it over JSON-RPC).
  * Transactions are prepared (signed locally) and persisted before they are broadcast, so a
@@ -77,7 +80,7 @@ export interface ChainPort {
   findRegularAttestation?(
     facilityId: Hex,
     periodStart: bigint,
-  ): Promise<{ id: Hex; header: BatchHeader; txHash: Hex; blockNumber: bigint } | null>;
+  ): Promise<{ id: Hex; header: BatchHeader; txHash: Hex; blockNumber: bigint; revoked: boolean } | null>;
   /** Signs (does not send) `submit`, or `submitCorrection` when `original` is given. */
   prepareSubmit(
     header: BatchHeader,
@@ -454,9 +457,21 @@ export class BatchPipeline {
     }
     // a window sealed again after a restore: the attestation of its period, made by this node's
     // lost database from more readings, may hold all of this batch's, and give back the others
-    const adopted = await this.#adopt(b, chain).catch(
-      (err: unknown) => `looking for it failed: ${(err as Error).message}`,
-    );
+    let adopted: true | string;
+    try {
+      adopted = await this.#adopt(b, chain);
+    } catch (err) {
+      // the chain's events or IPFS unreachable: tried again at the batch's next attempts, and only
+      // then given up, so that a passing outage does not cost the readings their recovery
+      if (b.attempts < ADOPT_ATTEMPTS) {
+        this.#log.warn(
+          { err, batch: b.id, attempts: b.attempts },
+          "looking for the attestation of its period failed; retried",
+        );
+        return false;
+      }
+      adopted = `looking for it failed ${ADOPT_ATTEMPTS} times, last: ${(err as Error).message}`;
+    }
     if (adopted === true) return true;
     const error =
       `the AttestationRegistry has facility ${b.facilityId} attested up to ${until}, past this batch's start ${b.periodStart}, by another batch: ` +
@@ -486,6 +501,9 @@ export class BatchPipeline {
     const own = headerFromJson(b.headerJson!);
     const found = await chain.findRegularAttestation(own.facilityId, BigInt(b.periodStart));
     if (!found) return "no regular attestation of its period was found in the registry's events";
+    if (found.header.periodStart !== own.periodStart || found.header.periodEnd !== own.periodEnd)
+      return `attestation ${found.id} is of another period (${found.header.periodStart}–${found.header.periodEnd})`;
+    if (found.revoked) return `attestation ${found.id} of its period was revoked`;
     const cid = found.header.bundleCid;
     const bytes = await this.#content.get(cid, { signal: AbortSignal.timeout(this.#common.config.ipfs.timeoutMs) });
     if (!bytes) return `attestation ${found.id}'s bundle ${cid} is not in this node's IPFS store`;
@@ -534,6 +552,7 @@ export class BatchPipeline {
       });
     }
     const done = await this.#writes.adoptAttestation(b.id, ["signed"], back, {
+      readingCount: found.header.readingCount,
       headerJson: headerToJson(found.header),
       attestationId: found.id,
       merkleRoot: found.header.merkleRoot,
@@ -541,7 +560,13 @@ export class BatchPipeline {
       fossilCo2eGrams: found.header.fossilCo2eGrams.toString(),
       biogenicCo2Grams: found.header.biogenicCo2Grams.toString(),
       txHash: found.txHash,
+      txHashes: [found.txHash],
       blockNumber: Number(found.blockNumber),
+      // what this batch's own header had: not the attestation's
+      signatures: null,
+      txRaw: null,
+      txNonce: null,
+      txFrom: null,
       error: null,
       attempts: 0,
     });

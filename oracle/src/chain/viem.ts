@@ -148,7 +148,7 @@ export class ViemChain implements ChainPort {
   async findRegularAttestation(
     facilityId: Hex,
     periodStart: bigint,
-  ): Promise<{ id: Hex; header: BatchHeader; txHash: Hex; blockNumber: bigint } | null> {
+  ): Promise<{ id: Hex; header: BatchHeader; txHash: Hex; blockNumber: bigint; revoked: boolean } | null> {
     const address = this.domain.verifyingContract;
     const head = await this.client.getBlockNumber({ cacheTime: 0 });
     // submitted once its period had ended, so after `periodStart`, which the period holds
@@ -186,9 +186,17 @@ export class ViemChain implements ChainPort {
           bundleCid: h.bundleCid,
           correctionOf: h.correctionOf,
         };
-        return { id: log.args.id, header, txHash: log.transactionHash, blockNumber: log.blockNumber };
+        const revoked = await this.client.readContract({
+          address,
+          abi: attestationRegistryAbi,
+          functionName: "isRevoked",
+          args: [log.args.id],
+        });
+        return { id: log.args.id, header, txHash: log.transactionHash, blockNumber: log.blockNumber, revoked };
       }
     }
+    if (start + FIND_RANGE * 100n <= head)
+      throw new Error(`no attestation in the ${FIND_RANGE * 100n} blocks from block ${start}; the search stops there`);
     return null;
   }
 

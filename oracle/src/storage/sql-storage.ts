@@ -559,7 +559,12 @@ export class SqlStorage implements Storage {
     const sql = `SELECT * FROM batches ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY period_start, id LIMIT ?`;
     return this.sql.all(sql, [...args, q.limit ?? 1000]).map(toBatch);
   }
-  adoptAttestation(id: number, from: BatchState[], readings: NewReading[], patch: BatchPatch): boolean {
+  adoptAttestation(
+    id: number,
+    from: BatchState[],
+    readings: NewReading[],
+    patch: BatchPatch & { readingCount: number },
+  ): boolean {
     return this.sql.durable(() =>
       this.sql.tx(() => {
         const row = this.sql.get(`SELECT state FROM batches WHERE id = ?`, [id]);
@@ -569,14 +574,23 @@ export class SqlStorage implements Storage {
           if (key === null) throw new Error(`reading digest ${reading.digest} is not 0x + 64 lowercase hex`);
           return { reading, digestKey: key, batchId: id, at };
         });
-        this.insertReadings(rows);
+        // every one stored, and the batch then holds exactly the attested readings: else its proofs
+        // would not lead to the attested root, and the throw rolls it all back
+        const inserted = this.insertReadings(rows);
+        const skipped = rows.filter((_, k) => !inserted[k]);
+        if (skipped.length)
+          throw new Error(
+            `${skipped[0]!.reading.deviceId}#${skipped[0]!.reading.seq} is stored already (${skipped.length} reading(s) of the attestation): not adopted`,
+          );
+        const count = Number(this.sql.get(`SELECT COUNT(*) AS n FROM readings WHERE batch_id = ?`, [id])!.n);
+        if (count !== patch.readingCount)
+          throw new Error(`the batch would hold ${count} readings, the attestation ${patch.readingCount}: not adopted`);
         const { sets, args } = this.#patchSql(patch);
-        this.sql.run(
-          `UPDATE batches SET state = 'confirmed', updated_at_ms = ?,
-             reading_count = (SELECT COUNT(*) FROM readings WHERE batch_id = ?)${sets.length ? `, ${sets.join(", ")}` : ""}
-           WHERE id = ?`,
-          [Date.now(), id, ...args, id],
-        );
+        this.sql.run(`UPDATE batches SET state = 'confirmed', updated_at_ms = ?, ${sets.join(", ")} WHERE id = ?`, [
+          Date.now(),
+          ...args,
+          id,
+        ]);
         return true;
       }),
     );

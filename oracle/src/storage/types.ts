@@ -289,11 +289,17 @@ export interface Storage {
   /**
    * Makes batch `id`, while in one of `from`, the confirmed record of an attestation made of a
    * superset of its readings (a window sealed again after a restore, attested before it): the
-   * attested bundle's `readings` this database lacks inserted into it, its reading count recounted
-   * and `patch` (the attested header, id, root, CID, totals, transaction) applied, in one durable
-   * transaction. False when the batch was not in `from`.
+   * attested bundle's `readings` this database lacks inserted into it and `patch` (the attested
+   * header, id, root, CID, totals, reading count, transaction) applied, in one durable transaction.
+   * False when the batch was not in `from`; throws, changing nothing, when a reading is stored
+   * already or the batch would not then hold `patch.readingCount` readings.
    */
-  adoptAttestation(id: number, from: BatchState[], readings: NewReading[], patch: BatchPatch): boolean;
+  adoptAttestation(
+    id: number,
+    from: BatchState[],
+    readings: NewReading[],
+    patch: BatchPatch & { readingCount: number },
+  ): boolean;
   /**
    * Moves a batch from one of `from` to `to` and applies `patch`; false when it was not in `from`
    * (idempotent), or, with `afterEarlier`, when it is a regular batch and an earlier regular batch of
