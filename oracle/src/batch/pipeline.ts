@@ -3,7 +3,7 @@ import { collectCosignatures } from "../quorum/cosign.ts";
 import {
   bundleCid,
   bundleHeader,
-  canonicalBytes,
+  canonicalJson,
   checkBundle,
   decodeBundle,
   hashBatchHeader,
@@ -536,7 +536,7 @@ export class BatchPipeline {
         seq: r.seq,
         ts: r.ts,
         kind: r.kind,
-        canonical: Buffer.from(canonicalBytes(r)).toString("utf8"),
+        canonical: canonicalJson(r),
         sig: e.envelope.sig,
         keyId: e.envelope.keyId ?? null,
         source: "bundle",

@@ -165,27 +165,11 @@ export class ViemChain implements ChainPort {
         toBlock: to,
       });
       for (const log of logs) {
-        const h = log.args.header;
-        if (log.removed || !h || !log.args.id || log.blockNumber === null) continue;
-        if (
-          h.correctionOf !== ZERO_BYTES32 ||
-          BigInt(h.periodStart) > periodStart ||
-          BigInt(h.periodEnd) <= periodStart
-        )
+        // viem decodes the struct as the sdk's BatchHeader (uint64/uint128 as bigint, uint32 as number)
+        const header = log.args.header as BatchHeader | undefined;
+        if (!header || !log.args.id || log.blockNumber === null) continue;
+        if (header.correctionOf !== ZERO_BYTES32 || header.periodStart > periodStart || header.periodEnd <= periodStart)
           continue;
-        const header: BatchHeader = {
-          facilityId: h.facilityId,
-          periodStart: BigInt(h.periodStart),
-          periodEnd: BigInt(h.periodEnd),
-          merkleRoot: h.merkleRoot,
-          readingCount: Number(h.readingCount),
-          fossilCo2eGrams: BigInt(h.fossilCo2eGrams),
-          biogenicCo2Grams: BigInt(h.biogenicCo2Grams),
-          methodologyId: h.methodologyId,
-          factorSetId: h.factorSetId,
-          bundleCid: h.bundleCid,
-          correctionOf: h.correctionOf,
-        };
         const revoked = await this.client.readContract({
           address,
           abi: attestationRegistryAbi,

@@ -31,6 +31,7 @@ import { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
 import { sha256 } from "multiformats/hashes/sha2";
 import { processAlive } from "../pid.ts";
+import { rawCid } from "./store.ts";
 import { fsyncPath } from "../storage/backup.ts";
 
 /** The CIDs a node database (a backup's copy: one snapshot) names: its bundles' and its evidence files', sorted. */
@@ -49,7 +50,7 @@ export function contentCids(databaseFile: string): string[] {
   }
 }
 
-/** Why `bytes` are not the block `cid` names, or null when they are (raw codec or not, sha2-256). */
+/** Why `bytes` are not the block `cid` names, or null when they are (a raw block, sha2-256: what the node pins). */
 export async function blockMismatch(cid: string, bytes: Uint8Array): Promise<string | null> {
   let c: CID;
   try {
@@ -59,8 +60,7 @@ export async function blockMismatch(cid: string, bytes: Uint8Array): Promise<str
   }
   if (c.code !== raw.code) return `not a raw block (codec 0x${c.code.toString(16)}): the node pins raw blocks only`;
   if (c.multihash.code !== sha256.code) return `hashed with multihash 0x${c.multihash.code.toString(16)}, not sha2-256`;
-  const digest = await sha256.digest(bytes);
-  return Buffer.from(digest.digest).equals(Buffer.from(c.multihash.digest))
+  return (await rawCid(bytes)) === c.toV1().toString()
     ? null
     : "its bytes do not hash to the CID (corrupt or cut short)";
 }
