@@ -5,11 +5,11 @@ import { DatabaseSync } from "node:sqlite";
 import { createApiKey } from "../src/api/keys.ts";
 import { createServer } from "node:net";
 import { pino } from "pino";
-import { BatchOperator, registryFrontier } from "../src/batch/operator.ts";
+import { BatchOperator, registryReader } from "../src/batch/operator.ts";
 import { headerToJson } from "../src/batch/bundle.ts";
 import { parseConfig } from "../src/config/load.ts";
 import { MIGRATIONS, SqliteStorage } from "../src/storage/sqlite.ts";
-import { readingDigestHex } from "../../sdk/src/index.ts";
+import { readingDigestHex, type BatchHeader } from "../../sdk/src/index.ts";
 import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
 import { tempDir, waitFor } from "./helpers.ts";
 
@@ -112,7 +112,7 @@ test("a retry when the registry cannot be read goes ahead without the frontier c
     });
     const operator = new BatchOperator({
       storage,
-      frontier: registryFrontier(config),
+      registry: registryReader(config),
       nowMs: () => 1000,
       logger: pino({ level: "info" }, { write: (line: string) => void logged.push(JSON.parse(line)) }),
     });
@@ -146,6 +146,102 @@ test("a retry when the registry cannot be read goes ahead without the frontier c
       [logged[2]!.msg, logged[2]!.batch, logged[2]!.code],
       ["abandon of a batch refused", 8, "not-failed"],
     );
+  } finally {
+    storage.close();
+    cleanup();
+  }
+});
+
+/**
+ * `retry` of a regular batch whose period the registry has attested past, by what the registry's
+ * events say of its period. The RegistryReader here stands in for the AttestationRegistry read over
+ * JSON-RPC (operator.ts `registryReader`): a revoked attestation, one of another period or an event
+ * search that fails cannot be staged on a chain without a second node and a revocation vote; the
+ * path where it holds an attestation of exactly the period runs on Hardhat in restore-chain.test.ts.
+ */
+test("a retry past the registry's frontier goes ahead only for an unrevoked regular attestation of exactly the batch's period, and otherwise says why not", async () => {
+  const { dir, cleanup } = tempDir();
+  const storage = new SqliteStorage(join(dir, "oracle.db"));
+  try {
+    const facilityId = `0x${"11".repeat(32)}` as const;
+    const header: BatchHeader = {
+      facilityId,
+      periodStart: 120n,
+      periodEnd: 180n,
+      merkleRoot: `0x${"22".repeat(32)}`,
+      readingCount: 3,
+      fossilCo2eGrams: 1n,
+      biogenicCo2Grams: 0n,
+      methodologyId: `0x${"33".repeat(32)}`,
+      factorSetId: `0x${"44".repeat(32)}`,
+      bundleCid: "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
+      correctionOf: `0x${"00".repeat(32)}`,
+    };
+    const insert = storage.db.prepare(
+      `INSERT INTO batches (id, facility_id, period_start, period_end, state, reading_count, bundle_cid, header_json, error, created_at_ms, updated_at_ms)
+       VALUES (?, ?, 120, 180, 'failed', 1, 'bafy', ?, 'period overlap', 1, 1)`,
+    );
+    // one facility in storage each (a facility holds one batch of a period); one on-chain id for all
+    for (const id of [1, 2, 3, 4, 5]) insert.run(id, `f${id}`, headerToJson({ ...header, readingCount: 1 }));
+    const attestationId = `0x${"aa".repeat(32)}` as const;
+    const found = (over: Partial<typeof header>, revoked = false) => ({
+      id: attestationId,
+      header: { ...header, ...over },
+      txHash: `0x${"bb".repeat(32)}` as const,
+      blockNumber: 7n,
+      revoked,
+    });
+    const answers: Record<number, () => Promise<ReturnType<typeof found> | null>> = {
+      1: async () => null,
+      2: async () => found({ periodStart: 60n }),
+      3: async () => found({}, true),
+      4: async () => {
+        throw new Error("HTTP request failed.\nURL: http://127.0.0.1:1");
+      },
+      5: async () => found({}),
+    };
+    let asking = 0;
+    const operator = new BatchOperator({
+      storage,
+      registry: {
+        attestedUntil: async () => 240n,
+        findRegularAttestation: async (facility, periodStart) => {
+          assert.equal(facility, facilityId);
+          assert.equal(periodStart, 120n);
+          return answers[asking]!();
+        },
+      },
+      nowMs: () => 1000,
+      logger: pino({ level: "silent" }),
+    });
+    const retry = (id: number) => {
+      asking = id;
+      return operator.retry(id, "cli");
+    };
+    const refusedFor = async (id: number, why: RegExp) => {
+      const out = await retry(id);
+      assert.equal(out.done, false, `batch ${id} refused`);
+      if (out.done) return;
+      assert.equal(out.code, "registry-past");
+      assert.match(out.reason, /attested up to 240: it would reject the batch again \(period overlap\)/);
+      assert.match(out.reason, why);
+      assert.match(out.reason, new RegExp(`carbonproof-oracle abandon ${id}`));
+      assert.equal(storage.getBatch(id)!.state, "failed", "left as it was");
+    };
+    await refusedFor(1, /no regular attestation of its period was found in the registry's events/);
+    await refusedFor(
+      2,
+      new RegExp(`attestation ${attestationId} that covers its start is of another period \\(60–180\\)`),
+    );
+    await refusedFor(3, new RegExp(`attestation ${attestationId} of its period was revoked`));
+    await refusedFor(
+      4,
+      /looking for the attestation of its period failed \(HTTP request failed\.\): run retry again when chain.rpcUrl answers/,
+    );
+    const out = await retry(5);
+    assert.equal(out.done, true);
+    assert.deepEqual(out.adopting, { attestationId, bundleCid: header.bundleCid, readings: 3 });
+    assert.equal(storage.getBatch(5)!.state, "pinned", "back in the pipeline, which tries to take it as the record");
   } finally {
     storage.close();
     cleanup();

@@ -237,7 +237,10 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
         `1 of the 3 files it names are not in the node's IPFS store \\(${lostCid}: not in the node's IPFS store\\)`,
       ),
     );
-    assert.match(partial.stderr, /pin them again from any IPFS node that holds them, then run backup again/);
+    assert.match(
+      partial.stderr,
+      /pin them again from a copy \(`carbonproof-oracle pin FILE`\) or any IPFS node that holds them, then run backup again/,
+    );
     assert.ok(existsSync(join(tmp.dir, "content-backup-2.db")), "the database backup was written");
     await node.close();
 
@@ -269,6 +272,87 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
       assert.deepEqual(new Uint8Array((await node.content!.get(bundleCid))!), new Uint8Array(bundle));
       assert.equal(await node.content!.isPinned(evidenceCid), true);
       assert.equal(await node.content!.isPinned(bundleCid), true);
+    } finally {
+      await node.close();
+    }
+  });
+
+  test("pin puts files recovered elsewhere into the stopped node's store, pinned, and prints their CIDs; a running node, a missing path or a file its CID name belies stops it before anything is put", async () => {
+    const dataDir = join(tmp.dir, "data-pin");
+    const configFile = join(tmp.dir, "oracle-pin.json");
+    writeFileSync(configFile, JSON.stringify({ dataDir }));
+    const cli = (...args: string[]) => runOracleCli([...args, "--config", configFile], {});
+    const start = () => testNode({ dir: dataDir, config: { storage: { driver: "sqlite", url: undefined } } });
+    // a bundle as another node of the quorum would hand it over (any file: a raw block), and a
+    // `backup --content` directory with an invoice named by its CID
+    const files = join(tmp.dir, "recovered");
+    mkdirSync(join(files, "content"), { recursive: true });
+    const bundle = Buffer.from(`{"bundle":"${randomBytes(8).toString("hex")}"}`);
+    const invoice = Buffer.from(`invoice ${randomBytes(8).toString("hex")}`);
+    const [bundleCid, invoiceCid] = [await rawCid(bundle), await rawCid(invoice)];
+    writeFileSync(join(files, "bundle.json"), bundle);
+    writeFileSync(join(files, "content", invoiceCid), invoice);
+    writeFileSync(join(files, "content", ".partial-skipped"), "a partial file backup left");
+
+    let node = await start();
+    // this process holds the data dir's lock, as `start` does
+    const lock = lockDataDir(dataDir, "start");
+    assert.ok(lock.ok);
+    const running = await cli("pin", join(files, "bundle.json"));
+    lock.release();
+    assert.equal(running.code, 1);
+    assert.match(
+      running.stderr,
+      new RegExp(
+        `a node \\(pid ${process.pid}\\) runs on .*: stop it first: the embedded IPFS store is the node's while it runs`,
+      ),
+    );
+    await node.close();
+
+    // named by a CID it is not: nothing put, not even the good file given first
+    const liar = join(tmp.dir, "liar");
+    mkdirSync(liar);
+    writeFileSync(join(liar, invoiceCid), "not the invoice");
+    const refused = await cli("pin", join(files, "bundle.json"), liar, join(tmp.dir, "nowhere"));
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /2 path\(s\) cannot be pinned: /);
+    assert.match(
+      refused.stderr,
+      new RegExp(`${invoiceCid} \\(named ${invoiceCid}, but its bytes do not hash to the CID`),
+    );
+    assert.match(refused.stderr, /nowhere \(no such file or directory\)/);
+    assert.match(refused.stderr, /Nothing was pinned/);
+    const none = await cli("pin");
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /`pin` needs the files to pin/);
+    node = await start();
+    try {
+      assert.equal(await node.content!.isPinned(bundleCid), false, "nothing was put");
+    } finally {
+      await node.close();
+    }
+
+    const pinned = await cli("pin", join(files, "bundle.json"), join(files, "content"));
+    assert.equal(pinned.code, 0, pinned.stderr);
+    const report = JSON.parse(pinned.stdout) as {
+      store: string;
+      pinned: { file: string; cid: string; bytes: number }[];
+    };
+    assert.equal(report.store, "helia");
+    assert.deepEqual(
+      report.pinned.map((p) => [p.file, p.cid, p.bytes]),
+      [
+        [join(files, "bundle.json"), bundleCid, bundle.length],
+        [join(files, "content", invoiceCid), invoiceCid, invoice.length],
+      ],
+    );
+    assert.match(pinned.stderr, /2 file\(s\) pinned; a batch that failed for want of one of them: `retry ID`/);
+    node = await start();
+    try {
+      assert.deepEqual(Buffer.from((await node.content!.get(bundleCid))!), bundle);
+      assert.deepEqual(Buffer.from((await node.content!.get(invoiceCid))!), invoice);
+      assert.equal(await node.content!.isPinned(bundleCid), true);
+      assert.equal(await node.content!.isPinned(invoiceCid), true);
     } finally {
       await node.close();
     }

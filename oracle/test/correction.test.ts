@@ -821,7 +821,8 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
 
         assert.match(
           op.refused(await op.retry(failed.id), "REGISTRY_PAST"),
-          /would reject the batch again \(period overlap\), and its 1 readings cannot be attested as a regular batch; it stays abandoned/,
+          // its period was never attested (the later one was): nothing to take it as the record of
+          /would reject the batch again \(period overlap\), and its 1 readings cannot be attested as a regular batch; no regular attestation of its period was found in the registry's events; it stays abandoned/,
         );
         const kept = node.storage.getBatch(failed.id)!;
         assert.equal(kept.state, "failed", "a refused retry changes nothing");

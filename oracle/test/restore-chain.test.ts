@@ -8,7 +8,7 @@
  */
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readingDigestHex, type Envelope } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
@@ -25,7 +25,7 @@ import {
   type Deployment,
 } from "./chain-harness.ts";
 import { electricity, makeDevice } from "./fixtures.ts";
-import { tempDir, waitFor } from "./helpers.ts";
+import { runOracleCli, tempDir, waitFor } from "./helpers.ts";
 
 const WINDOW_S = 6;
 
@@ -80,6 +80,9 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
     const attested = await waitForConfirmed(node.httpUrl!, second, 60_000);
     const firstView = await waitForConfirmed(node.httpUrl!, first, 10_000);
     assert.equal(firstView.attestationId, attested.attestationId, "one batch holds both");
+    // a copy of the attested bundle kept elsewhere (another node of the quorum, an auditor's download)
+    const elsewhere = join(tmp.dir, "bundle-elsewhere.json");
+    writeFileSync(elsewhere, (await node.content!.get(attested.bundleCid))!);
     await node.close();
 
     restoreDatabase({ backup: backupFile, database: join(dataDir, "oracle.db") });
@@ -87,6 +90,7 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
     rmSync(join(dataDir, "ipfs"), { recursive: true, force: true });
     node = await start();
     post = readingPoster(node, dev);
+    let failedId = 0;
     try {
       assert.equal(node.storage.getReading(second), null, "the backup predates the second reading");
       const failed = await waitFor(
@@ -104,6 +108,7 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
           `nor taken as that attestation's record \\(attestation ${attested.attestationId}'s bundle \\S+ is not in this node's IPFS store\\)`,
         ),
       );
+      assert.match(failed.error ?? "", new RegExp(`\`carbonproof-oracle pin FILE\` then \`retry ${failed.id}\``));
       assert.equal(failed.readingCount, 1);
       assert.equal(failed.txHash, null, "nothing was sent");
 
@@ -126,6 +131,64 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
       assert.equal(res.status, 200, await res.clone().text());
       const view = await waitForConfirmed(node.httpUrl!, later, 60_000);
       assert.notEqual(view.attestationId, attested.attestationId);
+
+      // retried while the bundle is still missing: taken back, since the registry holds an
+      // attestation of exactly its period, and failed again saying why
+      const retry = () =>
+        fetch(`${node.httpUrl}/v1/admin/batches/${failed.id}/retry`, {
+          method: "POST",
+          headers: { "x-api-key": admin },
+        });
+      const early = await retry();
+      assert.equal(early.status, 200, await early.clone().text());
+      assert.deepEqual(((await early.json()) as { adopting: unknown }).adopting, {
+        attestationId: attested.attestationId,
+        bundleCid: attested.bundleCid,
+        readings: 2,
+      });
+      const again = await waitFor(
+        () => {
+          const b = node.storage.getBatch(failed.id)!;
+          return b.state === "failed" && b.abandonedAt === null ? b : null;
+        },
+        { timeoutMs: 60_000, intervalMs: 100, what: "the retried batch failed again" },
+      );
+      assert.match(again.error ?? "", /is not in this node's IPFS store/);
+      failedId = failed.id;
+    } finally {
+      await node.close();
+    }
+
+    // the bundle pinned from the copy (the node stopped, as the embedded store asks), then retried:
+    // the batch becomes the attestation's record and the reading the backup lacked comes back
+    const configFile = join(tmp.dir, "restore-pin.json");
+    writeFileSync(configFile, JSON.stringify({ dataDir }));
+    const pinned = await runOracleCli(["pin", elsewhere, "--config", configFile], {});
+    assert.equal(pinned.code, 0, pinned.stderr);
+    assert.equal((JSON.parse(pinned.stdout) as { pinned: { cid: string }[] }).pinned[0]!.cid, attested.bundleCid);
+    node = await start();
+    try {
+      const admin = createApiKey(node.storage, { scope: "admin", subject: "restore-test" }).key;
+      const res = await fetch(`${node.httpUrl}/v1/admin/batches/${failedId}/retry`, {
+        method: "POST",
+        headers: { "x-api-key": admin },
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      for (const digest of [first, second]) {
+        const view = await waitForConfirmed(node.httpUrl!, digest, 60_000);
+        assert.equal(view.attestationId, attested.attestationId);
+        const ok = await dep.publicClient.readContract({
+          address: dep.attestationRegistry,
+          abi: attestationRegistryAbi,
+          functionName: "verifyReading",
+          args: [view.attestationId, view.leaf, view.proof],
+        });
+        assert.equal(ok, true, `the proof of ${digest} verifies on-chain`);
+      }
+      assert.equal(node.storage.getReading(second)?.source, "bundle");
+      const batch = node.storage.getBatchByAttestation(attested.attestationId)!;
+      assert.equal(batch.state, "confirmed");
+      assert.equal(batch.abandonedAt, null);
     } finally {
       await node.close();
     }

@@ -11,7 +11,7 @@ import type { ContentStore } from "../ipfs/store.ts";
 import type { CosignRequest } from "../quorum/cosign.ts";
 import type { ProofService } from "../batch/proofs.ts";
 import type { ApiKey, Batch, IngestOutcome, OperatorRefusal, Storage, StoredReading } from "../storage/types.ts";
-import { BatchOperator, registryFrontier, type OperatorResult } from "../batch/operator.ts";
+import { BatchOperator, registryReader, type OperatorResult } from "../batch/operator.ts";
 import { BATCH_STATES, REJECT_REASONS } from "../storage/types.ts";
 import { textFieldProblem } from "../text.ts";
 import type { ShortfallStatus } from "../credits/shortfalls.ts";
@@ -846,7 +846,7 @@ export async function buildApi(deps: ApiDeps) {
   // ── failed batches (admin): the CLI's `retry` and `abandon` (batch/operator.ts) ──
   const operator = new BatchOperator({
     storage,
-    frontier: registryFrontier(common.config),
+    registry: registryReader(common.config),
     nowMs: () => common.clock.nowMs(),
     logger: common.logger.child({ part: "operator" }),
   });
@@ -893,6 +893,16 @@ export async function buildApi(deps: ApiDeps) {
       warning: {
         type: "string",
         description: "the registry's frontier could not be read: retried without that check",
+      },
+      adopting: {
+        type: "object",
+        description:
+          "a regular batch the registry has attested past, retried because it holds a regular attestation of exactly its period: the node takes the batch as that attestation's record if the bundle is in its IPFS store and holds the batch's readings (else the batch fails again, saying why)",
+        properties: {
+          attestationId: { type: "string" },
+          bundleCid: { type: "string" },
+          readings: { type: "integer", description: "readings the attestation holds" },
+        },
       },
     },
   } as const;
@@ -941,7 +951,7 @@ export async function buildApi(deps: ApiDeps) {
   batchOpRoute(
     "retry",
     "Send a failed batch again once the cause is fixed (`carbonproof-oracle retry ID`)",
-    "The batch goes back to `pinned` (`sealed` or `open` when it has no bundle yet) with its transaction forgotten and `abandonedAt` cleared; a regular batch takes its failed corrections along. The running pipeline picks it up at its next tick. A regular batch that starts before the AttestationRegistry's `attestedUntil` for its facility is refused (409 REGISTRY_PAST): the registry would revert it again. 409 also for a batch that is not failed, has no readings, or corrects a failed regular batch (retry that one); 404 for an unknown id. Admin key.",
+    "The batch goes back to `pinned` (`sealed` or `open` when it has no bundle yet) with its transaction forgotten and `abandonedAt` cleared; a regular batch takes its failed corrections along. The running pipeline picks it up at its next tick. A regular batch that starts before the AttestationRegistry's `attestedUntil` for its facility is refused (409 REGISTRY_PAST: the registry would revert it again) unless the registry holds a regular, unrevoked attestation of exactly its period (a window sealed again after a restore): then it is retried with `adopting`, and the node takes it as that attestation's record once the bundle is in its IPFS store (`carbonproof-oracle pin`), its lost readings given back from the bundle. 409 also for a batch that is not failed, has no readings, or corrects a failed regular batch (retry that one); 404 for an unknown id. Admin key.",
     (id, by) => operator.retry(id, by),
   );
   app.post(

@@ -12,52 +12,71 @@ import type { Logger } from "pino";
 import { createPublicClient, http } from "viem";
 import type { Config } from "../config/schema.ts";
 import { attestationRegistryAbi } from "../chain/abi.ts";
-import { chainFor } from "../chain/viem.ts";
+import { chainFor, findRegularAttestation, type FoundAttestation } from "../chain/viem.ts";
+import type { Hex } from "../../../sdk/src/index.ts";
 import type { Batch, OperatorOutcome, Storage } from "../storage/types.ts";
 import { headerFromJson } from "./bundle.ts";
 
-/** The AttestationRegistry's `attestedUntil(facility)` (unix s): where the facility's next regular batch must start. */
-export type RegistryFrontier = (facility: `0x${string}`) => Promise<bigint>;
+/**
+ * What the operator's `retry` reads of the configured AttestationRegistry: `attestedUntil(facility)`
+ * (unix s), where the facility's next regular batch must start, and the regular attestation whose
+ * period holds a given start (chain/viem.ts `findRegularAttestation`).
+ */
+export type RegistryReader = {
+  attestedUntil(facility: Hex): Promise<bigint>;
+  findRegularAttestation(facility: Hex, periodStart: bigint): Promise<FoundAttestation | null>;
+};
 
 /** A retry's or an abandon's outcome, with a warning when the registry could not be read (retried without that check). */
-export type OperatorResult = OperatorOutcome & { warning?: string };
+export type OperatorResult = OperatorOutcome & {
+  warning?: string;
+  /**
+   * A regular batch the registry has attested past, retried because the registry holds an
+   * attestation of exactly its period: the pipeline takes the batch as its record if its bundle
+   * is in the node's IPFS store and holds every reading of the batch (else it fails again, saying why).
+   */
+  adopting?: { attestationId: Hex; bundleCid: string; readings: number };
+};
 
-/** `attestedUntil` of the configured AttestationRegistry, or null when the node has no chain. */
-export function registryFrontier(cfg: Config): RegistryFrontier | null {
-  const address = cfg.chain.attestationRegistry as `0x${string}` | undefined;
+/** The configured AttestationRegistry, read over chain.rpcUrl, or null when the node has no chain. */
+export function registryReader(cfg: Config): RegistryReader | null {
+  const address = cfg.chain.attestationRegistry as Hex | undefined;
   if (!cfg.chain.enabled || !address) return null;
   const client = createPublicClient({
     chain: chainFor(cfg.chain.chainId, cfg.chain.rpcUrl),
     transport: http(cfg.chain.rpcUrl, { timeout: 10_000, retryCount: 0 }),
   });
-  return async (facility) =>
-    BigInt(
-      await client.readContract({
-        address,
-        abi: attestationRegistryAbi,
-        functionName: "attestedUntil",
-        args: [facility],
-      }),
-    );
+  return {
+    attestedUntil: async (facility) =>
+      BigInt(
+        await client.readContract({
+          address,
+          abi: attestationRegistryAbi,
+          functionName: "attestedUntil",
+          args: [facility],
+        }),
+      ),
+    findRegularAttestation: (facility, periodStart) => findRegularAttestation(client, address, facility, periodStart),
+  };
 }
 
 /** Retries and abandons failed batches in storage, after the checks both the CLI and the API need. */
 export class BatchOperator {
   readonly #storage: Storage;
-  readonly #frontier: RegistryFrontier | null;
+  readonly #registry: RegistryReader | null;
   readonly #nowMs: () => number;
   readonly #log: Logger;
 
   constructor(deps: {
     storage: Storage;
     /** null: no chain configured, no frontier check */
-    frontier: RegistryFrontier | null;
+    registry: RegistryReader | null;
     nowMs: () => number;
     /** one line per retry or abandon (batch id, what was done or why not) */
     logger: Logger;
   }) {
     this.#storage = deps.storage;
-    this.#frontier = deps.frontier;
+    this.#registry = deps.registry;
     this.#nowMs = deps.nowMs;
     this.#log = deps.logger;
   }
@@ -99,30 +118,64 @@ export class BatchOperator {
   /**
    * Puts failed batch `id` back into the pipeline (storage `retryFailedBatch`). A regular batch is
    * first checked against the registry's frontier: one that starts before it would only revert
-   * again (period overlap), and is refused with what to do instead. When the registry cannot be
-   * read the batch is retried without that check, with a warning (the chain may be the failure
+   * again (period overlap). It is still retried when the registry holds a regular, unrevoked
+   * attestation of exactly its period (a window sealed again after a restore whose bundle could
+   * not be read then): the pipeline tries again to take the batch as that attestation's record
+   * (`adopting` says which), and fails it again, saying why, if its bundle is still not in the
+   * node's IPFS store. Otherwise it is refused with what to do instead. When the registry cannot
+   * be read the batch is retried without that check, with a warning (the chain may be the failure
    * being fixed; a batch sent too early fails again with the registry's reason).
    */
   async retry(id: number, by: string): Promise<OperatorResult> {
     const b = this.#storage.getBatch(id);
     let warning: string | undefined;
-    if (this.#frontier && b?.state === "failed" && b.correctionOfBatch === null && b.headerJson) {
+    let adopting: OperatorResult["adopting"];
+    if (this.#registry && b?.state === "failed" && b.correctionOfBatch === null && b.headerJson) {
+      const facility = headerFromJson(b.headerJson).facilityId;
+      let until: bigint | null = null;
       try {
-        const until = await this.#frontier(headerFromJson(b.headerJson).facilityId);
-        if (until > BigInt(b.periodStart)) {
-          const reason =
-            `batch ${id} starts at ${b.periodStart} but the AttestationRegistry has facility ${b.facilityId} attested up to ${until}: it would reject the batch again (period overlap), and its ${b.readingCount} readings cannot be attested as a regular batch; ` +
-            (b.abandonedAt === null
-              ? `\`carbonproof-oracle abandon ${id}\` (or POST /v1/admin/batches/${id}/abandon) stops it holding back later batches`
-              : "it stays abandoned");
-          return this.#logged("retry", by, { batch: id, done: false, code: "registry-past", reason });
-        }
+        until = await this.#registry.attestedUntil(facility);
       } catch (err) {
-        warning = `could not read the registry's frontier for batch ${id} from chain.rpcUrl (${(err as Error).message.split("\n")[0]}); retried without that check`;
+        warning = `could not read the registry's frontier for batch ${id} from chain.rpcUrl (${firstLine(err)}); retried without that check`;
+      }
+      if (until !== null && until > BigInt(b.periodStart)) {
+        const past = `batch ${id} starts at ${b.periodStart} but the AttestationRegistry has facility ${b.facilityId} attested up to ${until}: it would reject the batch again (period overlap), and its ${b.readingCount} readings cannot be attested as a regular batch`;
+        const refuse = (why: string) =>
+          this.#logged("retry", by, {
+            batch: id,
+            done: false,
+            code: "registry-past",
+            reason:
+              `${past}; ${why}; ` +
+              (b.abandonedAt === null
+                ? `\`carbonproof-oracle abandon ${id}\` (or POST /v1/admin/batches/${id}/abandon) stops it holding back later batches`
+                : "it stays abandoned"),
+          });
+        let found: FoundAttestation | null;
+        try {
+          found = await this.#registry.findRegularAttestation(facility, BigInt(b.periodStart));
+        } catch (err) {
+          return refuse(
+            `looking for the attestation of its period failed (${firstLine(err)}): run retry again when chain.rpcUrl answers`,
+          );
+        }
+        if (!found) return refuse("no regular attestation of its period was found in the registry's events");
+        if (found.header.periodStart !== BigInt(b.periodStart) || found.header.periodEnd !== BigInt(b.periodEnd))
+          return refuse(
+            `attestation ${found.id} that covers its start is of another period (${found.header.periodStart}–${found.header.periodEnd}), so it cannot be taken as that attestation's record`,
+          );
+        if (found.revoked)
+          return refuse(`attestation ${found.id} of its period was revoked, so it cannot be taken as its record`);
+        adopting = {
+          attestationId: found.id,
+          bundleCid: found.header.bundleCid,
+          readings: found.header.readingCount,
+        };
       }
     }
     const out: OperatorResult = this.#storage.retryFailedBatch(id, this.#nowMs());
     if (warning) out.warning = warning;
+    if (adopting && out.done) out.adopting = adopting;
     return this.#logged("retry", by, out);
   }
 
@@ -142,6 +195,7 @@ export class BatchOperator {
           readings: out.readings,
           corrections: out.corrections,
           warning: out.warning,
+          adopting: out.adopting?.attestationId,
         },
         op === "retry" ? "failed batch retried by the operator" : "failed batch abandoned by the operator",
       );
@@ -150,4 +204,9 @@ export class BatchOperator {
     }
     return out;
   }
+}
+
+/** The first line of an error's message (viem's run over many). */
+function firstLine(err: unknown): string {
+  return (err as Error).message.split("\n")[0]!;
 }

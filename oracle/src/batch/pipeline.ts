@@ -477,7 +477,10 @@ export class BatchPipeline {
       `the AttestationRegistry has facility ${b.facilityId} attested up to ${until}, past this batch's start ${b.periodStart}, by another batch: ` +
       `it would reject this one (period overlap), and its ${b.readingCount} readings cannot be attested as a regular batch (a restored database that sealed an attested window again?), ` +
       `nor taken as that attestation's record (${adopted}); ` +
-      `\`carbonproof-oracle abandon ${b.id}\` (or POST /v1/admin/batches/${b.id}/abandon) stops it holding back later batches`;
+      `\`carbonproof-oracle abandon ${b.id}\` (or POST /v1/admin/batches/${b.id}/abandon) stops it holding back later batches` +
+      (adopted.includes("is not in this node's IPFS store")
+        ? `; should the bundle turn up (another node, an auditor, a \`backup --content\` directory), \`carbonproof-oracle pin FILE\` then \`retry ${b.id}\` takes the batch as that record, its lost readings given back`
+        : "");
     if (await this.#writes.transition(b.id, ["signed"], "failed", { error }))
       this.#log.error(
         { batch: b.id, facility: b.facilityId, attestedUntil: Number(until) },

@@ -145,59 +145,16 @@ export class ViemChain implements ChainPort {
     return log ? { txHash: log.transactionHash, blockNumber: log.blockNumber } : null;
   }
 
-  async findRegularAttestation(
-    facilityId: Hex,
-    periodStart: bigint,
-  ): Promise<{ id: Hex; header: BatchHeader; txHash: Hex; blockNumber: bigint; revoked: boolean } | null> {
-    const address = this.domain.verifyingContract;
-    const head = await this.client.getBlockNumber({ cacheTime: 0 });
-    // submitted once its period had ended, so after `periodStart`, which the period holds
-    const start = await this.#firstStampedFrom(periodStart, 0n, head);
-    // in ranges RPC nodes take (many cap eth_getLogs at 10,000 blocks), at most 100 of them
-    for (let from = start, n = 0; from <= head && n < 100; from += FIND_RANGE, n++) {
-      const to = from + FIND_RANGE - 1n < head ? from + FIND_RANGE - 1n : head;
-      const logs = await this.client.getContractEvents({
-        address,
-        abi: attestationRegistryAbi,
-        eventName: "AttestationSubmitted",
-        args: { facilityId },
-        fromBlock: from,
-        toBlock: to,
-      });
-      for (const log of logs) {
-        // viem decodes the struct as the sdk's BatchHeader (uint64/uint128 as bigint, uint32 as number)
-        const header = log.args.header as BatchHeader | undefined;
-        if (!header || !log.args.id || log.blockNumber === null) continue;
-        if (header.correctionOf !== ZERO_BYTES32 || header.periodStart > periodStart || header.periodEnd <= periodStart)
-          continue;
-        const revoked = await this.client.readContract({
-          address,
-          abi: attestationRegistryAbi,
-          functionName: "isRevoked",
-          args: [log.args.id],
-        });
-        return { id: log.args.id, header, txHash: log.transactionHash, blockNumber: log.blockNumber, revoked };
-      }
-    }
-    if (start + FIND_RANGE * 100n <= head)
-      throw new Error(`no attestation in the ${FIND_RANGE * 100n} blocks from block ${start}; the search stops there`);
-    return null;
+  findRegularAttestation(facilityId: Hex, periodStart: bigint): Promise<FoundAttestation | null> {
+    return findRegularAttestation(this.client, this.domain.verifyingContract, facilityId, periodStart);
   }
 
-  async #stamp(n: bigint): Promise<bigint> {
-    return (await this.client.getBlock({ blockNumber: n })).timestamp;
+  #stamp(n: bigint): Promise<bigint> {
+    return blockStamp(this.client, n);
   }
 
-  /** The smallest block in [lo, hi] stamped at or after `t` (hi + 1 if none); timestamps never decrease. */
-  async #firstStampedFrom(t: bigint, lo: bigint, hi: bigint): Promise<bigint> {
-    let a = lo;
-    let b = hi + 1n;
-    while (a < b) {
-      const mid = (a + b) / 2n;
-      if ((await this.#stamp(mid)) >= t) b = mid;
-      else a = mid + 1n;
-    }
-    return a;
+  #firstStampedFrom(t: bigint, lo: bigint, hi: bigint): Promise<bigint> {
+    return firstStampedFrom(this.client, t, lo, hi);
   }
 
   async prepareSubmit(
@@ -344,4 +301,71 @@ export class ViemChain implements ChainPort {
     ]);
     return { latest, pending };
   }
+}
+
+/** A regular attestation found among the registry's events (ViemChain `findRegularAttestation`). */
+export type FoundAttestation = { id: Hex; header: BatchHeader; txHash: Hex; blockNumber: bigint; revoked: boolean };
+
+/**
+ * The regular attestation of `facilityId` whose period holds `periodStart`, from the registry's
+ * `AttestationSubmitted` events (the facility is indexed), with whether it was revoked; null when
+ * none is found. The search starts at the first block stamped at `periodStart` (an attestation is
+ * submitted once its period has ended), in ranges of 5,000 blocks, at most 100 of them (throws
+ * when it stops there without an answer). Used by the pipeline to adopt a window sealed again
+ * after a restore, and by the operator's `retry` to tell whether that can be tried again.
+ */
+export async function findRegularAttestation(
+  client: PublicClient,
+  address: Address,
+  facilityId: Hex,
+  periodStart: bigint,
+): Promise<FoundAttestation | null> {
+  const head = await client.getBlockNumber({ cacheTime: 0 });
+  const start = await firstStampedFrom(client, periodStart, 0n, head);
+  // in ranges RPC nodes take (many cap eth_getLogs at 10,000 blocks), at most 100 of them
+  for (let from = start, n = 0; from <= head && n < 100; from += FIND_RANGE, n++) {
+    const to = from + FIND_RANGE - 1n < head ? from + FIND_RANGE - 1n : head;
+    const logs = await client.getContractEvents({
+      address,
+      abi: attestationRegistryAbi,
+      eventName: "AttestationSubmitted",
+      args: { facilityId },
+      fromBlock: from,
+      toBlock: to,
+    });
+    for (const log of logs) {
+      // viem decodes the struct as the sdk's BatchHeader (uint64/uint128 as bigint, uint32 as number)
+      const header = log.args.header as BatchHeader | undefined;
+      if (!header || !log.args.id || log.blockNumber === null) continue;
+      if (header.correctionOf !== ZERO_BYTES32 || header.periodStart > periodStart || header.periodEnd <= periodStart)
+        continue;
+      const revoked = await client.readContract({
+        address,
+        abi: attestationRegistryAbi,
+        functionName: "isRevoked",
+        args: [log.args.id],
+      });
+      return { id: log.args.id, header, txHash: log.transactionHash, blockNumber: log.blockNumber, revoked };
+    }
+  }
+  if (start + FIND_RANGE * 100n <= head)
+    throw new Error(`no attestation in the ${FIND_RANGE * 100n} blocks from block ${start}; the search stops there`);
+  return null;
+}
+
+/** Block `n`'s timestamp (unix s). */
+async function blockStamp(client: PublicClient, n: bigint): Promise<bigint> {
+  return (await client.getBlock({ blockNumber: n })).timestamp;
+}
+
+/** The smallest block in [lo, hi] stamped at or after `t` (hi + 1 if none); timestamps never decrease. */
+async function firstStampedFrom(client: PublicClient, t: bigint, lo: bigint, hi: bigint): Promise<bigint> {
+  let a = lo;
+  let b = hi + 1n;
+  while (a < b) {
+    const mid = (a + b) / 2n;
+    if ((await blockStamp(client, mid)) >= t) b = mid;
+    else a = mid + 1n;
+  }
+  return a;
 }

@@ -2,7 +2,7 @@
 /**
  * `carbonproof-oracle` — run and operate an oracle node.
  *
- *   start, import, status, retry, abandon, backup, restore, copy-from-sqlite,
+ *   start, import, status, retry, abandon, backup, restore, pin, copy-from-sqlite,
  *   keys create|import|show|rotate|api-create|api-list|api-revoke:
  *   `carbonproof-oracle --help` lists every command and option (COMMANDS below).
  *   Exit codes: 0 done, 1 failed, 2 bad command line or config, 130/143 import or a second
@@ -114,6 +114,12 @@ const COMMANDS: Record<string, { usage: string; about: string; options: OptionNa
     about:
       "put a backup back as dataDir/oracle.db, the node stopped; the database it replaces is checkpointed and kept beside it (oracle.db.replaced-TIME); readings accepted after the backup was made are not in it",
     options: ["config", "content"],
+  },
+  pin: {
+    usage: "pin FILE|DIR... [--config FILE]",
+    about:
+      "put files into the node's IPFS store, pinned, and print their CIDs: a bundle or evidence file recovered from another copy (another node, an auditor, a `backup --content` DIR, whose files must be the blocks they are named by); the embedded store with the node stopped. Then `retry` a batch that failed for want of it",
+    options: ["config"],
   },
   "keys create": {
     usage: "keys create [--config FILE]",
@@ -256,7 +262,7 @@ function parseCommandLine(argv: string[]): Args | null {
   } else {
     if (!COMMANDS[cmd])
       throw new UsageError(
-        `unknown command \`${cmd}\`: use start, import, status, retry, abandon, backup, restore, copy-from-sqlite or keys`,
+        `unknown command \`${cmd}\`: use start, import, status, retry, abandon, backup, restore, pin, copy-from-sqlite or keys`,
         null,
       );
     command = cmd;
@@ -281,7 +287,8 @@ function parseCommandLine(argv: string[]): Args | null {
     command === "abandon" ||
     command === "copy-from-sqlite" ||
     command === "backup" ||
-    command === "restore"
+    command === "restore" ||
+    command === "pin"
       ? 1
       : 0;
   if (rest.length < wanted) {
@@ -294,13 +301,15 @@ function parseCommandLine(argv: string[]): Args | null {
             ? "`backup` needs the file to write the backup to (FILE.db)"
             : command === "restore"
               ? "`restore` needs the backup to put back (the FILE.db `backup` wrote)"
-              : command === "abandon"
-                ? "`abandon` needs the id of the failed batch (`status` lists them)"
-                : "`keys api-revoke` needs the numeric id of the key to revoke (see `keys api-list`)",
+              : command === "pin"
+                ? "`pin` needs the files to pin, or a directory of them (a `backup --content` DIR)"
+                : command === "abandon"
+                  ? "`abandon` needs the id of the failed batch (`status` lists them)"
+                  : "`keys api-revoke` needs the numeric id of the key to revoke (see `keys api-list`)",
       command,
     );
   }
-  if (rest.length > wanted)
+  if (rest.length > wanted && command !== "pin")
     throw new UsageError(`\`${command}\` does not take \`${rest.slice(wanted).join(" ")}\``, command);
   checkValues(command, values, rest);
   return { command, values, rest };
@@ -477,7 +486,7 @@ async function backupOrRestore(
       );
     if (content.missing.length)
       throw new Error(
-        `the database backup ${report.backup} is complete, but ${content.missing.length} of the ${content.cids} files it names are not in the node's IPFS store (${some(content.missing)}): pin them again from any IPFS node that holds them, then run backup again`,
+        `the database backup ${report.backup} is complete, but ${content.missing.length} of the ${content.cids} files it names are not in the node's IPFS store (${some(content.missing)}): pin them again from a copy (\`carbonproof-oracle pin FILE\`) or any IPFS node that holds them, then run backup again`,
       );
     return;
   }
@@ -527,10 +536,7 @@ async function restoreContentOf(cfg: Config, dir: string, backup: string) {
   if (!existsSync(backup)) throw new Error(`no backup at ${backup}: give the file \`backup\` wrote`);
   checkNodeDatabase(backup, "the backup", false);
   const { formatCount } = await import("../../../sdk/src/cli/progress.ts");
-  const store =
-    cfg.ipfs.mode === "helia"
-      ? await (await import("../ipfs/helia.ts")).HeliaStore.open(join(resolve(cfg.dataDir), "ipfs"))
-      : new (await import("../ipfs/kubo.ts")).KuboStore(cfg.ipfs.kuboUrl, cfg.ipfs.timeoutMs);
+  const store = await openContentWriter(cfg);
   const progress = await progressLine();
   try {
     process.stderr.write(`putting the files of ${dir} into the node's IPFS store (${cfg.ipfs.mode})…\n`);
@@ -546,6 +552,52 @@ async function restoreContentOf(cfg: Config, dir: string, backup: string) {
         `warning: ${report.lacking.length} file(s) the backup names are not in ${dir} (${report.lacking.slice(0, 3).join(", ")}${report.lacking.length > 3 ? ", …" : ""}): pin them from another copy of their CID\n`,
       );
     return report;
+  } finally {
+    progress.done();
+    await store.close();
+  }
+}
+
+/** The node's content store, to put blocks into: the embedded Helia store (the node stopped), or the Kubo node's RPC API. */
+async function openContentWriter(cfg: Config) {
+  return cfg.ipfs.mode === "helia"
+    ? (await import("../ipfs/helia.ts")).HeliaStore.open(join(resolve(cfg.dataDir), "ipfs"))
+    : new (await import("../ipfs/kubo.ts")).KuboStore(cfg.ipfs.kuboUrl, cfg.ipfs.timeoutMs);
+}
+
+/**
+ * `pin FILE|DIR...`: files into the node's IPFS store, pinned (ipfs/content-backup.ts `pinFiles`),
+ * a JSON report of their CIDs on stdout. The embedded store belongs to the node while it runs, so
+ * its data dir is held until the command ends (a running node refuses it; one started meanwhile is refused).
+ */
+async function pin(cfg: Config, paths: string[]): Promise<void> {
+  const { pinFiles } = await import("../ipfs/content-backup.ts");
+  const { formatCount } = await import("../../../sdk/src/cli/progress.ts");
+  if (cfg.ipfs.mode === "helia") {
+    const dir = resolve(cfg.dataDir);
+    if (!existsSync(join(dir, "ipfs")))
+      throw new Error(
+        `no embedded IPFS store at ${join(dir, "ipfs")}: is dataDir right, or does the node pin to Kubo (ipfs.mode kubo)?`,
+      );
+    takeDataDir(
+      dir,
+      "pin",
+      ": the embedded IPFS store is the node's while it runs (a node on Kubo can pin while running)",
+    );
+  }
+  const store = await openContentWriter(cfg);
+  const progress = await progressLine();
+  try {
+    const report = await pinFiles({
+      paths: paths.map((p) => resolve(p)),
+      put: (bytes) => store.addAndPin(bytes),
+      progress: (done, total) => progress.update(() => `pin: ${formatCount(done)} of ${formatCount(total)} files`),
+    });
+    progress.done();
+    console.log(JSON.stringify({ store: cfg.ipfs.mode, ...report }));
+    process.stderr.write(
+      `carbonproof-oracle: ${report.pinned.length} file(s) pinned; a batch that failed for want of one of them: \`retry ID\` (\`status\` lists the failed ones)\n`,
+    );
   } finally {
     progress.done();
     await store.close();
@@ -714,12 +766,12 @@ async function resetSignedBatches(cfg: Config): Promise<number> {
 
 /** The operator's decisions on failed batches (batch/operator.ts), on this command's own connection. */
 async function batchOperator(cfg: Config, storage: SqlStorage) {
-  const { BatchOperator, registryFrontier } = await import("../batch/operator.ts");
+  const { BatchOperator, registryReader } = await import("../batch/operator.ts");
   const { pino } = await import("pino");
   // its log lines go nowhere: the command prints what it did, and a running node logs its own work
   return new BatchOperator({
     storage,
-    frontier: registryFrontier(cfg),
+    registry: registryReader(cfg),
     nowMs: () => Date.now(),
     logger: pino({ level: "silent" }),
   });
@@ -740,8 +792,13 @@ async function retry(cfg: Config, ids: number[] | null): Promise<void> {
     }
     for (const { warning, ...out } of outcomes) {
       if (warning) process.stderr.write(`carbonproof-oracle: warning: ${warning}\n`);
-      if (out.done) console.log(JSON.stringify(out));
-      else {
+      if (out.done) {
+        console.log(JSON.stringify(out));
+        if (out.adopting)
+          process.stderr.write(
+            `carbonproof-oracle: batch ${out.batch}'s period is attested already, by ${out.adopting.attestationId} (${out.adopting.readings} readings): the node takes the batch as its record, the readings it lacks given back from bundle ${out.adopting.bundleCid}, if that bundle is in its IPFS store (\`pin\` puts it there); if not, the batch fails again saying so\n`,
+          );
+      } else {
         process.stderr.write(`carbonproof-oracle: ${out.reason}\n`);
         process.exitCode = 1;
       }
@@ -962,6 +1019,8 @@ async function main(): Promise<void> {
       });
     case "abandon":
       return abandon(cfg, Number(args.rest[0]));
+    case "pin":
+      return pin(cfg, args.rest);
     case "import": {
       const given = args.rest[0]!;
       const fromStdin = given === "-";

@@ -206,6 +206,68 @@ export async function restoreContent(opts: {
   return report;
 }
 
+export type PinReport = {
+  /** each file put and pinned, with its CID */
+  pinned: { file: string; cid: string; bytes: number }[];
+  bytes: number;
+};
+
+/**
+ * `carbonproof-oracle pin FILE|DIR...`: files into the node's store, each pinned as the one raw
+ * block the node names its bundles and evidence files by (`put`: ContentStore `addAndPin`). For a
+ * bundle or evidence file recovered from elsewhere (another node of the quorum, an auditor's
+ * download, a `backup --content` directory): a window sealed again after a restore is taken as its
+ * attestation's record once its bundle is back (`retry`). A DIR gives its files (not its
+ * subdirectories; names starting with a dot skipped, as `backup` writes its partial files). A file
+ * named by a CID, as `backup --content` names them, must be the block it names. Every path is
+ * checked before anything is put: a missing path, a subdirectory or a wrong file stops it, named.
+ */
+export async function pinFiles(opts: {
+  paths: string[];
+  put(bytes: Uint8Array): Promise<string>;
+  progress?(done: number, total: number): void;
+}): Promise<PinReport> {
+  const files: { file: string; named: string | null }[] = [];
+  const wrong: string[] = [];
+  for (const path of opts.paths) {
+    if (!existsSync(path)) {
+      wrong.push(`${path} (no such file or directory)`);
+      continue;
+    }
+    const inDir = statSync(path).isDirectory();
+    const names = inDir ? readdirSync(path).filter((n) => !n.startsWith(".")) : [basename(path)];
+    if (inDir && !names.length) wrong.push(`${path} (an empty directory)`);
+    for (const name of names) {
+      const file = inDir ? join(path, name) : path;
+      if (!statSync(file).isFile()) {
+        wrong.push(`${file} (not a file)`);
+        continue;
+      }
+      // a CID as its name (a `backup --content` file): it must be that block
+      const named = blockFileName(name);
+      const why = named === null ? null : await blockMismatch(name, readFileSync(file));
+      if (why) wrong.push(`${file} (named ${name}, but ${why})`);
+      else files.push({ file, named });
+    }
+  }
+  if (wrong.length)
+    throw new Error(
+      `${wrong.length} path(s) cannot be pinned: ${wrong.slice(0, 5).join("; ")}${wrong.length > 5 ? "; …" : ""}. Nothing was pinned`,
+    );
+  const report: PinReport = { pinned: [], bytes: 0 };
+  for (const { file, named } of files) {
+    opts.progress?.(report.pinned.length, files.length);
+    const bytes = readFileSync(file);
+    const cid = await opts.put(bytes);
+    if (named !== null && cid !== named)
+      throw new Error(`the store put ${file} as ${cid}, not the ${named} it is named`);
+    report.pinned.push({ file, cid, bytes: bytes.length });
+    report.bytes += bytes.length;
+  }
+  opts.progress?.(report.pinned.length, files.length);
+  return report;
+}
+
 /** `bytes` as `file`: written beside it under a temporary name, synced, renamed. */
 function writeDurably(file: string, bytes: Uint8Array): void {
   const dot = join(dirname(file), `.${basename(file)}.${process.pid}.partial`);
