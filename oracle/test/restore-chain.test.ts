@@ -10,6 +10,7 @@ import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { keccak256, toHex } from "viem";
 import { readingDigestHex, type Envelope } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
 import { attestationRegistryAbi } from "../src/chain/abi.ts";
@@ -194,34 +195,42 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
     }
   });
 
-  test("its bundle in the node's store: the batch becomes the attestation's record, and the readings the backup lacked come back from it, provable", async () => {
-    const dataDir = join(tmp.dir, "data-adopt");
-    // a facility of its own: the first test's frontier is not this one's
-    const meter = makeDevice("restore-meter-2", "ktda-gitugi");
+  /**
+   * A facility of its own (`tag`), whose window is attested with three readings, two of them after
+   * a backup that is then restored: the node stopped, its IPFS store kept. `start` starts it again.
+   */
+  const attestedAfterBackup = async (tag: string, facility: string) => {
+    const dataDir = join(tmp.dir, `data-${tag}`);
+    const meter = makeDevice(`restore-meter-${tag}`, facility);
     await dep.registerDevice(meter.deviceId, meter.facilityId, meter.publicKey, 1);
     const start = () =>
       chainTestNode(hh, dep, {
         dir: dataDir,
         batching: { windowS: WINDOW_S, graceS: 1 },
         storage: { driver: "sqlite", url: undefined },
-        parts: { calculator: new SdkCalculator({ facilities: { "ktda-gitugi": { country: "KEN" } } }) },
+        parts: { calculator: new SdkCalculator({ facilities: { [facility]: { country: "KEN" } } }) },
       });
     await earlyInWindow();
-    let node = await start();
-    let post = readingPoster(node, meter);
+    const node = await start();
+    const post = readingPoster(node, meter);
     const send = (e: Envelope) => stored(post, e);
     const ts = nowS();
     const first = await send(electricity(meter, { ts }));
-    const backupFile = join(tmp.dir, "backup-adopt.db");
+    const backupFile = join(tmp.dir, `backup-${tag}.db`);
     backupDatabase({ source: join(dataDir, "oracle.db"), target: backupFile });
     // accepted after the backup: lost with the database, but attested in the window's bundle
     const lost = [await send(electricity(meter, { ts })), await send(electricity(meter, { ts: ts + 1 }))];
     const attested = await waitForConfirmed(node.httpUrl!, lost[0]!, 60_000);
     await node.close();
-
     restoreDatabase({ backup: backupFile, database: join(dataDir, "oracle.db") });
-    node = await start();
-    post = readingPoster(node, meter);
+    return { meter, start, first, lost, attested };
+  };
+
+  test("its bundle in the node's store: the batch becomes the attestation's record, and the readings the backup lacked come back from it, provable", async () => {
+    const { meter, start, first, lost, attested } = await attestedAfterBackup("adopt", "ktda-gitugi");
+    const node = await start();
+    const post = readingPoster(node, meter);
+    const send = (e: Envelope) => stored(post, e);
     try {
       assert.equal(node.storage.getReading(lost[0]!), null, "the backup predates them");
       for (const digest of [first, ...lost]) {
@@ -251,6 +260,50 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
       const later = await send(electricity(meter, { ts: nowS() + WINDOW_S }));
       const view = await waitForConfirmed(node.httpUrl!, later, 60_000);
       assert.notEqual(view.attestationId, attested.attestationId);
+    } finally {
+      await node.close();
+    }
+  });
+
+  test("its attestation revoked since: the batch is not taken as the record, fails saying so, and retry is refused for the same reason", async () => {
+    const { start, lost, attested } = await attestedAfterBackup("revoked", "ktda-kagwe");
+    // the verifier revokes the window's attestation (the deployment's admin made verifier)
+    const write = async (functionName: string, args: unknown[]) => {
+      const hash = await dep.wallet.writeContract({
+        address: dep.attestationRegistry,
+        abi: dep.abis.attestationRegistry,
+        functionName,
+        args,
+        account: dep.admin,
+        chain: dep.wallet.chain,
+      });
+      assert.equal((await dep.publicClient.waitForTransactionReceipt({ hash })).status, "success", functionName);
+    };
+    await write("grantRole", [keccak256(toHex("VERIFIER_ROLE")), dep.admin.address]);
+    await write("revoke", [attested.attestationId, "test: meter found miscalibrated"]);
+    const node = await start();
+    try {
+      const failed = await waitFor(
+        () => node.storage.listBatches({ facilityId: "ktda-kagwe" }).find((b) => b.state === "failed") ?? null,
+        { timeoutMs: 60_000, intervalMs: 100, what: "the re-sealed batch failed" },
+      );
+      assert.match(
+        failed.error ?? "",
+        new RegExp(
+          `nor taken as that attestation's record \\(attestation ${attested.attestationId} of its period was revoked\\)`,
+        ),
+      );
+      assert.doesNotMatch(failed.error ?? "", /carbonproof-oracle pin FILE/, "a bundle would not help");
+      assert.equal(node.storage.getReading(lost[0]!), null, "nothing taken from a revoked attestation");
+      const admin = createApiKey(node.storage, { scope: "admin", subject: "restore-test" }).key;
+      const res = await fetch(`${node.httpUrl}/v1/admin/batches/${failed.id}/retry`, {
+        method: "POST",
+        headers: { "x-api-key": admin },
+      });
+      assert.equal(res.status, 409);
+      const body = (await res.json()) as { error: string; message: string };
+      assert.equal(body.error, "REGISTRY_PAST");
+      assert.match(body.message, new RegExp(`attestation ${attested.attestationId} of its period was revoked`));
     } finally {
       await node.close();
     }

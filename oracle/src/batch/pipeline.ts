@@ -426,7 +426,14 @@ export class BatchPipeline {
       // previous key's transaction mined since the handover: nothing to send
       return this.#confirmAttested(chain, b, "signed", "attestation already on-chain");
     }
-    return this.#serial(() => this.#send(b, chain, id));
+    const sent = await this.#serial(() => this.#send(b, chain, id));
+    if (typeof sent === "boolean") return sent;
+    // the estimate reverted: a regular batch whose period the registry has attested past can never
+    // go on-chain, and retrying it would hold its facility's later batches for ever. Looked into
+    // outside the nonce lane: the search for its period's attestation (eth_getLogs in ranges, an
+    // IPFS read) must not hold back other batches' submissions
+    if (await this.#periodPast(b, chain, id)) return false;
+    throw sent.reverted;
   }
 
   /**
@@ -478,7 +485,7 @@ export class BatchPipeline {
       `it would reject this one (period overlap), and its ${b.readingCount} readings cannot be attested as a regular batch (a restored database that sealed an attested window again?), ` +
       `nor taken as that attestation's record (${adopted}); ` +
       `\`carbonproof-oracle abandon ${b.id}\` (or POST /v1/admin/batches/${b.id}/abandon) stops it holding back later batches` +
-      (adopted.includes("is not in this node's IPFS store")
+      (/is not in this node's IPFS store|in the embedded IPFS store is corrupt/.test(adopted)
         ? `; should the bundle turn up (another node, an auditor, a \`backup --content\` directory), \`carbonproof-oracle pin FILE\` then \`retry ${b.id}\` takes the batch as that record, its lost readings given back`
         : "");
     if (await this.#writes.transition(b.id, ["signed"], "failed", { error }))
@@ -508,7 +515,14 @@ export class BatchPipeline {
       return `attestation ${found.id} is of another period (${found.header.periodStart}–${found.header.periodEnd})`;
     if (found.revoked) return `attestation ${found.id} of its period was revoked`;
     const cid = found.header.bundleCid;
-    const bytes = await this.#content.get(cid, { signal: AbortSignal.timeout(this.#common.config.ipfs.timeoutMs) });
+    let bytes: Uint8Array | null;
+    try {
+      bytes = await this.#content.get(cid, { signal: AbortSignal.timeout(this.#common.config.ipfs.timeoutMs) });
+    } catch (err) {
+      // not a passing outage: asking again would read the same bytes
+      if ((err as { code?: string }).code === "IPFS_BLOCK_CORRUPT") return (err as Error).message;
+      throw err;
+    }
     if (!bytes) return `attestation ${found.id}'s bundle ${cid} is not in this node's IPFS store`;
     if (bundleCid(bytes) !== cid) return `the store's copy of bundle ${cid} is not its bytes`;
     const bundle = decodeBundle(bytes);
@@ -634,16 +648,14 @@ export class BatchPipeline {
     return run;
   }
 
-  async #send(b: Batch, chain: ChainPort, id: Hex): Promise<boolean> {
+  /** Sends `b` at the next nonce (in the nonce lane); `reverted` when its estimate reverted (nothing sent, the nonce free). */
+  async #send(b: Batch, chain: ChainPort, id: Hex): Promise<boolean | { reverted: unknown }> {
     const nonce = await this.#nextFree(chain);
     let tx: { hash: Hex; raw: Hex };
     try {
       tx = await chain.prepareSubmit(headerFromJson(b.headerJson!), b.signatures as Hex, nonce, this.#original(b));
     } catch (err) {
-      // the estimate reverted: a regular batch whose period the registry has attested past can
-      // never go on-chain, and retrying it would hold its facility's later batches for ever
-      if (await this.#periodPast(b, chain, id)) return false;
-      throw err;
+      return { reverted: err };
     }
     const now = this.#common.clock.nowMs();
     // persist before broadcast: after a crash the same signed bytes are re-broadcast, never a second nonce

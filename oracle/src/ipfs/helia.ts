@@ -16,8 +16,11 @@ import type { ContentStore } from "./store.ts";
 export class HeliaStore implements ContentStore {
   readonly kind = "helia" as const;
   readonly #helia: Helia;
-  private constructor(helia: Helia) {
+  /** the block files under Helia: written to directly only to repair a corrupt one */
+  readonly #blocks: FsBlockstore;
+  private constructor(helia: Helia, blocks: FsBlockstore) {
     this.#helia = helia;
+    this.#blocks = blocks;
   }
   static async open(dir: string): Promise<HeliaStore> {
     mkdirSync(join(dir, "blocks"), { recursive: true });
@@ -26,18 +29,23 @@ export class HeliaStore implements ContentStore {
     const datastore = new FsDatastore(join(dir, "data"));
     const helia = createHeliaLight({ blockstore, datastore });
     await helia.start();
-    return new HeliaStore(helia);
+    return new HeliaStore(helia, blockstore);
   }
   async addAndPin(bytes: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<string> {
     const cid = CID.createV1(raw.code, await sha256.digest(bytes));
-    await this.#helia.blockstore.put(cid, bytes, opts);
+    // Helia skips the put of a block it has: a block file that is corrupt (a disk error, a copy cut
+    // short) would stay so, and `pin` of a good copy would not mend it. Written over from these bytes
+    const held = (await this.#blocks.has(cid)) ? await readBlock(this.#blocks, cid.toString(), opts, false) : null;
+    if (held && !Buffer.from(held).equals(bytes)) await this.#blocks.put(cid, bytes, opts);
+    else await this.#helia.blockstore.put(cid, bytes, opts);
     if (!(await this.#helia.pins.isPinned(cid, opts))) {
       for await (const _ of this.#helia.pins.add(cid, opts)) void _;
     }
     return cid.toString();
   }
+  /** The block's bytes, null when the store lacks it; throws {@link CorruptBlockError} when they do not hash to `cid`. */
   get(cid: string, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array | null> {
-    return readBlock(this.#helia.blockstore, cid, opts);
+    return readBlock(this.#helia.blockstore, cid, opts, true);
   }
   async isPinned(cid: string, opts: { signal?: AbortSignal } = {}): Promise<boolean> {
     return this.#helia.pins.isPinned(CID.parse(cid), opts);
@@ -58,7 +66,20 @@ export async function openBlockReader(
   // read access is all this needs (FsBlockstore's own `open` asks for write access: not called)
   accessSync(blocks, fsConstants.R_OK | fsConstants.X_OK);
   const blockstore = new FsBlockstore(blocks, { createIfMissing: false });
-  return { get: (cid) => readBlock(blockstore, cid), close: async () => {} };
+  // not checked here: `backup --content` checks every block against its CID itself, and names a
+  // corrupt one as missing (to be pinned again from a copy)
+  return { get: (cid) => readBlock(blockstore, cid, {}, false), close: async () => {} };
+}
+
+/** A block of the embedded store whose bytes do not hash to its CID (a disk error, a copy cut short). */
+export class CorruptBlockError extends Error {
+  readonly code = "IPFS_BLOCK_CORRUPT";
+  constructor(cid: string) {
+    super(
+      `block ${cid} in the embedded IPFS store is corrupt (its bytes do not hash to its CID): pin a good copy with \`carbonproof-oracle pin FILE\` (the node stopped), which writes over it`,
+    );
+    this.name = "CorruptBlockError";
+  }
 }
 
 async function readBlock(
@@ -67,15 +88,27 @@ async function readBlock(
     get(cid: CID, opts?: { signal?: AbortSignal }): unknown;
   },
   cid: string,
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal },
+  /** whether bytes that do not hash to `cid` throw (a sha2-256 CID: all the node stores) */
+  verify: boolean,
 ): Promise<Uint8Array | null> {
   const c = CID.parse(cid);
   if (!(await (blockstore.has(c, opts) as Promise<boolean> | boolean))) return null;
   const out = blockstore.get(c, opts) as unknown;
+  let bytes: Uint8Array;
   // Helia 7 blockstores may stream a block as chunks; join them
-  if (out instanceof Uint8Array) return out;
-  if (out && typeof (out as Promise<unknown>).then === "function") return (await out) as Uint8Array;
-  const parts: Uint8Array[] = [];
-  for await (const chunk of out as AsyncIterable<Uint8Array>) parts.push(chunk);
-  return Buffer.concat(parts);
+  if (out instanceof Uint8Array) bytes = out;
+  else if (out && typeof (out as Promise<unknown>).then === "function") bytes = (await out) as Uint8Array;
+  else {
+    const parts: Uint8Array[] = [];
+    for await (const chunk of out as AsyncIterable<Uint8Array>) parts.push(chunk);
+    bytes = Buffer.concat(parts);
+  }
+  if (
+    verify &&
+    c.multihash.code === sha256.code &&
+    !Buffer.from((await sha256.digest(bytes)).digest).equals(c.multihash.digest)
+  )
+    throw new CorruptBlockError(cid);
+  return bytes;
 }
