@@ -57,7 +57,11 @@ describe(
       });
     /** both facilities Kenyan: grid electricity has a factor */
     const calculator = () =>
-      new SdkCalculator({ facilities: { "ktda-kangaita": { country: "KEN" }, "ktda-gitugi": { country: "KEN" } } });
+      new SdkCalculator({
+        facilities: Object.fromEntries(
+          ["ktda-kangaita", "ktda-gitugi", "ktda-kagwe", "ktda-ikumbi"].map((f) => [f, { country: "KEN" }]),
+        ),
+      });
     /** The arguments of every `eventName` CarbonCredits emitted. */
     const creditsEvents = async <T>(eventName: "ShortfallRecorded" | "CorrectionRecorded") =>
       (
@@ -161,6 +165,7 @@ describe(
         {
           caughtUp: true,
           recheck: 0,
+          rescans: 0,
           pending: null,
           lastError: null,
           lastPassAtMs: "number",
@@ -415,6 +420,62 @@ describe(
       await waitFor(() => behindCursor(vv.batch.id), { what: "then settled" });
       assert.equal(node.storage.getMeta(LEGACY_CURSOR_META_KEY), "", "the old cursor read once, then cleared");
       assert.equal((await shortfalls()).length, count + 1);
+    });
+
+    test("a baseline changed after a period was settled under it (a segment lowered; a project registered later, back-dated): the period is asked again, and recorded", async () => {
+      const cc = artifact("credits/CarbonCredits.sol/CarbonCredits.json");
+      const send = (functionName: string, args: unknown[]) => adminWrite(credits, cc.abi as Abi, functionName, args);
+      // two facilities of their own: one with a project whose baseline is far above its periods, one with none
+      const lowered = makeDevice("kagwe-meter-1", "ktda-kagwe");
+      const unregistered = makeDevice("ikumbi-meter-1", "ktda-ikumbi");
+      await dep.registerDevice(lowered.deviceId, lowered.facilityId, lowered.publicKey, 1);
+      await dep.registerDevice(unregistered.deviceId, unregistered.facilityId, unregistered.publicKey, 1);
+      const dayAgo = BigInt(Math.floor(Date.now() / 1000)) - 86_400n;
+      const project = (facility: string, gramsPerDay: bigint) =>
+        send("registerProject", [
+          {
+            proponent: PROPONENT.address,
+            facilityId: idToBytes32(facility),
+            methodologyId: METHODOLOGY_ID,
+            name: facility,
+            standard: "CarbonProof v1",
+            baselineEffectiveFrom: dayAgo,
+            baselineGramsPerDay: gramsPerDay,
+            baselineCid: "",
+          },
+        ]);
+      await project("ktda-kagwe", 10n ** 15n); // project 3
+      const count = (await shortfalls()).length;
+      const vk = await attest(lowered);
+      const vu = await attest(unregistered);
+      await waitFor(() => behindCursor(vk.batch.id) && behindCursor(vu.batch.id), {
+        what: "both settled: under the baseline, and without a project",
+      });
+      assert.equal((await shortfalls()).length, count, "nothing to record yet");
+
+      // the verifier lowers the first's baseline from its period on, and registers the second's
+      // project with a baseline from a day back
+      const periodStart = headerFromJson(node.storage.getBatch(vk.batch.id)!.headerJson!).periodStart;
+      await send("setBaseline", [3, periodStart, 1n, "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"]);
+      await project("ktda-ikumbi", 1n); // project 4
+      const recorded = await waitFor(
+        async () => {
+          const all = await shortfalls();
+          const ours = all.filter((s) => s.attestationId === vk.attestationId || s.attestationId === vu.attestationId);
+          return ours.length === 2 ? ours : null;
+        },
+        { timeoutMs: 60_000, what: "ShortfallRecorded for both periods" },
+      );
+      assert.deepEqual(recorded.map((r) => r.projectId).sort(), [3, 4]);
+      // done with both facilities: nothing left to ask again, and nothing recorded twice
+      await waitFor(
+        async () =>
+          ((await (await fetch(`${node.httpUrl}/v1/status`)).json()) as { shortfalls: { rescans: number } }).shortfalls
+            .rescans === 0 || null,
+        { what: "/v1/status: no facility left to ask again" },
+      );
+      await waitFor(() => node.storage.getMeta(PENDING_META_KEY) === "", { what: "the pending transaction settled" });
+      assert.equal((await shortfalls()).length, count + 2);
     });
 
     /** `functionName(...args)` sent by the deployment's admin to `address`, mined successfully. */

@@ -28,7 +28,7 @@ import {
   type PublicClient,
 } from "viem";
 import { z } from "zod";
-import type { BatchHeader, Hex } from "../../../sdk/src/index.ts";
+import { bytes32ToId, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
 import type { Address, BatchPipeline, ChainPort } from "../batch/pipeline.ts";
 import { headerFromJson } from "../batch/bundle.ts";
 import { attestationRegistryAbi, carbonCreditsAbi } from "../chain/abi.ts";
@@ -51,6 +51,28 @@ export const RECHECK_META_KEY = "shortfalls.recheck";
  */
 export const LEGACY_CURSOR_META_KEY = "shortfalls.settledThroughBatch";
 const cursorShape = z.object({ atMs: z.number().int(), id: z.number().int().nonnegative() });
+/**
+ * Meta key of the recorder's following of CarbonCredits' `BaselineSet` events (JSON: `block`, the
+ * last block whose events were taken; `rescans`, the facilities whose periods the cursor has passed
+ * are to be asked again since a baseline segment of theirs changed).
+ */
+export const BASELINES_META_KEY = "shortfalls.baselines";
+const baselinesShape = z.object({
+  block: z.number().int().nonnegative(),
+  rescans: z.array(
+    z.object({
+      /** the project whose baseline changed (for the log) */
+      project: z.number().int().positive(),
+      /** the facility's id in storage */
+      facility: z.string(),
+      /** its regular periods that start after this (unix s) are still to ask */
+      afterS: z.number().int(),
+      /** only batches confirmed up to here: those after it are the cursor's to ask */
+      until: cursorShape,
+    }),
+  ),
+});
+type Baselines = z.infer<typeof baselinesShape>;
 
 const pendingShape = z.object({
   /** the account that signed it, and its chain: after a key rotation or on another chain it is not ours to follow */
@@ -97,6 +119,15 @@ const MAX_RECHECK = 10_000;
 const SETTLE_MS = 1_000;
 /** A pass that left work for the next (calls used up, a full listing) is followed after this. */
 const CATCH_UP_MS = 1_000;
+/** Blocks per `eth_getLogs` of `BaselineSet` (many RPC nodes cap ranges at 10,000), and ranges per pass at most. */
+const EVENT_RANGE = 5_000n;
+const EVENT_RANGES_PER_PASS = 20;
+/** Facilities being asked again at most; past it, later `BaselineSet` events wait for them. */
+const MAX_RESCANS = 100;
+/** Batches of a facility listed at a time when it is asked again. */
+const RESCAN_LIST = 200;
+/** The longest window (24 h): a period that starts this long before a baseline segment may end in it. */
+const LONGEST_WINDOW_S = 86_400;
 
 /** Whether batch `b` comes after `c` in the order of confirmation. */
 const after = (b: Batch, c: ConfirmedCursor): boolean =>
@@ -110,6 +141,8 @@ export type ShortfallStatus = {
   caughtUp: boolean;
   /** batches asked again at each pass */
   recheck: number;
+  /** facilities whose settled periods are being asked again: a baseline segment of theirs changed */
+  rescans: number;
   /** the node's unmined recordShortfall or recordCorrection, if any */
   pending: { kind: "shortfall" | "correction"; attestationId: string; nonce: number } | null;
   /** why the last pass failed (an RPC error), null when it did not */
@@ -133,7 +166,13 @@ export class ShortfallRecorder {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<unknown> | null = null;
   #stopped = false;
-  #status: Omit<ShortfallStatus, "pending"> = { lastPassAtMs: null, caughtUp: false, recheck: 0, lastError: null };
+  #status: Omit<ShortfallStatus, "pending"> = {
+    lastPassAtMs: null,
+    caughtUp: false,
+    recheck: 0,
+    rescans: 0,
+    lastError: null,
+  };
 
   constructor(deps: {
     common: Common;
@@ -212,6 +251,8 @@ export class ShortfallRecorder {
     let cursor = cursorBefore;
     const recheck = this.#readRecheck();
     const recheckBefore = JSON.stringify([...recheck]);
+    let baselines = this.#readBaselines();
+    const baselinesBefore = JSON.stringify(baselines);
     const legacy = Number(this.#storage.getMeta(LEGACY_CURSOR_META_KEY) || Number.NaN);
     if (Number.isSafeInteger(legacy) && legacy >= 0) {
       // the first pass after the upgrade starts `lookbackDays` back: a batch the old cursor had not
@@ -235,8 +276,12 @@ export class ShortfallRecorder {
       const recheckAfter = JSON.stringify([...recheck]);
       if (recheckAfter !== recheckBefore) this.#storage.setMeta(RECHECK_META_KEY, recheckAfter);
       if (!Number.isNaN(legacy)) this.#storage.setMeta(LEGACY_CURSOR_META_KEY, "");
+      if (baselines && JSON.stringify(baselines) !== baselinesBefore)
+        this.#storage.setMeta(BASELINES_META_KEY, JSON.stringify(baselines));
     };
+    let rescansLeft = false;
     try {
+      baselines = await this.#takeBaselineEvents(baselines, cursorBefore);
       for (const id of [...recheck]) {
         if (this.#stopped) return this.#outcome(ctx, false);
         const b = this.#storage.getBatch(id);
@@ -257,9 +302,16 @@ export class ShortfallRecorder {
           break;
         }
       }
+      // then the periods settled under a baseline that changed since, with what is left of that half
+      if (!halted) {
+        const r = await this.#rescan(baselines, recheck, ctx);
+        if (r === null) return this.#outcome(ctx, false);
+        halted = r.halted;
+        rescansLeft = baselines.rescans.length > 0;
+      }
       ctx.callsUpTo = MAX_CALLS_PER_PASS;
       const fresh = halted ? [] : this.#storage.listConfirmedSince({ after: cursor, toMs: dueToMs, limit: LIST_LIMIT });
-      more = fresh.length === LIST_LIMIT;
+      more = fresh.length === LIST_LIMIT || (rescansLeft && !halted);
       caughtUp = !halted && !more; // every batch due asked, unless the loop below stops early
       for (const b of fresh) {
         if (this.#stopped) return this.#outcome(ctx, false);
@@ -286,11 +338,135 @@ export class ShortfallRecorder {
       save();
     }
     if (this.#stopped) return this.#outcome(ctx, false);
-    this.#status = { lastPassAtMs: this.#common.clock.nowMs(), caughtUp, recheck: recheck.size, lastError: null };
+    this.#status = {
+      lastPassAtMs: this.#common.clock.nowMs(),
+      caughtUp,
+      recheck: recheck.size,
+      rescans: baselines.rescans.length,
+      lastError: null,
+    };
     this.#common.metrics.shortfallsRecheck.set(recheck.size);
     this.#common.metrics.shortfallsBehind.set(caughtUp ? 0 : 1);
     // a full listing, or the calls used up before its end: the next pass follows at once (catching up)
     return this.#outcome(ctx, more);
+  }
+
+  /**
+   * Takes CarbonCredits' `BaselineSet` events since the last pass, to `chain.confirmations` deep: a
+   * segment added to a project's baseline (`setBaseline`, for periods not yet issued) or a project
+   * registered (its first segment, which may be back-dated). Either can take a period the recorder
+   * settled as under its baseline, or as having no project, over it: the project's facility is
+   * then asked again (`rescans`), its regular periods from a day before the segment's start (a
+   * window is 24 h at most) among the batches the cursor has passed. The first time, it starts at
+   * the current block: the first pass asks its batches under the baselines of now.
+   */
+  async #takeBaselineEvents(state: Baselines | null, cursor: ConfirmedCursor): Promise<Baselines> {
+    const head = await this.#chain.blockNumber();
+    const depth = BigInt(Math.max(this.#common.config.chain.confirmations - 1, 0));
+    const safe = head > depth ? head - depth : 0n;
+    if (!state) return { block: Number(safe), rescans: [] };
+    let from = BigInt(state.block) + 1n;
+    for (let n = 0; from <= safe && n < EVENT_RANGES_PER_PASS; n++) {
+      if (state.rescans.length >= MAX_RESCANS) {
+        this.#log.warn(
+          { rescans: state.rescans.length },
+          "too many facilities to ask again; later baseline changes wait",
+        );
+        break;
+      }
+      const to = from + EVENT_RANGE - 1n < safe ? from + EVENT_RANGE - 1n : safe;
+      const logs = await this.#chain.client.getContractEvents({
+        address: this.#credits,
+        abi: carbonCreditsAbi,
+        eventName: "BaselineSet",
+        fromBlock: from,
+        toBlock: to,
+      });
+      for (const log of logs) {
+        const project = Number(log.args.projectId);
+        const { facilityId } = await this.#chain.client.readContract({
+          address: this.#credits,
+          abi: carbonCreditsAbi,
+          functionName: "getProject",
+          args: [project],
+        });
+        let facility: string;
+        try {
+          facility = bytes32ToId(facilityId);
+        } catch {
+          continue; // not an id a node names its facilities by: none of this node's
+        }
+        const afterS = Number(log.args.effectiveFrom) - LONGEST_WINDOW_S - 1;
+        const same = state.rescans.find((r) => r.facility === facility);
+        if (same) {
+          same.afterS = Math.min(same.afterS, afterS);
+          same.until = cursor;
+        } else state.rescans.push({ project, facility, afterS, until: cursor });
+        this.#log.info(
+          { project, facility, effectiveFrom: Number(log.args.effectiveFrom), block: Number(log.blockNumber) },
+          "a project's baseline changed: its facility's settled periods are asked again",
+        );
+      }
+      state.block = Number(to);
+      from = to + 1n;
+    }
+    return state;
+  }
+
+  /**
+   * Asks again the regular periods of each facility in `baselines.rescans`, in period order, while
+   * the pass's calls last; a facility is done (removed) once listed to its end. `halted`: paused,
+   * or a transaction sent (the rest waits for the next pass). Null when the recorder stopped.
+   */
+  async #rescan(baselines: Baselines, recheck: Set<number>, ctx: PassContext): Promise<{ halted: boolean } | null> {
+    for (const r of [...baselines.rescans]) {
+      let finished = false;
+      let stop = false;
+      while (!stop) {
+        const list = this.#storage.listBatches({
+          facilityId: r.facility,
+          states: ["confirmed"],
+          afterPeriodStart: r.afterS,
+          limit: RESCAN_LIST,
+        });
+        for (const b of list) {
+          if (this.#stopped) return null;
+          if (b.correctionOfBatch === null && !after(b, r.until) && !recheck.has(b.id)) {
+            if (recheck.size >= MAX_RECHECK) {
+              stop = true;
+              break;
+            }
+            const verdict = await this.#consider(b, ctx);
+            if (verdict === "budget" || verdict === "halt") {
+              if (verdict === "halt") return { halted: true };
+              stop = true;
+              break;
+            }
+            if (verdict !== "settled") recheck.add(b.id);
+            r.afterS = b.periodStart;
+            if (verdict === "sent") return { halted: true };
+          } else r.afterS = b.periodStart;
+        }
+        if (!stop && list.length < RESCAN_LIST) {
+          finished = true;
+          stop = true;
+        }
+      }
+      if (!finished) return { halted: false };
+      baselines.rescans.splice(baselines.rescans.indexOf(r), 1);
+    }
+    return { halted: false };
+  }
+
+  #readBaselines(): Baselines | null {
+    const raw = this.#storage.getMeta(BASELINES_META_KEY);
+    if (raw === null || raw === "") return null;
+    try {
+      return baselinesShape.parse(JSON.parse(raw));
+    } catch (err) {
+      this.#log.error({ err }, `meta ${BASELINES_META_KEY} is not the baseline follower's state; following from now`);
+      return null;
+    }
   }
 
   #outcome(ctx: PassContext, more: boolean): ShortfallOutcome {

@@ -556,6 +556,7 @@ export class SqlStorage implements Storage {
     if (q.states?.length) (where.push(`state IN (${q.states.map(() => "?").join(",")})`), args.push(...q.states));
     if (q.facilityId) (where.push("facility_id = ?"), args.push(q.facilityId));
     if (q.afterId !== undefined) (where.push("id > ?"), args.push(q.afterId));
+    if (q.afterPeriodStart !== undefined) (where.push("period_start > ?"), args.push(q.afterPeriodStart));
     const sql = `SELECT * FROM batches ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY period_start, id LIMIT ?`;
     return this.sql.all(sql, [...args, q.limit ?? 1000]).map(toBatch);
   }

@@ -244,6 +244,8 @@ export type ListBatchesQuery = {
   states?: BatchState[];
   facilityId?: string;
   afterId?: number;
+  /** only batches whose period starts after this (unix s) */
+  afterPeriodStart?: number;
   limit?: number;
 };
 
