@@ -9,6 +9,7 @@ import { BatchOperator, registryReader } from "../src/batch/operator.ts";
 import { headerToJson } from "../src/batch/bundle.ts";
 import { parseConfig } from "../src/config/load.ts";
 import { MIGRATIONS, SqliteStorage } from "../src/storage/sqlite.ts";
+import { awaitsAdoption } from "../src/storage/types.ts";
 import { readingDigestHex, type BatchHeader } from "../../sdk/src/index.ts";
 import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
 import { tempDir, waitFor } from "./helpers.ts";
@@ -182,7 +183,9 @@ test("a retry past the registry's frontier goes ahead only for an unrevoked regu
        VALUES (?, ?, 120, 180, 'failed', 1, 'bafy', ?, 'period overlap', 1, 1)`,
     );
     // one facility in storage each (a facility holds one batch of a period); one on-chain id for all
-    for (const id of [1, 2, 3, 4, 5]) insert.run(id, `f${id}`, headerToJson({ ...header, readingCount: 1 }));
+    for (const id of [1, 2, 3, 4, 5, 6]) insert.run(id, `f${id}`, headerToJson({ ...header, readingCount: 1 }));
+    // batch 5 was abandoned: a retry to be taken as a record keeps that
+    storage.db.prepare("UPDATE batches SET abandoned_at_ms = 500 WHERE id = 5").run();
     const attestationId = `0x${"aa".repeat(32)}` as const;
     const found = (over: Partial<typeof header>, revoked = false) => ({
       id: attestationId,
@@ -199,6 +202,11 @@ test("a retry past the registry's frontier goes ahead only for an unrevoked regu
         throw new Error("HTTP request failed.\nURL: http://127.0.0.1:1");
       },
       5: async () => found({}),
+      6: async () => {
+        throw Object.assign(new Error("no attestation in the 500000 blocks from block 9; the search stops there"), {
+          code: "SEARCH_BOUND",
+        });
+      },
     };
     let asking = 0;
     const operator = new BatchOperator({
@@ -235,13 +243,28 @@ test("a retry past the registry's frontier goes ahead only for an unrevoked regu
     );
     await refusedFor(3, new RegExp(`attestation ${attestationId} of its period was revoked`));
     await refusedFor(
-      4,
-      /looking for the attestation of its period failed \(HTTP request failed\.\): run retry again when chain.rpcUrl answers/,
+      6,
+      /the attestation of its period was not found where it was looked for: no attestation in the 500000 blocks/,
     );
+    // the search failed: not an answer, so not a refusal of the batch (the API's 503), nothing changed
+    const unread = await retry(4);
+    assert.equal(unread.done, false);
+    if (!unread.done) {
+      assert.equal(unread.code, "registry-unreadable");
+      assert.match(
+        unread.reason,
+        /looking for it failed \(HTTP request failed\.\): nothing was changed; run retry again when chain.rpcUrl answers/,
+      );
+    }
+    assert.equal(storage.getBatch(4)!.state, "failed");
     const out = await retry(5);
     assert.equal(out.done, true);
     assert.deepEqual(out.adopting, { attestationId, bundleCid: header.bundleCid, readings: 3 });
-    assert.equal(storage.getBatch(5)!.state, "pinned", "back in the pipeline, which tries to take it as the record");
+    const b5 = storage.getBatch(5)!;
+    // back in the pipeline, never to be sent: signed without signatures, which holds nothing back
+    assert.deepEqual([b5.state, b5.signatures, b5.abandonedAt], ["signed", null, 500]);
+    assert.equal(out.done && out.abandonedAt, 500);
+    assert.equal(awaitsAdoption(b5), true);
   } finally {
     storage.close();
     cleanup();
@@ -400,7 +423,11 @@ describe("admin HTTP API: failed batches", { timeout: 120_000 }, () => {
     for (const path of ["/v1/admin/batches/{id}/retry", "/v1/admin/batches/{id}/abandon"]) {
       const op = doc.paths[path]?.post;
       assert.ok(op, path);
-      assert.deepEqual(Object.keys(op.responses).sort(), ["200", "400", "401", "403", "404", "409"], path);
+      assert.deepEqual(
+        Object.keys(op.responses).sort(),
+        ["200", "400", "401", "403", "404", "409", ...(path.endsWith("retry") ? ["503"] : [])],
+        path,
+      );
       assert.deepEqual(
         op.parameters?.map((p) => p.name),
         ["id"],

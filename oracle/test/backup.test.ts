@@ -14,6 +14,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import fs from "node:fs";
@@ -309,13 +310,23 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
     );
     await node.close();
 
-    // named by a CID it is not: nothing put, not even the good file given first
+    // named by a CID it is not; a directory file not named by its CID (the wrong directory given);
+    // the node's own database, by a link from elsewhere; a missing path: nothing put, not even the
+    // good file given first
     const liar = join(tmp.dir, "liar");
     mkdirSync(liar);
     writeFileSync(join(liar, invoiceCid), "not the invoice");
-    const refused = await cli("pin", join(files, "bundle.json"), liar, join(tmp.dir, "nowhere"));
+    writeFileSync(join(liar, "notes.txt"), "not a block");
+    const link = join(tmp.dir, "innocent.json");
+    symlinkSync(join(dataDir, "oracle.db"), link);
+    const refused = await cli("pin", join(files, "bundle.json"), liar, link, join(tmp.dir, "nowhere"));
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /2 path\(s\) cannot be pinned: /);
+    assert.match(refused.stderr, /4 path\(s\) cannot be pinned: /);
+    assert.match(
+      refused.stderr,
+      /notes\.txt \(in a directory only files named by their CID, as `backup --content` writes them, are pinned/,
+    );
+    assert.match(refused.stderr, /innocent\.json \(inside the node's dataDir, where its database and keystore are/);
     assert.match(
       refused.stderr,
       new RegExp(`${invoiceCid} \\(named ${invoiceCid}, but its bytes do not hash to the CID`),

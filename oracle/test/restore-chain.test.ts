@@ -134,15 +134,17 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
       assert.notEqual(view.attestationId, attested.attestationId);
 
       // retried while the bundle is still missing: taken back, since the registry holds an
-      // attestation of exactly its period, and failed again saying why
-      const retry = () =>
-        fetch(`${node.httpUrl}/v1/admin/batches/${failed.id}/retry`, {
-          method: "POST",
-          headers: { "x-api-key": admin },
-        });
-      const early = await retry();
+      // attestation of exactly its period, never to be sent, and failed again saying why; abandoned
+      // as it was, so the facility's later batches go on meanwhile
+      const early = await fetch(`${node.httpUrl}/v1/admin/batches/${failed.id}/retry`, {
+        method: "POST",
+        headers: { "x-api-key": admin },
+      });
       assert.equal(early.status, 200, await early.clone().text());
-      assert.deepEqual(((await early.json()) as { adopting: unknown }).adopting, {
+      const body = (await early.json()) as { state: string; abandonedAt: number | null; adopting: unknown };
+      assert.equal(body.state, "signed", "not signed again: it is never sent");
+      assert.notEqual(body.abandonedAt, null, "abandoned as it was");
+      assert.deepEqual(body.adopting, {
         attestationId: attested.attestationId,
         bundleCid: attested.bundleCid,
         readings: 2,
@@ -150,11 +152,14 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
       const again = await waitFor(
         () => {
           const b = node.storage.getBatch(failed.id)!;
-          return b.state === "failed" && b.abandonedAt === null ? b : null;
+          return b.state === "failed" ? b : null;
         },
         { timeoutMs: 60_000, intervalMs: 100, what: "the retried batch failed again" },
       );
       assert.match(again.error ?? "", /is not in this node's IPFS store/);
+      assert.notEqual(again.abandonedAt, null, "still abandoned: it holds nothing back");
+      const later2 = await send(electricity(dev, { ts: nowS() + WINDOW_S }));
+      await waitForConfirmed(node.httpUrl!, later2, 60_000);
       failedId = failed.id;
     } finally {
       await node.close();

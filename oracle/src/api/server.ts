@@ -857,7 +857,8 @@ export async function buildApi(deps: ApiDeps) {
     message: out.reason,
     batch: out.batch,
   });
-  const refusalStatus = (code: OperatorRefusal) => (code === "unknown-batch" ? 404 : 409);
+  const refusalStatus = (code: OperatorRefusal) =>
+    code === "unknown-batch" ? 404 : code === "registry-unreadable" ? 503 : 409;
   /** The batch id of the path, or null after a 400 that says what one looks like. */
   const batchIdOf = async (req: FastifyRequest, reply: FastifyReply): Promise<number | null> => {
     if (!req.validationError) return Number((req.params as { id: string }).id);
@@ -911,7 +912,15 @@ export async function buildApi(deps: ApiDeps) {
     properties: {
       error: {
         type: "string",
-        enum: ["UNKNOWN_BATCH", "NOT_FAILED", "NO_READINGS", "REGULAR_FAILED", "REGISTRY_PAST", "ALREADY_ABANDONED"],
+        enum: [
+          "UNKNOWN_BATCH",
+          "NOT_FAILED",
+          "NO_READINGS",
+          "REGULAR_FAILED",
+          "REGISTRY_PAST",
+          "REGISTRY_UNREADABLE",
+          "ALREADY_ABANDONED",
+        ],
       },
       message: { type: "string", description: "why, and what to do" },
       batch: { type: "integer" },
@@ -937,7 +946,14 @@ export async function buildApi(deps: ApiDeps) {
       {
         // a bad id answers 400 after the key check (batchIdOf), with what an id looks like
         attachValidation: true,
-        schema: { summary, description, security: [{ apiKey: [] }], params: batchIdParams, response: batchOpResponses },
+        schema: {
+          summary,
+          description,
+          security: [{ apiKey: [] }],
+          params: batchIdParams,
+          // a retry may search the registry's events: 503 when that failed
+          response: op === "retry" ? { ...batchOpResponses, 503: refusalSchema } : batchOpResponses,
+        },
         preHandler: [requireKey(["admin"])],
       },
       async (req, reply) => {
@@ -951,7 +967,7 @@ export async function buildApi(deps: ApiDeps) {
   batchOpRoute(
     "retry",
     "Send a failed batch again once the cause is fixed (`carbonproof-oracle retry ID`)",
-    "The batch goes back to `pinned` (`sealed` or `open` when it has no bundle yet) with its transaction forgotten and `abandonedAt` cleared; a regular batch takes its failed corrections along. The running pipeline picks it up at its next tick. A regular batch that starts before the AttestationRegistry's `attestedUntil` for its facility is refused (409 REGISTRY_PAST: the registry would revert it again) unless the registry holds a regular, unrevoked attestation of exactly its period (a window sealed again after a restore): then it is retried with `adopting`, and the node takes it as that attestation's record once the bundle is in its IPFS store (`carbonproof-oracle pin`), its lost readings given back from the bundle. 409 also for a batch that is not failed, has no readings, or corrects a failed regular batch (retry that one); 404 for an unknown id. Admin key.",
+    "The batch goes back to `pinned` (`sealed` or `open` when it has no bundle yet) with its transaction forgotten and `abandonedAt` cleared; a regular batch takes its failed corrections along. The running pipeline picks it up at its next tick. A regular batch that starts before the AttestationRegistry's `attestedUntil` for its facility is refused (409 REGISTRY_PAST: the registry would revert it again) unless the registry holds a regular, unrevoked attestation of exactly its period (a window sealed again after a restore): then it goes to `signed`, never to be sent, holding nothing back and abandoned or not as it was, with `adopting`, and the node takes it as that attestation's record if the bundle is in its IPFS store (`carbonproof-oracle pin` first), its lost readings given back from the bundle (else it fails again, saying why). 503 REGISTRY_UNREADABLE when the registry's events could not be searched (nothing changed). 409 also for a batch that is not failed, has no readings, or corrects a failed regular batch (retry that one); 404 for an unknown id. Admin key.",
     (id, by) => operator.retry(id, by),
   );
   app.post(
@@ -987,7 +1003,7 @@ export async function buildApi(deps: ApiDeps) {
   batchOpRoute(
     "abandon",
     "Give up on a failed batch (`carbonproof-oracle abandon ID`)",
-    "The batch stays `failed` with its readings stored and unattested, and `abandonedAt` set: it no longer holds back its facility's later regular batches (`holding` in /v1/status). POST /v1/admin/batches/:id/retry takes it back while the registry has no later period of its facility. 409 for a batch that is not failed or is abandoned already; 404 for an unknown id. Admin key.",
+    "The batch stays `failed` with its readings stored and unattested, and `abandonedAt` set: it no longer holds back its facility's later regular batches (`holding` in /v1/status). POST /v1/admin/batches/:id/retry takes it back while the registry has no later period of its facility, or, when the registry holds an attestation of exactly its period, to be taken as that record. 409 for a batch that is not failed or is abandoned already; 404 for an unknown id. Admin key.",
     (id, by) => operator.abandon(id, by),
   );
 

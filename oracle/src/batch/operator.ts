@@ -120,9 +120,11 @@ export class BatchOperator {
    * first checked against the registry's frontier: one that starts before it would only revert
    * again (period overlap). It is still retried when the registry holds a regular, unrevoked
    * attestation of exactly its period (a window sealed again after a restore whose bundle could
-   * not be read then): the pipeline tries again to take the batch as that attestation's record
-   * (`adopting` says which), and fails it again, saying why, if its bundle is still not in the
-   * node's IPFS store. Otherwise it is refused with what to do instead. When the registry cannot
+   * not be read then): it goes to `signed` without signatures (storage `awaitsAdoption`: never
+   * sent, holding nothing back, abandoned or not as it was) and the pipeline tries again to take
+   * it as that attestation's record (`adopting` says which), failing it again, saying why, if its
+   * bundle is still not in the node's IPFS store. Otherwise it is refused with what to do instead
+   * (`registry-unreadable` when the search failed: nothing changed, try again). When the registry cannot
    * be read the batch is retried without that check, with a warning (the chain may be the failure
    * being fixed; a batch sent too early fails again with the registry's reason).
    */
@@ -155,9 +157,14 @@ export class BatchOperator {
         try {
           found = await this.#registry.findRegularAttestation(facility, BigInt(b.periodStart));
         } catch (err) {
-          return refuse(
-            `looking for the attestation of its period failed (${firstLine(err)}): run retry again when chain.rpcUrl answers`,
-          );
+          if ((err as { code?: string }).code === "SEARCH_BOUND")
+            return refuse(`the attestation of its period was not found where it was looked for: ${firstLine(err)}`);
+          return this.#logged("retry", by, {
+            batch: id,
+            done: false,
+            code: "registry-unreadable",
+            reason: `${past}, unless the registry holds an attestation of exactly its period, and looking for it failed (${firstLine(err)}): nothing was changed; run retry again when chain.rpcUrl answers`,
+          });
         }
         if (!found) return refuse("no regular attestation of its period was found in the registry's events");
         if (found.header.periodStart !== BigInt(b.periodStart) || found.header.periodEnd !== BigInt(b.periodEnd))
@@ -173,7 +180,7 @@ export class BatchOperator {
         };
       }
     }
-    const out: OperatorResult = this.#storage.retryFailedBatch(id, this.#nowMs());
+    const out: OperatorResult = this.#storage.retryFailedBatch(id, this.#nowMs(), { adopt: adopting !== undefined });
     if (warning) out.warning = warning;
     if (adopting && out.done) out.adopting = adopting;
     return this.#logged("retry", by, out);

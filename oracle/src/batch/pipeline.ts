@@ -15,7 +15,7 @@ import type { Common } from "../common.ts";
 import type { EmissionsCalculator } from "../compute/emissions.ts";
 import type { ContentStore } from "../ipfs/store.ts";
 import type { Batch, NewReading, Storage } from "../storage/types.ts";
-import { holdsLaterBatches } from "../storage/types.ts";
+import { awaitsAdoption, holdsLaterBatches } from "../storage/types.ts";
 import { headerFromJson, headerToJson } from "./bundle.ts";
 import { InlineBundleBuilder, type BundleBuilder } from "./bundle-builder.ts";
 import { crashPoint } from "./crash.ts";
@@ -413,14 +413,30 @@ export class BatchPipeline {
       }
       return true;
     }
-    return earlier.some((o) => o.state !== "failed");
+    // one awaiting adoption has its period attested already: nothing to keep in order behind it
+    return earlier.some((o) => o.state !== "failed" && !awaitsAdoption(o));
   }
 
   /** signed → submitted (or straight to confirmed when the attestation already exists). */
   async #submit(b: Batch): Promise<boolean> {
     const chain = this.#chain!;
-    if (await this.#blockedByEarlier(b)) return false;
     const id = b.attestationId as Hex;
+    if (awaitsAdoption(b)) {
+      // retried by the operator to be taken as the record of its period's attestation: never sent
+      if (await chain.exists(id)) return this.#confirmAttested(chain, b, "signed", "attestation already on-chain");
+      if (
+        chain.attestedUntil &&
+        (await chain.attestedUntil(headerFromJson(b.headerJson!).facilityId)) <= BigInt(b.periodStart)
+      ) {
+        // its period no longer attested past (another deployment since): signed and sent as any batch
+        return this.#writes.transition(b.id, ["signed"], "pinned", { error: null, attempts: 0, nextAttemptAtMs: 0 });
+      }
+      if (await this.#periodPast(b, chain, id)) return false;
+      throw new Error(
+        "waiting to be taken as the record of its period's attestation: the registry could not be read, or the search for it failed; retried",
+      );
+    }
+    if (await this.#blockedByEarlier(b)) return false;
     if (await chain.exists(id)) {
       // submitted before a crash whose record was lost, by another node of the quorum, or by a
       // previous key's transaction mined since the handover: nothing to send

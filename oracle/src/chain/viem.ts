@@ -349,7 +349,10 @@ export async function findRegularAttestation(
     }
   }
   if (start + FIND_RANGE * 100n <= head)
-    throw new Error(`no attestation in the ${FIND_RANGE * 100n} blocks from block ${start}; the search stops there`);
+    throw Object.assign(
+      new Error(`no attestation in the ${FIND_RANGE * 100n} blocks from block ${start}; the search stops there`),
+      { code: "SEARCH_BOUND" },
+    );
   return null;
 }
 

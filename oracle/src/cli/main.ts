@@ -588,9 +588,18 @@ async function pin(cfg: Config, paths: string[]): Promise<void> {
   const store = await openContentWriter(cfg);
   const progress = await progressLine();
   try {
+    const { keystorePath } = await import("../chain/setup.ts");
     const report = await pinFiles({
       paths: paths.map((p) => resolve(p)),
       put: (bytes) => store.addAndPin(bytes),
+      // the database and the key must never reach an IPFS node (Kubo announces what it holds)
+      refuse: [
+        {
+          path: resolve(cfg.dataDir),
+          why: "inside the node's dataDir, where its database and keystore are: copy the file elsewhere first",
+        },
+        { path: keystorePath(cfg), why: "the node's keystore" },
+      ],
       progress: (done, total) => progress.update(() => `pin: ${formatCount(done)} of ${formatCount(total)} files`),
     });
     progress.done();
@@ -796,7 +805,7 @@ async function retry(cfg: Config, ids: number[] | null): Promise<void> {
         console.log(JSON.stringify(out));
         if (out.adopting)
           process.stderr.write(
-            `carbonproof-oracle: batch ${out.batch}'s period is attested already, by ${out.adopting.attestationId} (${out.adopting.readings} readings): the node takes the batch as its record, the readings it lacks given back from bundle ${out.adopting.bundleCid}, if that bundle is in its IPFS store (\`pin\` puts it there); if not, the batch fails again saying so\n`,
+            `carbonproof-oracle: batch ${out.batch}'s period is attested already, by ${out.adopting.attestationId} (${out.adopting.readings} readings): the node takes the batch as its record, the readings it lacks given back from bundle ${out.adopting.bundleCid}, if that bundle is in its IPFS store (\`pin\` puts it there, the node stopped); if not, the batch fails again saying so, abandoned or not as it was. It holds none of the facility's later batches back meanwhile\n`,
           );
       } else {
         process.stderr.write(`carbonproof-oracle: ${out.reason}\n`);
@@ -816,7 +825,7 @@ async function abandon(cfg: Config, id: number): Promise<void> {
     if (out.done) {
       console.log(JSON.stringify(out));
       process.stderr.write(
-        `carbonproof-oracle: batch ${id} abandoned: its ${out.readings} readings stay stored and unattested; \`retry ${id}\` takes it back while the registry has not attested a later period of its facility\n`,
+        `carbonproof-oracle: batch ${id} abandoned: its ${out.readings} readings stay stored and unattested; \`retry ${id}\` takes it back while the registry has not attested a later period of its facility (or, if it holds an attestation of exactly its period, to be taken as that record)\n`,
       );
     } else {
       process.stderr.write(`carbonproof-oracle: ${out.reason}\n`);

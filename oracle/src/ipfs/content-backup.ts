@@ -13,19 +13,22 @@
  * name, synced, then renamed) and content-addressed, so it is not copied again.
  */
 import {
+  accessSync,
   closeSync,
+  constants as fsConstants,
   existsSync,
   fsyncSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
   writeSync,
 } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, sep } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
@@ -212,43 +215,81 @@ export type PinReport = {
   bytes: number;
 };
 
+/** The largest file `pin` takes (bundles and evidence files are far smaller; Node reads up to 2 GiB at once). */
+export const MAX_PIN_BYTES = 512 * 2 ** 20;
+
 /**
  * `carbonproof-oracle pin FILE|DIR...`: files into the node's store, each pinned as the one raw
  * block the node names its bundles and evidence files by (`put`: ContentStore `addAndPin`). For a
  * bundle or evidence file recovered from elsewhere (another node of the quorum, an auditor's
  * download, a `backup --content` directory): a window sealed again after a restore is taken as its
- * attestation's record once its bundle is back (`retry`). A DIR gives its files (not its
- * subdirectories; names starting with a dot skipped, as `backup` writes its partial files). A file
- * named by a CID, as `backup --content` names them, must be the block it names. Every path is
- * checked before anything is put: a missing path, a subdirectory or a wrong file stops it, named.
+ * attestation's record once its bundle is back (`retry`). A FILE is taken whatever its name; a
+ * DIR gives only its files named by their CID, as `backup --content` writes them (names starting
+ * with a dot skipped: `backup`'s partial files), so that pointing it at the wrong directory
+ * publishes nothing. A file named by a CID must be the block it names. Nothing under `refuse`
+ * (the node's data dir and keystore: the database and key must never reach an IPFS node, which
+ * may announce what it holds) is taken, symbolic links resolved. Every path is checked before
+ * anything is put: a missing or unreadable path, a subdirectory, a file over
+ * {@link MAX_PIN_BYTES} or a misnamed one stops it, named.
  */
 export async function pinFiles(opts: {
   paths: string[];
   put(bytes: Uint8Array): Promise<string>;
+  refuse?: { path: string; why: string }[];
   progress?(done: number, total: number): void;
 }): Promise<PinReport> {
   const files: { file: string; named: string | null }[] = [];
   const wrong: string[] = [];
+  const fenced = (opts.refuse ?? []).map((r) => ({ ...r, real: realOrSelf(r.path) }));
+  const take = async (file: string, name: string, inDir: boolean) => {
+    let real: string;
+    try {
+      real = realpathSync(file);
+      const st = statSync(real);
+      if (!st.isFile()) return void wrong.push(`${file} (not a file)`);
+      if (st.size > MAX_PIN_BYTES)
+        return void wrong.push(
+          `${file} (${st.size} bytes: over the ${MAX_PIN_BYTES} a bundle or evidence file can be)`,
+        );
+      accessSync(real, fsConstants.R_OK);
+    } catch (err) {
+      return void wrong.push(
+        `${file} (cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
+    }
+    const fence = fenced.find((f) => real === f.real || real.startsWith(`${f.real}${sep}`));
+    if (fence) return void wrong.push(`${file} (${fence.why})`);
+    // a CID as its name (a `backup --content` file): it must be that block
+    const named = blockFileName(name);
+    if (named === null && inDir)
+      return void wrong.push(
+        `${file} (in a directory only files named by their CID, as \`backup --content\` writes them, are pinned: give other files by name)`,
+      );
+    const why = named === null ? null : await blockMismatch(name, readFileSync(real));
+    if (why)
+      wrong.push(
+        `${file} (named ${name}, but ${why}${why.startsWith("not a raw block") ? "; if these are the file's own bytes, give it under another name" : ""})`,
+      );
+    else files.push({ file: real, named });
+  };
   for (const path of opts.paths) {
-    if (!existsSync(path)) {
-      wrong.push(`${path} (no such file or directory)`);
+    let inDir: boolean;
+    try {
+      inDir = statSync(path).isDirectory();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      wrong.push(
+        `${path} (${code === "ENOENT" ? "no such file or directory" : `cannot be read: ${code ?? (err as Error).message}`})`,
+      );
       continue;
     }
-    const inDir = statSync(path).isDirectory();
-    const names = inDir ? readdirSync(path).filter((n) => !n.startsWith(".")) : [basename(path)];
-    if (inDir && !names.length) wrong.push(`${path} (an empty directory)`);
-    for (const name of names) {
-      const file = inDir ? join(path, name) : path;
-      if (!statSync(file).isFile()) {
-        wrong.push(`${file} (not a file)`);
-        continue;
-      }
-      // a CID as its name (a `backup --content` file): it must be that block
-      const named = blockFileName(name);
-      const why = named === null ? null : await blockMismatch(name, readFileSync(file));
-      if (why) wrong.push(`${file} (named ${name}, but ${why})`);
-      else files.push({ file, named });
+    if (!inDir) {
+      await take(path, basename(path), false);
+      continue;
     }
+    const names = readdirSync(path).filter((n) => !n.startsWith("."));
+    if (!names.length) wrong.push(`${path} (an empty directory)`);
+    for (const name of names) await take(join(path, name), name, true);
   }
   if (wrong.length)
     throw new Error(
@@ -257,15 +298,33 @@ export async function pinFiles(opts: {
   const report: PinReport = { pinned: [], bytes: 0 };
   for (const { file, named } of files) {
     opts.progress?.(report.pinned.length, files.length);
-    const bytes = readFileSync(file);
-    const cid = await opts.put(bytes);
-    if (named !== null && cid !== named)
-      throw new Error(`the store put ${file} as ${cid}, not the ${named} it is named`);
-    report.pinned.push({ file, cid, bytes: bytes.length });
-    report.bytes += bytes.length;
+    try {
+      const bytes = readFileSync(file);
+      const cid = await rawCid(bytes);
+      // changed since it was checked: not put
+      if (named !== null && cid !== named) throw new Error(`${file} is no longer the ${named} it is named`);
+      const put = await opts.put(bytes);
+      if (put !== cid) throw new Error(`the store put ${file} as ${put}, not ${cid}`);
+      report.pinned.push({ file, cid, bytes: bytes.length });
+      report.bytes += bytes.length;
+    } catch (err) {
+      throw new Error(
+        `${(err as Error).message}; pinned before it: ${report.pinned.length ? report.pinned.map((p) => `${p.file} (${p.cid})`).join(", ") : "nothing"}`,
+        { cause: err },
+      );
+    }
   }
   opts.progress?.(report.pinned.length, files.length);
   return report;
+}
+
+/** `path` with its symbolic links resolved, or as given when it does not exist. */
+function realOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 /** `bytes` as `file`: written beside it under a temporary name, synced, renamed. */

@@ -587,11 +587,11 @@ export class SqlStorage implements Storage {
         if (count !== patch.readingCount)
           throw new Error(`the batch would hold ${count} readings, the attestation ${patch.readingCount}: not adopted`);
         const { sets, args } = this.#patchSql(patch);
-        this.sql.run(`UPDATE batches SET state = 'confirmed', updated_at_ms = ?, ${sets.join(", ")} WHERE id = ?`, [
-          Date.now(),
-          ...args,
-          id,
-        ]);
+        // attested: whatever was given up on it before (an abandoned batch retried for this) no longer holds
+        this.sql.run(
+          `UPDATE batches SET state = 'confirmed', updated_at_ms = ?, abandoned_at_ms = NULL, ${sets.join(", ")} WHERE id = ?`,
+          [Date.now(), ...args, id],
+        );
         return true;
       }),
     );
@@ -628,10 +628,12 @@ export class SqlStorage implements Storage {
     // unfinished (or failed and holding, types.ts holdsLaterBatches). Checked here, in a write
     // serialised with the one that creates batches, so that one created for an earlier window since
     // the pipeline looked (#batchFor) is never overtaken by a transaction that would make it too late.
+    // One awaiting adoption (signed, no signatures: types.ts awaitsAdoption) has its period attested: it holds nothing.
     const guard = opts.afterEarlier
       ? ` AND (correction_of_batch IS NOT NULL OR NOT EXISTS (SELECT 1 FROM batches o
             WHERE o.facility_id = batches.facility_id AND o.correction_of_batch IS NULL AND o.period_start < batches.period_start
-              AND (o.state IN ('open', 'sealed', 'pinned', 'signed', 'submitted')
+              AND ((o.state IN ('open', 'sealed', 'pinned', 'signed', 'submitted')
+                  AND NOT (o.state = 'signed' AND o.signatures IS NULL))
                 OR ${holdsLaterSql("o")})))`
       : "";
     const sql = `UPDATE batches SET state = ?, updated_at_ms = ?${sets.length ? `, ${sets.join(", ")}` : ""}
@@ -670,7 +672,7 @@ export class SqlStorage implements Storage {
     return r.n === null ? null : Number(r.n);
   }
 
-  retryFailedBatch(id: number, nowMs: number): OperatorOutcome {
+  retryFailedBatch(id: number, nowMs: number, opts: { adopt?: boolean } = {}): OperatorOutcome {
     return this.sql.durable(() =>
       this.sql.tx((): OperatorOutcome => {
         const b = this.getBatch(id);
@@ -690,9 +692,12 @@ export class SqlStorage implements Storage {
             );
           }
         }
+        const adopt = opts.adopt === true && b.correctionOfBatch === null && b.headerJson !== null;
         const was = `${b.error ?? "no reason recorded"}${b.abandonedAt === null ? "" : `; abandoned at ${new Date(b.abandonedAt).toISOString()}`}`;
-        const note = `retried by the operator at ${new Date(nowMs).toISOString()} (was: ${was})`;
-        const state = this.#restart(b, note, nowMs);
+        const note = adopt
+          ? `retried by the operator at ${new Date(nowMs).toISOString()} to be taken as the record of its period's attestation (was: ${was})`
+          : `retried by the operator at ${new Date(nowMs).toISOString()} (was: ${was})`;
+        const state = this.#restart(b, note, nowMs, adopt);
         const corrections: number[] = [];
         if (b.correctionOfBatch === null) {
           for (const c of this.listBatches({ facilityId: b.facilityId, states: ["failed"] })) {
@@ -705,7 +710,14 @@ export class SqlStorage implements Storage {
             corrections.push(c.id);
           }
         }
-        return { batch: id, done: true, state, readings: b.readingCount, corrections, abandonedAt: null };
+        return {
+          batch: id,
+          done: true,
+          state,
+          readings: b.readingCount,
+          corrections,
+          abandonedAt: adopt ? b.abandonedAt : null,
+        };
       }),
     );
   }
@@ -715,12 +727,19 @@ export class SqlStorage implements Storage {
    * reverted submission: signed again, at a new nonce), else `sealed` (a regular batch) or `open`
    * (a correction failed with its regular batch: sealed once that one is confirmed).
    */
-  #restart(b: Batch, note: string, nowMs: number): BatchState {
-    const state: BatchState = b.bundleCid ? "pinned" : b.correctionOfBatch === null ? "sealed" : "open";
+  #restart(b: Batch, note: string, nowMs: number, adopt = false): BatchState {
+    // adopt: never sent, so never signed; whether it holds later batches stays as it was
+    const state: BatchState = adopt
+      ? "signed"
+      : b.bundleCid
+        ? "pinned"
+        : b.correctionOfBatch === null
+          ? "sealed"
+          : "open";
     this.sql.run(
       `UPDATE batches SET state = ?, updated_at_ms = ?, signatures = NULL, tx_hash = NULL, tx_nonce = NULL,
          tx_from = NULL, tx_raw = NULL, tx_sent_at_ms = NULL, tx_hashes = '[]', block_number = NULL,
-         attempts = 0, next_attempt_at_ms = 0, error = ?, abandoned_at_ms = NULL
+         attempts = 0, next_attempt_at_ms = 0, error = ?${adopt ? "" : ", abandoned_at_ms = NULL"}
        WHERE id = ? AND state = 'failed'`,
       [state, nowMs, note, b.id],
     );
@@ -743,7 +762,7 @@ export class SqlStorage implements Storage {
         if (b.abandonedAt !== null) {
           return refuse(
             "already-abandoned",
-            `batch ${id} was abandoned at ${new Date(b.abandonedAt).toISOString()} already: it holds nothing back; retry ${id} takes it back while the registry has no later period of its facility`,
+            `batch ${id} was abandoned at ${new Date(b.abandonedAt).toISOString()} already: it holds nothing back; retry ${id} takes it back while the registry has no later period of its facility (or to be taken as the record of an attestation of exactly its period)`,
           );
         }
         this.sql.run(`UPDATE batches SET updated_at_ms = ?, abandoned_at_ms = ? WHERE id = ? AND state = 'failed'`, [

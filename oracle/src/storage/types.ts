@@ -82,13 +82,30 @@ export function holdsLaterBatches(
 }
 
 /**
+ * A regular batch the operator retried to be taken as the record of its period's attestation (a
+ * window sealed again after a restore; batch/operator.ts, pipeline `#periodPast`): `signed`
+ * without signatures, since it is never sent. Its period is attested already, so it holds none of
+ * its facility's later batches back.
+ */
+export function awaitsAdoption(b: Pick<Batch, "state" | "correctionOfBatch" | "signatures">): boolean {
+  return b.state === "signed" && b.correctionOfBatch === null && b.signatures === null;
+}
+
+/**
  * Why an operator's `retry` or `abandon` did nothing: `unknown-batch` (the API answers 404), or
  * the batch is not in a state for it (409): `not-failed`, `no-readings`, `regular-failed` (a
  * correction whose regular batch failed: retry that one), `registry-past` (the AttestationRegistry
- * has the facility attested past the batch's start), `already-abandoned`.
+ * has the facility attested past the batch's start), `already-abandoned`; `registry-unreadable`
+ * (503: the registry's events could not be searched, try again).
  */
 export type OperatorRefusal =
-  "unknown-batch" | "not-failed" | "no-readings" | "regular-failed" | "registry-past" | "already-abandoned";
+  | "unknown-batch"
+  | "not-failed"
+  | "no-readings"
+  | "regular-failed"
+  | "registry-past"
+  | "registry-unreadable"
+  | "already-abandoned";
 
 /**
  * What `retry` or `abandon` did to one batch (its state after, its readings, the corrections
@@ -330,8 +347,11 @@ export interface Storage {
    * (`pinned` when it has a bundle, to be signed and sent again; else `sealed`, or `open` for a
    * correction), with its transaction forgotten and `abandonedAt` cleared; a regular batch takes
    * its failed corrections along. The registry's frontier is not checked here (batch/operator.ts).
+   * `adopt`: a regular batch whose period is attested by another batch goes to `signed` without
+   * signatures instead ({@link awaitsAdoption}), its `abandonedAt` kept, for the pipeline to take
+   * it as that attestation's record.
    */
-  retryFailedBatch(id: number, nowMs: number): OperatorOutcome;
+  retryFailedBatch(id: number, nowMs: number, opts?: { adopt?: boolean }): OperatorOutcome;
   /** Failed batches for which {@link holdsLaterBatches} is true. */
   countHoldingBatches(): number;
   /**
