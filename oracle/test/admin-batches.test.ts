@@ -74,6 +74,21 @@ test("schema 5 records an abandonment as abandonedAt: a batch abandoned by schem
   }
 });
 
+/** The header of a stored failed batch of facility 0x11…, 60 s from `periodStart`, holding one reading. */
+const failedHeader = (periodStart: number): BatchHeader => ({
+  facilityId: `0x${"11".repeat(32)}`,
+  periodStart: BigInt(periodStart),
+  periodEnd: BigInt(periodStart + 60),
+  merkleRoot: `0x${"22".repeat(32)}`,
+  readingCount: 1,
+  fossilCo2eGrams: 1n,
+  biogenicCo2Grams: 0n,
+  methodologyId: `0x${"33".repeat(32)}`,
+  factorSetId: `0x${"44".repeat(32)}`,
+  bundleCid: "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
+  correctionOf: `0x${"00".repeat(32)}`,
+});
+
 test("a retry when the registry cannot be read goes ahead without the frontier check, with a warning; one per batch, in period order, each logged", async () => {
   const { dir, cleanup } = tempDir();
   // an RPC URL on loopback where nothing listens (a port just closed): the registry unreachable
@@ -84,20 +99,7 @@ test("a retry when the registry cannot be read goes ahead without the frontier c
   const storage = new SqliteStorage(join(dir, "oracle.db"));
   const logged: Record<string, unknown>[] = [];
   try {
-    const header = (periodStart: number) =>
-      headerToJson({
-        facilityId: `0x${"11".repeat(32)}`,
-        periodStart: BigInt(periodStart),
-        periodEnd: BigInt(periodStart + 60),
-        merkleRoot: `0x${"22".repeat(32)}`,
-        readingCount: 1,
-        fossilCo2eGrams: 1n,
-        biogenicCo2Grams: 0n,
-        methodologyId: `0x${"33".repeat(32)}`,
-        factorSetId: `0x${"44".repeat(32)}`,
-        bundleCid: "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
-        correctionOf: `0x${"00".repeat(32)}`,
-      });
+    const header = (periodStart: number) => headerToJson(failedHeader(periodStart));
     const insert = storage.db.prepare(
       `INSERT INTO batches (id, facility_id, period_start, period_end, state, reading_count, bundle_cid, header_json, error, created_at_ms, updated_at_ms)
        VALUES (?, 'f1', ?, ?, 'failed', 1, 'bafy', ?, 'transaction 0x01 reverted', 1, 1)`,
@@ -164,20 +166,8 @@ test("a retry past the registry's frontier goes ahead only for an unrevoked regu
   const { dir, cleanup } = tempDir();
   const storage = new SqliteStorage(join(dir, "oracle.db"));
   try {
-    const facilityId = `0x${"11".repeat(32)}` as const;
-    const header: BatchHeader = {
-      facilityId,
-      periodStart: 120n,
-      periodEnd: 180n,
-      merkleRoot: `0x${"22".repeat(32)}`,
-      readingCount: 3,
-      fossilCo2eGrams: 1n,
-      biogenicCo2Grams: 0n,
-      methodologyId: `0x${"33".repeat(32)}`,
-      factorSetId: `0x${"44".repeat(32)}`,
-      bundleCid: "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
-      correctionOf: `0x${"00".repeat(32)}`,
-    };
+    const header: BatchHeader = { ...failedHeader(120), readingCount: 3 };
+    const facilityId = header.facilityId;
     const insert = storage.db.prepare(
       `INSERT INTO batches (id, facility_id, period_start, period_end, state, reading_count, bundle_cid, header_json, error, created_at_ms, updated_at_ms)
        VALUES (?, ?, 120, 180, 'failed', 1, 'bafy', ?, 'period overlap', 1, 1)`,

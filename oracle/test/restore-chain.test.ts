@@ -23,6 +23,7 @@ import {
   HardhatNode,
   readingPoster,
   waitForConfirmed,
+  type ConfirmedReading,
   type Deployment,
 } from "./chain-harness.ts";
 import { electricity, makeDevice } from "./fixtures.ts";
@@ -51,6 +52,14 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
     if (WINDOW_S - (nowS() % WINDOW_S) < 4)
       await new Promise((r) => setTimeout(r, (WINDOW_S - (nowS() % WINDOW_S)) * 1000));
   };
+  /** Whether the registry takes a reading's proof (`GET /v1/readings/:digest`) against its attestation. */
+  const verifiesOnChain = (view: ConfirmedReading) =>
+    dep.publicClient.readContract({
+      address: dep.attestationRegistry,
+      abi: attestationRegistryAbi,
+      functionName: "verifyReading",
+      args: [view.attestationId, view.leaf, view.proof],
+    });
   /** Posts `e` with `post`, expects it stored, and gives its digest. */
   const stored = async (post: ReturnType<typeof readingPoster>, e: Envelope) => {
     const res = await post(e);
@@ -183,13 +192,7 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
       for (const digest of [first, second]) {
         const view = await waitForConfirmed(node.httpUrl!, digest, 60_000);
         assert.equal(view.attestationId, attested.attestationId);
-        const ok = await dep.publicClient.readContract({
-          address: dep.attestationRegistry,
-          abi: attestationRegistryAbi,
-          functionName: "verifyReading",
-          args: [view.attestationId, view.leaf, view.proof],
-        });
-        assert.equal(ok, true, `the proof of ${digest} verifies on-chain`);
+        assert.equal(await verifiesOnChain(view), true, `the proof of ${digest} verifies on-chain`);
       }
       assert.equal(node.storage.getReading(second)?.source, "bundle");
       const batch = node.storage.getBatchByAttestation(attested.attestationId)!;
@@ -242,13 +245,7 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
         const view = await waitForConfirmed(node.httpUrl!, digest, 60_000);
         assert.equal(view.attestationId, attested.attestationId, "the attested batch, not a new one");
         assert.equal(view.bundleCid, attested.bundleCid);
-        const ok = await dep.publicClient.readContract({
-          address: dep.attestationRegistry,
-          abi: attestationRegistryAbi,
-          functionName: "verifyReading",
-          args: [view.attestationId, view.leaf, view.proof],
-        });
-        assert.equal(ok, true, `the proof of ${digest} verifies on-chain`);
+        assert.equal(await verifiesOnChain(view), true, `the proof of ${digest} verifies on-chain`);
       }
       for (const digest of lost) assert.equal(node.storage.getReading(digest)?.source, "bundle");
       assert.equal(node.storage.getReading(first)?.source, "http");

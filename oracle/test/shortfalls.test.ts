@@ -83,24 +83,9 @@ describe(
         chain: dep.wallet.chain,
       });
       credits = (await dep.publicClient.waitForTransactionReceipt({ hash })).contractAddress!;
-      const send = (functionName: string, args: unknown[]) => adminWrite(credits, cc.abi as Abi, functionName, args);
-      await send("grantRole", [keccak256(toHex("VERIFIER_ROLE")), dep.admin.address]);
-      const now = BigInt(Math.floor(Date.now() / 1000));
-      const project = (facility: string, gramsPerDay: bigint) =>
-        send("registerProject", [
-          {
-            proponent: PROPONENT.address,
-            facilityId: idToBytes32(facility),
-            methodologyId: METHODOLOGY_ID,
-            name: facility,
-            standard: "CarbonProof v1",
-            baselineEffectiveFrom: now - 86_400n,
-            baselineGramsPerDay: gramsPerDay,
-            baselineCid: "",
-          },
-        ]);
-      await project("ktda-kangaita", 1n); // 1 g a day: every period is above it
-      await project("ktda-gitugi", 10n ** 15n); // 1,000 kt a day: none is
+      await creditsWrite("grantRole", [keccak256(toHex("VERIFIER_ROLE")), dep.admin.address]);
+      await registerProject("ktda-kangaita", 1n); // 1 g a day: every period is above it
+      await registerProject("ktda-gitugi", 10n ** 15n); // 1,000 kt a day: none is
       await dep.registerDevice(above.deviceId, above.facilityId, above.publicKey, 1);
       await dep.registerDevice(below.deviceId, below.facilityId, below.publicKey, 1);
       await start();
@@ -423,27 +408,13 @@ describe(
     });
 
     test("a baseline changed after a period was settled under it (a segment lowered; a project registered later, back-dated): the period is asked again, and recorded", async () => {
-      const cc = artifact("credits/CarbonCredits.sol/CarbonCredits.json");
-      const send = (functionName: string, args: unknown[]) => adminWrite(credits, cc.abi as Abi, functionName, args);
+      const send = creditsWrite;
+      const project = registerProject;
       // two facilities of their own: one with a project whose baseline is far above its periods, one with none
       const lowered = makeDevice("kagwe-meter-1", "ktda-kagwe");
       const unregistered = makeDevice("ikumbi-meter-1", "ktda-ikumbi");
       await dep.registerDevice(lowered.deviceId, lowered.facilityId, lowered.publicKey, 1);
       await dep.registerDevice(unregistered.deviceId, unregistered.facilityId, unregistered.publicKey, 1);
-      const dayAgo = BigInt(Math.floor(Date.now() / 1000)) - 86_400n;
-      const project = (facility: string, gramsPerDay: bigint) =>
-        send("registerProject", [
-          {
-            proponent: PROPONENT.address,
-            facilityId: idToBytes32(facility),
-            methodologyId: METHODOLOGY_ID,
-            name: facility,
-            standard: "CarbonProof v1",
-            baselineEffectiveFrom: dayAgo,
-            baselineGramsPerDay: gramsPerDay,
-            baselineCid: "",
-          },
-        ]);
       await project("ktda-kagwe", 10n ** 15n); // project 3
       const count = (await shortfalls()).length;
       const vk = await attest(lowered);
@@ -477,6 +448,24 @@ describe(
       await waitFor(() => node.storage.getMeta(PENDING_META_KEY) === "", { what: "the pending transaction settled" });
       assert.equal((await shortfalls()).length, count + 2);
     });
+
+    /** `functionName(...args)` of CarbonCredits sent by the deployment's admin, mined successfully. */
+    const creditsWrite = (functionName: string, args: unknown[]) =>
+      adminWrite(credits, artifact("credits/CarbonCredits.sol/CarbonCredits.json").abi as Abi, functionName, args);
+    /** A project of `facility` (CarbonProof methodology) with a baseline of `gramsPerDay` from a day back. */
+    const registerProject = (facility: string, gramsPerDay: bigint) =>
+      creditsWrite("registerProject", [
+        {
+          proponent: PROPONENT.address,
+          facilityId: idToBytes32(facility),
+          methodologyId: METHODOLOGY_ID,
+          name: facility,
+          standard: "CarbonProof v1",
+          baselineEffectiveFrom: BigInt(Math.floor(Date.now() / 1000)) - 86_400n,
+          baselineGramsPerDay: gramsPerDay,
+          baselineCid: "",
+        },
+      ]);
 
     /** `functionName(...args)` sent by the deployment's admin to `address`, mined successfully. */
     const adminWrite = async (address: Hex, abi: Abi, functionName: string, args: unknown[]) => {
