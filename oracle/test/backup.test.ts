@@ -319,9 +319,13 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
     writeFileSync(join(liar, "notes.txt"), "not a block");
     const link = join(tmp.dir, "innocent.json");
     symlinkSync(join(dataDir, "oracle.db"), link);
-    const refused = await cli("pin", join(files, "bundle.json"), liar, link, join(tmp.dir, "nowhere"));
+    // and a copy of the database kept elsewhere, under an innocent name
+    const copy = join(tmp.dir, "meter-photo.jpg");
+    copyFileSync(join(dataDir, "oracle.db"), copy);
+    const refused = await cli("pin", join(files, "bundle.json"), liar, link, copy, join(tmp.dir, "nowhere"));
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /4 path\(s\) cannot be pinned: /);
+    assert.match(refused.stderr, /5 path\(s\) cannot be pinned: /);
+    assert.match(refused.stderr, /meter-photo\.jpg \(an SQLite database: never pinned/);
     assert.match(
       refused.stderr,
       /notes\.txt \(in a directory only files named by their CID, as `backup --content` writes them, are pinned/,

@@ -429,7 +429,12 @@ export class BatchPipeline {
         (await chain.attestedUntil(headerFromJson(b.headerJson!).facilityId)) <= BigInt(b.periodStart)
       ) {
         // its period no longer attested past (another deployment since): signed and sent as any batch
-        return this.#writes.transition(b.id, ["signed"], "pinned", { error: null, attempts: 0, nextAttemptAtMs: 0 });
+        return this.#writes.transition(b.id, ["signed"], "pinned", {
+          error: null,
+          attempts: 0,
+          nextAttemptAtMs: 0,
+          abandonedAt: null,
+        });
       }
       if (await this.#periodPast(b, chain, id)) return false;
       throw new Error(

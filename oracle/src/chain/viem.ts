@@ -362,7 +362,7 @@ async function blockStamp(client: PublicClient, n: bigint): Promise<bigint> {
 }
 
 /** The smallest block in [lo, hi] stamped at or after `t` (hi + 1 if none); timestamps never decrease. */
-async function firstStampedFrom(client: PublicClient, t: bigint, lo: bigint, hi: bigint): Promise<bigint> {
+export async function firstStampedFrom(client: PublicClient, t: bigint, lo: bigint, hi: bigint): Promise<bigint> {
   let a = lo;
   let b = hi + 1n;
   while (a < b) {

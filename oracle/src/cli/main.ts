@@ -599,6 +599,7 @@ async function pin(cfg: Config, paths: string[]): Promise<void> {
           why: "inside the node's dataDir, where its database and keystore are: copy the file elsewhere first",
         },
         { path: keystorePath(cfg), why: "the node's keystore" },
+        ...(cfg.mqtt.keyFile ? [{ path: resolve(cfg.mqtt.keyFile), why: "the MQTT client's private key" }] : []),
       ],
       progress: (done, total) => progress.update(() => `pin: ${formatCount(done)} of ${formatCount(total)} files`),
     });
@@ -756,7 +757,10 @@ async function resetSignedBatches(cfg: Config): Promise<number> {
   const storage = await openStorage(cfg);
   try {
     let reset = 0;
+    const { awaitsAdoption } = await import("../storage/types.ts");
     for (const b of storage.listBatches({ states: ["signed"], limit: 1_000_000 })) {
+      // one awaiting adoption carries no signature: nothing to sign again (it is never sent)
+      if (awaitsAdoption(b)) continue;
       if (
         storage.transition(b.id, ["signed"], "pinned", {
           signatures: null,

@@ -32,6 +32,7 @@ import { bytes32ToId, type BatchHeader, type Hex } from "../../../sdk/src/index.
 import type { Address, BatchPipeline, ChainPort } from "../batch/pipeline.ts";
 import { headerFromJson } from "../batch/bundle.ts";
 import { attestationRegistryAbi, carbonCreditsAbi } from "../chain/abi.ts";
+import { firstStampedFrom } from "../chain/viem.ts";
 import type { Common } from "../common.ts";
 import type { Batch, ConfirmedCursor, Storage } from "../storage/types.ts";
 
@@ -58,13 +59,19 @@ const cursorShape = z.object({ atMs: z.number().int(), id: z.number().int().nonn
  */
 export const BASELINES_META_KEY = "shortfalls.baselines";
 const baselinesShape = z.object({
-  block: z.number().int().nonnegative(),
+  /** the chain and CarbonCredits these events are of: on another, following starts over */
+  chainId: z.number().int().positive(),
+  credits: z.string(),
+  /** the last block whose events were taken (-1: none yet, from genesis) */
+  block: z.number().int().min(-1),
   rescans: z.array(
     z.object({
       /** the project whose baseline changed (for the log) */
       project: z.number().int().positive(),
       /** the facility's id in storage */
       facility: z.string(),
+      /** the project's methodology: the facility's periods of another are another project's */
+      methodology: z.string(),
       /** its regular periods that start after this (unix s) are still to ask */
       afterS: z.number().int(),
       /** only batches confirmed up to here: those after it are the cursor's to ask */
@@ -124,10 +131,20 @@ const EVENT_RANGE = 5_000n;
 const EVENT_RANGES_PER_PASS = 20;
 /** Facilities being asked again at most; past it, later `BaselineSet` events wait for them. */
 const MAX_RESCANS = 100;
-/** Batches of a facility listed at a time when it is asked again. */
+/** Batches of a facility listed at a time when it is asked again, and listings a pass at most. */
 const RESCAN_LIST = 200;
+const RESCAN_LISTINGS_PER_PASS = 20;
 /** The longest window (24 h): a period that starts this long before a baseline segment may end in it. */
 const LONGEST_WINDOW_S = 86_400;
+
+/** Whether regular batch `b`'s stored header is of `methodology` (0x…, lower case); an unreadable one is not. */
+const ofMethodology = (b: Batch, methodology: string): boolean => {
+  try {
+    return b.headerJson !== null && headerFromJson(b.headerJson).methodologyId.toLowerCase() === methodology;
+  } catch {
+    return false;
+  }
+};
 
 /** Whether batch `b` comes after `c` in the order of confirmation. */
 const after = (b: Batch, c: ConfirmedCursor): boolean =>
@@ -281,7 +298,9 @@ export class ShortfallRecorder {
     };
     let rescansLeft = false;
     try {
-      baselines = await this.#takeBaselineEvents(baselines, cursorBefore);
+      const events = await this.#takeBaselineEvents(baselines, cursorBefore, nowMs);
+      baselines = events.state;
+      rescansLeft = !events.caughtUp;
       for (const id of [...recheck]) {
         if (this.#stopped) return this.#outcome(ctx, false);
         const b = this.#storage.getBatch(id);
@@ -302,12 +321,15 @@ export class ShortfallRecorder {
           break;
         }
       }
-      // then the periods settled under a baseline that changed since, with what is left of that half
+      // then the periods settled under a baseline that changed since, with a quarter of the calls
+      // of their own (the batches to ask again may have used their half)
       if (!halted) {
+        ctx.callsUpTo = Math.min(ctx.asked + MAX_CALLS_PER_PASS / 4, MAX_CALLS_PER_PASS);
         const r = await this.#rescan(baselines, recheck, ctx);
         if (r === null) return this.#outcome(ctx, false);
         halted = r.halted;
-        rescansLeft = baselines.rescans.length > 0;
+        // facilities left to ask: followed within a second only while they move on
+        rescansLeft ||= r.progressed && baselines.rescans.length > 0;
       }
       ctx.callsUpTo = MAX_CALLS_PER_PASS;
       const fresh = halted ? [] : this.#storage.listConfirmedSince({ after: cursor, toMs: dueToMs, limit: LIST_LIMIT });
@@ -356,15 +378,29 @@ export class ShortfallRecorder {
    * segment added to a project's baseline (`setBaseline`, for periods not yet issued) or a project
    * registered (its first segment, which may be back-dated). Either can take a period the recorder
    * settled as under its baseline, or as having no project, over it: the project's facility is
-   * then asked again (`rescans`), its regular periods from a day before the segment's start (a
-   * window is 24 h at most) among the batches the cursor has passed. The first time, it starts at
-   * the current block: the first pass asks its batches under the baselines of now.
+   * then asked again (`rescans`), its regular periods of the project's methodology from a day
+   * before the segment's start (a window is 24 h at most) among the batches the cursor has passed.
+   * The first time (and on another chain or CarbonCredits), from the first block of
+   * `lookbackDays` back, as far as the first pass of the cursor goes. `caughtUp`: no event range
+   * is left for the next pass.
    */
-  async #takeBaselineEvents(state: Baselines | null, cursor: ConfirmedCursor): Promise<Baselines> {
+  async #takeBaselineEvents(
+    prior: Baselines | null,
+    cursor: ConfirmedCursor,
+    nowMs: number,
+  ): Promise<{ state: Baselines; caughtUp: boolean }> {
     const head = await this.#chain.blockNumber();
     const depth = BigInt(Math.max(this.#common.config.chain.confirmations - 1, 0));
     const safe = head > depth ? head - depth : 0n;
-    if (!state) return { block: Number(safe), rescans: [] };
+    const chainId = this.#chain.domain.chainId;
+    const credits = this.#credits.toLowerCase();
+    let state = prior;
+    if (!state || state.chainId !== chainId || state.credits !== credits || BigInt(state.block) > head) {
+      const from = BigInt(Math.floor(nowMs / 1000) - this.#common.config.shortfalls.lookbackDays * 86_400);
+      const first = await firstStampedFrom(this.#chain.client, from, 0n, head);
+      // the last block taken: the one before (-1 from genesis)
+      state = { chainId, credits, block: Number(first) - 1, rescans: [] };
+    }
     let from = BigInt(state.block) + 1n;
     for (let n = 0; from <= safe && n < EVENT_RANGES_PER_PASS; n++) {
       if (state.rescans.length >= MAX_RESCANS) {
@@ -372,7 +408,7 @@ export class ShortfallRecorder {
           { rescans: state.rescans.length },
           "too many facilities to ask again; later baseline changes wait",
         );
-        break;
+        return { state, caughtUp: false };
       }
       const to = from + EVENT_RANGE - 1n < safe ? from + EVENT_RANGE - 1n : safe;
       const logs = await this.#chain.client.getContractEvents({
@@ -384,7 +420,7 @@ export class ShortfallRecorder {
       });
       for (const log of logs) {
         const project = Number(log.args.projectId);
-        const { facilityId } = await this.#chain.client.readContract({
+        const { facilityId, methodologyId } = await this.#chain.client.readContract({
           address: this.#credits,
           abi: carbonCreditsAbi,
           functionName: "getProject",
@@ -396,12 +432,13 @@ export class ShortfallRecorder {
         } catch {
           continue; // not an id a node names its facilities by: none of this node's
         }
+        const methodology = methodologyId.toLowerCase();
         const afterS = Number(log.args.effectiveFrom) - LONGEST_WINDOW_S - 1;
-        const same = state.rescans.find((r) => r.facility === facility);
+        const same = state.rescans.find((r) => r.facility === facility && r.methodology === methodology);
         if (same) {
           same.afterS = Math.min(same.afterS, afterS);
           same.until = cursor;
-        } else state.rescans.push({ project, facility, afterS, until: cursor });
+        } else state.rescans.push({ project, facility, methodology, afterS, until: cursor });
         this.#log.info(
           { project, facility, effectiveFrom: Number(log.args.effectiveFrom), block: Number(log.blockNumber) },
           "a project's baseline changed: its facility's settled periods are asked again",
@@ -410,19 +447,28 @@ export class ShortfallRecorder {
       state.block = Number(to);
       from = to + 1n;
     }
-    return state;
+    return { state, caughtUp: from > safe };
   }
 
   /**
-   * Asks again the regular periods of each facility in `baselines.rescans`, in period order, while
-   * the pass's calls last; a facility is done (removed) once listed to its end. `halted`: paused,
-   * or a transaction sent (the rest waits for the next pass). Null when the recorder stopped.
+   * Asks again the regular periods of each facility in `baselines.rescans` (of the project's
+   * methodology, confirmed up to its `until`), in period order, while the pass's calls last and
+   * for {@link RESCAN_LISTINGS_PER_PASS} listings at most; a facility is done (removed) once listed
+   * to its end. `halted`: paused, or a transaction sent (the rest waits for the next pass);
+   * `progressed`: a period was passed. Null when the recorder stopped.
    */
-  async #rescan(baselines: Baselines, recheck: Set<number>, ctx: PassContext): Promise<{ halted: boolean } | null> {
+  async #rescan(
+    baselines: Baselines,
+    recheck: Set<number>,
+    ctx: PassContext,
+  ): Promise<{ halted: boolean; progressed: boolean } | null> {
+    let listings = 0;
+    let progressed = false;
     for (const r of [...baselines.rescans]) {
       let finished = false;
       let stop = false;
       while (!stop) {
+        if (listings++ >= RESCAN_LISTINGS_PER_PASS) return { halted: false, progressed };
         const list = this.#storage.listBatches({
           facilityId: r.facility,
           states: ["confirmed"],
@@ -431,31 +477,41 @@ export class ShortfallRecorder {
         });
         for (const b of list) {
           if (this.#stopped) return null;
-          if (b.correctionOfBatch === null && !after(b, r.until) && !recheck.has(b.id)) {
+          if (
+            b.correctionOfBatch === null &&
+            !after(b, r.until) &&
+            !recheck.has(b.id) &&
+            ofMethodology(b, r.methodology)
+          ) {
             if (recheck.size >= MAX_RECHECK) {
               stop = true;
               break;
             }
             const verdict = await this.#consider(b, ctx);
-            if (verdict === "budget" || verdict === "halt") {
-              if (verdict === "halt") return { halted: true };
+            if (verdict === "halt") return { halted: true, progressed };
+            if (verdict === "budget") {
               stop = true;
               break;
             }
             if (verdict !== "settled") recheck.add(b.id);
             r.afterS = b.periodStart;
-            if (verdict === "sent") return { halted: true };
-          } else r.afterS = b.periodStart;
+            progressed = true;
+            if (verdict === "sent") return { halted: true, progressed };
+          } else {
+            r.afterS = b.periodStart;
+            progressed = true;
+          }
         }
         if (!stop && list.length < RESCAN_LIST) {
           finished = true;
           stop = true;
         }
       }
-      if (!finished) return { halted: false };
+      if (!finished) return { halted: false, progressed };
       baselines.rescans.splice(baselines.rescans.indexOf(r), 1);
+      progressed = true;
     }
-    return { halted: false };
+    return { halted: false, progressed };
   }
 
   #readBaselines(): Baselines | null {
@@ -503,8 +559,8 @@ export class ShortfallRecorder {
       return "settled";
     }
     const projectId = await this.#projectOf(header, ctx.projects);
-    // no project for this facility and methodology: nothing to record (one registered later with
-    // a back-dated baseline is found by `carbonproof shortfalls` and the audit walk)
+    // no project for this facility and methodology: nothing to record (one registered later is
+    // followed by its BaselineSet event: #takeBaselineEvents)
     if (projectId === 0) return "settled";
     if (ctx.asked >= ctx.callsUpTo) return "budget";
     if (b !== target) {

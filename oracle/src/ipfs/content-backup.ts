@@ -244,7 +244,7 @@ export async function pinFiles(opts: {
   const take = async (file: string, name: string, inDir: boolean) => {
     let real: string;
     try {
-      real = realpathSync(file);
+      real = realpathSync.native(file);
       const st = statSync(real);
       if (!st.isFile()) return void wrong.push(`${file} (not a file)`);
       if (st.size > MAX_PIN_BYTES)
@@ -265,7 +265,13 @@ export async function pinFiles(opts: {
       return void wrong.push(
         `${file} (in a directory only files named by their CID, as \`backup --content\` writes them, are pinned: give other files by name)`,
       );
-    const why = named === null ? null : await blockMismatch(name, readFileSync(real));
+    const bytes = readFileSync(real);
+    const secret = named === null ? looksSecret(bytes) : null;
+    if (secret)
+      return void wrong.push(
+        `${file} (${secret}: never pinned, an IPFS node announces what it holds; bundles and evidence files never are one)`,
+      );
+    const why = named === null ? null : await blockMismatch(name, bytes);
     if (why)
       wrong.push(
         `${file} (named ${name}, but ${why}${why.startsWith("not a raw block") ? "; if these are the file's own bytes, give it under another name" : ""})`,
@@ -318,10 +324,26 @@ export async function pinFiles(opts: {
   return report;
 }
 
+/** What secret a file looks like (a database, a private key, an encrypted keystore), or null. */
+function looksSecret(bytes: Buffer): string | null {
+  if (bytes.subarray(0, 16).toString("latin1") === "SQLite format 3\0") return "an SQLite database";
+  if (bytes.includes("PRIVATE KEY-----")) return "a PEM private key";
+  if (bytes.length < 65_536) {
+    try {
+      const json = JSON.parse(bytes.toString("utf8")) as Record<string, unknown>;
+      if (json && typeof json === "object" && ("crypto" in json || "Crypto" in json) && "version" in json)
+        return "an encrypted keystore";
+    } catch {
+      // not JSON
+    }
+  }
+  return null;
+}
+
 /** `path` with its symbolic links resolved, or as given when it does not exist. */
 function realOrSelf(path: string): string {
   try {
-    return realpathSync(path);
+    return realpathSync.native(path);
   } catch {
     return path;
   }

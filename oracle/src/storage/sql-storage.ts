@@ -148,6 +148,7 @@ const PATCH_COLUMNS: Record<keyof BatchPatch, string> = {
   error: "error",
   attempts: "attempts",
   nextAttemptAtMs: "next_attempt_at_ms",
+  abandonedAt: "abandoned_at_ms",
 };
 
 /** An operator command on batch `id` refused, with why (storage retryFailedBatch, abandonFailedBatch). */
@@ -636,6 +637,8 @@ export class SqlStorage implements Storage {
                   AND NOT (o.state = 'signed' AND o.signatures IS NULL))
                 OR ${holdsLaterSql("o")})))`
       : "";
+    // a confirmed batch is abandoned by no one (one retried to be taken as a record had been)
+    if (to === "confirmed" && patch.abandonedAt === undefined) sets.push("abandoned_at_ms = NULL");
     const sql = `UPDATE batches SET state = ?, updated_at_ms = ?${sets.length ? `, ${sets.join(", ")}` : ""}
       WHERE id = ? AND state IN (${from.map(() => "?").join(",")})${guard}`;
     const run = () => this.sql.write(() => this.sql.run(sql, [to, Date.now(), ...args, id, ...from]));

@@ -191,6 +191,7 @@ export type BatchPatch = Partial<
     | "error"
     | "attempts"
     | "nextAttemptAtMs"
+    | "abandonedAt"
   >
 >;
 
