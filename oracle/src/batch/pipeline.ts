@@ -461,9 +461,10 @@ export class BatchPipeline {
    * Whether regular batch `b` can never be attested because the registry has its facility attested
    * past the batch's start by another regular batch (period overlap: a restored database that
    * sealed an attested window again from fewer readings, or a node outside this one's quorum). It
-   * is then failed with that reason, for the operator to `abandon`: `retry` refuses it for the
-   * same reason (batch/operator.ts). False when the registry cannot be read, or `b` was attested
-   * meanwhile (the next pass confirms it).
+   * is then taken as the record of its period's attestation when that can be done (`#adopt`), or
+   * failed with that reason, for the operator to `abandon`; `retry` takes it back only to try the
+   * adoption again, when the registry holds an attestation of exactly its period (batch/operator.ts).
+   * False when the registry cannot be read, or `b` was attested meanwhile (the next pass confirms it).
    *
    * Both reads are of one block, `chain.confirmations` deep: the registry's frontier only grows,
    * so a frontier past the batch's start with the batch itself not attested at the same block

@@ -520,7 +520,10 @@ export class ShortfallRecorder {
     try {
       return baselinesShape.parse(JSON.parse(raw));
     } catch (err) {
-      this.#log.error({ err }, `meta ${BASELINES_META_KEY} is not the baseline follower's state; following from now`);
+      this.#log.error(
+        { err },
+        `meta ${BASELINES_META_KEY} is not the baseline follower's state; following again from lookbackDays back`,
+      );
       return null;
     }
   }
