@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { MIGRATIONS, SqliteStorage, digestKey } from "../src/storage/sqlite.ts";
-import type { NewReading } from "../src/storage/types.ts";
+import { awaitsAdoption, type NewReading } from "../src/storage/types.ts";
 import { PostgresStorage } from "../src/storage/postgres.ts";
 import type { SqlStorage } from "../src/storage/sql-storage.ts";
 import { postgresMissing, startPostgres, type PostgresServer } from "./postgres-harness.ts";
@@ -219,9 +219,15 @@ for (const { name: driver, skip, open: openStorage } of drivers)
     });
 
     /** Moves a sealed batch to `signed` as the pipeline would (its header and signatures made up). */
-    function signedFrom(s: SqlStorage, id: number): void {
+    /** Sealed batch `id` pinned, then signed as the pipeline signs (with signatures), or without them: awaiting adoption. */
+    function signedFrom(s: SqlStorage, id: number, opts: { awaitingAdoption?: boolean } = {}): void {
       assert.ok(s.transition(id, ["sealed"], "pinned", { headerJson: "{}", bundleCid: `bafy${id}`, readingCount: 1 }));
-      assert.ok(s.transition(id, ["pinned"], "signed", { attestationId: `0x${id.toString(16).padStart(64, "0")}` }));
+      assert.ok(
+        s.transition(id, ["pinned"], "signed", {
+          attestationId: `0x${id.toString(16).padStart(64, "0")}`,
+          signatures: opts.awaitingAdoption ? null : `0x${"11".repeat(65)}`,
+        }),
+      );
     }
 
     test("a reading behind the facility's frontier without a regular batch is rejected as too-late", async () => {
@@ -257,6 +263,20 @@ for (const { name: driver, skip, open: openStorage } of drivers)
       assert.equal(send(), true, "sent once it is confirmed");
       // without the guard (every other transition) nothing is checked
       assert.equal(s.getBatch(later!)!.state, "submitted");
+      s.close();
+    });
+
+    test("an earlier batch awaiting adoption (signed without signatures: its period attested already) holds nothing back", async () => {
+      const s = await openStorage("d-adopting");
+      s.commitIngest([uniq(storedReading("d1", 5, 200))], [], { windowS: 60, nowMs: 0 });
+      const [later] = s.sealDue(1_000_000, 0);
+      signedFrom(s, later!);
+      const out = s.commitIngest([uniq(storedReading("d2", 1, 10))], [], { windowS: 60, nowMs: 1_000_000 });
+      const earlier = out.readings[0]!.status === "stored" ? out.readings[0]!.batchId : -1;
+      assert.deepEqual(s.sealDue(1_000_000, 0), [earlier]);
+      signedFrom(s, earlier, { awaitingAdoption: true });
+      assert.equal(awaitsAdoption(s.getBatch(earlier)!), true);
+      assert.ok(s.transition(later!, ["signed"], "submitted", { txNonce: 0 }, { afterEarlier: true }), "sent past it");
       s.close();
     });
 
