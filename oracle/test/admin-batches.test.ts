@@ -247,8 +247,10 @@ test("a retry past the registry's frontier goes ahead only for an unrevoked regu
       );
     }
     assert.equal(storage.getBatch(4)!.state, "failed");
+    assert.equal(storage.countAwaitingAdoption(), 0);
     const out = await retry(5);
     assert.equal(out.done, true);
+    assert.equal(storage.countAwaitingAdoption(), 1, "as `status` and /v1/status count it");
     assert.deepEqual(out.adopting, { attestationId, bundleCid: header.bundleCid, readings: 3 });
     const b5 = storage.getBatch(5)!;
     // back in the pipeline, never to be sent: signed without signatures, which holds nothing back

@@ -563,6 +563,8 @@ export async function buildApi(deps: ApiDeps) {
     batches: storage.batchStateCounts(),
     // failed batches holding back their facility's later ones (`carbonproof-oracle retry` or `abandon`)
     holding: storage.countHoldingBatches(),
+    // of the `signed` ones, those retried to be taken as the record of their period's attestation (never sent)
+    awaitingAdoption: storage.countAwaitingAdoption(),
     deadLetters: storage.countDeadLetters(),
     // the recording of this node's periods above their baseline (null: not configured)
     shortfalls: deps.shortfalls?.() ?? null,

@@ -1002,6 +1002,8 @@ async function main(): Promise<void> {
           storage: cfg.storage.driver === "postgres" ? redactUrl(cfg.storage.url ?? "") : db,
           backlog: storage.backlog(),
           batches: storage.batchStateCounts(),
+          // of the `signed` ones, those retried to be taken as the record of their period's attestation
+          awaitingAdoption: storage.countAwaitingAdoption(),
           deadLetters: storage.countDeadLetters(),
           failed: storage.listBatches({ states: ["failed"], limit: 20 }).map((b) => ({
             id: b.id,

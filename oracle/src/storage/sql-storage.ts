@@ -749,6 +749,14 @@ export class SqlStorage implements Storage {
     return state;
   }
 
+  countAwaitingAdoption(): number {
+    return Number(
+      this.sql.get(
+        `SELECT COUNT(*) AS n FROM batches WHERE state = 'signed' AND correction_of_batch IS NULL AND signatures IS NULL`,
+      )!.n,
+    );
+  }
+
   countHoldingBatches(): number {
     return Number(this.sql.get(`SELECT COUNT(*) AS n FROM batches WHERE ${holdsLaterSql("batches")}`)!.n);
   }

@@ -355,6 +355,8 @@ export interface Storage {
   retryFailedBatch(id: number, nowMs: number, opts?: { adopt?: boolean }): OperatorOutcome;
   /** Failed batches for which {@link holdsLaterBatches} is true. */
   countHoldingBatches(): number;
+  /** Batches for which {@link awaitsAdoption} is true (shown as `signed`, never sent). */
+  countAwaitingAdoption(): number;
   /**
    * Operator's `abandon`: a failed batch stays failed, its `abandonedAt` set, so that it no longer
    * holds back later batches; refused (`already-abandoned`) when it is set already.
