@@ -6,7 +6,7 @@ import { createHeliaLight, type Helia } from "helia";
 import { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
 import { sha256 } from "multiformats/hashes/sha2";
-import type { ContentStore } from "./store.ts";
+import { rawCid, type ContentStore } from "./store.ts";
 
 /**
  * Embedded IPFS: Helia without libp2p (createHeliaLight) on a filesystem blockstore and
@@ -89,7 +89,7 @@ async function readBlock(
   },
   cid: string,
   opts: { signal?: AbortSignal },
-  /** whether bytes that do not hash to `cid` throw (a sha2-256 CID: all the node stores) */
+  /** whether bytes that are not the raw block `cid` names throw (the node stores raw sha2-256 blocks only) */
   verify: boolean,
 ): Promise<Uint8Array | null> {
   const c = CID.parse(cid);
@@ -106,8 +106,9 @@ async function readBlock(
   }
   if (
     verify &&
+    c.code === raw.code &&
     c.multihash.code === sha256.code &&
-    !Buffer.from((await sha256.digest(bytes)).digest).equals(c.multihash.digest)
+    (await rawCid(bytes)) !== c.toV1().toString()
   )
     throw new CorruptBlockError(cid);
   return bytes;
