@@ -507,7 +507,7 @@ export class BatchPipeline {
       `it would reject this one (period overlap), and its ${b.readingCount} readings cannot be attested as a regular batch (a restored database that sealed an attested window again?), ` +
       `nor taken as that attestation's record (${adopted}); ` +
       `\`carbonproof-oracle abandon ${b.id}\` (or POST /v1/admin/batches/${b.id}/abandon) stops it holding back later batches` +
-      (/is not in this node's IPFS store|in the embedded IPFS store is corrupt/.test(adopted)
+      (/is not in this node's IPFS store|in the embedded IPFS store is corrupt|served bytes for block/.test(adopted)
         ? `; should the bundle turn up (another node, an auditor, a \`backup --content\` directory), \`carbonproof-oracle pin FILE\` then \`retry ${b.id}\` takes the batch as that record, its lost readings given back`
         : "");
     if (await this.#writes.transition(b.id, ["signed"], "failed", { error }))
@@ -537,15 +537,30 @@ export class BatchPipeline {
       return `attestation ${found.id} is of another period (${found.header.periodStart}–${found.header.periodEnd})`;
     if (found.revoked) return `attestation ${found.id} of its period was revoked`;
     const cid = found.header.bundleCid;
-    let bytes: Uint8Array | null;
-    try {
-      bytes = await this.#content.get(cid, { signal: AbortSignal.timeout(this.#common.config.ipfs.timeoutMs) });
-    } catch (err) {
-      // not a passing outage: asking again would read the same bytes
-      if ((err as { code?: string }).code === "IPFS_BLOCK_CORRUPT") return (err as Error).message;
-      throw err;
+    const content = this.#content;
+    const timeoutMs = this.#common.config.ipfs.timeoutMs;
+    const read = async (network: boolean): Promise<Uint8Array | null | string> => {
+      try {
+        return await content.get(cid, { signal: AbortSignal.timeout(timeoutMs), network });
+      } catch (err) {
+        // not a passing outage: asking again would read the same bytes
+        if ((err as { code?: string }).code === "IPFS_BLOCK_CORRUPT") return (err as Error).message;
+        throw err;
+      }
+    };
+    let bytes = await read(false);
+    let elsewhere = "";
+    if (bytes === null && content.kind === "kubo") {
+      // a Kubo node may fetch it from a peer that pinned it; it answered for its own blocks just now,
+      // so a search that fails is taken as the bundle not being found (the embedded store has no network)
+      try {
+        bytes = await read(true);
+      } catch (err) {
+        elsewhere = `, nor found on the IPFS network within ipfs.timeoutMs (${(err as Error).message.split("\n")[0]})`;
+      }
     }
-    if (!bytes) return `attestation ${found.id}'s bundle ${cid} is not in this node's IPFS store`;
+    if (typeof bytes === "string") return bytes;
+    if (!bytes) return `attestation ${found.id}'s bundle ${cid} is not in this node's IPFS store${elsewhere}`;
     if (bundleCid(bytes) !== cid) return `the store's copy of bundle ${cid} is not its bytes`;
     const bundle = decodeBundle(bytes);
     const failing = (await checkBundle(bundle)).filter((c) => !c.ok && !c.skipped);

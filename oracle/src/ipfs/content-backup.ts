@@ -135,6 +135,11 @@ export async function backupContent(opts: {
     try {
       bytes = await opts.read(cid);
     } catch (err) {
+      // a store that served bytes other than the block's (a Kubo node checked by KuboStore): asking again reads the same
+      if ((err as { code?: string }).code === "IPFS_BLOCK_CORRUPT") {
+        report.missing.push({ cid, why: `the store's block: ${(err as Error).message}` });
+        continue;
+      }
       report.unreadable.push({ cid, why: (err as Error).message });
       continue;
     }

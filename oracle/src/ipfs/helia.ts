@@ -6,7 +6,9 @@ import { createHeliaLight, type Helia } from "helia";
 import { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
 import { sha256 } from "multiformats/hashes/sha2";
-import { rawCid, type ContentStore } from "./store.ts";
+import { CorruptBlockError, rawCid, type ContentStore, type GetOptions } from "./store.ts";
+
+export { CorruptBlockError };
 
 /**
  * Embedded IPFS: Helia without libp2p (createHeliaLight) on a filesystem blockstore and
@@ -44,8 +46,9 @@ export class HeliaStore implements ContentStore {
     return cid.toString();
   }
   /** The block's bytes, null when the store lacks it; throws {@link CorruptBlockError} when they do not hash to `cid`. */
-  get(cid: string, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array | null> {
-    return readBlock(this.#helia.blockstore, cid, opts, true);
+  get(cid: string, opts: GetOptions = {}): Promise<Uint8Array | null> {
+    // no network here: `opts.network` changes nothing
+    return readBlock(this.#helia.blockstore, cid, { signal: opts.signal }, true);
   }
   async isPinned(cid: string, opts: { signal?: AbortSignal } = {}): Promise<boolean> {
     return this.#helia.pins.isPinned(CID.parse(cid), opts);
@@ -69,17 +72,6 @@ export async function openBlockReader(
   // not checked here: `backup --content` checks every block against its CID itself, and names a
   // corrupt one as missing (to be pinned again from a copy)
   return { get: (cid) => readBlock(blockstore, cid, {}, false), close: async () => {} };
-}
-
-/** A block of the embedded store whose bytes do not hash to its CID (a disk error, a copy cut short). */
-export class CorruptBlockError extends Error {
-  readonly code = "IPFS_BLOCK_CORRUPT";
-  constructor(cid: string) {
-    super(
-      `block ${cid} in the embedded IPFS store is corrupt (its bytes do not hash to its CID): pin a good copy with \`carbonproof-oracle pin FILE\` (the node stopped), which writes over it`,
-    );
-    this.name = "CorruptBlockError";
-  }
 }
 
 async function readBlock(
@@ -110,6 +102,6 @@ async function readBlock(
     c.multihash.code === sha256.code &&
     (await rawCid(bytes)) !== c.toV1().toString()
   )
-    throw new CorruptBlockError(cid);
+    throw new CorruptBlockError(cid, "helia");
   return bytes;
 }

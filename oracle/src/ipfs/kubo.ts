@@ -1,21 +1,28 @@
 import { create, type KuboRPCClient } from "kubo-rpc-client";
 import { CID } from "multiformats/cid";
-import { IpfsError, type ContentStore } from "./store.ts";
+import * as raw from "multiformats/codecs/raw";
+import { sha256 } from "multiformats/hashes/sha2";
+import { CorruptBlockError, IpfsError, rawCid, type ContentStore, type GetOptions } from "./store.ts";
 
 /**
  * A Kubo node (or a pinning service speaking the Kubo RPC API) as the content store. Same
- * CIDs as the embedded Helia node: raw blocks, CIDv1, sha2-256. Not exercised by the test
- * suite (no Kubo binary can be installed here); the HeliaStore stands for it in tests.
+ * CIDs as the embedded Helia node: raw blocks, CIDv1, sha2-256. Nothing it answers is taken on
+ * trust: a put must come back with the CID the bytes hash to, and a block read must hash to its
+ * CID. Tested against a stand-in for Kubo's RPC API (test/kubo-standin.ts: no Kubo binary can be
+ * installed here), which answers as Kubo does, errors included.
  */
 export class KuboStore implements ContentStore {
   readonly kind = "kubo" as const;
   readonly #client: KuboRPCClient;
+  readonly #url: string;
   readonly #timeoutMs: number;
   constructor(url: string, timeoutMs: number) {
     this.#client = create({ url, timeout: timeoutMs });
+    this.#url = url;
     this.#timeoutMs = timeoutMs;
   }
   async addAndPin(bytes: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<string> {
+    let answered: string;
     try {
       const cid = await this.#client.block.put(bytes, {
         format: "raw",
@@ -28,21 +35,39 @@ export class KuboStore implements ContentStore {
         allowBigBlock: true,
         signal: opts.signal,
       });
-      return CID.asCID(cid)?.toV1().toString() ?? String(cid);
+      answered = CID.asCID(cid)?.toV1().toString() ?? String(cid);
     } catch (cause) {
-      throw new IpfsError(`Kubo block.put failed: ${(cause as Error).message}; is the Kubo RPC API reachable?`, {
-        cause,
-      });
+      throw new IpfsError(
+        `Kubo block.put failed: ${(cause as Error).message}; is the Kubo RPC API at ${this.#url} reachable?`,
+        { cause },
+      );
     }
+    const expected = await rawCid(bytes);
+    // a node that stored the bytes under another CID would leave the batch naming a block no one holds
+    if (answered !== expected)
+      throw new Error(
+        `the Kubo node at ${this.#url} stored the block as ${answered}, not ${expected} (raw, sha2-256): is ipfs.kuboUrl a Kubo RPC API?`,
+      );
+    return expected;
   }
-  async get(cid: string, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array | null> {
+  async get(cid: string, opts: GetOptions = {}): Promise<Uint8Array | null> {
+    const c = CID.parse(cid);
+    let bytes: Uint8Array;
     try {
-      return await this.#client.block.get(CID.parse(cid), {
+      bytes = await this.#client.block.get(c, {
         signal: opts.signal ?? AbortSignal.timeout(this.#timeoutMs),
+        // Kubo's global `--offline`: a block the node lacks is an error at once instead of a search of
+        // the network that lasts until the timeout (`backup --content` asks for every block it names)
+        ...(opts.network ? {} : { offline: true }),
       });
     } catch (cause) {
+      if (!opts.network && /not found locally/i.test((cause as Error).message)) return null;
       throw new IpfsError(`Kubo block.get ${cid} failed: ${(cause as Error).message}`, { cause });
     }
+    // the node names raw sha2-256 blocks only; another kind of CID Kubo checks itself
+    if (c.code === raw.code && c.multihash.code === sha256.code && (await rawCid(bytes)) !== c.toV1().toString())
+      throw new CorruptBlockError(cid, { kuboUrl: this.#url });
+    return bytes;
   }
   async isPinned(cid: string, opts: { signal?: AbortSignal } = {}): Promise<boolean> {
     try {

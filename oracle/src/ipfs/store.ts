@@ -12,10 +12,25 @@ export interface ContentStore {
   readonly kind: "helia" | "kubo";
   /** Stores and pins `bytes` as one raw block; resolves to its CID (v1, base32). */
   addAndPin(bytes: Uint8Array, opts?: { signal?: AbortSignal }): Promise<string>;
-  get(cid: string, opts?: { signal?: AbortSignal }): Promise<Uint8Array | null>;
+  /**
+   * The block's bytes, checked against `cid`; null when the store does not hold it. Throws
+   * {@link CorruptBlockError} when the bytes do not hash to `cid`, {@link IpfsError} when the
+   * store cannot be asked.
+   */
+  get(cid: string, opts?: GetOptions): Promise<Uint8Array | null>;
   isPinned(cid: string, opts?: { signal?: AbortSignal }): Promise<boolean>;
   close(): Promise<void>;
 }
+
+export type GetOptions = {
+  signal?: AbortSignal;
+  /**
+   * Also look for the block on the IPFS network when the store does not hold it (a Kubo node
+   * asks its peers until `signal` aborts). Without it a block the store lacks is null at once.
+   * The embedded store has no network: it only ever answers from its own blocks.
+   */
+  network?: boolean;
+};
 
 /** CIDv1 (raw, sha2-256) of bytes, as a base32 string. */
 export async function rawCid(bytes: Uint8Array): Promise<string> {
@@ -38,5 +53,22 @@ export class IpfsError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "IpfsError";
+  }
+}
+
+/**
+ * A block whose bytes do not hash to its CID: a disk error or a copy cut short in the embedded
+ * store, or a Kubo node (or a service speaking its RPC API) serving bytes that are not the block.
+ * Asking again reads the same bytes, so it is not retried as an outage is.
+ */
+export class CorruptBlockError extends Error {
+  readonly code = "IPFS_BLOCK_CORRUPT";
+  constructor(cid: string, where: "helia" | { kuboUrl: string }) {
+    super(
+      where === "helia"
+        ? `block ${cid} in the embedded IPFS store is corrupt (its bytes do not hash to its CID): pin a good copy with \`carbonproof-oracle pin FILE\` (the node stopped), which writes over it`
+        : `the Kubo node at ${where.kuboUrl} served bytes for block ${cid} that do not hash to its CID: its copy is corrupt (\`ipfs repo verify\` on that node finds such blocks; \`ipfs block rm ${cid}\` there, then \`carbonproof-oracle pin FILE\` a good copy), or ipfs.kuboUrl is not a Kubo node`,
+    );
+    this.name = "CorruptBlockError";
   }
 }
