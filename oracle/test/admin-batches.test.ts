@@ -119,7 +119,8 @@ test("a retry when the registry cannot be read goes ahead without the frontier c
       nowMs: () => 1000,
       logger: pino({ level: "info" }, { write: (line: string) => void logged.push(JSON.parse(line)) }),
     });
-    const out = await operator.retryMany([7, 8], "api key 3");
+    const { outcomes: out, notTried } = await operator.retryMany([7, 8], "api key 3");
+    assert.deepEqual(notTried, []);
     assert.deepEqual(
       out.map((o) => o.batch),
       [8, 7],
@@ -264,6 +265,67 @@ test("a retry past the registry's frontier goes ahead only for an unrevoked regu
 });
 
 /**
+ * `retry --all` over HTTP within a time budget: each retry of a batch the registry has attested
+ * past searches its events. The RegistryReader stands in for an AttestationRegistry behind a slow
+ * JSON-RPC endpoint (every search takes 300 ms), which Hardhat on loopback never is.
+ */
+test("retries of many batches stop starting at the time budget, the first always taken, and the rest are named in order, to go on with", async () => {
+  const { dir, cleanup } = tempDir();
+  const storage = new SqliteStorage(join(dir, "oracle.db"));
+  try {
+    const insert = storage.db.prepare(
+      `INSERT INTO batches (id, facility_id, period_start, period_end, state, reading_count, bundle_cid, header_json, error, created_at_ms, updated_at_ms)
+       VALUES (?, ?, ?, ?, 'failed', 1, 'bafy', ?, 'period overlap', 1, 1)`,
+    );
+    // ids out of period order: the period decides
+    const periods: [number, number][] = [
+      [11, 180],
+      [12, 60],
+      [13, 120],
+    ];
+    for (const [id, start] of periods)
+      insert.run(id, `f${id}`, start, start + 60, headerToJson({ ...failedHeader(start), readingCount: 1 }));
+    let searches = 0;
+    const operator = new BatchOperator({
+      storage,
+      registry: {
+        attestedUntil: async () => 10_000n,
+        findRegularAttestation: async () => {
+          searches++;
+          await new Promise((r) => setTimeout(r, 300));
+          return null;
+        },
+      },
+      nowMs: () => 1000,
+      logger: pino({ level: "silent" }),
+    });
+    const seen: [number, number][] = [];
+    const first = await operator.retryMany(null, "api key 3", {
+      budgetMs: 100,
+      progress: (done, total) => seen.push([done, total]),
+    });
+    assert.deepEqual(
+      first.outcomes.map((o) => [o.batch, o.done]),
+      [[12, false]],
+      "the earliest period, refused (no attestation of it)",
+    );
+    assert.deepEqual(first.notTried, [13, 11], "the rest, in period order, not searched");
+    assert.equal(searches, 1);
+    assert.deepEqual(seen, [[0, 3]]);
+    const second = await operator.retryMany(first.notTried, "api key 3", { budgetMs: 100 });
+    assert.deepEqual([second.outcomes.map((o) => o.batch), second.notTried], [[13], [11]]);
+    const last = await operator.retryMany(second.notTried, "api key 3", { budgetMs: 100 });
+    assert.deepEqual([last.outcomes.map((o) => o.batch), last.notTried], [[11], []]);
+    // no budget (the CLI): all of them
+    const all = await operator.retryMany(null, "cli");
+    assert.deepEqual([all.outcomes.map((o) => o.batch), all.notTried], [[12, 13, 11], []]);
+  } finally {
+    storage.close();
+    cleanup();
+  }
+});
+
+/**
  * The admin batch routes on a node without a chain. Its batch fails the way the pipeline fails
  * one whose transaction reverted (a transition to `failed` with the reason): a revert needs a
  * chain, which `correction.test.ts` runs these routes against (Hardhat, a paused registry).
@@ -283,6 +345,12 @@ describe("admin HTTP API: failed batches", { timeout: 120_000 }, () => {
 
   const post = (path: string, key?: string) =>
     fetch(`${node.httpUrl}${path}`, { method: "POST", headers: key ? { "x-api-key": key } : {} });
+  const postJson = (path: string, key: string, body: unknown) =>
+    fetch(`${node.httpUrl}${path}`, {
+      method: "POST",
+      headers: { "x-api-key": key, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
   const holding = async () =>
     ((await (await fetch(`${node.httpUrl}/v1/status`)).json()) as { holding: number }).holding;
 
@@ -386,7 +454,7 @@ describe("admin HTTP API: failed batches", { timeout: 120_000 }, () => {
     // retry-all leaves an abandoned batch alone; retrying it by id takes it back
     const all = await post("/v1/admin/batches/retry-all", keys.admin);
     assert.equal(all.status, 200);
-    assert.deepEqual(await all.json(), { retried: [], refused: [] });
+    assert.deepEqual(await all.json(), { retried: [], refused: [], notTried: [] });
     const back = await post(`/v1/admin/batches/${id}/retry`, keys.admin);
     assert.equal(back.status, 200);
     assert.equal(((await back.json()) as { abandonedAt: unknown }).abandonedAt, null);
@@ -395,16 +463,31 @@ describe("admin HTTP API: failed batches", { timeout: 120_000 }, () => {
     assert.equal(b.abandonedAt, null);
     assert.match(b.error!, /retried by the operator at .* \(was: transaction 0x01 reverted; abandoned at /);
 
-    // failed again: retry-all takes it
+    // failed again, beside another failed batch: retry-all with `ids` takes only those named
     assert.ok(node.storage.transition(id, ["pinned"], "failed", { error: "transaction 0x02 reverted" }));
-    const later = await post("/v1/admin/batches/retry-all", keys.admin);
-    assert.equal(later.status, 200);
-    const body = (await later.json()) as { retried: { batch: number; state: string }[]; refused: unknown[] };
+    const other = await failedBatch(Math.floor(Date.now() / 1000) - 9 * 3600);
+    type RetryAll = { retried: { batch: number; state: string }[]; refused: unknown[]; notTried: number[] };
+    const named = await postJson("/v1/admin/batches/retry-all", keys.admin, { ids: [id], budgetMs: 5000 });
+    assert.equal(named.status, 200);
+    const body = (await named.json()) as RetryAll;
     assert.deepEqual(
       body.retried.map((r) => [r.batch, r.state]),
       [[id, "pinned"]],
     );
-    assert.deepEqual(body.refused, []);
+    assert.deepEqual([body.refused, body.notTried], [[], []]);
+    assert.equal(node.storage.getBatch(other)!.state, "failed", "not named, not retried");
+    // a body that is not what the route takes: 400, saying what, nothing retried
+    for (const bad of [{ ids: [] }, { ids: [0] }, { budgetMs: 5 }, { budgetMs: 600_001 }]) {
+      const res = await postJson("/v1/admin/batches/retry-all", keys.admin, bad);
+      assert.equal(res.status, 400, JSON.stringify(bad));
+      assert.match(((await res.json()) as { message: string }).message, /body/, JSON.stringify(bad));
+    }
+    assert.equal(node.storage.getBatch(other)!.state, "failed");
+    const rest = await post("/v1/admin/batches/retry-all", keys.admin);
+    assert.deepEqual(
+      ((await rest.json()) as RetryAll).retried.map((r) => r.batch),
+      [other],
+    );
     assert.equal(await holding(), 0);
   });
 

@@ -66,6 +66,12 @@ class MalformedBody {
 
 /** How much of an oversized body its dead letter keeps. */
 const OVERSIZED_HEAD_BYTES = 4096;
+/**
+ * How long POST /v1/admin/batches/retry-all goes on starting retries by default: under the 30 s
+ * many HTTP clients and proxies wait for an answer, each retry of a batch the registry has attested
+ * past searching its events (up to ~130 RPC calls).
+ */
+export const RETRY_ALL_BUDGET_MS = 20_000;
 
 /** A JSON body over the route's limit: its first bytes and its length (declared, or as read). */
 class OversizedBody {
@@ -978,16 +984,44 @@ export async function buildApi(deps: ApiDeps) {
       schema: {
         summary: "Send every failed batch again (`carbonproof-oracle retry --all`)",
         description:
-          "Every failed batch with readings that was not abandoned, in period order (a regular batch takes its failed corrections along). 200 with those retried and those refused, each refusal with its reason as POST /v1/admin/batches/:id/retry gives it; both empty when there is nothing to retry. Admin key.",
+          'Every failed batch with readings that was not abandoned, in period order (a regular batch takes its failed corrections along), or only the batches `ids` names. 200 with those retried and those refused, each refusal with its reason as POST /v1/admin/batches/:id/retry gives it; both empty when there is nothing to retry. A retry of a batch the registry has attested past searches its events (seconds apiece), so no retry is started once `budgetMs` (default 20,000) has passed: the batches not reached are `notTried`, in order, and POSTing `{"ids": notTried}` goes on with them (`carbonproof-oracle retry --all` has no such limit). Admin key.',
         security: [{ apiKey: [] }],
+        // no body: every failed batch, within the default budget
+        body: {
+          type: ["object", "null"],
+          additionalProperties: false,
+          properties: {
+            ids: {
+              type: "array",
+              items: { type: "integer", minimum: 1 },
+              minItems: 1,
+              maxItems: 10_000,
+              description: "only these batches (a previous answer's `notTried`)",
+            },
+            budgetMs: {
+              type: "integer",
+              minimum: 1000,
+              maximum: 300_000,
+              default: RETRY_ALL_BUDGET_MS,
+              description: "no retry is started after this long (the first always is)",
+            },
+          },
+        },
         response: {
           200: {
             type: "object",
             properties: {
               retried: { type: "array", items: doneSchema },
               refused: { type: "array", items: refusalSchema },
+              notTried: {
+                type: "array",
+                items: { type: "integer" },
+                description: "batches not reached within budgetMs, in order: POST again with them as `ids`",
+              },
+              next: { type: "string", description: "what to do about `notTried`, when it is not empty" },
             },
           },
+          400: errorSchema,
           401: errorSchema,
           403: errorSchema,
         },
@@ -995,10 +1029,18 @@ export async function buildApi(deps: ApiDeps) {
       preHandler: [requireKey(["admin"])],
     },
     async (req) => {
-      const outcomes = await operator.retryMany(null, byKey(req));
+      const body = (req.body ?? {}) as { ids?: number[]; budgetMs?: number };
+      const budgetMs = body.budgetMs ?? RETRY_ALL_BUDGET_MS;
+      const { outcomes, notTried } = await operator.retryMany(body.ids ?? null, byKey(req), { budgetMs });
       return {
         retried: outcomes.filter((o) => o.done),
         refused: outcomes.flatMap((o) => (o.done ? [] : [refusalBody(o)])),
+        notTried,
+        ...(notTried.length
+          ? {
+              next: `${notTried.length} batch(es) were not tried within budgetMs (${budgetMs} ms): POST again with {"ids": notTried} to go on with them, or run \`carbonproof-oracle retry --all\`, which has no time limit`,
+            }
+          : {}),
       };
     },
   );

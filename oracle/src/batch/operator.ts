@@ -101,8 +101,15 @@ export class BatchOperator {
   /**
    * Retries the batches `ids` (null: {@link retryable}), one after the other in period order: the
    * registry takes a facility's periods only in order, and a regular batch before its corrections.
+   * Each retry of a batch the registry has attested past searches its events, so many of them can
+   * take minutes: with `budgetMs`, no retry is started once that long has passed since the first
+   * (the first always is), and the batches not reached are `notTried`, in order, for the next call.
    */
-  async retryMany(ids: number[] | null, by: string): Promise<OperatorResult[]> {
+  async retryMany(
+    ids: number[] | null,
+    by: string,
+    opts: { budgetMs?: number; progress?(done: number, total: number): void } = {},
+  ): Promise<{ outcomes: OperatorResult[]; notTried: number[] }> {
     const order =
       ids === null
         ? this.retryable()
@@ -110,9 +117,21 @@ export class BatchOperator {
             (x, y) =>
               (this.#storage.getBatch(x)?.periodStart ?? 0) - (this.#storage.getBatch(y)?.periodStart ?? 0) || x - y,
           );
-    const out: OperatorResult[] = [];
-    for (const id of order) out.push(await this.retry(id, by));
-    return out;
+    const outcomes: OperatorResult[] = [];
+    const started = performance.now();
+    for (const [i, id] of order.entries()) {
+      if (i > 0 && opts.budgetMs !== undefined && performance.now() - started >= opts.budgetMs) {
+        this.#log.warn(
+          { by, tried: i, notTried: order.length - i, budgetMs: opts.budgetMs },
+          "retry of many batches stopped at its time budget",
+        );
+        return { outcomes, notTried: order.slice(i) };
+      }
+      opts.progress?.(i, order.length);
+      outcomes.push(await this.retry(id, by));
+    }
+    opts.progress?.(order.length, order.length);
+    return { outcomes, notTried: [] };
   }
 
   /**

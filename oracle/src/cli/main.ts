@@ -27,6 +27,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { Config } from "../config/schema.ts";
 import type { SqlStorage } from "../storage/sql-storage.ts";
+import type { OperatorResult } from "../batch/operator.ts";
 import type { ImportCounts } from "../ingest/csv.ts";
 import { apiKeyFieldsProblem } from "../api/keys.ts";
 import { describeHolder, lockDataDir, processAlive } from "../pid.ts";
@@ -798,7 +799,19 @@ async function batchOperator(cfg: Config, storage: SqlStorage) {
 async function retry(cfg: Config, ids: number[] | null): Promise<void> {
   const storage = await openStorage(cfg);
   try {
-    const outcomes = await (await batchOperator(cfg, storage)).retryMany(ids, "cli");
+    const operator = await batchOperator(cfg, storage);
+    const progress = await progressLine();
+    const { formatCount } = await import("../../../sdk/src/cli/progress.ts");
+    let outcomes: OperatorResult[];
+    try {
+      // each batch the registry has attested past is looked for in its events: seconds apiece
+      ({ outcomes } = await operator.retryMany(ids, "cli", {
+        progress: (done, total) =>
+          total > 1 && progress.update(() => `retry: ${formatCount(done)} of ${formatCount(total)} batches`),
+      }));
+    } finally {
+      progress.done();
+    }
     if (!outcomes.length) {
       process.stderr.write("carbonproof-oracle: no failed batch to retry (`status` lists batches by state)\n");
       return;
