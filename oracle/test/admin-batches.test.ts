@@ -491,6 +491,23 @@ describe("admin HTTP API: failed batches", { timeout: 120_000 }, () => {
     assert.equal(await holding(), 0);
   });
 
+  test("a batch put back to be taken as an attestation's record is counted in /v1/status and /metrics, and holds nothing back", async () => {
+    const id = await failedBatch(Math.floor(Date.now() / 1000) - 12 * 3600);
+    const gauge = async () => {
+      const text = await (await fetch(`${node.httpUrl}/metrics`)).text();
+      const m = /^carbonproof_oracle_batches_awaiting_adoption (\d+)$/m.exec(text);
+      assert.ok(m, "/metrics has carbonproof_oracle_batches_awaiting_adoption");
+      return Number(m[1]);
+    };
+    const status = async () =>
+      (await (await fetch(`${node.httpUrl}/v1/status`)).json()) as { awaitingAdoption: number; holding: number };
+    assert.deepEqual([await gauge(), (await status()).awaitingAdoption, (await status()).holding], [0, 0, 1]);
+    // as `retry` does when the registry holds an attestation of exactly its period (no chain here:
+    // the operator's registry search is in the test above, the whole path in restore-chain.test.ts)
+    assert.equal(node.storage.retryFailedBatch(id, Date.now(), { adopt: true }).done, true);
+    assert.deepEqual([await gauge(), (await status()).awaitingAdoption, (await status()).holding], [1, 1, 0]);
+  });
+
   test("the routes are in the OpenAPI document with their parameters and answers", async () => {
     const doc = (await (await fetch(`${node.httpUrl}/docs/json`)).json()) as {
       paths: Record<string, Record<string, { responses: Record<string, unknown>; parameters?: { name: string }[] }>>;

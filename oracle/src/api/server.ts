@@ -318,6 +318,7 @@ export async function buildApi(deps: ApiDeps) {
     common.metrics.backlog.set(storage.backlog());
     for (const [state, n] of Object.entries(storage.batchStateCounts())) common.metrics.batches.set({ state }, n);
     common.metrics.holding.set(storage.countHoldingBatches());
+    common.metrics.awaitingAdoption.set(storage.countAwaitingAdoption());
     return reply
       .header("content-type", common.metrics.registry.contentType)
       .send(await common.metrics.registry.metrics());

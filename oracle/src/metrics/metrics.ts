@@ -58,6 +58,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       help: "Failed regular batches with readings that hold back their facility's later batches until `retry` or `abandon`",
       registers: r,
     }),
+    awaitingAdoption: new Gauge({
+      name: "carbonproof_oracle_batches_awaiting_adoption",
+      help: "Batches `retry` put back to be taken as the record of an attestation of their period (counted as `signed` in carbonproof_oracle_batches: never signed again nor sent)",
+      registers: r,
+    }),
     ipfsSeconds: new Histogram({
       name: "carbonproof_oracle_ipfs_seconds",
       help: "IPFS put+pin latency",
