@@ -69,11 +69,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mosquittoBinary = () =>
   ensureDebianCommand({ bins: ["mosquitto", "/usr/sbin/mosquitto"], args: ["-h"], pkg: "mosquitto", log });
 
-/** Mosquitto on a fresh loopback port, sessions in memory, no cap on a session's queue. */
+/** Mosquitto on a fresh loopback port, sessions in memory, with the settings the repo ships (no cap on a session's queue). */
 async function startMosquitto(bin: string, dir: string): Promise<{ url: string; process: ChildProcess }> {
   const port = await freePort();
   const conf = join(dir, "mosquitto.conf");
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\n`);
+  const shipped = fileURLToPath(new URL("../oracle/deploy/mosquitto/conf.d", import.meta.url));
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\ninclude_dir ${shipped}\n`);
   const p = spawn(bin, ["-c", conf], { stdio: "ignore" });
   const url = `mqtt://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {

@@ -151,15 +151,24 @@ async function startAedes(
   };
 }
 
+/** The broker settings the repo ships for Mosquitto (oracle/deploy/mosquitto/conf.d). */
+const SHIPPED_MOSQUITTO_CONF_D = fileURLToPath(new URL("../deploy/mosquitto/conf.d", import.meta.url));
+
 /**
  * Mosquitto on a loopback port (MQTT 5 shared subscriptions), sessions in memory
- * (`persistence false`: they outlive a subscriber, not the broker). `max_queued_messages 0`: no
- * cap per session, so that a burst is never dropped by the broker (its default is 1,000).
+ * (`persistence false`: they outlive a subscriber, not the broker), with the settings the repo
+ * ships for a production broker (no cap on a session's queue: Mosquitto's default drops QoS 1
+ * messages past 1,000), or with Mosquitto's own when `shipped` is false.
  */
-async function startMosquitto(dir: string): Promise<Broker> {
+async function startMosquitto(dir: string, opts: { shipped?: boolean } = {}): Promise<Broker> {
   const port = await freePort();
   const conf = join(dir, `mosquitto-${port}.conf`);
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\n`);
+  writeFileSync(
+    conf,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n` +
+      // the settings the repo ships for a production broker, unless a test asks for Mosquitto's own
+      (opts.shipped === false ? "" : `include_dir ${SHIPPED_MOSQUITTO_CONF_D}\n`),
+  );
   const mosquitto = spawn("bin" in mosquittoFound ? mosquittoFound.bin : "mosquitto", ["-c", conf], {
     stdio: "ignore",
   });
@@ -1026,6 +1035,54 @@ describe("external MQTT broker (mqtt.mode: external)", { skip: !haveOpenssl && "
           await next.close();
         }
       }),
+  );
+
+  test(
+    "a node stopped while 1,500 readings arrive gets every one at its start from a broker with the shipped settings; with Mosquitto's own, those past 1,000 are dropped after the devices had their PUBACKs",
+    needsMosquitto,
+    async () => {
+      const stored: Record<string, number> = {};
+      for (const shipped of [true, false]) {
+        const mosquitto = await startMosquitto(tmp.dir, { shipped });
+        const data = tempDir("cp-mqtt-queue-");
+        const start = () =>
+          testNode({
+            dir: data.dir,
+            config: { mqtt: { mode: "external", url: mosquitto.url, clientId: "oracle-queue" } },
+            devices: [deviceInfo(chimney), deviceInfo(meter)],
+          });
+        try {
+          // the node's persistent session at the broker, then the node stopped (an upgrade, a crash)
+          await (await start()).close();
+          const envs = some(1500);
+          await publishBurst(mosquitto.url, envs); // each one acknowledged to its device by the broker
+          const node = await start();
+          try {
+            if (shipped) {
+              await assertStoredOnce(node, data.dir, envs, "every reading queued while the node was stopped stored");
+            } else {
+              await waitFor(() => readingRows(data.dir).n >= 1000, {
+                timeoutMs: 60_000,
+                intervalMs: 100,
+                what: "the readings Mosquitto kept stored",
+              });
+              await sleep(2_000); // nothing more comes
+            }
+            stored[shipped ? "shipped" : "defaults"] = readingRows(data.dir).n;
+          } finally {
+            await node.close();
+          }
+        } finally {
+          data.cleanup();
+          await mosquitto.close();
+        }
+      }
+      assert.equal(stored.shipped, 1500);
+      assert.ok(
+        stored.defaults! >= 1000 && stored.defaults! < 1500,
+        `Mosquitto's defaults keep 1,000 a session and drop the rest: ${stored.defaults} stored`,
+      );
+    },
   );
 
   test("refuses mqtt.subscribers above 1 without mqtt.sharedGroup: every connection would get every reading", () => {
