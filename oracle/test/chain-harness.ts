@@ -194,6 +194,8 @@ export async function chainTestNode(
     storage?: NonNullable<ConfigInput["storage"]>;
     /** recording periods above their baseline (with `chain.carbonCredits`) */
     shortfalls?: NonNullable<ConfigInput["shortfalls"]>;
+    /** the node's IPFS store (the embedded one in the data dir when absent) */
+    ipfs?: NonNullable<ConfigInput["ipfs"]>;
     dir?: string;
     parts?: Partial<NodeParts>;
   } = {},
@@ -213,6 +215,7 @@ export async function chainTestNode(
       },
       ...(opts.storage ? { storage: opts.storage } : {}),
       ...(opts.shortfalls ? { shortfalls: opts.shortfalls } : {}),
+      ...(opts.ipfs ? { ipfs: opts.ipfs } : {}),
     },
     parts: { devices: undefined, ...opts.parts },
     dir: opts.dir,

@@ -16,6 +16,7 @@ import { createApiKey } from "../src/api/keys.ts";
 import { attestationRegistryAbi } from "../src/chain/abi.ts";
 import { SdkCalculator } from "../src/compute/sdk.ts";
 import { backupDatabase, restoreDatabase } from "../src/storage/backup.ts";
+import type { ConfigInput } from "../src/config/schema.ts";
 import type { Batch } from "../src/storage/types.ts";
 import {
   chainTestNode,
@@ -27,6 +28,7 @@ import {
   type Deployment,
 } from "./chain-harness.ts";
 import { electricity, makeDevice } from "./fixtures.ts";
+import { KuboStandIn } from "./kubo-standin.ts";
 import { runOracleCli, tempDir, waitFor } from "./helpers.ts";
 
 const WINDOW_S = 6;
@@ -207,7 +209,7 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
    * A facility of its own (`tag`), whose window is attested with three readings, two of them after
    * a backup that is then restored: the node stopped, its IPFS store kept. `start` starts it again.
    */
-  const attestedAfterBackup = async (tag: string, facility: string) => {
+  const attestedAfterBackup = async (tag: string, facility: string, ipfs?: NonNullable<ConfigInput["ipfs"]>) => {
     const dataDir = join(tmp.dir, `data-${tag}`);
     const meter = makeDevice(`restore-meter-${tag}`, facility);
     await dep.registerDevice(meter.deviceId, meter.facilityId, meter.publicKey, 1);
@@ -217,6 +219,7 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
         batching: { windowS: WINDOW_S, graceS: 1 },
         storage: { driver: "sqlite", url: undefined },
         parts: { calculator: new SdkCalculator({ facilities: { [facility]: { country: "KEN" } } }) },
+        ipfs,
       });
     await earlyInWindow();
     const node = await start();
@@ -308,6 +311,60 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
       assert.match(body.message, new RegExp(`attestation ${attested.attestationId} of its period was revoked`));
     } finally {
       await node.close();
+    }
+  });
+
+  test("on Kubo, its bundle lost with the node's repository: not found there nor on the network, the batch fails saying so; pinned by a peer, retry finds it on the network and takes the batch as the record", async () => {
+    const kubo = new KuboStandIn();
+    // a short search of the network: the stand-in's never ends for a block no peer holds
+    const ipfs = { mode: "kubo" as const, kuboUrl: await kubo.start(), timeoutMs: 1_500 };
+    try {
+      const { start, first, lost, attested } = await attestedAfterBackup("kubo", "ktda-kubo-facility", ipfs);
+      const bundle = kubo.blocks.get(attested.bundleCid);
+      assert.ok(bundle && kubo.pins.has(attested.bundleCid), "the node pinned its bundle to Kubo");
+      kubo.blocks.clear();
+      kubo.pins.clear();
+      const node = await start();
+      try {
+        const failed = await waitFor(
+          () =>
+            node.storage.listBatches({ facilityId: "ktda-kubo-facility" }).find((b) => b.state === "failed") ?? null,
+          { timeoutMs: 60_000, intervalMs: 100, what: "the re-sealed batch failed" },
+        );
+        assert.match(
+          failed.error ?? "",
+          new RegExp(
+            `bundle ${attested.bundleCid} is not in this node's IPFS store, nor found on the IPFS network within ipfs.timeoutMs`,
+          ),
+        );
+        assert.match(failed.error ?? "", new RegExp(`\`carbonproof-oracle pin FILE\` then \`retry ${failed.id}\``));
+        const asked = kubo.callsTo("block/get").filter((q) => q.get("arg") === attested.bundleCid);
+        assert.deepEqual(
+          asked.slice(0, 2).map((q) => q.get("offline")),
+          ["true", null],
+          "its own blocks first, then the network",
+        );
+
+        // another node of the quorum pinned the bundle: found on the network, no `pin` needed
+        kubo.network.set(attested.bundleCid, bundle);
+        const admin = createApiKey(node.storage, { scope: "admin", subject: "restore-test" }).key;
+        const res = await fetch(`${node.httpUrl}/v1/admin/batches/${failed.id}/retry`, {
+          method: "POST",
+          headers: { "x-api-key": admin },
+        });
+        assert.equal(res.status, 200, await res.clone().text());
+        for (const digest of [first, ...lost]) {
+          const view = await waitForConfirmed(node.httpUrl!, digest, 60_000);
+          assert.equal(view.attestationId, attested.attestationId);
+          assert.equal(await verifiesOnChain(view), true, `the proof of ${digest} verifies on-chain`);
+        }
+        for (const digest of lost) assert.equal(node.storage.getReading(digest)?.source, "bundle");
+        assert.ok(kubo.blocks.has(attested.bundleCid), "the node's Kubo holds the bundle again");
+      } finally {
+        await node.close();
+      }
+    } finally {
+      await kubo.stop();
     }
   });
 });
