@@ -345,11 +345,12 @@ describe("admin HTTP API: failed batches", { timeout: 120_000 }, () => {
 
   const post = (path: string, key?: string) =>
     fetch(`${node.httpUrl}${path}`, { method: "POST", headers: key ? { "x-api-key": key } : {} });
-  const postJson = (path: string, key: string, body: unknown) =>
+  /** POSTs `body` as JSON (as it is when `raw`: a text that may not be JSON). */
+  const postJson = (path: string, key: string, body: unknown, raw = false) =>
     fetch(`${node.httpUrl}${path}`, {
       method: "POST",
       headers: { "x-api-key": key, "content-type": "application/json" },
-      body: JSON.stringify(body),
+      body: raw ? (body as string) : JSON.stringify(body),
     });
   const holding = async () =>
     ((await (await fetch(`${node.httpUrl}/v1/status`)).json()) as { holding: number }).holding;
@@ -476,12 +477,26 @@ describe("admin HTTP API: failed batches", { timeout: 120_000 }, () => {
     );
     assert.deepEqual([body.refused, body.notTried], [[], []]);
     assert.equal(node.storage.getBatch(other)!.state, "failed", "not named, not retried");
-    // a body that is not what the route takes: 400, saying what, nothing retried
-    for (const bad of [{ ids: [] }, { ids: [0] }, { budgetMs: 5 }, { budgetMs: 600_001 }]) {
-      const res = await postJson("/v1/admin/batches/retry-all", keys.admin, bad);
+    // named again: retried already, so no longer what retry-all takes
+    const stale = await postJson("/v1/admin/batches/retry-all", keys.admin, { ids: [id] });
+    assert.deepEqual(await stale.json(), { retried: [], refused: [], notTried: [], skipped: [id] });
+    // a body that is not what the route takes: 400, saying what, nothing retried (a mistyped field or
+    // a body that is not JSON would otherwise be taken as no body: every failed batch)
+    for (const bad of [{ ids: [] }, { ids: [0] }, { budgetMs: 5 }, { budgetMs: 600_001 }, { Ids: [other] }, "{"]) {
+      const res = await postJson("/v1/admin/batches/retry-all", keys.admin, bad, typeof bad === "string");
       assert.equal(res.status, 400, JSON.stringify(bad));
       assert.match(((await res.json()) as { message: string }).message, /body/, JSON.stringify(bad));
     }
+    assert.match(
+      (
+        (await (await postJson("/v1/admin/batches/retry-all", keys.admin, { id: [other] })).json()) as {
+          message: string;
+        }
+      ).message,
+      /body\/id is not a field of retry-all: it takes ids and budgetMs/,
+    );
+    // the key is checked before the body
+    assert.equal((await postJson("/v1/admin/batches/retry-all", "not-a-key", "{", true)).status, 401);
     assert.equal(node.storage.getBatch(other)!.state, "failed");
     const rest = await post("/v1/admin/batches/retry-all", keys.admin);
     assert.deepEqual(

@@ -10,7 +10,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createApiKey } from "../src/api/keys.ts";
-import { KuboStore } from "../src/ipfs/kubo.ts";
+import { KuboStore, kuboUrlForMessages } from "../src/ipfs/kubo.ts";
 import { CorruptBlockError, IpfsError, rawCid } from "../src/ipfs/store.ts";
 import { KUBO_BLOCK_LIMIT, KuboStandIn } from "./kubo-standin.ts";
 import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
@@ -78,8 +78,11 @@ describe("KuboStore against Kubo's RPC API", { timeout: 120_000 }, () => {
     assert.equal(kubo.callsTo("block/get").at(-1)!.get("offline"), null);
     assert.deepEqual(Buffer.from((await store.get(elsewhereCid))!), elsewhere);
     // one no peer holds: the search lasts until the caller gives up, then an outage, not "absent"
-    const search = store.get(absent, { network: true, signal: AbortSignal.timeout(500) });
+    const giveUp = new AbortController();
+    const search = store.get(absent, { network: true, signal: giveUp.signal });
+    search.catch(() => {}); // asserted below
     await waitFor(() => kubo.searching === 1, { what: "Kubo searching the network" });
+    giveUp.abort();
     await assert.rejects(search, (err: Error) => err instanceof IpfsError && /block\.get/.test(err.message));
 
     // held, not pinned
@@ -105,6 +108,15 @@ describe("KuboStore against Kubo's RPC API", { timeout: 120_000 }, () => {
     } finally {
       kubo.corrupt.delete(cid);
     }
+  });
+
+  test("messages name Kubo by scheme, host and port only: a pinning service's URL may carry a key", () => {
+    assert.equal(
+      kuboUrlForMessages("https://user:s3cret@pin.example:8443/k3y-in-path/api/v0"),
+      "https://pin.example:8443",
+    );
+    assert.equal(kuboUrlForMessages("http://127.0.0.1:5001"), "http://127.0.0.1:5001");
+    assert.equal(kuboUrlForMessages("pin.example token"), "(ipfs.kuboUrl, not a URL)");
   });
 
   test("Kubo unreachable: every call is an outage (IPFS_UNAVAILABLE, retried by the pin queue), naming the URL", async () => {

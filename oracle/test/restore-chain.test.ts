@@ -359,7 +359,7 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
           assert.equal(await verifiesOnChain(view), true, `the proof of ${digest} verifies on-chain`);
         }
         for (const digest of lost) assert.equal(node.storage.getReading(digest)?.source, "bundle");
-        assert.ok(kubo.blocks.has(attested.bundleCid), "the node's Kubo holds the bundle again");
+        assert.ok(kubo.pins.has(attested.bundleCid), "the node's Kubo holds the bundle again, pinned");
       } finally {
         await node.close();
       }

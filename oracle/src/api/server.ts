@@ -907,7 +907,7 @@ export async function buildApi(deps: ApiDeps) {
       adopting: {
         type: "object",
         description:
-          "a regular batch the registry has attested past, retried because it holds a regular attestation of exactly its period: the node takes the batch as that attestation's record if the bundle is in its IPFS store and holds the batch's readings (else the batch fails again, saying why)",
+          "a regular batch the registry has attested past, retried because it holds a regular attestation of exactly its period: the node takes the batch as that attestation's record if the bundle is in its IPFS store (a node on Kubo also asks the IPFS network) and holds the batch's readings (else the batch fails again, saying why)",
         properties: {
           attestationId: { type: "string" },
           bundleCid: { type: "string" },
@@ -976,7 +976,7 @@ export async function buildApi(deps: ApiDeps) {
   batchOpRoute(
     "retry",
     "Send a failed batch again once the cause is fixed (`carbonproof-oracle retry ID`)",
-    "The batch goes back to `pinned` (`sealed` or `open` when it has no bundle yet) with its transaction forgotten and `abandonedAt` cleared; a regular batch takes its failed corrections along. The running pipeline picks it up at its next tick. A regular batch that starts before the AttestationRegistry's `attestedUntil` for its facility is refused (409 REGISTRY_PAST: the registry would revert it again) unless the registry holds a regular, unrevoked attestation of exactly its period (a window sealed again after a restore): then it goes to `signed`, never to be sent, holding nothing back and abandoned or not as it was, with `adopting`, and the node takes it as that attestation's record if the bundle is in its IPFS store (`carbonproof-oracle pin` first), its lost readings given back from the bundle (else it fails again, saying why). 503 REGISTRY_UNREADABLE when the registry's events could not be searched (nothing changed). 409 also for a batch that is not failed, has no readings, or corrects a failed regular batch (retry that one); 404 for an unknown id. Admin key.",
+    "The batch goes back to `pinned` (`sealed` or `open` when it has no bundle yet) with its transaction forgotten and `abandonedAt` cleared; a regular batch takes its failed corrections along. The running pipeline picks it up at its next tick. A regular batch that starts before the AttestationRegistry's `attestedUntil` for its facility is refused (409 REGISTRY_PAST: the registry would revert it again) unless the registry holds a regular, unrevoked attestation of exactly its period (a window sealed again after a restore): then it goes to `signed`, never to be sent, holding nothing back and abandoned or not as it was, with `adopting`, and the node takes it as that attestation's record if the bundle is in its IPFS store (`carbonproof-oracle pin` first; a node on Kubo also asks the IPFS network), its lost readings given back from the bundle (else it fails again, saying why). 503 REGISTRY_UNREADABLE when the registry's events could not be searched (nothing changed). 409 also for a batch that is not failed, has no readings, or corrects a failed regular batch (retry that one); 404 for an unknown id. Admin key.",
     (id, by) => operator.retry(id, by),
   );
   app.post(
@@ -985,7 +985,7 @@ export async function buildApi(deps: ApiDeps) {
       schema: {
         summary: "Send every failed batch again (`carbonproof-oracle retry --all`)",
         description:
-          'Every failed batch with readings that was not abandoned, in period order (a regular batch takes its failed corrections along), or only the batches `ids` names. 200 with those retried and those refused, each refusal with its reason as POST /v1/admin/batches/:id/retry gives it; both empty when there is nothing to retry. A retry of a batch the registry has attested past searches its events (seconds apiece), so no retry is started once `budgetMs` (default 20,000) has passed: the batches not reached are `notTried`, in order, and POSTing `{"ids": notTried}` goes on with them (`carbonproof-oracle retry --all` has no such limit). Admin key.',
+          'Every failed batch with readings that was not abandoned, in period order (a regular batch takes its failed corrections along), or only the batches `ids` names. 200 with those retried and those refused, each refusal with its reason as POST /v1/admin/batches/:id/retry gives it; both empty when there is nothing to retry. A retry of a batch the registry has attested past searches its events (seconds apiece), so no retry is started once `budgetMs` (default 20,000) has passed: the batches not reached are `notTried`, in order, and POSTing `{"ids": notTried}` goes on with them, those of `ids` retry-all no longer takes (retried or abandoned meanwhile) being `skipped`; a retry under way is not cut short at the budget (`carbonproof-oracle retry --all` has no limit). 400 for a body that is not JSON or names another field. Admin key.',
         security: [{ apiKey: [] }],
         // no body: every failed batch, within the default budget
         body: {
@@ -994,7 +994,7 @@ export async function buildApi(deps: ApiDeps) {
           properties: {
             ids: {
               type: "array",
-              items: { type: "integer", minimum: 1 },
+              items: { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
               minItems: 1,
               maxItems: 10_000,
               description: "only these batches (a previous answer's `notTried`)",
@@ -1020,6 +1020,12 @@ export async function buildApi(deps: ApiDeps) {
                 description: "batches not reached within budgetMs, in order: POST again with them as `ids`",
               },
               next: { type: "string", description: "what to do about `notTried`, when it is not empty" },
+              skipped: {
+                type: "array",
+                items: { type: "integer" },
+                description:
+                  "of `ids`, those retry-all no longer takes (retried, abandoned, not failed, unknown): POST /v1/admin/batches/:id/retry takes one whatever it is",
+              },
             },
           },
           400: errorSchema,
@@ -1027,16 +1033,43 @@ export async function buildApi(deps: ApiDeps) {
           403: errorSchema,
         },
       },
-      preHandler: [requireKey(["admin"])],
+      // the key first, then the body: a body that is not JSON, or names a field the route does not
+      // take (the validator would drop it), would otherwise retry every failed batch
+      preValidation: [
+        requireKey(["admin"]),
+        async (req, reply) => {
+          const body = req.body as unknown;
+          if (body instanceof MalformedBody)
+            return reply.code(400).send({
+              error: "FST_ERR_VALIDATION",
+              message: 'body is not JSON: send {"ids": [...], "budgetMs": ...}, or no body for every failed batch',
+            });
+          if (body && typeof body === "object" && !Array.isArray(body)) {
+            const unknown = Object.keys(body).filter((k) => k !== "ids" && k !== "budgetMs");
+            if (unknown.length)
+              return reply.code(400).send({
+                error: "FST_ERR_VALIDATION",
+                message: `body/${unknown[0]} is not a field of retry-all: it takes ids and budgetMs`,
+              });
+          }
+        },
+      ],
     },
     async (req) => {
       const body = (req.body ?? {}) as { ids?: number[]; budgetMs?: number };
       const budgetMs = body.budgetMs ?? RETRY_ALL_BUDGET_MS;
-      const { outcomes, notTried } = await operator.retryMany(body.ids ?? null, byKey(req), { budgetMs });
+      // `ids` goes on with a previous answer's notTried: only those retry-all would still take (one
+      // abandoned or retried meanwhile is left alone)
+      const retryable = body.ids ? new Set(operator.retryable()) : null;
+      const ids = body.ids ? [...new Set(body.ids)].filter((id) => retryable!.has(id)) : null;
+      const skipped = body.ids ? [...new Set(body.ids)].filter((id) => !retryable!.has(id)) : [];
+      const { outcomes, notTried } =
+        ids?.length === 0 ? { outcomes: [], notTried: [] } : await operator.retryMany(ids, byKey(req), { budgetMs });
       return {
         retried: outcomes.filter((o) => o.done),
         refused: outcomes.flatMap((o) => (o.done ? [] : [refusalBody(o)])),
         notTried,
+        ...(body.ids ? { skipped } : {}),
         ...(notTried.length
           ? {
               next: `${notTried.length} batch(es) were not tried within budgetMs (${budgetMs} ms): POST again with {"ids": notTried} to go on with them, or run \`carbonproof-oracle retry --all\`, which has no time limit`,

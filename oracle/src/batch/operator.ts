@@ -104,19 +104,21 @@ export class BatchOperator {
    * Each retry of a batch the registry has attested past searches its events, so many of them can
    * take minutes: with `budgetMs`, no retry is started once that long has passed since the first
    * (the first always is), and the batches not reached are `notTried`, in order, for the next call.
+   * A retry under way is not cut short: its search (up to ~130 RPC calls, 10 s each at most) may
+   * run past the budget.
    */
   async retryMany(
     ids: number[] | null,
     by: string,
     opts: { budgetMs?: number; progress?(done: number, total: number): void } = {},
   ): Promise<{ outcomes: OperatorResult[]; notTried: number[] }> {
-    const order =
-      ids === null
-        ? this.retryable()
-        : [...new Set(ids)].sort(
-            (x, y) =>
-              (this.#storage.getBatch(x)?.periodStart ?? 0) - (this.#storage.getBatch(y)?.periodStart ?? 0) || x - y,
-          );
+    let order: number[];
+    if (ids === null) order = this.retryable();
+    else {
+      // one read a batch (on PostgreSQL each is a round trip), not two a comparison
+      const start = new Map([...new Set(ids)].map((id) => [id, this.#storage.getBatch(id)?.periodStart ?? 0]));
+      order = [...start.keys()].sort((x, y) => start.get(x)! - start.get(y)! || x - y);
+    }
     const outcomes: OperatorResult[] = [];
     const started = performance.now();
     for (const [i, id] of order.entries()) {

@@ -123,6 +123,8 @@ export class BatchPipeline {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #stopped = false;
+  /** aborted by {@link stop}: ends a search of the IPFS network at once */
+  readonly #stopping = new AbortController();
   #nextNonce: number | null = null;
   #lock: Promise<void> = Promise.resolve();
   #lastError: string | null = null;
@@ -171,6 +173,7 @@ export class BatchPipeline {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#stopping.abort(new Error("the node is stopping"));
     if (this.#timer) clearTimeout(this.#timer);
     await this.#running;
     await this.#bundles.close();
@@ -539,24 +542,29 @@ export class BatchPipeline {
     const cid = found.header.bundleCid;
     const content = this.#content;
     const timeoutMs = this.#common.config.ipfs.timeoutMs;
-    const read = async (network: boolean): Promise<Uint8Array | null | string> => {
+    const read = async (network: boolean, signal: AbortSignal): Promise<Uint8Array | null | string> => {
       try {
-        return await content.get(cid, { signal: AbortSignal.timeout(timeoutMs), network });
+        return await content.get(cid, { signal, network });
       } catch (err) {
         // not a passing outage: asking again would read the same bytes
         if ((err as { code?: string }).code === "IPFS_BLOCK_CORRUPT") return (err as Error).message;
         throw err;
       }
     };
-    let bytes = await read(false);
+    let bytes = await read(false, AbortSignal.timeout(timeoutMs));
     let elsewhere = "";
+    let fromNetwork = false;
     if (bytes === null && content.kind === "kubo") {
-      // a Kubo node may fetch it from a peer that pinned it; it answered for its own blocks just now,
-      // so a search that fails is taken as the bundle not being found (the embedded store has no network)
+      // a Kubo node may fetch it from a peer that pinned it (the embedded store has no network). Only
+      // a search that ran its whole time counts as "not found"; Kubo failing or the node stopping
+      // is a failure to look, retried (the stop ends the search at once)
+      const timeout = AbortSignal.timeout(timeoutMs);
       try {
-        bytes = await read(true);
+        bytes = await read(true, AbortSignal.any([timeout, this.#stopping.signal]));
+        fromNetwork = bytes instanceof Uint8Array;
       } catch (err) {
-        elsewhere = `, nor found on the IPFS network within ipfs.timeoutMs (${(err as Error).message.split("\n")[0]})`;
+        if (!timeout.aborted || this.#stopping.signal.aborted) throw err;
+        elsewhere = `, nor found on the IPFS network within ipfs.timeoutMs (${timeoutMs} ms)`;
       }
     }
     if (typeof bytes === "string") return bytes;
@@ -605,6 +613,8 @@ export class BatchPipeline {
         resultJson: JSON.stringify(e.result),
       });
     }
+    // fetched from a peer, Kubo holds it unpinned: its garbage collector would take the record's bundle
+    if (fromNetwork) await content.addAndPin(bytes, { signal: AbortSignal.timeout(timeoutMs) });
     const done = await this.#writes.adoptAttestation(b.id, ["signed"], back, {
       readingCount: found.header.readingCount,
       headerJson: headerToJson(found.header),

@@ -822,7 +822,7 @@ async function retry(cfg: Config, ids: number[] | null): Promise<void> {
         console.log(JSON.stringify(out));
         if (out.adopting)
           process.stderr.write(
-            `carbonproof-oracle: batch ${out.batch}'s period is attested already, by ${out.adopting.attestationId} (${out.adopting.readings} readings): the node takes the batch as its record, the readings it lacks given back from bundle ${out.adopting.bundleCid}, if that bundle is in its IPFS store (\`pin\` puts it there, the node stopped); if not, the batch fails again saying so, abandoned or not as it was. It holds none of the facility's later batches back meanwhile\n`,
+            `carbonproof-oracle: batch ${out.batch}'s period is attested already, by ${out.adopting.attestationId} (${out.adopting.readings} readings): the node takes the batch as its record, the readings it lacks given back from bundle ${out.adopting.bundleCid}, if that bundle is in its IPFS store (\`pin\` puts it there, the node stopped; a node on Kubo can pin while running, and also asks the IPFS network for it); if not, the batch fails again saying so, abandoned or not as it was. It holds none of the facility's later batches back meanwhile\n`,
           );
       } else {
         process.stderr.write(`carbonproof-oracle: ${out.reason}\n`);

@@ -17,8 +17,10 @@ export class KuboStore implements ContentStore {
   readonly #url: string;
   readonly #timeoutMs: number;
   constructor(url: string, timeoutMs: number) {
-    this.#client = create({ url, timeout: timeoutMs });
-    this.#url = url;
+    // the client's own `timeout` option is not applied by kubo-rpc-client 7 to a number: every call
+    // here has a signal of its own, `timeoutMs` unless the caller gives one
+    this.#client = create({ url });
+    this.#url = kuboUrlForMessages(url);
     this.#timeoutMs = timeoutMs;
   }
   async addAndPin(bytes: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<string> {
@@ -33,7 +35,7 @@ export class KuboStore implements ContentStore {
         // sealed and retrying forever. Peers may still refuse blocks that large over bitswap: a
         // large bundle is fetched from the pinning node's gateway or RPC API.
         allowBigBlock: true,
-        signal: opts.signal,
+        signal: opts.signal ?? AbortSignal.timeout(this.#timeoutMs),
       });
       answered = CID.asCID(cid)?.toV1().toString() ?? String(cid);
     } catch (cause) {
@@ -62,7 +64,7 @@ export class KuboStore implements ContentStore {
       });
     } catch (cause) {
       if (!opts.network && /not found locally/i.test((cause as Error).message)) return null;
-      throw new IpfsError(`Kubo block.get ${cid} failed: ${(cause as Error).message}`, { cause });
+      throw new IpfsError(`Kubo block.get ${cid} at ${this.#url} failed: ${(cause as Error).message}`, { cause });
     }
     // the node names raw sha2-256 blocks only; another kind of CID Kubo checks itself
     if (c.code === raw.code && c.multihash.code === sha256.code && (await rawCid(bytes)) !== c.toV1().toString())
@@ -71,13 +73,27 @@ export class KuboStore implements ContentStore {
   }
   async isPinned(cid: string, opts: { signal?: AbortSignal } = {}): Promise<boolean> {
     try {
-      for await (const p of this.#client.pin.ls({ paths: [CID.parse(cid)], signal: opts.signal }))
+      for await (const p of this.#client.pin.ls({
+        paths: [CID.parse(cid)],
+        signal: opts.signal ?? AbortSignal.timeout(this.#timeoutMs),
+      }))
         if (p.cid) return true;
       return false;
     } catch (cause) {
       if (/not pinned/i.test((cause as Error).message)) return false;
-      throw new IpfsError(`Kubo pin.ls ${cid} failed: ${(cause as Error).message}`, { cause });
+      throw new IpfsError(`Kubo pin.ls ${cid} at ${this.#url} failed: ${(cause as Error).message}`, { cause });
     }
   }
   async close(): Promise<void> {}
+}
+
+/**
+ * `ipfs.kuboUrl` as messages and logs name it: scheme, host and port only. A pinning service's URL
+ * may carry a key, as user info or in its path, and these messages reach the batches' `error`
+ * (public on GET /v1/batches) and API answers.
+ */
+export function kuboUrlForMessages(url: string): string {
+  if (!URL.canParse(url)) return "(ipfs.kuboUrl, not a URL)";
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}`;
 }
