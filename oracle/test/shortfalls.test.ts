@@ -419,9 +419,18 @@ describe(
       const count = (await shortfalls()).length;
       const vk = await attest(lowered);
       const vu = await attest(unregistered);
-      await waitFor(() => behindCursor(vk.batch.id) && behindCursor(vu.batch.id), {
-        what: "both settled: under the baseline, and without a project",
+      // and a late reading of the second's window: a correction, settled unrecorded (no project yet)
+      const late = electricity(unregistered, {
+        ts: Number(headerFromJson(node.storage.getBatch(vu.batch.id)!.headerJson!).periodStart),
       });
+      assert.equal((await readingPoster(node, unregistered)(late)).status, 201);
+      const vc = await waitForConfirmed(node.httpUrl!, readingDigestHex(late.reading), 60_000);
+      assert.equal(vc.batch.correctionOfBatch, vu.batch.id, "the late reading is in a correction batch");
+      await waitFor(() => behindCursor(vk.batch.id) && behindCursor(vu.batch.id) && behindCursor(vc.batch.id), {
+        what: "all settled: under the baseline, and without a project",
+      });
+      const corrections = await recordedCorrections();
+      assert.ok(!corrections.includes(vc.attestationId.toLowerCase()), "no project: nothing recorded");
       assert.equal((await shortfalls()).length, count, "nothing to record yet");
 
       // the verifier lowers the first's baseline from its period on, and registers the second's
@@ -438,6 +447,11 @@ describe(
         { timeoutMs: 60_000, what: "ShortfallRecorded for both periods" },
       );
       assert.deepEqual(recorded.map((r) => r.projectId).sort(), [3, 4]);
+      // the correction settled without a project is recorded too, once: its grams count against its period
+      await waitFor(async () => (await recordedCorrections()).includes(vc.attestationId.toLowerCase()) || null, {
+        timeoutMs: 60_000,
+        what: `CorrectionRecorded for ${vc.attestationId}`,
+      });
       // done with both facilities: nothing left to ask again, and nothing recorded twice
       await waitFor(
         async () =>
@@ -447,6 +461,11 @@ describe(
       );
       await waitFor(() => node.storage.getMeta(PENDING_META_KEY) === "", { what: "the pending transaction settled" });
       assert.equal((await shortfalls()).length, count + 2);
+      assert.equal(
+        (await recordedCorrections()).filter((c) => c === vc.attestationId.toLowerCase()).length,
+        1,
+        "recorded once",
+      );
     });
 
     /** `functionName(...args)` of CarbonCredits sent by the deployment's admin, mined successfully. */

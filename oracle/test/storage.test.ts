@@ -215,10 +215,18 @@ for (const { name: driver, skip, open: openStorage } of drivers)
       assert.deepEqual(s.sealDue(10_000_000, 0), []);
       assert.ok(s.transition(regular!, ["sealed"], "confirmed"));
       assert.deepEqual(s.sealDue(10_000_000, 0), [corr[0]!.id]);
+      // listed from a place in the order (period start, then id): the correction shares its
+      // regular batch's period, and comes after it; a later window after both
+      s.commitIngest([uniq(storedReading("d1", 4, 100))], [], { windowS: 60, nowMs: 10_000_000 });
+      const later = s.listBatches({}).find((b) => b.periodStart === 60)!.id;
+      const ids = (q: Parameters<SqlStorage["listBatches"]>[0]) => s.listBatches(q).map((b) => b.id);
+      assert.deepEqual(ids({ after: { periodStart: 0, id: regular! } }), [corr[0]!.id, later]);
+      assert.deepEqual(ids({ after: { periodStart: 0, id: corr[0]!.id } }), [later]);
+      assert.deepEqual(ids({ after: { periodStart: -1, id: 0 } }), [regular!, corr[0]!.id, later]);
+      assert.deepEqual(ids({ afterPeriodStart: 0 }), [later]);
       s.close();
     });
 
-    /** Moves a sealed batch to `signed` as the pipeline would (its header and signatures made up). */
     /** Sealed batch `id` pinned, then signed as the pipeline signs (with signatures), or without them: awaiting adoption. */
     function signedFrom(s: SqlStorage, id: number, opts: { awaitingAdoption?: boolean } = {}): void {
       assert.ok(s.transition(id, ["sealed"], "pinned", { headerJson: "{}", bundleCid: `bafy${id}`, readingCount: 1 }));

@@ -72,8 +72,13 @@ const baselinesShape = z.object({
       facility: z.string(),
       /** the project's methodology: the facility's periods of another are another project's */
       methodology: z.string(),
-      /** its regular periods that start after this (unix s) are still to ask */
+      /** its batches of periods that start after this (unix s) are still to ask */
       afterS: z.number().int(),
+      /**
+       * and those of the period that starts at `afterS` with a higher id (a regular batch's
+       * corrections share its period); absent: none of that period (as before corrections were asked)
+       */
+      afterId: z.number().int().nonnegative().optional(),
       /** only batches confirmed up to here: those after it are the cursor's to ask */
       until: cursorShape,
     }),
@@ -379,7 +384,8 @@ export class ShortfallRecorder {
    * registered (its first segment, which may be back-dated). Either can take a period the recorder
    * settled as under its baseline, or as having no project, over it: the project's facility is
    * then asked again (`rescans`), its regular periods of the project's methodology from a day
-   * before the segment's start (a window is 24 h at most) among the batches the cursor has passed.
+   * before the segment's start (a window is 24 h at most) among the batches the cursor has passed,
+   * with their corrections (one settled unrecorded for want of a project is recorded then).
    * The first time (and on another chain or CarbonCredits), from the first block of
    * `lookbackDays` back, as far as the first pass of the cursor goes. `caughtUp`: no event range
    * is left for the next pass.
@@ -436,7 +442,10 @@ export class ShortfallRecorder {
         const afterS = Number(log.args.effectiveFrom) - LONGEST_WINDOW_S - 1;
         const same = state.rescans.find((r) => r.facility === facility && r.methodology === methodology);
         if (same) {
-          same.afterS = Math.min(same.afterS, afterS);
+          if (afterS < same.afterS) {
+            same.afterS = afterS;
+            delete same.afterId;
+          }
           same.until = cursor;
         } else state.rescans.push({ project, facility, methodology, afterS, until: cursor });
         this.#log.info(
@@ -451,7 +460,7 @@ export class ShortfallRecorder {
   }
 
   /**
-   * Asks again the regular periods of each facility in `baselines.rescans` (of the project's
+   * Asks again the batches (regular periods and their corrections) of each facility in `baselines.rescans` (of the project's
    * methodology, confirmed up to its `until`), in period order, while the pass's calls last and
    * for {@link RESCAN_LISTINGS_PER_PASS} listings at most; a facility is done (removed) once listed
    * to its end. `halted`: paused, or a transaction sent (the rest waits for the next pass);
@@ -472,17 +481,16 @@ export class ShortfallRecorder {
         const list = this.#storage.listBatches({
           facilityId: r.facility,
           states: ["confirmed"],
-          afterPeriodStart: r.afterS,
+          ...(r.afterId === undefined
+            ? { afterPeriodStart: r.afterS }
+            : { after: { periodStart: r.afterS, id: r.afterId } }),
           limit: RESCAN_LIST,
         });
         for (const b of list) {
           if (this.#stopped) return null;
-          if (
-            b.correctionOfBatch === null &&
-            !after(b, r.until) &&
-            !recheck.has(b.id) &&
-            ofMethodology(b, r.methodology)
-          ) {
+          // corrections too: one confirmed while the facility had no project was settled unrecorded,
+          // and its grams count against its period once recorded (#consider)
+          if (!after(b, r.until) && !recheck.has(b.id) && ofMethodology(b, r.methodology)) {
             if (recheck.size >= MAX_RECHECK) {
               stop = true;
               break;
@@ -495,10 +503,12 @@ export class ShortfallRecorder {
             }
             if (verdict !== "settled") recheck.add(b.id);
             r.afterS = b.periodStart;
+            r.afterId = b.id;
             progressed = true;
             if (verdict === "sent") return { halted: true, progressed };
           } else {
             r.afterS = b.periodStart;
+            r.afterId = b.id;
             progressed = true;
           }
         }

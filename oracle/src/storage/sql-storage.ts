@@ -558,6 +558,9 @@ export class SqlStorage implements Storage {
     if (q.facilityId) (where.push("facility_id = ?"), args.push(q.facilityId));
     if (q.afterId !== undefined) (where.push("id > ?"), args.push(q.afterId));
     if (q.afterPeriodStart !== undefined) (where.push("period_start > ?"), args.push(q.afterPeriodStart));
+    if (q.after)
+      (where.push("(period_start > ? OR (period_start = ? AND id > ?))"),
+        args.push(q.after.periodStart, q.after.periodStart, q.after.id));
     const sql = `SELECT * FROM batches ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY period_start, id LIMIT ?`;
     return this.sql.all(sql, [...args, q.limit ?? 1000]).map(toBatch);
   }

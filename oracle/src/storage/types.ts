@@ -264,6 +264,8 @@ export type ListBatchesQuery = {
   afterId?: number;
   /** only batches whose period starts after this (unix s) */
   afterPeriodStart?: number;
+  /** only batches after this place in the order (period start, then id) */
+  after?: { periodStart: number; id: number };
   limit?: number;
 };
 
