@@ -4,7 +4,7 @@
  */
 import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import {
   copyFileSync,
   existsSync,
@@ -26,7 +26,7 @@ import { createApiKey } from "../src/api/keys.ts";
 import { rawCid } from "../src/ipfs/store.ts";
 import { lockDataDir } from "../src/pid.ts";
 import { backupDatabase, restoreDatabase } from "../src/storage/backup.ts";
-import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
+import { deviceInfo, electricity, makeDevice, recordEvidence, testNode } from "./fixtures.ts";
 import { runOracleCli, tempDir, waitFor } from "./helpers.ts";
 
 /** The digests of the readings a SQLite file holds. */
@@ -169,16 +169,7 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
     let node = await start();
     // an evidence file (a manual entry's invoice), pinned and recorded as the evidence upload does
     const invoice = Buffer.from(`invoice KPLC-2026-11 ${randomBytes(8).toString("hex")}`);
-    const evidenceCid = await node.content!.addAndPin(invoice);
-    node.storage.putEvidence({
-      sha256: createHash("sha256").update(invoice).digest("hex"),
-      cid: evidenceCid,
-      filename: "invoice.pdf",
-      mediaType: "application/pdf",
-      sizeBytes: invoice.length,
-      facilityId: meter.facilityId,
-      createdAtMs: Date.now(),
-    });
+    const evidenceCid = await recordEvidence(node, invoice, meter.facilityId);
     // readings of a window two hours ago: sealed at once, their bundle built and pinned
     const key = createApiKey(node.storage, { scope: "device", subject: meter.deviceId }).key;
     // the start of a 60 s window (the test node's) two hours ago: all three readings in one window, one bundle
@@ -220,16 +211,7 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
     );
     // a file the node's store never had: the database backup stands, the command fails naming it
     const lost = Buffer.from("a meter photo nobody pinned");
-    const lostCid = await rawCid(lost);
-    node.storage.putEvidence({
-      sha256: createHash("sha256").update(lost).digest("hex"),
-      cid: lostCid,
-      filename: "meter.jpg",
-      mediaType: "image/jpeg",
-      sizeBytes: lost.length,
-      facilityId: meter.facilityId,
-      createdAtMs: Date.now(),
-    });
+    const lostCid = await recordEvidence(node, lost, meter.facilityId, { pinned: false });
     const partial = await cli("backup", join(tmp.dir, "content-backup-2.db"), "--content", contentDir);
     assert.equal(partial.code, 1);
     assert.match(

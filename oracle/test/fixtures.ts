@@ -16,6 +16,7 @@ import { SdkCalculator } from "../src/compute/sdk.ts";
 import { MemoryDeviceDirectory, type DeviceInfo } from "../src/devices/directory.ts";
 import type { NewReading } from "../src/storage/types.ts";
 import { startNode, type NodeParts, type OracleNode } from "../src/node.ts";
+import { rawCid } from "../src/ipfs/store.ts";
 import { tempDir } from "./helpers.ts";
 
 /** The real sdk methodology with the default factor set; the test facility is a Kenyan tea factory burning firewood. */
@@ -170,4 +171,29 @@ function deepMerge(a: unknown, b: unknown): unknown {
   const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
   for (const [k, v] of Object.entries(b)) out[k] = deepMerge(out[k], v);
   return out;
+}
+
+/**
+ * `bytes` recorded as an evidence file of `facilityId`, as the evidence upload records one: pinned
+ * to the node's store first (an invoice), or not (`pinned: false`: a meter photo the store never
+ * had). Its CID.
+ */
+export async function recordEvidence(
+  node: OracleNode,
+  bytes: Uint8Array,
+  facilityId: string,
+  opts: { pinned?: boolean } = {},
+): Promise<string> {
+  const pinned = opts.pinned ?? true;
+  const cid = pinned ? await node.content!.addAndPin(bytes) : await rawCid(bytes);
+  node.storage.putEvidence({
+    sha256: createHash("sha256").update(bytes).digest("hex"),
+    cid,
+    filename: pinned ? "invoice.pdf" : "meter.jpg",
+    mediaType: pinned ? "application/pdf" : "image/jpeg",
+    sizeBytes: bytes.length,
+    facilityId,
+    createdAtMs: Date.now(),
+  });
+  return cid;
 }

@@ -6,14 +6,14 @@
  */
 import { test, describe, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createApiKey } from "../src/api/keys.ts";
 import { KuboStore, kuboUrlForMessages } from "../src/ipfs/kubo.ts";
 import { CorruptBlockError, IpfsError, rawCid } from "../src/ipfs/store.ts";
 import { KUBO_BLOCK_LIMIT, KuboStandIn } from "./kubo-standin.ts";
-import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
+import { deviceInfo, electricity, makeDevice, recordEvidence, testNode } from "./fixtures.ts";
 import { runOracleCli, tempDir, waitFor } from "./helpers.ts";
 
 describe("KuboStore against Kubo's RPC API", { timeout: 120_000 }, () => {
@@ -172,17 +172,8 @@ describe("a node on Kubo: bundles pinned there, backup --content, pin, restore -
   test("the pipeline pins each bundle to Kubo; backup --content copies what Kubo holds without waiting on the network, names what it lacks or serves wrong; pin and restore --content put files back", async () => {
     let node = await start();
     const invoice = Buffer.from(`invoice KPLC-2026-12 ${randomBytes(8).toString("hex")}`);
-    const evidenceCid = await node.content!.addAndPin(invoice);
     assert.equal(node.content!.kind, "kubo");
-    node.storage.putEvidence({
-      sha256: createHash("sha256").update(invoice).digest("hex"),
-      cid: evidenceCid,
-      filename: "invoice.pdf",
-      mediaType: "application/pdf",
-      sizeBytes: invoice.length,
-      facilityId: meter.facilityId,
-      createdAtMs: Date.now(),
-    });
+    const evidenceCid = await recordEvidence(node, invoice, meter.facilityId);
     const key = createApiKey(node.storage, { scope: "device", subject: meter.deviceId }).key;
     const ts = Math.floor((Date.now() / 1000 - 7200) / 60) * 60;
     const res = await fetch(`${node.httpUrl}/v1/readings`, {
@@ -211,16 +202,7 @@ describe("a node on Kubo: bundles pinned there, backup --content, pin, restore -
 
     // a file the database names that Kubo never had, and one it serves wrong
     const lost = Buffer.from(`a meter photo nobody pinned ${randomBytes(4).toString("hex")}`);
-    const lostCid = await rawCid(lost);
-    node.storage.putEvidence({
-      sha256: createHash("sha256").update(lost).digest("hex"),
-      cid: lostCid,
-      filename: "meter.jpg",
-      mediaType: "image/jpeg",
-      sizeBytes: lost.length,
-      facilityId: meter.facilityId,
-      createdAtMs: Date.now(),
-    });
+    const lostCid = await recordEvidence(node, lost, meter.facilityId, { pinned: false });
     kubo.corrupt.add(evidenceCid);
     const contentDir = join(tmp.dir, "content");
     const backupFile = join(tmp.dir, "backup.db");
