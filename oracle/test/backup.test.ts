@@ -26,7 +26,7 @@ import { createApiKey } from "../src/api/keys.ts";
 import { rawCid } from "../src/ipfs/store.ts";
 import { lockDataDir } from "../src/pid.ts";
 import { backupDatabase, restoreDatabase } from "../src/storage/backup.ts";
-import { deviceInfo, electricity, makeDevice, recordEvidence, testNode } from "./fixtures.ts";
+import { deviceInfo, electricity, makeDevice, postOldWindow, recordEvidence, testNode } from "./fixtures.ts";
 import { runOracleCli, tempDir, waitFor } from "./helpers.ts";
 
 /** The digests of the readings a SQLite file holds. */
@@ -171,15 +171,7 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
     const invoice = Buffer.from(`invoice KPLC-2026-11 ${randomBytes(8).toString("hex")}`);
     const evidenceCid = await recordEvidence(node, invoice, meter.facilityId);
     // readings of a window two hours ago: sealed at once, their bundle built and pinned
-    const key = createApiKey(node.storage, { scope: "device", subject: meter.deviceId }).key;
-    // the start of a 60 s window (the test node's) two hours ago: all three readings in one window, one bundle
-    const ts = Math.floor((Date.now() / 1000 - 7200) / 60) * 60;
-    const res = await fetch(`${node.httpUrl}/v1/readings`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-api-key": key },
-      body: JSON.stringify([0, 1, 2].map((i) => electricity(meter, { ts: ts + i * 5 }))),
-    });
-    assert.equal(res.status, 200, await res.clone().text());
+    await postOldWindow(node, meter, 3);
     const bundleCid = await waitFor(() => node.storage.listBatches({}).find((b) => b.bundleCid)?.bundleCid ?? null, {
       what: "the window's bundle pinned",
     });

@@ -17,6 +17,7 @@ import { MemoryDeviceDirectory, type DeviceInfo } from "../src/devices/directory
 import type { NewReading } from "../src/storage/types.ts";
 import { startNode, type NodeParts, type OracleNode } from "../src/node.ts";
 import { rawCid } from "../src/ipfs/store.ts";
+import { createApiKey } from "../src/api/keys.ts";
 import { tempDir } from "./helpers.ts";
 
 /** The real sdk methodology with the default factor set; the test facility is a Kenyan tea factory burning firewood. */
@@ -196,4 +197,21 @@ export async function recordEvidence(
     createdAtMs: Date.now(),
   });
   return cid;
+}
+
+/**
+ * `n` readings of device `d` in one 60 s window two hours ago (5 s apart), POSTed with a device key
+ * and stored: the window is sealed at once, and its bundle built and pinned. Their envelopes.
+ */
+export async function postOldWindow(node: OracleNode, d: TestDevice, n: number): Promise<Envelope[]> {
+  const key = createApiKey(node.storage, { scope: "device", subject: d.deviceId }).key;
+  const ts = Math.floor((Date.now() / 1000 - 7200) / 60) * 60;
+  const envs = Array.from({ length: n }, (_, i) => electricity(d, { ts: ts + i * 5 }));
+  const res = await fetch(`${node.httpUrl}/v1/readings`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-api-key": key },
+    body: JSON.stringify(envs),
+  });
+  if (res.status !== 200) throw new Error(`POST /v1/readings answered ${res.status}: ${await res.text()}`);
+  return envs;
 }

@@ -9,11 +9,10 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createApiKey } from "../src/api/keys.ts";
 import { KuboStore, kuboUrlForMessages } from "../src/ipfs/kubo.ts";
 import { CorruptBlockError, IpfsError, rawCid } from "../src/ipfs/store.ts";
 import { KUBO_BLOCK_LIMIT, KuboStandIn } from "./kubo-standin.ts";
-import { deviceInfo, electricity, makeDevice, recordEvidence, testNode } from "./fixtures.ts";
+import { deviceInfo, makeDevice, postOldWindow, recordEvidence, testNode } from "./fixtures.ts";
 import { runOracleCli, tempDir, waitFor } from "./helpers.ts";
 
 describe("KuboStore against Kubo's RPC API", { timeout: 120_000 }, () => {
@@ -174,15 +173,8 @@ describe("a node on Kubo: bundles pinned there, backup --content, pin, restore -
     const invoice = Buffer.from(`invoice KPLC-2026-12 ${randomBytes(8).toString("hex")}`);
     assert.equal(node.content!.kind, "kubo");
     const evidenceCid = await recordEvidence(node, invoice, meter.facilityId);
-    const key = createApiKey(node.storage, { scope: "device", subject: meter.deviceId }).key;
-    const ts = Math.floor((Date.now() / 1000 - 7200) / 60) * 60;
-    const res = await fetch(`${node.httpUrl}/v1/readings`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-api-key": key },
-      // one reading: one window, one batch (a second one could land in a correction)
-      body: JSON.stringify([electricity(meter, { ts })]),
-    });
-    assert.equal(res.status, 200, await res.clone().text());
+    // one reading: one window, one batch (a second one could land in a correction)
+    await postOldWindow(node, meter, 1);
     const batches = await waitFor(
       () => {
         const pinned = node.storage.listBatches({}).filter((b) => b.bundleCid);
