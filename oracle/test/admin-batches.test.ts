@@ -482,7 +482,17 @@ describe("admin HTTP API: failed batches", { timeout: 120_000 }, () => {
     assert.deepEqual(await stale.json(), { retried: [], refused: [], notTried: [], skipped: [id] });
     // a body that is not what the route takes: 400, saying what, nothing retried (a mistyped field or
     // a body that is not JSON would otherwise be taken as no body: every failed batch)
-    for (const bad of [{ ids: [] }, { ids: [0] }, { budgetMs: 5 }, { budgetMs: 600_001 }, { Ids: [other] }, "{"]) {
+    for (const bad of [
+      { ids: [] },
+      { ids: [0] },
+      { budgetMs: 5 },
+      { budgetMs: 600_001 },
+      { Ids: [other] },
+      "{",
+      "0",
+      "false",
+      `[{"ids":[${other}]}]`,
+    ]) {
       const res = await postJson("/v1/admin/batches/retry-all", keys.admin, bad, typeof bad === "string");
       assert.equal(res.status, 400, JSON.stringify(bad));
       assert.match(((await res.json()) as { message: string }).message, /body/, JSON.stringify(bad));
@@ -498,7 +508,8 @@ describe("admin HTTP API: failed batches", { timeout: 120_000 }, () => {
     // the key is checked before the body
     assert.equal((await postJson("/v1/admin/batches/retry-all", "not-a-key", "{", true)).status, 401);
     assert.equal(node.storage.getBatch(other)!.state, "failed");
-    const rest = await post("/v1/admin/batches/retry-all", keys.admin);
+    // a JSON content type with nothing after it is no body: every failed batch
+    const rest = await postJson("/v1/admin/batches/retry-all", keys.admin, "", true);
     assert.deepEqual(
       ((await rest.json()) as RetryAll).retried.map((r) => r.batch),
       [other],

@@ -36,6 +36,20 @@ test("storage.driver: sqlite is accepted and the default; postgres with a postgr
   );
 });
 
+test("ipfs.kuboUrl: an http(s) URL without user name or password (the Kubo RPC client cannot send them, and an error would quote them)", () => {
+  assert.equal(parseConfig({ ipfs: { mode: "kubo" } }).ipfs.kuboUrl, "http://127.0.0.1:5001");
+  assert.equal(
+    parseConfig({ ipfs: { mode: "kubo", kuboUrl: "https://pin.example/k3y/" } }).ipfs.kuboUrl,
+    "https://pin.example/k3y/",
+  );
+  throwsConfigError(
+    () => parseConfig({ ipfs: { kuboUrl: "https://oracle:s3cret@pin.example" } }),
+    /ipfs\.kuboUrl: must not hold a user name or password/,
+  );
+  for (const kuboUrl of ["pin.example:5001", "ftp://pin.example"])
+    throwsConfigError(() => parseConfig({ ipfs: { kuboUrl } }), /ipfs\.kuboUrl: must be an http\(s\) URL/);
+});
+
 test("storage: a driver that does not exist, postgres without a URL, or a URL that is not postgres:// are refused, saying what to set", () => {
   const refused = (env: Record<string, string>, message: RegExp) =>
     assert.throws(

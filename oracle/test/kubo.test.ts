@@ -118,6 +118,19 @@ describe("KuboStore against Kubo's RPC API", { timeout: 120_000 }, () => {
     assert.equal(kuboUrlForMessages("pin.example token"), "(ipfs.kuboUrl, not a URL)");
   });
 
+  test("an error that quotes the configured URL (fetch refusing credentials in it) names Kubo without them", async () => {
+    // the config refuses such a URL (config.test.ts); a store made from one directly still never echoes it
+    const leaky = new KuboStore("http://oracle:s3cret@127.0.0.1:9/k3y-in-path", 5_000);
+    const cid = await rawCid(Buffer.from("x"));
+    for (const call of [() => leaky.get(cid), () => leaky.isPinned(cid), () => leaky.addAndPin(Buffer.from("x"))])
+      await assert.rejects(call(), (err: Error) => {
+        assert.ok(err instanceof IpfsError);
+        assert.match(err.message, /127\.0\.0\.1:9/);
+        assert.doesNotMatch(err.message, /s3cret|k3y-in-path|oracle:/);
+        return true;
+      });
+  });
+
   test("Kubo unreachable: every call is an outage (IPFS_UNAVAILABLE, retried by the pin queue), naming the URL", async () => {
     const gone = new KuboStandIn();
     const url = await gone.start();

@@ -15,6 +15,7 @@ import { headerFromJson } from "../src/batch/bundle.ts";
 import { carbonCreditsAbi } from "../src/chain/abi.ts";
 import { SdkCalculator } from "../src/compute/sdk.ts";
 import {
+  BASELINES_META_KEY,
   CURSOR_META_KEY,
   LEGACY_CURSOR_META_KEY,
   PENDING_META_KEY,
@@ -37,7 +38,7 @@ const PROPONENT = privateKeyToAccount("0x7c852118294e51e653712a81e05800f41914175
 
 describe(
   "recording the node's periods above their baseline (CarbonCredits.recordShortfall)",
-  { timeout: 180_000 },
+  { timeout: 300_000 },
   () => {
     const tmp = tempDir();
     let hh: HardhatNode;
@@ -59,7 +60,10 @@ describe(
     const calculator = () =>
       new SdkCalculator({
         facilities: Object.fromEntries(
-          ["ktda-kangaita", "ktda-gitugi", "ktda-kagwe", "ktda-ikumbi"].map((f) => [f, { country: "KEN" }]),
+          ["ktda-kangaita", "ktda-gitugi", "ktda-kagwe", "ktda-ikumbi", "ktda-kapkoros"].map((f) => [
+            f,
+            { country: "KEN" },
+          ]),
         ),
       });
     /** The arguments of every `eventName` CarbonCredits emitted. */
@@ -461,10 +465,38 @@ describe(
       );
       await waitFor(() => node.storage.getMeta(PENDING_META_KEY) === "", { what: "the pending transaction settled" });
       assert.equal((await shortfalls()).length, count + 2);
+    });
+
+    test("after the upgrade that asks corrections too, the baseline events are followed again: a correction an older node's rescan passed over is recorded", async () => {
+      const dev = makeDevice("kapkoros-meter-1", "ktda-kapkoros");
+      await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);
+      // a regular period and its correction, settled unrecorded while the facility had no project
+      const vr = await attest(dev);
+      const late = electricity(dev, {
+        ts: Number(headerFromJson(node.storage.getBatch(vr.batch.id)!.headerJson!).periodStart),
+      });
+      assert.equal((await readingPoster(node, dev)(late)).status, 201);
+      const vc = await waitForConfirmed(node.httpUrl!, readingDigestHex(late.reading), 60_000);
+      assert.equal(vc.batch.correctionOfBatch, vr.batch.id);
+      await waitFor(() => behindCursor(vr.batch.id) && behindCursor(vc.batch.id), { what: "both settled" });
+      // the project is registered (back-dated) while the node is stopped, and the node's follower
+      // state is an older version's that had taken that event, and rescanned the regular period only
+      await startQuiet();
+      await registerProject("ktda-kapkoros", 10n ** 15n); // under it: nothing but the correction to record
+      const head = await dep.publicClient.getBlockNumber();
+      const older = JSON.parse(node.storage.getMeta(BASELINES_META_KEY)!) as Record<string, unknown>;
+      delete older.version;
+      node.storage.setMeta(BASELINES_META_KEY, JSON.stringify({ ...older, block: Number(head), rescans: [] }));
+      await node.close();
+      await start();
+      await waitFor(async () => (await recordedCorrections()).includes(vc.attestationId.toLowerCase()) || null, {
+        timeoutMs: 60_000,
+        what: `CorrectionRecorded for ${vc.attestationId}, after the events were followed again`,
+      });
       assert.equal(
-        (await recordedCorrections()).filter((c) => c === vc.attestationId.toLowerCase()).length,
-        1,
-        "recorded once",
+        (JSON.parse(node.storage.getMeta(BASELINES_META_KEY)!) as { version: number }).version,
+        2,
+        "the state is this version's",
       );
     });
 

@@ -1039,12 +1039,21 @@ export async function buildApi(deps: ApiDeps) {
         requireKey(["admin"]),
         async (req, reply) => {
           const body = req.body as unknown;
+          // a JSON content type with nothing after it: no body
+          if (body instanceof MalformedBody && body.text.trim() === "") return void (req.body = undefined);
           if (body instanceof MalformedBody)
             return reply.code(400).send({
               error: "FST_ERR_VALIDATION",
               message: 'body is not JSON: send {"ids": [...], "budgetMs": ...}, or no body for every failed batch',
             });
-          if (body && typeof body === "object" && !Array.isArray(body)) {
+          // the validator would take 0, false or "" for null, and a one-element array for its element
+          if (body !== undefined && body !== null && (typeof body !== "object" || Array.isArray(body)))
+            return reply.code(400).send({
+              error: "FST_ERR_VALIDATION",
+              message:
+                'body must be an object such as {"ids": [...], "budgetMs": ...}, or no body for every failed batch',
+            });
+          if (body && typeof body === "object") {
             const unknown = Object.keys(body).filter((k) => k !== "ids" && k !== "budgetMs");
             if (unknown.length)
               return reply.code(400).send({

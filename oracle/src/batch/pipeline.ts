@@ -239,6 +239,8 @@ export class BatchPipeline {
             return;
         }
       } catch (err) {
+        // a step the stop cut short (a search of the IPFS network) is not a failure of the batch
+        if (this.#stopped) return;
         await this.#retryLater(b, err);
         return;
       }
@@ -493,6 +495,8 @@ export class BatchPipeline {
     try {
       adopted = await this.#adopt(b, chain);
     } catch (err) {
+      // the node stopping cut the search short: not an attempt (the next start looks again)
+      if (this.#stopped) return false;
       // the chain's events or IPFS unreachable: tried again at the batch's next attempts, and only
       // then given up, so that a passing outage does not cost the readings their recovery
       if (b.attempts < ADOPT_ATTEMPTS) {
@@ -613,8 +617,13 @@ export class BatchPipeline {
         resultJson: JSON.stringify(e.result),
       });
     }
-    // fetched from a peer, Kubo holds it unpinned: its garbage collector would take the record's bundle
-    if (fromNetwork) await content.addAndPin(bytes, { signal: AbortSignal.timeout(timeoutMs) });
+    // fetched from a peer (by this attempt or an earlier one cut short), Kubo holds it unpinned: its
+    // garbage collector would take the record's bundle
+    if (
+      content.kind === "kubo" &&
+      (fromNetwork || !(await content.isPinned(cid, { signal: AbortSignal.timeout(timeoutMs) })))
+    )
+      await content.addAndPin(bytes, { signal: AbortSignal.timeout(timeoutMs) });
     const done = await this.#writes.adoptAttestation(b.id, ["signed"], back, {
       readingCount: found.header.readingCount,
       headerJson: headerToJson(found.header),

@@ -238,7 +238,18 @@ export const configSchema = z
     ipfs: z
       .object({
         mode: z.enum(["helia", "kubo"]).default("helia"),
-        kuboUrl: z.string().default("http://127.0.0.1:5001"),
+        kuboUrl: z
+          .string()
+          .refine(
+            (s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol),
+            "must be an http(s) URL such as http://127.0.0.1:5001",
+          )
+          // fetch refuses a URL with credentials, and its error would carry them into the batches' errors
+          .refine(
+            (s) => !URL.canParse(s) || (new URL(s).username === "" && new URL(s).password === ""),
+            "must not hold a user name or password (user:pass@): the Kubo RPC client cannot send them; put the pinning service's key in the URL's path, or front Kubo with a proxy that adds it",
+          )
+          .default("http://127.0.0.1:5001"),
         timeoutMs: z.number().int().min(100).default(30_000),
       })
       .prefault({}),

@@ -58,7 +58,15 @@ const cursorShape = z.object({ atMs: z.number().int(), id: z.number().int().nonn
  * are to be asked again since a baseline segment of theirs changed).
  */
 export const BASELINES_META_KEY = "shortfalls.baselines";
+/**
+ * The version of the follower's state: a state of another (older) one is followed again from the
+ * start, `lookbackDays` back. 2: rescans ask corrections too, resuming at (period start, id); a
+ * node's earlier rescans had passed its corrections over. Asking again is safe: CarbonCredits
+ * refuses what was recorded already.
+ */
+const BASELINES_VERSION = 2;
 const baselinesShape = z.object({
+  version: z.number().int().optional(),
   /** the chain and CarbonCredits these events are of: on another, following starts over */
   chainId: z.number().int().positive(),
   credits: z.string(),
@@ -401,11 +409,22 @@ export class ShortfallRecorder {
     const chainId = this.#chain.domain.chainId;
     const credits = this.#credits.toLowerCase();
     let state = prior;
-    if (!state || state.chainId !== chainId || state.credits !== credits || BigInt(state.block) > head) {
+    if (
+      !state ||
+      state.version !== BASELINES_VERSION ||
+      state.chainId !== chainId ||
+      state.credits !== credits ||
+      BigInt(state.block) > head
+    ) {
+      if (state && state.version !== BASELINES_VERSION)
+        this.#log.info(
+          { version: state.version ?? 1 },
+          "baseline follower upgraded (corrections asked again too): following again from lookbackDays back",
+        );
       const from = BigInt(Math.floor(nowMs / 1000) - this.#common.config.shortfalls.lookbackDays * 86_400);
       const first = await firstStampedFrom(this.#chain.client, from, 0n, head);
       // the last block taken: the one before (-1 from genesis)
-      state = { chainId, credits, block: Number(first) - 1, rescans: [] };
+      state = { version: BASELINES_VERSION, chainId, credits, block: Number(first) - 1, rescans: [] };
     }
     let from = BigInt(state.block) + 1n;
     for (let n = 0; from <= safe && n < EVENT_RANGES_PER_PASS; n++) {

@@ -15,12 +15,15 @@ export class KuboStore implements ContentStore {
   readonly kind = "kubo" as const;
   readonly #client: KuboRPCClient;
   readonly #url: string;
+  /** the configured URL as given: taken out of any message that quotes it */
+  readonly #rawUrl: string;
   readonly #timeoutMs: number;
   constructor(url: string, timeoutMs: number) {
     // the client's own `timeout` option is not applied by kubo-rpc-client 7 to a number: every call
     // here has a signal of its own, `timeoutMs` unless the caller gives one
     this.#client = create({ url });
     this.#url = kuboUrlForMessages(url);
+    this.#rawUrl = url.replace(/\/+$/, "");
     this.#timeoutMs = timeoutMs;
   }
   async addAndPin(bytes: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<string> {
@@ -40,7 +43,7 @@ export class KuboStore implements ContentStore {
       answered = CID.asCID(cid)?.toV1().toString() ?? String(cid);
     } catch (cause) {
       throw new IpfsError(
-        `Kubo block.put failed: ${(cause as Error).message}; is the Kubo RPC API at ${this.#url} reachable?`,
+        `Kubo block.put failed: ${this.#said(cause)}; is the Kubo RPC API at ${this.#url} reachable?`,
         { cause },
       );
     }
@@ -64,7 +67,7 @@ export class KuboStore implements ContentStore {
       });
     } catch (cause) {
       if (!opts.network && /not found locally/i.test((cause as Error).message)) return null;
-      throw new IpfsError(`Kubo block.get ${cid} at ${this.#url} failed: ${(cause as Error).message}`, { cause });
+      throw new IpfsError(`Kubo block.get ${cid} at ${this.#url} failed: ${this.#said(cause)}`, { cause });
     }
     // the node names raw sha2-256 blocks only; another kind of CID Kubo checks itself
     if (c.code === raw.code && c.multihash.code === sha256.code && (await rawCid(bytes)) !== c.toV1().toString())
@@ -81,10 +84,16 @@ export class KuboStore implements ContentStore {
       return false;
     } catch (cause) {
       if (/not pinned/i.test((cause as Error).message)) return false;
-      throw new IpfsError(`Kubo pin.ls ${cid} at ${this.#url} failed: ${(cause as Error).message}`, { cause });
+      throw new IpfsError(`Kubo pin.ls ${cid} at ${this.#url} failed: ${this.#said(cause)}`, { cause });
     }
   }
   async close(): Promise<void> {}
+  /** An error's message with the configured URL, which may hold a key in its path, replaced by its redacted form. */
+  #said(cause: unknown): string {
+    return String((cause as Error)?.message ?? cause)
+      .split(this.#rawUrl)
+      .join(this.#url);
+  }
 }
 
 /**
