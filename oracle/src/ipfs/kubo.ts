@@ -15,15 +15,17 @@ export class KuboStore implements ContentStore {
   readonly kind = "kubo" as const;
   readonly #client: KuboRPCClient;
   readonly #url: string;
-  /** the configured URL as given: taken out of any message that quotes it */
-  readonly #rawUrl: string;
+  /** the configured URL as given and as parsed: taken out of any message that quotes it */
+  readonly #rawUrls: string[];
   readonly #timeoutMs: number;
   constructor(url: string, timeoutMs: number) {
     // the client's own `timeout` option is not applied by kubo-rpc-client 7 to a number: every call
     // here has a signal of its own, `timeoutMs` unless the caller gives one
     this.#client = create({ url });
     this.#url = kuboUrlForMessages(url);
-    this.#rawUrl = url.replace(/\/+$/, "");
+    this.#rawUrls = [url, URL.canParse(url) ? new URL(url).href : url]
+      .map((u) => u.replace(/\/+$/, ""))
+      .filter((u) => u.length > 0);
     this.#timeoutMs = timeoutMs;
   }
   async addAndPin(bytes: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<string> {
@@ -90,9 +92,9 @@ export class KuboStore implements ContentStore {
   async close(): Promise<void> {}
   /** An error's message with the configured URL, which may hold a key in its path, replaced by its redacted form. */
   #said(cause: unknown): string {
-    return String((cause as Error)?.message ?? cause)
-      .split(this.#rawUrl)
-      .join(this.#url);
+    let text = String((cause as Error)?.message ?? cause);
+    for (const u of this.#rawUrls) text = text.split(u).join(this.#url);
+    return text;
   }
 }
 
