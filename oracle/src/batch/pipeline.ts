@@ -558,10 +558,10 @@ export class BatchPipeline {
     let bytes = await read(false, AbortSignal.timeout(timeoutMs));
     let elsewhere = "";
     let fromNetwork = false;
-    if (bytes === null && content.kind === "kubo") {
-      // a Kubo node may fetch it from a peer that pinned it (the embedded store has no network). Only
-      // a search that ran its whole time counts as "not found"; Kubo failing or the node stopping
-      // is a failure to look, retried (the stop ends the search at once)
+    if (bytes === null) {
+      // a Kubo node may fetch it from a peer that pinned it (the embedded store has no network: null
+      // again at once). Only a search that ran its whole time counts as "not found"; the store
+      // failing or the node stopping is a failure to look, retried (the stop ends the search at once)
       const timeout = AbortSignal.timeout(timeoutMs);
       try {
         bytes = await read(true, AbortSignal.any([timeout, this.#stopping.signal]));
@@ -617,12 +617,9 @@ export class BatchPipeline {
         resultJson: JSON.stringify(e.result),
       });
     }
-    // fetched from a peer (by this attempt or an earlier one cut short), Kubo holds it unpinned: its
-    // garbage collector would take the record's bundle
-    if (
-      content.kind === "kubo" &&
-      (fromNetwork || !(await content.isPinned(cid, { signal: AbortSignal.timeout(timeoutMs) })))
-    )
+    // fetched from a peer (by this attempt or an earlier one cut short), Kubo holds it unpinned, and
+    // a store's garbage collector would take the record's bundle
+    if (fromNetwork || !(await content.isPinned(cid, { signal: AbortSignal.timeout(timeoutMs) })))
       await content.addAndPin(bytes, { signal: AbortSignal.timeout(timeoutMs) });
     const done = await this.#writes.adoptAttestation(b.id, ["signed"], back, {
       readingCount: found.header.readingCount,
