@@ -14,7 +14,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -56,9 +56,59 @@ export function parseNodeTest(output: string): Counts | undefined {
   if (passed === undefined) return undefined;
   return {
     passed,
-    failed: lastNumber(text, /^[#ℹ]\s+fail\s+(\d+)/m) ?? 0,
+    // a cancelled test did not pass: its suite's hook failed, or it ran past its timeout
+    failed: (lastNumber(text, /^[#ℹ]\s+fail\s+(\d+)/m) ?? 0) + (lastNumber(text, /^[#ℹ]\s+cancelled\s+(\d+)/m) ?? 0),
     skipped: (lastNumber(text, /^[#ℹ]\s+skipped\s+(\d+)/m) ?? 0) + (lastNumber(text, /^[#ℹ]\s+todo\s+(\d+)/m) ?? 0),
   };
+}
+
+/**
+ * What each failed node:test test or suite said (TAP reporter), a few lines each: its name, where it
+ * is, and its error with the first lines of its stack. `npm test` repeats these at the end of a run,
+ * beside the table, where a CI log cut down to its head and tail still shows them. Tests cancelled
+ * because their suite failed are named on one line after it.
+ */
+export function failureDigest(output: string, maxFailures = 20): string[] {
+  const lines = stripAnsi(output).split("\n");
+  const out: string[] = [];
+  const cancelled: string[] = [];
+  let shown = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const head = /^(\s*)not ok \d+ - (.*)$/.exec(lines[i]!);
+    if (!head) continue;
+    const indent = head[1]!.length;
+    const fields: Record<string, string[]> = {};
+    let key = "";
+    for (let j = i + 1; j < lines.length; j++) {
+      const line = lines[j]!;
+      const body = line.slice(indent + 2);
+      if (body.trim() === "...") break;
+      if (body.trim() === "---") continue;
+      const field = /^(\w+): ?(.*)$/.exec(body);
+      if (field) {
+        key = field[1]!;
+        const value = field[2] ?? "";
+        // a YAML scalar: 'quoted' (a quote doubled inside), or a block (`|-`) on the lines below
+        const quoted = /^'(.*)'$/.exec(value);
+        fields[key] = value === "" || value === "|-" ? [] : [quoted ? quoted[1]!.replaceAll("''", "'") : value];
+      } else if (key && body.startsWith("  ")) fields[key]!.push(body.trim());
+      else break;
+    }
+    const type = fields.failureType?.[0];
+    if (type === "cancelledByParent") {
+      cancelled.push(head[2]!);
+      continue;
+    }
+    if (++shown > maxFailures) continue;
+    const where = fields.location?.[0];
+    out.push(`✗ ${head[2]}${type ? ` (${type})` : ""}${where ? ` at ${where}` : ""}`);
+    for (const e of (fields.error ?? []).slice(0, 6)) out.push(`    ${e}`);
+    for (const e of (fields.stack ?? []).slice(0, 4)) out.push(`      ${e}`);
+  }
+  if (shown > maxFailures) out.push(`… and ${shown - maxFailures} more failures above`);
+  if (cancelled.length)
+    out.push(`cancelled as their suite failed or timed out (${cancelled.length}): ${cancelled.join("; ")}`);
+  return out;
 }
 
 /** ctest: `100% tests passed, 0 tests failed out of 12`. */
@@ -100,6 +150,15 @@ const suites: Suite[] = [
     args: ["scripts/check-generated.ts"],
     timeoutMinutes: 5,
     parse: parseSingle,
+  },
+  {
+    name: "runner",
+    what: "npm test's own reading of the runners' output: counts, cancelled tests, the failure digest (scripts/test-all.ts)",
+    present: () => existsSync(join(root, "scripts/test-all.test.ts")),
+    command: process.execPath,
+    args: ["--test", "--test-reporter=tap", "scripts/test-all.test.ts"],
+    timeoutMinutes: 2,
+    parse: parseNodeTest,
   },
   {
     name: "lint",
@@ -240,7 +299,7 @@ async function main(): Promise<void> {
       process.exit(2);
     }
   }
-  const rows: { name: string; counts: Counts; seconds: number; note: string }[] = [];
+  const rows: { name: string; counts: Counts; seconds: number; note: string; failures: string[] }[] = [];
   for (const suite of suites) {
     if (only && !only.has(suite.name)) continue;
     if (!suite.present()) continue;
@@ -259,7 +318,7 @@ async function main(): Promise<void> {
     } else if (suite.parse === parseSingle && code !== 0) {
       counts = { passed: 0, failed: 1, skipped: 0 };
     }
-    rows.push({ name: suite.name, counts, seconds, note });
+    rows.push({ name: suite.name, counts, seconds, note, failures: code === 0 ? [] : failureDigest(output) });
   }
   const total = rows.reduce(
     (t, r) => ({
@@ -269,6 +328,9 @@ async function main(): Promise<void> {
     }),
     { passed: 0, failed: 0, skipped: 0 },
   );
+  for (const r of rows.filter((r) => r.failures.length)) {
+    process.stdout.write(`\n━━━ what failed in ${r.name} (repeated from its output above)\n${r.failures.join("\n")}\n`);
+  }
   process.stdout.write("\n suite       passed  failed  skipped   seconds  note\n");
   for (const r of rows) {
     process.stdout.write(
@@ -281,4 +343,4 @@ async function main(): Promise<void> {
   process.exitCode = total.failed > 0 || rows.length === 0 ? 1 : 0;
 }
 
-await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

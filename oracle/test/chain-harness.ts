@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, realpathSync } from "node:fs";
-import { freePort } from "../../sdk/src/test/ports.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { hardhatListeningPort } from "../../sdk/src/test/ports.ts";
 import {
   createPublicClient,
   createWalletClient,
@@ -29,48 +29,60 @@ export const ADMIN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae78
 /** Second default account: the oracle node in tests. */
 export const ORACLE_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d" as const;
 
-/** A real Hardhat node as a child process on a free loopback port (`npx hardhat node`). */
+/**
+ * A real Hardhat node as a child process on a loopback port (`npx hardhat node`), on port 0: the
+ * kernel picks the port as Hardhat binds it (`hardhatListeningPort` says why).
+ */
 export class HardhatNode {
-  readonly port: number;
-  readonly url: string;
+  #port = 0;
   #proc: ChildProcess | null = null;
-  constructor(port: number) {
-    this.port = port;
-    this.url = `http://127.0.0.1:${port}`;
+  get port(): number {
+    if (!this.#port) throw new Error("the Hardhat node has not started");
+    return this.#port;
   }
-  static async start(port?: number): Promise<HardhatNode> {
-    const n = new HardhatNode(port ?? (await freePort()));
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+  static async start(): Promise<HardhatNode> {
+    const n = new HardhatNode();
     await n.start();
     return n;
   }
   async start(): Promise<void> {
     // run hardhat's CLI on this process's Node 22 (the `.bin` shebang may find the system Node 20)
     const cli = realpathSync(join(root, "node_modules/.bin/hardhat"));
-    this.#proc = spawn(process.execPath, [cli, "node", "--hostname", "127.0.0.1", "--port", String(this.port)], {
+    const proc = spawn(process.execPath, [cli, "node", "--hostname", "127.0.0.1", "--port", "0"], {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: "true", DO_NOT_TRACK: "1" },
       detached: false,
     });
+    this.#proc = proc;
     let out = "";
-    this.#proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-    this.#proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+    proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      try {
-        const r = await fetch(this.url, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-        });
-        if (r.ok) return;
-      } catch {
-        // not listening yet
+      if (!this.#port) {
+        this.#port = hardhatListeningPort(out) ?? 0;
       }
-      if (this.#proc.exitCode !== null) throw new Error(`hardhat node exited: ${out}`);
+      if (this.#port) {
+        try {
+          const r = await fetch(this.url, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+          });
+          if (r.ok) return;
+        } catch {
+          // not answering yet
+        }
+      }
+      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`hardhat node exited: ${out}`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    throw new Error(`hardhat node did not start: ${out}`);
+    proc.kill("SIGKILL");
+    throw new Error(`hardhat node did not start within 60 s: ${out}`);
   }
   /** One JSON-RPC call to the node (`evm_mine`, `evm_setAutomine`, …); an error answer throws. */
   async rpc<T = unknown>(method: string, params: unknown[] = []): Promise<T> {

@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { freePort } from "./ports.ts";
+import { hardhatListeningPort } from "./ports.ts";
 import {
   createPublicClient,
   createWalletClient,
@@ -57,27 +57,36 @@ export async function startTestChain(): Promise<TestChain> {
   const registryArt = artifact("attestation/AttestationRegistry.sol/AttestationRegistry.json");
   const oracleArt = artifact("oracles/OracleSet.sol/OracleSet.json");
   const deviceArt = artifact("devices/DeviceRegistry.sol/DeviceRegistry.json");
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [HARDHAT, "node", "--port", String(port)], {
+  // port 0: the kernel picks the port as Hardhat binds it (hardhatListeningPort says why)
+  const child: ChildProcess = spawn(process.execPath, [HARDHAT, "node", "--hostname", "127.0.0.1", "--port", "0"], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
   child.stdout?.on("data", (d) => (output += d));
   child.stderr?.on("data", (d) => (output += d));
-  const rpcUrl = `http://127.0.0.1:${port}`;
-  const client = createPublicClient({ transport: http(rpcUrl) });
   const deadline = Date.now() + 120_000;
+  let port: number | null = null;
+  let probe: PublicClient | null = null;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`hardhat node exited ${child.exitCode}:\n${output}`);
-    const ready = await client.getChainId().then(
-      () => true,
-      (error: unknown) => (error instanceof Error ? false : Promise.reject(error)),
-    );
-    if (ready) break;
-    if (Date.now() > deadline) throw new Error(`hardhat node did not answer on ${rpcUrl}:\n${output}`);
+    port ??= hardhatListeningPort(output);
+    if (port !== null) {
+      probe ??= createPublicClient({ transport: http(`http://127.0.0.1:${port}`) });
+      const ready = await probe.getChainId().then(
+        () => true,
+        (error: unknown) => (error instanceof Error ? false : Promise.reject(error)),
+      );
+      if (ready) break;
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`hardhat node did not answer within 120 s:\n${output}`);
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
+  const rpcUrl = `http://127.0.0.1:${port}`;
+  const client = createPublicClient({ transport: http(rpcUrl) });
   const chainId = await client.getChainId();
   const chain = {
     id: chainId,

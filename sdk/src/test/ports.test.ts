@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { describe, it } from "node:test";
-import { freePort } from "./ports.ts";
+import { ephemeralPortRange, freePort, hardhatListeningPort, quietPort } from "./ports.ts";
 
 describe("freePort", () => {
   it("never hands out a port twice, even when the kernel offers it again", async () => {
@@ -28,5 +28,55 @@ describe("freePort", () => {
       server.listen(ports[0], "127.0.0.1", () => resolve());
     });
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+});
+
+describe("hardhatListeningPort", () => {
+  it("reads the port Hardhat 3 prints once it listens on port 0, and nothing before", () => {
+    // the line as `hardhat node --hostname 127.0.0.1 --port 0` prints it (Hardhat 3.0)
+    const started = "Started HTTP and WebSocket JSON-RPC server at http://127.0.0.1:40339/\n\nAccounts\n========\n";
+    assert.equal(hardhatListeningPort(started), 40339);
+    assert.equal(hardhatListeningPort("Started HTTP and WebSocket JSON-RPC serv"), null);
+    assert.equal(hardhatListeningPort("Error: listen EADDRINUSE: address already in use 127.0.0.1:8545"), null);
+  });
+});
+
+describe("quietPort", () => {
+  it("reads the kernel's ephemeral range, and falls back to Linux's default", () => {
+    assert.deepEqual(
+      ephemeralPortRange(() => "32768\t60999\n"),
+      [32768, 60999],
+    );
+    assert.deepEqual(
+      ephemeralPortRange(() => "40000 50000"),
+      [40000, 50000],
+    );
+    assert.deepEqual(
+      ephemeralPortRange(() => "garbage"),
+      [32768, 60999],
+    );
+    assert.deepEqual(
+      ephemeralPortRange(() => {
+        throw new Error("ENOENT");
+      }),
+      [32768, 60999],
+    );
+  });
+
+  it("picks ports below the ephemeral range, where no outgoing connection is given one, that a server can listen on", async () => {
+    const [low] = ephemeralPortRange();
+    const ports = await Promise.all(Array.from({ length: 20 }, () => quietPort()));
+    for (const p of ports) assert.ok(p >= 20_000 && p < low, `${p} is outside [20000, ${low})`);
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(ports[0], "127.0.0.1", () => resolve());
+    });
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it("asks the kernel when the ephemeral range leaves too little room below it", async () => {
+    const p = await quietPort([20_500, 60999]);
+    assert.ok(p > 0);
   });
 });

@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { getAddress, type Address, type PublicClient } from "viem";
 import { ignitionDeploy } from "../../../../scripts/ignition.ts";
-import { freePort } from "../../../../sdk/src/test/ports.ts";
+import { hardhatListeningPort } from "../../../../sdk/src/test/ports.ts";
 import { folderSource } from "../../../../sdk/src/verify/fileSource.ts";
 import { INDEXED_CONTRACTS, type IndexedContract } from "./events.ts";
 import type { EmbeddedIndexerConfig, EmbeddedRuntime } from "./index.ts";
@@ -56,20 +56,23 @@ async function rpcUp(url: string): Promise<boolean> {
 export async function startTestChain(log: (line: string) => void = () => {}): Promise<TestChain> {
   const timings: Record<string, number> = {};
   const stateDir = mkdtempSync(join(tmpdir(), "carbonproof-indexer-chain-"));
-  const port = await freePort();
-  const rpcUrl = `http://127.0.0.1:${port}`;
-  const deploymentId = `indexer-test-${port}`;
-  const deploymentDir = join(root, "ignition", "deployments", deploymentId);
   let t = Date.now();
-  log(`starting a Hardhat node on ${rpcUrl}`);
-  const node = spawn("npx", ["hardhat", "node", "--hostname", "127.0.0.1", "--port", String(port)], {
+  log("starting a Hardhat node on a loopback port");
+  // port 0: the kernel picks the port as Hardhat binds it (hardhatListeningPort says why)
+  const node = spawn("npx", ["hardhat", "node", "--hostname", "127.0.0.1", "--port", "0"], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
   let output = "";
-  node.stdout!.on("data", (c: Buffer) => (output = (output + c.toString()).slice(-10_000)));
-  node.stderr!.on("data", (c: Buffer) => (output = (output + c.toString()).slice(-10_000)));
+  let port: number | null = null;
+  const take = (c: Buffer) => {
+    output = (output + c.toString()).slice(-10_000);
+    port ??= hardhatListeningPort(output);
+  };
+  node.stdout!.on("data", take);
+  node.stderr!.on("data", take);
+  let deploymentDir: string | null = null;
   const stop = async () => {
     if (node.exitCode === null && node.signalCode === null) {
       try {
@@ -79,16 +82,20 @@ export async function startTestChain(log: (line: string) => void = () => {}): Pr
       }
       await Promise.race([new Promise((r) => node.once("exit", r)), new Promise((r) => setTimeout(r, 5000))]);
     }
-    rmSync(deploymentDir, { recursive: true, force: true });
+    if (deploymentDir) rmSync(deploymentDir, { recursive: true, force: true });
     rmSync(stateDir, { recursive: true, force: true });
   };
   try {
     const deadline = Date.now() + 90_000;
-    while (!(await rpcUp(rpcUrl))) {
+    while (port === null || !(await rpcUp(`http://127.0.0.1:${port}`))) {
       if (node.exitCode !== null) throw new Error(`the Hardhat node exited:\n${output}`);
       if (Date.now() > deadline) throw new Error(`the Hardhat node did not come up in 90 s:\n${output}`);
       await new Promise((r) => setTimeout(r, 200));
     }
+    const rpcUrl = `http://127.0.0.1:${port}`;
+    log(`the Hardhat node answers on ${rpcUrl}`);
+    const deploymentId = `indexer-test-${port}`;
+    deploymentDir = join(root, "ignition", "deployments", deploymentId);
     timings.chainMs = Date.now() - t;
     t = Date.now();
     log(`deploying ignition/modules/Credits.ts (deployment id ${deploymentId})`);
