@@ -12,9 +12,9 @@
  * Flags: `--only name[,name]` runs the named suites; `--list` lists them.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -70,6 +70,7 @@ export function parseNodeTest(output: string): Counts | undefined {
  */
 export function failureDigest(output: string, maxFailures = 20): string[] {
   const lines = stripAnsi(output).split("\n");
+  if (!lines.some((l) => /^\s*not ok \d+ - /.test(l))) return specFailureDigest(lines, maxFailures);
   const out: string[] = [];
   const cancelled: string[] = [];
   let shown = 0;
@@ -95,6 +96,8 @@ export function failureDigest(output: string, maxFailures = 20): string[] {
       else break;
     }
     const type = fields.failureType?.[0];
+    // a suite's "N subtests failed" repeats its tests' failures; a TODO's failure is not one
+    if (type === "subtestsFailed" || /#\s*(TODO|SKIP)\b/i.test(head[2]!)) continue;
     if (type === "cancelledByParent") {
       cancelled.push(head[2]!);
       continue;
@@ -104,6 +107,38 @@ export function failureDigest(output: string, maxFailures = 20): string[] {
     out.push(`✗ ${head[2]}${type ? ` (${type})` : ""}${where ? ` at ${where}` : ""}`);
     for (const e of (fields.error ?? []).slice(0, 6)) out.push(`    ${e}`);
     for (const e of (fields.stack ?? []).slice(0, 4)) out.push(`      ${e}`);
+  }
+  if (shown > maxFailures) out.push(`… and ${shown - maxFailures} more failures above`);
+  if (cancelled.length)
+    out.push(`cancelled as their suite failed or timed out (${cancelled.length}): ${cancelled.join("; ")}`);
+  return out;
+}
+
+/**
+ * `failureDigest` for node:test's spec reporter (the subgraph's choice, and Node 23's default): the
+ * blocks of its closing "✖ failing tests:" list, `test at FILE:LINE:COL`, `✖ name (time)`, then
+ * the error indented.
+ */
+function specFailureDigest(lines: string[], maxFailures: number): string[] {
+  const start = lines.findLastIndex((l) => /^✖ failing tests:/.test(l));
+  if (start < 0) return [];
+  const out: string[] = [];
+  const cancelled: string[] = [];
+  let shown = 0;
+  for (let i = start + 1; i < lines.length; i++) {
+    const at = /^test at (.+)$/.exec(lines[i]!);
+    const head = at && /^✖ (.*?)(?: \([\d.]+m?s\))?$/.exec(lines[i + 1] ?? "");
+    if (!at || !head) continue;
+    const body: string[] = [];
+    for (let j = i + 2; j < lines.length && lines[j]!.startsWith("  "); j++) body.push(lines[j]!.trim());
+    if (body.some((l) => l.includes("test did not finish before its parent and was cancelled"))) {
+      cancelled.push(head[1]!);
+      continue;
+    }
+    if (/\d+ subtests? failed/.test(body[0] ?? "") || /#\s*(TODO|SKIP)\b/i.test(head[1]!)) continue;
+    if (++shown > maxFailures) continue;
+    out.push(`✗ ${head[1]} at ${at[1]}`);
+    for (const l of body.filter((l) => l && !/^at node:|^at .*\(node:/.test(l)).slice(0, 8)) out.push(`    ${l}`);
   }
   if (shown > maxFailures) out.push(`… and ${shown - maxFailures} more failures above`);
   if (cancelled.length)
@@ -343,4 +378,5 @@ async function main(): Promise<void> {
   process.exitCode = total.failed > 0 || rows.length === 0 ? 1 : 0;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+// run as a program, not when a test imports the parsers (argv[1] taken through symlinks, as Node does for import.meta.url)
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

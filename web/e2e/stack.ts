@@ -27,7 +27,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../../sdk/src/test/ports.ts";
+import { freePort, hardhatListeningPort } from "../../sdk/src/test/ports.ts";
 import { ignitionDeploy } from "../../scripts/ignition.ts";
 
 const web = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -148,20 +148,17 @@ export async function startStack(log: (line: string) => void = () => {}, options
     let rpcUrl = process.env.CARBONPROOF_E2E_RPC;
     let addressesFile = process.env.CARBONPROOF_E2E_ADDRESSES;
     if (!rpcUrl || !addressesFile) {
-      const rpcPort = await freePort();
-      rpcUrl = `http://127.0.0.1:${rpcPort}`;
-      log(`starting a Hardhat node on ${rpcUrl}`);
-      const node = spawnChild(
-        "npx",
-        ["hardhat", "node", "--hostname", "127.0.0.1", "--port", String(rpcPort)],
-        {},
-        hardhatRoot,
-      );
+      // port 0: the kernel picks the port as Hardhat binds it (hardhatListeningPort says why)
+      log("starting a Hardhat node on a loopback port");
+      const node = spawnChild("npx", ["hardhat", "node", "--hostname", "127.0.0.1", "--port", "0"], {}, hardhatRoot);
+      let rpcPort: number | null = null;
       await waitFor(
         "the Hardhat node",
         async () => {
-          if (node.child.exitCode !== null) throw new Error(node.output());
-          const res = await fetch(rpcUrl!, {
+          if (node.child.exitCode !== null || node.child.signalCode !== null) throw new Error(node.output());
+          rpcPort ??= hardhatListeningPort(node.output());
+          if (rpcPort === null) return false;
+          const res = await fetch(`http://127.0.0.1:${rpcPort}`, {
             method: "POST",
             headers: { "content-type": "application/json" },
             body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
@@ -170,6 +167,8 @@ export async function startStack(log: (line: string) => void = () => {}, options
         },
         90_000,
       );
+      rpcUrl = `http://127.0.0.1:${rpcPort}`;
+      log(`the Hardhat node answers on ${rpcUrl}`);
       timings.chainMs = Date.now() - t;
       t = Date.now();
       const module = "ignition/modules/Credits.ts";

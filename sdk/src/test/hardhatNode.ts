@@ -65,79 +65,86 @@ export async function startTestChain(): Promise<TestChain> {
   let output = "";
   child.stdout?.on("data", (d) => (output += d));
   child.stderr?.on("data", (d) => (output += d));
-  const deadline = Date.now() + 120_000;
-  let port: number | null = null;
-  let probe: PublicClient | null = null;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`hardhat node exited ${child.exitCode}:\n${output}`);
-    port ??= hardhatListeningPort(output);
-    if (port !== null) {
-      probe ??= createPublicClient({ transport: http(`http://127.0.0.1:${port}`) });
-      const ready = await probe.getChainId().then(
-        () => true,
-        (error: unknown) => (error instanceof Error ? false : Promise.reject(error)),
-      );
-      if (ready) break;
+  try {
+    const deadline = Date.now() + 120_000;
+    let port: number | null = null;
+    let probe: PublicClient | null = null;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`hardhat node exited (${child.exitCode ?? child.signalCode}):\n${output}`);
+      port ??= hardhatListeningPort(output);
+      if (port !== null) {
+        probe ??= createPublicClient({ transport: http(`http://127.0.0.1:${port}`) });
+        const ready = await probe.getChainId().then(
+          () => true,
+          (error: unknown) => (error instanceof Error ? false : Promise.reject(error)),
+        );
+        if (ready) break;
+      }
+      if (Date.now() > deadline) {
+        child.kill("SIGKILL");
+        throw new Error(`hardhat node did not answer within 120 s:\n${output}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
     }
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`hardhat node did not answer within 120 s:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
+    const rpcUrl = `http://127.0.0.1:${port}`;
+    const client = createPublicClient({ transport: http(rpcUrl) });
+    const chainId = await client.getChainId();
+    const chain = {
+      id: chainId,
+      name: "hardhat",
+      nativeCurrency: { name: "ETH", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [rpcUrl] } },
+    } as const;
+    const wallet = (key: Hex) =>
+      createWalletClient({ account: privateKeyToAccount(key), chain, transport: http(rpcUrl) });
+    const admin = TEST_ONLY_HARDHAT_KEYS[0]!;
+    const deploy = async (art: { abi: Abi; bytecode: Hex }, args: unknown[]): Promise<Address> => {
+      const hash = await wallet(admin).deployContract({ abi: art.abi, bytecode: art.bytecode, args });
+      const receipt = await client.waitForTransactionReceipt({ hash });
+      if (!receipt.contractAddress) throw new Error("deployment without address");
+      return receipt.contractAddress;
+    };
+    const write = async (key: Hex, address: Address, abi: Abi, functionName: string, args: unknown[]): Promise<Hex> => {
+      const hash = await wallet(key).writeContract({ address, abi, functionName, args });
+      const receipt = await client.waitForTransactionReceipt({ hash });
+      if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
+      return hash;
+    };
+    const adminAddress = privateKeyToAccount(admin).address;
+    const nodes = TEST_ONLY_HARDHAT_KEYS.slice(1).map((k) => privateKeyToAccount(k).address);
+    const deviceRegistry = await deploy(deviceArt, [adminAddress]);
+    const oracleSet = await deploy(oracleArt, [adminAddress, nodes, 2]);
+    const registry = await deploy(registryArt, [adminAddress, oracleSet]);
+    await write(admin, deviceRegistry, deviceArt.abi, "grantRole", [
+      keccak256(toHex("DEVICE_MANAGER_ROLE")),
+      adminAddress,
+    ]);
+    const deployCredits = async () => {
+      const creditsArt = artifact("credits/CarbonCredits.sol/CarbonCredits.json");
+      const certArt = artifact("retirement/RetirementCertificates.sol/RetirementCertificates.json");
+      const credits = await deploy(creditsArt, [registry, adminAddress, 0]);
+      const certificates = await deploy(certArt, [credits, adminAddress]);
+      await write(admin, credits, creditsArt.abi, "setCertificates", [certificates]);
+      await write(admin, credits, creditsArt.abi, "grantRole", [keccak256(toHex("VERIFIER_ROLE")), adminAddress]);
+      return { credits, certificates };
+    };
+    return {
+      rpcUrl,
+      deployCredits,
+      client,
+      registry,
+      deviceRegistry,
+      oracleSet,
+      write,
+      stop: async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return; // gone already: no exit to wait for
+        child.kill("SIGTERM");
+        await new Promise((r) => child.once("exit", r));
+      },
+    };
+  } catch (cause) {
+    child.kill("SIGKILL"); // a node that never answered, or a deployment that failed: not left running
+    throw cause;
   }
-  const rpcUrl = `http://127.0.0.1:${port}`;
-  const client = createPublicClient({ transport: http(rpcUrl) });
-  const chainId = await client.getChainId();
-  const chain = {
-    id: chainId,
-    name: "hardhat",
-    nativeCurrency: { name: "ETH", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [rpcUrl] } },
-  } as const;
-  const wallet = (key: Hex) =>
-    createWalletClient({ account: privateKeyToAccount(key), chain, transport: http(rpcUrl) });
-  const admin = TEST_ONLY_HARDHAT_KEYS[0]!;
-  const deploy = async (art: { abi: Abi; bytecode: Hex }, args: unknown[]): Promise<Address> => {
-    const hash = await wallet(admin).deployContract({ abi: art.abi, bytecode: art.bytecode, args });
-    const receipt = await client.waitForTransactionReceipt({ hash });
-    if (!receipt.contractAddress) throw new Error("deployment without address");
-    return receipt.contractAddress;
-  };
-  const write = async (key: Hex, address: Address, abi: Abi, functionName: string, args: unknown[]): Promise<Hex> => {
-    const hash = await wallet(key).writeContract({ address, abi, functionName, args });
-    const receipt = await client.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
-    return hash;
-  };
-  const adminAddress = privateKeyToAccount(admin).address;
-  const nodes = TEST_ONLY_HARDHAT_KEYS.slice(1).map((k) => privateKeyToAccount(k).address);
-  const deviceRegistry = await deploy(deviceArt, [adminAddress]);
-  const oracleSet = await deploy(oracleArt, [adminAddress, nodes, 2]);
-  const registry = await deploy(registryArt, [adminAddress, oracleSet]);
-  await write(admin, deviceRegistry, deviceArt.abi, "grantRole", [
-    keccak256(toHex("DEVICE_MANAGER_ROLE")),
-    adminAddress,
-  ]);
-  const deployCredits = async () => {
-    const creditsArt = artifact("credits/CarbonCredits.sol/CarbonCredits.json");
-    const certArt = artifact("retirement/RetirementCertificates.sol/RetirementCertificates.json");
-    const credits = await deploy(creditsArt, [registry, adminAddress, 0]);
-    const certificates = await deploy(certArt, [credits, adminAddress]);
-    await write(admin, credits, creditsArt.abi, "setCertificates", [certificates]);
-    await write(admin, credits, creditsArt.abi, "grantRole", [keccak256(toHex("VERIFIER_ROLE")), adminAddress]);
-    return { credits, certificates };
-  };
-  return {
-    rpcUrl,
-    deployCredits,
-    client,
-    registry,
-    deviceRegistry,
-    oracleSet,
-    write,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
-    },
-  };
 }

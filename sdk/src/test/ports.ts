@@ -47,7 +47,9 @@ const QUIET_LOW = 20_000;
  * The kernel hands out ephemeral ports to every outgoing connection and every listen on port 0,
  * so an ephemeral port asked for now and bound a few seconds later (a Hardhat node, PostgreSQL or
  * Mosquitto loading) may be taken meanwhile by another test process's connections: one CI run lost
- * a suite to it. Ports under the range are only ever taken by a program that names them.
+ * a suite to it. Ports under the range are taken only by a program that names them: another
+ * test process's random pick can still land on the same one, but among ~12,000 ports, not among
+ * every connection the machine opens.
  */
 export async function quietPort(range: [number, number] = ephemeralPortRange()): Promise<number> {
   const high = range[0] - 1;

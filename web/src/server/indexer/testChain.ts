@@ -88,7 +88,8 @@ export async function startTestChain(log: (line: string) => void = () => {}): Pr
   try {
     const deadline = Date.now() + 90_000;
     while (port === null || !(await rpcUp(`http://127.0.0.1:${port}`))) {
-      if (node.exitCode !== null) throw new Error(`the Hardhat node exited:\n${output}`);
+      if (node.exitCode !== null || node.signalCode !== null)
+        throw new Error(`the Hardhat node exited (${node.exitCode ?? node.signalCode}):\n${output}`);
       if (Date.now() > deadline) throw new Error(`the Hardhat node did not come up in 90 s:\n${output}`);
       await new Promise((r) => setTimeout(r, 200));
     }
