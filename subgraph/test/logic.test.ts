@@ -20,6 +20,7 @@ const { signerIndices } = await import("../src/logic/signers.ts");
 const { credit, debit, transferKind } = await import("../src/logic/balances.ts");
 const { addAttestation, fillListing, revokeAttestation, supplyOf, zeroTotals, LISTING_FILLED, LISTING_OPEN } =
   await import("../src/logic/aggregates.ts");
+const { pendingAfterCorrection, projectDebtCovered } = await import("../src/logic/corrections.ts");
 type Bytes = InstanceType<typeof Bytes>;
 
 const big = (n: bigint | number) => new BigInt(globalThis.BigInt(n));
@@ -149,4 +150,22 @@ test("fillListing: partial fills stay open, the last fill closes the listing", (
 
 test("supplyOf is issued minus retired", () => {
   assert.equal(supplyOf(big(1000), big(250)).toString(), "750");
+});
+
+test("corrections of a period not yet issued: pending grams add up, and its issuance's covered grams pay the project's debt only past them", () => {
+  // CarbonCredits.issue: emitted = header grams + pending corrections; covered = min(debt, baseline - emitted);
+  // the event's correctionGramsCovered = covered + pending. Two corrections (300 g, 200 g) of a
+  // 10,000 g period under a 20,000 g baseline, with a project debt of 1,200 g:
+  let pending = pendingAfterCorrection(null, big(300));
+  assert.equal(pending.toString(), "300");
+  pending = pendingAfterCorrection(pending, big(200));
+  assert.equal(pending.toString(), "500");
+  const emitted = 10_000n + 500n;
+  const debtCovered = 1_200n < 20_000n - emitted ? 1_200n : 20_000n - emitted;
+  const eventCovered = big(debtCovered + 500n);
+  assert.equal(projectDebtCovered(eventCovered, pending).toString(), "1200");
+  // no pending corrections: the whole of it is the project's debt
+  assert.equal(projectDebtCovered(big(1_200), null).toString(), "1200");
+  // a missed correction event leaves more pending than was covered: zero, never negative
+  assert.equal(projectDebtCovered(big(100), big(500)).toString(), "0");
 });

@@ -40,6 +40,7 @@ import {
   Shortfall,
 } from "../../dist/generated/schema";
 import { supplyOf } from "../logic/aggregates";
+import { pendingAfterCorrection, projectDebtCovered } from "../logic/corrections";
 import {
   credit as creditBalance,
   debit as debitBalance,
@@ -204,10 +205,10 @@ export function handleCorrectionRecorded(event: CorrectionRecorded): void {
     // covers them (counted in that issuance's correctionGramsCovered, never in a project's debt)
     const original = Attestation.load(event.params.originalId);
     if (original != null) {
-      // (a nullable BigInt is tested for presence, not compared with null: BigInt overloads ==)
-      const before = original.pendingCorrectionGrams;
-      if (before) original.pendingCorrectionGrams = before.plus(event.params.fossilCo2eGrams);
-      else original.pendingCorrectionGrams = event.params.fossilCo2eGrams;
+      original.pendingCorrectionGrams = pendingAfterCorrection(
+        original.pendingCorrectionGrams,
+        event.params.fossilCo2eGrams,
+      );
       original.save();
     }
   }
@@ -273,10 +274,7 @@ export function handleCreditsIssued(event: CreditsIssued): void {
   // correctionGramsCovered = the project's debt covered + the attestation's own pending corrections
   let covered = event.params.correctionGramsCovered;
   const backing = Attestation.load(event.params.attestationId);
-  if (backing != null) {
-    const pending = backing.pendingCorrectionGrams;
-    if (pending) covered = covered.gt(pending) ? covered.minus(pending) : ZERO;
-  }
+  if (backing != null) covered = projectDebtCovered(covered, backing.pendingCorrectionGrams);
   p.correctionGramsCovered = p.correctionGramsCovered.plus(covered);
   p.owedGrams = p.owedGrams.minus(covered);
   p.save();
