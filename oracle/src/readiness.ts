@@ -23,6 +23,9 @@ export class PinWatch implements ContentStore {
   get kind(): ContentStore["kind"] {
     return this.#inner.kind;
   }
+  get searchesNetwork(): boolean {
+    return this.#inner.searchesNetwork;
+  }
   /** When the pins failing now began to fail; null while the last one succeeded. */
   get failingSinceMs(): number | null {
     return this.#failingSinceMs;

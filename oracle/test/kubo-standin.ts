@@ -37,6 +37,7 @@ export class KuboStandIn {
   readonly calls: { path: string; query: URLSearchParams }[] = [];
   /** block/get requests waiting on the "network" right now */
   searching = 0;
+  readonly #searches = new Set<Socket>();
   /** the CIDs whose stored bytes it serves wrong (a corrupt repository, or a service that lies) */
   readonly corrupt = new Set<string>();
   /** answer block/put with this CID instead of the bytes' (a node hashing otherwise) */
@@ -61,6 +62,13 @@ export class KuboStandIn {
   /** The calls made to `path` (e.g. `block/get`). */
   callsTo(path: string): URLSearchParams[] {
     return this.calls.filter((c) => c.path === path).map((c) => c.query);
+  }
+
+  /** Ends every search of the "network" under way by dropping its connection, as a Kubo daemon that crashed mid-search. */
+  dropSearches(): number {
+    const n = this.#searches.size;
+    for (const socket of this.#searches) socket.destroy();
+    return n;
   }
 
   async stop(): Promise<void> {
@@ -119,7 +127,11 @@ export class KuboStandIn {
         }
         // Kubo asks its peers until the client gives up
         this.searching++;
-        req.socket.once("close", () => this.searching--);
+        this.#searches.add(req.socket);
+        req.socket.once("close", () => {
+          this.searching--;
+          this.#searches.delete(req.socket);
+        });
         return;
       }
       case "pin/ls": {

@@ -12,6 +12,7 @@ import { tempDir, waitFor } from "./helpers.ts";
 /** A real Helia store behind a switch: while `down`, every call fails as an unreachable IPFS node would. */
 class SwitchedStore implements ContentStore {
   readonly kind = "helia" as const;
+  readonly searchesNetwork = false;
   down = false;
   failures = 0;
   readonly inner: HeliaStore;

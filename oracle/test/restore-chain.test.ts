@@ -314,10 +314,10 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
     }
   });
 
-  test("on Kubo, its bundle lost with the node's repository: not found there nor on the network, the batch fails saying so; pinned by a peer, retry finds it on the network and takes the batch as the record", async () => {
+  test("on Kubo, its bundle lost with the node's repository: searched for on the network beside the ticks (Kubo failing mid-search is an attempt, searched again); not found there either, the batch fails saying so; pinned by a peer, retry finds it on the network and takes the batch as the record", async () => {
     const kubo = new KuboStandIn();
     // a short search of the network: the stand-in's never ends for a block no peer holds
-    const ipfs = { mode: "kubo" as const, kuboUrl: await kubo.start(), timeoutMs: 1_500 };
+    const ipfs = { mode: "kubo" as const, kuboUrl: await kubo.start(), timeoutMs: 4_000 };
     try {
       const { start, first, lost, attested } = await attestedAfterBackup("kubo", "ktda-kubo-facility", ipfs);
       const bundle = kubo.blocks.get(attested.bundleCid);
@@ -326,6 +326,33 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
       kubo.pins.clear();
       const node = await start();
       try {
+        // the search of the network runs beside the pipeline: its ticks (sealing, pinning, following
+        // other batches) go on meanwhile, and the batch says what it waits for
+        await waitFor(() => kubo.searching > 0, { timeoutMs: 60_000, intervalMs: 20, what: "a search of the network" });
+        const searchingSince = Date.now();
+        await waitFor(() => node.pipeline.lastTickOkMs > searchingSince, {
+          timeoutMs: 3_000,
+          intervalMs: 20,
+          what: "a whole pipeline tick during the search",
+        });
+        assert.ok(kubo.searching > 0, "the search still runs: the tick did not wait for it");
+        const waiting = node.storage
+          .listBatches({ facilityId: "ktda-kubo-facility" })
+          .find((b) => b.state === "signed");
+        assert.match(waiting?.error ?? "", new RegExp(`searching the IPFS network for bundle ${attested.bundleCid}`));
+        assert.equal(waiting?.attempts, 0, "a search under way is not a failed attempt");
+        // Kubo failing during the search is a failure to look, not "not found": an attempt, and looked again
+        assert.equal(kubo.dropSearches(), 1);
+        const retried = await waitFor(
+          () => {
+            const b = node.storage.getBatch(waiting!.id);
+            return b && b.attempts >= 1 ? b : null;
+          },
+          { timeoutMs: 10_000, intervalMs: 20, what: "the failed search counted as an attempt" },
+        );
+        assert.equal(retried.state, "signed", retried.error ?? "");
+        assert.doesNotMatch(retried.error ?? "", /nor found on the IPFS network/);
+        await waitFor(() => kubo.searching > 0, { timeoutMs: 30_000, intervalMs: 20, what: "a second search" });
         const failed = await waitFor(
           () =>
             node.storage.listBatches({ facilityId: "ktda-kubo-facility" }).find((b) => b.state === "failed") ?? null,

@@ -48,6 +48,27 @@ export const UNKNOWN_TO_RPC = "transaction of a previous key unknown to the RPC 
 const ADOPT_ATTEMPTS = 5;
 
 /**
+ * A search of the IPFS network for the bundle of the attestation a batch would be taken as the
+ * record of (`#adopt`). It runs beside the pipeline's ticks, which would otherwise wait for it (up
+ * to `ipfs.timeoutMs`) before sealing, pinning or following anything else; the batch is asked
+ * again every `SEARCH_POLL_MS` meanwhile, without counting attempts, and takes its outcome.
+ */
+type BundleSearch = {
+  cid: string;
+  /** settles once `outcome` is set (never rejects) */
+  done: Promise<void>;
+  outcome?: SearchOutcome;
+};
+/** The bytes (or why they are not the block); not found within its time; or why it could not look. */
+type SearchOutcome = { bytes: Uint8Array | string } | { notFound: true } | { error: unknown };
+
+/** How often a batch whose bundle search runs is asked again. */
+const SEARCH_POLL_MS = 1_000;
+
+/** Thrown by `#adopt` while its batch's bundle search runs: asked again shortly, not an attempt. */
+class BundleSearchUnderway extends Error {}
+
+/**
  * What the pipeline needs from the chain (chain/viem.ts implements it over JSON-RPC).
  * Transactions are prepared (signed locally) and persisted before they are broadcast, so a
  * crash between the two is healed by re-broadcasting the same bytes.
@@ -125,6 +146,8 @@ export class BatchPipeline {
   #stopped = false;
   /** aborted by {@link stop}: ends a search of the IPFS network at once */
   readonly #stopping = new AbortController();
+  /** batch id → its bundle's search of the IPFS network (`#searchNetwork`), until the batch takes the outcome */
+  readonly #searches = new Map<number, BundleSearch>();
   #nextNonce: number | null = null;
   #lock: Promise<void> = Promise.resolve();
   #lastError: string | null = null;
@@ -176,6 +199,8 @@ export class BatchPipeline {
     this.#stopping.abort(new Error("the node is stopping"));
     if (this.#timer) clearTimeout(this.#timer);
     await this.#running;
+    // aborted above: they settle at once
+    await Promise.all([...this.#searches.values()].map((search) => search.done));
     await this.#bundles.close();
   }
 
@@ -198,6 +223,9 @@ export class BatchPipeline {
     if (sealed.length) crashPoint("sealed");
     if (this.#chain && !this.#sendersKnown) await this.#recordSenders(this.#chain);
     const work = this.#storage.listBatches({ states: ["sealed", "pinned", "signed", "submitted"], limit: 10_000 });
+    // a search whose batch moved on meanwhile (abandoned, confirmed otherwise): its outcome goes unused
+    for (const [id, search] of this.#searches)
+      if (search.outcome && !work.some((w) => w.id === id && w.state === "signed")) this.#searches.delete(id);
     // facilities advance concurrently (IPFS and RPC round trips overlap); within a facility, in
     // period order. Nonces are handed out under #serial, so concurrency never reuses one.
     const byFacility = new Map<string, Batch[]>();
@@ -241,6 +269,14 @@ export class BatchPipeline {
       } catch (err) {
         // a step the stop cut short (a search of the IPFS network) is not a failure of the batch
         if (this.#stopped) return;
+        if (err instanceof BundleSearchUnderway) {
+          // not a failure either: asked again soon, its attempts as they were
+          await this.#writes.patchBatch(b.id, b.state, {
+            nextAttemptAtMs: this.#common.clock.nowMs() + SEARCH_POLL_MS,
+            error: err.message,
+          });
+          return;
+        }
         await this.#retryLater(b, err);
         return;
       }
@@ -495,6 +531,8 @@ export class BatchPipeline {
     try {
       adopted = await this.#adopt(b, chain);
     } catch (err) {
+      // the search of the IPFS network goes on beside the ticks: asked again soon
+      if (err instanceof BundleSearchUnderway) throw err;
       // the node stopping cut the search short: not an attempt (the next start looks again)
       if (this.#stopped) return false;
       // the chain's events or IPFS unreachable: tried again at the batch's next attempts, and only
@@ -526,6 +564,34 @@ export class BatchPipeline {
   }
 
   /**
+   * The outcome of batch `batchId`'s search of the IPFS network for `cid` once it has ended (taken:
+   * the next call starts a new search). While none has ended, starts one with `search` if none
+   * runs, and throws {@link BundleSearchUnderway}: the ticks do not wait for the network.
+   */
+  #searchNetwork(batchId: number, cid: string, search: () => Promise<SearchOutcome>): SearchOutcome {
+    const running = this.#searches.get(batchId);
+    if (running?.cid === cid && running.outcome) {
+      this.#searches.delete(batchId);
+      return running.outcome;
+    }
+    if (running?.cid !== cid) {
+      const entry: BundleSearch = { cid, done: Promise.resolve() };
+      entry.done = search().then((outcome) => {
+        entry.outcome = outcome;
+      });
+      this.#searches.set(batchId, entry);
+      this.#log.info({ batch: batchId, cid }, "searching the IPFS network for the bundle of its period's attestation");
+    }
+    throw this.#searchUnderway(cid);
+  }
+
+  #searchUnderway(cid: string): BundleSearchUnderway {
+    return new BundleSearchUnderway(
+      `searching the IPFS network for bundle ${cid}, the record of its period's attestation (up to ipfs.timeoutMs, ${this.#common.config.ipfs.timeoutMs} ms)`,
+    );
+  }
+
+  /**
    * Regular batch `b`, signed, whose period the registry has attested by another batch: when that
    * attestation is found (the facility's `AttestationSubmitted` events), its bundle is in this
    * node's store, checks out (its CID, every digest, root, result and total, and the header it
@@ -537,6 +603,9 @@ export class BatchPipeline {
    */
   async #adopt(b: Batch, chain: ChainPort): Promise<true | string> {
     if (!chain.findRegularAttestation || !this.#content) return "no chain events or IPFS store to look in";
+    // its search of the network goes on: the registry's events are not searched again meanwhile
+    const running = this.#searches.get(b.id);
+    if (running && !running.outcome) throw this.#searchUnderway(running.cid);
     const own = headerFromJson(b.headerJson!);
     const found = await chain.findRegularAttestation(own.facilityId, BigInt(b.periodStart));
     if (!found) return "no regular attestation of its period was found in the registry's events";
@@ -558,17 +627,23 @@ export class BatchPipeline {
     let bytes = await read(false, AbortSignal.timeout(timeoutMs));
     let elsewhere = "";
     let fromNetwork = false;
-    if (bytes === null) {
-      // a Kubo node may fetch it from a peer that pinned it (the embedded store has no network: null
-      // again at once). Only a search that ran its whole time counts as "not found"; the store
-      // failing or the node stopping is a failure to look, retried (the stop ends the search at once)
-      const timeout = AbortSignal.timeout(timeoutMs);
-      try {
-        bytes = await read(true, AbortSignal.any([timeout, this.#stopping.signal]));
+    if (bytes === null && content.searchesNetwork) {
+      // a Kubo node may fetch it from a peer that pinned it, beside the ticks (`#searchNetwork`)
+      const outcome = this.#searchNetwork(b.id, cid, () => {
+        const timeout = AbortSignal.timeout(timeoutMs);
+        return read(true, AbortSignal.any([timeout, this.#stopping.signal])).then(
+          (found): SearchOutcome => (found === null ? { notFound: true } : { bytes: found }),
+          // only a search that ran its whole time counts as "not found"; the store failing or the
+          // node stopping is a failure to look, retried (the stop ends the search at once)
+          (error: unknown): SearchOutcome =>
+            timeout.aborted && !this.#stopping.signal.aborted ? { notFound: true } : { error },
+        );
+      });
+      if ("error" in outcome) throw outcome.error;
+      if ("notFound" in outcome) elsewhere = `, nor found on the IPFS network within ipfs.timeoutMs (${timeoutMs} ms)`;
+      else {
+        bytes = outcome.bytes;
         fromNetwork = bytes instanceof Uint8Array;
-      } catch (err) {
-        if (!timeout.aborted || this.#stopping.signal.aborted) throw err;
-        elsewhere = `, nor found on the IPFS network within ipfs.timeoutMs (${timeoutMs} ms)`;
       }
     }
     if (typeof bytes === "string") return bytes;

@@ -17,6 +17,7 @@ export { CorruptBlockError };
  */
 export class HeliaStore implements ContentStore {
   readonly kind = "helia" as const;
+  readonly searchesNetwork = false;
   readonly #helia: Helia;
   /** the block files under Helia: written to directly only to repair a corrupt one */
   readonly #blocks: FsBlockstore;

@@ -13,6 +13,7 @@ import { CorruptBlockError, IpfsError, rawCid, type ContentStore, type GetOption
  */
 export class KuboStore implements ContentStore {
   readonly kind = "kubo" as const;
+  readonly searchesNetwork = true;
   readonly #client: KuboRPCClient;
   readonly #url: string;
   /** the configured URL as given and as parsed: taken out of any message that quotes it */

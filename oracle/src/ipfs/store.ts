@@ -10,6 +10,11 @@ import { sha256 } from "multiformats/hashes/sha2";
  */
 export interface ContentStore {
   readonly kind: "helia" | "kubo";
+  /**
+   * Whether `get` with `network` can find blocks the store does not hold (a Kubo node's peers); the
+   * embedded store has no network. A search takes until `signal` aborts when nobody holds the block.
+   */
+  readonly searchesNetwork: boolean;
   /** Stores and pins `bytes` as one raw block; resolves to its CID (v1, base32). */
   addAndPin(bytes: Uint8Array, opts?: { signal?: AbortSignal }): Promise<string>;
   /**
