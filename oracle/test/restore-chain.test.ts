@@ -351,8 +351,12 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
           { timeoutMs: 10_000, intervalMs: 20, what: "the failed search counted as an attempt" },
         );
         assert.equal(retried.state, "signed", retried.error ?? "");
+        assert.equal(retried.attempts, 1, "the dropped search is the one attempt counted");
         assert.doesNotMatch(retried.error ?? "", /nor found on the IPFS network/);
         await waitFor(() => kubo.searching > 0, { timeoutMs: 30_000, intervalMs: 20, what: "a second search" });
+        const searches = () =>
+          kubo.callsTo("block/get").filter((q) => q.get("arg") === attested.bundleCid && q.get("offline") === null);
+        assert.equal(searches().length, 2, "searched the network again after the drop");
         const failed = await waitFor(
           () =>
             node.storage.listBatches({ facilityId: "ktda-kubo-facility" }).find((b) => b.state === "failed") ?? null,

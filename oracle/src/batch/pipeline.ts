@@ -460,6 +460,10 @@ export class BatchPipeline {
 
   /** signed → submitted (or straight to confirmed when the attestation already exists). */
   async #submit(b: Batch): Promise<boolean> {
+    // its bundle's search of the network goes on: nothing is asked of the chain meanwhile (the
+    // registry's frontier, a gas estimate), and nothing that fails can count as an attempt
+    const searching = this.#searches.get(b.id);
+    if (searching && !searching.outcome) throw this.#searchUnderway(searching.cid);
     const chain = this.#chain!;
     const id = b.attestationId as Hex;
     if (awaitsAdoption(b)) {
@@ -564,24 +568,17 @@ export class BatchPipeline {
   }
 
   /**
-   * The outcome of batch `batchId`'s search of the IPFS network for `cid` once it has ended (taken:
-   * the next call starts a new search). While none has ended, starts one with `search` if none
-   * runs, and throws {@link BundleSearchUnderway}: the ticks do not wait for the network.
+   * Starts batch `batchId`'s search of the IPFS network for `cid` with `search`, and throws
+   * {@link BundleSearchUnderway}: the ticks do not wait for the network. The batch's next attempt
+   * after it ended takes its outcome (`#adopt`).
    */
-  #searchNetwork(batchId: number, cid: string, search: () => Promise<SearchOutcome>): SearchOutcome {
-    const running = this.#searches.get(batchId);
-    if (running?.cid === cid && running.outcome) {
-      this.#searches.delete(batchId);
-      return running.outcome;
-    }
-    if (running?.cid !== cid) {
-      const entry: BundleSearch = { cid, done: Promise.resolve() };
-      entry.done = search().then((outcome) => {
-        entry.outcome = outcome;
-      });
-      this.#searches.set(batchId, entry);
-      this.#log.info({ batch: batchId, cid }, "searching the IPFS network for the bundle of its period's attestation");
-    }
+  #searchNetwork(batchId: number, cid: string, search: () => Promise<SearchOutcome>): never {
+    const entry: BundleSearch = { cid, done: Promise.resolve() };
+    entry.done = search().then((outcome) => {
+      entry.outcome = outcome;
+    });
+    this.#searches.set(batchId, entry);
+    this.#log.info({ batch: batchId, cid }, "searching the IPFS network for the bundle of its period's attestation");
     throw this.#searchUnderway(cid);
   }
 
@@ -604,8 +601,10 @@ export class BatchPipeline {
   async #adopt(b: Batch, chain: ChainPort): Promise<true | string> {
     if (!chain.findRegularAttestation || !this.#content) return "no chain events or IPFS store to look in";
     // its search of the network goes on: the registry's events are not searched again meanwhile
-    const running = this.#searches.get(b.id);
-    if (running && !running.outcome) throw this.#searchUnderway(running.cid);
+    const search = this.#searches.get(b.id);
+    if (search && !search.outcome) throw this.#searchUnderway(search.cid);
+    // one that ended is taken now, used or not: a later attempt searches afresh
+    this.#searches.delete(b.id);
     const own = headerFromJson(b.headerJson!);
     const found = await chain.findRegularAttestation(own.facilityId, BigInt(b.periodStart));
     if (!found) return "no regular attestation of its period was found in the registry's events";
@@ -629,16 +628,20 @@ export class BatchPipeline {
     let fromNetwork = false;
     if (bytes === null && content.searchesNetwork) {
       // a Kubo node may fetch it from a peer that pinned it, beside the ticks (`#searchNetwork`)
-      const outcome = this.#searchNetwork(b.id, cid, () => {
-        const timeout = AbortSignal.timeout(timeoutMs);
-        return read(true, AbortSignal.any([timeout, this.#stopping.signal])).then(
-          (found): SearchOutcome => (found === null ? { notFound: true } : { bytes: found }),
-          // only a search that ran its whole time counts as "not found"; the store failing or the
-          // node stopping is a failure to look, retried (the stop ends the search at once)
-          (error: unknown): SearchOutcome =>
-            timeout.aborted && !this.#stopping.signal.aborted ? { notFound: true } : { error },
-        );
-      });
+      // the outcome of the search this batch's last attempt started, if of this bundle; else one starts
+      const ended = search?.cid === cid ? search.outcome : undefined;
+      const outcome =
+        ended ??
+        this.#searchNetwork(b.id, cid, () => {
+          const timeout = AbortSignal.timeout(timeoutMs);
+          return read(true, AbortSignal.any([timeout, this.#stopping.signal])).then(
+            (found): SearchOutcome => (found === null ? { notFound: true } : { bytes: found }),
+            // only a search that ran its whole time counts as "not found"; the store failing or the
+            // node stopping is a failure to look, retried (the stop ends the search at once)
+            (error: unknown): SearchOutcome =>
+              timeout.aborted && !this.#stopping.signal.aborted ? { notFound: true } : { error },
+          );
+        });
       if ("error" in outcome) throw outcome.error;
       if ("notFound" in outcome) elsewhere = `, nor found on the IPFS network within ipfs.timeoutMs (${timeoutMs} ms)`;
       else {
