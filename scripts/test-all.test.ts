@@ -24,8 +24,10 @@ describe("a suite whose before hook throws", () => {
   test("never runs 2", () => {});
 });
 test("runs past its timeout", { timeout: 50 }, () => new Promise((r) => setTimeout(r, 2000)));
+// skipped on purpose: npm test must count a skipped test as skipped, neither passed nor failed
 test.skip("skipped", () => {});
 describe("outer", () => { describe("inner", () => { test("fails deep down", () => assert.ok(false, "deep")); }); });
+// a TODO on purpose: its failure is not a failure, and the digest must not list it
 test("a known failure", { todo: true }, () => assert.ok(false));
 `;
 
