@@ -600,10 +600,9 @@ export class BatchPipeline {
    */
   async #adopt(b: Batch, chain: ChainPort): Promise<true | string> {
     if (!chain.findRegularAttestation || !this.#content) return "no chain events or IPFS store to look in";
-    // its search of the network goes on: the registry's events are not searched again meanwhile
+    // the search of the network this batch's last attempt started (ended: `#submit` waits for a
+    // running one) is taken now, used or not; a later attempt searches afresh
     const search = this.#searches.get(b.id);
-    if (search && !search.outcome) throw this.#searchUnderway(search.cid);
-    // one that ended is taken now, used or not: a later attempt searches afresh
     this.#searches.delete(b.id);
     const own = headerFromJson(b.headerJson!);
     const found = await chain.findRegularAttestation(own.facilityId, BigInt(b.periodStart));
