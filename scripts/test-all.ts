@@ -108,10 +108,7 @@ export function failureDigest(output: string, maxFailures = 20): string[] {
     for (const e of (fields.error ?? []).slice(0, 6)) out.push(`    ${e}`);
     for (const e of (fields.stack ?? []).slice(0, 4)) out.push(`      ${e}`);
   }
-  if (shown > maxFailures) out.push(`… and ${shown - maxFailures} more failures above`);
-  if (cancelled.length)
-    out.push(`cancelled as their suite failed or timed out (${cancelled.length}): ${cancelled.join("; ")}`);
-  return out;
+  return closeDigest(out, shown - maxFailures, cancelled);
 }
 
 /**
@@ -140,7 +137,12 @@ function specFailureDigest(lines: string[], maxFailures: number): string[] {
     out.push(`✗ ${head[1]} at ${at[1]}`);
     for (const l of body.filter((l) => l && !/^at node:|^at .*\(node:/.test(l)).slice(0, 8)) out.push(`    ${l}`);
   }
-  if (shown > maxFailures) out.push(`… and ${shown - maxFailures} more failures above`);
+  return closeDigest(out, shown - maxFailures, cancelled);
+}
+
+/** A digest's closing lines: how many failures it left out, and the tests cancelled, by name. */
+function closeDigest(out: string[], leftOut: number, cancelled: string[]): string[] {
+  if (leftOut > 0) out.push(`… and ${leftOut} more failures above`);
   if (cancelled.length)
     out.push(`cancelled as their suite failed or timed out (${cancelled.length}): ${cancelled.join("; ")}`);
   return out;

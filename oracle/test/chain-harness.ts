@@ -63,9 +63,7 @@ export class HardhatNode {
     proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      if (!this.#port) {
-        this.#port = hardhatListeningPort(out) ?? 0;
-      }
+      this.#port ||= hardhatListeningPort(out) ?? 0;
       if (this.#port) {
         try {
           const r = await fetch(this.url, {

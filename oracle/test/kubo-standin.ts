@@ -35,8 +35,7 @@ export class KuboStandIn {
   readonly network = new Map<string, Uint8Array>();
   /** every call: its path after /api/v0/ and its query */
   readonly calls: { path: string; query: URLSearchParams }[] = [];
-  /** block/get requests waiting on the "network" right now */
-  searching = 0;
+  /** the connections of block/get requests waiting on the "network" right now */
   readonly #searches = new Set<Socket>();
   /** the CIDs whose stored bytes it serves wrong (a corrupt repository, or a service that lies) */
   readonly corrupt = new Set<string>();
@@ -62,6 +61,11 @@ export class KuboStandIn {
   /** The calls made to `path` (e.g. `block/get`). */
   callsTo(path: string): URLSearchParams[] {
     return this.calls.filter((c) => c.path === path).map((c) => c.query);
+  }
+
+  /** block/get requests waiting on the "network" right now */
+  get searching(): number {
+    return this.#searches.size;
   }
 
   /** Ends every search of the "network" under way by dropping its connection, as a Kubo daemon that crashed mid-search. */
@@ -126,12 +130,8 @@ export class KuboStandIn {
           return void res.end(found);
         }
         // Kubo asks its peers until the client gives up
-        this.searching++;
         this.#searches.add(req.socket);
-        req.socket.once("close", () => {
-          this.searching--;
-          this.#searches.delete(req.socket);
-        });
+        req.socket.once("close", () => this.#searches.delete(req.socket));
         return;
       }
       case "pin/ls": {
