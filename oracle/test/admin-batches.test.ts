@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { createApiKey } from "../src/api/keys.ts";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { pino } from "pino";
 import { BatchOperator, registryReader } from "../src/batch/operator.ts";
@@ -267,9 +268,9 @@ test("a retry past the registry's frontier goes ahead only for an unrevoked regu
 /**
  * `retry --all` over HTTP within a time budget: each retry of a batch the registry has attested
  * past searches its events. The RegistryReader stands in for an AttestationRegistry behind a slow
- * JSON-RPC endpoint (every search takes 300 ms), which Hardhat on loopback never is.
+ * JSON-RPC endpoint (searches of 200 ms, and one of 5 s), which Hardhat on loopback never is.
  */
-test("retries of many batches stop starting at the time budget, the first always taken, and the rest are named in order, to go on with", async () => {
+test("retries of many batches end at the time budget, the search under way cut short, and the rest are named in order, to go on with", async () => {
   const { dir, cleanup } = tempDir();
   const storage = new SqliteStorage(join(dir, "oracle.db"));
   try {
@@ -281,18 +282,21 @@ test("retries of many batches stop starting at the time budget, the first always
     const periods: [number, number][] = [
       [11, 180],
       [12, 60],
+      [14, 240],
       [13, 120],
     ];
     for (const [id, start] of periods)
       insert.run(id, `f${id}`, start, start + 60, headerToJson({ ...failedHeader(start), readingCount: 1 }));
     let searches = 0;
+    let slowMs = 5000;
     const operator = new BatchOperator({
       storage,
       registry: {
         attestedUntil: async () => 10_000n,
-        findRegularAttestation: async () => {
+        findRegularAttestation: async (_facility, periodStart) => {
           searches++;
-          await new Promise((r) => setTimeout(r, 300));
+          // batch 11's search outlasts the budget
+          await new Promise((r) => setTimeout(r, periodStart === 180n ? slowMs : 200));
           return null;
         },
       },
@@ -300,25 +304,195 @@ test("retries of many batches stop starting at the time budget, the first always
       logger: pino({ level: "silent" }),
     });
     const seen: [number, number][] = [];
+    const t0 = performance.now();
     const first = await operator.retryMany(null, "api key 3", {
-      budgetMs: 100,
+      budgetMs: 1500,
       progress: (done, total) => seen.push([done, total]),
     });
+    const tookMs = performance.now() - t0;
+    assert.ok(tookMs >= 1400 && tookMs < 2500, `answered at the budget (${tookMs.toFixed(0)} ms)`);
     assert.deepEqual(
       first.outcomes.map((o) => [o.batch, o.done]),
-      [[12, false]],
-      "the earliest period, refused (no attestation of it)",
+      [
+        [12, false],
+        [13, false],
+      ],
+      "the earliest periods, refused (no attestation of them)",
     );
-    assert.deepEqual(first.notTried, [13, 11], "the rest, in period order, not searched");
-    assert.equal(searches, 1);
-    assert.deepEqual(seen, [[0, 3]]);
-    const second = await operator.retryMany(first.notTried, "api key 3", { budgetMs: 100 });
-    assert.deepEqual([second.outcomes.map((o) => o.batch), second.notTried], [[13], [11]]);
-    const last = await operator.retryMany(second.notTried, "api key 3", { budgetMs: 100 });
-    assert.deepEqual([last.outcomes.map((o) => o.batch), last.notTried], [[11], []]);
-    // no budget (the CLI): all of them
+    assert.deepEqual([first.notTried, first.cutShort], [[11, 14], 11], "the rest, in period order, the cut one first");
+    assert.equal(searches, 3, "batch 14 not searched");
+    assert.deepEqual(seen, [
+      [0, 4],
+      [1, 4],
+      [2, 4],
+    ]);
+    slowMs = 200;
+    const last = await operator.retryMany(first.notTried, "api key 3", { budgetMs: 1500 });
+    assert.deepEqual([last.outcomes.map((o) => o.batch), last.notTried, last.cutShort], [[11, 14], [], undefined]);
+    // no budget (the CLI): all of them, none cut
+    slowMs = 2000;
     const all = await operator.retryMany(null, "cli");
-    assert.deepEqual([all.outcomes.map((o) => o.batch), all.notTried], [[12, 13, 11], []]);
+    assert.deepEqual([all.outcomes.map((o) => o.batch), all.notTried], [[12, 13, 11, 14], []]);
+  } finally {
+    storage.close();
+    cleanup();
+  }
+});
+
+/**
+ * A loopback JSON-RPC endpoint that stands in for a slow one, which Hardhat on loopback never is:
+ * a 500,000-block chain whose block n is stamped `stamp0 + n`, an AttestationRegistry whose
+ * `attestedUntil` is past every batch here, and no events, every `eth_getLogs` taking 150 ms (a
+ * whole search of the registry's events takes 15 s). `calls` lists what was asked, and when.
+ */
+async function slowRegistryRpc(stamp0 = 0) {
+  const calls: { method: string; atMs: number }[] = [];
+  const word = (n: bigint | number) => `0x${BigInt(n).toString(16).padStart(64, "0")}`;
+  const rpc = createHttpServer((req, res) => {
+    let text = "";
+    req.on("data", (c) => (text += c));
+    req.on("end", () => {
+      const { id, method, params } = JSON.parse(text) as { id: number; method: string; params: unknown[] };
+      calls.push({ method, atMs: performance.now() });
+      const answer = (result: unknown) => res.end(JSON.stringify({ jsonrpc: "2.0", id, result }));
+      if (method === "eth_chainId") return answer("0x7a69");
+      if (method === "eth_blockNumber") return answer(`0x${(500_000).toString(16)}`);
+      if (method === "eth_getBlockByNumber") {
+        const n = BigInt(params[0] as string);
+        return answer({
+          number: `0x${n.toString(16)}`,
+          timestamp: `0x${(BigInt(stamp0) + n).toString(16)}`,
+          hash: word(n + 1n),
+          parentHash: word(n),
+          transactions: [],
+          logsBloom: `0x${"00".repeat(256)}`,
+        });
+      }
+      if (method === "eth_call") return answer(word(2n ** 40n));
+      if (method === "eth_getLogs") return void setTimeout(() => answer([]), 150);
+      res.end(JSON.stringify({ jsonrpc: "2.0", id, error: { code: -32601, message: `no ${method}` } }));
+    });
+  });
+  await new Promise<void>((ok) => rpc.listen(0, "127.0.0.1", ok));
+  return {
+    url: `http://127.0.0.1:${(rpc.address() as { port: number }).port}`,
+    calls,
+    close: async () => {
+      rpc.closeAllConnections();
+      await new Promise((ok) => rpc.close(ok));
+    },
+  };
+}
+
+/**
+ * A registry search under way when the budget runs out is cut short: the answer does not wait for
+ * it, nothing is changed for its batch, and the search makes no further call. The registry is read
+ * with the node's own reader (`registryReader`, viem over HTTP) from the slow endpoint above.
+ */
+test("a registry search under way at the budget is cut short, nothing changed for its batch, and makes no further call", async () => {
+  const { dir, cleanup } = tempDir();
+  const rpc = await slowRegistryRpc();
+  const calls = rpc.calls;
+  const storage = new SqliteStorage(join(dir, "oracle.db"));
+  try {
+    const insert = storage.db.prepare(
+      `INSERT INTO batches (id, facility_id, period_start, period_end, state, reading_count, bundle_cid, header_json, error, created_at_ms, updated_at_ms)
+       VALUES (?, 'f1', ?, ?, 'failed', 1, 'bafy', ?, 'period overlap', 1, 1)`,
+    );
+    insert.run(21, 120, 180, headerToJson(failedHeader(120)));
+    insert.run(22, 180, 240, headerToJson(failedHeader(180)));
+    const operator = new BatchOperator({
+      storage,
+      registry: registryReader(
+        parseConfig({
+          chain: { enabled: true, rpcUrl: rpc.url, attestationRegistry: `0x${"55".repeat(20)}` },
+        }),
+      ),
+      nowMs: () => 1000,
+      logger: pino({ level: "silent" }),
+    });
+    // the first retry too: the budget bounds the answer, not only what is started
+    const t0 = performance.now();
+    const cut = await operator.retryAll(null, "api key 3", { budgetMs: 1000 });
+    const tookMs = performance.now() - t0;
+    assert.ok(tookMs < 1500, `answered at the budget, not after the 15 s search (${tookMs.toFixed(0)} ms)`);
+    assert.deepEqual([cut.outcomes, cut.notTried, cut.cutShort], [[], [21, 22], 21]);
+    assert.deepEqual(
+      [storage.getBatch(21)!.state, storage.getBatch(21)!.error, storage.getBatch(22)!.state],
+      ["failed", "period overlap", "failed"],
+      "nothing changed",
+    );
+    const searched = calls.filter((c) => c.method === "eth_getLogs").length;
+    assert.ok(searched >= 3 && searched <= 8, `the search had begun (${searched} eth_getLogs)`);
+    // the call under way ends; none follows it
+    await new Promise((r) => setTimeout(r, 600));
+    const after = calls.filter((c) => c.atMs > t0 + tookMs);
+    assert.deepEqual(after, [], "no call after the cut");
+  } finally {
+    storage.close();
+    await rpc.close();
+    cleanup();
+  }
+});
+
+/**
+ * `retryAll` with a previous answer's `notTried`: a batch cut short is taken again from the start,
+ * and one retried or abandoned meanwhile is skipped. The RegistryReader stands in for a slow
+ * AttestationRegistry as in the test above (its search of batch 32 outlasts any budget).
+ */
+test("retry-all goes on from a cut-short batch and skips what was retried or abandoned meanwhile", async () => {
+  const { dir, cleanup } = tempDir();
+  const storage = new SqliteStorage(join(dir, "oracle.db"));
+  try {
+    const insert = storage.db.prepare(
+      `INSERT INTO batches (id, facility_id, period_start, period_end, state, reading_count, bundle_cid, header_json, error, created_at_ms, updated_at_ms)
+       VALUES (?, ?, ?, ?, 'failed', 1, 'bafy', ?, 'period overlap', 1, 1)`,
+    );
+    for (const [id, start] of [
+      [31, 60],
+      [32, 120],
+      [33, 180],
+      [34, 240],
+    ] as const)
+      insert.run(id, `f${id}`, start, start + 60, headerToJson({ ...failedHeader(start), readingCount: 1 }));
+    const signals: (AbortSignal | undefined)[] = [];
+    let slow = true;
+    const operator = new BatchOperator({
+      storage,
+      registry: {
+        attestedUntil: async () => 10_000n,
+        findRegularAttestation: async (_facility, periodStart, signal) => {
+          signals.push(signal);
+          // batch 32's search outlasts the budget the first time (a call under way that ignores the abort)
+          if (periodStart === 120n && slow) await new Promise((r) => setTimeout(r, 3000));
+          return null;
+        },
+      },
+      nowMs: () => 1000,
+      logger: pino({ level: "silent" }),
+    });
+    const first = await operator.retryAll(null, "api key 3", { budgetMs: 1000 });
+    assert.deepEqual(
+      [first.outcomes.map((o) => [o.batch, o.done]), first.notTried, first.cutShort, first.skipped],
+      [[[31, false]], [32, 33, 34], 32, undefined],
+    );
+    assert.equal(signals[1]?.aborted, true, "the search was told to stop");
+    // meanwhile batch 33 is abandoned and 34 taken back by a retry of its own
+    assert.equal(operator.abandon(33, "cli").done, true);
+    slow = false;
+    assert.equal((await operator.retry(34, "cli")).done, false, "refused: no attestation of its period");
+    storage.db.prepare("UPDATE batches SET state = 'pinned' WHERE id = 34").run();
+    const next = await operator.retryAll(first.notTried, "api key 3", { budgetMs: 1000 });
+    assert.deepEqual(
+      [next.outcomes.map((o) => o.batch), next.notTried, next.cutShort, next.skipped],
+      [[32], [], undefined, [33, 34]],
+    );
+    // ids none of which it takes: nothing tried
+    assert.deepEqual(await operator.retryAll([33, 34, 99], "api key 3"), {
+      outcomes: [],
+      notTried: [],
+      skipped: [33, 34, 99],
+    });
   } finally {
     storage.close();
     cleanup();
@@ -553,4 +727,60 @@ describe("admin HTTP API: failed batches", { timeout: 120_000 }, () => {
     }
     assert.ok(doc.paths["/v1/admin/batches/retry-all"]?.post?.responses["200"]);
   });
+});
+
+/**
+ * retry-all over HTTP answers at its budget: a node whose registry is read from the slow endpoint
+ * above (`chain.enabled` with its RPC URL; the pipeline given no chain, so its batch stops at
+ * `pinned` and fails as a revert fails it).
+ */
+test("retry-all over HTTP answers at its budget, naming the batch whose search it cut short and what to do", async () => {
+  const meter = makeDevice("admin-batch-meter-2");
+  const nowS = Math.floor(Date.now() / 1000);
+  const rpc = await slowRegistryRpc(nowS - 7200);
+  const node = await testNode({
+    devices: [deviceInfo(meter)],
+    config: { chain: { enabled: true, rpcUrl: rpc.url, attestationRegistry: `0x${"55".repeat(20)}` } },
+    parts: { chain: null },
+  });
+  try {
+    const admin = createApiKey(node.storage, { scope: "admin", subject: "ops" }).key;
+    const facility = createApiKey(node.storage, { scope: "facility", subject: meter.facilityId }).key;
+    const e = electricity(meter, { ts: nowS - 3600 });
+    const res = await fetch(`${node.httpUrl}/v1/readings`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": facility },
+      body: JSON.stringify(e),
+    });
+    assert.equal(res.status, 201, await res.text());
+    const id = node.storage.getReading(readingDigestHex(e.reading))!.batchId!;
+    await waitFor(() => node.storage.getBatch(id)!.state === "pinned", { timeoutMs: 60_000, what: "batch pinned" });
+    assert.ok(node.storage.transition(id, ["pinned"], "failed", { error: "transaction 0x03 reverted" }));
+    const t0 = performance.now();
+    const answer = await fetch(`${node.httpUrl}/v1/admin/batches/retry-all`, {
+      method: "POST",
+      headers: { "x-api-key": admin, "content-type": "application/json" },
+      body: JSON.stringify({ budgetMs: 1000 }),
+    });
+    const tookMs = performance.now() - t0;
+    assert.equal(answer.status, 200);
+    const body = (await answer.json()) as Record<string, unknown>;
+    assert.ok(tookMs < 2500, `answered at the budget, not after the 15 s search (${tookMs.toFixed(0)} ms)`);
+    assert.deepEqual([body.retried, body.refused, body.notTried, body.cutShort], [[], [], [id], id]);
+    assert.equal(
+      body.next,
+      `1 batch(es) were not tried within budgetMs (1000 ms), batch ${id}'s search of the registry's events cut short with nothing changed for it: POST again with {"ids": notTried} and a larger budgetMs (up to 300000) to go on with them, or run \`carbonproof-oracle retry --all\`, which has no time limit`,
+    );
+    assert.ok(
+      rpc.calls.some((c) => c.method === "eth_getLogs"),
+      "the registry's events were searched",
+    );
+    assert.deepEqual(
+      [node.storage.getBatch(id)!.state, node.storage.getBatch(id)!.error],
+      ["failed", "transaction 0x03 reverted"],
+    );
+  } finally {
+    await node.close();
+    await rpc.close();
+  }
 });

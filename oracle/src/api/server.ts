@@ -985,7 +985,7 @@ export async function buildApi(deps: ApiDeps) {
       schema: {
         summary: "Send every failed batch again (`carbonproof-oracle retry --all`)",
         description:
-          'Every failed batch with readings that was not abandoned, in period order (a regular batch takes its failed corrections along), or only the batches `ids` names. 200 with those retried and those refused, each refusal with its reason as POST /v1/admin/batches/:id/retry gives it; both empty when there is nothing to retry. A retry of a batch the registry has attested past searches its events (seconds apiece), so no retry is started once `budgetMs` (default 20,000) has passed: the batches not reached are `notTried`, in order, and POSTing `{"ids": notTried}` goes on with them, those of `ids` retry-all no longer takes (retried or abandoned meanwhile) being `skipped`; a retry under way is not cut short at the budget (`carbonproof-oracle retry --all` has no limit). 400 for a body that is not JSON or names another field. Admin key.',
+          'Every failed batch with readings that was not abandoned, in period order (a regular batch takes its failed corrections along), or only the batches `ids` names. 200 with those retried and those refused, each refusal with its reason as POST /v1/admin/batches/:id/retry gives it; both empty when there is nothing to retry. A retry of a batch the registry has attested past searches its events (seconds apiece), so none is started once `budgetMs` (default 20,000) has passed, and a search under way then is cut short with nothing changed for its batch (`cutShort`): the answer comes within the budget, give or take the batch being written. The batches not reached, the cut one first, are `notTried`, in order, and POSTing `{"ids": notTried}` goes on with them, those of `ids` retry-all no longer takes (retried or abandoned meanwhile) being `skipped` (`carbonproof-oracle retry --all` has no limit). 400 for a body that is not JSON or names another field. Admin key.',
         security: [{ apiKey: [] }],
         // no body: every failed batch, within the default budget
         body: {
@@ -1004,7 +1004,8 @@ export async function buildApi(deps: ApiDeps) {
               minimum: 1000,
               maximum: 300_000,
               default: RETRY_ALL_BUDGET_MS,
-              description: "no retry is started after this long (the first always is)",
+              description:
+                "no retry is started after this long (the first always is), and a registry search under way then is cut short",
             },
           },
         },
@@ -1020,6 +1021,11 @@ export async function buildApi(deps: ApiDeps) {
                 description: "batches not reached within budgetMs, in order: POST again with them as `ids`",
               },
               next: { type: "string", description: "what to do about `notTried`, when it is not empty" },
+              cutShort: {
+                type: "integer",
+                description:
+                  "the batch whose search of the registry's events was under way at the budget, stopped with nothing changed for it (the first of `notTried`)",
+              },
               skipped: {
                 type: "array",
                 items: { type: "integer" },
@@ -1067,21 +1073,25 @@ export async function buildApi(deps: ApiDeps) {
     async (req) => {
       const body = (req.body ?? {}) as { ids?: number[]; budgetMs?: number };
       const budgetMs = body.budgetMs ?? RETRY_ALL_BUDGET_MS;
-      // `ids` goes on with a previous answer's notTried: only those retry-all would still take (one
-      // abandoned or retried meanwhile is left alone)
-      const retryable = body.ids ? new Set(operator.retryable()) : null;
-      const ids = body.ids ? [...new Set(body.ids)].filter((id) => retryable!.has(id)) : null;
-      const skipped = body.ids ? [...new Set(body.ids)].filter((id) => !retryable!.has(id)) : [];
-      const { outcomes, notTried } =
-        ids?.length === 0 ? { outcomes: [], notTried: [] } : await operator.retryMany(ids, byKey(req), { budgetMs });
+      const { outcomes, notTried, cutShort, skipped } = await operator.retryAll(body.ids ?? null, byKey(req), {
+        budgetMs,
+      });
       return {
         retried: outcomes.filter((o) => o.done),
         refused: outcomes.flatMap((o) => (o.done ? [] : [refusalBody(o)])),
         notTried,
-        ...(body.ids ? { skipped } : {}),
+        ...(skipped ? { skipped } : {}),
+        ...(cutShort !== undefined ? { cutShort } : {}),
         ...(notTried.length
           ? {
-              next: `${notTried.length} batch(es) were not tried within budgetMs (${budgetMs} ms): POST again with {"ids": notTried} to go on with them, or run \`carbonproof-oracle retry --all\`, which has no time limit`,
+              next:
+                `${notTried.length} batch(es) were not tried within budgetMs (${budgetMs} ms)` +
+                (cutShort !== undefined
+                  ? `, batch ${cutShort}'s search of the registry's events cut short with nothing changed for it`
+                  : "") +
+                `: POST again with {"ids": notTried}` +
+                (cutShort !== undefined && outcomes.length === 0 ? " and a larger budgetMs (up to 300000)" : "") +
+                " to go on with them, or run `carbonproof-oracle retry --all`, which has no time limit",
             }
           : {}),
       };

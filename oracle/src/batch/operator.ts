@@ -24,8 +24,17 @@ import { headerFromJson } from "./bundle.ts";
  */
 export type RegistryReader = {
   attestedUntil(facility: Hex): Promise<bigint>;
-  findRegularAttestation(facility: Hex, periodStart: bigint): Promise<FoundAttestation | null>;
+  /** `signal`: once aborted, the search makes no further call (a call under way may still end) */
+  findRegularAttestation(facility: Hex, periodStart: bigint, signal?: AbortSignal): Promise<FoundAttestation | null>;
 };
+
+/**
+ * What {@link BatchOperator.retryMany} answers: the outcome of each retry made, in order, and the
+ * batches not retried within the time budget, in order, for the next call. `cutShort`: the batch
+ * whose registry search was under way when the budget ran out, stopped with nothing changed for
+ * it (it is the first of `notTried`).
+ */
+export type RetryManyResult = { outcomes: OperatorResult[]; notTried: number[]; cutShort?: number };
 
 /** A retry's or an abandon's outcome, with a warning when the registry could not be read (retried without that check). */
 export type OperatorResult = OperatorOutcome & {
@@ -56,7 +65,8 @@ export function registryReader(cfg: Config): RegistryReader | null {
           args: [facility],
         }),
       ),
-    findRegularAttestation: (facility, periodStart) => findRegularAttestation(client, address, facility, periodStart),
+    findRegularAttestation: (facility, periodStart, signal) =>
+      findRegularAttestation(client, address, facility, periodStart, signal),
   };
 }
 
@@ -102,16 +112,17 @@ export class BatchOperator {
    * Retries the batches `ids` (null: {@link retryable}), one after the other in period order: the
    * registry takes a facility's periods only in order, and a regular batch before its corrections.
    * Each retry of a batch the registry has attested past searches its events, so many of them can
-   * take minutes: with `budgetMs`, no retry is started once that long has passed since the first
-   * (the first always is), and the batches not reached are `notTried`, in order, for the next call.
-   * A retry under way is not cut short: its search (up to ~130 RPC calls, 10 s each at most) may
-   * run past the budget.
+   * take minutes. With `budgetMs`, no retry is started once that long has passed since the first
+   * began (the first always is), and a retry whose registry search is under way then is cut short
+   * (`cutShort`), nothing changed for it: its search makes no further call, and the answer does not
+   * wait for the call under way. The batches not reached, that one first, are `notTried`, in order,
+   * for the next call. A retry past its search (storage only) is never cut.
    */
   async retryMany(
     ids: number[] | null,
     by: string,
     opts: { budgetMs?: number; progress?(done: number, total: number): void } = {},
-  ): Promise<{ outcomes: OperatorResult[]; notTried: number[] }> {
+  ): Promise<RetryManyResult> {
     let order: number[];
     if (ids === null) order = this.retryable();
     else {
@@ -121,19 +132,54 @@ export class BatchOperator {
     }
     const outcomes: OperatorResult[] = [];
     const started = performance.now();
-    for (const [i, id] of order.entries()) {
-      if (i > 0 && opts.budgetMs !== undefined && performance.now() - started >= opts.budgetMs) {
-        this.#log.warn(
-          { by, tried: i, notTried: order.length - i, budgetMs: opts.budgetMs },
-          "retry of many batches stopped at its time budget",
-        );
-        return { outcomes, notTried: order.slice(i) };
+    const budget = new AbortController();
+    const timer =
+      opts.budgetMs === undefined ? undefined : setTimeout(() => budget.abort(new BudgetSpent()), opts.budgetMs);
+    try {
+      for (const [i, id] of order.entries()) {
+        if (i > 0 && opts.budgetMs !== undefined && performance.now() - started >= opts.budgetMs) {
+          this.#log.warn(
+            { by, tried: i, notTried: order.length - i, budgetMs: opts.budgetMs },
+            "retry of many batches stopped at its time budget",
+          );
+          return { outcomes, notTried: order.slice(i) };
+        }
+        opts.progress?.(i, order.length);
+        try {
+          outcomes.push(await this.retry(id, by, { signal: budget.signal }));
+        } catch (err) {
+          if (!(err instanceof BudgetSpent)) throw err;
+          this.#log.warn(
+            { by, batch: id, tried: i, notTried: order.length - i, budgetMs: opts.budgetMs },
+            "retry of many batches cut short at its time budget, during a registry search; nothing changed for the batch",
+          );
+          return { outcomes, notTried: order.slice(i), cutShort: id };
+        }
       }
-      opts.progress?.(i, order.length);
-      outcomes.push(await this.retry(id, by));
+    } finally {
+      clearTimeout(timer);
     }
     opts.progress?.(order.length, order.length);
     return { outcomes, notTried: [] };
+  }
+
+  /**
+   * `retry --all` as the admin HTTP API takes it (`POST /v1/admin/batches/retry-all`): every batch
+   * {@link retryable} takes, or, with `ids` (a previous answer's `notTried`), those of them it
+   * still takes, the others (retried or abandoned meanwhile, not failed, unknown) `skipped` and
+   * left alone; within `budgetMs` as {@link retryMany}.
+   */
+  async retryAll(
+    ids: number[] | null,
+    by: string,
+    opts: { budgetMs?: number } = {},
+  ): Promise<RetryManyResult & { skipped?: number[] }> {
+    if (ids === null) return this.retryMany(null, by, opts);
+    const retryable = new Set(this.retryable());
+    const asked = [...new Set(ids)];
+    const taken = asked.filter((id) => retryable.has(id));
+    const skipped = asked.filter((id) => !retryable.has(id));
+    return { ...(taken.length ? await this.retryMany(taken, by, opts) : { outcomes: [], notTried: [] }), skipped };
   }
 
   /**
@@ -147,9 +193,11 @@ export class BatchOperator {
    * bundle is still not in the node's IPFS store. Otherwise it is refused with what to do instead
    * (`registry-unreadable` when the search failed: nothing changed, try again). When the registry cannot
    * be read the batch is retried without that check, with a warning (the chain may be the failure
-   * being fixed; a batch sent too early fails again with the registry's reason).
+   * being fixed; a batch sent too early fails again with the registry's reason). `signal`: aborted
+   * while the registry is read, the retry throws its reason at once, nothing changed for the batch.
    */
-  async retry(id: number, by: string): Promise<OperatorResult> {
+  async retry(id: number, by: string, opts: { signal?: AbortSignal } = {}): Promise<OperatorResult> {
+    const { signal } = opts;
     const b = this.#storage.getBatch(id);
     let warning: string | undefined;
     let adopting: OperatorResult["adopting"];
@@ -157,8 +205,9 @@ export class BatchOperator {
       const facility = headerFromJson(b.headerJson).facilityId;
       let until: bigint | null = null;
       try {
-        until = await this.#registry.attestedUntil(facility);
+        until = await untilAborted(this.#registry.attestedUntil(facility), signal);
       } catch (err) {
+        if (signal?.aborted) throw signal.reason;
         warning = `could not read the registry's frontier for batch ${id} from chain.rpcUrl (${firstLine(err)}); retried without that check`;
       }
       if (until !== null && until > BigInt(b.periodStart)) {
@@ -176,8 +225,12 @@ export class BatchOperator {
           });
         let found: FoundAttestation | null;
         try {
-          found = await this.#registry.findRegularAttestation(facility, BigInt(b.periodStart));
+          found = await untilAborted(
+            this.#registry.findRegularAttestation(facility, BigInt(b.periodStart), signal),
+            signal,
+          );
         } catch (err) {
+          if (signal?.aborted) throw signal.reason;
           if ((err as { code?: string }).code === "SEARCH_BOUND")
             return refuse(`the attestation of its period was not found where it was looked for: ${firstLine(err)}`);
           return this.#logged("retry", by, {
@@ -232,6 +285,27 @@ export class BatchOperator {
     }
     return out;
   }
+}
+
+/** The reason {@link BatchOperator.retryMany} aborts a retry's registry search with. */
+class BudgetSpent extends Error {
+  constructor() {
+    super("the time budget of a retry of many batches ran out");
+  }
+}
+
+/** `p`, or its rejection with `signal`'s reason as soon as that is aborted (`p` is left to end unheard). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => (signal.removeEventListener("abort", onAbort), resolve(v)),
+      (e) => (signal.removeEventListener("abort", onAbort), reject(e)),
+    );
+  });
 }
 
 /** The first line of an error's message (viem's run over many). */

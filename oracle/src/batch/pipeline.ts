@@ -96,11 +96,13 @@ export interface ChainPort {
   /**
    * The regular attestation of `facilityId` whose period holds `periodStart` (its
    * `AttestationSubmitted` event, looked for from the first block stamped at or after
-   * `periodStart`: none can be earlier), or null when none is found.
+   * `periodStart`: none can be earlier), or null when none is found. `signal`: once aborted, no
+   * further call is made (the search throws its reason).
    */
   findRegularAttestation?(
     facilityId: Hex,
     periodStart: bigint,
+    signal?: AbortSignal,
   ): Promise<{ id: Hex; header: BatchHeader; txHash: Hex; blockNumber: bigint; revoked: boolean } | null>;
   /** Signs (does not send) `submit`, or `submitCorrection` when `original` is given. */
   prepareSubmit(
@@ -144,7 +146,7 @@ export class BatchPipeline {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #stopped = false;
-  /** aborted by {@link stop}: ends a search of the IPFS network at once */
+  /** aborted by {@link stop}: ends a search of the IPFS network at once, and one of the registry's events at its next call */
   readonly #stopping = new AbortController();
   /** batch id → its bundle's search of the IPFS network (`#searchNetwork`), until the batch takes the outcome */
   readonly #searches = new Map<number, BundleSearch>();
@@ -605,7 +607,8 @@ export class BatchPipeline {
     const search = this.#searches.get(b.id);
     this.#searches.delete(b.id);
     const own = headerFromJson(b.headerJson!);
-    const found = await chain.findRegularAttestation(own.facilityId, BigInt(b.periodStart));
+    // the stop ends the search at its next call (a step the stop cuts short is not counted)
+    const found = await chain.findRegularAttestation(own.facilityId, BigInt(b.periodStart), this.#stopping.signal);
     if (!found) return "no regular attestation of its period was found in the registry's events";
     if (found.header.periodStart !== own.periodStart || found.header.periodEnd !== own.periodEnd)
       return `attestation ${found.id} is of another period (${found.header.periodStart}–${found.header.periodEnd})`;

@@ -145,8 +145,8 @@ export class ViemChain implements ChainPort {
     return log ? { txHash: log.transactionHash, blockNumber: log.blockNumber } : null;
   }
 
-  findRegularAttestation(facilityId: Hex, periodStart: bigint): Promise<FoundAttestation | null> {
-    return findRegularAttestation(this.client, this.domain.verifyingContract, facilityId, periodStart);
+  findRegularAttestation(facilityId: Hex, periodStart: bigint, signal?: AbortSignal): Promise<FoundAttestation | null> {
+    return findRegularAttestation(this.client, this.domain.verifyingContract, facilityId, periodStart, signal);
   }
 
   #stamp(n: bigint): Promise<bigint> {
@@ -313,18 +313,23 @@ export type FoundAttestation = { id: Hex; header: BatchHeader; txHash: Hex; bloc
  * submitted once its period has ended), in ranges of 5,000 blocks, at most 100 of them (throws
  * when it stops there without an answer). Used by the pipeline to adopt a window sealed again
  * after a restore, and by the operator's `retry` to tell whether that can be tried again.
+ * `signal`: once aborted, no further call is made (the search throws its reason); a call under
+ * way is not cut, so the search ends within one call's timeout of it.
  */
 export async function findRegularAttestation(
   client: PublicClient,
   address: Address,
   facilityId: Hex,
   periodStart: bigint,
+  signal?: AbortSignal,
 ): Promise<FoundAttestation | null> {
+  signal?.throwIfAborted();
   const head = await client.getBlockNumber({ cacheTime: 0 });
-  const start = await firstStampedFrom(client, periodStart, 0n, head);
+  const start = await firstStampedFrom(client, periodStart, 0n, head, signal);
   // in ranges RPC nodes take (many cap eth_getLogs at 10,000 blocks), at most 100 of them
   for (let from = start, n = 0; from <= head && n < 100; from += FIND_RANGE, n++) {
     const to = from + FIND_RANGE - 1n < head ? from + FIND_RANGE - 1n : head;
+    signal?.throwIfAborted();
     const logs = await client.getContractEvents({
       address,
       abi: attestationRegistryAbi,
@@ -339,6 +344,7 @@ export async function findRegularAttestation(
       if (!header || !log.args.id || log.blockNumber === null) continue;
       if (header.correctionOf !== ZERO_BYTES32 || header.periodStart > periodStart || header.periodEnd <= periodStart)
         continue;
+      signal?.throwIfAborted();
       const revoked = await client.readContract({
         address,
         abi: attestationRegistryAbi,
@@ -361,11 +367,21 @@ async function blockStamp(client: PublicClient, n: bigint): Promise<bigint> {
   return (await client.getBlock({ blockNumber: n })).timestamp;
 }
 
-/** The smallest block in [lo, hi] stamped at or after `t` (hi + 1 if none); timestamps never decrease. */
-export async function firstStampedFrom(client: PublicClient, t: bigint, lo: bigint, hi: bigint): Promise<bigint> {
+/**
+ * The smallest block in [lo, hi] stamped at or after `t` (hi + 1 if none); timestamps never
+ * decrease. `signal`: no further block is read once it is aborted.
+ */
+export async function firstStampedFrom(
+  client: PublicClient,
+  t: bigint,
+  lo: bigint,
+  hi: bigint,
+  signal?: AbortSignal,
+): Promise<bigint> {
   let a = lo;
   let b = hi + 1n;
   while (a < b) {
+    signal?.throwIfAborted();
     const mid = (a + b) / 2n;
     if ((await blockStamp(client, mid)) >= t) b = mid;
     else a = mid + 1n;
