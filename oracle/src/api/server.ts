@@ -985,7 +985,7 @@ export async function buildApi(deps: ApiDeps) {
       schema: {
         summary: "Send every failed batch again (`carbonproof-oracle retry --all`)",
         description:
-          'Every failed batch with readings that was not abandoned, in period order (a regular batch takes its failed corrections along), or only the batches `ids` names. 200 with those retried and those refused, each refusal with its reason as POST /v1/admin/batches/:id/retry gives it; both empty when there is nothing to retry. A retry of a batch the registry has attested past searches its events (seconds apiece), so none is started once `budgetMs` (default 20,000) has passed, and a search under way then is cut short with nothing changed for its batch (`cutShort`): the answer comes within the budget, give or take the batch being written. The batches not reached, the cut one first, are `notTried`, in order, and POSTing `{"ids": notTried}` goes on with them, those of `ids` retry-all no longer takes (retried or abandoned meanwhile) being `skipped` (`carbonproof-oracle retry --all` has no limit). 400 for a body that is not JSON or names another field. Admin key.',
+          'Every failed batch with readings that was not abandoned, in period order (a regular batch takes its failed corrections along), or only the batches `ids` names. 200 with those retried and those refused, each refusal with its reason as POST /v1/admin/batches/:id/retry gives it; both empty when there is nothing to retry. A retry of a batch the registry has attested past searches its events (seconds apiece), so none is started once `budgetMs` (default 20,000) has passed, and a search under way then is cut short with nothing changed for its batch (`cutShort`): the answer comes within the budget, give or take a read of the registry frontier under way (one call, 10 s at most). The batches not reached, the cut one first, are `notTried`, in order, and POSTing `{"ids": notTried}` goes on with them, those of `ids` retry-all no longer takes (retried or abandoned meanwhile) being `skipped` (`carbonproof-oracle retry --all` has no limit). 400 for a body that is not JSON or names another field. Admin key.',
         security: [{ apiKey: [] }],
         // no body: every failed batch, within the default budget
         body: {
@@ -1090,7 +1090,9 @@ export async function buildApi(deps: ApiDeps) {
                   ? `, batch ${cutShort}'s search of the registry's events cut short with nothing changed for it`
                   : "") +
                 `: POST again with {"ids": notTried}` +
-                (cutShort !== undefined && outcomes.length === 0 ? " and a larger budgetMs (up to 300000)" : "") +
+                (cutShort !== undefined && outcomes.length === 0 && budgetMs < 300_000
+                  ? " and a larger budgetMs (up to 300000)"
+                  : "") +
                 " to go on with them, or run `carbonproof-oracle retry --all`, which has no time limit",
             }
           : {}),

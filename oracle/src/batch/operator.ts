@@ -205,9 +205,10 @@ export class BatchOperator {
       const facility = headerFromJson(b.headerJson).facilityId;
       let until: bigint | null = null;
       try {
-        until = await untilAborted(this.#registry.attestedUntil(facility), signal);
+        // one call, bounded by the reader's timeout: not cut at the budget, so that a registry that
+        // does not answer gives the warning below, as without a budget
+        until = await this.#registry.attestedUntil(facility);
       } catch (err) {
-        if (signal?.aborted) throw signal.reason;
         warning = `could not read the registry's frontier for batch ${id} from chain.rpcUrl (${firstLine(err)}); retried without that check`;
       }
       if (until !== null && until > BigInt(b.periodStart)) {
@@ -297,7 +298,10 @@ class BudgetSpent extends Error {
 /** `p`, or its rejection with `signal`'s reason as soon as that is aborted (`p` is left to end unheard). */
 function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return p;
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) {
+    p.catch(() => {}); // started already: its rejection is not heard, and must not go unhandled
+    return Promise.reject(signal.reason);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
