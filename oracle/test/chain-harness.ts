@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { hardhatListeningPort } from "../../sdk/src/test/ports.ts";
+import { hardhatRpcReady } from "../../sdk/src/test/ports.ts";
 import {
   createPublicClient,
   createWalletClient,
@@ -31,7 +31,7 @@ export const ORACLE_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f
 
 /**
  * A real Hardhat node as a child process on a loopback port (`npx hardhat node`), on port 0: the
- * kernel picks the port as Hardhat binds it (`hardhatListeningPort` says why).
+ * kernel picks the port as Hardhat binds it (`hardhatListeningPort` in sdk/src/test/ports.ts says why).
  */
 export class HardhatNode {
   #port = 0;
@@ -58,29 +58,12 @@ export class HardhatNode {
       detached: false,
     });
     this.#proc = proc;
-    let out = "";
-    proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-    proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      this.#port ||= hardhatListeningPort(out) ?? 0;
-      if (this.#port) {
-        try {
-          const r = await fetch(this.url, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-          });
-          if (r.ok) return;
-        } catch {
-          // not answering yet
-        }
-      }
-      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`hardhat node exited: ${out}`);
-      await new Promise((r) => setTimeout(r, 200));
+    try {
+      this.#port = Number(new URL(await hardhatRpcReady(proc, { timeoutMs: 60_000 })).port);
+    } catch (err) {
+      proc.kill("SIGKILL");
+      throw err;
     }
-    proc.kill("SIGKILL");
-    throw new Error(`hardhat node did not start within 60 s: ${out}`);
   }
   /** One JSON-RPC call to the node (`evm_mine`, `evm_setAutomine`, …); an error answer throws. */
   async rpc<T = unknown>(method: string, params: unknown[] = []): Promise<T> {

@@ -27,7 +27,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, hardhatListeningPort } from "../../sdk/src/test/ports.ts";
+import { freePort, hardhatRpcReady } from "../../sdk/src/test/ports.ts";
 import { ignitionDeploy } from "../../scripts/ignition.ts";
 
 const web = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -148,26 +148,10 @@ export async function startStack(log: (line: string) => void = () => {}, options
     let rpcUrl = process.env.CARBONPROOF_E2E_RPC;
     let addressesFile = process.env.CARBONPROOF_E2E_ADDRESSES;
     if (!rpcUrl || !addressesFile) {
-      // port 0: the kernel picks the port as Hardhat binds it (hardhatListeningPort says why)
+      // port 0: the kernel picks the port as Hardhat binds it (sdk/src/test/ports.ts says why)
       log("starting a Hardhat node on a loopback port");
       const node = spawnChild("npx", ["hardhat", "node", "--hostname", "127.0.0.1", "--port", "0"], {}, hardhatRoot);
-      let rpcPort: number | null = null;
-      await waitFor(
-        "the Hardhat node",
-        async () => {
-          if (node.child.exitCode !== null || node.child.signalCode !== null) throw new Error(node.output());
-          rpcPort ??= hardhatListeningPort(node.output());
-          if (rpcPort === null) return false;
-          const res = await fetch(`http://127.0.0.1:${rpcPort}`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-          });
-          return res.ok;
-        },
-        90_000,
-      );
-      rpcUrl = `http://127.0.0.1:${rpcPort}`;
+      rpcUrl = await hardhatRpcReady(node.child, { timeoutMs: 90_000 });
       log(`the Hardhat node answers on ${rpcUrl}`);
       timings.chainMs = Date.now() - t;
       t = Date.now();
@@ -177,7 +161,7 @@ export async function startStack(log: (line: string) => void = () => {}, options
           `${module} is not in this checkout: the credits contracts are needed for the browser tests. ` +
             "Attach to a running deployment with CARBONPROOF_E2E_RPC and CARBONPROOF_E2E_ADDRESSES.",
         );
-      const deploymentId = `e2e-${rpcPort}`;
+      const deploymentId = `e2e-${new URL(rpcUrl).port}`;
       log(`deploying ${module} (deployment id ${deploymentId})`);
       const deploy = ignitionDeploy(module, deploymentId, rpcUrl);
       run("ignition deploy", deploy.command, deploy.args, deploy.env, hardhatRoot);

@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { hardhatListeningPort } from "./ports.ts";
+import { hardhatRpcReady } from "./ports.ts";
 import {
   createPublicClient,
   createWalletClient,
@@ -57,37 +57,13 @@ export async function startTestChain(): Promise<TestChain> {
   const registryArt = artifact("attestation/AttestationRegistry.sol/AttestationRegistry.json");
   const oracleArt = artifact("oracles/OracleSet.sol/OracleSet.json");
   const deviceArt = artifact("devices/DeviceRegistry.sol/DeviceRegistry.json");
-  // port 0: the kernel picks the port as Hardhat binds it (hardhatListeningPort says why)
+  // port 0: the kernel picks the port as Hardhat binds it (hardhatListeningPort in ports.ts says why)
   const child: ChildProcess = spawn(process.execPath, [HARDHAT, "node", "--hostname", "127.0.0.1", "--port", "0"], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let output = "";
-  child.stdout?.on("data", (d) => (output += d));
-  child.stderr?.on("data", (d) => (output += d));
   try {
-    const deadline = Date.now() + 120_000;
-    let port: number | null = null;
-    let probe: PublicClient | null = null;
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null)
-        throw new Error(`hardhat node exited (${child.exitCode ?? child.signalCode}):\n${output}`);
-      port ??= hardhatListeningPort(output);
-      if (port !== null) {
-        probe ??= createPublicClient({ transport: http(`http://127.0.0.1:${port}`) });
-        const ready = await probe.getChainId().then(
-          () => true,
-          (error: unknown) => (error instanceof Error ? false : Promise.reject(error)),
-        );
-        if (ready) break;
-      }
-      if (Date.now() > deadline) {
-        child.kill("SIGKILL");
-        throw new Error(`hardhat node did not answer within 120 s:\n${output}`);
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    const rpcUrl = `http://127.0.0.1:${port}`;
+    const rpcUrl = await hardhatRpcReady(child, { timeoutMs: 120_000, pollMs: 250 });
     const client = createPublicClient({ transport: http(rpcUrl) });
     const chainId = await client.getChainId();
     const chain = {

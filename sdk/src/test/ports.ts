@@ -96,3 +96,61 @@ export function hardhatListeningPort(output: string): number | null {
   const m = /JSON-RPC server at http:\/\/[^\s/]*:(\d+)\//.exec(output);
   return m ? Number(m[1]) : null;
 }
+
+/** What {@link hardhatRpcReady} watches: a spawned `hardhat node`, its output piped. */
+type HardhatChild = {
+  exitCode: number | null;
+  signalCode: NodeJS.Signals | null;
+  stdout: NodeJS.ReadableStream | null;
+  stderr: NodeJS.ReadableStream | null;
+};
+
+/**
+ * The JSON-RPC URL of a `hardhat node --port 0` child once it answers `eth_chainId`: its port is
+ * read from its output as it is printed ({@link hardhatListeningPort}; the caller's own buffer of
+ * the output may be cut), then the node is asked every `pollMs` until it answers. Throws, with its
+ * output, when the child exits first or `timeoutMs` passes; the caller stops the child (it knows
+ * how it spawned it: a process group, a registry of children).
+ */
+export async function hardhatRpcReady(
+  child: HardhatChild,
+  opts: { timeoutMs: number; pollMs?: number; name?: string },
+): Promise<string> {
+  const name = opts.name ?? "the Hardhat node";
+  let output = "";
+  let port: number | null = null;
+  const take = (chunk: Buffer | string) => {
+    output = (output + chunk.toString()).slice(-20_000);
+    port ??= hardhatListeningPort(output);
+  };
+  child.stdout?.on("data", take);
+  child.stderr?.on("data", take);
+  try {
+    const deadline = Date.now() + opts.timeoutMs;
+    for (;;) {
+      if (port !== null) {
+        const url = `http://127.0.0.1:${port}`;
+        const answered = await fetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+          signal: AbortSignal.timeout(5_000),
+        }).then(
+          (r) => r.ok,
+          () => false, // not answering yet
+        );
+        if (answered) return url;
+      }
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before it answered:\n${output}`);
+      if (Date.now() > deadline)
+        throw new Error(`${name} did not answer within ${Math.round(opts.timeoutMs / 1000)} s:\n${output}`);
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 200));
+    }
+  } finally {
+    // the streams go on flowing without these listeners (Node does not pause a stream when its
+    // `data` listeners are removed), so a node that logs every call never blocks on a full pipe
+    child.stdout?.off("data", take);
+    child.stderr?.off("data", take);
+  }
+}

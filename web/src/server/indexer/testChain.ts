@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { getAddress, type Address, type PublicClient } from "viem";
 import { ignitionDeploy } from "../../../../scripts/ignition.ts";
-import { hardhatListeningPort } from "../../../../sdk/src/test/ports.ts";
+import { hardhatRpcReady } from "../../../../sdk/src/test/ports.ts";
 import { folderSource } from "../../../../sdk/src/verify/fileSource.ts";
 import { INDEXED_CONTRACTS, type IndexedContract } from "./events.ts";
 import type { EmbeddedIndexerConfig, EmbeddedRuntime } from "./index.ts";
@@ -40,38 +40,20 @@ function run(name: string, command: string, args: string[], env: Record<string, 
   return r.stdout;
 }
 
-async function rpcUp(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-    });
-    return res.ok;
-  } catch {
-    return false; // not listening yet: the caller polls
-  }
-}
-
 export async function startTestChain(log: (line: string) => void = () => {}): Promise<TestChain> {
   const timings: Record<string, number> = {};
   const stateDir = mkdtempSync(join(tmpdir(), "carbonproof-indexer-chain-"));
   let t = Date.now();
   log("starting a Hardhat node on a loopback port");
-  // port 0: the kernel picks the port as Hardhat binds it (hardhatListeningPort says why)
+  // port 0: the kernel picks the port as Hardhat binds it (sdk/src/test/ports.ts says why)
   const node = spawn("npx", ["hardhat", "node", "--hostname", "127.0.0.1", "--port", "0"], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
-  let output = "";
-  let port: number | null = null;
-  const take = (c: Buffer) => {
-    output = (output + c.toString()).slice(-10_000);
-    port ??= hardhatListeningPort(output);
-  };
-  node.stdout!.on("data", take);
-  node.stderr!.on("data", take);
+  // drained for as long as it runs (it logs every call); hardhatRpcReady reads its port
+  node.stdout!.resume();
+  node.stderr!.resume();
   let deploymentDir: string | null = null;
   const stop = async () => {
     if (node.exitCode === null && node.signalCode === null) {
@@ -86,16 +68,9 @@ export async function startTestChain(log: (line: string) => void = () => {}): Pr
     rmSync(stateDir, { recursive: true, force: true });
   };
   try {
-    const deadline = Date.now() + 90_000;
-    while (port === null || !(await rpcUp(`http://127.0.0.1:${port}`))) {
-      if (node.exitCode !== null || node.signalCode !== null)
-        throw new Error(`the Hardhat node exited (${node.exitCode ?? node.signalCode}):\n${output}`);
-      if (Date.now() > deadline) throw new Error(`the Hardhat node did not come up in 90 s:\n${output}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const rpcUrl = `http://127.0.0.1:${port}`;
+    const rpcUrl = await hardhatRpcReady(node, { timeoutMs: 90_000 });
     log(`the Hardhat node answers on ${rpcUrl}`);
-    const deploymentId = `indexer-test-${port}`;
+    const deploymentId = `indexer-test-${new URL(rpcUrl).port}`;
     deploymentDir = join(root, "ignition", "deployments", deploymentId);
     timings.chainMs = Date.now() - t;
     t = Date.now();
