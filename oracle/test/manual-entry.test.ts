@@ -97,6 +97,68 @@ describe("manual entry with an evidence file", { timeout: 120_000 }, () => {
     assert.equal(lastDeadLetter().reason, "schema");
   });
 
+  test("the envelope may come as a field typed application/json or as a file part; one evidence file only", async () => {
+    /** A multipart body written out by hand: `envelope` as a field declared application/json (curl -F 'envelope=…;type=application/json'). */
+    const typedField = (envelope: string, file: Buffer) => {
+      const b = "----cp-test-boundary";
+      const body = Buffer.concat([
+        Buffer.from(
+          `--${b}\r\nContent-Disposition: form-data; name="envelope"\r\nContent-Type: application/json\r\n\r\n${envelope}\r\n` +
+            `--${b}\r\nContent-Disposition: form-data; name="file"; filename="invoice.pdf"\r\nContent-Type: application/pdf\r\n\r\n`,
+        ),
+        file,
+        Buffer.from(`\r\n--${b}--\r\n`),
+      ]);
+      return fetch(`${node.httpUrl}/v1/manual-entries`, {
+        method: "POST",
+        headers: { "x-api-key": key, "content-type": `multipart/form-data; boundary=${b}` },
+        body,
+      });
+    };
+    const evidence = (tag: string) => {
+      const file = Buffer.from(`%PDF-1.4 ${tag} ${Date.now()}`);
+      return { file, sha: createHash("sha256").update(file).digest("hex") };
+    };
+    const a = evidence("typed field");
+    const envA = manual(a.sha);
+    const typed = await typedField(JSON.stringify(envA), a.file);
+    assert.equal(typed.status, 201, await typed.clone().text());
+    assert.equal(node.storage.getReading(readingDigestHex(envA.reading))?.source, "manual");
+
+    const b = evidence("file part");
+    const envB = manual(b.sha);
+    const form = new FormData();
+    form.append("envelope", new Blob([JSON.stringify(envB)], { type: "application/json" }), "env.json");
+    form.append("file", new Blob([new Uint8Array(b.file)], { type: "application/pdf" }), "invoice.pdf");
+    const asFile = await fetch(`${node.httpUrl}/v1/manual-entries`, {
+      method: "POST",
+      headers: { "x-api-key": key },
+      body: form,
+    });
+    assert.equal(asFile.status, 201, await asFile.clone().text());
+    assert.equal(node.storage.getReading(readingDigestHex(envB.reading))?.source, "manual");
+
+    // declared JSON, but not: refused and dead-lettered like any envelope that is not JSON
+    const bad = await typedField("{not json", evidence("bad").file);
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { message: string }).message, /declared application\/json but is not JSON/);
+    assert.equal(lastDeadLetter().reason, "malformed");
+    assert.match(lastDeadLetter().detail, /MALFORMED/);
+
+    const c = evidence("two files");
+    const two = new FormData();
+    two.append("envelope", JSON.stringify(manual(c.sha)));
+    two.append("file", new Blob([new Uint8Array(c.file)], { type: "application/pdf" }), "invoice.pdf");
+    two.append("photo", new Blob([new Uint8Array(c.file)], { type: "image/jpeg" }), "meter.jpg");
+    const twoFiles = await fetch(`${node.httpUrl}/v1/manual-entries`, {
+      method: "POST",
+      headers: { "x-api-key": key },
+      body: two,
+    });
+    assert.equal(twoFiles.status, 400);
+    assert.equal(((await twoFiles.json()) as { error: string }).error, "INCOMPLETE");
+  });
+
   test("a file name is stored as sent, or refused when it cannot be (a control character, over 255 characters)", async () => {
     // a name outside ASCII comes back exactly as sent
     const file = Buffer.from(`lasku ${Date.now()}`);

@@ -279,6 +279,11 @@ export async function buildApi(deps: ApiDeps) {
       }
     }
   });
+  /**
+   * A route's key check, run as its `onRequest` hook: before its body is read, so that a request
+   * without a valid key is answered 401/403 without the node buffering or parsing what it sends
+   * (a co-sign body may be 256 MiB; Node discards the rest unread).
+   */
   const requireKey =
     (scopes: ApiKey["scope"][]) =>
     async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
@@ -348,7 +353,7 @@ export async function buildApi(deps: ApiDeps) {
           401: errorSchema,
         },
       },
-      preHandler: cfg.openIngest ? [] : [requireKey(["facility", "device"])],
+      onRequest: cfg.openIngest ? [] : [requireKey(["facility", "device"])],
     },
     async (req, reply) => {
       const principal = req.apiKey ? { scope: req.apiKey.scope, subject: req.apiKey.subject } : undefined;
@@ -631,7 +636,7 @@ export async function buildApi(deps: ApiDeps) {
         consumes: ["multipart/form-data"],
         security: [{ apiKey: [] }],
       },
-      preHandler: [requireKey(["facility"])],
+      onRequest: [requireKey(["facility"])],
     },
     async (req, reply) => {
       const file = await readMultipart(async () => {
@@ -683,26 +688,43 @@ export async function buildApi(deps: ApiDeps) {
       schema: {
         summary: "Manual energy or fuel entry: a signed `manual` reading plus its evidence file",
         description:
-          "Multipart: field `envelope` (signed manual reading, JSON) and one file. The file's SHA-256 must equal the reading's m.evidenceSha256; the file is pinned to IPFS, then the reading goes through validation like any other. A file name POST /v1/evidence would refuse is refused here too (400 BAD_FILE_NAME), and dead-lettered as malformed.",
+          "Multipart: field `envelope` (signed manual reading, JSON: a text field, a field of type application/json, or a file part named `envelope`) and one file. The file's SHA-256 must equal the reading's m.evidenceSha256; the file is pinned to IPFS, then the reading goes through validation like any other. A file name POST /v1/evidence would refuse is refused here too (400 BAD_FILE_NAME), and dead-lettered as malformed.",
         consumes: ["multipart/form-data"],
         security: [{ apiKey: [] }],
       },
-      preHandler: [requireKey(["facility"])],
+      onRequest: [requireKey(["facility"])],
     },
     async (req, reply) => {
       let envelopeText: string | undefined;
       let fileBytes: Buffer | undefined;
+      let files = 0;
       let filename = "evidence";
       let mediaType = "application/octet-stream";
-      await readMultipart(async () => {
-        for await (const part of req.parts()) {
-          if (part.type === "file") {
-            fileBytes = await part.toBuffer();
-            filename = part.filename;
-            mediaType = part.mimetype;
-          } else if (part.fieldname === "envelope") envelopeText = String(part.value);
-        }
-      });
+      let unreadEnvelope = false;
+      try {
+        await readMultipart(async () => {
+          // two files at most: the evidence, and the envelope when a client sends it as a file
+          // (`curl -F envelope=@env.json`)
+          for await (const part of req.parts({ limits: { files: 2 } })) {
+            if (part.type === "file" && part.fieldname === "envelope") {
+              envelopeText = (await part.toBuffer()).toString("utf8");
+            } else if (part.type === "file") {
+              files++;
+              fileBytes = await part.toBuffer();
+              filename = part.filename;
+              mediaType = part.mimetype;
+            } else if (part.fieldname === "envelope") {
+              // a field sent as application/json comes parsed (@fastify/multipart): its text again
+              envelopeText = typeof part.value === "string" ? part.value : JSON.stringify(part.value);
+            }
+          }
+        });
+      } catch (err) {
+        // a field declared application/json that is not JSON, or holds a __proto__ key: refused
+        // below like any envelope that is not JSON, and dead-lettered (its text is not kept)
+        if ((err as { code?: string }).code !== "FST_INVALID_JSON_FIELD_ERROR") throw err;
+        unreadEnvelope = true;
+      }
       // a refused entry is dead-lettered with the envelope as sent; the evidence file is described
       // (size, type, SHA-256), never stored there
       const sha = fileBytes && createHash("sha256").update(fileBytes).digest("hex");
@@ -727,7 +749,13 @@ export async function buildApi(deps: ApiDeps) {
         );
         return reply.code(code).send({ error, message });
       };
-      if (!envelopeText || !fileBytes)
+      if (unreadEnvelope)
+        return refuse(
+          400,
+          "MALFORMED",
+          "`envelope` was declared application/json but is not JSON, or holds a __proto__ key; send the signed envelope as a JSON text field",
+        );
+      if (!envelopeText || !fileBytes || files > 1)
         return refuse(400, "INCOMPLETE", "send the field `envelope` and one evidence file");
       let value: unknown;
       try {
@@ -788,7 +816,7 @@ export async function buildApi(deps: ApiDeps) {
           properties: { header: { type: "string" }, bundle: { type: "string" } },
         },
       },
-      preHandler: [requireKey(["oracle"])],
+      onRequest: [requireKey(["oracle"])],
     },
     async (req, reply) => {
       if (!deps.cosign) {
@@ -825,7 +853,7 @@ export async function buildApi(deps: ApiDeps) {
           },
         },
       },
-      preHandler: [requireKey(["admin"])],
+      onRequest: [requireKey(["admin"])],
     },
     async (req, reply) => {
       const b = req.body as { scope: ApiKey["scope"]; subject: string; label?: string };
@@ -843,7 +871,7 @@ export async function buildApi(deps: ApiDeps) {
           properties: { id: { type: "integer", minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
         },
       },
-      preHandler: [requireKey(["admin"])],
+      onRequest: [requireKey(["admin"])],
     },
     async (req, reply) => {
       const id = (req.params as { id: number }).id;
@@ -963,7 +991,7 @@ export async function buildApi(deps: ApiDeps) {
           // a retry may search the registry's events: 503 when that failed
           response: op === "retry" ? { ...batchOpResponses, 503: refusalSchema } : batchOpResponses,
         },
-        preHandler: [requireKey(["admin"])],
+        onRequest: [requireKey(["admin"])],
       },
       async (req, reply) => {
         const id = await batchIdOf(req, reply);
@@ -1041,8 +1069,8 @@ export async function buildApi(deps: ApiDeps) {
       },
       // the key first, then the body: a body that is not JSON, or names a field the route does not
       // take (the validator would drop it), would otherwise retry every failed batch
+      onRequest: [requireKey(["admin"])],
       preValidation: [
-        requireKey(["admin"]),
         async (req, reply) => {
           const body = req.body as unknown;
           // a JSON content type with nothing after it: no body
