@@ -1,6 +1,7 @@
 import { pino, type Logger } from "pino";
 import type { Config } from "./config/schema.ts";
 import { createMetrics, type Metrics } from "./metrics/metrics.ts";
+import { configUrls, urlScrubber } from "./url-scrub.ts";
 
 /** Stops the node: one AbortSignal every loop watches, and hooks run in reverse order of registration. */
 export class Shutdown {
@@ -50,24 +51,46 @@ export type Common = {
   metrics: Metrics;
   shutdown: Shutdown;
   clock: Clock;
+  /**
+   * `text` with the configured URLs that may hold a secret written as scheme, host and port
+   * (url-scrub.ts): for what the node stores or answers from an error (batch errors are public).
+   */
+  scrub(text: string): string;
 };
 
 export function createCommon(
   config: Config,
   opts: { logger?: Logger; clock?: Clock; defaultMetrics?: boolean } = {},
 ): Common {
-  const logger =
+  const scrub = urlScrubber(configUrls(config));
+  const base =
     opts.logger ??
     pino({
       level: config.log.level,
       base: { node: config.nodeName },
       redact: ["privateKey", "password", "*.privateKey", "*.password"],
     });
+  // an error logged as `err` (an Error, or its message) may quote the URL it called
+  const logger = base.child({}, { serializers: { err: (err: unknown) => scrubbedErr(err, scrub) } });
   return {
     config,
     logger,
+    scrub,
     metrics: createMetrics({ defaultMetrics: opts.defaultMetrics }),
     shutdown: new Shutdown(),
     clock: opts.clock ?? systemClock,
   };
+}
+
+/** pino's `err` serializer, then `scrub` over its text (message, stack, causes and any string field). */
+function scrubbedErr(err: unknown, scrub: (text: string) => string): unknown {
+  if (typeof err === "string") return scrub(err);
+  if (!(err instanceof Error)) return err;
+  const walk = (v: unknown, depth: number): unknown => {
+    if (typeof v === "string") return scrub(v);
+    if (depth > 4 || typeof v !== "object" || v === null) return v;
+    if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, depth + 1)]));
+  };
+  return walk(pino.stdSerializers.err(err), 0);
 }

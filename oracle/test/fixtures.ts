@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import {
   defaultFactorSet,
   factorSetId,
@@ -142,7 +142,15 @@ async function storageUnderTest(dataDir: string): Promise<{ driver?: "postgres";
 
 /** A node on a temp dir, loopback, ephemeral ports; `close` stops it and removes the dir (unless kept). */
 export async function testNode(
-  opts: { config?: ConfigInput; devices?: DeviceInfo[]; parts?: Partial<NodeParts>; clock?: Clock; dir?: string } = {},
+  opts: {
+    config?: ConfigInput;
+    devices?: DeviceInfo[];
+    parts?: Partial<NodeParts>;
+    clock?: Clock;
+    dir?: string;
+    /** where the node logs (default: silent, or ORACLE_TEST_LOG's level) */
+    logger?: Logger;
+  } = {},
 ): Promise<OracleNode & { dir: string; devices: MemoryDeviceDirectory; close: () => Promise<void> }> {
   const tmp = opts.dir ? { dir: opts.dir, cleanup: () => {} } : tempDir();
   const base: ConfigInput = {
@@ -153,7 +161,11 @@ export async function testNode(
     batching: { windowS: 60, graceS: 1, tickMs: 50, retryBaseMs: 50, retryMaxMs: 500 },
   };
   const config = parseConfig(deepMerge(base, opts.config ?? {}));
-  const common = createCommon(config, { logger: quietLogger(), clock: opts.clock, defaultMetrics: false });
+  const common = createCommon(config, {
+    logger: opts.logger ?? quietLogger(),
+    clock: opts.clock,
+    defaultMetrics: false,
+  });
   const devices = new MemoryDeviceDirectory(opts.devices ?? []);
   const node = await startNode(common, { calculator: sdkCalculator(), devices, ...opts.parts });
   return {

@@ -1137,7 +1137,8 @@ export async function buildApi(deps: ApiDeps) {
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     const status = err.statusCode ?? 500;
     if (status >= 500) req.log.error({ err }, "request failed");
-    void reply.code(status).send({ error: err.code ?? "ERROR", message: err.message });
+    // a failure's message may quote a URL it called (a device lookup's chain.rpcUrl): common.scrub
+    void reply.code(status).send({ error: err.code ?? "ERROR", message: common.scrub(err.message) });
   });
   return app;
 }

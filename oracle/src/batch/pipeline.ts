@@ -299,7 +299,9 @@ export class BatchPipeline {
         txFrom = await chain.senderOf(b.txRaw as Hex);
       } catch (err) {
         // left without a sender, the batch is followed as this account's, as before schema 4
-        const error = `cannot read the sender of stored transaction ${b.txHash}: ${(err as Error).message}`;
+        const error = this.#common.scrub(
+          `cannot read the sender of stored transaction ${b.txHash}: ${(err as Error).message}`,
+        );
         await this.#writes.patchBatch(b.id, "submitted", { error });
         this.#log.error({ batch: b.id, tx: b.txHash, err }, "sender of a stored transaction unreadable");
         continue;
@@ -314,7 +316,8 @@ export class BatchPipeline {
     const cfg = this.#common.config.batching;
     const attempts = b.attempts + 1;
     const delay = Math.min(cfg.retryBaseMs * 2 ** Math.min(attempts - 1, 20), cfg.retryMaxMs);
-    const message = err instanceof Error ? err.message : String(err);
+    // public on GET /v1/batches and /v1/status: a URL holding a key is not (common.scrub)
+    const message = this.#common.scrub(err instanceof Error ? err.message : String(err));
     this.#lastError = message;
     await this.#writes.patchBatch(b.id, b.state, {
       attempts,
@@ -550,7 +553,7 @@ export class BatchPipeline {
         );
         return false;
       }
-      adopted = `looking for it failed ${ADOPT_ATTEMPTS} times, last: ${(err as Error).message}`;
+      adopted = this.#common.scrub(`looking for it failed ${ADOPT_ATTEMPTS} times, last: ${(err as Error).message}`);
     }
     if (adopted === true) return true;
     const error =

@@ -1,0 +1,60 @@
+/**
+ * The configured URLs that may carry a secret, kept out of what the node says. An RPC provider's
+ * URL often holds its API key in the path (`https://eth-mainnet.example/v2/<key>`), a pinning
+ * service's or a broker's in the user info or the query, PostgreSQL's URL a password. The errors of
+ * viem, kubo-rpc-client, fetch and pg quote the URL they called (viem drops only `user:pass`), and
+ * what the node says reaches a batch's `error` (public on GET /v1/batches), API answers and logs.
+ */
+import type { Config } from "./config/schema.ts";
+
+/** Every URL of `cfg` that names a remote part: chain.rpcUrl, ipfs.kuboUrl, mqtt.url, storage.url, the quorum's peers. */
+export function configUrls(cfg: Config): string[] {
+  return [
+    cfg.chain.rpcUrl,
+    cfg.ipfs.kuboUrl,
+    cfg.mqtt.url,
+    cfg.storage.url,
+    ...cfg.quorum.peers.map((p) => p.url),
+  ].filter((u): u is string => typeof u === "string" && u.length > 0);
+}
+
+/**
+ * `url` as messages name it: scheme, host and port, then `/…` when it had more (user info, a path
+ * other than `/`, a query or a fragment); null for a URL with nothing to hide or that is not a URL.
+ */
+export function urlForMessages(url: string): string | null {
+  if (!URL.canParse(url)) return null;
+  const u = new URL(url);
+  const more = u.username || u.password || (u.pathname !== "/" && u.pathname !== "") || u.search || u.hash;
+  return more ? `${u.protocol}//${u.host}/…` : null;
+}
+
+/**
+ * A function that writes each of `urls` in a text as {@link urlForMessages} does: as configured,
+ * as the URL class writes it (what fetch and viem quote), without its user info (what viem
+ * quotes), each with and without a trailing `/`. URLs with nothing to hide are left as they are.
+ */
+export function urlScrubber(urls: Iterable<string | undefined>): (text: string) => string {
+  const pairs: [string, string][] = [];
+  for (const url of urls) {
+    if (!url) continue;
+    const shown = urlForMessages(url);
+    if (!shown) continue;
+    const u = new URL(url);
+    const variants = new Set([url, u.href]);
+    u.username = "";
+    u.password = "";
+    variants.add(u.href);
+    for (const v of [...variants]) variants.add(v.endsWith("/") ? v.slice(0, -1) : `${v}/`);
+    // the bare origin is no secret (a URL whose only secret was its user info)
+    const origin = `${u.protocol}//${u.host}`;
+    for (const v of variants) if (v !== origin && v !== `${origin}/`) pairs.push([v, shown]);
+  }
+  // longest first: a URL is replaced whole, never a prefix of it leaving its secret behind
+  pairs.sort((a, b) => b[0].length - a[0].length);
+  if (!pairs.length) return (text) => text;
+  return (text) => {
+    for (const [from, to] of pairs) if (text.includes(from)) text = text.split(from).join(to);
+    return text;
+  };
+}

@@ -1,0 +1,137 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import { pino } from "pino";
+import { urlForMessages, urlScrubber } from "../src/url-scrub.ts";
+import { deviceInfo, makeDevice, electricity, testNode } from "./fixtures.ts";
+import { waitFor } from "./helpers.ts";
+import { ORACLE_KEY } from "./chain-harness.ts";
+import { readingDigestHex } from "../../sdk/src/index.ts";
+import { createApiKey } from "../src/api/keys.ts";
+
+test("a configured URL holding a secret is written as its scheme, host and port, however an error quotes it", () => {
+  const rpc = "https://eth-mainnet.example.org/v2/SECRET-KEY-1";
+  const scrub = urlScrubber([
+    rpc,
+    "https://pin:SECRET-PW-2@kubo.example.net:5001",
+    "postgres://oracle:SECRET-PW-3@db.internal:5432/carbonproof",
+    "mqtts://broker.example:8883/?token=SECRET-TOKEN-4",
+    "http://127.0.0.1:8545", // nothing to hide: left as it is
+    undefined,
+  ]);
+  // as viem quotes it (the URL as given), fetch (the URL class's form), and without user info
+  const text = [
+    `HTTP request failed.\n\nStatus: 401\nURL: ${rpc}\nRequest body: {"method":"eth_call"}`,
+    `fetch failed for ${rpc}/ and https://kubo.example.net:5001/ at https://pin:SECRET-PW-2@kubo.example.net:5001/`,
+    `connect ECONNREFUSED postgres://oracle:SECRET-PW-3@db.internal:5432/carbonproof`,
+    `mqtts://broker.example:8883/?token=SECRET-TOKEN-4 closed`,
+    `chain http://127.0.0.1:8545 down`,
+  ].join("\n");
+  const out = scrub(text);
+  assert.doesNotMatch(out, /SECRET/);
+  assert.match(out, /URL: https:\/\/eth-mainnet\.example\.org\/…\n/);
+  assert.match(out, /at https:\/\/kubo\.example\.net:5001\/…$/m);
+  assert.match(out, /ECONNREFUSED postgres:\/\/db\.internal:5432\/…$/m);
+  assert.match(out, /chain http:\/\/127\.0\.0\.1:8545 down/);
+  // a bare origin is never replaced: only the whole URL is
+  assert.match(out, /and https:\/\/kubo\.example\.net:5001\/ at/);
+  assert.equal(urlForMessages("http://127.0.0.1:8545/"), null);
+  assert.equal(urlForMessages("not a url"), null);
+  assert.equal(urlForMessages("https://rpc.example/v2/k"), "https://rpc.example/…");
+});
+
+/**
+ * A node whose device directory reads the DeviceRegistry over a chain.rpcUrl holding its key in
+ * the path, on a loopback port where nothing listens (the provider down): the 500 its reading is
+ * answered with, and every log line, name the RPC by scheme, host and port only.
+ */
+test("an RPC URL's key reaches neither an API answer nor a log line", async () => {
+  const probe = createServer();
+  await new Promise<void>((ok) => probe.listen(0, "127.0.0.1", ok));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((ok) => probe.close(ok));
+  const lines: string[] = [];
+  const meter = makeDevice("scrub-meter-1");
+  const node = await testNode({
+    config: {
+      devices: { source: "chain" },
+      chain: { rpcUrl: `http://127.0.0.1:${port}/v2/SECRET-RPC-KEY`, deviceRegistry: `0x${"55".repeat(20)}` },
+    },
+    parts: { devices: undefined },
+    logger: pino({ level: "debug" }, { write: (line: string) => void lines.push(line) }),
+  });
+  try {
+    const key = createApiKey(node.storage, { scope: "facility", subject: meter.facilityId }).key;
+    const res = await fetch(`${node.httpUrl}/v1/readings`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": key },
+      body: JSON.stringify(electricity(meter)),
+    });
+    const body = await res.text();
+    assert.ok(res.status >= 500, `${res.status} ${body}`);
+    assert.doesNotMatch(body, /SECRET-RPC-KEY/);
+    assert.ok(body.includes(`127.0.0.1:${port}/…`), body);
+    assert.ok(
+      lines.some((l) => l.includes(`127.0.0.1:${port}/…`)),
+      "the failure is logged, the RPC named",
+    );
+    assert.deepEqual(
+      lines.filter((l) => l.includes("SECRET-RPC-KEY")),
+      [],
+    );
+  } finally {
+    await node.close();
+  }
+});
+
+/**
+ * A batch whose chain step fails against a chain.rpcUrl holding its key (nothing listens there):
+ * its `error`, public on GET /v1/batches, and the node's status name the RPC without the key.
+ */
+test("an RPC URL's key stays out of a failed batch step's error, public on GET /v1/batches", async () => {
+  const probe = createServer();
+  await new Promise<void>((ok) => probe.listen(0, "127.0.0.1", ok));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((ok) => probe.close(ok));
+  const meter = makeDevice("scrub-meter-2");
+  const lines: string[] = [];
+  process.env.CARBONPROOF_ORACLE_PRIVATE_KEY = ORACLE_KEY;
+  const node = await testNode({
+    devices: [deviceInfo(meter)],
+    config: {
+      batching: { windowS: 1, graceS: 0 },
+      chain: {
+        enabled: true,
+        rpcUrl: `http://127.0.0.1:${port}/v2/SECRET-RPC-KEY`,
+        attestationRegistry: `0x${"55".repeat(20)}`,
+        pollMs: 100,
+      },
+    },
+    logger: pino({ level: "debug" }, { write: (line: string) => void lines.push(line) }),
+  });
+  try {
+    const env = electricity(meter, { ts: Math.floor(Date.now() / 1000) - 5 });
+    await node.ingestor.submit(env, { source: "http" });
+    const batchId = node.storage.getReading(readingDigestHex(env.reading))!.batchId!;
+    const failing = await waitFor(
+      () => {
+        const b = node.storage.getBatch(batchId)!;
+        return b.attempts >= 1 && b.error ? b : null;
+      },
+      { what: "a chain step failed and was recorded" },
+    );
+    assert.ok(failing.error!.includes(`127.0.0.1:${port}/…`), failing.error!);
+    const listed = await (await fetch(`${node.httpUrl}/v1/batches?limit=10`)).text();
+    const status = await (await fetch(`${node.httpUrl}/v1/status`)).text();
+    for (const [what, text] of [
+      ["stored error", failing.error!],
+      ["GET /v1/batches", listed],
+      ["GET /v1/status", status],
+      ["logs", lines.join("")],
+    ])
+      assert.doesNotMatch(text!, /SECRET-RPC-KEY/, what);
+  } finally {
+    delete process.env.CARBONPROOF_ORACLE_PRIVATE_KEY;
+    await node.close();
+  }
+});
