@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createCommon } from "../src/common.ts";
 import { parseConfig } from "../src/config/load.ts";
 import { startHeartbeatRetention } from "../src/ingest/heartbeat.ts";
+import { createApiKey } from "../src/api/keys.ts";
 import { SqliteStorage } from "../src/storage/sqlite.ts";
 
 /** A heartbeat as the firmware signs it (docs/protocol.md, "Device heartbeat"). */
@@ -165,6 +166,52 @@ describe("device health: durable heartbeats, gaps and rejections", { timeout: 60
     const c = body.devices.find((d) => d.deviceId === "kangaita-chimney-1")!;
     assert.equal(c.heartbeatCount, 5);
     assert.equal(c.lastHeartbeatAtMs, t0 + 420_000);
+  });
+});
+
+/**
+ * Heartbeats leave a row only for a device the node knows in the topic's facility, and only from a
+ * connection whose key may publish for it (mqtt.requireAuth): made-up device ids or another
+ * device's key would otherwise fill the device-health view, which needs no key to read.
+ */
+describe("device health: whose heartbeats are stored", { timeout: 60_000 }, () => {
+  const meter = makeDevice("kangaita-meter-1");
+  const other = makeDevice("kangaita-meter-2");
+  let node: Awaited<ReturnType<typeof testNode>>;
+  before(async () => {
+    node = await testNode({
+      devices: [deviceInfo(meter), deviceInfo(other)],
+      config: { mqtt: { requireAuth: true } },
+    });
+  });
+  after(() => node.close());
+
+  test("an unknown device's, one of another facility's topic and one sent with another device's key leave no row", async () => {
+    const key = createApiKey(node.storage, { scope: "device", subject: meter.deviceId }).key;
+    const client = await mqtt.connectAsync(node.mqtt!.url, {
+      clientId: "hb-scope",
+      username: meter.deviceId,
+      password: key,
+      reconnectPeriod: 0,
+    });
+    try {
+      const ts = Math.floor(Date.now() / 1000);
+      const send = (facilityId: string, deviceId: string, payload: string) =>
+        client.publishAsync(`carbonproof/v1/${facilityId}/${deviceId}/heartbeat`, payload, { qos: 1 });
+      const ghost = makeDevice("ghost-meter-9");
+      await send(ghost.facilityId, ghost.deviceId, heartbeat(ghost, ts)); // not a device of this node
+      await send("ktda-gitugi", meter.deviceId, heartbeat({ ...meter, facilityId: "ktda-gitugi" }, ts)); // not its facility
+      await send(other.facilityId, other.deviceId, heartbeat(other, ts)); // signed by it, sent with meter's key
+      await send(meter.facilityId, meter.deviceId, heartbeat(meter, ts)); // its own
+      const res = await fetch(`${node.httpUrl}/v1/devices/health?sinceMs=0`);
+      const { devices } = (await res.json()) as { devices: DeviceHealth[] };
+      assert.deepEqual(
+        devices.map((d) => [d.deviceId, d.facilityId, d.heartbeatCount, d.unverifiedHeartbeatCount]),
+        [[meter.deviceId, meter.facilityId, 1, 0]],
+      );
+    } finally {
+      await client.endAsync();
+    }
   });
 });
 

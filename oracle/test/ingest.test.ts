@@ -4,7 +4,10 @@ import mqtt from "mqtt";
 import { readingDigestHex } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
 import { readingsTopic } from "../src/ingest/mqtt.ts";
+import type { AckSink } from "../src/ingest/mqtt-server.ts";
 import { deviceInfo, electricity, flueGas, makeDevice, testNode } from "./fixtures.ts";
+import { waitFor } from "./helpers.ts";
+import { publish, RawClient } from "./mqtt-raw.ts";
 
 describe("ingest over MQTT and HTTP", { timeout: 60_000 }, () => {
   const chimney = makeDevice("kangaita-chimney-1");
@@ -70,6 +73,57 @@ describe("ingest over MQTT and HTTP", { timeout: 60_000 }, () => {
     assert.equal(node.storage.listDeadLetters({ limit: 10_000 }).length, before);
     await client.publishAsync(`carbonproof/v1/${chimney.facilityId}/${chimney.deviceId}/other`, "{}", { qos: 1 });
     assert.equal(node.storage.listDeadLetters({ limit: 10_000 }).length, before + 1);
+  });
+
+  test("distinct long or unparsable topics are acknowledged and dead-lettered as topic; the topic cache keeps none of them", async () => {
+    const cachedBefore = node.mqtt!.cachedTopics!();
+    const deadBefore = node.storage.listDeadLetters({ limit: 10_000 }).length;
+    // each distinct: the cache once kept every topic, parsed or not, up to 65,536 of them (65,536
+    // topics of 65,535 bytes held ~4 GiB)
+    const topics = [
+      ...Array.from({ length: 40 }, (_, i) => `carbonproof/v1/ktda-kangaita/${"x".repeat(20_000)}-${i}/readings`),
+      ...Array.from({ length: 20 }, (_, i) => `carbonproof/v1/ktda-kangaita/kangaita-meter-1/other-${i}`),
+      ...Array.from({ length: 20 }, (_, i) => `carbonproof/v1/ktda-kangaita/Meter-${i}/readings`),
+    ];
+    await Promise.all(topics.map((t) => client.publishAsync(t, "{}", { qos: 1 })));
+    const dead = node.storage.listDeadLetters({ limit: 10_000 });
+    assert.equal(dead.length, deadBefore + topics.length, "one dead letter each, before its PUBACK");
+    const mine = dead.slice(0, topics.length);
+    assert.ok(mine.every((d) => d.reason === "topic" && d.deviceId === null));
+    assert.deepEqual(
+      new Set(mine.map((d) => (JSON.parse(d.payload) as { topic: string }).topic)),
+      new Set(topics),
+      "each with its topic",
+    );
+    assert.ok(mine.some((d) => /longer than any device topic/.test(d.detail)));
+    assert.equal(node.mqtt!.cachedTopics!(), cachedBefore, "no unparsable topic is cached");
+    // a device topic is cached (parsed once, not per message)
+    const heartbeat = `carbonproof/v1/${suspended.facilityId}/${suspended.deviceId}/heartbeat`;
+    await client.publishAsync(heartbeat, "{}", { qos: 1 });
+    await client.publishAsync(heartbeat, "{}", { qos: 1 });
+    assert.equal(node.mqtt!.cachedTopics!(), cachedBefore + 1);
+  });
+
+  test("a topic whose device id breaks the id rules is acknowledged and dead-lettered naming the id; the connection stays open", async () => {
+    const c = new RawClient(Number(new URL(node.mqtt!.url).port));
+    try {
+      await c.connect({ clientId: "invalid-id" });
+      // an uppercase id: on a chain directory its lookup threw (idToBytes32: INVALID_ID), the
+      // message was failed as not stored, the connection closed and the device resent it forever
+      c.write(publish(1, JSON.stringify(electricity(meter)), `carbonproof/v1/${meter.facilityId}/Dev-A/readings`));
+      await waitFor(() => c.acks().includes(1), { what: "PUBACK of the invalid topic" });
+      const dl = node.storage.listDeadLetters({ limit: 1 })[0]!;
+      assert.equal(dl.reason, "topic");
+      assert.match(dl.detail, /device id "Dev-A" is not a valid id/);
+      assert.equal(dl.deviceId, null);
+      const env = electricity(meter);
+      c.write(publish(2, JSON.stringify(env), readingsTopic(meter.facilityId, meter.deviceId)));
+      await waitFor(() => c.acks().includes(2), { what: "PUBACK of the next reading" });
+      assert.equal(c.closed, false);
+      assert.ok(node.storage.getReading(readingDigestHex(env.reading)));
+    } finally {
+      c.end();
+    }
   });
 
   test("a single valid envelope over HTTP answers 201 with its digest", async () => {
@@ -276,6 +330,156 @@ describe("embedded broker with mqtt.requireAuth", { timeout: 60_000 }, () => {
       assert.equal(node.storage.listDeadLetters({ limit: 1 })[0]?.reason, "forbidden-principal");
     } finally {
       await c.endAsync();
+    }
+  });
+});
+
+describe("an oversized PUBLISH on the embedded endpoint with mqtt.requireAuth", { timeout: 60_000 }, () => {
+  const meter = makeDevice("kangaita-meter-1");
+  let node: Awaited<ReturnType<typeof testNode>>;
+  let port: number;
+  const clients: RawClient[] = [];
+  const raw = () => {
+    const c = new RawClient(port);
+    clients.push(c);
+    return c;
+  };
+  /** above mqtt.maxPayloadBytes plus the largest topic: skipped as it comes, not held */
+  const big = Buffer.alloc(400_000, "q");
+  before(async () => {
+    node = await testNode({ devices: [deviceInfo(meter)], config: { mqtt: { requireAuth: true } } });
+    port = Number(new URL(node.mqtt!.url).port);
+  });
+  after(async () => {
+    for (const c of clients) c.end();
+    await node.close();
+  });
+
+  test("as the first packet, before CONNECT: the connection is closed, nothing is dead-lettered or acknowledged", async () => {
+    const c = raw();
+    c.write(publish(1, big, readingsTopic(meter.facilityId, meter.deviceId)));
+    await waitFor(() => c.closed, { what: "connection closed" });
+    assert.deepEqual(c.acks(), []);
+    assert.equal(node.storage.listDeadLetters({ limit: 10 }).length, 0);
+  });
+
+  test("for a device the key may not publish for: dead-lettered and acknowledged, not counted against that device", async () => {
+    const key = createApiKey(node.storage, { scope: "device", subject: meter.deviceId }).key;
+    const c = raw();
+    const connack = await c.connect({ clientId: "big-sender", username: meter.deviceId, password: Buffer.from(key) });
+    assert.equal(connack.returnCode, 0);
+    c.write(publish(1, big, readingsTopic(meter.facilityId, "kangaita-meter-2")));
+    await waitFor(() => c.acks().includes(1), { what: "PUBACK of the other device's" });
+    const other = node.storage.listDeadLetters({ limit: 1 })[0]!;
+    assert.equal(other.reason, "oversized");
+    assert.equal(other.deviceId, null);
+    assert.match(other.detail, /not counted against device kangaita-meter-2/);
+    assert.equal(node.storage.listDeadLetters({ limit: 10, deviceId: "kangaita-meter-2" }).length, 0);
+    // its own device's: counted against it, as before
+    c.write(publish(2, big, readingsTopic(meter.facilityId, meter.deviceId)));
+    await waitFor(() => c.acks().includes(2), { what: "PUBACK of its own" });
+    const own = node.storage.listDeadLetters({ limit: 1 })[0]!;
+    assert.equal(own.reason, "oversized");
+    assert.equal(own.deviceId, meter.deviceId);
+    assert.equal(c.closed, false);
+  });
+});
+
+describe("a storage error while a reading is checked on the MQTT hot path", { timeout: 60_000 }, () => {
+  // One verification thread: messages handed on in one event-loop turn are prepared in one worker
+  // batch, and the worker's answer is taken message by message in its `message` listener.
+  const a = makeDevice("kangaita-meter-1");
+  const b = makeDevice("kangaita-meter-2");
+  const c = makeDevice("kangaita-meter-3");
+  const d = makeDevice("kangaita-meter-4");
+  let node: Awaited<ReturnType<typeof testNode>>;
+  before(async () => {
+    node = await testNode({
+      config: { validation: { verifyWorkers: 1 } },
+      devices: [deviceInfo(a), deviceInfo(b), deviceInfo(c), deviceInfo(d)],
+    });
+  });
+  after(() => node.close());
+
+  /**
+   * The node's real SQLite storage, but `method` throws once for `deviceId`: it stands for storage
+   * failing for one call (a PostgreSQL connection reset during a blip, SQLITE_IOERR).
+   */
+  function failOnce(method: "maxSeq" | "listReadings", deviceId: string): { failures: () => number } {
+    const storage = node.storage as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const real = storage[method]!.bind(node.storage);
+    let failures = 0;
+    storage[method] = (...args: unknown[]) => {
+      const id = typeof args[0] === "string" ? args[0] : (args[0] as { deviceId?: string }).deviceId;
+      if (id === deviceId && failures === 0) {
+        failures++;
+        throw new Error(`stand-in: the storage connection was reset during ${method}`);
+      }
+      return real(...args);
+    };
+    return { failures: () => failures };
+  }
+
+  test("fails only that message of the worker batch; the others are stored and acknowledged, the node goes on", async () => {
+    // a's first reading: its highest stored seq is looked up (maxSeq) for the replay step
+    const blip = failOnce("maxSeq", a.deviceId);
+    const outcomes = new Map<number, { failed: boolean; err?: unknown }>();
+    const acks: AckSink = { settled: (token, failed, err) => outcomes.set(token, { failed, err }) };
+    const envs = [electricity(a), electricity(b), electricity(c)];
+    const max = node.common.config.mqtt.maxPayloadBytes;
+    // in one turn: one worker batch, a's message first in it
+    envs.forEach((env, i) =>
+      node.ingestor.submitMessage(Buffer.from(JSON.stringify(env)), env.reading, undefined, max, acks, i + 1),
+    );
+    await waitFor(() => outcomes.size === 3, { what: "every message of the batch settled" });
+    assert.equal(blip.failures(), 1);
+    assert.equal(outcomes.get(1)!.failed, true, "a's message is not acknowledged");
+    assert.match(String((outcomes.get(1)!.err as Error).message), /could not check the reading against storage/);
+    assert.equal(outcomes.get(2)!.failed, false);
+    assert.equal(outcomes.get(3)!.failed, false);
+    assert.equal(node.storage.getReading(readingDigestHex(envs[0]!.reading)), null);
+    assert.ok(node.storage.getReading(readingDigestHex(envs[1]!.reading)));
+    assert.ok(node.storage.getReading(readingDigestHex(envs[2]!.reading)));
+    // resent, a's reading is stored: nothing lost
+    const resent = new Map<number, boolean>();
+    node.ingestor.submitMessage(
+      Buffer.from(JSON.stringify(envs[0])),
+      envs[0]!.reading,
+      undefined,
+      max,
+      { settled: (token, failed) => resent.set(token, failed) },
+      1,
+    );
+    await waitFor(() => resent.has(1));
+    assert.equal(resent.get(1), false);
+    assert.ok(node.storage.getReading(readingDigestHex(envs[0]!.reading)));
+  });
+
+  test("over MQTT: the message is not acknowledged and its connection is closed; resent, it is stored once", async () => {
+    // d's first reading seeds its anomaly window from its stored readings (listReadings)
+    const blip = failOnce("listReadings", d.deviceId);
+    const port = Number(new URL(node.mqtt!.url).port);
+    const env = electricity(d);
+    const first = new RawClient(port);
+    try {
+      await first.connect({ clientId: "blip" });
+      first.write(publish(1, JSON.stringify(env), readingsTopic(d.facilityId, d.deviceId)));
+      await waitFor(() => first.closed, { what: "connection closed" });
+      assert.deepEqual(first.acks(), []);
+      assert.equal(blip.failures(), 1);
+      assert.equal(node.storage.getReading(readingDigestHex(env.reading)), null);
+    } finally {
+      first.end();
+    }
+    const again = new RawClient(port);
+    try {
+      await again.connect({ clientId: "blip" });
+      again.write(publish(1, JSON.stringify(env), readingsTopic(d.facilityId, d.deviceId)));
+      await waitFor(() => again.acks().includes(1), { what: "PUBACK of the resent reading" });
+      assert.ok(node.storage.getReading(readingDigestHex(env.reading)));
+      assert.equal(node.storage.listDeadLetters({ limit: 10, deviceId: d.deviceId }).length, 0, "no replay");
+    } finally {
+      again.end();
     }
   });
 });

@@ -1,66 +1,20 @@
 import { after, before, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { connect, type Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import mqtt from "mqtt";
 import * as mqttPacket from "mqtt-packet";
 import pino from "pino";
 import { startIngestServer, type IngestServer, type MqttPrincipal } from "../src/ingest/mqtt-server.ts";
 import { waitFor } from "./helpers.ts";
+import { publish, RawClient } from "./mqtt-raw.ts";
 
 /**
  * The ingest-only MQTT server (src/ingest/mqtt-server.ts) on loopback, driven by mqtt.js (what
- * the simulator uses) and by raw sockets with packets from mqtt-packet, so that byte order,
- * framing across TCP chunks and protocol errors can be checked exactly.
+ * the simulator uses) and by raw sockets with packets from mqtt-packet (mqtt-raw.ts), so that byte
+ * order, framing across TCP chunks and protocol errors can be checked exactly.
  */
 
 type Handed = { topic: string; payload: Buffer; principal: MqttPrincipal | null; settle: (err?: Error) => void };
-
-/** A raw MQTT 3.1.1 client: writes bytes, parses whatever the server sends back. */
-class RawClient {
-  readonly socket: Socket;
-  readonly packets: mqttPacket.Packet[] = [];
-  closed = false;
-  readonly #parser = mqttPacket.parser({ protocolVersion: 4 });
-  constructor(port: number) {
-    this.socket = connect({ port, host: "127.0.0.1" });
-    this.#parser.on("packet", (p: mqttPacket.Packet) => this.packets.push(p));
-    this.socket.on("data", (b) => this.#parser.parse(b));
-    this.socket.on("error", () => {});
-    this.socket.on("close", () => (this.closed = true));
-  }
-  write(...packets: (mqttPacket.Packet | Buffer)[]): void {
-    this.socket.write(Buffer.concat(packets.map((p) => (Buffer.isBuffer(p) ? p : mqttPacket.generate(p)))));
-  }
-  /** CONNECT with these fields, or these bytes (what mqtt-packet refuses to write) */
-  async connect(extra: Partial<mqttPacket.IConnectPacket> | Buffer = {}): Promise<mqttPacket.IConnackPacket> {
-    if (Buffer.isBuffer(extra)) this.write(extra);
-    else
-      this.write({
-        cmd: "connect",
-        protocolId: "MQTT",
-        protocolVersion: 4,
-        clean: true,
-        clientId: "raw",
-        keepalive: 0,
-        ...extra,
-      });
-    return (await waitFor(() => this.packets.find((p) => p.cmd === "connack"))) as mqttPacket.IConnackPacket;
-  }
-  acks(cmd = "puback"): number[] {
-    return this.packets.filter((p) => p.cmd === cmd).map((p) => (p as mqttPacket.IPubackPacket).messageId!);
-  }
-  end(): void {
-    this.socket.destroy();
-  }
-}
-
-const publish = (
-  messageId: number,
-  payload: string | Buffer,
-  topic = "carbonproof/v1/f/d/readings",
-  qos: 0 | 1 | 2 = 1,
-) => ({ cmd: "publish", topic, payload, qos, messageId, dup: false, retain: false }) as mqttPacket.IPublishPacket;
 
 describe("ingest-only MQTT server", { timeout: 60_000 }, () => {
   let server: IngestServer;
@@ -256,6 +210,17 @@ describe("ingest-only MQTT server", { timeout: 60_000 }, () => {
     assert.equal(oversized[0]!.payloadBytes, 200_000);
     assert.equal(oversized[0]!.head.length, 4096);
     assert.equal(oversized[0]!.topic, "carbonproof/v1/f/d/readings");
+  });
+
+  test("a PUBLISH larger than maxPacketBytes before CONNECT closes the connection; nothing is reported or acknowledged", async () => {
+    const c = raw();
+    // no CONNECT: the oversized branch once skipped the "first packet is CONNECT" check and
+    // reported (dead-lettered) and acknowledged this for anyone
+    c.write(publish(1, Buffer.alloc(200_000, "q")));
+    await waitFor(() => c.closed, { what: "connection closed" });
+    assert.deepEqual(c.acks(), []);
+    assert.equal(oversized.length, 0);
+    assert.equal(handed.length, 0);
   });
 
   test("PINGREQ gets PINGRESP; SUBSCRIBE is refused with 0x80; UNSUBSCRIBE gets UNSUBACK", async () => {

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { PublicClient } from "viem";
-import { bytes32ToId, idToBytes32, publicKeyFromXY } from "../../../sdk/src/index.ts";
+import { bytes32ToId, idToBytes32, isValidId, publicKeyFromXY } from "../../../sdk/src/index.ts";
 import { deviceRegistryAbi } from "../chain/abi.ts";
 import type { DeviceDirectory, DeviceInfo } from "./directory.ts";
 
@@ -79,7 +79,9 @@ export class ChainDeviceDirectory implements DeviceDirectory {
     };
   }
 
+  /** Null for an unknown device, and for an id that breaks the id rules: none can be registered (its `bytes32` would throw). */
   get(deviceId: string): Promise<DeviceInfo | null> {
+    if (!isValidId(deviceId)) return Promise.resolve(null);
     const hit = this.#cache.get(deviceId);
     const now = Date.now();
     if (hit && now - hit.at < this.#ttlMs) return hit.value;
@@ -97,6 +99,7 @@ export class ChainDeviceDirectory implements DeviceDirectory {
   }
 
   peek(deviceId: string): DeviceInfo | null | undefined {
+    if (!isValidId(deviceId)) return null;
     const hit = this.#cache.get(deviceId);
     return hit && Date.now() - hit.at < this.#ttlMs ? hit.known : undefined;
   }

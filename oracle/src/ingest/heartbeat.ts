@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
 import { canonicalBytes, sha256Bytes, verifyDigest } from "../../../sdk/src/index.ts";
 import type { Common } from "../common.ts";
-import { keysValidAt, type DeviceDirectory } from "../devices/directory.ts";
+import { keysValidAt, type DeviceDirectory, type DeviceInfo } from "../devices/directory.ts";
+import { principalMaySubmit, type Principal } from "./ingestor.ts";
 import type { NewHeartbeat, Storage } from "../storage/types.ts";
 import { printable } from "../text.ts";
 
@@ -80,8 +81,20 @@ export class HeartbeatRecorder {
     this.#log = deps.common.logger.child({ part: "heartbeat" });
   }
 
-  async record(topic: { facilityId: string; deviceId: string }, payload: Uint8Array): Promise<void> {
+  async record(
+    topic: { facilityId: string; deviceId: string },
+    payload: Uint8Array,
+    principal?: Principal,
+  ): Promise<void> {
     const receivedAtMs = this.#common.clock.nowMs();
+    // the connection's key must be one that may publish for the device, as for its readings
+    if (!principalMaySubmit(principal, topic)) {
+      this.#log.debug(
+        { device: topic.deviceId, scope: principal?.scope },
+        "heartbeat on a topic this connection's key may not publish to; ignored",
+      );
+      return;
+    }
     let hb: Record<string, unknown>;
     let sig: unknown;
     try {
@@ -99,7 +112,17 @@ export class HeartbeatRecorder {
       this.#log.debug({ device: topic.deviceId, err }, "heartbeat payload is not a heartbeat; ignored");
       return;
     }
-    const verified = await this.#verify(topic, hb, sig);
+    // a device this node does not know (or of another facility) leaves no row: made-up device ids
+    // would otherwise fill the device-health view
+    const device = await this.#devices.get(topic.deviceId);
+    if (!device || device.facilityId !== topic.facilityId) {
+      this.#log.debug(
+        { device: topic.deviceId, facility: topic.facilityId },
+        "heartbeat of a device this node does not know in that facility; ignored",
+      );
+      return;
+    }
+    const verified = this.#verify(device, topic, hb, sig);
     const row: NewHeartbeat = {
       deviceId: topic.deviceId,
       facilityId: topic.facilityId,
@@ -138,16 +161,15 @@ export class HeartbeatRecorder {
     else this.#log.debug(fields, "device heartbeat");
   }
 
-  async #verify(
+  #verify(
+    device: DeviceInfo,
     topic: { facilityId: string; deviceId: string },
     hb: Record<string, unknown>,
     sig: unknown,
-  ): Promise<boolean> {
+  ): boolean {
     if (typeof sig !== "string" || hb.deviceId !== topic.deviceId || hb.facilityId !== topic.facilityId) return false;
     const ts = int(hb.ts);
     if (ts === null) return false;
-    const device = await this.#devices.get(topic.deviceId);
-    if (!device || device.facilityId !== topic.facilityId) return false;
     let digest: Uint8Array;
     try {
       digest = sha256Bytes(canonicalBytes(hb));

@@ -44,7 +44,7 @@ type Verdict =
   | { verify: Uint8Array[] };
 
 type DeviceTopic = { facilityId: string; deviceId: string };
-type Principal = { scope: ApiKeyScope; subject: string };
+export type Principal = { scope: ApiKeyScope; subject: string };
 
 /**
  * One MQTT message in flight on the hot path (`Ingestor.submitMessage`): its context, where its
@@ -132,6 +132,18 @@ export function inSubmissionOrder<T, R>(
 
 /** The `(device, seq)` key of a prepared envelope, for `inSubmissionOrder`. */
 const preparedKey = (p: PreparedEnvelope): string | null => (p.ok ? `${p.facts.deviceId}\u0000${p.facts.seq}` : null);
+
+/**
+ * True when `principal` may submit readings of `of`'s facility and device: an admin key any, a
+ * device key its device's, a facility key its facility's; no principal (no login asked) any.
+ */
+export function principalMaySubmit(
+  principal: Principal | undefined,
+  of: { facilityId: string; deviceId: string },
+): boolean {
+  if (!principal || principal.scope === "admin") return true;
+  return (principal.scope === "device" ? of.deviceId : of.facilityId) === principal.subject;
+}
 
 export class IngestError extends Error {
   readonly code: string;
@@ -275,7 +287,17 @@ export class Ingestor {
     m.payload = null;
     const text = () => Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("utf8");
     const p = prepared.ok && prepared.items.length === 1 ? prepared.items[0]! : null;
-    const v = p ? this.#check(p, m, m.device, p.ok ? p.sigOk : null) : null;
+    let v: Verdict | null = null;
+    try {
+      v = p ? this.#check(p, m, m.device, p.ok ? p.sigOk : null) : null;
+    } catch (err) {
+      // storage failing under the replay or anomaly step (maxSeq, hasReading, listReadings). This
+      // runs in a verification worker's message listener, once per message of its batch: thrown
+      // on, it would end the process and leave the batch's later messages unsettled. Failed, the
+      // message is not acknowledged and the device resends it.
+      m.reject(new IngestError("STORAGE_FAILED", "could not check the reading against storage; retry", { cause: err }));
+      return;
+    }
     if (!p || !v || "verify" in v) {
       // a malformed payload, an array of envelopes, or a signature the worker did not check
       m.settleWhen(this.#prepared(prepared, m, m.device, text));
@@ -289,25 +311,33 @@ export class Ingestor {
    * oversized with its first bytes, so that it is on record, not silently dropped.
    */
   rejectOversized(head: Uint8Array, totalBytes: number, ctx: IngestContext, maxBytes: number): Promise<IngestOutcome> {
+    // counted against the topic's device only when the sender may publish for it (the principal
+    // step of #check): otherwise any key could charge 'oversized' rejections to any device
+    const mine = ctx.topic !== undefined && principalMaySubmit(ctx.principal, ctx.topic);
+    const notMine =
+      ctx.topic && !mine
+        ? `; not counted against device ${ctx.topic.deviceId}: the API key for ${ctx.principal!.scope} ${ctx.principal!.subject} cannot submit its readings`
+        : "";
     return this.#dead({
       receivedAtMs: ctx.receivedAtMs ?? this.#common.clock.nowMs(),
       source: ctx.source,
       reason: "oversized",
-      detail: `${totalBytes} bytes > limit ${maxBytes}; the first ${head.byteLength} bytes are kept`,
+      detail: `${totalBytes} bytes > limit ${maxBytes}; the first ${head.byteLength} bytes are kept${notMine}`,
       payload: Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString("utf8"),
-      deviceId: ctx.topic?.deviceId ?? null,
+      deviceId: mine ? ctx.topic!.deviceId : null,
     });
   }
 
   /**
    * A payload refused before it could be read as envelopes (a CSV row with more cells than its
-   * header names): dead-lettered as malformed with its text, so that it is on record.
+   * header names, an MQTT message on a topic that is not a device's): dead-lettered as malformed
+   * (or `reason`) with its text, so that it is on record.
    */
   rejectMalformed(
     payload: string,
     detail: string,
     ctx: IngestContext,
-    reason: Extract<RejectReason, "malformed" | "schema" | "evidence-mismatch"> = "malformed",
+    reason: Extract<RejectReason, "malformed" | "schema" | "evidence-mismatch" | "topic"> = "malformed",
   ): Promise<IngestOutcome> {
     return this.#dead({
       receivedAtMs: ctx.receivedAtMs ?? this.#common.clock.nowMs(),
@@ -385,16 +415,13 @@ export class Ingestor {
         digest,
       };
     }
-    if (ctx.principal && ctx.principal.scope !== "admin") {
-      const own = ctx.principal.scope === "device" ? r.deviceId : r.facilityId;
-      if (own !== ctx.principal.subject) {
-        return {
-          reason: "forbidden-principal",
-          detail: `API key for ${ctx.principal.scope} ${ctx.principal.subject} cannot submit readings of ${r.facilityId}/${r.deviceId}`,
-          r,
-          digest,
-        };
-      }
+    if (!principalMaySubmit(ctx.principal, r)) {
+      return {
+        reason: "forbidden-principal",
+        detail: `API key for ${ctx.principal!.scope} ${ctx.principal!.subject} cannot submit readings of ${r.facilityId}/${r.deviceId}`,
+        r,
+        digest,
+      };
     }
     // 2. device registered and active, in the facility the reading names (the topic's device when
     // there is a topic: the reading names the same device, checked just above)

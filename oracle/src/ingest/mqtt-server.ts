@@ -225,6 +225,8 @@ export async function startIngestServer(opts: IngestServerOptions): Promise<Inge
         }
         if (!complete) break;
         if (len > opts.maxPacketBytes) {
+          // as #packet does: nothing is taken from a connection that did not log in
+          if (this.clientId === null && first >> 4 !== CONNECT) throw new ProtocolError("first packet is not CONNECT");
           if (first >> 4 !== PUBLISH) throw new ProtocolError(`packet of ${len} bytes`);
           // an oversized PUBLISH: once its header is here (topic ≤ 65,535 bytes), the rest is skipped
           if (buf.length - i < PUBLISH_HEADER_MAX) break;

@@ -11,6 +11,7 @@ import type { Storage } from "../storage/types.ts";
 import { authenticate as authenticateKey } from "../api/keys.ts";
 import { startIngestServer, type MqttPrincipal } from "./mqtt-server.ts";
 import { listenFailure } from "../listen.ts";
+import { isValidId } from "../../../sdk/src/index.ts";
 
 type AedesOptions = NonNullable<Parameters<typeof Aedes.createBroker>[0]>;
 type AuthenticateHandler = NonNullable<AedesOptions["authenticate"]>;
@@ -19,35 +20,71 @@ type AuthorizePublishHandler = NonNullable<AedesOptions["authorizePublish"]>;
 /** `carbonproof/v1/<facilityId>/<deviceId>/readings` (docs/protocol.md). */
 export const READINGS_TOPIC_FILTER = "carbonproof/v1/+/+/readings";
 
+/** Longest device topic: two ids of at most 32 characters (sdk ids.ts) and the longer channel. */
+const MAX_DEVICE_TOPIC_LENGTH = "carbonproof/v1/".length + 32 + 1 + 32 + "/heartbeat".length;
+
+type DeviceTopic = { facilityId: string; deviceId: string; channel: "readings" | "heartbeat" };
+
 /**
  * A device topic (docs/protocol.md): `carbonproof/v1/<facilityId>/<deviceId>/readings`, or
- * `…/heartbeat` for device health, never attested. Null for any other topic.
+ * `…/heartbeat` for device health, never attested, with valid ids. Null for any other topic.
  */
-export function parseDeviceTopic(
-  topic: string,
-): { facilityId: string; deviceId: string; channel: "readings" | "heartbeat" } | null {
+export function parseDeviceTopic(topic: string): DeviceTopic | null {
+  const t = readDeviceTopic(topic);
+  return typeof t === "string" ? null : t;
+}
+
+/**
+ * `parseDeviceTopic`, or why the topic is not a device topic (its dead letter's detail). The ids
+ * are checked here, at the edge: one that breaks the id rules would otherwise reach the device
+ * lookup, whose `idToBytes32` throws, and the message would be failed and resent forever.
+ */
+function readDeviceTopic(topic: string): DeviceTopic | string {
+  const expected = "expected carbonproof/v1/<facilityId>/<deviceId>/readings (or …/heartbeat)";
+  if (topic.length > MAX_DEVICE_TOPIC_LENGTH) {
+    return `a topic of ${topic.length} characters is longer than any device topic (${MAX_DEVICE_TOPIC_LENGTH}); ${expected}`;
+  }
   const parts = topic.split("/");
-  if (parts.length !== 5 || parts[0] !== "carbonproof" || parts[1] !== "v1") return null;
+  if (parts.length !== 5 || parts[0] !== "carbonproof" || parts[1] !== "v1") return `not a device topic; ${expected}`;
   const channel = parts[4];
-  if (channel !== "readings" && channel !== "heartbeat") return null;
+  if (channel !== "readings" && channel !== "heartbeat") {
+    return `channel ${JSON.stringify(channel)} is neither readings nor heartbeat; ${expected}`;
+  }
+  for (const [what, id] of [
+    ["facility id", parts[2]!],
+    ["device id", parts[3]!],
+  ] as const) {
+    if (!isValidId(id)) {
+      return `${what} ${JSON.stringify(id)} is not a valid id: 1–32 characters of a-z, 0-9, '.', '_', '-', starting with a letter or digit`;
+    }
+  }
   return { facilityId: parts[2]!, deviceId: parts[3]!, channel };
 }
 
-/** `parseDeviceTopic`, remembered for up to `max` topics (then forgotten all at once and relearned). */
+/**
+ * Device topics parsed, remembered for up to `max` of them (then forgotten all at once and
+ * relearned). Only topics that parse are kept, and those are at most `MAX_DEVICE_TOPIC_LENGTH`
+ * characters: distinct junk topics (up to 65,535 bytes each) once filled it with gigabytes.
+ */
 class TopicCache {
-  readonly #parsed = new Map<string, ReturnType<typeof parseDeviceTopic>>();
+  readonly #parsed = new Map<string, DeviceTopic>();
   readonly max: number;
   constructor(max = 65_536) {
     this.max = max;
   }
-  get(topic: string): ReturnType<typeof parseDeviceTopic> {
-    let t = this.#parsed.get(topic);
+  get(topic: string): DeviceTopic | null {
+    let t: DeviceTopic | null | undefined = this.#parsed.get(topic);
     if (t === undefined) {
       t = parseDeviceTopic(topic);
+      if (t === null) return null;
       if (this.#parsed.size >= this.max) this.#parsed.clear();
       this.#parsed.set(topic, t);
     }
     return t;
+  }
+  /** Topics remembered now. */
+  get size(): number {
+    return this.#parsed.size;
   }
 }
 
@@ -58,6 +95,8 @@ export function readingsTopic(facilityId: string, deviceId: string): string {
 /** Either MQTT front end: the embedded broker or a subscription to an external one. */
 export interface MqttIngest {
   readonly url: string;
+  /** The embedded ingest endpoint: device topics it keeps parsed (bounded; for tests and debugging). */
+  cachedTopics?(): number;
   close(): Promise<void>;
 }
 
@@ -88,14 +127,15 @@ async function ingestMessage(
   payload: Buffer,
   principal?: Principal,
 ): Promise<void> {
-  const t = parseDeviceTopic(topic);
-  if (t?.channel === "heartbeat") return heartbeats.record(t, payload);
+  const t = readDeviceTopic(topic);
+  if (typeof t !== "string" && t.channel === "heartbeat") return heartbeats.record(t, payload, principal);
   const receivedAtMs = common.clock.nowMs();
-  if (!t) {
-    await ingestor.submitRaw(
+  if (typeof t === "string") {
+    await ingestor.rejectMalformed(
       JSON.stringify({ topic, payload: payload.toString("utf8").slice(0, 4096) }),
+      t,
       { source: "mqtt", receivedAtMs },
-      Number.MAX_SAFE_INTEGER,
+      "topic",
     );
     return;
   }
@@ -163,7 +203,7 @@ export async function startEmbeddedBroker(deps: {
     throw listenFailure("mqtt", cfg.host, cfg.port, err);
   });
   log.info({ url: server.url }, "embedded MQTT endpoint listening (ingest only)");
-  return { url: server.url, close: () => server.close() };
+  return { url: server.url, cachedTopics: () => topics.size, close: () => server.close() };
 }
 
 /**

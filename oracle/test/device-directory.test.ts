@@ -1,0 +1,63 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import { createPublicClient, http, type PublicClient } from "viem";
+import { hardhat } from "viem/chains";
+import { ChainDeviceDirectory } from "../src/devices/chain.ts";
+import { quietLogger } from "./fixtures.ts";
+
+/**
+ * The DeviceRegistry directory (src/devices/chain.ts) and ids that break the id rules. Its client
+ * is a real viem client over HTTP to a server that answers every JSON-RPC call with HTTP 503 and
+ * records its method: it stands for an RPC node that is down, and shows which lookups reach it.
+ * (Registered devices are looked up on a Hardhat node in chain.test.ts.)
+ */
+describe("ChainDeviceDirectory with an id that breaks the id rules", { timeout: 30_000 }, () => {
+  let server: Server;
+  let dir: ChainDeviceDirectory;
+  const methods: string[] = [];
+  before(async () => {
+    server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (d: Buffer) => (body += d.toString()));
+      req.on("end", () => {
+        const call = JSON.parse(body) as { method: string };
+        methods.push(call.method);
+        res.statusCode = 503;
+        res.end("node unavailable");
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    const client = createPublicClient({
+      chain: hardhat,
+      transport: http(`http://127.0.0.1:${port}`, { retryCount: 0 }),
+    }) as PublicClient;
+    dir = new ChainDeviceDirectory({
+      client,
+      address: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+      ttlMs: 60_000,
+      logger: quietLogger(),
+      pollMs: 60_000,
+    });
+  });
+  after(async () => {
+    dir.close();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections(); // viem's keep-alive connection
+    await closed;
+  });
+
+  test("get and peek answer null (an unknown device) without asking the chain", async () => {
+    // idToBytes32 throws INVALID_ID for these: the throw was taken as a storage failure (MQTT
+    // message failed and resent forever, a heartbeat's connection closed, a co-signing 500)
+    for (const id of ["Dev-A", "-dev", "", "a".repeat(33), "dev a", "dev/a"]) {
+      assert.equal(await dir.get(id), null, JSON.stringify(id));
+      assert.equal(dir.peek(id), null, JSON.stringify(id));
+    }
+    assert.equal(methods.filter((m) => m === "eth_call").length, 0);
+    // a valid id is looked up on the chain (whose failure is not an answer)
+    await assert.rejects(dir.get("kangaita-meter-1"));
+    assert.equal(methods.filter((m) => m === "eth_call").length, 1);
+  });
+});
