@@ -44,6 +44,66 @@ after(async () => {
 
 for (const { name: driver, skip, open: openStorage } of drivers)
   describe(driver, { skip }, () => {
+    test("deviceHealth measures heartbeat gaps in the database: every gap counted, the longest, the latest 20 listed, per device and facility", async () => {
+      const s = await openStorage("health-gaps");
+      try {
+        const beat = (deviceId: string, facilityId: string, receivedAtMs: number, verified = true) =>
+          s.addHeartbeat({
+            deviceId,
+            facilityId,
+            receivedAtMs,
+            ts: Math.floor(receivedAtMs / 1000),
+            lastSeq: null,
+            bufferDepth: null,
+            dropped: null,
+            held: null,
+            heldDropped: null,
+            rssiDbm: null,
+            uptimeS: null,
+            fw: null,
+            faults: [],
+            verified,
+          });
+        // d1: 30 gaps of 10 min (each after a beat a minute on), then one of 2 h; d2 (another facility): one of 5 min
+        let t = 1_000_000;
+        beat("d1", "f1", t);
+        for (let i = 1; i <= 30; i++) {
+          beat("d1", "f1", (t += 60_000));
+          beat("d1", "f1", (t += 600_000));
+        }
+        beat("d1", "f1", (t += 7_200_000));
+        beat("d1", "f1", t + 1000, false); // unverified: not a sign of life, no gap
+        beat("d2", "f2", 1_000_000);
+        beat("d2", "f2", 1_300_000);
+        const byId = (list: ReturnType<typeof s.deviceHealth>) => new Map(list.map((d) => [d.deviceId, d]));
+        const all = byId(s.deviceHealth({ sinceMs: 0, gapMs: 300_000 }));
+        const d1 = all.get("d1")!;
+        assert.equal(d1.heartbeatGapCount, 31, "30 of 10 min and the one of 2 h");
+        assert.equal(d1.maxHeartbeatGapMs, 7_200_000);
+        assert.equal(d1.heartbeatGaps.length, 20, "the latest 20 listed");
+        assert.deepEqual(d1.heartbeatGaps[0], { fromMs: t - 7_200_000, toMs: t });
+        assert.deepEqual(d1.heartbeatGaps[1], { fromMs: t - 7_800_000, toMs: t - 7_200_000 });
+        assert.ok(d1.heartbeatGaps.every((g, i) => i === 0 || g.toMs < d1.heartbeatGaps[i - 1]!.toMs));
+        assert.deepEqual([d1.heartbeatCount, d1.unverifiedHeartbeatCount], [62, 1]);
+        const d2 = all.get("d2")!;
+        assert.deepEqual([d2.heartbeatGapCount, d2.maxHeartbeatGapMs, d2.heartbeatGaps.length], [0, 300_000, 0]);
+        // one facility; and only since a time (the last gap's start)
+        assert.deepEqual(
+          s
+            .deviceHealth({ facilityId: "f2", sinceMs: 0, gapMs: 200_000 })
+            .map((d) => [d.deviceId, d.heartbeatGapCount]),
+          [["d2", 1]],
+        );
+        const late = byId(s.deviceHealth({ sinceMs: t - 7_200_000, gapMs: 300_000 })).get("d1")!;
+        assert.deepEqual(
+          [late.heartbeatGapCount, late.heartbeatGaps.length, late.maxHeartbeatGapMs],
+          [1, 1, 7_200_000],
+        );
+      } finally {
+        s.close();
+      }
+    });
+
     test("adoptAttestation: the batch confirmed with the attested header, the readings it lacked stored in it, in one transaction", async () => {
       const s = await openStorage("adopt");
       try {
