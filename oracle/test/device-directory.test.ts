@@ -61,3 +61,54 @@ describe("ChainDeviceDirectory with an id that breaks the id rules", { timeout: 
     assert.equal(methods.filter((m) => m === "eth_call").length, 1);
   });
 });
+
+/**
+ * An RPC node's internal error is not an unknown device. The server answers every `eth_call` with
+ * JSON-RPC error -32603 (as a provider under load may), which viem reports as a revert without
+ * data; it stands for that provider. (The registry's own `DeviceRegistryUnknownDevice` revert,
+ * the one "unknown" answer, is read on a Hardhat node in chain.test.ts.)
+ */
+describe("ChainDeviceDirectory when the RPC node answers an internal error", { timeout: 30_000 }, () => {
+  let server: Server;
+  let dir: ChainDeviceDirectory;
+  before(async () => {
+    server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (d: Buffer) => (body += d.toString()));
+      req.on("end", () => {
+        const call = JSON.parse(body) as { id: number; method: string };
+        res.setHeader("content-type", "application/json");
+        res.end(
+          JSON.stringify(
+            call.method === "eth_chainId"
+              ? { jsonrpc: "2.0", id: call.id, result: "0x7a69" }
+              : { jsonrpc: "2.0", id: call.id, error: { code: -32603, message: "Internal error" } },
+          ),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    dir = new ChainDeviceDirectory({
+      client: createPublicClient({
+        chain: hardhat,
+        transport: http(`http://127.0.0.1:${port}`, { retryCount: 0 }),
+      }) as PublicClient,
+      address: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+      ttlMs: 60_000,
+      logger: quietLogger(),
+      pollMs: 60_000,
+    });
+  });
+  after(async () => {
+    dir.close();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  });
+
+  test("the lookup fails (the reading is resent) instead of answering an unknown device, and nothing is cached", async () => {
+    await assert.rejects(dir.get("kangaita-meter-1"), /Internal error|reverted/);
+    assert.equal(dir.peek("kangaita-meter-1"), undefined, "not known either way");
+  });
+});

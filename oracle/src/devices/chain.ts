@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { PublicClient } from "viem";
+import { BaseError, ContractFunctionRevertedError, type PublicClient } from "viem";
 import { bytes32ToId, idToBytes32, isValidId, publicKeyFromXY } from "../../../sdk/src/index.ts";
 import { deviceRegistryAbi } from "../chain/abi.ts";
 import type { DeviceDirectory, DeviceInfo } from "./directory.ts";
@@ -114,7 +114,7 @@ export class ChainDeviceDirectory implements DeviceDirectory {
         args: [idToBytes32(deviceId)],
       });
     } catch (err) {
-      if (/DeviceRegistryUnknownDevice|reverted/i.test(String((err as Error).message))) return null;
+      if (isUnknownDevice(err)) return null;
       throw err;
     }
     const keys = d.keyHistory.map((k, i) => ({
@@ -135,4 +135,19 @@ export class ChainDeviceDirectory implements DeviceDirectory {
     this.#unwatch?.();
     this.#unwatch = null;
   }
+}
+
+/**
+ * Whether a `getDevice` call failed because the registry has no such device: its revert decoded as
+ * `DeviceRegistryUnknownDevice`, and nothing else. viem reports an RPC node's internal error
+ * (JSON-RPC -32603) on `eth_call` as a revert without data too: taken as "unknown", a registered
+ * device's readings would be dead-lettered and acknowledged (never resent) while a provider has a
+ * bad minute, where a failed lookup fails them unacknowledged, to be resent.
+ */
+export function isUnknownDevice(err: unknown): boolean {
+  if (!(err instanceof BaseError)) return false;
+  const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError);
+  return (
+    reverted instanceof ContractFunctionRevertedError && reverted.data?.errorName === "DeviceRegistryUnknownDevice"
+  );
 }
