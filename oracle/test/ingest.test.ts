@@ -332,6 +332,43 @@ describe("embedded broker with mqtt.requireAuth", { timeout: 60_000 }, () => {
       await c.endAsync();
     }
   });
+
+  test("a device another key names is not looked up: refused for the key first, over MQTT and HTTP", async () => {
+    // the node's device directory, watched: with devices.source chain each lookup is an eth_call
+    // the sender would choose
+    const asked: string[] = [];
+    const real = node.devices.get.bind(node.devices);
+    node.devices.get = (id: string) => (asked.push(id), real(id));
+    try {
+      const key = createApiKey(node.storage, { scope: "device", subject: meter.deviceId }).key;
+      const c = await mqtt.connectAsync(node.mqtt!.url, {
+        reconnectPeriod: 0,
+        username: meter.deviceId,
+        password: key,
+      });
+      try {
+        const ghost = makeDevice("ghost-meter-7");
+        await c.publishAsync(readingsTopic(ghost.facilityId, ghost.deviceId), JSON.stringify(electricity(ghost)), {
+          qos: 1,
+        });
+        assert.equal(node.storage.listDeadLetters({ limit: 1 })[0]?.reason, "forbidden-principal");
+      } finally {
+        await c.endAsync();
+      }
+      const facilityKey = createApiKey(node.storage, { scope: "facility", subject: meter.facilityId }).key;
+      const elsewhere = makeDevice("gitugi-meter-7", "ktda-gitugi");
+      const res = await fetch(`${node.httpUrl}/v1/readings`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": facilityKey },
+        body: JSON.stringify(electricity(elsewhere)),
+      });
+      assert.equal(res.status, 422);
+      assert.equal(((await res.json()) as { reason: string }).reason, "forbidden-principal");
+      assert.deepEqual(asked, [], "no lookup of a device the key may not publish for");
+    } finally {
+      node.devices.get = real;
+    }
+  });
 });
 
 describe("an oversized PUBLISH on the embedded endpoint with mqtt.requireAuth", { timeout: 60_000 }, () => {

@@ -23,8 +23,18 @@ export class ChainDeviceDirectory implements DeviceDirectory {
     { at: number; value: Promise<DeviceInfo | null>; known: DeviceInfo | null | undefined }
   >();
   #unwatch: (() => void) | null = null;
+  readonly #maxEntries: number;
 
-  constructor(opts: { client: PublicClient; address: `0x${string}`; ttlMs: number; logger: Logger; pollMs?: number }) {
+  constructor(opts: {
+    client: PublicClient;
+    address: `0x${string}`;
+    ttlMs: number;
+    logger: Logger;
+    pollMs?: number;
+    /** devices (and unknown ids) kept at most; default 100,000 */
+    maxEntries?: number;
+  }) {
+    this.#maxEntries = opts.maxEntries ?? 100_000;
     this.#client = opts.client;
     this.#address = opts.address;
     this.#ttlMs = opts.ttlMs;
@@ -87,7 +97,11 @@ export class ChainDeviceDirectory implements DeviceDirectory {
     if (hit && now - hit.at < this.#ttlMs) return hit.value;
     const value = this.#load(deviceId);
     const entry = { at: now, value, known: undefined as DeviceInfo | null | undefined };
+    this.#cache.delete(deviceId); // set again below: last in the map's order, the newest
     this.#cache.set(deviceId, entry);
+    // bounded: ids nobody registered are answers too (null), and senders choose them. The oldest
+    // looked up go first (a Map keeps insertion order); a device evicted is asked again when next seen.
+    while (this.#cache.size > this.#maxEntries) this.#cache.delete(this.#cache.keys().next().value!);
     value.then(
       (d) => (entry.known = d),
       // an RPC failure is not an answer: do not cache it

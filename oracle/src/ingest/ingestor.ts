@@ -224,7 +224,10 @@ export class Ingestor {
         }),
       ];
     }
-    const topicDevice = ctx.topic ? await this.#devices.get(ctx.topic.deviceId) : null;
+    // looked up only for a sender that may publish for it: #check refuses the others first anyway
+    // (forbidden-principal), and any key could otherwise have the node ask the chain for any id
+    const topicDevice =
+      ctx.topic && principalMaySubmit(ctx.principal, ctx.topic) ? await this.#devices.get(ctx.topic.deviceId) : null;
     const prepared = await this.#verifier.prepare(bytes, topicDevice);
     return this.#prepared(prepared, { ...ctx, receivedAtMs }, topicDevice, text);
   }
@@ -382,7 +385,12 @@ export class Ingestor {
     topicDevice: DeviceInfo | null,
     raw: string | (() => string),
   ): Promise<IngestOutcome> {
-    const device = p.ok && !ctx.topic ? await this.#devices.get(p.facts.deviceId) : topicDevice;
+    const device =
+      p.ok && !ctx.topic
+        ? principalMaySubmit(ctx.principal, p.facts)
+          ? await this.#devices.get(p.facts.deviceId)
+          : null // refused by #check for the principal before the device is asked about
+        : topicDevice;
     let v = this.#check(p, ctx, device, p.ok ? p.sigOk : null);
     if ("verify" in v && p.ok) {
       v = this.#check(p, ctx, device, await this.#verifier.verify(Buffer.from(p.canonical), p.sig, v.verify));
