@@ -422,6 +422,59 @@ describe("an oversized PUBLISH on the embedded endpoint with mqtt.requireAuth", 
   });
 });
 
+for (const embedded of ["ingest", "aedes"] as const)
+  describe(`embedded ${embedded} endpoint: a key revoked while its connection is open`, { timeout: 60_000 }, () => {
+    const meter = makeDevice("kangaita-meter-1");
+    const other = makeDevice("kangaita-meter-2");
+    let node: Awaited<ReturnType<typeof testNode>>;
+    before(async () => {
+      node = await testNode({
+        devices: [deviceInfo(meter), deviceInfo(other)],
+        config: { mqtt: { requireAuth: true, embedded, keyRecheckMs: 200 } },
+      });
+    });
+    after(async () => node.close());
+
+    test("closes that connection within a recheck, and only that one", async () => {
+      const revoked = createApiKey(node.storage, { scope: "device", subject: meter.deviceId });
+      const kept = createApiKey(node.storage, { scope: "device", subject: other.deviceId }).key;
+      const a = await mqtt.connectAsync(node.mqtt!.url, {
+        clientId: `revoked-${embedded}`,
+        reconnectPeriod: 0,
+        username: meter.deviceId,
+        password: revoked.key,
+      });
+      const b = await mqtt.connectAsync(node.mqtt!.url, {
+        clientId: `kept-${embedded}`,
+        reconnectPeriod: 0,
+        username: other.deviceId,
+        password: kept,
+      });
+      try {
+        const env = electricity(meter);
+        await a.publishAsync(readingsTopic(meter.facilityId, meter.deviceId), JSON.stringify(env), { qos: 1 });
+        assert.ok(node.storage.getReading(readingDigestHex(env.reading)), "taken while its key is valid");
+        let closedAt = 0;
+        a.on("close", () => (closedAt ||= Date.now()));
+        // as `keys api-revoke` does from another process: only the database changes
+        const t0 = Date.now();
+        assert.ok(node.storage.revokeApiKey(revoked.id, t0));
+        await waitFor(() => closedAt > 0, { timeoutMs: 5_000, what: "the revoked key's connection closed" });
+        assert.ok(closedAt - t0 < 2_000, `closed ${closedAt - t0} ms after the revocation`);
+        const late = electricity(other);
+        await b.publishAsync(readingsTopic(other.facilityId, other.deviceId), JSON.stringify(late), { qos: 1 });
+        assert.ok(node.storage.getReading(readingDigestHex(late.reading)), "the other key's connection goes on");
+        assert.equal(b.connected, true);
+        // and it cannot come back with that key
+        await assert.rejects(
+          mqtt.connectAsync(node.mqtt!.url, { reconnectPeriod: 0, username: meter.deviceId, password: revoked.key }),
+        );
+      } finally {
+        await Promise.all([a.endAsync(true), b.endAsync()]);
+      }
+    });
+  });
+
 describe("a storage error while a reading is checked on the MQTT hot path", { timeout: 60_000 }, () => {
   // One verification thread: messages handed on in one event-loop turn are prepared in one worker
   // batch, and the worker's answer is taken message by message in its `message` listener.

@@ -120,6 +120,12 @@ export const configSchema = z
          * Off by default for the local stack (payloads are signed by the devices either way).
          */
         requireAuth: z.boolean().default(false),
+        /**
+         * Embedded broker with requireAuth: how often the keys of open connections are checked
+         * again; a connection whose key was revoked since (`keys api-revoke`, DELETE
+         * /v1/admin/api-keys/:id) is closed.
+         */
+        keyRecheckMs: z.number().int().min(100).max(3_600_000).default(5000),
       })
       .refine((m) => (m.certFile === undefined) === (m.keyFile === undefined), {
         message: "set both mqtt.certFile and mqtt.keyFile (the client certificate and its key), or neither",

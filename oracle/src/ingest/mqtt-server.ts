@@ -22,7 +22,8 @@ import type { Logger } from "pino";
  * Set `mqtt.embedded: "aedes"` for a whole in-process broker, or use an external one.
  */
 
-export type MqttPrincipal = { scope: "facility" | "device" | "admin"; subject: string };
+/** `keyHash`: the SHA-256 of the API key it connected with (as stored), to check it again later. */
+export type MqttPrincipal = { scope: "facility" | "device" | "admin"; subject: string; keyHash?: string };
 
 export interface IngestServerOptions {
   host: string;
@@ -66,6 +67,10 @@ export interface IngestServer {
   readonly port: number;
   /** Connections open now. */
   connectionCount(): number;
+  /** The principals of the connections open now (logged in with one). */
+  principals(): MqttPrincipal[];
+  /** Closes the connections whose principal `drop` picks, saying `why` in the log; how many. */
+  closeWhere(drop: (principal: MqttPrincipal) => boolean, why: string): number;
   close(): Promise<void>;
 }
 
@@ -598,6 +603,12 @@ export async function startIngestServer(opts: IngestServerOptions): Promise<Inge
     url: `mqtt://${opts.host}:${port}`,
     port,
     connectionCount: () => connections.size,
+    principals: () => [...connections].flatMap((c) => (c.principal ? [c.principal] : [])),
+    closeWhere(drop, why) {
+      let n = 0;
+      for (const c of connections) if (c.principal && drop(c.principal)) (c.destroy(why), n++);
+      return n;
+    },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const c of connections) c.destroy("server closing");

@@ -116,7 +116,42 @@ function principalOf(
   const key = storage ? authenticateKey(storage, password?.toString("utf8")) : null;
   // an oracle key (quorum) may only ask for co-signatures, never publish readings
   if (!key || key.scope === "oracle" || (key.scope !== "admin" && key.subject !== username)) return null;
-  return { scope: key.scope as Principal["scope"], subject: key.subject };
+  return { scope: key.scope as Principal["scope"], subject: key.subject, keyHash: key.hash };
+}
+
+/**
+ * Checks the keys of the connections open now every `mqtt.keyRecheckMs` (with `requireAuth`), and
+ * closes those whose key was revoked since they connected (`keys api-revoke` in another process,
+ * or DELETE /v1/admin/api-keys/:id): a key is checked at CONNECT, and a connection could otherwise
+ * go on publishing with a revoked one for as long as it stays up. One storage read a key, not one
+ * a message. A stopper.
+ */
+function closeRevokedConnections(
+  common: Common,
+  storage: Storage | undefined,
+  open: () => Principal[],
+  close: (revoked: Set<string>) => number,
+  log: Logger,
+): () => void {
+  if (!common.config.mqtt.requireAuth || !storage) return () => {};
+  const timer = setInterval(() => {
+    try {
+      const revoked = new Set<string>();
+      const asked = new Set<string>();
+      for (const p of open()) {
+        if (!p.keyHash || asked.has(p.keyHash)) continue;
+        asked.add(p.keyHash);
+        if (!storage.findApiKey(p.keyHash)) revoked.add(p.keyHash);
+      }
+      if (!revoked.size) return;
+      const closed = close(revoked);
+      log.warn({ connections: closed, keys: revoked.size }, "MQTT connections closed: their API key was revoked");
+    } catch (err) {
+      log.error({ err }, "could not check the API keys of open MQTT connections; checked again later");
+    }
+  }, common.config.mqtt.keyRecheckMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 async function ingestMessage(
@@ -203,7 +238,18 @@ export async function startEmbeddedBroker(deps: {
     throw listenFailure("mqtt", cfg.host, cfg.port, err);
   });
   log.info({ url: server.url }, "embedded MQTT endpoint listening (ingest only)");
-  return { url: server.url, cachedTopics: () => topics.size, close: () => server.close() };
+  const stopRecheck = closeRevokedConnections(
+    common,
+    storage,
+    () => server.principals(),
+    (revoked) => server.closeWhere((p) => p.keyHash !== undefined && revoked.has(p.keyHash), "its API key was revoked"),
+    log,
+  );
+  return {
+    url: server.url,
+    cachedTopics: () => topics.size,
+    close: () => (stopRecheck(), server.close()),
+  };
 }
 
 /**
@@ -287,9 +333,27 @@ async function startAedesBroker(deps: {
   const port = typeof addr === "object" && addr ? addr.port : common.config.mqtt.port;
   const url = `mqtt://${common.config.mqtt.host}:${port}`;
   log.info({ url }, "embedded MQTT broker listening");
+  // aedes keeps connected clients in `clients` (not in its typings)
+  const connected = () =>
+    Object.values((broker as unknown as { clients: Record<string, { close(): void }> }).clients).flatMap((c) => {
+      const p = principals.get(c);
+      return p ? [{ client: c, principal: p }] : [];
+    });
+  const stopRecheck = closeRevokedConnections(
+    common,
+    storage,
+    () => connected().map((c) => c.principal),
+    (revoked) => {
+      const gone = connected().filter((c) => c.principal.keyHash !== undefined && revoked.has(c.principal.keyHash));
+      for (const c of gone) c.client.close();
+      return gone.length;
+    },
+    log,
+  );
   return {
     url,
     async close() {
+      stopRecheck();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // aedes keeps connected clients in `clients` (not in its typings)
