@@ -198,11 +198,16 @@ describe("ingest over MQTT and HTTP", { timeout: 60_000 }, () => {
     assert.equal(dl.payload, "{not json");
   });
 
-  test("an oversized MQTT payload is dead-lettered as oversized", async () => {
+  test("an oversized MQTT payload is dead-lettered as oversized, with its first 4 KiB and length, against its device", async () => {
+    // over maxPayloadBytes (256 KiB) but within the packets the endpoint reads whole: the same
+    // record as for one it skips unread (the tests of mqtt.requireAuth below)
     const big = JSON.stringify({ reading: { pad: "x".repeat(300_000) } });
     await client.publishAsync(readingsTopic(meter.facilityId, meter.deviceId), big, { qos: 1 });
     const dl = node.storage.listDeadLetters({ limit: 1 })[0]!;
     assert.equal(dl.reason, "oversized");
+    assert.equal(dl.deviceId, meter.deviceId);
+    assert.equal(dl.payload, big.slice(0, 4096));
+    assert.match(dl.detail, new RegExp(`^${big.length} bytes > limit 262144; the first 4096 bytes are kept$`));
   });
 
   test("an oversized HTTP body is refused with 413 and dead-lettered with its first 4 KiB and length", async () => {

@@ -43,6 +43,9 @@ type Verdict =
   | { reason: RejectReason; detail: string; r?: { deviceId: string; seq: number }; digest?: string }
   | { verify: Uint8Array[] };
 
+/** What an oversized payload's dead letter keeps of it (as the MQTT endpoint and the HTTP API keep). */
+const OVERSIZED_HEAD_BYTES = 4096;
+
 type DeviceTopic = { facilityId: string; deviceId: string };
 export type Principal = { scope: ApiKeyScope; subject: string };
 
@@ -214,14 +217,15 @@ export class Ingestor {
     const bytes = typeof payload === "string" ? Buffer.from(payload) : payload;
     const text = () => (typeof payload === "string" ? payload : Buffer.from(payload).toString("utf8"));
     if (bytes.byteLength > maxBytes) {
+      // as an oversized PUBLISH the MQTT endpoint skips, or an HTTP body over its limit: its first
+      // 4 KiB and its length, counted against the topic's device only for a sender that may publish for it
       return [
-        await this.#dead({
-          receivedAtMs,
-          source: ctx.source,
-          reason: "oversized",
-          detail: `${bytes.byteLength} bytes > limit ${maxBytes}`,
-          payload: text(),
-        }),
+        await this.rejectOversized(
+          bytes.subarray(0, OVERSIZED_HEAD_BYTES),
+          bytes.byteLength,
+          { ...ctx, receivedAtMs },
+          maxBytes,
+        ),
       ];
     }
     // looked up only for a sender that may publish for it: #check refuses the others first anyway
