@@ -90,6 +90,29 @@ const failedHeader = (periodStart: number): BatchHeader => ({
   correctionOf: `0x${"00".repeat(32)}`,
 });
 
+/**
+ * A node's SQLite storage in a temp dir holding failed regular batches, each of facility
+ * `f<id>`, its period `[start, start + 60)`, one reading and its header; `remove` closes and
+ * deletes it.
+ */
+function failedBatchStore(batches: [id: number, start: number][], error = "period overlap") {
+  const { dir, cleanup } = tempDir();
+  const storage = new SqliteStorage(join(dir, "oracle.db"));
+  const insert = storage.db.prepare(
+    `INSERT INTO batches (id, facility_id, period_start, period_end, state, reading_count, bundle_cid, header_json, error, created_at_ms, updated_at_ms)
+     VALUES (?, ?, ?, ?, 'failed', 1, 'bafy', ?, ?, 1, 1)`,
+  );
+  for (const [id, start] of batches)
+    insert.run(id, `f${id}`, start, start + 60, headerToJson({ ...failedHeader(start), readingCount: 1 }), error);
+  return {
+    storage,
+    remove: () => {
+      storage.close();
+      cleanup();
+    },
+  };
+}
+
 test("a retry when the registry cannot be read goes ahead without the frontier check, with a warning; one per batch, in period order, each logged", async () => {
   const { dir, cleanup } = tempDir();
   // an RPC URL on loopback where nothing listens (a port just closed): the registry unreachable
@@ -271,22 +294,14 @@ test("a retry past the registry's frontier goes ahead only for an unrevoked regu
  * JSON-RPC endpoint (searches of 200 ms, and one of 5 s), which Hardhat on loopback never is.
  */
 test("retries of many batches end at the time budget, the search under way cut short, and the rest are named in order, to go on with", async () => {
-  const { dir, cleanup } = tempDir();
-  const storage = new SqliteStorage(join(dir, "oracle.db"));
+  // ids out of period order: the period decides
+  const { storage, remove } = failedBatchStore([
+    [11, 180],
+    [12, 60],
+    [14, 240],
+    [13, 120],
+  ]);
   try {
-    const insert = storage.db.prepare(
-      `INSERT INTO batches (id, facility_id, period_start, period_end, state, reading_count, bundle_cid, header_json, error, created_at_ms, updated_at_ms)
-       VALUES (?, ?, ?, ?, 'failed', 1, 'bafy', ?, 'period overlap', 1, 1)`,
-    );
-    // ids out of period order: the period decides
-    const periods: [number, number][] = [
-      [11, 180],
-      [12, 60],
-      [14, 240],
-      [13, 120],
-    ];
-    for (const [id, start] of periods)
-      insert.run(id, `f${id}`, start, start + 60, headerToJson({ ...failedHeader(start), readingCount: 1 }));
     let searches = 0;
     let slowMs = 5000;
     const operator = new BatchOperator({
@@ -334,8 +349,7 @@ test("retries of many batches end at the time budget, the search under way cut s
     const all = await operator.retryMany(null, "cli");
     assert.deepEqual([all.outcomes.map((o) => o.batch), all.notTried], [[12, 13, 11, 14], []]);
   } finally {
-    storage.close();
-    cleanup();
+    remove();
   }
 });
 
@@ -390,17 +404,13 @@ async function slowRegistryRpc(stamp0 = 0) {
  * with the node's own reader (`registryReader`, viem over HTTP) from the slow endpoint above.
  */
 test("a registry search under way at the budget is cut short, nothing changed for its batch, and makes no further call", async () => {
-  const { dir, cleanup } = tempDir();
   const rpc = await slowRegistryRpc();
   const calls = rpc.calls;
-  const storage = new SqliteStorage(join(dir, "oracle.db"));
+  const { storage, remove } = failedBatchStore([
+    [21, 120],
+    [22, 180],
+  ]);
   try {
-    const insert = storage.db.prepare(
-      `INSERT INTO batches (id, facility_id, period_start, period_end, state, reading_count, bundle_cid, header_json, error, created_at_ms, updated_at_ms)
-       VALUES (?, 'f1', ?, ?, 'failed', 1, 'bafy', ?, 'period overlap', 1, 1)`,
-    );
-    insert.run(21, 120, 180, headerToJson(failedHeader(120)));
-    insert.run(22, 180, 240, headerToJson(failedHeader(180)));
     const operator = new BatchOperator({
       storage,
       registry: registryReader(
@@ -431,9 +441,8 @@ test("a registry search under way at the budget is cut short, nothing changed fo
     const after = calls.slice(callsAtAnswer).map((c) => c.method);
     assert.ok(after.length <= 1, `no call after the cut but the one under way (${after.join(", ")})`);
   } finally {
-    storage.close();
+    remove();
     await rpc.close();
-    cleanup();
   }
 });
 
@@ -444,15 +453,14 @@ test("a registry search under way at the budget is cut short, nothing changed fo
  * `registryReader`).
  */
 test("retry-all lets a frontier read under way at the budget end: an unreadable registry still gives the batch its retry, with a warning", async () => {
-  const { dir, cleanup } = tempDir();
-  const storage = new SqliteStorage(join(dir, "oracle.db"));
+  const { storage, remove } = failedBatchStore(
+    [
+      [41, 60],
+      [42, 120],
+    ],
+    "transaction 0x01 reverted",
+  );
   try {
-    const insert = storage.db.prepare(
-      `INSERT INTO batches (id, facility_id, period_start, period_end, state, reading_count, bundle_cid, header_json, error, created_at_ms, updated_at_ms)
-       VALUES (?, ?, ?, ?, 'failed', 1, 'bafy', ?, 'transaction 0x01 reverted', 1, 1)`,
-    );
-    insert.run(41, "f41", 60, 120, headerToJson(failedHeader(60)));
-    insert.run(42, "f42", 120, 180, headerToJson(failedHeader(120)));
     let searches = 0;
     const operator = new BatchOperator({
       storage,
@@ -478,8 +486,7 @@ test("retry-all lets a frontier read under way at the budget end: an unreadable 
     );
     assert.equal(storage.getBatch(41)!.state, "pinned");
   } finally {
-    storage.close();
-    cleanup();
+    remove();
   }
 });
 
@@ -489,20 +496,13 @@ test("retry-all lets a frontier read under way at the budget end: an unreadable 
  * AttestationRegistry as in the test above (its search of batch 32 outlasts any budget).
  */
 test("retry-all goes on from a cut-short batch and skips what was retried or abandoned meanwhile", async () => {
-  const { dir, cleanup } = tempDir();
-  const storage = new SqliteStorage(join(dir, "oracle.db"));
+  const { storage, remove } = failedBatchStore([
+    [31, 60],
+    [32, 120],
+    [33, 180],
+    [34, 240],
+  ]);
   try {
-    const insert = storage.db.prepare(
-      `INSERT INTO batches (id, facility_id, period_start, period_end, state, reading_count, bundle_cid, header_json, error, created_at_ms, updated_at_ms)
-       VALUES (?, ?, ?, ?, 'failed', 1, 'bafy', ?, 'period overlap', 1, 1)`,
-    );
-    for (const [id, start] of [
-      [31, 60],
-      [32, 120],
-      [33, 180],
-      [34, 240],
-    ] as const)
-      insert.run(id, `f${id}`, start, start + 60, headerToJson({ ...failedHeader(start), readingCount: 1 }));
     const signals: (AbortSignal | undefined)[] = [];
     let slow = true;
     const operator = new BatchOperator({
@@ -542,8 +542,7 @@ test("retry-all goes on from a cut-short batch and skips what was retried or aba
       skipped: [33, 34, 99],
     });
   } finally {
-    storage.close();
-    cleanup();
+    remove();
   }
 });
 
