@@ -18,19 +18,71 @@ export type BundleSource = {
   readonly byCid: boolean;
 };
 
-/** An IPFS HTTP gateway: GET <base>/ipfs/<cid>?format=raw (Accept: application/vnd.ipld.raw). */
-export function gatewaySource(baseUrl: string, fetchImpl: typeof fetch = fetch): BundleSource {
+/**
+ * An IPFS HTTP gateway: GET <base>/ipfs/<cid>?format=raw (Accept: application/vnd.ipld.raw).
+ * The CID comes from the chain, so it is URL-encoded into the path; each request gives up after
+ * `timeoutMs` (default 60 s) and refuses a body over `maxBytes` (default 256 MiB, read no further):
+ * a gateway that drips bytes or sends without end must not hold the caller.
+ */
+export function gatewaySource(
+  baseUrl: string,
+  fetchImpl: typeof fetch = fetch,
+  opts: { timeoutMs?: number; maxBytes?: number } = {},
+): BundleSource {
   const base = baseUrl.replace(/\/+$/, "");
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const maxBytes = opts.maxBytes ?? 256 * 1024 * 1024;
   return {
     describe: `gateway ${base}`,
     byCid: true,
     async get(cid: string) {
-      const url = `${base}/ipfs/${cid}?format=raw`;
-      const res = await fetchImpl(url, { headers: { accept: "application/vnd.ipld.raw" } });
-      if (!res.ok) {
-        throw new SdkError(`Gateway answered ${res.status} ${res.statusText} for ${url}.`, { code: "INVALID_BUNDLE" });
+      const url = `${base}/ipfs/${encodeURIComponent(cid)}?format=raw`;
+      const signal = AbortSignal.timeout(timeoutMs);
+      try {
+        const res = await fetchImpl(url, { headers: { accept: "application/vnd.ipld.raw" }, signal });
+        if (!res.ok) {
+          throw new SdkError(`Gateway answered ${res.status} ${res.statusText} for ${url}.`, {
+            code: "INVALID_BUNDLE",
+          });
+        }
+        const declared = Number(res.headers.get("content-length"));
+        if (Number.isFinite(declared) && declared > maxBytes) {
+          await res.body?.cancel();
+          throw new SdkError(
+            `Gateway sends ${declared} bytes for ${url}, more than the ${maxBytes} a bundle may have.`,
+            {
+              code: "INVALID_BUNDLE",
+            },
+          );
+        }
+        if (!res.body) return new Uint8Array(await res.arrayBuffer());
+        const chunks: Uint8Array[] = [];
+        let size = 0;
+        const reader = res.body.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          size += value.byteLength;
+          if (size > maxBytes) {
+            await reader.cancel();
+            throw new SdkError(`Gateway sent more than ${maxBytes} bytes for ${url}: not a bundle.`, {
+              code: "INVALID_BUNDLE",
+            });
+          }
+          chunks.push(value);
+        }
+        const out = new Uint8Array(size);
+        let at = 0;
+        for (const c of chunks) (out.set(c, at), (at += c.byteLength));
+        return out;
+      } catch (err) {
+        if (signal.aborted && !(err instanceof SdkError))
+          throw new SdkError(`Gateway did not send ${url} within ${Math.round(timeoutMs / 1000)} s.`, {
+            code: "INVALID_BUNDLE",
+            cause: err,
+          });
+        throw err;
       }
-      return new Uint8Array(await res.arrayBuffer());
     },
   };
 }
