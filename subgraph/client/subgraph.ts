@@ -219,12 +219,15 @@ const TRANSFER_KIND: Record<"Issuance" | "Retirement" | "Transfer", TransferKind
 export class SubgraphIndexer implements ExplorerIndexer {
   readonly backend = "subgraph" as const;
   readonly #url: string;
+  /** the URL as messages name it: a Studio gateway's holds its API key in the path */
+  readonly #shownUrl: string;
   readonly #headers: Record<string, string>;
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
 
   constructor(options: SubgraphIndexerOptions) {
     this.#url = options.url;
+    this.#shownUrl = urlForMessages(options.url);
     this.#headers = options.headers ?? {};
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#timeoutMs = options.timeoutMs ?? 15_000;
@@ -247,7 +250,7 @@ export class SubgraphIndexer implements ExplorerIndexer {
     } catch (cause) {
       throw new IndexerError(
         "INDEXER_UNREACHABLE",
-        `cannot reach the subgraph at ${this.#url}: check CARBONPROOF_SUBGRAPH_URL and that graph-node is running`,
+        `cannot reach the subgraph at ${this.#shownUrl}: check CARBONPROOF_SUBGRAPH_URL and that graph-node is running`,
         { cause },
       );
     }
@@ -255,7 +258,7 @@ export class SubgraphIndexer implements ExplorerIndexer {
     if (!response.ok) {
       throw new IndexerError(
         "INDEXER_HTTP_ERROR",
-        `the subgraph at ${this.#url} answered HTTP ${response.status}: ${text.slice(0, 200)}`,
+        `the subgraph at ${this.#shownUrl} answered HTTP ${response.status}: ${text.slice(0, 200)}`,
         { cause: text },
       );
     }
@@ -901,4 +904,16 @@ export class SubgraphIndexer implements ExplorerIndexer {
   async sourceTotals(_range: { fromDay: number; toDay: number; facility: string }): Promise<SourceTotals[] | null> {
     return null;
   }
+}
+
+/**
+ * `url` as messages (shown on pages) name it: scheme, host and port, then `/…` when it had a path,
+ * a query or user info. The Graph Studio's gateway URL holds its API key in the path
+ * (`https://gateway.thegraph.com/api/<key>/subgraphs/id/…`).
+ */
+export function urlForMessages(url: string): string {
+  if (!URL.canParse(url)) return "(CARBONPROOF_SUBGRAPH_URL, not a URL)";
+  const u = new URL(url);
+  const more = u.username || u.password || (u.pathname !== "/" && u.pathname !== "") || u.search || u.hash;
+  return `${u.protocol}//${u.host}${more ? "/…" : ""}`;
 }

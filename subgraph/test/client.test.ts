@@ -811,6 +811,29 @@ test("errors: HTTP failure, GraphQL errors, unreachable server and bad arguments
   );
   const down = new SubgraphIndexer({ url: "http://127.0.0.1:9/subgraphs/name/x", timeoutMs: 2000 });
   await assert.rejects(down.overview(), (e: unknown) => e instanceof IndexerError && e.code === "INDEXER_UNREACHABLE");
+  // a Studio gateway's URL holds its API key in the path: messages (shown on pages) name the host
+  const keyed = "https://gateway.example/api/SECRET-GATEWAY-KEY/subgraphs/id/Qm1";
+  for (const [ix, code] of [
+    [
+      new SubgraphIndexer({ url: keyed, fetch: async () => new Response("quota", { status: 429 }) }),
+      "INDEXER_HTTP_ERROR",
+    ],
+    [
+      new SubgraphIndexer({
+        url: keyed,
+        fetch: async () => {
+          throw new TypeError("fetch failed");
+        },
+      }),
+      "INDEXER_UNREACHABLE",
+    ],
+  ] as const)
+    await assert.rejects(ix.overview(), (e: unknown) => {
+      assert.ok(e instanceof IndexerError && e.code === code, String(e));
+      assert.doesNotMatch(e.message, /SECRET-GATEWAY-KEY/);
+      assert.match(e.message, /the subgraph at https:\/\/gateway\.example\/…[: ]/);
+      return true;
+    });
   await assert.rejects(
     indexer.facility("Not An Id"),
     (e: unknown) => e instanceof IndexerError && e.code === "INDEXER_ARGUMENT_INVALID",
