@@ -393,6 +393,13 @@ export function explorerTests(env: ExplorerTestEnv): void {
       assert.equal(await page.getByRole("heading", { level: 1 }).innerText(), "Malformed address", path);
     }
     await env.axe(page, "malformed-address");
+    // a bundle this server does not hold: a 404 that says where to get it, naming none of the
+    // server's folders
+    const missing = await fetch(`${web()}/bundles/bafkreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa`);
+    assert.equal(missing.status, 404);
+    const said = ((await missing.json()) as { error: string }).error;
+    assert.match(said, /is not on this server; fetch it by its CID from IPFS/);
+    assert.doesNotMatch(said, /\/|carbonproof|ipfs repository/i);
     await page.goto(`${web()}/explorer/accounts/bob`);
     await env.axe(page, "explorer-not-found");
     await env.shot(page, "28-explorer-not-found-phone");

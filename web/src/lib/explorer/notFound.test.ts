@@ -48,5 +48,9 @@ test("wellFormed holds each page to its kind's form", () => {
   assert.ok(wellFormed("accounts", `0x${"12".repeat(20)}`));
   assert.ok(wellFormed("facilities", "ktda-kangaita"));
   assert.ok(!wellFormed("facilities", "KTDA"));
-  assert.ok(wellFormed("devices", "anything-goes"));
+  assert.ok(wellFormed("devices", "kangaita-chimney-1"));
+  assert.ok(wellFormed("devices", `0x${"ab".repeat(32)}`));
+  // an id no device can have: a 404 saying what a device id looks like, not a failed indexer read
+  assert.ok(!wellFormed("devices", "ABC"));
+  assert.match(explorerMiss("/explorer/devices/ABC").hint!, /A device id is lower case/);
 });

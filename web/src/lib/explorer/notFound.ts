@@ -55,7 +55,10 @@ const KINDS: Record<string, Kind> = {
   devices: {
     title: "Device",
     what: "device",
-    pattern: /.*/,
+    // the same id rules as a facility's (sdk ids.ts): lower case, 1–32 characters, or the 32-byte key
+    pattern: { test: isFacilityRef },
+    formatHint:
+      "A device id is lower case (e.g. kangaita-chimney-1), 1–32 characters of a-z, 0-9, '.', '_', '-', or its 32-byte key (0x + 64 hex digits).",
     unknownHint: "A device id is the id it was registered under (e.g. kangaita-chimney-1) or its 32-byte key.",
   },
 };

@@ -41,3 +41,15 @@ test("says which values it did not understand, and swaps a reversed range", () =
   assert.match(q.errors[0], /“Bad Name” is not a facility id/);
   assert.match(q.errors[1], /swapped/);
 });
+
+test("a range is kept within the days anything can be attested: from the first EVM block to a year ahead", () => {
+  // year 100 to 9999 was ~3,600 indexer queries at once (one per 1,000 days)
+  const wide = parseTotalsQuery(new URLSearchParams({ from: "0100-01-01", to: "9999-12-31" }), today);
+  assert.deepEqual([wide.fromDay, wide.toDay], [FIRST_POSSIBLE_DAY, today + 366]);
+  assert.match(wide.errors.join(" "), /No block is older than 2015-07-30; totals start there\./);
+  assert.match(wide.errors.join(" "), /Totals end at 2027-11-24, a year past today\./);
+  const before = parseTotalsQuery(new URLSearchParams({ from: "1990-01-01", to: "1999-12-31" }), today);
+  assert.deepEqual([before.fromDay, before.toDay], [FIRST_POSSIBLE_DAY, FIRST_POSSIBLE_DAY]);
+  const after = parseTotalsQuery(new URLSearchParams({ from: "3000-01-01", to: "3001-01-01" }), today);
+  assert.deepEqual([after.fromDay, after.toDay], [today + 366, today + 366]);
+});

@@ -5,6 +5,7 @@
 import type { DailyTotals, ExplorerIndexer } from "@carbonproof/subgraph/client";
 import type { CsvColumn } from "./csv.ts";
 import { isFacilityRef } from "../ids.ts";
+import { FIRST_BLOCK_DAY } from "../reports/period.ts";
 import { dayToIso, dayWindows, isoToDay, parsePeriod, type Period, type PeriodTotals } from "./periods.ts";
 
 export type TotalsQuery = {
@@ -20,7 +21,7 @@ export type TotalsQuery = {
 /** Without `to`, totals run a year past today: a local chain's clock may be ahead of the wall clock. */
 const DAYS_AHEAD = 366;
 /** Without `from`, totals start at 2015-07-30, the first EVM block ever (Ethereum's genesis). */
-export const FIRST_POSSIBLE_DAY = 16_646;
+export const FIRST_POSSIBLE_DAY = FIRST_BLOCK_DAY;
 
 export function parseTotalsQuery(params: URLSearchParams, today: number): TotalsQuery {
   const active: Record<string, string> = {};
@@ -52,6 +53,15 @@ export function parseTotalsQuery(params: URLSearchParams, today: number): Totals
     errors.push(`The start ${dayToIso(fromDay)} is after the end ${dayToIso(toDay)}; they are swapped.`);
     [fromDay, toDay] = [toDay, fromDay];
   }
+  // nothing can be attested outside these days, and each ~1,000 days of range is one indexer
+  // query (year 100 to 9999 would be ~3,600 at once)
+  const lastDay = today + DAYS_AHEAD;
+  if (fromDay < FIRST_POSSIBLE_DAY)
+    errors.push(`No block is older than ${dayToIso(FIRST_POSSIBLE_DAY)}; totals start there.`);
+  if (toDay > lastDay) errors.push(`Totals end at ${dayToIso(lastDay)}, a year past today.`);
+  const within = (d: number) => Math.min(Math.max(d, FIRST_POSSIBLE_DAY), lastDay);
+  fromDay = within(fromDay);
+  toDay = within(toDay);
   return { facility, period, fromDay, toDay, active, errors };
 }
 

@@ -19,11 +19,9 @@ import { notIndexedYet, type PresenceLookup } from "../explorer/detail.ts";
 import { lookUpFacility } from "./facility.ts";
 import { defaultFactorSet } from "../../../../sdk/src/factors/factorSet.ts";
 import { type DayRange, rangeSeconds } from "./period.ts";
-import { buildReport, type CbamReport, type KnownFactorSet } from "./report.ts";
+import { buildReport, readingsPlan, type CbamReport, type KnownFactorSet } from "./report.ts";
 
 const PAGE = 1000;
-/** Readings read per report at most; beyond this the split by source is left out (and says so). */
-export const MAX_REPORT_READINGS = 500_000;
 
 export const indexer = cache((): ExplorerIndexer => getExplorerIndexer());
 
@@ -219,15 +217,15 @@ export async function loadReport(
       };
     const detail = found.facility;
     const details = await attestationDetails(ix, detail, range);
-    let readings: Map<string, ReadingSummary[]> | null = new Map();
-    for (const a of details) {
-      if (a.revoked) continue;
+    const { read, omitted: readingsOmitted } = readingsPlan(details);
+    let readings: Map<string, ReadingSummary[]> | null = readingsOmitted ? null : new Map();
+    for (const a of read) {
       const list = await readingsOfAttestation(ix, a.id);
       if (list === null) {
         readings = null;
         break;
       }
-      readings.set(a.id.toLowerCase(), list);
+      readings!.set(a.id.toLowerCase(), list);
     }
     const runtime = runtimeConfig();
     const dir = detail.code ? runtime.facilities[detail.code] : undefined;
@@ -250,6 +248,7 @@ export async function loadReport(
       },
       attestations: details,
       readingsOf: byId ? (id) => byId.get(id.toLowerCase()) ?? [] : null,
+      readingsOmitted,
       knownFactorSets: knownFactorSets(),
     });
     return { ok: true, report, ipfsGateway: runtime.ipfsGateway };

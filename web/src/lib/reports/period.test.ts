@@ -41,3 +41,13 @@ test("presets include the previous calendar quarter (CBAM reports are quarterly)
   assert.equal(dayToIso(jan.range.fromDay), "2026-10-01");
   assert.equal(dayToIso(jan.range.toDay), "2026-12-31");
 });
+
+test("parseRange refuses a period before the first EVM block or more than a year ahead (every attestation would be read)", () => {
+  const old = parseRange("0100-01-01", "0101-12-31", today);
+  assert.deepEqual(old.range, { fromDay: today - 29, toDay: today });
+  assert.match(old.error!, /ends \(0101-12-31\) before the first EVM block \(2015-07-30\): showing the last 30 days/);
+  const ahead = parseRange("2999-01-01", "2999-02-01", today);
+  assert.deepEqual(ahead.range, { fromDay: today - 29, toDay: today });
+  assert.match(ahead.error!, /starts \(2999-01-01\) more than a year after today/);
+  assert.equal(parseRange("2015-07-30", "2015-08-30", today).error, undefined, "from the first block on: taken");
+});

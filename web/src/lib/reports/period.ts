@@ -5,6 +5,8 @@
  */
 
 export const SECONDS_PER_DAY = 86_400;
+/** 2015-07-30, the day of the first EVM block ever (Ethereum's genesis). */
+export const FIRST_BLOCK_DAY = 16_646;
 /** Longest period a page accepts (two years of daily points). */
 export const MAX_DAYS = 731;
 
@@ -74,6 +76,11 @@ export function parseRange(from: string | undefined, to: string | undefined, tod
   const fromDay = f ?? t! - 29;
   const toDay = t!;
   if (fromDay > toDay) return bad(`The period starts (${from}) after it ends (${dayToIso(toDay)})`);
+  // nothing is attested before the first EVM block, nor (the chain's clock being near the wall
+  // clock) a year from now; such a period would only make the pages read every attestation
+  if (toDay < FIRST_BLOCK_DAY)
+    return bad(`The period ends (${dayToIso(toDay)}) before the first EVM block (${dayToIso(FIRST_BLOCK_DAY)})`);
+  if (fromDay > today + 366) return bad(`The period starts (${dayToIso(fromDay)}) more than a year after today`);
   if (toDay - fromDay + 1 > MAX_DAYS)
     return {
       range: { fromDay: toDay - MAX_DAYS + 1, toDay },

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Hex, ReadingSummary } from "@carbonproof/subgraph/client";
-import { buildReport, REPORT_SCHEMA, reportJson, type ReportInput } from "./report.ts";
+import { buildReport, readingsPlan, REPORT_SCHEMA, reportJson, type ReportInput } from "./report.ts";
 import { attestation, DEVICES, FACILITY, NOV1, NOV1_DAY, reading } from "./fixtures.test-data.ts";
 
 const FACTOR_SET = `0x${(9).toString(16).padStart(64, "0")}`;
@@ -125,6 +125,26 @@ test("without indexed readings (subgraph backend) the split is absent and says w
   assert.equal(r.emissions.attested.fossilCo2eGrams, 25n);
   assert.equal(r.evidence[0]!.readingsReconciled, null);
   assert.match(r.dataQuality.statements.join(" "), /need the embedded indexer/);
+});
+
+test("past the readings a report reads, none is read and the report says why, with the chain's totals", () => {
+  const base = input();
+  const within = readingsPlan(base.attestations, 1_000);
+  assert.deepEqual(
+    within.read.map((a) => a.id),
+    base.attestations.filter((a) => !a.revoked).map((a) => a.id),
+  );
+  assert.equal(within.omitted, undefined);
+  const total = base.attestations.filter((a) => !a.revoked).reduce((n, a) => n + Number(a.readingCount), 0);
+  const over = readingsPlan(base.attestations, total - 1);
+  assert.deepEqual(over.read, []);
+  assert.match(over.omitted!, new RegExp(`hold ${total} readings, more than the ${total - 1} a report reads`));
+  const r = buildReport({ ...base, readingsOf: null, readingsOmitted: over.omitted });
+  assert.equal(r.emissions.bySource, null);
+  assert.equal(r.emissions.attested.fossilCo2eGrams, 25n, "the chain's totals need no reading");
+  assert.ok(r.dataQuality.statements.includes(over.omitted!));
+  assert.doesNotMatch(r.dataQuality.statements.join(" "), /need the embedded indexer/);
+  assert.equal(readingsPlan(base.attestations).omitted, undefined, "the default cap is 500,000");
 });
 
 test("the JSON has bigint as decimal strings and parses back to the same totals", () => {

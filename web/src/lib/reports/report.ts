@@ -65,6 +65,8 @@ export type ReportInput = {
   attestations: readonly AttestationDetail[];
   /** readings of each counted attestation from its indexed bundle; null when the backend has none */
   readingsOf: ((attestationId: Hex) => readonly ReadingSummary[]) | null;
+  /** why `readingsOf` is null when the backend does index readings (too many for one report) */
+  readingsOmitted?: string;
   knownFactorSets: Readonly<Record<string, KnownFactorSet>>;
 };
 
@@ -198,6 +200,27 @@ function evidenceRef(a: AttestationDetail, reconciled: boolean | null): Evidence
   };
 }
 
+/** Readings read per report at most; beyond this the split by source is left out (and says so). */
+export const MAX_REPORT_READINGS = 500_000;
+
+/**
+ * The attestations whose readings a report reads (the unrevoked ones), or none and why: every
+ * reading is held in memory for the split by source, so past `max` readings in all that split and
+ * the reconciliation are left out (the on-chain totals need no reading).
+ */
+export function readingsPlan(
+  details: readonly Pick<AttestationDetail, "revoked" | "readingCount" | "id">[],
+  max = MAX_REPORT_READINGS,
+): { read: typeof details; omitted?: string } {
+  const read = details.filter((a) => !a.revoked);
+  const total = read.reduce((n, a) => n + Number(a.readingCount), 0);
+  if (total <= max) return { read };
+  return {
+    read: [],
+    omitted: `The period's attestations hold ${total.toLocaleString("en-US")} readings, more than the ${max.toLocaleString("en-US")} a report reads: reconciliation with the bundles and the split by source are left out (choose a shorter period for them; the totals are the on-chain ones).`,
+  };
+}
+
 /** Assembles the report; pure (the loader fetches, this decides). */
 export function buildReport(input: ReportInput): CbamReport {
   const { facility, range } = input;
@@ -278,7 +301,8 @@ export function buildReport(input: ReportInput): CbamReport {
     `Each attestation carries the signatures of ${counted.length ? Math.min(...counted.map((a) => a.signers.length)) : 0}+ oracle nodes (quorum checked on-chain).`,
     input.readingsOf
       ? `${reconciledIds.size} of ${counted.length} attestations reconciled: their bundle readings, summed and floored once to grams, equal the on-chain totals.${notIndexed.length ? ` ${notIndexed.length} bundle(s) not indexed yet: the split by source leaves them out.` : ""}`
-      : "Readings are not indexed by this backend (subgraph): reconciliation with the bundles and the split by source need the embedded indexer.",
+      : (input.readingsOmitted ??
+        "Readings are not indexed by this backend (subgraph): reconciliation with the bundles and the split by source need the embedded indexer."),
     "Biogenic CO2 (biomass burnt) is reported apart and is not part of the fossil totals (GHG Protocol; CH4 and N2O of biomass combustion are counted).",
   ];
   if (revoked.length)

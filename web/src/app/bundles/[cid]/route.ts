@@ -41,9 +41,11 @@ export async function GET(_req: Request, { params }: { params: Promise<{ cid: st
       heliaError = (error as Error).message.split("\n")[0]!;
     }
   }
+  // the server's folders go to its log, not to whoever asked
+  console.warn(`bundle ${cid} is neither in ${dir} nor in the oracle's IPFS repository ${heliaDir} (${heliaError})`);
   return Response.json(
     {
-      error: `bundle ${cid} is neither in ${dir} nor in the oracle's IPFS repository ${heliaDir} (${heliaError}); fetch it by its CID from IPFS (any gateway or the oracle's node)`,
+      error: `bundle ${cid} is not on this server; fetch it by its CID from IPFS (any gateway or the oracle's node)`,
     },
     { status: 404 },
   );

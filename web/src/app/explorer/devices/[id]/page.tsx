@@ -11,6 +11,7 @@ import { explorerDetails } from "@/lib/explorer/detail.ts";
 import { formatDateTime, shortHash } from "@/lib/explorer/format.ts";
 import { parsePage, toParams } from "@/lib/explorer/lists.ts";
 import { decodeParam } from "@/lib/params.ts";
+import { wellFormed } from "@/lib/explorer/notFound.ts";
 
 export const metadata: Metadata = { title: "Device" };
 
@@ -21,6 +22,7 @@ type Props = {
 
 export default async function DevicePage({ params, searchParams }: Props) {
   const id = decodeParam((await params).id);
+  if (!wellFormed("devices", id)) notFound();
   const page = parsePage(toParams(await searchParams).get("page"));
   const read = await readExplorerDetail(explorerDetails.device(id, page));
   if (!read.ok)
