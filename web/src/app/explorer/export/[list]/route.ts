@@ -38,28 +38,36 @@ export async function GET(req: Request, { params }: { params: Promise<{ list: st
     return unavailable(error);
   }
   const encoder = new TextEncoder();
-  const stream = new ReadableStream<Uint8Array>({
-    async start(controller) {
-      controller.enqueue(encoder.encode(spec.header() + first.text));
-      let skip = first.rows;
-      let last = first.rows;
-      try {
-        while (last === CHUNK && skip < MAX_ROWS) {
+  let skip = first.rows;
+  let last = first.rows;
+  // pulled: the next page is read only when the client has taken the last one, so a slow reader
+  // holds one page on the server, not the whole export
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        controller.enqueue(encoder.encode(spec.header() + first.text));
+      },
+      async pull(controller) {
+        if (last !== CHUNK || skip >= MAX_ROWS) {
+          if (last === CHUNK)
+            controller.enqueue(encoder.encode(`# truncated after ${skip} rows: narrow the filters\r\n`));
+          controller.close();
+          return;
+        }
+        try {
           const next = await spec.page(ix, query, { first: CHUNK, skip });
           controller.enqueue(encoder.encode(next.text));
           last = next.rows;
           skip += next.rows;
+        } catch (error) {
+          // Headers are gone: the only honest signal left is to fail the download.
+          console.error(`explorer: CSV export of ${list} failed after ${skip} rows`, error);
+          controller.error(error);
         }
-        if (last === CHUNK)
-          controller.enqueue(encoder.encode(`# truncated after ${skip} rows: narrow the filters\r\n`));
-        controller.close();
-      } catch (error) {
-        // Headers are gone: the only honest signal left is to fail the download.
-        console.error(`explorer: CSV export of ${list} failed after ${skip} rows`, error);
-        controller.error(error);
-      }
+      },
     },
-  });
+    { highWaterMark: 1 },
+  );
   return new Response(stream, { headers: csvHeaders(`carbonproof-${list}${suffix(active)}-${stamp}.csv`) });
 }
 
