@@ -9,6 +9,21 @@ const config: NextConfig = {
   // NEXT_DIST_DIR lets parallel builds (benchmarks, a second checkout's e2e) keep their own output.
   distDir: process.env.NEXT_DIST_DIR || ".next",
   poweredByHeader: false,
+  // every answer: no content-type sniffing (a bundle or CSV is never run as a script), never framed
+  // by another site (no click-jacking of the buy and retire buttons), no full URL to other sites
+  async headers() {
+    return [
+      {
+        source: "/:path*",
+        headers: [
+          { key: "X-Content-Type-Options", value: "nosniff" },
+          { key: "Content-Security-Policy", value: "frame-ancestors 'none'" },
+          { key: "X-Frame-Options", value: "DENY" },
+          { key: "Referrer-Policy", value: "strict-origin-when-cross-origin" },
+        ],
+      },
+    ];
+  },
   // The sdk is TypeScript source inside the same npm workspace.
   transpilePackages: ["@carbonproof/sdk"],
   turbopack: {

@@ -429,6 +429,12 @@ export function explorerTests(env: ExplorerTestEnv): void {
         row.slice(0, 80),
       );
     // totals over days nothing can be attested on: no CSV, and why
+    const page = await fetch(`${web()}/explorer`);
+    assert.deepEqual(
+      ["x-content-type-options", "content-security-policy", "x-frame-options"].map((h) => page.headers.get(h)),
+      ["nosniff", "frame-ancestors 'none'", "DENY"],
+      "every answer is neither sniffed nor framed",
+    );
     const wide = await fetch(`${web()}/explorer/export/totals?from=0100-01-01&to=9999-12-31`);
     assert.equal(wide.status, 400);
     assert.match(await wide.text(), /No CSV was written:\nNo block is older than 2015-07-30/);
