@@ -18,15 +18,22 @@ export function configUrls(cfg: Config): string[] {
   ].filter((u): u is string => typeof u === "string" && u.length > 0);
 }
 
+/** Whether `url` has more than a scheme, host and port: user info, a path other than `/`, a query or a fragment. */
+function hasMore(u: URL): boolean {
+  return Boolean(u.username || u.password || (u.pathname !== "/" && u.pathname !== "") || u.search || u.hash);
+}
+
 /**
- * `url` as messages name it: scheme, host and port, then `/…` when it had more (user info, a path
- * other than `/`, a query or a fragment); null for a URL with nothing to hide or that is not a URL.
+ * `url` as every message, answer and log of the node names it: scheme, host and port, then `/…`
+ * when it had more (user info, a path other than `/`, a query or a fragment, any of which may hold a
+ * key or a password); `(<setting>, not a URL)` for a value that is not a URL, never echoed since it
+ * may be a secret pasted in the wrong place. The one rule for chain.rpcUrl, ipfs.kuboUrl, mqtt.url,
+ * storage.url and the quorum's peers.
  */
-export function urlForMessages(url: string): string | null {
-  if (!URL.canParse(url)) return null;
+export function urlForMessages(url: string, setting: string): string {
+  if (!URL.canParse(url)) return `(${setting}, not a URL)`;
   const u = new URL(url);
-  const more = u.username || u.password || (u.pathname !== "/" && u.pathname !== "") || u.search || u.hash;
-  return more ? `${u.protocol}//${u.host}/…` : null;
+  return `${u.protocol}//${u.host}${hasMore(u) ? "/…" : ""}`;
 }
 
 /**
@@ -38,8 +45,8 @@ export function urlScrubber(urls: Iterable<string | undefined>): (text: string) 
   const pairs: [string, string][] = [];
   for (const url of urls) {
     if (!url) continue;
-    const shown = urlForMessages(url);
-    if (!shown) continue;
+    if (!URL.canParse(url) || !hasMore(new URL(url))) continue; // nothing to hide
+    const shown = urlForMessages(url, "");
     const u = new URL(url);
     const variants = new Set([url, u.href]);
     u.username = "";

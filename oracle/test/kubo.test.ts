@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { KuboStore, kuboUrlForMessages } from "../src/ipfs/kubo.ts";
+import { KuboStore } from "../src/ipfs/kubo.ts";
 import { CorruptBlockError, IpfsError, rawCid } from "../src/ipfs/store.ts";
 import { KUBO_BLOCK_LIMIT, KuboStandIn } from "./kubo-standin.ts";
 import { deviceInfo, makeDevice, postOldWindow, recordEvidence, testNode } from "./fixtures.ts";
@@ -107,15 +107,6 @@ describe("KuboStore against Kubo's RPC API", { timeout: 120_000 }, () => {
     } finally {
       kubo.corrupt.delete(cid);
     }
-  });
-
-  test("messages name Kubo by scheme, host and port only: a pinning service's URL may carry a key", () => {
-    assert.equal(
-      kuboUrlForMessages("https://user:s3cret@pin.example:8443/k3y-in-path/api/v0"),
-      "https://pin.example:8443",
-    );
-    assert.equal(kuboUrlForMessages("http://127.0.0.1:5001"), "http://127.0.0.1:5001");
-    assert.equal(kuboUrlForMessages("pin.example token"), "(ipfs.kuboUrl, not a URL)");
   });
 
   test("an error that quotes the configured URL (fetch refusing credentials in it) names Kubo without them", async () => {

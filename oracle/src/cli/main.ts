@@ -655,7 +655,7 @@ async function copyFromSqlite(cfg: Config, given: string, dryRun: boolean): Prom
   if (dirname(file) !== resolve(cfg.dataDir)) refuseIfHeld(dirname(file), why);
   if (existsSync(resolve(cfg.dataDir))) takeDataDir(resolve(cfg.dataDir), "copy-from-sqlite", why);
   const { copySqliteToPostgres } = await import("../storage/copy-to-postgres.ts");
-  const { redactUrl } = await import("../storage/pg-bridge.ts");
+  const { urlForMessages } = await import("../url-scrub.ts");
   const { ProgressLine, formatCount } = await import("../../../sdk/src/cli/progress.ts");
   const progress = new ProgressLine({ write: (t) => process.stderr.write(t), tty: process.stderr.isTTY === true });
   const started = performance.now();
@@ -674,7 +674,7 @@ async function copyFromSqlite(cfg: Config, given: string, dryRun: boolean): Prom
     JSON.stringify(
       {
         from: file,
-        to: redactUrl(cfg.storage.url),
+        to: urlForMessages(cfg.storage.url, "storage.url"),
         dryRun,
         rows: report.tables,
         sha256: report.sha256,
@@ -686,7 +686,7 @@ async function copyFromSqlite(cfg: Config, given: string, dryRun: boolean): Prom
   );
   process.stderr.write(
     dryRun
-      ? `copy-from-sqlite: dry run: every row copied and checked, then rolled back; ${redactUrl(cfg.storage.url)} is as it was. Run it without --dry-run to copy.\n`
+      ? `copy-from-sqlite: dry run: every row copied and checked, then rolled back; ${urlForMessages(cfg.storage.url, "storage.url")} is as it was. Run it without --dry-run to copy.\n`
       : `copy-from-sqlite: done; start the node with this config (storage.driver postgres). ${file} is unchanged: keep it until the node runs on PostgreSQL.\n`,
   );
 }
@@ -1008,11 +1008,11 @@ async function main(): Promise<void> {
       const { holdsLaterBatches } = await import("../storage/types.ts");
       const storage = await openStorage(cfg);
       try {
-        const { redactUrl } = await import("../storage/pg-bridge.ts");
+        const { urlForMessages } = await import("../url-scrub.ts");
         const out = {
           node: cfg.nodeName,
           // which database this is: the SQLite file, or the PostgreSQL URL without its password
-          storage: cfg.storage.driver === "postgres" ? redactUrl(cfg.storage.url ?? "") : db,
+          storage: cfg.storage.driver === "postgres" ? urlForMessages(cfg.storage.url ?? "", "storage.url") : db,
           backlog: storage.backlog(),
           batches: storage.batchStateCounts(),
           // of the `signed` ones, those retried to be taken as the record of their period's attestation

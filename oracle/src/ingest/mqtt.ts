@@ -11,6 +11,7 @@ import type { Storage } from "../storage/types.ts";
 import { authenticate as authenticateKey } from "../api/keys.ts";
 import { startIngestServer, type MqttPrincipal } from "./mqtt-server.ts";
 import { listenFailure } from "../listen.ts";
+import { urlForMessages } from "../url-scrub.ts";
 import { isValidId } from "../../../sdk/src/index.ts";
 
 type AedesOptions = NonNullable<Parameters<typeof Aedes.createBroker>[0]>;
@@ -365,18 +366,6 @@ async function startAedesBroker(deps: {
   };
 }
 
-/**
- * `url` without the user name and password it may carry (`mqtts://user:pass@host`), for logs
- * and error messages.
- */
-export function urlForLogs(url: string): string {
-  if (!URL.canParse(url)) return "(mqtt.url, not a URL)"; // never echoed: it may hold a password
-  const u = new URL(url);
-  u.username = "";
-  u.password = "";
-  return u.toString();
-}
-
 /** Why the node could not subscribe to the external broker, and what to change. */
 export class MqttBrokerError extends Error {
   readonly code: "FILE" | "TLS" | "CLIENT_CERT" | "AUTH" | "UNREACHABLE" | "SUBSCRIBE" | "BROKER";
@@ -640,7 +629,7 @@ function connectErrorOf(err: unknown, safeUrl: string): unknown {
  * mqtt.js handles a connection's messages one at a time (the next waits for the PUBACK of the
  * one before), so one connection gives the group commit one reading at a time, one fsync each;
  * `mqtt.subscribers` connections in the shared group keep that many in flight and a commit takes
- * them together. The URL is logged and put in errors without its credentials (`urlForLogs`).
+ * them together. The URL is logged and put in errors without its credentials (`urlForMessages`).
  *
  * The client ids are remembered in `meta`; a start that no longer opens one (fewer `subscribers`,
  * another `clientId`) drains its session alongside the live subscribers and then ends it
@@ -665,7 +654,7 @@ export async function startExternalSubscriber(deps: {
   const cfg = common.config.mqtt;
   const log = common.logger.child({ part: "mqtt" });
   const rawUrl = cfg.url ?? `mqtt://${cfg.host}:${cfg.port}`;
-  const url = urlForLogs(rawUrl);
+  const url = urlForMessages(rawUrl, "mqtt.url");
   const tls = {
     ca: readPem("caFile", cfg.caFile),
     cert: readPem("certFile", cfg.certFile),

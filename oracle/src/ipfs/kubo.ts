@@ -2,6 +2,7 @@ import { create, type KuboRPCClient } from "kubo-rpc-client";
 import { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
 import { sha256 } from "multiformats/hashes/sha2";
+import { urlForMessages } from "../url-scrub.ts";
 import { CorruptBlockError, IpfsError, rawCid, type ContentStore, type GetOptions } from "./store.ts";
 
 /**
@@ -23,7 +24,7 @@ export class KuboStore implements ContentStore {
     // the client's own `timeout` option is not applied by kubo-rpc-client 7 to a number: every call
     // here has a signal of its own, `timeoutMs` unless the caller gives one
     this.#client = create({ url });
-    this.#url = kuboUrlForMessages(url);
+    this.#url = urlForMessages(url, "ipfs.kuboUrl");
     this.#rawUrls = [url, URL.canParse(url) ? new URL(url).href : url]
       .map((u) => u.replace(/\/+$/, ""))
       .filter((u) => u.length > 0);
@@ -97,15 +98,4 @@ export class KuboStore implements ContentStore {
     for (const u of this.#rawUrls) text = text.split(u).join(this.#url);
     return text;
   }
-}
-
-/**
- * `ipfs.kuboUrl` as messages and logs name it: scheme, host and port only. A pinning service's URL
- * may carry a key, as user info or in its path, and these messages reach the batches' `error`
- * (public on GET /v1/batches) and API answers.
- */
-export function kuboUrlForMessages(url: string): string {
-  if (!URL.canParse(url)) return "(ipfs.kuboUrl, not a URL)";
-  const u = new URL(url);
-  return `${u.protocol}//${u.host}`;
 }

@@ -19,7 +19,8 @@
 import { DatabaseSync } from "node:sqlite";
 import { createHash, type Hash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { PgBridge, redactUrl } from "./pg-bridge.ts";
+import { PgBridge } from "./pg-bridge.ts";
+import { urlForMessages } from "../url-scrub.ts";
 import { PostgresStorage, WRITE_LOCK_KEY } from "./postgres.ts";
 import { SqliteStorage } from "./sqlite.ts";
 
@@ -82,7 +83,7 @@ export function copySqliteToPostgres(opts: {
   /** copy and check everything, then roll back: a rehearsal that leaves the target as it was */
   dryRun?: boolean;
 }): CopyReport {
-  const where = redactUrl(opts.url);
+  const where = urlForMessages(opts.url, "storage.url");
   if (!existsSync(opts.file)) throw new CopyError("NO_SOURCE", `no SQLite database at ${opts.file}`);
   // brings the file to this node's schema (as a start of the node would), then only reads it
   try {

@@ -1,3 +1,4 @@
+import { urlForMessages } from "../url-scrub.ts";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 
 export type BridgeRequest =
@@ -15,17 +16,6 @@ export class PgError extends Error {
     super(message);
     this.name = "PgError";
     this.code = code;
-  }
-}
-
-/** `url` without its password, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "(storage.url, not a URL)";
   }
 }
 
@@ -80,7 +70,7 @@ export class PgBridge {
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     this.#timeoutMs = opts.timeoutMs ?? 60_000;
-    this.#where = redactUrl(url);
+    this.#where = urlForMessages(url, "storage.url");
     const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.#worker = new Worker(new URL("./pg-bridge-worker.ts", import.meta.url), {
       workerData: {

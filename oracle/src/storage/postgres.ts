@@ -14,7 +14,8 @@
  *   order) uses the "C" collation, bytewise as in SQLite, whatever the database's locale.
  */
 import { IngestWriter } from "./ingest-writer.ts";
-import { PgBridge, PgError, redactUrl } from "./pg-bridge.ts";
+import { PgBridge, PgError } from "./pg-bridge.ts";
+import { urlForMessages } from "../url-scrub.ts";
 import {
   READING_COLUMNS,
   readingValues,
@@ -315,7 +316,7 @@ export class PostgresStorage extends SqlStorage {
   }
 
   #migrate(): void {
-    const where = redactUrl(this.url);
+    const where = urlForMessages(this.url, "storage.url");
     this.#driver.tx(() => {
       this.#driver.run(`CREATE TABLE IF NOT EXISTS carbonproof_schema (version INTEGER NOT NULL)`);
       const row = this.#driver.get(`SELECT version FROM carbonproof_schema`);
