@@ -115,7 +115,26 @@ test("decode(encode(b)) = b; non-canonical bytes and schema violations are rejec
 test("checkBundle passes an honest bundle, signatures included", async () => {
   const checks = await checkBundle(buildBundle(input), { publicKeyOf: async () => key.publicKey });
   for (const c of checks) assert.equal(c.ok, true, `${c.link}: ${c.detail}`);
-  assert.equal(checks.length, 7);
+  assert.equal(checks.length, 8);
+  assert.equal(checks.find((c) => c.link === "methodology")?.detail.startsWith(METHODOLOGY_ID), true);
+});
+
+test("checkBundle fails a bundle that claims another methodology: only METHODOLOGY_ID is recomputed here", async () => {
+  // Everything else is honest (a bundle built with the claim): the results match v1 formulas,
+  // which proves nothing about the methodology the bundle names.
+  const claimed = `0x${"ab".repeat(32)}` as const;
+  const checks = await checkBundle(buildBundle({ ...input, methodologyId: claimed }));
+  const failed = checks.filter((c) => !c.ok);
+  assert.deepEqual(
+    failed.map((c) => c.link),
+    ["methodology"],
+  );
+  assert.match(
+    failed[0]!.detail,
+    new RegExp(`bundle says ${claimed}; this verifier implements only ${METHODOLOGY_ID}`),
+  );
+  const recomputed = checks.find((c) => c.link === "per-reading emissions recomputed")!;
+  assert.doesNotMatch(recomputed.detail, new RegExp(claimed));
 });
 
 test("checkBundle fails the right link for each tampering", async () => {

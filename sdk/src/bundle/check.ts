@@ -2,6 +2,7 @@ import { factorSetId } from "../factors/factorSet.ts";
 import { bytesToHex, toBytes } from "../hex.ts";
 import { buildMerkleTree, type MerkleTree } from "../merkle/tree.ts";
 import { batchTotals, computeReading } from "../methodology/compute.ts";
+import { METHODOLOGY_ID, METHODOLOGY_NAME, METHODOLOGY_VERSION } from "../methodology/methodologyId.ts";
 import { canonicalBytes } from "../reading/canonical.ts";
 import { sha256Bytes } from "../reading/digest.ts";
 import { SdkError } from "../errors.ts";
@@ -37,7 +38,8 @@ export type BundleCheckDetail = {
 
 /**
  * Re-checks everything inside a bundle that needs no chain: factor-set id, each
- * digest, the root, each result and the totals, recomputed from the readings.
+ * digest, the root, the methodology id (this sdk's METHODOLOGY_ID, the only one it can
+ * recompute), each result and the totals, recomputed from the readings.
  * Device signatures need keys: pass `publicKeyOf` (deviceId, ts) → key, or null when
  * unknown, to check them too.
  */
@@ -109,6 +111,18 @@ export async function checkBundleDetailed(
         : `recomputed ${root}, bundle says ${bundle.root}`,
   });
 
+  // The results below are recomputed with this sdk's formulas, which are methodology
+  // METHODOLOGY_ID and no other: a bundle that claims another methodology cannot be checked here,
+  // and matching results would not show that its claimed methodology was followed.
+  const methodologyOk = bundle.methodologyId === METHODOLOGY_ID;
+  push({
+    link: "methodology",
+    ok: methodologyOk,
+    detail: methodologyOk
+      ? `${METHODOLOGY_ID} (${METHODOLOGY_NAME}@${METHODOLOGY_VERSION})`
+      : `bundle says ${bundle.methodologyId}; this verifier implements only ${METHODOLOGY_ID} (${METHODOLOGY_NAME}@${METHODOLOGY_VERSION})`,
+  });
+
   const set = { id: bundle.factorSet.id as `0x${string}`, content: bundle.factorSet.content };
   let mismatched = 0;
   let firstMismatch = "";
@@ -135,7 +149,7 @@ export async function checkBundleDetailed(
     ok: mismatched === 0,
     detail:
       mismatched === 0
-        ? `${bundle.readings.length} results match (methodology ${bundle.methodologyId})`
+        ? `${bundle.readings.length} results match (methodology ${METHODOLOGY_ID})`
         : `${mismatched} differ; first ${firstMismatch}`,
   });
   const t = batchTotals(mgs);
