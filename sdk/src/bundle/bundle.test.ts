@@ -162,6 +162,19 @@ test("checkBundle fails the right link for each tampering", async () => {
   root.root = `0x${"00".repeat(32)}`;
   assert.deepEqual(await failing(root), ["merkle root of the readings"]);
 
+  const count = structuredClone(b);
+  count.totals.readingCount = b.readings.length + 1;
+  const countChecks = await checkBundle(count);
+  const countLink = countChecks.find((c) => c.link === "merkle root of the readings")!;
+  assert.deepEqual(
+    countChecks.filter((c) => !c.ok).map((c) => c.link),
+    ["merkle root of the readings"],
+  );
+  assert.match(
+    countLink.detail,
+    new RegExp(`reading count differs: totals.readingCount ${b.readings.length + 1}, ${b.readings.length} readings`),
+  );
+
   const other = generateDeviceKey();
   assert.deepEqual(await failing(b, { publicKeyOf: async () => other.publicKey }), ["device signatures"]);
   assert.deepEqual(await failing(b, { publicKeyOf: async () => null }), ["device signatures"]);

@@ -105,10 +105,16 @@ export async function checkBundleDetailed(
   push({
     link: "merkle root of the readings",
     ok: root === bundle.root && bundle.totals.readingCount === bundle.readings.length,
-    detail:
+    detail: [
       root === bundle.root
         ? `${root} over ${bundle.readings.length} leaves`
         : `recomputed ${root}, bundle says ${bundle.root}`,
+      ...(bundle.totals.readingCount === bundle.readings.length
+        ? []
+        : [
+            `reading count differs: totals.readingCount ${bundle.totals.readingCount}, ${bundle.readings.length} readings`,
+          ]),
+    ].join("; "),
   });
 
   // The results below are recomputed with this sdk's formulas, which are methodology
