@@ -95,6 +95,37 @@ TEST_CASE("a push whose sync fails is not stored, and shares its id with no late
   CHECK(drain(r) == std::vector<std::string>{rec(4)});
 }
 
+TEST_CASE("a segment that cannot be created fails the push - and later pushes fail cleanly or resume") {
+  // Found in review: when the next segment could not be created (file system
+  // full, I/O error), the ring kept no open file, and the next record small
+  // enough for the closed segment was written to a null FILE* (a crash).
+  // A directory in the way of the next segment file stands for the failure
+  // (fopen fails with EISDIR, also as root, where a read-only directory would not).
+  std::string dir = cptest::tempDir() + "/buf";
+  // two records per segment, then room for a record of 4 bytes but not a third
+  const uint32_t seg = 2 * kRecSize + FlashRing::kRecordHeader + 4;
+  const std::string blocker = dir + "/seg-00000002.log";
+  {
+    FlashRing r;
+    REQUIRE(r.open(dir, 4, seg));
+    REQUIRE(r.push(rec(1)));
+    REQUIRE(r.push(rec(2)));
+    REQUIRE(mkdir(blocker.c_str(), 0700) == 0);
+    std::string err;
+    CHECK_FALSE(r.push(rec(3), &err));  // needs a new segment: cannot create it
+    CHECK(err.find("cannot create") != std::string::npos);
+    CHECK_FALSE(r.push("{}", &err));  // would fit in the closed segment: still refused, no crash
+    CHECK(err.find("cannot create") != std::string::npos);
+    CHECK(r.depth() == 2);
+    REQUIRE(rmdir(blocker.c_str()) == 0);  // space again (the uplink drained)
+    REQUIRE(r.push(rec(4)));
+    CHECK(r.depth() == 3);
+  }
+  FlashRing r;
+  REQUIRE(r.open(dir, 4, seg));
+  CHECK(drain(r) == std::vector<std::string>{rec(1), rec(2), rec(4)});
+}
+
 TEST_CASE("buffer drains oldest-first and survives reopen") {
   std::string dir = cptest::tempDir() + "/buf";
   {

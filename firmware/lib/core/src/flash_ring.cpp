@@ -233,11 +233,15 @@ bool FlashRing::push(const std::string& payload, std::string* err) {
     return setErr(err, "record of " + std::to_string(payload.size()) + " bytes exceeds the segment payload limit " +
                            std::to_string(maxPayload()));
   uint32_t size = static_cast<uint32_t>(kRecordHeader + payload.size());
-  if (segments_.back().bytes + size > segmentBytes_) {
+  // No file to append to when a segment could not be created (file system
+  // full, I/O error) or a failed write closed the current one: start a segment
+  // now or refuse this push (the next smaller record used to be written to a
+  // null FILE*). current_, when set, is segments_.back().
+  if (!current_ || segments_.back().bytes + size > segmentBytes_) {
     if (!startSegment(err)) return false;
-    while (segments_.size() > maxSegments_)
-      if (!dropOldestSegment(err)) return false;
   }
+  while (segments_.size() > maxSegments_)
+    if (!dropOldestSegment(err)) return false;
   std::vector<uint8_t> rec(size);
   uint64_t id = nextId_;
   put32(rec.data(), kRecordMagic);
@@ -268,7 +272,7 @@ bool FlashRing::push(const std::string& payload, std::string* err) {
         ::close(fd);
       }
     }
-    startSegment(nullptr);  // continue in a fresh segment
+    startSegment(nullptr);  // continue in a fresh segment (if this fails, the next push tries again)
     return setErr(err, "buffer write failed");
   }
   queue_.push_back(Entry{id, seg.number, seg.bytes, static_cast<uint32_t>(payload.size())});
