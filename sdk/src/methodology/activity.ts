@@ -237,7 +237,7 @@ export function computeActivity(record: ActivityRecord, index: number, set: Fact
         if (record.densityKgPerM3 !== undefined) {
           if (!record.densitySource)
             fail("densitySource", "expected the source of densityKgPerM3 (it is cited in the result)");
-          const entry = set.content.fuels[record.fuel];
+          const entry = Object.hasOwn(set.content.fuels, record.fuel) ? set.content.fuels[record.fuel] : undefined;
           if (!entry) fail("fuel", `unknown fuel; known: ${Object.keys(set.content.fuels).join(", ")}`);
           const density = String(record.densityKgPerM3);
           fuelSet = {
@@ -279,7 +279,7 @@ export function computeActivity(record: ActivityRecord, index: number, set: Fact
           `expected ${spend.currency}: the spend factors are per ${spend.currencyYear} ${spend.currency} (no currency conversion)`,
         );
       }
-      const factor = spend.factors[record.category];
+      const factor = Object.hasOwn(spend.factors, record.category) ? spend.factors[record.category] : undefined;
       if (!factor)
         return fail(
           "category",

@@ -76,6 +76,19 @@ test("fuel by volume fails without a cited density; unknown fuels fail", () => {
   });
 });
 
+test("a fuel or country named like an Object.prototype member is unknown (UNKNOWN_FACTOR), not a factor", () => {
+  for (const fuel of ["constructor", "toString", "hasOwnProperty", "__proto__", "valueOf"]) {
+    assert.throws(
+      () => computeReading({ ...base, kind: "fuel", m: { fuel, massGrams: 1000 } }, ar6),
+      { code: "UNKNOWN_FACTOR", message: new RegExp(`Unknown fuel "${fuel}"`) },
+      fuel,
+    );
+  }
+  const electricity = { ...base, kind: "electricity" as const, m: { energyWh: 1000 } };
+  for (const country of ["constructor", "toString"])
+    assert.throws(() => computeReading(electricity, ar6, { country }), { code: "UNKNOWN_FACTOR" }, country);
+});
+
 test("electricity: location-based from Ember via @tgwf/co2, market-based contractual, renewable apart", async () => {
   const require = createRequire(import.meta.url);
   const { averageIntensity } = require("@tgwf/co2/data") as { averageIntensity: { data: Record<string, number> } };

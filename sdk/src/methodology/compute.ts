@@ -39,9 +39,18 @@ export type ReadingResult = {
   citations: string[];
 };
 
+/**
+ * `record[key]` when `key` is the record's own: a fuel id or country comes from a reading or a
+ * bundle, and "constructor" or "toString" must not find Object.prototype's members.
+ */
+function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 function resolveFuel(set: FactorSet, fuel: string): { id: string; factor: FuelFactor } {
-  const id = set.content.fuels[fuel] ? fuel : FUEL_ALIASES[fuel];
-  const factor = id === undefined ? undefined : set.content.fuels[id];
+  const fuels = set.content.fuels;
+  const id = own(fuels, fuel) ? fuel : own(FUEL_ALIASES, fuel);
+  const factor = id === undefined ? undefined : own(fuels, id);
   if (!factor || id === undefined) {
     throw new SdkError(
       `Unknown fuel ${JSON.stringify(fuel)} in factor set ${set.content.name}; known: ${Object.keys(set.content.fuels).join(", ")}.`,
@@ -103,7 +112,7 @@ export function computeElectricity(
   let locationMg: bigint | null = null;
   if (context.country !== undefined) {
     const grid = set.content.grid;
-    const mgPerKwh = grid?.mgCo2ePerKwh[context.country];
+    const mgPerKwh = grid ? own(grid.mgCo2ePerKwh, context.country) : undefined;
     if (grid === null || mgPerKwh === undefined) {
       throw new SdkError(
         `No grid factor for country ${JSON.stringify(context.country)} in factor set ${set.content.name}.`,
