@@ -62,6 +62,29 @@ TEST_CASE("max31855 frame decoding: datasheet temperatures and fault bits") {
   CHECK(sc.shortToVcc);
 }
 
+TEST_CASE("max31855 frame no chip sends is a fault - not 0 degrees C") {
+  // Found in review: an all-zero frame (board unplugged, MISO stuck low) decoded
+  // as a valid 0 °C, and the flue-gas formula scales CO2 mass with 1/sqrt(T).
+  CHECK_FALSE(max31855::decode(0x00000000u).ok());
+  CHECK(max31855::decode(0x00000000u).badFrame);
+  CHECK_FALSE(max31855::decode(0xFFFFFFFFu).ok());             // MISO floating high
+  CHECK_FALSE(max31855::decode(0x01900000u | 1u << 17).ok());  // reserved D17
+  CHECK_FALSE(max31855::decode(0x01900000u | 1u << 3).ok());   // reserved D3
+  // real frames stay good: 0.25 °C hot junction, 25 °C cold junction alone, and negatives
+  CHECK(max31855::decode(0x00040000u).ok());
+  CHECK(max31855::decode(0x00001900u).ok());
+  CHECK(max31855::decode(0xFFFC0000u).ok());
+  // and the interval counts such a sample as a thermocouple fault, not a reading
+  FlueGasInterval fi(DuctConfig{600, 101325, {1000, 28965}});
+  sdp8xx::Sample dp;
+  dp.ok = true;
+  dp.dpMilliPa = 25000;
+  fi.addSample(s8::Co2Sample{true, 0, 41000}, max31855::decode(0), dp);
+  CHECK(fi.samples() == 0);
+  CHECK_FALSE(fi.finish());
+  CHECK(fi.faults() == kFaultThermocouple);
+}
+
 TEST_CASE("sdp8xx crc8 and readout decoding") {
   const uint8_t beef[] = {0xBE, 0xEF};
   CHECK(sdp8xx::crc8(beef, 2) == 0x92);  // Sensirion datasheet example

@@ -75,6 +75,7 @@ Sample decode(uint32_t frame) {
   s.openCircuit = frame & 1;
   s.shortToGnd = (frame >> 1) & 1;
   s.shortToVcc = (frame >> 2) & 1;
+  s.badFrame = frame == 0 || (frame & (1u << 17 | 1u << 3)) != 0;
   int32_t tc = static_cast<int32_t>(frame) >> 18;  // arithmetic shift keeps the sign of the 14-bit field
   int32_t cj = static_cast<int32_t>(frame << 16) >> 20;
   s.tempCentiC = static_cast<int64_t>(tc) * 25;
