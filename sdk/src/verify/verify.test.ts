@@ -227,6 +227,28 @@ test("verify --envelope: a reading in no attested bundle FAILs, naming unreachab
   );
 });
 
+test("verify --envelope: a gateway serving other bytes under the bundle's CID is named in the FAIL", async () => {
+  const bundle = honestBundle(3);
+  const { id, cid } = await attest(bundle);
+  const honest = pinned.get(cid)!;
+  // the reading's own bundle, one reading changed: the gateway answers, but not with the pinned bytes
+  const text = new TextDecoder().decode(honest).replace('"co2Ppm":41001', '"co2Ppm":41002');
+  assert.notEqual(text, new TextDecoder().decode(honest));
+  pinned.set(cid, new TextEncoder().encode(text));
+  const envFile = join(dir, "served-wrong.json");
+  writeFileSync(envFile, JSON.stringify(bundle.readings[0]!.envelope));
+  const r = await cli([...base(), "--envelope", envFile, "--bundle", gatewayUrl]);
+  pinned.set(cid, honest); // later tests fetch the facility's whole history
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `^FAIL reading attested: .*unreadable: ${id}: bytes from gateway ${gatewayUrl} hash to bafkrei[a-z2-7]+, not ${cid}`,
+      "m",
+    ),
+  );
+});
+
 test("verify fails the CID link when the bundle file is not the pinned one", async () => {
   const { id } = await attest(honestBundle());
   const other = join(dir, "other.json");

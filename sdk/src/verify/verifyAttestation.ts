@@ -169,7 +169,12 @@ export async function verifyAttestation(options: VerifyOptions): Promise<VerifyR
         unreadable.push(`${c.id}: ${(error as Error).message.split("\n")[0]}`);
         continue;
       }
-      if ((await hashedCid(o, c.header.bundleCid)) !== c.header.bundleCid) continue;
+      const got = await hashedCid(o, c.header.bundleCid);
+      if (got !== c.header.bundleCid) {
+        // the source served other bytes under this CID: said in the FAIL, never dropped silently
+        unreadable.push(`${c.id}: bytes from ${o.source.describe} hash to ${got}, not ${c.header.bundleCid}`);
+        continue;
+      }
       let decoded: Bundle;
       try {
         decoded = decodeBundle(b);
