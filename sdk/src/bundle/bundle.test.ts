@@ -189,6 +189,15 @@ test("buildBundle rejects readings of another facility, outside the period, or r
   assert.throws(() => buildBundle({ ...input, envelopes: [] }), { code: "INVALID_BUNDLE" });
 });
 
+test("decodeBundle refuses a factor of a million digits at once (it cost 0.79 s per reading to recompute)", () => {
+  const b = structuredClone(buildBundle(input));
+  b.factorSet.content.fuels.firewood!.ncvTjPerGg = `1${"0".repeat(1_000_000)}`;
+  assert.throws(() => decodeBundle(encodeBundle(b)), {
+    code: "INVALID_BUNDLE",
+    message: /factorSet.content.fuels.firewood.ncvTjPerGg: expected at most 40 characters/,
+  });
+});
+
 test("bundleHeader carries the bundle into the EIP-712 header", () => {
   const b = buildBundle(input);
   const cid = bundleCid(encodeBundle(b));

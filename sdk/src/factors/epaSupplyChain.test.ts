@@ -124,3 +124,14 @@ test("spend: (amount) × factor, exact; the imported set re-hashes and round-tri
     code: "INVALID_ACTIVITY",
   });
 });
+
+test("EPA import: a factor longer than DECIMAL_MAX_LENGTH characters is refused naming line and column", () => {
+  const [header, first] = fixture.split("\n");
+  const long = first!.replace(",1.250,", `,1.${"2".repeat(60)},`);
+  assert.notEqual(long, first);
+  assert.throws(() => importEpaSupplyChainCsv(`${header}\n${long}\n`, "long.csv"), {
+    code: "INVALID_CSV",
+    message:
+      /CSV line 2, column "Supply Chain Emission Factors with Margins": a number of 62 characters, more than the 40/,
+  });
+});

@@ -1,5 +1,6 @@
 import { SdkError } from "../errors.ts";
 import { bytesToHex } from "../hex.ts";
+import { DECIMAL_MAX_LENGTH, DECIMAL_PATTERN } from "../methodology/rational.ts";
 import { sha256Bytes } from "../reading/digest.ts";
 import { parseCsv } from "./csv.ts";
 import type { FactorSetContent } from "./factorSet.ts";
@@ -24,15 +25,15 @@ export const EPA_COLUMNS = {
 export const EPA_DATASET =
   "US EPA, Supply Chain Greenhouse Gas Emission Factors for US Commodities and Industries v1.3 (NAICS-6)";
 
-const DECIMAL = /^(0|[1-9][0-9]*)(\.[0-9]+)?$/;
-
 function normaliseDecimal(text: string, line: number, column: string): string {
   const t = text.trim();
-  if (DECIMAL.test(t)) return t;
   // "0.5" written as ".5" and similar are normalised; anything else is an error, not a guess.
-  if (/^\.[0-9]+$/.test(t)) return `0${t}`;
+  const value = DECIMAL_PATTERN.test(t) ? t : /^\.[0-9]+$/.test(t) ? `0${t}` : undefined;
+  if (value !== undefined && value.length <= DECIMAL_MAX_LENGTH) return value;
   throw new SdkError(
-    `CSV line ${line}, column "${column}": ${JSON.stringify(text)} is not a non-negative decimal number.`,
+    value === undefined
+      ? `CSV line ${line}, column "${column}": ${JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)} is not a non-negative decimal number.`
+      : `CSV line ${line}, column "${column}": a number of ${value.length} characters, more than the ${DECIMAL_MAX_LENGTH} a factor may have.`,
     {
       code: "INVALID_CSV",
       details: { line, column },

@@ -4,6 +4,7 @@ import { bytesToHex, type Hex } from "../hex.ts";
 import { canonicalBytes } from "../reading/canonical.ts";
 import { sha256Bytes } from "../reading/digest.ts";
 import { formatIssues } from "../reading/parse.ts";
+import { DECIMAL_MAX_LENGTH, DECIMAL_PATTERN } from "../methodology/rational.ts";
 import { GWP_TABLES, type GwpReport } from "./gwp.ts";
 import { EMBER_CITATION, TGWF_CO2_VERSION, emberGridMgPerKwh } from "./grid.ts";
 import { IPCC_2006_FUELS, IPCC_2006_V2, ipccCitations, type StationarySector } from "./ipcc2006.ts";
@@ -18,7 +19,8 @@ export const FACTOR_SET_FORMAT = "carbonproof.factor-set/1";
 
 const decimalString = z
   .string()
-  .regex(/^(0|[1-9][0-9]*)(\.[0-9]+)?$/, { error: 'expected a decimal string like "43.0"' });
+  .max(DECIMAL_MAX_LENGTH, { error: `expected at most ${DECIMAL_MAX_LENGTH} characters` })
+  .regex(DECIMAL_PATTERN, { error: 'expected a decimal string like "43.0"' });
 
 export const fuelFactorSchema = z.strictObject({
   name: z.string().min(1),

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { add, decimal, div, floor, int, mul, toFixedPoint } from "./rational.ts";
+import { DECIMAL_MAX_LENGTH, add, decimal, div, floor, int, mul, toFixedPoint } from "./rational.ts";
 
 test("fixed-point conversion round-trips: n / 10^p → n for every safe n and p ≤ 6", () => {
   fc.assert(
@@ -29,4 +29,18 @@ test("decimal parsing is exact and rational arithmetic agrees with bigint", () =
   );
   for (const bad of ["", "1.", ".5", "-1", "1e3", "01"])
     assert.throws(() => decimal(bad), { code: "INVALID_FACTOR_SET" });
+});
+
+test("decimal refuses more than DECIMAL_MAX_LENGTH characters, and parses each text once", () => {
+  const longest = `1${"0".repeat(DECIMAL_MAX_LENGTH - 1)}`;
+  assert.equal(decimal(longest).n, 10n ** BigInt(DECIMAL_MAX_LENGTH - 1));
+  assert.throws(() => decimal(`${longest}0`), {
+    code: "INVALID_FACTOR_SET",
+    message: new RegExp(`longer than the ${DECIMAL_MAX_LENGTH}`),
+  });
+  assert.throws(() => decimal("9".repeat(1_000_000)), { code: "INVALID_FACTOR_SET" });
+  // the same text gives the same (frozen) fraction: a factor is parsed once, not once per reading
+  const once = decimal("74100");
+  assert.equal(decimal("74100"), once);
+  assert.ok(Object.isFrozen(once));
 });
