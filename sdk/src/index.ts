@@ -61,3 +61,4 @@ export * from "./reading/csv.ts";
 export * from "./bundle/index.ts";
 export * from "./verify/index.ts";
 export { chainFor } from "./chain.ts";
+export { urlForMessages, urlScrubber } from "./urls.ts";

@@ -3,10 +3,16 @@ import { join, resolve } from "node:path";
 import { getAddress, isAddress, type Address } from "viem";
 import { CONTRACT_NAMES, type ContractName, type RuntimeConfig } from "./config.ts";
 import { generatedAddresses } from "./chain/abis.ts";
+import { urlForMessages, urlScrubber } from "../../../sdk/src/urls.ts";
 
 /**
  * Reads the deployment from the environment, once per request (cheap: a small file):
- *   CARBONPROOF_RPC_URL       JSON-RPC URL the browser reads from (default http://127.0.0.1:8545)
+ *   CARBONPROOF_RPC_URL       JSON-RPC URL the browser reads from (default http://127.0.0.1:8545).
+ *                             It is public: every page hands it to the browser. A provider URL
+ *                             with an API key in it belongs in CARBONPROOF_SERVER_RPC_URL.
+ *   CARBONPROOF_SERVER_RPC_URL  JSON-RPC URL the server reads from (the embedded indexer, receipts,
+ *                             token reads); default CARBONPROOF_RPC_URL. Never sent to a browser,
+ *                             and named in messages by scheme, host and port only (`serverRpc()`).
  *   CARBONPROOF_CHAIN_ID      chain id (default 31337, the local Hardhat node)
  *   CARBONPROOF_CHAIN_NAME    display name of a production chain
  *   CARBONPROOF_EXPLORER_URL  block explorer of that chain
@@ -34,6 +40,25 @@ export function runtimeConfig(): RuntimeConfig {
     facilities: loadFacilities(),
     ipfsGateway: process.env.CARBONPROOF_IPFS_GATEWAY || undefined,
   };
+}
+
+/**
+ * The JSON-RPC URL the server's own reads use, and how messages name it. CARBONPROOF_SERVER_RPC_URL
+ * may carry a provider's key (in its path, query or user info): it never leaves the server, and
+ * `shown` is its scheme, host and port then `/…` (the sdk's one rule), for messages that reach a
+ * page or a log. `scrub` takes it out of an error's text (viem quotes the URL it called).
+ */
+export function serverRpc(env: Record<string, string | undefined> = process.env): {
+  url: string;
+  shown: string;
+  setting: string;
+  scrub: (text: string) => string;
+} {
+  const setting = env.CARBONPROOF_SERVER_RPC_URL ? "CARBONPROOF_SERVER_RPC_URL" : "CARBONPROOF_RPC_URL";
+  const url = env.CARBONPROOF_SERVER_RPC_URL || env.CARBONPROOF_RPC_URL || "http://127.0.0.1:8545";
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+    throw new Error(`${setting} must be an http(s) URL of a JSON-RPC endpoint, got ${urlForMessages(url, setting)}`);
+  return { url, shown: urlForMessages(url, setting), setting, scrub: urlScrubber([url]) };
 }
 
 function loadFacilities(): RuntimeConfig["facilities"] {

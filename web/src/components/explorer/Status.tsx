@@ -39,9 +39,9 @@ export function IndexerUnavailable({ failure, what }: { failure: ReadFailure; wh
         {failure.code ? <span className="mono">{failure.code}</span> : null} {failure.message}
       </p>
       <p>
-        The embedded indexer reads the chain at <span className="mono">CARBONPROOF_RPC_URL</span>; the subgraph backend
-        queries <span className="mono">CARBONPROOF_SUBGRAPH_URL</span> (docs/subgraph.md). Reload the page once it is
-        back.
+        The embedded indexer reads the chain at <span className="mono">CARBONPROOF_SERVER_RPC_URL</span> (or{" "}
+        <span className="mono">CARBONPROOF_RPC_URL</span>); the subgraph backend queries{" "}
+        <span className="mono">CARBONPROOF_SUBGRAPH_URL</span> (docs/subgraph.md). Reload the page once it is back.
       </p>
     </div>
   );

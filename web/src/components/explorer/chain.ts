@@ -1,15 +1,16 @@
 /**
- * Reads the explorer makes from the chain itself (server side, CARBONPROOF_RPC_URL), where the
+ * Reads the explorer makes from the chain itself (server side, CARBONPROOF_SERVER_RPC_URL or else
+ * CARBONPROOF_RPC_URL: `serverRpc()`), where the
  * indexer interface has no answer: payment-token symbols and decimals, transaction receipts.
  */
 import { createPublicClient, http, type Address, type PublicClient } from "viem";
 import { readPaymentToken, type PaymentTokenInfo } from "@/lib/chain/reads.ts";
-import { runtimeOnce } from "./data.ts";
+import { serverRpc } from "@/lib/config.server.ts";
 
 let client: { rpcUrl: string; client: PublicClient } | undefined;
 
 export function chainClient(): PublicClient {
-  const { rpcUrl } = runtimeOnce();
+  const rpcUrl = serverRpc().url;
   if (client?.rpcUrl !== rpcUrl)
     client = {
       rpcUrl,

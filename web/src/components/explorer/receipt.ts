@@ -1,5 +1,5 @@
 /**
- * A transaction's receipt from the chain the app reads (CARBONPROOF_RPC_URL), with the logs of the
+ * A transaction's receipt from the chain the server reads (`serverRpc()`), with the logs of the
  * CarbonProof contracts decoded by their ABIs: what the tx page shows beside the indexer's summary.
  * The indexer interface has no per-transaction read; the receipt is the chain's own answer.
  */
@@ -8,6 +8,7 @@ import { contractAbis } from "../../../../sdk/src/contracts/generated.ts";
 import type { DecodedEvent } from "@/lib/explorer/txEvents.ts";
 import { chainClient } from "./chain.ts";
 import { runtimeOnce } from "./data.ts";
+import { serverRpc } from "@/lib/config.server.ts";
 
 export type TxFacts = {
   status: "success" | "reverted";
@@ -67,7 +68,12 @@ export async function readTransaction(hash: Hex): Promise<TxRead> {
       },
     };
   } catch (cause) {
-    console.error(`explorer: reading transaction ${hash} from ${runtime.rpcUrl} failed`, cause);
-    return { ok: false, message: `the chain at ${runtime.rpcUrl} could not be read: ${(cause as Error).message}` };
+    // viem's message quotes the URL it called: shown on the page, it is scrubbed like the URL itself
+    const rpc = serverRpc();
+    console.error(`explorer: reading transaction ${hash} from ${rpc.shown} failed: ${rpc.scrub(String(cause))}`);
+    return {
+      ok: false,
+      message: `the chain at ${rpc.shown} could not be read: ${rpc.scrub((cause as Error).message ?? String(cause))}`,
+    };
   }
 }

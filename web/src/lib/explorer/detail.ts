@@ -126,7 +126,7 @@ export const explorerDetails = {
  */
 export function notIndexedYet(what: string, indexedBlock: number | null, head: bigint | null): string {
   if (head === null)
-    return `Whether this ${what} exists cannot be told now: the chain could not be read (CARBONPROOF_RPC_URL). Reload in a few seconds; if it persists, the server's log says why.`;
+    return `Whether this ${what} exists cannot be told now: the chain could not be read (CARBONPROOF_SERVER_RPC_URL, or CARBONPROOF_RPC_URL). Reload in a few seconds; if it persists, the server's log says why.`;
   if (indexedBlock === null)
     return `The indexer has not finished its first read of the chain (the chain is at block ${head}). If this ${what} was created recently, reload in a few seconds.`;
   if (BigInt(indexedBlock) >= head)

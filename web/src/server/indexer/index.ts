@@ -3,7 +3,8 @@
  *
  * The backend is chosen by configuration (subgraph/client/config.ts): CARBONPROOF_INDEXER=embedded
  * (default) or subgraph (with CARBONPROOF_SUBGRAPH_URL). The embedded backend reads the chain that
- * runtimeConfig() names (CARBONPROOF_RPC_URL, CARBONPROOF_CHAIN_ID, CARBONPROOF_ADDRESSES) into a
+ * deployment runtimeConfig() names (CARBONPROOF_CHAIN_ID, CARBONPROOF_ADDRESSES) from the server's
+ * RPC (serverRpc(): CARBONPROOF_SERVER_RPC_URL, else CARBONPROOF_RPC_URL) into a
  * SQLite file and keeps it current in the background; each read first waits (at most
  * CARBONPROOF_INDEXER_FRESH_MS, default 2 s) for the chain's newest blocks.
  *
@@ -21,7 +22,7 @@ import type { Address } from "viem";
 import { createIndexer, IndexerError, indexerConfigFromEnv, type ExplorerIndexer } from "@carbonproof/subgraph/client";
 import { gatewaySource, type BundleSource } from "../../../../sdk/src/index.ts";
 import { folderSource } from "../../../../sdk/src/verify/fileSource.ts";
-import { runtimeConfig } from "../../lib/config.server.ts";
+import { runtimeConfig, serverRpc } from "../../lib/config.server.ts";
 import { BundleIndexer } from "./bundles.ts";
 import { EmbeddedIndexer } from "./embedded.ts";
 import { INDEXED_CONTRACTS, type IndexedContract } from "./events.ts";
@@ -89,7 +90,7 @@ export function embeddedConfigFromEnv(env: Record<string, string | undefined> = 
     dbPath: env.CARBONPROOF_INDEXER_DB
       ? resolve(env.CARBONPROOF_INDEXER_DB)
       : join(process.cwd(), "..", ".carbonproof", "web", "indexer.sqlite"),
-    rpcUrl: runtime.rpcUrl,
+    rpcUrl: serverRpc(env).url,
     chainId: runtime.chainId,
     addresses: Object.fromEntries(INDEXED_CONTRACTS.map((n) => [n, runtime.addresses[n]!])) as Record<
       IndexedContract,

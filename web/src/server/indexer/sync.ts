@@ -18,6 +18,7 @@ import { contractAbis } from "../../../../sdk/src/contracts/generated.ts";
 import { INDEXED_CONTRACTS, toJsonArgs, type IndexedContract, type IndexedEvent } from "./events.ts";
 import { rebuildDerived, recordEvent, stmt } from "./reducer.ts";
 import { clearAll, getMeta, inTransaction, setMeta, type Store } from "./store.ts";
+import { urlForMessages, urlScrubber } from "../../../../sdk/src/urls.ts";
 
 /** Events whose transaction's sender the reducer stores (one eth_getTransaction per transaction). */
 const SENDER_NEEDED = new Set(["AttestationSubmitted", "CreditsIssued", "ShortfallRecorded"]);
@@ -64,11 +65,16 @@ export class ChainSync {
   readonly #o: Required<Omit<ChainSyncOptions, "client">>;
   readonly #client: PublicClient;
   readonly #contracts: Map<string, { name: IndexedContract; abi: Abi }>;
+  /** the RPC as messages name it (scheme, host and port): its URL may hold a provider's key */
+  readonly #shown: string;
+  readonly #scrub: (text: string) => string;
   #initialised = false;
 
   constructor(db: Store, options: ChainSyncOptions) {
     this.#db = db;
     this.#o = { startBlock: 0, rangeSize: 2_000, reorgDepth: 64, log: () => {}, ...options };
+    this.#shown = urlForMessages(options.rpcUrl, "the server's RPC URL");
+    this.#scrub = urlScrubber([options.rpcUrl]);
     this.#client =
       options.client ??
       (createPublicClient({
@@ -96,9 +102,12 @@ export class ChainSync {
       if (/fetch failed|ECONNREFUSED|ENOTFOUND|timed? ?out|HTTP request failed|socket/i.test(message))
         throw new ChainSyncError(
           "INDEXER_RPC_UNREACHABLE",
-          `the explorer's indexer cannot reach the chain at ${this.#o.rpcUrl} (${what}): check CARBONPROOF_RPC_URL and that the node is running`,
+          `the explorer's indexer cannot reach the chain at ${this.#shown} (${what}): check CARBONPROOF_SERVER_RPC_URL (or CARBONPROOF_RPC_URL) and that the node is running`,
           { cause },
         );
+      // viem quotes the URL it called, and this message reaches the explorer's status line
+      const scrubbed = this.#scrub(message);
+      if (scrubbed !== message) throw new Error(scrubbed, { cause });
       throw cause;
     }
   }
@@ -110,7 +119,7 @@ export class ChainSync {
     if (chainId !== this.#o.chainId)
       throw new ChainSyncError(
         "INDEXER_CHAIN_MISMATCH",
-        `the chain at ${this.#o.rpcUrl} has chain id ${chainId}, the deployment is on ${this.#o.chainId}: check CARBONPROOF_RPC_URL and CARBONPROOF_CHAIN_ID`,
+        `the chain at ${this.#shown} has chain id ${chainId}, the deployment is on ${this.#o.chainId}: check CARBONPROOF_SERVER_RPC_URL (or CARBONPROOF_RPC_URL) and CARBONPROOF_CHAIN_ID`,
       );
     const fingerprint = deploymentFingerprint(this.#o.chainId, this.#o.addresses);
     const stored = getMeta(this.#db, "deployment");
