@@ -174,8 +174,10 @@ void finishFlueGasInterval(int64_t intervalS) {
   if (st == RecordStatus::Held)
     Serial.printf("[cp] clock not set yet (SNTP): %u measurement(s) held in RAM\n",
                   static_cast<unsigned>(gNode->held()));
-  else if (st != RecordStatus::Ok)
+  else if (st == RecordStatus::InvalidReading)
     Serial.printf("[cp] reading not recorded: %s %s\n", statusName(st), err.c_str());
+  else if (st != RecordStatus::Ok)
+    Serial.printf("[cp] reading not recorded yet (held in RAM, retried): %s %s\n", statusName(st), err.c_str());
 }
 
 void finishMeterInterval(uint64_t now) {

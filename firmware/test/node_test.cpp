@@ -152,6 +152,39 @@ TEST_CASE("held flue gas that cannot be stored is retried by poll every 5 s - no
   CHECK(rig.node.held() == 1);
 }
 
+TEST_CASE("flue gas that cannot be stored with the clock set is held and retried - not thrown away") {
+  // Found in review: with no measurement held, a failure to store the current
+  // one (buffer, seq or signature) threw it away, counted nowhere.
+  Rig rig;
+  std::string err;
+  std::string dir = rig.dir + "/buffer";
+  rig.ring.close();  // stands for a storage fault: every push fails
+  CHECK(rig.node.recordFlueGas(kM, 5, &err) == RecordStatus::BufferFailed);
+  CHECK(rig.node.held() == 1);
+  CHECK(rig.node.heldDropped() == 0);
+  CHECK((rig.node.faults() & kFaultStorage) != 0);
+  int64_t spent = rig.seq.last();
+  rig.clock.t += 10;
+  rig.node.poll();  // not retried at once: each try spends a seq
+  CHECK(rig.seq.last() == spent);
+  REQUIRE(rig.ring.open(dir, 16, 16384));  // the storage is back
+  rig.clock.t += SensorNode::kHeldRetryMs;
+  rig.wall.now += 5;
+  rig.node.poll();
+  CHECK(rig.node.held() == 0);
+  REQUIRE(rig.ring.depth() == 1);
+  std::string payload;
+  REQUIRE(rig.ring.peek(payload));
+  json::Value env;
+  REQUIRE(json::parse(payload, env));
+  CHECK(env.find("reading")->find("ts")->i == 1763900000);  // back-dated to when it was measured
+  // an invalid measurement is still dropped at once (it could never be recorded)
+  FlueGas bad = kM;
+  bad.tempCentiC = -30000;
+  CHECK(rig.node.recordFlueGas(bad, 5, &err) == RecordStatus::InvalidReading);
+  CHECK(rig.node.held() == 0);
+}
+
 TEST_CASE("store and forward: readings taken offline drain oldest-first after reconnect") {
   Rig rig;
   rig.transport.acceptOpen = false;  // broker unreachable

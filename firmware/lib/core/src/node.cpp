@@ -55,19 +55,29 @@ RecordStatus SensorNode::recordFlueGas(const FlueGas& m, int64_t intervalS, std:
   // Before SNTP has set the clock (a power cut that took the site's router down
   // too), the chimney's measurements are held, not lost; in order, before this one.
   RecordStatus st = recordHeld(err);
-  if (st != RecordStatus::Ok || !clockSet()) {
-    if (held_.size() >= kMaxHeld) {
-      held_.pop_front();
-      ++heldDropped_;
-    }
-    held_.push_back(HeldFlueGas{m, intervalS, mono_.nowMs()});
-    if (st == RecordStatus::Ok) {
-      if (err) *err = "wall clock not set (waiting for SNTP): measurement held";
-      return RecordStatus::Held;
-    }
-    return st;
+  if (st == RecordStatus::Ok && clockSet()) {
+    st = record(flueGasReading(m, intervalS), err);
+    // Never recordable: dropped, and the caller is told why.
+    if (st == RecordStatus::Ok || st == RecordStatus::InvalidReading) return st;
   }
-  return record(flueGasReading(m, intervalS), err);
+  // A storage, seq or signing failure (this one's, or an older held one's) keeps
+  // the measurement too, for poll to retry: it was thrown away uncounted.
+  hold(m, intervalS);
+  if (st == RecordStatus::Ok) {
+    if (err) *err = "wall clock not set (waiting for SNTP): measurement held";
+    return RecordStatus::Held;
+  }
+  return st;
+}
+
+void SensorNode::hold(const FlueGas& m, int64_t intervalS) {
+  if (held_.size() >= kMaxHeld) {
+    held_.pop_front();
+    ++heldDropped_;
+  }
+  held_.push_back(HeldFlueGas{m, intervalS, mono_.nowMs()});
+  // poll's retry comes after the usual pause, not at once (each try spends a seq)
+  if (clockSet()) heldRetryMs_ = mono_.nowMs() + kHeldRetryMs;
 }
 
 RecordStatus SensorNode::recordElectricity(const Electricity& e, int64_t intervalS, std::string* err) {
@@ -132,7 +142,7 @@ void SensorNode::poll() {
   // The clock may have been set since the last reading. A failure (a storage
   // fault: each try spends a seq) is retried every 5 s, not at every poll.
   if (!held_.empty() && mono_.nowMs() >= heldRetryMs_ && recordHeld(nullptr) != RecordStatus::Ok)
-    heldRetryMs_ = mono_.nowMs() + 5000;
+    heldRetryMs_ = mono_.nowMs() + kHeldRetryMs;
   mqtt_.poll();
   if (mqtt_.takeAcked()) {
     // The record may already be gone if the full ring dropped it meanwhile.
@@ -165,8 +175,8 @@ std::string SensorNode::heartbeatJson(int rssiDbm) const {
   hb.set("lastSeq", Value::integer(seq_.last()));
   hb.set("rssiDbm", Value::integer(rssiDbm));
   hb.set("timeSet", Value::boolean(wall_.timeSet()));
-  // flue gas measured before the clock was set, waiting in RAM (lost by a power cut), and how
-  // many of those the bound dropped
+  // flue gas measured before the clock was set or during a storage fault, waiting in RAM
+  // (lost by a power cut), and how many of those the bound dropped
   hb.set("held", Value::integer(static_cast<int64_t>(held_.size())));
   hb.set("heldDropped", Value::integer(static_cast<int64_t>(heldDropped_)));
   Value faults = Value::array();

@@ -63,13 +63,18 @@ class SensorNode {
   // reading is refused (TimeNotSet: the meter keeps its energy pending), a
   // flue-gas measurement is held in RAM with its monotonic time (Held, at most
   // kMaxHeld, the oldest dropped and counted) and recorded, back-dated, before
-  // the next reading once the clock is set (or at the next poll).
+  // the next reading once the clock is set (or at the next poll). A flue-gas
+  // measurement that cannot be recorded for want of a seq, a signature or
+  // buffer space is held the same way and retried (status says why);
+  // only an InvalidReading is dropped.
   RecordStatus recordFlueGas(const FlueGas& m, int64_t intervalS, std::string* err = nullptr);
   RecordStatus recordElectricity(const Electricity& e, int64_t intervalS, std::string* err = nullptr);
 
-  // Flue-gas measurements held for the clock (1 h at a 5 s interval), and how
-  // many were dropped because there were more or their time could not be told.
+  // Flue-gas measurements held for the clock or a storage fault (1 h at a 5 s
+  // interval), and how many were dropped because there were more or their time
+  // could not be told.
   static constexpr size_t kMaxHeld = 720;
+  static constexpr uint64_t kHeldRetryMs = 5000;  // poll's pause after a failed try
   size_t held() const { return held_.size(); }
   uint64_t heldDropped() const { return heldDropped_; }
 
@@ -90,6 +95,7 @@ class SensorNode {
   RecordStatus record(Reading r, std::string* err, int64_t agoS = 0);
   bool clockSet() const;
   RecordStatus recordHeld(std::string* err);
+  void hold(const FlueGas& m, int64_t intervalS);
 
   struct HeldFlueGas {
     FlueGas m;
