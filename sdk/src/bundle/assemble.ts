@@ -5,7 +5,7 @@ import { batchTotals, computeReading, type FacilityContext, type ReadingResult }
 import { canonicalJson } from "../reading/canonical.ts";
 import { sha256Bytes } from "../reading/digest.ts";
 import type { Reading } from "../reading/schema.ts";
-import { bundleHead, type BuildBundleInput } from "./bundle.ts";
+import { beyondHeaderRange, bundleHead, readingOutOfRange, totalsOutOfRange, type BuildBundleInput } from "./bundle.ts";
 import { TREE_PARAMS, type Bundle } from "./schema.ts";
 
 /**
@@ -305,6 +305,8 @@ export class BundleAssembler {
       }
       this.#hashes.set(hash, 32 * i);
       const result = computeReading(r, input.factorSet, this.#context);
+      const beyond = beyondHeaderRange(result);
+      if (beyond) throw readingOutOfRange(r.deviceId, r.seq, beyond);
       this.#fossil += result.fossilCo2eMg;
       this.#biogenic += result.biogenicCo2Mg;
       out.write(
@@ -353,6 +355,8 @@ export class BundleAssembler {
     }
     const tree = buildMerkleTree(flatDigests);
     const totals = batchTotals([{ fossilCo2eMg: this.#fossil, biogenicCo2Mg: this.#biogenic }]);
+    const beyond = beyondHeaderRange(totals);
+    if (beyond) throw totalsOutOfRange(beyond);
     const tail: Pick<Bundle, "root" | "totals" | "tree"> = {
       tree: { ...TREE_PARAMS },
       root: tree.root,

@@ -8,6 +8,12 @@ import { idToBytes32 } from "../ids.ts";
 import { METHODOLOGY_ID } from "../methodology/methodologyId.ts";
 import { generateDeviceKey, signReading } from "../reading/sign.ts";
 import type { Reading } from "../reading/schema.ts";
+import { computeReading } from "../methodology/compute.ts";
+import { readingDigest } from "../reading/digest.ts";
+import { parseEnvelope } from "../reading/parse.ts";
+import { bytesToHex } from "../hex.ts";
+import { assembleBundle } from "./assemble.ts";
+import { canonicalJson } from "../reading/canonical.ts";
 import { buildBundle, bundleCid, bundleCidAsync, bundleHeader, decodeBundle, encodeBundle } from "./bundle.ts";
 import { checkBundle } from "./check.ts";
 
@@ -222,4 +228,73 @@ test("decodeBundle rejects non-canonical bytes: a byte-order mark, whitespace, r
   const reordered = new TextEncoder().encode(JSON.stringify({ ...rest, format }));
   for (const b of [withBom, pretty, reordered])
     assert.throws(() => decodeBundle(b), { code: "INVALID_BUNDLE", message: /not in canonical form/ });
+});
+
+// A faulty sensor at the top of every field the reading schema allows: its stack CO2 is a
+// 79-digit number of grams, which no uint128 header field can hold.
+const MAX = Number.MAX_SAFE_INTEGER;
+const huge = signReading(
+  {
+    ...(flue(7) as Extract<Reading, { kind: "flue-gas" }>),
+    m: { co2Ppm: MAX, tempCentiC: -27314, velocityMmS: MAX, pressurePa: MAX, ductDiameterMm: MAX },
+    intervalS: MAX,
+  },
+  key.secretKey,
+);
+
+test("a reading of 2^128 g or more is refused by name: buildBundle, assembleBundle (its header could never be attested)", () => {
+  assert.ok(parseEnvelope(JSON.parse(JSON.stringify(huge))), "the reading is valid by the schema");
+  assert.ok(computeReading(huge.reading, set).fossilCo2eMg / 1000n >= 1n << 128n);
+  const message =
+    /^Reading kangaita-chimney-1#7: fossil CO2e \d{39,} g is beyond what a batch header holds \(uint128 grams, < 2\^128 g\)/;
+  assert.throws(() => buildBundle({ ...input, facilityContext: {}, envelopes: [...envelopes, huge] }), {
+    code: "INVALID_BUNDLE",
+    message,
+  });
+  const stored = [...envelopes, huge].map((e) => ({
+    canonical: canonicalJson(e.reading),
+    digest: bytesToHex(readingDigest(e.reading)),
+    sig: e.sig,
+  }));
+  assert.throws(() => assembleBundle({ ...input, facilityContext: {}, readings: stored }), {
+    code: "INVALID_BUNDLE",
+    message,
+  });
+});
+
+test("checkBundle FAILs a reading and totals of 2^128 g or more even when the bundle states them", async () => {
+  const b = structuredClone(buildBundle({ ...input, facilityContext: {} }));
+  const res = computeReading(huge.reading, set);
+  b.readings[1] = {
+    envelope: { reading: huge.reading, sig: huge.sig },
+    digest: bytesToHex(readingDigest(huge.reading)),
+    result: {
+      fossilCo2eMg: res.fossilCo2eMg.toString(),
+      biogenicCo2Mg: res.biogenicCo2Mg.toString(),
+      fossilCo2Mg: String(res.fossilCo2Mg),
+      ch4Mg: null,
+      n2oMg: null,
+    },
+  };
+  const checks = await checkBundle(b);
+  const emissions = checks.find((c) => c.link === "per-reading emissions recomputed")!;
+  assert.equal(emissions.ok, false);
+  assert.match(emissions.detail, /kangaita-chimney-1#7: fossil CO2e \d+ g is beyond what a batch header holds/);
+  const totals = checks.find((c) => c.link === "bundle totals recomputed")!;
+  assert.equal(totals.ok, false);
+  assert.match(totals.detail, /beyond what a batch header holds/);
+});
+
+test("bundleHeader refuses totals of 2^128 g with INVALID_BUNDLE (viem would throw 'not in safe 128-bit unsigned integer range')", () => {
+  const b = buildBundle(input);
+  const limit = 1n << 128n;
+  for (const field of ["fossilCo2eGrams", "biogenicCo2Grams"] as const) {
+    const over = { ...b, totals: { ...b.totals, [field]: limit.toString() } };
+    assert.throws(() => bundleHeader(over, "bafy"), {
+      code: "INVALID_BUNDLE",
+      message: /The batch totals: .* split the batch/,
+    });
+    const edge = { ...b, totals: { ...b.totals, [field]: (limit - 1n).toString() } };
+    assert.equal(bundleHeader(edge, "bafy")[field], limit - 1n);
+  }
 });

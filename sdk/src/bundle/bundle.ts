@@ -47,6 +47,37 @@ function invalid(message: string, details?: Record<string, unknown>): SdkError {
   return new SdkError(message, { code: "INVALID_BUNDLE", docsPath: "docs/bundle.md", ...(details ? { details } : {}) });
 }
 
+/**
+ * The batch header's gram totals are uint128 (docs/protocol.md): a batch whose totals reach
+ * 2^128 g cannot be attested, and viem refuses to encode its header.
+ */
+export const HEADER_GRAMS_LIMIT = 1n << 128n;
+
+/**
+ * Why a result (one reading's, or a batch's totals) is too large for a batch header: null when
+ * both its fossil and biogenic milligrams floor to fewer than 2^128 g.
+ */
+export function beyondHeaderRange(mg: { fossilCo2eMg: bigint; biogenicCo2Mg: bigint }): string | null {
+  for (const [what, value] of [
+    ["fossil CO2e", mg.fossilCo2eMg],
+    ["biogenic CO2", mg.biogenicCo2Mg],
+  ] as const) {
+    if (value / 1000n >= HEADER_GRAMS_LIMIT)
+      return `${what} ${value / 1000n} g is beyond what a batch header holds (uint128 grams, < 2^128 g)`;
+  }
+  return null;
+}
+
+/** INVALID_BUNDLE for a reading whose result no header can hold (a broken sensor or a forged value). */
+export function readingOutOfRange(deviceId: string, seq: number, why: string): SdkError {
+  return invalid(`Reading ${deviceId}#${seq}: ${why}; leave it out of the batch.`, { check: "range", deviceId, seq });
+}
+
+/** INVALID_BUNDLE for a batch whose totals no header can hold. */
+export function totalsOutOfRange(why: string): SdkError {
+  return invalid(`The batch totals: ${why}; split the batch.`, { check: "range" });
+}
+
 /** The members of a bundle that come from its input as they are (`buildBundle`, `assembleBundle`). */
 export function bundleHead(
   input: Omit<BuildBundleInput, "envelopes">,
@@ -66,7 +97,8 @@ export function bundleHead(
  * Builds the evidence bundle of a batch: computes every digest and result, the tree and
  * totals. Readings are ordered by (deviceId, seq) so the same batch always gives the same
  * bytes, whatever order they arrived in. Throws INVALID_BUNDLE for a reading of another
- * facility, outside the period, or a repeated (deviceId, seq).
+ * facility, outside the period, or a repeated (deviceId, seq), and for a reading or totals of
+ * 2^128 g or more (the header's uint128 cannot hold them).
  */
 export function buildBundle(input: BuildBundleInput): Bundle {
   if (input.envelopes.length === 0) throw invalid("An empty batch has no bundle: it is never attested.");
@@ -93,6 +125,8 @@ export function buildBundle(input: BuildBundleInput): Bundle {
       throw invalid(`Reading ${r.deviceId}#${r.seq} appears twice.`);
     const digest = bytesToHex(readingDigest(r));
     const result = computeReading(r, input.factorSet, context);
+    const beyond = beyondHeaderRange(result);
+    if (beyond) throw readingOutOfRange(r.deviceId, r.seq, beyond);
     const flags = input.flags?.[digest];
     return {
       envelope:
@@ -107,6 +141,8 @@ export function buildBundle(input: BuildBundleInput): Bundle {
   });
   const tree = buildMerkleTree(readings.map((r) => r.digest));
   const totals = batchTotals(readings.map((r) => r._mg));
+  const beyond = beyondHeaderRange(totals);
+  if (beyond) throw totalsOutOfRange(beyond);
   const bundle: Bundle = {
     ...bundleHead(input),
     tree: { ...TREE_PARAMS },
@@ -202,14 +238,18 @@ function startsWithBom(bytes: Uint8Array): boolean {
  * only, so `assembleBundle`'s summary (a bundle without its readings) will do.
  */
 export function bundleHeader(bundle: Omit<Bundle, "readings">, cid: string): BatchHeader {
+  const fossilCo2eGrams = BigInt(bundle.totals.fossilCo2eGrams);
+  const biogenicCo2Grams = BigInt(bundle.totals.biogenicCo2Grams);
+  const beyond = beyondHeaderRange({ fossilCo2eMg: fossilCo2eGrams * 1000n, biogenicCo2Mg: biogenicCo2Grams * 1000n });
+  if (beyond) throw totalsOutOfRange(beyond);
   return {
     facilityId: idToBytes32(bundle.facilityId),
     periodStart: BigInt(bundle.period.start),
     periodEnd: BigInt(bundle.period.end),
     merkleRoot: bundle.root as Hex,
     readingCount: bundle.totals.readingCount,
-    fossilCo2eGrams: BigInt(bundle.totals.fossilCo2eGrams),
-    biogenicCo2Grams: BigInt(bundle.totals.biogenicCo2Grams),
+    fossilCo2eGrams,
+    biogenicCo2Grams,
     methodologyId: bundle.methodologyId as Hex,
     factorSetId: bundle.factorSet.id as Hex,
     bundleCid: cid,

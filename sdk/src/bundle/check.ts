@@ -1,4 +1,5 @@
 import { factorSetId } from "../factors/factorSet.ts";
+import { beyondHeaderRange } from "./bundle.ts";
 import { bytesToHex, toBytes } from "../hex.ts";
 import { buildMerkleTree, type MerkleTree } from "../merkle/tree.ts";
 import { batchTotals, computeReading } from "../methodology/compute.ts";
@@ -137,7 +138,11 @@ export async function checkBundleDetailed(
     try {
       const res = computeReading(r.envelope.reading, set, bundle.facilityContext);
       mgs.push(res);
-      if (
+      const beyond = beyondHeaderRange(res);
+      if (beyond) {
+        mismatched++;
+        firstMismatch ||= `${r.envelope.reading.deviceId}#${r.envelope.reading.seq}: ${beyond}`;
+      } else if (
         res.fossilCo2eMg.toString() !== r.result.fossilCo2eMg ||
         res.biogenicCo2Mg.toString() !== r.result.biogenicCo2Mg
       ) {
@@ -159,8 +164,10 @@ export async function checkBundleDetailed(
         : `${mismatched} differ; first ${firstMismatch}`,
   });
   const t = batchTotals(mgs);
+  const totalsBeyond = beyondHeaderRange(t);
   const totalsOk =
     mismatched === 0 &&
+    totalsBeyond === null &&
     t.fossilCo2eMg.toString() === bundle.totals.fossilCo2eMg &&
     t.biogenicCo2Mg.toString() === bundle.totals.biogenicCo2Mg &&
     t.fossilCo2eGrams.toString() === bundle.totals.fossilCo2eGrams &&
@@ -170,7 +177,9 @@ export async function checkBundleDetailed(
     ok: totalsOk,
     detail: totalsOk
       ? `fossil ${t.fossilCo2eGrams} g CO2e, biogenic ${t.biogenicCo2Grams} g CO2`
-      : `recomputed fossil ${t.fossilCo2eGrams} g / biogenic ${t.biogenicCo2Grams} g, bundle ${bundle.totals.fossilCo2eGrams} g / ${bundle.totals.biogenicCo2Grams} g`,
+      : totalsBeyond !== null
+        ? totalsBeyond
+        : `recomputed fossil ${t.fossilCo2eGrams} g / biogenic ${t.biogenicCo2Grams} g, bundle ${bundle.totals.fossilCo2eGrams} g / ${bundle.totals.biogenicCo2Grams} g`,
   });
 
   if (options.publicKeyOf) {
