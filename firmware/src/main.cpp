@@ -6,6 +6,8 @@
 #include <Arduino.h>
 #include <LittleFS.h>
 #include <WiFi.h>
+#include <bootloader_random.h>
+#include <esp_task_wdt.h>
 
 #include <algorithm>
 #include <memory>
@@ -24,6 +26,8 @@ using namespace cp;
 namespace {
 
 constexpr const char* kFsRoot = "/littlefs";  // LittleFS VFS mount: fopen() works below it
+constexpr uint32_t kHaltRestartS = 60;        // a start-up fault is shown this long, then the node restarts
+constexpr uint32_t kLoopWatchdogS = 60;       // a loop() stuck longer resets the node (task watchdog)
 
 struct SiteConfig {
   NodeConfig node;
@@ -134,7 +138,14 @@ bool loadSigner(std::string& err) {
     return err = "NVS cannot be read: no new key generated over the registered one (reflash NVS only to re-provision)",
            false;
   if (load == board::KeyLoad::Absent) {
+    // The ESP32's RNG is truly random only while Wi-Fi/BT runs or the
+    // bootloader's entropy source (SAR ADC noise) is on, and Wi-Fi starts later
+    // in setup(): without this the long-term device key would be generated from
+    // pseudo-random numbers. The source must be off again before Wi-Fi or an ADC
+    // is started.
+    bootloader_random_enable();
     auto fresh = MbedtlsP256Signer::generate(&err);
+    bootloader_random_disable();
     if (!fresh || !board::storeKeyPem(fresh->privateKeyPem())) return err = "cannot create device key: " + err, false;
     Serial.println("[cp] generated a new device key (stored in NVS)");
     gSigner = std::move(fresh);
@@ -152,12 +163,18 @@ bool loadSigner(std::string& err) {
   return true;
 }
 
+// A start-up fault is shown (serial console, fast blink) for a minute, then
+// the node restarts: blinking forever needed a site visit even for a transient
+// fault (NVS or I2C busy after a brown-out). Restarting is safe: no device key
+// is generated over one NVS cannot read (loadSigner), and LittleFS is never
+// formatted (setup), so a restart loop loses and replaces nothing.
 void haltWith(const std::string& why) {
-  Serial.printf("[cp] FATAL: %s\n", why.c_str());
-  for (;;) {
+  Serial.printf("[cp] FATAL: %s (restarting in %u s)\n", why.c_str(), static_cast<unsigned>(kHaltRestartS));
+  for (uint32_t i = 0; i < kHaltRestartS * 5; ++i) {
     digitalWrite(CP_PIN_LED, !digitalRead(CP_PIN_LED));
     delay(200);
   }
+  ESP.restart();
 }
 
 void sampleSensors() { gFlue->addSample(gS8.read(gCfg.co2PpmPerCount), gTc.read(), gSdp.read()); }
@@ -216,7 +233,12 @@ void setup() {
   Serial.begin(115200);
   pinMode(CP_PIN_LED, OUTPUT);
   Serial.printf("[cp] CarbonProof node fw %s\n", CP_FIRMWARE_VERSION);
-  if (!LittleFS.begin(true)) haltWith("LittleFS mount failed");
+  // Never formatted on a mount failure (begin(true) did that): it would wipe
+  // every signed reading still buffered, uncounted. A board whose LittleFS was
+  // never written gets one from `pio run -t uploadfs`.
+  if (!LittleFS.begin(false))
+    haltWith("LittleFS mount failed (not formatted: it holds the buffered readings); "
+             "a new board needs `pio run -t uploadfs`");
   std::string err;
   if (!loadConfig(err)) haltWith(err);
   gSdp.begin(CP_PIN_I2C_SDA, CP_PIN_I2C_SCL);  // also starts Wire for the ATECC608
@@ -243,6 +265,18 @@ void setup() {
   gMqtt = std::make_unique<mqtt::Client>(gCfg.mqtt, gTransport, gMono);
   gMqtt->setJitter([](uint32_t base) { return static_cast<uint32_t>(esp_random() % (base / 4 + 1)); });
   gNode = std::make_unique<SensorNode>(gCfg.node, *gSigner, *gSeq, gRing, gWall, *gMqtt, gMono);
+
+  // Guards against a loop() that never returns (a TLS or DNS call stuck past its
+  // timeouts, a driver lock-up): nothing watched the loop task, so the node
+  // would hang until a power cycle. The task watchdog the core starts watches
+  // only the idle task, with a 5 s timeout that a 10 s TLS connect would trip.
+  // Here its timeout becomes kLoopWatchdogS, expiry resets the node (panic;
+  // it resumes from flash), and the loop task is subscribed; the core feeds
+  // it before every loop() call (loopTask in cores/esp32/main.cpp). IDF 4.4
+  // (core 2.0.x): esp_task_wdt_init on a running watchdog updates its timeout
+  // and panic setting.
+  esp_task_wdt_init(kLoopWatchdogS, true);
+  enableLoopWDT();
 }
 
 void loop() {

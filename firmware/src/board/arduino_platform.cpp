@@ -11,7 +11,12 @@ bool TlsTransport::open(const std::string& host, uint16_t port) {
   client_.stop();
   if (!ca_) return false;
   client_.setCACert(ca_);
-  client_.setTimeout(10);  // seconds, for the TLS handshake
+  // Both in seconds. setTimeout bounds the TCP connect and each socket read or
+  // write; the TLS handshake has its own limit, 120 s by default, which left
+  // the loop blocked for two minutes on a broker that accepts TCP but stalls
+  // the handshake (and the loop watchdog would reset the node first).
+  client_.setTimeout(10);
+  client_.setHandshakeTimeout(10);
   return client_.connect(host.c_str(), port) == 1;
 }
 

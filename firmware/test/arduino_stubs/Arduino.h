@@ -26,6 +26,12 @@ int digitalRead(uint8_t pin);
 int digitalPinToInterrupt(int pin);
 void attachInterrupt(uint8_t pin, void (*)(void), int mode);
 uint32_t esp_random(void);
+void enableLoopWDT();  // esp32-hal.h (CONFIG_AUTOSTART_ARDUINO)
+class EspClass {       // Esp.h
+ public:
+  void restart();
+};
+extern EspClass ESP;
 void configTime(long gmtOffset_sec, int daylightOffset_sec, const char* server1, const char* server2 = nullptr,
                 const char* server3 = nullptr);
 class String {

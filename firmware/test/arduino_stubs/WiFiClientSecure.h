@@ -4,6 +4,7 @@ class WiFiClientSecure {
  public:
   void setCACert(const char* rootCA);
   void setTimeout(uint32_t seconds);
+  void setHandshakeTimeout(unsigned long handshake_timeout);  // seconds
   int connect(const char* host, uint16_t port);
   uint8_t connected();
   int available();
