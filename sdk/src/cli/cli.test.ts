@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { createPublicKey, verify as nodeVerify } from "node:crypto";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -7,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { bundleCid, decodeBundle, encodeBundle } from "../bundle/bundle.ts";
 import { canonicalBytes } from "../reading/canonical.ts";
 import { protocolExampleReading } from "../test/fixtures.ts";
-import { cli, tmp } from "../test/cli.ts";
+import { MAIN, cli, tmp } from "../test/cli.ts";
 
 const FIXTURE_CSV = fileURLToPath(new URL("../../test-fixtures/epa-supply-chain-FIXTURE.csv", import.meta.url));
 
@@ -264,4 +268,84 @@ test("bundle cid and bundle check: a missing file or a directory is a usage erro
     assert.equal(directory.code, 2, directory.stderr);
     assert.match(directory.stderr, /^carbonproof: Cannot read \S+: EISDIR: /m);
   }
+});
+
+/** The binary, run without blocking this process (a server of the test must answer it). */
+async function cliAsync(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  const [code] = (await once(child, "close")) as [number | null];
+  return { code, stdout, stderr };
+}
+
+const ATTESTATION = `0x${"ab".repeat(32)}`;
+
+test("an RPC that cannot be reached exits 3 (could not complete), names it without its path, --json says why", async () => {
+  // a port nothing listens on: the server is closed before the CLI runs
+  const server = createServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, "close");
+  const rpc = `http://127.0.0.1:${port}/v2/SECRET-API-KEY`;
+  const bundle = join(tmp(), "bundle.json");
+  writeFileSync(bundle, "{}");
+  for (const args of [
+    ["verify", "--rpc", rpc, "--attestation", ATTESTATION, "--bundle", bundle],
+    ["shortfalls", "--rpc", rpc, "--project", "1"],
+  ]) {
+    const r = cli(args);
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(r.stdout, "");
+    assert.equal(
+      r.stderr,
+      `carbonproof: cannot reach the RPC at http://127.0.0.1:${port}/…: check --rpc (connect ECONNREFUSED 127.0.0.1:${port})\n`,
+    );
+    const json = cli([...args, "--json"]);
+    assert.equal(json.code, 3);
+    assert.deepEqual(JSON.parse(json.stdout), {
+      ok: false,
+      error: {
+        code: "RPC_UNREACHABLE",
+        message: `cannot reach the RPC at http://127.0.0.1:${port}/…: check --rpc (connect ECONNREFUSED 127.0.0.1:${port})`,
+      },
+    });
+    assert.doesNotMatch(json.stdout + json.stderr, /SECRET-API-KEY|eth_chainId|viem@/);
+  }
+});
+
+test("an RPC that answers an HTTP error exits 3 with the status, not 1 (no link was checked)", async () => {
+  const server = createServer((_req, res) => res.writeHead(401).end("unauthorized"));
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  try {
+    const r = await cliAsync([
+      "verify",
+      "--rpc",
+      `http://127.0.0.1:${port}/v2/SECRET-API-KEY`,
+      "--attestation",
+      ATTESTATION,
+      "--bundle",
+      "bundle.json",
+      "--json",
+    ]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).error, {
+      code: "RPC_ERROR",
+      message: `the RPC at http://127.0.0.1:${port}/… answered HTTP 401: check --rpc`,
+    });
+    assert.doesNotMatch(r.stdout + r.stderr, /SECRET-API-KEY/);
+  } finally {
+    server.close();
+  }
+});
+
+test("--help lists the exit codes: 0, 1 FAIL, 2 bad input, 3 could not complete", () => {
+  const help = cli(["--help"]).stdout;
+  for (const line of [/0 success/, /1 a check FAILs/, /2 bad command-line input/, /3 the run could not complete/])
+    assert.match(help, line);
 });

@@ -2,10 +2,16 @@ import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { SdkError } from "../errors.ts";
 
-/** Exit codes: 0 success, 1 a check failed or the run failed, 2 bad input or usage. */
+/**
+ * Exit codes: 0 success (no check FAILs), 1 a check FAILs, 2 bad command-line input (usage, a
+ * file that cannot be read or parsed as what the option needs), 3 the run could not complete (the
+ * RPC or a gateway unreachable or refusing, another operational error): nothing was decided, run
+ * it again. A script tells "the evidence failed" (1) from "the check did not happen" (3).
+ */
 export const EXIT_OK = 0;
 export const EXIT_FAIL = 1;
 export const EXIT_USAGE = 2;
+export const EXIT_INCOMPLETE = 3;
 
 /** A CLI error: message for stderr and its exit code. */
 export class CliError extends Error {

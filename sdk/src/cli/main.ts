@@ -9,7 +9,9 @@ import { emissionsCommand } from "./commands/emissions.ts";
 import { factorsCommand } from "./commands/factors.ts";
 import { shortfallsCommand } from "./commands/shortfalls.ts";
 import { verifyCommand } from "./commands/verify.ts";
-import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, describeError, processIo, type Io } from "./io.ts";
+import { SdkError } from "../errors.ts";
+import { urlForMessages, urlScrubber } from "../urls.ts";
+import { CliError, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, describeError, processIo, toJson, type Io } from "./io.ts";
 
 export const MAIN_HELP = `Usage: carbonproof <command> [options]
 
@@ -22,8 +24,63 @@ Commands:
   verify                        re-check an attestation's chain of custody against the chain
   shortfalls                    a project's periods above its baseline that nobody has recorded
 
-Every command takes --help. Exit status: 0 success, 1 a check failed, 2 bad input.
+Every command takes --help.
+
+Exit status: 0 success (no check FAILs; a SKIP line says what was not checked);
+1 a check FAILs; 2 bad command-line input (usage, an unreadable or malformed file given as
+an option); 3 the run could not complete (RPC or gateway unreachable or refusing, another
+operational error): nothing was decided, run it again. Under --json a run that could not
+complete prints {"ok":false,"error":{"code","message"}}.
 `;
+
+/** The value of `--name` in `argv` (`--name V` or `--name=V`; the last one), if any. */
+function optionValue(argv: readonly string[], name: string): string | undefined {
+  let value: string | undefined;
+  argv.forEach((arg, i) => {
+    if (arg === name && i + 1 < argv.length) value = argv[i + 1];
+    else if (arg.startsWith(`${name}=`)) value = arg.slice(name.length + 1);
+  });
+  return value;
+}
+
+/** `error` and its causes, outermost first. */
+function causes(error: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (let e = error; e !== undefined && e !== null && out.length < 10; e = (e as { cause?: unknown }).cause)
+    out.push(e);
+  return out;
+}
+
+const named = (e: unknown, ...names: string[]) => e instanceof Error && names.includes(e.name);
+
+/**
+ * What a run that could not complete says: a code and one line, naming the RPC as
+ * `urlForMessages` does (scheme, host and port, then `/…`: its path may hold an API key) and no
+ * URL of the command line whole. viem's errors quote the URL and the request body over several
+ * lines; only their first line is kept.
+ */
+function incompleteRun(error: unknown, argv: readonly string[]): { code: string; message: string } {
+  const rpc = optionValue(argv, "--rpc");
+  const scrub = urlScrubber([rpc, optionValue(argv, "--bundle")]);
+  const chain = causes(error);
+  const firstLine = (e: unknown) =>
+    String((e as { shortMessage?: unknown }).shortMessage ?? describeError(e)).split("\n")[0]!;
+  // viem's transports throw these for the RPC only (gateways and files are read with fetch / fs)
+  const transport = chain.find((e) => named(e, "HttpRequestError", "TimeoutError", "WebSocketRequestError"));
+  if (rpc !== undefined && transport !== undefined) {
+    const at = urlForMessages(rpc, "--rpc");
+    const status = (transport as { status?: unknown }).status;
+    if (typeof status === "number")
+      return { code: "RPC_ERROR", message: `the RPC at ${at} answered HTTP ${status}: check --rpc` };
+    const deepest = chain[chain.length - 1];
+    const why =
+      deepest instanceof Error && deepest !== transport ? deepest.message.split("\n")[0]! : firstLine(transport);
+    return { code: "RPC_UNREACHABLE", message: `cannot reach the RPC at ${at}: check --rpc (${scrub(why)})` };
+  }
+  const code =
+    error instanceof SdkError ? error.code : error instanceof Error && error.name !== "Error" ? error.name : "ERROR";
+  return { code, message: `could not complete: ${scrub(firstLine(error))}` };
+}
 
 export async function run(io: Io, argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -63,8 +120,11 @@ export async function run(io: Io, argv: string[]): Promise<number> {
       io.stderr(`carbonproof: ${error.message}\n`);
       return EXIT_USAGE;
     }
-    io.stderr(`carbonproof: ${describeError(error)}\n`);
-    return EXIT_FAIL;
+    // Not a check that failed (1) nor bad input (2): the run could not decide anything.
+    const problem = incompleteRun(error, argv);
+    if (argv.includes("--json")) io.stdout(`${toJson({ ok: false, error: problem })}\n`);
+    io.stderr(`carbonproof: ${problem.message}\n`);
+    return EXIT_INCOMPLETE;
   }
 }
 

@@ -33,7 +33,7 @@ Options:
   -h, --help         this help
 
 Exit status: 0 nothing to record; 1 a period is unrecorded, or an attestation could not be asked;
-2 bad usage.
+2 bad usage; 3 could not complete (the RPC unreachable or refusing: nothing was decided).
 `;
 
 const iso = (unix: bigint) => new Date(Number(unix) * 1000).toISOString().replace(".000Z", "Z");
