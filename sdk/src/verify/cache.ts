@@ -12,33 +12,73 @@ export type DeviceEntry =
 /** (deviceId, seq) keys and digests of a bundle's readings: what the no-double-attestation link compares. */
 export type BundleReadingKeys = { keys: string[]; digests: string[] };
 
+/** Bundle requests a walk sends at once unless told otherwise ({@link createVerifyCache}). */
+export const DEFAULT_FETCH_CONCURRENCY = 8;
+
 /**
  * What one walk (a credit's or a certificate's attestations) fetches once and shares: the
- * chain id, event lists, bundle bytes by CID, reading keys of bundles, device records and
- * revocation flags. Values are promises, so concurrent verifications wait for one request
- * instead of sending their own. Nothing in it is trusted: every verification still hashes
- * the bytes against the on-chain CID and checks what it reads.
+ * chain id, event lists, reading keys of bundles, device records and revocation flags. Values
+ * are promises, so concurrent verifications wait for one request instead of sending their own.
+ * Bundle bytes are not kept: a facility's year of hourly bundles is GBs, and the walk needs only
+ * their reading keys. Nothing in it is trusted: every verification still hashes the bytes it got
+ * against the on-chain CID and checks what it reads.
  */
 export type VerifyCache = {
   chainId?: Promise<number>;
   submissions: Map<string, Promise<Submitted[]>>;
+  /** Bundle requests in flight by CID (shared by whoever asks meanwhile), dropped once settled. */
   bytes: Map<string, Promise<Uint8Array>>;
-  /** The CID the bytes fetched under a CID (in `bytes`) hash to: each bundle is hashed once a walk. */
-  hashed: Map<string, Promise<string>>;
+  /** Runs a bundle request when fewer than the walk's limit are in flight (in order of asking). */
+  fetchSlot: <T>(run: () => Promise<T>) => Promise<T>;
   readingKeys: Map<string, Promise<BundleReadingKeys>>;
   devices: Map<string, Promise<DeviceEntry>>;
   revoked: Map<string, Promise<boolean>>;
 };
 
-export function createVerifyCache(): VerifyCache {
+/** @param opts.fetchConcurrency bundle requests in flight at once over the whole walk (default 8) */
+export function createVerifyCache(opts: { fetchConcurrency?: number } = {}): VerifyCache {
   return {
     submissions: new Map(),
     bytes: new Map(),
-    hashed: new Map(),
+    fetchSlot: limiter(opts.fetchConcurrency ?? DEFAULT_FETCH_CONCURRENCY),
     readingKeys: new Map(),
     devices: new Map(),
     revoked: new Map(),
   };
+}
+
+/** At most `limit` of the given runs at once; the others start, in order, as those settle. */
+export function limiter(limit: number): <T>(run: () => Promise<T>) => Promise<T> {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`concurrency must be ≥ 1, got ${limit}`);
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(run: () => Promise<T>): Promise<T> => {
+    if (active >= limit) await new Promise<void>((start) => waiting.push(start));
+    else active++;
+    try {
+      return await run();
+    } finally {
+      // the slot passes straight to the next waiter (active unchanged), else frees
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    }
+  };
+}
+
+/** `map.get(key)`, or `make()` stored under `key` while it is pending (a promise shared, not a cache). */
+export function shared<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  let value = map.get(key);
+  if (!value) {
+    const made = make();
+    value = made;
+    map.set(key, made);
+    const forget = () => {
+      if (map.get(key) === made) map.delete(key);
+    };
+    made.then(forget, forget);
+  }
+  return value;
 }
 
 /** `map.get(key)`, or `make()` stored under `key` (a rejected promise is dropped, so a retry asks again). */

@@ -23,6 +23,12 @@ export type BundleSource = {
  * The CID comes from the chain, so it is URL-encoded into the path; each request gives up after
  * `timeoutMs` (default 60 s) and refuses a body over `maxBytes` (default 256 MiB, read no further):
  * a gateway that drips bytes or sends without end must not hold the caller.
+ *
+ * Why 256 MiB and not the 1 MiB that docs/bundle.md asks batches to stay under: the oracle pins
+ * a long window's bundle above it (`allowBigBlock`, oracle/src/ipfs/kubo.ts; windows up to 24 h)
+ * and co-signs bundles up to 256 MiB (`/v1/quorum/cosign` body limit), so a smaller default would
+ * make the verifier, the web audit page and the indexer refuse attested bundles. What one walk
+ * holds is bounded instead by the verifier: a few requests in flight, no bytes kept.
  */
 export function gatewaySource(
   baseUrl: string,

@@ -25,6 +25,7 @@ import { attestationRegistryAbi, deviceRegistryAbi, oracleSetAbi } from "./abi.t
 import {
   createVerifyCache,
   memo,
+  shared,
   type BundleReadingKeys,
   type DeviceEntry,
   type Submitted,
@@ -50,6 +51,11 @@ export type VerifyOptions = {
    * attested twice (default true; needs a source that fetches by CID).
    */
   checkHistory?: boolean;
+  /**
+   * How many of the facility's other attestations the no-double-attestation link reads at once
+   * (default 8; bundle requests are also limited over the whole walk by the cache).
+   */
+  historyConcurrency?: number;
   /** How device signatures are checked (default @noble/curves; the web app passes WebCrypto). */
   signatures?: SignatureBatchVerifier;
   /** Called with each link as soon as it is decided, in report order. */
@@ -140,6 +146,8 @@ export async function verifyAttestation(options: VerifyOptions): Promise<VerifyR
   // 1. Which attestation.
   let sub: Submitted | undefined;
   let bytes: Uint8Array | undefined;
+  /** The CID `bytes` hash to (the envelope path hashed them already). */
+  let bytesCid: string | undefined;
   let envelopeDigest: Hex | undefined;
   if ("attestationId" in o.target) {
     const found = await findSubmissions(o, { id: o.target.attestationId });
@@ -162,14 +170,14 @@ export async function verifyAttestation(options: VerifyOptions): Promise<VerifyR
     const unreadable: string[] = [];
     for (const c of candidates) {
       let b: Uint8Array;
+      let got: string;
       try {
-        b = await getBytes(o, c.header.bundleCid);
+        ({ bytes: b, cid: got } = await getHashedBytes(o, c.header.bundleCid));
       } catch (error) {
         // An unreachable bundle is reported in the FAIL line below if no other candidate holds the reading.
         unreadable.push(`${c.id}: ${(error as Error).message.split("\n")[0]}`);
         continue;
       }
-      const got = await hashedCid(o, c.header.bundleCid);
       if (got !== c.header.bundleCid) {
         // the source served other bytes under this CID: said in the FAIL, never dropped silently
         unreadable.push(`${c.id}: bytes from ${o.source.describe} hash to ${got}, not ${c.header.bundleCid}`);
@@ -186,6 +194,7 @@ export async function verifyAttestation(options: VerifyOptions): Promise<VerifyR
       if (decoded.readings.some((r) => r.digest === envelopeDigest)) {
         sub = c;
         bytes = b;
+        bytesCid = got;
         break;
       }
     }
@@ -239,7 +248,7 @@ export async function verifyAttestation(options: VerifyOptions): Promise<VerifyR
   // 3. Bundle bytes and CID.
   if (!bytes) {
     try {
-      bytes = await getBytes(o, header.bundleCid);
+      ({ bytes, cid: bytesCid } = await getHashedBytes(o, header.bundleCid));
     } catch (error) {
       push(
         fail(
@@ -250,8 +259,7 @@ export async function verifyAttestation(options: VerifyOptions): Promise<VerifyR
       return { attestationId: id, checks, ok: false, evidence };
     }
   }
-  // The bytes were fetched under header.bundleCid (both paths above), so their hash is memoised under it.
-  const cid = await hashedCid(o, header.bundleCid);
+  const cid = bytesCid ?? (await bundleCidAsync(bytes));
   evidence.bundleBytes = bytes.length;
   if (cid !== header.bundleCid) {
     push(
@@ -403,14 +411,24 @@ export async function verifyAttestation(options: VerifyOptions): Promise<VerifyR
   return { attestationId: id, checks, ok: checks.every((c) => c.ok), evidence };
 }
 
-/** Bundle bytes by CID, fetched once per walk. */
+/**
+ * Bundle bytes by CID, within the walk's limit of requests in flight; asks for one CID while it is
+ * in flight share the request. The bytes are not kept: whoever needs them again fetches again.
+ */
 export function getBytes(o: Omit<VerifyOptions, "target"> & { cache: VerifyCache }, cid: string): Promise<Uint8Array> {
-  return memo(o.cache.bytes, cid, () => o.source.get(cid));
+  return shared(o.cache.bytes, cid, () => o.cache.fetchSlot(() => o.source.get(cid)));
 }
 
-/** The CID of the bytes fetched under `cid` (hashed once per walk; equal to `cid` unless the source lied). */
-export function hashedCid(o: Omit<VerifyOptions, "target"> & { cache: VerifyCache }, cid: string): Promise<string> {
-  return memo(o.cache.hashed, cid, async () => bundleCidAsync(await getBytes(o, cid)));
+/**
+ * The bytes fetched under `cid` and the CID they hash to (equal to `cid` unless the source lied).
+ * Always the hash of these very bytes: a source may answer differently each time.
+ */
+export async function getHashedBytes(
+  o: Omit<VerifyOptions, "target"> & { cache: VerifyCache },
+  cid: string,
+): Promise<{ bytes: Uint8Array; cid: string }> {
+  const bytes = await getBytes(o, cid);
+  return { bytes, cid: await bundleCidAsync(bytes) };
 }
 
 /**
@@ -467,10 +485,21 @@ async function checkHistory(
   }
   const digests = new Set(mine.values());
   const others = (await findSubmissions(o, { facilityId: sub.header.facilityId })).filter((s) => s.id !== sub.id);
-  // Every other attestation at once: revocation flag and reading keys (each bundle fetched and read once per walk).
-  const results = await Promise.all(
-    others.map(async (other) => {
-      const revoked = await memo(o.cache.revoked, `${o.registry}:${other.id}`, () =>
+  // A few at a time (a facility's year is thousands of bundles): each other attestation's
+  // revocation flag and reading keys, compared as they come; only the keys are kept (in the
+  // cache, for the walk's other attestations), never the bytes.
+  const overlaps: string[] = [];
+  let checked = 0;
+  let revoked = 0;
+  type Failure = { index: number; detail: string };
+  // in an object: TypeScript does not see the other workers assign it across an await
+  const first: { failure?: Failure } = {};
+  let next = 0;
+  const worker = async () => {
+    while (next < others.length && !first.failure) {
+      const index = next++;
+      const other = others[index]!;
+      const isRevoked = await memo(o.cache.revoked, `${o.registry}:${other.id}`, () =>
         o.client.readContract({
           address: o.registry,
           abi: attestationRegistryAbi,
@@ -478,40 +507,40 @@ async function checkHistory(
           args: [other.id],
         }),
       );
-      if (revoked) return { other, revoked: true as const };
+      if (isRevoked) {
+        revoked++;
+        continue;
+      }
+      let keys: BundleReadingKeys;
       try {
-        const keys = await memo(o.cache.readingKeys, other.header.bundleCid, async () => {
-          const bytes = await getBytes(o, other.header.bundleCid);
-          if ((await hashedCid(o, other.header.bundleCid)) !== other.header.bundleCid)
+        keys = await memo(o.cache.readingKeys, other.header.bundleCid, async () => {
+          const got = await getHashedBytes(o, other.header.bundleCid);
+          if (got.cid !== other.header.bundleCid)
             throw new SdkError(`bundle of ${other.id} from ${o.source.describe} does not hash to its CID`, {
               code: "INVALID_BUNDLE",
             });
-          return bundleReadingKeys(bytes);
+          return bundleReadingKeys(got.bytes);
         });
-        return { other, revoked: false as const, keys };
       } catch (error) {
-        return { other, revoked: false as const, keys: undefined, error: error as Error };
+        if (!(error instanceof Error)) throw error;
+        const message = error.message.split("\n")[0] ?? "";
+        // the first failing attestation in event order, whichever worker saw it first
+        const seen = first.failure as Failure | undefined;
+        if (!seen || index < seen.index)
+          first.failure = {
+            index,
+            detail: message.startsWith("bundle of ") ? message : `cannot check against ${other.id}: ${message}`,
+          };
+        continue;
       }
-    }),
-  );
-  const overlaps: string[] = [];
-  let checked = 0;
-  let revoked = 0;
-  for (const r of results) {
-    if (r.revoked) {
-      revoked++;
-      continue;
+      checked++;
+      keys.keys.forEach((key, i) => {
+        if (mine.has(key) || digests.has(keys.digests[i]!)) overlaps.push(`${key} also in ${other.id}`);
+      });
     }
-    if (!r.keys) {
-      const message = (r.error?.message ?? "").split("\n")[0] ?? "";
-      return fail(link, message.startsWith("bundle of ") ? message : `cannot check against ${r.other.id}: ${message}`);
-    }
-    checked++;
-    const { keys, digests: otherDigests } = r.keys;
-    keys.forEach((key, i) => {
-      if (mine.has(key) || digests.has(otherDigests[i]!)) overlaps.push(`${key} also in ${r.other.id}`);
-    });
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(o.historyConcurrency ?? 8, others.length) }, worker));
+  if (first.failure) return fail(link, first.failure.detail);
   if (overlaps.length > 0) return fail(link, `${overlaps.length} reading(s) attested twice; first ${overlaps[0]}`);
   return pass(
     link,

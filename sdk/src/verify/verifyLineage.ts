@@ -11,8 +11,7 @@ import { projectShortfalls } from "./shortfalls.ts";
 import {
   bundleReadingKeys,
   findSubmissions,
-  getBytes,
-  hashedCid,
+  getHashedBytes,
   verifyAttestation,
   type VerifyEvidence,
   type VerifyOptions,
@@ -387,14 +386,28 @@ async function findReading(
     for (let next = queue.shift(); next && !found; next = queue.shift()) {
       const sub = next;
       try {
-        const bytes = await getBytes(withCache, sub.header.bundleCid);
-        if ((await hashedCid(withCache, sub.header.bundleCid)) !== sub.header.bundleCid) {
-          unreadable.push(`${sub.id}: bundle does not hash to its CID`);
-          continue;
-        }
-        const keys = await memo(cache.readingKeys, sub.header.bundleCid, async () => bundleReadingKeys(bytes));
+        // keys of a bundle read before (or by another worker) are not fetched again; bytes are
+        // fetched only for a bundle whose keys are not known, and kept only while decoding
+        let bytes: Uint8Array | undefined;
+        const keys = await memo(cache.readingKeys, sub.header.bundleCid, async () => {
+          const got = await getHashedBytes(withCache, sub.header.bundleCid);
+          if (got.cid !== sub.header.bundleCid)
+            throw new SdkError(`bundle does not hash to its CID (${o.source.describe} sent bytes of ${got.cid})`, {
+              code: "INVALID_BUNDLE",
+            });
+          bytes = got.bytes;
+          return bundleReadingKeys(got.bytes);
+        });
         const i = keys.digests.findIndex((d) => d.toLowerCase() === want);
         if (i < 0) continue;
+        if (!bytes) {
+          const got = await getHashedBytes(withCache, sub.header.bundleCid);
+          if (got.cid !== sub.header.bundleCid) {
+            unreadable.push(`${sub.id}: bundle does not hash to its CID`);
+            continue;
+          }
+          bytes = got.bytes;
+        }
         found = decodeBundle(bytes).readings[i]!.envelope;
       } catch (error) {
         if (!(error instanceof Error)) throw error;
