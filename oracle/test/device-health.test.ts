@@ -159,6 +159,27 @@ describe("device health: durable heartbeats, gaps and rejections", { timeout: 60
     assert.equal(wide.devices[0]!.maxHeartbeatGapMs, 240_000);
   });
 
+  test("a page at a time: limit, then after=next, lists each device once and ends with next null", async () => {
+    const all = await health("sinceMs=0");
+    assert.ok(all.devices.length >= 3, `${all.devices.length} devices`);
+    const seen: string[] = [];
+    let after = "";
+    for (let i = 0; i <= all.devices.length; i++) {
+      const page = (await health(`sinceMs=0&limit=2${after}`)) as Awaited<ReturnType<typeof health>> & {
+        next: string | null;
+      };
+      assert.ok(page.devices.length <= 2);
+      seen.push(...page.devices.map((d) => d.deviceId));
+      if (!page.next) break;
+      assert.equal(page.next, page.devices[1]!.deviceId, "next is the page's last device");
+      after = `&after=${encodeURIComponent(page.next)}`;
+    }
+    assert.deepEqual(
+      seen,
+      all.devices.map((d) => d.deviceId),
+    );
+  });
+
   test("heartbeats survive a restart of the node", async () => {
     await stop();
     await start();

@@ -150,6 +150,9 @@ for (const driver of drivers)
         ["GET", "/v1/readings?deviceId=a%00b", null, null, 200, /^$/],
         ["GET", "/v1/batches?facilityId=%00", null, null, 200, /^$/],
         ["GET", "/v1/devices/health?facilityId=%00", null, null, 200, /^$/],
+        ["GET", "/v1/devices/health?after=%00", null, null, 200, /^$/],
+        ["GET", "/v1/devices/health?limit=0", null, null, 400, /limit must be >= 1/],
+        ["GET", "/v1/devices/health?limit=1001", null, null, 400, /limit must be <= 1000/],
         ["GET", "/v1/evidence/%00", null, null, 400, /sha256|SHA-256|hex/i],
         // numbers beyond what a BIGINT holds (PostgreSQL refuses to compare with them): 400, saying the bound
         ["GET", "/v1/readings?afterTs=1e300", null, null, 400, /afterTs must be <= 9007199254740991/],

@@ -104,6 +104,84 @@ for (const { name: driver, skip, open: openStorage } of drivers)
       }
     });
 
+    test("deviceHealth pages by device id: every device once across pages, as one read answers it; a facility's without dead-letter-only ids", async () => {
+      const s = await openStorage("health-pages");
+      try {
+        // readings of d-01…d-05 (f1) and d-07 (f2); heartbeats of d-03 and d-06 (f1); dead letters
+        // of d-02 and of 12 ids no reading or heartbeat has (made-up ids, as when auth is off)
+        const readings = ["d-01", "d-02", "d-03", "d-04", "d-05"].map((d) => uniq(storedReading(d, 1, 61)));
+        readings.push(uniq(storedReading("d-07", 1, 61, "f2")));
+        const junk = Array.from({ length: 12 }, (_, i) => `x-${String(i).padStart(2, "0")}`);
+        const dead = ["d-02", ...junk].map((deviceId) => ({
+          receivedAtMs: 1,
+          source: "http" as const,
+          reason: "bad-signature" as const,
+          detail: "forged",
+          payload: "{}",
+          deviceId,
+        }));
+        s.commitIngest(readings, dead, { windowS: 60, nowMs: 0 });
+        for (const [deviceId, at] of [
+          ["d-03", 1_000],
+          ["d-06", 2_000],
+        ] as const)
+          s.addHeartbeat({
+            deviceId,
+            facilityId: "f1",
+            receivedAtMs: at,
+            ts: 1,
+            lastSeq: null,
+            bufferDepth: null,
+            dropped: null,
+            held: null,
+            heldDropped: null,
+            rssiDbm: null,
+            uptimeS: null,
+            fw: null,
+            faults: [],
+            verified: true,
+          });
+        const whole = s.deviceHealth({ sinceMs: 0, gapMs: 60_000 });
+        assert.deepEqual(
+          whole.map((d) => d.deviceId),
+          ["d-01", "d-02", "d-03", "d-04", "d-05", "d-06", "d-07", ...junk],
+        );
+        const pages: string[][] = [];
+        const paged = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = s.deviceHealth({ sinceMs: 0, gapMs: 60_000, limit: 4, afterDeviceId: after });
+          if (!page.length) break;
+          assert.ok(page.length <= 4);
+          pages.push(page.map((d) => d.deviceId));
+          paged.push(...page);
+          after = page[page.length - 1]!.deviceId;
+        }
+        assert.deepEqual(pages[0], ["d-01", "d-02", "d-03", "d-04"]);
+        assert.equal(pages.length, 5, "19 devices in pages of 4");
+        assert.deepEqual(paged, whole, "each device's figures are the same paged as whole");
+        const d02 = whole.find((d) => d.deviceId === "d-02")!;
+        assert.deepEqual([d02.readingCount, d02.rejectedTotal], [1, 1]);
+        assert.equal(whole.find((d) => d.deviceId === "d-06")!.heartbeatCount, 1);
+        // one facility: its devices only, the made-up ids left out; paged the same way
+        const f1 = s.deviceHealth({ facilityId: "f1", sinceMs: 0, gapMs: 60_000, limit: 3 });
+        assert.deepEqual(
+          f1.map((d) => d.deviceId),
+          ["d-01", "d-02", "d-03"],
+        );
+        assert.equal(f1[1]!.rejectedTotal, 1, "a facility's device keeps its dead letters");
+        assert.deepEqual(
+          s
+            .deviceHealth({ facilityId: "f1", sinceMs: 0, gapMs: 60_000, limit: 3, afterDeviceId: "d-03" })
+            .map((d) => d.deviceId),
+          ["d-04", "d-05", "d-06"],
+        );
+        assert.deepEqual(s.deviceHealth({ facilityId: "f1", sinceMs: 0, gapMs: 60_000, afterDeviceId: "d-06" }), []);
+      } finally {
+        s.close();
+      }
+    });
+
     test("adoptAttestation: the batch confirmed with the attested header, the readings it lacked stored in it, in one transaction", async () => {
       const s = await openStorage("adopt");
       try {

@@ -12,7 +12,7 @@ import type { CosignRequest } from "../quorum/cosign.ts";
 import type { ProofService } from "../batch/proofs.ts";
 import type { ApiKey, Batch, IngestOutcome, OperatorRefusal, Storage, StoredReading } from "../storage/types.ts";
 import { BatchOperator, registryReader, type OperatorResult } from "../batch/operator.ts";
-import { BATCH_STATES, REJECT_REASONS } from "../storage/types.ts";
+import { BATCH_STATES, DEVICE_HEALTH_MAX_LIMIT, REJECT_REASONS } from "../storage/types.ts";
 import { textFieldProblem } from "../text.ts";
 import type { ShortfallStatus } from "../credits/shortfalls.ts";
 import { adminTokenMatches, authenticate, createApiKey } from "./keys.ts";
@@ -473,7 +473,7 @@ export async function buildApi(deps: ApiDeps) {
       schema: {
         summary: "Per device: last reading, verified heartbeats and their gaps, rejected messages by reason",
         description:
-          "Devices this node has seen (readings, heartbeats, dead letters), or those of one facility. Only heartbeats whose P-256 signature verifies count as the device being alive; gaps are measured between consecutive ones received since `sinceMs`, and listed when longer than `gapS`. `nowMs` is the node's clock, to measure the silence since the last heartbeat.",
+          "Devices this node has seen (readings, heartbeats, dead letters), or those of one facility, by id, a page at a time (`limit`, then `after` = the answer's `next`). Only heartbeats whose P-256 signature verifies count as the device being alive; gaps are measured between consecutive ones received since `sinceMs`, and listed when longer than `gapS`. `nowMs` is the node's clock, to measure the silence since the last heartbeat.",
         querystring: {
           type: "object",
           properties: {
@@ -491,20 +491,41 @@ export async function buildApi(deps: ApiDeps) {
               default: 180,
               description: "a gap is longer than this (3 heartbeats)",
             },
+            limit: {
+              type: "integer",
+              minimum: 1,
+              maximum: DEVICE_HEALTH_MAX_LIMIT,
+              default: 200,
+              description: "devices in this page",
+            },
+            after: {
+              type: "string",
+              maxLength: 200,
+              description: "the device id after which this page starts: the previous answer's `next`",
+            },
           },
         },
       },
     },
     async (req) => {
-      const q = req.query as { facilityId?: string; sinceMs?: number; gapS: number };
+      const q = req.query as { facilityId?: string; sinceMs?: number; gapS: number; limit: number; after?: string };
       const nowMs = common.clock.nowMs();
       const sinceMs = q.sinceMs ?? nowMs - 7 * 86_400_000;
+      const devices = storage.deviceHealth({
+        facilityId: q.facilityId,
+        sinceMs,
+        gapMs: q.gapS * 1000,
+        limit: q.limit,
+        afterDeviceId: q.after,
+      });
       return {
         node: common.config.nodeName,
         nowMs,
         sinceMs,
         gapS: q.gapS,
-        devices: storage.deviceHealth({ facilityId: q.facilityId, sinceMs, gapMs: q.gapS * 1000 }),
+        devices,
+        // a full page may have more after it: ask again with `after=<next>`
+        next: devices.length === q.limit ? devices[devices.length - 1]!.deviceId : null,
       };
     },
   );

@@ -25,7 +25,7 @@ import type {
   Storage,
   StoredReading,
 } from "./types.ts";
-import { BATCH_STATES } from "./types.ts";
+import { BATCH_STATES, DEVICE_HEALTH_MAX_LIMIT } from "./types.ts";
 import type { IngestWriter } from "./ingest-writer.ts";
 
 export type SqlArg = string | number | bigint | null;
@@ -875,8 +875,39 @@ export class SqlStorage implements Storage {
       ),
     );
   }
-  deviceHealth(q: { facilityId?: string; sinceMs: number; gapMs: number }): DeviceHealth[] {
+  deviceHealth(q: {
+    facilityId?: string;
+    sinceMs: number;
+    gapMs: number;
+    limit?: number;
+    afterDeviceId?: string;
+  }): DeviceHealth[] {
     const byDevice = new Map<string, DeviceHealth>();
+    // One page of devices, by id: the first `limit` ids after `afterDeviceId` of the union of the
+    // readings', heartbeats' and (without a facility) dead letters' ids. Each query below is then
+    // kept to the id range (after, last of the page], which holds exactly the page's ids: a node
+    // that has dead-lettered a million made-up ids still reads one page of them per request.
+    const limit = q.limit ?? DEVICE_HEALTH_MAX_LIMIT;
+    const after = q.afterDeviceId ?? "";
+    const firstIds = (table: string, facility: boolean) =>
+      `SELECT * FROM (SELECT DISTINCT device_id FROM ${table} WHERE device_id IS NOT NULL AND device_id > ?${
+        facility ? " AND facility_id = ?" : ""
+      } ORDER BY device_id LIMIT ?) AS ${table}_ids`;
+    const idArgs = (facility: boolean): (string | number)[] => [after, ...(facility ? [q.facilityId!] : []), limit];
+    const sources = [firstIds("readings", !!q.facilityId), firstIds("heartbeats", !!q.facilityId)];
+    const sourceArgs = [...idArgs(!!q.facilityId), ...idArgs(!!q.facilityId)];
+    if (!q.facilityId) {
+      sources.push(firstIds("dead_letters", false));
+      sourceArgs.push(...idArgs(false));
+    }
+    const page = this.sql.all(`SELECT device_id FROM (${sources.join(" UNION ")}) AS ids ORDER BY device_id LIMIT ?`, [
+      ...sourceArgs,
+      limit,
+    ]);
+    if (!page.length) return [];
+    const last = page[page.length - 1]!.device_id as string;
+    const range = "device_id > ? AND device_id <= ?";
+    const rangeArgs = [after, last];
     const entry = (deviceId: string, facilityId: string | null): DeviceHealth => {
       let e = byDevice.get(deviceId);
       if (!e) {
@@ -901,8 +932,8 @@ export class SqlStorage implements Storage {
       e.facilityId ??= facilityId;
       return e;
     };
-    const fac = q.facilityId ? "WHERE facility_id = ?" : "";
-    const facArgs = q.facilityId ? [q.facilityId] : [];
+    const fac = q.facilityId ? `WHERE ${range} AND facility_id = ?` : `WHERE ${range}`;
+    const facArgs = q.facilityId ? [...rangeArgs, q.facilityId] : rangeArgs;
     const readings = this.sql.all(
       `SELECT device_id, MAX(facility_id) AS facility_id, COUNT(*) AS n, MAX(ts) AS last_ts, MAX(received_at_ms) AS last_rx
        FROM readings ${fac} GROUP BY device_id`,
@@ -948,7 +979,7 @@ export class SqlStorage implements Storage {
     const gapsSince = `WITH g AS (
          SELECT device_id, received_at_ms AS to_ms,
            LAG(received_at_ms) OVER (PARTITION BY device_id ORDER BY received_at_ms, id) AS from_ms
-         FROM heartbeats WHERE verified = 1 AND received_at_ms >= ? ${q.facilityId ? "AND facility_id = ?" : ""}
+         FROM heartbeats WHERE verified = 1 AND received_at_ms >= ? AND ${range} ${q.facilityId ? "AND facility_id = ?" : ""}
        )`;
     const gapArgs = [q.sinceMs, ...facArgs];
     const gapStats = this.sql.all(
@@ -974,7 +1005,8 @@ export class SqlStorage implements Storage {
       entry(g.device_id as string, null).heartbeatGaps.push({ fromMs: Number(g.from_ms), toMs: Number(g.to_ms) });
     // dead letters carry a device id only; a facility's are those of the devices seen in it
     const dead = this.sql.all(
-      `SELECT device_id, reason, COUNT(*) AS n FROM dead_letters WHERE device_id IS NOT NULL GROUP BY device_id, reason`,
+      `SELECT device_id, reason, COUNT(*) AS n FROM dead_letters WHERE device_id IS NOT NULL AND ${range} GROUP BY device_id, reason`,
+      rangeArgs,
     );
     for (const d of dead) {
       const id = d.device_id as string;
@@ -983,7 +1015,8 @@ export class SqlStorage implements Storage {
       e.rejected[d.reason as keyof DeviceHealth["rejected"]] = Number(d.n);
       e.rejectedTotal += Number(d.n);
     }
-    return [...byDevice.values()].sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+    // in the database's order of ids, the order `afterDeviceId` pages by
+    return page.map((r) => byDevice.get(r.device_id as string)!).filter(Boolean);
   }
   getMeta(key: string): string | null {
     const r = this.sql.get(`SELECT value FROM meta WHERE key = ?`, [key]);

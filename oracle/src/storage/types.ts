@@ -238,6 +238,9 @@ export type NewHeartbeat = {
 };
 
 /** One device's health as this node saw it: readings, verified heartbeats, rejections. */
+/** Most devices one `deviceHealth` page holds (and its default). */
+export const DEVICE_HEALTH_MAX_LIMIT = 1000;
+
 export type DeviceHealth = {
   deviceId: string;
   facilityId: string | null;
@@ -381,7 +384,14 @@ export interface Storage {
    */
   pruneHeartbeats(beforeMs: number, limit: number): number;
   /** Health of every device seen (readings, heartbeats, dead letters), or of one facility's devices. */
-  deviceHealth(q: { facilityId?: string; sinceMs: number; gapMs: number }): DeviceHealth[];
+  /** one page of devices by id: at most `limit` (default and most {@link DEVICE_HEALTH_MAX_LIMIT}) after `afterDeviceId` */
+  deviceHealth(q: {
+    facilityId?: string;
+    sinceMs: number;
+    gapMs: number;
+    limit?: number;
+    afterDeviceId?: string;
+  }): DeviceHealth[];
 
   getMeta(key: string): string | null;
   setMeta(key: string, value: string): void;

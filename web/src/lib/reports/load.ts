@@ -113,6 +113,8 @@ const healthSchema = z.object({
       rejectedTotal: z.number(),
     }),
   ),
+  /** the last device id of a full page (more may follow), null when this page is the last */
+  next: z.string().nullable().optional(),
 });
 export type OracleDeviceHealth = z.infer<typeof healthSchema>;
 // The oracle's own type must fit this schema: a change there fails the web typecheck, not a page.
@@ -123,17 +125,35 @@ void _oracleFits;
 export type OracleHealthRead =
   { ok: true; url: string; data: OracleDeviceHealth } | { ok: false; url: string; message: string };
 
+/** Devices a page of the node's device health holds (its most), and the most pages read for one facility. */
+const HEALTH_PAGE = 1000;
+const HEALTH_PAGES = 5;
+
 /** `GET /v1/devices/health` of the oracle node; unreachable or malformed → a message to show instead. */
 export async function oracleDeviceHealth(facilityCode: string, sinceMs: number): Promise<OracleHealthRead> {
   const url = oracleUrl();
-  const q = new URLSearchParams({ facilityId: facilityCode, sinceMs: String(Math.max(0, sinceMs)) });
+  const q = new URLSearchParams({
+    facilityId: facilityCode,
+    sinceMs: String(Math.max(0, sinceMs)),
+    limit: String(HEALTH_PAGE),
+  });
   try {
-    const res = await fetch(`${url}/v1/devices/health?${q}`, { signal: AbortSignal.timeout(2500), cache: "no-store" });
-    if (!res.ok) return { ok: false, url, message: `the oracle node answered HTTP ${res.status}` };
-    const parsed = healthSchema.safeParse(await res.json());
-    if (!parsed.success)
-      return { ok: false, url, message: "the oracle node's answer is not a device-health report (an older node?)" };
-    return { ok: true, url, data: parsed.data };
+    // the node answers a page of devices at a time; a facility's are read whole, up to HEALTH_PAGES pages
+    let data: OracleDeviceHealth | undefined;
+    for (let page = 0; page < HEALTH_PAGES; page++) {
+      const res = await fetch(`${url}/v1/devices/health?${q}`, {
+        signal: AbortSignal.timeout(2500),
+        cache: "no-store",
+      });
+      if (!res.ok) return { ok: false, url, message: `the oracle node answered HTTP ${res.status}` };
+      const parsed = healthSchema.safeParse(await res.json());
+      if (!parsed.success)
+        return { ok: false, url, message: "the oracle node's answer is not a device-health report (an older node?)" };
+      data = data ? { ...parsed.data, devices: [...data.devices, ...parsed.data.devices] } : parsed.data;
+      if (!parsed.data.next) break;
+      q.set("after", parsed.data.next);
+    }
+    return { ok: true, url, data: data! };
   } catch (error) {
     const e = error as { name?: string; cause?: { code?: string }; message?: string };
     const why = e.name === "TimeoutError" ? "no answer within 2.5 s" : (e.cause?.code ?? e.message ?? String(error));
