@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { createWalletClient, http, type Address, type Hex } from "viem";
+import { createWalletClient, encodeAbiParameters, http, keccak256, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat as hardhatChain } from "viem/chains";
 import { buildBundle, bundleCid, bundleHeader, encodeBundle } from "../bundle/bundle.ts";
-import { hashBatchHeader, packQuorumSignatures, signBatchHeader } from "../eip712/batchHeader.ts";
+import { hashBatchHeader, packQuorumSignatures, signBatchHeader, type BatchHeader } from "../eip712/batchHeader.ts";
 import { defaultFactorSet } from "../factors/factorSet.ts";
 import { idToBytes32 } from "../ids.ts";
 import { METHODOLOGY_ID } from "../methodology/methodologyId.ts";
@@ -29,6 +29,7 @@ let marketplace: Address;
 let tokenId: bigint;
 let certificateId: bigint;
 const attestationIds: Hex[] = [];
+const headers: BatchHeader[] = [];
 const cids: string[] = [];
 
 /** Two attested hours of readings behind one credit, issued to account 3, 1 kg retired by it. */
@@ -116,6 +117,7 @@ before(async () => {
       packQuorumSignatures(signed),
     ]);
     attestationIds.push(hashBatchHeader(header, domain));
+    headers.push(header);
     const bound = await chain.client.readContract({
       address: credits,
       abi: carbonCreditsAbi,
@@ -312,4 +314,122 @@ test("verifyLineage of a dropped bundle file: honest PASS, tampered FAIL at 'bun
   const failed = tampered.sections.flatMap((s) => s.checks.filter((c) => !c.ok));
   assert.equal(failed[0]!.link, "bundle CID = on-chain CID");
   assert.match(failed[0]!.detail, /^bytes from file bundle\.json hash to bafkrei/);
+});
+
+/** Storage slot of `mapping(key => …)` at slot `base`, entry `key` (Solidity's layout). */
+const entrySlot = (key: bigint, base: bigint): bigint =>
+  BigInt(keccak256(encodeAbiParameters([{ type: "uint256" }, { type: "uint256" }], [key, base])));
+
+/**
+ * The slot of CarbonCredits' storage holding `expected`, among `slotOf(base)` for the first 40
+ * declared slots: found by value, so the test does not hard-code the contract's storage layout.
+ */
+async function slotHolding(slotOf: (base: bigint) => bigint, expected: bigint): Promise<Hex> {
+  for (let base = 0n; base < 40n; base++) {
+    const slot = `0x${slotOf(base).toString(16).padStart(64, "0")}` as Hex;
+    const value = await chain.client.getStorageAt({ address: credits, slot });
+    if (value !== undefined && BigInt(value) === expected) return slot;
+  }
+  throw new Error(`no CarbonCredits slot holds ${expected}`);
+}
+
+const word = (value: bigint) => `0x${value.toString(16).padStart(64, "0")}` as Hex;
+const rpc = (method: string, params: unknown[]) =>
+  (chain.client.request as (a: { method: string; params: unknown[] }) => Promise<unknown>)({ method, params });
+
+/**
+ * A CarbonCredits whose state no longer backs what it issued: the chain's state is changed under a
+ * snapshot (hardhat_setStorageAt, reverted after), standing for a contract that issued more than it
+ * should have (a bug, or not the real contract), since the real one refuses to issue it.
+ */
+async function withTamperedCredits<T>(tamper: () => Promise<void>, run: () => Promise<T>): Promise<T> {
+  const snapshot = await rpc("evm_snapshot", []);
+  try {
+    await tamper();
+    return await run();
+  } finally {
+    await rpc("evm_revert", [snapshot]);
+  }
+}
+
+test("verifyLineage: an issuance above floor((baseline − attested grams) / 1000) kg FAILs, one at it PASSes", async () => {
+  const issued = await chain.client.getContractEvents({
+    address: credits,
+    abi: carbonCreditsAbi,
+    eventName: "CreditsIssued",
+    fromBlock: 0n,
+  });
+  const first = issued.find((l) => (l.args as { attestationId: Hex }).attestationId === attestationIds[0])!;
+  const amount = (first.args as { amount: bigint }).amount;
+  assert.ok(amount > 0n);
+  const fossil = headers[0]!.fossilCo2eGrams;
+  // _baselines[1][0] = {effectiveFrom: 1763800000, gramsPerDay: 240000}, packed in one slot
+  const segment = await slotHolding((base) => entrySlot(0n, entrySlot(1n, base)), (240_000n << 64n) | 1763800000n);
+  // over the one-hour period the baseline is gramsPerDay / 24 g
+  const withBaselineGrams = (grams: bigint) =>
+    withTamperedCredits(
+      () => rpc("hardhat_setStorageAt", [credits, segment, word(((grams * 24n) << 64n) | 1763800000n)]).then(() => {}),
+      () =>
+        verifyLineage({
+          client: chain.client,
+          registry: chain.registry,
+          deviceRegistry: chain.deviceRegistry,
+          credits,
+          source: mapSource(pinned),
+          target: { tokenId },
+        }),
+    );
+  const link = `credit ${tokenId} issued from attestation ${attestationIds[0]}`;
+  const check = (r: LineageReport) => r.sections.find((s) => s.key === "credit")!.checks.find((c) => c.link === link)!;
+  // one gram short of the issued kilograms: floor((1000 × amount − 1) / 1000) = amount − 1
+  const short = await withBaselineGrams(fossil + 1000n * amount - 1n);
+  assert.equal(short.ok, false);
+  assert.equal(check(short).ok, false, check(short).detail);
+  assert.match(
+    check(short).detail,
+    new RegExp(
+      `^${amount} kg issued, more than the ${amount - 1n} kg = floor\\(\\(baseline ${fossil + 1000n * amount - 1n} g − attested ${fossil} g\\) / 1000\\)`,
+    ),
+  );
+  const exact = await withBaselineGrams(fossil + 1000n * amount);
+  assert.equal(check(exact).ok, true, check(exact).detail);
+  assert.match(check(exact).detail, new RegExp(`^${amount} kg ≤ ${amount} kg = floor`));
+});
+
+test("verifyLineage: a credit whose project is of another facility than its attestation FAILs", async () => {
+  // _meta[1].facilityId: the first word of project 1's descriptive data
+  const facility = await slotHolding((base) => entrySlot(1n, base), BigInt(idToBytes32(FACILITY)));
+  const report = await withTamperedCredits(
+    () => rpc("hardhat_setStorageAt", [credits, facility, idToBytes32("ktda-other")]).then(() => {}),
+    () =>
+      verifyLineage({
+        client: chain.client,
+        registry: chain.registry,
+        deviceRegistry: chain.deviceRegistry,
+        credits,
+        source: mapSource(pinned),
+        target: { tokenId },
+      }),
+  );
+  assert.equal(report.ok, false);
+  const scope = report.sections
+    .find((s) => s.key === "credit")!
+    .checks.find((c) => c.link === `project 1 and vintage of credit ${tokenId} = attestation ${attestationIds[0]}`);
+  assert.ok(scope, lines(report).join("\n"));
+  assert.equal(scope.ok, false);
+  assert.equal(scope.detail, `project facility ktda-other, attestation ${FACILITY}`);
+  // untampered, the same link PASSes
+  const honest = await verifyLineage({
+    client: chain.client,
+    registry: chain.registry,
+    deviceRegistry: chain.deviceRegistry,
+    credits,
+    source: mapSource(pinned),
+    target: { tokenId },
+  });
+  assert.ok(
+    lines(honest).includes(`credit PASS project 1 and vintage of credit ${tokenId} = attestation ${attestationIds[0]}`),
+    lines(honest).join("\n"),
+  );
+  assert.ok(lines(honest).includes("credit PASS CarbonCredits issues against this AttestationRegistry"));
 });

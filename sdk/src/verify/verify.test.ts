@@ -442,7 +442,10 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(
     r.stdout,
-    new RegExp(`^PASS credit ${tokenId} issued from attestation ${id}: ${bound} kg ≤ bound ${bound} kg`, "m"),
+    new RegExp(
+      `^PASS credit ${tokenId} issued from attestation ${id}: ${bound} kg ≤ ${bound} kg = floor\\(\\(baseline \\d+ g − attested \\d+ g\\) / 1000\\)`,
+      "m",
+    ),
   );
   assert.match(r.stdout, /^PASS issuer did not co-sign the attestation/m);
   assert.match(r.stdout, new RegExp(`^VERIFIED attestation ${id}`, "m"));

@@ -5,7 +5,7 @@ import { attestationRegistryAbi, carbonCreditsAbi, marketplaceAbi, retirementCer
 import { createVerifyCache, memo, type VerifyCache } from "./cache.ts";
 import { bundleCidAsync, decodeBundle } from "../bundle/bundle.ts";
 import { SdkError } from "../errors.ts";
-import { idToBytes32 } from "../ids.ts";
+import { bytes32ToId, idToBytes32 } from "../ids.ts";
 import type { BundleSource } from "./sources.ts";
 import { projectShortfalls } from "./shortfalls.ts";
 import {
@@ -255,7 +255,7 @@ export async function verifyLineage(o: LineageOptions): Promise<LineageReport> {
     await purchase;
     return finish(report());
   }
-  const issuances = logs.map((log) => {
+  const issuances: Issuance[] = logs.map((log) => {
     const args = log.args as { attestationId: Hex; amount: bigint; boundKg: bigint; projectId: number };
     return { ...args, txHash: log.transactionHash as Hex };
   });
@@ -263,7 +263,9 @@ export async function verifyLineage(o: LineageOptions): Promise<LineageReport> {
     open({ key: `attestation:${i.attestationId}`, kind: "attestation", title: `Attestation ${i.attestationId}` }),
   );
   const issuanceChecks = (async () => {
-    // Per issuance: the amount within the bound, and the issuer not among the co-signers.
+    // Per issuance: the amount within what the attested header and the project's baseline allow,
+    // the project of the attestation's facility and methodology, and the issuer not a co-signer.
+    add(creditSection, await sameRegistry(o.client, credits, o.registry));
     const txs = await Promise.all(issuances.map((i) => o.client.getTransaction({ hash: i.txHash })));
     const signed = await Promise.all(
       issuances.map((i, k) =>
@@ -275,14 +277,11 @@ export async function verifyLineage(o: LineageOptions): Promise<LineageReport> {
         }),
       ),
     );
+    const bounds = await Promise.all(
+      issuances.map((i) => issuanceWithinBaseline({ ...base, cache }, credits, tokenId, i)),
+    );
     issuances.forEach((i, k) => {
-      const link = `credit ${tokenId} issued from attestation ${i.attestationId}`;
-      add(
-        creditSection,
-        i.amount <= i.boundKg
-          ? pass(link, `${i.amount} kg ≤ bound ${i.boundKg} kg (project ${i.projectId}, tx ${i.txHash})`)
-          : fail(link, `${i.amount} kg exceeds the bound ${i.boundKg} kg`),
-      );
+      for (const check of bounds[k]!) add(creditSection, check);
       const from = txs[k]!.from;
       add(
         creditSection,
@@ -460,6 +459,112 @@ async function findBundleAttestation(
   );
   if (byPeriod) return byPeriod;
   return `no attestation names CID ${cid}, and none of ${facilityId} covers [${period.start}, ${period.end}) (${subs.length} attestation(s) of the facility)`;
+}
+
+/** The CarbonCredits of the walk issues against the registry the walk reads (not another deployment's). */
+async function sameRegistry(client: LineageOptions["client"], credits: Address, registry: Address): Promise<LinkCheck> {
+  const link = "CarbonCredits issues against this AttestationRegistry";
+  const its = (await client.readContract({
+    address: credits,
+    abi: carbonCreditsAbi,
+    functionName: "registry",
+  })) as Address;
+  return isAddressEqual(its, registry)
+    ? pass(link, `CarbonCredits ${credits} reads AttestationRegistry ${registry}`)
+    : fail(
+        link,
+        `CarbonCredits ${credits} issues against AttestationRegistry ${its}, not ${registry}: give the registry of the same deployment (--registry ${its})`,
+      );
+}
+
+type Issuance = { attestationId: Hex; amount: bigint; boundKg: bigint; projectId: number; txHash: Hex };
+
+/**
+ * An issuance against what the attested header and the project's baseline allow, read from the
+ * chain apart from the `CreditsIssued` event (whose `boundKg` is the contract's own figure):
+ *
+ *     amount (kg) ≤ floor((baselineGrams(project, periodStart, periodEnd) − header fossil grams) / 1000)
+ *
+ * the bound CarbonCredits computes before it covers correction debt and corrections recorded
+ * against the attestation, which only lower it: an issuance under this is not proven to be at its
+ * bound, but one above it was never allowed. And the project is of the header's facility and
+ * methodology, the credit of the project and of the header's vintage (UTC year of periodStart).
+ * The header is the one the attestation's section verifies (same event, through the cache).
+ */
+async function issuanceWithinBaseline(
+  o: Omit<VerifyOptions, "target"> & { cache: VerifyCache },
+  credits: Address,
+  tokenId: bigint,
+  i: Issuance,
+): Promise<LinkCheck[]> {
+  const link = `credit ${tokenId} issued from attestation ${i.attestationId}`;
+  const scopeLink = `project ${i.projectId} and vintage of credit ${tokenId} = attestation ${i.attestationId}`;
+  const [sub] = await findSubmissions(o, { id: i.attestationId });
+  if (!sub) {
+    const why = `no AttestationSubmitted for ${i.attestationId} at ${o.registry}: no attested emissions to bound ${i.amount} kg by`;
+    return [fail(link, why), fail(scopeLink, why)];
+  }
+  const h = sub.header;
+  const period = `[${h.periodStart}, ${h.periodEnd})`;
+  let project: { facilityId: Hex; methodologyId: Hex; correctionDebtGrams: bigint };
+  let baselineGrams: bigint;
+  try {
+    [project, baselineGrams] = await Promise.all([
+      o.client.readContract({
+        address: credits,
+        abi: carbonCreditsAbi,
+        functionName: "getProject",
+        args: [i.projectId],
+      }) as Promise<{ facilityId: Hex; methodologyId: Hex; correctionDebtGrams: bigint }>,
+      o.client.readContract({
+        address: credits,
+        abi: carbonCreditsAbi,
+        functionName: "baselineGrams",
+        args: [i.projectId, h.periodStart, h.periodEnd],
+      }) as Promise<bigint>,
+    ]);
+  } catch (error) {
+    // only a revert (no such project, no baseline for the period) is an answer; RPC failures propagate
+    if (!reverted(error)) throw error;
+    const why = `CarbonCredits ${credits} has no project ${i.projectId} or no baseline of it over ${period}: ${error.shortMessage}`;
+    return [fail(link, why), fail(scopeLink, why)];
+  }
+  const fossilGrams = h.fossilCo2eGrams;
+  const allowedKg = baselineGrams > fossilGrams ? (baselineGrams - fossilGrams) / 1000n : 0n;
+  const arithmetic = `floor((baseline ${baselineGrams} g − attested ${fossilGrams} g) / 1000) over ${period}`;
+  const bound =
+    i.amount <= allowedKg
+      ? pass(
+          link,
+          `${i.amount} kg ≤ ${allowedKg} kg = ${arithmetic} (project ${i.projectId}; the contract's bound after corrections ${i.boundKg} kg; tx ${i.txHash})`,
+        )
+      : fail(
+          link,
+          `${i.amount} kg issued, more than the ${allowedKg} kg = ${arithmetic} that project ${i.projectId}'s baseline and the attested emissions allow (the event claims a bound of ${i.boundKg} kg; tx ${i.txHash})`,
+        );
+  const problems: string[] = [];
+  if (project.facilityId.toLowerCase() !== h.facilityId.toLowerCase())
+    problems.push(`project facility ${idOrHex(project.facilityId)}, attestation ${idOrHex(h.facilityId)}`);
+  if (project.methodologyId.toLowerCase() !== h.methodologyId.toLowerCase())
+    problems.push(`project methodology ${project.methodologyId}, attestation ${h.methodologyId}`);
+  if (tokenId >> 16n !== BigInt(i.projectId)) problems.push(`token ${tokenId} is of project ${tokenId >> 16n}`);
+  const vintage = new Date(Number(h.periodStart) * 1000).getUTCFullYear();
+  if (Number(tokenId & 0xffffn) !== vintage)
+    problems.push(`token vintage ${tokenId & 0xffffn}, attested period starts in ${vintage}`);
+  const scope =
+    problems.length === 0
+      ? pass(scopeLink, `facility ${idOrHex(h.facilityId)}, methodology ${h.methodologyId}, vintage ${vintage}`)
+      : fail(scopeLink, problems.join("; "));
+  return [bound, scope];
+}
+
+function idOrHex(value: Hex): string {
+  try {
+    return bytes32ToId(value);
+  } catch (error) {
+    if (error instanceof SdkError) return value;
+    throw error;
+  }
 }
 
 async function creditsOf(o: LineageOptions): Promise<Address | undefined> {

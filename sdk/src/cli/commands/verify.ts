@@ -43,8 +43,10 @@ Options:
                           in sdk/src/contracts/generated.ts
   --attestation ID        attestation id (bytes32)
   --envelope FILE         a signed reading envelope: finds the attestation whose bundle holds it
-  --credit TOKEN_ID       a credit (CarbonCredits token id): each issuance within its bound, by an
-                          issuer who did not co-sign, and every backing attestation as above
+  --credit TOKEN_ID       a credit (CarbonCredits token id): each issuance within floor((baseline −
+                          attested grams) / 1000) kg of its project and period, the project of the
+                          attestation's facility and methodology, by an issuer who did not
+                          co-sign, and every backing attestation as above
   --retirement CERT_ID    a retirement certificate: its credit, as --credit
   --credits ADDR          CarbonCredits address (for --credit)
   --certificates ADDR     RetirementCertificates address (for --retirement)
