@@ -8,6 +8,7 @@
 #include <WiFi.h>
 #include <bootloader_random.h>
 #include <esp_task_wdt.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <memory>
@@ -26,6 +27,9 @@ using namespace cp;
 namespace {
 
 constexpr const char* kFsRoot = "/littlefs";  // LittleFS VFS mount: fopen() works below it
+// Copies in LittleFS of what NVS holds, for when NVS is erased (see loadSigner):
+constexpr const char* kSeqMirrorFile = "/littlefs/seq.bin";   // seq mark
+constexpr const char* kKeyMarkerFile = "/littlefs/devkey.pub";  // public key of the NVS device key
 constexpr uint32_t kHaltRestartS = 60;        // a start-up fault is shown this long, then the node restarts
 constexpr uint32_t kLoopWatchdogS = 60;       // a loop() stuck longer resets the node (task watchdog)
 
@@ -47,7 +51,9 @@ struct SiteConfig {
 SiteConfig gCfg;
 board::MonotonicClock gMono;
 board::SntpClock gWall;
-board::NvsSeqBackend gSeqBackend;
+board::NvsSeqBackend gNvsSeq;
+FileSeqBackend gFsSeq(kSeqMirrorFile, false);  // LittleFS: no directory fsync (see FileSeqBackend)
+MirroredSeqBackend gSeqBackend(gNvsSeq, gFsSeq);
 std::unique_ptr<ReservingSeqStore> gSeq;
 FlashRing gRing;
 board::TlsTransport gTransport;
@@ -71,6 +77,13 @@ bool readText(const std::string& path, std::string& out) {
   while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
   fclose(f);
   return true;
+}
+
+[[maybe_unused]] bool writeText(const std::string& path, const std::string& text) {
+  FILE* f = fopen(path.c_str(), "wb");
+  if (!f) return false;
+  bool ok = fwrite(text.data(), 1, text.size(), f) == text.size() && fflush(f) == 0 && fsync(fileno(f)) == 0;
+  return fclose(f) == 0 && ok;
 }
 
 int64_t num(const json::Value* o, const char* k, int64_t d) {
@@ -124,18 +137,29 @@ bool loadConfig(std::string& err) {
 }
 
 // Software key in NVS, generated on the device on first boot so it never
-// exists anywhere else (enable flash encryption in production), or the
-// ATECC608 build's secure-element key.
+// exists anywhere else, but readable from the flash chip by anyone holding the
+// board (this build has no flash or NVS encryption: docs/firmware.md), or the
+// ATECC608 build's secure-element key, which never leaves the chip (production).
 bool loadSigner(std::string& err) {
 #if defined(CP_USE_ATECC608) && CP_USE_ATECC608
   auto se = std::make_unique<board::Atecc608Signer>();
   if (!se->begin()) return err = "ATECC608 not responding or slot not provisioned", false;
   gSigner = std::move(se);
 #else
-  std::string pem;
+  std::string pem, marker, seqMirror;
   board::KeyLoad load = board::loadKeyPem(pem);
   if (load == board::KeyLoad::NvsError)
     return err = "NVS cannot be read: no new key generated over the registered one (reflash NVS only to re-provision)",
+           false;
+  bool hadKey = readText(kKeyMarkerFile, marker) || readText(kSeqMirrorFile, seqMirror);
+  if (load == board::KeyLoad::Absent && hadKey)
+    // Guards against a silent new key: NVS loses the key without any error when
+    // the Arduino core erases the NVS partition at boot (nvs_flash_init: no free
+    // pages, or a new NVS version). A new key would sign readings that no
+    // registered key verifies; the LittleFS copies show that this device had one.
+    return err = std::string("NVS has lost the device key (erased?) but ") + kKeyMarkerFile + " or " + kSeqMirrorFile +
+                 " shows this device had one: no new key generated. To re-provision, rewrite LittleFS "
+                 "(pio run -t uploadfs) with a new deviceId and register the key printed at the next boot",
            false;
   if (load == board::KeyLoad::Absent) {
     // The ESP32's RNG is truly random only while Wi-Fi/BT runs or the
@@ -154,6 +178,13 @@ bool loadSigner(std::string& err) {
     if (!s) return false;
     gSigner = std::move(s);
   }
+  // The marker is (re)written when missing (a new key, or LittleFS rewritten by
+  // uploadfs); a failure only warns: the next boot tries again.
+  std::string pubHex = toHex(gSigner->publicKey());
+  if (marker.empty() && !writeText(kKeyMarkerFile, pubHex))
+    Serial.printf("[cp] WARNING: cannot write %s\n", kKeyMarkerFile);
+  else if (!marker.empty() && marker != pubHex)
+    Serial.printf("[cp] WARNING: the NVS device key is not the one in %s (kept, not overwritten)\n", kKeyMarkerFile);
 #endif
   PublicKey pub = gSigner->publicKey();
   // Provisioning line: register (x, y) with `carbonproof device register` (docs/firmware.md).
@@ -245,6 +276,8 @@ void setup() {
   if (!loadSigner(err)) haltWith(err);
   gSeq = std::make_unique<ReservingSeqStore>(gSeqBackend, 64);
   if (!gSeq->begin(&err)) haltWith(err);
+  if (gSeqBackend.primaryLost()) Serial.printf("[cp] NVS had no seq mark (erased?): resumed from %s\n", kSeqMirrorFile);
+  if (gSeqBackend.mirrorLost()) Serial.printf("[cp] %s was missing (uploadfs?): rewritten at the next seq block\n", kSeqMirrorFile);
   if (!gRing.open(std::string(kFsRoot) + "/buffer", CP_BUFFER_SEGMENTS, CP_BUFFER_SEGMENT_BYTES, &err)) haltWith(err);
   Serial.printf("[cp] ring: %u pending, %llu dropped\n", static_cast<unsigned>(gRing.depth()),
                 static_cast<unsigned long long>(gRing.dropped()));

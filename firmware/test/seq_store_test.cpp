@@ -81,3 +81,88 @@ TEST_CASE("corrupt seq file refuses to issue seqs") {
   int64_t q;
   CHECK_FALSE(s.next(q));
 }
+
+TEST_CASE("mirrored seq mark: a wiped copy restarts nothing - the larger mark wins and both are rewritten") {
+  // Found in review: the Arduino core erases NVS when nvs_flash_init reports no
+  // free pages or a new version; the seq mark in NVS alone then read as a fresh
+  // device, seqs restarted at 0 and the oracle rejected every one as a replay.
+  std::string dir = cptest::tempDir();
+  const std::string nvs = dir + "/nvs.bin", fs = dir + "/fs.bin";
+  int64_t lastSeen = -1;
+  auto boot = [&](int readings, bool expectPrimaryLost, bool expectMirrorLost) {
+    FileSeqBackend primary(nvs), mirror(fs, false);
+    MirroredSeqBackend both(primary, mirror);
+    ReservingSeqStore s(both, 8);
+    REQUIRE(s.begin());
+    CHECK(both.primaryLost() == expectPrimaryLost);
+    CHECK(both.mirrorLost() == expectMirrorLost);
+    for (int i = 0; i < readings; ++i) {
+      int64_t q;
+      REQUIRE(s.next(q));
+      CHECK(q > lastSeen);
+      lastSeen = q;
+    }
+  };
+  boot(3, false, false);  // fresh device: seqs 0, 1, 2
+  CHECK(lastSeen == 2);
+  REQUIRE(std::remove(nvs.c_str()) == 0);  // NVS erased by the core
+  boot(3, true, false);
+  CHECK(lastSeen > 2);
+  REQUIRE(std::remove(fs.c_str()) == 0);  // LittleFS rewritten by uploadfs
+  boot(3, false, true);
+  boot(1, false, false);  // both copies were rewritten
+  // the larger mark wins whichever copy holds it
+  {
+    FileSeqBackend primary(nvs);
+    REQUIRE(primary.store(1000));
+  }
+  boot(1, false, false);
+  CHECK(lastSeen == 1000);
+  {
+    FileSeqBackend mirror(fs, false);
+    REQUIRE(mirror.store(2000));
+  }
+  boot(1, false, false);
+  CHECK(lastSeen == 2000);
+}
+
+TEST_CASE("mirrored seq mark: an unreadable copy fails the load only when no copy holds a mark") {
+  struct Fixed : SeqBackend {
+    bool ok = true, found = false;
+    int64_t mark = 0;
+    bool load(bool& f, int64_t& m) override {
+      f = found;
+      m = mark;
+      return ok;
+    }
+    bool store(int64_t m) override {
+      mark = m;
+      found = true;
+      return ok;
+    }
+  };
+  Fixed p, m;
+  bool found = false;
+  int64_t mark = -1;
+  p.ok = false;  // NVS unreadable, LittleFS copy absent: may be the only mark
+  CHECK_FALSE(MirroredSeqBackend(p, m).load(found, mark));
+  m.found = true;
+  m.mark = 64;  // the LittleFS copy covers every seq handed out
+  REQUIRE(MirroredSeqBackend(p, m).load(found, mark));
+  CHECK(found);
+  CHECK(mark == 64);
+  p.ok = true;
+  p.found = false;
+  m.ok = false;  // a corrupt LittleFS copy and no NVS mark: refused
+  CHECK_FALSE(MirroredSeqBackend(p, m).load(found, mark));
+  p.found = true;
+  p.mark = 128;
+  REQUIRE(MirroredSeqBackend(p, m).load(found, mark));
+  CHECK(mark == 128);
+  // a store counts only when both copies took it
+  CHECK_FALSE(MirroredSeqBackend(p, m).store(192));
+  m.ok = true;
+  CHECK(MirroredSeqBackend(p, m).store(192));
+  CHECK(p.mark == 192);
+  CHECK(m.mark == 192);
+}

@@ -37,6 +37,8 @@ class SntpClock final : public WallClock {
 };
 
 // Seq high-water mark in NVS (power-loss safe per key; nvs_commit on each store).
+// main.cpp mirrors it in LittleFS (MirroredSeqBackend): the Arduino core may
+// erase NVS at boot.
 class NvsSeqBackend final : public SeqBackend {
  public:
   bool load(bool& found, int64_t& mark) override;
@@ -44,10 +46,12 @@ class NvsSeqBackend final : public SeqBackend {
 };
 
 // Software device key (PKCS#8 PEM) in NVS: a separate partition from LittleFS,
-// so `pio run -t uploadfs` never erases it. Enable flash + NVS encryption in
-// production, or use the ATECC608 build.
-// Absent only on a device that never stored a key; NvsError when NVS cannot be
-// read (a new key must then not be generated over the registered one).
+// so `pio run -t uploadfs` never erases it. Not encrypted in this build (the
+// prebuilt Arduino core has no NVS encryption): anyone with the board can read
+// it from flash; the ATECC608 build is the production choice (docs/firmware.md).
+// Absent only on a device that never stored a key, or whose NVS the core erased
+// (main.cpp refuses to replace a key LittleFS shows it had); NvsError when NVS
+// cannot be read (a new key must then not be generated over the registered one).
 enum class KeyLoad { Found, Absent, NvsError };
 KeyLoad loadKeyPem(std::string& pem);
 bool storeKeyPem(const std::string& pem);

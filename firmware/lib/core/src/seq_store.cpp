@@ -1,5 +1,6 @@
 #include "carbonproof/seq_store.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <string>
@@ -76,6 +77,7 @@ bool FileSeqBackend::store(int64_t mark) {
   ok = (std::fclose(f) == 0) && ok;
   if (!ok) return false;
   if (std::rename(tmp.c_str(), path_.c_str()) != 0) return false;
+  if (!syncDir_) return true;
   // The rename is durable once the directory is synced: a power cut before that
   // could bring back the previous mark (or none), and seqs would be reused.
   std::string dir = path_.substr(0, path_.find_last_of('/') == std::string::npos ? 0 : path_.find_last_of('/'));
@@ -84,6 +86,27 @@ bool FileSeqBackend::store(int64_t mark) {
   ok = ::fsync(fd) == 0;
   ::close(fd);
   return ok;
+}
+
+bool MirroredSeqBackend::load(bool& found, int64_t& mark) {
+  bool pFound = false, mFound = false;
+  int64_t pMark = 0, mMark = 0;
+  bool pOk = primary_.load(pFound, pMark);
+  bool mOk = mirror_.load(mFound, mMark);
+  pFound = pOk && pFound;
+  mFound = mOk && mFound;
+  if ((!pOk || !mOk) && !pFound && !mFound) return false;  // an unreadable copy may hold the only mark
+  primaryLost_ = !pFound && mFound;
+  mirrorLost_ = !mFound && pFound;
+  found = pFound || mFound;
+  mark = pFound && mFound ? std::max(pMark, mMark) : (pFound ? pMark : mMark);
+  return true;
+}
+
+bool MirroredSeqBackend::store(int64_t mark) {
+  bool p = primary_.store(mark);
+  bool m = mirror_.store(mark);  // both tried: a lost copy is restored at the next block
+  return p && m;
 }
 
 }  // namespace cp

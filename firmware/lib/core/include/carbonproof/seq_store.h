@@ -48,14 +48,43 @@ class ReservingSeqStore final : public SeqStore {
 
 // File-backed mark: 8-byte big-endian value + CRC-32, written to a temporary
 // file, fsync'ed, and renamed over the old one (atomic on POSIX and LittleFS).
+// On POSIX the directory is fsync'ed too, or the rename might not survive a
+// power cut; LittleFS commits a rename atomically, and its ESP-IDF VFS cannot
+// open a directory, so syncDir is false there.
 class FileSeqBackend final : public SeqBackend {
  public:
-  explicit FileSeqBackend(std::string path) : path_(std::move(path)) {}
+  explicit FileSeqBackend(std::string path, bool syncDir = true) : path_(std::move(path)), syncDir_(syncDir) {}
   bool load(bool& found, int64_t& mark) override;
   bool store(int64_t mark) override;
 
  private:
   std::string path_;
+  bool syncDir_;
+};
+
+// The mark kept in two places, the larger one used: each copy can be wiped on
+// its own (on the ESP32 the Arduino core erases the whole NVS partition when
+// nvs_flash_init reports no free pages or a new NVS version, and
+// `pio run -t uploadfs` rewrites LittleFS), and a fresh-looking mark would
+// restart seqs at 0, every one of them then rejected by the oracle as a replay.
+// A store counts only when both copies took it, so any copy that is present
+// covers every seq handed out: load takes the larger mark of those present,
+// and fails only when no copy holds a mark and one cannot be read (it may hold
+// the only one).
+class MirroredSeqBackend final : public SeqBackend {
+ public:
+  MirroredSeqBackend(SeqBackend& primary, SeqBackend& mirror) : primary_(primary), mirror_(mirror) {}
+  bool load(bool& found, int64_t& mark) override;
+  bool store(int64_t mark) override;
+  // After load: which copy was missing or unreadable while the other held a
+  // mark (for the log: the NVS erase or LittleFS rewrite it recovered from).
+  bool primaryLost() const { return primaryLost_; }
+  bool mirrorLost() const { return mirrorLost_; }
+
+ private:
+  SeqBackend& primary_;
+  SeqBackend& mirror_;
+  bool primaryLost_ = false, mirrorLost_ = false;
 };
 
 }  // namespace cp
