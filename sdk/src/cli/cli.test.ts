@@ -232,6 +232,42 @@ test("bundle build → cid → check: same CID as the sdk, offline checks pass, 
   assert.equal(checked.code, 0, checked.stdout);
   assert.match(checked.stdout, /^PASS device signatures/m);
 
+  // without --pub the signatures are a SKIP that says how to check them, not a silent omission
+  const unsigned = cli(["bundle", "check", out]);
+  assert.equal(unsigned.code, 0, unsigned.stdout);
+  assert.match(unsigned.stdout, /^PASS bundle format: carbonproof.bundle\/1, canonical, 3 readings$/m);
+  assert.match(unsigned.stdout, /^SKIP device signatures: not checked: give --pub DEVICE=PUB.pem$/m);
+  assert.doesNotMatch(unsigned.stdout, /^PASS device signatures/m);
+  const unsignedJson = JSON.parse(cli(["bundle", "check", out, "--json"]).stdout);
+  assert.equal(unsignedJson.ok, true);
+  assert.equal(unsignedJson.cid, cid);
+  assert.deepEqual(
+    unsignedJson.checks.find((c: { link: string }) => c.link === "device signatures"),
+    { link: "device signatures", ok: true, skipped: true, detail: "not checked: give --pub DEVICE=PUB.pem" },
+  );
+
+  // a file that is not a valid bundle FAILs its format link (exit 1), as in `verify`; not bad input
+  const pretty = join(dir, "pretty.json");
+  writeFileSync(pretty, JSON.stringify(JSON.parse(bytes.toString("utf8")), null, 2));
+  const garbage = join(dir, "garbage.json");
+  writeFileSync(garbage, "not json");
+  for (const [file, why] of [
+    [pretty, /not in canonical form/],
+    [garbage, /not UTF-8 JSON/],
+  ] as const) {
+    const r = cli(["bundle", "check", file]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout.trim().split("\n").length, 1, r.stdout);
+    assert.match(r.stdout, /^FAIL bundle format: /);
+    assert.match(r.stdout, why);
+    const json = cli(["bundle", "check", file, "--json"]);
+    assert.equal(json.code, 1);
+    const report = JSON.parse(json.stdout);
+    assert.equal(report.ok, false);
+    assert.equal(report.cid, bundleCid(new Uint8Array(readFileSync(file))));
+    assert.equal(report.checks[0].link, "bundle format");
+  }
+
   const tampered = JSON.parse(bytes.toString("utf8"));
   tampered.readings[0].result.biogenicCo2Mg = "1";
   const bad = join(dir, "bad.json");

@@ -1,8 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { buildBundle, bundleCid, decodeBundle, encodeBundle } from "../../bundle/bundle.ts";
-import { checkBundle } from "../../bundle/check.ts";
-import { facilityContextSchema } from "../../bundle/schema.ts";
+import { checkBundle, type LinkCheck } from "../../bundle/check.ts";
+import { facilityContextSchema, type Bundle } from "../../bundle/schema.ts";
 import { SdkError } from "../../errors.ts";
 import { METHODOLOGY_ID } from "../../methodology/methodologyId.ts";
 import { parseEnvelope } from "../../reading/parse.ts";
@@ -53,11 +53,20 @@ and Helia's blockstore give), and whether the bytes are a canonical format-1 bun
 
 const CHECK_HELP = `Usage: carbonproof bundle check FILE [--pub DEVICE=PUB.pem ...] [--json]
 
-Re-checks a bundle with no chain: factor-set id, each reading digest, facility and
-period of each reading, the Merkle root, each result and the totals recomputed with
-the bundle's factor set and context; with --pub keys, each device signature. One line
-per link, PASS or FAIL. Exit 0 when all pass, 1 otherwise, 2 on bad input.
+Re-checks a bundle with no chain: that it is a canonical format-1 bundle, factor-set id,
+each reading digest, facility and period of each reading, the Merkle root and count, the
+methodology id, each result and the totals recomputed with the bundle's factor set and
+context; with --pub keys, each device signature (without them that line is a SKIP).
+One line per link, PASS, FAIL or SKIP (not checked, and why).
+
+Exit status: 0 no link FAILs; 1 a link FAILs (a file that is not a valid, canonical
+bundle FAILs the bundle format link); 2 bad input (FILE or a --pub key cannot be read).
 `;
+
+/** The line of a link as `bundle check` and `verify` print it. */
+function checkLine(c: LinkCheck): string {
+  return `${c.skipped ? "SKIP" : c.ok ? "PASS" : "FAIL"} ${c.link}: ${c.detail}`;
+}
 
 function asUsage<T>(name: string, fn: () => T): T {
   try {
@@ -175,7 +184,6 @@ export async function bundleCommand(io: Io, argv: string[]): Promise<number> {
     if (positionals.length !== 1) throw new CliError("bundle check needs exactly one FILE.");
     const file = positionals[0]!;
     const bytes = readFileBytes(file);
-    const bundle = asUsage(file, () => decodeBundle(bytes));
     const keys = new Map<string, Uint8Array>();
     for (const spec of values.pub ?? []) {
       const at = spec.indexOf("=");
@@ -186,10 +194,37 @@ export async function bundleCommand(io: Io, argv: string[]): Promise<number> {
         asUsage(spec, () => publicKeyFromPem(pem)),
       );
     }
-    const checks = await checkBundle(bundle, keys.size > 0 ? { publicKeyOf: async (d) => keys.get(d) ?? null } : {});
+    // A file that is not a valid bundle is evidence that fails its first link (as in `verify`),
+    // not bad command-line input.
+    const checks: LinkCheck[] = [];
+    let bundle: Bundle | undefined;
+    try {
+      bundle = decodeBundle(bytes);
+      checks.push({
+        link: "bundle format",
+        ok: true,
+        detail: `${bundle.format}, canonical, ${bundle.readings.length} readings`,
+      });
+    } catch (error) {
+      if (!(error instanceof SdkError)) throw error;
+      checks.push({ link: "bundle format", ok: false, detail: error.message.split("\n")[0]! });
+    }
+    if (bundle) {
+      checks.push(
+        ...(await checkBundle(bundle, keys.size > 0 ? { publicKeyOf: async (d) => keys.get(d) ?? null } : {})),
+      );
+      if (keys.size === 0) {
+        checks.push({
+          link: "device signatures",
+          ok: true,
+          skipped: true,
+          detail: "not checked: give --pub DEVICE=PUB.pem",
+        });
+      }
+    }
     const ok = checks.every((c) => c.ok);
-    if (values.json) io.stdout(`${toJson({ cid: bundleCid(encodeBundle(bundle)), ok, checks })}\n`);
-    else io.stdout(`${checks.map((c) => `${c.ok ? "PASS" : "FAIL"} ${c.link}: ${c.detail}`).join("\n")}\n`);
+    if (values.json) io.stdout(`${toJson({ cid: bundleCid(bytes), ok, checks })}\n`);
+    else io.stdout(`${checks.map(checkLine).join("\n")}\n`);
     return ok ? EXIT_OK : EXIT_FAIL;
   }
   throw new CliError(`Unknown bundle command ${JSON.stringify(sub)}.\n\n${BUNDLE_HELP}`);
