@@ -2,7 +2,7 @@
 export type { ExplorerIndexer } from "./indexer.ts";
 export type * from "./types.ts";
 export { IndexerError, type IndexerErrorCode } from "./errors.ts";
-export { SubgraphIndexer, type SubgraphIndexerOptions } from "./subgraph.ts";
+export { SUBGRAPH_MAX_SKIP, SubgraphIndexer, type SubgraphIndexerOptions } from "./subgraph.ts";
 export { createIndexer, indexerConfigFromEnv, type IndexerConfig } from "./config.ts";
 export { protocolIdKey } from "./ids.ts";
 export * as queries from "./queries.ts";

@@ -171,6 +171,9 @@ const graphqlResponse = z.object({
   errors: z.array(z.object({ message: z.string() }).passthrough()).optional(),
 });
 
+/** Deepest `skip` graph-node answers by default: a list read in pages reaches row SUBGRAPH_MAX_SKIP + first, no further. */
+export const SUBGRAPH_MAX_SKIP = 5000;
+
 function page(p: Page | undefined): { first: number; skip: number } {
   const first = p?.first ?? 100;
   const skip = p?.skip ?? 0;
@@ -178,8 +181,11 @@ function page(p: Page | undefined): { first: number; skip: number } {
   if (!Number.isInteger(first) || first < 1 || first > 1000) {
     throw new IndexerError("INDEXER_ARGUMENT_INVALID", `page.first must be an integer in 1…1000, got ${first}`);
   }
-  if (!Number.isInteger(skip) || skip < 0 || skip > 5000) {
-    throw new IndexerError("INDEXER_ARGUMENT_INVALID", `page.skip must be an integer in 0…5000, got ${skip}`);
+  if (!Number.isInteger(skip) || skip < 0 || skip > SUBGRAPH_MAX_SKIP) {
+    throw new IndexerError(
+      "INDEXER_ARGUMENT_INVALID",
+      `page.skip must be an integer in 0…${SUBGRAPH_MAX_SKIP}, got ${skip}`,
+    );
   }
   return { first, skip };
 }

@@ -4,16 +4,12 @@ import { csvHeader, csvRows } from "@/lib/explorer/csv.ts";
 import { CSV_EXPORTS, type ListName } from "@/lib/explorer/lists.ts";
 import { aggregateDaily, dayOf } from "@/lib/explorer/periods.ts";
 import { parseTotalsQuery, readDaily, TOTALS_CSV } from "@/lib/explorer/totals.ts";
-
-/** Rows asked of the indexer at a time (The Graph answers at most 1,000). */
-const CHUNK = 500;
-/** An export stops here and says so in its last line rather than running without end. */
-const MAX_ROWS = 200_000;
+import { csvExportStream, EXPORT_CHUNK, exportReach } from "@/lib/explorer/exportStream.ts";
 
 /**
  * `/explorer/export/<list>?<filters>`: the whole list (every page) as CSV, with the same filters the
  * list page reads from its URL. The first chunk is read before answering, so an unreachable indexer
- * is a 503 with a message rather than a truncated file.
+ * is a 503 with a message rather than a truncated file; the rest are pulled (exportStream.ts).
  */
 export async function GET(req: Request, { params }: { params: Promise<{ list: string }> }): Promise<Response> {
   const { list } = await params;
@@ -33,41 +29,18 @@ export async function GET(req: Request, { params }: { params: Promise<{ list: st
   let first: { rows: number; text: string };
   try {
     ix = await getExplorerIndexer();
-    first = await spec.page(ix, query, { first: CHUNK, skip: 0 });
+    first = await spec.page(ix, query, { first: EXPORT_CHUNK, skip: 0 });
   } catch (error) {
     return unavailable(error);
   }
-  const encoder = new TextEncoder();
-  let skip = first.rows;
-  let last = first.rows;
-  // pulled: the next page is read only when the client has taken the last one, so a slow reader
-  // holds one page on the server, not the whole export
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        controller.enqueue(encoder.encode(spec.header() + first.text));
-      },
-      async pull(controller) {
-        if (last !== CHUNK || skip >= MAX_ROWS) {
-          if (last === CHUNK)
-            controller.enqueue(encoder.encode(`# truncated after ${skip} rows: narrow the filters\r\n`));
-          controller.close();
-          return;
-        }
-        try {
-          const next = await spec.page(ix, query, { first: CHUNK, skip });
-          controller.enqueue(encoder.encode(next.text));
-          last = next.rows;
-          skip += next.rows;
-        } catch (error) {
-          // Headers are gone: the only honest signal left is to fail the download.
-          console.error(`explorer: CSV export of ${list} failed after ${skip} rows`, error);
-          controller.error(error);
-        }
-      },
-    },
-    { highWaterMark: 1 },
-  );
+  const reach = exportReach(ix);
+  const stream = csvExportStream({
+    header: spec.header(),
+    first,
+    read: (page) => spec.page(ix, query, page),
+    ...reach,
+    onError: (error, rows) => console.error(`explorer: CSV export of ${list} failed after ${rows} rows`, error),
+  });
   return new Response(stream, { headers: csvHeaders(`carbonproof-${list}${suffix(active)}-${stamp}.csv`) });
 }
 
