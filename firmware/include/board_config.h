@@ -26,6 +26,7 @@
 // Store-and-forward log in LittleFS: 48 segments × 16 KiB = 768 KiB, about
 // 1 900 readings of ~400 B: 2.6 hours of outage at one reading per 5 s, 32 hours
 // at one per minute. Segments are append-only (LittleFS rewrites a file from a
-// modified block onwards, so in-place rings wear the flash).
+// modified block onwards, so in-place rings wear the flash); each reading still
+// costs about one 4 KiB block erase (flash lifetime estimate: docs/firmware.md).
 #define CP_BUFFER_SEGMENTS 48
 #define CP_BUFFER_SEGMENT_BYTES 16384

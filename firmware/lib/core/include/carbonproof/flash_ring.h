@@ -2,9 +2,14 @@
 // directory (a host directory, or LittleFS on the ESP32 through the VFS).
 //
 // Why a log and not a fixed-slot ring file: LittleFS is copy-on-write, and a
-// write into the middle of a file rewrites the rest of it, so an in-place ring
-// would wear the flash out in months at one reading per 5 s. Appending to a
-// small segment file only programs the new bytes.
+// write into the middle of a file rewrites the file from that block onwards, so
+// an in-place ring would erase tens of blocks per reading. Appending is not free
+// either: the first write after each fsync copies the file's partly filled last
+// block into a freshly erased one (lfs_ctz_extend), so each durable record costs
+// about one 4 KiB block erase, plus a metadata commit; LittleFS spreads the
+// erases over the partition's free blocks. Estimated flash lifetime:
+// docs/firmware.md (an estimate from LittleFS's design, to be measured on
+// hardware).
 //
 // Segments `seg-<n>.log` hold records [magic, id, len, crc32, payload]; ids
 // increase by one per record. `meta.bin` holds, in two CRC'd A/B slots, the
