@@ -89,24 +89,47 @@ test("a fuel or country named like an Object.prototype member is unknown (UNKNOW
     assert.throws(() => computeReading(electricity, ar6, { country }), { code: "UNKNOWN_FACTOR" }, country);
 });
 
-test("electricity: location-based from Ember via @tgwf/co2, market-based contractual, renewable apart", async () => {
-  const require = createRequire(import.meta.url);
-  const { averageIntensity } = require("@tgwf/co2/data") as { averageIntensity: { data: Record<string, number> } };
-  const kenGramsPerKwh = averageIntensity.data.KEN!;
+// Kenya's grid in @tgwf/co2 0.19.0 (dist/esm/data/average-intensities.min.js, `"KEN": 84.83`):
+// Ember's annual average carbon intensity of electricity generation, 84.83 g CO2e/kWh. The package
+// keeps one latest-available value per country and does not say which year it is (Ember's own
+// dataset does); the test below pins the installed version, so a package update fails here first.
+// By hand: 1,000,000 Wh = 1000 kWh × 84.83 g/kWh = 84,830 g = 84,830,000 mg.
+const KEN_MG_PER_KWH = 84_830;
+
+test("electricity, location-based: 1000 kWh in Kenya (Ember via @tgwf/co2 0.19.0, 84.83 g/kWh) = 84.83 kg CO2e", () => {
+  assert.equal(ar6.content.grid?.mgCo2ePerKwh.KEN, KEN_MG_PER_KWH);
   const reading = { ...base, kind: "electricity" as const, m: { energyWh: 1_000_000, renewableWh: 250_000 } };
   const r = computeReading(reading, ar6, {
     country: "KEN",
     contractualMgCo2ePerKwh: 0,
     contractualCitation: "test PPA",
   });
-  assert.equal(r.fossilCo2eMg, BigInt(Math.round(kenGramsPerKwh * 1000)) * 1000n);
+  assert.equal(r.fossilCo2eMg, 84_830_000n);
+  assert.equal(r.scope2?.locationMg, 84_830_000n);
   assert.equal(r.scope2?.marketMg, 0n);
   assert.equal(r.scope2?.renewableWh, 250_000);
   assert.equal(r.fossilCo2Mg, null);
+  assert.ok(r.citations.some((c) => c.includes("KEN 84.83 g CO2e/kWh (location-based)")));
   const market = computeReading(reading, ar6, { country: "KEN", contractualMgCo2ePerKwh: 0, scope2Method: "market" });
   assert.equal(market.fossilCo2eMg, 0n);
   assert.throws(() => computeReading(reading, ar6, {}), { code: "UNKNOWN_FACTOR" });
   assert.throws(() => computeReading(reading, ar6, { country: "XXX" }), { code: "UNKNOWN_FACTOR" });
+});
+
+// By hand: 1,234,567 Wh × 412,345 mg/kWh / 1000 = 509,067,529.615 mg, floored once to 509,067,529 mg.
+test("electricity, market-based: 1234.567 kWh at a contractual 412.345 g/kWh = 509,067,529 mg (floored)", () => {
+  const reading = { ...base, kind: "electricity" as const, m: { energyWh: 1_234_567 } };
+  const r = computeReading(reading, ar6, {
+    country: "KEN",
+    contractualMgCo2ePerKwh: 412_345,
+    contractualCitation: "supplier-specific factor, test",
+    scope2Method: "market",
+  });
+  assert.equal(r.fossilCo2eMg, 509_067_529n);
+  assert.equal(r.scope2?.marketMg, 509_067_529n);
+  // 1,234,567 × 84,830 / 1000 = 104,728,318.61 → 104,728,318: reported, not counted
+  assert.equal(r.scope2?.locationMg, 104_728_318n);
+  assert.ok(r.citations.some((c) => c.includes("contractual factor 412.345 g CO2e/kWh (market-based)")));
 });
 
 test("the pinned @tgwf/co2 version is the installed one (the citation names it)", () => {
