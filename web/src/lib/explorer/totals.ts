@@ -20,8 +20,7 @@ export type TotalsQuery = {
 
 /** Without `to`, totals run a year past today: a local chain's clock may be ahead of the wall clock. */
 const DAYS_AHEAD = 366;
-/** Without `from`, totals start at 2015-07-30, the first EVM block ever (Ethereum's genesis). */
-export const FIRST_POSSIBLE_DAY = FIRST_BLOCK_DAY;
+// Without `from`, totals start at FIRST_BLOCK_DAY (2015-07-30, the first EVM block ever).
 
 export function parseTotalsQuery(params: URLSearchParams, today: number): TotalsQuery {
   const active: Record<string, string> = {};
@@ -47,7 +46,7 @@ export function parseTotalsQuery(params: URLSearchParams, today: number): Totals
     active[name] = text;
     return d;
   };
-  let fromDay = day("from", FIRST_POSSIBLE_DAY);
+  let fromDay = day("from", FIRST_BLOCK_DAY);
   let toDay = day("to", today + DAYS_AHEAD);
   if (fromDay > toDay) {
     errors.push(`The start ${dayToIso(fromDay)} is after the end ${dayToIso(toDay)}; they are swapped.`);
@@ -56,10 +55,10 @@ export function parseTotalsQuery(params: URLSearchParams, today: number): Totals
   // nothing can be attested outside these days, and each ~1,000 days of range is one indexer
   // query (year 100 to 9999 would be ~3,600 at once)
   const lastDay = today + DAYS_AHEAD;
-  if (fromDay < FIRST_POSSIBLE_DAY)
-    errors.push(`No block is older than ${dayToIso(FIRST_POSSIBLE_DAY)}; totals start there.`);
+  if (fromDay < FIRST_BLOCK_DAY)
+    errors.push(`No block is older than ${dayToIso(FIRST_BLOCK_DAY)}; totals start there.`);
   if (toDay > lastDay) errors.push(`Totals end at ${dayToIso(lastDay)}, a year past today.`);
-  const within = (d: number) => Math.min(Math.max(d, FIRST_POSSIBLE_DAY), lastDay);
+  const within = (d: number) => Math.min(Math.max(d, FIRST_BLOCK_DAY), lastDay);
   fromDay = within(fromDay);
   toDay = within(toDay);
   return { facility, period, fromDay, toDay, active, errors };
