@@ -11,7 +11,19 @@ DEVICE_BIN="$1"
 MODE="${2:-tcp}"
 command -v mosquitto >/dev/null || { echo "mosquitto not installed (apt-get install mosquitto mosquitto-clients)"; exit 1; }
 WORK="$(mktemp -d /tmp/cp-fw-e2e-XXXXXX)"
-PORT=$(( 20000 + RANDOM % 30000 ))
+# Below Linux's ephemeral range (32768-60999): a port in it can be taken at any
+# moment by another process's outgoing connection ("Address already in use",
+# seen with other test suites running alongside). A port that already accepts
+# connections is skipped.
+pick_port() {
+  local p
+  for _ in $(seq 20); do
+    p=$(( 20000 + RANDOM % 12000 ))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+  echo "$p"
+}
+PORT=$(pick_port)
 cleanup() {
   [[ -n "${SUB_PID:-}" ]] && kill "$SUB_PID" 2>/dev/null || true
   if [[ -f "$WORK/mosquitto.pid" ]]; then
