@@ -491,6 +491,37 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
     /^PASS retirement certificate: \d+: 1 kg of credit \d+ retired for Test Co \(FY2025 scope 1\)/m,
   );
   assert.match(rr.stdout, new RegExp(`^VERIFIED retirement ${certificateId}$`, "m"));
+  // given --registry, a missing address is read from the contracts given (RetirementCertificates
+  // from CarbonCredits.certificates(), CarbonCredits from RetirementCertificates.credits()),
+  // never taken from generated.ts; what cannot be read is asked for by its flag
+  const derived = await cli([
+    ...base(),
+    "--credits",
+    credits,
+    "--retirement",
+    String(certificateId),
+    "--bundle",
+    gatewayUrl,
+  ]);
+  assert.equal(derived.code, 0, derived.stdout + derived.stderr);
+  assert.match(derived.stdout, new RegExp(`^VERIFIED retirement ${certificateId}$`, "m"));
+  const viaCertificates = await cli([
+    ...base(),
+    "--certificates",
+    certificates,
+    "--credit",
+    String(tokenId),
+    "--bundle",
+    gatewayUrl,
+  ]);
+  assert.equal(viaCertificates.code, 0, viaCertificates.stdout + viaCertificates.stderr);
+  assert.match(viaCertificates.stdout, new RegExp(`^VERIFIED credit ${tokenId}$`, "m"));
+  const noCredits = await cli([...base(), "--credit", String(tokenId), "--bundle", gatewayUrl]);
+  assert.equal(noCredits.code, 2, noCredits.stdout + noCredits.stderr);
+  assert.match(
+    noCredits.stderr,
+    /--credit needs --credits ADDR, or --certificates\/--marketplace ADDR of the same deployment .*\(--registry was given, so the addresses of sdk\/src\/contracts\/generated\.ts are not used/,
+  );
 
   const missing = await cli([...base(), "--credits", credits, "--credit", "12345", "--bundle", gatewayUrl]);
   assert.equal(missing.code, 1);

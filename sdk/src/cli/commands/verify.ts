@@ -1,9 +1,10 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { createPublicClient, getAddress, http, isAddress, type Address, type Hex } from "viem";
+import { createPublicClient, getAddress, http, isAddress, type Abi, type Address, type Hex } from "viem";
+import type { ContractName, DeployedContract } from "../../contracts/generated.ts";
 import { SdkError } from "../../errors.ts";
 import { parseEnvelope } from "../../reading/parse.ts";
-import { deployedContracts } from "../../verify/abi.ts";
+import { carbonCreditsAbi, deployedContracts, marketplaceAbi, retirementCertificatesAbi } from "../../verify/abi.ts";
 import { fileSource, folderSource } from "../../verify/fileSource.ts";
 import { heliaRepoSource } from "../../verify/heliaRepoSource.ts";
 import { gatewaySource, type BundleSource } from "../../verify/sources.ts";
@@ -38,9 +39,14 @@ Options:
   --registry ADDR         AttestationRegistry address
   --device-registry ADDR  DeviceRegistry address (device keys)
   --addresses FILE        deployed addresses JSON (e.g. ignition/deployments/chain-31337/deployed_addresses.json):
-                          keys ending in AttestationRegistry and DeviceRegistry are used.
-                          Without --registry/--addresses: the deployed addresses of the chain's id
-                          in sdk/src/contracts/generated.ts
+                          keys ending in AttestationRegistry, DeviceRegistry, CarbonCredits,
+                          RetirementCertificates and Marketplace are used.
+                          Without a registry from --registry or --addresses: the deployed addresses
+                          of the chain's id in sdk/src/contracts/generated.ts, and its startBlock.
+                          With one, nothing is taken from generated.ts (it may be another
+                          deployment): CarbonCredits is read from RetirementCertificates.credits()
+                          or Marketplace.credits(), RetirementCertificates from
+                          CarbonCredits.certificates(); DeviceRegistry needs its flag
   --attestation ID        attestation id (bytes32)
   --envelope FILE         a signed reading envelope: finds the attestation whose bundle holds it
   --credit TOKEN_ID       a credit (CarbonCredits token id): each issuance within floor((baseline −
@@ -70,7 +76,7 @@ export function address(value: string, flag: string): Address {
   return getAddress(value);
 }
 
-type Addresses = {
+export type Addresses = {
   registry?: Address;
   deviceRegistry?: Address;
   credits?: Address;
@@ -104,6 +110,38 @@ function bundleSourceOf(value: string): BundleSource {
     return readdirSync(value).some((name) => name.endsWith(".json")) ? folderSource(value) : heliaRepoSource(value);
   }
   return fileSource(value);
+}
+
+/**
+ * The addresses a verification uses: each from its flag, else from the --addresses file. Only
+ * when neither names the AttestationRegistry do the deployed addresses of the chain in
+ * sdk/src/contracts/generated.ts fill the rest, with the registry's startBlock: filled in
+ * beside a registry given by the user they could be another deployment's, and its startBlock
+ * could skip the given registry's earlier events (a reading attested twice would pass).
+ */
+export function pickAddresses(
+  flags: Addresses,
+  file: Addresses,
+  deployed: Partial<Record<ContractName, DeployedContract>> | undefined,
+): Addresses & { startBlock?: number; registryFrom: "flag" | "file" | "generated" } {
+  const given: Addresses = { ...file, ...flags };
+  if (given.registry) return { ...given, registryFrom: flags.registry ? "flag" : "file" };
+  const generated = (name: ContractName) => deployed?.[name]?.address;
+  const registry = generated("AttestationRegistry");
+  const deviceRegistry = given.deviceRegistry ?? generated("DeviceRegistry");
+  const credits = given.credits ?? generated("CarbonCredits");
+  const certificates = given.certificates ?? generated("RetirementCertificates");
+  const marketplace = given.marketplace ?? generated("Marketplace");
+  const startBlock = deployed?.AttestationRegistry?.startBlock;
+  return {
+    ...(registry ? { registry } : {}),
+    ...(deviceRegistry ? { deviceRegistry } : {}),
+    ...(credits ? { credits } : {}),
+    ...(certificates ? { certificates } : {}),
+    ...(marketplace ? { marketplace } : {}),
+    ...(registry && startBlock !== undefined ? { startBlock } : {}),
+    registryFrom: "generated",
+  };
 }
 
 export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
@@ -169,30 +207,49 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
   }
   const client = createPublicClient({ transport: http(values.rpc) });
   const fromFile = values.addresses ? fromAddressesFile(values.addresses) : {};
-  let registry = values.registry ? address(values.registry, "--registry") : fromFile.registry;
-  let deviceRegistry = values["device-registry"]
-    ? address(values["device-registry"], "--device-registry")
-    : fromFile.deviceRegistry;
-  let credits = values.credits ? address(values.credits, "--credits") : fromFile.credits;
-  let certificates = values.certificates ? address(values.certificates, "--certificates") : fromFile.certificates;
-  let marketplace = values.marketplace ? address(values.marketplace, "--marketplace") : fromFile.marketplace;
-  let startBlock: number | undefined;
-  if (!registry || !deviceRegistry || !credits || !certificates || !marketplace) {
-    // The generated deployed addresses of this chain (sdk/src/contracts/generated.ts).
-    const chainId = await client.getChainId();
-    const deployed = deployedContracts[chainId];
-    registry ??= deployed?.AttestationRegistry?.address;
-    deviceRegistry ??= deployed?.DeviceRegistry?.address;
-    credits ??= deployed?.CarbonCredits?.address;
-    certificates ??= deployed?.RetirementCertificates?.address;
-    marketplace ??= deployed?.Marketplace?.address;
-    startBlock = deployed?.AttestationRegistry?.startBlock;
-    if (!registry) {
+  const flags: Addresses = {
+    ...(values.registry ? { registry: address(values.registry, "--registry") } : {}),
+    ...(values["device-registry"] ? { deviceRegistry: address(values["device-registry"], "--device-registry") } : {}),
+    ...(values.credits ? { credits: address(values.credits, "--credits") } : {}),
+    ...(values.certificates ? { certificates: address(values.certificates, "--certificates") } : {}),
+    ...(values.marketplace ? { marketplace: address(values.marketplace, "--marketplace") } : {}),
+  };
+  const chainId = (flags.registry ?? fromFile.registry) ? undefined : await client.getChainId();
+  const picked = pickAddresses(flags, fromFile, chainId === undefined ? undefined : deployedContracts[chainId]);
+  if (!picked.registry) {
+    throw new CliError(
+      `verify needs --registry ADDR (or --addresses FILE): no AttestationRegistry deployed on chain ${chainId} in sdk/src/contracts/generated.ts.`,
+    );
+  }
+  const registry = picked.registry;
+  const deviceRegistry = picked.deviceRegistry;
+  const marketplace = picked.marketplace;
+  let { credits, certificates } = picked;
+  const startBlock = picked.startBlock;
+  // The contracts point to each other: what was not given is read from what was (never guessed
+  // from another deployment).
+  const read = async (from: Address, flag: string, abi: Abi, functionName: string): Promise<Address> => {
+    try {
+      return getAddress((await client.readContract({ address: from, abi, functionName })) as string);
+    } catch (cause) {
       throw new CliError(
-        `verify needs --registry ADDR (or --addresses FILE): no AttestationRegistry deployed on chain ${chainId} in sdk/src/contracts/generated.ts.`,
+        `cannot read ${functionName}() of ${from} (${flag}): ${(cause as Error).message.split("\n")[0]}; give the address with its own flag`,
+        EXIT_USAGE,
+        { cause },
       );
     }
+  };
+  if (values.credit !== undefined || values.retirement !== undefined) {
+    if (!credits && certificates)
+      credits = await read(certificates, "--certificates", retirementCertificatesAbi, "credits");
+    if (!credits && marketplace) credits = await read(marketplace, "--marketplace", marketplaceAbi, "credits");
   }
+  if (values.retirement !== undefined && !certificates && credits)
+    certificates = await read(credits, "--credits", carbonCreditsAbi, "certificates");
+  const notGenerated =
+    picked.registryFrom === "generated"
+      ? ""
+      : ` (${picked.registryFrom === "flag" ? "--registry" : "--addresses"} was given, so the addresses of sdk/src/contracts/generated.ts are not used: they may be another deployment's)`;
   const int = (v: string | undefined, flag: string) => {
     if (v === undefined) return undefined;
     if (!/^[0-9]+$/.test(v)) throw new CliError(`${flag} must be a non-negative integer.`);
@@ -227,7 +284,7 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
     if (values.retirement !== undefined) {
       if (!certificates)
         throw new CliError(
-          "--retirement needs --certificates ADDR (or --addresses FILE naming RetirementCertificates).",
+          `--retirement needs --certificates ADDR, or --credits ADDR of the same deployment (or --addresses FILE naming RetirementCertificates)${notGenerated}.`,
         );
       report = await verifyRetirement({
         ...common,
@@ -237,7 +294,10 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
         certificateId: BigInt(values.retirement),
       });
     } else {
-      if (!credits) throw new CliError("--credit needs --credits ADDR (or --addresses FILE naming CarbonCredits).");
+      if (!credits)
+        throw new CliError(
+          `--credit needs --credits ADDR, or --certificates/--marketplace ADDR of the same deployment (or --addresses FILE naming CarbonCredits)${notGenerated}.`,
+        );
       report = await verifyCredit({ ...common, credits, tokenId: BigInt(values.credit!) });
     }
     const r = report;
