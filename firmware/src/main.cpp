@@ -196,8 +196,9 @@ bool loadSigner(std::string& err) {
 
 // A start-up fault is shown (serial console, fast blink) for a minute, then
 // the node restarts: blinking forever needed a site visit even for a transient
-// fault (NVS or I2C busy after a brown-out). Restarting is safe: no device key
-// is generated over one NVS cannot read (loadSigner), and LittleFS is never
+// fault (NVS or I2C busy after a brown-out). Restarting is safe: a device key
+// is generated only when NVS reads back no key and LittleFS shows none was ever
+// made (loadSigner), never over one NVS cannot read, and LittleFS is never
 // formatted (setup), so a restart loop loses and replaces nothing.
 void haltWith(const std::string& why) {
   Serial.printf("[cp] FATAL: %s (restarting in %u s)\n", why.c_str(), static_cast<unsigned>(kHaltRestartS));
@@ -308,7 +309,7 @@ void setup() {
   // it before every loop() call (loopTask in cores/esp32/main.cpp). IDF 4.4
   // (core 2.0.x): esp_task_wdt_init on a running watchdog updates its timeout
   // and panic setting.
-  esp_task_wdt_init(kLoopWatchdogS, true);
+  if (esp_task_wdt_init(kLoopWatchdogS, true) != ESP_OK) Serial.println("[cp] WARNING: task watchdog not reconfigured");
   enableLoopWDT();
 }
 
