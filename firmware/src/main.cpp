@@ -277,8 +277,10 @@ void setup() {
   if (!loadSigner(err)) haltWith(err);
   gSeq = std::make_unique<ReservingSeqStore>(gSeqBackend, 64);
   if (!gSeq->begin(&err)) haltWith(err);
-  if (gSeqBackend.primaryLost()) Serial.printf("[cp] NVS had no seq mark (erased?): resumed from %s\n", kSeqMirrorFile);
-  if (gSeqBackend.mirrorLost()) Serial.printf("[cp] %s was missing (uploadfs?): rewritten at the next seq block\n", kSeqMirrorFile);
+  if (gSeqBackend.primaryLost())
+    Serial.printf("[cp] NVS had no seq mark (erased?): resumed from %s\n", kSeqMirrorFile);
+  if (gSeqBackend.mirrorLost())
+    Serial.printf("[cp] %s was missing (uploadfs?): rewritten at the next seq block\n", kSeqMirrorFile);
   if (!gRing.open(std::string(kFsRoot) + "/buffer", CP_BUFFER_SEGMENTS, CP_BUFFER_SEGMENT_BYTES, &err)) haltWith(err);
   Serial.printf("[cp] ring: %u pending, %llu dropped\n", static_cast<unsigned>(gRing.depth()),
                 static_cast<unsigned long long>(gRing.dropped()));
