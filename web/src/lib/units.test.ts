@@ -37,6 +37,26 @@ test("rejects amounts finer than a kilogram, zero, signs and garbage, in words",
   assert.ok(!fine.ok && /3 decimals/.test(fine.error));
 });
 
+test("a comma is a thousands separator only between groups of three digits", () => {
+  assert.deepEqual(parseTonnes("1,234,567.5"), { ok: true, value: 1_234_567_500n });
+  assert.deepEqual(parseTonnes("12,000"), { ok: true, value: 12_000_000n });
+  assert.deepEqual(parseTokenAmount("1,250.50", 6), { ok: true, value: 1_250_500_000n });
+});
+
+test("a decimal comma (German/French keypads) is refused with a hint, never read as grouping", () => {
+  // "1,5" once parsed as 15 t: an irreversible retirement ten times too large.
+  for (const typed of ["1,5", "0,25", "1,5000", ",5", "1,", "1,2,3", "1234,567", "1,000.5,1"]) {
+    const r = parseTonnes(typed);
+    assert.equal(r.ok, false, typed);
+    if (!r.ok) assert.match(r.error, /use a point \(1\.5\) for decimals/, typed);
+  }
+  for (const typed of ["12,50", "12,5", "0,99"]) {
+    const r = parseTokenAmount(typed, 6);
+    assert.equal(r.ok, false, typed);
+    if (!r.ok) assert.match(r.error, /use a point \(1\.5\) for decimals/, typed);
+  }
+});
+
 test("tonnes input value round-trips through parseTonnes", () => {
   for (const kg of [1n, 10n, 999n, 1000n, 1234n, 98765432n]) {
     const r = parseTonnes(tonnesInputValue(kg));

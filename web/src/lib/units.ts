@@ -44,12 +44,29 @@ export function formatTonnes(kg: bigint): string {
 export type ParseResult = { ok: true; value: bigint } | { ok: false; error: string };
 
 /**
+ * Removes thousands separators, but only where they are unmistakably that: commas between
+ * groups of exactly three digits before any decimal point (`"1,234,567.5"`). A comma anywhere
+ * else is most likely a decimal comma (German and French keypads offer "," in
+ * `inputMode="decimal"`): `"1,5"` is refused rather than read as 15, since a retirement that
+ * is 10× too large cannot be undone. `undefined` = a comma that is not grouping.
+ */
+function withoutGrouping(text: string): string | undefined {
+  if (!text.includes(",")) return text;
+  if (/^\d{1,3}(,\d{3})+(\.\d*)?$/.test(text)) return text.replace(/,/g, "");
+  return undefined;
+}
+
+const DECIMAL_COMMA = "use a point (1.5) for decimals; a comma only separates thousands (1,000).";
+
+/**
  * Parses what a person typed as tonnes (`"1.5"`, `"0.001"`, `"12"`) into kilograms.
  * At most 3 decimals (one kilogram is the smallest unit); no sign, no exponent.
  */
 export function parseTonnes(input: string): ParseResult {
-  const text = input.trim().replace(/,/g, "");
-  if (text === "") return { ok: false, error: "Enter an amount in tonnes." };
+  const trimmed = input.trim();
+  if (trimmed === "") return { ok: false, error: "Enter an amount in tonnes." };
+  const text = withoutGrouping(trimmed);
+  if (text === undefined) return { ok: false, error: `"${trimmed}" is ambiguous: ${DECIMAL_COMMA}` };
   const m = /^(\d*)(?:\.(\d*))?$/.exec(text);
   if (!m || (m[1] === "" && (m[2] ?? "") === ""))
     return { ok: false, error: `"${input}" is not an amount: use digits and at most one decimal point.` };
@@ -81,7 +98,9 @@ export function formatTokenAmount(amount: bigint, decimals: number): string {
 
 /** `"12.5"` in a token with `decimals` places → base units; rejects more decimals than the token has. */
 export function parseTokenAmount(input: string, decimals: number): ParseResult {
-  const text = input.trim().replace(/,/g, "");
+  const trimmed = input.trim();
+  const text = withoutGrouping(trimmed);
+  if (text === undefined) return { ok: false, error: `"${trimmed}" is ambiguous: ${DECIMAL_COMMA}` };
   const m = /^(\d*)(?:\.(\d*))?$/.exec(text);
   if (text === "" || !m || (m[1] === "" && (m[2] ?? "") === ""))
     return { ok: false, error: "Enter a price, e.g. 12.50." };
