@@ -1,4 +1,5 @@
 import type { Hex } from "viem";
+import type { Bundle } from "../bundle/schema.ts";
 import type { BatchHeader } from "../eip712/batchHeader.ts";
 
 /** An `AttestationSubmitted` event as the verifier uses it. */
@@ -33,6 +34,8 @@ export type VerifyCache = {
   readingKeys: Map<string, Promise<BundleReadingKeys>>;
   devices: Map<string, Promise<DeviceEntry>>;
   revoked: Map<string, Promise<boolean>>;
+  /** Factor sets of the walk's bundles by id (their content hashes to it): one copy each. */
+  factorSets: Map<string, Bundle["factorSet"]>;
 };
 
 /** @param opts.fetchConcurrency bundle requests in flight at once over the whole walk (default 8) */
@@ -44,6 +47,7 @@ export function createVerifyCache(opts: { fetchConcurrency?: number } = {}): Ver
     readingKeys: new Map(),
     devices: new Map(),
     revoked: new Map(),
+    factorSets: new Map(),
   };
 }
 

@@ -11,7 +11,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { buildBundle, bundleCid, bundleHeader, encodeBundle } from "../bundle/bundle.ts";
 import type { Bundle } from "../bundle/schema.ts";
 import { hashBatchHeader, packQuorumSignatures, signBatchHeader, type BatchHeader } from "../eip712/batchHeader.ts";
-import { defaultFactorSet } from "../factors/factorSet.ts";
+import { defaultFactorSet, factorSetId } from "../factors/factorSet.ts";
 import { idToBytes32 } from "../ids.ts";
 import { METHODOLOGY_ID } from "../methodology/methodologyId.ts";
 import type { Reading } from "../reading/schema.ts";
@@ -149,7 +149,7 @@ test("verify (real binary): an honest attestation passes every link, from a file
   t.diagnostic(r.stdout);
   const lines = r.stdout.trim().split("\n");
   assert.ok(
-    lines.every((l) => /^(PASS|VERIFIED|SKIP no reading attested twice)/.test(l)),
+    lines.every((l) => /^(PASS|NOTE|VERIFIED|SKIP no reading attested twice)/.test(l)),
     r.stdout,
   );
   for (const link of [
@@ -172,6 +172,61 @@ test("verify (real binary): an honest attestation passes every link, from a file
     report.checks.every((c: { ok: boolean; skipped?: boolean }) => c.ok && !c.skipped),
     viaGateway.stdout,
   );
+});
+
+test("verify prints the facility context and whether the factor set is the sdk's built-in one (NOTE lines, --json)", async () => {
+  const builtIn = await attest(honestBundle(2));
+  const r = await cli([...base(), "--attestation", builtIn.id, "--bundle", builtIn.file]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(
+    r.stdout,
+    /^NOTE facility context \(compare with the facility's registration\): none \(no grid country, contractual factor or biogenic share given\)$/m,
+  );
+  assert.match(r.stdout, new RegExp(`^NOTE factor set: ${set.id} is the sdk's built-in "${set.content.name}"$`, "m"));
+  // a set of the oracle's own and a facility context: both shown, the set's differing entries named
+  const grid = { ...set.content.grid!, mgCo2ePerKwh: { ...set.content.grid!.mgCo2ePerKwh, KEN: 1 } };
+  const content = { ...set.content, name: "kangaita-site", grid };
+  const custom = { id: factorSetId(content), content };
+  const { envelopes, start, end } = readings(2, deviceKey.secretKey);
+  const bundle = buildBundle({
+    facilityId: FACILITY,
+    periodStart: start,
+    periodEnd: end,
+    envelopes,
+    factorSet: custom,
+    facilityContext: { country: "KEN", flueGasBiogenicShareBp: 2500 },
+    methodologyId: METHODOLOGY_ID,
+  });
+  const { id, file } = await attest(bundle);
+  const c = await cli([...base(), "--attestation", id, "--bundle", file]);
+  assert.equal(c.code, 0, c.stdout + c.stderr);
+  assert.match(
+    c.stdout,
+    /^NOTE facility context \(compare with the facility's registration\): country "KEN", flueGasBiogenicShareBp 2500$/m,
+  );
+  assert.match(
+    c.stdout,
+    new RegExp(
+      `^NOTE factor set: ${custom.id} "kangaita-site" is not the sdk's built-in: 2 entries differ from "${set.content.name}": grid\\.mgCo2ePerKwh\\.KEN 1 \\(built-in \\d+\\); name "kangaita-site"`,
+      "m",
+    ),
+  );
+  const json = await cli([...base(), "--attestation", id, "--bundle", file, "--json"]);
+  const report = JSON.parse(json.stdout) as {
+    facilityContext: unknown;
+    factorSet: { id: string; builtIn: boolean; builtInName: string; differences: { path: string }[] };
+    evidence: Record<string, unknown>;
+  };
+  assert.deepEqual(report.facilityContext, { country: "KEN", flueGasBiogenicShareBp: 2500 });
+  assert.deepEqual(
+    [report.factorSet.id, report.factorSet.builtIn, report.factorSet.builtInName],
+    [custom.id, false, set.content.name],
+  );
+  assert.deepEqual(
+    report.factorSet.differences.map((d) => d.path),
+    ["grid.mgCo2ePerKwh.KEN", "name"],
+  );
+  assert.equal("factorSet" in report.evidence, false, "the whole factor set is not printed");
 });
 
 test("verify --envelope finds the attestation holding the reading", async () => {

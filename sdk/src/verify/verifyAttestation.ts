@@ -12,6 +12,7 @@ import { checkBundleDetailed, type LinkCheck } from "../bundle/check.ts";
 import type { Bundle } from "../bundle/schema.ts";
 import { hashBatchHeader, recoverQuorumSigners, type BatchHeader } from "../eip712/batchHeader.ts";
 import { SdkError } from "../errors.ts";
+import { factorSetId } from "../factors/factorSet.ts";
 import { bytesToHex, hexToBytes } from "../hex.ts";
 import { bytes32ToId, idToBytes32 } from "../ids.ts";
 import { leafHash } from "../merkle/hash.ts";
@@ -76,6 +77,13 @@ export type VerifyEvidence = {
   bundleBytes?: number;
   /** The first readings of the bundle (at most 10), when it decoded. */
   readings?: { deviceId: string; seq: number; ts: number; digest: string; fossilCo2eMg: string }[];
+  /**
+   * What the bundle's results were computed with and nothing on-chain vouches for but the quorum:
+   * the facility context (to compare with the facility's registration, docs/bundle.md) and the
+   * factor set (one object per id a walk: a facility's bundles mostly share one).
+   */
+  facilityContext?: Bundle["facilityContext"];
+  factorSet?: Bundle["factorSet"];
 };
 
 export type VerifyReport = { attestationId: Hex | null; checks: LinkCheck[]; ok: boolean; evidence?: VerifyEvidence };
@@ -291,6 +299,8 @@ export async function verifyAttestation(options: VerifyOptions): Promise<VerifyR
       }),
     );
   }
+  evidence.facilityContext = bundle.facilityContext;
+  evidence.factorSet = internFactorSet(o.cache, bundle.factorSet);
   evidence.readings = bundle.readings.slice(0, 10).map((r) => ({
     deviceId: r.envelope.reading.deviceId,
     seq: r.envelope.reading.seq,
@@ -546,6 +556,17 @@ async function checkHistory(
     link,
     `${checked} other attestation(s) of ${bundle.facilityId} checked${revoked ? ` (${revoked} revoked, ignored)` : ""}: no (deviceId, seq) or digest in common`,
   );
+}
+
+/**
+ * The walk's one copy of a factor set with this id, when its content hashes to it (a set whose id
+ * lies is kept as it is: the factor-set link FAILs on it).
+ */
+function internFactorSet(cache: VerifyCache, set: Bundle["factorSet"]): Bundle["factorSet"] {
+  const known = cache.factorSets.get(set.id);
+  if (known) return factorSetId(set.content) === set.id ? known : set;
+  if (factorSetId(set.content) === set.id) cache.factorSets.set(set.id, set);
+  return set;
 }
 
 function bytes32ToIdSafe(value: Hex): string {

@@ -16,7 +16,12 @@ export type CreditReport = {
 function toCreditReport(r: LineageReport): CreditReport {
   const attestations = r.sections
     .filter((s) => s.kind === "attestation")
-    .map((s) => ({ attestationId: s.attestationId ?? null, checks: s.checks, ok: s.checks.every((c) => c.ok) }));
+    .map((s) => ({
+      attestationId: s.attestationId ?? null,
+      checks: s.checks,
+      ok: s.checks.every((c) => c.ok),
+      ...(s.evidence ? { evidence: s.evidence } : {}),
+    }));
   const checks = r.sections.filter((s) => s.kind !== "attestation").flatMap((s) => s.checks);
   return { checks, attestations, ok: r.ok };
 }

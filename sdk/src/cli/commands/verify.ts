@@ -8,7 +8,18 @@ import { carbonCreditsAbi, deployedContracts, marketplaceAbi, retirementCertific
 import { fileSource, folderSource } from "../../verify/fileSource.ts";
 import { heliaRepoSource } from "../../verify/heliaRepoSource.ts";
 import { gatewaySource, type BundleSource } from "../../verify/sources.ts";
-import { verifyAttestation, type VerifyReport, type VerifyTarget } from "../../verify/verifyAttestation.ts";
+import {
+  describeFacilityContext,
+  describeFactorSetOrigin,
+  factorSetOrigin,
+  type FactorSetOrigin,
+} from "../../verify/factorSetOrigin.ts";
+import {
+  verifyAttestation,
+  type VerifyEvidence,
+  type VerifyReport,
+  type VerifyTarget,
+} from "../../verify/verifyAttestation.ts";
 import { verifyCredit, verifyRetirement, type CreditReport } from "../../verify/verifyCredit.ts";
 import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, parseJson, readInput, toJson, type Io } from "../io.ts";
 
@@ -64,7 +75,13 @@ Options:
   --from-block N          first block to search for events (default 0)
   --onchain-proofs N      readings also proven with verifyReading on-chain (default 16)
   --skip-history          do not fetch the facility's other bundles (no-double-attestation check)
-  --json                  print {attestationId, ok, checks[]} as JSON
+  --json                  print {attestationId, ok, checks[], facilityContext, factorSet, evidence} as
+                          JSON (a credit: {checks[], attestations[] of those, ok})
+
+Besides the links, each attestation prints two NOTE lines that no check can decide: the
+facility context its results were computed with (grid country, contractual factor, biogenic
+share: compare with the facility's registration), and whether its factor set is the sdk's
+built-in one (by name) or which entries differ from it.
   -h, --help              this help
 
 Exit status: 0 no link FAILs (SKIP lines say what could not be checked); 1 a link FAILs;
@@ -142,6 +159,43 @@ export function pickAddresses(
     ...(registry && startBlock !== undefined ? { startBlock } : {}),
     registryFrom: "generated",
   };
+}
+
+/** Origins of the factor sets seen (by id): a walk's bundles mostly share one. */
+const origins = new Map<string, FactorSetOrigin>();
+function originOf(set: NonNullable<VerifyEvidence["factorSet"]>): FactorSetOrigin {
+  let o = origins.get(set.id);
+  if (!o) {
+    o = factorSetOrigin(set);
+    // a set whose id does not hash its content is judged alone (another may share the id)
+    if (o.idMatchesContent) origins.set(set.id, o);
+  }
+  return o;
+}
+
+/** The NOTE lines of an attestation: what the auditor compares by hand (docs/bundle.md). */
+function contextLines(e: VerifyEvidence | undefined): string[] {
+  if (!e?.facilityContext || !e.factorSet) return [];
+  return [
+    `NOTE facility context (compare with the facility's registration): ${describeFacilityContext(e.facilityContext)}`,
+    `NOTE factor set: ${describeFactorSetOrigin(originOf(e.factorSet))}`,
+  ];
+}
+
+/** An attestation's report as --json prints it: the factor set as its origin, not its whole content. */
+function attestationJson(r: VerifyReport) {
+  if (!r.evidence) return r;
+  const { facilityContext, factorSet, ...evidence } = r.evidence;
+  return {
+    ...r,
+    ...(facilityContext ? { facilityContext } : {}),
+    ...(factorSet ? { factorSet: originOf(factorSet) } : {}),
+    evidence,
+  };
+}
+
+function reportJson(r: VerifyReport | CreditReport) {
+  return "attestations" in r ? { ...r, attestations: r.attestations.map(attestationJson) } : attestationJson(r);
 }
 
 export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
@@ -274,6 +328,7 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
     `${c.skipped ? "SKIP" : c.ok ? "PASS" : "FAIL"} ${c.link}: ${c.detail}`;
   const attestationLines = (r: VerifyReport) => [
     ...r.checks.map(line),
+    ...contextLines(r.evidence),
     r.ok
       ? `VERIFIED attestation ${r.attestationId}`
       : `NOT VERIFIED${r.attestationId ? ` attestation ${r.attestationId}` : ""}`,
@@ -311,6 +366,6 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
     report = await verifyAttestation({ ...common, target });
     lines = attestationLines(report);
   }
-  io.stdout(values.json ? `${toJson(report)}\n` : `${lines.join("\n")}\n`);
+  io.stdout(values.json ? `${toJson(reportJson(report))}\n` : `${lines.join("\n")}\n`);
   return report.ok ? EXIT_OK : EXIT_FAIL;
 }
