@@ -1,6 +1,21 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { describeError } from "./errors.ts";
+import { ContractFunctionRevertedError, encodeErrorResult, type Abi } from "viem";
+import { contractAbis } from "../../../sdk/src/contracts/generated.ts";
+import { erc20ErrorsAbi, marketplaceAbi, retirementCertificatesAbi, withBubblingErrors } from "./chain/abis.ts";
+import { CONTRACT_ERRORS, NOT_FROM_DAPP_WRITES, describeError } from "./errors.ts";
+
+/** Names of the custom errors in `abis`, read from the generated file so new errors are seen. */
+const errorNames = (...abis: readonly Abi[]) =>
+  new Set(abis.flatMap((abi) => abi.filter((i) => i.type === "error").map((i) => i.name)));
+/** The contracts the dApp sends transactions to, plus the payment token (components/*View.tsx). */
+const written = errorNames(
+  contractAbis.Marketplace,
+  contractAbis.RetirementCertificates,
+  contractAbis.CarbonCredits,
+  erc20ErrorsAbi,
+);
+const defined = errorNames(...Object.values(contractAbis), erc20ErrorsAbi);
 
 test("a wallet rejection (EIP-1193 4001) reads as a rejection", () => {
   const e = {
@@ -21,9 +36,9 @@ test("a decoded custom error deep in the cause chain is named in words", () => {
 });
 
 test("a listing that went away and a price above the guard are told apart", () => {
-  assert.equal(describeError({ data: { errorName: "MarketplaceListingInactive" } }).kind, "listing-gone");
+  assert.equal(describeError({ data: { errorName: "MarketplaceListingClosed" } }).kind, "listing-gone");
   assert.equal(
-    describeError({ message: 'reverted with custom error "MarketplaceMaxTotalPriceExceeded(1, 2)"' }).kind,
+    describeError({ message: 'reverted with custom error "MarketplaceSlippage(1, 2)"' }).kind,
     "price-moved",
   );
 });
@@ -38,4 +53,49 @@ test("anything else still produces a sentence, never an empty string", () => {
   assert.equal(d.kind, "unknown");
   assert.match(d.message, /boom/);
   assert.match(describeError(undefined).message, /went wrong/);
+});
+
+test("every custom error a dApp write can hit (generated ABIs) has words, or is listed as out of its reach", () => {
+  const missing = [...written].filter((n) => !(n in CONTRACT_ERRORS) && !NOT_FROM_DAPP_WRITES.has(n));
+  assert.deepEqual(
+    missing,
+    [],
+    "add these to CONTRACT_ERRORS (or, if no dApp write reaches them, NOT_FROM_DAPP_WRITES)",
+  );
+});
+
+test("the error map names only errors some contract defines", () => {
+  const unknown = [...Object.keys(CONTRACT_ERRORS), ...NOT_FROM_DAPP_WRITES].filter((n) => !defined.has(n));
+  assert.deepEqual(unknown, [], "no contract defines these: a typo or a renamed error");
+  for (const n of Object.keys(CONTRACT_ERRORS)) assert.ok(!NOT_FROM_DAPP_WRITES.has(n), `${n} is in both lists`);
+});
+
+test("an error bubbling up from the payment token or the certificates through a Marketplace write is named", () => {
+  const cases = [
+    {
+      abi: erc20ErrorsAbi,
+      errorName: "ERC20InsufficientAllowance",
+      args: ["0x5FbDB2315678afecb367f032d93F642f64180aa3", 1n, 2n],
+      kind: "insufficient-payment",
+    },
+    {
+      abi: retirementCertificatesAbi,
+      errorName: "RetirementCertificatesTextTooLong",
+      args: [65n, 64n],
+      kind: "invalid-input",
+    },
+  ] as const;
+  for (const c of cases) {
+    const data = encodeErrorResult({ abi: c.abi, errorName: c.errorName, args: c.args as never });
+    // what viem builds from a reverted buyAndRetire, given the ABI the dApp hands it
+    const reverted = new ContractFunctionRevertedError({
+      abi: withBubblingErrors(marketplaceAbi),
+      data,
+      functionName: "buyAndRetire",
+    });
+    assert.equal(reverted.data?.errorName, c.errorName);
+    const described = describeError({ name: "ContractFunctionExecutionError", cause: reverted });
+    assert.equal(described.kind, c.kind, described.message);
+    assert.equal(described.message, CONTRACT_ERRORS[c.errorName]!.message);
+  }
 });

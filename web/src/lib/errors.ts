@@ -19,8 +19,21 @@ export type ErrorKind =
 
 export type DescribedError = { kind: ErrorKind; message: string };
 
-/** Custom errors → words. Names from contracts/credits, contracts/market, contracts/retirement and OpenZeppelin. */
-const CONTRACT_ERRORS: Record<string, DescribedError> = {
+const LISTING_GONE = "This listing is closed: sold out or cancelled.";
+const PRICE_MOVED =
+  "The price changed above the most you allowed (price protection). Review the new price and try again.";
+const BELOW_AMOUNT = "The amount must be at least 0.001 t.";
+const ATTESTATION_TAKEN = "This attestation has already been issued, settled or recorded; reload the page.";
+
+/**
+ * Custom errors → words, by the names the contracts define (contracts/credits, contracts/market,
+ * contracts/retirement, OpenZeppelin's ERC-1155/ERC-721 errors in their ABIs, and OpenZeppelin's
+ * ERC-20 errors, `erc20ErrorsAbi`). Every error a dApp write can hit, directly or bubbling up
+ * from a contract it calls, has an entry; errors.test.ts checks that against the generated ABIs
+ * (`NOT_FROM_DAPP_WRITES` lists the rest) and that no entry names an error no contract defines.
+ */
+export const CONTRACT_ERRORS: Readonly<Record<string, DescribedError>> = {
+  // the payment token (ERC-20, OpenZeppelin IERC20Errors)
   ERC20InsufficientBalance: {
     kind: "insufficient-payment",
     message: "Your wallet does not hold enough of the payment token for this purchase.",
@@ -29,6 +42,11 @@ const CONTRACT_ERRORS: Record<string, DescribedError> = {
     kind: "insufficient-payment",
     message: "The marketplace is not approved to spend that much of your payment token: approve first, then buy.",
   },
+  SafeERC20FailedOperation: {
+    kind: "insufficient-payment",
+    message: "The payment token refused the transfer (balance or approval too low). Check both, then try again.",
+  },
+  // credits (ERC-1155)
   ERC1155InsufficientBalance: {
     kind: "insufficient-credits",
     message: "You do not hold that many credits (some may already be listed, sold or retired).",
@@ -37,55 +55,32 @@ const CONTRACT_ERRORS: Record<string, DescribedError> = {
     kind: "not-allowed",
     message: "The marketplace is not approved to move your credits: approve it first, then list.",
   },
-  MarketplaceListingNotFound: {
-    kind: "listing-gone",
-    message: "This listing no longer exists (cancelled or sold out).",
+  ERC1155InvalidReceiver: {
+    kind: "not-allowed",
+    message: "Your wallet is a contract that does not accept ERC-1155 credits; buy from a wallet that does.",
   },
-  MarketplaceListingInactive: { kind: "listing-gone", message: "This listing was cancelled or sold out." },
-  MarketplaceListingClosed: { kind: "listing-gone", message: "This listing was cancelled or sold out." },
-  MarketplaceUnknownListing: {
-    kind: "listing-gone",
-    message: "This listing no longer exists (cancelled or sold out).",
+  // marketplace
+  MarketplaceListingClosed: { kind: "listing-gone", message: LISTING_GONE },
+  MarketplaceListingExpired: { kind: "listing-gone", message: "This listing has expired." },
+  MarketplaceListingNotExpired: {
+    kind: "not-allowed",
+    message: "Only the seller can cancel this listing before it expires.",
   },
-  MarketplaceInsufficientAvailable: {
-    kind: "listing-gone",
-    message: "The listing has fewer credits left than you asked for: someone bought part of it. Lower the amount.",
-  },
-  MarketplaceAmountExceedsAvailable: {
+  MarketplaceAmountExceedsRemaining: {
     kind: "listing-gone",
     message: "The listing has fewer credits left than you asked for: someone bought part of it. Lower the amount.",
   },
-  MarketplacePriceExceedsMax: {
+  MarketplaceSlippage: { kind: "price-moved", message: PRICE_MOVED },
+  MarketplaceWrongValue: {
     kind: "price-moved",
-    message: "The price changed above the most you allowed (slippage guard). Review the new price and try again.",
+    message: "The amount of ETH sent does not match the price now (it may have changed). Reload and try again.",
   },
-  MarketplaceMaxTotalPriceExceeded: {
-    kind: "price-moved",
-    message: "The price changed above the most you allowed (slippage guard). Review the new price and try again.",
-  },
-  MarketplaceSlippage: {
-    kind: "price-moved",
-    message: "The price changed above the most you allowed (slippage guard). Review the new price and try again.",
+  MarketplaceNativeTransferFailed: {
+    kind: "not-allowed",
+    message: "The seller's or the treasury's address refused the ETH payment; this listing cannot be bought in ETH.",
   },
   MarketplaceNotSeller: { kind: "not-allowed", message: "Only the seller can change or cancel this listing." },
-  MarketplaceSelfPurchase: { kind: "not-allowed", message: "You cannot buy from your own listing." },
-  MarketplaceZeroAmount: { kind: "invalid-input", message: "The amount must be at least 0.001 t." },
-  MarketplaceZeroPrice: { kind: "invalid-input", message: "The price must be more than zero." },
-  CarbonCreditsZeroAmount: { kind: "invalid-input", message: "The amount must be at least 0.001 t." },
-  CarbonCreditsCertificatesNotSet: {
-    kind: "not-allowed",
-    message: "Retirement is not open on this deployment yet (no certificate contract set).",
-  },
-  RetirementCertificatesTextTooLong: {
-    kind: "invalid-input",
-    message: "The beneficiary name (≤ 64 bytes) or the reason (≤ 160 bytes) is too long.",
-  },
-  RetirementCertificatesInvalidPeriod: {
-    kind: "invalid-input",
-    message: "The consumption period ends before it starts.",
-  },
-  RetirementCertificatesZeroAmount: { kind: "invalid-input", message: "The amount must be at least 0.001 t." },
-  MarketplaceListingExpired: { kind: "listing-gone", message: "This listing has expired." },
+  MarketplaceZeroAmount: { kind: "invalid-input", message: BELOW_AMOUNT },
   MarketplaceBelowMinFill: {
     kind: "invalid-input",
     message: "That is less than the seller's smallest purchase (buy more, or everything that is left).",
@@ -102,12 +97,125 @@ const CONTRACT_ERRORS: Record<string, DescribedError> = {
     kind: "invalid-input",
     message: "The listing must stay open until a time in the future.",
   },
-  RetirementCertificatesInvalidDetails: {
+  MarketplaceInvalidTokenId: { kind: "invalid-input", message: "That is not a credit the marketplace can list." },
+  ReentrancyGuardReentrantCall: {
+    kind: "not-allowed",
+    message: "The payment token called back into the marketplace during the purchase; it was refused.",
+  },
+  SafeCastOverflowedUintDowncast: {
     kind: "invalid-input",
-    message: "The retirement details were refused: check the beneficiary name (≤ 64 bytes) and reason (≤ 160 bytes).",
+    message: "A number is too large for the contract to store; use a smaller amount or price.",
   },
   EnforcedPause: { kind: "not-allowed", message: "This contract is paused by its operators; try again later." },
+  // retirement
+  RetirementCertificatesTextTooLong: {
+    kind: "invalid-input",
+    message: "The beneficiary name (≤ 64 bytes) or the reason (≤ 160 bytes) is too long.",
+  },
+  RetirementCertificatesInvalidPeriod: {
+    kind: "invalid-input",
+    message: "The consumption period ends before it starts.",
+  },
+  RetirementCertificatesZeroAmount: { kind: "invalid-input", message: BELOW_AMOUNT },
+  RetirementCertificatesAlreadyMinted: {
+    kind: "unknown",
+    message: "The certificate for this retirement already exists: nothing was retired. Reload and try again.",
+  },
+  ERC721InvalidReceiver: {
+    kind: "invalid-input",
+    message: "The certificate cannot go to that beneficiary address; enter another one.",
+  },
+  CarbonCreditsZeroAmount: { kind: "invalid-input", message: BELOW_AMOUNT },
+  // recording a correction or a period above the baseline (audit/project), anyone may send
+  CarbonCreditsUnknownProject: { kind: "invalid-input", message: "No project goes by that id." },
+  CarbonCreditsUnknownAttestation: {
+    kind: "invalid-input",
+    message: "The chain has no attestation with this header; the indexer may be on another deployment.",
+  },
+  CarbonCreditsAttestationRevoked: { kind: "not-allowed", message: "This attestation has been revoked." },
+  CarbonCreditsAttestationUsed: { kind: "not-allowed", message: ATTESTATION_TAKEN },
+  CarbonCreditsChallengeWindowOpen: {
+    kind: "not-allowed",
+    message: "The attestation's challenge window is still open; try again once it has closed.",
+  },
+  CarbonCreditsChallengePending: {
+    kind: "not-allowed",
+    message: "A challenge of this attestation is awaiting its resolution; try again once it is resolved.",
+  },
+  CarbonCreditsCorrectionBacksNoIssuance: {
+    kind: "invalid-input",
+    message: "This attestation is a correction: record it as a correction, not as a period.",
+  },
+  CarbonCreditsNotACorrection: { kind: "invalid-input", message: "This attestation does not correct another one." },
+  CarbonCreditsWrongFacility: {
+    kind: "invalid-input",
+    message: "The attestation is of another facility than the project's.",
+  },
+  CarbonCreditsWrongMethodology: {
+    kind: "invalid-input",
+    message: "The attestation uses another methodology than the project's.",
+  },
+  CarbonCreditsNoBaseline: {
+    kind: "invalid-input",
+    message: "The project has no baseline for this period yet.",
+  },
+  CarbonCreditsInvalidPeriod: { kind: "invalid-input", message: "The attested period ends before it starts." },
+  CarbonCreditsNoShortfall: {
+    kind: "not-allowed",
+    message: "This period is at or below the project's baseline: it is issued, not recorded as a shortfall.",
+  },
 };
+
+/**
+ * Errors in the ABIs of the contracts the dApp writes to that none of its writes can hit: they
+ * come from admin, verifier, issuer and auditor functions, transfers of soulbound certificates,
+ * views, or argument forms the dApp never sends (a zero operator, batch arrays). errors.test.ts
+ * requires every other error of those ABIs to be in CONTRACT_ERRORS; the rest still read as
+ * "The contract refused the transaction: <name>".
+ */
+export const NOT_FROM_DAPP_WRITES: ReadonlySet<string> = new Set([
+  "AccessControlBadConfirmation",
+  "AccessControlUnauthorizedAccount",
+  "ExpectedPause",
+  "MarketplaceFeeTooHigh",
+  "MarketplaceInvalidTreasury",
+  "MarketplaceUnexpectedCredits",
+  "CarbonCreditsAmountExceedsBound",
+  "CarbonCreditsBaselineTooEarly",
+  "CarbonCreditsCertificatesAlreadySet",
+  "CarbonCreditsChallengeWindowClosed",
+  "CarbonCreditsChallengeWindowTooLong",
+  "CarbonCreditsEmptyText",
+  "CarbonCreditsInvalidProject",
+  "CarbonCreditsNotChallenged",
+  "CarbonCreditsNotProponent",
+  "CarbonCreditsOnlyCertificates",
+  "CarbonCreditsPeriodAboveBaseline",
+  "CarbonCreditsPeriodSpansVintages",
+  "CarbonCreditsProjectInactive",
+  "CarbonCreditsProponentIsVerifier",
+  "CarbonCreditsScopeTaken",
+  "CarbonCreditsSelfResolution",
+  "CarbonCreditsSignerCannotIssue",
+  "ERC1155InvalidApprover",
+  "ERC1155InvalidArrayLength",
+  "ERC1155InvalidOperator",
+  "ERC1155InvalidSender",
+  "ERC20InvalidApprover",
+  "ERC20InvalidReceiver",
+  "ERC20InvalidSender",
+  "ERC20InvalidSpender",
+  "ERC721IncorrectOwner",
+  "ERC721InsufficientApproval",
+  "ERC721InvalidApprover",
+  "ERC721InvalidOperator",
+  "ERC721InvalidOwner",
+  "ERC721InvalidSender",
+  "ERC721NonexistentToken",
+  "RetirementCertificatesLengthMismatch",
+  "RetirementCertificatesSoulbound",
+  "StringsInsufficientHexLength",
+]);
 
 type ErrorLike = {
   name?: string;

@@ -7,7 +7,8 @@
  * shapes they use (reads.ts); the generated `as const` ABIs stay available to callers
  * that want viem's full inference.
  */
-import { erc20Abi, type Abi, type Address } from "viem";
+import { erc20Abi, parseAbi, type Abi, type Address } from "viem";
+import { formatAbiItem } from "viem/utils";
 import {
   attestationRegistryAbi as attestationRegistry,
   carbonCreditsAbi as carbonCredits,
@@ -18,6 +19,8 @@ import {
 } from "../../../../sdk/src/contracts/generated.ts";
 import { CONTRACT_NAMES, type ContractName } from "../config.ts";
 
+type AbiError = Extract<Abi[number], { type: "error" }>;
+
 export const attestationRegistryAbi: Abi = attestationRegistry;
 export const oracleSetAbi: Abi = oracleSet;
 export const carbonCreditsAbi: Abi = carbonCredits;
@@ -25,6 +28,53 @@ export const retirementCertificatesAbi: Abi = retirementCertificates;
 export const marketplaceAbi: Abi = marketplace;
 /** The payment token (an ERC-20; TestUSD locally). */
 export const paymentTokenAbi: Abi = erc20Abi;
+
+/**
+ * OpenZeppelin's ERC-20 custom errors (IERC20Errors, ERC-6093), which TestUSD and any OpenZeppelin
+ * token revert with; viem's `erc20Abi` has no errors, and the payment token is not one of the
+ * generated contracts, so these six standard signatures are written out here.
+ */
+export const erc20ErrorsAbi: Abi = parseAbi([
+  "error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed)",
+  "error ERC20InvalidSender(address sender)",
+  "error ERC20InvalidReceiver(address receiver)",
+  "error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed)",
+  "error ERC20InvalidApprover(address approver)",
+  "error ERC20InvalidSpender(address spender)",
+]);
+
+/**
+ * The ABIs whose errors can bubble up through a dApp write: a revert inside a called contract
+ * (the payment token in `Marketplace.buy`, RetirementCertificates and CarbonCredits in
+ * `buyAndRetire`) comes back with that contract's error, which viem decodes only against the ABI
+ * it is given.
+ */
+export const bubblingErrorSources: readonly Abi[] = [
+  marketplaceAbi,
+  retirementCertificatesAbi,
+  carbonCreditsAbi,
+  attestationRegistryAbi,
+  erc20ErrorsAbi,
+];
+
+/**
+ * `abi` plus every custom error of the contracts a call can reach (bubblingErrorSources), one
+ * entry per signature, so viem names an error raised anywhere in the call by its name instead of
+ * printing a raw signature.
+ */
+export function withBubblingErrors(abi: Abi): Abi {
+  const seen = new Set<string>();
+  const selector = (e: AbiError) => formatAbiItem(e);
+  for (const item of abi) if (item.type === "error") seen.add(selector(item));
+  const extra: AbiError[] = [];
+  for (const source of bubblingErrorSources)
+    for (const item of source)
+      if (item.type === "error" && !seen.has(selector(item))) {
+        seen.add(selector(item));
+        extra.push(item);
+      }
+  return [...abi, ...extra];
+}
 
 /** Addresses the sdk's generated file lists for `chainId`. */
 export function generatedAddresses(chainId: number): Partial<Record<ContractName, Address>> {

@@ -6,6 +6,7 @@ import type { Abi, Address, Hex, PublicClient, TransactionReceipt } from "viem";
 import { useAccount, usePublicClient, useWriteContract } from "wagmi";
 import { useRuntimeConfig } from "@/app/providers.tsx";
 import { describeError } from "../errors.ts";
+import { withBubblingErrors } from "./abis.ts";
 import type { Addresses } from "./reads.ts";
 
 /** A public client on the app's chain: reads work with no wallet connected. */
@@ -71,7 +72,8 @@ export function useTransaction() {
       try {
         hash = await writeContractAsync({
           address: req.address,
-          abi: req.abi,
+          // errors raised by a contract the call reaches (the payment token, the certificates) are named too
+          abi: withBubblingErrors(req.abi),
           functionName: req.functionName,
           args: req.args,
           chainId: runtime.chainId,
