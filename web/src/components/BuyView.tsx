@@ -179,14 +179,21 @@ function PurchaseForm(props: {
 }) {
   const { listing, tokenDecimals: dec, tokenSymbol: sym } = props;
   const runtime = useRuntimeConfig();
-  const tx = useTransaction();
+  const [certificateId, setCertificateId] = useState<bigint | undefined>();
+  const tx = useTransaction({
+    key: "purchase",
+    // also for a purchase sent before a reload (resumed from sessionStorage)
+    onConfirmed: (receipt) => {
+      const minted = certificateIdIn(receipt.logs, "Bought");
+      if (minted) setCertificateId(minted);
+    },
+  });
   const [amountText, setAmountText] = useState(tonnesInputValue(listing.remaining < 1000n ? listing.remaining : 1000n));
   const [slippageBps, setSlippageBps] = useState<number>(50);
   const [mode, setMode] = useState<"buy" | "retire">("buy");
   const [form, setForm] = useState(emptyRetirementForm(props.account));
   const [formErrors, setFormErrors] = useState<FieldErrors>({});
   const [confirmed, setConfirmed] = useState(false);
-  const [certificateId, setCertificateId] = useState<bigint | undefined>();
 
   const parsed = parseTonnes(amountText);
   const problem = parsed.ok ? amountProblem(parsed.value, listing.remaining, listing.minFill) : parsed.error;
@@ -205,6 +212,7 @@ function PurchaseForm(props: {
       abi: paymentTokenAbi,
       functionName: "approve",
       args: [runtime.addresses.Marketplace, qt.maxTotalPrice],
+      undone: "nothing was approved",
     });
   }
 
@@ -217,6 +225,7 @@ function PurchaseForm(props: {
         abi: marketplaceAbi,
         functionName: "buy",
         args: [props.listingId, qt.amountKg, qt.maxTotalPrice],
+        undone: "nothing was bought",
       });
       return;
     }
@@ -226,15 +235,14 @@ function PurchaseForm(props: {
       return;
     }
     setFormErrors({});
-    const r = await tx.send({
+    await tx.send({
       label: `Buy and retire ${formatTonnes(qt.amountKg)}`,
       address: runtime.addresses.Marketplace!,
       abi: marketplaceAbi,
       functionName: "buyAndRetire",
       args: [props.listingId, qt.amountKg, qt.maxTotalPrice, details.value],
+      undone: "nothing was bought or retired",
     });
-    const minted = r.ok ? certificateIdIn(r.receipt.logs, "Bought") : undefined;
-    if (minted !== undefined) setCertificateId(minted);
   }
 
   return (

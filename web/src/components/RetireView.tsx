@@ -31,7 +31,14 @@ function RetireForm({ account }: { account: `0x${string}` }) {
   const [errors, setErrors] = useState<FieldErrors>({});
   const [confirmed, setConfirmed] = useState(false);
   const [certificateId, setCertificateId] = useState<bigint | undefined>();
-  const tx = useTransaction();
+  const tx = useTransaction({
+    key: "retire",
+    // also for a retirement sent before a reload (resumed from sessionStorage)
+    onConfirmed: (receipt) => {
+      const minted = certificateIdIn(receipt.logs, "Retired");
+      if (minted !== undefined) setCertificateId(minted);
+    },
+  });
 
   if (portfolio.isPending) return <p role="status">Reading your credits…</p>;
   if (portfolio.isError)
@@ -63,15 +70,14 @@ function RetireForm({ account }: { account: `0x${string}` }) {
       return;
     }
     setErrors({});
-    const r = await tx.send({
+    await tx.send({
       label: `Retire ${formatTonnes(parsed.value)}`,
       address: runtime.addresses.RetirementCertificates!,
       abi: retirementCertificatesAbi,
       functionName: "retire",
       args: [holding.tokenId, parsed.value, details.value],
+      undone: "nothing was retired",
     });
-    const minted = r.ok ? certificateIdIn(r.receipt.logs, "Retired") : undefined;
-    if (minted !== undefined) setCertificateId(minted);
   }
 
   return (

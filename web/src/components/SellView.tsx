@@ -86,7 +86,7 @@ function NewListing(props: {
 }) {
   const runtime = useRuntimeConfig();
   const params = useSearchParams();
-  const tx = useTransaction();
+  const tx = useTransaction({ key: "list" });
   const [tokenText, setTokenText] = useState(params.get("token") ?? "");
   const [amountText, setAmountText] = useState("");
   const [priceText, setPriceText] = useState("");
@@ -123,6 +123,7 @@ function NewListing(props: {
         abi: carbonCreditsAbi,
         functionName: "setApprovalForAll",
         args: [runtime.addresses.Marketplace, true],
+        undone: "the marketplace was not allowed",
       });
       return;
     }
@@ -134,6 +135,7 @@ function NewListing(props: {
       abi: marketplaceAbi,
       functionName: "list",
       args: [holding.tokenId, amount.value, props.paymentToken, perKg.value, minFill.value, expiresAt],
+      undone: "nothing was listed",
     });
   }
 
@@ -222,7 +224,7 @@ function NewListing(props: {
 
 function OwnListing({ listing, decimals, symbol }: { listing: Listing; decimals: number; symbol: string }) {
   const runtime = useRuntimeConfig();
-  const tx = useTransaction();
+  const tx = useTransaction({ key: `listing-${listing.listingId}` });
   const [priceText, setPriceText] = useState("");
   const perTonne = parseTokenAmount(priceText, decimals);
   const perKg = perTonne.ok ? pricePerKgFromTonne(perTonne.value) : perTonne;
@@ -249,6 +251,7 @@ function OwnListing({ listing, decimals, symbol }: { listing: Listing; decimals:
             abi: marketplaceAbi,
             functionName: "updatePrice",
             args: [listing.listingId, perKg.value],
+            undone: "the price did not change",
           });
         }}
       >
@@ -278,6 +281,7 @@ function OwnListing({ listing, decimals, symbol }: { listing: Listing; decimals:
               abi: marketplaceAbi,
               functionName: "cancel",
               args: [listing.listingId],
+              undone: "the listing is still open",
             })
           }
         >

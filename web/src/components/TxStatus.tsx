@@ -25,6 +25,7 @@ export function TxStatus({ state, explorerUrl }: { state: TxState; explorerUrl?:
         <p role="status" className="status status--pending" data-tx="pending">
           {state.label}: pending on chain…{tx}
           {link}
+          {state.note ? <span data-testid="tx-note"> {state.note}</span> : null}
         </p>
       );
     case "confirmed":

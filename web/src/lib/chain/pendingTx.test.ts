@@ -1,0 +1,61 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  PENDING_TX_STORAGE_KEY,
+  dropPending,
+  findPending,
+  readPending,
+  savePending,
+  type KeyValueStore,
+} from "./pendingTx.ts";
+
+/** sessionStorage's getItem/setItem over a Map (no browser in unit tests). */
+function memoryStore(): KeyValueStore & { map: Map<string, string> } {
+  const map = new Map<string, string>();
+  return { map, getItem: (k) => map.get(k) ?? null, setItem: (k, v) => void map.set(k, v) };
+}
+
+const HASH_A = `0x${"a1".repeat(32)}` as const;
+const HASH_B = `0x${"b2".repeat(32)}` as const;
+
+test("a pending transaction survives a reload: found again by page and form, dropped once settled", () => {
+  const store = memoryStore();
+  savePending(store, {
+    hash: HASH_A,
+    label: "Buy 1.000 t CO2e",
+    page: "/listing/3",
+    key: "buy",
+    undone: "nothing was bought",
+  });
+  savePending(store, {
+    hash: HASH_B,
+    label: "Cancel listing 4",
+    page: "/sell",
+    key: "listing-4",
+    undone: "it did not run",
+  });
+  assert.equal(findPending(store, "/listing/3", "buy")?.hash, HASH_A);
+  assert.equal(findPending(store, "/listing/4", "buy"), undefined);
+  assert.equal(findPending(store, "/sell", "listing-4")?.label, "Cancel listing 4");
+  dropPending(store, HASH_A.toUpperCase().replace("0X", "0x"));
+  assert.equal(findPending(store, "/listing/3", "buy"), undefined);
+  assert.equal(readPending(store).length, 1);
+});
+
+test("a new transaction of the same form replaces the one it had pending", () => {
+  const store = memoryStore();
+  savePending(store, { hash: HASH_A, label: "a", page: "/retire", key: "retire", undone: "x" });
+  savePending(store, { hash: HASH_B, label: "b", page: "/retire", key: "retire", undone: "x" });
+  assert.deepEqual(
+    readPending(store).map((e) => e.hash),
+    [HASH_B],
+  );
+});
+
+test("an unreadable store reads as empty instead of breaking the page", () => {
+  const store = memoryStore();
+  store.map.set(PENDING_TX_STORAGE_KEY, "{not json");
+  assert.deepEqual(readPending(store), []);
+  store.map.set(PENDING_TX_STORAGE_KEY, JSON.stringify([{ hash: "0x12", label: 1 }]));
+  assert.deepEqual(readPending(store), []);
+});
