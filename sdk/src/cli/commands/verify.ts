@@ -85,7 +85,8 @@ built-in one (by name) or which entries differ from it.
   -h, --help              this help
 
 Exit status: 0 no link FAILs (SKIP lines say what could not be checked); 1 a link FAILs;
-2 bad usage or input.
+2 bad usage or input; 3 the run could not complete (the RPC did not answer, or another
+operational error): nothing was decided, run it again.
 `;
 
 export function address(value: string, flag: string): Address {
