@@ -18,7 +18,7 @@ import {
 } from "@/lib/chain/reads.ts";
 import { describeError } from "@/lib/errors.ts";
 import { parseUintId } from "@/lib/ids.ts";
-import { amountProblem, canAfford, nextStep, quote } from "@/lib/quote.ts";
+import { amountProblem, balanceCovers, isNativePayment, paymentValue, purchaseStep, quote } from "@/lib/quote.ts";
 import { retirementDetails, type FieldErrors } from "@/lib/retirement.ts";
 import {
   formatTokenAmount,
@@ -60,6 +60,9 @@ export function BuyView({ id }: { id: string }) {
     ["buyer", id, address],
     async (client, addresses) => {
       const token = q.data?.listing?.paymentToken as Address;
+      // a native-currency listing: the wallet's ETH, and no allowance to give
+      if (isNativePayment(token))
+        return { balance: await client.getBalance({ address: address! }), allowance: undefined };
       const [balance, allowance] = await Promise.all([
         client.readContract({
           address: token,
@@ -161,6 +164,7 @@ export function BuyView({ id }: { id: string }) {
           account={address}
           balance={wallet.data?.balance}
           allowance={wallet.data?.allowance}
+          walletError={wallet.isError ? describeError(wallet.error).message : undefined}
         />
       )}
     </>
@@ -176,6 +180,8 @@ function PurchaseForm(props: {
   account: Address;
   balance: bigint | undefined;
   allowance: bigint | undefined;
+  /** Why the balance (or allowance) could not be read. */
+  walletError: string | undefined;
 }) {
   const { listing, tokenDecimals: dec, tokenSymbol: sym } = props;
   const runtime = useRuntimeConfig();
@@ -201,8 +207,9 @@ function PurchaseForm(props: {
     () => (parsed.ok ? quote(listing.unitPrice, parsed.value, props.feeBps, slippageBps) : undefined),
     [parsed.ok, parsed.ok ? parsed.value : 0n, listing.unitPrice, props.feeBps, slippageBps],
   );
-  const step = qt && props.allowance !== undefined ? nextStep(props.allowance, qt) : undefined;
-  const affordable = qt && props.balance !== undefined ? canAfford(props.balance, qt) : true;
+  const native = isNativePayment(listing.paymentToken);
+  const step = qt ? purchaseStep(native, props.allowance, qt) : undefined;
+  const affordable = qt && props.balance !== undefined ? balanceCovers(native, props.balance, qt) : true;
 
   async function approve() {
     if (!qt) return;
@@ -225,6 +232,7 @@ function PurchaseForm(props: {
         abi: marketplaceAbi,
         functionName: "buy",
         args: [props.listingId, qt.amountKg, qt.maxTotalPrice],
+        value: paymentValue(native, qt),
         undone: "nothing was bought",
       });
       return;
@@ -241,6 +249,7 @@ function PurchaseForm(props: {
       abi: marketplaceAbi,
       functionName: "buyAndRetire",
       args: [props.listingId, qt.amountKg, qt.maxTotalPrice, details.value],
+      value: paymentValue(native, qt),
       undone: "nothing was bought or retired",
     });
   }
@@ -302,19 +311,28 @@ function PurchaseForm(props: {
             {problem ?? ""}
           </p>
         </div>
-        <div className="field">
-          <label htmlFor="slippage">Price protection</label>
-          <select id="slippage" value={slippageBps} onChange={(e) => setSlippageBps(Number(e.target.value))}>
-            {SLIPPAGE_CHOICES.map((b) => (
-              <option key={b} value={b}>
-                {b === 0 ? "Exactly this price" : `Up to ${(b / 100).toFixed(1)} % more`}
-              </option>
-            ))}
-          </select>
-          <p className="hint">
-            If the seller raises the price before your transaction, it fails instead of charging more.
-          </p>
-        </div>
+        {native ? (
+          <div className="field">
+            <p className="hint" data-testid="native-price">
+              Paid in {sym}: exactly this price is sent with the transaction. If the seller changes the price before it
+              is mined, the purchase fails and nothing is charged.
+            </p>
+          </div>
+        ) : (
+          <div className="field">
+            <label htmlFor="slippage">Price protection</label>
+            <select id="slippage" value={slippageBps} onChange={(e) => setSlippageBps(Number(e.target.value))}>
+              {SLIPPAGE_CHOICES.map((b) => (
+                <option key={b} value={b}>
+                  {b === 0 ? "Exactly this price" : `Up to ${(b / 100).toFixed(1)} % more`}
+                </option>
+              ))}
+            </select>
+            <p className="hint">
+              If the seller raises the price before your transaction, it fails instead of charging more.
+            </p>
+          </div>
+        )}
       </div>
       {qt && !problem ? (
         <dl className="facts" aria-label="Price before signing" data-testid="quote">
@@ -329,15 +347,28 @@ function PurchaseForm(props: {
           </dd>
           <dt>Most you can be charged</dt>
           <dd>
-            {formatTokenAmount(qt.maxTotalPrice, dec)} {sym}
+            {formatTokenAmount(native ? qt.totalPrice : qt.maxTotalPrice, dec)} {sym}
+            {native ? " (plus the network fee)" : ""}
           </dd>
           <dt>Your balance</dt>
-          <dd>{props.balance === undefined ? "…" : `${formatTokenAmount(props.balance, dec)} ${sym}`}</dd>
+          <dd>
+            {props.balance !== undefined
+              ? `${formatTokenAmount(props.balance, dec)} ${sym}`
+              : props.walletError
+                ? "could not be read"
+                : "…"}
+          </dd>
         </dl>
       ) : null}
       {!affordable ? (
         <p role="alert" className="error">
           Your balance does not cover this purchase.
+        </p>
+      ) : null}
+      {props.walletError ? (
+        <p role="alert" className="error" data-testid="wallet-read-error">
+          Could not read your {sym} balance{native ? "" : " and approval"}: {props.walletError} Buying stays disabled
+          until it is read; reload the page to try again.
         </p>
       ) : null}
       {mode === "retire" ? (
@@ -351,10 +382,12 @@ function PurchaseForm(props: {
         </>
       ) : null}
       <ol className="steps">
-        <li aria-current={step === "approve" ? "step" : undefined}>
-          Approve the marketplace to take up to{" "}
-          {qt ? `${formatTokenAmount(qt.maxTotalPrice, dec)} ${sym}` : "the price"} {step === "buy" ? "(done)" : ""}
-        </li>
+        {native ? null : (
+          <li aria-current={step === "approve" ? "step" : undefined}>
+            Approve the marketplace to take up to{" "}
+            {qt ? `${formatTokenAmount(qt.maxTotalPrice, dec)} ${sym}` : "the price"} {step === "buy" ? "(done)" : ""}
+          </li>
+        )}
         <li aria-current={step === "buy" ? "step" : undefined}>{mode === "buy" ? "Buy" : "Buy and retire"}</li>
       </ol>
       <div className="actions">

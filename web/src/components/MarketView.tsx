@@ -12,6 +12,8 @@ import {
   filterListings,
   filtersFromParams,
   filtersToParams,
+  paymentTokensOf,
+  priceToken,
   sortListings,
   type MarketFilters,
   type SortDirection,
@@ -43,7 +45,14 @@ export function MarketView() {
   }, [filters, sort, dir]);
 
   const data = market.data;
-  const token = data ? Object.values(data.tokens)[0] : undefined;
+  const tokenInfo = (address: string | undefined) =>
+    address
+      ? Object.values(data?.tokens ?? {}).find((t) => t.address.toLowerCase() === address.toLowerCase())
+      : undefined;
+  const listedTokens = data ? paymentTokensOf(data.listings) : [];
+  // the max-price filter is in one token: the one chosen, or the only one listed
+  const priceIn = data ? priceToken(data.listings, filters) : undefined;
+  const token = tokenInfo(priceIn);
   const decimals = token?.decimals ?? 6;
   const symbol = token?.symbol ?? "";
   const f = useMemo(() => (data ? facets(data.listings) : { vintages: [], countries: [], methodologies: [] }), [data]);
@@ -67,7 +76,7 @@ export function MarketView() {
   const maxPriceError = maxPriceText
     ? parseTokenAmount(maxPriceText, decimals).ok
       ? undefined
-      : "Enter a price like 20 or 20.50"
+      : (parseTokenAmount(maxPriceText, decimals) as { error: string }).error
     : undefined;
 
   return (
@@ -129,20 +138,50 @@ export function MarketView() {
             ))}
           </select>
         </div>
+        {listedTokens.length > 1 ? (
+          <div>
+            <label htmlFor="f-pay">Paid in</label>
+            <select
+              id="f-pay"
+              value={filters.paymentToken ?? ""}
+              onChange={(e) => {
+                // a max price typed in one token means nothing in another
+                setMaxPriceText("");
+                set({
+                  paymentToken: (e.target.value || undefined) as `0x${string}` | undefined,
+                  maxPricePerTonne: undefined,
+                });
+              }}
+            >
+              <option value="">Any token</option>
+              {listedTokens.map((t) => (
+                <option key={t} value={t}>
+                  {tokenInfo(t)?.symbol ?? t}
+                </option>
+              ))}
+            </select>
+          </div>
+        ) : null}
         <div>
           <label htmlFor="f-price">Max price per tonne {symbol && `(${symbol})`}</label>
           <input
             id="f-price"
             inputMode="decimal"
             value={maxPriceText}
+            disabled={!priceIn}
             aria-invalid={maxPriceError ? true : undefined}
-            aria-describedby={maxPriceError ? "f-price-error" : undefined}
+            aria-describedby={maxPriceError ? "f-price-error" : !priceIn ? "f-price-hint" : undefined}
             onChange={(e) => {
               setMaxPriceText(e.target.value);
               const r = parseTokenAmount(e.target.value, decimals);
               set({ maxPricePerTonne: r.ok ? r.value : undefined });
             }}
           />
+          {!priceIn ? (
+            <p id="f-price-hint" className="hint">
+              Listings are paid in several tokens: choose one under “Paid in” first.
+            </p>
+          ) : null}
           {maxPriceError ? (
             <p id="f-price-error" className="error">
               {maxPriceError}
@@ -188,9 +227,9 @@ export function MarketView() {
         <div className="table-wrap">
           <table className="cards-mobile" data-testid="market-table">
             <caption>
-              Prices per tonne CO2e in {symbol}; a protocol fee of {((data?.feeBps ?? 0) / 100).toFixed(2)} % is taken
-              from the seller&apos;s proceeds. Challenge status “Cleared”: every challenge window behind the credit
-              closed without a challenge.
+              Prices per tonne CO2e, each in its listing&apos;s payment token; a protocol fee of{" "}
+              {((data?.feeBps ?? 0) / 100).toFixed(2)} % is taken from the seller&apos;s proceeds. Challenge status
+              “Cleared”: every challenge window behind the credit closed without a challenge.
             </caption>
             <thead>
               <tr>
@@ -222,7 +261,8 @@ export function MarketView() {
                     {l.vintage}
                   </td>
                   <td data-label="Price / t" className="num">
-                    {formatTokenAmount(pricePerTonne(l.pricePerKg), data?.tokens[l.paymentToken]?.decimals ?? decimals)}
+                    {formatTokenAmount(pricePerTonne(l.pricePerKg), tokenInfo(l.paymentToken)?.decimals ?? 18)}{" "}
+                    {tokenInfo(l.paymentToken)?.symbol ?? "?"}
                   </td>
                   <td data-label="Available" className="num">
                     {formatTonnes(l.availableKg)}

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   facets,
   filterListings,
+  priceToken,
   filtersFromParams,
   filtersToParams,
   sortListings,
@@ -99,4 +100,39 @@ test("filters survive a round trip through the URL and junk is dropped", () => {
   assert.deepEqual(back, { filters: f, sort: "readings", dir: "desc" });
   const junk = filtersFromParams(new URLSearchParams("vintage=abc&country=ke&maxPrice=-1&sort=evil"));
   assert.deepEqual(junk, { filters: {}, sort: "price", dir: "asc" });
+});
+
+const TUSD = "0x0000000000000000000000000000000000000002";
+const ETH = "0x0000000000000000000000000000000000000000";
+const mixed = [
+  listing({ listingId: 1n, pricePerKg: 30_000n, paymentToken: TUSD }), // 30 tUSD/t (6 decimals)
+  listing({ listingId: 2n, pricePerKg: 10_000_000_000_000n, paymentToken: ETH }), // 0.01 ETH/t (18 decimals)
+  listing({ listingId: 3n, pricePerKg: 20_000n, paymentToken: TUSD }),
+];
+
+test("prices sort within one payment token: a listing in ETH is not 'dearer' than one in tUSD by base units", () => {
+  assert.deepEqual(
+    sortListings(mixed, "price", "asc").map((l) => l.listingId),
+    [2n, 3n, 1n],
+  );
+});
+
+test("a max price applies in one token only: the chosen one, or the only one listed", () => {
+  assert.equal(priceToken(mixed, {}), undefined, "two tokens and none chosen: no max price applies");
+  assert.deepEqual(
+    filterListings(mixed, { maxPricePerTonne: 25_000_000n }).map((l) => l.listingId),
+    [1n, 2n, 3n],
+  );
+  assert.deepEqual(
+    filterListings(mixed, { paymentToken: TUSD, maxPricePerTonne: 25_000_000n }).map((l) => l.listingId),
+    [3n],
+  );
+  // 0.02 ETH per tonne, chosen token ETH: the tUSD listings are not compared with it
+  assert.deepEqual(
+    filterListings(mixed, { paymentToken: ETH, maxPricePerTonne: 20_000_000_000_000_000n }).map((l) => l.listingId),
+    [2n],
+  );
+  assert.equal(priceToken([mixed[0]!, mixed[2]!], {}), TUSD);
+  const back = filtersFromParams(filtersToParams({ paymentToken: ETH }, "price", "asc"));
+  assert.deepEqual(back.filters, { paymentToken: ETH });
 });

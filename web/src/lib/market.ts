@@ -42,22 +42,48 @@ export type MarketFilters = {
   vintage?: number;
   country?: string;
   methodology?: string;
-  /** Highest price per tonne the buyer accepts, payment-token base units. */
+  /** Only listings paid in this token (lowercase address; the zero address = native currency). */
+  paymentToken?: `0x${string}`;
+  /**
+   * Highest price per tonne the buyer accepts, in base units of the price token (`priceToken`):
+   * listings in any other token are left out, since a price in one token says nothing of another.
+   */
   maxPricePerTonne?: bigint;
   verifiedOnly?: boolean;
   /** Free text over project, facility and country. */
   text?: string;
 };
 
+const sameToken = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+/** The distinct payment tokens of `listings` (lowercase), in address order. */
+export function paymentTokensOf(listings: readonly MarketListing[]): `0x${string}`[] {
+  return [...new Set(listings.map((l) => l.paymentToken.toLowerCase() as `0x${string}`))].sort();
+}
+
+/**
+ * The token a max price is in: the one chosen, or the only one listed. Undefined when listings are
+ * in several tokens and none is chosen: then no max price applies (prices in two tokens do not compare).
+ */
+export function priceToken(listings: readonly MarketListing[], f: MarketFilters): `0x${string}` | undefined {
+  if (f.paymentToken) return f.paymentToken;
+  const tokens = paymentTokensOf(listings);
+  return tokens.length === 1 ? tokens[0] : undefined;
+}
+
 export function filterListings(listings: readonly MarketListing[], f: MarketFilters): MarketListing[] {
   const text = f.text?.trim().toLowerCase();
+  const maxPriceToken = f.maxPricePerTonne === undefined ? undefined : priceToken(listings, f);
   return listings.filter(
     (l) =>
       l.availableKg > 0n &&
       (f.vintage === undefined || l.vintage === f.vintage) &&
       (f.country === undefined || l.country === f.country) &&
       (f.methodology === undefined || l.methodology === f.methodology) &&
-      (f.maxPricePerTonne === undefined || l.pricePerKg * 1000n <= f.maxPricePerTonne) &&
+      (f.paymentToken === undefined || sameToken(l.paymentToken, f.paymentToken)) &&
+      // with listings in several tokens and none chosen, no max price applies (priceToken);
+      // with one chosen, the paymentToken condition above keeps that token's listings only
+      (maxPriceToken === undefined || l.pricePerKg * 1000n <= f.maxPricePerTonne!) &&
       (!f.verifiedOnly || l.verified) &&
       (!text || `${l.projectName} ${l.facilityId} ${l.country ?? ""}`.toLowerCase().includes(text)),
   );
@@ -68,7 +94,10 @@ function compareBigint(a: bigint, b: bigint): number {
 }
 
 const comparators: Record<SortKey, (a: MarketListing, b: MarketListing) => number> = {
-  price: (a, b) => compareBigint(a.pricePerKg, b.pricePerKg),
+  // prices compare within one token only: listings are grouped by token, then by price
+  price: (a, b) =>
+    a.paymentToken.toLowerCase().localeCompare(b.paymentToken.toLowerCase()) ||
+    compareBigint(a.pricePerKg, b.pricePerKg),
   available: (a, b) => compareBigint(a.availableKg, b.availableKg),
   vintage: (a, b) => a.vintage - b.vintage,
   readings: (a, b) => a.attestedReadings - b.attestedReadings,
@@ -109,6 +138,7 @@ export function filtersToParams(f: MarketFilters, sort: SortKey, dir: SortDirect
   if (f.vintage !== undefined) p.set("vintage", String(f.vintage));
   if (f.country) p.set("country", f.country);
   if (f.methodology) p.set("methodology", f.methodology);
+  if (f.paymentToken) p.set("pay", f.paymentToken);
   if (f.maxPricePerTonne !== undefined) p.set("maxPrice", f.maxPricePerTonne.toString());
   if (f.verifiedOnly) p.set("verified", "1");
   if (f.text) p.set("q", f.text);
@@ -127,6 +157,8 @@ export function filtersFromParams(p: URLSearchParams): { filters: MarketFilters;
   if (country && /^[A-Z]{3}$/.test(country)) filters.country = country;
   const methodology = p.get("methodology");
   if (methodology) filters.methodology = methodology;
+  const pay = p.get("pay")?.toLowerCase();
+  if (pay && /^0x[0-9a-f]{40}$/.test(pay)) filters.paymentToken = pay as `0x${string}`;
   const maxPrice = p.get("maxPrice");
   if (maxPrice && /^\d{1,30}$/.test(maxPrice)) filters.maxPricePerTonne = BigInt(maxPrice);
   if (p.get("verified") === "1") filters.verifiedOnly = true;

@@ -1,6 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { amountProblem, canAfford, nextStep, quote } from "./quote.ts";
+import {
+  amountProblem,
+  balanceCovers,
+  canAfford,
+  isNativePayment,
+  nextStep,
+  paymentValue,
+  purchaseStep,
+  quote,
+} from "./quote.ts";
 
 test("the buyer pays unitPrice × amount and the fee comes out of the seller's share, rounded down", () => {
   // 18.50 tUSD per tonne = 18,500 base units (6 decimals) per kg; 1.234 t; 1 % fee.
@@ -34,4 +43,24 @@ test("approval is asked only when the allowance does not cover the worst case", 
   assert.equal(nextStep(q.totalPrice, q), "approve");
   assert.equal(nextStep(q.maxTotalPrice, q), "buy");
   assert.equal(canAfford(q.maxTotalPrice - 1n, q), false);
+});
+
+test("a listing paid in native currency needs no approval and sends exactly the total price", () => {
+  const q = quote(20_000_000_000_000n, 1500n, 250, 100);
+  assert.equal(isNativePayment("0x0000000000000000000000000000000000000000"), true);
+  assert.equal(isNativePayment("0x5FbDB2315678afecb367f032d93F642f64180aa3"), false);
+  // before: the ERC-20 allowance of address 0 was read, never arrived, and Buy stayed disabled
+  assert.equal(purchaseStep(true, undefined, q), "buy");
+  assert.equal(paymentValue(true, q), q.totalPrice);
+  assert.equal(balanceCovers(true, q.totalPrice, q), true);
+  assert.equal(balanceCovers(true, q.totalPrice - 1n, q), false);
+});
+
+test("an ERC-20 listing sends no value and waits for its allowance before choosing a step", () => {
+  const q = quote(25_000n, 1000n, 250, 50);
+  assert.equal(purchaseStep(false, undefined, q), undefined);
+  assert.equal(purchaseStep(false, 0n, q), "approve");
+  assert.equal(purchaseStep(false, q.maxTotalPrice, q), "buy");
+  assert.equal(paymentValue(false, q), undefined);
+  assert.equal(balanceCovers(false, q.totalPrice, q), false, "the worst case counts");
 });

@@ -49,3 +49,31 @@ export function nextStep(allowance: bigint, q: Quote): PurchaseStep {
 export function canAfford(balance: bigint, q: Quote): boolean {
   return balance >= q.maxTotalPrice;
 }
+
+/** A listing's `paymentToken` of zero: paid in the chain's native currency (ETH), sent with the call. */
+export function isNativePayment(paymentToken: string): boolean {
+  return /^0x0{40}$/i.test(paymentToken);
+}
+
+/**
+ * The step a purchase is at. An ERC-20 listing needs the approval first (undefined until the
+ * allowance is read); a native-currency listing has no approval: the price goes with the call.
+ */
+export function purchaseStep(native: boolean, allowance: bigint | undefined, q: Quote): PurchaseStep | undefined {
+  if (native) return "buy";
+  return allowance === undefined ? undefined : nextStep(allowance, q);
+}
+
+/**
+ * `msg.value` of buy/buyAndRetire: for a native listing exactly the total price (Marketplace
+ * reverts MarketplaceWrongValue on any other amount, so a price change fails the purchase rather
+ * than charging more); nothing for an ERC-20 listing.
+ */
+export function paymentValue(native: boolean, q: Quote): bigint | undefined {
+  return native ? q.totalPrice : undefined;
+}
+
+/** Whether the balance covers what may be taken: the exact price sent (native; gas comes on top) or the worst case. */
+export function balanceCovers(native: boolean, balance: bigint, q: Quote): boolean {
+  return native ? balance >= q.totalPrice : canAfford(balance, q);
+}
