@@ -11,11 +11,12 @@ import { describeError } from "@/lib/errors.ts";
 import {
   formatTokenAmount,
   formatTonnes,
-  parseTokenAmount,
   parseTonnes,
-  pricePerKgFromTonne,
+  parseUnitPrice,
   pricePerTonne,
+  tokenOfListing,
   tonnesInputValue,
+  type TokenLabel,
 } from "@/lib/units.ts";
 import { HoldingSelect } from "./HoldingSelect.tsx";
 import { RequireWallet } from "./RequireWallet.tsx";
@@ -38,7 +39,12 @@ function Sell({ account }: { account: `0x${string}` }) {
       }) as Promise<boolean>,
       readPaymentToken(client, addresses.TestUSD!),
     ]);
-    return { portfolio, approved, token };
+    // each open listing's own payment token (a listing may be in ETH or another allowed token)
+    const listed = [...new Set(portfolio.listings.map((l) => l.paymentToken.toLowerCase()))].filter(
+      (t) => t !== token.address.toLowerCase(),
+    );
+    const others = await Promise.all(listed.map((t) => readPaymentToken(client, t as `0x${string}`)));
+    return { portfolio, approved, token, listingTokens: [token, ...others] };
   });
   if (q.isPending) return <p role="status">Reading your credits and listings…</p>;
   if (q.isError)
@@ -47,7 +53,7 @@ function Sell({ account }: { account: `0x${string}` }) {
         {describeError(q.error).message}
       </p>
     );
-  const { portfolio, approved, token } = q.data;
+  const { portfolio, approved, token, listingTokens } = q.data;
   return (
     <>
       <NewListing
@@ -64,7 +70,7 @@ function Sell({ account }: { account: `0x${string}` }) {
         ) : (
           <ul className="checks" data-testid="own-listings">
             {portfolio.listings.map((l) => (
-              <OwnListing key={l.listingId.toString()} listing={l} decimals={token.decimals} symbol={token.symbol} />
+              <OwnListing key={l.listingId.toString()} listing={l} token={tokenOfListing(l, listingTokens)} />
             ))}
           </ul>
         )}
@@ -105,8 +111,7 @@ function NewListing(props: {
     : amount.value > holding.balanceKg
       ? `You hold ${formatTonnes(holding.balanceKg)} of this credit.`
       : undefined;
-  const perTonne = parseTokenAmount(priceText, props.tokenDecimals);
-  const perKg = perTonne.ok ? pricePerKgFromTonne(perTonne.value) : perTonne;
+  const perKg = parseUnitPrice(priceText, props.tokenDecimals);
   const minFill = parseTonnes(minFillText);
   const minFillError = !minFill.ok
     ? minFill.error
@@ -222,12 +227,14 @@ function NewListing(props: {
   );
 }
 
-function OwnListing({ listing, decimals, symbol }: { listing: Listing; decimals: number; symbol: string }) {
+function OwnListing({ listing, token }: { listing: Listing; token: TokenLabel | undefined }) {
   const runtime = useRuntimeConfig();
   const tx = useTransaction({ key: `listing-${listing.listingId}` });
   const [priceText, setPriceText] = useState("");
-  const perTonne = parseTokenAmount(priceText, decimals);
-  const perKg = perTonne.ok ? pricePerKgFromTonne(perTonne.value) : perTonne;
+  const symbol = token?.symbol ?? "";
+  const perKg = token
+    ? parseUnitPrice(priceText, token.decimals)
+    : ({ ok: false, error: `The payment token ${listing.paymentToken} could not be read.` } as const);
   const id = listing.listingId.toString();
   return (
     <li data-own-listing={id}>
@@ -237,7 +244,9 @@ function OwnListing({ listing, decimals, symbol }: { listing: Listing; decimals:
         </strong>
         : {formatTonnes(listing.remaining)} of credit{" "}
         <Link href={`/credit/${listing.tokenId}`}>{listing.tokenId.toString()}</Link> at{" "}
-        {formatTokenAmount(pricePerTonne(listing.unitPrice), decimals)} {symbol} per tonne
+        {token
+          ? `${formatTokenAmount(pricePerTonne(listing.unitPrice), token.decimals)} ${symbol} per tonne`
+          : `a price in token ${listing.paymentToken}, which could not be read`}
       </p>
       <form
         className="actions"

@@ -7,6 +7,8 @@ import {
   parseTokenAmount,
   parseTonnes,
   pricePerKgFromTonne,
+  parseUnitPrice,
+  tokenOfListing,
   tonnesInputValue,
   formatDuration,
 } from "./units.ts";
@@ -85,4 +87,18 @@ test("durations read in days, hours and minutes", () => {
   assert.equal(formatDuration(45), "45 s");
   assert.equal(formatDuration(0), "0 s");
   assert.equal(formatDuration(86_400 + 61), "1 day 1 min");
+});
+
+test("a listing's new price is read in that listing's own payment token", () => {
+  const tokens = [
+    { address: "0x5FbDB2315678afecb367f032d93F642f64180aa3", symbol: "tUSD", decimals: 6 },
+    { address: "0x0000000000000000000000000000000000000000", symbol: "ETH", decimals: 18 },
+  ];
+  const eth = tokenOfListing({ paymentToken: "0x0000000000000000000000000000000000000000" }, tokens);
+  assert.equal(eth?.symbol, "ETH");
+  // 0.05 ETH per tonne = 5·10^13 wei per kg; with tUSD's 6 decimals it was 5·10^1, 10^12 too low
+  assert.deepEqual(parseUnitPrice("0.05", eth!.decimals), { ok: true, value: 50_000_000_000_000n });
+  const usd = tokenOfListing({ paymentToken: "0x5fbdb2315678afecb367f032d93f642f64180aa3" }, tokens);
+  assert.deepEqual(parseUnitPrice("32.5", usd!.decimals), { ok: true, value: 32_500n });
+  assert.equal(tokenOfListing({ paymentToken: "0x0000000000000000000000000000000000000009" }, tokens), undefined);
 });

@@ -126,6 +126,31 @@ export function pricePerKgFromTonne(perTonne: bigint): ParseResult {
   return { ok: true, value: perTonne / KG_PER_TONNE };
 }
 
+/**
+ * A price per tonne typed by a seller, in a token of `decimals` places → the Marketplace's
+ * `unitPrice` (base units per kilogram).
+ */
+export function parseUnitPrice(input: string, decimals: number): ParseResult {
+  const perTonne = parseTokenAmount(input, decimals);
+  return perTonne.ok ? pricePerKgFromTonne(perTonne.value) : perTonne;
+}
+
+/** A payment token as the sell page shows it (reads.ts PaymentTokenInfo). */
+export type TokenLabel = { address: string; symbol: string; decimals: number };
+
+/**
+ * The payment token listing prices are read and typed in: the listing's own, looked up in the
+ * tokens read for the page. Undefined when it was not read: then no price is shown or set,
+ * never one in another token's decimals (an ETH listing priced with TestUSD's 6 decimals got a
+ * price 10^12 too low).
+ */
+export function tokenOfListing(
+  listing: { paymentToken: string },
+  tokens: readonly TokenLabel[],
+): TokenLabel | undefined {
+  return tokens.find((t) => t.address.toLowerCase() === listing.paymentToken.toLowerCase());
+}
+
 /** Unix seconds → `2026-11-23` (UTC, what a certificate prints). */
 export function formatDate(unixSeconds: bigint | number): string {
   return new Date(Number(unixSeconds) * 1000).toISOString().slice(0, 10);
