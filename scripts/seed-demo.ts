@@ -7,7 +7,8 @@
  *     sensors burning firewood, grid meters) and a machining plant with metered
  *     machines (seed 004), each with its P-256 devices registered in DeviceRegistry;
  *   - for each facility, a project with a baseline in CarbonCredits;
- *   - signed readings (P-256, low-s) for two 12-hour periods per facility, batched
+ *   - signed readings (P-256, low-s) for two 12-hour periods per facility (ended on the
+ *     chain's clock, inside one calendar year: scripts/demo-periods.ts), batched
  *     into SHA-256 Merkle trees, emissions computed with the sdk's methodology and
  *     default factor set, headers co-signed (EIP-712) by the local oracle-node
  *     accounts and submitted to the AttestationRegistry;
@@ -23,7 +24,8 @@
  * Accounts: the Hardhat dev mnemonic (or CARBONPROOF_MNEMONIC). #0 is the admin
  * (deployer), the oracle nodes are whichever local accounts the OracleSet lists, #5
  * issues as verifier, #6–#8 are the facilities' project proponents (sellers), #1–#4
- * and #0, #9 get TestUSD to buy with. Prints a summary and, last line, JSON.
+ * and #0, #9 get TestUSD to buy with. Prints a summary (with each facility's credit id,
+ * `project id << 16 | vintage`, for `carbonproof verify --credit`) and, last line, JSON.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -62,6 +64,7 @@ import {
   type Reading,
 } from "../sdk/src/index.ts";
 import { abiOf, loadAddresses, type ContractName } from "./demo-deployment.ts";
+import { demoPeriods } from "./demo-periods.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DEV_MNEMONIC = "test test test test test test test test test test test junk";
@@ -262,11 +265,9 @@ async function main(): Promise<void> {
   const domain = { chainId, verifyingContract: addr.AttestationRegistry };
   const challengeWindow = BigInt(await read<bigint>("CarbonCredits", "challengeWindow"));
   const block = await client.getBlock();
-  // Periods end on the last full hour before now; all inside one calendar year (one vintage).
-  let end = (block.timestamp / 3600n) * 3600n - 3600n;
-  const yearStart = BigInt(Date.UTC(new Date(Number(end) * 1000).getUTCFullYear(), 0, 1) / 1000);
-  if (end - BigInt(PERIOD_S * PERIODS) < yearStart) end = yearStart + BigInt(PERIOD_S * PERIODS);
-  const firstStart = end - BigInt(PERIOD_S * PERIODS);
+  // All in the past on the chain's clock and inside one calendar year (one vintage): demo-periods.ts.
+  const { periods: demo, vintage } = demoPeriods(block.timestamp, BigInt(PERIOD_S), PERIODS);
+  const firstStart = demo[0]!.start;
 
   mkdirSync(join(o.out, "bundles"), { recursive: true });
   type Pending = { facility: FacilitySpec; projectId: number; header: BatchHeader; id: Hex };
@@ -294,7 +295,7 @@ async function main(): Promise<void> {
     // Measured emissions per period decide the baseline: measured + the claimed reduction.
     const periods: { start: bigint; readings: Reading[]; fossilGrams: bigint; biogenicGrams: bigint }[] = [];
     for (let p = 0; p < PERIODS; p++) {
-      const start = firstStart + BigInt(p * PERIOD_S);
+      const start = demo[p]!.start;
       const readings: Reading[] = [];
       f.devices.forEach((d) => {
         for (let k = 0; k < PERIOD_S / INTERVAL_S; k++) {
@@ -372,12 +373,13 @@ async function main(): Promise<void> {
   for (const p of pending) {
     const bound = BigInt(await read<bigint>("CarbonCredits", "issuanceBound", [p.projectId, p.header]));
     await send(VERIFIER, "CarbonCredits", "issue", [p.projectId, p.header, bound]);
-    const year = new Date(Number(p.header.periodStart) * 1000).getUTCFullYear();
-    const tokenId = BigInt(await read<bigint>("CarbonCredits", "tokenIdOf", [p.projectId, year]));
+    const tokenId = BigInt(await read<bigint>("CarbonCredits", "tokenIdOf", [p.projectId, vintage]));
     const prev = issued.get(p.facility.id);
     issued.set(p.facility.id, { tokenId, kg: (prev?.kg ?? 0n) + bound });
   }
   log(`credits issued: ${[...issued].map(([f, v]) => `${f} ${v.kg} kg`).join(", ")}`);
+  // token id = project id << 16 | vintage (CarbonCredits.tokenIdOf): `carbonproof verify --credit ID`
+  log(`credit ids (vintage ${vintage}): ${[...issued].map(([f, v]) => `${f} ${v.tokenId}`).join(", ")}`);
 
   const now = (await client.getBlock()).timestamp;
   let listings = 0;
@@ -407,6 +409,8 @@ async function main(): Promise<void> {
     attestations: pending.length,
     readings: readingsTotal,
     issuedKg: Object.fromEntries([...issued].map(([f, v]) => [f, Number(v.kg)])),
+    vintage,
+    creditIds: Object.fromEntries([...issued].map(([f, v]) => [f, v.tokenId.toString()])),
     listings,
     seconds: Number(((Date.now() - started) / 1000).toFixed(1)),
   };

@@ -1,13 +1,23 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../sdk/src/test/ports.ts";
 import { waitFor } from "../oracle/test/helpers.ts";
+import { moveAsidePreviousRun, webBuildIsStale, WEB_BUILD_INPUTS } from "./start.ts";
 
 /**
  * `npm start`, the README's first command, as a user runs it: the whole local stack comes up,
@@ -205,3 +215,162 @@ test(
     }
   },
 );
+
+/** Live processes (zombies left out) by pid: parent pid and command line, read from /proc. */
+function processes(): Map<number, { ppid: number; cmdline: string }> {
+  const all = new Map<number, { ppid: number; cmdline: string }>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // "pid (comm) state ppid …": comm may hold spaces and parentheses, so read after the last ")"
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (state === "Z" || state === "X") continue;
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+      all.set(Number(entry), { ppid: Number(ppid), cmdline });
+    } catch {
+      // it ended while being read
+    }
+  }
+  return all;
+}
+
+/** The live descendants of `pid`: pid → command line. */
+function descendants(pid: number): Map<number, string> {
+  const all = processes();
+  const found = new Map<number, string>();
+  let frontier = [pid];
+  while (frontier.length > 0) {
+    const next: number[] = [];
+    for (const [p, info] of all)
+      if (frontier.includes(info.ppid) && !found.has(p)) {
+        found.set(p, info.cmdline);
+        next.push(p);
+      }
+    frontier = next;
+  }
+  return found;
+}
+
+test(
+  "SIGTERM while a step runs (the deploy) stops that step too, and reports no failure",
+  { timeout: 180_000 },
+  async () => {
+    const port = await freePort();
+    const state = mkdtempSync(join(tmpdir(), "cp-start-step-"));
+    const deploymentId = deploymentIdOf(port);
+    const stack = startStack(["--port", String(port), "--no-services"], state, port);
+    const { child } = stack;
+    try {
+      await waitFor(() => /deploying .* with Ignition/.test(stack.output()) || child.exitCode !== null, {
+        timeoutMs: 120_000,
+        intervalMs: 50,
+        what: "npm start to begin the deploy",
+      });
+      assert.equal(child.exitCode, null, `npm start is running:\n${stack.output()}`);
+      // the deploy (`npx hardhat ignition deploy`, and what npx runs) is under way
+      const running = await waitFor(
+        () => {
+          const tree = descendants(child.pid!);
+          return [...tree.values()].some((c) => c.includes("ignition") && c.includes(deploymentId)) ? tree : undefined;
+        },
+        { timeoutMs: 10_000, intervalMs: 20, what: "the deploy step's processes" },
+      );
+      child.kill("SIGTERM");
+      const { code } = await stack.exited;
+      // gone when npm start is: stop() waited for them (the watchdog, told it is done, exits on its own)
+      const left = [...running]
+        .filter(([pid]) => processes().has(pid))
+        .filter(([, cmdline]) => !cmdline.includes("groups = new Set()"));
+      assert.deepEqual(left, [], `no process of npm start outlives it:\n${stack.output()}`);
+      assert.equal(code, 0, `npm start stops cleanly on SIGTERM:\n${stack.output()}`);
+      assert.match(stack.output(), /stopped\./);
+      assert.doesNotMatch(stack.output(), /failed|npm start: /, "a step cut short by the stop is not a failure");
+      assert.doesNotMatch(stack.output(), /contracts deployed:|ready in/, "nothing goes on after the stop");
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      rmSync(state, { recursive: true, force: true });
+      rmSync(join(root, "ignition/deployments", deploymentId), { recursive: true, force: true });
+    }
+  },
+);
+
+test("a Hardhat node that fails to start is reported with its last lines of output", { timeout: 120_000 }, async () => {
+  const port = await freePort();
+  const state = mkdtempSync(join(tmpdir(), "cp-start-chain-"));
+  const stack = startStack(["--port", String(port), "--no-services"], state, port);
+  const { child } = stack;
+  // taken after npm start found it free, before the Hardhat node (seconds to load) listens on it
+  const squatter = createServer((socket) => socket.destroy());
+  try {
+    await waitFor(() => /starting the Hardhat node/.test(stack.output()) || child.exitCode !== null, {
+      timeoutMs: 60_000,
+      intervalMs: 10,
+      what: "npm start to start the Hardhat node",
+    });
+    await new Promise<void>((resolve, reject) => {
+      squatter.once("error", reject);
+      squatter.listen(port, "127.0.0.1", resolve);
+    });
+    const { code } = await stack.exited;
+    assert.equal(code, 1, stack.output());
+    assert.match(stack.output(), /chain exited unexpectedly \(code 1\)/);
+    // the node's own account of it, hidden while it runs (it logs every request)
+    assert.match(stack.output(), /\[chain\] .*EADDRINUSE/, stack.output());
+  } finally {
+    squatter.close();
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    rmSync(state, { recursive: true, force: true });
+  }
+});
+
+test("the web build is stale when any of its inputs is newer: web, sdk and the subgraph client", () => {
+  const repo = mkdtempSync(join(tmpdir(), "cp-start-stale-"));
+  try {
+    const old = new Date("2026-01-01T00:00:00Z");
+    const built = new Date("2026-01-02T00:00:00Z");
+    const newer = new Date("2026-01-03T00:00:00Z");
+    const files = WEB_BUILD_INPUTS.map((input) => (/\.\w+$/.test(input) ? input : `${input}/deep/file.ts`));
+    for (const f of files) {
+      mkdirSync(dirname(join(repo, f)), { recursive: true });
+      writeFileSync(join(repo, f), "");
+      utimesSync(join(repo, f), old, old);
+    }
+    assert.equal(webBuildIsStale(repo, ".next"), true, "no build yet");
+    mkdirSync(join(repo, "web/.next"), { recursive: true });
+    writeFileSync(join(repo, "web/.next/BUILD_ID"), "x");
+    utimesSync(join(repo, "web/.next/BUILD_ID"), built, built);
+    assert.equal(webBuildIsStale(repo, ".next"), false, "every input older than the build");
+    for (const must of ["subgraph/client", "web/next.config.ts", "web/package.json", "web/src", "sdk/src"])
+      assert.ok(WEB_BUILD_INPUTS.includes(must), `${must} is an input of the web build`);
+    for (const f of files) {
+      utimesSync(join(repo, f), newer, newer);
+      assert.equal(webBuildIsStale(repo, ".next"), true, `${f} changed after the build`);
+      utimesSync(join(repo, f), old, old);
+    }
+  } finally {
+    rmSync(repo, { recursive: true, force: true });
+  }
+});
+
+test("each start keeps one previous run: it says the older one kept in previous/ is deleted", () => {
+  const dir = mkdtempSync(join(tmpdir(), "cp-start-previous-"));
+  try {
+    assert.match(moveAsidePreviousRun(dir), /no local data from a previous run/);
+    const run = (marker: string) => {
+      mkdirSync(join(dir, "oracle"), { recursive: true });
+      writeFileSync(join(dir, "oracle", "run.txt"), marker);
+      return moveAsidePreviousRun(dir);
+    };
+    const first = run("first");
+    assert.match(first, /was moved to .*previous/);
+    assert.doesNotMatch(first, /delet/, "nothing older to delete");
+    assert.equal(readFileSync(join(dir, "previous/oracle/run.txt"), "utf8"), "first");
+    const second = run("second");
+    assert.match(second, /replacing \(deleting\) the older run's data kept there/);
+    assert.equal(readFileSync(join(dir, "previous/oracle/run.txt"), "utf8"), "second");
+    assert.ok(!existsSync(join(dir, "oracle")), "the state directory starts clean");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

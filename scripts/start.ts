@@ -9,8 +9,9 @@
  *
  * The local chain lives in memory, so every start is a clean start: local data
  * of a previous run (oracle database, IPFS blocks) is moved aside to
- * `.carbonproof/previous/` and the run says so. Ctrl-C (or SIGTERM) stops every
- * part in reverse order.
+ * `.carbonproof/previous/`, replacing what an earlier run left there, and the run
+ * says so. Ctrl-C (or SIGTERM) stops every part in reverse order, a step still
+ * running (deploy, seed, web build) included.
  *
  * Flags: --port N (RPC port, default 8545), --no-services (chain + contracts only).
  */
@@ -89,6 +90,7 @@ function say(line: string): void {
   process.stdout.write(`[start ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
 }
 
+/** Every process started, servers and run-to-end steps alike, each the leader of its own group. */
 const children: { name: string; child: ChildProcess }[] = [];
 
 /**
@@ -128,13 +130,18 @@ function reap(line: string): void {
   reaper.stdin!.write(`${line}\n`);
 }
 
+/** Lines of a part's output kept for its exit report: the chain's output is not shown otherwise. */
+const TAIL_LINES = 20;
+
 function launch(
   name: string,
   command: string,
   args: string[],
   env: Record<string, string> = {},
   cwd: string = root,
-): ChildProcess {
+): void {
+  // stopping: the parts started so far are being stopped, and this one would outlive them
+  if (stopping) return;
   const child = spawn(command, args, {
     cwd,
     env: { ...process.env, ...env },
@@ -144,32 +151,62 @@ function launch(
     detached: true,
   });
   const prefix = `[${name}] `;
+  // the Hardhat node logs every request: shown only with CARBONPROOF_VERBOSE, or when it dies
+  const shown = Boolean(process.env.CARBONPROOF_VERBOSE) || name !== "chain";
+  const tail: string[] = [];
+  const keep = (line: string) => {
+    tail.push(line);
+    if (tail.length > TAIL_LINES) tail.shift();
+  };
   const pipe = (stream: NodeJS.ReadableStream, to: NodeJS.WriteStream) => {
     let buffered = "";
     stream.on("data", (chunk: Buffer) => {
       buffered += chunk.toString();
       const lines = buffered.split("\n");
       buffered = lines.pop() ?? "";
-      for (const line of lines) if (process.env.CARBONPROOF_VERBOSE || name !== "chain") to.write(prefix + line + "\n");
+      for (const line of lines) {
+        keep(line);
+        if (shown) to.write(prefix + line + "\n");
+      }
+    });
+    stream.on("end", () => {
+      if (buffered === "") return;
+      keep(buffered);
+      if (shown) to.write(prefix + buffered + "\n");
+      buffered = "";
     });
   };
   pipe(child.stdout!, process.stdout);
   pipe(child.stderr!, process.stderr);
   child.on("exit", (code, signal) => {
-    if (!stopping) {
-      say(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the stack.`);
-      void stop(1);
-    }
+    if (stopping) return;
+    say(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the stack.`);
+    // Its hidden output says why. Its last words may still be in the pipes: they are read until
+    // they close (a grandchild may hold them open: 1 s at most).
+    const lastWords = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 1000);
+      child.once("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    }).then(() => {
+      if (shown || tail.length === 0) return;
+      process.stderr.write(`${prefix}its last ${tail.length} lines of output:\n`);
+      for (const line of tail) process.stderr.write(`${prefix}${line}\n`);
+    });
+    // at once, so a step that fails for want of this part (the deploy, of the chain) is no news
+    void stop(1, lastWords);
   });
   children.push({ name, child });
   reap(String(child.pid));
-  return child;
 }
 
 let stopping = false;
-async function stop(code: number): Promise<void> {
+/** Stops every part and step, newest first, and exits with `code`; `first` is awaited before. */
+async function stop(code: number, first?: Promise<void>): Promise<void> {
   if (stopping) return;
   stopping = true;
+  await first;
   say("stopping…");
   for (const { name, child } of children.reverse()) {
     if (!groupAlive(child)) continue;
@@ -242,6 +279,19 @@ async function waitForRpc(url: string, timeoutMs: number): Promise<void> {
   throw new Error(`the Hardhat node did not answer on ${url} within ${timeoutMs / 1000} s (last error: ${last})`);
 }
 
+/** What a step run by `runToEnd` rejects with once `stop()` has begun: not a failure to report. */
+class Stopping extends Error {
+  constructor(name: string) {
+    super(`${name}: npm start is stopping`);
+  }
+}
+
+/**
+ * Runs a step to its end (deploy, seed, API key, web build) and resolves with its output. Like the
+ * parts, it runs in a process group of its own, known to `stop()` and to the watchdog: a SIGTERM
+ * to `npm start`, or another part's crash, stops a `next build` half-way too, instead of leaving
+ * it writing web/.next after `npm start` is gone.
+ */
 function runToEnd(
   name: string,
   command: string,
@@ -249,14 +299,25 @@ function runToEnd(
   env: Record<string, string> = {},
   cwd: string = root,
 ): Promise<string> {
+  if (stopping) return Promise.reject(new Stopping(name));
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    children.push({ name, child });
+    reap(String(child.pid));
     let output = "";
     child.stdout.on("data", (c: Buffer) => (output += c.toString()));
     child.stderr.on("data", (c: Buffer) => (output += c.toString()));
-    child.on("exit", (code) =>
-      code === 0 ? resolve(output) : reject(new Error(`${name} failed (exit ${code}):\n${output}`)),
-    );
+    child.on("error", reject);
+    child.on("exit", (code, signal) => {
+      if (code === 0) resolve(output);
+      else if (stopping) reject(new Stopping(name));
+      else reject(new Error(`${name} failed (${signal ?? `exit ${code}`}):\n${output}`));
+    });
   });
 }
 
@@ -276,11 +337,13 @@ async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
   throw new Error(`${url} did not answer within ${timeoutMs / 1000} s (last error: ${last})`);
 }
 
-/** Newest modification time of the files under `dir`, 0 when absent. */
-function newestMtime(dir: string): number {
-  if (!existsSync(dir)) return 0;
+/** Newest modification time of the file `path` or of the files under it, 0 when absent. */
+function newestMtime(path: string): number {
+  if (!existsSync(path)) return 0;
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
   let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+  for (const entry of readdirSync(path, { withFileTypes: true, recursive: true })) {
     if (!entry.isFile()) continue;
     const t = statSync(join(entry.parentPath, entry.name)).mtimeMs;
     if (t > newest) newest = t;
@@ -288,12 +351,25 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** The web build is stale when it is missing or older than the web or sdk sources. */
-function webBuildIsStale(): boolean {
-  const buildId = join(root, "web", process.env.NEXT_DIST_DIR || ".next", "BUILD_ID");
+/**
+ * What `next build` compiles, relative to the repository: the web app's sources and settings, and
+ * the workspaces it imports (the sdk, the subgraph's client).
+ */
+export const WEB_BUILD_INPUTS = [
+  "web/src",
+  "web/next.config.ts",
+  "web/package.json",
+  "web/tsconfig.json",
+  "sdk/src",
+  "subgraph/client",
+];
+
+/** The web build is stale when it is missing or older than any of its inputs (WEB_BUILD_INPUTS). */
+export function webBuildIsStale(repoRoot: string, distDir: string = process.env.NEXT_DIST_DIR || ".next"): boolean {
+  const buildId = join(repoRoot, "web", distDir, "BUILD_ID");
   if (!existsSync(buildId)) return true;
   const built = statSync(buildId).mtimeMs;
-  return ["web/src", "sdk/src"].some((d) => newestMtime(join(root, d)) > built);
+  return WEB_BUILD_INPUTS.some((input) => newestMtime(join(repoRoot, input)) > built);
 }
 
 /** Hardhat's public dev mnemonic: keys of the local chain only, known to everyone. */
@@ -436,7 +512,7 @@ async function startOracle(options: Options, rpcUrl: string, addressesFile: stri
 /** The parts on top of the chain: the web app (and the oracle node with its simulator). */
 async function startServices(options: Options, rpcUrl: string, addressesFile: string): Promise<void> {
   if (!existsSync(join(root, "web/package.json"))) return;
-  if (webBuildIsStale()) {
+  if (webBuildIsStale(root)) {
     say("building the web app (first start, or its sources changed)…");
     await runToEnd("next build", "npx", ["next", "build"], { NEXT_TELEMETRY_DISABLED: "1" }, join(root, "web"));
   }
@@ -462,21 +538,24 @@ async function startServices(options: Options, rpcUrl: string, addressesFile: st
   say(`web app: ${web}/ (market) · ${web}/explorer (explorer, no wallet) · ${web}/verify (verify a file or id)`);
 }
 
-function moveAsidePreviousRun(): void {
-  const entries = existsSync(stateDir)
-    ? ["oracle", "oracle-cosigner", "ipfs", "web"].filter((d) => existsSync(join(stateDir, d)))
+/**
+ * Moves the local data of the previous run in `dir` to `dir/previous/`, deleting what the run
+ * before it had left there (one run is kept, not all), and returns the line that says so.
+ */
+export function moveAsidePreviousRun(dir: string): string {
+  const entries = existsSync(dir)
+    ? ["oracle", "oracle-cosigner", "ipfs", "web"].filter((d) => existsSync(join(dir, d)))
     : [];
-  mkdirSync(stateDir, { recursive: true });
-  if (entries.length === 0) {
-    say("starting clean (no local data from a previous run).");
-    return;
-  }
-  const previous = join(stateDir, "previous");
+  mkdirSync(dir, { recursive: true });
+  if (entries.length === 0) return "starting clean (no local data from a previous run).";
+  const previous = join(dir, "previous");
+  const replaced = existsSync(previous) && readdirSync(previous).length > 0;
   rmSync(previous, { recursive: true, force: true });
   mkdirSync(previous, { recursive: true });
-  for (const d of entries) renameSync(join(stateDir, d), join(previous, d));
-  say(
-    `starting clean: the local chain lives in memory, so the local data of the previous run (${entries.join(", ")}) was moved to ${previous}.`,
+  for (const d of entries) renameSync(join(dir, d), join(previous, d));
+  return (
+    `starting clean: the local chain lives in memory, so the local data of the previous run (${entries.join(", ")}) was moved to ${previous}` +
+    (replaced ? ", replacing (deleting) the older run's data kept there." : ".")
   );
 }
 
@@ -498,7 +577,7 @@ async function main(): Promise<void> {
           `port ${port} on 127.0.0.1 is in use (another \`npm start\`?). Stop it, or run \`npm start -- ${flag} <free port>\`.`,
         );
   }
-  moveAsidePreviousRun();
+  say(moveAsidePreviousRun(stateDir));
 
   const rpcUrl = `http://127.0.0.1:${options.port}`;
   say(`starting the Hardhat node on ${rpcUrl}…`);
@@ -542,6 +621,7 @@ async function main(): Promise<void> {
     await startOracle(options, rpcUrl, addressesFile);
     await startServices(options, rpcUrl, addressesFile);
   }
+  if (stopping) return;
   say(
     `ready in ${((Date.now() - started) / 1000).toFixed(1)} s. RPC ${rpcUrl} (chain id 31337). Ctrl-C stops everything.`,
   );
@@ -550,7 +630,12 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((cause: unknown) => {
-  process.stderr.write(`npm start: ${cause instanceof Error ? cause.message : String(cause)}\n`);
-  void stop(1);
-});
+// run as `node scripts/start.ts`; imported (by its tests), it starts nothing
+if (import.meta.main)
+  main().catch((cause: unknown) => {
+    // stop() has begun (Ctrl-C, SIGTERM, a part that died, which it reported): a step it cut short
+    // did not fail
+    if (stopping) return;
+    process.stderr.write(`npm start: ${cause instanceof Error ? cause.message : String(cause)}\n`);
+    void stop(1);
+  });

@@ -262,10 +262,10 @@ const suites: Suite[] = [
   },
   {
     name: "start",
-    what: "`npm start` as the README runs it: the whole local stack up on free ports, readings stored, every part stopped on SIGTERM (after e2e, whose web build it reuses)",
+    what: "`npm start` as the README runs it: the whole local stack up on free ports, readings stored, every part (and a step under way) stopped on SIGTERM; the demo's periods at any date (after e2e, whose web build it reuses)",
     present: () => existsSync(join(root, "scripts/start.test.ts")) && existsSync(join(root, "web/package.json")),
     command: process.execPath,
-    args: ["--test", "--test-timeout=600000", "scripts/start.test.ts"],
+    args: ["--test", "--test-timeout=600000", "scripts/start.test.ts", "scripts/demo-periods.test.ts"],
     timeoutMinutes: 12,
     parse: parseNodeTest,
   },
