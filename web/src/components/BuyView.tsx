@@ -1,7 +1,7 @@
 "use client";
 
 import Link from "next/link";
-import { useMemo, useState } from "react";
+import { useMemo, useReducer, useState } from "react";
 import type { Address } from "viem";
 import { useAccount } from "wagmi";
 import { WalletButton } from "./WalletButton.tsx";
@@ -19,6 +19,7 @@ import {
 import { describeError } from "@/lib/errors.ts";
 import { parseUintId } from "@/lib/ids.ts";
 import { amountProblem, balanceCovers, isNativePayment, paymentValue, purchaseStep, quote } from "@/lib/quote.ts";
+import { initialIrreversibleForm, irreversibleFormReducer } from "@/lib/irreversibleForm.ts";
 import { retirementDetails, type FieldErrors } from "@/lib/retirement.ts";
 import {
   formatTokenAmount,
@@ -156,6 +157,8 @@ export function BuyView({ id }: { id: string }) {
         </div>
       ) : (
         <PurchaseForm
+          // keyed by account: a wallet account switch starts a fresh form (beneficiary = the new account)
+          key={address}
           listingId={listingId}
           listing={listing}
           tokenDecimals={token.decimals}
@@ -194,12 +197,16 @@ function PurchaseForm(props: {
       if (minted) setCertificateId(minted);
     },
   });
-  const [amountText, setAmountText] = useState(tonnesInputValue(listing.remaining < 1000n ? listing.remaining : 1000n));
+  // the amount and the "retirement is permanent" box: the box is cleared when the amount or the mode changes
+  const [{ amountText, confirmed }, dispatch] = useReducer(
+    irreversibleFormReducer,
+    initialIrreversibleForm("", tonnesInputValue(listing.remaining < 1000n ? listing.remaining : 1000n)),
+  );
+  const setAmountText = (text: string) => dispatch({ type: "amount", amountText: text });
   const [slippageBps, setSlippageBps] = useState<number>(50);
   const [mode, setMode] = useState<"buy" | "retire">("buy");
   const [form, setForm] = useState(emptyRetirementForm(props.account));
   const [formErrors, setFormErrors] = useState<FieldErrors>({});
-  const [confirmed, setConfirmed] = useState(false);
 
   const parsed = parseTonnes(amountText);
   const problem = parsed.ok ? amountProblem(parsed.value, listing.remaining, listing.minFill) : parsed.error;
@@ -226,7 +233,7 @@ function PurchaseForm(props: {
   async function buy() {
     if (!qt) return;
     if (mode === "buy") {
-      await tx.send({
+      const r = await tx.send({
         label: `Buy ${formatTonnes(qt.amountKg)}`,
         address: runtime.addresses.Marketplace!,
         abi: marketplaceAbi,
@@ -235,6 +242,7 @@ function PurchaseForm(props: {
         value: paymentValue(native, qt),
         undone: "nothing was bought",
       });
+      if (r.ok) dispatch({ type: "succeeded" });
       return;
     }
     const details = retirementDetails(form);
@@ -243,7 +251,7 @@ function PurchaseForm(props: {
       return;
     }
     setFormErrors({});
-    await tx.send({
+    const r = await tx.send({
       label: `Buy and retire ${formatTonnes(qt.amountKg)}`,
       address: runtime.addresses.Marketplace!,
       abi: marketplaceAbi,
@@ -252,6 +260,8 @@ function PurchaseForm(props: {
       value: paymentValue(native, qt),
       undone: "nothing was bought or retired",
     });
+    // disarm: another purchase needs a new amount and, to retire, a new acknowledgement
+    if (r.ok) dispatch({ type: "succeeded" });
   }
 
   return (
@@ -268,7 +278,16 @@ function PurchaseForm(props: {
       <fieldset>
         <legend>What to do with the credits</legend>
         <div className="check" style={{ display: "flex", gap: "0.5rem", alignItems: "center" }}>
-          <input type="radio" id="mode-buy" name="mode" checked={mode === "buy"} onChange={() => setMode("buy")} />
+          <input
+            type="radio"
+            id="mode-buy"
+            name="mode"
+            checked={mode === "buy"}
+            onChange={() => {
+              setMode("buy");
+              dispatch({ type: "changed" });
+            }}
+          />
           <label htmlFor="mode-buy" style={{ margin: 0 }}>
             Buy and keep them in my wallet
           </label>
@@ -279,7 +298,10 @@ function PurchaseForm(props: {
             id="mode-retire"
             name="mode"
             checked={mode === "retire"}
-            onChange={() => setMode("retire")}
+            onChange={() => {
+              setMode("retire");
+              dispatch({ type: "changed" });
+            }}
           />
           <label htmlFor="mode-retire" style={{ margin: 0 }}>
             Buy and retire them now, in one transaction
@@ -293,7 +315,7 @@ function PurchaseForm(props: {
             id="amount"
             inputMode="decimal"
             value={amountText}
-            aria-invalid={problem ? true : undefined}
+            aria-invalid={amountText && problem ? true : undefined}
             aria-describedby="amount-hint amount-error"
             onChange={(e) => setAmountText(e.target.value)}
           />
@@ -308,7 +330,7 @@ function PurchaseForm(props: {
             </button>
           </p>
           <p id="amount-error" className="error" aria-live="polite">
-            {problem ?? ""}
+            {amountText ? (problem ?? "") : ""}
           </p>
         </div>
         {native ? (
@@ -376,7 +398,7 @@ function PurchaseForm(props: {
           <RetirementFields form={form} onChange={setForm} errors={formErrors} ownAddress={props.account} />
           <IrreversibleConfirm
             checked={confirmed}
-            onChange={setConfirmed}
+            onChange={(c) => dispatch({ type: "confirm", confirmed: c })}
             amountText={qt ? formatTonnes(qt.amountKg) : "The credits"}
           />
         </>

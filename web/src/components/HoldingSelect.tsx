@@ -12,15 +12,20 @@ export function HoldingSelect({
 }: {
   id: string;
   holdings: readonly Holding[];
-  /** the chosen credit's token id */
-  value: bigint;
+  /** the chosen credit's token id; undefined: none chosen (the one asked for is not held) */
+  value: bigint | undefined;
   /** the token id chosen, as the option's text */
   onChange: (tokenText: string) => void;
 }) {
   return (
     <div className="field">
       <label htmlFor={id}>Credit</label>
-      <select id={id} value={value.toString()} onChange={(e) => onChange(e.target.value)}>
+      <select id={id} value={value?.toString() ?? ""} onChange={(e) => onChange(e.target.value)}>
+        {value === undefined ? (
+          <option value="" disabled>
+            Choose a credit
+          </option>
+        ) : null}
         {holdings.map((h) => (
           <option key={h.tokenId.toString()} value={h.tokenId.toString()}>
             {h.projectName} {h.vintage}: {formatTonnes(h.balanceKg)} held

@@ -23,7 +23,10 @@ import { RequireWallet } from "./RequireWallet.tsx";
 import { TxStatus } from "./TxStatus.tsx";
 
 export function SellView() {
-  return <RequireWallet what="list credits you hold">{(address) => <Sell account={address} />}</RequireWallet>;
+  // keyed by account: a wallet account switch starts fresh forms
+  return (
+    <RequireWallet what="list credits you hold">{(address) => <Sell key={address} account={address} />}</RequireWallet>
+  );
 }
 
 function Sell({ account }: { account: `0x${string}` }) {
