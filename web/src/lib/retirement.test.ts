@@ -46,3 +46,14 @@ test("half a period is refused", () => {
   const r = retirementDetails({ ...base, periodStart: "2026-01-01" });
   assert.ok(!r.ok && r.errors.periodEnd);
 });
+
+test("a consumption period before 1970 is refused in words (the contract stores uint64 seconds)", () => {
+  const r = retirementDetails({ ...base, periodStart: "1969-12-31", periodEnd: "1969-12-31" });
+  assert.equal(r.ok, false);
+  if (!r.ok) {
+    assert.match(r.errors.periodStart ?? "", /before 1970-01-01/);
+    assert.match(r.errors.periodEnd ?? "", /before 1970-01-01/);
+  }
+  const first = retirementDetails({ ...base, periodStart: "1970-01-01", periodEnd: "1970-01-01" });
+  assert.ok(first.ok && first.value.consumptionStart === 0n && first.value.consumptionEnd === 86_400n);
+});

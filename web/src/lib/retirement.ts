@@ -31,6 +31,9 @@ export type FieldErrors = Partial<Record<keyof RetirementForm, string>>;
 
 const utf8Length = (s: string) => new TextEncoder().encode(s).length;
 
+/** The earliest consumption day: the contract stores unix seconds as uint64, so nothing before 1970. */
+export const FIRST_DAY = "1970-01-01";
+
 function day(text: string): bigint | undefined {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return undefined;
   const ms = Date.parse(`${text}T00:00:00Z`);
@@ -62,8 +65,10 @@ export function retirementDetails(
     const s = day(form.periodStart);
     const e = day(form.periodEnd);
     if (s === undefined) errors.periodStart = "Enter the first day of the period (or leave both dates empty).";
+    else if (s < 0n) errors.periodStart = `The period cannot start before ${FIRST_DAY}.`;
     if (e === undefined) errors.periodEnd = "Enter the last day of the period (or leave both dates empty).";
-    if (s !== undefined && e !== undefined) {
+    else if (e < 0n) errors.periodEnd = `The period cannot end before ${FIRST_DAY}.`;
+    if (s !== undefined && e !== undefined && s >= 0n && e >= 0n) {
       if (e < s) errors.periodEnd = "The period cannot end before it starts.";
       start = s;
       end = e + 86_400n; // the last day is included; on-chain the end is exclusive

@@ -102,3 +102,11 @@ test("a listing's new price is read in that listing's own payment token", () => 
   assert.deepEqual(parseUnitPrice("32.5", usd!.decimals), { ok: true, value: 32_500n });
   assert.equal(tokenOfListing({ paymentToken: "0x0000000000000000000000000000000000000009" }, tokens), undefined);
 });
+
+test("a price per tonne above what the Marketplace stores (uint128 per kg) is refused in words", () => {
+  const max = (2n ** 128n - 1n) * 1000n; // per tonne, base units
+  const text = (v: bigint) => v.toString();
+  assert.deepEqual(parseUnitPrice(text(max), 0), { ok: true, value: 2n ** 128n - 1n });
+  const over = parseUnitPrice(text(max + 1000n), 0);
+  assert.ok(!over.ok && /too large/.test(over.error), JSON.stringify(over));
+});

@@ -132,8 +132,17 @@ export function pricePerKgFromTonne(perTonne: bigint): ParseResult {
  */
 export function parseUnitPrice(input: string, decimals: number): ParseResult {
   const perTonne = parseTokenAmount(input, decimals);
-  return perTonne.ok ? pricePerKgFromTonne(perTonne.value) : perTonne;
+  const perKg = perTonne.ok ? pricePerKgFromTonne(perTonne.value) : perTonne;
+  if (perKg.ok && perKg.value > MAX_UINT128)
+    return {
+      ok: false,
+      error: `That price is too large: at most ${formatTokenAmount(MAX_UINT128 * KG_PER_TONNE, decimals)} per tonne.`,
+    };
+  return perKg;
 }
+
+/** The Marketplace stores a unit price as uint128. */
+export const MAX_UINT128 = 2n ** 128n - 1n;
 
 /** A payment token as the sell page shows it (reads.ts PaymentTokenInfo). */
 export type TokenLabel = { address: string; symbol: string; decimals: number };
