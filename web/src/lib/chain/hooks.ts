@@ -143,14 +143,16 @@ export function useTransaction(options: { key?: string; onConfirmed?: (receipt: 
     [reader, queryClient, key],
   );
 
-  // A transaction this form sent before a reload or a disconnect: wait for it again.
+  const followRef = useRef(follow);
+  followRef.current = follow;
+  // Once per mount: a transaction this form sent before a reload or a disconnect is waited for
+  // again; unmounting stops the wait (its entry stays stored for the next mount).
   useEffect(() => {
     const store = sessionStore();
-    if (!store || !key) return;
-    const pending = findPending(store, window.location.pathname, key);
-    if (pending) void follow(pending.label, pending.hash, pending.undone, undefined);
+    const pending = store && key ? findPending(store, window.location.pathname, key) : undefined;
+    if (pending) void followRef.current(pending.label, pending.hash, pending.undone, undefined);
     return () => abort.current?.abort();
-  }, [key, follow]);
+  }, [key]);
 
   const send = useCallback(
     async (req: WriteRequest): Promise<SendResult> => {
