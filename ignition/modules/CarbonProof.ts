@@ -9,7 +9,8 @@
  *   (default accounts #1, #2, #3)
  * - `threshold` (number): quorum k (default 2)
  * - `verifier` (address): VERIFIER_ROLE on AttestationRegistry (default account #4)
- * - `deviceManager` (address): DEVICE_MANAGER_ROLE on DeviceRegistry (default account #5)
+ * - `deviceManager` (address): DEVICE_MANAGER_ROLE on DeviceRegistry (default account #12: #5 is the
+ *   credits verifier of CreditsStack.ts, and no default account holds two roles)
  * - `pauser` (address): PAUSER_ROLE on AttestationRegistry (default account 0)
  *
  * Other modules build on it with `m.useModule(CarbonProofModule)` and get its futures
@@ -34,7 +35,7 @@ const CarbonProofModule = buildModule("CarbonProof", (m) => {
   const oracleNodes = m.getParameter("oracleNodes", LOCAL_ORACLE_NODES);
   const threshold = m.getParameter("threshold", 2);
   const verifier = m.getParameter("verifier", m.getAccount(4));
-  const deviceManager = m.getParameter("deviceManager", m.getAccount(5));
+  const deviceManager = m.getParameter("deviceManager", m.getAccount(12));
   const pauser = m.getParameter("pauser", deployer);
 
   const deviceRegistry = m.contract("DeviceRegistry", [deployer]);

@@ -5,7 +5,8 @@
  *
  * Roles (the deployer, account #0, is admin of everything it deploys):
  * - CarbonCredits: VERIFIER_ROLE → `verifier` (default account #5, as scripts/seed-demo.ts expects;
- *   not an oracle node: it must not co-sign what it issues); AUDITOR_ROLE → `auditor` (default #10);
+ *   not an oracle node: it must not co-sign what it issues; no other default role is #5's, the
+ *   device manager is #12); AUDITOR_ROLE → `auditor` (default #10);
  *   ARBITER_ROLE → `arbiter` (default #11; never the auditor: nobody resolves their own challenge);
  *   PAUSER_ROLE → deployer.
  * - AttestationRegistry: VERIFIER_ROLE → CarbonCredits (an upheld challenge revokes the attestation).

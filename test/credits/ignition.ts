@@ -6,6 +6,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import CreditsModule from "../../ignition/modules/Credits.ts";
 import { ROLES } from "../../ignition/modules/CreditsStack.ts";
+import { DEVICE_MANAGER_ROLE } from "../../ignition/modules/CarbonProof.ts";
 
 const connection = await network.create();
 const { ethers, ignition } = connection;
@@ -36,5 +37,31 @@ describe("ignition: credits stack", function () {
     expect(await d.testUsd.decimals()).to.equal(6n);
     // the credits verifier (#5) is not an oracle node, so it can issue what the nodes attest
     expect(await d.oracleSet.isActiveNode(signers[5].address)).to.equal(false);
+  });
+
+  it("gives every role its own default account (review: #5 was credits verifier and device manager)", async function () {
+    const signers = await ethers.getSigners();
+    const d = await ignition.deploy(CreditsModule, { parameters });
+    const holders = async (c: { hasRole(role: string, account: string): Promise<boolean> }, role: string) => {
+      const out: number[] = [];
+      for (let i = 0; i < signers.length; i++) if (await c.hasRole(role, signers[i]!.address)) out.push(i);
+      return out;
+    };
+    const roles = {
+      oracleNodes: (await d.oracleSet.activeNodes()).map((a: string) => signers.findIndex((s) => s.address === a)),
+      registryVerifier: await holders(d.attestationRegistry, ROLES.VERIFIER),
+      deviceManager: await holders(d.deviceRegistry, DEVICE_MANAGER_ROLE),
+      creditsVerifier: await holders(d.credits, ROLES.VERIFIER),
+      auditor: await holders(d.credits, ROLES.AUDITOR),
+      arbiter: await holders(d.credits, ROLES.ARBITER),
+    };
+    expect(roles).to.deep.equal({
+      oracleNodes: [1, 2, 3],
+      registryVerifier: [4],
+      deviceManager: [12],
+      creditsVerifier: [5],
+      auditor: [10],
+      arbiter: [11],
+    });
   });
 });

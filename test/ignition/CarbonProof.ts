@@ -20,7 +20,7 @@ describe("Ignition module CarbonProof", function () {
     for (const c of [deviceRegistry, oracleSet, attestationRegistry]) {
       expect(await c.hasRole(admin, signers[0]!.address)).to.equal(true);
     }
-    expect(await deviceRegistry.hasRole(DEVICE_MANAGER_ROLE, signers[5]!.address)).to.equal(true);
+    expect(await deviceRegistry.hasRole(DEVICE_MANAGER_ROLE, signers[12]!.address)).to.equal(true);
     expect(await attestationRegistry.hasRole(VERIFIER_ROLE, signers[4]!.address)).to.equal(true);
     expect(await attestationRegistry.hasRole(PAUSER_ROLE, signers[0]!.address)).to.equal(true);
     expect(await attestationRegistry.oracleSet()).to.equal(await oracleSet.getAddress());
