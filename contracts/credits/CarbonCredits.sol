@@ -39,6 +39,11 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
 
     /// @notice Upper bound of the configurable challenge window.
     uint64 public constant MAX_CHALLENGE_WINDOW = 90 days;
+    /// @notice How long after its challenge window a pending challenge shields a period from
+    /// {recordShortfall}: past it, the period's excess can be charged whether or not an arbiter ruled.
+    uint64 public constant CHALLENGE_RESOLUTION_PERIOD = 30 days;
+    /// @notice Most baseline segments a project can have: {baselineGrams} reads them one by one.
+    uint256 public constant MAX_BASELINE_SEGMENTS = 1000;
 
     /// @notice What this contract did with an attestation id.
     enum AttestationState {
@@ -205,6 +210,7 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
     error CarbonCreditsProponentIsVerifier(address proponent);
     error CarbonCreditsPeriodAboveBaseline(bytes32 attestationId, uint256 excessGrams);
     error CarbonCreditsNoShortfall(bytes32 attestationId, uint256 reductionGrams);
+    error CarbonCreditsTooManyBaselineSegments(uint40 projectId, uint256 max);
 
     /**
      * @param registry_        the AttestationRegistry
@@ -290,7 +296,9 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
     /**
      * @notice Changes a project's baseline from `effectiveFrom` on (verifier). It must start after
      * the previous segment and at or after the end of every period already issued, so it applies
-     * only to periods not yet issued.
+     * only to periods not yet issued. A project has at most {MAX_BASELINE_SEGMENTS} segments
+     * (`CarbonCreditsTooManyBaselineSegments`): segments are never removed, and every issuance
+     * reads those its period needs, so an unbounded list could make issuance cost more than a block.
      */
     function setBaseline(uint40 projectId, uint64 effectiveFrom, uint128 gramsPerDay, string calldata justificationCid)
         external
@@ -298,6 +306,9 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
     {
         Project storage p = _project(projectId);
         uint16 n = p.baselineCount;
+        if (n >= MAX_BASELINE_SEGMENTS) {
+            revert CarbonCreditsTooManyBaselineSegments(projectId, MAX_BASELINE_SEGMENTS);
+        }
         uint64 notBefore = _baselines[projectId][n - 1].effectiveFrom + 1;
         if (p.issuedThrough > notBefore) notBefore = p.issuedThrough;
         if (effectiveFrom < notBefore) revert CarbonCreditsBaselineTooEarly(effectiveFrom, notBefore);
@@ -385,7 +396,7 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
         if (!p.active) revert CarbonCreditsProjectInactive(projectId);
         uint256 emitted;
         uint256 baseline;
-        (attestationId, emitted, baseline) = _unsettled(projectId, p, header);
+        (attestationId, emitted, baseline) = _unsettled(projectId, p, header, false);
         if (registry.wasSignedBy(attestationId, msg.sender)) {
             revert CarbonCreditsSignerCannotIssue(attestationId, msg.sender);
         }
@@ -415,6 +426,11 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
      * @notice Records a correction batch (anyone, once its challenge window has passed). Its fossil
      * grams are charged to the project that issued the corrected period (covered before any further
      * credit of that project) or, if the period is not issued yet, to the corrected attestation itself.
+     * A revoked (or upheld) period is re-attested by its corrections: the first one recorded settles
+     * it, charging max(0, grams recorded against it − baseline of the correction's period) to the
+     * project of the correction's facility and methodology (`ShortfallRecorded`); later ones are
+     * charged in full, as for any settled period. So revoking a period above its baseline never
+     * erases its excess.
      * @return correctionId the correction's attestation id
      */
     function recordCorrection(IAttestationRegistry.BatchHeader calldata correction)
@@ -423,7 +439,7 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
         returns (bytes32 correctionId)
     {
         bytes32 originalId = correction.correctionOf;
-        correctionId = _checkedAttestation(correction);
+        (correctionId,) = _checkedAttestation(correction);
         if (originalId == 0) revert CarbonCreditsNotACorrection(correctionId);
         AttestationUse storage use = _uses[correctionId];
         _usableState(correctionId, use);
@@ -435,12 +451,31 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
         if (original.state == AttestationState.Issued) {
             projectId = original.projectId;
             _projects[projectId].correctionDebtGrams += grams;
+        } else {
+            // the corrected period is not settled yet: its issuance or settlement covers the grams
+            original.amount += grams;
         }
         _uses[correctionId] = AttestationUse(AttestationState.Correction, projectId, grams);
-        if (projectId == 0 && original.state != AttestationState.Upheld && original.state != AttestationState.Correction) {
-            original.amount += grams; // the corrected period is not issued yet: its issuance will cover it
-        }
         emit CorrectionRecorded(correctionId, originalId, projectId, grams);
+        if (projectId == 0 && registry.isRevoked(originalId)) _settleRevoked(originalId, original, correction);
+    }
+
+    /// @dev Settles revoked period `originalId`, re-attested by `correction`: its emissions are the
+    /// grams of the corrections recorded against it (the revoked header's count for nothing). The
+    /// baseline is the correction's period's, never more than the revoked period's, so a period
+    /// re-attested in parts is over-charged rather than under-charged. A facility and methodology
+    /// without a project, or a period before the project's first baseline, is left unsettled.
+    function _settleRevoked(
+        bytes32 originalId,
+        AttestationUse storage original,
+        IAttestationRegistry.BatchHeader calldata correction
+    ) private {
+        uint40 projectId = projectOfScope[_scope(correction.facilityId, correction.methodologyId)];
+        if (projectId == 0 || correction.periodStart < _baselines[projectId][0].effectiveFrom) return;
+        Project storage p = _projects[projectId];
+        uint256 baseline = _baselineGrams(projectId, p.baselineCount, correction.periodStart, correction.periodEnd);
+        uint256 emitted = original.amount;
+        _settle(originalId, projectId, p, emitted > baseline ? emitted - baseline : 0, correction.periodEnd);
     }
 
     /**
@@ -449,7 +484,9 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
      * grams are owed by the project and covered before any further credit of it, as a correction
      * is. Without this, a verifier could issue the periods below the baseline and leave the others
      * unissued, crediting more than the project's net reduction. Reverts
-     * `CarbonCreditsNoShortfall` for a period at or below its baseline (that one is issued).
+     * `CarbonCreditsNoShortfall` for a period at or below its baseline (that one is issued). A
+     * pending challenge shields the period only until {CHALLENGE_RESOLUTION_PERIOD} after its
+     * challenge window: a challenge no arbiter resolves cannot hide a period's excess for ever.
      * @return attestationId the EIP-712 id of `header`
      * @return excessGrams   the grams charged to the project
      */
@@ -461,11 +498,19 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
         Project storage p = _project(projectId);
         uint256 emitted;
         uint256 baseline;
-        (attestationId, emitted, baseline) = _unsettled(projectId, p, header);
+        (attestationId, emitted, baseline) = _unsettled(projectId, p, header, true);
         if (emitted <= baseline) revert CarbonCreditsNoShortfall(attestationId, baseline - emitted);
         excessGrams = emitted - baseline;
+        _settle(attestationId, projectId, p, excessGrams, header.periodEnd);
+    }
+
+    /// @dev Settles period `attestationId` (ending at `periodEnd`): its `excessGrams` are owed by
+    /// project `projectId` (shared by recordShortfall and the settlement of a revoked period).
+    function _settle(bytes32 attestationId, uint40 projectId, Project storage p, uint256 excessGrams, uint64 periodEnd)
+        private
+    {
         p.correctionDebtGrams = (uint256(p.correctionDebtGrams) + excessGrams).toUint128();
-        if (header.periodEnd > p.issuedThrough) p.issuedThrough = header.periodEnd;
+        if (periodEnd > p.issuedThrough) p.issuedThrough = periodEnd;
         // settled: it backs nothing, and a later correction of it is charged to the project
         _uses[attestationId] = AttestationUse(AttestationState.Issued, projectId, 0);
         emit ShortfallRecorded(attestationId, projectId, excessGrams);
@@ -525,14 +570,18 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
     }
 
     /// @notice The issuance bound in kg for `header` under project `projectId` today (same arithmetic
-    /// as {issue}, without the registry checks).
+    /// as {issue}, without the registry checks): 0 for an attestation that cannot be issued because
+    /// of what this contract recorded (issued or settled, a correction, challenged, upheld).
     function issuanceBound(uint40 projectId, IAttestationRegistry.BatchHeader calldata header)
         external
         view
         returns (uint256)
     {
         Project storage p = _project(projectId);
-        uint256 emitted = uint256(header.fossilCo2eGrams) + _uses[registry.attestationIdOf(header)].amount;
+        AttestationUse storage use = _uses[registry.attestationIdOf(header)];
+        // only an unused attestation's `amount` is grams (of corrections); an issued one's is kg
+        if (use.state != AttestationState.None && use.state != AttestationState.Dismissed) return 0;
+        uint256 emitted = uint256(header.fossilCo2eGrams) + use.amount;
         uint256 baseline = _baselineGrams(projectId, p.baselineCount, header.periodStart, header.periodEnd);
         uint256 reduction = baseline > emitted ? baseline - emitted : 0;
         uint256 debt = p.correctionDebtGrams;
@@ -638,12 +687,16 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
     }
 
     /// @dev Registry checks shared by issuance and corrections: the header is the attestation's,
-    /// it exists, is not revoked, and its challenge window is over.
-    function _checkedAttestation(IAttestationRegistry.BatchHeader calldata header) private view returns (bytes32 id) {
+    /// it exists, is not revoked, and its challenge window (which ended at `endsAt`) is over.
+    function _checkedAttestation(IAttestationRegistry.BatchHeader calldata header)
+        private
+        view
+        returns (bytes32 id, uint256 endsAt)
+    {
         id = registry.attestationIdOf(header);
         if (!registry.exists(id)) revert CarbonCreditsUnknownAttestation(id);
         if (registry.isRevoked(id)) revert CarbonCreditsAttestationRevoked(id);
-        uint256 endsAt = uint256(registry.getAttestation(id).submittedAt) + challengeWindow;
+        endsAt = uint256(registry.getAttestation(id).submittedAt) + challengeWindow;
         if (block.timestamp < endsAt) revert CarbonCreditsChallengeWindowOpen(id, endsAt);
     }
 
@@ -655,15 +708,22 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
     /// @dev Checks shared by `issue` and `recordShortfall`: a regular attestation of the project's
     /// facility and methodology, its challenge window over, not used. Returns its id, the grams it
     /// emitted (with corrections recorded against it while unissued) and its period's baseline.
-    function _unsettled(uint40 projectId, Project storage p, IAttestationRegistry.BatchHeader calldata header)
-        private
-        view
-        returns (bytes32 id, uint256 emitted, uint256 baseline)
-    {
+    /// `settling` (recordShortfall): a challenge pending {CHALLENGE_RESOLUTION_PERIOD} after the
+    /// window no longer blocks.
+    function _unsettled(
+        uint40 projectId,
+        Project storage p,
+        IAttestationRegistry.BatchHeader calldata header,
+        bool settling
+    ) private view returns (bytes32 id, uint256 emitted, uint256 baseline) {
         if (header.correctionOf != 0) revert CarbonCreditsCorrectionBacksNoIssuance(header.correctionOf);
         if (_scope(header.facilityId, header.methodologyId) != p.scope) _revertWrongScope(projectId, header);
-        id = _checkedAttestation(header);
-        emitted = uint256(header.fossilCo2eGrams) + _usableState(id, _uses[id]);
+        uint256 endsAt;
+        (id, endsAt) = _checkedAttestation(header);
+        AttestationUse storage use = _uses[id];
+        bool lapsed = settling && use.state == AttestationState.Challenged
+            && block.timestamp >= endsAt + CHALLENGE_RESOLUTION_PERIOD;
+        emitted = uint256(header.fossilCo2eGrams) + (lapsed ? use.amount : _usableState(id, use));
         baseline = _baselineGrams(projectId, p.baselineCount, header.periodStart, header.periodEnd);
     }
 

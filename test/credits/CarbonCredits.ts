@@ -318,6 +318,25 @@ describe("CarbonCredits", function () {
       await f.credits.connect(f.verifier).issue(f.projectId, f.headers[0], 1n);
     });
 
+    it("issuanceBound is 0 for an attestation that cannot be issued (review: it added issued kg to grams)", async function () {
+      const f = await networkHelpers.loadFixture(attested);
+      expect(await f.credits.issuanceBound(f.projectId, f.headers[0])).to.equal(400n);
+      await f.credits.connect(f.verifier).issue(f.projectId, f.headers[0], 400n);
+      expect(await f.credits.issuanceBound(f.projectId, f.headers[0])).to.equal(0n);
+      const c = header({ correctionOf: f.ids[1], periodStart: f.headers[1].periodStart, fossilCo2eGrams: 1_000n });
+      await f.attestCorrection(c, f.headers[1]);
+      const next = header({ day: 3n });
+      const nextId = await f.attest(next);
+      await f.credits.connect(f.auditor).challenge(nextId, "r", "e");
+      expect(await f.credits.issuanceBound(f.projectId, next)).to.equal(0n); // challenged
+      await time.increase(CHALLENGE_WINDOW);
+      await f.credits.recordCorrection(c);
+      expect(await f.credits.issuanceBound(f.projectId, c)).to.equal(0n); // a correction
+      expect(await f.credits.issuanceBound(f.projectId, f.headers[1])).to.equal(399n); // its pending grams count
+      await f.credits.connect(f.arbiter).resolveChallenge(nextId, false, "fine");
+      expect(await f.credits.issuanceBound(f.projectId, next)).to.equal(400n); // dismissed
+    });
+
     it("issues periods out of order, each against the baseline of its own period", async function () {
       const f = await networkHelpers.loadFixture(attested);
       await f.credits.connect(f.verifier).issue(f.projectId, f.headers[2], 400n);
@@ -496,15 +515,44 @@ describe("CarbonCredits", function () {
         .withArgs(f.tokenId, f.ids[2], f.projectId, f.proponent.address, 398n, 398n, 1_500n);
     });
 
-    it("a correction of a revoked (upheld) period changes nothing", async function () {
+    it("a re-attested revoked (upheld) period below its baseline is settled: its reduction backs nothing", async function () {
       const f = await networkHelpers.loadFixture(fresh);
       await f.credits.connect(f.auditor).challenge(f.id, "r", "e");
       await f.credits.connect(f.arbiter).resolveChallenge(f.id, true, "n");
       const c = header({ correctionOf: f.id, fossilCo2eGrams: 10n });
+      const cid = await f.attestCorrection(c, f.h);
+      await time.increase(CHALLENGE_WINDOW);
+      await expect(f.credits.recordCorrection(c))
+        .to.emit(f.credits, "CorrectionRecorded")
+        .withArgs(cid, f.id, 0n, 10n)
+        .and.to.emit(f.credits, "ShortfallRecorded")
+        .withArgs(f.id, f.projectId, 0n);
+      const use = await f.credits.attestationUse(f.id);
+      expect([use.state, use.projectId, use.amount]).to.deep.equal([BigInt(State.Issued), f.projectId, 0n]);
+      expect((await f.credits.getProject(f.projectId)).correctionDebtGrams).to.equal(0n);
+      // settled: a later correction of it is charged in full
+      const late = header({
+        correctionOf: f.id,
+        periodStart: f.h.periodStart + 60n,
+        periodEnd: f.h.periodEnd,
+        fossilCo2eGrams: 25n,
+      });
+      await f.attestCorrection(late, f.h);
+      await time.increase(CHALLENGE_WINDOW);
+      await f.credits.recordCorrection(late);
+      expect((await f.credits.getProject(f.projectId)).correctionDebtGrams).to.equal(25n);
+    });
+
+    it("a correction of a revoked period under a methodology without a project charges nobody", async function () {
+      const f = await networkHelpers.loadFixture(fresh);
+      await f.registry.connect(f.verifier).revoke(f.id, "wrong factor set");
+      const c = header({ correctionOf: f.id, methodologyId: keccak256(toUtf8Bytes("other")), fossilCo2eGrams: 5n });
       await f.attestCorrection(c, f.h);
       await time.increase(CHALLENGE_WINDOW);
-      await f.credits.recordCorrection(c);
-      expect((await f.credits.attestationUse(f.id)).amount).to.equal(0n);
+      await expect(f.credits.recordCorrection(c)).not.to.emit(f.credits, "ShortfallRecorded");
+      const use = await f.credits.attestationUse(f.id);
+      expect([use.state, use.amount]).to.deep.equal([BigInt(State.None), 5n]);
+      expect((await f.credits.getProject(f.projectId)).correctionDebtGrams).to.equal(0n);
     });
 
     it("test_recordCorrection_revertsWhen_regularBatch / paused", async function () {
@@ -586,6 +634,102 @@ describe("CarbonCredits", function () {
       await time.increase(CHALLENGE_WINDOW);
       await f.credits.recordCorrection(c);
       expect((await f.credits.getProject(f.projectId)).correctionDebtGrams).to.equal(500_007n);
+    });
+
+    it("revoking a period above its baseline does not erase its excess (review: the night was issued against a net 0)", async function () {
+      const f = await networkHelpers.loadFixture(shifts);
+      // the registry's verifier revokes the day shift: it can no longer be settled as it stands
+      await f.registry.connect(f.verifier).revoke(f.dayId, "bad batch");
+      await expect(f.credits.recordShortfall(f.projectId, f.day))
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAttestationRevoked")
+        .withArgs(f.dayId);
+      // the period is re-attested as a correction with its true emissions: settling it charges the excess
+      const re = header({
+        periodStart: f.day.periodStart,
+        periodEnd: f.day.periodEnd,
+        correctionOf: f.dayId,
+        fossilCo2eGrams: 1_000_000n,
+        bundleCid: "bafyreattest",
+      });
+      const reId = await f.attestCorrection(re, f.day);
+      await time.increase(CHALLENGE_WINDOW);
+      await expect(f.credits.connect(f.other).recordCorrection(re))
+        .to.emit(f.credits, "CorrectionRecorded")
+        .withArgs(reId, f.dayId, 0n, 1_000_000n)
+        .and.to.emit(f.credits, "ShortfallRecorded")
+        .withArgs(f.dayId, f.projectId, 500_000n);
+      expect((await f.credits.getProject(f.projectId)).correctionDebtGrams).to.equal(500_000n);
+      expect((await f.credits.getProject(f.projectId)).issuedThrough).to.equal(f.day.periodEnd);
+      // the night nets to 0 kg, as if the day had never been revoked
+      expect(await f.credits.issuanceBound(f.projectId, f.night)).to.equal(0n);
+      await expect(f.credits.connect(f.verifier).issue(f.projectId, f.night, 500n))
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsAmountExceedsBound")
+        .withArgs(500n, 0n);
+      await f.credits.connect(f.verifier).issue(f.projectId, f.night, 0n);
+      expect(await f.credits.totalSupply(f.tokenId)).to.equal(0n);
+      expect((await f.credits.getProject(f.projectId)).correctionDebtGrams).to.equal(0n);
+    });
+
+    it("a revoked period's re-attestation is netted with the corrections recorded before the revocation", async function () {
+      const f = await deployAll(connection);
+      const projectId = await f.registerProject();
+      const day = header({ periodStart: Y2025, periodEnd: Y2025 + DAY / 2n, fossilCo2eGrams: 1_000_000n });
+      const dayId = await f.attest(day);
+      // a late reading of the day, recorded while the day was unsettled, counts against it
+      const late = header({
+        periodStart: day.periodStart,
+        periodEnd: day.periodStart + 60n,
+        correctionOf: dayId,
+        fossilCo2eGrams: 1_000n,
+      });
+      await f.attestCorrection(late, day);
+      await time.increase(CHALLENGE_WINDOW);
+      await f.credits.recordCorrection(late);
+      await f.registry.connect(f.verifier).revoke(dayId, "sensor drift");
+      const re = header({
+        periodStart: day.periodStart,
+        periodEnd: day.periodEnd,
+        correctionOf: dayId,
+        fossilCo2eGrams: 900_000n,
+      });
+      await f.attestCorrection(re, day);
+      await time.increase(CHALLENGE_WINDOW);
+      // 1,000 + 900,000 − 500,000 (half a day's baseline) = 401,000 g
+      await expect(f.credits.recordCorrection(re))
+        .to.emit(f.credits, "ShortfallRecorded")
+        .withArgs(dayId, projectId, 401_000n);
+      expect((await f.credits.getProject(projectId)).correctionDebtGrams).to.equal(401_000n);
+    });
+
+    it("a pending challenge shields a period from recordShortfall only until the resolution period ends", async function () {
+      const f = await deployAll(connection);
+      const projectId = await f.registerProject();
+      const day = header({ periodStart: Y2025, periodEnd: Y2025 + DAY / 2n, fossilCo2eGrams: 1_000_000n });
+      const dayId = await f.attest(day);
+      // the project's verifier parks its own bad period behind a challenge nobody resolves
+      await f.credits.connect(f.verifier).challenge(dayId, "parked", "bafkreipark");
+      await time.increase(CHALLENGE_WINDOW);
+      await expect(f.credits.recordShortfall(projectId, day))
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsChallengePending")
+        .withArgs(dayId);
+      const resolution = await f.credits.CHALLENGE_RESOLUTION_PERIOD();
+      expect(resolution).to.equal(30n * DAY);
+      await time.increase(resolution - 5n);
+      await expect(f.credits.recordShortfall(projectId, day)).to.be.revertedWithCustomError(
+        f.credits,
+        "CarbonCreditsChallengePending",
+      );
+      await time.increase(5n);
+      // it still backs no credits
+      await expect(f.credits.connect(f.verifier).issue(projectId, day, 0n))
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsChallengePending")
+        .withArgs(dayId);
+      await expect(f.credits.connect(f.other).recordShortfall(projectId, day))
+        .to.emit(f.credits, "ShortfallRecorded")
+        .withArgs(dayId, projectId, 500_000n);
+      await expect(f.credits.connect(f.arbiter).resolveChallenge(dayId, false, "late"))
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsNotChallenged")
+        .withArgs(dayId);
     });
 
     it("test_recordShortfall_revertsWhen_atOrBelowBaseline / windowOpen / correction / wrongScope / paused", async function () {

@@ -8,18 +8,21 @@ import {UtcDate} from "../../contracts/credits/UtcDate.sol";
 
 /**
  * @notice Drives the credits contracts with random sequences of the operations users perform:
- * attest + issue, transfer, list, buy, buy-and-retire, retire, cancel, time passing. It deploys
- * everything itself (it is admin and verifier) and keeps ghost totals the invariants compare to.
+ * attest + issue, attest + revoke (by the registry's verifier or an upheld challenge) + re-attest,
+ * transfer, list, buy, buy-and-retire, retire, cancel, time passing. It deploys everything itself
+ * (it is admin and verifier of both contracts) and keeps ghost totals the invariants compare to.
  */
 contract CreditsHandler is CreditsTestBase {
     address[3] public actors = [address(0x9209), address(0xB0FE), address(0xB0FF)];
+    address internal constant ARBITER = address(0xA4B1);
     uint256[] public tokenIds;
     mapping(uint256 => bool) private _knownId;
     mapping(uint256 => uint256) public ghostIssued;
     mapping(uint256 => uint256) public ghostRetired;
     bytes32[] public attestationIds;
     mapping(bytes32 => uint256) public ghostBound;
-    /// grams below the baseline of the attestations issued; grams above it of those settled by recordShortfall
+    /// grams below the baseline of the attestations issued; grams above it of those settled by
+    /// recordShortfall or revoked and re-attested (their true excess)
     uint256 public ghostReductionG;
     uint256 public ghostExcessG;
     uint256 public ghostIssuedTotal;
@@ -28,6 +31,8 @@ contract CreditsHandler is CreditsTestBase {
 
     constructor() {
         _deploy(); // proponent = actors[0]
+        registry.grantRole(registry.VERIFIER_ROLE(), address(this));
+        credits.grantRole(credits.ARBITER_ROLE(), ARBITER);
         for (uint256 i; i < 3; ++i) {
             vm.prank(actors[i]);
             credits.setApprovalForAll(address(market), true);
@@ -37,12 +42,8 @@ contract CreditsHandler is CreditsTestBase {
     // ---------------------------------------------------------------- operations
 
     function attestAndIssue(uint256 lengthSeed, uint256 fossilSeed, uint256 amountSeed) external {
-        uint64 start = nextStart;
-        uint64 end = start + 3600 + uint64(lengthSeed % (2 * DAY));
-        uint64 yearEnd = uint64(UtcDate.startOfYear(UtcDate.yearOf(start) + 1));
-        if (end > yearEnd) end = yearEnd;
-        if (end > block.timestamp) return;
-        nextStart = end;
+        (uint64 start, uint64 end) = _nextPeriod(lengthSeed);
+        if (end == 0) return;
         uint128 fossil = uint128(fossilSeed % (uint256(BASELINE_PER_DAY) * 3));
         IAttestationRegistry.BatchHeader memory h = _header(start, end, fossil);
         bytes32 id = _attest(h);
@@ -68,6 +69,31 @@ contract CreditsHandler is CreditsTestBase {
             tokenIds.push(tokenId);
         }
         ghostIssued[tokenId] += amount;
+        ++calls;
+    }
+
+    /// @notice A period revoked (by the registry's verifier, or by an upheld challenge) and
+    /// re-attested by a correction with the same emissions: its excess is still owed.
+    function attestRevokeAndReattest(uint256 lengthSeed, uint256 fossilSeed, bool byChallenge) external {
+        (uint64 start, uint64 end) = _nextPeriod(lengthSeed);
+        if (end == 0) return;
+        uint128 fossil = uint128(fossilSeed % (uint256(BASELINE_PER_DAY) * 3));
+        IAttestationRegistry.BatchHeader memory h = _header(start, end, fossil);
+        bytes32 id = _attest(h);
+        if (byChallenge) {
+            credits.challenge(id, "parked", "bafkreievidence");
+            vm.prank(ARBITER);
+            credits.resolveChallenge(id, true, "upheld");
+        } else {
+            registry.revoke(id, "bad batch");
+        }
+        IAttestationRegistry.BatchHeader memory c = _header(start, end, fossil);
+        c.correctionOf = id;
+        _attestCorrection(c, h);
+        vm.warp(block.timestamp + WINDOW);
+        credits.recordCorrection(c);
+        uint256 baseline = uint256(BASELINE_PER_DAY) * (end - start) / DAY;
+        if (fossil > baseline) ghostExcessG += fossil - baseline;
         ++calls;
     }
 
@@ -137,6 +163,16 @@ contract CreditsHandler is CreditsTestBase {
 
     function wait(uint256 secondsSeed) external {
         vm.warp(block.timestamp + secondsSeed % (5 days));
+    }
+
+    /// @dev The next regular period (from where the last ended, within one year, in the past), or (0, 0).
+    function _nextPeriod(uint256 lengthSeed) private returns (uint64 start, uint64 end) {
+        start = nextStart;
+        end = start + 3600 + uint64(lengthSeed % (2 * DAY));
+        uint64 yearEnd = uint64(UtcDate.startOfYear(UtcDate.yearOf(start) + 1));
+        if (end > yearEnd) end = yearEnd;
+        if (end > block.timestamp) return (0, 0);
+        nextStart = end;
     }
 
     // ---------------------------------------------------------------- views for the invariants
@@ -299,6 +335,13 @@ contract CreditsInvariantTest {
         uint256 baselinePerDay = handler.baselinePerDay();
         handler.attestAndIssue(DAY_SEED, baselinePerDay * 3 - 1, 0);
         require(handler.ghostExcessG() == baselinePerDay * 2 - 1 && handler.debt() == handler.ghostExcessG(), "owed");
+        invariant_issuedWithinNetReduction();
+        // days at twice their baseline, revoked (by the registry's verifier, by an upheld challenge)
+        // and re-attested: each still owes a day's baseline
+        handler.attestRevokeAndReattest(DAY_SEED, baselinePerDay * 2, false);
+        handler.attestRevokeAndReattest(DAY_SEED, baselinePerDay * 2, true);
+        require(handler.calls() == 11, "revoked and re-attested");
+        require(handler.debt() == baselinePerDay * 4 - 1 && handler.debt() == handler.ghostExcessG(), "still owed");
         invariant_issuedWithinNetReduction();
     }
 

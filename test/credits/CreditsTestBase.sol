@@ -105,6 +105,20 @@ abstract contract CreditsTestBase {
         registry.submit(h, sigs);
     }
 
+    /// @dev Correction `h` of `original`, quorum of nodes 0 and 1 as in {_attest}.
+    function _attestCorrection(
+        IAttestationRegistry.BatchHeader memory h,
+        IAttestationRegistry.BatchHeader memory original
+    ) internal returns (bytes32 id) {
+        id = registry.attestationIdOf(h);
+        address a = vm.addr(nodeKeys[0]);
+        address b = vm.addr(nodeKeys[1]);
+        (uint256 first, uint256 second) = a < b ? (nodeKeys[0], nodeKeys[1]) : (nodeKeys[1], nodeKeys[0]);
+        bytes memory sigs = abi.encodePacked(_sig(first, id), _sig(second, id));
+        vm.prank(a);
+        registry.submitCorrection(h, original, sigs);
+    }
+
     function _sig(uint256 key, bytes32 digest) private pure returns (bytes memory) {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
         return abi.encodePacked(r, s, v);

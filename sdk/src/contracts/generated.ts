@@ -1696,6 +1696,22 @@ export const carbonCreditsAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint40",
+        "name": "projectId",
+        "type": "uint40"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "CarbonCreditsTooManyBaselineSegments",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "attestationId",
         "type": "bytes32"
@@ -2457,12 +2473,38 @@ export const carbonCreditsAbi = [
   },
   {
     "inputs": [],
+    "name": "CHALLENGE_RESOLUTION_PERIOD",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "DEFAULT_ADMIN_ROLE",
     "outputs": [
       {
         "internalType": "bytes32",
         "name": "",
         "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_BASELINE_SEGMENTS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
