@@ -421,7 +421,12 @@ function PurchaseForm(props: {
           <button
             type="submit"
             disabled={
-              Boolean(problem) || !affordable || tx.busy || step === undefined || (mode === "retire" && !confirmed)
+              Boolean(problem) ||
+              !affordable ||
+              tx.busy ||
+              step === undefined ||
+              Boolean(props.walletError) ||
+              (mode === "retire" && !confirmed)
             }
             data-testid="buy"
             className={mode === "retire" ? "danger" : undefined}
