@@ -479,6 +479,38 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
   );
   const listedCorrections = await shortfalls("--project", "1", "--json");
   assert.equal(listedCorrections.code, 1);
+  // the registry is CarbonCredits' own: read when left out, the same answer; refused when another
+  const creditsOnly = await cli([
+    "shortfalls",
+    "--rpc",
+    chain.rpcUrl,
+    "--credits",
+    credits,
+    "--project",
+    "1",
+    "--json",
+  ]);
+  assert.equal(creditsOnly.code, 1, creditsOnly.stderr);
+  assert.deepEqual(JSON.parse(creditsOnly.stdout), JSON.parse(listedCorrections.stdout));
+  const otherRegistry = await cli([
+    "shortfalls",
+    "--rpc",
+    chain.rpcUrl,
+    "--registry",
+    credits,
+    "--credits",
+    credits,
+    "--project",
+    "1",
+  ]);
+  assert.equal(otherRegistry.code, 2, otherRegistry.stderr);
+  assert.match(
+    otherRegistry.stderr,
+    /issues against AttestationRegistry 0x[0-9a-fA-F]{40}, not 0x[0-9a-fA-F]{40}: give the registry of the same deployment/,
+  );
+  const registryOnly = await cli(["shortfalls", "--rpc", chain.rpcUrl, "--registry", chain.registry, "--project", "1"]);
+  assert.equal(registryOnly.code, 2, registryOnly.stderr);
+  assert.match(registryOnly.stderr, /needs --credits ADDR with --registry/);
   const { unrecordedCorrections } = JSON.parse(listedCorrections.stdout) as {
     unrecordedCorrections: { header: Record<string, string | number> }[];
   };

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { createPublicClient, http, type Address } from "viem";
+import { createPublicClient, http, isAddressEqual, type Address } from "viem";
 import { carbonCreditsAbi, deployedContracts } from "../../verify/abi.ts";
 import { projectShortfalls } from "../../verify/shortfalls.ts";
 import { CliError, EXIT_FAIL, EXIT_OK, toJson, type Io } from "../io.ts";
@@ -24,9 +24,10 @@ Options:
   --rpc URL          JSON-RPC endpoint of the chain
   --project ID       the CarbonCredits project id (decimal)
   --credits ADDR     CarbonCredits address
-  --registry ADDR    AttestationRegistry address
+  --registry ADDR    AttestationRegistry address (default: the one CarbonCredits issues against;
+                     when given, it must be that one)
   --addresses FILE   deployed addresses JSON (keys ending in CarbonCredits and AttestationRegistry);
-                     without these, the deployment of the chain's id in sdk/src/contracts/generated.ts
+                     without any, the deployment of the chain's id in sdk/src/contracts/generated.ts
   --from-block N     first block to search for events (default: the deployment's, else 0)
   --json             print {projectId, facilityId, owedGrams, regular, settled, unrecorded[], unasked[]}
                      (each unrecorded entry with its full header, the argument recordShortfall takes)
@@ -70,17 +71,34 @@ export async function shortfallsCommand(io: Io, argv: string[]): Promise<number>
   let credits: Address | undefined = values.credits ? address(values.credits, "--credits") : fromFile.credits;
   let registry: Address | undefined = values.registry ? address(values.registry, "--registry") : fromFile.registry;
   let startBlock: number | undefined;
-  if (!credits || !registry) {
+  if (!credits && !registry) {
+    // neither given: the deployment of the chain's id in generated.ts, with its start block
     const chainId = await client.getChainId();
     const deployed = deployedContracts[chainId];
-    credits ??= deployed?.CarbonCredits?.address;
-    registry ??= deployed?.AttestationRegistry?.address;
+    credits = deployed?.CarbonCredits?.address;
+    registry = deployed?.AttestationRegistry?.address;
     startBlock = deployed?.AttestationRegistry?.startBlock;
     if (!credits || !registry)
       throw new CliError(
         `shortfalls needs --credits ADDR and --registry ADDR (or --addresses FILE): no deployment on chain ${chainId} in sdk/src/contracts/generated.ts.`,
       );
+  } else if (!credits) {
+    // a registry of the user's with CarbonCredits of generated.ts would mix two deployments
+    throw new CliError(
+      `shortfalls needs --credits ADDR with --registry ${registry} (sdk/src/contracts/generated.ts is used only when neither is given).`,
+    );
   }
+  // the registry CarbonCredits itself issues against: read when not given, checked when given
+  const its = (await client.readContract({
+    address: credits,
+    abi: carbonCreditsAbi,
+    functionName: "registry",
+  })) as Address;
+  if (!registry) registry = its;
+  else if (!isAddressEqual(its, registry))
+    throw new CliError(
+      `CarbonCredits at ${credits} issues against AttestationRegistry ${its}, not ${registry}: give the registry of the same deployment (--registry ${its}), or leave --registry out.`,
+    );
   const projectCount = Number(
     await client.readContract({ address: credits, abi: carbonCreditsAbi, functionName: "projectCount" }),
   );
