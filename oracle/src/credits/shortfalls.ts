@@ -31,7 +31,7 @@ import { z } from "zod";
 import { bytes32ToId, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
 import type { Address, BatchPipeline, ChainPort } from "../batch/pipeline.ts";
 import { headerFromJson } from "../batch/bundle.ts";
-import { attestationRegistryAbi, carbonCreditsAbi } from "../chain/abi.ts";
+import { carbonCreditsAbi } from "../chain/abi.ts";
 import { firstStampedFrom } from "../chain/viem.ts";
 import type { Common } from "../common.ts";
 import type { Batch, ConfirmedCursor, Storage } from "../storage/types.ts";
@@ -598,22 +598,10 @@ export class ShortfallRecorder {
     if (b !== target) {
       // a correction counts against its period only once recorded on CarbonCredits (anyone may):
       // charged to the project if the period was issued, else to the period before it is. One of
-      // a revoked period would be recorded and change nothing (docs/credits.md): not sent, as the
-      // sdk's `projectShortfalls` does not list it
+      // a revoked period re-attests it: recording it settles the period, its excess over the
+      // baseline charged to the project (docs/credits.md); its recordShortfall then reverts
+      // AttestationRevoked, a final answer
       ctx.asked++;
-      let revoked: boolean;
-      try {
-        revoked = await this.#chain.client.readContract({
-          address: this.#chain.domain.verifyingContract,
-          abi: attestationRegistryAbi,
-          functionName: "isRevoked",
-          args: [target.attestationId as Hex],
-        });
-      } catch (err) {
-        if (revertName(err) === null) throw err; // the RPC: the pass ends, what it did is kept
-        return "recheck";
-      }
-      if (revoked) return "settled";
       const recorded = await this.#ask("recordCorrection", [own]);
       if (recorded.kind === "halt") return "halt";
       if (recorded.kind === "later") return "recheck";

@@ -8,7 +8,7 @@
  */
 import { BaseError, ContractFunctionRevertedError, type Address, type Hex, type PublicClient } from "viem";
 import type { BatchHeader } from "../eip712/batchHeader.ts";
-import { attestationRegistryAbi, carbonCreditsAbi } from "./abi.ts";
+import { carbonCreditsAbi } from "./abi.ts";
 import type { VerifyCache } from "./cache.ts";
 import type { BundleSource } from "./sources.ts";
 import { findSubmissions } from "./verifyAttestation.ts";
@@ -161,14 +161,8 @@ export async function projectShortfalls(o: ShortfallOptions): Promise<ProjectSho
       const { kind, s } = item;
       try {
         if (kind === "correction") {
-          // a correction of a revoked period is recorded and changes nothing (docs/credits.md)
-          const revoked = await o.client.readContract({
-            address: o.registry,
-            abi: attestationRegistryAbi,
-            functionName: "isRevoked",
-            args: [s.header.correctionOf],
-          });
-          if (revoked) continue;
+          // a correction of a revoked period is listed too: recorded, it re-attests the period and
+          // settles it, charging its excess over the baseline to the project (docs/credits.md)
           await o.client.readContract({
             address: o.credits,
             abi: carbonCreditsAbi,

@@ -673,8 +673,8 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
     none.stdout,
     /^nothing to record: no period of project 1 is above its baseline and unrecorded, and no correction is unrecorded$/m,
   );
-  // A correction of a revoked period changes nothing once recorded (docs/credits.md): not listed,
-  // where its successful eth_call alone would have been a false alarm.
+  // A correction of a revoked period re-attests it: listed until recorded, and recording it settles
+  // the revoked period (ShortfallRecorded, its excess over the baseline charged; docs/credits.md).
   const revokedBundle = honestBundle(3);
   const revoked = await attest(revokedBundle);
   const admin0 = privateKeyToAccount(TEST_ONLY_HARDHAT_KEYS[0]!).address;
@@ -708,9 +708,30 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
     ),
   ]);
   const withRevoked = await shortfalls("--project", "1", "--json");
-  assert.equal(withRevoked.code, 0, withRevoked.stdout + withRevoked.stderr);
-  const listedRevoked = JSON.parse(withRevoked.stdout) as { corrections: number; unrecordedCorrections: unknown[] };
-  assert.deepEqual([listedRevoked.corrections, listedRevoked.unrecordedCorrections.length], [2, 0]);
+  assert.equal(withRevoked.code, 1, withRevoked.stdout + withRevoked.stderr);
+  const listedRevoked = JSON.parse(withRevoked.stdout) as {
+    corrections: number;
+    unrecordedCorrections: { attestationId: string; header: Record<string, unknown> }[];
+  };
+  assert.deepEqual(
+    [listedRevoked.corrections, listedRevoked.unrecordedCorrections.map((c) => c.header.correctionOf)],
+    [2, [revoked.id]],
+  );
+  await chain.write(TEST_ONLY_HARDHAT_KEYS[2]!, credits, carbonCreditsAbi, "recordCorrection", [ofRevokedHeader]);
+  const settledRevoked = await chain.client.getContractEvents({
+    address: credits,
+    abi: carbonCreditsAbi,
+    eventName: "ShortfallRecorded",
+    args: { attestationId: revoked.id },
+    fromBlock: 0n,
+  });
+  assert.equal(settledRevoked.length, 1, "recording the correction settled the revoked period");
+  const recordedRevoked = await shortfalls("--project", "1", "--json");
+  assert.equal(recordedRevoked.code, 0, recordedRevoked.stdout + recordedRevoked.stderr);
+  assert.equal(
+    (JSON.parse(recordedRevoked.stdout) as { unrecordedCorrections: unknown[] }).unrecordedCorrections.length,
+    0,
+  );
 });
 
 test("library: unknown attestation id is a FAIL, not a crash", async () => {
