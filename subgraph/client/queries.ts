@@ -207,6 +207,7 @@ export const ATTESTATION_QUERY = /* GraphQL */ `
         note
       }
       issuance {
+        tokenId
         amountKg
         boundKg
         transactionHash
@@ -389,9 +390,7 @@ export const ORACLE_NODES_QUERY = /* GraphQL */ `
 export const ISSUANCES_QUERY = /* GraphQL */ `
   query Issuances($first: Int!, $skip: Int!, $where: Issuance_filter) {
     issuances(first: $first, skip: $skip, orderBy: timestamp, orderDirection: desc, where: $where) {
-      credit {
-        tokenId
-      }
+      tokenId
       attestation {
         id
       }

@@ -101,11 +101,12 @@ const attestationSummary = z
     revoked: z.boolean(),
     challengeState,
     submittedAt: bigintString,
-    issuance: z.object({ credit: z.object({ tokenId: bigintString }) }).nullable(),
+    // credit is null for an issuance of 0 kg (nothing minted)
+    issuance: z.object({ credit: z.object({ tokenId: bigintString }).nullable() }).nullable(),
   })
   .transform(({ issuance, ...a }): AttestationSummary => ({
     ...a,
-    issuedCreditId: issuance ? issuance.credit.tokenId : null,
+    issuedCreditId: issuance?.credit?.tokenId ?? null,
   }));
 
 const projectFields = z.object({
@@ -422,7 +423,9 @@ export class SubgraphIndexer implements ExplorerIndexer {
           note: z.string().nullable(),
         })
         .nullable(),
-      issuance: z.object({ amountKg: bigintString, boundKg: bigintString, transactionHash: hex }).nullable(),
+      issuance: z
+        .object({ tokenId: bigintString, amountKg: bigintString, boundKg: bigintString, transactionHash: hex })
+        .nullable(),
       shortfall: z
         .object({ project: z.object({ projectId: bigintString }), excessGrams: bigintString, transactionHash: hex })
         .nullable(),
@@ -458,15 +461,14 @@ export class SubgraphIndexer implements ExplorerIndexer {
           }
         : null,
       challenge: d.challenge,
-      issuance:
-        d.issuance && s.issuedCreditId !== null
-          ? {
-              creditId: s.issuedCreditId,
-              amountKg: d.issuance.amountKg,
-              boundKg: d.issuance.boundKg,
-              transactionHash: d.issuance.transactionHash,
-            }
-          : null,
+      issuance: d.issuance
+        ? {
+            creditId: d.issuance.tokenId,
+            amountKg: d.issuance.amountKg,
+            boundKg: d.issuance.boundKg,
+            transactionHash: d.issuance.transactionHash,
+          }
+        : null,
       shortfall: d.shortfall
         ? {
             projectId: d.shortfall.project.projectId,
@@ -682,7 +684,8 @@ export class SubgraphIndexer implements ExplorerIndexer {
 
   async issuances(filter?: { creditId?: bigint; facility?: string }, p?: Page): Promise<IssuanceSummary[]> {
     const where: Record<string, unknown> = {};
-    if (filter?.creditId !== undefined) where.credit = tokenIdArg(filter.creditId, "creditId");
+    // tokenId, not credit: an issuance of 0 kg has no Credit but counts under its token id (as in the embedded indexer)
+    if (filter?.creditId !== undefined) where.tokenId = tokenIdArg(filter.creditId, "creditId");
     if (filter?.facility !== undefined) where.project_ = { facility: protocolIdKey(filter.facility) };
     const data = await this.query(
       ISSUANCES_QUERY,
@@ -690,7 +693,7 @@ export class SubgraphIndexer implements ExplorerIndexer {
       z.object({
         issuances: z.array(
           z.object({
-            credit: z.object({ tokenId: bigintString }),
+            tokenId: bigintString,
             attestation: z.object({ id: hex }),
             project: z.object({ projectId: bigintString, facility: facilityRef }),
             amountKg: bigintString,
@@ -701,8 +704,8 @@ export class SubgraphIndexer implements ExplorerIndexer {
         ),
       }),
     );
-    return data.issuances.map(({ credit, attestation, project, ...i }) => ({
-      creditId: credit.tokenId,
+    return data.issuances.map(({ tokenId, attestation, project, ...i }) => ({
+      creditId: tokenId,
       attestationId: attestation.id,
       facility: project.facility,
       projectId: project.projectId,

@@ -94,7 +94,10 @@ export type AttestationSummary = {
   revoked: boolean;
   challengeState: ChallengeState;
   submittedAt: bigint;
-  /** the credit token id this attestation backs, if issued */
+  /**
+   * the credit token id this attestation's issuance minted; null if not issued, or issued for 0 kg
+   * (its reduction only paid the project's debt: nothing minted; the detail's `issuance` says so)
+   */
   issuedCreditId: bigint | null;
 };
 
@@ -116,8 +119,16 @@ export type AttestationDetail = AttestationSummary & {
     state: ChallengeState;
     note: string | null;
   } | null;
+  /**
+   * its issuance, if any; `creditId` is the token id of its project and vintage, minted only when
+   * `amountKg` > 0 (an issuance of 0 kg paid the project's debt and minted nothing)
+   */
   issuance: { creditId: bigint; amountKg: bigint; boundKg: bigint; transactionHash: Hex } | null;
-  /** set once the period was settled as above its project's baseline (CarbonCredits.recordShortfall) */
+  /**
+   * set once CarbonCredits settled the period without issuing it (ShortfallRecorded): above its
+   * project's baseline (recordShortfall, excessGrams > 0), or revoked and re-attested by its
+   * corrections (excessGrams = their grams above the baseline, 0 when at or below it)
+   */
   shortfall: { projectId: bigint; excessGrams: bigint; transactionHash: Hex } | null;
 };
 
@@ -213,6 +224,7 @@ export type OracleNodeSummary = {
 };
 
 export type IssuanceSummary = {
+  /** the token id of its project and vintage; nothing of it minted when `amountKg` is 0 */
   creditId: bigint;
   attestationId: Hex;
   facility: FacilityRef;

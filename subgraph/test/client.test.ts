@@ -298,6 +298,7 @@ function seed(): Store {
   });
   put(s, "Issuance", {
     id: att1,
+    tokenId: tokenId.toString(),
     credit: tokenId.toString(),
     project: "1",
     attestation: att1,
@@ -578,6 +579,7 @@ function seedBrowsing(s: Store): void {
   });
   put(s, "Issuance", {
     id: att3,
+    tokenId: tokenId2.toString(),
     credit: tokenId2.toString(),
     project: "2",
     attestation: att3,
@@ -725,7 +727,7 @@ function withShortfall(s: Store): Store {
 
 test("the stand-in's entities have exactly the stored fields of schema.graphql, non-null ones set", () => {
   const entities = entitySchema(schemaSdl);
-  for (const [type, records] of withShortfall(seed())) {
+  for (const [type, records] of withZeroIssuance(withShortfall(seed()))) {
     const t = entities.getType(type) as GraphQLObjectType | undefined;
     assert.ok(t, `${type} is an entity of the schema`);
     const stored = Object.values(t.getFields()).filter(
@@ -781,6 +783,65 @@ test("a period above the baseline: its attestation names the shortfall, its proj
     assert.deepEqual((await ix.credit(tokenId))?.project.owedGrams, 1_500_000n);
   } finally {
     await settled.close();
+  }
+});
+
+/** seed() plus a period of project 1 issued for 0 kg (its reduction paid the project's debt): no Credit, as the mapping writes it. */
+const att5 = hex32(0xa5);
+const unminted = (1n << 16n) | 2027n;
+function withZeroIssuance(s: Store): Store {
+  const byId = (type: string, id: string) => s.get(type)!.get(id)!;
+  put(s, "Attestation", {
+    ...byId("Attestation", att1),
+    id: att5,
+    periodStart: String(t0 + 14_400),
+    periodEnd: String(t0 + 18_000),
+    submittedAt: String(t0 + 18_100),
+    submittedBlock: "31",
+    transactionHash: hex32(0x7a5),
+    challengeState: "None",
+    challenge: null,
+    issuance: att5,
+  });
+  put(s, "Issuance", {
+    ...byId("Issuance", att1),
+    id: att5,
+    tokenId: unminted.toString(),
+    credit: null,
+    attestation: att5,
+    amountKg: "0",
+    boundKg: "3",
+    correctionGramsCovered: "4000000",
+    timestamp: String(t0 + 300_000),
+    blockNumber: "40",
+    transactionHash: hex32(0x7e5),
+  });
+  return s;
+}
+
+test("an issuance of 0 kg: on its attestation and in the issuance lists under its token id, with no credit", async () => {
+  const zero = await startStandIn(schemaSdl, withZeroIssuance(seed()), 44);
+  try {
+    const ix = new SubgraphIndexer({ url: zero.url });
+    const a = await ix.attestation(att5);
+    assert.equal(a?.issuedCreditId, null);
+    assert.deepEqual(a?.issuance, { creditId: unminted, amountKg: 0n, boundKg: 3n, transactionHash: hex32(0x7e5) });
+    assert.deepEqual(
+      (await ix.issuances()).map((i) => [i.attestationId, i.creditId, i.amountKg]),
+      [
+        [att5, unminted, 0n],
+        [att3, tokenId2, 300n],
+        [att1, tokenId, 800n],
+      ],
+    );
+    assert.deepEqual(
+      (await ix.issuances({ creditId: unminted })).map((i) => i.attestationId),
+      [att5],
+    );
+    assert.equal(await ix.credit(unminted), undefined);
+    assert.equal((await ix.facility("ktda-kangaita"))?.attestations.find((x) => x.id === att5)?.issuedCreditId, null);
+  } finally {
+    await zero.close();
   }
 });
 

@@ -21,6 +21,7 @@ const { credit, debit, transferKind } = await import("../src/logic/balances.ts")
 const { addAttestation, fillListing, revokeAttestation, supplyOf, zeroTotals, LISTING_FILLED, LISTING_OPEN } =
   await import("../src/logic/aggregates.ts");
 const { pendingAfterCorrection, projectDebtCovered } = await import("../src/logic/corrections.ts");
+const { issuanceMints } = await import("../src/logic/issuances.ts");
 type Bytes = InstanceType<typeof Bytes>;
 
 const big = (n: bigint | number) => new BigInt(globalThis.BigInt(n));
@@ -168,4 +169,10 @@ test("corrections of a period not yet issued: pending grams add up, and its issu
   assert.equal(projectDebtCovered(big(1_200), null).toString(), "1200");
   // a missed correction event leaves more pending than was covered: zero, never negative
   assert.equal(projectDebtCovered(big(100), big(500)).toString(), "0");
+});
+
+test("issuanceMints: an issuance of 0 kg (its reduction all paid the project's debt) mints no credit", () => {
+  assert.equal(issuanceMints(BigInt.zero()), false);
+  assert.equal(issuanceMints(BigInt.fromI32(1)), true);
+  assert.equal(issuanceMints(BigInt.fromString("1000000000000000000000")), true);
 });

@@ -48,6 +48,7 @@ import {
   KIND_ISSUANCE,
   KIND_RETIREMENT,
 } from "../logic/balances";
+import { issuanceMints } from "../logic/issuances";
 import { projectIdOfToken, vintageOfToken } from "../logic/tokenIds";
 import {
   eventId,
@@ -246,11 +247,14 @@ export function handleShortfallRecorded(event: ShortfallRecorded): void {
 export function handleCreditsIssued(event: CreditsIssued): void {
   const p = Project.load(event.params.projectId.toString());
   if (p == null) return;
-  const credit = loadCredit(event.params.tokenId);
-  credit.save();
-
   const i = new Issuance(event.params.attestationId);
-  i.credit = credit.id;
+  i.tokenId = event.params.tokenId;
+  // an issuance of 0 kg mints nothing: no Credit for a token id that may never be minted
+  if (issuanceMints(event.params.amount)) {
+    const credit = loadCredit(event.params.tokenId);
+    credit.save();
+    i.credit = credit.id;
+  }
   i.project = p.id;
   i.attestation = event.params.attestationId;
   i.to = event.params.to;

@@ -180,8 +180,9 @@ export function AttestationsTable({
     { label: "State", cell: (r) => <AttestationState a={r} /> },
     {
       label: "Credit",
+      // null also for an issuance of 0 kg (nothing minted; the attestation's page says so)
       cell: (r) =>
-        r.issuedCreditId !== null ? <CreditLink id={r.issuedCreditId} /> : <span className="muted">not issued</span>,
+        r.issuedCreditId !== null ? <CreditLink id={r.issuedCreditId} /> : <span className="muted">none</span>,
     },
     { label: "Submitted", cell: (r) => <Time at={r.submittedAt} /> },
   ];
@@ -198,7 +199,11 @@ export function AttestationsTable({
 
 export function IssuancesTable({ rows, caption }: TableProps<IssuanceSummary>) {
   const cols: Column<IssuanceSummary>[] = [
-    { label: "Credit", cell: (r) => <CreditLink id={r.creditId} /> },
+    {
+      label: "Credit",
+      // 0 kg: the period's reduction paid the project's debt, and the token id may never have been minted
+      cell: (r) => (r.amountKg > 0n ? <CreditLink id={r.creditId} /> : <span className="muted">none minted</span>),
+    },
     { label: "Facility", cell: (r) => <FacilityLink facility={r.facility} /> },
     { label: "Attestation", cell: (r) => <AttestationLink id={r.attestationId} /> },
     { label: `Amount, ${T_CO2E}`, num: true, cell: (r) => formatTonnesNumber(r.amountKg) },

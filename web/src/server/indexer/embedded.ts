@@ -510,7 +510,8 @@ export class EmbeddedIndexer implements ExplorerIndexer {
       holderCount: num(c.holder_count),
       retirementCount: num(c.retirement_count),
       issuances: this.#all(
-        "SELECT * FROM issuances WHERE credit = ? ORDER BY block_number, log_index LIMIT 1000",
+        // an issuance of 0 kg minted none of this credit (the subgraph links it to no Credit)
+        "SELECT * FROM issuances WHERE credit = ? AND amount_kg > 0 ORDER BY block_number, log_index LIMIT 1000",
         tokenId,
       ).map((i) => ({
         attestationId: hex(i.attestation),

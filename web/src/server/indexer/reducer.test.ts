@@ -330,3 +330,102 @@ test("a period above the baseline: its shortfall is on the attestation, and the 
   assert.deepEqual(await owed(), [[1n, 1_666_734n, 4_833_334n]]);
   assert.equal((await ix.attestation(below))?.shortfall, null);
 });
+
+test("a revoked period re-attested at or below its baseline: a 0 g settlement links the attestation, and the project owes nothing more", async () => {
+  const { emit, ix } = chain();
+  const [revoked, correction] = [hex32(0xa3), hex32(0xc3)];
+  emit(t0, [gitugiProject]);
+  emit(t0 + 3700, [
+    [
+      "AttestationRegistry",
+      "AttestationSubmitted",
+      { id: revoked, facilityId: facility, signerBitmap: "1", header: header(t0, 9_000_000) },
+    ],
+  ]);
+  emit(t0 + 3800, [
+    ["AttestationRegistry", "AttestationRevoked", { id: revoked, verifier: addr(0x5), reason: "meter" }],
+  ]);
+  // recordCorrection of the revoked, unissued period: CarbonCredits settles it (_settleRevoked) in the
+  // same transaction; its corrections' 500 g are below the baseline, so the excess is 0
+  emit(t0 + 90_000, [
+    [
+      "AttestationRegistry",
+      "AttestationSubmitted",
+      { id: correction, facilityId: facility, signerBitmap: "1", header: header(t0, 500, { correctionOf: revoked }) },
+    ],
+    [
+      "CarbonCredits",
+      "CorrectionRecorded",
+      { correctionId: correction, originalId: revoked, projectId: "0", fossilCo2eGrams: "500" },
+    ],
+    ["CarbonCredits", "ShortfallRecorded", { attestationId: revoked, projectId: "1", excessGrams: "0" }],
+  ]);
+  assert.deepEqual((await ix.attestation(revoked))?.shortfall, {
+    projectId: 1n,
+    excessGrams: 0n,
+    transactionHash: hex32(0x7000 + 4),
+  });
+  assert.deepEqual(
+    (await ix.facility("ktda-gitugi"))!.projects.map((p) => [p.id, p.owedGrams, p.shortfallGrams]),
+    [[1n, 0n, 0n]],
+  );
+});
+
+test("an issuance of 0 kg (its reduction paid the project's debt) makes no credit: the attestation's issuance and the issuance list keep the token id", async () => {
+  const { emit, ix } = chain();
+  const [paid, minted] = [hex32(0xa4), hex32(0xa5)];
+  const tokenId = (1n << 16n) | 2025n;
+  emit(t0, [gitugiProject]);
+  emit(t0 + 7300, [
+    [
+      "AttestationRegistry",
+      "AttestationSubmitted",
+      { id: paid, facilityId: facility, signerBitmap: "1", header: header(t0, 1_000) },
+    ],
+    [
+      "AttestationRegistry",
+      "AttestationSubmitted",
+      { id: minted, facilityId: facility, signerBitmap: "1", header: header(t0 + 3600, 1_000) },
+    ],
+  ]);
+  const issued = (attestationId: Hex, amount: string) =>
+    [
+      "CarbonCredits",
+      "CreditsIssued",
+      {
+        tokenId: String(tokenId),
+        attestationId,
+        projectId: "1",
+        to: addr(0xbeef),
+        amount,
+        boundKg: "3",
+        correctionGramsCovered: "4000",
+      },
+    ] as [IndexedContract, string, { [k: string]: JsonValue }];
+  emit(t0 + 90_000, [issued(paid, "0")]); // CarbonCredits.issue mints nothing for 0: no TransferSingle
+  assert.equal(await ix.credit(tokenId), undefined);
+  const a = await ix.attestation(paid);
+  assert.equal(a?.issuedCreditId, null);
+  assert.deepEqual(a?.issuance, { creditId: tokenId, amountKg: 0n, boundKg: 3n, transactionHash: hex32(0x7000 + 3) });
+  assert.deepEqual(
+    (await ix.issuances({ creditId: tokenId })).map((i) => [i.attestationId, i.amountKg]),
+    [[paid, 0n]],
+  );
+
+  // a later issuance of the same token id mints it: the credit lists that one only
+  emit(t0 + 91_000, [
+    issued(minted, "2"),
+    [
+      "CarbonCredits",
+      "TransferSingle",
+      { operator: addr(0x5), from: addr(0), to: addr(0xbeef), id: String(tokenId), value: "2" },
+    ],
+  ]);
+  const c = await ix.credit(tokenId);
+  assert.deepEqual([c?.issuedKg, c?.supplyKg], [2n, 2n]);
+  assert.deepEqual(
+    c?.issuances.map((i) => [i.attestationId, i.amountKg]),
+    [[minted, 2n]],
+  );
+  assert.equal((await ix.attestation(minted))?.issuedCreditId, tokenId);
+});

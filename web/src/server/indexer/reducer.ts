@@ -571,7 +571,8 @@ function carbonCredits(db: Store, e: IndexedEvent): void {
       return;
     }
     case "ShortfallRecorded": {
-      // the contract reverts for an unknown project, a second record of a period, or one at or below its baseline
+      // a settlement, not always an excess: recordShortfall (excess > 0), or the first correction of a
+      // revoked period, whose excess may be 0 (kept: the row is what says the period is settled), as the subgraph
       const projectId = argBig(a, "projectId");
       const excess = argBig(a, "excessGrams");
       const r = stmt(db, "UPDATE projects SET shortfall_g = shortfall_g + ? WHERE id = ?").run(excess, projectId);
@@ -597,7 +598,10 @@ function carbonCredits(db: Store, e: IndexedEvent): void {
       const tokenId = argBig(a, "tokenId");
       const attestation = argHex(a, "attestationId");
       const amount = argBig(a, "amount");
-      ensureCredit(db, tokenId);
+      // 0 kg (the reduction only paid the project's debt) mints nothing: no credit for a token id that
+      // may never be minted; the issuance keeps the token id, and the attestation no credit (as the subgraph)
+      const mints = amount > 0n;
+      if (mints) ensureCredit(db, tokenId);
       stmt(
         db,
         `INSERT INTO issuances (attestation, credit, project, facility, to_address, amount_kg, bound_kg, correction_g, issuer,
@@ -617,7 +621,7 @@ function carbonCredits(db: Store, e: IndexedEvent): void {
         e.logIndex,
         e.transactionHash,
       );
-      stmt(db, "UPDATE attestations SET issued_credit_id = ? WHERE id = ?").run(tokenId, attestation);
+      if (mints) stmt(db, "UPDATE attestations SET issued_credit_id = ? WHERE id = ?").run(tokenId, attestation);
       // correctionGramsCovered is the project's debt covered plus the attestation's own pending
       // corrections (CarbonCredits.issue): only the first lowers the debt
       const pending = stmt(db, "SELECT pending_correction_g AS g FROM attestations WHERE id = ?").get(attestation) as

@@ -13,8 +13,11 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 
-/** Bumped whenever a table below changes shape: an older file is then rebuilt from the chain. */
-export const STORE_VERSION = 4;
+/**
+ * Bumped whenever a table below changes shape, or the reducer writes other rows for the same events
+ * (5: an issuance of 0 kg makes no credit): an older file is then rebuilt from the chain.
+ */
+export const STORE_VERSION = 5;
 
 const RAW_TABLES = /* sql */ `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -133,15 +133,27 @@ export default async function AttestationPage({ params, searchParams }: Props) {
             </dd>
             <dt>Credits</dt>
             <dd>
-              {a.issuance ? (
+              {a.issuance && a.issuance.amountKg === 0n ? (
+                <>
+                  none minted (bound {formatTonnes(a.issuance.boundKg)}): the issuance only covered the project&apos;s
+                  debt (corrections and periods above the baseline), <TxLink hash={a.issuance.transactionHash} />
+                </>
+              ) : a.issuance ? (
                 <>
                   {formatTonnes(a.issuance.amountKg)} of credit <CreditLink id={a.issuance.creditId} /> (bound{" "}
                   {formatTonnes(a.issuance.boundKg)}), <TxLink hash={a.issuance.transactionHash} />
                 </>
-              ) : a.shortfall ? (
+              ) : a.shortfall && a.shortfall.excessGrams > 0n ? (
                 <>
                   none: the period emitted {formatGramsAsTonnes(a.shortfall.excessGrams)} t CO2e above the baseline of
                   project {a.shortfall.projectId.toString()}, which owes it from its next credits,{" "}
+                  <TxLink hash={a.shortfall.transactionHash} />
+                </>
+              ) : a.shortfall ? (
+                // a revoked period re-attested by its corrections at or below the baseline: settled, nothing owed
+                <>
+                  none: settled for project {a.shortfall.projectId.toString()} by its corrections, at or below the
+                  baseline (nothing owed); its later corrections are charged to the project,{" "}
                   <TxLink hash={a.shortfall.transactionHash} />
                 </>
               ) : (
