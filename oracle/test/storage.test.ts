@@ -18,6 +18,26 @@ function uniq(r: NewReading): NewReading {
   return { ...r, digest: "0x" + (++n).toString(16).padStart(64, "0") };
 }
 
+/** A heartbeat of `deviceId` received at `receivedAtMs`, with none of its optional fields. */
+function heartbeatAt(deviceId: string, facilityId: string, receivedAtMs: number, verified = true) {
+  return {
+    deviceId,
+    facilityId,
+    receivedAtMs,
+    ts: Math.floor(receivedAtMs / 1000),
+    lastSeq: null,
+    bufferDepth: null,
+    dropped: null,
+    held: null,
+    heldDropped: null,
+    rssiDbm: null,
+    uptimeS: null,
+    fw: null,
+    faults: [],
+    verified,
+  };
+}
+
 /**
  * The storage logic on each driver: SQLite (a file per test) and PostgreSQL (a database per test
  * on a real server, postgres-harness.ts). `open(name)` twice opens the same database again.
@@ -48,22 +68,7 @@ for (const { name: driver, skip, open: openStorage } of drivers)
       const s = await openStorage("health-gaps");
       try {
         const beat = (deviceId: string, facilityId: string, receivedAtMs: number, verified = true) =>
-          s.addHeartbeat({
-            deviceId,
-            facilityId,
-            receivedAtMs,
-            ts: Math.floor(receivedAtMs / 1000),
-            lastSeq: null,
-            bufferDepth: null,
-            dropped: null,
-            held: null,
-            heldDropped: null,
-            rssiDbm: null,
-            uptimeS: null,
-            fw: null,
-            faults: [],
-            verified,
-          });
+          s.addHeartbeat(heartbeatAt(deviceId, facilityId, receivedAtMs, verified));
         // d1: 30 gaps of 10 min (each after a beat a minute on), then one of 2 h; d2 (another facility): one of 5 min
         let t = 1_000_000;
         beat("d1", "f1", t);
@@ -121,26 +126,8 @@ for (const { name: driver, skip, open: openStorage } of drivers)
           deviceId,
         }));
         s.commitIngest(readings, dead, { windowS: 60, nowMs: 0 });
-        for (const [deviceId, at] of [
-          ["d-03", 1_000],
-          ["d-06", 2_000],
-        ] as const)
-          s.addHeartbeat({
-            deviceId,
-            facilityId: "f1",
-            receivedAtMs: at,
-            ts: 1,
-            lastSeq: null,
-            bufferDepth: null,
-            dropped: null,
-            held: null,
-            heldDropped: null,
-            rssiDbm: null,
-            uptimeS: null,
-            fw: null,
-            faults: [],
-            verified: true,
-          });
+        s.addHeartbeat(heartbeatAt("d-03", "f1", 1_000));
+        s.addHeartbeat(heartbeatAt("d-06", "f1", 2_000));
         const whole = s.deviceHealth({ sinceMs: 0, gapMs: 60_000 });
         assert.deepEqual(
           whole.map((d) => d.deviceId),
