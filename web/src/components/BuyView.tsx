@@ -203,7 +203,9 @@ function PurchaseForm(props: {
     initialIrreversibleForm("", tonnesInputValue(listing.remaining < 1000n ? listing.remaining : 1000n)),
   );
   const setAmountText = (text: string) => dispatch({ type: "amount", amountText: text });
-  const [slippageBps, setSlippageBps] = useState<number>(50);
+  // exactly the quoted price by default: a listing's price changes only when its seller changes it,
+  // and a tolerance by default would let a seller raise it in front of every purchase by that much
+  const [slippageBps, setSlippageBps] = useState<number>(0);
   const [mode, setMode] = useState<"buy" | "retire">("buy");
   const [form, setForm] = useState(emptyRetirementForm(props.account));
   const [formErrors, setFormErrors] = useState<FieldErrors>({});
