@@ -14,6 +14,7 @@ import { explorerDetails } from "@/lib/explorer/detail.ts";
 import { wellFormed } from "@/lib/explorer/notFound.ts";
 import { formatCount, formatGramsAsTonnes, formatMgAsGrams, shortHash } from "@/lib/explorer/format.ts";
 import { parsePage, toParams } from "@/lib/explorer/lists.ts";
+import { CHALLENGE_LAPSE_DAYS } from "@/lib/explorer/challenges.ts";
 import { formatTonnes } from "@/lib/units.ts";
 
 export const metadata: Metadata = { title: "Attestation" };
@@ -213,7 +214,17 @@ export default async function AttestationPage({ params, searchParams }: Props) {
             <dt>Evidence</dt>
             <dd className="mono">{a.challenge.evidenceCid || "—"}</dd>
             <dt>Resolution</dt>
-            <dd>{a.challenge.note ?? "—"}</dd>
+            <dd>
+              {a.challenge.state === "Pending" && a.shortfall ? (
+                <>
+                  none, and none can come: the period was settled on its attested figures for project{" "}
+                  {a.shortfall.projectId.toString()} (<TxLink hash={a.shortfall.transactionHash} />) after the challenge
+                  had been pending {CHALLENGE_LAPSE_DAYS} days past its challenge window (docs/credits.md)
+                </>
+              ) : (
+                (a.challenge.note ?? "—")
+              )}
+            </dd>
           </dl>
         </section>
       ) : null}
