@@ -94,6 +94,7 @@ describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
     const dev = makeDevice("kangaita-meter-7");
     const post = await httpDevice(dev, "facility");
     assert.equal((await post(electricity(dev))).status, 201);
+    const before = Number((await dep.publicClient.getBlock()).timestamp);
     await dep.suspendDevice(dev.deviceId);
     const reason = await waitFor(
       async () => {
@@ -103,6 +104,17 @@ describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
       { timeoutMs: 10_000, intervalMs: 200, what: "suspension seen" },
     );
     assert.equal(reason, "device-inactive");
+    // the record carries when its status changed (the suspending block's time): a co-signer
+    // refuses the device's readings from then on, and takes those it made before
+    const d = directory(60_000);
+    try {
+      const info = await d.get(dev.deviceId);
+      const latest = Number((await dep.publicClient.getBlock()).timestamp);
+      assert.equal(info?.status, "suspended");
+      assert.ok(info.statusChangedAt! >= before && info.statusChangedAt! <= latest, `${info.statusChangedAt}`);
+    } finally {
+      d.close();
+    }
   });
 
   test("over MQTT a device's first reading waits for its lookup, later ones use the cached record; a suspension reaches both", async () => {

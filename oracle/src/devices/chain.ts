@@ -137,7 +137,13 @@ export class ChainDeviceDirectory implements DeviceDirectory {
       validUntil: i + 1 < d.keyHistory.length ? Number(d.keyHistory[i + 1]!.validFrom) : null,
     }));
     const status = STATUS[d.status] ?? "revoked";
-    return { deviceId, facilityId: bytes32ToId(d.facilityId), status: status === "none" ? "revoked" : status, keys };
+    return {
+      deviceId,
+      facilityId: bytes32ToId(d.facilityId),
+      status: status === "none" ? "revoked" : status,
+      statusChangedAt: Number(d.statusChangedAt),
+      keys,
+    };
   }
 
   invalidate(deviceId?: string): void {

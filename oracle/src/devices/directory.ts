@@ -7,7 +7,31 @@ export type DeviceKey = { publicKey: Uint8Array; validFrom: number; validUntil: 
 
 export type DeviceStatus = "active" | "suspended" | "revoked";
 
-export type DeviceInfo = { deviceId: string; facilityId: string; status: DeviceStatus; keys: DeviceKey[] };
+/**
+ * `statusChangedAt`: when the device last changed status (the DeviceRegistry's `statusChangedAt`,
+ * unix s); absent when unknown (a device file that does not give it). A device that is not active
+ * stopped being trusted then: readings stamped from that time on are not taken (ingest, co-signing).
+ */
+export type DeviceInfo = {
+  deviceId: string;
+  facilityId: string;
+  status: DeviceStatus;
+  statusChangedAt?: number;
+  keys: DeviceKey[];
+};
+
+/**
+ * Why a reading of `device` stamped `ts` (unix s) may not be counted because of the device's
+ * status, or null when its status allows it: a device that is not active is refused for readings
+ * from the time its status changed on (from any time when that is unknown); readings it made while
+ * it was active stay valid (a suspension does not undo what was measured before it).
+ */
+export function inactiveAt(device: DeviceInfo, ts: number): string | null {
+  if (device.status === "active") return null;
+  const since = device.statusChangedAt;
+  if (since === undefined) return `device ${device.deviceId} is ${device.status}`;
+  return ts >= since ? `device ${device.deviceId} is ${device.status} since ${since} (the reading is stamped ${ts})` : null;
+}
 
 /**
  * Where the validator looks devices up. The chain-backed one reads the DeviceRegistry
@@ -57,6 +81,8 @@ const deviceFileSchema = z.array(
     deviceId: z.string(),
     facilityId: z.string(),
     status: z.enum(["active", "suspended", "revoked"]).default("active"),
+    /** When the status last changed (unix s); without it a device that is not active has no reading taken. */
+    statusChangedAt: z.number().int().min(0).optional(),
     keys: z.array(
       z.strictObject({
         /** Uncompressed public key (0x04‖x‖y), or x and y. */
@@ -89,6 +115,7 @@ export function parseDeviceFile(text: string, source = "devices file"): DeviceIn
     deviceId: d.deviceId,
     facilityId: d.facilityId,
     status: d.status,
+    ...(d.statusChangedAt === undefined ? {} : { statusChangedAt: d.statusChangedAt }),
     keys: d.keys.map((k) => ({
       publicKey: k.publicKey ? hexToBytes(k.publicKey) : publicKeyFromXY(k.x as `0x${string}`, k.y as `0x${string}`),
       validFrom: k.validFrom,
@@ -121,6 +148,7 @@ export function deviceFileJson(devices: DeviceInfo[]): string {
       deviceId: d.deviceId,
       facilityId: d.facilityId,
       status: d.status,
+      ...(d.statusChangedAt === undefined ? {} : { statusChangedAt: d.statusChangedAt }),
       keys: d.keys.map((k) => ({
         ...publicKeyToXY(k.publicKey),
         validFrom: k.validFrom,

@@ -12,7 +12,7 @@ import {
 import type { Address } from "../batch/pipeline.ts";
 import { headerFromJson, headerToJson } from "../batch/bundle.ts";
 import type { EmissionsCalculator } from "../compute/emissions.ts";
-import { keysValidAt, type DeviceDirectory } from "../devices/directory.ts";
+import { inactiveAt, keysValidAt, type DeviceDirectory, type DeviceInfo } from "../devices/directory.ts";
 import type { FacilityContext } from "../../../sdk/src/index.ts";
 
 /**
@@ -66,13 +66,40 @@ export async function reviewCosign(
       why: `facility context ${canonicalJson(bundle.facilityContext)} differs from this node's ${canonicalJson(context)} for ${bundle.facilityId}`,
     };
   }
+  // each device once: registered to the bundle's facility, and active at each of its readings'
+  // times (ingest takes no reading of a device that is not active: neither does a co-signer)
+  const known = new Map<string, Promise<DeviceInfo | null>>();
+  const device = (id: string) => {
+    let d = known.get(id);
+    if (!d) known.set(id, (d = deps.devices.get(id)));
+    return d;
+  };
+  const refused = new Map<string, string>();
+  for (const r of bundle.readings) {
+    const { deviceId, ts } = r.envelope.reading;
+    if (refused.has(deviceId)) continue;
+    const d = await device(deviceId);
+    const why = !d
+      ? `device ${deviceId} is not registered`
+      : d.facilityId !== bundle.facilityId
+        ? `device ${deviceId} belongs to ${d.facilityId}, not ${bundle.facilityId}`
+        : inactiveAt(d, ts);
+    if (why) refused.set(deviceId, `${why}: reading ${r.digest}`);
+  }
+  if (refused.size) {
+    const list = [...refused.values()];
+    return {
+      ok: false,
+      why: `${list.slice(0, 20).join("; ")}${list.length > 20 ? `; and ${list.length - 20} devices more` : ""}`,
+    };
+  }
   const checks = await checkBundle(bundle, {
     // Node's WebCrypto (OpenSSL on the libuv thread pool): the sdk's default, pure-JS noble, checks
     // a few hundred signatures a second and would hold this node's main thread for the whole window
     signatures: defaultSignatureVerifier(),
     publicKeyOf: async (deviceId, ts) => {
-      const d = await deps.devices.get(deviceId);
-      if (!d || d.facilityId !== bundle.facilityId) return null;
+      const d = await device(deviceId);
+      if (!d || d.facilityId !== bundle.facilityId || inactiveAt(d, ts)) return null;
       return keysValidAt(d, ts)[0]?.publicKey ?? null;
     },
   });
