@@ -228,7 +228,7 @@ describe("a batch attested by a transaction this node did not send", { timeout: 
     }
   });
 
-  test("the RPC node refuses the event query: confirmed all the same, without transaction hash and block number", async () => {
+  test("the RPC node refuses the event query: confirmed all the same, without transaction hash and block number, once the attestation is `confirmations` deep", async () => {
     const d = meters.refused;
     // stands for an RPC node that caps or refuses eth_getLogs (Hardhat answers any range): the
     // rest of the chain port is the real one
@@ -254,6 +254,11 @@ describe("a batch attested by a transaction this node did not send", { timeout: 
       await submitByOther(sent, sent.txRaw!);
       await mine(1);
       assert.equal((await receiptOf(sent.txHash!)).status, "reverted");
+      // no block to count confirmations from: the registry holding it at the head is not enough
+      await nextTick(node);
+      await nextTick(node);
+      assert.equal(batches(node, d)[0]!.state, "submitted", "attested 1 block deep, 2 confirmations: not yet");
+      await mine(1);
       const done = await waitForBatch(node, d, 0, (b) => b.state === "confirmed", "confirmed");
       assert.equal(done.txHash, null, "not this node's reverted transaction");
       assert.equal(done.blockNumber, null);

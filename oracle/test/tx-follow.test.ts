@@ -1,7 +1,8 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
-import { parseTransaction, type Hex, type TransactionSerializableEIP1559 } from "viem";
+import { keccak256, parseTransaction, toHex, type Hex, type TransactionSerializableEIP1559 } from "viem";
+import { attestationRegistryAbi } from "../src/chain/abi.ts";
 import { SdkCalculator } from "../src/compute/sdk.ts";
 import { readingsTopic } from "../src/ingest/mqtt.ts";
 import type { Batch } from "../src/storage/types.ts";
@@ -29,6 +30,7 @@ describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => 
     first: makeDevice("follow-meter-4", "follow-back-to-back-a"),
     second: makeDevice("follow-meter-5", "follow-back-to-back-b"),
     restart: makeDevice("follow-meter-6", "follow-restart"),
+    reorg: makeDevice("follow-meter-7", "follow-revert-reorged"),
   };
 
   // the real methodology, with these facilities known to it (Kenyan tea factories on grid power)
@@ -105,6 +107,57 @@ describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => 
       assert.equal(done.txHash, sent.txHash);
       assert.equal(done.blockNumber, Number(rc.blockNumber));
       assert.equal((await submissions(done.attestationId!)).length, 1);
+    } finally {
+      await node.close();
+    }
+  });
+
+  test("a reverted receipt is not final before `confirmations` blocks: a reorg that takes it back lets the transaction confirm", async () => {
+    const node = await startOracle({ confirmations: 2, gasBumpAfterMs: 600_000 });
+    try {
+      await publish(node, meters.reorg);
+      const sent = await waitForState(node, meters.reorg, "submitted");
+      await waitFor(() => inMempool(sent.txHash!), { what: "the transaction in the mempool" });
+      const snapshot = await rpc<string>("evm_snapshot");
+      // the admin may pause the registry (taken back with the rest by the reorg)
+      await dep.wallet.writeContract({
+        address: dep.attestationRegistry,
+        abi: attestationRegistryAbi,
+        functionName: "grantRole",
+        args: [keccak256(toHex("PAUSER_ROLE")), dep.admin.address],
+        account: dep.admin,
+        chain: dep.wallet.chain,
+        gas: 100_000n,
+        maxFeePerGas: 4_000_000_000_000n,
+        maxPriorityFeePerGas: 2_000_000_000_000n,
+      });
+      // the registry paused by a transaction mined ahead of the node's in the same block
+      await dep.wallet.writeContract({
+        address: dep.attestationRegistry,
+        abi: attestationRegistryAbi,
+        functionName: "pause",
+        account: dep.admin,
+        chain: dep.wallet.chain,
+        gas: 100_000n,
+        maxFeePerGas: 2_000_000_000_000n,
+        maxPriorityFeePerGas: 1_000_000_000_000n,
+      });
+      await mine(1);
+      const reverted = await dep.publicClient.getTransactionReceipt({ hash: sent.txHash as Hex });
+      assert.equal(reverted.status, "reverted");
+      await nextTick(node);
+      await nextTick(node);
+      assert.equal(batchOf(node, meters.reorg)?.state, "submitted", "reverted 1 block deep, 2 confirmations: not failed yet");
+
+      // a reorg takes the block back (the pause with it): the transaction is mined again, and succeeds
+      assert.equal(await rpc("evm_revert", [snapshot]), true);
+      await waitFor(() => inMempool(sent.txHash!), { timeoutMs: 30_000, what: "the transaction back in the mempool" });
+      await mine(2);
+      const done = await waitForState(node, meters.reorg, "confirmed");
+      assert.equal(done.txHash, sent.txHash);
+      const rc = await dep.publicClient.getTransactionReceipt({ hash: sent.txHash as Hex });
+      assert.equal(rc.status, "success");
+      assert.equal(done.blockNumber, Number(rc.blockNumber));
     } finally {
       await node.close();
     }

@@ -865,6 +865,9 @@ export class BatchPipeline {
     }
     if (mined) {
       const { hash: h, rc } = mined;
+      // a reverted receipt that a reorg could still undo decides nothing: asked again once it is
+      // `confirmations` deep (the transaction may yet be mined again, and succeed)
+      if ((await chain.blockNumber()) - rc.blockNumber + 1n < BigInt(cfg.confirmations)) return;
       if (await chain.exists(b.attestationId as Hex)) {
         // attested by a transaction this batch does not list (another node of the quorum); `h`
         // is the one of ours the registry refused
@@ -931,7 +934,8 @@ export class BatchPipeline {
    * of (`exists` said so): the transaction and block of the registry's event are recorded, for the
    * auditor, once that block has `chain.confirmations` confirmations, as with a receipt of its own.
    * When the event cannot be read (an RPC node refusing the log query, logs pruned) the batch is
-   * confirmed all the same, without the two fields, and a warning says so: the attestation is on-chain.
+   * confirmed all the same, without the two fields, and a warning says so, once the registry holds
+   * the attestation at the block `chain.confirmations` − 1 below the head.
    * @returns whether the batch was confirmed now (false: waiting for confirmations)
    */
   async #confirmAttested(chain: ChainPort, b: Batch, from: "signed" | "submitted", why: string): Promise<boolean> {
@@ -943,10 +947,15 @@ export class BatchPipeline {
     } catch (err) {
       lookup = err;
     }
+    const confirmations = this.#common.config.chain.confirmations;
+    const head = await chain.blockNumber();
     if (found) {
-      const head = await chain.blockNumber();
-      if (head - found.blockNumber + 1n < BigInt(this.#common.config.chain.confirmations)) return false;
+      if (head - found.blockNumber + 1n < BigInt(confirmations)) return false;
     } else {
+      // no block to count from: the attestation must be in the registry `confirmations` deep
+      // (`exists` at the head may be a block a reorg takes back)
+      const deep = BigInt(confirmations - 1);
+      if (!(await chain.exists(id, head > deep ? head - deep : 0n))) return false;
       this.#log.warn(
         { batch: b.id, attestation: id, err: lookup ?? "no AttestationSubmitted event for the id" },
         "attesting transaction not found: batch confirmed without its transaction hash and block number",
