@@ -2,6 +2,7 @@
  * ignition/modules/Credits.ts (CarbonProof.ts + CreditsStack.ts) deployed as `npm start` deploys
  * it: every role of the credits contracts in place.
  */
+import type { Contract } from "ethers";
 import { expect } from "chai";
 import { network } from "hardhat";
 import CreditsModule from "../../ignition/modules/Credits.ts";
@@ -42,7 +43,7 @@ describe("ignition: credits stack", function () {
   it("gives every role its own default account (review: #5 was credits verifier and device manager)", async function () {
     const signers = await ethers.getSigners();
     const d = await ignition.deploy(CreditsModule, { parameters });
-    const holders = async (c: { hasRole(role: string, account: string): Promise<boolean> }, role: string) => {
+    const holders = async (c: Contract, role: string) => {
       const out: number[] = [];
       for (let i = 0; i < signers.length; i++) if (await c.hasRole(role, signers[i]!.address)) out.push(i);
       return out;
