@@ -1,9 +1,19 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
-import { keccak256, parseTransaction, toHex, type Hex, type TransactionSerializableEIP1559 } from "viem";
+import {
+  createWalletClient,
+  http,
+  keccak256,
+  parseTransaction,
+  toHex,
+  type Hex,
+  type TransactionSerializableEIP1559,
+} from "viem";
 import { attestationRegistryAbi } from "../src/chain/abi.ts";
+import { chainFor } from "../src/chain/viem.ts";
 import { SdkCalculator } from "../src/compute/sdk.ts";
+import type { ConfigInput } from "../src/config/schema.ts";
 import { readingsTopic } from "../src/ingest/mqtt.ts";
 import type { Batch } from "../src/storage/types.ts";
 import { chainTestNode, type HardhatNode, type Deployment } from "./chain-harness.ts";
@@ -30,6 +40,9 @@ describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => 
     first: makeDevice("follow-meter-4", "follow-back-to-back-a"),
     second: makeDevice("follow-meter-5", "follow-back-to-back-b"),
     restart: makeDevice("follow-meter-6", "follow-restart"),
+    capped: makeDevice("follow-meter-8", "follow-bump-capped"),
+    gap: makeDevice("follow-meter-9", "follow-behind-a-gap"),
+    refused: makeDevice("follow-meter-10", "follow-bump-refused"),
     reorg: makeDevice("follow-meter-7", "follow-revert-reorged"),
   };
 
@@ -39,8 +52,11 @@ describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => 
       Object.values(meters).map((d) => [d.facilityId, { country: "KEN", flueGasBiogenicShareBp: 10_000 }]),
     ),
   });
-  const startOracle = (chain: { enabled?: boolean; confirmations?: number; gasBumpAfterMs?: number }, dir?: string) =>
-    chainTestNode(hh, dep, { chain, dir, parts: { calculator } });
+  const startOracle = (
+    chain: NonNullable<ConfigInput["chain"]>,
+    dir?: string,
+    batching?: NonNullable<ConfigInput["batching"]>,
+  ) => chainTestNode(hh, dep, { chain, dir, batching, parts: { calculator } });
 
   const rpc = <T = unknown>(method: string, params: unknown[] = []): Promise<T> => hh.rpc<T>(method, params);
   const mine = (blocks = 1) => harness.mine(blocks);
@@ -147,7 +163,11 @@ describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => 
       assert.equal(reverted.status, "reverted");
       await nextTick(node);
       await nextTick(node);
-      assert.equal(batchOf(node, meters.reorg)?.state, "submitted", "reverted 1 block deep, 2 confirmations: not failed yet");
+      assert.equal(
+        batchOf(node, meters.reorg)?.state,
+        "submitted",
+        "reverted 1 block deep, 2 confirmations: not failed yet",
+      );
 
       // a reorg takes the block back (the pause with it): the transaction is mined again, and succeeds
       assert.equal(await rpc("evm_revert", [snapshot]), true);
@@ -169,7 +189,9 @@ describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => 
     const snapshot = await rpc<string>("evm_snapshot");
     await rpc("hardhat_setNextBlockBaseFeePerGas", [`0x${(100n * gwei).toString(16)}`]);
     await mine(1);
-    const node = await startOracle({ gasBumpAfterMs: 1_500 });
+    // a fee cap far above the first transaction's: without one, a bump bids at most 3 times the
+    // (fallen) estimate, which would not outbid the first transaction
+    const node = await startOracle({ gasBumpAfterMs: 1_500, maxFeePerGas: `${10_000n * gwei}` });
     try {
       await publish(node, meters.bump);
       const sent = await waitForState(node, meters.bump, "submitted");
@@ -211,6 +233,110 @@ describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => 
       assert.equal((await submissions(done.attestationId!)).length, 1, "attested exactly once");
       assert.equal(await oracleNonce("latest"), first.nonce! + 1);
     } finally {
+      await node.close();
+    }
+  });
+
+  test("gas bumps stop at chain.maxFeePerGas", async () => {
+    const estimate = await dep.publicClient.estimateFeesPerGas();
+    const cap = (estimate.maxFeePerGas * 17n) / 10n;
+    const node = await startOracle({ gasBumpAfterMs: 200, maxFeePerGas: cap.toString() });
+    try {
+      await publish(node, meters.capped);
+      const sent = await waitForState(node, meters.capped, "submitted");
+      // every version the node stored as sent, while it bumps every 200 ms
+      const raws = new Map<string, string>([[sent.txHash!, sent.txRaw!]]);
+      const settled = await waitFor(
+        async () => {
+          const before = batchOf(node, meters.capped)!;
+          raws.set(before.txHash!, before.txRaw!);
+          await new Promise((r) => setTimeout(r, 1_500)); // several bump periods
+          const after = batchOf(node, meters.capped)!;
+          raws.set(after.txHash!, after.txRaw!);
+          return after.txHashes.length === before.txHashes.length && after.txHashes.length >= 2 ? after : null;
+        },
+        { timeoutMs: 60_000, intervalMs: 0, what: "the bumps to stop" },
+      );
+      for (const raw of raws.values()) {
+        const f = fees(raw);
+        assert.ok(f.maxFeePerGas! <= cap, `maxFeePerGas ${f.maxFeePerGas} within the cap ${cap}`);
+        assert.ok(f.maxPriorityFeePerGas! <= f.maxFeePerGas!);
+      }
+      assert.ok(fees(settled.txRaw!).maxFeePerGas! > fees(sent.txRaw!).maxFeePerGas!, "bumped up to the cap");
+      assert.ok(await inMempool(settled.txHash!), "the last bump is the one in the mempool");
+      assert.ok(settled.txHashes.length <= 5, `${settled.txHashes.length} versions: 1.15 × a few, not unbounded`);
+      await mine(1);
+      const done = await waitForState(node, meters.capped, "confirmed");
+      assert.equal(done.txHash, settled.txHash);
+    } finally {
+      await node.close();
+    }
+  });
+
+  test("a transaction behind a lower nonce the chain has not taken is not gas bumped", async () => {
+    // another transaction of the account (its key held elsewhere too) at the next nonce, then lost:
+    // the batch's transaction waits behind a nonce gap, whatever its fees
+    const wallet = createWalletClient({ account: dep.oracle, chain: chainFor(31337, hh.url), transport: http(hh.url) });
+    const gapNonce = await oracleNonce("pending");
+    const lost = await wallet.sendTransaction({ to: dep.oracle.address, value: 0n, nonce: gapNonce });
+    const node = await startOracle({ gasBumpAfterMs: 200 });
+    try {
+      await publish(node, meters.gap);
+      const sent = await waitForState(node, meters.gap, "submitted");
+      assert.equal(sent.txNonce, gapNonce + 1);
+      assert.equal(await rpc("hardhat_dropTransaction", [lost]), true);
+      assert.equal(await oracleNonce("latest"), gapNonce);
+      await new Promise((r) => setTimeout(r, 2_500)); // a dozen bump periods
+      await nextTick(node);
+      const waiting = batchOf(node, meters.gap)!;
+      assert.deepEqual(waiting.txHashes, [sent.txHash], "not bumped while behind the gap");
+      assert.equal(waiting.txRaw, sent.txRaw);
+
+      // the gap filled: the batch's transaction is mined as it was signed
+      await wallet.sendTransaction({ to: dep.oracle.address, value: 0n, nonce: gapNonce });
+      await waitFor(() => inMempool(sent.txHash!), { timeoutMs: 30_000, what: "the transaction in the mempool" });
+      await mine(1);
+      const done = await waitForState(node, meters.gap, "confirmed");
+      assert.equal(done.txHash, sent.txHash);
+    } finally {
+      await node.close();
+    }
+  });
+
+  test("a gas bump the RPC node refuses is not taken as sent: the accepted copy is the one re-broadcast after a drop", async () => {
+    const node = await startOracle({ gasBumpAfterMs: 300 }, undefined, { retryBaseMs: 200, retryMaxMs: 1_000 });
+    const balance = await rpc<string>("eth_getBalance", [dep.oracle.address, "latest"]);
+    try {
+      await publish(node, meters.refused);
+      const sent = await waitForState(node, meters.refused, "submitted");
+      await waitFor(() => inMempool(sent.txHash!), { what: "the transaction in the mempool" });
+      // enough for the transaction as signed, not for one bidding 15 % more: bumps are refused
+      const f = fees(sent.txRaw!);
+      await rpc("hardhat_setBalance", [
+        dep.oracle.address,
+        `0x${((f.gas! * f.maxFeePerGas! * 105n) / 100n).toString(16)}`,
+      ]);
+      const refused = await waitFor(
+        () => {
+          const b = batchOf(node, meters.refused)!;
+          return b.txHashes.length >= 2 && b.attempts >= 2 ? b : null;
+        },
+        { timeoutMs: 60_000, what: "bumps refused by the RPC node" },
+      );
+      assert.match(refused.error ?? "", /fund/i);
+      assert.equal(refused.txRaw, sent.txRaw, "the copy the RPC node took stays the one stored");
+      assert.equal(refused.txHash, sent.txHash);
+      assert.equal(await inMempool(refused.txHashes.at(-1)!), false, "the refused bump is nowhere");
+
+      // the RPC node loses the accepted copy: the node sends it again
+      assert.equal(await rpc("hardhat_dropTransaction", [sent.txHash]), true);
+      await waitFor(() => inMempool(sent.txHash!), { timeoutMs: 30_000, what: "the accepted copy re-broadcast" });
+      await mine(1);
+      const done = await waitForState(node, meters.refused, "confirmed");
+      assert.equal(done.txHash, sent.txHash);
+      assert.equal((await submissions(done.attestationId!)).length, 1);
+    } finally {
+      await rpc("hardhat_setBalance", [dep.oracle.address, balance]);
       await node.close();
     }
   });

@@ -35,6 +35,15 @@ type BatchWritesAsync = {
     ...args: Parameters<Storage[K]>
   ) => Promise<ReturnType<Storage[K]>>;
 };
+/**
+ * The most a transaction may bid per gas: `chain.maxFeePerGas` (wei), or, null, a multiple of the
+ * RPC node's current estimate (chain/viem.ts `FEE_CAP_ESTIMATE_MULTIPLE`) for a replacement.
+ */
+export type FeeCap = { maxFeePerGas: bigint | null };
+
+/** The code of the error `prepareReplacement` throws when no replacement under the fee cap outbids the transaction. */
+export const FEE_CAP_REACHED = "FEE_CAP_REACHED";
+
 /** `from`: the account that sent the transaction (a batch may list several accounts' after a key rotation). */
 export type TxReceipt = { status: "success" | "reverted"; blockNumber: bigint; from: Address };
 
@@ -104,20 +113,29 @@ export interface ChainPort {
     periodStart: bigint,
     signal?: AbortSignal,
   ): Promise<{ id: Hex; header: BatchHeader; txHash: Hex; blockNumber: bigint; revoked: boolean } | null>;
-  /** Signs (does not send) `submit`, or `submitCorrection` when `original` is given. */
+  /**
+   * Signs (does not send) `submit`, or `submitCorrection` when `original` is given; at the node's
+   * fee estimate, or `cap.maxFeePerGas` when that is lower.
+   */
   prepareSubmit(
     header: BatchHeader,
     signatures: Hex,
     nonce: number,
     original?: BatchHeader,
+    cap?: FeeCap,
   ): Promise<{ hash: Hex; raw: Hex }>;
   /**
    * Signs (does not send) a call of `data` on `to` at `nonce` (gas estimated, fees from the node):
    * the node's other transactions (CarbonCredits.recordShortfall, credits/shortfalls.ts).
    */
   prepareCall?(to: Address, data: Hex, nonce: number): Promise<{ hash: Hex; raw: Hex }>;
-  /** Signs (does not send) a replacement of `raw`: same nonce and call, fees raised over raw's own. */
-  prepareReplacement(raw: Hex): Promise<{ hash: Hex; raw: Hex }>;
+  /**
+   * Signs (does not send) a replacement of `raw`: same nonce and call, fees raised over raw's own.
+   * With `cap`, never past it (`cappedAt`: the fee cap that held the bid back); when no replacement
+   * under it outbids raw's fees enough for a node to take it, throws an error with code
+   * {@link FEE_CAP_REACHED}.
+   */
+  prepareReplacement(raw: Hex, cap?: FeeCap): Promise<{ hash: Hex; raw: Hex; cappedAt?: bigint }>;
   broadcast(raw: Hex): Promise<void>;
   receipt(hash: Hex): Promise<TxReceipt | null>;
   /** The account that signed `raw` (recovered from its signature). */
@@ -156,6 +174,8 @@ export class BatchPipeline {
   #lastTickOkMs = 0;
   /** every `submitted` batch stored without its sender has had it read from its raw transaction */
   #sendersKnown = false;
+  /** batch id → when its gas may be bumped again, after the fee cap left nothing to bump (`#bump`) */
+  readonly #bumpHeldUntil = new Map<number, number>();
   /** attestation id → the transaction found attesting it (`#attestingTx`), until its batch is confirmed */
   readonly #attesting = new Map<string, Hex>();
 
@@ -228,6 +248,8 @@ export class BatchPipeline {
     // a search whose batch moved on meanwhile (abandoned, confirmed otherwise): its outcome goes unused
     for (const [id, search] of this.#searches)
       if (search.outcome && !work.some((w) => w.id === id && w.state === "signed")) this.#searches.delete(id);
+    for (const id of this.#bumpHeldUntil.keys())
+      if (!work.some((w) => w.id === id && w.state === "submitted")) this.#bumpHeldUntil.delete(id);
     // facilities advance concurrently (IPFS and RPC round trips overlap); within a facility, in
     // period order. Nonces are handed out under #serial, so concurrency never reuses one.
     const byFacility = new Map<string, Batch[]>();
@@ -789,7 +811,13 @@ export class BatchPipeline {
     const nonce = await this.#nextFree(chain);
     let tx: { hash: Hex; raw: Hex };
     try {
-      tx = await chain.prepareSubmit(headerFromJson(b.headerJson!), b.signatures as Hex, nonce, this.#original(b));
+      tx = await chain.prepareSubmit(
+        headerFromJson(b.headerJson!),
+        b.signatures as Hex,
+        nonce,
+        this.#original(b),
+        this.#feeCap(),
+      );
     } catch (err) {
       return { reverted: err };
     }
@@ -911,22 +939,73 @@ export class BatchPipeline {
     }
     const now = this.#common.clock.nowMs();
     if (foreign) return this.#watch(chain, b, sender, now);
-    if (b.txRaw && b.txSentAtMs !== null && now - b.txSentAtMs >= cfg.gasBumpAfterMs) {
-      const bumps = b.txHashes.length;
-      // from the last transaction's own fees, not the current estimate (which may have fallen)
-      const tx = await chain.prepareReplacement(b.txRaw as Hex);
-      await this.#writes.patchBatch(b.id, "submitted", {
-        txHash: tx.hash,
-        txRaw: tx.raw,
-        txSentAtMs: now,
-        txHashes: [...b.txHashes, tx.hash],
-      });
-      await chain.broadcast(tx.raw);
-      this.#log.warn({ batch: b.id, tx: tx.hash, nonce: b.txNonce, bumps: bumps }, "gas bumped and re-broadcast");
+    if (
+      b.txRaw &&
+      b.txSentAtMs !== null &&
+      now - b.txSentAtMs >= cfg.gasBumpAfterMs &&
+      now >= (this.#bumpHeldUntil.get(b.id) ?? 0) &&
+      // only the account's next transaction to be mined: one behind a lower nonce the chain has not
+      // taken is held back by that, not by its fees, and every bump would only make it dearer
+      b.txNonce === latest &&
+      (await this.#bump(chain, b, now))
+    )
       return;
-    }
     // the RPC node may have lost it (restart): re-broadcasting the same bytes is harmless
     if (b.txRaw) await chain.broadcast(b.txRaw as Hex);
+  }
+
+  /** `chain.maxFeePerGas`, or null: the chain port's multiple of its current estimate. */
+  #feeCap(): FeeCap {
+    const max = this.#common.config.chain.maxFeePerGas;
+    return { maxFeePerGas: max === undefined ? null : BigInt(max) };
+  }
+
+  /**
+   * Replaces `b`'s unmined transaction with one at the same nonce bidding more (from its own fees,
+   * not the current estimate, which may have fallen), up to the fee cap. The new hash is stored
+   * before the broadcast (once sent it may be mined, and confirm the batch, whatever comes next);
+   * the raw transaction and its send time only once the RPC node took it: one it refuses
+   * (insufficient funds, its own fee cap) is never the copy re-broadcast or bumped from, and a
+   * refusal throws (the batch's next attempt backs off) once the stored copy is sent again. False when the fee cap leaves nothing
+   * to bump (warned, and not tried again for `gasBumpAfterMs`).
+   */
+  async #bump(chain: ChainPort, b: Batch, now: number): Promise<boolean> {
+    const cap = this.#feeCap();
+    let tx: { hash: Hex; raw: Hex; cappedAt?: bigint };
+    try {
+      tx = await chain.prepareReplacement(b.txRaw as Hex, cap);
+    } catch (err) {
+      if ((err as { code?: string }).code !== FEE_CAP_REACHED) throw err;
+      this.#bumpHeldUntil.set(b.id, now + this.#common.config.chain.gasBumpAfterMs);
+      this.#log.warn(
+        { batch: b.id, tx: b.txHash, nonce: b.txNonce, err: (err as Error).message },
+        "gas bump capped: the transaction already bids the fee cap",
+      );
+      return false;
+    }
+    this.#bumpHeldUntil.delete(b.id);
+    if (tx.cappedAt !== undefined)
+      this.#log.warn(
+        { batch: b.id, tx: tx.hash, nonce: b.txNonce, maxFeePerGas: tx.cappedAt.toString() },
+        cap.maxFeePerGas === null
+          ? "gas bump capped at a multiple of the current fee estimate"
+          : "gas bump capped at chain.maxFeePerGas",
+      );
+    if (!b.txHashes.includes(tx.hash))
+      await this.#writes.patchBatch(b.id, "submitted", { txHashes: [...b.txHashes, tx.hash] });
+    try {
+      await chain.broadcast(tx.raw);
+    } catch (refused) {
+      // the copy the RPC node took may have left its mempool since: sent again, as when not bumping
+      await chain.broadcast(b.txRaw as Hex);
+      throw refused;
+    }
+    await this.#writes.patchBatch(b.id, "submitted", { txHash: tx.hash, txRaw: tx.raw, txSentAtMs: now });
+    this.#log.warn(
+      { batch: b.id, tx: tx.hash, nonce: b.txNonce, bumps: b.txHashes.length },
+      "gas bumped and re-broadcast",
+    );
+    return true;
   }
 
   /**

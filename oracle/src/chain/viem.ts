@@ -11,11 +11,21 @@ import {
 } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { chainFor, signBatchHeader, ZERO_BYTES32, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
-import type { Address, ChainPort, TxReceipt } from "../batch/pipeline.ts";
+import type { Address, ChainPort, FEE_CAP_REACHED, FeeCap, TxReceipt } from "../batch/pipeline.ts";
 import { attestationRegistryAbi, oracleSetAbi } from "./abi.ts";
 
 /** Blocks per `eth_getLogs` when looking for an attestation by facility (many RPC nodes cap ranges at 10,000). */
 const FIND_RANGE = 5_000n;
+
+/**
+ * Without `chain.maxFeePerGas`, a gas bump bids at most this many times the RPC node's current
+ * `maxFeePerGas` estimate: a transaction already bidding that much and still unmined is not held
+ * back by its fees (dropped, or behind another), and raising them again would only make it dearer.
+ */
+export const FEE_CAP_ESTIMATE_MULTIPLE = 3n;
+
+/** The pipeline's {@link FEE_CAP_REACHED} (a value import of the pipeline would load it with this module). */
+const FEE_CAP: typeof FEE_CAP_REACHED = "FEE_CAP_REACHED";
 
 /** The chain of the node's config, for viem's wallet clients (the sdk's). */
 export { chainFor };
@@ -162,6 +172,7 @@ export class ViemChain implements ChainPort {
     signatures: Hex,
     nonce: number,
     original?: BatchHeader,
+    cap?: FeeCap,
   ): Promise<{ hash: Hex; raw: Hex }> {
     const data = original
       ? encodeFunctionData({
@@ -181,24 +192,32 @@ export class ViemChain implements ChainPort {
       .catch((pending: unknown) =>
         this.client.estimateGas({ ...call, blockTag: "latest" }).catch(() => Promise.reject(pending)),
       );
-    return this.#signAtCurrentFees(to, data, nonce, gas);
+    return this.#signAtCurrentFees(to, data, nonce, (gas * 12n) / 10n, cap);
   }
 
   async prepareCall(to: Address, data: Hex, nonce: number): Promise<{ hash: Hex; raw: Hex }> {
     const gas = await this.client.estimateGas({ account: this.#account.address, to, data });
-    return this.#signAtCurrentFees(to, data, nonce, gas);
+    return this.#signAtCurrentFees(to, data, nonce, (gas * 12n) / 10n);
   }
 
-  /** Signs at the node's current fee estimate, with 20 % over the estimated gas. */
-  async #signAtCurrentFees(to: Address, data: Hex, nonce: number, gas: bigint): Promise<{ hash: Hex; raw: Hex }> {
+  /** Signs at the node's current fee estimate, or `cap.maxFeePerGas` when that is lower, with gas limit `gas`. */
+  async #signAtCurrentFees(
+    to: Address,
+    data: Hex,
+    nonce: number,
+    gas: bigint,
+    cap?: FeeCap,
+  ): Promise<{ hash: Hex; raw: Hex }> {
     const fees = await this.client.estimateFeesPerGas();
+    const limit = cap?.maxFeePerGas ?? null;
+    const min = (a: bigint, b: bigint | null) => (b !== null && b < a ? b : a);
     return this.#sign({
       to,
       data,
       nonce,
-      gas: (gas * 12n) / 10n,
-      maxFeePerGas: fees.maxFeePerGas,
-      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+      gas,
+      maxFeePerGas: min(fees.maxFeePerGas, limit),
+      maxPriorityFeePerGas: min(fees.maxPriorityFeePerGas, limit),
     });
   }
 
@@ -209,8 +228,13 @@ export class ViemChain implements ChainPort {
    * the current estimate instead would be refused as underpriced whenever fees have fallen.
    * The gas limit is kept: estimating again would run against a pending state in which the
    * replaced transaction already recorded the attestation, and revert.
+   *
+   * With `cap`, `maxFeePerGas` goes no higher than `cap.maxFeePerGas` (null: {@link
+   * FEE_CAP_ESTIMATE_MULTIPLE} times the current estimate), the tip no higher than that either;
+   * when the capped fees are not 10 % over both of raw's, no node would take the replacement, and
+   * this throws (code {@link FEE_CAP_REACHED}).
    */
-  async prepareReplacement(raw: Hex): Promise<{ hash: Hex; raw: Hex }> {
+  async prepareReplacement(raw: Hex, cap?: FeeCap): Promise<{ hash: Hex; raw: Hex; cappedAt?: bigint }> {
     const prev = parseTransaction(raw);
     if (
       prev.type !== "eip1559" ||
@@ -227,15 +251,38 @@ export class ViemChain implements ChainPort {
     const fees = await this.client.estimateFeesPerGas();
     const bumped = (x: bigint) => (x * BigInt(100 + this.#bumpPercent) + 99n) / 100n; // rounded up
     const max = (a: bigint, b: bigint) => (a > b ? a : b);
-    const maxPriorityFeePerGas = max(bumped(prev.maxPriorityFeePerGas), fees.maxPriorityFeePerGas);
-    return this.#sign({
+    let maxPriorityFeePerGas = max(bumped(prev.maxPriorityFeePerGas), fees.maxPriorityFeePerGas);
+    let maxFeePerGas = max(max(bumped(prev.maxFeePerGas), fees.maxFeePerGas), maxPriorityFeePerGas);
+    let cappedAt: bigint | undefined;
+    if (cap) {
+      const limit = cap.maxFeePerGas ?? fees.maxFeePerGas * FEE_CAP_ESTIMATE_MULTIPLE;
+      if (maxFeePerGas > limit) {
+        cappedAt = limit;
+        maxFeePerGas = limit;
+        if (maxPriorityFeePerGas > limit) maxPriorityFeePerGas = limit;
+        // geth and Hardhat take a replacement only at 10 % over both fees of the one it replaces
+        const outbids = (next: bigint, old: bigint) => next * 100n >= old * 110n;
+        if (!outbids(maxFeePerGas, prev.maxFeePerGas) || !outbids(maxPriorityFeePerGas, prev.maxPriorityFeePerGas)) {
+          throw Object.assign(
+            new Error(
+              `transaction ${keccak256(raw)} bids ${prev.maxFeePerGas} wei per gas, within 10 % of the fee cap ` +
+                `${limit} (${cap.maxFeePerGas === null ? `${FEE_CAP_ESTIMATE_MULTIPLE} times the current estimate` : "chain.maxFeePerGas"}): ` +
+                `not bumped; raise chain.maxFeePerGas to outbid it`,
+            ),
+            { code: FEE_CAP, capWei: limit },
+          );
+        }
+      }
+    }
+    const tx = await this.#sign({
       to: prev.to ?? this.domain.verifyingContract,
       data: prev.data ?? "0x",
       nonce: prev.nonce,
       gas: prev.gas,
-      maxFeePerGas: max(max(bumped(prev.maxFeePerGas), fees.maxFeePerGas), maxPriorityFeePerGas),
+      maxFeePerGas,
       maxPriorityFeePerGas,
     });
+    return cappedAt === undefined ? tx : { ...tx, cappedAt };
   }
 
   async #sign(tx: {

@@ -286,6 +286,15 @@ export const configSchema = z
         gasBumpAfterMs: z.number().int().min(100).default(30_000),
         gasBumpPercent: z.number().int().min(10).max(200).default(15),
         /**
+         * The most a transaction of the node bids per gas (`maxFeePerGas`, wei; a decimal string for
+         * values past 2^53): transactions are signed and bumped up to it, never past. Unset: a gas
+         * bump bids at most 3 times the RPC node's current fee estimate (chain/viem.ts
+         * `FEE_CAP_ESTIMATE_MULTIPLE`), which follows the market up and down.
+         */
+        maxFeePerGas: z
+          .union([z.number().int().positive().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^[1-9][0-9]{0,30}$/)])
+          .optional(),
+        /**
          * Hand a transaction of a previous key (sent before `keys rotate`) over to the current key
          * when it is still unmined this long after it was sent: stuck in mempools, its fees too low
          * and no node left to raise them. Safe: the registry never attests a header twice.
