@@ -108,6 +108,21 @@ function populate(file: string): void {
         verified: i % 2 === 0,
       });
     assert.equal(s.pruneHeartbeats(2_500, 100), 2);
+    // headers co-signed for another node: the record that keeps the node from signing alternatives
+    for (const [n, correctionOf, digests] of [
+      [1, "0x" + "0".repeat(64), []],
+      [2, "0x" + "1".repeat(64), ["0x" + "d".repeat(64)]],
+    ] as const)
+      s.recordCosign({
+        attestationId: "0x" + String(n).repeat(64),
+        facilityId: "0x" + "f".repeat(64),
+        periodStart: 3600,
+        periodEnd: 7200,
+        correctionOf,
+        bundleCid: `bafyCosigned${n}`,
+        digests,
+        signedAtMs: 5 + n,
+      });
     s.setMeta("bundle.cursor", "1234");
   } finally {
     s.close();
@@ -125,6 +140,7 @@ function snapshot(s: SqlStorage, digests: string[]) {
     deadLetters: s.listDeadLetters({ limit: 100 }),
     apiKeys: s.listApiKeys(),
     evidence: s.getEvidence("ee".repeat(32)),
+    cosigned: [s.getCosign("0x" + "1".repeat(64)), s.getCosign("0x" + "2".repeat(64))],
     health: s.deviceHealth({ sinceMs: 0, gapMs: 10_000 }),
     meta: s.getMeta("bundle.cursor"),
   };
@@ -182,6 +198,7 @@ describe("copy-from-sqlite on a real PostgreSQL server", { skip: postgresMissing
     assert.deepEqual(out.rows, {
       batches: out.rows.batches,
       api_keys: 2,
+      cosigned: 2,
       dead_letters: 2,
       evidence: 1,
       heartbeats: 4,

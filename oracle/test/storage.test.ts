@@ -448,6 +448,59 @@ for (const { name: driver, skip, open: openStorage } of drivers)
       again.close();
     });
 
+    test("co-signed headers: a different regular header for an overlapping period of the facility, or a correction sharing a reading with another of the same original, is a conflict; the same id again is not; kept across reopening", async () => {
+      const s = await openStorage("cosigned");
+      const zero = "0x" + "0".repeat(64);
+      const id = (n: number) => "0x" + n.toString(16).padStart(64, "0");
+      const dg = (n: number) => "0x" + (0xd000 + n).toString(16).padStart(64, "0");
+      const header = (n: number, start: number, end: number, correctionOf = zero, digests: string[] = []) => ({
+        attestationId: id(n),
+        facilityId: id(0xfac),
+        periodStart: start,
+        periodEnd: end,
+        correctionOf,
+        bundleCid: `bafy${n}`,
+        digests,
+        signedAtMs: 1000 + n,
+      });
+      const first = header(1, 3600, 7200);
+      assert.deepEqual(s.checkCosign(first), { outcome: "recorded" });
+      assert.deepEqual(s.recordCosign(first), { outcome: "recorded" });
+      assert.deepEqual(s.getCosign(id(1)), first);
+      assert.deepEqual(s.recordCosign(first), { outcome: "again" });
+      // the same period with other readings, and periods overlapping it: the first one is named
+      for (const [start, end] of [
+        [3600, 7200],
+        [3000, 3601],
+        [7199, 9000],
+        [0, 100_000],
+      ] as const) {
+        const out = s.recordCosign(header(2, start, end));
+        assert.equal(out.outcome, "conflict", `${start}..${end}`);
+        assert.equal((out as { with: { attestationId: string } }).with.attestationId, id(1));
+      }
+      assert.equal(s.getCosign(id(2)), null, "a conflict records nothing");
+      // adjacent periods, and another facility's same period, are not alternatives
+      assert.deepEqual(s.recordCosign(header(3, 7200, 10_800)), { outcome: "recorded" });
+      assert.deepEqual(s.recordCosign(header(4, 0, 3600)), { outcome: "recorded" });
+      assert.deepEqual(s.recordCosign({ ...header(5, 3600, 7200), facilityId: id(0xbad) }), { outcome: "recorded" });
+      // corrections of the original id(1): several are legitimate, as long as no reading is in two
+      assert.deepEqual(s.recordCosign(header(10, 3600, 7200, id(1), [dg(1), dg(2)])), { outcome: "recorded" });
+      assert.deepEqual(s.recordCosign(header(11, 3600, 7200, id(1), [dg(3)])), { outcome: "recorded" });
+      const twice = s.recordCosign(header(12, 3600, 7200, id(1), [dg(4), dg(2)]));
+      assert.equal(twice.outcome, "conflict");
+      assert.equal((twice as { with: { attestationId: string } }).with.attestationId, id(10));
+      assert.equal((twice as { digest?: string }).digest, dg(2));
+      // the same readings correcting another original are another matter
+      assert.deepEqual(s.recordCosign(header(13, 7200, 10_800, id(3), [dg(2)])), { outcome: "recorded" });
+      s.close();
+      const again = await openStorage("cosigned");
+      assert.deepEqual(again.getCosign(id(10))?.digests, [dg(1), dg(2)]);
+      assert.equal(again.recordCosign(header(2, 3600, 7200)).outcome, "conflict");
+      assert.deepEqual(again.recordCosign(first), { outcome: "again" });
+      again.close();
+    });
+
     test("readings are found by digest through digest_key, case-insensitively; not by a malformed or unknown digest", async () => {
       const s = await openStorage("f");
       const rows = Array.from({ length: 50 }, (_, i) => uniq(storedReading("d1", i + 1, 10)));
@@ -476,11 +529,13 @@ for (const { name: driver, skip, open: openStorage } of drivers)
 
 test("a schema-5 database migrates to the current schema: its heartbeats kept, held and heldDropped unknown (null)", () => {
   const path = join(tmp.dir, "v5.db");
-  // the node's schema, taken back to 5 (MIGRATION_6 adds two columns; MIGRATION_7 swaps an index)
+  // the node's schema, taken back to 5 (MIGRATION_6 adds two columns; MIGRATION_7 swaps an index;
+  // MIGRATION_8 adds the co-signed headers)
   new SqliteStorage(path).close();
   const old = new DatabaseSync(path);
   old.exec("ALTER TABLE heartbeats DROP COLUMN held; ALTER TABLE heartbeats DROP COLUMN held_dropped");
   old.exec("DROP INDEX batches_state_updated; CREATE INDEX batches_state ON batches(state)");
+  old.exec("DROP TABLE cosigned");
   old.exec("PRAGMA user_version = 5");
   old.exec(`INSERT INTO heartbeats (device_id, facility_id, received_at_ms, ts, dropped, faults, verified)
             VALUES ('d1', 'f1', 5000, 5, 2, '[]', 1)`);
@@ -503,6 +558,7 @@ test("a schema-5 database migrates to the current schema: its heartbeats kept, h
     });
     const [after] = s.deviceHealth({ sinceMs: 0, gapMs: 60_000 });
     assert.deepEqual([after?.lastHeartbeat?.held, after?.lastHeartbeat?.heldDropped], [4, 1]);
+    assert.equal(s.getCosign("0x" + "1".repeat(64)), null, "the co-signed headers' table is there, empty");
   } finally {
     s.close();
   }

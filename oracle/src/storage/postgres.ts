@@ -161,6 +161,21 @@ ALTER TABLE heartbeats ADD COLUMN held_dropped BIGINT;
 CREATE INDEX batches_state_updated ON batches(state, updated_at_ms, id);
 DROP INDEX IF EXISTS batches_state;
 `,
+  // the headers this node co-signed for other oracle nodes (SQLite's MIGRATION_8)
+  `
+CREATE TABLE cosigned (
+  attestation_id TEXT COLLATE "C" PRIMARY KEY,
+  facility_id TEXT COLLATE "C" NOT NULL,
+  period_start BIGINT NOT NULL,
+  period_end BIGINT NOT NULL,
+  correction_of TEXT COLLATE "C" NOT NULL,
+  bundle_cid TEXT NOT NULL,
+  digests TEXT NOT NULL,
+  signed_at_ms BIGINT NOT NULL
+);
+CREATE INDEX cosigned_period ON cosigned(facility_id, correction_of, period_start);
+CREATE INDEX cosigned_correction_of ON cosigned(correction_of);
+`,
 ];
 
 /** `?` placeholders numbered `$1`, `$2`, … as PostgreSQL takes them (none appear inside quoted text here). */

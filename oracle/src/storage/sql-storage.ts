@@ -8,6 +8,8 @@
  */
 import type {
   ApiKey,
+  CosignOutcome,
+  CosignRecord,
   Batch,
   BatchPatch,
   BatchState,
@@ -828,6 +830,56 @@ export class SqlStorage implements Storage {
       ),
     );
   }
+  recordCosign(c: CosignRecord): CosignOutcome {
+    return this.sql.durable(() =>
+      this.sql.tx(() => {
+        const found = this.checkCosign(c);
+        if (found.outcome !== "recorded") return found;
+        this.sql.run(
+          `INSERT INTO cosigned (attestation_id, facility_id, period_start, period_end, correction_of, bundle_cid, digests, signed_at_ms) VALUES (?,?,?,?,?,?,?,?)`,
+          [
+            c.attestationId,
+            c.facilityId,
+            c.periodStart,
+            c.periodEnd,
+            c.correctionOf,
+            c.bundleCid,
+            JSON.stringify(c.digests),
+            c.signedAtMs,
+          ],
+        );
+        return found;
+      }),
+    );
+  }
+  checkCosign(c: CosignRecord): CosignOutcome {
+    return this.sql.read(() => {
+      if (this.getCosign(c.attestationId)) return { outcome: "again" };
+      if (/^0x0{64}$/.test(c.correctionOf)) {
+        // a regular header: another one of the facility whose period overlaps
+        const r = this.sql.get(
+          `SELECT * FROM cosigned WHERE facility_id = ? AND correction_of = ? AND period_start < ? AND period_end > ? ORDER BY period_start LIMIT 1`,
+          [c.facilityId, c.correctionOf, c.periodEnd, c.periodStart],
+        );
+        return r ? { outcome: "conflict", with: toCosign(r) } : { outcome: "recorded" };
+      }
+      // a correction: another correction of the same original holding one of its readings (the
+      // corrections of one original are few: its late readings)
+      const mine = new Set(c.digests);
+      for (const r of this.sql.all(`SELECT * FROM cosigned WHERE correction_of = ? ORDER BY signed_at_ms`, [
+        c.correctionOf,
+      ])) {
+        const other = toCosign(r);
+        const digest = other.digests.find((d) => mine.has(d));
+        if (digest) return { outcome: "conflict", with: other, digest };
+      }
+      return { outcome: "recorded" };
+    });
+  }
+  getCosign(attestationId: string): CosignRecord | null {
+    const r = this.sql.get(`SELECT * FROM cosigned WHERE attestation_id = ?`, [attestationId]);
+    return r ? toCosign(r) : null;
+  }
   getEvidence(sha256: string): Evidence | null {
     const r = this.sql.get(`SELECT * FROM evidence WHERE sha256 = ?`, [sha256]);
     if (!r) return null;
@@ -1048,6 +1100,19 @@ function toBundleRow(r: Row): BundleRow {
     keyId: (r.key_id as string | null) ?? null,
     flagged: Number(r.flagged) === 1,
     anomalyScore: r.anomaly_score === null ? null : Number(r.anomaly_score),
+  };
+}
+
+function toCosign(r: Row): CosignRecord {
+  return {
+    attestationId: r.attestation_id as string,
+    facilityId: r.facility_id as string,
+    periodStart: Number(r.period_start),
+    periodEnd: Number(r.period_end),
+    correctionOf: r.correction_of as string,
+    bundleCid: r.bundle_cid as string,
+    digests: JSON.parse(r.digests as string) as string[],
+    signedAtMs: Number(r.signed_at_ms),
   };
 }
 

@@ -224,6 +224,27 @@ CREATE INDEX batches_state_updated ON batches(state, updated_at_ms, id);
 DROP INDEX IF EXISTS batches_state;
 `;
 
+/**
+ * The headers this node co-signed for other oracle nodes (quorum/cosigner.ts), so that it never
+ * signs an alternative to one: another regular header for an overlapping period of the same
+ * facility, another correction of the same original with one of the same readings (`digests`, a
+ * JSON array; `[]` for a regular header). `correction_of` is zero for a regular header.
+ */
+const MIGRATION_8 = `
+CREATE TABLE cosigned (
+  attestation_id TEXT PRIMARY KEY,
+  facility_id TEXT NOT NULL,
+  period_start INTEGER NOT NULL,
+  period_end INTEGER NOT NULL,
+  correction_of TEXT NOT NULL,
+  bundle_cid TEXT NOT NULL,
+  digests TEXT NOT NULL,
+  signed_at_ms INTEGER NOT NULL
+);
+CREATE INDEX cosigned_period ON cosigned(facility_id, correction_of, period_start);
+CREATE INDEX cosigned_correction_of ON cosigned(correction_of);
+`;
+
 /** Schema version N is MIGRATIONS[0..N-1] applied in order (`PRAGMA user_version` = N). */
 export const MIGRATIONS: readonly string[] = [
   MIGRATION_1,
@@ -233,6 +254,7 @@ export const MIGRATIONS: readonly string[] = [
   MIGRATION_5,
   MIGRATION_6,
   MIGRATION_7,
+  MIGRATION_8,
 ];
 const SCHEMA_VERSION = MIGRATIONS.length;
 

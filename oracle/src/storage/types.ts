@@ -195,6 +195,34 @@ export type BatchPatch = Partial<
   >
 >;
 
+/**
+ * A batch header this node co-signed for another oracle node (quorum/cosigner.ts), kept so that it
+ * never signs an alternative to it: another regular header for an overlapping period of the same
+ * facility, or another correction of the same original with one of the same readings.
+ * `correctionOf`: the original's attestation id, zero (`0x00…00`) for a regular header;
+ * `digests`: the reading digests of a correction (empty for a regular header, not needed there).
+ */
+export type CosignRecord = {
+  attestationId: string;
+  /** the header's `facilityId` (bytes32 hex) */
+  facilityId: string;
+  periodStart: number;
+  periodEnd: number;
+  correctionOf: string;
+  bundleCid: string;
+  digests: readonly string[];
+  signedAtMs: number;
+};
+
+/**
+ * `recordCosign`'s answer: `recorded` (first time), `again` (this very attestation id was
+ * co-signed before: signing it again gives the requester nothing new), or `conflict` with the
+ * header already co-signed that this one would be an alternative to (and, for a correction, a
+ * reading both hold).
+ */
+export type CosignOutcome =
+  { outcome: "recorded" | "again" } | { outcome: "conflict"; with: CosignRecord; digest?: string };
+
 /** `oracle`: another oracle node of the quorum; it may only ask for co-signatures (POST /v1/quorum/cosign). */
 export type ApiKeyScope = "facility" | "device" | "admin" | "oracle";
 export type ApiKey = {
@@ -392,6 +420,17 @@ export interface Storage {
     limit?: number;
     afterDeviceId?: string;
   }): DeviceHealth[];
+
+  /**
+   * Records, durably, that this node co-signs `c` (before it hands the signature out), unless it
+   * would be an alternative to a header co-signed before (`CosignOutcome`): a regular header whose
+   * period overlaps one of the same facility with another id, or a correction holding a reading
+   * of another correction of the same original. Check and record are one transaction.
+   */
+  recordCosign(c: CosignRecord): CosignOutcome;
+  /** What `recordCosign` would answer, without recording anything. */
+  checkCosign(c: CosignRecord): CosignOutcome;
+  getCosign(attestationId: string): CosignRecord | null;
 
   getMeta(key: string): string | null;
   setMeta(key: string, value: string): void;
