@@ -1,15 +1,18 @@
 import { join, resolve } from "node:path";
 import type { Common } from "./common.ts";
 import type { EmissionsCalculator } from "./compute/emissions.ts";
-import type { DeviceDirectory, DeviceInfo } from "./devices/directory.ts";
-import { loadDeviceFile } from "./devices/directory.ts";
+import type { DeviceDirectory } from "./devices/directory.ts";
+import { MemoryDeviceDirectory, loadDeviceFile } from "./devices/directory.ts";
 import { Ingestor } from "./ingest/ingestor.ts";
 import { HeartbeatRecorder, startHeartbeatRetention } from "./ingest/heartbeat.ts";
 import { startEmbeddedBroker, startExternalSubscriber, type DrainTimings, type MqttIngest } from "./ingest/mqtt.ts";
 import { buildApi } from "./api/server.ts";
 import { ProofService } from "./batch/proofs.ts";
 import { BatchPipeline, type ChainPort } from "./batch/pipeline.ts";
-import { bundleDeviceIds, reviewCosign } from "./quorum/cosign.ts";
+import { reviewCosign, type CosignRequest, type ReviewResult } from "./quorum/cosign.ts";
+import { Cosigner } from "./quorum/cosigner.ts";
+import { hashBatchHeader } from "../../sdk/src/index.ts";
+import { readAttestationHeader } from "./quorum/original.ts";
 import { WorkerBundleBuilder } from "./batch/bundle-builder.ts";
 import { HeliaStore } from "./ipfs/helia.ts";
 import { KuboStore } from "./ipfs/kubo.ts";
@@ -220,28 +223,46 @@ async function startParts(common: Common, parts: NodeParts): Promise<OracleNode>
       proofs,
       content: () => pins,
       cosign: chain
-        ? async (req) => {
+        ? (() => {
             const c = chain!;
-            // re-checked on the bundle worker when the calculator can be posted there (the sdk's)
-            const posted = parts.calculator.posted?.();
-            const review = posted
-              ? await bundles.reviewCosign(
-                  req,
-                  {
-                    methodologyId: parts.calculator.methodologyId,
-                    factorSetId: parts.calculator.factorSetId,
-                    facilities: posted.facilities,
-                  },
-                  (await Promise.all(bundleDeviceIds(req.bundle).map((id) => devices.get(id)))).filter(
-                    (d): d is DeviceInfo => d !== null,
-                  ),
-                )
-              : await reviewCosign(req, { calculator: parts.calculator, devices });
-            if (!review.ok) return { refused: review.why };
-            const signature = await c.signHeader(review.header);
-            logger.info({ signer: c.signerAddress, cid: review.header.bundleCid }, "co-signed a batch header");
-            return { signer: c.signerAddress, signature };
-          }
+            const registry = (config.chain.attestationRegistry ?? `0x${"00".repeat(20)}`) as `0x${string}`;
+            const domain = { chainId: config.chain.chainId, verifyingContract: registry };
+            const vc = viemChain;
+            const store = content!;
+            const cosigner = new Cosigner({
+              storage,
+              nowMs: () => common.clock.nowMs(),
+              graceS: config.batching.graceS,
+              devices,
+              review: (req, records) => {
+                // on the bundle worker when the calculator can be posted there (the sdk's)
+                const posted = parts.calculator.posted?.();
+                return posted
+                  ? // the worker answers reviewCosign's ReviewResult (bundle-builder.ts types its older shape)
+                    (bundles.reviewCosign(
+                      req,
+                      {
+                        methodologyId: parts.calculator.methodologyId,
+                        factorSetId: parts.calculator.factorSetId,
+                        facilities: posted.facilities,
+                      },
+                      records,
+                    ) as Promise<ReviewResult>)
+                  : reviewCosign(req, { calculator: parts.calculator, devices: new MemoryDeviceDirectory(records) });
+              },
+              original:
+                vc && config.chain.attestationRegistry ? (id) => readAttestationHeader(vc.client, registry, id) : null,
+              // this node's own blocks, or (Kubo) its peers' for a few seconds
+              readBundle: (cid) => store.get(cid, { network: true, signal: AbortSignal.timeout(5_000) }),
+              attestationId: (header) => hashBatchHeader(header, domain),
+              sign: async (header) => {
+                const signature = await c.signHeader(header);
+                logger.info({ signer: c.signerAddress, cid: header.bundleCid }, "co-signed a batch header");
+                return { signer: c.signerAddress, signature };
+              },
+            });
+            return (req: CosignRequest) => cosigner.cosign(req);
+          })()
         : null,
       readiness: () => readiness.parts(),
       shortfalls: () => shortfalls?.status() ?? null,

@@ -2,9 +2,17 @@ import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
 import { privateKeyToAccount } from "viem/accounts";
-import { recoverQuorumSigners, readingDigestHex } from "../../sdk/src/index.ts";
+import {
+  buildBundle,
+  bundleCid,
+  bundleHeader,
+  decodeBundle,
+  encodeBundle,
+  readingDigestHex,
+  recoverQuorumSigners,
+} from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
-import { headerFromJson } from "../src/batch/bundle.ts";
+import { headerFromJson, headerToJson } from "../src/batch/bundle.ts";
 import { attestationRegistryAbi, oracleSetAbi } from "../src/chain/abi.ts";
 import { bundleDeviceIds } from "../src/quorum/cosign.ts";
 import { readingsTopic } from "../src/ingest/mqtt.ts";
@@ -61,7 +69,8 @@ describe("quorum: two oracle nodes co-sign a batch", { timeout: 180_000 }, () =>
     // B: a co-signer that ingests nothing itself; it knows the device (its own directory)
     b = await testNode({
       devices: [deviceInfo(meter)],
-      config: { mqtt: { mode: "off" }, chain: chainConfig("CP_QUORUM_B_KEY") },
+      // the quorum's batching (a period is co-signed once it ended graceS ago)
+      config: { mqtt: { mode: "off" }, batching: { windowS: 2, graceS: 1 }, chain: chainConfig("CP_QUORUM_B_KEY") },
     });
     bKey = createApiKey(b.storage, { scope: "oracle", subject: "oracle-a", label: "oracle node A" }).key;
   });
@@ -161,6 +170,47 @@ describe("quorum: two oracle nodes co-sign a batch", { timeout: 180_000 }, () =>
     assert.equal(res.status, 422);
     assert.match(((await res.json()) as { message: string }).message, /signature/i);
     b.devices.set(deviceInfo(meter));
+    // the very header B co-signed: signed again (a requester that lost the answer)
+    res = await post({ header: batch.headerJson, bundle });
+    assert.equal(res.status, 200, await res.clone().text());
+    // another header of the same facility over an overlapping period (the same readings, a period
+    // starting a second earlier): an alternative to the one B signed, refused with 409 naming it
+    const decoded = decodeBundle(Buffer.from(bundle, "utf8"));
+    const rebuilt = (over: { periodStart?: number; correctionOf?: `0x${string}` }) => {
+      const b2 = buildBundle({
+        facilityId: decoded.facilityId,
+        periodStart: over.periodStart ?? decoded.period.start,
+        periodEnd: decoded.period.end,
+        methodologyId: decoded.methodologyId,
+        factorSet: decoded.factorSet,
+        facilityContext: decoded.facilityContext,
+        envelopes: decoded.readings.map((r) => r.envelope),
+        ...(over.correctionOf ? { correctionOf: over.correctionOf } : {}),
+      } as Parameters<typeof buildBundle>[0]);
+      const bytes = encodeBundle(b2);
+      return { header: headerToJson(bundleHeader(b2, bundleCid(bytes))), bundle: Buffer.from(bytes).toString("utf8") };
+    };
+    res = await post(rebuilt({ periodStart: decoded.period.start - 1 }));
+    assert.equal(res.status, 409, await res.clone().text());
+    let answer = (await res.json()) as { error: string; message: string };
+    assert.equal(answer.error, "COSIGN_CONFLICT");
+    assert.match(answer.message, new RegExp(`already co-signed ${batch.attestationId}`));
+    // a "correction" of the confirmed attestation holding its own readings: B reads the original
+    // from the registry; without its bundle it cannot check the readings and says so (503)...
+    const double = rebuilt({ correctionOf: batch.attestationId as `0x${string}` });
+    res = await post(double);
+    assert.equal(res.status, 503);
+    assert.match(((await res.json()) as { message: string }).message, /cannot read the original .*retry once/);
+    // ...with it pinned there, it refuses the double count
+    await b.content!.addAndPin(Buffer.from(bundle, "utf8"));
+    res = await post(double);
+    assert.equal(res.status, 422);
+    assert.match(((await res.json()) as { message: string }).message, /already in the original attestation/);
+    // a correction of an attestation the registry does not hold
+    res = await post(rebuilt({ correctionOf: `0x${"ab".repeat(32)}` }));
+    assert.equal(res.status, 422);
+    answer = (await res.json()) as { error: string; message: string };
+    assert.match(answer.message, /the registry holds no attestation 0xabab/);
     // without B's key
     res = await fetch(`${b.httpUrl}/v1/quorum/cosign`, {
       method: "POST",

@@ -29,7 +29,11 @@ export type ApiDeps = {
    * Co-signing for another oracle node's batch (quorum/cosign.ts): the signature, or why this node
    * refuses; null when this node has no chain key to sign with.
    */
-  cosign?: ((req: CosignRequest) => Promise<{ signer: string; signature: string } | { refused: string }>) | null;
+  cosign?:
+    | ((
+        req: CosignRequest,
+      ) => Promise<{ signer: string; signature: string } | { refused: string; status?: number; error?: string }>)
+    | null;
   /** The shortfall recorder's state (credits/shortfalls.ts); null when it does not run. */
   shortfalls?: () => ShortfallStatus | null;
 };
@@ -829,7 +833,7 @@ export async function buildApi(deps: ApiDeps) {
       schema: {
         summary: "Co-sign another oracle node's EIP-712 batch header after re-checking its bundle",
         description:
-          "Body: { header (the header as JSON, bigints as decimal strings), bundle (the evidence bundle's canonical JSON) }. The header is signed only if the bundle hashes to its CID, backs exactly its fields, and every link re-checks with this node's methodology, factor set, facility context and device keys; otherwise 422 with the reason. An `oracle` key (issued by this node to the asking node) or an admin key.",
+          "Body: { header (the header as JSON, bigints as decimal strings), bundle (the evidence bundle's canonical JSON) }. The header is signed only if the bundle hashes to its CID, backs exactly its fields, every link re-checks with this node's methodology, factor set, facility context and device keys (of devices active at each reading's time), its period ended batching.graceS ago, and a correction's original is in the registry with none of its readings; otherwise 422 COSIGN_REFUSED with the reason. 409 COSIGN_CONFLICT, naming the attestation id already co-signed: another header for an overlapping period of the facility, or another correction of the same original with one of its readings (the same header again is signed again). 413 TOO_MANY_DEVICES over 10,000 distinct device ids. 503 COSIGN_RETRY_LATER (Retry-After) when a check cannot be made now (the registry, or the original's bundle, out of reach). An `oracle` key (issued by this node to the asking node) or an admin key.",
         security: [{ apiKey: [] }],
         body: {
           type: "object",
@@ -846,10 +850,13 @@ export async function buildApi(deps: ApiDeps) {
           message: "this node has no chain key (chain.enabled is off): it cannot co-sign",
         });
       }
-      const out = await deps.cosign(req.body as CosignRequest);
+      const body = req.body as CosignRequest;
+      const out = await deps.cosign({ header: body.header, bundle: body.bundle });
       if ("refused" in out) {
         req.log.warn({ why: out.refused }, "co-signing refused");
-        return reply.code(422).send({ error: "COSIGN_REFUSED", message: out.refused });
+        const status = out.status ?? 422;
+        if (status === 503) reply.header("retry-after", "30");
+        return reply.code(status).send({ error: out.error ?? "COSIGN_REFUSED", message: out.refused });
       }
       return out;
     },

@@ -30,7 +30,9 @@ export function inactiveAt(device: DeviceInfo, ts: number): string | null {
   if (device.status === "active") return null;
   const since = device.statusChangedAt;
   if (since === undefined) return `device ${device.deviceId} is ${device.status}`;
-  return ts >= since ? `device ${device.deviceId} is ${device.status} since ${since} (the reading is stamped ${ts})` : null;
+  return ts >= since
+    ? `device ${device.deviceId} is ${device.status} since ${since} (the reading is stamped ${ts})`
+    : null;
 }
 
 /**

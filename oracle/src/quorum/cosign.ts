@@ -1,15 +1,18 @@
 import {
-  bundleCid,
+  ZERO_BYTES32,
   bundleHeader,
   canonicalJson,
   checkBundle,
   decodeBundle,
   defaultSignatureVerifier,
   verifyBatchHeaderSignature,
+  type Bundle,
   type BatchHeader,
   type Hex,
 } from "../../../sdk/src/index.ts";
+import { createHash } from "node:crypto";
 import type { Address } from "../batch/pipeline.ts";
+import { rawCidFromSha256 } from "../ipfs/store.ts";
 import { headerFromJson, headerToJson } from "../batch/bundle.ts";
 import type { EmissionsCalculator } from "../compute/emissions.ts";
 import { inactiveAt, keysValidAt, type DeviceDirectory, type DeviceInfo } from "../devices/directory.ts";
@@ -25,14 +28,40 @@ import type { FacilityContext } from "../../../sdk/src/index.ts";
  */
 export type CosignRequest = { header: string; bundle: string };
 
+/**
+ * What a review is given (quorum/cosigner.ts builds it; a requester's body is never passed as is):
+ * the request; `stage: "decode"` to stop after the checks that need no device (the header, the
+ * CID, decoding, the methodology and context), before the node looks the devices up; `original`,
+ * for a correction, the text of its original's bundle as this node's content store holds it.
+ */
+export type ReviewRequest = CosignRequest & { stage?: "decode"; original?: string };
+
+/** A review's answer; `digests`: the readings of a correction (empty for a regular header). */
+export type ReviewResult = { ok: true; header: BatchHeader; digests: string[] } | { ok: false; why: string };
+
+/**
+ * The bundle the last `stage: "decode"` review decoded, taken by the full review of the same CID
+ * that follows it (the same bytes: the CID is their hash), so that it is decoded once. One entry:
+ * a review whose full stage never comes is dropped by the next one.
+ */
+let decoded: { cid: string; bundle: Bundle } | null = null;
+
+/**
+ * The sdk's `bundleCid` (CIDv1, raw, sha2-256) with Node's native SHA-256: a co-sign body is up to
+ * 256 MiB, which the sdk's pure-JS hash takes seconds of the thread over.
+ */
+export function bundleCidOf(bytes: Uint8Array): string {
+  return rawCidFromSha256(createHash("sha256").update(bytes).digest("hex"));
+}
+
 /** Why a co-signer refuses a header, or the header it may sign. */
 export async function reviewCosign(
-  req: CosignRequest,
+  req: ReviewRequest,
   deps: {
     calculator: Pick<EmissionsCalculator, "methodologyId" | "factorSetId" | "facilityContext">;
     devices: Pick<DeviceDirectory, "get">;
   },
-): Promise<{ ok: true; header: BatchHeader } | { ok: false; why: string }> {
+): Promise<ReviewResult> {
   let header: BatchHeader;
   try {
     header = headerFromJson(req.header);
@@ -40,14 +69,20 @@ export async function reviewCosign(
     return { ok: false, why: `header is not a batch header: ${(err as Error).message}` };
   }
   const bytes = Buffer.from(req.bundle, "utf8");
-  const cid = bundleCid(bytes);
+  const cid = bundleCidOf(bytes);
   if (cid !== header.bundleCid)
     return { ok: false, why: `bundle hashes to ${cid}, the header names ${header.bundleCid}` };
-  let bundle: ReturnType<typeof decodeBundle>;
-  try {
-    bundle = decodeBundle(bytes);
-  } catch (err) {
-    return { ok: false, why: `bundle is not a canonical evidence bundle: ${(err as Error).message}` };
+  let bundle: Bundle;
+  if (decoded && decoded.cid === cid && req.stage !== "decode") {
+    bundle = decoded.bundle;
+    decoded = null;
+  } else {
+    decoded = null;
+    try {
+      bundle = decodeBundle(bytes);
+    } catch (err) {
+      return { ok: false, why: `bundle is not a canonical evidence bundle: ${(err as Error).message}` };
+    }
   }
   if (headerToJson(bundleHeader(bundle, cid)) !== headerToJson(header)) {
     return { ok: false, why: "the header's fields are not the ones the bundle backs (root, totals, period, ids)" };
@@ -65,6 +100,28 @@ export async function reviewCosign(
       ok: false,
       why: `facility context ${canonicalJson(bundle.facilityContext)} differs from this node's ${canonicalJson(context)} for ${bundle.facilityId}`,
     };
+  }
+  if (req.stage === "decode") {
+    decoded = { cid, bundle };
+    return { ok: true, header, digests: [] };
+  }
+  const correction = header.correctionOf !== ZERO_BYTES32;
+  if (correction && req.original !== undefined) {
+    // a correction adds readings its original lacked: one the original holds would count twice
+    // (the registry cannot see readings, so it cannot refuse that)
+    let original: Bundle;
+    try {
+      original = decodeBundle(Buffer.from(req.original, "utf8"));
+    } catch (err) {
+      return { ok: false, why: `the original's bundle is not a canonical evidence bundle: ${(err as Error).message}` };
+    }
+    const theirs = new Set(original.readings.map((r) => r.digest));
+    const again = bundle.readings.filter((r) => theirs.has(r.digest)).map((r) => r.digest);
+    if (again.length)
+      return {
+        ok: false,
+        why: `${again.length} reading${again.length > 1 ? "s are" : " is"} already in the original attestation ${header.correctionOf}'s bundle (${again.slice(0, 5).join(", ")}${again.length > 5 ? ", …" : ""}): a correction adds late readings, it does not count the original's again`,
+      };
   }
   // each device once: registered to the bundle's facility, and active at each of its readings'
   // times (ingest takes no reading of a device that is not active: neither does a co-signer)
@@ -105,7 +162,7 @@ export async function reviewCosign(
   });
   const failed = checks.filter((c) => !c.ok || c.skipped);
   if (failed.length) return { ok: false, why: failed.map((c) => `${c.link}: ${c.detail}`).join("; ") };
-  return { ok: true, header };
+  return { ok: true, header, digests: correction ? bundle.readings.map((r) => r.digest) : [] };
 }
 
 /**

@@ -1,0 +1,224 @@
+import { ZERO_BYTES32, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
+import { headerFromJson, headerToJson } from "../batch/bundle.ts";
+import type { DeviceDirectory, DeviceInfo } from "../devices/directory.ts";
+import type { CosignOutcome, CosignRecord, Storage } from "../storage/types.ts";
+import { bundleCidOf, bundleDeviceIds, type CosignRequest, type ReviewRequest, type ReviewResult } from "./cosign.ts";
+
+/**
+ * This node's answer to POST /v1/quorum/cosign: its signature, or why not with the HTTP status
+ * to answer: 409 an alternative to a header it co-signed already (equivocation), 413 more
+ * devices than it looks up for one bundle, 422 a header or bundle it will not sign, 503 a check
+ * it cannot make now (the registry or the original's bundle out of reach): the requester retries.
+ */
+export type CosignAnswer =
+  { signer: string; signature: string } | { refused: string; status: 409 | 413 | 422 | 503; error: string };
+
+/** Distinct device ids a bundle may name before this node looks any of them up. */
+export const MAX_COSIGN_DEVICES = 10_000;
+
+export type CosignerDeps = {
+  storage: Pick<Storage, "recordCosign" | "checkCosign">;
+  /** this node's clock (ms) */
+  nowMs: () => number;
+  /** `batching.graceS`: a period is co-signed once it ended this long ago, when it is sealed */
+  graceS: number;
+  devices: Pick<DeviceDirectory, "get">;
+  /** `reviewCosign` (cosign.ts), on the bundle worker or in this thread, with the records of the bundle's devices */
+  review: (req: ReviewRequest, devices: DeviceInfo[]) => Promise<ReviewResult>;
+  /** The header of a registered attestation (the original of a correction), null when there is none; null: no registry to ask. */
+  original: ((id: Hex) => Promise<BatchHeader | null>) | null;
+  /** A bundle from this node's content store, null when it does not hold it. */
+  readBundle: (cid: string) => Promise<Uint8Array | null>;
+  /** The attestation id of a header (its EIP-712 digest on this node's registry). */
+  attestationId: (header: BatchHeader) => Hex;
+  sign: (header: BatchHeader) => Promise<{ signer: string; signature: string }>;
+  maxDevices?: number;
+};
+
+const refuse = (status: 409 | 413 | 422 | 503, error: string, refused: string): CosignAnswer => ({
+  refused,
+  status,
+  error,
+});
+
+/**
+ * The co-signer (docs/oracle.md, "Quorum"): `reviewCosign`'s checks of the bundle, and what a
+ * stateless review cannot see:
+ *
+ * - **No equivocation.** Before a signature leaves, the header is recorded, durably
+ *   (`Storage.recordCosign`), and a header that would be an alternative to one co-signed before
+ *   is refused (409, naming it): another regular header of the facility for an overlapping
+ *   period, or another correction of the same original holding one of its readings (several
+ *   corrections of one original are legitimate, each with late readings of its own). The same
+ *   attestation id again is signed again (a requester that lost the answer).
+ * - **The period.** Only once it has ended `graceS` ago on this node's clock (no header signed
+ *   now for a period to come); a correction only of an attestation the registry holds, of the
+ *   same facility, inside its period, and with none of the readings of its bundle, which this node
+ *   reads from its content store: when it cannot, it refuses with 503 (retry once it is pinned
+ *   here) rather than sign blind. Window alignment is not checked: `batching.windowS` is how this
+ *   node cuts its own facilities' periods, not the requester's.
+ * - **Cheap checks first.** The header, the bundle's CID and the number of device ids are checked
+ *   in this thread; the bundle is decoded (on the bundle worker) before any device is looked up;
+ *   and requests for the same header and bundle while one is under review share its answer.
+ */
+export class Cosigner {
+  readonly #deps: CosignerDeps;
+  readonly #inFlight = new Map<string, Promise<CosignAnswer>>();
+
+  constructor(deps: CosignerDeps) {
+    this.#deps = deps;
+  }
+
+  cosign(req: CosignRequest): Promise<CosignAnswer> {
+    let header: BatchHeader;
+    try {
+      header = headerFromJson(req.header);
+    } catch (err) {
+      return Promise.resolve(refuse(422, "COSIGN_REFUSED", `header is not a batch header: ${(err as Error).message}`));
+    }
+    const cid = bundleCidOf(Buffer.from(req.bundle, "utf8"));
+    if (cid !== header.bundleCid)
+      return Promise.resolve(
+        refuse(422, "COSIGN_REFUSED", `bundle hashes to ${cid}, the header names ${header.bundleCid}`),
+      );
+    // the same bytes (their CID) and the same header: one review, its answer to each asker
+    const key = `${cid} ${headerToJson(header)}`;
+    let answer = this.#inFlight.get(key);
+    if (!answer) {
+      answer = this.#cosign(req, header).finally(() => this.#inFlight.delete(key));
+      this.#inFlight.set(key, answer);
+    }
+    return answer;
+  }
+
+  /** Reviews in flight (for tests). */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  async #cosign(req: CosignRequest, header: BatchHeader): Promise<CosignAnswer> {
+    const d = this.#deps;
+    if (header.periodStart >= header.periodEnd)
+      return refuse(
+        422,
+        "COSIGN_REFUSED",
+        `the period ${header.periodStart}..${header.periodEnd} is empty or reversed`,
+      );
+    const nowS = Math.floor(d.nowMs() / 1000);
+    if (header.periodEnd + BigInt(d.graceS) > BigInt(nowS))
+      return refuse(
+        422,
+        "COSIGN_REFUSED",
+        `the period ends at ${header.periodEnd}: this node co-signs it from ${header.periodEnd + BigInt(d.graceS)} on (its end + batching.graceS ${d.graceS} s), and its clock says ${nowS}`,
+      );
+    const record: CosignRecord = {
+      attestationId: d.attestationId(header),
+      facilityId: header.facilityId,
+      periodStart: Number(header.periodStart),
+      periodEnd: Number(header.periodEnd),
+      correctionOf: header.correctionOf,
+      bundleCid: header.bundleCid,
+      digests: [],
+      signedAtMs: d.nowMs(),
+    };
+    const correction = header.correctionOf !== ZERO_BYTES32;
+    const ids = bundleDeviceIds(req.bundle);
+    const max = d.maxDevices ?? MAX_COSIGN_DEVICES;
+    if (ids.length > max)
+      return refuse(
+        413,
+        "TOO_MANY_DEVICES",
+        `the bundle names ${ids.length} devices; this node looks up at most ${max} for one co-signature`,
+      );
+    // decoded before any device is looked up (on the bundle worker: seconds for a large window)
+    const decoded = await d.review({ header: req.header, bundle: req.bundle, stage: "decode" }, []);
+    if (!decoded.ok) return refuse(422, "COSIGN_REFUSED", decoded.why);
+    // a regular header's conflict needs no device: refused before any is looked up
+    if (!correction) {
+      const early = d.storage.checkCosign(record);
+      if (early.outcome === "conflict") return conflict(record, early);
+    }
+    let original: string | undefined;
+    if (correction) {
+      const o = await this.#original(header);
+      if (typeof o !== "string") return o;
+      original = o;
+    }
+    let devices: DeviceInfo[];
+    try {
+      devices = (await Promise.all(ids.map((id) => d.devices.get(id)))).filter((x): x is DeviceInfo => x !== null);
+    } catch (err) {
+      return refuse(503, "COSIGN_RETRY_LATER", `looking the bundle's devices up failed: ${(err as Error).message}`);
+    }
+    const review = await d.review({ header: req.header, bundle: req.bundle, original }, devices);
+    if (!review.ok) return refuse(422, "COSIGN_REFUSED", review.why);
+    const out = d.storage.recordCosign({ ...record, digests: review.digests });
+    if (out.outcome === "conflict") return conflict(record, out);
+    return d.sign(review.header);
+  }
+
+  /** The text of a correction's original's bundle, or why it cannot be co-signed. */
+  async #original(header: BatchHeader): Promise<string | CosignAnswer> {
+    const d = this.#deps;
+    const id = header.correctionOf;
+    if (!d.original)
+      return refuse(503, "COSIGN_RETRY_LATER", `this node cannot read the registry to check the original ${id}`);
+    let o: BatchHeader | null;
+    try {
+      o = await d.original(id);
+    } catch (err) {
+      return refuse(
+        503,
+        "COSIGN_RETRY_LATER",
+        `reading the original attestation ${id} from the registry failed: ${(err as Error).message}`,
+      );
+    }
+    if (!o) return refuse(422, "COSIGN_REFUSED", `the registry holds no attestation ${id} (the header's correctionOf)`);
+    if (o.correctionOf !== ZERO_BYTES32)
+      return refuse(
+        422,
+        "COSIGN_REFUSED",
+        `attestation ${id} is itself a correction: a correction corrects a regular attestation`,
+      );
+    if (o.facilityId !== header.facilityId)
+      return refuse(
+        422,
+        "COSIGN_REFUSED",
+        `the original ${id} is of facility ${o.facilityId}, the correction of ${header.facilityId}`,
+      );
+    if (header.periodStart < o.periodStart || header.periodEnd > o.periodEnd)
+      return refuse(
+        422,
+        "COSIGN_REFUSED",
+        `the correction's period ${header.periodStart}..${header.periodEnd} is not inside its original ${id}'s ${o.periodStart}..${o.periodEnd}`,
+      );
+    let bytes: Uint8Array | null;
+    try {
+      bytes = await d.readBundle(o.bundleCid);
+    } catch (err) {
+      return refuse(
+        503,
+        "COSIGN_RETRY_LATER",
+        `reading the original ${id}'s bundle ${o.bundleCid} from this node's content store failed (${(err as Error).message}), so it cannot check that the correction holds none of its readings: retry later`,
+      );
+    }
+    if (!bytes)
+      return refuse(
+        503,
+        "COSIGN_RETRY_LATER",
+        `this node cannot read the original ${id}'s bundle ${o.bundleCid} from its content store, so it cannot check that the correction holds none of its readings: retry once the bundle is pinned here`,
+      );
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+  }
+}
+
+function conflict(record: CosignRecord, out: Extract<CosignOutcome, { outcome: "conflict" }>): CosignAnswer {
+  const w = out.with;
+  return refuse(
+    409,
+    "COSIGN_CONFLICT",
+    out.digest
+      ? `this node already co-signed correction ${w.attestationId} of ${w.correctionOf}, which holds reading ${out.digest} too: it does not sign another correction with the same reading (${record.attestationId})`
+      : `this node already co-signed ${w.attestationId} for this facility's period ${w.periodStart}..${w.periodEnd}, which overlaps ${record.periodStart}..${record.periodEnd}: it does not sign another header for it (${record.attestationId})`,
+  );
+}
