@@ -11,7 +11,7 @@ import {
   type TransactionSerializableEIP1559,
 } from "viem";
 import { attestationRegistryAbi } from "../src/chain/abi.ts";
-import { chainFor } from "../src/chain/viem.ts";
+import { chainFor, ViemChain } from "../src/chain/viem.ts";
 import { SdkCalculator } from "../src/compute/sdk.ts";
 import type { ConfigInput } from "../src/config/schema.ts";
 import { readingsTopic } from "../src/ingest/mqtt.ts";
@@ -43,6 +43,8 @@ describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => 
     capped: makeDevice("follow-meter-8", "follow-bump-capped"),
     gap: makeDevice("follow-meter-9", "follow-behind-a-gap"),
     refused: makeDevice("follow-meter-10", "follow-bump-refused"),
+    resend: makeDevice("follow-meter-11", "follow-refused-for-good"),
+    firstRefused: makeDevice("follow-meter-12", "follow-first-refused"),
     reorg: makeDevice("follow-meter-7", "follow-revert-reorged"),
   };
 
@@ -337,6 +339,95 @@ describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => 
       assert.equal((await submissions(done.attestationId!)).length, 1);
     } finally {
       await rpc("hardhat_setBalance", [dep.oracle.address, balance]);
+      await node.close();
+    }
+  });
+
+  test("a transaction the RPC node refuses for good is signed again at the same nonce at current fees, and confirms", async () => {
+    const node = await startOracle({ gasBumpAfterMs: 600_000 }, undefined, { retryBaseMs: 200, retryMaxMs: 1_000 });
+    const balance = await rpc<string>("eth_getBalance", [dep.oracle.address, "latest"]);
+    try {
+      // signed while the base fee is high
+      await rpc("hardhat_setNextBlockBaseFeePerGas", [`0x${(100n * gwei).toString(16)}`]);
+      await mine(1);
+      await publish(node, meters.resend);
+      const sent = await waitForState(node, meters.resend, "submitted");
+      await waitFor(() => inMempool(sent.txHash!), { what: "the transaction in the mempool" });
+      const f = fees(sent.txRaw!);
+      assert.ok(f.maxFeePerGas! > 100n * gwei);
+      // the account's funds no longer cover those fees, the base fee falls back, and the RPC node
+      // loses the transaction: every broadcast of it is refused (insufficient funds)
+      await rpc("hardhat_setBalance", [dep.oracle.address, `0x${(f.gas! * 20n * gwei).toString(16)}`]);
+      await rpc("hardhat_setNextBlockBaseFeePerGas", [`0x${gwei.toString(16)}`]);
+      await rpc("hardhat_dropTransaction", [sent.txHash]); // Hardhat may have evicted it already (unpayable)
+      assert.equal(await inMempool(sent.txHash!), false);
+      await mine(1);
+
+      const resent = await waitFor(
+        async () => {
+          const b = batchOf(node, meters.resend)!;
+          return b.txHash !== sent.txHash && (await inMempool(b.txHash!)) ? b : null;
+        },
+        { timeoutMs: 60_000, intervalMs: 50, what: "the call signed again and taken by the RPC node" },
+      );
+      const g = fees(resent.txRaw!);
+      assert.equal(g.nonce, f.nonce, "the same nonce");
+      assert.equal(g.gas, f.gas);
+      assert.equal(g.data, f.data, "the same call");
+      assert.ok(g.maxFeePerGas! < f.maxFeePerGas!, "at the current, lower fees");
+      assert.deepEqual(resent.txHashes.slice(0, 1), [sent.txHash], "the refused one still listed");
+      assert.ok(resent.txHashes.includes(resent.txHash!));
+      await mine(1);
+      const done = await waitForState(node, meters.resend, "confirmed");
+      assert.equal(done.txHash, resent.txHash);
+      assert.equal((await submissions(done.attestationId!)).length, 1);
+    } finally {
+      await rpc("hardhat_setBalance", [dep.oracle.address, balance]);
+      await node.close();
+    }
+  });
+
+  test("a first broadcast the RPC node refuses is recorded on the submitted batch, and retried after the backoff", async () => {
+    // stands for an RPC node refusing the transaction once (Hardhat would take it): the rest of
+    // the chain port is the real one
+    let refusals = 0;
+    class RefusesOnce extends ViemChain {
+      override async broadcast(raw: Hex): Promise<void> {
+        if (refusals++ === 0) throw new Error("insufficient funds for gas * price + value");
+        return super.broadcast(raw);
+      }
+    }
+    const chain = new RefusesOnce({
+      rpcUrl: hh.url,
+      chainId: 31337,
+      registry: dep.attestationRegistry,
+      account: dep.oracle,
+    });
+    const node = await chainTestNode(hh, dep, {
+      chain: { gasBumpAfterMs: 600_000 },
+      batching: { retryBaseMs: 3_000 },
+      parts: { calculator, chain },
+    });
+    try {
+      const before = Date.now();
+      await publish(node, meters.firstRefused);
+      const refused = await waitFor(
+        () => {
+          const b = batchOf(node, meters.firstRefused);
+          return b?.state === "submitted" && b.error ? b : null;
+        },
+        { timeoutMs: 60_000, intervalMs: 20, what: "the refusal recorded on the submitted batch" },
+      );
+      assert.match(refused.error!, /insufficient funds/);
+      assert.equal(refused.attempts, 1);
+      assert.ok(refused.nextAttemptAtMs >= before + 3_000, "retried after the backoff, not at once");
+      assert.equal(await inMempool(refused.txHash!), false, "not sent");
+      await waitFor(() => inMempool(refused.txHash!), { timeoutMs: 30_000, what: "the transaction re-broadcast" });
+      assert.ok(Date.now() >= refused.nextAttemptAtMs);
+      await mine(1);
+      const done = await waitForState(node, meters.firstRefused, "confirmed");
+      assert.equal(done.txHash, refused.txHash);
+    } finally {
       await node.close();
     }
   });

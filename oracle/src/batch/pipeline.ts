@@ -41,6 +41,27 @@ type BatchWritesAsync = {
  */
 export type FeeCap = { maxFeePerGas: bigint | null };
 
+/** The code of the error `broadcast` throws when the RPC node keeps another transaction at the nonce, bidding as much. */
+export const REPLACEMENT_UNDERPRICED = "REPLACEMENT_UNDERPRICED";
+
+/**
+ * Refusals of a `submitted` batch's stored transaction (its `attempts`) after which, while the RPC
+ * node does not know it and its nonce is not taken, the call is signed again at current fees.
+ */
+export const RESIGN_AFTER_REFUSALS = 3;
+
+/**
+ * A step's failure after it moved its batch on (`#send`: the first broadcast refused once the
+ * batch was stored as `submitted`): the retry is recorded on that state.
+ */
+class FailedIn extends Error {
+  readonly state: Batch["state"];
+  constructor(state: Batch["state"], cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.state = state;
+  }
+}
+
 /** The code of the error `prepareReplacement` throws when no replacement under the fee cap outbids the transaction. */
 export const FEE_CAP_REACHED = "FEE_CAP_REACHED";
 
@@ -136,6 +157,11 @@ export interface ChainPort {
    * {@link FEE_CAP_REACHED}.
    */
   prepareReplacement(raw: Hex, cap?: FeeCap): Promise<{ hash: Hex; raw: Hex; cappedAt?: bigint }>;
+  /**
+   * Signs (does not send) `raw`'s call again at its nonce and gas limit, at the node's current fee
+   * estimate (or `cap.maxFeePerGas` when lower): for a transaction the RPC node keeps refusing.
+   */
+  prepareResend?(raw: Hex, cap?: FeeCap): Promise<{ hash: Hex; raw: Hex }>;
   broadcast(raw: Hex): Promise<void>;
   receipt(hash: Hex): Promise<TxReceipt | null>;
   /** The account that signed `raw` (recovered from its signature). */
@@ -301,7 +327,8 @@ export class BatchPipeline {
           });
           return;
         }
-        await this.#retryLater(b, err);
+        if (err instanceof FailedIn) await this.#retryLater({ ...b, state: err.state, attempts: 0 }, err.cause);
+        else await this.#retryLater(b, err);
         return;
       }
       b = this.#storage.getBatch(b.id);
@@ -847,7 +874,12 @@ export class BatchPipeline {
     }
     this.#nextNonce = nonce + 1;
     crashPoint("submitted-before-broadcast");
-    await chain.broadcast(tx.raw);
+    try {
+      await chain.broadcast(tx.raw);
+    } catch (err) {
+      // the batch is `submitted` now (its attempts 0): the refusal and the backoff go on that state
+      throw new FailedIn("submitted", err);
+    }
     crashPoint("submitted");
     this.#log.info({ batch: b.id, attestation: id, tx: tx.hash, nonce }, "attestation submitted");
     return true;
@@ -951,7 +983,66 @@ export class BatchPipeline {
     )
       return;
     // the RPC node may have lost it (restart): re-broadcasting the same bytes is harmless
-    if (b.txRaw) await chain.broadcast(b.txRaw as Hex);
+    await this.#rebroadcast(chain, b, now);
+  }
+
+  /**
+   * Broadcasts `b`'s stored transaction again, or, once the RPC node has refused it
+   * `RESIGN_AFTER_REFUSALS` times, signs its call again at current fees (`#resend`): true then.
+   */
+  async #rebroadcast(chain: ChainPort, b: Batch, now: number): Promise<boolean> {
+    if (!b.txRaw) return false;
+    try {
+      await chain.broadcast(b.txRaw as Hex);
+    } catch (err) {
+      // refused for good (insufficient funds for its fees, the RPC node's own fee cap, a gas
+      // limit it no longer takes): re-broadcast with backoff for ever, it would hold its nonce,
+      // and every later transaction of the account, for ever. Not when the node keeps another
+      // transaction at the nonce bidding as much (underpriced: ours, a bump whose raw a crash
+      // lost, and it may be mined); `latest` ≤ txNonce here: the nonce is not taken
+      if (
+        b.attempts + 1 < RESIGN_AFTER_REFUSALS ||
+        (err as { code?: string }).code === REPLACEMENT_UNDERPRICED ||
+        !chain.prepareResend ||
+        (await chain.isKnown(b.txHash as Hex))
+      )
+        throw err;
+      await this.#resend(chain, b, now, err);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Signs `b`'s call again at its nonce and gas limit at current (capped) fees, after its stored
+   * transaction was refused `RESIGN_AFTER_REFUSALS` times (`refusal`, the last); stored as `#bump`
+   * stores a bump: the hash before the broadcast, the raw transaction once the RPC node took it.
+   */
+  async #resend(chain: ChainPort, b: Batch, now: number, refusal: unknown): Promise<void> {
+    const tx = await chain.prepareResend!(b.txRaw as Hex, this.#feeCap());
+    if (tx.hash === b.txHash) throw refusal; // the same bytes: the fees have not moved
+    if (!b.txHashes.includes(tx.hash))
+      await this.#writes.patchBatch(b.id, "submitted", { txHashes: [...b.txHashes, tx.hash] });
+    await chain.broadcast(tx.raw);
+    await this.#writes.patchBatch(b.id, "submitted", {
+      txHash: tx.hash,
+      txRaw: tx.raw,
+      txSentAtMs: now,
+      attempts: 0,
+      nextAttemptAtMs: 0,
+      error: null,
+    });
+    this.#log.warn(
+      {
+        batch: b.id,
+        tx: tx.hash,
+        replaced: b.txHash,
+        nonce: b.txNonce,
+        refusals: b.attempts + 1,
+        err: this.#common.scrub(refusal instanceof Error ? refusal.message : String(refusal)),
+      },
+      "transaction refused by the RPC node: signed again at current fees",
+    );
   }
 
   /** `chain.maxFeePerGas`, or null: the chain port's multiple of its current estimate. */
@@ -991,13 +1082,14 @@ export class BatchPipeline {
           ? "gas bump capped at a multiple of the current fee estimate"
           : "gas bump capped at chain.maxFeePerGas",
       );
-    if (!b.txHashes.includes(tx.hash))
-      await this.#writes.patchBatch(b.id, "submitted", { txHashes: [...b.txHashes, tx.hash] });
+    const txHashes = b.txHashes.includes(tx.hash) ? b.txHashes : [...b.txHashes, tx.hash];
+    if (txHashes !== b.txHashes) await this.#writes.patchBatch(b.id, "submitted", { txHashes });
     try {
       await chain.broadcast(tx.raw);
     } catch (refused) {
-      // the copy the RPC node took may have left its mempool since: sent again, as when not bumping
-      await chain.broadcast(b.txRaw as Hex);
+      // the copy the RPC node took may have left its mempool since: sent again, as when not
+      // bumping (signed again at current fees if it is refused for good)
+      if (await this.#rebroadcast(chain, { ...b, txHashes }, now)) return true;
       throw refused;
     }
     await this.#writes.patchBatch(b.id, "submitted", { txHash: tx.hash, txRaw: tx.raw, txSentAtMs: now });

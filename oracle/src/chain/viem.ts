@@ -11,7 +11,14 @@ import {
 } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { chainFor, signBatchHeader, ZERO_BYTES32, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
-import type { Address, ChainPort, FEE_CAP_REACHED, FeeCap, TxReceipt } from "../batch/pipeline.ts";
+import type {
+  Address,
+  ChainPort,
+  FEE_CAP_REACHED,
+  FeeCap,
+  REPLACEMENT_UNDERPRICED,
+  TxReceipt,
+} from "../batch/pipeline.ts";
 import { attestationRegistryAbi, oracleSetAbi } from "./abi.ts";
 
 /** Blocks per `eth_getLogs` when looking for an attestation by facility (many RPC nodes cap ranges at 10,000). */
@@ -26,6 +33,8 @@ export const FEE_CAP_ESTIMATE_MULTIPLE = 3n;
 
 /** The pipeline's {@link FEE_CAP_REACHED} (a value import of the pipeline would load it with this module). */
 const FEE_CAP: typeof FEE_CAP_REACHED = "FEE_CAP_REACHED";
+/** The pipeline's {@link REPLACEMENT_UNDERPRICED}. */
+const UNDERPRICED: typeof REPLACEMENT_UNDERPRICED = "REPLACEMENT_UNDERPRICED";
 
 /** The chain of the node's config, for viem's wallet clients (the sdk's). */
 export { chainFor };
@@ -235,19 +244,7 @@ export class ViemChain implements ChainPort {
    * this throws (code {@link FEE_CAP_REACHED}).
    */
   async prepareReplacement(raw: Hex, cap?: FeeCap): Promise<{ hash: Hex; raw: Hex; cappedAt?: bigint }> {
-    const prev = parseTransaction(raw);
-    if (
-      prev.type !== "eip1559" ||
-      prev.nonce === undefined ||
-      prev.gas === undefined ||
-      prev.maxFeePerGas === undefined ||
-      prev.maxPriorityFeePerGas === undefined
-    ) {
-      throw new Error(
-        `cannot bump transaction ${keccak256(raw)}: not an EIP-1559 transaction with nonce, gas and fees; ` +
-          `set the batch back to 'signed' to submit it afresh`,
-      );
-    }
+    const prev = signedFields(raw);
     const fees = await this.client.estimateFeesPerGas();
     const bumped = (x: bigint) => (x * BigInt(100 + this.#bumpPercent) + 99n) / 100n; // rounded up
     const max = (a: bigint, b: bigint) => (a > b ? a : b);
@@ -285,6 +282,23 @@ export class ViemChain implements ChainPort {
     return cappedAt === undefined ? tx : { ...tx, cappedAt };
   }
 
+  /**
+   * Signs `raw`'s call (same nonce, gas limit, recipient and data) again at the node's current fee
+   * estimate, or `cap.maxFeePerGas` when that is lower: for a transaction the RPC node refuses
+   * for good (its fees past the account's funds or the node's own cap). Not a replacement: it may
+   * bid less than `raw`, which the node does not hold.
+   */
+  async prepareResend(raw: Hex, cap?: FeeCap): Promise<{ hash: Hex; raw: Hex }> {
+    const prev = signedFields(raw);
+    return this.#signAtCurrentFees(
+      prev.to ?? this.domain.verifyingContract,
+      prev.data ?? "0x",
+      prev.nonce,
+      prev.gas,
+      cap,
+    );
+  }
+
   async #sign(tx: {
     to: Address;
     data: Hex;
@@ -308,10 +322,13 @@ export class ViemChain implements ChainPort {
       // not swallowed: the RPC node keeps a different transaction at this nonce, so this one
       // will never be mined; the batch retries and the next bump starts from these fees
       if (/underpriced/i.test(msg)) {
-        throw new Error(
-          `transaction ${keccak256(raw)} refused as an underpriced replacement; ` +
-            `the next gas bump raises its fees (chain.gasBumpPercent sets by how much)`,
-          { cause: err },
+        throw Object.assign(
+          new Error(
+            `transaction ${keccak256(raw)} refused as an underpriced replacement; ` +
+              `the next gas bump raises its fees (chain.gasBumpPercent sets by how much)`,
+            { cause: err },
+          ),
+          { code: UNDERPRICED },
         );
       }
       throw err;
@@ -348,6 +365,30 @@ export class ViemChain implements ChainPort {
     ]);
     return { latest, pending };
   }
+}
+
+/** `raw`'s fields, checked to be an EIP-1559 transaction with nonce, gas and fees (what this class signs). */
+function signedFields(raw: Hex) {
+  const prev = parseTransaction(raw);
+  if (
+    prev.type !== "eip1559" ||
+    prev.nonce === undefined ||
+    prev.gas === undefined ||
+    prev.maxFeePerGas === undefined ||
+    prev.maxPriorityFeePerGas === undefined
+  ) {
+    throw new Error(
+      `cannot sign transaction ${keccak256(raw)} again: not an EIP-1559 transaction with nonce, gas and fees; ` +
+        `set the batch back to 'signed' to submit it afresh`,
+    );
+  }
+  return {
+    ...prev,
+    nonce: prev.nonce,
+    gas: prev.gas,
+    maxFeePerGas: prev.maxFeePerGas,
+    maxPriorityFeePerGas: prev.maxPriorityFeePerGas,
+  };
 }
 
 /** A regular attestation found among the registry's events (ViemChain `findRegularAttestation`). */
