@@ -8,7 +8,15 @@ import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { encodeFunctionData, keccak256, toHex, type Abi, type Hex } from "viem";
+import {
+  encodeFunctionData,
+  keccak256,
+  parseTransaction,
+  toHex,
+  type Abi,
+  type Hex,
+  type TransactionSerializableEIP1559,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { idToBytes32, METHODOLOGY_ID, readingDigestHex } from "../../sdk/src/index.ts";
 import { headerFromJson } from "../src/batch/bundle.ts";
@@ -580,5 +588,70 @@ describe(
       assert.ok(batch?.headerJson, `batch of ${attestationId}`);
       return headerFromJson(batch.headerJson);
     }
+
+    test("an unmined recordShortfall is gas bumped only up to chain.maxFeePerGas, then recorded once mined", async () => {
+      // the suite's node gives way to one that bumps every 200 ms under a cap; blocks are mined by hand
+      await node.close();
+      const estimate = await dep.publicClient.estimateFeesPerGas();
+      const cap = (estimate.maxFeePerGas * 17n) / 10n;
+      const bumping = await chainTestNode(hh, dep, {
+        dir: tmp.dir,
+        chain: { carbonCredits: credits, gasBumpAfterMs: 200, maxFeePerGas: cap.toString() },
+        shortfalls: { everyMs: 200 },
+        parts: { calculator: calculator() },
+      });
+      await hh.rpc("evm_setAutomine", [false]);
+      try {
+        const a = electricity(above);
+        assert.equal((await readingPoster(bumping, above)(a)).status, 201);
+        const digest = readingDigestHex(a.reading);
+        // the batch's own transaction mined (and confirmed) by hand
+        await waitFor(
+          async () => {
+            await hh.rpc("evm_mine");
+            const b = bumping.storage.getReading(digest)?.batchId;
+            return b !== undefined && b !== null && bumping.storage.getBatch(b)?.state === "confirmed";
+          },
+          { timeoutMs: 60_000, intervalMs: 300, what: "the batch confirmed" },
+        );
+        // then the recorder's transaction waits unmined, bumped every 200 ms
+        const pending = () =>
+          JSON.parse(bumping.storage.getMeta(PENDING_META_KEY) || "null") as {
+            raw: Hex;
+            hashes: Hex[];
+            attestationId: Hex;
+          } | null;
+        const raws = new Set<Hex>();
+        const settled = await waitFor(
+          async () => {
+            const before = pending();
+            if (before) raws.add(before.raw);
+            await new Promise((r) => setTimeout(r, 1_500)); // several bump periods
+            const now = pending();
+            if (now) raws.add(now.raw);
+            return before && now && now.hashes.length >= 2 && now.hashes.length === before.hashes.length ? now : null;
+          },
+          { timeoutMs: 60_000, intervalMs: 0, what: "the recordShortfall bumps to stop at the cap" },
+        );
+        for (const raw of raws) {
+          const f = parseTransaction(raw) as TransactionSerializableEIP1559;
+          assert.ok(f.maxFeePerGas! <= cap, `maxFeePerGas ${f.maxFeePerGas} within the cap ${cap}`);
+        }
+        // from the first fee (the estimate, fallen while blocks were mined) up to 1.7 × it, 15 % a bump
+        assert.ok(settled.hashes.length <= 10, `${settled.hashes.length} versions: a few, not unbounded`);
+        await hh.rpc("evm_mine");
+        await waitFor(
+          async () => (await shortfalls()).filter((e) => e.attestationId === settled.attestationId).length === 1,
+          { timeoutMs: 30_000, what: `ShortfallRecorded for ${settled.attestationId}` },
+        );
+        await waitFor(() => bumping.storage.getMeta(PENDING_META_KEY) === "", {
+          what: "the pending transaction settled",
+        });
+      } finally {
+        await hh.rpc("evm_setAutomine", [true]);
+        await bumping.close();
+        await start();
+      }
+    });
   },
 );

@@ -14,7 +14,8 @@
  * listed then: nothing holds the cursor back.
  * For one that succeeds, the transaction is signed at the pipeline's next nonce, persisted (meta
  * `shortfalls.pending`) and broadcast; one at a time, followed like a batch's: re-broadcast, gas
- * bumped after `chain.gasBumpAfterMs`, done when mined or when its nonce went to another
+ * bumped after `chain.gasBumpAfterMs` when it is the next to be mined, up to the fee cap
+ * (`chain.maxFeePerGas`), done when mined or when its nonce went to another
  * transaction. A crash at any point is healed from the persisted transaction, and nothing is sent
  * twice: a period recorded meanwhile (by anyone) makes the call revert.
  */
@@ -29,7 +30,7 @@ import {
 } from "viem";
 import { z } from "zod";
 import { bytes32ToId, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
-import type { Address, BatchPipeline, ChainPort } from "../batch/pipeline.ts";
+import { FEE_CAP_REACHED, type Address, type BatchPipeline, type ChainPort } from "../batch/pipeline.ts";
 import { headerFromJson } from "../batch/bundle.ts";
 import { carbonCreditsAbi } from "../chain/abi.ts";
 import { firstStampedFrom } from "../chain/viem.ts";
@@ -786,15 +787,49 @@ export class ShortfallRecorder {
       return true;
     }
     const now = this.#common.clock.nowMs();
-    if (now - p.sentAtMs >= this.#common.config.chain.gasBumpAfterMs) {
-      const tx = await chain.prepareReplacement(p.raw as Hex);
-      this.#setPending({ ...p, raw: tx.raw, hashes: [...p.hashes, tx.hash], sentAtMs: now });
-      await chain.broadcast(tx.raw);
-      this.#log.warn(
-        { attestation: p.attestationId, tx: tx.hash, nonce: p.nonce },
-        `${fn} gas bumped and re-broadcast`,
-      );
-      return false;
+    // bumped as the pipeline bumps a batch's (#bump): only when it is the next to be mined (behind a
+    // lower nonce the chain has not taken, more fees would buy nothing), up to the fee cap, and the
+    // new copy kept as the one to follow only once the RPC node took it
+    if (now - p.sentAtMs >= this.#common.config.chain.gasBumpAfterMs && latest === p.nonce) {
+      const max = this.#common.config.chain.maxFeePerGas;
+      let tx: { hash: Hex; raw: Hex; cappedAt?: bigint } | null = null;
+      try {
+        tx = await chain.prepareReplacement(p.raw as Hex, { maxFeePerGas: max === undefined ? null : BigInt(max) });
+      } catch (err) {
+        if ((err as { code?: string }).code !== FEE_CAP_REACHED) throw err;
+        this.#log.warn(
+          { attestation: p.attestationId, nonce: p.nonce, err: (err as Error).message },
+          `${fn} gas bump capped: the transaction already bids the fee cap`,
+        );
+        this.#setPending({ ...p, sentAtMs: now }); // not tried again for gasBumpAfterMs
+      }
+      if (tx) {
+        if (tx.cappedAt !== undefined)
+          this.#log.warn(
+            { attestation: p.attestationId, tx: tx.hash, maxFeePerGas: tx.cappedAt.toString() },
+            `${fn} gas bump capped`,
+          );
+        // its hash is followed from before the broadcast (once sent it may be mined)
+        const hashes = [...p.hashes, tx.hash];
+        this.#setPending({ ...p, hashes });
+        try {
+          await chain.broadcast(tx.raw);
+        } catch (refused) {
+          // refused (insufficient funds, the node's own cap): the copy it took is sent again
+          this.#log.warn(
+            { attestation: p.attestationId, tx: tx.hash, err: (refused as Error).message },
+            `${fn} gas bump refused by the RPC node; the accepted copy is sent again`,
+          );
+          await chain.broadcast(p.raw as Hex);
+          return false;
+        }
+        this.#setPending({ ...p, hashes, raw: tx.raw, sentAtMs: now });
+        this.#log.warn(
+          { attestation: p.attestationId, tx: tx.hash, nonce: p.nonce },
+          `${fn} gas bumped and re-broadcast`,
+        );
+        return false;
+      }
     }
     await chain.broadcast(p.raw as Hex); // the RPC node may have lost it: the same bytes are harmless
     return false;
