@@ -7,12 +7,13 @@
  * shapes they use (reads.ts); the generated `as const` ABIs stay available to callers
  * that want viem's full inference.
  */
-import { erc20Abi, parseAbi, type Abi, type Address } from "viem";
+import { erc20Abi, type Abi, type Address } from "viem";
 import { formatAbiItem } from "viem/utils";
 import {
   attestationRegistryAbi as attestationRegistry,
   carbonCreditsAbi as carbonCredits,
   deployedContracts,
+  erc20ErrorsAbi as erc20Errors,
   marketplaceAbi as marketplace,
   oracleSetAbi as oracleSet,
   retirementCertificatesAbi as retirementCertificates,
@@ -31,17 +32,10 @@ export const paymentTokenAbi: Abi = erc20Abi;
 
 /**
  * OpenZeppelin's ERC-20 custom errors (IERC20Errors, ERC-6093), which TestUSD and any OpenZeppelin
- * token revert with; viem's `erc20Abi` has no errors, and the payment token is not one of the
- * generated contracts, so these six standard signatures are written out here.
+ * token revert with; viem's `erc20Abi` has no errors and the payment token is not one of the
+ * generated contracts, so the generator exports this interface's ABI from the compiler's output.
  */
-export const erc20ErrorsAbi: Abi = parseAbi([
-  "error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed)",
-  "error ERC20InvalidSender(address sender)",
-  "error ERC20InvalidReceiver(address receiver)",
-  "error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed)",
-  "error ERC20InvalidApprover(address approver)",
-  "error ERC20InvalidSpender(address spender)",
-]);
+export const erc20ErrorsAbi: Abi = erc20Errors;
 
 /**
  * The ABIs whose errors can bubble up through a dApp write: a revert inside a called contract
