@@ -264,7 +264,7 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
     mkdirSync(join(files, "content"), { recursive: true });
     const bundle = Buffer.from(`{"bundle":"${randomBytes(8).toString("hex")}"}`);
     const invoice = Buffer.from(`invoice ${randomBytes(8).toString("hex")}`);
-    const [bundleCid, invoiceCid] = [await rawCid(bundle), await rawCid(invoice)];
+    const [bundleCid, invoiceCid] = [rawCid(bundle), rawCid(invoice)];
     writeFileSync(join(files, "bundle.json"), bundle);
     writeFileSync(join(files, "content", invoiceCid), invoice);
     writeFileSync(join(files, "content", ".partial-skipped"), "a partial file backup left");

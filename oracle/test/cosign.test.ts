@@ -14,7 +14,7 @@ import {
 } from "../../sdk/src/index.ts";
 import { headerFromJson, headerToJson } from "../src/batch/bundle.ts";
 import { MemoryDeviceDirectory, type DeviceInfo } from "../src/devices/directory.ts";
-import { bundleCidOf, reviewCosign, type CosignRequest } from "../src/quorum/cosign.ts";
+import { reviewCosign, type CosignRequest } from "../src/quorum/cosign.ts";
 import { Cosigner, type CosignAnswer } from "../src/quorum/cosigner.ts";
 import { SqliteStorage } from "../src/storage/sqlite.ts";
 import { deviceInfo, electricity, makeDevice } from "./fixtures.ts";
@@ -223,11 +223,11 @@ describe("Cosigner: what a stateless review cannot see", () => {
     );
     // bytes that hash to the CID the header names but are no canonical bundle
     const junk = `{"readings":[{"envelope":{"reading":{"deviceId":"x1"}}}],"z":1}`;
-    const junkHeader = JSON.stringify({ ...JSON.parse(req.header), bundleCid: bundleCidOf(Buffer.from(junk)) });
+    const junkHeader = JSON.stringify({ ...JSON.parse(req.header), bundleCid: bundleCid(Buffer.from(junk)) });
     refused(await c.cosign({ header: junkHeader, bundle: junk }), 422, /not a canonical evidence bundle/);
     // a bundle naming 10,001 devices
     const many = `{"readings":[${Array.from({ length: 10_001 }, (_, i) => `{"deviceId":"d${i}"}`).join(",")}]}`;
-    const manyHeader = JSON.stringify({ ...JSON.parse(req.header), bundleCid: bundleCidOf(Buffer.from(many)) });
+    const manyHeader = JSON.stringify({ ...JSON.parse(req.header), bundleCid: bundleCid(Buffer.from(many)) });
     refused(
       await c.cosign({ header: manyHeader, bundle: many }),
       413,

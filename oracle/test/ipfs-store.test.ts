@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CorruptBlockError, HeliaStore, openBlockReader } from "../src/ipfs/helia.ts";
-import { rawCid } from "../src/ipfs/store.ts";
+import { rawCid, rawCidFromSha256 } from "../src/ipfs/store.ts";
+import { bundleCid } from "../../sdk/src/index.ts";
 import { tempDir } from "./helpers.ts";
 
 /** Every file under `dir`. */
@@ -19,7 +20,7 @@ test("a corrupt block is refused by get, naming it and what to do, and a put of 
   const { dir, cleanup } = tempDir();
   try {
     const good = Buffer.from(`{"bundle":"the good bytes ${Date.now()}"}`);
-    const cid = await rawCid(good);
+    const cid = rawCid(good);
     let store = await HeliaStore.open(dir);
     assert.equal(await store.addAndPin(good), cid);
     await store.close();
@@ -61,4 +62,14 @@ test("a corrupt block is refused by get, naming it and what to do, and a put of 
   } finally {
     cleanup();
   }
+});
+
+test("rawCid is the sdk's bundleCid (CIDv1, raw, sha2-256) with Node's hash: a known answer, and equal on other bytes", () => {
+  // the CID of no bytes, as `ipfs add --raw-leaves --cid-version 1` of an empty file gives it
+  const empty = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
+  assert.equal(rawCid(new Uint8Array()), empty);
+  assert.equal(bundleCid(new Uint8Array()), empty);
+  assert.equal(rawCidFromSha256("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"), empty);
+  for (const bytes of [Buffer.from("{}"), Buffer.alloc(70_000, 7), Buffer.from("\u00e9t\u00e9 \u{1F331}")])
+    assert.equal(rawCid(bytes), bundleCid(bytes));
 });

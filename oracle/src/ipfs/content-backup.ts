@@ -63,9 +63,7 @@ export async function blockMismatch(cid: string, bytes: Uint8Array): Promise<str
   }
   if (c.code !== raw.code) return `not a raw block (codec 0x${c.code.toString(16)}): the node pins raw blocks only`;
   if (c.multihash.code !== sha256.code) return `hashed with multihash 0x${c.multihash.code.toString(16)}, not sha2-256`;
-  return (await rawCid(bytes)) === c.toV1().toString()
-    ? null
-    : "its bytes do not hash to the CID (corrupt or cut short)";
+  return rawCid(bytes) === c.toV1().toString() ? null : "its bytes do not hash to the CID (corrupt or cut short)";
 }
 
 export type ContentBackupReport = {
@@ -311,7 +309,7 @@ export async function pinFiles(opts: {
     opts.progress?.(report.pinned.length, files.length);
     try {
       const bytes = readFileSync(file);
-      const cid = await rawCid(bytes);
+      const cid = rawCid(bytes);
       // changed since it was checked: not put
       if (named !== null && cid !== named) throw new Error(`${file} is no longer the ${named} it is named`);
       const put = await opts.put(bytes);

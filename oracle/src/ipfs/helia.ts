@@ -97,12 +97,7 @@ async function readBlock(
     for await (const chunk of out as AsyncIterable<Uint8Array>) parts.push(chunk);
     bytes = Buffer.concat(parts);
   }
-  if (
-    verify &&
-    c.code === raw.code &&
-    c.multihash.code === sha256.code &&
-    (await rawCid(bytes)) !== c.toV1().toString()
-  )
+  if (verify && c.code === raw.code && c.multihash.code === sha256.code && rawCid(bytes) !== c.toV1().toString())
     throw new CorruptBlockError(cid, "helia");
   return bytes;
 }

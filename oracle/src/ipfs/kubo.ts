@@ -51,7 +51,7 @@ export class KuboStore implements ContentStore {
         { cause },
       );
     }
-    const expected = await rawCid(bytes);
+    const expected = rawCid(bytes);
     // a node that stored the bytes under another CID would leave the batch naming a block no one holds
     if (answered !== expected)
       throw new Error(
@@ -74,7 +74,7 @@ export class KuboStore implements ContentStore {
       throw new IpfsError(`Kubo block.get ${cid} at ${this.#url} failed: ${this.#said(cause)}`, { cause });
     }
     // the node names raw sha2-256 blocks only; another kind of CID Kubo checks itself
-    if (c.code === raw.code && c.multihash.code === sha256.code && (await rawCid(bytes)) !== c.toV1().toString())
+    if (c.code === raw.code && c.multihash.code === sha256.code && rawCid(bytes) !== c.toV1().toString())
       throw new CorruptBlockError(cid, { kuboUrl: this.#url });
     return bytes;
   }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
 import { sha256 } from "multiformats/hashes/sha2";
@@ -37,9 +38,13 @@ export type GetOptions = {
   network?: boolean;
 };
 
-/** CIDv1 (raw, sha2-256) of bytes, as a base32 string. */
-export async function rawCid(bytes: Uint8Array): Promise<string> {
-  return CID.createV1(raw.code, await sha256.digest(bytes)).toString();
+/**
+ * CIDv1 (raw, sha2-256) of bytes, as a base32 string: the sdk's `bundleCid` with Node's native
+ * SHA-256, synchronous (a co-sign body or an evidence bundle is up to 256 MiB, which the sdk's
+ * pure-JS hash takes seconds of the thread over).
+ */
+export function rawCid(bytes: Uint8Array): string {
+  return rawCidFromSha256(createHash("sha256").update(bytes).digest("hex"));
 }
 
 /** CIDv1 (raw, sha2-256) of a file known only by its SHA-256 (hex, no 0x). */

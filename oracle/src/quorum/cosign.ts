@@ -10,9 +10,8 @@ import {
   type BatchHeader,
   type Hex,
 } from "../../../sdk/src/index.ts";
-import { createHash } from "node:crypto";
 import type { Address } from "../batch/pipeline.ts";
-import { rawCidFromSha256 } from "../ipfs/store.ts";
+import { rawCid } from "../ipfs/store.ts";
 import { headerFromJson, headerToJson } from "../batch/bundle.ts";
 import type { EmissionsCalculator } from "../compute/emissions.ts";
 import { inactiveAt, keysValidAt, type DeviceDirectory, type DeviceInfo } from "../devices/directory.ts";
@@ -46,14 +45,6 @@ export type ReviewResult = { ok: true; header: BatchHeader; digests: string[] } 
  */
 let decoded: { cid: string; bundle: Bundle } | null = null;
 
-/**
- * The sdk's `bundleCid` (CIDv1, raw, sha2-256) with Node's native SHA-256: a co-sign body is up to
- * 256 MiB, which the sdk's pure-JS hash takes seconds of the thread over.
- */
-export function bundleCidOf(bytes: Uint8Array): string {
-  return rawCidFromSha256(createHash("sha256").update(bytes).digest("hex"));
-}
-
 /** Why a co-signer refuses a header, or the header it may sign. */
 export async function reviewCosign(
   req: ReviewRequest,
@@ -69,7 +60,7 @@ export async function reviewCosign(
     return { ok: false, why: `header is not a batch header: ${(err as Error).message}` };
   }
   const bytes = Buffer.from(req.bundle, "utf8");
-  const cid = bundleCidOf(bytes);
+  const cid = rawCid(bytes);
   if (cid !== header.bundleCid)
     return { ok: false, why: `bundle hashes to ${cid}, the header names ${header.bundleCid}` };
   let bundle: Bundle;

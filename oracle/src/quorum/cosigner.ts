@@ -2,7 +2,8 @@ import { ZERO_BYTES32, type BatchHeader, type Hex } from "../../../sdk/src/index
 import { headerFromJson, headerToJson } from "../batch/bundle.ts";
 import type { DeviceDirectory, DeviceInfo } from "../devices/directory.ts";
 import type { CosignOutcome, CosignRecord, Storage } from "../storage/types.ts";
-import { bundleCidOf, bundleDeviceIds, type CosignRequest, type ReviewRequest, type ReviewResult } from "./cosign.ts";
+import { rawCid } from "../ipfs/store.ts";
+import { bundleDeviceIds, type CosignRequest, type ReviewRequest, type ReviewResult } from "./cosign.ts";
 
 /**
  * This node's answer to POST /v1/quorum/cosign: its signature, or why not with the HTTP status
@@ -76,7 +77,7 @@ export class Cosigner {
     } catch (err) {
       return Promise.resolve(refuse(422, "COSIGN_REFUSED", `header is not a batch header: ${(err as Error).message}`));
     }
-    const cid = bundleCidOf(Buffer.from(req.bundle, "utf8"));
+    const cid = rawCid(Buffer.from(req.bundle, "utf8"));
     if (cid !== header.bundleCid)
       return Promise.resolve(
         refuse(422, "COSIGN_REFUSED", `bundle hashes to ${cid}, the header names ${header.bundleCid}`),
