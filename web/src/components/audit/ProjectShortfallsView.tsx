@@ -20,6 +20,12 @@ import {
   type UnrecordedShortfall,
 } from "../../../../sdk/src/verify/shortfalls.ts";
 
+/**
+ * The page's one transaction form (every Record button sends through it, one at a time); the
+ * page's path, /audit/project/<id>, tells the projects apart.
+ */
+const SHORTFALL_TX_KEY = "record";
+
 const PERIOD: Column<{ header: BatchHeader }> = {
   label: "Period (UTC)",
   cell: (u) => `${formatDateTime(u.header.periodStart)} to ${formatDateTime(u.header.periodEnd)}`,
@@ -41,9 +47,14 @@ function attestationColumn<R>(label: string, id: (row: R) => Hex): Column<R> {
  * that nobody has recorded (CarbonCredits.recordShortfall), found in this browser by the sdk's
  * `projectShortfalls` (the audit walk's and `carbonproof shortfalls`' check), and a button per
  * period that records it with the connected wallet: anyone may, and should.
+ *
+ * A recording sent and not yet mined is remembered for this page (useTransaction's `key`,
+ * pendingTx.ts): after a reload the page waits for it again, from its first render rather than
+ * once the attestations are read, and keeps every Record button disabled until it settles.
  */
 export function ProjectShortfallsView({ id }: { id: string }) {
   const runtime = useRuntimeConfig();
+  const tx = useTransaction({ key: SHORTFALL_TX_KEY });
   const projectId = parseProjectId(id);
   const credits = runtime.addresses.CarbonCredits;
   const registry = runtime.addresses.AttestationRegistry;
@@ -95,8 +106,9 @@ export function ProjectShortfallsView({ id }: { id: string }) {
           {q.data.missing === 1 ? "" : "s"}.
         </p>
       ) : (
-        <Shortfalls projectId={projectId} data={q.data} credits={credits} />
+        <Shortfalls projectId={projectId} data={q.data} credits={credits} tx={tx} />
       )}
+      <TxStatus state={tx.state} explorerUrl={runtime.explorerUrl} />
     </>
   );
 }
@@ -105,14 +117,14 @@ function Shortfalls({
   projectId,
   credits,
   data,
+  tx,
 }: {
   projectId: number;
   credits: `0x${string}`;
   data: Awaited<ReturnType<typeof projectShortfalls>>;
+  tx: ReturnType<typeof useTransaction>;
 }) {
-  const runtime = useRuntimeConfig();
   const { address } = useAccount();
-  const tx = useTransaction();
   const [sending, setSending] = useState<string | null>(null);
   const record = async (rows: UnrecordedShortfall[]) => {
     for (const u of rows) {
@@ -123,6 +135,7 @@ function Shortfalls({
         abi: carbonCreditsAbi,
         functionName: "recordShortfall",
         args: [projectId, u.header],
+        undone: "the period was not recorded",
       });
       if (!r.ok) break;
     }
@@ -136,6 +149,7 @@ function Shortfalls({
       abi: carbonCreditsAbi,
       functionName: "recordCorrection",
       args: [u.header],
+      undone: "the correction was not recorded",
     });
     setSending(null);
   };
@@ -246,7 +260,6 @@ function Shortfalls({
           <WalletButton />
         </div>
       ) : null}
-      <TxStatus state={tx.state} explorerUrl={runtime.explorerUrl} />
     </>
   );
 }

@@ -42,6 +42,40 @@ test("a pending transaction survives a reload: found again by page and form, dro
   assert.equal(readPending(store).length, 1);
 });
 
+test("a shortfall recording survives a reload on its project's audit page, and only there", () => {
+  // ProjectShortfallsView: one form ("record") per /audit/project/<id>, every Record button and
+  // "Record all" sending through it one at a time
+  const store = memoryStore();
+  const label = (h: string) => `Record the period of ${h.slice(0, 10)} above the baseline`;
+  savePending(store, {
+    hash: HASH_A,
+    label: label(HASH_A),
+    page: "/audit/project/3",
+    key: "record",
+    undone: "the period was not recorded",
+  });
+  savePending(store, {
+    hash: HASH_B,
+    label: "Record the correction 0xb2b2",
+    page: "/audit/project/4",
+    key: "record",
+    undone: "the correction was not recorded",
+  });
+  assert.equal(findPending(store, "/audit/project/3", "record")?.undone, "the period was not recorded");
+  assert.equal(findPending(store, "/audit/project/4", "record")?.hash, HASH_B);
+  assert.equal(findPending(store, "/audit/project/5", "record"), undefined);
+  // "Record all": the next period's transaction takes the place of the one just mined
+  dropPending(store, HASH_A);
+  savePending(store, {
+    hash: HASH_B.replace("b2", "c3") as `0x${string}`,
+    label: label("0xc3"),
+    page: "/audit/project/3",
+    key: "record",
+    undone: "the period was not recorded",
+  });
+  assert.equal(readPending(store).filter((e) => e.page === "/audit/project/3").length, 1);
+});
+
 test("a new transaction of the same form replaces the one it had pending", () => {
   const store = memoryStore();
   savePending(store, { hash: HASH_A, label: "a", page: "/retire", key: "retire", undone: "x" });
