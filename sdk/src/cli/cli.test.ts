@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createPublicKey, verify as nodeVerify } from "node:crypto";
 import { once } from "node:events";
 import { createServer } from "node:http";
@@ -11,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { bundleCid, decodeBundle, encodeBundle } from "../bundle/bundle.ts";
 import { canonicalBytes } from "../reading/canonical.ts";
 import { protocolExampleReading } from "../test/fixtures.ts";
-import { MAIN, cli, tmp } from "../test/cli.ts";
+import { cli, cliAsync, tmp } from "../test/cli.ts";
 
 const FIXTURE_CSV = fileURLToPath(new URL("../../test-fixtures/epa-supply-chain-FIXTURE.csv", import.meta.url));
 
@@ -305,17 +304,6 @@ test("bundle cid and bundle check: a missing file or a directory is a usage erro
     assert.match(directory.stderr, /^carbonproof: Cannot read \S+: EISDIR: /m);
   }
 });
-
-/** The binary, run without blocking this process (a server of the test must answer it). */
-async function cliAsync(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => (stdout += d));
-  child.stderr.on("data", (d) => (stderr += d));
-  const [code] = (await once(child, "close")) as [number | null];
-  return { code, stdout, stderr };
-}
 
 const ATTESTATION = `0x${"ab".repeat(32)}`;
 

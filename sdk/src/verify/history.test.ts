@@ -1,17 +1,12 @@
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
 import { after, before, test } from "node:test";
 import type { Hex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import { buildBundle, bundleCid, bundleHeader, encodeBundle } from "../bundle/bundle.ts";
-import { hashBatchHeader, packQuorumSignatures, signBatchHeader } from "../eip712/batchHeader.ts";
+import { buildBundle } from "../bundle/bundle.ts";
 import { defaultFactorSet } from "../factors/factorSet.ts";
-import { idToBytes32 } from "../ids.ts";
 import { METHODOLOGY_ID } from "../methodology/methodologyId.ts";
-import type { Reading } from "../reading/schema.ts";
-import { generateDeviceKey, publicKeyToXY, signReading } from "../reading/sign.ts";
-import { TEST_ONLY_HARDHAT_KEYS, startTestChain, type TestChain } from "../test/hardhatNode.ts";
-import { attestationRegistryAbi, deviceRegistryAbi } from "./abi.ts";
+import { generateDeviceKey } from "../reading/sign.ts";
+import { attestBundle, flueGasEnvelopes, registerTestDevice, startTestGateway } from "../test/attest.ts";
+import { startTestChain, type TestChain } from "../test/hardhatNode.ts";
 import { createVerifyCache } from "./cache.ts";
 import { gatewaySource } from "./sources.ts";
 import { verifyAttestation } from "./verifyAttestation.ts";
@@ -28,7 +23,7 @@ const deviceKey = generateDeviceKey();
 const pinned = new Map<string, Uint8Array>();
 const ids: Hex[] = [];
 let chain: TestChain;
-let gateway: Server;
+let gateway: { url: string; close(): void } | undefined;
 let gatewayUrl = "";
 let inFlight = 0;
 let maxInFlight = 0;
@@ -36,31 +31,17 @@ let requests = 0;
 
 before(async () => {
   chain = await startTestChain();
-  const { x, y } = publicKeyToXY(deviceKey.publicKey);
-  await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, chain.deviceRegistry, deviceRegistryAbi, "registerDevice", [
-    idToBytes32(DEVICE),
-    idToBytes32(FACILITY),
-    0,
-    x,
-    y,
-    "",
-  ]);
-  const domain = { chainId: 31337, verifyingContract: chain.registry };
-  const nodes = TEST_ONLY_HARDHAT_KEYS.slice(1, 3).map((k) => privateKeyToAccount(k));
+  await registerTestDevice(chain, DEVICE, FACILITY, deviceKey.publicKey);
   for (let hour = 0; hour < ATTESTATIONS; hour++) {
     const start = 1763900000 + 3600 * hour;
-    const envelopes = [0, 1].map((i) => {
-      const r: Reading = {
-        v: 1,
-        deviceId: DEVICE,
-        facilityId: FACILITY,
-        seq: hour * 10 + i,
-        ts: start + 60 * i,
-        intervalS: 5,
-        kind: "flue-gas",
-        m: { co2Ppm: 41000 + i, tempCentiC: 18550, velocityMmS: 6200, pressurePa: 101325, ductDiameterMm: 600 },
-      };
-      return signReading(r, deviceKey.secretKey);
+    const envelopes = flueGasEnvelopes({
+      deviceId: DEVICE,
+      facilityId: FACILITY,
+      secretKey: deviceKey.secretKey,
+      start,
+      count: 2,
+      seq0: hour * 10,
+      stepS: 60,
     });
     const bundle = buildBundle({
       facilityId: FACILITY,
@@ -70,39 +51,26 @@ before(async () => {
       factorSet: defaultFactorSet(),
       methodologyId: METHODOLOGY_ID,
     });
-    const bytes = encodeBundle(bundle);
-    const cid = bundleCid(bytes);
-    pinned.set(cid, bytes);
-    const header = bundleHeader(bundle, cid);
-    const signed = await Promise.all(
-      nodes.map(async (a) => ({ signer: a.address, signature: await signBatchHeader(a, header, domain) })),
-    );
-    await chain.write(TEST_ONLY_HARDHAT_KEYS[1]!, chain.registry, attestationRegistryAbi, "submit", [
-      header,
-      packQuorumSignatures(signed),
-    ]);
-    ids.push(hashBatchHeader(header, domain));
+    ids.push((await attestBundle(chain, bundle, pinned)).id);
   }
-  gateway = createServer((req, res) => {
-    const m = /^\/ipfs\/([a-z0-9]+)\?format=raw$/.exec(req.url ?? "");
-    const bytes = m ? pinned.get(m[1]!) : undefined;
-    requests++;
-    inFlight++;
-    maxInFlight = Math.max(maxInFlight, inFlight);
-    setTimeout(() => {
-      inFlight--;
-      if (!bytes) res.writeHead(404).end();
-      else res.writeHead(200, { "content-type": "application/vnd.ipld.raw" }).end(bytes);
-    }, 40);
+  gateway = await startTestGateway(pinned, {
+    delayMs: 40,
+    observe: {
+      start() {
+        requests++;
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+      },
+      end() {
+        inFlight--;
+      },
+    },
   });
-  await new Promise<void>((r) => gateway.listen(0, "127.0.0.1", r));
-  const addr = gateway.address();
-  gatewayUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+  gatewayUrl = gateway!.url;
 });
 
 after(async () => {
   await chain?.stop();
-  gateway?.closeAllConnections();
   gateway?.close();
 });
 

@@ -5,15 +5,15 @@ import { fileURLToPath } from "node:url";
 import { createWalletClient, encodeAbiParameters, http, keccak256, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat as hardhatChain } from "viem/chains";
-import { buildBundle, bundleCid, bundleHeader, encodeBundle } from "../bundle/bundle.ts";
-import { hashBatchHeader, packQuorumSignatures, signBatchHeader, type BatchHeader } from "../eip712/batchHeader.ts";
+import { buildBundle } from "../bundle/bundle.ts";
+import type { BatchHeader } from "../eip712/batchHeader.ts";
 import { defaultFactorSet } from "../factors/factorSet.ts";
 import { idToBytes32 } from "../ids.ts";
 import { METHODOLOGY_ID } from "../methodology/methodologyId.ts";
-import type { Reading } from "../reading/schema.ts";
-import { generateDeviceKey, publicKeyToXY, signReading } from "../reading/sign.ts";
+import { generateDeviceKey } from "../reading/sign.ts";
+import { attestBundle, flueGasEnvelopes, registerTestDevice } from "../test/attest.ts";
 import { TEST_ONLY_HARDHAT_KEYS, startTestChain, type TestChain } from "../test/hardhatNode.ts";
-import { attestationRegistryAbi, carbonCreditsAbi, deviceRegistryAbi, retirementCertificatesAbi } from "./abi.ts";
+import { carbonCreditsAbi, retirementCertificatesAbi } from "./abi.ts";
 import { nobleSignatureVerifier, webCryptoSignatureVerifier } from "./signatures.ts";
 import { mapSource } from "./sources.ts";
 import { verifyLineage, type LineageReport } from "./verifyLineage.ts";
@@ -35,17 +35,9 @@ const cids: string[] = [];
 /** Two attested hours of readings behind one credit, issued to account 3, 1 kg retired by it. */
 before(async () => {
   chain = await startTestChain();
-  const { x, y } = publicKeyToXY(deviceKey.publicKey);
   const admin = TEST_ONLY_HARDHAT_KEYS[0]!;
   const proponent = TEST_ONLY_HARDHAT_KEYS[3]!;
-  await chain.write(admin, chain.deviceRegistry, deviceRegistryAbi, "registerDevice", [
-    idToBytes32(DEVICE),
-    idToBytes32(FACILITY),
-    0,
-    x,
-    y,
-    "",
-  ]);
+  await registerTestDevice(chain, DEVICE, FACILITY, deviceKey.publicKey);
   ({ credits, certificates } = await chain.deployCredits());
   // The Marketplace from its build artifact (no sale here: the purchase link finds none).
   const art = JSON.parse(
@@ -79,21 +71,16 @@ before(async () => {
       baselineCid: "",
     },
   ]);
-  const domain = { chainId: 31337, verifyingContract: chain.registry };
   for (let hour = 0; hour < 2; hour++) {
     const start = 1763900000 + 3600 * hour;
-    const envelopes = Array.from({ length: 5 }, (_, i) => {
-      const r: Reading = {
-        v: 1,
-        deviceId: DEVICE,
-        facilityId: FACILITY,
-        seq: hour * 100 + i,
-        ts: start + 60 * i,
-        intervalS: 5,
-        kind: "flue-gas",
-        m: { co2Ppm: 41000 + i, tempCentiC: 18550, velocityMmS: 6200, pressurePa: 101325, ductDiameterMm: 600 },
-      };
-      return signReading(r, deviceKey.secretKey);
+    const envelopes = flueGasEnvelopes({
+      deviceId: DEVICE,
+      facilityId: FACILITY,
+      secretKey: deviceKey.secretKey,
+      start,
+      count: 5,
+      seq0: hour * 100,
+      stepS: 60,
     });
     const bundle = buildBundle({
       facilityId: FACILITY,
@@ -103,20 +90,9 @@ before(async () => {
       factorSet: defaultFactorSet(),
       methodologyId: METHODOLOGY_ID,
     });
-    const bytes = encodeBundle(bundle);
-    const cid = bundleCid(bytes);
-    pinned.set(cid, bytes);
+    const { id, cid, header } = await attestBundle(chain, bundle, pinned);
     cids.push(cid);
-    const header = bundleHeader(bundle, cid);
-    const nodes = TEST_ONLY_HARDHAT_KEYS.slice(1, 3).map((k) => privateKeyToAccount(k));
-    const signed = await Promise.all(
-      nodes.map(async (a) => ({ signer: a.address, signature: await signBatchHeader(a, header, domain) })),
-    );
-    await chain.write(TEST_ONLY_HARDHAT_KEYS[1]!, chain.registry, attestationRegistryAbi, "submit", [
-      header,
-      packQuorumSignatures(signed),
-    ]);
-    attestationIds.push(hashBatchHeader(header, domain));
+    attestationIds.push(id);
     headers.push(header);
     const bound = await chain.client.readContract({
       address: credits,

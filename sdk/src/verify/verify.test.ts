@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { keccak256, toHex, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { buildBundle, bundleCid, bundleHeader, encodeBundle } from "../bundle/bundle.ts";
@@ -14,14 +11,14 @@ import { hashBatchHeader, packQuorumSignatures, signBatchHeader, type BatchHeade
 import { defaultFactorSet, factorSetId } from "../factors/factorSet.ts";
 import { idToBytes32 } from "../ids.ts";
 import { METHODOLOGY_ID } from "../methodology/methodologyId.ts";
-import type { Reading } from "../reading/schema.ts";
-import { generateDeviceKey, publicKeyToXY, signReading } from "../reading/sign.ts";
+import { generateDeviceKey, signReading } from "../reading/sign.ts";
+import { attestBundle, flueGasEnvelopes, registerTestDevice, startTestGateway } from "../test/attest.ts";
+import { cliAsync } from "../test/cli.ts";
 import { TEST_ONLY_HARDHAT_KEYS, startTestChain, type TestChain } from "../test/hardhatNode.ts";
 import { attestationRegistryAbi, carbonCreditsAbi, deviceRegistryAbi, retirementCertificatesAbi } from "./abi.ts";
 import { bytesSource } from "./sources.ts";
 import { verifyAttestation } from "./verifyAttestation.ts";
 
-const MAIN = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 const FACILITY = "ktda-kangaita";
 const DEVICE = "kangaita-chimney-1";
 const deviceKey = generateDeviceKey();
@@ -29,20 +26,9 @@ const rogueKey = generateDeviceKey();
 const set = defaultFactorSet();
 const dir = mkdtempSync(join(tmpdir(), "carbonproof-verify-"));
 let chain: TestChain;
-let gateway: Server;
+let gateway: { url: string; close(): void } | undefined;
 let gatewayUrl = "";
 const pinned = new Map<string, Uint8Array>();
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 let periodCursor = 1763900000;
 function readings(
@@ -52,40 +38,24 @@ function readings(
   const start = periodCursor;
   const end = start + 3600;
   periodCursor = end;
-  const envelopes = Array.from({ length: count }, (_, i) => {
-    const r: Reading = {
-      v: 1,
-      deviceId: DEVICE,
-      facilityId: FACILITY,
-      seq: (start - 1763900000) / 5 + i,
-      ts: start + 5 * i,
-      intervalS: 5,
-      kind: "flue-gas",
-      m: { co2Ppm: 41000 + i, tempCentiC: 18550, velocityMmS: 6200, pressurePa: 101325, ductDiameterMm: 600 },
-    };
-    return signReading(r, key);
+  const envelopes = flueGasEnvelopes({
+    deviceId: DEVICE,
+    facilityId: FACILITY,
+    secretKey: key,
+    start,
+    count,
+    seq0: (start - 1763900000) / 5,
+    stepS: 5,
   });
   return { envelopes, start, end };
 }
 
 /** Pins (file + stand-in gateway), signs by two oracle nodes, submits from one; returns the id and file. */
 async function attest(bundle: Bundle): Promise<{ id: Hex; file: string; cid: string; header: BatchHeader }> {
-  const bytes = encodeBundle(bundle);
-  const cid = bundleCid(bytes);
+  const { id, cid, bytes, header } = await attestBundle(chain, bundle, pinned);
   const file = join(dir, `${cid}.json`);
   writeFileSync(file, bytes);
-  pinned.set(cid, bytes);
-  const header = bundleHeader(bundle, cid);
-  const domain = { chainId: 31337, verifyingContract: chain.registry };
-  const nodes = TEST_ONLY_HARDHAT_KEYS.slice(1, 3).map((k) => privateKeyToAccount(k));
-  const signed = await Promise.all(
-    nodes.map(async (a) => ({ signer: a.address, signature: await signBatchHeader(a, header, domain) })),
-  );
-  await chain.write(TEST_ONLY_HARDHAT_KEYS[1]!, chain.registry, attestationRegistryAbi, "submit", [
-    header,
-    packQuorumSignatures(signed),
-  ]);
-  return { id: hashBatchHeader(header, domain), file, cid, header };
+  return { id, file, cid, header };
 }
 
 function honestBundle(count = 6, key = deviceKey.secretKey): Bundle {
@@ -102,29 +72,9 @@ function honestBundle(count = 6, key = deviceKey.secretKey): Bundle {
 
 before(async () => {
   chain = await startTestChain();
-  const { x, y } = publicKeyToXY(deviceKey.publicKey);
-  await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, chain.deviceRegistry, deviceRegistryAbi, "registerDevice", [
-    idToBytes32(DEVICE),
-    idToBytes32(FACILITY),
-    0,
-    x,
-    y,
-    "",
-  ]);
-  // Stand-in for an IPFS HTTP gateway (no Kubo can run here): serves pinned raw blocks
-  // at /ipfs/<cid>?format=raw like a trustless gateway.
-  gateway = createServer((req, res) => {
-    const m = /^\/ipfs\/([a-z0-9]+)\?format=raw$/.exec(req.url ?? "");
-    const bytes = m ? pinned.get(m[1]!) : undefined;
-    if (!bytes) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { "content-type": "application/vnd.ipld.raw" }).end(bytes);
-  });
-  await new Promise<void>((r) => gateway.listen(0, "127.0.0.1", r));
-  const addr = gateway.address();
-  gatewayUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}`;
+  await registerTestDevice(chain, DEVICE, FACILITY, deviceKey.publicKey);
+  gateway = await startTestGateway(pinned);
+  gatewayUrl = gateway!.url;
 });
 
 after(async () => {
@@ -144,7 +94,7 @@ const base = () => [
 
 test("verify (real binary): an honest attestation passes every link, from a file and from a gateway", async (t) => {
   const { id, file } = await attest(honestBundle());
-  const r = await cli([...base(), "--attestation", id, "--bundle", file]);
+  const r = await cliAsync([...base(), "--attestation", id, "--bundle", file]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   t.diagnostic(r.stdout);
   const lines = r.stdout.trim().split("\n");
@@ -164,7 +114,7 @@ test("verify (real binary): an honest attestation passes every link, from a file
       `${link} missing:\n${r.stdout}`,
     );
   }
-  const viaGateway = await cli([...base(), "--attestation", id, "--bundle", gatewayUrl, "--json"]);
+  const viaGateway = await cliAsync([...base(), "--attestation", id, "--bundle", gatewayUrl, "--json"]);
   assert.equal(viaGateway.code, 0, viaGateway.stdout);
   const report = JSON.parse(viaGateway.stdout);
   assert.equal(report.ok, true);
@@ -176,7 +126,7 @@ test("verify (real binary): an honest attestation passes every link, from a file
 
 test("verify prints the facility context and whether the factor set is the sdk's built-in one (NOTE lines, --json)", async () => {
   const builtIn = await attest(honestBundle(2));
-  const r = await cli([...base(), "--attestation", builtIn.id, "--bundle", builtIn.file]);
+  const r = await cliAsync([...base(), "--attestation", builtIn.id, "--bundle", builtIn.file]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(
     r.stdout,
@@ -198,7 +148,7 @@ test("verify prints the facility context and whether the factor set is the sdk's
     methodologyId: METHODOLOGY_ID,
   });
   const { id, file } = await attest(bundle);
-  const c = await cli([...base(), "--attestation", id, "--bundle", file]);
+  const c = await cliAsync([...base(), "--attestation", id, "--bundle", file]);
   assert.equal(c.code, 0, c.stdout + c.stderr);
   assert.match(
     c.stdout,
@@ -211,7 +161,7 @@ test("verify prints the facility context and whether the factor set is the sdk's
       "m",
     ),
   );
-  const json = await cli([...base(), "--attestation", id, "--bundle", file, "--json"]);
+  const json = await cliAsync([...base(), "--attestation", id, "--bundle", file, "--json"]);
   const report = JSON.parse(json.stdout) as {
     facilityContext: unknown;
     factorSet: { id: string; builtIn: boolean; builtInName: string; differences: { path: string }[] };
@@ -234,7 +184,7 @@ test("verify --envelope finds the attestation holding the reading", async () => 
   await attest(bundle);
   const envFile = join(dir, "envelope.json");
   writeFileSync(envFile, JSON.stringify(bundle.readings[2]!.envelope));
-  const r = await cli([...base(), "--envelope", envFile, "--bundle", gatewayUrl]);
+  const r = await cliAsync([...base(), "--envelope", envFile, "--bundle", gatewayUrl]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /PASS envelope = bundle entry/);
   assert.match(r.stdout, /PASS envelope signature/);
@@ -251,7 +201,7 @@ test("verify --addresses reads an Ignition deployed_addresses.json", async () =>
       "CarbonProof#OracleSet": chain.oracleSet,
     }),
   );
-  const r = await cli([
+  const r = await cliAsync([
     "verify",
     "--rpc",
     chain.rpcUrl,
@@ -273,7 +223,7 @@ test("verify --envelope: a reading in no attested bundle FAILs, naming unreachab
   const stray = signReading({ ...bundle.readings[0]!.envelope.reading, seq: 999_999 }, deviceKey.secretKey);
   const envFile = join(dir, "stray.json");
   writeFileSync(envFile, JSON.stringify(stray));
-  const r = await cli([...base(), "--envelope", envFile, "--bundle", gatewayUrl]);
+  const r = await cliAsync([...base(), "--envelope", envFile, "--bundle", gatewayUrl]);
   assert.equal(r.code, 1, r.stdout + r.stderr);
   pinned.set(cid, encodeBundle(bundle)); // later tests fetch the facility's whole history
   assert.match(
@@ -292,7 +242,7 @@ test("verify --envelope: a gateway serving other bytes under the bundle's CID is
   pinned.set(cid, new TextEncoder().encode(text));
   const envFile = join(dir, "served-wrong.json");
   writeFileSync(envFile, JSON.stringify(bundle.readings[0]!.envelope));
-  const r = await cli([...base(), "--envelope", envFile, "--bundle", gatewayUrl]);
+  const r = await cliAsync([...base(), "--envelope", envFile, "--bundle", gatewayUrl]);
   pinned.set(cid, honest); // later tests fetch the facility's whole history
   assert.equal(r.code, 1, r.stdout + r.stderr);
   assert.match(
@@ -308,7 +258,7 @@ test("verify fails the CID link when the bundle file is not the pinned one", asy
   const { id } = await attest(honestBundle());
   const other = join(dir, "other.json");
   writeFileSync(other, encodeBundle(honestBundle(2)));
-  const r = await cli([...base(), "--attestation", id, "--bundle", other]);
+  const r = await cliAsync([...base(), "--attestation", id, "--bundle", other]);
   assert.equal(r.code, 1);
   assert.match(r.stdout, /^FAIL bundle CID = on-chain CID/m);
 });
@@ -319,7 +269,7 @@ test("verify catches a quorum that attested inflated totals (recomputation fails
   inflated.totals.fossilCo2eMg = (BigInt(bundle.totals.fossilCo2eMg) + 5_000_000n).toString();
   inflated.totals.fossilCo2eGrams = (BigInt(inflated.totals.fossilCo2eMg) / 1000n).toString();
   const { id, file } = await attest(inflated);
-  const r = await cli([...base(), "--attestation", id, "--bundle", file]);
+  const r = await cliAsync([...base(), "--attestation", id, "--bundle", file]);
   assert.equal(r.code, 1);
   assert.match(r.stdout, /^FAIL bundle totals recomputed/m);
   assert.match(r.stdout, /^PASS bundle CID = on-chain CID/m);
@@ -328,7 +278,7 @@ test("verify catches a quorum that attested inflated totals (recomputation fails
 
 test("verify catches readings signed by a key the DeviceRegistry does not hold", async () => {
   const { id, file } = await attest(honestBundle(3, rogueKey.secretKey));
-  const r = await cli([...base(), "--attestation", id, "--bundle", file]);
+  const r = await cliAsync([...base(), "--attestation", id, "--bundle", file]);
   assert.equal(r.code, 1);
   assert.match(r.stdout, /^FAIL device signatures: 3 invalid/m);
 });
@@ -388,7 +338,7 @@ test("verify catches a correction that re-attests a reading of its original", as
     packQuorumSignatures(signed),
   ]);
   const id = hashBatchHeader(header, domain);
-  const r = await cli([...base(), "--attestation", id, "--bundle", gatewayUrl]);
+  const r = await cliAsync([...base(), "--attestation", id, "--bundle", gatewayUrl]);
   assert.equal(r.code, 1, r.stdout);
   assert.match(r.stdout, /^PASS corrected attestation exists/m);
   assert.match(
@@ -399,9 +349,9 @@ test("verify catches a correction that re-attests a reading of its original", as
     ),
   );
   // The original now fails the same link too: the overlap is seen from both sides.
-  const o = await cli([...base(), "--attestation", first.id, "--bundle", gatewayUrl]);
+  const o = await cliAsync([...base(), "--attestation", first.id, "--bundle", gatewayUrl]);
   assert.equal(o.code, 1);
-  const skipped = await cli([...base(), "--attestation", id, "--bundle", gatewayUrl, "--skip-history"]);
+  const skipped = await cliAsync([...base(), "--attestation", id, "--bundle", gatewayUrl, "--skip-history"]);
   assert.equal(skipped.code, 0, skipped.stdout);
 });
 
@@ -419,7 +369,7 @@ test("verify: readings of a device the DeviceRegistry does not know fail the dev
     methodologyId: METHODOLOGY_ID,
   });
   const { id, file } = await attest(bundle);
-  const r = await cli([...base(), "--attestation", id, "--bundle", file]);
+  const r = await cliAsync([...base(), "--attestation", id, "--bundle", file]);
   assert.equal(r.code, 1);
   assert.match(r.stdout, /^FAIL device signatures: 0 invalid, 2 without key/m);
   assert.match(r.stdout, /^FAIL devices registered to the facility: kangaita-chimney-9 not in DeviceRegistry/m);
@@ -460,10 +410,10 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
   });
   const tokenId = (issued[0]!.args as { tokenId: bigint }).tokenId;
   const shortfalls = (...extra: string[]) =>
-    cli(["shortfalls", "--rpc", chain.rpcUrl, "--registry", chain.registry, "--credits", credits, ...extra]);
+    cliAsync(["shortfalls", "--rpc", chain.rpcUrl, "--registry", chain.registry, "--credits", credits, ...extra]);
   // The correction batch of the facility an earlier test attested is not recorded on CarbonCredits:
   // its grams count against nothing, so the credit's walk fails until someone records it.
-  const unrecordedCorrection = await cli([
+  const unrecordedCorrection = await cliAsync([
     ...base(),
     "--credits",
     credits,
@@ -480,7 +430,7 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
   const listedCorrections = await shortfalls("--project", "1", "--json");
   assert.equal(listedCorrections.code, 1);
   // the registry is CarbonCredits' own: read when left out, the same answer; refused when another
-  const creditsOnly = await cli([
+  const creditsOnly = await cliAsync([
     "shortfalls",
     "--rpc",
     chain.rpcUrl,
@@ -492,7 +442,7 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
   ]);
   assert.equal(creditsOnly.code, 1, creditsOnly.stderr);
   assert.deepEqual(JSON.parse(creditsOnly.stdout), JSON.parse(listedCorrections.stdout));
-  const otherRegistry = await cli([
+  const otherRegistry = await cliAsync([
     "shortfalls",
     "--rpc",
     chain.rpcUrl,
@@ -508,7 +458,15 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
     otherRegistry.stderr,
     /issues against AttestationRegistry 0x[0-9a-fA-F]{40}, not 0x[0-9a-fA-F]{40}: give the registry of the same deployment/,
   );
-  const registryOnly = await cli(["shortfalls", "--rpc", chain.rpcUrl, "--registry", chain.registry, "--project", "1"]);
+  const registryOnly = await cliAsync([
+    "shortfalls",
+    "--rpc",
+    chain.rpcUrl,
+    "--registry",
+    chain.registry,
+    "--project",
+    "1",
+  ]);
   assert.equal(registryOnly.code, 2, registryOnly.stderr);
   assert.match(registryOnly.stderr, /needs --credits ADDR with --registry/);
   const { unrecordedCorrections } = JSON.parse(listedCorrections.stdout) as {
@@ -525,7 +483,7 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
         biogenicCo2Grams: BigInt(h.biogenicCo2Grams!),
       },
     ]);
-  const r = await cli([...base(), "--credits", credits, "--credit", String(tokenId), "--bundle", gatewayUrl]);
+  const r = await cliAsync([...base(), "--credits", credits, "--credit", String(tokenId), "--bundle", gatewayUrl]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(
     r.stdout,
@@ -557,7 +515,7 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
     fromBlock: 0n,
   });
   const certificateId = (retired[0]!.args as { certificateId: bigint }).certificateId;
-  const rr = await cli([
+  const rr = await cliAsync([
     ...base(),
     "--certificates",
     certificates,
@@ -581,7 +539,7 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
   // given --registry, a missing address is read from the contracts given (RetirementCertificates
   // from CarbonCredits.certificates(), CarbonCredits from RetirementCertificates.credits()),
   // never taken from generated.ts; what cannot be read is asked for by its flag
-  const derived = await cli([
+  const derived = await cliAsync([
     ...base(),
     "--credits",
     credits,
@@ -592,7 +550,7 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
   ]);
   assert.equal(derived.code, 0, derived.stdout + derived.stderr);
   assert.match(derived.stdout, new RegExp(`^VERIFIED retirement ${certificateId}$`, "m"));
-  const viaCertificates = await cli([
+  const viaCertificates = await cliAsync([
     ...base(),
     "--certificates",
     certificates,
@@ -603,21 +561,21 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
   ]);
   assert.equal(viaCertificates.code, 0, viaCertificates.stdout + viaCertificates.stderr);
   assert.match(viaCertificates.stdout, new RegExp(`^VERIFIED credit ${tokenId}$`, "m"));
-  const noCredits = await cli([...base(), "--credit", String(tokenId), "--bundle", gatewayUrl]);
+  const noCredits = await cliAsync([...base(), "--credit", String(tokenId), "--bundle", gatewayUrl]);
   assert.equal(noCredits.code, 2, noCredits.stdout + noCredits.stderr);
   assert.match(
     noCredits.stderr,
     /--credit needs --credits ADDR, or --certificates\/--marketplace ADDR of the same deployment .*\(--registry was given, so the addresses of sdk\/src\/contracts\/generated\.ts are not used/,
   );
 
-  const missing = await cli([...base(), "--credits", credits, "--credit", "12345", "--bundle", gatewayUrl]);
+  const missing = await cliAsync([...base(), "--credits", credits, "--credit", "12345", "--bundle", gatewayUrl]);
   assert.equal(missing.code, 1);
   assert.match(missing.stdout, /^FAIL credit issued: no CreditsIssued for token 12345/m);
 
   // A later hour of the facility above the project's baseline (40 readings ≈ 17 kg against 10 kg),
   // not recorded: the credit's walk fails until recordShortfall charges its excess to the project.
   const above = await attest(honestBundle(40));
-  const before = await cli([...base(), "--credits", credits, "--credit", String(tokenId), "--bundle", gatewayUrl]);
+  const before = await cliAsync([...base(), "--credits", credits, "--credit", String(tokenId), "--bundle", gatewayUrl]);
   assert.equal(before.code, 1, before.stdout + before.stderr);
   const unrecorded = new RegExp(
     `^FAIL periods above the baseline recorded \\(project 1\\): 1 period\\(s\\) above the baseline not recorded, (\\d+) g the project does not owe yet: call recordShortfall\\(1, header\\) for ${above.id}$`,
@@ -657,7 +615,7 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /project 7 is not registered: CarbonCredits at 0x[0-9a-fA-F]{40} has 1\./);
   await chain.write(TEST_ONLY_HARDHAT_KEYS[2]!, credits, carbonCreditsAbi, "recordShortfall", [1, above.header]);
-  const after = await cli([...base(), "--credits", credits, "--credit", String(tokenId), "--bundle", gatewayUrl]);
+  const after = await cliAsync([...base(), "--credits", credits, "--credit", String(tokenId), "--bundle", gatewayUrl]);
   assert.equal(after.code, 0, after.stdout + after.stderr);
   assert.match(
     after.stdout,
