@@ -61,12 +61,14 @@ export function flueGasEnvelopes(o: {
 
 /**
  * Encodes `bundle`, signs its header by oracle nodes #1 and #2 (the test chain's quorum) and
- * submits it from #1; adds the bytes to `pinned` (what the gateway serves) when given.
+ * submits it from #1 (as a correction of `correcting` when given); adds the bytes to `pinned`
+ * (what the gateway serves) when given.
  */
 export async function attestBundle(
   chain: TestChain,
   bundle: Bundle,
   pinned?: Map<string, Uint8Array>,
+  correcting?: BatchHeader,
 ): Promise<{ id: Hex; cid: string; bytes: Uint8Array; header: BatchHeader }> {
   const bytes = encodeBundle(bundle);
   const cid = bundleCid(bytes);
@@ -77,10 +79,14 @@ export async function attestBundle(
   const signed = await Promise.all(
     nodes.map(async (a) => ({ signer: a.address, signature: await signBatchHeader(a, header, domain) })),
   );
-  await chain.write(TEST_ONLY_HARDHAT_KEYS[1]!, chain.registry, attestationRegistryAbi, "submit", [
-    header,
-    packQuorumSignatures(signed),
-  ]);
+  const quorum = packQuorumSignatures(signed);
+  await chain.write(
+    TEST_ONLY_HARDHAT_KEYS[1]!,
+    chain.registry,
+    attestationRegistryAbi,
+    correcting ? "submitCorrection" : "submit",
+    correcting ? [header, correcting, quorum] : [header, quorum],
+  );
   return { id: hashBatchHeader(header, domain), cid, bytes, header };
 }
 

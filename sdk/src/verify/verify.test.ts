@@ -323,21 +323,7 @@ test("verify catches a correction that re-attests a reading of its original", as
     methodologyId: METHODOLOGY_ID,
     correctionOf: first.id,
   });
-  const bytes = encodeBundle(correction);
-  const cid = bundleCid(bytes);
-  pinned.set(cid, bytes);
-  const header = bundleHeader(correction, cid);
-  const domain = { chainId: 31337, verifyingContract: chain.registry };
-  const nodes = TEST_ONLY_HARDHAT_KEYS.slice(1, 3).map((k) => privateKeyToAccount(k));
-  const signed = await Promise.all(
-    nodes.map(async (a) => ({ signer: a.address, signature: await signBatchHeader(a, header, domain) })),
-  );
-  await chain.write(TEST_ONLY_HARDHAT_KEYS[1]!, chain.registry, attestationRegistryAbi, "submitCorrection", [
-    header,
-    first.header,
-    packQuorumSignatures(signed),
-  ]);
-  const id = hashBatchHeader(header, domain);
+  const { id } = await attestBundle(chain, correction, pinned, first.header);
   const r = await cliAsync([...base(), "--attestation", id, "--bundle", gatewayUrl]);
   assert.equal(r.code, 1, r.stdout);
   assert.match(r.stdout, /^PASS corrected attestation exists/m);
