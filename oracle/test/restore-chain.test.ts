@@ -398,4 +398,47 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
       await kubo.stop();
     }
   });
+
+  test("on Kubo, a node stopped while it searches the network for a lost bundle stops at once: the stop aborts the search (its request ends), not after ipfs.timeoutMs; the batch is still waiting at the next start", async () => {
+    const kubo = new KuboStandIn();
+    // a search that would run 10 minutes: only the stop can end it within the test
+    const ipfs = { mode: "kubo" as const, kuboUrl: await kubo.start(), timeoutMs: 600_000 };
+    try {
+      const { start, attested } = await attestedAfterBackup("stop", "ktda-stop-facility", ipfs);
+      kubo.blocks.clear();
+      kubo.pins.clear();
+      const node = await start();
+      let closed = false;
+      try {
+        await waitFor(() => kubo.searching > 0, { timeoutMs: 60_000, intervalMs: 20, what: "a search of the network" });
+        const stopping = Date.now();
+        await node.close();
+        closed = true;
+        const tookMs = Date.now() - stopping;
+        assert.ok(tookMs < 15_000, `the node stopped in ${tookMs} ms, not after the search's timeout`);
+        await waitFor(() => kubo.searching === 0, {
+          timeoutMs: 5_000,
+          intervalMs: 20,
+          what: "the search's request ended",
+        });
+      } finally {
+        if (!closed) await node.close();
+      }
+      // the stop is not an attempt, and not "not found": the batch still waits for its bundle
+      const again = await start();
+      try {
+        const waiting = again.storage
+          .listBatches({ facilityId: "ktda-stop-facility" })
+          .find((b) => b.state === "signed");
+        assert.ok(waiting, "the batch is still signed, awaiting adoption");
+        assert.equal(waiting.attempts, 0, "stopping the search was not counted as an attempt");
+        assert.doesNotMatch(waiting.error ?? "", /nor found on the IPFS network/);
+        assert.ok(attested.bundleCid);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await kubo.stop();
+    }
+  });
 });
