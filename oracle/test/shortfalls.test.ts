@@ -653,5 +653,47 @@ describe(
         await start();
       }
     });
+
+    test("a recordShortfall first signed during a fee spike bids no more than chain.maxFeePerGas", async () => {
+      // a period attested while the recorder is off, then a spike: the latest block's base fee 20 gwei
+      await startQuiet();
+      const v = await attest(above);
+      await node.close();
+      const spike = 20_000_000_000n;
+      await hh.rpc("hardhat_setNextBlockBaseFeePerGas", [toHex(spike)]);
+      await hh.rpc("evm_mine");
+      // a cap above the next blocks' base fee (the call can be mined) but under the estimate (1.2 × base fee + tip)
+      const cap = (spike * 11n) / 10n;
+      const estimate = await dep.publicClient.estimateFeesPerGas();
+      assert.ok(estimate.maxFeePerGas > cap, `the estimate ${estimate.maxFeePerGas} above the cap ${cap}`);
+      node = await chainTestNode(hh, dep, {
+        dir: tmp.dir,
+        chain: { carbonCredits: credits, maxFeePerGas: cap.toString() },
+        shortfalls: { everyMs: 200 },
+        parts: { calculator: calculator() },
+      });
+      try {
+        const log = await waitFor(
+          async () =>
+            (
+              await dep.publicClient.getContractEvents({
+                address: credits,
+                abi: carbonCreditsAbi,
+                eventName: "ShortfallRecorded",
+                fromBlock: 0n,
+              })
+            ).find((l) => (l.args as { attestationId: Hex }).attestationId === v.attestationId) ?? null,
+          { timeoutMs: 30_000, what: `ShortfallRecorded for ${v.attestationId}` },
+        );
+        // mined at once (automine; bumps only after chain.gasBumpAfterMs, 30 s): the first signing
+        const tx = await dep.publicClient.getTransaction({ hash: log.transactionHash });
+        assert.equal(tx.from.toLowerCase(), dep.oracle.address.toLowerCase());
+        assert.ok(tx.maxFeePerGas! <= cap, `maxFeePerGas ${tx.maxFeePerGas} within the cap ${cap}`);
+        assert.ok(tx.maxPriorityFeePerGas! <= cap);
+      } finally {
+        await node.close();
+        await start();
+      }
+    });
   },
 );

@@ -204,9 +204,13 @@ export class ViemChain implements ChainPort {
     return this.#signAtCurrentFees(to, data, nonce, (gas * 12n) / 10n, cap);
   }
 
-  async prepareCall(to: Address, data: Hex, nonce: number): Promise<{ hash: Hex; raw: Hex }> {
+  /**
+   * Signs (does not send) a call of `data` on `to` at `nonce`: gas estimated, at the node's current
+   * fee estimate, or `cap.maxFeePerGas` when that is lower (as `prepareSubmit` signs a batch's).
+   */
+  async prepareCall(to: Address, data: Hex, nonce: number, cap?: FeeCap): Promise<{ hash: Hex; raw: Hex }> {
     const gas = await this.client.estimateGas({ account: this.#account.address, to, data });
-    return this.#signAtCurrentFees(to, data, nonce, (gas * 12n) / 10n);
+    return this.#signAtCurrentFees(to, data, nonce, (gas * 12n) / 10n, cap);
   }
 
   /** Signs at the node's current fee estimate, or `cap.maxFeePerGas` when that is lower, with gas limit `gas`. */

@@ -12,7 +12,8 @@
  * correction first with `recordCorrection`. One whose answer may change (a challenge pending) is
  * kept in meta and asked again at each pass. A batch an operator retries is confirmed later, and
  * listed then: nothing holds the cursor back.
- * For one that succeeds, the transaction is signed at the pipeline's next nonce, persisted (meta
+ * For one that succeeds, the transaction is signed at the pipeline's next nonce, at the node's fee
+ * estimate or the fee cap (`chain.maxFeePerGas`) when that is lower, persisted (meta
  * `shortfalls.pending`) and broadcast; one at a time, followed like a batch's: re-broadcast, gas
  * bumped after `chain.gasBumpAfterMs` when it is the next to be mined, up to the fee cap
  * (`chain.maxFeePerGas`), done when mined or when its nonce went to another
@@ -30,7 +31,7 @@ import {
 } from "viem";
 import { z } from "zod";
 import { bytes32ToId, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
-import { FEE_CAP_REACHED, type Address, type BatchPipeline, type ChainPort } from "../batch/pipeline.ts";
+import { FEE_CAP_REACHED, type Address, type BatchPipeline, type ChainPort, type FeeCap } from "../batch/pipeline.ts";
 import { headerFromJson } from "../batch/bundle.ts";
 import { carbonCreditsAbi } from "../chain/abi.ts";
 import { firstStampedFrom } from "../chain/viem.ts";
@@ -186,11 +187,20 @@ export type ShortfallOutcome = { asked: number; sent: string | null; pending: st
 type PassContext = { asked: number; callsUpTo: number; sent: string | null; projects: Map<string, number> };
 type Verdict = "settled" | "recheck" | "sent" | "halt" | "budget";
 
+/**
+ * The chain the recorder reads and signs with: the pipeline's (whose nonces it takes), with
+ * `prepareCall` under a fee cap (ViemChain's; ChainPort declares it without the cap, optional).
+ */
+export type ShortfallChain = ChainPort & {
+  client: PublicClient;
+  prepareCall(to: Address, data: Hex, nonce: number, cap?: FeeCap): Promise<{ hash: Hex; raw: Hex }>;
+};
+
 export class ShortfallRecorder {
   readonly #common: Common;
   readonly #log: Logger;
   readonly #storage: Pick<Storage, "listConfirmedSince" | "listBatches" | "getBatch" | "getMeta" | "setMeta">;
-  readonly #chain: ChainPort & { client: PublicClient };
+  readonly #chain: ShortfallChain;
   readonly #pipeline: Pick<BatchPipeline, "sendOther" | "setOtherInFlight">;
   readonly #credits: Address;
   #pending: Pending | null;
@@ -208,7 +218,7 @@ export class ShortfallRecorder {
   constructor(deps: {
     common: Common;
     storage: Pick<Storage, "listConfirmedSince" | "listBatches" | "getBatch" | "getMeta" | "setMeta">;
-    chain: ChainPort & { client: PublicClient };
+    chain: ShortfallChain;
     pipeline: Pick<BatchPipeline, "sendOther" | "setOtherInFlight">;
     carbonCredits: Address;
   }) {
@@ -718,8 +728,10 @@ export class ShortfallRecorder {
     const fn = t.kind === "shortfall" ? "recordShortfall" : "recordCorrection";
     const data = encodeFunctionData({ abi: carbonCreditsAbi, functionName: fn, args: t.args } as never);
     await this.#pipeline.sendOther(async (chain, nonce) => {
-      if (!chain.prepareCall) throw new Error("this chain port cannot sign other calls");
-      const tx = await chain.prepareCall(this.#credits, data as Hex, nonce);
+      if (chain !== this.#chain)
+        throw new Error("the shortfall recorder signs with the pipeline's chain: construct both with the same one");
+      // capped as the pipeline caps a batch's first signing: a fee spike now is no reason to bid past the cap
+      const tx = await this.#chain.prepareCall(this.#credits, data as Hex, nonce, this.#feeCap());
       // persisted before it is broadcast: after a crash the same bytes are followed, not a second call
       this.#setPending({
         from: chain.signerAddress.toLowerCase(),
@@ -748,6 +760,12 @@ export class ShortfallRecorder {
           : "correction batch: recordCorrection sent",
       );
     });
+  }
+
+  /** `chain.maxFeePerGas`, or null: the chain port's multiple of its current estimate (for a bump). */
+  #feeCap(): FeeCap {
+    const max = this.#common.config.chain.maxFeePerGas;
+    return { maxFeePerGas: max === undefined ? null : BigInt(max) };
   }
 
   /** Follows the pending transaction; true once it is settled (mined, or its nonce consumed). */
@@ -791,10 +809,9 @@ export class ShortfallRecorder {
     // lower nonce the chain has not taken, more fees would buy nothing), up to the fee cap, and the
     // new copy kept as the one to follow only once the RPC node took it
     if (now - p.sentAtMs >= this.#common.config.chain.gasBumpAfterMs && latest === p.nonce) {
-      const max = this.#common.config.chain.maxFeePerGas;
       let tx: { hash: Hex; raw: Hex; cappedAt?: bigint } | null = null;
       try {
-        tx = await chain.prepareReplacement(p.raw as Hex, { maxFeePerGas: max === undefined ? null : BigInt(max) });
+        tx = await chain.prepareReplacement(p.raw as Hex, this.#feeCap());
       } catch (err) {
         if ((err as { code?: string }).code !== FEE_CAP_REACHED) throw err;
         this.#log.warn(
