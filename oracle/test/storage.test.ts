@@ -448,7 +448,7 @@ for (const { name: driver, skip, open: openStorage } of drivers)
       again.close();
     });
 
-    test("co-signed headers: a different regular header for an overlapping period of the facility, or a correction sharing a reading with another of the same original, is a conflict; the same id again is not; kept across reopening", async () => {
+    test("co-signed headers: a different regular header for an overlapping period of the facility, or a correction sharing a reading with another of the same original, is a conflict; the same id again is not; kept across reopening; listed by facility, and once released an alternative is recorded", async () => {
       const s = await openStorage("cosigned");
       const zero = "0x" + "0".repeat(64);
       const id = (n: number) => "0x" + n.toString(16).padStart(64, "0");
@@ -498,6 +498,16 @@ for (const { name: driver, skip, open: openStorage } of drivers)
       assert.deepEqual(again.getCosign(id(10))?.digests, [dg(1), dg(2)]);
       assert.equal(again.recordCosign(header(2, 3600, 7200)).outcome, "conflict");
       assert.deepEqual(again.recordCosign(first), { outcome: "again" });
+      // listed by facility (any case) then period; released by the operator, an alternative is signed
+      assert.deepEqual(
+        again.listCosigns({ facilityId: id(0xfac).toUpperCase().replace("0X", "0x") }).map((c) => c.attestationId),
+        [id(4), id(1), id(10), id(11), id(3), id(13)],
+      );
+      assert.equal(again.listCosigns().length, 7);
+      assert.equal(again.listCosigns({ limit: 2 }).length, 2);
+      assert.equal(again.releaseCosign(id(1)), true);
+      assert.equal(again.releaseCosign(id(1)), false, "released once");
+      assert.deepEqual(again.recordCosign(header(2, 3600, 7200)), { outcome: "recorded" });
       again.close();
     });
 

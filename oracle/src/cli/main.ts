@@ -3,7 +3,7 @@
  * `carbonproof-oracle` — run and operate an oracle node.
  *
  *   start, import, status, retry, abandon, backup, restore, pin, copy-from-sqlite,
- *   keys create|import|show|rotate|api-create|api-list|api-revoke:
+ *   keys create|import|show|rotate|api-create|api-list|api-revoke, cosigned list|release:
  *   `carbonproof-oracle --help` lists every command and option (COMMANDS below).
  *   Exit codes: 0 done, 1 failed, 2 bad command line or config, 130/143 import or a second
  *   signal at shutdown stopped by SIGINT/SIGTERM.
@@ -66,6 +66,8 @@ type OptionName =
   | "dry-run"
   | "force"
   | "content"
+  | "facility"
+  | "yes"
   | "help";
 
 /** Every command: its usage line, what it does, the options it takes. */
@@ -154,11 +156,29 @@ const COMMANDS: Record<string, { usage: string; about: string; options: OptionNa
     about: "revoke the API key with the numeric ID that api-list shows",
     options: ["config"],
   },
+  "cosigned list": {
+    usage: "cosigned list [--facility ID] [--json] [--config FILE]",
+    about:
+      "the headers this node co-signed for other oracle nodes (each makes it refuse another header for its facility and period): facility, period (unix s), attestation id, what it corrects, bundle CID, when signed",
+    options: ["config", "facility", "json"],
+  },
+  "cosigned release": {
+    usage: "cosigned release FACILITY PERIOD... [--yes] [--force] [--config FILE]",
+    about:
+      "forget co-sign records whose header will never be attested (the lead node rebuilt the batch), so that this node co-signs the new header: PERIOD is its start, or START..END, as `cosigned list` shows it. Refused when a header is attested on the AttestationRegistry, and when that cannot be checked unless --force; without --yes it prints what it would release and exits 1; each release is logged",
+    options: ["config", "yes", "force"],
+  },
+};
+
+/** Command groups: a group's commands are `<group> <sub>`. */
+const GROUPS: Record<string, string> = {
+  keys: "create, import, show, rotate, api-create, api-list or api-revoke",
+  cosigned: "list or release",
 };
 
 const OPTION_HELP: Record<OptionName, string> = {
   config: "-c, --config FILE            JSON config file (default: $CARBONPROOF_ORACLE_CONFIG)",
-  json: "    --json                   import: print the report as one JSON object",
+  json: "    --json                   import: print the report as one JSON object; cosigned list: one JSON object a line",
   all: "    --all                    retry: every failed batch that holds readings and was not abandoned, in period order",
   "shutdown-timeout": `    --shutdown-timeout SECONDS  start: exit non-zero, naming what is still open, when a stop takes longer (default: $${SHUTDOWN_TIMEOUT_ENV} or ${DEFAULT_SHUTDOWN_TIMEOUT_S})`,
   "private-key-env": "    --private-key-env NAME   keys import: environment variable holding the 0x key",
@@ -167,7 +187,10 @@ const OPTION_HELP: Record<OptionName, string> = {
   label: "    --label TEXT             keys api-create: a note shown by api-list",
   "dry-run":
     "    --dry-run                copy-from-sqlite: copy and check everything, then roll back (the target stays empty)",
-  force: "    --force                  backup: replace FILE.db if it exists",
+  force:
+    "    --force                  backup: replace FILE.db if it exists; cosigned release: release without checking the chain when it cannot be read (make sure on a block explorer first)",
+  facility: "    --facility ID            cosigned list: only this facility's (its id, or its bytes32 hex)",
+  yes: "    --yes                    cosigned release: release (without it, only print what would be released)",
   content:
     "    --content DIR            backup: also copy each bundle and evidence file the backup names into DIR, one file per CID (only those DIR lacks); restore: put DIR's files back into the node's IPFS store, pinned",
   help: "-h, --help                   this help (also after a command: `keys rotate --help`)",
@@ -204,7 +227,7 @@ function help(command: string | null): string {
 function commandOf(positionals: string[]): string | null {
   const [cmd, sub] = positionals;
   if (!cmd) return null;
-  if (cmd === "keys") return sub && COMMANDS[`keys ${sub}`] ? `keys ${sub}` : "keys";
+  if (GROUPS[cmd]) return sub && COMMANDS[`${cmd} ${sub}`] ? `${cmd} ${sub}` : cmd;
   return COMMANDS[cmd] ? cmd : null;
 }
 
@@ -220,13 +243,15 @@ const OPTIONS = {
   "dry-run": { type: "boolean" },
   force: { type: "boolean" },
   content: { type: "string" },
+  facility: { type: "string" },
+  yes: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 type Args = {
   command: string;
   values: Partial<Record<OptionName, string | boolean>>;
-  /** Positionals after the command (after `keys <sub>` for keys). */
+  /** Positionals after the command (after `<group> <sub>` for a group's). */
   rest: string[];
 };
 
@@ -250,20 +275,16 @@ function parseCommandLine(argv: string[]): Args | null {
   if (!cmd) throw new UsageError("no command given", null);
   let command: string;
   let rest: string[];
-  if (cmd === "keys") {
+  if (GROUPS[cmd]) {
     const sub = after[0];
-    if (!sub)
-      throw new UsageError(
-        "`keys` needs a subcommand: create, import, show, rotate, api-create, api-list or api-revoke",
-        "keys",
-      );
-    command = `keys ${sub}`;
-    if (!COMMANDS[command]) throw new UsageError(`unknown subcommand \`keys ${sub}\``, "keys");
+    if (!sub) throw new UsageError(`\`${cmd}\` needs a subcommand: ${GROUPS[cmd]}`, cmd);
+    command = `${cmd} ${sub}`;
+    if (!COMMANDS[command]) throw new UsageError(`unknown subcommand \`${cmd} ${sub}\``, cmd);
     rest = after.slice(1);
   } else {
     if (!COMMANDS[cmd])
       throw new UsageError(
-        `unknown command \`${cmd}\`: use start, import, status, retry, abandon, backup, restore, pin, copy-from-sqlite or keys`,
+        `unknown command \`${cmd}\`: use start, import, status, retry, abandon, backup, restore, pin, copy-from-sqlite, keys or cosigned`,
         null,
       );
     command = cmd;
@@ -279,6 +300,15 @@ function parseCommandLine(argv: string[]): Args | null {
     if (values.all && rest.length) throw new UsageError("give batch ids or --all, not both", command);
     if (!values.all && !rest.length)
       throw new UsageError("`retry` needs the ids of the failed batches (`status` lists them), or --all", command);
+    checkValues(command, values, rest);
+    return { command, values, rest };
+  }
+  if (command === "cosigned release") {
+    if (rest.length < 2)
+      throw new UsageError(
+        "`cosigned release` needs the facility and at least one period (its start, or START..END, as `cosigned list` shows them)",
+        command,
+      );
     checkValues(command, values, rest);
     return { command, values, rest };
   }
@@ -344,6 +374,14 @@ function checkValues(command: string, values: Args["values"], rest: string[]): v
       `the key id is a positive whole number as \`keys api-list\` shows it (got "${rest[0]}")`,
       command,
     );
+  if (command === "cosigned release") {
+    const bad = rest.slice(1).find((p) => !/^[0-9]{1,12}(\.\.[0-9]{1,12})?$/.test(p));
+    if (bad !== undefined)
+      throw new UsageError(
+        `a period is its start in unix seconds, or START..END, as \`cosigned list\` shows it (got "${bad}")`,
+        command,
+      );
+  }
   if (command === "keys import") {
     const name = values["private-key-env"];
     if (typeof name === "string" && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
@@ -853,6 +891,113 @@ async function abandon(cfg: Config, id: number): Promise<void> {
   }
 }
 
+/** A facility as given (its id, or its bytes32 hex) as the bytes32 hex the records hold. */
+async function facilityBytes32(given: string, command: string): Promise<string> {
+  if (/^0x[0-9a-fA-F]{64}$/.test(given)) return given.toLowerCase();
+  const { idToBytes32, isValidId } = await import("../../../sdk/src/index.ts");
+  if (!isValidId(given))
+    throw new UsageError(
+      `"${given}" is neither a facility id (1-32 of a-z, 0-9, '.', '_', '-') nor a bytes32 hex (0x and 64 hex digits)`,
+      command,
+    );
+  return idToBytes32(given);
+}
+
+/** `cosigned list` and `cosigned release` (quorum/release.ts): the operator's view of this node's co-sign records. */
+async function cosigned(command: string, cfg: Config, args: Args): Promise<void> {
+  const { bytes32ToId } = await import("../../../sdk/src/index.ts");
+  const name = (hex: string) => {
+    try {
+      return bytes32ToId(hex as `0x${string}`);
+    } catch (err) {
+      return `${hex} (${(err as Error).message})`; // not an id's bytes: shown as they are
+    }
+  };
+  const iso = (s: number) => new Date(s * 1000).toISOString();
+  const line = (r: import("../storage/types.ts").CosignRecord) =>
+    `${name(r.facilityId)}  ${r.periodStart}..${r.periodEnd} (${iso(r.periodStart)} .. ${iso(r.periodEnd)})  ${/^0x0{64}$/.test(r.correctionOf) ? "regular" : `correction of ${r.correctionOf}`}  ${r.attestationId}  ${r.bundleCid}  signed ${new Date(r.signedAtMs).toISOString()}`;
+  const json = (r: import("../storage/types.ts").CosignRecord) =>
+    JSON.stringify({ ...r, facility: name(r.facilityId) });
+  if (!hasDatabase(cfg))
+    throw new Error(
+      `no database at ${join(resolve(cfg.dataDir), "oracle.db")}: check dataDir (or --config), or start the node once to create it`,
+    );
+  const facilityArg = command === "cosigned list" ? stringOption(args, "facility") : args.rest[0]!;
+  const facilityId = facilityArg === undefined ? undefined : await facilityBytes32(facilityArg, command);
+  const storage = await openStorage(cfg);
+  try {
+    if (command === "cosigned list") {
+      const records = storage.listCosigns(facilityId === undefined ? {} : { facilityId, limit: 1_000_000 });
+      for (const r of records) console.log(args.values.json === true ? json(r) : line(r));
+      if (!records.length && args.values.json !== true)
+        process.stderr.write(
+          `carbonproof-oracle: no co-sign record${facilityArg === undefined ? "" : ` of facility ${facilityArg}`}\n`,
+        );
+      return;
+    }
+    const { parsePeriod, planRelease, releaseRecords } = await import("../quorum/release.ts");
+    const periods = args.rest.slice(1).map((p) => {
+      const spec = parsePeriod(p);
+      if (!spec) throw new UsageError(`the period ${p} ends before it starts`, command);
+      return spec;
+    });
+    const address = cfg.chain.attestationRegistry as `0x${string}` | undefined;
+    let attested: ((id: `0x${string}`) => Promise<boolean>) | null = null;
+    if (cfg.chain.enabled && address) {
+      const { createPublicClient, http } = await import("viem");
+      const { chainFor } = await import("../../../sdk/src/index.ts");
+      const { attestationRegistryAbi } = await import("../chain/abi.ts");
+      const client = createPublicClient({
+        chain: chainFor(cfg.chain.chainId, cfg.chain.rpcUrl),
+        transport: http(cfg.chain.rpcUrl, { timeout: 10_000, retryCount: 0 }),
+      });
+      attested = (id) =>
+        client.readContract({ address, abi: attestationRegistryAbi, functionName: "exists", args: [id] });
+    }
+    const plan = await planRelease({
+      storage,
+      facilityId: facilityId!,
+      periods,
+      attested,
+      unavailable: !cfg.chain.enabled
+        ? "chain.enabled is false in this node's config"
+        : "chain.attestationRegistry is not set in this node's config",
+      force: args.values.force === true,
+    });
+    if (!plan.ok) {
+      process.stderr.write(`carbonproof-oracle: ${plan.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    if (args.values.yes !== true) {
+      for (const r of plan.records) console.log(line(r));
+      process.stderr.write(
+        `carbonproof-oracle: would release the ${plan.records.length} co-sign record(s) above (${plan.checked}); nothing released: run again with --yes to release them\n`,
+      );
+      process.exitCode = 1;
+      return;
+    }
+    const { pino } = await import("pino");
+    const { userInfo } = await import("node:os");
+    const logger = pino({ level: "info", base: { node: cfg.nodeName, part: "cosigned" } }, pino.destination(2));
+    const user = userInfo().username;
+    const released = releaseRecords({
+      storage,
+      records: plan.records,
+      checked: plan.checked,
+      by: `${process.env.SUDO_USER ? `${process.env.SUDO_USER} as ` : ""}${user} (carbonproof-oracle cosigned release, pid ${process.pid})`,
+      logger,
+    });
+    logger.flush();
+    for (const r of released) console.log(json(r));
+    process.stderr.write(
+      `carbonproof-oracle: released ${released.length} co-sign record(s): this node now co-signs another header for ${released.length === 1 ? "that period" : "those periods"}\n`,
+    );
+  } finally {
+    storage.close();
+  }
+}
+
 async function keys(command: string, cfg: Config, args: Args) {
   const { keystorePath } = await import("../chain/setup.ts");
   const { createKeystore, keystoreAddress } = await import("../chain/keystore.ts");
@@ -1049,6 +1194,9 @@ async function main(): Promise<void> {
       return abandon(cfg, Number(args.rest[0]));
     case "pin":
       return pin(cfg, args.rest);
+    case "cosigned list":
+    case "cosigned release":
+      return cosigned(args.command, cfg, args);
     case "import": {
       const given = args.rest[0]!;
       const fromStdin = given === "-";

@@ -880,6 +880,22 @@ export class SqlStorage implements Storage {
     const r = this.sql.get(`SELECT * FROM cosigned WHERE attestation_id = ?`, [attestationId]);
     return r ? toCosign(r) : null;
   }
+  listCosigns(q: { facilityId?: string; limit?: number } = {}): CosignRecord[] {
+    const limit = q.limit ?? 10_000;
+    const order = `ORDER BY facility_id, period_start, signed_at_ms, attestation_id LIMIT ?`;
+    const rows =
+      q.facilityId === undefined
+        ? this.sql.all(`SELECT * FROM cosigned ${order}`, [limit])
+        : this.sql.all(`SELECT * FROM cosigned WHERE lower(facility_id) = ? ${order}`, [
+            q.facilityId.toLowerCase(),
+            limit,
+          ]);
+    return rows.map(toCosign);
+  }
+  releaseCosign(attestationId: string): boolean {
+    const sql = `DELETE FROM cosigned WHERE attestation_id = ?`;
+    return this.sql.durable(() => this.sql.write(() => this.sql.run(sql, [attestationId]))) === 1;
+  }
   getEvidence(sha256: string): Evidence | null {
     const r = this.sql.get(`SELECT * FROM evidence WHERE sha256 = ?`, [sha256]);
     if (!r) return null;

@@ -431,6 +431,16 @@ export interface Storage {
   /** What `recordCosign` would answer, without recording anything. */
   checkCosign(c: CosignRecord): CosignOutcome;
   getCosign(attestationId: string): CosignRecord | null;
+  /**
+   * The co-sign records, of one facility (its `facilityId`, bytes32 hex, any case) or all, by
+   * facility, period and time signed; at most `limit` (default 10,000).
+   */
+  listCosigns(q?: { facilityId?: string; limit?: number }): CosignRecord[];
+  /**
+   * Forgets that this node co-signed `attestationId` (the operator's `cosigned release`): an
+   * alternative to it is then signed. True when there was such a record.
+   */
+  releaseCosign(attestationId: string): boolean;
 
   getMeta(key: string): string | null;
   setMeta(key: string, value: string): void;

@@ -1,0 +1,313 @@
+/**
+ * `carbonproof-oracle cosigned list|release` (cli/main.ts, quorum/release.ts): the operator's view
+ * of the headers this node co-signed, and the release of one whose header will never be attested,
+ * on each driver (SQLite, and PostgreSQL on a real server where one can run), and against a real
+ * AttestationRegistry on a Hardhat node: a header attested there is never released.
+ */
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { idToBytes32, readingDigestHex } from "../../sdk/src/index.ts";
+import { freePort } from "../../sdk/src/test/ports.ts";
+import { headerFromJson } from "../src/batch/bundle.ts";
+import { SdkCalculator } from "../src/compute/sdk.ts";
+import { PostgresStorage } from "../src/storage/postgres.ts";
+import { SqliteStorage } from "../src/storage/sqlite.ts";
+import type { SqlStorage } from "../src/storage/sql-storage.ts";
+import type { CosignRecord } from "../src/storage/types.ts";
+import { chainTestNode, deploy, HardhatNode, readingPoster, waitForConfirmed } from "./chain-harness.ts";
+import { electricity, makeDevice } from "./fixtures.ts";
+import { runOracleCli, tempDir } from "./helpers.ts";
+import { postgresMissing, startPostgres, type PostgresServer } from "./postgres-harness.ts";
+
+const tmp = tempDir("cp-cosigned-");
+let pgServer: Promise<PostgresServer> | null = null;
+after(async () => {
+  if (pgServer) await (await pgServer).stop();
+  tmp.cleanup();
+});
+
+const ZERO = `0x${"0".repeat(64)}`;
+const hex32 = (n: number) => `0x${n.toString(16).padStart(64, "0")}`;
+const record = (n: number, facility: string, start: number, end: number, correctionOf = ZERO): CosignRecord => ({
+  attestationId: hex32(n),
+  facilityId: idToBytes32(facility),
+  periodStart: start,
+  periodEnd: end,
+  correctionOf,
+  bundleCid: `bafkrei${n}`,
+  digests: correctionOf === ZERO ? [] : [hex32(0xd000 + n)],
+  signedAtMs: 1_000 + n,
+});
+
+/** A node's config in a dir of its own; `storage` and `chain` as given. */
+function configIn(name: string, extra: Record<string, unknown>): { file: string; dataDir: string } {
+  const dir = join(tmp.dir, name);
+  const dataDir = join(dir, "data");
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dir, "oracle.json");
+  writeFileSync(file, JSON.stringify({ dataDir, ...extra }));
+  return { file, dataDir };
+}
+
+const drivers: {
+  name: string;
+  skip: string | false;
+  setUp: (name: string) => Promise<{ file: string; open: () => Promise<SqlStorage> }>;
+}[] = [
+  {
+    name: "SQLite",
+    skip: false,
+    setUp: async (name) => {
+      const { file, dataDir } = configIn(name, {});
+      return { file, open: async () => new SqliteStorage(join(dataDir, "oracle.db")) };
+    },
+  },
+  {
+    name: "PostgreSQL",
+    skip: postgresMissing ?? false,
+    setUp: async (name) => {
+      pgServer ??= startPostgres();
+      const url = await (await pgServer).createDatabase();
+      const { file } = configIn(name, { storage: { driver: "postgres", url } });
+      return { file, open: async () => new PostgresStorage(url) };
+    },
+  },
+];
+
+for (const driver of drivers)
+  describe(`cosigned list and release (${driver.name})`, { skip: driver.skip, timeout: 300_000 }, () => {
+    let file: string;
+    let open: () => Promise<SqlStorage>;
+    const cli = (...args: string[]) => runOracleCli(["cosigned", ...args, "--config", file], {});
+    const held = async () => {
+      const s = await open();
+      try {
+        return s.listCosigns().map((c) => c.attestationId);
+      } finally {
+        s.close();
+      }
+    };
+
+    before(async () => {
+      ({ file, open } = await driver.setUp(`cli-${driver.name.toLowerCase()}`));
+      const s = await open();
+      s.recordCosign(record(1, "ktda-a", 3600, 7200));
+      s.recordCosign(record(2, "ktda-a", 3600, 5400, hex32(1))); // a correction of 1, same start
+      s.recordCosign(record(3, "ktda-a", 7200, 10_800));
+      s.recordCosign(record(4, "ktda-b", 3600, 7200));
+      s.close();
+    });
+
+    test("list shows every record, or one facility's, as lines or JSON", async () => {
+      const all = await cli("list");
+      assert.equal(all.code, 0, all.stderr);
+      const lines = all.stdout.trim().split("\n");
+      assert.equal(lines.length, 4);
+      assert.match(
+        lines[0]!,
+        /^ktda-a {2}3600\.\.7200 \(1970-01-01T01:00:00\.000Z \.\. .*\) {2}regular {2}0x0+1 {2}bafkrei1/,
+      );
+      assert.match(all.stdout, new RegExp(`correction of ${hex32(1)}`));
+      const mine = await cli("list", "--facility", "ktda-b", "--json");
+      assert.equal(mine.code, 0, mine.stderr);
+      const rows = mine.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as CosignRecord & { facility: string });
+      assert.deepEqual(
+        rows.map((r) => [r.facility, r.attestationId, r.periodStart, r.periodEnd]),
+        [["ktda-b", hex32(4), 3600, 7200]],
+      );
+      // by the bytes32 too
+      const byHex = await cli("list", "--facility", idToBytes32("ktda-b").toUpperCase().replace("0X", "0x"));
+      assert.equal(byHex.stdout.trim().split("\n").length, 1);
+    });
+
+    test("release with no chain configured refuses, saying why and what to do, and releases nothing", async () => {
+      const out = await cli("release", "ktda-a", "3600", "--yes");
+      assert.equal(out.code, 1);
+      assert.match(out.stderr, /cannot check that the headers are not attested on-chain \(chain\.enabled is false/);
+      assert.match(out.stderr, /add --force; nothing released/);
+      assert.equal((await held()).length, 4);
+    });
+
+    test("release without --yes prints what it would release and exits 1; a period without a record is refused", async () => {
+      const dry = await cli("release", "ktda-a", "3600", "--force");
+      assert.equal(dry.code, 1);
+      // the regular header and its correction both start at 3600
+      assert.deepEqual(
+        dry.stdout
+          .trim()
+          .split("\n")
+          .map((l) => l.split("  ")[3]),
+        [hex32(1), hex32(2)],
+      );
+      assert.match(
+        dry.stderr,
+        /would release the 2 co-sign record\(s\) above \(unchecked \(forced\): chain\.enabled is false/,
+      );
+      assert.match(dry.stderr, /run again with --yes/);
+      const none = await cli("release", "ktda-a", "3600", "99", "--force", "--yes");
+      assert.equal(none.code, 1);
+      assert.match(
+        none.stderr,
+        /no co-sign record of facility 0x6b7464612d61\d*0* for a period starting at 99: `cosigned list --facility/,
+      );
+      assert.equal((await held()).length, 4, "all or nothing");
+    });
+
+    test("release --force --yes forgets the records, logs each, and an alternative for the period is then co-signed", async () => {
+      const out = await cli("release", "ktda-a", "3600..7200", "--force", "--yes");
+      assert.equal(out.code, 0, out.stderr);
+      assert.deepEqual(
+        out.stdout
+          .trim()
+          .split("\n")
+          .map((l) => (JSON.parse(l) as CosignRecord).attestationId),
+        [hex32(1)],
+      );
+      // the pino line: what and who
+      const log = out.stderr
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.equal(log.length, 1);
+      assert.equal(log[0]!.attestation, hex32(1));
+      assert.equal(log[0]!.periodStart, 3600);
+      assert.match(String(log[0]!.by), /carbonproof-oracle cosigned release, pid \d+/);
+      assert.match(String(log[0]!.onChain), /unchecked \(forced\)/);
+      assert.match(String(log[0]!.msg), /co-sign record released by the operator/);
+      assert.deepEqual(await held(), [hex32(2), hex32(3), hex32(4)]);
+      const s = await open();
+      try {
+        assert.deepEqual(s.recordCosign(record(5, "ktda-a", 3600, 7200)), { outcome: "recorded" });
+        assert.equal(s.recordCosign(record(6, "ktda-a", 7200, 9000)).outcome, "conflict", "the others still hold");
+      } finally {
+        s.close();
+      }
+    });
+
+    test("a bad command line exits 2 with its usage", async () => {
+      for (const [args, why] of [
+        [["release", "ktda-a"], /needs the facility and at least one period/],
+        [["release", "ktda-a", "yesterday"], /a period is its start in unix seconds, or START\.\.END/],
+        [["release", "ktda-a", "7200..3600", "--yes"], /ends before it starts/],
+        [["release", "Not A Facility", "3600"], /neither a facility id/],
+        [["list", "--yes"], /`cosigned list` takes no --yes/],
+        [["forget"], /unknown subcommand `cosigned forget`/],
+      ] as const) {
+        const out = await cli(...args);
+        assert.equal(out.code, 2, `${args.join(" ")}: ${out.stderr}`);
+        assert.match(out.stderr, why);
+        assert.match(out.stderr, /usage: carbonproof-oracle cosigned/);
+      }
+    });
+  });
+
+describe("cosigned release against the AttestationRegistry (Hardhat)", { timeout: 300_000 }, () => {
+  let hh: HardhatNode;
+  let chain: Record<string, unknown>;
+  let attested: { id: string; start: number; end: number };
+  const meter = makeDevice("cosigned-meter-1", "ktda-cosigned");
+  let file: string;
+  let dataDir: string;
+
+  before(async () => {
+    hh = await HardhatNode.start();
+    const dep = await deploy(hh.url);
+    await dep.registerDevice(meter.deviceId, meter.facilityId, meter.publicKey, 1);
+    // a period of the facility attested on-chain, by a node of its own
+    const node = await chainTestNode(hh, dep, {
+      parts: { calculator: new SdkCalculator({ facilities: { [meter.facilityId]: { country: "KEN" } } }) },
+    });
+    try {
+      const e = electricity(meter);
+      assert.equal((await readingPoster(node, meter)(e)).status, 201);
+      const v = await waitForConfirmed(node.httpUrl!, readingDigestHex(e.reading), 60_000);
+      const header = headerFromJson(node.storage.getBatchByAttestation(v.attestationId)!.headerJson!);
+      attested = {
+        id: v.attestationId.toLowerCase(),
+        start: Number(header.periodStart),
+        end: Number(header.periodEnd),
+      };
+    } finally {
+      await node.close();
+    }
+    chain = { enabled: true, rpcUrl: hh.url, chainId: 31337, attestationRegistry: dep.attestationRegistry };
+    ({ file, dataDir } = configIn("chain", { chain }));
+    // this node co-signed that header, and one of a later period that was never submitted
+    const s = new SqliteStorage(join(dataDir, "oracle.db"));
+    s.recordCosign({ ...record(0, "ktda-cosigned", attested.start, attested.end), attestationId: attested.id });
+    s.recordCosign(record(7, "ktda-cosigned", attested.end + 3600, attested.end + 7200));
+    s.close();
+  });
+  after(async () => {
+    await hh?.stop();
+  });
+
+  const held = () => {
+    const s = new SqliteStorage(join(dataDir, "oracle.db"));
+    try {
+      return s.listCosigns().map((c) => c.attestationId);
+    } finally {
+      s.close();
+    }
+  };
+
+  test("a header attested on-chain is not released, --force or not; one never submitted is", async () => {
+    for (const force of [[], ["--force"]]) {
+      const out = await runOracleCli(
+        ["cosigned", "release", "ktda-cosigned", String(attested.start), "--yes", ...force, "--config", file],
+        {},
+      );
+      assert.equal(out.code, 1, out.stderr);
+      assert.match(
+        out.stderr,
+        new RegExp(`the header ${attested.id} .* is attested on-chain: its co-sign record stays`),
+      );
+    }
+    // asked together with an unattested period: all or nothing
+    const both = await runOracleCli(
+      [
+        "cosigned",
+        "release",
+        "ktda-cosigned",
+        String(attested.start),
+        String(attested.end + 3600),
+        "--yes",
+        "--config",
+        file,
+      ],
+      {},
+    );
+    assert.equal(both.code, 1);
+    assert.equal(held().length, 2);
+    const dry = await runOracleCli(
+      ["cosigned", "release", "ktda-cosigned", String(attested.end + 3600), "--config", file],
+      {},
+    );
+    assert.equal(dry.code, 1);
+    assert.match(dry.stderr, /would release the 1 co-sign record\(s\) above \(not attested on-chain\)/);
+    const out = await runOracleCli(
+      ["cosigned", "release", "ktda-cosigned", String(attested.end + 3600), "--yes", "--config", file],
+      {},
+    );
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stderr, /"onChain":"not attested on-chain"/);
+    assert.deepEqual(held(), [attested.id]);
+  });
+
+  test("an RPC node out of reach: refused without --force, saying why", async () => {
+    const { file: down } = configIn("chain-down", {
+      chain: { ...chain, rpcUrl: `http://127.0.0.1:${await freePort()}` },
+    });
+    const s = new SqliteStorage(join(tmp.dir, "chain-down", "data", "oracle.db"));
+    s.recordCosign(record(8, "ktda-cosigned", 3600, 7200));
+    s.close();
+    const out = await runOracleCli(["cosigned", "release", "ktda-cosigned", "3600", "--yes", "--config", down], {});
+    assert.equal(out.code, 1);
+    assert.match(out.stderr, /cannot check .* \(reading the AttestationRegistry failed: .*\): fix the chain settings/);
+  });
+});
