@@ -15,6 +15,9 @@ import type {
   Hex,
   Holding,
   IssuanceSummary,
+  ListName,
+  ListPage,
+  Lists,
   ListingStatus,
   ListingSummary,
   OracleNodeSummary,
@@ -66,6 +69,11 @@ export interface ExplorerIndexer {
   ): Promise<RetirementSummary[]>;
   /** challenges, newest first */
   challenges(filter?: { state?: ChallengeSummary["state"] }, page?: Page): Promise<ChallengeSummary[]>;
+  /**
+   * One page of a list, by cursor (`page.after` / `page.before` from an earlier ListPage) or from
+   * the top: the same rows, order and filters as the list's own method, at any depth.
+   */
+  list<K extends ListName>(name: K, filter: Lists[K]["filter"], page: Page): Promise<ListPage<Lists[K]["row"]>>;
   /**
    * What `term` is: a protocol id, a bytes32 (attestation id, reading digest, facility or device key),
    * a transaction hash, an address, a token/certificate/listing id (decimal), a CID. Exact matches only.

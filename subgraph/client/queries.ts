@@ -88,8 +88,8 @@ export const OVERVIEW_QUERY = /* GraphQL */ `
 `;
 
 export const FACILITIES_QUERY = /* GraphQL */ `
-  query Facilities($first: Int!, $skip: Int!) {
-    facilities(first: $first, skip: $skip, orderBy: fossilCo2eGrams, orderDirection: desc) {
+  query Facilities($first: Int!, $skip: Int!, $direction: OrderDirection!, $where: Facility_filter) {
+    facilities(first: $first, skip: $skip, orderBy: fossilCo2eGrams, orderDirection: $direction, where: $where) {
       ...FacilityFields
     }
   }
@@ -161,8 +161,8 @@ export const DEVICE_QUERY = /* GraphQL */ `
 `;
 
 export const ATTESTATIONS_QUERY = /* GraphQL */ `
-  query Attestations($first: Int!, $skip: Int!, $where: Attestation_filter) {
-    attestations(first: $first, skip: $skip, orderBy: submittedAt, orderDirection: desc, where: $where) {
+  query Attestations($first: Int!, $skip: Int!, $direction: OrderDirection!, $where: Attestation_filter) {
+    attestations(first: $first, skip: $skip, orderBy: submittedAt, orderDirection: $direction, where: $where) {
       ...AttestationSummaryFields
     }
   }
@@ -256,8 +256,10 @@ export const CREDIT_QUERY = /* GraphQL */ `
 `;
 
 export const LISTINGS_QUERY = /* GraphQL */ `
-  query Listings($first: Int!, $skip: Int!, $where: Listing_filter) {
-    listings(first: $first, skip: $skip, orderBy: createdAt, orderDirection: desc, where: $where) {
+  query Listings($first: Int!, $skip: Int!, $direction: OrderDirection!, $where: Listing_filter) {
+    listings(first: $first, skip: $skip, orderBy: createdAt, orderDirection: $direction, where: $where) {
+      id
+      createdAt
       listingId
       seller {
         id
@@ -366,8 +368,8 @@ export const FACILITY_DAILY_QUERY = /* GraphQL */ `
 // ---------------------------------------------------------------- lists the explorer browses
 
 export const DEVICES_QUERY = /* GraphQL */ `
-  query Devices($first: Int!, $skip: Int!, $where: Device_filter) {
-    devices(first: $first, skip: $skip, orderBy: registeredAt, orderDirection: desc, where: $where) {
+  query Devices($first: Int!, $skip: Int!, $direction: OrderDirection!, $where: Device_filter) {
+    devices(first: $first, skip: $skip, orderBy: registeredAt, orderDirection: $direction, where: $where) {
       ...DeviceDetailFields
     }
   }
@@ -375,8 +377,9 @@ export const DEVICES_QUERY = /* GraphQL */ `
 `;
 
 export const ORACLE_NODES_QUERY = /* GraphQL */ `
-  query OracleNodes($first: Int!, $skip: Int!) {
-    oracleNodes(first: $first, skip: $skip, orderBy: index) {
+  query OracleNodes($first: Int!, $skip: Int!, $direction: OrderDirection!, $where: OracleNode_filter) {
+    oracleNodes(first: $first, skip: $skip, orderBy: index, orderDirection: $direction, where: $where) {
+      id
       address
       index
       active
@@ -388,8 +391,9 @@ export const ORACLE_NODES_QUERY = /* GraphQL */ `
 `;
 
 export const ISSUANCES_QUERY = /* GraphQL */ `
-  query Issuances($first: Int!, $skip: Int!, $where: Issuance_filter) {
-    issuances(first: $first, skip: $skip, orderBy: timestamp, orderDirection: desc, where: $where) {
+  query Issuances($first: Int!, $skip: Int!, $direction: OrderDirection!, $where: Issuance_filter) {
+    issuances(first: $first, skip: $skip, orderBy: timestamp, orderDirection: $direction, where: $where) {
+      id
       tokenId
       attestation {
         id
@@ -410,8 +414,8 @@ export const ISSUANCES_QUERY = /* GraphQL */ `
 `;
 
 export const TRANSFERS_QUERY = /* GraphQL */ `
-  query Transfers($first: Int!, $skip: Int!, $where: CreditTransfer_filter) {
-    creditTransfers(first: $first, skip: $skip, orderBy: timestamp, orderDirection: desc, where: $where) {
+  query Transfers($first: Int!, $skip: Int!, $direction: OrderDirection!, $where: CreditTransfer_filter) {
+    creditTransfers(first: $first, skip: $skip, orderBy: timestamp, orderDirection: $direction, where: $where) {
       id
       credit {
         tokenId
@@ -429,8 +433,8 @@ export const TRANSFERS_QUERY = /* GraphQL */ `
 `;
 
 export const SALES_QUERY = /* GraphQL */ `
-  query Sales($first: Int!, $skip: Int!, $where: Sale_filter) {
-    sales(first: $first, skip: $skip, orderBy: timestamp, orderDirection: desc, where: $where) {
+  query Sales($first: Int!, $skip: Int!, $direction: OrderDirection!, $where: Sale_filter) {
+    sales(first: $first, skip: $skip, orderBy: timestamp, orderDirection: $direction, where: $where) {
       id
       listing {
         listingId
@@ -472,8 +476,8 @@ export const FACILITY_CREDITS_QUERY = /* GraphQL */ `
 `;
 
 export const RETIREMENTS_QUERY = /* GraphQL */ `
-  query Retirements($first: Int!, $skip: Int!, $where: Retirement_filter) {
-    retirements(first: $first, skip: $skip, orderBy: timestamp, orderDirection: desc, where: $where) {
+  query Retirements($first: Int!, $skip: Int!, $direction: OrderDirection!, $where: Retirement_filter) {
+    retirements(first: $first, skip: $skip, orderBy: timestamp, orderDirection: $direction, where: $where) {
       id
       credit {
         tokenId
@@ -500,8 +504,9 @@ export const RETIREMENTS_QUERY = /* GraphQL */ `
 `;
 
 export const CHALLENGES_QUERY = /* GraphQL */ `
-  query Challenges($first: Int!, $skip: Int!, $where: Challenge_filter) {
-    challenges(first: $first, skip: $skip, orderBy: challengedAt, orderDirection: desc, where: $where) {
+  query Challenges($first: Int!, $skip: Int!, $direction: OrderDirection!, $where: Challenge_filter) {
+    challenges(first: $first, skip: $skip, orderBy: challengedAt, orderDirection: $direction, where: $where) {
+      id
       attestation {
         id
         facility {

@@ -4,6 +4,7 @@
  * edge; inside, the explorer gets typed values with bigint amounts.
  */
 import { z } from "zod";
+import { listPageOf, windowOf, type Keyed, type KeyValue, type Window } from "./cursor.ts";
 import { IndexerError } from "./errors.ts";
 import { protocolIdKey } from "./ids.ts";
 import { bigintString, facilityRef, hex } from "./schemas.ts";
@@ -45,6 +46,9 @@ import type {
   Hex,
   Holding,
   IssuanceSummary,
+  ListName,
+  ListPage,
+  Lists,
   ListingStatus,
   ListingSummary,
   OracleNodeSummary,
@@ -216,6 +220,16 @@ function eitherSide(base: Record<string, unknown>, sides: Record<string, unknown
   return sides ? { or: sides.map((side) => ({ ...base, ...side })) } : base;
 }
 
+/** How a list is ordered: graph-node breaks ties on `field` by `id`, in the same direction. */
+type Order = { field: string; direction: "asc" | "desc" };
+
+const flip = (d: "asc" | "desc") => (d === "asc" ? "desc" : "asc");
+
+/** A list's window on the subgraph: `skip` up to SUBGRAPH_MAX_SKIP, any depth by cursor (key: order field, id). */
+const subgraphWindow = (p: Page | undefined, maxFirst?: number) => windowOf(p, 2, SUBGRAPH_MAX_SKIP, maxFirst);
+
+const sortKey = z.object({ id: z.string() }).passthrough();
+
 /** The subgraph's TransferKind, as the explorer names ERC-1155 movements. */
 const TRANSFER_KIND: Record<"Issuance" | "Retirement" | "Transfer", TransferKind> = {
   Issuance: "Mint",
@@ -349,8 +363,18 @@ export class SubgraphIndexer implements ExplorerIndexer {
   }
 
   async facilities(p?: Page): Promise<FacilitySummary[]> {
-    const data = await this.query(FACILITIES_QUERY, page(p), z.object({ facilities: z.array(facilityFields) }));
-    return data.facilities;
+    return (await this.#facilities(subgraphWindow(p))).rows;
+  }
+
+  #facilities(w: Window): Promise<Keyed<FacilitySummary>> {
+    return this.#keyed(
+      FACILITIES_QUERY,
+      "facilities",
+      { field: "fossilCo2eGrams", direction: "desc" },
+      {},
+      w,
+      facilityFields,
+    );
   }
 
   async facility(id: string, p?: Page): Promise<FacilityDetail | undefined> {
@@ -381,15 +405,24 @@ export class SubgraphIndexer implements ExplorerIndexer {
   }
 
   async attestations(filter?: { revoked?: boolean; isCorrection?: boolean }, p?: Page): Promise<AttestationSummary[]> {
+    return (await this.#attestations(filter, subgraphWindow(p))).rows;
+  }
+
+  async #attestations(
+    filter: { revoked?: boolean; isCorrection?: boolean } | undefined,
+    w: Window,
+  ): Promise<Keyed<AttestationSummary>> {
     const where: Record<string, unknown> = {};
     if (filter?.revoked !== undefined) where.revoked = filter.revoked;
     if (filter?.isCorrection !== undefined) where.isCorrection = filter.isCorrection;
-    const data = await this.query(
+    return this.#keyed(
       ATTESTATIONS_QUERY,
-      { ...page(p), where },
-      z.object({ attestations: z.array(attestationSummary) }),
+      "attestations",
+      { field: "submittedAt", direction: "desc" },
+      where,
+      w,
+      attestationSummary,
     );
-    return data.attestations;
   }
 
   async attestation(id: Hex): Promise<AttestationDetail | undefined> {
@@ -517,35 +550,39 @@ export class SubgraphIndexer implements ExplorerIndexer {
   }
 
   async listings(filter?: { status?: ListingStatus; creditId?: bigint }, p?: Page): Promise<ListingSummary[]> {
+    return (await this.#listings(filter, subgraphWindow(p))).rows;
+  }
+
+  #listings(filter: { status?: ListingStatus; creditId?: bigint } | undefined, w: Window) {
     const where: Record<string, unknown> = {};
     if (filter?.status) where.status = filter.status;
     if (filter?.creditId !== undefined) where.credit = filter.creditId.toString();
-    const data = await this.query(
+    return this.#keyed(
       LISTINGS_QUERY,
-      { ...page(p), where },
-      z.object({
-        listings: z.array(
-          z.object({
-            listingId: bigintString,
-            seller: z.object({ id: hex }),
-            credit: z.object({ tokenId: bigintString }),
-            amountKg: bigintString,
-            remainingKg: bigintString,
-            paymentToken: hex,
-            unitPrice: bigintString,
-            minFillKg: bigintString,
-            expiresAt: bigintString,
-            status: z.enum(["Open", "Filled", "Cancelled"]),
-          }),
-        ),
-      }),
+      "listings",
+      { field: "createdAt", direction: "desc" },
+      where,
+      w,
+      z
+        .object({
+          listingId: bigintString,
+          seller: z.object({ id: hex }),
+          credit: z.object({ tokenId: bigintString }),
+          amountKg: bigintString,
+          remainingKg: bigintString,
+          paymentToken: hex,
+          unitPrice: bigintString,
+          minFillKg: bigintString,
+          expiresAt: bigintString,
+          status: z.enum(["Open", "Filled", "Cancelled"]),
+        })
+        .transform(({ listingId, seller, credit, ...l }): ListingSummary => ({
+          id: listingId,
+          seller: seller.id,
+          creditId: credit.tokenId,
+          ...l,
+        })),
     );
-    return data.listings.map(({ listingId, seller, credit, ...l }) => ({
-      id: listingId,
-      seller: seller.id,
-      creditId: credit.tokenId,
-      ...l,
-    }));
   }
 
   async retirement(certificateId: bigint): Promise<RetirementDetail | undefined> {
@@ -650,12 +687,92 @@ export class SubgraphIndexer implements ExplorerIndexer {
 
   // ---------------------------------------------------------------- lists the explorer browses
 
+  async list<K extends ListName>(name: K, filter: Lists[K]["filter"], p: Page): Promise<ListPage<Lists[K]["row"]>> {
+    const w = subgraphWindow(p, 999);
+    const read = await this.#read(name, filter, { ...w, first: w.first + 1 });
+    return listPageOf(read as Keyed<Lists[K]["row"]>, p, w.first);
+  }
+
+  #read(name: ListName, filter: Lists[ListName]["filter"], w: Window): Promise<Keyed<unknown>> {
+    switch (name) {
+      case "facilities":
+        return this.#facilities(w);
+      case "devices":
+        return this.#devices(filter as Lists["devices"]["filter"], w);
+      case "oracles":
+        return this.#oracleNodes(w);
+      case "attestations":
+        return this.#attestations(filter as Lists["attestations"]["filter"], w);
+      case "issuances":
+        return this.#issuances(filter as Lists["issuances"]["filter"], w);
+      case "transfers":
+        return this.#transfers(filter as Lists["transfers"]["filter"], w);
+      case "listings":
+        return this.#listings(filter as Lists["listings"]["filter"], w);
+      case "sales":
+        return this.#sales(filter as Lists["sales"]["filter"], w);
+      case "retirements":
+        return this.#retirements(filter as Lists["retirements"]["filter"], w);
+      case "challenges":
+        return this.#challenges(filter as Lists["challenges"]["filter"], w);
+    }
+  }
+
+  /**
+   * One window of a list ordered by `order`, each row with its sort key (order field, id). By cursor:
+   * the rows past the key on the order field, or on it with an id past the key's (graph-node's
+   * tie-break); `before` reads backwards (direction flipped) and gives the rows back in list order.
+   */
+  async #keyed<T extends z.ZodTypeAny>(
+    document: string,
+    key: string,
+    order: Order,
+    where: Record<string, unknown>,
+    w: Window,
+    row: T,
+  ): Promise<Keyed<z.output<T>>> {
+    const cursor = w.after ?? w.before;
+    const backwards = w.before !== undefined;
+    const direction = backwards ? flip(order.direction) : order.direction;
+    let filter = where;
+    if (cursor) {
+      const op = direction === "desc" ? "lt" : "gt";
+      const [value, id] = cursor;
+      const past = { or: [{ [`${order.field}_${op}`]: value }, { [order.field]: value, [`id_${op}`]: id }] };
+      filter = Object.keys(where).length ? { and: [where, past] } : past;
+    }
+    const data = await this.query(
+      document,
+      { first: w.first, skip: w.skip, direction, where: filter },
+      z.object({ [key]: z.array(z.unknown()) }),
+    );
+    const raws = data[key] as unknown[];
+    const rows = z.array(row).safeParse(raws);
+    const keys = z.array(sortKey).safeParse(raws);
+    if (!rows.success || !keys.success) {
+      const error = rows.success ? keys.error! : rows.error;
+      throw new IndexerError(
+        "INDEXER_RESPONSE_INVALID",
+        `the subgraph's ${key} do not have the expected shape: ${error.issues
+          .slice(0, 3)
+          .map((i) => `${i.path.join(".")}: ${i.message}`)
+          .join("; ")}`,
+        { cause: error },
+      );
+    }
+    const sortKeys = keys.data.map((k): KeyValue[] => [k[order.field] as KeyValue, k.id]);
+    return backwards ? { rows: rows.data.reverse(), keys: sortKeys.reverse() } : { rows: rows.data, keys: sortKeys };
+  }
+
   async devices(filter?: { facility?: string; status?: DeviceStatus }, p?: Page): Promise<DeviceDetail[]> {
+    return (await this.#devices(filter, subgraphWindow(p))).rows;
+  }
+
+  #devices(filter: { facility?: string; status?: DeviceStatus } | undefined, w: Window) {
     const where: Record<string, unknown> = {};
     if (filter?.facility !== undefined) where.facility = protocolIdKey(filter.facility);
     if (filter?.status !== undefined) where.status = filter.status;
-    const data = await this.query(DEVICES_QUERY, { ...page(p), where }, z.object({ devices: z.array(deviceDetail) }));
-    return data.devices;
+    return this.#keyed(DEVICES_QUERY, "devices", { field: "registeredAt", direction: "desc" }, where, w, deviceDetail);
   }
 
   /**
@@ -663,132 +780,146 @@ export class SubgraphIndexer implements ExplorerIndexer {
    * a node of the current set (removed ones included, `active: false`).
    */
   async oracleNodes(p?: Page): Promise<OracleNodeSummary[]> {
-    const data = await this.query(
+    return (await this.#oracleNodes(subgraphWindow(p))).rows;
+  }
+
+  #oracleNodes(w: Window) {
+    return this.#keyed(
       ORACLE_NODES_QUERY,
-      page(p),
+      "oracleNodes",
+      { field: "index", direction: "asc" },
+      {},
+      w,
       z.object({
-        oracleNodes: z.array(
-          z.object({
-            address: hex,
-            index: z.number().int(),
-            active: z.boolean(),
-            addedAt: bigintString,
-            removedAt: bigintString.nullable(),
-            attestationsSigned: z.number().int(),
-          }),
-        ),
+        address: hex,
+        index: z.number().int(),
+        active: z.boolean(),
+        addedAt: bigintString,
+        removedAt: bigintString.nullable(),
+        attestationsSigned: z.number().int(),
       }),
     );
-    return data.oracleNodes;
   }
 
   async issuances(filter?: { creditId?: bigint; facility?: string }, p?: Page): Promise<IssuanceSummary[]> {
+    return (await this.#issuances(filter, subgraphWindow(p))).rows;
+  }
+
+  #issuances(filter: { creditId?: bigint; facility?: string } | undefined, w: Window) {
     const where: Record<string, unknown> = {};
     // tokenId, not credit: an issuance of 0 kg has no Credit but counts under its token id (as in the embedded indexer)
     if (filter?.creditId !== undefined) where.tokenId = tokenIdArg(filter.creditId, "creditId");
     if (filter?.facility !== undefined) where.project_ = { facility: protocolIdKey(filter.facility) };
-    const data = await this.query(
+    return this.#keyed(
       ISSUANCES_QUERY,
-      { ...page(p), where },
-      z.object({
-        issuances: z.array(
-          z.object({
-            tokenId: bigintString,
-            attestation: z.object({ id: hex }),
-            project: z.object({ projectId: bigintString, facility: facilityRef }),
-            amountKg: bigintString,
-            boundKg: bigintString,
-            timestamp: bigintString,
-            transactionHash: hex,
-          }),
-        ),
-      }),
+      "issuances",
+      { field: "timestamp", direction: "desc" },
+      where,
+      w,
+      z
+        .object({
+          tokenId: bigintString,
+          attestation: z.object({ id: hex }),
+          project: z.object({ projectId: bigintString, facility: facilityRef }),
+          amountKg: bigintString,
+          boundKg: bigintString,
+          timestamp: bigintString,
+          transactionHash: hex,
+        })
+        .transform(({ tokenId, attestation, project, ...i }): IssuanceSummary => ({
+          creditId: tokenId,
+          attestationId: attestation.id,
+          facility: project.facility,
+          projectId: project.projectId,
+          ...i,
+        })),
     );
-    return data.issuances.map(({ tokenId, attestation, project, ...i }) => ({
-      creditId: tokenId,
-      attestationId: attestation.id,
-      facility: project.facility,
-      projectId: project.projectId,
-      ...i,
-    }));
   }
 
   async transfers(filter?: { creditId?: bigint; account?: Hex }, p?: Page): Promise<TransferSummary[]> {
+    return (await this.#transfers(filter, subgraphWindow(p))).rows;
+  }
+
+  #transfers(filter: { creditId?: bigint; account?: Hex } | undefined, w: Window) {
     const base: Record<string, unknown> = {};
     if (filter?.creditId !== undefined) base.credit = tokenIdArg(filter.creditId, "creditId");
     const account = filter?.account === undefined ? undefined : address(filter.account, "account");
     const where = eitherSide(base, account && [{ from: account }, { to: account }]);
-    const data = await this.query(
+    return this.#keyed(
       TRANSFERS_QUERY,
-      { ...page(p), where },
-      z.object({
-        creditTransfers: z.array(
-          z.object({
-            id: hex,
-            credit: z.object({ tokenId: bigintString }),
-            kind: z.enum(["Issuance", "Retirement", "Transfer"]),
-            operator: hex,
-            from: hex,
-            to: hex,
-            amountKg: bigintString,
-            timestamp: bigintString,
-            blockNumber: bigintString,
-            transactionHash: hex,
-          }),
-        ),
-      }),
+      "creditTransfers",
+      { field: "timestamp", direction: "desc" },
+      where,
+      w,
+      z
+        .object({
+          id: hex,
+          credit: z.object({ tokenId: bigintString }),
+          kind: z.enum(["Issuance", "Retirement", "Transfer"]),
+          operator: hex,
+          from: hex,
+          to: hex,
+          amountKg: bigintString,
+          timestamp: bigintString,
+          blockNumber: bigintString,
+          transactionHash: hex,
+        })
+        .transform(({ credit, kind, ...t }): TransferSummary => ({
+          ...t,
+          creditId: credit.tokenId,
+          kind: TRANSFER_KIND[kind],
+        })),
     );
-    return data.creditTransfers.map(({ credit, kind, ...t }) => ({
-      ...t,
-      creditId: credit.tokenId,
-      kind: TRANSFER_KIND[kind],
-    }));
   }
 
   /** `account` matches the buyer or the listing's seller. */
   async sales(filter?: { creditId?: bigint; account?: Hex; listingId?: bigint }, p?: Page): Promise<SaleSummary[]> {
+    return (await this.#sales(filter, subgraphWindow(p))).rows;
+  }
+
+  #sales(filter: { creditId?: bigint; account?: Hex; listingId?: bigint } | undefined, w: Window) {
     const base: Record<string, unknown> = {};
     if (filter?.creditId !== undefined) base.credit = tokenIdArg(filter.creditId, "creditId");
     if (filter?.listingId !== undefined) base.listing = tokenIdArg(filter.listingId, "listingId");
     const account = filter?.account === undefined ? undefined : address(filter.account, "account");
     const where = eitherSide(base, account && [{ buyer: account }, { listing_: { seller: account } }]);
-    const data = await this.query(
+    return this.#keyed(
       SALES_QUERY,
-      { ...page(p), where },
-      z.object({
-        sales: z.array(
-          z.object({
-            id: hex,
-            listing: z.object({ listingId: bigintString, seller: z.object({ id: hex }) }),
-            credit: z.object({ tokenId: bigintString }),
-            buyer: z.object({ id: hex }),
-            amountKg: bigintString,
-            totalPrice: bigintString,
-            fee: bigintString,
-            paymentToken: hex,
-            retired: z.boolean(),
-            certificate: z.object({ certificateId: bigintString }).nullable(),
-            timestamp: bigintString,
-            transactionHash: hex,
-          }),
-        ),
-      }),
+      "sales",
+      { field: "timestamp", direction: "desc" },
+      where,
+      w,
+      z
+        .object({
+          id: hex,
+          listing: z.object({ listingId: bigintString, seller: z.object({ id: hex }) }),
+          credit: z.object({ tokenId: bigintString }),
+          buyer: z.object({ id: hex }),
+          amountKg: bigintString,
+          totalPrice: bigintString,
+          fee: bigintString,
+          paymentToken: hex,
+          retired: z.boolean(),
+          certificate: z.object({ certificateId: bigintString }).nullable(),
+          timestamp: bigintString,
+          transactionHash: hex,
+        })
+        .transform((x): SaleSummary => ({
+          id: x.id,
+          listingId: x.listing.listingId,
+          creditId: x.credit.tokenId,
+          buyer: x.buyer.id,
+          seller: x.listing.seller.id,
+          amountKg: x.amountKg,
+          totalPrice: x.totalPrice,
+          fee: x.fee,
+          paymentToken: x.paymentToken,
+          retired: x.retired,
+          certificateId: x.certificate?.certificateId ?? null,
+          timestamp: x.timestamp,
+          transactionHash: x.transactionHash,
+        })),
     );
-    return data.sales.map((x) => ({
-      id: x.id,
-      listingId: x.listing.listingId,
-      creditId: x.credit.tokenId,
-      buyer: x.buyer.id,
-      seller: x.listing.seller.id,
-      amountKg: x.amountKg,
-      totalPrice: x.totalPrice,
-      fee: x.fee,
-      paymentToken: x.paymentToken,
-      retired: x.retired,
-      certificateId: x.certificate?.certificateId ?? null,
-      timestamp: x.timestamp,
-      transactionHash: x.transactionHash,
-    }));
   }
 
   /**
@@ -800,7 +931,13 @@ export class SubgraphIndexer implements ExplorerIndexer {
     filter?: { creditId?: bigint; account?: Hex; facility?: string },
     p?: Page,
   ): Promise<RetirementSummary[]> {
-    const paging = page(p);
+    return (await this.#retirements(filter, subgraphWindow(p))).rows;
+  }
+
+  async #retirements(
+    filter: { creditId?: bigint; account?: Hex; facility?: string } | undefined,
+    w: Window,
+  ): Promise<Keyed<RetirementSummary>> {
     const account = filter?.account === undefined ? undefined : address(filter.account, "account");
     const credit = filter?.creditId === undefined ? undefined : tokenIdArg(filter.creditId, "creditId");
     const base: Record<string, unknown> = {};
@@ -810,41 +947,41 @@ export class SubgraphIndexer implements ExplorerIndexer {
       const ids = (await this.#facilityCreditIds(filter.facility)).filter(
         (id) => credit === undefined || id === credit,
       );
-      if (ids.length === 0) return [];
+      if (ids.length === 0) return { rows: [], keys: [] };
       base.credit_in = ids;
     }
     const where = eitherSide(base, account && [{ beneficiary: account }, { retiree: account }]);
-    const data = await this.query(
+    return this.#keyed(
       RETIREMENTS_QUERY,
-      { ...paging, where },
-      z.object({
-        retirements: z.array(
-          z.object({
-            id: bigintString,
-            credit: z.object({ tokenId: bigintString, project: z.object({ facility: facilityRef }) }),
-            beneficiary: z.object({ id: hex }),
-            beneficiaryName: z.string(),
-            retiree: z.object({ id: hex }),
-            amountKg: bigintString,
-            reason: z.string(),
-            timestamp: bigintString,
-            transactionHash: hex,
-          }),
-        ),
-      }),
+      "retirements",
+      { field: "timestamp", direction: "desc" },
+      where,
+      w,
+      z
+        .object({
+          id: bigintString,
+          credit: z.object({ tokenId: bigintString, project: z.object({ facility: facilityRef }) }),
+          beneficiary: z.object({ id: hex }),
+          beneficiaryName: z.string(),
+          retiree: z.object({ id: hex }),
+          amountKg: bigintString,
+          reason: z.string(),
+          timestamp: bigintString,
+          transactionHash: hex,
+        })
+        .transform((r): RetirementSummary => ({
+          certificateId: r.id,
+          creditId: r.credit.tokenId,
+          facility: r.credit.project.facility,
+          beneficiary: r.beneficiary.id,
+          beneficiaryName: r.beneficiaryName,
+          retiree: r.retiree.id,
+          amountKg: r.amountKg,
+          reason: r.reason,
+          timestamp: r.timestamp,
+          transactionHash: r.transactionHash,
+        })),
     );
-    return data.retirements.map((r) => ({
-      certificateId: r.id,
-      creditId: r.credit.tokenId,
-      facility: r.credit.project.facility,
-      beneficiary: r.beneficiary.id,
-      beneficiaryName: r.beneficiaryName,
-      retiree: r.retiree.id,
-      amountKg: r.amountKg,
-      reason: r.reason,
-      timestamp: r.timestamp,
-      transactionHash: r.transactionHash,
-    }));
   }
 
   /** Token ids (decimal) of the credits of a facility's projects. */
@@ -862,32 +999,36 @@ export class SubgraphIndexer implements ExplorerIndexer {
   }
 
   async challenges(filter?: { state?: ChallengeSummary["state"] }, p?: Page): Promise<ChallengeSummary[]> {
+    return (await this.#challenges(filter, subgraphWindow(p))).rows;
+  }
+
+  #challenges(filter: { state?: ChallengeSummary["state"] } | undefined, w: Window) {
     const where: Record<string, unknown> = {};
     if (filter?.state !== undefined) where.state = filter.state;
-    const data = await this.query(
+    return this.#keyed(
       CHALLENGES_QUERY,
-      { ...page(p), where },
-      z.object({
-        challenges: z.array(
-          z.object({
-            attestation: z.object({ id: hex, facility: facilityRef }),
-            challenger: hex,
-            reason: z.string(),
-            evidenceCid: z.string(),
-            state: challengeState,
-            challengedAt: bigintString,
-            resolvedAt: bigintString.nullable(),
-            note: z.string().nullable(),
-            transactionHash: hex,
-          }),
-        ),
-      }),
+      "challenges",
+      { field: "challengedAt", direction: "desc" },
+      where,
+      w,
+      z
+        .object({
+          attestation: z.object({ id: hex, facility: facilityRef }),
+          challenger: hex,
+          reason: z.string(),
+          evidenceCid: z.string(),
+          state: challengeState,
+          challengedAt: bigintString,
+          resolvedAt: bigintString.nullable(),
+          note: z.string().nullable(),
+          transactionHash: hex,
+        })
+        .transform(({ attestation, ...c }): ChallengeSummary => ({
+          attestationId: attestation.id,
+          facility: attestation.facility,
+          ...c,
+        })),
     );
-    return data.challenges.map(({ attestation, ...c }) => ({
-      attestationId: attestation.id,
-      facility: attestation.facility,
-      ...c,
-    }));
   }
 
   /**

@@ -5,7 +5,22 @@
 
 export type Hex = `0x${string}`;
 
-export type Page = { first?: number; skip?: number };
+/**
+ * A window of a list: `first` rows (1–1000, default 100), from the top after `skip` rows, or right
+ * after the row whose cursor is `after`, or right before the row whose cursor is `before`. Cursors
+ * are opaque strings a `ListPage` gave, valid for the backend and list that gave them; they page
+ * at any depth, `skip` does not on a subgraph (graph-node refuses skip > 5000, SUBGRAPH_MAX_SKIP).
+ */
+export type Page = { first?: number; skip?: number; after?: string; before?: string };
+
+/** A page of a list read by cursor: its rows in the list's order and the cursors either side. */
+export type ListPage<R> = {
+  rows: R[];
+  /** `after` this for the next page; null on the last page */
+  next: string | null;
+  /** `before` this for the previous page; null on the first page */
+  previous: string | null;
+};
 
 export type FacilityRef = { id: Hex; code: string | null };
 
@@ -333,3 +348,18 @@ export type SourceTotals = {
   fossilCo2eMg: bigint;
   biogenicCo2Mg: bigint;
 };
+
+/** Every list the explorer browses by cursor (`ExplorerIndexer.list`): its filter and its row. */
+export type Lists = {
+  facilities: { filter: Record<string, never>; row: FacilitySummary };
+  devices: { filter: { facility?: string; status?: DeviceStatus }; row: DeviceDetail };
+  oracles: { filter: Record<string, never>; row: OracleNodeSummary };
+  attestations: { filter: { revoked?: boolean; isCorrection?: boolean }; row: AttestationSummary };
+  issuances: { filter: { creditId?: bigint; facility?: string }; row: IssuanceSummary };
+  transfers: { filter: { creditId?: bigint; account?: Hex }; row: TransferSummary };
+  listings: { filter: { status?: ListingStatus; creditId?: bigint }; row: ListingSummary };
+  sales: { filter: { creditId?: bigint; account?: Hex; listingId?: bigint }; row: SaleSummary };
+  retirements: { filter: { creditId?: bigint; account?: Hex; facility?: string }; row: RetirementSummary };
+  challenges: { filter: { state?: ChallengeSummary["state"] }; row: ChallengeSummary };
+};
+export type ListName = keyof Lists;

@@ -20,6 +20,10 @@ import {
 } from "graphql";
 import { entitySchema, graphNodeApi, lowerFirst, plural } from "./graph-node-api.ts";
 
+/** graph-node's `first` and `skip` limits (GRAPH_GRAPHQL_MAX_FIRST, GRAPH_GRAPHQL_MAX_SKIP as The Graph's indexers set it). */
+export const MAX_FIRST = 1000;
+export const MAX_SKIP = 5000;
+
 export type EntityRecord = Record<string, unknown> & { id: string };
 export type Store = Map<string, Map<string, EntityRecord>>;
 
@@ -157,14 +161,24 @@ export function startStandIn(
     }
   }
 
+  // graph-node's default limits as The Graph's indexers run it (GRAPH_GRAPHQL_MAX_FIRST = 1000,
+  // GRAPH_GRAPHQL_MAX_SKIP = 5000), refused with its QueryExecutionError::RangeArgumentsError text.
+  function checkRange(name: "first" | "skip", value: number | undefined, max: number): void {
+    if (value !== undefined && (value < 0 || value > max))
+      throw new Error(`The \`${name}\` argument must be between 0 and ${max}, but is ${value}`);
+  }
+
   function list(entity: string, records: EntityRecord[], args: ListArgs): EntityRecord[] {
     const where = args.where ?? {};
+    checkRange("first", args.first, MAX_FIRST);
+    checkRange("skip", args.skip, MAX_SKIP);
     checkFilter(where, false);
     const orderBy = args.orderBy ?? "id";
     const dir = args.orderDirection === "desc" ? -1 : 1;
+    // graph-node sorts `orderBy <dir>, id <dir>`: ties on the order field by id, in the same direction
     return records
       .filter((r) => matches(entity, r, where))
-      .sort((a, b) => dir * compare(entity, orderBy, a[orderBy], b[orderBy]) || compare(entity, "id", a.id, b.id))
+      .sort((a, b) => dir * (compare(entity, orderBy, a[orderBy], b[orderBy]) || compare(entity, "id", a.id, b.id)))
       .slice(args.skip ?? 0, (args.skip ?? 0) + (args.first ?? 100));
   }
 

@@ -10,7 +10,7 @@ export const EXPORT_CHUNK = 500;
 /** An export stops here and says so in its last line rather than running without end. */
 export const EXPORT_MAX_ROWS = 200_000;
 
-export type PageReader = (page: Required<Page>) => Promise<{ rows: number; text: string }>;
+export type PageReader = (page: Required<Pick<Page, "first" | "skip">>) => Promise<{ rows: number; text: string }>;
 
 /**
  * How far an export can read with `ix`: EXPORT_MAX_ROWS, or less where the backend pages no deeper

@@ -33,7 +33,7 @@ export function parsePage(text: string | null | undefined): number {
 }
 
 /** The indexer window of a page: one row more than shown, to know whether a next page exists. */
-export function pageWindow(page: number, size = PAGE_SIZE): Required<Page> {
+export function pageWindow(page: number, size = PAGE_SIZE): Required<Pick<Page, "first" | "skip">> {
   return { first: size + 1, skip: (page - 1) * size };
 }
 
@@ -432,7 +432,11 @@ export type CsvExport = {
   parse(params: URLSearchParams): { active: Record<string, string>; errors: string[] };
   header(): string;
   /** one page of rows as CSV records, and how many rows the indexer returned */
-  page(ix: ExplorerIndexer, params: URLSearchParams, page: Required<Page>): Promise<{ rows: number; text: string }>;
+  page(
+    ix: ExplorerIndexer,
+    params: URLSearchParams,
+    page: Required<Pick<Page, "first" | "skip">>,
+  ): Promise<{ rows: number; text: string }>;
 };
 
 function exporter<F, R>(spec: ListSpec<F, R>): CsvExport {

@@ -6,7 +6,15 @@
  * Synchronisation is not this class's concern: `sync` (optional) is awaited before each read
  * (index.ts passes the chain sync's bounded catch-up), and `indexedBlock` is the sync cursor.
  */
-import { IndexerError, protocolIdKey } from "@carbonproof/subgraph/client";
+import {
+  IndexerError,
+  listPageOf,
+  protocolIdKey,
+  windowOf,
+  type Keyed,
+  type KeyValue,
+  type Window,
+} from "@carbonproof/subgraph/client";
 import type {
   AttestationDetail,
   AttestationSummary,
@@ -25,6 +33,9 @@ import type {
   Hex,
   Holding,
   IssuanceSummary,
+  ListName,
+  ListPage,
+  Lists,
   ListingStatus,
   ListingSummary,
   OracleNodeSummary,
@@ -163,7 +174,81 @@ class Where {
 }
 
 const ATTESTATION_SUMMARY_COLUMNS = `a.id, a.facility, a.period_start, a.period_end, a.reading_count, a.fossil_g, a.biogenic_g,
-  a.correction_of, a.revoked, a.challenge_state, a.submitted_at, a.issued_credit_id`;
+  a.correction_of, a.revoked, a.challenge_state, a.submitted_at, a.issued_credit_id, a.submitted_block, a.submitted_log`;
+
+/**
+ * How a list is ordered: SQL columns (a table alias allowed), each ascending or descending, the
+ * whole key unique. Its values are the list's cursor (keyset paging, the subgraph backend's
+ * semantics): a page after a cursor is the rows past it in this order, served from the list's
+ * index at any depth, where OFFSET would step over every row before it.
+ */
+type Sort = readonly (readonly [column: string, direction: "asc" | "desc"])[];
+
+const NEWEST: Sort = [
+  ["block_number", "desc"],
+  ["log_index", "desc"],
+];
+
+const SORTS: Readonly<Record<ListName, Sort>> = {
+  facilities: [
+    ["fossil_g", "desc"],
+    ["id", "asc"],
+  ],
+  devices: [
+    ["registered_block", "desc"],
+    ["registered_log", "desc"],
+  ],
+  oracles: [
+    ["oracle_set", "asc"],
+    ["idx", "asc"],
+  ],
+  attestations: [
+    ["a.submitted_block", "desc"],
+    ["a.submitted_log", "desc"],
+  ],
+  issuances: NEWEST,
+  transfers: [...NEWEST, ["sub_index", "desc"]],
+  listings: NEWEST,
+  sales: NEWEST,
+  retirements: NEWEST,
+  challenges: [
+    ["c.block_number", "desc"],
+    ["c.log_index", "desc"],
+  ],
+};
+
+/**
+ * `w` over a list sorted by `sort`: the condition that keeps the rows past its cursor (to `where`),
+ * the ORDER BY (reversed to read backwards from a `before` cursor), and how to key the rows read.
+ */
+function keyset(sort: Sort, w: Window, where: Where) {
+  const backwards = w.before !== undefined;
+  const cursor = w.after ?? w.before;
+  const dir = (d: "asc" | "desc") => ((d === "desc") !== backwards ? "desc" : "asc");
+  if (cursor) {
+    // (c1 past v1) OR (c1 = v1 AND c2 past v2) OR …
+    const branches = sort.map(([column, d], i) =>
+      [...sort.slice(0, i).map(([c]) => `${c} = ?`), `${column} ${dir(d) === "desc" ? "<" : ">"} ?`].join(" AND "),
+    );
+    where.add(`(${branches.map((b) => `(${b})`).join(" OR ")})`, ...sort.flatMap((_, i) => cursor.slice(0, i + 1)));
+  }
+  const names = sort.map(([c]) => c.slice(c.indexOf(".") + 1));
+  return {
+    orderBy: sort.map(([c, d]) => `${c} ${dir(d).toUpperCase()}`).join(", "),
+    keyed<R>(rows: Row[], map: (r: Row) => R): Keyed<R> {
+      const read = {
+        rows: rows.map(map),
+        keys: rows.map((r) => names.map((n): KeyValue => (typeof r[n] === "number" ? (r[n] as number) : String(r[n])))),
+      };
+      return backwards ? { rows: read.rows.reverse(), keys: read.keys.reverse() } : read;
+    },
+  };
+}
+
+const listWindow = (name: ListName, p: Page | undefined, maxFirst?: number) =>
+  windowOf(p, SORTS[name].length, undefined, maxFirst);
+
+const NONE: Keyed<never> = { rows: [], keys: [] };
 
 function attestationSummary(r: Row): AttestationSummary {
   return {
@@ -272,6 +357,60 @@ export class EmbeddedIndexer implements ExplorerIndexer {
     return stmt(this.db, sql).get(...params) as Row | undefined;
   }
 
+  /**
+   * One window of list `name`: `sql(clause, orderBy)` is its query without LIMIT, `where` its
+   * filters (the cursor's condition is added to them), `before` parameters that come ahead of them.
+   */
+  #keyed<R>(
+    name: ListName,
+    w: Window,
+    where: Where,
+    sql: (clause: string, orderBy: string) => string,
+    map: (r: Row) => R,
+    before: SqlParam[] = [],
+  ): Keyed<R> {
+    const k = keyset(SORTS[name], w, where);
+    const rows = this.#all(
+      `${sql(where.clause, k.orderBy)} LIMIT ? OFFSET ?`,
+      ...before,
+      ...where.params,
+      w.first,
+      w.skip,
+    );
+    return k.keyed(rows, map);
+  }
+
+  async list<K extends ListName>(name: K, filter: Lists[K]["filter"], p: Page): Promise<ListPage<Lists[K]["row"]>> {
+    const w = listWindow(name, p, 999);
+    const read = await this.#read(name, filter, { ...w, first: w.first + 1 });
+    return listPageOf(read as Keyed<Lists[K]["row"]>, p, w.first);
+  }
+
+  #read(name: ListName, filter: Lists[ListName]["filter"], w: Window): Promise<Keyed<unknown>> {
+    switch (name) {
+      case "facilities":
+        return this.#facilities(w);
+      case "devices":
+        return this.#devices(filter as Lists["devices"]["filter"], w);
+      case "oracles":
+        return this.#oracleNodes(w);
+      case "attestations":
+        return this.#attestations(filter as Lists["attestations"]["filter"], w);
+      case "issuances":
+        return this.#issuances(filter as Lists["issuances"]["filter"], w);
+      case "transfers":
+        return this.#transfers(filter as Lists["transfers"]["filter"], w);
+      case "listings":
+        return this.#listings(filter as Lists["listings"]["filter"], w);
+      case "sales":
+        return this.#sales(filter as Lists["sales"]["filter"], w);
+      case "retirements":
+        return this.#retirements(filter as Lists["retirements"]["filter"], w);
+      case "challenges":
+        return this.#challenges(filter as Lists["challenges"]["filter"], w);
+    }
+  }
+
   /** The block the derived tables reflect (the sync cursor), null before the first sync. */
   indexedBlock(): number | null {
     const v = getMeta(this.db, "cursor");
@@ -311,9 +450,16 @@ export class EmbeddedIndexer implements ExplorerIndexer {
   }
 
   async facilities(p?: Page): Promise<FacilitySummary[]> {
-    const { first, skip } = page(p);
+    return (await this.#facilities(listWindow("facilities", p))).rows;
+  }
+
+  async #facilities(w: Window): Promise<Keyed<FacilitySummary>> {
     await this.#fresh();
-    return this.#all("SELECT * FROM facilities ORDER BY fossil_g DESC, id LIMIT ? OFFSET ?", first, skip).map(
+    return this.#keyed(
+      "facilities",
+      w,
+      new Where(),
+      (clause, order) => `SELECT * FROM facilities ${clause} ORDER BY ${order}`,
       facilitySummary,
     );
   }
@@ -389,47 +535,65 @@ export class EmbeddedIndexer implements ExplorerIndexer {
   }
 
   async devices(filter?: { facility?: string; status?: DeviceDetail["status"] }, p?: Page): Promise<DeviceDetail[]> {
-    const { first, skip } = page(p);
+    return (await this.#devices(filter, listWindow("devices", p))).rows;
+  }
+
+  async #devices(filter: Lists["devices"]["filter"] | undefined, w: Window): Promise<Keyed<DeviceDetail>> {
     const where = new Where();
     if (filter?.facility !== undefined) where.add("facility = ?", protocolIdKey(filter.facility));
     if (filter?.status !== undefined) where.add("status = ?", filter.status);
     await this.#fresh();
-    return this.#all(
-      `SELECT * FROM devices ${where.clause}
-       ORDER BY registered_block DESC, registered_log DESC LIMIT ? OFFSET ?`,
-      ...where.params,
-      first,
-      skip,
-    ).map((d) => this.#deviceDetail(d));
+    return this.#keyed(
+      "devices",
+      w,
+      where,
+      (clause, order) => `SELECT * FROM devices ${clause} ORDER BY ${order}`,
+      (d) => this.#deviceDetail(d),
+    );
   }
 
   async oracleNodes(p?: Page): Promise<OracleNodeSummary[]> {
-    const { first, skip } = page(p);
+    return (await this.#oracleNodes(listWindow("oracles", p))).rows;
+  }
+
+  async #oracleNodes(w: Window): Promise<Keyed<OracleNodeSummary>> {
     await this.#fresh();
-    return this.#all("SELECT * FROM oracle_nodes ORDER BY oracle_set, idx LIMIT ? OFFSET ?", first, skip).map((n) => ({
-      address: hex(n.address),
-      index: num(n.idx),
-      active: num(n.active) === 1,
-      addedAt: big(n.added_at),
-      removedAt: bigOrNull(n.removed_at),
-      attestationsSigned: num(n.attestations_signed),
-    }));
+    return this.#keyed(
+      "oracles",
+      w,
+      new Where(),
+      (clause, order) => `SELECT * FROM oracle_nodes ${clause} ORDER BY ${order}`,
+      (n) => ({
+        address: hex(n.address),
+        index: num(n.idx),
+        active: num(n.active) === 1,
+        addedAt: big(n.added_at),
+        removedAt: bigOrNull(n.removed_at),
+        attestationsSigned: num(n.attestations_signed),
+      }),
+    );
   }
 
   async attestations(filter?: { revoked?: boolean; isCorrection?: boolean }, p?: Page): Promise<AttestationSummary[]> {
-    const { first, skip } = page(p);
+    return (await this.#attestations(filter, listWindow("attestations", p))).rows;
+  }
+
+  async #attestations(
+    filter: Lists["attestations"]["filter"] | undefined,
+    w: Window,
+  ): Promise<Keyed<AttestationSummary>> {
     const where = new Where();
     if (filter?.revoked !== undefined) where.add(`a.revoked = ${filter.revoked ? 1 : 0}`);
     if (filter?.isCorrection !== undefined)
       where.add(filter.isCorrection ? "a.correction_of IS NOT NULL" : "a.correction_of IS NULL");
     await this.#fresh();
-    return this.#all(
-      `SELECT ${ATTESTATION_SUMMARY_COLUMNS} FROM attestations a ${where.clause}
-       ORDER BY a.submitted_block DESC, a.submitted_log DESC LIMIT ? OFFSET ?`,
-      ...where.params,
-      first,
-      skip,
-    ).map(attestationSummary);
+    return this.#keyed(
+      "attestations",
+      w,
+      where,
+      (clause, order) => `SELECT ${ATTESTATION_SUMMARY_COLUMNS} FROM attestations a ${clause} ORDER BY ${order}`,
+      attestationSummary,
+    );
   }
 
   async attestation(id: Hex): Promise<AttestationDetail | undefined> {
@@ -524,18 +688,21 @@ export class EmbeddedIndexer implements ExplorerIndexer {
   }
 
   async listings(filter?: { status?: ListingStatus; creditId?: bigint }, p?: Page): Promise<ListingSummary[]> {
-    const { first, skip } = page(p);
+    return (await this.#listings(filter, listWindow("listings", p))).rows;
+  }
+
+  async #listings(filter: Lists["listings"]["filter"] | undefined, w: Window): Promise<Keyed<ListingSummary>> {
     const where = new Where();
     if (filter?.status !== undefined) where.add("status = ?", filter.status);
-    if (where.id("credit", filter?.creditId, "creditId").none) return [];
+    if (where.id("credit", filter?.creditId, "creditId").none) return NONE;
     await this.#fresh();
-    return this.#all(
-      `SELECT * FROM listings ${where.clause}
-       ORDER BY block_number DESC, log_index DESC LIMIT ? OFFSET ?`,
-      ...where.params,
-      first,
-      skip,
-    ).map(listingSummary);
+    return this.#keyed(
+      "listings",
+      w,
+      where,
+      (clause, order) => `SELECT * FROM listings ${clause} ORDER BY ${order}`,
+      listingSummary,
+    );
   }
 
   async retirement(certificateId: bigint): Promise<RetirementDetail | undefined> {
@@ -604,102 +771,121 @@ export class EmbeddedIndexer implements ExplorerIndexer {
   }
 
   async issuances(filter?: { creditId?: bigint; facility?: string }, p?: Page): Promise<IssuanceSummary[]> {
-    const { first, skip } = page(p);
+    return (await this.#issuances(filter, listWindow("issuances", p))).rows;
+  }
+
+  async #issuances(filter: Lists["issuances"]["filter"] | undefined, w: Window): Promise<Keyed<IssuanceSummary>> {
     const where = new Where().id("credit", filter?.creditId, "creditId");
-    if (where.none) return [];
+    if (where.none) return NONE;
     if (filter?.facility !== undefined) where.add("facility = ?", protocolIdKey(filter.facility));
     await this.#fresh();
-    return this.#all(
-      `SELECT * FROM issuances ${where.clause}
-       ORDER BY block_number DESC, log_index DESC LIMIT ? OFFSET ?`,
-      ...where.params,
-      first,
-      skip,
-    ).map((i) => ({
-      creditId: big(i.credit),
-      attestationId: hex(i.attestation),
-      facility: ref(i.facility),
-      projectId: big(i.project),
-      amountKg: big(i.amount_kg),
-      boundKg: big(i.bound_kg),
-      timestamp: big(i.timestamp),
-      transactionHash: hex(i.tx_hash),
-    }));
+    return this.#keyed(
+      "issuances",
+      w,
+      where,
+      (clause, order) => `SELECT * FROM issuances ${clause} ORDER BY ${order}`,
+      (i) => ({
+        creditId: big(i.credit),
+        attestationId: hex(i.attestation),
+        facility: ref(i.facility),
+        projectId: big(i.project),
+        amountKg: big(i.amount_kg),
+        boundKg: big(i.bound_kg),
+        timestamp: big(i.timestamp),
+        transactionHash: hex(i.tx_hash),
+      }),
+    );
   }
 
   async transfers(filter?: { creditId?: bigint; account?: Hex }, p?: Page): Promise<TransferSummary[]> {
-    const { first, skip } = page(p);
+    return (await this.#transfers(filter, listWindow("transfers", p))).rows;
+  }
+
+  async #transfers(filter: Lists["transfers"]["filter"] | undefined, w: Window): Promise<Keyed<TransferSummary>> {
     const credit = new Where().id("credit", filter?.creditId, "creditId");
-    if (credit.none) return [];
-    let sql: string;
-    let params: SqlParam[];
-    const order = "ORDER BY block_number DESC, log_index DESC, sub_index DESC";
+    if (credit.none) return NONE;
+    let sql: (clause: string, order: string) => string;
+    let params: SqlParam[] = [];
+    let where = credit;
     if (filter?.account !== undefined) {
       // Two index range scans (from, to) instead of an OR the planner cannot serve from one index.
       const a = account(filter.account);
       const from = new Where().add("from_address = ?", a).id("credit", filter.creditId, "creditId");
       const to = new Where().add("to_address = ?", a).id("credit", filter.creditId, "creditId");
-      sql = `SELECT * FROM (SELECT * FROM transfers ${from.clause}
-             UNION SELECT * FROM transfers ${to.clause}) ${order} LIMIT ? OFFSET ?`;
+      sql = (clause, order) => `SELECT * FROM (SELECT * FROM transfers ${from.clause}
+             UNION SELECT * FROM transfers ${to.clause}) ${clause} ORDER BY ${order}`;
       params = [...from.params, ...to.params];
+      where = new Where();
     } else {
-      sql = `SELECT * FROM transfers ${credit.clause} ${order} LIMIT ? OFFSET ?`;
-      params = credit.params;
+      sql = (clause, order) => `SELECT * FROM transfers ${clause} ORDER BY ${order}`;
     }
     await this.#fresh();
-    return this.#all(sql, ...params, first, skip).map((t) => ({
-      id: String(t.id),
-      creditId: big(t.credit),
-      kind: t.kind as TransferSummary["kind"],
-      operator: hex(t.operator),
-      from: hex(t.from_address),
-      to: hex(t.to_address),
-      amountKg: big(t.amount_kg),
-      timestamp: big(t.timestamp),
-      blockNumber: big(t.block_number),
-      transactionHash: hex(t.tx_hash),
-    }));
+    return this.#keyed(
+      "transfers",
+      w,
+      where,
+      sql,
+      (t) => ({
+        id: String(t.id),
+        creditId: big(t.credit),
+        kind: t.kind as TransferSummary["kind"],
+        operator: hex(t.operator),
+        from: hex(t.from_address),
+        to: hex(t.to_address),
+        amountKg: big(t.amount_kg),
+        timestamp: big(t.timestamp),
+        blockNumber: big(t.block_number),
+        transactionHash: hex(t.tx_hash),
+      }),
+      params,
+    );
   }
 
   async sales(filter?: { creditId?: bigint; account?: Hex; listingId?: bigint }, p?: Page): Promise<SaleSummary[]> {
-    const { first, skip } = page(p);
+    return (await this.#sales(filter, listWindow("sales", p))).rows;
+  }
+
+  async #sales(filter: Lists["sales"]["filter"] | undefined, w: Window): Promise<Keyed<SaleSummary>> {
     const where = new Where().id("credit", filter?.creditId, "creditId");
-    if (where.none || where.id("listing", filter?.listingId, "listingId").none) return [];
+    if (where.none || where.id("listing", filter?.listingId, "listingId").none) return NONE;
     if (filter?.account !== undefined) {
       const a = account(filter.account);
       where.add("(buyer = ? OR seller = ?)", a, a);
     }
     await this.#fresh();
-    return this.#all(
-      `SELECT * FROM sales ${where.clause}
-       ORDER BY block_number DESC, log_index DESC LIMIT ? OFFSET ?`,
-      ...where.params,
-      first,
-      skip,
-    ).map((s) => ({
-      id: String(s.id),
-      listingId: big(s.listing),
-      creditId: big(s.credit),
-      buyer: hex(s.buyer),
-      seller: hex(s.seller),
-      amountKg: big(s.amount_kg),
-      totalPrice: BigInt(String(s.total_price)),
-      fee: BigInt(String(s.fee)),
-      paymentToken: hex(s.payment_token),
-      retired: num(s.retired) === 1,
-      certificateId: s.certificate_id === null ? null : BigInt(String(s.certificate_id)),
-      timestamp: big(s.timestamp),
-      transactionHash: hex(s.tx_hash),
-    }));
+    return this.#keyed(
+      "sales",
+      w,
+      where,
+      (clause, order) => `SELECT * FROM sales ${clause} ORDER BY ${order}`,
+      (s) => ({
+        id: String(s.id),
+        listingId: big(s.listing),
+        creditId: big(s.credit),
+        buyer: hex(s.buyer),
+        seller: hex(s.seller),
+        amountKg: big(s.amount_kg),
+        totalPrice: BigInt(String(s.total_price)),
+        fee: BigInt(String(s.fee)),
+        paymentToken: hex(s.payment_token),
+        retired: num(s.retired) === 1,
+        certificateId: s.certificate_id === null ? null : BigInt(String(s.certificate_id)),
+        timestamp: big(s.timestamp),
+        transactionHash: hex(s.tx_hash),
+      }),
+    );
   }
 
   async retirements(
     filter?: { creditId?: bigint; account?: Hex; facility?: string },
     p?: Page,
   ): Promise<RetirementSummary[]> {
-    const { first, skip } = page(p);
+    return (await this.#retirements(filter, listWindow("retirements", p))).rows;
+  }
+
+  async #retirements(filter: Lists["retirements"]["filter"] | undefined, w: Window): Promise<Keyed<RetirementSummary>> {
     const where = new Where().id("credit", filter?.creditId, "creditId");
-    if (where.none) return [];
+    if (where.none) return NONE;
     if (filter?.facility !== undefined) where.add("facility = ?", protocolIdKey(filter.facility));
     if (filter?.account !== undefined) {
       const a = account(filter.account);
@@ -707,48 +893,53 @@ export class EmbeddedIndexer implements ExplorerIndexer {
       where.add("(beneficiary = ? OR retiree = ?)", a, a);
     }
     await this.#fresh();
-    return this.#all(
-      `SELECT * FROM retirements ${where.clause}
-       ORDER BY block_number DESC, log_index DESC LIMIT ? OFFSET ?`,
-      ...where.params,
-      first,
-      skip,
-    ).map((r) => ({
-      certificateId: BigInt(String(r.certificate_id)),
-      creditId: big(r.credit),
-      facility: ref(r.facility ?? `0x${"0".repeat(64)}`),
-      beneficiary: hex(r.beneficiary),
-      beneficiaryName: String(r.beneficiary_name),
-      retiree: hex(r.retiree),
-      amountKg: big(r.amount_kg),
-      reason: String(r.reason),
-      timestamp: big(r.timestamp),
-      transactionHash: hex(r.tx_hash),
-    }));
+    return this.#keyed(
+      "retirements",
+      w,
+      where,
+      (clause, order) => `SELECT * FROM retirements ${clause} ORDER BY ${order}`,
+      (r) => ({
+        certificateId: BigInt(String(r.certificate_id)),
+        creditId: big(r.credit),
+        facility: ref(r.facility ?? `0x${"0".repeat(64)}`),
+        beneficiary: hex(r.beneficiary),
+        beneficiaryName: String(r.beneficiary_name),
+        retiree: hex(r.retiree),
+        amountKg: big(r.amount_kg),
+        reason: String(r.reason),
+        timestamp: big(r.timestamp),
+        transactionHash: hex(r.tx_hash),
+      }),
+    );
   }
 
   async challenges(filter?: { state?: ChallengeSummary["state"] }, p?: Page): Promise<ChallengeSummary[]> {
-    const { first, skip } = page(p);
-    const where = filter?.state !== undefined ? "WHERE c.state = ?" : "";
+    return (await this.#challenges(filter, listWindow("challenges", p))).rows;
+  }
+
+  async #challenges(filter: Lists["challenges"]["filter"] | undefined, w: Window): Promise<Keyed<ChallengeSummary>> {
+    const where = new Where();
+    if (filter?.state !== undefined) where.add("c.state = ?", filter.state);
     await this.#fresh();
-    return this.#all(
-      `SELECT c.*, a.facility FROM challenges c LEFT JOIN attestations a ON a.id = c.attestation ${where}
-       ORDER BY c.block_number DESC, c.log_index DESC LIMIT ? OFFSET ?`,
-      ...(filter?.state !== undefined ? [filter.state] : []),
-      first,
-      skip,
-    ).map((c) => ({
-      attestationId: hex(c.attestation),
-      facility: ref(c.facility ?? `0x${"0".repeat(64)}`),
-      challenger: hex(c.challenger),
-      reason: String(c.reason),
-      evidenceCid: String(c.evidence_cid),
-      state: c.state as ChallengeState,
-      challengedAt: big(c.challenged_at),
-      resolvedAt: bigOrNull(c.resolved_at),
-      note: (c.note as string | null) ?? null,
-      transactionHash: hex(c.tx_hash),
-    }));
+    return this.#keyed(
+      "challenges",
+      w,
+      where,
+      (clause, order) =>
+        `SELECT c.*, a.facility FROM challenges c LEFT JOIN attestations a ON a.id = c.attestation ${clause} ORDER BY ${order}`,
+      (c) => ({
+        attestationId: hex(c.attestation),
+        facility: ref(c.facility ?? `0x${"0".repeat(64)}`),
+        challenger: hex(c.challenger),
+        reason: String(c.reason),
+        evidenceCid: String(c.evidence_cid),
+        state: c.state as ChallengeState,
+        challengedAt: big(c.challenged_at),
+        resolvedAt: bigOrNull(c.resolved_at),
+        note: (c.note as string | null) ?? null,
+        transactionHash: hex(c.tx_hash),
+      }),
+    );
   }
 
   /**

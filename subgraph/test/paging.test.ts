@@ -1,0 +1,163 @@
+/**
+ * Lists deeper than graph-node's `skip` limit, read by cursor through the subgraph client from the
+ * graph-node stand-in (support/graph-node-standin.ts; graph-node cannot run here), which refuses
+ * skip > 5000 and orders ties by id in the order's direction, as graph-node does.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { emptyStore, MAX_SKIP, put, startStandIn } from "./support/graph-node-standin.ts";
+import { SubgraphIndexer } from "../client/subgraph.ts";
+import { IndexerError } from "../client/errors.ts";
+import type { Hex } from "../client/types.ts";
+
+const schemaSdl = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "../schema.graphql"), "utf8");
+
+/** More than graph-node pages to with `skip`, plus a page and an odd remainder. */
+const COUNT = MAX_SKIP + 500 + 123;
+/** Transfers of one block share a timestamp: 7 to a block, so pages end inside runs of ties. */
+const PER_BLOCK = 7;
+const t0 = 2_000_000_000;
+const hex = (n: number, bytes: number) => `0x${n.toString(16).padStart(bytes * 2, "0")}` as Hex;
+const account = hex(0xacc, 20);
+
+/** Ids in another order than the timestamps (a permutation of 1…COUNT), so ties are ordered by id alone. */
+const idOf = (i: number) => hex(((i * 7919) % COUNT) + 1, 32);
+
+let server: { url: string; close: () => Promise<void> };
+let indexer: SubgraphIndexer;
+/** every transfer id in graph-node's order: timestamp desc, then id desc */
+let expected: string[];
+let expectedOfAccount: string[];
+
+before(async () => {
+  const store = emptyStore();
+  put(store, "Credit", {
+    id: "65538",
+    tokenId: "65538",
+    project: "1",
+    vintage: 2026,
+    issuedKg: "0",
+    retiredKg: "0",
+    supplyKg: "0",
+    retirementCount: 0,
+    holderCount: 0,
+    uri: null,
+  });
+  const rows: { id: string; timestamp: number; to: string }[] = [];
+  for (let i = 0; i < COUNT; i++) {
+    const row = {
+      id: idOf(i),
+      timestamp: t0 + Math.floor(i / PER_BLOCK),
+      to: i % 3 === 0 ? account : hex(0xb0b, 20),
+    };
+    rows.push(row);
+    put(store, "CreditTransfer", {
+      id: row.id,
+      credit: "65538",
+      kind: "Transfer",
+      operator: hex(1, 20),
+      from: hex(2, 20),
+      to: row.to,
+      amountKg: "1",
+      timestamp: String(row.timestamp),
+      blockNumber: String(Math.floor(i / PER_BLOCK)),
+      transactionHash: row.id,
+    });
+  }
+  rows.sort((a, b) => b.timestamp - a.timestamp || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  expected = rows.map((r) => r.id);
+  expectedOfAccount = rows.filter((r) => r.to === account).map((r) => r.id);
+  server = await startStandIn(schemaSdl, store);
+  indexer = new SubgraphIndexer({ url: server.url });
+});
+
+after(async () => {
+  await server.close();
+});
+
+/** Every page of `transfers` from the top by `next`, or from the bottom by `previous`. */
+async function walk(filter: { account?: Hex }, first: number, from: "top" | "bottom") {
+  const pages: string[][] = [];
+  let cursor: string | null | undefined;
+  if (from === "bottom") {
+    // the last page: the one whose next is null, found by walking down
+    let p = await indexer.list("transfers", filter, { first });
+    while (p.next) p = await indexer.list("transfers", filter, { first, after: p.next });
+    pages.push(p.rows.map((t) => t.id));
+    cursor = p.previous;
+    while (cursor) {
+      p = await indexer.list("transfers", filter, { first, before: cursor });
+      pages.unshift(p.rows.map((t) => t.id));
+      cursor = p.previous;
+    }
+    return pages;
+  }
+  do {
+    const p = await indexer.list("transfers", filter, cursor ? { first, after: cursor } : { first });
+    pages.push(p.rows.map((t) => t.id));
+    cursor = p.next;
+  } while (cursor);
+  return pages;
+}
+
+test("the stand-in refuses skip above 5000 as graph-node does, and the client does not send it", async () => {
+  await assert.rejects(
+    indexer.query(
+      `query { creditTransfers(first: 10, skip: ${MAX_SKIP + 1}) { id } }`,
+      {},
+      z.object({ creditTransfers: z.array(z.unknown()) }),
+    ),
+    (e: unknown) =>
+      e instanceof IndexerError &&
+      e.code === "INDEXER_QUERY_FAILED" &&
+      /The `skip` argument must be between 0 and 5000, but is 5001/.test(e.message),
+  );
+  await assert.rejects(
+    indexer.transfers({}, { first: 100, skip: MAX_SKIP + 100 }),
+    (e: unknown) => e instanceof IndexerError && e.code === "INDEXER_ARGUMENT_INVALID" && /page.after/.test(e.message),
+  );
+});
+
+test("list: a list deeper than skip reaches, walked by `next` to the end, gives every row once, ties in id order", async () => {
+  const pages = await walk({}, 100, "top");
+  assert.equal(pages.length, Math.ceil(COUNT / 100));
+  assert.ok(pages.slice(0, -1).every((p) => p.length === 100));
+  assert.deepEqual(pages.flat(), expected);
+});
+
+test("list: walked back by `previous` from the last page, the same rows in the same order", async () => {
+  const pages = await walk({}, 500, "bottom");
+  assert.deepEqual(pages.flat(), expected);
+  assert.equal(pages.at(-1)!.length, COUNT % 500 || 500);
+});
+
+test("list: a filter with `or` (an account on either side) is combined with the cursor, every row once", async () => {
+  const pages = await walk({ account }, 250, "top");
+  assert.deepEqual(pages.flat(), expectedOfAccount);
+});
+
+test("list: the first page has no previous, the last no next; a cursor of another shape is refused", async () => {
+  const top = await indexer.list("transfers", {}, { first: 10 });
+  assert.equal(top.previous, null);
+  assert.deepEqual(
+    top.rows.map((t) => t.id),
+    expected.slice(0, 10),
+  );
+  const second = await indexer.list("transfers", {}, { first: 10, after: top.next! });
+  assert.deepEqual(
+    (await indexer.list("transfers", {}, { first: 10, before: second.previous! })).rows.map((t) => t.id),
+    expected.slice(0, 10),
+  );
+  await assert.rejects(
+    indexer.list("transfers", {}, { first: 10, after: "not-a-cursor" }),
+    (e: unknown) => e instanceof IndexerError && e.code === "INDEXER_ARGUMENT_INVALID",
+  );
+  await assert.rejects(
+    indexer.list("transfers", {}, { first: 10, after: top.next!, skip: 10 }),
+    (e: unknown) => e instanceof IndexerError && e.code === "INDEXER_ARGUMENT_INVALID",
+  );
+});
