@@ -11,6 +11,12 @@
  *     the first hours of a year, when they no longer fit in it, ending at the year's start, on
  *     the last day of the year before (its vintage).
  *
+ * A vintage is the UTC year of a period's start (CarbonCredits._vintageOf: UtcDate.yearOf
+ * (periodStart)), and a period may end at 00:00 on 1 January of the next year but not after. So
+ * the previous year's vintage on 1 January (until 01:00 on 2 January with two 12-hour periods) is
+ * right, not a clock bug: those periods were measured in that year, and a period of the new year
+ * cannot have ended yet.
+ *
  * The project's baseline takes effect at the first period's start (seed-demo registers it so).
  */
 export type DemoPeriods = {
