@@ -14,7 +14,7 @@ import {
 } from "../../sdk/src/index.ts";
 import { headerFromJson, headerToJson } from "../src/batch/bundle.ts";
 import { MemoryDeviceDirectory, type DeviceInfo } from "../src/devices/directory.ts";
-import { reviewCosign, type CosignRequest } from "../src/quorum/cosign.ts";
+import { reviewCosign, type CosignRequest, type ReviewRequest } from "../src/quorum/cosign.ts";
 import { Cosigner, type CosignAnswer } from "../src/quorum/cosigner.ts";
 import { SqliteStorage } from "../src/storage/sqlite.ts";
 import { deviceInfo, electricity, makeDevice } from "./fixtures.ts";
@@ -105,7 +105,15 @@ describe("Cosigner: what a stateless review cannot see", () => {
   const idOf = (req: CosignRequest) => hashBatchHeader(headerFromJson(req.header), domain);
 
   /** A co-signer on a database of its own; counts device look-ups and reviews. */
-  function cosigner(opts: { originals?: Map<Hex, CosignRequest>; bundles?: Map<string, string>; nowMs?: number } = {}) {
+  function cosigner(
+    opts: {
+      originals?: Map<Hex, CosignRequest>;
+      bundles?: Map<string, string>;
+      nowMs?: number;
+      /** awaited before each review, with the review's request and signal */
+      beforeReview?: (req: ReviewRequest, signal: AbortSignal | undefined) => Promise<void>;
+    } = {},
+  ) {
     const storage = new SqliteStorage(join(tmp.dir, `${Math.random()}.db`));
     const directory = new MemoryDeviceDirectory([deviceInfo(meter)]);
     const calls = { lookups: 0, reviews: 0 };
@@ -119,8 +127,9 @@ describe("Cosigner: what a stateless review cannot see", () => {
           return directory.get(id);
         },
       },
-      review: (req, records) => {
+      review: async (req, records, signal) => {
         calls.reviews++;
+        await opts.beforeReview?.(req, signal);
         return reviewCosign(req, { calculator, devices: new MemoryDeviceDirectory(records) });
       },
       original: async (id) => {
@@ -242,4 +251,72 @@ describe("Cosigner: what a stateless review cannot see", () => {
     assert.equal(c.inFlight, 0);
     storage.close();
   });
+
+  test("a review whose requesters have all gone is stopped, records nothing and leaves no entry; the same request again is signed", async () => {
+    // the full review (after decoding and the device look-up) held until the test lets it go; like
+    // the bundle worker's, it does not stop part-way: it answers as if nothing happened
+    let letGo!: () => void;
+    let hold: Promise<void> | null = new Promise<void>((go) => (letGo = go));
+    const seen: (AbortSignal | undefined)[] = [];
+    const { c, storage, calls } = cosigner({
+      beforeReview: async (req, signal) => {
+        if (req.stage === "decode" || !hold) return;
+        seen.push(signal);
+        const h = hold;
+        hold = null; // only the first full review is held
+        await h;
+      },
+    });
+    const req = request([low], period);
+    const [a, b] = [new AbortController(), new AbortController()];
+    const answers = [c.cosign(req, a.signal), c.cosign(req, b.signal)];
+    await waitUntil(() => seen.length === 1, "the full review under way");
+    assert.equal(calls.reviews, 2, "one review for both: its decode stage, then the full review");
+    a.abort(new Error("requester a closed its request"));
+    await assert.rejects(answers[0]!, /requester a closed/);
+    assert.equal(seen[0]!.aborted, false, "one requester left: the review goes on");
+    assert.equal(c.inFlight, 1);
+    b.abort(new Error("requester b closed its request"));
+    await assert.rejects(answers[1]!, /requester b closed/);
+    assert.equal(seen[0]!.aborted, true, "the last one gone: the review is stopped");
+    assert.equal(c.inFlight, 0, "and its entry dropped at once");
+    // the same request meanwhile starts a review of its own rather than waiting on the stopped one
+    const again = c.cosign(req);
+    letGo(); // the stopped review's step ends, with an answer nobody wants
+    signed(await again);
+    assert.equal(calls.reviews, 2 + 2, "a review of its own");
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(c.inFlight, 0);
+    assert.ok(storage.getCosign(idOf(req)), "recorded by the review that was wanted");
+    // a stopped review records nothing: the first request alone, stopped, leaves no record
+    let first = true;
+    const fresh = cosigner({
+      beforeReview: async (r, signal) => {
+        if (r.stage === "decode" || !first) return;
+        first = false; // the first full review: until it is stopped
+        await new Promise((go) => signal!.addEventListener("abort", go, { once: true }));
+      },
+    });
+    const gone = new AbortController();
+    const stopped = fresh.c.cosign(req, gone.signal);
+    await waitUntil(() => fresh.calls.reviews === 2, "the full review under way");
+    gone.abort(new Error("closed"));
+    await assert.rejects(stopped, /closed/);
+    await new Promise((r) => setTimeout(r, 50)); // the stopped review reaches its next step
+    assert.equal(fresh.storage.getCosign(idOf(req)), null, "no co-sign recorded by the stopped review");
+    assert.equal(fresh.c.inFlight, 0);
+    // an alternative for the period is still signed: nothing holds it
+    signed(await fresh.c.cosign(request([low, high], period)));
+    fresh.storage.close();
+    storage.close();
+  });
 });
+
+/** Polls `ok` every few ms until it holds (at most 10 s). */
+async function waitUntil(ok: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

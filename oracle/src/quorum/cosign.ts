@@ -45,14 +45,20 @@ export type ReviewResult = { ok: true; header: BatchHeader; digests: string[] } 
  */
 let decoded: { cid: string; bundle: Bundle } | null = null;
 
-/** Why a co-signer refuses a header, or the header it may sign. */
+/**
+ * Why a co-signer refuses a header, or the header it may sign. `signal`: once aborted (nobody
+ * wants the answer any more), the review throws its reason at its next step (after decoding,
+ * before each device look-up, before the signatures are checked) instead of going on.
+ */
 export async function reviewCosign(
   req: ReviewRequest,
   deps: {
     calculator: Pick<EmissionsCalculator, "methodologyId" | "factorSetId" | "facilityContext">;
     devices: Pick<DeviceDirectory, "get">;
+    signal?: AbortSignal;
   },
 ): Promise<ReviewResult> {
+  const signal = deps.signal;
   let header: BatchHeader;
   try {
     header = headerFromJson(req.header);
@@ -75,6 +81,7 @@ export async function reviewCosign(
       return { ok: false, why: `bundle is not a canonical evidence bundle: ${(err as Error).message}` };
     }
   }
+  signal?.throwIfAborted();
   if (headerToJson(bundleHeader(bundle, cid)) !== headerToJson(header)) {
     return { ok: false, why: "the header's fields are not the ones the bundle backs (root, totals, period, ids)" };
   }
@@ -126,6 +133,7 @@ export async function reviewCosign(
   for (const r of bundle.readings) {
     const { deviceId, ts } = r.envelope.reading;
     if (refused.has(deviceId)) continue;
+    signal?.throwIfAborted();
     const d = await device(deviceId);
     const why = !d
       ? `device ${deviceId} is not registered`
@@ -141,6 +149,7 @@ export async function reviewCosign(
       why: `${list.slice(0, 20).join("; ")}${list.length > 20 ? `; and ${list.length - 20} devices more` : ""}`,
     };
   }
+  signal?.throwIfAborted();
   const checks = await checkBundle(bundle, {
     // Node's WebCrypto (OpenSSL on the libuv thread pool): the sdk's default, pure-JS noble, checks
     // a few hundred signatures a second and would hold this node's main thread for the whole window

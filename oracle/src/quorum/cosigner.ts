@@ -24,12 +24,16 @@ export type CosignerDeps = {
   /** `batching.graceS`: a period is co-signed once it ended this long ago, when it is sealed */
   graceS: number;
   devices: Pick<DeviceDirectory, "get">;
-  /** `reviewCosign` (cosign.ts), on the bundle worker or in this thread, with the records of the bundle's devices */
-  review: (req: ReviewRequest, devices: DeviceInfo[]) => Promise<ReviewResult>;
+  /**
+   * `reviewCosign` (cosign.ts), on the bundle worker or in this thread, with the records of the
+   * bundle's devices; `signal` aborts once every requester of the review has gone (a review that
+   * cannot stop part-way may ignore it: its answer is then thrown away)
+   */
+  review: (req: ReviewRequest, devices: DeviceInfo[], signal?: AbortSignal) => Promise<ReviewResult>;
   /** The header of a registered attestation (the original of a correction), null when there is none; null: no registry to ask. */
-  original: ((id: Hex) => Promise<BatchHeader | null>) | null;
-  /** A bundle from this node's content store, null when it does not hold it. */
-  readBundle: (cid: string) => Promise<Uint8Array | null>;
+  original: ((id: Hex, signal?: AbortSignal) => Promise<BatchHeader | null>) | null;
+  /** A bundle from this node's content store, null when it does not hold it; `signal` as for `review`. */
+  readBundle: (cid: string, signal?: AbortSignal) => Promise<Uint8Array | null>;
   /** The attestation id of a header (its EIP-712 digest on this node's registry). */
   attestationId: (header: BatchHeader) => Hex;
   sign: (header: BatchHeader) => Promise<{ signer: string; signature: string }>;
@@ -41,6 +45,15 @@ const refuse = (status: 409 | 413 | 422 | 503, error: string, refused: string): 
   status,
   error,
 });
+
+/** A review in flight: its answer, shared by its requesters, and how to stop it once they have all gone. */
+type Review = { answer: Promise<CosignAnswer>; stop: AbortController; waiting: number };
+
+/**
+ * The answer of a review stopped because every requester went (nobody receives it; a requester
+ * without a signal never goes, so it never gets this).
+ */
+const CANCELLED = refuse(503, "COSIGN_CANCELLED", "the review was stopped: every request for it went away");
 
 /**
  * The co-signer (docs/oracle.md, "Quorum"): `reviewCosign`'s checks of the bundle, and what a
@@ -61,16 +74,26 @@ const refuse = (status: 409 | 413 | 422 | 503, error: string, refused: string): 
  * - **Cheap checks first.** The header, the bundle's CID and the number of device ids are checked
  *   in this thread; the bundle is decoded (on the bundle worker) before any device is looked up;
  *   and requests for the same header and bundle while one is under review share its answer.
+ * - **Abandoned reviews stop.** Once every requester of a review has gone (its `signal` aborted:
+ *   the HTTP request closed), the review is stopped between its steps (and inside those that take
+ *   a signal), its entry dropped at once so that the same request later starts a review of its
+ *   own, and it never records a co-sign: the record is taken only if it was still wanted.
  */
 export class Cosigner {
   readonly #deps: CosignerDeps;
-  readonly #inFlight = new Map<string, Promise<CosignAnswer>>();
+  readonly #inFlight = new Map<string, Review>();
 
   constructor(deps: CosignerDeps) {
     this.#deps = deps;
   }
 
-  cosign(req: CosignRequest): Promise<CosignAnswer> {
+  /**
+   * This node's answer to `req`. `signal`: the requester's (its HTTP request closed); once it
+   * aborts, the promise rejects with its reason, and when it was the review's last requester the
+   * review is stopped. Without one, the requester stays for the whole review.
+   */
+  cosign(req: CosignRequest, signal?: AbortSignal): Promise<CosignAnswer> {
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     let header: BatchHeader;
     try {
       header = headerFromJson(req.header);
@@ -84,12 +107,51 @@ export class Cosigner {
       );
     // the same bytes (their CID) and the same header: one review, its answer to each asker
     const key = `${cid} ${headerToJson(header)}`;
-    let answer = this.#inFlight.get(key);
-    if (!answer) {
-      answer = this.#cosign(req, header).finally(() => this.#inFlight.delete(key));
-      this.#inFlight.set(key, answer);
+    let review = this.#inFlight.get(key);
+    if (!review) {
+      const stop = new AbortController();
+      const answer = this.#cosign(req, header, stop.signal)
+        .catch((err: unknown) => {
+          if (stop.signal.aborted) return CANCELLED; // a step that took the signal threw its reason
+          throw err;
+        })
+        .finally(() => {
+          // a stopped review's entry was dropped when it stopped, and may be another's now
+          if (this.#inFlight.get(key) === created) this.#inFlight.delete(key);
+        });
+      const created: Review = { answer, stop, waiting: 0 };
+      review = created;
+      this.#inFlight.set(key, created);
     }
-    return answer;
+    return this.#wait(key, review, signal);
+  }
+
+  /** `review`'s answer for one more requester, who may leave (`signal`): the last to leave stops it. */
+  #wait(key: string, review: Review, signal: AbortSignal | undefined): Promise<CosignAnswer> {
+    review.waiting++;
+    if (!signal) return review.answer;
+    return new Promise<CosignAnswer>((resolve, reject) => {
+      const leave = () => {
+        if (--review.waiting === 0) {
+          // dropped now, not when the review reaches its next step: a request arriving meanwhile
+          // must not wait on a review nobody wants
+          if (this.#inFlight.get(key) === review) this.#inFlight.delete(key);
+          review.stop.abort(new Error("every requester of this co-sign review has gone"));
+        }
+        reject(signal.reason as Error);
+      };
+      signal.addEventListener("abort", leave, { once: true });
+      review.answer.then(
+        (a) => {
+          signal.removeEventListener("abort", leave);
+          resolve(a);
+        },
+        (err: unknown) => {
+          signal.removeEventListener("abort", leave);
+          reject(err as Error);
+        },
+      );
+    });
   }
 
   /** Reviews in flight (for tests). */
@@ -97,7 +159,7 @@ export class Cosigner {
     return this.#inFlight.size;
   }
 
-  async #cosign(req: CosignRequest, header: BatchHeader): Promise<CosignAnswer> {
+  async #cosign(req: CosignRequest, header: BatchHeader, signal: AbortSignal): Promise<CosignAnswer> {
     const d = this.#deps;
     if (header.periodStart >= header.periodEnd)
       return refuse(
@@ -132,7 +194,8 @@ export class Cosigner {
         `the bundle names ${ids.length} devices; this node looks up at most ${max} for one co-signature`,
       );
     // decoded before any device is looked up (on the bundle worker: seconds for a large window)
-    const decoded = await d.review({ header: req.header, bundle: req.bundle, stage: "decode" }, []);
+    const decoded = await d.review({ header: req.header, bundle: req.bundle, stage: "decode" }, [], signal);
+    signal.throwIfAborted();
     if (!decoded.ok) return refuse(422, "COSIGN_REFUSED", decoded.why);
     // a regular header's conflict needs no device: refused before any is looked up
     if (!correction) {
@@ -141,17 +204,22 @@ export class Cosigner {
     }
     let original: string | undefined;
     if (correction) {
-      const o = await this.#original(header);
+      const o = await this.#original(header, signal);
+      signal.throwIfAborted();
       if (typeof o !== "string") return o;
       original = o;
     }
     let devices: DeviceInfo[];
+    signal.throwIfAborted(); // one registry call a device: not made for nobody
     try {
       devices = (await Promise.all(ids.map((id) => d.devices.get(id)))).filter((x): x is DeviceInfo => x !== null);
     } catch (err) {
       return refuse(503, "COSIGN_RETRY_LATER", `looking the bundle's devices up failed: ${(err as Error).message}`);
     }
-    const review = await d.review({ header: req.header, bundle: req.bundle, original }, devices);
+    signal.throwIfAborted();
+    const review = await d.review({ header: req.header, bundle: req.bundle, original }, devices, signal);
+    // nothing awaited between this check and the record: a review nobody wants records nothing
+    signal.throwIfAborted();
     if (!review.ok) return refuse(422, "COSIGN_REFUSED", review.why);
     const out = d.storage.recordCosign({ ...record, digests: review.digests });
     if (out.outcome === "conflict") return conflict(record, out);
@@ -159,14 +227,14 @@ export class Cosigner {
   }
 
   /** The text of a correction's original's bundle, or why it cannot be co-signed. */
-  async #original(header: BatchHeader): Promise<string | CosignAnswer> {
+  async #original(header: BatchHeader, signal: AbortSignal): Promise<string | CosignAnswer> {
     const d = this.#deps;
     const id = header.correctionOf;
     if (!d.original)
       return refuse(503, "COSIGN_RETRY_LATER", `this node cannot read the registry to check the original ${id}`);
     let o: BatchHeader | null;
     try {
-      o = await d.original(id);
+      o = await d.original(id, signal);
     } catch (err) {
       return refuse(
         503,
@@ -194,8 +262,9 @@ export class Cosigner {
         `the correction's period ${header.periodStart}..${header.periodEnd} is not inside its original ${id}'s ${o.periodStart}..${o.periodEnd}`,
       );
     let bytes: Uint8Array | null;
+    signal.throwIfAborted();
     try {
-      bytes = await d.readBundle(o.bundleCid);
+      bytes = await d.readBundle(o.bundleCid, signal);
     } catch (err) {
       return refuse(
         503,
