@@ -1,14 +1,16 @@
 import type { ReactNode } from "react";
-import { exportHref, PAGE_SIZE, pageWindow, parsePage, toParams, type ListSpec } from "@/lib/explorer/lists.ts";
+import Link from "next/link";
+import { exportHref, listHref, PAGE_SIZE, parseCursor, toParams, type ListSpec } from "@/lib/explorer/lists.ts";
+import { CursorPager } from "./CursorPager.tsx";
 import { readExplorer } from "./data.ts";
 import { FilterForm } from "./FilterForm.tsx";
-import { Pager } from "./Pager.tsx";
 import { IndexerStatus, IndexerUnavailable } from "./Status.tsx";
 import styles from "./explorer.module.css";
 
 /**
- * One explorer list: heading, filters (in the URL), the indexer's status, the rows of `?page=`,
- * previous/next links, an empty state, and the CSV export of the same filters.
+ * One explorer list: heading, filters (in the URL), the indexer's status, the rows from the top or
+ * from `?after=` / `?before=` (a cursor: any depth, on either backend), first/previous/next links,
+ * an empty state, and the CSV export of the same filters.
  */
 export async function ListPage<F, R>({
   spec,
@@ -24,9 +26,10 @@ export async function ListPage<F, R>({
   render: (rows: R[]) => ReactNode;
 }) {
   const params = toParams(searchParams);
-  const page = parsePage(params.get("page"));
+  const cursor = parseCursor(params);
+  const paged = cursor.after !== undefined || cursor.before !== undefined;
   const { filter, active, errors } = spec.parse(params);
-  const read = await readExplorer((ix) => spec.read(ix, filter, pageWindow(page)));
+  const read = await readExplorer((ix) => spec.read(ix, filter, { first: PAGE_SIZE, ...cursor }));
   const filtered = Object.keys(active).length > 0;
   return (
     <>
@@ -42,20 +45,27 @@ export async function ListPage<F, R>({
           </ul>
         </div>
       ) : null}
-      {!read.ok ? (
+      {!read.ok && paged && read.code === "INDEXER_ARGUMENT_INVALID" ? (
+        <div role="alert" className="status status--bad">
+          <p>
+            This page&apos;s link does not point into this list ({read.message}).{" "}
+            <Link href={listHref(path, active)}>Start from the first page</Link>.
+          </p>
+        </div>
+      ) : !read.ok ? (
         <IndexerUnavailable failure={read} what={spec.plural} />
       ) : (
         <>
           <IndexerStatus status={read.status} />
           <div className={styles.toolbar}>
             <p role="status" data-testid="row-count">
-              {read.data.length === 0
-                ? page > 1
-                  ? `No ${spec.plural} on page ${page}.`
+              {read.data.rows.length === 0
+                ? paged
+                  ? `No more ${spec.plural} this way.`
                   : filtered
                     ? `No ${spec.plural} match these filters.`
                     : `No ${spec.plural} are indexed yet.`
-                : `Showing ${Math.min(read.data.length, PAGE_SIZE)} ${read.data.length === 1 ? spec.singular : spec.plural}${filtered ? " matching the filters" : ""}.`}
+                : `Showing ${read.data.rows.length} ${read.data.rows.length === 1 ? spec.singular : spec.plural}${filtered ? " matching the filters" : ""}.`}
             </p>
             <a className="button secondary" href={exportHref(spec.name, active)} download>
               Download CSV
@@ -66,16 +76,8 @@ export async function ListPage<F, R>({
               </span>
             </a>
           </div>
-          {read.data.length > 0 ? render(read.data.slice(0, PAGE_SIZE)) : null}
-          <Pager
-            path={path}
-            active={active}
-            page={page}
-            hasNext={read.data.length > PAGE_SIZE}
-            shown={Math.min(read.data.length, PAGE_SIZE)}
-            pageSize={PAGE_SIZE}
-            label={spec.plural}
-          />
+          {read.data.rows.length > 0 ? render(read.data.rows) : null}
+          <CursorPager path={path} active={active} page={read.data} pageSize={PAGE_SIZE} label={spec.plural} />
         </>
       )}
     </>

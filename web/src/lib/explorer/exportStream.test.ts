@@ -1,106 +1,114 @@
 /**
- * A list's CSV export read whole, page by page, through the subgraph backend (the real
- * SubgraphIndexer) from a loopback HTTP server that answers the transfers query as graph-node does
- * for a subgraph holding `total` transfers (graph-node cannot run here; it stands for one).
+ * A list's CSV export read whole, page by page by cursor, through the subgraph backend (the real
+ * SubgraphIndexer) from the graph-node stand-in (subgraph/test/support/graph-node-standin.ts, which
+ * stands for graph-node: it cannot run here), holding more transfers than graph-node's `skip`
+ * reaches (it refuses skip > 5000 as graph-node does), with ties on the timestamp.
  */
-import { test } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
-import { createIndexer, SUBGRAPH_MAX_SKIP } from "@carbonproof/subgraph/client";
+import { readFileSync } from "node:fs";
+import { createIndexer, type ExplorerIndexer } from "@carbonproof/subgraph/client";
+import { emptyStore, MAX_SKIP, put, startStandIn } from "../../../../subgraph/test/support/graph-node-standin.ts";
 import { CSV_EXPORTS } from "./lists.ts";
-import { csvExportStream, EXPORT_CHUNK, EXPORT_MAX_ROWS, exportReach } from "./exportStream.ts";
+import { csvExportStream, EXPORT_CHUNK } from "./exportStream.ts";
 
+const schemaSdl = readFileSync(new URL("../../../../subgraph/schema.graphql", import.meta.url), "utf8");
+const COUNT = MAX_SKIP + EXPORT_CHUNK + 123;
 const hex = (n: number, bytes: number) => `0x${n.toString(16).padStart(bytes * 2, "0")}`;
 
-/** graph-node's answer to the transfers query for `total` transfers, newest first; it refuses skip > 5000 as graph-node does. */
-async function graphNode(
-  total: number,
-): Promise<{ server: Server; url: string; asked: { first: number; skip: number }[] }> {
-  const asked: { first: number; skip: number }[] = [];
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c: Buffer) => (body += c.toString()));
-    req.on("end", () => {
-      const { variables } = JSON.parse(body) as { variables: { first: number; skip: number } };
-      asked.push({ first: variables.first, skip: variables.skip });
-      res.setHeader("content-type", "application/json");
-      if (variables.skip > 5000) {
-        res.end(JSON.stringify({ errors: [{ message: "The `skip` argument must be between 0 and 5000" }] }));
-        return;
-      }
-      const rows = [];
-      for (let i = variables.skip; i < Math.min(total, variables.skip + variables.first); i++)
-        rows.push({
-          id: hex(i + 1, 32),
-          credit: { tokenId: "1" },
-          kind: "Transfer",
-          operator: hex(1, 20),
-          from: hex(2, 20),
-          to: hex(3, 20),
-          amountKg: "1",
-          timestamp: String(2_000_000_000 - i),
-          blockNumber: String(1_000_000 - i),
-          transactionHash: hex(i + 1, 32),
-        });
-      res.end(JSON.stringify({ data: { creditTransfers: rows } }));
-    });
+let server: { url: string; close: () => Promise<void> };
+let ix: ExplorerIndexer;
+/** transfer ids as graph-node orders them: timestamp desc, then id desc */
+let expected: string[];
+/** the `skip` of every list request the stand-in was sent */
+const skips: number[] = [];
+
+before(async () => {
+  const store = emptyStore();
+  put(store, "Credit", {
+    id: "1",
+    tokenId: "1",
+    project: "1",
+    vintage: 2026,
+    issuedKg: "0",
+    retiredKg: "0",
+    supplyKg: "0",
+    retirementCount: 0,
+    holderCount: 0,
+    uri: null,
   });
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, asked };
-}
-
-async function exportAll(total: number) {
-  const node = await graphNode(total);
-  try {
-    const ix = createIndexer({ backend: "subgraph", url: node.url, headers: {} });
-    const spec = CSV_EXPORTS.transfers;
-    const query = new URLSearchParams();
-    const first = await spec.page(ix, query, { first: EXPORT_CHUNK, skip: 0 });
-    const errors: unknown[] = [];
-    const stream = csvExportStream({
-      header: spec.header(),
-      first,
-      read: (page) => spec.page(ix, query, page),
-      ...exportReach(ix),
-      onError: (e) => errors.push(e),
+  const rows: { id: string; timestamp: number }[] = [];
+  for (let i = 0; i < COUNT; i++) {
+    // 5 transfers a block (one timestamp), ids in another order than the blocks
+    const row = { id: hex(((i * 7919) % COUNT) + 1, 32), timestamp: 2_000_000_000 - Math.floor(i / 5) };
+    rows.push(row);
+    put(store, "CreditTransfer", {
+      id: row.id,
+      credit: "1",
+      kind: "Transfer",
+      operator: hex(1, 20),
+      from: hex(2, 20),
+      to: hex(3, 20),
+      amountKg: "1",
+      timestamp: String(row.timestamp),
+      blockNumber: String(1_000_000 - Math.floor(i / 5)),
+      transactionHash: row.id,
     });
-    const text = await new Response(stream).text();
-    const lines = text.split("\r\n").filter((l) => l.length > 0);
-    return { lines, errors, asked: node.asked };
-  } finally {
-    await new Promise((ok) => node.server.close(ok));
   }
+  rows.sort((a, b) => b.timestamp - a.timestamp || (a.id < b.id ? 1 : -1));
+  expected = rows.map((r) => r.id);
+  server = await startStandIn(schemaSdl, store);
+  ix = createIndexer({ backend: "subgraph", url: server.url, headers: {} }, undefined, async (input, init) => {
+    const { variables } = JSON.parse(String(init?.body)) as { variables: { skip?: number } };
+    skips.push(variables.skip ?? 0);
+    return fetch(input, init);
+  });
+});
+
+after(async () => {
+  await server.close();
+});
+
+async function exportAll(maxRows?: number) {
+  const spec = CSV_EXPORTS.transfers;
+  const query = new URLSearchParams();
+  const first = await spec.page(ix, query, { first: EXPORT_CHUNK });
+  const errors: unknown[] = [];
+  const stream = csvExportStream({
+    header: spec.header(),
+    first,
+    read: (page) => spec.page(ix, query, page),
+    maxRows,
+    onError: (e) => errors.push(e),
+  });
+  const text = await new Response(stream).text();
+  return { lines: text.split("\r\n").filter((l) => l.length > 0), errors };
 }
 
-test("an export through the subgraph stops at the depth graph-node pages to, saying so, instead of failing mid-download", async () => {
-  const reach = SUBGRAPH_MAX_SKIP + EXPORT_CHUNK;
-  const { lines, errors, asked } = await exportAll(reach + 1_500);
+test("an export through the subgraph reaches past graph-node's skip limit by cursor: every row once, in order", async () => {
+  skips.length = 0;
+  const { lines, errors } = await exportAll();
   assert.deepEqual(errors, []);
-  assert.equal(lines.length, 1 + reach + 1, "header, every row graph-node can page to, the truncation line");
-  assert.equal(
-    lines.at(-1),
-    `# truncated after ${reach} rows: the subgraph pages no deeper than ${reach} rows of a list: narrow the filters`,
-  );
-  assert.ok(
-    asked.every((p) => p.skip <= SUBGRAPH_MAX_SKIP && p.first <= EXPORT_CHUNK),
-    JSON.stringify(asked),
-  );
-  // each row once, in order
-  const ids = lines.slice(1, -1).map((l) => l.split(",")[0]);
-  assert.equal(new Set(ids).size, reach);
-});
-
-test("a list within the reach is exported whole, ending on its short page without a truncation line", async () => {
-  const { lines, errors, asked } = await exportAll(1_234);
-  assert.deepEqual(errors, []);
-  assert.equal(lines.length, 1 + 1_234);
-  assert.ok(!lines.some((l) => l.startsWith("#")));
+  assert.equal(lines[0], CSV_EXPORTS.transfers.header().trim());
+  assert.ok(!lines.some((l) => l.startsWith("#")), "no truncation line");
   assert.deepEqual(
-    asked.map((p) => p.skip),
-    [0, 500, 1000],
+    lines.slice(1).map((l) => l.split(",")[0]),
+    expected,
+  );
+  assert.equal(skips.length, Math.ceil(COUNT / EXPORT_CHUNK));
+  assert.ok(
+    skips.every((s) => s === 0),
+    "pages by cursor, never by skip",
   );
 });
 
-test("the embedded backend reaches EXPORT_MAX_ROWS", () => {
-  assert.deepEqual(exportReach({ backend: "embedded" }), { maxRows: EXPORT_MAX_ROWS, why: "narrow the filters" });
+test("an export stops at its row cap and says so in its last line", async () => {
+  const { lines, errors } = await exportAll(1_200);
+  assert.deepEqual(errors, []);
+  assert.equal(lines.length, 1 + 1_200 + 1);
+  assert.equal(lines.at(-1), "# truncated after 1200 rows: narrow the filters");
+  assert.deepEqual(
+    lines.slice(1, -1).map((l) => l.split(",")[0]),
+    expected.slice(0, 1_200),
+  );
 });

@@ -6,6 +6,7 @@ import {
   exportHref,
   listHref,
   pageWindow,
+  parseCursor,
   parsePage,
   salesList,
   toParams,
@@ -19,6 +20,15 @@ test("page numbers come from ?page= and anything odd is page 1", () => {
   assert.equal(parsePage("two"), 1);
   assert.equal(parsePage(undefined), 1);
   assert.deepEqual(pageWindow(3), { first: 51, skip: 100 });
+});
+
+test("a list page starts after or before a cursor from the URL; text that cannot be a cursor is the top", () => {
+  assert.deepEqual(parseCursor(toParams({ after: "WyIxMjMiLCIweGFiIl0" })), { after: "WyIxMjMiLCIweGFiIl0" });
+  assert.deepEqual(parseCursor(toParams({ before: "WyIxMjMiLCIweGFiIl0" })), { before: "WyIxMjMiLCIweGFiIl0" });
+  assert.deepEqual(parseCursor(toParams({ after: "abc", before: "def" })), { after: "abc" }, "one of them");
+  assert.deepEqual(parseCursor(toParams({ after: "a b/c" })), {});
+  assert.deepEqual(parseCursor(toParams({ after: "x".repeat(513) })), {});
+  assert.deepEqual(parseCursor(toParams({ page: "3" })), {});
 });
 
 test("filters are read from the URL, checked, and kept for links; bad values are named", () => {
@@ -56,6 +66,11 @@ test("page and export links carry the same filters", () => {
   assert.equal(listHref("/explorer/listings", active), "/explorer/listings?credit=65538&status=Open");
   assert.equal(listHref("/explorer/listings", active, 2), "/explorer/listings?credit=65538&status=Open&page=2");
   assert.equal(listHref("/explorer/oracles", {}), "/explorer/oracles");
+  assert.equal(
+    listHref("/explorer/listings", active, { after: "abc" }),
+    "/explorer/listings?credit=65538&status=Open&after=abc",
+  );
+  assert.equal(listHref("/explorer/oracles", {}, { before: "abc" }), "/explorer/oracles?before=abc");
   assert.equal(exportHref("listings", active), "/explorer/export/listings?credit=65538&status=Open");
 });
 

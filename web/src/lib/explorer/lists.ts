@@ -13,6 +13,8 @@ import type {
   FacilitySummary,
   Hex,
   IssuanceSummary,
+  ListName,
+  ListPage,
   ListingSummary,
   OracleNodeSummary,
   Page,
@@ -21,18 +23,36 @@ import type {
   TransferSummary,
 } from "@carbonproof/subgraph/client";
 import { csvHeader, csvRows, isoUtc, type CsvColumn } from "./csv.ts";
+import type { ExportPage } from "./exportStream.ts";
 import { isFacilityRef, parseUintId } from "../ids.ts";
 
 /** Rows per page of every explorer list. */
 export const PAGE_SIZE = 50;
 
-/** `?page=` → 1-based page number (anything else is page 1). */
+/**
+ * Where a list page starts: `?after=<cursor>` (the rows after that row), `?before=<cursor>` (the
+ * rows before it), or the top. A cursor is opaque text the previous page's links carried; text
+ * that cannot be one is ignored (the top), and the indexer refuses one that is not of its list.
+ */
+export type ListCursor = { after?: string; before?: string };
+
+const CURSOR = /^[A-Za-z0-9_-]{1,512}$/;
+
+export function parseCursor(params: URLSearchParams): ListCursor {
+  const after = params.get("after");
+  if (after && CURSOR.test(after)) return { after };
+  const before = params.get("before");
+  if (before && CURSOR.test(before)) return { before };
+  return {};
+}
+
+/** `?page=` → 1-based page number (anything else is page 1); for the detail pages' short lists. */
 export function parsePage(text: string | null | undefined): number {
   if (!text || !/^\d{1,6}$/.test(text)) return 1;
   return Math.max(1, Number(text));
 }
 
-/** The indexer window of a page: one row more than shown, to know whether a next page exists. */
+/** The indexer window of a detail page's list: one row more than shown, to know whether a next page exists. */
 export function pageWindow(page: number, size = PAGE_SIZE): Required<Pick<Page, "first" | "skip">> {
   return { first: size + 1, skip: (page - 1) * size };
 }
@@ -70,21 +90,12 @@ export type ListSpec<F, R> = {
   plural: string;
   fields: readonly FilterField[];
   parse(params: URLSearchParams): ParsedFilter<F>;
-  read(ix: ExplorerIndexer, filter: F, page: Page): Promise<R[]>;
+  /** one page by cursor (ExplorerIndexer.list) */
+  read(ix: ExplorerIndexer, filter: F, page: Page): Promise<ListPage<R>>;
   csv: readonly CsvColumn<R>[];
 };
 
-export type ListName =
-  | "facilities"
-  | "devices"
-  | "oracles"
-  | "attestations"
-  | "issuances"
-  | "transfers"
-  | "listings"
-  | "sales"
-  | "retirements"
-  | "challenges";
+export type { ListName };
 
 // ---------------------------------------------------------------- filter values
 
@@ -161,7 +172,7 @@ export const facilitiesList: ListSpec<Record<string, never>, FacilitySummary> = 
   plural: "facilities",
   fields: [],
   parse: parser(() => ({})),
-  read: (ix, _f, page) => ix.facilities(page),
+  read: (ix, _f, page) => ix.list("facilities", {}, page),
   csv: [
     ...facilityCols<FacilitySummary>((r) => r),
     { header: "devices", value: (r) => r.deviceCount },
@@ -192,7 +203,7 @@ export const devicesList: ListSpec<DeviceFilter, DeviceDetail> = {
     facility: facilityField()(p, out),
     status: enumField("status", DEVICE_STATUSES, "a device status (Active, Suspended, Retired)")(p, out),
   })),
-  read: (ix, f, page) => ix.devices(f, page),
+  read: (ix, f, page) => ix.list("devices", f, page),
   csv: [
     { header: "device_id", value: (r) => r.code },
     { header: "device_key", value: (r) => r.id },
@@ -213,7 +224,7 @@ export const oraclesList: ListSpec<Record<string, never>, OracleNodeSummary> = {
   plural: "oracle nodes",
   fields: [],
   parse: parser(() => ({})),
-  read: (ix, _f, page) => ix.oracleNodes(page),
+  read: (ix, _f, page) => ix.list("oracles", {}, page),
   csv: [
     { header: "address", value: (r) => r.address },
     { header: "signer_index", value: (r) => r.index },
@@ -238,7 +249,7 @@ export const attestationsList: ListSpec<AttestationFilter, AttestationSummary> =
     revoked: yesNoField("revoked")(p, out),
     isCorrection: yesNoField("correction")(p, out),
   })),
-  read: (ix, f, page) => ix.attestations(f, page),
+  read: (ix, f, page) => ix.list("attestations", f, page),
   csv: [
     { header: "attestation_id", value: (r) => r.id },
     ...facilityCols<AttestationSummary>((r) => r.facility),
@@ -266,7 +277,7 @@ export const issuancesList: ListSpec<IssuanceFilter, IssuanceSummary> = {
     { name: "facility", label: "Facility id", placeholder: "ktda-kangaita" },
   ],
   parse: parser((p, out) => ({ creditId: creditIdField()(p, out), facility: facilityField()(p, out) })),
-  read: (ix, f, page) => ix.issuances(f, page),
+  read: (ix, f, page) => ix.list("issuances", f, page),
   csv: [
     { header: "credit_id", value: (r) => r.creditId },
     { header: "attestation_id", value: (r) => r.attestationId },
@@ -290,7 +301,7 @@ export const transfersList: ListSpec<TransferFilter, TransferSummary> = {
     { name: "account", label: "Account (from or to)", placeholder: "0x…" },
   ],
   parse: parser((p, out) => ({ creditId: creditIdField()(p, out), account: accountField()(p, out) })),
-  read: (ix, f, page) => ix.transfers(f, page),
+  read: (ix, f, page) => ix.list("transfers", f, page),
   csv: [
     { header: "transfer_id", value: (r) => r.id },
     { header: "credit_id", value: (r) => r.creditId },
@@ -319,7 +330,7 @@ export const listingsList: ListSpec<ListingFilter, ListingSummary> = {
     status: enumField("status", LISTING_STATUSES, "a listing status (Open, Filled, Cancelled)")(p, out),
     creditId: creditIdField()(p, out),
   })),
-  read: (ix, f, page) => ix.listings(f, page),
+  read: (ix, f, page) => ix.list("listings", f, page),
   csv: [
     { header: "listing_id", value: (r) => r.id },
     { header: "seller", value: (r) => r.seller },
@@ -350,7 +361,7 @@ export const salesList: ListSpec<SaleFilter, SaleSummary> = {
     account: accountField()(p, out),
     listingId: listingIdField()(p, out),
   })),
-  read: (ix, f, page) => ix.sales(f, page),
+  read: (ix, f, page) => ix.list("sales", f, page),
   csv: [
     { header: "sale_id", value: (r) => r.id },
     { header: "listing_id", value: (r) => r.listingId },
@@ -384,7 +395,7 @@ export const retirementsList: ListSpec<RetirementFilter, RetirementSummary> = {
     account: accountField()(p, out),
     facility: facilityField()(p, out),
   })),
-  read: (ix, f, page) => ix.retirements(f, page),
+  read: (ix, f, page) => ix.list("retirements", f, page),
   csv: [
     { header: "certificate_id", value: (r) => r.certificateId },
     { header: "credit_id", value: (r) => r.creditId },
@@ -409,7 +420,7 @@ export const challengesList: ListSpec<ChallengeFilter, ChallengeSummary> = {
   parse: parser((p, out) => ({
     state: enumField("state", CHALLENGE_STATES, "a challenge state (Pending, Dismissed, Upheld)")(p, out),
   })),
-  read: (ix, f, page) => ix.challenges(f, page),
+  read: (ix, f, page) => ix.list("challenges", f, page),
   csv: [
     { header: "attestation_id", value: (r) => r.attestationId },
     ...facilityCols<ChallengeSummary>((r) => r.facility),
@@ -431,12 +442,8 @@ export type CsvExport = {
   name: ListName;
   parse(params: URLSearchParams): { active: Record<string, string>; errors: string[] };
   header(): string;
-  /** one page of rows as CSV records, and how many rows the indexer returned */
-  page(
-    ix: ExplorerIndexer,
-    params: URLSearchParams,
-    page: Required<Pick<Page, "first" | "skip">>,
-  ): Promise<{ rows: number; text: string }>;
+  /** one page of rows (from the top, or `after` a cursor) as CSV records, how many, and the next page's cursor */
+  page(ix: ExplorerIndexer, params: URLSearchParams, page: Page): Promise<ExportPage>;
 };
 
 function exporter<F, R>(spec: ListSpec<F, R>): CsvExport {
@@ -445,8 +452,8 @@ function exporter<F, R>(spec: ListSpec<F, R>): CsvExport {
     parse: (params) => spec.parse(params),
     header: () => csvHeader(spec.csv),
     async page(ix, params, page) {
-      const rows = await spec.read(ix, spec.parse(params).filter, page);
-      return { rows: rows.length, text: csvRows(spec.csv, rows) };
+      const read = await spec.read(ix, spec.parse(params).filter, page);
+      return { rows: read.rows.length, text: csvRows(spec.csv, read.rows), next: read.next };
     },
   };
 }
@@ -470,10 +477,13 @@ export function exportHref(name: ListName | "totals", active: Record<string, str
   return `/explorer/export/${name}${q ? `?${q}` : ""}`;
 }
 
-/** A list page's URL with its filters and a page number (page 1 is left out). */
-export function listHref(path: string, active: Record<string, string>, page = 1): string {
+/** A list page's URL with its filters and where it starts: a cursor, or a page number (page 1 and the top are left out). */
+export function listHref(path: string, active: Record<string, string>, at: number | ListCursor = 1): string {
   const p = new URLSearchParams(active);
-  if (page > 1) p.set("page", String(page));
+  if (typeof at === "number") {
+    if (at > 1) p.set("page", String(at));
+  } else if (at.after) p.set("after", at.after);
+  else if (at.before) p.set("before", at.before);
   const q = p.toString();
   return q ? `${path}?${q}` : path;
 }

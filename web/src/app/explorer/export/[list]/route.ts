@@ -4,12 +4,12 @@ import { csvHeader, csvRows } from "@/lib/explorer/csv.ts";
 import { CSV_EXPORTS, type ListName } from "@/lib/explorer/lists.ts";
 import { aggregateDaily, dayOf } from "@/lib/explorer/periods.ts";
 import { parseTotalsQuery, readDaily, TOTALS_CSV } from "@/lib/explorer/totals.ts";
-import { csvExportStream, EXPORT_CHUNK, exportReach } from "@/lib/explorer/exportStream.ts";
+import { csvExportStream, EXPORT_CHUNK, type ExportPage } from "@/lib/explorer/exportStream.ts";
 
 /**
  * `/explorer/export/<list>?<filters>`: the whole list (every page) as CSV, with the same filters the
  * list page reads from its URL. The first chunk is read before answering, so an unreachable indexer
- * is a 503 with a message rather than a truncated file; the rest are pulled (exportStream.ts).
+ * is a 503 with a message rather than a truncated file; the rest are pulled by cursor (exportStream.ts).
  */
 export async function GET(req: Request, { params }: { params: Promise<{ list: string }> }): Promise<Response> {
   const { list } = await params;
@@ -26,19 +26,17 @@ export async function GET(req: Request, { params }: { params: Promise<{ list: st
   if (errors.length) return text(400, `No CSV was written:\n${errors.join("\n")}`);
 
   let ix: ExplorerIndexer;
-  let first: { rows: number; text: string };
+  let first: ExportPage;
   try {
     ix = await getExplorerIndexer();
-    first = await spec.page(ix, query, { first: EXPORT_CHUNK, skip: 0 });
+    first = await spec.page(ix, query, { first: EXPORT_CHUNK });
   } catch (error) {
     return unavailable(error);
   }
-  const reach = exportReach(ix);
   const stream = csvExportStream({
     header: spec.header(),
     first,
     read: (page) => spec.page(ix, query, page),
-    ...reach,
     onError: (error, rows) => console.error(`explorer: CSV export of ${list} failed after ${rows} rows`, error),
   });
   return new Response(stream, { headers: csvHeaders(`carbonproof-${list}${suffix(active)}-${stamp}.csv`) });
