@@ -298,6 +298,17 @@ function projectSummary(r: Row): ProjectSummary {
   };
 }
 
+/** What a credit's page and the issuances list both show of an `issuances` row. */
+function issuanceOf(r: Row): CreditDetail["issuances"][number] {
+  return {
+    attestationId: hex(r.attestation),
+    amountKg: big(r.amount_kg),
+    boundKg: big(r.bound_kg),
+    timestamp: big(r.timestamp),
+    transactionHash: hex(r.tx_hash),
+  };
+}
+
 function listingSummary(r: Row): ListingSummary {
   return {
     id: big(r.id),
@@ -677,13 +688,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
         // an issuance of 0 kg minted none of this credit (the subgraph links it to no Credit)
         "SELECT * FROM issuances WHERE credit = ? AND amount_kg > 0 ORDER BY block_number, log_index LIMIT 1000",
         tokenId,
-      ).map((i) => ({
-        attestationId: hex(i.attestation),
-        amountKg: big(i.amount_kg),
-        boundKg: big(i.bound_kg),
-        timestamp: big(i.timestamp),
-        transactionHash: hex(i.tx_hash),
-      })),
+      ).map(issuanceOf),
     };
   }
 
@@ -784,16 +789,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
       w,
       where,
       (clause, order) => `SELECT * FROM issuances ${clause} ORDER BY ${order}`,
-      (i) => ({
-        creditId: big(i.credit),
-        attestationId: hex(i.attestation),
-        facility: ref(i.facility),
-        projectId: big(i.project),
-        amountKg: big(i.amount_kg),
-        boundKg: big(i.bound_kg),
-        timestamp: big(i.timestamp),
-        transactionHash: hex(i.tx_hash),
-      }),
+      (i) => ({ ...issuanceOf(i), creditId: big(i.credit), facility: ref(i.facility), projectId: big(i.project) }),
     );
   }
 
