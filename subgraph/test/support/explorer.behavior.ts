@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { protocolIdKey } from "../../client/ids.ts";
 import type { ExplorerIndexer } from "../../client/indexer.ts";
-import type { Hex } from "../../client/types.ts";
+import type { Hex, ListName } from "../../client/types.ts";
 
 export const facilityA = protocolIdKey("ktda-kangaita");
 export const facilityB = protocolIdKey("ktda-chinga");
@@ -26,6 +26,40 @@ export const t0 = day * 86_400;
 
 /** The page-level reads of the explorer against `indexer()` holding the scenario's data. */
 export function explorerIndexerBehavior(backend: string, indexer: () => ExplorerIndexer, indexedBlock: number): void {
+  test(`${backend}: every list by cursor, a row a page, gives its method's rows in order, forth and back`, async () => {
+    const ix = indexer();
+    const lists: Record<ListName, () => Promise<unknown[]>> = {
+      facilities: () => ix.facilities(),
+      devices: () => ix.devices(),
+      oracles: () => ix.oracleNodes(),
+      attestations: () => ix.attestations(),
+      issuances: () => ix.issuances(),
+      transfers: () => ix.transfers(),
+      listings: () => ix.listings(),
+      sales: () => ix.sales(),
+      retirements: () => ix.retirements(),
+      challenges: () => ix.challenges(),
+    };
+    for (const [name, all] of Object.entries(lists) as [ListName, () => Promise<unknown[]>][]) {
+      const expected = await all();
+      assert.ok(expected.length > 0, `${name}: the scenario has rows`);
+      let page = await ix.list(name, {}, { first: 1 });
+      assert.equal(page.previous, null, `${name}: the first page has no previous`);
+      const forth = [...page.rows];
+      while (page.next) {
+        page = await ix.list(name, {}, { first: 1, after: page.next });
+        forth.push(...page.rows);
+      }
+      assert.deepEqual(forth, expected, name);
+      const back = [...page.rows];
+      while (page.previous) {
+        page = await ix.list(name, {}, { first: 1, before: page.previous });
+        back.unshift(...page.rows);
+      }
+      assert.deepEqual(back, expected, `${name}, walked back`);
+    }
+  });
+
   test(`${backend}: overview: protocol totals and the indexed block`, async () => {
     const o = await indexer().overview();
     assert.equal(o.facilityCount, 2);
