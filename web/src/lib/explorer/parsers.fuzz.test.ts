@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { CSV_EXPORTS, parsePage, toParams } from "./lists.ts";
+import { decodeCursor, encodeCursor, IndexerError } from "@carbonproof/subgraph/client";
+import { CSV_EXPORTS, parseCursor, parsePage, toParams } from "./lists.ts";
 import { parseTotalsQuery } from "./totals.ts";
 import { parseRange } from "../reports/period.ts";
 import { decodeParam } from "../params.ts";
@@ -102,4 +103,35 @@ test("page numbers and route segments: any text gives a page ≥ 1 and a decoded
     { numRuns: 2000 },
   );
   assert.equal(toParams({ a: ["1", "2"], b: undefined, c: "x" }).toString(), "a=1&c=x");
+});
+
+test("list cursors: any URL text gives at most one cursor of base64url text; a cursor decodes to the key encoded", () => {
+  fc.assert(
+    fc.property(fc.option(text, { nil: undefined }), fc.option(text, { nil: undefined }), (after, before) => {
+      const c = parseCursor(toParams({ after, before }));
+      const given = [c.after, c.before].filter((v) => v !== undefined);
+      assert.ok(given.length <= 1, JSON.stringify(c));
+      for (const v of given) assert.match(v!, /^[A-Za-z0-9_-]{1,512}$/);
+    }),
+    { numRuns: 2000 },
+  );
+  const key = fc.array(fc.oneof(fc.string({ unit: "binary" }), fc.maxSafeInteger(), fc.bigInt().map(String)), {
+    minLength: 1,
+    maxLength: 4,
+  });
+  fc.assert(
+    fc.property(key, (k) => assert.deepEqual(decodeCursor(encodeCursor(k), k.length), k)),
+    { numRuns: 2000 },
+  );
+  // anything else is refused as an argument, never another error
+  fc.assert(
+    fc.property(text, fc.integer({ min: 1, max: 4 }), (t, length) => {
+      try {
+        assert.equal(decodeCursor(t, length).length, length);
+      } catch (e) {
+        assert.ok(e instanceof IndexerError && e.code === "INDEXER_ARGUMENT_INVALID", String(e));
+      }
+    }),
+    { numRuns: 2000 },
+  );
 });
