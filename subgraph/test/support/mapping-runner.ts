@@ -19,6 +19,7 @@ import { Interface, type EventFragment, type ParamType } from "ethers";
 import { generate } from "../../scripts/generate.ts";
 import { manifestHandlers } from "../../scripts/check-handlers.ts";
 import { ensureArtifacts, repoRoot } from "./artifacts.ts";
+import { emptyStore, put, type EntityRecord, type Store } from "./graph-node-standin.ts";
 import { Address, BigInt as GraphBigInt, Bytes, Value, ValueKind, __host, ethereum } from "./graph-ts.ts";
 
 const subgraphDir = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -55,6 +56,8 @@ export type Mappings = {
   dataSources: DataSource[];
   /** Feeds every log of blocks `fromBlock`…latest to the handlers; returns the count per handler. */
   index(rpc: Rpc, fromBlock?: number): Promise<Map<string, number>>;
+  /** Feeds events given as decoded JSON (the web indexer's scenario form), in the given order. */
+  indexEvents(events: JsonEvent[]): Map<string, number>;
   cleanup(): void;
 };
 
@@ -140,6 +143,7 @@ export async function prepareMappings(deployment: Record<string, string>): Promi
       dir,
       dataSources,
       index: (rpc, fromBlock = 0) => indexLogs(dataSources, rpc, fromBlock),
+      indexEvents: (events) => indexJsonEvents(dataSources, events),
       cleanup: () => rmSync(dir, { recursive: true, force: true }),
     };
   } catch (e) {
@@ -226,6 +230,47 @@ function transactionOf(t: RawTx) {
   );
 }
 
+type EthBlock = ReturnType<typeof blockOf>;
+type EthTransaction = ReturnType<typeof transactionOf>;
+
+/** Makes the event graph-node would and runs `handlerName` of `ds` on it; a failure names the event. */
+function dispatch(
+  ds: DataSource,
+  fragment: EventFragment,
+  handlerName: string,
+  values: InstanceType<typeof ethereum.Value>[],
+  block: EthBlock,
+  transaction: EthTransaction,
+  at: { logIndex: bigint; transactionLogIndex: bigint },
+): void {
+  const handler = ds.mapping[handlerName];
+  if (!handler) throw new Error(`${ds.name}: the manifest names ${handlerName}, the mapping does not export it`);
+  const parameters = fragment.inputs.map((p, i) => new ethereum.EventParam(p.name, values[i]!));
+  const event = new ethereum.Event(
+    Address.fromString(ds.address),
+    new GraphBigInt(at.logIndex),
+    new GraphBigInt(at.transactionLogIndex),
+    null,
+    block,
+    transaction,
+    parameters,
+    null,
+  );
+  // graph-node hands the host event to the handler as its parameter type (the generated class)
+  const eventClass = ds.generated[handlerName.slice("handle".length)];
+  if (!eventClass) throw new Error(`${ds.name}: no generated class for ${handlerName}`);
+  Object.setPrototypeOf(event, eventClass.prototype);
+  __host.setDataSource(Address.fromString(ds.address), ds.network, ds.context);
+  try {
+    handler(event);
+  } catch (e) {
+    throw new Error(
+      `${ds.name}.${handlerName} failed at block ${block.number.value}, log ${at.logIndex} (tx ${transaction.hash.toHexString()}): ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+}
+
 async function indexLogs(dataSources: DataSource[], rpc: Rpc, fromBlock: number): Promise<Map<string, number>> {
   const byAddress = new Map(dataSources.map((d) => [d.address.toLowerCase(), d]));
   const logs = (await rpc("eth_getLogs", [
@@ -247,8 +292,6 @@ async function indexLogs(dataSources: DataSource[], rpc: Rpc, fromBlock: number)
     logsInTx.set(log.transactionHash, transactionLogIndex + 1);
     const handlerName = ds.handlers.get(manifestSignature(parsed.fragment));
     if (!handlerName) continue; // graph-node skips events the manifest does not name
-    const handler = ds.mapping[handlerName];
-    if (!handler) throw new Error(`${ds.name}: the manifest names ${handlerName}, the mapping does not export it`);
 
     let block = blocks.get(log.blockNumber);
     if (!block) {
@@ -261,37 +304,88 @@ async function indexLogs(dataSources: DataSource[], rpc: Rpc, fromBlock: number)
       transactions.set(log.transactionHash, transaction);
     }
     let topic = 1;
-    const parameters = parsed.fragment.inputs.map(
-      (p, i) =>
-        new ethereum.EventParam(p.name, paramValue(p, parsed.args[i], p.indexed ? log.topics[topic++] : undefined)),
+    const parameters = parsed.fragment.inputs.map((p, i) =>
+      paramValue(p, parsed.args[i], p.indexed ? log.topics[topic++] : undefined),
     );
-    const event = new ethereum.Event(
-      Address.fromString(log.address),
-      big(log.logIndex),
-      new GraphBigInt(BigInt(transactionLogIndex)),
-      null,
-      block,
-      transaction,
-      parameters,
-      null,
-    );
-    // graph-node hands the host event to the handler as its parameter type (the generated class)
-    const eventClass = ds.generated[handlerName.slice("handle".length)];
-    if (!eventClass) throw new Error(`${ds.name}: no generated class for ${handlerName}`);
-    Object.setPrototypeOf(event, eventClass.prototype);
-    __host.setDataSource(Address.fromString(ds.address), ds.network, ds.context);
-    try {
-      handler(event);
-    } catch (e) {
-      throw new Error(
-        `${ds.name}.${handlerName} failed at block ${BigInt(log.blockNumber)}, log ${BigInt(log.logIndex)} (tx ${log.transactionHash}): ${(e as Error).message}`,
-        { cause: e },
-      );
-    }
+    const at = { logIndex: BigInt(log.logIndex), transactionLogIndex: BigInt(transactionLogIndex) };
+    dispatch(ds, parsed.fragment, handlerName, parameters, block, transaction, at);
     counts.set(`${ds.name}.${handlerName}`, (counts.get(`${ds.name}.${handlerName}`) ?? 0) + 1);
   }
   return counts;
 }
+
+// ---------------------------------------------------------------- events given as JSON
+
+type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** An event in the web indexer's decoded form (web/src/server/indexer/events.ts, IndexedEvent). */
+export type JsonEvent = {
+  blockNumber: number;
+  blockHash: string;
+  timestamp: number;
+  transactionHash: string;
+  transactionFrom: string | null;
+  logIndex: number;
+  address: string;
+  eventName: string;
+  args: { [key: string]: JsonValue };
+};
+
+/** JSON arguments (bigints as decimal strings, tuples as objects) → the decoded ABI values ethValue takes. */
+function abiOfJson(p: ParamType, v: JsonValue): unknown {
+  if (p.isTuple()) {
+    return p.components.map((c, i) =>
+      abiOfJson(c, Array.isArray(v) ? v[i]! : (v as { [key: string]: JsonValue })[c.name]!),
+    );
+  }
+  if (p.isArray()) return (v as JsonValue[]).map((x) => abiOfJson(p.arrayChildren, x));
+  if (p.baseType.startsWith("uint") || p.baseType.startsWith("int")) return BigInt(v as string | number);
+  return v;
+}
+
+const ZERO_HASH = `0x${"00".repeat(32)}`;
+
+function indexJsonEvents(dataSources: DataSource[], events: JsonEvent[]): Map<string, number> {
+  const byAddress = new Map(dataSources.map((d) => [d.address.toLowerCase(), d]));
+  const counts = new Map<string, number>();
+  const logsInTx = new Map<string, number>();
+  for (const e of events) {
+    const ds = byAddress.get(e.address.toLowerCase());
+    if (!ds) throw new Error(`no data source at ${e.address} (${e.eventName})`);
+    const fragment = ds.abi.getEvent(e.eventName);
+    if (!fragment) throw new Error(`${ds.name} has no event ${e.eventName}`);
+    const handlerName = ds.handlers.get(manifestSignature(fragment));
+    if (!handlerName) continue;
+    const transactionLogIndex = logsInTx.get(e.transactionHash) ?? 0;
+    logsInTx.set(e.transactionHash, transactionLogIndex + 1);
+    const number = `0x${e.blockNumber.toString(16)}`;
+    // the block and transaction fields the events carry; the rest zero, as no mapping reads them
+    const block = blockOf({
+      hash: e.blockHash,
+      number,
+      timestamp: `0x${e.timestamp.toString(16)}`,
+      miner: ZERO_ADDRESS,
+      parentHash: ZERO_HASH,
+    });
+    const transaction = transactionOf({
+      hash: e.transactionHash,
+      from: e.transactionFrom ?? ZERO_ADDRESS,
+      to: e.address,
+    });
+    const values = fragment.inputs.map((p) => {
+      if (!(p.name in e.args)) throw new Error(`${e.eventName} without argument ${p.name}`);
+      return ethValue(p, abiOfJson(p, e.args[p.name]!));
+    });
+    dispatch(ds, fragment, handlerName, values, block, transaction, {
+      logIndex: BigInt(e.logIndex),
+      transactionLogIndex: BigInt(transactionLogIndex),
+    });
+    counts.set(`${ds.name}.${handlerName}`, (counts.get(`${ds.name}.${handlerName}`) ?? 0) + 1);
+  }
+  return counts;
+}
+
+const ZERO_ADDRESS = `0x${"00".repeat(20)}`;
 
 // ---------------------------------------------------------------- reading the store
 
@@ -324,4 +418,30 @@ export function entity(type: string, id: string): Record<string, PlainValue> {
   const e = entities(type).get(id);
   if (!e) throw new Error(`no ${type} ${id} in the store`);
   return e;
+}
+
+function graphNodeField(v: Value): unknown {
+  switch (v.kind) {
+    case ValueKind.BYTES:
+      return v.toBytes().toHexString();
+    case ValueKind.BIGINT:
+    case ValueKind.INT8:
+      return String(plain(v)); // graph-node serves BigInt and Int8 as strings
+    case ValueKind.ARRAY:
+      return v.toArray().map(graphNodeField);
+    default:
+      return v.data;
+  }
+}
+
+/** The store in graph-node-standin.ts's layout (what graph-node would serve from these entities). */
+export function standInStore(): Store {
+  const out = emptyStore();
+  for (const [type, table] of __host.entities) {
+    for (const fields of table.values()) {
+      const record = Object.fromEntries([...fields].map(([k, v]) => [k, graphNodeField(v)])) as EntityRecord;
+      put(out, type, record);
+    }
+  }
+  return out;
 }
