@@ -927,7 +927,7 @@ async function cosigned(command: string, cfg: Config, args: Args): Promise<void>
   const storage = await openStorage(cfg);
   try {
     if (command === "cosigned list") {
-      const records = storage.listCosigns(facilityId === undefined ? {} : { facilityId, limit: 1_000_000 });
+      const records = storage.listCosigns({ ...(facilityId === undefined ? {} : { facilityId }), limit: 1_000_000 });
       for (const r of records) console.log(args.values.json === true ? json(r) : line(r));
       if (!records.length && args.values.json !== true)
         process.stderr.write(
@@ -980,7 +980,13 @@ async function cosigned(command: string, cfg: Config, args: Args): Promise<void>
     const { pino } = await import("pino");
     const { userInfo } = await import("node:os");
     const logger = pino({ level: "info", base: { node: cfg.nodeName, part: "cosigned" } }, pino.destination(2));
-    const user = userInfo().username;
+    let user: string;
+    try {
+      user = userInfo().username;
+    } catch (err) {
+      // a uid without a passwd entry (a container): the uid, and why there is no name
+      user = `uid ${process.getuid?.() ?? "unknown"} (${(err as Error).message})`;
+    }
     const released = releaseRecords({
       storage,
       records: plan.records,
