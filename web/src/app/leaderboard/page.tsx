@@ -1,17 +1,11 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { PeriodForm } from "@/components/dashboard/PeriodForm.tsx";
-import { attestationsInRange, sumAttestations } from "@/lib/reports/aggregate.ts";
 import { gramsAsKg } from "@/lib/reports/format.ts";
 import { formatBasisPoints, rankByChange, rankByReduction, type LeaderboardInput } from "@/lib/reports/leaderboard.ts";
-import {
-  allFacilities,
-  facilityDirectory,
-  facilityWithAttestations,
-  indexer,
-  issuedByAttestation,
-} from "@/lib/reports/load.ts";
-import { dayOf, dayToIso, parseRange, previousRange, rangeQuery, rangeSeconds } from "@/lib/reports/period.ts";
+import { facilityDirectory, indexer } from "@/lib/reports/load.ts";
+import { loadLeaderboard } from "@/lib/reports/loadLeaderboard.ts";
+import { dayOf, dayToIso, parseRange, previousRange, rangeQuery } from "@/lib/reports/period.ts";
 import { formatTonnesNumber } from "@/lib/units.ts";
 import { NumTh } from "@/components/NumTh.tsx";
 
@@ -29,26 +23,7 @@ export default async function LeaderboardPage({ searchParams }: Props) {
 
   let rows: LeaderboardInput[];
   try {
-    const facilities = await allFacilities(ix);
-    rows = await Promise.all(
-      facilities.map(async (f) => {
-        const id = f.code ?? f.id;
-        const [detail, issued] = await Promise.all([
-          facilityWithAttestations(ix, id, rangeSeconds(previous).fromTs),
-          issuedByAttestation(ix, id),
-        ]);
-        const atts = detail?.attestations ?? [];
-        const current = attestationsInRange(atts, range).counted;
-        return {
-          facility: id,
-          name: (f.code && directory[f.code]?.name) || null,
-          country: (f.code && directory[f.code]?.country) || null,
-          current: sumAttestations(current),
-          previous: sumAttestations(attestationsInRange(atts, previous).counted),
-          creditsIssuedKg: current.reduce((s, a) => s + (issued.get(a.id.toLowerCase()) ?? 0n), 0n),
-        };
-      }),
-    );
+    rows = await loadLeaderboard(ix, range, directory);
   } catch (e) {
     const err = e as { message?: string; code?: string };
     return (

@@ -6,13 +6,16 @@
  */
 import type { AttestedTotals } from "./aggregate.ts";
 
+/** What the rankings compare of a period: the attestations that stand and their totals. */
+export type LeaderboardTotals = Omit<AttestedTotals, "correctionCount">;
+
 export type LeaderboardInput = {
   /** protocol id text (ktda-kangaita), or the bytes32 when the facility has no text id */
   facility: string;
   name: string | null;
   country: string | null;
-  current: AttestedTotals;
-  previous: AttestedTotals;
+  current: LeaderboardTotals;
+  previous: LeaderboardTotals;
   /** credits issued (kg CO2e = verified reductions) against the attestations the period counts */
   creditsIssuedKg: bigint;
 };

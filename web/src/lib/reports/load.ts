@@ -161,29 +161,6 @@ export async function oracleDeviceHealth(facilityCode: string, sinceMs: number):
   }
 }
 
-// ---------------------------------------------------------------- leaderboard
-
-/** Every facility the indexer knows (largest attested fossil emissions first). */
-export async function allFacilities(ix: ExplorerIndexer) {
-  const out = [];
-  for (let skip = 0; ; skip += PAGE) {
-    const page = await ix.facilities({ first: PAGE, skip });
-    out.push(...page);
-    if (page.length < PAGE) return out;
-  }
-}
-
-/** Credits issued (kg) per attestation id of a facility. */
-export async function issuedByAttestation(ix: ExplorerIndexer, facility: string): Promise<Map<string, bigint>> {
-  const out = new Map<string, bigint>();
-  for (let skip = 0; ; skip += PAGE) {
-    const page = await ix.issuances({ facility }, { first: PAGE, skip });
-    for (const i of page)
-      out.set(i.attestationId.toLowerCase(), (out.get(i.attestationId.toLowerCase()) ?? 0n) + i.amountKg);
-    if (page.length < PAGE) return out;
-  }
-}
-
 // ---------------------------------------------------------------- report
 
 /** Seconds a client is told to wait (Retry-After) before asking again for a facility not indexed yet. */

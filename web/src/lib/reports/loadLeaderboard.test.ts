@@ -1,0 +1,223 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type {
+  AttestationSummary,
+  DailyTotals,
+  FacilityDetail,
+  FacilitySummary,
+  Hex,
+  IssuanceSummary,
+  Page,
+} from "@carbonproof/subgraph/client";
+import { attestationsInRange, sumAttestations } from "./aggregate.ts";
+import type { LeaderboardInput } from "./leaderboard.ts";
+import { loadLeaderboard, type LeaderboardIndexer } from "./loadLeaderboard.ts";
+import { previousRange, type DayRange } from "./period.ts";
+
+const DAY = 86_400n;
+const HALF_DAY = 43_200n;
+/** 2026-11-01 to 2026-11-30 */
+const RANGE: DayRange = { fromDay: 20_758, toDay: 20_787 };
+const hex32 = (n: number): Hex => `0x${n.toString(16).padStart(64, "0")}`;
+
+type History = { facility: FacilitySummary; attestations: AttestationSummary[]; issuances: IssuanceSummary[] };
+
+/**
+ * `facilities` facilities, each with `periods` back-to-back 12-hour attestations ending with the
+ * range's last day; every 7th revoked, every 5th issued for 0 kg (nothing minted), the others
+ * issued an hour after their period ends.
+ */
+function history(facilities: number, periods: number): History[] {
+  const end = BigInt(RANGE.toDay + 1) * DAY;
+  return Array.from({ length: facilities }, (_, f) => {
+    const ref = { id: hex32(1_000_000 + f), code: `plant-${f}` };
+    const attestations: AttestationSummary[] = [];
+    const issuances: IssuanceSummary[] = [];
+    for (let p = 0; p < periods; p++) {
+      const periodStart = end - BigInt(periods - p) * HALF_DAY;
+      const id = hex32(f * 1_000_000 + p);
+      const revoked = p % 7 === 3;
+      const amountKg = p % 5 === 0 ? 0n : BigInt(10 + ((p * (f + 3)) % 17));
+      attestations.push({
+        id,
+        facility: ref,
+        periodStart,
+        periodEnd: periodStart + HALF_DAY,
+        readingCount: 12n,
+        fossilCo2eGrams: BigInt(1_000 + ((p * 37 + f * 101) % 900)),
+        biogenicCo2Grams: 7n,
+        isCorrection: false,
+        revoked,
+        challengeState: "None",
+        submittedAt: periodStart + HALF_DAY + 60n,
+        issuedCreditId: revoked || amountKg === 0n ? null : 65_536n + BigInt(f),
+      });
+      if (!revoked)
+        issuances.push({
+          creditId: 65_536n + BigInt(f),
+          attestationId: id,
+          facility: ref,
+          projectId: BigInt(f + 1),
+          amountKg,
+          boundKg: amountKg,
+          timestamp: periodStart + HALF_DAY + 3_600n,
+          transactionHash: hex32(5_000_000 + f * 1_000 + p),
+        });
+    }
+    const facility: FacilitySummary = {
+      ...ref,
+      deviceCount: 1,
+      activeDeviceCount: 1,
+      attestationCount: attestations.length,
+      revokedAttestationCount: attestations.filter((a) => a.revoked).length,
+      readingCount: 0n,
+      fossilCo2eGrams: 0n,
+      biogenicCo2Grams: 0n,
+      attestedUntil: end,
+      creditsIssuedKg: issuances.reduce((s, i) => s + i.amountKg, 0n),
+      creditsRetiredKg: 0n,
+    };
+    return { facility, attestations, issuances };
+  });
+}
+
+/**
+ * Stands for the indexer (the embedded one, web/src/server/indexer/embedded.ts, or the subgraph
+ * backend) over `data`: the four methods the leaderboard calls, with their documented order and
+ * semantics (facility attestations newest period first, issuances newest first, per-day totals by
+ * the day a period starts with revoked attestations counted apart), counting the calls and the
+ * rows each answer carries. A real indexer would need a chain with N × M quorum-signed
+ * attestations, which takes far longer to seed than these counts need.
+ */
+function countingIndexer(data: History[]) {
+  const reads = { calls: 0, rows: 0 };
+  const byId = new Map(data.map((h) => [h.facility.code!, h]));
+  const slice = <T>(rows: T[], page: Page | undefined) => {
+    const out = rows.slice(page?.skip ?? 0, (page?.skip ?? 0) + (page?.first ?? 100));
+    reads.calls++;
+    reads.rows += out.length;
+    return out;
+  };
+  const ix: LeaderboardIndexer = {
+    facilities: async (page) =>
+      slice(
+        data.map((h) => h.facility),
+        page,
+      ),
+    facility: async (id, page): Promise<FacilityDetail | undefined> => {
+      const h = byId.get(id);
+      if (!h) return undefined;
+      const newestFirst = [...h.attestations].sort((a, b) => Number(b.periodStart - a.periodStart));
+      return { ...h.facility, devices: [], projects: [], attestations: slice(newestFirst, page) };
+    },
+    issuances: async (filter, page) =>
+      slice(
+        [...(byId.get(filter!.facility!)?.issuances ?? [])].sort((a, b) => Number(b.timestamp - a.timestamp)),
+        page,
+      ),
+    daily: async ({ fromDay, toDay, facility }) => {
+      assert.ok(toDay - fromDay < 1000, "the indexer answers at most 1000 days per call");
+      const days = new Map<number, DailyTotals>();
+      for (const a of byId.get(facility!)?.attestations ?? []) {
+        const day = Number(a.periodStart / DAY);
+        if (day < fromDay || day > toDay) continue;
+        let d = days.get(day);
+        if (!d)
+          days.set(
+            day,
+            (d = {
+              day,
+              date: BigInt(day) * DAY,
+              attestationCount: 0,
+              revokedAttestationCount: 0,
+              readingCount: 0n,
+              fossilCo2eGrams: 0n,
+              biogenicCo2Grams: 0n,
+              issuedKg: 0n,
+              retiredKg: 0n,
+              saleCount: 0,
+              soldKg: 0n,
+            }),
+          );
+        d.attestationCount++;
+        if (a.revoked) d.revokedAttestationCount++;
+        else {
+          d.readingCount += a.readingCount;
+          d.fossilCo2eGrams += a.fossilCo2eGrams;
+          d.biogenicCo2Grams += a.biogenicCo2Grams;
+        }
+      }
+      const rows = [...days.values()].sort((a, b) => a.day - b.day);
+      reads.calls++;
+      reads.rows += rows.length;
+      return rows;
+    },
+  };
+  return { ix, reads };
+}
+
+/** The rows as the leaderboard computed them from each facility's whole history. */
+function fromWholeHistory(data: History[]): LeaderboardInput[] {
+  return data.map((h) => {
+    const current = attestationsInRange(h.attestations, RANGE).counted;
+    const ids = new Set(current.map((a) => a.id));
+    return {
+      facility: h.facility.code!,
+      name: null,
+      country: null,
+      current: sumAttestations(current),
+      previous: sumAttestations(attestationsInRange(h.attestations, previousRange(RANGE)).counted),
+      creditsIssuedKg: h.issuances.filter((i) => ids.has(i.attestationId)).reduce((s, i) => s + i.amountKg, 0n),
+    };
+  });
+}
+
+/** What the rankings read of a row. */
+const ranked = (rows: LeaderboardInput[]) =>
+  rows.map((r) => ({
+    facility: r.facility,
+    creditsIssuedKg: r.creditsIssuedKg,
+    current: [
+      r.current.attestationCount,
+      r.current.readingCount,
+      r.current.fossilCo2eGrams,
+      r.current.biogenicCo2Grams,
+    ],
+    previous: [
+      r.previous.attestationCount,
+      r.previous.readingCount,
+      r.previous.fossilCo2eGrams,
+      r.previous.biogenicCo2Grams,
+    ],
+  }));
+
+test("the leaderboard's rows are those of each facility's whole history: totals of both periods, credits of this one", async () => {
+  for (const periods of [1, 59, 60, 61, 130, 2_500]) {
+    const data = history(3, periods);
+    const { ix } = countingIndexer(data);
+    assert.deepEqual(
+      ranked(await loadLeaderboard(ix, RANGE, {})),
+      ranked(fromWholeHistory(data)),
+      `${periods} periods`,
+    );
+  }
+});
+
+test("the leaderboard reads as much for N facilities whatever the history before the period (M periods)", async () => {
+  const figures: string[] = [];
+  const readsFor = async (facilities: number, periods: number) => {
+    const { ix, reads } = countingIndexer(history(facilities, periods));
+    await loadLeaderboard(ix, RANGE, {});
+    figures.push(`N=${facilities} M=${periods}: ${reads.calls} calls, ${reads.rows} rows`);
+    return reads;
+  };
+  // 60 days of half-day periods fill both periods; more is history before them
+  for (const n of [1, 10]) {
+    const filled = await readsFor(n, 120);
+    // one call for the facilities, then per facility: its per-day totals of the previous period
+    // (30 rows), a first page of its attestations and one of its issuances (100 rows each)
+    assert.deepEqual(filled, { calls: 1 + 3 * n, rows: n + n * (30 + 100 + 100) });
+    for (const m of [2_000, 6_000, 20_000]) assert.deepEqual(await readsFor(n, m), filled, `N=${n} M=${m}`);
+  }
+  console.log(figures.join("\n"));
+});

@@ -1,0 +1,111 @@
+/**
+ * The leaderboard's reads: per facility, only what its two rankings need for `range` and the
+ * period before it, never the facility's whole history.
+ *
+ * - The previous period's totals come from the indexer's per-day totals of the facility (one call,
+ *   at most one row per day: `daily`), which count the attestations whose period starts that day
+ *   as `attestationsInRange(…).counted` does (revoked ones stay in attestationCount and leave the
+ *   grams).
+ * - The period's own attestations are read newest first down to its first day (the credits need
+ *   their ids); their totals are summed as the dashboard and the report sum them.
+ * - Credits issued against them: only when one of them was issued (`issuedCreditId`), and then the
+ *   facility's issuances newest first down to the period's first second. An attestation's issuance comes
+ *   after its period ends, so an issuance older than the period cannot be against one of its
+ *   attestations.
+ *
+ * What is still read beyond the period: the attestations and issuances between its last day and
+ * now (none for the default period, which ends today). Reading exactly the period needs the
+ * indexer to filter a facility's attestations by period start, or to keep the credits per
+ * attested-period day (docs/web.md, "Leaderboard reads").
+ */
+import type { DailyTotals, ExplorerIndexer, Page } from "@carbonproof/subgraph/client";
+import { attestationsInRange, sumAttestations } from "./aggregate.ts";
+import type { LeaderboardInput, LeaderboardTotals } from "./leaderboard.ts";
+import { previousRange, rangeSeconds, type DayRange } from "./period.ts";
+
+const PAGE = 1000;
+/** The first page of attestations or issuances: a month of 12-hour periods fits. */
+const FIRST_PAGE = 100;
+
+/** The indexer methods the leaderboard reads. */
+export type LeaderboardIndexer = Pick<ExplorerIndexer, "facilities" | "facility" | "issuances" | "daily">;
+
+/** Names and countries of facilities by protocol id (the runtime's off-chain directory). */
+export type FacilityDirectory = Record<string, { name?: string; country?: string } | undefined>;
+
+/** One row per facility the indexer knows, for `rankByReduction` and `rankByChange`. */
+export async function loadLeaderboard(
+  ix: LeaderboardIndexer,
+  range: DayRange,
+  directory: FacilityDirectory,
+): Promise<LeaderboardInput[]> {
+  const facilities = [];
+  for (let skip = 0; ; skip += PAGE) {
+    const page = await ix.facilities({ first: PAGE, skip });
+    facilities.push(...page);
+    if (page.length < PAGE) break;
+  }
+  const previous = previousRange(range);
+  const { fromTs } = rangeSeconds(range);
+  return Promise.all(
+    facilities.map(async (f): Promise<LeaderboardInput> => {
+      const id = f.code ?? f.id;
+      const [days, attestations] = await Promise.all([
+        ix.daily({ ...previous, facility: id }),
+        newestDownTo(
+          async (page) => (await ix.facility(id, page))?.attestations ?? [],
+          (a) => a.periodStart < fromTs,
+        ),
+      ]);
+      const current = attestationsInRange(attestations, range).counted;
+      const issued = new Map<string, bigint>();
+      if (current.some((a) => a.issuedCreditId !== null))
+        for (const i of await newestDownTo(
+          (page) => ix.issuances({ facility: id }, page),
+          (i) => i.timestamp < fromTs,
+        )) {
+          const key = i.attestationId.toLowerCase();
+          issued.set(key, (issued.get(key) ?? 0n) + i.amountKg);
+        }
+      return {
+        facility: id,
+        name: (f.code && directory[f.code]?.name) || null,
+        country: (f.code && directory[f.code]?.country) || null,
+        current: sumAttestations(current),
+        previous: sumDays(days),
+        creditsIssuedKg: current.reduce((s, a) => s + (issued.get(a.id.toLowerCase()) ?? 0n), 0n),
+      };
+    }),
+  );
+}
+
+/**
+ * Rows of a list read newest first, page after page, until one is `older` than what is wanted (it
+ * and those after it are read, and left to the caller's filter) or the list ends. Pages start at
+ * FIRST_PAGE rows and double up to PAGE, so a short period costs few rows and a long one few calls.
+ */
+async function newestDownTo<T>(read: (page: Page) => Promise<T[]>, older: (row: T) => boolean): Promise<T[]> {
+  const out: T[] = [];
+  for (let first = FIRST_PAGE; ; first = Math.min(first * 2, PAGE)) {
+    const page = await read({ first, skip: out.length });
+    out.push(...page);
+    if (page.length < first || (page.length > 0 && older(page.at(-1)!))) return out;
+  }
+}
+
+/** A facility's per-day totals summed: the attestations that still stand (the indexer counts revoked ones apart). */
+function sumDays(days: readonly DailyTotals[]): LeaderboardTotals {
+  const t: LeaderboardTotals = {
+    attestationCount: 0,
+    readingCount: 0n,
+    fossilCo2eGrams: 0n,
+    biogenicCo2Grams: 0n,
+  };
+  for (const d of days) {
+    t.attestationCount += d.attestationCount - d.revokedAttestationCount;
+    t.readingCount += d.readingCount;
+    t.fossilCo2eGrams += d.fossilCo2eGrams;
+    t.biogenicCo2Grams += d.biogenicCo2Grams;
+  }
+  return t;
+}
