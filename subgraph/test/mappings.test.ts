@@ -65,6 +65,7 @@ before(async () => {
     header({ day: 1n }),
     header({ day: 2n }),
     header({ day: 3n, fossilCo2eGrams: 1_200_000n }), // above the baseline: a shortfall
+    header({ day: 4n, fossilCo2eGrams: 950_000n }), // 50 kg of reduction, less than the debt then
   ];
   for (const [i, x] of h.entries()) attestationIds.push(await f.attest(x, i % 2 === 0 ? [0, 1] : [1, 2]));
 
@@ -82,8 +83,14 @@ before(async () => {
   // a correction of an issued day: the project owes its grams
   const c0 = header({ correctionOf: attestationIds[0]!, periodStart: h[0]!.periodStart, fossilCo2eGrams: 5_000n });
   await f.attestCorrection(c0, h[0]!);
+  // the revoked day re-attested by a correction above the baseline: recording it settles the day
+  const c2 = header({ correctionOf: attestationIds[2]!, periodStart: h[2]!.periodStart, fossilCo2eGrams: 1_100_000n });
+  await f.attestCorrection(c2, h[2]!);
   await time.increase(CHALLENGE_WINDOW);
   await credits.recordCorrection(c0);
+  await credits.recordCorrection(c2);
+  // the debt (305 kg) takes all of day 4's 50 kg: an issuance of 0 kg, which mints nothing
+  await credits.connect(f.verifier).issue(projectId, h[4]!, 0n);
   tokenId = await credits.tokenIdOf(projectId, 2025n);
 
   // market: list, reprice, buy, buy-and-retire, cancel; direct retirement and a transfer
@@ -276,7 +283,7 @@ test("oracle nodes: one per node of the OracleSet at its index, and the threshol
 
 test("attestations: revoked as the registry says, emission totals without the revoked one", async () => {
   const all = [...entities("Attestation").values()];
-  assert.equal(all.length, 6, "four days and two corrections");
+  assert.equal(all.length, 8, "five days and three corrections");
   let fossil = 0n;
   let readings = 0n;
   for (const a of all) {
@@ -290,7 +297,7 @@ test("attestations: revoked as the registry says, emission totals without the re
     }
   }
   const facility = entity("Facility", lower(FACILITY));
-  assert.equal(facility.attestationCount, 6);
+  assert.equal(facility.attestationCount, 8);
   assert.equal(facility.revokedAttestationCount, 1);
   assert.equal(facility.fossilCo2eGrams, fossil);
   assert.equal(facility.readingCount, readings);
@@ -353,8 +360,14 @@ test("projects: issued, retired and owed grams as CarbonCredits keeps them", asy
   assert.equal(p.baselineCount, (await f.credits.getBaselines(projectId)).length);
   assert.equal(entity("Baseline", p.currentBaseline as string).gramsPerDay, 900_000n);
   assert.equal(entity("Shortfall", lower(attestationIds[3]!)).excessGrams, 200_000n);
+  // the revoked day, settled by its correction: 1.1 t against a 1 t baseline
+  assert.equal(entity("Shortfall", lower(attestationIds[2]!)).excessGrams, 100_000n);
+  assert.equal(entity("Attestation", lower(attestationIds[2]!)).shortfall, lower(attestationIds[2]!));
   const issuances = [...entities("Issuance").values()];
-  assert.deepEqual(issuances.map((i) => i.amountKg).sort(), [399n, 400n]);
+  assert.deepEqual(issuances.map((i) => i.amountKg).sort(), [0n, 399n, 400n]);
+  const empty = entity("Issuance", lower(attestationIds[4]!));
+  assert.equal(empty.credit, undefined, "no Credit for a 0 kg issuance");
+  assert.equal(empty.correctionGramsCovered, 50_000n);
   for (const i of issuances) {
     const use = await f.credits.attestationUse(i.attestation as string);
     assert.equal(i.amountKg, use.amount);

@@ -606,12 +606,23 @@ export const __host = {
   specs: null as Map<string, EntitySpec> | null,
   dataSource: { address: Address.zero(), network: "", context: new DataSourceContext() },
   logs: [] as { level: string; message: string }[],
+  /** The block the running handler's trigger is in (graph-node writes entities per block). */
+  block: 0n,
+  /** Block in which each immutable entity (type:id) was first written. */
+  writtenAt: new Map<string, bigint>(),
 
   /** An empty store checked against `schemaSource` (schema.graphql). */
   reset(schemaSource: string): void {
     this.entities = new Map();
     this.specs = entitySpecs(schemaSource);
     this.logs = [];
+    this.block = 0n;
+    this.writtenAt = new Map();
+  },
+
+  /** Sets the block of the next trigger. */
+  setBlock(number: bigint): void {
+    this.block = number;
   },
 
   /** Sets the data source the next handler runs for (graph-node does it per trigger). */
@@ -650,6 +661,25 @@ function checkEntity(type: string, id: string, fields: StoredEntity): void {
   if (idString !== id) throw new Error(`Entity ${type}[${id}]: the id field (${String(idString)}) is not the key`);
 }
 
+/**
+ * graph-node's store refuses to change an immutable entity once its block is written: within the
+ * block that made it, sets merge (the block's entity cache), in a later block they fail the
+ * subgraph ("entities of type `X` can not be updated since they are immutable").
+ */
+function checkImmutable(type: string, id: string, what: string): void {
+  if (!__host.specs?.get(type)?.immutable) return;
+  const key = `${type}:${id}`;
+  const at = __host.writtenAt.get(key);
+  if (at === undefined) {
+    if (what === "updated") __host.writtenAt.set(key, __host.block);
+    return;
+  }
+  if (at !== __host.block)
+    throw new Error(
+      `entities of type \`${type}\` can not be ${what} since they are immutable (id ${id}, written in block ${at})`,
+    );
+}
+
 /** graph-node's store host functions (store.get / set / remove / get_in_block). */
 export const store = {
   get(type: string, id: string): Entity | null {
@@ -676,10 +706,12 @@ export const store = {
     for (const e of data.entries) merged.set(e.key, e.value);
     for (const [k, v] of merged) if (v.kind === ValueKind.NULL) merged.delete(k);
     checkEntity(type, id, merged);
+    checkImmutable(type, id, "updated");
     table.set(id, merged);
   },
 
   remove(type: string, id: string): void {
+    checkImmutable(type, id, "deleted");
     __host.entities.get(type)?.delete(id);
   },
 

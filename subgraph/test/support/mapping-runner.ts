@@ -260,6 +260,7 @@ function dispatch(
   const eventClass = ds.generated[handlerName.slice("handle".length)];
   if (!eventClass) throw new Error(`${ds.name}: no generated class for ${handlerName}`);
   Object.setPrototypeOf(event, eventClass.prototype);
+  __host.setBlock(block.number.value);
   __host.setDataSource(Address.fromString(ds.address), ds.network, ds.context);
   try {
     handler(event);
