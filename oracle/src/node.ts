@@ -234,7 +234,7 @@ async function startParts(common: Common, parts: NodeParts): Promise<OracleNode>
               nowMs: () => common.clock.nowMs(),
               graceS: config.batching.graceS,
               devices,
-              review: (req, records) => {
+              review: (req, records, signal) => {
                 // on the bundle worker when the calculator can be posted there (the sdk's)
                 const posted = parts.calculator.posted?.();
                 return posted
@@ -248,12 +248,20 @@ async function startParts(common: Common, parts: NodeParts): Promise<OracleNode>
                       },
                       records,
                     ) as Promise<ReviewResult>)
-                  : reviewCosign(req, { calculator: parts.calculator, devices: new MemoryDeviceDirectory(records) });
+                  : reviewCosign(req, {
+                      calculator: parts.calculator,
+                      devices: new MemoryDeviceDirectory(records),
+                      ...(signal ? { signal } : {}),
+                    });
               },
               original:
                 vc && config.chain.attestationRegistry ? (id) => readAttestationHeader(vc.client, registry, id) : null,
               // this node's own blocks, or (Kubo) its peers' for a few seconds
-              readBundle: (cid) => store.get(cid, { network: true, signal: AbortSignal.timeout(5_000) }),
+              readBundle: (cid, signal) =>
+                store.get(cid, {
+                  network: true,
+                  signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(5_000)]) : AbortSignal.timeout(5_000),
+                }),
               attestationId: (header) => hashBatchHeader(header, domain),
               sign: async (header) => {
                 const signature = await c.signHeader(header);
@@ -261,7 +269,7 @@ async function startParts(common: Common, parts: NodeParts): Promise<OracleNode>
                 return { signer: c.signerAddress, signature };
               },
             });
-            return (req: CosignRequest) => cosigner.cosign(req);
+            return (req: CosignRequest, signal?: AbortSignal) => cosigner.cosign(req, signal);
           })()
         : null,
       readiness: () => readiness.parts(),

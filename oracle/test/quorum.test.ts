@@ -18,6 +18,7 @@ import { bundleDeviceIds } from "../src/quorum/cosign.ts";
 import { readingsTopic } from "../src/ingest/mqtt.ts";
 import { HardhatNode, ORACLE_KEY, deploy, type Deployment, waitForConfirmed } from "./chain-harness.ts";
 import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
+import { KuboStandIn } from "./kubo-standin.ts";
 import { waitFor } from "./helpers.ts";
 
 /** Hardhat's account #3: the second oracle node (its key is public; a local chain only). */
@@ -225,5 +226,69 @@ describe("quorum: two oracle nodes co-sign a batch", { timeout: 180_000 }, () =>
       body: JSON.stringify({ scope: "admin", subject: "ops" }),
     });
     assert.equal(res.status, 403);
+  });
+
+  test("a co-sign request closed by its requester stops the review: C's search for the original's bundle on its Kubo ends with it, and the same request again is reviewed afresh", async () => {
+    const kubo = new KuboStandIn();
+    process.env.CP_QUORUM_C_KEY = PEER_KEY;
+    // C: a co-signer like B, on a Kubo node that holds nothing (so reading a bundle searches its peers)
+    const c = await testNode({
+      devices: [deviceInfo(meter)],
+      config: {
+        mqtt: { mode: "off" },
+        batching: { windowS: 2, graceS: 1 },
+        chain: chainConfig("CP_QUORUM_C_KEY"),
+        ipfs: { mode: "kubo", kuboUrl: await kubo.start(), timeoutMs: 10_000 },
+      },
+    });
+    try {
+      const cKey = createApiKey(c.storage, { scope: "oracle", subject: "oracle-a", label: "oracle node A" }).key;
+      const batch = a.storage.listBatches({ states: ["confirmed"] })[0]!;
+      const bundleBytes = (await a.content!.get(headerFromJson(batch.headerJson!).bundleCid))!;
+      const decoded = decodeBundle(bundleBytes);
+      // a correction of the confirmed attestation: C must read the original's bundle to review it
+      const correction = buildBundle({
+        facilityId: decoded.facilityId,
+        periodStart: decoded.period.start,
+        periodEnd: decoded.period.end,
+        methodologyId: decoded.methodologyId,
+        factorSet: decoded.factorSet,
+        facilityContext: decoded.facilityContext,
+        envelopes: decoded.readings.map((r) => r.envelope),
+        correctionOf: batch.attestationId as `0x${string}`,
+      } as Parameters<typeof buildBundle>[0]);
+      const bytes = encodeBundle(correction);
+      const body = JSON.stringify({
+        header: headerToJson(bundleHeader(correction, bundleCid(bytes))),
+        bundle: Buffer.from(bytes).toString("utf8"),
+      });
+      const post = (signal?: AbortSignal) =>
+        fetch(`${c.httpUrl}/v1/quorum/cosign`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-api-key": cKey },
+          body,
+          ...(signal ? { signal } : {}),
+        });
+      const gone = new AbortController();
+      const first = post(gone.signal).catch((err: unknown) => err);
+      await waitFor(() => kubo.searching > 0, { timeoutMs: 30_000, intervalMs: 20, what: "C searching its peers" });
+      const leftAt = Date.now();
+      gone.abort();
+      assert.ok((await first) instanceof Error, "the requester's fetch was aborted");
+      // the search ends with the request, not at the 5 s a bundle read may take
+      await waitFor(() => kubo.searching === 0, { timeoutMs: 4_000, intervalMs: 20, what: "C's search stopped" });
+      assert.ok(Date.now() - leftAt < 4_000);
+      // the same request again: a new review (nothing left waiting on the stopped one); the
+      // original's bundle now on the network, it refuses the readings counted twice
+      kubo.network.set(batch.bundleCid!, bundleBytes);
+      const res = await post();
+      assert.equal(res.status, 422, await res.clone().text());
+      assert.match(((await res.json()) as { message: string }).message, /already in the original attestation/);
+      assert.equal(c.storage.listCosigns({}).length, 0, "nothing co-signed by C");
+    } finally {
+      await c.close();
+      await kubo.stop();
+      delete process.env.CP_QUORUM_C_KEY;
+    }
   });
 });

@@ -32,6 +32,8 @@ export type ApiDeps = {
   cosign?:
     | ((
         req: CosignRequest,
+        /** aborted when the requester closed its request before the answer (quorum/cosigner.ts stops a review nobody waits for) */
+        signal?: AbortSignal,
       ) => Promise<{ signer: string; signature: string } | { refused: string; status?: number; error?: string }>)
     | null;
   /** The shortfall recorder's state (credits/shortfalls.ts); null when it does not run. */
@@ -851,7 +853,23 @@ export async function buildApi(deps: ApiDeps) {
         });
       }
       const body = req.body as CosignRequest;
-      const out = await deps.cosign({ header: body.header, bundle: body.bundle });
+      // the requester gone before the answer (its connection closed): the co-signer is told, and
+      // stops the review once no other request waits for it
+      const gone = new AbortController();
+      const leave = () => {
+        if (!reply.raw.writableFinished) gone.abort(new Error("the requester closed its co-sign request"));
+      };
+      reply.raw.on("close", leave);
+      let out: Awaited<ReturnType<NonNullable<ApiDeps["cosign"]>>>;
+      try {
+        out = await deps.cosign({ header: body.header, bundle: body.bundle }, gone.signal);
+      } catch (err) {
+        if (!gone.signal.aborted) throw err;
+        req.log.info("co-sign requester gone before the answer");
+        return reply.code(503).send({ error: "COSIGN_CANCELLED", message: "the request was closed before the answer" });
+      } finally {
+        reply.raw.off("close", leave);
+      }
       if ("refused" in out) {
         req.log.warn({ why: out.refused }, "co-signing refused");
         const status = out.status ?? 422;
