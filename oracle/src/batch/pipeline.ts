@@ -41,6 +41,12 @@ type BatchWritesAsync = {
  */
 export type FeeCap = { maxFeePerGas: bigint | null };
 
+/** The fee cap of `config`: `chain.maxFeePerGas`, or null (the chain port's multiple of its current estimate). */
+export function feeCapOf(config: { chain: { maxFeePerGas?: string | number | bigint | undefined } }): FeeCap {
+  const max = config.chain.maxFeePerGas;
+  return { maxFeePerGas: max === undefined ? null : BigInt(max) };
+}
+
 /** The code of the error `broadcast` throws when the RPC node keeps another transaction at the nonce, bidding as much. */
 export const REPLACEMENT_UNDERPRICED = "REPLACEMENT_UNDERPRICED";
 
@@ -146,10 +152,11 @@ export interface ChainPort {
     cap?: FeeCap,
   ): Promise<{ hash: Hex; raw: Hex }>;
   /**
-   * Signs (does not send) a call of `data` on `to` at `nonce` (gas estimated, fees from the node):
-   * the node's other transactions (CarbonCredits.recordShortfall, credits/shortfalls.ts).
+   * Signs (does not send) a call of `data` on `to` at `nonce` (gas estimated, fees from the node,
+   * never past `cap.maxFeePerGas` when given): the node's other transactions
+   * (CarbonCredits.recordShortfall, credits/shortfalls.ts).
    */
-  prepareCall?(to: Address, data: Hex, nonce: number): Promise<{ hash: Hex; raw: Hex }>;
+  prepareCall?(to: Address, data: Hex, nonce: number, cap?: FeeCap): Promise<{ hash: Hex; raw: Hex }>;
   /**
    * Signs (does not send) a replacement of `raw`: same nonce and call, fees raised over raw's own.
    * With `cap`, never past it (`cappedAt`: the fee cap that held the bid back); when no replacement
@@ -1045,10 +1052,8 @@ export class BatchPipeline {
     );
   }
 
-  /** `chain.maxFeePerGas`, or null: the chain port's multiple of its current estimate. */
   #feeCap(): FeeCap {
-    const max = this.#common.config.chain.maxFeePerGas;
-    return { maxFeePerGas: max === undefined ? null : BigInt(max) };
+    return feeCapOf(this.#common.config);
   }
 
   /**

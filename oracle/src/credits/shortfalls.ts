@@ -31,7 +31,7 @@ import {
 } from "viem";
 import { z } from "zod";
 import { bytes32ToId, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
-import { FEE_CAP_REACHED, type Address, type BatchPipeline, type ChainPort, type FeeCap } from "../batch/pipeline.ts";
+import { FEE_CAP_REACHED, feeCapOf, type Address, type BatchPipeline, type ChainPort } from "../batch/pipeline.ts";
 import { headerFromJson } from "../batch/bundle.ts";
 import { carbonCreditsAbi } from "../chain/abi.ts";
 import { firstStampedFrom } from "../chain/viem.ts";
@@ -187,14 +187,8 @@ export type ShortfallOutcome = { asked: number; sent: string | null; pending: st
 type PassContext = { asked: number; callsUpTo: number; sent: string | null; projects: Map<string, number> };
 type Verdict = "settled" | "recheck" | "sent" | "halt" | "budget";
 
-/**
- * The chain the recorder reads and signs with: the pipeline's (whose nonces it takes), with
- * `prepareCall` under a fee cap (ViemChain's; ChainPort declares it without the cap, optional).
- */
-export type ShortfallChain = ChainPort & {
-  client: PublicClient;
-  prepareCall(to: Address, data: Hex, nonce: number, cap?: FeeCap): Promise<{ hash: Hex; raw: Hex }>;
-};
+/** The chain the recorder reads and signs with: the pipeline's (whose nonces it takes). */
+export type ShortfallChain = ChainPort & { client: PublicClient };
 
 export class ShortfallRecorder {
   readonly #common: Common;
@@ -728,10 +722,9 @@ export class ShortfallRecorder {
     const fn = t.kind === "shortfall" ? "recordShortfall" : "recordCorrection";
     const data = encodeFunctionData({ abi: carbonCreditsAbi, functionName: fn, args: t.args } as never);
     await this.#pipeline.sendOther(async (chain, nonce) => {
-      if (chain !== this.#chain)
-        throw new Error("the shortfall recorder signs with the pipeline's chain: construct both with the same one");
+      if (!chain.prepareCall) throw new Error("this chain port cannot sign other calls");
       // capped as the pipeline caps a batch's first signing: a fee spike now is no reason to bid past the cap
-      const tx = await this.#chain.prepareCall(this.#credits, data as Hex, nonce, this.#feeCap());
+      const tx = await chain.prepareCall(this.#credits, data as Hex, nonce, feeCapOf(this.#common.config));
       // persisted before it is broadcast: after a crash the same bytes are followed, not a second call
       this.#setPending({
         from: chain.signerAddress.toLowerCase(),
@@ -760,12 +753,6 @@ export class ShortfallRecorder {
           : "correction batch: recordCorrection sent",
       );
     });
-  }
-
-  /** `chain.maxFeePerGas`, or null: the chain port's multiple of its current estimate (for a bump). */
-  #feeCap(): FeeCap {
-    const max = this.#common.config.chain.maxFeePerGas;
-    return { maxFeePerGas: max === undefined ? null : BigInt(max) };
   }
 
   /** Follows the pending transaction; true once it is settled (mined, or its nonce consumed). */
@@ -811,7 +798,7 @@ export class ShortfallRecorder {
     if (now - p.sentAtMs >= this.#common.config.chain.gasBumpAfterMs && latest === p.nonce) {
       let tx: { hash: Hex; raw: Hex; cappedAt?: bigint } | null = null;
       try {
-        tx = await chain.prepareReplacement(p.raw as Hex, this.#feeCap());
+        tx = await chain.prepareReplacement(p.raw as Hex, feeCapOf(this.#common.config));
       } catch (err) {
         if ((err as { code?: string }).code !== FEE_CAP_REACHED) throw err;
         this.#log.warn(
