@@ -157,3 +157,11 @@ test("hooks.ts runs changetype<T>, reference casts and numeric casts (wrapping a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("an arithmetic or comparison operator on a BigInt fails, where AssemblyScript would overload it", () => {
+  const a = BigInt.fromI32(2);
+  const b = BigInt.fromI32(3);
+  assert.throws(() => (a as unknown as number) + (b as unknown as number), /operator on graph-ts BigInt/);
+  assert.throws(() => (a as unknown as number) < (b as unknown as number), /operator on graph-ts BigInt/);
+  assert.equal(`${a}`, "2");
+});

@@ -204,6 +204,18 @@ export class BigInt {
   toHex(): string {
     return `0x${this.value.toString(16)}`;
   }
+
+  /**
+   * graph-ts overloads `+ - * / < > <= >=` on BigInt; JS would coerce the objects instead and
+   * compute something else, so an operator on a BigInt fails here (use plus, lt, …). (`==` cannot
+   * be caught: in JS it compares references where AssemblyScript compares values.)
+   */
+  [Symbol.toPrimitive](hint: string): string {
+    if (hint === "string") return this.toString();
+    throw new TypeError(
+      `an operator on graph-ts BigInt ${this.value}: AssemblyScript overloads it, node would not (use plus/minus/lt/…)`,
+    );
+  }
 }
 
 /** graph-ts's BigDecimal; the schema declares none, so only its presence is stood in. */
