@@ -247,6 +247,12 @@ test("devices: status, kind, key history and facility counts as the DeviceRegist
   const key = entity("DeviceKey", entity("Device", lower(DEVICE)).currentKey as string);
   assert.equal(key.x, lower(current.x));
   assert.equal(key.validFrom, current.validFrom);
+  // every key of the history, as getDevice's keyHistory has it (the first valid from 0)
+  for (const [, k] of entities("DeviceKey")) {
+    const onChain = (await f.deviceRegistry.getDevice(k.device as string)).keyHistory[k.index as number]!;
+    assert.deepEqual([k.x, k.y, k.validFrom], [lower(onChain.x), lower(onChain.y), onChain.validFrom], `key ${k.id}`);
+  }
+  assert.equal(entities("DeviceKey").size, 3);
   const facility = entity("Facility", lower(FACILITY));
   assert.equal(facility.code, "ktda-kangaita");
   assert.equal(facility.deviceCount, 2);
@@ -344,6 +350,15 @@ test("credits: supply, issued and retired per token id as CarbonCredits.supplyOf
   const burned = transfers.filter((t) => t.kind === "Retirement").reduce((a, t) => a + (t.amountKg as bigint), 0n);
   assert.equal(minted, supply.issued);
   assert.equal(burned, supply.retired);
+  // the daily aggregates add up to the same totals
+  const total = (type: string, field: string) =>
+    [...entities(type).values()].reduce((a, d) => a + (d[field] as bigint), 0n);
+  for (const type of ["DailyStat", "FacilityDailyStat"]) {
+    assert.equal(total(type, "issuedKg"), supply.issued, `${type} issuedKg`);
+    assert.equal(total(type, "retiredKg"), supply.retired, `${type} retiredKg`);
+    assert.equal(total(type, "soldKg"), 250n, `${type} soldKg`);
+    assert.equal(total(type, "fossilCo2eGrams"), entity("Facility", lower(FACILITY)).fossilCo2eGrams, `${type} fossil`);
+  }
   const stat = entity("ProtocolStat", "all");
   assert.equal(stat.issuedKg, supply.issued);
   assert.equal(stat.retiredKg, supply.retired);
