@@ -8,7 +8,7 @@ import { useRuntimeConfig } from "@/app/providers.tsx";
 import { describeError } from "../errors.ts";
 import { withBubblingErrors } from "./abis.ts";
 import { dropPending, findPending, savePending, type KeyValueStore } from "./pendingTx.ts";
-import { SLOW_MESSAGE, replacedMessage, settleTransaction, type SentCall } from "./track.ts";
+import { SLOW_MESSAGE, replacedMessage, settleTransaction, type SentCall, type SentTransaction } from "./track.ts";
 import type { Addresses } from "./reads.ts";
 
 /** A public client on the app's chain: reads work with no wallet connected. */
@@ -93,24 +93,32 @@ export function useTransaction(options: { key?: string; onConfirmed?: (receipt: 
       hash: Hex,
       undone: string,
       call: SentCall | undefined,
+      resumed?: SentTransaction,
     ): Promise<{ ok: true; hash: Hex; receipt: TransactionReceipt } | { ok: false }> => {
       const controller = new AbortController();
       abort.current?.abort();
       abort.current = controller;
       const store = sessionStore();
       const page = typeof window === "undefined" ? "" : window.location.pathname;
-      if (store && key) savePending(store, { hash, label, page, key, undone });
+      let sent = resumed;
+      if (store && key) savePending(store, { hash, label, page, key, undone, sent });
       setState({ status: "pending", label, hash });
       let current = hash;
       try {
         const outcome = await settleTransaction(reader, hash, call, {
           signal: controller.signal,
+          sent: resumed,
+          // kept so that a reload can still tell a replacement mined while the page was away
+          onSent: (seen) => {
+            sent = seen;
+            if (store && key) savePending(store, { hash, label, page, key, undone, sent });
+          },
           onSlow: () => setState({ status: "pending", label, hash: current, note: SLOW_MESSAGE }),
           onRepriced: (next) => {
             current = next;
             if (store && key) {
               dropPending(store, hash);
-              savePending(store, { hash: next, label, page, key, undone });
+              savePending(store, { hash: next, label, page, key, undone, sent });
             }
             setState({ status: "pending", label, hash: next });
           },
@@ -150,7 +158,7 @@ export function useTransaction(options: { key?: string; onConfirmed?: (receipt: 
   useEffect(() => {
     const store = sessionStore();
     const pending = store && key ? findPending(store, window.location.pathname, key) : undefined;
-    if (pending) void followRef.current(pending.label, pending.hash, pending.undone, undefined);
+    if (pending) void followRef.current(pending.label, pending.hash, pending.undone, undefined, pending.sent);
     return () => abort.current?.abort();
   }, [key]);
 

@@ -76,6 +76,23 @@ test("a shortfall recording survives a reload on its project's audit page, and o
   assert.equal(readPending(store).filter((e) => e.page === "/audit/project/3").length, 1);
 });
 
+test("the sender, nonce and call the node showed survive a reload (the value in wei as text)", () => {
+  const store = memoryStore();
+  const sent = {
+    from: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC" as const,
+    nonce: 12,
+    to: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as const,
+    value: 10n ** 24n + 1n,
+    input: "0xa9059cbb" as const,
+  };
+  savePending(store, { hash: HASH_A, label: "Buy", page: "/listing/3", key: "purchase", undone: "nothing", sent });
+  assert.deepEqual(findPending(store, "/listing/3", "purchase")?.sent, sent);
+  assert.match(store.map.get(PENDING_TX_STORAGE_KEY)!, /"value":"1000000000000000000000001"/);
+  // an entry saved before the node showed the transaction has none
+  savePending(store, { hash: HASH_B, label: "Sell", page: "/sell", key: "list", undone: "nothing" });
+  assert.equal(findPending(store, "/sell", "list")?.sent, undefined);
+});
+
 test("a new transaction of the same form replaces the one it had pending", () => {
   const store = memoryStore();
   savePending(store, { hash: HASH_A, label: "a", page: "/retire", key: "retire", undone: "x" });

@@ -22,7 +22,7 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 import { TEST_ONLY_HARDHAT_KEYS, startTestChain, type TestChain } from "../../../../sdk/src/test/hardhatNode.ts";
 import { carbonCreditsAbi } from "./abis.ts";
-import { replacedMessage, settleTransaction, type SentCall, type TxOutcome } from "./track.ts";
+import { replacedMessage, settleTransaction, type SentCall, type SentTransaction, type TxOutcome } from "./track.ts";
 
 let chain: TestChain;
 let client: PublicClient;
@@ -217,4 +217,70 @@ test("a mined transaction that reverted fails with its reason, read by replaying
   // a transaction resumed after a reload has no call to replay: a generic message
   const resumed = await settleTransaction(client, sent, undefined);
   assert.ok(resumed.kind === "reverted" && /mined but reverted/.test(resumed.message));
+});
+
+/**
+ * A page that followed `hash` long enough to keep what the node showed of it (onSent), then was
+ * closed or reloaded (the wait aborted), as useTransaction keeps it in sessionStorage.
+ */
+async function followThenLeave(hash: Hex): Promise<SentTransaction> {
+  const controller = new AbortController();
+  let kept: SentTransaction | undefined;
+  const waiting = settleTransaction(client, hash, undefined, {
+    signal: controller.signal,
+    onSent: (sent) => (kept = sent),
+  });
+  await until("the tracker kept the sent transaction", () => kept !== undefined);
+  controller.abort();
+  await assert.rejects(waiting);
+  return kept!;
+}
+
+/** `outcome`, or a failure after 10 s: a wait that never ends is the bug these tests catch. */
+function within10s(outcome: Promise<TxOutcome>): Promise<TxOutcome> {
+  return Promise.race([
+    outcome,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error("still pending 10 s after the replacement was mined")), 10_000).unref(),
+    ),
+  ]);
+}
+
+test("resumed after a reload, a transaction whose Cancel was mined meanwhile is a failure, not pending for ever", async () => {
+  const nonce = await nextNonce();
+  const sent = await sendAt(nonce, { to: OTHER, value: 1_000n });
+  const kept = await followThenLeave(sent);
+  assert.deepEqual([kept.from.toLowerCase(), kept.nonce, kept.value], [SENDER.address.toLowerCase(), nonce, 1_000n]);
+  const cancel = await sendAt(nonce, { to: SENDER.address, value: 0n }, 2n);
+  await mine();
+  await mine(); // and the chain went on
+  const settled = await within10s(settleTransaction(client, sent, undefined, { sent: kept }));
+  assert.deepEqual(settled.kind === "replaced" && [settled.reason, settled.hash], ["cancelled", cancel]);
+});
+
+test("resumed after a reload, a transaction sped up meanwhile is confirmed with the new hash", async () => {
+  const nonce = await nextNonce();
+  const sent = await sendAt(nonce, { to: OTHER, value: 1_000n });
+  const kept = await followThenLeave(sent);
+  const faster = await sendAt(nonce, { to: OTHER, value: 1_000n }, 2n);
+  await mine();
+  await mine(); // not the head any more: viem's scan of the block it starts on does not see it
+  const repriced: Hex[] = [];
+  const settled = await within10s(
+    settleTransaction(client, sent, undefined, { sent: kept, onRepriced: (h) => repriced.push(h) }),
+  );
+  assert.deepEqual([settled.kind, settled.hash, repriced], ["confirmed", faster, [faster]]);
+});
+
+test("resumed after a reload, a transaction replaced after the wait started is found too", async () => {
+  const nonce = await nextNonce();
+  const sent = await sendAt(nonce, { to: OTHER, value: 1_000n });
+  const kept = await followThenLeave(sent);
+  // the wallet replaces it while the reloaded page waits: the node drops it at once
+  const other = await sendAt(nonce, { to: OTHER, value: 5n }, 2n);
+  const outcome = settleTransaction(client, sent, undefined, { sent: kept });
+  await new Promise((r) => setTimeout(r, 300));
+  await mine();
+  const settled = await within10s(outcome);
+  assert.deepEqual(settled.kind === "replaced" && [settled.reason, settled.hash], ["replaced", other]);
 });
