@@ -42,6 +42,21 @@ export type DataSource = {
 /** A JSON-RPC call (eth_getLogs, eth_getBlockByNumber, eth_getTransactionByHash). */
 export type Rpc = (method: string, params: unknown[]) => Promise<unknown>;
 
+/** JSON-RPC over HTTP, as graph-node reads its Ethereum node. */
+export function httpRpc(url: string): Rpc {
+  let id = 0;
+  return async (method, params) => {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }),
+    });
+    const body = (await response.json()) as { result?: unknown; error?: { message?: string } };
+    if (body.error) throw new Error(`${method} failed at ${url}: ${body.error.message ?? JSON.stringify(body.error)}`);
+    return body.result;
+  };
+}
+
 type RawLog = {
   address: string;
   topics: string[];
