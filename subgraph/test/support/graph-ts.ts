@@ -11,8 +11,8 @@
  * calls (`changetype`, `assert`) are exported from here too; hooks.ts rewrites `changetype<T>(x)`,
  * whose type argument node would strip, to `__changetype(T, x)`.
  *
- * Test-side controls of the host (not graph-ts API): `__host` (store contents, schema, data source,
- * log lines).
+ * Test-side controls of the host (not graph-ts API): `__host` (store contents, schema, the block
+ * and data source of the running trigger, log lines).
  */
 import { Kind, parse, type TypeNode } from "graphql";
 

@@ -304,6 +304,8 @@ async function indexLogs(dataSources: DataSource[], rpc: Rpc, fromBlock: number)
     const ds = byAddress.get(log.address.toLowerCase())!;
     const parsed = ds.abi.parseLog({ topics: log.topics, data: log.data });
     if (!parsed) throw new Error(`${ds.name}: a log its ABI does not know (topic ${log.topics[0]})`);
+    // counted among the manifest addresses' logs only (graph-node counts all of the receipt's);
+    // no mapping reads it
     const transactionLogIndex = logsInTx.get(log.transactionHash) ?? 0;
     logsInTx.set(log.transactionHash, transactionLogIndex + 1);
     const handlerName = ds.handlers.get(manifestSignature(parsed.fragment));
