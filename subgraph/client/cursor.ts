@@ -69,6 +69,22 @@ export function windowOf(
 }
 
 /**
+ * One page of a keyed list by cursor (or from the top), for every list read by cursor on either
+ * backend: `page` checked as a window over a key of `keyLength` values (at most 999 rows), `read`
+ * asked for one row more than the page (it says whether there is more that way), the rows in the
+ * list's order and the cursors either side.
+ */
+export async function readPage<R>(
+  page: Page,
+  keyLength: number,
+  read: (w: Window) => Promise<Keyed<R>>,
+  maxSkip?: number,
+): Promise<ListPage<R>> {
+  const w = windowOf(page, keyLength, maxSkip, 999);
+  return listPageOf(await read({ ...w, first: w.first + 1 }), page, w.first);
+}
+
+/**
  * The ListPage of a read made with `first + 1` rows of `page` (the extra row says whether there is
  * more in the direction read): rows in the list's order and the cursors either side.
  */

@@ -5,5 +5,14 @@ export { IndexerError, type IndexerErrorCode } from "./errors.ts";
 export { SUBGRAPH_MAX_SKIP, SubgraphIndexer, type SubgraphIndexerOptions } from "./subgraph.ts";
 export { createIndexer, indexerConfigFromEnv, type IndexerConfig } from "./config.ts";
 export { protocolIdKey } from "./ids.ts";
-export { decodeCursor, encodeCursor, listPageOf, windowOf, type Keyed, type KeyValue, type Window } from "./cursor.ts";
+export {
+  decodeCursor,
+  encodeCursor,
+  listPageOf,
+  readPage,
+  windowOf,
+  type Keyed,
+  type KeyValue,
+  type Window,
+} from "./cursor.ts";
 export * as queries from "./queries.ts";

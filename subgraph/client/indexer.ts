@@ -9,6 +9,8 @@ import type {
   ChallengeSummary,
   CreditDetail,
   DailyTotals,
+  DetailListName,
+  DetailLists,
   DeviceDetail,
   FacilityDetail,
   FacilitySummary,
@@ -74,6 +76,17 @@ export interface ExplorerIndexer {
    * the top: the same rows, order and filters as the list's own method, at any depth.
    */
   list<K extends ListName>(name: K, filter: Lists[K]["filter"], page: Page): Promise<ListPage<Lists[K]["row"]>>;
+  /**
+   * One page of a list inside a detail page (a facility's attestations, an attestation's or a
+   * device's readings), by cursor as `list`: the rows and order of `facility(id).attestations` and
+   * `readings(filter)`, at any depth. `null` where the backend does not hold the list, as `readings`
+   * answers (readings on the subgraph backend).
+   */
+  detailList<K extends DetailListName>(
+    name: K,
+    filter: DetailLists[K]["filter"],
+    page: Page,
+  ): Promise<ListPage<DetailLists[K]["row"]> | null>;
   /**
    * What `term` is: a protocol id, a bytes32 (attestation id, reading digest, facility or device key),
    * a transaction hash, an address, a token/certificate/listing id (decimal), a CID. Exact matches only.

@@ -121,6 +121,16 @@ export const FACILITY_QUERY = /* GraphQL */ `
   ${ATTESTATION_SUMMARY_FIELDS}
 `;
 
+/** A facility's attestations by cursor: FACILITY_QUERY's nested list, bounded by `where` instead of `skip`. */
+export const FACILITY_ATTESTATIONS_QUERY = /* GraphQL */ `
+  query FacilityAttestations($first: Int!, $skip: Int!, $direction: OrderDirection!, $where: Attestation_filter) {
+    attestations(first: $first, skip: $skip, orderBy: periodStart, orderDirection: $direction, where: $where) {
+      ...AttestationSummaryFields
+    }
+  }
+  ${ATTESTATION_SUMMARY_FIELDS}
+`;
+
 const DEVICE_DETAIL_FIELDS = /* GraphQL */ `
   fragment DeviceDetailFields on Device {
     id
@@ -661,6 +671,7 @@ export const ALL_QUERIES: Record<string, string> = {
   OVERVIEW_QUERY,
   FACILITIES_QUERY,
   FACILITY_QUERY,
+  FACILITY_ATTESTATIONS_QUERY,
   DEVICE_QUERY,
   ATTESTATIONS_QUERY,
   ATTESTATION_QUERY,

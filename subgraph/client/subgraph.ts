@@ -4,7 +4,7 @@
  * edge; inside, the explorer gets typed values with bigint amounts.
  */
 import { z } from "zod";
-import { listPageOf, windowOf, type Keyed, type KeyValue, type Window } from "./cursor.ts";
+import { readPage, windowOf, type Keyed, type KeyValue, type Window } from "./cursor.ts";
 import { IndexerError } from "./errors.ts";
 import { protocolIdKey } from "./ids.ts";
 import { bigintString, facilityRef, hex } from "./schemas.ts";
@@ -18,6 +18,7 @@ import {
   DEVICE_QUERY,
   DEVICES_QUERY,
   FACILITIES_QUERY,
+  FACILITY_ATTESTATIONS_QUERY,
   FACILITY_CREDITS_QUERY,
   FACILITY_DAILY_QUERY,
   FACILITY_QUERY,
@@ -39,6 +40,8 @@ import type {
   ChallengeSummary,
   CreditDetail,
   DailyTotals,
+  DetailListName,
+  DetailLists,
   DeviceDetail,
   DeviceStatus,
   FacilityDetail,
@@ -226,7 +229,7 @@ type Order = { field: string; direction: "asc" | "desc" };
 const flip = (d: "asc" | "desc") => (d === "asc" ? "desc" : "asc");
 
 /** A list's window on the subgraph: `skip` up to SUBGRAPH_MAX_SKIP, any depth by cursor (key: order field, id). */
-const subgraphWindow = (p: Page | undefined, maxFirst?: number) => windowOf(p, 2, SUBGRAPH_MAX_SKIP, maxFirst);
+const subgraphWindow = (p: Page | undefined) => windowOf(p, 2, SUBGRAPH_MAX_SKIP);
 
 const sortKey = z.object({ id: z.string() }).passthrough();
 
@@ -688,9 +691,36 @@ export class SubgraphIndexer implements ExplorerIndexer {
   // ---------------------------------------------------------------- lists the explorer browses
 
   async list<K extends ListName>(name: K, filter: Lists[K]["filter"], p: Page): Promise<ListPage<Lists[K]["row"]>> {
-    const w = subgraphWindow(p, 999);
-    const read = await this.#read(name, filter, { ...w, first: w.first + 1 });
-    return listPageOf(read as Keyed<Lists[K]["row"]>, p, w.first);
+    const read = (w: Window) => this.#read(name, filter, w) as Promise<Keyed<Lists[K]["row"]>>;
+    return readPage(p, 2, read, SUBGRAPH_MAX_SKIP);
+  }
+
+  /** Readings are `null` here, as `readings` answers: they live in evidence bundles on IPFS, which The Graph does not read. */
+  async detailList<K extends DetailListName>(
+    name: K,
+    filter: DetailLists[K]["filter"],
+    p: Page,
+  ): Promise<ListPage<DetailLists[K]["row"]> | null> {
+    if (name !== "facilityAttestations") return null;
+    const { facility } = filter as DetailLists["facilityAttestations"]["filter"];
+    const read = (w: Window) => this.#facilityAttestations(facility, w) as Promise<Keyed<DetailLists[K]["row"]>>;
+    return readPage(p, 2, read, SUBGRAPH_MAX_SKIP);
+  }
+
+  /**
+   * A facility's attestations as `facility(id).attestations` orders them (periodStart desc, ties by
+   * id desc), read from the top-level collection filtered by facility so a cursor can bound them:
+   * the nested list takes `skip` alone, which graph-node refuses past 5,000.
+   */
+  #facilityAttestations(facility: string, w: Window): Promise<Keyed<AttestationSummary>> {
+    return this.#keyed(
+      FACILITY_ATTESTATIONS_QUERY,
+      "attestations",
+      { field: "periodStart", direction: "desc" },
+      { facility: protocolIdKey(facility) },
+      w,
+      attestationSummary,
+    );
   }
 
   #read(name: ListName, filter: Lists[ListName]["filter"], w: Window): Promise<Keyed<unknown>> {

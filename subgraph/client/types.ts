@@ -363,3 +363,17 @@ export type Lists = {
   challenges: { filter: { state?: ChallengeSummary["state"] }; row: ChallengeSummary };
 };
 export type ListName = keyof Lists;
+
+/**
+ * The lists inside the explorer's detail pages, read by cursor (`ExplorerIndexer.detailList`) as
+ * the browsable lists are: the filter naming whose list it is, and the row.
+ */
+export type DetailLists = {
+  /** a facility's attestations, newest period first: `FacilityDetail.attestations` at any depth */
+  facilityAttestations: { filter: { facility: string }; row: AttestationSummary };
+  /** an attestation's readings in bundle (Merkle leaf) order: `readings({ attestationId })` */
+  attestationReadings: { filter: { attestationId: Hex }; row: ReadingSummary };
+  /** a device's readings, newest first: `readings({ deviceId })` */
+  deviceReadings: { filter: { deviceId: string }; row: ReadingSummary };
+};
+export type DetailListName = keyof DetailLists;

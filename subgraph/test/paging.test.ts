@@ -1,7 +1,8 @@
 /**
  * Lists deeper than graph-node's `skip` limit, read by cursor through the subgraph client from the
  * graph-node stand-in (support/graph-node-standin.ts; graph-node cannot run here), which refuses
- * skip > 5000 and orders ties by id in the order's direction, as graph-node does.
+ * skip > 5000 and orders ties by id in the order's direction, as graph-node does: a browsable list
+ * (transfers) and a list inside a detail page (a facility's attestations).
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -9,10 +10,11 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { emptyStore, MAX_SKIP, put, startStandIn } from "./support/graph-node-standin.ts";
+import { emptyStore, MAX_SKIP, put, startStandIn, type Store } from "./support/graph-node-standin.ts";
 import { SubgraphIndexer } from "../client/subgraph.ts";
 import { IndexerError } from "../client/errors.ts";
-import type { Hex } from "../client/types.ts";
+import { protocolIdKey } from "../client/ids.ts";
+import type { Hex, Page } from "../client/types.ts";
 
 const schemaSdl = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "../schema.graphql"), "utf8");
 
@@ -32,6 +34,9 @@ let indexer: SubgraphIndexer;
 /** every transfer id in graph-node's order: timestamp desc, then id desc */
 let expected: string[];
 let expectedOfAccount: string[];
+const deep = protocolIdKey("deep-facility");
+/** the deep facility's attestation ids in graph-node's order: periodStart desc, then id desc */
+let attestationsOfDeep: string[];
 
 before(async () => {
   const store = emptyStore();
@@ -71,9 +76,77 @@ before(async () => {
   rows.sort((a, b) => b.timestamp - a.timestamp || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   expected = rows.map((r) => r.id);
   expectedOfAccount = rows.filter((r) => r.to === account).map((r) => r.id);
+  attestationsOfDeep = putAttestations(store);
   server = await startStandIn(schemaSdl, store);
   indexer = new SubgraphIndexer({ url: server.url });
 });
+
+/**
+ * COUNT attestations of the deep facility (7 to a period, ids in another order) and, interleaved,
+ * 300 of another facility that its list must not hold; gives the deep ones' ids in graph-node's order.
+ */
+function putAttestations(store: Store): string[] {
+  const facility = (id: Hex, code: string) =>
+    put(store, "Facility", {
+      id,
+      code,
+      deviceCount: 0,
+      activeDeviceCount: 0,
+      attestationCount: 0,
+      revokedAttestationCount: 0,
+      readingCount: "0",
+      fossilCo2eGrams: "0",
+      biogenicCo2Grams: "0",
+      attestedUntil: "0",
+      creditsIssuedKg: "0",
+      creditsRetiredKg: "0",
+      firstSeenAt: String(t0),
+    });
+  const other = protocolIdKey("other-facility");
+  facility(deep, "deep-facility");
+  facility(other, "other-facility");
+  const rows: { id: string; periodStart: number }[] = [];
+  for (let i = 0; i < COUNT + 300; i++) {
+    const id = hex(0xa77e_0000 + ((i * 7919) % (COUNT + 300)) + 1, 32);
+    // the other facility's 300 share the periods of the deep one's first 300
+    const ofDeep = i < COUNT;
+    const periodStart = t0 + Math.floor((i % COUNT) / PER_BLOCK) * 3600;
+    if (ofDeep) rows.push({ id, periodStart });
+    put(store, "Attestation", {
+      id,
+      registry: hex(0xa77, 20),
+      facility: ofDeep ? deep : other,
+      periodStart: String(periodStart),
+      periodEnd: String(periodStart + 3600),
+      merkleRoot: hex(0x400, 32),
+      readingCount: "60",
+      fossilCo2eGrams: "1",
+      biogenicCo2Grams: "0",
+      methodologyId: hex(0x111, 32),
+      factorSetId: hex(0x222, 32),
+      bundleCid: "bafybeibundle",
+      correctionOf: null,
+      isCorrection: false,
+      signerBitmap: "5",
+      signerCount: 2,
+      submitter: hex(0x11, 20),
+      // submitted in another order than the periods (a late batch, a correction), as happens
+      submittedAt: String(t0 + ((i * 104_729) % 9_973)),
+      submittedBlock: String(i),
+      transactionHash: id,
+      revoked: false,
+      revocation: null,
+      challengeState: "None",
+      challenge: null,
+      issuance: null,
+      correctionRecord: null,
+      shortfall: null,
+      pendingCorrectionGrams: null,
+    });
+  }
+  rows.sort((a, b) => b.periodStart - a.periodStart || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  return rows.map((r) => r.id);
+}
 
 after(async () => {
   await server.close();
@@ -159,5 +232,52 @@ test("list: the first page has no previous, the last no next; a cursor of anothe
   await assert.rejects(
     indexer.list("transfers", {}, { first: 10, after: top.next!, skip: 10 }),
     (e: unknown) => e instanceof IndexerError && e.code === "INDEXER_ARGUMENT_INVALID",
+  );
+});
+
+/** Every page of the deep facility's attestations from the top by `next`, or from the last page back by `previous`. */
+async function walkAttestations(first: number, from: "top" | "bottom"): Promise<string[][]> {
+  const read = async (page: Page) => {
+    const p = await indexer.detailList("facilityAttestations", { facility: "deep-facility" }, page);
+    assert.ok(p, "the subgraph holds a facility's attestations");
+    return p;
+  };
+  const pages: string[][] = [];
+  let p = await read({ first });
+  assert.equal(p.previous, null);
+  if (from === "top") {
+    pages.push(p.rows.map((a) => a.id));
+    while (p.next) {
+      p = await read({ first, after: p.next });
+      pages.push(p.rows.map((a) => a.id));
+    }
+    return pages;
+  }
+  while (p.next) p = await read({ first, after: p.next });
+  pages.push(p.rows.map((a) => a.id));
+  while (p.previous) {
+    p = await read({ first, before: p.previous });
+    pages.unshift(p.rows.map((a) => a.id));
+  }
+  return pages;
+}
+
+test("detailList: a facility's 5,623 attestations (7 to a period) by `next` and back by `previous`, each once in graph-node's order", async () => {
+  const down = await walkAttestations(50, "top");
+  assert.equal(down.length, Math.ceil(COUNT / 50));
+  assert.deepEqual(down.flat(), attestationsOfDeep);
+  assert.deepEqual((await walkAttestations(500, "bottom")).flat(), attestationsOfDeep);
+});
+
+test("detailList: the facility page's own attestations are the list's first rows; past skip 5000 it says to page by cursor", async () => {
+  const top = await indexer.detailList("facilityAttestations", { facility: deep }, { first: 50 });
+  assert.deepEqual((await indexer.facility("deep-facility", { first: 50 }))!.attestations, top!.rows);
+  await assert.rejects(
+    indexer.facility("deep-facility", { first: 50, skip: 5050 }),
+    (e: unknown) => e instanceof IndexerError && e.code === "INDEXER_ARGUMENT_INVALID",
+  );
+  assert.equal(
+    await indexer.detailList("attestationReadings", { attestationId: attestationsOfDeep[0] as Hex }, { first: 10 }),
+    null,
   );
 });

@@ -8,8 +8,8 @@
  */
 import {
   IndexerError,
-  listPageOf,
   protocolIdKey,
+  readPage,
   windowOf,
   type Keyed,
   type KeyValue,
@@ -22,6 +22,8 @@ import type {
   ChallengeSummary,
   CreditDetail,
   DailyTotals,
+  DetailListName,
+  DetailLists,
   DeviceDetail,
   DeviceHistoryEntry,
   DeviceKind,
@@ -110,16 +112,6 @@ const num = (v: unknown): number => Number(v ?? 0);
 const bigOrNull = (v: unknown): bigint | null => (v === null || v === undefined ? null : BigInt(v as bigint));
 const hex = (v: unknown): Hex => String(v) as Hex;
 const ref = (id: unknown): FacilityRef => ({ id: hex(id), code: protocolIdFromBytes32(String(id)) });
-
-function page(p: Page | undefined): { first: number; skip: number } {
-  const first = p?.first ?? 100;
-  const skip = p?.skip ?? 0;
-  if (!Number.isInteger(first) || first < 1 || first > 1000)
-    throw new IndexerError("INDEXER_ARGUMENT_INVALID", `page.first must be an integer in 1…1000, got ${first}`);
-  if (!Number.isInteger(skip) || skip < 0)
-    throw new IndexerError("INDEXER_ARGUMENT_INVALID", `page.skip must be an integer ≥ 0, got ${skip}`);
-  return { first, skip };
-}
 
 function account(a: Hex, what = "an account"): string {
   if (!ADDRESS.test(a))
@@ -245,8 +237,55 @@ function keyset(sort: Sort, w: Window, where: Where) {
   };
 }
 
-const listWindow = (name: ListName, p: Page | undefined, maxFirst?: number) =>
-  windowOf(p, SORTS[name].length, undefined, maxFirst);
+function readingSummary(r: Row): ReadingSummary {
+  return {
+    digest: hex(r.digest),
+    attestationId: hex(r.attestation_id),
+    facility: ref(r.facility),
+    deviceId: String(r.device_id),
+    seq: num(r.seq),
+    ts: num(r.ts),
+    kind: String(r.kind),
+    source: String(r.source),
+    fossilCo2eMg: big(r.fossil_mg),
+    biogenicCo2Mg: big(r.biogenic_mg),
+    leafIndex: num(r.leaf_index),
+  };
+}
+
+/** One attestation's readings: in its bundle's (Merkle leaf) order, unique within it. */
+const READINGS_IN_BUNDLE: Sort = [["r.leaf_index", "asc"]];
+
+/**
+ * Readings across attestations (of a device, of a facility): newest first; a reading is a row of an
+ * attestation's bundle, so (attestation, leaf) makes the key unique where the same reading (digest)
+ * is in a batch and in its correction.
+ */
+const READINGS_NEWEST: Sort = [
+  ["r.ts", "desc"],
+  ["r.device_id", "desc"],
+  ["r.seq", "desc"],
+  ["r.attestation_id", "desc"],
+  ["r.leaf_index", "desc"],
+];
+
+/** One attestation's readings in bundle order; across attestations newest reading first. */
+const readingsSort = (filter: { attestationId?: Hex }): Sort =>
+  filter.attestationId !== undefined ? READINGS_IN_BUNDLE : READINGS_NEWEST;
+
+/** The lists inside detail pages (ExplorerIndexer.detailList), keyed as the lists are. */
+const DETAIL_SORTS: Readonly<Record<DetailListName, Sort>> = {
+  // FacilityDetail.attestations' order: newest period first, then newest submission
+  facilityAttestations: [
+    ["a.period_start", "desc"],
+    ["a.submitted_block", "desc"],
+    ["a.submitted_log", "desc"],
+  ],
+  attestationReadings: READINGS_IN_BUNDLE,
+  deviceReadings: READINGS_NEWEST,
+};
+
+const listWindow = (name: ListName, p: Page | undefined) => windowOf(p, SORTS[name].length);
 
 const NONE: Keyed<never> = { rows: [], keys: [] };
 
@@ -369,18 +408,18 @@ export class EmbeddedIndexer implements ExplorerIndexer {
   }
 
   /**
-   * One window of list `name`: `sql(clause, orderBy)` is its query without LIMIT, `where` its
-   * filters (the cursor's condition is added to them), `before` parameters that come ahead of them.
+   * One window of a list sorted by `sort`: `sql(clause, orderBy)` is its query without LIMIT, `where`
+   * its filters (the cursor's condition is added to them), `before` parameters that come ahead of them.
    */
   #keyed<R>(
-    name: ListName,
+    sort: Sort,
     w: Window,
     where: Where,
     sql: (clause: string, orderBy: string) => string,
     map: (r: Row) => R,
     before: SqlParam[] = [],
   ): Keyed<R> {
-    const k = keyset(SORTS[name], w, where);
+    const k = keyset(sort, w, where);
     const rows = this.#all(
       `${sql(where.clause, k.orderBy)} LIMIT ? OFFSET ?`,
       ...before,
@@ -392,9 +431,27 @@ export class EmbeddedIndexer implements ExplorerIndexer {
   }
 
   async list<K extends ListName>(name: K, filter: Lists[K]["filter"], p: Page): Promise<ListPage<Lists[K]["row"]>> {
-    const w = listWindow(name, p, 999);
-    const read = await this.#read(name, filter, { ...w, first: w.first + 1 });
-    return listPageOf(read as Keyed<Lists[K]["row"]>, p, w.first);
+    const read = (w: Window) => this.#read(name, filter, w) as Promise<Keyed<Lists[K]["row"]>>;
+    return readPage(p, SORTS[name].length, read);
+  }
+
+  async detailList<K extends DetailListName>(
+    name: K,
+    filter: DetailLists[K]["filter"],
+    p: Page,
+  ): Promise<ListPage<DetailLists[K]["row"]> | null> {
+    const read = async (w: Window): Promise<Keyed<unknown>> => {
+      await this.#fresh();
+      switch (name) {
+        case "facilityAttestations":
+          return this.#facilityAttestations((filter as DetailLists["facilityAttestations"]["filter"]).facility, w);
+        case "attestationReadings":
+        case "deviceReadings":
+          return this.#readings(filter as DetailLists["attestationReadings" | "deviceReadings"]["filter"], w);
+      }
+      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `no detail list ${String(name)}`);
+    };
+    return readPage(p, DETAIL_SORTS[name].length, read as (w: Window) => Promise<Keyed<DetailLists[K]["row"]>>);
   }
 
   #read(name: ListName, filter: Lists[ListName]["filter"], w: Window): Promise<Keyed<unknown>> {
@@ -467,7 +524,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
   async #facilities(w: Window): Promise<Keyed<FacilitySummary>> {
     await this.#fresh();
     return this.#keyed(
-      "facilities",
+      SORTS.facilities,
       w,
       new Where(),
       (clause, order) => `SELECT * FROM facilities ${clause} ORDER BY ${order}`,
@@ -477,7 +534,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
 
   async facility(id: string, p?: Page): Promise<FacilityDetail | undefined> {
     const key = protocolIdKey(id);
-    const { first, skip } = page(p);
+    const w = windowOf(p, DETAIL_SORTS.facilityAttestations.length);
     await this.#fresh();
     const f = this.#get("SELECT * FROM facilities WHERE id = ?", key);
     if (!f) return undefined;
@@ -498,14 +555,19 @@ export class EmbeddedIndexer implements ExplorerIndexer {
         "SELECT * FROM projects WHERE facility = ? ORDER BY registered_block, registered_log LIMIT 1000",
         key,
       ).map(projectSummary),
-      attestations: this.#all(
-        `SELECT ${ATTESTATION_SUMMARY_COLUMNS} FROM attestations a WHERE a.facility = ?
-         ORDER BY a.period_start DESC, a.submitted_block DESC, a.submitted_log DESC LIMIT ? OFFSET ?`,
-        key,
-        first,
-        skip,
-      ).map(attestationSummary),
+      attestations: this.#facilityAttestations(key, w).rows,
     };
+  }
+
+  /** A facility's attestations (`key`: protocol id or bytes32), newest period first. */
+  #facilityAttestations(key: string, w: Window): Keyed<AttestationSummary> {
+    return this.#keyed(
+      DETAIL_SORTS.facilityAttestations,
+      w,
+      new Where().add("a.facility = ?", protocolIdKey(key)),
+      (clause, order) => `SELECT ${ATTESTATION_SUMMARY_COLUMNS} FROM attestations a ${clause} ORDER BY ${order}`,
+      attestationSummary,
+    );
   }
 
   #deviceDetail(d: Row): DeviceDetail {
@@ -555,7 +617,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
     if (filter?.status !== undefined) where.add("status = ?", filter.status);
     await this.#fresh();
     return this.#keyed(
-      "devices",
+      SORTS.devices,
       w,
       where,
       (clause, order) => `SELECT * FROM devices ${clause} ORDER BY ${order}`,
@@ -570,7 +632,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
   async #oracleNodes(w: Window): Promise<Keyed<OracleNodeSummary>> {
     await this.#fresh();
     return this.#keyed(
-      "oracles",
+      SORTS.oracles,
       w,
       new Where(),
       (clause, order) => `SELECT * FROM oracle_nodes ${clause} ORDER BY ${order}`,
@@ -599,7 +661,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
       where.add(filter.isCorrection ? "a.correction_of IS NOT NULL" : "a.correction_of IS NULL");
     await this.#fresh();
     return this.#keyed(
-      "attestations",
+      SORTS.attestations,
       w,
       where,
       (clause, order) => `SELECT ${ATTESTATION_SUMMARY_COLUMNS} FROM attestations a ${clause} ORDER BY ${order}`,
@@ -702,7 +764,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
     if (where.id("credit", filter?.creditId, "creditId").none) return NONE;
     await this.#fresh();
     return this.#keyed(
-      "listings",
+      SORTS.listings,
       w,
       where,
       (clause, order) => `SELECT * FROM listings ${clause} ORDER BY ${order}`,
@@ -785,7 +847,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
     if (filter?.facility !== undefined) where.add("facility = ?", protocolIdKey(filter.facility));
     await this.#fresh();
     return this.#keyed(
-      "issuances",
+      SORTS.issuances,
       w,
       where,
       (clause, order) => `SELECT * FROM issuances ${clause} ORDER BY ${order}`,
@@ -817,7 +879,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
     }
     await this.#fresh();
     return this.#keyed(
-      "transfers",
+      SORTS.transfers,
       w,
       where,
       sql,
@@ -850,7 +912,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
     }
     await this.#fresh();
     return this.#keyed(
-      "sales",
+      SORTS.sales,
       w,
       where,
       (clause, order) => `SELECT * FROM sales ${clause} ORDER BY ${order}`,
@@ -890,7 +952,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
     }
     await this.#fresh();
     return this.#keyed(
-      "retirements",
+      SORTS.retirements,
       w,
       where,
       (clause, order) => `SELECT * FROM retirements ${clause} ORDER BY ${order}`,
@@ -918,7 +980,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
     if (filter?.state !== undefined) where.add("c.state = ?", filter.state);
     await this.#fresh();
     return this.#keyed(
-      "challenges",
+      SORTS.challenges,
       w,
       where,
       (clause, order) =>
@@ -1036,36 +1098,25 @@ export class EmbeddedIndexer implements ExplorerIndexer {
     filter: { attestationId?: Hex; facility?: string; deviceId?: string },
     p?: Page,
   ): Promise<ReadingSummary[] | null> {
-    const { first, skip } = page(p);
+    const w = windowOf(p, readingsSort(filter).length);
+    await this.#fresh();
+    return this.#readings(filter, w).rows;
+  }
+
+  #readings(filter: { attestationId?: Hex; facility?: string; deviceId?: string }, w: Window): Keyed<ReadingSummary> {
     // readings of attestations a reorg removed stay in the table (keyed by attestation) but are not shown
     const where = new Where().add("EXISTS (SELECT 1 FROM attestations a WHERE a.id = r.attestation_id)");
     if (filter.attestationId !== undefined)
       where.add("r.attestation_id = ?", bytes32(filter.attestationId, "an attestation id"));
     if (filter.facility !== undefined) where.add("r.facility = ?", protocolIdKey(filter.facility));
     if (filter.deviceId !== undefined) where.add("r.device_id = ?", filter.deviceId);
-    // One attestation's readings in bundle (leaf) order; across attestations newest reading first.
-    const order =
-      filter.attestationId !== undefined ? "r.leaf_index" : "r.ts DESC, r.device_id DESC, r.seq DESC, r.digest";
-    await this.#fresh();
-    return this.#all(
-      `SELECT r.* FROM readings r ${where.clause}
-       ORDER BY ${order} LIMIT ? OFFSET ?`,
-      ...where.params,
-      first,
-      skip,
-    ).map((r) => ({
-      digest: hex(r.digest),
-      attestationId: hex(r.attestation_id),
-      facility: ref(r.facility),
-      deviceId: String(r.device_id),
-      seq: num(r.seq),
-      ts: num(r.ts),
-      kind: String(r.kind),
-      source: String(r.source),
-      fossilCo2eMg: big(r.fossil_mg),
-      biogenicCo2Mg: big(r.biogenic_mg),
-      leafIndex: num(r.leaf_index),
-    }));
+    return this.#keyed(
+      readingsSort(filter),
+      w,
+      where,
+      (clause, order) => `SELECT r.* FROM readings r ${clause} ORDER BY ${order}`,
+      readingSummary,
+    );
   }
 
   async sourceTotals(range: { fromDay: number; toDay: number; facility: string }): Promise<SourceTotals[] | null> {

@@ -1,19 +1,36 @@
 /**
  * The embedded indexer's lists read by cursor (keyset) on a real SQLite store: thousands of
  * transfers with ties on the block (several logs, and several transfers of one batch log) and
- * facilities with equal emissions (ordered by id), walked page by page in both directions.
+ * facilities with equal emissions (ordered by id), walked page by page in both directions; and the
+ * lists inside detail pages (detailList): a facility's 5,623 attestations with ties on the period
+ * and on the block, an attestation's 5,623 readings, and a device's readings tied on the time and
+ * repeated in a correction batch.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { IndexerError, type Hex, type ListName, type Lists } from "@carbonproof/subgraph/client";
+import {
+  IndexerError,
+  protocolIdKey,
+  type DetailListName,
+  type DetailLists,
+  type Hex,
+  type ListName,
+  type ListPage,
+  type Lists,
+  type Page,
+} from "@carbonproof/subgraph/client";
 import { EmbeddedIndexer } from "./embedded.ts";
 import { openStore, type Store } from "./store.ts";
 
 const TRANSFERS = 2_345;
 const FACILITIES = 230;
+/** More rows than graph-node's skip reaches (5,000), plus a page and an odd remainder, as in subgraph/test/paging.test.ts. */
+const DEEP = 5_000 + 500 + 123;
+const deepFacility = protocolIdKey("deep-facility");
+const device = "deep-device";
 const hex = (n: number, bytes: number) => `0x${n.toString(16).padStart(bytes * 2, "0")}` as Hex;
 const account = hex(0xacc, 20);
 
@@ -25,6 +42,13 @@ let transfers: string[];
 let transfersOfAccount: string[];
 /** facility ids by fossil grams desc, then id asc */
 let facilities: string[];
+/** the deep facility's attestation ids: period desc, then block desc, log desc */
+let attestationsOfFacility: Hex[];
+/** the attestation holding DEEP readings, and their digests by leaf */
+let bundle: Hex;
+let readingsOfBundle: string[];
+/** the device's readings (attestation:leaf) newest first: ts desc, seq desc, attestation desc, leaf desc */
+let readingsOfDevice: string[];
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), "carbonproof-indexer-keyset-"));
@@ -51,6 +75,10 @@ before(() => {
     facilityRows.push(row);
     facility.run(row.id, row.fossil);
   }
+  // the facility of the detail lists, with grams no other has (one more row of the facilities list)
+  facility.run(deepFacility, 1_000_000);
+  facilityRows.push({ id: deepFacility, fossil: 1_000_000 });
+  seedDetailLists();
   db.exec("COMMIT");
   rows.sort((a, b) => b.block - a.block || b.log - a.log || b.sub - a.sub);
   transfers = rows.map((r) => r.id);
@@ -59,6 +87,80 @@ before(() => {
   facilities = facilityRows.map((r) => r.id);
   ix = new EmbeddedIndexer(db);
 });
+
+/**
+ * DEEP attestations of one facility (7 to a period, 3 to a block: ties on the period, and on the
+ * period and block), inserted in another order than their key; the first holds DEEP readings (leaf
+ * order ≠ insertion order) of which every 4th is `device`'s, 5 to a second; the second attestation,
+ * a correction, repeats 500 of them (same digest, seq and time, another leaf).
+ */
+function seedDetailLists(): void {
+  const attestation = db.prepare(
+    `INSERT INTO attestations (id, facility, period_start, period_end, merkle_root, reading_count, fossil_g, biogenic_g,
+       methodology_id, factor_set_id, bundle_cid, correction_of, signer_bitmap, signer_count, submitter, submitted_at,
+       submitted_block, submitted_log, tx_hash)
+     VALUES (?, ?, ?, ?, ?, 0, 0, 0, ?, ?, 'bafy', ?, '0', 0, ?, ?, ?, ?, ?)`,
+  );
+  const rows: { id: Hex; period: number; block: number; log: number }[] = [];
+  for (let i = 0; i < DEEP; i++) {
+    const j = (i * 7919) % DEEP;
+    const row = { id: hex(0xa77e_0000 + j + 1, 32), period: Math.floor(j / 7), block: Math.floor(j / 3), log: j % 3 };
+    rows.push(row);
+    const start = 1_700_000_000 + row.period * 3600;
+    const [z, a] = [hex(0, 32), hex(1, 20)];
+    attestation.run(
+      row.id,
+      deepFacility,
+      start,
+      start + 3600,
+      z,
+      z,
+      z,
+      null,
+      a,
+      start + 7200,
+      row.block,
+      row.log,
+      row.id,
+    );
+  }
+  rows.sort((a, b) => b.period - a.period || b.block - a.block || b.log - a.log);
+  attestationsOfFacility = rows.map((r) => r.id);
+
+  bundle = attestationsOfFacility[0]!;
+  const correction = attestationsOfFacility[1]!;
+  const reading = db.prepare(
+    `INSERT INTO readings (attestation_id, leaf_index, digest, facility, device_id, seq, ts, day, kind, source, fossil_mg,
+       biogenic_mg) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 'flue-gas', 'flue-gas', 1, 0)`,
+  );
+  const digests: string[] = [];
+  const ofDevice: { key: string; ts: number; seq: number; attestation: string; leaf: number }[] = [];
+  for (let i = 0; i < DEEP; i++) {
+    const leaf = (i * 7919) % DEEP;
+    const digest = hex(0xd1_0000 + leaf, 32);
+    digests[leaf] = digest;
+    const mine = leaf % 4 === 0;
+    const seq = Math.floor(leaf / 4);
+    const ts = 1_700_000_000 + Math.floor(seq / 5);
+    reading.run(bundle, leaf, digest, deepFacility, mine ? device : "other", seq, ts);
+    if (mine) ofDevice.push({ key: `${bundle}:${leaf}`, ts, seq, attestation: bundle, leaf });
+    if (mine && seq < 500) {
+      // the correction batch holds the same reading at another leaf
+      const again = 10_000 + seq;
+      reading.run(correction, again, digest, deepFacility, device, seq, ts);
+      ofDevice.push({ key: `${correction}:${again}`, ts, seq, attestation: correction, leaf: again });
+    }
+  }
+  readingsOfBundle = digests;
+  ofDevice.sort(
+    (a, b) =>
+      b.ts - a.ts ||
+      b.seq - a.seq ||
+      (a.attestation < b.attestation ? 1 : a.attestation > b.attestation ? -1 : 0) ||
+      b.leaf - a.leaf,
+  );
+  readingsOfDevice = ofDevice.map((r) => r.key);
+}
 
 after(() => {
   db.close();
@@ -122,5 +224,86 @@ test("a cursor gives the page skip would; a cursor of another list or none at al
     ix.list("facilities", {}, { first: 50, after: top.next! }),
     (e: unknown) => e instanceof IndexerError && e.code === "INDEXER_ARGUMENT_INVALID",
     "a transfers cursor (3 values) is not a facilities cursor (2)",
+  );
+});
+
+/** Every page of detail list `name` from the top by `next`, or from the last page back by `previous`. */
+async function walkDetail<K extends DetailListName>(
+  name: K,
+  filter: DetailLists[K]["filter"],
+  first: number,
+  from: "top" | "bottom",
+  id: (row: DetailLists[K]["row"]) => string,
+): Promise<string[][]> {
+  const read = async (page: Page): Promise<ListPage<DetailLists[K]["row"]>> => {
+    const p = await ix.detailList(name, filter, page);
+    assert.ok(p, `${name}: the embedded indexer holds it`);
+    return p;
+  };
+  const pages: string[][] = [];
+  let p = await read({ first });
+  assert.equal(p.previous, null, "the first page has no previous");
+  if (from === "top") {
+    pages.push(p.rows.map(id));
+    while (p.next) {
+      p = await read({ first, after: p.next });
+      pages.push(p.rows.map(id));
+    }
+    return pages;
+  }
+  while (p.next) p = await read({ first, after: p.next });
+  pages.push(p.rows.map(id));
+  while (p.previous) {
+    p = await read({ first, before: p.previous });
+    pages.unshift(p.rows.map(id));
+  }
+  return pages;
+}
+
+test("a facility's attestations by cursor: 5,623 tied on the period and the block, every row once, both ways", async () => {
+  const down = await walkDetail("facilityAttestations", { facility: "deep-facility" }, 50, "top", (a) => a.id);
+  assert.equal(down.length, Math.ceil(DEEP / 50));
+  assert.deepEqual(down.flat(), attestationsOfFacility);
+  const up = await walkDetail("facilityAttestations", { facility: deepFacility }, 500, "bottom", (a) => a.id);
+  assert.deepEqual(up.flat(), attestationsOfFacility);
+  assert.deepEqual(
+    (await ix.facility("deep-facility", { first: 50, skip: 5_550 }))!.attestations.map((a) => a.id),
+    attestationsOfFacility.slice(5_550, 5_600),
+    "facility(id, page) gives the same order",
+  );
+});
+
+test("an attestation's 5,623 readings by cursor, in leaf order, every row once, both ways", async () => {
+  const digest = (r: { digest: string }) => r.digest;
+  assert.deepEqual(
+    (await walkDetail("attestationReadings", { attestationId: bundle }, 50, "top", digest)).flat(),
+    readingsOfBundle,
+  );
+  assert.deepEqual(
+    (await walkDetail("attestationReadings", { attestationId: bundle }, 333, "bottom", digest)).flat(),
+    readingsOfBundle,
+  );
+});
+
+test("a device's readings by cursor: tied on the time, the same reading in a batch and its correction, every row once", async () => {
+  const key = (r: { attestationId: string; leafIndex: number }) => `${r.attestationId}:${r.leafIndex}`;
+  assert.equal(readingsOfDevice.length, Math.ceil(DEEP / 4) + 500);
+  assert.deepEqual((await walkDetail("deviceReadings", { deviceId: device }, 50, "top", key)).flat(), readingsOfDevice);
+  assert.deepEqual(
+    (await walkDetail("deviceReadings", { deviceId: device }, 97, "bottom", key)).flat(),
+    readingsOfDevice,
+  );
+  assert.deepEqual(
+    (await ix.readings({ deviceId: device }, { first: 1000 }))!.map(key),
+    readingsOfDevice.slice(0, 1000),
+    "readings(filter) gives the same order",
+  );
+});
+
+test("a detail list's cursor of another list is refused", async () => {
+  const readings = (await ix.detailList("attestationReadings", { attestationId: bundle }, { first: 10 }))!;
+  await assert.rejects(
+    ix.detailList("facilityAttestations", { facility: "deep-facility" }, { first: 10, after: readings.next! }),
+    (e: unknown) => e instanceof IndexerError && e.code === "INDEXER_ARGUMENT_INVALID",
   );
 });
