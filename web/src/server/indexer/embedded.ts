@@ -223,6 +223,10 @@ function keyset(sort: Sort, w: Window, where: Where) {
       [...sort.slice(0, i).map(([c]) => `${c} = ?`), `${column} ${dir(d) === "desc" ? "<" : ">"} ?`].join(" AND "),
     );
     where.add(`(${branches.map((b) => `(${b})`).join(" OR ")})`, ...sort.flatMap((_, i) => cursor.slice(0, i + 1)));
+    // The same bound on the first column alone (implied by the OR): SQLite seeks the list's index
+    // to it, where the OR alone leaves it scanning every row before the cursor.
+    const [first, d] = sort[0]!;
+    where.add(`${first} ${dir(d) === "desc" ? "<=" : ">="} ?`, cursor[0]!);
   }
   const names = sort.map(([c]) => c.slice(c.indexOf(".") + 1));
   return {
