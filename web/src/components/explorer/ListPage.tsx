@@ -1,7 +1,6 @@
 import type { ReactNode } from "react";
-import Link from "next/link";
 import { exportHref, listHref, PAGE_SIZE, parseCursor, toParams, type ListSpec } from "@/lib/explorer/lists.ts";
-import { CursorPager } from "./CursorPager.tsx";
+import { CursorPager, CursorRefused } from "./CursorPager.tsx";
 import { readExplorer } from "./data.ts";
 import { FilterForm } from "./FilterForm.tsx";
 import { IndexerStatus, IndexerUnavailable } from "./Status.tsx";
@@ -46,12 +45,7 @@ export async function ListPage<F, R>({
         </div>
       ) : null}
       {!read.ok && paged && read.code === "INDEXER_ARGUMENT_INVALID" ? (
-        <div role="alert" className="status status--bad">
-          <p>
-            This page&apos;s link does not point into this list ({read.message}).{" "}
-            <Link href={listHref(path, active)}>Start from the first page</Link>.
-          </p>
-        </div>
+        <CursorRefused message={read.message} href={listHref(path, active)} />
       ) : !read.ok ? (
         <IndexerUnavailable failure={read} what={spec.plural} />
       ) : (

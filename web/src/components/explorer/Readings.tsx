@@ -1,10 +1,10 @@
-/** The signed readings an explorer page lists (an attestation's, a device's), a page at a time. */
+/** The signed readings an explorer page lists (an attestation's, a device's), a page at a time by cursor. */
 import Link from "next/link";
 import type { ReactNode } from "react";
 import type { ReadingSummary } from "@carbonproof/subgraph/client";
+import type { DetailListRead } from "@/lib/explorer/detail.ts";
 import { shortHash } from "@/lib/explorer/format.ts";
-import { PAGE_SIZE } from "@/lib/explorer/lists.ts";
-import { Pager } from "./Pager.tsx";
+import { DetailList } from "./DetailList.tsx";
 import { Table, type Column } from "./Table.tsx";
 
 /** The reading's digest, leading to its audit trail. */
@@ -18,47 +18,41 @@ export const digestColumn: Column<ReadingSummary> = {
 };
 
 /**
- * `readings` (one more than a page when there is a next page) as a table with its pager at
- * `path`; `notRead` when the indexer backend does not read evidence bundles (null), `none` when
- * the first page is empty.
+ * A page of `readings` as a table with its pager at `path` (under the `#readings` heading);
+ * `notRead` when the indexer backend does not read evidence bundles, `none` when there are none.
  */
 export function ReadingsTable({
   readings,
-  page,
   path,
   caption,
   columns,
   notRead,
   none,
 }: {
-  readings: readonly ReadingSummary[] | null;
-  page: number;
+  readings: DetailListRead<ReadingSummary>;
   path: string;
   caption: string;
   columns: readonly Column<ReadingSummary>[];
   notRead: ReactNode;
   none: string;
 }) {
-  if (readings === null) return <p>{notRead}</p>;
-  if (readings.length === 0) return <p>{page > 1 ? `No readings on page ${page}.` : none}</p>;
   return (
-    <>
-      <Table
-        testId="readings-table"
-        caption={caption}
-        columns={columns}
-        rows={readings.slice(0, PAGE_SIZE)}
-        rowKey={(r) => r.digest}
-      />
-      <Pager
-        path={path}
-        active={{}}
-        page={page}
-        hasNext={readings.length > PAGE_SIZE}
-        shown={Math.min(readings.length, PAGE_SIZE)}
-        pageSize={PAGE_SIZE}
-        label="readings"
-      />
-    </>
+    <DetailList
+      read={readings}
+      path={path}
+      anchor="readings"
+      label="readings"
+      notRead={notRead}
+      none={none}
+      render={(rows) => (
+        <Table
+          testId="readings-table"
+          caption={caption}
+          columns={columns}
+          rows={rows}
+          rowKey={(r) => `${r.attestationId}-${r.leafIndex}`}
+        />
+      )}
+    />
   );
 }

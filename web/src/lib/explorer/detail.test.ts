@@ -89,7 +89,7 @@ after(async () => {
 
 test("an attestation submitted after the indexer's last sync opens its page, not a 404", async () => {
   const r = main;
-  const { made, detail } = await freshCase(r, await fresh(), (m) => explorerDetails.attestation(m.attestationId, 1));
+  const { made, detail } = await freshCase(r, await fresh(), (m) => explorerDetails.attestation(m.attestationId));
   assert.equal(detail.presence, "present");
   assert.ok(detail.presence === "present" && detail.settled, "found by a read after the first");
   assert.equal(detail.data.attestation?.id, made.attestationId);
@@ -98,17 +98,18 @@ test("an attestation submitted after the indexer's last sync opens its page, not
 
 test("a device registered after the indexer's last sync opens its page, not a 404", async () => {
   const r = main;
-  const { made, detail } = await freshCase(r, await fresh(), (m) => explorerDetails.device(m.device, 1));
+  const { made, detail } = await freshCase(r, await fresh(), (m) => explorerDetails.device(m.device));
   assert.equal(detail.presence, "present");
   assert.equal(detail.presence === "present" && detail.data.device?.code, made.device);
 });
 
 test("a facility first seen after the indexer's last sync opens its page, not a 404", async () => {
   const r = main;
-  const { made, detail } = await freshCase(r, await fresh(), (m) => explorerDetails.facility(m.facility, 1));
+  const { made, detail } = await freshCase(r, await fresh(), (m) => explorerDetails.facility(m.facility));
   assert.equal(detail.presence, "present");
-  assert.equal(detail.presence === "present" && detail.data?.code, made.facility);
-  assert.equal(detail.presence === "present" && detail.data?.attestationCount, 1);
+  assert.equal(detail.presence === "present" && detail.data.facility?.code, made.facility);
+  assert.equal(detail.presence === "present" && detail.data.facility?.attestationCount, 1);
+  assert.equal(detail.presence === "present" && detail.data.attestations.page?.rows.length, 1, "its attestations list");
 });
 
 test("a transaction mined after the indexer's last sync shows what the indexer links to it", async () => {
@@ -165,9 +166,9 @@ test("an id nothing goes by is absent once the indexer is at the chain's head, o
   const r = main;
   await r.syncNow();
   const routes: DetailRoute<unknown>[] = [
-    explorerDetails.attestation(UNKNOWN_HASH, 1),
-    explorerDetails.device("no-such-meter", 1),
-    explorerDetails.facility("ktda-nowhere", 1),
+    explorerDetails.attestation(UNKNOWN_HASH),
+    explorerDetails.device("no-such-meter"),
+    explorerDetails.facility("ktda-nowhere"),
     explorerDetails.transaction(UNKNOWN_HASH, true),
     explorerDetails.account(`0x${"cd".repeat(20)}`),
   ] as DetailRoute<unknown>[];
@@ -193,7 +194,7 @@ test("an indexer that cannot reach the chain's head is unknown, with its block a
   await synced.stop();
   const behind = runtime({ dbPath, rpcUrl: `http://127.0.0.1:${await freePort()}` });
   const made = await (await fresh())();
-  const route = explorerDetails.attestation(made.attestationId, 1);
+  const route = explorerDetails.attestation(made.attestationId);
   const detail = await settleDetail(route, await route.read(behind.indexer), presenceOn(behind, client, 1_500));
   const head = await client.getBlockNumber({ cacheTime: 0 });
   assert.deepEqual(detail, { presence: "unknown", indexedBlock: Number(indexedBlock), head });

@@ -9,10 +9,17 @@
  * it (the page shows that read); unknown when the indexer does not get there in time, or the
  * indexer or the chain cannot be read (→ the "not indexed yet" page, with both blocks).
  */
-import type { ExplorerIndexer, Hex } from "@carbonproof/subgraph/client";
+import {
+  IndexerError,
+  type DetailListName,
+  type DetailLists,
+  type ExplorerIndexer,
+  type Hex,
+  type ListPage,
+} from "@carbonproof/subgraph/client";
 import type { Presence } from "../../server/settlePresence.ts";
 import type { PresenceSeen } from "../../server/indexedPresence.ts";
-import { pageWindow } from "./lists.ts";
+import { PAGE_SIZE, type ListCursor } from "./lists.ts";
 
 /** One detail page's indexer read, and whether its answer holds the thing looked up. */
 export type DetailRoute<T> = {
@@ -52,32 +59,78 @@ export async function settleDetail<T>(route: DetailRoute<T>, first: T, presence:
 /** How many rows of each kind the account page shows (it reads one more, to know there are more). */
 export const ACCOUNT_RECENT = 10;
 
-/** The reads of the explorer's detail pages (app/explorer/<kind>/[id]/page.tsx). */
+/**
+ * One page of a list inside a detail page (a facility's attestations, an attestation's or a
+ * device's readings), PAGE_SIZE rows from the page link's cursor (`?after=` / `?before=`, as the
+ * list pages) or from the top.
+ */
+export type DetailListRead<R> = {
+  /** null where the indexer backend does not hold the list (readings on the subgraph) */
+  page: ListPage<R> | null;
+  /** read from a cursor, not from the top */
+  paged: boolean;
+  /**
+   * the indexer's message when the link's cursor is not one of this list (another list's, another
+   * backend's, edited by hand): `page` is then the first page, and the rest of the detail shows
+   */
+  refused: string | null;
+};
+
+export async function readDetailList<K extends DetailListName>(
+  ix: ExplorerIndexer,
+  name: K,
+  filter: DetailLists[K]["filter"],
+  cursor: ListCursor,
+): Promise<DetailListRead<DetailLists[K]["row"]>> {
+  const paged = cursor.after !== undefined || cursor.before !== undefined;
+  if (!paged) return { page: await ix.detailList(name, filter, { first: PAGE_SIZE }), paged, refused: null };
+  try {
+    return { page: await ix.detailList(name, filter, { first: PAGE_SIZE, ...cursor }), paged, refused: null };
+  } catch (error) {
+    if (!(error instanceof IndexerError) || error.code !== "INDEXER_ARGUMENT_INVALID") throw error;
+    return { page: await ix.detailList(name, filter, { first: PAGE_SIZE }), paged: false, refused: error.message };
+  }
+}
+
+/**
+ * The reads of the explorer's detail pages (app/explorer/<kind>/[id]/page.tsx); `cursor`: where the
+ * page's own list starts.
+ */
 export const explorerDetails = {
-  attestation: (id: Hex, page: number) => ({
+  attestation: (id: Hex, cursor: ListCursor = {}) => ({
     what: `attestation ${id}`,
     read: async (ix: ExplorerIndexer) => {
       const [attestation, readings] = await Promise.all([
         ix.attestation(id),
-        ix.readings({ attestationId: id }, pageWindow(page)),
+        readDetailList(ix, "attestationReadings", { attestationId: id }, cursor),
       ]);
       return { attestation, readings };
     },
     found: (d: { attestation: unknown }) => d.attestation !== undefined,
   }),
-  device: (id: string, page: number) => ({
+  device: (id: string, cursor: ListCursor = {}) => ({
     what: `device ${id}`,
     read: async (ix: ExplorerIndexer) => {
       const device = await ix.device(id);
-      const readings = device ? await ix.readings({ deviceId: device.code ?? device.id }, pageWindow(page)) : null;
+      const readings = device
+        ? await readDetailList(ix, "deviceReadings", { deviceId: device.code ?? device.id }, cursor)
+        : null;
       return { device, readings };
     },
     found: (d: { device: unknown }) => d.device !== undefined,
   }),
-  facility: (id: string, page: number) => ({
+  facility: (id: string, cursor: ListCursor = {}) => ({
     what: `facility ${id}`,
-    read: (ix: ExplorerIndexer) => ix.facility(id, pageWindow(page)),
-    found: (f: unknown) => f !== undefined,
+    read: async (ix: ExplorerIndexer) => {
+      // The facility's own read holds a page of its attestations by skip; the page shows them by
+      // cursor, so it asks for one (the least it can) and reads the list beside it.
+      const [facility, attestations] = await Promise.all([
+        ix.facility(id, { first: 1 }),
+        readDetailList(ix, "facilityAttestations", { facility: id }, cursor),
+      ]);
+      return { facility, attestations };
+    },
+    found: (d: { facility: unknown }) => d.facility !== undefined,
   }),
   /**
    * The indexer's hits for a transaction (its events, and what they touched). `hasEvents`: the

@@ -5,22 +5,11 @@ import {
   devicesList,
   exportHref,
   listHref,
-  pageWindow,
   parseCursor,
-  parsePage,
   salesList,
   toParams,
   attestationsList,
 } from "./lists.ts";
-
-test("page numbers come from ?page= and anything odd is page 1", () => {
-  assert.equal(parsePage("3"), 3);
-  assert.equal(parsePage("0"), 1);
-  assert.equal(parsePage("-2"), 1);
-  assert.equal(parsePage("two"), 1);
-  assert.equal(parsePage(undefined), 1);
-  assert.deepEqual(pageWindow(3), { first: 51, skip: 100 });
-});
 
 test("a list page starts after or before a cursor from the URL; text that cannot be a cursor is the top", () => {
   assert.deepEqual(parseCursor(toParams({ after: "WyIxMjMiLCIweGFiIl0" })), { after: "WyIxMjMiLCIweGFiIl0" });
@@ -64,13 +53,18 @@ test("enumerations and yes/no filters accept only their values", () => {
 test("page and export links carry the same filters", () => {
   const active = { credit: "65538", status: "Open" };
   assert.equal(listHref("/explorer/listings", active), "/explorer/listings?credit=65538&status=Open");
-  assert.equal(listHref("/explorer/listings", active, 2), "/explorer/listings?credit=65538&status=Open&page=2");
   assert.equal(listHref("/explorer/oracles", {}), "/explorer/oracles");
   assert.equal(
     listHref("/explorer/listings", active, { after: "abc" }),
     "/explorer/listings?credit=65538&status=Open&after=abc",
   );
   assert.equal(listHref("/explorer/oracles", {}, { before: "abc" }), "/explorer/oracles?before=abc");
+  assert.equal(
+    listHref("/explorer/facilities/ktda-kangaita", {}, { after: "abc" }, "attestations"),
+    "/explorer/facilities/ktda-kangaita?after=abc#attestations",
+    "a detail page's list: its links land on it",
+  );
+  assert.equal(listHref("/explorer/devices/d1", {}, {}, "readings"), "/explorer/devices/d1#readings");
   assert.equal(exportHref("listings", active), "/explorer/export/listings?credit=65538&status=Open");
 });
 

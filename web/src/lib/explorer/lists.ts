@@ -30,8 +30,8 @@ import { isFacilityRef, parseUintId } from "../ids.ts";
 export const PAGE_SIZE = 50;
 
 /**
- * Where a list page starts: `?after=<cursor>` (the rows after that row), `?before=<cursor>` (the
- * rows before it), or the top. A cursor is opaque text the previous page's links carried; text
+ * Where a list page, or the list inside a detail page, starts: `?after=<cursor>` (the rows after
+ * that row), `?before=<cursor>` (the rows before it), or the top. A cursor is opaque text the previous page's links carried; text
  * that cannot be one is ignored (the top), and the indexer refuses one that is not of its list.
  */
 export type ListCursor = { after?: string; before?: string };
@@ -44,17 +44,6 @@ export function parseCursor(params: URLSearchParams): ListCursor {
   const before = params.get("before");
   if (before && CURSOR.test(before)) return { before };
   return {};
-}
-
-/** `?page=` → 1-based page number (anything else is page 1); for the detail pages' short lists. */
-export function parsePage(text: string | null | undefined): number {
-  if (!text || !/^\d{1,6}$/.test(text)) return 1;
-  return Math.max(1, Number(text));
-}
-
-/** The indexer window of a detail page's list: one row more than shown, to know whether a next page exists. */
-export function pageWindow(page: number, size = PAGE_SIZE): Required<Pick<Page, "first" | "skip">> {
-  return { first: size + 1, skip: (page - 1) * size };
 }
 
 /** Next.js `searchParams` → URLSearchParams (repeated keys keep their first value). */
@@ -477,13 +466,14 @@ export function exportHref(name: ListName | "totals", active: Record<string, str
   return `/explorer/export/${name}${q ? `?${q}` : ""}`;
 }
 
-/** A list page's URL with its filters and where it starts: a cursor, or a page number (page 1 and the top are left out). */
-export function listHref(path: string, active: Record<string, string>, at: number | ListCursor = 1): string {
+/**
+ * A list's URL with its filters and where it starts (a cursor; the top is left out), and the
+ * `anchor` of a list inside a detail page, so its page links land on the list.
+ */
+export function listHref(path: string, active: Record<string, string>, at: ListCursor = {}, anchor?: string): string {
   const p = new URLSearchParams(active);
-  if (typeof at === "number") {
-    if (at > 1) p.set("page", String(at));
-  } else if (at.after) p.set("after", at.after);
+  if (at.after) p.set("after", at.after);
   else if (at.before) p.set("before", at.before);
   const q = p.toString();
-  return q ? `${path}?${q}` : path;
+  return `${path}${q ? `?${q}` : ""}${anchor ? `#${anchor}` : ""}`;
 }

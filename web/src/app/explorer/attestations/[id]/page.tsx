@@ -13,7 +13,7 @@ import { bundleUrl } from "@/lib/config.ts";
 import { explorerDetails } from "@/lib/explorer/detail.ts";
 import { wellFormed } from "@/lib/explorer/notFound.ts";
 import { formatCount, formatGramsAsTonnes, formatMgAsGrams, shortHash } from "@/lib/explorer/format.ts";
-import { parsePage, toParams } from "@/lib/explorer/lists.ts";
+import { parseCursor, toParams } from "@/lib/explorer/lists.ts";
 import { CHALLENGE_LAPSE_DAYS } from "@/lib/explorer/challenges.ts";
 import { formatTonnes } from "@/lib/units.ts";
 
@@ -26,10 +26,10 @@ type Props = {
 
 export default async function AttestationPage({ params, searchParams }: Props) {
   const raw = decodeURIComponent((await params).id);
-  const page = parsePage(toParams(await searchParams).get("page"));
+  const cursor = parseCursor(toParams(await searchParams));
   if (!wellFormed("attestations", raw)) notFound();
   const id = raw.toLowerCase() as Hex;
-  const read = await readExplorerDetail(explorerDetails.attestation(id, page));
+  const read = await readExplorerDetail(explorerDetails.attestation(id, cursor));
   if (!read.ok)
     return (
       <>
@@ -248,7 +248,6 @@ export default async function AttestationPage({ params, searchParams }: Props) {
       <h2 id="readings">Readings</h2>
       <ReadingsTable
         readings={readings}
-        page={page}
         path={`/explorer/attestations/${a.id}`}
         caption="Signed readings in the evidence bundle, by Merkle leaf; the digest opens the reading's audit trail. Emissions in grams."
         columns={[

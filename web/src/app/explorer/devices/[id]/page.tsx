@@ -9,7 +9,7 @@ import { Table } from "@/components/explorer/Table.tsx";
 import { Badge } from "@/components/explorer/tables.tsx";
 import { explorerDetails } from "@/lib/explorer/detail.ts";
 import { formatDateTime, shortHash } from "@/lib/explorer/format.ts";
-import { parsePage, toParams } from "@/lib/explorer/lists.ts";
+import { parseCursor, toParams } from "@/lib/explorer/lists.ts";
 import { decodeParam } from "@/lib/params.ts";
 import { wellFormed } from "@/lib/explorer/notFound.ts";
 
@@ -23,8 +23,8 @@ type Props = {
 export default async function DevicePage({ params, searchParams }: Props) {
   const id = decodeParam((await params).id);
   if (!wellFormed("devices", id)) notFound();
-  const page = parsePage(toParams(await searchParams).get("page"));
-  const read = await readExplorerDetail(explorerDetails.device(id, page));
+  const cursor = parseCursor(toParams(await searchParams));
+  const read = await readExplorerDetail(explorerDetails.device(id, cursor));
   if (!read.ok)
     return (
       <>
@@ -48,7 +48,7 @@ export default async function DevicePage({ params, searchParams }: Props) {
       </>
     );
   const { device: d, readings } = read.detail.data;
-  if (!d) notFound(); // present: found() saw it
+  if (!d || !readings) notFound(); // present: found() saw it, and its readings were read
   return (
     <>
       <h1>
@@ -125,7 +125,6 @@ export default async function DevicePage({ params, searchParams }: Props) {
       <h2 id="readings">Attested readings</h2>
       <ReadingsTable
         readings={readings}
-        page={page}
         path={`/explorer/devices/${d.code ?? d.id}`}
         caption="Signed readings of this device found in indexed evidence bundles; the digest opens its audit trail."
         columns={[

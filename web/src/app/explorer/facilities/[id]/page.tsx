@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { facilityDirectory, readExplorerDetail } from "@/components/explorer/data.ts";
 import { AccountLink, Time } from "@/components/explorer/Links.tsx";
-import { Pager } from "@/components/explorer/Pager.tsx";
+import { DetailList } from "@/components/explorer/DetailList.tsx";
 import { notFound } from "next/navigation";
 import { IndexerStatus, IndexerUnavailable, NotIndexedYet } from "@/components/explorer/Status.tsx";
 import { Table } from "@/components/explorer/Table.tsx";
@@ -11,7 +11,7 @@ import styles from "@/components/explorer/explorer.module.css";
 import { formatCount, formatGramsAsTonnes } from "@/lib/explorer/format.ts";
 import { explorerDetails } from "@/lib/explorer/detail.ts";
 import { wellFormed } from "@/lib/explorer/notFound.ts";
-import { facilityKey, PAGE_SIZE, parsePage, toParams } from "@/lib/explorer/lists.ts";
+import { facilityKey, parseCursor, toParams } from "@/lib/explorer/lists.ts";
 import { formatTonnes, formatTonnesNumber } from "@/lib/units.ts";
 import { decodeParam } from "@/lib/params.ts";
 
@@ -24,9 +24,9 @@ type Props = {
 
 export default async function FacilityPage({ params, searchParams }: Props) {
   const id = decodeParam((await params).id);
-  const page = parsePage(toParams(await searchParams).get("page"));
+  const cursor = parseCursor(toParams(await searchParams));
   if (!wellFormed("facilities", id)) notFound();
-  const read = await readExplorerDetail(explorerDetails.facility(id, page));
+  const read = await readExplorerDetail(explorerDetails.facility(id, cursor));
   if (!read.ok)
     return (
       <>
@@ -49,7 +49,7 @@ export default async function FacilityPage({ params, searchParams }: Props) {
         />
       </>
     );
-  const f = read.detail.data;
+  const { facility: f, attestations } = read.detail.data;
   if (!f) notFound(); // present: found() saw it
   const key = facilityKey(f);
   const dir = f.code ? facilityDirectory()[f.code] : undefined;
@@ -158,23 +158,19 @@ export default async function FacilityPage({ params, searchParams }: Props) {
       )}
 
       <h2 id="attestations">Attestations</h2>
-      {f.attestations.length ? (
-        <AttestationsTable
-          rows={f.attestations.slice(0, PAGE_SIZE)}
-          withFacility={false}
-          caption="This facility's attestations, newest period first."
-        />
-      ) : (
-        <p>{page > 1 ? `No attestations on page ${page}.` : "No attestation has been submitted for this facility."}</p>
-      )}
-      <Pager
+      <DetailList
+        read={attestations}
         path={path}
-        active={{}}
-        page={page}
-        hasNext={f.attestations.length > PAGE_SIZE}
-        shown={Math.min(f.attestations.length, PAGE_SIZE)}
-        pageSize={PAGE_SIZE}
+        anchor="attestations"
         label="attestations"
+        none="No attestation has been submitted for this facility."
+        render={(rows) => (
+          <AttestationsTable
+            rows={rows}
+            withFacility={false}
+            caption="This facility's attestations, newest period first."
+          />
+        )}
       />
     </>
   );

@@ -1,0 +1,65 @@
+/**
+ * A detail page's list read from its link's cursor (readDetailList), on the embedded indexer with
+ * the explorer spec's scenario in a real SQLite store: a cursor of the list pages, one that is not
+ * of the list shows the first page with the indexer's reason, and any other failure is not hidden.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { encodeCursor, IndexerError } from "@carbonproof/subgraph/client";
+import { att1, att2, t0 } from "../../../../subgraph/test/support/explorer.behavior.ts";
+import { EmbeddedIndexer } from "../../server/indexer/embedded.ts";
+import { recordEvent } from "../../server/indexer/reducer.ts";
+import { scenario } from "../../server/indexer/scenario.ts";
+import { openStore, type Store } from "../../server/indexer/store.ts";
+import { readDetailList } from "./detail.ts";
+
+let dir: string;
+let db: Store;
+let ix: EmbeddedIndexer;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), "carbonproof-detail-list-"));
+  db = openStore(join(dir, "indexer.sqlite"));
+  for (const e of scenario()) recordEvent(db, e);
+  ix = new EmbeddedIndexer(db);
+});
+
+after(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("from the top, and from a cursor of the list: its rows, paged only when a cursor was given", async () => {
+  const top = await readDetailList(ix, "facilityAttestations", { facility: "ktda-kangaita" }, {});
+  assert.deepEqual([top.paged, top.refused, top.page?.rows.map((a) => a.id)], [false, null, [att2, att1]]);
+  // a cursor above every row of the facility (period, block, log): the same rows, read past it
+  const above = encodeCursor([t0 + 86_400, 0, 0]);
+  const paged = await readDetailList(ix, "facilityAttestations", { facility: "ktda-kangaita" }, { after: above });
+  assert.deepEqual([paged.paged, paged.refused, paged.page?.rows.map((a) => a.id)], [true, null, [att2, att1]]);
+  assert.notEqual(paged.page?.previous, null, "read from a cursor: the first page's link shows");
+});
+
+test("a cursor that is not of the list: the first page, with the indexer's reason to show", async () => {
+  const read = await readDetailList(
+    ix,
+    "facilityAttestations",
+    { facility: "ktda-kangaita" },
+    { before: encodeCursor(["0xabc"]) },
+  );
+  assert.equal(read.paged, false);
+  assert.match(read.refused ?? "", /not a cursor of this list/);
+  assert.deepEqual(
+    read.page?.rows.map((a) => a.id),
+    [att2, att1],
+  );
+});
+
+test("an argument the list itself refuses (not the cursor) fails the read, from a cursor or not", async () => {
+  await assert.rejects(
+    readDetailList(ix, "attestationReadings", { attestationId: "0xnot" as never }, { after: encodeCursor([1]) }),
+    (e: unknown) => e instanceof IndexerError && e.code === "INDEXER_ARGUMENT_INVALID" && /bytes32/.test(e.message),
+  );
+});
