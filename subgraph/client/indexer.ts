@@ -50,6 +50,7 @@ export interface ExplorerIndexer {
   /** listings, newest first */
   listings(filter?: { status?: ListingStatus; creditId?: bigint }, page?: Page): Promise<ListingSummary[]>;
   retirement(certificateId: bigint): Promise<RetirementDetail | undefined>;
+  /** an account's positive balances, largest first (the first 1000; `detailList("accountHoldings")` pages them all) */
   holdings(account: Hex): Promise<Holding[]>;
   /** daily totals for days [fromDay, toDay] (day numbers since 1970-01-01), of one facility if given */
   daily(range: { fromDay: number; toDay: number; facility?: string }): Promise<DailyTotals[]>;
@@ -78,8 +79,8 @@ export interface ExplorerIndexer {
   list<K extends ListName>(name: K, filter: Lists[K]["filter"], page: Page): Promise<ListPage<Lists[K]["row"]>>;
   /**
    * One page of a list inside a detail page (a facility's attestations, an attestation's or a
-   * device's readings), by cursor as `list`: the rows and order of `facility(id).attestations` and
-   * `readings(filter)`, at any depth. `null` where the backend does not hold the list, as `readings`
+   * device's readings, an account's holdings), by cursor as `list`: the rows and order of
+   * `facility(id).attestations`, `readings(filter)` and `holdings(account)`, at any depth. `null` where the backend does not hold the list, as `readings`
    * answers (readings on the subgraph backend).
    */
   detailList<K extends DetailListName>(

@@ -343,6 +343,23 @@ export const HOLDINGS_QUERY = /* GraphQL */ `
   }
 `;
 
+/** An account's balances by cursor: HOLDINGS_QUERY's nested list, bounded by `where` instead of `skip`. */
+export const ACCOUNT_HOLDINGS_QUERY = /* GraphQL */ `
+  query AccountHoldings($first: Int!, $skip: Int!, $direction: OrderDirection!, $where: Balance_filter) {
+    balances(first: $first, skip: $skip, orderBy: amountKg, orderDirection: $direction, where: $where) {
+      id
+      amountKg
+      credit {
+        tokenId
+        vintage
+        project {
+          name
+        }
+      }
+    }
+  }
+`;
+
 const DAILY_FIELDS = `
     day
     date
@@ -679,6 +696,7 @@ export const ALL_QUERIES: Record<string, string> = {
   LISTINGS_QUERY,
   RETIREMENT_QUERY,
   HOLDINGS_QUERY,
+  ACCOUNT_HOLDINGS_QUERY,
   DAILY_QUERY,
   FACILITY_DAILY_QUERY,
   DEVICES_QUERY,

@@ -10,6 +10,7 @@ import { protocolIdKey } from "./ids.ts";
 import { bigintString, facilityRef, hex } from "./schemas.ts";
 import type { ExplorerIndexer } from "./indexer.ts";
 import {
+  ACCOUNT_HOLDINGS_QUERY,
   ATTESTATION_QUERY,
   ATTESTATIONS_QUERY,
   CHALLENGES_QUERY,
@@ -173,6 +174,18 @@ const dailyFields = z.object({
   saleCount: z.number().int(),
   soldKg: bigintString,
 });
+
+const holding = z
+  .object({
+    amountKg: bigintString,
+    credit: z.object({ tokenId: bigintString, vintage: z.number().int(), project: z.object({ name: z.string() }) }),
+  })
+  .transform(({ amountKg, credit }): Holding => ({
+    creditId: credit.tokenId,
+    vintage: credit.vintage,
+    projectName: credit.project.name,
+    amountKg,
+  }));
 
 const graphqlResponse = z.object({
   data: z.record(z.string(), z.unknown()).nullable().optional(),
@@ -643,29 +656,15 @@ export class SubgraphIndexer implements ExplorerIndexer {
     const data = await this.query(
       HOLDINGS_QUERY,
       { id: address(account, "an account") },
-      z.object({
-        account: z
-          .object({
-            balances: z.array(
-              z.object({
-                amountKg: bigintString,
-                credit: z.object({
-                  tokenId: bigintString,
-                  vintage: z.number().int(),
-                  project: z.object({ name: z.string() }),
-                }),
-              }),
-            ),
-          })
-          .nullable(),
-      }),
+      z.object({ account: z.object({ balances: z.array(holding) }).nullable() }),
     );
-    return (data.account?.balances ?? []).map((b) => ({
-      creditId: b.credit.tokenId,
-      vintage: b.credit.vintage,
-      projectName: b.credit.project.name,
-      amountKg: b.amountKg,
-    }));
+    return data.account?.balances ?? [];
+  }
+
+  /** An account's positive balances as `holdings` orders them (amountKg desc, ties by id desc), by cursor. */
+  #holdings(account: Hex, w: Window): Promise<Keyed<Holding>> {
+    const where = { account: address(account, "an account"), amountKg_gt: "0" };
+    return this.#keyed(ACCOUNT_HOLDINGS_QUERY, "balances", { field: "amountKg", direction: "desc" }, where, w, holding);
   }
 
   async daily(range: { fromDay: number; toDay: number; facility?: string }): Promise<DailyTotals[]> {
@@ -701,10 +700,12 @@ export class SubgraphIndexer implements ExplorerIndexer {
     filter: DetailLists[K]["filter"],
     p: Page,
   ): Promise<ListPage<DetailLists[K]["row"]> | null> {
-    if (name !== "facilityAttestations") return null;
-    const { facility } = filter as DetailLists["facilityAttestations"]["filter"];
-    const read = (w: Window) => this.#facilityAttestations(facility, w) as Promise<Keyed<DetailLists[K]["row"]>>;
-    return readPage(p, 2, read, SUBGRAPH_MAX_SKIP);
+    if (name === "attestationReadings" || name === "deviceReadings") return null;
+    const read = (w: Window): Promise<Keyed<unknown>> =>
+      name === "facilityAttestations"
+        ? this.#facilityAttestations((filter as DetailLists["facilityAttestations"]["filter"]).facility, w)
+        : this.#holdings((filter as DetailLists["accountHoldings"]["filter"]).account, w);
+    return readPage(p, 2, read as (w: Window) => Promise<Keyed<DetailLists[K]["row"]>>, SUBGRAPH_MAX_SKIP);
   }
 
   /**

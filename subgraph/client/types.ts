@@ -375,5 +375,7 @@ export type DetailLists = {
   attestationReadings: { filter: { attestationId: Hex }; row: ReadingSummary };
   /** a device's readings, newest first: `readings({ deviceId })` */
   deviceReadings: { filter: { deviceId: string }; row: ReadingSummary };
+  /** an account's credits held, largest first: `holdings(account)` */
+  accountHoldings: { filter: { account: Hex }; row: Holding };
 };
 export type DetailListName = keyof DetailLists;

@@ -2,7 +2,7 @@
  * Lists deeper than graph-node's `skip` limit, read by cursor through the subgraph client from the
  * graph-node stand-in (support/graph-node-standin.ts; graph-node cannot run here), which refuses
  * skip > 5000 and orders ties by id in the order's direction, as graph-node does: a browsable list
- * (transfers) and a list inside a detail page (a facility's attestations).
+ * (transfers) and the lists inside detail pages (a facility's attestations, an account's holdings).
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -37,6 +37,8 @@ let expectedOfAccount: string[];
 const deep = protocolIdKey("deep-facility");
 /** the deep facility's attestation ids in graph-node's order: periodStart desc, then id desc */
 let attestationsOfDeep: string[];
+/** the account's positive balances (token ids) in graph-node's order: amountKg desc, then id desc */
+let holdingsOfAccount: string[];
 
 before(async () => {
   const store = emptyStore();
@@ -77,6 +79,7 @@ before(async () => {
   expected = rows.map((r) => r.id);
   expectedOfAccount = rows.filter((r) => r.to === account).map((r) => r.id);
   attestationsOfDeep = putAttestations(store);
+  holdingsOfAccount = putBalances(store);
   server = await startStandIn(schemaSdl, store);
   indexer = new SubgraphIndexer({ url: server.url });
 });
@@ -146,6 +149,40 @@ function putAttestations(store: Store): string[] {
   }
   rows.sort((a, b) => b.periodStart - a.periodStart || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   return rows.map((r) => r.id);
+}
+
+/**
+ * COUNT positive balances of `account`, one per token id, amounts tied by 37s (so ties are ordered
+ * by id, account ++ token id), inserted in another order; 100 zero balances of it and 200 of another
+ * account that its holdings must not hold. Gives its holdings' token ids in graph-node's order.
+ */
+function putBalances(store: Store): string[] {
+  put(store, "Project", { id: "1", projectId: "1", name: "Deep project" });
+  put(store, "Account", { id: account });
+  const rows: { id: string; tokenId: string; amountKg: number }[] = [];
+  for (let i = 0; i < COUNT + 300; i++) {
+    const k = (i * 7919) % (COUNT + 300);
+    const tokenId = String(1_000_000 + k);
+    const owner = k < COUNT + 100 ? account : hex(0xb0b, 20);
+    const amountKg = k < COUNT ? 1 + (k % ((COUNT / 37) | 0)) : k < COUNT + 100 ? 0 : 5;
+    const id = `${owner}${BigInt(tokenId).toString(16).padStart(64, "0")}`;
+    put(store, "Credit", {
+      id: tokenId,
+      tokenId,
+      project: "1",
+      vintage: 2026,
+      issuedKg: "0",
+      retiredKg: "0",
+      supplyKg: "0",
+      retirementCount: 0,
+      holderCount: 0,
+      uri: null,
+    });
+    put(store, "Balance", { id, account: owner, credit: tokenId, amountKg: String(amountKg), updatedAt: String(t0) });
+    if (owner === account && amountKg > 0) rows.push({ id, tokenId, amountKg });
+  }
+  rows.sort((a, b) => b.amountKg - a.amountKg || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  return rows.map((r) => r.tokenId);
 }
 
 after(async () => {
@@ -279,5 +316,33 @@ test("detailList: the facility page's own attestations are the list's first rows
   assert.equal(
     await indexer.detailList("attestationReadings", { attestationId: attestationsOfDeep[0] as Hex }, { first: 10 }),
     null,
+  );
+});
+
+test("detailList: an account's 5,623 holdings (amounts tied) by `next` and back by `previous`, each once in graph-node's order", async () => {
+  const read = async (page: Page) => {
+    const p = await indexer.detailList("accountHoldings", { account }, page);
+    assert.ok(p);
+    return p;
+  };
+  const tokenIds = (rows: { creditId: bigint }[]) => rows.map((h) => String(h.creditId));
+  const forth: string[] = [];
+  let p = await read({ first: 200 });
+  forth.push(...tokenIds(p.rows));
+  while (p.next) {
+    p = await read({ first: 200, after: p.next });
+    forth.push(...tokenIds(p.rows));
+  }
+  assert.deepEqual(forth, holdingsOfAccount);
+  const back = tokenIds(p.rows);
+  while (p.previous) {
+    p = await read({ first: 200, before: p.previous });
+    back.unshift(...tokenIds(p.rows));
+  }
+  assert.deepEqual(back, holdingsOfAccount);
+  assert.deepEqual(
+    tokenIds(await indexer.holdings(account)),
+    holdingsOfAccount.slice(0, 1000),
+    "holdings(): the first 1000",
   );
 });

@@ -76,6 +76,10 @@ export function explorerIndexerBehavior(backend: string, indexer: () => Explorer
         filter: { deviceId },
         all: () => ix.readings({ deviceId }, { first: 1000 }),
       })),
+      accountHoldings: [addr(0xbeef), addr(0xb0b), addr(0xca7), addr(0x999)].map((account) => ({
+        filter: { account },
+        all: () => ix.holdings(account),
+      })),
     };
     for (const [name, each] of Object.entries(cases) as [DetailListName, Case[]][]) {
       for (const { filter, all } of each) {

@@ -61,7 +61,7 @@ export const ACCOUNT_RECENT = 10;
 
 /**
  * One page of a list inside a detail page (a facility's attestations, an attestation's or a
- * device's readings), PAGE_SIZE rows from the page link's cursor (`?after=` / `?before=`, as the
+ * device's readings, an account's holdings), PAGE_SIZE rows from the page link's cursor (`?after=` / `?before=`, as the
  * list pages) or from the top.
  */
 export type DetailListRead<R> = {
@@ -141,11 +141,11 @@ export const explorerDetails = {
     read: (ix: ExplorerIndexer) => ix.search(hash),
     found: (hits: readonly unknown[]) => hits.length > 0 || !hasEvents,
   }),
-  account: (address: Hex) => ({
+  account: (address: Hex, cursor: ListCursor = {}) => ({
     what: `account ${address}`,
     read: async (ix: ExplorerIndexer) => {
       const [holdings, transfers, sales, retirements, oracles, hits] = await Promise.all([
-        ix.holdings(address),
+        readDetailList(ix, "accountHoldings", { account: address }, cursor),
         ix.transfers({ account: address }, { first: ACCOUNT_RECENT + 1 }),
         ix.sales({ account: address }, { first: ACCOUNT_RECENT + 1 }),
         ix.retirements({ account: address }, { first: ACCOUNT_RECENT + 1 }),
@@ -162,14 +162,20 @@ export const explorerDetails = {
         hits: hits.filter((h) => h.kind !== "account" && h.kind !== "oracleNode"),
       };
     },
+    // a page of holdings read from a cursor came from a page that had some
     found: (d: {
-      holdings: unknown[];
+      holdings: DetailListRead<unknown>;
       transfers: unknown[];
       sales: unknown[];
       retirements: unknown[];
       oracle: unknown;
     }) =>
-      d.holdings.length > 0 || d.transfers.length > 0 || d.sales.length > 0 || d.retirements.length > 0 || !!d.oracle,
+      d.holdings.paged ||
+      !!d.holdings.page?.rows.length ||
+      d.transfers.length > 0 ||
+      d.sales.length > 0 ||
+      d.retirements.length > 0 ||
+      !!d.oracle,
   }),
 };
 

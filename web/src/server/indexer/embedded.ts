@@ -287,6 +287,11 @@ const DETAIL_SORTS: Readonly<Record<DetailListName, Sort>> = {
   ],
   attestationReadings: READINGS_IN_BUNDLE,
   deviceReadings: READINGS_NEWEST,
+  // an account holds one balance per token id
+  accountHoldings: [
+    ["b.amount_kg", "desc"],
+    ["b.credit", "asc"],
+  ],
 };
 
 const listWindow = (name: ListName, p: Page | undefined) => windowOf(p, SORTS[name].length);
@@ -452,6 +457,8 @@ export class EmbeddedIndexer implements ExplorerIndexer {
         case "attestationReadings":
         case "deviceReadings":
           return this.#readings(filter as DetailLists["attestationReadings" | "deviceReadings"]["filter"], w);
+        case "accountHoldings":
+          return this.#holdings((filter as DetailLists["accountHoldings"]["filter"]).account, w);
       }
       throw new IndexerError("INDEXER_ARGUMENT_INVALID", `no detail list ${String(name)}`);
     };
@@ -811,19 +818,26 @@ export class EmbeddedIndexer implements ExplorerIndexer {
   }
 
   async holdings(accountAddress: Hex): Promise<Holding[]> {
-    const a = account(accountAddress);
+    const w = windowOf({ first: 1000 }, DETAIL_SORTS.accountHoldings.length);
     await this.#fresh();
-    return this.#all(
-      `SELECT b.credit, b.amount_kg, c.vintage, p.name FROM balances b JOIN credits c ON c.token_id = b.credit
-       LEFT JOIN projects p ON p.id = c.project WHERE b.account = ? AND b.amount_kg > 0
-       ORDER BY b.amount_kg DESC, b.credit LIMIT 1000`,
-      a,
-    ).map((h) => ({
-      creditId: big(h.credit),
-      vintage: num(h.vintage),
-      projectName: String(h.name ?? ""),
-      amountKg: big(h.amount_kg),
-    }));
+    return this.#holdings(accountAddress, w).rows;
+  }
+
+  #holdings(accountAddress: Hex, w: Window): Keyed<Holding> {
+    return this.#keyed(
+      DETAIL_SORTS.accountHoldings,
+      w,
+      new Where().add("b.account = ?", account(accountAddress)).add("b.amount_kg > 0"),
+      (clause, order) =>
+        `SELECT b.credit, b.amount_kg, c.vintage, p.name FROM balances b JOIN credits c ON c.token_id = b.credit
+         LEFT JOIN projects p ON p.id = c.project ${clause} ORDER BY ${order}`,
+      (h) => ({
+        creditId: big(h.credit),
+        vintage: num(h.vintage),
+        projectName: String(h.name ?? ""),
+        amountKg: big(h.amount_kg),
+      }),
+    );
   }
 
   async daily(range: { fromDay: number; toDay: number; facility?: string }): Promise<DailyTotals[]> {

@@ -3,8 +3,8 @@
  * transfers with ties on the block (several logs, and several transfers of one batch log) and
  * facilities with equal emissions (ordered by id), walked page by page in both directions; and the
  * lists inside detail pages (detailList): a facility's 5,623 attestations with ties on the period
- * and on the block, an attestation's 5,623 readings, and a device's readings tied on the time and
- * repeated in a correction batch.
+ * and on the block, an attestation's 5,623 readings, a device's readings tied on the time and
+ * repeated in a correction batch, and an account's 5,623 holdings tied on the amount.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -47,6 +47,8 @@ let attestationsOfFacility: Hex[];
 /** the attestation holding DEEP readings, and their digests by leaf */
 let bundle: Hex;
 let readingsOfBundle: string[];
+/** the account's positive balances (token ids), largest first, then token id ascending */
+let holdingsOfAccount: string[];
 /** the device's readings (attestation:leaf) newest first: ts desc, seq desc, attestation desc, leaf desc */
 let readingsOfDevice: string[];
 
@@ -79,6 +81,7 @@ before(() => {
   facility.run(deepFacility, 1_000_000);
   facilityRows.push({ id: deepFacility, fossil: 1_000_000 });
   seedDetailLists();
+  holdingsOfAccount = seedHoldings();
   db.exec("COMMIT");
   rows.sort((a, b) => b.block - a.block || b.log - a.log || b.sub - a.sub);
   transfers = rows.map((r) => r.id);
@@ -160,6 +163,31 @@ function seedDetailLists(): void {
       b.leaf - a.leaf,
   );
   readingsOfDevice = ofDevice.map((r) => r.key);
+}
+
+/**
+ * DEEP positive balances of `account`, one per token id, amounts tied by 37s, inserted in another
+ * order; 100 zero balances of it and 200 of another account, which its holdings must not hold.
+ */
+function seedHoldings(): string[] {
+  db.prepare(
+    `INSERT INTO projects (id, facility, methodology_id, proponent, name, standard, active, registered_at,
+       registered_block, registered_log, tx_hash) VALUES (1, ?, '0x', '0x', 'Deep project', 'test', 1, 0, 0, 0, '0x')`,
+  ).run(deepFacility);
+  const credit = db.prepare("INSERT INTO credits (token_id, project, vintage) VALUES (?, 1, 2026)");
+  const balance = db.prepare("INSERT INTO balances (account, credit, amount_kg, updated_at) VALUES (?, ?, ?, 0)");
+  const rows: { tokenId: number; amountKg: number }[] = [];
+  for (let i = 0; i < DEEP + 300; i++) {
+    const k = (i * 7919) % (DEEP + 300);
+    const tokenId = 1_000_000 + k;
+    const owner = k < DEEP + 100 ? account : hex(0xb0b, 20);
+    const amountKg = k < DEEP ? 1 + (k % Math.floor(DEEP / 37)) : k < DEEP + 100 ? 0 : 5;
+    credit.run(tokenId);
+    balance.run(owner, tokenId, amountKg);
+    if (owner === account && amountKg > 0) rows.push({ tokenId, amountKg });
+  }
+  rows.sort((a, b) => b.amountKg - a.amountKg || a.tokenId - b.tokenId);
+  return rows.map((r) => String(r.tokenId));
 }
 
 after(() => {
@@ -297,6 +325,17 @@ test("a device's readings by cursor: tied on the time, the same reading in a bat
     (await ix.readings({ deviceId: device }, { first: 1000 }))!.map(key),
     readingsOfDevice.slice(0, 1000),
     "readings(filter) gives the same order",
+  );
+});
+
+test("an account's 5,623 holdings by cursor: tied on the amount, zero balances left out, every row once, both ways", async () => {
+  const tokenId = (h: { creditId: bigint }) => String(h.creditId);
+  assert.deepEqual((await walkDetail("accountHoldings", { account }, 200, "top", tokenId)).flat(), holdingsOfAccount);
+  assert.deepEqual((await walkDetail("accountHoldings", { account }, 61, "bottom", tokenId)).flat(), holdingsOfAccount);
+  assert.deepEqual(
+    (await ix.holdings(account)).map(tokenId),
+    holdingsOfAccount.slice(0, 1000),
+    "holdings(): the first 1000",
   );
 });
 

@@ -2,12 +2,14 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import type { Hex } from "@carbonproof/subgraph/client";
 import { readExplorerDetail } from "@/components/explorer/data.ts";
+import { DetailList } from "@/components/explorer/DetailList.tsx";
 import { CreditLink } from "@/components/explorer/Links.tsx";
 import { notFound } from "next/navigation";
 import { IndexerStatus, IndexerUnavailable, NotIndexedYet } from "@/components/explorer/Status.tsx";
 import { Table } from "@/components/explorer/Table.tsx";
 import { Badge, RetirementsTable, SalesTable, TransfersTable } from "@/components/explorer/tables.tsx";
 import { ACCOUNT_RECENT, explorerDetails } from "@/lib/explorer/detail.ts";
+import { parseCursor, toParams } from "@/lib/explorer/lists.ts";
 import { wellFormed } from "@/lib/explorer/notFound.ts";
 import { HIT_KIND_LABEL, hitHref } from "@/lib/explorer/search.ts";
 import { formatTonnesNumber } from "@/lib/units.ts";
@@ -17,11 +19,17 @@ export const metadata: Metadata = { title: "Account" };
 
 const RECENT = ACCOUNT_RECENT;
 
-export default async function AccountPage({ params }: { params: Promise<{ address: string }> }) {
+type Props = {
+  params: Promise<{ address: string }>;
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+};
+
+export default async function AccountPage({ params, searchParams }: Props) {
   const raw = decodeParam((await params).address);
   if (!wellFormed("accounts", raw)) notFound();
   const address = raw.toLowerCase() as Hex;
-  const read = await readExplorerDetail(explorerDetails.account(address));
+  const cursor = parseCursor(toParams(await searchParams));
+  const read = await readExplorerDetail(explorerDetails.account(address, cursor));
   if (!read.ok)
     return (
       <>
@@ -34,14 +42,27 @@ export default async function AccountPage({ params }: { params: Promise<{ addres
   const d =
     read.detail.presence === "present"
       ? read.detail.data
-      : { holdings: [], transfers: [], sales: [], retirements: [], oracle: undefined, hits: [] };
+      : {
+          holdings: { page: { rows: [], next: null, previous: null }, paged: false, refused: null },
+          transfers: [],
+          sales: [],
+          retirements: [],
+          oracle: undefined,
+          hits: [],
+        };
   const more = (rows: unknown[], list: string) =>
     rows.length > RECENT ? (
       <p>
         <Link href={`/explorer/${list}?account=${address}`}>All {list} of this account →</Link>
       </p>
     ) : null;
-  const nothing = !d.holdings.length && !d.transfers.length && !d.sales.length && !d.retirements.length && !d.oracle;
+  const nothing =
+    !d.holdings.page?.rows.length &&
+    !d.holdings.paged &&
+    !d.transfers.length &&
+    !d.sales.length &&
+    !d.retirements.length &&
+    !d.oracle;
   return (
     <>
       <h1>
@@ -78,23 +99,28 @@ export default async function AccountPage({ params }: { params: Promise<{ addres
         <p role="status">The indexer has no credits, trades or retirements of this address.</p>
       ) : null}
 
-      <h2>Credits held</h2>
-      {d.holdings.length ? (
-        <Table
-          testId="holdings-table"
-          caption="Credit balances of this account (t CO2e; 1 credit = 1 kg)."
-          columns={[
-            { label: "Credit", cell: (h) => <CreditLink id={h.creditId} /> },
-            { label: "Project", cell: (h) => h.projectName },
-            { label: "Vintage", num: true, cell: (h) => h.vintage },
-            { label: "Held, t CO2e", num: true, cell: (h) => formatTonnesNumber(h.amountKg) },
-          ]}
-          rows={d.holdings}
-          rowKey={(h) => h.creditId.toString()}
-        />
-      ) : (
-        <p>No credits held.</p>
-      )}
+      <h2 id="holdings">Credits held</h2>
+      <DetailList
+        read={d.holdings}
+        path={`/explorer/accounts/${address}`}
+        anchor="holdings"
+        label="holdings"
+        none="No credits held."
+        render={(rows) => (
+          <Table
+            testId="holdings-table"
+            caption="Credit balances of this account, largest first (t CO2e; 1 credit = 1 kg)."
+            columns={[
+              { label: "Credit", cell: (h) => <CreditLink id={h.creditId} /> },
+              { label: "Project", cell: (h) => h.projectName },
+              { label: "Vintage", num: true, cell: (h) => h.vintage },
+              { label: "Held, t CO2e", num: true, cell: (h) => formatTonnesNumber(h.amountKg) },
+            ]}
+            rows={rows}
+            rowKey={(h) => h.creditId.toString()}
+          />
+        )}
+      />
 
       <h2>Recent transfers</h2>
       {d.transfers.length ? (
