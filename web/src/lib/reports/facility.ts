@@ -5,28 +5,39 @@
  * only once the indexer has read up to the chain's head as it was after the miss, so a facility
  * registered a block ago is "not indexed yet" (with both blocks), not "not found".
  */
-import type { ExplorerIndexer, FacilityDetail } from "@carbonproof/subgraph/client";
+import type { AttestationSummary, ExplorerIndexer, FacilityDetail, ListPage } from "@carbonproof/subgraph/client";
 import { settleDetail, type DetailRoute, type PresenceLookup } from "../explorer/detail.ts";
 import { wellFormed } from "../explorer/notFound.ts";
 
-const PAGE = 1000;
+/** The most rows `detailList` answers a read (it reads one more to see if there is a next page). */
+const PAGE = 999;
 
-/** A facility with every attestation whose period starts at or after `fromTs` (the indexer lists newest first). */
+/**
+ * A facility with every attestation whose period starts at or after `fromTs` (and the page of
+ * older ones the last read reached), newest first, read by cursor: a subgraph refuses `skip` past
+ * 5,000, which a facility attesting every minute passes in four days.
+ */
 export async function facilityWithAttestations(
   ix: ExplorerIndexer,
   id: string,
   fromTs: bigint,
 ): Promise<FacilityDetail | undefined> {
-  const first = await ix.facility(id, { first: PAGE, skip: 0 });
-  if (!first) return undefined;
-  const attestations = [...first.attestations];
-  let last = first.attestations;
-  for (let skip = PAGE; last.length === PAGE && last.at(-1)!.periodStart >= fromTs; skip += PAGE) {
-    const next = await ix.facility(id, { first: PAGE, skip });
-    last = next?.attestations ?? [];
-    attestations.push(...last);
+  const facility = await ix.facility(id, { first: PAGE });
+  if (!facility) return undefined;
+  if (facility.attestations.length < PAGE || facility.attestations.at(-1)!.periodStart < fromTs) return facility;
+  const attestations: AttestationSummary[] = [];
+  for (let after: string | null = null; ;) {
+    const page: ListPage<AttestationSummary> | null = await ix.detailList(
+      "facilityAttestations",
+      { facility: id },
+      after === null ? { first: PAGE } : { first: PAGE, after },
+    );
+    if (!page) break;
+    attestations.push(...page.rows);
+    if (page.next === null || !page.rows.length || page.rows.at(-1)!.periodStart < fromTs) break;
+    after = page.next;
   }
-  return { ...first, attestations };
+  return { ...facility, attestations };
 }
 
 export type FacilityPresence =

@@ -21,22 +21,11 @@ import { defaultFactorSet } from "../../../../sdk/src/factors/factorSet.ts";
 import { type DayRange, rangeSeconds } from "./period.ts";
 import { buildReport, readingsPlan, type CbamReport, type KnownFactorSet } from "./report.ts";
 
-const PAGE = 1000;
-
 export const indexer = cache((): ExplorerIndexer => getExplorerIndexer());
 
 export { facilityWithAttestations, lookUpFacility } from "./facility.ts";
-
-/** Every reading of an attestation from its indexed bundle; null when the backend indexes none. */
-export async function readingsOfAttestation(ix: ExplorerIndexer, attestationId: Hex): Promise<ReadingSummary[] | null> {
-  const out: ReadingSummary[] = [];
-  for (let skip = 0; ; skip += PAGE) {
-    const page = await ix.readings({ attestationId }, { first: PAGE, skip });
-    if (page === null) return null;
-    out.push(...page);
-    if (page.length < PAGE) return out;
-  }
-}
+import { readingsOfAttestation } from "./readings.ts";
+export { readingsOfAttestation };
 
 /** Details of the attestations of a facility whose period starts in `range` (revoked included). */
 export async function attestationDetails(

@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import type {
   AttestationSummary,
   DailyTotals,
-  FacilityDetail,
   FacilitySummary,
   Hex,
   IssuanceSummary,
+  ListPage,
   Page,
 } from "@carbonproof/subgraph/client";
 import { attestationsInRange, sumAttestations } from "./aggregate.ts";
@@ -92,30 +92,41 @@ function history(facilities: number, periods: number): History[] {
 function countingIndexer(data: History[]) {
   const reads = { calls: 0, rows: 0 };
   const byId = new Map(data.map((h) => [h.facility.code!, h]));
-  const slice = <T>(rows: T[], page: Page | undefined) => {
-    const out = rows.slice(page?.skip ?? 0, (page?.skip ?? 0) + (page?.first ?? 100));
+  // by cursor as `list` and `detailList` answer (keyset on the real backends, tested in
+  // web/src/server/indexer/keyset.test.ts and subgraph/test/paging.test.ts): here a row's position
+  const slice = <T>(rows: T[], page: Page): ListPage<T> => {
+    assert.equal(page.skip, undefined, "the leaderboard reads by cursor, never by skip");
+    assert.ok((page.first ?? 100) <= 999, "list and detailList answer at most 999 rows");
+    const from = page.after === undefined ? 0 : Number(page.after);
+    const out = rows.slice(from, from + (page.first ?? 100));
     reads.calls++;
     reads.rows += out.length;
-    return out;
+    const end = from + out.length;
+    return { rows: out, next: end < rows.length ? String(end) : null, previous: from > 0 ? String(from) : null };
   };
-  const ix: LeaderboardIndexer = {
-    facilities: async (page) =>
-      slice(
-        data.map((h) => h.facility),
+  const ix = {
+    list: async (name: string, filter: { facility?: string }, page: Page) => {
+      if (name === "facilities")
+        return slice(
+          data.map((h) => h.facility),
+          page,
+        );
+      assert.equal(name, "issuances");
+      return slice(
+        [...(byId.get(filter.facility!)?.issuances ?? [])].sort((a, b) => Number(b.timestamp - a.timestamp)),
         page,
-      ),
-    facility: async (id, page): Promise<FacilityDetail | undefined> => {
-      const h = byId.get(id);
-      if (!h) return undefined;
-      const newestFirst = [...h.attestations].sort((a, b) => Number(b.periodStart - a.periodStart));
-      return { ...h.facility, devices: [], projects: [], attestations: slice(newestFirst, page) };
+      );
     },
-    issuances: async (filter, page) =>
-      slice(
-        [...(byId.get(filter!.facility!)?.issuances ?? [])].sort((a, b) => Number(b.timestamp - a.timestamp)),
+    detailList: async (name: string, filter: { facility?: string }, page: Page) => {
+      assert.equal(name, "facilityAttestations");
+      const h = byId.get(filter.facility!);
+      if (!h) return slice([], page);
+      return slice(
+        [...h.attestations].sort((a, b) => Number(b.periodStart - a.periodStart)),
         page,
-      ),
-    daily: async ({ fromDay, toDay, facility }) => {
+      );
+    },
+    daily: async ({ fromDay, toDay, facility }: Parameters<LeaderboardIndexer["daily"]>[0]) => {
       assert.ok(toDay - fromDay < 1000, "the indexer answers at most 1000 days per call");
       const days = new Map<number, DailyTotals>();
       for (const a of byId.get(facility!)?.attestations ?? []) {
@@ -152,7 +163,7 @@ function countingIndexer(data: History[]) {
       reads.rows += rows.length;
       return rows;
     },
-  };
+  } as unknown as LeaderboardIndexer;
   return { ix, reads };
 }
 
@@ -220,4 +231,17 @@ test("the leaderboard reads as much for N facilities whatever the history before
     for (const m of [2_000, 6_000, 20_000]) assert.deepEqual(await readsFor(n, m), filled, `N=${n} M=${m}`);
   }
   console.log(figures.join("\n"));
+});
+
+test("every facility is ranked past the first page of facilities (read by cursor, never by skip)", async () => {
+  const data = history(2_100, 2);
+  const { ix, reads } = countingIndexer(data);
+  const rows = await loadLeaderboard(ix, RANGE, {});
+  assert.equal(rows.length, 2_100);
+  assert.deepEqual(
+    rows.map((r) => r.facility),
+    data.map((h) => h.facility.code),
+  );
+  // the facilities in pages of 999 (3 calls), then 3 calls per facility
+  assert.equal(reads.calls, 3 + 3 * 2_100);
 });

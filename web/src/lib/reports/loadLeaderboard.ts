@@ -18,17 +18,18 @@
  * indexer to filter a facility's attestations by period start, or to keep the credits per
  * attested-period day (docs/web.md, "Leaderboard reads").
  */
-import type { DailyTotals, ExplorerIndexer, Page } from "@carbonproof/subgraph/client";
+import type { DailyTotals, ExplorerIndexer, ListPage, Page } from "@carbonproof/subgraph/client";
 import { attestationsInRange, sumAttestations } from "./aggregate.ts";
 import type { LeaderboardInput, LeaderboardTotals } from "./leaderboard.ts";
 import { previousRange, rangeSeconds, type DayRange } from "./period.ts";
 
-const PAGE = 1000;
+/** The most rows a cursor read answers (`list` and `detailList` read one more to see if there is a next page). */
+const PAGE = 999;
 /** The first page of attestations or issuances: a month of 12-hour periods fits. */
 const FIRST_PAGE = 100;
 
 /** The indexer methods the leaderboard reads. */
-export type LeaderboardIndexer = Pick<ExplorerIndexer, "facilities" | "facility" | "issuances" | "daily">;
+export type LeaderboardIndexer = Pick<ExplorerIndexer, "list" | "detailList" | "daily">;
 
 /** Names and countries of facilities by protocol id (the runtime's off-chain directory). */
 export type FacilityDirectory = Record<string, { name?: string; country?: string } | undefined>;
@@ -39,12 +40,12 @@ export async function loadLeaderboard(
   range: DayRange,
   directory: FacilityDirectory,
 ): Promise<LeaderboardInput[]> {
-  const facilities = [];
-  for (let skip = 0; ; skip += PAGE) {
-    const page = await ix.facilities({ first: PAGE, skip });
-    facilities.push(...page);
-    if (page.length < PAGE) break;
-  }
+  // by cursor: a subgraph refuses `skip` past 5,000, and a cursor costs the same at any depth
+  const facilities = await newestDownTo(
+    (page) => ix.list("facilities", {}, page),
+    () => false,
+    PAGE,
+  );
   const previous = previousRange(range);
   const { fromTs } = rangeSeconds(range);
   return Promise.all(
@@ -53,7 +54,7 @@ export async function loadLeaderboard(
       const [days, attestations] = await Promise.all([
         ix.daily({ ...previous, facility: id }),
         newestDownTo(
-          async (page) => (await ix.facility(id, page))?.attestations ?? [],
+          (page) => ix.detailList("facilityAttestations", { facility: id }, page),
           (a) => a.periodStart < fromTs,
         ),
       ]);
@@ -61,7 +62,7 @@ export async function loadLeaderboard(
       const issued = new Map<string, bigint>();
       if (current.some((a) => a.issuedCreditId !== null))
         for (const i of await newestDownTo(
-          (page) => ix.issuances({ facility: id }, page),
+          (page) => ix.list("issuances", { facility: id }, page),
           (i) => i.timestamp < fromTs,
         )) {
           const key = i.attestationId.toLowerCase();
@@ -80,16 +81,24 @@ export async function loadLeaderboard(
 }
 
 /**
- * Rows of a list read newest first, page after page, until one is `older` than what is wanted (it
- * and those after it are read, and left to the caller's filter) or the list ends. Pages start at
- * FIRST_PAGE rows and double up to PAGE, so a short period costs few rows and a long one few calls.
+ * Rows of a list read by cursor in its order (newest first for attestations and issuances), page
+ * after page, until one is `older` than what is wanted (it and those after it are read, and left to
+ * the caller's filter) or the list ends. Pages start at `firstPage` rows and double up to PAGE, so
+ * a short period costs few rows and a long one few calls.
  */
-async function newestDownTo<T>(read: (page: Page) => Promise<T[]>, older: (row: T) => boolean): Promise<T[]> {
+async function newestDownTo<T>(
+  read: (page: Page) => Promise<ListPage<T> | null>,
+  older: (row: T) => boolean,
+  firstPage = FIRST_PAGE,
+): Promise<T[]> {
   const out: T[] = [];
-  for (let first = FIRST_PAGE; ; first = Math.min(first * 2, PAGE)) {
-    const page = await read({ first, skip: out.length });
-    out.push(...page);
-    if (page.length < first || (page.length > 0 && older(page.at(-1)!))) return out;
+  let after: string | null = null;
+  for (let first = firstPage; ; first = Math.min(first * 2, PAGE)) {
+    const page = await read(after === null ? { first } : { first, after });
+    if (!page) return out;
+    out.push(...page.rows);
+    if (page.next === null || (page.rows.length > 0 && older(page.rows.at(-1)!))) return out;
+    after = page.next;
   }
 }
 

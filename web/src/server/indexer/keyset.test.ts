@@ -22,6 +22,8 @@ import {
   type Lists,
   type Page,
 } from "@carbonproof/subgraph/client";
+import { facilityWithAttestations } from "../../lib/reports/facility.ts";
+import { readingsOfAttestation } from "../../lib/reports/readings.ts";
 import { EmbeddedIndexer } from "./embedded.ts";
 import { openStore, type Store } from "./store.ts";
 
@@ -299,6 +301,28 @@ test("a facility's attestations by cursor: 5,623 tied on the period and the bloc
     attestationsOfFacility.slice(5_550, 5_600),
     "facility(id, page) gives the same order",
   );
+});
+
+test("the report pages' reads past 1,000 rows: a facility's attestations down to a period start, an attestation's 5,623 readings (by cursor)", async () => {
+  const all = await facilityWithAttestations(ix, "deep-facility", 0n);
+  assert.deepEqual(
+    all!.attestations.map((a) => a.id),
+    attestationsOfFacility,
+  );
+  // down to the period starting at hour 400: those from it on, then what the last page held
+  const fromTs = 1_700_000_000n + 400n * 3600n;
+  const some = (await facilityWithAttestations(ix, "deep-facility", fromTs))!.attestations;
+  const wanted = attestationsOfFacility.filter((_, i) => i < some.length);
+  assert.deepEqual(
+    some.map((a) => a.id),
+    wanted,
+  );
+  assert.ok(some.at(-1)!.periodStart < fromTs, "read past the period's start");
+  const from = some.filter((a) => a.periodStart >= fromTs);
+  assert.ok(from.length > 999, `more than a page from the start (${from.length})`);
+  // 7 attestations a period: periods 400…802 hold 7 each, the last (803) the 5,623rd's 2
+  assert.equal(from.length, 403 * 7 + 2);
+  assert.deepEqual(await (await readingsOfAttestation(ix, bundle))!.map((r) => r.digest), readingsOfBundle);
 });
 
 test("an attestation's 5,623 readings by cursor, in leaf order, every row once, both ways", async () => {
