@@ -5,13 +5,18 @@
  * above the cursor neither shifts nor repeats the rows below it, as `skip` would.
  */
 import { IndexerError } from "./errors.ts";
-import type { ListPage, Page } from "./types.ts";
+import type { ListName, ListPage, Lists, Page } from "./types.ts";
 
 /** One sort-key value: a decimal string (BigInt, ids), a number (Int) or text. */
 export type KeyValue = string | number;
 
 /** A list read whose rows each carry the sort key they were ordered by, in the list's order. */
 export type Keyed<R> = { rows: R[]; keys: KeyValue[][] };
+
+/** How a backend reads each list in a window: one function per list, its filter and its rows typed. */
+export type ListReaders = {
+  [K in ListName]: (filter: Lists[K]["filter"], w: Window) => Promise<Keyed<Lists[K]["row"]>>;
+};
 
 /** `page` checked: `first` rows, and at most one of `skip`, `after`, `before` (decoded). */
 export type Window = { first: number; skip: number; after?: KeyValue[]; before?: KeyValue[] };

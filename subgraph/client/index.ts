@@ -13,6 +13,7 @@ export {
   windowOf,
   type Keyed,
   type KeyValue,
+  type ListReaders,
   type Window,
 } from "./cursor.ts";
 export * as queries from "./queries.ts";

@@ -4,7 +4,7 @@
  * edge; inside, the explorer gets typed values with bigint amounts.
  */
 import { z } from "zod";
-import { readPage, windowOf, type Keyed, type KeyValue, type Window } from "./cursor.ts";
+import { readPage, windowOf, type Keyed, type KeyValue, type ListReaders, type Window } from "./cursor.ts";
 import { IndexerError } from "./errors.ts";
 import { protocolIdKey } from "./ids.ts";
 import { bigintString, facilityRef, hex } from "./schemas.ts";
@@ -690,7 +690,7 @@ export class SubgraphIndexer implements ExplorerIndexer {
   // ---------------------------------------------------------------- lists the explorer browses
 
   async list<K extends ListName>(name: K, filter: Lists[K]["filter"], p: Page): Promise<ListPage<Lists[K]["row"]>> {
-    const read = (w: Window) => this.#read(name, filter, w) as Promise<Keyed<Lists[K]["row"]>>;
+    const read = (w: Window) => (this.#readers[name] as ListReaders[K])(filter, w);
     return readPage(p, 2, read, SUBGRAPH_MAX_SKIP);
   }
 
@@ -724,30 +724,19 @@ export class SubgraphIndexer implements ExplorerIndexer {
     );
   }
 
-  #read(name: ListName, filter: Lists[ListName]["filter"], w: Window): Promise<Keyed<unknown>> {
-    switch (name) {
-      case "facilities":
-        return this.#facilities(w);
-      case "devices":
-        return this.#devices(filter as Lists["devices"]["filter"], w);
-      case "oracles":
-        return this.#oracleNodes(w);
-      case "attestations":
-        return this.#attestations(filter as Lists["attestations"]["filter"], w);
-      case "issuances":
-        return this.#issuances(filter as Lists["issuances"]["filter"], w);
-      case "transfers":
-        return this.#transfers(filter as Lists["transfers"]["filter"], w);
-      case "listings":
-        return this.#listings(filter as Lists["listings"]["filter"], w);
-      case "sales":
-        return this.#sales(filter as Lists["sales"]["filter"], w);
-      case "retirements":
-        return this.#retirements(filter as Lists["retirements"]["filter"], w);
-      case "challenges":
-        return this.#challenges(filter as Lists["challenges"]["filter"], w);
-    }
-  }
+  /** Each list's read in a window (`list`). */
+  readonly #readers: ListReaders = {
+    facilities: (_, w) => this.#facilities(w),
+    devices: (filter, w) => this.#devices(filter, w),
+    oracles: (_, w) => this.#oracleNodes(w),
+    attestations: (filter, w) => this.#attestations(filter, w),
+    issuances: (filter, w) => this.#issuances(filter, w),
+    transfers: (filter, w) => this.#transfers(filter, w),
+    listings: (filter, w) => this.#listings(filter, w),
+    sales: (filter, w) => this.#sales(filter, w),
+    retirements: (filter, w) => this.#retirements(filter, w),
+    challenges: (filter, w) => this.#challenges(filter, w),
+  };
 
   /**
    * One window of a list ordered by `order`, each row with its sort key (order field, id). By cursor:

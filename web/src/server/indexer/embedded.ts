@@ -13,6 +13,7 @@ import {
   windowOf,
   type Keyed,
   type KeyValue,
+  type ListReaders,
   type Window,
 } from "@carbonproof/subgraph/client";
 import type {
@@ -440,7 +441,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
   }
 
   async list<K extends ListName>(name: K, filter: Lists[K]["filter"], p: Page): Promise<ListPage<Lists[K]["row"]>> {
-    const read = (w: Window) => this.#read(name, filter, w) as Promise<Keyed<Lists[K]["row"]>>;
+    const read = (w: Window) => (this.#readers[name] as ListReaders[K])(filter, w);
     return readPage(p, SORTS[name].length, read);
   }
 
@@ -465,30 +466,19 @@ export class EmbeddedIndexer implements ExplorerIndexer {
     return readPage(p, DETAIL_SORTS[name].length, read as (w: Window) => Promise<Keyed<DetailLists[K]["row"]>>);
   }
 
-  #read(name: ListName, filter: Lists[ListName]["filter"], w: Window): Promise<Keyed<unknown>> {
-    switch (name) {
-      case "facilities":
-        return this.#facilities(w);
-      case "devices":
-        return this.#devices(filter as Lists["devices"]["filter"], w);
-      case "oracles":
-        return this.#oracleNodes(w);
-      case "attestations":
-        return this.#attestations(filter as Lists["attestations"]["filter"], w);
-      case "issuances":
-        return this.#issuances(filter as Lists["issuances"]["filter"], w);
-      case "transfers":
-        return this.#transfers(filter as Lists["transfers"]["filter"], w);
-      case "listings":
-        return this.#listings(filter as Lists["listings"]["filter"], w);
-      case "sales":
-        return this.#sales(filter as Lists["sales"]["filter"], w);
-      case "retirements":
-        return this.#retirements(filter as Lists["retirements"]["filter"], w);
-      case "challenges":
-        return this.#challenges(filter as Lists["challenges"]["filter"], w);
-    }
-  }
+  /** Each list's read in a window (`list`). */
+  readonly #readers: ListReaders = {
+    facilities: (_, w) => this.#facilities(w),
+    devices: (filter, w) => this.#devices(filter, w),
+    oracles: (_, w) => this.#oracleNodes(w),
+    attestations: (filter, w) => this.#attestations(filter, w),
+    issuances: (filter, w) => this.#issuances(filter, w),
+    transfers: (filter, w) => this.#transfers(filter, w),
+    listings: (filter, w) => this.#listings(filter, w),
+    sales: (filter, w) => this.#sales(filter, w),
+    retirements: (filter, w) => this.#retirements(filter, w),
+    challenges: (filter, w) => this.#challenges(filter, w),
+  };
 
   /** The block the derived tables reflect (the sync cursor), null before the first sync. */
   indexedBlock(): number | null {
