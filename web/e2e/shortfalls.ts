@@ -4,8 +4,9 @@
  * facility's project is registered by the verifier, its quorum attests an hour that emitted far
  * more than the baseline, and the window passes. Then `/audit/project/<id>` lists the period,
  * an account that has nothing to do with the project (anyone may) records it with its wallet,
- * and the page, the explorer's attestation and facility pages, and the project's debt on chain
- * all show the excess owed.
+ * (reloading the page while its transaction is pending, which the page resumes), and the page,
+ * the explorer's attestation and facility pages, and the project's debt on chain all show the
+ * excess owed.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -132,7 +133,20 @@ export function shortfallTests(env: ShortfallTestEnv): void {
       // without a wallet the button waits for one
       assert.equal(await record.isDisabled(), true);
       await env.connect(page);
-      await record.click();
+      // the recording still pending when the page reloads (blocks mined by hand meanwhile): the page
+      // picks it up again from its first render, every Record button held until it settles
+      await client.request({ method: "evm_setAutomine" as never, params: [false] as never });
+      try {
+        await record.click();
+        await page.locator("[data-tx=pending]").waitFor();
+        await page.reload();
+        await page.locator("[data-tx=pending]").waitFor();
+        await record.waitFor();
+        assert.equal(await record.isDisabled(), true, "Record is held while the resumed recording is pending");
+      } finally {
+        await client.request({ method: "evm_setAutomine" as never, params: [true] as never });
+        await client.request({ method: "evm_mine" as never, params: [] as never });
+      }
       await env.waitConfirmed(page);
       await page.getByTestId("shortfalls-none").waitFor();
       assert.equal(await page.getByTestId("owed").innerText(), "12.344 t CO2e");
