@@ -23,6 +23,12 @@ import type { Hex } from "../client/types.ts";
 
 const schemaSdl = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "../schema.graphql"), "utf8");
 const api = graphNodeApi(schemaSdl);
+/** An index as the mappings append it to an id (graph-ts `concatI32`: 4 bytes, little-endian). */
+const le32 = (i: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(i);
+  return b.toString("hex");
+};
 
 for (const [name, document] of Object.entries(ALL_QUERIES)) {
   test(`${name} is valid against the subgraph's GraphQL API`, () => {
@@ -153,7 +159,7 @@ function seed(): Store {
   });
   for (const [i, a] of [addr(0x11), addr(0x22), addr(0x33)].entries()) {
     put(s, "OracleNode", {
-      id: `${oracleSet}${i.toString(16).padStart(8, "0")}`,
+      id: `${oracleSet}${le32(i)}`,
       oracleSet,
       address: a,
       index: i,
@@ -229,8 +235,8 @@ function seed(): Store {
       challenge: att3,
     }),
   );
-  put(s, "AttestationSignature", { id: `${att1}00000002`, attestation: att1, node: `${oracleSet}00000002` });
-  put(s, "AttestationSignature", { id: `${att1}00000000`, attestation: att1, node: `${oracleSet}00000000` });
+  put(s, "AttestationSignature", { id: `${att1}${le32(2)}`, attestation: att1, node: `${oracleSet}${le32(2)}` });
+  put(s, "AttestationSignature", { id: `${att1}${le32(0)}`, attestation: att1, node: `${oracleSet}${le32(0)}` });
   put(s, "Challenge", {
     id: att2,
     attestation: att2,
