@@ -4,15 +4,24 @@ import Link from "next/link";
 import { useRuntimeConfig } from "@/app/providers.tsx";
 import { bundleUrl } from "@/lib/config.ts";
 import { useChainQuery } from "@/lib/chain/hooks.ts";
-import { idString, methodologyLabel, readCreditFacts } from "@/lib/chain/reads.ts";
+import {
+  ISSUANCE_PAGE_SIZE,
+  idString,
+  issuanceCursor,
+  issuancePage,
+  methodologyLabel,
+  readCreditFacts,
+  type IssuanceCursor,
+} from "@/lib/chain/reads.ts";
 import { describeError } from "@/lib/errors.ts";
 import { decodeCreditId, parseUintId } from "@/lib/ids.ts";
 import { formatDate, formatTonnes, shortAddress } from "@/lib/units.ts";
 import { ATTESTATION_STATE, allPass, attestedReadings, creditChecks } from "@/lib/verification.ts";
 import { Checks, VerifiedBadge } from "./Checks.tsx";
 import { NumTh } from "@/components/NumTh.tsx";
+import { CursorPager, CursorRefused } from "@/components/explorer/CursorPager.tsx";
 
-export function CreditView({ id }: { id: string }) {
+export function CreditView({ id, cursor = {} }: { id: string; cursor?: IssuanceCursor }) {
   const runtime = useRuntimeConfig();
   const tokenId = parseUintId(id);
   const q = useChainQuery(["credit", id], (client, addresses) => readCreditFacts(client, addresses, tokenId!), {
@@ -40,7 +49,11 @@ export function CreditView({ id }: { id: string }) {
         </p>
       ) : null}
       {q.data ? (
-        <CreditDetails facts={q.data} facilityName={runtime.facilities[idString(q.data.facilityId)]?.name} />
+        <CreditDetails
+          facts={q.data}
+          facilityName={runtime.facilities[idString(q.data.facilityId)]?.name}
+          cursor={cursor}
+        />
       ) : null}
     </>
   );
@@ -49,12 +62,16 @@ export function CreditView({ id }: { id: string }) {
 function CreditDetails({
   facts,
   facilityName,
+  cursor,
 }: {
   facts: Awaited<ReturnType<typeof readCreditFacts>>;
   facilityName: string | undefined;
+  cursor: IssuanceCursor;
 }) {
   const runtime = useRuntimeConfig();
   const checks = creditChecks(facts);
+  const page = issuancePage(facts.issuances, cursor);
+  const path = `/credit/${facts.tokenId}`;
   const facility = idString(facts.facilityId);
   if (facts.projectId === 0 || facts.facilityId === `0x${"00".repeat(32)}`)
     return <p role="alert">No project is registered for this credit id: nothing was ever issued under it.</p>;
@@ -95,9 +112,20 @@ function CreditDetails({
       <section aria-labelledby="checks-heading">
         <h2 id="checks-heading">On-chain checks</h2>
         <Checks checks={checks} label="Checks of this credit" />
+        <p className="muted" data-testid="checks-scope">
+          The checks are over all {page.total.toLocaleString("en")} issuance{page.total === 1 ? "" : "s"} of this credit
+          and their attestations; the table below shows {ISSUANCE_PAGE_SIZE} at a time.
+        </p>
       </section>
-      <section aria-labelledby="issuances-heading">
+      <section id="issuances" aria-labelledby="issuances-heading">
         <h2 id="issuances-heading">Issuances and the attestations behind them</h2>
+        {page.refused ? <CursorRefused message={page.refused} href={`${path}#issuances`} /> : null}
+        {page.total > 0 ? (
+          <p className="muted" data-testid="issuances-range">
+            Issuances {page.first.toLocaleString("en")}–{(page.first + page.rows.length - 1).toLocaleString("en")} of{" "}
+            {page.total.toLocaleString("en")}, newest first.
+          </p>
+        ) : null}
         <div className="table-wrap">
           <table className="cards-mobile">
             <thead>
@@ -115,10 +143,10 @@ function CreditDetails({
               </tr>
             </thead>
             <tbody>
-              {facts.issuances.map((i) => {
+              {page.rows.map((i) => {
                 const h = i.attestation.header;
                 return (
-                  <tr key={i.txHash}>
+                  <tr key={issuanceCursor(i)}>
                     <td data-label="Issued on">{formatDate(i.issuedAt)}</td>
                     <td data-label="Amount" className="num">
                       {formatTonnes(i.amountKg)}
@@ -166,6 +194,14 @@ function CreditDetails({
             </tbody>
           </table>
         </div>
+        <CursorPager
+          path={path}
+          active={{}}
+          page={page}
+          pageSize={ISSUANCE_PAGE_SIZE}
+          label="Issuances"
+          anchor="issuances"
+        />
         <p className="muted">
           Each attestation commits to its readings with a SHA-256 Merkle root; the evidence bundle (readings,
           signatures, factors) is content-addressed by its CID, so any reading can be checked against the root with the{" "}

@@ -35,6 +35,8 @@ export type IssuanceFacts = {
   boundKg: bigint;
   issuedAt: bigint;
   txHash: Hex;
+  /** Where its `CreditsIssued` log is in the chain: the credit page's cursor (reads.ts). */
+  position?: { blockNumber: bigint; logIndex: number };
   attestation: AttestationFacts;
 };
 

@@ -8,6 +8,7 @@
 import type { Address, Hex, Log, PublicClient } from "viem";
 import { hexToString, parseEventLogs, zeroAddress } from "viem";
 import { hashBatchHeader, type BatchHeader } from "../../../../sdk/src/eip712/batchHeader.ts";
+import { DEFAULT_FETCH_CONCURRENCY, limiter } from "../../../../sdk/src/verify/cache.ts";
 import {
   METHODOLOGY_ID,
   METHODOLOGY_NAME,
@@ -129,6 +130,7 @@ type SubmittedLog = { args: { id: Hex; header: BatchHeader; signerBitmap: bigint
 type IssuedLog = {
   args: { tokenId: bigint; attestationId: Hex; amount: bigint; boundKg: bigint };
   blockNumber: bigint;
+  logIndex: number;
   transactionHash: Hex;
 };
 
@@ -206,13 +208,28 @@ async function readAttestation(
   };
 }
 
-/** All the facts about one credit (token id) the checks and the credit page need. */
+/**
+ * Per-issuance reads (a block's time, an attestation's facts) a credit's loader has in flight at
+ * once: as many as the sdk's verify walk fetches bundles ({@link DEFAULT_FETCH_CONCURRENCY}). A
+ * credit of hourly attestations has up to 8,760 issuances a year; unbounded, that was tens of
+ * thousands of concurrent RPC calls.
+ */
+export const CREDIT_READ_CONCURRENCY = DEFAULT_FETCH_CONCURRENCY;
+
+/**
+ * All the facts about one credit (token id) the checks and the credit page need: every issuance
+ * with its attestation, since every check but "supply" needs each attestation's facts (existence,
+ * header, signers, revocation, submission time, state). They are read `concurrency` at a time,
+ * each block's time once; the page shows them a page at a time ({@link issuancePage}).
+ */
 export async function readCreditFacts(
   client: PublicClient,
   addresses: Addresses,
   tokenId: bigint,
+  opts: { concurrency?: number } = {},
 ): Promise<CreditFacts> {
   const credits = need(addresses, "CarbonCredits");
+  const slot = limiter(opts.concurrency ?? CREDIT_READ_CONCURRENCY);
   const chainId = await client.getChainId();
   const [info, supply, totalSupply, window, threshold, issued] = await Promise.all([
     client.readContract({
@@ -255,20 +272,33 @@ export async function readCreditFacts(
       fromBlock: 0n,
     }) as unknown as Promise<IssuedLog[]>,
   ]);
-  const blockTimes = new Map<bigint, bigint>();
-  await Promise.all(
-    [...new Set(issued.map((l) => l.blockNumber))].map(async (n) =>
-      blockTimes.set(n, (await client.getBlock({ blockNumber: n })).timestamp),
-    ),
-  );
+  // one read per block and per attestation, shared by the issuances in it or naming it
+  const blockTimes = new Map<bigint, Promise<bigint>>();
+  const attestations = new Map<string, Promise<AttestationFacts>>();
+  for (const l of issued) {
+    if (!blockTimes.has(l.blockNumber))
+      blockTimes.set(
+        l.blockNumber,
+        slot(async () => (await client.getBlock({ blockNumber: l.blockNumber })).timestamp),
+      );
+    const key = l.args.attestationId.toLowerCase();
+    if (!attestations.has(key))
+      attestations.set(
+        key,
+        slot(() => readAttestation(client, addresses, l.args.attestationId, chainId)),
+      );
+  }
+  // every read has its handler before any of them settles (no rejection left unhandled meanwhile)
+  await Promise.all([...blockTimes.values(), ...attestations.values()]);
   const issuances: IssuanceFacts[] = await Promise.all(
     issued.map(async (l) => ({
       attestationId: l.args.attestationId,
       amountKg: l.args.amount,
       boundKg: l.args.boundKg,
-      issuedAt: blockTimes.get(l.blockNumber) ?? 0n,
+      issuedAt: await blockTimes.get(l.blockNumber)!,
       txHash: l.transactionHash,
-      attestation: await readAttestation(client, addresses, l.args.attestationId, chainId),
+      position: { blockNumber: l.blockNumber, logIndex: Number(l.logIndex) },
+      attestation: await attestations.get(l.args.attestationId.toLowerCase())!,
     })),
   );
   return {
@@ -285,6 +315,79 @@ export async function readCreditFacts(
     issuances,
     challengeWindowS: BigInt(window),
     quorumThreshold: Number(threshold),
+  };
+}
+
+/** Issuances the credit page shows at a time, newest first. */
+export const ISSUANCE_PAGE_SIZE = 50;
+
+/** Where a page of issuances starts: `after` an issuance (older ones) or `before` it (newer ones). */
+export type IssuanceCursor = { after?: string; before?: string };
+
+export type IssuancePage = {
+  /** Newest first. */
+  rows: IssuanceFacts[];
+  /** Position (1-based, newest = 1) of the first row among all issuances. */
+  first: number;
+  total: number;
+  /** Cursor of the older page (`?after=`), null on the oldest. */
+  next: string | null;
+  /** Cursor of the newer page (`?before=`), null on the newest. */
+  previous: string | null;
+  /** Why the cursor was refused (then the page is the newest). */
+  refused?: string;
+};
+
+/** An issuance's place in the chain as a cursor: `<block>-<log index>`. */
+export function issuanceCursor(i: IssuanceFacts): string {
+  return `${i.position?.blockNumber ?? 0n}-${i.position?.logIndex ?? 0}`;
+}
+
+function compareAt(i: IssuanceFacts, at: readonly [bigint, bigint]): number {
+  const b = i.position?.blockNumber ?? 0n;
+  const l = BigInt(i.position?.logIndex ?? 0);
+  return b !== at[0] ? (b < at[0] ? -1 : 1) : l === at[1] ? 0 : l < at[1] ? -1 : 1;
+}
+
+/**
+ * One page of a credit's issuances (all of them, oldest first, as {@link readCreditFacts} reads
+ * them), newest first: the newest `pageSize`, or those just older than `cursor.after`, or just
+ * newer than `cursor.before`. The cursor is a chain position, so a page stays put as new
+ * issuances arrive.
+ */
+export function issuancePage(
+  issuances: readonly IssuanceFacts[],
+  cursor: IssuanceCursor,
+  pageSize: number = ISSUANCE_PAGE_SIZE,
+): IssuancePage {
+  const newest = [...issuances].reverse();
+  const total = newest.length;
+  const raw = cursor.after ?? cursor.before;
+  const m = raw === undefined ? null : /^(\d{1,20})-(\d{1,10})$/.exec(raw);
+  let start = 0;
+  let refused: string | undefined;
+  if (raw !== undefined && !m) refused = `“${raw}” is not an issuance position (<block>-<log index>)`;
+  else if (m) {
+    const at = [BigInt(m[1]!), BigInt(m[2]!)] as const;
+    if (cursor.after !== undefined) {
+      // the first issuance older than `at`
+      const i = newest.findIndex((x) => compareAt(x, at) < 0);
+      // past the oldest (the issuances it followed were all older): the oldest page
+      start = i === -1 ? Math.max(0, total - pageSize) : i;
+    } else {
+      // the page that ends just before the first issuance not newer than `at`
+      const i = newest.findIndex((x) => compareAt(x, at) <= 0);
+      start = Math.max(0, (i === -1 ? total : i) - pageSize);
+    }
+  }
+  const rows = newest.slice(start, start + pageSize);
+  return {
+    rows,
+    first: start + 1,
+    total,
+    next: start + pageSize < total && rows.length > 0 ? issuanceCursor(rows[rows.length - 1]!) : null,
+    previous: start > 0 && rows.length > 0 ? issuanceCursor(rows[0]!) : null,
+    refused,
   };
 }
 
