@@ -5,15 +5,16 @@
  * `/ipfs/<cid>?format=raw` as a trustless gateway does).
  */
 import { createServer } from "node:http";
-import type { Hex } from "viem";
+import type { Address, Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { bundleCid, bundleHeader, encodeBundle } from "../bundle/bundle.ts";
 import type { Bundle } from "../bundle/schema.ts";
 import { hashBatchHeader, packQuorumSignatures, signBatchHeader, type BatchHeader } from "../eip712/batchHeader.ts";
 import { idToBytes32 } from "../ids.ts";
+import { METHODOLOGY_ID } from "../methodology/methodologyId.ts";
 import type { Envelope, Reading } from "../reading/schema.ts";
 import { publicKeyToXY, signReading } from "../reading/sign.ts";
-import { attestationRegistryAbi, deviceRegistryAbi } from "../verify/abi.ts";
+import { attestationRegistryAbi, carbonCreditsAbi, deviceRegistryAbi } from "../verify/abi.ts";
 import { TEST_ONLY_HARDHAT_KEYS, type TestChain } from "./hardhatNode.ts";
 
 /** Registers a flue-gas device (kind 0) of `facilityId` with its P-256 public key; key #0 is the device manager. */
@@ -88,6 +89,43 @@ export async function attestBundle(
     correcting ? [header, correcting, quorum] : [header, quorum],
   );
   return { id: hashBatchHeader(header, domain), cid, bytes, header };
+}
+
+/**
+ * Registers the project of `facilityId` on CarbonCredits (key #0, the verifier; #3 the proponent,
+ * since a verifier is never a proponent): a 240 kg/day baseline from before the test periods.
+ * The first project registered is project 1.
+ */
+export async function registerTestProject(chain: TestChain, credits: Address, facilityId: string): Promise<void> {
+  await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, credits, carbonCreditsAbi, "registerProject", [
+    {
+      proponent: privateKeyToAccount(TEST_ONLY_HARDHAT_KEYS[3]!).address,
+      facilityId: idToBytes32(facilityId),
+      methodologyId: METHODOLOGY_ID,
+      name: "Kangaita boiler retrofit",
+      standard: "CarbonProof test",
+      baselineEffectiveFrom: 1763800000n,
+      baselineGramsPerDay: 240_000n,
+      baselineCid: "",
+    },
+  ]);
+}
+
+/** Issues project `projectId`'s credits for `header` at the contract's bound (key #0, the verifier); the amount issued. */
+export async function issueAtBound(
+  chain: TestChain,
+  credits: Address,
+  projectId: number,
+  header: BatchHeader,
+): Promise<bigint> {
+  const bound = (await chain.client.readContract({
+    address: credits,
+    abi: carbonCreditsAbi,
+    functionName: "issuanceBound",
+    args: [projectId, header],
+  })) as bigint;
+  await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, credits, carbonCreditsAbi, "issue", [projectId, header, bound]);
+  return bound;
 }
 
 /**

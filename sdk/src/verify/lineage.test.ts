@@ -11,7 +11,13 @@ import { defaultFactorSet } from "../factors/factorSet.ts";
 import { idToBytes32 } from "../ids.ts";
 import { METHODOLOGY_ID } from "../methodology/methodologyId.ts";
 import { generateDeviceKey } from "../reading/sign.ts";
-import { attestBundle, flueGasEnvelopes, registerTestDevice } from "../test/attest.ts";
+import {
+  attestBundle,
+  flueGasEnvelopes,
+  issueAtBound,
+  registerTestDevice,
+  registerTestProject,
+} from "../test/attest.ts";
 import { TEST_ONLY_HARDHAT_KEYS, startTestChain, type TestChain } from "../test/hardhatNode.ts";
 import { carbonCreditsAbi, retirementCertificatesAbi } from "./abi.ts";
 import { nobleSignatureVerifier, webCryptoSignatureVerifier } from "./signatures.ts";
@@ -58,19 +64,7 @@ before(async () => {
     args: [credits, certificates, account.address, account.address, 100],
   });
   marketplace = (await chain.client.waitForTransactionReceipt({ hash })).contractAddress!;
-  await chain.write(admin, credits, carbonCreditsAbi, "registerProject", [
-    {
-      // not the admin: it is the verifier here, and a verifier is never a proponent
-      proponent: privateKeyToAccount(proponent).address,
-      facilityId: idToBytes32(FACILITY),
-      methodologyId: METHODOLOGY_ID,
-      name: "Kangaita boiler retrofit",
-      standard: "CarbonProof test",
-      baselineEffectiveFrom: 1763800000n,
-      baselineGramsPerDay: 240_000n,
-      baselineCid: "",
-    },
-  ]);
+  await registerTestProject(chain, credits, FACILITY);
   for (let hour = 0; hour < 2; hour++) {
     const start = 1763900000 + 3600 * hour;
     const envelopes = flueGasEnvelopes({
@@ -94,13 +88,7 @@ before(async () => {
     cids.push(cid);
     attestationIds.push(id);
     headers.push(header);
-    const bound = await chain.client.readContract({
-      address: credits,
-      abi: carbonCreditsAbi,
-      functionName: "issuanceBound",
-      args: [1, header],
-    });
-    await chain.write(admin, credits, carbonCreditsAbi, "issue", [1, header, bound]);
+    await issueAtBound(chain, credits, 1, header);
   }
   const issued = await chain.client.getContractEvents({
     address: credits,

@@ -12,7 +12,14 @@ import { defaultFactorSet, factorSetId } from "../factors/factorSet.ts";
 import { idToBytes32 } from "../ids.ts";
 import { METHODOLOGY_ID } from "../methodology/methodologyId.ts";
 import { generateDeviceKey, signReading } from "../reading/sign.ts";
-import { attestBundle, flueGasEnvelopes, registerTestDevice, startTestGateway } from "../test/attest.ts";
+import {
+  attestBundle,
+  flueGasEnvelopes,
+  issueAtBound,
+  registerTestDevice,
+  registerTestProject,
+  startTestGateway,
+} from "../test/attest.ts";
 import { cliAsync } from "../test/cli.ts";
 import { TEST_ONLY_HARDHAT_KEYS, startTestChain, type TestChain } from "../test/hardhatNode.ts";
 import { attestationRegistryAbi, carbonCreditsAbi, deviceRegistryAbi, retirementCertificatesAbi } from "./abi.ts";
@@ -367,27 +374,9 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
   const bundle = honestBundle(6);
   const { id, header } = await attest(bundle);
   // Baseline 10 kg/h over the batch's hour; attested ~2.5 kg → bound ≈ 7 kg.
-  await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, credits, carbonCreditsAbi, "registerProject", [
-    {
-      // not the admin: it is the verifier here, and a verifier is never a proponent
-      proponent: privateKeyToAccount(TEST_ONLY_HARDHAT_KEYS[3]!).address,
-      facilityId: idToBytes32(FACILITY),
-      methodologyId: METHODOLOGY_ID,
-      name: "Kangaita boiler retrofit",
-      standard: "CarbonProof test",
-      baselineEffectiveFrom: 1763800000n,
-      baselineGramsPerDay: 240_000n,
-      baselineCid: "",
-    },
-  ]);
-  const bound = await chain.client.readContract({
-    address: credits,
-    abi: carbonCreditsAbi,
-    functionName: "issuanceBound",
-    args: [1, header],
-  });
+  await registerTestProject(chain, credits, FACILITY);
+  const bound = await issueAtBound(chain, credits, 1, header);
   assert.ok(bound > 0n);
-  await chain.write(TEST_ONLY_HARDHAT_KEYS[0]!, credits, carbonCreditsAbi, "issue", [1, header, bound]);
   const issued = await chain.client.getContractEvents({
     address: credits,
     abi: carbonCreditsAbi,

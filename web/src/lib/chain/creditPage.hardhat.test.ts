@@ -11,10 +11,15 @@ import { keccak256, toHex, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { buildBundle } from "../../../../sdk/src/bundle/bundle.ts";
 import { defaultFactorSet } from "../../../../sdk/src/factors/factorSet.ts";
-import { idToBytes32 } from "../../../../sdk/src/ids.ts";
 import { METHODOLOGY_ID } from "../../../../sdk/src/methodology/methodologyId.ts";
 import { generateDeviceKey } from "../../../../sdk/src/reading/sign.ts";
-import { attestBundle, flueGasEnvelopes, registerTestDevice } from "../../../../sdk/src/test/attest.ts";
+import {
+  attestBundle,
+  flueGasEnvelopes,
+  issueAtBound,
+  registerTestDevice,
+  registerTestProject,
+} from "../../../../sdk/src/test/attest.ts";
 import { TEST_ONLY_HARDHAT_KEYS, startTestChain, type TestChain } from "../../../../sdk/src/test/hardhatNode.ts";
 import { creditChecks } from "../verification.ts";
 import { attestationRegistryAbi, carbonCreditsAbi } from "./abis.ts";
@@ -39,18 +44,7 @@ before(async () => {
   await registerTestDevice(chain, DEVICE, FACILITY, deviceKey.publicKey);
   const { credits } = await chain.deployCredits();
   addresses = { CarbonCredits: credits, AttestationRegistry: chain.registry, OracleSet: chain.oracleSet };
-  await chain.write(admin, credits, carbonCreditsAbi, "registerProject", [
-    {
-      proponent: privateKeyToAccount(TEST_ONLY_HARDHAT_KEYS[3]!).address,
-      facilityId: idToBytes32(FACILITY),
-      methodologyId: METHODOLOGY_ID,
-      name: "Kangaita boiler retrofit",
-      standard: "CarbonProof test",
-      baselineEffectiveFrom: 1763800000n,
-      baselineGramsPerDay: 240_000n,
-      baselineCid: "",
-    },
-  ]);
+  await registerTestProject(chain, credits, FACILITY);
   for (let hour = 0; hour < ISSUANCES; hour++) {
     const start = 1763900000 + 3600 * hour;
     const envelopes = flueGasEnvelopes({
@@ -72,13 +66,7 @@ before(async () => {
     });
     const { id, header } = await attestBundle(chain, bundle);
     ids.push(id);
-    const bound = await chain.client.readContract({
-      address: credits,
-      abi: carbonCreditsAbi,
-      functionName: "issuanceBound",
-      args: [1, header],
-    });
-    await chain.write(admin, credits, carbonCreditsAbi, "issue", [1, header, bound]);
+    await issueAtBound(chain, credits, 1, header);
   }
   // the oldest attestation revoked: on the last page only, so only a check over all sees it
   const verifierRole = keccak256(toHex("VERIFIER_ROLE"));
