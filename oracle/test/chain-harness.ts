@@ -107,6 +107,8 @@ export type Deployment = {
   attestationRegistry: `0x${string}`;
   registerDevice(deviceId: string, facilityId: string, publicKey: Uint8Array, kind?: number): Promise<void>;
   suspendDevice(deviceId: string): Promise<void>;
+  reactivateDevice(deviceId: string): Promise<void>;
+  retireDevice(deviceId: string): Promise<void>;
   rotateKey(deviceId: string, publicKey: Uint8Array): Promise<void>;
   abis: { deviceRegistry: Abi; attestationRegistry: Abi };
 };
@@ -161,6 +163,12 @@ export async function deploy(rpcUrl: string, chainId = 31337): Promise<Deploymen
     },
     async suspendDevice(deviceId) {
       await send(deviceRegistry, dr.abi, "suspendDevice", [idToBytes32(deviceId), "test"]);
+    },
+    async reactivateDevice(deviceId) {
+      await send(deviceRegistry, dr.abi, "reactivateDevice", [idToBytes32(deviceId)]);
+    },
+    async retireDevice(deviceId) {
+      await send(deviceRegistry, dr.abi, "retireDevice", [idToBytes32(deviceId), "test"]);
     },
     async rotateKey(deviceId, publicKey) {
       const { x, y } = publicKeyToXY(publicKey);

@@ -1,11 +1,24 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { createPublicClient, decodeFunctionData, encodeErrorResult, http, type Hex, type PublicClient } from "viem";
+import {
+  createPublicClient,
+  decodeFunctionData,
+  encodeAbiParameters,
+  encodeErrorResult,
+  encodeEventTopics,
+  encodeFunctionResult,
+  http,
+  numberToHex,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import { hardhat } from "viem/chains";
 import { deviceRegistryAbi } from "../src/chain/abi.ts";
 import { ChainDeviceDirectory } from "../src/devices/chain.ts";
-import { quietLogger } from "./fixtures.ts";
+import { deviceFileJson, inactiveAt, parseDeviceFile, type DeviceInfo } from "../src/devices/directory.ts";
+import { idToBytes32, publicKeyToXY } from "../../sdk/src/index.ts";
+import { deviceInfo, makeDevice, quietLogger } from "./fixtures.ts";
 
 type RpcCall = { id: number; method: string; params: unknown[] };
 
@@ -135,5 +148,151 @@ describe("ChainDeviceDirectory's bound", { timeout: 30_000 }, () => {
     assert.equal(await rpc.dir.get("id-1"), null);
     assert.equal(asked(), 6, "an evicted one is");
     assert.equal(rpc.dir.peek("id-3"), undefined, "and took the place of the oldest");
+  });
+});
+
+/**
+ * A chain 200,000 blocks long, block n stamped 1,000,000 + 12 n, whose DeviceRegistry has one
+ * device registered at block 10,000, suspended at 15,000 and reactivated at 22,000 (its
+ * `statusChangedAt`): an RPC node that answers `eth_getLogs` over any range, to show which the
+ * directory asks for. (The same device on a real chain is in device-suspensions.test.ts.)
+ */
+describe("ChainDeviceDirectory reading a device's past suspensions", { timeout: 30_000 }, () => {
+  const meter = makeDevice("kangaita-meter-1");
+  const stamp = (n: number) => 1_000_000 + 12 * n;
+  const id = idToBytes32(meter.deviceId);
+  const events = [
+    {
+      block: 15_000,
+      topics: encodeEventTopics({ abi: deviceRegistryAbi, eventName: "DeviceSuspended", args: { id } }),
+    },
+    {
+      block: 22_000,
+      topics: encodeEventTopics({ abi: deviceRegistryAbi, eventName: "DeviceReactivated", args: { id } }),
+    },
+  ];
+  const rpc = directoryOver((call) => {
+    switch (call.method) {
+      case "eth_blockNumber":
+        return result(call, numberToHex(200_000));
+      case "eth_getBlockByNumber": {
+        const n = Number(call.params[0]);
+        return result(call, {
+          number: numberToHex(n),
+          hash: numberToHex(n, { size: 32 }),
+          timestamp: numberToHex(stamp(n)),
+          transactions: [],
+        });
+      }
+      case "eth_getLogs": {
+        const { fromBlock, toBlock } = call.params[0] as { fromBlock: Hex; toBlock: Hex };
+        const logs = events
+          .filter((e) => e.block >= Number(fromBlock) && e.block <= Number(toBlock))
+          .map((e) => ({
+            address: "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+            topics: e.topics,
+            data: e.block === 15_000 ? encodeAbiParameters([{ type: "string" }], ["test"]) : "0x",
+            blockNumber: numberToHex(e.block),
+            blockHash: numberToHex(e.block, { size: 32 }),
+            transactionHash: numberToHex(e.block, { size: 32 }),
+            transactionIndex: "0x0",
+            logIndex: "0x0",
+            removed: false,
+          }));
+        return result(call, logs);
+      }
+      case "eth_call": {
+        const { x, y } = publicKeyToXY(meter.publicKey);
+        return result(
+          call,
+          encodeFunctionResult({
+            abi: deviceRegistryAbi,
+            functionName: "getDevice",
+            result: {
+              facilityId: idToBytes32(meter.facilityId),
+              kind: 1,
+              status: 1,
+              registeredAt: BigInt(stamp(10_000)),
+              statusChangedAt: BigInt(stamp(22_000)),
+              metadataURI: "",
+              keyHistory: [{ x, y, validFrom: 0n }],
+            },
+          }),
+        );
+      }
+      default:
+        return result(call, "0x7a69");
+    }
+  });
+  before(() => rpc.start());
+  after(() => rpc.stop());
+
+  test("asks for the device's events from its registration to its last status change only, 5,000 blocks a query, and once", async () => {
+    const d = await rpc.dir.get(meter.deviceId);
+    assert.deepEqual(d?.suspensions, [{ from: stamp(15_000), until: stamp(22_000) }]);
+    const ranges = () =>
+      rpc.calls
+        .filter((c) => c.method === "eth_getLogs")
+        .map((c) => {
+          const q = c.params[0] as { fromBlock: Hex; toBlock: Hex; topics: unknown[] };
+          assert.equal(q.topics[1], id, "filtered by the indexed id");
+          return [Number(q.fromBlock), Number(q.toBlock)];
+        });
+    assert.deepEqual(ranges(), [
+      [10_000, 14_999],
+      [15_000, 19_999],
+      [20_000, 22_000],
+    ]);
+    // read again (a cache entry dropped): its status has not changed since, nor have its suspensions
+    rpc.dir.invalidate(meter.deviceId);
+    assert.deepEqual((await rpc.dir.get(meter.deviceId))?.suspensions, d.suspensions);
+    assert.equal(ranges().length, 3, "no log asked for again");
+  });
+});
+
+/** The status rule of ingest and co-signing (src/devices/directory.ts) for a device with suspensions lifted since. */
+describe("inactiveAt with past suspensions", () => {
+  const meter = makeDevice("kangaita-meter-1");
+  const device = (over: Partial<DeviceInfo>): DeviceInfo => ({ ...deviceInfo(meter), ...over });
+  const past = [
+    { from: 1_000, until: 2_000 },
+    { from: 3_000, until: 3_500 },
+  ];
+
+  test("refuses a reading stamped inside a suspension lifted since, from its start on, naming the device, the suspension and the ts", () => {
+    const d = device({ statusChangedAt: 3_500, suspensions: past });
+    assert.equal(
+      inactiveAt(d, 1_000),
+      "device kangaita-meter-1 was suspended from 1000 until 2000 (the reading is stamped 1000)",
+    );
+    assert.match(inactiveAt(d, 1_999)!, /from 1000 until 2000 .*stamped 1999/);
+    assert.match(inactiveAt(d, 3_000)!, /from 3000 until 3500 .*stamped 3000/);
+  });
+
+  test("accepts readings before, between and after the suspensions (at `until` it was active again)", () => {
+    const d = device({ statusChangedAt: 3_500, suspensions: past });
+    for (const ts of [0, 999, 2_000, 2_999, 3_500, 10_000]) assert.equal(inactiveAt(d, ts), null, `ts ${ts}`);
+    assert.equal(inactiveAt(device({ suspensions: [] }), 1_500), null, "an empty list");
+    assert.equal(inactiveAt(device({}), 1_500), null, "no list");
+  });
+
+  test("a device suspended again now, or retired after a suspension, is refused inside the old one and from its status change on", () => {
+    const again = device({ status: "suspended", statusChangedAt: 5_000, suspensions: past });
+    assert.match(inactiveAt(again, 1_500)!, /was suspended from 1000 until 2000/);
+    assert.equal(inactiveAt(again, 4_000), null);
+    assert.match(inactiveAt(again, 5_000)!, /is suspended since 5000/);
+    const retired = device({ status: "revoked", statusChangedAt: 2_000, suspensions: [past[0]!] });
+    assert.match(inactiveAt(retired, 1_500)!, /was suspended from 1000 until 2000/);
+    assert.equal(inactiveAt(retired, 500), null);
+  });
+
+  test("the device file carries the suspensions, and refuses one that ends before it starts", () => {
+    const d = device({ statusChangedAt: 3_500, suspensions: past });
+    const [read] = parseDeviceFile(deviceFileJson([d]));
+    assert.deepEqual(read!.suspensions, past);
+    assert.equal(parseDeviceFile(deviceFileJson([deviceInfo(meter)]))[0]!.suspensions, undefined, "optional");
+    const bad = JSON.parse(deviceFileJson([d])) as { suspensions: unknown }[];
+    bad[0]!.suspensions = [{ from: 2_000, until: 2_000 }];
+    assert.throws(() => parseDeviceFile(JSON.stringify(bad)), /0\.suspensions\.0: until must be after from/);
   });
 });

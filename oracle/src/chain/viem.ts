@@ -21,8 +21,8 @@ import type {
 } from "../batch/pipeline.ts";
 import { attestationRegistryAbi, oracleSetAbi } from "./abi.ts";
 
-/** Blocks per `eth_getLogs` when looking for an attestation by facility (many RPC nodes cap ranges at 10,000). */
-const FIND_RANGE = 5_000n;
+/** Blocks per `eth_getLogs` (many RPC nodes cap ranges at 10,000). */
+export const LOG_RANGE = 5_000n;
 
 /**
  * Without `chain.maxFeePerGas`, a gas bump bids at most this many times the RPC node's current
@@ -418,17 +418,16 @@ export async function findRegularAttestation(
   signal?.throwIfAborted();
   const head = await client.getBlockNumber({ cacheTime: 0 });
   const start = await firstStampedFrom(client, periodStart, 0n, head, signal);
-  // in ranges RPC nodes take (many cap eth_getLogs at 10,000 blocks), at most 100 of them
-  for (let from = start, n = 0; from <= head && n < 100; from += FIND_RANGE, n++) {
-    const to = from + FIND_RANGE - 1n < head ? from + FIND_RANGE - 1n : head;
+  // at most 100 ranges
+  const last = start + LOG_RANGE * 100n - 1n;
+  for (const range of blockRanges(start, head < last ? head : last)) {
     signal?.throwIfAborted();
     const logs = await client.getContractEvents({
       address,
       abi: attestationRegistryAbi,
       eventName: "AttestationSubmitted",
       args: { facilityId },
-      fromBlock: from,
-      toBlock: to,
+      ...range,
     });
     for (const log of logs) {
       // viem decodes the struct as the sdk's BatchHeader (uint64/uint128 as bigint, uint32 as number)
@@ -446,12 +445,24 @@ export async function findRegularAttestation(
       return { id: log.args.id, header, txHash: log.transactionHash, blockNumber: log.blockNumber, revoked };
     }
   }
-  if (start + FIND_RANGE * 100n <= head)
+  if (last < head)
     throw Object.assign(
-      new Error(`no attestation in the ${FIND_RANGE * 100n} blocks from block ${start}; the search stops there`),
+      new Error(`no attestation in the ${LOG_RANGE * 100n} blocks from block ${start}; the search stops there`),
       { code: "SEARCH_BOUND" },
     );
   return null;
+}
+
+/**
+ * Blocks `from` to `to` (both included) as consecutive `eth_getLogs` ranges of at most `size`
+ * blocks, oldest first: ranges RPC nodes take (many cap them at 10,000 blocks).
+ */
+export function* blockRanges(
+  from: bigint,
+  to: bigint,
+  size: bigint = LOG_RANGE,
+): Generator<{ fromBlock: bigint; toBlock: bigint }> {
+  for (let a = from; a <= to; a += size) yield { fromBlock: a, toBlock: a + size - 1n < to ? a + size - 1n : to };
 }
 
 /** Block `n`'s timestamp (unix s). */

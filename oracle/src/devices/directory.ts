@@ -7,26 +7,43 @@ export type DeviceKey = { publicKey: Uint8Array; validFrom: number; validUntil: 
 
 export type DeviceStatus = "active" | "suspended" | "revoked";
 
+/** A suspension lifted since: the device was suspended from `from` until `until` (unix s, `until` exclusive). */
+export type Suspension = { from: number; until: number };
+
 /**
  * `statusChangedAt`: when the device last changed status (the DeviceRegistry's `statusChangedAt`,
  * unix s); absent when unknown (a device file that does not give it). A device that is not active
  * stopped being trusted then: readings stamped from that time on are not taken (ingest, co-signing).
+ * `suspensions`: its earlier suspensions, lifted since (reactivated, or ended by its retirement),
+ * oldest first; readings stamped inside one are not taken either. Absent or empty: none.
  */
 export type DeviceInfo = {
   deviceId: string;
   facilityId: string;
   status: DeviceStatus;
   statusChangedAt?: number;
+  suspensions?: readonly Suspension[];
   keys: DeviceKey[];
 };
 
 /**
  * Why a reading of `device` stamped `ts` (unix s) may not be counted because of the device's
  * status, or null when its status allows it: a device that is not active is refused for readings
- * from the time its status changed on (from any time when that is unknown); readings it made while
- * it was active stay valid (a suspension does not undo what was measured before it).
+ * from the time its status changed on (from any time when that is unknown), and any device for
+ * readings stamped inside one of its past suspensions (`from` ≤ ts < `until`); readings it made
+ * while it was active stay valid (a suspension does not undo what was measured before it). On the
+ * ingest path for every reading: an active device without past suspensions costs two comparisons.
  */
 export function inactiveAt(device: DeviceInfo, ts: number): string | null {
+  const past = device.suspensions;
+  if (past !== undefined) {
+    // an indexed loop: no iterator per call
+    for (let i = 0; i < past.length; i++) {
+      const s = past[i]!;
+      if (ts >= s.from && ts < s.until)
+        return `device ${device.deviceId} was suspended from ${s.from} until ${s.until} (the reading is stamped ${ts})`;
+    }
+  }
   if (device.status === "active") return null;
   const since = device.statusChangedAt;
   if (since === undefined) return `device ${device.deviceId} is ${device.status}`;
@@ -85,6 +102,14 @@ const deviceFileSchema = z.array(
     status: z.enum(["active", "suspended", "revoked"]).default("active"),
     /** When the status last changed (unix s); without it a device that is not active has no reading taken. */
     statusChangedAt: z.number().int().min(0).optional(),
+    /** Past suspensions, lifted since (unix s, `until` exclusive); readings stamped inside one are refused. */
+    suspensions: z
+      .array(
+        z
+          .strictObject({ from: z.number().int().min(0), until: z.number().int().min(0) })
+          .refine((s) => s.until > s.from, { message: "until must be after from" }),
+      )
+      .optional(),
     keys: z.array(
       z.strictObject({
         /** Uncompressed public key (0x04‖x‖y), or x and y. */
@@ -118,6 +143,7 @@ export function parseDeviceFile(text: string, source = "devices file"): DeviceIn
     facilityId: d.facilityId,
     status: d.status,
     ...(d.statusChangedAt === undefined ? {} : { statusChangedAt: d.statusChangedAt }),
+    ...(d.suspensions === undefined ? {} : { suspensions: d.suspensions }),
     keys: d.keys.map((k) => ({
       publicKey: k.publicKey ? hexToBytes(k.publicKey) : publicKeyFromXY(k.x as `0x${string}`, k.y as `0x${string}`),
       validFrom: k.validFrom,
@@ -151,6 +177,7 @@ export function deviceFileJson(devices: DeviceInfo[]): string {
       facilityId: d.facilityId,
       status: d.status,
       ...(d.statusChangedAt === undefined ? {} : { statusChangedAt: d.statusChangedAt }),
+      ...(d.suspensions === undefined ? {} : { suspensions: d.suspensions }),
       keys: d.keys.map((k) => ({
         ...publicKeyToXY(k.publicKey),
         validFrom: k.validFrom,

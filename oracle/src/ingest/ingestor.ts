@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Reading } from "../../../sdk/src/index.ts";
 import type { Common } from "../common.ts";
 import type { EmissionsCalculator } from "../compute/emissions.ts";
-import { keysValidAt, type DeviceDirectory, type DeviceInfo } from "../devices/directory.ts";
+import { inactiveAt, keysValidAt, type DeviceDirectory, type DeviceInfo } from "../devices/directory.ts";
 import type {
   ApiKeyScope,
   IngestOutcome,
@@ -441,6 +441,9 @@ export class Ingestor {
     if (device.status !== "active") {
       return { reason: "device-inactive", detail: `device ${r.deviceId} is ${device.status}`, r, digest };
     }
+    // active now, but maybe suspended when the reading was made (a buffer flushed after a reactivation)
+    const suspended = inactiveAt(device, r.ts);
+    if (suspended !== null) return { reason: "device-inactive", detail: suspended, r, digest };
     if (device.facilityId !== r.facilityId) {
       return {
         reason: "device-inactive",
