@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { keccak256, toHex } from "viem";
 import { readingDigestHex, type Envelope } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
+import { headerFromJson } from "../src/batch/bundle.ts";
 import { attestationRegistryAbi } from "../src/chain/abi.ts";
 import { SdkCalculator } from "../src/compute/sdk.ts";
 import { backupDatabase, restoreDatabase } from "../src/storage/backup.ts";
@@ -213,10 +214,10 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
     const dataDir = join(tmp.dir, `data-${tag}`);
     const meter = makeDevice(`restore-meter-${tag}`, facility);
     await dep.registerDevice(meter.deviceId, meter.facilityId, meter.publicKey, 1);
-    const start = () =>
+    const start = (batching: { graceS?: number } = {}) =>
       chainTestNode(hh, dep, {
         dir: dataDir,
-        batching: { windowS: WINDOW_S, graceS: 1 },
+        batching: { windowS: WINDOW_S, graceS: 1, ...batching },
         storage: { driver: "sqlite", url: undefined },
         parts: { calculator: new SdkCalculator({ facilities: { [facility]: { country: "KEN" } } }) },
         ipfs,
@@ -265,6 +266,45 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
       const later = await send(electricity(meter, { ts: nowS() + WINDOW_S }));
       const view = await waitForConfirmed(node.httpUrl!, later, 60_000);
       assert.notEqual(view.attestationId, attested.attestationId);
+    } finally {
+      await node.close();
+    }
+  });
+
+  test("a reading accepted into the window sealed again that the attestation lacks: the batch becomes the record, and that reading is attested as a correction of it, provable, once", async () => {
+    const { meter, start, first, lost, attested } = await attestedAfterBackup("leftover", "ktda-chinga");
+    // restarted with a long grace: the restored window is open again, and a device flushing its
+    // buffer sends a reading of it that the attested bundle does not hold
+    let node = await start({ graceS: 3_600 });
+    let leftover: string;
+    try {
+      const ts = node.storage.getReading(first)!.ts;
+      leftover = await stored(readingPoster(node, meter), electricity(meter, { ts }));
+      const regular = node.storage.getReading(first)!.batchId;
+      assert.equal(node.storage.getReading(leftover)!.batchId, regular, "in the window's regular batch");
+    } finally {
+      await node.close();
+    }
+    node = await start();
+    try {
+      for (const digest of [first, ...lost]) {
+        const view = await waitForConfirmed(node.httpUrl!, digest, 60_000);
+        assert.equal(view.attestationId, attested.attestationId, "the attested batch, not a new one");
+      }
+      const view = await waitForConfirmed(node.httpUrl!, leftover, 60_000);
+      assert.notEqual(view.attestationId, attested.attestationId);
+      assert.equal(await verifiesOnChain(view), true, "the leftover's proof verifies on-chain");
+      const record = node.storage.getBatchByAttestation(attested.attestationId)!;
+      assert.deepEqual([record.state, record.readingCount], ["confirmed", 3]);
+      const correction = node.storage.getBatch(view.batch.id)!;
+      assert.equal(correction.correctionOfBatch, record.id, "a correction of the adopted batch");
+      assert.equal(correction.readingCount, 1);
+      assert.equal(headerFromJson(correction.headerJson!).correctionOf, attested.attestationId);
+      assert.deepEqual(
+        node.storage.listBatches({ facilityId: meter.facilityId }).map((b) => b.state),
+        ["confirmed", "confirmed"],
+        "nothing failed, nothing else sent",
+      );
     } finally {
       await node.close();
     }

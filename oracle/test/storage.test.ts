@@ -218,6 +218,94 @@ for (const { name: driver, skip, open: openStorage } of drivers)
       }
     });
 
+    test("adoptAttestation with leftovers: the batch's readings the attestation lacks move to its open correction, opened if need be, in the same transaction", async () => {
+      const s = await openStorage("adopt-leftovers");
+      try {
+        const mine = [1, 2, 3].map((seq) => uniq(storedReading("d-left", seq, 60 + seq)));
+        s.commitIngest(mine, [], { windowS: 60, nowMs: 0 });
+        const [b] = s.listBatches({});
+        assert.ok(s.transition(b!.id, ["open"], "signed"));
+        // the attestation holds seq 1 and 4 (4 lost with the database): 2 and 3 are left over
+        const back = [{ ...uniq(storedReading("d-left", 4, 64)), source: "bundle" as const }];
+        const patch = { readingCount: 2, attestationId: `0x${"ef".repeat(32)}`, bundleCid: "bafyleft" };
+        const left = [mine[1]!.digest, mine[2]!.digest];
+        // a digest that is not the batch's: refused, nothing changed (no correction opened either)
+        assert.throws(
+          () => s.adoptAttestation(b!.id, ["signed"], back, patch, [mine[1]!.digest, `0x${"99".repeat(32)}`]),
+          /reading 0x9{64} is not one of batch \d+'s: not adopted/,
+        );
+        // the count is checked after the move: leftovers not moved would leave 4 readings, not 2
+        assert.throws(
+          () => s.adoptAttestation(b!.id, ["signed"], back, patch, [mine[1]!.digest]),
+          /the batch would hold 3 readings, the attestation 2: not adopted/,
+        );
+        assert.deepEqual(
+          [s.listBatches({}).length, s.readingsOfBatch(b!.id).length, s.getBatch(b!.id)!.state],
+          [1, 3, "signed"],
+        );
+        assert.equal(s.adoptAttestation(b!.id, ["signed"], back, patch, left), true);
+        const batches = s.listBatches({});
+        assert.equal(batches.length, 2);
+        const corr = batches.find((x) => x.id !== b!.id)!;
+        assert.deepEqual(
+          [corr.correctionOfBatch, corr.state, corr.readingCount, corr.periodStart, corr.periodEnd],
+          [b!.id, "open", 2, b!.periodStart, b!.periodEnd],
+        );
+        assert.deepEqual(
+          s
+            .readingsOfBatch(corr.id)
+            .map((r) => r.seq)
+            .sort(),
+          [2, 3],
+        );
+        const adopted = s.getBatch(b!.id)!;
+        assert.deepEqual(
+          [
+            adopted.state,
+            adopted.readingCount,
+            s
+              .readingsOfBatch(b!.id)
+              .map((r) => r.seq)
+              .sort(),
+          ],
+          ["confirmed", 2, [1, 4]],
+        );
+        // sealed once its regular batch is confirmed and its grace is over, as any correction
+        assert.deepEqual(s.sealDue(Date.now() + 2_000, 1), [corr.id]);
+
+        // a correction opened already (a late reading) takes the leftovers
+        s.commitIngest([uniq(storedReading("d-left2", 1, 181)), uniq(storedReading("d-left2", 2, 182))], [], {
+          windowS: 60,
+          nowMs: 0,
+        });
+        const b2 = s.listBatches({}).find((x) => x.periodStart === 180)!;
+        assert.ok(s.transition(b2.id, ["open"], "signed"));
+        s.commitIngest([uniq(storedReading("d-left2", 3, 183))], [], { windowS: 60, nowMs: 0 });
+        const late = s.listBatches({}).find((x) => x.correctionOfBatch === b2.id)!;
+        assert.equal(late.readingCount, 1);
+        const second = s.readingsOfBatch(b2.id).find((r) => r.seq === 2)!;
+        assert.equal(
+          s.adoptAttestation(b2.id, ["signed"], [], { readingCount: 1, attestationId: `0x${"e0".repeat(32)}` }, [
+            second.digest,
+          ]),
+          true,
+        );
+        assert.deepEqual(
+          [s.listBatches({}).filter((x) => x.correctionOfBatch === b2.id).length, s.getBatch(late.id)!.readingCount],
+          [1, 2],
+        );
+        assert.deepEqual(
+          s
+            .readingsOfBatch(late.id)
+            .map((r) => r.seq)
+            .sort(),
+          [2, 3],
+        );
+      } finally {
+        s.close();
+      }
+    });
+
     test("confirmed batches are listed in the order they were confirmed, after a cursor and up to a time", async () => {
       const s = await openStorage("confirmed-order");
       try {

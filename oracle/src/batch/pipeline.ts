@@ -653,11 +653,14 @@ export class BatchPipeline {
    * Regular batch `b`, signed, whose period the registry has attested by another batch: when that
    * attestation is found (the facility's `AttestationSubmitted` events), its bundle is in this
    * node's store, checks out (its CID, every digest, root, result and total, and the header it
-   * names) and holds every reading of `b`, then `b` becomes its record. The bundle's readings this
-   * database lacks (accepted after the backup a restore put back was made: devices never send an
-   * acknowledged reading again) are stored from it (source `bundle`), and `b` is confirmed with the
-   * attested header, id and transaction, so every one of them has its proof again. True when done,
-   * else why not.
+   * names), then `b` becomes its record. The bundle's readings this database lacks (accepted after
+   * the backup a restore put back was made: devices never send an acknowledged reading again) are
+   * stored from it (source `bundle`), and `b` is confirmed with the attested header, id and
+   * transaction, so every one of them has its proof again. Those of `b`'s readings the bundle lacks
+   * (accepted after the restore, into the window sealed again) move to a correction of `b`, attested
+   * by `submitCorrection` once `b` is confirmed: no reading is left unattested, none counted twice.
+   * A reading of the bundle stored here under its (device, seq) with another digest stops it. True
+   * when done, else why not.
    */
   async #adopt(b: Batch, chain: ChainPort): Promise<true | string> {
     if (!chain.findRegularAttestation || !this.#content) return "no chain events or IPFS store to look in";
@@ -722,9 +725,9 @@ export class BatchPipeline {
       return `attestation ${found.id} was computed with another methodology or factor set`;
     const inBundle = new Set(bundle.readings.map((e) => e.digest));
     const mine = this.#storage.readingsOfBatch(b.id);
+    // accepted after the restore into the window sealed again (a device flushing its buffer): not
+    // attested, and the regular period taken, so they go to a correction of the attestation
     const outside = mine.filter((r) => !inBundle.has(r.digest));
-    if (outside.length)
-      return `${outside.length} of its readings are not in attestation ${found.id} (first ${outside[0]!.digest})`;
     const have = new Set(mine.map((r) => r.digest));
     const nowMs = this.#common.clock.nowMs();
     const back: NewReading[] = [];
@@ -760,25 +763,31 @@ export class BatchPipeline {
     // a store's garbage collector would take the record's bundle
     if (fromNetwork || !(await content.isPinned(cid, { signal: AbortSignal.timeout(timeoutMs) })))
       await content.addAndPin(bytes, { signal: AbortSignal.timeout(timeoutMs) });
-    const done = await this.#writes.adoptAttestation(b.id, ["signed"], back, {
-      readingCount: found.header.readingCount,
-      headerJson: headerToJson(found.header),
-      attestationId: found.id,
-      merkleRoot: found.header.merkleRoot,
-      bundleCid: cid,
-      fossilCo2eGrams: found.header.fossilCo2eGrams.toString(),
-      biogenicCo2Grams: found.header.biogenicCo2Grams.toString(),
-      txHash: found.txHash,
-      txHashes: [found.txHash],
-      blockNumber: Number(found.blockNumber),
-      // what this batch's own header had: not the attestation's
-      signatures: null,
-      txRaw: null,
-      txNonce: null,
-      txFrom: null,
-      error: null,
-      attempts: 0,
-    });
+    const done = await this.#writes.adoptAttestation(
+      b.id,
+      ["signed"],
+      back,
+      {
+        readingCount: found.header.readingCount,
+        headerJson: headerToJson(found.header),
+        attestationId: found.id,
+        merkleRoot: found.header.merkleRoot,
+        bundleCid: cid,
+        fossilCo2eGrams: found.header.fossilCo2eGrams.toString(),
+        biogenicCo2Grams: found.header.biogenicCo2Grams.toString(),
+        txHash: found.txHash,
+        txHashes: [found.txHash],
+        blockNumber: Number(found.blockNumber),
+        // what this batch's own header had: not the attestation's
+        signatures: null,
+        txRaw: null,
+        txNonce: null,
+        txFrom: null,
+        error: null,
+        attempts: 0,
+      },
+      outside.map((r) => r.digest),
+    );
     if (!done) return "it left the signed state meanwhile";
     this.#log.warn(
       {
@@ -786,9 +795,10 @@ export class BatchPipeline {
         attestation: found.id,
         readings: bundle.readings.length,
         recovered: back.length,
+        toCorrection: outside.length,
         tx: found.txHash,
       },
-      "window sealed again after a restore: taken as the record of its attestation, readings lost with the database taken back from its bundle",
+      "window sealed again after a restore: taken as the record of its attestation, readings lost with the database taken back from its bundle, those it lacks moved to a correction",
     );
     return true;
   }

@@ -571,11 +571,34 @@ export class SqlStorage implements Storage {
     from: BatchState[],
     readings: NewReading[],
     patch: BatchPatch & { readingCount: number },
+    leftovers: readonly string[] = [],
   ): boolean {
     return this.sql.durable(() =>
       this.sql.tx(() => {
-        const row = this.sql.get(`SELECT state FROM batches WHERE id = ?`, [id]);
+        const row = this.sql.get(`SELECT state, facility_id, period_start, period_end FROM batches WHERE id = ?`, [id]);
         if (!row || !from.includes(row.state as BatchState)) return false;
+        if (leftovers.length) {
+          // the batch's readings the attestation lacks: into its open correction (the one a late
+          // reading opened, or a new one), sealed once this batch is confirmed (sealDue)
+          const open = this.sql.get(`SELECT id FROM batches WHERE correction_of_batch = ? AND state = 'open'`, [id]);
+          const correction = open
+            ? Number(open.id)
+            : this.#newBatch(String(row.facility_id), Number(row.period_start), Number(row.period_end), id, Date.now());
+          for (const digest of leftovers) {
+            const key = digestKey(digest);
+            if (key === null) throw new Error(`reading digest ${digest} is not 0x + 64 lowercase hex`);
+            const moved = this.sql.run(
+              `UPDATE readings SET batch_id = ? WHERE digest_key = ? AND digest = ? AND batch_id = ?`,
+              [correction, key, digest, id],
+            );
+            if (moved !== 1) throw new Error(`reading ${digest} is not one of batch ${id}'s: not adopted`);
+          }
+          this.sql.run(`UPDATE batches SET reading_count = reading_count + ?, updated_at_ms = ? WHERE id = ?`, [
+            leftovers.length,
+            Date.now(),
+            correction,
+          ]);
+        }
         const rows: ReadingRow[] = readings.map((reading, at) => {
           const key = digestKey(reading.digest);
           if (key === null) throw new Error(`reading digest ${reading.digest} is not 0x + 64 lowercase hex`);

@@ -344,14 +344,19 @@ export interface Storage {
    * superset of its readings (a window sealed again after a restore, attested before it): the
    * attested bundle's `readings` this database lacks inserted into it and `patch` (the attested
    * header, id, root, CID, totals, reading count, transaction) applied, in one durable transaction.
+   * `leftovers`, digests of the batch's readings the attestation lacks (accepted after the restore
+   * into the window sealed again), move in the same transaction to the batch's open correction,
+   * opened if need be: they are attested as a correction of the adopted attestation, once each.
    * False when the batch was not in `from`; throws, changing nothing, when a reading is stored
-   * already or the batch would not then hold `patch.readingCount` readings.
+   * already, a leftover is not the batch's, or the batch would not then hold `patch.readingCount`
+   * readings.
    */
   adoptAttestation(
     id: number,
     from: BatchState[],
     readings: NewReading[],
     patch: BatchPatch & { readingCount: number },
+    leftovers?: readonly string[],
   ): boolean;
   /**
    * Moves a batch from one of `from` to `to` and applies `patch`; false when it was not in `from`
