@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { getAddress, isAddress, type Address } from "viem";
-import { CONTRACT_NAMES, type ContractName, type RuntimeConfig } from "./config.ts";
-import { generatedAddresses } from "./chain/abis.ts";
+import { CONTRACT_NAMES, eventReadSettings, type ContractName, type RuntimeConfig } from "./config.ts";
+import { generatedAddresses, generatedStartBlock } from "./chain/abis.ts";
 import { urlForMessages, urlScrubber } from "../../../sdk/src/urls.ts";
 
 /**
@@ -23,13 +23,16 @@ import { urlForMessages, urlScrubber } from "../../../sdk/src/urls.ts";
  *                             ../.carbonproof/web/facilities.json (written by scripts/seed-demo.ts).
  *   CARBONPROOF_IPFS_GATEWAY  IPFS gateway the credit page links evidence bundles to; without it
  *                             they are served from the local bundle folder (app/bundles/[cid]).
+ *   CARBONPROOF_START_BLOCK   the deployment's first block, where the dApp's event reads start;
+ *                             default the sdk's generated start block when the addresses are its, else 0.
+ *   CARBONPROOF_LOG_RANGE_BLOCKS  blocks per eth_getLogs query of those reads (default 5,000).
  */
 export function runtimeConfig(): RuntimeConfig {
   const chainId = Number(process.env.CARBONPROOF_CHAIN_ID ?? 31337);
   if (!Number.isSafeInteger(chainId) || chainId <= 0)
     throw new Error(`CARBONPROOF_CHAIN_ID must be a positive integer, got ${process.env.CARBONPROOF_CHAIN_ID}`);
   const rpcUrl = process.env.CARBONPROOF_RPC_URL ?? "http://127.0.0.1:8545";
-  const { addresses, source } = loadAddresses(chainId);
+  const { addresses, source, deploymentBlock } = loadAddresses(chainId);
   return {
     chainId,
     chainName: process.env.CARBONPROOF_CHAIN_NAME ?? (chainId === 31337 ? "Local Hardhat" : `Chain ${chainId}`),
@@ -39,6 +42,7 @@ export function runtimeConfig(): RuntimeConfig {
     addressSource: source,
     facilities: loadFacilities(),
     ipfsGateway: process.env.CARBONPROOF_IPFS_GATEWAY || undefined,
+    ...eventReadSettings(process.env, deploymentBlock),
   };
 }
 
@@ -80,7 +84,11 @@ function loadFacilities(): RuntimeConfig["facilities"] {
   return out;
 }
 
-function loadAddresses(chainId: number): { addresses: Partial<Record<ContractName, Address>>; source: string } {
+function loadAddresses(chainId: number): {
+  addresses: Partial<Record<ContractName, Address>>;
+  source: string;
+  deploymentBlock?: number;
+} {
   const file = process.env.CARBONPROOF_ADDRESSES
     ? resolve(process.env.CARBONPROOF_ADDRESSES)
     : join(process.cwd(), "..", "ignition", "deployments", `chain-${chainId}`, "deployed_addresses.json");
@@ -95,5 +103,9 @@ function loadAddresses(chainId: number): { addresses: Partial<Record<ContractNam
     }
     return { addresses, source: file };
   }
-  return { addresses: generatedAddresses(chainId), source: "sdk generated addresses" };
+  return {
+    addresses: generatedAddresses(chainId),
+    source: "sdk generated addresses",
+    deploymentBlock: generatedStartBlock(chainId),
+  };
 }

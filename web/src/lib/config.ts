@@ -5,6 +5,7 @@
  */
 import { defineChain, type Address, type Chain } from "viem";
 import { hardhat } from "viem/chains";
+import { z } from "zod";
 
 /** Contract names as Ignition and the sdk's generated file name them. */
 export const CONTRACT_NAMES = [
@@ -34,7 +35,45 @@ export type RuntimeConfig = {
   facilities: Record<string, { name?: string; country?: string }>;
   /** IPFS gateway for evidence bundles (`<gateway>/ipfs/<cid>`); without it, the app's own /bundles/<cid>. */
   ipfsGateway: string | undefined;
+  /** The deployment's first block: the dApp reads contract events from it (CARBONPROOF_START_BLOCK). */
+  startBlock?: number;
+  /** Blocks per eth_getLogs query of the dApp's event reads (CARBONPROOF_LOG_RANGE_BLOCKS). */
+  logRangeBlocks?: number;
 };
+
+const blockSetting = (name: string, min: number) =>
+  z
+    .string()
+    .regex(/^[0-9]{1,15}$/, `${name} must be a whole number of blocks`)
+    .transform(Number)
+    .refine((n) => n >= min, `${name} must be at least ${min}`)
+    .optional();
+
+const eventReadEnv = z.object({
+  CARBONPROOF_START_BLOCK: blockSetting("CARBONPROOF_START_BLOCK", 0),
+  CARBONPROOF_LOG_RANGE_BLOCKS: blockSetting("CARBONPROOF_LOG_RANGE_BLOCKS", 1),
+});
+
+/**
+ * Where the dApp's event reads start and how many blocks each eth_getLogs spans, from the
+ * environment: CARBONPROOF_START_BLOCK (the deployment's first block; default `deploymentBlock`,
+ * else 0) and CARBONPROOF_LOG_RANGE_BLOCKS (default 5,000, lib/chain/events.ts). Throws a message
+ * naming the setting when one is not a whole number.
+ */
+export function eventReadSettings(
+  env: Record<string, string | undefined>,
+  deploymentBlock?: number,
+): Pick<RuntimeConfig, "startBlock" | "logRangeBlocks"> {
+  const parsed = eventReadEnv.safeParse({
+    CARBONPROOF_START_BLOCK: env.CARBONPROOF_START_BLOCK || undefined,
+    CARBONPROOF_LOG_RANGE_BLOCKS: env.CARBONPROOF_LOG_RANGE_BLOCKS || undefined,
+  });
+  if (!parsed.success) throw new Error(parsed.error.issues.map((i) => i.message).join("; "));
+  return {
+    startBlock: parsed.data.CARBONPROOF_START_BLOCK ?? deploymentBlock ?? 0,
+    logRangeBlocks: parsed.data.CARBONPROOF_LOG_RANGE_BLOCKS,
+  };
+}
 
 /** Where the evidence bundle with `cid` can be downloaded. */
 export function bundleUrl(config: RuntimeConfig, cid: string): string {

@@ -5,6 +5,7 @@ import { useCallback, useMemo, useState } from "react";
 import type { Address, Hex } from "viem";
 import { useRuntimeConfig } from "@/app/providers.tsx";
 import { carbonCreditsAbi, retirementCertificatesAbi } from "@/lib/chain/abis.ts";
+import { readContractEvents } from "@/lib/chain/events.ts";
 import { useChainQuery } from "@/lib/chain/hooks.ts";
 import { auditHref, parseAuditTarget, type AuditKind } from "@/lib/audit/target.ts";
 import type { LineageReport } from "../../../../sdk/src/verify/verifyLineage.ts";
@@ -53,27 +54,28 @@ function Backs({ attestationId }: { attestationId: Hex }) {
   const runtime = useRuntimeConfig();
   const q = useChainQuery(
     ["audit-backs", attestationId],
-    async (client, addresses) => {
-      const credits = addresses.CarbonCredits;
-      const certs = addresses.RetirementCertificates;
+    async (client, deployment) => {
+      const credits = deployment.CarbonCredits;
+      const certs = deployment.RetirementCertificates;
       if (!credits) return [];
-      const issued = (await client.getContractEvents({
-        address: credits,
-        abi: carbonCreditsAbi,
-        eventName: "CreditsIssued",
-        args: { attestationId },
-        fromBlock: 0n,
-      })) as unknown as { args: { tokenId: bigint; amount: bigint } }[];
+      const issued = await readContractEvents<{ args: { tokenId: bigint; amount: bigint } }>(
+        client,
+        deployment.events,
+        { address: credits, abi: carbonCreditsAbi, eventName: "CreditsIssued", args: { attestationId } },
+      );
       return Promise.all(
         issued.map(async (l) => {
           const retired = certs
-            ? ((await client.getContractEvents({
-                address: certs,
-                abi: retirementCertificatesAbi,
-                eventName: "Retired",
-                args: { creditId: l.args.tokenId },
-                fromBlock: 0n,
-              })) as unknown as { args: { certificateId: bigint; beneficiary: Address } }[])
+            ? await readContractEvents<{ args: { certificateId: bigint; beneficiary: Address } }>(
+                client,
+                deployment.events,
+                {
+                  address: certs,
+                  abi: retirementCertificatesAbi,
+                  eventName: "Retired",
+                  args: { creditId: l.args.tokenId },
+                },
+              )
             : [];
           return { tokenId: l.args.tokenId, certificates: retired.map((r) => r.args.certificateId) };
         }),

@@ -80,3 +80,16 @@ export function generatedAddresses(chainId: number): Partial<Record<ContractName
   }
   return out;
 }
+
+/**
+ * The first block of the deployment the sdk's generated file lists for `chainId`: the earliest
+ * of its contracts' start blocks (scripts/export-contracts.ts takes them from Ignition's journal),
+ * undefined unless it names one for every contract (an earlier one might be missing).
+ */
+export function generatedStartBlock(chainId: number): number | undefined {
+  const blocks = Object.values((deployedContracts[chainId] ?? {}) as Record<string, { startBlock?: number }>).map(
+    (c) => c.startBlock,
+  );
+  if (blocks.length === 0 || blocks.some((b) => b === undefined)) return undefined;
+  return Math.min(...(blocks as number[]));
+}

@@ -3,11 +3,12 @@
  * one credit issued against 12 attestations (one an hour, each in its own block), the oldest
  * revoked. The loader's client is wrapped to count the per-issuance reads in flight (a block's
  * time, the calls about one attestation) — a credit of hourly attestations has 8,760 issuances a
- * year, and they once went out all at once.
+ * year, and they once went out all at once. Its events are also read through a transport that
+ * logs every eth_getLogs, in ranges of 3 blocks from the deployment's block.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { keccak256, toHex, type Hex, type PublicClient } from "viem";
+import { createPublicClient, custom, http, keccak256, toHex, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { buildBundle } from "../../../../sdk/src/bundle/bundle.ts";
 import { defaultFactorSet } from "../../../../sdk/src/factors/factorSet.ts";
@@ -23,7 +24,8 @@ import {
 import { TEST_ONLY_HARDHAT_KEYS, startTestChain, type TestChain } from "../../../../sdk/src/test/hardhatNode.ts";
 import { creditChecks } from "../verification.ts";
 import { attestationRegistryAbi, carbonCreditsAbi } from "./abis.ts";
-import { issuancePage, readCreditFacts, type Addresses, type IssuanceCursor } from "./reads.ts";
+import { EventRangeError, eventReads } from "./events.ts";
+import { issuancePage, idString, readCreditFacts, type Addresses, type IssuanceCursor } from "./reads.ts";
 
 const FACILITY = "ktda-kangaita";
 const DEVICE = "kangaita-chimney-1";
@@ -34,6 +36,10 @@ const LIMIT = 3;
 let chain: TestChain;
 let addresses: Addresses;
 let tokenId: bigint;
+/** The block CarbonCredits' deployment starts in: the start of the event reads under test. */
+let deploymentBlock: bigint;
+/** The block of the last issuance. */
+let lastIssuanceBlock: bigint;
 /** Attestation ids in issuance order (oldest first). */
 const ids: Hex[] = [];
 
@@ -42,6 +48,7 @@ before(async () => {
   const admin = TEST_ONLY_HARDHAT_KEYS[0]!;
   const deviceKey = generateDeviceKey();
   await registerTestDevice(chain, DEVICE, FACILITY, deviceKey.publicKey);
+  deploymentBlock = (await chain.client.getBlockNumber()) + 1n;
   const { credits } = await chain.deployCredits();
   addresses = { CarbonCredits: credits, AttestationRegistry: chain.registry, OracleSet: chain.oracleSet };
   await registerTestProject(chain, credits, FACILITY);
@@ -82,6 +89,7 @@ before(async () => {
     fromBlock: 0n,
   });
   tokenId = (issued[0]!.args as { tokenId: bigint }).tokenId;
+  lastIssuanceBlock = issued[issued.length - 1]!.blockNumber;
 });
 
 after(async () => {
@@ -199,4 +207,110 @@ test("issuancePage shows the newest first and its links reach every issuance exa
   const refused = issuancePage(facts.issuances, { after: "not-a-position" }, PAGE);
   assert.ok(refused.refused);
   assert.deepEqual(refused.rows, first.rows);
+});
+
+type GetLogs = { address: string; topics: (string | string[] | null)[]; fromBlock: bigint; toBlock: bigint };
+
+/**
+ * A client on the test chain whose transport logs every eth_getLogs; with `maxRange`, it refuses
+ * one over more blocks, as hosted providers do (JSON-RPC -32005, limit exceeded).
+ */
+function loggingClient(maxRange?: bigint) {
+  const getLogs: GetLogs[] = [];
+  const node = http(chain.rpcUrl)({ retryCount: 0 });
+  const client = createPublicClient({
+    transport: custom(
+      {
+        async request({ method, params }: { method: string; params?: unknown }) {
+          if (method === "eth_getLogs") {
+            const f = (params as [{ address: string; topics: GetLogs["topics"]; fromBlock: Hex; toBlock: Hex }])[0];
+            const q = {
+              address: f.address,
+              topics: f.topics,
+              fromBlock: BigInt(f.fromBlock),
+              toBlock: BigInt(f.toBlock),
+            };
+            getLogs.push(q);
+            if (maxRange !== undefined && q.toBlock - q.fromBlock + 1n > maxRange)
+              throw Object.assign(new Error(`query exceeds max block range ${maxRange}`), { code: -32005 });
+          }
+          return node.request({ method, params } as never);
+        },
+      },
+      { retryCount: 0 },
+    ),
+  }) as PublicClient;
+  return { client, getLogs };
+}
+
+test("readCreditFacts reads events from the deployment's block in ranges of 3 blocks, one attestation query for all, with the facts of one whole-chain read", async () => {
+  const { client, getLogs } = loggingClient();
+  const ranged = await readCreditFacts(
+    client,
+    { ...addresses, events: eventReads({ startBlock: deploymentBlock, rangeBlocks: 3 }) },
+    tokenId,
+    { concurrency: LIMIT },
+  );
+  const whole = await readCreditFacts(
+    chain.client,
+    { ...addresses, events: eventReads({ startBlock: 0, rangeBlocks: 1_000_000 }) },
+    tokenId,
+  );
+  assert.deepEqual(ranged, whole);
+  assert.deepEqual(
+    ranged.issuances.map((i) => i.attestationId),
+    ids,
+  );
+  assert.ok(
+    ranged.issuances.every((i) => i.attestation.header && i.attestation.recomputedId === i.attestationId),
+    "every attestation's header found and hashing to its id",
+  );
+
+  assert.ok(getLogs.length > 0);
+  for (const q of getLogs) {
+    assert.ok(q.toBlock - q.fromBlock + 1n <= 3n, `eth_getLogs over ${q.fromBlock}–${q.toBlock}`);
+    assert.ok(q.fromBlock >= deploymentBlock, `eth_getLogs from ${q.fromBlock}, before the deployment's block`);
+  }
+  // each query's ranges tile the chain from the deployment's block, in order
+  const byQuery = new Map<string, GetLogs[]>();
+  for (const q of getLogs) {
+    const key = `${q.address.toLowerCase()} ${JSON.stringify(q.topics)}`;
+    byQuery.set(key, [...(byQuery.get(key) ?? []), q]);
+  }
+  for (const [query, ranges] of byQuery) {
+    assert.equal(ranges[0]!.fromBlock, deploymentBlock, query);
+    for (let i = 1; i < ranges.length; i++) assert.equal(ranges[i]!.fromBlock, ranges[i - 1]!.toBlock + 1n, query);
+  }
+  // the attestations' headers: one query by facility up to the last issuance, none per attestation
+  const registry = getLogs.filter((q) => q.address.toLowerCase() === chain.registry.toLowerCase());
+  assert.equal(byQuery.size, 2, "the credit's issuances and its facility's attestations");
+  assert.equal(registry.length, Number((lastIssuanceBlock - deploymentBlock) / 3n + 1n));
+  assert.equal(registry.at(-1)!.toBlock, lastIssuanceBlock);
+  assert.equal(idString(registry[0]!.topics[2] as Hex), FACILITY);
+  assert.ok(
+    getLogs.every((q) => !q.topics.flat().some((t) => ids.some((a) => a.toLowerCase() === t?.toLowerCase()))),
+    "no eth_getLogs filtered by an attestation id",
+  );
+});
+
+test("a range the node refuses fails the read with the range and the setting to lower", async () => {
+  const { client, getLogs } = loggingClient(3n);
+  const deployment = {
+    ...addresses,
+    events: eventReads({ startBlock: deploymentBlock, rangeBlocks: 10, concurrency: 1 }),
+  };
+  await assert.rejects(readCreditFacts(client, deployment, tokenId), (e: unknown) => {
+    assert.ok(e instanceof EventRangeError, String(e));
+    assert.equal(e.fromBlock, deploymentBlock);
+    assert.equal(e.toBlock, deploymentBlock + 9n);
+    assert.match(e.message, new RegExp(`blocks ${deploymentBlock}–${deploymentBlock + 9n} \\(10 blocks\\)`));
+    assert.match(e.message, /query exceeds max block range 3/);
+    assert.match(e.message, /set CARBONPROOF_LOG_RANGE_BLOCKS below 10/);
+    assert.match(
+      e.message,
+      new RegExp(`start at block ${deploymentBlock}, the deployment's \\(CARBONPROOF_START_BLOCK\\)`),
+    );
+    return true;
+  });
+  assert.equal(getLogs.length, 1, "no range sent after one was refused");
 });

@@ -9,7 +9,8 @@ import { describeError } from "../errors.ts";
 import { withBubblingErrors } from "./abis.ts";
 import { dropPending, findPending, savePending, type KeyValueStore } from "./pendingTx.ts";
 import { SLOW_MESSAGE, replacedMessage, settleTransaction, type SentCall, type SentTransaction } from "./track.ts";
-import type { Addresses } from "./reads.ts";
+import { eventReads } from "./events.ts";
+import type { Deployment } from "./reads.ts";
 
 /** A public client on the app's chain: reads work with no wallet connected. */
 export function useReader(): PublicClient {
@@ -19,17 +20,25 @@ export function useReader(): PublicClient {
   return client as PublicClient;
 }
 
-/** A react-query over chain reads, keyed by the chain and `key`. */
+/**
+ * A react-query over chain reads, keyed by the chain and `key`. `read` gets the deployment: its
+ * addresses, and its events read from its first block in the configured ranges, those of one run
+ * a few at a time.
+ */
 export function useChainQuery<T>(
   key: readonly unknown[],
-  read: (client: PublicClient, addresses: Addresses) => Promise<T>,
+  read: (client: PublicClient, deployment: Deployment) => Promise<T>,
   options: { enabled?: boolean; refetchIntervalMs?: number } = {},
 ): UseQueryResult<T, Error> {
   const runtime = useRuntimeConfig();
   const client = useReader();
   return useQuery({
     queryKey: ["chain", runtime.chainId, ...key],
-    queryFn: () => read(client, runtime.addresses),
+    queryFn: () =>
+      read(client, {
+        ...runtime.addresses,
+        events: eventReads({ startBlock: runtime.startBlock, rangeBlocks: runtime.logRangeBlocks }),
+      }),
     enabled: options.enabled ?? true,
     refetchInterval: options.refetchIntervalMs,
   });

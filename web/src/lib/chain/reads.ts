@@ -3,7 +3,8 @@
  * PublicClient and the deployment's addresses. Reads are issued concurrently and
  * the HTTP transport batches them into JSON-RPC batches, so a market of 1,000
  * listings costs a handful of round trips. History (issuances, retirements,
- * listings of an account) comes from contract events.
+ * listings of an account) comes from contract events, read from the deployment's block in
+ * bounded ranges (events.ts).
  */
 import type { Address, Hex, Log, PublicClient } from "viem";
 import { hexToString, parseEventLogs, zeroAddress } from "viem";
@@ -38,8 +39,16 @@ import {
   paymentTokenAbi,
   retirementCertificatesAbi,
 } from "./abis.ts";
+import { readContractEvents, type EventReads } from "./events.ts";
 
 export type Addresses = Partial<Record<ContractName, Address>>;
+
+/**
+ * The deployment the reads are about: its contracts' addresses, and where and how its events are
+ * read (from its first block, in ranges: {@link EventReads}); without `events`, from block 0 in
+ * the default ranges.
+ */
+export type Deployment = Addresses & { readonly events?: EventReads };
 
 /** Facility id → what the chain does not hold about it (display name, country), from the deployment. */
 export type FacilityDirectory = Record<string, { name?: string; country?: string }>;
@@ -98,10 +107,10 @@ export async function readListing(client: PublicClient, addresses: Addresses, li
 }
 
 /** Every listing ever made (open or not), folded from the Marketplace's events (see listings.ts). */
-export async function readAllListings(client: PublicClient, addresses: Addresses): Promise<Listing[]> {
+export async function readAllListings(client: PublicClient, addresses: Deployment): Promise<Listing[]> {
   const address = need(addresses, "Marketplace");
   const events = (eventName: string) =>
-    client.getContractEvents({ address, abi: marketplaceAbi, eventName, fromBlock: 0n }) as unknown as Promise<never[]>;
+    readContractEvents<never>(client, addresses.events, { address, abi: marketplaceAbi, eventName });
   const [listed, priceUpdates, bought, cancelled] = await Promise.all([
     events("Listed"),
     events("PriceUpdated"),
@@ -127,6 +136,8 @@ export async function readFeeBps(client: PublicClient, addresses: Addresses): Pr
 }
 
 type SubmittedLog = { args: { id: Hex; header: BatchHeader; signerBitmap: bigint } };
+/** An attestation's header as its `AttestationSubmitted` event carries it, by lower-case id. */
+type Headers = ReadonlyMap<string, BatchHeader>;
 type IssuedLog = {
   args: { tokenId: bigint; attestationId: Hex; amount: bigint; boundKg: bigint };
   blockNumber: bigint;
@@ -134,22 +145,40 @@ type IssuedLog = {
   transactionHash: Hex;
 };
 
+/**
+ * The headers of the `AttestationSubmitted` events of `facilityId` up to `toBlock`: one ranged
+ * query for all of a credit's attestations (an issuance's attestation is of its credit's facility,
+ * CarbonCredits checks that, and submitted before it), instead of one query per attestation.
+ */
+async function readHeaders(
+  client: PublicClient,
+  addresses: Deployment,
+  facilityId: Hex,
+  toBlock: bigint,
+): Promise<Headers> {
+  const logs = await readContractEvents<SubmittedLog>(client, addresses.events, {
+    address: need(addresses, "AttestationRegistry"),
+    abi: attestationRegistryAbi,
+    eventName: "AttestationSubmitted",
+    args: { facilityId },
+    toBlock,
+  });
+  const headers = new Map<string, BatchHeader>();
+  // the first event of an id, as the per-id query took it
+  for (const l of logs) if (!headers.has(l.args.id.toLowerCase())) headers.set(l.args.id.toLowerCase(), l.args.header);
+  return headers;
+}
+
 async function readAttestation(
   client: PublicClient,
   addresses: Addresses,
   id: Hex,
   chainId: number,
+  headers: Headers,
 ): Promise<AttestationFacts> {
   const registry = need(addresses, "AttestationRegistry");
   const credits = need(addresses, "CarbonCredits");
-  const [logs, exists, revoked, use, challenger] = await Promise.all([
-    client.getContractEvents({
-      address: registry,
-      abi: attestationRegistryAbi,
-      eventName: "AttestationSubmitted",
-      args: { id },
-      fromBlock: 0n,
-    }) as unknown as Promise<SubmittedLog[]>,
+  const [exists, revoked, use, challenger] = await Promise.all([
     client.readContract({
       address: registry,
       abi: attestationRegistryAbi,
@@ -194,7 +223,7 @@ async function readAttestation(
       args: [record.signerBitmap],
     })) as Address[];
   }
-  const header = logs[0]?.args.header;
+  const header = headers.get(id.toLowerCase());
   return {
     id,
     header,
@@ -220,11 +249,13 @@ export const CREDIT_READ_CONCURRENCY = DEFAULT_FETCH_CONCURRENCY;
  * All the facts about one credit (token id) the checks and the credit page need: every issuance
  * with its attestation, since every check but "supply" needs each attestation's facts (existence,
  * header, signers, revocation, submission time, state). They are read `concurrency` at a time,
- * each block's time once; the page shows them a page at a time ({@link issuancePage}).
+ * each block's time once; the headers come from one ranged query of the facility's
+ * `AttestationSubmitted` events, not one per attestation. The page shows the issuances a page at
+ * a time ({@link issuancePage}).
  */
 export async function readCreditFacts(
   client: PublicClient,
-  addresses: Addresses,
+  addresses: Deployment,
   tokenId: bigint,
   opts: { concurrency?: number } = {},
 ): Promise<CreditFacts> {
@@ -264,14 +295,15 @@ export async function readCreditFacts(
       abi: oracleSetAbi,
       functionName: "threshold",
     }) as Promise<number>,
-    client.getContractEvents({
+    readContractEvents<IssuedLog>(client, addresses.events, {
       address: credits,
       abi: carbonCreditsAbi,
       eventName: "CreditsIssued",
       args: { tokenId },
-      fromBlock: 0n,
-    }) as unknown as Promise<IssuedLog[]>,
+    }),
   ]);
+  const last = issued[issued.length - 1];
+  const headers: Headers = last ? await readHeaders(client, addresses, info[2], last.blockNumber) : new Map();
   // one read per block and per attestation, shared by the issuances in it or naming it
   const blockTimes = new Map<bigint, Promise<bigint>>();
   const attestations = new Map<string, Promise<AttestationFacts>>();
@@ -285,7 +317,7 @@ export async function readCreditFacts(
     if (!attestations.has(key))
       attestations.set(
         key,
-        slot(() => readAttestation(client, addresses, l.args.attestationId, chainId)),
+        slot(() => readAttestation(client, addresses, l.args.attestationId, chainId, headers)),
       );
   }
   // every read has its handler before any of them settles (no rejection left unhandled meanwhile)
@@ -402,7 +434,7 @@ export type MarketData = {
 /** Open, unexpired listings joined with their credits' provenance and verification. */
 export async function readMarket(
   client: PublicClient,
-  addresses: Addresses,
+  addresses: Deployment,
   facilities: FacilityDirectory,
 ): Promise<MarketData> {
   const [all, block, feeBps] = await Promise.all([
@@ -461,7 +493,7 @@ type RetiredLog = {
 
 export async function readCertificateFacts(
   client: PublicClient,
-  addresses: Addresses,
+  addresses: Deployment,
   certificateId: bigint,
 ): Promise<CertificateFacts & { imageDataUri: string | undefined }> {
   const certs = need(addresses, "RetirementCertificates");
@@ -514,13 +546,12 @@ export async function readCertificateFacts(
       functionName: "tokenURI",
       args: [certificateId],
     }) as Promise<string>,
-    client.getContractEvents({
+    readContractEvents<RetiredLog>(client, addresses.events, {
       address: certs,
       abi: retirementCertificatesAbi,
       eventName: "Retired",
       args: { certificateId },
-      fromBlock: 0n,
-    }) as unknown as Promise<RetiredLog[]>,
+    }),
     readCreditFacts(client, addresses, raw.creditId),
   ]);
   const decoded = decodeDataJson(uri);
@@ -581,45 +612,40 @@ export type OwnCertificate = {
 
 export type Portfolio = { holdings: Holding[]; listings: Listing[]; certificates: OwnCertificate[] };
 
-export async function readPortfolio(client: PublicClient, addresses: Addresses, account: Address): Promise<Portfolio> {
+export async function readPortfolio(client: PublicClient, addresses: Deployment, account: Address): Promise<Portfolio> {
   const credits = need(addresses, "CarbonCredits");
   const market = addresses.Marketplace;
+  const events = addresses.events;
   const [single, batch, listed, minted] = await Promise.all([
-    client.getContractEvents({
+    readContractEvents<{ args: { id: bigint } }>(client, events, {
       address: credits,
       abi: carbonCreditsAbi,
       eventName: "TransferSingle",
       args: { to: account },
-      fromBlock: 0n,
-    }) as unknown as Promise<{ args: { id: bigint } }[]>,
-    client.getContractEvents({
+    }),
+    readContractEvents<{ args: { ids: bigint[] } }>(client, events, {
       address: credits,
       abi: carbonCreditsAbi,
       eventName: "TransferBatch",
       args: { to: account },
-      fromBlock: 0n,
-    }) as unknown as Promise<{ args: { ids: bigint[] } }[]>,
+    }),
     market
-      ? (client.getContractEvents({
+      ? readContractEvents<{ args: { listingId: bigint } }>(client, events, {
           address: market,
           abi: marketplaceAbi,
           eventName: "Listed",
           args: { seller: account },
-          fromBlock: 0n,
-        }) as unknown as Promise<{ args: { listingId: bigint } }[]>)
+        })
       : Promise.resolve([]),
     addresses.RetirementCertificates
-      ? (client.getContractEvents({
+      ? readContractEvents<{
+          args: { certificateId: bigint; creditId: bigint; amount: bigint; beneficiaryName: string; reason: string };
+        }>(client, events, {
           address: addresses.RetirementCertificates,
           abi: retirementCertificatesAbi,
           eventName: "Retired",
           args: { beneficiary: account },
-          fromBlock: 0n,
-        }) as unknown as Promise<
-          {
-            args: { certificateId: bigint; creditId: bigint; amount: bigint; beneficiaryName: string; reason: string };
-          }[]
-        >)
+        })
       : Promise.resolve([]),
   ]);
   const ids = [...new Set([...single.map((l) => l.args.id), ...batch.flatMap((l) => l.args.ids)])];
