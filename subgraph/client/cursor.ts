@@ -5,7 +5,7 @@
  * above the cursor neither shifts nor repeats the rows below it, as `skip` would.
  */
 import { IndexerError } from "./errors.ts";
-import type { ListName, ListPage, Lists, Page } from "./types.ts";
+import type { DetailListName, DetailLists, ListName, ListPage, Lists, Page } from "./types.ts";
 
 /** One sort-key value: a decimal string (BigInt, ids), a number (Int) or text. */
 export type KeyValue = string | number;
@@ -16,6 +16,15 @@ export type Keyed<R> = { rows: R[]; keys: KeyValue[][] };
 /** How a backend reads each list in a window: one function per list, its filter and its rows typed. */
 export type ListReaders = {
   [K in ListName]: (filter: Lists[K]["filter"], w: Window) => Promise<Keyed<Lists[K]["row"]>>;
+};
+
+/**
+ * How a backend reads each list inside a detail page in a window; `null` for a list the backend
+ * does not hold (readings on the subgraph backend).
+ */
+export type DetailListReaders = {
+  [K in DetailListName]:
+    ((filter: DetailLists[K]["filter"], w: Window) => Promise<Keyed<DetailLists[K]["row"]>>) | null;
 };
 
 /** `page` checked: `first` rows, and at most one of `skip`, `after`, `before` (decoded). */

@@ -13,6 +13,7 @@ export {
   windowOf,
   type Keyed,
   type KeyValue,
+  type DetailListReaders,
   type ListReaders,
   type Window,
 } from "./cursor.ts";

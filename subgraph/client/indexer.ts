@@ -40,11 +40,16 @@ export interface ExplorerIndexer {
   overview(): Promise<ProtocolOverview>;
   /** facilities, largest attested fossil emissions first */
   facilities(page?: Page): Promise<FacilitySummary[]>;
-  /** `id`: protocol id text (ktda-kangaita) or its bytes32 hex */
+  /**
+   * `id`: protocol id text (ktda-kangaita) or its bytes32 hex; its devices and projects: the first
+   * 1,000 of each (`detailList("facilityDevices" | "facilityProjects")` pages them all)
+   */
   facility(id: string, page?: Page): Promise<FacilityDetail | undefined>;
+  /** its keys and history: the first 1,000 of each (`detailList("deviceKeys" | "deviceHistory")` pages them all) */
   device(id: string): Promise<DeviceDetail | undefined>;
   /** attestations, newest submission first */
   attestations(filter?: { revoked?: boolean; isCorrection?: boolean }, page?: Page): Promise<AttestationSummary[]>;
+  /** its corrections: the first 1,000 (`detailList("attestationCorrections")` pages them all) */
   attestation(id: Hex): Promise<AttestationDetail | undefined>;
   credit(tokenId: bigint): Promise<CreditDetail | undefined>;
   /** listings, newest first */
@@ -78,10 +83,12 @@ export interface ExplorerIndexer {
    */
   list<K extends ListName>(name: K, filter: Lists[K]["filter"], page: Page): Promise<ListPage<Lists[K]["row"]>>;
   /**
-   * One page of a list inside a detail page (a facility's attestations, an attestation's or a
-   * device's readings, an account's holdings), by cursor as `list`: the rows and order of
-   * `facility(id).attestations`, `readings(filter)` and `holdings(account)`, at any depth. `null` where the backend does not hold the list, as `readings`
-   * answers (readings on the subgraph backend).
+   * One page of a list inside a detail page (`DetailLists`: a facility's attestations, devices and
+   * projects, a device's keys, history and readings, an attestation's corrections and readings, an
+   * account's holdings, a facility's readings), by cursor as `list`: the rows and order of the
+   * detail method's nested list (`facility(id).devices`, `device(id).keys`, …, which hold the first
+   * 1,000), `readings(filter)` and `holdings(account)`, at any depth. `null` where the backend does
+   * not hold the list, as `readings` answers (readings on the subgraph backend).
    */
   detailList<K extends DetailListName>(
     name: K,

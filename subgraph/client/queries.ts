@@ -121,7 +121,10 @@ export const FACILITY_QUERY = /* GraphQL */ `
   ${ATTESTATION_SUMMARY_FIELDS}
 `;
 
-/** A facility's attestations by cursor: FACILITY_QUERY's nested list, bounded by `where` instead of `skip`. */
+/**
+ * Attestations by period, bounded by `where` instead of `skip`: a facility's (FACILITY_QUERY's
+ * nested list) and an attestation's corrections (ATTESTATION_QUERY's), by cursor.
+ */
 export const FACILITY_ATTESTATIONS_QUERY = /* GraphQL */ `
   query FacilityAttestations($first: Int!, $skip: Int!, $direction: OrderDirection!, $where: Attestation_filter) {
     attestations(first: $first, skip: $skip, orderBy: periodStart, orderDirection: $direction, where: $where) {
@@ -129,6 +132,59 @@ export const FACILITY_ATTESTATIONS_QUERY = /* GraphQL */ `
     }
   }
   ${ATTESTATION_SUMMARY_FIELDS}
+`;
+
+/** A facility's devices by cursor: FACILITY_QUERY's nested list, bounded by `where`. */
+export const FACILITY_DEVICES_QUERY = /* GraphQL */ `
+  query FacilityDevices($first: Int!, $skip: Int!, $direction: OrderDirection!, $where: Device_filter) {
+    devices(first: $first, skip: $skip, orderBy: registeredAt, orderDirection: $direction, where: $where) {
+      id
+      code
+      kind
+      status
+      keyCount
+      registeredAt
+    }
+  }
+`;
+
+/** A facility's projects by cursor: FACILITY_QUERY's nested list, bounded by `where`. */
+export const FACILITY_PROJECTS_QUERY = /* GraphQL */ `
+  query FacilityProjects($first: Int!, $skip: Int!, $direction: OrderDirection!, $where: Project_filter) {
+    projects(first: $first, skip: $skip, orderBy: registeredAt, orderDirection: $direction, where: $where) {
+      id
+      registeredAt
+      ...ProjectFields
+    }
+  }
+  ${PROJECT_FIELDS}
+`;
+
+/** A device's keys by cursor: DEVICE_QUERY's nested list, bounded by `where`. */
+export const DEVICE_KEYS_QUERY = /* GraphQL */ `
+  query DeviceKeys($first: Int!, $skip: Int!, $direction: OrderDirection!, $where: DeviceKey_filter) {
+    deviceKeys(first: $first, skip: $skip, orderBy: index, orderDirection: $direction, where: $where) {
+      id
+      index
+      x
+      y
+      validFrom
+      validUntil
+    }
+  }
+`;
+
+/** A device's history by cursor: DEVICE_QUERY's nested list, bounded by `where`. */
+export const DEVICE_HISTORY_QUERY = /* GraphQL */ `
+  query DeviceHistory($first: Int!, $skip: Int!, $direction: OrderDirection!, $where: DeviceEvent_filter) {
+    deviceEvents(first: $first, skip: $skip, orderBy: timestamp, orderDirection: $direction, where: $where) {
+      id
+      kind
+      reason
+      timestamp
+      transactionHash
+    }
+  }
 `;
 
 const DEVICE_DETAIL_FIELDS = /* GraphQL */ `
@@ -689,6 +745,10 @@ export const ALL_QUERIES: Record<string, string> = {
   FACILITIES_QUERY,
   FACILITY_QUERY,
   FACILITY_ATTESTATIONS_QUERY,
+  FACILITY_DEVICES_QUERY,
+  FACILITY_PROJECTS_QUERY,
+  DEVICE_KEYS_QUERY,
+  DEVICE_HISTORY_QUERY,
   DEVICE_QUERY,
   ATTESTATIONS_QUERY,
   ATTESTATION_QUERY,

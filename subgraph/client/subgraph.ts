@@ -4,7 +4,15 @@
  * edge; inside, the explorer gets typed values with bigint amounts.
  */
 import { z } from "zod";
-import { readPage, windowOf, type Keyed, type KeyValue, type ListReaders, type Window } from "./cursor.ts";
+import {
+  readPage,
+  windowOf,
+  type DetailListReaders,
+  type Keyed,
+  type KeyValue,
+  type ListReaders,
+  type Window,
+} from "./cursor.ts";
 import { IndexerError } from "./errors.ts";
 import { protocolIdKey } from "./ids.ts";
 import { bigintString, facilityRef, hex } from "./schemas.ts";
@@ -16,12 +24,16 @@ import {
   CHALLENGES_QUERY,
   CREDIT_QUERY,
   DAILY_QUERY,
+  DEVICE_HISTORY_QUERY,
+  DEVICE_KEYS_QUERY,
   DEVICE_QUERY,
   DEVICES_QUERY,
   FACILITIES_QUERY,
   FACILITY_ATTESTATIONS_QUERY,
   FACILITY_CREDITS_QUERY,
   FACILITY_DAILY_QUERY,
+  FACILITY_DEVICES_QUERY,
+  FACILITY_PROJECTS_QUERY,
   FACILITY_QUERY,
   HOLDINGS_QUERY,
   ISSUANCES_QUERY,
@@ -138,27 +150,27 @@ const deviceSummary = z.object({
   registeredAt: bigintString,
 });
 
+const deviceKey = z.object({
+  index: z.number().int(),
+  x: hex,
+  y: hex,
+  validFrom: bigintString,
+  validUntil: bigintString.nullable(),
+});
+
+const deviceHistoryEntry = z.object({
+  kind: z.enum(["Registered", "Suspended", "Reactivated", "KeyRotated", "Retired", "MetadataUpdated"]),
+  reason: z.string().nullable(),
+  timestamp: bigintString,
+  transactionHash: hex,
+});
+
 const deviceDetail = deviceSummary.extend({
   statusReason: z.string().nullable(),
   metadataURI: z.string(),
   facility: facilityRef,
-  keys: z.array(
-    z.object({
-      index: z.number().int(),
-      x: hex,
-      y: hex,
-      validFrom: bigintString,
-      validUntil: bigintString.nullable(),
-    }),
-  ),
-  history: z.array(
-    z.object({
-      kind: z.enum(["Registered", "Suspended", "Reactivated", "KeyRotated", "Retired", "MetadataUpdated"]),
-      reason: z.string().nullable(),
-      timestamp: bigintString,
-      transactionHash: hex,
-    }),
-  ),
+  keys: z.array(deviceKey),
+  history: z.array(deviceHistoryEntry),
 });
 
 const dailyFields = z.object({
@@ -221,6 +233,12 @@ function address(account: Hex, what: string): Hex {
     throw new IndexerError("INDEXER_ARGUMENT_INVALID", `${what} is a 20-byte hex address, got ${account}`);
   }
   return account.toLowerCase() as Hex;
+}
+
+function bytes32Arg(id: Hex, what: string): Hex {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(id))
+    throw new IndexerError("INDEXER_ARGUMENT_INVALID", `${what} is a bytes32 hex, got ${id}`);
+  return id.toLowerCase() as Hex;
 }
 
 function tokenIdArg(id: bigint, what: string): string {
@@ -700,13 +718,64 @@ export class SubgraphIndexer implements ExplorerIndexer {
     filter: DetailLists[K]["filter"],
     p: Page,
   ): Promise<ListPage<DetailLists[K]["row"]> | null> {
-    if (name === "attestationReadings" || name === "deviceReadings") return null;
-    const read = (w: Window): Promise<Keyed<unknown>> =>
-      name === "facilityAttestations"
-        ? this.#facilityAttestations((filter as DetailLists["facilityAttestations"]["filter"]).facility, w)
-        : this.#holdings((filter as DetailLists["accountHoldings"]["filter"]).account, w);
-    return readPage(p, 2, read as (w: Window) => Promise<Keyed<DetailLists[K]["row"]>>, SUBGRAPH_MAX_SKIP);
+    const read = this.#detailReaders[name] as DetailListReaders[K];
+    return read && readPage(p, 2, (w) => read(filter, w), SUBGRAPH_MAX_SKIP);
   }
+
+  /** Each detail list's read in a window (`detailList`); the nested lists of the detail methods, by cursor. */
+  readonly #detailReaders: DetailListReaders = {
+    facilityAttestations: ({ facility }, w) => this.#facilityAttestations(facility, w),
+    attestationReadings: null,
+    deviceReadings: null,
+    accountHoldings: ({ account }, w) => this.#holdings(account, w),
+    facilityDevices: ({ facility }, w) =>
+      this.#keyed(
+        FACILITY_DEVICES_QUERY,
+        "devices",
+        { field: "registeredAt", direction: "asc" },
+        { facility: protocolIdKey(facility) },
+        w,
+        deviceSummary,
+      ),
+    facilityProjects: ({ facility }, w) =>
+      this.#keyed(
+        FACILITY_PROJECTS_QUERY,
+        "projects",
+        { field: "registeredAt", direction: "asc" },
+        { facility: protocolIdKey(facility) },
+        w,
+        projectFields.transform(projectOf),
+      ),
+    deviceKeys: ({ device }, w) =>
+      this.#keyed(
+        DEVICE_KEYS_QUERY,
+        "deviceKeys",
+        { field: "index", direction: "asc" },
+        { device: protocolIdKey(device) },
+        w,
+        deviceKey,
+      ),
+    deviceHistory: ({ device }, w) =>
+      this.#keyed(
+        DEVICE_HISTORY_QUERY,
+        "deviceEvents",
+        { field: "timestamp", direction: "asc" },
+        { device: protocolIdKey(device) },
+        w,
+        deviceHistoryEntry,
+      ),
+    // ATTESTATION_QUERY's nested corrections: by period, ties by id
+    attestationCorrections: ({ attestationId }, w) =>
+      this.#keyed(
+        FACILITY_ATTESTATIONS_QUERY,
+        "attestations",
+        { field: "periodStart", direction: "asc" },
+        { correctionOf: bytes32Arg(attestationId, "an attestation id") },
+        w,
+        attestationSummary,
+      ),
+    facilityReadings: null,
+  };
 
   /**
    * A facility's attestations as `facility(id).attestations` orders them (periodStart desc, ties by

@@ -377,5 +377,17 @@ export type DetailLists = {
   deviceReadings: { filter: { deviceId: string }; row: ReadingSummary };
   /** an account's credits held, largest first: `holdings(account)` */
   accountHoldings: { filter: { account: Hex }; row: Holding };
+  /** a facility's devices, oldest registration first: `FacilityDetail.devices` */
+  facilityDevices: { filter: { facility: string }; row: DeviceSummary };
+  /** a facility's credit projects, oldest registration first: `FacilityDetail.projects` */
+  facilityProjects: { filter: { facility: string }; row: ProjectSummary };
+  /** a device's signing keys by index (`device`: protocol id or bytes32): `DeviceDetail.keys` */
+  deviceKeys: { filter: { device: string }; row: DeviceKeyInfo };
+  /** a device's registration, key rotations and status changes, oldest first: `DeviceDetail.history` */
+  deviceHistory: { filter: { device: string }; row: DeviceHistoryEntry };
+  /** the correction batches of an attestation, by period: `AttestationDetail.corrections` (their ids) */
+  attestationCorrections: { filter: { attestationId: Hex }; row: AttestationSummary };
+  /** a facility's readings, newest first: `readings({ facility })` (the dashboard's device activity) */
+  facilityReadings: { filter: { facility: string }; row: ReadingSummary };
 };
 export type DetailListName = keyof DetailLists;

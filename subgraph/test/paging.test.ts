@@ -2,7 +2,9 @@
  * Lists deeper than graph-node's `skip` limit, read by cursor through the subgraph client from the
  * graph-node stand-in (support/graph-node-standin.ts; graph-node cannot run here), which refuses
  * skip > 5000 and orders ties by id in the order's direction, as graph-node does: a browsable list
- * (transfers) and the lists inside detail pages (a facility's attestations, an account's holdings).
+ * (transfers) and the lists inside detail pages (a facility's attestations, an account's holdings,
+ * and the lists the detail methods nest: a facility's devices and projects, a device's keys and
+ * history, an attestation's corrections).
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,7 +16,7 @@ import { emptyStore, MAX_SKIP, put, startStandIn, type Store } from "./support/g
 import { SubgraphIndexer } from "../client/subgraph.ts";
 import { IndexerError } from "../client/errors.ts";
 import { protocolIdKey } from "../client/ids.ts";
-import type { Hex, Page } from "../client/types.ts";
+import type { DetailListName, DetailLists, Hex, Page } from "../client/types.ts";
 
 const schemaSdl = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "../schema.graphql"), "utf8");
 
@@ -39,6 +41,11 @@ const deep = protocolIdKey("deep-facility");
 let attestationsOfDeep: string[];
 /** the account's positive balances (token ids) in graph-node's order: amountKg desc, then id desc */
 let holdingsOfAccount: string[];
+/** the lists the detail methods nest (first 1,000), each of WIDE rows, in graph-node's order */
+let nested: ReturnType<typeof putNested>;
+/** More rows than the detail methods' nested lists hold (1,000), and an odd remainder. */
+const WIDE = 1_000 + 123;
+const wideDevice = protocolIdKey("wide-device");
 
 before(async () => {
   const store = emptyStore();
@@ -80,6 +87,7 @@ before(async () => {
   expectedOfAccount = rows.filter((r) => r.to === account).map((r) => r.id);
   attestationsOfDeep = putAttestations(store);
   holdingsOfAccount = putBalances(store);
+  nested = putNested(store);
   server = await startStandIn(schemaSdl, store);
   indexer = new SubgraphIndexer({ url: server.url });
 });
@@ -183,6 +191,133 @@ function putBalances(store: Store): string[] {
   }
   rows.sort((a, b) => b.amountKg - a.amountKg || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
   return rows.map((r) => r.tokenId);
+}
+
+/**
+ * WIDE rows of each list a detail method nests, inserted in another order than their key, tied 7
+ * to a value of the order field (so ties are ordered by id), among rows of another owner that the
+ * list must not hold: the deep facility's devices and projects (project ids decimal text, which
+ * graph-node orders as text: "1000" before "999"), a device's keys and events, an attestation's
+ * corrections. Gives each list's ids in graph-node's order: the field ascending, then id ascending.
+ */
+function putNested(store: Store) {
+  const other = protocolIdKey("other-facility");
+  const corrected = hex(0xc0ffee, 32);
+  const byKey = (rows: { id: string; key: number; mine: boolean }[]) =>
+    rows
+      .filter((r) => r.mine)
+      .sort((a, b) => a.key - b.key || (a.id.toLowerCase() < b.id.toLowerCase() ? -1 : 1))
+      .map((r) => r.id);
+  const devices: { id: string; key: number; mine: boolean }[] = [];
+  const projects: { id: string; key: number; mine: boolean }[] = [];
+  const keys: { id: string; key: number; mine: boolean }[] = [];
+  const events: { id: string; key: number; mine: boolean }[] = [];
+  const corrections: { id: string; key: number; mine: boolean }[] = [];
+  for (let i = 0; i < WIDE + 77; i++) {
+    const k = (i * 7919) % (WIDE + 77);
+    const mine = k < WIDE;
+    const tied = t0 + Math.floor(k / 7);
+    const device = { id: hex(0xde0000 + k, 32), key: tied, mine };
+    devices.push(device);
+    put(store, "Device", {
+      id: device.id,
+      code: null,
+      facility: mine ? deep : other,
+      kind: "FlueGas",
+      status: "Active",
+      statusReason: null,
+      metadataURI: "",
+      registeredAt: String(tied),
+      registeredBlock: String(k),
+      statusChangedAt: String(tied),
+      currentKey: hex(0, 32),
+      keyCount: 1,
+    });
+    const project = { id: String(900 + k), key: tied, mine };
+    projects.push(project);
+    put(store, "Project", {
+      id: project.id,
+      projectId: project.id,
+      facility: mine ? deep : other,
+      methodologyId: hex(0x111, 32),
+      proponent: hex(0x22, 20),
+      name: `project ${project.id}`,
+      standard: "test",
+      active: true,
+      registeredAt: String(tied),
+      transactionHash: hex(k, 32),
+      issuedKg: "0",
+      retiredKg: "0",
+      owedGrams: "0",
+      shortfallGramsRecorded: "0",
+    });
+    const key = { id: `${wideDevice}${k.toString(16).padStart(8, "0")}`, key: k, mine };
+    keys.push(key);
+    put(store, "DeviceKey", {
+      id: key.id,
+      device: mine ? wideDevice : device.id,
+      index: k,
+      x: hex(1, 32),
+      y: hex(2, 32),
+      validFrom: String(tied),
+      validUntil: null,
+      addedAt: String(tied),
+      transactionHash: hex(k, 32),
+    });
+    const event = { id: hex(0xe0000 + ((k * 104_729) % (WIDE + 77)), 32), key: tied, mine };
+    events.push(event);
+    put(store, "DeviceEvent", {
+      id: event.id,
+      device: mine ? wideDevice : device.id,
+      kind: "MetadataUpdated",
+      reason: null,
+      metadataURI: "",
+      key: null,
+      timestamp: String(tied),
+      blockNumber: String(k),
+      transactionHash: event.id,
+    });
+    const correction = { id: hex(0xc0000 + ((k * 104_729) % (WIDE + 77)), 32), key: tied, mine };
+    corrections.push(correction);
+    put(store, "Attestation", {
+      id: correction.id,
+      registry: hex(0xa77, 20),
+      facility: other,
+      periodStart: String(tied),
+      periodEnd: String(tied + 3600),
+      merkleRoot: hex(0x400, 32),
+      readingCount: "1",
+      fossilCo2eGrams: "1",
+      biogenicCo2Grams: "0",
+      methodologyId: hex(0x111, 32),
+      factorSetId: hex(0x222, 32),
+      bundleCid: "bafybeibundle",
+      correctionOf: mine ? corrected : null,
+      isCorrection: mine,
+      signerBitmap: "5",
+      signerCount: 2,
+      submitter: hex(0x11, 20),
+      submittedAt: String(tied),
+      submittedBlock: String(k),
+      transactionHash: correction.id,
+      revoked: false,
+      revocation: null,
+      challengeState: "None",
+      challenge: null,
+      issuance: null,
+      correctionRecord: null,
+      shortfall: null,
+      pendingCorrectionGrams: null,
+    });
+  }
+  return {
+    corrected,
+    devices: byKey(devices),
+    projects: byKey(projects),
+    keys: byKey(keys).map((id) => Number.parseInt(id.slice(-8), 16)),
+    events: byKey(events),
+    corrections: byKey(corrections),
+  };
 }
 
 after(async () => {
@@ -344,5 +479,55 @@ test("detailList: an account's 5,623 holdings (amounts tied) by `next` and back 
     tokenIds(await indexer.holdings(account)),
     holdingsOfAccount.slice(0, 1000),
     "holdings(): the first 1000",
+  );
+});
+
+test("detailList: the lists the detail methods nest (a facility's devices and projects, a device's keys and history, an attestation's corrections), 1,123 each, by `next` and back by `previous`, each once in graph-node's order", async () => {
+  /** every row of a detail list by `next` from the top, then by `previous` from the last page */
+  async function both<K extends DetailListName>(name: K, filter: DetailLists[K]["filter"], first: number) {
+    const read = async (page: Page) => (await indexer.detailList(name, filter, page))!;
+    let p = await read({ first });
+    const forth = [...p.rows];
+    while (p.next) {
+      p = await read({ first, after: p.next });
+      forth.push(...p.rows);
+    }
+    const back = [...p.rows];
+    while (p.previous) {
+      p = await read({ first, before: p.previous });
+      back.unshift(...p.rows);
+    }
+    return { forth, back };
+  }
+  const devices = await both("facilityDevices", { facility: "deep-facility" }, 200);
+  const projects = await both("facilityProjects", { facility: deep }, 200);
+  const keys = await both("deviceKeys", { device: "wide-device" }, 200);
+  const history = await both("deviceHistory", { device: wideDevice }, 200);
+  const corrections = await both("attestationCorrections", { attestationId: nested.corrected }, 200);
+  const got = {
+    devices: [devices.forth.map((d) => d.id), devices.back.map((d) => d.id)],
+    projects: [projects.forth.map((x) => String(x.id)), projects.back.map((x) => String(x.id))],
+    keys: [keys.forth.map((k) => k.index), keys.back.map((k) => k.index)],
+    history: [history.forth.map((h) => h.transactionHash), history.back.map((h) => h.transactionHash)],
+    corrections: [corrections.forth.map((a) => a.id), corrections.back.map((a) => a.id)],
+  };
+  const expected = {
+    devices: nested.devices,
+    projects: nested.projects,
+    keys: nested.keys,
+    // an event's transaction hash is its id here
+    history: nested.events,
+    corrections: nested.corrections,
+  };
+  for (const [list, [forth, back]] of Object.entries(got) as [keyof typeof expected, unknown[][]][]) {
+    assert.equal(expected[list].length, WIDE, list);
+    assert.deepEqual(forth, expected[list], `${list}, walked by next`);
+    assert.deepEqual(back, expected[list], `${list}, walked back by previous`);
+  }
+  const facility = (await indexer.facility("deep-facility", { first: 1 }))!;
+  assert.deepEqual(
+    facility.devices.map((d) => d.id),
+    nested.devices.slice(0, 1000),
+    "facility(id).devices: the first 1000",
   );
 });

@@ -62,7 +62,14 @@ export function explorerIndexerBehavior(backend: string, indexer: () => Explorer
 
   test(`${backend}: every detail page's list by cursor, a row a page, gives its method's rows in order, forth and back`, async () => {
     const ix = indexer();
-    type Case = { filter: DetailLists[DetailListName]["filter"]; all: () => Promise<unknown[] | null> };
+    /** `row`: what of a row the method gives (an attestation's corrections: their ids) */
+    type Case = {
+      filter: DetailLists[DetailListName]["filter"];
+      all: () => Promise<unknown[] | null>;
+      row?: (r: never) => unknown;
+    };
+    const facilities = ["ktda-kangaita", facilityA, "ktda-chinga"];
+    const devices = ["kangaita-chimney-1", device1];
     const cases: Record<DetailListName, Case[]> = {
       facilityAttestations: ["ktda-kangaita", facilityA, "ktda-chinga"].map((facility) => ({
         filter: { facility },
@@ -80,12 +87,40 @@ export function explorerIndexerBehavior(backend: string, indexer: () => Explorer
         filter: { account },
         all: () => ix.holdings(account),
       })),
+      facilityDevices: facilities.map((facility) => ({
+        filter: { facility },
+        all: async () => (await ix.facility(facility, { first: 1 }))!.devices,
+      })),
+      facilityProjects: facilities.map((facility) => ({
+        filter: { facility },
+        all: async () => (await ix.facility(facility, { first: 1 }))!.projects,
+      })),
+      deviceKeys: devices.map((device) => ({
+        filter: { device },
+        all: async () => (await ix.device(device))!.keys,
+      })),
+      deviceHistory: devices.map((device) => ({
+        filter: { device },
+        all: async () => (await ix.device(device))!.history,
+      })),
+      attestationCorrections: [att1, att2, att3].map((attestationId) => ({
+        filter: { attestationId },
+        all: async () => (await ix.attestation(attestationId))!.corrections,
+        row: (a: { id: Hex }) => a.id,
+      })),
+      facilityReadings: facilities.map((facility) => ({
+        filter: { facility },
+        all: () => ix.readings({ facility }, { first: 1000 }),
+      })),
     };
     for (const [name, each] of Object.entries(cases) as [DetailListName, Case[]][]) {
-      for (const { filter, all } of each) {
+      for (const { filter, all, row } of each) {
         const what = `${name} ${JSON.stringify(filter)}`;
         const expected = await all();
-        const read = (page: Page) => ix.detailList(name, filter as never, page) as Promise<ListPage<unknown> | null>;
+        const read = async (page: Page) => {
+          const p = (await ix.detailList(name, filter as never, page)) as ListPage<never> | null;
+          return p && { ...p, rows: row ? p.rows.map(row) : p.rows };
+        };
         let page = await read({ first: 1 });
         if (expected === null) {
           // a backend without the list (readings on the subgraph) says so as its method does

@@ -11,6 +11,7 @@ import {
   protocolIdKey,
   readPage,
   windowOf,
+  type DetailListReaders,
   type Keyed,
   type KeyValue,
   type ListReaders,
@@ -27,8 +28,10 @@ import type {
   DetailLists,
   DeviceDetail,
   DeviceHistoryEntry,
+  DeviceKeyInfo,
   DeviceKind,
   DeviceStatus,
+  DeviceSummary,
   ExplorerIndexer,
   FacilityDetail,
   FacilityRef,
@@ -293,7 +296,30 @@ const DETAIL_SORTS: Readonly<Record<DetailListName, Sort>> = {
     ["b.amount_kg", "desc"],
     ["b.credit", "asc"],
   ],
+  facilityDevices: [
+    ["registered_block", "asc"],
+    ["registered_log", "asc"],
+  ],
+  facilityProjects: [
+    ["registered_block", "asc"],
+    ["registered_log", "asc"],
+  ],
+  deviceKeys: [["idx", "asc"]],
+  deviceHistory: [
+    ["block_number", "asc"],
+    ["log_index", "asc"],
+  ],
+  // by period, then in the order submitted (corrections of one attestation often share its period)
+  attestationCorrections: [
+    ["a.period_start", "asc"],
+    ["a.submitted_block", "asc"],
+    ["a.submitted_log", "asc"],
+  ],
+  facilityReadings: READINGS_NEWEST,
 };
+
+/** What a detail method holds of each of its nested lists: the first 1,000 (`detailList` pages them all). */
+const NESTED = { first: 1000 } as const;
 
 const listWindow = (name: ListName, p: Page | undefined) => windowOf(p, SORTS[name].length);
 
@@ -450,21 +476,27 @@ export class EmbeddedIndexer implements ExplorerIndexer {
     filter: DetailLists[K]["filter"],
     p: Page,
   ): Promise<ListPage<DetailLists[K]["row"]> | null> {
-    const read = async (w: Window): Promise<Keyed<unknown>> => {
+    const read = this.#detailReaders[name] as NonNullable<DetailListReaders[K]>;
+    return readPage(p, DETAIL_SORTS[name].length, async (w) => {
       await this.#fresh();
-      switch (name) {
-        case "facilityAttestations":
-          return this.#facilityAttestations((filter as DetailLists["facilityAttestations"]["filter"]).facility, w);
-        case "attestationReadings":
-        case "deviceReadings":
-          return this.#readings(filter as DetailLists["attestationReadings" | "deviceReadings"]["filter"], w);
-        case "accountHoldings":
-          return this.#holdings((filter as DetailLists["accountHoldings"]["filter"]).account, w);
-      }
-      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `no detail list ${String(name)}`);
-    };
-    return readPage(p, DETAIL_SORTS[name].length, read as (w: Window) => Promise<Keyed<DetailLists[K]["row"]>>);
+      return read(filter, w);
+    });
   }
+
+  /** Each detail list's read in a window (`detailList`); the detail methods' nested lists read through them. */
+  readonly #detailReaders: DetailListReaders = {
+    facilityAttestations: async ({ facility }, w) => this.#facilityAttestations(facility, w),
+    attestationReadings: async (filter, w) => this.#readings(filter, w),
+    deviceReadings: async (filter, w) => this.#readings(filter, w),
+    accountHoldings: async ({ account }, w) => this.#holdings(account, w),
+    facilityDevices: async ({ facility }, w) => this.#facilityDevices(protocolIdKey(facility), w),
+    facilityProjects: async ({ facility }, w) => this.#facilityProjects(protocolIdKey(facility), w),
+    deviceKeys: async ({ device }, w) => this.#deviceKeys(protocolIdKey(device), w),
+    deviceHistory: async ({ device }, w) => this.#deviceHistory(protocolIdKey(device), w),
+    attestationCorrections: async ({ attestationId }, w) =>
+      this.#corrections(bytes32(attestationId, "an attestation id"), w),
+    facilityReadings: async (filter, w) => this.#readings(filter, w),
+  };
 
   /** Each list's read in a window (`list`). */
   readonly #readers: ListReaders = {
@@ -541,23 +573,83 @@ export class EmbeddedIndexer implements ExplorerIndexer {
     if (!f) return undefined;
     return {
       ...facilitySummary(f),
-      devices: this.#all(
-        "SELECT * FROM devices WHERE facility = ? ORDER BY registered_block, registered_log LIMIT 1000",
-        key,
-      ).map((d) => ({
+      devices: this.#facilityDevices(key, windowOf(NESTED, DETAIL_SORTS.facilityDevices.length)).rows,
+      projects: this.#facilityProjects(key, windowOf(NESTED, DETAIL_SORTS.facilityProjects.length)).rows,
+      attestations: this.#facilityAttestations(key, w).rows,
+    };
+  }
+
+  /** A facility's devices (`key`: bytes32), oldest registration first. */
+  #facilityDevices(key: string, w: Window): Keyed<DeviceSummary> {
+    return this.#keyed(
+      DETAIL_SORTS.facilityDevices,
+      w,
+      new Where().add("facility = ?", key),
+      (clause, order) => `SELECT * FROM devices ${clause} ORDER BY ${order}`,
+      (d) => ({
         id: hex(d.id),
         code: (d.code as string | null) ?? null,
         kind: d.kind as DeviceKind,
         status: d.status as DeviceStatus,
         keyCount: num(d.key_count),
         registeredAt: big(d.registered_at),
-      })),
-      projects: this.#all(
-        "SELECT * FROM projects WHERE facility = ? ORDER BY registered_block, registered_log LIMIT 1000",
-        key,
-      ).map(projectSummary),
-      attestations: this.#facilityAttestations(key, w).rows,
-    };
+      }),
+    );
+  }
+
+  /** A facility's credit projects (`key`: bytes32), oldest registration first. */
+  #facilityProjects(key: string, w: Window): Keyed<ProjectSummary> {
+    return this.#keyed(
+      DETAIL_SORTS.facilityProjects,
+      w,
+      new Where().add("facility = ?", key),
+      (clause, order) => `SELECT * FROM projects ${clause} ORDER BY ${order}`,
+      projectSummary,
+    );
+  }
+
+  /** A device's signing keys (`id`: bytes32) by index. */
+  #deviceKeys(id: string, w: Window): Keyed<DeviceKeyInfo> {
+    return this.#keyed(
+      DETAIL_SORTS.deviceKeys,
+      w,
+      new Where().add("device = ?", id),
+      (clause, order) => `SELECT * FROM device_keys ${clause} ORDER BY ${order}`,
+      (k) => ({
+        index: num(k.idx),
+        x: hex(k.x),
+        y: hex(k.y),
+        validFrom: big(k.valid_from),
+        validUntil: bigOrNull(k.valid_until),
+      }),
+    );
+  }
+
+  /** A device's events (`id`: bytes32), oldest first. */
+  #deviceHistory(id: string, w: Window): Keyed<DeviceHistoryEntry> {
+    return this.#keyed(
+      DETAIL_SORTS.deviceHistory,
+      w,
+      new Where().add("device = ?", id),
+      (clause, order) => `SELECT * FROM device_events ${clause} ORDER BY ${order}`,
+      (h) => ({
+        kind: h.kind as DeviceHistoryEntry["kind"],
+        reason: (h.reason as string | null) ?? null,
+        timestamp: big(h.timestamp),
+        transactionHash: hex(h.tx_hash),
+      }),
+    );
+  }
+
+  /** The correction batches of an attestation (`key`: bytes32, lower case), by period. */
+  #corrections(key: string, w: Window): Keyed<AttestationSummary> {
+    return this.#keyed(
+      DETAIL_SORTS.attestationCorrections,
+      w,
+      new Where().add("a.correction_of = ?", key),
+      (clause, order) => `SELECT ${ATTESTATION_SUMMARY_COLUMNS} FROM attestations a ${clause} ORDER BY ${order}`,
+      attestationSummary,
+    );
   }
 
   /** A facility's attestations (`key`: protocol id or bytes32), newest period first. */
@@ -583,21 +675,8 @@ export class EmbeddedIndexer implements ExplorerIndexer {
       facility: ref(d.facility),
       statusReason: (d.status_reason as string | null) ?? null,
       metadataURI: String(d.metadata_uri),
-      keys: this.#all("SELECT * FROM device_keys WHERE device = ? ORDER BY idx", id).map((k) => ({
-        index: num(k.idx),
-        x: hex(k.x),
-        y: hex(k.y),
-        validFrom: big(k.valid_from),
-        validUntil: bigOrNull(k.valid_until),
-      })),
-      history: this.#all("SELECT * FROM device_events WHERE device = ? ORDER BY block_number, log_index", id).map(
-        (h) => ({
-          kind: h.kind as DeviceHistoryEntry["kind"],
-          reason: (h.reason as string | null) ?? null,
-          timestamp: big(h.timestamp),
-          transactionHash: hex(h.tx_hash),
-        }),
-      ),
+      keys: this.#deviceKeys(id, windowOf(NESTED, DETAIL_SORTS.deviceKeys.length)).rows,
+      history: this.#deviceHistory(id, windowOf(NESTED, DETAIL_SORTS.deviceHistory.length)).rows,
     };
   }
 
@@ -686,10 +765,9 @@ export class EmbeddedIndexer implements ExplorerIndexer {
       factorSetId: hex(a.factor_set_id),
       bundleCid: String(a.bundle_cid),
       correctionOf: (a.correction_of as Hex | null) ?? null,
-      corrections: this.#all(
-        "SELECT id FROM attestations WHERE correction_of = ? ORDER BY period_start LIMIT 1000",
-        key,
-      ).map((c) => hex(c.id)),
+      corrections: this.#corrections(key, windowOf(NESTED, DETAIL_SORTS.attestationCorrections.length)).rows.map(
+        (c) => c.id,
+      ),
       signers: this.#all("SELECT idx, address FROM attestation_signers WHERE attestation = ? ORDER BY idx", key).map(
         (s) => ({ address: hex(s.address), index: num(s.idx) }),
       ),

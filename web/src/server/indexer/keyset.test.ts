@@ -4,7 +4,9 @@
  * facilities with equal emissions (ordered by id), walked page by page in both directions; and the
  * lists inside detail pages (detailList): a facility's 5,623 attestations with ties on the period
  * and on the block, an attestation's 5,623 readings, a device's readings tied on the time and
- * repeated in a correction batch, and an account's 5,623 holdings tied on the amount.
+ * repeated in a correction batch, an account's 5,623 holdings tied on the amount, and 1,123 rows of
+ * each list a detail method nests (a facility's devices and projects, a device's keys and history, an
+ * attestation's corrections).
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -53,6 +55,12 @@ let readingsOfBundle: string[];
 let holdingsOfAccount: string[];
 /** the device's readings (attestation:leaf) newest first: ts desc, seq desc, attestation desc, leaf desc */
 let readingsOfDevice: string[];
+/** the lists the detail methods nest (first 1,000), WIDE rows each, in their order */
+let nested: ReturnType<typeof seedNested>;
+/** More rows than the detail methods' nested lists hold (1,000), and an odd remainder. */
+const WIDE = 1_000 + 123;
+const wideFacility = protocolIdKey("wide-facility");
+const wideDevice = protocolIdKey("wide-device");
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), "carbonproof-indexer-keyset-"));
@@ -84,6 +92,7 @@ before(() => {
   facilityRows.push({ id: deepFacility, fossil: 1_000_000 });
   seedDetailLists();
   holdingsOfAccount = seedHoldings();
+  nested = seedNested();
   db.exec("COMMIT");
   rows.sort((a, b) => b.block - a.block || b.log - a.log || b.sub - a.sub);
   transfers = rows.map((r) => r.id);
@@ -190,6 +199,70 @@ function seedHoldings(): string[] {
   }
   rows.sort((a, b) => b.amountKg - a.amountKg || a.tokenId - b.tokenId);
   return rows.map((r) => String(r.tokenId));
+}
+
+/**
+ * WIDE rows of each list a detail method nests, inserted in another order than their key, 3 to a
+ * block (ties on the block) and corrections 7 to a period (ties on the period, then the block),
+ * among 77 of another owner that the list must not hold: a facility's devices and projects, a
+ * device's keys and events, an attestation's corrections. Gives each list's ids in its order.
+ */
+function seedNested() {
+  const device = db.prepare(
+    `INSERT INTO devices (id, code, facility, kind, status, metadata_uri, registered_at, registered_block, registered_log,
+       status_changed_at, key_count) VALUES (?, NULL, ?, 'FlueGas', 'Active', '', 0, ?, ?, 0, 1)`,
+  );
+  const project = db.prepare(
+    `INSERT INTO projects (id, facility, methodology_id, proponent, name, standard, active, registered_at,
+       registered_block, registered_log, tx_hash) VALUES (?, ?, '0x', '0x', 'p', 'test', 1, 0, ?, ?, '0x')`,
+  );
+  const key = db.prepare(
+    "INSERT INTO device_keys (device, idx, x, y, valid_from, added_at, tx_hash) VALUES (?, ?, '0x1', '0x2', 0, 0, '0x')",
+  );
+  const event = db.prepare(
+    `INSERT INTO device_events (device, kind, timestamp, block_number, log_index, tx_hash)
+     VALUES (?, 'MetadataUpdated', 0, ?, ?, ?)`,
+  );
+  const attestation = db.prepare(
+    `INSERT INTO attestations (id, facility, period_start, period_end, merkle_root, reading_count, fossil_g, biogenic_g,
+       methodology_id, factor_set_id, bundle_cid, correction_of, signer_bitmap, signer_count, submitter, submitted_at,
+       submitted_block, submitted_log, tx_hash)
+     VALUES (?, ?, ?, 0, '0x', 0, 0, 0, '0x', '0x', 'bafy', ?, '0', 0, '0x', 0, ?, ?, ?)`,
+  );
+  const corrected = hex(0xc0ffee, 32);
+  const rows: { k: number; mine: boolean; block: number; log: number; period: number; submitted: number }[] = [];
+  for (let i = 0; i < WIDE + 77; i++) {
+    const k = (i * 7919) % (WIDE + 77);
+    const row = {
+      k,
+      // the other owner's 77 rows are spread among the owner's in every key
+      mine: k % 15 !== 7 || k >= 15 * 77,
+      block: Math.floor(k / 3),
+      log: k % 3,
+      period: Math.floor(k / 7),
+      // corrections submitted in another order than their periods (block = submitted / 3, log = submitted % 3)
+      submitted: (k * 104_729) % (WIDE + 77),
+    };
+    rows.push(row);
+    const owner = (mine: string, other: string) => (row.mine ? mine : other);
+    device.run(hex(0xde0000 + k, 32), owner(wideFacility, deepFacility), row.block, row.log);
+    project.run(10_000 + k, owner(wideFacility, deepFacility), row.block, row.log);
+    key.run(owner(wideDevice, hex(0xde0000 + k, 32)), k);
+    event.run(owner(wideDevice, hex(0xde0000 + k, 32)), row.block, row.log, hex(0xe0000 + k, 32));
+    const [block, log] = [Math.floor(row.submitted / 3), row.submitted % 3];
+    attestation.run(hex(0xc0000 + k, 32), wideFacility, row.period, owner(corrected, hex(1, 32)), block, log, "0x");
+  }
+  const mine = rows.filter((r) => r.mine);
+  const byBlock = [...mine].sort((a, b) => a.block - b.block || a.log - b.log).map((r) => r.k);
+  const byPeriod = [...mine].sort((a, b) => a.period - b.period || a.submitted - b.submitted).map((r) => r.k);
+  return {
+    corrected,
+    devices: byBlock.map((k) => hex(0xde0000 + k, 32)),
+    projects: byBlock.map((k) => String(10_000 + k)),
+    keys: [...mine].sort((a, b) => a.k - b.k).map((r) => r.k),
+    events: byBlock.map((k) => hex(0xe0000 + k, 32)),
+    corrections: byPeriod.map((k) => hex(0xc0000 + k, 32)),
+  };
 }
 
 after(() => {
@@ -369,4 +442,20 @@ test("a detail list's cursor of another list is refused", async () => {
     ix.detailList("facilityAttestations", { facility: "deep-facility" }, { first: 10, after: readings.next! }),
     (e: unknown) => e instanceof IndexerError && e.code === "INDEXER_ARGUMENT_INVALID",
   );
+});
+
+test("the lists the detail methods nest (a facility's devices and projects, a device's keys and history, an attestation's corrections) by cursor: 1,000 and more, tied on the block or the period, every row once, both ways", async () => {
+  const lists = {
+    devices: () => walkDetail("facilityDevices", { facility: "wide-facility" }, 200, "top", (d) => d.id),
+    projects: () => walkDetail("facilityProjects", { facility: wideFacility }, 200, "bottom", (p) => String(p.id)),
+    keys: () => walkDetail("deviceKeys", { device: "wide-device" }, 200, "top", (k) => String(k.index)),
+    events: () => walkDetail("deviceHistory", { device: wideDevice }, 200, "bottom", (h) => h.transactionHash),
+    corrections: () =>
+      walkDetail("attestationCorrections", { attestationId: nested.corrected }, 200, "top", (a) => a.id),
+  };
+  for (const [name, walkIt] of Object.entries(lists) as [keyof typeof lists, () => Promise<string[][]>][]) {
+    const expected = nested[name].map(String);
+    assert.equal(expected.length, WIDE, `${name}: past 1,000, without the other owner's`);
+    assert.deepEqual((await walkIt()).flat(), expected, name);
+  }
 });
