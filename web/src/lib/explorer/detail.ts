@@ -19,7 +19,7 @@ import {
 } from "@carbonproof/subgraph/client";
 import type { Presence } from "../../server/settlePresence.ts";
 import type { PresenceSeen } from "../../server/indexedPresence.ts";
-import { PAGE_SIZE, type ListCursor } from "./lists.ts";
+import { PAGE_SIZE, parseCursor, type ListCursor } from "./lists.ts";
 
 /** One detail page's indexer read, and whether its answer holds the thing looked up. */
 export type DetailRoute<T> = {
@@ -60,9 +60,31 @@ export async function settleDetail<T>(route: DetailRoute<T>, first: T, presence:
 export const ACCOUNT_RECENT = 10;
 
 /**
- * One page of a list inside a detail page (a facility's attestations, an attestation's or a
- * device's readings, an account's holdings), PAGE_SIZE rows from the page link's cursor (`?after=` / `?before=`, as the
- * list pages) or from the top.
+ * Where the lists of a detail page start. A page link carries one list's cursor: `?after=` /
+ * `?before=` alone for the page's first list (a facility's attestations, an attestation's or a
+ * device's readings, an account's holdings), with `list=<its anchor>` for another
+ * (`?list=devices&after=…#devices`: a facility's devices and projects, a device's keys and history,
+ * an attestation's corrections). The page's other lists show their first page.
+ */
+export type DetailCursor = ListCursor & { list?: string };
+
+const LIST_NAME = /^[a-z]{1,32}$/;
+
+export function parseDetailCursor(params: URLSearchParams): DetailCursor {
+  const list = params.get("list");
+  return { ...parseCursor(params), ...(list && LIST_NAME.test(list) ? { list } : {}) };
+}
+
+/** `at`'s cursor when it is of `list` (the page's anchor for it; none: the page's first list), else the top. */
+export function cursorOf(at: DetailCursor, list?: string): ListCursor {
+  if (at.list !== list) return {};
+  if (at.after !== undefined) return { after: at.after };
+  return at.before !== undefined ? { before: at.before } : {};
+}
+
+/**
+ * One page of a list inside a detail page (any of `DetailLists`), PAGE_SIZE rows from the page
+ * link's cursor (`?after=` / `?before=`, as the list pages; see DetailCursor) or from the top.
  */
 export type DetailListRead<R> = {
   /** null where the indexer backend does not hold the list (readings on the subgraph) */
@@ -97,38 +119,45 @@ export async function readDetailList<K extends DetailListName>(
  * page's own list starts.
  */
 export const explorerDetails = {
-  attestation: (id: Hex, cursor: ListCursor = {}) => ({
+  attestation: (id: Hex, at: DetailCursor = {}) => ({
     what: `attestation ${id}`,
     read: async (ix: ExplorerIndexer) => {
-      const [attestation, readings] = await Promise.all([
+      const [attestation, readings, corrections] = await Promise.all([
         ix.attestation(id),
-        readDetailList(ix, "attestationReadings", { attestationId: id }, cursor),
+        readDetailList(ix, "attestationReadings", { attestationId: id }, cursorOf(at)),
+        readDetailList(ix, "attestationCorrections", { attestationId: id }, cursorOf(at, "corrections")),
       ]);
-      return { attestation, readings };
+      return { attestation, readings, corrections };
     },
     found: (d: { attestation: unknown }) => d.attestation !== undefined,
   }),
-  device: (id: string, cursor: ListCursor = {}) => ({
+  device: (id: string, at: DetailCursor = {}) => ({
     what: `device ${id}`,
     read: async (ix: ExplorerIndexer) => {
-      const device = await ix.device(id);
+      const [device, keys, history] = await Promise.all([
+        ix.device(id),
+        readDetailList(ix, "deviceKeys", { device: id }, cursorOf(at, "keys")),
+        readDetailList(ix, "deviceHistory", { device: id }, cursorOf(at, "history")),
+      ]);
       const readings = device
-        ? await readDetailList(ix, "deviceReadings", { deviceId: device.code ?? device.id }, cursor)
+        ? await readDetailList(ix, "deviceReadings", { deviceId: device.code ?? device.id }, cursorOf(at))
         : null;
-      return { device, readings };
+      return { device, keys, history, readings };
     },
     found: (d: { device: unknown }) => d.device !== undefined,
   }),
-  facility: (id: string, cursor: ListCursor = {}) => ({
+  facility: (id: string, at: DetailCursor = {}) => ({
     what: `facility ${id}`,
     read: async (ix: ExplorerIndexer) => {
       // The facility's own read holds a page of its attestations by skip; the page shows them by
-      // cursor, so it asks for one (the least it can) and reads the list beside it.
-      const [facility, attestations] = await Promise.all([
+      // cursor, so it asks for one (the least it can) and reads the lists beside it.
+      const [facility, attestations, devices, projects] = await Promise.all([
         ix.facility(id, { first: 1 }),
-        readDetailList(ix, "facilityAttestations", { facility: id }, cursor),
+        readDetailList(ix, "facilityAttestations", { facility: id }, cursorOf(at)),
+        readDetailList(ix, "facilityDevices", { facility: id }, cursorOf(at, "devices")),
+        readDetailList(ix, "facilityProjects", { facility: id }, cursorOf(at, "projects")),
       ]);
-      return { facility, attestations };
+      return { facility, attestations, devices, projects };
     },
     found: (d: { facility: unknown }) => d.facility !== undefined,
   }),
@@ -141,11 +170,11 @@ export const explorerDetails = {
     read: (ix: ExplorerIndexer) => ix.search(hash),
     found: (hits: readonly unknown[]) => hits.length > 0 || !hasEvents,
   }),
-  account: (address: Hex, cursor: ListCursor = {}) => ({
+  account: (address: Hex, at: DetailCursor = {}) => ({
     what: `account ${address}`,
     read: async (ix: ExplorerIndexer) => {
       const [holdings, transfers, sales, retirements, oracles, hits] = await Promise.all([
-        readDetailList(ix, "accountHoldings", { account: address }, cursor),
+        readDetailList(ix, "accountHoldings", { account: address }, cursorOf(at)),
         ix.transfers({ account: address }, { first: ACCOUNT_RECENT + 1 }),
         ix.sales({ account: address }, { first: ACCOUNT_RECENT + 1 }),
         ix.retirements({ account: address }, { first: ACCOUNT_RECENT + 1 }),

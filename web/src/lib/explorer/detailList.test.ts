@@ -14,7 +14,8 @@ import { EmbeddedIndexer } from "../../server/indexer/embedded.ts";
 import { recordEvent } from "../../server/indexer/reducer.ts";
 import { scenario } from "../../server/indexer/scenario.ts";
 import { openStore, type Store } from "../../server/indexer/store.ts";
-import { readDetailList } from "./detail.ts";
+import { cursorOf, explorerDetails, parseDetailCursor, readDetailList } from "./detail.ts";
+import { toParams } from "./lists.ts";
 
 let dir: string;
 let db: Store;
@@ -62,4 +63,38 @@ test("an argument the list itself refuses (not the cursor) fails the read, from 
     readDetailList(ix, "attestationReadings", { attestationId: "0xnot" as never }, { after: encodeCursor([1]) }),
     (e: unknown) => e instanceof IndexerError && e.code === "INDEXER_ARGUMENT_INVALID" && /bytes32/.test(e.message),
   );
+});
+
+test("a detail page's link pages the list it names (`list=`), or its first list without one; the page's other lists start at the top", async () => {
+  const after = encodeCursor([0, 0]); // below every device's and project's (block, log): all of them
+  const at = parseDetailCursor(toParams({ list: "devices", after, before: "ignored" }));
+  assert.deepEqual([cursorOf(at, "devices"), cursorOf(at), cursorOf(at, "projects")], [{ after }, {}, {}]);
+  const facility = await explorerDetails.facility("ktda-kangaita", at).read(ix);
+  assert.deepEqual(
+    [facility.devices.paged, facility.projects.paged, facility.attestations.paged],
+    [true, false, false],
+    "the devices list read from the cursor, the others from the top",
+  );
+  assert.deepEqual(
+    facility.devices.page?.rows.map((d) => d.code),
+    ["kangaita-chimney-1"],
+  );
+  assert.deepEqual(
+    facility.attestations.page?.rows.map((a) => a.id),
+    [att2, att1],
+  );
+  // without `list=`, the cursor is the first list's (the attestations); a name of no list pages none
+  const above = encodeCursor([t0 + 86_400, 0, 0]); // above every attestation's (period, block, log)
+  const first = await explorerDetails.facility("ktda-kangaita", parseDetailCursor(toParams({ after: above }))).read(ix);
+  assert.deepEqual([first.attestations.paged, first.devices.paged], [true, false]);
+  const device = await explorerDetails
+    .device("kangaita-chimney-1", { list: "keys", after: encodeCursor([0]) })
+    .read(ix);
+  assert.deepEqual([device.keys.paged, device.history.paged, device.readings?.paged], [true, false, false]);
+  assert.deepEqual(
+    device.keys.page?.rows.map((k) => k.index),
+    [1],
+    "the keys after index 0",
+  );
+  assert.deepEqual(parseDetailCursor(toParams({ list: "../x", after })), { after }, "a list name is letters only");
 });

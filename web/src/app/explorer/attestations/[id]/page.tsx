@@ -8,14 +8,15 @@ import { ReadingsTable, digestColumn } from "@/components/explorer/Readings.tsx"
 import { notFound } from "next/navigation";
 import { IndexerStatus, IndexerUnavailable, NotIndexedYet } from "@/components/explorer/Status.tsx";
 import { Table } from "@/components/explorer/Table.tsx";
-import { Badge, ChallengeStateBadge } from "@/components/explorer/tables.tsx";
+import { AttestationsTable, Badge, ChallengeStateBadge } from "@/components/explorer/tables.tsx";
 import { bundleUrl } from "@/lib/config.ts";
-import { explorerDetails } from "@/lib/explorer/detail.ts";
+import { explorerDetails, parseDetailCursor } from "@/lib/explorer/detail.ts";
 import { wellFormed } from "@/lib/explorer/notFound.ts";
 import { formatCount, formatGramsAsTonnes, formatMgAsGrams, shortHash } from "@/lib/explorer/format.ts";
-import { parseCursor, toParams } from "@/lib/explorer/lists.ts";
+import { toParams } from "@/lib/explorer/lists.ts";
 import { CHALLENGE_LAPSE_DAYS } from "@/lib/explorer/challenges.ts";
 import { formatTonnes } from "@/lib/units.ts";
+import { NestedList } from "@/app/explorer/NestedList.tsx";
 
 export const metadata: Metadata = { title: "Attestation" };
 
@@ -26,7 +27,7 @@ type Props = {
 
 export default async function AttestationPage({ params, searchParams }: Props) {
   const raw = decodeURIComponent((await params).id);
-  const cursor = parseCursor(toParams(await searchParams));
+  const cursor = parseDetailCursor(toParams(await searchParams));
   if (!wellFormed("attestations", raw)) notFound();
   const id = raw.toLowerCase() as Hex;
   const read = await readExplorerDetail(explorerDetails.attestation(id, cursor));
@@ -59,7 +60,7 @@ export default async function AttestationPage({ params, searchParams }: Props) {
         </NotIndexedYet>
       </>
     );
-  const { attestation: a, readings } = read.detail.data;
+  const { attestation: a, readings, corrections } = read.detail.data;
   if (!a) notFound(); // present: found() saw it
   const runtime = runtimeOnce();
   return (
@@ -169,16 +170,11 @@ export default async function AttestationPage({ params, searchParams }: Props) {
                 </dd>
               </>
             ) : null}
-            {a.corrections.length ? (
+            {corrections.page?.rows.length || corrections.paged || corrections.refused !== null ? (
               <>
                 <dt>Corrected by</dt>
                 <dd>
-                  {a.corrections.map((c, i) => (
-                    <span key={c}>
-                      {i ? ", " : null}
-                      <AttestationLink id={c} />
-                    </span>
-                  ))}
+                  <a href="#corrections">its correction batches, below</a>
                 </dd>
               </>
             ) : null}
@@ -227,6 +223,26 @@ export default async function AttestationPage({ params, searchParams }: Props) {
             </dd>
           </dl>
         </section>
+      ) : null}
+
+      {corrections.page?.rows.length || corrections.paged || corrections.refused !== null ? (
+        <>
+          <h2 id="corrections">Corrections</h2>
+          <NestedList
+            read={corrections}
+            path={`/explorer/attestations/${a.id}`}
+            anchor="corrections"
+            label="corrections"
+            none="No correction batch corrects this attestation."
+            render={(rows) => (
+              <AttestationsTable
+                rows={rows}
+                withFacility={false}
+                caption="Correction batches of this attestation's period (late readings), by period, then as submitted."
+              />
+            )}
+          />
+        </>
       ) : null}
 
       <h2>Quorum signers</h2>

@@ -7,11 +7,12 @@ import { notFound } from "next/navigation";
 import { IndexerStatus, IndexerUnavailable, NotIndexedYet } from "@/components/explorer/Status.tsx";
 import { Table } from "@/components/explorer/Table.tsx";
 import { Badge } from "@/components/explorer/tables.tsx";
-import { explorerDetails } from "@/lib/explorer/detail.ts";
+import { explorerDetails, parseDetailCursor } from "@/lib/explorer/detail.ts";
 import { formatDateTime, shortHash } from "@/lib/explorer/format.ts";
-import { parseCursor, toParams } from "@/lib/explorer/lists.ts";
+import { toParams } from "@/lib/explorer/lists.ts";
 import { decodeParam } from "@/lib/params.ts";
 import { wellFormed } from "@/lib/explorer/notFound.ts";
+import { NestedList } from "@/app/explorer/NestedList.tsx";
 
 export const metadata: Metadata = { title: "Device" };
 
@@ -23,7 +24,7 @@ type Props = {
 export default async function DevicePage({ params, searchParams }: Props) {
   const id = decodeParam((await params).id);
   if (!wellFormed("devices", id)) notFound();
-  const cursor = parseCursor(toParams(await searchParams));
+  const cursor = parseDetailCursor(toParams(await searchParams));
   const read = await readExplorerDetail(explorerDetails.device(id, cursor));
   if (!read.ok)
     return (
@@ -47,8 +48,9 @@ export default async function DevicePage({ params, searchParams }: Props) {
         />
       </>
     );
-  const { device: d, readings } = read.detail.data;
+  const { device: d, keys, history, readings } = read.detail.data;
   if (!d || !readings) notFound(); // present: found() saw it, and its readings were read
+  const path = `/explorer/devices/${d.code ?? d.id}`;
   return (
     <>
       <h1>
@@ -85,47 +87,57 @@ export default async function DevicePage({ params, searchParams }: Props) {
         </dl>
       </section>
 
-      <h2>Signing keys</h2>
-      {d.keys.length ? (
-        <Table
-          testId="keys-table"
-          caption="P-256 public keys the device signs readings with; a reading verifies against the key valid at its time."
-          columns={[
-            { label: "Key", num: true, cell: (k) => k.index },
-            { label: "Public key x", cell: (k) => <span className="mono">{k.x}</span> },
-            { label: "Public key y", cell: (k) => <span className="mono">{k.y}</span> },
-            { label: "Valid from", cell: (k) => (k.validFrom ? <Time at={k.validFrom} /> : "registration") },
-            { label: "Valid until", cell: (k) => (k.validUntil === null ? "now" : formatDateTime(k.validUntil)) },
-          ]}
-          rows={d.keys}
-          rowKey={(k) => String(k.index)}
-        />
-      ) : (
-        <p>No key is registered.</p>
-      )}
+      <h2 id="keys">Signing keys</h2>
+      <NestedList
+        read={keys}
+        path={path}
+        anchor="keys"
+        label="keys"
+        none="No key is registered."
+        render={(rows) => (
+          <Table
+            testId="keys-table"
+            caption="P-256 public keys the device signs readings with; a reading verifies against the key valid at its time."
+            columns={[
+              { label: "Key", num: true, cell: (k) => k.index },
+              { label: "Public key x", cell: (k) => <span className="mono">{k.x}</span> },
+              { label: "Public key y", cell: (k) => <span className="mono">{k.y}</span> },
+              { label: "Valid from", cell: (k) => (k.validFrom ? <Time at={k.validFrom} /> : "registration") },
+              { label: "Valid until", cell: (k) => (k.validUntil === null ? "now" : formatDateTime(k.validUntil)) },
+            ]}
+            rows={rows}
+            rowKey={(k) => String(k.index)}
+          />
+        )}
+      />
 
-      <h2>History</h2>
-      {d.history.length ? (
-        <Table
-          testId="history-table"
-          caption="Registration, key rotations and status changes."
-          columns={[
-            { label: "Event", cell: (h) => h.kind },
-            { label: "Reason", cell: (h) => h.reason ?? <span className="muted">—</span> },
-            { label: "Time", cell: (h) => <Time at={h.timestamp} /> },
-            { label: "Transaction", cell: (h) => <TxLink hash={h.transactionHash} /> },
-          ]}
-          rows={d.history}
-          rowKey={(h) => `${h.transactionHash}-${h.kind}-${h.timestamp}`}
-        />
-      ) : (
-        <p>No history is indexed.</p>
-      )}
+      <h2 id="history">History</h2>
+      <NestedList
+        read={history}
+        path={path}
+        anchor="history"
+        label="events"
+        none="No history is indexed."
+        render={(rows) => (
+          <Table
+            testId="history-table"
+            caption="Registration, key rotations and status changes."
+            columns={[
+              { label: "Event", cell: (h) => h.kind },
+              { label: "Reason", cell: (h) => h.reason ?? <span className="muted">—</span> },
+              { label: "Time", cell: (h) => <Time at={h.timestamp} /> },
+              { label: "Transaction", cell: (h) => <TxLink hash={h.transactionHash} /> },
+            ]}
+            rows={rows}
+            rowKey={(h) => `${h.transactionHash}-${h.kind}-${h.timestamp}`}
+          />
+        )}
+      />
 
       <h2 id="readings">Attested readings</h2>
       <ReadingsTable
         readings={readings}
-        path={`/explorer/devices/${d.code ?? d.id}`}
+        path={path}
         caption="Signed readings of this device found in indexed evidence bundles; the digest opens its audit trail."
         columns={[
           { label: "Seq", num: true, cell: (r) => r.seq },

@@ -9,11 +9,12 @@ import { Table } from "@/components/explorer/Table.tsx";
 import { AttestationsTable, Badge, DevicesTable } from "@/components/explorer/tables.tsx";
 import styles from "@/components/explorer/explorer.module.css";
 import { formatCount, formatGramsAsTonnes } from "@/lib/explorer/format.ts";
-import { explorerDetails } from "@/lib/explorer/detail.ts";
+import { explorerDetails, parseDetailCursor } from "@/lib/explorer/detail.ts";
 import { wellFormed } from "@/lib/explorer/notFound.ts";
-import { facilityKey, parseCursor, toParams } from "@/lib/explorer/lists.ts";
+import { facilityKey, toParams } from "@/lib/explorer/lists.ts";
 import { formatTonnes, formatTonnesNumber } from "@/lib/units.ts";
 import { decodeParam } from "@/lib/params.ts";
+import { NestedList } from "@/app/explorer/NestedList.tsx";
 
 export const metadata: Metadata = { title: "Facility" };
 
@@ -24,7 +25,7 @@ type Props = {
 
 export default async function FacilityPage({ params, searchParams }: Props) {
   const id = decodeParam((await params).id);
-  const cursor = parseCursor(toParams(await searchParams));
+  const cursor = parseDetailCursor(toParams(await searchParams));
   if (!wellFormed("facilities", id)) notFound();
   const read = await readExplorerDetail(explorerDetails.facility(id, cursor));
   if (!read.ok)
@@ -49,7 +50,7 @@ export default async function FacilityPage({ params, searchParams }: Props) {
         />
       </>
     );
-  const { facility: f, attestations } = read.detail.data;
+  const { facility: f, attestations, devices, projects } = read.detail.data;
   if (!f) notFound(); // present: found() saw it
   const key = facilityKey(f);
   const dir = f.code ? facilityDirectory()[f.code] : undefined;
@@ -121,41 +122,51 @@ export default async function FacilityPage({ params, searchParams }: Props) {
         <Link href={`/explorer/devices?facility=${key}`}>Devices</Link>
       </p>
 
-      <h2>Projects</h2>
-      {f.projects.length ? (
-        <Table
-          testId="projects-table"
-          caption="Credit projects of this facility, t CO2e. Owed: corrections and periods above the baseline that the project's next credits cover first."
-          columns={[
-            { label: "Project", cell: (p) => `${p.id.toString()} · ${p.name}` },
-            { label: "Standard", cell: (p) => p.standard },
-            { label: "Proponent", cell: (p) => <AccountLink address={p.proponent} /> },
-            {
-              label: "State",
-              cell: (p) => (p.active ? <Badge tone="ok">Active</Badge> : <Badge tone="bad">Inactive</Badge>),
-            },
-            { label: "Issued, t CO2e", num: true, cell: (p) => formatTonnesNumber(p.issuedKg) },
-            { label: "Retired, t CO2e", num: true, cell: (p) => formatTonnesNumber(p.retiredKg) },
-            // CarbonCredits' correctionDebtGrams: corrections and periods above the baseline, not yet covered
-            { label: "Owed, t CO2e", num: true, cell: (p) => formatGramsAsTonnes(p.owedGrams) },
-            {
-              label: "Periods above the baseline",
-              cell: (p) => <Link href={`/audit/project/${p.id.toString()}`}>Check project {p.id.toString()}</Link>,
-            },
-          ]}
-          rows={f.projects}
-          rowKey={(p) => p.id.toString()}
-        />
-      ) : (
-        <p>No credit project is registered for this facility.</p>
-      )}
+      <h2 id="projects">Projects</h2>
+      <NestedList
+        read={projects}
+        path={path}
+        anchor="projects"
+        label="projects"
+        none="No credit project is registered for this facility."
+        render={(rows) => (
+          <Table
+            testId="projects-table"
+            caption="Credit projects of this facility, t CO2e. Owed: corrections and periods above the baseline that the project's next credits cover first."
+            columns={[
+              { label: "Project", cell: (p) => `${p.id.toString()} · ${p.name}` },
+              { label: "Standard", cell: (p) => p.standard },
+              { label: "Proponent", cell: (p) => <AccountLink address={p.proponent} /> },
+              {
+                label: "State",
+                cell: (p) => (p.active ? <Badge tone="ok">Active</Badge> : <Badge tone="bad">Inactive</Badge>),
+              },
+              { label: "Issued, t CO2e", num: true, cell: (p) => formatTonnesNumber(p.issuedKg) },
+              { label: "Retired, t CO2e", num: true, cell: (p) => formatTonnesNumber(p.retiredKg) },
+              // CarbonCredits' correctionDebtGrams: corrections and periods above the baseline, not yet covered
+              { label: "Owed, t CO2e", num: true, cell: (p) => formatGramsAsTonnes(p.owedGrams) },
+              {
+                label: "Periods above the baseline",
+                cell: (p) => <Link href={`/audit/project/${p.id.toString()}`}>Check project {p.id.toString()}</Link>,
+              },
+            ]}
+            rows={rows}
+            rowKey={(p) => p.id.toString()}
+          />
+        )}
+      />
 
-      <h2>Devices</h2>
-      {f.devices.length ? (
-        <DevicesTable rows={f.devices} withFacility={false} caption="Devices registered to this facility." />
-      ) : (
-        <p>No device is registered to this facility.</p>
-      )}
+      <h2 id="devices">Devices</h2>
+      <NestedList
+        read={devices}
+        path={path}
+        anchor="devices"
+        label="devices"
+        none="No device is registered to this facility."
+        render={(rows) => (
+          <DevicesTable rows={rows} withFacility={false} caption="Devices registered to this facility, oldest first." />
+        )}
+      />
 
       <h2 id="attestations">Attestations</h2>
       <DetailList
