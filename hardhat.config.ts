@@ -38,6 +38,10 @@ const profile = {
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
   solidity: {
+    // OpenZeppelin's TimelockController, deployed as is by ignition/modules/AdminTimelock.ts to hold
+    // every contract's admin role in production (docs/contracts.md, "Roles"). Hardhat builds only
+    // the sources it is told about: contracts/ and these npm files.
+    npmFilesToBuild: ["@openzeppelin/contracts/governance/TimelockController.sol"],
     // The same settings for every build profile: `hardhat ignition deploy` builds with the
     // `production` profile, and without viaIR some contracts hit "stack too deep".
     profiles: { default: profile, production: profile },
