@@ -19,3 +19,35 @@ export async function readingsOfAttestation(ix: ExplorerIndexer, attestationId: 
     after = page.next;
   }
 }
+
+/**
+ * A facility's readings timed in [fromTs, toTsExclusive), newest first (the dashboard's device
+ * activity): read by cursor from the newest down to the first older than `fromTs`, at most `max`
+ * readings from the newest (`capped`: it stopped there first). null when the backend indexes none.
+ */
+export async function facilityReadingsInRange(
+  ix: ExplorerIndexer,
+  facility: string,
+  fromTs: bigint,
+  toTsExclusive: bigint,
+  max: number,
+): Promise<{ list: ReadingSummary[]; capped: boolean } | null> {
+  const list: ReadingSummary[] = [];
+  let read = 0;
+  for (let after: string | null = null; ;) {
+    const first = Math.min(PAGE, max - read);
+    const page: ListPage<ReadingSummary> | null = await ix.detailList(
+      "facilityReadings",
+      { facility },
+      after === null ? { first } : { first, after },
+    );
+    if (page === null) return null;
+    read += page.rows.length;
+    for (const r of page.rows) if (BigInt(r.ts) >= fromTs && BigInt(r.ts) < toTsExclusive) list.push(r);
+    // newest first: past the period's start, or the end of the list
+    const last = page.rows.at(-1);
+    if (page.next === null || (last && BigInt(last.ts) < fromTs)) return { list, capped: false };
+    if (read >= max) return { list, capped: true };
+    after = page.next;
+  }
+}

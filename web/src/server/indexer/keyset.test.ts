@@ -6,7 +6,7 @@
  * and on the block, an attestation's 5,623 readings, a device's readings tied on the time and
  * repeated in a correction batch, an account's 5,623 holdings tied on the amount, and 1,123 rows of
  * each list a detail method nests (a facility's devices and projects, a device's keys and history, an
- * attestation's corrections).
+ * attestation's corrections); and the dashboard's read of a facility's readings of a period, by cursor.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -25,7 +25,7 @@ import {
   type Page,
 } from "@carbonproof/subgraph/client";
 import { facilityWithAttestations } from "../../lib/reports/facility.ts";
-import { readingsOfAttestation } from "../../lib/reports/readings.ts";
+import { facilityReadingsInRange, readingsOfAttestation } from "../../lib/reports/readings.ts";
 import { EmbeddedIndexer } from "./embedded.ts";
 import { openStore, type Store } from "./store.ts";
 
@@ -458,4 +458,33 @@ test("the lists the detail methods nest (a facility's devices and projects, a de
     assert.equal(expected.length, WIDE, `${name}: past 1,000, without the other owner's`);
     assert.deepEqual((await walkIt()).flat(), expected, name);
   }
+});
+
+test("the dashboard's device activity: a facility's readings of a period by cursor (never by skip), from the newest, at most its cap", async () => {
+  // the indexer as the dashboard reads it, with readings(filter, page) (OFFSET, skip) refused
+  const byCursor = new Proxy(ix, {
+    get(target, key) {
+      if (key === "readings") throw new Error("read by skip");
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const all: string[] = [];
+  for (let skip = 0; ; skip += 1000) {
+    const page = (await ix.readings({ facility: deepFacility }, { first: 1000, skip }))!;
+    all.push(...page.map((r) => `${r.attestationId}:${r.leafIndex}:${r.ts}`));
+    if (page.length < 1000) break;
+  }
+  const key = (r: { attestationId: string; leafIndex: number; ts: number }) =>
+    `${r.attestationId}:${r.leafIndex}:${r.ts}`;
+  const ts = (k: string) => BigInt(k.split(":")[2]!);
+  const [from, to] = [1_700_000_000n + 100n, 1_700_000_000n + 200n];
+  const period = (await facilityReadingsInRange(byCursor, "deep-facility", from, to, 20_000))!;
+  const inPeriod = all.filter((k) => ts(k) >= from && ts(k) < to);
+  assert.ok(inPeriod.length > 1000, `more than a page (${inPeriod.length})`);
+  assert.deepEqual([period.list.map(key), period.capped], [inPeriod, false]);
+  const everything = (await facilityReadingsInRange(byCursor, "deep-facility", 0n, 2n ** 40n, 20_000))!;
+  assert.deepEqual([everything.list.map(key), everything.capped], [all, false]);
+  const capped = (await facilityReadingsInRange(byCursor, "deep-facility", 0n, 2n ** 40n, 2_500))!;
+  assert.deepEqual([capped.list.map(key), capped.capped], [all.slice(0, 2_500), true]);
 });

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
-import type { ReadingSummary, SourceTotals } from "@carbonproof/subgraph/client";
+import type { SourceTotals } from "@carbonproof/subgraph/client";
 import { DeviceHealth } from "@/components/dashboard/DeviceHealth.tsx";
 import { EmissionsChart } from "@/components/dashboard/EmissionsChart.tsx";
 import { PeriodForm } from "@/components/dashboard/PeriodForm.tsx";
@@ -26,12 +26,13 @@ import {
 import { NotIndexedYet } from "@/components/explorer/Status.tsx";
 import { indexedPresence } from "@/server/indexedPresence.ts";
 import { dayOf, parseRange, rangeQuery, rangeSeconds } from "@/lib/reports/period.ts";
+import { facilityReadingsInRange } from "@/lib/reports/readings.ts";
 import { decodeParam } from "@/lib/params.ts";
 import { NumTh } from "@/components/NumTh.tsx";
 
 export const metadata: Metadata = { title: "Facility dashboard" };
 
-/** Readings read for device activity at most (newest first); the page says when it stopped there. */
+/** Readings read for device activity at most (newest first, by cursor); the page says when it stopped there. */
 const MAX_ACTIVITY_READINGS = 20_000;
 
 type Props = {
@@ -78,7 +79,7 @@ export default async function DashboardPage({ params, searchParams }: Props) {
 
   const [sourceRows, readings, oracle] = await Promise.all([
     ix.sourceTotals({ fromDay: range.fromDay, toDay: range.toDay, facility: code }).catch((e: unknown) => e as Error),
-    readingsInRange(code, fromTs, toTsExclusive).catch((e: unknown) => e as Error),
+    facilityReadingsInRange(ix, code, fromTs, toTsExclusive, MAX_ACTIVITY_READINGS).catch((e: unknown) => e as Error),
     detail.code
       ? oracleDeviceHealth(detail.code, Number(fromTs) * 1000)
       : Promise.resolve<OracleHealthRead>({
@@ -253,22 +254,6 @@ export default async function DashboardPage({ params, searchParams }: Props) {
       <DeviceHealth activity={activity} oracle={oracle} readingsNote={readingsNote} />
     </>
   );
-
-  async function readingsInRange(
-    facility: string,
-    from: bigint,
-    to: bigint,
-  ): Promise<{ list: ReadingSummary[]; capped: boolean } | null> {
-    const list: ReadingSummary[] = [];
-    for (let skip = 0; skip < MAX_ACTIVITY_READINGS; skip += 1000) {
-      const page = await ix.readings({ facility }, { first: 1000, skip });
-      if (page === null) return null;
-      for (const r of page) if (BigInt(r.ts) >= from && BigInt(r.ts) < to) list.push(r);
-      // newest first: past the start of the period, or the end of the list
-      if (page.length < 1000 || (page.length && BigInt(page.at(-1)!.ts) < from)) return { list, capped: false };
-    }
-    return { list, capped: true };
-  }
 }
 
 function IndexerProblem({ error }: { error: unknown }) {
