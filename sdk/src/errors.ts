@@ -18,7 +18,9 @@ export type SdkErrorCode =
   | "INVALID_FACTOR_SET"
   | "INVALID_ACTIVITY"
   | "INVALID_BUNDLE"
-  | "INVALID_CSV";
+  | "INVALID_CSV"
+  | "EVENT_RANGE_FAILED"
+  | "INVALID_IGNITION_JOURNAL";
 
 export type SdkErrorOptions = {
   code: SdkErrorCode;

@@ -61,4 +61,8 @@ export * from "./reading/csv.ts";
 export * from "./bundle/index.ts";
 export * from "./verify/index.ts";
 export { chainFor } from "./chain.ts";
+export { blockRanges, DEFAULT_LOG_RANGE_BLOCKS } from "./chain/blockRanges.ts";
+export { readContractEvents, type QuerySlot, type ReadContractEventsParameters } from "./chain/readContractEvents.ts";
+export { EventRangeError, SDK_EVENT_READ_SETTINGS, type EventReadSettingNames } from "./chain/eventRangeError.ts";
+export { startBlocksFromJournal } from "./chain/startBlocksFromJournal.ts";
 export { urlForMessages, urlScrubber } from "./urls.ts";

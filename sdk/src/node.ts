@@ -6,4 +6,5 @@ export * from "./index.ts";
 export { nativeSha256 } from "./reading/nodeHash.ts";
 export { fileSource, folderSource } from "./verify/fileSource.ts";
 export { heliaRepoSource } from "./verify/heliaRepoSource.ts";
+export { ignitionStartBlocks } from "./chain/ignitionStartBlocks.ts";
 export { SignatureVerifier, referenceVerify } from "./reading/nodeVerifier.ts";

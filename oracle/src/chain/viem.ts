@@ -20,6 +20,10 @@ import type {
   TxReceipt,
 } from "../batch/pipeline.ts";
 import { attestationRegistryAbi, oracleSetAbi } from "./abi.ts";
+import { blockRanges } from "../../../sdk/src/chain/blockRanges.ts";
+
+// the sdk's range splitter (its default size is LOG_RANGE's), also the device directory's
+export { blockRanges };
 
 /** Blocks per `eth_getLogs` (many RPC nodes cap ranges at 10,000). */
 export const LOG_RANGE = 5_000n;
@@ -451,18 +455,6 @@ export async function findRegularAttestation(
       { code: "SEARCH_BOUND" },
     );
   return null;
-}
-
-/**
- * Blocks `from` to `to` (both included) as consecutive `eth_getLogs` ranges of at most `size`
- * blocks, oldest first: ranges RPC nodes take (many cap them at 10,000 blocks).
- */
-export function* blockRanges(
-  from: bigint,
-  to: bigint,
-  size: bigint = LOG_RANGE,
-): Generator<{ fromBlock: bigint; toBlock: bigint }> {
-  for (let a = from; a <= to; a += size) yield { fromBlock: a, toBlock: a + size - 1n < to ? a + size - 1n : to };
 }
 
 /** Block `n`'s timestamp (unix s). */

@@ -36,6 +36,8 @@ export type VerifyCache = {
   revoked: Map<string, Promise<boolean>>;
   /** Factor sets of the walk's bundles by id (their content hashes to it): one copy each. */
   factorSets: Map<string, Bundle["factorSet"]>;
+  /** Runs one eth_getLogs range of the walk's event reads when fewer than the limit are in flight. */
+  eventSlot?: <T>(run: () => Promise<T>) => Promise<T>;
 };
 
 /** @param opts.fetchConcurrency bundle requests in flight at once over the whole walk (default 8) */
@@ -48,6 +50,7 @@ export function createVerifyCache(opts: { fetchConcurrency?: number } = {}): Ver
     devices: new Map(),
     revoked: new Map(),
     factorSets: new Map(),
+    eventSlot: limiter(DEFAULT_FETCH_CONCURRENCY),
   };
 }
 

@@ -1,19 +1,31 @@
 /**
  * Contract events as the dApp reads them: from the deployment's block (no CarbonProof event is
- * older), never from block 0, and in bounded block ranges, one eth_getLogs per range. Hosted RPC
- * providers refuse a log query over more than a few thousand blocks, and a chain's whole history
- * in one query is slow where they do not. The ranges of a read go out through the sdk's limiter,
- * a few at a time, and their results are joined in chain order.
+ * older), never from block 0, and in bounded block ranges, one eth_getLogs per range, by the sdk's
+ * ranged reader (sdk/src/chain/readContractEvents.ts, the audit walk's and `carbonproof`'s too).
+ * The ranges of a page's reads go out through one limiter, a few at a time, and each read's
+ * results are joined in chain order. Here: the dApp's settings (CARBONPROOF_START_BLOCK,
+ * CARBONPROOF_LOG_RANGE_BLOCKS) and the names a refused range's error gives them.
  *
- * The sdk has no ranged log reader to reuse (its verifier and `shortfalls` query
- * `fromBlock`…latest in one go); the embedded indexer (web/src/server/indexer/sync.ts) has its own
- * ranges, tied to its store.
+ * The embedded indexer (web/src/server/indexer/sync.ts) has its own ranges, tied to its store.
  */
 import type { Abi, Address, PublicClient } from "viem";
+import { DEFAULT_LOG_RANGE_BLOCKS as SDK_LOG_RANGE_BLOCKS } from "../../../../sdk/src/chain/blockRanges.ts";
+import type { EventReadSettingNames } from "../../../../sdk/src/chain/eventRangeError.ts";
+import { readContractEvents as readRanges } from "../../../../sdk/src/chain/readContractEvents.ts";
 import { DEFAULT_FETCH_CONCURRENCY, limiter } from "../../../../sdk/src/verify/cache.ts";
+import type { EventReadOptions } from "../../../../sdk/src/verify/walkEvents.ts";
+import type { RuntimeConfig } from "../config.ts";
 
-/** Blocks per eth_getLogs query unless configured (CARBONPROOF_LOG_RANGE_BLOCKS): within most providers' limits. */
-export const DEFAULT_LOG_RANGE_BLOCKS = 5_000;
+export { EventRangeError } from "../../../../sdk/src/chain/eventRangeError.ts";
+
+/** Blocks per eth_getLogs query unless configured (CARBONPROOF_LOG_RANGE_BLOCKS): the sdk's default. */
+export const DEFAULT_LOG_RANGE_BLOCKS = Number(SDK_LOG_RANGE_BLOCKS);
+
+/** What a refused range's error tells the operator to change: the dApp's environment variables. */
+export const WEB_EVENT_READ_SETTINGS: EventReadSettingNames = {
+  range: "CARBONPROOF_LOG_RANGE_BLOCKS",
+  start: "CARBONPROOF_START_BLOCK",
+};
 
 /** Where and how a page reads events: one of these per page load, shared by its reads. */
 export type EventReads = {
@@ -40,27 +52,18 @@ export function eventReads(
   return { fromBlock, rangeBlocks, slot: limiter(o.concurrency ?? DEFAULT_FETCH_CONCURRENCY) };
 }
 
-/** A range's eth_getLogs failed: which range, and which settings bound it. */
-export class EventRangeError extends Error {
-  override name = "EventRangeError";
-  readonly code = "EVENT_RANGE_FAILED";
-  readonly fromBlock: bigint;
-  readonly toBlock: bigint;
+/** The runtime's reads: from CARBONPROOF_START_BLOCK in ranges of CARBONPROOF_LOG_RANGE_BLOCKS (config.ts). */
+export function runtimeEventReads(runtime: Pick<RuntimeConfig, "startBlock" | "logRangeBlocks">): EventReads {
+  return eventReads({ startBlock: runtime.startBlock, rangeBlocks: runtime.logRangeBlocks });
+}
 
-  constructor(what: string, fromBlock: bigint, toBlock: bigint, reads: EventReads, cause: unknown) {
-    // viem's short message ("Request exceeds defined limit.") and the node's own words
-    const e = cause as { shortMessage?: string; details?: string; message?: string };
-    const short = (e.shortMessage ?? e.message ?? String(cause)).replace(/\.$/, "");
-    const reason = e.details && e.details !== short ? `${short} (${e.details})` : short;
-    super(
-      `The node refused or failed the ${what} event query over blocks ${fromBlock}–${toBlock} (${toBlock - fromBlock + 1n} blocks): ${reason}. ` +
-        `If its eth_getLogs allows fewer blocks per query, set CARBONPROOF_LOG_RANGE_BLOCKS below ${reads.rangeBlocks}; ` +
-        `reads start at block ${reads.fromBlock}, the deployment's (CARBONPROOF_START_BLOCK).`,
-      { cause },
-    );
-    this.fromBlock = fromBlock;
-    this.toBlock = toBlock;
-  }
+/**
+ * The same settings as the sdk's walks take them (verifyLineage, projectShortfalls): their event
+ * reads start at the deployment's block and go in the same ranges, and a refused range names the
+ * dApp's settings.
+ */
+export function walkEventOptions(reads: EventReads): Omit<EventReadOptions, "client" | "cache"> {
+  return { fromBlock: reads.fromBlock, logRangeBlocks: reads.rangeBlocks, eventSettings: WEB_EVENT_READ_SETTINGS };
 }
 
 export type EventQuery = {
@@ -77,7 +80,8 @@ export type EventQuery = {
  * The `eventName` events of `address` from `reads.fromBlock` to `query.toBlock` (default the head),
  * one query per `reads.rangeBlocks` blocks through `reads.slot`, in chain order. After a range
  * fails, the ranges not yet started are not sent and the read rejects with an
- * {@link EventRangeError}. Without `reads`: from block 0 in default ranges.
+ * {@link EventRangeError} naming CARBONPROOF_LOG_RANGE_BLOCKS and CARBONPROOF_START_BLOCK.
+ * Without `reads`: from block 0 in default ranges.
  */
 export async function readContractEvents<T>(
   client: PublicClient,
@@ -85,33 +89,12 @@ export async function readContractEvents<T>(
   query: EventQuery,
 ): Promise<T[]> {
   const r = reads ?? eventReads();
-  // not viem's cached block number (up to 4 s old): a page refreshed after a transaction must see its events
-  const toBlock = query.toBlock ?? (await client.getBlockNumber({ cacheTime: 0 }));
-  const ranges: [bigint, bigint][] = [];
-  for (let from = r.fromBlock; from <= toBlock; from += r.rangeBlocks) {
-    const to = from + r.rangeBlocks - 1n;
-    ranges.push([from, to < toBlock ? to : toBlock]);
-  }
-  let failed = false;
-  const parts = await Promise.all(
-    ranges.map(([fromBlock, to]) =>
-      r.slot(async () => {
-        if (failed) return [];
-        try {
-          return (await client.getContractEvents({
-            address: query.address,
-            abi: query.abi,
-            eventName: query.eventName,
-            args: query.args,
-            fromBlock,
-            toBlock: to,
-          } as never)) as unknown as T[];
-        } catch (cause) {
-          failed = true;
-          throw new EventRangeError(`${query.eventName} (${query.address})`, fromBlock, to, r, cause);
-        }
-      }),
-    ),
-  );
-  return parts.flat();
+  const events = await readRanges(client, {
+    ...query,
+    fromBlock: r.fromBlock,
+    rangeBlocks: r.rangeBlocks,
+    slot: r.slot,
+    settings: WEB_EVENT_READ_SETTINGS,
+  });
+  return events as unknown as T[];
 }
