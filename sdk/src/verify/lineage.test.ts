@@ -2,7 +2,17 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { createWalletClient, encodeAbiParameters, http, keccak256, type Address, type Hex } from "viem";
+import {
+  createPublicClient,
+  createWalletClient,
+  custom,
+  encodeAbiParameters,
+  http,
+  keccak256,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat as hardhatChain } from "viem/chains";
 import { buildBundle } from "../bundle/bundle.ts";
@@ -34,6 +44,8 @@ let certificates: Address;
 let marketplace: Address;
 let tokenId: bigint;
 let certificateId: bigint;
+/** The block after the contracts' deployment and set-up, before any attestation: a deployment block. */
+let deployedAt: bigint;
 const attestationIds: Hex[] = [];
 const headers: BatchHeader[] = [];
 const cids: string[] = [];
@@ -65,6 +77,7 @@ before(async () => {
   });
   marketplace = (await chain.client.waitForTransactionReceipt({ hash })).contractAddress!;
   await registerTestProject(chain, credits, FACILITY);
+  deployedAt = await chain.client.getBlockNumber();
   for (let hour = 0; hour < 2; hour++) {
     const start = 1763900000 + 3600 * hour;
     const envelopes = flueGasEnvelopes({
@@ -167,6 +180,68 @@ test("verifyLineage walks a certificate back to its readings, every link PASS, s
   assert.equal(snapshots[0]!.done, false);
   assert.ok(snapshots[0]!.sections.flatMap((s) => s.checks).length < all.length);
   assert.deepEqual(lines(snapshots.at(-1)!), all);
+});
+
+/** A client on the test chain whose transport records every eth_getLogs (address, topics, range). */
+function countingClient() {
+  const getLogs: { key: string; fromBlock: bigint; toBlock: bigint }[] = [];
+  const node = http(chain.rpcUrl)({ retryCount: 0 });
+  const client = createPublicClient({
+    transport: custom(
+      {
+        async request({ method, params }: { method: string; params?: unknown }) {
+          if (method === "eth_getLogs") {
+            const f = (params as [{ address: string; topics: unknown; fromBlock: Hex; toBlock: Hex }])[0];
+            getLogs.push({
+              key: `${f.address.toLowerCase()} ${JSON.stringify(f.topics)}`,
+              fromBlock: BigInt(f.fromBlock),
+              toBlock: BigInt(f.toBlock),
+            });
+          }
+          return node.request({ method, params } as never);
+        },
+      },
+      { retryCount: 0 },
+    ),
+  }) as PublicClient;
+  return { client, getLogs };
+}
+
+test("verifyLineage from the deployment's block in ranges of 3 blocks: the whole-chain read's report, no eth_getLogs before that block or over 3 blocks", async () => {
+  const options = {
+    registry: chain.registry,
+    deviceRegistry: chain.deviceRegistry,
+    certificates,
+    marketplace,
+    source: mapSource(pinned, "test gateway"),
+    target: { certificateId },
+    signatures: nobleSignatureVerifier,
+  };
+  const { client, getLogs } = countingClient();
+  const ranged = await verifyLineage({ ...options, client, fromBlock: deployedAt, logRangeBlocks: 3n });
+  const whole = await verifyLineage({ ...options, client: chain.client });
+  assert.equal(ranged.ok, true, lines(ranged).join("\n"));
+  assert.deepEqual(ranged, whole);
+
+  const head = await chain.client.getBlockNumber();
+  assert.ok(deployedAt > 3n && head - deployedAt + 1n > 3n, `the events span several ranges (${deployedAt}–${head})`);
+  for (const q of getLogs) {
+    assert.ok(
+      q.fromBlock >= deployedAt,
+      `eth_getLogs from ${q.fromBlock}, before the deployment's block ${deployedAt}`,
+    );
+    assert.ok(q.toBlock - q.fromBlock + 1n <= 3n, `eth_getLogs over ${q.fromBlock}–${q.toBlock}`);
+  }
+  // every event read (submissions, issuances, the retirement, sales, recorded shortfalls and
+  // corrections) starts at the deployment's block, its ranges 3 blocks apart from there
+  const starts = new Map<string, bigint>();
+  for (const q of getLogs) {
+    assert.equal((q.fromBlock - deployedAt) % 3n, 0n, `a range from ${q.fromBlock}: not on the 3-block grid`);
+    const s = starts.get(q.key);
+    starts.set(q.key, s === undefined || q.fromBlock < s ? q.fromBlock : s);
+  }
+  assert.ok(starts.size >= 5, `${starts.size} distinct event queries`);
+  for (const [query, start] of starts) assert.equal(start, deployedAt, query);
 });
 
 test("verifyLineage: a tampered bundle FAILs at 'bundle CID = on-chain CID' of its attestation, the rest still PASS", async () => {

@@ -12,6 +12,7 @@ import { carbonCreditsAbi } from "./abi.ts";
 import type { VerifyCache } from "./cache.ts";
 import type { BundleSource } from "./sources.ts";
 import { findSubmissions } from "./verifyAttestation.ts";
+import { walkEvents, type EventReadOptions } from "./walkEvents.ts";
 
 /**
  * The reverts of recordShortfall that mean "nothing to record now": at or below the baseline,
@@ -33,14 +34,13 @@ const NOTHING_TO_RECORD = new Set([
   "CarbonCreditsChallengePending",
 ]);
 
-export type ShortfallOptions = {
+export type ShortfallOptions = EventReadOptions & {
   client: PublicClient;
   /** AttestationRegistry: the facility's submissions (AttestationSubmitted) */
   registry: Address;
   /** CarbonCredits: the project, its issued and recorded periods, and the calls */
   credits: Address;
   projectId: number;
-  fromBlock?: bigint;
   /** calls in flight at once (default 4) */
   concurrency?: number;
   /** shared with a walk's other verifications (verifyLineage) */
@@ -106,21 +106,22 @@ export async function projectShortfalls(o: ShortfallOptions): Promise<ProjectSho
   // the attestations the project issued or settled already need no call (a mature facility has thousands)
   const settledLogs = await Promise.all(
     (["CreditsIssued", "ShortfallRecorded"] as const).map((eventName) =>
-      o.client.getContractEvents({
-        address: o.credits,
-        abi: carbonCreditsAbi,
-        eventName,
-        args: { projectId: o.projectId },
-        fromBlock: o.fromBlock ?? 0n,
-        toBlock: "latest",
-      }),
+      walkEvents(o, { address: o.credits, abi: carbonCreditsAbi, eventName, args: { projectId: o.projectId } }),
     ),
   );
   const settled = new Set(
     settledLogs.flat().map((l) => ((l.args as { attestationId?: Hex }).attestationId ?? "").toLowerCase()),
   );
   const submissions = await findSubmissions(
-    { client: o.client, registry: o.registry, fromBlock: o.fromBlock, cache: o.cache, source: noSource },
+    {
+      client: o.client,
+      registry: o.registry,
+      fromBlock: o.fromBlock,
+      logRangeBlocks: o.logRangeBlocks,
+      eventSettings: o.eventSettings,
+      cache: o.cache,
+      source: noSource,
+    },
     { facilityId: project.facilityId },
   );
   const all = submissions.filter(
@@ -136,13 +137,11 @@ export async function projectShortfalls(o: ShortfallOptions): Promise<ProjectSho
   // the ones recorded already (CorrectionRecorded, indexed by correction id: asked 100 ids a query)
   const recordedCorrections = new Set<string>();
   for (let i = 0; i < corrections.length; i += 100) {
-    const logs = await o.client.getContractEvents({
+    const logs = await walkEvents(o, {
       address: o.credits,
       abi: carbonCreditsAbi,
       eventName: "CorrectionRecorded",
       args: { correctionId: corrections.slice(i, i + 100).map((c) => c.id) },
-      fromBlock: o.fromBlock ?? 0n,
-      toBlock: "latest",
     });
     for (const l of logs)
       recordedCorrections.add(((l.args as { correctionId?: Hex }).correctionId ?? "").toLowerCase());

@@ -34,17 +34,17 @@ import {
 } from "./cache.ts";
 import { nobleSignatureVerifier, type SignatureBatchVerifier } from "./signatures.ts";
 import type { BundleSource } from "./sources.ts";
+import { walkEvents, type EventReadOptions } from "./walkEvents.ts";
 
 export type VerifyTarget = { attestationId: Hex } | { envelope: Envelope };
 
-export type VerifyOptions = {
+export type VerifyOptions = EventReadOptions & {
   client: PublicClient;
   registry: Address;
   /** DeviceRegistry address; without it device signatures are a FAIL (keys unknown). */
   deviceRegistry?: Address;
   target: VerifyTarget;
   source: BundleSource;
-  fromBlock?: bigint;
   /** How many readings to also prove with the registry's on-chain `verifyReading` (default 16). */
   onchainProofs?: number;
   /**
@@ -118,15 +118,11 @@ async function fetchSubmissions(
   o: Omit<VerifyOptions, "target">,
   args: { id?: Hex; facilityId?: Hex },
 ): Promise<Submitted[]> {
-  const logs = await o.client.getLogs({
+  const logs = await walkEvents(o, {
     address: o.registry,
-    event: attestationRegistryAbi.find((x) => x.type === "event" && x.name === "AttestationSubmitted") as Extract<
-      (typeof attestationRegistryAbi)[number],
-      { type: "event"; name: "AttestationSubmitted" }
-    >,
+    abi: attestationRegistryAbi,
+    eventName: "AttestationSubmitted",
     args,
-    fromBlock: o.fromBlock ?? 0n,
-    toBlock: "latest",
   });
   return logs.map((log) => ({
     id: log.args.id as Hex,

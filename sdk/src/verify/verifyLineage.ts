@@ -7,6 +7,7 @@ import { bundleCidAsync, decodeBundle } from "../bundle/bundle.ts";
 import { SdkError } from "../errors.ts";
 import { bytes32ToId, idToBytes32 } from "../ids.ts";
 import type { BundleSource } from "./sources.ts";
+import { walkEvents } from "./walkEvents.ts";
 import { projectShortfalls } from "./shortfalls.ts";
 import {
   bundleReadingKeys,
@@ -239,15 +240,11 @@ export async function verifyLineage(o: LineageOptions): Promise<LineageReport> {
     await purchase;
     return finish(report());
   }
-  const logs = await o.client.getLogs({
+  const logs = await walkEvents(base, {
     address: credits,
-    event: carbonCreditsAbi.find((x) => x.type === "event" && x.name === "CreditsIssued") as Extract<
-      (typeof carbonCreditsAbi)[number],
-      { type: "event"; name: "CreditsIssued" }
-    >,
+    abi: carbonCreditsAbi,
+    eventName: "CreditsIssued",
     args: { tokenId },
-    fromBlock: o.fromBlock ?? 0n,
-    toBlock: "latest",
   });
   if (logs.length === 0) {
     add(creditSection, fail("credit issued", `no CreditsIssued for token ${tokenId} at ${credits}`));
@@ -310,6 +307,8 @@ export async function verifyLineage(o: LineageOptions): Promise<LineageReport> {
       credits: credits!,
       projectId,
       fromBlock: o.fromBlock,
+      logRangeBlocks: o.logRangeBlocks,
+      eventSettings: o.eventSettings,
       concurrency: o.concurrency,
       cache,
     });
@@ -615,12 +614,11 @@ type BoughtLog = {
 async function checkPurchase(o: LineageOptions, certificateId: bigint, cert: Certificate): Promise<LinkCheck[]> {
   const link = "purchase";
   if (!o.certificates) return [skip(link, "no RetirementCertificates address given")];
-  const retiredLogs = (await o.client.getContractEvents({
+  const retiredLogs = (await walkEvents(o, {
     address: o.certificates,
     abi: retirementCertificatesAbi,
     eventName: "Retired",
     args: { certificateId },
-    fromBlock: o.fromBlock ?? 0n,
   })) as unknown as {
     args: { creditId: bigint; amount: bigint; retiree: Address; holder: Address };
     transactionHash: Hex;
@@ -645,12 +643,11 @@ async function checkPurchase(o: LineageOptions, certificateId: bigint, cert: Cer
     checks.push(skip(link, "no Marketplace address given: sales not looked up"));
     return checks;
   }
-  const bought = (await o.client.getContractEvents({
+  const bought = (await walkEvents(o, {
     address: o.marketplace,
     abi: marketplaceAbi,
     eventName: "Bought",
     args: { buyer: cert.retiree, tokenId: cert.creditId },
-    fromBlock: o.fromBlock ?? 0n,
     toBlock: retired.blockNumber,
   })) as unknown as BoughtLog[];
   const inOne = bought.find((b) => b.args.retired && b.args.certificateId === certificateId);
@@ -683,12 +680,11 @@ async function checkPurchase(o: LineageOptions, certificateId: bigint, cert: Cer
   }
   let issuedTo = false;
   if (o.credits) {
-    const issued = await o.client.getContractEvents({
+    const issued = await walkEvents(o, {
       address: o.credits,
       abi: carbonCreditsAbi,
       eventName: "CreditsIssued",
       args: { tokenId: cert.creditId },
-      fromBlock: o.fromBlock ?? 0n,
       toBlock: retired.blockNumber,
     });
     issuedTo = issued.some((l) => isAddressEqual((l.args as { to: Address }).to, cert.retiree));

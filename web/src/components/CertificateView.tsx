@@ -3,6 +3,7 @@
 import Link from "next/link";
 import { useState } from "react";
 import { useRuntimeConfig } from "@/app/providers.tsx";
+import { runtimeEventReads } from "@/lib/chain/events.ts";
 import { useChainQuery, useReader } from "@/lib/chain/hooks.ts";
 import { idString, methodologyLabel, readCertificateFacts } from "@/lib/chain/reads.ts";
 import { describeError } from "@/lib/errors.ts";
@@ -48,7 +49,12 @@ export function CertificateView({ id }: { id: string }) {
     setVerification({ status: "running" });
     try {
       // Fresh reads straight from the chain, not the page's cached data.
-      const fresh = await readCertificateFacts(reader, runtime.addresses, certificateId!);
+      // from the deployment's block in the configured ranges, as the page's first read
+      const fresh = await readCertificateFacts(
+        reader,
+        { ...runtime.addresses, events: runtimeEventReads(runtime) },
+        certificateId!,
+      );
       setVerification({ status: "done", checks: certificateChecks(fresh), at: new Date().toISOString() });
     } catch (cause) {
       setVerification({ status: "error", message: describeError(cause).message });

@@ -3,10 +3,11 @@ import { createPublicClient, http, isAddressEqual, type Address } from "viem";
 import { carbonCreditsAbi, deployedContracts } from "../../verify/abi.ts";
 import { projectShortfalls } from "../../verify/shortfalls.ts";
 import { CliError, EXIT_FAIL, EXIT_OK, toJson, type Io } from "../io.ts";
-import { address, fromAddressesFile } from "./verify.ts";
+import { address, fromAddressesFile, logRangeOption } from "./verify.ts";
 
 export const SHORTFALLS_HELP = `Usage: carbonproof shortfalls --rpc URL --project ID
-                              [--credits ADDR --registry ADDR | --addresses FILE] [--from-block N] [--json]
+                              [--credits ADDR --registry ADDR | --addresses FILE]
+                              [--from-block N] [--log-range N] [--json]
 
 The periods of a credit project that emitted more than its baseline, their challenge window
 over, that nobody has recorded yet (CarbonCredits.recordShortfall), and the correction batches
@@ -29,6 +30,7 @@ Options:
   --addresses FILE   deployed addresses JSON (keys ending in CarbonCredits and AttestationRegistry);
                      without any, the deployment of the chain's id in sdk/src/contracts/generated.ts
   --from-block N     first block to search for events (default: the deployment's, else 0)
+  --log-range N      blocks per eth_getLogs query (default 5000); lower it when the RPC refuses a range
   --json             print {projectId, facilityId, owedGrams, regular, settled, unrecorded[], unasked[]}
                      (each unrecorded entry with its full header, the argument recordShortfall takes)
   -h, --help         this help
@@ -49,6 +51,7 @@ export async function shortfallsCommand(io: Io, argv: string[]): Promise<number>
       registry: { type: "string" },
       addresses: { type: "string" },
       "from-block": { type: "string" },
+      "log-range": { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -66,6 +69,7 @@ export async function shortfallsCommand(io: Io, argv: string[]): Promise<number>
   const projectId = Number(values.project);
   if (values["from-block"] !== undefined && !/^[0-9]+$/.test(values["from-block"]))
     throw new CliError("--from-block must be a non-negative integer.");
+  const ranges = logRangeOption(values["log-range"]);
   const client = createPublicClient({ transport: http(values.rpc) });
   const fromFile = values.addresses ? fromAddressesFile(values.addresses) : {};
   let credits: Address | undefined = values.credits ? address(values.credits, "--credits") : fromFile.credits;
@@ -110,7 +114,7 @@ export async function shortfallsCommand(io: Io, argv: string[]): Promise<number>
       : startBlock !== undefined
         ? BigInt(startBlock)
         : undefined;
-  const r = await projectShortfalls({ client, registry, credits, projectId, fromBlock });
+  const r = await projectShortfalls({ client, registry, credits, projectId, fromBlock, ...ranges });
   const failed = r.unrecorded.length > 0 || r.unrecordedCorrections.length > 0 || r.unasked.length > 0;
   if (values.json) {
     io.stdout(`${toJson({ ...r, ok: !failed })}\n`);

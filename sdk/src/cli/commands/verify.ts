@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createPublicClient, getAddress, http, isAddress, type Abi, type Address, type Hex } from "viem";
 import type { ContractName, DeployedContract } from "../../contracts/generated.ts";
+import type { EventReadSettingNames } from "../../chain/eventRangeError.ts";
 import { SdkError } from "../../errors.ts";
 import { parseEnvelope } from "../../reading/parse.ts";
 import { carbonCreditsAbi, deployedContracts, marketplaceAbi, retirementCertificatesAbi } from "../../verify/abi.ts";
@@ -72,7 +73,10 @@ Options:
   --bundle SRC            the bundle: a file, an IPFS HTTP gateway base URL, a folder of <cid>.json
                           files, or a Helia repository directory (the oracle's <dataDir>/ipfs);
                           all but a file are read by CID.
-  --from-block N          first block to search for events (default 0)
+  --from-block N          first block to search for events: the deployment's (default: its
+                          startBlock in generated.ts when the addresses come from there, else 0)
+  --log-range N           blocks per eth_getLogs query of those searches (default 5000); lower it
+                          when the RPC refuses a range (many cap eth_getLogs at a few thousand blocks)
   --onchain-proofs N      readings also proven with verifyReading on-chain (default 16)
   --skip-history          do not fetch the facility's other bundles (no-double-attestation check)
   --json                  print {attestationId, ok, checks[], facilityContext, factorSet, evidence} as
@@ -88,6 +92,24 @@ Exit status: 0 no link FAILs (SKIP lines say what could not be checked); 1 a lin
 2 bad usage or input; 3 the run could not complete (the RPC did not answer, or another
 operational error): nothing was decided, run it again.
 `;
+
+/** What a refused eth_getLogs range's error tells a CLI user to change. */
+export const CLI_EVENT_READ_SETTINGS: EventReadSettingNames = {
+  range: "--log-range",
+  start: "--from-block",
+  docsPath: "docs/sdk.md",
+};
+
+/** `--log-range N` as the verifier's options take it (blocks per eth_getLogs, at least 1), and the flags' names for its errors. */
+export function logRangeOption(value: string | undefined): {
+  logRangeBlocks?: bigint;
+  eventSettings: EventReadSettingNames;
+} {
+  if (value === undefined) return { eventSettings: CLI_EVENT_READ_SETTINGS };
+  if (!/^[0-9]+$/.test(value) || BigInt(value) < 1n)
+    throw new CliError(`--log-range must be a whole number of blocks, at least 1, got ${JSON.stringify(value)}.`);
+  return { logRangeBlocks: BigInt(value), eventSettings: CLI_EVENT_READ_SETTINGS };
+}
 
 export function address(value: string, flag: string): Address {
   if (!isAddress(value, { strict: false })) throw new CliError(`${flag}: ${JSON.stringify(value)} is not an address.`);
@@ -216,6 +238,7 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
       marketplace: { type: "string" },
       bundle: { type: "string" },
       "from-block": { type: "string" },
+      "log-range": { type: "string" },
       "onchain-proofs": { type: "string" },
       "skip-history": { type: "boolean" },
       json: { type: "boolean" },
@@ -317,6 +340,7 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
     registry,
     ...(deviceRegistry ? { deviceRegistry } : {}),
     source: bundleSourceOf(values.bundle),
+    ...logRangeOption(values["log-range"]),
     ...(fromBlock !== undefined
       ? { fromBlock: BigInt(fromBlock) }
       : startBlock !== undefined

@@ -9,6 +9,7 @@ import { Table, type Column } from "@/components/explorer/Table.tsx";
 import { TxStatus } from "@/components/TxStatus.tsx";
 import { WalletButton } from "@/components/WalletButton.tsx";
 import { carbonCreditsAbi } from "@/lib/chain/abis.ts";
+import { walkEventOptions } from "@/lib/chain/events.ts";
 import { useChainQuery, useTransaction } from "@/lib/chain/hooks.ts";
 import { idString } from "@/lib/chain/reads.ts";
 import { formatDateTime, formatGramsAsTonnes, shortHash } from "@/lib/explorer/format.ts";
@@ -60,13 +61,20 @@ export function ProjectShortfallsView({ id }: { id: string }) {
   const registry = runtime.addresses.AttestationRegistry;
   const q = useChainQuery(
     ["project-shortfalls", id],
-    async (client) => {
+    async (client, deployment) => {
       if (typeof projectId === "string" || !credits || !registry) return null;
       const count = Number(
         await client.readContract({ address: credits, abi: carbonCreditsAbi, functionName: "projectCount" }),
       );
       if (projectId > count) return { missing: count } as const;
-      return projectShortfalls({ client, registry, credits, projectId });
+      return projectShortfalls({
+        client,
+        registry,
+        credits,
+        projectId,
+        // from the deployment's block, in the configured ranges (as the page's other reads)
+        ...(deployment.events ? walkEventOptions(deployment.events) : {}),
+      });
     },
     { enabled: typeof projectId === "number" && Boolean(credits && registry) },
   );

@@ -1,5 +1,6 @@
 /**
- * Runs the sdk's lineage walk in the browser with the deployment's addresses, WebCrypto for
+ * Runs the sdk's lineage walk in the browser with the deployment's addresses and event-read
+ * settings (CARBONPROOF_START_BLOCK, CARBONPROOF_LOG_RANGE_BLOCKS), WebCrypto for
  * device signatures (in Web Workers; in the page, or @noble/curves where there is no WebCrypto),
  * and times it.
  */
@@ -7,6 +8,7 @@ import type { PublicClient } from "viem";
 import { nobleSignatureVerifier, webCryptoSignatureVerifier } from "../../../../sdk/src/verify/signatures.ts";
 import { verifyLineage, type LineageReport, type LineageTarget } from "../../../../sdk/src/verify/verifyLineage.ts";
 import type { RuntimeConfig } from "../config.ts";
+import { runtimeEventReads, walkEventOptions } from "../chain/events.ts";
 import { appBundleSource } from "./source.ts";
 import { workerSignatureVerifier } from "./workerVerifier.ts";
 
@@ -42,6 +44,8 @@ export async function runAudit(
     ...(a.CarbonCredits ? { credits: a.CarbonCredits } : {}),
     ...(a.RetirementCertificates ? { certificates: a.RetirementCertificates } : {}),
     ...(a.Marketplace ? { marketplace: a.Marketplace } : {}),
+    // the deployment's events from its first block, in the configured ranges
+    ...walkEventOptions(runtimeEventReads(runtime)),
     source: appBundleSource(runtime),
     signatures,
     target,
