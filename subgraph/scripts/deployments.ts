@@ -7,6 +7,8 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
+import { ignitionStartBlocks } from "../../sdk/src/chain/ignitionStartBlocks.ts";
+import { startBlocksFromJournal } from "../../sdk/src/chain/startBlocksFromJournal.ts";
 
 const address = z
   .string()
@@ -73,37 +75,15 @@ export function productionDeployment(
 
 const ignitionAddresses = z.record(z.string(), address);
 
-/**
- * Start blocks from an Ignition journal: the block of each contract's deployment receipt, keyed by
- * future id (`Module#Contract`). Lines that are not deployment confirmations are skipped.
- */
-export function startBlocksFromJournal(journal: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of journal.split("\n")) {
-    if (!line.trim()) continue;
-    let entry: unknown;
-    try {
-      entry = JSON.parse(line);
-    } catch (cause) {
-      throw new Error(`unreadable Ignition journal line: ${line.slice(0, 80)}`, { cause });
-    }
-    const e = entry as { futureId?: unknown; receipt?: { blockNumber?: unknown; contractAddress?: unknown } };
-    const block = e.receipt?.blockNumber;
-    if (typeof e.futureId === "string" && e.receipt?.contractAddress && typeof block === "number") {
-      const prev = out.get(e.futureId);
-      out.set(e.futureId, prev === undefined ? block : Math.min(prev, block));
-    }
-  }
-  return out;
-}
+// Start blocks from an Ignition journal: the sdk's reader (the dApp's default start block too).
+export { startBlocksFromJournal };
 
 /** Contracts of an Ignition deployment folder (`deployed_addresses.json`, `journal.jsonl`). */
 export function readIgnitionDeployment(dir: string): Record<string, ContractDeployment> {
   const file = join(dir, "deployed_addresses.json");
   const parsed = ignitionAddresses.safeParse(JSON.parse(readFileSync(file, "utf8")));
   if (!parsed.success) throw new Error(`${file} is not an Ignition address file: ${parsed.error.message}`);
-  const journalFile = join(dir, "journal.jsonl");
-  const blocks = existsSync(journalFile) ? startBlocksFromJournal(readFileSync(journalFile, "utf8")) : new Map();
+  const blocks = ignitionStartBlocks(dir);
   const out: Record<string, ContractDeployment> = {};
   for (const [futureId, addr] of Object.entries(parsed.data)) {
     const name = futureId.includes("#") ? futureId.slice(futureId.indexOf("#") + 1) : futureId;

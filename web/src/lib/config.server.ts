@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { getAddress, isAddress, type Address } from "viem";
 import { CONTRACT_NAMES, eventReadSettings, type ContractName, type RuntimeConfig } from "./config.ts";
 import { generatedAddresses, generatedStartBlock } from "./chain/abis.ts";
+import { ignitionStartBlocks } from "../../../sdk/src/chain/ignitionStartBlocks.ts";
 import { urlForMessages, urlScrubber } from "../../../sdk/src/urls.ts";
 
 /**
@@ -24,7 +25,9 @@ import { urlForMessages, urlScrubber } from "../../../sdk/src/urls.ts";
  *   CARBONPROOF_IPFS_GATEWAY  IPFS gateway the credit page links evidence bundles to; without it
  *                             they are served from the local bundle folder (app/bundles/[cid]).
  *   CARBONPROOF_START_BLOCK   the deployment's first block, where the dApp's event reads start;
- *                             default the sdk's generated start block when the addresses are its, else 0.
+ *                             default the deployment's: from the Ignition journal beside
+ *                             deployed_addresses.json when the addresses come from there, the
+ *                             sdk's generated start block when they are its; else 0.
  *   CARBONPROOF_LOG_RANGE_BLOCKS  blocks per eth_getLogs query of those reads (default 5,000).
  */
 export function runtimeConfig(): RuntimeConfig {
@@ -84,6 +87,28 @@ function loadFacilities(): RuntimeConfig["facilities"] {
   return out;
 }
 
+/**
+ * The start block of an Ignition deployment's addresses (`deployed_addresses.json`): the lowest
+ * of its contracts' deployment blocks in the journal beside it (the sdk's reader), when it has
+ * them all; else undefined (reads start at 0). Not read when CARBONPROOF_START_BLOCK is set: a
+ * damaged journal then stops nothing.
+ */
+function journalStartBlock(addressesFile: string, futureIds: string[]): number | undefined {
+  if (process.env.CARBONPROOF_START_BLOCK) return undefined;
+  let blocks: Map<string, number>;
+  try {
+    blocks = ignitionStartBlocks(dirname(addressesFile));
+  } catch (cause) {
+    throw new Error(
+      `${(cause as Error).message.split("\n")[0]} Set CARBONPROOF_START_BLOCK to the deployment's first block to start without it.`,
+      { cause },
+    );
+  }
+  const own = futureIds.map((id) => blocks.get(id));
+  if (own.length === 0 || own.some((b) => b === undefined)) return undefined;
+  return Math.min(...(own as number[]));
+}
+
 function loadAddresses(chainId: number): {
   addresses: Partial<Record<ContractName, Address>>;
   source: string;
@@ -101,7 +126,7 @@ function loadAddresses(chainId: number): {
       if (CONTRACT_NAMES.includes(name) && typeof value === "string" && isAddress(value))
         addresses[name] = getAddress(value);
     }
-    return { addresses, source: file };
+    return { addresses, source: file, deploymentBlock: journalStartBlock(file, Object.keys(raw)) };
   }
   return {
     addresses: generatedAddresses(chainId),
