@@ -83,6 +83,14 @@ export function cursorOf(at: DetailCursor, list?: string): ListCursor {
 }
 
 /**
+ * What the page links of the detail page's list `list` carry beside their cursor: `list=<list>`,
+ * or nothing for the page's first list (cursorOf reads it back).
+ */
+export function linkParamsOf(list?: string): Record<string, string> {
+  return list === undefined ? {} : { list };
+}
+
+/**
  * One page of a list inside a detail page (any of `DetailLists`), PAGE_SIZE rows from the page
  * link's cursor (`?after=` / `?before=`, as the list pages; see DetailCursor) or from the top.
  */

@@ -14,8 +14,8 @@ import { EmbeddedIndexer } from "../../server/indexer/embedded.ts";
 import { recordEvent } from "../../server/indexer/reducer.ts";
 import { scenario } from "../../server/indexer/scenario.ts";
 import { openStore, type Store } from "../../server/indexer/store.ts";
-import { cursorOf, explorerDetails, parseDetailCursor, readDetailList } from "./detail.ts";
-import { toParams } from "./lists.ts";
+import { cursorOf, explorerDetails, linkParamsOf, parseDetailCursor, readDetailList } from "./detail.ts";
+import { listHref, toParams } from "./lists.ts";
 
 let dir: string;
 let db: Store;
@@ -97,4 +97,16 @@ test("a detail page's link pages the list it names (`list=`), or its first list 
     "the keys after index 0",
   );
   assert.deepEqual(parseDetailCursor(toParams({ list: "../x", after })), { after }, "a list name is letters only");
+});
+
+test("a DetailList's page link carries `list=<name>` when given, none for the page's first list; the page reads it back", async () => {
+  const after = encodeCursor([0, 0]);
+  const href = listHref("/explorer/facilities/ktda-kangaita", linkParamsOf("devices"), { after }, "devices");
+  assert.equal(href, `/explorer/facilities/ktda-kangaita?list=devices&after=${after}#devices`);
+  const at = parseDetailCursor(new URL(href, "http://x").searchParams);
+  const facility = await explorerDetails.facility("ktda-kangaita", at).read(ix);
+  assert.deepEqual([facility.devices.paged, facility.attestations.paged], [true, false]);
+  const first = listHref("/explorer/facilities/ktda-kangaita", linkParamsOf(), { after }, "attestations");
+  assert.equal(first, `/explorer/facilities/ktda-kangaita?after=${after}#attestations`);
+  assert.deepEqual(cursorOf(parseDetailCursor(new URL(first, "http://x").searchParams)), { after });
 });

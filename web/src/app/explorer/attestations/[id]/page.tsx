@@ -6,6 +6,7 @@ import { readExplorerDetail, runtimeOnce } from "@/components/explorer/data.ts";
 import { AccountLink, AttestationLink, CreditLink, FacilityLink, Time, TxLink } from "@/components/explorer/Links.tsx";
 import { ReadingsTable, digestColumn } from "@/components/explorer/Readings.tsx";
 import { notFound } from "next/navigation";
+import { DetailList } from "@/components/explorer/DetailList.tsx";
 import { IndexerStatus, IndexerUnavailable, NotIndexedYet } from "@/components/explorer/Status.tsx";
 import { Table } from "@/components/explorer/Table.tsx";
 import { AttestationsTable, Badge, ChallengeStateBadge } from "@/components/explorer/tables.tsx";
@@ -16,7 +17,6 @@ import { formatCount, formatGramsAsTonnes, formatMgAsGrams, shortHash } from "@/
 import { toParams } from "@/lib/explorer/lists.ts";
 import { CHALLENGE_LAPSE_DAYS } from "@/lib/explorer/challenges.ts";
 import { formatTonnes } from "@/lib/units.ts";
-import { NestedList } from "@/app/explorer/NestedList.tsx";
 
 export const metadata: Metadata = { title: "Attestation" };
 
@@ -228,10 +228,11 @@ export default async function AttestationPage({ params, searchParams }: Props) {
       {corrections.page?.rows.length || corrections.paged || corrections.refused !== null ? (
         <>
           <h2 id="corrections">Corrections</h2>
-          <NestedList
+          <DetailList
             read={corrections}
             path={`/explorer/attestations/${a.id}`}
             anchor="corrections"
+            list="corrections"
             label="corrections"
             none="No correction batch corrects this attestation."
             render={(rows) => (

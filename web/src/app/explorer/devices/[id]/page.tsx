@@ -4,6 +4,7 @@ import { readExplorerDetail } from "@/components/explorer/data.ts";
 import { AttestationLink, FacilityLink, Time, TxLink } from "@/components/explorer/Links.tsx";
 import { ReadingsTable, digestColumn } from "@/components/explorer/Readings.tsx";
 import { notFound } from "next/navigation";
+import { DetailList } from "@/components/explorer/DetailList.tsx";
 import { IndexerStatus, IndexerUnavailable, NotIndexedYet } from "@/components/explorer/Status.tsx";
 import { Table } from "@/components/explorer/Table.tsx";
 import { Badge } from "@/components/explorer/tables.tsx";
@@ -12,7 +13,6 @@ import { formatDateTime, shortHash } from "@/lib/explorer/format.ts";
 import { toParams } from "@/lib/explorer/lists.ts";
 import { decodeParam } from "@/lib/params.ts";
 import { wellFormed } from "@/lib/explorer/notFound.ts";
-import { NestedList } from "@/app/explorer/NestedList.tsx";
 
 export const metadata: Metadata = { title: "Device" };
 
@@ -88,10 +88,11 @@ export default async function DevicePage({ params, searchParams }: Props) {
       </section>
 
       <h2 id="keys">Signing keys</h2>
-      <NestedList
+      <DetailList
         read={keys}
         path={path}
         anchor="keys"
+        list="keys"
         label="keys"
         none="No key is registered."
         render={(rows) => (
@@ -112,10 +113,11 @@ export default async function DevicePage({ params, searchParams }: Props) {
       />
 
       <h2 id="history">History</h2>
-      <NestedList
+      <DetailList
         read={history}
         path={path}
         anchor="history"
+        list="history"
         label="events"
         none="No history is indexed."
         render={(rows) => (

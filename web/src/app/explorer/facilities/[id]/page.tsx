@@ -14,7 +14,6 @@ import { wellFormed } from "@/lib/explorer/notFound.ts";
 import { facilityKey, toParams } from "@/lib/explorer/lists.ts";
 import { formatTonnes, formatTonnesNumber } from "@/lib/units.ts";
 import { decodeParam } from "@/lib/params.ts";
-import { NestedList } from "@/app/explorer/NestedList.tsx";
 
 export const metadata: Metadata = { title: "Facility" };
 
@@ -123,10 +122,11 @@ export default async function FacilityPage({ params, searchParams }: Props) {
       </p>
 
       <h2 id="projects">Projects</h2>
-      <NestedList
+      <DetailList
         read={projects}
         path={path}
         anchor="projects"
+        list="projects"
         label="projects"
         none="No credit project is registered for this facility."
         render={(rows) => (
@@ -157,10 +157,11 @@ export default async function FacilityPage({ params, searchParams }: Props) {
       />
 
       <h2 id="devices">Devices</h2>
-      <NestedList
+      <DetailList
         read={devices}
         path={path}
         anchor="devices"
+        list="devices"
         label="devices"
         none="No device is registered to this facility."
         render={(rows) => (
