@@ -9,7 +9,7 @@ import { describeError } from "../errors.ts";
 import { withBubblingErrors } from "./abis.ts";
 import { dropPending, findPending, savePending, type KeyValueStore } from "./pendingTx.ts";
 import { SLOW_MESSAGE, replacedMessage, settleTransaction, type SentCall, type SentTransaction } from "./track.ts";
-import { eventReads } from "./events.ts";
+import { runtimeEventReads } from "./events.ts";
 import type { Deployment } from "./reads.ts";
 
 /** A public client on the app's chain: reads work with no wallet connected. */
@@ -37,7 +37,7 @@ export function useChainQuery<T>(
     queryFn: () =>
       read(client, {
         ...runtime.addresses,
-        events: eventReads({ startBlock: runtime.startBlock, rangeBlocks: runtime.logRangeBlocks }),
+        events: runtimeEventReads(runtime),
       }),
     enabled: options.enabled ?? true,
     refetchInterval: options.refetchIntervalMs,
