@@ -18,6 +18,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { ignitionStartBlocks } from "../sdk/src/chain/ignitionStartBlocks.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -150,7 +151,8 @@ export async function readDeployments(deploymentsDir: string): Promise<Record<st
     const addressesFile = path.join(deploymentsDir, dir, "deployed_addresses.json");
     if (!existsSync(addressesFile)) continue;
     const addresses = JSON.parse(await readFile(addressesFile, "utf8")) as Record<string, string>;
-    const startBlocks = await readStartBlocks(path.join(deploymentsDir, dir, "journal.jsonl"));
+    // futureId → block of its deployment receipt (the sdk's reader, as the web app and the subgraph use it)
+    const startBlocks = ignitionStartBlocks(path.join(deploymentsDir, dir));
     const contracts: Record<string, Deployment> = {};
     for (const futureId of Object.keys(addresses).sort()) {
       const name = futureId.slice(futureId.indexOf("#") + 1);
@@ -161,23 +163,6 @@ export async function readDeployments(deploymentsDir: string): Promise<Record<st
     chains[dir.slice(6)] = contracts;
   }
   return chains;
-}
-
-/** futureId → block of the deployment transaction, from Ignition's journal. */
-async function readStartBlocks(journalFile: string): Promise<Map<string, number>> {
-  const blocks = new Map<string, number>();
-  if (!existsSync(journalFile)) return blocks;
-  for (const line of (await readFile(journalFile, "utf8")).split("\n")) {
-    if (!line.includes('"TRANSACTION_CONFIRM"')) continue;
-    const entry = JSON.parse(line) as {
-      futureId?: string;
-      receipt?: { blockNumber?: number; contractAddress?: string };
-    };
-    if (entry.futureId && entry.receipt?.contractAddress && typeof entry.receipt.blockNumber === "number") {
-      blocks.set(entry.futureId, entry.receipt.blockNumber);
-    }
-  }
-  return blocks;
 }
 
 function abiConstName(contractName: string): string {
