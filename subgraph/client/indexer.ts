@@ -5,6 +5,7 @@
  */
 import type {
   AttestationDetail,
+  AttestationHeader,
   AttestationSummary,
   ChallengeSummary,
   CreditDetail,
@@ -12,6 +13,7 @@ import type {
   DetailListName,
   DetailLists,
   DeviceDetail,
+  DeviceHeader,
   FacilityDetail,
   FacilitySummary,
   Hex,
@@ -45,12 +47,21 @@ export interface ExplorerIndexer {
    * 1,000 of each (`detailList("facilityDevices" | "facilityProjects")` pages them all)
    */
   facility(id: string, page?: Page): Promise<FacilityDetail | undefined>;
+  /**
+   * `facility(id)`'s facts without its nested lists (devices, projects, attestations: none is read),
+   * for a page that reads those by `detailList` or does not show them
+   */
+  facilityHeader(id: string): Promise<FacilitySummary | undefined>;
   /** its keys and history: the first 1,000 of each (`detailList("deviceKeys" | "deviceHistory")` pages them all) */
   device(id: string): Promise<DeviceDetail | undefined>;
+  /** `device(id)`'s facts without its keys and history (neither is read) */
+  deviceHeader(id: string): Promise<DeviceHeader | undefined>;
   /** attestations, newest submission first */
   attestations(filter?: { revoked?: boolean; isCorrection?: boolean }, page?: Page): Promise<AttestationSummary[]>;
   /** its corrections: the first 1,000 (`detailList("attestationCorrections")` pages them all) */
   attestation(id: Hex): Promise<AttestationDetail | undefined>;
+  /** `attestation(id)`'s facts without its corrections (not read) */
+  attestationHeader(id: Hex): Promise<AttestationHeader | undefined>;
   credit(tokenId: bigint): Promise<CreditDetail | undefined>;
   /** listings, newest first */
   listings(filter?: { status?: ListingStatus; creditId?: bigint }, page?: Page): Promise<ListingSummary[]>;

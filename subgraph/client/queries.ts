@@ -96,11 +96,12 @@ export const FACILITIES_QUERY = /* GraphQL */ `
   ${FACILITY_FIELDS}
 `;
 
+/** A facility with its nested lists, or (`$nested` false: facilityHeader) without them. */
 export const FACILITY_QUERY = /* GraphQL */ `
-  query Facility($id: ID!, $first: Int!, $skip: Int!) {
+  query Facility($id: ID!, $first: Int!, $skip: Int!, $nested: Boolean!) {
     facility(id: $id) {
       ...FacilityFields
-      devices(first: 1000, orderBy: registeredAt) {
+      devices(first: 1000, orderBy: registeredAt) @include(if: $nested) {
         id
         code
         kind
@@ -108,10 +109,10 @@ export const FACILITY_QUERY = /* GraphQL */ `
         keyCount
         registeredAt
       }
-      projects(first: 1000, orderBy: registeredAt) {
+      projects(first: 1000, orderBy: registeredAt) @include(if: $nested) {
         ...ProjectFields
       }
-      attestations(first: $first, skip: $skip, orderBy: periodStart, orderDirection: desc) {
+      attestations(first: $first, skip: $skip, orderBy: periodStart, orderDirection: desc) @include(if: $nested) {
         ...AttestationSummaryFields
       }
     }
@@ -187,8 +188,8 @@ export const DEVICE_HISTORY_QUERY = /* GraphQL */ `
   }
 `;
 
-const DEVICE_DETAIL_FIELDS = /* GraphQL */ `
-  fragment DeviceDetailFields on Device {
+const DEVICE_HEADER_FIELDS = /* GraphQL */ `
+  fragment DeviceHeaderFields on Device {
     id
     code
     kind
@@ -201,6 +202,12 @@ const DEVICE_DETAIL_FIELDS = /* GraphQL */ `
       id
       code
     }
+  }
+`;
+
+const DEVICE_DETAIL_FIELDS = /* GraphQL */ `
+  fragment DeviceDetailFields on Device {
+    ...DeviceHeaderFields
     keys(first: 1000, orderBy: index) {
       index
       x
@@ -217,12 +224,15 @@ const DEVICE_DETAIL_FIELDS = /* GraphQL */ `
   }
 `;
 
+/** A device with its keys and history, or (`$nested` false: deviceHeader) without them. */
 export const DEVICE_QUERY = /* GraphQL */ `
-  query Device($id: ID!) {
+  query Device($id: ID!, $nested: Boolean!) {
     device(id: $id) {
-      ...DeviceDetailFields
+      ...DeviceHeaderFields
+      ...DeviceDetailFields @include(if: $nested)
     }
   }
+  ${DEVICE_HEADER_FIELDS}
   ${DEVICE_DETAIL_FIELDS}
 `;
 
@@ -235,8 +245,9 @@ export const ATTESTATIONS_QUERY = /* GraphQL */ `
   ${ATTESTATION_SUMMARY_FIELDS}
 `;
 
+/** An attestation with its corrections, or (`$nested` false: attestationHeader) without them. */
 export const ATTESTATION_QUERY = /* GraphQL */ `
-  query Attestation($id: ID!) {
+  query Attestation($id: ID!, $nested: Boolean!) {
     attestation(id: $id) {
       ...AttestationSummaryFields
       merkleRoot
@@ -246,7 +257,7 @@ export const ATTESTATION_QUERY = /* GraphQL */ `
       correctionOf {
         id
       }
-      corrections(first: 1000, orderBy: periodStart) {
+      corrections(first: 1000, orderBy: periodStart) @include(if: $nested) {
         id
       }
       signatures(first: 128) {
@@ -456,6 +467,7 @@ export const DEVICES_QUERY = /* GraphQL */ `
       ...DeviceDetailFields
     }
   }
+  ${DEVICE_HEADER_FIELDS}
   ${DEVICE_DETAIL_FIELDS}
 `;
 

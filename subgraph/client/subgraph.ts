@@ -49,6 +49,7 @@ import {
 import { searchHits, searchResult, searchVariables } from "./search.ts";
 import type {
   AttestationDetail,
+  AttestationHeader,
   AttestationSummary,
   ChallengeSummary,
   CreditDetail,
@@ -56,6 +57,7 @@ import type {
   DetailListName,
   DetailLists,
   DeviceDetail,
+  DeviceHeader,
   DeviceStatus,
   FacilityDetail,
   FacilitySummary,
@@ -165,10 +167,13 @@ const deviceHistoryEntry = z.object({
   transactionHash: hex,
 });
 
-const deviceDetail = deviceSummary.extend({
+const deviceHeader = deviceSummary.extend({
   statusReason: z.string().nullable(),
   metadataURI: z.string(),
   facility: facilityRef,
+});
+
+const deviceDetail = deviceHeader.extend({
   keys: z.array(deviceKey),
   history: z.array(deviceHistoryEntry),
 });
@@ -414,7 +419,7 @@ export class SubgraphIndexer implements ExplorerIndexer {
   async facility(id: string, p?: Page): Promise<FacilityDetail | undefined> {
     const data = await this.query(
       FACILITY_QUERY,
-      { id: protocolIdKey(id), ...page(p) },
+      { id: protocolIdKey(id), ...page(p), nested: true },
       z.object({
         facility: facilityFields
           .extend({
@@ -429,11 +434,29 @@ export class SubgraphIndexer implements ExplorerIndexer {
     return { ...data.facility, projects: data.facility.projects.map(projectOf) };
   }
 
+  async facilityHeader(id: string): Promise<FacilitySummary | undefined> {
+    const data = await this.query(
+      FACILITY_QUERY,
+      { id: protocolIdKey(id), first: 1, skip: 0, nested: false },
+      z.object({ facility: facilityFields.nullable() }),
+    );
+    return data.facility ?? undefined;
+  }
+
   async device(id: string): Promise<DeviceDetail | undefined> {
     const data = await this.query(
       DEVICE_QUERY,
-      { id: protocolIdKey(id) },
+      { id: protocolIdKey(id), nested: true },
       z.object({ device: deviceDetail.nullable() }),
+    );
+    return data.device ?? undefined;
+  }
+
+  async deviceHeader(id: string): Promise<DeviceHeader | undefined> {
+    const data = await this.query(
+      DEVICE_QUERY,
+      { id: protocolIdKey(id), nested: false },
+      z.object({ device: deviceHeader.nullable() }),
     );
     return data.device ?? undefined;
   }
@@ -460,6 +483,23 @@ export class SubgraphIndexer implements ExplorerIndexer {
   }
 
   async attestation(id: Hex): Promise<AttestationDetail | undefined> {
+    const read = await this.#attestation(id, true);
+    if (!read) return undefined;
+    const corrections = z.object({ corrections: z.array(z.object({ id: hex })) }).safeParse(read.raw);
+    if (!corrections.success) {
+      throw new IndexerError("INDEXER_RESPONSE_INVALID", `attestation ${id}: unexpected shape`, {
+        cause: corrections.error,
+      });
+    }
+    return { ...read.header, corrections: corrections.data.corrections.map((c) => c.id) };
+  }
+
+  async attestationHeader(id: Hex): Promise<AttestationHeader | undefined> {
+    return (await this.#attestation(id, false))?.header;
+  }
+
+  /** An attestation's facts, and the answer they came from (which holds its corrections when `nested`). */
+  async #attestation(id: Hex, nested: boolean): Promise<{ header: AttestationHeader; raw: unknown } | undefined> {
     if (!/^0x[0-9a-fA-F]{64}$/.test(id)) {
       throw new IndexerError("INDEXER_ARGUMENT_INVALID", `an attestation id is a bytes32 hex, got ${id}`);
     }
@@ -469,7 +509,6 @@ export class SubgraphIndexer implements ExplorerIndexer {
       factorSetId: hex,
       bundleCid: z.string(),
       correctionOf: z.object({ id: hex }).nullable(),
-      corrections: z.array(z.object({ id: hex })),
       signatures: z.array(z.object({ node: z.object({ address: hex, index: z.number().int() }) })),
       submitter: hex,
       transactionHash: hex,
@@ -497,7 +536,11 @@ export class SubgraphIndexer implements ExplorerIndexer {
         .object({ project: z.object({ projectId: bigintString }), excessGrams: bigintString, transactionHash: hex })
         .nullable(),
     });
-    const data = await this.query(ATTESTATION_QUERY, { id: id.toLowerCase() }, z.object({ attestation: z.unknown() }));
+    const data = await this.query(
+      ATTESTATION_QUERY,
+      { id: id.toLowerCase(), nested },
+      z.object({ attestation: z.unknown() }),
+    );
     if (data.attestation == null) return undefined;
     const summary = attestationSummary.safeParse(data.attestation);
     const rest = detail.safeParse(data.attestation);
@@ -508,14 +551,13 @@ export class SubgraphIndexer implements ExplorerIndexer {
     }
     const d = rest.data;
     const s = summary.data;
-    return {
+    const header: AttestationHeader = {
       ...s,
       merkleRoot: d.merkleRoot,
       methodologyId: d.methodologyId,
       factorSetId: d.factorSetId,
       bundleCid: d.bundleCid,
       correctionOf: d.correctionOf?.id ?? null,
-      corrections: d.corrections.map((c) => c.id),
       signers: d.signatures.map((x) => x.node).sort((a, b) => a.index - b.index),
       submitter: d.submitter,
       transactionHash: d.transactionHash,
@@ -544,6 +586,7 @@ export class SubgraphIndexer implements ExplorerIndexer {
           }
         : null,
     };
+    return { header, raw: data.attestation };
   }
 
   async credit(tokenId: bigint): Promise<CreditDetail | undefined> {

@@ -87,10 +87,14 @@ export type DeviceHistoryEntry = {
   transactionHash: Hex;
 };
 
-export type DeviceDetail = DeviceSummary & {
+/** A device's facts without its nested lists (`ExplorerIndexer.deviceHeader`). */
+export type DeviceHeader = DeviceSummary & {
   facility: FacilityRef;
   statusReason: string | null;
   metadataURI: string;
+};
+
+export type DeviceDetail = DeviceHeader & {
   keys: DeviceKeyInfo[];
   history: DeviceHistoryEntry[];
 };
@@ -116,13 +120,13 @@ export type AttestationSummary = {
   issuedCreditId: bigint | null;
 };
 
-export type AttestationDetail = AttestationSummary & {
+/** An attestation's facts without its corrections (`ExplorerIndexer.attestationHeader`). */
+export type AttestationHeader = AttestationSummary & {
   merkleRoot: Hex;
   methodologyId: Hex;
   factorSetId: Hex;
   bundleCid: string;
   correctionOf: Hex | null;
-  corrections: Hex[];
   signers: { address: Hex; index: number }[];
   submitter: Hex;
   transactionHash: Hex;
@@ -145,6 +149,11 @@ export type AttestationDetail = AttestationSummary & {
    * corrections (excessGrams = their grams above the baseline, 0 when at or below it)
    */
   shortfall: { projectId: bigint; excessGrams: bigint; transactionHash: Hex } | null;
+};
+
+export type AttestationDetail = AttestationHeader & {
+  /** its correction batches' ids, by period: the first 1,000 */
+  corrections: Hex[];
 };
 
 export type ProjectSummary = {

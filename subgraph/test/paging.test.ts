@@ -310,6 +310,28 @@ function putNested(store: Store) {
       pendingCorrectionGrams: null,
     });
   }
+  // the owners of the device's and the attestation's lists
+  put(store, "Device", {
+    id: wideDevice,
+    code: "wide-device",
+    facility: other,
+    kind: "FlueGas",
+    status: "Active",
+    statusReason: null,
+    metadataURI: "",
+    registeredAt: String(t0),
+    registeredBlock: "0",
+    statusChangedAt: String(t0),
+    currentKey: hex(0, 32),
+    keyCount: WIDE,
+  });
+  put(store, "Attestation", {
+    ...store.get("Attestation")!.get(corrections[0]!.id)!,
+    id: corrected,
+    correctionOf: null,
+    isCorrection: false,
+    transactionHash: corrected,
+  });
   return {
     corrected,
     devices: byKey(devices),
@@ -530,4 +552,50 @@ test("detailList: the lists the detail methods nest (a facility's devices and pr
     nested.devices.slice(0, 1000),
     "facility(id).devices: the first 1000",
   );
+});
+
+test("the header reads ask no nested list: a facility's, a device's and an attestation's facts, their lists left out of the query, where the detail reads answer 1,000 of each", async () => {
+  /** the objects (entities and their parts) of each answer the client got */
+  const objects: number[] = [];
+  const count = (v: unknown): number =>
+    Array.isArray(v)
+      ? v.reduce((n: number, x) => n + count(x), 0)
+      : v !== null && typeof v === "object"
+        ? 1 + Object.values(v).reduce((n: number, x) => n + count(x), 0)
+        : 0;
+  const counted = new SubgraphIndexer({
+    url: server.url,
+    fetch: async (input, init) => {
+      const response = await fetch(input, init);
+      objects.push(count(await response.clone().json()));
+      return response;
+    },
+  });
+  const cost = async <T>(read: () => Promise<T>): Promise<[T, number]> => {
+    const value = await read();
+    return [value, objects.at(-1)!];
+  };
+  const [facility, facilityObjects] = await cost(() => counted.facility("deep-facility", { first: 1 }));
+  const [facilityHeader, facilityHeaderObjects] = await cost(() => counted.facilityHeader("deep-facility"));
+  const { devices, projects, attestations, ...facilityFacts } = facility!;
+  assert.deepEqual([devices.length, projects.length, attestations.length], [1000, 1000, 1]);
+  assert.ok(facilityObjects > 2000, `the detail: ${facilityObjects} objects`);
+  // the answer, its data and the facility
+  assert.deepEqual([facilityHeader, facilityHeaderObjects], [facilityFacts, 3]);
+
+  const [device, deviceObjects] = await cost(() => counted.device("wide-device"));
+  const [deviceHeader, deviceHeaderObjects] = await cost(() => counted.deviceHeader(wideDevice));
+  const { keys, history, ...deviceFacts } = device!;
+  assert.deepEqual([keys.length, history.length], [1000, 1000]);
+  assert.ok(deviceObjects > 2000, `the detail: ${deviceObjects} objects`);
+  // the answer, its data, the device and its facility's reference
+  assert.deepEqual([deviceHeader, deviceHeaderObjects], [deviceFacts, 4]);
+
+  const [attestation, attestationObjects] = await cost(() => counted.attestation(nested.corrected));
+  const [attestationHeader, attestationHeaderObjects] = await cost(() => counted.attestationHeader(nested.corrected));
+  const { corrections, ...attestationFacts } = attestation!;
+  assert.equal(corrections.length, 1000);
+  assert.ok(attestationObjects > 1000, `the detail: ${attestationObjects} objects`);
+  assert.deepEqual(attestationHeader, attestationFacts);
+  assert.equal(attestationObjects - attestationHeaderObjects, 1000, "the corrections alone left out");
 });

@@ -211,6 +211,31 @@ export function explorerIndexerBehavior(backend: string, indexer: () => Explorer
     );
   });
 
+  test(`${backend}: facility, device and attestation headers: the detail's facts without its nested lists, by either id`, async () => {
+    const ix = indexer();
+    const { devices, projects, attestations, ...facility } = (await ix.facility("ktda-kangaita"))!;
+    assert.ok(devices.length && projects.length && attestations.length, "the detail holds each list");
+    assert.deepEqual(await ix.facilityHeader("ktda-kangaita"), facility);
+    assert.deepEqual(await ix.facilityHeader(facilityA), facility);
+    const { keys, history, ...device } = (await ix.device("kangaita-chimney-1"))!;
+    assert.ok(keys.length && history.length, "the detail holds each list");
+    assert.deepEqual(await ix.deviceHeader("kangaita-chimney-1"), device);
+    assert.deepEqual(await ix.deviceHeader(device1), device);
+    for (const id of [att1, att2, att3]) {
+      const { corrections, ...attestation } = (await ix.attestation(id))!;
+      assert.ok(Array.isArray(corrections));
+      assert.deepEqual(await ix.attestationHeader(id), attestation, id);
+    }
+    assert.deepEqual(
+      [
+        await ix.facilityHeader("no-such-facility"),
+        await ix.deviceHeader("no-such-device"),
+        await ix.attestationHeader(hex32(0xdead)),
+      ],
+      [undefined, undefined, undefined],
+    );
+  });
+
   test(`${backend}: attestations: newest first, filtered by revocation`, async () => {
     const all = await indexer().attestations();
     assert.deepEqual(

@@ -131,7 +131,7 @@ export const explorerDetails = {
     what: `attestation ${id}`,
     read: async (ix: ExplorerIndexer) => {
       const [attestation, readings, corrections] = await Promise.all([
-        ix.attestation(id),
+        ix.attestationHeader(id),
         readDetailList(ix, "attestationReadings", { attestationId: id }, cursorOf(at)),
         readDetailList(ix, "attestationCorrections", { attestationId: id }, cursorOf(at, "corrections")),
       ]);
@@ -143,7 +143,7 @@ export const explorerDetails = {
     what: `device ${id}`,
     read: async (ix: ExplorerIndexer) => {
       const [device, keys, history] = await Promise.all([
-        ix.device(id),
+        ix.deviceHeader(id),
         readDetailList(ix, "deviceKeys", { device: id }, cursorOf(at, "keys")),
         readDetailList(ix, "deviceHistory", { device: id }, cursorOf(at, "history")),
       ]);
@@ -157,10 +157,9 @@ export const explorerDetails = {
   facility: (id: string, at: DetailCursor = {}) => ({
     what: `facility ${id}`,
     read: async (ix: ExplorerIndexer) => {
-      // The facility's own read holds a page of its attestations by skip; the page shows them by
-      // cursor, so it asks for one (the least it can) and reads the lists beside it.
+      // The page shows every list by cursor: the facility's own read holds none of them.
       const [facility, attestations, devices, projects] = await Promise.all([
-        ix.facility(id, { first: 1 }),
+        ix.facilityHeader(id),
         readDetailList(ix, "facilityAttestations", { facility: id }, cursorOf(at)),
         readDetailList(ix, "facilityDevices", { facility: id }, cursorOf(at, "devices")),
         readDetailList(ix, "facilityProjects", { facility: id }, cursorOf(at, "projects")),

@@ -110,3 +110,13 @@ test("a DetailList's page link carries `list=<name>` when given, none for the pa
   assert.equal(first, `/explorer/facilities/ktda-kangaita?after=${after}#attestations`);
   assert.deepEqual(cursorOf(parseDetailCursor(new URL(first, "http://x").searchParams)), { after });
 });
+
+test("the facility, device and attestation pages read their facts without the nested lists they page by cursor", async () => {
+  const { facility } = await explorerDetails.facility("ktda-kangaita").read(ix);
+  const { device } = await explorerDetails.device("kangaita-chimney-1").read(ix);
+  const { attestation } = await explorerDetails.attestation(att1).read(ix);
+  assert.deepEqual([facility?.code, device?.code, attestation?.id], ["ktda-kangaita", "kangaita-chimney-1", att1]);
+  const nested = (o: object | undefined) =>
+    ["devices", "projects", "attestations", "keys", "history", "corrections"].filter((k) => o && k in o);
+  assert.deepEqual([nested(facility), nested(device), nested(attestation)], [[], [], []]);
+});

@@ -19,6 +19,7 @@ import {
 } from "@carbonproof/subgraph/client";
 import type {
   AttestationDetail,
+  AttestationHeader,
   AttestationSummary,
   ChallengeState,
   ChallengeSummary,
@@ -27,6 +28,7 @@ import type {
   DetailListName,
   DetailLists,
   DeviceDetail,
+  DeviceHeader,
   DeviceHistoryEntry,
   DeviceKeyInfo,
   DeviceKind,
@@ -358,6 +360,20 @@ function facilitySummary(r: Row): FacilitySummary {
   };
 }
 
+function deviceHeader(d: Row): DeviceHeader {
+  return {
+    id: hex(d.id),
+    code: (d.code as string | null) ?? null,
+    kind: d.kind as DeviceKind,
+    status: d.status as DeviceStatus,
+    keyCount: num(d.key_count),
+    registeredAt: big(d.registered_at),
+    facility: ref(d.facility),
+    statusReason: (d.status_reason as string | null) ?? null,
+    metadataURI: String(d.metadata_uri),
+  };
+}
+
 function projectSummary(r: Row): ProjectSummary {
   return {
     id: big(r.id),
@@ -568,15 +584,21 @@ export class EmbeddedIndexer implements ExplorerIndexer {
   async facility(id: string, p?: Page): Promise<FacilityDetail | undefined> {
     const key = protocolIdKey(id);
     const w = windowOf(p, DETAIL_SORTS.facilityAttestations.length);
-    await this.#fresh();
-    const f = this.#get("SELECT * FROM facilities WHERE id = ?", key);
+    const f = await this.facilityHeader(key);
     if (!f) return undefined;
     return {
-      ...facilitySummary(f),
+      ...f,
       devices: this.#facilityDevices(key, windowOf(NESTED, DETAIL_SORTS.facilityDevices.length)).rows,
       projects: this.#facilityProjects(key, windowOf(NESTED, DETAIL_SORTS.facilityProjects.length)).rows,
       attestations: this.#facilityAttestations(key, w).rows,
     };
+  }
+
+  async facilityHeader(id: string): Promise<FacilitySummary | undefined> {
+    const key = protocolIdKey(id);
+    await this.#fresh();
+    const f = this.#get("SELECT * FROM facilities WHERE id = ?", key);
+    return f ? facilitySummary(f) : undefined;
   }
 
   /** A facility's devices (`key`: bytes32), oldest registration first. */
@@ -666,15 +688,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
   #deviceDetail(d: Row): DeviceDetail {
     const id = String(d.id);
     return {
-      id: hex(id),
-      code: (d.code as string | null) ?? null,
-      kind: d.kind as DeviceKind,
-      status: d.status as DeviceStatus,
-      keyCount: num(d.key_count),
-      registeredAt: big(d.registered_at),
-      facility: ref(d.facility),
-      statusReason: (d.status_reason as string | null) ?? null,
-      metadataURI: String(d.metadata_uri),
+      ...deviceHeader(d),
       keys: this.#deviceKeys(id, windowOf(NESTED, DETAIL_SORTS.deviceKeys.length)).rows,
       history: this.#deviceHistory(id, windowOf(NESTED, DETAIL_SORTS.deviceHistory.length)).rows,
     };
@@ -687,6 +701,12 @@ export class EmbeddedIndexer implements ExplorerIndexer {
     return d ? this.#deviceDetail(d) : undefined;
   }
 
+  async deviceHeader(id: string): Promise<DeviceHeader | undefined> {
+    const key = protocolIdKey(id);
+    await this.#fresh();
+    const d = this.#get("SELECT * FROM devices WHERE id = ?", key);
+    return d ? deviceHeader(d) : undefined;
+  }
   async devices(filter?: { facility?: string; status?: DeviceDetail["status"] }, p?: Page): Promise<DeviceDetail[]> {
     return (await this.#devices(filter, listWindow("devices", p))).rows;
   }
@@ -750,6 +770,14 @@ export class EmbeddedIndexer implements ExplorerIndexer {
   }
 
   async attestation(id: Hex): Promise<AttestationDetail | undefined> {
+    const a = await this.attestationHeader(id);
+    if (!a) return undefined;
+    const key = bytes32(id, "an attestation id");
+    const corrections = this.#corrections(key, windowOf(NESTED, DETAIL_SORTS.attestationCorrections.length)).rows;
+    return { ...a, corrections: corrections.map((c) => c.id) };
+  }
+
+  async attestationHeader(id: Hex): Promise<AttestationHeader | undefined> {
     const key = bytes32(id, "an attestation id");
     await this.#fresh();
     const a = this.#get("SELECT * FROM attestations a WHERE a.id = ?", key);
@@ -765,9 +793,6 @@ export class EmbeddedIndexer implements ExplorerIndexer {
       factorSetId: hex(a.factor_set_id),
       bundleCid: String(a.bundle_cid),
       correctionOf: (a.correction_of as Hex | null) ?? null,
-      corrections: this.#corrections(key, windowOf(NESTED, DETAIL_SORTS.attestationCorrections.length)).rows.map(
-        (c) => c.id,
-      ),
       signers: this.#all("SELECT idx, address FROM attestation_signers WHERE attestation = ? ORDER BY idx", key).map(
         (s) => ({ address: hex(s.address), index: num(s.idx) }),
       ),

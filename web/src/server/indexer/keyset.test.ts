@@ -28,6 +28,7 @@ import { facilityWithAttestations } from "../../lib/reports/facility.ts";
 import { facilityReadingsInRange, readingsOfAttestation } from "../../lib/reports/readings.ts";
 import { EmbeddedIndexer } from "./embedded.ts";
 import { openStore, type Store } from "./store.ts";
+import type { StatementSync } from "node:sqlite";
 
 const TRANSFERS = 2_345;
 const FACILITIES = 230;
@@ -87,9 +88,11 @@ before(() => {
     facilityRows.push(row);
     facility.run(row.id, row.fossil);
   }
-  // the facility of the detail lists, with grams no other has (one more row of the facilities list)
+  // the facilities of the detail lists, with grams no other has (two more rows of the facilities list)
   facility.run(deepFacility, 1_000_000);
   facilityRows.push({ id: deepFacility, fossil: 1_000_000 });
+  facility.run(wideFacility, 999_999);
+  facilityRows.push({ id: wideFacility, fossil: 999_999 });
   seedDetailLists();
   holdingsOfAccount = seedHoldings();
   nested = seedNested();
@@ -252,6 +255,9 @@ function seedNested() {
     const [block, log] = [Math.floor(row.submitted / 3), row.submitted % 3];
     attestation.run(hex(0xc0000 + k, 32), wideFacility, row.period, owner(corrected, hex(1, 32)), block, log, "0x");
   }
+  // the owners of the device's and the attestation's lists (of a facility no list here walks)
+  device.run(wideDevice, hex(0xf, 32), WIDE + 77, 0);
+  attestation.run(corrected, wideFacility, 0, null, WIDE + 77, 0, "0x");
   const mine = rows.filter((r) => r.mine);
   const byBlock = [...mine].sort((a, b) => a.block - b.block || a.log - b.log).map((r) => r.k);
   const byPeriod = [...mine].sort((a, b) => a.period - b.period || a.submitted - b.submitted).map((r) => r.k);
@@ -487,4 +493,69 @@ test("the dashboard's device activity: a facility's readings of a period by curs
   assert.deepEqual([everything.list.map(key), everything.capped], [all, false]);
   const capped = (await facilityReadingsInRange(byCursor, "deep-facility", 0n, 2n ** 40n, 2_500))!;
   assert.deepEqual([capped.list.map(key), capped.capped], [all.slice(0, 2_500), true]);
+});
+
+/** `store` counting the rows its statements answer (`all`, `get`): the SQL rows a read costs. */
+function countingRows(store: Store): { db: Store; rows: () => number } {
+  let rows = 0;
+  const bound = (target: object, key: string | symbol) => {
+    const value: unknown = Reflect.get(target, key, target);
+    return typeof value === "function" ? value.bind(target) : value;
+  };
+  const statement = (s: StatementSync) =>
+    new Proxy(s, {
+      get(target, key) {
+        if (key === "all")
+          return (...params: Parameters<StatementSync["all"]>) => {
+            const answer = target.all(...params);
+            rows += answer.length;
+            return answer;
+          };
+        if (key === "get")
+          return (...params: Parameters<StatementSync["get"]>) => {
+            const answer = target.get(...params);
+            if (answer !== undefined) rows += 1;
+            return answer;
+          };
+        return bound(target, key);
+      },
+    });
+  const db = new Proxy(store, {
+    get(target, key) {
+      if (key === "prepare") return (sql: string) => statement(target.prepare(sql));
+      return bound(target, key);
+    },
+  });
+  return { db, rows: () => rows };
+}
+
+test("the header reads ask no nested list: a facility's, a device's and an attestation's facts in one SQL row each, where the detail reads read 1,000 of each list", async () => {
+  const counted = countingRows(db);
+  // a store object of its own: its statements are prepared (and counted) anew
+  const cix = new EmbeddedIndexer(counted.db);
+  const cost = async <T>(read: () => Promise<T>): Promise<[T, number]> => {
+    const from = counted.rows();
+    const value = await read();
+    return [value, counted.rows() - from];
+  };
+  const [facility, facilityRows] = await cost(() => cix.facility("wide-facility", { first: 1 }));
+  const [facilityHeader, facilityHeaderRows] = await cost(() => cix.facilityHeader("wide-facility"));
+  const { devices, projects, attestations, ...facilityFacts } = facility!;
+  assert.deepEqual([devices.length, projects.length, attestations.length], [1000, 1000, 1]);
+  assert.ok(facilityRows >= 2001, `the detail: ${facilityRows} rows`);
+  assert.deepEqual([facilityHeader, facilityHeaderRows], [facilityFacts, 1]);
+
+  const [device, deviceRows] = await cost(() => cix.device("wide-device"));
+  const [deviceHeader, deviceHeaderRows] = await cost(() => cix.deviceHeader(wideDevice));
+  const { keys, history, ...deviceFacts } = device!;
+  assert.deepEqual([keys.length, history.length], [1000, 1000]);
+  assert.ok(deviceRows >= 2001, `the detail: ${deviceRows} rows`);
+  assert.deepEqual([deviceHeader, deviceHeaderRows], [deviceFacts, 1]);
+
+  const [attestation, attestationRows] = await cost(() => cix.attestation(nested.corrected));
+  const [attestationHeader, attestationHeaderRows] = await cost(() => cix.attestationHeader(nested.corrected));
+  const { corrections, ...attestationFacts } = attestation!;
+  assert.equal(corrections.length, 1000);
+  assert.ok(attestationRows >= 1001, `the detail: ${attestationRows} rows`);
+  assert.deepEqual([attestationHeader, attestationHeaderRows], [attestationFacts, 1]);
 });
