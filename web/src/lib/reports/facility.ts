@@ -5,7 +5,14 @@
  * only once the indexer has read up to the chain's head as it was after the miss, so a facility
  * registered a block ago is "not indexed yet" (with both blocks), not "not found".
  */
-import type { AttestationSummary, ExplorerIndexer, FacilityDetail, ListPage } from "@carbonproof/subgraph/client";
+import type {
+  AttestationSummary,
+  DeviceSummary,
+  ExplorerIndexer,
+  FacilityDetail,
+  FacilitySummary,
+  ListPage,
+} from "@carbonproof/subgraph/client";
 import { settleDetail, type DetailRoute, type PresenceLookup } from "../explorer/detail.ts";
 import { wellFormed } from "../explorer/notFound.ts";
 
@@ -25,6 +32,28 @@ export async function facilityWithAttestations(
   const facility = await ix.facility(id, { first: PAGE });
   if (!facility) return undefined;
   if (facility.attestations.length < PAGE || facility.attestations.at(-1)!.periodStart < fromTs) return facility;
+  return { ...facility, attestations: await attestationsDownTo(ix, id, fromTs) };
+}
+
+/** A facility's facts (no devices or projects: none is read) and its attestations, as facilityWithAttestations. */
+export type FacilityWithAttestations = FacilitySummary & { attestations: AttestationSummary[] };
+
+/**
+ * The facility's facts (`facilityHeader`: its devices and projects are not read) with the
+ * attestations facilityWithAttestations gives, read by cursor from the top (the dashboard's read).
+ */
+export async function facilityFactsWithAttestations(
+  ix: ExplorerIndexer,
+  id: string,
+  fromTs: bigint,
+): Promise<FacilityWithAttestations | undefined> {
+  const facility = await ix.facilityHeader(id);
+  if (!facility) return undefined;
+  return { ...facility, attestations: await attestationsDownTo(ix, id, fromTs) };
+}
+
+/** A facility's attestations newest period first, by cursor, down to the page holding the first older than `fromTs`. */
+async function attestationsDownTo(ix: ExplorerIndexer, id: string, fromTs: bigint): Promise<AttestationSummary[]> {
   const attestations: AttestationSummary[] = [];
   for (let after: string | null = null; ;) {
     const page: ListPage<AttestationSummary> | null = await ix.detailList(
@@ -37,11 +66,37 @@ export async function facilityWithAttestations(
     if (page.next === null || !page.rows.length || page.rows.at(-1)!.periodStart < fromTs) break;
     after = page.next;
   }
-  return { ...facility, attestations };
+  return attestations;
 }
 
-export type FacilityPresence =
-  | { presence: "present"; facility: FacilityDetail }
+/**
+ * A facility's devices, oldest registration first, read by cursor (`detailList("facilityDevices")`:
+ * `facility(id).devices` holds the first 1,000 only), at most `max` (`capped`: there are more).
+ * null when the backend does not hold the list.
+ */
+export async function facilityDevicesUpTo(
+  ix: ExplorerIndexer,
+  facility: string,
+  max: number,
+): Promise<{ list: DeviceSummary[]; capped: boolean } | null> {
+  const list: DeviceSummary[] = [];
+  for (let after: string | null = null; ;) {
+    const first = Math.min(PAGE, max - list.length);
+    const page: ListPage<DeviceSummary> | null = await ix.detailList(
+      "facilityDevices",
+      { facility },
+      after === null ? { first } : { first, after },
+    );
+    if (page === null) return null;
+    list.push(...page.rows);
+    if (page.next === null) return { list, capped: false };
+    if (list.length >= max) return { list, capped: true };
+    after = page.next;
+  }
+}
+
+export type FacilityPresence<F = FacilityDetail> =
+  | { presence: "present"; facility: F }
   | { presence: "absent" }
   | { presence: "unknown"; indexedBlock: number | null; head: bigint | null };
 
@@ -57,10 +112,32 @@ export async function lookUpFacility(
   fromTs: bigint,
   presence: PresenceLookup,
 ): Promise<FacilityPresence> {
+  return lookUp(ix, id, presence, (indexer) => facilityWithAttestations(indexer, id, fromTs));
+}
+
+/**
+ * lookUpFacility without the facility's devices and projects (facilityFactsWithAttestations): the
+ * dashboard, which reads the devices by cursor (facilityDevicesUpTo) and shows no projects.
+ */
+export async function lookUpFacilityFacts(
+  ix: ExplorerIndexer,
+  id: string,
+  fromTs: bigint,
+  presence: PresenceLookup,
+): Promise<FacilityPresence<FacilityWithAttestations>> {
+  return lookUp(ix, id, presence, (indexer) => facilityFactsWithAttestations(indexer, id, fromTs));
+}
+
+async function lookUp<F>(
+  ix: ExplorerIndexer,
+  id: string,
+  presence: PresenceLookup,
+  read: (ix: ExplorerIndexer) => Promise<F | undefined>,
+): Promise<FacilityPresence<F>> {
   if (!wellFormed("facilities", id)) return { presence: "absent" };
-  const route: DetailRoute<FacilityDetail | undefined> = {
+  const route: DetailRoute<F | undefined> = {
     what: `facility ${id}`,
-    read: (indexer) => facilityWithAttestations(indexer, id, fromTs),
+    read,
     found: (f) => f !== undefined,
   };
   const detail = await settleDetail(route, await route.read(ix), presence);

@@ -6,7 +6,8 @@
  * and on the block, an attestation's 5,623 readings, a device's readings tied on the time and
  * repeated in a correction batch, an account's 5,623 holdings tied on the amount, and 1,123 rows of
  * each list a detail method nests (a facility's devices and projects, a device's keys and history, an
- * attestation's corrections); and the dashboard's read of a facility's readings of a period, by cursor.
+ * attestation's corrections); the dashboard's reads of a facility's readings of a period and of its
+ * devices, by cursor; and the header reads, counted in SQL rows.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -24,7 +25,11 @@ import {
   type Lists,
   type Page,
 } from "@carbonproof/subgraph/client";
-import { facilityWithAttestations } from "../../lib/reports/facility.ts";
+import {
+  facilityDevicesUpTo,
+  facilityFactsWithAttestations,
+  facilityWithAttestations,
+} from "../../lib/reports/facility.ts";
 import { facilityReadingsInRange, readingsOfAttestation } from "../../lib/reports/readings.ts";
 import { EmbeddedIndexer } from "./embedded.ts";
 import { openStore, type Store } from "./store.ts";
@@ -558,4 +563,29 @@ test("the header reads ask no nested list: a facility's, a device's and an attes
   assert.equal(corrections.length, 1000);
   assert.ok(attestationRows >= 1001, `the detail: ${attestationRows} rows`);
   assert.deepEqual([attestationHeader, attestationHeaderRows], [attestationFacts, 1]);
+});
+
+test("the dashboard's facility: its devices past 1,000 by cursor, at most its cap, and its facts and attestations without the detail's nested lists", async () => {
+  // the indexer as the dashboard reads it, with facility(id) (its first 1,000 devices and projects) refused
+  const byCursor = new Proxy(ix, {
+    get(target, key) {
+      if (key === "facility") throw new Error("read the facility's nested lists");
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const ids = async (max: number) => {
+    const read = (await facilityDevicesUpTo(byCursor, "wide-facility", max))!;
+    return [read.list.map((d) => d.id), read.capped];
+  };
+  assert.deepEqual(await ids(5_000), [nested.devices, false], "all 1,123");
+  assert.deepEqual(await ids(WIDE), [nested.devices, false], "as many as the cap: all, not capped");
+  assert.deepEqual(await ids(1_100), [nested.devices.slice(0, 1_100), true]);
+  assert.deepEqual(await ids(999), [nested.devices.slice(0, 999), true], "capped on a page's end");
+
+  const fromTs = 1_700_000_000n + 400n * 3600n;
+  const facts = (await facilityFactsWithAttestations(byCursor, "deep-facility", fromTs))!;
+  const { devices, projects, attestations, ...header } = (await facilityWithAttestations(ix, "deep-facility", fromTs))!;
+  assert.ok(devices.length && projects.length);
+  assert.deepEqual(facts, { ...header, attestations });
 });

@@ -16,13 +16,8 @@ import {
   sumAttestations,
 } from "@/lib/reports/aggregate.ts";
 import { count, gramsAsKg, gramsToKgNumber, mgAsKg, mgToKgNumber } from "@/lib/reports/format.ts";
-import {
-  facilityDirectory,
-  indexer,
-  lookUpFacility,
-  oracleDeviceHealth,
-  type OracleHealthRead,
-} from "@/lib/reports/load.ts";
+import { facilityDirectory, indexer, oracleDeviceHealth, type OracleHealthRead } from "@/lib/reports/load.ts";
+import { facilityDevicesUpTo, lookUpFacilityFacts } from "@/lib/reports/facility.ts";
 import { NotIndexedYet } from "@/components/explorer/Status.tsx";
 import { indexedPresence } from "@/server/indexedPresence.ts";
 import { dayOf, parseRange, rangeQuery, rangeSeconds } from "@/lib/reports/period.ts";
@@ -34,6 +29,8 @@ export const metadata: Metadata = { title: "Facility dashboard" };
 
 /** Readings read for device activity at most (newest first, by cursor); the page says when it stopped there. */
 const MAX_ACTIVITY_READINGS = 20_000;
+/** Devices read for device activity at most (oldest registration first, by cursor); the page says when it stopped there. */
+const MAX_ACTIVITY_DEVICES = 5_000;
 
 type Props = {
   params: Promise<{ facility: string }>;
@@ -51,8 +48,9 @@ export default async function DashboardPage({ params, searchParams }: Props) {
 
   let found;
   try {
-    // a miss is 404 only once the indexer has read up to the chain's head (lib/reports/facility.ts)
-    found = await lookUpFacility(ix, facilityParam, fromTs, indexedPresence);
+    // a miss is 404 only once the indexer has read up to the chain's head (lib/reports/facility.ts);
+    // the facility's facts without its devices (read by cursor below) and projects (not shown)
+    found = await lookUpFacilityFacts(ix, facilityParam, fromTs, indexedPresence);
   } catch (e) {
     return <IndexerProblem error={e} />;
   }
@@ -77,9 +75,10 @@ export default async function DashboardPage({ params, searchParams }: Props) {
   const totals = sumAttestations(split.counted);
   const daily = dailyEmissions(split.counted, range);
 
-  const [sourceRows, readings, oracle] = await Promise.all([
+  const [sourceRows, readings, devices, oracle] = await Promise.all([
     ix.sourceTotals({ fromDay: range.fromDay, toDay: range.toDay, facility: code }).catch((e: unknown) => e as Error),
     facilityReadingsInRange(ix, code, fromTs, toTsExclusive, MAX_ACTIVITY_READINGS).catch((e: unknown) => e as Error),
+    facilityDevicesUpTo(ix, code, MAX_ACTIVITY_DEVICES).catch((e: unknown) => e as Error),
     detail.code
       ? oracleDeviceHealth(detail.code, Number(fromTs) * 1000)
       : Promise.resolve<OracleHealthRead>({
@@ -91,7 +90,10 @@ export default async function DashboardPage({ params, searchParams }: Props) {
 
   const sources = Array.isArray(sourceRows) ? sourceBreakdown(sourceRows as SourceTotals[]) : null;
   const scopes = sources ? scopeTotals(sources) : null;
-  const activity = deviceActivity(readings && !(readings instanceof Error) ? readings.list : [], detail.devices);
+  const activity = deviceActivity(
+    readings && !(readings instanceof Error) ? readings.list : [],
+    devices && !(devices instanceof Error) ? devices.list : [],
+  );
   const readingsNote =
     readings instanceof Error
       ? `Readings could not be read from the indexer: ${readings.message}`
@@ -100,6 +102,12 @@ export default async function DashboardPage({ params, searchParams }: Props) {
         : readings.capped
           ? `Last seen and gaps are from the newest ${count(MAX_ACTIVITY_READINGS)} readings of the period.`
           : null;
+  const devicesNote =
+    devices instanceof Error
+      ? `The facility's devices could not be read from the indexer (${devices.message}): only those with readings in the period are listed, without kind or status.`
+      : devices?.capped
+        ? `The first ${count(MAX_ACTIVITY_DEVICES)} of the facility's ${count(detail.deviceCount)} devices (oldest registration first) are listed, and any other with readings in the period.`
+        : null;
   const query = rangeQuery(range);
   const name = dir?.name ?? code;
 
@@ -251,6 +259,11 @@ export default async function DashboardPage({ params, searchParams }: Props) {
       </p>
 
       <h2>Device health</h2>
+      {devicesNote ? (
+        <p className="muted" data-testid="devices-note">
+          {devicesNote}
+        </p>
+      ) : null}
       <DeviceHealth activity={activity} oracle={oracle} readingsNote={readingsNote} />
     </>
   );
