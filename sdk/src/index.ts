@@ -65,4 +65,17 @@ export { blockRanges, DEFAULT_LOG_RANGE_BLOCKS } from "./chain/blockRanges.ts";
 export { readContractEvents, type QuerySlot, type ReadContractEventsParameters } from "./chain/readContractEvents.ts";
 export { EventRangeError, SDK_EVENT_READ_SETTINGS, type EventReadSettingNames } from "./chain/eventRangeError.ts";
 export { startBlocksFromJournal } from "./chain/startBlocksFromJournal.ts";
+export { firstStampedFrom } from "./chain/firstStampedFrom.ts";
+export {
+  deviceInactiveAt,
+  inactiveAt,
+  describeDeviceInactivity,
+  deviceStatusFromRegistry,
+  type DeviceStatus,
+  type DeviceStatusHistory,
+  type DeviceInactivity,
+  type Suspension,
+} from "./devices/inactiveAt.ts";
+export { readDeviceSuspensions, type ReadDeviceSuspensionsParameters } from "./devices/readDeviceSuspensions.ts";
+export { readDeviceStatusHistory, type RegisteredDeviceStatus } from "./devices/readDeviceStatusHistory.ts";
 export { urlForMessages, urlScrubber } from "./urls.ts";

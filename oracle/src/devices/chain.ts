@@ -1,18 +1,16 @@
 import type { Logger } from "pino";
-import { BaseError, ContractFunctionRevertedError, encodeEventTopics, hexToBigInt, type PublicClient } from "viem";
-import { bytes32ToId, idToBytes32, isValidId, publicKeyFromXY } from "../../../sdk/src/index.ts";
+import { BaseError, ContractFunctionRevertedError, type PublicClient } from "viem";
+import {
+  bytes32ToId,
+  deviceStatusFromRegistry,
+  idToBytes32,
+  isValidId,
+  publicKeyFromXY,
+  readDeviceSuspensions,
+} from "../../../sdk/src/index.ts";
+import { limiter } from "../../../sdk/src/verify/cache.ts";
 import { deviceRegistryAbi } from "../chain/abi.ts";
-import { blockRanges, firstStampedFrom } from "../chain/viem.ts";
 import type { DeviceDirectory, DeviceInfo, Suspension } from "./directory.ts";
-
-const STATUS = ["none", "active", "suspended", "revoked"] as const;
-
-/** Topic 0 of the DeviceRegistry events that begin and end a suspension. */
-const topic0 = (eventName: "DeviceSuspended" | "DeviceReactivated" | "DeviceRetired") =>
-  encodeEventTopics({ abi: deviceRegistryAbi, eventName })[0] as `0x${string}`;
-const SUSPENDED = topic0("DeviceSuspended");
-const REACTIVATED = topic0("DeviceReactivated");
-const RETIRED = topic0("DeviceRetired");
 
 /**
  * Devices read from the DeviceRegistry contract, cached, and dropped from the cache when the
@@ -23,8 +21,9 @@ const RETIRED = topic0("DeviceRetired");
  * A device's past suspensions (the registry keeps only its current status) come from its
  * DeviceSuspended, DeviceReactivated and DeviceRetired events, asked for by its indexed id over
  * the blocks from its registration to its last status change only (none for a device whose
- * status never changed), 5,000 blocks a query; they are kept apart from the cache with the
- * `statusChangedAt` they were read at, and read again only when that changes.
+ * status never changed), 5,000 blocks a query, by the sdk's `readDeviceSuspensions`; they are
+ * kept apart from the cache with the `statusChangedAt` they were read at, and read again only
+ * when that changes.
  */
 export class ChainDeviceDirectory implements DeviceDirectory {
   readonly #client: PublicClient;
@@ -152,13 +151,12 @@ export class ChainDeviceDirectory implements DeviceDirectory {
       validFrom: Number(k.validFrom),
       validUntil: i + 1 < d.keyHistory.length ? Number(d.keyHistory[i + 1]!.validFrom) : null,
     }));
-    const status = STATUS[d.status] ?? "revoked";
     const statusChangedAt = Number(d.statusChangedAt);
     const suspensions = await this.#suspensions(deviceId, Number(d.registeredAt), statusChangedAt);
     return {
       deviceId,
       facilityId: bytes32ToId(d.facilityId),
-      status: status === "none" ? "revoked" : status,
+      status: deviceStatusFromRegistry(d.status),
       statusChangedAt,
       ...(suspensions.length > 0 ? { suspensions } : {}),
       keys,
@@ -166,57 +164,21 @@ export class ChainDeviceDirectory implements DeviceDirectory {
   }
 
   /**
-   * The device's suspensions lifted since (by a reactivation or its retirement), oldest first,
-   * from its events in the blocks stamped from `registeredAt` to `statusChangedAt`: every status
-   * change stamps `statusChangedAt`, so none lies outside them and a suspension under way now is
-   * its status, not one of these. Each bound is its block's timestamp.
+   * The device's suspensions lifted since, by the sdk's reader (its events by its indexed id over
+   * the blocks from its registration to its last status change, one eth_getLogs a range at a time
+   * as before), kept with the `statusChangedAt` they were read at and read again only when it changes.
    */
   async #suspensions(deviceId: string, registeredAt: number, statusChangedAt: number): Promise<readonly Suspension[]> {
     if (statusChangedAt <= registeredAt) return []; // its status never changed (or not past its first second)
     const known = this.#past.get(deviceId);
     if (known?.changedAt === statusChangedAt) return known.suspensions;
-    const head = await this.#client.getBlockNumber({ cacheTime: 0 });
-    const from = await firstStampedFrom(this.#client, BigInt(registeredAt), 0n, head);
-    const to = (await firstStampedFrom(this.#client, BigInt(statusChangedAt) + 1n, from, head)) - 1n;
-    const idTopic = idToBytes32(deviceId);
-    const events: { block: bigint; index: number; topic: `0x${string}` }[] = [];
-    for (const range of blockRanges(from, to)) {
-      const logs = await this.#client.request({
-        method: "eth_getLogs",
-        params: [
-          {
-            address: this.#address,
-            // topic 0 any of the three events, topic 1 the device's id
-            topics: [[SUSPENDED, REACTIVATED, RETIRED], idTopic],
-            fromBlock: `0x${range.fromBlock.toString(16)}`,
-            toBlock: `0x${range.toBlock.toString(16)}`,
-          },
-        ],
-      });
-      for (const log of logs) {
-        if (log.removed || log.blockNumber === null || log.logIndex === null || !log.topics[0]) continue;
-        events.push({ block: hexToBigInt(log.blockNumber), index: Number(log.logIndex), topic: log.topics[0] });
-      }
-    }
-    events.sort((a, b) => (a.block === b.block ? a.index - b.index : a.block < b.block ? -1 : 1));
-    const stamps = new Map<bigint, number>();
-    const stampOf = async (block: bigint) => {
-      let t = stamps.get(block);
-      if (t === undefined) {
-        t = Number((await this.#client.getBlock({ blockNumber: block })).timestamp);
-        stamps.set(block, t);
-      }
-      return t;
-    };
-    const suspensions: Suspension[] = [];
-    let since: number | null = null;
-    for (const e of events) {
-      if (e.topic === SUSPENDED) since = await stampOf(e.block);
-      else if (since !== null) {
-        suspensions.push({ from: since, until: await stampOf(e.block) });
-        since = null;
-      }
-    }
+    const suspensions = await readDeviceSuspensions(this.#client, {
+      address: this.#address,
+      deviceId,
+      registeredAt,
+      statusChangedAt,
+      slot: limiter(1),
+    });
     this.#past.delete(deviceId);
     this.#past.set(deviceId, { changedAt: statusChangedAt, suspensions });
     while (this.#past.size > this.#maxEntries) this.#past.delete(this.#past.keys().next().value!);

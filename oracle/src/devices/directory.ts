@@ -1,56 +1,29 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { z } from "zod";
-import { hexToBytes, publicKeyFromXY, publicKeyToXY } from "../../../sdk/src/index.ts";
+import { hexToBytes, publicKeyFromXY, publicKeyToXY, type DeviceStatusHistory } from "../../../sdk/src/index.ts";
 
 /** A device key and the period it is valid for (unix seconds; `validUntil` exclusive, null = open). */
 export type DeviceKey = { publicKey: Uint8Array; validFrom: number; validUntil: number | null; keyId?: string };
 
-export type DeviceStatus = "active" | "suspended" | "revoked";
-
-/** A suspension lifted since: the device was suspended from `from` until `until` (unix s, `until` exclusive). */
-export type Suspension = { from: number; until: number };
+/**
+ * The device-status rule is the sdk's (one definition for the oracle and the auditor's verifier):
+ * `inactiveAt(device, ts)` says why a reading stamped `ts` may not be counted (the device not
+ * active since its status changed, or the reading stamped inside one of its past suspensions), or
+ * null; an active device without past suspensions costs two comparisons, no allocation.
+ */
+export { inactiveAt, type DeviceStatus, type Suspension } from "../../../sdk/src/index.ts";
 
 /**
- * `statusChangedAt`: when the device last changed status (the DeviceRegistry's `statusChangedAt`,
- * unix s); absent when unknown (a device file that does not give it). A device that is not active
- * stopped being trusted then: readings stamped from that time on are not taken (ingest, co-signing).
- * `suspensions`: its earlier suspensions, lifted since (reactivated, or ended by its retirement),
- * oldest first; readings stamped inside one are not taken either. Absent or empty: none.
+ * A device's status history (the sdk's `DeviceStatusHistory`: `status`, `statusChangedAt` — when it
+ * last changed, unix s; absent when unknown, e.g. a device file that does not give it — and
+ * `suspensions`, its earlier suspensions lifted since, oldest first), its facility and its keys.
+ * A device that is not active stopped being trusted when its status changed: readings stamped from
+ * then on, or inside one of its past suspensions, are not taken (ingest, co-signing).
  */
-export type DeviceInfo = {
-  deviceId: string;
+export type DeviceInfo = DeviceStatusHistory & {
   facilityId: string;
-  status: DeviceStatus;
-  statusChangedAt?: number;
-  suspensions?: readonly Suspension[];
   keys: DeviceKey[];
 };
-
-/**
- * Why a reading of `device` stamped `ts` (unix s) may not be counted because of the device's
- * status, or null when its status allows it: a device that is not active is refused for readings
- * from the time its status changed on (from any time when that is unknown), and any device for
- * readings stamped inside one of its past suspensions (`from` ≤ ts < `until`); readings it made
- * while it was active stay valid (a suspension does not undo what was measured before it). On the
- * ingest path for every reading: an active device without past suspensions costs two comparisons.
- */
-export function inactiveAt(device: DeviceInfo, ts: number): string | null {
-  const past = device.suspensions;
-  if (past !== undefined) {
-    // an indexed loop: no iterator per call
-    for (let i = 0; i < past.length; i++) {
-      const s = past[i]!;
-      if (ts >= s.from && ts < s.until)
-        return `device ${device.deviceId} was suspended from ${s.from} until ${s.until} (the reading is stamped ${ts})`;
-    }
-  }
-  if (device.status === "active") return null;
-  const since = device.statusChangedAt;
-  if (since === undefined) return `device ${device.deviceId} is ${device.status}`;
-  return ts >= since
-    ? `device ${device.deviceId} is ${device.status} since ${since} (the reading is stamped ${ts})`
-    : null;
-}
 
 /**
  * Where the validator looks devices up. The chain-backed one reads the DeviceRegistry

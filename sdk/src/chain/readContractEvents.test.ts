@@ -5,8 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createPublicClient, custom, type Hex, type PublicClient } from "viem";
-import { carbonCreditsAbi } from "../verify/abi.ts";
+import { createPublicClient, custom, encodeAbiParameters, encodeEventTopics, type Hex, type PublicClient } from "viem";
+import { idToBytes32 } from "../ids.ts";
+import { carbonCreditsAbi, deviceRegistryAbi } from "../verify/abi.ts";
 import { limiter } from "../verify/cache.ts";
 import { EventRangeError } from "./eventRangeError.ts";
 import { readContractEvents } from "./readContractEvents.ts";
@@ -80,4 +81,75 @@ test("a refused range rejects with EventRangeError naming the range and the call
   });
   assert.equal(asked.length, 1, "no range sent after one was refused");
   await assert.rejects(read(), /set the logRangeBlocks option below 5.*\n\nDocs: docs\/sdk\.md/s);
+});
+
+test("several events read together: one eth_getLogs a range, topic 0 any of theirs and the indexed args after it, decoded", async () => {
+  const id = idToBytes32("kangaita-chimney-1");
+  const asked: { topics: unknown[]; fromBlock: Hex; toBlock: Hex }[] = [];
+  const suspended = encodeEventTopics({ abi: deviceRegistryAbi, eventName: "DeviceSuspended", args: { id } });
+  const client = createPublicClient({
+    transport: custom(
+      {
+        async request({ method, params }: { method: string; params?: unknown }) {
+          if (method !== "eth_getLogs") throw new Error(`unexpected ${method}`);
+          const q = (params as [{ topics: unknown[]; fromBlock: Hex; toBlock: Hex }])[0];
+          asked.push(q);
+          if (q.fromBlock !== "0x5") return [];
+          return [
+            {
+              address: CREDITS,
+              topics: suspended,
+              data: encodeAbiParameters([{ type: "string" }], ["leak"]),
+              blockNumber: "0x6",
+              blockHash: `0x${"06".repeat(32)}`,
+              transactionHash: `0x${"06".repeat(32)}`,
+              transactionIndex: "0x0",
+              logIndex: "0x0",
+              removed: false,
+            },
+          ];
+        },
+      },
+      { retryCount: 0 },
+    ),
+  }) as PublicClient;
+  const names = ["DeviceSuspended", "DeviceReactivated", "DeviceRetired"] as const;
+  const logs = await readContractEvents(client, {
+    address: CREDITS,
+    abi: deviceRegistryAbi,
+    eventName: names,
+    args: { id },
+    fromBlock: 1n,
+    toBlock: 8n,
+    rangeBlocks: 4n,
+  });
+  const selectors = names.map((eventName) => encodeEventTopics({ abi: deviceRegistryAbi, eventName })[0]);
+  assert.deepEqual(asked.map((q) => [q.fromBlock, q.toBlock, q.topics]).sort(), [
+    ["0x1", "0x4", [selectors, id]],
+    ["0x5", "0x8", [selectors, id]],
+  ]);
+  assert.deepEqual(
+    logs.map((l) => [l.eventName, l.blockNumber, l.args]),
+    [["DeviceSuspended", 6n, { id, reason: "leak" }]],
+  );
+  // DeviceRegistered's second indexed parameter may be anything; a filter on it the others lack is refused
+  await readContractEvents(client, {
+    address: CREDITS,
+    abi: deviceRegistryAbi,
+    eventName: ["DeviceRegistered", "DeviceSuspended"],
+    args: { id },
+    fromBlock: 1n,
+    toBlock: 1n,
+  });
+  await assert.rejects(
+    readContractEvents(client, {
+      address: CREDITS,
+      abi: deviceRegistryAbi,
+      eventName: ["DeviceRegistered", "DeviceSuspended"],
+      args: { id, facilityId: id },
+      fromBlock: 1n,
+      toBlock: 1n,
+    }),
+    /cannot be read together/,
+  );
 });

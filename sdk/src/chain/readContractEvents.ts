@@ -1,4 +1,15 @@
-import type { Abi, Address, ContractEventName, GetContractEventsReturnType, PublicClient } from "viem";
+import {
+  encodeEventTopics,
+  formatLog,
+  numberToHex,
+  parseEventLogs,
+  type Abi,
+  type Address,
+  type ContractEventName,
+  type GetContractEventsReturnType,
+  type Hex,
+  type PublicClient,
+} from "viem";
 import { DEFAULT_FETCH_CONCURRENCY, limiter } from "../verify/cache.ts";
 import { DEFAULT_LOG_RANGE_BLOCKS, blockRanges } from "./blockRanges.ts";
 import { EventRangeError, type EventReadSettingNames } from "./eventRangeError.ts";
@@ -9,7 +20,11 @@ export type QuerySlot = <T>(run: () => Promise<T>) => Promise<T>;
 export type ReadContractEventsParameters<abi extends Abi, eventName extends ContractEventName<abi>> = {
   address: Address;
   abi: abi;
-  eventName: eventName;
+  /**
+   * The event, or several events read together in one `eth_getLogs` a range (topic 0 any of
+   * theirs): these must have the same indexed parameters, which `args` filters on.
+   */
+  eventName: eventName | readonly eventName[];
   /** Indexed arguments to filter on (a list for any of several values), as viem's getContractEvents takes them. */
   args?: Record<string, unknown>;
   /** First block to read: the deployment's (default 0, the whole chain). */
@@ -40,6 +55,8 @@ export async function readContractEvents<const abi extends Abi, eventName extend
   if (fromBlock < 0n) throw new RangeError(`the first block must be ≥ 0, got ${fromBlock}`);
   if (rangeBlocks < 1n) throw new RangeError(`the log range must be ≥ 1 block, got ${rangeBlocks}`);
   const slot = p.slot ?? limiter(DEFAULT_FETCH_CONCURRENCY);
+  const names = typeof p.eventName === "string" ? null : (p.eventName as readonly string[]);
+  const topics = names === null ? null : sharedTopics(p.abi, names, p.args);
   // a page refreshed after a transaction must see its events: viem's cached head can be 4 s old
   const toBlock = p.toBlock ?? (await client.getBlockNumber({ cacheTime: 0 }));
   let failed = false;
@@ -48,6 +65,25 @@ export async function readContractEvents<const abi extends Abi, eventName extend
       slot(async () => {
         if (failed) return [];
         try {
+          if (names !== null)
+            return parseEventLogs({
+              abi: p.abi as Abi,
+              eventName: names as string[],
+              logs: (
+                await client.request({
+                  method: "eth_getLogs",
+                  params: [
+                    {
+                      address: p.address,
+                      topics: topics!,
+                      fromBlock: numberToHex(range.fromBlock),
+                      toBlock: numberToHex(range.toBlock),
+                    },
+                  ],
+                })
+              ).map((log) => formatLog(log)),
+              strict: false,
+            });
           return await client.getContractEvents({
             address: p.address,
             abi: p.abi as Abi,
@@ -58,7 +94,7 @@ export async function readContractEvents<const abi extends Abi, eventName extend
         } catch (cause) {
           failed = true;
           throw new EventRangeError({
-            what: `${p.eventName} (${p.address})`,
+            what: `${names === null ? String(p.eventName) : names.join("/")} (${p.address})`,
             ...range,
             rangeBlocks,
             startBlock: fromBlock,
@@ -70,4 +106,26 @@ export async function readContractEvents<const abi extends Abi, eventName extend
     ),
   );
   return parts.flat() as GetContractEventsReturnType<abi, eventName, undefined, bigint, bigint>;
+}
+
+/**
+ * The topics of a read of several events at once: topic 0 any of their selectors, the others the
+ * indexed `args` (viem's getLogs drops `args` when given several events, so they are encoded here).
+ *
+ * @throws RangeError when the events do not have the same indexed parameters
+ */
+function sharedTopics(abi: Abi, names: readonly string[], args: Record<string, unknown> | undefined) {
+  if (names.length === 0) throw new RangeError("no event names to read");
+  const encoded = names.map((eventName) => {
+    const t = encodeEventTopics({ abi, eventName, args } as never) as (Hex | Hex[] | null)[];
+    // a trailing null is any value: an event with more indexed parameters than `args` names still matches
+    while (t.length > 1 && t[t.length - 1] === null) t.pop();
+    return t;
+  });
+  const rest = JSON.stringify(encoded[0]!.slice(1));
+  if (encoded.some((t) => JSON.stringify(t.slice(1)) !== rest))
+    throw new RangeError(
+      `${names.join(", ")} cannot be read together: their indexed arguments differ for ${JSON.stringify(args ?? {})}`,
+    );
+  return [encoded.map((t) => t[0] as Hex), ...encoded[0]!.slice(1)];
 }
