@@ -1,13 +1,24 @@
 import type { Hex } from "viem";
 import type { Bundle } from "../bundle/schema.ts";
+import type { DeviceStatusHistory } from "../devices/inactiveAt.ts";
 import type { BatchHeader } from "../eip712/batchHeader.ts";
 
 /** An `AttestationSubmitted` event as the verifier uses it. */
 export type Submitted = { id: Hex; header: BatchHeader; bitmap: bigint; txHash: Hex; blockNumber: bigint };
 
-/** A device as DeviceRegistry holds it: facility and key history (oldest first), or why not. */
+/**
+ * A device as DeviceRegistry holds it: facility, key history (oldest first), and status (the
+ * registry's `DeviceStatus` number, when it last changed and when the device was registered), or why not.
+ */
 export type DeviceEntry =
-  | { ok: true; facilityId: Hex; keys: readonly { x: Hex; y: Hex; validFrom: bigint }[] }
+  | {
+      ok: true;
+      facilityId: Hex;
+      keys: readonly { x: Hex; y: Hex; validFrom: bigint }[];
+      status: number;
+      registeredAt: bigint;
+      statusChangedAt: bigint;
+    }
   | { ok: false; problem: string };
 
 /** (deviceId, seq) keys and digests of a bundle's readings: what the no-double-attestation link compares. */
@@ -33,6 +44,8 @@ export type VerifyCache = {
   fetchSlot: <T>(run: () => Promise<T>) => Promise<T>;
   readingKeys: Map<string, Promise<BundleReadingKeys>>;
   devices: Map<string, Promise<DeviceEntry>>;
+  /** Devices' status histories (current status and past suspensions), by registry, device and first block. */
+  deviceStatus?: Map<string, Promise<DeviceStatusHistory>>;
   revoked: Map<string, Promise<boolean>>;
   /** Factor sets of the walk's bundles by id (their content hashes to it): one copy each. */
   factorSets: Map<string, Bundle["factorSet"]>;
@@ -48,6 +61,7 @@ export function createVerifyCache(opts: { fetchConcurrency?: number } = {}): Ver
     fetchSlot: limiter(opts.fetchConcurrency ?? DEFAULT_FETCH_CONCURRENCY),
     readingKeys: new Map(),
     devices: new Map(),
+    deviceStatus: new Map(),
     revoked: new Map(),
     factorSets: new Map(),
     eventSlot: limiter(DEFAULT_FETCH_CONCURRENCY),

@@ -115,6 +115,7 @@ test("verify (real binary): an honest attestation passes every link, from a file
     "readings included",
     "per-reading emissions recomputed",
     "quorum signatures",
+    "device status",
   ]) {
     assert.ok(
       lines.some((l) => l.startsWith(`PASS ${link}`)),
@@ -677,4 +678,78 @@ test("library: unknown attestation id is a FAIL, not a crash", async () => {
   });
   assert.equal(report.ok, false);
   assert.match(report.checks[0]!.detail, /no AttestationSubmitted event/);
+});
+
+test("device status: a reading stamped inside a suspension lifted since FAILs naming it; readings made before a suspension pass", async () => {
+  // a facility of its own: its periods are now's, after the other tests' (a facility's periods only go forward)
+  const facility = "ktda-status";
+  const key = generateDeviceKey();
+  const paused = "status-chimney-1";
+  const later = "status-chimney-2";
+  for (const d of [paused, later]) await registerTestDevice(chain, d, facility, key.publicKey);
+  const manage = (fn: string, deviceId: string) =>
+    chain.write(
+      TEST_ONLY_HARDHAT_KEYS[0]!,
+      chain.deviceRegistry,
+      deviceRegistryAbi,
+      fn,
+      fn === "reactivateDevice" ? [idToBytes32(deviceId)] : [idToBytes32(deviceId), "test"],
+    );
+  const latest = async () => Number((await chain.client.getBlock()).timestamp);
+  await manage("suspendDevice", paused);
+  const from = await latest();
+  await manage("reactivateDevice", paused);
+  const until = await latest();
+  assert.ok(until > from);
+  const verify = async (deviceId: string, start: number, periodEnd: number, count: number, stepS: number) => {
+    const envelopes = flueGasEnvelopes({
+      deviceId,
+      facilityId: facility,
+      secretKey: key.secretKey,
+      start,
+      count,
+      seq0: 1,
+      stepS,
+    });
+    const bundle = buildBundle({
+      facilityId: facility,
+      periodStart: start,
+      periodEnd,
+      envelopes,
+      factorSet: set,
+      methodologyId: METHODOLOGY_ID,
+    });
+    const { id, bytes } = await attestBundle(chain, bundle);
+    return verifyAttestation({
+      client: chain.client,
+      registry: chain.registry,
+      deviceRegistry: chain.deviceRegistry,
+      target: { attestationId: id },
+      source: bytesSource(bytes),
+      checkHistory: false,
+    });
+  };
+  // the device's buffer flushed after the reactivation, attested bypassing the oracle's refusal:
+  // seq 1 made before the suspension, seq 2 at its first second
+  const during = await verify(paused, from - 5, until, 2, 5);
+  assert.deepEqual(
+    during.checks.filter((c) => !c.ok),
+    [
+      {
+        link: "device status",
+        ok: false,
+        detail: `${paused}#2 stamped ${from} while its device was suspended from ${from} until ${until} (DeviceRegistry ${chain.deviceRegistry})`,
+      },
+    ],
+  );
+  // readings made before the device was suspended (and then retired) stay valid
+  await manage("suspendDevice", later);
+  const suspendedAt = await latest();
+  await manage("retireDevice", later);
+  const after = await verify(later, until, suspendedAt, 2, suspendedAt - until - 1);
+  assert.equal(after.ok, true, JSON.stringify(after.checks.filter((c) => !c.ok)));
+  assert.match(
+    after.checks.find((c) => c.link === "device status")!.detail,
+    /^1 device\(s\) checked against DeviceRegistry 0x[0-9a-fA-F]{40}: no reading stamped while its device was suspended or retired \(1 of them/,
+  );
 });

@@ -11,6 +11,8 @@ import { bundleCidAsync, decodeBundle } from "../bundle/bundle.ts";
 import { checkBundleDetailed, type LinkCheck } from "../bundle/check.ts";
 import type { Bundle } from "../bundle/schema.ts";
 import { hashBatchHeader, recoverQuorumSigners, type BatchHeader } from "../eip712/batchHeader.ts";
+import { deviceInactiveAt, type DeviceStatusHistory } from "../devices/inactiveAt.ts";
+import { readDeviceStatusHistory } from "../devices/readDeviceStatusHistory.ts";
 import { SdkError } from "../errors.ts";
 import { factorSetId } from "../factors/factorSet.ts";
 import { bytesToHex, hexToBytes } from "../hex.ts";
@@ -345,6 +347,9 @@ export async function verifyAttestation(options: VerifyOptions): Promise<VerifyR
         `${keyOf.devices.size} device(s) of ${bundle.facilityId} in DeviceRegistry ${o.deviceRegistry}: ${keyOf.describe()}`,
       ),
     );
+  if (!keyOf || !o.deviceRegistry)
+    push(fail("device status", "no DeviceRegistry address (--device-registry): device status unknown"));
+  else push(await checkDeviceStatus(o, o.deviceRegistry, bundle, keyOf.entryOf));
 
   // 6. Inclusion: every reading's proof, off-chain, up to the root the registry stores; a sample
   // (and the envelope asked about) also through the registry's own verifyReading.
@@ -592,7 +597,14 @@ function deviceKeyLookup(o: VerifyOptions & { cache: VerifyCache }, deviceRegist
           functionName: "getDevice",
           args: [idToBytes32(deviceId)],
         });
-        return { ok: true, facilityId: device.facilityId, keys: device.keyHistory };
+        return {
+          ok: true,
+          facilityId: device.facilityId,
+          keys: device.keyHistory,
+          status: device.status,
+          registeredAt: device.registeredAt,
+          statusChangedAt: device.statusChangedAt,
+        };
       } catch (error) {
         // A revert means the device is unknown to the registry: a failed link, reported.
         // Anything else (RPC down, …) is not an answer about the device: let it propagate.
@@ -630,7 +642,68 @@ function deviceKeyLookup(o: VerifyOptions & { cache: VerifyCache }, deviceRegist
           : deviceId,
       )
       .join(", ");
-  return { get, devices, problems, describe };
+  return { get, entryOf, devices, problems, describe };
+}
+
+/**
+ * The "device status" link: no reading of the bundle stamped while its device was suspended or
+ * retired (the sdk's `deviceInactiveAt`, the rule the oracle's ingest and co-signers apply), from
+ * each device's status history read once a walk (its `getDevice` answer, shared with the key
+ * lookup, and its past suspensions from DeviceRegistry's events). Readings made before a
+ * suspension stay valid. A device the registry does not know is left to the registration link.
+ */
+async function checkDeviceStatus(
+  o: VerifyOptions & { cache: VerifyCache },
+  deviceRegistry: Address,
+  bundle: Bundle,
+  entryOf: (deviceId: string) => Promise<DeviceEntry>,
+): Promise<LinkCheck> {
+  const link = "device status";
+  const histories = (o.cache.deviceStatus ??= new Map());
+  const ids = [...new Set(bundle.readings.map((r) => r.envelope.reading.deviceId))];
+  let head: Promise<bigint> | undefined;
+  const known = new Map<string, DeviceStatusHistory>();
+  await Promise.all(
+    ids.map(async (deviceId) => {
+      const entry = await entryOf(deviceId);
+      if (!entry.ok) return;
+      const history = await memo(histories, `${deviceRegistry}:${deviceId}:${o.fromBlock ?? 0n}`, async () =>
+        readDeviceStatusHistory(o.client, {
+          address: deviceRegistry,
+          deviceId,
+          device: entry,
+          ...(o.fromBlock === undefined ? {} : { fromBlock: o.fromBlock }),
+          // one head for this bundle's searches, asked only when a device changed status
+          ...(entry.statusChangedAt > entry.registeredAt
+            ? { head: await (head ??= o.client.getBlockNumber({ cacheTime: 0 })) }
+            : {}),
+          ...(o.logRangeBlocks === undefined ? {} : { rangeBlocks: o.logRangeBlocks }),
+          ...(o.cache.eventSlot ? { slot: o.cache.eventSlot } : {}),
+          ...(o.eventSettings ? { settings: o.eventSettings } : {}),
+        }),
+      );
+      known.set(deviceId, history);
+    }),
+  );
+  for (const r of bundle.readings) {
+    const { deviceId, seq, ts } = r.envelope.reading;
+    const history = known.get(deviceId);
+    const why = history === undefined ? null : deviceInactiveAt(history, ts);
+    if (why === null) continue;
+    const when =
+      "from" in why
+        ? `suspended from ${why.from} until ${why.until}`
+        : `${why.status === "revoked" ? "retired" : why.status}${why.since === null ? "" : ` since ${why.since}`}`;
+    return fail(
+      link,
+      `${deviceId}#${seq} stamped ${ts} while its device was ${when} (DeviceRegistry ${deviceRegistry})`,
+    );
+  }
+  const changed = [...known.values()].filter((h) => h.status !== "active" || (h.suspensions?.length ?? 0) > 0).length;
+  return pass(
+    link,
+    `${known.size} device(s) checked against DeviceRegistry ${deviceRegistry}: no reading stamped while its device was suspended or retired${changed > 0 ? ` (${changed} of them suspended or retired at some time, not when their readings were made)` : ""}`,
+  );
 }
 
 async function checkQuorum(

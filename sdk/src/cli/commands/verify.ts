@@ -39,6 +39,8 @@ line per link, PASS or FAIL with the reason:
     each reading belongs to the facility and period; the Merkle root of the readings
   - each device signature, with the key DeviceRegistry held at the reading's time,
     and each device registered to the facility
+  - no reading stamped while its device was suspended or retired (its DeviceRegistry
+    status since it changed, and its past suspensions from the registry's events)
   - each reading's result and the totals, recomputed with the bundle's factor set
   - readings proven on-chain with AttestationRegistry.verifyReading
   - the quorum: signatures recovered from the submitting transaction equal the
