@@ -21,9 +21,10 @@ import type {
 } from "../batch/pipeline.ts";
 import { attestationRegistryAbi, oracleSetAbi } from "./abi.ts";
 import { blockRanges } from "../../../sdk/src/chain/blockRanges.ts";
+import { firstStampedFrom } from "../../../sdk/src/chain/firstStampedFrom.ts";
 
 // the sdk's range splitter (its default size is LOG_RANGE's), also the device directory's
-export { blockRanges };
+export { blockRanges, firstStampedFrom };
 
 /** Blocks per `eth_getLogs` (many RPC nodes cap ranges at 10,000). */
 export const LOG_RANGE = 5_000n;
@@ -460,26 +461,4 @@ export async function findRegularAttestation(
 /** Block `n`'s timestamp (unix s). */
 async function blockStamp(client: PublicClient, n: bigint): Promise<bigint> {
   return (await client.getBlock({ blockNumber: n })).timestamp;
-}
-
-/**
- * The smallest block in [lo, hi] stamped at or after `t` (hi + 1 if none); timestamps never
- * decrease. `signal`: no further block is read once it is aborted.
- */
-export async function firstStampedFrom(
-  client: PublicClient,
-  t: bigint,
-  lo: bigint,
-  hi: bigint,
-  signal?: AbortSignal,
-): Promise<bigint> {
-  let a = lo;
-  let b = hi + 1n;
-  while (a < b) {
-    signal?.throwIfAborted();
-    const mid = (a + b) / 2n;
-    if ((await blockStamp(client, mid)) >= t) b = mid;
-    else a = mid + 1n;
-  }
-  return a;
 }

@@ -80,7 +80,9 @@ export default async function AttestationPage({ params, searchParams }: Props) {
         <Link className="button" href={`/audit/attestation/${a.id}`}>
           Audit this attestation in the browser
         </Link>{" "}
-        <span className="muted">bundle hash, device signatures, Merkle proofs, recomputed emissions, quorum.</span>
+        <span className="muted">
+          bundle hash, device signatures and status, Merkle proofs, recomputed emissions, quorum.
+        </span>
       </p>
       <div className="grid-2">
         <section className="panel" aria-labelledby="facts-heading">
