@@ -71,8 +71,11 @@ export interface ExplorerIndexer {
   /** daily totals for days [fromDay, toDay] (day numbers since 1970-01-01), of one facility if given */
   daily(range: { fromDay: number; toDay: number; facility?: string }): Promise<DailyTotals[]>;
 
-  /** devices of every facility, newest registration first */
-  devices(filter?: { facility?: string; status?: DeviceDetail["status"] }, page?: Page): Promise<DeviceDetail[]>;
+  /**
+   * devices of every facility, newest registration first: each device's facts as `deviceHeader`
+   * gives them (its keys and history are not read; `keyCount` is the device's own count)
+   */
+  devices(filter?: { facility?: string; status?: DeviceDetail["status"] }, page?: Page): Promise<DeviceHeader[]>;
   /** oracle nodes of the current OracleSet, by index */
   oracleNodes(page?: Page): Promise<OracleNodeSummary[]>;
   /** issuances, newest first */

@@ -461,14 +461,14 @@ export const FACILITY_DAILY_QUERY = /* GraphQL */ `
 
 // ---------------------------------------------------------------- lists the explorer browses
 
+/** Devices with their facts only (DEVICE_QUERY's header): a list row reads no key or event. */
 export const DEVICES_QUERY = /* GraphQL */ `
   query Devices($first: Int!, $skip: Int!, $direction: OrderDirection!, $where: Device_filter) {
     devices(first: $first, skip: $skip, orderBy: registeredAt, orderDirection: $direction, where: $where) {
-      ...DeviceDetailFields
+      ...DeviceHeaderFields
     }
   }
   ${DEVICE_HEADER_FIELDS}
-  ${DEVICE_DETAIL_FIELDS}
 `;
 
 export const ORACLE_NODES_QUERY = /* GraphQL */ `

@@ -896,7 +896,7 @@ export class SubgraphIndexer implements ExplorerIndexer {
     return backwards ? { rows: rows.data.reverse(), keys: sortKeys.reverse() } : { rows: rows.data, keys: sortKeys };
   }
 
-  async devices(filter?: { facility?: string; status?: DeviceStatus }, p?: Page): Promise<DeviceDetail[]> {
+  async devices(filter?: { facility?: string; status?: DeviceStatus }, p?: Page): Promise<DeviceHeader[]> {
     return (await this.#devices(filter, subgraphWindow(p))).rows;
   }
 
@@ -904,7 +904,7 @@ export class SubgraphIndexer implements ExplorerIndexer {
     const where: Record<string, unknown> = {};
     if (filter?.facility !== undefined) where.facility = protocolIdKey(filter.facility);
     if (filter?.status !== undefined) where.status = filter.status;
-    return this.#keyed(DEVICES_QUERY, "devices", { field: "registeredAt", direction: "desc" }, where, w, deviceDetail);
+    return this.#keyed(DEVICES_QUERY, "devices", { field: "registeredAt", direction: "desc" }, where, w, deviceHeader);
   }
 
   /**

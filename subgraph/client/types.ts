@@ -361,7 +361,8 @@ export type SourceTotals = {
 /** Every list the explorer browses by cursor (`ExplorerIndexer.list`): its filter and its row. */
 export type Lists = {
   facilities: { filter: Record<string, never>; row: FacilitySummary };
-  devices: { filter: { facility?: string; status?: DeviceStatus }; row: DeviceDetail };
+  /** a device's facts without its keys and history (as `deviceHeader`) */
+  devices: { filter: { facility?: string; status?: DeviceStatus }; row: DeviceHeader };
   oracles: { filter: Record<string, never>; row: OracleNodeSummary };
   attestations: { filter: { revoked?: boolean; isCorrection?: boolean }; row: AttestationSummary };
   issuances: { filter: { creditId?: bigint; facility?: string }; row: IssuanceSummary };

@@ -599,3 +599,28 @@ test("the header reads ask no nested list: a facility's, a device's and an attes
   assert.deepEqual(attestationHeader, attestationFacts);
   assert.equal(attestationObjects - attestationHeaderObjects, 1000, "the corrections alone left out");
 });
+
+test("the devices list reads each device's facts (as deviceHeader), never its keys or history: a few objects a device", async () => {
+  const objects: number[] = [];
+  const count = (v: unknown): number =>
+    Array.isArray(v)
+      ? v.reduce((n: number, x) => n + count(x), 0)
+      : v !== null && typeof v === "object"
+        ? 1 + Object.values(v).reduce((n: number, x) => n + count(x), 0)
+        : 0;
+  const counted = new SubgraphIndexer({
+    url: server.url,
+    fetch: async (input, init) => {
+      const response = await fetch(input, init);
+      objects.push(count(await response.clone().json()));
+      return response;
+    },
+  });
+  // the other facility's 77 devices of a key and an event each, and the device of 1,123 of each
+  const page = await counted.list("devices", { facility: "other-facility" }, { first: 100 });
+  assert.equal(page.rows.length, 78);
+  assert.ok(page.rows.some((d) => d.id === wideDevice));
+  // the answer and its data, then each device and its facility's reference
+  assert.equal(objects.at(-1), 2 + 2 * page.rows.length);
+  assert.deepEqual(page.rows, await Promise.all(page.rows.map(async (d) => indexer.deviceHeader(d.id))));
+});

@@ -236,6 +236,19 @@ export function explorerIndexerBehavior(backend: string, indexer: () => Explorer
     );
   });
 
+  test(`${backend}: devices list: each row the device's facts as its header gives them (keys and history not read), the key count its detail's`, async () => {
+    const ix = indexer();
+    const rows = await ix.devices();
+    assert.ok(rows.length, "the scenario has devices");
+    for (const row of rows) {
+      assert.deepEqual(row, await ix.deviceHeader(row.id), row.id);
+      assert.ok(!("keys" in row) && !("history" in row), `${row.id}: no nested list`);
+    }
+    const listed = rows.find((r) => r.id === device1)!;
+    assert.equal(listed.keyCount, (await ix.device(device1))!.keys.length);
+    assert.deepEqual((await ix.list("devices", { facility: "ktda-kangaita" }, { first: 100 })).rows, [listed]);
+  });
+
   test(`${backend}: attestations: newest first, filtered by revocation`, async () => {
     const all = await indexer().attestations();
     assert.deepEqual(

@@ -8,6 +8,7 @@ import type {
   AttestationSummary,
   ChallengeSummary,
   DeviceDetail,
+  DeviceHeader,
   ExplorerIndexer,
   FacilityRef,
   FacilitySummary,
@@ -179,7 +180,7 @@ export const facilitiesList: ListSpec<Record<string, never>, FacilitySummary> = 
 };
 
 type DeviceFilter = { facility?: string; status?: DeviceDetail["status"] };
-export const devicesList: ListSpec<DeviceFilter, DeviceDetail> = {
+export const devicesList: ListSpec<DeviceFilter, DeviceHeader> = {
   name: "devices",
   title: "Devices",
   singular: "device",
@@ -196,7 +197,7 @@ export const devicesList: ListSpec<DeviceFilter, DeviceDetail> = {
   csv: [
     { header: "device_id", value: (r) => r.code },
     { header: "device_key", value: (r) => r.id },
-    ...facilityCols<DeviceDetail>((r) => r.facility),
+    ...facilityCols<DeviceHeader>((r) => r.facility),
     { header: "kind", value: (r) => r.kind },
     { header: "status", value: (r) => r.status },
     { header: "status_reason", value: (r) => r.statusReason },

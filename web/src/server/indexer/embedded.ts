@@ -707,11 +707,12 @@ export class EmbeddedIndexer implements ExplorerIndexer {
     const d = this.#get("SELECT * FROM devices WHERE id = ?", key);
     return d ? deviceHeader(d) : undefined;
   }
-  async devices(filter?: { facility?: string; status?: DeviceDetail["status"] }, p?: Page): Promise<DeviceDetail[]> {
+  async devices(filter?: { facility?: string; status?: DeviceDetail["status"] }, p?: Page): Promise<DeviceHeader[]> {
     return (await this.#devices(filter, listWindow("devices", p))).rows;
   }
 
-  async #devices(filter: Lists["devices"]["filter"] | undefined, w: Window): Promise<Keyed<DeviceDetail>> {
+  /** A list row is the device's own row (as deviceHeader): its keys and history are not read. */
+  async #devices(filter: Lists["devices"]["filter"] | undefined, w: Window): Promise<Keyed<DeviceHeader>> {
     const where = new Where();
     if (filter?.facility !== undefined) where.add("facility = ?", protocolIdKey(filter.facility));
     if (filter?.status !== undefined) where.add("status = ?", filter.status);
@@ -721,7 +722,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
       w,
       where,
       (clause, order) => `SELECT * FROM devices ${clause} ORDER BY ${order}`,
-      (d) => this.#deviceDetail(d),
+      deviceHeader,
     );
   }
 

@@ -589,3 +589,24 @@ test("the dashboard's facility: its devices past 1,000 by cursor, at most its ca
   assert.ok(devices.length && projects.length);
   assert.deepEqual(facts, { ...header, attestations });
 });
+
+test("the devices list reads a device's own row (its facts, as deviceHeader), never its keys or history: a SQL row a device and one to see a next page", async () => {
+  const counted = countingRows(db);
+  const cix = new EmbeddedIndexer(counted.db);
+  // the unfiltered list's first page starts with the device of 1,123 keys and events; the deep facility's 77 hold one each
+  for (const [filter, first] of [
+    [{}, 100],
+    [{ facility: "deep-facility" }, 999],
+  ] as const) {
+    const from = counted.rows();
+    const page = await cix.list("devices", filter, { first });
+    const rows = counted.rows() - from;
+    assert.ok(page.rows.length > 1, JSON.stringify(filter));
+    assert.ok(
+      rows <= page.rows.length + 1,
+      `${JSON.stringify(filter)}: ${rows} SQL rows for ${page.rows.length} devices`,
+    );
+    for (const row of page.rows) assert.deepEqual(row, await ix.deviceHeader(row.id));
+  }
+  assert.equal((await cix.list("devices", {}, { first: 1 })).rows[0]!.id, wideDevice);
+});
