@@ -5,13 +5,16 @@
  * only once the indexer has read up to the chain's head as it was after the miss, so a facility
  * registered a block ago is "not indexed yet" (with both blocks), not "not found".
  */
-import type {
-  AttestationSummary,
-  DeviceSummary,
-  ExplorerIndexer,
-  FacilityDetail,
-  FacilitySummary,
-  ListPage,
+import {
+  IndexerError,
+  type AttestationSummary,
+  type DetailLists,
+  type DeviceSummary,
+  type ExplorerIndexer,
+  type FacilityDetail,
+  type FacilitySummary,
+  type ListPage,
+  type ProjectSummary,
 } from "@carbonproof/subgraph/client";
 import { settleDetail, type DetailRoute, type PresenceLookup } from "../explorer/detail.ts";
 import { wellFormed } from "../explorer/notFound.ts";
@@ -79,11 +82,21 @@ export async function facilityDevicesUpTo(
   facility: string,
   max: number,
 ): Promise<{ list: DeviceSummary[]; capped: boolean } | null> {
-  const list: DeviceSummary[] = [];
+  return facilityListUpTo(ix, "facilityDevices", facility, max);
+}
+
+/** A facility's list (devices or projects, oldest registration first) by cursor, at most `max`. */
+async function facilityListUpTo<K extends "facilityDevices" | "facilityProjects">(
+  ix: ExplorerIndexer,
+  name: K,
+  facility: string,
+  max: number,
+): Promise<{ list: DetailLists[K]["row"][]; capped: boolean } | null> {
+  const list: DetailLists[K]["row"][] = [];
   for (let after: string | null = null; ;) {
     const first = Math.min(PAGE, max - list.length);
-    const page: ListPage<DeviceSummary> | null = await ix.detailList(
-      "facilityDevices",
+    const page: ListPage<DetailLists[K]["row"]> | null = await ix.detailList(
+      name,
       { facility },
       after === null ? { first } : { first, after },
     );
@@ -93,6 +106,48 @@ export async function facilityDevicesUpTo(
     if (list.length >= max) return { list, capped: true };
     after = page.next;
   }
+}
+
+/**
+ * Devices and projects a report lists of its facility at most, each read by cursor: past either,
+ * the report says at its top and in its JSON that it lists only that many (`CbamReport.omissions`).
+ * Every device id is printed in the report, so the cap bounds its size, not what it counts.
+ */
+export const MAX_REPORT_DEVICES = 10_000;
+export const MAX_REPORT_PROJECTS = 10_000;
+
+/** The devices and projects of a report's installation, and the cap each stopped at (null: all of them). */
+export type ReportFacilityLists = {
+  devices: DeviceSummary[];
+  projects: ProjectSummary[];
+  devicesCappedAt: number | null;
+  projectsCappedAt: number | null;
+};
+
+/**
+ * A facility's devices and projects for its report, read by cursor (`detailList`: `facility(id)`
+ * nests the first 1,000 of each only, which the report took for all of them) up to `max` each.
+ */
+export async function facilityListsForReport(
+  ix: ExplorerIndexer,
+  facility: string,
+  max: { devices: number; projects: number } = { devices: MAX_REPORT_DEVICES, projects: MAX_REPORT_PROJECTS },
+): Promise<ReportFacilityLists> {
+  const [devices, projects] = await Promise.all([
+    facilityListUpTo(ix, "facilityDevices", facility, max.devices),
+    facilityListUpTo(ix, "facilityProjects", facility, max.projects),
+  ]);
+  if (devices === null || projects === null)
+    throw new IndexerError(
+      "INDEXER_RESPONSE_INVALID",
+      `the ${ix.backend} indexer does not list a facility's ${devices === null ? "devices" : "projects"}: a report cannot name them (use a backend that does: docs/subgraph.md)`,
+    );
+  return {
+    devices: devices.list,
+    projects: projects.list,
+    devicesCappedAt: devices.capped ? max.devices : null,
+    projectsCappedAt: projects.capped ? max.projects : null,
+  };
 }
 
 export type FacilityPresence<F = FacilityDetail> =

@@ -7,8 +7,8 @@ import { cache } from "react";
 import { z } from "zod";
 import type {
   AttestationDetail,
+  AttestationSummary,
   ExplorerIndexer,
-  FacilityDetail,
   Hex,
   ReadingSummary,
 } from "@carbonproof/subgraph/client";
@@ -16,7 +16,7 @@ import { getExplorerIndexer } from "@/server/indexer/index.ts";
 import { indexedPresence } from "@/server/indexedPresence.ts";
 import { runtimeConfig } from "@/lib/config.server.ts";
 import { notIndexedYet, type PresenceLookup } from "../explorer/detail.ts";
-import { lookUpFacility } from "./facility.ts";
+import { facilityListsForReport, lookUpFacilityFacts } from "./facility.ts";
 import { defaultFactorSet } from "../../../../sdk/src/factors/factorSet.ts";
 import { type DayRange, rangeSeconds } from "./period.ts";
 import { buildReport, readingsPlan, type CbamReport, type KnownFactorSet } from "./report.ts";
@@ -30,7 +30,7 @@ export { readingsOfAttestation };
 /** Details of the attestations of a facility whose period starts in `range` (revoked included). */
 export async function attestationDetails(
   ix: ExplorerIndexer,
-  facility: FacilityDetail,
+  facility: { attestations: readonly AttestationSummary[] },
   range: DayRange,
 ): Promise<AttestationDetail[]> {
   const { fromTs, toTsExclusive } = rangeSeconds(range);
@@ -170,11 +170,13 @@ export type ReportLoad =
     };
 
 /**
- * Everything the report needs: the facility, the details of its attestations in the period, the
+ * Everything the report needs: the facility's facts (`lookUpFacilityFacts`: no nested list), its
+ * devices and projects by cursor up to their caps (`facilityListsForReport`; the report says when
+ * one is reached), the details of its attestations in the period, the
  * readings of each counted one (for the split by source and the reconciliation), the runtime's
  * chain and facility directory. Failures come back as a status, a code and a message; a facility
  * the indexer has not found is NOT_FOUND only once it has read up to the chain's head
- * (lookUpFacility), NOT_INDEXED_YET before. `presence` is indexedPresence but in tests.
+ * (lookUpFacilityFacts), NOT_INDEXED_YET before. `presence` is indexedPresence but in tests.
  */
 export async function loadReport(
   facilityParam: string,
@@ -184,7 +186,7 @@ export async function loadReport(
 ): Promise<ReportLoad> {
   const ix = indexer();
   try {
-    const found = await lookUpFacility(ix, facilityParam, rangeSeconds(range).fromTs, presence);
+    const found = await lookUpFacilityFacts(ix, facilityParam, rangeSeconds(range).fromTs, presence);
     if (found.presence === "absent")
       return {
         ok: false,
@@ -202,6 +204,7 @@ export async function loadReport(
         head: found.head,
       };
     const detail = found.facility;
+    const lists = await facilityListsForReport(ix, detail.id);
     const details = await attestationDetails(ix, detail, range);
     const { read, omitted: readingsOmitted } = readingsPlan(details);
     let readings: Map<string, ReadingSummary[]> | null = readingsOmitted ? null : new Map();
@@ -222,8 +225,8 @@ export async function loadReport(
         code: detail.code,
         name: dir?.name ?? null,
         country: dir?.country ?? null,
-        devices: detail.devices,
-        projects: detail.projects,
+        deviceCount: detail.deviceCount,
+        ...lists,
       },
       range,
       generatedAtS: nowS,

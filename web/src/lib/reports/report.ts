@@ -57,6 +57,12 @@ export type ReportInput = {
     country: string | null;
     devices: readonly DeviceSummary[];
     projects: readonly ProjectSummary[];
+    /** devices registered in all (FacilitySummary.deviceCount), to say how many a capped list leaves out */
+    deviceCount?: number;
+    /** the cap the devices were read up to when the facility has more (lib/reports/facility.ts); absent or null: all of them */
+    devicesCappedAt?: number | null;
+    /** the cap the projects were read up to when the facility has more; absent or null: all of them */
+    projectsCappedAt?: number | null;
   };
   range: DayRange;
   generatedAtS: number;
@@ -100,6 +106,11 @@ export type CbamReport = {
   schema: typeof REPORT_SCHEMA;
   basis: typeof REGULATION;
   generatedAt: string;
+  /**
+   * What this report leaves out, each said plainly (empty: nothing): a list of the installation
+   * read up to its cap, readings past what a report reads. The page shows them at its top.
+   */
+  omissions: string[];
   chain: ReportInput["chain"];
   installation: {
     facilityId: string;
@@ -108,6 +119,8 @@ export type CbamReport = {
     country: string | null;
     projects: { projectId: bigint; name: string; standard: string; active: boolean }[];
     devices: { deviceId: string; kind: DeviceSummary["kind"]; status: DeviceSummary["status"] }[];
+    /** the cap each list stopped at (the installation has more, `omissions` says so), null when listed whole */
+    listedUpTo: { devices: number | null; projects: number | null };
   };
   reportingPeriod: {
     from: string;
@@ -307,11 +320,14 @@ export function buildReport(input: ReportInput): CbamReport {
   ];
   if (revoked.length)
     statements.push(`${revoked.length} revoked attestation(s) of the period are listed apart and not counted.`);
+  const omissions = listOmissions(facility);
+  if (input.readingsOmitted) omissions.push(input.readingsOmitted);
 
   return {
     schema: REPORT_SCHEMA,
     basis: REGULATION,
     generatedAt: new Date(input.generatedAtS * 1000).toISOString(),
+    omissions,
     chain: input.chain,
     installation: {
       facilityId: facility.code ?? facility.id,
@@ -325,6 +341,7 @@ export function buildReport(input: ReportInput): CbamReport {
         active: p.active,
       })),
       devices: facility.devices.map((d) => ({ deviceId: d.code ?? d.id, kind: d.kind, status: d.status })),
+      listedUpTo: { devices: facility.devicesCappedAt ?? null, projects: facility.projectsCappedAt ?? null },
     },
     reportingPeriod: {
       from: dayToIso(range.fromDay),
@@ -370,6 +387,26 @@ export function buildReport(input: ReportInput): CbamReport {
     revoked: revoked.map((a) => evidenceRef(a, null)),
     credits: { issuedKg: issued.reduce((s, a) => s + a.issuance!.amountKg, 0n), attestationsIssued: issued.length },
   };
+}
+
+/** What a capped list of the installation leaves out, in words a reader of the report cannot miss. */
+function listOmissions(facility: ReportInput["facility"]): string[] {
+  const out: string[] = [];
+  const n = (x: number) => x.toLocaleString("en-US");
+  if (facility.devicesCappedAt != null) {
+    const total =
+      facility.deviceCount !== undefined && facility.deviceCount > facility.devicesCappedAt
+        ? `${n(facility.deviceCount)} monitoring devices`
+        : "more monitoring devices than that";
+    out.push(
+      `Only the first ${n(facility.devicesCappedAt)} monitoring devices of the installation (oldest registration first) are listed; it has ${total}. The others are left out of the installation's devices and of what the report derives from them (its production processes and monitoring approaches, whether electricity is monitored). The emissions are the attested totals, which count every device.`,
+    );
+  }
+  if (facility.projectsCappedAt != null)
+    out.push(
+      `Only the first ${n(facility.projectsCappedAt)} credit projects of the installation (oldest registration first) are listed; it has more, left out of the installation's projects.`,
+    );
+  return out;
 }
 
 /** JSON text of a report: bigint as decimal strings (the key names carry the units). */

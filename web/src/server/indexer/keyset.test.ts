@@ -7,7 +7,8 @@
  * repeated in a correction batch, an account's 5,623 holdings tied on the amount, and 1,123 rows of
  * each list a detail method nests (a facility's devices and projects, a device's keys and history, an
  * attestation's corrections); the dashboard's reads of a facility's readings of a period and of its
- * devices, by cursor; and the header reads, counted in SQL rows.
+ * devices, and the report's of its devices and projects, by cursor; and the header reads and the
+ * devices list, counted in SQL rows.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -28,8 +29,10 @@ import {
 import {
   facilityDevicesUpTo,
   facilityFactsWithAttestations,
+  facilityListsForReport,
   facilityWithAttestations,
 } from "../../lib/reports/facility.ts";
+import { buildReport, reportJson } from "../../lib/reports/report.ts";
 import { facilityReadingsInRange, readingsOfAttestation } from "../../lib/reports/readings.ts";
 import { EmbeddedIndexer } from "./embedded.ts";
 import { openStore, type Store } from "./store.ts";
@@ -609,4 +612,63 @@ test("the devices list reads a device's own row (its facts, as deviceHeader), ne
     for (const row of page.rows) assert.deepEqual(row, await ix.deviceHeader(row.id));
   }
   assert.equal((await cix.list("devices", {}, { first: 1 })).rows[0]!.id, wideDevice);
+});
+
+test("the report of a facility of 1,123 devices and projects lists them all (by cursor, facility() refused), or says at its top and in its JSON that it lists the first of them only", async () => {
+  const byCursor = new Proxy(ix, {
+    get(target, key) {
+      if (key === "facility") throw new Error("read the facility's nested lists (their first 1,000)");
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const header = (await byCursor.facilityHeader("wide-facility"))!;
+  const report = async (max?: { devices: number; projects: number }) =>
+    buildReport({
+      facility: {
+        id: header.id,
+        code: header.code,
+        name: null,
+        country: null,
+        deviceCount: WIDE,
+        ...(await facilityListsForReport(byCursor, header.id, max)),
+      },
+      range: { fromDay: 19_675, toDay: 19_705 },
+      generatedAtS: 1_700_000_000,
+      chain: { chainId: 31337, chainName: "test", attestationRegistry: null },
+      attestations: [],
+      readingsOf: null,
+      knownFactorSets: {},
+    });
+
+  const whole = await report();
+  assert.deepEqual(
+    whole.installation.devices.map((d) => d.deviceId),
+    nested.devices,
+    "all 1,123 devices, oldest registration first",
+  );
+  assert.deepEqual(
+    whole.installation.projects.map((p) => String(p.projectId)),
+    nested.projects,
+  );
+  assert.deepEqual([whole.omissions, whole.installation.listedUpTo], [[], { devices: null, projects: null }]);
+  assert.deepEqual(
+    whole.processes.map((p) => p.deviceIds.length),
+    [WIDE],
+  );
+
+  const capped = await report({ devices: 1_000, projects: 1_100 });
+  assert.deepEqual(
+    capped.installation.devices.map((d) => d.deviceId),
+    nested.devices.slice(0, 1_000),
+  );
+  assert.equal(capped.installation.projects.length, 1_100);
+  assert.deepEqual(capped.installation.listedUpTo, { devices: 1_000, projects: 1_100 });
+  assert.equal(capped.omissions.length, 2);
+  assert.match(capped.omissions[0]!, /^Only the first 1,000 monitoring devices .* it has 1,123 monitoring devices/);
+  assert.match(capped.omissions[1]!, /^Only the first 1,100 credit projects /);
+  // the JSON form says it near its top, before the installation
+  const json = reportJson(capped);
+  assert.deepEqual(JSON.parse(json).omissions, capped.omissions);
+  assert.ok(json.indexOf('"omissions"') < json.indexOf('"installation"'));
 });

@@ -59,6 +59,17 @@ export default async function ReportPage({ params, searchParams }: Props) {
         Emissions report: {r.installation.name ?? r.installation.facilityId}, {r.reportingPeriod.from} to{" "}
         {r.reportingPeriod.to}
       </h1>
+      {r.omissions.length ? (
+        // what the report leaves out, above everything else (printed too): never a silent omission
+        <div className="status status--bad" role="alert" data-testid="report-omissions">
+          <strong>This report is incomplete.</strong>
+          <ul>
+            {r.omissions.map((o) => (
+              <li key={o}>{o}</li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
       <p className="muted">
         Shaped after the operator communication of EU CBAM reporting, Commission Implementing Regulation (EU) 2023/1773
         (Annex IV), from what is attested on-chain. See the basis at the end.

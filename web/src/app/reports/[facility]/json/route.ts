@@ -9,7 +9,9 @@ import { decodeParam } from "@/lib/params.ts";
  * here (400), not a silent default: a machine asked for exactly that period. A facility the
  * indexer has not read yet (it is behind the chain's head) is 503 NOT_INDEXED_YET with Retry-After,
  * not a 404 and not a report of zeros: the facility may exist; 404 NOT_FOUND only once the indexer
- * is at the head and still has no such facility.
+ * is at the head and still has no such facility. What the report leaves out (a list of the
+ * installation read up to its cap, readings past what a report reads) is said in `omissions`, after
+ * `generatedAt`, as the page says it above the report.
  */
 export async function GET(req: Request, { params }: { params: Promise<{ facility: string }> }): Promise<Response> {
   const { facility: raw } = await params;
