@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { protocolIdKey, type Hex } from "@carbonproof/subgraph/client";
+import { explorerDetails } from "../../lib/explorer/detail.ts";
 import { EmbeddedIndexer } from "./embedded.ts";
 import type { IndexedContract, IndexedEvent, JsonValue } from "./events.ts";
 import { dayOf, recordEvent, stmt } from "./reducer.ts";
@@ -184,11 +185,12 @@ const day0 = dayOf(t0);
 const queries: [string, () => Promise<unknown>][] = [
   ["overview", () => ix.overview()],
   ["facilities", () => ix.facilities()],
-  ["facility page", () => ix.facility("ktda-kangaita", { first: 50 })],
+  // the detail pages' own reads: the facts (header) and the first page of each of their lists, by cursor
+  ["facility page", () => explorerDetails.facility("ktda-kangaita").read(ix)],
   ["attestations", () => ix.attestations({}, { first: 50 })],
   ["attestations, page 2, standing", () => ix.attestations({ revoked: false }, { first: 50, skip: 50 })],
-  ["attestation page", () => ix.attestation(hex(0xa000 + 7))],
-  ["devices", () => ix.devices()],
+  ["attestation page", () => explorerDetails.attestation(hex(0xa000 + 7)).read(ix)],
+  ["devices (facts only)", () => ix.devices()],
   ["issuances", () => ix.issuances({}, { first: 50 })],
   ["transfers", () => ix.transfers({}, { first: 50 })],
   ["transfers of an account", () => ix.transfers({ account: hex(0xb0, 20) }, { first: 50 })],
