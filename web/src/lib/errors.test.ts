@@ -48,6 +48,25 @@ test("insufficient funds for gas and an unreachable node", () => {
   assert.equal(describeError({ name: "HttpRequestError", message: "fetch failed" }).kind, "network");
 });
 
+test("an event range the node refused, even with an HTTP status, is told with its range and setting", async () => {
+  const { EventRangeError } = await import("../../../sdk/src/chain/eventRangeError.ts");
+  const refused = new EventRangeError({
+    what: "CreditsIssued (0x5FbDB2315678afecb367f032d93F642f64180aa3)",
+    fromBlock: 5_000n,
+    toBlock: 9_999n,
+    rangeBlocks: 5_000n,
+    startBlock: 0n,
+    settings: { range: "CARBONPROOF_LOG_RANGE_BLOCKS", start: "CARBONPROOF_START_BLOCK" },
+    // what viem throws for a provider's 413/400 answer: read alone, "did not answer"
+    cause: { name: "HttpRequestError", shortMessage: "HTTP request failed.", details: "Payload Too Large" },
+  });
+  const d = describeError(refused);
+  assert.equal(d.kind, "network");
+  assert.match(d.message, /blocks 5000–9999/);
+  assert.match(d.message, /set CARBONPROOF_LOG_RANGE_BLOCKS below 5000/);
+  assert.doesNotMatch(d.message, /did not answer/);
+});
+
 test("anything else still produces a sentence, never an empty string", () => {
   const d = describeError(new Error("boom"));
   assert.equal(d.kind, "unknown");

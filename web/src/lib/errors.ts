@@ -264,6 +264,10 @@ export function describeError(error: unknown): DescribedError {
     /chain mismatch/i.test(text)
   )
     return { kind: "wrong-network", message: "Your wallet is on another network: switch to the app's network first." };
+  // a ranged event read the node refused (sdk EventRangeError): its message names the range and
+  // the setting to lower, whether the node answered with a JSON-RPC error or an HTTP status
+  const range = links.find((e) => e.code === "EVENT_RANGE_FAILED");
+  if (range?.message) return { kind: "network", message: range.message };
   if (
     links.some((e) => e.name === "HttpRequestError" || e.name === "TimeoutError") ||
     /fetch failed|ECONNREFUSED/i.test(text)
