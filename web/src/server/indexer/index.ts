@@ -10,7 +10,8 @@
  *
  *   CARBONPROOF_INDEXER_DB           SQLite file; default ../.carbonproof/web/indexer.sqlite (beside
  *                                    the facility directory seed-demo writes)
- *   CARBONPROOF_INDEXER_START_BLOCK  first block to read (the deployment's); default 0
+ *   CARBONPROOF_INDEXER_START_BLOCK  first block to read; default the deployment's first block as the
+ *                                    dApp reads it (CARBONPROOF_START_BLOCK, the Ignition journal), else 0
  *   CARBONPROOF_INDEXER_POLL_MS      background poll interval; default 1000
  *   CARBONPROOF_BUNDLES              folder of <cid>.json evidence bundles; default ../.carbonproof/web/bundles
  *   CARBONPROOF_ORACLE_IPFS          the oracle's Helia repository; default ../.carbonproof/oracle/ipfs (if present)
@@ -96,7 +97,9 @@ export function embeddedConfigFromEnv(env: Record<string, string | undefined> = 
       IndexedContract,
       Address
     >,
-    startBlock: intEnv(env, "CARBONPROOF_INDEXER_START_BLOCK", 0),
+    // the deployment's first block, as the dApp's own event reads take it (CARBONPROOF_START_BLOCK, or
+    // the Ignition journal's / the generated file's), unless set for the indexer alone
+    startBlock: intEnv(env, "CARBONPROOF_INDEXER_START_BLOCK", runtime.startBlock ?? 0),
     bundleSources: sources,
     pollMs: Math.max(100, intEnv(env, "CARBONPROOF_INDEXER_POLL_MS", 1000)),
     freshMs: intEnv(env, "CARBONPROOF_INDEXER_FRESH_MS", 2000),
