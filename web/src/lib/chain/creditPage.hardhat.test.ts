@@ -4,11 +4,26 @@
  * revoked. The loader's client is wrapped to count the per-issuance reads in flight (a block's
  * time, the calls about one attestation) — a credit of hourly attestations has 8,760 issuances a
  * year, and they once went out all at once. Its events are also read through a transport that
- * logs every eth_getLogs, in ranges of 3 blocks from the deployment's block.
+ * logs every eth_getLogs, in ranges of 3 blocks from the deployment's block. The market's loader
+ * (readMarket) reads three listed credits: this one, the project's next vintage and a second
+ * facility's project, each of 2 issuances.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createPublicClient, custom, http, keccak256, toHex, type Hex, type PublicClient } from "viem";
+import {
+  createPublicClient,
+  createWalletClient,
+  custom,
+  http,
+  keccak256,
+  toHex,
+  zeroAddress,
+  type Abi,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
+import { readFileSync } from "node:fs";
 import { privateKeyToAccount } from "viem/accounts";
 import { buildBundle } from "../../../../sdk/src/bundle/bundle.ts";
 import { defaultFactorSet } from "../../../../sdk/src/factors/factorSet.ts";
@@ -23,15 +38,19 @@ import {
 } from "../../../../sdk/src/test/attest.ts";
 import { TEST_ONLY_HARDHAT_KEYS, startTestChain, type TestChain } from "../../../../sdk/src/test/hardhatNode.ts";
 import { creditChecks } from "../verification.ts";
-import { attestationRegistryAbi, carbonCreditsAbi } from "./abis.ts";
+import { attestationRegistryAbi, carbonCreditsAbi, marketplaceAbi } from "./abis.ts";
 import { EventRangeError, eventReads } from "./events.ts";
-import { issuancePage, idString, readCreditFacts, type Addresses, type IssuanceCursor } from "./reads.ts";
+import { issuancePage, idString, readCreditFacts, readMarket, type Addresses, type IssuanceCursor } from "./reads.ts";
 
 const FACILITY = "ktda-kangaita";
 const DEVICE = "kangaita-chimney-1";
 const ISSUANCES = 12;
 const PAGE = 5;
 const LIMIT = 3;
+const FACILITY_2 = "ktda-gitugi";
+const DEVICE_2 = "gitugi-chimney-1";
+/** Issuances of each of the market's other two credits. */
+const MORE = 2;
 
 let chain: TestChain;
 let addresses: Addresses;
@@ -42,29 +61,34 @@ let deploymentBlock: bigint;
 let lastIssuanceBlock: bigint;
 /** Attestation ids in issuance order (oldest first). */
 const ids: Hex[] = [];
+/** The other listed credits' attestation ids. */
+const moreIds: Hex[] = [];
+/** CarbonCredits, RetirementCertificates and the Marketplace listing the three credits. */
+let marketAddresses: Addresses;
+/** The listed credits' token ids. */
+let listedTokenIds: bigint[];
 
-before(async () => {
-  chain = await startTestChain();
-  const admin = TEST_ONLY_HARDHAT_KEYS[0]!;
-  const deviceKey = generateDeviceKey();
-  await registerTestDevice(chain, DEVICE, FACILITY, deviceKey.publicKey);
-  deploymentBlock = (await chain.client.getBlockNumber()) + 1n;
-  const { credits } = await chain.deployCredits();
-  addresses = { CarbonCredits: credits, AttestationRegistry: chain.registry, OracleSet: chain.oracleSet };
-  await registerTestProject(chain, credits, FACILITY);
-  for (let hour = 0; hour < ISSUANCES; hour++) {
-    const start = 1763900000 + 3600 * hour;
+/** Attests and issues `hours` hourly bundles of `device` from `start0`; their attestation ids. */
+async function issueHours(
+  o: { credits: Address; device: string; facility: string; secretKey: Uint8Array; projectId: number },
+  start0: number,
+  hours: number,
+  seqBase: number,
+): Promise<Hex[]> {
+  const made: Hex[] = [];
+  for (let hour = 0; hour < hours; hour++) {
+    const start = start0 + 3600 * hour;
     const envelopes = flueGasEnvelopes({
-      deviceId: DEVICE,
-      facilityId: FACILITY,
-      secretKey: deviceKey.secretKey,
+      deviceId: o.device,
+      facilityId: o.facility,
+      secretKey: o.secretKey,
       start,
       count: 2,
-      seq0: hour * 100,
+      seq0: seqBase + hour * 100,
       stepS: 60,
     });
     const bundle = buildBundle({
-      facilityId: FACILITY,
+      facilityId: o.facility,
       periodStart: start,
       periodEnd: start + 3600,
       envelopes,
@@ -72,9 +96,23 @@ before(async () => {
       methodologyId: METHODOLOGY_ID,
     });
     const { id, header } = await attestBundle(chain, bundle);
-    ids.push(id);
-    await issueAtBound(chain, credits, 1, header);
+    made.push(id);
+    await issueAtBound(chain, o.credits, o.projectId, header);
   }
+  return made;
+}
+
+before(async () => {
+  chain = await startTestChain();
+  const admin = TEST_ONLY_HARDHAT_KEYS[0]!;
+  const deviceKey = generateDeviceKey();
+  await registerTestDevice(chain, DEVICE, FACILITY, deviceKey.publicKey);
+  deploymentBlock = (await chain.client.getBlockNumber()) + 1n;
+  const { credits, certificates } = await chain.deployCredits();
+  addresses = { CarbonCredits: credits, AttestationRegistry: chain.registry, OracleSet: chain.oracleSet };
+  await registerTestProject(chain, credits, FACILITY);
+  const kangaita = { credits, device: DEVICE, facility: FACILITY, secretKey: deviceKey.secretKey, projectId: 1 };
+  ids.push(...(await issueHours(kangaita, 1763900000, ISSUANCES, 0)));
   // the oldest attestation revoked: on the last page only, so only a check over all sees it
   const verifierRole = keccak256(toHex("VERIFIER_ROLE"));
   await chain.write(admin, chain.registry, attestationRegistryAbi, "grantRole", [
@@ -90,6 +128,40 @@ before(async () => {
   });
   tokenId = (issued[0]!.args as { tokenId: bigint }).tokenId;
   lastIssuanceBlock = issued[issued.length - 1]!.blockNumber;
+
+  // the market: the project's 2026 vintage and a second facility's project (2), each listed with this one
+  const deviceKey2 = generateDeviceKey();
+  await registerTestDevice(chain, DEVICE_2, FACILITY_2, deviceKey2.publicKey);
+  await registerTestProject(chain, credits, FACILITY_2);
+  const jan2026 = 1767225600;
+  moreIds.push(...(await issueHours(kangaita, jan2026, MORE, ISSUANCES * 100)));
+  const gitugi = { credits, device: DEVICE_2, facility: FACILITY_2, secretKey: deviceKey2.secretKey, projectId: 2 };
+  moreIds.push(...(await issueHours(gitugi, jan2026, MORE, 0)));
+  const art = JSON.parse(
+    readFileSync(
+      new URL("../../../../artifacts/contracts/market/Marketplace.sol/Marketplace.json", import.meta.url),
+      "utf8",
+    ),
+  ) as { abi: Abi; bytecode: Hex };
+  const adminAddress = privateKeyToAccount(admin).address;
+  const deployer = createWalletClient({ account: privateKeyToAccount(admin), transport: http(chain.rpcUrl) });
+  const deployed = await chain.client.waitForTransactionReceipt({
+    hash: await deployer.deployContract({
+      abi: art.abi,
+      bytecode: art.bytecode,
+      args: [credits, certificates, adminAddress, adminAddress, 100],
+      chain: null,
+    }),
+  });
+  const market = deployed.contractAddress!;
+  await chain.write(admin, market, marketplaceAbi, "setPaymentToken", [zeroAddress, true]);
+  const proponent = TEST_ONLY_HARDHAT_KEYS[3]!;
+  await chain.write(proponent, credits, carbonCreditsAbi, "setApprovalForAll", [market, true]);
+  listedTokenIds = [tokenId, (1n << 16n) | 2026n, (2n << 16n) | 2026n];
+  const expiresAt = Math.floor(Date.now() / 1000) + 30 * 86400;
+  for (const id of listedTokenIds)
+    await chain.write(proponent, market, marketplaceAbi, "list", [id, 1n, zeroAddress, 10n ** 12n, 1n, expiresAt]);
+  marketAddresses = { ...addresses, Marketplace: market, RetirementCertificates: certificates };
 });
 
 after(async () => {
@@ -100,7 +172,7 @@ after(async () => {
  * `client` with its per-issuance reads counted: a getBlock is one read (its block), the calls
  * naming one attestation id are one read (that attestation) while any of them is in flight.
  */
-function counting(client: PublicClient) {
+function counting(client: PublicClient, o: { eventQueries?: boolean } = {}) {
   const inFlight = new Map<string, number>();
   const stats = { max: 0, blocks: new Map<bigint, number>() };
   const track = async <T>(key: string | undefined, run: () => Promise<T>): Promise<T> => {
@@ -116,12 +188,16 @@ function counting(client: PublicClient) {
     }
   };
   const attestation = (id: unknown) =>
-    typeof id === "string" && ids.some((a) => a.toLowerCase() === id.toLowerCase()) ? `att:${id}` : undefined;
+    typeof id === "string" && [...ids, ...moreIds].some((a) => a.toLowerCase() === id.toLowerCase())
+      ? `att:${id}`
+      : undefined;
+  let queries = 0;
   const wrapped = new Proxy(client, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (prop === "getBlock")
-        return (args: { blockNumber: bigint }) => {
+        return (args?: { blockNumber?: bigint }) => {
+          if (args?.blockNumber === undefined) return target.getBlock(args); // the head: not per issuance
           stats.blocks.set(args.blockNumber, (stats.blocks.get(args.blockNumber) ?? 0) + 1);
           return track(`block:${args.blockNumber}`, () => target.getBlock(args));
         };
@@ -130,7 +206,9 @@ function counting(client: PublicClient) {
           track(attestation(args.args?.[0]), () => target.readContract(args as never));
       if (prop === "getContractEvents")
         return (args: { args?: { id?: unknown } }) =>
-          track(attestation(args.args?.id), () => target.getContractEvents(args as never));
+          track(o.eventQueries ? `events:${queries++}` : attestation(args.args?.id), () =>
+            target.getContractEvents(args as never),
+          );
       return value;
     },
   });
@@ -154,6 +232,37 @@ test("readCreditFacts reads every issuance with at most `concurrency` per-issuan
     "each block's time read once",
   );
   assert.ok(facts.issuances.every((i) => i.issuedAt > 0n && i.attestation.exists));
+});
+
+test("readMarket reads its listed credits with at most the page's limit of reads in flight, and what an unbounded read does", async () => {
+  const { client, stats } = counting(chain.client, { eventQueries: true });
+  const bounded = await readMarket(
+    client,
+    { ...marketAddresses, events: eventReads({ startBlock: deploymentBlock, concurrency: LIMIT }) },
+    {},
+  );
+  // with a limiter per credit, up to (credits × its limit) were
+  assert.ok(stats.max <= LIMIT, `${stats.max} reads were in flight at once (the page's limit ${LIMIT})`);
+  assert.equal(stats.max, LIMIT);
+  assert.equal(stats.blocks.size, ISSUANCES + 2 * MORE, "every listed credit's issuances read");
+  const unbounded = await readMarket(
+    chain.client,
+    { ...marketAddresses, events: eventReads({ startBlock: 0, rangeBlocks: 1_000_000, concurrency: 1_000 }) },
+    {},
+  );
+  assert.deepEqual(bounded, unbounded);
+  assert.deepEqual(
+    bounded.listings.map((l) => l.tokenId),
+    listedTokenIds,
+  );
+  assert.deepEqual(
+    bounded.listings.map((l) => [l.facilityId, l.vintage, l.attestedReadings]),
+    [
+      [FACILITY, 2025, ISSUANCES * 2],
+      [FACILITY, 2026, MORE * 2],
+      [FACILITY_2, 2026, MORE * 2],
+    ],
+  );
 });
 
 test("the checks are over all issuances: a revoked attestation on the last page fails them", async () => {

@@ -39,7 +39,7 @@ import {
   paymentTokenAbi,
   retirementCertificatesAbi,
 } from "./abis.ts";
-import { readContractEvents, type EventReads } from "./events.ts";
+import { eventReads, readContractEvents, type EventReads } from "./events.ts";
 
 export type Addresses = Partial<Record<ContractName, Address>>;
 
@@ -252,15 +252,20 @@ export const CREDIT_READ_CONCURRENCY = DEFAULT_FETCH_CONCURRENCY;
  * each block's time once; the headers come from one ranged query of the facility's
  * `AttestationSubmitted` events, not one per attestation. The page shows the issuances a page at
  * a time ({@link issuancePage}).
+ *
+ * @param opts.concurrency per-issuance reads in flight (default {@link CREDIT_READ_CONCURRENCY})
+ * @param opts.slot runs each per-issuance read instead, when a page reads several credits under
+ *   one bound ({@link readMarket}); no read run in it takes a slot itself, so it may be the
+ *   events' `slot`
  */
 export async function readCreditFacts(
   client: PublicClient,
   addresses: Deployment,
   tokenId: bigint,
-  opts: { concurrency?: number } = {},
+  opts: { concurrency?: number; slot?: EventReads["slot"] } = {},
 ): Promise<CreditFacts> {
   const credits = need(addresses, "CarbonCredits");
-  const slot = limiter(opts.concurrency ?? CREDIT_READ_CONCURRENCY);
+  const slot = opts.slot ?? limiter(opts.concurrency ?? CREDIT_READ_CONCURRENCY);
   const chainId = await client.getChainId();
   const [info, supply, totalSupply, window, threshold, issued] = await Promise.all([
     client.readContract({
@@ -431,23 +436,31 @@ export type MarketData = {
   nowS: number;
 };
 
-/** Open, unexpired listings joined with their credits' provenance and verification. */
+/**
+ * Open, unexpired listings joined with their credits' provenance and verification. The listed
+ * credits' event ranges and per-issuance reads all go through the deployment's one events `slot`
+ * (else one made for this call): the page's bound, however many credits are listed, where each
+ * credit's own limiter let (credits × the limit) out at once.
+ */
 export async function readMarket(
   client: PublicClient,
   addresses: Deployment,
   facilities: FacilityDirectory,
 ): Promise<MarketData> {
+  const events = addresses.events ?? eventReads();
+  const deployment: Deployment = { ...addresses, events };
+  const slot = events.slot;
   const [all, block, feeBps] = await Promise.all([
-    readAllListings(client, addresses),
+    readAllListings(client, deployment),
     client.getBlock(),
-    readFeeBps(client, addresses),
+    readFeeBps(client, deployment),
   ]);
   const nowS = Number(block.timestamp);
   const open = all.filter((l) => l.remaining > 0n && l.expiresAt > nowS);
   const tokenIds = [...new Set(open.map((l) => l.tokenId))];
   const paymentTokens = [...new Set(open.map((l) => l.paymentToken))];
   const [facts, tokens] = await Promise.all([
-    Promise.all(tokenIds.map((id) => readCreditFacts(client, addresses, id))),
+    Promise.all(tokenIds.map((id) => readCreditFacts(client, deployment, id, { slot }))),
     Promise.all(paymentTokens.map((t) => readPaymentToken(client, t))),
   ]);
   const byToken = new Map(facts.map((f) => [f.tokenId, f]));
