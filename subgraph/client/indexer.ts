@@ -10,6 +10,7 @@ import type {
   ChallengeSummary,
   CreditDetail,
   DailyTotals,
+  FacilityDailyTotals,
   DetailListName,
   DetailLists,
   DeviceDetail,
@@ -70,6 +71,12 @@ export interface ExplorerIndexer {
   holdings(account: Hex): Promise<Holding[]>;
   /** daily totals for days [fromDay, toDay] (day numbers since 1970-01-01), of one facility if given */
   daily(range: { fromDay: number; toDay: number; facility?: string }): Promise<DailyTotals[]>;
+  /**
+   * Every facility's totals of each day in [fromDay, toDay] (at most 1000 days) where it has any,
+   * by day then facility id, by cursor as `list` (days × facilities rows can exceed a page): the
+   * rows `daily({ …, facility })` gives for each facility, in one read for all of them.
+   */
+  facilitiesDaily(range: { fromDay: number; toDay: number }, page: Page): Promise<ListPage<FacilityDailyTotals>>;
 
   /**
    * devices of every facility, newest registration first: each device's facts as `deviceHeader`

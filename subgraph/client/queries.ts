@@ -459,6 +459,20 @@ export const FACILITY_DAILY_QUERY = /* GraphQL */ `
   }
 `;
 
+/** Every facility's days in a range, by day then id (facility id ++ day), by cursor (`facilitiesDaily`). */
+export const FACILITIES_DAILY_QUERY = /* GraphQL */ `
+  query FacilitiesDaily($first: Int!, $skip: Int!, $direction: OrderDirection!, $where: FacilityDailyStat_filter) {
+    facilityDailyStats(first: $first, skip: $skip, orderBy: day, orderDirection: $direction, where: $where) {
+      id
+      facility {
+        id
+        code
+      }
+      ${DAILY_FIELDS}
+    }
+  }
+`;
+
 // ---------------------------------------------------------------- lists the explorer browses
 
 /** Devices with their facts only (DEVICE_QUERY's header): a list row reads no key or event. */

@@ -32,6 +32,7 @@ import {
   FACILITY_ATTESTATIONS_QUERY,
   FACILITY_CREDITS_QUERY,
   FACILITY_DAILY_QUERY,
+  FACILITIES_DAILY_QUERY,
   FACILITY_DEVICES_QUERY,
   FACILITY_PROJECTS_QUERY,
   FACILITY_QUERY,
@@ -54,6 +55,7 @@ import type {
   ChallengeSummary,
   CreditDetail,
   DailyTotals,
+  FacilityDailyTotals,
   DetailListName,
   DetailLists,
   DeviceDetail,
@@ -191,6 +193,8 @@ const dailyFields = z.object({
   saleCount: z.number().int(),
   soldKg: bigintString,
 });
+
+const facilityDailyFields = dailyFields.extend({ facility: facilityRef });
 
 const holding = z
   .object({
@@ -746,6 +750,27 @@ export class SubgraphIndexer implements ExplorerIndexer {
       z.object({ facility: z.object({ days: z.array(dailyFields) }).nullable() }),
     );
     return data.facility?.days ?? [];
+  }
+
+  async facilitiesDaily(range: { fromDay: number; toDay: number }, p: Page): Promise<ListPage<FacilityDailyTotals>> {
+    if (!Number.isInteger(range.fromDay) || !Number.isInteger(range.toDay) || range.toDay < range.fromDay) {
+      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `facilitiesDaily: need integer days with fromDay ≤ toDay`);
+    }
+    if (range.toDay - range.fromDay >= 1000) {
+      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `facilitiesDaily: at most 1000 days per call`);
+    }
+    const where = { day_gte: range.fromDay, day_lte: range.toDay };
+    // by day, then id (facility id ++ day: facility id order within a day)
+    const read = (w: Window) =>
+      this.#keyed(
+        FACILITIES_DAILY_QUERY,
+        "facilityDailyStats",
+        { field: "day", direction: "asc" },
+        where,
+        w,
+        facilityDailyFields,
+      );
+    return readPage(p, 2, read, SUBGRAPH_MAX_SKIP);
   }
 
   // ---------------------------------------------------------------- lists the explorer browses

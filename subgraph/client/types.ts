@@ -235,6 +235,9 @@ export type DailyTotals = {
   soldKg: bigint;
 };
 
+/** One facility's totals of one day (`ExplorerIndexer.facilitiesDaily`). */
+export type FacilityDailyTotals = DailyTotals & { facility: FacilityRef };
+
 // ---------------------------------------------------------------- lists the explorer browses (issue 8)
 
 export type OracleNodeSummary = {

@@ -341,4 +341,31 @@ export function explorerIndexerBehavior(backend: string, indexer: () => Explorer
       [9_000_000n],
     );
   });
+
+  test(`${backend}: every facility's daily totals in one read by cursor: each facility's \`daily\`, by day then facility`, async () => {
+    const ix = indexer();
+    const range = { fromDay: day - 5, toDay: day + 30 };
+    const all = await ix.facilitiesDaily(range, { first: 999 });
+    assert.equal(all.next, null);
+    const expected = [];
+    for (const facility of [facilityA, facilityB])
+      for (const d of await ix.daily({ ...range, facility }))
+        expected.push({ ...d, facility: (await ix.facilityHeader(facility))!.id });
+    expected.sort((a, b) => a.day - b.day || (a.facility < b.facility ? -1 : 1));
+    assert.ok(expected.length >= 2, "the scenario has days of both facilities");
+    assert.deepEqual(
+      all.rows.map((r) => ({ ...r, facility: r.facility.id })),
+      expected,
+    );
+    const paged = [];
+    let page = await ix.facilitiesDaily(range, { first: 1 });
+    for (;;) {
+      paged.push(...page.rows);
+      if (page.next === null) break;
+      page = await ix.facilitiesDaily(range, { first: 1, after: page.next });
+    }
+    assert.deepEqual(paged, all.rows, "a row a page gives the same rows");
+    assert.deepEqual((await ix.facilitiesDaily({ fromDay: day + 2, toDay: day + 30 }, { first: 999 })).rows, []);
+    await assert.rejects(ix.facilitiesDaily({ fromDay: day, toDay: day + 1000 }, { first: 1 }), /at most 1000 days/);
+  });
 }

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type {
   AttestationSummary,
-  DailyTotals,
+  FacilityDailyTotals,
   FacilitySummary,
   Hex,
   IssuanceSummary,
@@ -84,8 +84,9 @@ function history(facilities: number, periods: number): History[] {
 /**
  * Stands for the indexer (the embedded one, web/src/server/indexer/embedded.ts, or the subgraph
  * backend) over `data`: the four methods the leaderboard calls, with their documented order and
- * semantics (facility attestations newest period first, issuances newest first, per-day totals by
- * the day a period starts with revoked attestations counted apart), counting the calls and the
+ * semantics (facility attestations newest period first, issuances newest first, every facility's
+ * per-day totals by the day a period starts with revoked attestations counted apart, by day then
+ * facility), counting the calls and the
  * rows each answer carries. A real indexer would need a chain with N × M quorum-signed
  * attestations, which takes far longer to seed than these counts need.
  */
@@ -126,17 +127,19 @@ function countingIndexer(data: History[]) {
         page,
       );
     },
-    daily: async ({ fromDay, toDay, facility }: Parameters<LeaderboardIndexer["daily"]>[0]) => {
+    facilitiesDaily: async ({ fromDay, toDay }: Parameters<LeaderboardIndexer["facilitiesDaily"]>[0], page: Page) => {
       assert.ok(toDay - fromDay < 1000, "the indexer answers at most 1000 days per call");
-      const days = new Map<number, DailyTotals>();
-      for (const a of byId.get(facility!)?.attestations ?? []) {
+      const days = new Map<string, FacilityDailyTotals>();
+      for (const a of data.flatMap((h) => h.attestations)) {
         const day = Number(a.periodStart / DAY);
         if (day < fromDay || day > toDay) continue;
-        let d = days.get(day);
+        const key = `${day} ${a.facility.id}`;
+        let d = days.get(key);
         if (!d)
           days.set(
-            day,
+            key,
             (d = {
+              facility: a.facility,
               day,
               date: BigInt(day) * DAY,
               attestationCount: 0,
@@ -158,10 +161,11 @@ function countingIndexer(data: History[]) {
           d.biogenicCo2Grams += a.biogenicCo2Grams;
         }
       }
-      const rows = [...days.values()].sort((a, b) => a.day - b.day);
-      reads.calls++;
-      reads.rows += rows.length;
-      return rows;
+      // by day, then facility id, as both backends answer
+      return slice(
+        [...days.values()].sort((a, b) => a.day - b.day || (a.facility.id < b.facility.id ? -1 : 1)),
+        page,
+      );
     },
   } as unknown as LeaderboardIndexer;
   return { ix, reads };
@@ -212,6 +216,9 @@ test("the leaderboard's rows are those of each facility's whole history: totals 
       `${periods} periods`,
     );
   }
+  // 40 facilities' previous 30 days are 1,200 per-day rows, read in two pages
+  const data = history(40, 120);
+  assert.deepEqual(ranked(await loadLeaderboard(countingIndexer(data).ix, RANGE, {})), ranked(fromWholeHistory(data)));
 });
 
 test("the leaderboard reads as much for N facilities whatever the history before the period (M periods)", async () => {
@@ -225,11 +232,14 @@ test("the leaderboard reads as much for N facilities whatever the history before
   // 60 days of half-day periods fill both periods; more is history before them
   for (const n of [1, 10]) {
     const filled = await readsFor(n, 120);
-    // one call for the facilities, then per facility: its per-day totals of the previous period
-    // (30 rows), a first page of its attestations and one of its issuances (100 rows each)
-    assert.deepEqual(filled, { calls: 1 + 3 * n, rows: n + n * (30 + 100 + 100) });
+    // one call for the facilities, one for every facility's per-day totals of the previous period
+    // (30 rows each), then per facility a first page of its attestations and one of its issuances
+    // (100 rows each)
+    assert.deepEqual(filled, { calls: 1 + 1 + 2 * n, rows: n + n * (30 + 100 + 100) });
     for (const m of [2_000, 6_000, 20_000]) assert.deepEqual(await readsFor(n, m), filled, `N=${n} M=${m}`);
   }
+  // 40 facilities' 30 days are 1,200 rows: two pages of per-day totals
+  assert.deepEqual(await readsFor(40, 120), { calls: 1 + 2 + 2 * 40, rows: 40 + 40 * (30 + 100 + 100) });
   console.log(figures.join("\n"));
 });
 
@@ -242,6 +252,6 @@ test("every facility is ranked past the first page of facilities (read by cursor
     rows.map((r) => r.facility),
     data.map((h) => h.facility.code),
   );
-  // the facilities in pages of 999 (3 calls), then 3 calls per facility
-  assert.equal(reads.calls, 3 + 3 * 2_100);
+  // the facilities in pages of 999 (3 calls), the per-day totals (1 call), then 2 calls per facility
+  assert.equal(reads.calls, 3 + 1 + 2 * 2_100);
 });

@@ -2,10 +2,10 @@
  * The leaderboard's reads: per facility, only what its two rankings need for `range` and the
  * period before it, never the facility's whole history.
  *
- * - The previous period's totals come from the indexer's per-day totals of the facility (one call,
- *   at most one row per day: `daily`), which count the attestations whose period starts that day
- *   as `attestationsInRange(…).counted` does (revoked ones stay in attestationCount and leave the
- *   grams).
+ * - The previous period's totals come from the indexer's per-day totals of every facility, read
+ *   once for the whole board (`facilitiesDaily`, by cursor: at most one row per facility and day),
+ *   which count the attestations whose period starts that day as `attestationsInRange(…).counted`
+ *   does (revoked ones stay in attestationCount and leave the grams).
  * - The period's own attestations are read newest first down to its first day (the credits need
  *   their ids); their totals are summed as the dashboard and the report sum them.
  * - Credits issued against them: only when one of them was issued (`issuedCreditId`), and then the
@@ -23,13 +23,13 @@ import { attestationsInRange, sumAttestations } from "./aggregate.ts";
 import type { LeaderboardInput, LeaderboardTotals } from "./leaderboard.ts";
 import { previousRange, rangeSeconds, type DayRange } from "./period.ts";
 
-/** The most rows a cursor read answers (`list` and `detailList` read one more to see if there is a next page). */
+/** The most rows a cursor read answers (`list`, `detailList` and `facilitiesDaily` read one more to see if there is a next page). */
 const PAGE = 999;
 /** The first page of attestations or issuances: a month of 12-hour periods fits. */
 const FIRST_PAGE = 100;
 
 /** The indexer methods the leaderboard reads. */
-export type LeaderboardIndexer = Pick<ExplorerIndexer, "list" | "detailList" | "daily">;
+export type LeaderboardIndexer = Pick<ExplorerIndexer, "list" | "detailList" | "facilitiesDaily">;
 
 /** Names and countries of facilities by protocol id (the runtime's off-chain directory). */
 export type FacilityDirectory = Record<string, { name?: string; country?: string } | undefined>;
@@ -46,18 +46,26 @@ export async function loadLeaderboard(
     () => false,
     PAGE,
   );
-  const previous = previousRange(range);
+  // the previous period's per-day totals of every facility at once (days × facilities rows, by cursor)
+  const previousDays = new Map<string, DailyTotals[]>();
+  for (const d of await newestDownTo(
+    (page) => ix.facilitiesDaily(previousRange(range), page),
+    () => false,
+    PAGE,
+  )) {
+    const key = d.facility.id.toLowerCase();
+    const days = previousDays.get(key);
+    if (days) days.push(d);
+    else previousDays.set(key, [d]);
+  }
   const { fromTs } = rangeSeconds(range);
   return Promise.all(
     facilities.map(async (f): Promise<LeaderboardInput> => {
       const id = f.code ?? f.id;
-      const [days, attestations] = await Promise.all([
-        ix.daily({ ...previous, facility: id }),
-        newestDownTo(
-          (page) => ix.detailList("facilityAttestations", { facility: id }, page),
-          (a) => a.periodStart < fromTs,
-        ),
-      ]);
+      const attestations = await newestDownTo(
+        (page) => ix.detailList("facilityAttestations", { facility: id }, page),
+        (a) => a.periodStart < fromTs,
+      );
       const current = attestationsInRange(attestations, range).counted;
       const issued = new Map<string, bigint>();
       if (current.some((a) => a.issuedCreditId !== null))
@@ -73,7 +81,7 @@ export async function loadLeaderboard(
         name: (f.code && directory[f.code]?.name) || null,
         country: (f.code && directory[f.code]?.country) || null,
         current: sumAttestations(current),
-        previous: sumDays(days),
+        previous: sumDays(previousDays.get(f.id.toLowerCase()) ?? []),
         creditsIssuedKg: current.reduce((s, a) => s + (issued.get(a.id.toLowerCase()) ?? 0n), 0n),
       };
     }),

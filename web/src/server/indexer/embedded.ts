@@ -25,6 +25,7 @@ import type {
   ChallengeSummary,
   CreditDetail,
   DailyTotals,
+  FacilityDailyTotals,
   DetailListName,
   DetailLists,
   DeviceDetail,
@@ -319,6 +320,12 @@ const DETAIL_SORTS: Readonly<Record<DetailListName, Sort>> = {
   ],
   facilityReadings: READINGS_NEWEST,
 };
+
+/** `facilitiesDaily`'s order: by day, then facility id (the subgraph's FacilityDailyStat id, facility id ++ day, within a day). */
+const FACILITIES_DAILY: Sort = [
+  ["day", "asc"],
+  ["facility", "asc"],
+];
 
 /** What a detail method holds of each of its nested lists: the first 1,000 (`detailList` pages them all). */
 const NESTED = { first: 1000 } as const;
@@ -947,6 +954,23 @@ export class EmbeddedIndexer implements ExplorerIndexer {
       range.fromDay,
       range.toDay,
     ).map(dailyTotals);
+  }
+
+  async facilitiesDaily(range: { fromDay: number; toDay: number }, p: Page): Promise<ListPage<FacilityDailyTotals>> {
+    if (!Number.isInteger(range.fromDay) || !Number.isInteger(range.toDay) || range.toDay < range.fromDay)
+      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `facilitiesDaily: need integer days with fromDay ≤ toDay`);
+    if (range.toDay - range.fromDay >= 1000)
+      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `facilitiesDaily: at most 1000 days per call`);
+    return readPage(p, FACILITIES_DAILY.length, async (w) => {
+      await this.#fresh();
+      return this.#keyed(
+        FACILITIES_DAILY,
+        w,
+        new Where().add("facility <> ?", ALL_FACILITIES).add("day BETWEEN ? AND ?", range.fromDay, range.toDay),
+        (clause, order) => `SELECT * FROM daily ${clause} ORDER BY ${order}`,
+        (r) => ({ ...dailyTotals(r), facility: ref(r.facility) }),
+      );
+    });
   }
 
   async issuances(filter?: { creditId?: bigint; facility?: string }, p?: Page): Promise<IssuanceSummary[]> {
