@@ -276,3 +276,33 @@ test("reading sources: stack, grid, on-site renewable, fuel, manual", () => {
     "manual",
   );
 });
+
+test("facilitiesDaily reads a range of days through the (day, facility) index, without sorting the table", async () => {
+  // every statement the indexer prepares, so that the plans checked are those of the queries it runs
+  const prepared: string[] = [];
+  const spied = new Proxy(db, {
+    get(target, prop) {
+      if (prop === "prepare")
+        return (sql: string) => {
+          prepared.push(sql);
+          return target.prepare(sql);
+        };
+      const v = Reflect.get(target, prop) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const spiedIx = new EmbeddedIndexer(spied);
+  const first = await spiedIx.facilitiesDaily({ fromDay: day - 500, toDay: day + 499 }, { first: 1 });
+  assert.ok(first.rows.length === 1 && first.next, "the scenario has more than one facility-day");
+  await spiedIx.facilitiesDaily({ fromDay: day - 500, toDay: day + 499 }, { first: 1, after: first.next });
+  const reads = prepared.filter((s) => /\bFROM daily\b/.test(s));
+  assert.ok(reads.length >= 2, `the first page and the next read the daily table: ${reads.join(" | ")}`);
+  for (const sql of reads) {
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail);
+    assert.ok(
+      plan.some((d) => /\bdaily_day\b/.test(d)),
+      `searched by day through daily_day: ${plan.join("; ")}`,
+    );
+    assert.ok(!plan.some((d) => /TEMP B-TREE/.test(d)), `no sort of its own: ${plan.join("; ")}`);
+  }
+});
