@@ -172,7 +172,7 @@ after(async () => {
  * `client` with its per-issuance reads counted: a getBlock is one read (its block), the calls
  * naming one attestation id are one read (that attestation) while any of them is in flight.
  */
-function counting(client: PublicClient, o: { eventQueries?: boolean } = {}) {
+function counting(client: PublicClient, o: { eventQueries?: boolean; everyCall?: boolean } = {}) {
   const inFlight = new Map<string, number>();
   const stats = { max: 0, blocks: new Map<bigint, number>() };
   const track = async <T>(key: string | undefined, run: () => Promise<T>): Promise<T> => {
@@ -192,6 +192,9 @@ function counting(client: PublicClient, o: { eventQueries?: boolean } = {}) {
       ? `att:${id}`
       : undefined;
   let queries = 0;
+  let calls = 0;
+  /** with `everyCall`, a call that names no attestation is a read of its own */
+  const call = (id: unknown) => attestation(id) ?? (o.everyCall ? `call:${calls++}` : undefined);
   const wrapped = new Proxy(client, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
@@ -203,7 +206,8 @@ function counting(client: PublicClient, o: { eventQueries?: boolean } = {}) {
         };
       if (prop === "readContract")
         return (args: { args?: readonly unknown[] }) =>
-          track(attestation(args.args?.[0]), () => target.readContract(args as never));
+          track(call(args.args?.[0]), () => target.readContract(args as never));
+      if (prop === "getChainId" && o.everyCall) return () => track(`call:${calls++}`, () => target.getChainId());
       if (prop === "getContractEvents")
         return (args: { args?: { id?: unknown } }) =>
           track(o.eventQueries ? `events:${queries++}` : attestation(args.args?.id), () =>
@@ -235,7 +239,9 @@ test("readCreditFacts reads every issuance with at most `concurrency` per-issuan
 });
 
 test("readMarket reads its listed credits with at most the page's limit of reads in flight, and what an unbounded read does", async () => {
-  const { client, stats } = counting(chain.client, { eventQueries: true });
+  // every call counted: the credits' own reads (creditInfo, supplyOf, …), their payment tokens',
+  // their event ranges and their issuances'
+  const { client, stats } = counting(chain.client, { eventQueries: true, everyCall: true });
   const bounded = await readMarket(
     client,
     { ...marketAddresses, events: eventReads({ startBlock: deploymentBlock, concurrency: LIMIT }) },

@@ -254,9 +254,9 @@ export const CREDIT_READ_CONCURRENCY = DEFAULT_FETCH_CONCURRENCY;
  * a time ({@link issuancePage}).
  *
  * @param opts.concurrency per-issuance reads in flight (default {@link CREDIT_READ_CONCURRENCY})
- * @param opts.slot runs each per-issuance read instead, when a page reads several credits under
- *   one bound ({@link readMarket}); no read run in it takes a slot itself, so it may be the
- *   events' `slot`
+ * @param opts.slot runs each of its reads instead (the credit's own, its block times and
+ *   attestations), when a page reads several credits under one bound ({@link readMarket}); no read
+ *   run in it takes a slot itself, so it may be the events' `slot`
  */
 export async function readCreditFacts(
   client: PublicClient,
@@ -266,40 +266,53 @@ export async function readCreditFacts(
 ): Promise<CreditFacts> {
   const credits = need(addresses, "CarbonCredits");
   const slot = opts.slot ?? limiter(opts.concurrency ?? CREDIT_READ_CONCURRENCY);
-  const chainId = await client.getChainId();
+  // the credit's own reads take a slot too, so that a page reading many credits (readMarket) stays
+  // within its one bound
+  const chainId = await slot(() => client.getChainId());
   const [info, supply, totalSupply, window, threshold, issued] = await Promise.all([
-    client.readContract({
-      address: credits,
-      abi: carbonCreditsAbi,
-      functionName: "creditInfo",
-      args: [tokenId],
-    }) as Promise<readonly [number, number, Hex, Hex, string]>,
-    client.readContract({
-      address: credits,
-      abi: carbonCreditsAbi,
-      functionName: "supplyOf",
-      args: [tokenId],
-    }) as Promise<{
-      issued: bigint;
-      retired: bigint;
-      retirements: bigint;
-    }>,
-    client.readContract({
-      address: credits,
-      abi: carbonCreditsAbi,
-      functionName: "totalSupply",
-      args: [tokenId],
-    }) as Promise<bigint>,
-    client.readContract({
-      address: credits,
-      abi: carbonCreditsAbi,
-      functionName: "challengeWindow",
-    }) as Promise<bigint>,
-    client.readContract({
-      address: need(addresses, "OracleSet"),
-      abi: oracleSetAbi,
-      functionName: "threshold",
-    }) as Promise<number>,
+    slot(
+      () =>
+        client.readContract({
+          address: credits,
+          abi: carbonCreditsAbi,
+          functionName: "creditInfo",
+          args: [tokenId],
+        }) as Promise<readonly [number, number, Hex, Hex, string]>,
+    ),
+    slot(
+      () =>
+        client.readContract({
+          address: credits,
+          abi: carbonCreditsAbi,
+          functionName: "supplyOf",
+          args: [tokenId],
+        }) as Promise<{ issued: bigint; retired: bigint; retirements: bigint }>,
+    ),
+    slot(
+      () =>
+        client.readContract({
+          address: credits,
+          abi: carbonCreditsAbi,
+          functionName: "totalSupply",
+          args: [tokenId],
+        }) as Promise<bigint>,
+    ),
+    slot(
+      () =>
+        client.readContract({
+          address: credits,
+          abi: carbonCreditsAbi,
+          functionName: "challengeWindow",
+        }) as Promise<bigint>,
+    ),
+    slot(
+      () =>
+        client.readContract({
+          address: need(addresses, "OracleSet"),
+          abi: oracleSetAbi,
+          functionName: "threshold",
+        }) as Promise<number>,
+    ),
     readContractEvents<IssuedLog>(client, addresses.events, {
       address: credits,
       abi: carbonCreditsAbi,
@@ -437,8 +450,9 @@ export type MarketData = {
 };
 
 /**
- * Open, unexpired listings joined with their credits' provenance and verification. The listed
- * credits' event ranges and per-issuance reads all go through the deployment's one events `slot`
+ * Open, unexpired listings joined with their credits' provenance and verification. Every read of
+ * the listed credits (their own, their event ranges, their issuances) and of their payment tokens
+ * goes through the deployment's one events `slot`
  * (else one made for this call): the page's bound, however many credits are listed, where each
  * credit's own limiter let (credits × the limit) out at once.
  */
@@ -452,8 +466,8 @@ export async function readMarket(
   const slot = events.slot;
   const [all, block, feeBps] = await Promise.all([
     readAllListings(client, deployment),
-    client.getBlock(),
-    readFeeBps(client, deployment),
+    slot(() => client.getBlock()),
+    slot(() => readFeeBps(client, deployment)),
   ]);
   const nowS = Number(block.timestamp);
   const open = all.filter((l) => l.remaining > 0n && l.expiresAt > nowS);
@@ -461,7 +475,7 @@ export async function readMarket(
   const paymentTokens = [...new Set(open.map((l) => l.paymentToken))];
   const [facts, tokens] = await Promise.all([
     Promise.all(tokenIds.map((id) => readCreditFacts(client, deployment, id, { slot }))),
-    Promise.all(paymentTokens.map((t) => readPaymentToken(client, t))),
+    Promise.all(paymentTokens.map((t) => slot(() => readPaymentToken(client, t)))),
   ]);
   const byToken = new Map(facts.map((f) => [f.tokenId, f]));
   const listings = open.map((l): MarketListing => {
