@@ -11,7 +11,7 @@ import type {
 } from "@carbonproof/subgraph/client";
 import { attestationsInRange, sumAttestations } from "./aggregate.ts";
 import type { LeaderboardInput } from "./leaderboard.ts";
-import { loadLeaderboard, type LeaderboardIndexer } from "./loadLeaderboard.ts";
+import { LEADERBOARD_READ_CONCURRENCY, loadLeaderboard, type LeaderboardIndexer } from "./loadLeaderboard.ts";
 import { previousRange, type DayRange } from "./period.ts";
 
 const DAY = 86_400n;
@@ -90,8 +90,19 @@ function history(facilities: number, periods: number): History[] {
  * rows each answer carries. A real indexer would need a chain with N × M quorum-signed
  * attestations, which takes far longer to seed than these counts need.
  */
-function countingIndexer(data: History[]) {
+function countingIndexer(data: History[], o: { answerAfterMs?: number } = {}) {
   const reads = { calls: 0, rows: 0 };
+  /** calls out at once: each answer waits `answerAfterMs` (as a network round trip would) */
+  const flight = { now: 0, max: 0 };
+  const answered = async <T>(answer: () => T): Promise<T> => {
+    flight.max = Math.max(flight.max, ++flight.now);
+    try {
+      if (o.answerAfterMs !== undefined) await new Promise((r) => setTimeout(r, o.answerAfterMs));
+      return answer();
+    } finally {
+      flight.now--;
+    }
+  };
   const byId = new Map(data.map((h) => [h.facility.code!, h]));
   // by cursor as `list` and `detailList` answer (keyset on the real backends, tested in
   // web/src/server/indexer/keyset.test.ts and subgraph/test/paging.test.ts): here a row's position
@@ -106,27 +117,29 @@ function countingIndexer(data: History[]) {
     return { rows: out, next: end < rows.length ? String(end) : null, previous: from > 0 ? String(from) : null };
   };
   const ix = {
-    list: async (name: string, filter: { facility?: string }, page: Page) => {
-      if (name === "facilities")
+    list: async (name: string, filter: { facility?: string }, page: Page) =>
+      answered(() => {
+        if (name === "facilities")
+          return slice(
+            data.map((h) => h.facility),
+            page,
+          );
+        assert.equal(name, "issuances");
         return slice(
-          data.map((h) => h.facility),
+          [...(byId.get(filter.facility!)?.issuances ?? [])].sort((a, b) => Number(b.timestamp - a.timestamp)),
           page,
         );
-      assert.equal(name, "issuances");
-      return slice(
-        [...(byId.get(filter.facility!)?.issuances ?? [])].sort((a, b) => Number(b.timestamp - a.timestamp)),
-        page,
-      );
-    },
-    detailList: async (name: string, filter: { facility?: string }, page: Page) => {
-      assert.equal(name, "facilityAttestations");
-      const h = byId.get(filter.facility!);
-      if (!h) return slice([], page);
-      return slice(
-        [...h.attestations].sort((a, b) => Number(b.periodStart - a.periodStart)),
-        page,
-      );
-    },
+      }),
+    detailList: async (name: string, filter: { facility?: string }, page: Page) =>
+      answered(() => {
+        assert.equal(name, "facilityAttestations");
+        const h = byId.get(filter.facility!);
+        if (!h) return slice([], page);
+        return slice(
+          [...h.attestations].sort((a, b) => Number(b.periodStart - a.periodStart)),
+          page,
+        );
+      }),
     facilitiesDaily: async ({ fromDay, toDay }: Parameters<LeaderboardIndexer["facilitiesDaily"]>[0], page: Page) => {
       assert.ok(toDay - fromDay < 1000, "the indexer answers at most 1000 days per call");
       const days = new Map<string, FacilityDailyTotals>();
@@ -168,7 +181,7 @@ function countingIndexer(data: History[]) {
       );
     },
   } as unknown as LeaderboardIndexer;
-  return { ix, reads };
+  return { ix, reads, flight };
 }
 
 /** The rows as the leaderboard computed them from each facility's whole history. */
@@ -254,4 +267,17 @@ test("every facility is ranked past the first page of facilities (read by cursor
   );
   // the facilities in pages of 999 (3 calls), the per-day totals (1 call), then 2 calls per facility
   assert.equal(reads.calls, 3 + 1 + 2 * 2_100);
+});
+
+test("the leaderboard has at most LEADERBOARD_READ_CONCURRENCY calls out at the indexer at once, however many facilities", async () => {
+  const data = history(50, 120);
+  const { ix, flight } = countingIndexer(data, { answerAfterMs: 1 });
+  const rows = await loadLeaderboard(ix, RANGE, {});
+  assert.deepEqual(ranked(rows), ranked(fromWholeHistory(data)));
+  assert.ok(
+    flight.max <= LEADERBOARD_READ_CONCURRENCY,
+    `${flight.max} calls were out at once (limit ${LEADERBOARD_READ_CONCURRENCY})`,
+  );
+  // 50 facilities, 8 at a time: the bound is reached, so the facilities are read side by side
+  assert.equal(flight.max, LEADERBOARD_READ_CONCURRENCY);
 });

@@ -22,11 +22,19 @@ import type { DailyTotals, ExplorerIndexer, ListPage, Page } from "@carbonproof/
 import { attestationsInRange, sumAttestations } from "./aggregate.ts";
 import type { LeaderboardInput, LeaderboardTotals } from "./leaderboard.ts";
 import { previousRange, rangeSeconds, type DayRange } from "./period.ts";
+import { limiter } from "../../../../sdk/src/verify/cache.ts";
 
 /** The most rows a cursor read answers (`list`, `detailList` and `facilitiesDaily` read one more to see if there is a next page). */
 const PAGE = 999;
 /** The first page of attestations or issuances: a month of 12-hour periods fits. */
 const FIRST_PAGE = 100;
+
+/**
+ * Facilities whose reads are in flight at once: each has one read out at a time (its attestations,
+ * then its issuances), so this bounds the calls a page load has open at the indexer, a subgraph's
+ * GraphQL endpoint among them, however many facilities there are.
+ */
+export const LEADERBOARD_READ_CONCURRENCY = 8;
 
 /** The indexer methods the leaderboard reads. */
 export type LeaderboardIndexer = Pick<ExplorerIndexer, "list" | "detailList" | "facilitiesDaily">;
@@ -59,32 +67,35 @@ export async function loadLeaderboard(
     else previousDays.set(key, [d]);
   }
   const { fromTs } = rangeSeconds(range);
+  const slot = limiter(LEADERBOARD_READ_CONCURRENCY);
   return Promise.all(
-    facilities.map(async (f): Promise<LeaderboardInput> => {
-      const id = f.code ?? f.id;
-      const attestations = await newestDownTo(
-        (page) => ix.detailList("facilityAttestations", { facility: id }, page),
-        (a) => a.periodStart < fromTs,
-      );
-      const current = attestationsInRange(attestations, range).counted;
-      const issued = new Map<string, bigint>();
-      if (current.some((a) => a.issuedCreditId !== null))
-        for (const i of await newestDownTo(
-          (page) => ix.list("issuances", { facility: id }, page),
-          (i) => i.timestamp < fromTs,
-        )) {
-          const key = i.attestationId.toLowerCase();
-          issued.set(key, (issued.get(key) ?? 0n) + i.amountKg);
-        }
-      return {
-        facility: id,
-        name: (f.code && directory[f.code]?.name) || null,
-        country: (f.code && directory[f.code]?.country) || null,
-        current: sumAttestations(current),
-        previous: sumDays(previousDays.get(f.id.toLowerCase()) ?? []),
-        creditsIssuedKg: current.reduce((s, a) => s + (issued.get(a.id.toLowerCase()) ?? 0n), 0n),
-      };
-    }),
+    facilities.map((f) =>
+      slot(async (): Promise<LeaderboardInput> => {
+        const id = f.code ?? f.id;
+        const attestations = await newestDownTo(
+          (page) => ix.detailList("facilityAttestations", { facility: id }, page),
+          (a) => a.periodStart < fromTs,
+        );
+        const current = attestationsInRange(attestations, range).counted;
+        const issued = new Map<string, bigint>();
+        if (current.some((a) => a.issuedCreditId !== null))
+          for (const i of await newestDownTo(
+            (page) => ix.list("issuances", { facility: id }, page),
+            (i) => i.timestamp < fromTs,
+          )) {
+            const key = i.attestationId.toLowerCase();
+            issued.set(key, (issued.get(key) ?? 0n) + i.amountKg);
+          }
+        return {
+          facility: id,
+          name: (f.code && directory[f.code]?.name) || null,
+          country: (f.code && directory[f.code]?.country) || null,
+          current: sumAttestations(current),
+          previous: sumDays(previousDays.get(f.id.toLowerCase()) ?? []),
+          creditsIssuedKg: current.reduce((s, a) => s + (issued.get(a.id.toLowerCase()) ?? 0n), 0n),
+        };
+      }),
+    ),
   );
 }
 
