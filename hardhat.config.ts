@@ -1,5 +1,4 @@
 import { createRequire } from "node:module";
-import { availableParallelism } from "node:os";
 import { defineConfig } from "hardhat/config";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 
@@ -36,30 +35,8 @@ const profile = {
   },
 };
 
-/**
- * Hardhat runs one compilation job fewer than the machine has cores (one job on 2 cores), and the
- * build has two jobs here (CarbonCredits at its own optimizer runs, the rest): each is one solc-js
- * (WebAssembly) process on one core, so they run side by side. Measured on 2 cores: see
- * docs/contracts.md, "Build time".
- */
-const buildBothJobsAtOnce = {
-  id: "carbonproof:build-concurrency",
-  hookHandlers: {
-    solidity: async () => ({
-      default: async () => ({
-        build: async (
-          context: unknown,
-          rootFilePaths: string[],
-          options: Record<string, unknown> | undefined,
-          next: (c: unknown, r: string[], o: Record<string, unknown> | undefined) => Promise<unknown>,
-        ) => next(context, rootFilePaths, { concurrency: Math.max(availableParallelism(), 1), ...options }),
-      }),
-    }),
-  },
-};
-
 export default defineConfig({
-  plugins: [hardhatToolboxMochaEthers, buildBothJobsAtOnce as never],
+  plugins: [hardhatToolboxMochaEthers],
   solidity: {
     // OpenZeppelin's TimelockController, deployed as is by ignition/modules/AdminTimelock.ts to hold
     // every contract's admin role in production (docs/contracts.md, "Roles"). Hardhat builds only
