@@ -182,6 +182,10 @@ export type CreditDetail = {
   supplyKg: bigint;
   holderCount: number;
   retirementCount: number;
+  /**
+   * The credit's first 1,000 issuances, oldest first: a page of them, not all of a credit of
+   * hourly attestations. `list("issuances", { creditId }, page)` reads every one by cursor.
+   */
   issuances: { attestationId: Hex; amountKg: bigint; boundKg: bigint; timestamp: bigint; transactionHash: Hex }[];
 };
 
