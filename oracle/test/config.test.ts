@@ -50,6 +50,17 @@ test("ipfs.kuboUrl: an http(s) URL without user name or password (the Kubo RPC c
     throwsConfigError(() => parseConfig({ ipfs: { kuboUrl } }), /ipfs\.kuboUrl: must be an http\(s\) URL/);
 });
 
+test("ipfs.networkSearches: 1 to 64 searches of the IPFS network at once, default 4; any other value refused, saying the range", () => {
+  assert.equal(parseConfig({}).ipfs.networkSearches, 4);
+  for (const n of [1, 64]) assert.equal(parseConfig({ ipfs: { networkSearches: n } }).ipfs.networkSearches, n);
+  assert.equal(loadConfig({ env: { CARBONPROOF_ORACLE__IPFS__NETWORK_SEARCHES: "8" } }).ipfs.networkSearches, 8);
+  for (const networkSearches of [0, 65, 1.5, -1, "4"])
+    throwsConfigError(
+      () => parseConfig({ ipfs: { networkSearches } }),
+      /ipfs\.networkSearches: must be a whole number of searches from 1 to 64 \(default 4\)/,
+    );
+});
+
 test("storage: a driver that does not exist, postgres without a URL, or a URL that is not postgres:// are refused, saying what to set", () => {
   const refused = (env: Record<string, string>, message: RegExp) =>
     assert.throws(

@@ -10,7 +10,7 @@
  *   `--offline`, core/commands/cmdenv `GetApi`) 500 `block was not found locally (offline): ipld:
  *   could not find CID`; without it the request waits while Kubo would ask the network, and is
  *   answered from {@link KuboStandIn.network} (blocks "a peer holds", then kept, as Kubo keeps
- *   what it fetched) or never.
+ *   what it fetched; one a peer gets while the request waits is served then) or never.
  * - `pin/ls?arg=CID&stream=true`: ndjson `{"Cid","Name","Type":"recursive"}`, or 500 `path 'CID' is
  *   not pinned`.
  * - Errors as Kubo's commands library sends them: HTTP 500, `{"Message","Code":0,"Type":"error"}`.
@@ -129,9 +129,22 @@ export class KuboStandIn {
           res.writeHead(200, { "content-type": "text/plain", "x-stream-output": "1" });
           return void res.end(found);
         }
-        // Kubo asks its peers until the client gives up
+        // Kubo asks its peers until the client gives up: a block a peer gets meanwhile is found
         this.#searches.add(req.socket);
-        req.socket.once("close", () => this.#searches.delete(req.socket));
+        const ask = setInterval(() => {
+          const got = this.network.get(cid);
+          if (!got) return;
+          end();
+          this.blocks.set(cid, got);
+          res.writeHead(200, { "content-type": "text/plain", "x-stream-output": "1" });
+          res.end(got);
+        }, 50);
+        const end = () => {
+          clearInterval(ask);
+          this.#searches.delete(req.socket);
+          req.socket.off("close", end);
+        };
+        req.socket.once("close", end);
         return;
       }
       case "pin/ls": {

@@ -209,33 +209,53 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
   /**
    * A facility of its own (`tag`), whose window is attested with three readings, two of them after
    * a backup that is then restored: the node stopped, its IPFS store kept. `start` starts it again.
+   * Facilities in `also` (a meter each) have theirs attested so on the same node: `others`.
    */
-  const attestedAfterBackup = async (tag: string, facility: string, ipfs?: NonNullable<ConfigInput["ipfs"]>) => {
+  const attestedAfterBackup = async (
+    tag: string,
+    facility: string,
+    ipfs?: NonNullable<ConfigInput["ipfs"]>,
+    also: string[] = [],
+  ) => {
     const dataDir = join(tmp.dir, `data-${tag}`);
-    const meter = makeDevice(`restore-meter-${tag}`, facility);
-    await dep.registerDevice(meter.deviceId, meter.facilityId, meter.publicKey, 1);
+    const facilities = [facility, ...also];
+    const meters = facilities.map((f, i) => makeDevice(`restore-meter-${tag}${i ? `-${i}` : ""}`, f));
+    for (const meter of meters) await dep.registerDevice(meter.deviceId, meter.facilityId, meter.publicKey, 1);
     const start = (batching: { graceS?: number } = {}) =>
       chainTestNode(hh, dep, {
         dir: dataDir,
         batching: { windowS: WINDOW_S, graceS: 1, ...batching },
         storage: { driver: "sqlite", url: undefined },
-        parts: { calculator: new SdkCalculator({ facilities: { [facility]: { country: "KEN" } } }) },
+        parts: {
+          calculator: new SdkCalculator({
+            facilities: Object.fromEntries(facilities.map((f) => [f, { country: "KEN" }])),
+          }),
+        },
         ipfs,
       });
     await earlyInWindow();
     const node = await start();
-    const post = readingPoster(node, meter);
-    const send = (e: Envelope) => stored(post, e);
+    const sends = meters.map((meter) => {
+      const post = readingPoster(node, meter);
+      return (e: Envelope) => stored(post, e);
+    });
     const ts = nowS();
-    const first = await send(electricity(meter, { ts }));
+    const firsts: string[] = [];
+    for (const [i, meter] of meters.entries()) firsts.push(await sends[i]!(electricity(meter, { ts })));
     const backupFile = join(tmp.dir, `backup-${tag}.db`);
     backupDatabase({ source: join(dataDir, "oracle.db"), target: backupFile });
     // accepted after the backup: lost with the database, but attested in the window's bundle
-    const lost = [await send(electricity(meter, { ts })), await send(electricity(meter, { ts: ts + 1 }))];
-    const attested = await waitForConfirmed(node.httpUrl!, lost[0]!, 60_000);
+    const losts: string[][] = [];
+    for (const [i, meter] of meters.entries())
+      losts.push([await sends[i]!(electricity(meter, { ts })), await sends[i]!(electricity(meter, { ts: ts + 1 }))]);
+    const windows = [];
+    for (const [i, meter] of meters.entries()) {
+      const attested = await waitForConfirmed(node.httpUrl!, losts[i]![0]!, 60_000);
+      windows.push({ meter, first: firsts[i]!, lost: losts[i]!, attested });
+    }
     await node.close();
     restoreDatabase({ backup: backupFile, database: join(dataDir, "oracle.db") });
-    return { meter, start, first, lost, attested };
+    return { ...windows[0]!, start, others: windows.slice(1) };
   };
 
   test("its bundle in the node's store: the batch becomes the attestation's record, and the readings the backup lacked come back from it, provable", async () => {
@@ -478,6 +498,102 @@ describe("a restore whose backup predates an attested window", { timeout: 180_00
         await again.close();
       }
     } finally {
+      await kubo.stop();
+    }
+  });
+
+  test("on Kubo, at most ipfs.networkSearches searches of the network run at once: another batch's waits its turn (not an attempt, saying so), the stop ends it at once, never started, and it starts once the running one ends", async () => {
+    const kubo = new KuboStandIn();
+    // searches no timeout ends within the test: only a bundle found or the stop ends one
+    const ipfs = { mode: "kubo" as const, kuboUrl: await kubo.start(), timeoutMs: 600_000, networkSearches: 1 };
+    let most = 0;
+    const sampler = setInterval(() => (most = Math.max(most, kubo.searching)), 10);
+    try {
+      const a = await attestedAfterBackup("slots", "ktda-slots-a", ipfs, ["ktda-slots-b"]);
+      const windows = [a, ...a.others];
+      const bundles = new Map(windows.map((w) => [w.attested.bundleCid, kubo.blocks.get(w.attested.bundleCid)!]));
+      kubo.blocks.clear();
+      kubo.pins.clear();
+      const searchesFor = (cid: string) =>
+        kubo.callsTo("block/get").filter((q) => q.get("arg") === cid && q.get("offline") === null).length;
+      /** The window whose batch searches the network, and the one whose batch waits for the slot (and that batch). */
+      const oneSearching = (node: Awaited<ReturnType<typeof a.start>>) =>
+        waitFor(
+          () => {
+            const batches = windows.map((w) =>
+              node.storage.listBatches({ facilityId: w.meter.facilityId }).find((b) => b.state === "signed")!,
+            );
+            const says = (text: string) =>
+              windows.findIndex((w, i) => batches[i]?.error?.startsWith(`${text} ${w.attested.bundleCid}`));
+            const [running, waiting] = [
+              says("searching the IPFS network for bundle"),
+              says(
+                "waiting for one of the ipfs.networkSearches (1) search slots to search the IPFS network for bundle",
+              ),
+            ];
+            // both searching at once (no cap) ends the wait at once, failed below
+            if (most > 1) return { running: windows[0]!, waiting: windows[1]!, batch: batches[1]! };
+            return running >= 0 && waiting >= 0
+              ? { running: windows[running]!, waiting: windows[waiting]!, batch: batches[waiting]! }
+              : null;
+          },
+          { timeoutMs: 60_000, intervalMs: 20, what: "one batch searching the network, the other waiting for a slot" },
+        );
+
+      let node = await a.start();
+      let closed = false;
+      try {
+        const turn = await oneSearching(node);
+        // a poll of the waiting batch later (SEARCH_POLL_MS), still one search
+        await new Promise((r) => setTimeout(r, 1_200));
+        assert.equal(most, 1, "never more than ipfs.networkSearches searches at once");
+        assert.equal(kubo.searching, 1);
+        assert.equal(searchesFor(turn.waiting.attested.bundleCid), 0, "the waiting one has not asked Kubo");
+        const waiting = node.storage.getBatch(turn.batch.id)!;
+        assert.match(waiting.error ?? "", /^waiting for one of the ipfs\.networkSearches \(1\) search slots/);
+        assert.equal(waiting.attempts, 0, "waiting for a slot is not an attempt");
+        // the stop ends the waiting search too, at once, and it never starts after
+        const stopping = Date.now();
+        await node.close();
+        closed = true;
+        const tookMs = Date.now() - stopping;
+        assert.ok(tookMs < 5_000, `the node stopped in ${tookMs} ms`);
+        await waitFor(() => kubo.searching === 0, { timeoutMs: 5_000, intervalMs: 20, what: "the search ended" });
+        assert.equal(searchesFor(turn.waiting.attested.bundleCid), 0, "the waiting search was never started");
+      } finally {
+        if (!closed) await node.close();
+      }
+
+      node = await a.start();
+      try {
+        const turn = await oneSearching(node);
+        assert.equal(most, 1, "never more than ipfs.networkSearches searches at once");
+        assert.equal(node.storage.getBatch(turn.batch.id)!.attempts, 0, "nor after the restart");
+        // a peer pins the searched bundle: that search ends with it, and the waiting one starts
+        kubo.network.set(turn.running.attested.bundleCid, bundles.get(turn.running.attested.bundleCid)!);
+        await waitFor(() => searchesFor(turn.waiting.attested.bundleCid) === 1 && kubo.searching === 1, {
+          timeoutMs: 10_000,
+          intervalMs: 20,
+          what: "the waiting search started",
+        });
+        const started = await waitFor(
+          () => {
+            const b = node.storage.getBatch(turn.batch.id)!;
+            return b.error?.startsWith(`searching the IPFS network for bundle ${turn.waiting.attested.bundleCid}`)
+              ? b
+              : null;
+          },
+          { timeoutMs: 5_000, intervalMs: 20, what: "the batch saying its search runs" },
+        );
+        assert.equal(started.attempts, 0);
+        const view = await waitForConfirmed(node.httpUrl!, turn.running.lost[0]!, 30_000);
+        assert.equal(view.attestationId, turn.running.attested.attestationId, "the first found is adopted");
+        assert.equal(most, 1, "never more than ipfs.networkSearches searches at once");
+      } finally {
+        await node.close();
+      }
+    } finally {
+      clearInterval(sampler);
       await kubo.stop();
     }
   });

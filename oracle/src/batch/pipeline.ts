@@ -87,10 +87,13 @@ const ADOPT_ATTEMPTS = 5;
  * A search of the IPFS network for the bundle of the attestation a batch would be taken as the
  * record of (`#adopt`). It runs beside the pipeline's ticks, which would otherwise wait for it (up
  * to `ipfs.timeoutMs`) before sealing, pinning or following anything else; the batch is asked
- * again every `SEARCH_POLL_MS` meanwhile, without counting attempts, and takes its outcome.
+ * again every `SEARCH_POLL_MS` meanwhile, without counting attempts, and takes its outcome. At most
+ * `ipfs.networkSearches` run at once; the others wait for a slot, first come first served.
  */
 type BundleSearch = {
   cid: string;
+  /** waiting for one of the `ipfs.networkSearches` slots: not yet asked of the store */
+  waiting: boolean;
   /** settles once `outcome` is set (never rejects) */
   done: Promise<void>;
   outcome?: SearchOutcome;
@@ -201,6 +204,10 @@ export class BatchPipeline {
   readonly #stopping = new AbortController();
   /** batch id → its bundle's search of the IPFS network (`#searchNetwork`), until the batch takes the outcome */
   readonly #searches = new Map<number, BundleSearch>();
+  /** searches of the IPFS network running: at most `ipfs.networkSearches` */
+  #searchesRunning = 0;
+  /** the searches waiting for a slot, in order: each is woken to run (true), or by the stop (false) */
+  readonly #searchSlots: ((run: boolean) => void)[] = [];
   #nextNonce: number | null = null;
   #lock: Promise<void> = Promise.resolve();
   #lastError: string | null = null;
@@ -252,6 +259,8 @@ export class BatchPipeline {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#stopping.abort(new Error("the node is stopping"));
+    // a search waiting for a slot ends at once too, never started
+    for (const wake of this.#searchSlots.splice(0)) wake(false);
     if (this.#timer) clearTimeout(this.#timer);
     await this.#running;
     // aborted above: they settle at once
@@ -524,7 +533,7 @@ export class BatchPipeline {
     // its bundle's search of the network goes on: nothing is asked of the chain meanwhile (the
     // registry's frontier, a gas estimate), and nothing that fails can count as an attempt
     const searching = this.#searches.get(b.id);
-    if (searching && !searching.outcome) throw this.#searchUnderway(searching.cid);
+    if (searching && !searching.outcome) throw this.#searchUnderway(searching);
     const chain = this.#chain!;
     const id = b.attestationId as Hex;
     if (awaitsAdoption(b)) {
@@ -629,23 +638,53 @@ export class BatchPipeline {
   }
 
   /**
-   * Starts batch `batchId`'s search of the IPFS network for `cid` with `search`, and throws
-   * {@link BundleSearchUnderway}: the ticks do not wait for the network. The batch's next attempt
-   * after it ended takes its outcome (`#adopt`).
+   * Starts batch `batchId`'s search of the IPFS network for `cid` with `search` once one of the
+   * `ipfs.networkSearches` slots is free, and throws {@link BundleSearchUnderway}: the ticks do not
+   * wait for the network. The batch's next attempt after it ended takes its outcome (`#adopt`).
    */
   #searchNetwork(batchId: number, cid: string, search: () => Promise<SearchOutcome>): never {
-    const entry: BundleSearch = { cid, done: Promise.resolve() };
-    entry.done = search().then((outcome) => {
-      entry.outcome = outcome;
-    });
+    // each search holds a Kubo request and, found, the bundle's bytes: after a restore with many
+    // lost windows every batch's at once would pile them up, so past `ipfs.networkSearches` they
+    // wait for a slot (`search` starts its timeout only when it runs). None starts after the stop,
+    // nor waits where the stop, which wakes those waiting, would miss it.
+    if (this.#stopped) throw this.#stopping.signal.reason;
+    const waiting = this.#searchesRunning >= this.#common.config.ipfs.networkSearches;
+    const entry: BundleSearch = { cid, waiting, done: Promise.resolve() };
+    if (!waiting) this.#searchesRunning++;
+    const slot = waiting ? new Promise<boolean>((wake) => this.#searchSlots.push(wake)) : Promise.resolve(true);
+    entry.done = slot
+      .then(async (run): Promise<SearchOutcome> => {
+        // woken by the stop: a failure to look, not counted (`#periodPast`)
+        if (!run) return { error: this.#stopping.signal.reason };
+        entry.waiting = false;
+        try {
+          return await search();
+        } finally {
+          // the slot passes straight to the first waiting search, so none overtakes it
+          const next = this.#searchSlots.shift();
+          if (next) next(true);
+          else this.#searchesRunning--;
+        }
+      })
+      .then((outcome) => {
+        entry.outcome = outcome;
+      });
     this.#searches.set(batchId, entry);
-    this.#log.info({ batch: batchId, cid }, "searching the IPFS network for the bundle of its period's attestation");
-    throw this.#searchUnderway(cid);
+    this.#log.info(
+      { batch: batchId, cid },
+      waiting
+        ? "waiting for a slot to search the IPFS network for the bundle of its period's attestation"
+        : "searching the IPFS network for the bundle of its period's attestation",
+    );
+    throw this.#searchUnderway(entry);
   }
 
-  #searchUnderway(cid: string): BundleSearchUnderway {
+  #searchUnderway({ cid, waiting }: BundleSearch): BundleSearchUnderway {
+    const { networkSearches, timeoutMs } = this.#common.config.ipfs;
     return new BundleSearchUnderway(
-      `searching the IPFS network for bundle ${cid}, the record of its period's attestation (up to ipfs.timeoutMs, ${this.#common.config.ipfs.timeoutMs} ms)`,
+      waiting
+        ? `waiting for one of the ipfs.networkSearches (${networkSearches}) search slots to search the IPFS network for bundle ${cid}, the record of its period's attestation`
+        : `searching the IPFS network for bundle ${cid}, the record of its period's attestation (up to ipfs.timeoutMs, ${timeoutMs} ms)`,
     );
   }
 

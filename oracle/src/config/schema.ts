@@ -7,6 +7,8 @@ import { z } from "zod";
  * Defaults are the embedded local stack: everything on loopback, nothing dials out.
  */
 const port = z.number().int().min(0).max(65535);
+/** `ipfs.networkSearches`'s one message for any value it refuses (a string, 0, 1.5, 65). */
+const networkSearchesRange = { error: "must be a whole number of searches from 1 to 64 (default 4)" };
 
 /** Shortest attestation window outside the local chain (issue 6: windows of 1 min to 24 h). */
 export const MIN_WINDOW_S = 60;
@@ -257,6 +259,17 @@ export const configSchema = z
           )
           .default("http://127.0.0.1:5001"),
         timeoutMs: z.number().int().min(100).default(30_000),
+        /**
+         * Searches of the IPFS network for a lost bundle (Kubo; the adoption after a restore,
+         * batch/pipeline.ts) run at once, at most; the others wait for a slot in order. Each holds a
+         * Kubo request and, found, the bundle's bytes.
+         */
+        networkSearches: z
+          .number(networkSearchesRange)
+          .int(networkSearchesRange)
+          .min(1, networkSearchesRange)
+          .max(64, networkSearchesRange)
+          .default(4),
       })
       .prefault({}),
     chain: z
