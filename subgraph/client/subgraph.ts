@@ -13,7 +13,7 @@ import {
   type ListReaders,
   type Window,
 } from "./cursor.ts";
-import { IndexerError } from "./errors.ts";
+import { checkDayRange, IndexerError } from "./errors.ts";
 import { protocolIdKey } from "./ids.ts";
 import { bigintString, facilityRef, hex } from "./schemas.ts";
 import type { ExplorerIndexer } from "./indexer.ts";
@@ -733,12 +733,7 @@ export class SubgraphIndexer implements ExplorerIndexer {
   }
 
   async daily(range: { fromDay: number; toDay: number; facility?: string }): Promise<DailyTotals[]> {
-    if (!Number.isInteger(range.fromDay) || !Number.isInteger(range.toDay) || range.toDay < range.fromDay) {
-      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `daily: need integer days with fromDay ≤ toDay`);
-    }
-    if (range.toDay - range.fromDay >= 1000) {
-      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `daily: at most 1000 days per call`);
-    }
+    checkDayRange("daily", range);
     const vars = { from: range.fromDay, to: range.toDay };
     if (range.facility === undefined) {
       const data = await this.query(DAILY_QUERY, vars, z.object({ dailyStats: z.array(dailyFields) }));
@@ -753,12 +748,7 @@ export class SubgraphIndexer implements ExplorerIndexer {
   }
 
   async facilitiesDaily(range: { fromDay: number; toDay: number }, p: Page): Promise<ListPage<FacilityDailyTotals>> {
-    if (!Number.isInteger(range.fromDay) || !Number.isInteger(range.toDay) || range.toDay < range.fromDay) {
-      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `facilitiesDaily: need integer days with fromDay ≤ toDay`);
-    }
-    if (range.toDay - range.fromDay >= 1000) {
-      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `facilitiesDaily: at most 1000 days per call`);
-    }
+    checkDayRange("facilitiesDaily", range);
     const where = { day_gte: range.fromDay, day_lte: range.toDay };
     // by day, then id (facility id ++ day: facility id order within a day)
     const read = (w: Window) =>

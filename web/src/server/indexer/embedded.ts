@@ -7,6 +7,7 @@
  * (index.ts passes the chain sync's bounded catch-up), and `indexedBlock` is the sync cursor.
  */
 import {
+  checkDayRange,
   IndexerError,
   protocolIdKey,
   readPage,
@@ -942,10 +943,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
   }
 
   async daily(range: { fromDay: number; toDay: number; facility?: string }): Promise<DailyTotals[]> {
-    if (!Number.isInteger(range.fromDay) || !Number.isInteger(range.toDay) || range.toDay < range.fromDay)
-      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `daily: need integer days with fromDay ≤ toDay`);
-    if (range.toDay - range.fromDay >= 1000)
-      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `daily: at most 1000 days per call`);
+    checkDayRange("daily", range);
     const facility = range.facility === undefined ? ALL_FACILITIES : protocolIdKey(range.facility);
     await this.#fresh();
     return this.#all(
@@ -957,10 +955,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
   }
 
   async facilitiesDaily(range: { fromDay: number; toDay: number }, p: Page): Promise<ListPage<FacilityDailyTotals>> {
-    if (!Number.isInteger(range.fromDay) || !Number.isInteger(range.toDay) || range.toDay < range.fromDay)
-      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `facilitiesDaily: need integer days with fromDay ≤ toDay`);
-    if (range.toDay - range.fromDay >= 1000)
-      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `facilitiesDaily: at most 1000 days per call`);
+    checkDayRange("facilitiesDaily", range);
     return readPage(p, FACILITIES_DAILY.length, async (w) => {
       await this.#fresh();
       return this.#keyed(
@@ -1256,10 +1251,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
   }
 
   async sourceTotals(range: { fromDay: number; toDay: number; facility: string }): Promise<SourceTotals[] | null> {
-    if (!Number.isInteger(range.fromDay) || !Number.isInteger(range.toDay) || range.toDay < range.fromDay)
-      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `sourceTotals: need integer days with fromDay ≤ toDay`);
-    if (range.toDay - range.fromDay >= 1000)
-      throw new IndexerError("INDEXER_ARGUMENT_INVALID", `sourceTotals: at most 1000 days per call`);
+    checkDayRange("sourceTotals", range);
     const facility = protocolIdKey(range.facility);
     await this.#fresh();
     // Readings of standing attestations only, like the emission totals (a revoked batch leaves them).
