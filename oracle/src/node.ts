@@ -153,6 +153,7 @@ async function startParts(common: Common, parts: NodeParts): Promise<OracleNode>
     chain,
     bundles,
     writes: writer ?? storage,
+    devices,
   });
   // before the pipeline starts: it tells the pipeline the nonce of its unmined transaction, if any
   let shortfalls: ShortfallRecorder | null = null;

@@ -306,6 +306,86 @@ for (const { name: driver, skip, open: openStorage } of drivers)
       }
     });
 
+    test("setAside: readings a batch must not count leave it for a failed correction with a dead letter each, still stored; a correction losing them all fails itself", async () => {
+      const s = await openStorage("set-aside");
+      try {
+        const mine = [1, 2, 3].map((seq) => uniq(storedReading("d-aside", seq, 60 + seq)));
+        const other = uniq(storedReading("d-steady", 1, 70));
+        s.commitIngest([...mine, { ...other, receivedAtMs: 5 }], [], { windowS: 60, nowMs: 0 });
+        const [b] = s.listBatches({});
+        assert.ok(s.transition(b!.id, ["open"], "sealed"));
+        assert.deepEqual(s.batchDevices(b!.id), [
+          { deviceId: "d-aside", count: 3, minTs: 61, maxTs: 63, firstReceivedAtMs: 1 },
+          { deviceId: "d-steady", count: 1, minTs: 70, maxTs: 70, firstReceivedAtMs: 5 },
+        ]);
+        assert.deepEqual(
+          s.readingsOfBatchDevice(b!.id, "d-aside").map((r) => r.seq),
+          [1, 2, 3],
+        );
+        const aside = [mine[1]!, mine[2]!].map((r) => ({
+          digest: r.digest,
+          reason: "device-inactive" as const,
+          detail: `device d-aside is suspended since 62 (the reading is stamped ${r.ts})`,
+        }));
+        // not in `from`, or a digest that is not the batch's: nothing changed
+        assert.equal(s.setAside(b!.id, ["open"], aside, "why", 1000), null);
+        assert.throws(
+          () =>
+            s.setAside(b!.id, ["sealed"], [...aside, { ...aside[0]!, digest: `0x${"99".repeat(32)}` }], "why", 1000),
+          /reading 0x9{64} is not one of batch \d+'s: nothing set aside/,
+        );
+        assert.deepEqual([s.listBatches({}).length, s.readingsOfBatch(b!.id).length, s.countDeadLetters()], [1, 4, 0]);
+        const into = s.setAside(b!.id, ["sealed"], aside, "2 reading(s) set aside", 1000)!;
+        assert.notEqual(into, b!.id);
+        const failed = s.getBatch(into)!;
+        assert.deepEqual(
+          [
+            failed.state,
+            failed.correctionOfBatch,
+            failed.readingCount,
+            failed.error,
+            failed.periodStart,
+            failed.periodEnd,
+          ],
+          ["failed", b!.id, 2, "2 reading(s) set aside", b!.periodStart, b!.periodEnd],
+        );
+        const left = s.getBatch(b!.id)!;
+        assert.deepEqual([left.state, left.readingCount], ["sealed", 2]);
+        assert.deepEqual(
+          s
+            .readingsOfBatch(b!.id)
+            .map((r) => `${r.deviceId}#${r.seq}`)
+            .sort(),
+          ["d-aside#1", "d-steady#1"],
+        );
+        // still stored: found by digest in the failed batch, and their (device, seq) still taken
+        assert.equal(s.getReading(mine[2]!.digest)!.batchId, into);
+        assert.ok(s.hasReading("d-aside", 3));
+        const dead = s.listDeadLetters({ limit: 10 }).sort((x, y) => (x.seq ?? 0) - (y.seq ?? 0));
+        assert.deepEqual(
+          dead.map((d) => [d.reason, d.deviceId, d.seq, d.digest, d.source]),
+          [
+            ["device-inactive", "d-aside", 2, mine[1]!.digest, "http"],
+            ["device-inactive", "d-aside", 3, mine[2]!.digest, "http"],
+          ],
+        );
+        assert.match(
+          dead[1]!.detail,
+          /stamped 63\); accepted before the node knew it, set aside from batch \d+ into failed batch \d+$/,
+        );
+        assert.deepEqual(JSON.parse(dead[1]!.payload), { reading: JSON.parse(mine[2]!.canonical), sig: mine[2]!.sig });
+        // the failed correction retried and screened again: it loses all its readings, so it fails itself
+        assert.ok(s.transition(into, ["failed"], "sealed"));
+        assert.equal(s.setAside(into, ["sealed"], aside, "again", 2000), into);
+        assert.deepEqual(
+          [s.getBatch(into)!.state, s.getBatch(into)!.error, s.listBatches({}).length, s.readingsOfBatch(into).length],
+          ["failed", "again", 2, 2],
+        );
+      } finally {
+        s.close();
+      }
+    });
+
     test("confirmed batches are listed in the order they were confirmed, after a cursor and up to a time", async () => {
       const s = await openStorage("confirmed-order");
       try {

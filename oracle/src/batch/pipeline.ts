@@ -6,7 +6,9 @@ import {
   canonicalJson,
   checkBundle,
   decodeBundle,
+  defaultSignatureVerifier,
   hashBatchHeader,
+  hexToBytes,
   packQuorumSignatures,
   type BatchHeader,
   type Hex,
@@ -14,7 +16,8 @@ import {
 import type { Common } from "../common.ts";
 import type { EmissionsCalculator } from "../compute/emissions.ts";
 import type { ContentStore } from "../ipfs/store.ts";
-import type { Batch, NewReading, Storage } from "../storage/types.ts";
+import type { Batch, NewReading, SetAside, Storage } from "../storage/types.ts";
+import { inactiveAt, keysValidAt, type DeviceDirectory } from "../devices/directory.ts";
 import { awaitsAdoption, holdsLaterBatches } from "../storage/types.ts";
 import { headerFromJson, headerToJson } from "./bundle.ts";
 import { InlineBundleBuilder, type BundleBuilder } from "./bundle-builder.ts";
@@ -29,9 +32,9 @@ export type Address = `0x${string}`;
  * keeps them from waiting on SQLite's write lock on the main thread while readings commit).
  */
 export type BatchWrites =
-  Pick<Storage, "sealDue" | "transition" | "patchBatch" | "adoptAttestation"> | BatchWritesAsync;
+  Pick<Storage, "sealDue" | "transition" | "patchBatch" | "adoptAttestation" | "setAside"> | BatchWritesAsync;
 type BatchWritesAsync = {
-  [K in "sealDue" | "transition" | "patchBatch" | "adoptAttestation"]: (
+  [K in "sealDue" | "transition" | "patchBatch" | "adoptAttestation" | "setAside"]: (
     ...args: Parameters<Storage[K]>
   ) => Promise<ReturnType<Storage[K]>>;
 };
@@ -100,6 +103,19 @@ type BundleSearch = {
 };
 /** The bytes (or why they are not the block); not found within its time; or why it could not look. */
 type SearchOutcome = { bytes: Uint8Array | string } | { notFound: true } | { error: unknown };
+
+/**
+ * How long the step before pinning waits for the device directory to have read the DeviceRegistry
+ * past a batch's period (`#screen`); then it fails, to be retried with backoff.
+ */
+const DEVICE_SYNC_WAIT_MS = 10_000;
+
+/**
+ * How long after a key rotation a reading may have been accepted under the key it replaced (the
+ * node not knowing of it yet), on top of `devices.cacheTtlMs`: the directory drops a device on its
+ * events, read every `chain.pollMs`, and no later than the TTL.
+ */
+const KEY_ROTATION_LAG_MS = 60_000;
 
 /** How often a batch whose bundle search runs is asked again. */
 const SEARCH_POLL_MS = 1_000;
@@ -197,6 +213,7 @@ export class BatchPipeline {
   readonly #chain: ChainPort | null;
   readonly #bundles: BundleBuilder;
   readonly #writes: BatchWrites;
+  readonly #devices: DeviceDirectory | null;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #stopped = false;
@@ -232,6 +249,11 @@ export class BatchPipeline {
     bundles?: BundleBuilder;
     /** where batch state is written (default: `storage`) */
     writes?: BatchWrites;
+    /**
+     * the devices, as ingest reads them: a batch's readings are checked against them again before
+     * it is pinned when they change behind the node's back (`syncedAfter`: the DeviceRegistry)
+     */
+    devices?: DeviceDirectory;
   }) {
     this.#common = deps.common;
     this.#log = deps.common.logger.child({ part: "batch" });
@@ -241,6 +263,7 @@ export class BatchPipeline {
     this.#chain = deps.chain;
     this.#bundles = deps.bundles ?? new InlineBundleBuilder(deps.storage, deps.calculator);
     this.#writes = deps.writes ?? deps.storage;
+    this.#devices = deps.devices ?? null;
   }
 
   start(): void {
@@ -408,6 +431,7 @@ export class BatchPipeline {
       }
       correctionOf = regular.attestationId as Hex;
     }
+    if (!(await this.#screen(b))) return; // its readings all set aside: it failed
     const built = await this.#bundles.build(b, correctionOf);
     if (!built) {
       await this.#writes.transition(b.id, ["sealed"], "failed", { error: "empty batch: never attested" });
@@ -436,6 +460,98 @@ export class BatchPipeline {
       this.#log.info({ batch: b.id, cid: built.cid, readings: built.readingCount, root: built.root }, "batch pinned");
       crashPoint("pinned");
     }
+  }
+
+  /**
+   * Before a sealed batch's bundle is built: its readings checked again against the devices'
+   * records as the DeviceRegistry has them now. Ingest checks each reading against the record it
+   * has cached, and learns of a suspension, a retirement or a key rotation from the registry's
+   * events, read every `chain.pollMs`: a reading stamped after such a change but accepted before
+   * the node read it would be refused by every co-signer (their review checks the device's status
+   * and key at each reading's time), so the batch would wait in `pinned` for good, and with no
+   * co-signer the auditor's verifier would fail its attestation. Those readings are set aside
+   * (`Storage.setAside`: a failed correction of the batch's regular batch, with the reason, and a
+   * dead letter each), and the batch is built from the others.
+   *
+   * First the directory must have read every change made before the period ended, `graceS` after
+   * (a reading in it is stamped before that; a change mined later is stamped later). A device
+   * whose record leaves all its readings in the batch valid costs one lookup; the others' readings
+   * are read one by one, and re-verified when a key rotated after the first of them arrived.
+   * False when the batch itself failed (a correction whose readings were all set aside).
+   */
+  async #screen(b: Batch): Promise<boolean> {
+    const devices = this.#devices;
+    if (!devices?.syncedAfter) return true; // a device file: ingest checked each reading with the same records
+    const { batching, devices: cfg } = this.#common.config;
+    const afterMs = Math.min((b.periodEnd + batching.graceS) * 1000, Date.now());
+    if (!(await devices.syncedAfter(afterMs, DEVICE_SYNC_WAIT_MS)))
+      throw new Error(
+        `the DeviceRegistry's events are not read up to ${new Date(afterMs).toISOString()} yet (is the RPC node out of reach?): a batch's readings are checked against them before it is pinned`,
+      );
+    const aside: SetAside[] = [];
+    const why = new Map<string, string>();
+    for (const span of this.#storage.batchDevices(b.id)) {
+      const d = await devices.get(span.deviceId);
+      const whole = !d
+        ? `device ${span.deviceId} is not registered`
+        : d.facilityId !== b.facilityId
+          ? `device ${span.deviceId} belongs to ${d.facilityId}, not ${b.facilityId}`
+          : null;
+      const lagMs = cfg.cacheTtlMs + KEY_ROTATION_LAG_MS;
+      // keys that became valid after the first of these readings may have arrived unknown to the node
+      const rotations = d
+        ? d.keys
+            .slice(1)
+            .filter((k) => k.validFrom <= span.maxTs && k.validFrom * 1000 + lagMs > span.firstReceivedAtMs)
+        : [];
+      const statusChanged =
+        d !== null &&
+        (inactiveAt(d, span.maxTs) !== null ||
+          (d.suspensions ?? []).some((x) => x.from <= span.maxTs && x.until > span.minTs));
+      if (!whole && !statusChanged && rotations.length === 0) continue;
+      const readings = this.#storage.readingsOfBatchDevice(b.id, span.deviceId);
+      const check: typeof readings = [];
+      const before = aside.length;
+      for (const r of readings) {
+        const inactive = whole ?? inactiveAt(d!, r.ts);
+        if (inactive)
+          aside.push({ digest: r.digest, reason: d ? "device-inactive" : "unknown-device", detail: inactive });
+        else if (rotations.some((k) => k.validFrom <= r.ts)) check.push(r);
+      }
+      if (check.length) {
+        // the key valid at each reading's time now (none: the reading cannot be checked, so it is not kept)
+        const keyAt = check.map((r) => keysValidAt(d!, r.ts)[0]);
+        const ok = await defaultSignatureVerifier().verify(
+          check.map((r, i) => ({
+            message: new TextEncoder().encode(r.canonical),
+            digest: hexToBytes(r.digest as Hex),
+            sig: r.sig,
+            publicKey: keyAt[i]?.publicKey ?? new Uint8Array(0),
+          })),
+        );
+        check.forEach((r, i) => {
+          if (ok[i] && keyAt[i]) return;
+          aside.push({
+            digest: r.digest,
+            reason: "bad-signature",
+            detail: keyAt[i]
+              ? `device ${r.deviceId}'s signature is not by its key valid at ${r.ts} (rotated at ${keyAt[i].validFrom})`
+              : `device ${r.deviceId} has no key valid at ${r.ts}`,
+          });
+        });
+      }
+      if (aside.length > before) why.set(span.deviceId, aside[before]!.detail);
+    }
+    if (!aside.length) return true;
+    const reasons = [...why.values()];
+    const error = `${aside.length} reading(s) set aside from batch ${b.id}, accepted before the node read the DeviceRegistry's change: ${reasons.slice(0, 5).join("; ")}${reasons.length > 5 ? `; and ${reasons.length - 5} devices more` : ""}`;
+    const into = await this.#writes.setAside(b.id, ["sealed"], aside, error, this.#common.clock.nowMs());
+    if (into === null) throw new Error(`batch ${b.id} left \`sealed\` while its readings were checked`);
+    this.#log.warn(
+      { batch: b.id, into, readings: aside.length, devices: [...why.keys()] },
+      "readings set aside before pinning: their devices were not valid at their time",
+    );
+    return into !== b.id;
   }
 
   /**

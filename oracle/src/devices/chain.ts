@@ -39,6 +39,12 @@ export class ChainDeviceDirectory implements DeviceDirectory {
   readonly #past = new Map<string, { changedAt: number; suspensions: readonly Suspension[] }>();
   #unwatch: (() => void) | null = null;
   readonly #maxEntries: number;
+  /** wall-clock ms at which the last poll that read every event up to the head began (0: none yet) */
+  #syncedAt = 0;
+  /** callers of `syncedAfter` waiting for a poll begun at or after their time */
+  readonly #syncWaiters: { afterMs: number; done: (ok: boolean) => void }[] = [];
+  /** runs a poll now unless one is running (set by `#poll`) */
+  #pollNow: () => void = () => {};
 
   constructor(opts: {
     client: PublicClient;
@@ -66,7 +72,12 @@ export class ChainDeviceDirectory implements DeviceDirectory {
     let from: bigint | null = null;
     let timer: NodeJS.Timeout | null = null;
     let stopped = false;
+    let running = false;
     const step = async () => {
+      running = true;
+      timer = null;
+      // every event mined before this moment is in a block up to the head read next
+      const startedAt = Date.now();
       try {
         const head = await this.#client.getBlockNumber({ cacheTime: 0 });
         if (from === null) from = head + 1n;
@@ -90,18 +101,67 @@ export class ChainDeviceDirectory implements DeviceDirectory {
             }
           }
         }
+        this.#synced(startedAt);
       } catch (err) {
         // an outage: the TTL still bounds staleness; drop everything once we are back
         this.#log.warn({ err: (err as Error).message }, "reading DeviceRegistry events failed; cache cleared");
         this.invalidate();
       }
+      running = false;
       if (!stopped) timer = setTimeout(step, intervalMs);
     };
     timer = setTimeout(step, 0);
+    this.#pollNow = () => {
+      if (stopped || running) return; // a poll running now may have begun too early: the next one is soon
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(step, 0);
+    };
     this.#unwatch = () => {
       stopped = true;
       if (timer) clearTimeout(timer);
+      for (const w of this.#syncWaiters.splice(0)) w.done(false);
     };
+  }
+
+  #synced(startedAt: number): void {
+    this.#syncedAt = startedAt;
+    for (let i = this.#syncWaiters.length - 1; i >= 0; i--) {
+      const w = this.#syncWaiters[i]!;
+      if (w.afterMs > startedAt) continue;
+      this.#syncWaiters.splice(i, 1);
+      w.done(true);
+    }
+    // a waiter for a later moment than this poll began: the next poll, as soon as its time has come
+    const next = Math.min(...this.#syncWaiters.map((w) => w.afterMs));
+    if (Number.isFinite(next)) setTimeout(() => this.#pollNow(), Math.max(0, next - Date.now())).unref();
+  }
+
+  /**
+   * True once a poll of the registry's events begun at or after `afterMs` has read every event
+   * up to the head it saw, so that every change made before `afterMs` has dropped its device from
+   * the cache. A poll is run at once when none is running; false after `timeoutMs` without one
+   * (the RPC node out of reach), or once the directory is closed.
+   */
+  syncedAfter(afterMs: number, timeoutMs: number): Promise<boolean> {
+    if (this.#syncedAt >= afterMs) return Promise.resolve(true);
+    if (this.#unwatch === null) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const waiter = {
+        afterMs,
+        done: (ok: boolean) => {
+          clearTimeout(timeout);
+          resolve(ok);
+        },
+      };
+      const timeout = setTimeout(() => {
+        const at = this.#syncWaiters.indexOf(waiter);
+        if (at >= 0) this.#syncWaiters.splice(at, 1);
+        resolve(false);
+      }, timeoutMs);
+      this.#syncWaiters.push(waiter);
+      if (Date.now() >= afterMs) this.#pollNow();
+      else setTimeout(() => this.#pollNow(), afterMs - Date.now()).unref();
+    });
   }
 
   /** Null for an unknown device, and for an id that breaks the id rules: none can be registered (its `bytes32` would throw). */

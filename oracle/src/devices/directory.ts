@@ -38,6 +38,13 @@ export interface DeviceDirectory {
   peek?(deviceId: string): DeviceInfo | null | undefined;
   /** Drops any cached entry (called on DeviceRegistry events). */
   invalidate(deviceId?: string): void;
+  /**
+   * For a directory that follows changes made elsewhere (the DeviceRegistry's events): resolves
+   * true once it has read every change made before `afterMs` (wall clock), asking at once if need
+   * be, so that `get` answers as of then; false when it could not within `timeoutMs` (its source
+   * out of reach). Absent: the directory never changes behind the node's back (a device file).
+   */
+  syncedAfter?(afterMs: number, timeoutMs: number): Promise<boolean>;
   close?(): Promise<void> | void;
 }
 

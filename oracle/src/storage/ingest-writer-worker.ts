@@ -41,6 +41,7 @@ const methods: Record<WriterMethod, (...args: never[]) => unknown> = {
   transition: (...a: Parameters<SqlStorage["transition"]>) => storage.transition(...a),
   patchBatch: (...a: Parameters<SqlStorage["patchBatch"]>) => storage.patchBatch(...a),
   adoptAttestation: (...a: Parameters<SqlStorage["adoptAttestation"]>) => storage.adoptAttestation(...a),
+  setAside: (...a: Parameters<SqlStorage["setAside"]>) => storage.setAside(...a),
   addHeartbeat: (...a: Parameters<SqlStorage["addHeartbeat"]>) => storage.addHeartbeat(...a),
   pruneHeartbeats: (...a: Parameters<SqlStorage["pruneHeartbeats"]>) => storage.pruneHeartbeats(...a),
   setMeta: (...a: Parameters<SqlStorage["setMeta"]>) => storage.setMeta(...a),

@@ -20,10 +20,10 @@ export type IngestCommit = { readings: IngestOutcome[]; deadLetterIds: number[] 
  * `commit` resolves only after SQLite's COMMIT returned, so an acknowledgement sent on it still
  * means "durable". Commits run one at a time, in the order they were asked for.
  *
- * The batch pipeline's state writes (`sealDue`, `transition`, `patchBatch`) and heartbeats run
- * here too: on the main thread's connection they waited for SQLite's write lock whenever a group
- * commit held it, and SQLite's busy handler sleeps in steps of milliseconds, stopping the broker
- * meanwhile. Every request is one `Storage` method called on the writer's connection.
+ * The batch pipeline's state writes (`sealDue`, `transition`, `patchBatch`, `adoptAttestation`,
+ * `setAside`) and heartbeats run here too: on the main thread's connection they waited for
+ * SQLite's write lock whenever a group commit held it, and SQLite's busy handler sleeps in steps
+ * of milliseconds, stopping the broker meanwhile. Every request is one `Storage` method called on the writer's connection.
  */
 export type WriterMethod =
   | "commitIngest"
@@ -31,6 +31,7 @@ export type WriterMethod =
   | "transition"
   | "patchBatch"
   | "adoptAttestation"
+  | "setAside"
   | "addHeartbeat"
   | "pruneHeartbeats"
   | "setMeta";
@@ -71,6 +72,9 @@ export class IngestWriter {
   }
   adoptAttestation(...args: Parameters<Storage["adoptAttestation"]>): Promise<boolean> {
     return this.#call("adoptAttestation", args);
+  }
+  setAside(...args: Parameters<Storage["setAside"]>): Promise<number | null> {
+    return this.#call("setAside", args);
   }
 
   addHeartbeat(h: NewHeartbeat): Promise<void> {

@@ -11,6 +11,7 @@ import type {
   CosignOutcome,
   CosignRecord,
   Batch,
+  BatchDeviceSpan,
   BatchPatch,
   BatchState,
   ConfirmedCursor,
@@ -24,6 +25,7 @@ import type {
   NewReading,
   OperatorOutcome,
   OperatorRefusal,
+  SetAside,
   Storage,
   StoredReading,
 } from "./types.ts";
@@ -622,6 +624,103 @@ export class SqlStorage implements Storage {
           [Date.now(), ...args, id],
         );
         return true;
+      }),
+    );
+  }
+  batchDevices(batchId: number): BatchDeviceSpan[] {
+    return this.sql
+      .all(
+        `SELECT device_id, COUNT(*) AS n, MIN(ts) AS lo, MAX(ts) AS hi, MIN(received_at_ms) AS first
+         FROM readings WHERE batch_id = ? GROUP BY device_id ORDER BY device_id`,
+        [batchId],
+      )
+      .map((r) => ({
+        deviceId: String(r.device_id),
+        count: Number(r.n),
+        minTs: Number(r.lo),
+        maxTs: Number(r.hi),
+        firstReceivedAtMs: Number(r.first),
+      }));
+  }
+  readingsOfBatchDevice(batchId: number, deviceId: string): StoredReading[] {
+    return this.sql
+      .all(`SELECT * FROM readings WHERE batch_id = ? AND device_id = ? ORDER BY ts, seq`, [batchId, deviceId])
+      .map(toReading);
+  }
+  setAside(id: number, from: BatchState[], aside: readonly SetAside[], error: string, nowMs: number): number | null {
+    return this.sql.durable(() =>
+      this.sql.tx(() => {
+        const row = this.sql.get(
+          `SELECT state, facility_id, period_start, period_end, correction_of_batch FROM batches WHERE id = ?`,
+          [id],
+        );
+        if (!row || !from.includes(row.state as BatchState)) return null;
+        if (aside.length === 0) return id;
+        const held = Number(this.sql.get(`SELECT COUNT(*) AS n FROM readings WHERE batch_id = ?`, [id])!.n);
+        const correctionOf = row.correction_of_batch === null ? null : Number(row.correction_of_batch);
+        // a correction left with none of its readings fails itself (a failed correction holds
+        // nothing back); else the readings go to a failed correction of their own (a regular batch
+        // left empty is then never attested, and holds nothing back either: batch/pipeline.ts #pin)
+        let target = id;
+        if (correctionOf === null || held > aside.length) {
+          target = Number(
+            this.sql.get(
+              `INSERT INTO batches (facility_id, period_start, period_end, correction_of_batch, state, reading_count, error, created_at_ms, updated_at_ms)
+               VALUES (?,?,?,?, 'failed', ?, ?, ?, ?) RETURNING id`,
+              [
+                String(row.facility_id),
+                Number(row.period_start),
+                Number(row.period_end),
+                correctionOf ?? id,
+                aside.length,
+                error,
+                nowMs,
+                nowMs,
+              ],
+            )!.id,
+          );
+        }
+        for (const a of aside) {
+          const key = digestKey(a.digest);
+          if (key === null) throw new Error(`reading digest ${a.digest} is not 0x + 64 lowercase hex`);
+          const r = this.sql.get(
+            `SELECT device_id, seq, canonical, sig, key_id, source, received_at_ms FROM readings WHERE digest_key = ? AND digest = ? AND batch_id = ?`,
+            [key, a.digest, id],
+          );
+          if (!r) throw new Error(`reading ${a.digest} is not one of batch ${id}'s: nothing set aside`);
+          if (target !== id)
+            this.sql.run(`UPDATE readings SET batch_id = ? WHERE digest_key = ? AND digest = ?`, [
+              target,
+              key,
+              a.digest,
+            ]);
+          // the envelope as the device sent it (the canonical text is the reading's JSON)
+          const keyId = r.key_id === null ? "" : `,"keyId":${JSON.stringify(r.key_id)}`;
+          this.#insertDead({
+            receivedAtMs: Number(r.received_at_ms),
+            source: r.source as NewDeadLetter["source"],
+            reason: a.reason,
+            detail: `${a.detail}; accepted before the node knew it, set aside from batch ${id} into failed batch ${target}`,
+            payload: `{"reading":${String(r.canonical)},"sig":${JSON.stringify(r.sig)}${keyId}}`,
+            deviceId: String(r.device_id),
+            seq: Number(r.seq),
+            digest: a.digest,
+          });
+        }
+        if (target === id) {
+          this.sql.run(`UPDATE batches SET state = 'failed', error = ?, updated_at_ms = ? WHERE id = ?`, [
+            error,
+            nowMs,
+            id,
+          ]);
+        } else {
+          this.sql.run(`UPDATE batches SET reading_count = ?, updated_at_ms = ? WHERE id = ?`, [
+            held - aside.length,
+            nowMs,
+            id,
+          ]);
+        }
+        return target;
       }),
     );
   }

@@ -55,6 +55,18 @@ export type StoredReading = Omit<NewReading, "fossilMg" | "biogenicMg" | "result
   batchId: number | null;
 };
 
+/** A batch's readings of one device: how many, their first and last stamp, when the first arrived. */
+export type BatchDeviceSpan = {
+  deviceId: string;
+  count: number;
+  minTs: number;
+  maxTs: number;
+  firstReceivedAtMs: number;
+};
+
+/** A stored reading taken out of its batch (`Storage.setAside`), why, in a dead letter's terms. */
+export type SetAside = { digest: string; reason: RejectReason; detail: string };
+
 export type NewDeadLetter = {
   receivedAtMs: number;
   source: IngestSource;
@@ -358,6 +370,21 @@ export interface Storage {
     patch: BatchPatch & { readingCount: number },
     leftovers?: readonly string[],
   ): boolean;
+  /** A batch's readings per device (the pipeline's screen before pinning, batch/pipeline.ts). */
+  batchDevices(batchId: number): BatchDeviceSpan[];
+  /** One device's readings in a batch, by stamp. */
+  readingsOfBatchDevice(batchId: number, deviceId: string): StoredReading[];
+  /**
+   * Takes `aside`, readings the node accepted before it learnt it must not count them (their
+   * device suspended or its key rotated at their time, read from the DeviceRegistry after they
+   * were stored), out of batch `id` while it is in one of `from`, in one durable transaction. They
+   * stay stored, so their (device, seq) is still taken and a replay is still refused, in a `failed`
+   * correction of the regular batch with `error` (a correction losing all of its readings fails
+   * itself instead), and each gets a dead letter with its reason, detail and envelope. Returns the
+   * failed batch's id; null, changing nothing, when batch `id` was not in `from`; throws, changing
+   * nothing, when a digest is not one of the batch's.
+   */
+  setAside(id: number, from: BatchState[], aside: readonly SetAside[], error: string, nowMs: number): number | null;
   /**
    * Moves a batch from one of `from` to `to` and applies `patch`; false when it was not in `from`
    * (idempotent), or, with `afterEarlier`, when it is a regular batch and an earlier regular batch of

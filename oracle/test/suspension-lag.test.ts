@@ -1,0 +1,191 @@
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import { privateKeyToAccount } from "viem/accounts";
+import { readingDigestHex, recoverQuorumSigners } from "../../sdk/src/index.ts";
+import { createApiKey } from "../src/api/keys.ts";
+import { headerFromJson } from "../src/batch/bundle.ts";
+import { oracleSetAbi } from "../src/chain/abi.ts";
+import { HardhatNode, ORACLE_KEY, deploy, readingPoster, waitForConfirmed, type Deployment } from "./chain-harness.ts";
+import { electricity, makeDevice, testNode } from "./fixtures.ts";
+import { waitFor } from "./helpers.ts";
+
+/** Hardhat's account #3: the co-signing node (its key is public; a local chain only). */
+const PEER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a" as const;
+
+/**
+ * A device suspended on-chain goes on sending. Node A reads the DeviceRegistry's events every 5 s
+ * (`chain.pollMs`), so for up to that long it accepts the device's readings stamped after the
+ * suspension. Its co-signer B, which re-checks each device's status at each reading's time, would
+ * refuse every bundle holding one: before pinning, A checks its batch against the registry as it
+ * is after the period and sets those readings aside, and the others are attested with both
+ * signatures. The same for a key rotation: a reading signed with the key rotated out. Two real
+ * nodes, OracleSet threshold 2, both reading devices from the registry.
+ */
+describe("a reading accepted before the node read its device's suspension", { timeout: 180_000 }, () => {
+  let hh: HardhatNode;
+  let dep: Deployment;
+  let a: Awaited<ReturnType<typeof testNode>>;
+  let b: Awaited<ReturnType<typeof testNode>>;
+  const suspended = makeDevice("kangaita-meter-7");
+  const steady = makeDevice("kangaita-meter-8");
+  const rotating = makeDevice("kangaita-meter-9");
+  const peer = privateKeyToAccount(PEER_KEY);
+
+  const nodeConfig = (envName: string, pollMs: number) => ({
+    batching: { windowS: 2, graceS: 1, tickMs: 100, retryBaseMs: 100, retryMaxMs: 500 },
+    devices: { source: "chain" as const, cacheTtlMs: 60_000 },
+    chain: {
+      enabled: true,
+      rpcUrl: hh.url,
+      attestationRegistry: dep.attestationRegistry,
+      deviceRegistry: dep.deviceRegistry,
+      pollMs,
+      keystore: { privateKeyEnv: envName },
+    },
+  });
+
+  before(async () => {
+    hh = await HardhatNode.start();
+    dep = await deploy(hh.url);
+    for (const [functionName, args] of [
+      ["addNode", [peer.address]],
+      ["setThreshold", [2]],
+    ] as const) {
+      const hash = await dep.wallet.writeContract({
+        address: dep.oracleSet,
+        abi: oracleSetAbi,
+        functionName,
+        args,
+        account: dep.admin,
+        chain: dep.wallet.chain,
+      } as Parameters<typeof dep.wallet.writeContract>[0]);
+      assert.equal((await dep.publicClient.waitForTransactionReceipt({ hash })).status, "success");
+    }
+    // registered before A starts: A's first look at the events is then after them
+    for (const d of [suspended, steady, rotating]) await dep.registerDevice(d.deviceId, d.facilityId, d.publicKey, 1);
+    process.env.CP_LAG_A_KEY = ORACLE_KEY;
+    process.env.CP_LAG_B_KEY = PEER_KEY;
+    b = await testNode({
+      config: { mqtt: { mode: "off" }, ...nodeConfig("CP_LAG_B_KEY", 100) },
+      parts: { devices: undefined },
+    });
+    const bKey = createApiKey(b.storage, { scope: "oracle", subject: "oracle-a", label: "oracle node A" }).key;
+    a = await testNode({
+      config: {
+        ...nodeConfig("CP_LAG_A_KEY", 5_000),
+        quorum: { peers: [{ url: b.httpUrl!, apiKey: bKey }], timeoutMs: 10_000 },
+      },
+      parts: { devices: undefined },
+    });
+  });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    delete process.env.CP_LAG_A_KEY;
+    delete process.env.CP_LAG_B_KEY;
+    await hh?.stop();
+  });
+
+  test("it is set aside, with its reason, before the batch is pinned; the rest is co-signed and confirmed; its (device, seq) still taken", async () => {
+    const postSuspended = readingPoster(a, suspended);
+    const postSteady = readingPoster(a, steady);
+    const stamp = async () => Number((await dep.publicClient.getBlock()).timestamp);
+    // A has the device in its cache, active
+    assert.equal((await postSuspended(electricity(suspended))).status, 201);
+    // suspended, and a reading stamped at the suspension's block time posted at once: A has not read
+    // the event yet. Should A have polled in between (a 5 s cycle against a few ms), again.
+    let lagging: ReturnType<typeof electricity> | null = null;
+    let from = 0;
+    for (let attempt = 0; attempt < 3 && !lagging; attempt++) {
+      await dep.suspendDevice(suspended.deviceId);
+      from = await stamp();
+      const env = electricity(suspended, { ts: from });
+      const { status, body } = await postSuspended(env);
+      if (status === 201) lagging = env;
+      else {
+        assert.equal(body.reason, "device-inactive");
+        await dep.reactivateDevice(suspended.deviceId);
+        await waitFor(async () => ((await postSuspended(electricity(suspended))).status === 201 ? true : null), {
+          timeoutMs: 15_000,
+          what: "the reactivation seen by node A",
+        });
+      }
+    }
+    assert.ok(lagging, "node A took a reading stamped after the suspension before reading it");
+    // a reading of the other device in the same period, made at the same second
+    const kept = electricity(steady, { ts: from });
+    assert.equal((await postSteady(kept)).status, 201);
+    const lagDigest = readingDigestHex(lagging.reading);
+    const inBatch = a.storage.getReading(lagDigest)!.batchId!;
+    assert.equal(a.storage.getReading(readingDigestHex(kept.reading))!.batchId, inBatch);
+
+    const view = await waitForConfirmed(a.httpUrl!, readingDigestHex(kept.reading), 60_000);
+    assert.equal(view.batch.id, inBatch);
+    const confirmed = a.storage.getBatch(inBatch)!;
+    // co-signed by B: both signers on-chain
+    const signers = await recoverQuorumSigners(
+      headerFromJson(confirmed.headerJson!),
+      { chainId: 31337, verifyingContract: dep.attestationRegistry },
+      confirmed.signatures as `0x${string}`,
+    );
+    assert.deepEqual([...signers].sort(), [privateKeyToAccount(ORACLE_KEY).address, peer.address].sort());
+    // the lagging reading is not in it: stored still, in a failed correction of it, saying why
+    assert.ok(!a.storage.readingsOfBatch(inBatch).some((r) => r.digest === lagDigest));
+    const stored = a.storage.getReading(lagDigest)!;
+    const aside = a.storage.getBatch(stored.batchId!)!;
+    assert.deepEqual([aside.state, aside.correctionOfBatch, aside.readingCount], ["failed", inBatch, 1]);
+    assert.match(
+      aside.error!,
+      new RegExp(
+        `^1 reading\\(s\\) set aside from batch ${inBatch}, accepted before the node read the DeviceRegistry's change: device ${suspended.deviceId} is suspended since ${from} \\(the reading is stamped ${from}\\)$`,
+      ),
+    );
+    const dead = a.storage
+      .listDeadLetters({ limit: 10, reason: "device-inactive" })
+      .find((d) => d.digest === lagDigest);
+    assert.ok(dead, "a dead letter for the reading set aside");
+    assert.deepEqual(JSON.parse(dead.payload).reading, lagging.reading);
+    // (device, seq) still taken: the node's replay check (after the status check, which refuses
+    // the same reading again first) finds it
+    assert.ok(a.storage.hasReading(suspended.deviceId, lagging.reading.seq));
+  });
+
+  test("a reading signed with a key rotated out before its time is set aside as a bad signature; the device's readings from before the rotation are attested", async () => {
+    const post = readingPoster(a, rotating);
+    const postSteady = readingPoster(a, steady);
+    assert.equal((await post(electricity(rotating))).status, 201);
+    // the device's two keys, rotated to in turn: each attempt rotates away from the one it signs with
+    const keys = [rotating, makeDevice("kangaita-meter-9-next-key")];
+    let lagging: ReturnType<typeof electricity> | null = null;
+    let at = 0;
+    let signer = keys[0]!;
+    for (let attempt = 0; attempt < 3 && !lagging; attempt++) {
+      signer = keys[attempt % 2]!;
+      await dep.rotateKey(rotating.deviceId, keys[(attempt + 1) % 2]!.publicKey);
+      at = Number((await dep.publicClient.getBlock()).timestamp);
+      const env = electricity({ ...rotating, secretKey: signer.secretKey }, { ts: at, seq: ++rotating.seq });
+      const { status, body } = await post(env);
+      if (status === 201) lagging = env;
+      else assert.equal(body.reason, "bad-signature"); // A had read the rotation already: again
+    }
+    assert.ok(lagging, "node A took a reading signed with the old key before reading the rotation");
+    // made the second before the rotation, with the key then valid; and another device's
+    const earlier = electricity({ ...rotating, secretKey: signer.secretKey }, { ts: at - 1, seq: ++rotating.seq });
+    assert.equal((await post(earlier)).status, 201);
+    const kept = electricity(steady, { ts: at });
+    assert.equal((await postSteady(kept)).status, 201);
+    const lagDigest = readingDigestHex(lagging.reading);
+    const inBatch = a.storage.getReading(lagDigest)!.batchId!;
+    const view = await waitForConfirmed(a.httpUrl!, readingDigestHex(kept.reading), 60_000);
+    assert.equal(view.batch.id, inBatch);
+    await waitForConfirmed(a.httpUrl!, readingDigestHex(earlier.reading), 30_000);
+    const aside = a.storage.getBatch(a.storage.getReading(lagDigest)!.batchId!)!;
+    assert.deepEqual([aside.state, aside.correctionOfBatch, aside.readingCount], ["failed", inBatch, 1]);
+    assert.match(
+      aside.error!,
+      new RegExp(`device ${rotating.deviceId}'s signature is not by its key valid at ${at} \\(rotated at ${at}\\)$`),
+    );
+    const dead = a.storage.listDeadLetters({ limit: 10, reason: "bad-signature" }).find((d) => d.digest === lagDigest);
+    assert.ok(dead, "a dead letter for the reading set aside");
+  });
+});
