@@ -145,6 +145,8 @@ describe("a reading accepted before the node read its device's suspension", { ti
       .find((d) => d.digest === lagDigest);
     assert.ok(dead, "a dead letter for the reading set aside");
     assert.deepEqual(JSON.parse(dead.payload).reading, lagging.reading);
+    const metrics = await (await fetch(`${a.httpUrl}/metrics`)).text();
+    assert.match(metrics, /^carbonproof_oracle_readings_set_aside_total\{reason="device-inactive"\} 1$/m);
     // (device, seq) still taken: the node's replay check (after the status check, which refuses
     // the same reading again first) finds it
     assert.ok(a.storage.hasReading(suspended.deviceId, lagging.reading.seq));
@@ -187,5 +189,7 @@ describe("a reading accepted before the node read its device's suspension", { ti
     );
     const dead = a.storage.listDeadLetters({ limit: 10, reason: "bad-signature" }).find((d) => d.digest === lagDigest);
     assert.ok(dead, "a dead letter for the reading set aside");
+    const metrics = await (await fetch(`${a.httpUrl}/metrics`)).text();
+    assert.match(metrics, /^carbonproof_oracle_readings_set_aside_total\{reason="bad-signature"\} 1$/m);
   });
 });

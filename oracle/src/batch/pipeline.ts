@@ -547,6 +547,7 @@ export class BatchPipeline {
     const error = `${aside.length} reading(s) set aside from batch ${b.id}, accepted before the node read the DeviceRegistry's change: ${reasons.slice(0, 5).join("; ")}${reasons.length > 5 ? `; and ${reasons.length - 5} devices more` : ""}`;
     const into = await this.#writes.setAside(b.id, ["sealed"], aside, error, this.#common.clock.nowMs());
     if (into === null) throw new Error(`batch ${b.id} left \`sealed\` while its readings were checked`);
+    for (const a of aside) this.#common.metrics.readingsSetAside.inc({ reason: a.reason });
     this.#log.warn(
       { batch: b.id, into, readings: aside.length, devices: [...why.keys()] },
       "readings set aside before pinning: their devices were not valid at their time",

@@ -21,6 +21,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ["reason"],
       registers: r,
     }),
+    readingsSetAside: new Counter({
+      name: "carbonproof_oracle_readings_set_aside_total",
+      help: "Readings stored, then taken out of their batch before it was pinned: their device's suspension or key rotation was read after they were accepted (batch/pipeline.ts #screen), by reason",
+      labelNames: ["reason"],
+      registers: r,
+    }),
     readingsFlagged: new Counter({
       name: "carbonproof_oracle_readings_flagged_total",
       help: "Readings accepted but flagged by the anomaly score",
