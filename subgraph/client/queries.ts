@@ -469,6 +469,7 @@ export const FACILITIES_DAILY_QUERY = /* GraphQL */ `
         code
       }
       ${DAILY_FIELDS}
+      issuedAgainstKg
     }
   }
 `;

@@ -194,7 +194,7 @@ const dailyFields = z.object({
   soldKg: bigintString,
 });
 
-const facilityDailyFields = dailyFields.extend({ facility: facilityRef });
+const facilityDailyFields = dailyFields.extend({ facility: facilityRef, issuedAgainstKg: bigintString });
 
 const holding = z
   .object({

@@ -239,8 +239,12 @@ export type DailyTotals = {
   soldKg: bigint;
 };
 
-/** One facility's totals of one day (`ExplorerIndexer.facilitiesDaily`). */
-export type FacilityDailyTotals = DailyTotals & { facility: FacilityRef };
+/**
+ * One facility's totals of one day (`ExplorerIndexer.facilitiesDaily`), and `issuedAgainstKg`: the
+ * credits issued against its attestations whose period starts that day, less those of the
+ * attestations revoked since (whenever they were issued; `issuedKg` counts what was issued that day).
+ */
+export type FacilityDailyTotals = DailyTotals & { facility: FacilityRef; issuedAgainstKg: bigint };
 
 // ---------------------------------------------------------------- lists the explorer browses (issue 8)
 

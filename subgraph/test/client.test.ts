@@ -445,11 +445,13 @@ function seed(): Store {
     id: `${facilityA}${day.toString(16)}`,
     facility: facilityA,
     ...daily(day, { attestationCount: 2, revokedAttestationCount: 1, readingCount: "60", fossilCo2eGrams: "2500000" }),
+    issuedAgainstKg: "800",
   });
   put(s, "FacilityDailyStat", {
     id: `${facilityB}${day.toString(16)}`,
     facility: facilityB,
     ...daily(day, { attestationCount: 1, readingCount: "10", fossilCo2eGrams: "9000000" }),
+    issuedAgainstKg: "0",
   });
   return s;
 }

@@ -10,13 +10,13 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { register } from "node:module";
-import { explorerIndexerBehavior } from "./support/explorer.behavior.ts";
+import { addr, att1, day, explorerIndexerBehavior, facilityA, hex32 } from "./support/explorer.behavior.ts";
 import { startStandIn } from "./support/graph-node-standin.ts";
 import { SubgraphIndexer } from "../client/subgraph.ts";
 import { ADDRESSES, scenario } from "../../web/src/server/indexer/scenario.ts";
 
 register("./support/hooks.ts", import.meta.url);
-const { prepareMappings, standInStore } = await import("./support/mapping-runner.ts");
+const { prepareMappings, standInStore, entities } = await import("./support/mapping-runner.ts");
 
 const schemaSdl = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
 const events = scenario();
@@ -52,3 +52,25 @@ test("every event of the scenario reaches a handler", () => {
 });
 
 explorerIndexerBehavior("subgraph (mappings executed)", () => indexer, indexedBlock);
+
+// after the spec, which reads the scenario's store: one more block on top of it
+test("an issued attestation revoked: its credits leave the issuedAgainstKg of its period's day, not the issuedKg of the issuance's", () => {
+  const facilityDay = (d: number) =>
+    [...entities("FacilityDailyStat").values()].find((x) => x.facility === facilityA.toLowerCase() && x.day === d)!;
+  assert.deepEqual([facilityDay(day).issuedAgainstKg, facilityDay(day + 1).issuedKg], [800n, 800n]);
+  const last = events.at(-1)!;
+  mappings.indexEvents([
+    {
+      blockNumber: last.blockNumber + 1,
+      blockHash: hex32(0xbfff),
+      timestamp: last.timestamp + 60,
+      transactionHash: hex32(0x7fff),
+      transactionFrom: addr(0xcc),
+      logIndex: 0,
+      address: ADDRESSES.AttestationRegistry,
+      eventName: "AttestationRevoked",
+      args: { id: att1, verifier: addr(0xcc), reason: "meter miscalibrated" },
+    },
+  ]);
+  assert.deepEqual([facilityDay(day).issuedAgainstKg, facilityDay(day + 1).issuedKg], [0n, 800n]);
+});

@@ -13,7 +13,14 @@ import {
   RoleRevoked,
   Unpaused,
 } from "../../dist/generated/AttestationRegistry/AttestationRegistry";
-import { Attestation, AttestationSignature, Challenge, OracleNode, Revocation } from "../../dist/generated/schema";
+import {
+  Attestation,
+  AttestationSignature,
+  Challenge,
+  Issuance,
+  OracleNode,
+  Revocation,
+} from "../../dist/generated/schema";
 import { addAttestation, revokeAttestation } from "../logic/aggregates";
 import { signerIndices } from "../logic/signers";
 import {
@@ -130,6 +137,9 @@ export function handleAttestationRevoked(event: AttestationRevoked): void {
   day.save();
   const fday = loadFacilityDailyStat(facility.id, a.periodStart);
   setTotals(fday, revokeAttestation(totalsOf(fday), readings, a.fossilCo2eGrams, a.biogenicCo2Grams));
+  // its credits no longer count for its period (CarbonCredits issues nothing against a revoked one)
+  const issuance = Issuance.load(a.id);
+  if (issuance != null) fday.issuedAgainstKg = fday.issuedAgainstKg.minus(issuance.amountKg);
   fday.save();
   const stat = loadProtocolStat();
   setTotals(stat, revokeAttestation(totalsOf(stat), readings, a.fossilCo2eGrams, a.biogenicCo2Grams));

@@ -293,6 +293,12 @@ export function handleCreditsIssued(event: CreditsIssued): void {
   fday.issuedKg = fday.issuedKg.plus(amount);
   fday.issuanceCount = fday.issuanceCount + 1;
   fday.save();
+  // the day its attestation's period starts, of the attestation's facility (the leaderboard's credits)
+  if (backing != null) {
+    const periodDay = loadFacilityDailyStat(backing.facility, backing.periodStart);
+    periodDay.issuedAgainstKg = periodDay.issuedAgainstKg.plus(amount);
+    periodDay.save();
+  }
   const stat = loadProtocolStat();
   stat.issuedKg = stat.issuedKg.plus(amount);
   stat.save();

@@ -233,6 +233,7 @@ export function loadFacilityDailyStat(facility: Bytes, timestamp: BigInt): Facil
     d.retirementCount = 0;
     d.saleCount = 0;
     d.soldKg = ZERO;
+    d.issuedAgainstKg = ZERO;
   }
   return d;
 }

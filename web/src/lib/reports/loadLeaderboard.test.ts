@@ -11,7 +11,7 @@ import type {
 } from "@carbonproof/subgraph/client";
 import { attestationsInRange, sumAttestations } from "./aggregate.ts";
 import type { LeaderboardInput } from "./leaderboard.ts";
-import { LEADERBOARD_READ_CONCURRENCY, loadLeaderboard, type LeaderboardIndexer } from "./loadLeaderboard.ts";
+import { loadLeaderboard, type LeaderboardIndexer } from "./loadLeaderboard.ts";
 import { previousRange, type DayRange } from "./period.ts";
 
 const DAY = 86_400n;
@@ -83,11 +83,11 @@ function history(facilities: number, periods: number): History[] {
 
 /**
  * Stands for the indexer (the embedded one, web/src/server/indexer/embedded.ts, or the subgraph
- * backend) over `data`: the four methods the leaderboard calls, with their documented order and
- * semantics (facility attestations newest period first, issuances newest first, every facility's
- * per-day totals by the day a period starts with revoked attestations counted apart, by day then
- * facility), counting the calls and the
- * rows each answer carries. A real indexer would need a chain with N × M quorum-signed
+ * backend) over `data`: the methods the leaderboard calls, with their documented order and
+ * semantics (every facility's per-day totals by the day a period starts, revoked attestations
+ * counted apart, with the credits issued against the standing ones; by day then facility; the
+ * explorer spec checks both backends give them), counting the calls and the rows each answer
+ * carries. A real indexer would need a chain with N × M quorum-signed
  * attestations, which takes far longer to seed than these counts need.
  */
 function countingIndexer(data: History[], o: { answerAfterMs?: number } = {}) {
@@ -119,67 +119,56 @@ function countingIndexer(data: History[], o: { answerAfterMs?: number } = {}) {
   const ix = {
     list: async (name: string, filter: { facility?: string }, page: Page) =>
       answered(() => {
-        if (name === "facilities")
-          return slice(
-            data.map((h) => h.facility),
-            page,
-          );
-        assert.equal(name, "issuances");
+        assert.equal(name, "facilities");
         return slice(
-          [...(byId.get(filter.facility!)?.issuances ?? [])].sort((a, b) => Number(b.timestamp - a.timestamp)),
+          data.map((h) => h.facility),
           page,
         );
       }),
-    detailList: async (name: string, filter: { facility?: string }, page: Page) =>
+    facilitiesDaily: async ({ fromDay, toDay }: Parameters<LeaderboardIndexer["facilitiesDaily"]>[0], page: Page) =>
       answered(() => {
-        assert.equal(name, "facilityAttestations");
-        const h = byId.get(filter.facility!);
-        if (!h) return slice([], page);
+        assert.ok(toDay - fromDay < 1000, "the indexer answers at most 1000 days per call");
+        const issued = new Map(data.flatMap((h) => h.issuances).map((i) => [i.attestationId, i.amountKg]));
+        const days = new Map<string, FacilityDailyTotals>();
+        for (const a of data.flatMap((h) => h.attestations)) {
+          const day = Number(a.periodStart / DAY);
+          if (day < fromDay || day > toDay) continue;
+          const key = `${day} ${a.facility.id}`;
+          let d = days.get(key);
+          if (!d)
+            days.set(
+              key,
+              (d = {
+                facility: a.facility,
+                day,
+                date: BigInt(day) * DAY,
+                attestationCount: 0,
+                revokedAttestationCount: 0,
+                readingCount: 0n,
+                fossilCo2eGrams: 0n,
+                biogenicCo2Grams: 0n,
+                issuedKg: 0n,
+                retiredKg: 0n,
+                saleCount: 0,
+                soldKg: 0n,
+                issuedAgainstKg: 0n,
+              }),
+            );
+          d.attestationCount++;
+          if (a.revoked) d.revokedAttestationCount++;
+          else {
+            d.readingCount += a.readingCount;
+            d.fossilCo2eGrams += a.fossilCo2eGrams;
+            d.biogenicCo2Grams += a.biogenicCo2Grams;
+            d.issuedAgainstKg += issued.get(a.id) ?? 0n;
+          }
+        }
+        // by day, then facility id, as both backends answer
         return slice(
-          [...h.attestations].sort((a, b) => Number(b.periodStart - a.periodStart)),
+          [...days.values()].sort((a, b) => a.day - b.day || (a.facility.id < b.facility.id ? -1 : 1)),
           page,
         );
       }),
-    facilitiesDaily: async ({ fromDay, toDay }: Parameters<LeaderboardIndexer["facilitiesDaily"]>[0], page: Page) => {
-      assert.ok(toDay - fromDay < 1000, "the indexer answers at most 1000 days per call");
-      const days = new Map<string, FacilityDailyTotals>();
-      for (const a of data.flatMap((h) => h.attestations)) {
-        const day = Number(a.periodStart / DAY);
-        if (day < fromDay || day > toDay) continue;
-        const key = `${day} ${a.facility.id}`;
-        let d = days.get(key);
-        if (!d)
-          days.set(
-            key,
-            (d = {
-              facility: a.facility,
-              day,
-              date: BigInt(day) * DAY,
-              attestationCount: 0,
-              revokedAttestationCount: 0,
-              readingCount: 0n,
-              fossilCo2eGrams: 0n,
-              biogenicCo2Grams: 0n,
-              issuedKg: 0n,
-              retiredKg: 0n,
-              saleCount: 0,
-              soldKg: 0n,
-            }),
-          );
-        d.attestationCount++;
-        if (a.revoked) d.revokedAttestationCount++;
-        else {
-          d.readingCount += a.readingCount;
-          d.fossilCo2eGrams += a.fossilCo2eGrams;
-          d.biogenicCo2Grams += a.biogenicCo2Grams;
-        }
-      }
-      // by day, then facility id, as both backends answer
-      return slice(
-        [...days.values()].sort((a, b) => a.day - b.day || (a.facility.id < b.facility.id ? -1 : 1)),
-        page,
-      );
-    },
   } as unknown as LeaderboardIndexer;
   return { ix, reads, flight };
 }
@@ -234,7 +223,7 @@ test("the leaderboard's rows are those of each facility's whole history: totals 
   assert.deepEqual(ranked(await loadLeaderboard(countingIndexer(data).ix, RANGE, {})), ranked(fromWholeHistory(data)));
 });
 
-test("the leaderboard reads as much for N facilities whatever the history before the period (M periods)", async () => {
+test("the leaderboard makes the same few calls for N facilities whatever the history before the period (M periods)", async () => {
   const figures: string[] = [];
   const readsFor = async (facilities: number, periods: number) => {
     const { ix, reads } = countingIndexer(history(facilities, periods));
@@ -245,14 +234,13 @@ test("the leaderboard reads as much for N facilities whatever the history before
   // 60 days of half-day periods fill both periods; more is history before them
   for (const n of [1, 10]) {
     const filled = await readsFor(n, 120);
-    // one call for the facilities, one for every facility's per-day totals of the previous period
-    // (30 rows each), then per facility a first page of its attestations and one of its issuances
-    // (100 rows each)
-    assert.deepEqual(filled, { calls: 1 + 1 + 2 * n, rows: n + n * (30 + 100 + 100) });
+    // one call for the facilities, one for every facility's per-day totals of each period (30 rows
+    // a facility each): none per facility
+    assert.deepEqual(filled, { calls: 1 + 1 + 1, rows: n + n * (30 + 30) });
     for (const m of [2_000, 6_000, 20_000]) assert.deepEqual(await readsFor(n, m), filled, `N=${n} M=${m}`);
   }
-  // 40 facilities' 30 days are 1,200 rows: two pages of per-day totals
-  assert.deepEqual(await readsFor(40, 120), { calls: 1 + 2 + 2 * 40, rows: 40 + 40 * (30 + 100 + 100) });
+  // 40 facilities' 30 days are 1,200 rows: two pages of per-day totals for each period
+  assert.deepEqual(await readsFor(40, 120), { calls: 1 + 2 + 2, rows: 40 + 40 * (30 + 30) });
   console.log(figures.join("\n"));
 });
 
@@ -265,19 +253,16 @@ test("every facility is ranked past the first page of facilities (read by cursor
     rows.map((r) => r.facility),
     data.map((h) => h.facility.code),
   );
-  // the facilities in pages of 999 (3 calls), the per-day totals (1 call), then 2 calls per facility
-  assert.equal(reads.calls, 3 + 1 + 2 * 2_100);
+  assert.deepEqual(ranked(rows), ranked(fromWholeHistory(data)));
+  // the facilities in pages of 999 (3 calls), the period's per-day totals (2,100 rows: 3 calls)
+  // and the previous period's (none: 1 call)
+  assert.equal(reads.calls, 3 + 3 + 1);
 });
 
-test("the leaderboard has at most LEADERBOARD_READ_CONCURRENCY calls out at the indexer at once, however many facilities", async () => {
+test("the leaderboard's reads run side by side: at most three calls out at the indexer at once, however many facilities", async () => {
   const data = history(50, 120);
-  const { ix, flight } = countingIndexer(data, { answerAfterMs: 1 });
+  const { ix, flight, reads } = countingIndexer(data, { answerAfterMs: 1 });
   const rows = await loadLeaderboard(ix, RANGE, {});
   assert.deepEqual(ranked(rows), ranked(fromWholeHistory(data)));
-  assert.ok(
-    flight.max <= LEADERBOARD_READ_CONCURRENCY,
-    `${flight.max} calls were out at once (limit ${LEADERBOARD_READ_CONCURRENCY})`,
-  );
-  // 50 facilities, 8 at a time: the bound is reached, so the facilities are read side by side
-  assert.equal(flight.max, LEADERBOARD_READ_CONCURRENCY);
+  assert.deepEqual([flight.max, reads.calls], [3, 1 + 2 + 2]);
 });

@@ -963,7 +963,7 @@ export class EmbeddedIndexer implements ExplorerIndexer {
         w,
         new Where().add("facility <> ?", ALL_FACILITIES).add("day BETWEEN ? AND ?", range.fromDay, range.toDay),
         (clause, order) => `SELECT * FROM daily ${clause} ORDER BY ${order}`,
-        (r) => ({ ...dailyTotals(r), facility: ref(r.facility) }),
+        (r) => ({ ...dailyTotals(r), facility: ref(r.facility), issuedAgainstKg: big(r.issued_against_kg) }),
       );
     });
   }

@@ -429,3 +429,56 @@ test("an issuance of 0 kg (its reduction paid the project's debt) makes no credi
   );
   assert.equal((await ix.attestation(minted))?.issuedCreditId, tokenId);
 });
+
+test("a facility's day counts the credits issued against its attestations by the day their period starts, less those of an attestation revoked since", async () => {
+  const { emit, ix } = chain();
+  const [kept, revoked] = [hex32(0xb1), hex32(0xb2)];
+  const tokenId = (1n << 16n) | 2025n;
+  const day = Math.floor(t0 / 86_400);
+  emit(t0, [gitugiProject]);
+  emit(t0 + 7300, [
+    [
+      "AttestationRegistry",
+      "AttestationSubmitted",
+      { id: kept, facilityId: facility, signerBitmap: "1", header: header(t0, 1_000) },
+    ],
+    [
+      "AttestationRegistry",
+      "AttestationSubmitted",
+      { id: revoked, facilityId: facility, signerBitmap: "1", header: header(t0 + 3600, 1_000) },
+    ],
+  ]);
+  const issued = (attestationId: Hex, amount: string) =>
+    [
+      "CarbonCredits",
+      "CreditsIssued",
+      {
+        tokenId: String(tokenId),
+        attestationId,
+        projectId: "1",
+        to: addr(0xbeef),
+        amount,
+        boundKg: amount,
+        correctionGramsCovered: "0",
+      },
+    ] as [IndexedContract, string, { [k: string]: JsonValue }];
+  // issued two days later: `issuedKg` counts them that day, `issuedAgainstKg` on their period's day
+  emit(t0 + 2 * 86_400, [issued(kept, "30"), issued(revoked, "12")]);
+  const days = async () =>
+    (await ix.facilitiesDaily({ fromDay: day, toDay: day + 2 }, { first: 999 })).rows.map((d) => [
+      d.day - day,
+      d.issuedKg,
+      d.issuedAgainstKg,
+    ]);
+  assert.deepEqual(await days(), [
+    [0, 0n, 42n],
+    [2, 42n, 0n],
+  ]);
+  emit(t0 + 3 * 86_400, [
+    ["AttestationRegistry", "AttestationRevoked", { id: revoked, verifier: addr(0xcc), reason: "stuck sensor" }],
+  ]);
+  assert.deepEqual(await days(), [
+    [0, 0n, 30n],
+    [2, 42n, 0n],
+  ]);
+});

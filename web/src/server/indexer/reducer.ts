@@ -103,7 +103,8 @@ type DailyColumn =
   | "retired_kg"
   | "retirement_count"
   | "sale_count"
-  | "sold_kg";
+  | "sold_kg"
+  | "issued_against_kg";
 
 /** Adds `deltas` to the day's row of `facility` (ALL_FACILITIES for the protocol-wide row). */
 function bumpDaily(db: Store, facility: string, day: number, deltas: Partial<Record<DailyColumn, bigint>>): void {
@@ -400,6 +401,14 @@ function attestationRegistry(db: Store, e: IndexedEvent): void {
       e.transactionHash,
     );
     countEmissions(db, att.facility, Number(att.period_start), att.reading_count, att.fossil_g, att.biogenic_g, true);
+    // its credits no longer count for its period (CarbonCredits issues nothing against a revoked one)
+    const issued = stmt(db, "SELECT COALESCE(SUM(amount_kg), 0) AS kg FROM issuances WHERE attestation = ?").get(
+      id,
+    ) as {
+      kg: bigint;
+    };
+    if (issued.kg !== 0n)
+      bumpDaily(db, att.facility, dayOf(Number(att.period_start)), { issued_against_kg: -issued.kg });
   }
 }
 
@@ -634,6 +643,11 @@ function carbonCredits(db: Store, e: IndexedEvent): void {
       );
       stmt(db, "UPDATE facilities SET credits_issued_kg = credits_issued_kg + ? WHERE id = ?").run(amount, facility);
       bumpDays(db, facility, dayOf(e.timestamp), { issued_kg: amount, issuance_count: 1n });
+      // the day its attestation's period starts, of the attestation's facility (the leaderboard's credits)
+      const backing = stmt(db, "SELECT facility, period_start FROM attestations WHERE id = ?").get(attestation) as
+        { facility: string; period_start: bigint } | undefined;
+      if (backing && amount !== 0n)
+        bumpDaily(db, backing.facility, dayOf(Number(backing.period_start)), { issued_against_kg: amount });
       return;
     }
     case "TransferSingle":

@@ -15,9 +15,10 @@ import { DatabaseSync } from "node:sqlite";
 
 /**
  * Bumped whenever a table below changes shape, or the reducer writes other rows for the same events
- * (5: an issuance of 0 kg makes no credit): an older file is then rebuilt from the chain.
+ * (5: an issuance of 0 kg makes no credit; 6: `daily.issued_against_kg`): an older file is then
+ * rebuilt from the chain.
  */
-export const STORE_VERSION = 5;
+export const STORE_VERSION = 6;
 
 const RAW_TABLES = /* sql */ `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -215,6 +216,8 @@ CREATE TABLE IF NOT EXISTS daily (
   devices_registered INTEGER NOT NULL DEFAULT 0, issued_kg INTEGER NOT NULL DEFAULT 0,
   issuance_count INTEGER NOT NULL DEFAULT 0, retired_kg INTEGER NOT NULL DEFAULT 0,
   retirement_count INTEGER NOT NULL DEFAULT 0, sale_count INTEGER NOT NULL DEFAULT 0, sold_kg INTEGER NOT NULL DEFAULT 0,
+  -- a facility's rows only: credits issued against its attestations whose period starts that day, less revoked ones
+  issued_against_kg INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (facility, day)
 ) WITHOUT ROWID;
 -- facilitiesDaily (the leaderboard) reads every facility's days in a range, by day then facility
