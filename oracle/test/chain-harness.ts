@@ -28,6 +28,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 export const ADMIN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80" as const;
 /** Second default account: the oracle node in tests. */
 export const ORACLE_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d" as const;
+/** Hardhat's account #3: a second oracle node, the co-signer of quorum tests. */
+export const PEER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a" as const;
 
 /**
  * A real Hardhat node as a child process on a loopback port (`npx hardhat node`), on port 0: the
@@ -110,6 +112,8 @@ export type Deployment = {
   reactivateDevice(deviceId: string): Promise<void>;
   retireDevice(deviceId: string): Promise<void>;
   rotateKey(deviceId: string, publicKey: Uint8Array): Promise<void>;
+  /** Adds `nodes` to the OracleSet and sets its threshold k (a quorum of oracle nodes). */
+  setQuorum(nodes: `0x${string}`[], threshold: number): Promise<void>;
   abis: { deviceRegistry: Abi; attestationRegistry: Abi };
 };
 
@@ -173,6 +177,10 @@ export async function deploy(rpcUrl: string, chainId = 31337): Promise<Deploymen
     async rotateKey(deviceId, publicKey) {
       const { x, y } = publicKeyToXY(publicKey);
       await send(deviceRegistry, dr.abi, "rotateKey", [idToBytes32(deviceId), x, y]);
+    },
+    async setQuorum(nodes, threshold) {
+      for (const node of nodes) await send(oracleSet, os.abi, "addNode", [node]);
+      await send(oracleSet, os.abi, "setThreshold", [threshold]);
     },
   };
 }

@@ -13,16 +13,13 @@ import {
 } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
 import { headerFromJson, headerToJson } from "../src/batch/bundle.ts";
-import { attestationRegistryAbi, oracleSetAbi } from "../src/chain/abi.ts";
+import { attestationRegistryAbi } from "../src/chain/abi.ts";
 import { bundleDeviceIds } from "../src/quorum/cosign.ts";
 import { readingsTopic } from "../src/ingest/mqtt.ts";
-import { HardhatNode, ORACLE_KEY, deploy, type Deployment, waitForConfirmed } from "./chain-harness.ts";
+import { HardhatNode, ORACLE_KEY, PEER_KEY, deploy, type Deployment, waitForConfirmed } from "./chain-harness.ts";
 import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
 import { KuboStandIn } from "./kubo-standin.ts";
 import { waitFor } from "./helpers.ts";
-
-/** Hardhat's account #3: the second oracle node (its key is public; a local chain only). */
-const PEER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a" as const;
 
 /**
  * k-of-n quorum with two real nodes on one Hardhat chain, OracleSet threshold 2: node A seals,
@@ -51,20 +48,7 @@ describe("quorum: two oracle nodes co-sign a batch", { timeout: 180_000 }, () =>
   before(async () => {
     hh = await HardhatNode.start();
     dep = await deploy(hh.url);
-    for (const [functionName, args] of [
-      ["addNode", [peer.address]],
-      ["setThreshold", [2]],
-    ] as const) {
-      const hash = await dep.wallet.writeContract({
-        address: dep.oracleSet,
-        abi: oracleSetAbi,
-        functionName,
-        args,
-        account: dep.admin,
-        chain: dep.wallet.chain,
-      } as Parameters<typeof dep.wallet.writeContract>[0]);
-      assert.equal((await dep.publicClient.waitForTransactionReceipt({ hash })).status, "success");
-    }
+    await dep.setQuorum([peer.address], 2);
     process.env.CP_QUORUM_A_KEY = ORACLE_KEY;
     process.env.CP_QUORUM_B_KEY = PEER_KEY;
     // B: a co-signer that ingests nothing itself; it knows the device (its own directory)

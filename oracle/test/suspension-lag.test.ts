@@ -4,13 +4,17 @@ import { privateKeyToAccount } from "viem/accounts";
 import { readingDigestHex, recoverQuorumSigners } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
 import { headerFromJson } from "../src/batch/bundle.ts";
-import { oracleSetAbi } from "../src/chain/abi.ts";
-import { HardhatNode, ORACLE_KEY, deploy, readingPoster, waitForConfirmed, type Deployment } from "./chain-harness.ts";
+import {
+  HardhatNode,
+  ORACLE_KEY,
+  PEER_KEY,
+  deploy,
+  readingPoster,
+  waitForConfirmed,
+  type Deployment,
+} from "./chain-harness.ts";
 import { electricity, makeDevice, testNode } from "./fixtures.ts";
 import { waitFor } from "./helpers.ts";
-
-/** Hardhat's account #3: the co-signing node (its key is public; a local chain only). */
-const PEER_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a" as const;
 
 /**
  * A device suspended on-chain goes on sending. Node A reads the DeviceRegistry's events every 5 s
@@ -47,20 +51,7 @@ describe("a reading accepted before the node read its device's suspension", { ti
   before(async () => {
     hh = await HardhatNode.start();
     dep = await deploy(hh.url);
-    for (const [functionName, args] of [
-      ["addNode", [peer.address]],
-      ["setThreshold", [2]],
-    ] as const) {
-      const hash = await dep.wallet.writeContract({
-        address: dep.oracleSet,
-        abi: oracleSetAbi,
-        functionName,
-        args,
-        account: dep.admin,
-        chain: dep.wallet.chain,
-      } as Parameters<typeof dep.wallet.writeContract>[0]);
-      assert.equal((await dep.publicClient.waitForTransactionReceipt({ hash })).status, "success");
-    }
+    await dep.setQuorum([peer.address], 2);
     // registered before A starts: A's first look at the events is then after them
     for (const d of [suspended, steady, rotating]) await dep.registerDevice(d.deviceId, d.facilityId, d.publicKey, 1);
     process.env.CP_LAG_A_KEY = ORACLE_KEY;

@@ -22,6 +22,7 @@ import { awaitsAdoption, holdsLaterBatches } from "../storage/types.ts";
 import { headerFromJson, headerToJson } from "./bundle.ts";
 import { InlineBundleBuilder, type BundleBuilder } from "./bundle-builder.ts";
 import { crashPoint } from "./crash.ts";
+import { limiter } from "../../../sdk/src/verify/cache.ts";
 
 export { headerFromJson, headerToJson };
 
@@ -109,6 +110,9 @@ type SearchOutcome = { bytes: Uint8Array | string } | { notFound: true } | { err
  * past a batch's period (`#screen`); then it fails, to be retried with backoff.
  */
 const DEVICE_SYNC_WAIT_MS = 10_000;
+
+/** Device lookups in flight at once while a batch is checked before pinning (`#screen`). */
+const DEVICE_LOOKUPS_AT_ONCE = 16;
 
 /**
  * How long after a key rotation a reading may have been accepted under the key it replaced (the
@@ -490,8 +494,12 @@ export class BatchPipeline {
       );
     const aside: SetAside[] = [];
     const why = new Map<string, string>();
-    for (const span of this.#storage.batchDevices(b.id)) {
-      const d = await devices.get(span.deviceId);
+    const spans = this.#storage.batchDevices(b.id);
+    // looked up side by side: an entry past devices.cacheTtlMs is one RPC call each
+    const slot = limiter(DEVICE_LOOKUPS_AT_ONCE);
+    const records = await Promise.all(spans.map((span) => slot(() => devices.get(span.deviceId))));
+    for (const [at, span] of spans.entries()) {
+      const d = records[at] ?? null;
       const whole = !d
         ? `device ${span.deviceId} is not registered`
         : d.facilityId !== b.facilityId

@@ -29,6 +29,20 @@ const gitugiProject: [IndexedContract, string, { [k: string]: JsonValue }] = [
   },
 ];
 
+/** CarbonCredits' CreditsIssued for project 1, to 0xbeef (decimal strings). */
+function creditsIssued(
+  tokenId: bigint,
+  attestationId: Hex,
+  amount: string,
+  o: { boundKg: string; correctionGramsCovered: string },
+): [IndexedContract, string, { [k: string]: JsonValue }] {
+  return [
+    "CarbonCredits",
+    "CreditsIssued",
+    { tokenId: String(tokenId), attestationId, projectId: "1", to: addr(0xbeef), amount, ...o },
+  ];
+}
+
 /** An hour's batch header of the test facility as AttestationSubmitted carries it (decimal strings). */
 function header(start: number, fossil: number, over: { readingCount?: number; correctionOf?: Hex } = {}) {
   return {
@@ -313,19 +327,7 @@ test("a period above the baseline: its shortfall is on the attestation, and the 
   // the next issuance covers the debt first; its correctionGramsCovered also counts the 100 g of the
   // period's own correction, which were never the project's debt (CarbonCredits.issue)
   emit(t0 + 92_000, [
-    [
-      "CarbonCredits",
-      "CreditsIssued",
-      {
-        tokenId: String((1n << 16n) | 2025n),
-        attestationId: below,
-        projectId: "1",
-        to: addr(0xbeef),
-        amount: "0",
-        boundKg: "0",
-        correctionGramsCovered: "3166766",
-      },
-    ],
+    creditsIssued((1n << 16n) | 2025n, below, "0", { boundKg: "0", correctionGramsCovered: "3166766" }),
   ]);
   assert.deepEqual(await owed(), [[1n, 1_666_734n, 4_833_334n]]);
   assert.equal((await ix.attestation(below))?.shortfall, null);
@@ -389,19 +391,7 @@ test("an issuance of 0 kg (its reduction paid the project's debt) makes no credi
     ],
   ]);
   const issued = (attestationId: Hex, amount: string) =>
-    [
-      "CarbonCredits",
-      "CreditsIssued",
-      {
-        tokenId: String(tokenId),
-        attestationId,
-        projectId: "1",
-        to: addr(0xbeef),
-        amount,
-        boundKg: "3",
-        correctionGramsCovered: "4000",
-      },
-    ] as [IndexedContract, string, { [k: string]: JsonValue }];
+    creditsIssued(tokenId, attestationId, amount, { boundKg: "3", correctionGramsCovered: "4000" });
   emit(t0 + 90_000, [issued(paid, "0")]); // CarbonCredits.issue mints nothing for 0: no TransferSingle
   assert.equal(await ix.credit(tokenId), undefined);
   const a = await ix.attestation(paid);
@@ -449,19 +439,7 @@ test("a facility's day counts the credits issued against its attestations by the
     ],
   ]);
   const issued = (attestationId: Hex, amount: string) =>
-    [
-      "CarbonCredits",
-      "CreditsIssued",
-      {
-        tokenId: String(tokenId),
-        attestationId,
-        projectId: "1",
-        to: addr(0xbeef),
-        amount,
-        boundKg: amount,
-        correctionGramsCovered: "0",
-      },
-    ] as [IndexedContract, string, { [k: string]: JsonValue }];
+    creditsIssued(tokenId, attestationId, amount, { boundKg: amount, correctionGramsCovered: "0" });
   // issued two days later: `issuedKg` counts them that day, `issuedAgainstKg` on their period's day
   emit(t0 + 2 * 86_400, [issued(kept, "30"), issued(revoked, "12")]);
   const days = async () =>
