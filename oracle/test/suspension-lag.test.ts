@@ -183,4 +183,21 @@ describe("a reading accepted before the node read its device's suspension", { ti
     const metrics = await (await fetch(`${a.httpUrl}/metrics`)).text();
     assert.match(metrics, /^carbonproof_oracle_readings_set_aside_total\{reason="bad-signature"\} 1$/m);
   });
+
+  test("a reading of a device reactivated a moment ago is taken, though the node has not read the reactivation yet: the refusing record is read again", async () => {
+    const post = readingPoster(a, suspended);
+    // the device is suspended since the first test, and node A knows it
+    await waitFor(async () => ((await post(electricity(suspended))).body.reason === "device-inactive" ? true : null), {
+      timeoutMs: 15_000,
+      what: "node A refusing the suspended device",
+    });
+    // its record then older than a poll interval (5 s): the next refusal may read it again
+    await new Promise((r) => setTimeout(r, 5_100));
+    await dep.reactivateDevice(suspended.deviceId);
+    const at = Number((await dep.publicClient.getBlock()).timestamp);
+    // posted at once: A reads the registry's events every 5 s (should it have read them in
+    // these few ms, the reading is taken all the same)
+    const answer = await post(electricity(suspended, { ts: at }));
+    assert.equal(answer.status, 201, `${answer.body.reason}: ${answer.body.detail}`);
+  });
 });

@@ -187,6 +187,13 @@ export class ChainDeviceDirectory implements DeviceDirectory {
     return value;
   }
 
+  refresh(deviceId: string, minAgeMs: number): Promise<DeviceInfo | null> {
+    const hit = this.#cache.get(deviceId);
+    if (hit && Date.now() - hit.at < minAgeMs) return hit.value;
+    this.invalidate(deviceId);
+    return this.get(deviceId);
+  }
+
   peek(deviceId: string): DeviceInfo | null | undefined {
     if (!isValidId(deviceId)) return null;
     const hit = this.#cache.get(deviceId);

@@ -45,6 +45,12 @@ export interface DeviceDirectory {
    * out of reach). Absent: the directory never changes behind the node's back (a device file).
    */
   syncedAfter?(afterMs: number, timeoutMs: number): Promise<boolean>;
+  /**
+   * For the same kind of directory: the device read again from its source, unless its record was
+   * read less than `minAgeMs` ago (then that record). Ingest asks before it refuses a reading of a
+   * device its record says is not active: the device may have been reactivated since, unpolled.
+   */
+  refresh?(deviceId: string, minAgeMs: number): Promise<DeviceInfo | null>;
   close?(): Promise<void> | void;
 }
 

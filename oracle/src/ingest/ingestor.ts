@@ -305,8 +305,9 @@ export class Ingestor {
       m.reject(new IngestError("STORAGE_FAILED", "could not check the reading against storage; retry", { cause: err }));
       return;
     }
-    if (!p || !v || "verify" in v) {
-      // a malformed payload, an array of envelopes, or a signature the worker did not check
+    if (!p || !v || "verify" in v || this.#mayBeStale(v)) {
+      // a malformed payload, an array of envelopes, a signature the worker did not check, or a
+      // device refused as not active by a record that may predate its reactivation
       m.settleWhen(this.#prepared(prepared, m, m.device, text));
       return;
     }
@@ -389,18 +390,29 @@ export class Ingestor {
     topicDevice: DeviceInfo | null,
     raw: string | (() => string),
   ): Promise<IngestOutcome> {
-    const device =
+    let device =
       p.ok && !ctx.topic
         ? principalMaySubmit(ctx.principal, p.facts)
           ? await this.#devices.get(p.facts.deviceId)
           : null // refused by #check for the principal before the device is asked about
         : topicDevice;
     let v = this.#check(p, ctx, device, p.ok ? p.sigOk : null);
+    if (this.#mayBeStale(v) && p.ok) {
+      // the record that refuses it read again from the registry (unless it was just now): a device
+      // reactivated less than a poll ago is active there, and its readings are taken, not refused
+      const fresh = await this.#devices.refresh!(p.facts.deviceId, this.#common.config.chain.pollMs);
+      if (fresh !== device) v = this.#check(p, ctx, (device = fresh), null);
+    }
     if ("verify" in v && p.ok) {
       v = this.#check(p, ctx, device, await this.#verifier.verify(Buffer.from(p.canonical), p.sig, v.verify));
     }
     const verdict = v;
     return new Promise((resolve, reject) => this.#apply(verdict, ctx, raw, { resolve, reject }));
+  }
+
+  /** A refusal as not active by a directory that can read the device again (`refresh`). */
+  #mayBeStale(v: Verdict): boolean {
+    return "reason" in v && v.reason === "device-inactive" && this.#devices.refresh !== undefined;
   }
 
   /**
