@@ -115,6 +115,50 @@ describe("ChainDeviceDirectory when the RPC node answers an internal error", { t
 });
 
 /**
+ * `refresh`, as ingest uses it before refusing a device its record says is not active: every
+ * `getDevice` answered as the DeviceRegistry answers an id nobody registered (a record: null), or,
+ * once `down`, HTTP 503 (an RPC node out of reach).
+ */
+describe("ChainDeviceDirectory.refresh", { timeout: 30_000 }, () => {
+  let down = false;
+  const rpc = directoryOver((call) => {
+    if (down) return { status: 503, body: "node unavailable" };
+    if (call.method !== "eth_call") return result(call, "0x7a69");
+    const { args } = decodeFunctionData({ abi: deviceRegistryAbi, data: (call.params[0] as { data: Hex }).data });
+    const data = encodeErrorResult({
+      abi: deviceRegistryAbi,
+      errorName: "DeviceRegistryUnknownDevice",
+      args: [args![0] as Hex],
+    });
+    return { body: { jsonrpc: "2.0", id: call.id, error: { code: 3, message: "execution reverted", data } } };
+  });
+  before(() => rpc.start());
+  after(() => rpc.stop());
+
+  test("reads a record older than minAgeMs again, once for the readings that ask meanwhile; a failed read leaves the record held", async () => {
+    const ethCalls = () => rpc.calls.filter((c) => c.method === "eth_call").length;
+    assert.equal(await rpc.dir.get("kangaita-meter-1"), null);
+    assert.equal(ethCalls(), 1);
+    // younger than minAgeMs: the record as cached, no call
+    assert.equal(await rpc.dir.refresh("kangaita-meter-1", 60_000), null);
+    assert.equal(ethCalls(), 1);
+    // older: read again, one call for three readings asking at once
+    await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(await Promise.all([1, 2, 3].map(() => rpc.dir.refresh("kangaita-meter-1", 1))), [
+      null,
+      null,
+      null,
+    ]);
+    assert.equal(ethCalls(), 2);
+    // the registry out of reach: the read fails, and the record stays at hand
+    down = true;
+    await new Promise((r) => setTimeout(r, 5));
+    await assert.rejects(rpc.dir.refresh("kangaita-meter-1", 1));
+    assert.equal(rpc.dir.peek("kangaita-meter-1"), null, "the record held");
+  });
+});
+
+/**
  * Every `getDevice` answered as the DeviceRegistry answers an id nobody registered (reverted with
  * DeviceRegistryUnknownDevice, which viem decodes from the ABI): a registry where none of these
  * ids are. The directory keeps at most `maxEntries` answers, the oldest looked up going first.

@@ -43,6 +43,8 @@ export class ChainDeviceDirectory implements DeviceDirectory {
   #syncedAt = 0;
   /** callers of `syncedAfter` waiting for a poll begun at or after their time */
   readonly #syncWaiters: { afterMs: number; done: (ok: boolean) => void }[] = [];
+  /** devices being read again (`refresh`) */
+  readonly #refreshing = new Map<string, Promise<DeviceInfo | null>>();
   /** runs a poll now unless one is running (set by `#poll`) */
   #pollNow: () => void = () => {};
 
@@ -187,11 +189,30 @@ export class ChainDeviceDirectory implements DeviceDirectory {
     return value;
   }
 
+  /**
+   * The device read again, its cached record replaced once the answer is in (a failed read leaves
+   * the record held, and throws); its record as cached when that is younger than `minAgeMs`, or
+   * none is. One read at a time per device: readings arriving meanwhile wait for the same one.
+   */
   refresh(deviceId: string, minAgeMs: number): Promise<DeviceInfo | null> {
     const hit = this.#cache.get(deviceId);
-    if (hit && Date.now() - hit.at < minAgeMs) return hit.value;
-    this.invalidate(deviceId);
-    return this.get(deviceId);
+    if (!hit || Date.now() - hit.at < minAgeMs) return hit?.value ?? this.get(deviceId);
+    let pending = this.#refreshing.get(deviceId);
+    if (!pending) {
+      const at = Date.now();
+      pending = this.#load(deviceId)
+        .then((d) => {
+          // unless an event dropped it meanwhile (the next lookup reads it again anyway)
+          if (this.#cache.get(deviceId) === hit) {
+            this.#cache.delete(deviceId);
+            this.#cache.set(deviceId, { at, value: Promise.resolve(d), known: d });
+          }
+          return d;
+        })
+        .finally(() => this.#refreshing.delete(deviceId));
+      this.#refreshing.set(deviceId, pending);
+    }
+    return pending;
   }
 
   peek(deviceId: string): DeviceInfo | null | undefined {

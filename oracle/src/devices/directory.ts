@@ -47,8 +47,9 @@ export interface DeviceDirectory {
   syncedAfter?(afterMs: number, timeoutMs: number): Promise<boolean>;
   /**
    * For the same kind of directory: the device read again from its source, unless its record was
-   * read less than `minAgeMs` ago (then that record). Ingest asks before it refuses a reading of a
-   * device its record says is not active: the device may have been reactivated since, unpolled.
+   * read less than `minAgeMs` ago (then that record); a failed read throws and leaves the record
+   * held. Ingest asks before it refuses a reading of a device its record says is not active: the
+   * device may have been reactivated since, unpolled.
    */
   refresh?(deviceId: string, minAgeMs: number): Promise<DeviceInfo | null>;
   close?(): Promise<void> | void;

@@ -399,8 +399,11 @@ export class Ingestor {
     let v = this.#check(p, ctx, device, p.ok ? p.sigOk : null);
     if (this.#mayBeStale(v) && p.ok) {
       // the record that refuses it read again from the registry (unless it was just now): a device
-      // reactivated less than a poll ago is active there, and its readings are taken, not refused
-      const fresh = await this.#devices.refresh!(p.facts.deviceId, this.#common.config.chain.pollMs);
+      // reactivated less than a poll ago is active there, and its readings are taken, not refused.
+      // The registry out of reach: refused by the record held, as before.
+      const fresh = await this.#devices.refresh!(p.facts.deviceId, this.#common.config.chain.pollMs).catch(
+        () => device,
+      );
       if (fresh !== device) v = this.#check(p, ctx, (device = fresh), null);
     }
     if ("verify" in v && p.ok) {
