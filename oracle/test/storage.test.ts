@@ -381,6 +381,7 @@ for (const { name: driver, skip, open: openStorage } of drivers)
           [s.getBatch(into)!.state, s.getBatch(into)!.error, s.listBatches({}).length, s.readingsOfBatch(into).length],
           ["failed", "again", 2, 2],
         );
+        assert.equal(s.countDeadLetters(), 2, "each reading set aside is on record once");
       } finally {
         s.close();
       }

@@ -22,8 +22,10 @@ import { waitFor } from "./helpers.ts";
  * suspension. Its co-signer B, which re-checks each device's status at each reading's time, would
  * refuse every bundle holding one: before pinning, A checks its batch against the registry as it
  * is after the period and sets those readings aside, and the others are attested with both
- * signatures. The same for a key rotation: a reading signed with the key rotated out. Two real
- * nodes, OracleSet threshold 2, both reading devices from the registry.
+ * signatures. The same for a key rotation: a reading signed with the key rotated out. And the other
+ * way round: a reading of a device reactivated a moment ago is taken, A reading the device again
+ * before it refuses it. Two real nodes, OracleSet threshold 2, both reading devices from the
+ * registry.
  */
 describe("a reading accepted before the node read its device's suspension", { timeout: 180_000 }, () => {
   let hh: HardhatNode;

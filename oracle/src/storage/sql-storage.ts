@@ -694,6 +694,12 @@ export class SqlStorage implements Storage {
               key,
               a.digest,
             ]);
+          // set aside once before (a failed correction retried and checked again): on record already
+          const recorded = this.sql.get(
+            `SELECT 1 AS found FROM dead_letters WHERE device_id = ? AND digest = ? AND reason = ? LIMIT 1`,
+            [String(r.device_id), a.digest, a.reason],
+          );
+          if (recorded) continue;
           // the envelope as the device sent it (the canonical text is the reading's JSON)
           const keyId = r.key_id === null ? "" : `,"keyId":${JSON.stringify(r.key_id)}`;
           this.#insertDead({
