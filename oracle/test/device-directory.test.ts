@@ -115,6 +115,21 @@ describe("ChainDeviceDirectory when the RPC node answers an internal error", { t
 });
 
 /**
+ * The answer of a registry where no id is registered: the chain id, and every `getDevice` reverted
+ * with DeviceRegistryUnknownDevice (which viem decodes from the ABI).
+ */
+function unregistered(call: RpcCall): { status?: number; body: unknown } {
+  if (call.method !== "eth_call") return result(call, "0x7a69");
+  const { args } = decodeFunctionData({ abi: deviceRegistryAbi, data: (call.params[0] as { data: Hex }).data });
+  const data = encodeErrorResult({
+    abi: deviceRegistryAbi,
+    errorName: "DeviceRegistryUnknownDevice",
+    args: [args![0] as Hex],
+  });
+  return { body: { jsonrpc: "2.0", id: call.id, error: { code: 3, message: "execution reverted", data } } };
+}
+
+/**
  * `refresh`, as ingest uses it before refusing a device its record says is not active: every
  * `getDevice` answered as the DeviceRegistry answers an id nobody registered (a record: null), or,
  * once `down`, HTTP 503 (an RPC node out of reach).
@@ -123,14 +138,7 @@ describe("ChainDeviceDirectory.refresh", { timeout: 30_000 }, () => {
   let down = false;
   const rpc = directoryOver((call) => {
     if (down) return { status: 503, body: "node unavailable" };
-    if (call.method !== "eth_call") return result(call, "0x7a69");
-    const { args } = decodeFunctionData({ abi: deviceRegistryAbi, data: (call.params[0] as { data: Hex }).data });
-    const data = encodeErrorResult({
-      abi: deviceRegistryAbi,
-      errorName: "DeviceRegistryUnknownDevice",
-      args: [args![0] as Hex],
-    });
-    return { body: { jsonrpc: "2.0", id: call.id, error: { code: 3, message: "execution reverted", data } } };
+    return unregistered(call);
   });
   before(() => rpc.start());
   after(() => rpc.stop());
@@ -164,16 +172,7 @@ describe("ChainDeviceDirectory.refresh", { timeout: 30_000 }, () => {
  * ids are. The directory keeps at most `maxEntries` answers, the oldest looked up going first.
  */
 describe("ChainDeviceDirectory's bound", { timeout: 30_000 }, () => {
-  const rpc = directoryOver((call) => {
-    if (call.method !== "eth_call") return result(call, "0x7a69");
-    const { args } = decodeFunctionData({ abi: deviceRegistryAbi, data: (call.params[0] as { data: Hex }).data });
-    const data = encodeErrorResult({
-      abi: deviceRegistryAbi,
-      errorName: "DeviceRegistryUnknownDevice",
-      args: [args![0] as Hex],
-    });
-    return { body: { jsonrpc: "2.0", id: call.id, error: { code: 3, message: "execution reverted", data } } };
-  }, 3);
+  const rpc = directoryOver(unregistered, 3);
   before(() => rpc.start());
   after(() => rpc.stop());
 

@@ -29,6 +29,11 @@ const gitugiProject: [IndexedContract, string, { [k: string]: JsonValue }] = [
   },
 ];
 
+/** AttestationRegistry's AttestationSubmitted of the test facility's `header`, signed by node 0. */
+function submitted(id: Hex, h: ReturnType<typeof header>): [IndexedContract, string, { [k: string]: JsonValue }] {
+  return ["AttestationRegistry", "AttestationSubmitted", { id, facilityId: facility, signerBitmap: "1", header: h }];
+}
+
 /** CarbonCredits' CreditsIssued for project 1, to 0xbeef (decimal strings). */
 function creditsIssued(
   tokenId: bigint,
@@ -147,13 +152,7 @@ test("oracle nodes: a removed node is inactive until re-added at the same index"
 test("a correction batch counts on its own, leaves attestedUntil, and is listed under its original", async () => {
   const { emit, ix } = chain();
   const [original, correction] = [hex32(0xa1), hex32(0xc1)];
-  emit(t0 + 3700, [
-    [
-      "AttestationRegistry",
-      "AttestationSubmitted",
-      { id: original, facilityId: facility, signerBitmap: "1", header: header(t0, 1000, { readingCount: 10 }) },
-    ],
-  ]);
+  emit(t0 + 3700, [submitted(original, header(t0, 1000, { readingCount: 10 }))]);
   emit(t0 + 9000, [
     [
       "AttestationRegistry",
@@ -264,20 +263,8 @@ test("a period above the baseline: its shortfall is on the attestation, and the 
   const { emit, ix } = chain();
   const [above, below, correction] = [hex32(0xa1), hex32(0xa2), hex32(0xc1)];
   emit(t0, [gitugiProject]);
-  emit(t0 + 3700, [
-    [
-      "AttestationRegistry",
-      "AttestationSubmitted",
-      { id: above, facilityId: facility, signerBitmap: "1", header: header(t0, 9_000_000) },
-    ],
-  ]);
-  emit(t0 + 7300, [
-    [
-      "AttestationRegistry",
-      "AttestationSubmitted",
-      { id: below, facilityId: facility, signerBitmap: "1", header: header(t0 + 3600, 1_000_000) },
-    ],
-  ]);
+  emit(t0 + 3700, [submitted(above, header(t0, 9_000_000))]);
+  emit(t0 + 7300, [submitted(below, header(t0 + 3600, 1_000_000))]);
   const owed = async () =>
     (await ix.facility("ktda-gitugi"))!.projects.map((p) => [p.id, p.owedGrams, p.shortfallGrams]);
   assert.deepEqual(await owed(), [[1n, 0n, 0n]]);
@@ -297,11 +284,7 @@ test("a period above the baseline: its shortfall is on the attestation, and the 
   assert.deepEqual(await owed(), [[1n, 4_833_334n, 4_833_334n]]);
   // a correction of the settled period is charged to the project too
   emit(t0 + 91_000, [
-    [
-      "AttestationRegistry",
-      "AttestationSubmitted",
-      { id: correction, facilityId: facility, signerBitmap: "1", header: header(t0, 66, { correctionOf: above }) },
-    ],
+    submitted(correction, header(t0, 66, { correctionOf: above })),
     [
       "CarbonCredits",
       "CorrectionRecorded",
@@ -312,11 +295,7 @@ test("a period above the baseline: its shortfall is on the attestation, and the 
   // a correction of the unissued period below the baseline is the attestation's, not the project's
   const late = hex32(0xc2);
   emit(t0 + 91_500, [
-    [
-      "AttestationRegistry",
-      "AttestationSubmitted",
-      { id: late, facilityId: facility, signerBitmap: "1", header: header(t0 + 3600, 100, { correctionOf: below }) },
-    ],
+    submitted(late, header(t0 + 3600, 100, { correctionOf: below })),
     [
       "CarbonCredits",
       "CorrectionRecorded",
@@ -337,24 +316,14 @@ test("a revoked period re-attested at or below its baseline: a 0 g settlement li
   const { emit, ix } = chain();
   const [revoked, correction] = [hex32(0xa3), hex32(0xc3)];
   emit(t0, [gitugiProject]);
-  emit(t0 + 3700, [
-    [
-      "AttestationRegistry",
-      "AttestationSubmitted",
-      { id: revoked, facilityId: facility, signerBitmap: "1", header: header(t0, 9_000_000) },
-    ],
-  ]);
+  emit(t0 + 3700, [submitted(revoked, header(t0, 9_000_000))]);
   emit(t0 + 3800, [
     ["AttestationRegistry", "AttestationRevoked", { id: revoked, verifier: addr(0x5), reason: "meter" }],
   ]);
   // recordCorrection of the revoked, unissued period: CarbonCredits settles it (_settleRevoked) in the
   // same transaction; its corrections' 500 g are below the baseline, so the excess is 0
   emit(t0 + 90_000, [
-    [
-      "AttestationRegistry",
-      "AttestationSubmitted",
-      { id: correction, facilityId: facility, signerBitmap: "1", header: header(t0, 500, { correctionOf: revoked }) },
-    ],
+    submitted(correction, header(t0, 500, { correctionOf: revoked })),
     [
       "CarbonCredits",
       "CorrectionRecorded",
@@ -378,18 +347,7 @@ test("an issuance of 0 kg (its reduction paid the project's debt) makes no credi
   const [paid, minted] = [hex32(0xa4), hex32(0xa5)];
   const tokenId = (1n << 16n) | 2025n;
   emit(t0, [gitugiProject]);
-  emit(t0 + 7300, [
-    [
-      "AttestationRegistry",
-      "AttestationSubmitted",
-      { id: paid, facilityId: facility, signerBitmap: "1", header: header(t0, 1_000) },
-    ],
-    [
-      "AttestationRegistry",
-      "AttestationSubmitted",
-      { id: minted, facilityId: facility, signerBitmap: "1", header: header(t0 + 3600, 1_000) },
-    ],
-  ]);
+  emit(t0 + 7300, [submitted(paid, header(t0, 1_000)), submitted(minted, header(t0 + 3600, 1_000))]);
   const issued = (attestationId: Hex, amount: string) =>
     creditsIssued(tokenId, attestationId, amount, { boundKg: "3", correctionGramsCovered: "4000" });
   emit(t0 + 90_000, [issued(paid, "0")]); // CarbonCredits.issue mints nothing for 0: no TransferSingle
@@ -426,18 +384,7 @@ test("a facility's day counts the credits issued against its attestations by the
   const tokenId = (1n << 16n) | 2025n;
   const day = Math.floor(t0 / 86_400);
   emit(t0, [gitugiProject]);
-  emit(t0 + 7300, [
-    [
-      "AttestationRegistry",
-      "AttestationSubmitted",
-      { id: kept, facilityId: facility, signerBitmap: "1", header: header(t0, 1_000) },
-    ],
-    [
-      "AttestationRegistry",
-      "AttestationSubmitted",
-      { id: revoked, facilityId: facility, signerBitmap: "1", header: header(t0 + 3600, 1_000) },
-    ],
-  ]);
+  emit(t0 + 7300, [submitted(kept, header(t0, 1_000)), submitted(revoked, header(t0 + 3600, 1_000))]);
   const issued = (attestationId: Hex, amount: string) =>
     creditsIssued(tokenId, attestationId, amount, { boundKg: amount, correctionGramsCovered: "0" });
   // issued two days later: `issuedKg` counts them that day, `issuedAgainstKg` on their period's day
