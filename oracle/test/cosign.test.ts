@@ -13,7 +13,7 @@ import {
   type Hex,
 } from "../../sdk/src/index.ts";
 import { headerFromJson, headerToJson } from "../src/batch/bundle.ts";
-import { MemoryDeviceDirectory, type DeviceInfo } from "../src/devices/directory.ts";
+import { DEVICE_SYNC_WAIT_MS, MemoryDeviceDirectory, type DeviceInfo } from "../src/devices/directory.ts";
 import { reviewCosign, type CosignRequest, type ReviewRequest } from "../src/quorum/cosign.ts";
 import { Cosigner, type CosignAnswer } from "../src/quorum/cosigner.ts";
 import { SqliteStorage } from "../src/storage/sqlite.ts";
@@ -112,6 +112,8 @@ describe("Cosigner: what a stateless review cannot see", () => {
       nowMs?: number;
       /** awaited before each review, with the review's request and signal */
       beforeReview?: (req: ReviewRequest, signal: AbortSignal | undefined) => Promise<void>;
+      /** the directory as one following the DeviceRegistry: its `syncedAfter` */
+      syncedAfter?: (afterMs: number, timeoutMs: number) => Promise<boolean>;
     } = {},
   ) {
     const storage = new SqliteStorage(join(tmp.dir, `${Math.random()}.db`));
@@ -126,6 +128,7 @@ describe("Cosigner: what a stateless review cannot see", () => {
           calls.lookups++;
           return directory.get(id);
         },
+        ...(opts.syncedAfter ? { syncedAfter: opts.syncedAfter } : {}),
       },
       review: async (req, records, signal) => {
         calls.reviews++;
@@ -249,6 +252,35 @@ describe("Cosigner: what a stateless review cannot see", () => {
     assert.equal(calls.lookups, 1);
     assert.equal(calls.reviews, 1 + 2, "the junk bundle's decode stage, then decode and full review of the shared one");
     assert.equal(c.inFlight, 0);
+    storage.close();
+  });
+
+  test("a directory that follows the registry is read up to the period's end (graceS after) before any device is looked up; when it cannot be, 503 and no look-up", async () => {
+    const asked: [number, number][] = [];
+    let reachable = false;
+    const { c, storage, calls } = cosigner({
+      syncedAfter: async (afterMs, timeoutMs) => {
+        asked.push([afterMs, timeoutMs]);
+        return reachable;
+      },
+    });
+    const req = request([low], period);
+    refused(
+      await c.cosign(req),
+      503,
+      new RegExp(
+        `has not read the DeviceRegistry's events up to ${new Date((period.end + 30) * 1000).toISOString()} yet`,
+      ),
+    );
+    assert.equal(calls.lookups, 0);
+    assert.equal(storage.getCosign(idOf(req)), null, "nothing recorded");
+    reachable = true;
+    signed(await c.cosign(req));
+    assert.equal(calls.lookups, 1);
+    assert.deepEqual(asked, [
+      [(period.end + 30) * 1000, DEVICE_SYNC_WAIT_MS],
+      [(period.end + 30) * 1000, DEVICE_SYNC_WAIT_MS],
+    ]);
     storage.close();
   });
 

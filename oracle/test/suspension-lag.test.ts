@@ -1,5 +1,6 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
+import pino from "pino";
 import { privateKeyToAccount } from "viem/accounts";
 import { readingDigestHex, recoverQuorumSigners } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
@@ -201,5 +202,108 @@ describe("a reading accepted before the node read its device's suspension", { ti
     // these few ms, the reading is taken all the same)
     const answer = await post(electricity(suspended, { ts: at }));
     assert.equal(answer.status, 201, `${answer.body.reason}: ${answer.body.detail}`);
+  });
+});
+
+/**
+ * The co-signer's side of the same lag: node A has read a key rotation that its co-signer B has
+ * not (B reads the registry's events every 60 s, and holds the device's record from an earlier
+ * review). A takes a reading signed with the new key; B's review would refuse it as signed by no
+ * key of the device's until its next poll. B reads the registry's events up to the period's end
+ * before it reviews, so it signs at the first ask.
+ */
+describe("a co-signer that has not read a device's key rotation yet", { timeout: 180_000 }, () => {
+  let hh: HardhatNode;
+  let dep: Deployment;
+  let a: Awaited<ReturnType<typeof testNode>>;
+  let b: Awaited<ReturnType<typeof testNode>>;
+  const device = makeDevice("kangaita-meter-10");
+  const nextKey = makeDevice("kangaita-meter-10-next-key");
+  const peer = privateKeyToAccount(PEER_KEY);
+  const refusals: { why?: string }[] = [];
+
+  const nodeConfig = (envName: string, pollMs: number) => ({
+    batching: { windowS: 2, graceS: 1, tickMs: 100, retryBaseMs: 100, retryMaxMs: 500 },
+    devices: { source: "chain" as const, cacheTtlMs: 60_000 },
+    chain: {
+      enabled: true,
+      rpcUrl: hh.url,
+      attestationRegistry: dep.attestationRegistry,
+      deviceRegistry: dep.deviceRegistry,
+      pollMs,
+      keystore: { privateKeyEnv: envName },
+    },
+  });
+
+  before(async () => {
+    hh = await HardhatNode.start();
+    dep = await deploy(hh.url);
+    await dep.setQuorum([peer.address], 2);
+    await dep.registerDevice(device.deviceId, device.facilityId, device.publicKey, 1);
+    process.env.CP_LAG_C_KEY = ORACLE_KEY;
+    process.env.CP_LAG_D_KEY = PEER_KEY;
+    b = await testNode({
+      config: { mqtt: { mode: "off" }, ...nodeConfig("CP_LAG_D_KEY", 60_000) },
+      parts: { devices: undefined },
+      logger: pino(
+        { level: "warn" },
+        {
+          write: (line: string) => {
+            const entry = JSON.parse(line) as { msg?: string; why?: string };
+            if (entry.msg === "co-signing refused") refusals.push(entry);
+          },
+        },
+      ),
+    });
+    const bKey = createApiKey(b.storage, { scope: "oracle", subject: "oracle-a", label: "oracle node A" }).key;
+    a = await testNode({
+      config: {
+        ...nodeConfig("CP_LAG_C_KEY", 100),
+        quorum: { peers: [{ url: b.httpUrl!, apiKey: bKey }], timeoutMs: 10_000 },
+      },
+      parts: { devices: undefined },
+    });
+  });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    delete process.env.CP_LAG_C_KEY;
+    delete process.env.CP_LAG_D_KEY;
+    await hh?.stop();
+  });
+
+  test("it reads the registry's events up to the period's end before its review, and co-signs a reading signed with the new key at the first ask", async () => {
+    const post = readingPoster(a, device);
+    const first = electricity(device);
+    assert.equal((await post(first)).status, 201);
+    // co-signed by B, which now holds the device's record, with its first key, for 60 s
+    await waitForConfirmed(a.httpUrl!, readingDigestHex(first.reading), 60_000);
+    assert.deepEqual(refusals, []);
+
+    await dep.rotateKey(device.deviceId, nextKey.publicKey);
+    const at = Number((await dep.publicClient.getBlock()).timestamp);
+    // A reads the registry's events every 100 ms: it takes a reading signed with the new key once
+    // it has read the rotation
+    const signed = await waitFor(
+      async () => {
+        const ts = Math.max(at, Math.floor(Date.now() / 1000));
+        const env = electricity({ ...device, secretKey: nextKey.secretKey }, { ts, seq: ++device.seq });
+        const { status, body } = await post(env);
+        if (status === 201) return env;
+        assert.equal(body.reason, "bad-signature");
+        return null;
+      },
+      { timeoutMs: 15_000, intervalMs: 200, what: "node A taking a reading signed with the new key" },
+    );
+    // B would read the rotation at its next poll, up to 60 s away; it is read before the review
+    const view = await waitForConfirmed(a.httpUrl!, readingDigestHex(signed.reading), 30_000);
+    const confirmed = a.storage.getBatch(view.batch.id)!;
+    const signers = await recoverQuorumSigners(
+      headerFromJson(confirmed.headerJson!),
+      { chainId: 31337, verifyingContract: dep.attestationRegistry },
+      confirmed.signatures as `0x${string}`,
+    );
+    assert.deepEqual([...signers].sort(), [privateKeyToAccount(ORACLE_KEY).address, peer.address].sort());
+    assert.deepEqual(refusals, [], "B co-signed at the first ask");
   });
 });

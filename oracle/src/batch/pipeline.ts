@@ -17,7 +17,7 @@ import type { Common } from "../common.ts";
 import type { EmissionsCalculator } from "../compute/emissions.ts";
 import type { ContentStore } from "../ipfs/store.ts";
 import type { Batch, NewReading, SetAside, Storage } from "../storage/types.ts";
-import { inactiveAt, keysValidAt, type DeviceDirectory } from "../devices/directory.ts";
+import { DEVICE_SYNC_WAIT_MS, inactiveAt, keysValidAt, type DeviceDirectory } from "../devices/directory.ts";
 import { awaitsAdoption, holdsLaterBatches } from "../storage/types.ts";
 import { headerFromJson, headerToJson } from "./bundle.ts";
 import { InlineBundleBuilder, type BundleBuilder } from "./bundle-builder.ts";
@@ -104,12 +104,6 @@ type BundleSearch = {
 };
 /** The bytes (or why they are not the block); not found within its time; or why it could not look. */
 type SearchOutcome = { bytes: Uint8Array | string } | { notFound: true } | { error: unknown };
-
-/**
- * How long the step before pinning waits for the device directory to have read the DeviceRegistry
- * past a batch's period (`#screen`); then it fails, to be retried with backoff.
- */
-const DEVICE_SYNC_WAIT_MS = 10_000;
 
 /** Device lookups in flight at once while a batch is checked before pinning (`#screen`). */
 const DEVICE_LOOKUPS_AT_ONCE = 16;

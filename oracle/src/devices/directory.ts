@@ -55,6 +55,13 @@ export interface DeviceDirectory {
   close?(): Promise<void> | void;
 }
 
+/**
+ * How long a step that needs the device directory read past a period (`syncedAfter`) waits for
+ * it: the check before pinning (batch/pipeline.ts `#screen`), which then fails to be retried
+ * with backoff, and the co-signer's review (quorum/cosigner.ts), which then answers 503.
+ */
+export const DEVICE_SYNC_WAIT_MS = 10_000;
+
 /** The keys valid at `ts` (a rotated key stays valid for the readings made before the rotation). */
 export function keysValidAt(device: DeviceInfo, ts: number): DeviceKey[] {
   return device.keys.filter((k) => k.validFrom <= ts && (k.validUntil === null || ts < k.validUntil));

@@ -1,6 +1,6 @@
 import { ZERO_BYTES32, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
 import { headerFromJson, headerToJson } from "../batch/bundle.ts";
-import type { DeviceDirectory, DeviceInfo } from "../devices/directory.ts";
+import { DEVICE_SYNC_WAIT_MS, type DeviceDirectory, type DeviceInfo } from "../devices/directory.ts";
 import type { CosignOutcome, CosignRecord, Storage } from "../storage/types.ts";
 import { rawCid } from "../ipfs/store.ts";
 import { bundleDeviceIds, type CosignRequest, type ReviewRequest, type ReviewResult } from "./cosign.ts";
@@ -23,7 +23,14 @@ export type CosignerDeps = {
   nowMs: () => number;
   /** `batching.graceS`: a period is co-signed once it ended this long ago, when it is sealed */
   graceS: number;
-  devices: Pick<DeviceDirectory, "get">;
+  /**
+   * The device records the review checks each reading against. One that follows the
+   * DeviceRegistry (`syncedAfter`) is first brought up to the period's end, `graceS` after: the
+   * requester may have read a key rotation or a reactivation this node has not polled yet.
+   */
+  devices: Pick<DeviceDirectory, "get" | "syncedAfter">;
+  /** how long the review waits for `devices.syncedAfter` before answering 503; default `DEVICE_SYNC_WAIT_MS` */
+  syncWaitMs?: number;
   /**
    * `reviewCosign` (cosign.ts), on the bundle worker or in this thread, with the records of the
    * bundle's devices; `signal` aborts once every requester of the review has gone (a review that
@@ -71,6 +78,12 @@ const CANCELLED = refuse(503, "COSIGN_CANCELLED", "the review was stopped: every
  *   reads from its content store: when it cannot, it refuses with 503 (retry once it is pinned
  *   here) rather than sign blind. Window alignment is not checked: `batching.windowS` is how this
  *   node cuts its own facilities' periods, not the requester's.
+ * - **Device records as fresh as the requester's.** A directory that follows the DeviceRegistry
+ *   is brought up to the period's end, `graceS` after, before any device is looked up (one poll,
+ *   shared by the reviews waiting for it, and none when the regular poll has read that far): the
+ *   requester may have read a key rotation or a reactivation that this node would only read at its
+ *   next poll, and its readings signed by the new key or stamped after the reactivation would be
+ *   refused until then. 503 when the registry cannot be read within `syncWaitMs`.
  * - **Cheap checks first.** The header, the bundle's CID and the number of device ids are checked
  *   in this thread; the bundle is decoded (on the bundle worker) before any device is looked up;
  *   and requests for the same header and bundle while one is under review share its answer.
@@ -208,6 +221,19 @@ export class Cosigner {
       signal.throwIfAborted();
       if (typeof o !== "string") return o;
       original = o;
+    }
+    if (d.devices.syncedAfter) {
+      // every change made before the period ended (graceS after, as the requester's own check
+      // before pinning waits for) read: a device's record as the requester's is, not older
+      const afterMs = Math.min((Number(header.periodEnd) + d.graceS) * 1000, Date.now()); // its events: wall clock
+      const synced = await d.devices.syncedAfter(afterMs, d.syncWaitMs ?? DEVICE_SYNC_WAIT_MS);
+      signal.throwIfAborted();
+      if (!synced)
+        return refuse(
+          503,
+          "COSIGN_RETRY_LATER",
+          `this node has not read the DeviceRegistry's events up to ${new Date(afterMs).toISOString()} yet (is its RPC node out of reach?)`,
+        );
     }
     let devices: DeviceInfo[];
     signal.throwIfAborted(); // one registry call a device: not made for nobody
