@@ -233,7 +233,7 @@ test("import --json prints the one report object, {rows, stored, alreadyStored, 
   const ts = Math.floor(Date.now() / 1000) - 3600;
   const [a, b] = [electricity(meter, { ts }), electricity(meter, { ts: ts + 5 })];
   const row = (e: typeof a, sig = e.sig) =>
-    `${e.reading.deviceId},${e.reading.facilityId},${e.reading.seq},${e.reading.ts},5,electricity,120,${sig}`;
+    `${e.reading.deviceId},${e.reading.facilityId},${e.reading.seq},${e.reading.ts},5,electricity,${(e.reading.m as { energyWh: number }).energyWh},${sig}`;
   writeFileSync(
     join(dir, "two.csv"),
     ["deviceId,facilityId,seq,ts,intervalS,kind,energyWh,sig", row(a), row(b, a.sig)].join("\n"),
@@ -265,6 +265,20 @@ test("import --json prints the one report object, {rows, stored, alreadyStored, 
   assert.equal(broken.code, 1);
   assert.equal(broken.stdout, "");
   assert.match(broken.stderr, /CSV line 3: a quoted field opened on this line is never closed/);
+  // a row flagged by the anomaly score is logged (warn): on stderr, the report alone on stdout
+  const steady = Array.from({ length: 14 }, (_, i) =>
+    electricity(meter, { ts: ts + 10 + i * 5, energyWh: 118 + (i % 5) }),
+  );
+  const spike = electricity(meter, { ts: ts + 100, energyWh: 20_000 });
+  writeFileSync(
+    join(dir, "flagged.csv"),
+    ["deviceId,facilityId,seq,ts,intervalS,kind,energyWh,sig", ...[...steady, spike].map((e) => row(e))].join("\n"),
+  );
+  const flagged = await runImport(dir, join(dir, "flagged.csv"), ["--json"]);
+  assert.equal(flagged.code, 0, flagged.stderr);
+  assert.match(flagged.stderr, /reading flagged by anomaly score/);
+  const flaggedReport = JSON.parse(flagged.stdout) as { stored: number };
+  assert.equal(flaggedReport.stored, 15);
 });
 
 test("import of a file that changes between its passes: --json stays one object, with the rows stored and the error; the same import again goes on", async () => {

@@ -1269,7 +1269,8 @@ async function main(): Promise<void> {
         counts = await importCsv({
           signal: interrupt.signal,
           config: cfg,
-          logger: pino({ level: "warn" }),
+          // stderr: stdout is the report (one JSON object with --json)
+          logger: pino({ level: "warn", base: { node: cfg.nodeName, part: "import" } }, pino.destination(2)),
           calculator: await calculator(cfg),
           source: () => createReadStream(file, { highWaterMark: 65_536 }),
           onChecking: (rows) =>

@@ -156,7 +156,8 @@ export async function importCsv(opts: {
         client,
         address: config.chain.deviceRegistry as `0x${string}`,
         ttlMs: config.devices.cacheTtlMs,
-        logger: opts.logger,
+        logger: common.logger, // its errors' URLs scrubbed (an RPC URL may hold a key)
+        pollMs: config.chain.pollMs,
       });
     }
   }
