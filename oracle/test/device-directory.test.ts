@@ -28,7 +28,11 @@ type RpcCall = { id: number; method: string; params: unknown[] };
  * Each describe below says which RPC node its answers stand for. (Registered devices, and the
  * registry's own revert for an unknown one, are read on a Hardhat node in chain.test.ts.)
  */
-function directoryOver(answer: (call: RpcCall) => { status?: number; body: unknown }, maxEntries?: number) {
+function directoryOver(
+  answer: (call: RpcCall) => { status?: number; body: unknown },
+  maxEntries?: number,
+  pollMs = 60_000,
+) {
   const calls: RpcCall[] = [];
   const server = createServer((req, res) => {
     let text = "";
@@ -59,7 +63,7 @@ function directoryOver(answer: (call: RpcCall) => { status?: number; body: unkno
         address: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
         ttlMs: 60_000,
         logger: quietLogger(),
-        pollMs: 60_000,
+        pollMs,
         maxEntries,
       });
     },
@@ -163,6 +167,41 @@ describe("ChainDeviceDirectory.refresh", { timeout: 30_000 }, () => {
     await new Promise((r) => setTimeout(r, 5));
     await assert.rejects(rpc.dir.refresh("kangaita-meter-1", 1));
     assert.equal(rpc.dir.peek("kangaita-meter-1"), null, "the record held");
+  });
+});
+
+/**
+ * `syncedAfter`, as the check before pinning and the co-signer use it (asking for a poll) and as
+ * ingest uses it for a reading of a device it does not know (waiting for the regular poll): a
+ * registry with no events (every call answered as `unregistered` does; the head never moves), its
+ * events read every 400 ms, or, once `down`, HTTP 503 (an RPC node out of reach).
+ */
+describe("ChainDeviceDirectory.syncedAfter", { timeout: 30_000 }, () => {
+  let down = false;
+  const rpc = directoryOver((call) => (down ? { status: 503, body: "node unavailable" } : unregistered(call)), 10, 400);
+  before(() => rpc.start());
+  after(() => rpc.stop());
+  const polls = () => rpc.calls.filter((c) => c.method === "eth_blockNumber").length;
+
+  test("asking runs a poll at once; not asking waits for the regular poll, with no call of its own; false once the registry is out of reach", async () => {
+    // asking: a poll begun after now, run at once (the regular one is 400 ms away at most)
+    const asked = Date.now();
+    assert.equal(await rpc.dir.syncedAfter(asked, 5_000), true);
+    assert.ok(Date.now() - asked < 300, `answered in ${Date.now() - asked} ms`);
+    const afterAsk = polls();
+    // not asking: no call for it; answered by the regular poll, ~400 ms after the last one
+    let answered: boolean | null = null;
+    const waiting = rpc.dir.syncedAfter(Date.now(), 5_000, false).then((ok) => (answered = ok));
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(answered, null, "not answered before the regular poll");
+    assert.equal(polls(), afterAsk, "no poll run for it");
+    assert.equal(await waiting, true);
+    assert.equal(polls(), afterAsk + 1, "answered by the one regular poll");
+    // the registry out of reach: no poll reads it, and the caller has false at its time
+    down = true;
+    const from = Date.now();
+    assert.equal(await rpc.dir.syncedAfter(Date.now(), 1_000, false), false);
+    assert.ok(Date.now() - from >= 1_000);
   });
 });
 

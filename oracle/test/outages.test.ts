@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { readingDigestHex } from "../../sdk/src/index.ts";
+import { createApiKey } from "../src/api/keys.ts";
 import { HeliaStore } from "../src/ipfs/helia.ts";
 import { IpfsError, type ContentStore } from "../src/ipfs/store.ts";
 import { HardhatNode, ORACLE_KEY, deploy, type Deployment } from "./chain-harness.ts";
@@ -220,6 +221,50 @@ describe("outages", { timeout: 120_000 }, () => {
         );
       } finally {
         delete process.env.CARBONPROOF_ORACLE_PRIVATE_KEY;
+        await node.close();
+      }
+    });
+
+    test("the DeviceRegistry's RPC node out of reach: a reading posted is answered 503 with Retry-After, nothing stored or dead-lettered; back, the same reading is taken", async () => {
+      const line = new Relay(hh.port);
+      const rpcUrl = await line.listen();
+      const dev = makeDevice("kangaita-meter-12");
+      await dep.registerDevice(dev.deviceId, dev.facilityId, dev.publicKey, 1);
+      const node = await testNode({
+        config: {
+          devices: { source: "chain", cacheTtlMs: 60_000 },
+          chain: { rpcUrl, deviceRegistry: dep.deviceRegistry, pollMs: 100 },
+        },
+        parts: { devices: undefined },
+      });
+      try {
+        const key = createApiKey(node.storage, { scope: "device", subject: dev.deviceId }).key;
+        const post = (body: unknown) =>
+          fetch(`${node.httpUrl}/v1/readings`, {
+            method: "POST",
+            headers: { "content-type": "application/json", "x-api-key": key },
+            body: JSON.stringify(body),
+          });
+        line.cut();
+        const env = electricity(dev);
+        const res = await post(env);
+        assert.equal(res.status, 503);
+        assert.equal(res.headers.get("retry-after"), "5");
+        const body = (await res.json()) as { error: string; message: string };
+        assert.equal(body.error, "DEVICE_LOOKUP_FAILED");
+        assert.match(
+          body.message,
+          new RegExp(
+            `^could not look device ${dev.deviceId} up in the device directory \\(.+ http://127\\.0\\.0\\.1:${line.port}/?\\): is the RPC node out of reach\\? retry$`,
+          ),
+        );
+        assert.equal(node.storage.getReading(readingDigestHex(env.reading)), null);
+        assert.deepEqual(node.storage.listDeadLetters({ limit: 10, deviceId: dev.deviceId }), []);
+        line.down = false;
+        const again = await post(env);
+        assert.equal(again.status, 201, await again.text());
+      } finally {
+        await line.close();
         await node.close();
       }
     });

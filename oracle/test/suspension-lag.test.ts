@@ -1,10 +1,12 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
+import mqtt from "mqtt";
 import pino from "pino";
 import { privateKeyToAccount } from "viem/accounts";
 import { readingDigestHex, recoverQuorumSigners } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
 import { headerFromJson } from "../src/batch/bundle.ts";
+import { readingsTopic } from "../src/ingest/mqtt.ts";
 import {
   HardhatNode,
   ORACLE_KEY,
@@ -202,6 +204,37 @@ describe("a reading accepted before the node read its device's suspension", { ti
     // these few ms, the reading is taken all the same)
     const answer = await post(electricity(suspended, { ts: at }));
     assert.equal(answer.status, 201, `${answer.body.reason}: ${answer.body.detail}`);
+  });
+
+  test("readings of a device registered a moment ago, over HTTP and MQTT, are taken, though the node has not read the registration yet: they wait for its next read of the registry's events", async () => {
+    const fresh = makeDevice("kangaita-meter-11");
+    const post = readingPoster(a, fresh);
+    // not registered: refused (after A's next poll), and A holds that answer for devices.cacheTtlMs
+    const early = await post(electricity(fresh));
+    assert.equal(early.body.reason, "unknown-device");
+    await dep.registerDevice(fresh.deviceId, fresh.facilityId, fresh.publicKey, 1);
+    // sent at once: A reads the registry's events every 5 s (should it have read them in these few
+    // ms, the readings are taken all the same)
+    const overMqtt = electricity(fresh);
+    const overHttp = electricity(fresh);
+    const client = await mqtt.connectAsync(a.mqtt!.url, { reconnectPeriod: 0 });
+    try {
+      const [, answer] = await Promise.all([
+        // the PUBACK comes once the outcome is durable
+        client.publishAsync(readingsTopic(fresh.facilityId, fresh.deviceId), JSON.stringify(overMqtt), { qos: 1 }),
+        post(overHttp),
+      ]);
+      assert.equal(answer.status, 201, `${answer.body.reason}: ${answer.body.detail}`);
+      const dead = a.storage.listDeadLetters({ limit: 10, deviceId: fresh.deviceId });
+      assert.deepEqual(
+        dead.map((d) => d.reason),
+        ["unknown-device"],
+        "only the reading sent before the registration is refused",
+      );
+      assert.ok(a.storage.getReading(readingDigestHex(overMqtt.reading)), "the MQTT reading is stored");
+    } finally {
+      await client.endAsync();
+    }
   });
 });
 

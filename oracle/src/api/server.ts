@@ -6,7 +6,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { envelopeSchema, formatIssues } from "../../../sdk/src/index.ts";
 import type { Common } from "../common.ts";
-import type { Ingestor } from "../ingest/ingestor.ts";
+import { IngestError, type Ingestor } from "../ingest/ingestor.ts";
 import type { ContentStore } from "../ipfs/store.ts";
 import type { CosignRequest } from "../quorum/cosign.ts";
 import type { ProofService } from "../batch/proofs.ts";
@@ -342,7 +342,7 @@ export async function buildApi(deps: ApiDeps) {
       schema: {
         summary: "Submit one signed reading envelope or an array of them",
         description:
-          "Each envelope is validated (schema, device, signature, replay, clock, plausibility, anomaly) and stored or dead-lettered durably before the response. A single envelope answers 201 when stored and 422 when rejected; an array answers 200 with one result per envelope.",
+          "Each envelope is validated (schema, device, signature, replay, clock, plausibility, anomaly) and stored or dead-lettered durably before the response. A single envelope answers 201 when stored and 422 when rejected; an array answers 200 with one result per envelope. 503 (Retry-After) with DEVICE_LOOKUP_FAILED, STORAGE_FAILED or INGEST_CLOSED when ingest cannot finish now: the envelope that failed was neither stored nor dead-lettered; send it again (in an array, those stored before it then answer replay, and GET /v1/readings/:digest shows them).",
         security: [{ apiKey: [] }],
         body: {},
         response: {
@@ -1181,8 +1181,14 @@ export async function buildApi(deps: ApiDeps) {
   );
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-    const status = err.statusCode ?? 500;
-    if (status >= 500) req.log.error({ err }, "request failed");
+    // ingest could not finish now (storage failing, a device lookup out of reach, shutting down):
+    // nothing was stored for it, and the same request later may succeed
+    const retry = err instanceof IngestError;
+    const status = retry ? 503 : (err.statusCode ?? 500);
+    if (retry) {
+      req.log.warn({ err, code: err.code }, "ingest could not finish; answered 503");
+      void reply.header("retry-after", "5");
+    } else if (status >= 500) req.log.error({ err }, "request failed");
     // a failure's message may quote a URL it called (a device lookup's chain.rpcUrl): common.scrub
     void reply.code(status).send({ error: err.code ?? "ERROR", message: common.scrub(err.message) });
   });

@@ -41,8 +41,11 @@ export class ChainDeviceDirectory implements DeviceDirectory {
   readonly #maxEntries: number;
   /** wall-clock ms at which the last poll that read every event up to the head began (0: none yet) */
   #syncedAt = 0;
-  /** callers of `syncedAfter` waiting for a poll begun at or after their time */
-  readonly #syncWaiters: { afterMs: number; done: (ok: boolean) => void }[] = [];
+  /**
+   * callers of `syncedAfter` waiting for a poll begun at or after their time; `ask`: a poll is run
+   * for them when their time has come, rather than at the regular interval
+   */
+  readonly #syncWaiters: { afterMs: number; ask: boolean; done: (ok: boolean) => void }[] = [];
   /** devices being read again (`refresh`) */
   readonly #refreshing = new Map<string, Promise<DeviceInfo | null>>();
   /** runs a poll now unless one is running (set by `#poll`) */
@@ -134,22 +137,25 @@ export class ChainDeviceDirectory implements DeviceDirectory {
       w.done(true);
     }
     // a waiter for a later moment than this poll began: the next poll, as soon as its time has come
-    const next = Math.min(...this.#syncWaiters.map((w) => w.afterMs));
+    // (a waiter that does not ask takes the regular one)
+    const next = Math.min(...this.#syncWaiters.filter((w) => w.ask).map((w) => w.afterMs));
     if (Number.isFinite(next)) setTimeout(() => this.#pollNow(), Math.max(0, next - Date.now())).unref();
   }
 
   /**
    * True once a poll of the registry's events begun at or after `afterMs` has read every event
    * up to the head it saw, so that every change made before `afterMs` has dropped its device from
-   * the cache. A poll is run at once when none is running; false after `timeoutMs` without one
-   * (the RPC node out of reach), or once the directory is closed.
+   * the cache. A poll is run at once when none is running (`ask`, the default; otherwise the
+   * caller waits for the regular poll, at no cost to the RPC node); false after `timeoutMs`
+   * without one (the RPC node out of reach), or once the directory is closed.
    */
-  syncedAfter(afterMs: number, timeoutMs: number): Promise<boolean> {
+  syncedAfter(afterMs: number, timeoutMs: number, ask = true): Promise<boolean> {
     if (this.#syncedAt >= afterMs) return Promise.resolve(true);
     if (this.#unwatch === null) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
       const waiter = {
         afterMs,
+        ask,
         done: (ok: boolean) => {
           clearTimeout(timeout);
           resolve(ok);
@@ -161,6 +167,7 @@ export class ChainDeviceDirectory implements DeviceDirectory {
         resolve(false);
       }, timeoutMs);
       this.#syncWaiters.push(waiter);
+      if (!ask) return;
       if (Date.now() >= afterMs) this.#pollNow();
       else setTimeout(() => this.#pollNow(), afterMs - Date.now()).unref();
     });

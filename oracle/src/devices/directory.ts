@@ -42,9 +42,10 @@ export interface DeviceDirectory {
    * For a directory that follows changes made elsewhere (the DeviceRegistry's events): resolves
    * true once it has read every change made before `afterMs` (wall clock), asking at once if need
    * be, so that `get` answers as of then; false when it could not within `timeoutMs` (its source
-   * out of reach). Absent: the directory never changes behind the node's back (a device file).
+   * out of reach). `ask` false: no read is made for the caller, who waits for the regular one.
+   * Absent: the directory never changes behind the node's back (a device file).
    */
-  syncedAfter?(afterMs: number, timeoutMs: number): Promise<boolean>;
+  syncedAfter?(afterMs: number, timeoutMs: number, ask?: boolean): Promise<boolean>;
   /**
    * For the same kind of directory: the device read again from its source, unless its record was
    * read less than `minAgeMs` ago (then that record); a failed read throws and leaves the record

@@ -2,7 +2,13 @@ import type { Logger } from "pino";
 import type { Reading } from "../../../sdk/src/index.ts";
 import type { Common } from "../common.ts";
 import type { EmissionsCalculator } from "../compute/emissions.ts";
-import { inactiveAt, keysValidAt, type DeviceDirectory, type DeviceInfo } from "../devices/directory.ts";
+import {
+  DEVICE_SYNC_WAIT_MS,
+  inactiveAt,
+  keysValidAt,
+  type DeviceDirectory,
+  type DeviceInfo,
+} from "../devices/directory.ts";
 import type {
   ApiKeyScope,
   IngestOutcome,
@@ -148,6 +154,12 @@ export function principalMaySubmit(
   return (principal.scope === "device" ? of.deviceId : of.facilityId) === principal.subject;
 }
 
+/**
+ * Readings of devices the directory does not know, waiting at most for its next regular read of
+ * the DeviceRegistry's events before they are refused (`#one`): past this many, refused at once.
+ */
+export const MAX_WAITING_FOR_REGISTRATION = 1_000;
+
 export class IngestError extends Error {
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
@@ -184,6 +196,8 @@ export class Ingestor {
 
   /** closes the writer on close(): it opened it */
   readonly #ownsWriter: boolean;
+  /** readings of unknown devices waiting for the directory's next poll (`#one`) */
+  #waitingForRegistration = 0;
 
   constructor(deps: {
     common: Common;
@@ -231,7 +245,7 @@ export class Ingestor {
     // looked up only for a sender that may publish for it: #check refuses the others first anyway
     // (forbidden-principal), and any key could otherwise have the node ask the chain for any id
     const topicDevice =
-      ctx.topic && principalMaySubmit(ctx.principal, ctx.topic) ? await this.#devices.get(ctx.topic.deviceId) : null;
+      ctx.topic && principalMaySubmit(ctx.principal, ctx.topic) ? await this.#lookUp(ctx.topic.deviceId) : null;
     const prepared = await this.#verifier.prepare(bytes, topicDevice);
     return this.#prepared(prepared, { ...ctx, receivedAtMs }, topicDevice, text);
   }
@@ -393,11 +407,11 @@ export class Ingestor {
     let device =
       p.ok && !ctx.topic
         ? principalMaySubmit(ctx.principal, p.facts)
-          ? await this.#devices.get(p.facts.deviceId)
+          ? await this.#lookUp(p.facts.deviceId)
           : null // refused by #check for the principal before the device is asked about
         : topicDevice;
     let v = this.#check(p, ctx, device, p.ok ? p.sigOk : null);
-    if (this.#mayBeStale(v) && p.ok) {
+    if (this.#mayBeReactivated(v) && p.ok) {
       // the record that refuses it read again from the registry (unless it was just now): a device
       // reactivated less than a poll ago is active there, and its readings are taken, not refused.
       // The registry out of reach: refused by the record held, as before.
@@ -405,6 +419,29 @@ export class Ingestor {
         () => device,
       );
       if (fresh !== device) v = this.#check(p, ctx, (device = fresh), null);
+    } else if (
+      this.#mayBeUnpolled(v) &&
+      p.ok &&
+      ctx.source !== "csv" &&
+      this.#waitingForRegistration < MAX_WAITING_FOR_REGISTRATION
+    ) {
+      // a device registered less than a poll ago is not in the directory yet: the reading waits for
+      // its next regular read of the registry's events (no call made for it: a flood of made-up
+      // ids costs the RPC node nothing), which drops a cached "not registered" answer of any id
+      // registered before now; looked up again, it is then taken. The registry out of reach: refused.
+      // Not for a CSV import (history, of devices registered long ago): a file of an unregistered
+      // device's rows would take a poll interval per thousand rows, and a rejected row can be
+      // imported again.
+      this.#waitingForRegistration++;
+      try {
+        const timeoutMs = this.#common.config.chain.pollMs + DEVICE_SYNC_WAIT_MS;
+        if (await this.#devices.syncedAfter!(Date.now(), timeoutMs, false)) {
+          const fresh = await this.#devices.get(p.facts.deviceId).catch(() => null);
+          if (fresh) v = this.#check(p, ctx, (device = fresh), null);
+        }
+      } finally {
+        this.#waitingForRegistration--;
+      }
     }
     if ("verify" in v && p.ok) {
       v = this.#check(p, ctx, device, await this.#verifier.verify(Buffer.from(p.canonical), p.sig, v.verify));
@@ -413,9 +450,46 @@ export class Ingestor {
     return new Promise((resolve, reject) => this.#apply(verdict, ctx, raw, { resolve, reject }));
   }
 
-  /** A refusal as not active by a directory that can read the device again (`refresh`). */
+  /**
+   * The device's record; a directory that cannot answer now (the DeviceRegistry's RPC node out of
+   * reach) is an `IngestError` the sender retries (HTTP 503; over MQTT the message is not
+   * acknowledged), not a refusal of the reading.
+   */
+  async #lookUp(deviceId: string): Promise<DeviceInfo | null> {
+    try {
+      return await this.#devices.get(deviceId);
+    } catch (err) {
+      // its first line and the URL it called, scrubbed by whoever shows it (common.scrub)
+      let url: string | undefined;
+      for (let e: unknown = err; e instanceof Error && !url; e = e.cause) {
+        const at = (e as { url?: unknown }).url;
+        if (typeof at === "string") url = at;
+      }
+      const why = ((err as { shortMessage?: string }).shortMessage ?? (err as Error).message).split("\n")[0];
+      throw new IngestError(
+        "DEVICE_LOOKUP_FAILED",
+        `could not look device ${deviceId} up in the device directory (${why}${url ? ` ${url}` : ""}): is the RPC node out of reach? retry`,
+        { cause: err },
+      );
+    }
+  }
+
+  /**
+   * A refusal as not active by a directory that can read the device again (`refresh`), or as not
+   * registered by one that follows the registry's events (`syncedAfter`).
+   */
   #mayBeStale(v: Verdict): boolean {
+    return this.#mayBeReactivated(v) || this.#mayBeUnpolled(v);
+  }
+
+  /** A refusal as not active by a directory that can read the device again. */
+  #mayBeReactivated(v: Verdict): boolean {
     return "reason" in v && v.reason === "device-inactive" && this.#devices.refresh !== undefined;
+  }
+
+  /** A refusal as not registered by a directory that follows the registry's events. */
+  #mayBeUnpolled(v: Verdict): boolean {
+    return "reason" in v && v.reason === "unknown-device" && this.#devices.syncedAfter !== undefined;
   }
 
   /**
