@@ -129,6 +129,32 @@ test("a file that is not CSV (a quote never closed) is refused with its line, an
   }
 });
 
+test("a header that does not name the reading's columns (a typo, a column twice, no sig) refuses the file before any row, saying what to fix", async () => {
+  const dir = tempDir();
+  try {
+    const meter = makeDevice("kangaita-meter-1");
+    const e = electricity(meter, { ts: Math.floor(Date.now() / 1000) - 3600 });
+    const row = `${e.reading.deviceId},${e.reading.facilityId},${e.reading.seq},${e.reading.ts},5,electricity,120,${e.sig}`;
+    const cases: [string, RegExp][] = [
+      [
+        "deviceId,facilityId,seq,ts,intervalS,kind,energyWH,sig",
+        /^CSV header, column 7: "energyWH" is not a reading field; columns are .*energyWh/,
+      ],
+      [
+        "deviceId,facilityId,seq,ts,intervalS,kind,energyWh,energyWh",
+        /^CSV header: column "energyWh" appears twice \(columns 7 and 8\)/,
+      ],
+      ["deviceId,facilityId,seq,ts,intervalS,kind,energyWh", /^CSV header: no column sig; .*sign-csv/],
+    ];
+    for (const [header, message] of cases) {
+      await assert.rejects(importInto(dir.dir, [meter], [header, row].join("\n")), { code: "INVALID_CSV", message });
+      assert.equal(existsSync(join(dir.dir, "oracle.db")), false, "no database was even opened");
+    }
+  } finally {
+    dir.cleanup();
+  }
+});
+
 /** The sdk's `carbonproof` binary, run as `npx carbonproof` runs it. */
 const SDK_CLI = fileURLToPath(new URL("../../sdk/src/cli/main.ts", import.meta.url));
 

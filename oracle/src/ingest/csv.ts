@@ -9,7 +9,13 @@ import { chainFor } from "../chain/viem.ts";
 import { ChainDeviceDirectory } from "../devices/chain.ts";
 import { loadDeviceFile, type DeviceDirectory } from "../devices/directory.ts";
 import { openStorage, storageSpec } from "../storage/open.ts";
-import { canonicalJson, csvRowToEnvelope, readCsvRecords, type CsvRecord } from "../../../sdk/src/index.ts";
+import {
+  canonicalJson,
+  checkSignedCsvHeader,
+  csvRowToEnvelope,
+  readCsvRecords,
+  type CsvRecord,
+} from "../../../sdk/src/index.ts";
 import { Ingestor, inSubmissionOrder } from "./ingestor.ts";
 
 /** A row's (device, seq), when it names them, to keep repeats of it in file order. */
@@ -127,11 +133,14 @@ export async function importCsv(opts: {
   const checked = new Fingerprint();
   const check = readCsvRecords(checked.tap(opts.source()));
   try {
-    while (!(await check.next()).done)
+    for (let next = await check.next(); !next.done; next = await check.next()) {
+      // a header that does not name the reading's columns refuses the file, not each of its rows
+      if (total === -1) checkSignedCsvHeader(next.value.cells);
       if (++total % CHUNK_ROWS === 0) {
         opts.onChecking?.(total);
         stopIfAborted();
       }
+    }
   } finally {
     await check.return(undefined); // the file closed, read to its end or not
   }

@@ -143,6 +143,21 @@ function checkHeader(cells: readonly string[]): string[] {
   return names;
 }
 
+/**
+ * The columns of a CSV import's header row (`carbonproof-oracle import`), checked as `sign-csv`
+ * checks its input's (known names, none twice, the reading's required ones), and with a `sig`
+ * column: every row of an import is a signed envelope. Throws `INVALID_CSV` saying what to fix, so
+ * that a typo in a column name refuses the file before any row is read, rather than every row.
+ */
+export function checkSignedCsvHeader(cells: readonly string[]): string[] {
+  const names = checkHeader(cells);
+  if (!names.includes("sig"))
+    throw csvError(
+      "CSV header: no column sig; every row of an import is a signed reading: sign the file first with `carbonproof device sign-csv --key KEY.pem FILE.csv` (docs/sdk.md).",
+    );
+  return names;
+}
+
 /** What is wrong with a reading, by the column to fix (`m.energyWh` → `energyWh`). */
 function rowIssues(reading: unknown): string | null {
   const result = readingSchema.safeParse(reading);
