@@ -129,6 +129,51 @@ describe("batching.windowS: 1 min to 24 h (issue 6), shorter only on the local c
   });
 });
 
+describe("facilities: keyed by the facility id its readings carry, with a country the factor set knows", () => {
+  test("a key that is no facility id (upper case, a space) is refused, saying what an id is", () => {
+    for (const key of ["Plant-A", "plant a"])
+      throwsConfigError(
+        () => parseConfig({ facilities: { [key]: { country: "KEN" } } }),
+        new RegExp(`facilities\\.${key}: facility "${key}" is not a facility id \\(1–32 characters of a-z, 0-9`),
+      );
+    assert.equal(
+      parseConfig({ facilities: { "plant-a.1_x": { country: "KEN" } } }).facilities["plant-a.1_x"]!.country,
+      "KEN",
+    );
+  });
+
+  test("from the environment, a facility's id is lower-cased with its underscores kept (a setting's name is camel-cased)", () => {
+    const config = loadConfig({
+      env: {
+        CARBONPROOF_ORACLE__FACILITIES__PLANT_1__COUNTRY: "KEN",
+        CARBONPROOF_ORACLE__FACILITIES__PLANT_1__FLUE_GAS_BIOGENIC_SHARE_BP: "4000",
+      },
+    });
+    assert.deepEqual(config.facilities, { plant_1: { country: "KEN", flueGasBiogenicShareBp: 4000 } });
+  });
+
+  test("an environment value read as JSON of the wrong type: the error says how to write it", () => {
+    throwsConfigError(
+      () => loadConfig({ env: { CARBONPROOF_ORACLE__MQTT__PASSWORD: "123456" } }),
+      /mqtt\.password: .*expected string/,
+      /quote a text that looks like a number or true\/false \('"123456"'\), and write a list as JSON/,
+    );
+    assert.equal(loadConfig({ env: { CARBONPROOF_ORACLE__MQTT__PASSWORD: '"123456"' } }).mqtt.password, "123456");
+  });
+
+  test("a country the factor set has no grid factor for is refused at start, naming the facility (and the upper-case code when that is the one)", () => {
+    throwsConfigError(
+      () => SdkCalculator.fromConfig(parseConfig({ facilities: { kangaita: { country: "ken" } } })),
+      /^facilities\.kangaita\.country: factor set .+ has no grid factor for "ken": write it in upper case, "KEN"; every electricity reading of kangaita would be refused$/,
+    );
+    throwsConfigError(
+      () => SdkCalculator.fromConfig(parseConfig({ facilities: { kangaita: { country: "XXX" } } })),
+      /has no grid factor for "XXX" \(its \d+ countries are ISO 3166-1 alpha-3 codes, e\.g\. [A-Z]{3}, /,
+    );
+    assert.ok(SdkCalculator.fromConfig(parseConfig({ facilities: { kangaita: { country: "KEN" } } })));
+  });
+});
+
 describe("methodology.factorSetFile: a factor set of the operator's instead of the built-in one", () => {
   /** A file in the temp dir holding `text`; its path. */
   function file(name: string, text: string): string {

@@ -24,7 +24,12 @@ export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || raw === undefined) continue;
-    const path = name.slice(ENV_PREFIX.length).split("__").map(camel);
+    // a facility's id is a key, not a setting's name: lower-cased, its underscores kept
+    // (`…__FACILITIES__PLANT_1__COUNTRY` sets facilities["plant_1"].country, not "plant1")
+    const path = name
+      .slice(ENV_PREFIX.length)
+      .split("__")
+      .map((segment, i, all) => (i === 1 && all[0] === "FACILITIES" ? segment.toLowerCase() : camel(segment)));
     let value: unknown = raw;
     try {
       value = JSON.parse(raw);
@@ -74,9 +79,19 @@ function resolveFilePaths(fromFile: unknown, dir: string): unknown {
 export function parseConfig(input: unknown, source = "configuration"): Config {
   const r = configSchema.safeParse(input);
   if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => `  - ${i.path.join(".") || "(root)"}: ${i.message}`);
+  // a record's key refused: zod says "Invalid key in record" and nests the key schema's own words
+  const message = (i: (typeof r.error.issues)[number]): string =>
+    i.code === "invalid_key" && i.issues.length > 0 ? i.issues.map((n) => n.message).join("; ") : i.message;
+  const lines = r.error.issues.map((i) => `  - ${i.path.join(".") || "(root)"}: ${message(i)}`);
+  // an environment value is JSON when it parses as JSON: 123456 is a number, a bare URL a string
+  const typed = r.error.issues.some(
+    (i) => i.code === "invalid_type" && (i.expected === "string" || i.expected === "array"),
+  );
+  const hint = typed
+    ? `\nAn ${ENV_PREFIX}* value is read as JSON when it is JSON: quote a text that looks like a number or true/false ('"123456"'), and write a list as JSON ('["https://a.example"]').`
+    : "";
   throw new ConfigError(
-    `${source} is invalid:\n${lines.join("\n")}\nFix these keys in the config file or the ${ENV_PREFIX}* environment variables (docs/oracle.md lists them).`,
+    `${source} is invalid:\n${lines.join("\n")}\nFix these keys in the config file or the ${ENV_PREFIX}* environment variables (docs/oracle.md lists them).${hint}`,
     { cause: r.error },
   );
 }

@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { z } from "zod";
+import { ID_PATTERN } from "../../../sdk/src/index.ts";
 
 /**
  * The oracle node's whole configuration, parsed once at start (file, then
@@ -372,7 +373,11 @@ export const configSchema = z
     /** Per facility, what readings do not carry (sdk `FacilityContext`): grid country, biogenic share of stack CO2, contractual factor. */
     facilities: z
       .record(
-        z.string(),
+        // the facility id its readings carry: a key no reading can carry would configure nothing
+        z.string().regex(ID_PATTERN, {
+          error: (i) =>
+            `facility ${JSON.stringify(i.input)} is not a facility id (1–32 characters of a-z, 0-9, '.', '_', '-', starting with a letter or digit, as its readings' facilityId): its readings would be computed without this context`,
+        }),
         z.strictObject({
           country: z.string().length(3).optional(),
           flueGasBiogenicShareBp: z.number().int().min(0).max(10_000).optional(),
