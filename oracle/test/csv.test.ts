@@ -155,6 +155,20 @@ test("a header that does not name the reading's columns (a typo, a column twice,
   }
 });
 
+test("devices read from the chain without a DeviceRegistry address: refused before the file is read or a database opened, as the node refuses to start", async () => {
+  const dir = tempDir();
+  try {
+    const config = parseConfig({ dataDir: dir.dir, devices: { source: "chain" } });
+    await assert.rejects(
+      importCsvText({ config, logger: quietLogger(), calculator: sdkCalculator(), csv: "not,read\n" }),
+      /^Error: devices\.source = chain needs chain\.deviceRegistry \(the DeviceRegistry address\): set it, or use devices\.source = file$/,
+    );
+    assert.equal(existsSync(join(dir.dir, "oracle.db")), false);
+  } finally {
+    dir.cleanup();
+  }
+});
+
 /** The sdk's `carbonproof` binary, run as `npx carbonproof` runs it. */
 const SDK_CLI = fileURLToPath(new URL("../../sdk/src/cli/main.ts", import.meta.url));
 

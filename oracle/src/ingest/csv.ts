@@ -117,6 +117,11 @@ export async function importCsv(opts: {
    */
   signal?: AbortSignal;
 }): Promise<ImportCounts> {
+  // as the node refuses to start (node.ts), before the file is read or a database opened
+  if (!opts.devices && opts.config.devices.source === "chain" && !opts.config.chain.deviceRegistry)
+    throw new Error(
+      "devices.source = chain needs chain.deviceRegistry (the DeviceRegistry address): set it, or use devices.source = file",
+    );
   let total = -1; // the header is not a row
   const counts = noRows();
   let checking = true;
