@@ -527,6 +527,34 @@ export function explorerTests(env: ExplorerTestEnv): void {
     assert.ok(overflow <= 1, `the lineage page is ${overflow} px wider than a 375 px phone`);
     await context.close();
   });
+
+  test("Clear empties the filter dropdowns along with the list (it navigates on the client)", async () => {
+    const { context, page } = await newPage();
+    const valueOf = (selector: string) => page.locator(selector).inputValue();
+    // an explorer list (FilterForm): the status dropdown
+    await page.goto(`${web()}/explorer/listings?status=Open`);
+    assert.equal(await valueOf("#filter-status"), "Open");
+    await page.locator("form.filters").getByRole("link", { name: "Clear" }).click();
+    await page.waitForURL(`${web()}/explorer/listings`);
+    // React keeps a mounted <select>'s choice when its defaultValue changes: fails unless remounted
+    await page.waitForFunction(() => document.querySelector<HTMLSelectElement>("#filter-status")?.value === "", null, {
+      timeout: 10_000,
+    });
+    // the totals page's own form: facility and period
+    await page.goto(`${web()}/explorer/totals?facility=${FACILITY}&period=year`);
+    assert.equal(await valueOf("#t-period"), "year");
+    assert.equal(await valueOf("#t-facility"), FACILITY);
+    await page.locator("form.filters").getByRole("link", { name: "Clear" }).click();
+    await page.waitForURL(`${web()}/explorer/totals`);
+    await page.waitForFunction(
+      () =>
+        document.querySelector<HTMLSelectElement>("#t-period")?.value === "month" &&
+        document.querySelector<HTMLSelectElement>("#t-facility")?.value === "",
+      null,
+      { timeout: 10_000 },
+    );
+    await context.close();
+  });
 }
 
 /** The report JSON's on-chain totals (`emissions.attested`; integers as decimal strings). */

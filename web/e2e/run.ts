@@ -328,6 +328,50 @@ shortfallTests({
   connect,
   waitConfirmed: (page) => waitConfirmed(page),
 });
+// After the tests that pick seed-demo listings by their place in the list (detailPages: listingCount - 3).
+test("buying all that is left keeps the purchase's confirmation in view; the sold-out note follows it", async () => {
+  // the seller's own small lot, open for a year (shortfalls moved the chain's clock past a challenge window)
+  const seller = await walletPage(SELLER);
+  await seller.page.goto(`${stack.webUrl}/sell`);
+  await connect(seller.page);
+  await seller.page.getByLabel("Amount (tonnes CO2e)").fill("0.05");
+  await seller.page.getByLabel(/^Price per tonne/).fill("30");
+  await seller.page.getByLabel("Open for (days)").fill("365");
+  await seller.page.getByTestId("list").click();
+  await seller.page.locator("[data-tx=confirmed]", { hasText: "List 0.050 t CO2e" }).waitFor({ timeout: TX_TIMEOUT });
+  const lot = seller.page.getByTestId("own-listings").locator("li", { hasText: "0.050 t CO2e" }).last();
+  await lot.waitFor();
+  const id = await lot.getAttribute("data-own-listing");
+  await seller.context.close();
+
+  const { context, page } = await walletPage(BUYER);
+  await page.goto(`${stack.webUrl}/listing/${id}`);
+  await connect(page);
+  await page.getByRole("button", { name: "Buy all" }).click();
+  await page.getByTestId("quote").waitFor();
+  const approve = page.getByTestId("approve");
+  if (await approve.isVisible()) {
+    await approve.click();
+    await waitConfirmed(page);
+  }
+  await page.getByTestId("buy").click();
+  await page.locator("[data-tx=confirmed]", { hasText: "Buy 0.050 t CO2e" }).waitFor({ timeout: TX_TIMEOUT });
+  // the page reads the listing again after the purchase: nothing is left
+  await page.getByTestId("available").filter({ hasText: "0.000 t CO2e" }).waitFor({ timeout: 15_000 });
+  const main = await page.locator("main").innerText();
+  assert.equal(
+    await page.locator("[data-tx=confirmed]", { hasText: "Buy 0.050 t CO2e" }).isVisible(),
+    true,
+    `the purchase's confirmation is gone once the listing reads sold out:\n${main}`,
+  );
+  assert.match(main, /The credits are in your wallet/);
+  assert.equal(await page.getByRole("alert").filter({ hasText: "sold out" }).count(), 0, main);
+  assert.equal(await page.getByTestId("listing-now-closed").isVisible(), true, main);
+  await shot(page, "15c-bought-all");
+  await axe(page, "listing-bought-all");
+  await context.close();
+});
+
 // Report, dashboard and search while the indexer is held behind the head (a stack of its own, behind an RPC proxy).
 notIndexedYetTests(log);
 

@@ -18,7 +18,15 @@ import {
 } from "@/lib/chain/reads.ts";
 import { describeError } from "@/lib/errors.ts";
 import { parseUintId } from "@/lib/ids.ts";
-import { amountProblem, balanceCovers, isNativePayment, paymentValue, purchaseStep, quote } from "@/lib/quote.ts";
+import {
+  amountProblem,
+  balanceCovers,
+  isNativePayment,
+  paymentValue,
+  purchasePanel,
+  purchaseStep,
+  quote,
+} from "@/lib/quote.ts";
 import { initialIrreversibleForm, irreversibleFormReducer } from "@/lib/irreversibleForm.ts";
 import { retirementDetails, type FieldErrors } from "@/lib/retirement.ts";
 import {
@@ -146,21 +154,23 @@ export function BuyView({ id }: { id: string }) {
           <dd>{new Date(listing.expiresAt * 1000).toISOString().slice(0, 10)}</dd>
         </dl>
       </section>
-      {closed ? (
-        <p role="alert" className="status status--bad">
-          This listing is sold out, cancelled or expired. <Link href="/">Find another one on the market.</Link>
-        </p>
-      ) : !address ? (
-        <div className="panel">
-          <p>Connect your wallet to buy. Browsing needs no wallet.</p>
-          <WalletButton />
-        </div>
+      {!address ? (
+        closed ? (
+          <ListingClosed />
+        ) : (
+          <div className="panel">
+            <p>Connect your wallet to buy. Browsing needs no wallet.</p>
+            <WalletButton />
+          </div>
+        )
       ) : (
+        // also once closed: a purchase that emptied the listing keeps its outcome in view
         <PurchaseForm
           // keyed by account: a wallet account switch starts a fresh form (beneficiary = the new account)
           key={address}
           listingId={listingId}
           listing={listing}
+          closed={closed}
           tokenDecimals={token.decimals}
           tokenSymbol={token.symbol}
           feeBps={feeBps!}
@@ -174,9 +184,20 @@ export function BuyView({ id }: { id: string }) {
   );
 }
 
+/** Why nothing can be bought here, for a listing closed before this buyer sent anything. */
+function ListingClosed() {
+  return (
+    <p role="alert" className="status status--bad" data-testid="listing-closed">
+      This listing is sold out, cancelled or expired. <Link href="/">Find another one on the market.</Link>
+    </p>
+  );
+}
+
 function PurchaseForm(props: {
   listingId: bigint;
   listing: Awaited<ReturnType<typeof readListing>>;
+  /** Sold out, cancelled or expired, as last read (maybe by this buyer's own purchase). */
+  closed: boolean;
   tokenDecimals: number;
   tokenSymbol: string;
   feeBps: number;
@@ -219,6 +240,27 @@ function PurchaseForm(props: {
   const native = isNativePayment(listing.paymentToken);
   const step = qt ? purchaseStep(native, props.allowance, qt) : undefined;
   const affordable = qt && props.balance !== undefined ? balanceCovers(native, props.balance, qt) : true;
+  const panel = purchasePanel(props.closed, tx.state.status);
+  const boughtToWallet =
+    tx.state.status === "confirmed" && mode === "buy" ? (
+      <p>
+        The credits are in your wallet. <Link href="/portfolio">Open your portfolio</Link> to retire or resell them.
+      </p>
+    ) : null;
+  if (panel === "closed") return <ListingClosed />;
+  if (panel === "outcome")
+    return (
+      <section className="panel" aria-labelledby="buy-heading" data-testid="purchase-outcome">
+        <h2 id="buy-heading">Your purchase</h2>
+        <TxStatus state={tx.state} explorerUrl={runtime.explorerUrl} />
+        <MintedCertificate id={certificateId} />
+        {boughtToWallet}
+        <p className="muted" data-testid="listing-now-closed">
+          Nothing is left to buy here now: the listing is sold out, cancelled or expired.{" "}
+          <Link href="/">Find another one on the market.</Link>
+        </p>
+      </section>
+    );
 
   async function approve() {
     if (!qt) return;
@@ -439,11 +481,7 @@ function PurchaseForm(props: {
       </div>
       <TxStatus state={tx.state} explorerUrl={runtime.explorerUrl} />
       <MintedCertificate id={certificateId} />
-      {tx.state.status === "confirmed" && mode === "buy" ? (
-        <p>
-          The credits are in your wallet. <Link href="/portfolio">Open your portfolio</Link> to retire or resell them.
-        </p>
-      ) : null}
+      {boughtToWallet}
     </form>
   );
 }

@@ -12,6 +12,7 @@ import {
   filterListings,
   filtersFromParams,
   filtersToParams,
+  maxPriceFieldText,
   paymentTokensOf,
   priceToken,
   sortListings,
@@ -32,7 +33,8 @@ export function MarketView() {
   const [filters, setFilters] = useState<MarketFilters>(initial.filters);
   const [sort, setSort] = useState<SortKey>(initial.sort);
   const [dir, setDir] = useState<SortDirection>(initial.dir);
-  const [maxPriceText, setMaxPriceText] = useState("");
+  // undefined until the buyer types: the field then shows the URL's max price (maxPriceFieldText)
+  const [typedMaxPrice, setMaxPriceText] = useState<string | undefined>();
   const [shown, setShown] = useState(PAGE);
   const market = useChainQuery(["market"], (client, addresses) => readMarket(client, addresses, runtime.facilities), {
     refetchIntervalMs: 15_000,
@@ -73,6 +75,7 @@ export function MarketView() {
     setFilters((old) => ({ ...old, ...patch }));
     setShown(PAGE);
   };
+  const maxPriceText = maxPriceFieldText(typedMaxPrice, filters.maxPricePerTonne, token ? decimals : undefined);
   const maxPriceError = maxPriceText
     ? parseTokenAmount(maxPriceText, decimals).ok
       ? undefined
@@ -254,7 +257,7 @@ export function MarketView() {
                   <td data-label="Project">
                     <Link href={`/credit/${l.tokenId}`}>{l.projectName}</Link>
                   </td>
-                  <td data-label="Facility">{runtime.facilities[l.facilityId]?.name ?? l.facilityId}</td>
+                  <td data-label="Facility">{l.facilityName ?? l.facilityId}</td>
                   <td data-label="Country">{l.country ?? "—"}</td>
                   <td data-label="Methodology">{l.methodology}</td>
                   <td data-label="Vintage" className="num">

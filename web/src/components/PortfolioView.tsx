@@ -4,6 +4,8 @@ import Link from "next/link";
 import { useChainQuery } from "@/lib/chain/hooks.ts";
 import { readPortfolio } from "@/lib/chain/reads.ts";
 import { describeError } from "@/lib/errors.ts";
+import { formatDateTime } from "@/lib/explorer/format.ts";
+import { ownListingStatus } from "@/lib/listings.ts";
 import { formatTonnes } from "@/lib/units.ts";
 import { RequireWallet } from "./RequireWallet.tsx";
 import { NumTh } from "@/components/NumTh.tsx";
@@ -23,7 +25,8 @@ function Portfolio({ account }: { account: `0x${string}` }) {
         {describeError(q.error).message}
       </p>
     );
-  const { holdings, listings, certificates } = q.data;
+  const { holdings, listings, certificates, nowS } = q.data;
+  const open = listings.filter((l) => ownListingStatus(l, nowS) === "open");
   const total = holdings.reduce((s, h) => s + h.balanceKg, 0n);
   return (
     <>
@@ -70,13 +73,16 @@ function Portfolio({ account }: { account: `0x${string}` }) {
         )}
       </section>
       <section aria-labelledby="listings">
-        <h2 id="listings">Open listings: {listings.length}</h2>
+        <h2 id="listings">Open listings: {open.length}</h2>
         {listings.length ? (
           <ul>
             {listings.map((l) => (
               <li key={l.listingId.toString()}>
                 <Link href={`/listing/${l.listingId}`}>Listing {l.listingId.toString()}</Link>:{" "}
-                {formatTonnes(l.remaining)} in escrow
+                {formatTonnes(l.remaining)} in escrow,{" "}
+                {ownListingStatus(l, nowS) === "expired"
+                  ? `expired ${formatDateTime(l.expiresAt)}: cancel it under Manage listings to get them back`
+                  : `open until ${formatDateTime(l.expiresAt)}`}
               </li>
             ))}
           </ul>

@@ -8,6 +8,9 @@ import { carbonCreditsAbi, marketplaceAbi } from "@/lib/chain/abis.ts";
 import { useChainQuery, useTransaction } from "@/lib/chain/hooks.ts";
 import { readPaymentToken, readPortfolio, type Listing } from "@/lib/chain/reads.ts";
 import { describeError } from "@/lib/errors.ts";
+import { formatDateTime } from "@/lib/explorer/format.ts";
+import { parseListingDays } from "@/lib/listingDays.ts";
+import { ownListingStatus } from "@/lib/listings.ts";
 import {
   formatTokenAmount,
   formatTonnes,
@@ -57,6 +60,9 @@ function Sell({ account }: { account: `0x${string}` }) {
       </p>
     );
   const { portfolio, approved, token, listingTokens } = q.data;
+  const status = (l: Listing) => ownListingStatus(l, portfolio.nowS);
+  const open = portfolio.listings.filter((l) => status(l) === "open");
+  const expired = portfolio.listings.filter((l) => status(l) === "expired");
   return (
     <>
       <NewListing
@@ -68,16 +74,35 @@ function Sell({ account }: { account: `0x${string}` }) {
       />
       <section aria-labelledby="own-listings">
         <h2 id="own-listings">Your open listings</h2>
-        {portfolio.listings.length === 0 ? (
+        {open.length === 0 ? (
           <p>You have no open listing.</p>
         ) : (
           <ul className="checks" data-testid="own-listings">
-            {portfolio.listings.map((l) => (
-              <OwnListing key={l.listingId.toString()} listing={l} token={tokenOfListing(l, listingTokens)} />
+            {open.map((l) => (
+              <OwnListing
+                key={l.listingId.toString()}
+                listing={l}
+                expired={false}
+                token={tokenOfListing(l, listingTokens)}
+              />
             ))}
           </ul>
         )}
       </section>
+      {expired.length ? (
+        <section aria-labelledby="expired-listings">
+          <h2 id="expired-listings">Your expired listings</h2>
+          <p>
+            Buyers can no longer buy from these; their credits stay in escrow until you cancel the listing, which
+            returns them to your wallet.
+          </p>
+          <ul className="checks" data-testid="expired-listings">
+            {expired.map((l) => (
+              <OwnListing key={l.listingId.toString()} listing={l} expired token={tokenOfListing(l, listingTokens)} />
+            ))}
+          </ul>
+        </section>
+      ) : null}
       <p className="muted">
         Listed credits are held in escrow by the marketplace until sold or cancelled; a protocol fee is taken from each
         sale. Chain: {runtime.chainName}.
@@ -100,7 +125,8 @@ function NewListing(props: {
   const [amountText, setAmountText] = useState("");
   const [priceText, setPriceText] = useState("");
   const [minFillText, setMinFillText] = useState("0.001");
-  const [days, setDays] = useState(30);
+  // kept as typed: read (and checked) by parseListingDays, not clamped on each keystroke
+  const [daysText, setDaysText] = useState("30");
   const holding = props.holdings.find((h) => h.tokenId.toString() === tokenText) ?? props.holdings[0];
   if (!holding)
     return (
@@ -121,7 +147,8 @@ function NewListing(props: {
     : amount.ok && minFill.value > amount.value
       ? "The smallest purchase cannot exceed the amount listed."
       : undefined;
-  const invalid = Boolean(amountError || !perKg.ok || minFillError);
+  const days = parseListingDays(daysText);
+  const invalid = Boolean(amountError || !perKg.ok || minFillError || !days.ok);
 
   async function submit() {
     if (!props.approved) {
@@ -135,8 +162,8 @@ function NewListing(props: {
       });
       return;
     }
-    if (invalid || !amount.ok || !perKg.ok || !minFill.ok) return;
-    const expiresAt = BigInt(Math.floor(Date.now() / 1000) + days * 86_400);
+    if (invalid || !amount.ok || !perKg.ok || !minFill.ok || !days.ok) return;
+    const expiresAt = BigInt(Math.floor(Date.now() / 1000) + days.value * 86_400);
     await tx.send({
       label: `List ${formatTonnes(amount.value)}`,
       address: runtime.addresses.Marketplace!,
@@ -206,12 +233,15 @@ function NewListing(props: {
           <label htmlFor="sell-days">Open for (days)</label>
           <input
             id="sell-days"
-            type="number"
-            min={1}
-            max={365}
-            value={days}
-            onChange={(e) => setDays(Math.max(1, Math.min(365, Number(e.target.value) || 1)))}
+            inputMode="numeric"
+            value={daysText}
+            aria-invalid={days.ok ? undefined : true}
+            aria-describedby="sell-days-error"
+            onChange={(e) => setDaysText(e.target.value)}
           />
+          <p id="sell-days-error" className="error" aria-live="polite">
+            {days.ok ? "" : days.error}
+          </p>
         </div>
       </div>
       <ol className="steps">
@@ -230,7 +260,19 @@ function NewListing(props: {
   );
 }
 
-function OwnListing({ listing, token }: { listing: Listing; token: TokenLabel | undefined }) {
+/**
+ * One of the seller's listings with credits in escrow. An expired one can no longer be bought:
+ * only a cancel is offered (it returns the credits), not a new price.
+ */
+function OwnListing({
+  listing,
+  expired,
+  token,
+}: {
+  listing: Listing;
+  expired: boolean;
+  token: TokenLabel | undefined;
+}) {
   const runtime = useRuntimeConfig();
   const tx = useTransaction({ key: `listing-${listing.listingId}` });
   const [priceText, setPriceText] = useState("");
@@ -240,7 +282,7 @@ function OwnListing({ listing, token }: { listing: Listing; token: TokenLabel | 
     : ({ ok: false, error: `The payment token ${listing.paymentToken} could not be read.` } as const);
   const id = listing.listingId.toString();
   return (
-    <li data-own-listing={id}>
+    <li data-own-listing={id} data-expired={expired ? "true" : undefined}>
       <p>
         <strong>
           <Link href={`/listing/${id}`}>Listing {id}</Link>
@@ -250,13 +292,20 @@ function OwnListing({ listing, token }: { listing: Listing; token: TokenLabel | 
         {token
           ? `${formatTokenAmount(pricePerTonne(listing.unitPrice), token.decimals)} ${symbol} per tonne`
           : `a price in token ${listing.paymentToken}, which could not be read`}
+        {expired ? (
+          <>
+            . <strong>Expired</strong> {formatDateTime(listing.expiresAt)}: cancel it to get the credits back.
+          </>
+        ) : (
+          <>, open until {formatDateTime(listing.expiresAt)}</>
+        )}
       </p>
       <form
         className="actions"
-        aria-label={`Change the price of listing ${id}`}
+        aria-label={expired ? `Cancel listing ${id}` : `Change the price of listing ${id}`}
         onSubmit={(e) => {
           e.preventDefault();
-          if (!perKg.ok) return;
+          if (expired || !perKg.ok) return;
           void tx.send({
             label: `New price for listing ${id}`,
             address: runtime.addresses.Marketplace!,
@@ -267,23 +316,27 @@ function OwnListing({ listing, token }: { listing: Listing; token: TokenLabel | 
           });
         }}
       >
-        <label htmlFor={`price-${id}`} className="visually-hidden">
-          New price per tonne for listing {id} ({symbol})
-        </label>
-        <input
-          id={`price-${id}`}
-          inputMode="decimal"
-          placeholder={`New price / t (${symbol})`}
-          value={priceText}
-          style={{ maxWidth: "12rem" }}
-          onChange={(e) => setPriceText(e.target.value)}
-        />
-        <button type="submit" className="secondary" disabled={!perKg.ok || tx.busy}>
-          Update price
-        </button>
+        {expired ? null : (
+          <>
+            <label htmlFor={`price-${id}`} className="visually-hidden">
+              New price per tonne for listing {id} ({symbol})
+            </label>
+            <input
+              id={`price-${id}`}
+              inputMode="decimal"
+              placeholder={`New price / t (${symbol})`}
+              value={priceText}
+              style={{ maxWidth: "12rem" }}
+              onChange={(e) => setPriceText(e.target.value)}
+            />
+            <button type="submit" className="secondary" disabled={!perKg.ok || tx.busy}>
+              Update price
+            </button>
+          </>
+        )}
         <button
           type="button"
-          className="secondary"
+          className={expired ? undefined : "secondary"}
           disabled={tx.busy}
           data-testid={`cancel-${id}`}
           onClick={() =>
@@ -297,10 +350,10 @@ function OwnListing({ listing, token }: { listing: Listing; token: TokenLabel | 
             })
           }
         >
-          Cancel listing
+          {expired ? "Cancel and take the credits back" : "Cancel listing"}
         </button>
       </form>
-      {priceText && !perKg.ok ? <p className="error">{perKg.error}</p> : null}
+      {!expired && priceText && !perKg.ok ? <p className="error">{perKg.error}</p> : null}
       <TxStatus state={tx.state} explorerUrl={runtime.explorerUrl} />
     </li>
   );

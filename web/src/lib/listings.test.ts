@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { foldListingEvents, type ListedEvent } from "./listings.ts";
+import { foldListingEvents, ownListingStatus, type ListedEvent } from "./listings.ts";
 
 const at = (blockNumber: number, logIndex = 0) => ({ blockNumber: BigInt(blockNumber), logIndex });
 const listed = (id: number, amount: bigint, block: number): ListedEvent => ({
@@ -43,4 +43,14 @@ test("partial buys lower what remains, cancels close, the last price update wins
 test("events of unknown listings are ignored", () => {
   const state = foldListingEvents([], [{ ...at(1), args: { listingId: 9n, unitPrice: 1n } }], [], []);
   assert.deepEqual(state, []);
+});
+
+test("a seller's listing with credits in escrow is expired from its expiry on, by chain time", () => {
+  const l = { remaining: 500n, expiresAt: 2_000_000_000 };
+  assert.equal(ownListingStatus(l, 1_999_999_999), "open");
+  // the Marketplace refuses a purchase at block.timestamp == expiresAt already
+  assert.equal(ownListingStatus(l, 2_000_000_000), "expired");
+  assert.equal(ownListingStatus(l, 2_100_000_000), "expired");
+  assert.equal(ownListingStatus({ ...l, remaining: 0n }, 2_100_000_000), "closed");
+  assert.equal(ownListingStatus({ ...l, remaining: 0n }, 1), "closed");
 });

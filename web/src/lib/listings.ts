@@ -72,3 +72,18 @@ export function foldListingEvents(
   }
   return [...state.values()].sort((a, b) => (a.listingId < b.listingId ? -1 : 1));
 }
+
+/**
+ * A listing as its seller sees it: `open` while it can be bought, `expired` once the chain's time
+ * reaches `expiresAt` with credits still in escrow (Marketplace refuses purchases from then on;
+ * only a cancel returns the credits, and a new price would change nothing), `closed` when nothing
+ * is left (sold out or cancelled).
+ */
+export function ownListingStatus(
+  l: Pick<ListingState, "remaining" | "expiresAt">,
+  nowS: number,
+): "open" | "expired" | "closed" {
+  if (l.remaining === 0n) return "closed";
+  // Marketplace._buy: `block.timestamp >= expiresAt` reverts MarketplaceListingExpired
+  return nowS >= l.expiresAt ? "expired" : "open";
+}

@@ -6,6 +6,7 @@ import {
   priceToken,
   filtersFromParams,
   filtersToParams,
+  maxPriceFieldText,
   sortListings,
   type MarketListing,
 } from "./market.ts";
@@ -20,6 +21,7 @@ function listing(over: Partial<MarketListing>): MarketListing {
     projectId: 1,
     projectName: "Kangaita firewood efficiency",
     facilityId: "ktda-kangaita",
+    facilityName: undefined,
     country: "KEN",
     methodology: "flue-gas-v1",
     vintage: 2026,
@@ -135,4 +137,32 @@ test("a max price applies in one token only: the chosen one, or the only one lis
   assert.equal(priceToken([mixed[0]!, mixed[2]!], {}), TUSD);
   const back = filtersFromParams(filtersToParams({ paymentToken: ETH }, "price", "asc"));
   assert.deepEqual(back.filters, { paymentToken: ETH });
+});
+
+test("search matches the facility's name as the table shows it, not only its id", () => {
+  const named = [
+    listing({ listingId: 1n, facilityId: "ktda-kangaita", facilityName: "Kangaita Tea Factory" }),
+    listing({ listingId: 2n, facilityId: "lk-dryer-7", facilityName: undefined, projectName: "Ceylon tea dryers" }),
+  ];
+  assert.deepEqual(
+    filterListings(named, { text: "kangaita tea factory" }).map((l) => l.listingId),
+    [1n],
+  );
+  assert.deepEqual(
+    filterListings(named, { text: "lk-dryer" }).map((l) => l.listingId),
+    [2n],
+  );
+});
+
+test("the max-price field shows the URL's max price in the token's units until the buyer types", () => {
+  // /?maxPrice=25500000 in a 6-decimal token: 25.5 per tonne
+  assert.equal(maxPriceFieldText(undefined, 25_500_000n, 6), "25.5");
+  assert.equal(maxPriceFieldText(undefined, 20_000_000_000_000_000n, 18), "0.02");
+  assert.equal(maxPriceFieldText(undefined, 7n, 0), "7");
+  // what the buyer typed wins, an empty field included
+  assert.equal(maxPriceFieldText("", 25_500_000n, 6), "");
+  assert.equal(maxPriceFieldText("1,000", 25_500_000n, 6), "1,000");
+  // no filter, or no token to read it in (several listed, none chosen)
+  assert.equal(maxPriceFieldText(undefined, undefined, 6), "");
+  assert.equal(maxPriceFieldText(undefined, 25_500_000n, undefined), "");
 });

@@ -3,6 +3,7 @@
  * shape of a listing as the page shows it, the filters (vintage, country,
  * methodology, price) and the sort orders.
  */
+import { tokenAmountInputValue } from "./units.ts";
 
 /** Where a credit stands with respect to the challenge windows of the attestations behind it. */
 export type ChallengeStatus = "cleared" | "challenged" | "revoked";
@@ -18,6 +19,8 @@ export type MarketListing = {
   projectId: number;
   projectName: string;
   facilityId: string;
+  /** The facility's name in the runtime's facility directory (what the table shows), if it has one. */
+  facilityName: string | undefined;
   /** ISO 3166-1 alpha-3, or undefined when the chain does not say. */
   country: string | undefined;
   methodology: string;
@@ -50,7 +53,7 @@ export type MarketFilters = {
    */
   maxPricePerTonne?: bigint;
   verifiedOnly?: boolean;
-  /** Free text over project, facility and country. */
+  /** Free text over project, facility (id and name) and country. */
   text?: string;
 };
 
@@ -71,6 +74,22 @@ export function priceToken(listings: readonly MarketListing[], f: MarketFilters)
   return tokens.length === 1 ? tokens[0] : undefined;
 }
 
+/**
+ * The max-price field's text: what the buyer typed, else the price filter in force (from the
+ * URL's `maxPrice`, base units of the price token) in that token's units, so a shared
+ * `/?maxPrice=…` shows the price it filters by. Empty while no token is known (`decimals`
+ * undefined: several tokens listed and none chosen, when no max price applies).
+ */
+export function maxPriceFieldText(
+  typed: string | undefined,
+  maxPricePerTonne: bigint | undefined,
+  decimals: number | undefined,
+): string {
+  if (typed !== undefined) return typed;
+  if (maxPricePerTonne === undefined || decimals === undefined) return "";
+  return tokenAmountInputValue(maxPricePerTonne, decimals);
+}
+
 export function filterListings(listings: readonly MarketListing[], f: MarketFilters): MarketListing[] {
   const text = f.text?.trim().toLowerCase();
   const maxPriceToken = f.maxPricePerTonne === undefined ? undefined : priceToken(listings, f);
@@ -85,7 +104,8 @@ export function filterListings(listings: readonly MarketListing[], f: MarketFilt
       // with one chosen, the paymentToken condition above keeps that token's listings only
       (maxPriceToken === undefined || l.pricePerKg * 1000n <= f.maxPricePerTonne!) &&
       (!f.verifiedOnly || l.verified) &&
-      (!text || `${l.projectName} ${l.facilityId} ${l.country ?? ""}`.toLowerCase().includes(text)),
+      (!text ||
+        `${l.projectName} ${l.facilityId} ${l.facilityName ?? ""} ${l.country ?? ""}`.toLowerCase().includes(text)),
   );
 }
 

@@ -7,6 +7,7 @@ import {
   isNativePayment,
   nextStep,
   paymentValue,
+  purchasePanel,
   purchaseStep,
   quote,
 } from "./quote.ts";
@@ -63,4 +64,14 @@ test("an ERC-20 listing sends no value and waits for its allowance before choosi
   assert.equal(purchaseStep(false, q.maxTotalPrice, q), "buy");
   assert.equal(paymentValue(false, q), undefined);
   assert.equal(balanceCovers(false, q.totalPrice, q), false, "the worst case counts");
+});
+
+test("a purchase that empties the listing keeps its outcome in view; a listing closed before shows why", () => {
+  // "Buy all" or buy-and-retire of everything left: the refetch reads remaining = 0
+  assert.equal(purchasePanel(true, "confirmed"), "outcome");
+  assert.equal(purchasePanel(true, "pending"), "outcome");
+  assert.equal(purchasePanel(true, "failed"), "outcome");
+  assert.equal(purchasePanel(true, "idle"), "closed");
+  assert.equal(purchasePanel(false, "confirmed"), "form");
+  assert.equal(purchasePanel(false, "idle"), "form");
 });

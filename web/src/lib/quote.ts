@@ -77,3 +77,17 @@ export function paymentValue(native: boolean, q: Quote): bigint | undefined {
 export function balanceCovers(native: boolean, balance: bigint, q: Quote): boolean {
   return native ? balance >= q.totalPrice : canAfford(balance, q);
 }
+
+/** Where the buyer's transaction on the buy page stands (hooks.ts `TxState`'s status). */
+export type PurchaseTxStatus = "idle" | "wallet" | "pending" | "confirmed" | "failed";
+
+/**
+ * What the buy page shows under the listing: the purchase form while the listing is open. Once it
+ * is closed (sold out, cancelled or expired), the outcome of this buyer's transaction if there is
+ * one — a "Buy all" empties the listing, and its confirmation and certificate link must stay in
+ * view — else why nothing can be bought.
+ */
+export function purchasePanel(closed: boolean, tx: PurchaseTxStatus): "form" | "outcome" | "closed" {
+  if (!closed) return "form";
+  return tx === "idle" ? "closed" : "outcome";
+}

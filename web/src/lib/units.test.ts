@@ -8,6 +8,7 @@ import {
   parseTonnes,
   pricePerKgFromTonne,
   parseUnitPrice,
+  tokenAmountInputValue,
   tokenOfListing,
   tonnesInputValue,
   formatDuration,
@@ -63,6 +64,19 @@ test("tonnes input value round-trips through parseTonnes", () => {
   for (const kg of [1n, 10n, 999n, 1000n, 1234n, 98765432n]) {
     const r = parseTonnes(tonnesInputValue(kg));
     assert.deepEqual(r, { ok: true, value: kg });
+  }
+});
+
+test("a token amount as typed round-trips through parseTokenAmount", () => {
+  for (const [amount, decimals] of [
+    [1n, 6],
+    [25_500_000n, 6],
+    [1_000_000_000_000n, 6],
+    [20_000_000_000_000_000n, 18],
+    [7n, 0],
+  ] as const) {
+    assert.doesNotMatch(tokenAmountInputValue(amount, decimals), /,/);
+    assert.deepEqual(parseTokenAmount(tokenAmountInputValue(amount, decimals), decimals), { ok: true, value: amount });
   }
 });
 

@@ -96,6 +96,17 @@ export function formatTokenAmount(amount: bigint, decimals: number): string {
   return `${negative ? "-" : ""}${groupThousands(whole.toString())}.${frac}`;
 }
 
+/**
+ * Base units of a token with `decimals` places as a person types them, the inverse of
+ * parseTokenAmount: `12500000n`, 6 → `"12.5"` (no thousands separators, no trailing zeros).
+ */
+export function tokenAmountInputValue(amount: bigint, decimals: number): string {
+  const base = 10n ** BigInt(decimals);
+  const whole = amount / base;
+  const frac = decimals > 0 ? (amount % base).toString().padStart(decimals, "0").replace(/0+$/, "") : "";
+  return frac ? `${whole}.${frac}` : whole.toString();
+}
+
 /** `"12.5"` in a token with `decimals` places → base units; rejects more decimals than the token has. */
 export function parseTokenAmount(input: string, decimals: number): ParseResult {
   const trimmed = input.trim();

@@ -12,6 +12,7 @@ import { carbonCreditsAbi } from "@/lib/chain/abis.ts";
 import { walkEventOptions } from "@/lib/chain/events.ts";
 import { useChainQuery, useTransaction } from "@/lib/chain/hooks.ts";
 import { idString } from "@/lib/chain/reads.ts";
+import { describeError } from "@/lib/errors.ts";
 import { formatDateTime, formatGramsAsTonnes, shortHash } from "@/lib/explorer/format.ts";
 import { parseProjectId } from "@/lib/ids.ts";
 import type { BatchHeader } from "../../../../sdk/src/eip712/batchHeader.ts";
@@ -106,7 +107,7 @@ export function ProjectShortfallsView({ id }: { id: string }) {
         </p>
       ) : q.isError ? (
         <p role="alert" className="status status--bad">
-          Could not read the chain: {q.error.message}
+          Could not read the chain: {describeError(q.error).message}
         </p>
       ) : q.data === null ? null : "missing" in q.data ? (
         <p role="alert" className="status status--bad" data-testid="project-missing">

@@ -2,11 +2,10 @@
 
 import Link from "next/link";
 import { useState, type DragEvent, type FormEvent } from "react";
-import type { Hex } from "viem";
 import { useRuntimeConfig } from "@/app/providers.tsx";
 import { useReader } from "@/lib/chain/hooks.ts";
-import { auditHref, targetOfFile, targetOfPastedId, type AuditKind } from "@/lib/audit/target.ts";
-import { findSubmissions } from "../../../../sdk/src/verify/verifyAttestation.ts";
+import { lookUpPastedId } from "@/lib/audit/pastedId.ts";
+import { auditHref, targetOfFile, type AuditKind } from "@/lib/audit/target.ts";
 import type { LineageTarget } from "../../../../sdk/src/verify/verifyLineage.ts";
 import { Lineage } from "./Lineage.tsx";
 import styles from "./Lineage.module.css";
@@ -25,6 +24,8 @@ export function VerifyView() {
   const [over, setOver] = useState(false);
   const [text, setText] = useState("");
   const [id, setId] = useState("");
+  // a bytes32 is looked up on the chain (attestation id or reading digest) before anything runs
+  const [lookingUp, setLookingUp] = useState(false);
 
   const start = (target: LineageTarget | string, what: string, audit?: Run["audit"]) => {
     if (typeof target === "string") {
@@ -55,10 +56,14 @@ export function VerifyView() {
 
   const onId = async (e: FormEvent) => {
     e.preventDefault();
-    const registry = runtime.addresses.AttestationRegistry;
-    const parsed = await targetOfPastedId(id, async (candidate: Hex) =>
-      registry ? (await findSubmissions({ client, registry, source: noSource }, { id: candidate })).length > 0 : false,
-    );
+    setLookingUp(true);
+    setProblem(undefined);
+    const parsed = await lookUpPastedId(id, {
+      client,
+      registry: runtime.addresses.AttestationRegistry,
+      runtime,
+    });
+    setLookingUp(false);
     if (typeof parsed === "string") start(parsed, id);
     else start(parsed.target, `${parsed.kind} ${parsed.id}`, { kind: parsed.kind, id: parsed.id });
   };
@@ -121,9 +126,14 @@ export function VerifyView() {
               autoComplete="off"
             />
           </div>
-          <button type="submit" disabled={id.trim() === ""}>
+          <button type="submit" disabled={id.trim() === "" || lookingUp}>
             Verify
           </button>
+          {lookingUp ? (
+            <p role="status" className="status status--pending" data-testid="verify-looking-up">
+              Looking {id.trim().slice(0, 80)} up on the chain…
+            </p>
+          ) : null}
         </form>
       </section>
       {problem ? (
@@ -145,12 +155,3 @@ export function VerifyView() {
     </>
   );
 }
-
-/** findSubmissions reads events only; it never touches the bundle source. */
-const noSource = {
-  describe: "none",
-  byCid: false,
-  get: async (): Promise<Uint8Array> => {
-    throw new Error("no bundle source");
-  },
-};

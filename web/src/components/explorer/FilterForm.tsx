@@ -2,7 +2,12 @@ import Link from "next/link";
 import type { FilterField } from "@/lib/explorer/lists.ts";
 import styles from "./explorer.module.css";
 
-/** The filters of a list as a GET form: the URL holds them, so a filtered view can be shared. */
+/**
+ * The filters of a list as a GET form: the URL holds them, so a filtered view can be shared.
+ * Keyed by the query: "Clear" navigates on the client and the page stays mounted, and React
+ * does not apply a changed `defaultValue` to a mounted <select>, so without the key the dropdown
+ * kept the old filter over an unfiltered list. A new query mounts a fresh form.
+ */
 export function FilterForm({
   path,
   fields,
@@ -17,7 +22,7 @@ export function FilterForm({
   if (!fields.length) return null;
   const id = (name: string) => `filter-${name}`;
   return (
-    <form action={path} method="get" className="filters panel" aria-label={`Filter ${label}`}>
+    <form key={values.toString()} action={path} method="get" className="filters panel" aria-label={`Filter ${label}`}>
       {fields.map((f) => (
         <div key={f.name}>
           <label htmlFor={id(f.name)}>{f.label}</label>

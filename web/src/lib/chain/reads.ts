@@ -490,6 +490,7 @@ export async function readMarket(
       projectId: f.projectId,
       projectName: f.projectName,
       facilityId: facility,
+      facilityName: facilities[facility]?.name,
       country: facilities[facility]?.country,
       methodology: methodologyLabel(f.methodologyId),
       vintage: f.vintage,
@@ -637,7 +638,14 @@ export type OwnCertificate = {
   reason: string;
 };
 
-export type Portfolio = { holdings: Holding[]; listings: Listing[]; certificates: OwnCertificate[] };
+export type Portfolio = {
+  holdings: Holding[];
+  /** The account's listings with credits still in escrow: open, or expired and not yet cancelled. */
+  listings: Listing[];
+  certificates: OwnCertificate[];
+  /** The chain head's timestamp (Unix seconds): listings expire by chain time (listings.ts). */
+  nowS: number;
+};
 
 export async function readPortfolio(client: PublicClient, addresses: Deployment, account: Address): Promise<Portfolio> {
   const credits = need(addresses, "CarbonCredits");
@@ -696,10 +704,13 @@ export async function readPortfolio(client: PublicClient, addresses: Deployment,
         }) as Promise<readonly [number, number, Hex, Hex, string]>,
     ),
   );
-  const listings = (await Promise.all(listed.map((l) => readListing(client, addresses, l.args.listingId)))).filter(
-    (l) => l.remaining > 0n,
-  );
+  const [found, head] = await Promise.all([
+    Promise.all(listed.map((l) => readListing(client, addresses, l.args.listingId))),
+    client.getBlock(),
+  ]);
+  const listings = found.filter((l) => l.remaining > 0n);
   return {
+    nowS: Number(head.timestamp),
     holdings: held.map((h, i) => ({
       ...h,
       projectName: infos[i]![4],

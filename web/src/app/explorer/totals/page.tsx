@@ -42,7 +42,15 @@ export default async function TotalsPage({ searchParams }: Props) {
         . Fossil emissions are t CO2e; biogenic CO2 from burning biomass is reported apart, as the GHG Protocol asks.
         Credits are t CO2e (1 credit = 1 kg); outstanding = issued − retired.
       </p>
-      <form action="/explorer/totals" method="get" className="filters panel" aria-label="Choose facility and period">
+      <form
+        // keyed by the query: "Clear" navigates on the client, and a mounted <select> keeps its
+        // choice when its defaultValue changes; a new query mounts a fresh form (FilterForm.tsx)
+        key={params.toString()}
+        action="/explorer/totals"
+        method="get"
+        className="filters panel"
+        aria-label="Choose facility and period"
+      >
         <div>
           <label htmlFor="t-facility">Facility</label>
           <select id="t-facility" name="facility" defaultValue={q.facility ?? ""}>
