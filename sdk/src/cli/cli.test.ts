@@ -3,7 +3,7 @@ import { createPublicKey, verify as nodeVerify } from "node:crypto";
 import { once } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -342,6 +342,8 @@ test("an RPC that cannot be reached exits 3 (could not complete), names it witho
 });
 
 test("an RPC that answers an HTTP error exits 3 with the status, not 1 (no link was checked)", async () => {
+  const bundle = join(tmp(), "bundle.json");
+  writeFileSync(bundle, "{}");
   const server = createServer((_req, res) => res.writeHead(401).end("unauthorized"));
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
@@ -354,7 +356,7 @@ test("an RPC that answers an HTTP error exits 3 with the status, not 1 (no link 
       "--attestation",
       ATTESTATION,
       "--bundle",
-      "bundle.json",
+      bundle,
       "--json",
     ]);
     assert.equal(r.code, 3, r.stderr);
@@ -365,6 +367,93 @@ test("an RPC that answers an HTTP error exits 3 with the status, not 1 (no link 
     assert.doesNotMatch(r.stdout + r.stderr, /SECRET-API-KEY/);
   } finally {
     server.close();
+  }
+});
+
+test("verify: bad flags and a --bundle that is not there exit 2 before the RPC is asked anything", async () => {
+  let asked = 0;
+  const server = createServer((_req, res) => (asked++, res.writeHead(500).end()));
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const rpc = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const bundle = join(tmp(), "bundle.json");
+  writeFileSync(bundle, "{}");
+  try {
+    const verify = ["verify", "--registry", `0x${"11".repeat(20)}`, "--attestation", ATTESTATION];
+    const cases: [string[], RegExp][] = [
+      [["--rpc", "localhost:8545", "--bundle", bundle], /^carbonproof: --rpc must be an http:\/\/ or https:\/\/ URL/],
+      [
+        ["--rpc", rpc, "--bundle", join(tmp(), "typo.json")],
+        /^carbonproof: Cannot read \S+typo\.json: no such file or folder/,
+      ],
+      [
+        ["--rpc", rpc, "--bundle", bundle, "--from-block", "abc"],
+        /^carbonproof: --from-block must be a non-negative integer/,
+      ],
+      [["--rpc", rpc, "--bundle", bundle, "--log-range", "0"], /^carbonproof: --log-range must be a whole number/],
+      [["--rpc", rpc, "--bundle", bundle, "--onchain-proofs", "x"], /^carbonproof: --onchain-proofs must be/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cliAsync([...verify, ...args]);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+    assert.equal(asked, 0, "no RPC call for bad input");
+  } finally {
+    server.close();
+  }
+});
+
+test("verify: an RPC out of reach while the addresses are read from each other exits 3 (RPC_UNREACHABLE), not 2", async () => {
+  const server = createServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, "close");
+  const bundle = join(tmp(), "bundle.json");
+  writeFileSync(bundle, "{}");
+  const r = cli([
+    "verify",
+    "--rpc",
+    `http://127.0.0.1:${port}`,
+    "--registry",
+    `0x${"11".repeat(20)}`,
+    "--credits",
+    `0x${"22".repeat(20)}`,
+    "--retirement",
+    "1",
+    "--bundle",
+    bundle,
+    "--json",
+  ]);
+  assert.equal(r.code, 3, r.stderr);
+  assert.equal(JSON.parse(r.stdout).error.code, "RPC_UNREACHABLE");
+  assert.match(r.stderr, /^carbonproof: cannot reach the RPC at http:\/\/127\.0\.0\.1:\d+: check --rpc/);
+});
+
+test("device keygen: a --pub that exists refuses before the key is written; a key written is 0600 from its first byte; a missing folder is exit 2", () => {
+  const dir = tmp();
+  const key = join(dir, "k.pem");
+  const pub = join(dir, "p.pem");
+  writeFileSync(pub, "taken");
+  const refused = cli(["device", "keygen", "--out", key, "--pub", pub]);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /p\.pem exists; pass --force to overwrite/);
+  assert.equal(existsSync(key), false, "no key left behind");
+  // --force over a world-readable file: the key replaces it with mode 0600
+  writeFileSync(key, "old", { mode: 0o644 });
+  const forced = cli(["device", "keygen", "--out", key, "--pub", pub, "--force"]);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.equal(statSync(key).mode & 0o777, 0o600);
+  assert.match(readFileSync(key, "utf8"), /^-----BEGIN PRIVATE KEY-----/);
+  assert.deepEqual(readdirSync(dir).sort(), ["k.pem", "p.pem"], "no temp file left");
+  for (const args of [
+    ["device", "keygen", "--out", join(dir, "none", "k.pem")],
+    ["factors", "import", FIXTURE_CSV, "--out", join(dir, "none", "factors.json")],
+  ]) {
+    const r = cli(args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, /Cannot write \S+none\S+: /);
   }
 });
 

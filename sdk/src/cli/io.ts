@@ -1,5 +1,6 @@
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { SdkError } from "../errors.ts";
 
 /**
@@ -56,6 +57,28 @@ export function readFileBytes(file: string): Uint8Array {
     return new Uint8Array(readFileSync(file));
   } catch (cause) {
     throw new CliError(`Cannot read ${file}: ${(cause as Error).message}`, EXIT_USAGE, { cause });
+  }
+}
+
+/**
+ * Writes FILE whole or not at all: into a temp file beside it, created with `mode` (a key is never
+ * readable by others, not even for a moment), then renamed over it. A path that cannot be written
+ * (no such folder, no permission) is a usage error naming it and why (exit 2), not a failed check.
+ */
+export function writeFileWhole(file: string, data: string | Uint8Array, mode = 0o644): void {
+  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  let fd: number | null = null;
+  try {
+    fd = openSync(temp, "wx", mode);
+    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    for (let at = 0; at < bytes.byteLength;) at += writeSync(fd, bytes, at);
+    closeSync(fd);
+    fd = null;
+    renameSync(temp, file);
+  } catch (cause) {
+    if (fd !== null) closeSync(fd);
+    rmSync(temp, { force: true });
+    throw new CliError(`Cannot write ${file}: ${(cause as Error).message}`, EXIT_USAGE, { cause });
   }
 }
 

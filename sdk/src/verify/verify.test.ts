@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -237,6 +240,37 @@ test("verify --envelope: a reading in no attested bundle FAILs, naming unreachab
   assert.match(
     r.stdout,
     /^FAIL reading attested: no attestation of ktda-kangaita covering ts \d+ .*unreadable: 0x[0-9a-f]{64}: Gateway answered 404/m,
+  );
+});
+
+test("verify: a gateway that answers 503, or is not there, makes the run incomplete (exit 3), not a FAIL of the evidence", async () => {
+  const { id } = await attest(honestBundle(2));
+  const busy = createServer((_req, res) => res.writeHead(503, "Service Unavailable").end());
+  busy.listen(0, "127.0.0.1");
+  await once(busy, "listening");
+  const port = (busy.address() as AddressInfo).port;
+  try {
+    const r = await cliAsync([...base(), "--attestation", id, "--bundle", `http://127.0.0.1:${port}`]);
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    const message = `the gateway at http://127.0.0.1:${port} did not answer for every bundle (HTTP 503 Service Unavailable): nothing was decided; run it again, or give another --bundle`;
+    assert.match(r.stdout, /^FAIL bundle CID = on-chain CID: cannot get the bundle from gateway .*503/m);
+    assert.ok(r.stdout.endsWith(`\nINCOMPLETE: ${message}\n`), r.stdout);
+    assert.doesNotMatch(r.stdout, /NOT VERIFIED/);
+    assert.equal(r.stderr, `carbonproof: ${message}\n`);
+    const json = await cliAsync([...base(), "--attestation", id, "--bundle", `http://127.0.0.1:${port}`, "--json"]);
+    assert.equal(json.code, 3);
+    const report = JSON.parse(json.stdout) as { ok: boolean; error: { code: string; message: string } };
+    assert.deepEqual([report.ok, report.error], [false, { code: "GATEWAY_UNAVAILABLE", message }]);
+  } finally {
+    busy.close();
+    await once(busy, "close");
+  }
+  // nothing listening there any more
+  const gone = await cliAsync([...base(), "--attestation", id, "--bundle", `http://127.0.0.1:${port}`]);
+  assert.equal(gone.code, 3, gone.stdout + gone.stderr);
+  assert.match(
+    gone.stderr,
+    new RegExp(`the gateway at http://127\\.0\\.0\\.1:${port} did not answer for every bundle \\(fetch failed\\)`),
   );
 });
 

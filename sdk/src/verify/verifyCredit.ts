@@ -3,7 +3,10 @@ import type { LinkCheck } from "../bundle/check.ts";
 import type { VerifyOptions, VerifyReport } from "./verifyAttestation.ts";
 import { verifyLineage, type LineageOptions, type LineageReport } from "./verifyLineage.ts";
 
-export type CreditVerifyOptions = Omit<VerifyOptions, "target"> & { credits: Address; tokenId: bigint };
+/** Called after every decided link with the walk so far (a progress line, a page's rows). */
+type WalkProgress = { onProgress?: (report: LineageReport) => void };
+
+export type CreditVerifyOptions = Omit<VerifyOptions, "target"> & WalkProgress & { credits: Address; tokenId: bigint };
 
 export type CreditReport = {
   /** Links of the credit itself (retirement, purchase, issuance, bound, issuer), then each backing attestation's report. */
@@ -26,7 +29,7 @@ function toCreditReport(r: LineageReport): CreditReport {
   return { checks, attestations, ok: r.ok };
 }
 
-function lineageOptions(o: Omit<VerifyOptions, "target">): Omit<LineageOptions, "target"> {
+function lineageOptions(o: Omit<VerifyOptions, "target"> & WalkProgress): Omit<LineageOptions, "target"> {
   const { onCheck: _onCheck, ...rest } = o;
   return rest;
 }
@@ -46,12 +49,13 @@ export async function verifyCredit(o: CreditVerifyOptions): Promise<CreditReport
 
 /** A retirement certificate back to its purchase, credit and attestations. */
 export async function verifyRetirement(
-  o: Omit<VerifyOptions, "target"> & {
-    certificates: Address;
-    certificateId: bigint;
-    credits?: Address;
-    marketplace?: Address;
-  },
+  o: Omit<VerifyOptions, "target"> &
+    WalkProgress & {
+      certificates: Address;
+      certificateId: bigint;
+      credits?: Address;
+      marketplace?: Address;
+    },
 ): Promise<CreditReport> {
   return toCreditReport(
     await verifyLineage({

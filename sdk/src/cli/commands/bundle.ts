@@ -1,4 +1,3 @@
-import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { buildBundle, bundleCid, decodeBundle, encodeBundle } from "../../bundle/bundle.ts";
 import { checkBundle, type LinkCheck } from "../../bundle/check.ts";
@@ -17,6 +16,7 @@ import {
   readInput,
   toJson,
   type Io,
+  writeFileWhole,
 } from "../io.ts";
 import { FACTOR_OPTIONS, FACTOR_OPTIONS_HELP, loadFactorSet } from "./factorSetOption.ts";
 
@@ -141,7 +141,7 @@ export async function bundleCommand(io: Io, argv: string[]): Promise<number> {
     const bytes = encodeBundle(bundle);
     const cid = bundleCid(bytes);
     if (values.out !== undefined) {
-      writeFileSync(values.out, bytes);
+      writeFileWhole(values.out, bytes);
       io.stdout(`wrote ${values.out}: ${bytes.length} bytes, CID ${cid}\n`);
     } else {
       io.stdout(new TextDecoder().decode(bytes));

@@ -1,5 +1,4 @@
 import {
-  chmodSync,
   closeSync,
   createReadStream,
   existsSync,
@@ -9,12 +8,11 @@ import {
   readSync,
   renameSync,
   rmSync,
-  writeFileSync,
   writeSync,
 } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { parseArgs } from "node:util";
 import { SdkError } from "../../errors.ts";
@@ -41,7 +39,17 @@ import {
   verifyEnvelope,
 } from "../../reading/sign.ts";
 import { bytesToHex } from "../../hex.ts";
-import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, parseJson, readInput, toJson, type Io } from "../io.ts";
+import {
+  CliError,
+  EXIT_FAIL,
+  EXIT_OK,
+  EXIT_USAGE,
+  parseJson,
+  readInput,
+  toJson,
+  writeFileWhole,
+  type Io,
+} from "../io.ts";
 import { ProgressLine, formatCount } from "../progress.ts";
 
 export const DEVICE_HELP = `Usage: carbonproof device <keygen|sign|sign-csv|verify> [options]
@@ -99,10 +107,11 @@ Checks the envelope's schema and its P-256 signature (low-s) against the public 
 Prints PASS or FAIL with the reason. Exit 0 on PASS, 1 on FAIL, 2 on bad input.
 `;
 
-function writeNew(path: string, text: string, mode: number, force: boolean): void {
+/** Refuses, before anything is written, a file that exists (without `--force`) or whose folder does not. */
+function checkWritable(path: string, force: boolean): void {
   if (existsSync(path) && !force) throw new CliError(`${path} exists; pass --force to overwrite.`);
-  writeFileSync(path, text, { mode });
-  chmodSync(path, mode); // the mode of writeFileSync applies only when it creates the file
+  if (!existsSync(dirname(resolve(path))))
+    throw new CliError(`Cannot write ${path}: no folder ${dirname(resolve(path))}.`);
 }
 
 function readPem(path: string): string {
@@ -143,9 +152,15 @@ export async function deviceCommand(io: Io, argv: string[]): Promise<number> {
     if (values.help) return (io.stdout(KEYGEN_HELP), EXIT_OK);
     if (positionals.length > 0 || values.out === undefined)
       throw new CliError("keygen needs --out KEY.pem (and nothing else).");
+    // both paths checked before either is written: a refused --pub must not leave a key behind
+    checkWritable(values.out, values.force ?? false);
+    if (values.pub !== undefined) {
+      if (resolve(values.pub) === resolve(values.out)) throw new CliError("--pub and --out name the same file.");
+      checkWritable(values.pub, values.force ?? false);
+    }
     const key = generateDeviceKey();
-    writeNew(values.out, secretKeyToPem(key.secretKey), 0o600, values.force ?? false);
-    if (values.pub !== undefined) writeNew(values.pub, publicKeyToPem(key.publicKey), 0o644, values.force ?? false);
+    writeFileWhole(values.out, secretKeyToPem(key.secretKey), 0o600);
+    if (values.pub !== undefined) writeFileWhole(values.pub, publicKeyToPem(key.publicKey), 0o644);
     const info = { privateKeyFile: values.out, publicKey: bytesToHex(key.publicKey), ...publicKeyToXY(key.publicKey) };
     io.stdout(
       values.json
@@ -340,7 +355,7 @@ async function signCsvCommand(io: Io, argv: string[]): Promise<number> {
       try {
         fd = openSync(temp, "w");
       } catch (cause) {
-        throw new CliError(`Cannot write ${out ?? temp}: ${(cause as Error).message}`, EXIT_FAIL, { cause });
+        throw new CliError(`Cannot write ${out ?? temp}: ${(cause as Error).message}`, EXIT_USAGE, { cause });
       }
       const output = bufferedWriter(fd);
       // the header's line ending for every row (CRLF from a spreadsheet stays CRLF), and its BOM
@@ -384,7 +399,7 @@ async function signCsvCommand(io: Io, argv: string[]): Promise<number> {
       try {
         renameSync(temp, out);
       } catch (cause) {
-        throw new CliError(`Cannot write ${out}: ${(cause as Error).message}`, EXIT_FAIL, { cause });
+        throw new CliError(`Cannot write ${out}: ${(cause as Error).message}`, EXIT_USAGE, { cause });
       }
     }
   } finally {

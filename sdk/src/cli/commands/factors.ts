@@ -1,10 +1,10 @@
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { SdkError } from "../../errors.ts";
 import { importEpaSupplyChainCsv } from "../../factors/epaSupplyChain.ts";
 import { withSpendFactors } from "../../factors/factorSet.ts";
-import { CliError, EXIT_OK, EXIT_USAGE, readInput, toJson, type Io } from "../io.ts";
+import { CliError, EXIT_OK, EXIT_USAGE, readInput, toJson, writeFileWhole, type Io } from "../io.ts";
 import { FACTOR_OPTIONS, FACTOR_OPTIONS_HELP, loadFactorSet } from "./factorSetOption.ts";
 
 export const FACTORS_HELP = `Usage: carbonproof factors <import|show> [options]
@@ -74,7 +74,7 @@ export function factorsCommand(io: Io, argv: string[]): number {
     if (values.out !== undefined) {
       if (existsSync(values.out) && !values.force)
         throw new CliError(`${values.out} exists; pass --force to overwrite.`);
-      writeFileSync(values.out, json);
+      writeFileWhole(values.out, json);
       io.stdout(
         `wrote ${values.out}: factor set ${set.id} with ${Object.keys(set.content.spend!.factors).length} spend factors\n`,
       );

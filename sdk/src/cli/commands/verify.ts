@@ -4,6 +4,7 @@ import { createPublicClient, getAddress, http, isAddress, type Abi, type Address
 import type { ContractName, DeployedContract } from "../../contracts/generated.ts";
 import type { EventReadSettingNames } from "../../chain/eventRangeError.ts";
 import { SdkError } from "../../errors.ts";
+import { urlForMessages } from "../../urls.ts";
 import { parseEnvelope } from "../../reading/parse.ts";
 import { carbonCreditsAbi, deployedContracts, marketplaceAbi, retirementCertificatesAbi } from "../../verify/abi.ts";
 import { fileSource, folderSource } from "../../verify/fileSource.ts";
@@ -22,7 +23,19 @@ import {
   type VerifyTarget,
 } from "../../verify/verifyAttestation.ts";
 import { verifyCredit, verifyRetirement, type CreditReport } from "../../verify/verifyCredit.ts";
-import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, parseJson, readInput, toJson, type Io } from "../io.ts";
+import {
+  CliError,
+  EXIT_FAIL,
+  EXIT_INCOMPLETE,
+  EXIT_OK,
+  EXIT_USAGE,
+  parseJson,
+  readInput,
+  toJson,
+  type Io,
+} from "../io.ts";
+import { ProgressLine, formatCount } from "../progress.ts";
+import type { LineageReport } from "../../verify/verifyLineage.ts";
 
 export const VERIFY_HELP = `Usage: carbonproof verify --rpc URL (--registry ADDR [--device-registry ADDR] | --addresses FILE)
                           (--attestation ID | --envelope FILE | --credit TOKEN_ID | --retirement CERT_ID)
@@ -145,13 +158,47 @@ export function fromAddressesFile(path: string): Addresses {
   return out;
 }
 
-function bundleSourceOf(value: string): BundleSource {
-  if (/^https?:\/\//.test(value)) return gatewaySource(value);
-  if (existsSync(value) && statSync(value).isDirectory()) {
-    // A folder of <cid>.json files (seed-demo, `bundle build`), else a Helia repository.
-    return readdirSync(value).some((name) => name.endsWith(".json")) ? folderSource(value) : heliaRepoSource(value);
+/**
+ * The bundle source `--bundle` names, and the failures of a gateway that are no answer about the
+ * bundle (unreachable, timed out, HTTP 5xx or 429): a FAIL they cause would say "the evidence does
+ * not hold" when nothing was decided, so the run ends incomplete instead (exit 3). A gateway's 404
+ * stays a FAIL: it has no such bundle. A file or folder that is not there is bad input (exit 2),
+ * refused before the chain is asked anything.
+ */
+export function bundleSourceOf(value: string): { source: BundleSource; unavailable: string[] } {
+  const unavailable: string[] = [];
+  if (/^https?:\/\//.test(value)) {
+    const watched: typeof fetch = async (input, init) => {
+      try {
+        const res = await fetch(input, init);
+        if (res.status >= 500 || res.status === 429) unavailable.push(`HTTP ${res.status} ${res.statusText}`.trim());
+        return res;
+      } catch (error) {
+        unavailable.push((error as Error).name === "TimeoutError" ? "no answer in time" : (error as Error).message);
+        throw error;
+      }
+    };
+    return { source: gatewaySource(value, watched), unavailable };
   }
-  return fileSource(value);
+  if (!existsSync(value))
+    throw new CliError(
+      `Cannot read ${value}: no such file or folder (--bundle takes a bundle file, a folder of <cid>.json files, an oracle's IPFS repository, or a gateway URL).`,
+    );
+  if (statSync(value).isDirectory()) {
+    // A folder of <cid>.json files (seed-demo, `bundle build`), else a Helia repository.
+    const source = readdirSync(value).some((name) => name.endsWith(".json"))
+      ? folderSource(value)
+      : heliaRepoSource(value);
+    return { source, unavailable };
+  }
+  return { source: fileSource(value), unavailable };
+}
+
+/** An error of the RPC transport (unreachable, timed out, an HTTP error status) anywhere in its causes. */
+function transportFailure(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause)
+    if (["HttpRequestError", "TimeoutError", "WebSocketRequestError"].includes(e.name)) return true;
+  return false;
 }
 
 /**
@@ -285,6 +332,18 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
       throw error;
     }
   }
+  // every flag checked before the chain is asked anything: bad input is exit 2, not "run it again"
+  if (!/^https?:\/\/[^/\s]/.test(values.rpc))
+    throw new CliError("--rpc must be an http:// or https:// URL, e.g. http://127.0.0.1:8545.");
+  const int = (v: string | undefined, flag: string) => {
+    if (v === undefined) return undefined;
+    if (!/^[0-9]+$/.test(v)) throw new CliError(`${flag} must be a non-negative integer.`);
+    return v;
+  };
+  const fromBlock = int(values["from-block"], "--from-block");
+  const onchainProofs = int(values["onchain-proofs"], "--onchain-proofs");
+  const ranges = logRangeOption(values["log-range"]);
+  const bundles = bundleSourceOf(values.bundle);
   const client = createPublicClient({ transport: http(values.rpc) });
   const fromFile = values.addresses ? fromAddressesFile(values.addresses) : {};
   const flags: Addresses = {
@@ -312,6 +371,7 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
     try {
       return getAddress((await client.readContract({ address: from, abi, functionName })) as string);
     } catch (cause) {
+      if (transportFailure(cause)) throw cause; // the RPC out of reach: the run could not complete (exit 3)
       throw new CliError(
         `cannot read ${functionName}() of ${from} (${flag}): ${(cause as Error).message.split("\n")[0]}; give the address with its own flag`,
         EXIT_USAGE,
@@ -330,19 +390,12 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
     picked.registryFrom === "generated"
       ? ""
       : ` (${picked.registryFrom === "flag" ? "--registry" : "--addresses"} was given, so the addresses of sdk/src/contracts/generated.ts are not used: they may be another deployment's)`;
-  const int = (v: string | undefined, flag: string) => {
-    if (v === undefined) return undefined;
-    if (!/^[0-9]+$/.test(v)) throw new CliError(`${flag} must be a non-negative integer.`);
-    return v;
-  };
-  const fromBlock = int(values["from-block"], "--from-block");
-  const onchainProofs = int(values["onchain-proofs"], "--onchain-proofs");
   const common = {
     client,
     registry,
     ...(deviceRegistry ? { deviceRegistry } : {}),
-    source: bundleSourceOf(values.bundle),
-    ...logRangeOption(values["log-range"]),
+    source: bundles.source,
+    ...ranges,
     ...(fromBlock !== undefined
       ? { fromBlock: BigInt(fromBlock) }
       : startBlock !== undefined
@@ -362,6 +415,17 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
   ];
   let report: VerifyReport | CreditReport;
   let lines: string[];
+  // a walk of many attestations (each fetching its facility's other bundles) takes a while: a
+  // line on stderr, every 5 s (rewritten in place on a terminal); stdout keeps the report alone
+  const progress = new ProgressLine({ write: io.stderr, tty: io.stderrIsTty });
+  const walked = {
+    onProgress: (r: LineageReport) =>
+      progress.update(() => {
+        const attestations = r.sections.filter((s) => s.kind === "attestation");
+        const links = r.sections.reduce((n, s) => n + s.checks.length, 0);
+        return `verify: ${attestations.filter((s) => s.done).length} of ${attestations.length} attestation(s) checked so far, ${formatCount(links)} links decided, ${Math.round(progress.elapsedS())} s`;
+      }),
+  };
   if (target === undefined) {
     if (values.retirement !== undefined) {
       if (!certificates)
@@ -374,14 +438,16 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
         ...(credits ? { credits } : {}),
         ...(marketplace ? { marketplace } : {}),
         certificateId: BigInt(values.retirement),
+        ...walked,
       });
     } else {
       if (!credits)
         throw new CliError(
           `--credit needs --credits ADDR, or --certificates/--marketplace ADDR of the same deployment (or --addresses FILE naming CarbonCredits)${notGenerated}.`,
         );
-      report = await verifyCredit({ ...common, credits, tokenId: BigInt(values.credit!) });
+      report = await verifyCredit({ ...common, credits, tokenId: BigInt(values.credit!), ...walked });
     }
+    progress.done();
     const r = report;
     lines = [...r.checks.map(line), ...r.attestations.flatMap(attestationLines)];
     lines.push(
@@ -392,6 +458,20 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
   } else {
     report = await verifyAttestation({ ...common, target });
     lines = attestationLines(report);
+  }
+  if (!report.ok && bundles.unavailable.length > 0) {
+    // a FAIL may be the gateway's failure, not the evidence's: nothing was decided
+    const problem = {
+      code: "GATEWAY_UNAVAILABLE",
+      message: `the gateway at ${urlForMessages(values.bundle, "--bundle")} did not answer for every bundle (${[...new Set(bundles.unavailable)].slice(0, 3).join("; ")}): nothing was decided; run it again, or give another --bundle`,
+    };
+    io.stdout(
+      values.json
+        ? `${toJson({ ...reportJson(report), ok: false, error: problem })}\n`
+        : `${lines.slice(0, -1).join("\n")}\nINCOMPLETE: ${problem.message}\n`,
+    );
+    io.stderr(`carbonproof: ${problem.message}\n`);
+    return EXIT_INCOMPLETE;
   }
   io.stdout(values.json ? `${toJson(reportJson(report))}\n` : `${lines.join("\n")}\n`);
   return report.ok ? EXIT_OK : EXIT_FAIL;
