@@ -1,7 +1,7 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import { privateKeyToAccount } from "viem/accounts";
 import { readingDigestHex, recoverQuorumSigners } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
@@ -16,8 +16,73 @@ import {
   waitForConfirmed,
   type Deployment,
 } from "./chain-harness.ts";
-import { electricity, makeDevice, testNode } from "./fixtures.ts";
+import { electricity, makeDevice, testNode, type TestDevice } from "./fixtures.ts";
 import { waitFor } from "./helpers.ts";
+
+/**
+ * Two real oracle nodes on a fresh Hardhat chain, OracleSet threshold 2, both reading devices from
+ * the DeviceRegistry, each polling its events every `pollMs`: A leads, B co-signs. `devices` are
+ * registered before either starts (their first look at the events is then after them). `env`: the
+ * names of the variables their chain keys are given in.
+ */
+async function twoNodes(opts: {
+  devices: TestDevice[];
+  pollMs: { a: number; b: number };
+  env: { a: string; b: string };
+  bLogger?: Logger;
+}) {
+  const hh = await HardhatNode.start();
+  try {
+    const dep = await deploy(hh.url);
+    await dep.setQuorum([privateKeyToAccount(PEER_KEY).address], 2);
+    for (const d of opts.devices) await dep.registerDevice(d.deviceId, d.facilityId, d.publicKey, 1);
+    process.env[opts.env.a] = ORACLE_KEY;
+    process.env[opts.env.b] = PEER_KEY;
+    const nodeConfig = (envName: string, pollMs: number) => ({
+      batching: { windowS: 2, graceS: 1, tickMs: 100, retryBaseMs: 100, retryMaxMs: 500 },
+      devices: { source: "chain" as const, cacheTtlMs: 60_000 },
+      chain: {
+        enabled: true,
+        rpcUrl: hh.url,
+        attestationRegistry: dep.attestationRegistry,
+        deviceRegistry: dep.deviceRegistry,
+        pollMs,
+        keystore: { privateKeyEnv: envName },
+      },
+    });
+    const b = await testNode({
+      config: { mqtt: { mode: "off" }, ...nodeConfig(opts.env.b, opts.pollMs.b) },
+      parts: { devices: undefined },
+      ...(opts.bLogger ? { logger: opts.bLogger } : {}),
+    });
+    const bKey = createApiKey(b.storage, { scope: "oracle", subject: "oracle-a", label: "oracle node A" }).key;
+    const a = await testNode({
+      config: {
+        ...nodeConfig(opts.env.a, opts.pollMs.a),
+        quorum: { peers: [{ url: b.httpUrl!, apiKey: bKey }], timeoutMs: 10_000 },
+      },
+      parts: { devices: undefined },
+    }).catch(async (err: unknown) => {
+      await b.close();
+      throw err;
+    });
+    return {
+      dep,
+      a,
+      b,
+      async close() {
+        await a.close();
+        await b.close();
+        delete process.env[opts.env.a];
+        delete process.env[opts.env.b];
+        await hh.stop();
+      },
+    };
+  } catch (err) {
+    await hh.stop();
+    throw err;
+  }
+}
 
 /**
  * A device suspended on-chain goes on sending. Node A reads the DeviceRegistry's events every 5 s
@@ -31,56 +96,23 @@ import { waitFor } from "./helpers.ts";
  * registry.
  */
 describe("a reading accepted before the node read its device's suspension", { timeout: 180_000 }, () => {
-  let hh: HardhatNode;
+  let nodes: Awaited<ReturnType<typeof twoNodes>>;
   let dep: Deployment;
   let a: Awaited<ReturnType<typeof testNode>>;
-  let b: Awaited<ReturnType<typeof testNode>>;
   const suspended = makeDevice("kangaita-meter-7");
   const steady = makeDevice("kangaita-meter-8");
   const rotating = makeDevice("kangaita-meter-9");
   const peer = privateKeyToAccount(PEER_KEY);
 
-  const nodeConfig = (envName: string, pollMs: number) => ({
-    batching: { windowS: 2, graceS: 1, tickMs: 100, retryBaseMs: 100, retryMaxMs: 500 },
-    devices: { source: "chain" as const, cacheTtlMs: 60_000 },
-    chain: {
-      enabled: true,
-      rpcUrl: hh.url,
-      attestationRegistry: dep.attestationRegistry,
-      deviceRegistry: dep.deviceRegistry,
-      pollMs,
-      keystore: { privateKeyEnv: envName },
-    },
-  });
-
   before(async () => {
-    hh = await HardhatNode.start();
-    dep = await deploy(hh.url);
-    await dep.setQuorum([peer.address], 2);
-    // registered before A starts: A's first look at the events is then after them
-    for (const d of [suspended, steady, rotating]) await dep.registerDevice(d.deviceId, d.facilityId, d.publicKey, 1);
-    process.env.CP_LAG_A_KEY = ORACLE_KEY;
-    process.env.CP_LAG_B_KEY = PEER_KEY;
-    b = await testNode({
-      config: { mqtt: { mode: "off" }, ...nodeConfig("CP_LAG_B_KEY", 100) },
-      parts: { devices: undefined },
+    nodes = await twoNodes({
+      devices: [suspended, steady, rotating],
+      pollMs: { a: 5_000, b: 100 },
+      env: { a: "CP_LAG_A_KEY", b: "CP_LAG_B_KEY" },
     });
-    const bKey = createApiKey(b.storage, { scope: "oracle", subject: "oracle-a", label: "oracle node A" }).key;
-    a = await testNode({
-      config: {
-        ...nodeConfig("CP_LAG_A_KEY", 5_000),
-        quorum: { peers: [{ url: b.httpUrl!, apiKey: bKey }], timeoutMs: 10_000 },
-      },
-      parts: { devices: undefined },
-    });
+    ({ dep, a } = nodes);
   });
-  after(async () => {
-    await a?.close();
-    await b?.close();
-    delete process.env.CP_LAG_A_KEY;
-    delete process.env.CP_LAG_B_KEY;
-    await hh?.stop();
-  });
+  after(() => nodes?.close());
 
   test("it is set aside, with its reason, before the batch is pinned; the rest is co-signed and confirmed; its (device, seq) still taken", async () => {
     const postSuspended = readingPoster(a, suspended);
@@ -246,39 +278,20 @@ describe("a reading accepted before the node read its device's suspension", { ti
  * before it reviews, so it signs at the first ask.
  */
 describe("a co-signer that has not read a device's key rotation yet", { timeout: 180_000 }, () => {
-  let hh: HardhatNode;
+  let nodes: Awaited<ReturnType<typeof twoNodes>>;
   let dep: Deployment;
   let a: Awaited<ReturnType<typeof testNode>>;
-  let b: Awaited<ReturnType<typeof testNode>>;
   const device = makeDevice("kangaita-meter-10");
   const nextKey = makeDevice("kangaita-meter-10-next-key");
   const peer = privateKeyToAccount(PEER_KEY);
   const refusals: { why?: string }[] = [];
 
-  const nodeConfig = (envName: string, pollMs: number) => ({
-    batching: { windowS: 2, graceS: 1, tickMs: 100, retryBaseMs: 100, retryMaxMs: 500 },
-    devices: { source: "chain" as const, cacheTtlMs: 60_000 },
-    chain: {
-      enabled: true,
-      rpcUrl: hh.url,
-      attestationRegistry: dep.attestationRegistry,
-      deviceRegistry: dep.deviceRegistry,
-      pollMs,
-      keystore: { privateKeyEnv: envName },
-    },
-  });
-
   before(async () => {
-    hh = await HardhatNode.start();
-    dep = await deploy(hh.url);
-    await dep.setQuorum([peer.address], 2);
-    await dep.registerDevice(device.deviceId, device.facilityId, device.publicKey, 1);
-    process.env.CP_LAG_C_KEY = ORACLE_KEY;
-    process.env.CP_LAG_D_KEY = PEER_KEY;
-    b = await testNode({
-      config: { mqtt: { mode: "off" }, ...nodeConfig("CP_LAG_D_KEY", 60_000) },
-      parts: { devices: undefined },
-      logger: pino(
+    nodes = await twoNodes({
+      devices: [device],
+      pollMs: { a: 100, b: 60_000 },
+      env: { a: "CP_LAG_C_KEY", b: "CP_LAG_D_KEY" },
+      bLogger: pino(
         { level: "warn" },
         {
           write: (line: string) => {
@@ -288,22 +301,9 @@ describe("a co-signer that has not read a device's key rotation yet", { timeout:
         },
       ),
     });
-    const bKey = createApiKey(b.storage, { scope: "oracle", subject: "oracle-a", label: "oracle node A" }).key;
-    a = await testNode({
-      config: {
-        ...nodeConfig("CP_LAG_C_KEY", 100),
-        quorum: { peers: [{ url: b.httpUrl!, apiKey: bKey }], timeoutMs: 10_000 },
-      },
-      parts: { devices: undefined },
-    });
+    ({ dep, a } = nodes);
   });
-  after(async () => {
-    await a?.close();
-    await b?.close();
-    delete process.env.CP_LAG_C_KEY;
-    delete process.env.CP_LAG_D_KEY;
-    await hh?.stop();
-  });
+  after(() => nodes?.close());
 
   test("it reads the registry's events up to the period's end before its review, and co-signs a reading signed with the new key at the first ask", async () => {
     const post = readingPoster(a, device);
