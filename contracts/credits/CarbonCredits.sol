@@ -430,7 +430,9 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
      * it, charging max(0, grams recorded against it − baseline of the correction's period) to the
      * project of the correction's facility and methodology (`ShortfallRecorded`); later ones are
      * charged in full, as for any settled period. So revoking a period above its baseline never
-     * erases its excess.
+     * erases its excess. A pending challenge of the correction blocks it only until
+     * {CHALLENGE_RESOLUTION_PERIOD} after its challenge window, as for {recordShortfall}: a
+     * correction parked behind a challenge no arbiter resolves would never charge its grams.
      * @return correctionId the correction's attestation id
      */
     function recordCorrection(IAttestationRegistry.BatchHeader calldata correction)
@@ -439,10 +441,13 @@ contract CarbonCredits is ERC1155, AccessControl, Pausable, ICarbonCredits {
         returns (bytes32 correctionId)
     {
         bytes32 originalId = correction.correctionOf;
-        (correctionId,) = _checkedAttestation(correction);
+        uint256 endsAt;
+        (correctionId, endsAt) = _checkedAttestation(correction);
         if (originalId == 0) revert CarbonCreditsNotACorrection(correctionId);
         AttestationUse storage use = _uses[correctionId];
-        _usableState(correctionId, use);
+        bool lapsed =
+            use.state == AttestationState.Challenged && block.timestamp >= endsAt + CHALLENGE_RESOLUTION_PERIOD;
+        if (!lapsed) _usableState(correctionId, use);
         if (!registry.exists(originalId)) revert CarbonCreditsUnknownAttestation(originalId);
 
         uint128 grams = correction.fossilCo2eGrams;

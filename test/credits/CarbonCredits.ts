@@ -732,6 +732,47 @@ describe("CarbonCredits", function () {
         .withArgs(dayId);
     });
 
+    it("a pending challenge of a correction blocks recordCorrection only until the resolution period ends, then its grams are charged", async function () {
+      const f = await deployAll(connection);
+      const projectId = await f.registerProject();
+      const day = header({ periodStart: Y2025, periodEnd: Y2025 + DAY / 2n, fossilCo2eGrams: 100_000n });
+      const dayId = await f.attest(day);
+      await time.increase(CHALLENGE_WINDOW);
+      await f.credits.connect(f.verifier).issue(projectId, day, 400n);
+      // late readings of the issued day, parked behind a challenge nobody resolves
+      const late = header({
+        periodStart: day.periodStart,
+        periodEnd: day.periodStart + 60n,
+        correctionOf: dayId,
+        fossilCo2eGrams: 50_000n,
+      });
+      const lateId = await f.attestCorrection(late, day);
+      await f.credits.connect(f.verifier).challenge(lateId, "parked", "bafkreipark");
+      await time.increase(CHALLENGE_WINDOW);
+      await expect(f.credits.recordCorrection(late))
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsChallengePending")
+        .withArgs(lateId);
+      const resolution = await f.credits.CHALLENGE_RESOLUTION_PERIOD();
+      await time.increase(resolution - 5n);
+      await expect(f.credits.recordCorrection(late)).to.be.revertedWithCustomError(
+        f.credits,
+        "CarbonCreditsChallengePending",
+      );
+      await time.increase(5n);
+      await expect(f.credits.connect(f.other).recordCorrection(late))
+        .to.emit(f.credits, "CorrectionRecorded")
+        .withArgs(lateId, dayId, projectId, 50_000n);
+      expect((await f.credits.getProject(projectId)).correctionDebtGrams).to.equal(50_000n);
+      // recorded once; the challenge is moot now
+      await expect(f.credits.recordCorrection(late)).to.be.revertedWithCustomError(
+        f.credits,
+        "CarbonCreditsAttestationUsed",
+      );
+      await expect(f.credits.connect(f.arbiter).resolveChallenge(lateId, false, "late"))
+        .to.be.revertedWithCustomError(f.credits, "CarbonCreditsNotChallenged")
+        .withArgs(lateId);
+    });
+
     it("test_recordShortfall_revertsWhen_atOrBelowBaseline / windowOpen / correction / wrongScope / paused", async function () {
       const f = await networkHelpers.loadFixture(shifts);
       await expect(f.credits.recordShortfall(f.projectId, f.night))
