@@ -7,6 +7,8 @@
  * the explorer needs the same strings, this file moves to the sdk unchanged.
  */
 
+import { formatUnits } from "viem";
+
 /** Kilograms per tonne. */
 export const KG_PER_TONNE = 1000n;
 
@@ -80,9 +82,7 @@ export function parseTonnes(input: string): ParseResult {
 
 /** Kilograms → the string a tonnes input shows (`1500n` → `"1.5"`, no grouping, trailing zeros cut). */
 export function tonnesInputValue(kg: bigint): string {
-  const whole = kg / KG_PER_TONNE;
-  const frac = (kg % KG_PER_TONNE).toString().padStart(3, "0").replace(/0+$/, "");
-  return frac ? `${whole}.${frac}` : whole.toString();
+  return formatUnits(kg, 3); // 1 t = 1,000 kg
 }
 
 /** A payment-token amount (`decimals` places) → `"1,234.50"`: at least 2 decimals, at most `decimals`. */
@@ -101,10 +101,7 @@ export function formatTokenAmount(amount: bigint, decimals: number): string {
  * parseTokenAmount: `12500000n`, 6 → `"12.5"` (no thousands separators, no trailing zeros).
  */
 export function tokenAmountInputValue(amount: bigint, decimals: number): string {
-  const base = 10n ** BigInt(decimals);
-  const whole = amount / base;
-  const frac = decimals > 0 ? (amount % base).toString().padStart(decimals, "0").replace(/0+$/, "") : "";
-  return frac ? `${whole}.${frac}` : whole.toString();
+  return formatUnits(amount, decimals);
 }
 
 /** `"12.5"` in a token with `decimals` places → base units; rejects more decimals than the token has. */
