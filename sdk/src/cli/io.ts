@@ -14,6 +14,17 @@ export const EXIT_FAIL = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_INCOMPLETE = 3;
 
+/**
+ * The error of viem's RPC transport among `error` and its causes (unreachable, timed out, an HTTP
+ * error status), if any: the run could not complete (exit 3). Gateways and files are read with
+ * fetch and fs, so this names the RPC only.
+ */
+export function rpcTransportError(error: unknown): Error | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++)
+    if (["HttpRequestError", "TimeoutError", "WebSocketRequestError"].includes(e.name)) return e;
+  return undefined;
+}
+
 /** A CLI error: message for stderr and its exit code. */
 export class CliError extends Error {
   override name = "CliError";

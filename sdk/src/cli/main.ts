@@ -11,7 +11,17 @@ import { shortfallsCommand } from "./commands/shortfalls.ts";
 import { verifyCommand } from "./commands/verify.ts";
 import { SdkError } from "../errors.ts";
 import { urlForMessages, urlScrubber } from "../urls.ts";
-import { CliError, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE, describeError, processIo, toJson, type Io } from "./io.ts";
+import {
+  CliError,
+  EXIT_INCOMPLETE,
+  EXIT_OK,
+  EXIT_USAGE,
+  describeError,
+  processIo,
+  rpcTransportError,
+  toJson,
+  type Io,
+} from "./io.ts";
 
 export const MAIN_HELP = `Usage: carbonproof <command> [options]
 
@@ -51,8 +61,6 @@ function causes(error: unknown): unknown[] {
   return out;
 }
 
-const named = (e: unknown, ...names: string[]) => e instanceof Error && names.includes(e.name);
-
 /**
  * What a run that could not complete says: a code and one line, naming the RPC as
  * `urlForMessages` does (scheme, host and port, then `/…`: its path may hold an API key) and no
@@ -65,8 +73,7 @@ function incompleteRun(error: unknown, argv: readonly string[]): { code: string;
   const chain = causes(error);
   const firstLine = (e: unknown) =>
     String((e as { shortMessage?: unknown }).shortMessage ?? describeError(e)).split("\n")[0]!;
-  // viem's transports throw these for the RPC only (gateways and files are read with fetch / fs)
-  const transport = chain.find((e) => named(e, "HttpRequestError", "TimeoutError", "WebSocketRequestError"));
+  const transport = rpcTransportError(error);
   if (rpc !== undefined && transport !== undefined) {
     const at = urlForMessages(rpc, "--rpc");
     const status = (transport as { status?: unknown }).status;

@@ -31,6 +31,7 @@ import {
   EXIT_USAGE,
   parseJson,
   readInput,
+  rpcTransportError,
   toJson,
   type Io,
 } from "../io.ts";
@@ -192,13 +193,6 @@ export function bundleSourceOf(value: string): { source: BundleSource; unavailab
     return { source, unavailable };
   }
   return { source: fileSource(value), unavailable };
-}
-
-/** An error of the RPC transport (unreachable, timed out, an HTTP error status) anywhere in its causes. */
-function transportFailure(error: unknown): boolean {
-  for (let e: unknown = error; e instanceof Error; e = e.cause)
-    if (["HttpRequestError", "TimeoutError", "WebSocketRequestError"].includes(e.name)) return true;
-  return false;
 }
 
 /**
@@ -371,7 +365,7 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
     try {
       return getAddress((await client.readContract({ address: from, abi, functionName })) as string);
     } catch (cause) {
-      if (transportFailure(cause)) throw cause; // the RPC out of reach: the run could not complete (exit 3)
+      if (rpcTransportError(cause)) throw cause; // the RPC out of reach: the run could not complete (exit 3)
       throw new CliError(
         `cannot read ${functionName}() of ${from} (${flag}): ${(cause as Error).message.split("\n")[0]}; give the address with its own flag`,
         EXIT_USAGE,
