@@ -17,7 +17,13 @@ import type { Common } from "../common.ts";
 import type { EmissionsCalculator } from "../compute/emissions.ts";
 import type { ContentStore } from "../ipfs/store.ts";
 import type { Batch, NewReading, SetAside, Storage } from "../storage/types.ts";
-import { DEVICE_SYNC_WAIT_MS, inactiveAt, keysValidAt, type DeviceDirectory } from "../devices/directory.ts";
+import {
+  DEVICE_SYNC_WAIT_MS,
+  inactiveAt,
+  keysValidAt,
+  periodSyncMs,
+  type DeviceDirectory,
+} from "../devices/directory.ts";
 import { awaitsAdoption, holdsLaterBatches } from "../storage/types.ts";
 import { headerFromJson, headerToJson } from "./bundle.ts";
 import { InlineBundleBuilder, type BundleBuilder } from "./bundle-builder.ts";
@@ -481,7 +487,7 @@ export class BatchPipeline {
     const devices = this.#devices;
     if (!devices?.syncedAfter) return true; // a device file: ingest checked each reading with the same records
     const { batching, devices: cfg } = this.#common.config;
-    const afterMs = Math.min((b.periodEnd + batching.graceS) * 1000, Date.now());
+    const afterMs = periodSyncMs(b.periodEnd, batching.graceS);
     if (!(await devices.syncedAfter(afterMs, DEVICE_SYNC_WAIT_MS)))
       throw new Error(
         `the DeviceRegistry's events are not read up to ${new Date(afterMs).toISOString()} yet (is the RPC node out of reach?): a batch's readings are checked against them before it is pinned`,

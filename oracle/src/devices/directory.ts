@@ -63,6 +63,15 @@ export interface DeviceDirectory {
  */
 export const DEVICE_SYNC_WAIT_MS = 10_000;
 
+/**
+ * The moment (wall-clock ms) up to which a directory must have read the registry's changes before
+ * a period's readings are checked: `graceS` after the period's end (a reading in it is stamped
+ * before then, and a change mined later is stamped later), or now if that is still to come.
+ */
+export function periodSyncMs(periodEnd: number, graceS: number): number {
+  return Math.min((periodEnd + graceS) * 1000, Date.now());
+}
+
 /** The keys valid at `ts` (a rotated key stays valid for the readings made before the rotation). */
 export function keysValidAt(device: DeviceInfo, ts: number): DeviceKey[] {
   return device.keys.filter((k) => k.validFrom <= ts && (k.validUntil === null || ts < k.validUntil));

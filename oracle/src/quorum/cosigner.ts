@@ -1,6 +1,6 @@
 import { ZERO_BYTES32, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
 import { headerFromJson, headerToJson } from "../batch/bundle.ts";
-import { DEVICE_SYNC_WAIT_MS, type DeviceDirectory, type DeviceInfo } from "../devices/directory.ts";
+import { DEVICE_SYNC_WAIT_MS, periodSyncMs, type DeviceDirectory, type DeviceInfo } from "../devices/directory.ts";
 import type { CosignOutcome, CosignRecord, Storage } from "../storage/types.ts";
 import { rawCid } from "../ipfs/store.ts";
 import { bundleDeviceIds, type CosignRequest, type ReviewRequest, type ReviewResult } from "./cosign.ts";
@@ -225,7 +225,7 @@ export class Cosigner {
     if (d.devices.syncedAfter) {
       // every change made before the period ended (graceS after, as the requester's own check
       // before pinning waits for) read: a device's record as the requester's is, not older
-      const afterMs = Math.min((Number(header.periodEnd) + d.graceS) * 1000, Date.now()); // its events: wall clock
+      const afterMs = periodSyncMs(Number(header.periodEnd), d.graceS);
       const synced = await d.devices.syncedAfter(afterMs, d.syncWaitMs ?? DEVICE_SYNC_WAIT_MS);
       signal.throwIfAborted();
       if (!synced)
