@@ -87,6 +87,10 @@ contract AttestationRegistry is IAttestationRegistry, EIP712, AccessControl, Pau
     error AttestationRegistryOriginalIsCorrection(bytes32 originalId);
     /// @notice The correction is for `facilityId` but the original for `originalFacilityId`.
     error AttestationRegistryFacilityMismatch(bytes32 facilityId, bytes32 originalFacilityId);
+    /// @notice The correction is computed with methodology `methodologyId` but the original with
+    /// `originalMethodologyId`: a project's scope is its facility and methodology, so a correction
+    /// of another methodology would charge or credit another project.
+    error AttestationRegistryMethodologyMismatch(bytes32 methodologyId, bytes32 originalMethodologyId);
     /// @notice The correction's period is not inside the original's.
     error AttestationRegistryCorrectionOutsidePeriod(
         uint64 periodStart,
@@ -131,7 +135,8 @@ contract AttestationRegistry is IAttestationRegistry, EIP712, AccessControl, Pau
     /**
      * @notice Submits a correction batch: late readings of the period of the regular attestation
      * `header.correctionOf`, whose header is passed as `original` (checked against its id).
-     * The correction's facility must be the original's and its period inside the original's.
+     * The correction's facility and methodology must be the original's (a project's scope in
+     * CarbonCredits) and its period inside the original's.
      * Same other checks as {submit}. Caller: an active oracle node.
      * @param header      the correction's header (`correctionOf` = id of `original`)
      * @param original    the header of the regular attestation being corrected
@@ -152,6 +157,9 @@ contract AttestationRegistry is IAttestationRegistry, EIP712, AccessControl, Pau
         if (original.correctionOf != bytes32(0)) revert AttestationRegistryOriginalIsCorrection(originalId);
         if (header.facilityId != original.facilityId) {
             revert AttestationRegistryFacilityMismatch(header.facilityId, original.facilityId);
+        }
+        if (header.methodologyId != original.methodologyId) {
+            revert AttestationRegistryMethodologyMismatch(header.methodologyId, original.methodologyId);
         }
         if (header.periodStart < original.periodStart || header.periodEnd > original.periodEnd) {
             revert AttestationRegistryCorrectionOutsidePeriod(

@@ -203,6 +203,16 @@ describe("Cosigner: what a stateless review cannot see", () => {
     );
     // outside the original's period
     refused(await c.cosign(request(late, { start: T0, end: T0 + 7200 }, originalId)), 422, /not inside its original/);
+    // of an original computed with another methodology (the registry reverts MethodologyMismatch)
+    const older = `0x${"0e".repeat(32)}` as const;
+    const oldHeader = headerToJson({ ...headerFromJson(original.header), methodologyId: older });
+    const oldOriginal = { ...original, header: oldHeader };
+    originals.set(idOf(oldOriginal), oldOriginal);
+    refused(
+      await c.cosign(request(late, period, idOf(oldOriginal))),
+      422,
+      new RegExp(`was computed with methodology ${older}, the correction with 0x[0-9a-f]{64}: a correction keeps`),
+    );
     // late readings: signed; another correction with other late readings too
     signed(await c.cosign(request([late[0]!], period, originalId)));
     signed(await c.cosign(request([late[1]!], period, originalId)));

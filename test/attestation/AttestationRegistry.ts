@@ -458,6 +458,21 @@ describe("AttestationRegistry", function () {
         .withArgs(other, original.facilityId);
     });
 
+    it("reverts with AttestationRegistryMethodologyMismatch for another methodology", async function () {
+      // CarbonCredits scopes a project by (facility, methodology): a correction of another
+      // methodology would settle the original's period against another project
+      const { registry, correction, original, submitCorrection } = await withOriginal();
+      const other = keccak256(stringToHex("carbonproof/methodology/v2"));
+      expect(other).to.not.equal(original.methodologyId);
+      await expect(submitCorrection({ ...correction, methodologyId: other }, original))
+        .to.be.revertedWithCustomError(registry, "AttestationRegistryMethodologyMismatch")
+        .withArgs(other, original.methodologyId);
+      // a factor set of a later edition is fine: the scope is the methodology
+      await expect(
+        submitCorrection({ ...correction, factorSetId: keccak256(stringToHex("factors/2027")) }, original),
+      ).to.emit(registry, "AttestationSubmitted");
+    });
+
     it("reverts with AttestationRegistryCorrectionOutsidePeriod for a period not inside the original's", async function () {
       const { registry, correction, original, submitCorrection } = await withOriginal();
       const before = { ...correction, periodStart: original.periodStart - 1n };

@@ -543,15 +543,18 @@ describe("CarbonCredits", function () {
       expect((await f.credits.getProject(f.projectId)).correctionDebtGrams).to.equal(25n);
     });
 
-    it("a correction of a revoked period under a methodology without a project charges nobody", async function () {
+    it("a revoked period cannot be re-attested under another methodology, whose scope has no project (review: it charged nobody)", async function () {
       const f = await networkHelpers.loadFixture(fresh);
       await f.registry.connect(f.verifier).revoke(f.id, "wrong factor set");
-      const c = header({ correctionOf: f.id, methodologyId: keccak256(toUtf8Bytes("other")), fossilCo2eGrams: 5n });
-      await f.attestCorrection(c, f.h);
-      await time.increase(CHALLENGE_WINDOW);
-      await expect(f.credits.recordCorrection(c)).not.to.emit(f.credits, "ShortfallRecorded");
+      const other = keccak256(toUtf8Bytes("other"));
+      const c = header({ correctionOf: f.id, methodologyId: other, fossilCo2eGrams: 5n });
+      // _settleRevoked charges the project of the correction's (facility, methodology): the registry
+      // takes a correction only with its original's methodology, so that is the revoked period's project
+      await expect(f.attestCorrection(c, f.h))
+        .to.be.revertedWithCustomError(f.registry, "AttestationRegistryMethodologyMismatch")
+        .withArgs(other, f.h.methodologyId);
       const use = await f.credits.attestationUse(f.id);
-      expect([use.state, use.amount]).to.deep.equal([BigInt(State.None), 5n]);
+      expect([use.state, use.amount]).to.deep.equal([BigInt(State.None), 0n]);
       expect((await f.credits.getProject(f.projectId)).correctionDebtGrams).to.equal(0n);
     });
 

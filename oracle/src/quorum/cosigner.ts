@@ -281,6 +281,14 @@ export class Cosigner {
         "COSIGN_REFUSED",
         `the original ${id} is of facility ${o.facilityId}, the correction of ${header.facilityId}`,
       );
+    // the registry would revert (AttestationRegistryMethodologyMismatch): a project is scoped by
+    // facility and methodology, so a correction of another one would settle another project
+    if (o.methodologyId.toLowerCase() !== header.methodologyId.toLowerCase())
+      return refuse(
+        422,
+        "COSIGN_REFUSED",
+        `the original ${id} was computed with methodology ${o.methodologyId}, the correction with ${header.methodologyId}: a correction keeps its original's methodology`,
+      );
     if (header.periodStart < o.periodStart || header.periodEnd > o.periodEnd)
       return refuse(
         422,

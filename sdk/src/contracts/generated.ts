@@ -131,6 +131,22 @@ export const attestationRegistryAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "methodologyId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "originalMethodologyId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "AttestationRegistryMethodologyMismatch",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "AttestationRegistryNotACorrection",
     "type": "error"
