@@ -521,9 +521,44 @@ for (const { name: driver, skip, open: openStorage } of drivers)
       s.close();
     });
 
+    test("a late reading for a period pinned with another methodology is too late: a correction keeps its original's", async () => {
+      const s = await openStorage("c-methodology");
+      const older = `0x${"0e".repeat(32)}`;
+      s.commitIngest([uniq(storedReading("d1", 1, 10))], [], { windowS: 60, nowMs: 0 });
+      const [regular] = s.sealDue(70_000, 0);
+      assert.ok(
+        s.transition(regular!, ["sealed"], "pinned", { methodologyId: older, bundleCid: "bafy", readingCount: 1 }),
+      );
+      const late = uniq(storedReading("d1", 2, 20));
+      const out = s.commitIngest([late], [], { windowS: 60, nowMs: 80_000 });
+      const r = out.readings[0]!;
+      assert.equal(r.status === "rejected" && r.reason, "too-late", JSON.stringify(r));
+      assert.match(
+        r.status === "rejected" ? r.detail : "",
+        new RegExp(
+          `attested with methodology ${older} \\(batch ${regular}\\); this node computes with ${late.methodologyId}`,
+        ),
+      );
+      assert.equal(s.getReading(late.digest), null, "not stored");
+      assert.deepEqual(s.listBatches({ states: ["open"] }), [], "no correction opened");
+      // a reading of the original's methodology still goes to a correction
+      const same = uniq({ ...storedReading("d1", 3, 30), methodologyId: older });
+      const taken = s.commitIngest([same], [], { windowS: 60, nowMs: 80_000 }).readings[0]!;
+      assert.equal(taken.status, "stored", JSON.stringify(taken));
+      assert.equal(s.getBatch(taken.status === "stored" ? taken.batchId : -1)!.correctionOfBatch, regular);
+      s.close();
+    });
+
     /** Sealed batch `id` pinned, then signed as the pipeline signs (with signatures), or without them: awaiting adoption. */
-    function signedFrom(s: SqlStorage, id: number, opts: { awaitingAdoption?: boolean } = {}): void {
-      assert.ok(s.transition(id, ["sealed"], "pinned", { headerJson: "{}", bundleCid: `bafy${id}`, readingCount: 1 }));
+    function signedFrom(
+      s: SqlStorage,
+      id: number,
+      opts: { awaitingAdoption?: boolean; from?: "sealed" | "pinned" } = {},
+    ): void {
+      if (opts.from !== "pinned")
+        assert.ok(
+          s.transition(id, ["sealed"], "pinned", { headerJson: "{}", bundleCid: `bafy${id}`, readingCount: 1 }),
+        );
       assert.ok(
         s.transition(id, ["pinned"], "signed", {
           attestationId: `0x${id.toString(16).padStart(64, "0")}`,
@@ -540,6 +575,46 @@ for (const { name: driver, skip, open: openStorage } of drivers)
       assert.ok(s.transition(later!, ["signed"], "submitted", { txHash: `0x${"22".repeat(32)}`, txNonce: 0 }));
       const out = s.commitIngest([uniq(storedReading("d1", 1, 10))], [], { windowS: 60, nowMs: 0 });
       assert.equal(out.readings[0]!.status === "rejected" && out.readings[0]!.reason, "too-late");
+      s.close();
+    });
+
+    test("a reading of a window whose regular batch failed is too late, and the dead letter names that batch", async () => {
+      const s = await openStorage("d-failed");
+      s.commitIngest([uniq(storedReading("d1", 1, 10))], [], { windowS: 60, nowMs: 0 });
+      const [regular] = s.sealDue(1_000_000, 0);
+      assert.ok(s.transition(regular!, ["sealed"], "failed", { error: "reverted" }));
+      const out = s.commitIngest([uniq(storedReading("d1", 2, 20))], [], { windowS: 60, nowMs: 0 });
+      const r = out.readings[0]!;
+      assert.equal(r.status === "rejected" && r.reason, "too-late", JSON.stringify(r));
+      // review: it said "behind the attested frontier … and has no regular batch", which sent the
+      // operator looking at the device's clock
+      const [dead] = s.listDeadLetters({ limit: 1, reason: "too-late" });
+      assert.match(
+        dead!.detail,
+        new RegExp(`regular batch ${regular} \\(0\\.\\.60\\) failed: .*\`retry\` or \`abandon\``),
+      );
+      s.close();
+    });
+
+    test("a batch handed back to be sent again counts in the frontier while its old transaction may be mined: an earlier window is too late", async () => {
+      const s = await openStorage("d-handover");
+      s.commitIngest([uniq(storedReading("d1", 5, 200))], [], { windowS: 60, nowMs: 0 });
+      const [later] = s.sealDue(1_000_000, 0);
+      signedFrom(s, later!);
+      const tx = `0x${"22".repeat(32)}`;
+      assert.ok(s.transition(later!, ["signed"], "submitted", { txHash: tx, txNonce: 0, txHashes: [tx] }));
+      // pipeline #handOver: back to `pinned`, its hashes kept (the old key's transaction may still be mined)
+      assert.ok(
+        s.transition(later!, ["submitted"], "pinned", { signatures: null, txHash: null, txNonce: null, txFrom: null }),
+      );
+      assert.deepEqual(s.getBatch(later!)!.txHashes, [tx]);
+      const out = s.commitIngest([uniq(storedReading("d1", 1, 10))], [], { windowS: 60, nowMs: 0 });
+      assert.equal(out.readings[0]!.status === "rejected" && out.readings[0]!.reason, "too-late");
+      // signed again and still not sent: the same
+      signedFrom(s, later!, { from: "pinned" });
+      const again = s.commitIngest([uniq(storedReading("d1", 2, 20))], [], { windowS: 60, nowMs: 0 });
+      assert.equal(again.readings[0]!.status === "rejected" && again.readings[0]!.reason, "too-late");
+      assert.equal(s.listBatches({ facilityId: "f1" }).length, 1, "no batch opened behind it");
       s.close();
     });
 

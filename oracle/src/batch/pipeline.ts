@@ -16,7 +16,7 @@ import {
 import type { Common } from "../common.ts";
 import type { EmissionsCalculator } from "../compute/emissions.ts";
 import type { ContentStore } from "../ipfs/store.ts";
-import type { Batch, NewReading, SetAside, Storage } from "../storage/types.ts";
+import type { Batch, BatchState, NewReading, SetAside, Storage } from "../storage/types.ts";
 import {
   DEVICE_SYNC_WAIT_MS,
   inactiveAt,
@@ -123,6 +123,9 @@ const KEY_ROTATION_LAG_MS = 60_000;
 
 /** How often a batch whose bundle search runs is asked again. */
 const SEARCH_POLL_MS = 1_000;
+
+/** Unfinished batches read a page at a time by each tick (`#unfinished`). */
+export const TICK_PAGE = 2_000;
 
 /** Thrown by `#adopt` while its batch's bundle search runs: asked again shortly, not an attempt. */
 class BundleSearchUnderway extends Error {}
@@ -313,7 +316,7 @@ export class BatchPipeline {
     for (const id of sealed) this.#log.info({ batch: id }, "batch sealed");
     if (sealed.length) crashPoint("sealed");
     if (this.#chain && !this.#sendersKnown) await this.#recordSenders(this.#chain);
-    const work = this.#storage.listBatches({ states: ["sealed", "pinned", "signed", "submitted"], limit: 10_000 });
+    const work = this.#unfinished();
     // a search whose batch moved on meanwhile (abandoned, confirmed otherwise): its outcome goes unused
     for (const [id, search] of this.#searches)
       if (search.outcome && !work.some((w) => w.id === id && w.state === "signed")) this.#searches.delete(id);
@@ -322,7 +325,11 @@ export class BatchPipeline {
     // facilities advance concurrently (IPFS and RPC round trips overlap); within a facility, in
     // period order. Nonces are handed out under #serial, so concurrency never reuses one.
     const byFacility = new Map<string, Batch[]>();
-    for (const b of work) byFacility.set(b.facilityId, [...(byFacility.get(b.facilityId) ?? []), b]);
+    for (const b of work) {
+      const list = byFacility.get(b.facilityId);
+      if (list) list.push(b);
+      else byFacility.set(b.facilityId, [b]);
+    }
     await Promise.all(
       [...byFacility.values()].map(async (batches) => {
         for (const b of batches) {
@@ -333,6 +340,23 @@ export class BatchPipeline {
       }),
     );
     this.#lastTickOkMs = now;
+  }
+
+  /**
+   * Every unfinished batch (sealed to submitted), in period order, read page by page: the batches a
+   * failed one holds back (`#blockedByEarlier`) pile up while nobody retries or abandons it, and a
+   * single capped read would then leave other facilities' later batches unread, and unattested.
+   */
+  #unfinished(): Batch[] {
+    const work: Batch[] = [];
+    const states: BatchState[] = ["sealed", "pinned", "signed", "submitted"];
+    for (let after: { periodStart: number; id: number } | undefined; ;) {
+      const page = this.#storage.listBatches({ states, limit: TICK_PAGE, ...(after ? { after } : {}) });
+      for (const b of page) work.push(b);
+      if (page.length < TICK_PAGE) return work;
+      const last = page[page.length - 1]!;
+      after = { periodStart: last.periodStart, id: last.id };
+    }
   }
 
   async #advance(start: Batch): Promise<void> {
@@ -441,6 +465,7 @@ export class BatchPipeline {
       await this.#writes.transition(b.id, ["sealed"], "failed", { error: "empty batch: never attested" });
       return;
     }
+    if (correctionOf !== undefined && !(await this.#sameMethodology(b, built.methodologyId))) return;
     const end = this.#common.metrics.ipfsSeconds.startTimer();
     const pinned = await this.#content.addAndPin(built.bytes, {
       signal: AbortSignal.timeout(this.#common.config.ipfs.timeoutMs),
@@ -464,6 +489,29 @@ export class BatchPipeline {
       this.#log.info({ batch: b.id, cid: built.cid, readings: built.readingCount, root: built.root }, "batch pinned");
       crashPoint("pinned");
     }
+  }
+
+  /**
+   * A correction is attested only with its original's methodology (the registry reverts
+   * `AttestationRegistryMethodologyMismatch`: CarbonCredits scopes a project by facility and
+   * methodology). Ingest sends no reading to a correction of a period pinned with another one;
+   * readings taken into an open correction before the node was upgraded to a new methodology are
+   * set aside here ("too-late", a dead letter each), and the correction fails with the reason.
+   * False when it did.
+   */
+  async #sameMethodology(b: Batch, methodologyId: Hex): Promise<boolean> {
+    const original = this.#original(b)!;
+    if (original.methodologyId.toLowerCase() === methodologyId.toLowerCase()) return true;
+    const detail = `its period was attested with methodology ${original.methodologyId} (batch ${b.correctionOfBatch}); this node computes with ${methodologyId}, and a correction keeps its original's methodology`;
+    const aside = this.#storage
+      .readingsOfBatch(b.id)
+      .map((r): SetAside => ({ digest: r.digest, reason: "too-late", detail }));
+    const error = `correction ${b.id}: ${aside.length} reading(s) set aside: ${detail}`;
+    if ((await this.#writes.setAside(b.id, ["sealed"], aside, error, this.#common.clock.nowMs())) === null)
+      throw new Error(`batch ${b.id} left \`sealed\` while its methodology was checked`);
+    for (const a of aside) this.#common.metrics.readingsSetAside.inc({ reason: a.reason });
+    this.#log.warn({ batch: b.id, readings: aside.length, methodology: methodologyId }, error);
+    return false;
   }
 
   /**

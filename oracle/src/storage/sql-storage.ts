@@ -285,15 +285,21 @@ export class SqlStorage implements Storage {
    * registry would reject a regular batch that starts before its frontier). A later batch sealed but
    * not sent yet does not make it too late: it waits for this earlier one (pipeline
    * `#blockedByEarlier`, and `transition`'s `afterEarlier` guard when it is sent).
+   * Also too late, with why (a string): a window whose regular batch failed (docs/oracle.md), and
+   * a period whose regular batch was pinned with another
+   * methodology than the reading's (a node upgraded since). The registry takes a correction only
+   * of its original's methodology (`AttestationRegistryMethodologyMismatch`: CarbonCredits scopes a
+   * project by facility and methodology), and this node computes with its own only.
    */
   #batchFor(
     facilityId: string,
     ts: number,
+    methodologyId: string,
     windowS: number,
     nowMs: number,
-  ): { id: number; start: number; end: number } | null {
+  ): { id: number; start: number; end: number } | string | null {
     const regular = this.sql.get(
-      `SELECT id, state, period_start, period_end FROM batches WHERE facility_id = ? AND correction_of_batch IS NULL AND period_start <= ? AND period_end > ? LIMIT 1`,
+      `SELECT id, state, period_start, period_end, methodology_id FROM batches WHERE facility_id = ? AND correction_of_batch IS NULL AND period_start <= ? AND period_end > ? LIMIT 1`,
       [facilityId, ts, ts],
     );
     if (regular) {
@@ -301,7 +307,11 @@ export class SqlStorage implements Storage {
       const end = Number(regular.period_end);
       const regularId = Number(regular.id);
       if (regular.state === "open") return { id: regularId, start, end };
-      if (regular.state === "failed") return null;
+      if (regular.state === "failed")
+        return `its window's regular batch ${regularId} (${start}..${end}) failed: a reading of a failed window is not accepted (see \`carbonproof-oracle status\`; \`retry\` or \`abandon\` the batch)`;
+      const attestedWith = regular.methodology_id === null ? null : String(regular.methodology_id);
+      if (attestedWith !== null && attestedWith.toLowerCase() !== methodologyId.toLowerCase())
+        return `period ${start}..${end} of ${facilityId} was attested with methodology ${attestedWith} (batch ${regularId}); this node computes with ${methodologyId}, and a correction keeps its original's methodology`;
       const corr = this.sql.get(`SELECT id FROM batches WHERE correction_of_batch = ? AND state = 'open'`, [regularId]);
       if (corr) return { id: Number(corr.id), start, end };
       return { id: this.#newBatch(facilityId, start, end, regularId, nowMs), start, end };
@@ -319,9 +329,13 @@ export class SqlStorage implements Storage {
     const windowStart = Math.floor(ts / windowS) * windowS;
     const periodStart = before.e === null ? windowStart : Math.max(windowStart, Number(before.e));
     const periodEnd = after.s === null ? windowStart + windowS : Math.min(windowStart + windowS, Number(after.s));
-    // the registry's frontier once the transactions in flight are mined
+    // the registry's frontier once the transactions in flight are mined; also those of a batch
+    // handed back to `pinned` or `signed` to be sent again (a previous key's transaction, or a
+    // nonce taken elsewhere: pipeline #handOver), which may still be mined (review: a batch
+    // opened behind it could then never go on-chain, and held its facility)
     const frontier = this.sql.get(
-      `SELECT MAX(period_end) AS f FROM batches WHERE facility_id = ? AND correction_of_batch IS NULL AND state IN ('submitted', 'confirmed')`,
+      `SELECT MAX(period_end) AS f FROM batches WHERE facility_id = ? AND correction_of_batch IS NULL
+         AND (state IN ('submitted', 'confirmed') OR (state IN ('pinned', 'signed') AND tx_hashes <> '[]'))`,
       [facilityId],
     )!;
     if (frontier.f !== null && Number(frontier.f) > periodStart) return null;
@@ -365,8 +379,14 @@ export class SqlStorage implements Storage {
       const key = `${a.facilityId}\u0000${Math.floor(a.ts / opts.windowS)}`;
       let batch = cache.get(key) ?? null;
       if (!batch || a.ts < batch.start || a.ts >= batch.end) {
-        // a too-late answer is not cached: it can depend on where in the window ts lies
-        batch = this.#batchFor(a.facilityId, a.ts, opts.windowS, opts.nowMs);
+        // a too-late answer is not cached: it can depend on where in the window ts lies (the
+        // readings of one call share one methodology, the node's: it is not in the key)
+        const found = this.#batchFor(a.facilityId, a.ts, a.methodologyId, opts.windowS, opts.nowMs);
+        if (typeof found === "string") {
+          readings.push(reject(a, "too-late", found));
+          continue;
+        }
+        batch = found;
         if (batch) cache.set(key, batch);
       }
       if (batch === null) {
