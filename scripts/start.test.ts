@@ -53,10 +53,15 @@ async function chainCall(port: number, name: string, signature: string): Promise
 const deploymentIdOf = (chainPort: number) => `start-test-${chainPort}`;
 
 /** `npm start` with these flags, its own state directory and deployment id, its output gathered. */
-function startStack(args: string[], state: string, chainPort: number) {
+function startStack(args: string[], state: string, chainPort: number, env: Record<string, string> = {}) {
   const child = spawn(process.execPath, ["scripts/start.ts", ...args], {
     cwd: root,
-    env: { ...process.env, CARBONPROOF_STATE_DIR: state, CARBONPROOF_DEPLOYMENT_ID: deploymentIdOf(chainPort) },
+    env: {
+      ...process.env,
+      CARBONPROOF_STATE_DIR: state,
+      CARBONPROOF_DEPLOYMENT_ID: deploymentIdOf(chainPort),
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -323,6 +328,26 @@ test("a Hardhat node that fails to start is reported with its last lines of outp
     rmSync(state, { recursive: true, force: true });
   }
 });
+
+test(
+  "a part whose command cannot be started is reported in a sentence, not a stack trace",
+  { timeout: 60_000 },
+  async () => {
+    const port = await freePort();
+    const state = mkdtempSync(join(tmpdir(), "cp-start-enoent-"));
+    // no npx on the PATH: the Hardhat node (`npx hardhat node`) cannot be spawned
+    const stack = startStack(["--port", String(port), "--no-services"], state, port, { PATH: state });
+    try {
+      const { code } = await stack.exited;
+      assert.equal(code, 1, stack.output());
+      assert.match(stack.output(), /chain could not be started \(`npx`: spawn npx ENOENT\); stopping the stack/);
+      assert.doesNotMatch(stack.output(), /^\s+at /m, "no stack trace");
+    } finally {
+      if (stack.child.exitCode === null && stack.child.signalCode === null) stack.child.kill("SIGKILL");
+      rmSync(state, { recursive: true, force: true });
+    }
+  },
+);
 
 test("the web build is stale when any of its inputs is newer: web, sdk and the subgraph client", () => {
   const repo = mkdtempSync(join(tmpdir(), "cp-start-stale-"));

@@ -178,6 +178,12 @@ function launch(
   };
   pipe(child.stdout!, process.stdout);
   pipe(child.stderr!, process.stderr);
+  // not started at all (the command not found, not executable): no `exit` follows
+  child.on("error", (err) => {
+    if (stopping) return;
+    say(`${name} could not be started (\`${command}\`: ${err.message}); stopping the stack.`);
+    void stop(1);
+  });
   child.on("exit", (code, signal) => {
     if (stopping) return;
     say(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the stack.`);
@@ -198,7 +204,7 @@ function launch(
     void stop(1, lastWords);
   });
   children.push({ name, child });
-  reap(String(child.pid));
+  if (child.pid !== undefined) reap(String(child.pid));
 }
 
 let stopping = false;
