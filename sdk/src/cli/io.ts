@@ -49,6 +49,8 @@ export type Io = {
   stdinStream: () => AsyncIterable<Uint8Array | string>;
   /** stderr is a terminal: progress lines are rewritten in place there */
   stderrIsTty: boolean;
+  /** The clock progress lines are timed by, in ms (absent: `performance.now`). */
+  now?: () => number;
 };
 
 export const processIo: Io = {

@@ -23,6 +23,8 @@ import {
   registerTestProject,
   startTestGateway,
 } from "../test/attest.ts";
+import { verifyCommand } from "../cli/commands/verify.ts";
+import type { Io } from "../cli/io.ts";
 import { cliAsync } from "../test/cli.ts";
 import { TEST_ONLY_HARDHAT_KEYS, startTestChain, type TestChain } from "../test/hardhatNode.ts";
 import { attestationRegistryAbi, carbonCreditsAbi, deviceRegistryAbi, retirementCertificatesAbi } from "./abi.ts";
@@ -627,6 +629,28 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
   await chain.write(TEST_ONLY_HARDHAT_KEYS[2]!, credits, carbonCreditsAbi, "recordShortfall", [1, above.header]);
   const after = await cliAsync([...base(), "--credits", credits, "--credit", String(tokenId), "--bundle", gatewayUrl]);
   assert.equal(after.code, 0, after.stdout + after.stderr);
+  // the same walk in process, on a clock 6 s ahead at each look: a progress line on stderr after
+  // each decided link (at most one per 5 s), and stdout the report alone, as the binary's
+  let clock = 0;
+  const out: string[] = [];
+  const err: string[] = [];
+  const slow: Io = {
+    stdout: (t) => void out.push(t),
+    stderr: (t) => void err.push(t),
+    readStdin: () => "",
+    stdinStream: () => (async function* () {})(),
+    stderrIsTty: false,
+    now: () => (clock += 6_000),
+  };
+  const args = [...base(), "--credits", credits, "--credit", String(tokenId), "--bundle", gatewayUrl];
+  assert.equal(await verifyCommand(slow, args.slice(1)), 0, err.join(""));
+  assert.equal(out.join(""), after.stdout, "stdout unchanged");
+  const lines = err.join("").split("\n").filter(Boolean);
+  assert.ok(lines.length > 2, err.join(""));
+  for (const l of lines)
+    assert.match(l, /^verify: \d+ of \d+ attestation\(s\) checked so far, \d+ links decided, \d+ s$/);
+  assert.match(lines.at(-1)!, /^verify: (\d+) of \1 attestation\(s\) checked so far/, "the last: all checked");
+  assert.equal(after.stderr.includes("verify: "), false, "a real walk this short prints none");
   assert.match(
     after.stdout,
     new RegExp(

@@ -411,7 +411,7 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
   let lines: string[];
   // a walk of many attestations (each fetching its facility's other bundles) takes a while: a
   // line on stderr, every 5 s (rewritten in place on a terminal); stdout keeps the report alone
-  const progress = new ProgressLine({ write: io.stderr, tty: io.stderrIsTty });
+  const progress = new ProgressLine({ write: io.stderr, tty: io.stderrIsTty, ...(io.now ? { now: io.now } : {}) });
   const walked = {
     onProgress: (r: LineageReport) =>
       progress.update(() => {
