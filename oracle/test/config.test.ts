@@ -150,6 +150,9 @@ describe("facilities: keyed by the facility id its readings carry, with a countr
       },
     });
     assert.deepEqual(config.facilities, { plant_1: { country: "KEN", flueGasBiogenicShareBp: 4000 } });
+    // `facilities` written in lower case, as a setting's name may be: the same
+    const lower = loadConfig({ env: { CARBONPROOF_ORACLE__facilities__PLANT_2__COUNTRY: "KEN" } });
+    assert.deepEqual(lower.facilities, { plant_2: { country: "KEN" } });
   });
 
   test("an environment value read as JSON of the wrong type: the error says how to write it", () => {

@@ -25,11 +25,12 @@ export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || raw === undefined) continue;
     // a facility's id is a key, not a setting's name: lower-cased, its underscores kept
-    // (`…__FACILITIES__PLANT_1__COUNTRY` sets facilities["plant_1"].country, not "plant1")
+    // (`…__FACILITIES__PLANT_1__COUNTRY` sets facilities["plant_1"].country, not "plant1"; the
+    // segment `facilities` in any case, as every setting's name)
     const path = name
       .slice(ENV_PREFIX.length)
       .split("__")
-      .map((segment, i, all) => (i === 1 && all[0] === "FACILITIES" ? segment.toLowerCase() : camel(segment)));
+      .map((segment, i, all) => (i === 1 && camel(all[0]!) === "facilities" ? segment.toLowerCase() : camel(segment)));
     let value: unknown = raw;
     try {
       value = JSON.parse(raw);
