@@ -42,9 +42,15 @@ describe("a reading of a device the node does not know, with a directory that fo
       defaultMetrics: false,
     });
     const ingestor = new Ingestor({ common, storage, devices: directory, calculator: sdkCalculator() });
+    /** carbonproof_oracle_registration_waits_total, by outcome */
+    const waits = async () =>
+      Object.fromEntries(
+        (await common.metrics.registrationWaits.get()).values.map((v) => [String(v.labels.outcome), v.value]),
+      );
     return {
       ingestor,
       storage,
+      waits,
       async close() {
         await ingestor.close();
         storage.close();
@@ -59,7 +65,7 @@ describe("a reading of a device the node does not know, with a directory that fo
 
   test("waits for the directory's next regular poll (asking none): taken when the device was registered meanwhile, refused when the poll fails; a CSV row does not wait", async () => {
     const directory = new PolledDirectory();
-    const { ingestor, close } = ingestorWith(directory);
+    const { ingestor, waits, close } = ingestorWith(directory);
     try {
       const fresh = makeDevice("kisii-meter-1");
       const env = electricity(fresh);
@@ -94,6 +100,7 @@ describe("a reading of a device the node does not know, with a directory that fo
       assert.ok(answer, "refused at once, not held for the poll");
       assert.deepEqual(answer[0]!.status === "rejected" && answer[0]!.reason, "unknown-device");
       assert.equal(directory.asked.length, asked);
+      assert.deepEqual(await waits(), { registered: 1, unread: 1 }, "each wait counted by its outcome");
     } finally {
       await close();
     }
@@ -101,7 +108,7 @@ describe("a reading of a device the node does not know, with a directory that fo
 
   test(`at most ${MAX_WAITING_FOR_REGISTRATION} readings wait; the next is refused at once, and those waiting are refused after a poll that did not register their device`, async () => {
     const directory = new PolledDirectory();
-    const { ingestor, storage, close } = ingestorWith(directory);
+    const { ingestor, storage, waits, close } = ingestorWith(directory);
     try {
       const made = makeDevice("made-up-1");
       const waiting: Promise<IngestOutcome[]>[] = [];
@@ -125,6 +132,7 @@ describe("a reading of a device the node does not know, with a directory that fo
       const outcomes = (await Promise.all(waiting)).flat();
       assert.equal(outcomes.filter((o) => o.status === "rejected" && o.reason === "unknown-device").length, 1_000);
       assert.equal(storage.listDeadLetters({ limit: 2_000, deviceId: made.deviceId }).length, 1_001);
+      assert.deepEqual(await waits(), { full: 1, unknown: MAX_WAITING_FOR_REGISTRATION });
     } finally {
       await close();
     }

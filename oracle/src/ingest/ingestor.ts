@@ -419,12 +419,7 @@ export class Ingestor {
         () => device,
       );
       if (fresh !== device) v = this.#check(p, ctx, (device = fresh), null);
-    } else if (
-      this.#mayBeUnpolled(v) &&
-      p.ok &&
-      ctx.source !== "csv" &&
-      this.#waitingForRegistration < MAX_WAITING_FOR_REGISTRATION
-    ) {
+    } else if (this.#mayBeUnpolled(v) && p.ok && ctx.source !== "csv") {
       // a device registered less than a poll ago is not in the directory yet: the reading waits for
       // its next regular read of the registry's events (no call made for it: a flood of made-up
       // ids costs the RPC node nothing), which drops a cached "not registered" answer of any id
@@ -432,15 +427,20 @@ export class Ingestor {
       // Not for a CSV import (history, of devices registered long ago): a file of an unregistered
       // device's rows would take a poll interval per thousand rows, and a rejected row can be
       // imported again.
-      this.#waitingForRegistration++;
-      try {
-        const timeoutMs = this.#common.config.chain.pollMs + DEVICE_SYNC_WAIT_MS;
-        if (await this.#devices.syncedAfter!(Date.now(), timeoutMs, false)) {
-          const fresh = await this.#devices.get(p.facts.deviceId).catch(() => null);
-          if (fresh) v = this.#check(p, ctx, (device = fresh), null);
+      const waits = this.#common.metrics.registrationWaits;
+      if (this.#waitingForRegistration >= MAX_WAITING_FOR_REGISTRATION) waits.inc({ outcome: "full" });
+      else {
+        this.#waitingForRegistration++;
+        try {
+          const timeoutMs = this.#common.config.chain.pollMs + DEVICE_SYNC_WAIT_MS;
+          if (await this.#devices.syncedAfter!(Date.now(), timeoutMs, false)) {
+            const fresh = await this.#devices.get(p.facts.deviceId).catch(() => null);
+            if (fresh) v = this.#check(p, ctx, (device = fresh), null);
+            waits.inc({ outcome: fresh ? "registered" : "unknown" });
+          } else waits.inc({ outcome: "unread" });
+        } finally {
+          this.#waitingForRegistration--;
         }
-      } finally {
-        this.#waitingForRegistration--;
       }
     }
     if ("verify" in v && p.ok) {

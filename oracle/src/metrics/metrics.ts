@@ -23,8 +23,14 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     readingsSetAside: new Counter({
       name: "carbonproof_oracle_readings_set_aside_total",
-      help: "Readings stored, then taken out of their batch before it was pinned: their device's suspension or key rotation was read after they were accepted (batch/pipeline.ts #screen), by reason",
+      help: "Readings stored, then taken out of their batch before it was pinned (batch/pipeline.ts): their device's suspension or key rotation was read after they were accepted (#screen), or a correction's original has another methodology (#sameMethodology), by reason",
       labelNames: ["reason"],
+      registers: r,
+    }),
+    registrationWaits: new Counter({
+      name: "carbonproof_oracle_registration_waits_total",
+      help: "Readings of a device the directory did not know, held for its next read of the DeviceRegistry (ingest/ingestor.ts), by outcome: registered (found then, taken on), unknown (still not registered), unread (the read did not come in time), full (not held: MAX_WAITING_FOR_REGISTRATION were waiting)",
+      labelNames: ["outcome"],
       registers: r,
     }),
     readingsFlagged: new Counter({
