@@ -241,6 +241,9 @@ test("import --json prints the one report object, {rows, stored, alreadyStored, 
   const r = await runImport(dir, join(dir, "two.csv"), ["--json"]);
   assert.equal(r.code, 1, r.stderr);
   assert.equal(r.stdout.split("\n").length, 2, "one line");
+  // the first import creates the node's database, and says so (on stderr: stdout is the report)
+  const created = new RegExp(`^import: no database at ${join(dir, "data", "oracle.db")} yet: creating one `, "m");
+  assert.match(r.stderr, created);
   const report = JSON.parse(r.stdout) as { rows: Record<string, unknown>[] };
   assert.deepEqual(report, {
     rows: [
@@ -255,6 +258,7 @@ test("import --json prints the one report object, {rows, stored, alreadyStored, 
   writeFileSync(join(dir, "header.csv"), "deviceId,facilityId,seq,ts,intervalS,kind,energyWh,sig\n");
   const none = await runImport(dir, join(dir, "header.csv"), ["--json"]);
   assert.equal(none.code, 0, none.stderr);
+  assert.doesNotMatch(none.stderr, /no database at/, "the second finds it");
   assert.equal(none.stdout, '{"rows":[],"stored":0,"alreadyStored":0,"rejected":0}\n', "a header and no rows");
   // a file that is not CSV: refused with its line, nothing on stdout, nothing stored
   writeFileSync(

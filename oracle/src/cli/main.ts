@@ -1251,6 +1251,12 @@ async function main(): Promise<void> {
       };
       process.on("SIGINT", onSignal);
       process.on("SIGTERM", onSignal);
+      // a forgotten --config imports into ./.carbonproof/oracle: said, not refused (importing
+      // history before the node's first start is how a node begins)
+      if (!hasDatabase(cfg))
+        progress.log(
+          `import: no database at ${join(resolve(cfg.dataDir), "oracle.db")} yet: creating one (if these rows are for an existing node, stop and give its --config or dataDir)\n`,
+        );
       let counts;
       try {
         if (fromStdin) {
