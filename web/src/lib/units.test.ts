@@ -12,6 +12,7 @@ import {
   tokenOfListing,
   tonnesInputValue,
   formatDuration,
+  formatDate,
 } from "./units.ts";
 
 test("formats kilograms as tonnes with kilogram precision", () => {
@@ -123,4 +124,9 @@ test("a price per tonne above what the Marketplace stores (uint128 per kg) is re
   assert.deepEqual(parseUnitPrice(text(max), 0), { ok: true, value: 2n ** 128n - 1n });
   const over = parseUnitPrice(text(max + 1000n), 0);
   assert.ok(!over.ok && /too large/.test(over.error), JSON.stringify(over));
+});
+
+test("a date past what a Date holds is shown as its number, not thrown (a retirement's uint64 consumption period)", () => {
+  assert.equal(formatDate(1_763_892_000n), "2025-11-23");
+  assert.equal(formatDate(2n ** 64n - 2n), "18446744073709551614 (unix seconds)");
 });

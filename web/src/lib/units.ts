@@ -170,7 +170,17 @@ export function tokenOfListing(
 
 /** Unix seconds → `2026-11-23` (UTC, what a certificate prints). */
 export function formatDate(unixSeconds: bigint | number): string {
-  return new Date(Number(unixSeconds) * 1000).toISOString().slice(0, 10);
+  const date = dateOf(unixSeconds);
+  return date ? date.toISOString().slice(0, 10) : `${unixSeconds} (unix seconds)`;
+}
+
+/**
+ * The moment `unixSeconds` as a Date; null past what a Date holds (±8.64e12 s, year 275760): a
+ * uint64 written by anyone (a retirement's consumption period) may be (toISOString would throw).
+ */
+export function dateOf(unixSeconds: bigint | number): Date | null {
+  const ms = Number(unixSeconds) * 1000;
+  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms) : null;
 }
 
 /** Shortens `0x1234…abcd` for display; the full address stays in a title/aria-label. */

@@ -13,6 +13,9 @@ test("grams CO2e read as tonnes with kilogram precision", () => {
 test("counts, times and hashes", () => {
   assert.equal(formatCount(1_008n), "1,008");
   assert.equal(formatDateTime(1_763_892_000n), "2025-11-23 10:00 UTC");
+  // past what a Date holds (a uint64 anyone may write: a retirement's consumption period): the
+  // number, not a RangeError from toISOString (review: the certificate page answered 500)
+  assert.equal(formatDateTime(2n ** 64n - 1n), "18446744073709551615 (unix seconds)");
   assert.equal(shortHash(`0x${"ab".repeat(32)}`), "0xabababab…ababab");
 });
 

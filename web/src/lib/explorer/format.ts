@@ -4,7 +4,7 @@
  * `formatTonnesNumber` from ../units.ts.
  */
 
-import { formatCount, formatThousandths } from "../units.ts";
+import { dateOf, formatCount, formatThousandths } from "../units.ts";
 
 export { formatCount };
 
@@ -22,7 +22,9 @@ export function formatMgAsGrams(mg: bigint): string {
 
 /** Unix seconds → `2026-11-23 10:00 UTC`. */
 export function formatDateTime(unixSeconds: bigint | number): string {
-  return `${new Date(Number(unixSeconds) * 1000).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  const date = dateOf(unixSeconds);
+  if (!date) return `${unixSeconds} (unix seconds)`;
+  return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
 /** `0x1234…abcd` for a 32-byte hash (the full value stays in a title). */

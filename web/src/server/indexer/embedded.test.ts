@@ -228,6 +228,33 @@ test("an event the reducer cannot apply leaves no half-written rows and flags in
   assert.equal((await ix.overview()).indexingErrors, false);
 });
 
+test("a retirement whose consumption period ends at 2^64 − 1 (any retiree may write it) is indexed, not dropped", async () => {
+  // review: bound as an INTEGER it threw past 2^63, the Retired event was rolled back, its
+  // certificate page answered 404 and every explorer page warned of indexing errors
+  const retired = scenario().find((e) => e.eventName === "Retired")!;
+  const id = certificateId + 1000n;
+  const far = {
+    ...retired,
+    blockNumber: retired.blockNumber + 10,
+    args: {
+      ...retired.args,
+      certificateId: id.toString(),
+      consumptionStart: "1",
+      consumptionEnd: (2n ** 64n - 1n).toString(),
+    },
+  };
+  const lines: string[] = [];
+  assert.equal(
+    applyEventSafely(db, far, (line) => lines.push(line)),
+    true,
+    lines.join("\n"),
+  );
+  const r = await ix.retirement(id);
+  assert.equal(r?.consumptionEnd, 2n ** 64n - 1n);
+  assert.equal(r?.consumptionStart, 1n);
+  assert.equal((await ix.overview()).indexingErrors, false);
+});
+
 test("a bundle nobody has is 'unavailable' and retried with backoff; bytes of another CID are 'invalid'", async () => {
   let now = 1_000_000;
   const bundles = new BundleIndexer(db, { sources: [mapSource(new Map(), "an empty test store")], now: () => now });

@@ -827,8 +827,9 @@ function retirementCertificates(db: Store, e: IndexedEvent): void {
         argStr(a, "beneficiaryName"),
         argStr(a, "reason"),
         countryCodeFromBytes3(argHex(a, "consumptionCountry")),
-        argBig(a, "consumptionStart"),
-        argBig(a, "consumptionEnd"),
+        // uint64, as text: anyone retiring may write up to 2^64 − 1, past SQLite's INTEGER
+        argStr(a, "consumptionStart"),
+        argStr(a, "consumptionEnd"),
         e.timestamp,
         e.blockNumber,
         e.logIndex,

@@ -15,10 +15,11 @@ import { DatabaseSync } from "node:sqlite";
 
 /**
  * Bumped whenever a table below changes shape, or the reducer writes other rows for the same events
- * (5: an issuance of 0 kg makes no credit; 6: `daily.issued_against_kg`): an older file is then
+ * (5: an issuance of 0 kg makes no credit; 6: `daily.issued_against_kg`; 7: a retirement's consumption
+ * period as text, uint64): an older file is then
  * rebuilt from the chain.
  */
-export const STORE_VERSION = 6;
+export const STORE_VERSION = 7;
 
 const RAW_TABLES = /* sql */ `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -196,8 +197,8 @@ CREATE INDEX IF NOT EXISTS sales_listing ON sales (listing);
 CREATE TABLE IF NOT EXISTS retirements (
   certificate_id TEXT PRIMARY KEY, credit INTEGER NOT NULL, facility TEXT, project INTEGER NOT NULL,
   beneficiary TEXT NOT NULL, retiree TEXT NOT NULL, holder TEXT NOT NULL, amount_kg INTEGER NOT NULL,
-  beneficiary_name TEXT NOT NULL, reason TEXT NOT NULL, country_code TEXT, consumption_start INTEGER NOT NULL,
-  consumption_end INTEGER NOT NULL, timestamp INTEGER NOT NULL, block_number INTEGER NOT NULL,
+  beneficiary_name TEXT NOT NULL, reason TEXT NOT NULL, country_code TEXT, consumption_start TEXT NOT NULL,
+  consumption_end TEXT NOT NULL, timestamp INTEGER NOT NULL, block_number INTEGER NOT NULL,
   log_index INTEGER NOT NULL, tx_hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS retirements_newest ON retirements (block_number DESC, log_index DESC);
