@@ -156,6 +156,23 @@ test("checkBundle fails the right link for each tampering", async () => {
   inflated.readings[0]!.result.fossilCo2eMg = "1";
   assert.deepEqual(await failing(inflated), ["per-reading emissions recomputed", "bundle totals recomputed"]);
 
+  // a gas made up, or one the factor does not separate given anyway, the CO2e total left right
+  // (review: only the CO2e and biogenic fields were compared, and the link said PASS)
+  for (const [field, value] of [
+    ["ch4Mg", "999999"],
+    ["n2oMg", "0"],
+    ["fossilCo2Mg", "1"],
+  ] as const) {
+    const gas = structuredClone(b);
+    const r = gas.readings[0]!.result;
+    r[field] = r[field] === value ? "2" : value;
+    const checks = await checkBundle(gas);
+    const link = checks.find((c) => c.link === "per-reading emissions recomputed")!;
+    assert.equal(link.ok, false, `${field}: ${link.detail}`);
+    assert.match(link.detail, new RegExp(`#\\d+: ${field} recomputed `));
+    assert.deepEqual(await failing(gas), ["per-reading emissions recomputed", "bundle totals recomputed"], field);
+  }
+
   const totals = structuredClone(b);
   totals.totals.fossilCo2eGrams = (BigInt(b.totals.fossilCo2eGrams) - 1n).toString();
   assert.deepEqual(await failing(totals), ["bundle totals recomputed"]);

@@ -10,6 +10,9 @@ import { SdkError } from "../errors.ts";
 import { nobleSignatureVerifier, type SignatureBatchVerifier, type SignatureItem } from "../verify/signatures.ts";
 import type { Bundle } from "./schema.ts";
 
+/** The fields of a reading's result, each compared with the sdk's own computation. */
+const RESULT_FIELDS = ["fossilCo2eMg", "biogenicCo2Mg", "fossilCo2Mg", "ch4Mg", "n2oMg"] as const;
+
 /** One link of the chain of custody: what was checked, PASS or FAIL, and why. */
 export type LinkCheck = {
   link: string;
@@ -142,12 +145,14 @@ export async function checkBundleDetailed(
       if (beyond) {
         mismatched++;
         firstMismatch ||= `${r.envelope.reading.deviceId}#${r.envelope.reading.seq}: ${beyond}`;
-      } else if (
-        res.fossilCo2eMg.toString() !== r.result.fossilCo2eMg ||
-        res.biogenicCo2Mg.toString() !== r.result.biogenicCo2Mg
-      ) {
-        mismatched++;
-        firstMismatch ||= `${r.envelope.reading.deviceId}#${r.envelope.reading.seq}: recomputed ${res.fossilCo2eMg} mg, bundle ${r.result.fossilCo2eMg} mg`;
+      } else {
+        // every field of the result, the gases too (a CO2e total right with its CH4 or N2O made
+        // up is not "the result recomputed")
+        const field = RESULT_FIELDS.find((f) => (res[f] === null ? null : res[f].toString()) !== r.result[f]);
+        if (field) {
+          mismatched++;
+          firstMismatch ||= `${r.envelope.reading.deviceId}#${r.envelope.reading.seq}: ${field} recomputed ${res[field] ?? "null"}, bundle ${r.result[field] ?? "null"}`;
+        }
       }
     } catch (error) {
       if (!(error instanceof SdkError)) throw error;

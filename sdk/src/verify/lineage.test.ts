@@ -353,6 +353,25 @@ test("verifyLineage of a dropped bundle file: honest PASS, tampered FAIL at 'bun
   const failed = tampered.sections.flatMap((s) => s.checks.filter((c) => !c.ok));
   assert.equal(failed[0]!.link, "bundle CID = on-chain CID");
   assert.match(failed[0]!.detail, /^bytes from file bundle\.json hash to bafkrei/);
+
+  // a file naming the facility with no period of whole seconds: a FAIL saying so (review: BigInt
+  // threw a RangeError at the page that dropped it)
+  const { facilityId } = JSON.parse(new TextDecoder().decode(pinned.get(cids[0]!)!)) as { facilityId: string };
+  for (const period of [{ start: 1.5, end: 2 }, { start: 1 }]) {
+    const odd = await verifyLineage({
+      client: chain.client,
+      registry: chain.registry,
+      deviceRegistry: chain.deviceRegistry,
+      source: mapSource(pinned),
+      target: { bundleBytes: new TextEncoder().encode(JSON.stringify({ facilityId, period })), name: "x.json" },
+    });
+    assert.equal(odd.ok, false);
+    const fails = odd.sections.flatMap((s) => s.checks.filter((c) => !c.ok));
+    assert.match(
+      fails[0]!.detail,
+      /x\.json is not an evidence bundle \(no facilityId, or no period of whole seconds\)/,
+    );
+  }
 });
 
 /** Storage slot of `mapping(key => …)` at slot `base`, entry `key` (Solidity's layout). */

@@ -383,6 +383,8 @@ test("verify catches a correction that re-attests a reading of its original", as
   assert.equal(o.code, 1);
   const skipped = await cliAsync([...base(), "--attestation", id, "--bundle", gatewayUrl, "--skip-history"]);
   assert.equal(skipped.code, 0, skipped.stdout);
+  // not checked, and said so: the report is not one of a clean attestation
+  assert.match(skipped.stdout, /^SKIP no reading attested twice for the facility: not checked: asked not to/m);
 });
 
 test("verify: readings of a device the DeviceRegistry does not know fail the device links", async () => {
@@ -699,6 +701,18 @@ test("verify --credit and --retirement walk a credit back to its attestation", a
       ),
     ),
   ]);
+  // a reading of the revoked period, verified from its envelope: found in the live correction
+  // that re-attests it, not in the revoked original (review: the older, revoked one was found
+  // first, and an honest reading was NOT VERIFIED)
+  pinned.set(bundleCid(encodeBundle(ofRevoked)), encodeBundle(ofRevoked));
+  const envelopeFile = join(dir, "re-attested-envelope.json");
+  writeFileSync(envelopeFile, JSON.stringify(revokedBundle.readings[0]!.envelope));
+  const reAttested = await cliAsync([...base(), "--envelope", envelopeFile, "--bundle", gatewayUrl]);
+  assert.equal(reAttested.code, 0, reAttested.stdout + reAttested.stderr);
+  assert.match(
+    reAttested.stdout,
+    new RegExp(`^VERIFIED attestation ${hashBatchHeader(ofRevokedHeader, registryDomain)}$`, "m"),
+  );
   const withRevoked = await shortfalls("--project", "1", "--json");
   assert.equal(withRevoked.code, 1, withRevoked.stdout + withRevoked.stderr);
   const listedRevoked = JSON.parse(withRevoked.stdout) as {

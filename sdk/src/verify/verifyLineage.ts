@@ -434,10 +434,15 @@ async function findBundleAttestation(
       facilityId?: unknown;
       period?: { start?: unknown; end?: unknown };
     };
-    if (typeof value.facilityId !== "string" || typeof value.period?.start !== "number")
-      return `${name} is not an evidence bundle (no facilityId and period)`;
+    // whole seconds, both ends: they go to BigInt below (1.5 or a missing end threw a RangeError)
+    if (
+      typeof value.facilityId !== "string" ||
+      !Number.isSafeInteger(value.period?.start) ||
+      !Number.isSafeInteger(value.period?.end)
+    )
+      return `${name} is not an evidence bundle (no facilityId, or no period of whole seconds)`;
     facilityId = value.facilityId;
-    period = { start: value.period.start, end: Number(value.period.end) };
+    period = { start: value.period!.start as number, end: value.period!.end as number };
   } catch (error) {
     if (!(error instanceof Error)) throw error;
     return `${name} is not JSON: ${error.message}`;
