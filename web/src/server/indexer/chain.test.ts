@@ -35,7 +35,8 @@ import { protocolIdKey } from "@carbonproof/subgraph/client";
 import { FsBlockstore } from "blockstore-fs";
 import { CID } from "multiformats/cid";
 import { EmbeddedRuntime, heliaBundleSource, type EmbeddedIndexerConfig } from "./index.ts";
-import { openStore } from "./store.ts";
+import { inTransaction, openStore } from "./store.ts";
+import { countingRows } from "./countingRows.test-support.ts";
 import { ChainSync } from "./sync.ts";
 import { INDEXED_CONTRACTS, type IndexedContract } from "./events.ts";
 import { indexerConfigFor, startTestChain, type TestChain } from "./testChain.ts";
@@ -578,6 +579,56 @@ test("an RPC that refuses wide log queries gets narrower ranges, and the same ev
   assert.ok(ranges.some((n) => n > 8n) && ranges.some((n) => n <= 8n), "it was refused, then narrowed");
   const count = (d: typeof db) => Number((d.prepare("SELECT COUNT(*) n FROM events").get() as { n: bigint }).n);
   assert.equal(count(db), count(runtime.db));
+  db.close();
+});
+
+test("a reorg between a range's logs and its end block is retried, not stored with the events of the new fork lost", async () => {
+  const db = openStore(join(dir, "reorg-mid-range.sqlite"));
+  // The real client, acting out a reorg that lands while the first range's logs are read: the old
+  // fork had no CarbonProof logs (getLogs answers none) and another hash for the last block, the
+  // new fork is the chain as it is.
+  let reorged = false;
+  let lastBlock = -1n;
+  const racing = new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop === "getLogs")
+        return async (args: { toBlock: bigint }) => {
+          if (reorged) return target.getLogs(args as never);
+          reorged = true;
+          lastBlock = args.toBlock;
+          return [];
+        };
+      if (prop === "getBlock")
+        return async (args: { blockNumber: bigint }) => {
+          const block = await target.getBlock(args);
+          return !reorged && args.blockNumber === (lastBlock < 0n ? block.number : lastBlock)
+            ? { ...block, hash: `0x${"de".repeat(32)}` }
+            : block;
+        };
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+  const sync = new ChainSync(db, { ...config(), client: racing });
+  await assert.rejects(sync.syncOnce(), /changed while syncing \(reorg\): retrying/);
+  await sync.syncOnce();
+  const count = (d: typeof db) => Number((d.prepare("SELECT COUNT(*) n FROM events").get() as { n: bigint }).n);
+  assert.ok(count(runtime.db) > 0);
+  assert.equal(count(db), count(runtime.db), "every event of the chain indexed");
+  db.close();
+});
+
+test("a sync with nothing new reads the newest stored block, not every block that had events", async () => {
+  const db = openStore(join(dir, "counted.sqlite"));
+  await new ChainSync(db, config()).syncOnce();
+  // a long history's blocks with events (below the chain's first block: never compared)
+  inTransaction(db, () => {
+    const put = db.prepare("INSERT INTO blocks (number, hash, timestamp, has_events) VALUES (?, ?, 0, 1)");
+    for (let n = 1; n <= 5_000; n++) put.run(-n, `0x${n.toString(16).padStart(64, "0")}`);
+  });
+  const counted = countingRows(db);
+  const again = await new ChainSync(counted.db, config()).syncOnce();
+  assert.equal(again.events, 0);
+  assert.ok(counted.rows() < 100, `${counted.rows()} rows read`);
   db.close();
 });
 

@@ -36,7 +36,7 @@ import { buildReport, reportJson } from "../../lib/reports/report.ts";
 import { facilityReadingsInRange, readingsOfAttestation } from "../../lib/reports/readings.ts";
 import { EmbeddedIndexer } from "./embedded.ts";
 import { openStore, type Store } from "./store.ts";
-import type { StatementSync } from "node:sqlite";
+import { countingRows } from "./countingRows.test-support.ts";
 
 const TRANSFERS = 2_345;
 const FACILITIES = 230;
@@ -502,40 +502,6 @@ test("the dashboard's device activity: a facility's readings of a period by curs
   const capped = (await facilityReadingsInRange(byCursor, "deep-facility", 0n, 2n ** 40n, 2_500))!;
   assert.deepEqual([capped.list.map(key), capped.capped], [all.slice(0, 2_500), true]);
 });
-
-/** `store` counting the rows its statements answer (`all`, `get`): the SQL rows a read costs. */
-function countingRows(store: Store): { db: Store; rows: () => number } {
-  let rows = 0;
-  const bound = (target: object, key: string | symbol) => {
-    const value: unknown = Reflect.get(target, key, target);
-    return typeof value === "function" ? value.bind(target) : value;
-  };
-  const statement = (s: StatementSync) =>
-    new Proxy(s, {
-      get(target, key) {
-        if (key === "all")
-          return (...params: Parameters<StatementSync["all"]>) => {
-            const answer = target.all(...params);
-            rows += answer.length;
-            return answer;
-          };
-        if (key === "get")
-          return (...params: Parameters<StatementSync["get"]>) => {
-            const answer = target.get(...params);
-            if (answer !== undefined) rows += 1;
-            return answer;
-          };
-        return bound(target, key);
-      },
-    });
-  const db = new Proxy(store, {
-    get(target, key) {
-      if (key === "prepare") return (sql: string) => statement(target.prepare(sql));
-      return bound(target, key);
-    },
-  });
-  return { db, rows: () => rows };
-}
 
 test("the header reads ask no nested list: a facility's, a device's and an attestation's facts in one SQL row each, where the detail reads read 1,000 of each list", async () => {
   const counted = countingRows(db);

@@ -153,13 +153,17 @@ export class ChainSync {
   /** Finds the highest stored block still on the chain and rolls the store back to it. */
   async #handleReorg(): Promise<number | undefined> {
     const cursor = this.cursor();
+    // the top row alone at each sync; every stored block only when it no longer stands (review:
+    // each sync read the whole table, which keeps every block that had events)
+    const top = stmt(this.#db, "SELECT number, hash FROM blocks WHERE number <= ? ORDER BY number DESC LIMIT 1").get(
+      cursor,
+    ) as { number: bigint; hash: string } | undefined;
+    if (top === undefined) return undefined;
+    const current = await this.#block(Number(top.number));
+    if (current?.hash === top.hash) return undefined;
     const stored = stmt(this.#db, "SELECT number, hash FROM blocks WHERE number <= ? ORDER BY number DESC").all(
       cursor,
     ) as { number: bigint; hash: string }[];
-    if (stored.length === 0) return undefined;
-    const top = stored[0]!;
-    const current = await this.#block(Number(top.number));
-    if (current?.hash === top.hash) return undefined;
     // Stored blocks that still stand form a prefix (hashes chain): binary search for its end.
     let lo = 1; // stored[lo..] are candidates, highest first
     let hi = stored.length; // stored[hi] (if any) is known to match
@@ -199,6 +203,10 @@ export class ChainSync {
     fromBlock: number,
     toBlock: number,
   ): Promise<{ events: IndexedEvent[]; end: { hash: Hex; timestamp: number } }> {
+    // the range's last block read before its logs and again after: a reorg in between (logs of
+    // the old fork, the end block of the new one) is retried, never stored (review: events of the
+    // new fork in blocks without logs on the old one were lost for good, the stored hash matching)
+    const endBefore = await this.#block(toBlock);
     const logs = await this.#logs(fromBlock, toBlock);
     const numbers = [...new Set(logs.map((l) => Number(l.blockNumber)))];
     const blocks = new Map<number, { hash: Hex; timestamp: number }>();
@@ -212,7 +220,8 @@ export class ChainSync {
         }),
       );
     const end = await this.#block(toBlock);
-    if (!end) throw new Error(`block ${toBlock} disappeared while syncing (reorg): retrying`);
+    if (!end || !endBefore) throw new Error(`block ${toBlock} disappeared while syncing (reorg): retrying`);
+    if (end.hash !== endBefore.hash) throw new Error(`block ${toBlock} changed while syncing (reorg): retrying`);
     const senders = new Map<string, Hex>();
     const events: IndexedEvent[] = [];
     for (const log of logs) {

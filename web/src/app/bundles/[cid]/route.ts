@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { BundleSource } from "../../../../../sdk/src/verify/sources.ts";
 import { heliaBundleSource } from "@/server/indexer/index.ts";
+import { bundleResponse } from "@/lib/bundleResponse.ts";
 
 /** One opened Helia blockstore per repository for the process, not one per request. */
 const heliaSources = new Map<string, BundleSource>();
@@ -27,7 +28,12 @@ export async function GET(_req: Request, { params }: { params: Promise<{ cid: st
     ? resolve(process.env.CARBONPROOF_BUNDLES)
     : join(dirname(facilities), "bundles");
   const file = join(dir, `${cid}.json`);
-  if (existsSync(file)) return bundleResponse(cid, readFileSync(file));
+  let localError = "";
+  if (existsSync(file)) {
+    const local = bundleResponse(cid, readFileSync(file));
+    if (local) return local;
+    localError = `; ${file} is there but its bytes do not hash to ${cid}`;
+  }
   const heliaDir = process.env.CARBONPROOF_ORACLE_IPFS
     ? resolve(process.env.CARBONPROOF_ORACLE_IPFS)
     : join(process.cwd(), "..", ".carbonproof", "oracle", "ipfs");
@@ -36,27 +42,21 @@ export async function GET(_req: Request, { params }: { params: Promise<{ cid: st
     try {
       let source = heliaSources.get(heliaDir);
       if (!source) heliaSources.set(heliaDir, (source = heliaBundleSource(heliaDir)));
-      return bundleResponse(cid, await source.get(cid));
+      const stored = bundleResponse(cid, await source.get(cid));
+      if (stored) return stored;
+      heliaError = `its bytes for ${cid} do not hash to it`;
     } catch (error) {
       heliaError = (error as Error).message.split("\n")[0]!;
     }
   }
   // the server's folders go to its log, not to whoever asked
-  console.warn(`bundle ${cid} is neither in ${dir} nor in the oracle's IPFS repository ${heliaDir} (${heliaError})`);
+  console.warn(
+    `bundle ${cid} is neither in ${dir} nor in the oracle's IPFS repository ${heliaDir} (${heliaError})${localError}`,
+  );
   return Response.json(
     {
       error: `bundle ${cid} is not on this server; fetch it by its CID from IPFS (any gateway or the oracle's node)`,
     },
     { status: 404 },
   );
-}
-
-function bundleResponse(cid: string, bytes: Uint8Array): Response {
-  return new Response(new Uint8Array(bytes), {
-    headers: {
-      "content-type": "application/json",
-      "content-disposition": `inline; filename="${cid}.json"`,
-      "cache-control": "public, max-age=31536000, immutable",
-    },
-  });
 }
