@@ -408,7 +408,10 @@ export type DetailLists = {
   deviceHistory: { filter: { device: string }; row: DeviceHistoryEntry };
   /** the correction batches of an attestation, by period: `AttestationDetail.corrections` (their ids) */
   attestationCorrections: { filter: { attestationId: Hex }; row: AttestationSummary };
-  /** a facility's readings, newest first: `readings({ facility })` (the dashboard's device activity) */
-  facilityReadings: { filter: { facility: string }; row: ReadingSummary };
+  /**
+   * a facility's readings, newest first: `readings({ facility })` (the dashboard's device activity);
+   * `beforeTs`: only those timed before it (a past period's read starts at its end)
+   */
+  facilityReadings: { filter: { facility: string; beforeTs?: bigint }; row: ReadingSummary };
 };
 export type DetailListName = keyof DetailLists;

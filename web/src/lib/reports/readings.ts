@@ -22,8 +22,10 @@ export async function readingsOfAttestation(ix: ExplorerIndexer, attestationId: 
 
 /**
  * A facility's readings timed in [fromTs, toTsExclusive), newest first (the dashboard's device
- * activity): read by cursor from the newest down to the first older than `fromTs`, at most `max`
- * readings from the newest (`capped`: it stopped there first). null when the backend indexes none.
+ * activity): read by cursor from the period's end down to the first older than `fromTs`, at most
+ * `max` of the period's readings, its newest (`capped`: it stopped there first). null when the
+ * backend indexes none. (Review: the read began at the facility's newest reading and counted the
+ * readings after the period against `max`, so a past period showed none, "capped".)
  */
 export async function facilityReadingsInRange(
   ix: ExplorerIndexer,
@@ -33,21 +35,19 @@ export async function facilityReadingsInRange(
   max: number,
 ): Promise<{ list: ReadingSummary[]; capped: boolean } | null> {
   const list: ReadingSummary[] = [];
-  let read = 0;
   for (let after: string | null = null; ;) {
-    const first = Math.min(PAGE, max - read);
+    const first = Math.min(PAGE, max - list.length);
     const page: ListPage<ReadingSummary> | null = await ix.detailList(
       "facilityReadings",
-      { facility },
+      { facility, beforeTs: toTsExclusive },
       after === null ? { first } : { first, after },
     );
     if (page === null) return null;
-    read += page.rows.length;
     for (const r of page.rows) if (BigInt(r.ts) >= fromTs && BigInt(r.ts) < toTsExclusive) list.push(r);
     // newest first: past the period's start, or the end of the list
     const last = page.rows.at(-1);
     if (page.next === null || (last && BigInt(last.ts) < fromTs)) return { list, capped: false };
-    if (read >= max) return { list, capped: true };
+    if (list.length >= max) return { list, capped: true };
     after = page.next;
   }
 }

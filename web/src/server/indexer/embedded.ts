@@ -1234,13 +1234,17 @@ export class EmbeddedIndexer implements ExplorerIndexer {
     return this.#readings(filter, w).rows;
   }
 
-  #readings(filter: { attestationId?: Hex; facility?: string; deviceId?: string }, w: Window): Keyed<ReadingSummary> {
+  #readings(
+    filter: { attestationId?: Hex; facility?: string; deviceId?: string; beforeTs?: bigint },
+    w: Window,
+  ): Keyed<ReadingSummary> {
     // readings of attestations a reorg removed stay in the table (keyed by attestation) but are not shown
     const where = new Where().add("EXISTS (SELECT 1 FROM attestations a WHERE a.id = r.attestation_id)");
     if (filter.attestationId !== undefined)
       where.add("r.attestation_id = ?", bytes32(filter.attestationId, "an attestation id"));
     if (filter.facility !== undefined) where.add("r.facility = ?", protocolIdKey(filter.facility));
     if (filter.deviceId !== undefined) where.add("r.device_id = ?", filter.deviceId);
+    if (filter.beforeTs !== undefined) where.add("r.ts < ?", filter.beforeTs);
     return this.#keyed(
       readingsSort(filter),
       w,

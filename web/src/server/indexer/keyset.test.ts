@@ -501,6 +501,17 @@ test("the dashboard's device activity: a facility's readings of a period by curs
   assert.deepEqual([everything.list.map(key), everything.capped], [all, false]);
   const capped = (await facilityReadingsInRange(byCursor, "deep-facility", 0n, 2n ** 40n, 2_500))!;
   assert.deepEqual([capped.list.map(key), capped.capped], [all.slice(0, 2_500), true]);
+  // a past period, with more readings after it than its cap: all of its own, not capped (review:
+  // the read began at the newest reading, and those after the period used up the cap)
+  const [pastFrom, pastTo] = [from, from + 10n];
+  const inPast = all.filter((k) => ts(k) >= pastFrom && ts(k) < pastTo);
+  const later = all.filter((k) => ts(k) >= pastTo).length;
+  assert.ok(
+    inPast.length > 0 && later > inPast.length + 1,
+    `${later} readings after the period, ${inPast.length} in it`,
+  );
+  const past = (await facilityReadingsInRange(byCursor, "deep-facility", pastFrom, pastTo, inPast.length + 1))!;
+  assert.deepEqual([past.list.map(key), past.capped], [inPast, false]);
 });
 
 test("the header reads ask no nested list: a facility's, a device's and an attestation's facts in one SQL row each, where the detail reads read 1,000 of each list", async () => {
