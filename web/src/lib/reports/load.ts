@@ -5,18 +5,12 @@
  */
 import { cache } from "react";
 import { z } from "zod";
-import type {
-  AttestationDetail,
-  AttestationSummary,
-  ExplorerIndexer,
-  Hex,
-  ReadingSummary,
-} from "@carbonproof/subgraph/client";
+import type { ExplorerIndexer, Hex, ReadingSummary } from "@carbonproof/subgraph/client";
 import { getExplorerIndexer } from "@/server/indexer/index.ts";
 import { indexedPresence } from "@/server/indexedPresence.ts";
 import { runtimeConfig } from "@/lib/config.server.ts";
 import { notIndexedYet, type PresenceLookup } from "../explorer/detail.ts";
-import { facilityListsForReport, lookUpFacilityFacts } from "./facility.ts";
+import { attestationDetails, facilityListsForReport, lookUpFacilityFacts } from "./facility.ts";
 import { defaultFactorSet } from "../../../../sdk/src/factors/factorSet.ts";
 import { type DayRange, rangeSeconds } from "./period.ts";
 import { buildReport, readingsPlan, type CbamReport, type KnownFactorSet } from "./report.ts";
@@ -26,18 +20,6 @@ export const indexer = cache((): ExplorerIndexer => getExplorerIndexer());
 export { facilityWithAttestations, lookUpFacility } from "./facility.ts";
 import { readingsOfAttestation } from "./readings.ts";
 export { readingsOfAttestation };
-
-/** Details of the attestations of a facility whose period starts in `range` (revoked included). */
-export async function attestationDetails(
-  ix: ExplorerIndexer,
-  facility: { attestations: readonly AttestationSummary[] },
-  range: DayRange,
-): Promise<AttestationDetail[]> {
-  const { fromTs, toTsExclusive } = rangeSeconds(range);
-  const ids = facility.attestations.filter((a) => a.periodStart >= fromTs && a.periodStart < toTsExclusive);
-  const details = await Promise.all(ids.map((a) => ix.attestation(a.id)));
-  return details.filter((d): d is AttestationDetail => d !== undefined);
-}
 
 /** The built-in factor sets by id (lower-case), so a report can name the grid factor an attestation used. */
 export const knownFactorSets = cache((): Record<string, KnownFactorSet> => {
