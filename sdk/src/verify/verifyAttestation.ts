@@ -116,6 +116,13 @@ function findSubmissionsCached(
   return found;
 }
 
+/** Whether attestation `id` is revoked, read once per walk (`o.cache.revoked`). */
+function isRevokedCached(o: Omit<VerifyOptions, "target"> & { cache: VerifyCache }, id: Hex): Promise<boolean> {
+  return memo(o.cache.revoked, `${o.registry}:${id}`, () =>
+    o.client.readContract({ address: o.registry, abi: attestationRegistryAbi, functionName: "isRevoked", args: [id] }),
+  );
+}
+
 async function fetchSubmissions(
   o: Omit<VerifyOptions, "target">,
   args: { id?: Hex; facilityId?: Hex },
@@ -202,15 +209,7 @@ export async function verifyAttestation(options: VerifyOptions): Promise<VerifyR
         continue;
       }
       if (decoded.readings.some((r) => r.digest === envelopeDigest)) {
-        const revoked = await memo(o.cache.revoked, `${o.registry}:${c.id}`, () =>
-          o.client.readContract({
-            address: o.registry,
-            abi: attestationRegistryAbi,
-            functionName: "isRevoked",
-            args: [c.id],
-          }),
-        );
-        if (revoked) {
+        if (await isRevokedCached(o, c.id)) {
           revokedHolder ??= { sub: c, bytes: b, cid: got };
           continue;
         }
@@ -536,15 +535,7 @@ async function checkHistory(
     while (next < others.length && !first.failure) {
       const index = next++;
       const other = others[index]!;
-      const isRevoked = await memo(o.cache.revoked, `${o.registry}:${other.id}`, () =>
-        o.client.readContract({
-          address: o.registry,
-          abi: attestationRegistryAbi,
-          functionName: "isRevoked",
-          args: [other.id],
-        }),
-      );
-      if (isRevoked) {
+      if (await isRevokedCached(o, other.id)) {
         revoked++;
         continue;
       }
