@@ -95,6 +95,25 @@ TEST_CASE("a push whose sync fails is not stored, and shares its id with no late
   CHECK(drain(r) == std::vector<std::string>{rec(4)});
 }
 
+TEST_CASE("failed writes use up no segment: a run of them deletes no pending reading") {
+  // Found in review: each failed push started a fresh (empty) segment, counted
+  // against maxSegments, so a few failures in a row dropped the oldest segment of
+  // pending readings from a buffer holding two records.
+  std::string dir = cptest::tempDir() + "/buf";
+  FlashRing r;
+  REQUIRE(r.open(dir, 4, 1024));
+  REQUIRE(r.push(rec(1)));
+  REQUIRE(r.push(rec(2)));
+  for (int i = 0; i < 6; ++i) {
+    gFailNextFsync = true;
+    CHECK_FALSE(r.push(rec(9)));
+  }
+  REQUIRE(r.push(rec(3)));
+  CHECK(r.dropped() == 0);
+  CHECK(segmentFiles(dir).size() == 1);
+  CHECK(drain(r) == std::vector<std::string>{rec(1), rec(2), rec(3)});
+}
+
 TEST_CASE("a segment that cannot be created fails the push - and later pushes fail cleanly or resume") {
   // Found in review: when the next segment could not be created (file system
   // full, I/O error), the ring kept no open file, and the next record small

@@ -271,8 +271,15 @@ bool FlashRing::push(const std::string& payload, std::string* err) {
         fsync(fd);
         ::close(fd);
       }
+      // Cut back to its last good record: the same segment takes the next push
+      // (if it cannot be opened, the next push starts one). A fresh segment at
+      // each failure (found in review) counted empty segments against
+      // maxSegments, and a run of failed writes then deleted pending readings
+      // from a buffer far from full.
+      current_ = std::fopen(path.c_str(), "ab");
+    } else {
+      startSegment(nullptr);  // records may follow garbage there: a fresh segment (else the next push tries)
     }
-    startSegment(nullptr);  // continue in a fresh segment (if this fails, the next push tries again)
     return setErr(err, "buffer write failed");
   }
   queue_.push_back(Entry{id, seg.number, seg.bytes, static_cast<uint32_t>(payload.size())});
