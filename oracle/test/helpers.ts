@@ -51,7 +51,7 @@ export type SimRun = { code: number | null; stats: SimStats | null; stderr: stri
 export function runSimProcess(
   args: string[],
   env: NodeJS.ProcessEnv = {},
-  opts: { killAfterMs?: number } = {},
+  opts: { killAfterMs?: number; onSpawn?: (pid: number) => void } = {},
 ): Promise<SimRun> {
   const sim = fileURLToPath(new URL("../src/sim/main.ts", import.meta.url));
   return new Promise((resolve, reject) => {
@@ -59,6 +59,7 @@ export function runSimProcess(
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...env },
     });
+    if (c.pid !== undefined) opts.onSpawn?.(c.pid);
     let out = "";
     let err = "";
     c.stdout.on("data", (d: Buffer) => (out += d.toString()));

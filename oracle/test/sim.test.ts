@@ -1,10 +1,13 @@
 import { test, afterEach, beforeEach, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Envelope } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
 import { parseDeviceFile } from "../src/devices/directory.ts";
 import { dayFactor } from "../src/sim/devices.ts";
@@ -192,6 +195,53 @@ test("a state file that is not JSON or not a simulator state stops the run with 
       assert.equal(readFileSync(state, "utf8"), text, "the state file is not overwritten");
     }
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a run killed while it sends gives no seq out again: the next run sends the same envelopes, none with another reading", async () => {
+  // stands in for the node's HTTP API: records each envelope, SIGKILLs the simulator at the first
+  // request (before answering, as a node that took the readings but whose answer never came)
+  const dir = mkdtempSync(join(tmpdir(), "cp-sim-killed-"));
+  let pid = 0;
+  let killed = false;
+  const seen = new Map<string, string>(); // deviceId/seq → the envelope's signed reading
+  const twice: string[] = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c.toString()));
+    req.on("end", () => {
+      const parsed = JSON.parse(body) as Envelope | Envelope[];
+      for (const e of Array.isArray(parsed) ? parsed : [parsed]) {
+        const key = `${e.reading.deviceId}/${e.reading.seq}`;
+        const text = JSON.stringify(e.reading);
+        if (seen.has(key) && seen.get(key) !== text) twice.push(key);
+        seen.set(key, text);
+      }
+      if (!killed) {
+        killed = true;
+        process.kill(pid, "SIGKILL");
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const args = ["--http", url, "--chimneys", "2", "--meters", "1", "--state", join(dir, "state.json")];
+    const first = await runSimProcess([...args, "--duration", "30"], {}, { onSpawn: (p) => (pid = p) });
+    assert.equal(first.code, null, "killed");
+    assert.ok(seen.size > 0, "it sent before it was killed");
+    // the second run, long enough for a chimney's next reading (every 5 s): it sends what is left,
+    // then readings of its own
+    const sent = seen.size;
+    const second = await runSimProcess([...args, "--duration", "7"], {}, { onSpawn: (p) => (pid = p) });
+    assert.equal(second.code, 0, second.stderr);
+    assert.ok(seen.size > sent, "the second run sent readings of its own");
+    assert.deepEqual(twice, [], "no (device, seq) sent with two different readings");
+  } finally {
+    server.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -383,6 +383,12 @@ async function main(): Promise<void> {
           }
           if (!badSig && !implausible) d.lastGood = env;
         }
+      }
+      // every seq given out is on disk before a reading carrying it leaves (review: saved only
+      // after the sends, a run killed mid-send left seqs the node had taken to be given out again
+      // to other readings, which the node then refused as replays)
+      save(devices);
+      for (const d of devices) {
         if (d.offlineUntilMs === 0 && Math.random() < rates.offline)
           d.offlineUntilMs = nowMs + (10 + Math.random() * 50) * 1000;
         if (d.offlineUntilMs > nowMs) continue;
