@@ -131,6 +131,7 @@ test("--help explains --speed; --speed above 1 without --duration stops with wha
       [["--chimneys", "0", "--meters", "0", "--fuel", "0"], /the simulator needs at least one device/],
       [["--http", "127.0.0.1:8787"], /--http must be a URL starting with http:\/\/ or https:\/\//],
       [["--mqtt", "http://127.0.0.1:1883"], /--mqtt must be a URL starting with mqtt:\/\/ or mqtts:\/\//],
+      [["--facility", "KTDA"], /--facility must be a facility id \(lower-case letters.*not "KTDA"/],
     ] as const) {
       const r = spawnSync(
         process.execPath,
@@ -148,6 +149,24 @@ test("--help explains --speed; --speed above 1 without --duration stops with wha
     );
     assert.equal(toDir.status, 1, toDir.stderr);
     assert.match(toDir.stderr, /--devices-file: cannot write \S+ \(EISDIR\): give the path of a file/);
+    // with a state file, a flag for new devices that differs from it stops the run (it did nothing);
+    // the same as the file, or left out, is fine
+    const run = (...args: string[]) =>
+      spawnSync(
+        process.execPath,
+        ["--disable-warning=ExperimentalWarning", sim, ...args, "--duration", "0", "--state", state],
+        {
+          encoding: "utf8",
+        },
+      );
+    assert.equal(run().status, 0);
+    const other = run("--facility", "ktda-chinga", "--chimneys", "4");
+    assert.equal(other.status, 1, other.stderr);
+    assert.match(
+      other.stderr,
+      /holds 2 chimney\(s\), 1 meter\(s\) and 1 fuel device\(s\) of ktda-kangaita, not what --facility, --chimneys say: .*give another --state/,
+    );
+    assert.equal(run("--facility", "ktda-kangaita", "--chimneys", "2").status, 0);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -10,7 +10,14 @@ import mqtt from "mqtt";
 import { z } from "zod";
 import { createPublicClient, createWalletClient, http, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { bytesToHex, hexToBytes, idToBytes32, publicKeyToXY, type Envelope } from "../../../sdk/src/index.ts";
+import {
+  bytesToHex,
+  hexToBytes,
+  idToBytes32,
+  isValidId,
+  publicKeyToXY,
+  type Envelope,
+} from "../../../sdk/src/index.ts";
 import { chainFor } from "../chain/viem.ts";
 import { writeSingleKeyDeviceFile } from "../devices/directory.ts";
 import { readingsTopic } from "../ingest/mqtt.ts";
@@ -175,6 +182,20 @@ function readState(path: string): { devices: Saved[]; publicKeys: string[] } {
 function loadOrCreate(counts: { chimneys: number; meters: number; fuel: number }): SimDevice[] {
   if (existsSync(values.state!)) {
     const saved = readState(values.state!);
+    // a flag given for new devices does nothing with a state file: said, not ignored (review)
+    const given = (flag: string) => process.argv.slice(2).some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+    const facilities = [...new Set(saved.devices.map((d) => d.facilityId))];
+    const held = (kind: string) => saved.devices.filter((d) => d.kind === kind).length;
+    const differs = [
+      given("facility") && (facilities.length !== 1 || facilities[0] !== values.facility) ? "--facility" : null,
+      given("chimneys") && held("flue-gas") !== counts.chimneys ? "--chimneys" : null,
+      given("meters") && held("electricity") !== counts.meters ? "--meters" : null,
+      given("fuel") && held("fuel") !== counts.fuel ? "--fuel" : null,
+    ].filter((x) => x !== null);
+    if (differs.length > 0)
+      throw new Error(
+        `the state file ${values.state} holds ${held("flue-gas")} chimney(s), ${held("electricity")} meter(s) and ${held("fuel")} fuel device(s) of ${facilities.join(", ")}, not what ${differs.join(", ")} say${differs.length === 1 ? "s" : ""}: its devices are kept (their keys and unsent readings); leave ${differs.length === 1 ? "that flag" : "those flags"} out, or give another --state to start new devices`,
+      );
     return saved.devices.map((s, i) => ({
       ...s,
       secretKey: hexToBytes(s.secretKey),
@@ -270,6 +291,11 @@ async function main(): Promise<void> {
   urlFlag("http", ["http", "https"]);
   urlFlag("mqtt", ["mqtt", "mqtts", "tcp", "tls", "ws", "wss"]);
   if (values.rpc) countFlag("chain-id", 1, Number.MAX_SAFE_INTEGER);
+  // its devices' readings would all be refused (schema, topic) while the run said "acked"
+  if (!isValidId(values.facility!))
+    throw new Error(
+      `--facility must be a facility id (lower-case letters, digits, ".", "_" or "-", at most 32, starting with a letter or digit), not ${JSON.stringify(values.facility)}`,
+    );
   const devices = loadOrCreate(counts);
   save(devices);
   const devicesFile = values["devices-file"];
