@@ -93,6 +93,9 @@ if (values.help) {
   process.exit(0);
 }
 
+/** How long an MQTT publish waits for its PUBACK before its readings are kept for a later pass. */
+const PUBACK_WAIT_MS = 10_000;
+
 /** A numeric flag, or a clear error naming the flag and its range. */
 function numberFlag(name: keyof typeof values, min: number, max = Infinity): number {
   const raw = values[name];
@@ -354,15 +357,36 @@ async function main(): Promise<void> {
       });
     }
     const c = client;
-    send = (d, envs) =>
-      c
-        .publishAsync(readingsTopic(d.facilityId, d.deviceId), JSON.stringify(envs.length === 1 ? envs[0] : envs), {
-          qos: 1,
-        })
-        .then(
-          (): PostVerdict => ({ kind: "done" }),
-          (err: Error): PostVerdict => ({ kind: "retry", why: err.message }),
-        );
+    // mqtt.js holds a QoS 1 publish while it is not connected, and settles it only on a PUBACK after
+    // it reconnects: a node down for good held the run there, past --duration and deaf to SIGINT
+    // (review). Not connected: kept for a later pass; no PUBACK within PUBACK_WAIT_MS: the same,
+    // and the publish taken out of mqtt.js's store (the buffer sends it again).
+    send = async (d, envs) => {
+      if (!c.connected) return { kind: "retry", why: "MQTT not connected" };
+      const published = c.publishAsync(
+        readingsTopic(d.facilityId, d.deviceId),
+        JSON.stringify(envs.length === 1 ? envs[0] : envs),
+        { qos: 1 },
+      );
+      const messageId = c.getLastMessageId();
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        return await Promise.race([
+          published.then(
+            (): PostVerdict => ({ kind: "done" }),
+            (err: Error): PostVerdict => ({ kind: "retry", why: err.message }),
+          ),
+          new Promise<PostVerdict>((resolve) => {
+            timer = setTimeout(() => {
+              c.removeOutgoingMessage(messageId);
+              resolve({ kind: "retry", why: `no PUBACK within ${PUBACK_WAIT_MS / 1000} s` });
+            }, PUBACK_WAIT_MS);
+          }),
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
   }
 
   const startMs = Date.now();
@@ -415,6 +439,7 @@ async function main(): Promise<void> {
       // to other readings, which the node then refused as replays)
       save(devices);
       for (const d of devices) {
+        if (stop) break;
         if (d.offlineUntilMs === 0 && Math.random() < rates.offline)
           d.offlineUntilMs = nowMs + (10 + Math.random() * 50) * 1000;
         if (d.offlineUntilMs > nowMs) continue;
@@ -450,8 +475,9 @@ async function main(): Promise<void> {
     }
   } finally {
     // whatever stops the run (the end, a signal, a refused key), unsent readings stay in the state file
+    // (so nothing mqtt.js still holds is waited for: force)
     save(devices);
-    await client?.endAsync();
+    await client?.endAsync(true);
   }
   stats.buffered = devices.reduce((n, d) => n + d.buffer.length, 0);
   stats.injected = stats.faults.badSignature + stats.faults.replay + stats.faults.implausible;
