@@ -279,3 +279,44 @@ for (const { name, skip, open } of storages)
       lap("sample checked");
     });
   });
+
+describe("carbonproof-sim registering devices an earlier state file registered", { timeout: 120_000 }, () => {
+  let hh: HardhatNode;
+  let dep: Deployment;
+  let tmp: ReturnType<typeof tempDir>;
+  before(async () => {
+    hh = await HardhatNode.start();
+    dep = await deploy(hh.url);
+    tmp = tempDir("cp-sim-reregister-");
+  });
+  after(async () => {
+    await hh?.stop();
+    tmp?.cleanup();
+  });
+
+  test("a device of the same id with another key stops the run saying so; its own state file runs on", async () => {
+    const setUp = (state: string) =>
+      runSimProcess(
+        [
+          ...["--state", join(tmp.dir, state), "--rpc", hh.url, "--device-registry", dep.deviceRegistry],
+          ...["--admin-key-env", ADMIN_KEY_ENV, "--chimneys", "1", "--meters", "0", "--fuel", "0", "--duration", "0"],
+        ],
+        { [ADMIN_KEY_ENV]: ADMIN_KEY },
+      );
+    const first = await setUp("a.json");
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /registered ktda-kangaita-chimney-1/);
+    // the same state file again: its device is registered with its key, nothing to do
+    const again = await setUp("a.json");
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /registered ktda-kangaita-chimney-1/);
+    // a new state file makes a new key under the same id (review: taken as registered, and every
+    // reading then refused as bad-signature)
+    const other = await setUp("b.json");
+    assert.equal(other.code, 1, other.stderr);
+    assert.match(
+      other.stderr,
+      /device ktda-kangaita-chimney-1 is in the DeviceRegistry at 0x[0-9a-fA-F]{40} already, registered with another key: .*Restore the state file that holds its key/,
+    );
+  });
+});

@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import mqtt from "mqtt";
 import { z } from "zod";
-import { createPublicClient, createWalletClient, http, type Hex } from "viem";
+import { BaseError, ContractFunctionRevertedError, createPublicClient, createWalletClient, http, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import {
   bytesToHex,
@@ -18,6 +18,7 @@ import {
   publicKeyToXY,
   type Envelope,
 } from "../../../sdk/src/index.ts";
+import { deviceRegistryAbi } from "../chain/abi.ts";
 import { chainFor } from "../chain/viem.ts";
 import { writeSingleKeyDeviceFile } from "../devices/directory.ts";
 import { readingsTopic } from "../ingest/mqtt.ts";
@@ -238,6 +239,27 @@ function save(devices: SimDevice[]): void {
   renameSync(temp, values.state!);
 }
 
+/** Device `deviceId` as the DeviceRegistry holds it; null when it was never registered. */
+async function registered(
+  pub: Pick<ReturnType<typeof createPublicClient>, "readContract">,
+  address: Hex,
+  deviceId: string,
+): Promise<{ facilityId: Hex; status: number; keyHistory: readonly { x: Hex; y: Hex }[] } | null> {
+  try {
+    return await pub.readContract({
+      address,
+      abi: deviceRegistryAbi,
+      functionName: "getDevice",
+      args: [idToBytes32(deviceId)],
+    });
+  } catch (err) {
+    const reverted = err instanceof BaseError ? err.walk((e) => e instanceof ContractFunctionRevertedError) : null;
+    if (reverted instanceof ContractFunctionRevertedError && reverted.data?.errorName === "DeviceRegistryUnknownDevice")
+      return null;
+    throw err;
+  }
+}
+
 async function registerOnChain(devices: SimDevice[]): Promise<void> {
   const key = process.env[values["admin-key-env"]!];
   if (!key) throw new Error(`--rpc needs a device-manager key in ${values["admin-key-env"]}`);
@@ -248,12 +270,29 @@ async function registerOnChain(devices: SimDevice[]): Promise<void> {
   const { parseAbi } = await import("viem");
   const abi = parseAbi([
     "function registerDevice(bytes32 id, bytes32 facilityId, uint8 kind, bytes32 x, bytes32 y, string metadataURI)",
-    "function isActive(bytes32 id) view returns (bool)",
   ]);
   const address = values["device-registry"] as Hex;
   for (const d of devices) {
-    if (await pub.readContract({ address, abi, functionName: "isActive", args: [idToBytes32(d.deviceId)] })) continue;
     const { x, y } = publicKeyToXY(d.publicKey);
+    const held = await registered(pub, address, d.deviceId);
+    if (held) {
+      // registered before: by this state file's key, or its readings would all be refused (review:
+      // a device of the same id with another key or facility was taken as this one)
+      const key = held.keyHistory.at(-1);
+      const why =
+        held.facilityId.toLowerCase() !== idToBytes32(d.facilityId).toLowerCase()
+          ? `registered to another facility (${held.facilityId})`
+          : key?.x.toLowerCase() !== x.toLowerCase() || key?.y.toLowerCase() !== y.toLowerCase()
+            ? "registered with another key"
+            : held.status !== 1
+              ? `${held.status === 2 ? "suspended" : "retired"} there`
+              : null;
+      if (why)
+        throw new Error(
+          `device ${d.deviceId} is in the DeviceRegistry at ${address} already, ${why}: every reading the state file ${values.state}'s device signs would be refused. Restore the state file that holds its key, or give another --facility with another --state for new devices`,
+        );
+      continue;
+    }
     const kind = d.kind === "flue-gas" ? 0 : d.kind === "electricity" ? 1 : 2;
     const hash = await wallet.writeContract({
       address,
