@@ -236,16 +236,14 @@ void finishMeterInterval(uint64_t now) {
   // while a reading cannot be stored (MeterInterval).
   if (!gWall.timeSet()) return;
   gMeter->addPulses(gPulses.take());
-  Electricity e;
-  e.energyWh = gMeter->pendingWh();
   std::string err;
-  RecordStatus st = gNode->recordElectricity(e, gMeter->intervalS(now), &err);
+  // in readings of at most a day each (the oracle's bound), a longer wait split
+  RecordStatus st = gNode->recordMeter(*gMeter, now, &err);
   if (st != RecordStatus::Ok) {
     gNode->setFaults(gNode->faults() | kFaultEnergyMeter);
     Serial.printf("[cp] meter reading not recorded (kept for the next): %s %s\n", statusName(st), err.c_str());
     return;
   }
-  gMeter->recorded(now);
   gNode->setFaults(gNode->faults() & ~static_cast<uint32_t>(kFaultEnergyMeter));
 }
 

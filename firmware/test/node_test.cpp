@@ -74,6 +74,41 @@ TEST_CASE("readings are refused until SNTP time is set - without spending a seq"
   CHECK(rig.seq.last() == 0);
 }
 
+TEST_CASE("a meter's energy pending for over a day is recorded in slices of at most a day, oldest first, none lost") {
+  // Found in review: one reading covering the whole wait (no clock for more
+  // than a day) had intervalS > 86400, which the oracle refuses as implausible:
+  // the energy of the whole wait was lost.
+  Rig rig;
+  rig.wall.now = 1763900000;
+  MeterInterval meter(1000, 0);  // 1 Wh a pulse
+  meter.addPulses(100000);
+  std::string err;
+  REQUIRE(rig.node.recordMeter(meter, 200000ull * 1000, &err) == RecordStatus::Ok);
+  CHECK(meter.pendingWh() == 0);
+  CHECK(meter.intervalS(200000ull * 1000) == 1);  // the next reading starts now
+  // the ring's envelopes, oldest first
+  std::vector<json::Value> sent;
+  std::string payload;
+  while (rig.ring.peek(payload)) {
+    json::Value env;
+    REQUIRE(json::parse(payload, env));
+    sent.push_back(*env.find("reading"));
+    REQUIRE(rig.ring.pop());
+  }
+  REQUIRE(sent.size() == 3);
+  const auto field = [](const json::Value& r, const char* key) { return r.find(key)->i; };
+  const auto wh = [](const json::Value& r) { return r.find("m")->find("energyWh")->i; };
+  CHECK(field(sent[0], "intervalS") == 86400);
+  CHECK(field(sent[1], "intervalS") == 86400);
+  CHECK(field(sent[2], "intervalS") == 200000 - 2 * 86400);
+  // back to back: each ends where the next begins, the last now
+  CHECK(field(sent[0], "ts") == 1763900000 - (200000 - 86400));
+  CHECK(field(sent[1], "ts") == 1763900000 - (200000 - 2 * 86400));
+  CHECK(field(sent[2], "ts") == 1763900000);
+  CHECK(wh(sent[0]) + wh(sent[1]) + wh(sent[2]) == 100000);
+  CHECK(wh(sent[0]) == 100000LL * 86400 / 200000);
+}
+
 TEST_CASE("flue gas measured before SNTP is held and recorded back-dated once the clock is set") {
   // Found in review: the chimney went unrecorded until SNTP answered, as after
   // a power cut that also took the site's router down.

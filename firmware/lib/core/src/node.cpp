@@ -88,6 +88,28 @@ RecordStatus SensorNode::recordElectricity(const Electricity& e, int64_t interva
   return record(std::move(r), err);
 }
 
+RecordStatus SensorNode::recordMeter(MeterInterval& meter, uint64_t nowMs, std::string* err) {
+  for (;;) {
+    const int64_t total = meter.intervalS(nowMs);
+    const int64_t wh = meter.pendingWh();
+    if (total <= kMaxIntervalS) {
+      RecordStatus st = recordElectricity(Electricity{wh, std::nullopt}, total, err);
+      if (st == RecordStatus::Ok) meter.recorded(nowMs);
+      return st;
+    }
+    // the oldest day of the wait, ending total - kMaxIntervalS seconds ago;
+    // its share of the Wh without overflowing (wh * 86400 could)
+    const int64_t sliceWh = wh / total * kMaxIntervalS + (wh % total) * kMaxIntervalS / total;
+    Reading r;
+    r.kind = ReadingKind::Electricity;
+    r.electricity = Electricity{sliceWh, std::nullopt};
+    r.intervalS = kMaxIntervalS;
+    RecordStatus st = record(std::move(r), err, total - kMaxIntervalS);
+    if (st != RecordStatus::Ok) return st;
+    meter.advance(static_cast<uint64_t>(kMaxIntervalS) * 1000, sliceWh);
+  }
+}
+
 // Records the held measurements, oldest first, each with the time it ended:
 // now minus the monotonic time since. Ok when none is left (or the clock is
 // still unset); otherwise the first failure, the rest kept for the next try.

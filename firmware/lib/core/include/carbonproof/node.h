@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "carbonproof/crypto.h"
+#include "carbonproof/drivers/pulse_energy.h"
 #include "carbonproof/flash_ring.h"
 #include "carbonproof/mqtt.h"
 #include "carbonproof/reading.h"
@@ -69,6 +70,16 @@ class SensorNode {
   // only an InvalidReading is dropped.
   RecordStatus recordFlueGas(const FlueGas& m, int64_t intervalS, std::string* err = nullptr);
   RecordStatus recordElectricity(const Electricity& e, int64_t intervalS, std::string* err = nullptr);
+
+  // The meter's pending energy as electricity readings of at most
+  // kMaxIntervalS each: the oracle refuses a longer one as implausible
+  // (docs/oracle.md, "interval <= 1 day for sensors"), so a longer wait (no
+  // clock for over a day, a storage fault) is split into back-dated slices,
+  // oldest first, the Wh shared in proportion (the remainder in the last). Each
+  // slice stored is taken off `meter` at once, so a failure part-way counts no
+  // energy twice; Ok once all of it is stored (then `meter.recorded(nowMs)`).
+  RecordStatus recordMeter(MeterInterval& meter, uint64_t nowMs, std::string* err = nullptr);
+  static constexpr int64_t kMaxIntervalS = 86400;
 
   // Flue-gas measurements held for the clock or a storage fault (1 h at a 5 s
   // interval), and how many were dropped because there were more or their time

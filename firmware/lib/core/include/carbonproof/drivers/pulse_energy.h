@@ -38,6 +38,12 @@ class MeterInterval {
     pendingWh_ = 0;
     sinceMs_ = nowMs;
   }
+  // A reading of the first `ms` of the pending time, with `wh` of its energy,
+  // was stored (SensorNode::recordMeter's slices of a wait longer than a day).
+  void advance(uint64_t ms, int64_t wh) {
+    sinceMs_ += ms;
+    pendingWh_ -= wh;
+  }
 
  private:
   PulseEnergy energy_;
