@@ -282,7 +282,11 @@ test("over MQTT, a node that goes away mid-run: the run still ends at --duration
       {},
       { killAfterMs: 60_000 },
     );
-    await new Promise((r) => setTimeout(r, 1_500));
+    // once it is connected and sending (a loaded host takes a while to start it)
+    await waitFor(() => (node.storage.listReadings({ limit: 1 }).length > 0 ? true : null), {
+      timeoutMs: 30_000,
+      what: "a reading of the simulator stored",
+    });
     await node.close(); // its broker with it
     closed = true;
     const { code, stats, stderr } = await run;
