@@ -782,7 +782,8 @@ export class SubgraphIndexer implements ExplorerIndexer {
 
   /** Each detail list's read in a window (`detailList`); the nested lists of the detail methods, by cursor. */
   readonly #detailReaders: DetailListReaders = {
-    facilityAttestations: ({ facility }, w) => this.#facilityAttestations(facility, w),
+    facilityAttestations: ({ facility, periodStartBefore }, w) =>
+      this.#facilityAttestations(facility, w, periodStartBefore),
     attestationReadings: null,
     deviceReadings: null,
     accountHoldings: ({ account }, w) => this.#holdings(account, w),
@@ -840,12 +841,14 @@ export class SubgraphIndexer implements ExplorerIndexer {
    * id desc), read from the top-level collection filtered by facility so a cursor can bound them:
    * the nested list takes `skip` alone, which graph-node refuses past 5,000.
    */
-  #facilityAttestations(facility: string, w: Window): Promise<Keyed<AttestationSummary>> {
+  #facilityAttestations(facility: string, w: Window, periodStartBefore?: bigint): Promise<Keyed<AttestationSummary>> {
+    const where: Record<string, unknown> = { facility: protocolIdKey(facility) };
+    if (periodStartBefore !== undefined) where.periodStart_lt = periodStartBefore.toString();
     return this.#keyed(
       FACILITY_ATTESTATIONS_QUERY,
       "attestations",
       { field: "periodStart", direction: "desc" },
-      { facility: protocolIdKey(facility) },
+      where,
       w,
       attestationSummary,
     );

@@ -390,8 +390,11 @@ export type ListName = keyof Lists;
  * the browsable lists are: the filter naming whose list it is, and the row.
  */
 export type DetailLists = {
-  /** a facility's attestations, newest period first: `FacilityDetail.attestations` at any depth */
-  facilityAttestations: { filter: { facility: string }; row: AttestationSummary };
+  /**
+   * a facility's attestations, newest period first: `FacilityDetail.attestations` at any depth;
+   * `periodStartBefore`: only those whose period starts before it (a past range's read starts at its end)
+   */
+  facilityAttestations: { filter: { facility: string; periodStartBefore?: bigint }; row: AttestationSummary };
   /** an attestation's readings in bundle (Merkle leaf) order: `readings({ attestationId })` */
   attestationReadings: { filter: { attestationId: Hex }; row: ReadingSummary };
   /** a device's readings, newest first: `readings({ deviceId })` */

@@ -39,6 +39,8 @@ let expectedOfAccount: string[];
 const deep = protocolIdKey("deep-facility");
 /** the deep facility's attestation ids in graph-node's order: periodStart desc, then id desc */
 let attestationsOfDeep: string[];
+/** each of the deep facility's attestations' period start */
+const periodStartOfDeep = new Map<string, number>();
 /** the account's positive balances (token ids) in graph-node's order: amountKg desc, then id desc */
 let holdingsOfAccount: string[];
 /** the lists the detail methods nest (first 1,000), each of WIDE rows, in graph-node's order */
@@ -156,6 +158,7 @@ function putAttestations(store: Store): string[] {
     });
   }
   rows.sort((a, b) => b.periodStart - a.periodStart || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  for (const r of rows) periodStartOfDeep.set(r.id, r.periodStart);
   return rows.map((r) => r.id);
 }
 
@@ -430,9 +433,14 @@ test("list: the first page has no previous, the last no next; a cursor of anothe
 });
 
 /** Every page of the deep facility's attestations from the top by `next`, or from the last page back by `previous`. */
-async function walkAttestations(first: number, from: "top" | "bottom"): Promise<string[][]> {
+async function walkAttestations(
+  first: number,
+  from: "top" | "bottom",
+  periodStartBefore?: bigint,
+): Promise<string[][]> {
+  const filter = { facility: "deep-facility", ...(periodStartBefore !== undefined && { periodStartBefore }) };
   const read = async (page: Page) => {
-    const p = await indexer.detailList("facilityAttestations", { facility: "deep-facility" }, page);
+    const p = await indexer.detailList("facilityAttestations", filter, page);
     assert.ok(p, "the subgraph holds a facility's attestations");
     return p;
   };
@@ -461,6 +469,16 @@ test("detailList: a facility's 5,623 attestations (7 to a period) by `next` and 
   assert.equal(down.length, Math.ceil(COUNT / 50));
   assert.deepEqual(down.flat(), attestationsOfDeep);
   assert.deepEqual((await walkAttestations(500, "bottom")).flat(), attestationsOfDeep);
+});
+
+test("detailList: a facility's attestations of the periods starting before a time (periodStart_lt), by cursor both ways: a past span's read starts at its end", async () => {
+  const before = t0 + 400 * 3600;
+  const wanted = attestationsOfDeep.filter((id) => periodStartOfDeep.get(id)! < before);
+  assert.ok(wanted.length > 2_000 && wanted.length < attestationsOfDeep.length - 2_000, `${wanted.length} before`);
+  assert.deepEqual((await walkAttestations(500, "top", BigInt(before))).flat(), wanted);
+  assert.deepEqual((await walkAttestations(300, "bottom", BigInt(before))).flat(), wanted);
+  // past any period: all of them
+  assert.deepEqual((await walkAttestations(999, "top", 2n ** 64n)).flat(), attestationsOfDeep);
 });
 
 test("detailList: the facility page's own attestations are the list's first rows; past skip 5000 it says to page by cursor", async () => {

@@ -66,25 +66,38 @@ export type FacilityWithAttestations = FacilitySummary & { attestations: Attesta
 
 /**
  * The facility's facts (`facilityHeader`: its devices and projects are not read) with the
- * attestations facilityWithAttestations gives, read by cursor from the top (the dashboard's read).
+ * attestations facilityWithAttestations gives, read by cursor (the dashboard's and the report's
+ * read): from the first period starting before `toTsExclusive` when given, else from the top.
  */
 export async function facilityFactsWithAttestations(
   ix: ExplorerIndexer,
   id: string,
   fromTs: bigint,
+  toTsExclusive?: bigint,
 ): Promise<FacilityWithAttestations | undefined> {
   const facility = await ix.facilityHeader(id);
   if (!facility) return undefined;
-  return { ...facility, attestations: await attestationsDownTo(ix, id, fromTs) };
+  return { ...facility, attestations: await attestationsDownTo(ix, id, fromTs, toTsExclusive) };
 }
 
-/** A facility's attestations newest period first, by cursor, down to the page holding the first older than `fromTs`. */
-async function attestationsDownTo(ix: ExplorerIndexer, id: string, fromTs: bigint): Promise<AttestationSummary[]> {
+/**
+ * A facility's attestations newest period first, by cursor, down to the page holding the first
+ * older than `fromTs`; with `toTsExclusive`, from the first whose period starts before it (review:
+ * a report of a past year read every attestation since, a facility attesting every minute half a
+ * million of them, to keep the year's).
+ */
+async function attestationsDownTo(
+  ix: ExplorerIndexer,
+  id: string,
+  fromTs: bigint,
+  toTsExclusive?: bigint,
+): Promise<AttestationSummary[]> {
   const attestations: AttestationSummary[] = [];
+  const filter = toTsExclusive === undefined ? { facility: id } : { facility: id, periodStartBefore: toTsExclusive };
   for (let after: string | null = null; ;) {
     const page: ListPage<AttestationSummary> | null = await ix.detailList(
       "facilityAttestations",
-      { facility: id },
+      filter,
       after === null ? { first: PAGE } : { first: PAGE, after },
     );
     if (!page) break;
@@ -194,16 +207,20 @@ export async function lookUpFacility(
 }
 
 /**
- * lookUpFacility without the facility's devices and projects (facilityFactsWithAttestations): the
- * dashboard, which reads the devices by cursor (facilityDevicesUpTo) and shows no projects.
+ * lookUpFacility without the facility's devices and projects (facilityFactsWithAttestations), its
+ * attestations those of the periods starting in `span` (and the page of older ones the read
+ * reached): the dashboard, which reads the devices by cursor (facilityDevicesUpTo) and shows no
+ * projects, and the report, which reads both by cursor (facilityListsForReport).
  */
 export async function lookUpFacilityFacts(
   ix: ExplorerIndexer,
   id: string,
-  fromTs: bigint,
+  span: { fromTs: bigint; toTsExclusive: bigint },
   presence: PresenceLookup,
 ): Promise<FacilityPresence<FacilityWithAttestations>> {
-  return lookUp(ix, id, presence, (indexer) => facilityFactsWithAttestations(indexer, id, fromTs));
+  return lookUp(ix, id, presence, (indexer) =>
+    facilityFactsWithAttestations(indexer, id, span.fromTs, span.toTsExclusive),
+  );
 }
 
 async function lookUp<F>(

@@ -168,7 +168,7 @@ export async function loadReport(
 ): Promise<ReportLoad> {
   const ix = indexer();
   try {
-    const found = await lookUpFacilityFacts(ix, facilityParam, rangeSeconds(range).fromTs, presence);
+    const found = await lookUpFacilityFacts(ix, facilityParam, rangeSeconds(range), presence);
     if (found.presence === "absent")
       return {
         ok: false,

@@ -167,6 +167,16 @@ class Where {
     return this.add(`${column} = ?`, id);
   }
 
+  /**
+   * `column < ts` for a time in seconds, when given: none past the columns' INTEGER (every stored
+   * time is below it, and node:sqlite refuses to bind it), nothing below the least INTEGER.
+   */
+  before(column: string, ts: bigint | undefined): this {
+    if (ts === undefined || !fitsInteger(ts)) return this;
+    if (ts < -(1n << 63n)) this.none = true;
+    return this.none ? this : this.add(`${column} < ?`, ts);
+  }
+
   /** `WHERE …`, or nothing without conditions. */
   get clause(): string {
     return this.conditions.length ? `WHERE ${this.conditions.join(" AND ")}` : "";
@@ -509,7 +519,8 @@ export class EmbeddedIndexer implements ExplorerIndexer {
 
   /** Each detail list's read in a window (`detailList`); the detail methods' nested lists read through them. */
   readonly #detailReaders: DetailListReaders = {
-    facilityAttestations: async ({ facility }, w) => this.#facilityAttestations(facility, w),
+    facilityAttestations: async ({ facility, periodStartBefore }, w) =>
+      this.#facilityAttestations(facility, w, periodStartBefore),
     attestationReadings: async (filter, w) => this.#readings(filter, w),
     deviceReadings: async (filter, w) => this.#readings(filter, w),
     accountHoldings: async ({ account }, w) => this.#holdings(account, w),
@@ -683,11 +694,13 @@ export class EmbeddedIndexer implements ExplorerIndexer {
   }
 
   /** A facility's attestations (`key`: protocol id or bytes32), newest period first. */
-  #facilityAttestations(key: string, w: Window): Keyed<AttestationSummary> {
+  #facilityAttestations(key: string, w: Window, periodStartBefore?: bigint): Keyed<AttestationSummary> {
+    const where = new Where().add("a.facility = ?", protocolIdKey(key)).before("a.period_start", periodStartBefore);
+    if (where.none) return NONE;
     return this.#keyed(
       DETAIL_SORTS.facilityAttestations,
       w,
-      new Where().add("a.facility = ?", protocolIdKey(key)),
+      where,
       (clause, order) => `SELECT ${ATTESTATION_SUMMARY_COLUMNS} FROM attestations a ${clause} ORDER BY ${order}`,
       attestationSummary,
     );
@@ -1244,7 +1257,8 @@ export class EmbeddedIndexer implements ExplorerIndexer {
       where.add("r.attestation_id = ?", bytes32(filter.attestationId, "an attestation id"));
     if (filter.facility !== undefined) where.add("r.facility = ?", protocolIdKey(filter.facility));
     if (filter.deviceId !== undefined) where.add("r.device_id = ?", filter.deviceId);
-    if (filter.beforeTs !== undefined) where.add("r.ts < ?", filter.beforeTs);
+    where.before("r.ts", filter.beforeTs);
+    if (where.none) return NONE;
     return this.#keyed(
       readingsSort(filter),
       w,

@@ -570,6 +570,57 @@ test("the dashboard's facility: its devices past 1,000 by cursor, at most its ca
   assert.deepEqual(facts, { ...header, attestations });
 });
 
+test("the dashboard's and report's read of a past span starts at its end (periodStartBefore): the span's attestations, no page of later ones", async () => {
+  const base = 1_700_000_000n;
+  const [fromTs, toTs] = [base + 100n * 3600n, base + 300n * 3600n];
+  const all = (await facilityWithAttestations(ix, "deep-facility", 0n))!.attestations;
+  const pages: number[] = [];
+  const counting = new Proxy(ix, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key, target);
+      if (key !== "detailList") return typeof value === "function" ? value.bind(target) : value;
+      return async (...args: Parameters<EmbeddedIndexer["detailList"]>) => {
+        const page = await target.detailList(...args);
+        pages.push(page?.rows.length ?? -1);
+        return page;
+      };
+    },
+  });
+  const read = (await facilityFactsWithAttestations(counting, "deep-facility", fromTs, toTs))!.attestations;
+  const id = (a: { id: string }) => a.id;
+  const inSpan = all.filter((a) => a.periodStart >= fromTs && a.periodStart < toTs);
+  assert.ok(inSpan.length > 999, `more than a page in the span (${inSpan.length})`);
+  assert.deepEqual(
+    read.map(id),
+    all
+      .filter((a) => a.periodStart < toTs)
+      .slice(0, read.length)
+      .map(id),
+  );
+  assert.deepEqual(read.filter((a) => a.periodStart >= fromTs).map(id), inSpan.map(id));
+  assert.ok(read.at(-1)!.periodStart < fromTs, "down to the page holding an older one");
+  assert.deepEqual(pages, [999, 999], "two pages: the span's 1,400 and the first older ones");
+  // a time past what the column holds bounds nothing (node:sqlite would refuse to bind it)
+  const unbounded = await ix.detailList(
+    "facilityAttestations",
+    { facility: "deep-facility", periodStartBefore: 2n ** 64n },
+    { first: 5 },
+  );
+  assert.deepEqual(unbounded!.rows.map(id), all.slice(0, 5).map(id));
+  const readings = await ix.detailList(
+    "facilityReadings",
+    { facility: "deep-facility", beforeTs: 2n ** 64n },
+    { first: 5 },
+  );
+  assert.equal(readings!.rows.length, 5);
+  const none = await ix.detailList(
+    "facilityAttestations",
+    { facility: "deep-facility", periodStartBefore: -(2n ** 64n) },
+    { first: 5 },
+  );
+  assert.deepEqual(none!.rows, []);
+});
+
 test("the devices list reads a device's own row (its facts, as deviceHeader), never its keys or history: a SQL row a device and one to see a next page", async () => {
   const counted = countingRows(db);
   const cix = new EmbeddedIndexer(counted.db);

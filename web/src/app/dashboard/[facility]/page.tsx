@@ -50,7 +50,7 @@ export default async function DashboardPage({ params, searchParams }: Props) {
   try {
     // a miss is 404 only once the indexer has read up to the chain's head (lib/reports/facility.ts);
     // the facility's facts without its devices (read by cursor below) and projects (not shown)
-    found = await lookUpFacilityFacts(ix, facilityParam, fromTs, indexedPresence);
+    found = await lookUpFacilityFacts(ix, facilityParam, { fromTs, toTsExclusive }, indexedPresence);
   } catch (e) {
     return <IndexerProblem error={e} />;
   }
