@@ -68,9 +68,19 @@ export function createVerifyCache(opts: { fetchConcurrency?: number } = {}): Ver
   };
 }
 
+/**
+ * `concurrency`, or `fallback` when not given, refused unless a whole number ≥ 1: with 0 (or NaN, or
+ * a negative) a pool of that many workers checks nothing, and its report would read as a clean one.
+ */
+export function concurrencyOf(concurrency: number | undefined, fallback: number): number {
+  const n = concurrency ?? fallback;
+  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`concurrency must be a whole number ≥ 1, got ${n}`);
+  return n;
+}
+
 /** At most `limit` of the given runs at once; the others start, in order, as those settle. */
 export function limiter(limit: number): <T>(run: () => Promise<T>) => Promise<T> {
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`concurrency must be ≥ 1, got ${limit}`);
+  concurrencyOf(limit, 1);
   let active = 0;
   const waiting: (() => void)[] = [];
   return async <T>(run: () => Promise<T>): Promise<T> => {

@@ -292,6 +292,42 @@ test("verifyLineage: WebCrypto and noble signature verifiers give the same verdi
   assert.equal(a.ok, true);
 });
 
+test("verifyLineage refuses a concurrency below 1 (or not whole) before any read: no worker would check an attestation, and the report would read as a clean one", async () => {
+  for (const concurrency of [0, -1, Number.NaN, 1.5]) {
+    let asked = 0;
+    const client = new Proxy(chain.client, {
+      get(target, key) {
+        asked++;
+        return Reflect.get(target, key, target) as unknown;
+      },
+    });
+    await assert.rejects(
+      verifyLineage({
+        client,
+        registry: chain.registry,
+        certificates,
+        source: mapSource(pinned),
+        target: { certificateId },
+        concurrency,
+      }),
+      (e: unknown) =>
+        e instanceof RangeError && e.message === `concurrency must be a whole number ≥ 1, got ${concurrency}`,
+    );
+    assert.equal(asked, 0, `nothing read with concurrency ${concurrency}`);
+  }
+  const report = await verifyLineage({
+    client: chain.client,
+    registry: chain.registry,
+    deviceRegistry: chain.deviceRegistry,
+    certificates,
+    marketplace,
+    source: mapSource(pinned),
+    target: { certificateId },
+    concurrency: 1,
+  });
+  assert.equal(report.ok, true, lines(report).join("\n"));
+});
+
 test("verifyLineage: an unknown certificate is a FAIL, not a crash", async () => {
   const report = await verifyLineage({
     client: chain.client,

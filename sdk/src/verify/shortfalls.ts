@@ -9,7 +9,7 @@
 import { BaseError, ContractFunctionRevertedError, type Address, type Hex, type PublicClient } from "viem";
 import type { BatchHeader } from "../eip712/batchHeader.ts";
 import { carbonCreditsAbi } from "./abi.ts";
-import type { VerifyCache } from "./cache.ts";
+import { concurrencyOf, type VerifyCache } from "./cache.ts";
 import type { BundleSource } from "./sources.ts";
 import { findSubmissions } from "./verifyAttestation.ts";
 import { walkEvents, type EventReadOptions } from "./walkEvents.ts";
@@ -97,6 +97,7 @@ export type ProjectShortfalls = {
  * revert, the RPC) is reported in `unasked`, never taken as nothing to record.
  */
 export async function projectShortfalls(o: ShortfallOptions): Promise<ProjectShortfalls> {
+  const concurrency = concurrencyOf(o.concurrency, 4);
   const project = (await o.client.readContract({
     address: o.credits,
     abi: carbonCreditsAbi,
@@ -202,7 +203,7 @@ export async function projectShortfalls(o: ShortfallOptions): Promise<ProjectSho
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 4, queue.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
   unrecorded.sort((a, b) => (a.header.periodStart < b.header.periodStart ? -1 : 1));
   unrecordedCorrections.sort((a, b) => (a.header.periodStart < b.header.periodStart ? -1 : 1));
   return {

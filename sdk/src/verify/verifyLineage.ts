@@ -2,7 +2,7 @@ import { BaseError, ContractFunctionRevertedError, isAddressEqual, type Address,
 import type { LinkCheck } from "../bundle/check.ts";
 import type { Envelope } from "../reading/schema.ts";
 import { attestationRegistryAbi, carbonCreditsAbi, marketplaceAbi, retirementCertificatesAbi } from "./abi.ts";
-import { createVerifyCache, memo, type VerifyCache } from "./cache.ts";
+import { concurrencyOf, createVerifyCache, memo, type VerifyCache } from "./cache.ts";
 import { bundleCidAsync, decodeBundle } from "../bundle/bundle.ts";
 import { SdkError } from "../errors.ts";
 import { bytes32ToId, idToBytes32 } from "../ids.ts";
@@ -95,6 +95,7 @@ type Certificate = {
  * decided link, so a page fills its rows in as they finish.
  */
 export async function verifyLineage(o: LineageOptions): Promise<LineageReport> {
+  const concurrency = concurrencyOf(o.concurrency, 4);
   const cache = o.cache ?? createVerifyCache();
   const sections: LineageSection[] = [];
   const report = (): LineageReport => {
@@ -351,7 +352,7 @@ export async function verifyLineage(o: LineageOptions): Promise<LineageReport> {
 
   // Attestations, a few at a time (they share the cache: each bundle and device fetched once).
   const queue = issuances.map((i, k) => ({ id: i.attestationId, section: attestationSections[k]! }));
-  const workers = Array.from({ length: Math.min(o.concurrency ?? 4, queue.length) }, async () => {
+  const workers = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
       await attest({ attestationId: next.id }, next.section);
     }
