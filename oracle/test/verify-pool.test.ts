@@ -146,3 +146,59 @@ describe("verify pool with the methodology: plausibility and emissions where the
     }
   });
 });
+
+describe("verify pool: a payload that cannot be read, a worker that dies", () => {
+  test("arrays nested 20,000 deep (JSON.parse takes them, stringify cannot): malformed, and the payloads beside it prepared by the same worker", async () => {
+    const pool = new VerifyPool(1);
+    try {
+      const k = generateDeviceKey();
+      const device: DeviceInfo = {
+        deviceId: "dev-1",
+        facilityId: "fac-1",
+        status: "active",
+        keys: [{ publicKey: k.publicKey, validFrom: 0, validUntil: null }],
+      };
+      const nested = Buffer.from(`[${"[".repeat(20_000)}${"]".repeat(20_000)}]`);
+      // the same event-loop turn: one message to the one worker
+      const [before, bomb, beside] = await Promise.all([
+        pool.prepare(payload(1, k.secretKey), device),
+        pool.prepare(nested, device),
+        pool.prepare(payload(2, k.secretKey), device),
+      ]);
+      assert.ok(!bomb.ok);
+      assert.match(bomb.detail, /^cannot be read: .*call stack/i);
+      for (const p of [before, beside]) {
+        assert.ok(p.ok && p.items[0]!.ok);
+        assert.equal(p.items[0]!.sigOk, true);
+      }
+      // the thread is alive: a later payload is prepared, not failed
+      assert.equal(await sigOk(pool, payload(3, k.secretKey), device), true);
+      // and inline (no workers, the HTTP path's prepareValue) the same answer
+      const inline = new VerifyPool(0).prepareValue(JSON.parse(nested.toString()));
+      assert.ok(!inline.ok);
+      assert.match(inline.detail, /^cannot be read: /);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test("a worker that dies fails its own payloads only; the other worker's, in flight, are prepared", async () => {
+    const pool = new VerifyPool(2, null, new URL("./verify-worker-standin.ts", import.meta.url));
+    try {
+      // first turn: to the first worker, which holds it for a second
+      const held = pool.prepare(Buffer.from('{"hold-1s":true}'), null);
+      await new Promise((r) => setImmediate(r));
+      // second turn: to the second worker, which dies of it
+      const died = pool.prepare(Buffer.from('{"die-now":true}'), null);
+      await assert.rejects(Promise.resolve(died), /verification worker exited \(code 3\)/);
+      const p = await held;
+      assert.ok(p.ok, "the first worker's payload is prepared, not failed with the second");
+      assert.ok(!p.items[0]!.ok, "(a schema failure: it is no reading)");
+      // the dead worker was replaced: both slots prepare again
+      const again = await Promise.all([0, 1].map(() => pool.prepare(Buffer.from("{}"), null)));
+      assert.equal(again.length, 2);
+    } finally {
+      await pool.close();
+    }
+  });
+});

@@ -188,20 +188,29 @@ export function prepareValue(
   verifier: SignatureVerifier,
   methodology?: PostedMethodology | null,
 ): PreparedPayload {
-  if (!Array.isArray(value))
-    return { ok: true, items: [prepareEnvelope(value, device, verifier, undefined, methodology)] };
-  if (value.length === 0) return { ok: false, detail: "empty array" };
-  return {
-    ok: true,
-    items: value.map((v) => prepareEnvelope(v, device, verifier, safeStringify(v), methodology)),
-  };
+  try {
+    if (!Array.isArray(value))
+      return { ok: true, items: [prepareEnvelope(value, device, verifier, undefined, methodology)] };
+    if (value.length === 0) return { ok: false, detail: "empty array" };
+    return {
+      ok: true,
+      // an element's own JSON for its dead letter: one stringify cannot write is caught below
+      items: value.map((v) => prepareEnvelope(v, device, verifier, JSON.stringify(v), methodology)),
+    };
+  } catch (err) {
+    // JSON.parse takes arrays nested 10,000+ deep, which stringify cannot write back (a RangeError):
+    // the payload is malformed, dead-lettered with its text, never a thrown error (review: in a
+    // verification worker it ended the thread, and failed every payload in flight with it)
+    return { ok: false, detail: `cannot be read: ${(err as Error).message}` };
+  }
 }
 
 export function safeStringify(v: unknown): string {
   try {
     return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v); // not JSON-serialisable (cyclic): keep what can be shown
+  } catch (err) {
+    // cyclic, or nested too deep for stringify: String() would recurse as deep and throw too
+    return `(not JSON-serialisable: ${(err as Error).message})`;
   }
 }
 

@@ -48,6 +48,12 @@ export class VerifyPool {
    * rotation, a status change) is a new object and is sent again; a replaced worker starts empty.
    */
   readonly #sent: Map<string, PostedDevice>[] = [];
+  /**
+   * Per worker slot, the ids of each message posted to it and not answered yet, oldest first (a
+   * worker answers its messages in order): a worker that dies fails its own jobs only, not the
+   * other workers' (review: one dying failed every payload in flight, node-wide).
+   */
+  readonly #inFlight: number[][][] = [];
   #verifyQueue: { id: number; bytes: Uint8Array; sig: string; keys: Uint8Array[] }[] = [];
   #prepareQueue: { id: number; payload: Uint8Array; device: PostedDevice | null }[] = [];
   #next = 0;
@@ -56,18 +62,26 @@ export class VerifyPool {
   #closing = false;
   readonly #methodology: PostedMethodology | null;
 
-  constructor(size: number, methodology: PostedMethodology | null = null) {
+  /** the worker's script: verify-worker.ts, but in a test of a worker that dies */
+  readonly #script: URL;
+
+  constructor(
+    size: number,
+    methodology: PostedMethodology | null = null,
+    script = new URL("./verify-worker.ts", import.meta.url),
+  ) {
     this.#methodology = methodology;
+    this.#script = script;
     for (let i = 0; i < size; i++) this.#workers.push(this.#spawn(i));
   }
 
   /**
    * One worker. A worker that dies (an uncaught error, or running out of its heap limit) fails
-   * every job in flight, so those messages stay unacknowledged and are redelivered, and is
-   * replaced, so later jobs are never posted to a dead thread.
+   * the jobs posted to it and not answered yet, so those messages stay unacknowledged and are
+   * redelivered, and is replaced, so later jobs are never posted to a dead thread.
    */
   #spawn(slot: number): Worker {
-    const w = new Worker(new URL("./verify-worker.ts", import.meta.url), {
+    const w = new Worker(this.#script, {
       resourceLimits: WORKER_LIMITS,
       workerData: { methodology: this.#methodology },
     });
@@ -76,6 +90,7 @@ export class VerifyPool {
       (
         m: { type: "verified"; ids: number[]; ok: Uint8Array } | { type: "prepared"; ids: number[]; flat: unknown[] },
       ) => {
+        this.#inFlight[slot]?.shift();
         if (m.type === "verified") {
           m.ids.forEach((id, k) => {
             const p = this.#verifying.get(id);
@@ -93,14 +108,21 @@ export class VerifyPool {
       },
     );
     const fail = (err: Error) => {
-      for (const [id, p] of this.#verifying) {
-        this.#verifying.delete(id);
-        p.reject(err);
-      }
-      for (const [id, p] of this.#preparing) {
-        this.#preparing.delete(id);
-        p.failed(err);
-      }
+      const posted = this.#inFlight[slot] ?? [];
+      this.#inFlight[slot] = [];
+      for (const ids of posted)
+        for (const id of ids) {
+          const v = this.#verifying.get(id);
+          if (v) {
+            this.#verifying.delete(id);
+            v.reject(err);
+          }
+          const p = this.#preparing.get(id);
+          if (p) {
+            this.#preparing.delete(id);
+            p.failed(err);
+          }
+        }
     };
     w.on("error", fail);
     w.once("exit", (code) => {
@@ -189,7 +211,10 @@ export class VerifyPool {
     this.#verifyQueue = [];
     const vper = Math.ceil(vq.length / n);
     for (let i = 0; i < vq.length; i += vper) {
-      this.#workers[this.#rr++ % n]!.postMessage({ type: "verify", jobs: vq.slice(i, i + vper) });
+      const slot = this.#rr++ % n;
+      const jobs = vq.slice(i, i + vper);
+      (this.#inFlight[slot] ??= []).push(jobs.map((j) => j.id));
+      this.#workers[slot]!.postMessage({ type: "verify", jobs });
     }
     const pq = this.#prepareQueue;
     this.#prepareQueue = [];
@@ -216,10 +241,9 @@ export class VerifyPool {
         sent.set(d.deviceId, d);
         return d;
       });
-      this.#workers[slot]!.postMessage(
-        { type: "prepare", ids: part.map((j) => j.id), buf: buf.buffer, ends, devices },
-        [buf.buffer],
-      );
+      const ids = part.map((j) => j.id);
+      (this.#inFlight[slot] ??= []).push(ids);
+      this.#workers[slot]!.postMessage({ type: "prepare", ids, buf: buf.buffer, ends, devices }, [buf.buffer]);
     }
   }
 

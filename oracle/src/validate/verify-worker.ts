@@ -43,7 +43,13 @@ parentPort!.on("message", (m: Msg) => {
     let device: PostedDevice | null = null;
     if (typeof d === "string") device = devices.get(d) ?? null;
     else if (d !== null) devices.set(d.deviceId, (device = d));
-    out[i] = preparePayload(text.toString("utf8", start, end), device, verifier, methodology);
+    try {
+      out[i] = preparePayload(text.toString("utf8", start, end), device, verifier, methodology);
+    } catch (err) {
+      // never expected (preparePayload answers a bad payload as malformed), but one payload must
+      // not end the thread and fail the others of the batch
+      out[i] = { ok: false, detail: `cannot be read: ${(err as Error).message}` };
+    }
     start = end;
   }
   // flat, not the objects: far cheaper to clone and to rebuild on the main thread (packPrepared)
