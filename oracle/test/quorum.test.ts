@@ -19,7 +19,7 @@ import { readingsTopic } from "../src/ingest/mqtt.ts";
 import { HardhatNode, ORACLE_KEY, PEER_KEY, deploy, type Deployment, waitForConfirmed } from "./chain-harness.ts";
 import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
 import { KuboStandIn } from "./kubo-standin.ts";
-import { waitFor } from "./helpers.ts";
+import { tempDir, waitFor } from "./helpers.ts";
 
 /**
  * k-of-n quorum with two real nodes on one Hardhat chain, OracleSet threshold 2: node A seals,
@@ -69,6 +69,17 @@ describe("quorum: two oracle nodes co-sign a batch", { timeout: 180_000 }, () =>
 
   const startA = (peers: { url: string; apiKey?: string }[]) =>
     testNode({
+      devices: [deviceInfo(meter)],
+      config: {
+        batching: { windowS: 2, graceS: 1, tickMs: 100, retryBaseMs: 100, retryMaxMs: 500 },
+        chain: chainConfig("CP_QUORUM_A_KEY"),
+        quorum: { peers, timeoutMs: 10_000 },
+      },
+    });
+
+  const startAIn = (dir: string, peers: { url: string; apiKey?: string }[]) =>
+    testNode({
+      dir,
       devices: [deviceInfo(meter)],
       config: {
         batching: { windowS: 2, graceS: 1, tickMs: 100, retryBaseMs: 100, retryMaxMs: 500 },
@@ -273,6 +284,54 @@ describe("quorum: two oracle nodes co-sign a batch", { timeout: 180_000 }, () =>
       await c.close();
       await kubo.stop();
       delete process.env.CP_QUORUM_C_KEY;
+    }
+  });
+
+  test("signatures the OracleSet refuses (a node signing alone with no peers at threshold 2) are collected again: once B is configured, the same batch is co-signed and confirmed", async () => {
+    await a?.close();
+    const tmp = tempDir();
+    try {
+      // no peers: A signs alone (it cannot ask anyone), and the registry refuses one signature of 2
+      a = await testNode({
+        dir: tmp.dir,
+        devices: [deviceInfo(meter)],
+        config: {
+          batching: { windowS: 2, graceS: 1, tickMs: 100, retryBaseMs: 100, retryMaxMs: 500 },
+          chain: chainConfig("CP_QUORUM_A_KEY"),
+        },
+      });
+      const [env] = await publish(1);
+      const digest = readingDigestHex(env!.reading);
+      const refused = await waitFor(
+        () => {
+          const r = a.storage.getReading(digest);
+          const bt = r?.batchId != null ? a.storage.getBatch(r.batchId) : null;
+          return bt?.error?.includes("OracleSetQuorumNotReached") ? bt : null;
+        },
+        { timeoutMs: 30_000, what: "the batch's refusal by the OracleSet" },
+      );
+      // back to be signed again, not stuck in `signed` re-sending the one signature for ever
+      assert.match(
+        refused.error!,
+        /refused the batch's signatures \(OracleSetQuorumNotReached\): collecting them again/,
+      );
+      await a.close();
+      // the operator configures B: the same batch, from the same database, goes on-chain with both
+      a = await startAIn(tmp.dir, [{ url: b.httpUrl!, apiKey: bKey }]);
+      const view = await waitForConfirmed(a.httpUrl!, digest, 60_000);
+      const confirmed = a.storage.getBatch(refused.id)!;
+      assert.equal(confirmed.state, "confirmed");
+      assert.equal(confirmed.attestationId, view.attestationId);
+      const signers = await recoverQuorumSigners(
+        headerFromJson(confirmed.headerJson!),
+        { chainId: 31337, verifyingContract: dep.attestationRegistry },
+        confirmed.signatures as `0x${string}`,
+      );
+      assert.equal(signers.length, 2);
+      assert.ok(signers.includes(peer.address));
+    } finally {
+      await a.close();
+      tmp.cleanup();
     }
   });
 });

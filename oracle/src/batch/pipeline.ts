@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { collectCosignatures } from "../quorum/cosign.ts";
+import { QUORUM_REFUSALS, submitRevertName } from "../chain/revert.ts";
 import {
   bundleCid,
   bundleHeader,
@@ -737,6 +738,20 @@ export class BatchPipeline {
     }
     const sent = await this.#serial(() => this.#send(b, chain, id));
     if (typeof sent === "boolean") return sent;
+    const refusal = submitRevertName(sent.reverted);
+    if (refusal !== null && QUORUM_REFUSALS.has(refusal)) {
+      // signatures that can never pass (a co-signer removed or rotated since, a threshold raised,
+      // a node that signed alone with no peers configured): retried as stored, the batch would hold
+      // its facility for ever. Back to `pinned`, to be signed and co-signed again, on its backoff
+      const reason = this.#common.scrub(
+        `the OracleSet refused the batch's signatures (${refusal}): collecting them again (${(sent.reverted as Error).message?.split("\n")[0] ?? ""})`,
+      );
+      if (await this.#writes.transition(b.id, ["signed"], "pinned", { signatures: null })) {
+        this.#log.warn({ batch: b.id, attestation: id, refusal }, "signatures refused on-chain: signing again");
+        await this.#retryLater({ ...b, state: "pinned" }, new Error(reason));
+      }
+      return false;
+    }
     // the estimate reverted: a regular batch whose period the registry has attested past can never
     // go on-chain, and retrying it would hold its facility's later batches for ever. Looked into
     // outside the nonce lane: the search for its period's attestation (eth_getLogs in ranges, an
