@@ -238,6 +238,11 @@ export async function collectCosignatures(opts: {
           return problems.push(`${peer.url}: the answer is not { signer, signature }`);
         }
         if (signer.toLowerCase() === opts.self.toLowerCase()) return problems.push(`${peer.url}: signs as this node`);
+        if (canonicalSignature(signature as Hex) === null) {
+          return problems.push(
+            `${peer.url}: the signature's v is ${parseInt(signature.slice(130), 16)}, not 0, 1, 27 or 28`,
+          );
+        }
         if (!(await verifyBatchHeaderSignature(opts.header, opts.domain, signature as Hex, signer as Address))) {
           return problems.push(`${peer.url}: the signature is not ${signer}'s over this header`);
         }
@@ -245,7 +250,8 @@ export async function collectCosignatures(opts: {
           return problems.push(`${peer.url}: ${signer} is not an active node of the OracleSet`);
         }
         if (!signed.some((s) => s.signer.toLowerCase() === signer.toLowerCase())) {
-          signed.push({ signer: signer as Address, signature: signature as Hex });
+          // the form the OracleSet takes (v 27/28, low s): recovery here accepts the others too
+          signed.push({ signer: signer as Address, signature: canonicalSignature(signature as Hex)! });
         }
       } catch (err) {
         problems.push(`${peer.url}: ${(err as Error).message}`);
@@ -253,4 +259,28 @@ export async function collectCosignatures(opts: {
     }),
   );
   return { signed, problems };
+}
+
+/** secp256k1's group order, and half of it: the OracleSet refuses an s above the half (OracleSet.sol, as OpenZeppelin's ECDSA). */
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+const HALF_N = SECP256K1_N >> 1n;
+
+/**
+ * A 65-byte signature (r ‖ s ‖ v) in the one form the OracleSet takes: v 27 or 28, s in the lower
+ * half of the order (its twin n − s, with v flipped, recovers to the same signer). A peer may answer
+ * with v 0/1 (a signer giving yParity: a KMS, an HSM) or a high s (a malleated or foreign
+ * signature); viem's recovery takes both, ecrecover does not (review: the batch then reverted on
+ * every submission). Null when v is none of 0, 1, 27, 28.
+ */
+export function canonicalSignature(signature: Hex): Hex | null {
+  const r = signature.slice(2, 66);
+  let s = BigInt(`0x${signature.slice(66, 130)}`);
+  let v = parseInt(signature.slice(130, 132), 16);
+  if (v === 0 || v === 1) v += 27;
+  if (v !== 27 && v !== 28) return null;
+  if (s > HALF_N) {
+    s = SECP256K1_N - s;
+    v = v === 27 ? 28 : 27;
+  }
+  return `0x${r}${s.toString(16).padStart(64, "0")}${v.toString(16)}` as Hex;
 }

@@ -1,0 +1,103 @@
+/**
+ * The lead's side of co-signing (quorum/cosign.ts collectCosignatures): what it keeps of its peers'
+ * answers. The peers are HTTP stand-ins on loopback answering what a peer may answer (a signature
+ * with v 0/1 as a KMS or HSM signer gives it, the high-s twin of a valid one, a v no curve knows):
+ * they stand for co-signing nodes, whose honest answers quorum.test.ts covers on Hardhat.
+ */
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, test } from "node:test";
+import { privateKeyToAccount } from "viem/accounts";
+import type { Address, Hex } from "viem";
+import {
+  idToBytes32,
+  signBatchHeader,
+  verifyBatchHeaderSignature,
+  ZERO_BYTES32,
+  type BatchHeader,
+} from "../../sdk/src/index.ts";
+import { canonicalSignature, collectCosignatures } from "../src/quorum/cosign.ts";
+
+// TEST-ONLY keys (Hardhat's well-known default accounts #1 and #2); never hold value.
+const B = privateKeyToAccount("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");
+const C = privateKeyToAccount("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a");
+const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+const header: BatchHeader = {
+  facilityId: idToBytes32("ktda-kangaita"),
+  periodStart: 1763900000n,
+  periodEnd: 1763903600n,
+  merkleRoot: `0x${"ab".repeat(32)}`,
+  readingCount: 720,
+  fossilCo2eGrams: 302564n,
+  biogenicCo2Grams: 12n,
+  methodologyId: `0x${"01".repeat(32)}`,
+  factorSetId: `0x${"02".repeat(32)}`,
+  bundleCid: "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
+  correctionOf: ZERO_BYTES32,
+};
+const domain = { chainId: 31337, verifyingContract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address };
+
+/** The high-s twin of a low-s signature: s → n − s, v flipped; it recovers to the same signer. */
+function twin(sig: Hex): Hex {
+  const s = N - BigInt(`0x${sig.slice(66, 130)}`);
+  const v = parseInt(sig.slice(130), 16) === 27 ? 28 : 27;
+  return `0x${sig.slice(2, 66)}${s.toString(16).padStart(64, "0")}${v.toString(16)}` as Hex;
+}
+
+const servers: Server[] = [];
+async function peer(answer: { signer: Address; signature: Hex }): Promise<string> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify(answer));
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+let bSig: Hex;
+let cSig: Hex;
+before(async () => {
+  bSig = await signBatchHeader(B, header, domain);
+  cSig = await signBatchHeader(C, header, domain);
+});
+after(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
+
+test("canonicalSignature: v 0/1 → 27/28, a high s → its low twin with v flipped; a low-s 27/28 signature unchanged; another v refused", () => {
+  assert.equal(canonicalSignature(bSig), bSig);
+  const v = parseInt(bSig.slice(130), 16);
+  assert.equal(canonicalSignature(`${bSig.slice(0, 130)}0${v - 27}` as Hex), bSig);
+  assert.notEqual(twin(bSig), bSig);
+  assert.equal(canonicalSignature(twin(bSig)), bSig);
+  assert.equal(canonicalSignature(`${bSig.slice(0, 130)}05` as Hex), null);
+});
+
+test("collectCosignatures keeps a peer's v-0/1 and high-s signatures in the form the OracleSet takes, and names a peer whose v is none", async () => {
+  const yParity = `${bSig.slice(0, 130)}0${parseInt(bSig.slice(130), 16) - 27}` as Hex;
+  const high = twin(cSig);
+  // the peers' forms recover to their signers (as viem recovers): the OracleSet alone refuses them
+  assert.ok(await verifyBatchHeaderSignature(header, domain, high, C.address));
+  const peers = [
+    { url: await peer({ signer: B.address, signature: yParity }) },
+    { url: await peer({ signer: C.address, signature: high }) },
+    { url: await peer({ signer: C.address, signature: `${cSig.slice(0, 130)}05` as Hex }) },
+  ];
+  const { signed, problems } = await collectCosignatures({
+    peers,
+    header,
+    bundle: new Uint8Array([1]),
+    domain,
+    self: privateKeyToAccount("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80").address,
+    isActiveOracle: async () => true,
+    timeoutMs: 5_000,
+  });
+  const bySigner = new Map(signed.map((s) => [s.signer, s.signature]));
+  assert.equal(bySigner.get(B.address), bSig, "B's, v 27/28");
+  assert.equal(bySigner.get(C.address), cSig, "C's, low s");
+  assert.deepEqual(problems, [`${peers[2]!.url}: the signature's v is 5, not 0, 1, 27 or 28`]);
+});
