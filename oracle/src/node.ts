@@ -95,6 +95,17 @@ async function startParts(common: Common, parts: NodeParts): Promise<OracleNode>
       gasBumpPercent: config.chain.gasBumpPercent,
     });
     chain = viemChain;
+    // an RPC node of another chain stops the start; one out of reach does not (an outage delays
+    // attestation): its chain id is then checked before the first signature
+    try {
+      await viemChain.checkChainId();
+    } catch (err) {
+      if ((err as { code?: string }).code === "CHAIN_ID_MISMATCH") throw err;
+      logger.warn(
+        { err: common.scrub((err as Error).message) },
+        "the RPC node is out of reach: its chain id is checked before anything is signed",
+      );
+    }
     logger.info(
       { signer: viemChain.signerAddress, registry: config.chain.attestationRegistry },
       "chain submission enabled",

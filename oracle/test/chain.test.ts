@@ -47,6 +47,23 @@ describe("end to end on a Hardhat node", { timeout: 120_000 }, () => {
   const directory = (ttlMs: number) =>
     new ChainDeviceDirectory({ client: dep.publicClient, address: dep.deviceRegistry, ttlMs, logger: quietLogger() });
 
+  test("a node configured for another chain than its RPC node serves (chain.chainId 11155111 on Hardhat's 31337) does not start, naming both ids; nothing is signed", async () => {
+    process.env.CARBONPROOF_ALLOW_PLAIN_KEY = "1"; // a plain key off the local chain: the test network override
+    try {
+      await assert.rejects(
+        chainTestNode(hh, dep, {
+          chain: { chainId: 11155111 } as NonNullable<Parameters<typeof chainTestNode>[2]>["chain"],
+          batching: { allowShortWindows: true },
+        }),
+        (err: Error & { code?: string }) =>
+          err.code === "CHAIN_ID_MISMATCH" &&
+          /serves chain id 31337, and chain\.chainId is 11155111: set chain\.chainId to 31337/.test(err.message),
+      );
+    } finally {
+      delete process.env.CARBONPROOF_ALLOW_PLAIN_KEY;
+    }
+  });
+
   test("simulated devices over MQTT end in a confirmed attestation whose proofs verify on-chain", async () => {
     const client = await mqtt.connectAsync(node.mqtt!.url, { reconnectPeriod: 0 });
     const envs = [flueGas(chimney), flueGas(chimney), electricity(meter), electricity(meter)];

@@ -77,7 +77,38 @@ export class ViemChain implements ChainPort {
     });
   }
 
-  signHeader(header: BatchHeader): Promise<Hex> {
+  /** The RPC node's chain id once it matched `chain.chainId` (read again after a failed read). */
+  #chainChecked: Promise<void> | null = null;
+
+  /**
+   * Refuses an RPC node of another chain than `chain.chainId` (error code CHAIN_ID_MISMATCH),
+   * before anything is signed for it: every header and transaction carries the chain id, and one
+   * signed for another chain is refused there (the transaction holding its nonce for ever) or
+   * recorded by co-signers under an id the real chain never sees (review: the default 31337 with
+   * chain.rpcUrl on a public network). Checked at start and before every signature, read once.
+   */
+  checkChainId(): Promise<void> {
+    this.#chainChecked ??= this.client.getChainId().then(
+      (served) => {
+        if (served === this.domain.chainId) return;
+        this.#chainChecked = null;
+        throw Object.assign(
+          new Error(
+            `the RPC node (chain.rpcUrl) serves chain id ${served}, and chain.chainId is ${this.domain.chainId}: set chain.chainId to ${served}, or point chain.rpcUrl at a node of chain ${this.domain.chainId}; nothing is signed meanwhile`,
+          ),
+          { code: "CHAIN_ID_MISMATCH" },
+        );
+      },
+      (err: unknown) => {
+        this.#chainChecked = null; // read again next time
+        throw err;
+      },
+    );
+    return this.#chainChecked;
+  }
+
+  async signHeader(header: BatchHeader): Promise<Hex> {
+    await this.checkChainId();
     return signBatchHeader(this.#account, header, this.domain);
   }
 
@@ -316,6 +347,7 @@ export class ViemChain implements ChainPort {
     maxFeePerGas: bigint;
     maxPriorityFeePerGas: bigint;
   }): Promise<{ hash: Hex; raw: Hex }> {
+    await this.checkChainId();
     const raw = await this.#account.signTransaction({ type: "eip1559", chainId: this.domain.chainId, ...tx });
     return { raw, hash: keccak256(raw) };
   }
