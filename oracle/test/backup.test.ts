@@ -4,6 +4,7 @@
  */
 import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
   copyFileSync,
@@ -23,6 +24,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { readingDigestHex, type Envelope } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
+import { backupContent, writeDurably } from "../src/ipfs/content-backup.ts";
 import { rawCid } from "../src/ipfs/store.ts";
 import { lockDataDir } from "../src/pid.ts";
 import { backupDatabase, restoreDatabase } from "../src/storage/backup.ts";
@@ -462,5 +464,61 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
       fs.linkSync = link;
       syncBuiltinESMExports();
     }
+  });
+});
+
+describe("backup --content on a disk that fills up", () => {
+  const tmp = tempDir();
+  const dir = join(tmp.dir, "small-disk");
+  mkdirSync(dir);
+  // a real full disk: a 1 MiB tmpfs answers write(2) as a full disk does, writing what fits (a
+  // short write) and ENOSPC at the next call. Mounting needs root (CI runs as root)
+  const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir]).status === 0;
+  after(() => {
+    if (mounted) spawnSync("umount", ["-l", dir]);
+    tmp.cleanup();
+  });
+
+  test(
+    "a file cut short by the full disk is not put in place nor counted: the error says what to do, and once there is room the next backup copies it whole",
+    { skip: mounted ? false : "mounting a small tmpfs needs root" },
+    async () => {
+      const small = randomBytes(100_000);
+      const large = randomBytes(1_500_000); // more than the disk holds: the first write(2) writes part of it
+      const blocks = new Map([small, large].map((b) => [rawCid(b), b]));
+      const content = join(dir, "content");
+      const backup = () => backupContent({ cids: [...blocks.keys()], dir: content, read: async (c) => blocks.get(c)! });
+      await assert.rejects(backup(), (err: Error) => {
+        assert.match(
+          err.message,
+          new RegExp(
+            `cannot write ${join(content, rawCid(large))} \\(ENOSPC.*\\): free space on the disk of ${content} and run backup again \\(the 1 file\\(s\\) copied before it stay, and are not copied again\\)`,
+          ),
+        );
+        return true;
+      });
+      assert.deepEqual(
+        readdirSync(content),
+        [rawCid(small)],
+        "the cut-short file is not there, nor its temporary file",
+      );
+      assert.deepEqual(readFileSync(join(content, rawCid(small))), small);
+
+      spawnSync("mount", ["-o", "remount,size=4m", dir]);
+      const report = await backup();
+      assert.deepEqual([report.copied, report.present, report.missing], [1, 1, []]);
+      assert.deepEqual(readFileSync(join(content, rawCid(large))), large);
+    },
+  );
+
+  test("a write that writes part of what it is given (as write(2) may) is called again for the rest", () => {
+    // stands for write(2) on a disk filling up, where it writes what fits: a wrapper of the real
+    // writeSync that writes at most 1,000 bytes a call
+    const bytes = randomBytes(10_500);
+    const file = join(tmp.dir, "short-writes");
+    let calls = 0;
+    writeDurably(file, bytes, (fd, b, at, n) => (calls++, fs.writeSync(fd, b, at, Math.min(n, 1000))));
+    assert.equal(calls, 11);
+    assert.deepEqual(readFileSync(file), bytes);
   });
 });

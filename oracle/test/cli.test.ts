@@ -1,6 +1,6 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import {
   closeSync,
   existsSync,
@@ -383,6 +383,54 @@ describe("carbonproof-oracle keys", () => {
       }
       const show = await run(["keys", "show", "--config", cfg]);
       assert.equal(lastJson(show.stdout).address, out.address);
+    });
+
+    test("on a full disk: exit 1, the keystore still the old key and nothing left beside it, the error says so and what to do; with room again it rotates", async (t) => {
+      // a real full disk: the keystore (chain.keystore.path) on a small tmpfs, filled up (mounting
+      // needs root: CI runs as root); the data dir, with batches signed with the old key, elsewhere
+      const full = join(tmp.dir, "rotate-full");
+      const disk = join(full, "keys");
+      mkdirSync(disk, { recursive: true });
+      if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", disk]).status !== 0)
+        return t.skip("mounting a small tmpfs needs root");
+      try {
+        const path = join(disk, "keystore.json");
+        const kcfg = configIn(full, { chain: { keystore: { path } } });
+        const made = await run(["keys", "create", "--config", kcfg], withPassword);
+        assert.equal(made.code, 0, made.stderr);
+        const old = String(lastJson(made.stdout).address);
+        secrets.add(decryptKey(JSON.parse(readFileSync(path, "utf8")), PASSWORD).slice(2));
+        seedBatches(join(full, "data", "oracle.db"));
+        assert.throws(() => writeFileSync(join(disk, "filler"), Buffer.alloc(1 << 20)), { code: "ENOSPC" });
+
+        const r = await run(["keys", "rotate", "--config", kcfg], withPassword);
+        assert.equal(r.code, 1);
+        assert.match(
+          r.stderr,
+          new RegExp(
+            `cannot write the new keystore beside ${path} \\(ENOSPC[^)]*\\): nothing changed, ${path} still holds the old key; free space on the disk of ${disk} and run \`keys rotate\` again; 2 batch\\(es\\) signed with the old key went back to pinned: a node started now signs them again with the key ${path} holds`,
+          ),
+        );
+        assert.deepEqual(readdirSync(disk).sort(), ["filler", "keystore.json"], "no temporary file, no .bak");
+        const show = await run(["keys", "show", "--config", kcfg]);
+        assert.equal(lastJson(show.stdout).address, old);
+
+        rmSync(join(disk, "filler"));
+        const again = await run(["keys", "rotate", "--config", kcfg], withPassword);
+        assert.equal(again.code, 0, again.stderr);
+        const out = lastJson(again.stdout);
+        assert.equal(out.previous, old);
+        const pk = decryptKey(JSON.parse(readFileSync(path, "utf8")), PASSWORD);
+        secrets.add(pk.slice(2));
+        assert.equal(privateKeyToAccount(pk).address, out.address);
+        const archived = String(out.archived);
+        assert.equal(
+          privateKeyToAccount(decryptKey(JSON.parse(readFileSync(archived, "utf8")), PASSWORD)).address,
+          old,
+        );
+      } finally {
+        spawnSync("umount", ["-l", disk]);
+      }
     });
   });
 });

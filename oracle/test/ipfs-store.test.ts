@@ -1,12 +1,16 @@
 /**
  * The embedded IPFS store (ipfs/helia.ts) on a real Helia node over a temp dir, when a block
  * file is corrupt (a disk error, a copy cut short): Helia itself serves such a block as it is,
- * and skips the put of a block it holds, so a good copy could not mend it.
+ * and skips the put of a block it holds, so a good copy could not mend it. And what it syncs
+ * before `addAndPin` resolves.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { base32upper } from "multiformats/bases/base32";
+import { base36 } from "multiformats/bases/base36";
+import { CID } from "multiformats/cid";
 import { CorruptBlockError, HeliaStore, openBlockReader } from "../src/ipfs/helia.ts";
 import { rawCid, rawCidFromSha256 } from "../src/ipfs/store.ts";
 import { bundleCid } from "../../sdk/src/index.ts";
@@ -61,6 +65,75 @@ test("a corrupt block is refused by get, naming it and what to do, and a put of 
     }
   } finally {
     cleanup();
+  }
+});
+
+test("addAndPin resolves only once the block file, its folder and the pin records are synced; a second add of the same bytes at once waits for them too", async () => {
+  // Stands in for a power cut right after addAndPin resolves (the node then answers an evidence
+  // upload 201 and puts a bundle's CID on-chain), which cannot be caused here: the store's fsync
+  // is a recorder, and what it synced is checked the moment addAndPin resolves. Paths are computed
+  // here from the CID, as blockstore-fs and Helia lay them out, not asked of the store.
+  const tmp = tempDir();
+  const dir = join(tmp.dir, "ipfs");
+  try {
+    const events: string[] = [];
+    const slow = new Set<string>();
+    /** called as a file starts to be synced */
+    let onSync = (_path: string) => {};
+    const store = await HeliaStore.open(dir, {
+      fsync: async (path) => {
+        onSync(path);
+        // a slow disk: a sync that returns late must still come before addAndPin resolves
+        if (slow.has(path)) await new Promise((r) => setTimeout(r, 50));
+        events.push(path);
+      },
+    });
+    try {
+      // a store made now: its directories, each in its parent
+      for (const p of [tmp.dir, dir]) assert.ok(events.includes(p), `${p} synced: ${events.join(", ")}`);
+      const bytes = Buffer.from(`{"invoice":"KPLC-2026-11 ${Date.now()}"}`);
+      const cid = CID.parse(rawCid(bytes));
+      // blockstore-fs's NextToLast: base32upper of the multihash, in the folder of its last 2 characters
+      const name = base32upper.encode(cid.multihash.bytes);
+      const folder = join(dir, "blocks", name.slice(-2));
+      const file = join(folder, `${name}.data`);
+      // Helia's pin records: /pin/<CID in base36> and /pinned-block/<multihash in base36>
+      const pin = join(dir, "data", "pin", `${cid.toString(base36)}.data`);
+      const pinnedBlock = join(dir, "data", "pinned-block", `${base36.encode(cid.multihash.bytes)}.data`);
+      for (const p of [file, pin, pinnedBlock]) slow.add(p);
+
+      events.length = 0;
+      // the same bytes again (a second upload of the same invoice) while the first add syncs its
+      // pin record: the block and that record are in place then, not yet on disk
+      let second: Promise<unknown> | null = null;
+      onSync = (path) => {
+        if (path === pinnedBlock && !second) second = store.addAndPin(bytes).then(() => events.push("second resolved"));
+      };
+      await store.addAndPin(bytes).then(() => events.push("first resolved"));
+      assert.ok(second, "the second add started while the first synced");
+      await second;
+      onSync = () => {};
+      for (const p of [file, pin, pinnedBlock]) assert.ok(existsSync(p), `${p} written`);
+      const at = (p: string) => events.indexOf(p);
+      const resolved = Math.min(at("first resolved"), at("second resolved"));
+      for (const p of [file, folder, join(dir, "blocks"), pin, join(dir, "data", "pin"), pinnedBlock])
+        assert.ok(at(p) >= 0 && at(p) < resolved, `${p} synced before addAndPin resolved: ${events.join(", ")}`);
+      // a new folder's entry in its parent too (the first write there in this process)
+      assert.ok(at(join(dir, "data")) >= 0 && at(join(dir, "data")) < resolved);
+      assert.ok(at(file) < at(folder), "the file before its folder");
+      assert.equal(await store.isPinned(cid.toString()), true);
+
+      // held and intact already: synced again before it resolves (cheap on disk), not written again
+      const writtenAt = statSync(file).mtimeMs;
+      events.length = 0;
+      await store.addAndPin(bytes);
+      assert.ok(events.includes(file) && events.includes(folder), events.join(", "));
+      assert.equal(statSync(file).mtimeMs, writtenAt);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    tmp.cleanup();
   }
 });
 

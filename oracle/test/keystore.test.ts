@@ -1,6 +1,9 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import fs from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
 import { Wallet, encryptKeystoreJson, decryptKeystoreJson } from "ethers";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
@@ -11,6 +14,7 @@ import {
   keystoreAddress,
   openKeystore,
   KeystoreError,
+  rotateKeystore,
 } from "../src/chain/keystore.ts";
 import { loadSigner } from "../src/chain/setup.ts";
 import { parseConfig } from "../src/config/load.ts";
@@ -87,4 +91,85 @@ test("loadSigner prefers the keystore on any chain, and keystoreAddress reads it
   const cfg = parseConfig({ dataDir: tmp.dir, chain: { chainId: 1, keystore: { path } } });
   assert.equal(loadSigner(cfg, { CARBONPROOF_ORACLE_KEYSTORE_PASSWORD: "pw" }).address, account.address);
   assert.equal(keystoreAddress(path), account.address);
+});
+
+test("rotateKeystore: the new key in place and the old one kept as .bak, both opening with the password, owner-only", () => {
+  const dir = join(tmp.dir, "rotate-ok");
+  const path = join(dir, "keystore.json");
+  const old = createKeystore(path, "pw", { n: 1024 });
+  const { account, archived } = rotateKeystore(path, "pw", { n: 1024, nowMs: 1_700_000_000_000 });
+  assert.equal(archived, `${path}.1700000000000.bak`);
+  assert.notEqual(account.address, old.address);
+  assert.equal(openKeystore(path, "pw").address, account.address);
+  assert.equal(openKeystore(archived!, "pw").address, old.address);
+  for (const f of [path, archived!]) assert.equal(statSync(f).mode & 0o777, 0o600);
+  assert.deepEqual(readdirSync(dir).sort(), ["keystore.json", "keystore.json.1700000000000.bak"], "no temporary file");
+});
+
+test("rotateKeystore failing after the old key is kept (the rename of the new keystore fails): keystore.json is still the old key, and the error names the .bak and what to do", () => {
+  const dir = join(tmp.dir, "rotate-fails");
+  const path = join(dir, "keystore.json");
+  const old = createKeystore(path, "pw", { n: 1024 });
+  // stands for the rename failing on a real disk (an I/O error, a file system gone read-only
+  // meanwhile), which cannot be caused here: rename(2) onto keystore.json answers EIO. The module
+  // imports renameSync by name; syncBuiltinESMExports carries the patch to it
+  const rename = fs.renameSync;
+  fs.renameSync = (from, to) => {
+    if (to === path) throw Object.assign(new Error("EIO: i/o error, rename"), { code: "EIO" });
+    rename(from, to);
+  };
+  syncBuiltinESMExports();
+  try {
+    assert.throws(
+      () => rotateKeystore(path, "pw", { n: 1024, nowMs: 1_700_000_000_000 }),
+      (err: Error) => {
+        assert.equal(
+          err.message,
+          `cannot put the new keystore in place of ${path} (EIO: i/o error, rename): ${path} still holds the old key, also kept as ${path}.1700000000000.bak; check the disk of ${dir} and run \`keys rotate\` again`,
+        );
+        return true;
+      },
+    );
+  } finally {
+    fs.renameSync = rename;
+    syncBuiltinESMExports();
+  }
+  assert.equal(openKeystore(path, "pw").address, old.address);
+  assert.equal(openKeystore(`${path}.1700000000000.bak`, "pw").address, old.address);
+  assert.deepEqual(readdirSync(dir).sort(), ["keystore.json", "keystore.json.1700000000000.bak"], "no temporary file");
+});
+
+test("rotateKeystore on a full disk: nothing changes, no temporary file is left, the error says what to do; with room again it rotates", (t) => {
+  // a real full disk: a small tmpfs, filled up (mounting needs root: CI runs as root)
+  const dir = join(tmp.dir, "rotate-full");
+  mkdirSync(dir);
+  if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", dir]).status !== 0)
+    return t.skip("mounting a small tmpfs needs root");
+  try {
+    const path = join(dir, "keystore.json");
+    const old = createKeystore(path, "pw", { n: 1024 });
+    const filler = join(dir, "filler");
+    assert.throws(() => writeFileSync(filler, Buffer.alloc(1 << 20)), { code: "ENOSPC" });
+    assert.throws(
+      () => rotateKeystore(path, "pw", { n: 1024 }),
+      (err: Error) => {
+        assert.match(
+          err.message,
+          new RegExp(
+            `^cannot write the new keystore beside ${path} \\(ENOSPC[^)]*\\): nothing changed, ${path} still holds the old key; free space on the disk of ${dir} and run \`keys rotate\` again$`,
+          ),
+        );
+        return true;
+      },
+    );
+    assert.equal(openKeystore(path, "pw").address, old.address);
+    assert.deepEqual(readdirSync(dir).sort(), ["filler", "keystore.json"]);
+
+    rmSync(filler);
+    const { account, archived } = rotateKeystore(path, "pw", { n: 1024 });
+    assert.equal(openKeystore(path, "pw").address, account.address);
+    assert.equal(openKeystore(archived!, "pw").address, old.address);
+  } finally {
+    spawnSync("umount", ["-l", dir]);
+  }
 });

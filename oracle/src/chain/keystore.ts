@@ -1,9 +1,23 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID, scryptSync, timingSafeEqual } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import {
+  closeSync,
+  constants as fsConstants,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, resolve } from "node:path";
 import { bytesToHex, getAddress, hexToBytes, keccak256 } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { z } from "zod";
+import { fsyncPath } from "../storage/backup.ts";
 
 /**
  * The node's secp256k1 signing key in an encrypted JSON keystore, Web3 Secret Storage v3
@@ -98,12 +112,142 @@ export function decryptKey(json: unknown, password: string): `0x${string}` {
   return bytesToHex(Buffer.concat([decipher.update(ciphertext), decipher.final()]));
 }
 
-/** Writes a keystore atomically with owner-only permissions. */
+/**
+ * Writes a keystore atomically with owner-only permissions, on disk when it returns (the file and
+ * its directory synced: the address is given to the OracleSet admin next, and a key lost to a
+ * power cut after that is a node that can no longer sign).
+ */
 export function writeKeystore(path: string, json: KeystoreJson): void {
-  mkdirSync(dirname(path), { recursive: true });
+  makeDirDurably(dirname(path));
+  const tmp = writeSyncedTemp(path, json);
+  try {
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  fsyncPath(dirname(path));
+}
+
+/** `dir` made if missing, each directory made synced in its parent. */
+function makeDirDurably(dir: string): void {
+  dir = resolve(dir);
+  const made = mkdirSync(dir, { recursive: true });
+  if (made !== undefined)
+    for (let d = dir; ; d = dirname(d)) {
+      fsyncPath(dirname(d));
+      if (d === made || dirname(d) === d) break;
+    }
+}
+
+/** `json` under a temporary name beside `path`, owner-only and synced; its name. Nothing is left behind if that fails. */
+function writeSyncedTemp(path: string, json: KeystoreJson): string {
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(json, null, 2), { mode: 0o600 });
-  renameSync(tmp, path);
+  try {
+    const fd = openSync(tmp, "w", 0o600);
+    try {
+      writeFileSync(fd, JSON.stringify(json, null, 2)); // all of it, or throws (ENOSPC)
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  return tmp;
+}
+
+/** What to do about a write that failed with `err`. */
+function remedy(err: unknown, dir: string): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOSPC" || code === "EDQUOT") return `free space on the disk of ${dir}`;
+  if (code === "EACCES" || code === "EPERM" || code === "EROFS") return `make ${dir} writable`;
+  return `check the disk of ${dir}`;
+}
+
+/**
+ * `keys rotate`: a new key in place of the keystore at `path`, the old keystore kept beside it as
+ * `path.TIME.bak` (a hard link, or a synced copy where the file system has none). The new keystore
+ * is written under a temporary name and synced first, the old one kept, and only then renamed
+ * over `path` and the directory synced: at every moment `path` holds the old key or the new one,
+ * and once it holds the new one, the old one is kept. On a failure before the rename, the
+ * temporary file is removed and `path` is left as it was; the error says so, where the old key
+ * is, and what to do. Without a keystore at `path`, it is created (`archived` null).
+ */
+export function rotateKeystore(
+  path: string,
+  password: string,
+  opts: { n?: number; nowMs?: number } = {},
+): { account: PrivateKeyAccount; archived: string | null } {
+  const pk = generatePrivateKey();
+  const json = encryptKey(pk, password, { n: opts.n });
+  const account = privateKeyToAccount(pk);
+  if (!existsSync(path)) {
+    writeKeystore(path, json);
+    return { account, archived: null };
+  }
+  const dir = dirname(path);
+  const archived = `${path}.${opts.nowMs ?? Date.now()}.bak`;
+  let tmp: string;
+  try {
+    tmp = writeSyncedTemp(path, json);
+  } catch (err) {
+    throw new Error(
+      `cannot write the new keystore beside ${path} (${(err as Error).message}): nothing changed, ${path} still holds the old key; ${remedy(err, dir)} and run \`keys rotate\` again`,
+      { cause: err },
+    );
+  }
+  try {
+    keepAs(path, archived);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new Error(
+      `cannot keep the old keystore as ${archived} (${(err as Error).message}): nothing changed, ${path} still holds the old key; ${remedy(err, dir)} and run \`keys rotate\` again`,
+      { cause: err },
+    );
+  }
+  try {
+    fsyncPath(dir); // the old key's new name on disk before the new key takes its place
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new Error(
+      `cannot put the new keystore in place of ${path} (${(err as Error).message}): ${path} still holds the old key, also kept as ${archived}; ${remedy(err, dir)} and run \`keys rotate\` again`,
+      { cause: err },
+    );
+  }
+  try {
+    fsyncPath(dir);
+  } catch (err) {
+    throw new Error(
+      `${path} now holds the new key (${account.address}) and the old one is kept as ${archived}, but ${dir} could not be synced (${(err as Error).message}): a power cut could bring back the old keystore; check the disk, then check \`keys show\``,
+      { cause: err },
+    );
+  }
+  return { account, archived };
+}
+
+/** Whether a `link` failed because the file system has no hard links (not because the name is taken). */
+function noHardLinks(err: unknown): boolean {
+  return ["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EMLINK"].includes((err as NodeJS.ErrnoException).code ?? "");
+}
+
+/** `file` kept under the new name `kept` as well: a hard link, or a synced copy (same mode) where the file system has none. */
+function keepAs(file: string, kept: string): void {
+  try {
+    linkSync(file, kept);
+  } catch (err) {
+    if (!noHardLinks(err)) throw err;
+    try {
+      copyFileSync(file, kept, fsConstants.COPYFILE_EXCL);
+      fsyncPath(kept);
+    } catch (copyErr) {
+      // a copy cut short is no copy (a name already taken is not this copy's to remove)
+      if ((copyErr as NodeJS.ErrnoException).code !== "EEXIST") rmSync(kept, { force: true });
+      throw copyErr;
+    }
+  }
 }
 
 export function readKeystore(path: string): KeystoreJson {

@@ -12,16 +12,7 @@
  * environment overrides, validated at start (docs/oracle.md).
  */
 import "../../../sdk/src/quiet-sqlite-warning.ts";
-import {
-  accessSync,
-  constants as fsConstants,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-} from "node:fs";
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import module from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -1039,11 +1030,20 @@ async function keys(command: string, cfg: Config, args: Args) {
         );
       const newPassword = password(cfg);
       const old = existsSync(path) ? (await openNodeKeystore(path, cfg)).address : null;
-      // reset before the old key is moved away: a rotation cut short leaves pinned batches and the old key, which signs them again
+      // reset before the old key is replaced: a rotation cut short leaves pinned batches and the old key, which signs them again
       const reset = await resetSignedBatches(cfg);
-      const archived = existsSync(path) ? `${path}.${Date.now()}.bak` : null;
-      if (archived) renameSync(path, archived);
-      const account = createKeystore(path, newPassword);
+      const { rotateKeystore } = await import("../chain/keystore.ts");
+      let rotated: ReturnType<typeof rotateKeystore>;
+      try {
+        // the old keystore stays in place until the new one is on disk (then kept as .bak)
+        rotated = rotateKeystore(path, newPassword);
+      } catch (err) {
+        throw new Error(
+          `${(err as Error).message}${reset ? `; ${reset} batch(es) signed with the old key went back to pinned: a node started now signs them again with the key ${path} holds` : ""}`,
+          { cause: err },
+        );
+      }
+      const { account, archived } = rotated;
       console.log(
         JSON.stringify({
           keystore: path,

@@ -150,7 +150,21 @@ export async function backupContent(opts: {
       report.missing.push({ cid, why: `the store's block: ${wrong}` });
       continue;
     }
-    writeDurably(target, bytes);
+    try {
+      writeDurably(target, bytes);
+    } catch (err) {
+      // the files copied before it are complete (each synced, then renamed): kept, their renames synced
+      try {
+        if (report.copied > 0) fsyncPath(opts.dir);
+      } catch {
+        // the error below says to run backup again, which copies what DIR lacks
+      }
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new Error(
+        `cannot write ${target} (${(err as Error).message}): ${code === "ENOSPC" || code === "EDQUOT" ? `free space on the disk of ${opts.dir}` : `check ${opts.dir}`} and run backup again (the ${report.copied} file(s) copied before it stay, and are not copied again)`,
+        { cause: err },
+      );
+    }
     report.copied++;
     report.bytes += bytes.length;
   }
@@ -352,17 +366,31 @@ function realOrSelf(path: string): string {
   }
 }
 
-/** `bytes` as `file`: written beside it under a temporary name, synced, renamed. */
-function writeDurably(file: string, bytes: Uint8Array): void {
+/**
+ * `bytes` as `file`: written beside it under a temporary name, synced, renamed. On any failure the
+ * temporary file is removed and nothing stands under `file`. `write` is writeSync (a test passes
+ * one that writes less than asked, as write(2) does on a disk that fills up mid-file).
+ */
+export function writeDurably(
+  file: string,
+  bytes: Uint8Array,
+  write: (fd: number, bytes: Uint8Array, offset: number, length: number) => number = writeSync,
+): void {
   const dot = join(dirname(file), `.${basename(file)}.${process.pid}.partial`);
-  const fd = openSync(dot, "w");
   try {
-    writeSync(fd, bytes);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
+    const fd = openSync(dot, "w");
+    try {
+      // write(2) may write part of the bytes (a disk filling up): the rest written after it, until
+      // all are, or write fails (ENOSPC)
+      for (let at = 0; at < bytes.length;) {
+        const n = write(fd, bytes, at, bytes.length - at);
+        if (n <= 0) throw new Error(`wrote none of the last ${bytes.length - at} bytes of ${dot}`);
+        at += n;
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(dot, file);
   } catch (err) {
     rmSync(dot, { force: true });
