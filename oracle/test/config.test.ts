@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { defaultFactorSet } from "../../sdk/src/index.ts";
-import { ConfigError, loadConfig, loadFactorSetFile, parseConfig } from "../src/config/load.ts";
-import { PATH_SETTINGS, type Config } from "../src/config/schema.ts";
+import { ConfigError, envName, envOverrides, loadConfig, loadFactorSetFile, parseConfig } from "../src/config/load.ts";
+import { MAX_TIMER_MS, PATH_SETTINGS, settingsAt, type Config } from "../src/config/schema.ts";
 import { SdkCalculator } from "../src/compute/sdk.ts";
 import { electricity, kenya500FactorSet, makeDevice } from "./fixtures.ts";
 import { tempDir } from "./helpers.ts";
@@ -124,8 +124,26 @@ describe("batching.windowS: 1 min to 24 h (issue 6), shorter only on the local c
   test("under 60 s is allowed on the local chain (31337, the default: tests, the bench, npm start) and with allowShortWindows elsewhere", () => {
     assert.equal(on(31337, { windowS: 1 }), 1);
     assert.equal(parseConfig({ batching: { windowS: 2 } }).batching.windowS, 2, "chain.chainId defaults to 31337");
-    assert.equal(on(11155111, { windowS: 59, allowShortWindows: true }), 59);
+    assert.equal(on(11155111, { windowS: 30, allowShortWindows: true }), 30);
     throwsConfigError(() => on(31337, { windowS: 0 }), /batching\.windowS: must be a whole number of seconds from 60/);
+  });
+
+  test("a window that does not divide a day (7000 s) is refused on every chain: it would span 1 January, two vintages CarbonCredits refuses", () => {
+    for (const chainId of [1, 31337])
+      throwsConfigError(
+        () => on(chainId, { windowS: 7000 }),
+        /batching\.windowS: 7000 s does not divide a day \(86400 s\), so a window would span midnight UTC and, once a year, two vintages/,
+        /set a divisor of 86400 such as 60 \(1 min\), 300 \(5 min\), 900 \(15 min\), 3600 \(1 h\) or 86400 \(24 h\)/,
+      );
+    throwsConfigError(
+      () => on(1, { windowS: 7, allowShortWindows: true }),
+      /batching\.windowS: 7 s does not divide a day/,
+    );
+    for (const windowS of [60, 300, 900, 1800, 3600, 7200, 43_200, 86_400]) assert.equal(on(1, { windowS }), windowS);
+    // windows count from 1970: of 3600 s, one ends at 2027-01-01T00:00Z; of 7000 s, one spans it (2026 and 2027)
+    const newYear = Date.UTC(2027, 0, 1) / 1000;
+    assert.equal(newYear % 3600, 0);
+    assert.notEqual(newYear % 7000, 0);
   });
 });
 
@@ -406,3 +424,130 @@ describe("relative paths: a config file's against its directory, the environment
 function literal(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+describe("every object of the config is strict: an unknown key stops the node, naming it", () => {
+  /** The dotted paths of every object of the schema below `path` (the sections, rateLimit, anomaly, keystore). */
+  function objectsBelow(path: string[]): string[][] {
+    return settingsAt(path).flatMap((key) =>
+      settingsAt([...path, key]).length > 0 ? [[...path, key], ...objectsBelow([...path, key])] : [],
+    );
+  }
+  /** `{ a: { b: leaf } }` for the path a.b. */
+  const nestedAt = (path: string[], leaf: unknown): unknown =>
+    path.reduceRight((inner, key) => ({ [key]: inner }), leaf);
+
+  test("a typo in a section written in the config file (mqtt.requireAuthentication) is refused, naming the key and the setting meant", () => {
+    const dir = join(tmp.dir, "typo");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "oracle.json");
+    writeFileSync(file, JSON.stringify({ mqtt: { requireAuthentication: true } }));
+    throwsConfigError(
+      () => loadConfig({ file, env: {} }),
+      /\n {2}- mqtt\.requireAuthentication: no such setting: did you mean mqtt\.requireAuth \(CARBONPROOF_ORACLE__MQTT__REQUIRE_AUTH in the environment\)\?\n/,
+    );
+  });
+
+  test("every section and nested object refuses a key it does not have, on a line of its own naming its path", () => {
+    const objects = [[], ...objectsBelow([])];
+    assert.ok(
+      objects.length >= 17,
+      `the sections, http.rateLimit, validation.anomaly, chain.keystore: ${objects.length}`,
+    );
+    for (const path of objects) {
+      const where = path.length === 0 ? "the top level" : path.join(".");
+      throwsConfigError(
+        () => parseConfig(nestedAt(path, { bogusSetting: 1 })),
+        new RegExp(
+          `\\n {2}- ${literal([...path, "bogusSetting"].join("."))}: no such setting \\(the settings of ${literal(where)} are `,
+        ),
+      );
+    }
+    throwsConfigError(
+      () =>
+        parseConfig({
+          facilities: { "tea-1": { countryCode: "KEN" } },
+          quorum: { peers: [{ url: "https://b.example", key: "k" }] },
+        }),
+      /- facilities\.tea-1\.countryCode: no such setting: did you mean facilities\.tea-1\.country\?/,
+      /- quorum\.peers\.0\.key: no such setting \(the settings of quorum\.peers\.0 are url, apiKey\)/,
+    );
+  });
+
+  test("from the environment: a name whose words are run together (…__MQTT__REQUIREAUTH) is refused, saying the variable meant; that one works", () => {
+    throwsConfigError(
+      () => loadConfig({ env: { CARBONPROOF_ORACLE__MQTT__REQUIREAUTH: "true" } }),
+      /- mqtt\.requireauth: no such setting: did you mean mqtt\.requireAuth \(CARBONPROOF_ORACLE__MQTT__REQUIRE_AUTH in the environment\)\?/,
+      /sections joined by __ and a name's words by _/,
+    );
+    throwsConfigError(
+      () => loadConfig({ env: { CARBONPROOF_ORACLE__CHAIN__KEYSTORE__PASWORD_ENV: "P" } }),
+      /- chain\.keystore\.paswordEnv: no such setting: did you mean chain\.keystore\.passwordEnv \(CARBONPROOF_ORACLE__CHAIN__KEYSTORE__PASSWORD_ENV in the environment\)\?/,
+    );
+    assert.equal(loadConfig({ env: { CARBONPROOF_ORACLE__MQTT__REQUIRE_AUTH: "true" } }).mqtt.requireAuth, true);
+  });
+
+  test("every setting's variable, as the error names it, sets that setting", () => {
+    for (const path of [[], ...objectsBelow([])]) {
+      for (const key of settingsAt([...path])) {
+        const name = envName([...path, key])!;
+        assert.deepEqual(envOverrides({ [name]: '"x"' }), nestedAt([...path, key], "x"), name);
+      }
+    }
+    assert.equal(envName(["facilities", "plant_1", "country"]), "CARBONPROOF_ORACLE__FACILITIES__PLANT_1__COUNTRY");
+    assert.equal(envName(["facilities", "tea-1", "country"]), undefined, "no variable's name holds that id");
+  });
+});
+
+test("environment: a whole section as JSON and a key of it in its own variable are both taken, in either order", () => {
+  const whole = ["CARBONPROOF_ORACLE__FACILITIES", JSON.stringify({ "tea-1": { country: "KEN" } })] as const;
+  const key = ["CARBONPROOF_ORACLE__FACILITIES__PLANT_1__COUNTRY", "UGA"] as const;
+  for (const env of [Object.fromEntries([key, whole]), Object.fromEntries([whole, key])]) {
+    assert.deepEqual(
+      loadConfig({ env }).facilities,
+      { "tea-1": { country: "KEN" }, plant_1: { country: "UGA" } },
+      Object.keys(env).join(", "),
+    );
+  }
+});
+
+test("timers: a delay above 2^31 − 1 ms, which Node would run after 1 ms, is refused, saying the most", () => {
+  const timers = [
+    ["ipfs", "timeoutMs"],
+    ["readiness", "probeMs"],
+    ["batching", "tickMs"],
+    ["shortfalls", "everyMs"],
+    ["quorum", "timeoutMs"],
+  ];
+  for (const [section, key] of timers) {
+    throwsConfigError(
+      () => parseConfig({ [section!]: { [key!]: MAX_TIMER_MS + 1 } }),
+      new RegExp(
+        `${section}\\.${key}: must be at most 2147483647 ms \\(about 24\\.8 days\\), the longest delay a Node timer takes`,
+      ),
+    );
+    const config = parseConfig({ [section!]: { [key!]: MAX_TIMER_MS } }) as unknown as Record<
+      string,
+      Record<string, number>
+    >;
+    assert.equal(config[section!]![key!], MAX_TIMER_MS);
+  }
+  // ingest waits chain.pollMs + 10 s on one timer
+  throwsConfigError(
+    () => parseConfig({ chain: { pollMs: MAX_TIMER_MS } }),
+    /chain\.pollMs: must be at most 2147473647 ms/,
+  );
+  assert.equal(parseConfig({ chain: { pollMs: MAX_TIMER_MS - 10_000 } }).chain.pollMs, MAX_TIMER_MS - 10_000);
+});
+
+test("chain.rpcUrl: an http(s) URL, as the node's JSON-RPC client needs; anything else is refused, saying so", () => {
+  assert.equal(parseConfig({}).chain.rpcUrl, "http://127.0.0.1:8545");
+  assert.equal(
+    parseConfig({ chain: { rpcUrl: "https://rpc.example.org/v3/k" } }).chain.rpcUrl,
+    "https://rpc.example.org/v3/k",
+  );
+  for (const rpcUrl of ["127.0.0.1:8545", "localhost", "ws://127.0.0.1:8546", "ftp://rpc.example.org", ""])
+    throwsConfigError(
+      () => parseConfig({ chain: { rpcUrl } }),
+      /chain\.rpcUrl: must be an http\(s\) URL such as https:\/\/rpc\.example\.org or http:\/\/127\.0\.0\.1:8545/,
+    );
+});

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { FACTOR_SET_FORMAT, SdkError, parseFactorSet, type FactorSet } from "../../../sdk/src/index.ts";
-import { PATH_SETTINGS, configSchema, type Config } from "./schema.ts";
+import { PATH_SETTINGS, configSchema, settingsAt, type Config } from "./schema.ts";
 
 /** A configuration that does not parse: the message lists every offending key and what to do. */
 export class ConfigError extends Error {
@@ -19,9 +19,29 @@ function camel(segment: string): string {
   return segment.toLowerCase().replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
+/**
+ * The variable that sets the setting at `path` (the inverse of {@link envOverrides}' names:
+ * `mqtt.requireAuth` is CARBONPROOF_ORACLE__MQTT__REQUIRE_AUTH), or undefined when no variable's
+ * name can hold it (a facility id with `-` or `.`, a list's item).
+ */
+export function envName(path: readonly PropertyKey[]): string | undefined {
+  if (!path.every((key) => typeof key === "string" && /^[A-Za-z0-9_]+$/.test(key))) return undefined;
+  return (
+    ENV_PREFIX +
+    path
+      .map((key) =>
+        String(key)
+          .replace(/[A-Z]/g, (c) => `_${c}`)
+          .toUpperCase(),
+      )
+      .join("__")
+  );
+}
+
 /** Environment overrides as a nested object; values are JSON when they parse as JSON, else strings. */
 export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const overrides: { path: string[]; raw: string }[] = [];
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || raw === undefined) continue;
     // a facility's id is a key, not a setting's name: lower-cased, its underscores kept
@@ -31,6 +51,14 @@ export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
       .slice(ENV_PREFIX.length)
       .split("__")
       .map((segment, i, all) => (i === 1 && camel(all[0]!) === "facilities" ? segment.toLowerCase() : camel(segment)));
+    overrides.push({ path, raw });
+  }
+  // the less specific first (a stable sort keeps the environment's order otherwise): a variable
+  // naming a whole section with a JSON object (CARBONPROOF_ORACLE__FACILITIES='{"tea-1":…}') would
+  // otherwise replace the keys a more specific one (…__FACILITIES__PLANT_1__COUNTRY) set before it,
+  // when the environment happens to list that one first
+  overrides.sort((a, b) => a.path.length - b.path.length);
+  for (const { path, raw } of overrides) {
     let value: unknown = raw;
     try {
       value = JSON.parse(raw);
@@ -76,6 +104,46 @@ function resolveFilePaths(fromFile: unknown, dir: string): unknown {
   return out;
 }
 
+/** Edit distance of `a` and `b` (Levenshtein: letters inserted, deleted or replaced). */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++)
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/**
+ * The setting among `known` that `key` most likely means: the same name but for case and `_`
+ * (an environment variable's words run together, REQUIREAUTH read as `requireauth`), a name one
+ * or two letters off, or one that `key` begins with (`requireAuthentication`).
+ */
+function resembling(key: string, known: readonly string[]): string | undefined {
+  const plain = (s: string) => s.toLowerCase().replace(/[_-]/g, "");
+  const k = plain(key);
+  const near = known
+    .map((s) => ({ s, d: distance(plain(s), k) }))
+    .filter(({ d }) => d <= (k.length > 5 ? 2 : 1))
+    .sort((a, b) => a.d - b.d)[0]?.s;
+  return near ?? known.find((s) => plain(s).length >= 4 && k.startsWith(plain(s)));
+}
+
+/** What to say of `key`, found at `path` where the schema has no such setting. */
+function unknownSetting(path: readonly PropertyKey[], key: string): string {
+  const known = settingsAt(path);
+  const meant = resembling(key, known);
+  if (meant !== undefined) {
+    const variable = envName([...path, meant]);
+    return `no such setting: did you mean ${[...path, meant].join(".")}${variable ? ` (${variable} in the environment)` : ""}?`;
+  }
+  if (known.length === 0) return "no such setting: correct its name or remove it";
+  const where = path.length === 0 ? "the top level" : path.join(".");
+  return `no such setting (the settings of ${where} are ${known.join(", ")}): correct its name or remove it`;
+}
+
 /** Parses an already merged object; throws {@link ConfigError} with one line per problem. */
 export function parseConfig(input: unknown, source = "configuration"): Config {
   const r = configSchema.safeParse(input);
@@ -83,14 +151,24 @@ export function parseConfig(input: unknown, source = "configuration"): Config {
   // a record's key refused: zod says "Invalid key in record" and nests the key schema's own words
   const message = (i: (typeof r.error.issues)[number]): string =>
     i.code === "invalid_key" && i.issues.length > 0 ? i.issues.map((n) => n.message).join("; ") : i.message;
-  const lines = r.error.issues.map((i) => `  - ${i.path.join(".") || "(root)"}: ${message(i)}`);
+  // a key the schema does not have (every object is strict, schema.ts): a line for each, named by its path
+  const lines = r.error.issues.flatMap((i) =>
+    i.code === "unrecognized_keys"
+      ? i.keys.map((key) => `  - ${[...i.path, key].join(".")}: ${unknownSetting(i.path, key)}`)
+      : [`  - ${i.path.join(".") || "(root)"}: ${message(i)}`],
+  );
   // an environment value is JSON when it parses as JSON: 123456 is a number, a bare URL a string
   const typed = r.error.issues.some(
     (i) => i.code === "invalid_type" && (i.expected === "string" || i.expected === "array"),
   );
-  const hint = typed
-    ? `\nAn ${ENV_PREFIX}* value is read as JSON when it is JSON: quote a text that looks like a number or true/false ('"123456"'), and write a list as JSON ('["https://a.example"]').`
-    : "";
+  const unknown = r.error.issues.some((i) => i.code === "unrecognized_keys");
+  const hint =
+    (typed
+      ? `\nAn ${ENV_PREFIX}* value is read as JSON when it is JSON: quote a text that looks like a number or true/false ('"123456"'), and write a list as JSON ('["https://a.example"]').`
+      : "") +
+    (unknown
+      ? `\nA ${ENV_PREFIX}* variable names a setting's path in upper case, sections joined by __ and a name's words by _ (${envName(["mqtt", "requireAuth"])} sets mqtt.requireAuth).`
+      : "");
   throw new ConfigError(
     `${source} is invalid:\n${lines.join("\n")}\nFix these keys in the config file or the ${ENV_PREFIX}* environment variables (docs/oracle.md lists them).${hint}`,
     { cause: r.error },

@@ -11,8 +11,26 @@ const port = z.number().int().min(0).max(65535);
 /** `ipfs.networkSearches`'s one message for any value it refuses (a string, 0, 1.5, 65). */
 const networkSearchesRange = { error: "must be a whole number of searches from 1 to 64 (default 4)" };
 
+/**
+ * Longest delay Node's timers take, 2^31 − 1 ms (24.8 days): a longer one fires after 1 ms
+ * (setTimeout, setInterval, AbortSignal.timeout), so a probe or tick set to a month would run
+ * without pause and a timeout would abort every request at once.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+/** A setting that is a timer's delay, `min` ms up to {@link MAX_TIMER_MS}. */
+const timerMs = (min: number) =>
+  z
+    .number()
+    .int()
+    .min(min)
+    .max(MAX_TIMER_MS, {
+      error: `must be at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest delay a Node timer takes (a longer one fires after 1 ms): set a shorter time`,
+    });
+
 /** Shortest attestation window outside the local chain (issue 6: windows of 1 min to 24 h). */
 export const MIN_WINDOW_S = 60;
+/** Windows an error suggests: divisors of a day (`batching.windowS` must divide 86400). */
+const WINDOW_EXAMPLES = "60 (1 min), 300 (5 min), 900 (15 min), 3600 (1 h) or 86400 (24 h)";
 /**
  * Hardhat's chain id: the local stack (what `npm start`, the tests and the bench run), where test
  * shortcuts are allowed: windows under {@link MIN_WINDOW_S} here, a plain key in chain/setup.ts.
@@ -42,16 +60,23 @@ export const PATH_SETTINGS = [
 /** Storage drivers the node has (storage/sqlite.ts, storage/postgres.ts); `storage.driver` accepts these only. */
 export const STORAGE_DRIVERS = ["sqlite", "postgres"] as const;
 
+/**
+ * Every object of the config is strict (`z.strictObject`): a key the schema does not have is
+ * refused, naming it (config/load.ts suggests the setting it resembles). A plain `z.object` drops
+ * it, so a typo such as `mqtt.requireAuthentication` (or CARBONPROOF_ORACLE__MQTT__REQUIREAUTH,
+ * read as `requireauth`) would leave the setting at its default, MQTT without authentication.
+ * A new section or nested object must be a `z.strictObject` too.
+ */
 export const configSchema = z
-  .object({
+  .strictObject({
     /** Where SQLite, the Helia blockstore and the keystore live; a path ({@link PATH_SETTINGS}). */
     dataDir: z.string().min(1).default(".carbonproof/oracle"),
     nodeName: z.string().min(1).default("oracle-1"),
     log: z
-      .object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") })
+      .strictObject({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") })
       .prefault({}),
     http: z
-      .object({
+      .strictObject({
         enabled: z.boolean().default(true),
         host: z.string().default("127.0.0.1"),
         port: port.default(8787),
@@ -60,7 +85,10 @@ export const configSchema = z
         /** Largest evidence file for a manual entry. */
         evidenceMaxBytes: z.number().int().min(1024).default(10_485_760),
         rateLimit: z
-          .object({ max: z.number().int().min(1).default(1200), windowMs: z.number().int().min(100).default(60_000) })
+          .strictObject({
+            max: z.number().int().min(1).default(1200),
+            windowMs: z.number().int().min(100).default(60_000),
+          })
           .prefault({}),
         /**
          * Accept readings on POST /v1/readings without an API key. The envelope is
@@ -77,7 +105,7 @@ export const configSchema = z
       })
       .prefault({}),
     mqtt: z
-      .object({
+      .strictObject({
         /** embedded: an in-process endpoint on host:port; external: subscribe to a broker at `url`; off: no MQTT. */
         mode: z.enum(["embedded", "external", "off"]).default("embedded"),
         /**
@@ -141,7 +169,7 @@ export const configSchema = z
       })
       .prefault({}),
     storage: z
-      .object({
+      .strictObject({
         /** sqlite: `<dataDir>/oracle.db` (embedded, the default); postgres: the server at `url` (docs/oracle.md). */
         driver: z
           .enum(STORAGE_DRIVERS, {
@@ -178,7 +206,7 @@ export const configSchema = z
       })
       .prefault({}),
     heartbeats: z
-      .object({
+      .strictObject({
         /**
          * Heartbeats older than this are deleted (checked at start and every hour). At one a minute
          * a device sends 1,440 a day; the device-health view looks back 7 days by default.
@@ -188,9 +216,9 @@ export const configSchema = z
       .prefault({}),
     /** GET /ready (docs/oracle.md, "HTTP API"): how often its probes run and how long a failure is tolerated. */
     readiness: z
-      .object({
+      .strictObject({
         /** Storage write probe and chain `eth_blockNumber` probe, this often. */
-        probeMs: z.number().int().min(10).default(5000),
+        probeMs: timerMs(10).default(5000),
         /** Not ready once every IPFS pin has failed for this long (a pin's own timeout is `ipfs.timeoutMs`). */
         ipfsFailingForMs: z.number().int().min(0).default(120_000),
         /** Not ready once the chain RPC has not answered for this long (chain.enabled only). */
@@ -198,7 +226,7 @@ export const configSchema = z
       })
       .prefault({}),
     validation: z
-      .object({
+      .strictObject({
         clockSkewS: z.number().int().min(0).default(300),
         /**
          * Parse and verify P-256 signatures on this many worker threads (0: on the main thread).
@@ -213,7 +241,7 @@ export const configSchema = z
           .max(64)
           .default(() => Math.min(8, availableParallelism())),
         anomaly: z
-          .object({
+          .strictObject({
             window: z.number().int().min(4).default(64),
             minSamples: z.number().int().min(3).default(12),
             /** Robust z-score |x − median| / (1.4826·MAD) above which a reading is flagged. */
@@ -223,29 +251,38 @@ export const configSchema = z
       })
       .prefault({}),
     batching: z
-      .object({
+      .strictObject({
         /**
-         * Attestation window per facility, seconds: 60 (1 min) to 86400 (24 h). Under 60 only on the
-         * local chain (`chain.chainId` 31337: tests, the bench, `npm start`) or with `allowShortWindows`.
+         * Attestation window per facility, seconds: 60 (1 min) to 86400 (24 h), a divisor of 86400.
+         * Under 60 only on the local chain (`chain.chainId` 31337: tests, the bench, `npm start`) or
+         * with `allowShortWindows`.
          */
         windowS: z
           .number()
           .int()
           .min(1, { error: "must be a whole number of seconds from 60 (1 min) to 86400 (24 h)" })
           .max(86_400, { error: "must be at most 86400 (24 h): set a window from 60 (1 min) to 86400 (24 h)" })
+          // windows start at floor(ts / windowS) · windowS from 1970: with a divisor of a day every
+          // midnight UTC is a window's boundary; with another length some window spans 1 January,
+          // and CarbonCredits refuses its period for good (CarbonCreditsPeriodSpansVintages). Out of
+          // range or not whole: the checks above have said so.
+          .refine((w) => !Number.isInteger(w) || w < 1 || w > 86_400 || 86_400 % w === 0, {
+            error: (i) =>
+              `${String(i.input)} s does not divide a day (86400 s), so a window would span midnight UTC and, once a year, two vintages (CarbonCredits refuses such a period): set a divisor of 86400 such as ${WINDOW_EXAMPLES}`,
+          })
           .default(3600),
         /** Take windows under 60 s on a chain other than the local one (a test network). */
         allowShortWindows: z.boolean().default(false),
         /** Wait this long after a window ends before sealing it, for readings in flight. */
         graceS: z.number().int().min(0).default(30),
-        tickMs: z.number().int().min(10).default(1000),
+        tickMs: timerMs(10).default(1000),
         /** Retry backoff for IPFS and chain steps. */
         retryBaseMs: z.number().int().min(1).default(500),
         retryMaxMs: z.number().int().min(1).default(60_000),
       })
       .prefault({}),
     ipfs: z
-      .object({
+      .strictObject({
         mode: z.enum(["helia", "kubo"]).default("helia"),
         kuboUrl: z
           .string()
@@ -259,7 +296,7 @@ export const configSchema = z
             "must not hold a user name or password (user:pass@): the Kubo RPC client cannot send them; put the pinning service's key in the URL's path, or front Kubo with a proxy that adds it",
           )
           .default("http://127.0.0.1:5001"),
-        timeoutMs: z.number().int().min(100).default(30_000),
+        timeoutMs: timerMs(100).default(30_000),
         /**
          * Searches of the IPFS network for a lost bundle (Kubo; the adoption after a restore,
          * batch/pipeline.ts) run at once, at most; the others wait for a slot in order. Each holds a
@@ -274,9 +311,16 @@ export const configSchema = z
       })
       .prefault({}),
     chain: z
-      .object({
+      .strictObject({
         enabled: z.boolean().default(false),
-        rpcUrl: z.string().default("http://127.0.0.1:8545"),
+        /** JSON-RPC over HTTP: every client of the node is viem's `http` transport, so no ws:// */
+        rpcUrl: z
+          .string()
+          .refine(
+            (s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol),
+            "must be an http(s) URL such as https://rpc.example.org or http://127.0.0.1:8545 (the node speaks JSON-RPC over HTTP, not WebSocket)",
+          )
+          .default("http://127.0.0.1:8545"),
         chainId: z.number().int().positive().default(LOCAL_CHAIN_ID),
         attestationRegistry: z
           .string()
@@ -295,7 +339,18 @@ export const configSchema = z
           .regex(/^0x[0-9a-fA-F]{40}$/)
           .optional(),
         confirmations: z.number().int().min(1).default(1),
-        pollMs: z.number().int().min(10).default(1000),
+        /**
+         * DeviceRegistry events are read this often. Capped 10 s under {@link MAX_TIMER_MS}: ingest
+         * waits for a poll up to pollMs + DEVICE_SYNC_WAIT_MS (10 s, devices/directory.ts) on one timer.
+         */
+        pollMs: z
+          .number()
+          .int()
+          .min(10)
+          .max(MAX_TIMER_MS - 10_000, {
+            error: `must be at most ${MAX_TIMER_MS - 10_000} ms (about 24.8 days: a Node timer takes at most ${MAX_TIMER_MS} ms, and ingest waits pollMs + 10 s): set a shorter time`,
+          })
+          .default(1000),
         /** Re-sign the same nonce with higher fees when a transaction is not mined after this long. */
         gasBumpAfterMs: z.number().int().min(100).default(30_000),
         gasBumpPercent: z.number().int().min(10).max(200).default(15),
@@ -315,7 +370,7 @@ export const configSchema = z
          */
         handOverAfterMs: z.number().int().min(1_000).default(600_000),
         keystore: z
-          .object({
+          .strictObject({
             /** The encrypted keystore file (default: `keystore.json` in `dataDir`). */
             path: z.string().optional(),
             /** Name of the environment variable holding the keystore password. */
@@ -331,9 +386,9 @@ export const configSchema = z
      * (`recordShortfall`; needs `chain.enabled` and `chain.carbonCredits`).
      */
     shortfalls: z
-      .object({
+      .strictObject({
         enabled: z.boolean().default(true),
-        everyMs: z.number().int().min(100).default(60_000),
+        everyMs: timerMs(100).default(60_000),
         /** confirmed batches whose period ended at most this long ago are asked */
         lookbackDays: z.number().int().min(1).max(3650).default(30),
       })
@@ -344,13 +399,13 @@ export const configSchema = z
      * Each re-checks the bundle before it signs (docs/oracle.md, "Quorum").
      */
     quorum: z
-      .object({
+      .strictObject({
         peers: z.array(z.strictObject({ url: z.string().url(), apiKey: z.string().min(1).optional() })).default([]),
-        timeoutMs: z.number().int().min(100).default(30_000),
+        timeoutMs: timerMs(100).default(30_000),
       })
       .prefault({}),
     devices: z
-      .object({
+      .strictObject({
         /** chain: DeviceRegistry contract; file: a JSON list (local tests and air-gapped demos). */
         source: z.enum(["chain", "file"]).default("file"),
         /** The JSON list for `source: "file"` (default: `devices.json` in `dataDir`). */
@@ -360,7 +415,7 @@ export const configSchema = z
       .prefault({}),
     /** How readings are computed besides the sdk methodology itself. */
     methodology: z
-      .object({
+      .strictObject({
         /**
          * A factor-set JSON file ("carbonproof.factor-set/1", as `carbonproof factors show --json` or
          * `factors import --out` write it) used instead of the sdk's built-in set. A relative path is
@@ -368,7 +423,6 @@ export const configSchema = z
          */
         factorSetFile: z.string().min(1).optional(),
       })
-      .strict()
       .prefault({}),
     /** Per facility, what readings do not carry (sdk `FacilityContext`): grid country, biogenic share of stack CO2, contractual factor. */
     facilities: z
@@ -388,7 +442,6 @@ export const configSchema = z
       )
       .default({}),
   })
-  .strict()
   .superRefine((c, ctx) => {
     // Issue 6: windows are 1 min to 24 h. Shorter ones exist for tests and the bench on the local
     // chain, the same boundary a plain key in the environment has (chain/setup.ts).
@@ -405,3 +458,24 @@ export const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
+
+/**
+ * The keys the config object at `path` has (the top level, a section, a facility, a quorum peer;
+ * a facility's id or a peer's index matches any), or [] when the schema has no object there: what
+ * config/load.ts names beside a key the schema does not have.
+ */
+export function settingsAt(path: readonly PropertyKey[]): string[] {
+  let at: z.core.$ZodType | undefined = configSchema;
+  for (let i = 0; at !== undefined;) {
+    const def: z.core.$ZodTypes["_zod"]["def"] = (at as z.core.$ZodTypes)._zod.def;
+    if (def.type === "default" || def.type === "prefault" || def.type === "optional") at = def.innerType;
+    else if (i === path.length) return def.type === "object" ? Object.keys(def.shape) : [];
+    else if (def.type === "object") {
+      const key = String(path[i++]);
+      at = Object.hasOwn(def.shape, key) ? def.shape[key] : undefined;
+    } else if (def.type === "record") ((at = def.valueType), i++);
+    else if (def.type === "array") ((at = def.element), i++);
+    else return [];
+  }
+  return [];
+}

@@ -18,7 +18,7 @@ export const METHODOLOGY_ID: Hex = methodologyId();
 export const METHODOLOGY_CITATIONS = {
   flueGas: [
     'docs/protocol.md "Flue-gas CO2 mass of one reading": m = v·(πd²/4)·ppm·10⁻⁶·P·M/(R·T)·Δt, floored to mg',
-    "M(CO2) = 44.0095 g/mol (IUPAC standard atomic weights: C 12.011, O 15.999)",
+    "M(CO2) = 44.0095 g/mol (IUPAC 2005 standard atomic weights: C 12.0107, O 15.9994; Pure Appl. Chem. 78, 2051–2066, 2006)",
     "R = 8.314462618 J/(mol·K) (CODATA 2018, exact in SI 2019)",
   ],
 } as const;
