@@ -332,6 +332,90 @@ describe("ChainDeviceDirectory reading a device's past suspensions", { timeout: 
   });
 });
 
+/**
+ * The registry's event poll after an outage longer than the RPC node's eth_getLogs range cap: a
+ * stand-in for a provider that refuses a query over 5,000 blocks (as many do, at 10,000 or less),
+ * whose head jumps 20,000 blocks while the node could not reach it, a device suspended in between.
+ */
+describe(
+  "ChainDeviceDirectory's event poll after a gap longer than the RPC node's log range",
+  { timeout: 30_000 },
+  () => {
+    const meter = makeDevice("kangaita-meter-1");
+    const id = idToBytes32(meter.deviceId);
+    let head = 100;
+    let down = false;
+    const rpc = directoryOver(
+      (call) => {
+        if (down) return { status: 503, body: "node unavailable" };
+        switch (call.method) {
+          case "eth_blockNumber":
+            return result(call, numberToHex(head));
+          case "eth_getLogs": {
+            const { fromBlock, toBlock } = call.params[0] as { fromBlock: Hex; toBlock: Hex };
+            if (Number(toBlock) - Number(fromBlock) + 1 > 5_000)
+              return {
+                body: {
+                  jsonrpc: "2.0",
+                  id: call.id,
+                  error: { code: -32005, message: "block range is too wide (max 5000)" },
+                },
+              };
+            const at = 15_000;
+            if (at < Number(fromBlock) || at > Number(toBlock)) return result(call, []);
+            return result(call, [
+              {
+                address: "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+                topics: encodeEventTopics({ abi: deviceRegistryAbi, eventName: "DeviceSuspended", args: { id } }),
+                data: encodeAbiParameters([{ type: "string" }], ["test"]),
+                blockNumber: numberToHex(at),
+                blockHash: numberToHex(at, { size: 32 }),
+                transactionHash: numberToHex(at, { size: 32 }),
+                transactionIndex: "0x0",
+                logIndex: "0x0",
+                removed: false,
+              },
+            ]);
+          }
+          default:
+            return unregistered(call);
+        }
+      },
+      undefined,
+      200,
+    );
+    before(() => rpc.start());
+    after(() => rpc.stop());
+
+    test("reads the gap in ranges the node takes, sees the suspension in it, and is synced again", async () => {
+      assert.equal(await rpc.dir.syncedAfter(Date.now(), 5_000), true, "synced at block 100");
+      // the device looked up and cached
+      assert.equal(await rpc.dir.get(meter.deviceId), null);
+      assert.equal(rpc.dir.peek(meter.deviceId), null);
+      // an outage, during which the chain moves 20,000 blocks on
+      down = true;
+      await new Promise((r) => setTimeout(r, 500));
+      head = 20_100;
+      await rpc.dir.get(meter.deviceId).catch(() => null);
+      down = false;
+      assert.equal(await rpc.dir.syncedAfter(Date.now(), 10_000), true, "synced again after the gap");
+      // every block of the gap read once, oldest first, in queries the node takes (the wide one
+      // the node refuses, asked poll after poll before the fix, left out)
+      const read = rpc.calls
+        .filter((c) => c.method === "eth_getLogs")
+        .map((c) => c.params[0] as { fromBlock: Hex; toBlock: Hex })
+        .map((q) => [Number(q.fromBlock), Number(q.toBlock)])
+        .filter(([a, b]) => b! - a! + 1 <= 5_000);
+      assert.deepEqual(read, [
+        [101, 5_100],
+        [5_101, 10_100],
+        [10_101, 15_100],
+        [15_101, 20_100],
+      ]);
+    });
+  },
+);
+
 /** The status rule of ingest and co-signing (src/devices/directory.ts) for a device with suspensions lifted since. */
 describe("inactiveAt with past suspensions", () => {
   const meter = makeDevice("kangaita-meter-1");

@@ -8,6 +8,7 @@ import {
   publicKeyFromXY,
   readDeviceSuspensions,
 } from "../../../sdk/src/index.ts";
+import { blockRanges, DEFAULT_LOG_RANGE_BLOCKS } from "../../../sdk/src/chain/blockRanges.ts";
 import { limiter } from "../../../sdk/src/verify/cache.ts";
 import { deviceRegistryAbi } from "../chain/abi.ts";
 import type { DeviceDirectory, DeviceInfo, Suspension } from "./directory.ts";
@@ -39,6 +40,8 @@ export class ChainDeviceDirectory implements DeviceDirectory {
   readonly #past = new Map<string, { changedAt: number; suspensions: readonly Suspension[] }>();
   #unwatch: (() => void) | null = null;
   readonly #maxEntries: number;
+  /** blocks per eth_getLogs of the event poll (`blockRanges`) */
+  readonly #logRange: bigint;
   /** wall-clock ms at which the last poll that read every event up to the head began (0: none yet) */
   #syncedAt = 0;
   /**
@@ -59,7 +62,10 @@ export class ChainDeviceDirectory implements DeviceDirectory {
     pollMs?: number;
     /** devices (and unknown ids) kept at most; default 100,000 */
     maxEntries?: number;
+    /** blocks per eth_getLogs when following the registry's events; default 5,000 (the sdk's) */
+    logRangeBlocks?: bigint;
   }) {
+    this.#logRange = opts.logRangeBlocks ?? DEFAULT_LOG_RANGE_BLOCKS;
     this.#maxEntries = opts.maxEntries ?? 100_000;
     this.#client = opts.client;
     this.#address = opts.address;
@@ -86,14 +92,18 @@ export class ChainDeviceDirectory implements DeviceDirectory {
       try {
         const head = await this.#client.getBlockNumber({ cacheTime: 0 });
         if (from === null) from = head + 1n;
-        if (head >= from) {
+        // in ranges the RPC node takes (review: one query from the last block read to the head
+        // was refused by a provider capping eth_getLogs ranges once an outage had outlasted the
+        // cap, 5,000 blocks being 21 minutes on a 4-blocks-a-second L2, and then every poll asked
+        // the same growing range again: no device change was ever read, nothing pinned). Each
+        // range read moves `from` on, so an outage mid-way loses none of them
+        for (const range of blockRanges(from, head, this.#logRange)) {
           const logs = await this.#client.getContractEvents({
             address: this.#address,
             abi: deviceRegistryAbi,
-            fromBlock: from,
-            toBlock: head,
+            ...range,
           });
-          from = head + 1n;
+          from = range.toBlock + 1n;
           for (const log of logs) {
             const id = (log.args as { id?: `0x${string}` }).id;
             if (!id) continue;
