@@ -9,7 +9,7 @@ import { Ingestor, MAX_WAITING_FOR_REGISTRATION } from "../src/ingest/ingestor.t
 import { SqliteStorage } from "../src/storage/sqlite.ts";
 import type { IngestOutcome } from "../src/storage/types.ts";
 import { deviceInfo, electricity, makeDevice, sdkCalculator } from "./fixtures.ts";
-import { tempDir } from "./helpers.ts";
+import { tempDir, waitFor } from "./helpers.ts";
 
 /**
  * A directory standing in for the DeviceRegistry-backed one (devices/chain.ts), whose
@@ -133,6 +133,65 @@ describe("a reading of a device the node does not know, with a directory that fo
       assert.equal(outcomes.filter((o) => o.status === "rejected" && o.reason === "unknown-device").length, 1_000);
       assert.equal(storage.listDeadLetters({ limit: 2_000, deviceId: made.deviceId }).length, 1_001);
       assert.deepEqual(await waits(), { full: 1, unknown: MAX_WAITING_FOR_REGISTRATION });
+    } finally {
+      await close();
+    }
+  });
+
+  test("a reading signed with a key rotated since the record was read waits for the next poll, then is taken under the new key; a forged one is refused after it; a CSV row does not wait", async () => {
+    const directory = new PolledDirectory();
+    const { ingestor, close } = ingestorWith(directory);
+    try {
+      const before = makeDevice("kisii-meter-7");
+      directory.set(deviceInfo(before));
+      assert.equal((await ingestor.submit(electricity(before), { source: "http" }))[0]!.status, "stored");
+      // the key rotated on-chain at `rotatedAt`; the device signs with the new one at once
+      const after = makeDevice(before.deviceId);
+      after.seq = before.seq;
+      const rotatedAt = Math.floor(Date.now() / 1000) - 1;
+      const askedBefore = directory.asked.length;
+      const outcome = ingestor.submit(electricity(after), { source: "http" });
+      const isDone = settled(outcome);
+      await waitFor(() => directory.asked.length > askedBefore || undefined, {
+        timeoutMs: 10_000,
+        what: "the reading waiting for the directory's poll",
+      });
+      assert.equal(isDone(), false, "held until the poll");
+      assert.equal(directory.asked.at(-1)!.ask, false, "no poll asked for it");
+      // the poll reads the KeyRotated event: the record now holds both keys
+      directory.set({
+        ...deviceInfo(before),
+        keys: [
+          { publicKey: before.publicKey, validFrom: 0, validUntil: rotatedAt },
+          { publicKey: after.publicKey, validFrom: rotatedAt, validUntil: null },
+        ],
+      });
+      directory.poll(true);
+      const [taken] = await outcome;
+      assert.equal(taken!.status, "stored", JSON.stringify(taken));
+
+      // a signature of no key of the device: refused after the poll, which changed nothing
+      const forger = makeDevice(before.deviceId);
+      forger.seq = after.seq;
+      const waiting = directory.asked.length;
+      const forged = ingestor.submit(electricity(forger), { source: "http" });
+      await waitFor(() => directory.asked.length > waiting || undefined, {
+        timeoutMs: 10_000,
+        what: "the forged reading waiting",
+      });
+      directory.poll(true);
+      const [r] = await forged;
+      assert.deepEqual(r!.status === "rejected" && r!.reason, "bad-signature");
+
+      // a CSV import's row does not wait
+      const asked = directory.asked.length;
+      const answer = await Promise.race([
+        ingestor.submit(electricity(forger), { source: "csv" }),
+        new Promise<null>((r) => setTimeout(() => r(null), 5_000)),
+      ]);
+      assert.ok(answer, "refused at once, not held for the poll");
+      assert.deepEqual(answer[0]!.status === "rejected" && answer[0]!.reason, "bad-signature");
+      assert.equal(directory.asked.length, asked);
     } finally {
       await close();
     }

@@ -198,6 +198,8 @@ export class Ingestor {
   readonly #ownsWriter: boolean;
   /** readings of unknown devices waiting for the directory's next poll (`#one`) */
   #waitingForRegistration = 0;
+  /** readings refused as bad-signature waiting for the directory's next poll (a key rotated since: `#one`) */
+  #waitingForKeys = 0;
 
   constructor(deps: {
     common: Common;
@@ -446,6 +448,29 @@ export class Ingestor {
     if ("verify" in v && p.ok) {
       v = this.#check(p, ctx, device, await this.#verifier.verify(Buffer.from(p.canonical), p.sig, v.verify));
     }
+    if (this.#mayBeRotated(v) && p.ok && ctx.source !== "csv" && this.#waitingForKeys < MAX_WAITING_FOR_REGISTRATION) {
+      // a key rotated on-chain less than a poll ago is not in the record held yet (review: a
+      // device that signs with its new key at once had its readings refused as bad-signature
+      // until the directory's next poll, and senders do not send a refused reading again). The
+      // reading waits for the directory's next regular read of the registry's events begun after
+      // it came (no call made for it: forged signatures cost the RPC node nothing), which drops
+      // the record of a device whose key changed; looked up again and checked against the new
+      // record's keys. Not for a CSV import (history: its keys were rotated long ago).
+      this.#waitingForKeys++;
+      try {
+        const timeoutMs = this.#common.config.chain.pollMs + DEVICE_SYNC_WAIT_MS;
+        if (await this.#devices.syncedAfter!(ctx.receivedAtMs, timeoutMs, false)) {
+          const fresh = await this.#devices.get(p.facts.deviceId).catch(() => device);
+          if (fresh !== device) {
+            v = this.#check(p, ctx, (device = fresh), null);
+            if ("verify" in v)
+              v = this.#check(p, ctx, device, await this.#verifier.verify(Buffer.from(p.canonical), p.sig, v.verify));
+          }
+        }
+      } finally {
+        this.#waitingForKeys--;
+      }
+    }
     const verdict = v;
     return new Promise((resolve, reject) => this.#apply(verdict, ctx, raw, { resolve, reject }));
   }
@@ -485,6 +510,11 @@ export class Ingestor {
   /** A refusal as not active by a directory that can read the device again. */
   #mayBeReactivated(v: Verdict): boolean {
     return "reason" in v && v.reason === "device-inactive" && this.#devices.refresh !== undefined;
+  }
+
+  /** A refusal of the signature by a directory that follows the registry's events (a key rotated since it read the device). */
+  #mayBeRotated(v: Verdict): boolean {
+    return "reason" in v && v.reason === "bad-signature" && this.#devices.syncedAfter !== undefined;
   }
 
   /** A refusal as not registered by a directory that follows the registry's events. */
