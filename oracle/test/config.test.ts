@@ -6,6 +6,7 @@ import { defaultFactorSet } from "../../sdk/src/index.ts";
 import { ConfigError, envName, envOverrides, loadConfig, loadFactorSetFile, parseConfig } from "../src/config/load.ts";
 import { MAX_TIMER_MS, PATH_SETTINGS, settingsAt, type Config } from "../src/config/schema.ts";
 import { SdkCalculator } from "../src/compute/sdk.ts";
+import { evaluate } from "../src/validate/prepare.ts";
 import { electricity, kenya500FactorSet, makeDevice } from "./fixtures.ts";
 import { tempDir } from "./helpers.ts";
 
@@ -192,6 +193,91 @@ describe("facilities: keyed by the facility id its readings carry, with a countr
       /has no grid factor for "XXX" \(its \d+ countries are ISO 3166-1 alpha-3 codes, e\.g\. [A-Z]{3}, /,
     );
     assert.ok(SdkCalculator.fromConfig(parseConfig({ facilities: { kangaita: { country: "KEN" } } })));
+  });
+
+  // Every factor cites its source. Before: `{ contractualMgCo2ePerKwh: 0, scope2Method: "market" }` was
+  // accepted and made every electricity reading 0 mg, citing only "contractual factor 0 g CO2e/kWh".
+  test("a contractual factor without its citation (missing or blank) is refused, naming the key and what to write", () => {
+    for (const [contractualCitation, word] of [
+      [undefined, "missing"],
+      ["", "blank"],
+      ["  ", "blank"],
+    ] as const) {
+      throwsConfigError(
+        () =>
+          parseConfig({
+            facilities: {
+              x: {
+                contractualMgCo2ePerKwh: 0,
+                scope2Method: "market",
+                ...(contractualCitation === undefined ? {} : { contractualCitation }),
+              },
+            },
+          }),
+        new RegExp(
+          `\\n  - facilities\\.x\\.contractualCitation: ${word}: the contractual factor facilities\\.x\\.contractualMgCo2ePerKwh \\(0 g CO2e/kWh\\) cites no source, and every electricity reading of x would be refused; set facilities\\.x\\.contractualCitation to the supplier's or certificate's document the factor comes from \\(e\\.g\\. "GO certificate no\\. …, 2026"\\), or remove the factor\\n`,
+        ),
+      );
+    }
+    // only reported (location-based counted), the factor is still a figure in every result: cited too
+    throwsConfigError(
+      () => parseConfig({ facilities: { kangaita: { country: "KEN", contractualMgCo2ePerKwh: 412_345 } } }),
+      /facilities\.kangaita\.contractualCitation: missing: .*\(412\.345 g CO2e\/kWh\)/,
+    );
+    // from the environment too (a citation is text, not JSON)
+    throwsConfigError(
+      () => loadConfig({ env: { CARBONPROOF_ORACLE__FACILITIES__PLANT_1__CONTRACTUAL_MG_CO2E_PER_KWH: "0" } }),
+      /facilities\.plant_1\.contractualCitation: missing: /,
+    );
+    const fromEnv = loadConfig({
+      env: {
+        CARBONPROOF_ORACLE__FACILITIES__PLANT_1__CONTRACTUAL_MG_CO2E_PER_KWH: "0",
+        CARBONPROOF_ORACLE__FACILITIES__PLANT_1__CONTRACTUAL_CITATION: "GO certificate no. 7, 2026",
+      },
+    });
+    assert.deepEqual(fromEnv.facilities, {
+      plant_1: { contractualMgCo2ePerKwh: 0, contractualCitation: "GO certificate no. 7, 2026" },
+    });
+  });
+
+  // Known answer: 120 Wh × 412.345 g CO2e/kWh = 120 × 412,345 mg / 1000 = 49,481.4 mg, floored to
+  // 49,481 mg (GHG Protocol Scope 2, market-based: activity × contractual factor), the certificate cited.
+  test("a cited contractual factor is counted (market-based) and its citation is in the result", () => {
+    const citation = "GO certificate no. KE-2026-000123, 2026";
+    const calc = SdkCalculator.fromConfig(
+      parseConfig({
+        facilities: {
+          kangaita: {
+            country: "KEN",
+            contractualMgCo2ePerKwh: 412_345,
+            contractualCitation: citation,
+            scope2Method: "market",
+          },
+        },
+      }),
+    );
+    const r = calc.compute(electricity(makeDevice("kangaita-meter-1", "kangaita"), { energyWh: 120 }).reading);
+    assert.equal(r.fossilMg, 49_481n);
+    assert.ok(
+      (r.detail as { citations: string[] }).citations.includes(
+        `contractual factor 412.345 g CO2e/kWh (market-based): ${citation}`,
+      ),
+    );
+  });
+
+  test("a context given without the config (uncited factor): each electricity reading is a computation error, not 0 mg", () => {
+    const calc = new SdkCalculator({
+      facilities: { kangaita: { contractualMgCo2ePerKwh: 0, scope2Method: "market" } },
+    });
+    const reading = electricity(makeDevice("kangaita-meter-1", "kangaita"), { energyWh: 120 }).reading;
+    assert.throws(() => calc.compute(reading), { code: "UNKNOWN_FACTOR" });
+    // what the ingestor dead-letters as `computation`
+    const evaluated = evaluate(reading, calc.posted());
+    assert.ok(
+      "computeError" in evaluated,
+      JSON.stringify(evaluated, (_, v) => (typeof v === "bigint" ? `${v}` : v)),
+    );
+    assert.match(evaluated.computeError, /contractual factor 0 g CO2e\/kWh has no source: give contractualCitation/);
   });
 });
 

@@ -424,7 +424,11 @@ export const configSchema = z
         factorSetFile: z.string().min(1).optional(),
       })
       .prefault({}),
-    /** Per facility, what readings do not carry (sdk `FacilityContext`): grid country, biogenic share of stack CO2, contractual factor. */
+    /**
+     * Per facility, what readings do not carry (sdk `FacilityContext`): grid country, biogenic share
+     * of stack CO2, contractual factor. A contractual factor needs its citation (the sdk refuses
+     * an electricity reading with an uncited one): refused here, at start.
+     */
     facilities: z
       .record(
         // the facility id its readings carry: a key no reading can carry would configure nothing
@@ -436,10 +440,23 @@ export const configSchema = z
           country: z.string().length(3).optional(),
           flueGasBiogenicShareBp: z.number().int().min(0).max(10_000).optional(),
           contractualMgCo2ePerKwh: z.number().int().min(0).optional(),
+          /** The contractual factor's source, cited in every result: required with the factor. */
           contractualCitation: z.string().optional(),
           scope2Method: z.enum(["location", "market"]).optional(),
         }),
       )
+      .superRefine((facilities, ctx) => {
+        // every factor cites its source: an uncited contractual factor would be counted (market-based)
+        // or reported with no source; the sdk refuses it, so every electricity reading would dead-letter
+        for (const [facilityId, f] of Object.entries(facilities)) {
+          if (f.contractualMgCo2ePerKwh === undefined || (f.contractualCitation ?? "").trim() !== "") continue;
+          ctx.addIssue({
+            code: "custom",
+            path: [facilityId, "contractualCitation"],
+            message: `${f.contractualCitation === undefined ? "missing" : "blank"}: the contractual factor facilities.${facilityId}.contractualMgCo2ePerKwh (${f.contractualMgCo2ePerKwh / 1000} g CO2e/kWh) cites no source, and every electricity reading of ${facilityId} would be refused; set facilities.${facilityId}.contractualCitation to the supplier's or certificate's document the factor comes from (e.g. "GO certificate no. …, 2026"), or remove the factor`,
+          });
+        }
+      })
       .default({}),
   })
   .superRefine((c, ctx) => {

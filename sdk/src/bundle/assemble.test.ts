@@ -101,10 +101,11 @@ const batchArb = fc
         country: fc.constantFrom("KEN", "DEU", "IND"),
         flueGasBiogenicShareBp: fc.integer({ min: 0, max: 10_000 }),
         contractualMgCo2ePerKwh: uint(2_000_000),
-        contractualCitation: freeText(),
+        // a contractual factor is cited (computeElectricity refuses it otherwise): any text but a blank
+        contractualCitation: freeText(1).filter((t) => t.trim() !== ""),
         scope2Method: fc.constantFrom("location" as const, "market" as const),
       },
-      { requiredKeys: ["country", "contractualMgCo2ePerKwh"] },
+      { requiredKeys: ["country", "contractualMgCo2ePerKwh", "contractualCitation"] },
     ),
     correctionOf: fc.option(
       hex64.map((h) => `0x${h}` as Hex),

@@ -203,6 +203,62 @@ test("checkBundle fails the right link for each tampering", async () => {
   assert.deepEqual(await failing(b, { publicKeyOf: async () => null }), ["device signatures"]);
 });
 
+// A bundle pinned before contractualCitation was required may carry a contractual factor without
+// it: it still decodes (the schema keeps accepting it, or old bundles would be unreadable), but its
+// electricity readings are not recomputed from an uncited factor: the recomputation FAILs, naming it.
+test("a bundle whose context has a contractual factor without citation decodes, and checkBundle FAILs its electricity readings naming the missing citation", async () => {
+  const meter = signReading(
+    {
+      v: 1,
+      deviceId: "kangaita-meter-1",
+      facilityId: "ktda-kangaita",
+      seq: 3,
+      ts: 1763900020,
+      intervalS: 900,
+      kind: "electricity",
+      m: { energyWh: 1_000_000 },
+    },
+    key.secretKey,
+  );
+  const cited = buildBundle({
+    ...input,
+    envelopes: [...input.envelopes, meter],
+    facilityContext: {
+      flueGasBiogenicShareBp: 10000,
+      country: "KEN",
+      contractualMgCo2ePerKwh: 0,
+      contractualCitation: "GO certificate no. KE-2026-000123, 2026",
+      scope2Method: "market" as const,
+    },
+  });
+  for (const c of await checkBundle(cited)) assert.equal(c.ok, true, `${c.link}: ${c.detail}`);
+  assert.equal(cited.readings.find((r) => r.envelope.reading.kind === "electricity")!.result.fossilCo2eMg, "0");
+
+  const old = structuredClone(cited);
+  delete old.facilityContext.contractualCitation;
+  const decoded = decodeBundle(encodeBundle(old));
+  assert.deepEqual(decoded.facilityContext, {
+    flueGasBiogenicShareBp: 10000,
+    country: "KEN",
+    contractualMgCo2ePerKwh: 0,
+    scope2Method: "market",
+  });
+  const checks = await checkBundle(decoded);
+  assert.deepEqual(
+    checks.filter((c) => !c.ok).map((c) => c.link),
+    ["per-reading emissions recomputed", "bundle totals recomputed"],
+  );
+  const recomputed = checks.find((c) => c.link === "per-reading emissions recomputed")!;
+  assert.match(
+    recomputed.detail,
+    /^1 differ; first kangaita-meter-1#3: The contractual factor 0 g CO2e\/kWh has no source: give contractualCitation/,
+  );
+  // the same context over readings that use no grid factor: nothing uncited applied, nothing failed
+  const noElectricity = structuredClone(buildBundle(input));
+  noElectricity.facilityContext = decoded.facilityContext;
+  for (const c of await checkBundle(noElectricity)) assert.equal(c.ok, true, `${c.link}: ${c.detail}`);
+});
+
 test("buildBundle rejects readings of another facility, outside the period, or repeated", () => {
   assert.throws(() => buildBundle({ ...input, facilityId: "other" }), { code: "INVALID_BUNDLE" });
   assert.throws(() => buildBundle({ ...input, periodEnd: 1763900010 }), { code: "INVALID_BUNDLE" });

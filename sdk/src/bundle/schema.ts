@@ -29,6 +29,9 @@ export const facilityContextSchema = z.strictObject({
     .regex(/^[A-Z]{3}$/)
     .optional(),
   contractualMgCo2ePerKwh: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  // Optional even with the factor, on purpose: bundles pinned before the citation was required
+  // stay readable. The recomputation (computeElectricity) refuses an uncited factor, so checkBundle
+  // FAILs such a bundle's electricity readings naming the missing citation (docs/bundle.md).
   contractualCitation: z.string().optional(),
   scope2Method: z.enum(["location", "market"]).optional(),
   flueGasBiogenicShareBp: z.number().int().min(0).max(10000).optional(),

@@ -81,6 +81,14 @@ test("electricity with a given factor: gridGramsPerKwh 412.345 is 412,345 mg/kWh
   const r = one({ kind: "electricity", energyWh: 1234, gridGramsPerKwh: 412.345, source: "supplier" });
   assert.equal(r.fossilCo2eMg, 508_833n);
   assert.equal(r.scope2?.marketMg, 508_833n);
+  assert.ok(r.citations.includes("contractual factor 412.345 g CO2e/kWh (market-based): supplier"));
+});
+
+test("electricity with a given factor and a blank source: refused on field source (a blank cites nothing)", () => {
+  const [record] = parseActivities([{ kind: "electricity", energyWh: 1234, gridGramsPerKwh: 412.345, source: " " }]);
+  const issue = issueOf(() => computeActivity(record!, 0, ar6));
+  assert.equal(issue.field, "source");
+  assert.match(issue.expected, /source of gridGramsPerKwh/);
 });
 
 // Kenya in @tgwf/co2 0.19.0: 84.83 g CO2e/kWh (see compute.test.ts). 2,000 Wh × 84.83 = 169.66 g.

@@ -218,6 +218,12 @@ export function computeActivity(record: ActivityRecord, index: number, set: Fact
         const r = withField("country", () => computeElectricity(set, m, { country: record.country }));
         return { ...r, factorSetId: set.id, warnings };
       }
+      // the source is cited in the result (computeElectricity refuses a blank contractual citation)
+      if (record.source !== undefined && record.source.trim() === "")
+        fail(
+          "source",
+          "expected the source of gridGramsPerKwh, the supplier's or certificate's document (it is cited in the result): a blank one cites nothing",
+        );
       const mgPerKwh = toFixedPoint(record.gridGramsPerKwh, 3)!;
       const r = computeElectricity(set, m, {
         contractualMgCo2ePerKwh: Number(mgPerKwh),

@@ -6,7 +6,8 @@ import fc from "fast-check";
 import { defaultFactorSet, factorSetId, parseFactorSet } from "../factors/factorSet.ts";
 import { TGWF_CO2_VERSION } from "../factors/grid.ts";
 import { protocolExampleReading } from "../test/fixtures.ts";
-import { batchTotals, computeReading } from "./compute.ts";
+import { SdkError } from "../errors.ts";
+import { batchTotals, computeReading, type FacilityContext } from "./compute.ts";
 import { METHODOLOGY_ID, methodologyId } from "./methodologyId.ts";
 import { sha256 } from "@noble/hashes/sha2.js";
 
@@ -110,8 +111,12 @@ test("electricity, location-based: 1000 kWh in Kenya (Ember via @tgwf/co2 0.19.0
   assert.equal(r.scope2?.renewableWh, 250_000);
   assert.equal(r.fossilCo2Mg, null);
   assert.ok(r.citations.some((c) => c.includes("KEN 84.83 g CO2e/kWh (location-based)")));
-  const market = computeReading(reading, ar6, { country: "KEN", contractualMgCo2ePerKwh: 0, scope2Method: "market" });
-  assert.equal(market.fossilCo2eMg, 0n);
+  assert.ok(r.citations.some((c) => c.includes("contractual factor 0 g CO2e/kWh (market-based): test PPA")));
+  // the same factor without its source is not counted as 0 mg: refused (next tests)
+  assert.throws(
+    () => computeReading(reading, ar6, { country: "KEN", contractualMgCo2ePerKwh: 0, scope2Method: "market" }),
+    { code: "UNKNOWN_FACTOR" },
+  );
   assert.throws(() => computeReading(reading, ar6, {}), { code: "UNKNOWN_FACTOR" });
   assert.throws(() => computeReading(reading, ar6, { country: "XXX" }), { code: "UNKNOWN_FACTOR" });
 });
@@ -129,7 +134,60 @@ test("electricity, market-based: 1234.567 kWh at a contractual 412.345 g/kWh = 5
   assert.equal(r.scope2?.marketMg, 509_067_529n);
   // 1,234,567 × 84,830 / 1000 = 104,728,318.61 → 104,728,318: reported, not counted
   assert.equal(r.scope2?.locationMg, 104_728_318n);
-  assert.ok(r.citations.some((c) => c.includes("contractual factor 412.345 g CO2e/kWh (market-based)")));
+  assert.ok(
+    r.citations.includes("contractual factor 412.345 g CO2e/kWh (market-based): supplier-specific factor, test"),
+  );
+});
+
+// A contractual factor is an emission factor like any other: counted or only reported, it cites its
+// source (the supplier's disclosure, the PPA, the guarantee-of-origin certificate), or the reading
+// is not computed (UNKNOWN_FACTOR: a `computation` dead letter in the oracle, a FAIL in the verifier).
+// Before: { contractualMgCo2ePerKwh: 0, scope2Method: "market" } made every reading 0 mg, citing
+// only "contractual factor 0 g CO2e/kWh (market-based)".
+test("electricity: a contractual factor without a citation is refused (UNKNOWN_FACTOR, field contractualCitation)", () => {
+  const reading = { ...base, kind: "electricity" as const, m: { energyWh: 1_000_000 } };
+  const uncited: FacilityContext[] = [
+    { country: "KEN", contractualMgCo2ePerKwh: 0, scope2Method: "market" },
+    { contractualMgCo2ePerKwh: 0, scope2Method: "market" },
+    { country: "KEN", contractualMgCo2ePerKwh: 0, contractualCitation: "", scope2Method: "market" },
+    { country: "KEN", contractualMgCo2ePerKwh: 0, contractualCitation: " \t\n", scope2Method: "market" },
+    // only reported (location-based counted): still a figure in the result, still cited or refused
+    { country: "KEN", contractualMgCo2ePerKwh: 412_345 },
+  ];
+  for (const context of uncited) {
+    assert.throws(
+      () => computeReading(reading, ar6, context),
+      (e: unknown) =>
+        e instanceof SdkError &&
+        e.code === "UNKNOWN_FACTOR" &&
+        e.details?.field === "contractualCitation" &&
+        /contractual factor .* g CO2e\/kWh has no source: give contractualCitation/.test(e.message),
+      JSON.stringify(context),
+    );
+  }
+  // a reading that uses no grid factor is not touched by the electricity context
+  const fuel = computeReading({ ...base, kind: "fuel", m: { fuel: "diesel", massGrams: 1_000_000 } }, ar6, uncited[0]);
+  assert.equal(fuel.fossilCo2eMg, 3_197_187_600n);
+});
+
+// Known answer, market-based with a certificate: 1000 kWh × 0 g/kWh = 0 mg counted, the location-based
+// 84.83 kg reported beside it, and the certificate named in the result.
+test("electricity, market-based with a cited zero factor: 0 mg counted, the certificate in the citations", () => {
+  const reading = { ...base, kind: "electricity" as const, m: { energyWh: 1_000_000 } };
+  const r = computeReading(reading, ar6, {
+    country: "KEN",
+    contractualMgCo2ePerKwh: 0,
+    contractualCitation: "GO certificate no. KE-2026-000123, 2026",
+    scope2Method: "market",
+  });
+  assert.equal(r.fossilCo2eMg, 0n);
+  assert.equal(r.scope2?.marketMg, 0n);
+  assert.equal(r.scope2?.locationMg, 84_830_000n);
+  assert.ok(
+    r.citations.includes("contractual factor 0 g CO2e/kWh (market-based): GO certificate no. KE-2026-000123, 2026"),
+    r.citations.join(" | "),
+  );
+  assert.ok(r.citations.some((c) => c.includes("market-based figure counted")));
 });
 
 test("the pinned @tgwf/co2 version is the installed one (the citation names it)", () => {

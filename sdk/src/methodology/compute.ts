@@ -10,8 +10,13 @@ import { add, decimal, div, floor, int, mul, type Rational } from "./rational.ts
 export type FacilityContext = {
   /** ISO 3166-1 alpha-3 country of the grid connection (location-based Scope 2). */
   country?: string;
-  /** Contractual emission factor (market-based Scope 2), integer mg CO2e per kWh, with its source. */
+  /**
+   * Contractual emission factor (market-based Scope 2), integer mg CO2e per kWh. Given, it needs
+   * {@link FacilityContext.contractualCitation}: an electricity reading with the factor and no
+   * citation is refused (UNKNOWN_FACTOR, field `contractualCitation`).
+   */
   contractualMgCo2ePerKwh?: number;
+  /** The contractual factor's source, cited in each result: the supplier's or certificate's document. */
   contractualCitation?: string;
   /** Which Scope 2 figure counts in the attested fossil total. Default 'location'. */
   scope2Method?: "location" | "market";
@@ -127,9 +132,22 @@ export function computeElectricity(
   }
   let marketMg: bigint | null = null;
   if (context.contractualMgCo2ePerKwh !== undefined) {
+    // Every factor cites its source: a contractual factor without one (an old bundle's context, a
+    // hand-made one) is not applied, counted or only reported; the oracle's config refuses it at start.
+    const citation = context.contractualCitation;
+    if (citation === undefined || citation.trim() === "") {
+      throw new SdkError(
+        `The contractual factor ${context.contractualMgCo2ePerKwh / 1000} g CO2e/kWh has no source: give contractualCitation, the supplier's or certificate's document (e.g. "GO certificate no. …, 2026"); an uncited factor is not applied.`,
+        {
+          code: "UNKNOWN_FACTOR",
+          docsPath: "docs/methodology.md#electricity-ghg-protocol-scope-2",
+          details: { field: "contractualCitation" },
+        },
+      );
+    }
     marketMg = (BigInt(m.energyWh) * BigInt(context.contractualMgCo2ePerKwh)) / 1000n;
     citations.push(
-      `contractual factor ${context.contractualMgCo2ePerKwh / 1000} g CO2e/kWh (market-based)${context.contractualCitation ? `: ${context.contractualCitation}` : ""}`,
+      `contractual factor ${context.contractualMgCo2ePerKwh / 1000} g CO2e/kWh (market-based): ${citation}`,
     );
   }
   const method = context.scope2Method ?? "location";
