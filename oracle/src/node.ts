@@ -281,7 +281,25 @@ async function startParts(common: Common, parts: NodeParts): Promise<OracleNode>
                 return { signer: c.signerAddress, signature };
               },
             });
-            return (req: CosignRequest, signal?: AbortSignal) => cosigner.cosign(req, signal);
+            return async (req: CosignRequest, signal?: AbortSignal) => {
+              // nothing recorded or signed for an RPC node of another chain (the record's id is
+              // the header's digest under chain.chainId, which the lead would not share)
+              if (vc) {
+                try {
+                  await vc.checkChainId();
+                } catch (err) {
+                  const mismatch = (err as { code?: string }).code === "CHAIN_ID_MISMATCH";
+                  return {
+                    refused: mismatch
+                      ? (err as Error).message
+                      : `the chain id of this node's RPC node could not be read (${common.scrub((err as Error).message.split("\n")[0]!)}): retry later`,
+                    status: 503,
+                    error: mismatch ? "CHAIN_ID_MISMATCH" : "COSIGN_RETRY_LATER",
+                  };
+                }
+              }
+              return cosigner.cosign(req, signal);
+            };
           })()
         : null,
       readiness: () => readiness.parts(),

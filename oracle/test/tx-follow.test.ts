@@ -46,6 +46,7 @@ describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => 
     resend: makeDevice("follow-meter-11", "follow-refused-for-good"),
     firstRefused: makeDevice("follow-meter-12", "follow-first-refused"),
     reorg: makeDevice("follow-meter-7", "follow-revert-reorged"),
+    paused: makeDevice("follow-meter-13", "follow-revert-named"),
   };
 
   // the real methodology, with these facilities known to it (Kenyan tea factories on grid power)
@@ -182,6 +183,46 @@ describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => 
       assert.equal(done.blockNumber, Number(rc.blockNumber));
     } finally {
       await node.close();
+    }
+  });
+
+  test("a transaction reverted for good fails its batch naming the revert (the registry paused in the same block: EnforcedPause)", async () => {
+    const node = await startOracle({ confirmations: 1, gasBumpAfterMs: 600_000 });
+    const snapshot = await rpc<string>("evm_snapshot");
+    try {
+      await publish(node, meters.paused);
+      const sent = await waitForState(node, meters.paused, "submitted");
+      await waitFor(() => inMempool(sent.txHash!), { what: "the transaction in the mempool" });
+      await dep.wallet.writeContract({
+        address: dep.attestationRegistry,
+        abi: attestationRegistryAbi,
+        functionName: "grantRole",
+        args: [keccak256(toHex("PAUSER_ROLE")), dep.admin.address],
+        account: dep.admin,
+        chain: dep.wallet.chain,
+        gas: 100_000n,
+        maxFeePerGas: 4_000_000_000_000n,
+        maxPriorityFeePerGas: 2_000_000_000_000n,
+      });
+      // paused by a transaction mined ahead of the node's in the same block (after its estimate)
+      await dep.wallet.writeContract({
+        address: dep.attestationRegistry,
+        abi: attestationRegistryAbi,
+        functionName: "pause",
+        account: dep.admin,
+        chain: dep.wallet.chain,
+        gas: 100_000n,
+        maxFeePerGas: 2_000_000_000_000n,
+        maxPriorityFeePerGas: 1_000_000_000_000n,
+      });
+      await mine(1);
+      assert.equal((await dep.publicClient.getTransactionReceipt({ hash: sent.txHash as Hex })).status, "reverted");
+      const failed = await waitForState(node, meters.paused, "failed");
+      assert.equal(failed.error, `transaction ${sent.txHash} reverted: EnforcedPause`);
+    } finally {
+      await node.close();
+      // the pause and the rest taken back: the later tests' chain is unpaused
+      assert.equal(await rpc("evm_revert", [snapshot]), true);
     }
   });
 

@@ -198,6 +198,8 @@ export interface ChainPort {
   prepareResend?(raw: Hex, cap?: FeeCap): Promise<{ hash: Hex; raw: Hex }>;
   broadcast(raw: Hex): Promise<void>;
   receipt(hash: Hex): Promise<TxReceipt | null>;
+  /** Why mined transaction `hash` reverted in block `blockNumber` (its call run again there), null when it cannot tell. */
+  revertReason?(hash: Hex, blockNumber: bigint): Promise<string | null>;
   /** The account that signed `raw` (recovered from its signature). */
   senderOf(raw: Hex): Promise<Address>;
   /** Whether the RPC node knows the transaction: in its mempool or mined. */
@@ -1181,12 +1183,17 @@ export class BatchPipeline {
       if (sameAddress(rc.from, sender)) {
         // the old account's, most likely refused as no longer an active node of the OracleSet
         if (foreign) return this.#handOver(b, sender, `transaction ${h} of ${sender} reverted`);
+        // named, so that the operator knows what to fix before `retry` (review: "reverted" alone)
+        const why = await chain.revertReason?.(h, rc.blockNumber).catch(() => null);
+        const error = this.#common.scrub(
+          `transaction ${h} reverted${why ? `: ${why}` : " (the reason could not be read: run its call again at its block)"}`,
+        );
         await this.#writes.transition(b.id, ["submitted"], "failed", {
           txHash: h,
           blockNumber: Number(rc.blockNumber),
-          error: `transaction ${h} reverted`,
+          error,
         });
-        this.#log.error({ batch: b.id, tx: h }, "attestation transaction reverted");
+        this.#log.error({ batch: b.id, tx: h, why }, "attestation transaction reverted");
         return;
       }
       // a previous key's transaction, refused (its node removed): the current one is followed on

@@ -20,6 +20,7 @@ import type {
   TxReceipt,
 } from "../batch/pipeline.ts";
 import { attestationRegistryAbi, oracleSetAbi } from "./abi.ts";
+import { submitRevertName } from "./revert.ts";
 import { blockRanges } from "../../../sdk/src/chain/blockRanges.ts";
 import { firstStampedFrom } from "../../../sdk/src/chain/firstStampedFrom.ts";
 
@@ -85,7 +86,8 @@ export class ViemChain implements ChainPort {
    * before anything is signed for it: every header and transaction carries the chain id, and one
    * signed for another chain is refused there (the transaction holding its nonce for ever) or
    * recorded by co-signers under an id the real chain never sees (review: the default 31337 with
-   * chain.rpcUrl on a public network). Checked at start and before every signature, read once.
+   * chain.rpcUrl on a public network). Checked at start, before every transaction is signed and
+   * before a co-signing review (node.ts), read once.
    */
   checkChainId(): Promise<void> {
     this.#chainChecked ??= this.client.getChainId().then(
@@ -107,8 +109,8 @@ export class ViemChain implements ChainPort {
     return this.#chainChecked;
   }
 
-  async signHeader(header: BatchHeader): Promise<Hex> {
-    await this.checkChainId();
+  /** Signs locally, the RPC node not asked: a chain outage delays the submission, not the signature (its chain id is checked before any transaction). */
+  signHeader(header: BatchHeader): Promise<Hex> {
     return signBatchHeader(this.#account, header, this.domain);
   }
 
@@ -397,6 +399,25 @@ export class ViemChain implements ChainPort {
 
   blockNumber(): Promise<bigint> {
     return this.client.getBlockNumber({ cacheTime: 0 });
+  }
+
+  /**
+   * Why transaction `hash`, mined and reverted in block `blockNumber`, was refused: its call run
+   * again on the state that block left (a pause or a signer's removal mined ahead of it in the
+   * same block shows there), the custom error named (the registry's and the OracleSet's), else
+   * the node's message; null when the call passes there (nothing to name).
+   */
+  async revertReason(hash: Hex, blockNumber: bigint): Promise<string | null> {
+    const tx = await this.client.getTransaction({ hash });
+    try {
+      await this.client.call({ account: tx.from, to: tx.to, data: tx.input, gas: tx.gas, blockNumber });
+      return null;
+    } catch (err) {
+      return (
+        submitRevertName(err) ??
+        ((err as { shortMessage?: string }).shortMessage ?? (err as Error).message).split("\n")[0]!
+      );
+    }
   }
 
   async nonces(address: Address = this.signerAddress): Promise<{ latest: number; pending: number }> {
