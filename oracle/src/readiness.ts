@@ -6,9 +6,10 @@ import type { SqlStorage } from "./storage/sql-storage.ts";
 
 /**
  * A content store that remembers since when pinning has been failing: from the first failed
- * `addAndPin` after a success (or after the start) until the next one that succeeds. What the
- * pipeline and the evidence uploads pin goes through it; `get` and `isPinned` are passed on as
- * they are (a read failing does not mean nothing can be pinned).
+ * `addAndPin` after a success (or after the start) until the next one that succeeds, or a
+ * readiness probe pin (`probe`). What the pipeline and the evidence uploads pin goes through it;
+ * `get` and `isPinned` are passed on as they are (a read failing does not mean nothing can be
+ * pinned).
  */
 export class PinWatch implements ContentStore {
   readonly #inner: ContentStore;
@@ -47,6 +48,16 @@ export class PinWatch implements ContentStore {
       throw err;
     }
   }
+  /**
+   * Pins `bytes` for readiness only: when it succeeds, pinning works again and the failure ends as
+   * with any pin that succeeds; when it fails, nothing changes (the failure still dates from the
+   * first pin that failed, and `failures` counts the node's own pins only).
+   */
+  async probe(bytes: Uint8Array, opts?: { signal?: AbortSignal }): Promise<void> {
+    await this.#inner.addAndPin(bytes, opts);
+    this.#failingSinceMs = null;
+    this.#failures = 0;
+  }
   get(cid: string, opts?: { signal?: AbortSignal }): Promise<Uint8Array | null> {
     return this.#inner.get(cid, opts);
   }
@@ -70,7 +81,14 @@ export const STORAGE_PROBE_STALL_MS = 15_000;
  *   thread's connection, queued behind the group commits of readings, so that it proves the path
  *   readings take and never blocks the main thread on SQLite's lock or an fsync), none has been
  *   waiting longer than `STORAGE_PROBE_STALL_MS`, and the writer thread is running;
- * - ipfs: pinning has not been failing for longer than `readiness.ipfsFailingForMs`;
+ * - ipfs: pinning has not been failing for longer than `readiness.ipfsFailingForMs`. While it
+ *   fails, a probe pins a block of a few bytes every `readiness.probeMs` (one at a time, within
+ *   `ipfs.timeoutMs`), so that a store that is back is seen at once: otherwise only the next pin
+ *   would clear the failure, and a node with nothing to pin (one evidence upload failed while Kubo
+ *   restarted, the next batch sealed an hour later) would answer 503 meanwhile, taken out of
+ *   service by its load balancer. Each probe's bytes name the time (a block the store holds
+ *   already could be pinned again without writing anything, as on a full disk), so a store that
+ *   heals keeps one such block per outage;
  * - chain (when the node submits): the RPC node answered `eth_blockNumber` within the last
  *   `readiness.chainSilentForMs` (probed every `readiness.probeMs`, one request at a time);
  * - mqtt and pipeline: started and not stopped.
@@ -93,6 +111,9 @@ export class Readiness {
   #storageProbeSentMs: number | null = null;
   #chainAnsweredMs: number;
   #chainProbe: Promise<void> | null = null;
+  #ipfsProbe: Promise<void> | null = null;
+  /** aborts a pending IPFS probe at `stop` (the store closes after) */
+  readonly #stopped = new AbortController();
   #timer: NodeJS.Timeout | null = null;
   #last: ReadyParts | null = null;
 
@@ -149,9 +170,10 @@ export class Readiness {
   stop(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
+    this.#stopped.abort();
   }
 
-  /** One round of probes: the storage write now, the chain's answer when it comes. */
+  /** One round of probes: the storage write now; the chain's answer, and while pins fail an IPFS pin's, when they come. */
   probe(): void {
     const write = this.#storageWrite;
     if (!write) {
@@ -181,6 +203,19 @@ export class Readiness {
         )
         .finally(() => {
           this.#chainProbe = null;
+        });
+    }
+    const pins = this.#pins;
+    if (pins && pins.failingSinceMs !== null && !this.#ipfsProbe && !this.#stopped.signal.aborted) {
+      const bytes = new TextEncoder().encode(
+        `carbonproof-oracle ${this.#common.config.nodeName}: readiness probe of IPFS pinning at ${new Date(this.#common.clock.nowMs()).toISOString()}\n`,
+      );
+      const signal = AbortSignal.any([this.#stopped.signal, AbortSignal.timeout(this.#common.config.ipfs.timeoutMs)]);
+      this.#ipfsProbe = pins
+        .probe(bytes, { signal })
+        .catch(() => undefined) // still failing: the failure stands as the node's pins left it
+        .finally(() => {
+          this.#ipfsProbe = null;
         });
     }
   }

@@ -491,6 +491,62 @@ describe("carbonproof-oracle status", () => {
     assert.equal(f.batches.pinned, 1);
     assert.equal(f.batches.submitted, 1);
   });
+
+  test("lists the failed batches holding later ones first, then the newest others, and only counts the abandoned ones", async () => {
+    const dir = join(tmp.dir, "status-failed");
+    const cfg = configIn(dir);
+    const s = new SqliteStorage(join(dir, "data", "oracle.db"));
+    let newest: number;
+    let corrections: number[];
+    try {
+      // 27 windows of one facility: the first 25 failed and abandoned long ago (they stay failed for
+      // ever), the last one failed now and holds the facility's later batches back; two readings
+      // each in the last two windows, one of each set aside into a failed correction
+      const windowS = 60;
+      const readings: NewReading[] = [];
+      for (let w = 0; w < 27; w++) {
+        readings.push(storedReading("meter-1", readings.length + 1, w * windowS + 10));
+        if (w >= 25) readings.push(storedReading("meter-1", readings.length + 1, w * windowS + 20));
+      }
+      s.commitIngest(readings, [], { windowS, nowMs: 0 });
+      assert.equal(s.sealDue(10_000_000, 0).length, 27);
+      const batchOf = (r: NewReading) => s.getReading(r.digest)!.batchId!;
+      const batches = [...new Set(readings.map(batchOf))];
+      for (const id of batches.slice(0, 25)) {
+        assert.ok(s.transition(id, ["sealed"], "failed", { error: `transaction of batch ${id} reverted` }));
+        assert.equal(s.abandonFailedBatch(id, 1000).done, true);
+      }
+      corrections = [readings.at(-4)!, readings.at(-2)!].map((r, i) => {
+        const aside = [{ digest: r.digest, reason: "device-inactive" as const, detail: "suspended at its time" }];
+        return s.setAside(batchOf(r), ["sealed"], aside, "1 reading(s) set aside", 2000 + i)!;
+      });
+      newest = batches[26]!;
+      assert.ok(s.transition(newest, ["sealed"], "failed", { error: "transaction reverted: OracleSet: not a member" }));
+    } finally {
+      s.close();
+    }
+    const r = await run(["status", "--config", cfg]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as {
+      batches: Record<string, number>;
+      holding: number;
+      failed: { id: number; holdsLater: boolean; abandonedAt: number | null; error: string }[];
+      failedNotListed: { holding: number; others: number; abandoned: number };
+    };
+    assert.equal(out.batches.failed, 28);
+    assert.equal(out.holding, 1, "as /v1/status counts them");
+    assert.deepEqual(
+      out.failed.map((b) => [b.id, b.holdsLater, b.abandonedAt]),
+      [
+        [newest, true, null],
+        [corrections[1], false, null],
+        [corrections[0], false, null],
+      ],
+      "the one holding later batches first, then the newest failure first; no abandoned one",
+    );
+    assert.match(out.failed[0]!.error, /OracleSet: not a member/);
+    assert.deepEqual(out.failedNotListed, { holding: 0, others: 0, abandoned: 25 });
+  });
 });
 
 describe("carbonproof-oracle start: the signing key", () => {

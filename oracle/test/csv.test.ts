@@ -4,10 +4,12 @@ import { spawnSync } from "node:child_process";
 import { createPrivateKey, sign } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { canonicalBytes, readingDigestHex, secretKeyToPem, type Envelope } from "../../sdk/src/index.ts";
 import { parseConfig } from "../src/config/load.ts";
-import { deviceFileJson } from "../src/devices/directory.ts";
+import { deviceFileJson, type DeviceDirectory } from "../src/devices/directory.ts";
 import { ImportStoppedError, importCsv, importCsvText, type ImportRow } from "../src/ingest/csv.ts";
 import { SqliteStorage } from "../src/storage/sqlite.ts";
 import { deviceInfo, electricity, makeDevice, quietLogger, sdkCalculator, type TestDevice } from "./fixtures.ts";
@@ -289,11 +291,105 @@ test("an import run again reports the rows stored before as already stored, writ
           .map((x) => x.reason)
           .sort(),
         ["bad-signature", "bad-signature", "replay", "replay"],
+        // the forged row is validated again and refused again: each refusal is on record
         "rows already stored leave no dead letter",
       );
     } finally {
       s.close();
     }
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test("a row that cannot be decided part-way through a chunk (the device registry out of reach): every row of the chunk is reported, the undecided ones with the error and no dead letter; the same import again decides them", async () => {
+  const dir = tempDir();
+  try {
+    const meter = makeDevice("kangaita-meter-1");
+    const unreachable = makeDevice("kangaita-meter-2");
+    const config = importConfig(dir.dir, [meter, unreachable]);
+    const ts = Math.floor(Date.now() / 1000) - 3600;
+    const [a1, a2, a3, a4] = [0, 5, 10, 15].map((dt) => electricity(meter, { ts: ts + dt }));
+    const [b1, b2] = [0, 5].map((dt) => electricity(unreachable, { ts: ts + dt }));
+    const csv = [
+      HEADER,
+      ...[a1, b1, a2].map((e) => csvLine(e!)),
+      csvLine(a3!, a2!.sig),
+      csvLine(b2!),
+      csvLine(a4!),
+    ].join("\n");
+    /** Readings and dead letters committed so far, read beside the import. */
+    const committed = () => {
+      const db = new DatabaseSync(join(dir.dir, "oracle.db"), { readOnly: true });
+      try {
+        const n = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+        return [n("readings"), n("dead_letters")];
+      } finally {
+        db.close();
+      }
+    };
+    // meter-2's lookup fails only once meter-1's rows of the chunk are committed (three stored, one
+    // dead-lettered): the failure comes part-way through the chunk, not before anything of it is stored
+    const devices: DeviceDirectory = {
+      async get(deviceId) {
+        if (deviceId === meter.deviceId) return deviceInfo(meter);
+        for (const deadline = Date.now() + 120_000; committed().join() !== "3,1"; await sleep(10))
+          if (Date.now() > deadline) throw new Error(`meter-1's rows were not committed: ${committed().join()}`);
+        throw new Error("fetch failed: connect ECONNREFUSED 127.0.0.1:8545");
+      },
+      invalidate() {},
+    };
+    const reports: ImportRow[] = [];
+    await assert.rejects(
+      importCsv({
+        config,
+        logger: quietLogger(),
+        calculator: sdkCalculator(),
+        source: () => [csv],
+        devices,
+        onRows: (r) => void reports.push(...r),
+      }),
+      (err: unknown) => {
+        assert.ok(err instanceof ImportStoppedError);
+        assert.equal(err.code, "IMPORT_FAILED");
+        assert.match(
+          err.message,
+          /^the import stopped after 6 of 6 rows, 2 of them not decided \(reported with the error's code as reason, no dead letter\): could not look device kangaita-meter-2 up .*ECONNREFUSED.*; run the same import again/,
+        );
+        assert.equal((err.cause as { code?: string }).code, "DEVICE_LOOKUP_FAILED");
+        assert.deepEqual(err.counts, { rows: 6, stored: 3, alreadyStored: 0, rejected: 3 });
+        return true;
+      },
+    );
+    assert.deepEqual(
+      reports.map((r) => [r.row, r.status, r.reason ?? null]),
+      [
+        [2, "stored", null],
+        [3, "rejected", "DEVICE_LOOKUP_FAILED"],
+        [4, "stored", null],
+        [5, "rejected", "bad-signature"],
+        [6, "rejected", "DEVICE_LOOKUP_FAILED"],
+        [7, "stored", null],
+      ],
+      "every row of the chunk, as it was decided",
+    );
+    assert.match(reports[1]!.detail!, /ECONNREFUSED.*: not stored, no dead letter: run the same import again/);
+    assert.deepEqual(committed(), [3, 1], "the report is what was stored: no dead letter for the undecided rows");
+    // the registry back (the device file): the rows stored are already stored, the undecided ones decided
+    const again = await importCsvText({ config, logger: quietLogger(), calculator: sdkCalculator(), csv });
+    assert.deepEqual(
+      again.rows.map((r) => [r.row, r.status, r.reason ?? null]),
+      [
+        [2, "already-stored", null],
+        [3, "stored", null],
+        [4, "already-stored", null],
+        [5, "rejected", "bad-signature"],
+        [6, "stored", null],
+        [7, "already-stored", null],
+      ],
+    );
+    // validated again, the forged row is refused again and that refusal is on record too
+    assert.deepEqual(committed(), [5, 2]);
   } finally {
     dir.cleanup();
   }

@@ -5,6 +5,9 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
+import { createApiKey } from "../src/api/keys.ts";
+import { HeliaStore } from "../src/ipfs/helia.ts";
+import { IpfsError, type ContentStore } from "../src/ipfs/store.ts";
 import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
 import { waitFor } from "./helpers.ts";
 
@@ -129,5 +132,115 @@ test("another process holding SQLite's write lock: /ready names storage, the mai
     if (other.isTransaction) other.exec("ROLLBACK");
     other.close();
     await node.close();
+  }
+});
+
+/** A real Helia store behind a switch (Kubo restarting): while `down`, every call fails; pins that succeed are kept in `pinned`. */
+class SwitchedStore implements ContentStore {
+  readonly kind = "helia" as const;
+  readonly searchesNetwork = false;
+  down = false;
+  failures = 0;
+  /** the bytes of every pin that succeeded, in order */
+  readonly pinned: string[] = [];
+  readonly inner: HeliaStore;
+  constructor(inner: HeliaStore) {
+    this.inner = inner;
+  }
+  #check(): void {
+    if (this.down) {
+      this.failures++;
+      throw new IpfsError("connect ECONNREFUSED (IPFS switched off by the test)");
+    }
+  }
+  async addAndPin(bytes: Uint8Array, opts?: { signal?: AbortSignal }) {
+    this.#check();
+    const cid = await this.inner.addAndPin(bytes, opts);
+    this.pinned.push(Buffer.from(bytes).toString());
+    return cid;
+  }
+  async get(cid: string) {
+    this.#check();
+    return this.inner.get(cid);
+  }
+  async isPinned(cid: string) {
+    this.#check();
+    return this.inner.isPinned(cid);
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+test("one evidence pin failed while IPFS restarted and nothing else to pin: a probe pin clears the failure, so /ready stays 200; while IPFS stays down it turns 503", async () => {
+  const meter = makeDevice("kangaita-meter-3");
+  const dir = mkdtempSync(join(tmpdir(), "cp-ready-ipfs-"));
+  const store = new SwitchedStore(await HeliaStore.open(join(dir, "ipfs")));
+  const failingForMs = 1500;
+  const node = await testNode({
+    devices: [deviceInfo(meter)],
+    parts: { content: store, chain: null },
+    // an hour's window: no batch is sealed, so nothing else would pin during the test
+    config: { batching: { windowS: 3600 }, readiness: { probeMs: 50, ipfsFailingForMs: failingForMs } },
+  });
+  const key = createApiKey(node.storage, { scope: "facility", subject: meter.facilityId }).key;
+  /** An evidence upload while IPFS is down: refused, naming IPFS (its pin failed). */
+  const failedUpload = async () => {
+    const form = new FormData();
+    form.append("file", new Blob([Buffer.from(`invoice ${Date.now()}`)], { type: "application/pdf" }), "invoice.pdf");
+    const res = await fetch(`${node.httpUrl}/v1/evidence`, {
+      method: "POST",
+      headers: { "x-api-key": key },
+      body: form,
+    });
+    assert.notEqual(res.status, 201);
+    assert.equal(((await res.json()) as { error: string }).error, "IPFS_UNAVAILABLE");
+  };
+  const ready = async () => {
+    const res = await fetch(`${node.httpUrl}/ready`);
+    return { status: res.status, body: (await res.json()) as { parts: Record<string, boolean>; failing: string[] } };
+  };
+  const probes = () => store.pinned.filter((p) => p.includes("readiness probe of IPFS pinning")).length;
+  try {
+    assert.equal((await ready()).status, 200);
+    assert.equal(store.pinned.length, 0, "no probe while nothing has failed");
+
+    // Kubo restarts: one upload fails, then it is back and nothing else is pinned
+    store.down = true;
+    await failedUpload();
+    store.down = false;
+    const t0 = Date.now();
+    // past the threshold, /ready never answers 503: a probe pin cleared the failure
+    while (Date.now() - t0 < 2 * failingForMs) {
+      const r = await ready();
+      assert.equal(r.status, 200, `/ready ${r.status} (failing: ${r.body.failing.join(", ")}) with IPFS back`);
+      await new Promise((go) => setTimeout(go, 100));
+    }
+    assert.equal(probes(), 1, "one probe pinned: the probes stop once the failure is cleared");
+    assert.equal(store.pinned.length, 1, "and the node pinned nothing else");
+
+    // IPFS stays down: failing probes do not clear the failure, /ready names ipfs once it passes the threshold
+    store.down = true;
+    await failedUpload();
+    const down = await waitFor(
+      async () => {
+        const r = await ready();
+        return r.status === 503 ? r : null;
+      },
+      { timeoutMs: 30_000, what: "/ready 503 while IPFS stays down" },
+    );
+    assert.deepEqual(down.body.failing, ["ipfs"]);
+    assert.ok(store.failures > 2, "the probes kept trying");
+    // back: ready again at the next probe, with still nothing of the node's own to pin
+    store.down = false;
+    await waitFor(async () => ((await ready()).status === 200 ? true : null), {
+      timeoutMs: 30_000,
+      what: "/ready 200 once IPFS is back",
+    });
+    assert.equal(probes(), 2);
+    assert.equal(store.pinned.length, 2);
+  } finally {
+    await node.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -76,7 +76,8 @@ const COMMANDS: Record<string, { usage: string; about: string; options: OptionNa
   },
   status: {
     usage: "status [--config FILE]",
-    about: "backlog, batches by state, dead letters, failed batches (holdsLater: holding back later ones)",
+    about:
+      "backlog, batches by state, dead letters, failed batches: those holding back later ones (holdsLater) first, then the newest others; abandoned ones only counted (failedNotListed)",
     options: ["config"],
   },
   retry: {
@@ -1160,16 +1161,22 @@ async function main(): Promise<void> {
       const storage = await openStorage(cfg);
       try {
         const { urlForMessages } = await import("../url-scrub.ts");
+        // the batches that hold later ones back first, as many as an operator could act on; then
+        // the newest other failures. Abandoned ones stay failed for ever and are only counted: in
+        // period order they would fill the list and hide a new failure.
+        const failed = storage.failedBatches({ holding: 100, others: 20 });
         const out = {
           node: cfg.nodeName,
           // which database this is: the SQLite file, or the PostgreSQL URL without its password
           storage: cfg.storage.driver === "postgres" ? urlForMessages(cfg.storage.url ?? "", "storage.url") : db,
           backlog: storage.backlog(),
           batches: storage.batchStateCounts(),
+          // failed batches holding back their facility's later ones (`retry` or `abandon` them), as in /v1/status
+          holding: failed.counts.holding,
           // of the `signed` ones, those retried to be taken as the record of their period's attestation
           awaitingAdoption: storage.countAwaitingAdoption(),
           deadLetters: storage.countDeadLetters(),
-          failed: storage.listBatches({ states: ["failed"], limit: 20 }).map((b) => ({
+          failed: [...failed.holding, ...failed.others].map((b) => ({
             id: b.id,
             facility: b.facilityId,
             readings: b.readingCount,
@@ -1177,8 +1184,17 @@ async function main(): Promise<void> {
             holdsLater: holdsLaterBatches(b),
             // when the operator abandoned it (ms), or null
             abandonedAt: b.abandonedAt,
+            // when it failed (ms)
+            updatedAtMs: b.updatedAtMs,
             error: b.error,
           })),
+          // the failed batches `failed` leaves out: holding ones past the first 100, other ones
+          // past the newest 20, and every abandoned one (GET /v1/batches?state=failed lists them in period order)
+          failedNotListed: {
+            holding: failed.counts.holding - failed.holding.length,
+            others: failed.counts.others - failed.others.length,
+            abandoned: failed.counts.abandoned,
+          },
         };
         console.log(JSON.stringify(out, null, 2));
       } finally {

@@ -244,7 +244,7 @@ export const configSchema = z
           .strictObject({
             window: z.number().int().min(4).default(64),
             minSamples: z.number().int().min(3).default(12),
-            /** Robust z-score |x − median| / (1.4826·MAD) above which a reading is flagged. */
+            /** Robust z-score |x − median| / (1.4826·MAD, or 1.253314·MeanAD when MAD is 0: validate/anomaly.ts) above which a reading is flagged. */
             threshold: z.number().positive().default(6),
           })
           .prefault({}),

@@ -34,6 +34,11 @@ export type ImportRow = {
    */
   status: "stored" | "already-stored" | "rejected";
   digest?: string;
+  /**
+   * why the row was rejected: a dead letter's reason (`bad-signature`, `replay`, …), or, upper
+   * case, the code of an error that left it undecided (`DEVICE_LOOKUP_FAILED`,
+   * `STORAGE_FAILED`): no dead letter, and the import stopped after its chunk (IMPORT_FAILED)
+   */
   reason?: string;
   detail?: string;
 };
@@ -46,7 +51,9 @@ const noRows = (): ImportCounts => ({ rows: 0, stored: 0, alreadyStored: 0, reje
 /**
  * An import that stopped after its check pass, with `counts` of the rows decided (and reported
  * to `onRows`) before it stopped: those rows stay as reported, and running the import again
- * reports them as `already-stored`. `FILE_CHANGED`: the file read the second time was not the
+ * reports them as `already-stored`. With `IMPORT_FAILED` the counts also hold the rows of the
+ * last chunk whose ingest failed, reported `rejected` with the error's code and not stored:
+ * running the import again decides them. `FILE_CHANGED`: the file read the second time was not the
  * file checked the first time. `INTERRUPTED`: the caller's signal was aborted (the CLI on SIGINT
  * or SIGTERM); the import stops between chunks, so every row reported is decided and no chunk is
  * left half-stored.
@@ -97,7 +104,9 @@ const CHUNK_ROWS = 1000;
  * Rows are stored chunk by chunk, so an import can stop half-way (the file changed between the
  * passes, the disk filled, the device registry could not be read): it then throws
  * `ImportStoppedError` with the counts of what was decided, and the same import run again reports
- * the rows stored before as `already-stored` and goes on with the rest.
+ * the rows stored before as `already-stored` and goes on with the rest. A chunk whose ingest fails
+ * for some of its rows is still reported whole, the rows that failed with the error, before the
+ * import stops: the others were stored or dead-lettered meanwhile.
  */
 export async function importCsv(opts: {
   config: Config;
@@ -199,47 +208,81 @@ export async function importCsv(opts: {
   try {
     let names: string[] | null = null;
     let chunk: CsvRecord[] = [];
+    /** Rows whose ingest failed, reported with the error (`notDecided`), and the first one's error. */
+    let undecided = 0;
+    let undecidedError: unknown;
+    /**
+     * The report of a row whose ingest failed (the device registry or the database out of reach):
+     * neither stored nor dead-lettered, so the same import run again decides it. Reported as
+     * `rejected` with the error's code (upper case, as the HTTP API's 503 gives it) so that the
+     * report still has a line for every row of the chunk.
+     */
+    const notDecided = (row: number, err: unknown): ImportRow => {
+      if (undecided++ === 0) undecidedError = err;
+      const code = (err as { code?: unknown } | null)?.code;
+      return {
+        row,
+        status: "rejected",
+        reason: typeof code === "string" ? code : "IMPORT_FAILED",
+        detail: `${err instanceof Error ? err.message : String(err)}: not stored, no dead letter: run the same import again`,
+      };
+    };
     const ingestChunk = async () => {
       // between chunks only: a chunk is one group commit, stored and reported whole
       stopIfAborted();
       const header = names!;
-      const rows = chunk.map((r) => {
-        const env = csvRowToEnvelope(header, r.cells);
-        return { ...r, env, storedBefore: r.cells.length > header.length ? null : storedBefore(env) };
+      const rows = chunk.map(({ line, cells }) => {
+        const env = csvRowToEnvelope(header, cells);
+        const extra = cells.length > header.length;
+        let report: ImportRow | null = null;
+        try {
+          const digest = extra ? null : storedBefore(env);
+          if (digest !== null) report = { row: line, status: "already-stored", digest };
+        } catch (err) {
+          report = notDecided(line, err); // the database could not be read: not submitted
+        }
+        return { line, cells, env, extra, report };
       });
       chunk = [];
       // Within a chunk rows are validated concurrently, and a row repeating an earlier row's
       // (device, seq) waits for that row's outcome (inSubmissionOrder): the first row in the file
       // is the one stored, the repeat is reported as the replay. Across chunks the earlier row is
       // already stored when the repeat comes.
-      // rows whose reading was stored before this import (an import run again) are not submitted
-      const submitted = rows.filter((row) => row.storedBefore === null);
-      const outcomes = await inSubmissionOrder(
+      // rows whose reading was stored before this import (an import run again), or whose check
+      // for it failed, are not submitted
+      const submitted = rows.filter((row) => row.report === null);
+      // Every row's outcome is waited for, a row whose ingest fails included: the others of the
+      // chunk go on to be stored or dead-lettered regardless, and each is reported as it was decided
+      const reports = await inSubmissionOrder(
         submitted,
-        (row) => (row.cells.length > header.length ? null : deviceSeqKey(row.env)),
-        (row) =>
-          row.cells.length > header.length
-            ? // a cell past the header's columns would be dropped unread: the row is refused instead
-              ingestor
-                .rejectMalformed(
-                  row.cells.join(","),
-                  `${row.cells.length} cells, but the header names ${header.length} columns`,
-                  { source: "csv" },
-                )
-                .then((o) => [o])
-            : ingestor.submit(row.env, { source: "csv" }, row.cells.join(",")),
+        (row) => (row.extra ? null : deviceSeqKey(row.env)),
+        async (row): Promise<ImportRow> => {
+          try {
+            const [o] = row.extra
+              ? // a cell past the header's columns would be dropped unread: the row is refused instead
+                [
+                  await ingestor.rejectMalformed(
+                    row.cells.join(","),
+                    `${row.cells.length} cells, but the header names ${header.length} columns`,
+                    { source: "csv" },
+                  ),
+                ]
+              : await ingestor.submit(row.env, { source: "csv" }, row.cells.join(","));
+            return o!.status === "stored"
+              ? { row: row.line, status: "stored", digest: o!.digest }
+              : { row: row.line, status: "rejected", reason: o!.reason, detail: o!.detail };
+          } catch (err) {
+            return notDecided(row.line, err);
+          }
+        },
       );
       let next = 0;
-      const reports = rows.map(({ line: row, storedBefore: digest }): ImportRow => {
-        if (digest !== null) return { row, status: "already-stored", digest };
-        const [o] = outcomes[next++]!;
-        return o!.status === "stored"
-          ? { row, status: "stored", digest: o!.digest }
-          : { row, status: "rejected", reason: o!.reason, detail: o!.detail };
-      });
-      for (const r of reports) counts[r.status === "already-stored" ? "alreadyStored" : r.status]++;
-      counts.rows += reports.length;
-      await opts.onRows?.(reports, { ...counts });
+      for (const row of rows) row.report ??= reports[next++]!;
+      const all = rows.map((row) => row.report!);
+      for (const r of all) counts[r.status === "already-stored" ? "alreadyStored" : r.status]++;
+      counts.rows += all.length;
+      await opts.onRows?.(all, { ...counts });
+      if (undecided > 0) throw undecidedError;
     };
     const read = new Fingerprint();
     const longer = () => {
@@ -260,9 +303,13 @@ export async function importCsv(opts: {
       if (chunk.length > 0) await ingestChunk();
     } catch (err) {
       if (err instanceof ImportStoppedError) throw err;
+      const notStored =
+        undecided > 0
+          ? `, ${undecided} of them not decided (reported with the error's code as reason, no dead letter)`
+          : "";
       throw new ImportStoppedError(
         "IMPORT_FAILED",
-        `the import stopped after ${counts.rows} of ${total} rows: ${(err as Error).message ?? String(err)}; the rows decided stay as reported; run the same import again: rows already stored are reported as already stored`,
+        `the import stopped after ${counts.rows} of ${total} rows${notStored}: ${(err as Error).message ?? String(err)}; the rows decided stay as reported; run the same import again: rows already stored are reported as already stored`,
         { ...counts },
         err,
       );

@@ -19,6 +19,7 @@ import type {
   DeadLetter,
   DeviceHealth,
   Evidence,
+  FailedBatches,
   IngestOutcome,
   NewDeadLetter,
   NewHeartbeat,
@@ -912,6 +913,31 @@ export class SqlStorage implements Storage {
 
   countHoldingBatches(): number {
     return Number(this.sql.get(`SELECT COUNT(*) AS n FROM batches WHERE ${holdsLaterSql("batches")}`)!.n);
+  }
+
+  failedBatches(limit: { holding: number; others: number }): FailedBatches {
+    const holds = holdsLaterSql("batches");
+    // the newest failures first: nothing changes a failed batch but `abandon` (those are not listed)
+    // and `retry` (it leaves the state), so updated_at_ms is when it failed (index batches_state_updated)
+    const newest = `ORDER BY updated_at_ms DESC, id DESC LIMIT ?`;
+    return this.sql.read(() => {
+      const c = this.sql.get(
+        `SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN ${holds} THEN 1 ELSE 0 END), 0) AS holding,
+           COALESCE(SUM(CASE WHEN abandoned_at_ms IS NOT NULL THEN 1 ELSE 0 END), 0) AS abandoned
+         FROM batches WHERE state = 'failed'`,
+      )!;
+      const holding = Number(c.holding);
+      const abandoned = Number(c.abandoned);
+      return {
+        holding: this.sql.all(`SELECT * FROM batches WHERE ${holds} ${newest}`, [limit.holding]).map(toBatch),
+        others: this.sql
+          .all(`SELECT * FROM batches WHERE state = 'failed' AND abandoned_at_ms IS NULL AND NOT ${holds} ${newest}`, [
+            limit.others,
+          ])
+          .map(toBatch),
+        counts: { holding, others: Number(c.n) - holding - abandoned, abandoned },
+      };
+    });
   }
 
   abandonFailedBatch(id: number, nowMs: number): OperatorOutcome {

@@ -312,6 +312,16 @@ export type ListBatchesQuery = {
   limit?: number;
 };
 
+/** The failed batches `carbonproof-oracle status` lists ({@link Storage.failedBatches}). */
+export type FailedBatches = {
+  /** those that hold back later ones ({@link holdsLaterBatches}), most recently failed first */
+  holding: Batch[];
+  /** the other failed ones not abandoned (corrections, batches without readings), most recently failed first */
+  others: Batch[];
+  /** how many failed batches there are of each kind, listed or not, and abandoned (never listed) */
+  counts: { holding: number; others: number; abandoned: number };
+};
+
 /** A place in the order of confirmation: `updated_at_ms` of a confirmed batch, then its id. */
 export type ConfirmedCursor = { atMs: number; id: number };
 
@@ -420,6 +430,13 @@ export interface Storage {
   retryFailedBatch(id: number, nowMs: number, opts?: { adopt?: boolean }): OperatorOutcome;
   /** Failed batches for which {@link holdsLaterBatches} is true. */
   countHoldingBatches(): number;
+  /**
+   * The failed batches as `carbonproof-oracle status` lists them, read in one snapshot: at most
+   * `limit.holding` of those that hold later ones back and `limit.others` of the others not
+   * abandoned, each most recently failed first, with the counts. Abandoned batches stay failed for
+   * ever, so a list in period order would soon show only them and hide a new failure.
+   */
+  failedBatches(limit: { holding: number; others: number }): FailedBatches;
   /** Batches for which {@link awaitsAdoption} is true (shown as `signed`, never sent). */
   countAwaitingAdoption(): number;
   /**

@@ -1,7 +1,8 @@
 /**
  * Robust anomaly score per device: |x − median| / (1.4826 · MAD) over a rolling window of the
- * device's recent emission rates (mg CO2 per second of interval). It flags, never rejects:
- * a flagged reading is stored and attested like any other, and auditors see the flag.
+ * device's recent emission rates (mg CO2 per second of interval), or, when MAD is 0, over
+ * another estimate of the same standard deviation (`spread`). It flags, never rejects: a
+ * flagged reading is stored and attested like any other, and auditors see the flag.
  *
  * Each device's window is kept twice: in arrival order (to drop the oldest) and sorted (binary
  * insertion), so the median is read off the sorted copy and the MAD found by merging the
@@ -35,10 +36,7 @@ export class AnomalyScorer {
     let score: number | null = null;
     if (w.order.length >= this.minSamples) {
       const med = sortedMedian(w.sorted);
-      const mad = sortedMad(w.sorted, med);
-      // a flat series (MAD 0) scores by relative distance, so a constant sensor that jumps is flagged
-      const scale = 1.4826 * mad || Math.max(Math.abs(med) * 0.01, 1e-9);
-      score = Math.abs(value - med) / scale;
+      score = Math.abs(value - med) / spread(w.sorted, med);
     }
     w.order.push(value);
     w.sorted.splice(lowerBound(w.sorted, value), 0, value);
@@ -89,9 +87,39 @@ function sortedMad(s: number[], med: number): number {
   return (lo + hi) / 2;
 }
 
-/** The median and MAD of a window as the scorer computes them. */
-export function windowStats(xs: number[]): { median: number; mad: number } {
+/**
+ * The window's standard deviation, the score's unit, estimated robustly: 1.4826 · MAD (σ for
+ * normally distributed values). MAD is 0 whenever more than half the window holds one value, a
+ * meter idle most of the window (rate 0) the common case; it then says nothing of the other
+ * values, and a unit of 0 (or 1 % of a median of 0) flagged every reading of the meter's working
+ * hours. Then, as in IBM's modified z-score (Cognos Analytics 11.1, "Modified z score",
+ * https://www.ibm.com/docs/en/cognos-analytics/11.1.0?topic=terms-modified-z-score: "If MAD does
+ * equal 0 … divide by 1.253314*MeanAD"), 1.253314 · the mean absolute deviation around the
+ * median: √(π/2) · MeanAD is σ for normally distributed values too, so the threshold keeps its
+ * meaning (standard deviations). A value far above the working readings is still flagged; working
+ * readings themselves are flagged only while they make up less than about 1 / (1.25 · threshold)
+ * of the window (13 % at 6): the first ones after a long idle stretch, a change the flag is for.
+ *
+ * Never below 1 % of |median| while MAD is 0: a flat series (MeanAD 0 too) scores by relative
+ * distance, so a constant sensor that jumps is flagged, and one with a rare small blip is held no
+ * tighter than that. 1e-9 for a window of zeros only: any non-zero rate is flagged.
+ */
+function spread(s: number[], med: number): number {
+  const mad = sortedMad(s, med);
+  if (mad > 0) return 1.4826 * mad;
+  return Math.max(1.253314 * meanAbsDeviation(s, med), Math.abs(med) * 0.01, 1e-9);
+}
+
+/** Mean of |x − med| over the window: O(window), asked for only when MAD is 0. */
+function meanAbsDeviation(s: number[], med: number): number {
+  let sum = 0;
+  for (const x of s) sum += Math.abs(x - med);
+  return sum / s.length;
+}
+
+/** The median, MAD, mean absolute deviation around the median and score unit of a window as the scorer computes them. */
+export function windowStats(xs: number[]): { median: number; mad: number; meanAd: number; spread: number } {
   const s = [...xs].sort((a, b) => a - b);
   const median = sortedMedian(s);
-  return { median, mad: sortedMad(s, median) };
+  return { median, mad: sortedMad(s, median), meanAd: meanAbsDeviation(s, median), spread: spread(s, median) };
 }
