@@ -184,7 +184,7 @@ test("one evidence pin failed while IPFS restarted and nothing else to pin: a pr
     config: { batching: { windowS: 3600 }, readiness: { probeMs: 50, ipfsFailingForMs: failingForMs } },
   });
   const key = createApiKey(node.storage, { scope: "facility", subject: meter.facilityId }).key;
-  /** An evidence upload while IPFS is down: refused, naming IPFS (its pin failed). */
+  /** An evidence upload while IPFS is down: refused with 503, naming IPFS (its pin failed). */
   const failedUpload = async () => {
     const form = new FormData();
     form.append("file", new Blob([Buffer.from(`invoice ${Date.now()}`)], { type: "application/pdf" }), "invoice.pdf");
@@ -193,8 +193,12 @@ test("one evidence pin failed while IPFS restarted and nothing else to pin: a pr
       headers: { "x-api-key": key },
       body: form,
     });
-    assert.notEqual(res.status, 201);
-    assert.equal(((await res.json()) as { error: string }).error, "IPFS_UNAVAILABLE");
+    // nothing stored, and the same upload later may succeed: 503 with Retry-After (it was a bare 500)
+    assert.equal(res.status, 503);
+    assert.ok(Number(res.headers.get("retry-after")) > 0, "Retry-After");
+    const body = (await res.json()) as { error: string; message: string };
+    assert.equal(body.error, "IPFS_UNAVAILABLE");
+    assert.match(body.message, /could not be pinned to IPFS .*nothing was stored; retry later/);
   };
   const ready = async () => {
     const res = await fetch(`${node.httpUrl}/ready`);

@@ -623,7 +623,23 @@ export async function buildApi(deps: ApiDeps) {
     const store = deps.content();
     if (!store) throw Object.assign(new Error("IPFS is not available; retry later"), { statusCode: 503 });
     const sha256 = createHash("sha256").update(bytes).digest("hex");
-    const cid = await store.addAndPin(bytes);
+    let cid: string;
+    try {
+      cid = await store.addAndPin(bytes);
+    } catch (err) {
+      // the IPFS node out of reach (or the embedded store's disk failing): nothing stored, and the
+      // same upload later may succeed, so 503 with Retry-After (it was a bare 500)
+      const e = err as Error & { code?: string };
+      throw Object.assign(
+        new Error(`the evidence file could not be pinned to IPFS (${e.message}): nothing was stored; retry later`, {
+          cause: err,
+        }),
+        {
+          statusCode: 503,
+          code: typeof e.code === "string" && e.code.startsWith("IPFS_") ? e.code : "IPFS_UNAVAILABLE",
+        },
+      );
+    }
     storage.putEvidence({
       sha256,
       cid,
@@ -1188,6 +1204,9 @@ export async function buildApi(deps: ApiDeps) {
     if (retry) {
       req.log.warn({ err, code: err.code }, "ingest could not finish; answered 503");
       void reply.header("retry-after", "5");
+    } else if (status === 503) {
+      req.log.warn({ err, code: err.code }, "a part the request needs is unavailable; answered 503");
+      void reply.header("retry-after", "30");
     } else if (status >= 500) req.log.error({ err }, "request failed");
     // a failure's message may quote a URL it called (a device lookup's chain.rpcUrl): common.scrub
     void reply.code(status).send({ error: err.code ?? "ERROR", message: common.scrub(err.message) });
