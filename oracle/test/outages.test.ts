@@ -4,6 +4,7 @@ import { createConnection, createServer, type Server, type Socket } from "node:n
 import { join } from "node:path";
 import { readingDigestHex } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
+import { MemoryDeviceDirectory } from "../src/devices/directory.ts";
 import { HeliaStore } from "../src/ipfs/helia.ts";
 import { IpfsError, type ContentStore } from "../src/ipfs/store.ts";
 import { HardhatNode, ORACLE_KEY, deploy, type Deployment } from "./chain-harness.ts";
@@ -81,6 +82,12 @@ class Relay {
   }
 }
 
+/** A counter of the node's metrics (metrics/metrics.ts), summed over its labels. */
+async function counter(node: { common: { metrics: Record<string, unknown> } }, name: "ipfsFailures" | "chainFailures") {
+  const c = node.common.metrics[name] as { get(): Promise<{ values: { value: number }[] }> };
+  return (await c.get()).values.reduce((sum, v) => sum + v.value, 0);
+}
+
 type Ready = { ready: boolean; parts: Record<string, boolean>; failing: string[] };
 /** GET /ready: its status and body. */
 async function ready(httpUrl: string | null): Promise<{ status: number; body: Ready }> {
@@ -117,6 +124,42 @@ describe("outages", { timeout: 120_000 }, () => {
       });
       assert.equal(await store.inner.isPinned(pinned.bundleCid!), true);
       assert.equal(pinned.error, null);
+      // counted as what failed: IPFS, not the chain (there is none)
+      assert.ok((await counter(node, "ipfsFailures")) >= 2);
+      assert.equal(await counter(node, "chainFailures"), 0);
+    } finally {
+      await node.close();
+    }
+  });
+
+  test("the DeviceRegistry unread while a batch is sealed: retried in `sealed`, counted as a chain failure, not an IPFS one", async () => {
+    // stands for the chain-backed directory (devices/chain.ts) with its RPC node out of reach:
+    // its poll of the registry's events never completes (device-directory.test.ts runs the real one)
+    class Unsynced extends MemoryDeviceDirectory {
+      syncedAfter(): Promise<boolean> {
+        return Promise.resolve(false);
+      }
+    }
+    const node = await testNode({
+      parts: { devices: new Unsynced([deviceInfo(meter)]), chain: null },
+      config: { batching: { windowS: 1, graceS: 0 } },
+    });
+    try {
+      const env = electricity(meter, { ts: Math.floor(Date.now() / 1000) - 5 });
+      const [o] = await node.ingestor.submit(env, { source: "http" });
+      assert.equal(o!.status, "stored");
+      const batchId = node.storage.getReading(readingDigestHex(env.reading))!.batchId!;
+      const waiting = await waitFor(
+        () => {
+          const b = node.storage.getBatch(batchId)!;
+          return b.attempts >= 2 ? b : null;
+        },
+        { what: "retries while the registry is unread" },
+      );
+      assert.equal(waiting.state, "sealed");
+      assert.match(waiting.error ?? "", /DeviceRegistry's events are not read/);
+      assert.equal(await counter(node, "ipfsFailures"), 0, "IPFS did not fail");
+      assert.ok((await counter(node, "chainFailures")) >= 2);
     } finally {
       await node.close();
     }

@@ -16,7 +16,7 @@ import {
 } from "../../../sdk/src/index.ts";
 import type { Common } from "../common.ts";
 import type { EmissionsCalculator } from "../compute/emissions.ts";
-import type { ContentStore } from "../ipfs/store.ts";
+import { CorruptBlockError, IpfsError, type ContentStore } from "../ipfs/store.ts";
 import type { Batch, BatchState, NewReading, SetAside, Storage } from "../storage/types.ts";
 import {
   DEVICE_SYNC_WAIT_MS,
@@ -219,6 +219,8 @@ export class BatchPipeline {
   readonly #log: Logger;
   readonly #storage: Storage;
   readonly #content: ContentStore | null;
+  /** errors the content store threw (`#tagFailures`): a failed step counts as an IPFS failure when its error is one, or was caused by one */
+  readonly #ipfsErrors = new WeakSet<object>();
   readonly #calculator: EmissionsCalculator;
   readonly #chain: ChainPort | null;
   readonly #bundles: BundleBuilder;
@@ -268,7 +270,7 @@ export class BatchPipeline {
     this.#common = deps.common;
     this.#log = deps.common.logger.child({ part: "batch" });
     this.#storage = deps.storage;
-    this.#content = deps.content;
+    this.#content = deps.content && this.#tagFailures(deps.content);
     this.#calculator = deps.calculator;
     this.#chain = deps.chain;
     this.#bundles = deps.bundles ?? new InlineBundleBuilder(deps.storage, deps.calculator);
@@ -443,12 +445,51 @@ export class BatchPipeline {
       nextAttemptAtMs: this.#common.clock.nowMs() + delay,
       error: message,
     });
-    if (b.state === "sealed") this.#common.metrics.ipfsFailures.inc();
+    // by what failed, not by the batch's state (review: the registry out of reach while a batch was
+    // `sealed` counted as IPFS failures, and an adoption's IPFS read in `signed` as chain ones)
+    if (this.#fromIpfs(err)) this.#common.metrics.ipfsFailures.inc();
     else this.#common.metrics.chainFailures.inc();
     this.#log.warn(
       { batch: b.id, state: b.state, attempts, retryInMs: delay, err: message },
       "batch step failed; will retry",
     );
+  }
+
+  /** `store` with every error its calls throw remembered in `#ipfsErrors`. */
+  #tagFailures(store: ContentStore): ContentStore {
+    const tagged = this.#ipfsErrors;
+    return new Proxy(store, {
+      get(target, key) {
+        const value: unknown = Reflect.get(target, key, target);
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          try {
+            const out = (value as (...a: unknown[]) => unknown).apply(target, args);
+            return out instanceof Promise
+              ? out.catch((err: unknown) => {
+                  if (typeof err === "object" && err !== null) tagged.add(err);
+                  throw err;
+                })
+              : out;
+          } catch (err) {
+            if (typeof err === "object" && err !== null) tagged.add(err);
+            throw err;
+          }
+        };
+      },
+    });
+  }
+
+  /** Whether `err`, or an error it was caused by, came from the content store (an IPFS failure). */
+  #fromIpfs(err: unknown): boolean {
+    for (
+      let e = err, depth = 0;
+      typeof e === "object" && e !== null && depth < 8;
+      e = (e as { cause?: unknown }).cause, depth++
+    ) {
+      if (this.#ipfsErrors.has(e) || e instanceof IpfsError || e instanceof CorruptBlockError) return true;
+    }
+    return false;
   }
 
   /** sealed → pinned: evidence bundle (sdk) with Merkle root and totals, pinned to IPFS; header fixed. */

@@ -83,7 +83,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     ipfsFailures: new Counter({
       name: "carbonproof_oracle_ipfs_failures_total",
-      help: "Failed IPFS attempts",
+      help: "Failed batch steps whose failure came from the IPFS store",
       registers: r,
     }),
     chainSeconds: new Histogram({
@@ -94,7 +94,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     chainFailures: new Counter({
       name: "carbonproof_oracle_chain_failures_total",
-      help: "Failed chain calls (RPC errors, reverts)",
+      help: "Failed batch steps other than IPFS calls (RPC errors, reverts, the DeviceRegistry unread, too few co-signatures)",
       registers: r,
     }),
     correctionsRecorded: new Counter({
