@@ -53,6 +53,9 @@ class FlashRing {
   size_t depth() const { return queue_.size(); }
   uint64_t dropped() const { return dropped_; }
   uint64_t corrupt() const { return corrupt_; }  // records found torn/corrupt since open
+  // Segment files found at open that could not be read (an I/O error): set aside on flash as
+  // unread-<n>.bin, records as they are, for recovery by hand; never deleted, never appended to.
+  uint32_t unreadableSegments() const { return unreadable_; }
   uint64_t bytesUsed() const;                     // segment bytes on flash, including delivered records
   uint64_t capacityBytes() const { return uint64_t{maxSegments_} * segmentBytes_; }
   size_t maxPayload() const { return segmentBytes_ - kRecordHeader; }
@@ -77,7 +80,8 @@ class FlashRing {
   bool dropOldestSegment(std::string* err);
   bool writeMeta();
   // Queues the pending records of segment n; returns the end of its last intact record.
-  uint32_t scanSegment(uint32_t n, uint64_t& maxId, uint32_t& fileBytes);
+  // `readable` false: the file could not be read (nothing queued, fileBytes 0).
+  uint32_t scanSegment(uint32_t n, uint64_t& maxId, uint32_t& fileBytes, bool& readable);
   void deleteDeliveredSegments();
 
   std::string dir_;
@@ -90,6 +94,8 @@ class FlashRing {
   uint64_t dropped_ = 0;
   uint64_t corrupt_ = 0;
   uint32_t metaGen_ = 0;
+  uint32_t lastNumber_ = 0;  // the highest segment number on flash, unreadable ones included
+  uint32_t unreadable_ = 0;
   bool open_ = false;
 };
 
