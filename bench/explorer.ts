@@ -17,8 +17,11 @@
  *      the verdicts, over several fresh browser contexts; median and max.
  *
  * Prints a table (with the machine's load) and, last line, `{"lineageVerifyMs":…,"listP95Ms":…}`
- * (median lineage verification of the certificate; p95 over all list pages). A benchmark,
- * not a test: no thresholds are enforced here.
+ * (median lineage verification of the certificate; p95 over all list pages). No thresholds are
+ * enforced here, but a run whose figures would not mean what they say exits 1 (after the table
+ * and the JSON), with the figure null: listP95Ms when a list page answered other than 200/307;
+ * lineageVerifyMs when a certificate run failed to load, showed a FAIL verdict, had data-ok other
+ * than "true" or no numeric data-verify-ms (the same on the credit's page fails the run too).
  *
  * Options: --runs N (list GETs per page, 50), --lineage-runs N (5), --attestations N (100),
  * --readings N (per attestation, 1000). Uses NEXT_DIST_DIR's build when set (see docs/web.md);
@@ -94,17 +97,17 @@ async function waitIndexed(stack: Stack, scenario: ExplorerScenario): Promise<nu
   );
 }
 
-type ListResult = { page: string; status: number; samples: number[]; bytes: number };
+type ListResult = { page: string; status: number; samples: number[]; bytes: number; failed: boolean };
 
 /**
  * Sequential GETs in rounds, each round every page once (round-robin), so that whatever the
  * server does in the background (indexer polls, GC) falls on all pages alike rather than on
  * whichever page happens to be measured first. A page that answers neither 200 nor 307 (a
- * search with one hit redirects to its page; that response is what is timed) drops out.
+ * search with one hit redirects to its page; that response is what is timed) is marked failed
+ * and no longer requested: the run fails and has no listP95Ms.
  */
 async function timeLists(webUrl: string, paths: string[]): Promise<ListResult[]> {
-  const results: ListResult[] = paths.map((page) => ({ page, status: 0, samples: [], bytes: 0 }));
-  const failed = new Set<number>();
+  const results: ListResult[] = paths.map((page) => ({ page, status: 0, samples: [], bytes: 0, failed: false }));
   const get = async (r: ListResult) => {
     const t = performance.now();
     const res = await fetch(`${webUrl}${r.page}`, { redirect: "manual" });
@@ -115,10 +118,10 @@ async function timeLists(webUrl: string, paths: string[]): Promise<ListResult[]>
     return res.status === 200 || res.status === 307 ? elapsed : undefined;
   };
   for (let round = 0; round < WARMUP + RUNS; round++)
-    for (const [i, r] of results.entries()) {
-      if (failed.has(i)) continue;
+    for (const r of results) {
+      if (r.failed) continue;
       const elapsed = await get(r);
-      if (elapsed === undefined) failed.add(i);
+      if (elapsed === undefined) r.failed = true;
       else if (round >= WARMUP) r.samples.push(elapsed);
     }
   for (const r of results) r.samples.sort((x, y) => x - y);
@@ -129,7 +132,10 @@ const labelOf = (page: string) =>
   page.startsWith("/explorer/search") ? "/explorer/search?q=<reading digest> (307)" : page;
 
 type LineageRun = {
+  /** data-verify-ms as a number; NaN when the attribute is missing or not a number */
   verifyMs: number;
+  /** the attribute as the page set it (null: missing) */
+  verifyMsAttr: string | null;
   wallMs: number;
   ok: string | null;
   links: number;
@@ -151,13 +157,16 @@ async function timeLineage(browser: Browser, url: string, runs: number): Promise
       const lineage = page.locator('[data-testid="lineage"][data-state="done"]');
       await lineage.waitFor({ timeout: LINEAGE_TIMEOUT_MS });
       const wallMs = performance.now() - t;
-      const verifyMs = Number(await lineage.getAttribute("data-verify-ms"));
+      const verifyMsAttr = await lineage.getAttribute("data-verify-ms");
+      // Number(null) and Number("") are 0: a missing attribute must not read as 0 ms
+      const verifyMs = verifyMsAttr === null || verifyMsAttr.trim() === "" ? NaN : Number(verifyMsAttr);
       const ok = await lineage.getAttribute("data-ok");
       const verdicts = await page
         .locator("[data-link][data-verdict]")
         .evaluateAll((els) => els.map((e) => e.getAttribute("data-verdict")));
       out.push({
         verifyMs,
+        verifyMsAttr,
         wallMs,
         ok,
         links: verdicts.length,
@@ -172,6 +181,19 @@ async function timeLineage(browser: Browser, url: string, runs: number): Promise
     }
   }
   return out;
+}
+
+/**
+ * Why a lineage's timings do not stand: it failed to load, a run showed a FAIL verdict, had
+ * data-ok other than "true", or no numeric data-verify-ms. Empty when they stand.
+ */
+function lineageProblems(runs: LineageRun[] | string): string[] {
+  if (typeof runs === "string") return [runs];
+  return runs.flatMap((r, i) => [
+    ...(r.fail > 0 ? [`run ${i + 1}: ${r.fail} FAIL verdicts`] : []),
+    ...(r.ok !== "true" ? [`run ${i + 1}: data-ok ${r.ok ?? "missing"}`] : []),
+    ...(Number.isFinite(r.verifyMs) ? [] : [`run ${i + 1}: data-verify-ms ${r.verifyMsAttr ?? "missing"}`]),
+  ]);
 }
 
 /**
@@ -260,7 +282,9 @@ async function main(): Promise<void> {
     log(`timing ${lists.length} list pages: ${WARMUP} warm-up + ${RUNS} rounds`);
     const listResults = ONLY_LINEAGE ? [] : await timeLists(stack.webUrl, lists);
     const all = listResults.flatMap((r) => r.samples).sort((a, b) => a - b);
-    const listP95Ms = quantile(all, 0.95);
+    const failedLists = listResults.filter((r) => r.failed);
+    // over every page or not at all: a p95 without the pages that failed would flatter it
+    const listP95Ms = failedLists.length ? NaN : quantile(all, 0.95);
 
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
     if (PROFILE) await profileLineage(browser, `${stack.webUrl}/audit/certificate/${s.certificateId}`, PROFILE);
@@ -307,7 +331,7 @@ async function main(): Promise<void> {
           `${lpad(ms(quantile(r.samples, 0.5)), 8)} ${lpad(ms(quantile(r.samples, 0.95)), 8)} ${lpad(ms(r.samples.at(-1) ?? NaN), 8)}`,
       );
     }
-    const missing = listResults.filter((r) => r.samples.length === 0);
+
     // a page without samples (none timed, or failed) never counts as the slowest
     const p95Of = (r: ListResult) => (r.samples.length ? quantile(r.samples, 0.95) : -Infinity);
     const worst: ListResult = listResults.reduce((w, r) => (p95Of(r) > p95Of(w) ? r : w), {
@@ -315,11 +339,12 @@ async function main(): Promise<void> {
       status: 0,
       samples: [],
       bytes: 0,
+      failed: false,
     });
     rows.push(
       `  ${pad("all pages", 40)} ${lpad("", 5)} ${lpad("", 7)} ${lpad(ms(quantile(all, 0.5)), 8)} ${lpad(ms(listP95Ms), 8)} ${lpad(ms(all.at(-1) ?? NaN), 8)}` +
-        (missing.length
-          ? `   (not counted, failed: ${missing.map((r) => `${r.page} HTTP ${r.status}`).join(", ")})`
+        (failedLists.length
+          ? `   (no p95: failed ${failedLists.map((r) => `${labelOf(r.page)} HTTP ${r.status}`).join(", ")})`
           : ""),
     );
     rows.push(
@@ -343,13 +368,23 @@ async function main(): Promise<void> {
     rows.push(lineageRow(`/audit/certificate/<id>`, certificate));
     rows.push(lineageRow(`/audit/credit/${s.creditTokenId}`, credit));
     rows.push("  (issue 8 asks < 3 s for the lineage of a credit backed by 10,000 readings)");
+    const certificateProblems = lineageProblems(certificate);
+    const problems = [
+      ...failedLists.map((r) => `list page ${labelOf(r.page)} answered HTTP ${r.status}`),
+      ...certificateProblems.map((p) => `certificate lineage: ${p}`),
+      ...lineageProblems(credit).map((p) => `credit lineage: ${p}`),
+    ];
+    if (problems.length) rows.push("", `NOT A CLEAN RUN (exit 1): ${problems.join("; ")}`);
     process.stdout.write(rows.join("\n") + "\n");
 
     const lineageVerifyMs =
-      typeof certificate === "string" ? null : Math.round(median(certificate.map((r) => r.verifyMs)));
+      typeof certificate === "string" || certificateProblems.length
+        ? null
+        : Math.round(median(certificate.map((r) => r.verifyMs)));
     process.stdout.write(
       `${JSON.stringify({ lineageVerifyMs, listP95Ms: Number.isFinite(listP95Ms) ? Math.round(listP95Ms * 10) / 10 : null })}\n`,
     );
+    if (problems.length) process.exitCode = 1;
   } finally {
     await browser?.close();
     await stack.stop();
