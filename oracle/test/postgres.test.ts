@@ -5,13 +5,16 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { on } from "node:events";
+import { createRequire } from "node:module";
 import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import pg from "pg";
-import { numberPlaceholders, PG_MIGRATIONS, PostgresStorage } from "../src/storage/postgres.ts";
-import { PgBridge } from "../src/storage/pg-bridge.ts";
+import { numberPlaceholders, PG_MIGRATIONS, PostgresStorage, WRITE_LOCK_KEY } from "../src/storage/postgres.ts";
+import { PgBridge, serverTimeouts } from "../src/storage/pg-bridge.ts";
+import type { ReadingRow, Row } from "../src/storage/sql-storage.ts";
 import { storedReading } from "./fixtures.ts";
 import { postgresMissing, startPostgres, sweepOrphanServers, type PostgresServer } from "./postgres-harness.ts";
 import { runOracleCli } from "./helpers.ts";
@@ -22,6 +25,56 @@ test("? placeholders are numbered $1, $2, … outside quoted text", () => {
     "SELECT $1 AS a, '?' AS b, x || ' ? ' FROM t WHERE y = $2 AND z IN ($3,$4)",
   );
 });
+
+/** A client of the tests' own on `url` (an administrator's session beside the node's). */
+async function adminOf(url: string): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  return c;
+}
+
+/** Gives the database at `url` defaults of its own (`ALTER DATABASE … SET`), for the sessions opened after. */
+async function alterDatabase(url: string, ...settings: string[]): Promise<void> {
+  const admin = await adminOf(url);
+  try {
+    const name = new URL(url).pathname.slice(1);
+    for (const setting of settings) await admin.query(`ALTER DATABASE ${name} SET ${setting}`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Waits until `done()` holds, checking every 100 ms; fails after `ms`. */
+async function until(what: string, done: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await done())) {
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The sessions on `admin`'s database other than its own that run a statement or sit inside a transaction. */
+async function busySessions(admin: pg.Client): Promise<{ pid: number; state: string; query: string }[]> {
+  const { rows } = await admin.query(
+    `SELECT pid, state, query FROM pg_stat_activity
+      WHERE datname = current_database() AND pid <> pg_backend_pid()
+        AND (state = 'active' OR state LIKE 'idle in transaction%')`,
+  );
+  return rows as { pid: number; state: string; query: string }[];
+}
+
+/** The advisory locks held or waited for on `admin`'s server (the writers' lock among them). */
+async function advisoryLocks(admin: pg.Client): Promise<number> {
+  const { rows } = await admin.query(`SELECT COUNT(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'`);
+  return (rows[0] as { n: number }).n;
+}
+
+/** PostgreSQL storage whose connection (bridge) a test may reach, as the storage's own statements use it. */
+class ReachableStorage extends PostgresStorage {
+  get bridge(): PgBridge {
+    return (this.sql as unknown as { bridge: PgBridge }).bridge;
+  }
+}
 
 describe("PostgreSQL storage on a real server", { skip: postgresMissing ?? false }, () => {
   let server: PostgresServer;
@@ -218,6 +271,86 @@ describe("PostgreSQL storage on a real server", { skip: postgresMissing ?? false
     }
   });
 
+  test("each session sets what durability and the writers' order rest on, whatever the database's defaults: synchronous_commit on, read committed, the server's own timeouts", async () => {
+    const url = await server.createDatabase();
+    await alterDatabase(
+      url,
+      "synchronous_commit = off",
+      "default_transaction_isolation = 'repeatable read'",
+      "statement_timeout = 0",
+    );
+    const seen: Row[] = [];
+    const settings = `SELECT current_setting('synchronous_commit') AS sync, current_setting('transaction_isolation') AS isolation`;
+    // what a group commit's own transaction runs with, read between its statements
+    class Probe extends PostgresStorage {
+      protected override insertReadings(rows: readonly ReadingRow[]): boolean[] {
+        seen.push(this.sql.get(settings)!);
+        return super.insertReadings(rows);
+      }
+    }
+    const s = new Probe(url);
+    try {
+      const out = s.commitIngest([storedReading("d1", 1, 10)], [], { windowS: 60, nowMs: 0 });
+      assert.equal(out.readings[0]!.status, "stored");
+      assert.deepEqual(seen, [{ sync: "on", isolation: "read committed" }], "inside a durable group commit");
+    } finally {
+      s.close();
+    }
+    const bridge = new PgBridge(url);
+    try {
+      const { rows } = bridge.query(
+        `${settings}, current_setting('statement_timeout') AS statement, current_setting('idle_in_transaction_session_timeout') AS idle`,
+      );
+      // outside a transaction too; the bridge's default timeout is 60 s
+      assert.deepEqual(rows, [{ sync: "on", isolation: "read committed", statement: "55s", idle: "1min" }]);
+    } finally {
+      bridge.close();
+    }
+    assert.deepEqual(serverTimeouts(1000), { statementTimeoutMs: 800, idleInTxTimeoutMs: 1000 });
+    assert.deepEqual(serverTimeouts(600_000), { statementTimeoutMs: 595_000, idleInTxTimeoutMs: 600_000 });
+  });
+
+  test("a writer that waited for the writers' lock reads what the writer before it committed, whatever the database's default isolation: its reading joins the batch opened meanwhile", async () => {
+    const url = await server.createDatabase();
+    await alterDatabase(url, "default_transaction_isolation = 'repeatable read'");
+    const s = new PostgresStorage(url, { timeoutMs: 10_000 });
+    // the writer before it, on a thread of its own (this one waits in the group commit): it holds
+    // the lock until the group commit waits for it, then opens the window's batch and lets it go
+    const before = new Worker(
+      `const { workerData, parentPort } = require("node:worker_threads");
+       const pg = require(workerData.pg);
+       (async () => {
+         const c = new pg.Client({ connectionString: workerData.url });
+         await c.connect();
+         await c.query("SELECT pg_advisory_lock($1)", [workerData.key]);
+         parentPort.postMessage("locked");
+         while ((await c.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).rows.length === 0)
+           await new Promise((r) => setTimeout(r, 50));
+         const { rows } = await c.query("INSERT INTO batches (facility_id, period_start, period_end, state, created_at_ms, updated_at_ms) VALUES ('f1', 0, 60, 'open', 0, 0) RETURNING id");
+         await c.query("SELECT pg_advisory_unlock($1)", [workerData.key]);
+         await c.end();
+         parentPort.postMessage({ batch: Number(rows[0].id) });
+       })().catch((err) => parentPort.postMessage({ error: String(err) }));`,
+      { eval: true, workerData: { url, key: WRITE_LOCK_KEY, pg: createRequire(import.meta.url).resolve("pg") } },
+    );
+    try {
+      const messages = on(before, "message");
+      assert.equal((await messages.next()).value[0], "locked");
+      const out = s.commitIngest([storedReading("w1", 1, 20)], [], { windowS: 60, nowMs: 0 });
+      const opened = (await messages.next()).value[0] as { batch?: number; error?: string };
+      assert.equal(opened.error, undefined);
+      assert.equal(out.readings[0]!.status, "stored");
+      assert.deepEqual(
+        s.listBatches({}).map((b) => [b.id, b.readingCount]),
+        [[opened.batch, 1]],
+        "the batch opened while it waited, no second one",
+      );
+    } finally {
+      s.close();
+      await before.terminate();
+    }
+  });
+
   test("a transaction whose connection is lost fails to its end, COMMIT included; after its ROLLBACK a new connection is made", async () => {
     const url = await server.createDatabase();
     new PostgresStorage(url).close();
@@ -238,16 +371,141 @@ describe("PostgreSQL storage on a real server", { skip: postgresMissing ?? false
     }
   });
 
-  test("a statement slower than the timeout fails with what happened; its late reply is not taken for the next one's", async () => {
-    const bridge = new PgBridge(await server.createDatabase(), { timeoutMs: 300 });
+  test("a statement slower than the timeout is cancelled by the server just before it (statement_timeout): a group commit behind another session's lock fails, leaves no session running or inside a transaction, and the next one runs", async () => {
+    const url = await server.createDatabase();
+    const s = new PostgresStorage(url, { timeoutMs: 1000 });
+    const admin = await adminOf(url);
     try {
-      assert.throws(() => bridge.query("SELECT pg_sleep(1) AS slow"), /did not answer within 300 ms/);
-      // the client thread still runs the slow one; the next call waits for its own reply
-      assert.throws(() => bridge.query("SELECT 1 AS one"), /did not answer within/);
-      await new Promise((r) => setTimeout(r, 1200));
-      assert.deepEqual(bridge.query("SELECT 2 AS two").rows, [{ two: 2 }]);
+      // another session holds the writers' lock past the group commit's timeout
+      await admin.query("SELECT pg_advisory_lock($1)", [WRITE_LOCK_KEY]);
+      assert.throws(
+        () => s.commitIngest([storedReading("t1", 1, 10)], [], { windowS: 60, nowMs: 0 }),
+        (err: Error) => {
+          assert.match(
+            err.message,
+            /^PostgreSQL at postgres:\/\/127\.0\.0\.1:\d+\/… cancelled a statement still running after 800 ms \(statement_timeout, set just under this connection's timeout of 1 s\): the server is overloaded, or another session holds a lock it waited for \(see pg_stat_activity\)$/,
+          );
+          assert.equal((err as Error & { code?: string }).code, "57014");
+          return true;
+        },
+      );
+      // no lock request left waiting, no transaction left open to take the lock once it is free
+      assert.deepEqual(await busySessions(admin), []);
+      await admin.query("SELECT pg_advisory_unlock($1)", [WRITE_LOCK_KEY]);
+      assert.equal(await advisoryLocks(admin), 0, "the writers' lock is free");
+      const t0 = performance.now();
+      assert.equal(
+        s.commitIngest([storedReading("t1", 1, 10)], [], { windowS: 60, nowMs: 0 }).readings[0]!.status,
+        "stored",
+      );
+      assert.ok(performance.now() - t0 < 1000, "the next group commit runs at once");
+    } finally {
+      s.close();
+      await admin.end();
+    }
+    // outside a transaction: the connection stays, and answers the next call at once
+    const bridge = new PgBridge(url, { timeoutMs: 300 });
+    try {
+      const before = bridge.query("SELECT pg_backend_pid() AS pid").rows[0]!.pid;
+      assert.throws(
+        () => bridge.query("SELECT pg_sleep(2) AS slow"),
+        /cancelled a statement still running after 240 ms/,
+      );
+      const t0 = performance.now();
+      assert.deepEqual(bridge.query("SELECT 2 AS two, pg_backend_pid() AS pid").rows, [{ two: 2, pid: before }]);
+      assert.ok(performance.now() - t0 < 1000, "answered at once, on the same connection");
     } finally {
       bridge.close();
+    }
+  });
+
+  test("a server that stops answering inside a transaction: past the timeout its connection is closed and the transaction lost (its COMMIT fails, and ends it, as a ROLLBACK not answered does), the next call runs at once on a new connection, and the stopped session's lock is freed once it runs again", async () => {
+    const url = await server.createDatabase();
+    new PostgresStorage(url).close();
+    const bridge = new PgBridge(url, { timeoutMs: 1000 });
+    const admin = await adminOf(url);
+    let stopped = 0;
+    try {
+      const pid = bridge.query("SELECT pg_backend_pid() AS pid").rows[0]!.pid as number;
+      bridge.query("BEGIN");
+      bridge.query(`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
+      bridge.query("INSERT INTO meta (key, value) VALUES ('k1', 'v')");
+      // its session hangs (as a server that stopped answering, or a network that dropped it)
+      process.kill(pid, "SIGSTOP");
+      stopped = pid;
+      assert.throws(
+        () => bridge.query("INSERT INTO meta (key, value) VALUES ('k2', 'v')"),
+        /did not answer within 1 s: the connection was closed, and the next call makes a new one/,
+      );
+      assert.throws(
+        () => bridge.query("COMMIT"),
+        /lost inside a transaction .*no answer within 1000 ms/,
+        "never taken for committed",
+      );
+      const t0 = performance.now();
+      const next = bridge.query("SELECT pg_backend_pid() AS pid").rows[0]!.pid as number;
+      assert.notEqual(next, pid, "a new connection");
+      assert.ok(performance.now() - t0 < 1000, "not queued behind the stopped statement");
+      process.kill(pid, "SIGCONT");
+      stopped = 0;
+      // running again, the session finds its client gone and ends, rolling its transaction back
+      await until(
+        "the stopped session ends",
+        async () => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [pid])).rows.length === 0,
+      );
+      assert.equal(await advisoryLocks(admin), 0, "the writers' lock is free");
+      bridge.query("BEGIN");
+      bridge.query(`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
+      bridge.query("INSERT INTO meta (key, value) VALUES ('k3', 'v')");
+      bridge.query("COMMIT");
+      assert.deepEqual(
+        bridge.query("SELECT key FROM meta ORDER BY key").rows,
+        [{ key: "k3" }],
+        "nothing of the lost one",
+      );
+      // a ROLLBACK the server does not answer ends the transaction too
+      const pid2 = bridge.query("SELECT pg_backend_pid() AS pid").rows[0]!.pid as number;
+      bridge.query("BEGIN");
+      process.kill(pid2, "SIGSTOP");
+      stopped = pid2;
+      assert.throws(() => bridge.query("ROLLBACK"), /did not answer within 1 s/);
+      assert.notEqual(bridge.query("SELECT pg_backend_pid() AS pid").rows[0]!.pid, pid2, "a new connection");
+      process.kill(pid2, "SIGCONT");
+      stopped = 0;
+    } finally {
+      if (stopped) process.kill(stopped, "SIGCONT");
+      bridge.close();
+      await admin.end();
+    }
+  });
+
+  test("a transaction cut while its statement and ROLLBACK waited (its session terminated under them) ends with them: the next calls and group commits of that connection run", async () => {
+    const url = await server.createDatabase();
+    const s = new ReachableStorage(url, { timeoutMs: 1000 });
+    const admin = await adminOf(url);
+    try {
+      const bridge = s.bridge;
+      const pid = bridge.query("SELECT pg_backend_pid() AS pid").rows[0]!.pid as number;
+      // as a group commit: BEGIN, the writers' lock, then a statement slower than the timeout and
+      // the ROLLBACK its caller sends after it
+      bridge.query("BEGIN");
+      bridge.query(`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
+      assert.throws(() => bridge.query("SELECT pg_sleep(3)"));
+      try {
+        bridge.query("ROLLBACK");
+      } catch {
+        // as PgDriver's: a ROLLBACK that fails is left
+      }
+      // the operator restarts the server, or terminates the session
+      await admin.query("SELECT pg_terminate_backend($1)", [pid]);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(bridge.query("SELECT 1 AS one").rows, [{ one: 1 }]);
+      const out = s.commitIngest([storedReading("x1", 1, 10)], [], { windowS: 60, nowMs: 0 });
+      assert.equal(out.readings[0]!.status, "stored");
+      assert.equal(s.maxSeq("x1"), 1);
+    } finally {
+      s.close();
+      await admin.end();
     }
   });
 

@@ -1,10 +1,11 @@
 import { urlForMessages } from "../url-scrub.ts";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 
+/** A request to the client thread; not answered within `timeoutMs`, its connection is closed (TIMEOUT). */
 export type BridgeRequest =
-  | { id: number; op: "connect" }
-  | { id: number; op: "close" }
-  | { id: number; op: "query"; sql: string; args: unknown[]; simple?: boolean };
+  | { id: number; timeoutMs: number; op: "connect" }
+  | { id: number; timeoutMs: number; op: "close" }
+  | { id: number; timeoutMs: number; op: "query"; sql: string; args: unknown[]; simple?: boolean };
 export type BridgeReply =
   | { id: number; ok: true; rows: Record<string, unknown>[]; rowCount: number }
   | { id: number; ok: false; message: string; code?: string; detail?: string };
@@ -41,18 +42,43 @@ export function connectHint(err: unknown): string {
 }
 
 /**
+ * The server's own limits on a session of a bridge whose calls time out after `timeoutMs`:
+ * `statement_timeout` a little under it (a fifth of it, at most 5 s, left for the server's error
+ * to come back before the bridge gives up), so that the server cancels a statement that runs too
+ * long, or waits too long for a lock, instead of running it on after the caller was told it
+ * failed; and `idle_in_transaction_session_timeout` as long as the bridge's timeout, since no
+ * caller waits longer than that between two statements of a transaction.
+ */
+export function serverTimeouts(timeoutMs: number): { statementTimeoutMs: number; idleInTxTimeoutMs: number } {
+  return {
+    statementTimeoutMs: Math.max(1, timeoutMs - Math.min(5_000, Math.ceil(timeoutMs / 5))),
+    idleInTxTimeoutMs: Math.max(1, timeoutMs),
+  };
+}
+
+/** How long after a call's timeout the calling thread still waits for the client thread's answer to it. */
+const REPLY_GRACE_MS = 2_000;
+
+const duration = (ms: number) => (ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`);
+
+/**
  * Synchronous calls to PostgreSQL from any thread: the `pg` client runs on a thread of its own
  * (storage/pg-bridge-worker.ts), and the calling thread waits for each reply on a shared flag
  * (`Atomics.wait`), then takes it with `receiveMessageOnPort`. It is what lets one storage
  * logic (storage/sql-storage.ts, synchronous, as `node:sqlite` is) run on PostgreSQL too. The
  * node's hot writes (group commits) run on the ingest writer thread, so its main thread waits
  * only for its own few reads and writes.
+ *
+ * A call not answered within the timeout fails, and its connection is closed (the next call makes
+ * a new one); a statement that runs too long is cancelled by the server a little before that
+ * (`serverTimeouts`). Either way nothing of it runs on after its caller was told it failed.
  */
 export class PgBridge {
   readonly #worker: Worker;
   readonly #port: MessagePort;
   readonly #signal: Int32Array;
   readonly #timeoutMs: number;
+  readonly #statementTimeoutMs: number;
   readonly #where: string;
   #next = 0;
   #closed = false;
@@ -72,6 +98,8 @@ export class PgBridge {
     this.#timeoutMs = opts.timeoutMs ?? 60_000;
     this.#where = urlForMessages(url, "storage.url");
     const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+    const limits = serverTimeouts(this.#timeoutMs);
+    this.#statementTimeoutMs = limits.statementTimeoutMs;
     this.#worker = new Worker(new URL("./pg-bridge-worker.ts", import.meta.url), {
       workerData: {
         url,
@@ -79,6 +107,7 @@ export class PgBridge {
         flag,
         connectTimeoutMs,
         applicationName: opts.applicationName ?? "carbonproof-oracle",
+        ...limits,
       },
       transferList: [port2],
       // No heap limit unless asked: on a connection that reads whole batches, one could stop the
@@ -138,25 +167,34 @@ export class PgBridge {
   ): Extract<BridgeReply, { ok: true }> {
     const id = this.#next++;
     Atomics.store(this.#signal, 0, 0);
-    this.#port.postMessage({ ...req, id });
-    const deadline = Date.now() + timeoutMs;
+    this.#port.postMessage({ ...req, id, timeoutMs });
+    const timedOut = (closed: boolean) =>
+      new PgError(
+        `PostgreSQL at ${this.#where} did not answer within ${duration(timeoutMs)}${closed ? ": the connection was closed, and the next call makes a new one" : ", nor did its client thread"}`,
+        "TIMEOUT",
+      );
+    // the client thread answers TIMEOUT itself once it closed the connection; this deadline is for
+    // a client thread that does not answer at all
+    const deadline = Date.now() + timeoutMs + REPLY_GRACE_MS;
     for (;;) {
       const m = receiveMessageOnPort(this.#port);
       if (m) {
         const reply = m.message as BridgeReply;
         if (reply.id !== id) continue; // the late reply of a call that timed out
         if (!reply.ok) {
+          if (reply.code === "TIMEOUT") throw timedOut(true);
+          if (reply.code === "57014" && /statement timeout/.test(reply.message))
+            throw new PgError(
+              `PostgreSQL at ${this.#where} cancelled a statement still running after ${duration(this.#statementTimeoutMs)} (statement_timeout, set just under this connection's timeout of ${duration(this.#timeoutMs)}): the server is overloaded, or another session holds a lock it waited for (see pg_stat_activity)`,
+              reply.code,
+            );
           const text = reply.detail ? `${reply.message} (${reply.detail})` : reply.message;
           throw new PgError(text, reply.code);
         }
         return reply;
       }
       const left = deadline - Date.now();
-      if (left <= 0)
-        throw new PgError(
-          `PostgreSQL at ${this.#where} did not answer within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}`,
-          "TIMEOUT",
-        );
+      if (left <= 0) throw timedOut(false);
       // in slices, to notice a client thread that stopped (its threadId turns -1 before any event,
       // which this thread, waiting, could not receive); a reply it posted first was taken above
       if (this.#worker.threadId === -1) {

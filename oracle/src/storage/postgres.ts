@@ -7,9 +7,11 @@
  *   reading joins is looked up and created in one step no other writer interleaves with, and a
  *   reading's `rowid` (a BIGSERIAL) grows in commit order, which the bundle cursor relies on
  *   (batch/window-bundles.ts).
- * - A commit returns once PostgreSQL has flushed it (`synchronous_commit` as the server has it,
- *   `on` by default): an acknowledged reading is on the server's disk. `storage.synchronous`
- *   is SQLite's and does not apply.
+ * - A commit returns once PostgreSQL has flushed it: every session sets `synchronous_commit = on`
+ *   and `default_transaction_isolation = 'read committed'` (storage/pg-bridge-worker.ts) over what
+ *   the server, database or role set, so an acknowledged reading is on the server's disk, and a
+ *   writer reads what the writer before it committed. `storage.synchronous` is SQLite's and does
+ *   not apply.
  * - Text sorted by the database (a batch's readings in digest order, which is its Merkle leaf
  *   order) uses the "C" collation, bytewise as in SQLite, whatever the database's locale.
  */
@@ -253,9 +255,11 @@ class PgDriver implements SqlDriver {
   }
   #within<T>(begin: string, lock: boolean, fn: () => T): T {
     if (this.#inTx) return fn();
-    this.bridge.query(begin);
     this.#inTx = true;
     try {
+      // in the try: a BEGIN that failed, or timed out, is followed by a ROLLBACK too (answered at
+      // once when there is no connection left to hold a transaction)
+      this.bridge.query(begin);
       if (lock) this.bridge.query(`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
       const out = fn();
       this.bridge.query("COMMIT");
@@ -271,15 +275,19 @@ class PgDriver implements SqlDriver {
       this.#inTx = false;
     }
   }
+  // Read committed, named here as well as set for the session: each statement after the advisory
+  // lock reads what the writer before this one committed; a snapshot (repeatable read) would be
+  // taken by the lock's statement, before the lock was granted, and miss it.
   tx<T>(fn: () => T): T {
-    return this.#within("BEGIN", true, fn);
+    return this.#within("BEGIN ISOLATION LEVEL READ COMMITTED", true, fn);
   }
   write<T>(fn: () => T): T {
-    return this.#within("BEGIN", true, fn);
+    return this.#within("BEGIN ISOLATION LEVEL READ COMMITTED", true, fn);
   }
   read<T>(fn: () => T): T {
     return this.#within("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", false, fn);
   }
+  /** Every commit is flushed: each session sets `synchronous_commit = on` (storage/pg-bridge-worker.ts). */
   durable<T>(fn: () => T): T {
     return fn();
   }
