@@ -6,43 +6,10 @@ import { readingDigestHex } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
 import { MemoryDeviceDirectory } from "../src/devices/directory.ts";
 import { HeliaStore } from "../src/ipfs/helia.ts";
-import { IpfsError, type ContentStore } from "../src/ipfs/store.ts";
+import { SwitchedStore } from "./switched-store.ts";
 import { HardhatNode, ORACLE_KEY, deploy, type Deployment } from "./chain-harness.ts";
 import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
 import { tempDir, waitFor } from "./helpers.ts";
-
-/** A real Helia store behind a switch: while `down`, every call fails as an unreachable IPFS node would. */
-class SwitchedStore implements ContentStore {
-  readonly kind = "helia" as const;
-  readonly searchesNetwork = false;
-  down = false;
-  failures = 0;
-  readonly inner: HeliaStore;
-  constructor(inner: HeliaStore) {
-    this.inner = inner;
-  }
-  #check(): void {
-    if (this.down) {
-      this.failures++;
-      throw new IpfsError("connect ECONNREFUSED (IPFS switched off by the test)");
-    }
-  }
-  async addAndPin(bytes: Uint8Array, opts?: { signal?: AbortSignal }) {
-    this.#check();
-    return this.inner.addAndPin(bytes, opts);
-  }
-  async get(cid: string) {
-    this.#check();
-    return this.inner.get(cid);
-  }
-  async isPinned(cid: string) {
-    this.#check();
-    return this.inner.isPinned(cid);
-  }
-  close() {
-    return this.inner.close();
-  }
-}
 
 /** A TCP relay to the Hardhat node that can cut the line (the chain "goes away" and comes back with its state). */
 class Relay {

@@ -7,7 +7,7 @@ import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { createApiKey } from "../src/api/keys.ts";
 import { HeliaStore } from "../src/ipfs/helia.ts";
-import { IpfsError, type ContentStore } from "../src/ipfs/store.ts";
+import { SwitchedStore } from "./switched-store.ts";
 import { deviceInfo, electricity, makeDevice, testNode } from "./fixtures.ts";
 import { waitFor } from "./helpers.ts";
 
@@ -134,43 +134,6 @@ test("another process holding SQLite's write lock: /ready names storage, the mai
     await node.close();
   }
 });
-
-/** A real Helia store behind a switch (Kubo restarting): while `down`, every call fails; pins that succeed are kept in `pinned`. */
-class SwitchedStore implements ContentStore {
-  readonly kind = "helia" as const;
-  readonly searchesNetwork = false;
-  down = false;
-  failures = 0;
-  /** the bytes of every pin that succeeded, in order */
-  readonly pinned: string[] = [];
-  readonly inner: HeliaStore;
-  constructor(inner: HeliaStore) {
-    this.inner = inner;
-  }
-  #check(): void {
-    if (this.down) {
-      this.failures++;
-      throw new IpfsError("connect ECONNREFUSED (IPFS switched off by the test)");
-    }
-  }
-  async addAndPin(bytes: Uint8Array, opts?: { signal?: AbortSignal }) {
-    this.#check();
-    const cid = await this.inner.addAndPin(bytes, opts);
-    this.pinned.push(Buffer.from(bytes).toString());
-    return cid;
-  }
-  async get(cid: string) {
-    this.#check();
-    return this.inner.get(cid);
-  }
-  async isPinned(cid: string) {
-    this.#check();
-    return this.inner.isPinned(cid);
-  }
-  close() {
-    return this.inner.close();
-  }
-}
 
 test("one evidence pin failed while IPFS restarted and nothing else to pin: a probe pin clears the failure, so /ready stays 200; while IPFS stays down it turns 503", async () => {
   const meter = makeDevice("kangaita-meter-3");

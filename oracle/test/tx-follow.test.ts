@@ -79,6 +79,33 @@ describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => 
     }
   };
   /** Each test sends its facility one reading: one batch. */
+  /**
+   * The admin takes PAUSER_ROLE and pauses the registry, both sent at fees above the node's
+   * pending transaction's: the next block mines them ahead of it, which then reverts.
+   */
+  const pauseAheadOfTheNode = async () => {
+    await dep.wallet.writeContract({
+      address: dep.attestationRegistry,
+      abi: attestationRegistryAbi,
+      functionName: "grantRole",
+      args: [keccak256(toHex("PAUSER_ROLE")), dep.admin.address],
+      account: dep.admin,
+      chain: dep.wallet.chain,
+      gas: 100_000n,
+      maxFeePerGas: 4_000_000_000_000n,
+      maxPriorityFeePerGas: 2_000_000_000_000n,
+    });
+    await dep.wallet.writeContract({
+      address: dep.attestationRegistry,
+      abi: attestationRegistryAbi,
+      functionName: "pause",
+      account: dep.admin,
+      chain: dep.wallet.chain,
+      gas: 100_000n,
+      maxFeePerGas: 2_000_000_000_000n,
+      maxPriorityFeePerGas: 1_000_000_000_000n,
+    });
+  };
   const batchOf = (node: Node, d: TestDevice): Batch | undefined =>
     node.storage.listBatches({ facilityId: d.facilityId })[0];
   const waitForState = (node: Node, d: TestDevice, state: Batch["state"], timeoutMs = 60_000) =>
@@ -138,29 +165,9 @@ describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => 
       const sent = await waitForState(node, meters.reorg, "submitted");
       await waitFor(() => inMempool(sent.txHash!), { what: "the transaction in the mempool" });
       const snapshot = await rpc<string>("evm_snapshot");
-      // the admin may pause the registry (taken back with the rest by the reorg)
-      await dep.wallet.writeContract({
-        address: dep.attestationRegistry,
-        abi: attestationRegistryAbi,
-        functionName: "grantRole",
-        args: [keccak256(toHex("PAUSER_ROLE")), dep.admin.address],
-        account: dep.admin,
-        chain: dep.wallet.chain,
-        gas: 100_000n,
-        maxFeePerGas: 4_000_000_000_000n,
-        maxPriorityFeePerGas: 2_000_000_000_000n,
-      });
-      // the registry paused by a transaction mined ahead of the node's in the same block
-      await dep.wallet.writeContract({
-        address: dep.attestationRegistry,
-        abi: attestationRegistryAbi,
-        functionName: "pause",
-        account: dep.admin,
-        chain: dep.wallet.chain,
-        gas: 100_000n,
-        maxFeePerGas: 2_000_000_000_000n,
-        maxPriorityFeePerGas: 1_000_000_000_000n,
-      });
+      // the registry paused by the admin in the block that mines the node's transaction (taken
+      // back with the rest by the reorg)
+      await pauseAheadOfTheNode();
       await mine(1);
       const reverted = await dep.publicClient.getTransactionReceipt({ hash: sent.txHash as Hex });
       assert.equal(reverted.status, "reverted");
@@ -193,28 +200,8 @@ describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => 
       await publish(node, meters.paused);
       const sent = await waitForState(node, meters.paused, "submitted");
       await waitFor(() => inMempool(sent.txHash!), { what: "the transaction in the mempool" });
-      await dep.wallet.writeContract({
-        address: dep.attestationRegistry,
-        abi: attestationRegistryAbi,
-        functionName: "grantRole",
-        args: [keccak256(toHex("PAUSER_ROLE")), dep.admin.address],
-        account: dep.admin,
-        chain: dep.wallet.chain,
-        gas: 100_000n,
-        maxFeePerGas: 4_000_000_000_000n,
-        maxPriorityFeePerGas: 2_000_000_000_000n,
-      });
       // paused by a transaction mined ahead of the node's in the same block (after its estimate)
-      await dep.wallet.writeContract({
-        address: dep.attestationRegistry,
-        abi: attestationRegistryAbi,
-        functionName: "pause",
-        account: dep.admin,
-        chain: dep.wallet.chain,
-        gas: 100_000n,
-        maxFeePerGas: 2_000_000_000_000n,
-        maxPriorityFeePerGas: 1_000_000_000_000n,
-      });
+      await pauseAheadOfTheNode();
       await mine(1);
       assert.equal((await dep.publicClient.getTransactionReceipt({ hash: sent.txHash as Hex })).status, "reverted");
       const failed = await waitForState(node, meters.paused, "failed");

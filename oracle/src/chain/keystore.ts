@@ -1,11 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID, scryptSync, timingSafeEqual } from "node:crypto";
 import {
   closeSync,
-  constants as fsConstants,
-  copyFileSync,
   existsSync,
   fsyncSync,
-  linkSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -17,7 +14,7 @@ import { dirname, resolve } from "node:path";
 import { bytesToHex, getAddress, hexToBytes, keccak256 } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { z } from "zod";
-import { fsyncPath } from "../storage/backup.ts";
+import { fsyncPath, keepAs } from "../storage/backup.ts";
 
 /**
  * The node's secp256k1 signing key in an encrypted JSON keystore, Web3 Secret Storage v3
@@ -226,28 +223,6 @@ export function rotateKeystore(
     );
   }
   return { account, archived };
-}
-
-/** Whether a `link` failed because the file system has no hard links (not because the name is taken). */
-function noHardLinks(err: unknown): boolean {
-  return ["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EMLINK"].includes((err as NodeJS.ErrnoException).code ?? "");
-}
-
-/** `file` kept under the new name `kept` as well: a hard link, or a synced copy (same mode) where the file system has none. */
-function keepAs(file: string, kept: string): void {
-  try {
-    linkSync(file, kept);
-  } catch (err) {
-    if (!noHardLinks(err)) throw err;
-    try {
-      copyFileSync(file, kept, fsConstants.COPYFILE_EXCL);
-      fsyncPath(kept);
-    } catch (copyErr) {
-      // a copy cut short is no copy (a name already taken is not this copy's to remove)
-      if ((copyErr as NodeJS.ErrnoException).code !== "EEXIST") rmSync(kept, { force: true });
-      throw copyErr;
-    }
-  }
 }
 
 export function readKeystore(path: string): KeystoreJson {

@@ -252,16 +252,23 @@ function noHardLinks(err: unknown): boolean {
 }
 
 /**
- * Keeps `file` under the new name `kept` as well: a hard link, or a synced copy where the file
- * system has none (some FUSE and SMB mounts answer EPERM or ENOTSUP).
+ * Keeps `file` under the new name `kept` as well: a hard link, or a synced copy (same mode) where
+ * the file system has none (some FUSE and SMB mounts answer EPERM or ENOTSUP); a copy cut short
+ * is removed. Backups and `keys rotate` keep the old file so.
  */
-function keepAs(file: string, kept: string): void {
+export function keepAs(file: string, kept: string): void {
   try {
     linkSync(file, kept);
   } catch (err) {
     if (!noHardLinks(err)) throw err;
-    copyFileSync(file, kept, fsConstants.COPYFILE_EXCL);
-    fsyncPath(kept);
+    try {
+      copyFileSync(file, kept, fsConstants.COPYFILE_EXCL);
+      fsyncPath(kept);
+    } catch (copyErr) {
+      // a copy cut short is no copy (a name already taken is not this copy's to remove)
+      if ((copyErr as NodeJS.ErrnoException).code !== "EEXIST") rmSync(kept, { force: true });
+      throw copyErr;
+    }
   }
 }
 
