@@ -203,3 +203,65 @@ describe("manual entry with an evidence file", { timeout: 120_000 }, () => {
     assert.match(lastDeadLetter().detail, /a{252}\.pdf/, "a dead letter's detail keeps the whole name");
   });
 });
+
+describe("an evidence file over http.evidenceMaxBytes", { timeout: 120_000 }, () => {
+  const dev = makeDevice("kangaita-logbook-2");
+  let node: Awaited<ReturnType<typeof testNode>>;
+  let key: string;
+  before(async () => {
+    node = await testNode({
+      devices: [deviceInfo(dev)],
+      config: { ipfs: { mode: "helia" }, http: { evidenceMaxBytes: 1024 } },
+    });
+    key = createApiKey(node.storage, { scope: "facility", subject: dev.facilityId }).key;
+  });
+  after(() => node.close());
+
+  test("is refused with 413, on a manual entry and on POST /v1/evidence: nothing stored, nothing pinned", async () => {
+    const big = Buffer.alloc(4096, 0x41);
+    const sha = createHash("sha256").update(big).digest("hex");
+    const reading = {
+      v: 1,
+      deviceId: dev.deviceId,
+      facilityId: dev.facilityId,
+      seq: ++dev.seq,
+      ts: Math.floor(Date.now() / 1000),
+      intervalS: 86_400,
+      kind: "manual",
+      m: { fuel: "diesel", energyKj: 1_000_000, evidenceSha256: sha },
+    } as Reading;
+    const env = signReading(reading, dev.secretKey);
+    const entry = new FormData();
+    entry.append("envelope", JSON.stringify(env));
+    entry.append("file", new Blob([new Uint8Array(big)], { type: "application/pdf" }), "invoice.pdf");
+    const res = await fetch(`${node.httpUrl}/v1/manual-entries`, {
+      method: "POST",
+      headers: { "x-api-key": key },
+      body: entry,
+    });
+    assert.equal(res.status, 413, await res.clone().text());
+    assert.equal(node.storage.getReading(readingDigestHex(env.reading)), null, "no reading stored");
+
+    const upload = new FormData();
+    upload.append("file", new Blob([new Uint8Array(big)], { type: "application/pdf" }), "invoice.pdf");
+    const up = await fetch(`${node.httpUrl}/v1/evidence`, {
+      method: "POST",
+      headers: { "x-api-key": key },
+      body: upload,
+    });
+    assert.equal(up.status, 413, await up.clone().text());
+    assert.equal(node.storage.getEvidence(sha), null, "no evidence recorded");
+    assert.equal(await node.content!.isPinned(await rawCid(big)), false, "nothing pinned");
+
+    // a file within the limit is taken (the limit is the only difference)
+    const small = Buffer.alloc(512, 0x42);
+    const ok = new FormData();
+    ok.append("file", new Blob([new Uint8Array(small)], { type: "application/pdf" }), "invoice.pdf");
+    const fine = await fetch(`${node.httpUrl}/v1/evidence`, {
+      method: "POST",
+      headers: { "x-api-key": key },
+      body: ok,
+    });
+    assert.equal(fine.status, 201, await fine.clone().text());
+  });
+});
