@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import mqtt from "mqtt";
 import { z } from "zod";
-import { BaseError, ContractFunctionRevertedError, createPublicClient, createWalletClient, http, type Hex } from "viem";
+import { createPublicClient, createWalletClient, http, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import {
   bytesToHex,
@@ -16,6 +16,7 @@ import {
   idToBytes32,
   isValidId,
   publicKeyToXY,
+  revertName,
   type Envelope,
 } from "../../../sdk/src/index.ts";
 import { deviceRegistryAbi } from "../chain/abi.ts";
@@ -253,9 +254,7 @@ async function registered(
       args: [idToBytes32(deviceId)],
     });
   } catch (err) {
-    const reverted = err instanceof BaseError ? err.walk((e) => e instanceof ContractFunctionRevertedError) : null;
-    if (reverted instanceof ContractFunctionRevertedError && reverted.data?.errorName === "DeviceRegistryUnknownDevice")
-      return null;
+    if (revertName(err, deviceRegistryAbi) === "DeviceRegistryUnknownDevice") return null;
     throw err;
   }
 }

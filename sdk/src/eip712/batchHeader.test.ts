@@ -8,6 +8,7 @@ import {
   BATCH_HEADER_TYPE,
   ZERO_BYTES32,
   batchHeaderTypes,
+  canonicalSignature,
   hashBatchHeader,
   packQuorumSignatures,
   recoverBatchHeaderSigner,
@@ -81,4 +82,21 @@ test("quorum signatures are ordered by increasing signer address and concatenate
   assert.throws(() => packQuorumSignatures([signed[0]!, signed[0]!]), { code: "INVALID_HEADER" });
   const unordered = `0x${packed.slice(132, 262)}${packed.slice(2, 132)}` as Hex;
   await assert.rejects(recoverQuorumSigners(header, domain, unordered), { code: "INVALID_HEADER" });
+});
+
+test("canonicalSignature: v 0/1 → 27/28, a high s → its low twin with v flipped; a low-s 27/28 signature unchanged; another v or length refused", async () => {
+  const account = privateKeyToAccount(TEST_ONLY_KEYS[1]!);
+  const sig = await signBatchHeader(account, header, domain);
+  const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+  const v = parseInt(sig.slice(130), 16);
+  // the high-s twin (s → n − s, v flipped) recovers to the same signer: viem takes it, ecrecover does not
+  const twin =
+    `0x${sig.slice(2, 66)}${(n - BigInt(`0x${sig.slice(66, 130)}`)).toString(16).padStart(64, "0")}${(v === 27 ? 28 : 27).toString(16)}` as Hex;
+  assert.notEqual(twin, sig);
+  assert.equal(await recoverBatchHeaderSigner(header, domain, twin), account.address);
+  assert.equal(canonicalSignature(sig), sig);
+  assert.equal(canonicalSignature(`${sig.slice(0, 130)}0${v - 27}` as Hex), sig);
+  assert.equal(canonicalSignature(twin), sig);
+  assert.equal(canonicalSignature(`${sig.slice(0, 130)}05` as Hex), null);
+  assert.equal(canonicalSignature(sig.slice(0, 130) as Hex), null);
 });

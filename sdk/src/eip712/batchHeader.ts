@@ -141,6 +141,31 @@ export function packQuorumSignatures(signed: readonly { signer: Address; signatu
   return sorted.length === 0 ? "0x" : concatHex(sorted.map((s) => s.signature));
 }
 
+/** secp256k1's group order n, and n / 2: an s above it has a low twin n − s that recovers alike. */
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+const SECP256K1_HALF_N = SECP256K1_N >> 1n;
+
+/**
+ * A 65-byte signature (r ‖ s ‖ v) in the one form the OracleSet takes (OpenZeppelin's ECDSA, as
+ * `ecrecover` wants it): v 27 or 28, s in the lower half of the order (its twin n − s, with v
+ * flipped, recovers to the same signer). A signer may give v 0/1 (yParity: a KMS, an HSM) or a
+ * high s (a malleated or foreign signature); viem's recovery takes both, the contract does not.
+ * Null when v is none of 0, 1, 27, 28 or the signature is not 65 bytes.
+ */
+export function canonicalSignature(signature: Hex): Hex | null {
+  if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) return null;
+  const r = signature.slice(2, 66);
+  let s = BigInt(`0x${signature.slice(66, 130)}`);
+  let v = parseInt(signature.slice(130, 132), 16);
+  if (v === 0 || v === 1) v += 27;
+  if (v !== 27 && v !== 28) return null;
+  if (s > SECP256K1_HALF_N) {
+    s = SECP256K1_N - s;
+    v = v === 27 ? 28 : 27;
+  }
+  return `0x${r}${s.toString(16).padStart(64, "0")}${v.toString(16)}` as Hex;
+}
+
 /** Splits packed quorum signatures into 65-byte signatures. */
 export function unpackQuorumSignatures(packed: Hex): Hex[] {
   const body = packed.slice(2);

@@ -6,8 +6,9 @@
  * (`carbonproof shortfalls`) and the web's project page lets anyone record them with a wallet.
  * Browser-safe (viem only).
  */
-import { BaseError, ContractFunctionRevertedError, type Address, type Hex, type PublicClient } from "viem";
+import { BaseError, type Address, type Hex, type PublicClient } from "viem";
 import type { BatchHeader } from "../eip712/batchHeader.ts";
+import { revertName } from "../chain/revertName.ts";
 import { carbonCreditsAbi } from "./abi.ts";
 import { concurrencyOf, type VerifyCache } from "./cache.ts";
 import type { BundleSource } from "./sources.ts";
@@ -193,9 +194,8 @@ export async function projectShortfalls(o: ShortfallOptions): Promise<ProjectSho
           blockNumber: s.blockNumber,
         });
       } catch (err) {
-        const reverted = err instanceof BaseError ? err.walk((e) => e instanceof ContractFunctionRevertedError) : null;
-        const name = reverted instanceof ContractFunctionRevertedError ? reverted.data?.errorName : undefined;
-        if (name !== undefined && NOTHING_TO_RECORD.has(name)) continue;
+        const name = revertName(err, carbonCreditsAbi);
+        if (name !== null && NOTHING_TO_RECORD.has(name)) continue;
         // a pause, another revert, or no revert at all (the RPC): never read as "nothing to record"
         (kind === "correction" ? unaskedCorrections : unaskedShortfalls).push(
           `${s.id}: ${name ?? (err instanceof BaseError ? err.shortMessage : String(err))}`,
