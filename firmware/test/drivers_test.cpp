@@ -43,6 +43,48 @@ TEST_CASE("senseair s8 status and co2 decoding flags faults and applies the rang
   CHECK_FALSE(s8::decodeStatusAndCo2({0, 0}, 1).ok);
 }
 
+TEST_CASE("senseair s8 refuses a negative IR4 (FF EF = -17, status clear) as a fault - not 65 519 ppm") {
+  // IR1..IR4 as an S8 sends them when its zero has drifted: MeterStatus 0, Space CO2 0xFFEF.
+  // The value and clear status are those logged in esphome/issues#5603 ("CO2=65519ppm Status=0x00").
+  const uint8_t frame[] = {0xFE, 0x04, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xEF, 0x17, 0x66};
+  auto r = s8::parseReadInputRegisters(frame, sizeof frame, s8::kAnyAddress, 4);
+  REQUIRE(r.error == s8::ParseError::None);
+  auto s = s8::decodeStatusAndCo2(r.registers, 1);
+  CHECK(s.status == 0);
+  CHECK_FALSE(s.ok);
+  CHECK(s.co2Ppm == -17);
+
+  // Nor does it reach a reading: the sample is dropped and the interval reports a CO2 fault.
+  FlueGasInterval fi(DuctConfig{600, 101325, {1000, 28965}});
+  sdp8xx::Sample dp;
+  dp.ok = true;
+  dp.dpMilliPa = 25000;
+  fi.addSample(s, max31855::decode(0x01900000u), dp);
+  CHECK_FALSE(fi.finish());
+  CHECK(fi.faults() == kFaultCo2);
+}
+
+TEST_CASE("senseair s8 IR4 sign boundary: 7F FF is 32 767 counts - 80 00 and FF FF are negative faults - 0 is a value") {
+  const uint8_t max[] = {0xFE, 0x04, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x7F, 0xFF, 0x77, 0x6A};
+  auto rMax = s8::parseReadInputRegisters(max, sizeof max, s8::kAnyAddress, 4);
+  REQUIRE(rMax.error == s8::ParseError::None);
+  auto sMax = s8::decodeStatusAndCo2(rMax.registers, 10);
+  CHECK(sMax.ok);
+  CHECK(sMax.co2Ppm == 327670);
+
+  const uint8_t min[] = {0xFE, 0x04, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x00, 0x76, 0xDA};
+  auto rMin = s8::parseReadInputRegisters(min, sizeof min, s8::kAnyAddress, 4);
+  REQUIRE(rMin.error == s8::ParseError::None);
+  auto sMin = s8::decodeStatusAndCo2(rMin.registers, 10);
+  CHECK_FALSE(sMin.ok);
+  CHECK(sMin.co2Ppm == -327680);
+
+  CHECK_FALSE(s8::decodeStatusAndCo2({0, 0, 0, 0xFFFF}, 1).ok);
+  auto zero = s8::decodeStatusAndCo2({0, 0, 0, 0}, 1);
+  CHECK(zero.ok);
+  CHECK(zero.co2Ppm == 0);
+}
+
 TEST_CASE("max31855 frame decoding: datasheet temperatures and fault bits") {
   // MAX31855 datasheet Table 2 (thermocouple) and Table 4 (cold junction).
   CHECK(max31855::decode(0x64000000u).tempCentiC == 160000);  // +1600.00 °C

@@ -53,8 +53,19 @@ Co2Sample decodeStatusAndCo2(const std::vector<uint16_t>& regs, int64_t ppmPerCo
   Co2Sample s;
   if (regs.size() < 4) return s;
   s.status = regs[0];
-  s.co2Ppm = static_cast<int64_t>(regs[3]) * ppmPerCount;
-  s.ok = (s.status & 0x7F) == 0;
+  // IR4 is a signed 16-bit integer (two's complement), not unsigned: Senseair's
+  // support, quoted in esphome/issues#1899, "CO2 readings can be negative if
+  // calibration was wrong for longer time ... It should be the format of 2 bytes
+  // signed integer"; esphome/esphome#6385 decodes it as int16_t for that reason.
+  // Read unsigned, a drifted zero's -17 became 65 519 ppm with MeterStatus clear
+  // (esphome/issues#5603), so the status bits alone do not catch it. Decoded
+  // without relying on the implementation-defined uint16 -> int16 conversion.
+  const int64_t counts = regs[3] < 0x8000 ? int64_t{regs[3]} : int64_t{regs[3]} - 0x10000;
+  s.co2Ppm = counts * ppmPerCount;
+  // MeterStatus fault bits are 0-6 (the StatusBit enum); the bits above them are
+  // not faults on the S8 (Tasmota xsns_17_senseair.ino masks an S8's IR1 with 0x7F;
+  // ESPHome's SenseAirStatus names bit 7 RESERVED).
+  s.ok = (s.status & 0x7F) == 0 && counts >= 0;
   return s;
 }
 

@@ -36,7 +36,7 @@ const char* statusName(RecordStatus s);
 
 // Sensor fault flags reported in the heartbeat.
 enum Fault : uint32_t {
-  kFaultCo2 = 1 << 0,          // S8 status bits or no Modbus response
+  kFaultCo2 = 1 << 0,          // S8 status bits, a negative CO2 register or no Modbus response
   kFaultThermocouple = 1 << 1, // MAX31855 OC/SCG/SCV, or a frame no chip sends (all 0s/1s)
   kFaultPressure = 1 << 2,     // SDP8xx CRC / no response
   kFaultEnergyMeter = 1 << 3,

@@ -13,7 +13,7 @@ namespace cp::s8 {
 
 constexpr uint8_t kAnyAddress = 0xFE;  // "any sensor" address from the Senseair manual
 constexpr uint16_t kRegMeterStatus = 0x0000;  // IR1
-constexpr uint16_t kRegCo2 = 0x0003;          // IR4, space CO2
+constexpr uint16_t kRegCo2 = 0x0003;          // IR4, space CO2: signed 16-bit, see decodeStatusAndCo2
 
 // Modbus RTU CRC-16 (poly 0xA001 reflected, init 0xFFFF); sent low byte first.
 uint16_t crc16(const uint8_t* data, size_t len);
@@ -44,12 +44,14 @@ enum StatusBit : uint16_t {
 };
 
 struct Co2Sample {
-  bool ok = false;       // CO2 value usable (status has no fault bits)
+  bool ok = false;       // CO2 value usable: status has no fault bits and IR4 is not negative
   uint16_t status = 0;   // IR1
-  int64_t co2Ppm = 0;    // IR4 × ppmPerCount
+  int64_t co2Ppm = 0;    // IR4 (signed 16-bit) × ppmPerCount; negative only when !ok
 };
 
 // Interprets registers IR1..IR4 read in one request (firstReg 0, count 4).
+// A negative IR4 (a zero drifted below the gas) is a sensor fault like a status
+// bit: ok is false, so the sample never reaches a reading.
 Co2Sample decodeStatusAndCo2(const std::vector<uint16_t>& ir1to4, int64_t ppmPerCount);
 
 }  // namespace cp::s8
