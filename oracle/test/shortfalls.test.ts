@@ -695,5 +695,123 @@ describe(
         await start();
       }
     });
+
+    /**
+     * The node again, its recorder on, counting `confirmations` (bumps after 10 minutes: none here);
+     * blocks are mined by hand (automine off) so that "1 of N confirmations" is exact.
+     */
+    const startCounting = async (confirmations: number) => {
+      node = await chainTestNode(hh, dep, {
+        dir: tmp.dir,
+        chain: { carbonCredits: credits, confirmations, gasBumpAfterMs: 600_000 },
+        shortfalls: { everyMs: 200 },
+        parts: { calculator: calculator() },
+      });
+    };
+    /** The recorder's persisted transaction, null once settled. */
+    const pendingTx = () =>
+      JSON.parse(node.storage.getMeta(PENDING_META_KEY) || "null") as { nonce: number; hashes: Hex[] } | null;
+    /** The node's ShortfallRecorded events of one period. */
+    const recordedFor = async (attestationId: Hex) =>
+      (await shortfalls()).filter((s) => s.attestationId === attestationId).length;
+    const known = async (hash: Hex) => (await hh.rpc<unknown>("eth_getTransactionByHash", [hash])) !== null;
+    /**
+     * Resolves once a whole pass of the recorder has run since the call (the second to end after
+     * it: the first may have begun before), so that it saw the chain as it is now.
+     */
+    const wholePass = async () => {
+      for (let i = 0; i < 2; i++) {
+        const since = Date.now();
+        await waitFor(
+          async () =>
+            (
+              (await (await fetch(`${node.httpUrl}/v1/status`)).json()) as {
+                shortfalls: { lastPassAtMs: number | null };
+              }
+            ).shortfalls.lastPassAtMs! > since,
+          { timeoutMs: 30_000, what: "a pass of the recorder" },
+        );
+      }
+    };
+
+    test("a recordShortfall is settled only once `chain.confirmations` deep, not at its first receipt, after a restart too", async () => {
+      await startQuiet();
+      const v = await attest(above);
+      await node.close();
+      await hh.rpc("evm_setAutomine", [false]);
+      try {
+        await startCounting(3);
+        const sent = await waitFor(pendingTx, { what: "the recordShortfall persisted" });
+        await waitFor(() => known(sent.hashes[0]!), { what: "the recordShortfall broadcast" });
+        await hh.rpc("evm_mine");
+        const rc = await dep.publicClient.getTransactionReceipt({ hash: sent.hashes[0]! });
+        assert.equal(rc.status, "success");
+        assert.equal(await recordedFor(v.attestationId), 1, "recorded on chain, 1 block deep");
+        for (const deep of [1, 2]) {
+          assert.equal(BigInt(await hh.rpc<string>("eth_blockNumber")), rc.blockNumber + BigInt(deep - 1));
+          await wholePass();
+          assert.deepEqual(pendingTx(), sent, `${deep} of 3 confirmations: still pending`);
+          assert.ok(!behindCursor(v.batch.id), `${deep} of 3 confirmations: its batch still to ask`);
+          if (deep === 1) {
+            // what is persisted is enough: a restarted node counts on
+            await node.close();
+            await startCounting(3);
+            await hh.rpc("evm_mine");
+          }
+        }
+        await hh.rpc("evm_mine");
+        await waitFor(() => pendingTx() === null, { what: "the recordShortfall settled, 3 deep" });
+        await waitFor(() => behindCursor(v.batch.id), { what: "its batch settled" });
+        assert.equal(await recordedFor(v.attestationId), 1);
+        assert.equal(
+          await dep.publicClient.getTransactionCount({ address: dep.oracle.address }),
+          sent.nonce + 1,
+          "nothing sent after it",
+        );
+      } finally {
+        await hh.rpc("evm_setAutomine", [true]);
+        await node.close();
+        await start();
+      }
+    });
+
+    test("a recordShortfall whose first receipt a reorg takes back is not settled: sent again as unmined, then recorded once", async () => {
+      await startQuiet();
+      const v = await attest(above);
+      await node.close();
+      await hh.rpc("evm_setAutomine", [false]);
+      // the chain before the transaction is sent: the reorg takes its block back, and it is in no mempool
+      const snapshot = await hh.rpc<string>("evm_snapshot");
+      try {
+        await startCounting(2);
+        const sent = await waitFor(pendingTx, { what: "the recordShortfall persisted" });
+        const hash = sent.hashes[0]!;
+        await waitFor(() => known(hash), { what: "the recordShortfall broadcast" });
+        await hh.rpc("evm_mine");
+        assert.equal((await dep.publicClient.getTransactionReceipt({ hash })).status, "success");
+        assert.equal(await recordedFor(v.attestationId), 1, "recorded on chain, 1 block deep");
+        await wholePass();
+        assert.deepEqual(pendingTx(), sent, "1 of 2 confirmations: still pending");
+
+        assert.equal(await hh.rpc("evm_revert", [snapshot]), true);
+        assert.equal(await hh.rpc("eth_getTransactionReceipt", [hash]), null, "its receipt gone");
+        assert.equal(await recordedFor(v.attestationId), 0, "and its record");
+        // unmined again: the same bytes broadcast again, at the same nonce
+        await waitFor(() => known(hash), { what: "the recordShortfall sent again" });
+        await wholePass();
+        assert.deepEqual(pendingTx(), sent, "still pending, unmined");
+        assert.ok(!behindCursor(v.batch.id), "its batch still to ask");
+        await hh.rpc("evm_mine");
+        await hh.rpc("evm_mine");
+        await waitFor(() => pendingTx() === null, { what: "the recordShortfall settled, 2 deep" });
+        await waitFor(() => behindCursor(v.batch.id), { what: "its batch settled" });
+        assert.equal(await recordedFor(v.attestationId), 1, "recorded once");
+        assert.equal((await dep.publicClient.getTransactionReceipt({ hash })).status, "success");
+      } finally {
+        await hh.rpc("evm_setAutomine", [true]);
+        await node.close();
+        await start();
+      }
+    });
   },
 );

@@ -16,29 +16,30 @@
  * estimate or the fee cap (`chain.maxFeePerGas`) when that is lower, persisted (meta
  * `shortfalls.pending`) and broadcast; one at a time, followed like a batch's: re-broadcast, gas
  * bumped after `chain.gasBumpAfterMs` when it is the next to be mined, up to the fee cap
- * (`chain.maxFeePerGas`), done when mined or when its nonce went to another
- * transaction. A crash at any point is healed from the persisted transaction, and nothing is sent
- * twice: a period recorded meanwhile (by anyone) makes the call revert.
+ * (`chain.maxFeePerGas`), done once mined `chain.confirmations` deep, as a batch is confirmed (a
+ * receipt a reorg takes back before then leaves it unmined: sent again), or when its nonce went
+ * to another transaction. A crash at any point is healed from the persisted transaction, and
+ * nothing is sent twice: a period recorded meanwhile (by anyone) makes the call revert.
  */
 import type { Logger } from "pino";
-import {
-  BaseError,
-  ContractFunctionRevertedError,
-  encodeAbiParameters,
-  encodeFunctionData,
-  keccak256,
-  type PublicClient,
-} from "viem";
+import { encodeAbiParameters, encodeFunctionData, keccak256, type PublicClient } from "viem";
 import { z } from "zod";
-import { bytes32ToId, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
-import { FEE_CAP_REACHED, feeCapOf, type Address, type BatchPipeline, type ChainPort } from "../batch/pipeline.ts";
+import { bytes32ToId, revertName, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
+import {
+  FEE_CAP_REACHED,
+  feeCapOf,
+  type Address,
+  type BatchPipeline,
+  type ChainPort,
+  type TxReceipt,
+} from "../batch/pipeline.ts";
 import { headerFromJson } from "../batch/bundle.ts";
 import { carbonCreditsAbi } from "../chain/abi.ts";
 import { firstStampedFrom } from "../chain/viem.ts";
 import type { Common } from "../common.ts";
 import type { Batch, ConfirmedCursor, Storage } from "../storage/types.ts";
 
-/** Meta key of the node's one unmined recordShortfall transaction. */
+/** Meta key of the node's one unsettled recordShortfall transaction (unmined, or not yet `chain.confirmations` deep). */
 export const PENDING_META_KEY = "shortfalls.pending";
 /**
  * Meta key of the recorder's place in the order batches were confirmed (JSON `{ atMs, id }`: the
@@ -175,7 +176,7 @@ export type ShortfallStatus = {
   recheck: number;
   /** facilities whose settled periods are being asked again: a baseline segment of theirs changed */
   rescans: number;
-  /** the node's unmined recordShortfall or recordCorrection, if any */
+  /** the node's recordShortfall or recordCorrection not yet mined `chain.confirmations` deep, if any */
   pending: { kind: "shortfall" | "correction"; attestationId: string; nonce: number } | null;
   /** why the last pass failed (an RPC error), null when it did not */
   lastError: string | null;
@@ -622,7 +623,8 @@ export class ShortfallRecorder {
     const answer = await this.#ask("recordShortfall", [projectId, header]);
     if (answer.kind !== "send")
       return answer.kind === "final" ? "settled" : answer.kind === "halt" ? "halt" : "recheck";
-    // settled once its transaction is mined and the next ask says so (#follow), asked again otherwise
+    // settled once its transaction is mined `chain.confirmations` deep (#follow) and the next ask
+    // says so, asked again otherwise
     const id = target.attestationId.toLowerCase();
     await this.#send({
       kind: "shortfall",
@@ -703,7 +705,7 @@ export class ShortfallRecorder {
       } as never)) as unknown;
       return { kind: "send", excessGrams: Array.isArray(result) ? (result[1] as bigint) : 0n };
     } catch (err) {
-      const name = revertName(err);
+      const name = revertName(err, carbonCreditsAbi);
       if (name === null) throw err; // not an answer of the contract: the RPC; the pass is retried
       if (FINAL_REVERTS.has(name)) return { kind: "final" };
       if (name === "EnforcedPause") return { kind: "halt" };
@@ -755,13 +757,22 @@ export class ShortfallRecorder {
     });
   }
 
-  /** Follows the pending transaction; true once it is settled (mined, or its nonce consumed). */
+  /**
+   * Follows the pending transaction; true once it is settled: mined `chain.confirmations` deep
+   * (counted as the pipeline counts a batch's, from the receipt read again at each pass: one a
+   * reorg took back is gone, one mined again elsewhere counts from its new block), or its nonce
+   * used by another transaction. Until then it stays pending (persisted, its nonce held): a
+   * receipt that a reorg takes back leaves it unmined, re-broadcast and bumped as before.
+   */
   async #follow(p: Pending): Promise<boolean> {
     const chain = this.#chain;
     const fn = p.kind === "shortfall" ? "recordShortfall" : "recordCorrection";
-    for (const hash of p.hashes) {
-      const rc = await chain.receipt(hash as Hex);
-      if (!rc) continue;
+    const mined = await this.#mined(p);
+    if (mined) {
+      const { hash, rc } = mined;
+      const head = await chain.blockNumber();
+      // not deep enough: neither re-broadcast (it is mined) nor bumped; asked again at the next pass
+      if (head - rc.blockNumber + 1n < BigInt(this.#common.config.chain.confirmations)) return false;
       if (rc.status === "success") {
         this.#log.info(
           { attestation: p.attestationId, project: p.projectId, tx: hash, block: Number(rc.blockNumber) },
@@ -783,6 +794,9 @@ export class ShortfallRecorder {
     }
     const { latest } = await chain.nonces();
     if (latest > p.nonce) {
+      // mined since its receipts were read (the nonce is read after them): its confirmations are
+      // counted at the next pass, as the pipeline does, rather than its batch asked at once
+      if (await this.#mined(p)) return false;
       // another transaction of ours took the nonce (a batch's, after the RPC node lost this one)
       this.#log.warn(
         { attestation: p.attestationId, nonce: p.nonce },
@@ -839,6 +853,15 @@ export class ShortfallRecorder {
     return false;
   }
 
+  /** The receipt of whichever copy of `p` (its first signing, or a bump) is mined, null while none is. */
+  async #mined(p: Pending): Promise<{ hash: Hex; rc: TxReceipt } | null> {
+    for (const hash of p.hashes) {
+      const rc = await this.#chain.receipt(hash as Hex);
+      if (rc) return { hash: hash as Hex, rc };
+    }
+    return null;
+  }
+
   #readPending(): Pending | null {
     const raw = this.#storage.getMeta(PENDING_META_KEY);
     if (raw === null || raw === "") return null;
@@ -866,12 +889,4 @@ export class ShortfallRecorder {
     this.#storage.setMeta(PENDING_META_KEY, p === null ? "" : JSON.stringify(p));
     this.#pending = p;
   }
-}
-
-/** The custom error a contract call reverted with, or null when it did not revert (RPC failure). */
-function revertName(err: unknown): string | null {
-  if (!(err instanceof BaseError)) return null;
-  const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError);
-  if (!(reverted instanceof ContractFunctionRevertedError)) return null;
-  return reverted.data?.errorName ?? reverted.reason ?? "unknown revert";
 }
