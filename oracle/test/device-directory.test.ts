@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import {
   createPublicClient,
+  custom,
   decodeFunctionData,
   encodeAbiParameters,
   encodeErrorResult,
@@ -18,7 +19,9 @@ import { deviceRegistryAbi } from "../src/chain/abi.ts";
 import { ChainDeviceDirectory } from "../src/devices/chain.ts";
 import { deviceFileJson, inactiveAt, parseDeviceFile, type DeviceInfo } from "../src/devices/directory.ts";
 import { idToBytes32, publicKeyToXY } from "../../sdk/src/index.ts";
+import { HardhatNode, deploy, type Deployment } from "./chain-harness.ts";
 import { deviceInfo, makeDevice, quietLogger } from "./fixtures.ts";
+import { waitFor } from "./helpers.ts";
 
 type RpcCall = { id: number; method: string; params: unknown[] };
 
@@ -26,7 +29,8 @@ type RpcCall = { id: number; method: string; params: unknown[] };
  * The DeviceRegistry directory (src/devices/chain.ts) with a real viem client over HTTP to a
  * loopback server that answers each JSON-RPC call with `answer(call)`: an HTTP status and body.
  * Each describe below says which RPC node its answers stand for. (Registered devices, and the
- * registry's own revert for an unknown one, are read on a Hardhat node in chain.test.ts.)
+ * registry's own revert for an unknown one, are read on a Hardhat node in chain.test.ts; devices
+ * changed before the directory's first poll, on one below.)
  */
 function directoryOver(
   answer: (call: RpcCall) => { status?: number; body: unknown },
@@ -85,17 +89,23 @@ describe("ChainDeviceDirectory with an id that breaks the id rules", { timeout: 
   after(() => rpc.stop());
 
   test("get and peek answer null (an unknown device) without asking the chain", async () => {
+    // the directory's first poll of the registry's events asked (and failed): every call after it is a lookup's
+    await waitFor(() => rpc.calls.some((c) => c.method === "eth_blockNumber"), { what: "the first poll" });
+    const asked = rpc.calls.length;
     // idToBytes32 throws INVALID_ID for these: the throw was taken as a storage failure (MQTT
     // message failed and resent forever, a heartbeat's connection closed, a co-signing 500)
     for (const id of ["Dev-A", "-dev", "", "a".repeat(33), "dev a", "dev/a"]) {
       assert.equal(await rpc.dir.get(id), null, JSON.stringify(id));
       assert.equal(rpc.dir.peek(id), null, JSON.stringify(id));
     }
-    const ethCalls = () => rpc.calls.filter((c) => c.method === "eth_call").length;
-    assert.equal(ethCalls(), 0);
-    // a valid id is looked up on the chain (whose failure is not an answer)
+    assert.equal(rpc.calls.length, asked);
+    // a valid id is looked up on the chain (whose failure is not an answer): its first call, the
+    // block number the event poll is to start after, fails
     await assert.rejects(rpc.dir.get("kangaita-meter-1"));
-    assert.equal(ethCalls(), 1);
+    assert.deepEqual(
+      rpc.calls.slice(asked).map((c) => c.method),
+      ["eth_blockNumber"],
+    );
   });
 });
 
@@ -415,6 +425,104 @@ describe(
     });
   },
 );
+
+/**
+ * A device read into the cache at start-up and changed on-chain before the directory's first poll
+ * read the head, on a Hardhat node. Its client is a real viem client over HTTP to the node, through
+ * a gate that holds some `eth_blockNumber` calls until the test lets them on, or fails one: the
+ * RPC node answering slowly, or not at all, for a moment, so that the change is mined in that
+ * moment every run rather than in some. The cache lives an hour: only an event can drop the record.
+ */
+describe("ChainDeviceDirectory with a device changed before its first poll", { timeout: 120_000 }, () => {
+  let hh: HardhatNode;
+  let dep: Deployment;
+  before(async () => {
+    hh = await HardhatNode.start();
+    dep = await deploy(hh.url);
+  });
+  after(async () => {
+    await hh?.stop();
+  });
+
+  /**
+   * A directory on the deployed registry whose calls pass `gate` first (it may hold or throw),
+   * polling every minute: the only polls in a test are its first and those `syncedAfter` asks for.
+   */
+  function gatedDirectory(gate: (method: string) => Promise<void>) {
+    const node = createPublicClient({ chain: hardhat, transport: http(hh.url, { retryCount: 0 }) });
+    const client = createPublicClient({
+      chain: hardhat,
+      transport: custom(
+        {
+          async request({ method, params }: { method: string; params?: unknown }) {
+            await gate(method);
+            return node.request({ method, params } as Parameters<typeof node.request>[0]);
+          },
+        },
+        { retryCount: 0 },
+      ),
+    }) as PublicClient;
+    return new ChainDeviceDirectory({
+      client,
+      address: dep.deviceRegistry,
+      ttlMs: 3_600_000,
+      logger: quietLogger(),
+      pollMs: 60_000,
+    });
+  }
+
+  test("a device looked up as the directory starts, its key rotated before the first poll read the head, is read again after that poll", async () => {
+    const meter = makeDevice("kangaita-meter-7");
+    await dep.registerDevice(meter.deviceId, meter.facilityId, meter.publicKey, 1);
+    // from the device's read on, the block number (the first poll's head, before the fix) waits
+    // until the rotation is mined
+    let read = false;
+    let open = false;
+    const held: (() => void)[] = [];
+    const dir = gatedDirectory(async (method) => {
+      if (method === "eth_call") read = true;
+      else if (method === "eth_blockNumber" && read && !open) await new Promise<void>((r) => held.push(r));
+    });
+    try {
+      const first = await dir.get(meter.deviceId); // at once, as a reading arriving at start-up
+      assert.equal(first?.keys.length, 1);
+      const rotated = makeDevice(meter.deviceId);
+      await dep.rotateKey(meter.deviceId, rotated.publicKey);
+      open = true;
+      for (const r of held.splice(0)) r();
+      assert.equal(await dir.syncedAfter(Date.now(), 10_000), true, "a poll begun after the rotation");
+      const now = await dir.get(meter.deviceId);
+      assert.equal(now?.keys.length, 2, "the rotation seen (the record read before it dropped)");
+      assert.deepEqual(now.keys[1]!.publicKey, rotated.publicKey);
+    } finally {
+      dir.close();
+    }
+  });
+
+  test("a device looked up after a first poll that failed, suspended before the next poll read the head, is read again after that poll", async () => {
+    const meter = makeDevice("kangaita-meter-8");
+    await dep.registerDevice(meter.deviceId, meter.facilityId, meter.publicKey, 1);
+    // the first poll's block number fails (the RPC node out of reach as the node starts): the
+    // poll has no first block yet, and the next runs a minute later unless asked for
+    let failed = 0;
+    const dir = gatedDirectory(async (method) => {
+      if (method === "eth_blockNumber" && failed === 0) {
+        failed++;
+        throw new Error("node unavailable");
+      }
+    });
+    try {
+      await waitFor(() => failed > 0, { what: "the first poll failed" });
+      await new Promise((r) => setTimeout(r, 50)); // its failure handled (the cache cleared)
+      assert.equal((await dir.get(meter.deviceId))?.status, "active");
+      await dep.suspendDevice(meter.deviceId);
+      assert.equal(await dir.syncedAfter(Date.now(), 10_000), true, "a poll begun after the suspension");
+      assert.equal((await dir.get(meter.deviceId))?.status, "suspended", "the suspension seen");
+    } finally {
+      dir.close();
+    }
+  });
+});
 
 /** The status rule of ingest and co-signing (src/devices/directory.ts) for a device with suspensions lifted since. */
 describe("inactiveAt with past suspensions", () => {

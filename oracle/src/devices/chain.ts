@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { BaseError, ContractFunctionRevertedError, type PublicClient } from "viem";
+import type { PublicClient } from "viem";
 import {
   bytes32ToId,
   deviceStatusFromRegistry,
@@ -7,6 +7,7 @@ import {
   isValidId,
   publicKeyFromXY,
   readDeviceSuspensions,
+  revertName,
 } from "../../../sdk/src/index.ts";
 import { blockRanges, DEFAULT_LOG_RANGE_BLOCKS } from "../../../sdk/src/chain/blockRanges.ts";
 import { limiter } from "../../../sdk/src/verify/cache.ts";
@@ -25,6 +26,13 @@ import type { DeviceDirectory, DeviceInfo, Suspension } from "./directory.ts";
  * status never changed), 5,000 blocks a query, by the sdk's `readDeviceSuspensions`; they are
  * kept apart from the cache with the `statusChangedAt` they were read at, and read again only
  * when that changes.
+ *
+ * The event poll starts after the block number taken before the first record is read (`#origin`;
+ * the first poll's head when no record is read before it), and reads every block from there on,
+ * 5,000 a query. Every record is read at that block or later, so every change made after a record
+ * was read is in a block the poll reads. (It once started at the first poll's head: a device looked
+ * up as the node started and changed in a block before that head was never dropped by an event,
+ * and served stale until `ttlMs`.)
  */
 export class ChainDeviceDirectory implements DeviceDirectory {
   readonly #client: PublicClient;
@@ -42,6 +50,13 @@ export class ChainDeviceDirectory implements DeviceDirectory {
   readonly #maxEntries: number;
   /** blocks per eth_getLogs of the event poll (`blockRanges`) */
   readonly #logRange: bigint;
+  /** the next block the event poll reads; null until a poll has read the head */
+  #from: bigint | null = null;
+  /**
+   * The block the event poll starts after: the block number taken before the first record was read,
+   * or the first poll's head when that came first. Null: not taken yet, or the taking failed.
+   */
+  #origin: Promise<bigint> | null = null;
   /** wall-clock ms at which the last poll that read every event up to the head began (0: none yet) */
   #syncedAt = 0;
   /**
@@ -75,12 +90,12 @@ export class ChainDeviceDirectory implements DeviceDirectory {
   }
 
   /**
-   * Follows DeviceRegistry events with eth_getLogs from the last seen block. Our own loop
+   * Follows DeviceRegistry events with eth_getLogs from the last seen block (at first, from the
+   * block after `#origin`). Our own loop
    * rather than viem's watchContractEvent: its cleanup awaits an RPC call before it stops
    * polling, so a watcher closed while the RPC node goes away polled forever.
    */
   #poll(intervalMs: number): void {
-    let from: bigint | null = null;
     let timer: NodeJS.Timeout | null = null;
     let stopped = false;
     let running = false;
@@ -91,19 +106,23 @@ export class ChainDeviceDirectory implements DeviceDirectory {
       const startedAt = Date.now();
       try {
         const head = await this.#client.getBlockNumber({ cacheTime: 0 });
-        if (from === null) from = head + 1n;
+        if (this.#from === null) {
+          // not from this head: a record read before it may have been read at an earlier block
+          this.#origin ??= Promise.resolve(head);
+          this.#from = (await this.#origin) + 1n;
+        }
         // in ranges the RPC node takes (review: one query from the last block read to the head
         // was refused by a provider capping eth_getLogs ranges once an outage had outlasted the
         // cap, 5,000 blocks being 21 minutes on a 4-blocks-a-second L2, and then every poll asked
         // the same growing range again: no device change was ever read, nothing pinned). Each
         // range read moves `from` on, so an outage mid-way loses none of them
-        for (const range of blockRanges(from, head, this.#logRange)) {
+        for (const range of blockRanges(this.#from, head, this.#logRange)) {
           const logs = await this.#client.getContractEvents({
             address: this.#address,
             abi: deviceRegistryAbi,
             ...range,
           });
-          from = range.toBlock + 1n;
+          this.#from = range.toBlock + 1n;
           for (const log of logs) {
             const id = (log.args as { id?: `0x${string}` }).id;
             if (!id) continue;
@@ -239,6 +258,9 @@ export class ChainDeviceDirectory implements DeviceDirectory {
   }
 
   async #load(deviceId: string): Promise<DeviceInfo | null> {
+    // before the event poll has its first block, that block is taken first (once, for every record
+    // read meanwhile): this record is then read at it or later, and the poll misses no change since
+    if (this.#from === null) await this.#originBlock();
     let d;
     try {
       d = await this.#client.readContract({
@@ -266,6 +288,21 @@ export class ChainDeviceDirectory implements DeviceDirectory {
       ...(suspensions.length > 0 ? { suspensions } : {}),
       keys,
     };
+  }
+
+  /**
+   * The block number taken before the first record is read (`#origin`): one call, shared by the
+   * records read until the event poll has its first block; taken again after a failure.
+   */
+  #originBlock(): Promise<bigint> {
+    if (this.#origin === null) {
+      const taken: Promise<bigint> = this.#client.getBlockNumber({ cacheTime: 0 }).catch((err: unknown) => {
+        if (this.#origin === taken) this.#origin = null;
+        throw err;
+      });
+      this.#origin = taken;
+    }
+    return this.#origin;
   }
 
   /**
@@ -309,9 +346,5 @@ export class ChainDeviceDirectory implements DeviceDirectory {
  * bad minute, where a failed lookup fails them unacknowledged, to be resent.
  */
 export function isUnknownDevice(err: unknown): boolean {
-  if (!(err instanceof BaseError)) return false;
-  const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError);
-  return (
-    reverted instanceof ContractFunctionRevertedError && reverted.data?.errorName === "DeviceRegistryUnknownDevice"
-  );
+  return revertName(err, deviceRegistryAbi) === "DeviceRegistryUnknownDevice";
 }
