@@ -788,18 +788,21 @@ async function main(): Promise<number> {
 
     // When each batch was confirmed: its `updatedAtMs` (the node's clock at the transition to
     // confirmed, the last one a batch makes), read once the run is over rather than polled during
-    // it, so that the latency phase carries no listing load on the node or the generator. The
-    // listings are oldest first and capped at 1,000, hence one per facility.
+    // it, so that the latency phase carries no listing load on the node or the generator. A
+    // listing gives at most 1,000 batches a page: each facility's is read page by page (`next`).
     const confirmedAtMs = new Map<number, number>();
     for (let f = 0; f < facilityCount; f++) {
-      const res = (await (
-        await fetch(`http://127.0.0.1:${httpPort}/v1/batches?state=confirmed&limit=1000&facilityId=bench-fac-${f}`)
-      ).json()) as { batches: { id: number; updatedAtMs: number }[] };
-      if (res.batches.length === 1000)
-        log(
-          `bench-fac-${f} has 1,000 confirmed batches or more: later ones are not seen (their readings count as unconfirmed)`,
-        );
-      for (const b of res.batches) confirmedAtMs.set(b.id, b.updatedAtMs);
+      let after: string | null = null;
+      do {
+        const url: string =
+          `http://127.0.0.1:${httpPort}/v1/batches?state=confirmed&limit=1000&facilityId=bench-fac-${f}` +
+          (after === null ? "" : `&after=${encodeURIComponent(after)}`);
+        const res = await fetch(url);
+        if (!res.ok) throw new Error(`GET ${url} answered ${res.status}: ${await res.text()}`);
+        const page = (await res.json()) as { batches: { id: number; updatedAtMs: number }[]; next: string | null };
+        for (const b of page.batches) confirmedAtMs.set(b.id, b.updatedAtMs);
+        after = page.next;
+      } while (after !== null);
     }
 
     const peakRssKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${nodePid}/status`, "utf8"))?.[1] ?? NaN);

@@ -1,5 +1,11 @@
 import { createHash } from "node:crypto";
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifySchemaValidationError,
+} from "fastify";
 import multipart from "@fastify/multipart";
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
@@ -149,6 +155,26 @@ export function batchView(b: Batch) {
     attempts: b.attempts,
     updatedAtMs: b.updatedAtMs,
   };
+}
+
+/**
+ * GET /v1/batches lists in period order, then id (storage.listBatches), so its cursor is both:
+ * `<periodStart>:<id>` of a page's last batch. Not the id alone: a correction, or another
+ * facility's batch, may have a later id than batches of later periods.
+ */
+type BatchCursor = { periodStart: number; id: number };
+const BATCH_CURSOR_PATTERN = "^(0|[1-9][0-9]{0,15}):[1-9][0-9]{0,15}$";
+const BATCH_CURSOR_RE = new RegExp(BATCH_CURSOR_PATTERN);
+
+function batchCursor(b: Pick<Batch, "periodStart" | "id">): string {
+  return `${b.periodStart}:${b.id}`;
+}
+
+/** The place `after` names, or null when it is not a cursor (the pattern lets 16 digits past 2^53). */
+function parseBatchCursor(raw: string): BatchCursor | null {
+  if (!BATCH_CURSOR_RE.test(raw)) return null;
+  const [periodStart, id] = raw.split(":").map(Number) as [number, number];
+  return Number.isSafeInteger(periodStart) && Number.isSafeInteger(id) ? { periodStart, id } : null;
 }
 
 /**
@@ -538,24 +564,49 @@ export async function buildApi(deps: ApiDeps) {
   app.get(
     "/v1/batches",
     {
+      // a bad `after` answers 400 saying what a cursor looks like (the handler); others as always
+      attachValidation: true,
       schema: {
         summary: "Batches (attestation candidates) by state and facility",
+        description:
+          "Oldest period first (then by id), a page at a time: `limit`, then `after` = the answer's `next` (null on the last page).",
         querystring: {
           type: "object",
           properties: {
             state: { type: "string", enum: [...BATCH_STATES] },
             facilityId: { type: "string" },
-            limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
+            limit: { type: "integer", minimum: 1, maximum: 1000, default: 100, description: "batches in this page" },
+            after: {
+              type: "string",
+              pattern: BATCH_CURSOR_PATTERN,
+              description:
+                "`<periodStart>:<id>` of the batch after which this page starts: the previous answer's `next`",
+            },
           },
         },
       },
     },
-    async (req) => {
-      const q = req.query as { state?: Batch["state"]; facilityId?: string; limit: number };
+    async (req, reply) => {
+      const q = req.query as { state?: Batch["state"]; facilityId?: string; limit: number; after?: unknown };
+      const invalid = req.validationError;
+      const issues = invalid?.validation as FastifySchemaValidationError[] | undefined;
+      if (invalid && !issues?.some((e) => e.instancePath === "/after")) throw invalid;
+      const after = typeof q.after === "string" ? parseBatchCursor(q.after) : undefined;
+      if (q.after !== undefined && !after)
+        return reply.code(400).send({
+          error: "BAD_CURSOR",
+          message: `after is the \`next\` of an earlier GET /v1/batches answer, <periodStart>:<id> such as "1700000000:42"; leave it out for the first page (got "${String(q.after).slice(0, 100)}")`,
+        });
+      const batches = storage.listBatches({
+        states: q.state ? [q.state] : undefined,
+        facilityId: q.facilityId,
+        limit: q.limit,
+        ...(after ? { after } : {}),
+      });
       return {
-        batches: storage
-          .listBatches({ states: q.state ? [q.state] : undefined, facilityId: q.facilityId, limit: q.limit })
-          .map(batchView),
+        batches: batches.map(batchView),
+        // a full page may have more after it: ask again with `after=<next>`
+        next: batches.length === q.limit ? batchCursor(batches[batches.length - 1]!) : null,
       };
     },
   );
