@@ -11,7 +11,6 @@ import { ProofService } from "./batch/proofs.ts";
 import { BatchPipeline, type ChainPort } from "./batch/pipeline.ts";
 import { reviewCosign, type CosignRequest, type ReviewResult } from "./quorum/cosign.ts";
 import { Cosigner } from "./quorum/cosigner.ts";
-import { hashBatchHeader } from "../../sdk/src/index.ts";
 import { readAttestationHeader } from "./quorum/original.ts";
 import { WorkerBundleBuilder } from "./batch/bundle-builder.ts";
 import { HeliaStore } from "./ipfs/helia.ts";
@@ -274,7 +273,10 @@ async function startParts(common: Common, parts: NodeParts): Promise<OracleNode>
                   network: true,
                   signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(5_000)]) : AbortSignal.timeout(5_000),
                 }),
-              attestationId: (header) => hashBatchHeader(header, domain),
+              domain,
+              self: c.signerAddress,
+              // the OracleSet read as the lead reads it for its peers' signers (chain/viem.ts)
+              isActiveOracle: c.isActiveOracle ? (a) => c.isActiveOracle!(a) : null,
               sign: async (header) => {
                 const signature = await c.signHeader(header);
                 logger.info({ signer: c.signerAddress, cid: header.bundleCid }, "co-signed a batch header");

@@ -12,16 +12,19 @@ import { privateKeyToAccount } from "viem/accounts";
 import type { Address, Hex } from "viem";
 import {
   idToBytes32,
+  recoverBatchHeaderSigner,
   signBatchHeader,
   verifyBatchHeaderSignature,
   ZERO_BYTES32,
   type BatchHeader,
 } from "../../sdk/src/index.ts";
-import { canonicalSignature, collectCosignatures } from "../src/quorum/cosign.ts";
+import { collectCosignatures } from "../src/quorum/cosign.ts";
 
 // TEST-ONLY keys (Hardhat's well-known default accounts #1 and #2); never hold value.
 const B = privateKeyToAccount("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d");
 const C = privateKeyToAccount("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a");
+/** The lead: Hardhat's default account #0 (TEST-ONLY). */
+const A = privateKeyToAccount("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80");
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
 const header: BatchHeader = {
@@ -47,10 +50,15 @@ function twin(sig: Hex): Hex {
 }
 
 const servers: Server[] = [];
+/** The bodies the stand-in peers were sent. */
+const received: Record<string, unknown>[] = [];
 async function peer(answer: { signer: Address; signature: Hex }): Promise<string> {
   const server = createServer((req, res) => {
-    req.resume();
+    let text = "";
+    req.setEncoding("utf8");
+    req.on("data", (chunk: string) => (text += chunk));
     req.on("end", () => {
+      received.push(JSON.parse(text) as Record<string, unknown>);
       res.setHeader("content-type", "application/json");
       res.end(JSON.stringify(answer));
     });
@@ -60,24 +68,17 @@ async function peer(answer: { signer: Address; signature: Hex }): Promise<string
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+let aSig: Hex;
 let bSig: Hex;
 let cSig: Hex;
 before(async () => {
+  aSig = await signBatchHeader(A, header, domain);
   bSig = await signBatchHeader(B, header, domain);
   cSig = await signBatchHeader(C, header, domain);
 });
 after(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
 
-test("canonicalSignature: v 0/1 → 27/28, a high s → its low twin with v flipped; a low-s 27/28 signature unchanged; another v refused", () => {
-  assert.equal(canonicalSignature(bSig), bSig);
-  const v = parseInt(bSig.slice(130), 16);
-  assert.equal(canonicalSignature(`${bSig.slice(0, 130)}0${v - 27}` as Hex), bSig);
-  assert.notEqual(twin(bSig), bSig);
-  assert.equal(canonicalSignature(twin(bSig)), bSig);
-  assert.equal(canonicalSignature(`${bSig.slice(0, 130)}05` as Hex), null);
-});
-
-test("collectCosignatures keeps a peer's v-0/1 and high-s signatures in the form the OracleSet takes, and names a peer whose v is none", async () => {
+test("collectCosignatures sends each peer the lead's own signature of the header and the registry it signs for; keeps a peer's v-0/1 and high-s signatures in the form the OracleSet takes, and names a peer whose v is none", async () => {
   const yParity = `${bSig.slice(0, 130)}0${parseInt(bSig.slice(130), 16) - 27}` as Hex;
   const high = twin(cSig);
   // the peers' forms recover to their signers (as viem recovers): the OracleSet alone refuses them
@@ -92,10 +93,18 @@ test("collectCosignatures keeps a peer's v-0/1 and high-s signatures in the form
     header,
     bundle: new Uint8Array([1]),
     domain,
-    self: privateKeyToAccount("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80").address,
+    self: A.address,
+    signature: aSig,
     isActiveOracle: async () => true,
     timeoutMs: 5_000,
   });
+  // what a co-signer checks before it reviews anything: the registry, and that the lead is an oracle node
+  assert.equal(received.length, peers.length);
+  for (const body of received) {
+    assert.deepEqual(Object.keys(body).sort(), ["bundle", "domain", "header", "signature"]);
+    assert.deepEqual(body.domain, domain);
+    assert.equal(await recoverBatchHeaderSigner(header, domain, body.signature as Hex), A.address);
+  }
   const bySigner = new Map(signed.map((s) => [s.signer, s.signature]));
   assert.equal(bySigner.get(B.address), bSig, "B's, v 27/28");
   assert.equal(bySigner.get(C.address), cSig, "C's, low s");

@@ -1,6 +1,9 @@
-import { test, describe, after } from "node:test";
+import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { getAddress } from "viem";
+import { generatePrivateKey, privateKeyToAccount, type LocalAccount } from "viem/accounts";
 import {
   METHODOLOGY_ID,
   buildBundle,
@@ -9,15 +12,20 @@ import {
   defaultFactorSet,
   encodeBundle,
   hashBatchHeader,
+  signBatchHeader,
+  verifyBatchHeaderSignature,
   type Envelope,
+  type FacilityContext,
   type Hex,
 } from "../../sdk/src/index.ts";
+import { createApiKey } from "../src/api/keys.ts";
 import { headerFromJson, headerToJson } from "../src/batch/bundle.ts";
 import { DEVICE_SYNC_WAIT_MS, MemoryDeviceDirectory, type DeviceInfo } from "../src/devices/directory.ts";
-import { reviewCosign, type CosignRequest, type ReviewRequest } from "../src/quorum/cosign.ts";
+import { reviewCosign, type CosignDomain, type CosignRequest, type ReviewRequest } from "../src/quorum/cosign.ts";
 import { Cosigner, type CosignAnswer } from "../src/quorum/cosigner.ts";
-import { SqliteStorage } from "../src/storage/sqlite.ts";
-import { deviceInfo, electricity, makeDevice } from "./fixtures.ts";
+import { MIGRATIONS, SqliteStorage } from "../src/storage/sqlite.ts";
+import { ORACLE_KEY, PEER_KEY, HardhatNode, artifact, deploy, type Deployment } from "./chain-harness.ts";
+import { deviceInfo, electricity, makeDevice, sdkCalculator, testNode } from "./fixtures.ts";
 import { tempDir } from "./helpers.ts";
 
 /**
@@ -32,12 +40,16 @@ const calculator = {
   facilityContext: () => context,
 };
 const T0 = 1_700_000_000;
+/** TEST-ONLY keys (Hardhat's well-known default accounts #1 and #2; never hold value): the lead node, and the co-signer's own. */
+const LEAD = privateKeyToAccount(ORACLE_KEY);
+const COSIGNER = privateKeyToAccount(PEER_KEY);
 
-/** A header and its bundle, as a requester sends them. */
+/** A header and its bundle (without the lead's signature and registry, which `signedBy` adds). */
 export function request(
   envelopes: Envelope[],
   period: { start: number; end: number },
   correctionOf?: Hex,
+  facilityContext: FacilityContext = context,
 ): CosignRequest {
   const bundle = buildBundle({
     facilityId: envelopes[0]!.reading.facilityId,
@@ -45,12 +57,26 @@ export function request(
     periodEnd: period.end,
     methodologyId: METHODOLOGY_ID,
     factorSet,
-    facilityContext: context,
+    facilityContext,
     envelopes,
     ...(correctionOf ? { correctionOf } : {}),
   } as Parameters<typeof buildBundle>[0]);
   const bytes = encodeBundle(bundle);
   return { header: headerToJson(bundleHeader(bundle, bundleCid(bytes))), bundle: Buffer.from(bytes).toString("utf8") };
+}
+
+/**
+ * `req` as a lead node sends it: with `account`'s signature of the header under `signedFor`, and
+ * `named` as the registry it signs for (`signedFor` unless given).
+ */
+export async function signedBy(
+  account: LocalAccount,
+  req: CosignRequest,
+  signedFor: CosignDomain,
+  named: CosignDomain = signedFor,
+): Promise<CosignRequest> {
+  const signature = await signBatchHeader(account, headerFromJson(req.header), signedFor);
+  return { header: req.header, bundle: req.bundle, domain: named, signature };
 }
 
 describe("reviewCosign: the devices of the readings", () => {
@@ -103,6 +129,12 @@ describe("Cosigner: what a stateless review cannot see", () => {
   const late = [electricity(meter, { ts: T0 + 30 }), electricity(meter, { ts: T0 + 40 })];
   const domain = { chainId: 31337, verifyingContract: `0x${"11".repeat(20)}` as const };
   const idOf = (req: CosignRequest) => hashBatchHeader(headerFromJson(req.header), domain);
+  type Domain = { chainId: number; verifyingContract: `0x${string}` };
+  /** a second AttestationRegistry on the same chain (a redeploy), its address checksummed (mixed case) as a config may give it */
+  const registryB: Domain = { chainId: 31337, verifyingContract: getAddress(`0x${"ab".repeat(20)}`) };
+  /** the first registry's address on another chain: another registry */
+  const otherChain: Domain = { chainId: 11155111, verifyingContract: domain.verifyingContract };
+  const idOn = (d: Domain, req: CosignRequest) => hashBatchHeader(headerFromJson(req.header), d);
 
   /** A co-signer on a database of its own; counts device look-ups and reviews. */
   function cosigner(
@@ -114,9 +146,15 @@ describe("Cosigner: what a stateless review cannot see", () => {
       beforeReview?: (req: ReviewRequest, signal: AbortSignal | undefined) => Promise<void>;
       /** the directory as one following the DeviceRegistry: its `syncedAfter` */
       syncedAfter?: (afterMs: number, timeoutMs: number) => Promise<boolean>;
+      /** the registry it signs for; `domain` unless given */
+      domain?: { chainId: number; verifyingContract: `0x${string}` };
+      /** its database file; one of its own unless given */
+      path?: string;
+      /** the OracleSet's answer (`LEAD` alone is active unless given); null: none to ask */
+      isActiveOracle?: ((a: `0x${string}`) => Promise<boolean>) | null;
     } = {},
   ) {
-    const storage = new SqliteStorage(join(tmp.dir, `${Math.random()}.db`));
+    const storage = new SqliteStorage(opts.path ?? join(tmp.dir, `${Math.random()}.db`));
     const directory = new MemoryDeviceDirectory([deviceInfo(meter)]);
     const calls = { lookups: 0, reviews: 0 };
     const c = new Cosigner({
@@ -143,10 +181,22 @@ describe("Cosigner: what a stateless review cannot see", () => {
         const b = opts.bundles?.get(cid);
         return b === undefined ? null : Buffer.from(b, "utf8");
       },
-      attestationId: (h) => hashBatchHeader(h, domain),
+      domain: opts.domain ?? domain,
+      self: COSIGNER.address,
+      isActiveOracle: opts.isActiveOracle === undefined ? async (a) => a === LEAD.address : opts.isActiveOracle,
       sign: async () => ({ signer: "0xsigner", signature: "0xsig" }),
     });
-    return { c, storage, calls };
+    // each request as the lead sends it, signed for the co-signer's registry
+    const asLead = {
+      cosign: async (req: CosignRequest, signal?: AbortSignal) =>
+        c.cosign(await signedBy(LEAD, req, opts.domain ?? domain), signal),
+      /** the request as given, not signed by the lead */
+      unsigned: (req: CosignRequest, signal?: AbortSignal) => c.cosign(req, signal),
+      get inFlight() {
+        return c.inFlight;
+      },
+    };
+    return { c: asLead, storage, calls };
   }
   const signed = (a: CosignAnswer) => {
     assert.ok("signature" in a, JSON.stringify(a));
@@ -171,6 +221,100 @@ describe("Cosigner: what a stateless review cannot see", () => {
     signed(await c.cosign(full));
     signed(await c.cosign(request([electricity(meter, { ts: T0 + 4000 })], { start: T0 + 3600, end: T0 + 7200 })));
     storage.close();
+  });
+
+  test("after a registry redeploy (a new AttestationRegistry address, the same facility ids), a facility's period co-signed for the old registry is co-signed for the new one; a conflicting header is still refused with 409 on each registry; the same address on another chain is another registry", async () => {
+    const path = join(tmp.dir, "redeployed.db");
+    const full = request([low, high], period);
+    const reduced = request([low], period);
+    const onA = cosigner({ path });
+    signed(await onA.c.cosign(full));
+    onA.storage.close();
+    // the node's chain.attestationRegistry set to the new registry, its database kept
+    const onB = cosigner({ path, domain: registryB });
+    signed(await onB.c.cosign(reduced));
+    assert.deepEqual(onB.storage.getCosign(idOn(registryB, reduced))?.registry, {
+      chainId: 31337,
+      address: registryB.verifyingContract.toLowerCase(),
+    });
+    // B's own record holds on B: the other header for the period is refused, naming it
+    const onB409 = await onB.c.cosign(full);
+    refused(onB409, 409, new RegExp(`already co-signed ${idOn(registryB, reduced)} for this facility's period`));
+    assert.doesNotMatch((onB409 as { refused: string }).refused, /holds on every registry/);
+    onB.storage.close();
+    // the same registry written in lowercase is the same registry
+    const lower = cosigner({
+      path,
+      domain: { ...registryB, verifyingContract: registryB.verifyingContract.toLowerCase() as `0x${string}` },
+    });
+    refused(await lower.c.cosign(full), 409, new RegExp(`already co-signed ${idOn(registryB, reduced)}`));
+    lower.storage.close();
+    // A's record still holds on A: the reduced header for A is refused, naming A's; A's own again is signed
+    const backOnA = cosigner({ path });
+    refused(
+      await backOnA.c.cosign(reduced),
+      409,
+      new RegExp(`already co-signed ${idOf(full)} for this facility's period`),
+    );
+    signed(await backOnA.c.cosign(full));
+    backOnA.storage.close();
+    // the first registry's address on another chain
+    const elsewhere = cosigner({ path, domain: otherChain });
+    signed(await elsewhere.c.cosign(reduced));
+    assert.deepEqual(
+      elsewhere.storage.listCosigns().map((r) => [r.attestationId, r.registry?.chainId, r.registry?.address]),
+      [
+        [idOf(full), 31337, domain.verifyingContract],
+        [idOn(registryB, reduced), 31337, registryB.verifyingContract.toLowerCase()],
+        [idOn(otherChain, reduced), 11155111, domain.verifyingContract],
+      ].sort(([a], [b]) => (String(a) < String(b) ? -1 : 1)),
+    );
+    elsewhere.storage.close();
+  });
+
+  test("a database from before co-sign records named their registry (SQLite schema 8) opens at the current schema, and its record keeps refusing a conflicting header on every registry, saying so; the same header again is signed; once released, the new registry's header is", async () => {
+    const path = join(tmp.dir, "schema-8.db");
+    // the node's schema taken back to 8 (MIGRATION_9 added the registry columns)
+    new SqliteStorage(path).close();
+    const old = new DatabaseSync(path);
+    old.exec(
+      "ALTER TABLE cosigned DROP COLUMN chain_id; ALTER TABLE cosigned DROP COLUMN registry; PRAGMA user_version = 8",
+    );
+    // the record schema 8's co-signer made when it signed `full` for registry A, as it wrote it
+    const full = request([low, high], period);
+    const h = headerFromJson(full.header);
+    old
+      .prepare(
+        `INSERT INTO cosigned (attestation_id, facility_id, period_start, period_end, correction_of, bundle_cid, digests, signed_at_ms) VALUES (?,?,?,?,?,?,?,?)`,
+      )
+      .run(idOf(full), h.facilityId, period.start, period.end, h.correctionOf, h.bundleCid, "[]", 1_000);
+    old.close();
+    const reduced = request([low], period);
+    for (const d of [domain, registryB, otherChain]) {
+      const { c, storage } = cosigner({ path, domain: d });
+      refused(
+        await c.cosign(reduced),
+        409,
+        new RegExp(
+          `already co-signed ${idOf(full)} for this facility's period .*; that record predates co-sign records naming their registry, so it holds on every registry \\(\`cosigned release\` frees it`,
+        ),
+      );
+      assert.equal(storage.getCosign(idOn(d, reduced)), null, "nothing recorded");
+      storage.close();
+    }
+    const { c, storage } = cosigner({ path });
+    assert.equal(
+      Number((storage.db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version),
+      MIGRATIONS.length,
+    );
+    assert.equal(storage.getCosign(idOf(full))?.registry, undefined, "its registry unknown");
+    signed(await c.cosign(full));
+    assert.equal(storage.listCosigns().length, 1, "signed again, not recorded twice");
+    storage.close();
+    const onB = cosigner({ path, domain: registryB });
+    assert.equal(onB.storage.releaseCosign(idOf(full)), true);
+    signed(await onB.c.cosign(reduced));
+    onB.storage.close();
   });
 
   test("a period that has not ended batching.graceS ago on this node's clock (one ending in 2096) is refused", async () => {
@@ -351,6 +495,211 @@ describe("Cosigner: what a stateless review cannot see", () => {
     signed(await fresh.c.cosign(request([low, high], period)));
     fresh.storage.close();
     storage.close();
+  });
+
+  test("an outsider asking for the header an active node's request is under review for is refused 403, the active node signed: the lead is checked per request, never shared; no OracleSet to ask is 503; nothing recorded", async () => {
+    const { c, storage, calls } = cosigner();
+    const req = request([low], period);
+    const outsider = privateKeyToAccount(generatePrivateKey());
+    // the outsider first, then the lead, the same header and bundle, at once
+    const [theirs, mine] = await Promise.all([c.unsigned(await signedBy(outsider, req, domain)), c.cosign(req)]);
+    refused(theirs, 403, new RegExp(`recovers to ${outsider.address}, which is not an active node of the OracleSet`));
+    assert.equal((theirs as { error: string }).error, "COSIGN_NOT_AN_ORACLE");
+    signed(mine);
+    // the lead first: the outsider, arriving while its review runs, does not share its signature
+    const other = request([electricity(meter, { ts: T0 + 4000 })], { start: T0 + 3600, end: T0 + 7200 });
+    const [lead, outside] = await Promise.all([c.cosign(other), c.unsigned(await signedBy(outsider, other, domain))]);
+    signed(lead);
+    refused(outside, 403, /not an active node/);
+    assert.equal(calls.reviews, 2 * 2, "a review (decode and full) for each lead's request alone");
+    storage.close();
+    const blind = cosigner({ isActiveOracle: null });
+    refused(await blind.c.cosign(req), 503, /cannot read the OracleSet to check that the lead .* is an active node/);
+    assert.equal(blind.calls.reviews, 0);
+    assert.equal(blind.storage.listCosigns().length, 0, "nothing recorded");
+    blind.storage.close();
+  });
+});
+
+/**
+ * Who may have a header co-signed, over HTTP, by a real node (B) on a Hardhat chain: an `oracle`
+ * API key names no node, so the request carries the lead's own signature and registry, and B
+ * co-signs only for an active node of its OracleSet, of its own registry. Each refusal records
+ * nothing: the active lead's header for the same period is signed after it (not 409).
+ */
+describe("POST /v1/quorum/cosign for an active node of its registry (Hardhat)", { timeout: 180_000 }, () => {
+  let hh: HardhatNode;
+  let dep: Deployment;
+  let b: Awaited<ReturnType<typeof testNode>>;
+  let bKey: string;
+  let registry: CosignDomain;
+  const meter = makeDevice("m3");
+  // the node's own facility context (what B's calculator holds for the facility)
+  const facility = sdkCalculator().facilityContext(meter.facilityId);
+  /** TEST-ONLY: Hardhat's default account #3, added to the OracleSet and removed again */
+  const removed = privateKeyToAccount("0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6");
+  const hour = (i: number) => ({ start: T0 + i * 3600, end: T0 + (i + 1) * 3600 });
+  /** two alternative headers for hour `i` of the meter: the full one, and one without its high reading */
+  const alternatives = (i: number) => {
+    const low = electricity(meter, { ts: T0 + i * 3600 + 10, energyWh: 100 });
+    const high = electricity(meter, { ts: T0 + i * 3600 + 20, energyWh: 90_000 });
+    return {
+      full: request([low, high], hour(i), undefined, facility),
+      reduced: request([low], hour(i), undefined, facility),
+    };
+  };
+  const post = async (body: unknown) => {
+    const res = await fetch(`${b.httpUrl}/v1/quorum/cosign`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": bKey },
+      body: JSON.stringify(body),
+    });
+    return {
+      status: res.status,
+      answer: (await res.json()) as { error?: string; message?: string; signer?: string; signature?: Hex },
+    };
+  };
+  /** the lead's header answered with B's signature over it, and recorded */
+  const signedByB = async (req: CosignRequest) => {
+    const { status, answer } = await post(await signedBy(LEAD, req, registry));
+    assert.equal(status, 200, JSON.stringify(answer));
+    assert.equal(answer.signer, COSIGNER.address);
+    assert.ok(
+      await verifyBatchHeaderSignature(headerFromJson(req.header), registry, answer.signature!, COSIGNER.address),
+    );
+    assert.ok(b.storage.getCosign(hashBatchHeader(headerFromJson(req.header), registry)), "recorded");
+  };
+
+  before(async () => {
+    hh = await HardhatNode.start();
+    dep = await deploy(hh.url);
+    registry = { chainId: 31337, verifyingContract: dep.attestationRegistry };
+    // LEAD is the deployment's node; B joins, and `removed` joins and leaves
+    await dep.setQuorum([COSIGNER.address, removed.address], 2);
+    const os = artifact("oracles/OracleSet.sol/OracleSet.json");
+    const hash = await dep.wallet.writeContract({
+      address: dep.oracleSet,
+      abi: os.abi,
+      functionName: "removeNode",
+      args: [removed.address],
+      account: dep.admin,
+      chain: dep.wallet.chain,
+    });
+    assert.equal((await dep.publicClient.waitForTransactionReceipt({ hash })).status, "success");
+    process.env.CP_COSIGN_B_KEY = PEER_KEY;
+    b = await testNode({
+      devices: [deviceInfo(meter)],
+      config: {
+        mqtt: { mode: "off" },
+        batching: { windowS: 2, graceS: 1 },
+        chain: {
+          enabled: true,
+          rpcUrl: hh.url,
+          attestationRegistry: dep.attestationRegistry,
+          deviceRegistry: dep.deviceRegistry,
+          pollMs: 100,
+          keystore: { privateKeyEnv: "CP_COSIGN_B_KEY" },
+        },
+      },
+    });
+    bKey = createApiKey(b.storage, { scope: "oracle", subject: "oracle-a", label: "oracle node A" }).key;
+  });
+  after(async () => {
+    await b?.close();
+    delete process.env.CP_COSIGN_B_KEY;
+    await hh?.stop();
+  });
+
+  test("a header asked for by a key that is no active node of the OracleSet (never added, removed from it, B's own) is refused 403 COSIGN_NOT_AN_ORACLE naming the signer, and nothing is recorded: the active lead's alternative for the period is signed, not 409", async () => {
+    const { full, reduced } = alternatives(0);
+    const outsider = privateKeyToAccount(generatePrivateKey());
+    for (const [who, account] of [
+      ["never added", outsider],
+      ["removed", removed],
+    ] as const) {
+      const { status, answer } = await post(await signedBy(account, reduced, registry));
+      assert.equal(status, 403, `${who}: ${JSON.stringify(answer)}`);
+      assert.equal(answer.error, "COSIGN_NOT_AN_ORACLE");
+      assert.match(
+        answer.message!,
+        new RegExp(`recovers to ${account.address}, which is not an active node of the OracleSet`),
+      );
+    }
+    let { status, answer } = await post(await signedBy(COSIGNER, reduced, registry));
+    assert.equal(status, 403, JSON.stringify(answer));
+    assert.match(answer.message!, new RegExp(`recovers to this node's own address ${COSIGNER.address}`));
+    // the lead's signature of another header (the full one) attached to the reduced one
+    const stolen = await signedBy(LEAD, full, registry);
+    ({ status, answer } = await post({ ...reduced, domain: stolen.domain, signature: stolen.signature }));
+    assert.equal(status, 403, JSON.stringify(answer));
+    assert.equal(answer.error, "COSIGN_NOT_AN_ORACLE");
+    assert.equal(b.storage.listCosigns().length, 0, "nothing recorded");
+    await signedByB(full);
+    // the lead's own alternative is still refused: the rule against equivocation holds for it
+    ({ status, answer } = await post(await signedBy(LEAD, reduced, registry)));
+    assert.equal(status, 409, JSON.stringify(answer));
+  });
+
+  test("a lead that signs for another registry (another address, or B's address on another chain) is refused 422 COSIGN_WRONG_REGISTRY naming both and the settings to check, and nothing is recorded", async () => {
+    const { full, reduced } = alternatives(1);
+    const recorded = b.storage.listCosigns().length;
+    for (const elsewhere of [
+      { chainId: 31337, verifyingContract: getAddress(`0x${"ab".repeat(20)}`) },
+      { chainId: 11155111, verifyingContract: dep.attestationRegistry },
+    ]) {
+      const { status, answer } = await post(await signedBy(LEAD, reduced, elsewhere));
+      assert.equal(status, 422, JSON.stringify(answer));
+      assert.equal(answer.error, "COSIGN_WRONG_REGISTRY");
+      assert.ok(
+        answer.message!.includes(
+          `the lead node signs for the AttestationRegistry ${elsewhere.verifyingContract} on chain ${elsewhere.chainId}, this node for ${dep.attestationRegistry} on chain 31337`,
+        ),
+        answer.message,
+      );
+      assert.match(answer.message!, /Check chain\.chainId and chain\.attestationRegistry in both nodes' configs/);
+    }
+    assert.equal(b.storage.listCosigns().length, recorded, "nothing recorded");
+    await signedByB(full);
+  });
+
+  test("a request without the lead's signature or registry (a lead node from before they were sent) is 400 COSIGN_INCOMPLETE_REQUEST saying what is missing and to upgrade the lead; a malformed one is 400; nothing is recorded", async () => {
+    const { full, reduced } = alternatives(2);
+    const recorded = b.storage.listCosigns().length;
+    const complete = await signedBy(LEAD, reduced, registry);
+    for (const [body, missing] of [
+      [{ header: reduced.header, bundle: reduced.bundle }, "domain and signature"],
+      [{ header: reduced.header, bundle: reduced.bundle, domain: complete.domain }, "signature"],
+      [{ header: reduced.header, bundle: reduced.bundle, signature: complete.signature }, "domain"],
+    ] as const) {
+      const { status, answer } = await post(body);
+      assert.equal(status, 400, JSON.stringify(answer));
+      assert.equal(answer.error, "COSIGN_INCOMPLETE_REQUEST");
+      assert.match(answer.message!, new RegExp(`the request has no ${missing}: .*upgrade the lead node`));
+    }
+    const { status } = await post({ ...complete, signature: "0x1234" });
+    assert.equal(status, 400);
+    assert.equal(b.storage.listCosigns().length, recorded, "nothing recorded");
+    await signedByB(full);
+  });
+
+  test("when B cannot read the OracleSet (its RPC node gone) it answers 503 COSIGN_RETRY_LATER with Retry-After, and records nothing", async () => {
+    const { full } = alternatives(3);
+    const recorded = b.storage.listCosigns().length;
+    await hh.stop();
+    const res = await fetch(`${b.httpUrl}/v1/quorum/cosign`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": bKey },
+      body: JSON.stringify(await signedBy(LEAD, full, registry)),
+    });
+    const answer = (await res.json()) as { error: string; message: string };
+    assert.equal(res.status, 503, JSON.stringify(answer));
+    assert.equal(answer.error, "COSIGN_RETRY_LATER");
+    assert.match(
+      answer.message,
+      new RegExp(`reading the OracleSet \\(is the lead ${LEAD.address} an active node\\?\\) failed .*retry later`),
+    );
+    assert.equal(res.headers.get("retry-after"), "30");
+    assert.equal(b.storage.listCosigns().length, recorded, "nothing recorded");
   });
 });
 

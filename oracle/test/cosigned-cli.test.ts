@@ -8,6 +8,8 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import pg from "pg";
 import { idToBytes32, readingDigestHex } from "../../sdk/src/index.ts";
 import { freePort } from "../../sdk/src/test/ports.ts";
 import { headerFromJson } from "../src/batch/bundle.ts";
@@ -15,7 +17,7 @@ import { SdkCalculator } from "../src/compute/sdk.ts";
 import { PostgresStorage } from "../src/storage/postgres.ts";
 import { SqliteStorage } from "../src/storage/sqlite.ts";
 import type { SqlStorage } from "../src/storage/sql-storage.ts";
-import type { CosignRecord } from "../src/storage/types.ts";
+import type { CosignRecord, CosignRegistry } from "../src/storage/types.ts";
 import { chainTestNode, deploy, HardhatNode, readingPoster, waitForConfirmed } from "./chain-harness.ts";
 import { electricity, makeDevice } from "./fixtures.ts";
 import { runOracleCli, tempDir } from "./helpers.ts";
@@ -30,7 +32,16 @@ after(async () => {
 
 const ZERO = `0x${"0".repeat(64)}`;
 const hex32 = (n: number) => `0x${n.toString(16).padStart(64, "0")}`;
-const record = (n: number, facility: string, start: number, end: number, correctionOf = ZERO): CosignRecord => ({
+/** the registry the driver tests' records were co-signed for */
+const REGISTRY: CosignRegistry = { chainId: 31337, address: `0x${"11".repeat(20)}` };
+const record = (
+  n: number,
+  facility: string,
+  start: number,
+  end: number,
+  correctionOf = ZERO,
+  registry: CosignRegistry = REGISTRY,
+): CosignRecord => ({
   attestationId: hex32(n),
   facilityId: idToBytes32(facility),
   periodStart: start,
@@ -39,6 +50,7 @@ const record = (n: number, facility: string, start: number, end: number, correct
   bundleCid: `bafkrei${n}`,
   digests: correctionOf === ZERO ? [] : [hex32(0xd000 + n)],
   signedAtMs: 1_000 + n,
+  registry,
 });
 
 /** A node's config in a dir of its own; `storage` and `chain` as given. */
@@ -54,14 +66,33 @@ function configIn(name: string, extra: Record<string, unknown>): { file: string;
 const drivers: {
   name: string;
   skip: string | false;
-  setUp: (name: string) => Promise<{ file: string; open: () => Promise<SqlStorage> }>;
+  /**
+   * A node's config and database; `toOldSchema` runs `sql` on the database, made by `open`, then
+   * sets its schema version back to the one before co-sign records named their registry (SQLite 8,
+   * PostgreSQL 4).
+   */
+  setUp: (
+    name: string,
+  ) => Promise<{ file: string; open: () => Promise<SqlStorage>; toOldSchema: (sql: string) => Promise<void> }>;
 }[] = [
   {
     name: "SQLite",
     skip: false,
     setUp: async (name) => {
       const { file, dataDir } = configIn(name, {});
-      return { file, open: async () => new SqliteStorage(join(dataDir, "oracle.db")) };
+      const path = join(dataDir, "oracle.db");
+      return {
+        file,
+        open: async () => new SqliteStorage(path),
+        toOldSchema: async (sql) => {
+          const db = new DatabaseSync(path);
+          try {
+            db.exec(`${sql}; PRAGMA user_version = 8`);
+          } finally {
+            db.close();
+          }
+        },
+      };
     },
   },
   {
@@ -71,7 +102,19 @@ const drivers: {
       pgServer ??= startPostgres();
       const url = await (await pgServer).createDatabase();
       const { file } = configIn(name, { storage: { driver: "postgres", url } });
-      return { file, open: async () => new PostgresStorage(url) };
+      return {
+        file,
+        open: async () => new PostgresStorage(url),
+        toOldSchema: async (sql) => {
+          const client = new pg.Client({ connectionString: url });
+          await client.connect();
+          try {
+            await client.query(`${sql}; UPDATE carbonproof_schema SET version = 4`);
+          } finally {
+            await client.end();
+          }
+        },
+      };
     },
   },
 ];
@@ -107,7 +150,7 @@ for (const driver of drivers)
       assert.equal(lines.length, 4);
       assert.match(
         lines[0]!,
-        /^ktda-a {2}3600\.\.7200 \(1970-01-01T01:00:00\.000Z \.\. .*\) {2}regular {2}0x0+1 {2}bafkrei1/,
+        /^ktda-a {2}3600\.\.7200 \(1970-01-01T01:00:00\.000Z \.\. .*\) {2}regular {2}0x0+1 {2}bafkrei1 {2}signed .* {2}registry 0x(11){20} on chain 31337$/,
       );
       assert.match(all.stdout, new RegExp(`correction of ${hex32(1)}`));
       const mine = await cli("list", "--facility", "ktda-b", "--json");
@@ -117,8 +160,8 @@ for (const driver of drivers)
         .split("\n")
         .map((l) => JSON.parse(l) as CosignRecord & { facility: string });
       assert.deepEqual(
-        rows.map((r) => [r.facility, r.attestationId, r.periodStart, r.periodEnd]),
-        [["ktda-b", hex32(4), 3600, 7200]],
+        rows.map((r) => [r.facility, r.attestationId, r.periodStart, r.periodEnd, r.registry]),
+        [["ktda-b", hex32(4), 3600, 7200, REGISTRY]],
       );
       // by the bytes32 too
       const byHex = await cli("list", "--facility", idToBytes32("ktda-b").toUpperCase().replace("0X", "0x"));
@@ -189,6 +232,48 @@ for (const driver of drivers)
       }
     });
 
+    test("a database from before co-sign records named their registry (SQLite schema 8, PostgreSQL 4) opens at the current schema: its record still refuses a conflicting header for any registry, and lists as holding on every registry (JSON: registry null); a new record names its own", async () => {
+      const old = await driver.setUp(`cli-${driver.name.toLowerCase()}-schema-8`);
+      (await old.open()).close();
+      // the node's schema taken back, and a record as the co-signer wrote it then
+      await old.toOldSchema(`ALTER TABLE cosigned DROP COLUMN chain_id; ALTER TABLE cosigned DROP COLUMN registry;
+        INSERT INTO cosigned (attestation_id, facility_id, period_start, period_end, correction_of, bundle_cid, digests, signed_at_ms)
+        VALUES ('${hex32(20)}', '${idToBytes32("ktda-a")}', 3600, 7200, '${ZERO}', 'bafkrei20', '[]', 1020)`);
+      const s = await old.open();
+      try {
+        for (const registry of [
+          REGISTRY,
+          { chainId: 31337, address: `0x${"22".repeat(20)}` },
+          { chainId: 1, address: REGISTRY.address },
+        ]) {
+          const out = s.recordCosign(record(21, "ktda-a", 3000, 4000, ZERO, registry));
+          assert.equal(out.outcome, "conflict", JSON.stringify(registry));
+          assert.equal((out as { with: CosignRecord }).with.attestationId, hex32(20));
+          assert.equal((out as { with: CosignRecord }).with.registry, undefined);
+        }
+        assert.deepEqual(s.recordCosign(record(22, "ktda-a", 7200, 9000)), { outcome: "recorded" });
+      } finally {
+        s.close();
+      }
+      const list = await runOracleCli(["cosigned", "list", "--config", old.file], {});
+      assert.equal(list.code, 0, list.stderr);
+      const lines = list.stdout.trim().split("\n");
+      assert.equal(lines.length, 2);
+      assert.match(
+        lines[0]!,
+        / {2}0x0+14 {2}bafkrei20 {2}.* {2}every registry \(recorded before co-sign records named theirs\)$/,
+      );
+      assert.match(lines[1]!, / {2}0x0+16 {2}bafkrei22 {2}.* {2}registry 0x(11){20} on chain 31337$/);
+      const json = await runOracleCli(["cosigned", "list", "--json", "--config", old.file], {});
+      assert.deepEqual(
+        json.stdout
+          .trim()
+          .split("\n")
+          .map((l) => (JSON.parse(l) as { registry: CosignRegistry | null }).registry),
+        [null, REGISTRY],
+      );
+    });
+
     test("a bad command line exits 2 with its usage", async () => {
       for (const [args, why] of [
         [["release", "ktda-a"], /needs the facility and at least one period/],
@@ -213,6 +298,8 @@ describe("cosigned release against the AttestationRegistry (Hardhat)", { timeout
   const meter = makeDevice("cosigned-meter-1", "ktda-cosigned");
   let file: string;
   let dataDir: string;
+  /** the AttestationRegistry the node co-signed for, and that attested one of the headers */
+  let registry: CosignRegistry;
 
   before(async () => {
     hh = await HardhatNode.start();
@@ -236,11 +323,15 @@ describe("cosigned release against the AttestationRegistry (Hardhat)", { timeout
       await node.close();
     }
     chain = { enabled: true, rpcUrl: hh.url, chainId: 31337, attestationRegistry: dep.attestationRegistry };
+    registry = { chainId: 31337, address: dep.attestationRegistry.toLowerCase() };
     ({ file, dataDir } = configIn("chain", { chain }));
     // this node co-signed that header, and one of a later period that was never submitted
     const s = new SqliteStorage(join(dataDir, "oracle.db"));
-    s.recordCosign({ ...record(0, "ktda-cosigned", attested.start, attested.end), attestationId: attested.id });
-    s.recordCosign(record(7, "ktda-cosigned", attested.end + 3600, attested.end + 7200));
+    s.recordCosign({
+      ...record(0, "ktda-cosigned", attested.start, attested.end, ZERO, registry),
+      attestationId: attested.id,
+    });
+    s.recordCosign(record(7, "ktda-cosigned", attested.end + 3600, attested.end + 7200, ZERO, registry));
     s.close();
   });
   after(async () => {
@@ -297,6 +388,44 @@ describe("cosigned release against the AttestationRegistry (Hardhat)", { timeout
     assert.equal(out.code, 0, out.stderr);
     assert.match(out.stderr, /"onChain":"not attested on-chain"/);
     assert.deepEqual(held(), [attested.id]);
+  });
+
+  test("each record is checked on the registry it was co-signed for: with the config moved to a redeployed AttestationRegistry, the header attested on the old one is still not released, --force or not; a record of another chain is not checked here: refused without --force", async () => {
+    const redeployed = await deploy(hh.url);
+    const { file: moved, dataDir: movedDir } = configIn("chain-redeployed", {
+      chain: { ...chain, attestationRegistry: redeployed.attestationRegistry },
+    });
+    const s = new SqliteStorage(join(movedDir, "oracle.db"));
+    s.recordCosign({
+      ...record(0, "ktda-cosigned", attested.start, attested.end, ZERO, registry),
+      attestationId: attested.id,
+    });
+    s.recordCosign(record(9, "ktda-cosigned", 3600, 7200, ZERO, { chainId: 5, address: registry.address }));
+    s.close();
+    const release = (...args: string[]) =>
+      runOracleCli(["cosigned", "release", "ktda-cosigned", ...args, "--yes", "--config", moved], {});
+    for (const force of [[], ["--force"]]) {
+      const out = await release(String(attested.start), ...force);
+      assert.equal(out.code, 1, out.stderr);
+      assert.match(
+        out.stderr,
+        new RegExp(
+          `the header ${attested.id} \\(.*, AttestationRegistry ${registry.address}\\) is attested on-chain: its co-sign record stays`,
+        ),
+      );
+    }
+    const other = await release("3600");
+    assert.equal(other.code, 1);
+    assert.match(
+      other.stderr,
+      new RegExp(
+        `cannot check .* \\(the header ${hex32(9)} was co-signed for the registry ${registry.address} on chain 5, and this node's chain\\.chainId is 31337\\): .* add --force; nothing released`,
+      ),
+    );
+    const forced = await release("3600", "--force");
+    assert.equal(forced.code, 0, forced.stderr);
+    const log = JSON.parse(forced.stderr.split("\n").find((l) => l.startsWith("{"))!) as Record<string, unknown>;
+    assert.deepEqual([log.attestation, log.chainId, log.registry], [hex32(9), 5, registry.address]);
   });
 
   test("an RPC node out of reach: refused without --force, saying why", async () => {

@@ -10,6 +10,7 @@ import {
   encodeBundle,
   readingDigestHex,
   recoverQuorumSigners,
+  signBatchHeader,
 } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
 import { headerFromJson, headerToJson } from "../src/batch/bundle.ts";
@@ -35,6 +36,12 @@ describe("quorum: two oracle nodes co-sign a batch", { timeout: 180_000 }, () =>
   let bKey: string;
   const meter = makeDevice("kangaita-meter-1");
   const peer = privateKeyToAccount(PEER_KEY);
+  /** A header and bundle as node A sends them: with its own signature of the header and its registry. */
+  const fromA = async (body: { header: string; bundle: string }) => {
+    const domain = { chainId: 31337, verifyingContract: dep.attestationRegistry };
+    const signature = await signBatchHeader(privateKeyToAccount(ORACLE_KEY), headerFromJson(body.header), domain);
+    return { ...body, domain, signature };
+  };
 
   const chainConfig = (envName: string) => ({
     enabled: true,
@@ -144,11 +151,11 @@ describe("quorum: two oracle nodes co-sign a batch", { timeout: 180_000 }, () =>
     const bundle = Buffer.from((await a.content!.get(headerFromJson(batch.headerJson!).bundleCid))!).toString("utf8");
     // the devices whose keys B looks up for its bundle worker's review
     assert.deepEqual(bundleDeviceIds(bundle), [meter.deviceId]);
-    const post = (body: unknown) =>
+    const post = async (body: { header: string; bundle: string }) =>
       fetch(`${b.httpUrl}/v1/quorum/cosign`, {
         method: "POST",
         headers: { "content-type": "application/json", "x-api-key": bKey },
-        body: JSON.stringify(body),
+        body: JSON.stringify(await fromA(body)),
       });
     // more emissions than the bundle adds up to
     const inflated = JSON.parse(batch.headerJson!) as Record<string, string>;
@@ -157,17 +164,17 @@ describe("quorum: two oracle nodes co-sign a batch", { timeout: 180_000 }, () =>
     assert.equal(res.status, 422);
     assert.match(((await res.json()) as { message: string }).message, /not the ones the bundle backs/);
     // a bundle changed after it was hashed: no longer the CID the header names
-    res = await post({ header: batch.headerJson, bundle: bundle.replace('"energyWh":', '"energyWh":9') });
+    res = await post({ header: batch.headerJson!, bundle: bundle.replace('"energyWh":', '"energyWh":9') });
     assert.equal(res.status, 422);
     assert.match(((await res.json()) as { message: string }).message, /bundle hashes to/);
     // a device B does not know (its directory lost it): the signature link cannot be checked
     b.devices.set({ ...deviceInfo(meter), keys: [] });
-    res = await post({ header: batch.headerJson, bundle });
+    res = await post({ header: batch.headerJson!, bundle });
     assert.equal(res.status, 422);
     assert.match(((await res.json()) as { message: string }).message, /signature/i);
     b.devices.set(deviceInfo(meter));
     // the very header B co-signed: signed again (a requester that lost the answer)
-    res = await post({ header: batch.headerJson, bundle });
+    res = await post({ header: batch.headerJson!, bundle });
     assert.equal(res.status, 200, await res.clone().text());
     // another header of the same facility over an overlapping period (the same readings, a period
     // starting a second earlier): an alternative to the one B signed, refused with 409 naming it
@@ -253,10 +260,12 @@ describe("quorum: two oracle nodes co-sign a batch", { timeout: 180_000 }, () =>
         correctionOf: batch.attestationId as `0x${string}`,
       } as Parameters<typeof buildBundle>[0]);
       const bytes = encodeBundle(correction);
-      const body = JSON.stringify({
-        header: headerToJson(bundleHeader(correction, bundleCid(bytes))),
-        bundle: Buffer.from(bytes).toString("utf8"),
-      });
+      const body = JSON.stringify(
+        await fromA({
+          header: headerToJson(bundleHeader(correction, bundleCid(bytes))),
+          bundle: Buffer.from(bytes).toString("utf8"),
+        }),
+      );
       const post = (signal?: AbortSignal) =>
         fetch(`${c.httpUrl}/v1/quorum/cosign`, {
           method: "POST",

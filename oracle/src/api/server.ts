@@ -902,12 +902,25 @@ export async function buildApi(deps: ApiDeps) {
       schema: {
         summary: "Co-sign another oracle node's EIP-712 batch header after re-checking its bundle",
         description:
-          "Body: { header (the header as JSON, bigints as decimal strings), bundle (the evidence bundle's canonical JSON) }. The header is signed only if the bundle hashes to its CID, backs exactly its fields, every link re-checks with this node's methodology, factor set, facility context and device keys (of devices active at each reading's time), its period ended batching.graceS ago, and a correction's original is in the registry with none of its readings; otherwise 422 COSIGN_REFUSED with the reason. 409 COSIGN_CONFLICT, naming the attestation id already co-signed: another header for an overlapping period of the facility, or another correction of the same original with one of its readings (the same header again is signed again). 413 TOO_MANY_DEVICES over 10,000 distinct device ids. 503 COSIGN_RETRY_LATER (Retry-After) when a check cannot be made now (the DeviceRegistry's events not read up to the period's end, the registry or the original's bundle out of reach). An `oracle` key (issued by this node to the asking node) or an admin key.",
+          "Body: { header (the header as JSON, bigints as decimal strings), bundle (the evidence bundle's canonical JSON), domain ({ chainId, verifyingContract }: the AttestationRegistry the asking node signs for), signature (the asking node's own EIP-712 signature of the header under domain, 0x and 130 hex digits; a malformed domain or signature is 400 FST_ERR_VALIDATION) }. Before anything is reviewed or recorded: 400 COSIGN_INCOMPLETE_REQUEST without domain or signature (an asking node from before they were sent: upgrade it); 422 COSIGN_WRONG_REGISTRY, naming both, when domain is not this node's registry (chain.chainId and chain.attestationRegistry differ in the two nodes' configs); 400 COSIGN_BAD_SIGNATURE for a signature that cannot be recovered; 403 COSIGN_NOT_AN_ORACLE, naming the signer, when it recovers (under this node's registry) to an address that is not an active node of the OracleSet, or to this node's own; 503 COSIGN_RETRY_LATER when the OracleSet cannot be read. Nothing is recorded on any refusal. The header is signed only if the bundle hashes to its CID, backs exactly its fields, every link re-checks with this node's methodology, factor set, facility context and device keys (of devices active at each reading's time), its period ended batching.graceS ago, and a correction's original is in the registry with none of its readings; otherwise 422 COSIGN_REFUSED with the reason. 409 COSIGN_CONFLICT, naming the attestation id already co-signed: another header for an overlapping period of the facility, or another correction of the same original with one of its readings (the same header again is signed again). 413 TOO_MANY_DEVICES over 10,000 distinct device ids. 503 COSIGN_RETRY_LATER (Retry-After) when a check cannot be made now (the DeviceRegistry's events not read up to the period's end, the registry or the original's bundle out of reach); 503 CHAIN_ID_MISMATCH when this node's RPC node serves another chain than its chain.chainId. 409 NO_CHAIN_KEY when this node has no chain key. An `oracle` key (issued by this node to the asking node) or an admin key.",
         security: [{ apiKey: [] }],
         body: {
           type: "object",
           required: ["header", "bundle"],
-          properties: { header: { type: "string" }, bundle: { type: "string" } },
+          properties: {
+            header: { type: "string" },
+            bundle: { type: "string" },
+            // not required: a request without them is answered 400 saying why (an outdated lead)
+            domain: {
+              type: "object",
+              required: ["chainId", "verifyingContract"],
+              properties: {
+                chainId: { type: "integer", minimum: 1 },
+                verifyingContract: { type: "string", pattern: "^0x[0-9a-fA-F]{40}$" },
+              },
+            },
+            signature: { type: "string", pattern: "^0x[0-9a-fA-F]{130}$" },
+          },
         },
       },
       onRequest: [requireKey(["oracle"])],
@@ -929,7 +942,17 @@ export async function buildApi(deps: ApiDeps) {
       reply.raw.on("close", leave);
       let out: Awaited<ReturnType<NonNullable<ApiDeps["cosign"]>>>;
       try {
-        out = await deps.cosign({ header: body.header, bundle: body.bundle }, gone.signal);
+        out = await deps.cosign(
+          {
+            header: body.header,
+            bundle: body.bundle,
+            ...(body.domain
+              ? { domain: { chainId: body.domain.chainId, verifyingContract: body.domain.verifyingContract } }
+              : {}),
+            ...(body.signature ? { signature: body.signature } : {}),
+          },
+          gone.signal,
+        );
       } catch (err) {
         if (!gone.signal.aborted) throw err;
         req.log.info("co-sign requester gone before the answer");
@@ -938,7 +961,7 @@ export async function buildApi(deps: ApiDeps) {
         reply.raw.off("close", leave);
       }
       if ("refused" in out) {
-        req.log.warn({ why: out.refused }, "co-signing refused");
+        req.log.warn({ error: out.error, why: out.refused }, "co-signing refused");
         const status = out.status ?? 422;
         if (status === 503) reply.header("retry-after", "30");
         return reply.code(status).send({ error: out.error ?? "COSIGN_REFUSED", message: out.refused });

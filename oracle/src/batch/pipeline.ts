@@ -670,7 +670,7 @@ export class BatchPipeline {
     // no peers: this node can only sign alone, so signing stays local (a chain outage delays the
     // submission, not the signature); a threshold above 1 then shows as the registry's revert
     const k = this.#common.config.quorum.peers.length === 0 ? 1 : ((await chain.threshold?.()) ?? 1);
-    if (k > 1) signed.push(...(await this.#cosignatures(header, k - 1)));
+    if (k > 1) signed.push(...(await this.#cosignatures(header, signature, k - 1)));
     const packed = packQuorumSignatures(signed);
     if (
       await this.#writes.transition(b.id, ["pinned"], "signed", {
@@ -685,7 +685,11 @@ export class BatchPipeline {
     }
   }
 
-  async #cosignatures(header: BatchHeader, needed: number): Promise<{ signer: Address; signature: Hex }[]> {
+  async #cosignatures(
+    header: BatchHeader,
+    signature: Hex,
+    needed: number,
+  ): Promise<{ signer: Address; signature: Hex }[]> {
     const chain = this.#chain!;
     const { peers, timeoutMs } = this.#common.config.quorum;
     if (peers.length < needed) {
@@ -702,6 +706,8 @@ export class BatchPipeline {
       bundle,
       domain: chain.domain,
       self: chain.signerAddress,
+      // its own: peers co-sign only for an active node of the OracleSet
+      signature,
       isActiveOracle: (a) => chain.isActiveOracle?.(a) ?? Promise.resolve(true),
       timeoutMs,
     });

@@ -151,13 +151,13 @@ const COMMANDS: Record<string, { usage: string; about: string; options: OptionNa
   "cosigned list": {
     usage: "cosigned list [--facility ID] [--json] [--config FILE]",
     about:
-      "the headers this node co-signed for other oracle nodes (each makes it refuse another header for its facility and period): facility, period (unix s), attestation id, what it corrects, bundle CID, when signed",
+      "the headers this node co-signed for other oracle nodes (each makes it refuse another header for its facility and period on the same registry): facility, period (unix s), attestation id, what it corrects, bundle CID, when signed, the registry (and chain) it was signed for",
     options: ["config", "facility", "json"],
   },
   "cosigned release": {
     usage: "cosigned release FACILITY PERIOD... [--yes] [--force] [--config FILE]",
     about:
-      "forget co-sign records whose header will never be attested (the lead node rebuilt the batch), so that this node co-signs the new header: PERIOD is its start, or START..END, as `cosigned list` shows it. Refused when a header is attested on the AttestationRegistry, and when that cannot be checked unless --force; without --yes it prints what it would release and exits 1; each release is logged",
+      "forget co-sign records whose header will never be attested (the lead node rebuilt the batch), so that this node co-signs the new header: PERIOD is its start, or START..END, as `cosigned list` shows it. Refused when a header is attested on the AttestationRegistry it was co-signed for, and when that cannot be checked unless --force; without --yes it prints what it would release and exits 1; each release is logged",
     options: ["config", "yes", "force"],
   },
 };
@@ -905,11 +905,13 @@ async function cosigned(command: string, cfg: Config, args: Args): Promise<void>
       return `${hex} (${(err as Error).message})`; // not an id's bytes: shown as they are
     }
   };
+  const { parsePeriod, planRelease, registryText, releaseRecords } = await import("../quorum/release.ts");
   const iso = (s: number) => new Date(s * 1000).toISOString();
   const line = (r: import("../storage/types.ts").CosignRecord) =>
-    `${name(r.facilityId)}  ${r.periodStart}..${r.periodEnd} (${iso(r.periodStart)} .. ${iso(r.periodEnd)})  ${/^0x0{64}$/.test(r.correctionOf) ? "regular" : `correction of ${r.correctionOf}`}  ${r.attestationId}  ${r.bundleCid}  signed ${new Date(r.signedAtMs).toISOString()}`;
+    `${name(r.facilityId)}  ${r.periodStart}..${r.periodEnd} (${iso(r.periodStart)} .. ${iso(r.periodEnd)})  ${/^0x0{64}$/.test(r.correctionOf) ? "regular" : `correction of ${r.correctionOf}`}  ${r.attestationId}  ${r.bundleCid}  signed ${new Date(r.signedAtMs).toISOString()}  ${registryText(r)}`;
+  // `registry` null: a record made before records named their registry, which holds on every one
   const json = (r: import("../storage/types.ts").CosignRecord) =>
-    JSON.stringify({ ...r, facility: name(r.facilityId) });
+    JSON.stringify({ ...r, registry: r.registry ?? null, facility: name(r.facilityId) });
   if (!hasDatabase(cfg))
     throw new Error(
       `no database at ${join(resolve(cfg.dataDir), "oracle.db")}: check dataDir (or --config), or start the node once to create it`,
@@ -927,14 +929,13 @@ async function cosigned(command: string, cfg: Config, args: Args): Promise<void>
         );
       return;
     }
-    const { parsePeriod, planRelease, releaseRecords } = await import("../quorum/release.ts");
     const periods = args.rest.slice(1).map((p) => {
       const spec = parsePeriod(p);
       if (!spec) throw new UsageError(`the period ${p} ends before it starts`, command);
       return spec;
     });
     const address = cfg.chain.attestationRegistry as `0x${string}` | undefined;
-    let attested: ((id: `0x${string}`) => Promise<boolean>) | null = null;
+    let chain: import("../quorum/release.ts").ReleaseChain | null = null;
     if (cfg.chain.enabled && address) {
       const { createPublicClient, http } = await import("viem");
       const { chainFor } = await import("../../../sdk/src/index.ts");
@@ -943,14 +944,19 @@ async function cosigned(command: string, cfg: Config, args: Args): Promise<void>
         chain: chainFor(cfg.chain.chainId, cfg.chain.rpcUrl),
         transport: http(cfg.chain.rpcUrl, { timeout: 10_000, retryCount: 0 }),
       });
-      attested = (id) =>
-        client.readContract({ address, abi: attestationRegistryAbi, functionName: "exists", args: [id] });
+      chain = {
+        chainId: cfg.chain.chainId,
+        registry: address,
+        // each record on the registry it was co-signed for (quorum/release.ts)
+        attested: (registry, id) =>
+          client.readContract({ address: registry, abi: attestationRegistryAbi, functionName: "exists", args: [id] }),
+      };
     }
     const plan = await planRelease({
       storage,
       facilityId: facilityId!,
       periods,
-      attested,
+      chain,
       unavailable: !cfg.chain.enabled
         ? "chain.enabled is false in this node's config"
         : "chain.attestationRegistry is not set in this node's config",

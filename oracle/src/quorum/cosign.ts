@@ -1,6 +1,7 @@
 import {
   ZERO_BYTES32,
   bundleHeader,
+  canonicalSignature,
   canonicalJson,
   checkBundle,
   decodeBundle,
@@ -25,15 +26,34 @@ import type { FacilityContext } from "../../../sdk/src/index.ts";
  * the totals recomputed, each device signature under the key its own device directory holds for
  * the reading's time), computed with its own methodology, factor set and facility context.
  */
-export type CosignRequest = { header: string; bundle: string };
+export type CosignRequest = {
+  header: string;
+  bundle: string;
+  /**
+   * The registry the lead node signs for (its `chain.chainId` and `chain.attestationRegistry`: the
+   * EIP-712 domain). A co-signer of another registry refuses (422 COSIGN_WRONG_REGISTRY) rather
+   * than sign a header under a domain the lead does not share.
+   */
+  domain?: CosignDomain;
+  /**
+   * The lead node's own signature of the header under `domain`: a co-signer signs, and records,
+   * only a header an active node of the OracleSet asked for (an `oracle` API key names no node).
+   * Both are absent in a request of a node from before they were sent: refused with 400.
+   */
+  signature?: Hex;
+};
+
+/** An AttestationRegistry, as the EIP-712 domain of the headers signed for it. */
+export type CosignDomain = { chainId: number; verifyingContract: Address };
 
 /**
  * What a review is given (quorum/cosigner.ts builds it; a requester's body is never passed as is):
- * the request; `stage: "decode"` to stop after the checks that need no device (the header, the
- * CID, decoding, the methodology and context), before the node looks the devices up; `original`,
- * for a correction, the text of its original's bundle as this node's content store holds it.
+ * the header and bundle; `stage: "decode"` to stop after the checks that need no device (the
+ * header, the CID, decoding, the methodology and context), before the node looks the devices up;
+ * `original`, for a correction, the text of its original's bundle as this node's content store
+ * holds it.
  */
-export type ReviewRequest = CosignRequest & { stage?: "decode"; original?: string };
+export type ReviewRequest = Pick<CosignRequest, "header" | "bundle"> & { stage?: "decode"; original?: string };
 
 /** A review's answer; `digests`: the readings of a correction (empty for a regular header). */
 export type ReviewResult = { ok: true; header: BatchHeader; digests: string[] } | { ok: false; why: string };
@@ -201,19 +221,25 @@ export type Peer = { url: string; apiKey?: string };
  * Asks every peer to co-sign, at once, and keeps the answers that are valid signatures over this
  * header by an active oracle node other than this one. Says why for every peer that did not give
  * one (unreachable, refused with its reason, a signature that does not recover to its signer).
+ * Each request carries `signature`, this node's own of the header under `domain`, and `domain`:
+ * a peer co-signs only for an active node of the OracleSet, and only for its own registry.
  */
 export async function collectCosignatures(opts: {
   peers: readonly Peer[];
   header: BatchHeader;
   bundle: Uint8Array;
-  domain: { chainId: number; verifyingContract: Address };
+  domain: CosignDomain;
   self: Address;
+  /** this node's signature of `header` under `domain` (the one it submits with its peers') */
+  signature: Hex;
   isActiveOracle: (a: Address) => Promise<boolean>;
   timeoutMs: number;
 }): Promise<{ signed: { signer: Address; signature: Hex }[]; problems: string[] }> {
   const body = JSON.stringify({
     header: headerToJson(opts.header),
     bundle: Buffer.from(opts.bundle.buffer, opts.bundle.byteOffset, opts.bundle.byteLength).toString("utf8"),
+    domain: { chainId: opts.domain.chainId, verifyingContract: opts.domain.verifyingContract },
+    signature: opts.signature,
   } satisfies CosignRequest);
   const signed: { signer: Address; signature: Hex }[] = [];
   const problems: string[] = [];
@@ -259,28 +285,4 @@ export async function collectCosignatures(opts: {
     }),
   );
   return { signed, problems };
-}
-
-/** secp256k1's group order, and half of it: the OracleSet refuses an s above the half (OracleSet.sol, as OpenZeppelin's ECDSA). */
-const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-const HALF_N = SECP256K1_N >> 1n;
-
-/**
- * A 65-byte signature (r ‖ s ‖ v) in the one form the OracleSet takes: v 27 or 28, s in the lower
- * half of the order (its twin n − s, with v flipped, recovers to the same signer). A peer may answer
- * with v 0/1 (a signer giving yParity: a KMS, an HSM) or a high s (a malleated or foreign
- * signature); viem's recovery takes both, ecrecover does not (review: the batch then reverted on
- * every submission). Null when v is none of 0, 1, 27, 28.
- */
-export function canonicalSignature(signature: Hex): Hex | null {
-  const r = signature.slice(2, 66);
-  let s = BigInt(`0x${signature.slice(66, 130)}`);
-  let v = parseInt(signature.slice(130, 132), 16);
-  if (v === 0 || v === 1) v += 27;
-  if (v !== 27 && v !== 28) return null;
-  if (s > HALF_N) {
-    s = SECP256K1_N - s;
-    v = v === 27 ? 28 : 27;
-  }
-  return `0x${r}${s.toString(16).padStart(64, "0")}${v.toString(16)}` as Hex;
 }

@@ -3,8 +3,8 @@
  * "Quorum"): a record makes this node refuse any other header for its facility and period
  * (quorum/cosigner.ts, against equivocation), so one whose header will never reach the chain (the
  * lead node rebuilt the batch) would block that period for good. Released only when the header is
- * not attested on the AttestationRegistry, or, when that cannot be checked, on the operator's
- * `force`.
+ * not attested on the AttestationRegistry it was co-signed for, or, when that cannot be checked,
+ * on the operator's `force`.
  */
 import type { Logger } from "pino";
 import type { Hex } from "../../../sdk/src/index.ts";
@@ -13,8 +13,18 @@ import type { CosignRecord, Storage } from "../storage/types.ts";
 /** A period named on the command line: its start (unix s), and its end when given. */
 export type PeriodSpec = { start: number; end: number | null };
 
-/** Whether a header's attestation id is attested on-chain (AttestationRegistry `exists`). */
-export type AttestedCheck = (attestationId: Hex) => Promise<boolean>;
+/**
+ * This node's chain, as the release asks it: whether an attestation id is attested on the
+ * AttestationRegistry at `registry` (its `exists`). `chainId` and `registry`: this node's
+ * `chain.chainId` and `chain.attestationRegistry`. A record is checked on the registry it names
+ * (one of another chain cannot be checked here); one that names none (made before records named
+ * their registry) on this node's.
+ */
+export type ReleaseChain = {
+  chainId: number;
+  registry: Hex;
+  attested: (registry: Hex, attestationId: Hex) => Promise<boolean>;
+};
 
 export type ReleasePlan =
   | { ok: true; records: CosignRecord[]; checked: string }
@@ -29,18 +39,26 @@ export function parsePeriod(text: string): PeriodSpec | null {
   return end !== null && end <= start ? null : { start, end };
 }
 
+/** How `cosigned list` and the release name a record's registry. */
+export function registryText(r: CosignRecord): string {
+  return r.registry
+    ? `registry ${r.registry.address} on chain ${r.registry.chainId}`
+    : "every registry (recorded before co-sign records named theirs)";
+}
+
 /**
  * The records of `facilityId` to release for `periods` (every record whose period starts there,
- * and ends there when an end is given: a regular header and its corrections alike), checked
- * against the chain: refused when a period has no record, when a header is attested, and when
- * the chain cannot be asked (`attested` null, or its call failing) unless `force`. All or none.
+ * and ends there when an end is given: a regular header and its corrections alike, of any
+ * registry), each checked against the registry it was co-signed for: refused when a period has
+ * no record, when a header is attested, and when the chain cannot be asked (`chain` null, a
+ * record of another chain, or the call failing) unless `force`. All or none.
  */
 export async function planRelease(opts: {
   storage: Pick<Storage, "listCosigns">;
   facilityId: string;
   periods: PeriodSpec[];
   /** null: no chain configured; `unavailable` says why */
-  attested: AttestedCheck | null;
+  chain: ReleaseChain | null;
   unavailable: string;
   force: boolean;
 }): Promise<ReleasePlan> {
@@ -56,21 +74,27 @@ export async function planRelease(opts: {
       };
     for (const r of found) if (!records.includes(r)) records.push(r);
   }
-  let why: string | null = opts.attested ? null : opts.unavailable;
+  const chain = opts.chain;
+  let why: string | null = chain ? null : opts.unavailable;
   for (const r of records) {
-    if (why !== null) break;
+    if (why !== null || !chain) break;
+    if (r.registry && r.registry.chainId !== chain.chainId) {
+      why = `the header ${r.attestationId} was co-signed for the ${registryText(r)}, and this node's chain.chainId is ${chain.chainId}`;
+      break;
+    }
+    const registry = (r.registry?.address ?? chain.registry) as Hex;
     let attested: boolean;
     try {
-      attested = await opts.attested!(r.attestationId as Hex);
+      attested = await chain.attested(registry, r.attestationId as Hex);
     } catch (err) {
-      why = `reading the AttestationRegistry failed: ${(err as Error).message.split("\n")[0]}`;
+      why = `reading the AttestationRegistry failed: ${(err as Error).message.split("\n")[0]} (at ${registry})`;
       break;
     }
     if (attested)
       return {
         ok: false,
         code: "COSIGN_ATTESTED",
-        message: `the header ${r.attestationId} (facility ${r.facilityId}, period ${r.periodStart}..${r.periodEnd}) is attested on-chain: its co-sign record stays, or this node would sign an alternative to an attested period; nothing released`,
+        message: `the header ${r.attestationId} (facility ${r.facilityId}, period ${r.periodStart}..${r.periodEnd}, AttestationRegistry ${registry}) is attested on-chain: its co-sign record stays, or this node would sign an alternative to an attested period; nothing released`,
       };
   }
   if (why === null) return { ok: true, records, checked: "not attested on-chain" };
@@ -104,6 +128,8 @@ export function releaseRecords(opts: {
         correctionOf: r.correctionOf,
         bundleCid: r.bundleCid,
         signedAtMs: r.signedAtMs,
+        chainId: r.registry?.chainId ?? null,
+        registry: r.registry?.address ?? null,
         by: opts.by,
         onChain: opts.checked,
       },

@@ -178,6 +178,11 @@ CREATE TABLE cosigned (
 CREATE INDEX cosigned_period ON cosigned(facility_id, correction_of, period_start);
 CREATE INDEX cosigned_correction_of ON cosigned(correction_of);
 `,
+  // the registry each header was co-signed for; NULL (every registry) in earlier records (SQLite's MIGRATION_9)
+  `
+ALTER TABLE cosigned ADD COLUMN chain_id BIGINT;
+ALTER TABLE cosigned ADD COLUMN registry TEXT COLLATE "C";
+`,
 ];
 
 /** `?` placeholders numbered `$1`, `$2`, … as PostgreSQL takes them (none appear inside quoted text here). */

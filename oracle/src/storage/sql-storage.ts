@@ -1010,7 +1010,7 @@ export class SqlStorage implements Storage {
         const found = this.checkCosign(c);
         if (found.outcome !== "recorded") return found;
         this.sql.run(
-          `INSERT INTO cosigned (attestation_id, facility_id, period_start, period_end, correction_of, bundle_cid, digests, signed_at_ms) VALUES (?,?,?,?,?,?,?,?)`,
+          `INSERT INTO cosigned (attestation_id, facility_id, period_start, period_end, correction_of, bundle_cid, digests, signed_at_ms, chain_id, registry) VALUES (?,?,?,?,?,?,?,?,?,?)`,
           [
             c.attestationId,
             c.facilityId,
@@ -1020,6 +1020,8 @@ export class SqlStorage implements Storage {
             c.bundleCid,
             JSON.stringify(c.digests),
             c.signedAtMs,
+            c.registry?.chainId ?? null,
+            c.registry?.address.toLowerCase() ?? null,
           ],
         );
         return found;
@@ -1027,22 +1029,32 @@ export class SqlStorage implements Storage {
     );
   }
   checkCosign(c: CosignRecord): CosignOutcome {
+    // only records of the header's registry count, and those that name none (made before SQLite
+    // schema 9, PostgreSQL 5: their registry unknown, they hold against every one); a header
+    // naming none meets them all
+    const [ofRegistry, registryArgs] = c.registry
+      ? [
+          ` AND (registry IS NULL OR (chain_id = ? AND registry = ?))`,
+          [c.registry.chainId, c.registry.address.toLowerCase()],
+        ]
+      : [``, []];
     return this.sql.read(() => {
       if (this.getCosign(c.attestationId)) return { outcome: "again" };
       if (/^0x0{64}$/.test(c.correctionOf)) {
         // a regular header: another one of the facility whose period overlaps
         const r = this.sql.get(
-          `SELECT * FROM cosigned WHERE facility_id = ? AND correction_of = ? AND period_start < ? AND period_end > ? ORDER BY period_start LIMIT 1`,
-          [c.facilityId, c.correctionOf, c.periodEnd, c.periodStart],
+          `SELECT * FROM cosigned WHERE facility_id = ? AND correction_of = ? AND period_start < ? AND period_end > ?${ofRegistry} ORDER BY period_start LIMIT 1`,
+          [c.facilityId, c.correctionOf, c.periodEnd, c.periodStart, ...registryArgs],
         );
         return r ? { outcome: "conflict", with: toCosign(r) } : { outcome: "recorded" };
       }
       // a correction: another correction of the same original holding one of its readings (the
       // corrections of one original are few: its late readings)
       const mine = new Set(c.digests);
-      for (const r of this.sql.all(`SELECT * FROM cosigned WHERE correction_of = ? ORDER BY signed_at_ms`, [
-        c.correctionOf,
-      ])) {
+      for (const r of this.sql.all(
+        `SELECT * FROM cosigned WHERE correction_of = ?${ofRegistry} ORDER BY signed_at_ms`,
+        [c.correctionOf, ...registryArgs],
+      )) {
         const other = toCosign(r);
         const digest = other.digests.find((d) => mine.has(d));
         if (digest) return { outcome: "conflict", with: other, digest };
@@ -1303,6 +1315,7 @@ function toCosign(r: Row): CosignRecord {
     bundleCid: r.bundle_cid as string,
     digests: JSON.parse(r.digests as string) as string[],
     signedAtMs: Number(r.signed_at_ms),
+    ...(r.registry === null ? {} : { registry: { chainId: Number(r.chain_id), address: r.registry as string } }),
   };
 }
 

@@ -245,6 +245,20 @@ CREATE INDEX cosigned_period ON cosigned(facility_id, correction_of, period_star
 CREATE INDEX cosigned_correction_of ON cosigned(correction_of);
 `;
 
+/**
+ * The registry each header was co-signed for (`chain_id`, and `registry`: the AttestationRegistry's
+ * address, lowercase hex), so that a header is an alternative only to records of its own registry
+ * (after a redeploy, the new registry's first headers were refused with 409 against the old one's
+ * records). A record made before has NULL in both, which the checks take as "every registry": the
+ * registry it was signed for is not known here (a node's storage is opened without its config,
+ * and the config may have moved to a new registry since), and a guess could let a header
+ * conflicting with it on its own registry be signed. `cosigned release` frees such a record.
+ */
+const MIGRATION_9 = `
+ALTER TABLE cosigned ADD COLUMN chain_id INTEGER;
+ALTER TABLE cosigned ADD COLUMN registry TEXT;
+`;
+
 /** Schema version N is MIGRATIONS[0..N-1] applied in order (`PRAGMA user_version` = N). */
 export const MIGRATIONS: readonly string[] = [
   MIGRATION_1,
@@ -255,6 +269,7 @@ export const MIGRATIONS: readonly string[] = [
   MIGRATION_6,
   MIGRATION_7,
   MIGRATION_8,
+  MIGRATION_9,
 ];
 const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -208,11 +208,19 @@ export type BatchPatch = Partial<
 >;
 
 /**
+ * The AttestationRegistry a header was co-signed for: the EIP-712 domain's `chainId` and
+ * `verifyingContract` (this node's `chain.chainId` and `chain.attestationRegistry` when it
+ * signed), the address in lowercase hex.
+ */
+export type CosignRegistry = { chainId: number; address: string };
+
+/**
  * A batch header this node co-signed for another oracle node (quorum/cosigner.ts), kept so that it
- * never signs an alternative to it: another regular header for an overlapping period of the same
- * facility, or another correction of the same original with one of the same readings.
- * `correctionOf`: the original's attestation id, zero (`0x00…00`) for a regular header;
- * `digests`: the reading digests of a correction (empty for a regular header, not needed there).
+ * never signs an alternative to it on the same registry: another regular header for an
+ * overlapping period of the same facility, or another correction of the same original with one of
+ * the same readings. `correctionOf`: the original's attestation id, zero (`0x00…00`) for a
+ * regular header; `digests`: the reading digests of a correction (empty for a regular header, not
+ * needed there).
  */
 export type CosignRecord = {
   attestationId: string;
@@ -224,6 +232,14 @@ export type CosignRecord = {
   bundleCid: string;
   digests: readonly string[];
   signedAtMs: number;
+  /**
+   * The registry it was co-signed for: a header is an alternative only to records of the same
+   * registry (after a redeploy, the new registry's headers are not the old one's alternatives).
+   * Absent in a record made before SQLite schema 9 (PostgreSQL schema 5), which did not store it:
+   * such a record holds against every registry, as every record did. A record to check or record
+   * without one is likewise checked against every registry's records.
+   */
+  registry?: CosignRegistry;
 };
 
 /**
@@ -474,7 +490,9 @@ export interface Storage {
    * Records, durably, that this node co-signs `c` (before it hands the signature out), unless it
    * would be an alternative to a header co-signed before (`CosignOutcome`): a regular header whose
    * period overlaps one of the same facility with another id, or a correction holding a reading
-   * of another correction of the same original. Check and record are one transaction.
+   * of another correction of the same original; only records of `c.registry`, and those without
+   * a registry (made before SQLite schema 9, PostgreSQL 5), count. Check and record are one
+   * transaction.
    */
   recordCosign(c: CosignRecord): CosignOutcome;
   /** What `recordCosign` would answer, without recording anything. */
