@@ -52,6 +52,23 @@ type BatchWritesAsync = {
  */
 export type FeeCap = { maxFeePerGas: bigint | null };
 
+/**
+ * Whether what was mined in block `minedAt` has `confirmations` confirmations at `head`, its own
+ * block counted: a batch's transaction, a shortfall's, an attestation found by its event.
+ */
+export function isDeepEnough(head: bigint, minedAt: bigint, confirmations: number): boolean {
+  return head - minedAt + 1n >= BigInt(confirmations);
+}
+
+/**
+ * The newest block `confirmations` deep at `head` (its own block counted; 0 near the chain's
+ * start): where the node reads what a reorg must not take back (the registry's frontier, events).
+ */
+export function confirmedBlock(head: bigint, confirmations: number): bigint {
+  const deep = BigInt(Math.max(confirmations - 1, 0));
+  return head > deep ? head - deep : 0n;
+}
+
 /** The fee cap of `config`: `chain.maxFeePerGas`, or null (the chain port's multiple of its current estimate). */
 export function feeCapOf(config: { chain: { maxFeePerGas?: string | number | bigint | undefined } }): FeeCap {
   const max = config.chain.maxFeePerGas;
@@ -829,8 +846,7 @@ export class BatchPipeline {
     let until: bigint;
     try {
       const head = await chain.blockNumber();
-      const deep = BigInt(Math.max(this.#common.config.chain.confirmations - 1, 0));
-      const at = head > deep ? head - deep : 0n;
+      const at = confirmedBlock(head, this.#common.config.chain.confirmations);
       until = await chain.attestedUntil(headerFromJson(b.headerJson).facilityId, at);
       if (until <= BigInt(b.periodStart) || (await chain.exists(id, at))) return false;
     } catch {
@@ -1196,7 +1212,7 @@ export class BatchPipeline {
     if (mined?.rc.status === "success") {
       const { hash: h, rc } = mined;
       const head = await chain.blockNumber();
-      if (head - rc.blockNumber + 1n < BigInt(cfg.confirmations)) return;
+      if (!isDeepEnough(head, rc.blockNumber, cfg.confirmations)) return;
       if (
         await this.#writes.transition(b.id, ["submitted"], "confirmed", {
           txHash: h,
@@ -1220,7 +1236,7 @@ export class BatchPipeline {
       const { hash: h, rc } = mined;
       // a reverted receipt that a reorg could still undo decides nothing: asked again once it is
       // `confirmations` deep (the transaction may yet be mined again, and succeed)
-      if ((await chain.blockNumber()) - rc.blockNumber + 1n < BigInt(cfg.confirmations)) return;
+      if (!isDeepEnough(await chain.blockNumber(), rc.blockNumber, cfg.confirmations)) return;
       if (await chain.exists(b.attestationId as Hex)) {
         // attested by a transaction this batch does not list (another node of the quorum); `h`
         // is the one of ours the registry refused
@@ -1417,12 +1433,11 @@ export class BatchPipeline {
     const confirmations = this.#common.config.chain.confirmations;
     const head = await chain.blockNumber();
     if (found) {
-      if (head - found.blockNumber + 1n < BigInt(confirmations)) return false;
+      if (!isDeepEnough(head, found.blockNumber, confirmations)) return false;
     } else {
       // no block to count from: the attestation must be in the registry `confirmations` deep
       // (`exists` at the head may be a block a reorg takes back)
-      const deep = BigInt(confirmations - 1);
-      if (!(await chain.exists(id, head > deep ? head - deep : 0n))) return false;
+      if (!(await chain.exists(id, confirmedBlock(head, confirmations)))) return false;
       this.#log.warn(
         { batch: b.id, attestation: id, err: lookup ?? "no AttestationSubmitted event for the id" },
         "attesting transaction not found: batch confirmed without its transaction hash and block number",

@@ -27,7 +27,9 @@ import { z } from "zod";
 import { bytes32ToId, revertName, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
 import {
   FEE_CAP_REACHED,
+  confirmedBlock,
   feeCapOf,
+  isDeepEnough,
   type Address,
   type BatchPipeline,
   type ChainPort,
@@ -410,8 +412,7 @@ export class ShortfallRecorder {
     nowMs: number,
   ): Promise<{ state: Baselines; caughtUp: boolean }> {
     const head = await this.#chain.blockNumber();
-    const depth = BigInt(Math.max(this.#common.config.chain.confirmations - 1, 0));
-    const safe = head > depth ? head - depth : 0n;
+    const safe = confirmedBlock(head, this.#common.config.chain.confirmations);
     const chainId = this.#chain.domain.chainId;
     const credits = this.#credits.toLowerCase();
     let state = prior;
@@ -772,7 +773,7 @@ export class ShortfallRecorder {
       const { hash, rc } = mined;
       const head = await chain.blockNumber();
       // not deep enough: neither re-broadcast (it is mined) nor bumped; asked again at the next pass
-      if (head - rc.blockNumber + 1n < BigInt(this.#common.config.chain.confirmations)) return false;
+      if (!isDeepEnough(head, rc.blockNumber, this.#common.config.chain.confirmations)) return false;
       if (rc.status === "success") {
         this.#log.info(
           { attestation: p.attestationId, project: p.projectId, tx: hash, block: Number(rc.blockNumber) },
