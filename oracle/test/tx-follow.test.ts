@@ -1,5 +1,7 @@
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import mqtt from "mqtt";
 import {
   createWalletClient,
@@ -206,6 +208,40 @@ describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => 
       assert.equal((await dep.publicClient.getTransactionReceipt({ hash: sent.txHash as Hex })).status, "reverted");
       const failed = await waitForState(node, meters.paused, "failed");
       assert.equal(failed.error, `transaction ${sent.txHash} reverted: EnforcedPause`);
+      // an RPC node that fails the call (here a loopback proxy answering eth_call with 502, as a
+      // load balancer in front of a node gone) gives no reason: revertReason throws, where it had
+      // named the failure ("HTTP request failed.") as the revert's reason
+      const rc = await dep.publicClient.getTransactionReceipt({ hash: sent.txHash as Hex });
+      const proxy = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => {
+          const body = Buffer.concat(chunks).toString();
+          if (body.includes('"eth_call"')) return void res.writeHead(502).end("bad gateway");
+          fetch(hh.url, { method: "POST", headers: { "content-type": "application/json" }, body })
+            .then(async (r) => res.writeHead(r.status, { "content-type": "application/json" }).end(await r.text()))
+            .catch(() => res.writeHead(502).end());
+        });
+      });
+      await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+      try {
+        const viaProxy = new ViemChain({
+          rpcUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+          chainId: 31337,
+          registry: dep.attestationRegistry,
+          account: dep.oracle,
+        });
+        await assert.rejects(viaProxy.revertReason(sent.txHash as Hex, rc.blockNumber), /HTTP request failed/);
+        const direct = new ViemChain({
+          rpcUrl: hh.url,
+          chainId: 31337,
+          registry: dep.attestationRegistry,
+          account: dep.oracle,
+        });
+        assert.equal(await direct.revertReason(sent.txHash as Hex, rc.blockNumber), "EnforcedPause");
+      } finally {
+        await new Promise((r) => proxy.close(r));
+      }
     } finally {
       await node.close();
       // the pause and the rest taken back: the later tests' chain is unpaused

@@ -10,7 +10,14 @@ import {
   type TransactionSerialized,
 } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
-import { chainFor, signBatchHeader, ZERO_BYTES32, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
+import {
+  chainFor,
+  isRevertError,
+  signBatchHeader,
+  ZERO_BYTES32,
+  type BatchHeader,
+  type Hex,
+} from "../../../sdk/src/index.ts";
 import type {
   Address,
   ChainPort,
@@ -405,7 +412,8 @@ export class ViemChain implements ChainPort {
    * Why transaction `hash`, mined and reverted in block `blockNumber`, was refused: its call run
    * again on the state that block left (a pause or a signer's removal mined ahead of it in the
    * same block shows there), the custom error named (the registry's and the OracleSet's), else
-   * the node's message; null when the call passes there (nothing to name).
+   * the node's message when the call reverted; null when the call passes there (nothing to name).
+   * Throws when the call could not be made: a failure to ask is no reason.
    */
   async revertReason(hash: Hex, blockNumber: bigint): Promise<string | null> {
     const tx = await this.client.getTransaction({ hash });
@@ -413,10 +421,13 @@ export class ViemChain implements ChainPort {
       await this.client.call({ account: tx.from, to: tx.to, data: tx.input, gas: tx.gas, blockNumber });
       return null;
     } catch (err) {
-      return (
-        submitRevertName(err) ??
-        ((err as { shortMessage?: string }).shortMessage ?? (err as Error).message).split("\n")[0]!
-      );
+      const name = submitRevertName(err);
+      if (name !== null) return name;
+      // a call that could not be made (the RPC node out of reach, a timeout) names no reason:
+      // thrown, so the batch says the reason could not be read rather than "reverted: HTTP
+      // request failed" (review)
+      if (!isRevertError(err)) throw err;
+      return ((err as { shortMessage?: string }).shortMessage ?? (err as Error).message).split("\n")[0]!;
     }
   }
 

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   BaseError,
+  createPublicClient,
+  custom,
   ContractFunctionExecutionError,
   ContractFunctionRevertedError,
   encodeErrorResult,
@@ -35,7 +37,8 @@ test("revertName decodes a readContract revert of an error outside the call's AB
   const e = readContractError(deviceRegistryAbi as Abi, notReached);
   assert.equal(revertName(e, oracleSetAbi as Abi), "OracleSetQuorumNotReached");
   assert.equal(revertName(e), "unknown revert");
-  assert.equal(revertName(readContractError(carbonCreditsAbi as Abi, "0x")), "unknown revert");
+  // no revert data at all: nothing the contract answered
+  assert.equal(revertName(readContractError(carbonCreditsAbi as Abi, "0x")), null);
 });
 
 test("revertName decodes raw revert data on an error's cause, as data or data.data, with the abi given", () => {
@@ -62,4 +65,33 @@ test("revertName is null for what is no revert: an RPC failure, a return value, 
   assert.equal(revertName(loop, oracleSetAbi as Abi), null);
   assert.equal(revertName("reverted", oracleSetAbi as Abi), null);
   assert.equal(revertName(undefined), null);
+});
+
+/** A client whose every request fails as an RPC node fails it (viem's own wrapping applies). */
+function failingClient(error: { code: number; message: string; data?: string }) {
+  return createPublicClient({
+    transport: custom({
+      request: async () => {
+        throw Object.assign(new Error(error.message), error);
+      },
+    }),
+  });
+}
+const CREDITS = "0x5FbDB2315678afecb367f032d93F642f64180aa3" as const;
+
+test("revertName through viem's readContract: a revert's data is named, an RPC node's internal error (-32603) is null, not its message", async () => {
+  const read = (error: { code: number; message: string; data?: string }) =>
+    failingClient(error)
+      .readContract({ address: CREDITS, abi: carbonCreditsAbi, functionName: "paused" })
+      .then(
+        () => assert.fail("the call succeeded"),
+        (err: unknown) => err,
+      );
+  assert.equal(revertName(await read({ code: 3, message: "execution reverted", data: paused })), "EnforcedPause");
+  const foreign = await read({ code: 3, message: "execution reverted", data: notReached });
+  assert.equal(revertName(foreign, oracleSetAbi as Abi), "OracleSetQuorumNotReached");
+  assert.equal(revertName(foreign), "unknown revert");
+  // viem reports -32603 as a ContractFunctionRevertedError whose reason is the node's message
+  assert.equal(revertName(await read({ code: -32603, message: "Internal error" }), carbonCreditsAbi as Abi), null);
+  assert.equal(revertName(await read({ code: -32000, message: "header not found" }), carbonCreditsAbi as Abi), null);
 });

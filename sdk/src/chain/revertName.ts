@@ -1,4 +1,11 @@
-import { BaseError, ContractFunctionRevertedError, decodeErrorResult, type Abi, type Hex } from "viem";
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  decodeErrorResult,
+  ExecutionRevertedError,
+  type Abi,
+  type Hex,
+} from "viem";
 
 /**
  * The name of the custom error a contract call reverted with (`EnforcedPause`,
@@ -7,8 +14,10 @@ import { BaseError, ContractFunctionRevertedError, decodeErrorResult, type Abi, 
  *
  * A revert reaches a caller in one of two shapes, and both are read:
  * - a call made with the contract's ABI (`readContract`, `simulateContract`) fails with viem's
- *   `ContractFunctionRevertedError`, decoded already: its error's name, else its `require`
- *   message, else (with `abi`) its raw data decoded, else "unknown revert" (it did revert);
+ *   `ContractFunctionRevertedError`, decoded already: its error's name (for `Error(string)`, the
+ *   `require` message), else (with `abi`) its raw data decoded, else "unknown revert" when it
+ *   carries revert data no ABI here knows; null when it carries none (viem reports an RPC node's
+ *   internal error, JSON-RPC -32603, as such a revert);
  * - a call made without it (`eth_estimateGas`, `eth_call`, a send) leaves raw revert data on the
  *   error or one of its causes, as `data` or `data.data` (providers differ): decoded with `abi`.
  */
@@ -24,7 +33,14 @@ export function revertName(err: unknown, abi?: Abi): string | null {
   if (err instanceof BaseError) {
     const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError);
     if (reverted instanceof ContractFunctionRevertedError) {
-      return reverted.data?.errorName ?? reverted.reason ?? decode(reverted.raw) ?? "unknown revert";
+      const name = reverted.data?.errorName;
+      if (name === "Error") return reverted.reason ?? name; // Error(string): the require message
+      if (name) return name;
+      // no revert data: an RPC node's own failure, which viem reports as a revert (JSON-RPC -32603
+      // "Internal error", its message as the reason), or a bare `revert()`, which no contract of
+      // ours makes: no answer of the contract
+      if (!reverted.raw || reverted.raw === "0x") return null;
+      return decode(reverted.raw) ?? "unknown revert";
     }
   }
   const seen = new Set<unknown>();
@@ -34,4 +50,22 @@ export function revertName(err: unknown, abi?: Abi): string | null {
     if (name !== null) return name;
   }
   return null;
+}
+
+/**
+ * Whether a failed call ran and reverted (its revert data on the error or a cause, or the node's
+ * "execution reverted"), as opposed to a call that could not be made: a network failure, a
+ * timeout, a node's internal error. Only then is the node's message a reason for the revert.
+ */
+export function isRevertError(err: unknown): boolean {
+  if (!(err instanceof BaseError)) return false;
+  const hasData = (d: unknown) => typeof d === "string" && /^0x[0-9a-fA-F]{8}/.test(d);
+  return (
+    err.walk((e) => {
+      if (e instanceof ExecutionRevertedError) return true;
+      if (e instanceof ContractFunctionRevertedError) return !!e.raw && e.raw !== "0x";
+      const data = (e as { data?: unknown }).data;
+      return hasData(data) || hasData((data as { data?: unknown } | undefined)?.data);
+    }) !== null
+  );
 }

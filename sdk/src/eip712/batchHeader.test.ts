@@ -99,4 +99,10 @@ test("canonicalSignature: v 0/1 → 27/28, a high s → its low twin with v flip
   assert.equal(canonicalSignature(twin), sig);
   assert.equal(canonicalSignature(`${sig.slice(0, 130)}05` as Hex), null);
   assert.equal(canonicalSignature(sig.slice(0, 130) as Hex), null);
+  // an s at or past the order n, a zero r: no key signs them (n − s would be negative hex)
+  const withS = (s: bigint) => `0x${sig.slice(2, 66)}${s.toString(16).padStart(64, "0")}${sig.slice(130)}` as Hex;
+  assert.equal(canonicalSignature(withS(n)), null);
+  assert.equal(canonicalSignature(withS(n + 5n)), null);
+  assert.equal(canonicalSignature(withS(0n)), null);
+  assert.equal(canonicalSignature(`0x${"00".repeat(32)}${sig.slice(66)}` as Hex), null);
 });

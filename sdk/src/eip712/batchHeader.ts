@@ -150,7 +150,7 @@ const SECP256K1_HALF_N = SECP256K1_N >> 1n;
  * `ecrecover` wants it): v 27 or 28, s in the lower half of the order (its twin n − s, with v
  * flipped, recovers to the same signer). A signer may give v 0/1 (yParity: a KMS, an HSM) or a
  * high s (a malleated or foreign signature); viem's recovery takes both, the contract does not.
- * Null when v is none of 0, 1, 27, 28 or the signature is not 65 bytes.
+ * Null when v is none of 0, 1, 27, 28, r or s is not in [1, n), or the signature is not 65 bytes.
  */
 export function canonicalSignature(signature: Hex): Hex | null {
   if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) return null;
@@ -159,6 +159,9 @@ export function canonicalSignature(signature: Hex): Hex | null {
   let v = parseInt(signature.slice(130, 132), 16);
   if (v === 0 || v === 1) v += 27;
   if (v !== 27 && v !== 28) return null;
+  // r and s are scalars in [1, n): outside it no key signed (and n − s would go negative)
+  const rValue = BigInt(`0x${r}`);
+  if (rValue === 0n || rValue >= SECP256K1_N || s === 0n || s >= SECP256K1_N) return null;
   if (s > SECP256K1_HALF_N) {
     s = SECP256K1_N - s;
     v = v === 27 ? 28 : 27;
