@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { lockDataDir } from "../src/pid.ts";
+import { PgBridge } from "../src/storage/pg-bridge.ts";
 import { PostgresStorage } from "../src/storage/postgres.ts";
 import { SqliteStorage } from "../src/storage/sqlite.ts";
 import { SqlStorage } from "../src/storage/sql-storage.ts";
@@ -157,6 +158,30 @@ function digestsOf(file: string): string[] {
   }
 }
 
+/** Each id sequence of the database at `url` as PostgreSQL shows it (last_value null: none given yet). */
+function sequencesOf(url: string): Record<string, unknown>[] {
+  const pg = new PgBridge(url, { applicationName: "carbonproof-test", timeoutMs: 10_000 });
+  try {
+    return pg.query(
+      `SELECT sequencename, last_value::text AS last_value FROM pg_sequences
+       WHERE schemaname = current_schema() ORDER BY sequencename`,
+    ).rows;
+  } finally {
+    pg.close();
+  }
+}
+
+/** The target's schema, made as the node makes it, with ids given and the rows gone (a node that ran once, emptied). */
+function usedOnce(url: string): void {
+  new PostgresStorage(url).close();
+  const pg = new PgBridge(url, { applicationName: "carbonproof-test", timeoutMs: 10_000 });
+  try {
+    pg.query("SELECT nextval('heartbeats_id_seq'), nextval('heartbeats_id_seq'), nextval('dead_letters_id_seq')");
+  } finally {
+    pg.close();
+  }
+}
+
 describe("copy-from-sqlite on a real PostgreSQL server", { skip: postgresMissing ?? false }, () => {
   let server: PostgresServer;
   let dir: string;
@@ -262,6 +287,52 @@ describe("copy-from-sqlite on a real PostgreSQL server", { skip: postgresMissing
     }
   });
 
+  test("a dry run leaves the target's id sequences where they were; a copy after it gives the ids a copy without it gives", async () => {
+    const file = join(dir, "node-e", "oracle.db");
+    populate(file);
+    const rehearsed = await server.createDatabase();
+    const direct = await server.createDatabase();
+    usedOnce(rehearsed);
+    usedOnce(direct);
+    const before = sequencesOf(rehearsed);
+    assert.ok(
+      before.some((q) => q.last_value === "2"),
+      JSON.stringify(before),
+    );
+    const dry = await runOracleCli(["copy-from-sqlite", file, "--dry-run"], {
+      CARBONPROOF_ORACLE__DATA_DIR: join(dir, "pg-node-e"),
+      CARBONPROOF_ORACLE__STORAGE__DRIVER: "postgres",
+      CARBONPROOF_ORACLE__STORAGE__URL: rehearsed,
+    });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.deepEqual(sequencesOf(rehearsed), before, "the dry run left every sequence as it was");
+
+    copySqliteToPostgres({ file, url: rehearsed });
+    copySqliteToPostgres({ file, url: direct });
+    assert.deepEqual(sequencesOf(rehearsed), sequencesOf(direct));
+    const nextIds = (url: string) => {
+      const pg = new PostgresStorage(url);
+      try {
+        const stored = pg.commitIngest([reading("dev-9", 1, 1_800_000_000, "f3")], [], { windowS: WINDOW_S, nowMs: 9 });
+        return {
+          batch: (stored.readings[0] as { batchId: number }).batchId,
+          rowid: pg.readingCursor().rowid,
+          deadLetter: pg.addDeadLetter({
+            receivedAtMs: 9,
+            source: "http",
+            reason: "schema",
+            detail: "x",
+            payload: "y",
+          }),
+          apiKey: pg.addApiKey({ label: "new", scope: "device", subject: "dev-9", hash: "h9", createdAtMs: 9 }),
+        };
+      } finally {
+        pg.close();
+      }
+    };
+    assert.deepEqual(nextIds(rehearsed), nextIds(direct));
+  });
+
   test("a row PostgreSQL refuses part-way: an error naming the table and row, and the target left empty", async () => {
     const file = join(dir, "node-b", "oracle.db");
     populate(file);
@@ -270,6 +341,8 @@ describe("copy-from-sqlite on a real PostgreSQL server", { skip: postgresMissing
     db.exec("UPDATE heartbeats SET rssi_dbm = 'strong' WHERE id = 5");
     db.close();
     const url = await server.createDatabase();
+    usedOnce(url);
+    const sequences = sequencesOf(url);
     assert.throws(
       () => copySqliteToPostgres({ file, url, chunkRows: 2 }),
       (err: Error) => {
@@ -289,6 +362,8 @@ describe("copy-from-sqlite on a real PostgreSQL server", { skip: postgresMissing
     } finally {
       pg.close();
     }
+    // the sequences of the tables copied before heartbeats were set, and are put back
+    assert.deepEqual(sequencesOf(url), sequences, "the failed copy left every sequence as it was");
     // fixed in SQLite, the same copy goes through (small chunks: many statements per table)
     const fix = new DatabaseSync(file);
     fix.exec("UPDATE heartbeats SET rssi_dbm = -70 WHERE id = 5");

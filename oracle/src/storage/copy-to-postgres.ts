@@ -98,6 +98,16 @@ export function copySqliteToPostgres(opts: {
   new PostgresStorage(opts.url).close();
   const db = new DatabaseSync(opts.file, { readOnly: true });
   const pg = new PgBridge(opts.url, { applicationName: "carbonproof-oracle copy-from-sqlite", timeoutMs: 600_000 });
+  // A sequence's setval is not undone by ROLLBACK (nor is nextval): each sequence's state before
+  // the copy, put back by setval when the copy rolls back (a dry run, a failure), so that the
+  // target is left as it was and its first ids are not those after SQLite's. A failed statement
+  // aborts the transaction, so a failure goes back to the savepoint taken after the sequences
+  // were read (the advisory lock, taken before it, still held) and puts them back from there.
+  let sequences: { name: string; lastValue: string; isCalled: boolean }[] = [];
+  let saved = false;
+  const putSequencesBack = () => {
+    for (const q of sequences) pg.query(`SELECT setval($1::regclass, $2, $3)`, [q.name, q.lastValue, q.isCalled]);
+  };
   try {
     pg.query("BEGIN");
     try {
@@ -111,6 +121,18 @@ export function copySqliteToPostgres(opts: {
             `${where} already holds CarbonProof data (table ${p.table} has rows): copy into an empty database, or drop and recreate this one`,
           );
       }
+      sequences = plans
+        .filter((p) => p.serial)
+        .map((p) => {
+          const name = String(
+            pg.query(`SELECT pg_get_serial_sequence($1, $2) AS name`, [p.table, p.key]).rows[0]!.name,
+          );
+          // the name PostgreSQL gives is quoted where it must be
+          const state = pg.query(`SELECT last_value::text AS last_value, is_called FROM ${name}`).rows[0]!;
+          return { name, lastValue: String(state.last_value), isCalled: state.is_called === true };
+        });
+      pg.query("SAVEPOINT carbonproof_copy_sequences");
+      saved = true;
       // SQLite's side is read in one read transaction: a consistent snapshot, even of a WAL file
       db.exec("BEGIN");
       const report: CopyReport = { tables: {}, sha256: {} };
@@ -130,9 +152,23 @@ export function copySqliteToPostgres(opts: {
       } finally {
         db.exec("COMMIT");
       }
-      pg.query(opts.dryRun ? "ROLLBACK" : "COMMIT");
+      if (opts.dryRun) {
+        putSequencesBack();
+        pg.query("ROLLBACK");
+      } else pg.query("COMMIT");
       return report;
     } catch (err) {
+      try {
+        if (saved) {
+          pg.query("ROLLBACK TO SAVEPOINT carbonproof_copy_sequences");
+          putSequencesBack();
+        }
+      } catch (seqErr) {
+        // the connection is gone: the sequences stay where the copy set them, which a later copy
+        // sets again; only a node started on the empty target would begin its ids after SQLite's
+        if (err instanceof Error)
+          err.message += `; the target's id sequences could not be put back as they were (${(seqErr as Error).message}): a copy run again sets them`;
+      }
       try {
         pg.query("ROLLBACK");
       } catch {
