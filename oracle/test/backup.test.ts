@@ -313,12 +313,26 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
     );
     assert.match(refused.stderr, /nowhere \(no such file or directory\)/);
     assert.match(refused.stderr, /Nothing was pinned/);
+    // the node's config file (it may hold secrets: storage.url, chain.rpcUrl, API keys), given by
+    // name, by a link to it, and when --config itself is a link or comes from the environment
+    const configLink = join(tmp.dir, "settings.json");
+    symlinkSync(configFile, configLink);
+    const configs = await cli("pin", join(files, "bundle.json"), configFile, configLink);
+    assert.equal(configs.code, 1);
+    assert.match(configs.stderr, /2 path\(s\) cannot be pinned: /);
+    for (const name of ["oracle-pin\\.json", "settings\\.json"])
+      assert.match(configs.stderr, new RegExp(`${name} \\(the node's config file, which may hold secrets`));
+    assert.match(configs.stderr, /Nothing was pinned/);
+    const fromEnv = await runOracleCli(["pin", configFile], { CARBONPROOF_ORACLE_CONFIG: configLink });
+    assert.equal(fromEnv.code, 1);
+    assert.match(fromEnv.stderr, /oracle-pin\.json \(the node's config file, which may hold secrets/);
     const none = await cli("pin");
     assert.equal(none.code, 2);
     assert.match(none.stderr, /`pin` needs the files to pin/);
     node = await start();
     try {
       assert.equal(await node.content!.isPinned(bundleCid), false, "nothing was put");
+      assert.equal(await node.content!.isPinned(rawCid(readFileSync(configFile))), false, "nor the config file");
     } finally {
       await node.close();
     }
@@ -396,6 +410,40 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
       [],
       "no temporary file left",
     );
+  });
+
+  test("restore onto a fresh host makes the data dir, as start does, and puts the backup in it; a backup path given wrong makes nothing", async () => {
+    const fresh = join(tmp.dir, "fresh-host", "srv", "oracle");
+    const freshConfig = join(tmp.dir, "fresh.json");
+    writeFileSync(freshConfig, JSON.stringify({ dataDir: fresh }));
+    const restore = (backup: string) => runOracleCli(["restore", backup, "--config", freshConfig], {});
+
+    const typo = await restore(join(tmp.dir, "oracle-bakup.db"));
+    assert.equal(typo.code, 1);
+    assert.match(typo.stderr, /no backup at .*oracle-bakup\.db: give the file `backup` wrote/);
+    assert.ok(!existsSync(join(tmp.dir, "fresh-host")), "no data dir made for a backup that is not there");
+
+    const backupFile = join(tmp.dir, "oracle-backup.db"); // the first test's
+    const r = await restore(backupFile);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`made the data directory ${fresh}`));
+    const report = JSON.parse(r.stdout) as { database: string; previous: string | null; readings: number };
+    assert.equal(report.database, join(fresh, "oracle.db"));
+    assert.equal(report.previous, null, "nothing replaced");
+    assert.deepEqual(digestsIn(join(fresh, "oracle.db")), digestsIn(backupFile));
+    // the mode `start` gives it (mkdir -p: the umask's), compared with a directory made so here
+    const probe = join(tmp.dir, "mode-probe");
+    mkdirSync(probe);
+    assert.equal(statSync(fresh).mode & 0o777, statSync(probe).mode & 0o777);
+    assert.deepEqual(
+      readdirSync(fresh).filter((f) => f.includes("restoring")),
+      [],
+      "no temporary file left",
+    );
+    // the node's own commands take it as its data dir
+    const status = await runOracleCli(["status", "--config", freshConfig], {});
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal((JSON.parse(status.stdout) as { storage: string }).storage, join(fresh, "oracle.db"));
   });
 
   test("refused, saying why: not a SQLite file, a SQLite file that is not a node's, no backup there, a PostgreSQL node", async () => {

@@ -169,15 +169,30 @@ for (const driver of drivers)
     });
 
     test("release with no chain configured refuses, saying why and what to do, and releases nothing", async () => {
-      const out = await cli("release", "ktda-a", "3600", "--yes");
+      // no chain.attestationRegistry: which records hold against this node's headers is unknown
+      const unnamed = await cli("release", "ktda-a", "3600", "--yes", "--force");
+      assert.equal(unnamed.code, 1);
+      assert.match(
+        unnamed.stderr,
+        /names no AttestationRegistry \(chain\.attestationRegistry\).*--registry ADDRESS\[@CHAINID\].*or --registry all; nothing released/,
+      );
+      const out = await cli("release", "ktda-a", "3600", "--registry", REGISTRY.address, "--yes");
       assert.equal(out.code, 1);
-      assert.match(out.stderr, /cannot check that the headers are not attested on-chain \(chain\.enabled is false/);
-      assert.match(out.stderr, /add --force; nothing released/);
+      assert.match(
+        out.stderr,
+        new RegExp(
+          `cannot check that the headers are not attested on-chain \\(the headers ${hex32(1)}, ${hex32(2)}: chain\\.enabled is false in this node's config\\)`,
+        ),
+      );
+      assert.match(
+        out.stderr,
+        /add --force, which releases them unchecked \(a header found attested never is\); nothing released/,
+      );
       assert.equal((await held()).length, 4);
     });
 
     test("release without --yes prints what it would release and exits 1; a period without a record is refused", async () => {
-      const dry = await cli("release", "ktda-a", "3600", "--force");
+      const dry = await cli("release", "ktda-a", "3600", "--registry", `${REGISTRY.address}@31337`, "--force");
       assert.equal(dry.code, 1);
       // the regular header and its correction both start at 3600
       assert.deepEqual(
@@ -189,10 +204,14 @@ for (const driver of drivers)
       );
       assert.match(
         dry.stderr,
-        /would release the 2 co-sign record\(s\) above \(unchecked \(forced\): chain\.enabled is false/,
+        /would release the 2 co-sign record\(s\) above \(2 unchecked \(forced\): chain\.enabled is false/,
       );
       assert.match(dry.stderr, /run again with --yes/);
-      const none = await cli("release", "ktda-a", "3600", "99", "--force", "--yes");
+      assert.match(
+        dry.stdout.split("\n")[0]!,
+        / {2}registry 0x(11){20} on chain 31337 {2}unchecked \(forced\): chain\.enabled is false/,
+      );
+      const none = await cli("release", "ktda-a", "3600", "99", "--registry", "all", "--force", "--yes");
       assert.equal(none.code, 1);
       assert.match(
         none.stderr,
@@ -202,7 +221,7 @@ for (const driver of drivers)
     });
 
     test("release --force --yes forgets the records, logs each, and an alternative for the period is then co-signed", async () => {
-      const out = await cli("release", "ktda-a", "3600..7200", "--force", "--yes");
+      const out = await cli("release", "ktda-a", "3600..7200", "--registry", REGISTRY.address, "--force", "--yes");
       assert.equal(out.code, 0, out.stderr);
       assert.deepEqual(
         out.stdout
@@ -281,6 +300,13 @@ for (const driver of drivers)
         [["release", "ktda-a", "7200..3600", "--yes"], /ends before it starts/],
         [["release", "Not A Facility", "3600"], /neither a facility id/],
         [["list", "--yes"], /`cosigned list` takes no --yes/],
+        [["list", "--registry", "all"], /`cosigned list` takes no --registry/],
+        [["release", "ktda-a", "3600", "--registry", "0x1234"], /--registry takes an AttestationRegistry's address/],
+        [
+          ["release", "ktda-a", "3600", "--registry", `${REGISTRY.address}@0`],
+          /--registry takes .* \(got "0x(11){20}@0"\)/,
+        ],
+        [["release", "ktda-a", "3600", "--registry", "current"], /--registry takes .* or all \(got "current"\)/],
         [["forget"], /unknown subcommand `cosigned forget`/],
       ] as const) {
         const out = await cli(...args);
@@ -380,52 +406,217 @@ describe("cosigned release against the AttestationRegistry (Hardhat)", { timeout
       {},
     );
     assert.equal(dry.code, 1);
-    assert.match(dry.stderr, /would release the 1 co-sign record\(s\) above \(not attested on-chain\)/);
+    assert.match(
+      dry.stderr,
+      /would release the 1 co-sign record\(s\) above \(1 not attested on the registry it was co-signed for\)/,
+    );
     const out = await runOracleCli(
       ["cosigned", "release", "ktda-cosigned", String(attested.end + 3600), "--yes", "--config", file],
       {},
     );
     assert.equal(out.code, 0, out.stderr);
-    assert.match(out.stderr, /"onChain":"not attested on-chain"/);
+    assert.match(out.stderr, /"onChain":"not attested on the registry it was co-signed for"/);
     assert.deepEqual(held(), [attested.id]);
   });
 
-  test("each record is checked on the registry it was co-signed for: with the config moved to a redeployed AttestationRegistry, the header attested on the old one is still not released, --force or not; a record of another chain is not checked here: refused without --force", async () => {
+  test("--force releases only the records that cannot be checked: each that can is, whatever comes before it, and an attested one refuses the release; the report says which were released unchecked, and why", async () => {
+    // before the attested record in the order they are read (signed_at_ms): one of another chain,
+    // and one of a registry address with no code (its `exists` read fails)
+    const noCode = `0x${"de".repeat(20)}`;
+    const s = new SqliteStorage(join(dataDir, "oracle.db"));
+    try {
+      for (const [n, signedAtMs, reg] of [
+        [30, 500, { chainId: 5, address: registry.address }],
+        [31, 600, { chainId: 31337, address: noCode }],
+      ] as const)
+        assert.equal(
+          s.recordCosign({ ...record(n, "ktda-cosigned", attested.start, attested.end, ZERO, reg), signedAtMs })
+            .outcome,
+          "recorded",
+        );
+    } finally {
+      s.close();
+    }
+    const release = (...args: string[]) =>
+      runOracleCli(["cosigned", "release", "ktda-cosigned", ...args, "--config", file], {});
+    for (const force of [[], ["--force"]]) {
+      const out = await release(String(attested.start), "--registry", "all", "--yes", ...force);
+      assert.equal(out.code, 1, out.stderr);
+      // asked, past the two that cannot be checked
+      assert.match(
+        out.stderr,
+        new RegExp(
+          `the header ${attested.id} \\(.*, AttestationRegistry ${registry.address}\\) is attested on-chain: its co-sign record stays, .*; nothing released`,
+        ),
+      );
+      assert.equal(held().length, 3, "nothing released");
+    }
+    // the no-code registry's own: that one released unchecked, saying why
+    const noCodeOut = await release(String(attested.start), "--registry", noCode, "--force", "--yes");
+    assert.equal(noCodeOut.code, 0, noCodeOut.stderr);
+    assert.deepEqual(
+      noCodeOut.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as CosignRecord & { onChain: string })
+        .map((r) => [r.attestationId, r.registry?.address, r.onChain.replace(/failed: .*\(at/, "failed: … (at")]),
+      [[hex32(31), noCode, `unchecked (forced): reading the AttestationRegistry failed: … (at ${noCode})`]],
+    );
+    assert.deepEqual(held().sort(), [attested.id, hex32(30)].sort());
+    // a later period of an unattested record of this registry and one of another chain: without
+    // --force refused naming the one that cannot be checked; with it, each released as it was found
+    const later = attested.end + 7200;
+    const s2 = new SqliteStorage(join(dataDir, "oracle.db"));
+    try {
+      s2.recordCosign({
+        ...record(32, "ktda-cosigned", later, later + 3600, ZERO, { chainId: 5, address: registry.address }),
+        signedAtMs: 500,
+      });
+      s2.recordCosign(record(33, "ktda-cosigned", later, later + 3600, ZERO, registry));
+    } finally {
+      s2.close();
+    }
+    const refused = await release(String(later), "--registry", "all", "--yes");
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      new RegExp(
+        `cannot check that 1 of the 2 headers is not attested on-chain \\(the header ${hex32(32)}: it was co-signed for the registry ${registry.address} on chain 5, and this node's chain\\.chainId is 31337\\): .*that it is not attested, add --force, which releases it unchecked \\(a header found attested never is\\); nothing released`,
+      ),
+    );
+    const forced = await release(String(later), "--registry", "all", "--force", "--yes");
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.deepEqual(
+      forced.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as CosignRecord & { onChain: string })
+        .map((r) => [r.attestationId, r.registry?.chainId, r.onChain]),
+      [
+        [
+          hex32(32),
+          5,
+          `unchecked (forced): it was co-signed for the registry ${registry.address} on chain 5, and this node's chain.chainId is 31337`,
+        ],
+        [hex32(33), 31337, "not attested on the registry it was co-signed for"],
+      ],
+    );
+    assert.match(
+      forced.stderr,
+      /released 2 co-sign record\(s\) \(1 unchecked \(forced\): .*; 1 not attested on the registry it was co-signed for\)/,
+    );
+    assert.deepEqual(held().sort(), [attested.id, hex32(30)].sort());
+  });
+
+  test("a period attested on an old registry does not hold back the current registry's record for it: by default only the records that hold against this node's registry (its own, and those naming none) are released; the old registry's, named with --registry, is refused as attested, --force or not; another chain's is named with @CHAINID and released only with --force", async () => {
     const redeployed = await deploy(hh.url);
+    const current = redeployed.attestationRegistry.toLowerCase();
     const { file: moved, dataDir: movedDir } = configIn("chain-redeployed", {
       chain: { ...chain, attestationRegistry: redeployed.attestationRegistry },
     });
     const s = new SqliteStorage(join(movedDir, "oracle.db"));
-    s.recordCosign({
-      ...record(0, "ktda-cosigned", attested.start, attested.end, ZERO, registry),
-      attestationId: attested.id,
-    });
-    s.recordCosign(record(9, "ktda-cosigned", 3600, 7200, ZERO, { chainId: 5, address: registry.address }));
-    s.close();
+    try {
+      // the period attested on the old registry, and a header for it on the new one that its lead gave up
+      s.recordCosign({
+        ...record(0, "ktda-cosigned", attested.start, attested.end, ZERO, registry),
+        attestationId: attested.id,
+      });
+      assert.equal(
+        s.recordCosign(
+          record(10, "ktda-cosigned", attested.start, attested.end, ZERO, { chainId: 31337, address: current }),
+        ).outcome,
+        "recorded",
+      );
+      s.recordCosign(record(9, "ktda-cosigned", 3600, 7200, ZERO, { chainId: 5, address: registry.address }));
+      // one from before records named their registry
+      assert.equal(
+        s.recordCosign({ ...record(11, "ktda-cosigned", 10_800, 14_400), registry: undefined }).outcome,
+        "recorded",
+      );
+    } finally {
+      s.close();
+    }
+    const held = () => {
+      const h = new SqliteStorage(join(movedDir, "oracle.db"));
+      try {
+        return h
+          .listCosigns()
+          .map((c) => c.attestationId)
+          .sort();
+      } finally {
+        h.close();
+      }
+    };
     const release = (...args: string[]) =>
-      runOracleCli(["cosigned", "release", "ktda-cosigned", ...args, "--yes", "--config", moved], {});
+      runOracleCli(["cosigned", "release", "ktda-cosigned", ...args, "--config", moved], {});
+    const releasedOf = (out: { stdout: string }) =>
+      out.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as CosignRecord & { onChain: string })
+        .map((r) => [r.attestationId, r.registry?.address ?? null, r.onChain]);
+
+    const dry = await release(String(attested.start));
+    assert.equal(dry.code, 1, dry.stderr);
+    assert.equal(dry.stdout.trim().split("\n").length, 1);
+    assert.match(
+      dry.stdout,
+      new RegExp(
+        ` {2}${hex32(10)} {2}.* {2}registry ${current} on chain 31337 {2}not attested on the registry it was co-signed for$`,
+        "m",
+      ),
+    );
+    const out = await release(String(attested.start), "--yes");
+    assert.equal(out.code, 0, out.stderr);
+    assert.deepEqual(releasedOf(out), [[hex32(10), current, "not attested on the registry it was co-signed for"]]);
+    assert.deepEqual(held(), [attested.id, hex32(9), hex32(11)].sort());
     for (const force of [[], ["--force"]]) {
-      const out = await release(String(attested.start), ...force);
-      assert.equal(out.code, 1, out.stderr);
+      const old = await release(String(attested.start), "--registry", registry.address, "--yes", ...force);
+      assert.equal(old.code, 1, old.stderr);
       assert.match(
-        out.stderr,
+        old.stderr,
         new RegExp(
           `the header ${attested.id} \\(.*, AttestationRegistry ${registry.address}\\) is attested on-chain: its co-sign record stays`,
         ),
       );
     }
-    const other = await release("3600");
+    // a period with records of other registries only
+    const none = await release(String(attested.start), "--yes");
+    assert.equal(none.code, 1);
+    assert.match(
+      none.stderr,
+      new RegExp(
+        `no co-sign record of facility .* for a period starting at ${attested.start} that blocks headers of this node's registry ${current} on chain 31337 \\(one naming it, or naming none\\) \\(it holds 1 of other registries: .*--registry ADDRESS\\[@CHAINID\\] names one`,
+      ),
+    );
+    // the record naming no registry: checked on the current one, and said so
+    const unnamed = await release("10800", "--yes");
+    assert.equal(unnamed.code, 0, unnamed.stderr);
+    assert.deepEqual(releasedOf(unnamed), [
+      [hex32(11), null, "not attested on the current registry (its own registry is unknown)"],
+    ]);
+    // another chain's: named with @CHAINID, cannot be checked here
+    assert.equal((await release("3600", "--yes")).code, 1);
+    const other = await release("3600", "--registry", `${registry.address}@5`, "--yes");
     assert.equal(other.code, 1);
     assert.match(
       other.stderr,
       new RegExp(
-        `cannot check .* \\(the header ${hex32(9)} was co-signed for the registry ${registry.address} on chain 5, and this node's chain\\.chainId is 31337\\): .* add --force; nothing released`,
+        `cannot check that the header is not attested on-chain \\(the header ${hex32(9)}: it was co-signed for the registry ${registry.address} on chain 5, and this node's chain\\.chainId is 31337\\): .* add --force, .*; nothing released`,
       ),
     );
-    const forced = await release("3600", "--force");
+    const forced = await release(
+      "3600",
+      "--registry",
+      `${registry.address.toUpperCase().replace("0X", "0x")}@5`,
+      "--force",
+      "--yes",
+    );
     assert.equal(forced.code, 0, forced.stderr);
     const log = JSON.parse(forced.stderr.split("\n").find((l) => l.startsWith("{"))!) as Record<string, unknown>;
     assert.deepEqual([log.attestation, log.chainId, log.registry], [hex32(9), 5, registry.address]);
+    assert.match(String(log.onChain), /^unchecked \(forced\): it was co-signed for the registry .* on chain 5/);
+    assert.deepEqual(held(), [attested.id]);
   });
 
   test("an RPC node out of reach: refused without --force, saying why", async () => {
@@ -433,10 +624,13 @@ describe("cosigned release against the AttestationRegistry (Hardhat)", { timeout
       chain: { ...chain, rpcUrl: `http://127.0.0.1:${await freePort()}` },
     });
     const s = new SqliteStorage(join(tmp.dir, "chain-down", "data", "oracle.db"));
-    s.recordCosign(record(8, "ktda-cosigned", 3600, 7200));
+    s.recordCosign(record(8, "ktda-cosigned", 3600, 7200, ZERO, registry));
     s.close();
     const out = await runOracleCli(["cosigned", "release", "ktda-cosigned", "3600", "--yes", "--config", down], {});
     assert.equal(out.code, 1);
-    assert.match(out.stderr, /cannot check .* \(reading the AttestationRegistry failed: .*\): fix the chain settings/);
+    assert.match(
+      out.stderr,
+      /cannot check that the header is not attested on-chain \(the header 0x0+8: reading the AttestationRegistry failed: .*\): fix the chain settings/,
+    );
   });
 });

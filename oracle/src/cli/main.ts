@@ -58,6 +58,7 @@ type OptionName =
   | "force"
   | "content"
   | "facility"
+  | "registry"
   | "yes"
   | "help";
 
@@ -107,7 +108,7 @@ const COMMANDS: Record<string, { usage: string; about: string; options: OptionNa
   restore: {
     usage: "restore FILE.db [--content DIR] [--config FILE]",
     about:
-      "put a backup back as dataDir/oracle.db, the node stopped; the database it replaces is checkpointed and kept beside it (oracle.db.replaced-TIME); readings accepted after the backup was made are not in it",
+      "put a backup back as dataDir/oracle.db, the node stopped (dataDir made if missing: a fresh host); the database it replaces is checkpointed and kept beside it (oracle.db.replaced-TIME); readings accepted after the backup was made are not in it",
     options: ["config", "content"],
   },
   pin: {
@@ -155,10 +156,10 @@ const COMMANDS: Record<string, { usage: string; about: string; options: OptionNa
     options: ["config", "facility", "json"],
   },
   "cosigned release": {
-    usage: "cosigned release FACILITY PERIOD... [--yes] [--force] [--config FILE]",
+    usage: "cosigned release FACILITY PERIOD... [--registry ADDRESS[@CHAINID]|all] [--yes] [--force] [--config FILE]",
     about:
-      "forget co-sign records whose header will never be attested (the lead node rebuilt the batch), so that this node co-signs the new header: PERIOD is its start, or START..END, as `cosigned list` shows it. Refused when a header is attested on the AttestationRegistry it was co-signed for, and when that cannot be checked unless --force; without --yes it prints what it would release and exits 1; each release is logged",
-    options: ["config", "yes", "force"],
+      "forget co-sign records whose header will never be attested (the lead node rebuilt the batch), so that this node co-signs the new header: PERIOD is its start, or START..END, as `cosigned list` shows it; the records that block headers of this node's registry (chain.attestationRegistry: those naming it, and those naming none), or --registry's. Each is checked on the AttestationRegistry it was co-signed for: refused when one is attested, --force or not, and when one cannot be checked unless --force (which releases those unchecked); without --yes it prints what it would release and exits 1; each release is logged",
+    options: ["config", "registry", "yes", "force"],
   },
 };
 
@@ -180,8 +181,10 @@ const OPTION_HELP: Record<OptionName, string> = {
   "dry-run":
     "    --dry-run                copy-from-sqlite: copy and check everything, then roll back (the target stays empty)",
   force:
-    "    --force                  backup: replace FILE.db if it exists; cosigned release: release without checking the chain when it cannot be read (make sure on a block explorer first)",
+    "    --force                  backup: replace FILE.db if it exists; cosigned release: also release the records whose header cannot be checked on-chain (make sure on a block explorer first); never one found attested",
   facility: "    --facility ID            cosigned list: only this facility's (its id, or its bytes32 hex)",
+  registry:
+    "    --registry ADDRESS[@CHAINID]|all  cosigned release: the records of that AttestationRegistry (on chain.chainId unless @CHAINID), or of every registry, instead of those blocking this node's (`cosigned list` shows each record's)",
   yes: "    --yes                    cosigned release: release (without it, only print what would be released)",
   content:
     "    --content DIR            backup: also copy each bundle and evidence file the backup names into DIR, one file per CID (only those DIR lacks); restore: put DIR's files back into the node's IPFS store, pinned",
@@ -236,6 +239,7 @@ const OPTIONS = {
   force: { type: "boolean" },
   content: { type: "string" },
   facility: { type: "string" },
+  registry: { type: "string" },
   yes: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -373,6 +377,12 @@ function checkValues(command: string, values: Args["values"], rest: string[]): v
         `a period is its start in unix seconds, or START..END, as \`cosigned list\` shows it (got "${bad}")`,
         command,
       );
+    const registry = values.registry;
+    if (typeof registry === "string" && registry !== "all" && !/^0x[0-9a-fA-F]{40}(@[1-9][0-9]{0,14})?$/.test(registry))
+      throw new UsageError(
+        `--registry takes an AttestationRegistry's address (0x and 40 hex digits), with @CHAINID when it is not on chain.chainId, as \`cosigned list\` shows it, or all (got "${registry}")`,
+        command,
+      );
   }
   if (command === "keys import") {
     const name = values["private-key-env"];
@@ -405,10 +415,15 @@ function shutdownTimeoutS(args: Args): number {
 /** config/load.ts's error class once a config was read: its errors exit 2 with their own message. */
 let ConfigErrorClass: (new (...a: never[]) => Error) | undefined;
 
+/** The config file the command line names: --config, else $CARBONPROOF_ORACLE_CONFIG, else none (the environment only). */
+function configFileOf(args: Args): string | undefined {
+  return stringOption(args, "config") ?? (process.env.CARBONPROOF_ORACLE_CONFIG || undefined);
+}
+
 async function config(file: string | undefined): Promise<Config> {
   const { ConfigError, loadConfig } = await import("../config/load.ts");
   ConfigErrorClass = ConfigError;
-  return loadConfig({ file: file ?? process.env.CARBONPROOF_ORACLE_CONFIG });
+  return loadConfig({ file });
 }
 
 async function openStorage(cfg: Config): Promise<SqlStorage> {
@@ -483,7 +498,7 @@ async function backupOrRestore(
     throw new Error(
       `this node stores in PostgreSQL (storage.driver postgres): ${command === "backup" ? "back it up with pg_dump, or the server's own backups" : "restore it with pg_restore or psql"} (docs/oracle.md, "Backups")`,
     );
-  const { backupDatabase, restoreDatabase } = await import("../storage/backup.ts");
+  const { backupDatabase, checkNodeDatabase, fsyncMadeDirs, restoreDatabase } = await import("../storage/backup.ts");
   const database = join(resolve(cfg.dataDir), "oracle.db");
   if (command === "backup") {
     if (existsSync(database))
@@ -521,8 +536,22 @@ async function backupOrRestore(
       );
     return;
   }
+  // a fresh host, where restore is most needed, has no data dir yet: made as `start` makes it,
+  // on disk before the database is renamed into it (restoreDatabase syncs only the dir itself);
+  // the backup checked first, so that a path given wrong makes no data dir
+  const dataDir = resolve(cfg.dataDir);
+  if (!existsSync(dataDir)) {
+    const backup = resolve(given);
+    if (!existsSync(backup)) throw new Error(`no backup at ${backup}: give the file \`backup\` wrote`);
+    checkNodeDatabase(backup, "the backup", false);
+    const made = makeDataDir(dataDir);
+    if (made !== undefined) {
+      fsyncMadeDirs(dataDir, made);
+      process.stderr.write(`made the data directory ${dataDir}\n`);
+    }
+  }
   // held until the restore ends: a node started meanwhile is refused
-  takeDataDir(resolve(cfg.dataDir), "restore", "; a restore under a running node would lose what it writes");
+  takeDataDir(dataDir, "restore", "; a restore under a running node would lose what it writes");
   // the files first: putting blocks into the store changes nothing a node reads by itself, and a
   // content backup that is not what it says stops the restore before the database is touched
   const content = opts.content === null ? null : await restoreContentOf(cfg, resolve(opts.content), resolve(given));
@@ -600,8 +629,9 @@ async function openContentWriter(cfg: Config) {
  * `pin FILE|DIR...`: files into the node's IPFS store, pinned (ipfs/content-backup.ts `pinFiles`),
  * a JSON report of their CIDs on stdout. The embedded store belongs to the node while it runs, so
  * its data dir is held until the command ends (a running node refuses it; one started meanwhile is refused).
+ * `configFile` is the config file the node was given (--config or $CARBONPROOF_ORACLE_CONFIG), if any.
  */
-async function pin(cfg: Config, paths: string[]): Promise<void> {
+async function pin(cfg: Config, paths: string[], configFile: string | undefined): Promise<void> {
   const { pinFiles } = await import("../ipfs/content-backup.ts");
   const { formatCount } = await import("../../../sdk/src/cli/progress.ts");
   if (cfg.ipfs.mode === "helia") {
@@ -623,7 +653,11 @@ async function pin(cfg: Config, paths: string[]): Promise<void> {
     const report = await pinFiles({
       paths: paths.map((p) => resolve(p)),
       put: (bytes) => store.addAndPin(bytes),
-      // the database and the key must never reach an IPFS node (Kubo announces what it holds)
+      // the database, the keys and the config must never reach an IPFS node (Kubo announces what
+      // it holds). Of the other path settings (PATH_SETTINGS) none names a secret: mqtt.caFile and
+      // mqtt.certFile are certificates, shown to every broker connected to (a PEM that holds a key
+      // as well is refused by its content); devices.file lists public keys, as the DeviceRegistry
+      // does; methodology.factorSetFile is a published factor set, its id its hash.
       refuse: [
         {
           path: resolve(cfg.dataDir),
@@ -631,6 +665,14 @@ async function pin(cfg: Config, paths: string[]): Promise<void> {
         },
         { path: keystorePath(cfg), why: "the node's keystore" },
         ...(cfg.mqtt.keyFile ? [{ path: resolve(cfg.mqtt.keyFile), why: "the MQTT client's private key" }] : []),
+        ...(configFile
+          ? [
+              {
+                path: resolve(configFile),
+                why: "the node's config file, which may hold secrets (storage.url, chain.rpcUrl, passwords, API keys)",
+              },
+            ]
+          : []),
       ],
       progress: (done, total) => progress.update(() => `pin: ${formatCount(done)} of ${formatCount(total)} files`),
     });
@@ -721,19 +763,29 @@ async function copyFromSqlite(cfg: Config, given: string, dryRun: boolean): Prom
   );
 }
 
-async function start(cfg: Config, deadlineS: number): Promise<void> {
-  const { createCommon } = await import("../common.ts");
-  const { startNode } = await import("../node.ts");
-  const dataDir = resolve(cfg.dataDir);
+/**
+ * Makes the data dir `dataDir` if it is missing, as `mkdir -p` does (its mode the umask's), and
+ * checks that this user can read and write it; returns the first directory made (undefined when
+ * it was there). `start` and `restore` (onto a fresh host) make it so.
+ */
+function makeDataDir(dataDir: string): string | undefined {
   try {
-    mkdirSync(dataDir, { recursive: true });
+    const made = mkdirSync(dataDir, { recursive: true });
     accessSync(dataDir, fsConstants.R_OK | fsConstants.W_OK);
+    return made;
   } catch (err) {
     throw new Error(
       `dataDir ${dataDir} cannot be the node's data directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): set dataDir (config file, or CARBONPROOF_ORACLE__DATA_DIR) to a directory this user can create or write`,
       { cause: err },
     );
   }
+}
+
+async function start(cfg: Config, deadlineS: number): Promise<void> {
+  const { createCommon } = await import("../common.ts");
+  const { startNode } = await import("../node.ts");
+  const dataDir = resolve(cfg.dataDir);
+  makeDataDir(dataDir);
   // before anything is opened: a second node on one data dir would seal, sign and submit the same batches
   takeDataDir(dataDir, "start", ", or give this node a dataDir of its own");
   const common = createCommon(cfg);
@@ -905,13 +957,14 @@ async function cosigned(command: string, cfg: Config, args: Args): Promise<void>
       return `${hex} (${(err as Error).message})`; // not an id's bytes: shown as they are
     }
   };
-  const { parsePeriod, planRelease, registryText, releaseRecords } = await import("../quorum/release.ts");
+  const { parsePeriod, parseRegistryChoice, planRelease, registryText, releaseRecords } =
+    await import("../quorum/release.ts");
   const iso = (s: number) => new Date(s * 1000).toISOString();
   const line = (r: import("../storage/types.ts").CosignRecord) =>
     `${name(r.facilityId)}  ${r.periodStart}..${r.periodEnd} (${iso(r.periodStart)} .. ${iso(r.periodEnd)})  ${/^0x0{64}$/.test(r.correctionOf) ? "regular" : `correction of ${r.correctionOf}`}  ${r.attestationId}  ${r.bundleCid}  signed ${new Date(r.signedAtMs).toISOString()}  ${registryText(r)}`;
   // `registry` null: a record made before records named their registry, which holds on every one
-  const json = (r: import("../storage/types.ts").CosignRecord) =>
-    JSON.stringify({ ...r, registry: r.registry ?? null, facility: name(r.facilityId) });
+  const json = (r: import("../storage/types.ts").CosignRecord, extra: { onChain?: string } = {}) =>
+    JSON.stringify({ ...r, registry: r.registry ?? null, facility: name(r.facilityId), ...extra });
   if (!hasDatabase(cfg))
     throw new Error(
       `no database at ${join(resolve(cfg.dataDir), "oracle.db")}: check dataDir (or --config), or start the node once to create it`,
@@ -934,9 +987,13 @@ async function cosigned(command: string, cfg: Config, args: Args): Promise<void>
       if (!spec) throw new UsageError(`the period ${p} ends before it starts`, command);
       return spec;
     });
-    const address = cfg.chain.attestationRegistry as `0x${string}` | undefined;
+    const registryArg = stringOption(args, "registry");
+    const registry = registryArg === undefined ? null : parseRegistryChoice(registryArg, cfg.chain.chainId);
+    if (registry === null && registryArg !== undefined)
+      throw new UsageError(`--registry ${registryArg} is neither an address[@chain id] nor all`, command);
+    const address = cfg.chain.attestationRegistry;
     let chain: import("../quorum/release.ts").ReleaseChain | null = null;
-    if (cfg.chain.enabled && address) {
+    if (cfg.chain.enabled) {
       const { createPublicClient, http } = await import("viem");
       const { chainFor } = await import("../../../sdk/src/index.ts");
       const { attestationRegistryAbi } = await import("../chain/abi.ts");
@@ -946,7 +1003,6 @@ async function cosigned(command: string, cfg: Config, args: Args): Promise<void>
       });
       chain = {
         chainId: cfg.chain.chainId,
-        registry: address,
         // each record on the registry it was co-signed for (quorum/release.ts)
         attested: (registry, id) =>
           client.readContract({ address: registry, abi: attestationRegistryAbi, functionName: "exists", args: [id] }),
@@ -956,10 +1012,10 @@ async function cosigned(command: string, cfg: Config, args: Args): Promise<void>
       storage,
       facilityId: facilityId!,
       periods,
+      current: address ? { chainId: cfg.chain.chainId, address: address.toLowerCase() } : null,
+      registry,
       chain,
-      unavailable: !cfg.chain.enabled
-        ? "chain.enabled is false in this node's config"
-        : "chain.attestationRegistry is not set in this node's config",
+      unavailable: "chain.enabled is false in this node's config",
       force: args.values.force === true,
     });
     if (!plan.ok) {
@@ -968,9 +1024,10 @@ async function cosigned(command: string, cfg: Config, args: Args): Promise<void>
       return;
     }
     if (args.values.yes !== true) {
-      for (const r of plan.records) console.log(line(r));
+      // each with the registry it was co-signed for (the list's last column) and what the chain said
+      for (const r of plan.records) console.log(`${line(r.record)}  ${r.onChain}`);
       process.stderr.write(
-        `carbonproof-oracle: would release the ${plan.records.length} co-sign record(s) above (${plan.checked}); nothing released: run again with --yes to release them\n`,
+        `carbonproof-oracle: would release the ${plan.records.length} co-sign record(s) above (${plan.summary}); nothing released: run again with --yes to release them\n`,
       );
       process.exitCode = 1;
       return;
@@ -988,14 +1045,13 @@ async function cosigned(command: string, cfg: Config, args: Args): Promise<void>
     const released = releaseRecords({
       storage,
       records: plan.records,
-      checked: plan.checked,
       by: `${process.env.SUDO_USER ? `${process.env.SUDO_USER} as ` : ""}${user} (carbonproof-oracle cosigned release, pid ${process.pid})`,
       logger,
     });
     logger.flush();
-    for (const r of released) console.log(json(r));
+    for (const r of released) console.log(json(r.record, { onChain: r.onChain }));
     process.stderr.write(
-      `carbonproof-oracle: released ${released.length} co-sign record(s): this node now co-signs another header for ${released.length === 1 ? "that period" : "those periods"}\n`,
+      `carbonproof-oracle: released ${released.length} co-sign record(s) (${plan.summary}): this node no longer refuses another header for ${released.length === 1 ? "that period" : "those periods"} on the registry ${released.length === 1 ? "it was" : "each was"} co-signed for\n`,
     );
   } finally {
     storage.close();
@@ -1155,7 +1211,7 @@ async function main(): Promise<void> {
   const args = parseCommandLine(process.argv.slice(2));
   if (!args) return;
   const deadlineS = args.command === "start" ? shutdownTimeoutS(args) : 0;
-  const cfg = await config(stringOption(args, "config"));
+  const cfg = await config(configFileOf(args));
   switch (args.command) {
     case "start":
       return start(cfg, deadlineS);
@@ -1221,7 +1277,7 @@ async function main(): Promise<void> {
     case "abandon":
       return abandon(cfg, Number(args.rest[0]));
     case "pin":
-      return pin(cfg, args.rest);
+      return pin(cfg, args.rest, configFileOf(args));
     case "cosigned list":
     case "cosigned release":
       return cosigned(args.command, cfg, args);

@@ -1,34 +1,43 @@
 /**
  * The operator's release of co-sign records (`carbonproof-oracle cosigned release`, docs/oracle.md
- * "Quorum"): a record makes this node refuse any other header for its facility and period
- * (quorum/cosigner.ts, against equivocation), so one whose header will never reach the chain (the
- * lead node rebuilt the batch) would block that period for good. Released only when the header is
- * not attested on the AttestationRegistry it was co-signed for, or, when that cannot be checked,
- * on the operator's `force`.
+ * "Quorum"): a record makes this node refuse any other header for its facility and period on its
+ * registry (quorum/cosigner.ts, against equivocation), so one whose header will never reach the
+ * chain (the lead node rebuilt the batch) would block that period for good. A record is released
+ * only when its header is not attested on the AttestationRegistry it was co-signed for, or, when
+ * that cannot be checked, on the operator's `force`; an attested one never is.
  */
 import type { Logger } from "pino";
 import type { Hex } from "../../../sdk/src/index.ts";
-import type { CosignRecord, Storage } from "../storage/types.ts";
+import type { CosignRecord, CosignRegistry, Storage } from "../storage/types.ts";
 
 /** A period named on the command line: its start (unix s), and its end when given. */
 export type PeriodSpec = { start: number; end: number | null };
 
 /**
  * This node's chain, as the release asks it: whether an attestation id is attested on the
- * AttestationRegistry at `registry` (its `exists`). `chainId` and `registry`: this node's
- * `chain.chainId` and `chain.attestationRegistry`. A record is checked on the registry it names
- * (one of another chain cannot be checked here); one that names none (made before records named
- * their registry) on this node's.
+ * AttestationRegistry at `registry` on chain `chainId` (this node's `chain.chainId`; a record of
+ * another chain cannot be checked here).
  */
 export type ReleaseChain = {
   chainId: number;
-  registry: Hex;
   attested: (registry: Hex, attestationId: Hex) => Promise<boolean>;
 };
 
+/** A record to release, and what the chain said of its header (logged with the release). */
+export type Release = { record: CosignRecord; onChain: string };
+
 export type ReleasePlan =
-  | { ok: true; records: CosignRecord[]; checked: string }
-  | { ok: false; code: "COSIGN_NOT_FOUND" | "COSIGN_ATTESTED" | "COSIGN_UNCHECKED"; message: string };
+  | {
+      ok: true;
+      records: Release[];
+      /** what the chain said, counted: `2 not attested on …; 1 unchecked (forced): …` */
+      summary: string;
+    }
+  | {
+      ok: false;
+      code: "COSIGN_NOT_FOUND" | "COSIGN_ATTESTED" | "COSIGN_UNCHECKED" | "COSIGN_NO_REGISTRY";
+      message: string;
+    };
 
 /** `START` or `START..END`, unix seconds as `cosigned list` shows them; null when it is neither. */
 export function parsePeriod(text: string): PeriodSpec | null {
@@ -39,6 +48,17 @@ export function parsePeriod(text: string): PeriodSpec | null {
   return end !== null && end <= start ? null : { start, end };
 }
 
+/**
+ * `--registry`: `all`, or `ADDRESS[@CHAINID]` (the address in any case; the chain this node's
+ * `defaultChainId` when not given); null when it is neither.
+ */
+export function parseRegistryChoice(text: string, defaultChainId: number): CosignRegistry | "all" | null {
+  if (text === "all") return "all";
+  const m = /^(0x[0-9a-fA-F]{40})(?:@([1-9][0-9]{0,14}))?$/.exec(text);
+  if (!m) return null;
+  return { chainId: m[2] === undefined ? defaultChainId : Number(m[2]), address: m[1]!.toLowerCase() };
+}
+
 /** How `cosigned list` and the release name a record's registry. */
 export function registryText(r: CosignRecord): string {
   return r.registry
@@ -46,79 +66,180 @@ export function registryText(r: CosignRecord): string {
     : "every registry (recorded before co-sign records named theirs)";
 }
 
+const sameRegistry = (a: CosignRegistry, b: CosignRegistry) =>
+  a.chainId === b.chainId && a.address.toLowerCase() === b.address.toLowerCase();
+
+/** A registry as the release's messages name it. */
+const named = (r: CosignRegistry) => `registry ${r.address} on chain ${r.chainId}`;
+
 /**
  * The records of `facilityId` to release for `periods` (every record whose period starts there,
- * and ends there when an end is given: a regular header and its corrections alike, of any
- * registry), each checked against the registry it was co-signed for: refused when a period has
- * no record, when a header is attested, and when the chain cannot be asked (`chain` null, a
- * record of another chain, or the call failing) unless `force`. All or none.
+ * and ends there when an end is given: a regular header and its corrections alike) of the registry
+ * `registry` names, each checked against the registry it was co-signed for.
+ *
+ * Whose records: by default (`registry` null) those that hold against a header of this node's
+ * registry `current`, the only one it co-signs for: the records naming it, and those naming none
+ * (made before records named their registry; they hold on every registry, and are checked on
+ * `current`, the only registry this node can name for them). A record of another registry (before
+ * a redeploy) blocks nothing this node signs now, and its header attested there must not hold
+ * back the release of the current registry's record for the same period; it is released only when
+ * its registry is named (`registry`, its records only) or with `"all"` (every registry's).
+ *
+ * Every record that can be checked is: refused when a period has no record, and when any header
+ * is attested, `force` or not. A record that cannot be checked (`chain` null, a record of another
+ * chain, or the call failing) is refused unless `force`, which releases those (each said so in
+ * its `onChain`), never a checked one found attested. All or none.
  */
 export async function planRelease(opts: {
   storage: Pick<Storage, "listCosigns">;
   facilityId: string;
   periods: PeriodSpec[];
-  /** null: no chain configured; `unavailable` says why */
+  /** this node's registry (`chain.chainId`, `chain.attestationRegistry`); null when its config names none */
+  current: CosignRegistry | null;
+  /** whose records: null those that hold against `current`'s headers, a registry's own, or every registry's */
+  registry: CosignRegistry | "all" | null;
+  /** null: the chain cannot be asked; `unavailable` says why */
   chain: ReleaseChain | null;
   unavailable: string;
   force: boolean;
 }): Promise<ReleasePlan> {
+  const { current } = opts;
+  const choice = opts.registry ?? current;
+  if (!choice)
+    return {
+      ok: false,
+      code: "COSIGN_NO_REGISTRY",
+      message: `this node's config names no AttestationRegistry (chain.attestationRegistry), so which co-sign records hold against its headers is unknown: name the registry whose records to release with --registry ADDRESS[@CHAINID] (\`cosigned list --facility ${opts.facilityId}\` shows each record's), or --registry all; nothing released`,
+    };
+  const isCurrent = choice !== "all" && current !== null && sameRegistry(choice, current);
+  const selected = (r: CosignRecord) => choice === "all" || (r.registry ? sameRegistry(r.registry, choice) : isCurrent);
+  const whose =
+    choice === "all"
+      ? ""
+      : isCurrent
+        ? ` that blocks headers of this node's ${named(choice)} (one naming it, or naming none)`
+        : ` of the ${named(choice)}`;
   const all = opts.storage.listCosigns({ facilityId: opts.facilityId, limit: 1_000_000 });
   const records: CosignRecord[] = [];
   for (const p of opts.periods) {
-    const found = all.filter((r) => r.periodStart === p.start && (p.end === null || r.periodEnd === p.end));
-    if (!found.length)
+    const ofPeriod = all.filter((r) => r.periodStart === p.start && (p.end === null || r.periodEnd === p.end));
+    const found = ofPeriod.filter(selected);
+    if (!found.length) {
+      const others = ofPeriod.length
+        ? ` (it holds ${ofPeriod.length} of other registries: \`cosigned list --facility ${opts.facilityId}\` shows them, --registry ADDRESS[@CHAINID] names one to release its records)`
+        : `: \`cosigned list --facility ${opts.facilityId}\` shows those it holds`;
       return {
         ok: false,
         code: "COSIGN_NOT_FOUND",
-        message: `this node holds no co-sign record of facility ${opts.facilityId} for a period starting at ${p.start}${p.end === null ? "" : ` and ending at ${p.end}`}: \`cosigned list --facility ${opts.facilityId}\` shows those it holds; nothing released`,
+        message: `this node holds no co-sign record of facility ${opts.facilityId} for a period starting at ${p.start}${p.end === null ? "" : ` and ending at ${p.end}`}${whose}${others}; nothing released`,
       };
+    }
     for (const r of found) if (!records.includes(r)) records.push(r);
   }
+
+  // every record that can be checked is, whatever an earlier one gave: `force` must cover only
+  // those that cannot be, never one left unasked
   const chain = opts.chain;
-  let why: string | null = chain ? null : opts.unavailable;
+  const outcomes: ({ record: CosignRecord } & (
+    { attested: false; onChain: string } | { attested: true; registry: Hex } | { unchecked: string }
+  ))[] = [];
   for (const r of records) {
-    if (why !== null || !chain) break;
-    if (r.registry && r.registry.chainId !== chain.chainId) {
-      why = `the header ${r.attestationId} was co-signed for the ${registryText(r)}, and this node's chain.chainId is ${chain.chainId}`;
-      break;
+    if (!chain) {
+      outcomes.push({ record: r, unchecked: opts.unavailable });
+      continue;
     }
-    const registry = (r.registry?.address ?? chain.registry) as Hex;
+    if (r.registry && r.registry.chainId !== chain.chainId) {
+      outcomes.push({
+        record: r,
+        unchecked: `it was co-signed for the ${registryText(r)}, and this node's chain.chainId is ${chain.chainId}`,
+      });
+      continue;
+    }
+    const registry = (r.registry?.address ?? current?.address) as Hex | undefined;
+    if (!registry) {
+      outcomes.push({
+        record: r,
+        unchecked:
+          "it names no registry (recorded before co-sign records named theirs), and this node's config names none (chain.attestationRegistry) to ask in its stead",
+      });
+      continue;
+    }
     let attested: boolean;
     try {
       attested = await chain.attested(registry, r.attestationId as Hex);
     } catch (err) {
-      why = `reading the AttestationRegistry failed: ${(err as Error).message.split("\n")[0]} (at ${registry})`;
-      break;
+      outcomes.push({
+        record: r,
+        unchecked: `reading the AttestationRegistry failed: ${(err as Error).message.split("\n")[0]} (at ${registry})`,
+      });
+      continue;
     }
-    if (attested)
-      return {
-        ok: false,
-        code: "COSIGN_ATTESTED",
-        message: `the header ${r.attestationId} (facility ${r.facilityId}, period ${r.periodStart}..${r.periodEnd}, AttestationRegistry ${registry}) is attested on-chain: its co-sign record stays, or this node would sign an alternative to an attested period; nothing released`,
-      };
+    outcomes.push(
+      attested
+        ? { record: r, attested: true, registry }
+        : {
+            record: r,
+            attested: false,
+            onChain: r.registry
+              ? "not attested on the registry it was co-signed for"
+              : `not attested on the current registry (its own registry is unknown)`,
+          },
+    );
   }
-  if (why === null) return { ok: true, records, checked: "not attested on-chain" };
-  if (!opts.force)
+
+  const attested = outcomes.flatMap((o) => ("attested" in o && o.attested ? [o] : []));
+  if (attested.length)
+    return {
+      ok: false,
+      code: "COSIGN_ATTESTED",
+      message: `${attested
+        .map(
+          ({ record: r, registry }) =>
+            `the header ${r.attestationId} (facility ${r.facilityId}, period ${r.periodStart}..${r.periodEnd}, AttestationRegistry ${registry}${r.registry ? "" : ", this node's: the record names no registry of its own"}) is attested on-chain`,
+        )
+        .join(
+          "; ",
+        )}: ${attested.length === 1 ? "its co-sign record stays" : "their co-sign records stay"}, or this node would sign an alternative to an attested header, --force or not; nothing released`,
+    };
+  const unchecked = outcomes.flatMap((o) => ("unchecked" in o ? [o] : []));
+  if (unchecked.length && !opts.force) {
+    const why = [...new Set(unchecked.map((u) => u.unchecked))]
+      .map((w) => {
+        const ids = unchecked.filter((u) => u.unchecked === w).map((u) => u.record.attestationId);
+        return `${ids.length === 1 ? "the header" : "the headers"} ${ids.join(", ")}: ${w}`;
+      })
+      .join("; ");
     return {
       ok: false,
       code: "COSIGN_UNCHECKED",
-      message: `cannot check that the headers are not attested on-chain (${why}): fix the chain settings (chain.enabled, chain.rpcUrl, chain.attestationRegistry) and run again, or, having made sure on a block explorer that none of them is attested, add --force; nothing released`,
+      message: `cannot check that ${unchecked.length === records.length ? (records.length === 1 ? "the header is" : "the headers are") : `${unchecked.length} of the ${records.length} headers ${unchecked.length === 1 ? "is" : "are"}`} not attested on-chain (${why}): fix the chain settings (chain.enabled, chain.rpcUrl, chain.chainId, chain.attestationRegistry) and run again, or, having made sure on a block explorer that ${unchecked.length === 1 ? "it is not" : "none of them is"} attested, add --force, which releases ${unchecked.length === 1 ? "it" : "them"} unchecked (a header found attested never is); nothing released`,
     };
-  return { ok: true, records, checked: `unchecked (forced): ${why}` };
+  }
+  const released: Release[] = outcomes.map((o) => ({
+    record: o.record,
+    onChain: "unchecked" in o ? `unchecked (forced): ${o.unchecked}` : (o as { onChain: string }).onChain,
+  }));
+  const counts = new Map<string, number>();
+  for (const r of released) counts.set(r.onChain, (counts.get(r.onChain) ?? 0) + 1);
+  return {
+    ok: true,
+    records: released,
+    summary: [...counts].map(([onChain, n]) => `${n} ${onChain}`).join("; "),
+  };
 }
 
 /** Releases `records`, each logged (warn: an operator overriding equivocation protection) with who and what. */
 export function releaseRecords(opts: {
   storage: Pick<Storage, "releaseCosign">;
-  records: CosignRecord[];
-  checked: string;
+  records: Release[];
   by: string;
   logger: Logger;
-}): CosignRecord[] {
-  const released: CosignRecord[] = [];
-  for (const r of opts.records) {
+}): Release[] {
+  const released: Release[] = [];
+  for (const rel of opts.records) {
+    const r = rel.record;
     if (!opts.storage.releaseCosign(r.attestationId)) continue; // released meanwhile
-    released.push(r);
+    released.push(rel);
     opts.logger.warn(
       {
         attestation: r.attestationId,
@@ -131,7 +252,7 @@ export function releaseRecords(opts: {
         chainId: r.registry?.chainId ?? null,
         registry: r.registry?.address ?? null,
         by: opts.by,
-        onChain: opts.checked,
+        onChain: rel.onChain,
       },
       "co-sign record released by the operator: this node may now sign another header for this period",
     );

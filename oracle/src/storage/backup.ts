@@ -114,6 +114,17 @@ export function fsyncPath(path: string): void {
   }
 }
 
+/**
+ * Syncs the parent of each directory from `dir` up to `made` (the first directory `mkdirSync`
+ * with `recursive` made): a directory is on disk once its entry in its parent is.
+ */
+export function fsyncMadeDirs(dir: string, made: string): void {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    fsyncPath(dirname(d));
+    if (d === resolve(made) || dirname(d) === d) break;
+  }
+}
+
 /** A path with its directory's symbolic links resolved (the file itself need not exist). */
 function realPath(path: string): string {
   return join(realpathSync(dirname(path)), basename(path));
