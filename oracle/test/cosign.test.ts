@@ -1,8 +1,10 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { getAddress } from "viem";
+import { HttpRequestError, getAddress, toFunctionSelector } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type LocalAccount } from "viem/accounts";
 import {
   METHODOLOGY_ID,
@@ -152,11 +154,15 @@ describe("Cosigner: what a stateless review cannot see", () => {
       path?: string;
       /** the OracleSet's answer (`LEAD` alone is active unless given); null: none to ask */
       isActiveOracle?: ((a: `0x${string}`) => Promise<boolean>) | null;
+      /** the limits of reviews whose requesters have gone (`ORPHANED_REVIEWS` unless given) */
+      orphans?: { max?: number; runMs?: number; keepMs?: number };
+      /** a device look-up in place of the directory's (one that fails, as a chain directory's RPC call may) */
+      lookup?: (id: string) => Promise<DeviceInfo | null>;
     } = {},
   ) {
     const storage = new SqliteStorage(opts.path ?? join(tmp.dir, `${Math.random()}.db`));
     const directory = new MemoryDeviceDirectory([deviceInfo(meter)]);
-    const calls = { lookups: 0, reviews: 0 };
+    const calls = { lookups: 0, reviews: 0, bundleReads: 0 };
     const c = new Cosigner({
       storage,
       nowMs: () => opts.nowMs ?? NOW * 1000,
@@ -164,7 +170,7 @@ describe("Cosigner: what a stateless review cannot see", () => {
       devices: {
         get: (id) => {
           calls.lookups++;
-          return directory.get(id);
+          return opts.lookup ? opts.lookup(id) : directory.get(id);
         },
         ...(opts.syncedAfter ? { syncedAfter: opts.syncedAfter } : {}),
       },
@@ -178,6 +184,7 @@ describe("Cosigner: what a stateless review cannot see", () => {
         return o ? headerFromJson(o.header) : null;
       },
       readBundle: async (cid) => {
+        calls.bundleReads++;
         const b = opts.bundles?.get(cid);
         return b === undefined ? null : Buffer.from(b, "utf8");
       },
@@ -185,6 +192,7 @@ describe("Cosigner: what a stateless review cannot see", () => {
       self: COSIGNER.address,
       isActiveOracle: opts.isActiveOracle === undefined ? async (a) => a === LEAD.address : opts.isActiveOracle,
       sign: async () => ({ signer: "0xsigner", signature: "0xsig" }),
+      ...(opts.orphans ? { orphans: opts.orphans } : {}),
     });
     // each request as the lead sends it, signed for the co-signer's registry
     const asLead = {
@@ -194,6 +202,9 @@ describe("Cosigner: what a stateless review cannot see", () => {
       unsigned: (req: CosignRequest, signal?: AbortSignal) => c.cosign(req, signal),
       get inFlight() {
         return c.inFlight;
+      },
+      get orphaned() {
+        return c.orphaned;
       },
     };
     return { c: asLead, storage, calls };
@@ -378,6 +389,136 @@ describe("Cosigner: what a stateless review cannot see", () => {
     blind.storage.close();
   });
 
+  test("two corrections of one original holding readings of one device with one seq but other digests (a re-signed reading, or equivocation): the second is refused 409 naming the (deviceId, seq), since the auditor's verifier counts a (deviceId, seq) once; a correction holding a reading with the (deviceId, seq) of one of the original's is refused 422 naming it", async () => {
+    const original = request([low, high], period);
+    const originalId = idOf(original);
+    const originals = new Map([[originalId, original]]);
+    const bundles = new Map([[headerFromJson(original.header).bundleCid, original.bundle]]);
+    const { c, storage } = cosigner({ originals, bundles });
+    // one seq, two readings: other times, so other digests
+    const seq = meter.seq + 1_000;
+    const once = electricity(meter, { ts: T0 + 50, seq });
+    const twice = electricity(meter, { ts: T0 + 51, seq });
+    const a = request([once], period, originalId);
+    const b = request([twice, electricity(meter, { ts: T0 + 52 })], period, originalId);
+    const digestOf = (r: CosignRequest) =>
+      (JSON.parse(r.bundle) as { readings: { digest: string; envelope: Envelope }[] }).readings.find(
+        (x) => x.envelope.reading.seq === seq,
+      )!.digest;
+    const [digestA, digestB] = [digestOf(a), digestOf(b)];
+    assert.notEqual(digestA, digestB);
+    signed(await c.cosign(a));
+    assert.deepEqual(storage.getCosign(idOf(a))?.keys, [`m2#${seq}`], "recorded with its reading's (deviceId, seq)");
+    const answer = await c.cosign(b);
+    refused(
+      answer,
+      409,
+      new RegExp(
+        `already co-signed correction ${idOf(a)} of ${originalId}, which holds reading m2#${seq} \\(deviceId m2, seq ${seq}\\) too, with digest ${digestA} there and ${digestB} here \\(the device signed two readings with one seq\\): it does not sign another correction with the same reading`,
+      ),
+    );
+    assert.equal(storage.getCosign(idOf(b)), null, "nothing recorded");
+    // the original's reading `low` signed again with its seq (another digest)
+    const resigned = electricity(meter, { ts: low.reading.ts + 1, seq: low.reading.seq });
+    refused(
+      await c.cosign(request([resigned], period, originalId)),
+      422,
+      new RegExp(
+        `1 reading is already in the original attestation ${originalId}'s bundle, by \\(deviceId, seq\\) \\(m2#${low.reading.seq} 0x[0-9a-f]{64}, there 0x[0-9a-f]{64}: the device signed two readings with one seq\\)`,
+      ),
+    );
+    storage.close();
+  });
+
+  test("a correction co-signed before records held reading keys (SQLite schema 9) has them read from its bundle before another correction of the original is signed: one with a reading of the same (deviceId, seq) is refused 409 naming it; while that bundle cannot be read, 503 and nothing recorded", async () => {
+    const original = request([low, high], period);
+    const originalId = idOf(original);
+    const originals = new Map([[originalId, original]]);
+    const bundles = new Map([[headerFromJson(original.header).bundleCid, original.bundle]]);
+    const seq = meter.seq + 2_000;
+    const before = request([electricity(meter, { ts: T0 + 60, seq })], period, originalId);
+    const after = request([electricity(meter, { ts: T0 + 61, seq })], period, originalId);
+    const h = headerFromJson(before.header);
+    const digests = JSON.stringify([JSON.parse(before.bundle).readings[0].digest]);
+    // a database taken back to schema 9, with the record its co-signer made when it signed `before`
+    const path = join(tmp.dir, "schema-9.db");
+    new SqliteStorage(path).close();
+    const old = new DatabaseSync(path);
+    old.exec("PRAGMA user_version = 9");
+    old
+      .prepare(
+        `INSERT INTO cosigned (attestation_id, facility_id, period_start, period_end, correction_of, bundle_cid, digests, signed_at_ms, chain_id, registry) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+      )
+      .run(
+        idOf(before),
+        h.facilityId,
+        period.start,
+        period.end,
+        originalId,
+        h.bundleCid,
+        digests,
+        1_000,
+        31337,
+        domain.verifyingContract,
+      );
+    old.close();
+    const blind = cosigner({ path, originals, bundles });
+    assert.equal(
+      Number((blind.storage.db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version),
+      MIGRATIONS.length,
+    );
+    assert.equal(
+      (blind.storage.db.prepare("SELECT digests FROM cosigned").get() as { digests: string }).digests,
+      `{"digests":${digests},"keys":null}`,
+      "rewritten, its keys unknown",
+    );
+    assert.equal(blind.storage.getCosign(idOf(before))?.keys, undefined);
+    refused(
+      await blind.c.cosign(after),
+      503,
+      new RegExp(
+        `co-signed correction ${idOf(before)} of ${originalId} before its co-sign records held each reading's \\(deviceId, seq\\), and reads them from its bundle ${h.bundleCid} .*which its content store does not hold: retry once the bundle is pinned here`,
+      ),
+    );
+    assert.equal(blind.storage.getCosign(idOf(after)), null, "nothing recorded");
+    blind.storage.close();
+    // the bundle pinned here: its keys read and kept, and the correction with the same reading refused
+    bundles.set(h.bundleCid, before.bundle);
+    const { c, storage, calls } = cosigner({ path, originals, bundles });
+    refused(
+      await c.cosign(after),
+      409,
+      new RegExp(
+        `already co-signed correction ${idOf(before)} of ${originalId}, which holds reading m2#${seq} \\(deviceId m2, seq ${seq}\\) too, with digest`,
+      ),
+    );
+    assert.deepEqual(storage.getCosign(idOf(before))?.keys, [`m2#${seq}`]);
+    const reads = calls.bundleReads;
+    refused(await c.cosign(after), 409, new RegExp(`m2#${seq}`));
+    assert.equal(calls.bundleReads, reads + 1, "the original's bundle alone: the keys are read once");
+    storage.close();
+  });
+
+  test("a 503 quoting a failed device look-up (viem's error, naming the RPC node's URL with the API key in its path) names the node by scheme, host and port only", async () => {
+    const key = "k3y-0f-th3-rpc-pr0v1d3r";
+    const url = `https://eth-mainnet.example/v2/${key}`;
+    const { c, storage } = cosigner({
+      // the chain directory's getDevice call, its provider over its quota
+      lookup: async () => {
+        throw new HttpRequestError({ url, status: 429, body: { method: "eth_call" }, details: "Too Many Requests" });
+      },
+    });
+    const answer = await c.cosign(request([low], period));
+    refused(
+      answer,
+      503,
+      /^looking the bundle's devices up failed: HTTP request failed\.[\s\S]*URL: https:\/\/eth-mainnet\.example\/…\n/,
+    );
+    assert.ok(!(answer as { refused: string }).refused.includes(key), (answer as { refused: string }).refused);
+    assert.equal(storage.listCosigns().length, 0, "nothing recorded");
+    storage.close();
+  });
+
   test("the CID and decoding are checked before any device is looked up; over 10,000 device ids is 413; the same request in flight is reviewed once", async () => {
     const { c, storage, calls } = cosigner();
     const req = request([low], period);
@@ -438,13 +579,91 @@ describe("Cosigner: what a stateless review cannot see", () => {
     storage.close();
   });
 
-  test("a review whose requesters have all gone is stopped, records nothing and leaves no entry; the same request again is signed", async () => {
+  test("a review whose requesters have all gone (the lead's request timed out) runs on: the lead's retry meanwhile joins it; the answer of one that ends with nobody waiting is kept, so the next retry is signed at once, after its own check of the lead, with no review of its own; once its record is released and an alternative signed, it is not handed out", async () => {
+    // the full review (after decoding and the device look-up) held until the test lets it go: a
+    // review of a large window, on the bundle worker, longer than the lead's quorum.timeoutMs
+    let letGo!: () => void;
+    let hold: Promise<void> | null = new Promise<void>((go) => (letGo = go));
+    const seen: (AbortSignal | undefined)[] = [];
+    const { c, storage, calls } = cosigner({
+      beforeReview: async (req, signal) => {
+        if (req.stage === "decode" || !hold) return;
+        seen.push(signal);
+        const h = hold;
+        hold = null; // only the first full review is held
+        await h;
+      },
+    });
+    const req = request([low], period);
+    const [a, b] = [new AbortController(), new AbortController()];
+    const first = c.cosign(req, a.signal);
+    await waitUntil(() => seen.length === 1, "the full review under way");
+    a.abort(new Error("the lead's request timed out"));
+    await assert.rejects(first, /the lead's request timed out/);
+    assert.equal(seen[0]!.aborted, false, "its requester gone, the review runs on");
+    assert.deepEqual([c.inFlight, c.orphaned], [1, 1]);
+    // the lead's retry while it runs joins it (no review of its own), and times out in turn
+    const retry = c.cosign(req, b.signal);
+    await waitUntil(() => c.orphaned === 0, "the retry joining the review");
+    assert.deepEqual([c.inFlight, calls.reviews], [1, 2]);
+    b.abort(new Error("the retry timed out too"));
+    await assert.rejects(retry, /the retry timed out too/);
+    assert.equal(c.orphaned, 1);
+    letGo(); // the review ends, with nobody waiting
+    await waitUntil(() => c.inFlight === 0, "the review's end");
+    assert.equal(c.orphaned, 0);
+    assert.ok(storage.getCosign(idOf(req)), "recorded by the review that ran on");
+    // the next retry: its answer at once
+    const lookups = calls.lookups;
+    signed(await c.cosign(req));
+    assert.deepEqual([calls.reviews, calls.lookups], [2, lookups], "no review of its own");
+    // the lead is still checked per request: an outsider's request for it is refused
+    const outsider = privateKeyToAccount(generatePrivateKey());
+    refused(await c.unsigned(await signedBy(outsider, req, domain)), 403, /which is not an active node/);
+    // released by the operator, and an alternative for the period signed: not handed out
+    assert.equal(storage.releaseCosign(idOf(req)), true);
+    const alternative = request([low, high], period);
+    signed(await c.cosign(alternative));
+    refused(await c.cosign(req), 409, new RegExp(`already co-signed ${idOf(alternative)} for this facility's period`));
+    assert.equal(storage.getCosign(idOf(req)), null);
+    storage.close();
+  });
+
+  test("a review that ran on with nobody waiting and ended in 503 (a check it could not make then) tells the next request why, once; the one after is reviewed afresh", async () => {
+    let letGo!: () => void;
+    const hold = new Promise<void>((go) => (letGo = go));
+    let syncs = 0;
+    const { c, storage } = cosigner({
+      // the DeviceRegistry's events read up to the period's end: not the first time, after a while
+      syncedAfter: async () => {
+        if (++syncs > 1) return true;
+        await hold;
+        return false;
+      },
+    });
+    const req = request([low], period);
+    const gone = new AbortController();
+    const first = c.cosign(req, gone.signal);
+    await waitUntil(() => syncs === 1, "the review waiting for the registry's events");
+    gone.abort(new Error("timed out"));
+    await assert.rejects(first, /timed out/);
+    letGo();
+    await waitUntil(() => c.inFlight === 0, "the review's end");
+    refused(await c.cosign(req), 503, /has not read the DeviceRegistry's events up to/);
+    assert.equal(syncs, 1, "told without a review");
+    signed(await c.cosign(req));
+    assert.equal(syncs, 2, "reviewed afresh");
+    storage.close();
+  });
+
+  test("past its bounds a review whose requesters have all gone is stopped (at once with no room for another, orphans.max; after orphans.runMs otherwise): it records nothing and leaves no entry; the same request again is signed", async () => {
     // the full review (after decoding and the device look-up) held until the test lets it go; like
     // the bundle worker's, it does not stop part-way: it answers as if nothing happened
     let letGo!: () => void;
     let hold: Promise<void> | null = new Promise<void>((go) => (letGo = go));
     const seen: (AbortSignal | undefined)[] = [];
     const { c, storage, calls } = cosigner({
+      orphans: { max: 0 },
       beforeReview: async (req, signal) => {
         if (req.stage === "decode" || !hold) return;
         seen.push(signal);
@@ -464,7 +683,7 @@ describe("Cosigner: what a stateless review cannot see", () => {
     assert.equal(c.inFlight, 1);
     b.abort(new Error("requester b closed its request"));
     await assert.rejects(answers[1]!, /requester b closed/);
-    assert.equal(seen[0]!.aborted, true, "the last one gone: the review is stopped");
+    assert.equal(seen[0]!.aborted, true, "the last one gone, no room to run on: the review is stopped");
     assert.equal(c.inFlight, 0, "and its entry dropped at once");
     // the same request meanwhile starts a review of its own rather than waiting on the stopped one
     const again = c.cosign(req);
@@ -474,9 +693,10 @@ describe("Cosigner: what a stateless review cannot see", () => {
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(c.inFlight, 0);
     assert.ok(storage.getCosign(idOf(req)), "recorded by the review that was wanted");
-    // a stopped review records nothing: the first request alone, stopped, leaves no record
+    // a review that ran on past orphans.runMs is stopped and records nothing
     let first = true;
     const fresh = cosigner({
+      orphans: { runMs: 100 },
       beforeReview: async (r, signal) => {
         if (r.stage === "decode" || !first) return;
         first = false; // the first full review: until it is stopped
@@ -488,9 +708,11 @@ describe("Cosigner: what a stateless review cannot see", () => {
     await waitUntil(() => fresh.calls.reviews === 2, "the full review under way");
     gone.abort(new Error("closed"));
     await assert.rejects(stopped, /closed/);
+    assert.deepEqual([fresh.c.inFlight, fresh.c.orphaned], [1, 1], "running on");
+    await waitUntil(() => fresh.c.inFlight === 0, "the review stopped at orphans.runMs");
     await new Promise((r) => setTimeout(r, 50)); // the stopped review reaches its next step
+    assert.equal(fresh.c.orphaned, 0);
     assert.equal(fresh.storage.getCosign(idOf(req)), null, "no co-sign recorded by the stopped review");
-    assert.equal(fresh.c.inFlight, 0);
     // an alternative for the period is still signed: nothing holds it
     signed(await fresh.c.cosign(request([low, high], period)));
     fresh.storage.close();
@@ -682,6 +904,60 @@ describe("POST /v1/quorum/cosign for an active node of its registry (Hardhat)", 
     await signedByB(full);
   });
 
+  test("B's 503 quoting an error of its RPC provider, whose URL holds an API key, names the provider by scheme, host and port only", async () => {
+    const apiKey = "cp-test-rpc-key-0123456789";
+    // B2: a co-signer like B, through a provider that rate-limits its reads of the original attestation
+    const exists = toFunctionSelector("exists(bytes32)");
+    const provider = await rpcProvider(
+      hh.url,
+      (call) =>
+        call.method === "eth_call" &&
+        ((call.params[0] as { data?: string; input?: string }).data ?? "").startsWith(exists),
+    );
+    process.env.CP_COSIGN_B2_KEY = PEER_KEY;
+    const b2 = await testNode({
+      devices: [deviceInfo(meter)],
+      config: {
+        mqtt: { mode: "off" },
+        batching: { windowS: 2, graceS: 1 },
+        chain: {
+          enabled: true,
+          rpcUrl: `${provider.url}/v2/${apiKey}`,
+          attestationRegistry: dep.attestationRegistry,
+          deviceRegistry: dep.deviceRegistry,
+          pollMs: 100,
+          keystore: { privateKeyEnv: "CP_COSIGN_B2_KEY" },
+        },
+      },
+    });
+    try {
+      const b2Key = createApiKey(b2.storage, { scope: "oracle", subject: "oracle-a", label: "oracle node A" }).key;
+      const meterReading = electricity(meter, { ts: T0 + 5 * 3600 + 10 });
+      const correction = request([meterReading], hour(5), `0x${"cd".repeat(32)}`, facility);
+      const res = await fetch(`${b2.httpUrl}/v1/quorum/cosign`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": b2Key },
+        body: JSON.stringify(await signedBy(LEAD, correction, registry)),
+      });
+      const answer = (await res.json()) as { error: string; message: string };
+      assert.equal(res.status, 503, JSON.stringify(answer));
+      assert.equal(answer.error, "COSIGN_RETRY_LATER");
+      assert.ok(provider.limited > 0, "the provider refused the read");
+      assert.match(
+        answer.message,
+        new RegExp(
+          `^reading the original attestation 0x(cd){32} from the registry failed: HTTP request failed\\.[\\s\\S]*URL: ${provider.url}/…\\n`,
+        ),
+      );
+      assert.ok(!answer.message.includes(apiKey), answer.message);
+      assert.equal(b2.storage.listCosigns().length, 0, "nothing recorded");
+    } finally {
+      await b2.close();
+      await provider.stop();
+      delete process.env.CP_COSIGN_B2_KEY;
+    }
+  });
+
   test("when B cannot read the OracleSet (its RPC node gone) it answers 503 COSIGN_RETRY_LATER with Retry-After, and records nothing", async () => {
     const { full } = alternatives(3);
     const recorded = b.storage.listCosigns().length;
@@ -710,4 +986,54 @@ async function waitUntil(ok: () => boolean, what: string): Promise<void> {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/**
+ * Stands for an RPC provider whose URL holds its API key in the path
+ * (`https://eth-mainnet.example/v2/<key>`): it forwards JSON-RPC to the Hardhat node, and answers
+ * 429 Too Many Requests to the calls `limits` picks, as a provider over its quota does. No real
+ * provider can be reached from here.
+ */
+type Call = { method: string; params: unknown[] };
+async function rpcProvider(
+  upstream: string,
+  limits: (call: Call) => boolean,
+): Promise<{ url: string; readonly limited: number; stop: () => Promise<void> }> {
+  let limited = 0;
+  const server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on("data", (c: Buffer) => parts.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(parts).toString("utf8");
+      // a JSON-RPC batch (the node's client sends them) is refused whole
+      const calls = [JSON.parse(body) as Call | Call[]].flat();
+      if (calls.some(limits)) {
+        limited++;
+        res.writeHead(429, { "content-type": "text/plain" });
+        return void res.end("Too Many Requests");
+      }
+      fetch(upstream, { method: "POST", headers: { "content-type": "application/json" }, body }).then(
+        async (r) => {
+          res.writeHead(r.status, { "content-type": r.headers.get("content-type") ?? "application/json" });
+          res.end(Buffer.from(await r.arrayBuffer()));
+        },
+        (err: unknown) => {
+          res.writeHead(502, { "content-type": "text/plain" });
+          res.end(String(err));
+        },
+      );
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get limited() {
+      return limited;
+    },
+    stop: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }

@@ -55,8 +55,22 @@ export type CosignDomain = { chainId: number; verifyingContract: Address };
  */
 export type ReviewRequest = Pick<CosignRequest, "header" | "bundle"> & { stage?: "decode"; original?: string };
 
-/** A review's answer; `digests`: the readings of a correction (empty for a regular header). */
-export type ReviewResult = { ok: true; header: BatchHeader; digests: string[] } | { ok: false; why: string };
+/**
+ * A review's answer; `digests` and `keys`: the readings of a correction, their digests and their
+ * `deviceId#seq` (`readingKey`), in the bundle's order (both empty for a regular header).
+ */
+export type ReviewResult =
+  { ok: true; header: BatchHeader; digests: string[]; keys: string[] } | { ok: false; why: string };
+
+/**
+ * A reading's `deviceId#seq`: what the auditor's verifier (sdk `verifyAttestation`, "no reading
+ * attested twice for the facility") holds to be one reading, whatever its digest. A device that
+ * signed two readings with one seq (a re-signed reading, or equivocation) made two digests of one
+ * key; counting both fails that check. A device id holds no `#` (a-z, 0-9, `.`, `_`, `-`).
+ */
+export function readingKey(r: { envelope: { reading: { deviceId: string; seq: number } } }): string {
+  return `${r.envelope.reading.deviceId}#${r.envelope.reading.seq}`;
+}
 
 /**
  * The bundle the last `stage: "decode"` review decoded, taken by the full review of the same CID
@@ -121,24 +135,32 @@ export async function reviewCosign(
   }
   if (req.stage === "decode") {
     decoded = { cid, bundle };
-    return { ok: true, header, digests: [] };
+    return { ok: true, header, digests: [], keys: [] };
   }
   const correction = header.correctionOf !== ZERO_BYTES32;
   if (correction && req.original !== undefined) {
     // a correction adds readings its original lacked: one the original holds would count twice
-    // (the registry cannot see readings, so it cannot refuse that)
+    // (the registry cannot see readings, so it cannot refuse that). One reading is one
+    // (deviceId, seq), as the auditor's verifier holds, whatever its digest: a device's other
+    // reading with a seq of the original's is refused too
     let original: Bundle;
     try {
       original = decodeBundle(Buffer.from(req.original, "utf8"));
     } catch (err) {
       return { ok: false, why: `the original's bundle is not a canonical evidence bundle: ${(err as Error).message}` };
     }
-    const theirs = new Set(original.readings.map((r) => r.digest));
-    const again = bundle.readings.filter((r) => theirs.has(r.digest)).map((r) => r.digest);
+    const theirs = new Map(original.readings.map((r) => [readingKey(r), r.digest]));
+    const again = bundle.readings
+      .filter((r) => theirs.has(readingKey(r)))
+      .map((r) =>
+        theirs.get(readingKey(r)) === r.digest
+          ? `${readingKey(r)} ${r.digest}`
+          : `${readingKey(r)} ${r.digest}, there ${theirs.get(readingKey(r))}: the device signed two readings with one seq`,
+      );
     if (again.length)
       return {
         ok: false,
-        why: `${again.length} reading${again.length > 1 ? "s are" : " is"} already in the original attestation ${header.correctionOf}'s bundle (${again.slice(0, 5).join(", ")}${again.length > 5 ? ", …" : ""}): a correction adds late readings, it does not count the original's again`,
+        why: `${again.length} reading${again.length > 1 ? "s are" : " is"} already in the original attestation ${header.correctionOf}'s bundle, by (deviceId, seq) (${again.slice(0, 5).join("; ")}${again.length > 5 ? "; …" : ""}): a correction adds late readings, it does not count the original's again`,
       };
   }
   // each device once: registered to the bundle's facility, and active at each of its readings'
@@ -182,7 +204,12 @@ export async function reviewCosign(
   });
   const failed = checks.filter((c) => !c.ok || c.skipped);
   if (failed.length) return { ok: false, why: failed.map((c) => `${c.link}: ${c.detail}`).join("; ") };
-  return { ok: true, header, digests: correction ? bundle.readings.map((r) => r.digest) : [] };
+  return {
+    ok: true,
+    header,
+    digests: correction ? bundle.readings.map((r) => r.digest) : [],
+    keys: correction ? bundle.readings.map(readingKey) : [],
+  };
 }
 
 /**

@@ -1,7 +1,9 @@
 import {
   ZERO_BYTES32,
+  bundleReadingKeys,
   hashBatchHeader,
   recoverBatchHeaderSigner,
+  urlForMessages,
   type BatchHeader,
   type Hex,
 } from "../../../sdk/src/index.ts";
@@ -33,8 +35,24 @@ export type CosignAnswer =
 /** Distinct device ids a bundle may name before this node looks any of them up. */
 export const MAX_COSIGN_DEVICES = 10_000;
 
+/**
+ * Reviews whose requesters have all gone (the lead's request timed out: `quorum.timeoutMs`) run
+ * on, so that a review longer than the lead's timeout is not started afresh, and cut short, at
+ * each of its retries: `max` of them at once (a review past that is stopped when its last
+ * requester goes: each holds its bundle's text, and they share the one bundle worker), each for
+ * at most `runMs` after its last requester went (a request for it again takes it back). The
+ * answer of one that ends with no requester is kept `keepMs` for the retry (a 503 "retry later"
+ * for the first request only; a signature or a 409 only while the co-sign records still say so).
+ * The lead retries a failed co-sign step with backoff, at most `batching.retryMaxMs` (60 s by
+ * default) after its request timed out.
+ */
+export const ORPHANED_REVIEWS = { max: 2, runMs: 10 * 60_000, keepMs: 5 * 60_000 } as const;
+
+/** Answers kept for retries at most (the oldest dropped first). */
+const MAX_KEPT_ANSWERS = 100;
+
 export type CosignerDeps = {
-  storage: Pick<Storage, "recordCosign" | "checkCosign">;
+  storage: Pick<Storage, "recordCosign" | "checkCosign" | "cosignsWithoutKeys" | "setCosignKeys">;
   /** this node's clock (ms) */
   nowMs: () => number;
   /** `batching.graceS`: a period is co-signed once it ended this long ago, when it is sealed */
@@ -49,8 +67,9 @@ export type CosignerDeps = {
   syncWaitMs?: number;
   /**
    * `reviewCosign` (cosign.ts), on the bundle worker or in this thread, with the records of the
-   * bundle's devices; `signal` aborts once every requester of the review has gone (a review that
-   * cannot stop part-way may ignore it: its answer is then thrown away)
+   * bundle's devices; `signal` aborts once the review is stopped: every requester of it gone, and
+   * no room or no time left to run on without them (`ORPHANED_REVIEWS`; a review that cannot stop
+   * part-way may ignore it: its answer is then thrown away)
    */
   review: (req: ReviewRequest, devices: DeviceInfo[], signal?: AbortSignal) => Promise<ReviewResult>;
   /** The header of a registered attestation (the original of a correction), null when there is none; null: no registry to ask. */
@@ -73,6 +92,14 @@ export type CosignerDeps = {
   isActiveOracle: ((address: Address) => Promise<boolean>) | null;
   sign: (header: BatchHeader) => Promise<{ signer: string; signature: string }>;
   maxDevices?: number;
+  /** Limits of reviews whose requesters have gone; `ORPHANED_REVIEWS` unless given (tests shorten them). */
+  orphans?: Partial<{ max: number; runMs: number; keepMs: number }>;
+  /**
+   * The node's scrubber (`common.scrub`: its configured URLs written without their secrets),
+   * applied to every answer's text before `scrubUrls`, which writes any URL left without its path,
+   * query and user info.
+   */
+  scrub?: (text: string) => string;
 };
 
 const refuse = (status: 400 | 403 | 409 | 413 | 422 | 503, error: string, refused: string): CosignAnswer => ({
@@ -81,14 +108,49 @@ const refuse = (status: 400 | 403 | 409 | 413 | 422 | 503, error: string, refuse
   error,
 });
 
-/** A review in flight: its answer, shared by its requesters, and how to stop it once they have all gone. */
-type Review = { answer: Promise<CosignAnswer>; stop: AbortController; waiting: number };
+/** A review's answer, and the co-sign record it stands on (a signature's, or the one a 409 would make). */
+type Outcome = { answer: CosignAnswer; record: CosignRecord | null };
+
+const no = (answer: CosignAnswer): Outcome => ({ answer, record: null });
+
+/**
+ * A review in flight: its outcome, shared by its requesters (`waiting`), and how to stop it.
+ * `orphaned`: while none waits, the timer that stops it (`ORPHANED_REVIEWS.runMs`).
+ */
+type Review = {
+  outcome: Promise<Outcome>;
+  stop: AbortController;
+  waiting: number;
+  orphaned: ReturnType<typeof setTimeout> | null;
+  ended: boolean;
+};
+
+/** The outcome of a review that ended with no requester, for the retry; `once`: handed out to one request. */
+type Kept = { outcome: Outcome; once: boolean; expires: ReturnType<typeof setTimeout> };
 
 /**
  * The answer of a review stopped because every requester went (nobody receives it; a requester
  * without a signal never goes, so it never gets this).
  */
 const CANCELLED = refuse(503, "COSIGN_CANCELLED", "the review was stopped: every request for it went away");
+
+/**
+ * `text` with every URL in it written as the sdk's `urlForMessages` writes one: scheme, host and
+ * port, then `/…` for a path, query or user info, any of which may hold a key (an RPC provider's
+ * URL, quoted by viem's errors). What this node answers a lead reaches the lead's batch `error`,
+ * public there, and the lead's own scrubber knows only its own URLs.
+ */
+export function scrubUrls(text: string): string {
+  // a URL runs to the next space or quote; punctuation closing a sentence or a bracket after it
+  // is kept as it is (the URL written without it)
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi, (found) => {
+    const url = found.replace(/[.,;:!?)\]]+$/, "");
+    return urlForMessages(url, "an address") + found.slice(url.length);
+  });
+}
+
+/** An error's first line (a viem error's next lines quote the request). */
+const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
 
 /**
  * The co-signer (docs/oracle.md, "Quorum"): `reviewCosign`'s checks of the bundle, and what a
@@ -107,12 +169,15 @@ const CANCELLED = refuse(503, "COSIGN_CANCELLED", "the review was stopped: every
  *   for the same registry (`domain`) is refused (409, naming it): another regular header of the
  *   facility for an overlapping period, or another correction of the same original holding one of
  *   its readings (several corrections of one original are legitimate, each with late readings of
- *   their own). The same attestation id again is signed again (a requester that lost the
+ *   their own). A reading is its `(deviceId, seq)`, as the auditor's verifier counts them, not its
+ *   digest: a device's two readings with one seq are one (the 409 names it). The keys of a
+ *   correction recorded before records held them are read from its bundle first (503 when it
+ *   cannot be read). The same attestation id again is signed again (a requester that lost the
  *   answer). A record of another registry (before a redeploy) does not hold; one made before
  *   records named their registry holds on every registry.
  * - **The period.** Only once it has ended `graceS` ago on this node's clock (no header signed
  *   now for a period to come); a correction only of an attestation the registry holds, of the
- *   same facility, inside its period, and with none of the readings of its bundle, which this node
+ *   same facility, inside its period, and with none of the readings (by `(deviceId, seq)`) of its bundle, which this node
  *   reads from its content store: when it cannot, it refuses with 503 (retry once it is pinned
  *   here) rather than sign blind. Window alignment is not checked: `batching.windowS` is how this
  *   node cuts its own facilities' periods, not the requester's.
@@ -125,26 +190,47 @@ const CANCELLED = refuse(503, "COSIGN_CANCELLED", "the review was stopped: every
  * - **Cheap checks first.** The lead (a signature recovered, one OracleSet read), the header,
  *   the bundle's CID and the number of device ids are checked in this thread; the bundle is decoded (on the bundle worker) before any device is looked up;
  *   and requests for the same header and bundle while one is under review share its answer.
- * - **Abandoned reviews stop.** Once every requester of a review has gone (its `signal` aborted:
- *   the HTTP request closed), the review is stopped between its steps (and inside those that take
- *   a signal), its entry dropped at once so that the same request later starts a review of its
- *   own, and it never records a co-sign: the record is taken only if it was still wanted.
+ * - **Abandoned reviews run on, within bounds.** A lead's request times out after its
+ *   `quorum.timeoutMs`, and its retry comes within its backoff: a review longer than the timeout
+ *   would be cut short at every attempt and never end. So once every requester of a review has
+ *   gone (its `signal` aborted: the HTTP request closed), the review runs on (`ORPHANED_REVIEWS`:
+ *   a few at once, each for a limited time), the same request joins it, and the answer of one that
+ *   ends with nobody waiting is kept a few minutes for the retry, which is answered at once after
+ *   its own checks of the lead. A review past those bounds is stopped between its steps (and
+ *   inside those that take a signal), its entry dropped at once so that the same request later
+ *   starts a review of its own, and it never records a co-sign: the record is taken only after a
+ *   last check that it was not stopped.
+ * - **Answers name no secret.** Every answer's text is scrubbed (`scrub`, `scrubUrls`): an error
+ *   quoted in a 503 may hold the URL of this node's RPC provider, with its key.
  */
 export class Cosigner {
   readonly #deps: CosignerDeps;
   readonly #inFlight = new Map<string, Review>();
+  readonly #kept = new Map<string, Kept>();
+  readonly #limits: { max: number; runMs: number; keepMs: number };
+  /** reviews running on with no requester */
+  #orphans = 0;
 
   constructor(deps: CosignerDeps) {
     this.#deps = deps;
+    this.#limits = { ...ORPHANED_REVIEWS, ...deps.orphans };
   }
 
   /**
-   * This node's answer to `req`. `signal`: the requester's (its HTTP request closed); once it
-   * aborts, the promise rejects with its reason (once the lead's check, which takes no signal, is
-   * over), and when it was the review's last requester the review is stopped. Without one, the
-   * requester stays for the whole review.
+   * This node's answer to `req`, its text scrubbed (`scrub`, then `scrubUrls`). `signal`: the
+   * requester's (its HTTP request closed); once it aborts, the promise rejects with its reason
+   * (once the lead's check, which takes no signal, is over), and when it was the review's last
+   * requester the review runs on without it, within `ORPHANED_REVIEWS`. Without one, the requester
+   * stays for the whole review.
    */
   async cosign(req: CosignRequest, signal?: AbortSignal): Promise<CosignAnswer> {
+    const answer = await this.#answer(req, signal);
+    if (!("refused" in answer)) return answer;
+    const scrub = this.#deps.scrub;
+    return { ...answer, refused: scrubUrls(scrub ? scrub(answer.refused) : answer.refused) };
+  }
+
+  async #answer(req: CosignRequest, signal?: AbortSignal): Promise<CosignAnswer> {
     signal?.throwIfAborted();
     const { domain, signature } = req;
     if (!domain || !signature) {
@@ -161,7 +247,7 @@ export class Cosigner {
     } catch (err) {
       return refuse(422, "COSIGN_REFUSED", `header is not a batch header: ${(err as Error).message}`);
     }
-    // the lead checked before the bundle is hashed or anything is reviewed or recorded
+    // the lead checked before the bundle is hashed or anything is reviewed, recorded or shared
     const lead = await this.#lead(header, domain, signature);
     signal?.throwIfAborted();
     if (lead) return lead;
@@ -169,46 +255,69 @@ export class Cosigner {
     if (cid !== header.bundleCid)
       return refuse(422, "COSIGN_REFUSED", `bundle hashes to ${cid}, the header names ${header.bundleCid}`);
     // the same bytes (their CID) and the same header: one review, its answer to each asker (each
-    // of whom passed `#lead`: the header is an active node's, for this node's registry)
+    // of whom passed `#lead`: the header is an active node's, for this node's registry), and the
+    // answer of one that ended with nobody waiting to the asker that comes back for it
     const key = `${cid} ${headerToJson(header)}`;
-    let review = this.#inFlight.get(key);
-    if (!review) {
-      const stop = new AbortController();
-      const answer = this.#cosign(req, header, stop.signal)
-        .catch((err: unknown) => {
-          if (stop.signal.aborted) return CANCELLED; // a step that took the signal threw its reason
-          throw err;
-        })
-        .finally(() => {
-          // a stopped review's entry was dropped when it stopped, and may be another's now
-          if (this.#inFlight.get(key) === created) this.#inFlight.delete(key);
-        });
-      const created: Review = { answer, stop, waiting: 0 };
-      review = created;
-      this.#inFlight.set(key, created);
-    }
+    const kept = this.#takeKept(key);
+    if (kept) return kept;
+    const review = this.#inFlight.get(key) ?? this.#start(key, req, header);
     return this.#wait(key, review, signal);
   }
 
-  /** `review`'s answer for one more requester, who may leave (`signal`): the last to leave stops it. */
+  /** A review of `req`, shared under `key` while it runs; its outcome kept for a retry when it ends with no requester. */
+  #start(key: string, req: CosignRequest, header: BatchHeader): Review {
+    const stop = new AbortController();
+    // `outcome` is set below, before anything reads it
+    const review: Review = { outcome: null!, stop, waiting: 0, orphaned: null, ended: false };
+    const end = () => {
+      review.ended = true;
+      this.#unorphan(review);
+      // a stopped review's entry was dropped when it stopped, and may be another's now
+      const current = this.#inFlight.get(key) === review;
+      if (current) this.#inFlight.delete(key);
+      return current;
+    };
+    review.outcome = this.#cosign(req, header, stop.signal).then(
+      (outcome) => {
+        if (end() && review.waiting === 0) this.#keep(key, outcome);
+        return outcome;
+      },
+      (err: unknown) => {
+        const current = end();
+        if (stop.signal.aborted) return no(CANCELLED); // a step that took the signal threw its reason
+        // its requesters receive the error (HTTP 500, logged there)
+        if (review.waiting > 0) throw err;
+        // none: the next request for the header is told, once (then a review of its own)
+        const failed = no(
+          refuse(
+            503,
+            "COSIGN_RETRY_LATER",
+            `this node's review of the header failed while no request waited for it (${firstLine(err)}): retry`,
+          ),
+        );
+        if (current) this.#keep(key, failed);
+        return failed;
+      },
+    );
+    this.#inFlight.set(key, review);
+    return review;
+  }
+
+  /** `review`'s answer for one more requester, who may leave (`signal`): once the last has left, it runs on as an orphan. */
   #wait(key: string, review: Review, signal: AbortSignal | undefined): Promise<CosignAnswer> {
     review.waiting++;
-    if (!signal) return review.answer;
+    this.#unorphan(review); // asked for again: wanted
+    if (!signal) return review.outcome.then((o) => o.answer);
     return new Promise<CosignAnswer>((resolve, reject) => {
       const leave = () => {
-        if (--review.waiting === 0) {
-          // dropped now, not when the review reaches its next step: a request arriving meanwhile
-          // must not wait on a review nobody wants
-          if (this.#inFlight.get(key) === review) this.#inFlight.delete(key);
-          review.stop.abort(new Error("every requester of this co-sign review has gone"));
-        }
+        if (--review.waiting === 0) this.#orphan(key, review);
         reject(signal.reason as Error);
       };
       signal.addEventListener("abort", leave, { once: true });
-      review.answer.then(
-        (a) => {
+      review.outcome.then(
+        (o) => {
           signal.removeEventListener("abort", leave);
-          resolve(a);
+          resolve(o.answer);
         },
         (err: unknown) => {
           signal.removeEventListener("abort", leave);
@@ -218,25 +327,109 @@ export class Cosigner {
     });
   }
 
-  /** Reviews in flight (for tests). */
+  /**
+   * `review`, left by its last requester, runs on for the retry (the lead's request timed out,
+   * its next one comes within its backoff), unless `max` orphans run already or its time runs
+   * out: then it is stopped, its entry dropped at once (a request arriving later starts a review
+   * of its own rather than wait on a stopped one), and it records nothing.
+   */
+  #orphan(key: string, review: Review): void {
+    if (review.ended) return;
+    const { max, runMs } = this.#limits;
+    if (this.#orphans >= max)
+      return this.#stop(key, review, `${this.#orphans} reviews run on already with no requester (at most ${max})`);
+    this.#orphans++;
+    review.orphaned = setTimeout(() => {
+      this.#unorphan(review);
+      this.#stop(key, review, `nobody asked for it again within ${runMs} ms`);
+    }, runMs);
+    review.orphaned.unref();
+  }
+
+  #unorphan(review: Review): void {
+    if (!review.orphaned) return;
+    clearTimeout(review.orphaned);
+    review.orphaned = null;
+    this.#orphans--;
+  }
+
+  #stop(key: string, review: Review, why: string): void {
+    if (this.#inFlight.get(key) === review) this.#inFlight.delete(key);
+    review.stop.abort(new Error(`co-sign review stopped: every requester has gone and ${why}`));
+  }
+
+  /** Keeps the outcome of a review that ended with no requester, for `keepMs` (a stopped one's: not). */
+  #keep(key: string, outcome: Outcome): void {
+    const { keepMs } = this.#limits;
+    if (outcome.answer === CANCELLED || keepMs <= 0) return;
+    this.#dropKept(key);
+    const kept: Kept = {
+      outcome,
+      // "retry later": for the request that comes back, which then knows why; the next one reviews afresh
+      once: "refused" in outcome.answer && outcome.answer.status === 503,
+      expires: setTimeout(() => {
+        if (this.#kept.get(key) === kept) this.#kept.delete(key);
+      }, keepMs),
+    };
+    kept.expires.unref();
+    this.#kept.set(key, kept);
+    for (const oldest of this.#kept.keys()) {
+      if (this.#kept.size <= MAX_KEPT_ANSWERS) break;
+      this.#dropKept(oldest);
+    }
+  }
+
+  #dropKept(key: string): void {
+    const k = this.#kept.get(key);
+    if (!k) return;
+    clearTimeout(k.expires);
+    this.#kept.delete(key);
+  }
+
+  /**
+   * The kept answer for `key`, or null (none, or one the co-sign records no longer bear out). A
+   * signature is handed out only while its header is recorded (`again`), a 409 only while the
+   * conflict stands (with what it is now): `cosigned release` may have freed the period since,
+   * and a header recorded after it may conflict with the one signed. 413 and 422 are the same
+   * bytes' and header's answer.
+   */
+  #takeKept(key: string): CosignAnswer | null {
+    const k = this.#kept.get(key);
+    if (!k) return null;
+    const { answer, record } = k.outcome;
+    if (k.once) this.#dropKept(key);
+    if (k.once || !record) return answer;
+    const now = this.#deps.storage.checkCosign(record);
+    if (now.outcome === "conflict") return conflict(record, now);
+    if (now.outcome === "again" && !("refused" in answer)) return answer;
+    this.#dropKept(key);
+    return null;
+  }
+
+  /** Reviews in flight, orphaned ones included (for tests). */
   get inFlight(): number {
     return this.#inFlight.size;
   }
 
-  async #cosign(req: CosignRequest, header: BatchHeader, signal: AbortSignal): Promise<CosignAnswer> {
+  /** Reviews running on with no requester (for tests). */
+  get orphaned(): number {
+    return this.#orphans;
+  }
+
+  async #cosign(req: CosignRequest, header: BatchHeader, signal: AbortSignal): Promise<Outcome> {
     const d = this.#deps;
     if (header.periodStart >= header.periodEnd)
-      return refuse(
-        422,
-        "COSIGN_REFUSED",
-        `the period ${header.periodStart}..${header.periodEnd} is empty or reversed`,
+      return no(
+        refuse(422, "COSIGN_REFUSED", `the period ${header.periodStart}..${header.periodEnd} is empty or reversed`),
       );
     const nowS = Math.floor(d.nowMs() / 1000);
     if (header.periodEnd + BigInt(d.graceS) > BigInt(nowS))
-      return refuse(
-        422,
-        "COSIGN_REFUSED",
-        `the period ends at ${header.periodEnd}: this node co-signs it from ${header.periodEnd + BigInt(d.graceS)} on (its end + batching.graceS ${d.graceS} s), and its clock says ${nowS}`,
+      return no(
+        refuse(
+          422,
+          "COSIGN_REFUSED",
+          `the period ends at ${header.periodEnd}: this node co-signs it from ${header.periodEnd + BigInt(d.graceS)} on (its end + batching.graceS ${d.graceS} s), and its clock says ${nowS}`,
+        ),
       );
     const record: CosignRecord = {
       attestationId: hashBatchHeader(header, d.domain),
@@ -246,6 +439,7 @@ export class Cosigner {
       correctionOf: header.correctionOf,
       bundleCid: header.bundleCid,
       digests: [],
+      keys: [],
       signedAtMs: d.nowMs(),
       registry: { chainId: d.domain.chainId, address: d.domain.verifyingContract.toLowerCase() },
     };
@@ -253,26 +447,33 @@ export class Cosigner {
     const ids = bundleDeviceIds(req.bundle);
     const max = d.maxDevices ?? MAX_COSIGN_DEVICES;
     if (ids.length > max)
-      return refuse(
-        413,
-        "TOO_MANY_DEVICES",
-        `the bundle names ${ids.length} devices; this node looks up at most ${max} for one co-signature`,
+      return no(
+        refuse(
+          413,
+          "TOO_MANY_DEVICES",
+          `the bundle names ${ids.length} devices; this node looks up at most ${max} for one co-signature`,
+        ),
       );
     // decoded before any device is looked up (on the bundle worker: seconds for a large window)
     const decoded = await d.review({ header: req.header, bundle: req.bundle, stage: "decode" }, [], signal);
     signal.throwIfAborted();
-    if (!decoded.ok) return refuse(422, "COSIGN_REFUSED", decoded.why);
+    if (!decoded.ok) return no(refuse(422, "COSIGN_REFUSED", decoded.why));
     // a regular header's conflict needs no device: refused before any is looked up
     if (!correction) {
       const early = d.storage.checkCosign(record);
-      if (early.outcome === "conflict") return conflict(record, early);
+      if (early.outcome === "conflict") return { answer: conflict(record, early), record };
     }
     let original: string | undefined;
     if (correction) {
       const o = await this.#original(header, signal);
       signal.throwIfAborted();
-      if (typeof o !== "string") return o;
+      if (typeof o !== "string") return no(o);
       original = o;
+      // the other corrections of the original recorded before records held reading keys: theirs
+      // read from their bundles, so that they are compared by (deviceId, seq) too
+      const unknown = await this.#learnKeys(header.correctionOf, signal);
+      signal.throwIfAborted();
+      if (unknown) return no(unknown);
     }
     if (d.devices.syncedAfter) {
       // every change made before the period ended (graceS after, as the requester's own check
@@ -281,10 +482,12 @@ export class Cosigner {
       const synced = await d.devices.syncedAfter(afterMs, d.syncWaitMs ?? DEVICE_SYNC_WAIT_MS);
       signal.throwIfAborted();
       if (!synced)
-        return refuse(
-          503,
-          "COSIGN_RETRY_LATER",
-          `this node has not read the DeviceRegistry's events up to ${new Date(afterMs).toISOString()} yet (is its RPC node out of reach?)`,
+        return no(
+          refuse(
+            503,
+            "COSIGN_RETRY_LATER",
+            `this node has not read the DeviceRegistry's events up to ${new Date(afterMs).toISOString()} yet (is its RPC node out of reach?)`,
+          ),
         );
     }
     let devices: DeviceInfo[];
@@ -292,16 +495,55 @@ export class Cosigner {
     try {
       devices = (await Promise.all(ids.map((id) => d.devices.get(id)))).filter((x): x is DeviceInfo => x !== null);
     } catch (err) {
-      return refuse(503, "COSIGN_RETRY_LATER", `looking the bundle's devices up failed: ${(err as Error).message}`);
+      return no(refuse(503, "COSIGN_RETRY_LATER", `looking the bundle's devices up failed: ${(err as Error).message}`));
     }
     signal.throwIfAborted();
     const review = await d.review({ header: req.header, bundle: req.bundle, original }, devices, signal);
-    // nothing awaited between this check and the record: a review nobody wants records nothing
+    // nothing awaited between this check and the record: a review stopped records nothing
     signal.throwIfAborted();
-    if (!review.ok) return refuse(422, "COSIGN_REFUSED", review.why);
-    const out = d.storage.recordCosign({ ...record, digests: review.digests });
-    if (out.outcome === "conflict") return conflict(record, out);
-    return d.sign(review.header);
+    if (!review.ok) return no(refuse(422, "COSIGN_REFUSED", review.why));
+    const full: CosignRecord = { ...record, digests: review.digests, keys: review.keys };
+    const out = d.storage.recordCosign(full);
+    if (out.outcome === "conflict") return { answer: conflict(full, out), record: full };
+    return { answer: await d.sign(review.header), record: full };
+  }
+
+  /**
+   * Reads the reading keys of the co-signed corrections of `original` recorded without them
+   * (before SQLite schema 10, PostgreSQL 6) from their bundles in this node's content store, and
+   * records them; why not when a bundle cannot be read (503: compared by digest alone, a reading
+   * of the same device and seq with another digest would pass).
+   */
+  async #learnKeys(original: string, signal: AbortSignal): Promise<CosignAnswer | null> {
+    const d = this.#deps;
+    for (const r of d.storage.cosignsWithoutKeys(original)) {
+      const cannot = `this node co-signed correction ${r.attestationId} of ${original} before its co-sign records held each reading's (deviceId, seq), and reads them from its bundle ${r.bundleCid} to compare this correction's with them`;
+      let bytes: Uint8Array | null;
+      signal.throwIfAborted();
+      try {
+        bytes = await d.readBundle(r.bundleCid, signal);
+      } catch (err) {
+        return refuse(503, "COSIGN_RETRY_LATER", `${cannot}; reading it failed (${firstLine(err)}): retry later`);
+      }
+      if (!bytes)
+        return refuse(
+          503,
+          "COSIGN_RETRY_LATER",
+          `${cannot}, which its content store does not hold: retry once the bundle is pinned here`,
+        );
+      let keys: string[];
+      try {
+        if (rawCid(bytes) !== r.bundleCid) throw new Error(`the bytes read hash to ${rawCid(bytes)}`);
+        const read = bundleReadingKeys(bytes);
+        if (read.digests.join() !== r.digests.join())
+          throw new Error(`its readings are not the ${r.digests.length} digests the record holds`);
+        keys = read.keys;
+      } catch (err) {
+        return refuse(503, "COSIGN_RETRY_LATER", `${cannot}; ${firstLine(err)}: retry later`);
+      }
+      d.storage.setCosignKeys(r.attestationId, keys);
+    }
+    return null;
   }
 
   /**
@@ -437,7 +679,22 @@ function conflict(record: CosignRecord, out: Extract<CosignOutcome, { outcome: "
     409,
     "COSIGN_CONFLICT",
     out.digest
-      ? `this node already co-signed correction ${w.attestationId} of ${w.correctionOf}, which holds reading ${out.digest} too: it does not sign another correction with the same reading (${record.attestationId})${where}`
+      ? `this node already co-signed correction ${w.attestationId} of ${w.correctionOf}, which holds reading ${sameReading(record, out)}: it does not sign another correction with the same reading (${record.attestationId}; the auditor's verifier counts each (deviceId, seq) of a facility once)${where}`
       : `this node already co-signed ${w.attestationId} for this facility's period ${w.periodStart}..${w.periodEnd}, which overlaps ${record.periodStart}..${record.periodEnd}: it does not sign another header for it (${record.attestationId})${where}`,
   );
+}
+
+/**
+ * The reading a correction shares with one co-signed, "… too": its `deviceId#seq` and digest, and
+ * both digests when they differ (a device's two readings with one seq); its digest alone when the
+ * record co-signed holds no keys.
+ */
+function sameReading(record: CosignRecord, out: Extract<CosignOutcome, { outcome: "conflict" }>): string {
+  if (!out.key) return `${out.digest} too`;
+  const at = out.key.lastIndexOf("#");
+  const reading = `${out.key} (deviceId ${out.key.slice(0, at)}, seq ${out.key.slice(at + 1)})`;
+  const here = record.digests[record.keys?.indexOf(out.key) ?? -1];
+  return here === undefined || here === out.digest
+    ? `${reading} too, with digest ${out.digest}`
+    : `${reading} too, with digest ${out.digest} there and ${here} here (the device signed two readings with one seq)`;
 }

@@ -183,6 +183,11 @@ CREATE INDEX cosigned_correction_of ON cosigned(correction_of);
 ALTER TABLE cosigned ADD COLUMN chain_id BIGINT;
 ALTER TABLE cosigned ADD COLUMN registry TEXT COLLATE "C";
 `,
+  // each co-signed correction's readings as {"digests":[…],"keys":[…]}, keys null in earlier records (SQLite's MIGRATION_10)
+  `
+UPDATE cosigned SET digests = json_build_object('digests', digests::json, 'keys', NULL)::text
+WHERE json_typeof(digests::json) = 'array';
+`,
 ];
 
 /** `?` placeholders numbered `$1`, `$2`, … as PostgreSQL takes them (none appear inside quoted text here). */

@@ -1018,7 +1018,7 @@ export class SqlStorage implements Storage {
             c.periodEnd,
             c.correctionOf,
             c.bundleCid,
-            JSON.stringify(c.digests),
+            cosignReadings(c),
             c.signedAtMs,
             c.registry?.chainId ?? null,
             c.registry?.address.toLowerCase() ?? null,
@@ -1049,18 +1049,46 @@ export class SqlStorage implements Storage {
         return r ? { outcome: "conflict", with: toCosign(r) } : { outcome: "recorded" };
       }
       // a correction: another correction of the same original holding one of its readings (the
-      // corrections of one original are few: its late readings)
-      const mine = new Set(c.digests);
+      // corrections of one original are few: its late readings), by (deviceId, seq) and by
+      // digest, as the auditor's verifier compares a facility's attestations: a device's two
+      // readings with one seq (re-signed, or equivocation) have two digests, one key
+      const keys = c.keys ? new Set(c.keys) : null;
+      const digests = new Set(c.digests);
       for (const r of this.sql.all(
         `SELECT * FROM cosigned WHERE correction_of = ?${ofRegistry} ORDER BY signed_at_ms`,
         [c.correctionOf, ...registryArgs],
       )) {
         const other = toCosign(r);
-        const digest = other.digests.find((d) => mine.has(d));
-        if (digest) return { outcome: "conflict", with: other, digest };
+        // a record without keys (before SQLite schema 10, PostgreSQL 6) is compared by digest
+        let i = keys && other.keys ? other.keys.findIndex((k) => keys.has(k)) : -1;
+        if (i < 0) i = other.digests.findIndex((d) => digests.has(d));
+        if (i < 0) continue;
+        const key = other.keys?.[i];
+        return { outcome: "conflict", with: other, digest: other.digests[i]!, ...(key ? { key } : {}) };
       }
       return { outcome: "recorded" };
     });
+  }
+  cosignsWithoutKeys(correctionOf: string): CosignRecord[] {
+    // a correction's readings are stored as {"digests":[…],"keys":[…]}, keys null when unknown
+    return this.sql
+      .all(`SELECT * FROM cosigned WHERE correction_of = ? ORDER BY signed_at_ms, attestation_id`, [correctionOf])
+      .map(toCosign)
+      .filter((c) => !c.keys);
+  }
+  setCosignKeys(attestationId: string, keys: readonly string[]): boolean {
+    return this.sql.durable(() =>
+      this.sql.tx(() => {
+        const c = this.getCosign(attestationId);
+        if (!c || c.keys) return false;
+        if (keys.length !== c.digests.length)
+          throw new Error(
+            `co-sign record ${attestationId} holds ${c.digests.length} reading digests, and ${keys.length} keys were given for them`,
+          );
+        const sql = `UPDATE cosigned SET digests = ? WHERE attestation_id = ?`;
+        return this.sql.run(sql, [cosignReadings({ digests: c.digests, keys }), attestationId]) === 1;
+      }),
+    );
   }
   getCosign(attestationId: string): CosignRecord | null {
     const r = this.sql.get(`SELECT * FROM cosigned WHERE attestation_id = ?`, [attestationId]);
@@ -1305,6 +1333,22 @@ function toBundleRow(r: Row): BundleRow {
   };
 }
 
+/**
+ * A co-sign record's readings as its `digests` column holds them (SQLite schema 10, PostgreSQL 6):
+ * `{"digests":[…],"keys":[…]}`, keys null when unknown (a record made before, or by a caller that
+ * did not give them).
+ */
+function cosignReadings(c: Pick<CosignRecord, "digests" | "keys">): string {
+  return JSON.stringify({ digests: c.digests, keys: c.keys ?? null });
+}
+
+/** The `digests` column read back; a bare array (before MIGRATION_10 rewrote them) is digests without keys. */
+function cosignReadingsOf(text: string): Pick<CosignRecord, "digests" | "keys"> {
+  const v = JSON.parse(text) as string[] | { digests: string[]; keys: string[] | null };
+  if (Array.isArray(v)) return { digests: v };
+  return { digests: v.digests, ...(v.keys ? { keys: v.keys } : {}) };
+}
+
 function toCosign(r: Row): CosignRecord {
   return {
     attestationId: r.attestation_id as string,
@@ -1313,7 +1357,7 @@ function toCosign(r: Row): CosignRecord {
     periodEnd: Number(r.period_end),
     correctionOf: r.correction_of as string,
     bundleCid: r.bundle_cid as string,
-    digests: JSON.parse(r.digests as string) as string[],
+    ...cosignReadingsOf(r.digests as string),
     signedAtMs: Number(r.signed_at_ms),
     ...(r.registry === null ? {} : { registry: { chainId: Number(r.chain_id), address: r.registry as string } }),
   };

@@ -259,6 +259,19 @@ ALTER TABLE cosigned ADD COLUMN chain_id INTEGER;
 ALTER TABLE cosigned ADD COLUMN registry TEXT;
 `;
 
+/**
+ * Each co-signed correction's readings named by `deviceId#seq` besides their digests, as the
+ * auditor's verifier compares a facility's attestations (a device's two readings with one seq have
+ * two digests and one key): the `digests` column holds `{"digests":[…],"keys":[…]}`. A record
+ * made before holds a bare array: rewritten with its keys null (unknown; they are not in the
+ * table), which the co-signer learns from the correction's bundle (`setCosignKeys`) before it
+ * signs another correction of the same original. Rows rewritten already are left as they are.
+ */
+const MIGRATION_10 = `
+UPDATE cosigned SET digests = json_object('digests', json(digests), 'keys', NULL)
+WHERE json_type(digests) = 'array';
+`;
+
 /** Schema version N is MIGRATIONS[0..N-1] applied in order (`PRAGMA user_version` = N). */
 export const MIGRATIONS: readonly string[] = [
   MIGRATION_1,
@@ -270,6 +283,7 @@ export const MIGRATIONS: readonly string[] = [
   MIGRATION_7,
   MIGRATION_8,
   MIGRATION_9,
+  MIGRATION_10,
 ];
 const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -218,9 +218,10 @@ export type CosignRegistry = { chainId: number; address: string };
  * A batch header this node co-signed for another oracle node (quorum/cosigner.ts), kept so that it
  * never signs an alternative to it on the same registry: another regular header for an
  * overlapping period of the same facility, or another correction of the same original with one of
- * the same readings. `correctionOf`: the original's attestation id, zero (`0x00…00`) for a
- * regular header; `digests`: the reading digests of a correction (empty for a regular header, not
- * needed there).
+ * the same readings (the same `(deviceId, seq)`, as the auditor's verifier compares them).
+ * `correctionOf`: the original's attestation id, zero (`0x00…00`) for a regular header; `digests`
+ * and `keys`: the reading digests of a correction and their `deviceId#seq` keys, in the bundle's
+ * order (empty for a regular header, not needed there).
  */
 export type CosignRecord = {
   attestationId: string;
@@ -231,6 +232,14 @@ export type CosignRecord = {
   correctionOf: string;
   bundleCid: string;
   digests: readonly string[];
+  /**
+   * `deviceId#seq` of each of `digests` (the sdk verifier's key for "a reading attested once"):
+   * two readings of a device with one seq (a re-signed reading, or equivocation) have two
+   * digests but one key. Absent when unknown: a correction recorded before SQLite schema 10
+   * (PostgreSQL 6), whose keys the co-signer learns from its bundle (`setCosignKeys`) before it
+   * signs another correction of the same original; a record without keys is compared by digest.
+   */
+  keys?: readonly string[];
   signedAtMs: number;
   /**
    * The registry it was co-signed for: a header is an alternative only to records of the same
@@ -246,10 +255,11 @@ export type CosignRecord = {
  * `recordCosign`'s answer: `recorded` (first time), `again` (this very attestation id was
  * co-signed before: signing it again gives the requester nothing new), or `conflict` with the
  * header already co-signed that this one would be an alternative to (and, for a correction, a
- * reading both hold).
+ * reading both hold: `key`, its `deviceId#seq` when `with` knows its keys, and `digest`, its
+ * digest in `with`, which may differ from the one in the header checked).
  */
 export type CosignOutcome =
-  { outcome: "recorded" | "again" } | { outcome: "conflict"; with: CosignRecord; digest?: string };
+  { outcome: "recorded" | "again" } | { outcome: "conflict"; with: CosignRecord; digest?: string; key?: string };
 
 /** `oracle`: another oracle node of the quorum; it may only ask for co-signatures (POST /v1/quorum/cosign). */
 export type ApiKeyScope = "facility" | "device" | "admin" | "oracle";
@@ -490,13 +500,25 @@ export interface Storage {
    * Records, durably, that this node co-signs `c` (before it hands the signature out), unless it
    * would be an alternative to a header co-signed before (`CosignOutcome`): a regular header whose
    * period overlaps one of the same facility with another id, or a correction holding a reading
-   * of another correction of the same original; only records of `c.registry`, and those without
-   * a registry (made before SQLite schema 9, PostgreSQL 5), count. Check and record are one
-   * transaction.
+   * of another correction of the same original: one with the same `deviceId#seq` (when both
+   * records know their keys) or the same digest, as the auditor's verifier compares them; only
+   * records of `c.registry`, and those without a registry (made before SQLite schema 9,
+   * PostgreSQL 5), count. Check and record are one transaction.
    */
   recordCosign(c: CosignRecord): CosignOutcome;
   /** What `recordCosign` would answer, without recording anything. */
   checkCosign(c: CosignRecord): CosignOutcome;
+  /**
+   * The co-signed corrections of `correctionOf` (any registry) whose reading keys are unknown
+   * (recorded before SQLite schema 10, PostgreSQL 6), oldest first.
+   */
+  cosignsWithoutKeys(correctionOf: string): CosignRecord[];
+  /**
+   * Sets the `deviceId#seq` keys of a co-sign record that has none, one for each of its digests
+   * in order (the co-signer read them from its bundle). False when there is no such record, or it
+   * has keys already (they are never changed).
+   */
+  setCosignKeys(attestationId: string, keys: readonly string[]): boolean;
   getCosign(attestationId: string): CosignRecord | null;
   /**
    * The co-sign records, of one facility (its `facilityId`, bytes32 hex, any case) or all, by
