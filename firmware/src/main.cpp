@@ -133,6 +133,16 @@ bool loadConfig(std::string& err) {
   gCfg.meterEnabled = meter && meter->find("enabled") && meter->find("enabled")->b;
   gCfg.meterImpPerKwh = static_cast<uint32_t>(num(meter, "impulsesPerKwh", 1000));
   gCfg.meterIntervalS = num(meter, "intervalS", 900);
+  // A scale or period of 0 or less makes no reading anyone can trust (a non-positive
+  // ppmPerCount turns a fault's negative CO2 into a plausible value, and a valid one
+  // into 0): refused at boot, naming the key, rather than signed.
+  if (gCfg.co2PpmPerCount < 1 || gCfg.co2PpmPerCount > 1000) return err = "co2.ppmPerCount must be 1..1000", false;
+  if (gCfg.intervalS < 1 || gCfg.heartbeatS < 1) return err = "intervalS and heartbeatS must be at least 1", false;
+  if (gCfg.duct.diameterMm < 1 || gCfg.duct.pressurePa < 1 || gCfg.duct.pitot.coefficientPermille < 1 ||
+      gCfg.duct.pitot.molarMassMgPerMol < 1)
+    return err = "duct.diameterMm, pressurePa, pitotCoefficientPermille and gasMolarMassMgPerMol must be positive", false;
+  if (gCfg.meterEnabled && (gCfg.meterImpPerKwh < 1 || gCfg.meterIntervalS < 1))
+    return err = "energyMeter.impulsesPerKwh and intervalS must be positive", false;
   return true;
 }
 
