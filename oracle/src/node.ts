@@ -10,7 +10,7 @@ import { buildApi } from "./api/server.ts";
 import { ProofService } from "./batch/proofs.ts";
 import { BatchPipeline, type ChainPort } from "./batch/pipeline.ts";
 import { reviewCosign, type CosignRequest, type ReviewResult } from "./quorum/cosign.ts";
-import { Cosigner } from "./quorum/cosigner.ts";
+import { Cosigner, type CosignAsker } from "./quorum/cosigner.ts";
 import { readAttestationHeader } from "./quorum/original.ts";
 import { WorkerBundleBuilder } from "./batch/bundle-builder.ts";
 import { HeliaStore } from "./ipfs/helia.ts";
@@ -282,8 +282,10 @@ async function startParts(common: Common, parts: NodeParts): Promise<OracleNode>
                 logger.info({ signer: c.signerAddress, cid: header.bundleCid }, "co-signed a batch header");
                 return { signer: c.signerAddress, signature };
               },
+              // its answers' text written without the secrets of this node's configured URLs
+              scrub: (text) => common.scrub(text),
             });
-            return async (req: CosignRequest, signal?: AbortSignal) => {
+            return async (req: CosignRequest, asker: CosignAsker, signal?: AbortSignal) => {
               // nothing recorded or signed for an RPC node of another chain (the record's id is
               // the header's digest under chain.chainId, which the lead would not share)
               if (vc) {
@@ -300,7 +302,7 @@ async function startParts(common: Common, parts: NodeParts): Promise<OracleNode>
                   };
                 }
               }
-              return cosigner.cosign(req, signal);
+              return cosigner.cosign(req, asker, signal);
             };
           })()
         : null,

@@ -158,6 +158,11 @@ describe("carbonproof-oracle: help and the command line", () => {
       /api-create/,
     ],
     [
+      ["keys", "api-create", "--scope", "oracle", "--subject", "oracle node A"],
+      /--subject "oracle node A" is not a node's address: an oracle key's subject is the chain address of the node it is for \(0x and 40 hex digits; `carbonproof-oracle keys show` on that node prints it\)/,
+      /api-create/,
+    ],
+    [
       ["keys", "api-create", "--scope", "device", "--subject", "m1", "--label", "x".repeat(201)],
       /--label is 201 characters long; the most is 200/,
       /api-create/,
@@ -248,6 +253,33 @@ describe("carbonproof-oracle keys", () => {
       assert.equal(r.code, 0, r.stderr);
       assert.equal(lastJson(r.stdout).address, created);
     }
+  });
+
+  test("keys api-create --scope oracle takes the asking node's address as `keys show` prints it there (any case); a subject that is not a node's address is refused, exit 2, nothing stored", async () => {
+    for (const subject of [created, created.toLowerCase()]) {
+      const r = await run(["keys", "api-create", "--scope", "oracle", "--subject", subject, "--config", config]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(String(lastJson(r.stdout).key), /^cpk_/);
+    }
+    const refused = await run([
+      "keys",
+      "api-create",
+      "--scope",
+      "oracle",
+      "--subject",
+      created.slice(2),
+      "--config",
+      config,
+    ]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`--subject "${created.slice(2)}" is not a node's address`));
+    const list = await run(["keys", "api-list", "--config", config]);
+    assert.equal(list.code, 0, list.stderr);
+    const subjects = list.stdout
+      .trim()
+      .split("\n")
+      .map((line) => (JSON.parse(line) as { subject: string }).subject);
+    assert.deepEqual(subjects, [created, created.toLowerCase()]);
   });
 
   test("keys import encrypts the key held by the named variable; a bad value is refused without being echoed", async () => {

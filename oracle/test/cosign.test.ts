@@ -20,11 +20,11 @@ import {
   type FacilityContext,
   type Hex,
 } from "../../sdk/src/index.ts";
-import { createApiKey } from "../src/api/keys.ts";
+import { createApiKey, hashApiKey, newApiKey } from "../src/api/keys.ts";
 import { headerFromJson, headerToJson } from "../src/batch/bundle.ts";
 import { DEVICE_SYNC_WAIT_MS, MemoryDeviceDirectory, type DeviceInfo } from "../src/devices/directory.ts";
 import { reviewCosign, type CosignDomain, type CosignRequest, type ReviewRequest } from "../src/quorum/cosign.ts";
-import { Cosigner, type CosignAnswer } from "../src/quorum/cosigner.ts";
+import { Cosigner, type CosignAnswer, type CosignAsker } from "../src/quorum/cosigner.ts";
 import { MIGRATIONS, SqliteStorage } from "../src/storage/sqlite.ts";
 import { ORACLE_KEY, PEER_KEY, HardhatNode, artifact, deploy, type Deployment } from "./chain-harness.ts";
 import { deviceInfo, electricity, makeDevice, sdkCalculator, testNode } from "./fixtures.ts";
@@ -45,6 +45,8 @@ const T0 = 1_700_000_000;
 /** TEST-ONLY keys (Hardhat's well-known default accounts #1 and #2; never hold value): the lead node, and the co-signer's own. */
 const LEAD = privateKeyToAccount(ORACLE_KEY);
 const COSIGNER = privateKeyToAccount(PEER_KEY);
+/** The `oracle` key a co-signer issued to `account`'s node, as the API hands it to the co-signer: its subject the node's address. */
+const oracleKeyOf = (account: LocalAccount, id = 1): CosignAsker => ({ id, scope: "oracle", subject: account.address });
 
 /** A header and its bundle (without the lead's signature and registry, which `signedBy` adds). */
 export function request(
@@ -194,12 +196,12 @@ describe("Cosigner: what a stateless review cannot see", () => {
       sign: async () => ({ signer: "0xsigner", signature: "0xsig" }),
       ...(opts.orphans ? { orphans: opts.orphans } : {}),
     });
-    // each request as the lead sends it, signed for the co-signer's registry
+    // each request as the lead sends it, signed for the co-signer's registry, with the lead's key
     const asLead = {
       cosign: async (req: CosignRequest, signal?: AbortSignal) =>
-        c.cosign(await signedBy(LEAD, req, opts.domain ?? domain), signal),
-      /** the request as given, not signed by the lead */
-      unsigned: (req: CosignRequest, signal?: AbortSignal) => c.cosign(req, signal),
+        c.cosign(await signedBy(LEAD, req, opts.domain ?? domain), oracleKeyOf(LEAD), signal),
+      /** the request as given (not signed by the lead), with `asker`'s key */
+      unsigned: (req: CosignRequest, asker: CosignAsker, signal?: AbortSignal) => c.cosign(req, asker, signal),
       get inFlight() {
         return c.inFlight;
       },
@@ -619,7 +621,11 @@ describe("Cosigner: what a stateless review cannot see", () => {
     assert.deepEqual([calls.reviews, calls.lookups], [2, lookups], "no review of its own");
     // the lead is still checked per request: an outsider's request for it is refused
     const outsider = privateKeyToAccount(generatePrivateKey());
-    refused(await c.unsigned(await signedBy(outsider, req, domain)), 403, /which is not an active node/);
+    refused(
+      await c.unsigned(await signedBy(outsider, req, domain), oracleKeyOf(outsider)),
+      403,
+      /which is not an active node/,
+    );
     // released by the operator, and an alternative for the period signed: not handed out
     assert.equal(storage.releaseCosign(idOf(req)), true);
     const alternative = request([low, high], period);
@@ -724,13 +730,19 @@ describe("Cosigner: what a stateless review cannot see", () => {
     const req = request([low], period);
     const outsider = privateKeyToAccount(generatePrivateKey());
     // the outsider first, then the lead, the same header and bundle, at once
-    const [theirs, mine] = await Promise.all([c.unsigned(await signedBy(outsider, req, domain)), c.cosign(req)]);
+    const [theirs, mine] = await Promise.all([
+      c.unsigned(await signedBy(outsider, req, domain), oracleKeyOf(outsider)),
+      c.cosign(req),
+    ]);
     refused(theirs, 403, new RegExp(`recovers to ${outsider.address}, which is not an active node of the OracleSet`));
     assert.equal((theirs as { error: string }).error, "COSIGN_NOT_AN_ORACLE");
     signed(mine);
     // the lead first: the outsider, arriving while its review runs, does not share its signature
     const other = request([electricity(meter, { ts: T0 + 4000 })], { start: T0 + 3600, end: T0 + 7200 });
-    const [lead, outside] = await Promise.all([c.cosign(other), c.unsigned(await signedBy(outsider, other, domain))]);
+    const [lead, outside] = await Promise.all([
+      c.cosign(other),
+      c.unsigned(await signedBy(outsider, other, domain), oracleKeyOf(outsider)),
+    ]);
     signed(lead);
     refused(outside, 403, /not an active node/);
     assert.equal(calls.reviews, 2 * 2, "a review (decode and full) for each lead's request alone");
@@ -744,16 +756,19 @@ describe("Cosigner: what a stateless review cannot see", () => {
 });
 
 /**
- * Who may have a header co-signed, over HTTP, by a real node (B) on a Hardhat chain: an `oracle`
- * API key names no node, so the request carries the lead's own signature and registry, and B
- * co-signs only for an active node of its OracleSet, of its own registry. Each refusal records
- * nothing: the active lead's header for the same period is signed after it (not 409).
+ * Who may have a header co-signed, over HTTP, by a real node (B) on a Hardhat chain: the request
+ * carries the lead's own signature and registry, an `oracle` API key is bound to the node whose
+ * address is its subject, and B co-signs only for an active node of its OracleSet, of its own
+ * registry, asking with its own key (or an admin key). Each refusal records nothing: the active
+ * lead's header for the same period is signed after it (not 409).
  */
 describe("POST /v1/quorum/cosign for an active node of its registry (Hardhat)", { timeout: 180_000 }, () => {
   let hh: HardhatNode;
   let dep: Deployment;
   let b: Awaited<ReturnType<typeof testNode>>;
   let bKey: string;
+  /** an admin key of B's (admins are trusted: may ask for any active node's header) */
+  let adminKey: string;
   let registry: CosignDomain;
   const meter = makeDevice("m3");
   // the node's own facility context (what B's calculator holds for the facility)
@@ -770,10 +785,11 @@ describe("POST /v1/quorum/cosign for an active node of its registry (Hardhat)", 
       reduced: request([low], hour(i), undefined, facility),
     };
   };
-  const post = async (body: unknown) => {
+  /** `body` posted to B with `key` (the `oracle` key B issued to the lead unless given) */
+  const post = async (body: unknown, key = bKey) => {
     const res = await fetch(`${b.httpUrl}/v1/quorum/cosign`, {
       method: "POST",
-      headers: { "content-type": "application/json", "x-api-key": bKey },
+      headers: { "content-type": "application/json", "x-api-key": key },
       body: JSON.stringify(body),
     });
     return {
@@ -781,9 +797,9 @@ describe("POST /v1/quorum/cosign for an active node of its registry (Hardhat)", 
       answer: (await res.json()) as { error?: string; message?: string; signer?: string; signature?: Hex },
     };
   };
-  /** the lead's header answered with B's signature over it, and recorded */
-  const signedByB = async (req: CosignRequest) => {
-    const { status, answer } = await post(await signedBy(LEAD, req, registry));
+  /** the lead's header answered with B's signature over it, and recorded; asked with `key` (the lead's unless given) */
+  const signedByB = async (req: CosignRequest, key = bKey) => {
+    const { status, answer } = await post(await signedBy(LEAD, req, registry), key);
     assert.equal(status, 200, JSON.stringify(answer));
     assert.equal(answer.signer, COSIGNER.address);
     assert.ok(
@@ -824,7 +840,9 @@ describe("POST /v1/quorum/cosign for an active node of its registry (Hardhat)", 
         },
       },
     });
-    bKey = createApiKey(b.storage, { scope: "oracle", subject: "oracle-a", label: "oracle node A" }).key;
+    // the key B issued to the lead: its subject the lead's address, as `keys show` prints it there
+    bKey = createApiKey(b.storage, { scope: "oracle", subject: LEAD.address, label: "oracle node A" }).key;
+    adminKey = createApiKey(b.storage, { scope: "admin", subject: "ops" }).key;
   });
   after(async () => {
     await b?.close();
@@ -839,7 +857,9 @@ describe("POST /v1/quorum/cosign for an active node of its registry (Hardhat)", 
       ["never added", outsider],
       ["removed", removed],
     ] as const) {
-      const { status, answer } = await post(await signedBy(account, reduced, registry));
+      // with an `oracle` key B issued to that node (the removed one's while it was a peer)
+      const own = createApiKey(b.storage, { scope: "oracle", subject: account.address }).key;
+      const { status, answer } = await post(await signedBy(account, reduced, registry), own);
       assert.equal(status, 403, `${who}: ${JSON.stringify(answer)}`);
       assert.equal(answer.error, "COSIGN_NOT_AN_ORACLE");
       assert.match(
@@ -850,9 +870,14 @@ describe("POST /v1/quorum/cosign for an active node of its registry (Hardhat)", 
     let { status, answer } = await post(await signedBy(COSIGNER, reduced, registry));
     assert.equal(status, 403, JSON.stringify(answer));
     assert.match(answer.message!, new RegExp(`recovers to this node's own address ${COSIGNER.address}`));
-    // the lead's signature of another header (the full one) attached to the reduced one
+    // the lead's signature of another header (the full one) attached to the reduced one: it
+    // recovers to some address, not the lead's (whose key it is sent with), and no active node
     const stolen = await signedBy(LEAD, full, registry);
-    ({ status, answer } = await post({ ...reduced, domain: stolen.domain, signature: stolen.signature }));
+    const misattached = { ...reduced, domain: stolen.domain, signature: stolen.signature };
+    ({ status, answer } = await post(misattached));
+    assert.equal(status, 403, JSON.stringify(answer));
+    assert.equal(answer.error, "COSIGN_KEY_NOT_THE_SIGNER");
+    ({ status, answer } = await post(misattached, adminKey));
     assert.equal(status, 403, JSON.stringify(answer));
     assert.equal(answer.error, "COSIGN_NOT_AN_ORACLE");
     assert.equal(b.storage.listCosigns().length, 0, "nothing recorded");
@@ -904,6 +929,213 @@ describe("POST /v1/quorum/cosign for an active node of its registry (Hardhat)", 
     await signedByB(full);
   });
 
+  test("the active lead's request sent with an `oracle` key B issued to another node (one removed from the OracleSet since, replaying the lead's request for a header the lead then abandoned) is refused 403 COSIGN_KEY_NOT_THE_SIGNER naming both, and nothing is recorded: the lead's rebuilt header, with its own key, is signed, not 409; the key's subject matches in any case", async () => {
+    const { full, reduced } = alternatives(6);
+    const recorded = b.storage.listCosigns().length;
+    // the lead's request for a header it abandons (reduced), as it went over the wire to B
+    const replayed = await signedBy(LEAD, reduced, registry);
+    const removedKey = createApiKey(b.storage, { scope: "oracle", subject: removed.address, label: "oracle node R" });
+    const { status, answer } = await post(replayed, removedKey.key);
+    assert.equal(status, 403, JSON.stringify(answer));
+    assert.equal(answer.error, "COSIGN_KEY_NOT_THE_SIGNER");
+    assert.ok(
+      answer.message!.includes(
+        `recovers to ${LEAD.address}, and the \`oracle\` API key the request came with (key ${removedKey.id}) was issued to the node ${removed.address}`,
+      ),
+      answer.message,
+    );
+    assert.equal(b.storage.listCosigns().length, recorded, "nothing recorded");
+    // the lead's rebuilt header, asked with its own key (the address in lower case as subject)
+    const lower = createApiKey(b.storage, { scope: "oracle", subject: LEAD.address.toLowerCase() }).key;
+    await signedByB(full, lower);
+  });
+
+  test("an `oracle` key from before keys were bound to a node (its subject free text) is refused 403 COSIGN_KEY_NAMES_NO_NODE, saying to issue the asking node a key with its address as subject and revoke this one, and nothing is recorded; the new key's request is signed", async () => {
+    const { full } = alternatives(7);
+    const recorded = b.storage.listCosigns().length;
+    // stored as a node before this change stored it (createApiKey refuses the subject now)
+    const old = newApiKey();
+    const id = b.storage.addApiKey({
+      label: "oracle node A",
+      scope: "oracle",
+      subject: "oracle-a",
+      hash: hashApiKey(old),
+      createdAtMs: Date.now(),
+    });
+    const { status, answer } = await post(await signedBy(LEAD, full, registry), old);
+    assert.equal(status, 403, JSON.stringify(answer));
+    assert.equal(answer.error, "COSIGN_KEY_NAMES_NO_NODE");
+    assert.ok(
+      answer.message!.includes(
+        `the API key this request came with (key ${id}) names no node: its subject is not a node's address`,
+      ),
+      answer.message,
+    );
+    assert.ok(
+      answer.message!.includes(
+        "issue the asking node a new key with its address as subject (`carbonproof-oracle keys api-create --scope oracle --subject ADDRESS`, ADDRESS as `carbonproof-oracle keys show` prints it on the asking node)",
+      ),
+      answer.message,
+    );
+    assert.ok(
+      answer.message!.includes(`revoke this one (\`carbonproof-oracle keys api-revoke ${id}\`)`),
+      answer.message,
+    );
+    assert.equal(b.storage.listCosigns().length, recorded, "nothing recorded");
+    await signedByB(full);
+  });
+
+  test("POST /v1/admin/api-keys creates an `oracle` key only for a node's address: another subject (free text, 39 or 41 hex digits, no 0x) is 400 BAD_API_KEY saying so; the address, in any case, is 201 and its key asks for that node's headers", async () => {
+    const create = (body: object) =>
+      fetch(`${b.httpUrl}/v1/admin/api-keys`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": adminKey },
+        body: JSON.stringify(body),
+      });
+    for (const subject of ["oracle-a", LEAD.address.slice(0, -1), `${LEAD.address}0`, LEAD.address.slice(2)]) {
+      const res = await create({ scope: "oracle", subject, label: "oracle node A" });
+      const answer = (await res.json()) as { error: string; message: string };
+      assert.equal(res.status, 400, `${subject}: ${JSON.stringify(answer)}`);
+      assert.equal(answer.error, "BAD_API_KEY");
+      assert.ok(
+        answer.message.includes(
+          `subject ${JSON.stringify(subject)} is not a node's address: an oracle key's subject is the chain address of the node it is for (0x and 40 hex digits; \`carbonproof-oracle keys show\` on that node prints it)`,
+        ),
+        answer.message,
+      );
+    }
+    const { full, reduced } = alternatives(8);
+    for (const [subject, req] of [
+      [LEAD.address, full],
+      [LEAD.address.toLowerCase(), reduced],
+    ] as const) {
+      const res = await create({ scope: "oracle", subject });
+      assert.equal(res.status, 201);
+      const { key } = (await res.json()) as { key: string };
+      if (req === full) await signedByB(req, key);
+      else {
+        // the lead's alternative is refused for what it is (409), not for the key
+        const { status, answer } = await post(await signedBy(LEAD, req, registry), key);
+        assert.equal(status, 409, JSON.stringify(answer));
+      }
+    }
+  });
+
+  test("an admin key may ask for any active node's header: the lead's is signed; a signature of a node that is not active is still 403 COSIGN_NOT_AN_ORACLE", async () => {
+    const { full, reduced } = alternatives(9);
+    const { status, answer } = await post(await signedBy(removed, reduced, registry), adminKey);
+    assert.equal(status, 403, JSON.stringify(answer));
+    assert.equal(answer.error, "COSIGN_NOT_AN_ORACLE");
+    await signedByB(full, adminKey);
+  });
+
+  test("B reads the OracleSet only after every check that needs no chain: a bundle not hashing to its CID, a period not ended, another node's key and a key that names no node cost no OracleSet read (counted at a loopback proxy in front of the Hardhat node); the lead's own request, then, is read and signed", async () => {
+    // B3: a co-signer like B whose RPC node is a proxy counting the OracleSet reads it forwards
+    // (isActiveNode, and the registry's oracleSet() naming the set); nothing is refused
+    const reads = [toFunctionSelector("isActiveNode(address)"), toFunctionSelector("oracleSet()")];
+    let oracleSetReads = 0;
+    const provider = await rpcProvider(hh.url, (call) => {
+      // a call without parameters (eth_chainId, eth_blockNumber) may come with none at all
+      const params = (call.params as unknown[] | undefined)?.[0] as { data?: string; input?: string } | undefined;
+      const data = call.method === "eth_call" ? (params?.data ?? params?.input ?? "") : "";
+      if (reads.some((selector) => data.startsWith(selector))) oracleSetReads++;
+      return false;
+    });
+    process.env.CP_COSIGN_B3_KEY = PEER_KEY;
+    const b3 = await testNode({
+      devices: [deviceInfo(meter)],
+      config: {
+        mqtt: { mode: "off" },
+        batching: { windowS: 2, graceS: 1 },
+        chain: {
+          enabled: true,
+          rpcUrl: provider.url,
+          attestationRegistry: dep.attestationRegistry,
+          deviceRegistry: dep.deviceRegistry,
+          pollMs: 100,
+          keystore: { privateKeyEnv: "CP_COSIGN_B3_KEY" },
+        },
+      },
+    });
+    try {
+      const leadKey = createApiKey(b3.storage, { scope: "oracle", subject: LEAD.address }).key;
+      const otherKey = createApiKey(b3.storage, { scope: "oracle", subject: removed.address }).key;
+      const oldKey = newApiKey();
+      b3.storage.addApiKey({
+        label: "old",
+        scope: "oracle",
+        subject: "oracle-a",
+        hash: hashApiKey(oldKey),
+        createdAtMs: 1,
+      });
+      const ask = async (body: CosignRequest, key = leadKey) => {
+        const res = await fetch(`${b3.httpUrl}/v1/quorum/cosign`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-api-key": key },
+          body: JSON.stringify(body),
+        });
+        return { status: res.status, answer: (await res.json()) as { error?: string; message?: string } };
+      };
+      const { full } = alternatives(10);
+      const nowS = Math.floor(Date.now() / 1000);
+      const later = request(
+        [electricity(meter, { ts: nowS + 10 })],
+        { start: nowS, end: nowS + 3600 },
+        undefined,
+        facility,
+      );
+      const startReads = oracleSetReads;
+      for (const [what, body, key, status, error, message] of [
+        [
+          "a bundle not hashing to its CID",
+          await signedBy(LEAD, { ...full, bundle: full.bundle.replace('"energyWh":', '"energyWh":9') }, registry),
+          leadKey,
+          422,
+          "COSIGN_REFUSED",
+          /^bundle hashes to /,
+        ],
+        [
+          "a period not ended",
+          await signedBy(LEAD, later, registry),
+          leadKey,
+          422,
+          "COSIGN_REFUSED",
+          /co-signs it from/,
+        ],
+        [
+          "another node's key",
+          await signedBy(LEAD, full, registry),
+          otherKey,
+          403,
+          "COSIGN_KEY_NOT_THE_SIGNER",
+          /was issued to the node/,
+        ],
+        [
+          "a key that names no node",
+          await signedBy(LEAD, full, registry),
+          oldKey,
+          403,
+          "COSIGN_KEY_NAMES_NO_NODE",
+          /names no node/,
+        ],
+      ] as const) {
+        const { status: got, answer } = await ask(body, key);
+        assert.equal(got, status, `${what}: ${JSON.stringify(answer)}`);
+        assert.equal(answer.error, error, what);
+        assert.match(answer.message!, message, what);
+      }
+      assert.equal(oracleSetReads, startReads, "no OracleSet read");
+      // the counter counts: the lead's own request is read (isActiveNode, oracleSet() the first time) and signed
+      const { status, answer } = await ask(await signedBy(LEAD, full, registry));
+      assert.equal(status, 200, JSON.stringify(answer));
+      assert.ok(oracleSetReads > startReads, "the OracleSet read for the lead's own request");
+    } finally {
+      await b3.close();
+      await provider.stop();
+      delete process.env.CP_COSIGN_B3_KEY;
+    }
+  });
+
   test("B's 503 quoting an error of its RPC provider, whose URL holds an API key, names the provider by scheme, host and port only", async () => {
     const apiKey = "cp-test-rpc-key-0123456789";
     // B2: a co-signer like B, through a provider that rate-limits its reads of the original attestation
@@ -931,7 +1163,7 @@ describe("POST /v1/quorum/cosign for an active node of its registry (Hardhat)", 
       },
     });
     try {
-      const b2Key = createApiKey(b2.storage, { scope: "oracle", subject: "oracle-a", label: "oracle node A" }).key;
+      const b2Key = createApiKey(b2.storage, { scope: "oracle", subject: LEAD.address, label: "oracle node A" }).key;
       const meterReading = electricity(meter, { ts: T0 + 5 * 3600 + 10 });
       const correction = request([meterReading], hour(5), `0x${"cd".repeat(32)}`, facility);
       const res = await fetch(`${b2.httpUrl}/v1/quorum/cosign`, {
@@ -955,6 +1187,58 @@ describe("POST /v1/quorum/cosign for an active node of its registry (Hardhat)", 
       await b2.close();
       await provider.stop();
       delete process.env.CP_COSIGN_B2_KEY;
+    }
+  });
+
+  test("B's answers are written by its own rule too (common.scrub): a provider URL whose key holds a quote, where the generic rule for URLs in text stops, is written as scheme, host and port, its key's tail not left behind", async () => {
+    // a quote is allowed in a URL's path; scrubUrls ends a URL found in text at one (it may close
+    // a quotation), so only the node's rule, which knows its configured URLs, hides what follows
+    const tail = "after-the-quote-0123456789";
+    const exists = toFunctionSelector("exists(bytes32)");
+    const provider = await rpcProvider(
+      hh.url,
+      (call) =>
+        call.method === "eth_call" &&
+        ((call.params[0] as { data?: string; input?: string }).data ?? "").startsWith(exists),
+    );
+    process.env.CP_COSIGN_B4_KEY = PEER_KEY;
+    const b4 = await testNode({
+      devices: [deviceInfo(meter)],
+      config: {
+        mqtt: { mode: "off" },
+        batching: { windowS: 2, graceS: 1 },
+        chain: {
+          enabled: true,
+          rpcUrl: `${provider.url}/v2/cp-key'${tail}`,
+          attestationRegistry: dep.attestationRegistry,
+          deviceRegistry: dep.deviceRegistry,
+          pollMs: 100,
+          keystore: { privateKeyEnv: "CP_COSIGN_B4_KEY" },
+        },
+      },
+    });
+    try {
+      const key = createApiKey(b4.storage, { scope: "oracle", subject: LEAD.address }).key;
+      const correction = request(
+        [electricity(meter, { ts: T0 + 11 * 3600 + 10 })],
+        hour(11),
+        `0x${"cd".repeat(32)}`,
+        facility,
+      );
+      const res = await fetch(`${b4.httpUrl}/v1/quorum/cosign`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": key },
+        body: JSON.stringify(await signedBy(LEAD, correction, registry)),
+      });
+      const answer = (await res.json()) as { error: string; message: string };
+      assert.equal(res.status, 503, JSON.stringify(answer));
+      assert.ok(provider.limited > 0, "the provider refused the read");
+      assert.match(answer.message, new RegExp(`URL: ${provider.url}/…\\n`), answer.message);
+      assert.ok(!answer.message.includes(tail), answer.message);
+    } finally {
+      await b4.close();
+      await provider.stop();
+      delete process.env.CP_COSIGN_B4_KEY;
     }
   });
 

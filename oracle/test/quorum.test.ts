@@ -64,7 +64,11 @@ describe("quorum: two oracle nodes co-sign a batch", { timeout: 180_000 }, () =>
       // the quorum's batching (a period is co-signed once it ended graceS ago)
       config: { mqtt: { mode: "off" }, batching: { windowS: 2, graceS: 1 }, chain: chainConfig("CP_QUORUM_B_KEY") },
     });
-    bKey = createApiKey(b.storage, { scope: "oracle", subject: "oracle-a", label: "oracle node A" }).key;
+    bKey = createApiKey(b.storage, {
+      scope: "oracle",
+      subject: privateKeyToAccount(ORACLE_KEY).address,
+      label: "oracle node A",
+    }).key;
   });
   after(async () => {
     await a?.close();
@@ -244,7 +248,11 @@ describe("quorum: two oracle nodes co-sign a batch", { timeout: 180_000 }, () =>
       },
     });
     try {
-      const cKey = createApiKey(c.storage, { scope: "oracle", subject: "oracle-a", label: "oracle node A" }).key;
+      const cKey = createApiKey(c.storage, {
+        scope: "oracle",
+        subject: privateKeyToAccount(ORACLE_KEY).address,
+        label: "oracle node A",
+      }).key;
       const batch = a.storage.listBatches({ states: ["confirmed"] })[0]!;
       const bundleBytes = (await a.content!.get(headerFromJson(batch.headerJson!).bundleCid))!;
       const decoded = decodeBundle(bundleBytes);

@@ -55,7 +55,11 @@ async function twoNodes(opts: {
       parts: { devices: undefined },
       ...(opts.bLogger ? { logger: opts.bLogger } : {}),
     });
-    const bKey = createApiKey(b.storage, { scope: "oracle", subject: "oracle-a", label: "oracle node A" }).key;
+    const bKey = createApiKey(b.storage, {
+      scope: "oracle",
+      subject: privateKeyToAccount(ORACLE_KEY).address,
+      label: "oracle node A",
+    }).key;
     const a = await testNode({
       config: {
         ...nodeConfig(opts.env.a, opts.pollMs.a),

@@ -13,9 +13,19 @@ export function hashApiKey(key: string): string {
 }
 
 /**
+ * Whether an `oracle` key's subject is a node's address (`0x` and 40 hex digits, any case): the
+ * chain address of the node the key was issued to, `carbonproof-oracle keys show` on that node.
+ * A co-sign request made with the key is for a header that node signed itself (quorum/cosigner.ts).
+ */
+export function isNodeAddress(subject: string): boolean {
+  return /^0x[0-9a-fA-F]{40}$/.test(subject);
+}
+
+/**
  * What is wrong with a key's subject or label, or null. A facility or device key's subject is the
  * id the readings carry (docs/protocol.md "Identifiers"): any other would make a key that can
- * submit nothing.
+ * submit nothing. An `oracle` key's is the address of the node it is for (`isNodeAddress`): an
+ * oracle key that named no node could ask for any active node's headers, replayed.
  */
 export function apiKeyFieldsProblem(opts: { scope: ApiKeyScope; subject: string; label?: string }): string | null {
   if ((opts.scope === "facility" || opts.scope === "device") && !isValidId(opts.subject))
@@ -24,15 +34,17 @@ export function apiKeyFieldsProblem(opts: { scope: ApiKeyScope; subject: string;
   // "*" names the configured admin token in logs and in the principal of manual entries
   if (opts.subject.trim() === "*")
     return 'subject "*" is reserved for the admin token (http.adminTokenSha256): give the node or admin the key is for';
-  return (
-    textFieldProblem("subject", opts.subject, 128) ??
-    (opts.label === undefined ? null : textFieldProblem("label", opts.label, 200))
-  );
+  const subject = textFieldProblem("subject", opts.subject, 128);
+  if (subject) return subject;
+  if (opts.scope === "oracle" && !isNodeAddress(opts.subject))
+    return `subject ${JSON.stringify(opts.subject)} is not a node's address: an oracle key's subject is the chain address of the node it is for (0x and 40 hex digits; \`carbonproof-oracle keys show\` on that node prints it), and that node may then ask for co-signatures of its own headers only`;
+  return opts.label === undefined ? null : textFieldProblem("label", opts.label, 200);
 }
 
 /**
- * Creates a key for a facility, a device, an admin or another oracle node; returns the plain key
- * (shown once). A subject or label that `apiKeyFieldsProblem` refuses throws `BAD_API_KEY` (400).
+ * Creates a key for a facility, a device, an admin or another oracle node (its subject that node's
+ * address); returns the plain key (shown once). A subject or label that `apiKeyFieldsProblem`
+ * refuses throws `BAD_API_KEY` (400).
  */
 export function createApiKey(
   storage: Storage,

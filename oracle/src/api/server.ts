@@ -15,6 +15,7 @@ import type { Common } from "../common.ts";
 import { IngestError, type Ingestor } from "../ingest/ingestor.ts";
 import type { ContentStore } from "../ipfs/store.ts";
 import type { CosignRequest } from "../quorum/cosign.ts";
+import type { CosignAsker } from "../quorum/cosigner.ts";
 import type { ProofService } from "../batch/proofs.ts";
 import type { ApiKey, Batch, IngestOutcome, OperatorRefusal, Storage, StoredReading } from "../storage/types.ts";
 import { BatchOperator, registryReader, type OperatorResult } from "../batch/operator.ts";
@@ -38,6 +39,8 @@ export type ApiDeps = {
   cosign?:
     | ((
         req: CosignRequest,
+        /** the key the request came with: an `oracle` key asks only for its own node's headers (quorum/cosigner.ts) */
+        asker: CosignAsker,
         /** aborted when the requester closed its request before the answer (quorum/cosigner.ts stops a review nobody waits for) */
         signal?: AbortSignal,
       ) => Promise<{ signer: string; signature: string } | { refused: string; status?: number; error?: string }>)
@@ -902,7 +905,7 @@ export async function buildApi(deps: ApiDeps) {
       schema: {
         summary: "Co-sign another oracle node's EIP-712 batch header after re-checking its bundle",
         description:
-          "Body: { header (the header as JSON, bigints as decimal strings), bundle (the evidence bundle's canonical JSON), domain ({ chainId, verifyingContract }: the AttestationRegistry the asking node signs for), signature (the asking node's own EIP-712 signature of the header under domain, 0x and 130 hex digits; a malformed domain or signature is 400 FST_ERR_VALIDATION) }. Before anything is reviewed or recorded: 400 COSIGN_INCOMPLETE_REQUEST without domain or signature (an asking node from before they were sent: upgrade it); 422 COSIGN_WRONG_REGISTRY, naming both, when domain is not this node's registry (chain.chainId and chain.attestationRegistry differ in the two nodes' configs); 400 COSIGN_BAD_SIGNATURE for a signature that cannot be recovered; 403 COSIGN_NOT_AN_ORACLE, naming the signer, when it recovers (under this node's registry) to an address that is not an active node of the OracleSet, or to this node's own; 503 COSIGN_RETRY_LATER when the OracleSet cannot be read. Nothing is recorded on any refusal. The header is signed only if the bundle hashes to its CID, backs exactly its fields, every link re-checks with this node's methodology, factor set, facility context and device keys (of devices active at each reading's time), its period ended batching.graceS ago, and a correction's original is in the registry with none of its readings; otherwise 422 COSIGN_REFUSED with the reason. 409 COSIGN_CONFLICT, naming the attestation id already co-signed: another header for an overlapping period of the facility, or another correction of the same original with one of its readings (the same header again is signed again). 413 TOO_MANY_DEVICES over 10,000 distinct device ids. 503 COSIGN_RETRY_LATER (Retry-After) when a check cannot be made now (the DeviceRegistry's events not read up to the period's end, the registry or the original's bundle out of reach); 503 CHAIN_ID_MISMATCH when this node's RPC node serves another chain than its chain.chainId. 409 NO_CHAIN_KEY when this node has no chain key. An `oracle` key (issued by this node to the asking node) or an admin key.",
+          "Body: { header (the header as JSON, bigints as decimal strings), bundle (the evidence bundle's canonical JSON), domain ({ chainId, verifyingContract }: the AttestationRegistry the asking node signs for), signature (the asking node's own EIP-712 signature of the header under domain, 0x and 130 hex digits; a malformed domain or signature is 400 FST_ERR_VALIDATION) }. Before anything is reviewed or recorded: 403 COSIGN_KEY_NAMES_NO_NODE for an `oracle` key whose subject is not a node's address (issued before oracle keys were bound to their node: issue the asking node a new one, revoke the old); 400 COSIGN_INCOMPLETE_REQUEST without domain or signature (an asking node from before they were sent: upgrade it); 422 COSIGN_WRONG_REGISTRY, naming both, when domain is not this node's registry (chain.chainId and chain.attestationRegistry differ in the two nodes' configs); 400 COSIGN_BAD_SIGNATURE for a signature that cannot be recovered; 403 COSIGN_KEY_NOT_THE_SIGNER, naming both, when the request came with an `oracle` key and the signature recovers (under this node's registry) to another address than the key's subject (an admin key may ask for any active node); 403 COSIGN_NOT_AN_ORACLE, naming the signer, when it recovers to this node's own address, or to one that is not an active node of the OracleSet; 503 COSIGN_RETRY_LATER when the OracleSet cannot be read. The OracleSet is read only once the checks that need no chain pass (these, the period, the bundle's CID, the number of devices). Nothing is recorded on any refusal. The header is signed only if the bundle hashes to its CID, backs exactly its fields, every link re-checks with this node's methodology, factor set, facility context and device keys (of devices active at each reading's time), its period ended batching.graceS ago, and a correction's original is in the registry with none of its readings; otherwise 422 COSIGN_REFUSED with the reason. 409 COSIGN_CONFLICT, naming the attestation id already co-signed: another header for an overlapping period of the facility, or another correction of the same original with one of its readings (the same header again is signed again). 413 TOO_MANY_DEVICES over 10,000 distinct device ids. 503 COSIGN_RETRY_LATER (Retry-After) when a check cannot be made now (the DeviceRegistry's events not read up to the period's end, the registry or the original's bundle out of reach); 503 CHAIN_ID_MISMATCH when this node's RPC node serves another chain than its chain.chainId. 409 NO_CHAIN_KEY when this node has no chain key. An `oracle` key (issued by this node to the asking node, its subject that node's address) or an admin key.",
         security: [{ apiKey: [] }],
         body: {
           type: "object",
@@ -951,6 +954,8 @@ export async function buildApi(deps: ApiDeps) {
               : {}),
             ...(body.signature ? { signature: body.signature } : {}),
           },
+          // set by requireKey (the admin token as an admin key, id 0)
+          { id: req.apiKey!.id, scope: req.apiKey!.scope, subject: req.apiKey!.subject },
           gone.signal,
         );
       } catch (err) {
@@ -975,9 +980,9 @@ export async function buildApi(deps: ApiDeps) {
     "/v1/admin/api-keys",
     {
       schema: {
-        summary: "Create an API key for a facility or a device (shown once)",
+        summary: "Create an API key for a facility, a device, an admin or another oracle node (shown once)",
         description:
-          "A facility or device key's subject is the facility or device id its readings carry (1–32 characters of a-z, 0-9, '.', '_', '-'); an admin or oracle key's, who it is for (up to 128 characters). The label (up to 200) is shown by the key list. 400 BAD_API_KEY, saying what is wrong, for another subject, a control character (C0, DEL, C1, line separators, bidirectional controls) or a lone surrogate in either. Admin key.",
+          "A facility or device key's subject is the facility or device id its readings carry (1–32 characters of a-z, 0-9, '.', '_', '-'); an oracle key's, the chain address of the node it is for (0x and 40 hex digits, `carbonproof-oracle keys show` on that node: the key asks for co-signatures of that node's own headers only); an admin key's, who it is for (up to 128 characters). The label (up to 200) is shown by the key list. 400 BAD_API_KEY, saying what is wrong, for another subject, a control character (C0, DEL, C1, line separators, bidirectional controls) or a lone surrogate in either. Admin key.",
         security: [{ apiKey: [] }],
         body: {
           type: "object",

@@ -176,7 +176,8 @@ const OPTION_HELP: Record<OptionName, string> = {
   "shutdown-timeout": `    --shutdown-timeout SECONDS  start: exit non-zero, naming what is still open, when a stop takes longer (default: $${SHUTDOWN_TIMEOUT_ENV} or ${DEFAULT_SHUTDOWN_TIMEOUT_S})`,
   "private-key-env": "    --private-key-env NAME   keys import: environment variable holding the 0x key",
   scope: "    --scope SCOPE            keys api-create: facility, device, admin or oracle",
-  subject: "    --subject ID             keys api-create: the facility, device or node id the key is for",
+  subject:
+    "    --subject ID             keys api-create: who the key is for: a facility or device id, an admin's name, an oracle node's address (`keys show` on it)",
   label: "    --label TEXT             keys api-create: a note shown by api-list",
   "dry-run":
     "    --dry-run                copy-from-sqlite: copy and check everything, then roll back (the target stays empty)",
@@ -355,7 +356,10 @@ function checkValues(command: string, values: Args["values"], rest: string[]): v
         command,
       );
     if (typeof values.subject !== "string" || !values.subject.trim())
-      throw new UsageError("--subject needs the facility, device or node id the key is for", command);
+      throw new UsageError(
+        "--subject needs who the key is for: a facility or device id, an admin's name, or an oracle node's address (as `keys show` prints it on that node)",
+        command,
+      );
     const label = typeof values.label === "string" ? values.label : undefined;
     const problem = apiKeyFieldsProblem({ scope: scope as ApiScope, subject: values.subject, label });
     if (problem) throw new UsageError(problem.replace(/^(subject|label)\b/, "--$1"), command);

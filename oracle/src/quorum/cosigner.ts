@@ -10,7 +10,8 @@ import {
 import type { Address } from "../batch/pipeline.ts";
 import { headerFromJson, headerToJson } from "../batch/bundle.ts";
 import { DEVICE_SYNC_WAIT_MS, periodSyncMs, type DeviceDirectory, type DeviceInfo } from "../devices/directory.ts";
-import type { CosignOutcome, CosignRecord, Storage } from "../storage/types.ts";
+import type { ApiKey, CosignOutcome, CosignRecord, Storage } from "../storage/types.ts";
+import { isNodeAddress } from "../api/keys.ts";
 import { rawCid } from "../ipfs/store.ts";
 import {
   bundleDeviceIds,
@@ -24,13 +25,22 @@ import {
  * This node's answer to POST /v1/quorum/cosign: its signature, or why not with the HTTP status
  * to answer: 400 a request without the lead's signature and registry (a lead node from before
  * they were sent) or with a signature that cannot be recovered, 403 a lead that is not an active
- * node of the OracleSet, 409 an alternative to a header it co-signed already (equivocation), 413
+ * node of the OracleSet or not the node of the `oracle` key the request came with (or a key that
+ * names no node), 409 an alternative to a header it co-signed already (equivocation), 413
  * more devices than it looks up for one bundle, 422 a header or bundle it will not sign or a lead
  * of another registry, 503 a check it cannot make now (the OracleSet, the registry or the
  * original's bundle out of reach): the requester retries.
  */
 export type CosignAnswer =
   { signer: string; signature: string } | { refused: string; status: 400 | 403 | 409 | 413 | 422 | 503; error: string };
+
+/**
+ * Who asks: the API key the request came with (api/server.ts), its id for the operator. An
+ * `oracle` key's subject is the address of the node it was issued to (api/keys.ts
+ * `isNodeAddress`), and a request made with it is for a header that node signed; an admin key
+ * (the admin token: id 0) may ask for any active node's.
+ */
+export type CosignAsker = Pick<ApiKey, "id" | "scope" | "subject">;
 
 /** Distinct device ids a bundle may name before this node looks any of them up. */
 export const MAX_COSIGN_DEVICES = 10_000;
@@ -156,14 +166,20 @@ const firstLine = (err: unknown) => (err instanceof Error ? err.message : String
  * The co-signer (docs/oracle.md, "Quorum"): `reviewCosign`'s checks of the bundle, and what a
  * stateless review cannot see:
  *
- * - **Who asks, for which registry.** An `oracle` API key names no node of the OracleSet (a node
- *   removed from it keeps its key; a key may leak), yet a header co-signed holds its facility's
- *   period against the real lead's (409 below). So a request carries the lead's own signature of
- *   the header and the registry it signs for (`domain`), and before anything else is done or
- *   recorded: a request without them is refused (400: the lead must be upgraded), a lead of
- *   another registry too (422, naming both: the nodes' `chain.chainId` / `chain.attestationRegistry`
- *   differ), and a signature that does not recover, under this node's domain, to an active node of
- *   the OracleSet other than this one (403; 503 when the OracleSet cannot be read).
+ * - **Who asks, for which registry.** A header co-signed holds its facility's period against the
+ *   real lead's (409 below), and an `oracle` API key may be held by a node removed from the
+ *   OracleSet, or leak. So a request carries the lead's own signature of the header and the
+ *   registry it signs for (`domain`), and an `oracle` key is bound to one node: its subject is
+ *   that node's address (`CosignAsker`). Before anything is shared or recorded: a key whose
+ *   subject is no address (issued before keys were bound) is refused (403
+ *   COSIGN_KEY_NAMES_NO_NODE: issue a new one); a request without domain and signature too (400:
+ *   the lead must be upgraded), a lead of another registry (422, naming both: the nodes'
+ *   `chain.chainId` / `chain.attestationRegistry` differ), a signature that does not recover under
+ *   this node's domain (400) or recovers to this node (403), one that recovers to another node
+ *   than the `oracle` key's (403 COSIGN_KEY_NOT_THE_SIGNER, naming both: without it, a holder of a
+ *   removed node's key could replay an active lead's earlier request for a header the lead has
+ *   abandoned since, and this node would refuse the rebuilt one 409), and one that does not
+ *   recover to an active node of the OracleSet (403; 503 when the OracleSet cannot be read).
  * - **No equivocation.** Before a signature leaves, the header is recorded, durably
  *   (`Storage.recordCosign`), and a header that would be an alternative to one co-signed before
  *   for the same registry (`domain`) is refused (409, naming it): another regular header of the
@@ -187,9 +203,12 @@ const firstLine = (err: unknown) => (err instanceof Error ? err.message : String
  *   requester may have read a key rotation or a reactivation that this node would only read at its
  *   next poll, and its readings signed by the new key or stamped after the reactivation would be
  *   refused until then. 503 when the registry cannot be read within `syncWaitMs`.
- * - **Cheap checks first.** The lead (a signature recovered, one OracleSet read), the header,
- *   the bundle's CID and the number of device ids are checked in this thread; the bundle is decoded (on the bundle worker) before any device is looked up;
- *   and requests for the same header and bundle while one is under review share its answer.
+ * - **Cheap checks first.** What needs no chain is checked first, in this thread: the key, the
+ *   registry, the signature recovered and bound to the key, the header's period, the bundle's CID
+ *   and the number of device ids; then the one chain read a request costs before it is shared
+ *   (is the lead an active node of the OracleSet), so that junk sent with an `oracle` key costs
+ *   no RPC call. Requests for the same header and bundle while one is under review then share
+ *   its answer; the bundle is decoded (on the bundle worker) before any device is looked up.
  * - **Abandoned reviews run on, within bounds.** A lead's request times out after its
  *   `quorum.timeoutMs`, and its retry comes within its backoff: a review longer than the timeout
  *   would be cut short at every attempt and never end. So once every requester of a review has
@@ -223,15 +242,23 @@ export class Cosigner {
    * requester the review runs on without it, within `ORPHANED_REVIEWS`. Without one, the requester
    * stays for the whole review.
    */
-  async cosign(req: CosignRequest, signal?: AbortSignal): Promise<CosignAnswer> {
-    const answer = await this.#answer(req, signal);
+  async cosign(req: CosignRequest, asker: CosignAsker, signal?: AbortSignal): Promise<CosignAnswer> {
+    const answer = await this.#answer(req, asker, signal);
     if (!("refused" in answer)) return answer;
     const scrub = this.#deps.scrub;
     return { ...answer, refused: scrubUrls(scrub ? scrub(answer.refused) : answer.refused) };
   }
 
-  async #answer(req: CosignRequest, signal?: AbortSignal): Promise<CosignAnswer> {
+  async #answer(req: CosignRequest, asker: CosignAsker, signal?: AbortSignal): Promise<CosignAnswer> {
     signal?.throwIfAborted();
+    // anything but an admin key is bound to a node (a facility or device key never gets here)
+    const bound = asker.scope !== "admin";
+    if (bound && !isNodeAddress(asker.subject))
+      return refuse(
+        403,
+        "COSIGN_KEY_NAMES_NO_NODE",
+        `the API key this request came with (key ${asker.id}) names no node: its subject is not a node's address, and an \`oracle\` key asks only for the headers of the node whose address is its subject. On this node, issue the asking node a new key with its address as subject (\`carbonproof-oracle keys api-create --scope oracle --subject ADDRESS\`, ADDRESS as \`carbonproof-oracle keys show\` prints it on the asking node), put it in the asking node's quorum.peers, and revoke this one (\`carbonproof-oracle keys api-revoke ${asker.id}\`)`,
+      );
     const { domain, signature } = req;
     if (!domain || !signature) {
       const missing = [domain ? null : "domain", signature ? null : "signature"].filter(Boolean).join(" and ");
@@ -247,25 +274,59 @@ export class Cosigner {
     } catch (err) {
       return refuse(422, "COSIGN_REFUSED", `header is not a batch header: ${(err as Error).message}`);
     }
-    // the lead checked before the bundle is hashed or anything is reviewed, recorded or shared
-    const lead = await this.#lead(header, domain, signature);
-    signal?.throwIfAborted();
-    if (lead) return lead;
+    // every check that needs no chain before the one that does: what is sent with an `oracle`
+    // key, junk included, costs no RPC call until it is the key's node's header and well formed
+    const lead = await this.#lead(header, domain, signature, bound ? asker : null);
+    if (typeof lead !== "string") return lead;
+    const period = this.#period(header);
+    if (period) return period;
     const cid = rawCid(Buffer.from(req.bundle, "utf8"));
     if (cid !== header.bundleCid)
       return refuse(422, "COSIGN_REFUSED", `bundle hashes to ${cid}, the header names ${header.bundleCid}`);
+    const ids = bundleDeviceIds(req.bundle);
+    const max = this.#deps.maxDevices ?? MAX_COSIGN_DEVICES;
+    if (ids.length > max)
+      return refuse(
+        413,
+        "TOO_MANY_DEVICES",
+        `the bundle names ${ids.length} devices; this node looks up at most ${max} for one co-signature`,
+      );
+    // the lead checked before anything is reviewed, recorded or shared
+    const inactive = await this.#activeLead(lead);
+    signal?.throwIfAborted();
+    if (inactive) return inactive;
     // the same bytes (their CID) and the same header: one review, its answer to each asker (each
-    // of whom passed `#lead`: the header is an active node's, for this node's registry), and the
-    // answer of one that ended with nobody waiting to the asker that comes back for it
+    // of whom passed `#lead` and `#activeLead`: the header is an active node's, for this node's
+    // registry), and the answer of one that ended with nobody waiting to the asker that comes
+    // back for it
     const key = `${cid} ${headerToJson(header)}`;
     const kept = this.#takeKept(key);
     if (kept) return kept;
-    const review = this.#inFlight.get(key) ?? this.#start(key, req, header);
+    const review = this.#inFlight.get(key) ?? this.#start(key, req, header, ids);
     return this.#wait(key, review, signal);
   }
 
+  /** Why this node does not co-sign `header`'s period (empty, or not ended `graceS` ago), or null. */
+  #period(header: BatchHeader): CosignAnswer | null {
+    const d = this.#deps;
+    if (header.periodStart >= header.periodEnd)
+      return refuse(
+        422,
+        "COSIGN_REFUSED",
+        `the period ${header.periodStart}..${header.periodEnd} is empty or reversed`,
+      );
+    const nowS = Math.floor(d.nowMs() / 1000);
+    if (header.periodEnd + BigInt(d.graceS) > BigInt(nowS))
+      return refuse(
+        422,
+        "COSIGN_REFUSED",
+        `the period ends at ${header.periodEnd}: this node co-signs it from ${header.periodEnd + BigInt(d.graceS)} on (its end + batching.graceS ${d.graceS} s), and its clock says ${nowS}`,
+      );
+    return null;
+  }
+
   /** A review of `req`, shared under `key` while it runs; its outcome kept for a retry when it ends with no requester. */
-  #start(key: string, req: CosignRequest, header: BatchHeader): Review {
+  #start(key: string, req: CosignRequest, header: BatchHeader, ids: string[]): Review {
     const stop = new AbortController();
     // `outcome` is set below, before anything reads it
     const review: Review = { outcome: null!, stop, waiting: 0, orphaned: null, ended: false };
@@ -277,7 +338,7 @@ export class Cosigner {
       if (current) this.#inFlight.delete(key);
       return current;
     };
-    review.outcome = this.#cosign(req, header, stop.signal).then(
+    review.outcome = this.#cosign(req, header, ids, stop.signal).then(
       (outcome) => {
         if (end() && review.waiting === 0) this.#keep(key, outcome);
         return outcome;
@@ -416,21 +477,9 @@ export class Cosigner {
     return this.#orphans;
   }
 
-  async #cosign(req: CosignRequest, header: BatchHeader, signal: AbortSignal): Promise<Outcome> {
+  /** The review of a request that passed `#answer`'s checks; `ids`: its bundle's device ids. */
+  async #cosign(req: CosignRequest, header: BatchHeader, ids: string[], signal: AbortSignal): Promise<Outcome> {
     const d = this.#deps;
-    if (header.periodStart >= header.periodEnd)
-      return no(
-        refuse(422, "COSIGN_REFUSED", `the period ${header.periodStart}..${header.periodEnd} is empty or reversed`),
-      );
-    const nowS = Math.floor(d.nowMs() / 1000);
-    if (header.periodEnd + BigInt(d.graceS) > BigInt(nowS))
-      return no(
-        refuse(
-          422,
-          "COSIGN_REFUSED",
-          `the period ends at ${header.periodEnd}: this node co-signs it from ${header.periodEnd + BigInt(d.graceS)} on (its end + batching.graceS ${d.graceS} s), and its clock says ${nowS}`,
-        ),
-      );
     const record: CosignRecord = {
       attestationId: hashBatchHeader(header, d.domain),
       facilityId: header.facilityId,
@@ -444,16 +493,6 @@ export class Cosigner {
       registry: { chainId: d.domain.chainId, address: d.domain.verifyingContract.toLowerCase() },
     };
     const correction = header.correctionOf !== ZERO_BYTES32;
-    const ids = bundleDeviceIds(req.bundle);
-    const max = d.maxDevices ?? MAX_COSIGN_DEVICES;
-    if (ids.length > max)
-      return no(
-        refuse(
-          413,
-          "TOO_MANY_DEVICES",
-          `the bundle names ${ids.length} devices; this node looks up at most ${max} for one co-signature`,
-        ),
-      );
     // decoded before any device is looked up (on the bundle worker: seconds for a large window)
     const decoded = await d.review({ header: req.header, bundle: req.bundle, stage: "decode" }, [], signal);
     signal.throwIfAborted();
@@ -547,11 +586,18 @@ export class Cosigner {
   }
 
   /**
-   * Why this node does not co-sign for the request's lead, or null when it does: the lead signs
-   * for this node's registry, and its signature of `header` recovers there to an active node of
-   * the OracleSet other than this one.
+   * The request's lead, or why this node does not co-sign for it, from what needs no chain: the
+   * lead signs for this node's registry, and its signature of `header` recovers there to another
+   * node than this one, and to the node of `key` (an `oracle` key's subject: null for an admin
+   * key, which may ask for any node). Whether that node is an active one of the OracleSet is
+   * `#activeLead`'s to read.
    */
-  async #lead(header: BatchHeader, domain: CosignDomain, signature: Hex): Promise<CosignAnswer | null> {
+  async #lead(
+    header: BatchHeader,
+    domain: CosignDomain,
+    signature: Hex,
+    key: CosignAsker | null,
+  ): Promise<Address | CosignAnswer> {
     const d = this.#deps;
     const own = d.domain;
     if (
@@ -579,6 +625,19 @@ export class Cosigner {
         "COSIGN_NOT_AN_ORACLE",
         `the lead's signature of this header recovers to this node's own address ${signer}: a node does not co-sign its own header (do two nodes share one chain key? each needs its own)`,
       );
+    if (key && signer.toLowerCase() !== key.subject.toLowerCase())
+      return refuse(
+        403,
+        "COSIGN_KEY_NOT_THE_SIGNER",
+        `the lead's signature of this header recovers to ${signer}, and the \`oracle\` API key the request came with (key ${key.id}) was issued to the node ${key.subject}: an oracle key asks only for the headers its own node signed (another node's key, a leaked one, or a signature of another header or registry than the request names)`,
+      );
+    return signer;
+  }
+
+  /** Why this node does not co-sign for `signer`, or null when it is an active node of the OracleSet (one chain read). */
+  async #activeLead(signer: Address): Promise<CosignAnswer | null> {
+    const d = this.#deps;
+    const own = d.domain;
     if (!d.isActiveOracle)
       return refuse(
         503,
@@ -599,7 +658,7 @@ export class Cosigner {
       return refuse(
         403,
         "COSIGN_NOT_AN_ORACLE",
-        `the lead's signature of this header recovers to ${signer}, which is not an active node of the OracleSet of the AttestationRegistry ${own.verifyingContract} on chain ${own.chainId}: this node co-signs only for one (a node removed from the OracleSet, an \`oracle\` API key used by a holder without its node's key, or a signature of another header or registry than the request names)`,
+        `the lead's signature of this header recovers to ${signer}, which is not an active node of the OracleSet of the AttestationRegistry ${own.verifyingContract} on chain ${own.chainId}: this node co-signs only for one (a node removed from the OracleSet, or a signature of another header or registry than the request names)`,
       );
     return null;
   }
