@@ -630,7 +630,32 @@ describe("cosigned release against the AttestationRegistry (Hardhat)", { timeout
     assert.equal(out.code, 1);
     assert.match(
       out.stderr,
-      /cannot check that the header is not attested on-chain \(the header 0x0+8: reading the AttestationRegistry failed: .*\): fix the chain settings/,
+      /cannot check that the header is not attested on-chain \(the header 0x0+8: the RPC node \(chain\.rpcUrl\) could not be asked which chain it serves: HTTP request failed\.\): where the reason is this node's chain settings .* --force releases it unchecked/,
     );
+  });
+
+  test("an RPC node of another chain than chain.chainId is not asked: refused without --force, naming both ids, though the registry's address there says 'not attested'", async () => {
+    // the node's config says chain 31338; its rpcUrl serves Hardhat's 31337, where a contract sits
+    // at the registry's address (a same-deployer deployment, a fork, a mix-up) and has never heard
+    // of the record's header: asked there, the record was released unforced
+    const { file: wrong } = configIn("chain-wrong", { chain: { ...chain, chainId: 31338 } });
+    const s = new SqliteStorage(join(tmp.dir, "chain-wrong", "data", "oracle.db"));
+    s.recordCosign(record(10, "ktda-cosigned", 3600, 7200, ZERO, { ...registry, chainId: 31338 }));
+    s.close();
+    const out = await runOracleCli(["cosigned", "release", "ktda-cosigned", "3600", "--yes", "--config", wrong], {});
+    assert.equal(out.code, 1, out.stderr);
+    assert.match(
+      out.stderr,
+      /the RPC node \(chain\.rpcUrl\) serves chain id 31337, and chain\.chainId is 31338: no registry is asked on another chain than the node's\).*nothing released/,
+    );
+    const after = new SqliteStorage(join(tmp.dir, "chain-wrong", "data", "oracle.db"));
+    try {
+      assert.deepEqual(
+        after.listCosigns().map((c) => c.attestationId),
+        [hex32(10)],
+      );
+    } finally {
+      after.close();
+    }
   });
 });

@@ -997,6 +997,7 @@ async function cosigned(command: string, cfg: Config, args: Args): Promise<void>
       throw new UsageError(`--registry ${registryArg} is neither an address[@chain id] nor all`, command);
     const address = cfg.chain.attestationRegistry;
     let chain: import("../quorum/release.ts").ReleaseChain | null = null;
+    let unavailable = "chain.enabled is false in this node's config";
     if (cfg.chain.enabled) {
       const { createPublicClient, http } = await import("viem");
       const { chainFor } = await import("../../../sdk/src/index.ts");
@@ -1005,12 +1006,24 @@ async function cosigned(command: string, cfg: Config, args: Args): Promise<void>
         chain: chainFor(cfg.chain.chainId, cfg.chain.rpcUrl),
         transport: http(cfg.chain.rpcUrl, { timeout: 10_000, retryCount: 0 }),
       });
-      chain = {
-        chainId: cfg.chain.chainId,
-        // each record on the registry it was co-signed for (quorum/release.ts)
-        attested: (registry, id) =>
-          client.readContract({ address: registry, abi: attestationRegistryAbi, functionName: "exists", args: [id] }),
-      };
+      // the chain the RPC node serves, as the node checks it at start (chain/viem.ts checkChainId):
+      // on another chain, a contract at the registry's address there says "not attested" of a
+      // header attested on the real one, and its record would be released unforced (review)
+      let served: number | null = null;
+      try {
+        served = await client.getChainId();
+      } catch (err) {
+        unavailable = `the RPC node (chain.rpcUrl) could not be asked which chain it serves: ${(err as Error).message.split("\n")[0]}`;
+      }
+      if (served !== null && served !== cfg.chain.chainId)
+        unavailable = `the RPC node (chain.rpcUrl) serves chain id ${served}, and chain.chainId is ${cfg.chain.chainId}: no registry is asked on another chain than the node's`;
+      else if (served !== null)
+        chain = {
+          chainId: cfg.chain.chainId,
+          // each record on the registry it was co-signed for (quorum/release.ts)
+          attested: (registry, id) =>
+            client.readContract({ address: registry, abi: attestationRegistryAbi, functionName: "exists", args: [id] }),
+        };
     }
     const plan = await planRelease({
       storage,
@@ -1019,7 +1032,7 @@ async function cosigned(command: string, cfg: Config, args: Args): Promise<void>
       current: address ? { chainId: cfg.chain.chainId, address: address.toLowerCase() } : null,
       registry,
       chain,
-      unavailable: "chain.enabled is false in this node's config",
+      unavailable,
       force: args.values.force === true,
     });
     if (!plan.ok) {

@@ -212,7 +212,7 @@ export async function planRelease(opts: {
     return {
       ok: false,
       code: "COSIGN_UNCHECKED",
-      message: `cannot check that ${unchecked.length === records.length ? (records.length === 1 ? "the header is" : "the headers are") : `${unchecked.length} of the ${records.length} headers ${unchecked.length === 1 ? "is" : "are"}`} not attested on-chain (${why}): fix the chain settings (chain.enabled, chain.rpcUrl, chain.chainId, chain.attestationRegistry) and run again, or, having made sure on a block explorer that ${unchecked.length === 1 ? "it is not" : "none of them is"} attested, add --force, which releases ${unchecked.length === 1 ? "it" : "them"} unchecked (a header found attested never is); nothing released`,
+      message: `cannot check that ${unchecked.length === records.length ? (records.length === 1 ? "the header is" : "the headers are") : `${unchecked.length} of the ${records.length} headers ${unchecked.length === 1 ? "is" : "are"}`} not attested on-chain (${why}): where the reason is this node's chain settings (chain.enabled, chain.rpcUrl, chain.chainId, chain.attestationRegistry), fix them and run again; a record of another chain is checked only there. Having made sure on a block explorer that ${unchecked.length === 1 ? "it is not" : "none of them is"} attested, --force releases ${unchecked.length === 1 ? "it" : "them"} unchecked (a header found attested never is); nothing released`,
     };
   }
   const released: Release[] = outcomes.map((o) => ({
