@@ -44,7 +44,16 @@ export function lockDataDir(
   purpose: string,
 ): { ok: true; release: () => void } | { ok: false; holder: DataDirHolder } {
   const file = join(dir, "oracle.lock");
-  const db = new DatabaseSync(file, { timeout: 0 });
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(file, { timeout: 0 });
+  } catch (err) {
+    // no such directory, or one this user cannot write: SQLite says only "unable to open database file"
+    throw new Error(
+      `cannot take the lock ${file} (${(err as Error).message}): check that ${dir} exists and that this user can write it (dataDir in the config)`,
+      { cause: err },
+    );
+  }
   try {
     db.exec("PRAGMA locking_mode = EXCLUSIVE"); // a lock once written is kept until the connection closes
     db.exec("BEGIN EXCLUSIVE");

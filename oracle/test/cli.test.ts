@@ -491,6 +491,19 @@ function seedBatches(dbPath: string): { signed: number[]; pinned: number; submit
 
 const attestationIdOf = (batchId: number) => `0x${batchId.toString(16).padStart(64, "a")}`;
 
+describe("the data dir's lock", () => {
+  test("a data dir that does not exist is named, with what to check, not SQLite's bare 'unable to open database file'", () => {
+    const dir = join(tmp.dir, "lock-nowhere", "data");
+    assert.throws(
+      () => lockDataDir(dir, "pin"),
+      (err: Error) =>
+        err.message ===
+        `cannot take the lock ${join(dir, "oracle.lock")} (unable to open database file): check that ${dir} exists and that this user can write it (dataDir in the config)`,
+    );
+    assert.ok(!existsSync(dir));
+  });
+});
+
 describe("carbonproof-oracle status", () => {
   test("refuses a data dir without a database, and creates none", async () => {
     const dir = join(tmp.dir, "status-none");
