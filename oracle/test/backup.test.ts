@@ -20,7 +20,7 @@ import {
 } from "node:fs";
 import fs from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { readingDigestHex, type Envelope } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
@@ -431,10 +431,11 @@ describe("backup and restore of the SQLite database", { timeout: 180_000 }, () =
     assert.equal(report.database, join(fresh, "oracle.db"));
     assert.equal(report.previous, null, "nothing replaced");
     assert.deepEqual(digestsIn(join(fresh, "oracle.db")), digestsIn(backupFile));
-    // the mode `start` gives it (mkdir -p: the umask's), compared with a directory made so here
+    // the mode `start` gives it: owner-only, whatever the umask; its parents the umask's
+    assert.equal(statSync(fresh).mode & 0o777, 0o700);
     const probe = join(tmp.dir, "mode-probe");
     mkdirSync(probe);
-    assert.equal(statSync(fresh).mode & 0o777, statSync(probe).mode & 0o777);
+    assert.equal(statSync(dirname(fresh)).mode & 0o777, statSync(probe).mode & 0o777);
     assert.deepEqual(
       readdirSync(fresh).filter((f) => f.includes("restoring")),
       [],

@@ -768,13 +768,22 @@ async function copyFromSqlite(cfg: Config, given: string, dryRun: boolean): Prom
 }
 
 /**
- * Makes the data dir `dataDir` if it is missing, as `mkdir -p` does (its mode the umask's), and
+ * Makes the data dir `dataDir` if it is missing, its parents as `mkdir -p` does (the umask's mode)
+ * and itself owner-only (0700: the database, the dead letters' payloads and the evidence files
+ * in the embedded IPFS store, an invoice or a meter photo, are no other local user's to read), and
  * checks that this user can read and write it; returns the first directory made (undefined when
  * it was there). `start` and `restore` (onto a fresh host) make it so.
  */
 function makeDataDir(dataDir: string): string | undefined {
   try {
-    const made = mkdirSync(dataDir, { recursive: true });
+    const parents = mkdirSync(dirname(dataDir), { recursive: true });
+    let made: string | undefined = parents;
+    try {
+      mkdirSync(dataDir, { mode: 0o700 });
+      made ??= dataDir;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
     accessSync(dataDir, fsConstants.R_OK | fsConstants.W_OK);
     return made;
   } catch (err) {
