@@ -249,7 +249,9 @@ async function startParts(common: Common, parts: NodeParts): Promise<OracleNode>
                 // on the bundle worker when the calculator can be posted there (the sdk's)
                 const posted = parts.calculator.posted?.();
                 return posted
-                  ? // the worker answers reviewCosign's ReviewResult (bundle-builder.ts types its older shape)
+                  ? // the worker answers reviewCosign's ReviewResult (bundle-builder.ts types its older shape);
+                    // it takes no `signal`: its job runs to its end, and the co-signer counts a review
+                    // stopped meanwhile against ORPHANED_REVIEWS until it has
                     (bundles.reviewCosign(
                       req,
                       {

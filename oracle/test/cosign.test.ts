@@ -4,6 +4,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import pg from "pg";
 import { HttpRequestError, getAddress, toFunctionSelector } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type LocalAccount } from "viem/accounts";
 import {
@@ -26,9 +27,12 @@ import { DEVICE_SYNC_WAIT_MS, MemoryDeviceDirectory, type DeviceInfo } from "../
 import { reviewCosign, type CosignDomain, type CosignRequest, type ReviewRequest } from "../src/quorum/cosign.ts";
 import { Cosigner, type CosignAnswer, type CosignAsker } from "../src/quorum/cosigner.ts";
 import { MIGRATIONS, SqliteStorage } from "../src/storage/sqlite.ts";
+import { PG_MIGRATIONS, PostgresStorage } from "../src/storage/postgres.ts";
+import type { SqlStorage } from "../src/storage/sql-storage.ts";
 import { ORACLE_KEY, PEER_KEY, HardhatNode, artifact, deploy, type Deployment } from "./chain-harness.ts";
 import { deviceInfo, electricity, makeDevice, sdkCalculator, testNode } from "./fixtures.ts";
 import { tempDir } from "./helpers.ts";
+import { postgresMissing, startPostgres, type PostgresServer } from "./postgres-harness.ts";
 
 /**
  * The co-signer's review of another node's header and bundle (quorum/cosign.ts), driven directly:
@@ -140,8 +144,8 @@ describe("Cosigner: what a stateless review cannot see", () => {
   const otherChain: Domain = { chainId: 11155111, verifyingContract: domain.verifyingContract };
   const idOn = (d: Domain, req: CosignRequest) => hashBatchHeader(headerFromJson(req.header), d);
 
-  /** A co-signer on a database of its own; counts device look-ups and reviews. */
-  function cosigner(
+  /** A co-signer on a database of its own (or `storage`); counts device look-ups and reviews. */
+  function cosigner<S extends SqlStorage = SqliteStorage>(
     opts: {
       originals?: Map<Hex, CosignRequest>;
       bundles?: Map<string, string>;
@@ -154,6 +158,8 @@ describe("Cosigner: what a stateless review cannot see", () => {
       domain?: { chainId: number; verifyingContract: `0x${string}` };
       /** its database file; one of its own unless given */
       path?: string;
+      /** its storage, opened by the caller (another driver than SQLite); `path` unless given */
+      storage?: S;
       /** the OracleSet's answer (`LEAD` alone is active unless given); null: none to ask */
       isActiveOracle?: ((a: `0x${string}`) => Promise<boolean>) | null;
       /** the limits of reviews whose requesters have gone (`ORPHANED_REVIEWS` unless given) */
@@ -162,7 +168,9 @@ describe("Cosigner: what a stateless review cannot see", () => {
       lookup?: (id: string) => Promise<DeviceInfo | null>;
     } = {},
   ) {
-    const storage = new SqliteStorage(opts.path ?? join(tmp.dir, `${Math.random()}.db`));
+    // S is SqliteStorage unless `storage` is given
+    const storage =
+      opts.storage ?? (new SqliteStorage(opts.path ?? join(tmp.dir, `${Math.random()}.db`)) as SqlStorage as S);
     const directory = new MemoryDeviceDirectory([deviceInfo(meter)]);
     const calls = { lookups: 0, reviews: 0, bundleReads: 0 };
     const c = new Cosigner({
@@ -207,6 +215,9 @@ describe("Cosigner: what a stateless review cannot see", () => {
       },
       get orphaned() {
         return c.orphaned;
+      },
+      get stopped() {
+        return c.stopped;
       },
     };
     return { c: asLead, storage, calls };
@@ -287,12 +298,8 @@ describe("Cosigner: what a stateless review cannot see", () => {
 
   test("a database from before co-sign records named their registry (SQLite schema 8) opens at the current schema, and its record keeps refusing a conflicting header on every registry, saying so; the same header again is signed; once released, the new registry's header is", async () => {
     const path = join(tmp.dir, "schema-8.db");
-    // the node's schema taken back to 8 (MIGRATION_9 added the registry columns)
-    new SqliteStorage(path).close();
-    const old = new DatabaseSync(path);
-    old.exec(
-      "ALTER TABLE cosigned DROP COLUMN chain_id; ALTER TABLE cosigned DROP COLUMN registry; PRAGMA user_version = 8",
-    );
+    // a database as a node of schema 8 made it (MIGRATION_9 added the registry columns)
+    const old = sqliteAtSchema(path, 8);
     // the record schema 8's co-signer made when it signed `full` for registry A, as it wrote it
     const full = request([low, high], period);
     const h = headerFromJson(full.header);
@@ -432,74 +439,159 @@ describe("Cosigner: what a stateless review cannot see", () => {
     storage.close();
   });
 
-  test("a correction co-signed before records held reading keys (SQLite schema 9) has them read from its bundle before another correction of the original is signed: one with a reading of the same (deviceId, seq) is refused 409 naming it; while that bundle cannot be read, 503 and nothing recorded", async () => {
-    const original = request([low, high], period);
-    const originalId = idOf(original);
-    const originals = new Map([[originalId, original]]);
-    const bundles = new Map([[headerFromJson(original.header).bundleCid, original.bundle]]);
-    const seq = meter.seq + 2_000;
-    const before = request([electricity(meter, { ts: T0 + 60, seq })], period, originalId);
-    const after = request([electricity(meter, { ts: T0 + 61, seq })], period, originalId);
-    const h = headerFromJson(before.header);
-    const digests = JSON.stringify([JSON.parse(before.bundle).readings[0].digest]);
-    // a database taken back to schema 9, with the record its co-signer made when it signed `before`
-    const path = join(tmp.dir, "schema-9.db");
-    new SqliteStorage(path).close();
-    const old = new DatabaseSync(path);
-    old.exec("PRAGMA user_version = 9");
-    old
-      .prepare(
-        `INSERT INTO cosigned (attestation_id, facility_id, period_start, period_end, correction_of, bundle_cid, digests, signed_at_ms, chain_id, registry) VALUES (?,?,?,?,?,?,?,?,?,?)`,
-      )
-      .run(
-        idOf(before),
-        h.facilityId,
-        period.start,
-        period.end,
-        originalId,
-        h.bundleCid,
-        digests,
-        1_000,
-        31337,
-        domain.verifyingContract,
-      );
-    old.close();
-    const blind = cosigner({ path, originals, bundles });
-    assert.equal(
-      Number((blind.storage.db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version),
-      MIGRATIONS.length,
-    );
-    assert.equal(
-      (blind.storage.db.prepare("SELECT digests FROM cosigned").get() as { digests: string }).digests,
-      `{"digests":${digests},"keys":null}`,
-      "rewritten, its keys unknown",
-    );
-    assert.equal(blind.storage.getCosign(idOf(before))?.keys, undefined);
-    refused(
-      await blind.c.cosign(after),
-      503,
-      new RegExp(
-        `co-signed correction ${idOf(before)} of ${originalId} before its co-sign records held each reading's \\(deviceId, seq\\), and reads them from its bundle ${h.bundleCid} .*which its content store does not hold: retry once the bundle is pinned here`,
-      ),
-    );
-    assert.equal(blind.storage.getCosign(idOf(after)), null, "nothing recorded");
-    blind.storage.close();
-    // the bundle pinned here: its keys read and kept, and the correction with the same reading refused
-    bundles.set(h.bundleCid, before.bundle);
-    const { c, storage, calls } = cosigner({ path, originals, bundles });
-    refused(
-      await c.cosign(after),
-      409,
-      new RegExp(
-        `already co-signed correction ${idOf(before)} of ${originalId}, which holds reading m2#${seq} \\(deviceId m2, seq ${seq}\\) too, with digest`,
-      ),
-    );
-    assert.deepEqual(storage.getCosign(idOf(before))?.keys, [`m2#${seq}`]);
-    const reads = calls.bundleReads;
-    refused(await c.cosign(after), 409, new RegExp(`m2#${seq}`));
-    assert.equal(calls.bundleReads, reads + 1, "the original's bundle alone: the keys are read once");
-    storage.close();
+  /**
+   * A database as a node from before co-sign records held reading keys made it (SQLite schema 9,
+   * PostgreSQL 5: their migrations alone, on an empty database), holding `row`, a record its
+   * co-signer wrote (attestation id, facility, period start and end, correctionOf, CID, digests,
+   * signed at, chain id, registry). `open` opens it as this node does (migrating it); `stored`
+   * reads its schema version and each record's `digests` and `reading_keys` as they are stored.
+   */
+  const readingsOf = (r: Record<string, unknown>) => ({
+    attestation_id: r.attestation_id,
+    digests: r.digests,
+    reading_keys: r.reading_keys,
   });
+  const oldDatabases: {
+    name: string;
+    skip: string | false;
+    make: (
+      name: string,
+      row: (string | number)[],
+    ) => Promise<{
+      open: () => SqlStorage;
+      stored: () => Promise<{ version: number; rows: Record<string, unknown>[] }>;
+    }>;
+  }[] = [
+    {
+      name: "SQLite schema 9",
+      skip: false,
+      make: async (name, row) => {
+        const path = join(tmp.dir, `${name}.db`);
+        const old = sqliteAtSchema(path, 9);
+        old
+          .prepare(
+            `INSERT INTO cosigned (attestation_id, facility_id, period_start, period_end, correction_of, bundle_cid, digests, signed_at_ms, chain_id, registry) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+          )
+          .run(...row);
+        old.close();
+        return {
+          open: () => new SqliteStorage(path),
+          stored: async () => {
+            const db = new DatabaseSync(path, { readOnly: true });
+            try {
+              return {
+                version: Number((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version),
+                rows: db.prepare(`SELECT * FROM cosigned ORDER BY signed_at_ms`).all().map(readingsOf),
+              };
+            } finally {
+              db.close();
+            }
+          },
+        };
+      },
+    },
+    {
+      name: "PostgreSQL schema 5",
+      skip: postgresMissing ?? false,
+      make: async (_name, row) => {
+        pgServer ??= startPostgres();
+        const url = await (await pgServer).createDatabase();
+        await postgresAtSchema(
+          url,
+          5,
+          `INSERT INTO cosigned (attestation_id, facility_id, period_start, period_end, correction_of, bundle_cid, digests, signed_at_ms, chain_id, registry) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+          row,
+        );
+        return {
+          open: () => new PostgresStorage(url),
+          stored: async () => {
+            const client = new pg.Client({ connectionString: url });
+            await client.connect();
+            try {
+              const version = (await client.query<{ version: number }>("SELECT version FROM carbonproof_schema")).rows;
+              const rows = await client.query(`SELECT * FROM cosigned ORDER BY signed_at_ms`);
+              return { version: version.length === 1 ? version[0]!.version : NaN, rows: rows.rows.map(readingsOf) };
+            } finally {
+              await client.end();
+            }
+          },
+        };
+      },
+    },
+  ];
+
+  for (const old of oldDatabases)
+    test(
+      `a correction co-signed before records held reading keys (${old.name}) opens at the current schema with its \`digests\` unchanged, byte for byte (its keys unknown: NULL in a column of their own), and has them read from its bundle before another correction of the original is signed: one with a reading of the same (deviceId, seq) is refused 409 naming it; while that bundle cannot be read, 503 and nothing recorded; a correction signed after is stored with \`digests\` an array too, as a node from before reads it`,
+      { skip: old.skip },
+      async () => {
+        const original = request([low, high], period);
+        const originalId = idOf(original);
+        const originals = new Map([[originalId, original]]);
+        const bundles = new Map([[headerFromJson(original.header).bundleCid, original.bundle]]);
+        const seq = meter.seq + 2_000;
+        const before = request([electricity(meter, { ts: T0 + 60, seq })], period, originalId);
+        const after = request([electricity(meter, { ts: T0 + 61, seq })], period, originalId);
+        const h = headerFromJson(before.header);
+        const digestsOf = (r: CosignRequest) =>
+          JSON.stringify((JSON.parse(r.bundle) as { readings: { digest: string }[] }).readings.map((x) => x.digest));
+        const digests = digestsOf(before);
+        // the record the old node's co-signer made when it signed `before`
+        const db = await old.make(`keys-${old.name.replace(/ /g, "-")}`, [
+          idOf(before),
+          h.facilityId,
+          period.start,
+          period.end,
+          originalId,
+          h.bundleCid,
+          digests,
+          1_000,
+          31337,
+          domain.verifyingContract,
+        ]);
+        const blind = cosigner({ storage: db.open(), originals, bundles });
+        const opened = await db.stored();
+        assert.equal(opened.version, old.name.startsWith("SQLite") ? MIGRATIONS.length : PG_MIGRATIONS.length);
+        assert.deepEqual(
+          opened.rows,
+          [{ attestation_id: idOf(before), digests, reading_keys: null }],
+          "its digests as they were (a node from before reads them), its keys unknown",
+        );
+        assert.equal(blind.storage.getCosign(idOf(before))?.keys, undefined);
+        refused(
+          await blind.c.cosign(after),
+          503,
+          new RegExp(
+            `co-signed correction ${idOf(before)} of ${originalId} before its co-sign records held each reading's \\(deviceId, seq\\), and reads them from its bundle ${h.bundleCid} .*which its content store does not hold: retry once the bundle is pinned here`,
+          ),
+        );
+        assert.equal(blind.storage.getCosign(idOf(after)), null, "nothing recorded");
+        blind.storage.close();
+        // the bundle pinned here: its keys read and kept, and the correction with the same reading refused
+        bundles.set(h.bundleCid, before.bundle);
+        const { c, storage, calls } = cosigner({ storage: db.open(), originals, bundles });
+        refused(
+          await c.cosign(after),
+          409,
+          new RegExp(
+            `already co-signed correction ${idOf(before)} of ${originalId}, which holds reading m2#${seq} \\(deviceId m2, seq ${seq}\\) too, with digest`,
+          ),
+        );
+        assert.deepEqual(storage.getCosign(idOf(before))?.keys, [`m2#${seq}`]);
+        const reads = calls.bundleReads;
+        refused(await c.cosign(after), 409, new RegExp(`m2#${seq}`));
+        assert.equal(calls.bundleReads, reads + 1, "the original's bundle alone: the keys are read once");
+        // another late reading: signed, and recorded as the old record is, its keys beside
+        const other = request([electricity(meter, { ts: T0 + 62 })], period, originalId);
+        signed(await c.cosign(other));
+        storage.close();
+        const otherKey = `m2#${(JSON.parse(other.bundle) as { readings: { envelope: Envelope }[] }).readings[0]!.envelope.reading.seq}`;
+        assert.deepEqual((await db.stored()).rows, [
+          { attestation_id: idOf(before), digests, reading_keys: JSON.stringify([`m2#${seq}`]) },
+          { attestation_id: idOf(other), digests: digestsOf(other), reading_keys: JSON.stringify([otherKey]) },
+        ]);
+      },
+    );
 
   test("a 503 quoting a failed device look-up (viem's error, naming the RPC node's URL with the API key in its path) names the node by scheme, host and port only", async () => {
     const key = "k3y-0f-th3-rpc-pr0v1d3r";
@@ -662,7 +754,7 @@ describe("Cosigner: what a stateless review cannot see", () => {
     storage.close();
   });
 
-  test("past its bounds a review whose requesters have all gone is stopped (at once with no room for another, orphans.max; after orphans.runMs otherwise): it records nothing and leaves no entry; the same request again is signed", async () => {
+  test("past its bounds a review whose requesters have all gone is stopped (at once with no room for another, orphans.max; after orphans.runMs otherwise): it leaves no entry, and records nothing, its running step ended; the same request again is signed", async () => {
     // the full review (after decoding and the device look-up) held until the test lets it go; like
     // the bundle worker's, it does not stop part-way: it answers as if nothing happened
     let letGo!: () => void;
@@ -690,13 +782,13 @@ describe("Cosigner: what a stateless review cannot see", () => {
     b.abort(new Error("requester b closed its request"));
     await assert.rejects(answers[1]!, /requester b closed/);
     assert.equal(seen[0]!.aborted, true, "the last one gone, no room to run on: the review is stopped");
-    assert.equal(c.inFlight, 0, "and its entry dropped at once");
-    // the same request meanwhile starts a review of its own rather than waiting on the stopped one
-    const again = c.cosign(req);
+    assert.deepEqual([c.inFlight, c.stopped], [0, 1], "its entry dropped at once; its step runs on");
     letGo(); // the stopped review's step ends, with an answer nobody wants
-    signed(await again);
+    await waitUntil(() => c.stopped === 0, "the stopped review's step ended");
+    assert.equal(storage.getCosign(idOf(req)), null, "no co-sign recorded by the stopped review");
+    // the same request again: a review of its own
+    signed(await c.cosign(req));
     assert.equal(calls.reviews, 2 + 2, "a review of its own");
-    await new Promise((r) => setTimeout(r, 50));
     assert.equal(c.inFlight, 0);
     assert.ok(storage.getCosign(idOf(req)), "recorded by the review that was wanted");
     // a review that ran on past orphans.runMs is stopped and records nothing
@@ -716,12 +808,70 @@ describe("Cosigner: what a stateless review cannot see", () => {
     await assert.rejects(stopped, /closed/);
     assert.deepEqual([fresh.c.inFlight, fresh.c.orphaned], [1, 1], "running on");
     await waitUntil(() => fresh.c.inFlight === 0, "the review stopped at orphans.runMs");
-    await new Promise((r) => setTimeout(r, 50)); // the stopped review reaches its next step
+    await waitUntil(() => fresh.c.stopped === 0, "the stopped review reaching its next step");
     assert.equal(fresh.c.orphaned, 0);
     assert.equal(fresh.storage.getCosign(idOf(req)), null, "no co-sign recorded by the stopped review");
     // an alternative for the period is still signed: nothing holds it
     signed(await fresh.c.cosign(request([low, high], period)));
     fresh.storage.close();
+    storage.close();
+  });
+
+  test("a review stopped counts against orphans.max until its running step (the bundle worker's, which takes no signal) has ended: while more reviews than that work with nobody waiting, a request that would start one is answered 503 COSIGN_RETRY_LATER and starts none, so sending and closing requests in a loop queues no work; a request meanwhile within the bound starts a review of its own rather than wait on a stopped one", async () => {
+    // every full review held until the test lets it go, its signal ignored: a step on the bundle worker
+    const held: (() => void)[] = [];
+    const { c, storage, calls } = cosigner({
+      orphans: { max: 1, runMs: 100 },
+      beforeReview: async (r) => {
+        if (r.stage === "decode") return;
+        await new Promise<void>((go) => held.push(go));
+      },
+    });
+    const req = request([low], period);
+    const other = request([electricity(meter, { ts: T0 + 4000 })], { start: T0 + 3600, end: T0 + 7200 });
+    /** `r` asked for, its full review started (the `n`th held), then its requester gone */
+    const sendAndClose = async (r: CosignRequest, n: number) => {
+      const gone = new AbortController();
+      const answer = c.cosign(r, gone.signal);
+      await waitUntil(() => held.length === n, `full review ${n} under way`);
+      gone.abort(new Error("the requester closed its request"));
+      await assert.rejects(answer, /the requester closed/);
+    };
+    await sendAndClose(req, 1);
+    assert.deepEqual([c.orphaned, c.stopped], [1, 0], "running on");
+    await waitUntil(() => c.stopped === 1, "the review stopped at orphans.runMs");
+    assert.deepEqual([c.inFlight, c.orphaned], [0, 0]);
+    // one review works with nobody waiting (its step, held): within the bound, the same request
+    // starts a review of its own, and its requester goes too: stopped at once, no room
+    await sendAndClose(req, 2);
+    assert.deepEqual([c.inFlight, c.orphaned, c.stopped], [0, 0, 2]);
+    // over the bound: the loop goes on, and each request is answered at once, starting nothing
+    const reviews = calls.reviews;
+    for (let i = 0; i < 5; i++)
+      for (const r of [req, other]) {
+        // a review started would be held: its requester gives up, failing the test
+        const gone = new AbortController();
+        const wait = setTimeout(() => gone.abort(new Error("no answer within 2 s: a review was started")), 2_000);
+        const answer = await c.cosign(r, gone.signal).finally(() => clearTimeout(wait));
+        refused(
+          answer,
+          503,
+          /finishing 2 co-sign reviews whose requesters have all gone \(0 running on for a retry, 2 stopped and ending their step; at most 1 work with nobody waiting\).*: retry later/,
+        );
+        assert.equal((answer as { error: string }).error, "COSIGN_RETRY_LATER");
+      }
+    assert.deepEqual([calls.reviews, held.length, c.inFlight], [reviews, 2, 0], "no review started, no step queued");
+    // the steps end: nothing recorded by either, and the request is reviewed again
+    held[0]!();
+    await waitUntil(() => c.stopped === 1, "the first stopped step ended");
+    held[1]!();
+    await waitUntil(() => c.stopped === 0, "the second stopped step ended");
+    assert.equal(storage.getCosign(idOf(req)), null, "no co-sign recorded by a stopped review");
+    const again = c.cosign(req);
+    await waitUntil(() => held.length === 3, "the review of the request again");
+    held[2]!();
+    signed(await again);
+    assert.ok(storage.getCosign(idOf(req)), "recorded by the review that was wanted");
     storage.close();
   });
 
@@ -1264,6 +1414,46 @@ describe("POST /v1/quorum/cosign for an active node of its registry (Hardhat)", 
 });
 
 /** Polls `ok` every few ms until it holds (at most 10 s). */
+/** The PostgreSQL server of the tests that need one, started by the first (postgres-harness.ts). */
+let pgServer: Promise<PostgresServer> | null = null;
+after(async () => {
+  if (pgServer) await (await pgServer).stop();
+});
+
+/**
+ * A SQLite database at `path` as a node of schema `version` made it: the first `version`
+ * migrations run on an empty file, no later one (the current schema with a later migration's
+ * columns dropped is not one: run again on it, a later migration may fail, as an ADD COLUMN does).
+ * MIGRATION_3 and MIGRATION_5 name functions of the node's, never called on an empty database.
+ */
+function sqliteAtSchema(path: string, version: number): DatabaseSync {
+  const db = new DatabaseSync(path);
+  for (const fn of ["carbonproof_digest_key", "carbonproof_legacy_abandoned_at", "carbonproof_legacy_abandoned_error"])
+    db.function(fn, { varargs: true }, () => {
+      throw new Error(`${fn} called: a new database has no rows to migrate`);
+    });
+  for (const sql of MIGRATIONS.slice(0, version)) db.exec(sql);
+  db.exec(`PRAGMA user_version = ${version}`);
+  return db;
+}
+
+/**
+ * A PostgreSQL database at `url` as a node of schema `version` made it (its first `version`
+ * migrations alone, as `sqliteAtSchema`), then `sql` run on it with `args`.
+ */
+async function postgresAtSchema(url: string, version: number, sql: string, args: unknown[]): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const m of PG_MIGRATIONS.slice(0, version)) await client.query(m);
+    await client.query(`CREATE TABLE carbonproof_schema (version INTEGER NOT NULL)`);
+    await client.query(`INSERT INTO carbonproof_schema (version) VALUES ($1)`, [version]);
+    await client.query(sql, args);
+  } finally {
+    await client.end();
+  }
+}
+
 async function waitUntil(ok: () => boolean, what: string): Promise<void> {
   const end = Date.now() + 10_000;
   while (!ok()) {

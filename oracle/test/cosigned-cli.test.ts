@@ -14,8 +14,8 @@ import { idToBytes32, readingDigestHex } from "../../sdk/src/index.ts";
 import { freePort } from "../../sdk/src/test/ports.ts";
 import { headerFromJson } from "../src/batch/bundle.ts";
 import { SdkCalculator } from "../src/compute/sdk.ts";
-import { PostgresStorage } from "../src/storage/postgres.ts";
-import { SqliteStorage } from "../src/storage/sqlite.ts";
+import { PG_MIGRATIONS, PostgresStorage } from "../src/storage/postgres.ts";
+import { MIGRATIONS, SqliteStorage } from "../src/storage/sqlite.ts";
 import type { SqlStorage } from "../src/storage/sql-storage.ts";
 import type { CosignRecord, CosignRegistry } from "../src/storage/types.ts";
 import { chainTestNode, deploy, HardhatNode, readingPoster, waitForConfirmed } from "./chain-harness.ts";
@@ -67,13 +67,13 @@ const drivers: {
   name: string;
   skip: string | false;
   /**
-   * A node's config and database; `toOldSchema` runs `sql` on the database, made by `open`, then
-   * sets its schema version back to the one before co-sign records named their registry (SQLite 8,
-   * PostgreSQL 4).
+   * A node's config and database; `atOldSchema` makes the database as a node from before co-sign
+   * records named their registry did (SQLite schema 8, PostgreSQL 4: those migrations alone, on
+   * the empty database, none after; `open` migrates it), then runs `sql` on it.
    */
   setUp: (
     name: string,
-  ) => Promise<{ file: string; open: () => Promise<SqlStorage>; toOldSchema: (sql: string) => Promise<void> }>;
+  ) => Promise<{ file: string; open: () => Promise<SqlStorage>; atOldSchema: (sql: string) => Promise<void> }>;
 }[] = [
   {
     name: "SQLite",
@@ -84,10 +84,20 @@ const drivers: {
       return {
         file,
         open: async () => new SqliteStorage(path),
-        toOldSchema: async (sql) => {
+        atOldSchema: async (sql) => {
           const db = new DatabaseSync(path);
           try {
-            db.exec(`${sql}; PRAGMA user_version = 8`);
+            // named by MIGRATION_3 and MIGRATION_5, never called on an empty database
+            for (const fn of [
+              "carbonproof_digest_key",
+              "carbonproof_legacy_abandoned_at",
+              "carbonproof_legacy_abandoned_error",
+            ])
+              db.function(fn, { varargs: true }, () => {
+                throw new Error(`${fn} called: a new database has no rows to migrate`);
+              });
+            for (const m of MIGRATIONS.slice(0, 8)) db.exec(m);
+            db.exec(`PRAGMA user_version = 8; ${sql}`);
           } finally {
             db.close();
           }
@@ -105,11 +115,14 @@ const drivers: {
       return {
         file,
         open: async () => new PostgresStorage(url),
-        toOldSchema: async (sql) => {
+        atOldSchema: async (sql) => {
           const client = new pg.Client({ connectionString: url });
           await client.connect();
           try {
-            await client.query(`${sql}; UPDATE carbonproof_schema SET version = 4`);
+            for (const m of PG_MIGRATIONS.slice(0, 4)) await client.query(m);
+            await client.query(
+              `CREATE TABLE carbonproof_schema (version INTEGER NOT NULL); INSERT INTO carbonproof_schema (version) VALUES (4); ${sql}`,
+            );
           } finally {
             await client.end();
           }
@@ -186,7 +199,7 @@ for (const driver of drivers)
       );
       assert.match(
         out.stderr,
-        /add --force, which releases them unchecked \(a header found attested never is\); nothing released/,
+        /--force releases them unchecked \(a header found attested never is\); nothing released/,
       );
       assert.equal((await held()).length, 4);
     });
@@ -253,10 +266,8 @@ for (const driver of drivers)
 
     test("a database from before co-sign records named their registry (SQLite schema 8, PostgreSQL 4) opens at the current schema: its record still refuses a conflicting header for any registry, and lists as holding on every registry (JSON: registry null); a new record names its own", async () => {
       const old = await driver.setUp(`cli-${driver.name.toLowerCase()}-schema-8`);
-      (await old.open()).close();
-      // the node's schema taken back, and a record as the co-signer wrote it then
-      await old.toOldSchema(`ALTER TABLE cosigned DROP COLUMN chain_id; ALTER TABLE cosigned DROP COLUMN registry;
-        INSERT INTO cosigned (attestation_id, facility_id, period_start, period_end, correction_of, bundle_cid, digests, signed_at_ms)
+      // the database as the node made it then, and a record as its co-signer wrote it
+      await old.atOldSchema(`INSERT INTO cosigned (attestation_id, facility_id, period_start, period_end, correction_of, bundle_cid, digests, signed_at_ms)
         VALUES ('${hex32(20)}', '${idToBytes32("ktda-a")}', 3600, 7200, '${ZERO}', 'bafkrei20', '[]', 1020)`);
       const s = await old.open();
       try {
@@ -481,7 +492,7 @@ describe("cosigned release against the AttestationRegistry (Hardhat)", { timeout
     assert.match(
       refused.stderr,
       new RegExp(
-        `cannot check that 1 of the 2 headers is not attested on-chain \\(the header ${hex32(32)}: it was co-signed for the registry ${registry.address} on chain 5, and this node's chain\\.chainId is 31337\\): .*that it is not attested, add --force, which releases it unchecked \\(a header found attested never is\\); nothing released`,
+        `cannot check that 1 of the 2 headers is not attested on-chain \\(the header ${hex32(32)}: it was co-signed for the registry ${registry.address} on chain 5, and this node's chain\\.chainId is 31337\\): .*that it is not attested, --force releases it unchecked \\(a header found attested never is\\); nothing released`,
       ),
     );
     const forced = await release(String(later), "--registry", "all", "--force", "--yes");
@@ -602,7 +613,7 @@ describe("cosigned release against the AttestationRegistry (Hardhat)", { timeout
     assert.match(
       other.stderr,
       new RegExp(
-        `cannot check that the header is not attested on-chain \\(the header ${hex32(9)}: it was co-signed for the registry ${registry.address} on chain 5, and this node's chain\\.chainId is 31337\\): .* add --force, .*; nothing released`,
+        `cannot check that the header is not attested on-chain \\(the header ${hex32(9)}: it was co-signed for the registry ${registry.address} on chain 5, and this node's chain\\.chainId is 31337\\): .* --force releases it unchecked .*; nothing released`,
       ),
     );
     const forced = await release(

@@ -48,13 +48,16 @@ export const MAX_COSIGN_DEVICES = 10_000;
 /**
  * Reviews whose requesters have all gone (the lead's request timed out: `quorum.timeoutMs`) run
  * on, so that a review longer than the lead's timeout is not started afresh, and cut short, at
- * each of its retries: `max` of them at once (a review past that is stopped when its last
- * requester goes: each holds its bundle's text, and they share the one bundle worker), each for
- * at most `runMs` after its last requester went (a request for it again takes it back). The
- * answer of one that ends with no requester is kept `keepMs` for the retry (a 503 "retry later"
- * for the first request only; a signature or a 409 only while the co-sign records still say so).
- * The lead retries a failed co-sign step with backoff, at most `batching.retryMaxMs` (60 s by
- * default) after its request timed out.
+ * each of its retries, each for at most `runMs` after its last requester went (a request for it
+ * again takes it back). `max`: reviews working with nobody waiting, those running on and those
+ * stopped whose step still runs (a step on the bundle worker runs to its end; each holds its
+ * bundle's text, and they share the one bundle worker). A review whose last requester goes while
+ * `max` work so is stopped; while more than `max` do, a request that would start a review is
+ * answered 503 (retry later) until their steps end, so that sending and closing requests cannot
+ * queue work faster than it ends. The answer of one that ends with no requester is kept `keepMs`
+ * for the retry (a 503 "retry later" for the first request only; a signature or a 409 only while
+ * the co-sign records still say so). The lead retries a failed co-sign step with backoff, at most
+ * `batching.retryMaxMs` (60 s by default) after its request timed out.
  */
 export const ORPHANED_REVIEWS = { max: 2, runMs: 10 * 60_000, keepMs: 5 * 60_000 } as const;
 
@@ -125,13 +128,15 @@ const no = (answer: CosignAnswer): Outcome => ({ answer, record: null });
 
 /**
  * A review in flight: its outcome, shared by its requesters (`waiting`), and how to stop it.
- * `orphaned`: while none waits, the timer that stops it (`ORPHANED_REVIEWS.runMs`).
+ * `orphaned`: while none waits, the timer that stops it (`ORPHANED_REVIEWS.runMs`); `stopped`:
+ * stopped, its step still running until `ended`.
  */
 type Review = {
   outcome: Promise<Outcome>;
   stop: AbortController;
   waiting: number;
   orphaned: ReturnType<typeof setTimeout> | null;
+  stopped: boolean;
   ended: boolean;
 };
 
@@ -218,7 +223,10 @@ const firstLine = (err: unknown) => (err instanceof Error ? err.message : String
  *   its own checks of the lead. A review past those bounds is stopped between its steps (and
  *   inside those that take a signal), its entry dropped at once so that the same request later
  *   starts a review of its own, and it never records a co-sign: the record is taken only after a
- *   last check that it was not stopped.
+ *   last check that it was not stopped. A step that takes no signal (the bundle worker's) runs to
+ *   its end: until it does, the stopped review counts against the bound, and while more reviews
+ *   than that work with nobody waiting no other is started (503), so a requester that sends and
+ *   closes requests in a loop queues no work.
  * - **Answers name no secret.** Every answer's text is scrubbed (`scrub`, `scrubUrls`): an error
  *   quoted in a 503 may hold the URL of this node's RPC provider, with its key.
  */
@@ -229,6 +237,8 @@ export class Cosigner {
   readonly #limits: { max: number; runMs: number; keepMs: number };
   /** reviews running on with no requester */
   #orphans = 0;
+  /** reviews stopped whose step still runs (a step on the bundle worker runs to its end) */
+  #stopped = 0;
 
   constructor(deps: CosignerDeps) {
     this.#deps = deps;
@@ -302,8 +312,27 @@ export class Cosigner {
     const key = `${cid} ${headerToJson(header)}`;
     const kept = this.#takeKept(key);
     if (kept) return kept;
-    const review = this.#inFlight.get(key) ?? this.#start(key, req, header, ids);
-    return this.#wait(key, review, signal);
+    const running = this.#inFlight.get(key);
+    if (running) return this.#wait(key, running, signal);
+    const busy = this.#busy();
+    if (busy) return busy;
+    return this.#wait(key, this.#start(key, req, header, ids), signal);
+  }
+
+  /**
+   * Why no review is started now, or null: more than `max` reviews work with nobody waiting (a
+   * review stopped counts until its step ends), which happens when requesters leave faster than
+   * those steps end (a step on the bundle worker cannot be cut short).
+   */
+  #busy(): CosignAnswer | null {
+    const { max } = this.#limits;
+    const working = this.#orphans + this.#stopped;
+    if (working <= max) return null;
+    return refuse(
+      503,
+      "COSIGN_RETRY_LATER",
+      `this node is finishing ${working} co-sign reviews whose requesters have all gone (${this.#orphans} running on for a retry, ${this.#stopped} stopped and ending their step; at most ${max} work with nobody waiting) and starts no other review until they are fewer: retry later`,
+    );
   }
 
   /** Why this node does not co-sign `header`'s period (empty, or not ended `graceS` ago), or null. */
@@ -329,10 +358,11 @@ export class Cosigner {
   #start(key: string, req: CosignRequest, header: BatchHeader, ids: string[]): Review {
     const stop = new AbortController();
     // `outcome` is set below, before anything reads it
-    const review: Review = { outcome: null!, stop, waiting: 0, orphaned: null, ended: false };
+    const review: Review = { outcome: null!, stop, waiting: 0, orphaned: null, stopped: false, ended: false };
     const end = () => {
       review.ended = true;
       this.#unorphan(review);
+      if (review.stopped) this.#stopped--; // its step has ended
       // a stopped review's entry was dropped when it stopped, and may be another's now
       const current = this.#inFlight.get(key) === review;
       if (current) this.#inFlight.delete(key);
@@ -390,15 +420,17 @@ export class Cosigner {
 
   /**
    * `review`, left by its last requester, runs on for the retry (the lead's request timed out,
-   * its next one comes within its backoff), unless `max` orphans run already or its time runs
-   * out: then it is stopped, its entry dropped at once (a request arriving later starts a review
-   * of its own rather than wait on a stopped one), and it records nothing.
+   * its next one comes within its backoff), unless `max` reviews work already with no requester
+   * (running on, or stopped and ending their step) or its time runs out: then it is stopped, its
+   * entry dropped at once (a request arriving later starts a review of its own rather than wait
+   * on a stopped one), and it records nothing.
    */
   #orphan(key: string, review: Review): void {
     if (review.ended) return;
     const { max, runMs } = this.#limits;
-    if (this.#orphans >= max)
-      return this.#stop(key, review, `${this.#orphans} reviews run on already with no requester (at most ${max})`);
+    const working = this.#orphans + this.#stopped;
+    if (working >= max)
+      return this.#stop(key, review, `${working} reviews work already with no requester (at most ${max})`);
     this.#orphans++;
     review.orphaned = setTimeout(() => {
       this.#unorphan(review);
@@ -414,8 +446,13 @@ export class Cosigner {
     this.#orphans--;
   }
 
+  /** Stops `review`; it counts as `#stopped` until its running step ends (`#start`'s `end`). */
   #stop(key: string, review: Review, why: string): void {
     if (this.#inFlight.get(key) === review) this.#inFlight.delete(key);
+    if (!review.stopped) {
+      review.stopped = true;
+      this.#stopped++;
+    }
     review.stop.abort(new Error(`co-sign review stopped: every requester has gone and ${why}`));
   }
 
@@ -475,6 +512,11 @@ export class Cosigner {
   /** Reviews running on with no requester (for tests). */
   get orphaned(): number {
     return this.#orphans;
+  }
+
+  /** Reviews stopped whose step has not ended yet (for tests). */
+  get stopped(): number {
+    return this.#stopped;
   }
 
   /** The review of a request that passed `#answer`'s checks; `ids`: its bundle's device ids. */

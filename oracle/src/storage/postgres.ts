@@ -183,10 +183,11 @@ CREATE INDEX cosigned_correction_of ON cosigned(correction_of);
 ALTER TABLE cosigned ADD COLUMN chain_id BIGINT;
 ALTER TABLE cosigned ADD COLUMN registry TEXT COLLATE "C";
 `,
-  // each co-signed correction's readings as {"digests":[…],"keys":[…]}, keys null in earlier records (SQLite's MIGRATION_10)
+  // each co-signed correction's readings' deviceId#seq, a JSON array; NULL (unknown) in earlier
+  // records (SQLite's MIGRATION_10): a column added, no row rewritten or parsed inside the
+  // migration's transaction, `digests` left the array a node of schema 5 reads
   `
-UPDATE cosigned SET digests = json_build_object('digests', digests::json, 'keys', NULL)::text
-WHERE json_typeof(digests::json) = 'array';
+ALTER TABLE cosigned ADD COLUMN reading_keys TEXT;
 `,
 ];
 

@@ -1010,7 +1010,7 @@ export class SqlStorage implements Storage {
         const found = this.checkCosign(c);
         if (found.outcome !== "recorded") return found;
         this.sql.run(
-          `INSERT INTO cosigned (attestation_id, facility_id, period_start, period_end, correction_of, bundle_cid, digests, signed_at_ms, chain_id, registry) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+          `INSERT INTO cosigned (attestation_id, facility_id, period_start, period_end, correction_of, bundle_cid, digests, reading_keys, signed_at_ms, chain_id, registry) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
           [
             c.attestationId,
             c.facilityId,
@@ -1018,7 +1018,8 @@ export class SqlStorage implements Storage {
             c.periodEnd,
             c.correctionOf,
             c.bundleCid,
-            cosignReadings(c),
+            JSON.stringify(c.digests),
+            c.keys ? JSON.stringify(c.keys) : null,
             c.signedAtMs,
             c.registry?.chainId ?? null,
             c.registry?.address.toLowerCase() ?? null,
@@ -1070,11 +1071,8 @@ export class SqlStorage implements Storage {
     });
   }
   cosignsWithoutKeys(correctionOf: string): CosignRecord[] {
-    // a correction's readings are stored as {"digests":[…],"keys":[…]}, keys null when unknown
-    return this.sql
-      .all(`SELECT * FROM cosigned WHERE correction_of = ? ORDER BY signed_at_ms, attestation_id`, [correctionOf])
-      .map(toCosign)
-      .filter((c) => !c.keys);
+    const sql = `SELECT * FROM cosigned WHERE correction_of = ? AND reading_keys IS NULL ORDER BY signed_at_ms, attestation_id`;
+    return this.sql.all(sql, [correctionOf]).map(toCosign);
   }
   setCosignKeys(attestationId: string, keys: readonly string[]): boolean {
     return this.sql.durable(() =>
@@ -1085,8 +1083,8 @@ export class SqlStorage implements Storage {
           throw new Error(
             `co-sign record ${attestationId} holds ${c.digests.length} reading digests, and ${keys.length} keys were given for them`,
           );
-        const sql = `UPDATE cosigned SET digests = ? WHERE attestation_id = ?`;
-        return this.sql.run(sql, [cosignReadings({ digests: c.digests, keys }), attestationId]) === 1;
+        const sql = `UPDATE cosigned SET reading_keys = ? WHERE attestation_id = ? AND reading_keys IS NULL`;
+        return this.sql.run(sql, [JSON.stringify(keys), attestationId]) === 1;
       }),
     );
   }
@@ -1333,22 +1331,6 @@ function toBundleRow(r: Row): BundleRow {
   };
 }
 
-/**
- * A co-sign record's readings as its `digests` column holds them (SQLite schema 10, PostgreSQL 6):
- * `{"digests":[…],"keys":[…]}`, keys null when unknown (a record made before, or by a caller that
- * did not give them).
- */
-function cosignReadings(c: Pick<CosignRecord, "digests" | "keys">): string {
-  return JSON.stringify({ digests: c.digests, keys: c.keys ?? null });
-}
-
-/** The `digests` column read back; a bare array (before MIGRATION_10 rewrote them) is digests without keys. */
-function cosignReadingsOf(text: string): Pick<CosignRecord, "digests" | "keys"> {
-  const v = JSON.parse(text) as string[] | { digests: string[]; keys: string[] | null };
-  if (Array.isArray(v)) return { digests: v };
-  return { digests: v.digests, ...(v.keys ? { keys: v.keys } : {}) };
-}
-
 function toCosign(r: Row): CosignRecord {
   return {
     attestationId: r.attestation_id as string,
@@ -1357,7 +1339,9 @@ function toCosign(r: Row): CosignRecord {
     periodEnd: Number(r.period_end),
     correctionOf: r.correction_of as string,
     bundleCid: r.bundle_cid as string,
-    ...cosignReadingsOf(r.digests as string),
+    digests: JSON.parse(r.digests as string) as string[],
+    // NULL: unknown (a record from before SQLite schema 10, PostgreSQL 6, or made by a node from before)
+    ...(r.reading_keys === null ? {} : { keys: JSON.parse(r.reading_keys as string) as string[] }),
     signedAtMs: Number(r.signed_at_ms),
     ...(r.registry === null ? {} : { registry: { chainId: Number(r.chain_id), address: r.registry as string } }),
   };

@@ -262,14 +262,17 @@ ALTER TABLE cosigned ADD COLUMN registry TEXT;
 /**
  * Each co-signed correction's readings named by `deviceId#seq` besides their digests, as the
  * auditor's verifier compares a facility's attestations (a device's two readings with one seq have
- * two digests and one key): the `digests` column holds `{"digests":[…],"keys":[…]}`. A record
- * made before holds a bare array: rewritten with its keys null (unknown; they are not in the
- * table), which the co-signer learns from the correction's bundle (`setCosignKeys`) before it
- * signs another correction of the same original. Rows rewritten already are left as they are.
+ * two digests and one key): `reading_keys`, a JSON array with one key for each of `digests`, in
+ * order (`[]` for a regular header). NULL when unknown: a record made before (its keys are not in
+ * the table), or by a node of schema 9 still running on the database, whose keys the co-signer
+ * reads from the correction's bundle (`setCosignKeys`) before it signs another correction of the
+ * same original. A column added, no row rewritten: as quick on a large table as on an empty one,
+ * and `digests` stays the array a node of schema 9 reads. A command that opens the database
+ * (`cosigned list`, beside a running node) migrates it under that node, which goes on reading and
+ * recording co-signs as before.
  */
 const MIGRATION_10 = `
-UPDATE cosigned SET digests = json_object('digests', json(digests), 'keys', NULL)
-WHERE json_type(digests) = 'array';
+ALTER TABLE cosigned ADD COLUMN reading_keys TEXT;
 `;
 
 /** Schema version N is MIGRATIONS[0..N-1] applied in order (`PRAGMA user_version` = N). */

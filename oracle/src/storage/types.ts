@@ -235,9 +235,11 @@ export type CosignRecord = {
   /**
    * `deviceId#seq` of each of `digests` (the sdk verifier's key for "a reading attested once"):
    * two readings of a device with one seq (a re-signed reading, or equivocation) have two
-   * digests but one key. Absent when unknown: a correction recorded before SQLite schema 10
-   * (PostgreSQL 6), whose keys the co-signer learns from its bundle (`setCosignKeys`) before it
-   * signs another correction of the same original; a record without keys is compared by digest.
+   * digests but one key. Kept in a column of their own (`reading_keys`), `digests` staying the
+   * array it was. Absent when unknown: a correction recorded before SQLite schema 10 (PostgreSQL
+   * 6), or by a node from before still running on the upgraded database, or given without keys;
+   * the co-signer learns them from its bundle (`setCosignKeys`) before it signs another
+   * correction of the same original; a record without keys is compared by digest.
    */
   keys?: readonly string[];
   signedAtMs: number;
@@ -510,7 +512,7 @@ export interface Storage {
   checkCosign(c: CosignRecord): CosignOutcome;
   /**
    * The co-signed corrections of `correctionOf` (any registry) whose reading keys are unknown
-   * (recorded before SQLite schema 10, PostgreSQL 6), oldest first.
+   * (recorded before SQLite schema 10, PostgreSQL 6, or by a node from before), oldest first.
    */
   cosignsWithoutKeys(correctionOf: string): CosignRecord[];
   /**
