@@ -502,6 +502,19 @@ describe("the data dir's lock", () => {
     );
     assert.ok(!existsSync(dir));
   });
+
+  test("start with a dataDir that is a file, not a directory: refused saying so, before any lock", async () => {
+    const dir = join(tmp.dir, "data-is-a-file");
+    const config = configIn(dir, { mqtt: { mode: "off" } });
+    writeFileSync(join(dir, "data"), "not a directory");
+    const r = await run(["start", "--config", config]);
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stderr,
+      /dataDir .*data-is-a-file\/data cannot be the node's data directory \(ENOTDIR\): set dataDir/,
+    );
+    assert.ok(!existsSync(join(dir, "data.lock")) && !r.stderr.includes("cannot take the lock"));
+  });
 });
 
 describe("carbonproof-oracle status", () => {

@@ -251,6 +251,43 @@ describe("PostgreSQL storage on a real server", { skip: postgresMissing ?? false
     }
   });
 
+  test("a statement prepared before another session added a column to its table (a newer node's or CLI's migration) is prepared again, not refused until the node restarts", async () => {
+    const url = await server.createDatabase();
+    const s = new PostgresStorage(url);
+    const record = {
+      attestationId: `0x${"ab".repeat(32)}`,
+      facilityId: "ktda-kangaita",
+      periodStart: 3600,
+      periodEnd: 7200,
+      correctionOf: `0x${"00".repeat(32)}`,
+      bundleCid: "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
+      digests: [],
+      signedAtMs: 1,
+    };
+    try {
+      assert.equal(s.recordCosign(record).outcome, "recorded");
+      // SELECT * FROM cosigned …, prepared on the node's connection
+      assert.deepEqual(
+        s.listCosigns().map((c) => c.attestationId),
+        [record.attestationId],
+      );
+      const admin = await adminOf(url);
+      try {
+        await admin.query("ALTER TABLE cosigned ADD COLUMN added_by_a_newer_node TEXT");
+      } finally {
+        await admin.end();
+      }
+      // PostgreSQL refuses the old plan ("cached plan must not change result type", 0A000)
+      assert.deepEqual(
+        s.listCosigns().map((c) => c.attestationId),
+        [record.attestationId],
+      );
+      assert.equal(s.getCosign(record.attestationId)?.facilityId, "ktda-kangaita");
+    } finally {
+      s.close();
+    }
+  });
+
   test("while the server is down calls fail with its refusal, at most one attempt a second; once it is back they work again", async () => {
     const url = await server.createDatabase();
     const s = new PostgresStorage(url);

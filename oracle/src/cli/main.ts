@@ -783,6 +783,8 @@ function makeDataDir(dataDir: string): string | undefined {
       made ??= dataDir;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      // there already: a directory (or a link to one), not a file of that name
+      if (!statSync(dataDir).isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
     }
     accessSync(dataDir, fsConstants.R_OK | fsConstants.W_OK);
     return made;

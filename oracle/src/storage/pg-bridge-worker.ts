@@ -125,6 +125,16 @@ function timeoutError(): Error {
   return Object.assign(new Error("no answer within the timeout: the connection was closed"), { code: "TIMEOUT" });
 }
 
+/**
+ * PostgreSQL's refusal of a prepared statement whose result columns changed since it was prepared
+ * (SQLSTATE 0A000, "cached plan must not change result type"): an ALTER TABLE of a `SELECT *`'s
+ * table by another session.
+ */
+function isStalePlan(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e.code === "0A000" && /cached plan must not change result type/.test(e.message ?? "");
+}
+
 /** An error of the connection rather than of the statement: SQLSTATE class 08, a server shutting down (57P01-03), a socket error. */
 function connectionLost(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
@@ -182,6 +192,19 @@ async function handle(req: BridgeRequest): Promise<BridgeReply> {
     try {
       r = req.simple ? await c.query(text) : await c.query({ text, values: req.args, name });
     } catch (err) {
+      if (name !== undefined && isStalePlan(err)) {
+        // a migration made since it was prepared (a newer node or CLI adding a column) changed
+        // what the statement returns, and the server refuses its plan until the session ends:
+        // prepared again under a new name (node-postgres remembers a name as prepared), the old
+        // one deallocated. Inside a transaction, which the refusal aborted, only for the next call
+        const stale = name;
+        names.set(text, (name = `cp${nextName++}`));
+        if (wasInTx) throw err;
+        await c.query(`DEALLOCATE ${stale}`);
+        r = await c.query({ text, values: req.args, name });
+        if (isBegin) inTx = true;
+        return { id: req.id, ok: true, rows: r.rows as Record<string, unknown>[], rowCount: r.rowCount ?? 0 };
+      }
       // Outside a transaction a statement that met a connection already lost (the server
       // restarted while this one was idle) never ran: it is sent again, once, on a new connection.
       // Inside one it is not: the transaction is gone with its connection.
