@@ -776,7 +776,14 @@ async function copyFromSqlite(cfg: Config, given: string, dryRun: boolean): Prom
  */
 function makeDataDir(dataDir: string): string | undefined {
   try {
-    const parents = mkdirSync(dirname(dataDir), { recursive: true });
+    const notADirectory = () => Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
+    let parents: string | undefined;
+    try {
+      parents = mkdirSync(dirname(dataDir), { recursive: true });
+    } catch (err) {
+      // `mkdir -p` of a path with a file in it says EEXIST
+      throw (err as NodeJS.ErrnoException).code === "EEXIST" ? notADirectory() : err;
+    }
     let made: string | undefined = parents;
     try {
       mkdirSync(dataDir, { mode: 0o700 });
@@ -784,7 +791,7 @@ function makeDataDir(dataDir: string): string | undefined {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       // there already: a directory (or a link to one), not a file of that name
-      if (!statSync(dataDir).isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
+      if (!statSync(dataDir).isDirectory()) throw notADirectory();
     }
     accessSync(dataDir, fsConstants.R_OK | fsConstants.W_OK);
     return made;
