@@ -99,13 +99,13 @@ describe("ChainDeviceDirectory with an id that breaks the id rules", { timeout: 
       assert.equal(rpc.dir.peek(id), null, JSON.stringify(id));
     }
     assert.equal(rpc.calls.length, asked);
-    // a valid id is looked up on the chain (whose failure is not an answer): its first call, the
-    // block number the event poll is to start after, fails
+    // a valid id is looked up on the chain (whose failure is not an answer): the block number the
+    // event poll is to start after comes first, and fails, so getDevice is never asked. It is one
+    // call of its own, or none when the first poll's, still in flight, is shared with it (viem
+    // shares a client's concurrent getBlockNumber calls: CI saw it so)
     await assert.rejects(rpc.dir.get("kangaita-meter-1"));
-    assert.deepEqual(
-      rpc.calls.slice(asked).map((c) => c.method),
-      ["eth_blockNumber"],
-    );
+    const lookup = rpc.calls.slice(asked).map((c) => c.method);
+    assert.ok(lookup.length <= 1 && lookup.every((m) => m === "eth_blockNumber"), JSON.stringify(lookup));
   });
 });
 
