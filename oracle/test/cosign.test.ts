@@ -1286,9 +1286,18 @@ describe("POST /v1/quorum/cosign for an active node of its registry (Hardhat)", 
     }
   });
 
-  test("B's 503 quoting an error of its RPC provider, whose URL holds an API key, names the provider by scheme, host and port only", async () => {
-    const apiKey = "cp-test-rpc-key-0123456789";
-    // B2: a co-signer like B, through a provider that rate-limits its reads of the original attestation
+  /**
+   * A co-signer like B whose RPC provider, at `rpcUrl` under a loopback proxy in front of Hardhat
+   * (standing for a hosted provider with a key in its URL), rate-limits (429) its reads of the
+   * original attestation (`exists`); asked for the lead's correction of a reading at `ts`, in
+   * `hour(h)`, with an `oracle` key issued to the lead. Its answer, and the provider's refusals.
+   */
+  async function askBehindLimitingProvider(
+    urlTail: string,
+    keyEnv: string,
+    h: number,
+    ts: number,
+  ): Promise<{ status: number; answer: { error: string; message: string }; providerUrl: string; limited: number }> {
     const exists = toFunctionSelector("exists(bytes32)");
     const provider = await rpcProvider(
       hh.url,
@@ -1296,100 +1305,74 @@ describe("POST /v1/quorum/cosign for an active node of its registry (Hardhat)", 
         call.method === "eth_call" &&
         ((call.params[0] as { data?: string; input?: string }).data ?? "").startsWith(exists),
     );
-    process.env.CP_COSIGN_B2_KEY = PEER_KEY;
-    const b2 = await testNode({
+    process.env[keyEnv] = PEER_KEY;
+    const node = await testNode({
       devices: [deviceInfo(meter)],
       config: {
         mqtt: { mode: "off" },
         batching: { windowS: 2, graceS: 1 },
         chain: {
           enabled: true,
-          rpcUrl: `${provider.url}/v2/${apiKey}`,
+          rpcUrl: `${provider.url}${urlTail}`,
           attestationRegistry: dep.attestationRegistry,
           deviceRegistry: dep.deviceRegistry,
           pollMs: 100,
-          keystore: { privateKeyEnv: "CP_COSIGN_B2_KEY" },
+          keystore: { privateKeyEnv: keyEnv },
         },
       },
     });
     try {
-      const b2Key = createApiKey(b2.storage, { scope: "oracle", subject: LEAD.address, label: "oracle node A" }).key;
-      const meterReading = electricity(meter, { ts: T0 + 5 * 3600 + 10 });
-      const correction = request([meterReading], hour(5), `0x${"cd".repeat(32)}`, facility);
-      const res = await fetch(`${b2.httpUrl}/v1/quorum/cosign`, {
+      const key = createApiKey(node.storage, { scope: "oracle", subject: LEAD.address, label: "oracle node A" }).key;
+      const correction = request([electricity(meter, { ts })], hour(h), `0x${"cd".repeat(32)}`, facility);
+      const res = await fetch(`${node.httpUrl}/v1/quorum/cosign`, {
         method: "POST",
-        headers: { "content-type": "application/json", "x-api-key": b2Key },
+        headers: { "content-type": "application/json", "x-api-key": key },
         body: JSON.stringify(await signedBy(LEAD, correction, registry)),
       });
       const answer = (await res.json()) as { error: string; message: string };
-      assert.equal(res.status, 503, JSON.stringify(answer));
-      assert.equal(answer.error, "COSIGN_RETRY_LATER");
-      assert.ok(provider.limited > 0, "the provider refused the read");
-      assert.match(
-        answer.message,
-        new RegExp(
-          `^reading the original attestation 0x(cd){32} from the registry failed: HTTP request failed\\.[\\s\\S]*URL: ${provider.url}/…\\n`,
-        ),
-      );
-      assert.ok(!answer.message.includes(apiKey), answer.message);
-      assert.equal(b2.storage.listCosigns().length, 0, "nothing recorded");
+      assert.equal(node.storage.listCosigns().length, 0, "nothing recorded");
+      return { status: res.status, answer, providerUrl: provider.url, limited: provider.limited };
     } finally {
-      await b2.close();
+      await node.close();
       await provider.stop();
-      delete process.env.CP_COSIGN_B2_KEY;
+      delete process.env[keyEnv];
     }
+  }
+
+  test("B's 503 quoting an error of its RPC provider, whose URL holds an API key, names the provider by scheme, host and port only", async () => {
+    const apiKey = "cp-test-rpc-key-0123456789";
+    const { status, answer, providerUrl, limited } = await askBehindLimitingProvider(
+      `/v2/${apiKey}`,
+      "CP_COSIGN_B2_KEY",
+      5,
+      T0 + 5 * 3600 + 10,
+    );
+    assert.equal(status, 503, JSON.stringify(answer));
+    assert.equal(answer.error, "COSIGN_RETRY_LATER");
+    assert.ok(limited > 0, "the provider refused the read");
+    assert.match(
+      answer.message,
+      new RegExp(
+        `^reading the original attestation 0x(cd){32} from the registry failed: HTTP request failed\\.[\\s\\S]*URL: ${providerUrl}/…\\n`,
+      ),
+    );
+    assert.ok(!answer.message.includes(apiKey), answer.message);
   });
 
   test("B's answers are written by its own rule too (common.scrub): a provider URL whose key holds a quote, where the generic rule for URLs in text stops, is written as scheme, host and port, its key's tail not left behind", async () => {
     // a quote is allowed in a URL's path; scrubUrls ends a URL found in text at one (it may close
     // a quotation), so only the node's rule, which knows its configured URLs, hides what follows
     const tail = "after-the-quote-0123456789";
-    const exists = toFunctionSelector("exists(bytes32)");
-    const provider = await rpcProvider(
-      hh.url,
-      (call) =>
-        call.method === "eth_call" &&
-        ((call.params[0] as { data?: string; input?: string }).data ?? "").startsWith(exists),
+    const { status, answer, providerUrl, limited } = await askBehindLimitingProvider(
+      `/v2/cp-key'${tail}`,
+      "CP_COSIGN_B4_KEY",
+      11,
+      T0 + 11 * 3600 + 10,
     );
-    process.env.CP_COSIGN_B4_KEY = PEER_KEY;
-    const b4 = await testNode({
-      devices: [deviceInfo(meter)],
-      config: {
-        mqtt: { mode: "off" },
-        batching: { windowS: 2, graceS: 1 },
-        chain: {
-          enabled: true,
-          rpcUrl: `${provider.url}/v2/cp-key'${tail}`,
-          attestationRegistry: dep.attestationRegistry,
-          deviceRegistry: dep.deviceRegistry,
-          pollMs: 100,
-          keystore: { privateKeyEnv: "CP_COSIGN_B4_KEY" },
-        },
-      },
-    });
-    try {
-      const key = createApiKey(b4.storage, { scope: "oracle", subject: LEAD.address }).key;
-      const correction = request(
-        [electricity(meter, { ts: T0 + 11 * 3600 + 10 })],
-        hour(11),
-        `0x${"cd".repeat(32)}`,
-        facility,
-      );
-      const res = await fetch(`${b4.httpUrl}/v1/quorum/cosign`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-api-key": key },
-        body: JSON.stringify(await signedBy(LEAD, correction, registry)),
-      });
-      const answer = (await res.json()) as { error: string; message: string };
-      assert.equal(res.status, 503, JSON.stringify(answer));
-      assert.ok(provider.limited > 0, "the provider refused the read");
-      assert.match(answer.message, new RegExp(`URL: ${provider.url}/…\\n`), answer.message);
-      assert.ok(!answer.message.includes(tail), answer.message);
-    } finally {
-      await b4.close();
-      await provider.stop();
-      delete process.env.CP_COSIGN_B4_KEY;
-    }
+    assert.equal(status, 503, JSON.stringify(answer));
+    assert.ok(limited > 0, "the provider refused the read");
+    assert.match(answer.message, new RegExp(`URL: ${providerUrl}/…\\n`), answer.message);
+    assert.ok(!answer.message.includes(tail), answer.message);
   });
 
   test("when B cannot read the OracleSet (its RPC node gone) it answers 503 COSIGN_RETRY_LATER with Retry-After, and records nothing", async () => {
