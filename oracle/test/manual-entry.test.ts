@@ -217,6 +217,13 @@ describe("an evidence file over http.evidenceMaxBytes", { timeout: 120_000 }, ()
   });
   after(() => node.close());
 
+  /** POST /v1/evidence of `bytes` as an invoice PDF, with the facility's key. */
+  const uploadEvidence = (bytes: Buffer) => {
+    const form = new FormData();
+    form.append("file", new Blob([new Uint8Array(bytes)], { type: "application/pdf" }), "invoice.pdf");
+    return fetch(`${node.httpUrl}/v1/evidence`, { method: "POST", headers: { "x-api-key": key }, body: form });
+  };
+
   test("is refused with 413, on a manual entry and on POST /v1/evidence: nothing stored, nothing pinned", async () => {
     const big = Buffer.alloc(4096, 0x41);
     const sha = createHash("sha256").update(big).digest("hex");
@@ -242,26 +249,13 @@ describe("an evidence file over http.evidenceMaxBytes", { timeout: 120_000 }, ()
     assert.equal(res.status, 413, await res.clone().text());
     assert.equal(node.storage.getReading(readingDigestHex(env.reading)), null, "no reading stored");
 
-    const upload = new FormData();
-    upload.append("file", new Blob([new Uint8Array(big)], { type: "application/pdf" }), "invoice.pdf");
-    const up = await fetch(`${node.httpUrl}/v1/evidence`, {
-      method: "POST",
-      headers: { "x-api-key": key },
-      body: upload,
-    });
+    const up = await uploadEvidence(big);
     assert.equal(up.status, 413, await up.clone().text());
     assert.equal(node.storage.getEvidence(sha), null, "no evidence recorded");
     assert.equal(await node.content!.isPinned(await rawCid(big)), false, "nothing pinned");
 
     // a file within the limit is taken (the limit is the only difference)
-    const small = Buffer.alloc(512, 0x42);
-    const ok = new FormData();
-    ok.append("file", new Blob([new Uint8Array(small)], { type: "application/pdf" }), "invoice.pdf");
-    const fine = await fetch(`${node.httpUrl}/v1/evidence`, {
-      method: "POST",
-      headers: { "x-api-key": key },
-      body: ok,
-    });
+    const fine = await uploadEvidence(Buffer.alloc(512, 0x42));
     assert.equal(fine.status, 201, await fine.clone().text());
   });
 });
