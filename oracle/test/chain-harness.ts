@@ -118,6 +118,23 @@ export type Deployment = {
 };
 
 /**
+ * The admin pauses the registry at fees far above an oracle node's (it must hold PAUSER_ROLE), so
+ * that the next block mines the pause ahead of the node's pending submission.
+ */
+export function pauseRegistryAhead(dep: Deployment): Promise<`0x${string}`> {
+  return dep.wallet.writeContract({
+    address: dep.attestationRegistry,
+    abi: dep.abis.attestationRegistry,
+    functionName: "pause",
+    account: dep.admin,
+    chain: dep.wallet.chain,
+    gas: 100_000n,
+    maxFeePerGas: 2_000_000_000_000n,
+    maxPriorityFeePerGas: 1_000_000_000_000n,
+  });
+}
+
+/**
  * Deploys DeviceRegistry, OracleSet (the oracle key alone, threshold 1) and AttestationRegistry
  * from the compiled artifacts (`npx hardhat build`), as the Ignition module will once it exists.
  */

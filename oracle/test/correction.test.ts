@@ -29,6 +29,7 @@ import {
   HardhatNode,
   chainTestNode,
   deploy,
+  pauseRegistryAhead,
   readingPoster,
   waitForConfirmed,
   type ConfirmedReading,
@@ -147,17 +148,7 @@ describe("correction batches on a Hardhat node", { timeout: 600_000 }, () => {
     );
   };
   /** Pauses the registry with a far higher tip than the node's, so that it is mined ahead of a pending submission. */
-  const pauseRegistry = () =>
-    dep.wallet.writeContract({
-      address: dep.attestationRegistry,
-      abi: attestationRegistryAbi,
-      functionName: "pause",
-      account: dep.admin,
-      chain: dep.wallet.chain,
-      gas: 100_000n,
-      maxFeePerGas: 2_000_000_000_000n,
-      maxPriorityFeePerGas: 1_000_000_000_000n,
-    });
+  const pauseRegistry = () => pauseRegistryAhead(dep);
   const unpauseRegistry = async () => {
     const hash = await dep.wallet.writeContract({
       address: dep.attestationRegistry,

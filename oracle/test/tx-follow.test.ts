@@ -18,7 +18,7 @@ import { SdkCalculator } from "../src/compute/sdk.ts";
 import type { ConfigInput } from "../src/config/schema.ts";
 import { readingsTopic } from "../src/ingest/mqtt.ts";
 import type { Batch } from "../src/storage/types.ts";
-import { chainTestNode, type HardhatNode, type Deployment } from "./chain-harness.ts";
+import { chainTestNode, pauseRegistryAhead, type HardhatNode, type Deployment } from "./chain-harness.ts";
 import { electricity, makeDevice, type TestDevice, type testNode } from "./fixtures.ts";
 import { tempDir, waitFor } from "./helpers.ts";
 import { manualMiningChain } from "./tx-harness.ts";
@@ -97,16 +97,7 @@ describe("transaction following on a Hardhat node", { timeout: 300_000 }, () => 
       maxFeePerGas: 4_000_000_000_000n,
       maxPriorityFeePerGas: 2_000_000_000_000n,
     });
-    await dep.wallet.writeContract({
-      address: dep.attestationRegistry,
-      abi: attestationRegistryAbi,
-      functionName: "pause",
-      account: dep.admin,
-      chain: dep.wallet.chain,
-      gas: 100_000n,
-      maxFeePerGas: 2_000_000_000_000n,
-      maxPriorityFeePerGas: 1_000_000_000_000n,
-    });
+    await pauseRegistryAhead(dep);
   };
   const batchOf = (node: Node, d: TestDevice): Batch | undefined =>
     node.storage.listBatches({ facilityId: d.facilityId })[0];
