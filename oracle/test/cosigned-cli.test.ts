@@ -7,6 +7,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import pg from "pg";
@@ -327,6 +328,54 @@ for (const driver of drivers)
       }
     });
   });
+
+describe("cosigned release and an RPC node that hangs", { timeout: 120_000 }, () => {
+  test("a period without a record is refused without asking the RPC node anything; one with a record asks it", async () => {
+    // takes connections and never answers, as a hung RPC node does: asked for its chain id, the
+    // release waited out viem's 10 s timeout before refusing a period it holds no record of
+    const connections: Socket[] = [];
+    let drop = false;
+    const rpc = createServer((socket) => {
+      connections.push(socket);
+      if (drop) socket.destroy();
+    });
+    await new Promise<void>((listening) => rpc.listen(0, "127.0.0.1", listening));
+    try {
+      const { file, dataDir } = configIn("chain-hung", {
+        chain: {
+          enabled: true,
+          rpcUrl: `http://127.0.0.1:${(rpc.address() as AddressInfo).port}`,
+          chainId: REGISTRY.chainId,
+          attestationRegistry: REGISTRY.address,
+        },
+      });
+      const s = new SqliteStorage(join(dataDir, "oracle.db"));
+      s.recordCosign(record(40, "ktda-hung", 3600, 7200));
+      s.close();
+      const release = (...periods: string[]) =>
+        runOracleCli(["cosigned", "release", "ktda-hung", ...periods, "--yes", "--force", "--config", file], {});
+      for (const periods of [["99"], ["3600", "99"]]) {
+        const none = await release(...periods);
+        assert.equal(none.code, 1, none.stderr);
+        assert.match(none.stderr, /no co-sign record of facility .* for a period starting at 99 .*; nothing released/);
+        assert.equal(connections.length, 0, `${periods.join(" ")}: the RPC node was asked, with no record to check`);
+      }
+      // the same RPC node is asked once a record is selected (dropping the connection here, so
+      // as not to wait out the timeout): the test above would see it
+      drop = true;
+      const one = await release("3600");
+      assert.equal(one.code, 0, one.stderr);
+      assert.match(
+        one.stderr,
+        /"onChain":"unchecked \(forced\): the RPC node \(chain\.rpcUrl\) could not be asked which chain it serves: HTTP request failed\."/,
+      );
+      assert.ok(connections.length > 0, "the RPC node was not asked");
+    } finally {
+      for (const c of connections) c.destroy();
+      await new Promise((closed) => rpc.close(closed));
+    }
+  });
+});
 
 describe("cosigned release against the AttestationRegistry (Hardhat)", { timeout: 300_000 }, () => {
   let hh: HardhatNode;

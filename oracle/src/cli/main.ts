@@ -1014,9 +1014,10 @@ async function cosigned(command: string, cfg: Config, args: Args): Promise<void>
     if (registry === null && registryArg !== undefined)
       throw new UsageError(`--registry ${registryArg} is neither an address[@chain id] nor all`, command);
     const address = cfg.chain.attestationRegistry;
-    let chain: import("../quorum/release.ts").ReleaseChain | null = null;
-    let unavailable = "chain.enabled is false in this node's config";
-    if (cfg.chain.enabled) {
+    // made by planRelease only once a record is selected: a period without one is refused
+    // without waiting on the RPC node (up to its 10 s timeout when it hangs)
+    const chain: import("../quorum/release.ts").ReleaseChainSource = async () => {
+      if (!cfg.chain.enabled) return { unavailable: "chain.enabled is false in this node's config" };
       const { createPublicClient, http } = await import("viem");
       const { chainFor } = await import("../../../sdk/src/index.ts");
       const { attestationRegistryAbi } = await import("../chain/abi.ts");
@@ -1027,22 +1028,25 @@ async function cosigned(command: string, cfg: Config, args: Args): Promise<void>
       // the chain the RPC node serves, as the node checks it at start (chain/viem.ts checkChainId):
       // on another chain, a contract at the registry's address there says "not attested" of a
       // header attested on the real one, and its record would be released unforced (review)
-      let served: number | null = null;
+      let served: number;
       try {
         served = await client.getChainId();
       } catch (err) {
-        unavailable = `the RPC node (chain.rpcUrl) could not be asked which chain it serves: ${(err as Error).message.split("\n")[0]}`;
-      }
-      if (served !== null && served !== cfg.chain.chainId)
-        unavailable = `the RPC node (chain.rpcUrl) serves chain id ${served}, and chain.chainId is ${cfg.chain.chainId}: no registry is asked on another chain than the node's`;
-      else if (served !== null)
-        chain = {
-          chainId: cfg.chain.chainId,
-          // each record on the registry it was co-signed for (quorum/release.ts)
-          attested: (registry, id) =>
-            client.readContract({ address: registry, abi: attestationRegistryAbi, functionName: "exists", args: [id] }),
+        return {
+          unavailable: `the RPC node (chain.rpcUrl) could not be asked which chain it serves: ${(err as Error).message.split("\n")[0]}`,
         };
-    }
+      }
+      if (served !== cfg.chain.chainId)
+        return {
+          unavailable: `the RPC node (chain.rpcUrl) serves chain id ${served}, and chain.chainId is ${cfg.chain.chainId}: no registry is asked on another chain than the node's`,
+        };
+      return {
+        chainId: cfg.chain.chainId,
+        // each record on the registry it was co-signed for (quorum/release.ts)
+        attested: (registry, id) =>
+          client.readContract({ address: registry, abi: attestationRegistryAbi, functionName: "exists", args: [id] }),
+      };
+    };
     const plan = await planRelease({
       storage,
       facilityId: facilityId!,
@@ -1050,7 +1054,6 @@ async function cosigned(command: string, cfg: Config, args: Args): Promise<void>
       current: address ? { chainId: cfg.chain.chainId, address: address.toLowerCase() } : null,
       registry,
       chain,
-      unavailable,
       force: args.values.force === true,
     });
     if (!plan.ok) {

@@ -23,8 +23,29 @@ export type ReleaseChain = {
   attested: (registry: Hex, attestationId: Hex) => Promise<boolean>;
 };
 
+/**
+ * How the release reaches this node's chain: resolved at most once, and only when a record is
+ * selected, since making it asks the RPC node which chain it serves (up to its timeout when the
+ * node hangs) and a release with nothing to check must not wait on that. `unavailable`: the chain
+ * cannot be asked, and why (said of every record in the refusal); an RPC node out of reach is
+ * that, not a rejection, which fails the release as a fault of the program would.
+ */
+export type ReleaseChainSource = () => Promise<ReleaseChain | { unavailable: string }>;
+
+/**
+ * At most this many `attested` reads at once: one at a time, N records waited up to N RPC
+ * timeouts on a hanging node; a few at a time bounds that without flooding the operator's RPC
+ * provider (a public one rate-limits bursts).
+ */
+export const RELEASE_CHECKS_IN_FLIGHT = 8;
+
 /** A record to release, and what the chain said of its header (logged with the release). */
 export type Release = { record: CosignRecord; onChain: string };
+
+/** What the chain said of one record's header, or why it could not be asked. */
+type Outcome = { record: CosignRecord } & (
+  { attested: false; onChain: string } | { attested: true; registry: Hex } | { unchecked: string }
+);
 
 export type ReleasePlan =
   | {
@@ -86,9 +107,10 @@ const named = (r: CosignRegistry) => `registry ${r.address} on chain ${r.chainId
  * its registry is named (`registry`, its records only) or with `"all"` (every registry's).
  *
  * Every record that can be checked is: refused when a period has no record, and when any header
- * is attested, `force` or not. A record that cannot be checked (`chain` null, a record of another
- * chain, or the call failing) is refused unless `force`, which releases those (each said so in
- * its `onChain`), never a checked one found attested. All or none.
+ * is attested, `force` or not. A record that cannot be checked (`chain` unavailable, a record of
+ * another chain, or the call failing) is refused unless `force`, which releases those (each said
+ * so in its `onChain`), never a checked one found attested. All or none. The records are checked
+ * {@link RELEASE_CHECKS_IN_FLIGHT} at a time; outcomes and messages keep the records' order.
  */
 export async function planRelease(opts: {
   storage: Pick<Storage, "listCosigns">;
@@ -98,9 +120,8 @@ export async function planRelease(opts: {
   current: CosignRegistry | null;
   /** whose records: null those that hold against `current`'s headers, a registry's own, or every registry's */
   registry: CosignRegistry | "all" | null;
-  /** null: the chain cannot be asked; `unavailable` says why */
-  chain: ReleaseChain | null;
-  unavailable: string;
+  /** this node's chain, resolved once a record is selected (see {@link ReleaseChainSource}) */
+  chain: ReleaseChainSource;
   force: boolean;
 }): Promise<ReleasePlan> {
   const { current } = opts;
@@ -137,55 +158,57 @@ export async function planRelease(opts: {
     for (const r of found) if (!records.includes(r)) records.push(r);
   }
 
-  // every record that can be checked is, whatever an earlier one gave: `force` must cover only
-  // those that cannot be, never one left unasked
-  const chain = opts.chain;
-  const outcomes: ({ record: CosignRecord } & (
-    { attested: false; onChain: string } | { attested: true; registry: Hex } | { unchecked: string }
-  ))[] = [];
-  for (const r of records) {
-    if (!chain) {
-      outcomes.push({ record: r, unchecked: opts.unavailable });
-      continue;
-    }
-    if (r.registry && r.registry.chainId !== chain.chainId) {
-      outcomes.push({
+  // asked only now that a record needs it: a period without one was refused above, unasked
+  const resolved = records.length ? await opts.chain() : null;
+  const chain = resolved && "attested" in resolved ? resolved : null;
+  const unavailable = resolved && "unavailable" in resolved ? resolved.unavailable : "";
+  const check = async (r: CosignRecord): Promise<Outcome> => {
+    if (!chain) return { record: r, unchecked: unavailable };
+    if (r.registry && r.registry.chainId !== chain.chainId)
+      return {
         record: r,
         unchecked: `it was co-signed for the ${registryText(r)}, and this node's chain.chainId is ${chain.chainId}`,
-      });
-      continue;
-    }
+      };
     const registry = (r.registry?.address ?? current?.address) as Hex | undefined;
-    if (!registry) {
-      outcomes.push({
+    if (!registry)
+      return {
         record: r,
         unchecked:
           "it names no registry (recorded before co-sign records named theirs), and this node's config names none (chain.attestationRegistry) to ask in its stead",
-      });
-      continue;
-    }
+      };
     let attested: boolean;
     try {
       attested = await chain.attested(registry, r.attestationId as Hex);
     } catch (err) {
-      outcomes.push({
+      // a check that fails is a record that cannot be checked, not a release that throws
+      const why = err instanceof Error ? err.message : String(err);
+      return {
         record: r,
-        unchecked: `reading the AttestationRegistry failed: ${(err as Error).message.split("\n")[0]} (at ${registry})`,
-      });
-      continue;
+        unchecked: `reading the AttestationRegistry failed: ${why.split("\n")[0]} (at ${registry})`,
+      };
     }
-    outcomes.push(
-      attested
-        ? { record: r, attested: true, registry }
-        : {
-            record: r,
-            attested: false,
-            onChain: r.registry
-              ? "not attested on the registry it was co-signed for"
-              : `not attested on the current registry (its own registry is unknown)`,
-          },
-    );
-  }
+    return attested
+      ? { record: r, attested: true, registry }
+      : {
+          record: r,
+          attested: false,
+          onChain: r.registry
+            ? "not attested on the registry it was co-signed for"
+            : `not attested on the current registry (its own registry is unknown)`,
+        };
+  };
+  // every record that can be checked is, whatever another gave (`force` must cover only those
+  // that cannot be, never one left unasked), a few at a time; each outcome in its record's place,
+  // so the messages name the records in the order they were read whichever answer came first
+  const outcomes: Outcome[] = new Array<Outcome>(records.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < records.length) {
+      const i = next++;
+      outcomes[i] = await check(records[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(RELEASE_CHECKS_IN_FLIGHT, records.length) }, worker));
 
   const attested = outcomes.flatMap((o) => ("attested" in o && o.attested ? [o] : []));
   if (attested.length)
