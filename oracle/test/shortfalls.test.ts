@@ -813,5 +813,107 @@ describe(
         await start();
       }
     });
+
+    /** The recorder keeps batch `batchId` to ask again at its next passes. */
+    const toRecheck = (batchId: number) =>
+      (JSON.parse(node.storage.getMeta(RECHECK_META_KEY) || "[]") as number[]).includes(batchId);
+    /** The oracle account's next nonce, its unmined transactions counted: what the node has sent. */
+    const oracleNonce = () =>
+      dep.publicClient.getTransactionCount({ address: dep.oracle.address, blockTag: "pending" });
+    /**
+     * A period attested while the recorder is off (the node closed after), and `record`, which
+     * records it from another account (the proponent: anyone may), mined at once: its receipt.
+     */
+    const attestedUnrecorded = async () => {
+      await startQuiet();
+      const v = await attest(above);
+      const header = headerOf(v.attestationId);
+      await node.close();
+      // its attestation 3 deep, as a node counting 3 confirmations would have confirmed it
+      await hh.rpc("evm_mine");
+      await hh.rpc("evm_mine");
+      const record = async () => {
+        const h = await dep.wallet.writeContract({
+          address: credits,
+          abi: carbonCreditsAbi,
+          functionName: "recordShortfall",
+          args: [1, header],
+          account: PROPONENT,
+          chain: dep.wallet.chain,
+        });
+        const rc = await dep.publicClient.waitForTransactionReceipt({ hash: h });
+        assert.equal(rc.status, "success", "recorded by the proponent");
+        assert.equal(await recordedFor(v.attestationId), 1);
+        return rc;
+      };
+      return { v, record };
+    };
+    /**
+     * Resolves at the first pass that asked batch `batchId` (kept to ask again, or passed); rejects
+     * if that pass settled it, as if the answer at the latest block were enough.
+     */
+    const keptToRecheck = async (batchId: number, why: string) => {
+      await waitFor(() => toRecheck(batchId) || behindCursor(batchId), { what: `batch ${batchId} asked` });
+      assert.ok(toRecheck(batchId) && !behindCursor(batchId), `${why}: its batch kept to ask again, not settled`);
+    };
+
+    test("a period recorded by another account is settled only once that is `chain.confirmations` deep: until then asked again, nothing sent", async () => {
+      const { v, record } = await attestedUnrecorded();
+      const rc = await record();
+      await hh.rpc("evm_setAutomine", [false]);
+      try {
+        const nonce = await oracleNonce();
+        await startCounting(3);
+        for (const deep of [1, 2]) {
+          assert.equal(BigInt(await hh.rpc<string>("eth_blockNumber")), rc.blockNumber + BigInt(deep - 1));
+          if (deep === 1) await keptToRecheck(v.batch.id, `${deep} of 3 confirmations`);
+          await wholePass();
+          assert.ok(toRecheck(v.batch.id) && !behindCursor(v.batch.id), `${deep} of 3 confirmations: still to ask`);
+          // the latest block says recorded: a recordShortfall now would only revert
+          assert.equal(pendingTx(), null, `${deep} of 3 confirmations: nothing pending`);
+          assert.equal(await oracleNonce(), nonce, `${deep} of 3 confirmations: nothing sent`);
+          await hh.rpc("evm_mine");
+        }
+        await waitFor(() => behindCursor(v.batch.id), { what: "its batch settled, 3 deep" });
+        assert.equal(await oracleNonce(), nonce, "nothing sent: the proponent's record stands");
+        assert.equal(await recordedFor(v.attestationId), 1);
+      } finally {
+        await hh.rpc("evm_setAutomine", [true]);
+        await node.close();
+        await start();
+      }
+    });
+
+    test("a period recorded by another account in a block a reorg takes back is recorded by the node", async () => {
+      const { v, record } = await attestedUnrecorded();
+      // the chain before the proponent's record: the reorg takes its block back, and it is in no mempool
+      const snapshot = await hh.rpc<string>("evm_snapshot");
+      await record();
+      await hh.rpc("evm_setAutomine", [false]);
+      try {
+        await startCounting(2);
+        await keptToRecheck(v.batch.id, "1 of 2 confirmations");
+        assert.equal(pendingTx(), null, "nothing sent: the latest block says recorded");
+
+        assert.equal(await hh.rpc("evm_revert", [snapshot]), true);
+        assert.equal(await recordedFor(v.attestationId), 0, "the proponent's record gone");
+        // asked again: now the node's own to record
+        const sent = await waitFor(pendingTx, { what: "the node's recordShortfall persisted" });
+        const hash = sent.hashes[0]!;
+        await waitFor(() => known(hash), { what: "the recordShortfall broadcast" });
+        await hh.rpc("evm_mine");
+        await hh.rpc("evm_mine");
+        await waitFor(() => pendingTx() === null, { what: "the recordShortfall settled, 2 deep" });
+        await waitFor(() => behindCursor(v.batch.id), { what: "its batch settled" });
+        assert.equal(await recordedFor(v.attestationId), 1, "recorded once");
+        const mined = await dep.publicClient.getTransactionReceipt({ hash });
+        assert.equal(mined.status, "success");
+        assert.equal(mined.from.toLowerCase(), dep.oracle.address.toLowerCase(), "by the node");
+      } finally {
+        await hh.rpc("evm_setAutomine", [true]);
+        await node.close();
+        await start();
+      }
+    });
   },
 );

@@ -10,7 +10,9 @@
  * CarbonCredits' `projectOfScope(keccak256(abi.encode(facilityId, methodologyId)))`), which
  * succeeds exactly for a period above its baseline, its challenge window over, still unsettled; a
  * correction first with `recordCorrection`. One whose answer may change (a challenge pending) is
- * kept in meta and asked again at each pass. A batch an operator retries is confirmed later, and
+ * kept in meta and asked again at each pass, and so is one whose answer settles it (recorded,
+ * issued) at the latest block but not yet at the block `chain.confirmations` deep: someone else's
+ * transaction a reorg may take back. A batch an operator retries is confirmed later, and
  * listed then: nothing holds the cursor back.
  * For one that succeeds, the transaction is signed at the pipeline's next nonce, at the node's fee
  * estimate or the fee cap (`chain.maxFeePerGas`) when that is lower, persisted (meta
@@ -601,17 +603,21 @@ export class ShortfallRecorder {
     // no project for this facility and methodology: nothing to record (one registered later is
     // followed by its BaselineSet event: #takeBaselineEvents)
     if (projectId === 0) return "settled";
-    if (ctx.asked >= ctx.callsUpTo) return "budget";
+    // begun only with room for every eth_call it may make (#ask: two for an answer that settles,
+    // when confirmations > 1), so that the pass's budget is a bound, not a mark to pass
+    const perAsk = this.#common.config.chain.confirmations > 1 ? 2 : 1;
+    if (ctx.asked + perAsk * (b === target ? 1 : 2) > ctx.callsUpTo) return "budget";
     if (b !== target) {
       // a correction counts against its period only once recorded on CarbonCredits (anyone may):
       // charged to the project if the period was issued, else to the period before it is. One of
       // a revoked period re-attests it: recording it settles the period, its excess over the
       // baseline charged to the project (docs/credits.md); its recordShortfall then reverts
       // AttestationRevoked, a final answer
-      ctx.asked++;
-      const recorded = await this.#ask("recordCorrection", [own]);
+      const recorded = await this.#ask("recordCorrection", [own], ctx);
       if (recorded.kind === "halt") return "halt";
-      if (recorded.kind === "later") return "recheck";
+      // a final answer not yet deep (recorded by someone else in a block a reorg may take back):
+      // neither sent (it would revert) nor passed, its period asked with it at a later pass
+      if (recorded.kind === "later" || recorded.kind === "shallow") return "recheck";
       if (recorded.kind === "send") {
         const id = b.attestationId.toLowerCase();
         await this.#send({ kind: "correction", id, projectId, batchId: b.id, args: [own] });
@@ -620,8 +626,9 @@ export class ShortfallRecorder {
       }
       // recorded already (or nothing to record): on to the period it corrects
     }
-    ctx.asked++;
-    const answer = await this.#ask("recordShortfall", [projectId, header]);
+    const answer = await this.#ask("recordShortfall", [projectId, header], ctx);
+    // `shallow`: recorded (or issued) by someone else in a block a reorg may take back; asked again
+    // until that holds deep, and sent then if it no longer does
     if (answer.kind !== "send")
       return answer.kind === "final" ? "settled" : answer.kind === "halt" ? "halt" : "recheck";
     // settled once its transaction is mined `chain.confirmations` deep (#follow) and the next ask
@@ -687,15 +694,50 @@ export class ShortfallRecorder {
   }
 
   /**
-   * `fn(...args)` of CarbonCredits as an eth_call from this account: `send` (with the grams a
-   * shortfall would charge), `final` when it reverts for a reason that stays, `later` for one that
-   * may change, `halt` when CarbonCredits is paused (every other call would revert too). An RPC
-   * failure throws.
+   * `fn(...args)` of CarbonCredits as an eth_call from this account at the latest block: `send`
+   * (with the grams a shortfall would charge), `final` when it reverts for a reason that stays, and
+   * for the same one at the block `chain.confirmations` deep (confirmedBlock), `shallow` when it
+   * does so at the latest block only, `later` for a reason that may change, `halt` when
+   * CarbonCredits is paused (every other call would revert too). Each eth_call is counted in
+   * `ctx.asked`. An RPC failure throws.
+   *
+   * Only a final answer is read again deep: it alone settles the batch for good, and one caused by
+   * a transaction of someone else (the period recorded, issued) that a reorg takes back would leave
+   * the period unrecorded for ever. The others conclude nothing that a reorg could make wrong:
+   * `send` leads to a transaction, which runs at the head whatever the call saw and is followed to
+   * `chain.confirmations` deep before its batch is asked again (#follow); `later` and `halt` only
+   * leave the batch to ask at a later pass.
    */
   async #ask(
     fn: "recordShortfall" | "recordCorrection",
     args: readonly unknown[],
-  ): Promise<{ kind: "send"; excessGrams: bigint } | { kind: "final" | "later" | "halt" }> {
+    ctx: PassContext,
+  ): Promise<{ kind: "send"; excessGrams: bigint } | { kind: "final" | "shallow" | "later" | "halt" }> {
+    const answer = await this.#call(fn, args, ctx);
+    const confirmations = this.#common.config.chain.confirmations;
+    if (answer.kind !== "final" || confirmations <= 1) return answer;
+    const at = confirmedBlock(await this.#chain.blockNumber(), confirmations);
+    const deep = await this.#call(fn, args, ctx, at);
+    // the same revert, not any final one: there another may mean only that the block is too early
+    // (UnknownAttestation: the attestation not that deep, when the batch was confirmed at fewer
+    // confirmations before a restart). The two agree once the block read deep reaches the state
+    // the latest one showed
+    if (deep.kind === "final" && deep.reason === answer.reason) return deep;
+    this.#log.debug(
+      { fn, reason: answer.reason, block: Number(at), deep: deep.kind },
+      `${fn} would revert at the latest block but not ${confirmations} blocks deep; asked again at a later pass`,
+    );
+    return { kind: "shallow" };
+  }
+
+  /** One eth_call of {@link #ask}, at `blockNumber` (absent: the latest block). */
+  async #call(
+    fn: "recordShortfall" | "recordCorrection",
+    args: readonly unknown[],
+    ctx: PassContext,
+    blockNumber?: bigint,
+  ): Promise<{ kind: "send"; excessGrams: bigint } | { kind: "final"; reason: string } | { kind: "later" | "halt" }> {
+    ctx.asked++;
     try {
       const result = (await this.#chain.client.readContract({
         address: this.#credits,
@@ -703,12 +745,13 @@ export class ShortfallRecorder {
         functionName: fn,
         args,
         account: this.#chain.signerAddress,
+        ...(blockNumber === undefined ? {} : { blockNumber }),
       } as never)) as unknown;
       return { kind: "send", excessGrams: Array.isArray(result) ? (result[1] as bigint) : 0n };
     } catch (err) {
       const name = revertName(err, carbonCreditsAbi);
       if (name === null) throw err; // not an answer of the contract: the RPC; the pass is retried
-      if (FINAL_REVERTS.has(name)) return { kind: "final" };
+      if (FINAL_REVERTS.has(name)) return { kind: "final", reason: name };
       if (name === "EnforcedPause") return { kind: "halt" };
       return { kind: "later" }; // window open, challenge pending, an unknown reason
     }
