@@ -2,6 +2,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import {
+  chmodSync,
   closeSync,
   existsSync,
   mkdirSync,
@@ -664,6 +665,44 @@ describe("carbonproof-oracle start: its data dir", () => {
       /carbonproof-oracle: dataDir \S+a-file\/data cannot be the node's data directory \(ENOTDIR\): set dataDir \(config file, or CARBONPROOF_ORACLE__DATA_DIR\) to a directory this user can create or write/,
     );
   });
+
+  // modes are POSIX: on Windows stat makes them up from the read-only flag, and start checks none
+  test(
+    "a data dir there already that its group or others may enter is warned of once, with the fix, and the start goes on; an owner-only one is not",
+    { skip: process.platform === "win32" && "no POSIX modes on Windows" },
+    async () => {
+      const dir = join(tmp.dir, "open-data-dir");
+      // no device file: each start stops there, after the data dir, without running a node
+      const cfg = configIn(dir);
+      const data = join(dir, "data");
+      const startOnce = async () => {
+        const r = await run(["start", "--config", cfg]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /no device file at /, "the start went on past the data dir");
+        return r.stdout
+          .split("\n")
+          .filter((l) => l.startsWith("{"))
+          .map((l) => JSON.parse(l) as { level: number; msg: string; dataDir?: string; mode?: string })
+          .filter((l) => l.level === 40); // pino's warn
+      };
+      assert.deepEqual(await startOnce(), [], "one it makes is owner-only: nothing to warn of");
+      assert.equal(statSync(data).mode & 0o777, 0o700);
+
+      chmodSync(data, 0o755);
+      const warned = await startOnce();
+      assert.equal(warned.length, 1, JSON.stringify(warned));
+      assert.equal(warned[0]!.dataDir, data);
+      assert.equal(warned[0]!.mode, "0755");
+      assert.equal(
+        warned[0]!.msg,
+        `the data dir ${data} has mode 0755, which lets its group and other users in; the database, the dead letters' payloads and the evidence files in it are no one else's to read. Run \`chmod 700 ${data}\`, unless the dir is shared on purpose`,
+      );
+      assert.equal(statSync(data).mode & 0o777, 0o755, "a warning only: the mode is the operator's to change");
+
+      chmodSync(data, 0o700);
+      assert.deepEqual(await startOnce(), [], "owner-only: no warning");
+    },
+  );
 });
 
 /**

@@ -803,14 +803,39 @@ function makeDataDir(dataDir: string): string | undefined {
   }
 }
 
+/**
+ * The warning for a data dir whose mode lets its group or others in (mode & 0o077), as ssh warns
+ * of an unprotected key; undefined when it is owner-only. `makeDataDir` makes a new one 0700 but
+ * leaves the mode of one that was there: an operator's choice, or an accident (made by hand with
+ * the umask's 0755, unpacked from an archive). A warning, not a refusal: some operators let a
+ * backup group read the dir on purpose, and a node that will not start over a mode it need not
+ * know the reason for stops the readings too; everyone else is told the fix. `start` warns;
+ * `restore` makes a data dir only where there is none (0700), and the start after it warns. Not
+ * on Windows, where the mode stat gives is made up from the read-only flag (ACLs decide there).
+ */
+function dataDirOpenToOthers(dataDir: string): { mode: string; message: string } | undefined {
+  if (process.platform === "win32") return undefined;
+  const mode = statSync(dataDir).mode & 0o7777;
+  if ((mode & 0o077) === 0) return undefined;
+  const octal = mode.toString(8).padStart(4, "0");
+  const who = [mode & 0o070 ? "its group" : "", mode & 0o007 ? "other users" : ""].filter(Boolean).join(" and ");
+  return {
+    mode: octal,
+    message: `the data dir ${dataDir} has mode ${octal}, which lets ${who} in; the database, the dead letters' payloads and the evidence files in it are no one else's to read. Run \`chmod 700 ${dataDir}\`, unless the dir is shared on purpose`,
+  };
+}
+
 async function start(cfg: Config, deadlineS: number): Promise<void> {
   const { createCommon } = await import("../common.ts");
   const { startNode } = await import("../node.ts");
   const dataDir = resolve(cfg.dataDir);
   makeDataDir(dataDir);
+  const openDataDir = dataDirOpenToOthers(dataDir);
   // before anything is opened: a second node on one data dir would seal, sign and submit the same batches
   takeDataDir(dataDir, "start", ", or give this node a dataDir of its own");
   const common = createCommon(cfg);
+  // in the node's log, where its operator reads what it says while it runs, not a line on stderr only
+  if (openDataDir) common.logger.warn({ dataDir, mode: openDataDir.mode }, openDataDir.message);
   const node = await startNode(common, { calculator: await calculator(cfg) });
   common.logger.info(
     { http: node.httpUrl, mqtt: node.mqtt?.url ?? null, dataDir: resolve(cfg.dataDir), chain: cfg.chain.enabled },
