@@ -38,9 +38,11 @@ export class CliError extends Error {
 export type Io = {
   stdout: (text: string) => void;
   /**
-   * Resolves once stdout has room again (its buffer drained). Commands that stream much output
-   * await it between pieces, so a slow reader holds the writer back instead of the output piling
-   * up in memory: pipes are asynchronous on macOS, for one. Absent where stdout never buffers.
+   * Resolves once stdout has room again (its buffer drained); rejects with the error of a write
+   * to it that failed (`>` onto a full disk, a reader gone). Commands that stream much output
+   * await it between pieces and after the last, so a slow reader holds the writer back instead
+   * of the output piling up in memory (pipes are asynchronous on macOS, for one), and a failed
+   * write is theirs to report. Absent where stdout never buffers.
    */
   stdoutDrained?: () => Promise<void>;
   stderr: (text: string) => void;
@@ -53,10 +55,19 @@ export type Io = {
   now?: () => number;
 };
 
+/**
+ * Listens for stdout's 'error' once a command awaits `stdoutDrained`: unheard, a failed write
+ * (emitted after the write returned) crashes the CLI with a stack trace and exit 1, "a check
+ * failed". The error is not dropped: the stream keeps it (`errored`) and `stdoutDrained` throws it.
+ */
+const keptInStdout = (): void => undefined;
+
 export const processIo: Io = {
   stdout: (text) => process.stdout.write(text),
   stdoutDrained: async () => {
-    if (process.stdout.writableNeedDrain) await once(process.stdout, "drain");
+    if (!process.stdout.listeners("error").includes(keptInStdout)) process.stdout.on("error", keptInStdout);
+    if (process.stdout.writableNeedDrain && !process.stdout.errored) await once(process.stdout, "drain");
+    if (process.stdout.errored) throw process.stdout.errored;
   },
   stderr: (text) => process.stderr.write(text),
   readStdin: () => readFileSync(0, "utf8"),

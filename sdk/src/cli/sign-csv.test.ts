@@ -4,6 +4,8 @@ import { spawn, spawnSync } from "node:child_process";
 import {
   closeSync,
   createReadStream,
+  existsSync,
+  mkdirSync,
   openSync,
   readFileSync,
   readdirSync,
@@ -313,3 +315,114 @@ test("device sign-csv stopped by SIGINT or SIGTERM removes its temp file, writes
   assert.match(term.stderr, /interrupted by SIGTERM/);
   assert.deepEqual(term.temps, [], "the temp file in the temp directory is removed");
 });
+
+/** A CSV of `rows` electricity readings, about 190 B a row once signed. */
+function historyCsv(rows: number): string {
+  const lines = ["deviceId,facilityId,seq,ts,intervalS,kind,energyWh"];
+  for (let seq = 1; seq <= rows; seq++)
+    lines.push(`kangaita-manual,ktda-kangaita,${seq},${1763900000 + 5 * seq},5,electricity,${seq}`);
+  return `${lines.join("\n")}\n`;
+}
+
+test("device sign-csv: an --out it cannot write at is exit 2 (the user's to fix); a write that fails part-way is exit 3 and puts nothing in place", () => {
+  const dir = tmp();
+  const key = join(dir, "manual.pem");
+  assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
+  const input = join(dir, "history.csv");
+  writeFileSync(input, historyCsv(200));
+  const left = ["a-dir", "history.csv", "manual.pem", "read-only"];
+  const signCsv = (...args: string[]) => cli(["device", "sign-csv", "--key", key, input, ...args]);
+
+  // refused before a row is signed, as keygen refuses a path in no folder
+  const noFolder = signCsv("--out", join(dir, "none", "signed.csv"));
+  assert.equal(noFolder.code, 2, noFolder.stderr);
+  assert.match(
+    noFolder.stderr,
+    /Cannot write \S+none\/signed\.csv: no folder \S+none\. Make the folder, or give a path in one that exists\./,
+  );
+  mkdirSync(join(dir, "a-dir"));
+  const aDir = signCsv("--out", join(dir, "a-dir"), "--force");
+  assert.equal(aDir.code, 2, aDir.stderr);
+  assert.match(
+    aDir.stderr,
+    /Cannot write \S+a-dir: EISDIR: .*\. Give --out the path of a file this user can write, in a folder that exists\./,
+  );
+  // root may write anywhere: a read-only folder refuses only another user
+  mkdirSync(join(dir, "read-only"), { mode: 0o555 });
+  if (process.getuid?.() !== 0 && process.platform !== "win32") {
+    const readOnly = signCsv("--out", join(dir, "read-only", "signed.csv"));
+    assert.equal(readOnly.code, 2, readOnly.stderr);
+    assert.match(readOnly.stderr, /Cannot write \S+read-only\/signed\.csv: EACCES: .*Give --out the path of a file/);
+  }
+  assert.deepEqual(readdirSync(dir).sort(), left, "no temp file left");
+  assert.deepEqual(readdirSync(join(dir, "a-dir")), []);
+
+  // A file size limit (RLIMIT_FSIZE, which binds root too; no sh on Windows) stands for a disk
+  // that fills up part-way: the kernel takes the first part of a write and refuses the rest
+  if (process.platform === "win32") return;
+  const out = join(dir, "signed.csv");
+  const limited = spawnSync(
+    "sh",
+    [
+      "-c",
+      'ulimit -f 8 && exec "$@"',
+      "sh",
+      process.execPath,
+      MAIN,
+      "device",
+      "sign-csv",
+      "--key",
+      key,
+      input,
+      "--out",
+      out,
+    ],
+    { encoding: "utf8" },
+  );
+  assert.equal(limited.status, 3, limited.stderr);
+  assert.match(
+    limited.stderr,
+    /Cannot write \S+signed\.csv: EFBIG: file too large, write \(writing \S+\.signed\.csv\.\d+\.tmp\)\. Nothing was written to \S+signed\.csv; make room on its disk \(or fix what stopped the write\) and run it again\./,
+  );
+  assert.doesNotMatch(limited.stderr, /signed \d+ rows/);
+  assert.deepEqual(readdirSync(dir).sort(), left, "no output file (not one cut off mid-row), no temp file");
+});
+
+test(
+  "device sign-csv to stdout: a stdout that fails (> /dev/full) or a temp directory it cannot use is exit 3 saying what to do, not 1 with a stack trace",
+  { skip: !existsSync("/dev/full") && "no /dev/full here" },
+  () => {
+    const dir = tmp();
+    const key = join(dir, "manual.pem");
+    assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
+    const input = join(dir, "history.csv");
+    writeFileSync(input, historyCsv(200));
+
+    const full = openSync("/dev/full", "w");
+    try {
+      const r = spawnSync(process.execPath, [MAIN, "device", "sign-csv", "--key", key, input], {
+        encoding: "utf8",
+        stdio: ["ignore", full, "pipe"],
+      });
+      assert.equal(r.status, 3, r.stderr);
+      assert.equal(
+        r.stderr,
+        "carbonproof: Cannot write stdout: ENOSPC: no space left on device, write. What it took is only part of the signed CSV: do not import it; make room (or fix what stdout goes to) and run it again, or give --out.\n",
+      );
+    } finally {
+      closeSync(full);
+    }
+
+    const noTemp = join(dir, "no-such-temp");
+    const r = spawnSync(process.execPath, [MAIN, "device", "sign-csv", "--key", key, input], {
+      encoding: "utf8",
+      env: { ...process.env, TMPDIR: noTemp },
+    });
+    assert.equal(r.status, 3, r.stderr);
+    assert.equal(r.stdout, "");
+    assert.match(
+      r.stderr,
+      /Cannot write the temp file \S+no-such-temp\/carbonproof-sign-csv-\S+\.csv \(the output goes there before stdout\): ENOENT: .*\. Nothing was written to stdout; check that \S+no-such-temp \(the temp directory; TMPDIR sets it\) exists, this user can write it and it has room, then run it again, or give --out\./,
+    );
+  },
+);

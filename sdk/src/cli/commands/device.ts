@@ -3,6 +3,7 @@ import {
   createReadStream,
   existsSync,
   fstatSync,
+  fsyncSync,
   openSync,
   readFileSync,
   readSync,
@@ -42,6 +43,7 @@ import { bytesToHex } from "../../hex.ts";
 import {
   CliError,
   EXIT_FAIL,
+  EXIT_INCOMPLETE,
   EXIT_OK,
   EXIT_USAGE,
   parseJson,
@@ -93,6 +95,10 @@ sig and keyId. Each row is validated as a reading v1 and signed as \`device sign
                     bad row stops the run with exit 2 and nothing is written
   --resign          sign rows that already carry a sig again (by default they are bad rows)
 
+Exit 2 for bad rows and for an OUT.csv that cannot be written where it is (no such folder,
+no permission, a directory); 3 when writing fails part-way (a full disk, an I/O error): then
+nothing is put in place, and the same command can be run again once the disk has room.
+
 Bad rows are named by the line of the file they start on (the header is line 1). The file
 is read and written in pieces (memory stays bounded however long it is); the output is
 written to a temp file first (next to OUT.csv, or in the temp directory for stdout) and only
@@ -111,7 +117,9 @@ Prints PASS or FAIL with the reason. Exit 0 on PASS, 1 on FAIL, 2 on bad input.
 function checkWritable(path: string, force: boolean): void {
   if (existsSync(path) && !force) throw new CliError(`${path} exists; pass --force to overwrite.`);
   if (!existsSync(dirname(resolve(path))))
-    throw new CliError(`Cannot write ${path}: no folder ${dirname(resolve(path))}.`);
+    throw new CliError(
+      `Cannot write ${path}: no folder ${dirname(resolve(path))}. Make the folder, or give a path in one that exists.`,
+    );
 }
 
 function readPem(path: string): string {
@@ -243,12 +251,39 @@ async function* readPieces(
   }
 }
 
-/** Text written to a file descriptor in pieces of about 64 KiB. */
-function bufferedWriter(fd: number) {
+/**
+ * An output path the user has to change (a missing folder, no permission, a read-only disk, a
+ * directory where the file goes), as the code of opening or renaming it: bad input, exit 2, as
+ * keygen and `factors import --out` treat theirs. Any other failure of the output (a full disk,
+ * an I/O error, a file size limit) says nothing about the input: the run could not complete, 3.
+ */
+const OUTPUT_PATH_ERRORS = new Set([
+  "ENOENT",
+  "ENOTDIR",
+  "EISDIR",
+  "EACCES",
+  "EPERM",
+  "EROFS",
+  "ENAMETOOLONG",
+  "ELOOP",
+]);
+
+/** Text written to a file descriptor in pieces of about 64 KiB, each whole; `fail` says why a write failed. */
+function bufferedWriter(fd: number, fail: (cause: unknown) => Error) {
   let parts: string[] = [];
   let length = 0;
   const flush = () => {
-    if (length > 0) writeSync(fd, parts.join(""));
+    if (length > 0) {
+      const bytes = Buffer.from(parts.join(""), "utf8");
+      try {
+        // a write may take only part (a disk filling up, a file size limit) without an error:
+        // unlooped, the output would end mid-row and still be put in place; the write of the
+        // rest fails with the reason
+        for (let at = 0; at < bytes.byteLength;) at += writeSync(fd, bytes, at);
+      } catch (cause) {
+        throw fail(cause);
+      }
+    }
     parts = [];
     length = 0;
   };
@@ -262,18 +297,30 @@ function bufferedWriter(fd: number) {
   };
 }
 
-/** Copies the file at `path` to stdout in pieces, each once stdout has room for it. */
+/**
+ * Copies the file at `path` to stdout in pieces, each once stdout has room for it. A write to
+ * stdout that fails (`>` onto a full disk) is exit 3: part of the CSV may be there already.
+ */
 async function copyToStdout(io: Io, path: string): Promise<void> {
+  const put = async (text: string) => {
+    try {
+      io.stdout(text);
+      await io.stdoutDrained?.();
+    } catch (cause) {
+      throw new CliError(
+        `Cannot write stdout: ${(cause as Error).message}. What it took is only part of the signed CSV: do not import it; make room (or fix what stdout goes to) and run it again, or give --out.`,
+        EXIT_INCOMPLETE,
+        { cause },
+      );
+    }
+  };
   const fd = openSync(path, "r");
   try {
     const buffer = Buffer.alloc(65_536);
     const decoder = new StringDecoder("utf8");
-    for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) {
-      io.stdout(decoder.write(buffer.subarray(0, n)));
-      await io.stdoutDrained?.();
-    }
-    const rest = decoder.end();
-    if (rest !== "") io.stdout(rest);
+    for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) await put(decoder.write(buffer.subarray(0, n)));
+    // the last piece waited for too: a write that failed is reported, not followed by "signed N rows"
+    await put(decoder.end());
   } finally {
     closeSync(fd);
   }
@@ -297,9 +344,8 @@ async function signCsvCommand(io: Io, argv: string[]): Promise<number> {
   if (values.key === undefined) throw new CliError("sign-csv needs --key KEY.pem (the device's private key).");
   if (positionals.length > 1) throw new CliError("sign-csv takes at most one CSV file (or - for stdin).");
   const out = values.out;
-  // refused before any work: a long file is not signed only to be thrown away
-  if (out !== undefined && existsSync(out) && !values.force)
-    throw new CliError(`${out} exists; pass --force to overwrite.`);
+  // refused before any work, as keygen refuses: a long file is not signed only to be thrown away
+  if (out !== undefined) checkWritable(out, values.force ?? false);
   const secretKey = asCliError(() => secretKeyFromPem(readPem(values.key!)));
   const skipInvalid = values["skip-invalid"] ?? false;
 
@@ -331,6 +377,25 @@ async function signCsvCommand(io: Io, argv: string[]): Promise<number> {
     out === undefined
       ? join(tmpdir(), `carbonproof-sign-csv-${process.pid}-${randomBytes(4).toString("hex")}.csv`)
       : join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+  // part-way: the input was fine and nothing was put in place; the same command runs again
+  const writeFailed = (cause: unknown) =>
+    new CliError(
+      out === undefined
+        ? `Cannot write the temp file ${temp} (the output goes there before stdout): ${(cause as Error).message}. Nothing was written to stdout; check that ${dirname(temp)} (the temp directory; TMPDIR sets it) exists, this user can write it and it has room, then run it again, or give --out.`
+        : `Cannot write ${out}: ${(cause as Error).message} (writing ${temp}). Nothing was written to ${out}; make room on its disk (or fix what stopped the write) and run it again.`,
+      EXIT_INCOMPLETE,
+      { cause },
+    );
+  // the temp file beside OUT.csv is OUT.csv's path: one it cannot be made at is the user's to
+  // change (2); one in the temp directory is not the user's input (3)
+  const cannotOpen = (cause: unknown) =>
+    out !== undefined && OUTPUT_PATH_ERRORS.has((cause as NodeJS.ErrnoException).code ?? "")
+      ? new CliError(
+          `Cannot write ${out}: ${(cause as Error).message}. Give --out the path of a file this user can write, in a folder that exists.`,
+          EXIT_USAGE,
+          { cause },
+        )
+      : writeFailed(cause);
   const progress = new ProgressLine({ write: io.stderr, tty: io.stderrIsTty });
   let signed = 0;
   let invalid = 0;
@@ -355,9 +420,9 @@ async function signCsvCommand(io: Io, argv: string[]): Promise<number> {
       try {
         fd = openSync(temp, "w");
       } catch (cause) {
-        throw new CliError(`Cannot write ${out ?? temp}: ${(cause as Error).message}`, EXIT_USAGE, { cause });
+        throw cannotOpen(cause);
       }
-      const output = bufferedWriter(fd);
+      const output = bufferedWriter(fd, writeFailed);
       // the header's line ending for every row (CRLF from a spreadsheet stays CRLF), and its BOM
       const eol = parser.eol ?? "\n";
       output.write(`${parser.bom ? "\ufeff" : ""}${formatCsvRecord(signer.header)}${eol}`);
@@ -380,6 +445,15 @@ async function signCsvCommand(io: Io, argv: string[]): Promise<number> {
         progress.update(line);
       }
       output.flush();
+      try {
+        // a disk reports some write failures (an I/O error, a quota on a network disk) only at
+        // fsync or close: learnt before the file is put in place, and durable once it is
+        fsyncSync(fd);
+        closeSync(fd);
+        fd = null;
+      } catch (cause) {
+        throw writeFailed(cause);
+      }
     } catch (error) {
       if (error instanceof SdkError) throw new CliError(`${name}: ${error.message}`, EXIT_USAGE, { cause: error });
       throw error;
@@ -399,7 +473,8 @@ async function signCsvCommand(io: Io, argv: string[]): Promise<number> {
       try {
         renameSync(temp, out);
       } catch (cause) {
-        throw new CliError(`Cannot write ${out}: ${(cause as Error).message}`, EXIT_USAGE, { cause });
+        // the temp file beside it was written: what is left is OUT.csv's path (EISDIR: --force onto a directory)
+        throw cannotOpen(cause);
       }
     }
   } finally {
