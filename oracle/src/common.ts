@@ -1,7 +1,7 @@
 import { pino, type Logger } from "pino";
 import type { Config } from "./config/schema.ts";
 import { createMetrics, type Metrics } from "./metrics/metrics.ts";
-import { configUrls, urlScrubber } from "./url-scrub.ts";
+import { nodeScrubber } from "./url-scrub.ts";
 
 /** Stops the node: one AbortSignal every loop watches, and hooks run in reverse order of registration. */
 export class Shutdown {
@@ -52,8 +52,9 @@ export type Common = {
   shutdown: Shutdown;
   clock: Clock;
   /**
-   * `text` with the configured URLs that may hold a secret written as scheme, host and port
-   * (url-scrub.ts): for what the node stores or answers from an error (batch errors are public).
+   * `text` with the configured URLs that may hold a secret written as scheme, host and port, then
+   * any other URL too (url-scrub.ts, `nodeScrubber`): for what the node stores or answers from an
+   * error (batch errors are public).
    */
   scrub(text: string): string;
 };
@@ -62,7 +63,7 @@ export function createCommon(
   config: Config,
   opts: { logger?: Logger; clock?: Clock; defaultMetrics?: boolean } = {},
 ): Common {
-  const scrub = urlScrubber(configUrls(config));
+  const scrub = nodeScrubber(config);
   const base =
     opts.logger ??
     pino({

@@ -7,6 +7,8 @@ import { waitFor } from "./helpers.ts";
 import { ORACLE_KEY } from "./chain-harness.ts";
 import { readingDigestHex } from "../../sdk/src/index.ts";
 import { createApiKey } from "../src/api/keys.ts";
+import { createCommon } from "../src/common.ts";
+import { parseConfig } from "../src/config/load.ts";
 
 /**
  * A node whose device directory reads the DeviceRegistry over a chain.rpcUrl holding its key in
@@ -102,4 +104,39 @@ test("an RPC URL's key stays out of a failed batch step's error, public on GET /
     delete process.env.CARBONPROOF_ORACLE_PRIVATE_KEY;
     await node.close();
   }
+});
+
+/**
+ * An error quoting a URL the node was not configured with (a provider's redirect, a URL in a
+ * library's error), credentials in its user info and query: common.scrub, what a batch's `error`
+ * and an API answer are written with, and the `err` of a log line write it as scheme, host and
+ * port, as they write the configured ones; a stack trace's frames keep their file and line.
+ */
+test("an error quoting a URL the node was not configured with, its credentials in it, is scrubbed by the node's scrub", () => {
+  const lines: string[] = [];
+  const common = createCommon(parseConfig({ chain: { rpcUrl: "https://eth.example/v2/SECRET-CONFIGURED-KEY" } }), {
+    logger: pino({ level: "debug" }, { write: (line: string) => void lines.push(line) }),
+  });
+  const err = new Error(
+    "request to https://eth.example/v2/SECRET-CONFIGURED-KEY was redirected to " +
+      "https://user:SECRET-PW@other-provider.example:8443/rpc?apikey=SECRET-QUERY (302).",
+  );
+  assert.equal(
+    common.scrub(err.message),
+    "request to https://eth.example/… was redirected to https://other-provider.example:8443/… (302).",
+  );
+  common.logger.error({ err }, "a chain step failed");
+  const logged = lines.join("");
+  assert.doesNotMatch(logged, /SECRET/);
+  assert.ok(logged.includes("https://other-provider.example:8443/…"), logged);
+  assert.ok(logged.includes(`${import.meta.url}:`), `the stack names this file: ${logged}`);
+});
+
+test("the node's scrub replaces a configured URL whole before any other URL: a key holding a quote leaves no tail", () => {
+  const rpcUrl = "https://eth.example/v2/key'TAIL-SECRET";
+  const common = createCommon(parseConfig({ chain: { rpcUrl } }), { logger: pino({ level: "silent" }) });
+  assert.equal(
+    common.scrub(`HTTP request failed.\nURL: ${rpcUrl}\nthen ws://other.example/k'TAIL-2`),
+    "HTTP request failed.\nURL: https://eth.example/…\nthen ws://other.example/…'TAIL-2",
+  );
 });

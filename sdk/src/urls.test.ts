@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { urlForMessages, urlScrubber } from "./urls.ts";
+import fc from "fast-check";
+import { scrubUrls, urlForMessages, urlScrubber } from "./urls.ts";
 
 test("a configured URL holding a secret is written as its scheme, host and port, however an error quotes it", () => {
   const rpc = "https://eth-mainnet.example.org/v2/SECRET-KEY-1";
@@ -46,4 +47,110 @@ test("urlForMessages: one rule for every configured URL, whatever part it names"
   // a value that is not a URL is never echoed: it may be a secret pasted into the wrong setting
   assert.equal(urlForMessages("not a url s3cret", "storage.url"), "(storage.url, not a URL)");
   assert.equal(urlForMessages("pin.example token", "ipfs.kuboUrl"), "(ipfs.kuboUrl, not a URL)");
+});
+
+test("scrubUrls: any URL in a text is written as urlForMessages writes it, whatever part holds the secret", () => {
+  const cases: [string, string][] = [
+    // user info
+    [
+      "connect ECONNREFUSED postgres://oracle:SECRET-PW@db.internal:5432/cp failed",
+      "connect ECONNREFUSED postgres://db.internal:5432/… failed",
+    ],
+    ["redirected to https://user:SECRET-PW@pin.example", "redirected to https://pin.example/…"],
+    // a key in the query, or in the path (an RPC provider's)
+    ["GET https://api.example.com/v1/prices?apikey=SECRET-KEY&x=1 429", "GET https://api.example.com/… 429"],
+    [
+      "HTTP request failed.\nURL: https://eth.example/v2/SECRET-KEY\nbody",
+      "HTTP request failed.\nURL: https://eth.example/…\nbody",
+    ],
+    // a websocket provider
+    [
+      "socket closed: wss://eth-mainnet.example/ws/v3/SECRET-KEY (1006)",
+      "socket closed: wss://eth-mainnet.example/… (1006)",
+    ],
+    // punctuation ending a sentence or closing a bracket is kept, after the URL
+    ["(see https://rpc.example/v2/SECRET-KEY).", "(see https://rpc.example/…)."],
+    [
+      "at https://rpc.example/v2/SECRET-KEY, then https://b.example/k?t=SECRET!",
+      "at https://rpc.example/…, then https://b.example/…!",
+    ],
+    ["[https://rpc.example/SECRET-KEY]: down", "[https://rpc.example/…]: down"],
+    // the URL ends at a quote or a backtick: what a quotation closes is not the URL
+    [`fetch("https://rpc.example/SECRET-KEY") failed`, `fetch("https://rpc.example/…") failed`],
+    ["`wss://a.example/SECRET-KEY`", "`wss://a.example/…`"],
+    // glued to the word before it
+    [
+      "url=https://a.example/SECRET-KEY id_https://b.example/SECRET-KEY",
+      "url=https://a.example/… id_https://b.example/…",
+    ],
+    // nothing to hide: scheme, host and port as the URL class writes them
+    ["chain at http://127.0.0.1:8545/ down", "chain at http://127.0.0.1:8545 down"],
+    ["peer http://[::1]:8443 and http://[::1].", "peer http://[::1]:8443 and http://[::1]."],
+    // a URL that does not parse is not echoed either
+    ["bad http://a.example:99999/SECRET-KEY.", "bad (an address, not a URL)."],
+    ["bad https://a%zzb/SECRET-KEY", "bad (an address, not a URL)"],
+    // a host written with a quote (%22) stays one URL, found whole again
+    ["at http://a%22b.example/SECRET-KEY", "at http://a%22b.example/…"],
+    // a host that would not be read back as written (its `)` closing the bracket) is not echoed
+    ["(at http://h(/SECRET-KEY)).", "(at (an address, not a URL))."],
+    // what urlScrubber wrote is left as it is
+    ["URL: https://eth.example/…\n", "URL: https://eth.example/…\n"],
+    // a file's path is no server's secret, and every frame of a stack trace is one
+    [
+      "Error: x\n    at run (file:///srv/oracle/src/node.ts:12:7)\n    at node:internal/main:1:1",
+      "Error: x\n    at run (file:///srv/oracle/src/node.ts:12:7)\n    at node:internal/main:1:1",
+    ],
+    ["file:///srv/a.json?token=SECRET-KEY", "file:///…"],
+  ];
+  for (const [text, scrubbed] of cases) {
+    assert.equal(scrubUrls(text), scrubbed, text);
+    assert.doesNotMatch(scrubUrls(text), /SECRET/, text);
+  }
+});
+
+test("scrubUrls: a text without a URL is returned as it is", () => {
+  for (const text of [
+    "",
+    "the chain step failed: nonce too low",
+    "mailto:someone@example.org, urn:isbn:0451450523, C:\\data\\oracle.db, node:internal/process",
+    "ratio 3:1 at 12:30 // a comment, http:/one-slash, ://no-scheme",
+    "(an address, not a URL)",
+  ])
+    assert.equal(scrubUrls(text), text);
+});
+
+test("scrubUrls: a URL with a quote or a space in it is cut there; urlScrubber first replaces a known one whole", () => {
+  const rpc = "https://eth.example/v2/key'TAIL-SECRET";
+  const text = `HTTP request failed.\nURL: ${rpc}\n`;
+  assert.match(scrubUrls(text), /TAIL-SECRET/, "the generic rule alone stops at the quote");
+  const scrubbed = scrubUrls(urlScrubber([rpc])(text));
+  assert.equal(scrubbed, "HTTP request failed.\nURL: https://eth.example/…\n");
+});
+
+test("testFuzz_scrubUrls: never throws, applied again changes nothing, and leaves a text without `://` as it is", () => {
+  // texts made of URL-shaped runs (a scheme, `://`, then parts of hosts, ports, paths, queries)
+  // among punctuation, quotes, spaces and arbitrary characters
+  const part = fc.oneof(
+    fc.constantFrom(
+      ...["user:pw@", ":@", "@", "[::1]", "[", "]", "(", ")", ".", ",", ";", ":", "!", "?apikey=k", "#f", "/"],
+      ...["%22", "%27", "%60", "%2e", "%2C", "%29", "%zz", "…", "1.2.3", "0x7f", "ＡＢ", ":8545", ":99999"],
+      ...["a", "example.org", " ", "\n", "'", '"', "`", "<", ">", "_", "://", ":/", "file:///srv/a.ts:1:2"],
+    ),
+    fc.string({ maxLength: 3 }),
+  );
+  const url = fc
+    .tuple(
+      fc.constantFrom("http", "https", "wss", "file", "postgres", "x1+", "HTTP", "1http"),
+      fc.array(part, { maxLength: 8 }),
+    )
+    .map(([scheme, parts]) => `${scheme}://${parts.join("")}`);
+  fc.assert(
+    fc.property(fc.array(fc.oneof(url, part), { maxLength: 12 }), (pieces) => {
+      const text = pieces.join("");
+      const once = scrubUrls(text);
+      assert.equal(scrubUrls(once), once, JSON.stringify(text));
+      if (!text.includes("://")) assert.equal(once, text);
+    }),
+    { numRuns: 5000 },
+  );
 });

@@ -3,7 +3,6 @@ import {
   bundleReadingKeys,
   hashBatchHeader,
   recoverBatchHeaderSigner,
-  urlForMessages,
   type BatchHeader,
   type Hex,
 } from "../../../sdk/src/index.ts";
@@ -13,6 +12,7 @@ import { DEVICE_SYNC_WAIT_MS, periodSyncMs, type DeviceDirectory, type DeviceInf
 import type { ApiKey, CosignOutcome, CosignRecord, Storage } from "../storage/types.ts";
 import { isNodeAddress } from "../api/keys.ts";
 import { rawCid } from "../ipfs/store.ts";
+import { scrubUrls } from "../url-scrub.ts";
 import {
   bundleDeviceIds,
   type CosignDomain,
@@ -108,9 +108,10 @@ export type CosignerDeps = {
   /** Limits of reviews whose requesters have gone; `ORPHANED_REVIEWS` unless given (tests shorten them). */
   orphans?: Partial<{ max: number; runMs: number; keepMs: number }>;
   /**
-   * The node's scrubber (`common.scrub`: its configured URLs written without their secrets),
-   * applied to every answer's text before `scrubUrls`, which writes any URL left without its path,
-   * query and user info.
+   * The node's scrubber (`common.scrub`: its configured URLs written without their secrets, then
+   * any other URL), applied to every answer's text before the sdk's `scrubUrls`, which writes any
+   * URL left without its path, query and user info (this answer's text is scrubbed by that rule
+   * whatever scrubber it is given, or none).
    */
   scrub?: (text: string) => string;
 };
@@ -148,21 +149,6 @@ type Kept = { outcome: Outcome; once: boolean; expires: ReturnType<typeof setTim
  * without a signal never goes, so it never gets this).
  */
 const CANCELLED = refuse(503, "COSIGN_CANCELLED", "the review was stopped: every request for it went away");
-
-/**
- * `text` with every URL in it written as the sdk's `urlForMessages` writes one: scheme, host and
- * port, then `/…` for a path, query or user info, any of which may hold a key (an RPC provider's
- * URL, quoted by viem's errors). What this node answers a lead reaches the lead's batch `error`,
- * public there, and the lead's own scrubber knows only its own URLs.
- */
-export function scrubUrls(text: string): string {
-  // a URL runs to the next space or quote; punctuation closing a sentence or a bracket after it
-  // is kept as it is (the URL written without it)
-  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi, (found) => {
-    const url = found.replace(/[.,;:!?)\]]+$/, "");
-    return urlForMessages(url, "an address") + found.slice(url.length);
-  });
-}
 
 /** An error's first line (a viem error's next lines quote the request). */
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
@@ -227,8 +213,8 @@ const firstLine = (err: unknown) => (err instanceof Error ? err.message : String
  *   its end: until it does, the stopped review counts against the bound, and while more reviews
  *   than that work with nobody waiting no other is started (503), so a requester that sends and
  *   closes requests in a loop queues no work.
- * - **Answers name no secret.** Every answer's text is scrubbed (`scrub`, `scrubUrls`): an error
- *   quoted in a 503 may hold the URL of this node's RPC provider, with its key.
+ * - **Answers name no secret.** Every answer's text is scrubbed (`scrub`, then the sdk's
+ *   `scrubUrls`): an error quoted in a 503 may hold the URL of this node's RPC provider, with its key.
  */
 export class Cosigner {
   readonly #deps: CosignerDeps;
@@ -255,6 +241,8 @@ export class Cosigner {
   async cosign(req: CosignRequest, asker: CosignAsker, signal?: AbortSignal): Promise<CosignAnswer> {
     const answer = await this.#answer(req, asker, signal);
     if (!("refused" in answer)) return answer;
+    // what this node answers reaches the lead's batch `error`, public there, and the lead's own
+    // scrubber knows only the lead's URLs
     const scrub = this.#deps.scrub;
     return { ...answer, refused: scrubUrls(scrub ? scrub(answer.refused) : answer.refused) };
   }
