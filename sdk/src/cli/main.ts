@@ -16,9 +16,11 @@ import {
   EXIT_INCOMPLETE,
   EXIT_OK,
   EXIT_USAGE,
+  StdoutError,
   describeError,
   processIo,
   rpcTransportError,
+  stdoutFailed,
   toJson,
   type Io,
 } from "./io.ts";
@@ -40,7 +42,10 @@ Exit status: 0 success (no check FAILs; a SKIP line says what was not checked);
 1 a check FAILs; 2 bad command-line input (usage, an unreadable or malformed file given as
 an option); 3 the run could not complete (RPC or gateway unreachable or refusing, another
 operational error): nothing was decided, run it again. Under --json a run that could not
-complete prints {"ok":false,"error":{"code","message"}}.
+complete prints {"ok":false,"error":{"code","message"}}. An output file (--out) at a path
+that cannot be written is 2; one whose writing fails part-way (a full disk) is 3, and
+nothing is put in place. A stdout that cannot be written (> onto a full disk) is 3 too; a
+reader that stops early (| head) ends the run quietly with 141, as SIGPIPE ends cat.
 `;
 
 /** The value of `--name` in `argv` (`--name V` or `--name=V`; the last one), if any. */
@@ -89,37 +94,47 @@ function incompleteRun(error: unknown, argv: readonly string[]): { code: string;
   return { code, message: `could not complete: ${scrub(firstLine(error))}` };
 }
 
-export async function run(io: Io, argv: string[]): Promise<number> {
+/** The command's exit code; what it throws is `run`'s to report. */
+async function dispatch(io: Io, argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+      io.stderr(MAIN_HELP);
+      return EXIT_USAGE;
+    case "--help":
+    case "-h":
+    case "help":
+      io.stdout(MAIN_HELP);
+      return EXIT_OK;
+    case "emissions":
+      return emissionsCommand(io, rest);
+    case "device":
+      return await deviceCommand(io, rest);
+    case "factors":
+      return factorsCommand(io, rest);
+    case "bundle":
+      return await bundleCommand(io, rest);
+    case "verify":
+      return await verifyCommand(io, rest);
+    case "shortfalls":
+      return await shortfallsCommand(io, rest);
+    default:
+      io.stderr(`Unknown command ${JSON.stringify(command)}.\n\n${MAIN_HELP}`);
+      return EXIT_USAGE;
+  }
+}
+
+export async function run(io: Io, argv: string[]): Promise<number> {
   try {
-    switch (command) {
-      case undefined:
-        io.stderr(MAIN_HELP);
-        return EXIT_USAGE;
-      case "--help":
-      case "-h":
-      case "help":
-        io.stdout(MAIN_HELP);
-        return EXIT_OK;
-      case "emissions":
-        return emissionsCommand(io, rest);
-      case "device":
-        return await deviceCommand(io, rest);
-      case "factors":
-        return factorsCommand(io, rest);
-      case "bundle":
-        return await bundleCommand(io, rest);
-      case "verify":
-        return await verifyCommand(io, rest);
-      case "shortfalls":
-        return await shortfallsCommand(io, rest);
-      default:
-        io.stderr(`Unknown command ${JSON.stringify(command)}.\n\n${MAIN_HELP}`);
-        return EXIT_USAGE;
-    }
-  } catch (error) {
+    const code = await dispatch(io, argv);
+    // a write to a pipe fails after it returned (the reader gone): learnt before the code stands
+    await io.stdoutFlushed?.();
+    return code;
+  } catch (thrown) {
+    // every command's stdout fails alike: one line and exit 3, or quietly for a reader gone
+    const error = thrown instanceof StdoutError ? stdoutFailed(thrown) : thrown;
     if (error instanceof CliError) {
-      io.stderr(`carbonproof: ${error.message}\n`);
+      if (!error.quiet) io.stderr(`carbonproof: ${error.message}\n`);
       return error.exitCode;
     }
     // parseArgs reports unknown options and missing values as TypeErrors with a code.
@@ -129,7 +144,14 @@ export async function run(io: Io, argv: string[]): Promise<number> {
     }
     // Not a check that failed (1) nor bad input (2): the run could not decide anything.
     const problem = incompleteRun(error, argv);
-    if (argv.includes("--json")) io.stdout(`${toJson({ ok: false, error: problem })}\n`);
+    if (argv.includes("--json")) {
+      try {
+        io.stdout(`${toJson({ ok: false, error: problem })}\n`);
+      } catch (cause) {
+        // a stdout that fails as well: the line on stderr below is the report, and 3 stands
+        if (!(cause instanceof StdoutError)) throw cause;
+      }
+    }
     io.stderr(`carbonproof: ${problem.message}\n`);
     return EXIT_INCOMPLETE;
   }

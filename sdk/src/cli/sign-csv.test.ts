@@ -5,6 +5,7 @@ import {
   closeSync,
   createReadStream,
   existsSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -382,7 +383,7 @@ test("device sign-csv: an --out it cannot write at is exit 2 (the user's to fix)
   assert.equal(limited.status, 3, limited.stderr);
   assert.match(
     limited.stderr,
-    /Cannot write \S+signed\.csv: EFBIG: file too large, write \(writing \S+\.signed\.csv\.\d+\.tmp\)\. Nothing was written to \S+signed\.csv; make room on its disk \(or fix what stopped the write\) and run it again\./,
+    /Cannot write \S+signed\.csv: EFBIG: file too large, write \(writing \S+\.signed\.csv\.\d+\.[0-9a-f]{8}\.tmp\)\. Nothing was written to \S+signed\.csv; make room on its disk \(or fix what stopped the write\) and run it again\./,
   );
   assert.doesNotMatch(limited.stderr, /signed \d+ rows/);
   assert.deepEqual(readdirSync(dir).sort(), left, "no output file (not one cut off mid-row), no temp file");
@@ -424,5 +425,116 @@ test(
       r.stderr,
       /Cannot write the temp file \S+no-such-temp\/carbonproof-sign-csv-\S+\.csv \(the output goes there before stdout\): ENOENT: .*\. Nothing was written to stdout; check that \S+no-such-temp \(the temp directory; TMPDIR sets it\) exists, this user can write it and it has room, then run it again, or give --out\./,
     );
+  },
+);
+
+test(
+  "device sign-csv --out does not follow a symlink planted at the temp name a pid gives (.OUT.PID.tmp)",
+  { skip: process.platform === "win32" && "no sh here" },
+  () => {
+    const dir = tmp();
+    const key = join(dir, "manual.pem");
+    assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
+    const input = join(dir, "history.csv");
+    writeFileSync(input, historyCsv(20));
+    const victim = join(dir, "victim.txt");
+    writeFileSync(victim, "not the CLI's to write");
+    const out = join(dir, "signed.csv");
+    // the shell plants the link at its own pid's name, then execs the CLI under that pid
+    const r = spawnSync(
+      "sh",
+      [
+        "-c",
+        `ln -s "$1" "$2/.signed.csv.$$.tmp" && shift 2 && exec "$@"`,
+        "sh",
+        victim,
+        dir,
+        process.execPath,
+        MAIN,
+        "device",
+        "sign-csv",
+        "--key",
+        key,
+        input,
+        "--out",
+        out,
+      ],
+      { encoding: "utf8" },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(readFileSync(victim, "utf8"), "not the CLI's to write");
+    assert.ok(lstatSync(out).isFile(), "OUT.csv is a file of its own, not the planted link renamed");
+    assert.equal(envelopesOf(readFileSync(out, "utf8")).envelopes.length, 20);
+    const planted = readdirSync(dir).filter((f) => f.endsWith(".tmp"));
+    assert.equal(planted.length, 1, "the planted link is not the CLI's to remove");
+    assert.ok(lstatSync(join(dir, planted[0]!)).isSymbolicLink());
+  },
+);
+
+test(
+  "device sign-csv to stdout appended to a file 2,000 B below ulimit -f: exit 3, not 0 and 2,000 B of 200 rows",
+  { skip: process.platform === "win32" && "no sh here" },
+  () => {
+    const dir = tmp();
+    const key = join(dir, "manual.pem");
+    assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
+    const input = join(dir, "history.csv");
+    writeFileSync(input, historyCsv(200));
+    // 100 blocks of 512 B: room for the temp file (~38 KB), not for the file's 2,000 B left
+    const LIMIT = 100 * 512;
+    const log = join(dir, "signed.log");
+    writeFileSync(log, "p".repeat(LIMIT - 2000));
+    // stdout a regular file: Node's SyncWriteStream writes once and drops what a short write left
+    const fd = openSync(log, "a");
+    let r;
+    try {
+      r = spawnSync(
+        "sh",
+        ["-c", 'ulimit -f 100 && exec "$@"', "sh", process.execPath, MAIN, "device", "sign-csv", "--key", key, input],
+        { encoding: "utf8", stdio: ["ignore", fd, "pipe"] },
+      );
+    } finally {
+      closeSync(fd);
+    }
+    assert.equal(r.status, 3, r.stderr);
+    assert.equal(
+      r.stderr,
+      "carbonproof: Cannot write stdout: EFBIG: file too large, write. What it took is only part of the signed CSV: do not import it; make room (or fix what stdout goes to) and run it again, or give --out.\n",
+    );
+    assert.equal(statSync(log).size, LIMIT);
+  },
+);
+
+test(
+  "device sign-csv to a reader that stops early (| head -c 1) ends quietly with 141, no stack trace, no count",
+  { skip: process.platform === "win32" && "no sh here" },
+  () => {
+    const dir = tmp();
+    const key = join(dir, "manual.pem");
+    assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
+    const input = join(dir, "history.csv");
+    // ~1.5 MB signed: far more than a pipe holds
+    writeFileSync(input, historyCsv(8000));
+    const r = spawnSync(
+      "sh",
+      [
+        "-c",
+        '{ "$@"; echo "status $?" >&2; } | head -c 1',
+        "sh",
+        process.execPath,
+        MAIN,
+        "device",
+        "sign-csv",
+        "--key",
+        key,
+        input,
+      ],
+      { encoding: "utf8" },
+    );
+    assert.equal(r.stdout, "d");
+    // a run slower than 5 s (a loaded machine) prints a progress line on a stderr that is no
+    // terminal: those are kept out; the count said at the end ("signed N rows" alone) is not
+    const said = r.stderr.replace(/^signed [\d,]+ rows[^\n]*, [\d,]+ rows\/s[^\n]*\n/gm, "");
+    assert.equal(said, "status 141\n", r.stderr);
   },
 );

@@ -9,11 +9,10 @@ import {
   readSync,
   renameSync,
   rmSync,
-  writeSync,
 } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { parseArgs } from "node:util";
 import { SdkError } from "../../errors.ts";
@@ -46,10 +45,17 @@ import {
   EXIT_INCOMPLETE,
   EXIT_OK,
   EXIT_USAGE,
+  StdoutError,
+  isOutputPathError,
+  outputPathRefused,
+  outputWriteFailed,
   parseJson,
   readInput,
+  stdoutFailed,
+  tempPathBeside,
   toJson,
-  writeFileWhole,
+  writeAll,
+  writeFilesWhole,
   type Io,
 } from "../io.ts";
 import { ProgressLine, formatCount } from "../progress.ts";
@@ -167,8 +173,14 @@ export async function deviceCommand(io: Io, argv: string[]): Promise<number> {
       checkWritable(values.pub, values.force ?? false);
     }
     const key = generateDeviceKey();
-    writeFileWhole(values.out, secretKeyToPem(key.secretKey), 0o600);
-    if (values.pub !== undefined) writeFileWhole(values.pub, publicKeyToPem(key.publicKey), 0o644);
+    // the key last: a --pub refused at its rename (a directory there, with --force) leaves no new
+    // key in place, nor an old one replaced by a key whose public half was not written
+    writeFilesWhole([
+      ...(values.pub === undefined
+        ? []
+        : [{ path: values.pub, data: publicKeyToPem(key.publicKey), mode: 0o644, flag: "--pub" }]),
+      { path: values.out, data: secretKeyToPem(key.secretKey), mode: 0o600, flag: "--out" },
+    ]);
     const info = { privateKeyFile: values.out, publicKey: bytesToHex(key.publicKey), ...publicKeyToXY(key.publicKey) };
     io.stdout(
       values.json
@@ -251,35 +263,14 @@ async function* readPieces(
   }
 }
 
-/**
- * An output path the user has to change (a missing folder, no permission, a read-only disk, a
- * directory where the file goes), as the code of opening or renaming it: bad input, exit 2, as
- * keygen and `factors import --out` treat theirs. Any other failure of the output (a full disk,
- * an I/O error, a file size limit) says nothing about the input: the run could not complete, 3.
- */
-const OUTPUT_PATH_ERRORS = new Set([
-  "ENOENT",
-  "ENOTDIR",
-  "EISDIR",
-  "EACCES",
-  "EPERM",
-  "EROFS",
-  "ENAMETOOLONG",
-  "ELOOP",
-]);
-
 /** Text written to a file descriptor in pieces of about 64 KiB, each whole; `fail` says why a write failed. */
 function bufferedWriter(fd: number, fail: (cause: unknown) => Error) {
   let parts: string[] = [];
   let length = 0;
   const flush = () => {
     if (length > 0) {
-      const bytes = Buffer.from(parts.join(""), "utf8");
       try {
-        // a write may take only part (a disk filling up, a file size limit) without an error:
-        // unlooped, the output would end mid-row and still be put in place; the write of the
-        // rest fails with the reason
-        for (let at = 0; at < bytes.byteLength;) at += writeSync(fd, bytes, at);
+        writeAll(fd, Buffer.from(parts.join(""), "utf8"));
       } catch (cause) {
         throw fail(cause);
       }
@@ -299,14 +290,16 @@ function bufferedWriter(fd: number, fail: (cause: unknown) => Error) {
 
 /**
  * Copies the file at `path` to stdout in pieces, each once stdout has room for it. A write to
- * stdout that fails (`>` onto a full disk) is exit 3: part of the CSV may be there already.
+ * stdout that fails (`>` onto a full disk) is exit 3: part of the CSV may be there already. A
+ * reader gone (`| head`) ends the run quietly, as for every command (`stdoutFailed`).
  */
 async function copyToStdout(io: Io, path: string): Promise<void> {
-  const put = async (text: string) => {
+  const put = async (text: string, wait: (() => Promise<void>) | undefined) => {
     try {
       io.stdout(text);
-      await io.stdoutDrained?.();
+      await wait?.();
     } catch (cause) {
+      if (cause instanceof StdoutError && cause.code === "EPIPE") throw stdoutFailed(cause);
       throw new CliError(
         `Cannot write stdout: ${(cause as Error).message}. What it took is only part of the signed CSV: do not import it; make room (or fix what stdout goes to) and run it again, or give --out.`,
         EXIT_INCOMPLETE,
@@ -318,9 +311,11 @@ async function copyToStdout(io: Io, path: string): Promise<void> {
   try {
     const buffer = Buffer.alloc(65_536);
     const decoder = new StringDecoder("utf8");
-    for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) await put(decoder.write(buffer.subarray(0, n)));
-    // the last piece waited for too: a write that failed is reported, not followed by "signed N rows"
-    await put(decoder.end());
+    for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer))
+      await put(decoder.write(buffer.subarray(0, n)), io.stdoutDrained);
+    // the last piece waited for until stdout has taken it all (a pipe's write fails after it
+    // returned): a write that failed is reported, not followed by "signed N rows"
+    await put(decoder.end(), io.stdoutFlushed ?? io.stdoutDrained);
   } finally {
     closeSync(fd);
   }
@@ -372,39 +367,38 @@ async function signCsvCommand(io: Io, argv: string[]): Promise<number> {
   );
 
   // the output goes to a temp file (next to OUT.csv, renamed into place; or in the temp
-  // directory, then copied to stdout) so that nothing is written unless every row passed
+  // directory, then copied to stdout) so that nothing is written unless every row passed. Both
+  // names are random and opened "wx": a link planted at a name guessed ahead (`.OUT.csv.PID.tmp`
+  // in a shared folder) would have had the signed CSV written through it
   const temp =
     out === undefined
       ? join(tmpdir(), `carbonproof-sign-csv-${process.pid}-${randomBytes(4).toString("hex")}.csv`)
-      : join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+      : tempPathBeside(out);
   // part-way: the input was fine and nothing was put in place; the same command runs again
   const writeFailed = (cause: unknown) =>
-    new CliError(
-      out === undefined
-        ? `Cannot write the temp file ${temp} (the output goes there before stdout): ${(cause as Error).message}. Nothing was written to stdout; check that ${dirname(temp)} (the temp directory; TMPDIR sets it) exists, this user can write it and it has room, then run it again, or give --out.`
-        : `Cannot write ${out}: ${(cause as Error).message} (writing ${temp}). Nothing was written to ${out}; make room on its disk (or fix what stopped the write) and run it again.`,
-      EXIT_INCOMPLETE,
-      { cause },
-    );
-  // the temp file beside OUT.csv is OUT.csv's path: one it cannot be made at is the user's to
-  // change (2); one in the temp directory is not the user's input (3)
-  const cannotOpen = (cause: unknown) =>
-    out !== undefined && OUTPUT_PATH_ERRORS.has((cause as NodeJS.ErrnoException).code ?? "")
+    out === undefined
       ? new CliError(
-          `Cannot write ${out}: ${(cause as Error).message}. Give --out the path of a file this user can write, in a folder that exists.`,
-          EXIT_USAGE,
+          `Cannot write the temp file ${temp} (the output goes there before stdout): ${(cause as Error).message}. Nothing was written to stdout; check that ${dirname(temp)} (the temp directory; TMPDIR sets it) exists, this user can write it and it has room, then run it again, or give --out.`,
+          EXIT_INCOMPLETE,
           { cause },
         )
-      : writeFailed(cause);
+      : outputWriteFailed(out, temp, cause);
+  // the temp file beside OUT.csv is OUT.csv's path: one it cannot be made at is the user's to
+  // change (2); one in the temp directory is not the user's input (3), nor is EEXIST (a clash of
+  // random names: the next run picks another)
+  const cannotOpen = (cause: unknown) =>
+    out !== undefined && isOutputPathError(cause) ? outputPathRefused(out, "--out", cause) : writeFailed(cause);
   const progress = new ProgressLine({ write: io.stderr, tty: io.stderrIsTty });
   let signed = 0;
   let invalid = 0;
   const shown: CsvRowProblem[] = [];
   let fd: number | null = null;
+  // removed when done or stopped, once this run made it: a file already at its name is not ours
+  let tempMade = false;
   // Ctrl-C or SIGTERM: the temp file (as large as the output) is removed, OUT.csv not written, exit 130/143
   const interrupted = (signal: NodeJS.Signals) => {
     progress.done();
-    rmSync(temp, { force: true });
+    if (tempMade) rmSync(temp, { force: true });
     io.stderr(
       `interrupted by ${signal}: nothing was written${out === undefined ? " past what stdout has" : ` to ${out}`}\n`,
     );
@@ -418,10 +412,11 @@ async function signCsvCommand(io: Io, argv: string[]): Promise<number> {
       if (head.done) throw emptyCsvError();
       const signer = csvRowSigner(head.value.cells, secretKey, { keyId: values["key-id"], resign: values.resign });
       try {
-        fd = openSync(temp, "w");
+        fd = openSync(temp, "wx");
       } catch (cause) {
         throw cannotOpen(cause);
       }
+      tempMade = true;
       const output = bufferedWriter(fd, writeFailed);
       // the header's line ending for every row (CRLF from a spreadsheet stays CRLF), and its BOM
       const eol = parser.eol ?? "\n";
@@ -449,8 +444,11 @@ async function signCsvCommand(io: Io, argv: string[]): Promise<number> {
         // a disk reports some write failures (an I/O error, a quota on a network disk) only at
         // fsync or close: learnt before the file is put in place, and durable once it is
         fsyncSync(fd);
-        closeSync(fd);
+        // let go of before it is closed: a close that fails has released the fd all the same, and
+        // closing it again in the finally would put EBADF in place of the real error
+        const closing = fd;
         fd = null;
+        closeSync(closing);
       } catch (cause) {
         throw writeFailed(cause);
       }
@@ -481,7 +479,7 @@ async function signCsvCommand(io: Io, argv: string[]): Promise<number> {
     process.off("SIGINT", interrupted);
     process.off("SIGTERM", interrupted);
     await records.return(undefined); // closes the input when a bad header or syntax stopped the run early
-    rmSync(temp, { force: true });
+    if (tempMade) rmSync(temp, { force: true });
   }
   if (invalid > 0) io.stderr(`skipped ${formatCount(invalid)} invalid row(s)\n`);
   io.stderr(`signed ${formatCount(signed)} rows${out === undefined ? "" : ` to ${out}`}\n`);
