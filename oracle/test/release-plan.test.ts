@@ -8,6 +8,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { ContractFunctionZeroDataError } from "viem";
 import { idToBytes32 } from "../../sdk/src/index.ts";
 import {
   planRelease,
@@ -57,9 +58,11 @@ after(() => {
  * `answerLatestFirst` lets it go, the latest first, one a turn of the event loop: the reads in
  * flight pile up as far as planRelease lets them, and the answers come in another order than the
  * records'. `attested`: ids the registry knows; `failing`: ids whose read fails as viem's does on
- * an RPC node out of reach.
+ * an RPC node out of reach; `failingOnce`: ids whose first read fails so, as a rate-limited
+ * provider's (HTTP 429) does for part of a burst, and the next answers; `noCode`: ids whose read
+ * fails as viem's does when the registry address holds no code (the call returns no data).
  */
-function heldChain(opts: { attested?: string[]; failing?: string[] } = {}) {
+function heldChain(opts: { attested?: string[]; failing?: string[]; failingOnce?: string[]; noCode?: string[] } = {}) {
   const waiting: (() => void)[] = [];
   const seen = { asked: [] as string[], answered: [] as string[], inFlight: 0, maxInFlight: 0 };
   const chain: ReleaseChain = {
@@ -71,7 +74,9 @@ function heldChain(opts: { attested?: string[]; failing?: string[] } = {}) {
       await new Promise<void>((go) => waiting.push(go));
       seen.inFlight--;
       seen.answered.push(id);
-      if (opts.failing?.includes(id)) throw new Error("HTTP request failed.\n\nURL: http://127.0.0.1:8545");
+      const once = opts.failingOnce?.includes(id) && seen.asked.filter((a) => a === id).length === 1;
+      if (once || opts.failing?.includes(id)) throw new Error("HTTP request failed.\n\nURL: http://127.0.0.1:8545");
+      if (opts.noCode?.includes(id)) throw new ContractFunctionZeroDataError({ functionName: "exists" });
       return opts.attested?.includes(id) ?? false;
     },
   };
@@ -99,6 +104,8 @@ const plan = (chain: ReleaseChainSource, periods: number[], force = false) =>
     registry: null,
     chain,
     force,
+    // the pauses before a failed read is tried again, short here (0.5 s and 1.5 s by default)
+    retryDelaysMs: [1, 2],
   });
 
 describe("planRelease checks the records concurrently", () => {
@@ -137,11 +144,17 @@ describe("planRelease checks the records concurrently", () => {
     }
   });
 
-  test("the records whose read fails are named in the records' order, refused without --force and released unchecked with it", async () => {
+  test("the records whose read fails 3 times are named in the records' order, refused without --force and released unchecked with it", async () => {
     const failing = [ids[0]!, ids[6]!, ids[15]!];
-    const why = `reading the AttestationRegistry failed: HTTP request failed. (at ${REGISTRY.address})`;
+    const why = `reading the AttestationRegistry failed 3 times: HTTP request failed. (at ${REGISTRY.address})`;
     const held = heldChain({ failing });
     const out = await held.answerLatestFirst(plan(async () => held.chain, ids.map(startOf)));
+    // each read once, then each failed one twice more after them all, one record at a time
+    assert.deepEqual([...held.seen.asked.slice(0, COUNT)].sort(), ids);
+    assert.deepEqual(
+      held.seen.asked.slice(COUNT),
+      failing.flatMap((id) => [id, id]),
+    );
     assert.equal(!out.ok && out.code, "COSIGN_UNCHECKED");
     assert.match(
       !out.ok ? out.message : "",
@@ -159,6 +172,47 @@ describe("planRelease checks the records concurrently", () => {
         failing.includes(id) ? `unchecked (forced): ${why}` : "not attested on the registry it was co-signed for",
       ]),
     );
+  });
+});
+
+describe("planRelease reads again a record whose read failed (a rate-limited RPC provider)", () => {
+  test("a read that fails once in the burst and then answers attested refuses the release, --force or not", async () => {
+    for (const force of [false, true]) {
+      const held = heldChain({ attested: [ids[9]!], failingOnce: [ids[9]!] });
+      const out = await held.answerLatestFirst(plan(async () => held.chain, ids.map(startOf), force));
+      assert.equal(!out.ok && out.code, "COSIGN_ATTESTED", JSON.stringify(out));
+      assert.match(!out.ok ? out.message : "", new RegExp(`^the header ${ids[9]} \\(.*\\) is attested on-chain: `));
+      // read again after every other record's read, alone
+      assert.deepEqual(held.seen.asked.slice(COUNT), [ids[9]], `force ${force}: read again once`);
+    }
+  });
+
+  test("a read that fails once in the burst and then answers not attested is released as checked, without --force", async () => {
+    const held = heldChain({ failingOnce: [ids[3]!, ids[17]!] });
+    const out = await held.answerLatestFirst(plan(async () => held.chain, ids.map(startOf)));
+    assert.ok(out.ok, JSON.stringify(out));
+    assert.equal(out.summary, `${COUNT} not attested on the registry it was co-signed for`);
+    assert.deepEqual(held.seen.asked.slice(COUNT), [ids[3], ids[17]], "each read again once, in the records' order");
+  });
+
+  test("a registry address that holds no code is not read again: it answers alike every time", async () => {
+    const held = heldChain({ noCode: [ids[7]!] });
+    const out = await held.answerLatestFirst(plan(async () => held.chain, ids.map(startOf)));
+    assert.equal(!out.ok && out.code, "COSIGN_UNCHECKED");
+    assert.match(
+      !out.ok ? out.message : "",
+      new RegExp(
+        `\\(the header ${ids[7]}: reading the AttestationRegistry failed: The contract function "exists" returned no data \\("0x"\\)\\. \\(at ${REGISTRY.address}\\)\\)`,
+      ),
+    );
+    assert.equal(held.seen.asked.length, COUNT, "each record read once");
+  });
+
+  test("no record is read again once a header is found attested: the release is refused whatever they say", async () => {
+    const held = heldChain({ attested: [ids[2]!], failing: [ids[5]!, ids[11]!] });
+    const out = await held.answerLatestFirst(plan(async () => held.chain, ids.map(startOf), true));
+    assert.equal(!out.ok && out.code, "COSIGN_ATTESTED");
+    assert.equal(held.seen.asked.length, COUNT, "each record read once");
   });
 });
 

@@ -6,6 +6,8 @@
  */
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import {
@@ -18,6 +20,7 @@ import {
   type TransactionSerializableEIP1559,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { pino } from "pino";
 import { idToBytes32, METHODOLOGY_ID, readingDigestHex } from "../../sdk/src/index.ts";
 import { headerFromJson } from "../src/batch/bundle.ts";
 import { carbonCreditsAbi } from "../src/chain/abi.ts";
@@ -34,11 +37,12 @@ import {
   HardhatNode,
   chainTestNode,
   deploy,
+  ORACLE_KEY,
   readingPoster,
   type Deployment,
   waitForConfirmed,
 } from "./chain-harness.ts";
-import { electricity, makeDevice, type testNode } from "./fixtures.ts";
+import { electricity, makeDevice, testNode } from "./fixtures.ts";
 import { tempDir, waitFor } from "./helpers.ts";
 
 /** Hardhat's fourth default account: the projects' proponent (a verifier may not be one). */
@@ -912,6 +916,135 @@ describe(
       } finally {
         await hh.rpc("evm_setAutomine", [true]);
         await node.close();
+        await start();
+      }
+    });
+
+    /**
+     * Stands in for a pruned RPC node (geth's full node keeps the state of about 128 recent blocks;
+     * some providers cap historical eth_calls) in front of the Hardhat node, which serves every
+     * block's state: an eth_call at a block given by number is answered with geth's error for state
+     * it no longer holds, and every other request (single or batched) is forwarded. `refused`: the
+     * calls it refused. Its URL ends in a path like a provider's API key, which no log may show.
+     */
+    const prunedRpcNode = async () => {
+      const key = "k3y0f7h3pr0v1d3r5ecr3t";
+      let refused = 0;
+      type Request = { id: unknown; method: string; params?: unknown[] };
+      const answer = async (r: Request) => {
+        const block = r.params?.[1];
+        if (r.method === "eth_call" && typeof block === "string" && /^0x[0-9a-f]+$/i.test(block)) {
+          refused++;
+          const root = `0x${"5e".repeat(32)}`;
+          return {
+            jsonrpc: "2.0",
+            id: r.id,
+            error: {
+              code: -32000,
+              message: `missing trie node ${root.slice(2)} (path ) state ${root} is not available`,
+            },
+          };
+        }
+        const res = await fetch(hh.url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(r),
+        });
+        return (await res.json()) as unknown;
+      };
+      const server = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => {
+          const body = JSON.parse(Buffer.concat(chunks).toString()) as Request | Request[];
+          (Array.isArray(body) ? Promise.all(body.map(answer)) : answer(body))
+            .then((out) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(out)))
+            .catch(() => res.writeHead(502).end());
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      return {
+        key,
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v3/${key}`,
+        refused: () => refused,
+        close: () => new Promise((r) => server.close(r)),
+      };
+    };
+
+    test("an RPC node that cannot answer an eth_call `chain.confirmations` deep (pruned): no pass fails, and a period recorded by another account is asked again until the latest block has shown it that long, then settled, nothing sent", async () => {
+      const { v, record } = await attestedUnrecorded();
+      const rc = await record();
+      const pruned = await prunedRpcNode();
+      await hh.rpc("evm_setAutomine", [false]);
+      // the node's log, to read its warning: chainTestNode's settings, with a logger of the test's
+      const logs: { level: number; msg: string; line: string }[] = [];
+      const logger = pino(
+        { level: "warn" },
+        { write: (line: string) => void logs.push({ ...(JSON.parse(line) as { level: number; msg: string }), line }) },
+      );
+      try {
+        const nonce = await oracleNonce();
+        process.env.CARBONPROOF_ORACLE_PRIVATE_KEY = ORACLE_KEY;
+        node = await testNode({
+          config: {
+            batching: { windowS: 2, graceS: 1, tickMs: 100 },
+            devices: { source: "chain", cacheTtlMs: 60_000 },
+            chain: {
+              enabled: true,
+              rpcUrl: pruned.url,
+              attestationRegistry: dep.attestationRegistry,
+              deviceRegistry: dep.deviceRegistry,
+              pollMs: 100,
+              carbonCredits: credits,
+              confirmations: 3,
+              gasBumpAfterMs: 600_000,
+            },
+            shortfalls: { everyMs: 200 },
+          },
+          parts: { devices: undefined, calculator: calculator() },
+          dir: tmp.dir,
+          logger,
+        });
+        for (const deep of [1, 2]) {
+          assert.equal(BigInt(await hh.rpc<string>("eth_blockNumber")), rc.blockNumber + BigInt(deep - 1));
+          if (deep === 1) await keptToRecheck(v.batch.id, `${deep} of 3 confirmations, the deep call refused`);
+          await wholePass();
+          assert.ok(toRecheck(v.batch.id) && !behindCursor(v.batch.id), `${deep} of 3 confirmations: still to ask`);
+          assert.equal(pendingTx(), null, `${deep} of 3 confirmations: nothing pending`);
+          assert.equal(await oracleNonce(), nonce, `${deep} of 3 confirmations: nothing sent`);
+          await hh.rpc("evm_mine");
+        }
+        await waitFor(() => behindCursor(v.batch.id), { what: "its batch settled, the record 3 deep" });
+        assert.ok(pruned.refused() > 0, "the calls deep were made, and refused");
+        assert.equal(await oracleNonce(), nonce, "nothing sent: the proponent's record stands");
+        assert.equal(await recordedFor(v.attestationId), 1);
+        const status = (await (await fetch(`${node.httpUrl}/v1/status`)).json()) as {
+          shortfalls: { lastError: string | null };
+        };
+        assert.equal(status.shortfalls.lastError, null);
+        assert.deepEqual(
+          logs.filter((l) => /shortfall pass failed/.test(l.msg)),
+          [],
+          "no pass failed",
+        );
+        // said once (this process's first such refusal), with what the node does instead and the fix
+        const warned = logs.filter((l) => /did not answer an eth_call/.test(l.msg));
+        assert.equal(warned.length, 1, JSON.stringify(logs.map((l) => l.msg)));
+        assert.equal(warned[0]!.level, 40, "a warning");
+        assert.match(warned[0]!.msg, /2 blocks below the head \(chain\.confirmations 3\)/);
+        assert.match(warned[0]!.msg, /settled once the latest block still says so 2 blocks later/);
+        assert.match(warned[0]!.msg, /archive RPC node, or lower chain\.confirmations/);
+        assert.match(
+          (JSON.parse(warned[0]!.line) as { error: string }).error,
+          /^missing trie node (?:5e){32} \(path \) state 0x(?:5e){32} is not available$/,
+          "with the RPC node's words",
+        );
+        for (const l of logs) assert.ok(!l.line.includes(pruned.key), `a log line shows the RPC URL's key: ${l.line}`);
+      } finally {
+        await hh.rpc("evm_setAutomine", [true]);
+        delete process.env.CARBONPROOF_ORACLE_PRIVATE_KEY;
+        await node.close();
+        await pruned.close();
         await start();
       }
     });

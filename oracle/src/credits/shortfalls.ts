@@ -12,8 +12,10 @@
  * correction first with `recordCorrection`. One whose answer may change (a challenge pending) is
  * kept in meta and asked again at each pass, and so is one whose answer settles it (recorded,
  * issued) at the latest block but not yet at the block `chain.confirmations` deep: someone else's
- * transaction a reorg may take back. A batch an operator retries is confirmed later, and
- * listed then: nothing holds the cursor back.
+ * transaction a reorg may take back. (An RPC node that cannot answer an eth_call that deep, a
+ * pruned one, is asked at the latest block only: such an answer settles the batch once seen again
+ * `chain.confirmations` - 1 blocks later, #unservedDeep.) A batch an operator retries is confirmed
+ * later, and listed then: nothing holds the cursor back.
  * For one that succeeds, the transaction is signed at the pipeline's next nonce, at the node's fee
  * estimate or the fee cap (`chain.maxFeePerGas`) when that is lower, persisted (meta
  * `shortfalls.pending`) and broadcast; one at a time, followed like a batch's: re-broadcast, gas
@@ -24,7 +26,7 @@
  * nothing is sent twice: a period recorded meanwhile (by anyone) makes the call revert.
  */
 import type { Logger } from "pino";
-import { encodeAbiParameters, encodeFunctionData, keccak256, type PublicClient } from "viem";
+import { BaseError, encodeAbiParameters, encodeFunctionData, keccak256, type PublicClient } from "viem";
 import { z } from "zod";
 import { bytes32ToId, revertName, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
 import {
@@ -138,6 +140,11 @@ const LIST_LIMIT = 2_000;
 /** Batches kept to ask again at most; past it, newer batches wait (the cursor does not pass them). */
 const MAX_RECHECK = 10_000;
 /**
+ * Whether this process has warned that its RPC node cannot answer an eth_call
+ * `chain.confirmations` deep (#unservedDeep): once is enough, every pass would say it again.
+ */
+let warnedUnservedDeep = false;
+/**
  * A batch is listed once confirmed at least this long ago, whatever the challenge window. Batches
  * are confirmed by one writer, one commit after another, so their `updatedAtMs` grow in the order
  * they become visible; this second only keeps a listing clear of the commit under way and of a
@@ -203,6 +210,12 @@ export class ShortfallRecorder {
   readonly #pipeline: Pick<BatchPipeline, "sendOther" | "setOtherInFlight">;
   readonly #credits: Address;
   #pending: Pending | null;
+  /**
+   * Final answers the RPC node could not be asked `chain.confirmations` deep (#unservedDeep), by
+   * `fn:attestationId`: the head block when the latest block first gave one, and its revert. In
+   * memory (a restart only restarts the wait), {@link MAX_RECHECK} at most, the oldest dropped.
+   */
+  readonly #finalSince = new Map<string, { head: bigint; reason: string }>();
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<unknown> | null = null;
   #stopped = false;
@@ -613,7 +626,7 @@ export class ShortfallRecorder {
       // a revoked period re-attests it: recording it settles the period, its excess over the
       // baseline charged to the project (docs/credits.md); its recordShortfall then reverts
       // AttestationRevoked, a final answer
-      const recorded = await this.#ask("recordCorrection", [own], ctx);
+      const recorded = await this.#ask("recordCorrection", b.attestationId, [own], ctx);
       if (recorded.kind === "halt") return "halt";
       // a final answer not yet deep (recorded by someone else in a block a reorg may take back):
       // neither sent (it would revert) nor passed, its period asked with it at a later pass
@@ -626,7 +639,7 @@ export class ShortfallRecorder {
       }
       // recorded already (or nothing to record): on to the period it corrects
     }
-    const answer = await this.#ask("recordShortfall", [projectId, header], ctx);
+    const answer = await this.#ask("recordShortfall", target.attestationId, [projectId, header], ctx);
     // `shallow`: recorded (or issued) by someone else in a block a reorg may take back; asked again
     // until that holds deep, and sent then if it no longer does
     if (answer.kind !== "send")
@@ -699,7 +712,8 @@ export class ShortfallRecorder {
    * for the same one at the block `chain.confirmations` deep (confirmedBlock), `shallow` when it
    * does so at the latest block only, `later` for a reason that may change, `halt` when
    * CarbonCredits is paused (every other call would revert too). Each eth_call is counted in
-   * `ctx.asked`. An RPC failure throws.
+   * `ctx.asked`. An RPC failure of the call at the latest block throws; one of the call deep falls
+   * back to a rule that needs no state of past blocks (#unservedDeep).
    *
    * Only a final answer is read again deep: it alone settles the batch for good, and one caused by
    * a transaction of someone else (the period recorded, issued) that a reorg takes back would leave
@@ -710,22 +724,109 @@ export class ShortfallRecorder {
    */
   async #ask(
     fn: "recordShortfall" | "recordCorrection",
+    attestationId: string,
     args: readonly unknown[],
     ctx: PassContext,
   ): Promise<{ kind: "send"; excessGrams: bigint } | { kind: "final" | "shallow" | "later" | "halt" }> {
-    const answer = await this.#call(fn, args, ctx);
     const confirmations = this.#common.config.chain.confirmations;
-    if (answer.kind !== "final" || confirmations <= 1) return answer;
-    const at = confirmedBlock(await this.#chain.blockNumber(), confirmations);
-    const deep = await this.#call(fn, args, ctx, at);
+    const key = `${fn}:${attestationId.toLowerCase()}`;
+    // a final answer waiting on the fallback rule: the head read before the call, which then sees
+    // this block or a later one (read after, the head may have moved past the block it saw)
+    const headBefore = confirmations > 1 && this.#finalSince.has(key) ? await this.#chain.blockNumber() : null;
+    const answer = await this.#call(fn, args, ctx);
+    if (answer.kind !== "final" || confirmations <= 1) {
+      this.#finalSince.delete(key); // no longer final: its wait, if it comes back, starts over
+      return answer;
+    }
+    // read after the call: the block it saw is this one or an earlier one
+    const head = await this.#chain.blockNumber();
+    const at = confirmedBlock(head, confirmations);
+    // an error that is not a revert of CarbonCredits (#call throws only then): the RPC node did not
+    // answer at that depth. The exact read stays the first asked at every pass: it may answer later
+    const deep = await this.#call(fn, args, ctx, at).catch((err: unknown) => ({ kind: "unserved" as const, err }));
+    if (deep.kind === "unserved")
+      return this.#unservedDeep({ key, fn, reason: answer.reason, head, headBefore, at, err: deep.err });
     // the same revert, not any final one: there another may mean only that the block is too early
     // (UnknownAttestation: the attestation not that deep, when the batch was confirmed at fewer
     // confirmations before a restart). The two agree once the block read deep reaches the state
     // the latest one showed
-    if (deep.kind === "final" && deep.reason === answer.reason) return deep;
+    if (deep.kind === "final" && deep.reason === answer.reason) {
+      this.#finalSince.delete(key);
+      return deep;
+    }
     this.#log.debug(
       { fn, reason: answer.reason, block: Number(at), deep: deep.kind },
       `${fn} would revert at the latest block but not ${confirmations} blocks deep; asked again at a later pass`,
+    );
+    return { kind: "shallow" };
+  }
+
+  /**
+   * The answer of {@link #ask} when the RPC node failed the call `chain.confirmations` deep: a
+   * pruned node keeps the state of recent blocks only (geth's full node about 128: fewer than a
+   * `chain.confirmations` of 256, as a chain that reorgs deep like Polygon may be given), a provider
+   * may cap historical eth_calls, and
+   * a block before CarbonCredits was deployed answers no data. Throwing would fail the pass, and
+   * every pass after it (the batch is the first asked again): the recorder would record nothing
+   * more. Instead the final answer `reason` settles the batch once the latest block gives it
+   * again at a later pass whose head, read before its call, is `chain.confirmations` - 1 blocks
+   * past the head at which it was first given (#finalSince): the transaction behind it (someone
+   * else's record, an issuance) was mined by then, so as deep as a confirmed batch. Until then
+   * `shallow`, asked again. Weaker than the exact read: a reorg that takes that transaction back
+   * and mines it again later between two passes is not seen.
+   */
+  #unservedDeep(o: {
+    key: string;
+    fn: "recordShortfall" | "recordCorrection";
+    reason: string;
+    head: bigint;
+    headBefore: bigint | null;
+    at: bigint;
+    err: unknown;
+  }): { kind: "final"; reason: string } | { kind: "shallow" } {
+    const confirmations = this.#common.config.chain.confirmations;
+    if (!warnedUnservedDeep) {
+      warnedUnservedDeep = true;
+      this.#log.warn(
+        // the RPC node's own words (viem's details), scrubbed, not the whole error: that quotes the
+        // URL (a key in it), the request and the contract's ABI
+        {
+          fn: o.fn,
+          block: Number(o.at),
+          head: Number(o.head),
+          confirmations,
+          error: this.#common.scrub(
+            (o.err instanceof BaseError ? o.err.details || o.err.shortMessage : String(o.err)).split("\n")[0]!,
+          ),
+        },
+        `the RPC node (chain.rpcUrl) did not answer an eth_call ${confirmations - 1} blocks below the head ` +
+          `(chain.confirmations ${confirmations}): a pruned node keeps recent state only, some providers cap ` +
+          `historical calls, and a block before CarbonCredits was deployed has no code. Meanwhile a batch whose ` +
+          `recordShortfall or recordCorrection reverts for good (recorded or issued already, by someone else) is ` +
+          `settled once the latest block still says so ${confirmations - 1} blocks later, without reading the ` +
+          `state that deep; for the exact check use an archive RPC node, or lower chain.confirmations to a depth ` +
+          `the node serves`,
+      );
+    }
+    const since = this.#finalSince.get(o.key);
+    if (
+      since !== undefined &&
+      since.reason === o.reason &&
+      o.headBefore !== null &&
+      o.headBefore >= since.head + BigInt(confirmations - 1)
+    ) {
+      this.#finalSince.delete(o.key);
+      return { kind: "final", reason: o.reason };
+    }
+    if (since === undefined || since.reason !== o.reason) {
+      // another reason is another transaction behind it: its wait starts now
+      this.#finalSince.delete(o.key);
+      if (this.#finalSince.size >= MAX_RECHECK) this.#finalSince.delete(this.#finalSince.keys().next().value!);
+      this.#finalSince.set(o.key, { head: o.head, reason: o.reason });
+    }
+    this.#log.debug(
+      { fn: o.fn, reason: o.reason, block: Number(o.at), firstAt: Number(this.#finalSince.get(o.key)!.head) },
+      `${o.fn} would revert at the latest block, which the RPC node cannot check ${confirmations} blocks deep; asked again at a later pass`,
     );
     return { kind: "shallow" };
   }

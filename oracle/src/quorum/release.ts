@@ -7,6 +7,7 @@
  * that cannot be checked, on the operator's `force`; an attested one never is.
  */
 import type { Logger } from "pino";
+import { BaseError, ContractFunctionZeroDataError } from "viem";
 import type { Hex } from "../../../sdk/src/index.ts";
 import type { CosignRecord, CosignRegistry, Storage } from "../storage/types.ts";
 
@@ -39,6 +40,15 @@ export type ReleaseChainSource = () => Promise<ReleaseChain | { unavailable: str
  */
 export const RELEASE_CHECKS_IN_FLIGHT = 8;
 
+/**
+ * The pauses (ms) before a record whose read failed is read again: once the other records' checks
+ * are done, one record at a time. A rate-limited RPC provider (a public one) fails part of a burst
+ * of {@link RELEASE_CHECKS_IN_FLIGHT} reads (HTTP 429) and answers a lone read a moment later;
+ * counted unchecked at once, such a record would be released by a `--force` the operator gave for
+ * another (a record of another chain) though its header may be attested.
+ */
+export const RELEASE_RETRY_DELAYS_MS: readonly number[] = [500, 1_500];
+
 /** A record to release, and what the chain said of its header (logged with the release). */
 export type Release = { record: CosignRecord; onChain: string };
 
@@ -46,6 +56,19 @@ export type Release = { record: CosignRecord; onChain: string };
 type Outcome = { record: CosignRecord } & (
   { attested: false; onChain: string } | { attested: true; registry: Hex } | { unchecked: string }
 );
+/** A record's check so far: an outcome, or a read of `registry` that failed `tries` times, the last with `why`. */
+type Checked = Outcome | { record: CosignRecord; registry: Hex; failed: { tries: number; why: string } };
+
+/**
+ * Whether a read that failed with `err` may answer when tried again: not when the RPC node
+ * answered that the registry address holds no code (the call returned no data), which it answers
+ * alike every time; a failure to get an answer (HTTP 429, a timeout, a node's error) may pass.
+ */
+const mayPass = (err: unknown): boolean =>
+  !(err instanceof BaseError && err.walk((e) => e instanceof ContractFunctionZeroDataError) !== null);
+
+/** The first line of a failure's message (viem's next lines quote the URL and the request). */
+const firstLine = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
 
 export type ReleasePlan =
   | {
@@ -110,7 +133,9 @@ const named = (r: CosignRegistry) => `registry ${r.address} on chain ${r.chainId
  * is attested, `force` or not. A record that cannot be checked (`chain` unavailable, a record of
  * another chain, or the call failing) is refused unless `force`, which releases those (each said
  * so in its `onChain`), never a checked one found attested. All or none. The records are checked
- * {@link RELEASE_CHECKS_IN_FLIGHT} at a time; outcomes and messages keep the records' order.
+ * {@link RELEASE_CHECKS_IN_FLIGHT} at a time, then those whose read failed read again one at a
+ * time (`retryDelaysMs`) before they count as unchecked; outcomes and messages keep the records'
+ * order.
  */
 export async function planRelease(opts: {
   storage: Pick<Storage, "listCosigns">;
@@ -123,6 +148,8 @@ export async function planRelease(opts: {
   /** this node's chain, resolved once a record is selected (see {@link ReleaseChainSource}) */
   chain: ReleaseChainSource;
   force: boolean;
+  /** the pauses before each further read of a record whose read failed (default {@link RELEASE_RETRY_DELAYS_MS}) */
+  retryDelaysMs?: readonly number[];
 }): Promise<ReleasePlan> {
   const { current } = opts;
   const choice = opts.registry ?? current;
@@ -162,7 +189,17 @@ export async function planRelease(opts: {
   const resolved = records.length ? await opts.chain() : null;
   const chain = resolved && "attested" in resolved ? resolved : null;
   const unavailable = resolved && "unavailable" in resolved ? resolved.unavailable : "";
-  const check = async (r: CosignRecord): Promise<Outcome> => {
+  const answered = (r: CosignRecord, registry: Hex, attested: boolean): Outcome =>
+    attested
+      ? { record: r, attested: true, registry }
+      : {
+          record: r,
+          attested: false,
+          onChain: r.registry
+            ? "not attested on the registry it was co-signed for"
+            : `not attested on the current registry (its own registry is unknown)`,
+        };
+  const check = async (r: CosignRecord): Promise<Checked> => {
     if (!chain) return { record: r, unchecked: unavailable };
     if (r.registry && r.registry.chainId !== chain.chainId)
       return {
@@ -176,39 +213,56 @@ export async function planRelease(opts: {
         unchecked:
           "it names no registry (recorded before co-sign records named theirs), and this node's config names none (chain.attestationRegistry) to ask in its stead",
       };
-    let attested: boolean;
     try {
-      attested = await chain.attested(registry, r.attestationId as Hex);
+      return answered(r, registry, await chain.attested(registry, r.attestationId as Hex));
     } catch (err) {
       // a check that fails is a record that cannot be checked, not a release that throws
-      const why = err instanceof Error ? err.message : String(err);
-      return {
-        record: r,
-        unchecked: `reading the AttestationRegistry failed: ${why.split("\n")[0]} (at ${registry})`,
-      };
+      if (!mayPass(err))
+        return { record: r, unchecked: `reading the AttestationRegistry failed: ${firstLine(err)} (at ${registry})` };
+      return { record: r, registry, failed: { tries: 1, why: firstLine(err) } };
     }
-    return attested
-      ? { record: r, attested: true, registry }
-      : {
-          record: r,
-          attested: false,
-          onChain: r.registry
-            ? "not attested on the registry it was co-signed for"
-            : `not attested on the current registry (its own registry is unknown)`,
-        };
   };
   // every record that can be checked is, whatever another gave (`force` must cover only those
   // that cannot be, never one left unasked), a few at a time; each outcome in its record's place,
   // so the messages name the records in the order they were read whichever answer came first
-  const outcomes: Outcome[] = new Array<Outcome>(records.length);
+  const checked: Checked[] = new Array<Checked>(records.length);
   let next = 0;
   const worker = async () => {
     while (next < records.length) {
       const i = next++;
-      outcomes[i] = await check(records[i]!);
+      checked[i] = await check(records[i]!);
     }
   };
   await Promise.all(Array.from({ length: Math.min(RELEASE_CHECKS_IN_FLIGHT, records.length) }, worker));
+  // a read that failed is tried again once the burst is over, one record at a time, after a pause
+  // before each try: what a rate-limited provider refused of the burst it answers then. Not once a
+  // header is found attested: the release is refused, whatever the others would say
+  const isAttested = (c: Checked) => "attested" in c && c.attested;
+  for (const i of checked.keys()) {
+    for (const delayMs of opts.retryDelaysMs ?? RELEASE_RETRY_DELAYS_MS) {
+      const c = checked[i]!;
+      if (!chain || !("failed" in c) || checked.some(isAttested)) break;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      try {
+        checked[i] = answered(c.record, c.registry, await chain.attested(c.registry, c.record.attestationId as Hex));
+      } catch (err) {
+        checked[i] = mayPass(err)
+          ? { ...c, failed: { tries: c.failed.tries + 1, why: firstLine(err) } }
+          : {
+              record: c.record,
+              unchecked: `reading the AttestationRegistry failed: ${firstLine(err)} (at ${c.registry})`,
+            };
+      }
+    }
+  }
+  const outcomes: Outcome[] = checked.map((c) =>
+    "failed" in c
+      ? {
+          record: c.record,
+          unchecked: `reading the AttestationRegistry failed${c.failed.tries === 1 ? "" : ` ${c.failed.tries} times`}: ${c.failed.why} (at ${c.registry})`,
+        }
+      : c,
+  );
 
   const attested = outcomes.flatMap((o) => ("attested" in o && o.attested ? [o] : []));
   if (attested.length)
