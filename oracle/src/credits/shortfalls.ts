@@ -256,7 +256,8 @@ export class ShortfallRecorder {
         })
         .catch((err: unknown) => {
           this.#log.warn({ err }, "shortfall pass failed; retried at the next");
-          this.#status.lastError = err instanceof Error ? err.message.split("\n")[0]! : String(err);
+          // shown on /v1/status: an error's first line may quote a URL (a provider's key in it)
+          this.#status.lastError = this.#common.scrub(err instanceof Error ? err.message.split("\n")[0]! : String(err));
           this.#status.caughtUp = false;
           this.#common.metrics.shortfallsBehind.set(1);
         })
