@@ -16,6 +16,7 @@ export function addresses(file: string): {
   DeviceRegistry: Address;
   OracleSet: Address;
   CarbonCredits: Address;
+  Marketplace: Address;
 } {
   const raw = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
   const find = (name: string) => {
@@ -28,6 +29,7 @@ export function addresses(file: string): {
     DeviceRegistry: find("DeviceRegistry"),
     OracleSet: find("OracleSet"),
     CarbonCredits: find("CarbonCredits"),
+    Marketplace: find("Marketplace"),
   };
 }
 

@@ -6,8 +6,10 @@
  * docs/web.md); axe-core runs on every page and fails on serious or critical issues.
  * e2e/explorer.ts adds issue 8's tests (explorer, audit trail, reports; no wallet) on the same stack,
  * e2e/dashboards.ts its dashboards, leaderboard and report pages, e2e/detailPages.ts the 404s of the
- * credit, certificate and listing pages, e2e/notIndexedYet.ts (its own stack) the report, dashboard
- * and search pages while the indexer is behind.
+ * credit, certificate and listing pages, e2e/verifyBusy.ts /verify while it works, e2e/listings.ts a
+ * seller's listing from the listing-days field to its expiry and cancel (last on the stack: it moves
+ * the chain's clock), e2e/notIndexedYet.ts (its own stack) the report, dashboard and search pages while
+ * the indexer is behind.
  *
  * Installs chromium with apt-get when /usr/bin/chromium is missing (needs root).
  */
@@ -28,6 +30,8 @@ import { detailPageTests } from "./detailPages.ts";
 import { explorerFreshTests } from "./explorerFresh.ts";
 import { notIndexedYetTests } from "./notIndexedYet.ts";
 import { shortfallTests } from "./shortfalls.ts";
+import { listingTests } from "./listings.ts";
+import { verifyBusyTests } from "./verifyBusy.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const shots = join(here, "screenshots");
@@ -370,6 +374,20 @@ test("buying all that is left keeps the purchase's confirmation in view; the sol
   await shot(page, "15c-bought-all");
   await axe(page, "listing-bought-all");
   await context.close();
+});
+
+// /verify while its lookup and its walk are slowed down in the browser (page.route).
+verifyBusyTests({ stack: () => stack, browser: () => browser, fixture: () => explorerFixture, axe, shot, log });
+// The listing-days field, then that listing expired and cancelled (moves the chain's clock a day: last on this stack).
+listingTests({
+  stack: () => stack,
+  browser: () => browser,
+  axe,
+  shot,
+  log,
+  walletPage: (account) => walletPage(account),
+  connect,
+  waitConfirmed: (page) => waitConfirmed(page),
 });
 
 // Report, dashboard and search while the indexer is held behind the head (a stack of its own, behind an RPC proxy).

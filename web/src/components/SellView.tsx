@@ -71,6 +71,8 @@ function Sell({ account }: { account: `0x${string}` }) {
         tokenDecimals={token.decimals}
         tokenSymbol={token.symbol}
         paymentToken={token.address}
+        chainNowS={portfolio.nowS}
+        chainReadAtMs={q.dataUpdatedAt}
       />
       <section aria-labelledby="own-listings">
         <h2 id="own-listings">Your open listings</h2>
@@ -117,6 +119,9 @@ function NewListing(props: {
   tokenDecimals: number;
   tokenSymbol: string;
   paymentToken: `0x${string}`;
+  /** The chain head's time when the listings were read, and when (Date.now()) that was. */
+  chainNowS: number;
+  chainReadAtMs: number;
 }) {
   const runtime = useRuntimeConfig();
   const params = useSearchParams();
@@ -163,7 +168,13 @@ function NewListing(props: {
       return;
     }
     if (invalid || !amount.ok || !perKg.ok || !minFill.ok || !days.ok) return;
-    const expiresAt = BigInt(Math.floor(Date.now() / 1000) + days.value * 86_400);
+    // The contract measures the expiry against the chain's clock (and so does "Your expired listings"),
+    // which is not the browser's when that is wrong or the chain was moved forward (seed-demo and
+    // evm_increaseTime on a local chain): days from the later of the two, so "1 day" is never already
+    // past on chain (it reverted MarketplaceInvalidExpiry) nor days shorter than asked for.
+    const wallS = Math.floor(Date.now() / 1000);
+    const chainS = props.chainNowS + Math.floor((Date.now() - props.chainReadAtMs) / 1000);
+    const expiresAt = BigInt(Math.max(wallS, chainS) + days.value * 86_400);
     await tx.send({
       label: `List ${formatTonnes(amount.value)}`,
       address: runtime.addresses.Marketplace!,
