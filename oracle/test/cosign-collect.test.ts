@@ -52,13 +52,18 @@ function twin(sig: Hex): Hex {
 const servers: Server[] = [];
 /** The bodies the stand-in peers were sent. */
 const received: Record<string, unknown>[] = [];
-async function peer(answer: { signer: Address; signature: Hex }): Promise<string> {
+/** A stand-in peer answering every request `answer` with `status`. */
+async function peer(
+  answer: { signer: Address; signature: Hex } | { error: string; message: string },
+  status = 200,
+): Promise<string> {
   const server = createServer((req, res) => {
     let text = "";
     req.setEncoding("utf8");
     req.on("data", (chunk: string) => (text += chunk));
     req.on("end", () => {
       received.push(JSON.parse(text) as Record<string, unknown>);
+      res.statusCode = status;
       res.setHeader("content-type", "application/json");
       res.end(JSON.stringify(answer));
     });
@@ -109,4 +114,35 @@ test("collectCosignatures sends each peer the lead's own signature of the header
   assert.equal(bySigner.get(B.address), bSig, "B's, v 27/28");
   assert.equal(bySigner.get(C.address), cSig, "C's, low s");
   assert.deepEqual(problems, [`${peers[2]!.url}: the signature's v is 5, not 0, 1, 27 or 28`]);
+});
+
+test("collectCosignatures quotes a peer's refusal (its 5xx answer's message, which the batch error and the log quote) to its first 500 characters, saying how long it was, so a peer answering a megabyte puts no megabyte into either", async () => {
+  const why = "COSIGN_RETRY_LATER: reading the OracleSet failed at https://rpc.example/…; ";
+  const huge = why + "x".repeat(2 ** 20 - why.length);
+  const emoji = `${"a".repeat(499)}😀${"b".repeat(100)}`; // its 500th character is half of 😀
+  const peers = [
+    { url: await peer({ error: "COSIGN_RETRY_LATER", message: huge }, 503) },
+    { url: await peer({ error: "COSIGN_RETRY_LATER", message: "the RPC node is down" }, 503) },
+    { url: await peer({ error: "COSIGN_RETRY_LATER", message: "y".repeat(500) }, 503) },
+    { url: await peer({ error: "COSIGN_RETRY_LATER", message: emoji }, 503) },
+  ];
+  const { signed, problems } = await collectCosignatures({
+    peers,
+    header,
+    bundle: new Uint8Array([1]),
+    domain,
+    self: A.address,
+    signature: aSig,
+    isActiveOracle: async () => true,
+    timeoutMs: 5_000,
+  });
+  assert.deepEqual(signed, []);
+  const said = (url: string) => problems.find((p) => p.startsWith(`${url}: `)) ?? "";
+  const cut = `${peers[0]!.url}: 503 ${huge.slice(0, 500)}… (1048576 characters)`;
+  assert.equal(said(peers[0]!.url).length, cut.length, "the megabyte is cut");
+  assert.equal(said(peers[0]!.url), cut);
+  assert.equal(said(peers[1]!.url), `${peers[1]!.url}: 503 the RPC node is down`);
+  assert.equal(said(peers[2]!.url), `${peers[2]!.url}: 503 ${"y".repeat(500)}`, "500 characters are quoted whole");
+  assert.equal(said(peers[3]!.url), `${peers[3]!.url}: 503 ${"a".repeat(499)}… (601 characters)`, "no half 😀");
+  assert.equal(problems.length, peers.length);
 });

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { Worker } from "node:worker_threads";
 import fc from "fast-check";
 import { scrubUrls, urlForMessages, urlScrubber } from "./urls.ts";
 
@@ -78,11 +79,34 @@ test("scrubUrls: any URL in a text is written as urlForMessages writes it, whate
     // the URL ends at a quote or a backtick: what a quotation closes is not the URL
     [`fetch("https://rpc.example/SECRET-KEY") failed`, `fetch("https://rpc.example/…") failed`],
     ["`wss://a.example/SECRET-KEY`", "`wss://a.example/…`"],
-    // glued to the word before it
+    // glued to the word before it: the scheme starts at the first letter of its run of scheme
+    // characters (`_` is none; a digit is one, but no scheme starts with it)
     [
       "url=https://a.example/SECRET-KEY id_https://b.example/SECRET-KEY",
       "url=https://a.example/… id_https://b.example/…",
     ],
+    [
+      "1https://b.example/SECRET-KEY 0xdeadhttps://c.example/SECRET-KEY",
+      "1https://b.example/… 0xdeadhttps://c.example/…",
+    ],
+    // typographic quotes and guillemets, and CJK punctuation, end the URL: what follows is kept
+    [
+      "‘https://h.example/SECRET-KEY’ said “https://h.example/SECRET-KEY”",
+      "‘https://h.example/…’ said “https://h.example/…”",
+    ],
+    ["«https://h.example/SECRET-KEY» and ‘https://h.example’", "«https://h.example/…» and ‘https://h.example’"],
+    ["见https://h.example/SECRET-KEY。下一步", "见https://h.example/…。下一步"],
+    [
+      "「https://h.example/SECRET-KEY」、（https://g.example/SECRET-KEY），",
+      "「https://h.example/…」、（https://g.example/…），",
+    ],
+    ["地址：https://h.example/SECRET-KEY：失败！", "地址：https://h.example/…：失败！"],
+    ["访问https://h.example。", "访问https://h.example。"],
+    // but in a host the URL class reads an ideographic full stop as a dot: the URL goes on to its key
+    ["at https://rpc。example/v2/SECRET-KEY", "at https://rpc.example/…"],
+    // so a URL with nothing to hide is left as it is before one: without its `/`, what follows would
+    // be read as part of its host
+    ["见https://h.example/。下一步", "见https://h.example/。下一步"],
     // nothing to hide: scheme, host and port as the URL class writes them
     ["chain at http://127.0.0.1:8545/ down", "chain at http://127.0.0.1:8545 down"],
     ["peer http://[::1]:8443 and http://[::1].", "peer http://[::1]:8443 and http://[::1]."],
@@ -135,6 +159,7 @@ test("testFuzz_scrubUrls: never throws, applied again changes nothing, and leave
       ...["user:pw@", ":@", "@", "[::1]", "[", "]", "(", ")", ".", ",", ";", ":", "!", "?apikey=k", "#f", "/"],
       ...["%22", "%27", "%60", "%2e", "%2C", "%29", "%zz", "…", "1.2.3", "0x7f", "ＡＢ", ":8545", ":99999"],
       ...["a", "example.org", " ", "\n", "'", '"', "`", "<", ">", "_", "://", ":/", "file:///srv/a.ts:1:2"],
+      ...["‘", "’", "“", "”", "«", "»", "。", "．", "｡", "、", "，", "：", "「", "」", "（", "）", "\\", "\u3000"],
     ),
     fc.string({ maxLength: 3 }),
   );
@@ -154,3 +179,50 @@ test("testFuzz_scrubUrls: never throws, applied again changes nothing, and leave
     { numRuns: 5000 },
   );
 });
+
+/**
+ * `scrubUrls(text)` run on a worker thread, so that a scrub taking far too long is stopped when the
+ * test that waits for it times out (its `signal` aborts then): on the test runner's own thread it
+ * would hold the runner, and its timeout, until it ended.
+ */
+function scrubOnWorker(text: string, signal: AbortSignal): Promise<string> {
+  const worker = new Worker(
+    `import(${JSON.stringify(import.meta.resolve("./urls.ts"))}).then(({ scrubUrls }) => {
+      const { parentPort, workerData } = require("node:worker_threads");
+      parentPort.postMessage(scrubUrls(workerData));
+    });`,
+    { eval: true, workerData: text },
+  );
+  signal.addEventListener("abort", () => void worker.terminate(), { once: true });
+  return new Promise((resolve, reject) => {
+    worker.once("error", reject);
+    worker.once("message", (scrubbed: string) => {
+      resolve(scrubbed);
+      void worker.terminate();
+    });
+  });
+}
+
+// Texts an answer or an error may hold (a peer's answer, a library's error quoting a body) on which
+// a scrub reading a run again from each of its positions, or counting the brackets before each end
+// it tries, takes minutes to hours. Scrubbing one takes milliseconds; the timeout, far above that,
+// is no benchmark: it only stops a scrub that would not end.
+const MB = 1 << 20;
+/** What the text is, the text, and its scrubbed form (null: the text as it is). */
+const adversarial: [string, string, string | null][] = [
+  ["hex digits with no `://` after them", "0123456789abcdef".repeat(MB / 16), null],
+  ["letters with no `://` after them", "a".repeat(MB), null],
+  ["`)` and `.` after a URL", `http://a${").".repeat(MB / 2)}`, null],
+  ["`]` after a URL", `http://a${"]".repeat(MB)}`, null],
+  ["`[` in a URL's path", `https://h.example/${"[".repeat(MB)}`, "https://h.example/…"],
+  ["a key in a URL's path", `https://h.example/${"k".repeat(MB)} end`, "https://h.example/… end"],
+];
+for (const [what, text, scrubbed] of adversarial) {
+  test(
+    `scrubUrls: ends on a text of 1 MB of ${what}, read once rather than again from each position`,
+    { timeout: 20_000 },
+    async (t) => {
+      assert.equal(await scrubOnWorker(text, t.signal), scrubbed ?? text);
+    },
+  );
+}

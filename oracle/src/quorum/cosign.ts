@@ -285,7 +285,14 @@ export async function collectCosignatures(opts: {
           signature?: string;
           message?: string;
         };
-        if (!res.ok) return problems.push(`${peer.url}: ${res.status} ${answer.message ?? ""}`.trim());
+        if (!res.ok) {
+          // another node's text, quoted in the batch error and the log (each scrubbed for URLs on
+          // the way): its first 500 characters say why, the rest (a megabyte, perhaps) is not copied
+          const message = String(answer.message ?? "");
+          const cut = /[\ud800-\udbff]/.test(message.charAt(499)) ? 499 : 500; // not half a surrogate pair
+          const said = message.length > 500 ? `${message.slice(0, cut)}… (${message.length} characters)` : message;
+          return problems.push(`${peer.url}: ${res.status} ${said}`.trim());
+        }
         const { signer, signature } = answer;
         if (!signer || !/^0x[0-9a-fA-F]{40}$/.test(signer) || !signature || !/^0x[0-9a-fA-F]{130}$/.test(signature)) {
           return problems.push(`${peer.url}: the answer is not { signer, signature }`);
