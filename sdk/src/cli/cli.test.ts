@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { bundleCid, decodeBundle, encodeBundle } from "../bundle/bundle.ts";
 import { canonicalBytes } from "../reading/canonical.ts";
 import { protocolExampleReading } from "../test/fixtures.ts";
-import { cli, cliAsync, tmp } from "../test/cli.ts";
+import { cli, cliAsync, tmp, BUNDLE_BUILD, signedEnvelopes } from "../test/cli.ts";
 
 const FIXTURE_CSV = fileURLToPath(new URL("../../test-fixtures/epa-supply-chain-FIXTURE.csv", import.meta.url));
 
@@ -201,22 +201,11 @@ test("unknown commands and options exit 2", () => {
 
 test("bundle build → cid → check: same CID as the sdk, offline checks pass, tampering fails", () => {
   const dir = tmp();
-  const key = join(dir, "device.pem");
-  const pub = join(dir, "device.pub.pem");
-  assert.equal(cli(["device", "keygen", "--out", key, "--pub", pub]).code, 0);
-  const envelopes = [0, 1, 2].map((i) => {
-    const reading = { ...protocolExampleReading, seq: 42 + i, ts: protocolExampleReading.ts + 5 * i };
-    const r = cli(["device", "sign", "--key", key, "-"], JSON.stringify(reading));
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout);
-  });
-  const envFile = join(dir, "envelopes.json");
-  writeFileSync(envFile, JSON.stringify(envelopes));
+  const { pub, file: envFile } = signedEnvelopes(dir);
   const context = join(dir, "context.json");
   writeFileSync(context, JSON.stringify({ flueGasBiogenicShareBp: 10000 }));
   const out = join(dir, "bundle.json");
-  const args = ["bundle", "build", "--facility", "ktda-kangaita", "--start", "1763900000", "--end", "1763903600"];
-  const built = cli([...args, "--context", context, "--out", out, envFile]);
+  const built = cli([...BUNDLE_BUILD, "--context", context, "--out", out, envFile]);
   assert.equal(built.code, 0, built.stderr);
   const cid = /CID (\S+)/.exec(built.stdout)![1]!;
   const bytes = readFileSync(out);
@@ -275,7 +264,7 @@ test("bundle build → cid → check: same CID as the sdk, offline checks pass, 
   assert.equal(failed.code, 1);
   assert.match(failed.stdout, /^FAIL per-reading emissions recomputed/m);
 
-  const outside = cli([...args.slice(0, 6), "--end", "1763900001", envFile]);
+  const outside = cli([...BUNDLE_BUILD.slice(0, 6), "--end", "1763900001", envFile]);
   assert.equal(outside.code, 2);
   assert.match(outside.stderr, /outside/);
 });

@@ -1,6 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+  type Stats,
+} from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { SdkError } from "../errors.ts";
 
@@ -73,6 +85,28 @@ export function stdoutFailed(error: StdoutError): CliError {
   );
 }
 
+/**
+ * Says `text` on stdout about files the command has just put in place (`wrote KEY.pem …`). A
+ * stdout that fails then (`> /dev/full`) is exit 3 all the same, but "run it again" would not be
+ * true: the files are there (keygen run again says "exists; pass --force", and makes another
+ * key), so the message names them. A reader gone stays 141, quietly; so does a pipe's write that
+ * fails after it returned, which `run` learns (its reader gone is all a pipe reports).
+ */
+export function stdoutAfterWriting(io: Io, text: string, written: readonly string[]): void {
+  try {
+    io.stdout(text);
+  } catch (cause) {
+    if (!(cause instanceof StdoutError) || cause.code === "EPIPE" || written.length === 0) throw cause;
+    const names =
+      written.length === 1 ? `${written[0]} was` : `${written.slice(0, -1).join(", ")} and ${written.at(-1)} were`;
+    throw new CliError(
+      `Cannot write stdout: ${cause.message}. ${names} written, whole; only what stdout was to say about ${written.length === 1 ? "it" : "them"} is cut short (make room, or fix what stdout goes to).`,
+      EXIT_INCOMPLETE,
+      { cause },
+    );
+  }
+}
+
 export type Io = {
   /**
    * Throws a `StdoutError` once a write to stdout has failed: at once for a file (written whole or
@@ -117,6 +151,18 @@ function stdoutFailure(): StdoutError | undefined {
   if (!process.stdout.listeners("error").includes(keptInStdout)) process.stdout.on("error", keptInStdout);
   return process.stdout.errored ? new StdoutError(process.stdout.errored) : undefined;
 }
+
+/**
+ * Listens for stderr's 'error' from the first write on: its reader gone (`2>&1 | head -1`, EPIPE)
+ * or what it goes to refusing (`2> /dev/full`). Unheard, the failed write (emitted after the write
+ * returned) is an uncaught exception: exit 1, "a check failed", and no `finally` runs, so a
+ * command stopped there leaves its temp file (sign-csv's, as large as its output). Heard, it is
+ * let go: stderr is where the CLI reports a failure, so nothing is left to report this one on.
+ * The run goes on, cleans up as it would, and its exit code stands: the command's own (2 for a
+ * usage error, 0 for a file written whole), or 141 when stdout's reader has gone too and the
+ * command wrote to stdout, as ever. What went to stderr is lost; stdout and the files are not.
+ */
+const stderrLost = (): void => undefined;
 
 /**
  * stdout is a regular file (`> out.csv`, `>> log`), asked once. Node then makes process.stdout a
@@ -175,7 +221,11 @@ export const processIo: Io = {
       ),
     );
   },
-  stderr: (text) => process.stderr.write(text),
+  stderr: (text) => {
+    if (!process.stderr.listeners("error").includes(stderrLost)) process.stderr.on("error", stderrLost);
+    // one write failed: the stream is destroyed, and the rest would go nowhere either
+    if (process.stderr.errored === null) process.stderr.write(text);
+  },
   readStdin: () => readFileSync(0, "utf8"),
   stdinStream: () => process.stdin,
   stderrIsTty: process.stderr.isTTY === true,
@@ -249,6 +299,31 @@ export function outputWriteFailed(file: string, temp: string, cause: unknown): C
   );
 }
 
+/**
+ * What is at `path`, when it is something a rename would not put a file in place of as the user
+ * means: a directory (the rename fails with EISDIR, after the files before it were put in place),
+ * or a FIFO, a socket or a device (replaced by a regular file), or a symlink to one of those (the
+ * link replaced). Nothing there, a file, or a symlink to a file (or to nothing) is undefined.
+ */
+function notAFileAt(path: string): string | undefined {
+  const kind = (stats: Stats) =>
+    stats.isDirectory()
+      ? "a directory"
+      : stats.isFIFO()
+        ? "a FIFO"
+        : stats.isSocket()
+          ? "a socket"
+          : stats.isCharacterDevice() || stats.isBlockDevice()
+            ? "a device"
+            : undefined;
+  const here = lstatSync(path, { throwIfNoEntry: false });
+  if (here === undefined || here.isFile()) return undefined;
+  if (!here.isSymbolicLink()) return kind(here);
+  const target = statSync(path, { throwIfNoEntry: false });
+  const targetKind = target === undefined ? undefined : kind(target);
+  return targetKind === undefined ? undefined : `a symlink to ${targetKind}`;
+}
+
 /** A file for `writeFilesWhole`: its path, what goes in it, its mode, and the option that named it. */
 export type OutputFile = { path: string; data: string | Uint8Array; mode?: number; flag: string };
 
@@ -257,10 +332,11 @@ export type OutputFile = { path: string; data: string | Uint8Array; mode?: numbe
  * file beside it (`tempPathBeside`, opened "wx": a symlink planted there is not followed),
  * created with its `mode` (default 0644, less the umask; a key is never readable by others, not
  * even for a moment), every byte written and synced; then, all of them written, each renamed into
- * place in the order given (so a write that fails puts none of them in place; a rename refused,
- * a directory at the path under --force, leaves those before it in place). A path that cannot be
- * written (no such folder, no permission, a directory) is exit 2; a write that fails part-way (a
- * full disk, an I/O error, a file size limit) is exit 3. No temp file is left behind either way.
+ * place in the order given (so a write that fails puts none of them in place, nor does a path
+ * where something other than a file is, a directory under --force: all are checked before the
+ * first rename; a rename that fails anyway leaves those before it in place). A path that cannot
+ * be written (no such folder, no permission, a directory) is exit 2; a write that fails part-way
+ * (a full disk, an I/O error, a file size limit) is exit 3. No temp file is left behind either way.
  */
 export function writeFilesWhole(files: readonly OutputFile[]): void {
   const temps: string[] = [];
@@ -289,11 +365,28 @@ export function writeFilesWhole(files: readonly OutputFile[]): void {
         throw outputWriteFailed(file.path, temp, cause);
       }
     }
+    // every path checked before any is renamed: a refusal leaves all of them as they were (keygen
+    // --force onto a directory at --out must not have replaced --pub with a discarded key's half)
+    files.forEach((file, i) => {
+      let there: string | undefined;
+      try {
+        there = notAFileAt(file.path);
+      } catch (cause) {
+        throw isOutputPathError(cause)
+          ? outputPathRefused(file.path, file.flag, cause)
+          : outputWriteFailed(file.path, temps[i]!, cause);
+      }
+      if (there !== undefined)
+        throw new CliError(
+          `Cannot write ${file.path}: ${there} is there, not a file. Give ${file.flag} the path of a file this user can write, in a folder that exists.`,
+          EXIT_USAGE,
+        );
+    });
     files.forEach((file, i) => {
       try {
         renameSync(temps[i]!, file.path);
       } catch (cause) {
-        // the temp file beside it was written: what is left is the path (EISDIR: --force onto a directory)
+        // the temp file beside it was written: what is left is the path (a directory made there since)
         throw isOutputPathError(cause)
           ? outputPathRefused(file.path, file.flag, cause)
           : outputWriteFailed(file.path, temps[i]!, cause);

@@ -3,14 +3,13 @@
  * or not at all) and stdout, for every command, through the real binary.
  */
 import assert from "node:assert/strict";
-import { spawnSync, type StdioOptions } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import {
-  closeSync,
   existsSync,
   lstatSync,
-  openSync,
+  mkdirSync,
   readFileSync,
   readdirSync,
   statSync,
@@ -18,41 +17,43 @@ import {
   writeFileSync,
 } from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mock, test } from "node:test";
-import { protocolExampleReading } from "../test/fixtures.ts";
-import { cli, MAIN, tmp } from "../test/cli.ts";
+import {
+  cli,
+  tmp,
+  BUNDLE_BUILD,
+  FILE_LIMIT_BYTES,
+  cliAppendingNearLimit,
+  cliPipedTo,
+  cliToDevFull,
+  cliWithStderrGone,
+  cliUnder,
+  cliWithLinkPlanted,
+  historyCsv,
+  ioWithoutStdout,
+  newKey,
+  posix,
+  signedEnvelopes,
+} from "../test/cli.ts";
 import { deviceCommand } from "./commands/device.ts";
-import { CliError, writeFileWhole, type Io } from "./io.ts";
-
-// sh, ulimit, ln and /dev/full are POSIX; the CLI's behaviour on Windows is not what these test
-const posix = process.platform !== "win32";
-
-/**
- * The CLI run by `sh -c SCRIPT`, which ends with `exec "$@"` so that the shell's pid ($$) is the
- * CLI's: a name the CLI would derive from its pid can be planted ahead of it.
- */
-function cliUnder(script: string, args: string[], stdio: StdioOptions = "pipe") {
-  const r = spawnSync("sh", ["-c", `${script} && exec "$@"`, "sh", process.execPath, MAIN, ...args], {
-    encoding: "utf8",
-    stdio,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { CliError, writeFileWhole } from "./io.ts";
 
 /** A bundle build's arguments for three signed readings in `dir` (a bundle of a few KB). */
 function bundleBuildArgs(dir: string): string[] {
-  const key = join(dir, "device.pem");
-  assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
-  const envelopes = [0, 1, 2].map((i) => {
-    const reading = { ...protocolExampleReading, seq: 42 + i, ts: protocolExampleReading.ts + 5 * i };
-    const r = cli(["device", "sign", "--key", key, "-"], JSON.stringify(reading));
-    assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout);
-  });
-  const envFile = join(dir, "envelopes.json");
-  writeFileSync(envFile, JSON.stringify(envelopes));
-  return ["bundle", "build", "--facility", "ktda-kangaita", "--start", "1763900000", "--end", "1763903600", envFile];
+  return [...BUNDLE_BUILD, signedEnvelopes(dir).file];
+}
+
+/**
+ * `device sign-csv --key manual.pem history.csv --out signed.csv` run in-process in `dir` (a new
+ * key, one row), nothing on stdout: its key and input are made when this is called.
+ */
+function signCsvIn(dir: string): () => Promise<number> {
+  const key = newKey(dir);
+  const input = join(dir, "history.csv");
+  writeFileSync(input, historyCsv(1));
+  return () => deviceCommand(ioWithoutStdout(), ["sign-csv", "--key", key, input, "--out", join(dir, "signed.csv")]);
 }
 
 /** `emissions --json` input of `n` diesel records: about 900 B of output each. */
@@ -101,23 +102,11 @@ test(
   { skip: !posix && "no sh here" },
   () => {
     const dir = tmp();
-    const victim = join(dir, "victim.txt");
-    writeFileSync(victim, "not the CLI's to write");
     const key = join(dir, "k.pem");
     // the name the temp file had before it took a random part: `.k.pem.PID.tmp`
-    const r = cliUnder(`ln -s ${JSON.stringify(victim)} ${JSON.stringify(dir)}/.k.pem.$$.tmp`, [
-      "device",
-      "keygen",
-      "--out",
-      key,
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(readFileSync(victim, "utf8"), "not the CLI's to write");
+    cliWithLinkPlanted(dir, "k.pem", ["device", "keygen", "--out", key]);
     assert.ok(lstatSync(key).isFile(), "the key is a file of its own, not a link");
     assert.match(readFileSync(key, "utf8"), /^-----BEGIN PRIVATE KEY-----/);
-    const planted = readdirSync(dir).filter((f) => f.endsWith(".tmp"));
-    assert.equal(planted.length, 1, "the planted link is not the CLI's to remove");
-    assert.ok(lstatSync(join(dir, planted[0]!)).isSymbolicLink());
   },
 );
 
@@ -144,22 +133,9 @@ test(
       plant("factors.json");
       assert.throws(() => writeFileWhole(join(dir, "factors.json"), "{}\n"), refusal("factors.json"));
 
-      const key = join(dir, "manual.pem");
-      assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
-      const input = join(dir, "history.csv");
-      writeFileSync(input, "deviceId,facilityId,seq,ts,intervalS,kind,energyWh\nm,f,1,1763900000,5,electricity,1\n");
+      const signCsv = signCsvIn(dir);
       plant("signed.csv");
-      const io: Io = {
-        stdout: () => assert.fail("nothing on stdout"),
-        stderr: () => undefined,
-        readStdin: () => "",
-        stdinStream: () => (async function* () {})(),
-        stderrIsTty: false,
-      };
-      await assert.rejects(
-        deviceCommand(io, ["sign-csv", "--key", key, input, "--out", join(dir, "signed.csv")]),
-        refusal("signed.csv"),
-      );
+      await assert.rejects(signCsv(), refusal("signed.csv"));
 
       assert.equal(readFileSync(victim, "utf8"), "not the CLI's to write");
       assert.deepEqual(
@@ -206,21 +182,7 @@ test("a close that fails after the fsync is reported as itself (exit 3), not as 
     };
     assert.throws(() => writeFileWhole(join(dir, "factors.json"), "{}\n"), refusal("factors.json"));
 
-    const key = join(dir, "manual.pem");
-    assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
-    const input = join(dir, "history.csv");
-    writeFileSync(input, "deviceId,facilityId,seq,ts,intervalS,kind,energyWh\nm,f,1,1763900000,5,electricity,1\n");
-    const io: Io = {
-      stdout: () => assert.fail("nothing on stdout"),
-      stderr: () => undefined,
-      readStdin: () => "",
-      stdinStream: () => (async function* () {})(),
-      stderrIsTty: false,
-    };
-    await assert.rejects(
-      deviceCommand(io, ["sign-csv", "--key", key, input, "--out", join(dir, "signed.csv")]),
-      refusal("signed.csv"),
-    );
+    await assert.rejects(signCsvIn(dir)(), refusal("signed.csv"));
     assert.deepEqual(readdirSync(dir).sort(), ["history.csv", "manual.pem"], "nothing put in place, no temp file");
   } finally {
     fsync.mock.restore();
@@ -249,19 +211,14 @@ test(
   { skip: !existsSync("/dev/full") && "no /dev/full here" },
   () => {
     const dir = tmp();
-    const full = openSync("/dev/full", "w");
-    try {
-      for (const args of [["--help"], ["emissions", "--json", emissionsInput(dir, 3)], ["factors", "show"]]) {
-        const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", stdio: ["ignore", full, "pipe"] });
-        assert.equal(r.status, 3, `${args.join(" ")}: ${r.stderr}`);
-        assert.equal(
-          r.stderr,
-          "carbonproof: Cannot write stdout: ENOSPC: no space left on device, write. What it took is only part of the output: make room (or fix what stdout goes to) and run it again.\n",
-          args.join(" "),
-        );
-      }
-    } finally {
-      closeSync(full);
+    for (const args of [["--help"], ["emissions", "--json", emissionsInput(dir, 3)], ["factors", "show"]]) {
+      const r = cliToDevFull(args);
+      assert.equal(r.code, 3, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(
+        r.stderr,
+        "carbonproof: Cannot write stdout: ENOSPC: no space left on device, write. What it took is only part of the output: make room (or fix what stdout goes to) and run it again.\n",
+        args.join(" "),
+      );
     }
   },
 );
@@ -273,11 +230,7 @@ test(
     const dir = tmp();
     // ~2.7 MB, far more than a pipe holds: the write is still going when head has gone
     const input = emissionsInput(dir, 3000);
-    const r = spawnSync(
-      "sh",
-      ["-c", '{ "$@"; echo "status $?" >&2; } | head -c 1', "sh", process.execPath, MAIN, "emissions", "--json", input],
-      { encoding: "utf8" },
-    );
+    const r = cliPipedTo("head -c 1", ["emissions", "--json", input]);
     assert.equal(r.stdout, "[");
     assert.equal(r.stderr, "status 141\n", "no stack trace, no message: the reader chose to stop");
   },
@@ -291,17 +244,10 @@ test(
     const input = emissionsInput(dir, 30);
     const whole = cli(["emissions", "--json", input]);
     assert.equal(whole.code, 0, whole.stderr);
-    // 100 blocks of 512 B, the file already 2,000 B short of them: the output (~27 KB) does not fit
-    const LIMIT = 100 * 512;
+    // the file 2,000 B short of the limit: the output (~27 KB) does not fit
+    const LIMIT = FILE_LIMIT_BYTES;
     const log = join(dir, "log.json");
-    writeFileSync(log, "p".repeat(LIMIT - 2000));
-    const fd = openSync(log, "a");
-    let r;
-    try {
-      r = cliUnder("ulimit -f 100", ["emissions", "--json", input], ["ignore", fd, "pipe"]);
-    } finally {
-      closeSync(fd);
-    }
+    const r = cliAppendingNearLimit(log, ["emissions", "--json", input]);
     assert.equal(r.code, 3, r.stderr);
     assert.equal(
       r.stderr,
@@ -309,5 +255,106 @@ test(
     );
     assert.equal(statSync(log).size, LIMIT, "the 2,000 B it took, then the error of the rest");
     assert.equal(readFileSync(log, "utf8").slice(LIMIT - 2000), whole.stdout.slice(0, 2000));
+  },
+);
+
+test(
+  "a stderr whose reader has gone (EPIPE) is let go: the run cleans up, no temp file is left, and its exit code stands (not 1 from an uncaught error)",
+  { skip: !posix && "no sh here" },
+  async () => {
+    // no command: the usage goes to stderr, which takes nothing; the code is still a usage error
+    assert.equal((await cliWithStderrGone([])).code, 2);
+
+    const dir = tmp();
+    const key = newKey(dir);
+    const input = join(dir, "history.csv");
+    // lines 2 and 3 without a ts: --skip-invalid names them on stderr as it reads them, so the
+    // first write to stderr fails with the temp file half written
+    writeFileSync(input, historyCsv(2000).replace(",1763900005,", ",,").replace(",1763900010,", ",,"));
+    const signCsv = ["device", "sign-csv", "--skip-invalid", "--key", key, input];
+    const tempsOf = (pid: number) => readdirSync(tmpdir()).filter((f) => f.startsWith(`carbonproof-sign-csv-${pid}-`));
+
+    const out = join(dir, "signed.csv");
+    const toFile = await cliWithStderrGone([...signCsv, "--out", out]);
+    assert.equal(toFile.code, 0);
+    assert.equal(readFileSync(out, "utf8").trimEnd().split("\n").length, 1 + 1998, "the header and every good row");
+    assert.deepEqual(readdirSync(dir).sort(), ["history.csv", "manual.pem", "signed.csv"], "no .signed.csv.*.tmp");
+
+    const toStdout = await cliWithStderrGone(signCsv);
+    assert.equal(toStdout.code, 0);
+    assert.equal(toStdout.stdout, readFileSync(out, "utf8"), "the same rows, signed alike (RFC 6979)");
+    assert.deepEqual(tempsOf(toStdout.pid), [], "the temp file in the temp directory is removed");
+
+    // stdout's reader gone as well: 141, as when it alone has gone
+    const bothGone = await cliWithStderrGone(signCsv, { stdoutGone: true });
+    assert.equal(bothGone.code, 141);
+    assert.deepEqual(tempsOf(bothGone.pid), []);
+  },
+);
+
+test(
+  "device keygen --force refuses a directory at --out (a FIFO, a symlink to a directory) before it renames either file: exit 2, the old --pub kept",
+  { skip: !posix && "no mkfifo here" },
+  () => {
+    const dir = tmp();
+    const pub = join(dir, "pub.pem");
+    newKey(dir, "old.pem", "pub.pem");
+    const oldPub = readFileSync(pub, "utf8");
+    const refused = (what: string, flag: string, path: string) =>
+      new RegExp(
+        `^carbonproof: Cannot write \\S+${path}: ${what} is there, not a file\\. Give ${flag} the path of a file this user can write, in a folder that exists\\.\\n$`,
+      );
+
+    mkdirSync(join(dir, "key.pem"));
+    const onDir = cli(["device", "keygen", "--out", join(dir, "key.pem"), "--pub", pub, "--force"]);
+    assert.equal(onDir.code, 2, onDir.stderr);
+    assert.equal(readFileSync(pub, "utf8"), oldPub, "not the public half of a key that was thrown away");
+    assert.match(onDir.stderr, refused("a directory", "--out", "key\\.pem"));
+    assert.deepEqual(readdirSync(join(dir, "key.pem")), []);
+
+    // renamed onto, a FIFO (or a device) is replaced by a file, and a link to a directory by the key
+    assert.equal(spawnSync("mkfifo", [join(dir, "fifo")]).status, 0);
+    const onFifo = cli(["device", "keygen", "--out", join(dir, "new.pem"), "--pub", join(dir, "fifo"), "--force"]);
+    assert.equal(onFifo.code, 2, onFifo.stderr);
+    assert.match(onFifo.stderr, refused("a FIFO", "--pub", "fifo"));
+    assert.ok(lstatSync(join(dir, "fifo")).isFIFO());
+    symlinkSync(join(dir, "key.pem"), join(dir, "link.pem"));
+    const onLink = cli(["device", "keygen", "--out", join(dir, "link.pem"), "--force"]);
+    assert.equal(onLink.code, 2, onLink.stderr);
+    assert.match(onLink.stderr, refused("a symlink to a directory", "--out", "link\\.pem"));
+    assert.ok(lstatSync(join(dir, "link.pem")).isSymbolicLink());
+
+    assert.deepEqual(
+      readdirSync(dir).sort(),
+      ["fifo", "key.pem", "link.pem", "old.pem", "pub.pem"],
+      "no new key, no temp file",
+    );
+  },
+);
+
+test(
+  "device keygen and bundle build --out with a stdout that fails (> /dev/full): exit 3 saying the files were written, not to run it again",
+  { skip: !existsSync("/dev/full") && "no /dev/full here" },
+  () => {
+    const dir = tmp();
+    const key = join(dir, "k.pem");
+    const pub = join(dir, "k.pub.pem");
+    const keygen = cliToDevFull(["device", "keygen", "--out", key, "--pub", pub]);
+    assert.equal(keygen.code, 3, keygen.stderr);
+    assert.equal(
+      keygen.stderr,
+      `carbonproof: Cannot write stdout: ENOSPC: no space left on device, write. ${pub} and ${key} were written, whole; only what stdout was to say about them is cut short (make room, or fix what stdout goes to).\n`,
+    );
+    assert.match(readFileSync(key, "utf8"), /^-----BEGIN PRIVATE KEY-----/);
+    assert.match(readFileSync(pub, "utf8"), /^-----BEGIN PUBLIC KEY-----/);
+
+    const bundle = join(dir, "bundle.json");
+    const built = cliToDevFull([...bundleBuildArgs(dir), "--out", bundle]);
+    assert.equal(built.code, 3, built.stderr);
+    assert.equal(
+      built.stderr,
+      `carbonproof: Cannot write stdout: ENOSPC: no space left on device, write. ${bundle} was written, whole; only what stdout was to say about it is cut short (make room, or fix what stdout goes to).\n`,
+    );
+    assert.ok(statSync(bundle).size > 0);
   },
 );

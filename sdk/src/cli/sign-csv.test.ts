@@ -23,7 +23,19 @@ import { parseCsvRecords } from "../factors/csv.ts";
 import { csvRowToEnvelope, readCsvRecords } from "../reading/csv.ts";
 import { parseEnvelope } from "../reading/parse.ts";
 import { publicKeyFromPem, verifyEnvelope } from "../reading/sign.ts";
-import { cli, MAIN, tmp } from "../test/cli.ts";
+import {
+  cli,
+  MAIN,
+  tmp,
+  FILE_LIMIT_BYTES,
+  cliAppendingNearLimit,
+  cliPipedTo,
+  cliToDevFull,
+  cliUnder,
+  cliWithLinkPlanted,
+  historyCsv,
+  newKey,
+} from "../test/cli.ts";
 import { deviceCommand } from "./commands/device.ts";
 import type { Io } from "./io.ts";
 
@@ -42,11 +54,18 @@ function envelopesOf(csv: string) {
   return { names, envelopes: rows.map((r) => parseEnvelope(csvRowToEnvelope(names, r.cells))) };
 }
 
+/** A new key (manual.pem) and a CSV of `rows` readings (history.csv) in a new folder. */
+function keyAndHistory(rows: number): { dir: string; key: string; input: string } {
+  const dir = tmp();
+  const input = join(dir, "history.csv");
+  writeFileSync(input, historyCsv(rows));
+  return { dir, key: newKey(dir), input };
+}
+
 test("device sign-csv signs every row as device sign signs its reading; --key-id fills a keyId column", () => {
   const dir = tmp();
-  const key = join(dir, "manual.pem");
+  const key = newKey(dir, "manual.pem", "manual.pub.pem");
   const pub = join(dir, "manual.pub.pem");
-  assert.equal(cli(["device", "keygen", "--out", key, "--pub", pub]).code, 0);
   const input = join(dir, "erp.csv");
   writeFileSync(input, UNSIGNED_CSV);
   const out = join(dir, "signed.csv");
@@ -88,8 +107,7 @@ test("device sign-csv signs every row as device sign signs its reading; --key-id
 
 test("device sign-csv: a bad row exits 2 naming its line and column and writes nothing; --skip-invalid signs the others", () => {
   const dir = tmp();
-  const key = join(dir, "manual.pem");
-  assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
+  const key = newKey(dir);
   const lines = UNSIGNED_CSV.split("\n");
   const bad = [
     lines[0],
@@ -139,8 +157,7 @@ test("device sign-csv: a bad row exits 2 naming its line and column and writes n
 
 test("device sign-csv refuses an existing --out without --force, and a signed row without --resign", () => {
   const dir = tmp();
-  const key = join(dir, "manual.pem");
-  assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
+  const key = newKey(dir);
   const input = join(dir, "erp.csv");
   writeFileSync(input, UNSIGNED_CSV);
   const out = join(dir, "signed.csv");
@@ -156,9 +173,8 @@ test("device sign-csv refuses an existing --out without --force, and a signed ro
   const again = cli(["device", "sign-csv", "--key", key], signed);
   assert.equal(again.code, 2);
   assert.match(again.stderr, /line 2: already signed \(its sig cell is set\): empty the cell, or pass --resign/);
-  const other = join(dir, "other.pem");
+  const other = newKey(dir, "other.pem", "other.pub.pem");
   const otherPub = join(dir, "other.pub.pem");
-  assert.equal(cli(["device", "keygen", "--out", other, "--pub", otherPub]).code, 0);
   const resigned = cli(["device", "sign-csv", "--key", other, "--resign"], signed);
   assert.equal(resigned.code, 0, resigned.stderr);
   const otherKey = publicKeyFromPem(readFileSync(otherPub, "utf8"));
@@ -170,9 +186,8 @@ const REPORT_MAX_RSS = `--import=data:text/javascript,process.on("exit",()=>proc
 
 test("device sign-csv streams a file larger than its heap: every row signed in order, peak RSS far below the file", async () => {
   const dir = tmp();
-  const key = join(dir, "manual.pem");
+  const key = newKey(dir, "manual.pem", "manual.pub.pem");
   const pub = join(dir, "manual.pub.pem");
-  assert.equal(cli(["device", "keygen", "--out", key, "--pub", pub]).code, 0);
   // a fixed-width export: energyWh padded with spaces (a cell is trimmed when read as a reading),
   // so that the file (~200 MB) is far larger than the child's 64 MB heap
   const ROWS = 2000;
@@ -228,15 +243,8 @@ test("device sign-csv streams a file larger than its heap: every row signed in o
 test("device sign-csv to stdout waits for a slow reader instead of holding the output in memory", async () => {
   // stdout here is a real Node stream with a slow reader: Linux pipes block the writer on their
   // own, so the buffering that an asynchronous pipe (macOS) would allow is shown in-process
-  const dir = tmp();
-  const key = join(dir, "manual.pem");
-  assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
   const ROWS = 4000;
-  const lines = ["deviceId,facilityId,seq,ts,intervalS,kind,energyWh"];
-  for (let seq = 1; seq <= ROWS; seq++)
-    lines.push(`kangaita-manual,ktda-kangaita,${seq},${1763900000 + 5 * seq},5,electricity,${seq}`);
-  const input = join(dir, "history.csv");
-  writeFileSync(input, `${lines.join("\n")}\n`);
+  const { key, input } = keyAndHistory(ROWS);
 
   const received: Buffer[] = [];
   const stdout = new Writable({
@@ -277,11 +285,7 @@ test("device sign-csv to stdout waits for a slow reader instead of holding the o
 
 test("device sign-csv stopped by SIGINT or SIGTERM removes its temp file, writes no output file, and exits 130/143", async () => {
   const dir = tmp();
-  const key = join(dir, "manual.pem");
-  assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
-  const rows = ["deviceId,facilityId,seq,ts,intervalS,kind,energyWh"];
-  for (let seq = 1; seq <= 200; seq++)
-    rows.push(`kangaita-manual,ktda-kangaita,${seq},${1763900000 + 5 * seq},5,electricity,${seq}`);
+  const key = newKey(dir);
   /** sign-csv reading stdin that stays open (an export still being written), sent `signal` once its temp file exists. */
   const stopped = async (signal: NodeJS.Signals, out: string | null) => {
     const child = spawn(process.execPath, [MAIN, "device", "sign-csv", "--key", key, ...(out ? ["--out", out] : [])], {
@@ -290,7 +294,7 @@ test("device sign-csv stopped by SIGINT or SIGTERM removes its temp file, writes
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.stdout.resume();
-    child.stdin.write(`${rows.join("\n")}\n`);
+    child.stdin.write(historyCsv(200));
     const tempOf = () =>
       out
         ? readdirSync(dir).filter((f) => f.startsWith(".signed.csv."))
@@ -317,20 +321,8 @@ test("device sign-csv stopped by SIGINT or SIGTERM removes its temp file, writes
   assert.deepEqual(term.temps, [], "the temp file in the temp directory is removed");
 });
 
-/** A CSV of `rows` electricity readings, about 190 B a row once signed. */
-function historyCsv(rows: number): string {
-  const lines = ["deviceId,facilityId,seq,ts,intervalS,kind,energyWh"];
-  for (let seq = 1; seq <= rows; seq++)
-    lines.push(`kangaita-manual,ktda-kangaita,${seq},${1763900000 + 5 * seq},5,electricity,${seq}`);
-  return `${lines.join("\n")}\n`;
-}
-
 test("device sign-csv: an --out it cannot write at is exit 2 (the user's to fix); a write that fails part-way is exit 3 and puts nothing in place", () => {
-  const dir = tmp();
-  const key = join(dir, "manual.pem");
-  assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
-  const input = join(dir, "history.csv");
-  writeFileSync(input, historyCsv(200));
+  const { dir, key, input } = keyAndHistory(200);
   const left = ["a-dir", "history.csv", "manual.pem", "read-only"];
   const signCsv = (...args: string[]) => cli(["device", "sign-csv", "--key", key, input, ...args]);
 
@@ -362,25 +354,8 @@ test("device sign-csv: an --out it cannot write at is exit 2 (the user's to fix)
   // that fills up part-way: the kernel takes the first part of a write and refuses the rest
   if (process.platform === "win32") return;
   const out = join(dir, "signed.csv");
-  const limited = spawnSync(
-    "sh",
-    [
-      "-c",
-      'ulimit -f 8 && exec "$@"',
-      "sh",
-      process.execPath,
-      MAIN,
-      "device",
-      "sign-csv",
-      "--key",
-      key,
-      input,
-      "--out",
-      out,
-    ],
-    { encoding: "utf8" },
-  );
-  assert.equal(limited.status, 3, limited.stderr);
+  const limited = cliUnder("ulimit -f 8", ["device", "sign-csv", "--key", key, input, "--out", out]);
+  assert.equal(limited.code, 3, limited.stderr);
   assert.match(
     limited.stderr,
     /Cannot write \S+signed\.csv: EFBIG: file too large, write \(writing \S+\.signed\.csv\.\d+\.[0-9a-f]{8}\.tmp\)\. Nothing was written to \S+signed\.csv; make room on its disk \(or fix what stopped the write\) and run it again\./,
@@ -393,26 +368,14 @@ test(
   "device sign-csv to stdout: a stdout that fails (> /dev/full) or a temp directory it cannot use is exit 3 saying what to do, not 1 with a stack trace",
   { skip: !existsSync("/dev/full") && "no /dev/full here" },
   () => {
-    const dir = tmp();
-    const key = join(dir, "manual.pem");
-    assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
-    const input = join(dir, "history.csv");
-    writeFileSync(input, historyCsv(200));
+    const { dir, key, input } = keyAndHistory(200);
 
-    const full = openSync("/dev/full", "w");
-    try {
-      const r = spawnSync(process.execPath, [MAIN, "device", "sign-csv", "--key", key, input], {
-        encoding: "utf8",
-        stdio: ["ignore", full, "pipe"],
-      });
-      assert.equal(r.status, 3, r.stderr);
-      assert.equal(
-        r.stderr,
-        "carbonproof: Cannot write stdout: ENOSPC: no space left on device, write. What it took is only part of the signed CSV: do not import it; make room (or fix what stdout goes to) and run it again, or give --out.\n",
-      );
-    } finally {
-      closeSync(full);
-    }
+    const full = cliToDevFull(["device", "sign-csv", "--key", key, input]);
+    assert.equal(full.code, 3, full.stderr);
+    assert.equal(
+      full.stderr,
+      "carbonproof: Cannot write stdout: ENOSPC: no space left on device, write. What it took is only part of the signed CSV: do not import it; make room (or fix what stdout goes to) and run it again, or give --out.\n",
+    );
 
     const noTemp = join(dir, "no-such-temp");
     const r = spawnSync(process.execPath, [MAIN, "device", "sign-csv", "--key", key, input], {
@@ -432,42 +395,11 @@ test(
   "device sign-csv --out does not follow a symlink planted at the temp name a pid gives (.OUT.PID.tmp)",
   { skip: process.platform === "win32" && "no sh here" },
   () => {
-    const dir = tmp();
-    const key = join(dir, "manual.pem");
-    assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
-    const input = join(dir, "history.csv");
-    writeFileSync(input, historyCsv(20));
-    const victim = join(dir, "victim.txt");
-    writeFileSync(victim, "not the CLI's to write");
+    const { dir, key, input } = keyAndHistory(20);
     const out = join(dir, "signed.csv");
-    // the shell plants the link at its own pid's name, then execs the CLI under that pid
-    const r = spawnSync(
-      "sh",
-      [
-        "-c",
-        `ln -s "$1" "$2/.signed.csv.$$.tmp" && shift 2 && exec "$@"`,
-        "sh",
-        victim,
-        dir,
-        process.execPath,
-        MAIN,
-        "device",
-        "sign-csv",
-        "--key",
-        key,
-        input,
-        "--out",
-        out,
-      ],
-      { encoding: "utf8" },
-    );
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(readFileSync(victim, "utf8"), "not the CLI's to write");
+    cliWithLinkPlanted(dir, "signed.csv", ["device", "sign-csv", "--key", key, input, "--out", out]);
     assert.ok(lstatSync(out).isFile(), "OUT.csv is a file of its own, not the planted link renamed");
     assert.equal(envelopesOf(readFileSync(out, "utf8")).envelopes.length, 20);
-    const planted = readdirSync(dir).filter((f) => f.endsWith(".tmp"));
-    assert.equal(planted.length, 1, "the planted link is not the CLI's to remove");
-    assert.ok(lstatSync(join(dir, planted[0]!)).isSymbolicLink());
   },
 );
 
@@ -475,33 +407,16 @@ test(
   "device sign-csv to stdout appended to a file 2,000 B below ulimit -f: exit 3, not 0 and 2,000 B of 200 rows",
   { skip: process.platform === "win32" && "no sh here" },
   () => {
-    const dir = tmp();
-    const key = join(dir, "manual.pem");
-    assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
-    const input = join(dir, "history.csv");
-    writeFileSync(input, historyCsv(200));
-    // 100 blocks of 512 B: room for the temp file (~38 KB), not for the file's 2,000 B left
-    const LIMIT = 100 * 512;
+    const { dir, key, input } = keyAndHistory(200);
+    // room for the temp file (~38 KB), not for the file's 2,000 B left
     const log = join(dir, "signed.log");
-    writeFileSync(log, "p".repeat(LIMIT - 2000));
-    // stdout a regular file: Node's SyncWriteStream writes once and drops what a short write left
-    const fd = openSync(log, "a");
-    let r;
-    try {
-      r = spawnSync(
-        "sh",
-        ["-c", 'ulimit -f 100 && exec "$@"', "sh", process.execPath, MAIN, "device", "sign-csv", "--key", key, input],
-        { encoding: "utf8", stdio: ["ignore", fd, "pipe"] },
-      );
-    } finally {
-      closeSync(fd);
-    }
-    assert.equal(r.status, 3, r.stderr);
+    const r = cliAppendingNearLimit(log, ["device", "sign-csv", "--key", key, input]);
+    assert.equal(r.code, 3, r.stderr);
     assert.equal(
       r.stderr,
       "carbonproof: Cannot write stdout: EFBIG: file too large, write. What it took is only part of the signed CSV: do not import it; make room (or fix what stdout goes to) and run it again, or give --out.\n",
     );
-    assert.equal(statSync(log).size, LIMIT);
+    assert.equal(statSync(log).size, FILE_LIMIT_BYTES);
   },
 );
 
@@ -509,28 +424,9 @@ test(
   "device sign-csv to a reader that stops early (| head -c 1) ends quietly with 141, no stack trace, no count",
   { skip: process.platform === "win32" && "no sh here" },
   () => {
-    const dir = tmp();
-    const key = join(dir, "manual.pem");
-    assert.equal(cli(["device", "keygen", "--out", key]).code, 0);
-    const input = join(dir, "history.csv");
     // ~1.5 MB signed: far more than a pipe holds
-    writeFileSync(input, historyCsv(8000));
-    const r = spawnSync(
-      "sh",
-      [
-        "-c",
-        '{ "$@"; echo "status $?" >&2; } | head -c 1',
-        "sh",
-        process.execPath,
-        MAIN,
-        "device",
-        "sign-csv",
-        "--key",
-        key,
-        input,
-      ],
-      { encoding: "utf8" },
-    );
+    const { key, input } = keyAndHistory(8000);
+    const r = cliPipedTo("head -c 1", ["device", "sign-csv", "--key", key, input]);
     assert.equal(r.stdout, "d");
     // a run slower than 5 s (a loaded machine) prints a progress line on a stderr that is no
     // terminal: those are kept out; the count said at the end ("signed N rows" alone) is not

@@ -14,6 +14,7 @@ import {
   parseJson,
   readFileBytes,
   readInput,
+  stdoutAfterWriting,
   toJson,
   type Io,
   writeFileWhole,
@@ -142,7 +143,7 @@ export async function bundleCommand(io: Io, argv: string[]): Promise<number> {
     const cid = bundleCid(bytes);
     if (values.out !== undefined) {
       writeFileWhole(values.out, bytes);
-      io.stdout(`wrote ${values.out}: ${bytes.length} bytes, CID ${cid}\n`);
+      stdoutAfterWriting(io, `wrote ${values.out}: ${bytes.length} bytes, CID ${cid}\n`, [values.out]);
     } else {
       io.stdout(new TextDecoder().decode(bytes));
       io.stderr(`CID ${cid}\n`);

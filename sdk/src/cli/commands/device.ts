@@ -51,6 +51,7 @@ import {
   outputWriteFailed,
   parseJson,
   readInput,
+  stdoutAfterWriting,
   stdoutFailed,
   tempPathBeside,
   toJson,
@@ -173,8 +174,10 @@ export async function deviceCommand(io: Io, argv: string[]): Promise<number> {
       checkWritable(values.pub, values.force ?? false);
     }
     const key = generateDeviceKey();
-    // the key last: a --pub refused at its rename (a directory there, with --force) leaves no new
-    // key in place, nor an old one replaced by a key whose public half was not written
+    // a directory (or a device) at either path, with --force, is refused before either is renamed;
+    // the key last all the same: a --pub whose rename fails anyway leaves no new key in place, nor
+    // an old one replaced by a key whose public half was not written
+    const written = values.pub === undefined ? [values.out] : [values.pub, values.out];
     writeFilesWhole([
       ...(values.pub === undefined
         ? []
@@ -182,10 +185,12 @@ export async function deviceCommand(io: Io, argv: string[]): Promise<number> {
       { path: values.out, data: secretKeyToPem(key.secretKey), mode: 0o600, flag: "--out" },
     ]);
     const info = { privateKeyFile: values.out, publicKey: bytesToHex(key.publicKey), ...publicKeyToXY(key.publicKey) };
-    io.stdout(
+    stdoutAfterWriting(
+      io,
       values.json
         ? `${toJson(info)}\n`
         : `wrote ${values.out} (mode 0600)\npublicKey ${info.publicKey}\nx ${info.x}\ny ${info.y}\n`,
+      written,
     );
     return EXIT_OK;
   }

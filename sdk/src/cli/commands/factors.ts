@@ -4,7 +4,16 @@ import { parseArgs } from "node:util";
 import { SdkError } from "../../errors.ts";
 import { importEpaSupplyChainCsv } from "../../factors/epaSupplyChain.ts";
 import { withSpendFactors } from "../../factors/factorSet.ts";
-import { CliError, EXIT_OK, EXIT_USAGE, readInput, toJson, writeFileWhole, type Io } from "../io.ts";
+import {
+  CliError,
+  EXIT_OK,
+  EXIT_USAGE,
+  readInput,
+  stdoutAfterWriting,
+  toJson,
+  writeFileWhole,
+  type Io,
+} from "../io.ts";
 import { FACTOR_OPTIONS, FACTOR_OPTIONS_HELP, loadFactorSet } from "./factorSetOption.ts";
 
 export const FACTORS_HELP = `Usage: carbonproof factors <import|show> [options]
@@ -75,8 +84,10 @@ export function factorsCommand(io: Io, argv: string[]): number {
       if (existsSync(values.out) && !values.force)
         throw new CliError(`${values.out} exists; pass --force to overwrite.`);
       writeFileWhole(values.out, json);
-      io.stdout(
+      stdoutAfterWriting(
+        io,
         `wrote ${values.out}: factor set ${set.id} with ${Object.keys(set.content.spend!.factors).length} spend factors\n`,
+        [values.out],
       );
     } else io.stdout(json);
     return EXIT_OK;
