@@ -324,6 +324,26 @@ function notAFileAt(path: string): string | undefined {
   return targetKind === undefined ? undefined : `a symlink to ${targetKind}`;
 }
 
+/**
+ * Refuses (exit 2) an output `path`, named by `flag`, where something other than a file is (see
+ * notAFileAt), before `temp`, written whole, is renamed over it: a rename would fail on a
+ * directory, and would put a regular file in place of a FIFO or a device (as root, `--out
+ * /dev/null --force` would have replaced /dev/null).
+ */
+export function refuseNotAFile(path: string, flag: string, temp: string): void {
+  let there: string | undefined;
+  try {
+    there = notAFileAt(path);
+  } catch (cause) {
+    throw isOutputPathError(cause) ? outputPathRefused(path, flag, cause) : outputWriteFailed(path, temp, cause);
+  }
+  if (there !== undefined)
+    throw new CliError(
+      `Cannot write ${path}: ${there} is there, not a file. Give ${flag} the path of a file this user can write, in a folder that exists.`,
+      EXIT_USAGE,
+    );
+}
+
 /** A file for `writeFilesWhole`: its path, what goes in it, its mode, and the option that named it. */
 export type OutputFile = { path: string; data: string | Uint8Array; mode?: number; flag: string };
 
@@ -367,21 +387,7 @@ export function writeFilesWhole(files: readonly OutputFile[]): void {
     }
     // every path checked before any is renamed: a refusal leaves all of them as they were (keygen
     // --force onto a directory at --out must not have replaced --pub with a discarded key's half)
-    files.forEach((file, i) => {
-      let there: string | undefined;
-      try {
-        there = notAFileAt(file.path);
-      } catch (cause) {
-        throw isOutputPathError(cause)
-          ? outputPathRefused(file.path, file.flag, cause)
-          : outputWriteFailed(file.path, temps[i]!, cause);
-      }
-      if (there !== undefined)
-        throw new CliError(
-          `Cannot write ${file.path}: ${there} is there, not a file. Give ${file.flag} the path of a file this user can write, in a folder that exists.`,
-          EXIT_USAGE,
-        );
-    });
+    files.forEach((file, i) => refuseNotAFile(file.path, file.flag, temps[i]!));
     files.forEach((file, i) => {
       try {
         renameSync(temps[i]!, file.path);

@@ -1,6 +1,6 @@
 /** `carbonproof device sign-csv`, through the real binary (a file of its own: it runs beside cli.test.ts). */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import {
   closeSync,
   createReadStream,
@@ -10,6 +10,7 @@ import {
   openSync,
   readFileSync,
   readdirSync,
+  rmSync,
   statSync,
   writeFileSync,
   writeSync,
@@ -338,8 +339,18 @@ test("device sign-csv: an --out it cannot write at is exit 2 (the user's to fix)
   assert.equal(aDir.code, 2, aDir.stderr);
   assert.match(
     aDir.stderr,
-    /Cannot write \S+a-dir: EISDIR: .*\. Give --out the path of a file this user can write, in a folder that exists\./,
+    /Cannot write \S+a-dir: a directory is there, not a file\. Give --out the path of a file this user can write, in a folder that exists\./,
   );
+  // a FIFO (as a device would be, /dev/null under --force as root) is not replaced by a regular file
+  if (process.platform !== "win32") {
+    const fifo = join(dir, "a-fifo");
+    execFileSync("mkfifo", [fifo]);
+    const aFifo = signCsv("--out", fifo, "--force");
+    assert.equal(aFifo.code, 2, aFifo.stderr);
+    assert.match(aFifo.stderr, /Cannot write \S+a-fifo: a FIFO is there, not a file\./);
+    assert.ok(lstatSync(fifo).isFIFO(), "the FIFO is still there");
+    rmSync(fifo);
+  }
   // root may write anywhere: a read-only folder refuses only another user
   mkdirSync(join(dir, "read-only"), { mode: 0o555 });
   if (process.getuid?.() !== 0 && process.platform !== "win32") {

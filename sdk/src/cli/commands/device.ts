@@ -51,6 +51,7 @@ import {
   outputWriteFailed,
   parseJson,
   readInput,
+  refuseNotAFile,
   stdoutAfterWriting,
   stdoutFailed,
   tempPathBeside,
@@ -473,6 +474,7 @@ async function signCsvCommand(io: Io, argv: string[]): Promise<number> {
     }
     if (out === undefined) await copyToStdout(io, temp);
     else {
+      refuseNotAFile(out, "--out", temp);
       try {
         renameSync(temp, out);
       } catch (cause) {
