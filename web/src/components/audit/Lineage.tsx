@@ -1,7 +1,7 @@
 "use client";
 
 import Link from "next/link";
-import { memo, useEffect, useState } from "react";
+import { memo, useEffect, useEffectEvent, useState } from "react";
 import { useRuntimeConfig } from "@/app/providers.tsx";
 import { useReader } from "@/lib/chain/hooks.ts";
 import { idString } from "@/lib/chain/reads.ts";
@@ -22,6 +22,10 @@ type State =
   | { status: "done"; report: LineageReport; verifyMs: number; signatures: string }
   | { status: "error"; report: LineageReport | undefined; message: string; verifyMs: number };
 
+/** How a walk ended: with its verdicts, or stopped by an error (the links decided until then, if any). */
+export type LineageEnd =
+  { status: "done"; report: LineageReport } | { status: "error"; report: LineageReport | undefined; message: string };
+
 /**
  * Runs the sdk's lineage walk for `target` in this browser and shows every link as it is
  * decided, PASS/FAIL/SKIP with the reason. The root carries the data-* contract the e2e tests
@@ -31,14 +35,23 @@ type State =
 export function Lineage({
   target,
   onDone,
+  again = "Reload the page to check again.",
 }: {
   target: LineageTarget;
-  /** Called once with the final report (e.g. to show where the attestation leads). */
-  onDone?: (report: LineageReport) => void;
+  /**
+   * Called once when the walk ends, with its verdicts or with the error that stopped it (e.g. to
+   * show where the attestation leads, or to take a new input). Not called for a walk abandoned
+   * (unmounted or restarted) before it ended.
+   */
+  onDone?: (end: LineageEnd) => void;
+  /** What to do after an error stopped the walk, shown after it. */
+  again?: string;
 }) {
   const runtime = useRuntimeConfig();
   const client = useReader();
   const [state, setState] = useState<State>({ status: "running", report: undefined });
+  // the latest onDone, without restarting the walk when a parent passes a new function
+  const ended = useEffectEvent((end: LineageEnd) => onDone?.(end));
 
   useEffect(() => {
     let live = true;
@@ -62,25 +75,22 @@ export function Lineage({
         clearTimeout(timer);
         if (!live) return;
         setState({ status: "done", report, verifyMs, signatures });
-        onDone?.(report);
+        ended({ status: "done", report });
       },
       (cause: unknown) => {
         clearTimeout(timer);
-        flush();
-        if (live)
-          setState((s) => ({
-            status: "error",
-            report: s.report,
-            message: describeError(cause).message,
-            verifyMs: Math.round(performance.now() - started),
-          }));
+        if (!live) return;
+        // an error ends the walk as surely as a verdict does: whoever waits for it is told
+        const message = describeError(cause).message;
+        setState({ status: "error", report: latest, message, verifyMs: Math.round(performance.now() - started) });
+        ended({ status: "error", report: latest, message });
       },
     );
     return () => {
       live = false;
       clearTimeout(timer);
     };
-  }, [client, runtime, target, onDone]);
+  }, [client, runtime, target]);
 
   const report = state.report;
   const done = state.status !== "running";
@@ -104,7 +114,7 @@ export function Lineage({
         {state.status === "running"
           ? `Checking in your browser… ${checks.length} link${checks.length === 1 ? "" : "s"} decided so far.`
           : state.status === "error"
-            ? `Could not finish the checks: ${state.message}`
+            ? `Could not finish the checks: ${state.message} ${again}`
             : ok
               ? `Every link verified: ${checks.filter((c) => !c.skipped).length} PASS${
                   checks.some((c) => c.skipped) ? `, ${checks.filter((c) => c.skipped).length} SKIP` : ""

@@ -8,8 +8,7 @@ import { carbonCreditsAbi, retirementCertificatesAbi } from "@/lib/chain/abis.ts
 import { readContractEvents } from "@/lib/chain/events.ts";
 import { useChainQuery } from "@/lib/chain/hooks.ts";
 import { auditHref, parseAuditTarget, type AuditKind } from "@/lib/audit/target.ts";
-import type { LineageReport } from "../../../../sdk/src/verify/verifyLineage.ts";
-import { Lineage } from "./Lineage.tsx";
+import { Lineage, type LineageEnd } from "./Lineage.tsx";
 
 const INTRO: Record<AuditKind, string> = {
   certificate:
@@ -25,8 +24,9 @@ const INTRO: Record<AuditKind, string> = {
 export function LineageView({ kind, id }: { kind: AuditKind; id: string }) {
   const target = useMemo(() => parseAuditTarget(kind, id), [kind, id]);
   const [attestationId, setAttestationId] = useState<Hex | undefined>(undefined);
-  const onDone = useCallback((report: LineageReport) => {
-    const found = report.sections.find((s) => s.kind === "attestation" && s.attestationId)?.attestationId;
+  // also after an error: the attestation may have been found before the walk stopped
+  const onDone = useCallback((end: LineageEnd) => {
+    const found = end.report?.sections.find((s) => s.kind === "attestation" && s.attestationId)?.attestationId;
     if (found) setAttestationId(found);
   }, []);
   if (typeof target === "string")

@@ -1,49 +1,66 @@
 "use client";
 
 import Link from "next/link";
-import { useState, type DragEvent, type FormEvent } from "react";
+import { useRef, useState, type DragEvent, type FormEvent } from "react";
 import { useRuntimeConfig } from "@/app/providers.tsx";
 import { useReader } from "@/lib/chain/hooks.ts";
 import { lookUpPastedId } from "@/lib/audit/pastedId.ts";
-import { auditHref, targetOfFile, type AuditKind } from "@/lib/audit/target.ts";
-import type { LineageTarget } from "../../../../sdk/src/verify/verifyLineage.ts";
+import { auditHref, targetOfFile } from "@/lib/audit/target.ts";
 import { Lineage } from "./Lineage.tsx";
+import { begin, ended, IDLE, prepared, type VerifyInput, type VerifyState } from "./verifyRun.ts";
 import styles from "./Lineage.module.css";
 
-type Run = { n: number; target: LineageTarget; what: string; audit?: { kind: AuditKind; id: string } };
+/** What to do when a walk could not finish, per input. */
+const AGAIN = {
+  id: "Press Verify to check it again.",
+  paste: "Press Verify pasted JSON to check it again.",
+  file: "Choose the file again to check it again.",
+};
 
 /**
  * `/verify`: drop or paste a signed reading envelope or an evidence bundle, or paste an id; the
  * sdk's verifier runs in this browser (the same checks and verdicts as `carbonproof verify`).
+ * One input at a time (verifyRun.ts): while one is looked up, read or checked, the others wait
+ * with their buttons disabled, and the walk's result region is aria-busy.
  */
 export function VerifyView() {
   const runtime = useRuntimeConfig();
   const client = useReader();
-  const [run, setRun] = useState<Run | undefined>();
-  const [problem, setProblem] = useState<string | undefined>();
+  const [state, setState] = useState<VerifyState>(IDLE);
+  // the state as of the last transition, for handlers that run before React re-renders (a second
+  // click in the same frame, an answer arriving after an await)
+  const latest = useRef(state);
+  const move = (next: VerifyState) => {
+    if (next === latest.current) return;
+    latest.current = next;
+    setState(next);
+  };
   const [over, setOver] = useState(false);
   const [text, setText] = useState("");
   const [id, setId] = useState("");
-  // a bytes32 is looked up on the chain (attestation id or reading digest) before anything runs
-  const [lookingUp, setLookingUp] = useState(false);
-
-  const start = (target: LineageTarget | string, what: string, audit?: Run["audit"]) => {
-    if (typeof target === "string") {
-      setProblem(target);
-      setRun(undefined);
-      return;
-    }
-    setProblem(undefined);
-    setRun((r) => ({ n: (r?.n ?? 0) + 1, target, what, ...(audit ? { audit } : {}) }));
-  };
+  const { busy, run, problem } = state;
 
   const fromFile = async (file: File | undefined) => {
     if (!file) return;
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    start(targetOfFile(bytes, file.name), `file ${file.name} (${bytes.length.toLocaleString("en")} bytes)`);
+    const taken = begin(latest.current, "reading", `file ${file.name}`);
+    if (taken.ticket === undefined) return;
+    move(taken.state);
+    let input: VerifyInput | string;
+    try {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const target = targetOfFile(bytes, file.name);
+      input =
+        typeof target === "string"
+          ? target
+          : { target, what: `file ${file.name} (${bytes.length.toLocaleString("en")} bytes)`, again: AGAIN.file };
+    } catch (cause) {
+      input = `Could not read ${file.name}: ${cause instanceof Error ? cause.message : String(cause)}. Choose it again.`;
+    }
+    move(prepared(latest.current, taken.ticket, input));
   };
 
   const onDrop = (e: DragEvent<HTMLDivElement>) => {
+    // always: a file dropped and not taken would otherwise be opened by the browser, leaving the page
     e.preventDefault();
     setOver(false);
     void fromFile(e.dataTransfer.files[0]);
@@ -51,22 +68,47 @@ export function VerifyView() {
 
   const onPaste = (e: FormEvent) => {
     e.preventDefault();
-    start(targetOfFile(new TextEncoder().encode(text), "pasted JSON"), "pasted JSON");
+    const taken = begin(latest.current, "reading", "pasted JSON");
+    if (taken.ticket === undefined) return;
+    const target = targetOfFile(new TextEncoder().encode(text), "pasted JSON");
+    move(
+      prepared(
+        taken.state,
+        taken.ticket,
+        typeof target === "string" ? target : { target, what: "pasted JSON", again: AGAIN.paste },
+      ),
+    );
   };
 
   const onId = async (e: FormEvent) => {
     e.preventDefault();
-    setLookingUp(true);
-    setProblem(undefined);
-    const parsed = await lookUpPastedId(id, {
+    const typed = id;
+    const taken = begin(latest.current, "looking-up", typed.trim());
+    if (taken.ticket === undefined) return;
+    move(taken.state);
+    const parsed = await lookUpPastedId(typed, {
       client,
       registry: runtime.addresses.AttestationRegistry,
       runtime,
     });
-    setLookingUp(false);
-    if (typeof parsed === "string") start(parsed, id);
-    else start(parsed.target, `${parsed.kind} ${parsed.id}`, { kind: parsed.kind, id: parsed.id });
+    move(
+      prepared(
+        latest.current,
+        taken.ticket,
+        typeof parsed === "string"
+          ? parsed
+          : {
+              target: parsed.target,
+              what: `${parsed.kind} ${parsed.id}`,
+              audit: { kind: parsed.kind, id: parsed.id },
+              again: AGAIN.id,
+            },
+      ),
+    );
   };
+
+  // the inputs say why they are disabled while something else is worked on
+  const waiting = busy ? (busy.stage === "looking-up" ? "verify-looking-up" : "verify-wait") : undefined;
 
   return (
     <>
@@ -77,7 +119,7 @@ export function VerifyView() {
           data-over={over}
           onDragOver={(e) => {
             e.preventDefault();
-            setOver(true);
+            setOver(!busy);
           }}
           onDragLeave={() => setOver(false)}
           onDrop={onDrop}
@@ -88,7 +130,14 @@ export function VerifyView() {
             type="file"
             accept=".json,application/json"
             data-testid="verify-file"
-            onChange={(e) => void fromFile(e.target.files?.[0])}
+            disabled={busy !== undefined}
+            aria-describedby={waiting}
+            onChange={(e) => {
+              const file = e.target.files?.[0];
+              // emptied, so that choosing the same file again is a change (to check it again)
+              e.target.value = "";
+              void fromFile(file);
+            }}
           />
           <p className="hint muted">
             Drop it here or choose it. A bundle is checked by its exact bytes against the CID its attestation names on
@@ -107,7 +156,12 @@ export function VerifyView() {
               spellCheck={false}
             />
           </div>
-          <button type="submit" disabled={text.trim() === ""}>
+          <button
+            type="submit"
+            disabled={text.trim() === "" || busy !== undefined}
+            aria-describedby={waiting}
+            data-testid="verify-json-submit"
+          >
             Verify pasted JSON
           </button>
         </form>
@@ -126,30 +180,41 @@ export function VerifyView() {
               autoComplete="off"
             />
           </div>
-          <button type="submit" disabled={id.trim() === "" || lookingUp}>
+          <button type="submit" disabled={id.trim() === "" || busy !== undefined} aria-describedby={waiting}>
             Verify
           </button>
-          {lookingUp ? (
-            <p role="status" className="status status--pending" data-testid="verify-looking-up">
-              Looking {id.trim().slice(0, 80)} up on the chain…
+          {busy?.stage === "looking-up" ? (
+            <p id="verify-looking-up" role="status" className="status status--pending" data-testid="verify-looking-up">
+              Looking {busy.what.slice(0, 80)} up on the chain…
             </p>
           ) : null}
         </form>
       </section>
+      {waiting === "verify-wait" ? (
+        <p id="verify-wait" className="hint muted" data-testid="verify-wait">
+          {busy?.stage === "reading" ? `Reading ${busy.what}…` : `Checking ${busy?.what} below.`} A new id, JSON or file
+          can be verified once that ends.
+        </p>
+      ) : null}
       {problem ? (
         <p role="alert" className="status status--bad" data-testid="verify-problem">
           {problem}
         </p>
       ) : null}
       {run ? (
-        <section aria-labelledby="result-heading">
+        <section aria-labelledby="result-heading" aria-busy={busy?.stage === "checking"} data-testid="verify-run">
           <h2 id="result-heading">Result: {run.what}</h2>
           {run.audit ? (
             <p>
               <Link href={auditHref(run.audit.kind, run.audit.id)}>Open as an audit trail page</Link>
             </p>
           ) : null}
-          <Lineage key={run.n} target={run.target} />
+          <Lineage
+            key={run.n}
+            target={run.target}
+            again={run.again}
+            onDone={() => move(ended(latest.current, run.n))}
+          />
         </section>
       ) : null}
     </>

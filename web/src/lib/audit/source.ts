@@ -11,9 +11,23 @@ export function appBundleSource(runtime: RuntimeConfig): BundleSource {
   return {
     describe: "this site's /bundles",
     byCid: true,
+    // Its messages end up in the walk's FAIL line: they say that the bundle went unchecked (which
+    // is no sign of tampering) and what to do, since the reader cannot tell that from a verdict.
     async get(cid: string) {
-      const res = await fetch(`/bundles/${encodeURIComponent(cid)}`);
-      if (!res.ok) throw new Error(`/bundles/${cid} answered ${res.status} ${res.statusText}`);
+      const path = `/bundles/${encodeURIComponent(cid)}`;
+      let res: Response;
+      try {
+        res = await fetch(path);
+      } catch (cause) {
+        throw new Error(
+          `could not reach this site for ${path} (${cause instanceof Error ? cause.message : String(cause)}), so the bundle was not checked: check your connection, then try again`,
+          { cause },
+        );
+      }
+      if (!res.ok)
+        throw new Error(
+          `${path} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ""}: this site could not serve the bundle, so it was not checked (no sign of tampering either way); try again in a while`,
+        );
       return new Uint8Array(await res.arrayBuffer());
     },
   };
