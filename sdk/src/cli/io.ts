@@ -13,7 +13,7 @@ import {
   writeSync,
   type Stats,
 } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { SdkError } from "../errors.ts";
 
 /**
@@ -330,12 +330,23 @@ function notAFileAt(path: string): string | undefined {
  * directory, and would put a regular file in place of a FIFO or a device (as root, `--out
  * /dev/null --force` would have replaced /dev/null).
  */
-export function refuseNotAFile(path: string, flag: string, temp: string): void {
+export function refuseNotAFile(path: string, flag: string, temp?: string): void {
+  // /dev and /proc hold devices and links to a process's open files (/dev/stdout, /dev/fd/1):
+  // whatever such a link points at now, a rename puts a regular file in its place (root may make
+  // the temp file there), so no output goes in them
+  const folder = dirname(resolve(path));
+  if (/^\/(dev|proc)(\/|$)/.test(folder))
+    throw new CliError(
+      `Cannot write ${path}: ${folder} holds devices and links to a process's files, which a file put in its place would replace. Give ${flag} the path of a file in another folder.`,
+      EXIT_USAGE,
+    );
   let there: string | undefined;
   try {
     there = notAFileAt(path);
   } catch (cause) {
-    throw isOutputPathError(cause) ? outputPathRefused(path, flag, cause) : outputWriteFailed(path, temp, cause);
+    throw isOutputPathError(cause) || temp === undefined
+      ? outputPathRefused(path, flag, cause)
+      : outputWriteFailed(path, temp, cause);
   }
   if (there !== undefined)
     throw new CliError(

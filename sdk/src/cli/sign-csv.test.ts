@@ -350,7 +350,37 @@ test("device sign-csv: an --out it cannot write at is exit 2 (the user's to fix)
     assert.match(aFifo.stderr, /Cannot write \S+a-fifo: a FIFO is there, not a file\./);
     assert.ok(lstatSync(fifo).isFIFO(), "the FIFO is still there");
     rmSync(fifo);
+    // /dev holds devices and links to this process's files (/dev/stdout): refused whatever is there
+    // (stdout a regular file here: /dev/stdout then leads to a file, and only the folder tells)
+    const into = openSync(join(dir, "stdout.txt"), "w");
+    let devOut;
+    try {
+      devOut = spawnSync(
+        process.execPath,
+        [MAIN, "device", "sign-csv", "--key", key, input, "--out", "/dev/stdout", "--force"],
+        { encoding: "utf8", stdio: ["ignore", into, "pipe"] },
+      );
+    } finally {
+      closeSync(into);
+      rmSync(join(dir, "stdout.txt"));
+    }
+    assert.equal(devOut.status, 2, devOut.stderr);
+    assert.match(devOut.stderr, /Cannot write \/dev\/stdout: \/dev holds devices and links to a process's files/);
+    assert.ok(lstatSync("/dev/stdout").isSymbolicLink(), "/dev/stdout is still a link");
   }
+  // before any work: refused before the CSV is even opened (there is none here)
+  const early = cli([
+    "device",
+    "sign-csv",
+    "--key",
+    key,
+    join(dir, "no-such.csv"),
+    "--out",
+    join(dir, "a-dir"),
+    "--force",
+  ]);
+  assert.equal(early.code, 2, early.stderr);
+  assert.match(early.stderr, /Cannot write \S+a-dir: a directory is there, not a file\./);
   // root may write anywhere: a read-only folder refuses only another user
   mkdirSync(join(dir, "read-only"), { mode: 0o555 });
   if (process.getuid?.() !== 0 && process.platform !== "win32") {

@@ -122,8 +122,11 @@ Prints PASS or FAIL with the reason. Exit 0 on PASS, 1 on FAIL, 2 on bad input.
 `;
 
 /** Refuses, before anything is written, a file that exists (without `--force`) or whose folder does not. */
-function checkWritable(path: string, force: boolean): void {
+function checkWritable(path: string, force: boolean, flag = "--out"): void {
   if (existsSync(path) && !force) throw new CliError(`${path} exists; pass --force to overwrite.`);
+  // before any work too (checked again before the rename): a long file is not signed only to
+  // find a directory or a device at its --out
+  refuseNotAFile(path, flag);
   if (!existsSync(dirname(resolve(path))))
     throw new CliError(
       `Cannot write ${path}: no folder ${dirname(resolve(path))}. Make the folder, or give a path in one that exists.`,
@@ -172,7 +175,7 @@ export async function deviceCommand(io: Io, argv: string[]): Promise<number> {
     checkWritable(values.out, values.force ?? false);
     if (values.pub !== undefined) {
       if (resolve(values.pub) === resolve(values.out)) throw new CliError("--pub and --out name the same file.");
-      checkWritable(values.pub, values.force ?? false);
+      checkWritable(values.pub, values.force ?? false, "--pub");
     }
     const key = generateDeviceKey();
     // a directory (or a device) at either path, with --force, is refused before either is renamed;
