@@ -927,13 +927,17 @@ describe(
      * it no longer holds, and every other request (single or batched) is forwarded. `refused`: the
      * calls it refused. Its URL ends in a path like a provider's API key, which no log may show.
      */
-    const prunedRpcNode = async () => {
+    const prunedRpcNode = async (
+      /** what a call at a block number gets: geth's error (pruned), HTTP 429 for the whole request, or an answer */
+      deep: () => "pruned" | "429" | "forward" = () => "pruned",
+    ) => {
       const key = "k3y0f7h3pr0v1d3r5ecr3t";
       let refused = 0;
       type Request = { id: unknown; method: string; params?: unknown[] };
+      const isDeep = (r: Request) =>
+        r.method === "eth_call" && typeof r.params?.[1] === "string" && /^0x[0-9a-f]+$/i.test(r.params[1]);
       const answer = async (r: Request) => {
-        const block = r.params?.[1];
-        if (r.method === "eth_call" && typeof block === "string" && /^0x[0-9a-f]+$/i.test(block)) {
+        if (isDeep(r) && deep() === "pruned") {
           refused++;
           const root = `0x${"5e".repeat(32)}`;
           return {
@@ -957,6 +961,11 @@ describe(
         req.on("data", (c: Buffer) => chunks.push(c));
         req.on("end", () => {
           const body = JSON.parse(Buffer.concat(chunks).toString()) as Request | Request[];
+          if ((Array.isArray(body) ? body : [body]).some(isDeep) && deep() === "429") {
+            refused++;
+            res.writeHead(429, { "content-type": "text/plain" }).end("Too Many Requests");
+            return;
+          }
           (Array.isArray(body) ? Promise.all(body.map(answer)) : answer(body))
             .then((out) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(out)))
             .catch(() => res.writeHead(502).end());
@@ -1045,6 +1054,67 @@ describe(
         delete process.env.CARBONPROOF_ORACLE_PRIVATE_KEY;
         await node.close();
         await pruned.close();
+        await start();
+      }
+    });
+
+    test("an RPC node that gives no answer to the eth_call `chain.confirmations` deep (HTTP 429) fails the pass, retried, and is not taken for a pruned node: settled by the exact read once it answers", async () => {
+      const { v, record } = await attestedUnrecorded();
+      await record();
+      // the record 3 deep: the exact read settles it as soon as the deep call is answered
+      await hh.rpc("evm_mine");
+      await hh.rpc("evm_mine");
+      let mode: "429" | "forward" = "429";
+      const limited = await prunedRpcNode(() => mode);
+      const logs: { level: number; msg: string; line: string }[] = [];
+      const logger = pino(
+        { level: "warn" },
+        { write: (line: string) => void logs.push({ ...(JSON.parse(line) as { level: number; msg: string }), line }) },
+      );
+      const status = async () =>
+        ((await (await fetch(`${node.httpUrl}/v1/status`)).json()) as { shortfalls: { lastError: string | null } })
+          .shortfalls;
+      try {
+        const nonce = await oracleNonce();
+        process.env.CARBONPROOF_ORACLE_PRIVATE_KEY = ORACLE_KEY;
+        node = await testNode({
+          config: {
+            batching: { windowS: 2, graceS: 1, tickMs: 100 },
+            devices: { source: "chain", cacheTtlMs: 60_000 },
+            chain: {
+              enabled: true,
+              rpcUrl: limited.url,
+              attestationRegistry: dep.attestationRegistry,
+              deviceRegistry: dep.deviceRegistry,
+              pollMs: 100,
+              carbonCredits: credits,
+              confirmations: 3,
+              gasBumpAfterMs: 600_000,
+            },
+            shortfalls: { everyMs: 200 },
+          },
+          parts: { devices: undefined, calculator: calculator() },
+          dir: tmp.dir,
+          logger,
+        });
+        await waitFor(async () => (await status()).lastError !== null, { what: "a pass failed on the 429" });
+        assert.ok(limited.refused() > 0, "the deep calls were made, and refused");
+        assert.ok(!behindCursor(v.batch.id), "not settled while the deep call goes unanswered");
+        assert.ok(
+          logs.some((l) => /shortfall pass failed/.test(l.msg)),
+          "the pass failed, to be retried: a 429 is no sign of a pruned node",
+        );
+        // (taken for a pruned node, the pass would not fail: the fallback answers it)
+        mode = "forward";
+        await waitFor(() => behindCursor(v.batch.id), { what: "its batch settled by the exact read" });
+        assert.equal((await status()).lastError, null);
+        assert.equal(await oracleNonce(), nonce, "nothing sent: the proponent's record stands");
+        assert.equal(await recordedFor(v.attestationId), 1);
+        for (const l of logs) assert.ok(!l.line.includes(limited.key), `a log line shows the RPC URL's key: ${l.line}`);
+      } finally {
+        delete process.env.CARBONPROOF_ORACLE_PRIVATE_KEY;
+        await node.close();
+        await limited.close();
         await start();
       }
     });

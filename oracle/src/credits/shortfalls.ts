@@ -140,6 +140,20 @@ const LIST_LIMIT = 2_000;
 /** Batches kept to ask again at most; past it, newer batches wait (the cursor does not pass them). */
 const MAX_RECHECK = 10_000;
 /**
+ * Whether `err` says the RPC node gave no answer (viem's transport errors: unreachable, timed out,
+ * an HTTP error status such as 429; or JSON-RPC's "limit exceeded", -32005), as opposed to an
+ * answer that it cannot do the call (a pruned node's "missing trie node", a historical-call cap).
+ */
+function noAnswer(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    if (["HttpRequestError", "TimeoutError", "WebSocketRequestError", "LimitExceededRpcError"].includes(e.name))
+      return true;
+    if ((e as { code?: unknown }).code === -32005) return true;
+  }
+  return false;
+}
+
+/**
  * Whether this process has warned that its RPC node cannot answer an eth_call
  * `chain.confirmations` deep (#unservedDeep): once is enough, every pass would say it again.
  */
@@ -744,7 +758,13 @@ export class ShortfallRecorder {
     const at = confirmedBlock(head, confirmations);
     // an error that is not a revert of CarbonCredits (#call throws only then): the RPC node did not
     // answer at that depth. The exact read stays the first asked at every pass: it may answer later
-    const deep = await this.#call(fn, args, ctx, at).catch((err: unknown) => ({ kind: "unserved" as const, err }));
+    const deep = await this.#call(fn, args, ctx, at).catch((err: unknown) => {
+      // no answer at all (unreachable, timed out, HTTP 429 or 5xx, a rate limit): a passing
+      // failure to ask, as one at the latest block is; the pass fails and is retried, not taken
+      // for a node that keeps no state that deep
+      if (noAnswer(err)) throw err;
+      return { kind: "unserved" as const, err };
+    });
     if (deep.kind === "unserved")
       return this.#unservedDeep({ key, fn, reason: answer.reason, head, headBefore, at, err: deep.err });
     // the same revert, not any final one: there another may mean only that the block is too early
