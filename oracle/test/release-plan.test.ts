@@ -8,11 +8,18 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ContractFunctionZeroDataError } from "viem";
+import {
+  type Abi,
+  ContractFunctionExecutionError,
+  ContractFunctionRevertedError,
+  ContractFunctionZeroDataError,
+  HttpRequestError,
+} from "viem";
 import { idToBytes32 } from "../../sdk/src/index.ts";
 import {
   planRelease,
   RELEASE_CHECKS_IN_FLIGHT,
+  RELEASE_RETRY_GIVE_UP_AFTER,
   type ReleaseChain,
   type ReleaseChainSource,
 } from "../src/quorum/release.ts";
@@ -60,10 +67,24 @@ after(() => {
  * records'. `attested`: ids the registry knows; `failing`: ids whose read fails as viem's does on
  * an RPC node out of reach; `failingOnce`: ids whose first read fails so, as a rate-limited
  * provider's (HTTP 429) does for part of a burst, and the next answers; `noCode`: ids whose read
- * fails as viem's does when the registry address holds no code (the call returns no data).
+ * fails as viem's does when the registry address holds no code (the call returns no data);
+ * `reverting`: ids whose read fails as viem's readContract does when the call reverts; `thrown`:
+ * ids whose read fails with the error given. `clock`: moved on `stallMs` by each failing read, as
+ * an RPC node that stalls every read until the transport's timeout.
  */
-function heldChain(opts: { attested?: string[]; failing?: string[]; failingOnce?: string[]; noCode?: string[] } = {}) {
+function heldChain(
+  opts: {
+    attested?: string[];
+    failing?: string[];
+    failingOnce?: string[];
+    noCode?: string[];
+    reverting?: string[];
+    thrown?: Map<string, Error>;
+    stallMs?: number;
+  } = {},
+) {
   const waiting: (() => void)[] = [];
+  const clock = { ms: 0 };
   const seen = { asked: [] as string[], answered: [] as string[], inFlight: 0, maxInFlight: 0 };
   const chain: ReleaseChain = {
     chainId: REGISTRY.chainId,
@@ -75,8 +96,12 @@ function heldChain(opts: { attested?: string[]; failing?: string[]; failingOnce?
       seen.inFlight--;
       seen.answered.push(id);
       const once = opts.failingOnce?.includes(id) && seen.asked.filter((a) => a === id).length === 1;
+      if (once || opts.failing?.includes(id) || opts.thrown?.has(id)) clock.ms += opts.stallMs ?? 0;
       if (once || opts.failing?.includes(id)) throw new Error("HTTP request failed.\n\nURL: http://127.0.0.1:8545");
+      if (opts.thrown?.has(id)) throw opts.thrown.get(id)!;
       if (opts.noCode?.includes(id)) throw new ContractFunctionZeroDataError({ functionName: "exists" });
+      if (opts.reverting?.includes(id))
+        throw readError(new ContractFunctionRevertedError({ abi: EXISTS_ABI, functionName: "exists", data: "0x" }), id);
       return opts.attested?.includes(id) ?? false;
     },
   };
@@ -92,10 +117,29 @@ function heldChain(opts: { attested?: string[]; failing?: string[]; failingOnce?
     }
     return plan;
   };
-  return { chain, seen, answerLatestFirst };
+  return { chain, seen, clock, answerLatestFirst };
 }
 
-const plan = (chain: ReleaseChainSource, periods: number[], force = false) =>
+/** The AttestationRegistry's `exists`, as the CLI's client reads it. */
+const EXISTS_ABI = [
+  {
+    type: "function",
+    name: "exists",
+    stateMutability: "view",
+    inputs: [{ name: "attestationId", type: "bytes32" }],
+    outputs: [{ name: "", type: "bool" }],
+  },
+] as const satisfies Abi;
+/** `cause` as viem's readContract throws it: wrapped in the error that names the call. */
+const readError = (cause: Error, id: string) =>
+  new ContractFunctionExecutionError(cause as ContractFunctionRevertedError, {
+    abi: EXISTS_ABI,
+    args: [id],
+    contractAddress: REGISTRY.address as `0x${string}`,
+    functionName: "exists",
+  });
+
+const plan = (chain: ReleaseChainSource, periods: number[], force = false, more: { now?: () => number } = {}) =>
   planRelease({
     storage,
     facilityId: FACILITY,
@@ -106,7 +150,9 @@ const plan = (chain: ReleaseChainSource, periods: number[], force = false) =>
     force,
     // the pauses before a failed read is tried again, short here (0.5 s and 1.5 s by default)
     retryDelaysMs: [1, 2],
+    ...more,
   });
+const escaped = (text: string) => text.replace(/[.()]/g, "\\$&");
 
 describe("planRelease checks the records concurrently", () => {
   test(`asks the chain of every record, ${RELEASE_CHECKS_IN_FLIGHT} at a time, and keeps the records' order whichever answer comes first`, async () => {
@@ -213,6 +259,101 @@ describe("planRelease reads again a record whose read failed (a rate-limited RPC
     const out = await held.answerLatestFirst(plan(async () => held.chain, ids.map(startOf), true));
     assert.equal(!out.ok && out.code, "COSIGN_ATTESTED");
     assert.equal(held.seen.asked.length, COUNT, "each record read once");
+  });
+
+  test("a call that reverts is not read again: it answers alike every time", async () => {
+    const held = heldChain({ reverting: [ids[7]!] });
+    const out = await held.answerLatestFirst(plan(async () => held.chain, ids.map(startOf)));
+    assert.equal(!out.ok && out.code, "COSIGN_UNCHECKED");
+    assert.match(
+      !out.ok ? out.message : "",
+      new RegExp(
+        `\\(the header ${ids[7]}: reading the AttestationRegistry failed: The contract function "exists" reverted\\. \\(at ${REGISTRY.address}\\)\\)`,
+      ),
+    );
+    assert.equal(held.seen.asked.length, COUNT, "each record read once");
+  });
+
+  test("a failed read is named by viem's short message and the HTTP status, never the URL (it may hold a provider's key)", async () => {
+    const url = "https://rpc.example/v2/SECRET-KEY";
+    const held = heldChain({
+      thrown: new Map<string, Error>([
+        [ids[2]!, readError(new HttpRequestError({ url, status: 429, details: "Too Many Requests" }), ids[2]!)],
+        [ids[9]!, new HttpRequestError({ url, status: 503, details: `upstream ${url} unavailable` })],
+      ]),
+    });
+    const out = await held.answerLatestFirst(plan(async () => held.chain, ids.map(startOf)));
+    const message = !out.ok ? out.message : "";
+    assert.equal(!out.ok && out.code, "COSIGN_UNCHECKED", message);
+    assert.match(
+      message,
+      new RegExp(
+        escaped(
+          `(the header ${ids[2]}: reading the AttestationRegistry failed 3 times: HTTP request failed (429): Too Many Requests (at ${REGISTRY.address}); ` +
+            `the header ${ids[9]}: reading the AttestationRegistry failed 3 times: HTTP request failed (503) (at ${REGISTRY.address}))`,
+        ),
+      ),
+    );
+    assert.doesNotMatch(message, /SECRET-KEY|rpc\.example/);
+  });
+
+  test(`once ${RELEASE_RETRY_GIVE_UP_AFTER} records in a row have failed every try, the failed ones after them are not read again, and say so`, async () => {
+    // read again: 0 and 2 fail, 5 answers (the row starts again), 7, 9 and 11 fail; 13 and 16 are not
+    const failing = [0, 2, 7, 9, 11, 13, 16].map((n) => ids[n]!);
+    const given = [13, 16].map((n) => ids[n]!);
+    const why = (id: string) =>
+      given.includes(id)
+        ? `reading the AttestationRegistry failed: HTTP request failed. (at ${REGISTRY.address}); not read again: the ${RELEASE_RETRY_GIVE_UP_AFTER} before it failed every try`
+        : `reading the AttestationRegistry failed 3 times: HTTP request failed. (at ${REGISTRY.address})`;
+    const held = heldChain({ failing, failingOnce: [ids[5]!] });
+    const out = await held.answerLatestFirst(plan(async () => held.chain, ids.map(startOf)));
+    assert.deepEqual([...held.seen.asked.slice(0, COUNT)].sort(), ids, "every record asked once");
+    assert.deepEqual(
+      held.seen.asked.slice(COUNT),
+      [0, 0, 2, 2, 5, 7, 7, 9, 9, 11, 11].map((n) => ids[n]),
+    );
+    assert.equal(!out.ok && out.code, "COSIGN_UNCHECKED");
+    assert.match(!out.ok ? out.message : "", new RegExp(escaped(`the headers ${given.join(", ")}: ${why(given[0]!)}`)));
+    const forcedChain = heldChain({ failing, failingOnce: [ids[5]!] });
+    const forced = await forcedChain.answerLatestFirst(plan(async () => forcedChain.chain, ids.map(startOf), true));
+    assert.ok(forced.ok, JSON.stringify(forced));
+    assert.deepEqual(
+      forced.records.map((r) => [r.record.attestationId, r.onChain]),
+      ids.map((id) => [
+        id,
+        failing.includes(id) ? `unchecked (forced): ${why(id)}` : "not attested on the registry it was co-signed for",
+      ]),
+    );
+  });
+
+  test("once 30 s have gone on reading failed records again (each read stalling 10 s), no record is read again, and each left says so", async () => {
+    // a failure and an answer in turn: never 3 failed in a row, only the time bounds it
+    const failing = [0, 2, 4, 6].map((n) => ids[n]!);
+    const held = heldChain({ failing, failingOnce: [1, 3, 5].map((n) => ids[n]!), stallMs: 10_000 });
+    const out = await held.answerLatestFirst(
+      plan(async () => held.chain, ids.map(startOf), true, { now: () => held.clock.ms }),
+    );
+    // 0 twice (20 s), 1 answers, 2 once more (30 s): spent
+    assert.deepEqual(
+      held.seen.asked.slice(COUNT),
+      [0, 0, 1, 2].map((n) => ids[n]),
+    );
+    assert.ok(out.ok, JSON.stringify(out));
+    const spent = `; reads stopped: the 30 s given to reading failed records again were spent`;
+    const failed = (times: string) =>
+      `unchecked (forced): reading the AttestationRegistry failed${times}: HTTP request failed. (at ${REGISTRY.address})`;
+    assert.deepEqual(
+      out.records.slice(0, 7).map((r) => r.onChain),
+      [
+        failed(" 3 times"),
+        "not attested on the registry it was co-signed for",
+        failed(" 2 times") + spent,
+        failed("") + spent,
+        failed("") + spent,
+        failed("") + spent,
+        failed("") + spent,
+      ],
+    );
   });
 });
 

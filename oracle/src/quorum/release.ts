@@ -7,7 +7,7 @@
  * that cannot be checked, on the operator's `force`; an attested one never is.
  */
 import type { Logger } from "pino";
-import { BaseError, ContractFunctionZeroDataError } from "viem";
+import { BaseError, ContractFunctionRevertedError, ContractFunctionZeroDataError } from "viem";
 import type { Hex } from "../../../sdk/src/index.ts";
 import type { CosignRecord, CosignRegistry, Storage } from "../storage/types.ts";
 
@@ -49,6 +49,20 @@ export const RELEASE_CHECKS_IN_FLIGHT = 8;
  */
 export const RELEASE_RETRY_DELAYS_MS: readonly number[] = [500, 1_500];
 
+/**
+ * Once this many records in a row (of those read again) have failed every try, the failed ones
+ * after them are not read again: a provider that stalls every read (up to its timeout each) would
+ * otherwise keep the operator waiting, without a word, about 2 timeouts per record.
+ */
+export const RELEASE_RETRY_GIVE_UP_AFTER = 3;
+
+/**
+ * The time (ms) the reads again may take in all: once it is spent, no failed record is read again
+ * (a provider that answers some reads and stalls the others never makes
+ * {@link RELEASE_RETRY_GIVE_UP_AFTER} fail in a row).
+ */
+export const RELEASE_RETRY_BUDGET_MS = 30_000;
+
 /** A record to release, and what the chain said of its header (logged with the release). */
 export type Release = { record: CosignRecord; onChain: string };
 
@@ -61,14 +75,38 @@ type Checked = Outcome | { record: CosignRecord; registry: Hex; failed: { tries:
 
 /**
  * Whether a read that failed with `err` may answer when tried again: not when the RPC node
- * answered that the registry address holds no code (the call returned no data), which it answers
- * alike every time; a failure to get an answer (HTTP 429, a timeout, a node's error) may pass.
+ * answered that the registry address holds no code (the call returned no data) or that the call
+ * reverted (no `exists` there, or one that reverts), which it answers alike every time; a failure
+ * to get an answer (HTTP 429, a timeout, a node's error) may pass.
  */
 const mayPass = (err: unknown): boolean =>
-  !(err instanceof BaseError && err.walk((e) => e instanceof ContractFunctionZeroDataError) !== null);
+  !(
+    err instanceof BaseError &&
+    err.walk((e) => e instanceof ContractFunctionZeroDataError || e instanceof ContractFunctionRevertedError) !== null
+  );
 
-/** The first line of a failure's message (viem's next lines quote the URL and the request). */
-const firstLine = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
+/**
+ * What a failure says, in one line and never the URL (viem's message lines quote it, and a
+ * provider's may hold its key): viem's short message, the HTTP status it carries (`HTTP request
+ * failed (429)`) and its details when short; another error's first line.
+ */
+const said = (err: unknown): string => {
+  const firstLine = (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
+  if (!(err instanceof BaseError)) return firstLine;
+  const short =
+    err.shortMessage
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .join(" ") || firstLine;
+  const withStatus = err.walk((e) => e instanceof BaseError && "status" in e && typeof e.status === "number");
+  const status = withStatus ? ` (${(withStatus as BaseError & { status: number }).status})` : "";
+  const details =
+    err.details && err.details.length <= 120 && !/\n|:\/\//.test(err.details) && !short.includes(err.details)
+      ? `: ${err.details}`
+      : "";
+  return status || details ? `${short.replace(/\.$/, "")}${status}${details}` : short;
+};
 
 export type ReleasePlan =
   | {
@@ -150,6 +188,10 @@ export async function planRelease(opts: {
   force: boolean;
   /** the pauses before each further read of a record whose read failed (default {@link RELEASE_RETRY_DELAYS_MS}) */
   retryDelaysMs?: readonly number[];
+  /** the time the reads again may take in all (default {@link RELEASE_RETRY_BUDGET_MS}) */
+  retryBudgetMs?: number;
+  /** the clock that budget is counted on (default `Date.now`) */
+  now?: () => number;
 }): Promise<ReleasePlan> {
   const { current } = opts;
   const choice = opts.registry ?? current;
@@ -218,8 +260,8 @@ export async function planRelease(opts: {
     } catch (err) {
       // a check that fails is a record that cannot be checked, not a release that throws
       if (!mayPass(err))
-        return { record: r, unchecked: `reading the AttestationRegistry failed: ${firstLine(err)} (at ${registry})` };
-      return { record: r, registry, failed: { tries: 1, why: firstLine(err) } };
+        return { record: r, unchecked: `reading the AttestationRegistry failed: ${said(err)} (at ${registry})` };
+      return { record: r, registry, failed: { tries: 1, why: said(err) } };
     }
   };
   // every record that can be checked is, whatever another gave (`force` must cover only those
@@ -236,30 +278,47 @@ export async function planRelease(opts: {
   await Promise.all(Array.from({ length: Math.min(RELEASE_CHECKS_IN_FLIGHT, records.length) }, worker));
   // a read that failed is tried again once the burst is over, one record at a time, after a pause
   // before each try: what a rate-limited provider refused of the burst it answers then. Not once a
-  // header is found attested: the release is refused, whatever the others would say
+  // header is found attested: the release is refused, whatever the others would say. Bounded: not
+  // after RELEASE_RETRY_GIVE_UP_AFTER records in a row failed every try, nor once the budget is
+  // spent (a provider that stalls every read); each record left so says why
   const isAttested = (c: Checked) => "attested" in c && c.attested;
+  const now = opts.now ?? Date.now;
+  const budgetMs = opts.retryBudgetMs ?? RELEASE_RETRY_BUDGET_MS;
+  const retryStartMs = now();
+  let failedInRow = 0;
+  const notAgain: string[] = new Array<string>(records.length).fill("");
   for (const i of checked.keys()) {
+    if (!("failed" in checked[i]!)) continue;
+    if (failedInRow >= RELEASE_RETRY_GIVE_UP_AFTER) {
+      notAgain[i] = `; not read again: the ${RELEASE_RETRY_GIVE_UP_AFTER} before it failed every try`;
+      continue;
+    }
     for (const delayMs of opts.retryDelaysMs ?? RELEASE_RETRY_DELAYS_MS) {
-      const c = checked[i]!;
+      const c: Checked = checked[i]!;
       if (!chain || !("failed" in c) || checked.some(isAttested)) break;
+      if (now() - retryStartMs + delayMs > budgetMs) {
+        notAgain[i] = `; reads stopped: the ${budgetMs / 1000} s given to reading failed records again were spent`;
+        break;
+      }
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       try {
         checked[i] = answered(c.record, c.registry, await chain.attested(c.registry, c.record.attestationId as Hex));
       } catch (err) {
         checked[i] = mayPass(err)
-          ? { ...c, failed: { tries: c.failed.tries + 1, why: firstLine(err) } }
+          ? { ...c, failed: { tries: c.failed.tries + 1, why: said(err) } }
           : {
               record: c.record,
-              unchecked: `reading the AttestationRegistry failed: ${firstLine(err)} (at ${c.registry})`,
+              unchecked: `reading the AttestationRegistry failed: ${said(err)} (at ${c.registry})`,
             };
       }
     }
+    failedInRow = "failed" in checked[i]! && !notAgain[i] ? failedInRow + 1 : 0;
   }
-  const outcomes: Outcome[] = checked.map((c) =>
+  const outcomes: Outcome[] = checked.map((c, i) =>
     "failed" in c
       ? {
           record: c.record,
-          unchecked: `reading the AttestationRegistry failed${c.failed.tries === 1 ? "" : ` ${c.failed.tries} times`}: ${c.failed.why} (at ${c.registry})`,
+          unchecked: `reading the AttestationRegistry failed${c.failed.tries === 1 ? "" : ` ${c.failed.tries} times`}: ${c.failed.why} (at ${c.registry})${notAgain[i]}`,
         }
       : c,
   );
