@@ -359,6 +359,32 @@ test("an RPC that answers an HTTP error exits 3 with the status, not 1 (no link 
   }
 });
 
+test("a run that could not complete does not print a URL with a key that an error quotes, configured or not", async () => {
+  // an RPC whose chain id is a URL with a key: viem's error quotes it (as a provider's redirect or a library's error would)
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c.toString()));
+    req.on("end", () => {
+      const { id } = JSON.parse(body) as { id: number };
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ jsonrpc: "2.0", id, result: "https://user:pw@other.example/v2/SECRET-KEY" }));
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const bundle = join(tmp(), "bundle.json");
+  writeFileSync(bundle, "{}");
+  try {
+    const rpc = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/SECRET-API-KEY`;
+    const r = await cliAsync(["verify", "--rpc", rpc, "--attestation", ATTESTATION, "--bundle", bundle, "--json"]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(JSON.parse(r.stdout).error.message, /^could not complete: .*https:\/\/other\.example\/…/);
+    assert.doesNotMatch(r.stdout + r.stderr, /SECRET|user:pw/);
+  } finally {
+    server.close();
+  }
+});
+
 test("verify: bad flags and a --bundle that is not there exit 2 before the RPC is asked anything", async () => {
   let asked = 0;
   const server = createServer((_req, res) => (asked++, res.writeHead(500).end()));

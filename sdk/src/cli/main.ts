@@ -10,7 +10,7 @@ import { factorsCommand } from "./commands/factors.ts";
 import { shortfallsCommand } from "./commands/shortfalls.ts";
 import { verifyCommand } from "./commands/verify.ts";
 import { SdkError } from "../errors.ts";
-import { urlForMessages, urlScrubber } from "../urls.ts";
+import { scrubUrls, urlForMessages, urlScrubber } from "../urls.ts";
 import {
   CliError,
   EXIT_INCOMPLETE,
@@ -74,7 +74,9 @@ function causes(error: unknown): unknown[] {
  */
 function incompleteRun(error: unknown, argv: readonly string[]): { code: string; message: string } {
   const rpc = optionValue(argv, "--rpc");
-  const scrub = urlScrubber([rpc, optionValue(argv, "--bundle")]);
+  // the command line's URLs whole first, then any other URL an error quotes (a redirect's, a library's)
+  const scrubGiven = urlScrubber([rpc, optionValue(argv, "--bundle")]);
+  const scrub = (text: string) => scrubUrls(scrubGiven(text));
   const chain = causes(error);
   const firstLine = (e: unknown) =>
     String((e as { shortMessage?: unknown }).shortMessage ?? describeError(e)).split("\n")[0]!;

@@ -4,7 +4,7 @@ import { getAddress, isAddress, type Address } from "viem";
 import { CONTRACT_NAMES, eventReadSettings, type ContractName, type RuntimeConfig } from "./config.ts";
 import { generatedAddresses, generatedStartBlock } from "./chain/abis.ts";
 import { ignitionStartBlocks } from "../../../sdk/src/chain/ignitionStartBlocks.ts";
-import { urlForMessages, urlScrubber } from "../../../sdk/src/urls.ts";
+import { scrubUrls, urlForMessages, urlScrubber } from "../../../sdk/src/urls.ts";
 
 /**
  * Reads the deployment from the environment, once per request (cheap: a small file):
@@ -65,7 +65,9 @@ export function serverRpc(env: Record<string, string | undefined> = process.env)
   const url = env.CARBONPROOF_SERVER_RPC_URL || env.CARBONPROOF_RPC_URL || "http://127.0.0.1:8545";
   if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
     throw new Error(`${setting} must be an http(s) URL of a JSON-RPC endpoint, got ${urlForMessages(url, setting)}`);
-  return { url, shown: urlForMessages(url, setting), setting, scrub: urlScrubber([url]) };
+  const scrubGiven = urlScrubber([url]);
+  // the configured URL whole first, then any other URL an error quotes (a redirect's, a library's)
+  return { url, shown: urlForMessages(url, setting), setting, scrub: (text) => scrubUrls(scrubGiven(text)) };
 }
 
 function loadFacilities(): RuntimeConfig["facilities"] {

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import type { Address } from "viem";
-import { pickAddresses } from "./verify.ts";
+import { bundleSourceOf, pickAddresses } from "./verify.ts";
 
 const at = (n: number) => `0x${n.toString(16).padStart(40, "0")}` as Address;
 /** The generated addresses of a chain: another deployment than the one the user names. */
@@ -46,5 +49,31 @@ describe("pickAddresses", () => {
       registryFrom: "generated",
     });
     assert.deepEqual(pickAddresses({}, {}, undefined), { registryFrom: "generated" });
+  });
+});
+
+describe("bundleSourceOf", () => {
+  it("notes a gateway's failure without the secrets of a URL its answer quotes, nor of --bundle's or --rpc's", async () => {
+    // a gateway in front of another (a pinning service's, with its key) quotes it in its status line
+    const server = createServer((_req, res) =>
+      res
+        .writeHead(
+          502,
+          "upstream https://other.example/v2/SECRET-KEY and https://user:pw@x.example failed; rpc https://rpc.example/v2/RPC-KEY",
+        )
+        .end(),
+    );
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const gateway = `http://127.0.0.1:${(server.address() as AddressInfo).port}/gw/GATEWAY-KEY`;
+    try {
+      const { source, unavailable } = bundleSourceOf(gateway, ["https://rpc.example/v2/RPC-KEY"]);
+      await assert.rejects(source.get("bafkreiaaaa"));
+      assert.deepEqual(unavailable, [
+        "HTTP 502 upstream https://other.example/… and https://x.example/… failed; rpc https://rpc.example/…",
+      ]);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -4,7 +4,7 @@ import { createPublicClient, getAddress, http, isAddress, type Abi, type Address
 import type { ContractName, DeployedContract } from "../../contracts/generated.ts";
 import type { EventReadSettingNames } from "../../chain/eventRangeError.ts";
 import { SdkError } from "../../errors.ts";
-import { urlForMessages } from "../../urls.ts";
+import { scrubUrls, urlForMessages, urlScrubber } from "../../urls.ts";
 import { parseEnvelope } from "../../reading/parse.ts";
 import { carbonCreditsAbi, deployedContracts, marketplaceAbi, retirementCertificatesAbi } from "../../verify/abi.ts";
 import { fileSource, folderSource } from "../../verify/fileSource.ts";
@@ -37,6 +37,16 @@ import {
 } from "../io.ts";
 import { ProgressLine, formatCount } from "../progress.ts";
 import type { LineageReport } from "../../verify/verifyLineage.ts";
+
+/**
+ * What takes a URL's secrets out of an error's text: the command's own URLs (`known`, written
+ * whole, whatever is in them) first, then any other URL (a redirect's, one a gateway or a library
+ * quotes), as the oracle node does.
+ */
+function errorScrubber(known: readonly (string | undefined)[]): (text: string) => string {
+  const scrubKnown = urlScrubber(known);
+  return (text) => scrubUrls(scrubKnown(text));
+}
 
 export const VERIFY_HELP = `Usage: carbonproof verify --rpc URL (--registry ADDR [--device-registry ADDR] | --addresses FILE)
                           (--attestation ID | --envelope FILE | --credit TOKEN_ID | --retirement CERT_ID)
@@ -164,18 +174,26 @@ export function fromAddressesFile(path: string): Addresses {
  * bundle (unreachable, timed out, HTTP 5xx or 429): a FAIL they cause would say "the evidence does
  * not hold" when nothing was decided, so the run ends incomplete instead (exit 3). A gateway's 404
  * stays a FAIL: it has no such bundle. A file or folder that is not there is bad input (exit 2),
- * refused before the chain is asked anything.
+ * refused before the chain is asked anything. The failures are noted without the secrets of any
+ * URL they quote (`value`'s, `known`'s, or another's).
  */
-export function bundleSourceOf(value: string): { source: BundleSource; unavailable: string[] } {
+export function bundleSourceOf(
+  value: string,
+  known: readonly (string | undefined)[] = [],
+): { source: BundleSource; unavailable: string[] } {
   const unavailable: string[] = [];
+  const scrub = errorScrubber([value, ...known]);
   if (/^https?:\/\//.test(value)) {
     const watched: typeof fetch = async (input, init) => {
       try {
         const res = await fetch(input, init);
-        if (res.status >= 500 || res.status === 429) unavailable.push(`HTTP ${res.status} ${res.statusText}`.trim());
+        if (res.status >= 500 || res.status === 429)
+          unavailable.push(scrub(`HTTP ${res.status} ${res.statusText}`.trim()));
         return res;
       } catch (error) {
-        unavailable.push((error as Error).name === "TimeoutError" ? "no answer in time" : (error as Error).message);
+        unavailable.push(
+          (error as Error).name === "TimeoutError" ? "no answer in time" : scrub((error as Error).message),
+        );
         throw error;
       }
     };
@@ -337,7 +355,8 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
   const fromBlock = int(values["from-block"], "--from-block");
   const onchainProofs = int(values["onchain-proofs"], "--onchain-proofs");
   const ranges = logRangeOption(values["log-range"]);
-  const bundles = bundleSourceOf(values.bundle);
+  const scrub = errorScrubber([values.rpc, values.bundle]);
+  const bundles = bundleSourceOf(values.bundle, [values.rpc]);
   const client = createPublicClient({ transport: http(values.rpc) });
   const fromFile = values.addresses ? fromAddressesFile(values.addresses) : {};
   const flags: Addresses = {
@@ -367,7 +386,7 @@ export async function verifyCommand(io: Io, argv: string[]): Promise<number> {
     } catch (cause) {
       if (rpcTransportError(cause)) throw cause; // the RPC out of reach: the run could not complete (exit 3)
       throw new CliError(
-        `cannot read ${functionName}() of ${from} (${flag}): ${(cause as Error).message.split("\n")[0]}; give the address with its own flag`,
+        `cannot read ${functionName}() of ${from} (${flag}): ${scrub((cause as Error).message.split("\n")[0]!)}; give the address with its own flag`,
         EXIT_USAGE,
         { cause },
       );

@@ -27,6 +27,11 @@ test("serverRpc: the server's URL, else the public one; named by scheme, host an
   assert.equal(keyed.shown, "https://eth.example.org/…");
   assert.equal(keyed.setting, "CARBONPROOF_SERVER_RPC_URL");
   assert.equal(keyed.scrub(`URL: https://eth.example.org/v2/${KEY}\n`), "URL: https://eth.example.org/…\n");
+  // any other URL an error quotes (a provider's redirect, a URL inside a library's error) too
+  assert.equal(
+    keyed.scrub(`redirected to https://other.example/v2/${KEY}-2 (https://user:pw@x.example)`),
+    "redirected to https://other.example/… (https://x.example/…)",
+  );
   const fallback = serverRpc({ CARBONPROOF_RPC_URL: "http://127.0.0.1:9545" });
   assert.deepEqual(
     [fallback.url, fallback.shown, fallback.setting],
@@ -116,6 +121,29 @@ test("the indexer's errors name a keyed RPC by scheme, host and port: unreachabl
     assert.match(e.message, /daily request limit reached/);
     assert.ok(e.message.includes(`127.0.0.1:${portOf(limited)}/…`), e.message);
     assert.ok(!e.message.includes(KEY), e.message);
+    return true;
+  });
+});
+
+test("the indexer's errors do not quote another URL's key that the provider's answer carries", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "cp-server-rpc-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const addresses = Object.fromEntries(
+    INDEXED_CONTRACTS.map((n, i) => [n, `0x${(i + 1).toString(16).padStart(40, "0")}` as Address]),
+  ) as Record<IndexedContract, Address>;
+  // a provider that forwards to another and quotes it, key and all
+  const relay = await provider(() => ({
+    error: {
+      code: -32005,
+      message: `upstream https://other.example/v2/OTHER-KEY and https://user:pw@x.example refused`,
+    },
+  }));
+  t.after(() => relay.close());
+  const url = `http://127.0.0.1:${portOf(relay)}/v2/${KEY}`;
+  const sync = new ChainSync(openStore(join(dir, "relay.sqlite")), { rpcUrl: url, chainId: 31337, addresses });
+  await assert.rejects(sync.init(), (e: Error) => {
+    assert.ok(e.message.includes("upstream https://other.example/… and https://x.example/… refused"), e.message);
+    assert.ok(!/OTHER-KEY|user:pw|SECRET/.test(e.message), e.message);
     return true;
   });
 });

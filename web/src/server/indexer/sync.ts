@@ -18,7 +18,7 @@ import { contractAbis } from "../../../../sdk/src/contracts/generated.ts";
 import { INDEXED_CONTRACTS, toJsonArgs, type IndexedContract, type IndexedEvent } from "./events.ts";
 import { rebuildDerived, recordEvent, stmt } from "./reducer.ts";
 import { clearAll, getMeta, inTransaction, setMeta, type Store } from "./store.ts";
-import { urlForMessages, urlScrubber } from "../../../../sdk/src/urls.ts";
+import { scrubUrls, urlForMessages, urlScrubber } from "../../../../sdk/src/urls.ts";
 
 /** Events whose transaction's sender the reducer stores (one eth_getTransaction per transaction). */
 const SENDER_NEEDED = new Set(["AttestationSubmitted", "CreditsIssued", "ShortfallRecorded"]);
@@ -74,7 +74,9 @@ export class ChainSync {
     this.#db = db;
     this.#o = { startBlock: 0, rangeSize: 2_000, reorgDepth: 64, log: () => {}, ...options };
     this.#shown = urlForMessages(options.rpcUrl, "the server's RPC URL");
-    this.#scrub = urlScrubber([options.rpcUrl]);
+    // the configured URL whole first, then any other URL an error quotes (a redirect's, a library's)
+    const scrubGiven = urlScrubber([options.rpcUrl]);
+    this.#scrub = (text) => scrubUrls(scrubGiven(text));
     this.#client =
       options.client ??
       (createPublicClient({
