@@ -89,24 +89,28 @@ test("scrubUrls: any URL in a text is written as urlForMessages writes it, whate
       "1https://b.example/SECRET-KEY 0xdeadhttps://c.example/SECRET-KEY",
       "1https://b.example/… 0xdeadhttps://c.example/…",
     ],
-    // typographic quotes and guillemets, and CJK punctuation, end the URL: what follows is kept
+    // typographic quotes and guillemets, and CJK punctuation, after a URL are kept after it
     [
       "‘https://h.example/SECRET-KEY’ said “https://h.example/SECRET-KEY”",
       "‘https://h.example/…’ said “https://h.example/…”",
     ],
     ["«https://h.example/SECRET-KEY» and ‘https://h.example’", "«https://h.example/…» and ‘https://h.example’"],
-    ["见https://h.example/SECRET-KEY。下一步", "见https://h.example/…。下一步"],
-    [
-      "「https://h.example/SECRET-KEY」、（https://g.example/SECRET-KEY），",
-      "「https://h.example/…」、（https://g.example/…），",
-    ],
-    ["地址：https://h.example/SECRET-KEY：失败！", "地址：https://h.example/…：失败！"],
+    ["见https://h.example/SECRET-KEY。", "见https://h.example/…。"],
+    ["（https://g.example/SECRET-KEY），", "（https://g.example/…），"],
+    ["「https://h.example/SECRET-KEY」、", "「https://h.example/…」、"],
+    ["地址：https://h.example/SECRET-KEY：！", "地址：https://h.example/…：！"],
     ["访问https://h.example。", "访问https://h.example。"],
-    // but in a host the URL class reads an ideographic full stop as a dot: the URL goes on to its key
+    // but in a URL they are no end of it, whatever follows them is hidden with it: a word glued after
+    // one too, which a URL may hold after one (its key)
+    ["见https://h.example/SECRET-KEY。下一步", "见https://h.example/…"],
+    ["见https://h.example/。SECRET-KEY", "见https://h.example/…"],
+    ["https://h.example/a（b）/SECRET-KEY", "https://h.example/…"],
+    ["https://h.example/a’b/SECRET-KEY", "https://h.example/…"],
+    ["https://user:p‘w@h.example/SECRET-KEY", "https://h.example/…"],
+    // a fullwidth colon typed for a port's: no host the URL class reads
+    ["https://h.example：8545/SECRET-KEY", "(an address, not a URL)"],
+    // in a host the URL class reads an ideographic full stop as a dot: the URL goes on to its key
     ["at https://rpc。example/v2/SECRET-KEY", "at https://rpc.example/…"],
-    // so a URL with nothing to hide is left as it is before one: without its `/`, what follows would
-    // be read as part of its host
-    ["见https://h.example/。下一步", "见https://h.example/。下一步"],
     // nothing to hide: scheme, host and port as the URL class writes them
     ["chain at http://127.0.0.1:8545/ down", "chain at http://127.0.0.1:8545 down"],
     ["peer http://[::1]:8443 and http://[::1].", "peer http://[::1]:8443 and http://[::1]."],

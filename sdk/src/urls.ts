@@ -57,41 +57,36 @@ export function urlScrubber(urls: Iterable<string | undefined>): (text: string) 
 }
 
 /**
- * What ends a URL in text, besides a space: an ASCII quote, `<`, `>` or a backtick (a quote may be
- * in a URL, but in text it more often closes a quotation around one), and the typographic and CJK
- * punctuation that quotes, brackets or divides text (‘’ “” «» 「」 （） 、 ， ： and their kind).
- * None of these is written raw in a URL the URL class writes (it percent-encodes them in a path and
- * punycodes them in a host), so in text they belong to the words around it.
+ * What ends a URL in text: a space, an ASCII quote, `<`, `>` or a backtick (a quote may be in a
+ * URL, but in text it more often closes a quotation around one). Nothing else does: a character
+ * that ends a URL in text ends what is hidden of it too, and the typographic and CJK punctuation
+ * a text may put after a URL may also be in one (`https://h/a（b）/<key>`, a fullwidth colon typed
+ * for a port's, `https://user:p‘w@h/`, and in a host the URL class reads an ideographic full stop
+ * as `.`): so it is trimmed from the URL's end instead (`SENTENCE_ENDS`).
  */
-const URL_STOPS =
-  "\\s\"'<>`\u00ab\u00bb\u2018-\u201f\u2039\u203a\u3001\u3003\u3008-\u3011\u3014-\u301f" +
-  "\uff01\uff02\uff07-\uff09\uff0c\uff1a-\uff1c\uff1e\uff1f\uff3b\uff3d\uff5b\uff5d\uff5f-\uff60\uff62-\uff64";
-/**
- * The ideographic and fullwidth full stops: they end a sentence, and a URL's path, but in a host
- * the URL class reads them as `.` (`https://rpc。example/v2/<key>` is rpc.example's URL, which a
- * stop there would cut before its key).
- */
-const FULL_STOPS = "\u3002\uff0e\uff61";
+const URL_STOPS = "\\s\"'<>`";
 
 /**
- * A URL in text: a scheme, `://`, its authority up to a `/`, `\`, `?` or `#`, then its path,
- * query and fragment; the whole up to a space or any of `URL_STOPS`, the path, query and fragment
- * up to one of `FULL_STOPS` too. The scheme starts at the first letter of its run of scheme
- * characters (`1https://` is found from `https`, `id_https://` from `https`, as `_` is none), a
- * position the lookbehind tests by reading back only over the digits, `+`, `.` and `-` before it,
- * and only where the lookahead has seen a letter: so the time taken grows with the text's length,
- * not with its square (a long run of letters or hex digits with no `://` after it is read once, not
- * again from each of its positions).
+ * A URL in text: a scheme, `://`, then anything up to one of `URL_STOPS`. The scheme starts at the
+ * first letter of its run of scheme characters (`1https://` is found from `https`, `id_https://`
+ * from `https`, as `_` is none), a position the lookbehind tests by reading back only over the
+ * digits, `+`, `.` and `-` before it, and only where the lookahead has seen a letter: so the time
+ * taken grows with the text's length, not with its square (a long run of letters or hex digits
+ * with no `://` after it is read once, not again from each of its positions).
  */
-const URL_IN_TEXT = new RegExp(
-  `(?=[a-z])(?<![a-z][0-9+.-]*)[a-z][a-z0-9+.-]*:\\/\\/(?=[^${URL_STOPS}])` +
-    `[^${URL_STOPS}/\\\\?#]*(?:[/\\\\?#][^${URL_STOPS}${FULL_STOPS}]*)?`,
-  "gi",
-);
+const URL_IN_TEXT = new RegExp(`(?=[a-z])(?<![a-z][0-9+.-]*)[a-z][a-z0-9+.-]*:\\/\\/[^${URL_STOPS}]+`, "gi");
 const WHOLE_URL_IN_TEXT = new RegExp(`^(?:${URL_IN_TEXT.source})$`, "i");
 
-/** What ends a sentence after a URL in text: written after the URL, not in it. */
-const SENTENCE_ENDS = `.,;:!?${FULL_STOPS}`;
+/**
+ * What ends a sentence, or closes a quotation or a bracket, after a URL in text: written after the
+ * URL, not in it. `.,;:!?`, and the typographic and CJK punctuation that quotes, brackets or divides
+ * text (‘’ “” «» 「」 （） 、 ， 。 ： ！ and their kind), none of which the URL class writes raw in a
+ * URL (it percent-encodes them in a path and punycodes them in a host).
+ */
+const SENTENCE_ENDS = new RegExp(
+  "[.,;:!?\u00ab\u00bb\u2018-\u201f\u2039\u203a\u3001-\u3003\u3008-\u3011\u3014-\u301f" +
+    "\uff01\uff02\uff07-\uff09\uff0c\uff0e\uff1a-\uff1c\uff1e\uff1f\uff3b\uff3d\uff5b\uff5d\uff5f-\uff64]",
+);
 
 /**
  * How much of `found` (a URL found in text) is the URL: without the punctuation after it that ends
@@ -111,7 +106,7 @@ function urlLength(found: string): number {
   let end = found.length;
   for (;;) {
     const c = found[end - 1]!;
-    if (SENTENCE_ENDS.includes(c)) end--;
+    if (SENTENCE_ENDS.test(c)) end--;
     else if (c === ")" && parens > 0) {
       end--;
       parens--;
@@ -122,19 +117,13 @@ function urlLength(found: string): number {
   }
 }
 
-/**
- * `found` (a URL found in text, maybe with punctuation after it) with the URL written as
- * {@link scrubUrls} says; `next` is the character after it in the text.
- */
-function writtenUrl(found: string, next: string): string {
+/** `found` (a URL found in text, maybe with punctuation after it) with the URL written as {@link scrubUrls} says. */
+function writtenUrl(found: string): string {
   const end = urlLength(found);
   const url = found.slice(0, end);
   if (URL.canParse(url)) {
     const u = new URL(url);
     if (u.protocol === "file:" && !u.search && !u.hash) return found;
-    // a full stop ends a path but not a host: `https://h/。x`, written `https://h。x`, would be
-    // https://h.x, so a URL with nothing to hide is left as it is before one
-    if (!hasMore(u) && next !== "" && FULL_STOPS.includes(next)) return found;
   }
   // a host may hold a quote or a backtick written %22, %27 or %60, which the URL class decodes:
   // written back encoded, so that the URL is found whole again
@@ -147,10 +136,12 @@ function writtenUrl(found: string, next: string): string {
  * then `/…` for user info, a path, a query or a fragment, any of which may hold a key; a URL that
  * does not parse as `(an address, not a URL)`. For a text that may quote a URL nobody configured:
  * an RPC provider's redirect, a URL in a library's error, a peer's answer. A URL found in text
- * runs to the next space, quote, `<`, `>` or backtick, typographic quote or guillemet (‘ ’ “ ” « »),
- * or CJK bracket, comma, colon and the like; its path, query and fragment to an ideographic full
- * stop (。) too. Punctuation ending a sentence or closing a bracket after it is kept, the URL written
- * without it. The time it takes grows with the text's length, whatever the text.
+ * runs to the next space, quote, `<`, `>` or backtick. Punctuation ending a sentence or closing a
+ * quotation or a bracket after it, ASCII, typographic or CJK (`.`, `)`, ’, ”, », 」, ）, 。, ：), is
+ * kept, the URL written without it; a word glued after such punctuation is read as part of the URL,
+ * and hidden with it (`https://h/<key>。next` is written `https://h/…`): punctuation in a URL, which
+ * may be followed by its key, is never taken for its end. The time it takes grows with the text's
+ * length, whatever the text.
  *
  * Two limits. A URL with a space or a quote in it is cut there and its tail left: apply
  * {@link urlScrubber} with the URLs you know first, it replaces them whole. And a `file:` URL
@@ -162,10 +153,9 @@ function writtenUrl(found: string, next: string): string {
  * does not parse.
  */
 export function scrubUrls(text: string): string {
-  return text.replace(URL_IN_TEXT, (found: string, at: number) => {
-    const next = text.charAt(at + found.length);
-    const written = writtenUrl(found, next);
-    if (written === found || (WHOLE_URL_IN_TEXT.test(written) && writtenUrl(written, next) === written)) return written;
+  return text.replace(URL_IN_TEXT, (found: string) => {
+    const written = writtenUrl(found);
+    if (written === found || (WHOLE_URL_IN_TEXT.test(written) && writtenUrl(written) === written)) return written;
     return `(an address, not a URL)${found.slice(urlLength(found))}`;
   });
 }
