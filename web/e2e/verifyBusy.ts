@@ -5,10 +5,12 @@
  * to watch, or made to fail, in playwright (page.route), not by a hook in the app: the lookup's
  * eth_getLogs to the node, the walk's fetch of the evidence bundle from /bundles, the node itself.
  *
- * 1. While the lookup runs, Verify is disabled, the page says so, and a second click or Enter
- *    starts no second lookup; while the walk runs, Verify, Verify pasted JSON and the file input
- *    are disabled, a forced click or Enter starts no second walk (no second bundle request), and
- *    the result is aria-busy; then the verdict shows and the inputs are offered again.
+ * 1. Verify pressed by keyboard (focus it, Enter): while the lookup runs, Verify is aria-disabled
+ *    (not disabled: it keeps the focus), the page says so, and a second click or Enter starts no
+ *    second lookup; while the walk runs, Verify and Verify pasted JSON are aria-disabled, the file
+ *    input opens no chooser, a forced click or Enter starts no second walk (no second bundle
+ *    request), and the result is aria-busy; focus stays on Verify throughout and after the verdict
+ *    shows, and the inputs are offered again.
  * 2. A walk whose bundle fetch fails (HTTP 500, then a failed request) ends: a FAIL that names
  *    the fetch and says what to do, aria-busy false, Verify offered again, and once the bundle is
  *    served again a Verify passes.
@@ -18,7 +20,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Page, Route } from "playwright-core";
+import type { Locator, Page, Route } from "playwright-core";
 import type { ExplorerTestEnv } from "./explorer.ts";
 
 /** Requests held until `release()`; `first` settles when the first one arrives. */
@@ -77,6 +79,17 @@ function controls(page: Page) {
   };
 }
 
+/** Whether `locator`'s element has the focus (a disabled control loses it to the body). */
+async function focused(locator: Locator): Promise<boolean> {
+  return locator.evaluate((el) => el === document.activeElement);
+}
+
+/** Busy, but still focusable: aria-disabled="true" and no disabled attribute. */
+async function ariaDisabled(locator: Locator, what: string): Promise<void> {
+  assert.equal(await locator.getAttribute("aria-disabled"), "true", `${what} is aria-disabled`);
+  assert.equal(await locator.getAttribute("disabled"), null, `${what} is not disabled, so it keeps the focus`);
+}
+
 /**
  * Starts another walk with `start` and waits for it to end: the walk shown before is marked, and a
  * new walk is a new element (Lineage's key is the input's ticket), so a walk that runs and ends
@@ -97,10 +110,11 @@ async function offeredAgain(page: Page, what: string): Promise<void> {
   assert.equal(await page.getByTestId("verify-wait").count(), 0, `nothing says to wait once ${what}`);
   assert.equal(await c.file.isEnabled(), true, `a file can be chosen once ${what}`);
   assert.equal(await c.verify.isEnabled(), true, `Verify is offered again once ${what}`);
+  assert.equal(await c.verify.getAttribute("aria-disabled"), null, `Verify is not aria-disabled once ${what}`);
 }
 
 export function verifyBusyTests(env: ExplorerTestEnv): void {
-  test("/verify while it works: Verify disabled and a second click starting nothing during the lookup and during the walk, the result aria-busy, then the verdict", async () => {
+  test("/verify while it works: Verify aria-disabled, keeping the focus, and a second click starting nothing during the lookup and during the walk, the result aria-busy, then the verdict", async () => {
     const stack = env.stack();
     const attestation = env.fixture().attestations[0]!.id;
     const context = await env.browser().newContext({ viewport: { width: 1280, height: 900 } });
@@ -124,15 +138,19 @@ export function verifyBusyTests(env: ExplorerTestEnv): void {
       const { verify, field, pasteSubmit, file, result } = controls(page);
       await page.getByTestId("verify-json").fill("{}");
       await field.fill(attestation);
-      await verify.click();
+      // by keyboard: the button pressed keeps the focus while busy
+      await verify.focus();
+      await page.keyboard.press("Enter");
       await within(lookup.first, 15_000, "the lookup's eth_getLogs");
       await page.getByTestId("verify-looking-up").waitFor();
-      assert.equal(await verify.isDisabled(), true, "Verify is disabled while the id is looked up");
+      assert.equal(await focused(verify), true, "Verify pressed by keyboard keeps the focus during the lookup");
+      await ariaDisabled(verify, "Verify while the id is looked up");
       const lookups = lookup.seen();
+      await page.keyboard.press("Enter");
       await verify.click({ force: true });
-      await field.press("Enter");
       await page.waitForTimeout(1000);
-      assert.equal(lookup.seen(), lookups, "a second click or Enter starts no second lookup");
+      assert.equal(lookup.seen(), lookups, "a second Enter or click starts no second lookup");
+      assert.equal(await focused(verify), true, "Verify still has the focus");
       assert.equal(await page.getByTestId("lineage").count(), 0, "nothing is walked before the lookup ends");
       await env.shot(page, "42-verify-looking-up");
       await env.axe(page, "verify-looking-up");
@@ -145,17 +163,27 @@ export function verifyBusyTests(env: ExplorerTestEnv): void {
       assert.equal(await result.getAttribute("aria-busy"), "true", "the result is aria-busy while the walk runs");
       assert.equal(await lineage.getAttribute("data-state"), "running");
       assert.equal(await page.getByTestId("verify-looking-up").count(), 0);
-      // a second check while this one runs: a click that ignores the disabled state, and Enter
+      assert.equal(await focused(verify), true, "Verify keeps the focus as the walk starts");
+      // a second check while this one runs: Enter in the id field, a forced click on each button, a
+      // forced click on the file input, and Enter on Verify (which leaves the focus there)
+      let choosers = 0;
+      page.on("filechooser", () => choosers++);
       const held = bundles.total();
-      await verify.click({ force: true });
       await field.press("Enter");
+      await pasteSubmit.click({ force: true });
+      await file.click({ force: true });
+      await verify.click({ force: true });
+      await verify.press("Enter");
       await page.waitForTimeout(3000);
       assert.equal(bundles.total(), held, "a forced click or Enter during the walk starts no second walk");
       assert.equal(await page.getByTestId("lineage").count(), 1);
       assert.equal(await lineage.getAttribute("data-state"), "running", "the walk runs on, not restarted");
-      assert.equal(await verify.isDisabled(), true, "Verify is disabled while the walk runs");
-      assert.equal(await pasteSubmit.isDisabled(), true, "Verify pasted JSON is disabled while the walk runs");
-      assert.equal(await file.isDisabled(), true, "no file is taken while the walk runs");
+      assert.equal(await page.getByTestId("verify-problem").count(), 0, "the pasted {} was not taken either");
+      assert.equal(choosers, 0, "no file chooser opens while the walk runs");
+      await ariaDisabled(verify, "Verify while the walk runs");
+      await ariaDisabled(pasteSubmit, "Verify pasted JSON while the walk runs");
+      assert.equal(await file.getAttribute("disabled"), null, "the file input stays focusable while the walk runs");
+      assert.equal(await focused(verify), true, "Verify has the focus while the walk runs");
       assert.match(
         await page.getByTestId("verify-wait").innerText(),
         /^Checking attestation 0x[0-9a-f]{64} below\. A new id, JSON or file can be verified once that ends\.$/,
@@ -170,7 +198,11 @@ export function verifyBusyTests(env: ExplorerTestEnv): void {
       assert.equal(await page.getByTestId("lineage").count(), 1, "one walk, one result");
       assert.equal(await page.getByRole("heading", { name: `Result: attestation ${attestation}` }).count(), 1);
       await offeredAgain(page, "the verdict is in");
+      assert.equal(await focused(verify), true, "Verify still has the focus once the verdict is in");
       assert.equal(await pasteSubmit.isEnabled(), true, "Verify pasted JSON is offered again");
+      assert.equal(await pasteSubmit.getAttribute("aria-disabled"), null);
+      // the file input opens again (so that no chooser above was a refusal, not a missed event)
+      await Promise.all([page.waitForEvent("filechooser", { timeout: 10_000 }), file.click()]);
       assert.equal(bundles.seen(), held, "the walk's bundle requests were held, and no other");
       env.log(
         `/verify: ${lookups} lookup request(s) held, attestation ${attestation} walked (${bundles.total()} bundle request(s))`,

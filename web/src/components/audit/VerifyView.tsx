@@ -21,7 +21,9 @@ const AGAIN = {
  * `/verify`: drop or paste a signed reading envelope or an evidence bundle, or paste an id; the
  * sdk's verifier runs in this browser (the same checks and verdicts as `carbonproof verify`).
  * One input at a time (verifyRun.ts): while one is looked up, read or checked, the others wait
- * with their buttons disabled, and the walk's result region is aria-busy.
+ * and the walk's result region is aria-busy. The buttons are then aria-disabled, not disabled, and
+ * the file input refuses to open: a disabled control loses focus, so the one just used by keyboard
+ * would drop focus to the body; these keep it, and their handlers take nothing (begin refuses).
  */
 export function VerifyView() {
   const runtime = useRuntimeConfig();
@@ -107,7 +109,9 @@ export function VerifyView() {
     );
   };
 
-  // the inputs say why they are disabled while something else is worked on
+  // while something else is worked on the buttons are aria-disabled (absent, not "false", otherwise)
+  // and the inputs say why they wait
+  const refusing = busy !== undefined ? true : undefined;
   const waiting = busy ? (busy.stage === "looking-up" ? "verify-looking-up" : "verify-wait") : undefined;
 
   return (
@@ -130,8 +134,11 @@ export function VerifyView() {
             type="file"
             accept=".json,application/json"
             data-testid="verify-file"
-            disabled={busy !== undefined}
             aria-describedby={waiting}
+            onClick={(e) => {
+              // focusable while busy (see above), but no file is chosen until the input running ends
+              if (latest.current.busy) e.preventDefault();
+            }}
             onChange={(e) => {
               const file = e.target.files?.[0];
               // emptied, so that choosing the same file again is a change (to check it again)
@@ -158,7 +165,8 @@ export function VerifyView() {
           </div>
           <button
             type="submit"
-            disabled={text.trim() === "" || busy !== undefined}
+            disabled={text.trim() === ""}
+            aria-disabled={refusing}
             aria-describedby={waiting}
             data-testid="verify-json-submit"
           >
@@ -180,7 +188,7 @@ export function VerifyView() {
               autoComplete="off"
             />
           </div>
-          <button type="submit" disabled={id.trim() === "" || busy !== undefined} aria-describedby={waiting}>
+          <button type="submit" disabled={id.trim() === ""} aria-disabled={refusing} aria-describedby={waiting}>
             Verify
           </button>
           {busy?.stage === "looking-up" ? (
