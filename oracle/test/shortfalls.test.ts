@@ -20,7 +20,7 @@ import {
   type TransactionSerializableEIP1559,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import { idToBytes32, METHODOLOGY_ID, readingDigestHex } from "../../sdk/src/index.ts";
 import { headerFromJson } from "../src/batch/bundle.ts";
 import { carbonCreditsAbi } from "../src/chain/abi.ts";
@@ -920,6 +920,41 @@ describe(
       }
     });
 
+    /** The node's warnings and errors, kept to read: a logger of the test's, and what it wrote. */
+    const warnings = () => {
+      const logs: { level: number; msg: string; line: string }[] = [];
+      const logger = pino(
+        { level: "warn" },
+        { write: (line: string) => void logs.push({ ...(JSON.parse(line) as { level: number; msg: string }), line }) },
+      );
+      return { logs, logger };
+    };
+    /**
+     * The node counting 3 confirmations, as chainTestNode starts it, but reaching the chain through
+     * `rpcUrl` (a proxy in front of Hardhat) and logging to `logger`.
+     */
+    const countingBehind = (rpcUrl: string, logger: Logger) =>
+      testNode({
+        config: {
+          batching: { windowS: 2, graceS: 1, tickMs: 100 },
+          devices: { source: "chain", cacheTtlMs: 60_000 },
+          chain: {
+            enabled: true,
+            rpcUrl,
+            attestationRegistry: dep.attestationRegistry,
+            deviceRegistry: dep.deviceRegistry,
+            pollMs: 100,
+            carbonCredits: credits,
+            confirmations: 3,
+            gasBumpAfterMs: 600_000,
+          },
+          shortfalls: { everyMs: 200 },
+        },
+        parts: { devices: undefined, calculator: calculator() },
+        dir: tmp.dir,
+        logger,
+      });
+
     /**
      * Stands in for a pruned RPC node (geth's full node keeps the state of about 128 recent blocks;
      * some providers cap historical eth_calls) in front of the Hardhat node, which serves every
@@ -985,35 +1020,12 @@ describe(
       const rc = await record();
       const pruned = await prunedRpcNode();
       await hh.rpc("evm_setAutomine", [false]);
-      // the node's log, to read its warning: chainTestNode's settings, with a logger of the test's
-      const logs: { level: number; msg: string; line: string }[] = [];
-      const logger = pino(
-        { level: "warn" },
-        { write: (line: string) => void logs.push({ ...(JSON.parse(line) as { level: number; msg: string }), line }) },
-      );
+      // the node's log, to read its warning
+      const { logs, logger } = warnings();
       try {
         const nonce = await oracleNonce();
         process.env.CARBONPROOF_ORACLE_PRIVATE_KEY = ORACLE_KEY;
-        node = await testNode({
-          config: {
-            batching: { windowS: 2, graceS: 1, tickMs: 100 },
-            devices: { source: "chain", cacheTtlMs: 60_000 },
-            chain: {
-              enabled: true,
-              rpcUrl: pruned.url,
-              attestationRegistry: dep.attestationRegistry,
-              deviceRegistry: dep.deviceRegistry,
-              pollMs: 100,
-              carbonCredits: credits,
-              confirmations: 3,
-              gasBumpAfterMs: 600_000,
-            },
-            shortfalls: { everyMs: 200 },
-          },
-          parts: { devices: undefined, calculator: calculator() },
-          dir: tmp.dir,
-          logger,
-        });
+        node = await countingBehind(pruned.url, logger);
         for (const deep of [1, 2]) {
           assert.equal(BigInt(await hh.rpc<string>("eth_blockNumber")), rc.blockNumber + BigInt(deep - 1));
           if (deep === 1) await keptToRecheck(v.batch.id, `${deep} of 3 confirmations, the deep call refused`);
@@ -1066,37 +1078,14 @@ describe(
       await hh.rpc("evm_mine");
       let mode: "429" | "forward" = "429";
       const limited = await prunedRpcNode(() => mode);
-      const logs: { level: number; msg: string; line: string }[] = [];
-      const logger = pino(
-        { level: "warn" },
-        { write: (line: string) => void logs.push({ ...(JSON.parse(line) as { level: number; msg: string }), line }) },
-      );
+      const { logs, logger } = warnings();
       const status = async () =>
         ((await (await fetch(`${node.httpUrl}/v1/status`)).json()) as { shortfalls: { lastError: string | null } })
           .shortfalls;
       try {
         const nonce = await oracleNonce();
         process.env.CARBONPROOF_ORACLE_PRIVATE_KEY = ORACLE_KEY;
-        node = await testNode({
-          config: {
-            batching: { windowS: 2, graceS: 1, tickMs: 100 },
-            devices: { source: "chain", cacheTtlMs: 60_000 },
-            chain: {
-              enabled: true,
-              rpcUrl: limited.url,
-              attestationRegistry: dep.attestationRegistry,
-              deviceRegistry: dep.deviceRegistry,
-              pollMs: 100,
-              carbonCredits: credits,
-              confirmations: 3,
-              gasBumpAfterMs: 600_000,
-            },
-            shortfalls: { everyMs: 200 },
-          },
-          parts: { devices: undefined, calculator: calculator() },
-          dir: tmp.dir,
-          logger,
-        });
+        node = await countingBehind(limited.url, logger);
         await waitFor(async () => (await status()).lastError !== null, { what: "a pass failed on the 429" });
         assert.ok(limited.refused() > 0, "the deep calls were made, and refused");
         assert.ok(!behindCursor(v.batch.id), "not settled while the deep call goes unanswered");

@@ -321,17 +321,19 @@ dashboardTests({ stack: () => stack, browser: () => browser, axe, shot, log });
 detailPageTests({ stack: () => stack, browser: () => browser, fixture: () => explorerFixture, axe, shot, log });
 // Explorer detail pages of ids created a moment ago: 200, not 404 (attests for new facilities).
 explorerFreshTests({ stack: () => stack, browser: () => browser, fixture: () => explorerFixture, axe, shot, log });
-// A period above a project's baseline recorded from /audit/project (moves the chain past a challenge window: last on this stack).
-shortfallTests({
+/** What the tests that sign with a wallet take of this file: the stack, the browser, a wallet's page. */
+const withWallet = {
   stack: () => stack,
   browser: () => browser,
   axe,
   shot,
   log,
-  walletPage: (account) => walletPage(account),
+  walletPage: (account: string) => walletPage(account),
   connect,
-  waitConfirmed: (page) => waitConfirmed(page),
-});
+  waitConfirmed: (page: Page) => waitConfirmed(page),
+};
+// A period above a project's baseline recorded from /audit/project (moves the chain past a challenge window: last on this stack).
+shortfallTests(withWallet);
 // After the tests that pick seed-demo listings by their place in the list (detailPages: listingCount - 3).
 test("buying all that is left keeps the purchase's confirmation in view; the sold-out note follows it", async () => {
   // the seller's own small lot, open for a year (shortfalls moved the chain's clock past a challenge window)
@@ -379,16 +381,7 @@ test("buying all that is left keeps the purchase's confirmation in view; the sol
 // /verify while its lookup and its walk are slowed down in the browser (page.route).
 verifyBusyTests({ stack: () => stack, browser: () => browser, fixture: () => explorerFixture, axe, shot, log });
 // The listing-days field, then that listing expired and cancelled (moves the chain's clock a day: last on this stack).
-listingTests({
-  stack: () => stack,
-  browser: () => browser,
-  axe,
-  shot,
-  log,
-  walletPage: (account) => walletPage(account),
-  connect,
-  waitConfirmed: (page) => waitConfirmed(page),
-});
+listingTests(withWallet);
 
 // Report, dashboard and search while the indexer is held behind the head (a stack of its own, behind an RPC proxy).
 notIndexedYetTests(log);
