@@ -9,7 +9,7 @@ import { useChainQuery, useTransaction } from "@/lib/chain/hooks.ts";
 import { readPaymentToken, readPortfolio, type Listing } from "@/lib/chain/reads.ts";
 import { describeError } from "@/lib/errors.ts";
 import { formatDateTime } from "@/lib/explorer/format.ts";
-import { parseListingDays } from "@/lib/listingDays.ts";
+import { listingExpiry, parseListingDays } from "@/lib/listingDays.ts";
 import { ownListingStatus } from "@/lib/listings.ts";
 import {
   formatTokenAmount,
@@ -170,11 +170,10 @@ function NewListing(props: {
     if (invalid || !amount.ok || !perKg.ok || !minFill.ok || !days.ok) return;
     // The contract measures the expiry against the chain's clock (and so does "Your expired listings"),
     // which is not the browser's when that is wrong or the chain was moved forward (seed-demo and
-    // evm_increaseTime on a local chain): days from the later of the two, so "1 day" is never already
-    // past on chain (it reverted MarketplaceInvalidExpiry) nor days shorter than asked for.
+    // evm_increaseTime on a local chain): counted from the chain's (listingExpiry)
     const wallS = Math.floor(Date.now() / 1000);
     const chainS = props.chainNowS + Math.floor((Date.now() - props.chainReadAtMs) / 1000);
-    const expiresAt = BigInt(Math.max(wallS, chainS) + days.value * 86_400);
+    const expiresAt = BigInt(listingExpiry(days.value, wallS, chainS));
     await tx.send({
       label: `List ${formatTonnes(amount.value)}`,
       address: runtime.addresses.Marketplace!,

@@ -17,3 +17,19 @@ export function parseListingDays(text: string): { ok: true; value: number } | { 
     return { ok: false, error: `A listing stays open ${range} days; ${t} is outside that.` };
   return { ok: true, value: days };
 }
+
+/** How far ahead of the chain's clock the browser's may be taken as right (see listingExpiry). */
+export const BROWSER_CLOCK_LEAD_S = 15 * 60;
+
+/**
+ * When a listing open for `days` expires (unix s). The Marketplace measures the expiry against the
+ * chain's clock (`chainS`: the head's timestamp when the listings were read, plus the time since),
+ * so it counts from there. The browser's clock (`wallS`) is taken instead when it is ahead by a
+ * little, up to BROWSER_CLOCK_LEAD_S: an idle local chain's head lags the time its next block will
+ * get. A browser clock further ahead than that is wrong (a listing asked for 1 day stayed open a
+ * year from a machine set a year ahead); one behind never counts (on the demo chain, moved 3 days
+ * ahead, "1 day" from the browser's clock was already past on chain and reverted).
+ */
+export function listingExpiry(days: number, wallS: number, chainS: number): number {
+  return Math.max(chainS, Math.min(wallS, chainS + BROWSER_CLOCK_LEAD_S)) + days * 86_400;
+}
