@@ -83,6 +83,19 @@ before(async () => {
 });
 after(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
 
+/** The lead A's header, signed by A, sent to `peers` (every signer counted an active oracle). */
+const collectFrom = (peers: { url: string }[]) =>
+  collectCosignatures({
+    peers,
+    header,
+    bundle: new Uint8Array([1]),
+    domain,
+    self: A.address,
+    signature: aSig,
+    isActiveOracle: async () => true,
+    timeoutMs: 5_000,
+  });
+
 test("collectCosignatures sends each peer the lead's own signature of the header and the registry it signs for; keeps a peer's v-0/1 and high-s signatures in the form the OracleSet takes, and names a peer whose v is none", async () => {
   const yParity = `${bSig.slice(0, 130)}0${parseInt(bSig.slice(130), 16) - 27}` as Hex;
   const high = twin(cSig);
@@ -93,16 +106,7 @@ test("collectCosignatures sends each peer the lead's own signature of the header
     { url: await peer({ signer: C.address, signature: high }) },
     { url: await peer({ signer: C.address, signature: `${cSig.slice(0, 130)}05` as Hex }) },
   ];
-  const { signed, problems } = await collectCosignatures({
-    peers,
-    header,
-    bundle: new Uint8Array([1]),
-    domain,
-    self: A.address,
-    signature: aSig,
-    isActiveOracle: async () => true,
-    timeoutMs: 5_000,
-  });
+  const { signed, problems } = await collectFrom(peers);
   // what a co-signer checks before it reviews anything: the registry, and that the lead is an oracle node
   assert.equal(received.length, peers.length);
   for (const body of received) {
@@ -126,16 +130,7 @@ test("collectCosignatures quotes a peer's refusal (its 5xx answer's message, whi
     { url: await peer({ error: "COSIGN_RETRY_LATER", message: "y".repeat(500) }, 503) },
     { url: await peer({ error: "COSIGN_RETRY_LATER", message: emoji }, 503) },
   ];
-  const { signed, problems } = await collectCosignatures({
-    peers,
-    header,
-    bundle: new Uint8Array([1]),
-    domain,
-    self: A.address,
-    signature: aSig,
-    isActiveOracle: async () => true,
-    timeoutMs: 5_000,
-  });
+  const { signed, problems } = await collectFrom(peers);
   assert.deepEqual(signed, []);
   const said = (url: string) => problems.find((p) => p.startsWith(`${url}: `)) ?? "";
   const cut = `${peers[0]!.url}: 503 ${huge.slice(0, 500)}… (1048576 characters)`;

@@ -241,36 +241,27 @@ describe("planRelease reads again a record whose read failed (a rate-limited RPC
     assert.deepEqual(held.seen.asked.slice(COUNT), [ids[3], ids[17]], "each read again once, in the records' order");
   });
 
-  test("a registry address that holds no code is not read again: it answers alike every time", async () => {
-    const held = heldChain({ noCode: [ids[7]!] });
-    const out = await held.answerLatestFirst(plan(async () => held.chain, ids.map(startOf)));
-    assert.equal(!out.ok && out.code, "COSIGN_UNCHECKED");
-    assert.match(
-      !out.ok ? out.message : "",
-      new RegExp(
-        `\\(the header ${ids[7]}: reading the AttestationRegistry failed: The contract function "exists" returned no data \\("0x"\\)\\. \\(at ${REGISTRY.address}\\)\\)`,
-      ),
-    );
-    assert.equal(held.seen.asked.length, COUNT, "each record read once");
-  });
+  for (const [what, option, said] of [
+    ["a registry address that holds no code", "noCode", 'returned no data \\("0x"\\)'],
+    ["a call that reverts", "reverting", "reverted"],
+  ] as const)
+    test(`${what} is not read again: it answers alike every time`, async () => {
+      const held = heldChain({ [option]: [ids[7]!] });
+      const out = await held.answerLatestFirst(plan(async () => held.chain, ids.map(startOf)));
+      assert.equal(!out.ok && out.code, "COSIGN_UNCHECKED");
+      assert.match(
+        !out.ok ? out.message : "",
+        new RegExp(
+          `\\(the header ${ids[7]}: reading the AttestationRegistry failed: The contract function "exists" ${said}\\. \\(at ${REGISTRY.address}\\)\\)`,
+        ),
+      );
+      assert.equal(held.seen.asked.length, COUNT, "each record read once");
+    });
 
   test("no record is read again once a header is found attested: the release is refused whatever they say", async () => {
     const held = heldChain({ attested: [ids[2]!], failing: [ids[5]!, ids[11]!] });
     const out = await held.answerLatestFirst(plan(async () => held.chain, ids.map(startOf), true));
     assert.equal(!out.ok && out.code, "COSIGN_ATTESTED");
-    assert.equal(held.seen.asked.length, COUNT, "each record read once");
-  });
-
-  test("a call that reverts is not read again: it answers alike every time", async () => {
-    const held = heldChain({ reverting: [ids[7]!] });
-    const out = await held.answerLatestFirst(plan(async () => held.chain, ids.map(startOf)));
-    assert.equal(!out.ok && out.code, "COSIGN_UNCHECKED");
-    assert.match(
-      !out.ok ? out.message : "",
-      new RegExp(
-        `\\(the header ${ids[7]}: reading the AttestationRegistry failed: The contract function "exists" reverted\\. \\(at ${REGISTRY.address}\\)\\)`,
-      ),
-    );
     assert.equal(held.seen.asked.length, COUNT, "each record read once");
   });
 
