@@ -66,7 +66,7 @@ export { readContractEvents, type QuerySlot, type ReadContractEventsParameters }
 export { EventRangeError, SDK_EVENT_READ_SETTINGS, type EventReadSettingNames } from "./chain/eventRangeError.ts";
 export { startBlocksFromJournal } from "./chain/startBlocksFromJournal.ts";
 export { firstStampedFrom } from "./chain/firstStampedFrom.ts";
-export { isRevertError, revertName } from "./chain/revertName.ts";
+export { isRevertError, revertName, rpcTransportError } from "./chain/revertName.ts";
 export {
   deviceInactiveAt,
   inactiveAt,

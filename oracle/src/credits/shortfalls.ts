@@ -28,7 +28,7 @@
 import type { Logger } from "pino";
 import { BaseError, encodeAbiParameters, encodeFunctionData, keccak256, type PublicClient } from "viem";
 import { z } from "zod";
-import { bytes32ToId, revertName, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
+import { bytes32ToId, revertName, rpcTransportError, type BatchHeader, type Hex } from "../../../sdk/src/index.ts";
 import {
   FEE_CAP_REACHED,
   confirmedBlock,
@@ -140,16 +140,15 @@ const LIST_LIMIT = 2_000;
 /** Batches kept to ask again at most; past it, newer batches wait (the cursor does not pass them). */
 const MAX_RECHECK = 10_000;
 /**
- * Whether `err` says the RPC node gave no answer (viem's transport errors: unreachable, timed out,
- * an HTTP error status such as 429; or JSON-RPC's "limit exceeded", -32005), as opposed to an
- * answer that it cannot do the call (a pruned node's "missing trie node", a historical-call cap).
+ * Whether `err` says the RPC node gave no answer (the sdk's rpcTransportError: unreachable, timed
+ * out, an HTTP error status such as 429), or JSON-RPC's "limit exceeded" (-32005), a rate limit
+ * answered in the body, as opposed to an answer that it cannot do the call (a pruned node's
+ * "missing trie node", a historical-call cap).
  */
 function noAnswer(err: unknown): boolean {
-  for (let e = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
-    if (["HttpRequestError", "TimeoutError", "WebSocketRequestError", "LimitExceededRpcError"].includes(e.name))
-      return true;
+  if (rpcTransportError(err)) return true;
+  for (let e = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++)
     if ((e as { code?: unknown }).code === -32005) return true;
-  }
   return false;
 }
 

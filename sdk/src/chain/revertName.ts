@@ -69,3 +69,15 @@ export function isRevertError(err: unknown): boolean {
     }) !== null
   );
 }
+
+/**
+ * The error of viem's RPC transport among `error` and its causes (unreachable, timed out, an HTTP
+ * error status), if any: no answer of the RPC node at all, neither a revert nor a refusal of the
+ * call. The CLI ends such a run incomplete (exit 3); gateways and files are read with fetch and fs,
+ * so this names the RPC only.
+ */
+export function rpcTransportError(error: unknown): Error | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++)
+    if (["HttpRequestError", "TimeoutError", "WebSocketRequestError"].includes(e.name)) return e;
+  return undefined;
+}

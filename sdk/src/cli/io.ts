@@ -33,16 +33,8 @@ export const EXIT_INCOMPLETE = 3;
  */
 export const EXIT_STDOUT_CLOSED = 141;
 
-/**
- * The error of viem's RPC transport among `error` and its causes (unreachable, timed out, an HTTP
- * error status), if any: the run could not complete (exit 3). Gateways and files are read with
- * fetch and fs, so this names the RPC only.
- */
-export function rpcTransportError(error: unknown): Error | undefined {
-  for (let e = error, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++)
-    if (["HttpRequestError", "TimeoutError", "WebSocketRequestError"].includes(e.name)) return e;
-  return undefined;
-}
+// the RPC's own failures told apart from a contract's answer: one rule, the sdk's (chain/revertName.ts)
+export { rpcTransportError } from "../chain/revertName.ts";
 
 /** A CLI error: message for stderr (none when `quiet`) and its exit code. */
 export class CliError extends Error {
